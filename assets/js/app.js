@@ -1,0 +1,30 @@
+// reelvault page behaviour: local times and copy buttons. No inline scripts anywhere.
+(function () {
+  "use strict";
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d)) {
+        el.title = el.textContent;
+        el.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      }
+    });
+  }
+  function copyButtons(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var target = document.getElementById(button.getAttribute("data-copy"));
+        if (!target || !navigator.clipboard) return;
+        navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+          button.textContent = "Copied";
+        });
+      });
+    });
+  }
+  function init(root) {
+    localTimes(root);
+    copyButtons(root);
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
+})();

@@ -1,0 +1,110 @@
+//! The local admin socket: how management commands reach a running instance, whose store
+//! file is locked. A Unix socket in the data directory (itself 0700), mode 0600, accepting
+//! only peers with this process's uid. One JSON command per line, one JSON reply per line.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinHandle;
+
+use crate::services::admin::{self, AdminCommand, AdminReply};
+use crate::state::AppState;
+
+/// The socket's file name inside the data directory.
+pub const SOCKET_FILE: &str = "admin.sock";
+/// The largest command accepted.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SOCKET_FILE)
+}
+
+/// Binds the socket (replacing a stale file from an earlier run: the store lock proves no
+/// other instance owns it) and serves commands until the task is aborted.
+pub fn serve(state: AppState) -> std::io::Result<JoinHandle<()>> {
+    let path = path(&state.config.data_dir);
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = handle(state, stream).await {
+                    tracing::warn!(error = %e, "admin socket connection failed");
+                }
+            });
+        }
+    }))
+}
+
+async fn handle(state: AppState, stream: UnixStream) -> std::io::Result<()> {
+    let own_uid = own_uid();
+    let peer_uid = stream.peer_cred()?.uid();
+    let (read, mut write) = stream.into_split();
+    let reply = if Some(peer_uid) != own_uid {
+        AdminReply::Err("only the account that runs reelvault may use its admin socket".into())
+    } else {
+        let mut line = String::new();
+        BufReader::new(read.take(MAX_REQUEST))
+            .read_line(&mut line)
+            .await?;
+        match serde_json::from_str::<AdminCommand>(&line) {
+            Ok(command) => match admin::execute(&state, command).await {
+                Ok(text) => AdminReply::Ok(text),
+                Err(e) => AdminReply::Err(e.to_string()),
+            },
+            Err(e) => AdminReply::Err(format!("malformed command: {e}")),
+        }
+    };
+    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    write.shutdown().await
+}
+
+/// This process's uid: the owner of its /proc entry (no libc needed).
+fn own_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Sends one command to a running instance. `Ok(None)` when nothing listens there.
+pub async fn send(data_dir: &Path, command: &AdminCommand) -> std::io::Result<Option<AdminReply>> {
+    let stream = match UnixStream::connect(path(data_dir)).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(command).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    let mut reply = String::new();
+    BufReader::new(read).read_line(&mut reply).await?;
+    serde_json::from_str(&reply)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}

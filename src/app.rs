@@ -1,0 +1,92 @@
+//! Building and running the appliance: `build(config, listener)` is what `main` and the
+//! tests call, so both run exactly the same server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use actix_web::dev::ServerHandle;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::services::{ServiceError, links};
+use crate::state::{AppState, OpenError};
+use crate::{admin_socket, http};
+
+/// Why the appliance could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
+    #[error("admin socket: {0}")]
+    AdminSocket(std::io::Error),
+    #[error("first-run setup: {0}")]
+    Setup(#[from] ServiceError),
+}
+
+/// A running instance.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// The one-time setup secret, while no admin exists (printed by `serve`).
+    pub setup_secret: Option<String>,
+    pub master_key_created: bool,
+    handle: ServerHandle,
+    server: JoinHandle<std::io::Result<()>>,
+    admin_socket: JoinHandle<()>,
+}
+
+/// How long in-flight requests get to finish at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Opens the instance and starts serving on `listener`. Must run inside a tokio runtime.
+pub async fn build(config: Config, listener: TcpListener) -> Result<Running, StartError> {
+    let workers = config.workers;
+    let opened = AppState::open(config)?;
+    let addr = listener.local_addr().map_err(StartError::Listen)?;
+    let state = opened.state.with_origin(&format!("http://{addr}"));
+    let setup_secret = links::issue_setup_secret(&state).await?;
+    let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
+    let for_workers = state.clone();
+    let server = HttpServer::new(move || http::application(for_workers.clone()))
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .listen(listener)
+        .map_err(StartError::Listen)?
+        .run();
+    let handle = server.handle();
+    let server = tokio::spawn(server);
+    state.set_ready(true);
+    Ok(Running {
+        addr,
+        state,
+        setup_secret,
+        master_key_created: opened.master_key_created,
+        handle,
+        server,
+        admin_socket,
+    })
+}
+
+impl Running {
+    /// The base URL of the running server ("http://127.0.0.1:PORT").
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops gracefully: refuses new connections, lets in-flight requests finish, then
+    /// closes the store.
+    pub async fn stop(self) {
+        self.state.set_ready(false);
+        self.admin_socket.abort();
+        self.handle.stop(true).await;
+        let _ = self.server.await;
+        let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
+        let store = self.state.store.clone();
+        drop(self.state);
+        store.close().await;
+    }
+}

@@ -1,0 +1,333 @@
+//! The command line: `serve`, `init`, `check`, and management commands (`user …`,
+//! `token …`) that reach a running instance through its admin socket, or open the store
+//! directly when the service is stopped.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::admin_socket;
+use crate::app;
+use crate::config::{Config, Overrides};
+use crate::services::admin::{self, AdminCommand, AdminReply};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+#[derive(Parser)]
+#[command(
+    name = "reelvault",
+    version,
+    about = "A self-hosted studio for AI video and image generation"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalArgs {
+    /// Config file (default: /etc/reelvault/config.toml when it exists)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config file and REELVAULT_DATA_DIR)
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the appliance
+    Serve {
+        /// Address and port to listen on (overrides config and REELVAULT_LISTEN)
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
+    /// Create the data directory, master key and store, print the setup link, and exit
+    Init,
+    /// Validate the configuration and print the effective settings (secrets redacted)
+    Check,
+    /// Manage people
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "member", value_name = "admin|member")]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from standard input (required: passwords never go on the command line)
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List accounts
+    List,
+    /// Disable an account and end its sessions
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Change an account's role
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_name = "admin|member")]
+        role: String,
+    },
+    /// Print a one-time password-reset link for an account
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a personal API token and print it once
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Lifetime such as "30d"; omit for a token that does not expire
+        #[arg(long)]
+        expires: Option<String>,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: cli.global.config.clone(),
+        listen,
+        data_dir: cli.global.data_dir.clone(),
+    };
+    let config = match Config::load(&overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("reelvault: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("reelvault: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve(config).await,
+            Command::Init => init(config).await,
+            Command::Check => check(&config),
+            Command::User(cmd) => manage(config, user_command(cmd)?).await,
+            Command::Token(TokenCommand::Create {
+                email,
+                name,
+                expires,
+            }) => {
+                manage(
+                    config,
+                    AdminCommand::TokenCreate {
+                        email,
+                        name,
+                        expires,
+                    },
+                )
+                .await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("reelvault: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn user_command(cmd: UserCommand) -> Result<AdminCommand, String> {
+    Ok(match cmd {
+        UserCommand::Add {
+            email,
+            role,
+            name,
+            password_stdin: _,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("reading the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            AdminCommand::UserAdd {
+                email,
+                role,
+                name,
+                password,
+            }
+        }
+        UserCommand::List => AdminCommand::UserList,
+        UserCommand::Disable { email } => AdminCommand::UserDisable { email },
+        UserCommand::Enable { email } => AdminCommand::UserEnable { email },
+        UserCommand::SetRole { email, role } => AdminCommand::UserSetRole { email, role },
+        UserCommand::ResetPassword { email } => AdminCommand::UserResetPassword { email },
+    })
+}
+
+fn print_setup_link(running_origin: &str, secret: &str) {
+    println!("reelvault has no admin yet. Open this one-time setup link to create one:");
+    println!("  {running_origin}/setup/{secret}");
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    crate::telemetry::init(&config.log);
+    let listener = TcpListener::bind(config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let running = app::build(config, listener)
+        .await
+        .map_err(|e| e.to_string())?;
+    if running.master_key_created {
+        println!(
+            "Created the master key at {} (mode 0600). Keep a copy apart from your backups.",
+            running.state.config.master_key_file.display()
+        );
+    }
+    if let Some(secret) = &running.setup_secret {
+        print_setup_link(running.state.urls().origin(), secret);
+    }
+    tracing::info!(address = %running.addr, data_dir = %running.state.config.data_dir.display(), "reelvault is serving");
+    wait_for_shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn init(config: Config) -> Result<(), String> {
+    let opened = AppState::open(config).map_err(|e| e.to_string())?;
+    let state = opened.state;
+    if opened.master_key_created {
+        println!(
+            "Created the master key at {} (mode 0600).",
+            state.config.master_key_file.display()
+        );
+    }
+    println!(
+        "Data directory {} is ready.",
+        state.config.data_dir.display()
+    );
+    if let Some(secret) = crate::services::links::issue_setup_secret(&state)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        print_setup_link(state.urls().origin(), &secret);
+    }
+    let store = state.store.clone();
+    drop(state);
+    store.close().await;
+    Ok(())
+}
+
+fn check(config: &Config) -> Result<(), String> {
+    match &config.source {
+        Some(path) => println!("# configuration is valid: {}", path.display()),
+        None => println!("# configuration is valid (built-in defaults; no config file)"),
+    }
+    print!("{}", config.redacted_toml());
+    Ok(())
+}
+
+/// Runs a management command through the running instance, or directly on the store.
+async fn manage(config: Config, command: AdminCommand) -> Result<(), String> {
+    let reply = match admin_socket::send(&config.data_dir, &command).await {
+        Ok(Some(reply)) => reply,
+        Ok(None) => run_direct(config, command).await?,
+        Err(e) => {
+            return Err(format!(
+                "admin socket {}: {e}",
+                admin_socket::path(&config.data_dir).display()
+            ));
+        }
+    };
+    match reply {
+        AdminReply::Ok(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        AdminReply::Err(message) => Err(message),
+    }
+}
+
+async fn run_direct(config: Config, command: AdminCommand) -> Result<AdminReply, String> {
+    let socket = admin_socket::path(&config.data_dir);
+    let opened = AppState::open(config).map_err(|e| match e {
+        crate::state::OpenError::Store(StoreError::Locked) => format!(
+            "the store is locked by a running reelvault, but its admin socket {} does not answer",
+            socket.display()
+        ),
+        other => other.to_string(),
+    })?;
+    let state = opened.state;
+    let reply = match admin::execute(&state, command).await {
+        Ok(text) => AdminReply::Ok(text),
+        Err(e) => AdminReply::Err(e.to_string()),
+    };
+    let store = state.store.clone();
+    drop(state);
+    store.close().await;
+    Ok(reply)
+}

@@ -1,0 +1,697 @@
+//! Configuration: built-in defaults < config file < `REELVAULT_*` environment < CLI flags,
+//! validated once into typed values. Unknown keys are errors that name the key; secrets
+//! may come from files (`*_file`) and are redacted wherever the config is shown.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Where the config file is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/reelvault/config.toml";
+/// The prefix of environment variables that set config keys (`__` separates levels).
+pub const ENV_PREFIX: &str = "REELVAULT_";
+
+/// A configuration problem, in words that name the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// A secret value: never printed, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// What the command line adds on top of file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The effective, validated settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The master key file; created with mode 0600 on first start when missing.
+    pub master_key_file: PathBuf,
+    pub public_url: Option<url::Url>,
+    pub contact: Option<String>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub log: String,
+    /// HTTP worker threads (default: the number of CPUs, at most 8).
+    pub workers: usize,
+    pub sessions: SessionsConfig,
+    pub accounts: AccountsConfig,
+    pub retention: RetentionConfig,
+    pub limits: LimitsConfig,
+    pub connection: Vec<ConnectionConfig>,
+    /// Where the file layer came from, if any.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionsConfig {
+    #[serde(serialize_with = "human_duration")]
+    pub idle: Duration,
+    #[serde(serialize_with = "human_duration")]
+    pub absolute: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountsConfig {
+    #[serde(serialize_with = "human_duration")]
+    pub invitation_expiry: Duration,
+    #[serde(serialize_with = "human_duration")]
+    pub password_reset_expiry: Duration,
+}
+
+/// Retention periods; zero keeps forever.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionConfig {
+    #[serde(serialize_with = "human_duration")]
+    pub uploads: Duration,
+    #[serde(serialize_with = "human_duration")]
+    pub outputs: Duration,
+    #[serde(serialize_with = "human_duration")]
+    pub failed: Duration,
+    #[serde(serialize_with = "human_duration")]
+    pub audit: Duration,
+    #[serde(serialize_with = "human_duration")]
+    pub client_addresses: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsConfig {
+    #[serde(serialize_with = "human_size")]
+    pub upload_max: u64,
+    /// Failed sign-ins allowed per account per hour.
+    pub login_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address per hour.
+    pub login_failures_per_address: u32,
+}
+
+/// One upstream provider account, as the admin configured it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionConfig {
+    pub name: String,
+    pub kind: String,
+    pub base_url: Option<url::Url>,
+    pub api_key: Option<Secret>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<Secret>,
+    pub max_concurrent: u32,
+    pub allow_private_network: bool,
+    #[serde(serialize_with = "human_duration")]
+    pub delay: Duration,
+    pub models: Vec<String>,
+}
+
+/// The provider kinds a connection may name.
+pub const CONNECTION_KINDS: &[&str] = &[
+    "demo",
+    "openai-images",
+    "openai-videos",
+    "gemini",
+    "runway",
+    "kling",
+    "minimax",
+    "luma",
+    "bfl",
+    "replicate",
+    "fal",
+    "stability",
+    "comfyui",
+];
+
+fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    if d.is_zero() {
+        return s.serialize_str("0");
+    }
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+fn human_size<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&bytesize::ByteSize::b(*n).display().iec().to_string())
+}
+
+// ---- the raw, serde-facing layer ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
+    public_url: Option<String>,
+    contact: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    log: Option<String>,
+    workers: Option<usize>,
+    #[serde(default)]
+    sessions: RawSessions,
+    #[serde(default)]
+    accounts: RawAccounts,
+    #[serde(default)]
+    retention: RawRetention,
+    #[serde(default)]
+    limits: RawLimits,
+    connection: Option<Vec<RawConnection>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    idle: Option<String>,
+    absolute: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccounts {
+    invitation_expiry: Option<String>,
+    password_reset_expiry: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    uploads: Option<String>,
+    outputs: Option<String>,
+    failed: Option<String>,
+    audit: Option<String>,
+    client_addresses: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    upload_max: Option<String>,
+    login_failures_per_account: Option<u32>,
+    login_failures_per_address: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    name: String,
+    kind: String,
+    base_url: Option<String>,
+    api_key: Option<String>,
+    api_key_file: Option<PathBuf>,
+    access_key: Option<String>,
+    secret_key: Option<String>,
+    secret_key_file: Option<PathBuf>,
+    max_concurrent: Option<u32>,
+    allow_private_network: Option<bool>,
+    delay: Option<String>,
+    models: Option<Vec<String>>,
+}
+
+impl Config {
+    /// Loads the layers from the real environment.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_from(overrides, std::env::vars())
+    }
+
+    /// Loads the layers with the given environment (tests pass their own).
+    pub fn load_from(
+        overrides: &Overrides,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        let env_config_path = env
+            .iter()
+            .find(|(k, _)| k == "REELVAULT_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let (mut table, source) = match overrides.config.clone().or(env_config_path) {
+            Some(path) => (read_file(&path)?, Some(path)),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => (
+                read_file(Path::new(DEFAULT_CONFIG_PATH))?,
+                Some(PathBuf::from(DEFAULT_CONFIG_PATH)),
+            ),
+            None => (toml::Table::new(), None),
+        };
+        for (key, value) in &env {
+            if key == "REELVAULT_CONFIG" {
+                continue;
+            }
+            apply_env(&mut table, key, value)?;
+        }
+        if let Some(listen) = &overrides.listen {
+            table.insert("listen".into(), toml::Value::String(listen.clone()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            table.insert(
+                "data_dir".into(),
+                toml::Value::String(dir.display().to_string()),
+            );
+        }
+        let raw = Raw::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError(format!("configuration: {}", e.message())))?;
+        let mut config = validate(raw)?;
+        config.source = source;
+        Ok(config)
+    }
+
+    /// The effective settings as TOML, with every secret redacted.
+    pub fn redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not render: {e}\n"))
+    }
+
+    /// Whether cookies must be `Secure` (the instance is reached over https).
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
+    }
+
+    /// A config for tests and benchmarks: defaults with the given data dir, on port 0.
+    pub fn for_data_dir(data_dir: &Path) -> Config {
+        let overrides = Overrides {
+            config: None,
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(data_dir.to_path_buf()),
+        };
+        let mut raw = Raw {
+            listen: overrides.listen,
+            data_dir: overrides.data_dir,
+            ..Raw::default()
+        };
+        raw.connection = None;
+        // Defaults are valid by construction; a failure here is a bug worth a loud message.
+        validate(raw).unwrap_or_else(|e| panic!("built-in defaults do not validate: {e}"))
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+/// `REELVAULT_RETENTION__OUTPUTS=90d` sets `retention.outputs`. Values that parse as TOML
+/// (numbers, booleans, arrays) keep their type; anything else is a string.
+fn apply_env(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = key[ENV_PREFIX.len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(ConfigError(format!(
+            "environment variable {key}: malformed key"
+        )));
+    }
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"));
+    let value = parsed
+        .filter(|v| !v.is_table())
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let (last, parents) = path
+        .split_last()
+        .ok_or_else(|| ConfigError(format!("environment variable {key}: empty key")))?;
+    let mut node = table;
+    for part in parents {
+        let entry = node
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = entry.as_table_mut().ok_or_else(|| {
+            ConfigError(format!(
+                "environment variable {key}: `{part}` is not a section"
+            ))
+        })?;
+    }
+    node.insert(last.clone(), value);
+    Ok(())
+}
+
+fn duration(key: &str, value: Option<String>, default: &str) -> Result<Duration, ConfigError> {
+    let text = value.unwrap_or_else(|| default.to_string());
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        ConfigError(format!(
+            "{key} = {text:?}: {e} (use a duration like \"30d\" or \"12h\")"
+        ))
+    })
+}
+
+fn secret(
+    key: &str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<Secret>, ConfigError> {
+    match (inline, file) {
+        (Some(_), Some(_)) => Err(ConfigError(format!(
+            "set either {key} or {key}_file, not both"
+        ))),
+        (Some(v), None) => Ok(Some(Secret(v))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("{key}_file {}: {e}", path.display())))?;
+            Ok(Some(Secret(text.trim().to_string())))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn validate(raw: Raw) -> Result<Config, ConfigError> {
+    let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        ConfigError(format!(
+            "listen = {listen_text:?}: expected an address and port, like \"127.0.0.1:8080\""
+        ))
+    })?;
+    let data_dir = raw
+        .data_dir
+        .unwrap_or_else(|| PathBuf::from("./reelvault-data"));
+    if data_dir.as_os_str().is_empty() {
+        return Err(ConfigError("data_dir must not be empty".into()));
+    }
+    let master_key_file = raw
+        .master_key_file
+        .unwrap_or_else(|| default_master_key_file(&data_dir));
+    let public_url = match raw.public_url {
+        Some(text) => {
+            let url = url::Url::parse(&text)
+                .map_err(|e| ConfigError(format!("public_url = {text:?}: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(ConfigError(format!(
+                    "public_url = {text:?}: expected an http or https URL"
+                )));
+            }
+            Some(url)
+        }
+        None => None,
+    };
+    let trusted_proxies = raw
+        .trusted_proxies
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            p.parse::<IpAddr>()
+                .map_err(|_| ConfigError(format!("trusted_proxies: {p:?} is not an IP address")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sessions = SessionsConfig {
+        idle: duration("sessions.idle", raw.sessions.idle, "7d")?,
+        absolute: duration("sessions.absolute", raw.sessions.absolute, "30d")?,
+    };
+    if sessions.idle.is_zero() || sessions.absolute.is_zero() {
+        return Err(ConfigError(
+            "sessions.idle and sessions.absolute must be longer than 0".into(),
+        ));
+    }
+    let accounts = AccountsConfig {
+        invitation_expiry: duration(
+            "accounts.invitation_expiry",
+            raw.accounts.invitation_expiry,
+            "7d",
+        )?,
+        password_reset_expiry: duration(
+            "accounts.password_reset_expiry",
+            raw.accounts.password_reset_expiry,
+            "1d",
+        )?,
+    };
+    let retention = RetentionConfig {
+        uploads: duration("retention.uploads", raw.retention.uploads, "30d")?,
+        outputs: duration("retention.outputs", raw.retention.outputs, "180d")?,
+        failed: duration("retention.failed", raw.retention.failed, "30d")?,
+        audit: duration("retention.audit", raw.retention.audit, "365d")?,
+        client_addresses: duration(
+            "retention.client_addresses",
+            raw.retention.client_addresses,
+            "30d",
+        )?,
+    };
+    let upload_text = raw.limits.upload_max.unwrap_or_else(|| "20MiB".into());
+    let upload_max = upload_text
+        .trim()
+        .parse::<bytesize::ByteSize>()
+        .map_err(|e| {
+            ConfigError(format!(
+                "limits.upload_max = {upload_text:?}: {e} (use a size like \"20MiB\")"
+            ))
+        })?
+        .as_u64();
+    let limits = LimitsConfig {
+        upload_max,
+        login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
+        login_failures_per_address: raw.limits.login_failures_per_address.unwrap_or(300),
+    };
+    let connection = match raw.connection {
+        None => vec![default_demo_connection()],
+        Some(list) => validate_connections(list)?,
+    };
+    Ok(Config {
+        listen,
+        data_dir,
+        master_key_file,
+        public_url,
+        contact: raw.contact,
+        trusted_proxies,
+        log: raw.log.unwrap_or_else(|| "info".into()),
+        workers: raw
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(8)))
+            .clamp(1, 64),
+        sessions,
+        accounts,
+        retention,
+        limits,
+        connection,
+        source: None,
+    })
+}
+
+/// Beside the data directory, never inside it: `./reelvault-data` -> `./reelvault-data.key`;
+/// under systemd the credential `master-key` when one is passed in.
+fn default_master_key_file(data_dir: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let credential = Path::new(&dir).join("master-key");
+        if credential.exists() {
+            return credential;
+        }
+    }
+    let mut name = data_dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "reelvault".into());
+    name.push(".key");
+    data_dir.with_file_name(name)
+}
+
+fn default_demo_connection() -> ConnectionConfig {
+    ConnectionConfig {
+        name: "demo".into(),
+        kind: "demo".into(),
+        base_url: None,
+        api_key: None,
+        access_key: None,
+        secret_key: None,
+        max_concurrent: 4,
+        allow_private_network: false,
+        delay: Duration::from_secs(3),
+        models: Vec::new(),
+    }
+}
+
+fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig>, ConfigError> {
+    let mut names = BTreeSet::new();
+    let mut out = Vec::new();
+    for raw in list {
+        let at = format!("connection {:?}", raw.name);
+        if raw.name.trim().is_empty() {
+            return Err(ConfigError("every [[connection]] needs a name".into()));
+        }
+        if !names.insert(raw.name.clone()) {
+            return Err(ConfigError(format!("{at}: the name is used twice")));
+        }
+        if !CONNECTION_KINDS.contains(&raw.kind.as_str()) {
+            return Err(ConfigError(format!(
+                "{at}: kind {:?} is unknown; expected one of {}",
+                raw.kind,
+                CONNECTION_KINDS.join(", ")
+            )));
+        }
+        let base_url = raw
+            .base_url
+            .map(|u| {
+                url::Url::parse(&u).map_err(|e| ConfigError(format!("{at}: base_url {u:?}: {e}")))
+            })
+            .transpose()?;
+        out.push(ConnectionConfig {
+            api_key: secret(&format!("{at}: api_key"), raw.api_key, raw.api_key_file)?,
+            secret_key: secret(
+                &format!("{at}: secret_key"),
+                raw.secret_key,
+                raw.secret_key_file,
+            )?,
+            delay: duration(&format!("{at}: delay"), raw.delay, "3s")?,
+            name: raw.name,
+            kind: raw.kind,
+            base_url,
+            access_key: raw.access_key,
+            max_concurrent: raw.max_concurrent.unwrap_or(4).max(1),
+            allow_private_network: raw.allow_private_network.unwrap_or(false),
+            models: raw.models.unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(
+        file: Option<&str>,
+        env: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut overrides = overrides;
+        if let Some(text) = file {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, text).unwrap();
+            overrides.config = Some(path);
+        }
+        Config::load_from(
+            &overrides,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn defaults_work_with_no_file() {
+        let c = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./reelvault-data"));
+        assert_eq!(c.master_key_file, PathBuf::from("./reelvault-data.key"));
+        assert_eq!(c.retention.outputs, Duration::from_secs(180 * 86400));
+        assert_eq!(c.limits.upload_max, 20 * 1024 * 1024);
+        assert_eq!(c.connection[0].kind, "demo");
+    }
+
+    #[test]
+    fn layers_apply_in_order_defaults_file_env_flags() {
+        let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/from-file\"\n[retention]\noutputs = \"90d\"\n";
+        let c = load(Some(file), &[], Overrides::default()).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        let env = [
+            ("REELVAULT_LISTEN", "127.0.0.1:9100"),
+            ("REELVAULT_RETENTION__OUTPUTS", "10d"),
+        ];
+        let c = load(Some(file), &env, Overrides::default()).unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.retention.outputs, Duration::from_secs(10 * 86400));
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/from-file"));
+        let flags = Overrides {
+            listen: Some("127.0.0.1:9200".into()),
+            ..Overrides::default()
+        };
+        let c = load(Some(file), &env, flags).unwrap();
+        assert_eq!(c.listen.port(), 9200);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = load(Some("lisen = \"x\"\n"), &[], Overrides::default()).unwrap_err();
+        assert!(err.0.contains("lisen"), "{err}");
+        let err = load(
+            Some("[retention]\noutput = \"1d\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("output"), "{err}");
+        let err = load(None, &[("REELVAULT_NOPE", "1")], Overrides::default()).unwrap_err();
+        assert!(err.0.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_get_messages_naming_the_key() {
+        let err = load(
+            Some("[retention]\noutputs = \"soon\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("retention.outputs"), "{err}");
+        let err = load(Some("listen = \"nowhere\"\n"), &[], Overrides::default()).unwrap_err();
+        assert!(err.0.contains("listen"), "{err}");
+        let err = load(
+            Some("[[connection]]\nname = \"x\"\nkind = \"nope\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("kind \"nope\""), "{err}");
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_are_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("kling.secret");
+        std::fs::write(&key, "s3cr3t-value\n").unwrap();
+        let file = format!(
+            "[[connection]]\nname = \"kling-main\"\nkind = \"kling\"\naccess_key = \"ak\"\nsecret_key_file = \"{}\"\n",
+            key.display()
+        );
+        let c = load(Some(&file), &[], Overrides::default()).unwrap();
+        assert_eq!(
+            c.connection[0].secret_key.as_ref().unwrap().expose(),
+            "s3cr3t-value"
+        );
+        let shown = c.redacted_toml();
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn zero_retention_means_forever() {
+        let c = load(
+            Some("[retention]\nuploads = \"0\"\n"),
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(c.retention.uploads.is_zero());
+        assert!(c.redacted_toml().contains("uploads = \"0\""));
+    }
+}

@@ -1,0 +1,128 @@
+//! The audit trail: who did what, when, from where.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AuditId, UserId};
+use super::time::Timestamp;
+
+/// What happened. New kinds are appended; stored names never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    SetupCompleted,
+    SignIn,
+    SignInFailed,
+    SignInThrottled,
+    SignOut,
+    SessionsRevoked,
+    PasswordChanged,
+    PasswordResetIssued,
+    InvitationCreated,
+    InvitationAccepted,
+    UserCreated,
+    RoleChanged,
+    UserDisabled,
+    UserEnabled,
+    TokenCreated,
+    TokenRevoked,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 16] = [
+        AuditAction::SetupCompleted,
+        AuditAction::SignIn,
+        AuditAction::SignInFailed,
+        AuditAction::SignInThrottled,
+        AuditAction::SignOut,
+        AuditAction::SessionsRevoked,
+        AuditAction::PasswordChanged,
+        AuditAction::PasswordResetIssued,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationAccepted,
+        AuditAction::UserCreated,
+        AuditAction::RoleChanged,
+        AuditAction::UserDisabled,
+        AuditAction::UserEnabled,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
+    ];
+
+    /// The stable dotted name shown on pages and accepted by filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SetupCompleted => "setup.completed",
+            AuditAction::SignIn => "auth.sign_in",
+            AuditAction::SignInFailed => "auth.sign_in_failed",
+            AuditAction::SignInThrottled => "auth.sign_in_throttled",
+            AuditAction::SignOut => "auth.sign_out",
+            AuditAction::SessionsRevoked => "auth.sessions_revoked",
+            AuditAction::PasswordChanged => "user.password_changed",
+            AuditAction::PasswordResetIssued => "user.password_reset_issued",
+            AuditAction::InvitationCreated => "invitation.created",
+            AuditAction::InvitationAccepted => "invitation.accepted",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::RoleChanged => "user.role_changed",
+            AuditAction::UserDisabled => "user.disabled",
+            AuditAction::UserEnabled => "user.enabled",
+            AuditAction::TokenCreated => "token.created",
+            AuditAction::TokenRevoked => "token.revoked",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    /// A signed-in person (email kept as it was at the time).
+    User { id: UserId, email: String },
+    /// Someone not signed in, with the email they typed (for failed sign-ins).
+    Anonymous { claimed_email: Option<String> },
+    /// The command line, on the server itself.
+    Cli,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { email, .. } => email.clone(),
+            Actor::Anonymous {
+                claimed_email: Some(e),
+            } => format!("anonymous ({e})"),
+            Actor::Anonymous {
+                claimed_email: None,
+            } => "anonymous".into(),
+            Actor::Cli => "command line".into(),
+        }
+    }
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One audit event as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: AuditId,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub action: AuditAction,
+    /// What was acted on, in words ("bob@example.com", "token laptop").
+    pub target: Option<String>,
+    pub client: ClientInfo,
+    pub detail: Option<String>,
+}

@@ -1,0 +1,7 @@
+//! Pure types and rules of the product: no actix, redb, tantivy or reqwest in here.
+
+pub mod audit;
+pub mod auth;
+pub mod ids;
+pub mod time;
+pub mod user;

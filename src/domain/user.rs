@@ -1,0 +1,175 @@
+//! People: accounts, roles and the rules for emails, names and passwords.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::UserId;
+use super::time::Timestamp;
+
+/// What a person may do: admins manage the instance, members use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = InvalidInput;
+    fn from_str(s: &str) -> Result<Self, InvalidInput> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(InvalidInput("role must be \"admin\" or \"member\"")),
+        }
+    }
+}
+
+/// A rule that a piece of user input broke, in words for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub &'static str);
+
+/// An email address, trimmed and lower-cased: the sign-in name of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let email = input.trim().to_lowercase();
+        let bad = InvalidInput("enter a valid email address, like name@example.com");
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad);
+        }
+        match email.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && !domain.is_empty()
+                    && !domain.contains('@')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.') =>
+            {
+                Ok(Self(email))
+            }
+            _ => Err(bad),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+/// A display name: optional, at most 100 characters, no control characters.
+pub fn parse_display_name(input: &str) -> Result<String, InvalidInput> {
+    let name = input.trim();
+    if name.chars().count() > 100 {
+        return Err(InvalidInput("the name is longer than 100 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(InvalidInput("the name contains control characters"));
+    }
+    Ok(name.to_string())
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// The longest password accepted (bounds the hashing work one request can cause).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Checks a new password against the rules; returns it unchanged when it passes.
+pub fn check_new_password(password: &str) -> Result<&str, InvalidInput> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(InvalidInput(
+            "the password must be at least 10 characters long",
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(InvalidInput("the password is longer than 1024 bytes"));
+    }
+    Ok(password)
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: Timestamp,
+    pub password_changed_at: Timestamp,
+}
+
+impl User {
+    /// The name to show: the display name, or the email when there is none.
+    pub fn label(&self) -> &str {
+        if self.name.is_empty() {
+            self.email.as_str()
+        } else {
+            &self.name
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a@b@c",
+            "a b@example.com",
+            "a@.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_parse_from_words() {
+        assert_eq!("Admin".parse::<Role>(), Ok(Role::Admin));
+        assert_eq!("member".parse::<Role>(), Ok(Role::Member));
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("long enough password").is_ok());
+    }
+}

@@ -1,0 +1,132 @@
+//! AppError: the one error type at the edge, with a stable code, a message for people and
+//! the HTTP status. Lower layers keep their own small error enums; only this file maps them.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use serde::Serialize;
+
+use crate::services::ServiceError;
+use crate::store::StoreError;
+
+/// An error as a client sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is nothing at this address.",
+        )
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.required",
+            "Sign in, or send a valid API token as `Authorization: Bearer …`.",
+        )
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on the server; the error was logged.",
+        )
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Locked => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store.unavailable",
+                "The store is busy; try again shortly.",
+            ),
+            other => {
+                tracing::error!(error = %other, "store error");
+                AppError::internal()
+            }
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        let message = capitalise(&e.to_string());
+        match e {
+            ServiceError::Invalid(_) => {
+                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+            }
+            ServiceError::BadCredentials => {
+                AppError::new(StatusCode::UNAUTHORIZED, "auth.bad_credentials", message)
+            }
+            ServiceError::Throttled { retry_after } => AppError {
+                retry_after: Some(retry_after),
+                ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message)
+            },
+            ServiceError::AccountDisabled => AppError::forbidden("auth.account_disabled", message),
+            ServiceError::EmailTaken => {
+                AppError::new(StatusCode::CONFLICT, "user.email_taken", message)
+            }
+            ServiceError::NotFound(_) => AppError::new(StatusCode::NOT_FOUND, "not_found", message),
+            ServiceError::LinkInvalid => {
+                AppError::new(StatusCode::NOT_FOUND, "link.invalid", message)
+            }
+            ServiceError::AdminOnly => AppError::forbidden("auth.admin_only", message),
+            ServiceError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::Store(s) => s.into(),
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                AppError::internal()
+            }
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}

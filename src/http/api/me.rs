@@ -1,0 +1,27 @@
+//! `GET /api/v1/me`: who the caller is.
+
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use crate::http::auth::ApiCaller;
+use crate::http::responses::ApiResult;
+
+#[derive(Serialize)]
+struct Me<'a> {
+    id: String,
+    email: &'a str,
+    name: &'a str,
+    role: &'a str,
+    created_at: String,
+}
+
+pub async fn show(caller: ApiCaller) -> ApiResult {
+    let u = &caller.user;
+    Ok(HttpResponse::Ok().json(Me {
+        id: u.id.to_string(),
+        email: u.email.as_str(),
+        name: &u.name,
+        role: u.role.as_str(),
+        created_at: u.created_at.rfc3339(),
+    }))
+}

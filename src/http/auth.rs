@@ -1,0 +1,186 @@
+//! Who is asking: extractors for signed-in pages, admin pages and API callers, and the
+//! session cookie.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use super::client::client_info;
+use super::responses::{ApiError, PageError};
+use crate::domain::audit::ClientInfo;
+use crate::domain::auth::{ApiToken, Session};
+use crate::domain::user::{Role, User};
+use crate::error::AppError;
+use crate::services::audit::Context;
+use crate::services::{ServiceError, sessions, tokens};
+use crate::state::AppState;
+
+/// The session cookie's name: `__Host-` prefixed when served over https.
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.config.https() {
+        "__Host-rv_session"
+    } else {
+        "rv_session"
+    }
+}
+
+/// The cookie that carries a new session secret.
+pub fn session_cookie(state: &AppState, secret: &str) -> Cookie<'static> {
+    Cookie::build(session_cookie_name(state), secret.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(state.config.https())
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+pub fn state(req: &HttpRequest) -> Result<AppState, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|d| d.get_ref().clone())
+        .ok_or_else(AppError::internal)
+}
+
+/// The session secret the request carries, if any.
+pub fn session_secret(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(session_cookie_name(state))
+        .map(|c| c.value().to_string())
+}
+
+/// A signed-in person on a page; redirects to sign-in otherwise.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub user: User,
+    pub session: Session,
+    pub hash: [u8; 32],
+    pub client: ClientInfo,
+}
+
+impl SignedIn {
+    /// The audit context of this person's actions.
+    pub fn ctx(&self) -> Context {
+        Context::user(self.user.id, self.user.email.as_str(), self.client.clone())
+    }
+}
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
+    let state = state(&req)?;
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let Some(secret) = session_secret(&req, &state) else {
+        return Err(PageError::SignInRequired { next });
+    };
+    match sessions::authenticate(&state, &secret).await? {
+        Some(active) => Ok(SignedIn {
+            client: client_info(&req, &state.config.trusted_proxies),
+            user: active.user,
+            session: active.session,
+            hash: active.hash,
+        }),
+        None => Err(PageError::SignInRequired { next }),
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = PageError;
+    type Future = LocalFuture<Result<Self, PageError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(signed_in(req.clone()))
+    }
+}
+
+/// A signed-in admin on a page; 403 for members.
+pub struct Admin(pub SignedIn);
+
+impl FromRequest for Admin {
+    type Error = PageError;
+    type Future = LocalFuture<Result<Self, PageError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let who = signed_in(req).await?;
+            if who.user.role != Role::Admin {
+                return Err(PageError::from(ServiceError::AdminOnly));
+            }
+            Ok(Admin(who))
+        })
+    }
+}
+
+/// How an API caller proved who they are.
+#[derive(Clone)]
+pub enum Credential {
+    Session { hash: [u8; 32] },
+    Token(ApiToken),
+}
+
+/// An authenticated API caller: a bearer token, or a browser session (CSRF-checked by the
+/// middleware for unsafe methods).
+#[derive(Clone)]
+pub struct ApiCaller {
+    pub user: User,
+    pub credential: Credential,
+    pub client: ClientInfo,
+}
+
+impl ApiCaller {
+    pub fn ctx(&self) -> Context {
+        Context::user(self.user.id, self.user.email.as_str(), self.client.clone())
+    }
+}
+
+async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
+    let state = state(&req)?;
+    let client = client_info(&req, &state.config.trusted_proxies);
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let bearer = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(bearer) = bearer else {
+            return Err(ApiError(AppError::new(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                "auth.malformed_authorization",
+                "The Authorization header must be `Bearer <token>`.",
+            )));
+        };
+        return match tokens::authenticate(&state, bearer).await? {
+            Some((token, user)) => Ok(ApiCaller {
+                user,
+                credential: Credential::Token(token),
+                client,
+            }),
+            None => Err(ApiError(AppError::new(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                "auth.invalid_token",
+                "The API token is unknown, expired or revoked.",
+            ))),
+        };
+    }
+    let secret = session_secret(&req, &state).ok_or_else(|| ApiError(AppError::unauthorized()))?;
+    match sessions::authenticate(&state, &secret).await? {
+        Some(active) => Ok(ApiCaller {
+            user: active.user,
+            credential: Credential::Session { hash: active.hash },
+            client,
+        }),
+        None => Err(ApiError(AppError::unauthorized())),
+    }
+}
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = LocalFuture<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(api_caller(req.clone()))
+    }
+}

@@ -1,0 +1,176 @@
+//! The admin's people page: invite, change roles, disable and enable, issue reset links.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::layout::Layout;
+use crate::domain::ids::UserId;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{Role, User};
+use crate::error::AppError;
+use crate::http::auth::{Admin, state};
+use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
+use crate::services::{ServiceError, accounts, links};
+
+/// A one-time link just made, shown to the admin this once.
+struct IssuedLink {
+    what: String,
+    url: String,
+    expires_at: Timestamp,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<User>,
+    me: UserId,
+    issued: Option<IssuedLink>,
+    error: Option<String>,
+}
+
+async fn page(
+    req: &HttpRequest,
+    admin: &Admin,
+    status: StatusCode,
+    issued: Option<IssuedLink>,
+    error: Option<String>,
+) -> PageResult {
+    let state = state(req)?;
+    let users = accounts::list(&state).await?;
+    let page = UsersPage {
+        layout: Layout::new(req, Some(&admin.0.user)),
+        users,
+        me: admin.0.user.id,
+        issued,
+        error,
+    };
+    render(req, status, &page)
+}
+
+pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
+    page(&req, &admin, StatusCode::OK, None, None).await
+}
+
+/// Shows refusals that a person can fix on the same page; passes the rest on.
+async fn refused(req: &HttpRequest, admin: &Admin, e: ServiceError) -> PageResult {
+    match e {
+        ServiceError::Invalid(_) | ServiceError::EmailTaken | ServiceError::Conflict(_) => {
+            let error = AppError::from(e);
+            page(req, admin, error.status, None, Some(error.message)).await
+        }
+        other => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>) -> PageResult {
+    let state = state(&req)?;
+    let role = match form.role.parse::<Role>() {
+        Ok(r) => r,
+        Err(e) => return refused(&req, &admin, e.into()).await,
+    };
+    match links::invite(&state, &admin.0.ctx(), &form.email, role).await {
+        Ok((link, secret)) => {
+            let issued = IssuedLink {
+                what: format!(
+                    "Invitation for {} as {role}",
+                    form.email.trim().to_lowercase()
+                ),
+                url: state.urls().absolute(&state.urls().invite(&secret)),
+                expires_at: link.expires_at,
+            };
+            page(&req, &admin, StatusCode::OK, Some(issued), None).await
+        }
+        Err(e) => refused(&req, &admin, e).await,
+    }
+}
+
+fn parse_user(id: &str) -> Result<UserId, AppError> {
+    id.parse().map_err(|_| AppError::not_found())
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn set_role(
+    req: HttpRequest,
+    admin: Admin,
+    id: web::Path<String>,
+    form: web::Form<RoleForm>,
+) -> PageResult {
+    let state = state(&req)?;
+    let id = parse_user(&id)?;
+    let result = match form.role.parse::<Role>() {
+        Ok(role) => accounts::set_role(&state, &admin.0.ctx(), id, role).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(user) => Ok(redirect_with(
+            state.urls().admin_users(),
+            FlashKind::Success,
+            &format!("{} is now {}.", user.email, user.role),
+        )),
+        Err(e) => refused(&req, &admin, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    disabled: String,
+}
+
+pub async fn set_status(
+    req: HttpRequest,
+    admin: Admin,
+    id: web::Path<String>,
+    form: web::Form<StatusForm>,
+) -> PageResult {
+    let state = state(&req)?;
+    let id = parse_user(&id)?;
+    let disabled = match form.disabled.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::bad_request("`disabled` must be true or false.").into()),
+    };
+    match accounts::set_disabled(&state, &admin.0.ctx(), id, disabled).await {
+        Ok(user) => {
+            let what = if disabled {
+                "disabled and signed out"
+            } else {
+                "enabled"
+            };
+            Ok(redirect_with(
+                state.urls().admin_users(),
+                FlashKind::Success,
+                &format!("{} is {what}.", user.email),
+            ))
+        }
+        Err(e) => refused(&req, &admin, e).await,
+    }
+}
+
+pub async fn issue_reset(req: HttpRequest, admin: Admin, id: web::Path<String>) -> PageResult {
+    let state = state(&req)?;
+    let user = accounts::get(&state, parse_user(&id)?).await?;
+    let (link, secret) = links::issue_reset(&state, &admin.0.ctx(), &user).await?;
+    let issued = IssuedLink {
+        what: format!("Password reset for {}", user.email),
+        url: state.urls().absolute(&state.urls().reset(&secret)),
+        expires_at: link.expires_at,
+    };
+    page(&req, &admin, StatusCode::OK, Some(issued), None).await
+}

@@ -1,0 +1,55 @@
+//! HTML pages, one module per concept, each template struct beside its handler.
+
+pub mod account;
+pub mod admin_audit;
+pub mod admin_users;
+pub mod home;
+pub mod layout;
+pub mod onboarding;
+pub mod sessions;
+pub mod signin;
+pub mod tokens;
+
+use actix_web::web;
+
+use super::resource;
+
+/// Registers every page route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/").get(home::show));
+    cfg.service(resource("/login").get(signin::show).post(signin::submit));
+    cfg.service(resource("/logout").post(signin::sign_out));
+    cfg.service(
+        resource("/setup/{secret}")
+            .get(onboarding::setup_show)
+            .post(onboarding::setup_submit),
+    );
+    cfg.service(
+        resource("/invite/{secret}")
+            .get(onboarding::invite_show)
+            .post(onboarding::invite_submit),
+    );
+    cfg.service(
+        resource("/reset/{secret}")
+            .get(onboarding::reset_show)
+            .post(onboarding::reset_submit),
+    );
+    cfg.service(resource("/account").get(account::show));
+    cfg.service(resource("/account/profile").post(account::update_profile));
+    cfg.service(resource("/account/password").post(account::change_password));
+    cfg.service(resource("/account/sessions").get(sessions::show));
+    cfg.service(resource("/account/sessions/revoke-all").post(sessions::revoke_all));
+    cfg.service(resource("/account/sessions/{id}/revoke").post(sessions::revoke));
+    cfg.service(
+        resource("/account/tokens")
+            .get(tokens::show)
+            .post(tokens::create),
+    );
+    cfg.service(resource("/account/tokens/{id}/revoke").post(tokens::revoke));
+    cfg.service(resource("/admin/users").get(admin_users::show));
+    cfg.service(resource("/admin/invitations").post(admin_users::invite));
+    cfg.service(resource("/admin/users/{id}/role").post(admin_users::set_role));
+    cfg.service(resource("/admin/users/{id}/status").post(admin_users::set_status));
+    cfg.service(resource("/admin/users/{id}/reset").post(admin_users::issue_reset));
+    cfg.service(resource("/admin/audit").get(admin_audit::show));
+}

@@ -1,0 +1,114 @@
+//! Sign in and sign out.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::layout::Layout;
+use crate::error::AppError;
+use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
+use crate::http::client::client_info;
+use crate::http::responses::{
+    FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next,
+};
+use crate::services::{ServiceError, secrets, sessions};
+use crate::store;
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+    setup_pending: bool,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn setup_pending(req: &HttpRequest) -> Result<bool, AppError> {
+    let state = state(req)?;
+    Ok(!state
+        .store
+        .read(|tx| store::meta::setup_complete(tx))
+        .await?)
+}
+
+pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult {
+    let state = state(&req)?;
+    let next = safe_next(query.next.as_deref());
+    if let Some(secret) = session_secret(&req, &state)
+        && sessions::authenticate(&state, &secret).await?.is_some()
+    {
+        return Ok(redirect(&next));
+    }
+    let page = LoginPage {
+        layout: Layout::new(&req, None),
+        email: String::new(),
+        next,
+        error: None,
+        setup_pending: setup_pending(&req).await?,
+    };
+    ok(&req, &page)
+}
+
+pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult {
+    let state = state(&req)?;
+    let form = form.into_inner();
+    let next = safe_next(form.next.as_deref());
+    let client = client_info(&req, &state.config.trusted_proxies);
+    let previous = session_secret(&req, &state)
+        .filter(|s| secrets::looks_valid(s))
+        .map(|s| secrets::hash(&s));
+    match sessions::sign_in(&state, &client, &form.email, &form.password, previous).await {
+        Ok(new) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .cookie(session_cookie(&state, &new.secret))
+            .finish()),
+        Err(
+            e @ (ServiceError::BadCredentials
+            | ServiceError::Throttled { .. }
+            | ServiceError::AccountDisabled),
+        ) => {
+            let error = AppError::from(e);
+            let page = LoginPage {
+                layout: Layout::new(&req, None),
+                email: form.email.trim().chars().take(254).collect(),
+                next,
+                error: Some(error.message.clone()),
+                setup_pending: false,
+            };
+            let mut response = render(&req, error.status, &page)?;
+            if let Some(wait) = error.retry_after
+                && let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn sign_out(req: HttpRequest, who: SignedIn) -> PageResult {
+    let state = state(&req)?;
+    sessions::sign_out(&state, &who.ctx(), who.hash).await?;
+    let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
+    response
+        .add_cookie(&expired(session_cookie_name(&state)))
+        .map_err(|_| AppError::internal())?;
+    Ok(response)
+}

@@ -1,0 +1,115 @@
+//! Personal API tokens: create (shown once), list, revoke.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::layout::Layout;
+use crate::domain::auth::ApiToken;
+use crate::domain::ids::TokenId;
+use crate::domain::time::Timestamp;
+use crate::domain::user::InvalidInput;
+use crate::error::AppError;
+use crate::http::auth::{SignedIn, state};
+use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
+use crate::services::{ServiceError, tokens};
+
+#[derive(Template)]
+#[template(path = "account/tokens.html")]
+struct TokensPage {
+    layout: Layout,
+    tokens: Vec<ApiToken>,
+    now: Timestamp,
+    /// The secret of a token created by this request: shown this once.
+    created: Option<String>,
+    error: Option<String>,
+}
+
+impl TokensPage {
+    /// "active", "expired" or "revoked".
+    fn status(&self, token: &ApiToken) -> &'static str {
+        if token.revoked_at.is_some() {
+            "revoked"
+        } else if token.is_usable(self.now) {
+            "active"
+        } else {
+            "expired"
+        }
+    }
+}
+
+async fn page(
+    req: &HttpRequest,
+    who: &SignedIn,
+    status: StatusCode,
+    created: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    let state = state(req)?;
+    let mut list = tokens::list(&state, who.user.id).await?;
+    list.reverse();
+    let page = TokensPage {
+        layout: Layout::new(req, Some(&who.user)),
+        tokens: list,
+        now: Timestamp::now(),
+        created,
+        error,
+    };
+    render(req, status, &page)
+}
+
+pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
+    page(&req, &who, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    name: String,
+    /// "never", or a number of days.
+    #[serde(default)]
+    expires: String,
+}
+
+/// The expiry choices of the form, in days ("never" for none).
+fn parse_expiry(text: &str) -> Result<Option<std::time::Duration>, InvalidInput> {
+    match text.trim() {
+        "" | "never" => Ok(None),
+        days => days
+            .parse::<u64>()
+            .ok()
+            .filter(|d| (1..=1825).contains(d))
+            .map(|d| Some(std::time::Duration::from_secs(d * 86400)))
+            .ok_or(InvalidInput(
+                "choose an expiry between 1 and 1825 days, or never",
+            )),
+    }
+}
+
+pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>) -> PageResult {
+    let state = state(&req)?;
+    let result = match parse_expiry(&form.expires) {
+        Ok(expiry) => tokens::create(&state, &who.ctx(), who.user.id, &form.name, expiry).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok((_, secret)) => page(&req, &who, StatusCode::OK, Some(secret), None).await,
+        Err(e @ ServiceError::Invalid(_)) => {
+            let error = AppError::from(e);
+            page(&req, &who, error.status, None, Some(error.message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+    let state = state(&req)?;
+    let id: TokenId = id.parse().map_err(|_| AppError::not_found())?;
+    tokens::revoke(&state, &who.ctx(), who.user.id, id).await?;
+    Ok(redirect_with(
+        state.urls().tokens(),
+        FlashKind::Success,
+        "The token is revoked; scripts using it are refused from now on.",
+    ))
+}

@@ -1,0 +1,260 @@
+//! How errors, redirects and pages leave the server: HTML for browsers, JSON `{code,
+//! message, details}` under `/api` and `/v1`, flash messages across redirects.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use crate::error::AppError;
+use crate::services::ServiceError;
+
+/// Whether a path belongs to a machine-facing API (JSON errors) rather than the pages.
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/")
+}
+
+/// An error from a page handler: rendered as an HTML page, or a redirect to sign in.
+#[derive(Debug)]
+pub enum PageError {
+    App(AppError),
+    SignInRequired { next: String },
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::App(e) => e.fmt(f),
+            PageError::SignInRequired { .. } => f.write_str("sign-in required"),
+        }
+    }
+}
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError::App(e.into())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::App(e) => e.status,
+            PageError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::App(e) => html_error(e),
+            PageError::SignInRequired { next } => {
+                let target = format!(
+                    "/login?next={}",
+                    utf8_percent_encode(next, NON_ALPHANUMERIC)
+                );
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .finish()
+            }
+        }
+    }
+}
+
+/// An error from an API handler: always JSON.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        json_error(&self.0)
+    }
+}
+
+pub type PageResult = Result<HttpResponse, PageError>;
+pub type ApiResult = Result<HttpResponse, ApiError>;
+
+/// The JSON error body shared by every API.
+pub fn json_error(e: &AppError) -> HttpResponse {
+    let mut response = HttpResponse::build(e.status);
+    if let Some(wait) = e.retry_after {
+        response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+    }
+    response.json(serde_json::json!({ "code": e.code, "message": e.message, "details": null }))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: super::pages::layout::Layout,
+    error: &'a AppError,
+}
+
+/// The HTML error page (a bare layout: errors render without touching the store).
+pub fn html_error(e: &AppError) -> HttpResponse {
+    let page = ErrorPage {
+        layout: super::pages::layout::Layout::bare(),
+        error: e,
+    };
+    let mut response = HttpResponse::build(e.status);
+    if let Some(wait) = e.retry_after {
+        response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+    }
+    match page.render() {
+        Ok(body) => response.content_type("text/html; charset=utf-8").body(body),
+        Err(_) => response
+            .content_type("text/plain; charset=utf-8")
+            .body(e.message.clone()),
+    }
+}
+
+/// An error response of the right kind for `path`.
+pub fn error_for_path(path: &str, e: &AppError) -> HttpResponse {
+    if is_api_path(path) {
+        json_error(e)
+    } else {
+        html_error(e)
+    }
+}
+
+/// Renders a page template with a status; clears a flash that this page has shown.
+pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> PageResult {
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "template rendering failed");
+        AppError::internal()
+    })?;
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if req.cookie(FLASH_COOKIE).is_some() {
+        response.cookie(expired(FLASH_COOKIE));
+    }
+    Ok(response.body(body))
+}
+
+/// 200 with a page.
+pub fn ok(req: &HttpRequest, page: &impl Template) -> PageResult {
+    render(req, StatusCode::OK, page)
+}
+
+/// The kind of a flash message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+/// A one-shot message shown on the next page.
+#[derive(Debug, Clone)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+impl Flash {
+    pub fn is_error(&self) -> bool {
+        self.kind == FlashKind::Error
+    }
+}
+
+const FLASH_COOKIE: &str = "rv_flash";
+
+/// The flash message carried by the request, if any.
+pub fn take_flash(req: &HttpRequest) -> Option<Flash> {
+    let cookie = req.cookie(FLASH_COOKIE)?;
+    let decoded = percent_decode_str(cookie.value()).decode_utf8().ok()?;
+    let (kind, message) = decoded.split_once('|')?;
+    let kind = if kind == "error" {
+        FlashKind::Error
+    } else {
+        FlashKind::Success
+    };
+    Some(Flash {
+        kind,
+        message: message.chars().take(300).collect(),
+    })
+}
+
+/// 303 to `location` (always a local path).
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+/// 303 to `location` with a flash message for the next page.
+pub fn redirect_with(location: &str, kind: FlashKind, message: &str) -> HttpResponse {
+    let kind = if kind == FlashKind::Error {
+        "error"
+    } else {
+        "ok"
+    };
+    let value = utf8_percent_encode(&format!("{kind}|{message}"), NON_ALPHANUMERIC).to_string();
+    let cookie = Cookie::build(FLASH_COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .cookie(cookie)
+        .finish()
+}
+
+/// A cookie that removes `name`.
+pub fn expired(name: &str) -> Cookie<'static> {
+    Cookie::build(name.to_string(), "")
+        .path("/")
+        .max_age(CookieDuration::ZERO)
+        .finish()
+}
+
+/// A service error as a page error (helper for `map_err`).
+pub fn page_err(e: ServiceError) -> PageError {
+    PageError::App(e.into())
+}
+
+/// Only local paths are accepted as `next` targets, so sign-in cannot redirect off-site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.contains(['\r', '\n']) =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/account")), "/account");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

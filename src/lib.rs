@@ -1,0 +1,18 @@
+//! reelvault: a self-hosted, single-binary studio for AI video and image generation.
+//! `main.rs` parses the command line and calls [`cli::run`]; tests call [`app::build`].
+
+#![warn(clippy::unwrap_used)]
+
+pub mod admin_socket;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod services;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod urls;
+pub mod vault;

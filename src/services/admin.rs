@@ -1,0 +1,139 @@
+//! Management commands of the command line. The same code runs in the service (reached
+//! through the admin socket) and against a stopped instance's store.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::audit::Context;
+use super::{ServiceError, ServiceResult, accounts, links, tokens};
+use crate::domain::user::Role;
+use crate::state::AppState;
+
+/// One management request; the wire form of the admin socket is this, as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum AdminCommand {
+    UserAdd {
+        email: String,
+        role: String,
+        name: String,
+        password: String,
+    },
+    UserList,
+    UserDisable {
+        email: String,
+    },
+    UserEnable {
+        email: String,
+    },
+    UserSetRole {
+        email: String,
+        role: String,
+    },
+    UserResetPassword {
+        email: String,
+    },
+    TokenCreate {
+        email: String,
+        name: String,
+        expires: Option<String>,
+    },
+}
+
+/// The reply: text for the terminal, or an error message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AdminReply {
+    Ok(String),
+    Err(String),
+}
+
+/// Runs one command as the command line (audited as such).
+pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<String> {
+    let ctx = Context::cli();
+    match command {
+        AdminCommand::UserAdd {
+            email,
+            role,
+            name,
+            password,
+        } => {
+            let role: Role = role.parse()?;
+            let user = accounts::create(state, &ctx, &email, &name, role, &password).await?;
+            Ok(format!(
+                "created {} ({}) with id {}\n",
+                user.email, user.role, user.id
+            ))
+        }
+        AdminCommand::UserList => {
+            let users = accounts::list(state).await?;
+            let mut out = format!(
+                "{:<26}  {:<32}  {:<7}  {:<8}  {}\n",
+                "ID", "EMAIL", "ROLE", "STATUS", "NAME"
+            );
+            for u in users {
+                let status = if u.disabled { "disabled" } else { "active" };
+                let _ = writeln!(
+                    out,
+                    "{:<26}  {:<32}  {:<7}  {:<8}  {}",
+                    u.id, u.email, u.role, status, u.name
+                );
+            }
+            Ok(out)
+        }
+        AdminCommand::UserDisable { email } => {
+            let user = accounts::find_by_email(state, &email).await?;
+            accounts::set_disabled(state, &ctx, user.id, true).await?;
+            Ok(format!("disabled {} and ended its sessions\n", user.email))
+        }
+        AdminCommand::UserEnable { email } => {
+            let user = accounts::find_by_email(state, &email).await?;
+            accounts::set_disabled(state, &ctx, user.id, false).await?;
+            Ok(format!("enabled {}\n", user.email))
+        }
+        AdminCommand::UserSetRole { email, role } => {
+            let role: Role = role.parse()?;
+            let user = accounts::find_by_email(state, &email).await?;
+            accounts::set_role(state, &ctx, user.id, role).await?;
+            Ok(format!("{} is now {role}\n", user.email))
+        }
+        AdminCommand::UserResetPassword { email } => {
+            let user = accounts::find_by_email(state, &email).await?;
+            let (link, secret) = links::issue_reset(state, &ctx, &user).await?;
+            Ok(format!(
+                "password reset link for {} (valid until {}):\n{}\n",
+                user.email,
+                link.expires_at.human(),
+                state.urls().absolute(&state.urls().reset(&secret))
+            ))
+        }
+        AdminCommand::TokenCreate {
+            email,
+            name,
+            expires,
+        } => {
+            let user = accounts::find_by_email(state, &email).await?;
+            let expires = match expires.as_deref().map(str::trim) {
+                None | Some("") | Some("never") => None,
+                Some(text) => Some(humantime::parse_duration(text).map_err(|_| {
+                    ServiceError::Invalid(crate::domain::user::InvalidInput(
+                        "--expires takes a duration like \"30d\" or \"never\"",
+                    ))
+                })?),
+            };
+            let name = if name.trim().is_empty() {
+                "command line".to_string()
+            } else {
+                name
+            };
+            let (token, secret) = tokens::create(state, &ctx, user.id, &name, expires).await?;
+            let until = token.expires_at.map_or("never expires".to_string(), |t| {
+                format!("expires {}", t.human())
+            });
+            Ok(format!(
+                "{secret}\n# token {:?} for {}, {until}; shown once, store it now\n",
+                token.name, user.email
+            ))
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Recording and reading the audit trail.
+
+use redb::WriteTransaction;
+
+use super::ServiceResult;
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, ClientInfo};
+use crate::domain::ids::{AuditId, UserId};
+use crate::domain::time::Timestamp;
+use crate::store::{self, Store, StoreError};
+
+/// The context of an action: who acts, from where. Built at the edge (HTTP or CLI).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub actor: Actor,
+    pub client: ClientInfo,
+}
+
+impl Context {
+    pub fn cli() -> Self {
+        Self {
+            actor: Actor::Cli,
+            client: ClientInfo::default(),
+        }
+    }
+
+    pub fn user(id: UserId, email: &str, client: ClientInfo) -> Self {
+        Self {
+            actor: Actor::User {
+                id,
+                email: email.to_string(),
+            },
+            client,
+        }
+    }
+
+    pub fn anonymous(claimed_email: Option<String>, client: ClientInfo) -> Self {
+        Self {
+            actor: Actor::Anonymous { claimed_email },
+            client,
+        }
+    }
+
+    pub fn actor_id(&self) -> Option<UserId> {
+        match &self.actor {
+            Actor::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// Appends an event inside the caller's transaction, so it commits with the change it records.
+pub fn record(
+    tx: &WriteTransaction,
+    ctx: &Context,
+    action: AuditAction,
+    target: Option<String>,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
+    let event = AuditEvent {
+        id: AuditId::generate(),
+        at: Timestamp::now(),
+        actor: ctx.actor.clone(),
+        action,
+        target,
+        client: ctx.client.clone(),
+        detail,
+    };
+    store::audit::append(tx, &event)
+}
+
+/// Filters for the admin audit page.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<AuditAction>,
+    /// Matches the actor's or the target's text, case-insensitively.
+    pub who: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Continue below this event id (newest first).
+    pub before: Option<AuditId>,
+}
+
+/// One page of events, newest first, and where the next page starts.
+pub async fn list(
+    store: &Store,
+    filter: AuditFilter,
+    limit: usize,
+) -> ServiceResult<(Vec<AuditEvent>, Option<AuditId>)> {
+    let needle = filter
+        .who
+        .as_ref()
+        .map(|w| w.trim().to_lowercase())
+        .filter(|w| !w.is_empty());
+    let (events, next) = store
+        .read(move |tx| {
+            store::audit::page(tx, filter.before.map(AuditId::to_key), limit, 20_000, |e| {
+                filter.action.is_none_or(|a| a == e.action)
+                    && filter.from.is_none_or(|f| e.at >= f)
+                    && filter.to.is_none_or(|t| e.at <= t)
+                    && needle.as_ref().is_none_or(|n| {
+                        e.actor.label().to_lowercase().contains(n)
+                            || e.target
+                                .as_ref()
+                                .is_some_and(|t| t.to_lowercase().contains(n))
+                    })
+            })
+        })
+        .await?;
+    Ok((events, next.map(AuditId::from_key)))
+}

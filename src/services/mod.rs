@@ -1,0 +1,46 @@
+//! Use-cases: the only layer that combines the store, the vault and (later) search and the
+//! engine. Handlers and the command line call these; they never touch tables themselves.
+
+pub mod accounts;
+pub mod admin;
+pub mod audit;
+pub mod links;
+pub mod passwords;
+pub mod secrets;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+
+use std::time::Duration;
+
+use crate::domain::user::InvalidInput;
+use crate::store::StoreError;
+
+/// Why a use-case refused or failed. `error.rs` maps each to a stable code and status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    #[error("the email or password is not correct")]
+    BadCredentials,
+    #[error("too many failed sign-in attempts; try again in {} minutes", retry_after.as_secs().div_ceil(60).max(1))]
+    Throttled { retry_after: Duration },
+    #[error("this account is disabled; ask an admin")]
+    AccountDisabled,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("this link is invalid, expired or already used")]
+    LinkInvalid,
+    #[error("only admins may do this")]
+    AdminOnly,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,133 @@
+//! AppState: the Arc'd handles every request and command shares. No globals.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::Config;
+use crate::domain::auth::SessionPolicy;
+use crate::services::passwords::Passwords;
+use crate::services::throttle::Throttle;
+use crate::store::{Store, StoreError};
+use crate::urls::Urls;
+use crate::vault::master_key::{MasterKey, MasterKeyError};
+
+/// Why the instance could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Keys derived from the master key, one per purpose.
+pub struct Keys {
+    pub csrf: [u8; 32],
+}
+
+/// Shared handles; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub passwords: Passwords,
+    pub throttle: Arc<Throttle>,
+    pub keys: Arc<Keys>,
+    urls: Arc<Urls>,
+    ready: Arc<AtomicBool>,
+}
+
+/// What opening found, for the first-run messages.
+pub struct Opened {
+    pub state: AppState,
+    pub master_key_created: bool,
+}
+
+impl AppState {
+    /// Creates the data directory (mode 0700) and master key when missing, opens the store
+    /// and runs migrations.
+    pub fn open(config: Config) -> Result<Opened, OpenError> {
+        create_private_dir(&config.data_dir)?;
+        let (master, master_key_created) = MasterKey::load_or_create(&config.master_key_file)?;
+        let store = Store::open(&config.data_dir)?;
+        let origin = match &config.public_url {
+            Some(url) => url.origin().ascii_serialization(),
+            None => format!("http://{}", config.listen),
+        };
+        let state = AppState {
+            passwords: Passwords::new(2),
+            throttle: Arc::new(Throttle::new(
+                config.limits.login_failures_per_account,
+                config.limits.login_failures_per_address,
+            )),
+            keys: Arc::new(Keys {
+                csrf: master.derive("csrf"),
+            }),
+            urls: Arc::new(Urls::new(&origin)),
+            config: Arc::new(config),
+            store,
+            ready: Arc::new(AtomicBool::new(false)),
+        };
+        Ok(Opened {
+            state,
+            master_key_created,
+        })
+    }
+
+    pub fn urls(&self) -> &Urls {
+        &self.urls
+    }
+
+    /// Called once the listener is bound; `/readyz` answers 200 from then on.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the origin once the real listening address is known (port 0 in tests).
+    pub fn with_origin(mut self, origin: &str) -> Self {
+        if self.config.public_url.is_none() {
+            self.urls = Arc::new(Urls::new(origin));
+        }
+        self
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle: self.config.sessions.idle,
+            absolute: self.config.sessions.absolute,
+        }
+    }
+}
+
+fn create_private_dir(path: &Path) -> Result<(), OpenError> {
+    let err = |source| OpenError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(err)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(path).map_err(err)
+    }
+}

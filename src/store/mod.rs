@@ -1,0 +1,199 @@
+//! The redb store: the only module that knows table names and key bytes.
+//!
+//! Services call [`Store::read`] and [`Store::write`] with a closure that runs the
+//! repository functions of the sub-modules inside one transaction, on the blocking pool.
+
+pub mod audit;
+pub mod codec;
+pub mod links;
+pub mod meta;
+pub mod migrations;
+pub mod sessions;
+pub mod tables;
+pub mod tokens;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{
+    Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, Table, TableDefinition, Value,
+    WriteTransaction,
+};
+
+/// The store file inside the data directory.
+pub const STORE_FILE: &str = "reelvault.redb";
+
+/// What can go wrong below the services.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store is in use by another process (is reelvault already running?)")]
+    Locked,
+    #[error(
+        "this data directory was written by a newer reelvault (schema {found}; this build understands up to {supported}); \
+         run the newer version or restore a backup"
+    )]
+    TooNew { found: u32, supported: u32 },
+    #[error("stored data is malformed: {0}")]
+    Codec(String),
+    #[error("store: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("the store task stopped unexpectedly")]
+    TaskFailed,
+}
+
+macro_rules! redb_errors {
+    ($($ty:ty),*) => {
+        $(impl From<$ty> for StoreError {
+            fn from(e: $ty) -> Self {
+                StoreError::Redb(e.into())
+            }
+        })*
+    };
+}
+redb_errors!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+            other => StoreError::Redb(other.into()),
+        }
+    }
+}
+
+/// A transaction that tables can be read from: both read and write transactions.
+pub trait Tx {
+    type Table<'t, K: Key + 'static, V: Value + 'static>: redb::ReadableTable<K, V>
+    where
+        Self: 't;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Self::Table<'_, K, V>, StoreError>;
+}
+
+impl Tx for ReadTransaction {
+    type Table<'t, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl Tx for WriteTransaction {
+    type Table<'t, K: Key + 'static, V: Value + 'static> = Table<'t, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+/// A handle to the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<redb::Database>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir` and brings its schema up to date.
+    /// Never scans tables: start-up cost does not grow with the data.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(STORE_FILE);
+        let db = redb::Database::builder()
+            .set_cache_size(16 * 1024 * 1024)
+            .set_repair_callback(|_| {
+                tracing::warn!("the store was not closed cleanly; checking it")
+            })
+            .create(&path)?;
+        migrations::run(&db)?;
+        Ok(Store {
+            db: Arc::new(db),
+            path,
+        })
+    }
+
+    /// Closes the store once every other handle is gone, so the next start needs no
+    /// repair. Waits up to five seconds for in-flight work to drop its handles.
+    pub async fn close(self) {
+        let mut db = self.db;
+        for _ in 0..100 {
+            match Arc::try_unwrap(db) {
+                Ok(db) => {
+                    drop(db);
+                    tracing::info!("store closed cleanly");
+                    return;
+                }
+                Err(shared) => db = shared,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        tracing::warn!("store still in use at shutdown; it will be checked at the next start");
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    pub async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().map_err(StoreError::from)?;
+            f(&tx)
+        })
+        .await
+        .map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool; commits when it returns `Ok`,
+    /// discards everything it wrote when it returns `Err`.
+    pub async fn write<T, E>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || write_now(&db, f))
+            .await
+            .map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+}
+
+/// One write transaction, synchronously: commit on `Ok`, abort on `Err`.
+pub(crate) fn write_now<T, E: From<StoreError>>(
+    db: &redb::Database,
+    f: impl FnOnce(&WriteTransaction) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = db.begin_write().map_err(StoreError::from)?;
+    let value = f(&tx)?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(value)
+}
+
+/// Decodes an optional stored value.
+pub(crate) fn decode_opt<T: codec::Stored>(
+    value: Option<redb::AccessGuard<'_, &[u8]>>,
+) -> Result<Option<T>, StoreError> {
+    value.map(|v| codec::decode(v.value())).transpose()
+}

@@ -1,0 +1,65 @@
+//! Every URL the application makes, in one place, so templates and handlers never spell
+//! paths by hand.
+
+/// Builds paths and absolute links for this instance.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// Scheme, host and port, without a trailing slash ("https://studio.example.com").
+    origin: String,
+}
+
+impl Urls {
+    pub fn new(origin: &str) -> Self {
+        Self {
+            origin: origin.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    pub fn home(&self) -> &'static str {
+        "/"
+    }
+    pub fn login(&self) -> &'static str {
+        "/login"
+    }
+    pub fn logout(&self) -> &'static str {
+        "/logout"
+    }
+    pub fn setup(&self, secret: &str) -> String {
+        format!("/setup/{secret}")
+    }
+    pub fn invite(&self, secret: &str) -> String {
+        format!("/invite/{secret}")
+    }
+    pub fn reset(&self, secret: &str) -> String {
+        format!("/reset/{secret}")
+    }
+    pub fn account(&self) -> &'static str {
+        "/account"
+    }
+    pub fn account_password(&self) -> &'static str {
+        "/account/password"
+    }
+    pub fn sessions(&self) -> &'static str {
+        "/account/sessions"
+    }
+    pub fn tokens(&self) -> &'static str {
+        "/account/tokens"
+    }
+    pub fn admin_users(&self) -> &'static str {
+        "/admin/users"
+    }
+    pub fn admin_invitations(&self) -> &'static str {
+        "/admin/invitations"
+    }
+    pub fn admin_audit(&self) -> &'static str {
+        "/admin/audit"
+    }
+}
