@@ -52,6 +52,8 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let for_workers = state.clone();
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
+        // store reads are short: a few blocking threads per worker suffice
+        .worker_max_blocking_threads(4)
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .listen(listener)

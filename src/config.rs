@@ -151,10 +151,28 @@ pub const CONNECTION_KINDS: &[&str] = &[
 ];
 
 fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    if d.is_zero() {
-        return s.serialize_str("0");
+    s.serialize_str(&format_duration(*d))
+}
+
+/// A duration in the largest whole unit that expresses it ("90d", "12h", "1500ms").
+pub fn format_duration(d: Duration) -> String {
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+        (1, "ms"),
+    ];
+    let millis = d.as_millis();
+    if millis == 0 {
+        return "0".into();
     }
-    s.serialize_str(&humantime::format_duration(*d).to_string())
+    let (size, unit) = units
+        .iter()
+        .find(|(size, _)| millis % size == 0)
+        .copied()
+        .unwrap_or((1, "ms"));
+    format!("{}{unit}", millis / size)
 }
 
 fn human_size<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {

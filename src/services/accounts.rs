@@ -56,6 +56,10 @@ pub fn insert(tx: &WriteTransaction, ctx: &Context, new: NewUser) -> ServiceResu
         password_changed_at: now,
     };
     store::users::put(tx, &user)?;
+    if user.role == Role::Admin && !store::meta::setup_complete(tx)? {
+        // an admin made another way (the command line) makes the setup link unnecessary
+        store::meta::mark_setup_complete(tx)?;
+    }
     audit::record(
         tx,
         ctx,
@@ -132,7 +136,7 @@ pub async fn set_role(
             if user.role == Role::Admin {
                 ensure_another_admin(tx, id)?;
             }
-            let detail = format!("{} -> {}", user.role, role);
+            let detail = format!("from {} to {}", user.role, role);
             user.role = role;
             store::users::put(tx, &user)?;
             audit::record(

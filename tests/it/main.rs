@@ -1,0 +1,17 @@
+//! The integration tests: the app on 127.0.0.1:0 driven over real HTTP, and the real
+//! binary driven as a process.
+
+mod support;
+
+mod admin;
+mod assets;
+mod audit;
+mod bad_input;
+mod binary;
+mod cli;
+mod csrf_and_headers;
+mod migration;
+mod sessions;
+mod setup;
+mod sign_in;
+mod tokens;

@@ -1,0 +1,336 @@
+//! Test kit: starts the real app on 127.0.0.1:0 with a temp data dir, and drives it over
+//! real HTTP as a browser (cookies, CSRF tokens, redirects) or a script (bearer tokens).
+
+pub mod process;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use reelvault::app::{self, Running};
+use reelvault::config::Config;
+use reqwest::header::HeaderMap;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// A running app with its own data directory.
+pub struct TestApp {
+    pub running: Running,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    config: Config,
+}
+
+/// The config tests start from: defaults, the temp data dir, port 0, one worker.
+pub fn test_config(root: &Path) -> Config {
+    let mut config = Config::for_data_dir(&root.join("data"));
+    config.workers = 1;
+    config
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with a config edited by `edit` (after the test defaults are applied).
+    pub async fn start_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(dir.path());
+        edit(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, config: Config) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let running = app::build(config.clone(), listener)
+            .await
+            .expect("app starts");
+        let url = running.url();
+        TestApp {
+            running,
+            url,
+            dir,
+            config,
+        }
+    }
+
+    /// Stops gracefully and starts again on the same data directory.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            running,
+            dir,
+            config,
+            ..
+        } = self;
+        running.stop().await;
+        Self::start_in(dir, config).await
+    }
+
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.running.stop().await;
+        self.dir
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.data_dir.clone()
+    }
+
+    pub fn setup_path(&self) -> String {
+        format!(
+            "/setup/{}",
+            self.running.setup_secret.as_deref().expect("setup pending")
+        )
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.url)
+    }
+
+    /// Completes first-run setup as the admin; returns the admin's signed-in browser.
+    pub async fn with_admin() -> (TestApp, Browser) {
+        let app = TestApp::start().await;
+        let admin = app.setup_admin().await;
+        (app, admin)
+    }
+
+    pub async fn setup_admin(&self) -> Browser {
+        let b = self.browser();
+        let page = b.get(&self.setup_path()).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let done = b
+            .post_form(
+                &self.setup_path(),
+                &[
+                    ("email", ADMIN_EMAIL),
+                    ("name", "Ada Admin"),
+                    ("password", ADMIN_PASSWORD),
+                    ("confirm", ADMIN_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        b
+    }
+
+    /// Creates a member through the admin UI's invitation flow and returns their browser.
+    pub async fn invite_member(&self, admin: &Browser, email: &str, password: &str) -> Browser {
+        let page = admin
+            .post_form(
+                "/admin/invitations",
+                &[("email", email), ("role", "member")],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let link = page.text_of("#issued-link");
+        let path = link
+            .strip_prefix(&self.url)
+            .expect("absolute link to this instance")
+            .to_string();
+        let b = self.browser();
+        assert_eq!(b.get(&path).await.status, 200);
+        let done = b
+            .post_form(
+                &path,
+                &[
+                    ("name", "Member"),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        b
+    }
+}
+
+/// A response, read whole.
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The text of the first element matching a CSS selector.
+    pub fn text_of(&self, selector: &str) -> String {
+        let html = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("selector");
+        html.select(&sel)
+            .next()
+            .map(|e| e.text().collect::<String>().trim().to_string())
+            .unwrap_or_else(|| panic!("no {selector} in {}", self.body))
+    }
+
+    /// How many elements match a CSS selector.
+    pub fn count(&self, selector: &str) -> usize {
+        let html = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("selector");
+        html.select(&sel).count()
+    }
+
+    /// The value of an attribute of the first matching element.
+    pub fn attr_of(&self, selector: &str, attr: &str) -> Option<String> {
+        let html = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("selector");
+        html.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr(attr))
+            .map(str::to_string)
+    }
+}
+
+/// A browser: a cookie jar, no automatic redirects, and the CSRF token of its pages.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    csrf: Mutex<Option<String>>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("reelvault-tests/1.0 (browser)")
+            .no_proxy()
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            base: base.to_string(),
+            csrf: Mutex::new(None),
+        }
+    }
+
+    pub async fn read(response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn remember_token(&self, page: &Page) {
+        if let Some(token) = page
+            .attr_of("input[name=csrf_token]", "value")
+            .filter(|t| !t.is_empty())
+        {
+            *self.csrf.lock().expect("lock") = Some(token);
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let page = Self::read(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await;
+        self.remember_token(&page);
+        page
+    }
+
+    /// GET, following redirects within the site (at most 5).
+    pub async fn visit(&self, path: &str) -> (String, Page) {
+        let mut path = path.to_string();
+        for _ in 0..5 {
+            let page = self.get(&path).await;
+            match page.location() {
+                Some(next) if (300..400).contains(&page.status) => path = next.to_string(),
+                _ => return (path, page),
+            }
+        }
+        panic!("too many redirects from {path}");
+    }
+
+    /// The CSRF token, fetching the sign-in page first when none is known yet.
+    pub async fn csrf_token(&self) -> String {
+        if let Some(t) = self.csrf.lock().expect("lock").clone() {
+            return t;
+        }
+        let page = self.get("/login").await;
+        page.attr_of("input[name=csrf_token]", "value")
+            .expect("csrf token on the sign-in page")
+    }
+
+    /// Submits a form as a same-origin browser would, with the page's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(
+            path,
+            &all,
+            &[
+                ("origin", self.base.as_str()),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await
+    }
+
+    /// Submits form fields exactly as given, with the given extra headers.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let page = Self::read(request.send().await.expect("POST")).await;
+        self.remember_token(&page);
+        page
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+/// A script: no cookies, a bearer token.
+pub async fn api_get(base: &str, path: &str, token: Option<&str>) -> Page {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let mut request = client.get(format!("{base}{path}"));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    Browser::read(request.send().await.expect("GET")).await
+}
