@@ -25,10 +25,7 @@ const PASSWORD: &str = "correct horse battery staple 42";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// What one load run measured.
@@ -60,26 +57,15 @@ fn main() {
     let bin = common::server_binary();
     println!("reelvault signed-in page benchmark: GET {PATH}");
     println!("  binary: {}", bin.display());
-    println!(
-        "  {conns} keep-alive connections, {warmup} s warm-up then {secs} s measured, loopback only"
-    );
-    println!(
-        "  NOTE: client and server share this machine's {} CPU(s); the load generator takes CPU from the server.",
-        common::cpus()
-    );
+    println!("  {conns} keep-alive connections, {warmup} s warm-up then {secs} s measured, loopback only");
+    println!("  NOTE: client and server share this machine's {} CPU(s); the load generator takes CPU from the server.", common::cpus());
     if use_wrk && wrk.is_none() {
         println!(
             "  wrk is not installed (apt-get install -y wrk); {}",
-            if use_builtin {
-                "running the built-in generator only"
-            } else {
-                "falling back to the built-in generator"
-            }
+            if use_builtin { "running the built-in generator only" } else { "falling back to the built-in generator" }
         );
     } else if !use_wrk && choice.is_empty() {
-        println!(
-            "  wrk not found on PATH; using the built-in tokio generator (apt-get install -y wrk to use wrk)"
-        );
+        println!("  wrk not found on PATH; using the built-in tokio generator (apt-get install -y wrk to use wrk)");
     }
     let use_builtin = use_builtin || (use_wrk && wrk.is_none());
     let use_wrk = use_wrk && wrk.is_some();
@@ -130,14 +116,9 @@ fn main() {
         "| {:<18} | {:>9} | {:>8} | {:>8} | {:>8} | {:>17} | {:>6} |",
         "load generator", "requests", "req/s", "p50 ms", "p99 ms", "non-200 cli/srv", "errors"
     );
-    println!(
-        "|{:-<20}|{:->11}|{:->10}|{:->10}|{:->10}|{:->19}|{:->8}|",
-        "", "", "", "", "", "", ""
-    );
+    println!("|{:-<20}|{:->11}|{:->10}|{:->10}|{:->10}|{:->19}|{:->8}|", "", "", "", "", "", "", "");
     for f in &results {
-        let srv = f
-            .non200_server
-            .map_or_else(|| "?".to_string(), |n| n.to_string());
+        let srv = f.non200_server.map_or_else(|| "?".to_string(), |n| n.to_string());
         println!(
             "| {:<18} | {:>9} | {:>8.0} | {:>8.2} | {:>8.2} | {:>17} | {:>6} |",
             f.generator,
@@ -168,24 +149,15 @@ fn main() {
 
 fn which(name: &str) -> Option<String> {
     let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|p| p.join(name))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string())
+    std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()).map(|p| p.display().to_string())
 }
 
 /// Completes first-run setup through the setup link the server printed, returning the
 /// `Cookie` header value a signed-in browser would send (`rv_session` and `rv_csrf`).
 fn create_admin(server: &mut Server) -> Result<String, String> {
-    let line = server
-        .wait_stdout_line("/setup/", Duration::from_secs(10))
-        .ok_or("no setup link on the server's stdout")?;
+    let line = server.wait_stdout_line("/setup/", Duration::from_secs(10)).ok_or("no setup link on the server's stdout")?;
     let start = line.find("/setup/").ok_or("no setup path")?;
-    let path = line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let path = line[start..].split_whitespace().next().unwrap_or("").to_string();
     let addr = server.addr();
     let page = http_request(addr, "GET", &path, &[], None).map_err(|e| e.to_string())?;
     if page.status != 200 {
@@ -214,28 +186,15 @@ fn create_admin(server: &mut Server) -> Result<String, String> {
     )
     .map_err(|e| e.to_string())?;
     if posted.status != 303 {
-        return Err(format!(
-            "POST setup: status {} {}",
-            posted.status,
-            posted.text().chars().take(300).collect::<String>()
-        ));
+        return Err(format!("POST setup: status {} {}", posted.status, posted.text().chars().take(300).collect::<String>()));
     }
-    let session = posted
-        .set_cookie("rv_session")
-        .ok_or("no rv_session cookie")?;
+    let session = posted.set_cookie("rv_session").ok_or("no rv_session cookie")?;
     let cookie = format!("rv_session={session}; rv_csrf={csrf_cookie}");
-    let check =
-        http_request(addr, "GET", PATH, &[("Cookie", &cookie)], None).map_err(|e| e.to_string())?;
+    let check = http_request(addr, "GET", PATH, &[("Cookie", &cookie)], None).map_err(|e| e.to_string())?;
     if check.status != 200 || !check.text().contains(EMAIL) {
-        return Err(format!(
-            "GET {PATH} as the new admin: status {}",
-            check.status
-        ));
+        return Err(format!("GET {PATH} as the new admin: status {}", check.status));
     }
-    println!(
-        "  admin created via the setup link; GET {PATH} answers 200 ({} bytes)",
-        check.body.len()
-    );
+    println!("  admin created via the setup link; GET {PATH} answers 200 ({} bytes)", check.body.len());
     Ok(cookie)
 }
 
@@ -261,57 +220,28 @@ fn count_server_non200(log: &Path, offset: u64) -> Option<u64> {
     (seen > 0).then_some(bad)
 }
 
-fn run_wrk(
-    wrk: &str,
-    url: &str,
-    cookie: &str,
-    conns: usize,
-    warmup: u64,
-    secs: u64,
-    log: &Path,
-) -> Result<Figures, String> {
+fn run_wrk(wrk: &str, url: &str, cookie: &str, conns: usize, warmup: u64, secs: u64, log: &Path) -> Result<Figures, String> {
     let header = format!("Cookie: {cookie}");
     let threads = "1"; // one client thread: leaves the most CPU to the server on 2 cores
     if warmup > 0 {
         let out = Command::new(wrk)
-            .args([
-                "-t",
-                threads,
-                "-c",
-                &conns.to_string(),
-                "-d",
-                &format!("{warmup}s"),
-            ])
+            .args(["-t", threads, "-c", &conns.to_string(), "-d", &format!("{warmup}s")])
             .args(["-H", &header, url])
             .output()
             .map_err(|e| format!("running wrk: {e}"))?;
         if !out.status.success() {
-            return Err(format!(
-                "wrk warm-up: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+            return Err(format!("wrk warm-up: {}", String::from_utf8_lossy(&out.stderr)));
         }
     }
     let offset = file_len(log);
     let out = Command::new(wrk)
-        .args([
-            "-t",
-            threads,
-            "-c",
-            &conns.to_string(),
-            "-d",
-            &format!("{secs}s"),
-        ])
+        .args(["-t", threads, "-c", &conns.to_string(), "-d", &format!("{secs}s")])
         .args(["--timeout", "5s", "--latency", "-H", &header, url])
         .output()
         .map_err(|e| format!("running wrk: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(format!(
-            "wrk: {}{}",
-            text,
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("wrk: {}{}", text, String::from_utf8_lossy(&out.stderr)));
     }
     let parse = || -> Option<Figures> {
         let mut f = Figures {
@@ -335,10 +265,7 @@ fn run_wrk(
                 }
                 ["Non-2xx", "or", "3xx", "responses:", n] => f.non200_client = n.parse().ok()?,
                 ["Socket", "errors:", rest @ ..] => {
-                    f.errors = rest
-                        .iter()
-                        .filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok())
-                        .sum();
+                    f.errors = rest.iter().filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok()).sum();
                 }
                 _ => {}
             }
@@ -370,25 +297,16 @@ fn wrk_ms(v: &str) -> Option<f64> {
 /// thread, like `wrk -t1`), each with its own keep-alive connection sending one request at
 /// a time, for `secs` seconds.
 fn run_builtin(addr: SocketAddr, cookie: &str, conns: usize, secs: u64) -> Figures {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let request = format!(
-        "GET {PATH} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: reelvault-bench\r\nAccept: text/html\r\nCookie: {cookie}\r\n\r\n"
-    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let request =
+        format!("GET {PATH} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: reelvault-bench\r\nAccept: text/html\r\nCookie: {cookie}\r\n\r\n");
     let measure_from = Instant::now();
     let end = measure_from + Duration::from_secs(secs);
     let results = runtime.block_on(async {
         let mut tasks = Vec::new();
         for _ in 0..conns {
             let request = request.clone();
-            tasks.push(tokio::spawn(connection_loop(
-                addr,
-                request,
-                measure_from,
-                end,
-            )));
+            tasks.push(tokio::spawn(connection_loop(addr, request, measure_from, end)));
         }
         let mut all = Vec::new();
         for t in tasks {
@@ -427,19 +345,13 @@ struct ConnResult {
     errors: u64,
 }
 
-async fn connection_loop(
-    addr: SocketAddr,
-    request: String,
-    measure_from: Instant,
-    end: Instant,
-) -> ConnResult {
+async fn connection_loop(addr: SocketAddr, request: String, measure_from: Instant, end: Instant) -> ConnResult {
     let mut r = ConnResult::default();
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut stream: Option<tokio::net::TcpStream> = None;
     while Instant::now() < end {
         if stream.is_none() {
-            match tokio::time::timeout(REQUEST_TIMEOUT, tokio::net::TcpStream::connect(addr)).await
-            {
+            match tokio::time::timeout(REQUEST_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     let _ = s.set_nodelay(true);
                     stream = Some(s);
@@ -453,18 +365,13 @@ async fn connection_loop(
         }
         let s = stream.as_mut().expect("connected");
         let t0 = Instant::now();
-        let outcome = tokio::time::timeout(
-            REQUEST_TIMEOUT,
-            one_request(s, request.as_bytes(), &mut buf),
-        )
-        .await;
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, one_request(s, request.as_bytes(), &mut buf)).await;
         let took = t0.elapsed();
         match outcome {
             Ok(Ok((status, keep_alive))) => {
                 if t0 >= measure_from {
                     if status == 200 {
-                        r.latencies_us
-                            .push(took.as_micros().min(u32::MAX as u128) as u32);
+                        r.latencies_us.push(took.as_micros().min(u32::MAX as u128) as u32);
                     } else {
                         r.non200 += 1;
                     }
@@ -485,11 +392,7 @@ async fn connection_loop(
 }
 
 /// Sends one request and reads one whole response; returns (status, keep-alive).
-async fn one_request(
-    s: &mut tokio::net::TcpStream,
-    request: &[u8],
-    buf: &mut Vec<u8>,
-) -> std::io::Result<(u16, bool)> {
+async fn one_request(s: &mut tokio::net::TcpStream, request: &[u8], buf: &mut Vec<u8>) -> std::io::Result<(u16, bool)> {
     s.write_all(request).await?;
     buf.clear();
     let eof = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed");
@@ -502,17 +405,10 @@ async fn one_request(
         }
     };
     let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let status: u16 =
+        head.split_whitespace().nth(1).and_then(|v| v.parse().ok()).ok_or_else(|| std::io::Error::other("bad status line"))?;
     let keep_alive = !head.contains("\r\nconnection: close");
-    if let Some(len) = head
-        .split("\r\n")
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
+    if let Some(len) = head.split("\r\n").find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok()) {
         while buf.len() < header_end + len {
             if read_more(s, buf).await? == 0 {
                 return Err(eof());

@@ -24,10 +24,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(30);
 const BATCH: usize = 100_000;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 struct Trial {
@@ -57,10 +54,7 @@ fn trial(data_dir: &Path, log: &Path) -> Result<Trial, String> {
     let (status, stop) = server.stop(STOP_LIMIT);
     // Surface anything the server warned about (e.g. a store repair at open).
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    for line in text
-        .lines()
-        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
-    {
+    for line in text.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")) {
         println!("    server log: {line}");
     }
     Ok(Trial {
@@ -78,11 +72,7 @@ fn trial(data_dir: &Path, log: &Path) -> Result<Trial, String> {
 /// Writes `records` audit events into a new store in `data_dir`, in transactions of
 /// `BATCH`, then closes it so the server can take the lock.
 fn populate(data_dir: &Path, records: usize) -> Result<(), StoreError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
     runtime.block_on(async {
         let store = Store::open(data_dir)?;
         let user = UserId::generate();
@@ -95,16 +85,10 @@ fn populate(data_dir: &Path, records: usize) -> Result<(), StoreError> {
                         let event = AuditEvent {
                             id: AuditId::generate(),
                             at: Timestamp::now(),
-                            actor: Actor::User {
-                                id: user,
-                                email: "bench@example.com".into(),
-                            },
+                            actor: Actor::User { id: user, email: "bench@example.com".into() },
                             action: AuditAction::ALL[(written + i) % AuditAction::ALL.len()],
                             target: Some(format!("item {}", written + i)),
-                            client: ClientInfo {
-                                address: Some("127.0.0.1".into()),
-                                user_agent: Some("reelvault-bench/1".into()),
-                            },
+                            client: ClientInfo { address: Some("127.0.0.1".into()), user_agent: Some("reelvault-bench/1".into()) },
                             detail: None,
                         };
                         reelvault::store::audit::append(tx, &event)?;
@@ -119,12 +103,7 @@ fn populate(data_dir: &Path, records: usize) -> Result<(), StoreError> {
     })
 }
 
-fn run_condition(
-    label: &str,
-    trials: usize,
-    make_dir: &mut dyn FnMut(usize) -> std::path::PathBuf,
-    logs: &Path,
-) -> Vec<Trial> {
+fn run_condition(label: &str, trials: usize, make_dir: &mut dyn FnMut(usize) -> std::path::PathBuf, logs: &Path) -> Vec<Trial> {
     let mut out = Vec::new();
     for i in 0..trials {
         let dir = make_dir(i);
@@ -140,11 +119,7 @@ fn run_condition(
                     mib(t.file_kib),
                     t.threads,
                     t.stop.as_secs_f64() * 1e3,
-                    if t.clean_exit {
-                        ""
-                    } else {
-                        "  (exit NOT clean)"
-                    },
+                    if t.clean_exit { "" } else { "  (exit NOT clean)" },
                 );
                 out.push(t);
             }
@@ -165,11 +140,7 @@ fn summary_row(label: &str, trials: &[Trial]) {
     };
     let ready: Vec<f64> = trials.iter().map(|t| t.ready.as_secs_f64() * 1e3).collect();
     let rss: Vec<f64> = trials.iter().map(|t| mib(t.rss_kib)).collect();
-    println!(
-        "| {label:<16} | {:>22} | {:>22} |",
-        cell(&ready),
-        cell(&rss)
-    );
+    println!("| {label:<16} | {:>22} | {:>22} |", cell(&ready), cell(&rss));
 }
 
 fn main() {
@@ -178,10 +149,7 @@ fn main() {
     let bin = common::server_binary();
     println!("reelvault start-up benchmark");
     println!("  binary: {}", bin.display());
-    println!(
-        "  {} CPUs; {trials} trials per store; RSS read {IDLE_BEFORE_RSS:?} after /readyz first answered 200",
-        common::cpus()
-    );
+    println!("  {} CPUs; {trials} trials per store; RSS read {IDLE_BEFORE_RSS:?} after /readyz first answered 200", common::cpus());
     let root = tempfile::tempdir().expect("temp dir");
     let logs = root.path().join("logs");
     std::fs::create_dir_all(&logs).expect("logs dir");
@@ -207,9 +175,7 @@ fn main() {
         println!("  populating the store FAILED: {e}");
         return;
     }
-    let size = std::fs::metadata(big_dir.join(reelvault::store::STORE_FILE))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let size = std::fs::metadata(big_dir.join(reelvault::store::STORE_FILE)).map(|m| m.len()).unwrap_or(0);
     println!(
         "  populated in {:.1} s ({} transactions of up to {BATCH}); store file {:.1} MiB",
         started.elapsed().as_secs_f64(),
@@ -219,13 +185,8 @@ fn main() {
     let label = format!("{records} events");
     let big = run_condition(&label, trials, &mut |_| big_dir.clone(), &logs);
 
-    println!(
-        "\nsummary (median, range over {trials} trials; targets: ready <= 200 ms, idle RSS <= 30 MB)"
-    );
-    println!(
-        "| {:<16} | {:>22} | {:>22} |",
-        "store", "exec->ready ms", "idle VmRSS MiB"
-    );
+    println!("\nsummary (median, range over {trials} trials; targets: ready <= 200 ms, idle RSS <= 30 MB)");
+    println!("| {:<16} | {:>22} | {:>22} |", "store", "exec->ready ms", "idle VmRSS MiB");
     println!("|{:-<18}|{:->24}|{:->24}|", "", "", "");
     summary_row("empty", &empty);
     summary_row(&label, &big);
@@ -237,9 +198,5 @@ fn main() {
 
 fn create_private_dir(path: &Path) {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .expect("create data dir");
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).expect("create data dir");
 }

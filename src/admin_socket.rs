@@ -54,9 +54,7 @@ async fn handle(state: AppState, stream: UnixStream) -> std::io::Result<()> {
         AdminReply::Err("only the account that runs reelvault may use its admin socket".into())
     } else {
         let mut line = String::new();
-        BufReader::new(read.take(MAX_REQUEST))
-            .read_line(&mut line)
-            .await?;
+        BufReader::new(read.take(MAX_REQUEST)).read_line(&mut line).await?;
         match serde_json::from_str::<AdminCommand>(&line) {
             Ok(command) => match admin::execute(&state, command).await {
                 Ok(text) => AdminReply::Ok(text),
@@ -88,12 +86,7 @@ fn own_uid() -> Option<u32> {
 pub async fn send(data_dir: &Path, command: &AdminCommand) -> std::io::Result<Option<AdminReply>> {
     let stream = match UnixStream::connect(path(data_dir)).await {
         Ok(s) => s,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
             return Ok(None);
         }
         Err(e) => return Err(e),
@@ -104,7 +97,5 @@ pub async fn send(data_dir: &Path, command: &AdminCommand) -> std::io::Result<Op
     write.write_all(&line).await?;
     let mut reply = String::new();
     BufReader::new(read).read_line(&mut reply).await?;
-    serde_json::from_str(&reply)
-        .map(Some)
-        .map_err(std::io::Error::other)
+    serde_json::from_str(&reply).map(Some).map_err(std::io::Error::other)
 }

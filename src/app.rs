@@ -49,6 +49,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let state = opened.state.with_origin(&format!("http://{addr}"));
     let setup_secret = links::issue_setup_secret(&state).await?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
+    state.engine.spawn(state.clone());
     let for_workers = state.clone();
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
@@ -62,15 +63,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let handle = server.handle();
     let server = tokio::spawn(server);
     state.set_ready(true);
-    Ok(Running {
-        addr,
-        state,
-        setup_secret,
-        master_key_created: opened.master_key_created,
-        handle,
-        server,
-        admin_socket,
-    })
+    Ok(Running { addr, state, setup_secret, master_key_created: opened.master_key_created, handle, server, admin_socket })
 }
 
 impl Running {
@@ -86,6 +79,7 @@ impl Running {
         self.admin_socket.abort();
         self.handle.stop(true).await;
         let _ = self.server.await;
+        self.state.engine.shutdown().await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();
         drop(self.state);

@@ -17,11 +17,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 
 #[derive(Parser)]
-#[command(
-    name = "reelvault",
-    version,
-    about = "A self-hosted studio for AI video and image generation"
-)]
+#[command(name = "reelvault", version, about = "A self-hosted studio for AI video and image generation")]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -57,6 +53,20 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage credits
+    #[command(subcommand)]
+    Credits(CreditsCommand),
+}
+
+#[derive(Subcommand)]
+enum CreditsCommand {
+    /// Add credits to an account (a negative amount removes them)
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,11 +130,7 @@ pub fn main() -> ExitCode {
         Command::Serve { listen } => listen.clone(),
         _ => None,
     };
-    let overrides = Overrides {
-        config: cli.global.config.clone(),
-        listen,
-        data_dir: cli.global.data_dir.clone(),
-    };
+    let overrides = Overrides { config: cli.global.config.clone(), listen, data_dir: cli.global.data_dir.clone() };
     let config = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -132,11 +138,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("reelvault: cannot start the runtime: {e}");
@@ -147,22 +149,11 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => serve(config).await,
             Command::Init => init(config).await,
-            Command::Check => check(&config),
+            Command::Check => check(config).await,
+            Command::Credits(CreditsCommand::Grant { email, amount }) => manage(config, AdminCommand::CreditsGrant { email, amount }).await,
             Command::User(cmd) => manage(config, user_command(cmd)?).await,
-            Command::Token(TokenCommand::Create {
-                email,
-                name,
-                expires,
-            }) => {
-                manage(
-                    config,
-                    AdminCommand::TokenCreate {
-                        email,
-                        name,
-                        expires,
-                    },
-                )
-                .await
+            Command::Token(TokenCommand::Create { email, name, expires }) => {
+                manage(config, AdminCommand::TokenCreate { email, name, expires }).await
             }
         }
     });
@@ -177,23 +168,11 @@ pub fn main() -> ExitCode {
 
 fn user_command(cmd: UserCommand) -> Result<AdminCommand, String> {
     Ok(match cmd {
-        UserCommand::Add {
-            email,
-            role,
-            name,
-            password_stdin: _,
-        } => {
+        UserCommand::Add { email, role, name, password_stdin: _ } => {
             let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .map_err(|e| format!("reading the password from standard input: {e}"))?;
+            std::io::stdin().read_to_string(&mut password).map_err(|e| format!("reading the password from standard input: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
-            AdminCommand::UserAdd {
-                email,
-                role,
-                name,
-                password,
-            }
+            AdminCommand::UserAdd { email, role, name, password }
         }
         UserCommand::List => AdminCommand::UserList,
         UserCommand::Disable { email } => AdminCommand::UserDisable { email },
@@ -210,11 +189,8 @@ fn print_setup_link(running_origin: &str, secret: &str) {
 
 async fn serve(config: Config) -> Result<(), String> {
     crate::telemetry::init(&config.log);
-    let listener = TcpListener::bind(config.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let running = app::build(config, listener)
-        .await
-        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(config.listen).map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let running = app::build(config, listener).await.map_err(|e| e.to_string())?;
     if running.master_key_created {
         println!(
             "Created the master key at {} (mode 0600). Keep a copy apart from your backups.",
@@ -236,10 +212,7 @@ async fn wait_for_shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
@@ -261,19 +234,10 @@ async fn init(config: Config) -> Result<(), String> {
     let opened = AppState::open(config).map_err(|e| e.to_string())?;
     let state = opened.state;
     if opened.master_key_created {
-        println!(
-            "Created the master key at {} (mode 0600).",
-            state.config.master_key_file.display()
-        );
+        println!("Created the master key at {} (mode 0600).", state.config.master_key_file.display());
     }
-    println!(
-        "Data directory {} is ready.",
-        state.config.data_dir.display()
-    );
-    if let Some(secret) = crate::services::links::issue_setup_secret(&state)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    println!("Data directory {} is ready.", state.config.data_dir.display());
+    if let Some(secret) = crate::services::links::issue_setup_secret(&state).await.map_err(|e| e.to_string())? {
         print_setup_link(state.urls().origin(), &secret);
     }
     let store = state.store.clone();
@@ -282,12 +246,17 @@ async fn init(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-fn check(config: &Config) -> Result<(), String> {
+/// Validates the configuration and, when the instance exists, the credit ledger.
+async fn check(config: Config) -> Result<(), String> {
     match &config.source {
         Some(path) => println!("# configuration is valid: {}", path.display()),
         None => println!("# configuration is valid (built-in defaults; no config file)"),
     }
     print!("{}", config.redacted_toml());
+    if config.data_dir.join(crate::store::STORE_FILE).exists() {
+        print!("# ");
+        manage(config, AdminCommand::VerifyLedger).await?;
+    }
     Ok(())
 }
 
@@ -297,10 +266,7 @@ async fn manage(config: Config, command: AdminCommand) -> Result<(), String> {
         Ok(Some(reply)) => reply,
         Ok(None) => run_direct(config, command).await?,
         Err(e) => {
-            return Err(format!(
-                "admin socket {}: {e}",
-                admin_socket::path(&config.data_dir).display()
-            ));
+            return Err(format!("admin socket {}: {e}", admin_socket::path(&config.data_dir).display()));
         }
     };
     match reply {
@@ -315,10 +281,9 @@ async fn manage(config: Config, command: AdminCommand) -> Result<(), String> {
 async fn run_direct(config: Config, command: AdminCommand) -> Result<AdminReply, String> {
     let socket = admin_socket::path(&config.data_dir);
     let opened = AppState::open(config).map_err(|e| match e {
-        crate::state::OpenError::Store(StoreError::Locked) => format!(
-            "the store is locked by a running reelvault, but its admin socket {} does not answer",
-            socket.display()
-        ),
+        crate::state::OpenError::Store(StoreError::Locked) => {
+            format!("the store is locked by a running reelvault, but its admin socket {} does not answer", socket.display())
+        }
         other => other.to_string(),
     })?;
     let state = opened.state;

@@ -131,6 +131,11 @@ pub struct ConnectionConfig {
     #[serde(serialize_with = "human_duration")]
     pub delay: Duration,
     pub models: Vec<String>,
+    /// Cap on one upstream request (downloads included).
+    #[serde(serialize_with = "human_duration")]
+    pub timeout: Duration,
+    /// Retries of a temporary upstream error before the job fails.
+    pub max_retries: u32,
 }
 
 /// The provider kinds a connection may name.
@@ -156,22 +161,12 @@ fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 
 /// A duration in the largest whole unit that expresses it ("90d", "12h", "1500ms").
 pub fn format_duration(d: Duration) -> String {
-    let units = [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1_000, "s"),
-        (1, "ms"),
-    ];
+    let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s"), (1, "ms")];
     let millis = d.as_millis();
     if millis == 0 {
         return "0".into();
     }
-    let (size, unit) = units
-        .iter()
-        .find(|(size, _)| millis % size == 0)
-        .copied()
-        .unwrap_or((1, "ms"));
+    let (size, unit) = units.iter().find(|(size, _)| millis % size == 0).copied().unwrap_or((1, "ms"));
     format!("{}{unit}", millis / size)
 }
 
@@ -250,6 +245,8 @@ struct RawConnection {
     allow_private_network: Option<bool>,
     delay: Option<String>,
     models: Option<Vec<String>>,
+    timeout: Option<String>,
+    max_retries: Option<u32>,
 }
 
 impl Config {
@@ -259,24 +256,14 @@ impl Config {
     }
 
     /// Loads the layers with the given environment (tests pass their own).
-    pub fn load_from(
-        overrides: &Overrides,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
-        let env_config_path = env
-            .iter()
-            .find(|(k, _)| k == "REELVAULT_CONFIG")
-            .map(|(_, v)| PathBuf::from(v));
+    pub fn load_from(overrides: &Overrides, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        let env_config_path = env.iter().find(|(k, _)| k == "REELVAULT_CONFIG").map(|(_, v)| PathBuf::from(v));
         let (mut table, source) = match overrides.config.clone().or(env_config_path) {
             Some(path) => (read_file(&path)?, Some(path)),
-            None if Path::new(DEFAULT_CONFIG_PATH).exists() => (
-                read_file(Path::new(DEFAULT_CONFIG_PATH))?,
-                Some(PathBuf::from(DEFAULT_CONFIG_PATH)),
-            ),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+                (read_file(Path::new(DEFAULT_CONFIG_PATH))?, Some(PathBuf::from(DEFAULT_CONFIG_PATH)))
+            }
             None => (toml::Table::new(), None),
         };
         for (key, value) in &env {
@@ -289,13 +276,9 @@ impl Config {
             table.insert("listen".into(), toml::Value::String(listen.clone()));
         }
         if let Some(dir) = &overrides.data_dir {
-            table.insert(
-                "data_dir".into(),
-                toml::Value::String(dir.display().to_string()),
-            );
+            table.insert("data_dir".into(), toml::Value::String(dir.display().to_string()));
         }
-        let raw = Raw::deserialize(toml::Value::Table(table))
-            .map_err(|e| ConfigError(format!("configuration: {}", e.message())))?;
+        let raw = Raw::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError(format!("configuration: {}", e.message())))?;
         let mut config = validate(raw)?;
         config.source = source;
         Ok(config)
@@ -308,23 +291,13 @@ impl Config {
 
     /// Whether cookies must be `Secure` (the instance is reached over https).
     pub fn https(&self) -> bool {
-        self.public_url
-            .as_ref()
-            .is_some_and(|u| u.scheme() == "https")
+        self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
     }
 
     /// A config for tests and benchmarks: defaults with the given data dir, on port 0.
     pub fn for_data_dir(data_dir: &Path) -> Config {
-        let overrides = Overrides {
-            config: None,
-            listen: Some("127.0.0.1:0".into()),
-            data_dir: Some(data_dir.to_path_buf()),
-        };
-        let mut raw = Raw {
-            listen: overrides.listen,
-            data_dir: overrides.data_dir,
-            ..Raw::default()
-        };
+        let overrides = Overrides { config: None, listen: Some("127.0.0.1:0".into()), data_dir: Some(data_dir.to_path_buf()) };
+        let mut raw = Raw { listen: overrides.listen, data_dir: overrides.data_dir, ..Raw::default() };
         raw.connection = None;
         // Defaults are valid by construction; a failure here is a bug worth a loud message.
         validate(raw).unwrap_or_else(|e| panic!("built-in defaults do not validate: {e}"))
@@ -332,44 +305,24 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-    text.parse::<toml::Table>()
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
 }
 
 /// `REELVAULT_RETENTION__OUTPUTS=90d` sets `retention.outputs`. Values that parse as TOML
 /// (numbers, booleans, arrays) keep their type; anything else is a string.
 fn apply_env(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ConfigError> {
-    let path: Vec<String> = key[ENV_PREFIX.len()..]
-        .split("__")
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let path: Vec<String> = key[ENV_PREFIX.len()..].split("__").map(str::to_ascii_lowercase).collect();
     if path.iter().any(String::is_empty) {
-        return Err(ConfigError(format!(
-            "environment variable {key}: malformed key"
-        )));
+        return Err(ConfigError(format!("environment variable {key}: malformed key")));
     }
-    let parsed = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"));
-    let value = parsed
-        .filter(|v| !v.is_table())
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    let (last, parents) = path
-        .split_last()
-        .ok_or_else(|| ConfigError(format!("environment variable {key}: empty key")))?;
+    let parsed = format!("v = {value}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
+    let value = parsed.filter(|v| !v.is_table()).unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let (last, parents) = path.split_last().ok_or_else(|| ConfigError(format!("environment variable {key}: empty key")))?;
     let mut node = table;
     for part in parents {
-        let entry = node
-            .entry(part.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        node = entry.as_table_mut().ok_or_else(|| {
-            ConfigError(format!(
-                "environment variable {key}: `{part}` is not a section"
-            ))
-        })?;
+        let entry = node.entry(part.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = entry.as_table_mut().ok_or_else(|| ConfigError(format!("environment variable {key}: `{part}` is not a section")))?;
     }
     node.insert(last.clone(), value);
     Ok(())
@@ -380,26 +333,16 @@ fn duration(key: &str, value: Option<String>, default: &str) -> Result<Duration,
     if text.trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        ConfigError(format!(
-            "{key} = {text:?}: {e} (use a duration like \"30d\" or \"12h\")"
-        ))
-    })
+    humantime::parse_duration(text.trim())
+        .map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a duration like \"30d\" or \"12h\")")))
 }
 
-fn secret(
-    key: &str,
-    inline: Option<String>,
-    file: Option<PathBuf>,
-) -> Result<Option<Secret>, ConfigError> {
+fn secret(key: &str, inline: Option<String>, file: Option<PathBuf>) -> Result<Option<Secret>, ConfigError> {
     match (inline, file) {
-        (Some(_), Some(_)) => Err(ConfigError(format!(
-            "set either {key} or {key}_file, not both"
-        ))),
+        (Some(_), Some(_)) => Err(ConfigError(format!("set either {key} or {key}_file, not both"))),
         (Some(v), None) => Ok(Some(Secret(v))),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("{key}_file {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError(format!("{key}_file {}: {e}", path.display())))?;
             Ok(Some(Secret(text.trim().to_string())))
         }
         (None, None) => Ok(None),
@@ -408,28 +351,19 @@ fn secret(
 
 fn validate(raw: Raw) -> Result<Config, ConfigError> {
     let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_text.parse().map_err(|_| {
-        ConfigError(format!(
-            "listen = {listen_text:?}: expected an address and port, like \"127.0.0.1:8080\""
-        ))
-    })?;
-    let data_dir = raw
-        .data_dir
-        .unwrap_or_else(|| PathBuf::from("./reelvault-data"));
+    let listen: SocketAddr = listen_text
+        .parse()
+        .map_err(|_| ConfigError(format!("listen = {listen_text:?}: expected an address and port, like \"127.0.0.1:8080\"")))?;
+    let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("./reelvault-data"));
     if data_dir.as_os_str().is_empty() {
         return Err(ConfigError("data_dir must not be empty".into()));
     }
-    let master_key_file = raw
-        .master_key_file
-        .unwrap_or_else(|| default_master_key_file(&data_dir));
+    let master_key_file = raw.master_key_file.unwrap_or_else(|| default_master_key_file(&data_dir));
     let public_url = match raw.public_url {
         Some(text) => {
-            let url = url::Url::parse(&text)
-                .map_err(|e| ConfigError(format!("public_url = {text:?}: {e}")))?;
+            let url = url::Url::parse(&text).map_err(|e| ConfigError(format!("public_url = {text:?}: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                return Err(ConfigError(format!(
-                    "public_url = {text:?}: expected an http or https URL"
-                )));
+                return Err(ConfigError(format!("public_url = {text:?}: expected an http or https URL")));
             }
             Some(url)
         }
@@ -439,52 +373,31 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         .trusted_proxies
         .unwrap_or_default()
         .into_iter()
-        .map(|p| {
-            p.parse::<IpAddr>()
-                .map_err(|_| ConfigError(format!("trusted_proxies: {p:?} is not an IP address")))
-        })
+        .map(|p| p.parse::<IpAddr>().map_err(|_| ConfigError(format!("trusted_proxies: {p:?} is not an IP address"))))
         .collect::<Result<Vec<_>, _>>()?;
     let sessions = SessionsConfig {
         idle: duration("sessions.idle", raw.sessions.idle, "7d")?,
         absolute: duration("sessions.absolute", raw.sessions.absolute, "30d")?,
     };
     if sessions.idle.is_zero() || sessions.absolute.is_zero() {
-        return Err(ConfigError(
-            "sessions.idle and sessions.absolute must be longer than 0".into(),
-        ));
+        return Err(ConfigError("sessions.idle and sessions.absolute must be longer than 0".into()));
     }
     let accounts = AccountsConfig {
-        invitation_expiry: duration(
-            "accounts.invitation_expiry",
-            raw.accounts.invitation_expiry,
-            "7d",
-        )?,
-        password_reset_expiry: duration(
-            "accounts.password_reset_expiry",
-            raw.accounts.password_reset_expiry,
-            "1d",
-        )?,
+        invitation_expiry: duration("accounts.invitation_expiry", raw.accounts.invitation_expiry, "7d")?,
+        password_reset_expiry: duration("accounts.password_reset_expiry", raw.accounts.password_reset_expiry, "1d")?,
     };
     let retention = RetentionConfig {
         uploads: duration("retention.uploads", raw.retention.uploads, "30d")?,
         outputs: duration("retention.outputs", raw.retention.outputs, "180d")?,
         failed: duration("retention.failed", raw.retention.failed, "30d")?,
         audit: duration("retention.audit", raw.retention.audit, "365d")?,
-        client_addresses: duration(
-            "retention.client_addresses",
-            raw.retention.client_addresses,
-            "30d",
-        )?,
+        client_addresses: duration("retention.client_addresses", raw.retention.client_addresses, "30d")?,
     };
     let upload_text = raw.limits.upload_max.unwrap_or_else(|| "20MiB".into());
     let upload_max = upload_text
         .trim()
         .parse::<bytesize::ByteSize>()
-        .map_err(|e| {
-            ConfigError(format!(
-                "limits.upload_max = {upload_text:?}: {e} (use a size like \"20MiB\")"
-            ))
-        })?
+        .map_err(|e| ConfigError(format!("limits.upload_max = {upload_text:?}: {e} (use a size like \"20MiB\")")))?
         .as_u64();
     let limits = LimitsConfig {
         upload_max,
@@ -503,10 +416,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         contact: raw.contact,
         trusted_proxies,
         log: raw.log.unwrap_or_else(|| "info".into()),
-        workers: raw
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(8)))
-            .clamp(1, 64),
+        workers: raw.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(8))).clamp(1, 64),
         sessions,
         accounts,
         retention,
@@ -525,10 +435,7 @@ fn default_master_key_file(data_dir: &Path) -> PathBuf {
             return credential;
         }
     }
-    let mut name = data_dir
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "reelvault".into());
+    let mut name = data_dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "reelvault".into());
     name.push(".key");
     data_dir.with_file_name(name)
 }
@@ -545,6 +452,8 @@ fn default_demo_connection() -> ConnectionConfig {
         allow_private_network: false,
         delay: Duration::from_secs(3),
         models: Vec::new(),
+        timeout: Duration::from_secs(120),
+        max_retries: 5,
     }
 }
 
@@ -560,26 +469,16 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
             return Err(ConfigError(format!("{at}: the name is used twice")));
         }
         if !CONNECTION_KINDS.contains(&raw.kind.as_str()) {
-            return Err(ConfigError(format!(
-                "{at}: kind {:?} is unknown; expected one of {}",
-                raw.kind,
-                CONNECTION_KINDS.join(", ")
-            )));
+            return Err(ConfigError(format!("{at}: kind {:?} is unknown; expected one of {}", raw.kind, CONNECTION_KINDS.join(", "))));
         }
-        let base_url = raw
-            .base_url
-            .map(|u| {
-                url::Url::parse(&u).map_err(|e| ConfigError(format!("{at}: base_url {u:?}: {e}")))
-            })
-            .transpose()?;
+        let base_url =
+            raw.base_url.map(|u| url::Url::parse(&u).map_err(|e| ConfigError(format!("{at}: base_url {u:?}: {e}")))).transpose()?;
         out.push(ConnectionConfig {
             api_key: secret(&format!("{at}: api_key"), raw.api_key, raw.api_key_file)?,
-            secret_key: secret(
-                &format!("{at}: secret_key"),
-                raw.secret_key,
-                raw.secret_key_file,
-            )?,
+            secret_key: secret(&format!("{at}: secret_key"), raw.secret_key, raw.secret_key_file)?,
             delay: duration(&format!("{at}: delay"), raw.delay, "3s")?,
+            timeout: duration(&format!("{at}: timeout"), raw.timeout, "120s")?.max(Duration::from_millis(100)),
+            max_retries: raw.max_retries.unwrap_or(5).min(20),
             name: raw.name,
             kind: raw.kind,
             base_url,
@@ -596,11 +495,7 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
 mod tests {
     use super::*;
 
-    fn load(
-        file: Option<&str>,
-        env: &[(&str, &str)],
-        overrides: Overrides,
-    ) -> Result<Config, ConfigError> {
+    fn load(file: Option<&str>, env: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let mut overrides = overrides;
         if let Some(text) = file {
@@ -608,10 +503,7 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             overrides.config = Some(path);
         }
-        Config::load_from(
-            &overrides,
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-        )
+        Config::load_from(&overrides, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     #[test]
@@ -630,18 +522,12 @@ mod tests {
         let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/from-file\"\n[retention]\noutputs = \"90d\"\n";
         let c = load(Some(file), &[], Overrides::default()).unwrap();
         assert_eq!(c.listen.port(), 9000);
-        let env = [
-            ("REELVAULT_LISTEN", "127.0.0.1:9100"),
-            ("REELVAULT_RETENTION__OUTPUTS", "10d"),
-        ];
+        let env = [("REELVAULT_LISTEN", "127.0.0.1:9100"), ("REELVAULT_RETENTION__OUTPUTS", "10d")];
         let c = load(Some(file), &env, Overrides::default()).unwrap();
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.retention.outputs, Duration::from_secs(10 * 86400));
         assert_eq!(c.data_dir, PathBuf::from("/tmp/from-file"));
-        let flags = Overrides {
-            listen: Some("127.0.0.1:9200".into()),
-            ..Overrides::default()
-        };
+        let flags = Overrides { listen: Some("127.0.0.1:9200".into()), ..Overrides::default() };
         let c = load(Some(file), &env, flags).unwrap();
         assert_eq!(c.listen.port(), 9200);
     }
@@ -650,12 +536,7 @@ mod tests {
     fn unknown_keys_are_named() {
         let err = load(Some("lisen = \"x\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.0.contains("lisen"), "{err}");
-        let err = load(
-            Some("[retention]\noutput = \"1d\"\n"),
-            &[],
-            Overrides::default(),
-        )
-        .unwrap_err();
+        let err = load(Some("[retention]\noutput = \"1d\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.0.contains("output"), "{err}");
         let err = load(None, &[("REELVAULT_NOPE", "1")], Overrides::default()).unwrap_err();
         assert!(err.0.contains("nope"), "{err}");
@@ -663,21 +544,11 @@ mod tests {
 
     #[test]
     fn bad_values_get_messages_naming_the_key() {
-        let err = load(
-            Some("[retention]\noutputs = \"soon\"\n"),
-            &[],
-            Overrides::default(),
-        )
-        .unwrap_err();
+        let err = load(Some("[retention]\noutputs = \"soon\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.0.contains("retention.outputs"), "{err}");
         let err = load(Some("listen = \"nowhere\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.0.contains("listen"), "{err}");
-        let err = load(
-            Some("[[connection]]\nname = \"x\"\nkind = \"nope\"\n"),
-            &[],
-            Overrides::default(),
-        )
-        .unwrap_err();
+        let err = load(Some("[[connection]]\nname = \"x\"\nkind = \"nope\"\n"), &[], Overrides::default()).unwrap_err();
         assert!(err.0.contains("kind \"nope\""), "{err}");
     }
 
@@ -691,10 +562,7 @@ mod tests {
             key.display()
         );
         let c = load(Some(&file), &[], Overrides::default()).unwrap();
-        assert_eq!(
-            c.connection[0].secret_key.as_ref().unwrap().expose(),
-            "s3cr3t-value"
-        );
+        assert_eq!(c.connection[0].secret_key.as_ref().unwrap().expose(), "s3cr3t-value");
         let shown = c.redacted_toml();
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
@@ -703,12 +571,7 @@ mod tests {
 
     #[test]
     fn zero_retention_means_forever() {
-        let c = load(
-            Some("[retention]\nuploads = \"0\"\n"),
-            &[],
-            Overrides::default(),
-        )
-        .unwrap();
+        let c = load(Some("[retention]\nuploads = \"0\"\n"), &[], Overrides::default()).unwrap();
         assert!(c.retention.uploads.is_zero());
         assert!(c.redacted_toml().contains("uploads = \"0\""));
     }

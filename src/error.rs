@@ -22,20 +22,11 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "There is nothing at this address.",
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.")
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -43,11 +34,7 @@ impl AppError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "auth.required",
-            "Sign in, or send a valid API token as `Authorization: Bearer …`.",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "auth.required", "Sign in, or send a valid API token as `Authorization: Bearer …`.")
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
@@ -55,11 +42,7 @@ impl AppError {
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Something went wrong on the server; the error was logged.",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on the server; the error was logged.")
     }
 }
 
@@ -72,11 +55,9 @@ impl std::fmt::Display for AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Locked => AppError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store.unavailable",
-                "The store is busy; try again shortly.",
-            ),
+            StoreError::Locked => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "store.unavailable", "The store is busy; try again shortly.")
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 AppError::internal()
@@ -89,26 +70,26 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         let message = capitalise(&e.to_string());
         match e {
-            ServiceError::Invalid(_) => {
-                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+            ServiceError::Invalid(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),
+            ServiceError::BadCredentials => AppError::new(StatusCode::UNAUTHORIZED, "auth.bad_credentials", message),
+            ServiceError::Throttled { retry_after } => {
+                AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message) }
             }
-            ServiceError::BadCredentials => {
-                AppError::new(StatusCode::UNAUTHORIZED, "auth.bad_credentials", message)
-            }
-            ServiceError::Throttled { retry_after } => AppError {
-                retry_after: Some(retry_after),
-                ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message)
-            },
             ServiceError::AccountDisabled => AppError::forbidden("auth.account_disabled", message),
-            ServiceError::EmailTaken => {
-                AppError::new(StatusCode::CONFLICT, "user.email_taken", message)
-            }
+            ServiceError::EmailTaken => AppError::new(StatusCode::CONFLICT, "user.email_taken", message),
             ServiceError::NotFound(_) => AppError::new(StatusCode::NOT_FOUND, "not_found", message),
-            ServiceError::LinkInvalid => {
-                AppError::new(StatusCode::NOT_FOUND, "link.invalid", message)
-            }
+            ServiceError::LinkInvalid => AppError::new(StatusCode::NOT_FOUND, "link.invalid", message),
             ServiceError::AdminOnly => AppError::forbidden("auth.admin_only", message),
             ServiceError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::InvalidMessage(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),
+            ServiceError::UnknownModel(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "generation.unknown_model", message),
+            ServiceError::ModelDisabled(_) => AppError::forbidden("generation.model_disabled", message),
+            ServiceError::Credits(crate::domain::credits::CreditError::Insufficient { .. }) => {
+                AppError::new(StatusCode::PAYMENT_REQUIRED, "credits.insufficient", message)
+            }
+            ServiceError::Credits(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "credits.invalid", message),
+            ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
+            ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
             ServiceError::Store(s) => s.into(),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
@@ -120,10 +101,7 @@ impl From<ServiceError> for AppError {
 
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
     out.push_str(chars.as_str());
     if !out.ends_with('.') {
         out.push('.');

@@ -6,24 +6,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::domain::auth::SessionPolicy;
+use crate::engine::Engine;
+use crate::providers::registry::{ConnectionError, Registry};
 use crate::services::passwords::Passwords;
 use crate::services::throttle::Throttle;
 use crate::store::{Store, StoreError};
 use crate::urls::Urls;
+use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
+use crate::vault::media::MediaDir;
+use crate::vault::signed_url::UrlSigner;
 
 /// Why the instance could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     MasterKey(#[from] MasterKeyError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error("media directory {path}: {source}")]
+    Media { path: String, source: std::io::Error },
 }
 
 /// Keys derived from the master key, one per purpose.
@@ -39,6 +45,11 @@ pub struct AppState {
     pub passwords: Passwords,
     pub throttle: Arc<Throttle>,
     pub keys: Arc<Keys>,
+    pub registry: Arc<Registry>,
+    pub engine: Engine,
+    pub media: Arc<MediaDir>,
+    pub keyring: Arc<KeyRing>,
+    pub signer: Arc<UrlSigner>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -56,28 +67,31 @@ impl AppState {
         create_private_dir(&config.data_dir)?;
         let (master, master_key_created) = MasterKey::load_or_create(&config.master_key_file)?;
         let store = Store::open(&config.data_dir)?;
+        let media_root = config.data_dir.join("media");
+        let media = MediaDir::open(&media_root).map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?;
+        media.sweep_tmp();
+        let registry = Registry::from_config(&config.connection)?;
+        let signer = UrlSigner::from_master(&master, 1, &[]);
+        let master = Arc::new(master);
         let origin = match &config.public_url {
             Some(url) => url.origin().ascii_serialization(),
             None => format!("http://{}", config.listen),
         };
         let state = AppState {
             passwords: Passwords::new(2),
-            throttle: Arc::new(Throttle::new(
-                config.limits.login_failures_per_account,
-                config.limits.login_failures_per_address,
-            )),
-            keys: Arc::new(Keys {
-                csrf: master.derive("csrf"),
-            }),
+            throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
+            keys: Arc::new(Keys { csrf: master.derive("csrf") }),
+            registry: Arc::new(registry),
+            engine: Engine::new(),
+            media: Arc::new(media),
+            keyring: Arc::new(KeyRing::new(master)),
+            signer: Arc::new(signer),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,
             ready: Arc::new(AtomicBool::new(false)),
         };
-        Ok(Opened {
-            state,
-            master_key_created,
-        })
+        Ok(Opened { state, master_key_created })
     }
 
     pub fn urls(&self) -> &Urls {
@@ -102,29 +116,19 @@ impl AppState {
     }
 
     pub fn session_policy(&self) -> SessionPolicy {
-        SessionPolicy {
-            idle: self.config.sessions.idle,
-            absolute: self.config.sessions.absolute,
-        }
+        SessionPolicy { idle: self.config.sessions.idle, absolute: self.config.sessions.absolute }
     }
 }
 
 fn create_private_dir(path: &Path) -> Result<(), OpenError> {
-    let err = |source| OpenError::DataDir {
-        path: path.display().to_string(),
-        source,
-    };
+    let err = |source| OpenError::DataDir { path: path.display().to_string(), source };
     if path.is_dir() {
         return Ok(());
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .map_err(err)
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(err)
     }
     #[cfg(not(unix))]
     {

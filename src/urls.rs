@@ -10,9 +10,7 @@ pub struct Urls {
 
 impl Urls {
     pub fn new(origin: &str) -> Self {
-        Self {
-            origin: origin.trim_end_matches('/').to_string(),
-        }
+        Self { origin: origin.trim_end_matches('/').to_string() }
     }
 
     pub fn origin(&self) -> &str {

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 /// The binary under test: `RV_BENCH_BIN` if set, else the one cargo built for this bench
 /// (`cargo bench` builds it with the bench profile, which is the release profile).
 pub fn server_binary() -> PathBuf {
-    let path = std::env::var_os("RV_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_reelvault")));
+    let path = std::env::var_os("RV_BENCH_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_reelvault")));
     if !path.is_file() {
         eprintln!(
             "reelvault binary not found at {}.\n\
@@ -67,12 +65,7 @@ impl Server {
         }
         let spawned_at = Instant::now();
         let child = cmd.spawn().expect("spawn reelvault");
-        Server {
-            child,
-            port,
-            spawned_at,
-            stdout_path: stdout_path.to_path_buf(),
-        }
+        Server { child, port, spawned_at, stdout_path: stdout_path.to_path_buf() }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -132,10 +125,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        eprintln!(
-            "server pid {} did not stop within {limit:?} of SIGTERM; killing it",
-            self.child.id()
-        );
+        eprintln!("server pid {} did not stop within {limit:?} of SIGTERM; killing it", self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
         (None, started.elapsed())
@@ -196,10 +186,7 @@ pub struct Response {
 
 impl Response {
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The value of cookie `name` set by this response.
@@ -234,10 +221,7 @@ pub fn http_request(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if let Some((ctype, bytes)) = body {
-        req.push_str(&format!(
-            "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
-            bytes.len()
-        ));
+        req.push_str(&format!("Content-Type: {ctype}\r\nContent-Length: {}\r\n", bytes.len()));
     }
     req.push_str("\r\n");
     let mut out = req.into_bytes();
@@ -258,29 +242,13 @@ fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
     let end = find(raw, b"\r\n\r\n").ok_or_else(|| bad("no header end"))?;
     let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad("header not utf-8"))?;
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let rest = &raw[end + 4..];
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    let body = if chunked {
-        dechunk(rest)?
-    } else {
-        rest.to_vec()
-    };
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
+    Ok(Response { status, headers, body })
 }
 
 fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -288,8 +256,7 @@ fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
     loop {
         let line_end = find(data, b"\r\n").ok_or_else(|| bad("chunk size"))?;
         let size_text = std::str::from_utf8(&data[..line_end]).map_err(|_| bad("chunk size"))?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad("chunk size"))?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad("chunk size"))?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Ok(out);
@@ -334,9 +301,5 @@ pub fn thread_names(pid: u32) -> String {
             *counts.entry(name.trim().to_string()).or_default() += 1;
         }
     }
-    counts
-        .iter()
-        .map(|(name, n)| format!("{name} x{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    counts.iter().map(|(name, n)| format!("{name} x{n}")).collect::<Vec<_>>().join(", ")
 }

@@ -26,10 +26,11 @@ pub enum AuditAction {
     UserEnabled,
     TokenCreated,
     TokenRevoked,
+    CreditsGranted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -46,6 +47,7 @@ impl AuditAction {
         AuditAction::UserEnabled,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
+        AuditAction::CreditsGranted,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -67,6 +69,7 @@ impl AuditAction {
             AuditAction::UserEnabled => "user.enabled",
             AuditAction::TokenCreated => "token.created",
             AuditAction::TokenRevoked => "token.revoked",
+            AuditAction::CreditsGranted => "credits.granted",
         }
     }
 
@@ -96,12 +99,8 @@ impl Actor {
     pub fn label(&self) -> String {
         match self {
             Actor::User { email, .. } => email.clone(),
-            Actor::Anonymous {
-                claimed_email: Some(e),
-            } => format!("anonymous ({e})"),
-            Actor::Anonymous {
-                claimed_email: None,
-            } => "anonymous".into(),
+            Actor::Anonymous { claimed_email: Some(e) } => format!("anonymous ({e})"),
+            Actor::Anonymous { claimed_email: None } => "anonymous".into(),
             Actor::Cli => "command line".into(),
         }
     }

@@ -93,14 +93,10 @@ impl OneTimeLink {
 pub fn parse_token_name(input: &str) -> Result<String, super::user::InvalidInput> {
     let name = input.trim();
     if name.is_empty() {
-        return Err(super::user::InvalidInput(
-            "give the token a name, like \"laptop script\"",
-        ));
+        return Err(super::user::InvalidInput("give the token a name, like \"laptop script\""));
     }
     if name.chars().count() > 60 || name.chars().any(char::is_control) {
-        return Err(super::user::InvalidInput(
-            "the token name must be at most 60 plain characters",
-        ));
+        return Err(super::user::InvalidInput("the token name must be at most 60 plain characters"));
     }
     Ok(name.to_string())
 }
@@ -121,16 +117,10 @@ mod tests {
 
     #[test]
     fn sessions_end_on_idle_or_absolute_timeout() {
-        let policy = SessionPolicy {
-            idle: Duration::from_secs(10),
-            absolute: Duration::from_secs(100),
-        };
+        let policy = SessionPolicy { idle: Duration::from_secs(10), absolute: Duration::from_secs(100) };
         assert!(session(0, 0).is_live(policy, Timestamp(9_000)));
         assert!(!session(0, 0).is_live(policy, Timestamp(10_000)), "idle");
         assert!(session(0, 95_000).is_live(policy, Timestamp(99_000)));
-        assert!(
-            !session(0, 95_000).is_live(policy, Timestamp(100_000)),
-            "absolute"
-        );
+        assert!(!session(0, 95_000).is_live(policy, Timestamp(100_000)), "absolute");
     }
 }

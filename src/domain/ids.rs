@@ -64,6 +64,18 @@ ulid_id!(
     AuditId
 );
 ulid_id!(
+    /// One generation (a job and its outputs).
+    GenerationId
+);
+ulid_id!(
+    /// A stored media file: an upload, an output or a poster.
+    AssetId
+);
+ulid_id!(
+    /// One credit-ledger entry; time-ordered.
+    LedgerId
+);
+ulid_id!(
     /// A one-time link: setup, invitation or password reset.
     LinkId
 );
@@ -82,13 +94,7 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_refused() {
-        for bad in [
-            "",
-            "x",
-            "../etc/passwd",
-            "01ARZ3NDEKTSV4RRFFQ69G5FAVX",
-            "0000000000000000000000000!",
-        ] {
+        for bad in ["", "x", "../etc/passwd", "01ARZ3NDEKTSV4RRFFQ69G5FAVX", "0000000000000000000000000!"] {
             assert_eq!(bad.parse::<UserId>(), Err(MalformedId), "{bad}");
         }
     }

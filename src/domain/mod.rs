@@ -1,7 +1,11 @@
 //! Pure types and rules of the product: no actix, redb, tantivy or reqwest in here.
 
+pub mod asset;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
+pub mod credits;
+pub mod generation;
 pub mod ids;
 pub mod time;
 pub mod user;

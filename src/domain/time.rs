@@ -10,10 +10,7 @@ pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         Self(millis)
     }
 
@@ -22,17 +19,11 @@ impl Timestamp {
     }
 
     pub fn plus(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(d.as_millis().min(i64::MAX as u128) as i64),
-        )
+        Self(self.0.saturating_add(d.as_millis().min(i64::MAX as u128) as i64))
     }
 
     pub fn minus(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_sub(d.as_millis().min(i64::MAX as u128) as i64),
-        )
+        Self(self.0.saturating_sub(d.as_millis().min(i64::MAX as u128) as i64))
     }
 
     /// RFC 3339, for APIs and `datetime` attributes.
@@ -40,10 +31,7 @@ impl Timestamp {
         let nanos = i128::from(self.0) * 1_000_000;
         time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
             .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_default()
     }
 
@@ -51,9 +39,6 @@ impl Timestamp {
     pub fn human(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;
         let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .ok()
-            .and_then(|t| t.format(&format).ok())
-            .unwrap_or_default()
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
     }
 }

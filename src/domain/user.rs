@@ -102,9 +102,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Checks a new password against the rules; returns it unchanged when it passes.
 pub fn check_new_password(password: &str) -> Result<&str, InvalidInput> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(InvalidInput(
-            "the password must be at least 10 characters long",
-        ));
+        return Err(InvalidInput("the password must be at least 10 characters long"));
     }
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(InvalidInput("the password is longer than 1024 bytes"));
@@ -129,11 +127,7 @@ pub struct User {
 impl User {
     /// The name to show: the display name, or the email when there is none.
     pub fn label(&self) -> &str {
-        if self.name.is_empty() {
-            self.email.as_str()
-        } else {
-            &self.name
-        }
+        if self.name.is_empty() { self.email.as_str() } else { &self.name }
     }
 }
 
@@ -143,19 +137,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
-            "alice@example.com"
-        );
-        for bad in [
-            "",
-            "alice",
-            "@example.com",
-            "alice@",
-            "a@b@c",
-            "a b@example.com",
-            "a@.com",
-        ] {
+        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        for bad in ["", "alice", "@example.com", "alice@", "a@b@c", "a b@example.com", "a@.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -30,35 +30,21 @@ pub struct VersionQuery {
     v: Option<String>,
 }
 
-pub async fn serve(
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<VersionQuery>,
-) -> HttpResponse {
+pub async fn serve(req: HttpRequest, path: web::Path<String>, query: web::Query<VersionQuery>) -> HttpResponse {
     let Some(file) = Assets::get(path.as_str()) else {
         return error_for_path(req.path(), &AppError::not_found());
     };
     let hash = hex::encode(file.metadata.sha256_hash());
     let etag = format!("\"{hash}\"");
-    let immutable = query
-        .v
-        .as_deref()
-        .is_some_and(|v| hash.starts_with(v) && v.len() == 12);
-    let cache = if immutable {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+    let immutable = query.v.as_deref().is_some_and(|v| hash.starts_with(v) && v.len() == 12);
+    let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if matches {
-        return HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .insert_header((header::CACHE_CONTROL, cache))
-            .finish();
+        return HttpResponse::NotModified().insert_header((header::ETAG, etag)).insert_header((header::CACHE_CONTROL, cache)).finish();
     }
     HttpResponse::Ok()
         .content_type(file.metadata.mimetype())

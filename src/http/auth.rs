@@ -21,11 +21,7 @@ use crate::state::AppState;
 
 /// The session cookie's name: `__Host-` prefixed when served over https.
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.config.https() {
-        "__Host-rv_session"
-    } else {
-        "rv_session"
-    }
+    if state.config.https() { "__Host-rv_session" } else { "rv_session" }
 }
 
 /// The cookie that carries a new session secret.
@@ -39,15 +35,12 @@ pub fn session_cookie(state: &AppState, secret: &str) -> Cookie<'static> {
 }
 
 pub fn state(req: &HttpRequest) -> Result<AppState, AppError> {
-    req.app_data::<web::Data<AppState>>()
-        .map(|d| d.get_ref().clone())
-        .ok_or_else(AppError::internal)
+    req.app_data::<web::Data<AppState>>().map(|d| d.get_ref().clone()).ok_or_else(AppError::internal)
 }
 
 /// The session secret the request carries, if any.
 pub fn session_secret(req: &HttpRequest, state: &AppState) -> Option<String> {
-    req.cookie(session_cookie_name(state))
-        .map(|c| c.value().to_string())
+    req.cookie(session_cookie_name(state)).map(|c| c.value().to_string())
 }
 
 /// A signed-in person on a page; redirects to sign-in otherwise.
@@ -70,11 +63,7 @@ type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
     let state = state(&req)?;
-    let next = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
+    let next = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let Some(secret) = session_secret(&req, &state) else {
         return Err(PageError::SignInRequired { next });
     };
@@ -141,11 +130,7 @@ async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
     let state = state(&req)?;
     let client = client_info(&req, &state.config.trusted_proxies);
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let bearer = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let Some(bearer) = bearer else {
             return Err(ApiError(AppError::new(
                 actix_web::http::StatusCode::UNAUTHORIZED,
@@ -154,11 +139,7 @@ async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
             )));
         };
         return match tokens::authenticate(&state, bearer).await? {
-            Some((token, user)) => Ok(ApiCaller {
-                user,
-                credential: Credential::Token(token),
-                client,
-            }),
+            Some((token, user)) => Ok(ApiCaller { user, credential: Credential::Token(token), client }),
             None => Err(ApiError(AppError::new(
                 actix_web::http::StatusCode::UNAUTHORIZED,
                 "auth.invalid_token",
@@ -168,11 +149,7 @@ async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
     }
     let secret = session_secret(&req, &state).ok_or_else(|| ApiError(AppError::unauthorized()))?;
     match sessions::authenticate(&state, &secret).await? {
-        Some(active) => Ok(ApiCaller {
-            user: active.user,
-            credential: Credential::Session { hash: active.hash },
-            client,
-        }),
+        Some(active) => Ok(ApiCaller { user: active.user, credential: Credential::Session { hash: active.hash }, client }),
         None => Err(ApiError(AppError::unauthorized())),
     }
 }

@@ -15,16 +15,8 @@ pub fn client_address(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut hops: Vec<IpAddr> = forwarded
-        .split(',')
-        .filter_map(|h| h.trim().parse().ok())
-        .collect();
+    let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    let mut hops: Vec<IpAddr> = forwarded.split(',').filter_map(|h| h.trim().parse().ok()).collect();
     while let Some(hop) = hops.pop() {
         if !trusted.contains(&hop) {
             return Some(hop);
@@ -40,10 +32,7 @@ pub fn client_info(req: &HttpRequest, trusted: &[IpAddr]) -> ClientInfo {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().filter(|c| !c.is_control()).take(300).collect());
-    ClientInfo {
-        address: client_address(req, trusted).map(|ip| ip.to_string()),
-        user_agent,
-    }
+    ClientInfo { address: client_address(req, trusted).map(|ip| ip.to_string()), user_agent }
 }
 
 #[cfg(test)]
@@ -58,14 +47,7 @@ mod tests {
             .peer_addr("127.0.0.1:5000".parse().unwrap())
             .insert_header(("x-forwarded-for", "6.6.6.6, 203.0.113.9"))
             .to_http_request();
-        assert_eq!(
-            client_address(&req, &[proxy]),
-            Some("203.0.113.9".parse().unwrap())
-        );
-        assert_eq!(
-            client_address(&req, &[]),
-            Some(proxy),
-            "untrusted peers cannot claim another address"
-        );
+        assert_eq!(client_address(&req, &[proxy]), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(client_address(&req, &[]), Some(proxy), "untrusted peers cannot claim another address");
     }
 }

@@ -32,16 +32,11 @@ pub const FORM_LIMIT: usize = 64 * 1024;
 pub struct CsrfToken(pub String);
 
 fn cookie_name(state: &AppState) -> &'static str {
-    if state.config.https() {
-        "__Host-rv_csrf"
-    } else {
-        "rv_csrf"
-    }
+    if state.config.https() { "__Host-rv_csrf" } else { "rv_csrf" }
 }
 
 fn token_for(key: &[u8; 32], cookie_value: &str) -> String {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(cookie_value.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -52,18 +47,10 @@ fn forbidden(code: &'static str, message: &str) -> AppError {
 
 /// Whether the browser's own signals say the request comes from this site.
 fn same_origin(req: &ServiceRequest, state: &AppState) -> bool {
-    if let Some(site) = req
-        .headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(site) = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return site == "same-origin" || site == "none";
     }
-    let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true; // neither header: not a browser-initiated cross-site request
     };
     let info = req.connection_info();
@@ -76,52 +63,29 @@ pub async fn protect(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(state) = req
-        .app_data::<actix_web::web::Data<AppState>>()
-        .map(|d| d.get_ref().clone())
-    else {
+    let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().map(|d| d.get_ref().clone()) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let name = cookie_name(&state);
-    let existing = req
-        .cookie(name)
-        .map(|c| c.value().to_string())
-        .filter(|v| secrets::looks_valid(v));
+    let existing = req.cookie(name).map(|c| c.value().to_string()).filter(|v| secrets::looks_valid(v));
     let cookie_value = existing.clone().unwrap_or_else(secrets::generate);
     let expected = token_for(&state.keys.csrf, &cookie_value);
     req.extensions_mut().insert(CsrfToken(expected.clone()));
 
-    let unsafe_method = !matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    );
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
     let bearer = req.headers().contains_key(header::AUTHORIZATION);
     let ambient = !is_api_path(req.path()) || req.cookie(session_cookie_name(&state)).is_some();
     let mut req = req;
     if unsafe_method && !bearer {
         let path = req.path().to_string();
-        let refuse = |req: ServiceRequest, e: AppError| {
-            Ok(req
-                .into_response(error_for_path(&path, &e))
-                .map_into_right_body())
-        };
+        let refuse = |req: ServiceRequest, e: AppError| Ok(req.into_response(error_for_path(&path, &e)).map_into_right_body());
         if !same_origin(&req, &state) {
-            return refuse(
-                req,
-                forbidden(
-                    "csrf.cross_site",
-                    "Cross-site requests are refused. Open the page on this site and try again.",
-                ),
-            );
+            return refuse(req, forbidden("csrf.cross_site", "Cross-site requests are refused. Open the page on this site and try again."));
         }
         if !ambient {
             return Ok(next.call(req).await?.map_into_left_body());
         }
-        let mut presented = req
-            .headers()
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let mut presented = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         if presented.is_none() && is_form(&req) {
             match read_body(&mut req).await {
                 Ok(body) => {
@@ -131,27 +95,24 @@ pub async fn protect(
                 Err(e) => return refuse(req, e),
             }
         }
-        let valid = existing.is_some()
-            && presented.is_some_and(|p| p.as_bytes().ct_eq(expected.as_bytes()).into());
+        if presented.is_none() && is_multipart(&req) {
+            // multipart forms cannot carry the token in a field this middleware may read
+            // without buffering files, so page forms put it in the action's query string
+            presented = form_field(req.query_string().as_bytes(), "csrf_token");
+        }
+        let valid = existing.is_some() && presented.is_some_and(|p| p.as_bytes().ct_eq(expected.as_bytes()).into());
         if !valid {
             return refuse(
                 req,
-                forbidden(
-                    "csrf.token",
-                    "This form has expired or did not come from this site. Reload the page and try again.",
-                ),
+                forbidden("csrf.token", "This form has expired or did not come from this site. Reload the page and try again."),
             );
         }
     }
 
     let mut res = next.call(req).await?;
     if existing.is_none() {
-        let cookie = Cookie::build(name, cookie_value)
-            .path("/")
-            .http_only(true)
-            .secure(state.config.https())
-            .same_site(SameSite::Strict)
-            .finish();
+        let cookie =
+            Cookie::build(name, cookie_value).path("/").http_only(true).secure(state.config.https()).same_site(SameSite::Strict).finish();
         if let Ok(value) = header::HeaderValue::from_str(&cookie.to_string()) {
             res.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -163,25 +124,23 @@ fn is_form(req: &ServiceRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+fn is_multipart(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| AppError::bad_request("The request body could not be read."))?;
+        let chunk = chunk.map_err(|_| AppError::bad_request("The request body could not be read."))?;
         if body.len() + chunk.len() > FORM_LIMIT {
-            return Err(AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request.too_large",
-                "The form is larger than 64 KiB.",
-            ));
+            return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "The form is larger than 64 KiB."));
         }
         body.extend_from_slice(&chunk);
     }
@@ -189,7 +148,5 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(body)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }

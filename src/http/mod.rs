@@ -6,7 +6,9 @@ pub mod auth;
 pub mod client;
 pub mod csrf;
 pub mod health;
+pub mod media;
 pub mod middleware;
+pub mod multipart;
 pub mod pages;
 pub mod responses;
 
@@ -30,11 +32,7 @@ pub fn resource(path: &str) -> actix_web::Resource {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let e = AppError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{} is not allowed here.", req.method()),
-    );
+    let e = AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{} is not allowed here.", req.method()));
     error_for_path(req.path(), &e)
 }
 
@@ -52,16 +50,10 @@ fn reject(
 
 fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
     let e = match err {
-        UrlencodedError::Overflow { .. } => AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request.too_large",
-            "The form is too large.",
-        ),
-        UrlencodedError::ContentType => AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "request.content_type",
-            "Send the form as application/x-www-form-urlencoded.",
-        ),
+        UrlencodedError::Overflow { .. } => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "The form is too large."),
+        UrlencodedError::ContentType => {
+            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "request.content_type", "Send the form as application/x-www-form-urlencoded.")
+        }
         _ => AppError::bad_request("The form is malformed."),
     };
     reject(err, req, e)
@@ -70,17 +62,11 @@ fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
 fn json_error(err: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
     let e = match &err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request.too_large",
-                "The JSON body is larger than 1 MiB.",
-            )
+            AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "The JSON body is larger than 1 MiB.")
         }
-        JsonPayloadError::ContentType => AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "request.content_type",
-            "Send JSON with Content-Type: application/json.",
-        ),
+        JsonPayloadError::ContentType => {
+            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "request.content_type", "Send JSON with Content-Type: application/json.")
+        }
         other => AppError::bad_request(format!("The JSON body is malformed: {other}")),
     };
     reject(err, req, e)
@@ -100,26 +86,12 @@ fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> a
 pub fn application(
     state: AppState,
 ) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(
-            web::FormConfig::default()
-                .limit(csrf::FORM_LIMIT)
-                .error_handler(form_error),
-        )
-        .app_data(
-            web::JsonConfig::default()
-                .limit(JSON_LIMIT)
-                .error_handler(json_error),
-        )
+        .app_data(web::FormConfig::default().limit(csrf::FORM_LIMIT).error_handler(form_error))
+        .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .wrap(from_fn(csrf::protect))
@@ -128,11 +100,8 @@ pub fn application(
         .service(resource("/healthz").get(health::healthz))
         .service(resource("/readyz").get(health::readyz))
         .service(resource("/assets/{path:.*}").get(assets::serve))
-        .service(
-            web::scope("/api/v1")
-                .configure(api::configure)
-                .default_service(web::to(not_found)),
-        )
+        .service(resource("/media/{id}").get(media::serve))
+        .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(not_found)))
         .configure(pages::configure)
         .default_service(web::to(not_found))
 }

@@ -49,13 +49,8 @@ impl ResponseError for PageError {
         match self {
             PageError::App(e) => html_error(e),
             PageError::SignInRequired { next } => {
-                let target = format!(
-                    "/login?next={}",
-                    utf8_percent_encode(next, NON_ALPHANUMERIC)
-                );
-                HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, target))
-                    .finish()
+                let target = format!("/login?next={}", utf8_percent_encode(next, NON_ALPHANUMERIC));
+                HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish()
             }
         }
     }
@@ -107,29 +102,20 @@ struct ErrorPage<'a> {
 
 /// The HTML error page (a bare layout: errors render without touching the store).
 pub fn html_error(e: &AppError) -> HttpResponse {
-    let page = ErrorPage {
-        layout: super::pages::layout::Layout::bare(),
-        error: e,
-    };
+    let page = ErrorPage { layout: super::pages::layout::Layout::bare(), error: e };
     let mut response = HttpResponse::build(e.status);
     if let Some(wait) = e.retry_after {
         response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
     }
     match page.render() {
         Ok(body) => response.content_type("text/html; charset=utf-8").body(body),
-        Err(_) => response
-            .content_type("text/plain; charset=utf-8")
-            .body(e.message.clone()),
+        Err(_) => response.content_type("text/plain; charset=utf-8").body(e.message.clone()),
     }
 }
 
 /// An error response of the right kind for `path`.
 pub fn error_for_path(path: &str, e: &AppError) -> HttpResponse {
-    if is_api_path(path) {
-        json_error(e)
-    } else {
-        html_error(e)
-    }
+    if is_api_path(path) { json_error(e) } else { html_error(e) }
 }
 
 /// Renders a page template with a status; clears a flash that this page has shown.
@@ -139,9 +125,7 @@ pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> Pa
         AppError::internal()
     })?;
     let mut response = HttpResponse::build(status);
-    response
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+    response.content_type("text/html; charset=utf-8").insert_header((header::CACHE_CONTROL, "no-store"));
     if req.cookie(FLASH_COOKIE).is_some() {
         response.cookie(expired(FLASH_COOKIE));
     }
@@ -180,49 +164,26 @@ pub fn take_flash(req: &HttpRequest) -> Option<Flash> {
     let cookie = req.cookie(FLASH_COOKIE)?;
     let decoded = percent_decode_str(cookie.value()).decode_utf8().ok()?;
     let (kind, message) = decoded.split_once('|')?;
-    let kind = if kind == "error" {
-        FlashKind::Error
-    } else {
-        FlashKind::Success
-    };
-    Some(Flash {
-        kind,
-        message: message.chars().take(300).collect(),
-    })
+    let kind = if kind == "error" { FlashKind::Error } else { FlashKind::Success };
+    Some(Flash { kind, message: message.chars().take(300).collect() })
 }
 
 /// 303 to `location` (always a local path).
 pub fn redirect(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_string())).finish()
 }
 
 /// 303 to `location` with a flash message for the next page.
 pub fn redirect_with(location: &str, kind: FlashKind, message: &str) -> HttpResponse {
-    let kind = if kind == FlashKind::Error {
-        "error"
-    } else {
-        "ok"
-    };
+    let kind = if kind == FlashKind::Error { "error" } else { "ok" };
     let value = utf8_percent_encode(&format!("{kind}|{message}"), NON_ALPHANUMERIC).to_string();
-    let cookie = Cookie::build(FLASH_COOKIE, value)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .finish();
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
-        .cookie(cookie)
-        .finish()
+    let cookie = Cookie::build(FLASH_COOKIE, value).path("/").http_only(true).same_site(SameSite::Lax).finish();
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_string())).cookie(cookie).finish()
 }
 
 /// A cookie that removes `name`.
 pub fn expired(name: &str) -> Cookie<'static> {
-    Cookie::build(name.to_string(), "")
-        .path("/")
-        .max_age(CookieDuration::ZERO)
-        .finish()
+    Cookie::build(name.to_string(), "").path("/").max_age(CookieDuration::ZERO).finish()
 }
 
 /// A service error as a page error (helper for `map_err`).
@@ -233,14 +194,7 @@ pub fn page_err(e: ServiceError) -> PageError {
 /// Only local paths are accepted as `next` targets, so sign-in cannot redirect off-site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
-        {
-            n.to_string()
-        }
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_string(),
         _ => "/".to_string(),
     }
 }

@@ -21,22 +21,11 @@ pub struct NewUser {
 }
 
 /// Checks the raw inputs for a new account and hashes its password.
-pub async fn prepare(
-    state: &AppState,
-    email: &str,
-    name: &str,
-    role: Role,
-    password: &str,
-) -> ServiceResult<NewUser> {
+pub async fn prepare(state: &AppState, email: &str, name: &str, role: Role, password: &str) -> ServiceResult<NewUser> {
     let email = Email::parse(email)?;
     let name = parse_display_name(name)?;
     let password_hash = state.passwords.hash(check_new_password(password)?).await?;
-    Ok(NewUser {
-        email,
-        name,
-        role,
-        password_hash,
-    })
+    Ok(NewUser { email, name, role, password_hash })
 }
 
 /// Inserts a prepared account inside the caller's transaction.
@@ -60,45 +49,24 @@ pub fn insert(tx: &WriteTransaction, ctx: &Context, new: NewUser) -> ServiceResu
         // an admin made another way (the command line) makes the setup link unnecessary
         store::meta::mark_setup_complete(tx)?;
     }
-    audit::record(
-        tx,
-        ctx,
-        AuditAction::UserCreated,
-        Some(user.email.to_string()),
-        Some(format!("role {}", user.role)),
-    )?;
+    audit::record(tx, ctx, AuditAction::UserCreated, Some(user.email.to_string()), Some(format!("role {}", user.role)))?;
     Ok(user)
 }
 
 /// Creates an account (admin UI and command line).
-pub async fn create(
-    state: &AppState,
-    ctx: &Context,
-    email: &str,
-    name: &str,
-    role: Role,
-    password: &str,
-) -> ServiceResult<User> {
+pub async fn create(state: &AppState, ctx: &Context, email: &str, name: &str, role: Role, password: &str) -> ServiceResult<User> {
     let new = prepare(state, email, name, role, password).await?;
     let ctx = ctx.clone();
     state.store.write(move |tx| insert(tx, &ctx, new)).await
 }
 
 pub async fn get(state: &AppState, id: UserId) -> ServiceResult<User> {
-    state
-        .store
-        .read(move |tx| store::users::get(tx, id))
-        .await?
-        .ok_or(ServiceError::NotFound("user"))
+    state.store.read(move |tx| store::users::get(tx, id)).await?.ok_or(ServiceError::NotFound("user"))
 }
 
 pub async fn find_by_email(state: &AppState, email: &str) -> ServiceResult<User> {
     let email = Email::parse(email)?;
-    state
-        .store
-        .read(move |tx| store::users::find_by_email(tx, &email))
-        .await?
-        .ok_or(ServiceError::NotFound("user"))
+    state.store.read(move |tx| store::users::find_by_email(tx, &email)).await?.ok_or(ServiceError::NotFound("user"))
 }
 
 pub async fn list(state: &AppState) -> ServiceResult<Vec<User>> {
@@ -107,24 +75,14 @@ pub async fn list(state: &AppState) -> ServiceResult<Vec<User>> {
 
 /// Refuses a change that would leave no enabled admin.
 fn ensure_another_admin(tx: &impl Tx, changing: UserId) -> ServiceResult<()> {
-    let others = store::users::list(tx)?
-        .into_iter()
-        .filter(|u| u.id != changing && u.role == Role::Admin && !u.disabled)
-        .count();
+    let others = store::users::list(tx)?.into_iter().filter(|u| u.id != changing && u.role == Role::Admin && !u.disabled).count();
     if others == 0 {
-        return Err(ServiceError::Conflict(
-            "this is the last enabled admin; make someone else an admin first",
-        ));
+        return Err(ServiceError::Conflict("this is the last enabled admin; make someone else an admin first"));
     }
     Ok(())
 }
 
-pub async fn set_role(
-    state: &AppState,
-    ctx: &Context,
-    id: UserId,
-    role: Role,
-) -> ServiceResult<User> {
+pub async fn set_role(state: &AppState, ctx: &Context, id: UserId, role: Role) -> ServiceResult<User> {
     let ctx = ctx.clone();
     state
         .store
@@ -139,13 +97,7 @@ pub async fn set_role(
             let detail = format!("from {} to {}", user.role, role);
             user.role = role;
             store::users::put(tx, &user)?;
-            audit::record(
-                tx,
-                &ctx,
-                AuditAction::RoleChanged,
-                Some(user.email.to_string()),
-                Some(detail),
-            )?;
+            audit::record(tx, &ctx, AuditAction::RoleChanged, Some(user.email.to_string()), Some(detail))?;
             Ok(user)
         })
         .await
@@ -153,12 +105,7 @@ pub async fn set_role(
 
 /// Disables or re-enables an account. Disabling signs it out everywhere; its tokens stop
 /// working while it is disabled.
-pub async fn set_disabled(
-    state: &AppState,
-    ctx: &Context,
-    id: UserId,
-    disabled: bool,
-) -> ServiceResult<User> {
+pub async fn set_disabled(state: &AppState, ctx: &Context, id: UserId, disabled: bool) -> ServiceResult<User> {
     let ctx = ctx.clone();
     state
         .store
@@ -175,11 +122,7 @@ pub async fn set_disabled(
             if disabled {
                 store::sessions::remove_all_for_user(tx, id)?;
             }
-            let action = if disabled {
-                AuditAction::UserDisabled
-            } else {
-                AuditAction::UserEnabled
-            };
+            let action = if disabled { AuditAction::UserDisabled } else { AuditAction::UserEnabled };
             audit::record(tx, &ctx, action, Some(user.email.to_string()), None)?;
             Ok(user)
         })
@@ -204,13 +147,7 @@ pub fn store_new_password(
             store::sessions::remove(tx, &hash)?;
         }
     }
-    audit::record(
-        tx,
-        ctx,
-        AuditAction::PasswordChanged,
-        Some(user.email.to_string()),
-        None,
-    )?;
+    audit::record(tx, ctx, AuditAction::PasswordChanged, Some(user.email.to_string()), None)?;
     Ok(user)
 }
 
@@ -223,19 +160,12 @@ pub async fn change_password(
     new: &str,
     keep_session: Option<[u8; 32]>,
 ) -> ServiceResult<()> {
-    if !state
-        .passwords
-        .verify(current, Some(&user.password_hash))
-        .await?
-    {
+    if !state.passwords.verify(current, Some(&user.password_hash)).await? {
         return Err(ServiceError::BadCredentials);
     }
     let hash = state.passwords.hash(check_new_password(new)?).await?;
     let (ctx, id) = (ctx.clone(), user.id);
-    state
-        .store
-        .write(move |tx| store_new_password(tx, &ctx, id, hash, keep_session).map(|_| ()))
-        .await
+    state.store.write(move |tx| store_new_password(tx, &ctx, id, hash, keep_session).map(|_| ())).await
 }
 
 /// A person changes their own display name.

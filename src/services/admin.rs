@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::audit::Context;
-use super::{ServiceError, ServiceResult, accounts, links, tokens};
+use super::{ServiceError, ServiceResult, accounts, credits, links, tokens};
 use crate::domain::user::Role;
 use crate::state::AppState;
 
@@ -14,31 +14,15 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum AdminCommand {
-    UserAdd {
-        email: String,
-        role: String,
-        name: String,
-        password: String,
-    },
+    UserAdd { email: String, role: String, name: String, password: String },
     UserList,
-    UserDisable {
-        email: String,
-    },
-    UserEnable {
-        email: String,
-    },
-    UserSetRole {
-        email: String,
-        role: String,
-    },
-    UserResetPassword {
-        email: String,
-    },
-    TokenCreate {
-        email: String,
-        name: String,
-        expires: Option<String>,
-    },
+    UserDisable { email: String },
+    UserEnable { email: String },
+    UserSetRole { email: String, role: String },
+    UserResetPassword { email: String },
+    TokenCreate { email: String, name: String, expires: Option<String> },
+    CreditsGrant { email: String, amount: i64 },
+    VerifyLedger,
 }
 
 /// The reply: text for the terminal, or an error message.
@@ -52,32 +36,17 @@ pub enum AdminReply {
 pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<String> {
     let ctx = Context::cli();
     match command {
-        AdminCommand::UserAdd {
-            email,
-            role,
-            name,
-            password,
-        } => {
+        AdminCommand::UserAdd { email, role, name, password } => {
             let role: Role = role.parse()?;
             let user = accounts::create(state, &ctx, &email, &name, role, &password).await?;
-            Ok(format!(
-                "created {} ({}) with id {}\n",
-                user.email, user.role, user.id
-            ))
+            Ok(format!("created {} ({}) with id {}\n", user.email, user.role, user.id))
         }
         AdminCommand::UserList => {
             let users = accounts::list(state).await?;
-            let mut out = format!(
-                "{:<26}  {:<32}  {:<7}  {:<8}  {}\n",
-                "ID", "EMAIL", "ROLE", "STATUS", "NAME"
-            );
+            let mut out = format!("{:<26}  {:<32}  {:<7}  {:<8}  {}\n", "ID", "EMAIL", "ROLE", "STATUS", "NAME");
             for u in users {
                 let status = if u.disabled { "disabled" } else { "active" };
-                let _ = writeln!(
-                    out,
-                    "{:<26}  {:<32}  {:<7}  {:<8}  {}",
-                    u.id, u.email, u.role, status, u.name
-                );
+                let _ = writeln!(out, "{:<26}  {:<32}  {:<7}  {:<8}  {}", u.id, u.email, u.role, status, u.name);
             }
             Ok(out)
         }
@@ -107,33 +76,31 @@ pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<S
                 state.urls().absolute(&state.urls().reset(&secret))
             ))
         }
-        AdminCommand::TokenCreate {
-            email,
-            name,
-            expires,
-        } => {
+        AdminCommand::TokenCreate { email, name, expires } => {
             let user = accounts::find_by_email(state, &email).await?;
             let expires = match expires.as_deref().map(str::trim) {
                 None | Some("") | Some("never") => None,
                 Some(text) => Some(humantime::parse_duration(text).map_err(|_| {
-                    ServiceError::Invalid(crate::domain::user::InvalidInput(
-                        "--expires takes a duration like \"30d\" or \"never\"",
-                    ))
+                    ServiceError::Invalid(crate::domain::user::InvalidInput("--expires takes a duration like \"30d\" or \"never\""))
                 })?),
             };
-            let name = if name.trim().is_empty() {
-                "command line".to_string()
-            } else {
-                name
-            };
+            let name = if name.trim().is_empty() { "command line".to_string() } else { name };
             let (token, secret) = tokens::create(state, &ctx, user.id, &name, expires).await?;
-            let until = token.expires_at.map_or("never expires".to_string(), |t| {
-                format!("expires {}", t.human())
-            });
-            Ok(format!(
-                "{secret}\n# token {:?} for {}, {until}; shown once, store it now\n",
-                token.name, user.email
-            ))
+            let until = token.expires_at.map_or("never expires".to_string(), |t| format!("expires {}", t.human()));
+            Ok(format!("{secret}\n# token {:?} for {}, {until}; shown once, store it now\n", token.name, user.email))
+        }
+        AdminCommand::CreditsGrant { email, amount } => {
+            let user = accounts::find_by_email(state, &email).await?;
+            let balance = credits::grant(state, &ctx, user.id, amount, Some("command line".into())).await?;
+            Ok(format!("{} now has {} credits available ({} held)\n", user.email, balance.available, balance.held))
+        }
+        AdminCommand::VerifyLedger => {
+            let problems = credits::verify_ledger(&state.store).await?;
+            if problems.is_empty() {
+                Ok("credit ledger: every balance equals the sum of its ledger and none is negative\n".into())
+            } else {
+                Err(ServiceError::Internal(format!("credit ledger is inconsistent:\n{}", problems.join("\n"))))
+            }
         }
     }
 }

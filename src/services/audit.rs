@@ -17,27 +17,15 @@ pub struct Context {
 
 impl Context {
     pub fn cli() -> Self {
-        Self {
-            actor: Actor::Cli,
-            client: ClientInfo::default(),
-        }
+        Self { actor: Actor::Cli, client: ClientInfo::default() }
     }
 
     pub fn user(id: UserId, email: &str, client: ClientInfo) -> Self {
-        Self {
-            actor: Actor::User {
-                id,
-                email: email.to_string(),
-            },
-            client,
-        }
+        Self { actor: Actor::User { id, email: email.to_string() }, client }
     }
 
     pub fn anonymous(claimed_email: Option<String>, client: ClientInfo) -> Self {
-        Self {
-            actor: Actor::Anonymous { claimed_email },
-            client,
-        }
+        Self { actor: Actor::Anonymous { claimed_email }, client }
     }
 
     pub fn actor_id(&self) -> Option<UserId> {
@@ -81,16 +69,8 @@ pub struct AuditFilter {
 }
 
 /// One page of events, newest first, and where the next page starts.
-pub async fn list(
-    store: &Store,
-    filter: AuditFilter,
-    limit: usize,
-) -> ServiceResult<(Vec<AuditEvent>, Option<AuditId>)> {
-    let needle = filter
-        .who
-        .as_ref()
-        .map(|w| w.trim().to_lowercase())
-        .filter(|w| !w.is_empty());
+pub async fn list(store: &Store, filter: AuditFilter, limit: usize) -> ServiceResult<(Vec<AuditEvent>, Option<AuditId>)> {
+    let needle = filter.who.as_ref().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty());
     let (events, next) = store
         .read(move |tx| {
             store::audit::page(tx, filter.before.map(AuditId::to_key), limit, 20_000, |e| {
@@ -98,10 +78,7 @@ pub async fn list(
                     && filter.from.is_none_or(|f| e.at >= f)
                     && filter.to.is_none_or(|t| e.at <= t)
                     && needle.as_ref().is_none_or(|n| {
-                        e.actor.label().to_lowercase().contains(n)
-                            || e.target
-                                .as_ref()
-                                .is_some_and(|t| t.to_lowercase().contains(n))
+                        e.actor.label().to_lowercase().contains(n) || e.target.as_ref().is_some_and(|t| t.to_lowercase().contains(n))
                     })
             })
         })

@@ -32,11 +32,7 @@ pub async fn setup_secret_valid(state: &AppState, secret: &str) -> ServiceResult
         return Ok(false);
     }
     let hash = secrets::hash(secret);
-    Ok(state
-        .store
-        .read(move |tx| store::meta::setup_token_hash(tx))
-        .await?
-        == Some(hash))
+    Ok(state.store.read(move |tx| store::meta::setup_token_hash(tx)).await? == Some(hash))
 }
 
 /// Creates the first admin with the setup secret, which stops working, and signs them in.
@@ -77,60 +73,24 @@ pub async fn find(state: &AppState, secret: &str) -> ServiceResult<OneTimeLink> 
         return Err(ServiceError::LinkInvalid);
     }
     let hash = secrets::hash(secret);
-    let link = state
-        .store
-        .read(move |tx| store::links::get(tx, &hash))
-        .await?;
-    link.filter(|l| l.is_live(Timestamp::now()))
-        .ok_or(ServiceError::LinkInvalid)
+    let link = state.store.read(move |tx| store::links::get(tx, &hash)).await?;
+    link.filter(|l| l.is_live(Timestamp::now())).ok_or(ServiceError::LinkInvalid)
 }
 
 /// Invites `email` with `role`; returns the link secret (shown to the admin once).
-pub async fn invite(
-    state: &AppState,
-    ctx: &Context,
-    email: &str,
-    role: Role,
-) -> ServiceResult<(OneTimeLink, String)> {
+pub async fn invite(state: &AppState, ctx: &Context, email: &str, role: Role) -> ServiceResult<(OneTimeLink, String)> {
     let email = Email::parse(email)?;
-    let purpose = LinkPurpose::Invitation {
-        email: email.clone(),
-        role,
-    };
+    let purpose = LinkPurpose::Invitation { email: email.clone(), role };
     let expiry = state.config.accounts.invitation_expiry;
     let detail = format!("role {role}");
-    issue(
-        state,
-        ctx,
-        purpose,
-        expiry,
-        AuditAction::InvitationCreated,
-        email.to_string(),
-        detail,
-        Some(email),
-    )
-    .await
+    issue(state, ctx, purpose, expiry, AuditAction::InvitationCreated, email.to_string(), detail, Some(email)).await
 }
 
 /// Makes a password-reset link for an account; returns the link secret.
-pub async fn issue_reset(
-    state: &AppState,
-    ctx: &Context,
-    user: &User,
-) -> ServiceResult<(OneTimeLink, String)> {
+pub async fn issue_reset(state: &AppState, ctx: &Context, user: &User) -> ServiceResult<(OneTimeLink, String)> {
     let purpose = LinkPurpose::PasswordReset { user: user.id };
     let expiry = state.config.accounts.password_reset_expiry;
-    issue(
-        state,
-        ctx,
-        purpose,
-        expiry,
-        AuditAction::PasswordResetIssued,
-        user.email.to_string(),
-        String::new(),
-        None,
-    )
-    .await
+    issue(state, ctx, purpose, expiry, AuditAction::PasswordResetIssued, user.email.to_string(), String::new(), None).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -146,13 +106,7 @@ async fn issue(
 ) -> ServiceResult<(OneTimeLink, String)> {
     let secret = secrets::generate();
     let now = Timestamp::now();
-    let link = OneTimeLink {
-        id: LinkId::generate(),
-        purpose,
-        created_by: ctx.actor_id(),
-        created_at: now,
-        expires_at: now.plus(expiry),
-    };
+    let link = OneTimeLink { id: LinkId::generate(), purpose, created_by: ctx.actor_id(), created_at: now, expires_at: now.plus(expiry) };
     let (ctx, stored, hash) = (ctx.clone(), link.clone(), secrets::hash(&secret));
     state
         .store
@@ -163,13 +117,7 @@ async fn issue(
                 return Err(ServiceError::EmailTaken);
             }
             store::links::put(tx, &hash, &stored)?;
-            audit::record(
-                tx,
-                &ctx,
-                action,
-                Some(target),
-                (!detail.is_empty()).then_some(detail),
-            )?;
+            audit::record(tx, &ctx, action, Some(target), (!detail.is_empty()).then_some(detail))?;
             Ok(())
         })
         .await?;
@@ -201,13 +149,7 @@ pub async fn accept_invitation(
             let ctx = Context::anonymous(Some(new.email.to_string()), client.clone());
             let user = accounts::insert(tx, &ctx, new)?;
             let ctx = Context::user(user.id, user.email.as_str(), client.clone());
-            audit::record(
-                tx,
-                &ctx,
-                AuditAction::InvitationAccepted,
-                Some(user.email.to_string()),
-                None,
-            )?;
+            audit::record(tx, &ctx, AuditAction::InvitationAccepted, Some(user.email.to_string()), None)?;
             let secret = sessions::start(tx, &user, &client, None)?;
             Ok(sessions::NewSession { secret, user })
         })
@@ -215,12 +157,7 @@ pub async fn accept_invitation(
 }
 
 /// Uses a reset link: sets the new password and signs out every session of the account.
-pub async fn reset_password(
-    state: &AppState,
-    client: &ClientInfo,
-    secret: &str,
-    password: &str,
-) -> ServiceResult<User> {
+pub async fn reset_password(state: &AppState, client: &ClientInfo, secret: &str, password: &str) -> ServiceResult<User> {
     let link = find(state, secret).await?;
     let LinkPurpose::PasswordReset { user } = link.purpose else {
         return Err(ServiceError::LinkInvalid);

@@ -4,12 +4,16 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod credits;
+pub mod generations;
 pub mod links;
+pub mod media;
 pub mod passwords;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod uploads;
 
 use std::time::Duration;
 
@@ -37,6 +41,18 @@ pub enum ServiceError {
     AdminOnly,
     #[error("{0}")]
     Conflict(&'static str),
+    #[error("{0}")]
+    InvalidMessage(String),
+    #[error("there is no model called {0:?}")]
+    UnknownModel(String),
+    #[error("the model {0:?} is not enabled on this instance")]
+    ModelDisabled(String),
+    #[error("{0}")]
+    Credits(#[from] crate::domain::credits::CreditError),
+    #[error("this generation has already ended")]
+    AlreadyFinished,
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

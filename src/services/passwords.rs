@@ -28,10 +28,7 @@ impl Default for Passwords {
 
 impl Passwords {
     pub fn new(concurrency: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            verifications: Arc::new(AtomicU64::new(0)),
-        }
+        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), verifications: Arc::new(AtomicU64::new(0)) }
     }
 
     /// How many Argon2 verifications ran (real or dummy); exported as a metric.
@@ -52,26 +49,15 @@ impl Passwords {
         let counter = self.verifications.clone();
         self.run(move || {
             counter.fetch_add(1, Ordering::Relaxed);
-            let matches = Argon2::default()
-                .verify_password(password.as_bytes(), phc.as_deref().unwrap_or(DUMMY_HASH))
-                .is_ok();
+            let matches = Argon2::default().verify_password(password.as_bytes(), phc.as_deref().unwrap_or(DUMMY_HASH)).is_ok();
             matches && phc.is_some()
         })
         .await
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> ServiceResult<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ServiceError::Internal("password hashing stopped".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|_| ServiceError::Internal("password hashing failed".into()))
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+        let _permit = self.permits.acquire().await.map_err(|_| ServiceError::Internal("password hashing stopped".into()))?;
+        tokio::task::spawn_blocking(f).await.map_err(|_| ServiceError::Internal("password hashing failed".into()))
     }
 }
 
@@ -101,9 +87,6 @@ mod tests {
         let p = Passwords::default();
         assert!(!p.verify("anything", None).await.unwrap());
         assert_eq!(p.verifications(), 1);
-        assert!(
-            argon2::PasswordHash::new(DUMMY_HASH).is_ok(),
-            "the dummy hash must parse, or the dummy path would be cheap"
-        );
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok(), "the dummy hash must parse, or the dummy path would be cheap");
     }
 }

@@ -22,10 +22,7 @@ pub fn hash(secret: &str) -> [u8; 32] {
 /// Whether `text` has the shape of a secret made by [`generate`] (cheap pre-check before
 /// any lookup; rejects junk without touching the store).
 pub fn looks_valid(text: &str) -> bool {
-    text.len() == 43
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    text.len() == 43 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

@@ -28,24 +28,13 @@ pub struct ActiveSession {
 
 /// Starts a session for `user` inside the caller's transaction, replacing `previous`
 /// (a new token at every sign-in).
-pub fn start(
-    tx: &redb::WriteTransaction,
-    user: &User,
-    client: &ClientInfo,
-    previous: Option<[u8; 32]>,
-) -> ServiceResult<String> {
+pub fn start(tx: &redb::WriteTransaction, user: &User, client: &ClientInfo, previous: Option<[u8; 32]>) -> ServiceResult<String> {
     if let Some(old) = previous {
         store::sessions::remove(tx, &old)?;
     }
     let secret = secrets::generate();
     let now = Timestamp::now();
-    let session = Session {
-        id: SessionId::generate(),
-        user: user.id,
-        created_at: now,
-        last_seen: now,
-        client: client.clone(),
-    };
+    let session = Session { id: SessionId::generate(), user: user.id, created_at: now, last_seen: now, client: client.clone() };
     store::sessions::put(tx, &secrets::hash(&secret), &session)?;
     Ok(secret)
 }
@@ -61,40 +50,21 @@ pub async fn sign_in(
     let claimed = email_text.trim().to_lowercase();
     let address = client.address.clone();
     let ctx = Context::anonymous(Some(claimed.clone()), client.clone());
-    if let Err(retry_after) = state
-        .throttle
-        .check(&claimed, address.as_deref(), Instant::now())
-    {
+    if let Err(retry_after) = state.throttle.check(&claimed, address.as_deref(), Instant::now()) {
         let ctx = ctx.clone();
-        state
-            .store
-            .write(move |tx| audit::record(tx, &ctx, AuditAction::SignInThrottled, None, None))
-            .await?;
+        state.store.write(move |tx| audit::record(tx, &ctx, AuditAction::SignInThrottled, None, None)).await?;
         return Err(ServiceError::Throttled { retry_after });
     }
     let user = match Email::parse(email_text) {
-        Ok(email) => {
-            state
-                .store
-                .read(move |tx| store::users::find_by_email(tx, &email))
-                .await?
-        }
+        Ok(email) => state.store.read(move |tx| store::users::find_by_email(tx, &email)).await?,
         Err(_) => None,
     };
-    let password_ok = state
-        .passwords
-        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await?;
+    let password_ok = state.passwords.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let user = match user {
         Some(user) if password_ok => user,
         _ => {
-            state
-                .throttle
-                .record_failure(&claimed, address.as_deref(), Instant::now());
-            state
-                .store
-                .write(move |tx| audit::record(tx, &ctx, AuditAction::SignInFailed, None, None))
-                .await?;
+            state.throttle.record_failure(&claimed, address.as_deref(), Instant::now());
+            state.store.write(move |tx| audit::record(tx, &ctx, AuditAction::SignInFailed, None, None)).await?;
             return Err(ServiceError::BadCredentials);
         }
     };
@@ -138,25 +108,15 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ServiceResult<Optio
     };
     let now = Timestamp::now();
     if !session.is_live(state.session_policy(), now) || user.disabled {
-        state
-            .store
-            .write(move |tx| store::sessions::remove(tx, &hash).map(|_| ()))
-            .await?;
+        state.store.write(move |tx| store::sessions::remove(tx, &hash).map(|_| ())).await?;
         return Ok(None);
     }
     if session.needs_touch(now) {
         session.last_seen = now;
         let touched = session.clone();
-        state
-            .store
-            .write(move |tx| store::sessions::put(tx, &hash, &touched))
-            .await?;
+        state.store.write(move |tx| store::sessions::put(tx, &hash, &touched)).await?;
     }
-    Ok(Some(ActiveSession {
-        user,
-        session,
-        hash,
-    }))
+    Ok(Some(ActiveSession { user, session, hash }))
 }
 
 pub async fn sign_out(state: &AppState, ctx: &Context, hash: [u8; 32]) -> ServiceResult<()> {
@@ -172,20 +132,12 @@ pub async fn sign_out(state: &AppState, ctx: &Context, hash: [u8; 32]) -> Servic
 }
 
 pub async fn list(state: &AppState, user: UserId) -> ServiceResult<Vec<Session>> {
-    let rows = state
-        .store
-        .read(move |tx| store::sessions::list_for_user(tx, user))
-        .await?;
+    let rows = state.store.read(move |tx| store::sessions::list_for_user(tx, user)).await?;
     Ok(rows.into_iter().map(|(_, s)| s).collect())
 }
 
 /// Ends one of the person's own sessions.
-pub async fn revoke(
-    state: &AppState,
-    ctx: &Context,
-    user: UserId,
-    id: SessionId,
-) -> ServiceResult<()> {
+pub async fn revoke(state: &AppState, ctx: &Context, user: UserId, id: SessionId) -> ServiceResult<()> {
     let ctx = ctx.clone();
     state
         .store
@@ -193,13 +145,7 @@ pub async fn revoke(
             if !store::sessions::remove_by_id(tx, user, id)? {
                 return Err(ServiceError::NotFound("session"));
             }
-            audit::record(
-                tx,
-                &ctx,
-                AuditAction::SessionsRevoked,
-                Some("1 session".into()),
-                None,
-            )?;
+            audit::record(tx, &ctx, AuditAction::SessionsRevoked, Some("1 session".into()), None)?;
             Ok(())
         })
         .await
@@ -212,13 +158,7 @@ pub async fn revoke_all(state: &AppState, ctx: &Context, user: UserId) -> Servic
         .store
         .write(move |tx| {
             let n = store::sessions::remove_all_for_user(tx, user)?;
-            audit::record(
-                tx,
-                &ctx,
-                AuditAction::SessionsRevoked,
-                Some(format!("{n} sessions")),
-                None,
-            )?;
+            audit::record(tx, &ctx, AuditAction::SessionsRevoked, Some(format!("{n} sessions")), None)?;
             Ok(n)
         })
         .await

@@ -19,20 +19,11 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(per_account: u32, per_address: u32) -> Self {
-        Self {
-            per_account,
-            per_address,
-            failures: Mutex::new(HashMap::new()),
-        }
+        Self { per_account, per_address, failures: Mutex::new(HashMap::new()) }
     }
 
     /// `Err(wait)` when the account or the address is over its limit.
-    pub fn check(
-        &self,
-        account: &str,
-        address: Option<&str>,
-        now: Instant,
-    ) -> Result<(), Duration> {
+    pub fn check(&self, account: &str, address: Option<&str>, now: Instant) -> Result<(), Duration> {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let mut keys = vec![(format!("account:{account}"), self.per_account)];
         if let Some(a) = address {
@@ -77,18 +68,12 @@ impl Throttle {
 
     /// Forgets an account's failures after it signs in successfully.
     pub fn clear_account(&self, account: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&format!("account:{account}"));
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&format!("account:{account}"));
     }
 }
 
 fn prune(times: &mut VecDeque<Instant>, now: Instant) {
-    while times
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-    {
+    while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
         times.pop_front();
     }
 }
@@ -107,10 +92,7 @@ mod tests {
         }
         let wait = t.check("a@x", Some("5.6.7.8"), start).unwrap_err();
         assert_eq!(wait, WINDOW);
-        assert!(
-            t.check("b@x", Some("1.2.3.4"), start).is_ok(),
-            "other accounts are unaffected"
-        );
+        assert!(t.check("b@x", Some("1.2.3.4"), start).is_ok(), "other accounts are unaffected");
         assert!(t.check("a@x", None, start + WINDOW).is_ok());
     }
 

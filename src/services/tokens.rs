@@ -25,10 +25,7 @@ pub async fn create(
 ) -> ServiceResult<(ApiToken, String)> {
     let name = parse_token_name(name)?;
     if expires_in.is_some_and(|d| d.is_zero() || d > MAX_EXPIRY) {
-        return Err(crate::domain::user::InvalidInput(
-            "the expiry must be between 1 second and 5 years",
-        )
-        .into());
+        return Err(crate::domain::user::InvalidInput("the expiry must be between 1 second and 5 years").into());
     }
     let secret = format!("{}{}", secrets::API_TOKEN_PREFIX, secrets::generate());
     let now = Timestamp::now();
@@ -48,13 +45,7 @@ pub async fn create(
         .write(move |tx| {
             let owner = store::users::get(tx, user)?.ok_or(ServiceError::NotFound("user"))?;
             store::tokens::insert(tx, &hash, &stored)?;
-            audit::record(
-                tx,
-                &ctx,
-                AuditAction::TokenCreated,
-                Some(owner.email.to_string()),
-                Some(format!("token {:?}", stored.name)),
-            )?;
+            audit::record(tx, &ctx, AuditAction::TokenCreated, Some(owner.email.to_string()), Some(format!("token {:?}", stored.name)))?;
             Ok::<_, ServiceError>(())
         })
         .await?;
@@ -62,36 +53,20 @@ pub async fn create(
 }
 
 pub async fn list(state: &AppState, user: UserId) -> ServiceResult<Vec<ApiToken>> {
-    Ok(state
-        .store
-        .read(move |tx| store::tokens::list_for_user(tx, user))
-        .await?)
+    Ok(state.store.read(move |tx| store::tokens::list_for_user(tx, user)).await?)
 }
 
 /// Revokes one of `user`'s tokens.
-pub async fn revoke(
-    state: &AppState,
-    ctx: &Context,
-    user: UserId,
-    id: TokenId,
-) -> ServiceResult<()> {
+pub async fn revoke(state: &AppState, ctx: &Context, user: UserId, id: TokenId) -> ServiceResult<()> {
     let ctx = ctx.clone();
     state
         .store
         .write(move |tx| {
-            let mut token = store::tokens::get(tx, id)?
-                .filter(|t| t.user == user)
-                .ok_or(ServiceError::NotFound("token"))?;
+            let mut token = store::tokens::get(tx, id)?.filter(|t| t.user == user).ok_or(ServiceError::NotFound("token"))?;
             if token.revoked_at.is_none() {
                 token.revoked_at = Some(Timestamp::now());
                 store::tokens::update(tx, &token)?;
-                audit::record(
-                    tx,
-                    &ctx,
-                    AuditAction::TokenRevoked,
-                    None,
-                    Some(format!("token {:?}", token.name)),
-                )?;
+                audit::record(tx, &ctx, AuditAction::TokenRevoked, None, Some(format!("token {:?}", token.name)))?;
             }
             Ok(())
         })
@@ -99,10 +74,7 @@ pub async fn revoke(
 }
 
 /// Resolves a bearer secret to its token and person; `None` for anything not usable.
-pub async fn authenticate(
-    state: &AppState,
-    bearer: &str,
-) -> ServiceResult<Option<(ApiToken, User)>> {
+pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Option<(ApiToken, User)>> {
     let Some(rest) = bearer.strip_prefix(secrets::API_TOKEN_PREFIX) else {
         return Ok(None);
     };
@@ -124,16 +96,10 @@ pub async fn authenticate(
     let Some((mut token, user)) = found.filter(|(t, u)| t.is_usable(now) && !u.disabled) else {
         return Ok(None);
     };
-    if token
-        .last_used
-        .is_none_or(|t| now >= t.plus(LAST_SEEN_GRANULARITY))
-    {
+    if token.last_used.is_none_or(|t| now >= t.plus(LAST_SEEN_GRANULARITY)) {
         token.last_used = Some(now);
         let stored = token.clone();
-        state
-            .store
-            .write(move |tx| store::tokens::update(tx, &stored))
-            .await?;
+        state.store.write(move |tx| store::tokens::update(tx, &stored)).await?;
     }
     Ok(Some((token, user)))
 }

@@ -7,8 +7,7 @@ use super::{StoreError, Tx, codec};
 use crate::domain::audit::AuditEvent;
 
 pub fn append(tx: &WriteTransaction, event: &AuditEvent) -> Result<(), StoreError> {
-    tx.open_table(AUDIT)?
-        .insert(event.id.to_key(), codec::encode(event)?.as_slice())?;
+    tx.open_table(AUDIT)?.insert(event.id.to_key(), codec::encode(event)?.as_slice())?;
     Ok(())
 }
 

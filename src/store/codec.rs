@@ -19,32 +19,25 @@ pub fn encode<T: Stored>(value: &T) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::with_capacity(64);
     out.push(u8::try_from(name.len()).map_err(|_| StoreError::Codec("type name too long".into()))?);
     out.extend_from_slice(name);
-    postcard::to_io(value, &mut out)
-        .map_err(|e| StoreError::Codec(format!("encode {}: {e}", T::TYPE_NAME)))?;
+    postcard::to_io(value, &mut out).map_err(|e| StoreError::Codec(format!("encode {}: {e}", T::TYPE_NAME)))?;
     Ok(out)
 }
 
 pub fn decode<T: Stored>(bytes: &[u8]) -> Result<T, StoreError> {
     let (name, payload) = split(bytes)?;
     if name != T::TYPE_NAME {
-        return Err(StoreError::Codec(format!(
-            "expected {}, found {name}",
-            T::TYPE_NAME
-        )));
+        return Err(StoreError::Codec(format!("expected {}, found {name}", T::TYPE_NAME)));
     }
     postcard::from_bytes(payload).map_err(|e| StoreError::Codec(format!("decode {name}: {e}")))
 }
 
 fn split(bytes: &[u8]) -> Result<(&str, &[u8]), StoreError> {
-    let (&len, rest) = bytes
-        .split_first()
-        .ok_or_else(|| StoreError::Codec("empty value".into()))?;
+    let (&len, rest) = bytes.split_first().ok_or_else(|| StoreError::Codec("empty value".into()))?;
     let len = usize::from(len);
     if rest.len() < len {
         return Err(StoreError::Codec("truncated type name".into()));
     }
-    let name = std::str::from_utf8(&rest[..len])
-        .map_err(|_| StoreError::Codec("type name is not utf-8".into()))?;
+    let name = std::str::from_utf8(&rest[..len]).map_err(|_| StoreError::Codec("type name is not utf-8".into()))?;
     Ok((name, &rest[len..]))
 }
 
@@ -60,6 +53,10 @@ stored! {
     crate::domain::auth::ApiToken => "reelvault::ApiToken@1",
     crate::domain::auth::OneTimeLink => "reelvault::OneTimeLink@1",
     crate::domain::audit::AuditEvent => "reelvault::AuditEvent@1",
+    crate::domain::generation::Generation => "reelvault::Generation@1",
+    crate::domain::asset::Asset => "reelvault::Asset@1",
+    crate::domain::credits::LedgerEntry => "reelvault::LedgerEntry@1",
+    crate::domain::credits::Balance => "reelvault::Balance@1",
 }
 
 #[cfg(test)]
@@ -93,10 +90,7 @@ mod tests {
     fn a_value_of_another_type_is_refused_not_misread() {
         let bytes = encode(&event()).unwrap();
         let err = decode::<crate::domain::user::User>(&bytes).unwrap_err();
-        assert!(
-            err.to_string().contains("expected reelvault::User@1"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("expected reelvault::User@1"), "{err}");
         assert!(decode::<AuditEvent>(&[]).is_err());
         assert!(decode::<AuditEvent>(&[200, b'x']).is_err());
     }

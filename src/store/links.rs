@@ -11,8 +11,7 @@ pub fn get(tx: &impl Tx, hash: &[u8; 32]) -> Result<Option<OneTimeLink>, StoreEr
 }
 
 pub fn put(tx: &WriteTransaction, hash: &[u8; 32], link: &OneTimeLink) -> Result<(), StoreError> {
-    tx.open_table(LINKS)?
-        .insert(hash, codec::encode(link)?.as_slice())?;
+    tx.open_table(LINKS)?.insert(hash, codec::encode(link)?.as_slice())?;
     Ok(())
 }
 

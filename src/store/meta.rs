@@ -26,7 +26,6 @@ pub fn setup_token_hash(tx: &impl Tx) -> Result<Option<[u8; 32]>, StoreError> {
 }
 
 pub fn set_setup_token_hash(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<(), StoreError> {
-    tx.open_table(META)?
-        .insert(SETUP_TOKEN_HASH, hash.as_slice())?;
+    tx.open_table(META)?.insert(SETUP_TOKEN_HASH, hash.as_slice())?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -19,9 +19,10 @@ const SCHEMA_VERSION: &str = "schema_version";
 const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("users_by_email-1");
 
 /// Step `n` upgrades a store at schema `n - 1` to schema `n`.
-const STEPS: [(u32, &str, fn(&WriteTransaction) -> Result<(), StoreError>); 2] = [
+const STEPS: [(u32, &str, fn(&WriteTransaction) -> Result<(), StoreError>); 3] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
+    (3, "create the generation, media and credit tables", step_3_generation_tables),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -33,20 +34,14 @@ pub fn stored_version(db: &redb::Database) -> Result<u32, StoreError> {
         Err(e) => return Err(e.into()),
     };
     let version = meta.get(SCHEMA_VERSION)?;
-    Ok(version
-        .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0))
+    Ok(version.and_then(|v| <[u8; 4]>::try_from(v.value()).ok()).map(u32::from_le_bytes).unwrap_or(0))
 }
 
 /// Brings `db` to [`CURRENT`], one step per transaction. Cheap when already current.
 pub fn run(db: &redb::Database) -> Result<(), StoreError> {
     let found = stored_version(db)?;
     if found > CURRENT {
-        return Err(StoreError::TooNew {
-            found,
-            supported: CURRENT,
-        });
+        return Err(StoreError::TooNew { found, supported: CURRENT });
     }
     for (version, what, step) in STEPS.iter().filter(|(v, _, _)| *v > found) {
         tracing::info!(schema = version, "store migration: {what}");
@@ -59,8 +54,7 @@ pub fn run(db: &redb::Database) -> Result<(), StoreError> {
 }
 
 fn set_version(tx: &WriteTransaction, version: u32) -> Result<(), StoreError> {
-    tx.open_table(META)?
-        .insert(SCHEMA_VERSION, version.to_le_bytes().as_slice())?;
+    tx.open_table(META)?.insert(SCHEMA_VERSION, version.to_le_bytes().as_slice())?;
     Ok(())
 }
 
@@ -107,6 +101,19 @@ fn step_2_normalise_emails(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn step_3_generation_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(GENERATIONS)?;
+    tx.open_table(GENERATIONS_BY_OWNER)?;
+    tx.open_table(GENERATIONS_ACTIVE)?;
+    tx.open_table(ASSETS)?;
+    tx.open_table(LEDGER)?;
+    tx.open_table(LEDGER_BY_USER)?;
+    tx.open_table(BALANCES)?;
+    tx.open_table(USER_KEYS)?;
+    tx.open_table(SEARCH_OUTBOX)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,8 +127,7 @@ mod tests {
     #[test]
     #[ignore]
     fn write_schema_1_fixture() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1.redb");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-1.redb");
         let _ = std::fs::remove_file(&path);
         let db = redb::Database::create(&path).unwrap();
         write_now(&db, |tx| {
@@ -139,10 +145,8 @@ mod tests {
                 created_at: Timestamp::now(),
                 password_changed_at: Timestamp::now(),
             };
-            tx.open_table(USERS)?
-                .insert(user.id.to_key(), codec::encode(&user)?.as_slice())?;
-            tx.open_table(USERS_BY_EMAIL_V1)?
-                .insert("Alice@Example.COM", user.id.to_key())?;
+            tx.open_table(USERS)?.insert(user.id.to_key(), codec::encode(&user)?.as_slice())?;
+            tx.open_table(USERS_BY_EMAIL_V1)?.insert("Alice@Example.COM", user.id.to_key())?;
             let mut meta = tx.open_table(META)?;
             meta.insert("setup_complete", [1u8].as_slice())?;
             Ok::<_, StoreError>(())

@@ -3,23 +3,24 @@
 //! Services call [`Store::read`] and [`Store::write`] with a closure that runs the
 //! repository functions of the sub-modules inside one transaction, on the blocking pool.
 
+pub mod assets;
 pub mod audit;
 pub mod codec;
+pub mod credits;
+pub mod generations;
 pub mod links;
 pub mod meta;
 pub mod migrations;
 pub mod sessions;
 pub mod tables;
 pub mod tokens;
+pub mod user_keys;
 pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{
-    Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, Table, TableDefinition, Value,
-    WriteTransaction,
-};
+use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, Table, TableDefinition, Value, WriteTransaction};
 
 /// The store file inside the data directory.
 pub const STORE_FILE: &str = "reelvault.redb";
@@ -51,12 +52,7 @@ macro_rules! redb_errors {
         })*
     };
 }
-redb_errors!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+redb_errors!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
 
 impl From<redb::DatabaseError> for StoreError {
     fn from(e: redb::DatabaseError) -> Self {
@@ -72,28 +68,19 @@ pub trait Tx {
     type Table<'t, K: Key + 'static, V: Value + 'static>: redb::ReadableTable<K, V>
     where
         Self: 't;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'_, K, V>, StoreError>;
+    fn table<K: Key + 'static, V: Value + 'static>(&self, def: TableDefinition<K, V>) -> Result<Self::Table<'_, K, V>, StoreError>;
 }
 
 impl Tx for ReadTransaction {
     type Table<'t, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
+    fn table<K: Key + 'static, V: Value + 'static>(&self, def: TableDefinition<K, V>) -> Result<ReadOnlyTable<K, V>, StoreError> {
         Ok(self.open_table(def)?)
     }
 }
 
 impl Tx for WriteTransaction {
     type Table<'t, K: Key + 'static, V: Value + 'static> = Table<'t, K, V>;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
+    fn table<K: Key + 'static, V: Value + 'static>(&self, def: TableDefinition<K, V>) -> Result<Table<'_, K, V>, StoreError> {
         Ok(self.open_table(def)?)
     }
 }
@@ -112,15 +99,10 @@ impl Store {
         let path = data_dir.join(STORE_FILE);
         let db = redb::Database::builder()
             .set_cache_size(16 * 1024 * 1024)
-            .set_repair_callback(|_| {
-                tracing::warn!("the store was not closed cleanly; checking it")
-            })
+            .set_repair_callback(|_| tracing::warn!("the store was not closed cleanly; checking it"))
             .create(&path)?;
         migrations::run(&db)?;
-        Ok(Store {
-            db: Arc::new(db),
-            path,
-        })
+        Ok(Store { db: Arc::new(db), path })
     }
 
     /// Closes the store once every other handle is gone, so the next start needs no
@@ -146,10 +128,7 @@ impl Store {
     }
 
     /// Runs `f` in a read transaction on the blocking pool.
-    pub async fn read<T, E>(
-        &self,
-        f: impl FnOnce(&ReadTransaction) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
+    pub async fn read<T, E>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -165,26 +144,18 @@ impl Store {
 
     /// Runs `f` in a write transaction on the blocking pool; commits when it returns `Ok`,
     /// discards everything it wrote when it returns `Err`.
-    pub async fn write<T, E>(
-        &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
+    pub async fn write<T, E>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || write_now(&db, f))
-            .await
-            .map_err(|_| E::from(StoreError::TaskFailed))?
+        tokio::task::spawn_blocking(move || write_now(&db, f)).await.map_err(|_| E::from(StoreError::TaskFailed))?
     }
 }
 
 /// One write transaction, synchronously: commit on `Ok`, abort on `Err`.
-pub(crate) fn write_now<T, E: From<StoreError>>(
-    db: &redb::Database,
-    f: impl FnOnce(&WriteTransaction) -> Result<T, E>,
-) -> Result<T, E> {
+pub(crate) fn write_now<T, E: From<StoreError>>(db: &redb::Database, f: impl FnOnce(&WriteTransaction) -> Result<T, E>) -> Result<T, E> {
     let tx = db.begin_write().map_err(StoreError::from)?;
     let value = f(&tx)?;
     tx.commit().map_err(StoreError::from)?;
@@ -192,8 +163,6 @@ pub(crate) fn write_now<T, E: From<StoreError>>(
 }
 
 /// Decodes an optional stored value.
-pub(crate) fn decode_opt<T: codec::Stored>(
-    value: Option<redb::AccessGuard<'_, &[u8]>>,
-) -> Result<Option<T>, StoreError> {
+pub(crate) fn decode_opt<T: codec::Stored>(value: Option<redb::AccessGuard<'_, &[u8]>>) -> Result<Option<T>, StoreError> {
     value.map(|v| codec::decode(v.value())).transpose()
 }

@@ -12,18 +12,15 @@ pub fn get(tx: &impl Tx, hash: &[u8; 32]) -> Result<Option<Session>, StoreError>
 }
 
 pub fn put(tx: &WriteTransaction, hash: &[u8; 32], session: &Session) -> Result<(), StoreError> {
-    tx.open_table(SESSIONS)?
-        .insert(hash, codec::encode(session)?.as_slice())?;
-    tx.open_table(SESSIONS_BY_USER)?
-        .insert((session.user.to_key(), session.id.to_key()), hash)?;
+    tx.open_table(SESSIONS)?.insert(hash, codec::encode(session)?.as_slice())?;
+    tx.open_table(SESSIONS_BY_USER)?.insert((session.user.to_key(), session.id.to_key()), hash)?;
     Ok(())
 }
 
 pub fn remove(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
     let removed: Option<Session> = decode_opt(tx.open_table(SESSIONS)?.remove(hash)?)?;
     if let Some(s) = &removed {
-        tx.open_table(SESSIONS_BY_USER)?
-            .remove((s.user.to_key(), s.id.to_key()))?;
+        tx.open_table(SESSIONS_BY_USER)?.remove((s.user.to_key(), s.id.to_key()))?;
     }
     Ok(removed)
 }
@@ -45,15 +42,8 @@ pub fn list_for_user(tx: &impl Tx, user: UserId) -> Result<Vec<([u8; 32], Sessio
 }
 
 /// Removes one session of `user` by its public id; false when there is none.
-pub fn remove_by_id(
-    tx: &WriteTransaction,
-    user: UserId,
-    id: SessionId,
-) -> Result<bool, StoreError> {
-    let hash = tx
-        .open_table(SESSIONS_BY_USER)?
-        .get((user.to_key(), id.to_key()))?
-        .map(|h| *h.value());
+pub fn remove_by_id(tx: &WriteTransaction, user: UserId, id: SessionId) -> Result<bool, StoreError> {
+    let hash = tx.open_table(SESSIONS_BY_USER)?.get((user.to_key(), id.to_key()))?.map(|h| *h.value());
     match hash {
         Some(hash) => Ok(remove(tx, &hash)?.is_some()),
         None => Ok(false),

@@ -17,22 +17,46 @@ pub const USERS_BY_EMAIL: TableDefinition<&str, u128> = TableDefinition::new("us
 pub const SESSIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("sessions-1");
 
 /// (UserId, SessionId) -> sha256(session token): a user's sessions, oldest first.
-pub const SESSIONS_BY_USER: TableDefinition<(u128, u128), &[u8; 32]> =
-    TableDefinition::new("sessions_by_user-1");
+pub const SESSIONS_BY_USER: TableDefinition<(u128, u128), &[u8; 32]> = TableDefinition::new("sessions_by_user-1");
 
 /// TokenId -> codec `ApiToken`.
 pub const API_TOKENS: TableDefinition<u128, &[u8]> = TableDefinition::new("api_tokens-1");
 
 /// sha256(API token secret) -> TokenId.
-pub const API_TOKENS_BY_HASH: TableDefinition<&[u8; 32], u128> =
-    TableDefinition::new("api_tokens_by_hash-1");
+pub const API_TOKENS_BY_HASH: TableDefinition<&[u8; 32], u128> = TableDefinition::new("api_tokens_by_hash-1");
 
 /// (UserId, TokenId) -> (): a user's tokens, oldest first.
-pub const API_TOKENS_BY_USER: TableDefinition<(u128, u128), ()> =
-    TableDefinition::new("api_tokens_by_user-1");
+pub const API_TOKENS_BY_USER: TableDefinition<(u128, u128), ()> = TableDefinition::new("api_tokens_by_user-1");
 
 /// sha256(link secret) -> codec `OneTimeLink` (invitations and password resets).
 pub const LINKS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("links-1");
 
 /// AuditId (time-ordered) -> codec `AuditEvent`.
 pub const AUDIT: TableDefinition<u128, &[u8]> = TableDefinition::new("audit-1");
+
+/// GenerationId -> codec `Generation`.
+pub const GENERATIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("generations-1");
+
+/// (UserId, GenerationId) -> (): a user's generations, oldest first.
+pub const GENERATIONS_BY_OWNER: TableDefinition<(u128, u128), ()> = TableDefinition::new("generations_by_owner-1");
+
+/// GenerationId -> (): generations not yet in a terminal state (what the engine resumes).
+pub const GENERATIONS_ACTIVE: TableDefinition<u128, ()> = TableDefinition::new("generations_active-1");
+
+/// AssetId -> codec `Asset`.
+pub const ASSETS: TableDefinition<u128, &[u8]> = TableDefinition::new("assets-1");
+
+/// LedgerId (time-ordered) -> codec `LedgerEntry`.
+pub const LEDGER: TableDefinition<u128, &[u8]> = TableDefinition::new("ledger-1");
+
+/// (UserId, LedgerId) -> (): a user's ledger, oldest first.
+pub const LEDGER_BY_USER: TableDefinition<(u128, u128), ()> = TableDefinition::new("ledger_by_user-1");
+
+/// UserId -> codec `Balance`: the running sum of the user's ledger.
+pub const BALANCES: TableDefinition<u128, &[u8]> = TableDefinition::new("balances-1");
+
+/// UserId -> the user's age identity, encrypted to the master key.
+pub const USER_KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("user_keys-1");
+
+/// Sequence -> GenerationId key: generations whose search document must be refreshed.
+pub const SEARCH_OUTBOX: TableDefinition<u64, u128> = TableDefinition::new("search_outbox-1");

@@ -20,17 +20,14 @@ pub fn find_by_hash(tx: &impl Tx, hash: &[u8; 32]) -> Result<Option<ApiToken>, S
 
 pub fn insert(tx: &WriteTransaction, hash: &[u8; 32], token: &ApiToken) -> Result<(), StoreError> {
     update(tx, token)?;
-    tx.open_table(API_TOKENS_BY_HASH)?
-        .insert(hash, token.id.to_key())?;
-    tx.open_table(API_TOKENS_BY_USER)?
-        .insert((token.user.to_key(), token.id.to_key()), ())?;
+    tx.open_table(API_TOKENS_BY_HASH)?.insert(hash, token.id.to_key())?;
+    tx.open_table(API_TOKENS_BY_USER)?.insert((token.user.to_key(), token.id.to_key()), ())?;
     Ok(())
 }
 
 /// Rewrites a token's record (revocation, last use).
 pub fn update(tx: &WriteTransaction, token: &ApiToken) -> Result<(), StoreError> {
-    tx.open_table(API_TOKENS)?
-        .insert(token.id.to_key(), codec::encode(token)?.as_slice())?;
+    tx.open_table(API_TOKENS)?.insert(token.id.to_key(), codec::encode(token)?.as_slice())?;
     Ok(())
 }
 

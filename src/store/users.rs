@@ -12,11 +12,7 @@ pub fn get(tx: &impl Tx, id: UserId) -> Result<Option<User>, StoreError> {
 }
 
 pub fn find_by_email(tx: &impl Tx, email: &Email) -> Result<Option<User>, StoreError> {
-    let Some(id) = tx
-        .table(USERS_BY_EMAIL)?
-        .get(email.as_str())?
-        .map(|v| v.value())
-    else {
+    let Some(id) = tx.table(USERS_BY_EMAIL)?.get(email.as_str())?.map(|v| v.value()) else {
         return Ok(None);
     };
     get(tx, UserId::from_key(id))

@@ -13,10 +13,7 @@ use sha2::Sha256;
 #[derive(Debug, thiserror::Error)]
 pub enum MasterKeyError {
     #[error("master key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("master key file {0} does not hold an age identity (AGE-SECRET-KEY-1…)")]
     Malformed(String),
 }
@@ -36,21 +33,12 @@ impl MasterKey {
     /// Loads the key at `path`, creating it (mode 0600) when it does not exist.
     /// Returns the key and whether it was created now.
     pub fn load_or_create(path: &Path) -> Result<(MasterKey, bool), MasterKeyError> {
-        let io = |source| MasterKeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 warn_if_readable_by_others(path);
-                let line = text
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                    .unwrap_or("");
-                let identity = line
-                    .parse::<age::x25519::Identity>()
-                    .map_err(|_| MasterKeyError::Malformed(path.display().to_string()))?;
+                let line = text.lines().map(str::trim).find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap_or("");
+                let identity = line.parse::<age::x25519::Identity>().map_err(|_| MasterKeyError::Malformed(path.display().to_string()))?;
                 Ok((MasterKey { identity }, false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -64,9 +52,7 @@ impl MasterKey {
                     identity.to_public(),
                     identity.to_string().expose_secret()
                 );
-                file.write_all(body.as_bytes())
-                    .and_then(|_| file.sync_all())
-                    .map_err(io)?;
+                file.write_all(body.as_bytes()).and_then(|_| file.sync_all()).map_err(io)?;
                 Ok((MasterKey { identity }, true))
             }
             Err(e) => Err(io(e)),
@@ -76,8 +62,7 @@ impl MasterKey {
     /// A 32-byte key for one purpose, derived from the master secret.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
         let secret = self.identity.to_string();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes())
-            .expect("HMAC takes keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes()).expect("HMAC takes keys of any length");
         mac.update(b"reelvault/derive/");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
@@ -86,24 +71,28 @@ impl MasterKey {
     pub fn recipient(&self) -> age::x25519::Recipient {
         self.identity.to_public()
     }
+
+    /// The master identity itself, for unwrapping what was encrypted to [`Self::recipient`].
+    pub(crate) fn identity(&self) -> &age::x25519::Identity {
+        &self.identity
+    }
+
+    /// A key that exists only in memory (tests and benchmarks).
+    #[cfg(test)]
+    pub(crate) fn ephemeral() -> MasterKey {
+        MasterKey { identity: age::x25519::Identity::generate() }
+    }
 }
 
 #[cfg(unix)]
 fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 #[cfg(not(unix))]
 fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
 }
 
 fn warn_if_readable_by_others(path: &Path) {
@@ -131,10 +120,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let (b, created) = MasterKey::load_or_create(&path).unwrap();
         assert!(!created);
@@ -148,9 +134,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
         std::fs::write(&path, "not a key").unwrap();
-        assert!(matches!(
-            MasterKey::load_or_create(&path),
-            Err(MasterKeyError::Malformed(_))
-        ));
+        assert!(matches!(MasterKey::load_or_create(&path), Err(MasterKeyError::Malformed(_))));
     }
 }

@@ -1,3 +1,9 @@
-//! Keys and encrypted media. For now: the instance master key and the keys derived from it.
+//! Keys and encrypted media: the instance master key, per-user keys wrapped to it, the
+//! encrypted media files, signed media URLs, and the cleaning of uploaded images.
 
+pub mod keyring;
 pub mod master_key;
+pub mod media;
+pub mod signed_url;
+pub mod uploads;
+pub mod user_keys;

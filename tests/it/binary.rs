@@ -19,29 +19,14 @@ async fn first_start_creates_a_private_master_key_and_prints_a_setup_link() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     }
-    assert!(
-        !data.join("data.key").exists(),
-        "the key is kept apart from the data directory"
-    );
+    assert!(!data.join("data.key").exists(), "the key is kept apart from the data directory");
 
     let b = Browser::new(&url);
     let path = link.strip_prefix(&url).unwrap();
     assert_eq!(b.get(path).await.status, 200);
-    let done = b
-        .post_form(
-            path,
-            &[
-                ("email", ADMIN_EMAIL),
-                ("password", ADMIN_PASSWORD),
-                ("confirm", ADMIN_PASSWORD),
-            ],
-        )
-        .await;
+    let done = b.post_form(path, &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("confirm", ADMIN_PASSWORD)]).await;
     assert_eq!(done.status, 303);
     served.signal("TERM");
     assert_eq!(served.wait_exit(), Some(0));
@@ -49,23 +34,10 @@ async fn first_start_creates_a_private_master_key_and_prints_a_setup_link() {
     let key_before = std::fs::read(&key).unwrap();
     let mut again = Served::start(&data, &[]);
     let url = again.url();
-    assert!(
-        !again.all_output().contains("/setup/"),
-        "no setup link once an admin exists"
-    );
+    assert!(!again.all_output().contains("/setup/"), "no setup link once an admin exists");
     assert!(!again.all_output().contains("Created the master key"));
-    assert_eq!(
-        std::fs::read(&key).unwrap(),
-        key_before,
-        "the master key is kept"
-    );
-    assert_eq!(
-        Browser::new(&url)
-            .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
-            .await
-            .status,
-        303
-    );
+    assert_eq!(std::fs::read(&key).unwrap(), key_before, "the master key is kept");
+    assert_eq!(Browser::new(&url).sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
     assert_eq!(Browser::new(&url).get(path).await.status, 404);
     again.signal("TERM");
     assert_eq!(again.wait_exit(), Some(0));
@@ -85,34 +57,20 @@ async fn sigterm_lets_in_flight_requests_finish_and_closes_the_store_cleanly() {
         in_flight.push(tokio::spawn(async move {
             let b = Browser::new(&url);
             b.csrf_token().await;
-            b.sign_in(&format!("user{i}@example.com"), "not a real password")
-                .await
-                .status
+            b.sign_in(&format!("user{i}@example.com"), "not a real password").await.status
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     served.signal("TERM");
     for task in in_flight {
-        assert_eq!(
-            task.await.unwrap(),
-            401,
-            "in-flight requests get their answer"
-        );
+        assert_eq!(task.await.unwrap(), 401, "in-flight requests get their answer");
     }
     assert_eq!(served.wait_exit(), Some(0));
-    assert!(
-        served.all_output().contains("store closed cleanly"),
-        "{}",
-        served.all_output()
-    );
+    assert!(served.all_output().contains("store closed cleanly"), "{}", served.all_output());
 
     let mut again = Served::start(&data, &[]);
     again.url();
-    assert!(
-        !again.all_output().contains("not closed cleanly"),
-        "{}",
-        again.all_output()
-    );
+    assert!(!again.all_output().contains("not closed cleanly"), "{}", again.all_output());
     again.signal("TERM");
     assert_eq!(again.wait_exit(), Some(0));
 }
@@ -127,53 +85,25 @@ async fn logs_never_contain_passwords_sessions_tokens_or_keys() {
     let path = setup.trim().strip_prefix(&url).unwrap().to_string();
     let b = Browser::new(&url);
     b.get(&path).await;
-    b.post_form(
-        &path,
-        &[
-            ("email", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-            ("confirm", ADMIN_PASSWORD),
-        ],
-    )
-    .await;
+    b.post_form(&path, &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("confirm", ADMIN_PASSWORD)]).await;
     let wrong = Browser::new(&url);
     wrong.sign_in(ADMIN_EMAIL, "a wrong password typed").await;
     let signed = Browser::new(&url);
     let page = signed.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let session = page
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("rv_session="))
-        .unwrap();
-    let session = session
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("rv_session=")
-        .to_string();
-    let token = signed
-        .post_form("/account/tokens", &[("name", "logs"), ("expires", "30")])
-        .await
-        .text_of("#new-token");
+    let session = page.set_cookies().into_iter().find(|c| c.starts_with("rv_session=")).unwrap();
+    let session = session.split(';').next().unwrap().trim_start_matches("rv_session=").to_string();
+    let token = signed.post_form("/account/tokens", &[("name", "logs"), ("expires", "30")]).await.text_of("#new-token");
     assert_eq!(api_get(&url, "/api/v1/me", Some(&token)).await.status, 200);
     let csrf = signed.csrf_token().await;
     served.signal("TERM");
     served.wait_exit();
 
     let key = std::fs::read_to_string(dir.path().join("data.key")).unwrap();
-    let master = key
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-        .unwrap()
-        .to_string();
+    let master = key.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap().to_string();
     let setup_secret = path.trim_start_matches("/setup/").to_string();
     // the setup link is printed once on purpose; everything after it must be clean
     let output = served.all_output();
-    let after_setup: String = output
-        .lines()
-        .filter(|l| !l.contains("/setup/"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let after_setup: String = output.lines().filter(|l| !l.contains("/setup/")).collect::<Vec<_>>().join("\n");
     for (what, secret) in [
         ("password", ADMIN_PASSWORD),
         ("wrong password", "a wrong password typed"),
@@ -183,10 +113,7 @@ async fn logs_never_contain_passwords_sessions_tokens_or_keys() {
         ("master key", master.as_str()),
         ("setup secret", setup_secret.as_str()),
     ] {
-        assert!(
-            !after_setup.contains(secret),
-            "the {what} appears in the logs:\n{after_setup}"
-        );
+        assert!(!after_setup.contains(secret), "the {what} appears in the logs:\n{after_setup}");
     }
     assert!(output.contains("request"), "requests are logged: {output}");
 }

@@ -10,6 +10,7 @@ mod bad_input;
 mod binary;
 mod cli;
 mod csrf_and_headers;
+mod generations;
 mod migration;
 mod sessions;
 mod setup;

@@ -17,23 +17,15 @@ async fn a_schema_1_store_is_upgraded_and_its_emails_become_case_insensitive() {
         c.master_key_file = dir.path().join("data.key");
     })
     .await;
-    assert!(
-        app.running.setup_secret.is_none(),
-        "the fixture already has its admin"
-    );
+    assert!(app.running.setup_secret.is_none(), "the fixture already has its admin");
     let b = app.browser();
     // schema 1 stored "Alice@Example.COM" as typed; schema 2 signs in case-insensitively
-    let signed_in = b
-        .sign_in("alice@example.com", "correct horse battery")
-        .await;
+    let signed_in = b.sign_in("alice@example.com", "correct horse battery").await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     let me = b.get("/api/v1/me").await.json();
     assert_eq!(me["email"], "alice@example.com");
     assert_eq!(me["role"], "admin");
-    assert_eq!(api_get(&app.url, "/readyz", None).await.json()["schema"], 2);
+    assert_eq!(api_get(&app.url, "/readyz", None).await.json()["schema"], reelvault::store::migrations::CURRENT);
     app.stop().await;
-    assert!(
-        Path::new(FIXTURE).exists(),
-        "the fixture itself is untouched"
-    );
+    assert!(Path::new(FIXTURE).exists(), "the fixture itself is untouched");
 }

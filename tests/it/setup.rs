@@ -21,10 +21,7 @@ async fn setup_link_creates_the_admin_once_and_data_survives_a_restart() {
     assert!(again.body.contains("invalid, expired or already used"));
 
     let app = app.restart().await;
-    assert!(
-        app.running.setup_secret.is_none(),
-        "no new setup link once an admin exists"
-    );
+    assert!(app.running.setup_secret.is_none(), "no new setup link once an admin exists");
     let b = app.browser();
     assert_eq!(b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
     let (_, account) = b.visit("/account").await;
@@ -41,49 +38,18 @@ async fn a_wrong_setup_secret_is_refused_and_the_form_validates() {
     let forged = b
         .post_form(
             "/setup/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            &[
-                ("email", "x@example.com"),
-                ("password", "long enough pw"),
-                ("confirm", "long enough pw"),
-            ],
+            &[("email", "x@example.com"), ("password", "long enough pw"), ("confirm", "long enough pw")],
         )
         .await;
     assert_eq!(forged.status, 404);
 
     let setup = app.setup_path();
-    let short = b
-        .post_form(
-            &setup,
-            &[
-                ("email", ADMIN_EMAIL),
-                ("password", "short"),
-                ("confirm", "short"),
-            ],
-        )
-        .await;
+    let short = b.post_form(&setup, &[("email", ADMIN_EMAIL), ("password", "short"), ("confirm", "short")]).await;
     assert_eq!(short.status, 422);
     assert!(short.body.contains("at least 10 characters"));
-    let bad_email = b
-        .post_form(
-            &setup,
-            &[
-                ("email", "nope"),
-                ("password", ADMIN_PASSWORD),
-                ("confirm", ADMIN_PASSWORD),
-            ],
-        )
-        .await;
+    let bad_email = b.post_form(&setup, &[("email", "nope"), ("password", ADMIN_PASSWORD), ("confirm", ADMIN_PASSWORD)]).await;
     assert_eq!(bad_email.status, 422);
-    let differ = b
-        .post_form(
-            &setup,
-            &[
-                ("email", ADMIN_EMAIL),
-                ("password", ADMIN_PASSWORD),
-                ("confirm", "something else!"),
-            ],
-        )
-        .await;
+    let differ = b.post_form(&setup, &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("confirm", "something else!")]).await;
     assert_eq!(differ.status, 422);
     assert!(differ.body.contains("differ"));
     // none of the refusals used the link up

@@ -1,10 +1,17 @@
 //! `/api/v1`: the JSON API shared by the UI and scripts. Errors are `{code, message, details}`.
 
+pub mod generations;
 pub mod me;
+pub mod views;
 
 use actix_web::web;
 
 /// Registers the API routes under the `/api/v1` scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/me").get(me::show));
+    cfg.service(super::resource("/credits").get(generations::balance));
+    cfg.service(super::resource("/uploads").post(generations::upload));
+    cfg.service(super::resource("/generations").post(generations::create));
+    cfg.service(super::resource("/generations/{id}").get(generations::show));
+    cfg.service(super::resource("/generations/{id}/cancel").post(generations::cancel));
 }

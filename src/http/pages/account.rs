@@ -20,11 +20,7 @@ struct AccountPage {
 }
 
 pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
-    let page = AccountPage {
-        layout: Layout::new(&req, Some(&who.user)),
-        user: who.user,
-        error: None,
-    };
+    let page = AccountPage { layout: Layout::new(&req, Some(&who.user)), user: who.user, error: None };
     ok(&req, &page)
 }
 
@@ -34,18 +30,10 @@ pub struct ProfileForm {
     name: String,
 }
 
-pub async fn update_profile(
-    req: HttpRequest,
-    who: SignedIn,
-    form: web::Form<ProfileForm>,
-) -> PageResult {
+pub async fn update_profile(req: HttpRequest, who: SignedIn, form: web::Form<ProfileForm>) -> PageResult {
     let state = state(&req)?;
     match accounts::rename(&state, who.user.id, &form.name).await {
-        Ok(_) => Ok(redirect_with(
-            state.urls().account(),
-            FlashKind::Success,
-            "Your profile is saved.",
-        )),
+        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your profile is saved.")),
         Err(e) => refuse(&req, who.user, e),
     }
 }
@@ -60,39 +48,18 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-pub async fn change_password(
-    req: HttpRequest,
-    who: SignedIn,
-    form: web::Form<PasswordForm>,
-) -> PageResult {
+pub async fn change_password(req: HttpRequest, who: SignedIn, form: web::Form<PasswordForm>) -> PageResult {
     let state = state(&req)?;
     if form.password != form.confirm {
-        return refuse(
-            &req,
-            who.user,
-            crate::domain::user::InvalidInput("the two new passwords differ").into(),
-        );
+        return refuse(&req, who.user, crate::domain::user::InvalidInput("the two new passwords differ").into());
     }
-    match accounts::change_password(
-        &state,
-        &who.ctx(),
-        &who.user,
-        &form.current,
-        &form.password,
-        Some(who.hash),
-    )
-    .await
-    {
-        Ok(()) => Ok(redirect_with(
-            state.urls().account(),
-            FlashKind::Success,
-            "Your password is changed. Your other sessions were signed out.",
-        )),
-        Err(ServiceError::BadCredentials) => refuse(
-            &req,
-            who.user,
-            crate::domain::user::InvalidInput("the current password is not correct").into(),
-        ),
+    match accounts::change_password(&state, &who.ctx(), &who.user, &form.current, &form.password, Some(who.hash)).await {
+        Ok(()) => {
+            Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your password is changed. Your other sessions were signed out."))
+        }
+        Err(ServiceError::BadCredentials) => {
+            refuse(&req, who.user, crate::domain::user::InvalidInput("the current password is not correct").into())
+        }
         Err(e) => refuse(&req, who.user, e),
     }
 }
@@ -101,11 +68,7 @@ fn refuse(req: &HttpRequest, user: User, e: ServiceError) -> PageResult {
     match e {
         ServiceError::Invalid(_) => {
             let error = AppError::from(e);
-            let page = AccountPage {
-                layout: Layout::new(req, Some(&user)),
-                user,
-                error: Some(error.message),
-            };
+            let page = AccountPage { layout: Layout::new(req, Some(&user)), user, error: Some(error.message) };
             render(req, error.status, &page)
         }
         other => Err(other.into()),

@@ -69,14 +69,9 @@ fn parse_day(text: &str, end_of_day: bool) -> Result<Option<Timestamp>, AppError
         return Ok(None);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(text, &format)
-        .map_err(|_| AppError::bad_request("Dates must look like 2026-11-25."))?;
+    let date = time::Date::parse(text, &format).map_err(|_| AppError::bad_request("Dates must look like 2026-11-25."))?;
     let start = date.midnight().assume_utc().unix_timestamp() * 1000;
-    Ok(Some(Timestamp(if end_of_day {
-        start + 86_400_000 - 1
-    } else {
-        start
-    })))
+    Ok(Some(Timestamp(if end_of_day { start + 86_400_000 - 1 } else { start })))
 }
 
 pub async fn show(req: HttpRequest, admin: Admin, query: web::Query<AuditQuery>) -> PageResult {
@@ -84,36 +79,16 @@ pub async fn show(req: HttpRequest, admin: Admin, query: web::Query<AuditQuery>)
     let query = query.into_inner();
     let action = match query.action.trim() {
         "" => None,
-        name => Some(
-            AuditAction::parse(name)
-                .ok_or_else(|| AppError::bad_request("Unknown action filter."))?,
-        ),
+        name => Some(AuditAction::parse(name).ok_or_else(|| AppError::bad_request("Unknown action filter."))?),
     };
     let before = match query.before.trim() {
         "" => None,
-        id => Some(
-            id.parse::<AuditId>()
-                .map_err(|_| AppError::bad_request("Malformed page cursor."))?,
-        ),
+        id => Some(id.parse::<AuditId>().map_err(|_| AppError::bad_request("Malformed page cursor."))?),
     };
-    let filter = AuditFilter {
-        action,
-        who: Some(query.who.clone()),
-        from: parse_day(&query.from, false)?,
-        to: parse_day(&query.to, true)?,
-        before,
-    };
+    let filter =
+        AuditFilter { action, who: Some(query.who.clone()), from: parse_day(&query.from, false)?, to: parse_day(&query.to, true)?, before };
     let (events, next) = audit::list(&state.store, filter, PAGE_SIZE).await?;
     let next = next.map(|id| query.next_url(id));
     let actions = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
-    ok(
-        &req,
-        &AuditPage {
-            layout: Layout::new(&req, Some(&admin.0.user)),
-            events,
-            actions,
-            query,
-            next,
-        },
-    )
+    ok(&req, &AuditPage { layout: Layout::new(&req, Some(&admin.0.user)), events, actions, query, next })
 }

@@ -6,13 +6,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::layout::Layout;
+use crate::domain::credits::Balance;
 use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, accounts, links};
+use crate::services::{ServiceError, accounts, credits, links};
 
 /// A one-time link just made, shown to the admin this once.
 struct IssuedLink {
@@ -25,28 +26,20 @@ struct IssuedLink {
 #[template(path = "admin/users.html")]
 struct UsersPage {
     layout: Layout,
-    users: Vec<User>,
+    rows: Vec<(User, Balance)>,
     me: UserId,
     issued: Option<IssuedLink>,
     error: Option<String>,
 }
 
-async fn page(
-    req: &HttpRequest,
-    admin: &Admin,
-    status: StatusCode,
-    issued: Option<IssuedLink>,
-    error: Option<String>,
-) -> PageResult {
+async fn page(req: &HttpRequest, admin: &Admin, status: StatusCode, issued: Option<IssuedLink>, error: Option<String>) -> PageResult {
     let state = state(req)?;
-    let users = accounts::list(&state).await?;
-    let page = UsersPage {
-        layout: Layout::new(req, Some(&admin.0.user)),
-        users,
-        me: admin.0.user.id,
-        issued,
-        error,
-    };
+    let mut rows = Vec::new();
+    for user in accounts::list(&state).await? {
+        let balance = credits::balance(&state, user.id).await?;
+        rows.push((user, balance));
+    }
+    let page = UsersPage { layout: Layout::new(req, Some(&admin.0.user)), rows, me: admin.0.user.id, issued, error };
     render(req, status, &page)
 }
 
@@ -57,7 +50,7 @@ pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
 /// Shows refusals that a person can fix on the same page; passes the rest on.
 async fn refused(req: &HttpRequest, admin: &Admin, e: ServiceError) -> PageResult {
     match e {
-        ServiceError::Invalid(_) | ServiceError::EmailTaken | ServiceError::Conflict(_) => {
+        ServiceError::Invalid(_) | ServiceError::EmailTaken | ServiceError::Conflict(_) | ServiceError::Credits(_) => {
             let error = AppError::from(e);
             page(req, admin, error.status, None, Some(error.message)).await
         }
@@ -82,10 +75,7 @@ pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>)
     match links::invite(&state, &admin.0.ctx(), &form.email, role).await {
         Ok((link, secret)) => {
             let issued = IssuedLink {
-                what: format!(
-                    "Invitation for {} as {role}",
-                    form.email.trim().to_lowercase()
-                ),
+                what: format!("Invitation for {} as {role}", form.email.trim().to_lowercase()),
                 url: state.urls().absolute(&state.urls().invite(&secret)),
                 expires_at: link.expires_at,
             };
@@ -105,12 +95,7 @@ pub struct RoleForm {
     role: String,
 }
 
-pub async fn set_role(
-    req: HttpRequest,
-    admin: Admin,
-    id: web::Path<String>,
-    form: web::Form<RoleForm>,
-) -> PageResult {
+pub async fn set_role(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<RoleForm>) -> PageResult {
     let state = state(&req)?;
     let id = parse_user(&id)?;
     let result = match form.role.parse::<Role>() {
@@ -118,11 +103,7 @@ pub async fn set_role(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(user) => Ok(redirect_with(
-            state.urls().admin_users(),
-            FlashKind::Success,
-            &format!("{} is now {}.", user.email, user.role),
-        )),
+        Ok(user) => Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is now {}.", user.email, user.role))),
         Err(e) => refused(&req, &admin, e).await,
     }
 }
@@ -133,12 +114,7 @@ pub struct StatusForm {
     disabled: String,
 }
 
-pub async fn set_status(
-    req: HttpRequest,
-    admin: Admin,
-    id: web::Path<String>,
-    form: web::Form<StatusForm>,
-) -> PageResult {
+pub async fn set_status(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<StatusForm>) -> PageResult {
     let state = state(&req)?;
     let id = parse_user(&id)?;
     let disabled = match form.disabled.as_str() {
@@ -148,16 +124,8 @@ pub async fn set_status(
     };
     match accounts::set_disabled(&state, &admin.0.ctx(), id, disabled).await {
         Ok(user) => {
-            let what = if disabled {
-                "disabled and signed out"
-            } else {
-                "enabled"
-            };
-            Ok(redirect_with(
-                state.urls().admin_users(),
-                FlashKind::Success,
-                &format!("{} is {what}.", user.email),
-            ))
+            let what = if disabled { "disabled and signed out" } else { "enabled" };
+            Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
         }
         Err(e) => refused(&req, &admin, e).await,
     }
@@ -173,4 +141,26 @@ pub async fn issue_reset(req: HttpRequest, admin: Admin, id: web::Path<String>) 
         expires_at: link.expires_at,
     };
     page(&req, &admin, StatusCode::OK, Some(issued), None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreditsForm {
+    #[serde(default)]
+    amount: String,
+}
+
+pub async fn grant_credits(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<CreditsForm>) -> PageResult {
+    let state = state(&req)?;
+    let id = parse_user(&id)?;
+    let Ok(amount) = form.amount.trim().parse::<i64>() else {
+        return refused(&req, &admin, crate::domain::user::InvalidInput("the amount must be a whole number, like 100 or -20").into()).await;
+    };
+    match credits::grant(&state, &admin.0.ctx(), id, amount, None).await {
+        Ok(balance) => {
+            let user = accounts::get(&state, id).await?;
+            let message = format!("{} now has {} credits available ({amount:+}).", user.email, balance.available);
+            Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &message))
+        }
+        Err(e) => refused(&req, &admin, e).await,
+    }
 }

@@ -1,12 +1,15 @@
-//! The start page of a signed-in person.
+//! The start page of a signed-in person: credits, recent generations, shortcuts.
 
 use actix_web::HttpRequest;
 use askama::Template;
 
 use super::layout::Layout;
+use crate::domain::credits::Balance;
+use crate::domain::generation::Generation;
 use crate::domain::user::{Role, User};
-use crate::http::auth::SignedIn;
+use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
+use crate::services::{credits, generations};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -14,16 +17,14 @@ struct HomePage {
     layout: Layout,
     user: User,
     is_admin: bool,
+    balance: Balance,
+    recent: Vec<Generation>,
 }
 
 pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
+    let state = state(&req)?;
     let is_admin = who.user.role == Role::Admin;
-    ok(
-        &req,
-        &HomePage {
-            layout: Layout::new(&req, Some(&who.user)),
-            user: who.user,
-            is_admin,
-        },
-    )
+    let balance = credits::balance(&state, who.user.id).await?;
+    let recent = generations::list(&state, who.user.id, None, 6).await?;
+    ok(&req, &HomePage { layout: Layout::new(&req, Some(&who.user)), user: who.user, is_admin, balance, recent })
 }

@@ -25,30 +25,13 @@ pub struct Layout {
 impl Layout {
     /// A layout with no person and no form token (error pages).
     pub fn bare() -> Self {
-        Self {
-            user: None,
-            csrf: String::new(),
-            flash: None,
-            urls: Urls::new(""),
-        }
+        Self { user: None, csrf: String::new(), flash: None, urls: Urls::new("") }
     }
 
     pub fn new(req: &HttpRequest, user: Option<&User>) -> Self {
-        let csrf = req
-            .extensions()
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
-        let user = user.map(|u| NavUser {
-            label: u.label().to_string(),
-            is_admin: u.role == Role::Admin,
-        });
-        Self {
-            user,
-            csrf,
-            flash: take_flash(req),
-            urls: Urls::new(""),
-        }
+        let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let user = user.map(|u| NavUser { label: u.label().to_string(), is_admin: u.role == Role::Admin });
+        Self { user, csrf, flash: take_flash(req), urls: Urls::new("") }
     }
 
     /// The versioned URL of an embedded asset.

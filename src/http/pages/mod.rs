@@ -3,6 +3,8 @@
 pub mod account;
 pub mod admin_audit;
 pub mod admin_users;
+pub mod generate;
+pub mod generation;
 pub mod home;
 pub mod layout;
 pub mod onboarding;
@@ -19,32 +21,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/").get(home::show));
     cfg.service(resource("/login").get(signin::show).post(signin::submit));
     cfg.service(resource("/logout").post(signin::sign_out));
-    cfg.service(
-        resource("/setup/{secret}")
-            .get(onboarding::setup_show)
-            .post(onboarding::setup_submit),
-    );
-    cfg.service(
-        resource("/invite/{secret}")
-            .get(onboarding::invite_show)
-            .post(onboarding::invite_submit),
-    );
-    cfg.service(
-        resource("/reset/{secret}")
-            .get(onboarding::reset_show)
-            .post(onboarding::reset_submit),
-    );
+    cfg.service(resource("/setup/{secret}").get(onboarding::setup_show).post(onboarding::setup_submit));
+    cfg.service(resource("/invite/{secret}").get(onboarding::invite_show).post(onboarding::invite_submit));
+    cfg.service(resource("/reset/{secret}").get(onboarding::reset_show).post(onboarding::reset_submit));
     cfg.service(resource("/account").get(account::show));
     cfg.service(resource("/account/profile").post(account::update_profile));
     cfg.service(resource("/account/password").post(account::change_password));
     cfg.service(resource("/account/sessions").get(sessions::show));
     cfg.service(resource("/account/sessions/revoke-all").post(sessions::revoke_all));
     cfg.service(resource("/account/sessions/{id}/revoke").post(sessions::revoke));
-    cfg.service(
-        resource("/account/tokens")
-            .get(tokens::show)
-            .post(tokens::create),
-    );
+    cfg.service(resource("/account/tokens").get(tokens::show).post(tokens::create));
     cfg.service(resource("/account/tokens/{id}/revoke").post(tokens::revoke));
     cfg.service(resource("/admin/users").get(admin_users::show));
     cfg.service(resource("/admin/invitations").post(admin_users::invite));
@@ -52,4 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/users/{id}/status").post(admin_users::set_status));
     cfg.service(resource("/admin/users/{id}/reset").post(admin_users::issue_reset));
     cfg.service(resource("/admin/audit").get(admin_audit::show));
+    cfg.service(resource("/admin/users/{id}/credits").post(admin_users::grant_credits));
+    cfg.service(resource("/generate").get(generate::show).post(generate::submit));
+    cfg.service(resource("/generate/price").get(generate::price_line));
+    cfg.service(resource("/generations").get(generation::list));
+    cfg.service(resource("/generations/{id}").get(generation::show));
+    cfg.service(resource("/generations/{id}/cancel").post(generation::cancel));
+    cfg.service(resource("/generations/{id}/events").get(generation::events));
 }

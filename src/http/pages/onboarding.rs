@@ -43,22 +43,8 @@ pub struct AccountFields {
     confirm: String,
 }
 
-fn form(
-    req: &HttpRequest,
-    purpose: Purpose,
-    action: String,
-    email: String,
-    name: String,
-    error: Option<String>,
-) -> AccountForm {
-    AccountForm {
-        layout: Layout::new(req, None),
-        purpose,
-        action,
-        email,
-        name,
-        error,
-    }
+fn form(req: &HttpRequest, purpose: Purpose, action: String, email: String, name: String, error: Option<String>) -> AccountForm {
+    AccountForm { layout: Layout::new(req, None), purpose, action, email, name, error }
 }
 
 /// Re-shows the form after a refusal, or passes other errors on.
@@ -66,30 +52,20 @@ fn refused(req: &HttpRequest, page: AccountForm, e: ServiceError) -> PageResult 
     match e {
         ServiceError::Invalid(_) | ServiceError::EmailTaken => {
             let error = AppError::from(e);
-            render(
-                req,
-                error.status,
-                &AccountForm {
-                    error: Some(error.message),
-                    ..page
-                },
-            )
+            render(req, error.status, &AccountForm { error: Some(error.message), ..page })
         }
         other => Err(other.into()),
     }
 }
 
 fn mismatch(fields: &AccountFields) -> Option<ServiceError> {
-    (fields.password != fields.confirm)
-        .then(|| crate::domain::user::InvalidInput("the two passwords differ").into())
+    (fields.password != fields.confirm).then(|| crate::domain::user::InvalidInput("the two passwords differ").into())
 }
 
 fn signed_in_redirect(req: &HttpRequest, new: sessions::NewSession, message: &str) -> PageResult {
     let state = state(req)?;
     let mut response = redirect_with("/", FlashKind::Success, message);
-    response
-        .add_cookie(&session_cookie(&state, &new.secret))
-        .map_err(|_| AppError::internal())?;
+    response.add_cookie(&session_cookie(&state, &new.secret)).map_err(|_| AppError::internal())?;
     Ok(response)
 }
 
@@ -99,48 +75,18 @@ pub async fn setup_show(req: HttpRequest, secret: web::Path<String>) -> PageResu
         return Err(ServiceError::LinkInvalid.into());
     }
     let action = state.urls().setup(&secret);
-    ok(
-        &req,
-        &form(
-            &req,
-            Purpose::Setup,
-            action,
-            String::new(),
-            String::new(),
-            None,
-        ),
-    )
+    ok(&req, &form(&req, Purpose::Setup, action, String::new(), String::new(), None))
 }
 
-pub async fn setup_submit(
-    req: HttpRequest,
-    secret: web::Path<String>,
-    fields: web::Form<AccountFields>,
-) -> PageResult {
+pub async fn setup_submit(req: HttpRequest, secret: web::Path<String>, fields: web::Form<AccountFields>) -> PageResult {
     let state = state(&req)?;
     let action = state.urls().setup(&secret);
-    let page = form(
-        &req,
-        Purpose::Setup,
-        action,
-        fields.email.clone(),
-        fields.name.clone(),
-        None,
-    );
+    let page = form(&req, Purpose::Setup, action, fields.email.clone(), fields.name.clone(), None);
     if let Some(e) = mismatch(&fields) {
         return refused(&req, page, e);
     }
     let client = client_info(&req, &state.config.trusted_proxies);
-    match links::complete_setup(
-        &state,
-        &client,
-        &secret,
-        &fields.email,
-        &fields.name,
-        &fields.password,
-    )
-    .await
-    {
+    match links::complete_setup(&state, &client, &secret, &fields.email, &fields.name, &fields.password).await {
         Ok(new) => signed_in_redirect(&req, new, "Welcome! Your admin account is ready."),
         Err(e) => refused(&req, page, e),
     }
@@ -153,38 +99,17 @@ pub async fn invite_show(req: HttpRequest, secret: web::Path<String>) -> PageRes
         return Err(ServiceError::LinkInvalid.into());
     };
     let action = state.urls().invite(&secret);
-    ok(
-        &req,
-        &form(
-            &req,
-            Purpose::Invitation,
-            action,
-            email.to_string(),
-            String::new(),
-            None,
-        ),
-    )
+    ok(&req, &form(&req, Purpose::Invitation, action, email.to_string(), String::new(), None))
 }
 
-pub async fn invite_submit(
-    req: HttpRequest,
-    secret: web::Path<String>,
-    fields: web::Form<AccountFields>,
-) -> PageResult {
+pub async fn invite_submit(req: HttpRequest, secret: web::Path<String>, fields: web::Form<AccountFields>) -> PageResult {
     let state = state(&req)?;
     let link = links::find(&state, &secret).await?;
     let LinkPurpose::Invitation { email, .. } = link.purpose else {
         return Err(ServiceError::LinkInvalid.into());
     };
     let action = state.urls().invite(&secret);
-    let page = form(
-        &req,
-        Purpose::Invitation,
-        action,
-        email.to_string(),
-        fields.name.clone(),
-        None,
-    );
+    let page = form(&req, Purpose::Invitation, action, email.to_string(), fields.name.clone(), None);
     if let Some(e) = mismatch(&fields) {
         return refused(&req, page, e);
     }
@@ -202,44 +127,19 @@ pub async fn reset_show(req: HttpRequest, secret: web::Path<String>) -> PageResu
         return Err(ServiceError::LinkInvalid.into());
     }
     let action = state.urls().reset(&secret);
-    ok(
-        &req,
-        &form(
-            &req,
-            Purpose::Reset,
-            action,
-            String::new(),
-            String::new(),
-            None,
-        ),
-    )
+    ok(&req, &form(&req, Purpose::Reset, action, String::new(), String::new(), None))
 }
 
-pub async fn reset_submit(
-    req: HttpRequest,
-    secret: web::Path<String>,
-    fields: web::Form<AccountFields>,
-) -> PageResult {
+pub async fn reset_submit(req: HttpRequest, secret: web::Path<String>, fields: web::Form<AccountFields>) -> PageResult {
     let state = state(&req)?;
     let action = state.urls().reset(&secret);
-    let page = form(
-        &req,
-        Purpose::Reset,
-        action,
-        String::new(),
-        String::new(),
-        None,
-    );
+    let page = form(&req, Purpose::Reset, action, String::new(), String::new(), None);
     if let Some(e) = mismatch(&fields) {
         return refused(&req, page, e);
     }
     let client = client_info(&req, &state.config.trusted_proxies);
     match links::reset_password(&state, &client, &secret, &fields.password).await {
-        Ok(_) => Ok(redirect_with(
-            "/login",
-            FlashKind::Success,
-            "Your password is set. Sign in with it.",
-        )),
+        Ok(_) => Ok(redirect_with("/login", FlashKind::Success, "Your password is set. Sign in with it.")),
         Err(e) => refused(&req, page, e),
     }
 }

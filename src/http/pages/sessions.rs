@@ -23,11 +23,7 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let mut list = sessions::list(&state, who.user.id).await?;
     list.reverse();
-    let page = SessionsPage {
-        layout: Layout::new(&req, Some(&who.user)),
-        sessions: list,
-        current: who.session.id,
-    };
+    let page = SessionsPage { layout: Layout::new(&req, Some(&who.user)), sessions: list, current: who.session.id };
     ok(&req, &page)
 }
 
@@ -37,28 +33,16 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
     sessions::revoke(&state, &who.ctx(), who.user.id, id).await?;
     if id == who.session.id {
         let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
-        response
-            .add_cookie(&expired(session_cookie_name(&state)))
-            .map_err(|_| AppError::internal())?;
+        response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
         return Ok(response);
     }
-    Ok(redirect_with(
-        state.urls().sessions(),
-        FlashKind::Success,
-        "That session is signed out.",
-    ))
+    Ok(redirect_with(state.urls().sessions(), FlashKind::Success, "That session is signed out."))
 }
 
 pub async fn revoke_all(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let n = sessions::revoke_all(&state, &who.ctx(), who.user.id).await?;
-    let mut response = redirect_with(
-        "/login",
-        FlashKind::Success,
-        &format!("Signed out everywhere ({n} sessions)."),
-    );
-    response
-        .add_cookie(&expired(session_cookie_name(&state)))
-        .map_err(|_| AppError::internal())?;
+    let mut response = redirect_with("/login", FlashKind::Success, &format!("Signed out everywhere ({n} sessions)."));
+    response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

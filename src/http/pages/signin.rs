@@ -9,9 +9,7 @@ use super::layout::Layout;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
-use crate::http::responses::{
-    FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next,
-};
+use crate::http::responses::{FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next};
 use crate::services::{ServiceError, secrets, sessions};
 use crate::store;
 
@@ -41,10 +39,7 @@ pub struct LoginForm {
 
 async fn setup_pending(req: &HttpRequest) -> Result<bool, AppError> {
     let state = state(req)?;
-    Ok(!state
-        .store
-        .read(|tx| store::meta::setup_complete(tx))
-        .await?)
+    Ok(!state.store.read(|tx| store::meta::setup_complete(tx)).await?)
 }
 
 pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult {
@@ -55,13 +50,8 @@ pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult 
     {
         return Ok(redirect(&next));
     }
-    let page = LoginPage {
-        layout: Layout::new(&req, None),
-        email: String::new(),
-        next,
-        error: None,
-        setup_pending: setup_pending(&req).await?,
-    };
+    let page =
+        LoginPage { layout: Layout::new(&req, None), email: String::new(), next, error: None, setup_pending: setup_pending(&req).await? };
     ok(&req, &page)
 }
 
@@ -70,19 +60,12 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
     let client = client_info(&req, &state.config.trusted_proxies);
-    let previous = session_secret(&req, &state)
-        .filter(|s| secrets::looks_valid(s))
-        .map(|s| secrets::hash(&s));
+    let previous = session_secret(&req, &state).filter(|s| secrets::looks_valid(s)).map(|s| secrets::hash(&s));
     match sessions::sign_in(&state, &client, &form.email, &form.password, previous).await {
-        Ok(new) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, next))
-            .cookie(session_cookie(&state, &new.secret))
-            .finish()),
-        Err(
-            e @ (ServiceError::BadCredentials
-            | ServiceError::Throttled { .. }
-            | ServiceError::AccountDisabled),
-        ) => {
+        Ok(new) => {
+            Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, next)).cookie(session_cookie(&state, &new.secret)).finish())
+        }
+        Err(e @ (ServiceError::BadCredentials | ServiceError::Throttled { .. } | ServiceError::AccountDisabled)) => {
             let error = AppError::from(e);
             let page = LoginPage {
                 layout: Layout::new(&req, None),
@@ -107,8 +90,6 @@ pub async fn sign_out(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     sessions::sign_out(&state, &who.ctx(), who.hash).await?;
     let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
-    response
-        .add_cookie(&expired(session_cookie_name(&state)))
-        .map_err(|_| AppError::internal())?;
+    response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

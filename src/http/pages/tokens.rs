@@ -39,23 +39,11 @@ impl TokensPage {
     }
 }
 
-async fn page(
-    req: &HttpRequest,
-    who: &SignedIn,
-    status: StatusCode,
-    created: Option<String>,
-    error: Option<String>,
-) -> PageResult {
+async fn page(req: &HttpRequest, who: &SignedIn, status: StatusCode, created: Option<String>, error: Option<String>) -> PageResult {
     let state = state(req)?;
     let mut list = tokens::list(&state, who.user.id).await?;
     list.reverse();
-    let page = TokensPage {
-        layout: Layout::new(req, Some(&who.user)),
-        tokens: list,
-        now: Timestamp::now(),
-        created,
-        error,
-    };
+    let page = TokensPage { layout: Layout::new(req, Some(&who.user)), tokens: list, now: Timestamp::now(), created, error };
     render(req, status, &page)
 }
 
@@ -81,9 +69,7 @@ fn parse_expiry(text: &str) -> Result<Option<std::time::Duration>, InvalidInput>
             .ok()
             .filter(|d| (1..=1825).contains(d))
             .map(|d| Some(std::time::Duration::from_secs(d * 86400)))
-            .ok_or(InvalidInput(
-                "choose an expiry between 1 and 1825 days, or never",
-            )),
+            .ok_or(InvalidInput("choose an expiry between 1 and 1825 days, or never")),
     }
 }
 
@@ -107,9 +93,5 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
     let state = state(&req)?;
     let id: TokenId = id.parse().map_err(|_| AppError::not_found())?;
     tokens::revoke(&state, &who.ctx(), who.user.id, id).await?;
-    Ok(redirect_with(
-        state.urls().tokens(),
-        FlashKind::Success,
-        "The token is revoked; scripts using it are refused from now on.",
-    ))
+    Ok(redirect_with(state.urls().tokens(), FlashKind::Success, "The token is revoked; scripts using it are refused from now on."))
 }

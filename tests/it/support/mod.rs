@@ -24,6 +24,7 @@ pub struct TestApp {
 
 /// The config tests start from: defaults, the temp data dir, port 0, one worker.
 pub fn test_config(root: &Path) -> Config {
+    reelvault::providers::http::install_crypto_provider();
     let mut config = Config::for_data_dir(&root.join("data"));
     config.workers = 1;
     config
@@ -44,26 +45,14 @@ impl TestApp {
 
     async fn start_in(dir: tempfile::TempDir, config: Config) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let running = app::build(config.clone(), listener)
-            .await
-            .expect("app starts");
+        let running = app::build(config.clone(), listener).await.expect("app starts");
         let url = running.url();
-        TestApp {
-            running,
-            url,
-            dir,
-            config,
-        }
+        TestApp { running, url, dir, config }
     }
 
     /// Stops gracefully and starts again on the same data directory.
     pub async fn restart(self) -> TestApp {
-        let TestApp {
-            running,
-            dir,
-            config,
-            ..
-        } = self;
+        let TestApp { running, dir, config, .. } = self;
         running.stop().await;
         Self::start_in(dir, config).await
     }
@@ -78,10 +67,7 @@ impl TestApp {
     }
 
     pub fn setup_path(&self) -> String {
-        format!(
-            "/setup/{}",
-            self.running.setup_secret.as_deref().expect("setup pending")
-        )
+        format!("/setup/{}", self.running.setup_secret.as_deref().expect("setup pending"))
     }
 
     pub fn browser(&self) -> Browser {
@@ -102,12 +88,7 @@ impl TestApp {
         let done = b
             .post_form(
                 &self.setup_path(),
-                &[
-                    ("email", ADMIN_EMAIL),
-                    ("name", "Ada Admin"),
-                    ("password", ADMIN_PASSWORD),
-                    ("confirm", ADMIN_PASSWORD),
-                ],
+                &[("email", ADMIN_EMAIL), ("name", "Ada Admin"), ("password", ADMIN_PASSWORD), ("confirm", ADMIN_PASSWORD)],
             )
             .await;
         assert_eq!(done.status, 303, "{}", done.body);
@@ -116,30 +97,13 @@ impl TestApp {
 
     /// Creates a member through the admin UI's invitation flow and returns their browser.
     pub async fn invite_member(&self, admin: &Browser, email: &str, password: &str) -> Browser {
-        let page = admin
-            .post_form(
-                "/admin/invitations",
-                &[("email", email), ("role", "member")],
-            )
-            .await;
+        let page = admin.post_form("/admin/invitations", &[("email", email), ("role", "member")]).await;
         assert_eq!(page.status, 200, "{}", page.body);
         let link = page.text_of("#issued-link");
-        let path = link
-            .strip_prefix(&self.url)
-            .expect("absolute link to this instance")
-            .to_string();
+        let path = link.strip_prefix(&self.url).expect("absolute link to this instance").to_string();
         let b = self.browser();
         assert_eq!(b.get(&path).await.status, 200);
-        let done = b
-            .post_form(
-                &path,
-                &[
-                    ("name", "Member"),
-                    ("password", password),
-                    ("confirm", password),
-                ],
-            )
-            .await;
+        let done = b.post_form(&path, &[("name", "Member"), ("password", password), ("confirm", password)]).await;
         assert_eq!(done.status, 303, "{}", done.body);
         b
     }
@@ -162,12 +126,7 @@ impl Page {
     }
 
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_string)
-            .collect()
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -195,10 +154,7 @@ impl Page {
     pub fn attr_of(&self, selector: &str, attr: &str) -> Option<String> {
         let html = scraper::Html::parse_document(&self.body);
         let sel = scraper::Selector::parse(selector).expect("selector");
-        html.select(&sel)
-            .next()
-            .and_then(|e| e.value().attr(attr))
-            .map(str::to_string)
+        html.select(&sel).next().and_then(|e| e.value().attr(attr)).map(str::to_string)
     }
 }
 
@@ -211,6 +167,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        reelvault::providers::http::install_crypto_provider();
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -218,42 +175,24 @@ impl Browser {
             .no_proxy()
             .build()
             .expect("client");
-        Browser {
-            client,
-            base: base.to_string(),
-            csrf: Mutex::new(None),
-        }
+        Browser { client, base: base.to_string(), csrf: Mutex::new(None) }
     }
 
     pub async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
-        Page {
-            status,
-            headers,
-            body,
-        }
+        Page { status, headers, body }
     }
 
     fn remember_token(&self, page: &Page) {
-        if let Some(token) = page
-            .attr_of("input[name=csrf_token]", "value")
-            .filter(|t| !t.is_empty())
-        {
+        if let Some(token) = page.attr_of("input[name=csrf_token]", "value").filter(|t| !t.is_empty()) {
             *self.csrf.lock().expect("lock") = Some(token);
         }
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        let page = Self::read(
-            self.client
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .expect("GET"),
-        )
-        .await;
+        let page = Self::read(self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")).await;
         self.remember_token(&page);
         page
     }
@@ -277,8 +216,7 @@ impl Browser {
             return t;
         }
         let page = self.get("/login").await;
-        page.attr_of("input[name=csrf_token]", "value")
-            .expect("csrf token on the sign-in page")
+        page.attr_of("input[name=csrf_token]", "value").expect("csrf token on the sign-in page")
     }
 
     /// Submits a form as a same-origin browser would, with the page's CSRF token.
@@ -286,28 +224,12 @@ impl Browser {
         let token = self.csrf_token().await;
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
         all.extend_from_slice(fields);
-        self.post_raw(
-            path,
-            &all,
-            &[
-                ("origin", self.base.as_str()),
-                ("sec-fetch-site", "same-origin"),
-            ],
-        )
-        .await
+        self.post_raw(path, &all, &[("origin", self.base.as_str()), ("sec-fetch-site", "same-origin")]).await
     }
 
     /// Submits form fields exactly as given, with the given extra headers.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Page {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .form(fields);
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(fields);
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -317,17 +239,14 @@ impl Browser {
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
-        self.post_form("/login", &[("email", email), ("password", password)])
-            .await
+        self.post_form("/login", &[("email", email), ("password", password)]).await
     }
 }
 
 /// A script: no cookies, a bearer token.
 pub async fn api_get(base: &str, path: &str, token: Option<&str>) -> Page {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    reelvault::providers::http::install_crypto_provider();
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
     let mut request = client.get(format!("{base}{path}"));
     if let Some(t) = token {
         request = request.bearer_auth(t);

@@ -46,13 +46,7 @@ impl Served {
     pub fn wait_for_line(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Some(line) = self
-                .output
-                .lock()
-                .expect("lock")
-                .iter()
-                .find(|l| l.contains(needle))
-            {
+            if let Some(line) = self.output.lock().expect("lock").iter().find(|l| l.contains(needle)) {
                 return line.clone();
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -67,19 +61,12 @@ impl Served {
     /// The base URL, read from the "reelvault is serving" line.
     pub fn url(&self) -> String {
         let line = self.wait_for_line("reelvault is serving");
-        let addr = line
-            .split("address=")
-            .nth(1)
-            .and_then(|s| s.split_whitespace().next())
-            .expect("address in the serving line");
+        let addr = line.split("address=").nth(1).and_then(|s| s.split_whitespace().next()).expect("address in the serving line");
         format!("http://{addr}")
     }
 
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args(["-s", name, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
+        let status = Command::new("kill").args(["-s", name, &self.child.id().to_string()]).status().expect("kill");
         assert!(status.success());
     }
 
@@ -112,11 +99,7 @@ pub async fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut child = tokio::process::Command::new(BIN)
         .args(args)
         .env_remove("RUST_LOG")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -126,13 +109,6 @@ pub async fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
         pipe.write_all(input.as_bytes()).await.expect("write stdin");
         drop(pipe);
     }
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("command finished")
-        .expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.expect("command finished").expect("wait");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }

@@ -1,0 +1,50 @@
+//! Stored media: reference uploads, generated outputs and their posters.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AssetId, GenerationId, UserId};
+use super::time::Timestamp;
+
+/// What a stored file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    /// A reference image a person uploaded (cleaned of metadata).
+    Upload,
+    /// A generated image or video.
+    Output,
+}
+
+/// A media file's record; the bytes live encrypted in the vault.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Asset {
+    pub id: AssetId,
+    pub owner: UserId,
+    pub kind: AssetKind,
+    pub content_type: String,
+    pub bytes: u64,
+    /// SHA-256 of the plaintext, lower-case hex.
+    pub sha256: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub generation: Option<GenerationId>,
+    pub created_at: Timestamp,
+}
+
+impl Asset {
+    /// The file-name extension for its content type.
+    pub fn extension(&self) -> &'static str {
+        match self.content_type.as_str() {
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "image/webp" => "webp",
+            "video/mp4" => "mp4",
+            "video/webm" => "webm",
+            _ => "bin",
+        }
+    }
+
+    pub fn is_video(&self) -> bool {
+        self.content_type.starts_with("video/")
+    }
+}

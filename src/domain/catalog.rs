@@ -1,0 +1,347 @@
+//! The model catalog: what each model makes, which parameters it takes (and their allowed
+//! values), which reference images it accepts, its price in credits and its deadline.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::user::InvalidInput;
+
+/// What a model produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Image,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// How a reference image is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceRole {
+    FirstFrame,
+    LastFrame,
+    Reference,
+}
+
+impl ReferenceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferenceRole::FirstFrame => "first_frame",
+            ReferenceRole::LastFrame => "last_frame",
+            ReferenceRole::Reference => "reference",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ReferenceRole::FirstFrame => "First frame",
+            ReferenceRole::LastFrame => "Last frame",
+            ReferenceRole::Reference => "Style reference",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        match text {
+            "first_frame" => Ok(ReferenceRole::FirstFrame),
+            "last_frame" => Ok(ReferenceRole::LastFrame),
+            "reference" => Ok(ReferenceRole::Reference),
+            _ => Err(InvalidInput("a reference role must be first_frame, last_frame or reference")),
+        }
+    }
+}
+
+/// A parameter value as stored: parameters are small integers or short words.
+/// (Externally tagged: the store's codec is not self-describing.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParamValue {
+    Int(i64),
+    Text(String),
+}
+
+impl ParamValue {
+    /// The plain JSON form used by the API (`3`, `"16:9"`).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            ParamValue::Int(n) => serde_json::Value::from(*n),
+            ParamValue::Text(t) => serde_json::Value::from(t.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Int(n) => write!(f, "{n}"),
+            ParamValue::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// The values a parameter accepts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ParamKind {
+    /// One of a list of words ("16:9").
+    Choice { values: Vec<&'static str>, default: &'static str },
+    /// One of a list of numbers (durations in seconds).
+    Number { values: Vec<i64>, default: i64 },
+    /// Any integer in a range.
+    Range { min: i64, max: i64, default: i64 },
+    /// An optional seed; a random one is chosen when absent.
+    Seed,
+}
+
+/// One parameter of a model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    #[serde(flatten)]
+    pub kind: ParamKind,
+}
+
+/// How a model's price in credits is computed.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Price {
+    /// Credits per output image (`count` parameter, default 1).
+    PerImage { credits: u64 },
+    /// Credits per second of video (`duration` parameter).
+    PerSecond { credits: u64 },
+}
+
+/// A model as the catalog declares it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSpec {
+    pub id: &'static str,
+    pub label: &'static str,
+    /// The adapter kind that serves it ("demo", "openai-videos", …).
+    pub provider: &'static str,
+    pub kind: MediaKind,
+    pub description: &'static str,
+    pub negative_prompt: bool,
+    pub references: Vec<ReferenceRole>,
+    pub params: Vec<ParamSpec>,
+    pub price: Price,
+    #[serde(skip)]
+    pub deadline: Duration,
+    pub max_prompt_chars: usize,
+    #[serde(skip)]
+    pub max_output_bytes: u64,
+    pub demo: bool,
+}
+
+/// Parameters after validation: every declared parameter has a value.
+pub type Params = BTreeMap<String, ParamValue>;
+
+impl ModelSpec {
+    /// Checks raw parameters against the spec and fills in defaults. Unknown parameters and
+    /// values outside the allowed set are refused with a message naming them.
+    pub fn resolve_params(&self, raw: &BTreeMap<String, serde_json::Value>, random_seed: i64) -> Result<Params, ParamError> {
+        if let Some(unknown) = raw.keys().find(|k| !self.params.iter().any(|p| p.name == k.as_str())) {
+            return Err(ParamError(format!("{} does not take the parameter {unknown:?}", self.id)));
+        }
+        let mut out = Params::new();
+        for spec in &self.params {
+            let given = raw.get(spec.name).filter(|v| !v.is_null() && v.as_str() != Some(""));
+            let value = match (&spec.kind, given) {
+                (ParamKind::Choice { default, .. }, None) => ParamValue::Text(default.to_string()),
+                (ParamKind::Choice { values, .. }, Some(v)) => {
+                    let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                    if !values.contains(&text.as_str()) {
+                        return Err(ParamError(format!("{} must be one of {}", spec.name, values.join(", "))));
+                    }
+                    ParamValue::Text(text)
+                }
+                (ParamKind::Number { default, .. }, None) => ParamValue::Int(*default),
+                (ParamKind::Number { values, .. }, Some(v)) => {
+                    let n = as_int(v).filter(|n| values.contains(n)).ok_or_else(|| {
+                        let list: Vec<String> = values.iter().map(i64::to_string).collect();
+                        ParamError(format!("{} must be one of {}", spec.name, list.join(", ")))
+                    })?;
+                    ParamValue::Int(n)
+                }
+                (ParamKind::Range { default, .. }, None) => ParamValue::Int(*default),
+                (ParamKind::Range { min, max, .. }, Some(v)) => {
+                    let n = as_int(v)
+                        .filter(|n| (*min..=*max).contains(n))
+                        .ok_or_else(|| ParamError(format!("{} must be a whole number from {min} to {max}", spec.name)))?;
+                    ParamValue::Int(n)
+                }
+                (ParamKind::Seed, None) => ParamValue::Int(random_seed),
+                (ParamKind::Seed, Some(v)) => {
+                    let n = as_int(v)
+                        .filter(|n| (0..=u32::MAX as i64).contains(n))
+                        .ok_or_else(|| ParamError(format!("seed must be a whole number from 0 to {}", u32::MAX)))?;
+                    ParamValue::Int(n)
+                }
+            };
+            out.insert(spec.name.to_string(), value);
+        }
+        Ok(out)
+    }
+
+    /// The price in credits of one generation with these (resolved) parameters.
+    pub fn price_of(&self, params: &Params) -> u64 {
+        let int = |name: &str, default: i64| match params.get(name) {
+            Some(ParamValue::Int(n)) => *n,
+            _ => default,
+        };
+        match self.price {
+            Price::PerImage { credits } => credits * int("count", 1).max(1) as u64,
+            Price::PerSecond { credits } => credits * int("duration", 1).max(1) as u64,
+        }
+    }
+
+    /// How many outputs a generation with these parameters makes.
+    pub fn output_count(&self, params: &Params) -> usize {
+        match params.get("count") {
+            Some(ParamValue::Int(n)) if *n > 0 => *n as usize,
+            _ => 1,
+        }
+    }
+
+    pub fn takes(&self, role: ReferenceRole) -> bool {
+        self.references.contains(&role)
+    }
+}
+
+fn as_int(v: &serde_json::Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// A parameter that broke its model's rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParamError(pub String);
+
+/// Output pixel size of an aspect ratio for the demo models.
+pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
+    match (aspect, kind) {
+        ("16:9", _) => (640, 360),
+        ("9:16", _) => (360, 640),
+        (_, MediaKind::Video) => (480, 480),
+        _ => (512, 512),
+    }
+}
+
+/// Every model this build knows.
+pub fn builtin_models() -> Vec<ModelSpec> {
+    vec![
+        ModelSpec {
+            id: "demo-image",
+            label: "Demo image",
+            provider: "demo",
+            kind: MediaKind::Image,
+            description: "Offline demo: draws a PNG from your prompt and seed, no network and no API key.",
+            negative_prompt: true,
+            references: vec![ReferenceRole::Reference],
+            params: vec![
+                ParamSpec {
+                    name: "aspect_ratio",
+                    label: "Aspect ratio",
+                    kind: ParamKind::Choice { values: vec!["1:1", "16:9", "9:16"], default: "1:1" },
+                },
+                ParamSpec { name: "count", label: "Images", kind: ParamKind::Range { min: 1, max: 4, default: 1 } },
+                ParamSpec { name: "seed", label: "Seed", kind: ParamKind::Seed },
+            ],
+            price: Price::PerImage { credits: 1 },
+            deadline: Duration::from_secs(300),
+            max_prompt_chars: 4000,
+            max_output_bytes: 20 * 1024 * 1024,
+            demo: true,
+        },
+        ModelSpec {
+            id: "demo-video",
+            label: "Demo video",
+            provider: "demo",
+            kind: MediaKind::Video,
+            description: "Offline demo: renders a playable H.264 MP4 from your prompt and seed, no network and no API key.",
+            negative_prompt: true,
+            references: vec![ReferenceRole::FirstFrame, ReferenceRole::LastFrame],
+            params: vec![
+                ParamSpec { name: "duration", label: "Duration (seconds)", kind: ParamKind::Number { values: vec![2, 3, 5], default: 3 } },
+                ParamSpec {
+                    name: "aspect_ratio",
+                    label: "Aspect ratio",
+                    kind: ParamKind::Choice { values: vec!["16:9", "9:16", "1:1"], default: "16:9" },
+                },
+                ParamSpec { name: "seed", label: "Seed", kind: ParamKind::Seed },
+            ],
+            price: Price::PerSecond { credits: 2 },
+            deadline: Duration::from_secs(600),
+            max_prompt_chars: 4000,
+            max_output_bytes: 200 * 1024 * 1024,
+            demo: true,
+        },
+        ModelSpec {
+            id: "sora-2",
+            label: "Sora 2",
+            provider: "openai-videos",
+            kind: MediaKind::Video,
+            description: "OpenAI-compatible /v1/videos (OpenAI, Azure OpenAI or a gateway, by the connection's base URL).",
+            negative_prompt: false,
+            references: vec![ReferenceRole::FirstFrame],
+            params: vec![
+                ParamSpec { name: "duration", label: "Duration (seconds)", kind: ParamKind::Number { values: vec![4, 8, 12], default: 4 } },
+                ParamSpec {
+                    name: "size",
+                    label: "Size",
+                    kind: ParamKind::Choice { values: vec!["720x1280", "1280x720"], default: "1280x720" },
+                },
+            ],
+            price: Price::PerSecond { credits: 10 },
+            deadline: Duration::from_secs(3600),
+            max_prompt_chars: 4000,
+            max_output_bytes: 1024 * 1024 * 1024,
+            demo: false,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video() -> ModelSpec {
+        builtin_models().into_iter().find(|m| m.id == "demo-video").unwrap()
+    }
+
+    #[test]
+    fn defaults_fill_in_and_prices_follow_parameters() {
+        let m = video();
+        let p = m.resolve_params(&BTreeMap::new(), 42).unwrap();
+        assert_eq!(p["duration"], ParamValue::Int(3));
+        assert_eq!(p["aspect_ratio"], ParamValue::Text("16:9".into()));
+        assert_eq!(p["seed"], ParamValue::Int(42));
+        assert_eq!(m.price_of(&p), 6);
+        let raw = BTreeMap::from([("duration".to_string(), serde_json::json!("5"))]);
+        assert_eq!(m.price_of(&m.resolve_params(&raw, 1).unwrap()), 10);
+    }
+
+    #[test]
+    fn values_outside_the_spec_are_refused_by_name() {
+        let m = video();
+        for (k, v) in [
+            ("duration", serde_json::json!(7)),
+            ("aspect_ratio", serde_json::json!("4:3")),
+            ("seed", serde_json::json!(-1)),
+            ("steps", serde_json::json!(20)),
+        ] {
+            let raw = BTreeMap::from([(k.to_string(), v)]);
+            let err = m.resolve_params(&raw, 1).unwrap_err();
+            assert!(err.0.contains(k), "{err}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! A generation: one prompt sent to one model, and its journey through the state machine
+//! Queued -> Submitting -> Running -> Fetching -> Succeeded, or Failed / Cancelled.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::catalog::{MediaKind, Params, ReferenceRole};
+use super::ids::{AssetId, GenerationId, UserId};
+use super::time::Timestamp;
+
+/// Where a generation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenState {
+    Queued,
+    Submitting,
+    Running,
+    Fetching,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl GenState {
+    pub const ALL: [GenState; 7] = [
+        GenState::Queued,
+        GenState::Submitting,
+        GenState::Running,
+        GenState::Fetching,
+        GenState::Succeeded,
+        GenState::Failed,
+        GenState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GenState::Queued => "queued",
+            GenState::Submitting => "submitting",
+            GenState::Running => "running",
+            GenState::Fetching => "fetching",
+            GenState::Succeeded => "succeeded",
+            GenState::Failed => "failed",
+            GenState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, GenState::Succeeded | GenState::Failed | GenState::Cancelled)
+    }
+
+    /// Whether a person may still cancel it.
+    pub fn is_cancellable(self) -> bool {
+        matches!(self, GenState::Queued | GenState::Submitting | GenState::Running)
+    }
+
+    /// The allowed transitions; everything else is a bug the store refuses to write.
+    pub fn can_become(self, next: GenState) -> bool {
+        use GenState::*;
+        match (self, next) {
+            (Queued, Submitting | Failed | Cancelled) => true,
+            (Submitting, Running | Fetching | Failed | Cancelled) => true,
+            (Running, Running | Fetching | Failed | Cancelled) => true,
+            (Fetching, Succeeded | Failed) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for GenState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Why a generation failed, in a stable code and words for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub message: String,
+}
+
+impl Reason {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_string(), message: message.into() }
+    }
+}
+
+/// A reference image attached to a generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    pub role: ReferenceRole,
+    pub upload: AssetId,
+}
+
+/// What a poll needs to find the upstream job again (job id, polling URLs, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamHandle {
+    pub id: String,
+    pub data: BTreeMap<String, String>,
+}
+
+/// Where an upstream output can be fetched from, as the adapter reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRef {
+    pub location: String,
+    pub content_type: Option<String>,
+}
+
+/// A generation as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Generation {
+    pub id: GenerationId,
+    pub owner: UserId,
+    pub model: String,
+    pub kind: MediaKind,
+    /// The connection (provider account) that serves it.
+    pub connection: String,
+    pub prompt: String,
+    pub negative_prompt: Option<String>,
+    pub params: Params,
+    pub references: Vec<Reference>,
+    pub state: GenState,
+    pub reason: Option<Reason>,
+    pub progress: Option<u8>,
+    /// Credits held at submit, charged on success.
+    pub cost: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub submitted_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub deadline_at: Timestamp,
+    pub upstream: Option<UpstreamHandle>,
+    /// Outputs the provider reported, kept so a restart can fetch them again.
+    pub pending_outputs: Vec<OutputRef>,
+    pub outputs: Vec<AssetId>,
+    pub cancel_requested: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GenState::*;
+
+    #[test]
+    fn terminal_states_never_change() {
+        for terminal in [Succeeded, Failed, Cancelled] {
+            for next in super::GenState::ALL {
+                assert!(!terminal.can_become(next), "{terminal} -> {next}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_happy_path_and_its_exits_are_allowed() {
+        assert!(Queued.can_become(Submitting));
+        assert!(Submitting.can_become(Running));
+        assert!(Running.can_become(Fetching));
+        assert!(Fetching.can_become(Succeeded));
+        assert!(Running.can_become(Cancelled));
+        assert!(!Fetching.can_become(Cancelled), "custody finishes once started");
+        assert!(!Queued.can_become(Succeeded));
+    }
+}

@@ -1,0 +1,86 @@
+//! Custody: stream each output from the provider into the vault (hashed, encrypted, fsynced,
+//! renamed) before the generation may succeed; read stored media back for providers.
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::generation::{Generation, Reason};
+use crate::domain::ids::AssetId;
+use crate::domain::time::Timestamp;
+use crate::providers::registry::Connection;
+use crate::state::AppState;
+
+/// How long one output may take to arrive.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+fn failed(message: impl Into<String>) -> Reason {
+    Reason::new("custody_failed", message)
+}
+
+/// Fetches and stores every pending output of `g`; on any failure removes what it stored.
+pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> Result<Vec<Asset>, Reason> {
+    let Some(handle) = &g.upstream else { return Err(failed("The job has no upstream handle.")) };
+    if g.pending_outputs.is_empty() {
+        return Err(failed("The provider reported success but no output."));
+    }
+    let cap = state.registry.model(&g.model).map(|m| m.max_output_bytes).unwrap_or(512 * 1024 * 1024);
+    let identity = state
+        .keyring
+        .identity_or_create(&state.store, g.owner)
+        .await
+        .map_err(|e| failed(format!("The owner's key is unavailable: {e}")))?;
+    let recipient = identity.to_public();
+    let mut stored: Vec<Asset> = Vec::new();
+    for output in &g.pending_outputs {
+        let id = AssetId::generate();
+        let result = async {
+            let stream =
+                connection.provider.fetch(handle, output, cap).await.map_err(|e| failed(format!("Downloading the output failed: {e}")))?;
+            let body = stream.map_err(|e| e.to_string());
+            let name = id.to_string();
+            let ingest = state.media.ingest(&name, &recipient, Box::pin(body), cap);
+            tokio::time::timeout(FETCH_TIMEOUT, ingest)
+                .await
+                .map_err(|_| failed("Downloading the output took too long."))?
+                .map_err(|e| failed(format!("Storing the output failed: {e}")))
+        }
+        .await;
+        match result {
+            Ok(ingested) => stored.push(Asset {
+                id,
+                owner: g.owner,
+                kind: AssetKind::Output,
+                content_type: output.content_type.clone().unwrap_or_else(|| default_type(g)),
+                bytes: ingested.bytes,
+                sha256: ingested.sha256,
+                width: None,
+                height: None,
+                generation: Some(g.id),
+                created_at: Timestamp::now(),
+            }),
+            Err(reason) => {
+                for asset in &stored {
+                    let _ = state.media.delete(&asset.id.to_string()).await;
+                }
+                return Err(reason);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+fn default_type(g: &Generation) -> String {
+    match g.kind {
+        crate::domain::catalog::MediaKind::Video => "video/mp4".into(),
+        crate::domain::catalog::MediaKind::Image => "image/png".into(),
+    }
+}
+
+/// Reads a stored file whole (reference images, a few MiB at most).
+pub async fn read_all(state: &AppState, asset: &Asset) -> Result<Bytes, String> {
+    let identity = state.keyring.identity(&state.store, asset.owner).await.map_err(|e| e.to_string())?;
+    let (_, stream) = state.media.read_range(&asset.id.to_string(), identity, None).await.map_err(|e| e.to_string())?;
+    let chunks: Vec<Bytes> = stream.try_collect().await.map_err(|e: std::io::Error| e.to_string())?;
+    Ok(chunks.concat().into())
+}

@@ -1,0 +1,303 @@
+//! One generation's journey: wait for capacity, submit, poll, take custody, finish; with
+//! cancellation, retries of transient errors, and the model's deadline as a watchdog.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use super::backoff::{error_delay, poll_delay};
+use super::custody;
+use super::events::GenEvent;
+use crate::domain::generation::{GenState, Generation, Reason};
+use crate::domain::ids::GenerationId;
+use crate::domain::time::Timestamp;
+use crate::providers::registry::Connection;
+use crate::providers::{ProviderError, ProviderJob, ReferenceImage, UpstreamStatus};
+use crate::services::ServiceError;
+use crate::services::generations::{self, Change};
+use crate::state::AppState;
+use crate::store;
+
+/// How the drive loop ended early.
+enum Stop {
+    /// The generation reached a terminal state (or vanished): nothing more to do.
+    Done,
+    /// It must end failed with this reason.
+    Fail(Reason),
+    /// The person cancelled it.
+    Cancel,
+}
+
+impl From<ServiceError> for Stop {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::AlreadyFinished | ServiceError::NotFound(_) => Stop::Done,
+            other => {
+                tracing::error!(error = %other, "recording a generation change failed");
+                Stop::Fail(Reason::new("internal", "An internal error stopped this generation; its credits were released."))
+            }
+        }
+    }
+}
+
+fn provider_reason(e: &ProviderError) -> Reason {
+    Reason::new(e.code(), capitalise(&e.to_string()))
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationId, resumed: bool, mut cancel: watch::Receiver<bool>) {
+    let Ok(Some(g)) = state.store.read(move |tx| store::generations::get(tx, id)).await else {
+        tracing::warn!(generation = %id, "a job was started for an unknown generation");
+        return;
+    };
+    tracing::debug!(generation = %id, state = %g.state, resumed, "job started");
+    if g.state.is_terminal() {
+        return;
+    }
+    let Some(connection) = state.registry.connection(&g.connection) else {
+        finish(
+            &state,
+            id,
+            Stop::Fail(Reason::new("provider.unavailable", format!("The connection {:?} is no longer configured.", g.connection))),
+        )
+        .await;
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_millis((g.deadline_at.millis() - Timestamp::now().millis()).max(0) as u64);
+    let outcome = tokio::time::timeout_at(deadline, drive(&state, &global, &connection, g, resumed, &mut cancel)).await;
+    let stop = match outcome {
+        Ok(stop) => stop,
+        Err(_) => {
+            if let Ok(Some(g)) = state.store.read(move |tx| store::generations::get(tx, id)).await
+                && let Some(handle) = &g.upstream
+            {
+                let _ = connection.provider.cancel(handle).await;
+            }
+            Stop::Fail(Reason::new("timeout", "The provider did not finish before the model's deadline; the credits were released."))
+        }
+    };
+    finish(&state, id, stop).await;
+}
+
+/// Records how a job ended (failure or cancellation), releasing its hold.
+async fn finish(state: &AppState, id: GenerationId, stop: Stop) {
+    let change = match stop {
+        Stop::Done => return,
+        Stop::Fail(reason) => Change::Failed(reason),
+        Stop::Cancel => Change::Cancelled,
+    };
+    if let Ok(g) = generations::apply(&state.store, id, change).await {
+        state.engine.publish(GenEvent::of(&g));
+    }
+}
+
+async fn record(state: &AppState, id: GenerationId, change: Change) -> Result<Generation, Stop> {
+    let g = generations::apply(&state.store, id, change).await?;
+    state.engine.publish(GenEvent::of(&g));
+    Ok(g)
+}
+
+/// Waits for global and connection capacity, in arrival order, unless cancelled first.
+async fn capacity(
+    global: &Arc<Semaphore>,
+    connection: &Connection,
+    cancel: &mut watch::Receiver<bool>,
+) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    let permits = async {
+        let g = global.clone().acquire_owned().await.ok()?;
+        let c = connection.permits.clone().acquire_owned().await.ok()?;
+        Some((g, c))
+    };
+    tokio::select! {
+        p = permits => p,
+        _ = cancel.wait_for(|c| *c) => None,
+    }
+}
+
+async fn drive(
+    state: &AppState,
+    global: &Arc<Semaphore>,
+    connection: &Connection,
+    mut g: Generation,
+    resumed: bool,
+    cancel: &mut watch::Receiver<bool>,
+) -> Stop {
+    let Some(_permits) = capacity(global, connection, cancel).await else { return Stop::Done };
+    let id = g.id;
+    let provider = connection.provider.clone();
+    let mut interrupted_submit = resumed && g.state == GenState::Submitting;
+    loop {
+        let cancelled = *cancel.borrow();
+        if g.cancel_requested || cancelled {
+            if let Some(handle) = &g.upstream {
+                let _ = provider.cancel(handle).await;
+            }
+            if g.state != GenState::Fetching {
+                return Stop::Cancel;
+            }
+        }
+        g = match g.state {
+            GenState::Queued => match record(state, id, Change::Submitting).await {
+                Ok(next) => next,
+                Err(stop) => return stop,
+            },
+            GenState::Submitting => {
+                if std::mem::take(&mut interrupted_submit) && !provider.idempotent_submit() {
+                    return Stop::Fail(Reason::new(
+                        "interrupted",
+                        "The server restarted while sending this job and the provider cannot tell whether it arrived; the credits were released.",
+                    ));
+                }
+                let job = match provider_job(state, &g).await {
+                    Ok(job) => job,
+                    Err(reason) => return Stop::Fail(reason),
+                };
+                let submitted = match with_retries(cancel, connection.config.max_retries, || provider.submit(&job)).await {
+                    Ok(s) => s,
+                    Err(Some(e)) => return Stop::Fail(provider_reason(&e)),
+                    Err(None) => return Stop::Cancel,
+                };
+                let change = match submitted.status {
+                    UpstreamStatus::Succeeded { outputs } => Change::Fetching { handle: submitted.handle, outputs },
+                    UpstreamStatus::Pending { progress, .. } => Change::Running { handle: submitted.handle, progress },
+                    UpstreamStatus::Failed(e) => return Stop::Fail(provider_reason(&e)),
+                };
+                match record(state, id, change).await {
+                    Ok(next) => next,
+                    Err(stop) => return stop,
+                }
+            }
+            GenState::Running => match poll_until_done(state, connection, &g, cancel).await {
+                Ok(next) => next,
+                Err(stop) => return stop,
+            },
+            GenState::Fetching => {
+                let assets = match custody::take(state, connection, &g).await {
+                    Ok(assets) => assets,
+                    Err(reason) => return Stop::Fail(reason),
+                };
+                let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
+                match record(state, id, Change::Succeeded { assets }).await {
+                    Ok(_) => {
+                        if let Some(handle) = &g.upstream {
+                            let _ = provider.delete_upstream(handle).await;
+                        }
+                        return Stop::Done;
+                    }
+                    Err(stop) => {
+                        // the custody files were not recorded: remove them
+                        for asset in ids {
+                            let _ = state.media.delete(&asset).await;
+                        }
+                        return stop;
+                    }
+                }
+            }
+            GenState::Succeeded | GenState::Failed | GenState::Cancelled => return Stop::Done,
+        };
+    }
+}
+
+/// Polls a running job until it succeeds (-> Fetching), fails, is cancelled or errors out.
+async fn poll_until_done(
+    state: &AppState,
+    connection: &Connection,
+    g: &Generation,
+    cancel: &mut watch::Receiver<bool>,
+) -> Result<Generation, Stop> {
+    let Some(handle) = g.upstream.clone() else {
+        return Err(Stop::Fail(Reason::new("internal", "The job has no upstream handle.")));
+    };
+    let mut attempt = 0u32;
+    let mut errors = 0u32;
+    let mut delay = poll_delay(0, None).min(Duration::from_millis(500));
+    let mut progress = g.progress;
+    loop {
+        let cancelled = tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            _ = cancel.wait_for(|c| *c) => true,
+        };
+        if cancelled {
+            let _ = connection.provider.cancel(&handle).await;
+            return Err(Stop::Cancel);
+        }
+        match connection.provider.poll(&handle).await {
+            Ok(UpstreamStatus::Pending { progress: p, poll_after }) => {
+                errors = 0;
+                attempt += 1;
+                delay = poll_delay(attempt, poll_after);
+                if p.is_some() && p != progress {
+                    progress = p;
+                    record(state, g.id, Change::Progress(p)).await?;
+                }
+            }
+            Ok(UpstreamStatus::Succeeded { outputs }) => {
+                return record(state, g.id, Change::Fetching { handle: handle.clone(), outputs }).await;
+            }
+            Ok(UpstreamStatus::Failed(e)) => return Err(Stop::Fail(provider_reason(&e))),
+            Err(e) if e.is_retryable() && errors < connection.config.max_retries => {
+                errors += 1;
+                delay = error_delay(errors, e.retry_after());
+                tracing::warn!(generation = %g.id, error = %e, "poll failed; retrying");
+            }
+            Err(e) => return Err(Stop::Fail(provider_reason(&e))),
+        }
+    }
+}
+
+/// Runs `call` with retries of retryable errors. `Err(None)` means cancelled meanwhile.
+async fn with_retries<T, F, Fut>(cancel: &mut watch::Receiver<bool>, max_retries: u32, mut call: F) -> Result<T, Option<ProviderError>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let mut errors = 0;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && errors < max_retries => {
+                errors += 1;
+                let cancelled = tokio::select! {
+                    _ = tokio::time::sleep(error_delay(errors, e.retry_after())) => false,
+                    _ = cancel.wait_for(|c| *c) => true,
+                };
+                if cancelled {
+                    return Err(None);
+                }
+            }
+            Err(e) => return Err(Some(e)),
+        }
+    }
+}
+
+/// Builds what the provider receives: the prompt, parameters and decrypted references.
+async fn provider_job(state: &AppState, g: &Generation) -> Result<ProviderJob, Reason> {
+    let mut references = Vec::new();
+    for r in &g.references {
+        let upload = r.upload;
+        let asset = state.store.read(move |tx| store::assets::get(tx, upload)).await.ok().flatten();
+        let Some(asset) = asset else {
+            return Err(Reason::new("reference_missing", "A reference image of this generation was deleted."));
+        };
+        let bytes = custody::read_all(state, &asset)
+            .await
+            .map_err(|e| Reason::new("reference_missing", format!("A reference image could not be read: {e}")))?;
+        references.push(ReferenceImage { role: r.role, content_type: asset.content_type.clone(), bytes });
+    }
+    let output_count = state.registry.model(&g.model).map(|m| m.output_count(&g.params)).unwrap_or(1);
+    Ok(ProviderJob {
+        generation: g.id,
+        model: g.model.clone(),
+        kind: g.kind,
+        prompt: g.prompt.clone(),
+        negative_prompt: g.negative_prompt.clone(),
+        params: g.params.clone(),
+        references,
+        output_count,
+    })
+}

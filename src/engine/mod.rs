@@ -1,0 +1,158 @@
+//! The generation supervisor: starts jobs in order under global and per-connection limits,
+//! drives each through the provider, takes custody of outputs, enforces deadlines, and on
+//! start resumes whatever a crash interrupted. Every state change goes through
+//! `services::generations::apply`.
+
+pub mod backoff;
+pub mod custody;
+pub mod events;
+mod job;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::domain::generation::Reason;
+use crate::domain::ids::GenerationId;
+use crate::services::generations::{self, Change};
+use crate::state::AppState;
+use crate::store;
+use events::GenEvent;
+
+/// Jobs past Queued that may be in flight at once across all connections.
+pub const GLOBAL_IN_FLIGHT: usize = 10_000;
+
+enum Command {
+    Start(GenerationId),
+    Cancel(GenerationId),
+    Finished(GenerationId),
+    Shutdown(tokio::sync::oneshot::Sender<()>),
+}
+
+/// A running job: its cancel flag and the handles that stop its tasks at shutdown.
+struct RunningJob {
+    cancel: watch::Sender<bool>,
+    tasks: [tokio::task::AbortHandle; 2],
+}
+
+/// A handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<GenEvent>,
+    receiver: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(1024);
+        Engine { commands, events, receiver: Arc::new(std::sync::Mutex::new(Some(receiver))) }
+    }
+
+    /// Asks the supervisor to run a queued generation.
+    pub fn start(&self, id: GenerationId) {
+        let _ = self.commands.send(Command::Start(id));
+    }
+
+    /// Asks the supervisor to cancel a running generation.
+    pub fn cancel(&self, id: GenerationId) {
+        let _ = self.commands.send(Command::Cancel(id));
+    }
+
+    pub fn publish(&self, event: GenEvent) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<GenEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops every job task (they resume from the store at the next start) and the
+    /// supervisor, so the store can close.
+    pub async fn shutdown(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.commands.send(Command::Shutdown(done)).is_ok() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
+        }
+    }
+
+    /// Starts the supervisor (once): it resumes every unfinished generation, then serves
+    /// commands until the process stops.
+    pub fn spawn(&self, state: AppState) -> Option<JoinHandle<()>> {
+        let receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(tokio::spawn(supervise(state, receiver)))
+    }
+}
+
+async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let global = Arc::new(Semaphore::new(GLOBAL_IN_FLIGHT));
+    let mut running: HashMap<GenerationId, RunningJob> = HashMap::new();
+    match state.store.read(|tx| store::generations::active(tx)).await {
+        Ok(mut active) => {
+            active.sort_by_key(|g| g.id);
+            if !active.is_empty() {
+                tracing::info!(jobs = active.len(), "resuming unfinished generations");
+            }
+            for g in active {
+                spawn_job(&state, &global, &mut running, g.id, true);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot read unfinished generations"),
+    }
+    tracing::debug!("engine supervisor running");
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Start(id) => {
+                if !running.contains_key(&id) {
+                    spawn_job(&state, &global, &mut running, id, false);
+                }
+            }
+            Command::Cancel(id) => {
+                if let Some(job) = running.get(&id) {
+                    let _ = job.cancel.send(true);
+                }
+            }
+            Command::Finished(id) => {
+                running.remove(&id);
+            }
+            Command::Shutdown(done) => {
+                for job in running.values() {
+                    job.tasks.iter().for_each(tokio::task::AbortHandle::abort);
+                }
+                drop(state);
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+fn spawn_job(state: &AppState, global: &Arc<Semaphore>, running: &mut HashMap<GenerationId, RunningJob>, id: GenerationId, resumed: bool) {
+    let (cancel, cancel_rx) = watch::channel(false);
+    let worker = tokio::spawn(job::run(state.clone(), global.clone(), id, resumed, cancel_rx));
+    let worker_abort = worker.abort_handle();
+    let state = state.clone();
+    let watcher = tokio::spawn(async move {
+        if let Err(e) = worker.await
+            && e.is_panic()
+        {
+            // the panic boundary: the job ends failed and its hold is released
+            tracing::error!(generation = %id, "a generation job panicked");
+            let reason = Reason::new("internal", "An internal error stopped this generation; its credits were released.");
+            if let Ok(g) = generations::apply(&state.store, id, Change::Failed(reason)).await {
+                state.engine.publish(GenEvent::of(&g));
+            }
+        }
+        let _ = state.engine.commands.send(Command::Finished(id));
+    });
+    running.insert(id, RunningJob { cancel, tasks: [worker_abort, watcher.abort_handle()] });
+}

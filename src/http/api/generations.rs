@@ -1,0 +1,103 @@
+//! `/api/v1/generations`, `/api/v1/uploads` and `/api/v1/credits`.
+
+use std::collections::BTreeMap;
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::views::GenerationView;
+use crate::domain::ids::GenerationId;
+use crate::error::AppError;
+use crate::http::auth::{ApiCaller, state};
+use crate::http::multipart;
+use crate::http::responses::ApiResult;
+use crate::services::generations::{self, NewGeneration};
+use crate::services::{credits, media, uploads};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceBody {
+    role: String,
+    upload: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    model: String,
+    prompt: String,
+    negative_prompt: Option<String>,
+    #[serde(default)]
+    params: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    references: Vec<ReferenceBody>,
+}
+
+fn parse_id(id: &str) -> Result<GenerationId, AppError> {
+    id.parse().map_err(|_| AppError::not_found())
+}
+
+async fn view(req: &HttpRequest, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
+    let state = state(req)?;
+    let outputs = media::outputs(&state, g.outputs.clone()).await?;
+    serde_json::to_value(GenerationView::new(&state, g, &outputs)).map_err(|_| AppError::internal())
+}
+
+pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateBody>) -> ApiResult {
+    let state = state(&req)?;
+    let body = body.into_inner();
+    let request = NewGeneration {
+        model: body.model,
+        prompt: body.prompt,
+        negative_prompt: body.negative_prompt,
+        params: body.params,
+        references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
+    };
+    let g = generations::submit(&state, &caller.user, request).await?;
+    Ok(HttpResponse::Created().json(view(&req, &g).await?))
+}
+
+pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    let state = state(&req)?;
+    let g = generations::get(&state, &caller.user, parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+}
+
+pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    let state = state(&req)?;
+    let g = generations::cancel(&state, &caller.user, parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+}
+
+#[derive(Serialize)]
+struct UploadView {
+    id: String,
+    content_type: String,
+    width: Option<u32>,
+    height: Option<u32>,
+    bytes: u64,
+}
+
+pub async fn upload(req: HttpRequest, caller: ApiCaller, payload: Multipart) -> ApiResult {
+    let state = state(&req)?;
+    let mut parts = multipart::read(payload, state.config.limits.upload_max).await?;
+    let Some(index) = parts.files.iter().position(|f| f.field == "file") else {
+        return Err(AppError::bad_request("Send the image in a multipart part named `file`.").into());
+    };
+    let file = parts.files.swap_remove(index);
+    let asset = uploads::upload(&state, &caller.user, file.bytes).await?;
+    Ok(HttpResponse::Created().json(UploadView {
+        id: asset.id.to_string(),
+        content_type: asset.content_type,
+        width: asset.width,
+        height: asset.height,
+        bytes: asset.bytes,
+    }))
+}
+
+pub async fn balance(req: HttpRequest, caller: ApiCaller) -> ApiResult {
+    let state = state(&req)?;
+    let b = credits::balance(&state, caller.user.id).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "available": b.available, "held": b.held })))
+}

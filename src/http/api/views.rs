@@ -1,0 +1,80 @@
+//! The JSON shapes of the API, built from domain values.
+
+use serde::Serialize;
+
+use crate::domain::asset::Asset;
+use crate::domain::generation::Generation;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub struct OutputView {
+    pub id: String,
+    pub url: String,
+    pub content_type: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Serialize)]
+pub struct ReasonView<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct ReferenceView {
+    pub role: &'static str,
+    pub upload: String,
+}
+
+#[derive(Serialize)]
+pub struct GenerationView<'a> {
+    pub id: String,
+    pub model: &'a str,
+    pub kind: &'static str,
+    pub connection: &'a str,
+    pub state: &'static str,
+    pub reason: Option<ReasonView<'a>>,
+    pub progress: Option<u8>,
+    pub cost: u64,
+    pub prompt: &'a str,
+    pub negative_prompt: Option<&'a str>,
+    pub params: std::collections::BTreeMap<&'a str, serde_json::Value>,
+    pub references: Vec<ReferenceView>,
+    pub created_at: String,
+    pub submitted_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub outputs: Vec<OutputView>,
+}
+
+impl<'a> GenerationView<'a> {
+    pub fn new(state: &AppState, g: &'a Generation, outputs: &[Asset]) -> Self {
+        GenerationView {
+            id: g.id.to_string(),
+            model: &g.model,
+            kind: g.kind.as_str(),
+            connection: &g.connection,
+            state: g.state.as_str(),
+            reason: g.reason.as_ref().map(|r| ReasonView { code: &r.code, message: &r.message }),
+            progress: g.progress,
+            cost: g.cost,
+            prompt: &g.prompt,
+            negative_prompt: g.negative_prompt.as_deref(),
+            params: g.params.iter().map(|(k, v)| (k.as_str(), v.to_json())).collect(),
+            references: g.references.iter().map(|r| ReferenceView { role: r.role.as_str(), upload: r.upload.to_string() }).collect(),
+            created_at: g.created_at.rfc3339(),
+            submitted_at: g.submitted_at.map(|t| t.rfc3339()),
+            finished_at: g.finished_at.map(|t| t.rfc3339()),
+            outputs: outputs
+                .iter()
+                .map(|a| OutputView {
+                    id: a.id.to_string(),
+                    url: state.urls().absolute(&crate::services::media::signed_path(state, a)),
+                    content_type: a.content_type.clone(),
+                    bytes: a.bytes,
+                    sha256: a.sha256.clone(),
+                })
+                .collect(),
+        }
+    }
+}

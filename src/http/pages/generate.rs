@@ -1,0 +1,183 @@
+//! The "New generation" page: pick a model, write a prompt, set the model's parameters,
+//! attach reference images, see the price, submit.
+
+use std::collections::BTreeMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::layout::Layout;
+use crate::domain::catalog::{ModelSpec, ParamKind, ReferenceRole};
+use crate::domain::credits::Balance;
+use crate::error::AppError;
+use crate::http::auth::{SignedIn, state};
+use crate::http::multipart;
+use crate::http::responses::{PageResult, redirect, render};
+use crate::services::generations::{self, NewGeneration};
+use crate::services::{ServiceError, credits, uploads};
+use crate::state::AppState;
+
+/// A parameter as the form shows it.
+pub struct Field {
+    pub name: String,
+    pub label: &'static str,
+    /// Options for a select; empty for a number input.
+    pub options: Vec<String>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub value: String,
+    pub hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "generations/new.html")]
+struct NewPage {
+    layout: Layout,
+    models: Vec<(&'static str, String)>,
+    model: ModelSpec,
+    prompt: String,
+    negative_prompt: String,
+    fields: Vec<Field>,
+    roles: Vec<ReferenceRole>,
+    price: u64,
+    balance: Balance,
+    error: Option<String>,
+}
+
+fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
+    model
+        .params
+        .iter()
+        .map(|p| {
+            let given = values.get(p.name).cloned();
+            let (options, min, max, default, hint) = match &p.kind {
+                ParamKind::Choice { values, default } => {
+                    (values.iter().map(|v| v.to_string()).collect(), None, None, default.to_string(), "")
+                }
+                ParamKind::Number { values, default } => (values.iter().map(i64::to_string).collect(), None, None, default.to_string(), ""),
+                ParamKind::Range { min, max, default } => (Vec::new(), Some(*min), Some(*max), default.to_string(), ""),
+                ParamKind::Seed => (
+                    Vec::new(),
+                    Some(0),
+                    Some(i64::from(u32::MAX)),
+                    String::new(),
+                    "Empty for a random seed; the same seed and prompt give the same result.",
+                ),
+            };
+            Field { name: p.name.to_string(), label: p.label, options, min, max, value: given.unwrap_or(default), hint }
+        })
+        .collect()
+}
+
+fn price(model: &ModelSpec, values: &BTreeMap<String, String>) -> u64 {
+    let raw: BTreeMap<String, serde_json::Value> = values
+        .iter()
+        .filter(|(k, _)| model.params.iter().any(|p| p.name == k.as_str()))
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    model.resolve_params(&raw, 0).map(|p| model.price_of(&p)).unwrap_or(0)
+}
+
+fn pick_model(state: &AppState, id: Option<&str>) -> Result<ModelSpec, AppError> {
+    let available: Vec<&ModelSpec> = state.registry.available().collect();
+    let chosen = id.and_then(|id| available.iter().find(|m| m.id == id)).or(available.first());
+    chosen.map(|m| (*m).clone()).ok_or_else(|| {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "generation.no_models",
+            "No model is enabled on this instance. Ask an admin to configure a connection.",
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn page(
+    req: &HttpRequest,
+    who: &SignedIn,
+    model: ModelSpec,
+    prompt: String,
+    negative_prompt: String,
+    values: BTreeMap<String, String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let state = state(req)?;
+    let models =
+        state.registry.available().map(|m| (m.id, if m.demo { format!("{} (demo)", m.label) } else { m.label.to_string() })).collect();
+    let balance = credits::balance(&state, who.user.id).await?;
+    let page = NewPage {
+        layout: Layout::new(req, Some(&who.user)),
+        models,
+        fields: fields(&model, &values),
+        roles: model.references.clone(),
+        price: price(&model, &values),
+        model,
+        prompt,
+        negative_prompt,
+        balance,
+        error,
+    };
+    render(req, status, &page)
+}
+
+pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
+    let state = state(&req)?;
+    let model = pick_model(&state, query.get("model").map(String::as_str))?;
+    let prompt = query.get("prompt").cloned().unwrap_or_default();
+    let negative = query.get("negative_prompt").cloned().unwrap_or_default();
+    page(&req, &who, model, prompt, negative, query.into_inner(), None, StatusCode::OK).await
+}
+
+/// The price line, recomputed as the form changes (htmx).
+pub async fn price_line(req: HttpRequest, _who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
+    let state = state(&req)?;
+    let model = pick_model(&state, query.get("model").map(String::as_str))?;
+    let credits = price(&model, &query);
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("{credits} credits")))
+}
+
+pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
+    let state = state(&req)?;
+    let parts = multipart::read(payload, state.config.limits.upload_max).await?;
+    let get = |k: &str| parts.fields.get(k).cloned().unwrap_or_default();
+    let model = pick_model(&state, Some(&get("model")))?;
+    let values: BTreeMap<String, String> =
+        parts.fields.iter().filter_map(|(k, v)| k.strip_prefix("param_").map(|p| (p.to_string(), v.clone()))).collect();
+    let (prompt, negative) = (get("prompt"), get("negative_prompt"));
+    let result = async {
+        let mut references = Vec::new();
+        for file in &parts.files {
+            let Some(role) = file.field.strip_prefix("ref_") else { continue };
+            ReferenceRole::parse(role)?;
+            let asset = uploads::upload(&state, &who.user, file.bytes.clone()).await?;
+            references.push((role.to_string(), asset.id.to_string()));
+        }
+        let params = values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        let request = NewGeneration {
+            model: model.id.to_string(),
+            prompt: prompt.clone(),
+            negative_prompt: Some(negative.clone()),
+            params,
+            references,
+        };
+        generations::submit(&state, &who.user, request).await
+    }
+    .await;
+    match result {
+        Ok(g) => Ok(redirect(&format!("/generations/{}", g.id))),
+        Err(
+            e @ (ServiceError::Invalid(_)
+            | ServiceError::InvalidMessage(_)
+            | ServiceError::Credits(_)
+            | ServiceError::TooLarge(_)
+            | ServiceError::NotFound(_)),
+        ) => {
+            let error = AppError::from(e);
+            let values = values.into_iter().collect();
+            page(&req, &who, model, prompt, negative, values, Some(error.message), error.status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,195 @@
+//! A generation's page with live status (server-sent events), its player or viewer,
+//! cancel; and the list of one's generations.
+
+use std::time::Duration;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
+use bytes::Bytes;
+use futures_util::stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::layout::Layout;
+use crate::domain::asset::Asset;
+use crate::domain::generation::Generation;
+use crate::domain::ids::GenerationId;
+use crate::error::AppError;
+use crate::http::auth::{SignedIn, state};
+use crate::http::csrf::CsrfToken;
+use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
+use crate::services::{generations, media};
+use crate::state::AppState;
+
+/// An output as the page shows it.
+pub struct OutputCard {
+    pub url: String,
+    pub download: String,
+    pub is_video: bool,
+    pub content_type: String,
+    pub size: String,
+}
+
+fn cards(state: &AppState, outputs: &[Asset]) -> Vec<OutputCard> {
+    outputs
+        .iter()
+        .map(|a| {
+            let url = media::signed_path(state, a);
+            OutputCard {
+                download: format!("{url}&download=1"),
+                url,
+                is_video: a.is_video(),
+                content_type: a.content_type.clone(),
+                size: bytesize::ByteSize::b(a.bytes).display().iec().to_string(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "generations/status.html")]
+struct StatusCard<'a> {
+    g: &'a Generation,
+    outputs: Vec<OutputCard>,
+    csrf: String,
+    alt: String,
+}
+
+#[derive(Template)]
+#[template(path = "generations/show.html")]
+struct ShowPage<'a> {
+    layout: Layout,
+    g: &'a Generation,
+    outputs: Vec<OutputCard>,
+    csrf: String,
+    alt: String,
+    model_label: String,
+    demo: bool,
+    duration: String,
+}
+
+fn parse_id(id: &str) -> Result<GenerationId, AppError> {
+    id.parse().map_err(|_| AppError::not_found())
+}
+
+fn alt_text(g: &Generation) -> String {
+    format!("Generated from: {}", g.prompt.chars().take(200).collect::<String>())
+}
+
+pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+    let state = state(&req)?;
+    let g = generations::get(&state, &who.user, parse_id(&id)?).await?;
+    let outputs = media::outputs(&state, g.outputs.clone()).await?;
+    let model = state.registry.model(&g.model);
+    let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
+        (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
+        _ => String::new(),
+    };
+    let layout = Layout::new(&req, Some(&who.user));
+    let page = ShowPage {
+        csrf: layout.csrf.clone(),
+        layout,
+        outputs: cards(&state, &outputs),
+        alt: alt_text(&g),
+        model_label: model.map_or(g.model.clone(), |m| m.label.to_string()),
+        demo: model.is_some_and(|m| m.demo),
+        duration,
+        g: &g,
+    };
+    ok(&req, &page)
+}
+
+#[derive(Template)]
+#[template(path = "generations/list.html")]
+struct ListPage {
+    layout: Layout,
+    generations: Vec<Generation>,
+}
+
+pub async fn list(req: HttpRequest, who: SignedIn) -> PageResult {
+    let state = state(&req)?;
+    let generations = generations::list(&state, who.user.id, None, 200).await?;
+    ok(&req, &ListPage { layout: Layout::new(&req, Some(&who.user)), generations })
+}
+
+pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+    let state = state(&req)?;
+    let id = parse_id(&id)?;
+    let path = format!("/generations/{id}");
+    match generations::cancel(&state, &who.user, id).await {
+        Ok(_) => Ok(redirect_with(&path, FlashKind::Success, "Cancelling: the credits are released when it stops.")),
+        Err(e @ (crate::services::ServiceError::Conflict(_) | crate::services::ServiceError::AlreadyFinished)) => {
+            Ok(redirect_with(&path, FlashKind::Error, &AppError::from(e).message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One server-sent event; multi-line data is split into `data:` lines.
+fn sse(event: &str, data: &str) -> Bytes {
+    let mut out = format!("event: {event}\n");
+    for line in data.lines() {
+        out.push_str("data: ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    Bytes::from(out)
+}
+
+async fn status_event(state: &AppState, g: &Generation, csrf: &str) -> Bytes {
+    let outputs = media::outputs(state, g.outputs.clone()).await.unwrap_or_default();
+    let card = StatusCard { g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
+    let html = card.render().unwrap_or_default();
+    sse("status", &html)
+}
+
+/// `GET /generations/{id}/events`: the status card now and at every change, then `done`.
+pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+    let state = state(&req)?;
+    let id = parse_id(&id)?;
+    let receiver = state.engine.subscribe();
+    let first = generations::get(&state, &who.user, id).await?;
+    let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+    let user = who.user.clone();
+    struct Live {
+        state: AppState,
+        receiver: tokio::sync::broadcast::Receiver<crate::engine::events::GenEvent>,
+        pending: Option<Generation>,
+        finished: bool,
+    }
+    let live = Live { state, receiver, pending: Some(first), finished: false };
+    let body = stream::unfold(live, move |mut live| {
+        let csrf = csrf.clone();
+        let user = user.clone();
+        async move {
+            if live.finished {
+                return None;
+            }
+            if let Some(g) = live.pending.take() {
+                let mut chunk = status_event(&live.state, &g, &csrf).await.to_vec();
+                if g.state.is_terminal() {
+                    chunk.extend_from_slice(&sse("done", "done"));
+                    live.finished = true;
+                }
+                return Some((Ok::<_, actix_web::Error>(Bytes::from(chunk)), live));
+            }
+            loop {
+                match tokio::time::timeout(Duration::from_secs(15), live.receiver.recv()).await {
+                    Err(_) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), live)),
+                    Ok(Ok(event)) if event.id == id => break,
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(RecvError::Lagged(_))) => break,
+                    Ok(Err(RecvError::Closed)) => return None,
+                }
+            }
+            live.pending = generations::get(&live.state, &user, id).await.ok();
+            live.pending.as_ref()?;
+            Some((Ok(Bytes::new()), live))
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}

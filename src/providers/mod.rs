@@ -1,0 +1,133 @@
+//! Upstream providers: the `Provider` trait every adapter implements, the normalised error
+//! classes, and the registry that maps catalog models to configured connections.
+//! Adapters translate; they do not store, charge or retry (the engine does).
+
+pub mod demo;
+pub mod demo_media;
+pub mod http;
+pub mod openai_videos;
+pub mod registry;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::domain::catalog::{MediaKind, Params, ReferenceRole};
+use crate::domain::generation::{OutputRef, UpstreamHandle};
+use crate::domain::ids::GenerationId;
+
+/// An output's bytes as they arrive from upstream.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, ProviderError>> + Send>>;
+
+/// A reference image as sent upstream (already stripped of metadata).
+#[derive(Debug, Clone)]
+pub struct ReferenceImage {
+    pub role: ReferenceRole,
+    pub content_type: String,
+    pub bytes: Bytes,
+}
+
+/// Everything an adapter needs to start one job, and nothing more.
+#[derive(Debug, Clone)]
+pub struct ProviderJob {
+    /// Our id, usable upstream as an idempotency key.
+    pub generation: GenerationId,
+    pub model: String,
+    pub kind: MediaKind,
+    pub prompt: String,
+    pub negative_prompt: Option<String>,
+    pub params: Params,
+    pub references: Vec<ReferenceImage>,
+    pub output_count: usize,
+}
+
+/// What upstream says about a job.
+#[derive(Debug, Clone)]
+pub enum UpstreamStatus {
+    /// Queued or running upstream; `poll_after` is the provider's hint.
+    Pending { progress: Option<u8>, poll_after: Option<Duration> },
+    /// Done: where to fetch the outputs.
+    Succeeded { outputs: Vec<OutputRef> },
+    /// Upstream gave up.
+    Failed(ProviderError),
+}
+
+/// The answer to a submit.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub handle: UpstreamHandle,
+    pub status: UpstreamStatus,
+}
+
+/// Upstream errors, normalised to the classes the engine acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the provider refused the API key: {0}")]
+    Auth(String),
+    #[error("the provider refused the request: {0}")]
+    InvalidInput(String),
+    #[error("the provider account is out of credit: {0}")]
+    InsufficientUpstreamCredit(String),
+    #[error("the provider's content policy blocked this: {0}")]
+    ContentPolicy(String),
+    #[error("the provider is rate limiting: {message}")]
+    RateLimited { retry_after: Option<Duration>, message: String },
+    #[error("the provider had a temporary problem: {0}")]
+    Transient(String),
+    #[error("the provider did not answer in time")]
+    Timeout,
+    #[error("the provider does not know this job or file: {0}")]
+    NotFound(String),
+    #[error("the output is larger than the {cap}-byte limit")]
+    TooLarge { cap: u64 },
+}
+
+impl ProviderError {
+    /// The stable reason code stored on a failed generation.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProviderError::Auth(_) => "provider.auth",
+            ProviderError::InvalidInput(_) => "provider.invalid_input",
+            ProviderError::InsufficientUpstreamCredit(_) => "provider.insufficient_credit",
+            ProviderError::ContentPolicy(_) => "provider.content_policy",
+            ProviderError::RateLimited { .. } => "provider.rate_limited",
+            ProviderError::Transient(_) => "provider.transient",
+            ProviderError::Timeout => "provider.timeout",
+            ProviderError::NotFound(_) => "provider.not_found",
+            ProviderError::TooLarge { .. } => "custody_failed",
+        }
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ProviderError::RateLimited { .. } | ProviderError::Transient(_) | ProviderError::Timeout)
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProviderError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// One upstream API.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Whether submitting the same job again after a crash is safe (the provider dedupes by
+    /// our id, or the job is deterministic and free).
+    fn idempotent_submit(&self) -> bool {
+        false
+    }
+    async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError>;
+    async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError>;
+    /// Streams one output; adapters should refuse early when they know it exceeds `cap`.
+    async fn fetch(&self, handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError>;
+    /// Best effort.
+    async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;
+    /// Best effort, after custody.
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;
+}

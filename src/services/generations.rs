@@ -1,0 +1,226 @@
+//! Generations: submit (validate, price, hold credits), read, cancel, and `apply`, the one
+//! place where a generation's state and its credits change, together, in one transaction.
+
+use std::collections::BTreeMap;
+
+use super::{ServiceError, ServiceResult};
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::catalog::ReferenceRole;
+use crate::domain::credits::{CreditError, EntryKind};
+use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
+use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::user::{InvalidInput, User};
+use crate::engine::events::GenEvent;
+use crate::state::AppState;
+use crate::store::{self, Store};
+
+/// A request to generate, as the API and the form give it.
+#[derive(Debug, Clone, Default)]
+pub struct NewGeneration {
+    pub model: String,
+    pub prompt: String,
+    pub negative_prompt: Option<String>,
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub references: Vec<(String, String)>,
+}
+
+/// Why a submit was refused, beyond the common service errors.
+fn invalid(message: String) -> ServiceError {
+    ServiceError::InvalidMessage(message)
+}
+
+/// Validates, prices and queues a generation, holding its credits; nothing is sent
+/// upstream until the engine picks it up.
+pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+    let registry = &state.registry;
+    let model = registry.model(&request.model).ok_or_else(|| ServiceError::UnknownModel(request.model.clone()))?;
+    let connection = registry.connection_for(model.id).ok_or_else(|| ServiceError::ModelDisabled(model.id.to_string()))?;
+    let prompt = request.prompt.trim().to_string();
+    if prompt.is_empty() {
+        return Err(InvalidInput("write a prompt").into());
+    }
+    if prompt.chars().count() > model.max_prompt_chars {
+        return Err(invalid(format!("the prompt is longer than {} characters", model.max_prompt_chars)));
+    }
+    let negative_prompt = request.negative_prompt.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if negative_prompt.is_some() && !model.negative_prompt {
+        return Err(invalid(format!("{} does not take a negative prompt", model.id)));
+    }
+    if negative_prompt.as_ref().is_some_and(|n| n.chars().count() > model.max_prompt_chars) {
+        return Err(invalid(format!("the negative prompt is longer than {} characters", model.max_prompt_chars)));
+    }
+    let random_seed = i64::from(rand::random::<u32>());
+    let params = model.resolve_params(&request.params, random_seed).map_err(|e| invalid(e.0))?;
+    let mut references = Vec::new();
+    for (role, upload) in &request.references {
+        let role = ReferenceRole::parse(role)?;
+        if !model.takes(role) {
+            return Err(invalid(format!("{} does not take a {} image", model.id, role.as_str())));
+        }
+        if references.iter().any(|r: &Reference| r.role == role) {
+            return Err(invalid(format!("only one {} image may be attached", role.as_str())));
+        }
+        let upload: AssetId = upload.parse().map_err(|_| invalid(format!("{upload:?} is not an upload id")))?;
+        references.push(Reference { role, upload });
+    }
+    let cost = model.price_of(&params);
+    let now = Timestamp::now();
+    let generation = Generation {
+        id: GenerationId::generate(),
+        owner: user.id,
+        model: model.id.to_string(),
+        kind: model.kind,
+        connection: connection.config.name.clone(),
+        prompt,
+        negative_prompt,
+        params,
+        references,
+        state: GenState::Queued,
+        reason: None,
+        progress: None,
+        cost,
+        created_at: now,
+        updated_at: now,
+        submitted_at: None,
+        finished_at: None,
+        deadline_at: now.plus(model.deadline),
+        upstream: None,
+        pending_outputs: Vec::new(),
+        outputs: Vec::new(),
+        cancel_requested: false,
+    };
+    let stored = generation.clone();
+    state
+        .store
+        .write(move |tx| {
+            for r in &stored.references {
+                let asset = store::assets::get(tx, r.upload)?;
+                if !asset.is_some_and(|a| a.owner == stored.owner && a.kind == AssetKind::Upload) {
+                    return Err(ServiceError::NotFound("upload"));
+                }
+            }
+            let balance = store::credits::balance(tx, stored.owner)?;
+            let (available, held) = balance.hold(stored.cost).map_err(ServiceError::Credits)?;
+            store::credits::post(tx, stored.owner, EntryKind::Hold, Some(stored.id), available, held, None)?
+                .map_err(ServiceError::Credits)?;
+            store::generations::put(tx, &stored)?;
+            Ok(())
+        })
+        .await?;
+    state.engine.start(generation.id);
+    state.engine.publish(GenEvent::of(&generation));
+    Ok(generation)
+}
+
+/// A generation its owner may see.
+pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let owner = user.id;
+    state
+        .store
+        .read(move |tx| store::generations::get(tx, id))
+        .await?
+        .filter(|g| g.owner == owner)
+        .ok_or(ServiceError::NotFound("generation"))
+}
+
+/// The owner's generations, newest first.
+pub async fn list(state: &AppState, user: UserId, before: Option<GenerationId>, limit: usize) -> ServiceResult<Vec<Generation>> {
+    Ok(state.store.read(move |tx| store::generations::list_for_owner(tx, user, before, limit)).await?)
+}
+
+/// Cancels a queued or running generation. Queued ones end at once; running ones are
+/// cancelled upstream by the engine, which records the end.
+pub async fn cancel(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let current = get(state, user, id).await?;
+    if !current.state.is_cancellable() {
+        return Err(ServiceError::Conflict("this generation can no longer be cancelled"));
+    }
+    if current.state == GenState::Queued {
+        // a job that started meanwhile is Submitting, which may also end as Cancelled; the
+        // engine then cancels upstream when its own write is refused
+        let g = apply(&state.store, id, Change::Cancelled).await?;
+        state.engine.cancel(id);
+        state.engine.publish(GenEvent::of(&g));
+        return Ok(g);
+    }
+    let g = apply(&state.store, id, Change::CancelRequested).await?;
+    state.engine.cancel(id);
+    Ok(g)
+}
+
+/// A change the engine (or a cancel) makes to a generation.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Submitting,
+    Running { handle: UpstreamHandle, progress: Option<u8> },
+    Progress(Option<u8>),
+    Fetching { handle: UpstreamHandle, outputs: Vec<OutputRef> },
+    Succeeded { assets: Vec<Asset> },
+    Failed(Reason),
+    Cancelled,
+    CancelRequested,
+}
+
+/// Applies one change in one write transaction, with the ledger entry it implies:
+/// settle on success, release on failure or cancellation. Changes to a generation that
+/// is already terminal are refused (so nothing is charged or released twice).
+pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceResult<Generation> {
+    store
+        .write(move |tx| {
+            let mut g = store::generations::get(tx, id)?.ok_or(ServiceError::NotFound("generation"))?;
+            if g.state.is_terminal() {
+                return Err(ServiceError::AlreadyFinished);
+            }
+            let now = Timestamp::now();
+            g.updated_at = now;
+            let mut ledger: Option<(EntryKind, i64, i64)> = None;
+            let cost = i64::try_from(g.cost).map_err(|_| ServiceError::Credits(CreditError::OutOfRange))?;
+            match change {
+                Change::Submitting => {
+                    g.state = GenState::Submitting;
+                    g.submitted_at = Some(now);
+                }
+                Change::Running { handle, progress } => {
+                    g.state = GenState::Running;
+                    g.upstream = Some(handle);
+                    g.progress = progress;
+                }
+                Change::Progress(progress) => g.progress = progress,
+                Change::Fetching { handle, outputs } => {
+                    g.state = GenState::Fetching;
+                    g.upstream = Some(handle);
+                    g.pending_outputs = outputs;
+                    g.progress = Some(100);
+                }
+                Change::Succeeded { assets } => {
+                    for asset in &assets {
+                        store::assets::put(tx, asset)?;
+                    }
+                    g.outputs = assets.iter().map(|a| a.id).collect();
+                    g.state = GenState::Succeeded;
+                    g.finished_at = Some(now);
+                    ledger = Some((EntryKind::Settle, 0, -cost));
+                }
+                Change::Failed(reason) => {
+                    g.state = GenState::Failed;
+                    g.reason = Some(reason);
+                    g.finished_at = Some(now);
+                    ledger = Some((EntryKind::Release, cost, -cost));
+                }
+                Change::Cancelled => {
+                    g.state = GenState::Cancelled;
+                    g.reason = Some(Reason::new("cancelled", "Cancelled."));
+                    g.finished_at = Some(now);
+                    ledger = Some((EntryKind::Release, cost, -cost));
+                }
+                Change::CancelRequested => g.cancel_requested = true,
+            }
+            if let Some((kind, available, held)) = ledger {
+                store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(ServiceError::Credits)?;
+            }
+            store::generations::put(tx, &g)?;
+            Ok(g)
+        })
+        .await
+}

@@ -1,0 +1,87 @@
+//! Signed, time-limited media URLs, and opening stored media for streaming.
+
+use std::time::Duration;
+
+use super::{ServiceError, ServiceResult};
+use crate::domain::asset::Asset;
+use crate::domain::ids::AssetId;
+use crate::domain::time::Timestamp;
+use crate::state::AppState;
+use crate::store;
+use crate::vault::media::{MediaError, MediaStream};
+use crate::vault::signed_url::{SignatureError, SignedQuery};
+
+/// How long a signed media URL works.
+pub const URL_TTL: Duration = Duration::from_secs(3600);
+
+/// The signed path of an asset for its owner (`/media/<id>?exp=…&kid=…&sig=…`).
+pub fn signed_path(state: &AppState, asset: &Asset) -> String {
+    let expires = Timestamp::now().plus(URL_TTL).millis() / 1000;
+    let query = state.signer.sign(&asset.id.to_string(), &asset.owner.to_string(), expires);
+    format!("/media/{}?{query}", asset.id)
+}
+
+/// Why a media request is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaAccessError {
+    #[error("This link has expired. Reload the page for a fresh one.")]
+    Expired,
+    #[error("This link is not valid.")]
+    Invalid,
+    #[error("The requested range is outside the file ({len} bytes).")]
+    Range { len: u64 },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Checks a signed URL; returns the asset and the key that decrypts it.
+pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(Asset, age::x25519::Identity), MediaAccessError> {
+    let signed = SignedQuery::parse(query).map_err(|_| MediaAccessError::Invalid)?;
+    let asset =
+        state.store.read(move |tx| store::assets::get(tx, id)).await.map_err(ServiceError::from)?.ok_or(MediaAccessError::Invalid)?;
+    let now = Timestamp::now().millis() / 1000;
+    state.signer.verify(&asset.id.to_string(), &asset.owner.to_string(), &signed, now).map_err(|e| match e {
+        SignatureError::Expired => MediaAccessError::Expired,
+        _ => MediaAccessError::Invalid,
+    })?;
+    let identity = state.keyring.identity(&state.store, asset.owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok((asset, identity))
+}
+
+/// Opens `range` (inclusive bounds, or the whole file) of an authorized asset.
+pub async fn open(
+    state: &AppState,
+    asset: &Asset,
+    identity: age::x25519::Identity,
+    range: Option<(u64, u64)>,
+) -> Result<(u64, MediaStream), MediaAccessError> {
+    state.media.read_range(&asset.id.to_string(), identity, range).await.map_err(media_error)
+}
+
+/// The plaintext length of an authorized asset.
+pub async fn length(state: &AppState, asset: &Asset, identity: age::x25519::Identity) -> Result<u64, MediaAccessError> {
+    state.media.plaintext_len(&asset.id.to_string(), identity).await.map_err(media_error)
+}
+
+fn media_error(e: MediaError) -> MediaAccessError {
+    match e {
+        MediaError::RangeNotSatisfiable { len } => MediaAccessError::Range { len },
+        other => MediaAccessError::Service(ServiceError::Internal(format!("reading media: {other}"))),
+    }
+}
+
+/// The assets of a generation's outputs, in order.
+pub async fn outputs(state: &AppState, ids: Vec<AssetId>) -> ServiceResult<Vec<Asset>> {
+    Ok(state
+        .store
+        .read(move |tx| {
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(a) = store::assets::get(tx, id)? {
+                    out.push(a);
+                }
+            }
+            Ok::<_, crate::store::StoreError>(out)
+        })
+        .await?)
+}

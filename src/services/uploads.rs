@@ -1,0 +1,58 @@
+//! Reference uploads: validated, stripped of metadata by re-encoding, stored encrypted.
+
+use super::{ServiceError, ServiceResult};
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::ids::AssetId;
+use crate::domain::time::Timestamp;
+use crate::domain::user::User;
+use crate::state::AppState;
+use crate::store;
+use crate::vault::uploads::{UploadError, sanitize};
+
+/// The most pixels a reference image may have (checked before decoding).
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+impl From<UploadError> for ServiceError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::TooLarge { .. } => ServiceError::TooLarge(e.to_string()),
+            other => ServiceError::InvalidMessage(other.to_string()),
+        }
+    }
+}
+
+/// Cleans and stores one reference image for `user`.
+pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceResult<Asset> {
+    let max = state.config.limits.upload_max;
+    let clean = tokio::task::spawn_blocking(move || sanitize(&bytes, max, MAX_PIXELS))
+        .await
+        .map_err(|_| ServiceError::Internal("image cleaning stopped".into()))??;
+    let identity = state.keyring.identity_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let id = AssetId::generate();
+    let ingested = state
+        .media
+        .ingest_bytes(&id.to_string(), &identity.to_public(), clean.bytes)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("storing the upload: {e}")))?;
+    let asset = Asset {
+        id,
+        owner: user.id,
+        kind: AssetKind::Upload,
+        content_type: clean.content_type.to_string(),
+        bytes: ingested.bytes,
+        sha256: ingested.sha256,
+        width: Some(clean.width),
+        height: Some(clean.height),
+        generation: None,
+        created_at: Timestamp::now(),
+    };
+    let stored = asset.clone();
+    state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
+    Ok(asset)
+}
+
+/// An asset its owner may see.
+pub async fn get(state: &AppState, user: &User, id: AssetId) -> ServiceResult<Asset> {
+    let owner = user.id;
+    state.store.read(move |tx| store::assets::get(tx, id)).await?.filter(|a| a.owner == owner).ok_or(ServiceError::NotFound("file"))
+}

@@ -1,0 +1,17 @@
+//! Asset records (the bytes live encrypted in the vault).
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::tables::ASSETS;
+use super::{StoreError, Tx, codec, decode_opt};
+use crate::domain::asset::Asset;
+use crate::domain::ids::AssetId;
+
+pub fn get(tx: &impl Tx, id: AssetId) -> Result<Option<Asset>, StoreError> {
+    decode_opt(tx.table(ASSETS)?.get(id.to_key())?)
+}
+
+pub fn put(tx: &WriteTransaction, asset: &Asset) -> Result<(), StoreError> {
+    tx.open_table(ASSETS)?.insert(asset.id.to_key(), codec::encode(asset)?.as_slice())?;
+    Ok(())
+}

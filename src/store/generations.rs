@@ -1,0 +1,69 @@
+//! Generations with their owner index, the active set the engine resumes from, and the
+//! search outbox row written with every change.
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::tables::{GENERATIONS, GENERATIONS_ACTIVE, GENERATIONS_BY_OWNER, SEARCH_OUTBOX};
+use super::{StoreError, Tx, codec, decode_opt};
+use crate::domain::generation::Generation;
+use crate::domain::ids::{GenerationId, UserId};
+
+pub fn get(tx: &impl Tx, id: GenerationId) -> Result<Option<Generation>, StoreError> {
+    decode_opt(tx.table(GENERATIONS)?.get(id.to_key())?)
+}
+
+/// Writes a generation and everything that follows from it: the owner index, the active
+/// set, and a search-outbox row. Refuses a state change the state machine forbids.
+pub fn put(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreError> {
+    let key = generation.id.to_key();
+    let mut table = tx.open_table(GENERATIONS)?;
+    let previous: Option<Generation> = decode_opt(table.get(key)?)?;
+    if let Some(previous) = &previous
+        && previous.state != generation.state
+        && !previous.state.can_become(generation.state)
+    {
+        return Err(StoreError::Codec(format!("refused transition {} -> {} for {}", previous.state, generation.state, generation.id)));
+    }
+    table.insert(key, codec::encode(generation)?.as_slice())?;
+    tx.open_table(GENERATIONS_BY_OWNER)?.insert((generation.owner.to_key(), key), ())?;
+    let mut active = tx.open_table(GENERATIONS_ACTIVE)?;
+    if generation.state.is_terminal() {
+        active.remove(key)?;
+    } else {
+        active.insert(key, ())?;
+    }
+    let mut outbox = tx.open_table(SEARCH_OUTBOX)?;
+    let next = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    outbox.insert(next, key)?;
+    Ok(())
+}
+
+/// Every generation not in a terminal state (bounded by what is in flight).
+pub fn active(tx: &impl Tx) -> Result<Vec<Generation>, StoreError> {
+    let ids: Vec<u128> = tx.table(GENERATIONS_ACTIVE)?.iter()?.map(|r| r.map(|(k, _)| k.value())).collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(g) = get(tx, GenerationId::from_key(id))? {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+/// A user's generations, newest first, before `before` (exclusive), at most `limit`.
+pub fn list_for_owner(tx: &impl Tx, owner: UserId, before: Option<GenerationId>, limit: usize) -> Result<Vec<Generation>, StoreError> {
+    let index = tx.table(GENERATIONS_BY_OWNER)?;
+    let key = owner.to_key();
+    let upper = before.map(GenerationId::to_key).unwrap_or(u128::MAX);
+    let mut out = Vec::new();
+    for row in index.range((key, 0)..(key, upper))?.rev() {
+        let (k, _) = row?;
+        if let Some(g) = get(tx, GenerationId::from_key(k.value().1))? {
+            out.push(g);
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}

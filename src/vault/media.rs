@@ -1,0 +1,445 @@
+//! Encrypted media files on the local filesystem: one age stream per asset at
+//! `ROOT/<shard>/<id>.age`, written through `ROOT/tmp/` + fsync + rename, read back by range.
+//!
+//! All age work is synchronous and runs on tokio's blocking pool, one piece at a time: the
+//! file state moves into a blocking task and back, so a slow uploader or a stalled video
+//! player never parks a blocking-pool thread while it waits.
+
+use std::convert::Infallible;
+use std::fs::{self, File};
+use std::future::Future;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+/// age's plaintext chunk size; reads are cut on these boundaries.
+const AGE_CHUNK: u64 = 64 * 1024;
+/// Plaintext handed to one blocking task while ingesting.
+const WRITE_BATCH: usize = 256 * 1024;
+/// Length of a ULID string.
+const ID_LEN: usize = 26;
+
+/// Why a media operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("media id must be 26 ASCII letters or digits")]
+    InvalidId,
+    #[error("media file not found")]
+    NotFound,
+    #[error("the content is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the content source failed: {0}")]
+    Source(String),
+    #[error("range not satisfiable (the content has {len} bytes)")]
+    RangeNotSatisfiable { len: u64 },
+    #[error("cannot encrypt media: {0}")]
+    Encrypt(#[from] age::EncryptError),
+    #[error("cannot decrypt media: {0}")]
+    Decrypt(#[from] age::DecryptError),
+    #[error("media storage: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What an ingest stored: the plaintext's length and SHA-256 (lowercase hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The media root directory.
+#[derive(Debug, Clone)]
+pub struct MediaDir {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+impl MediaDir {
+    /// Opens `root`, creating it and `root/tmp` (mode 0700) when missing.
+    pub fn open(root: &Path) -> io::Result<MediaDir> {
+        let tmp = root.join("tmp");
+        create_private_dir(&tmp)?;
+        Ok(MediaDir { root: root.to_path_buf(), tmp })
+    }
+
+    /// Where the file of `id` lives: `ROOT/<shard>/<id>.age`, the shard being the id's last
+    /// two characters, lower-cased. (A ULID's first characters are the top bits of its
+    /// timestamp, "01" until 2039, so they would put every file in one directory; its last
+    /// two are random.)
+    pub fn path_of(&self, id: &str) -> Result<PathBuf, MediaError> {
+        if id.len() != ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(MediaError::InvalidId);
+        }
+        let shard = id[ID_LEN - 2..].to_ascii_lowercase();
+        Ok(self.root.join(shard).join(format!("{id}.age")))
+    }
+
+    /// Encrypts `body` to `recipient` into the file of `id` (replacing any file already
+    /// there) and returns the plaintext's length and SHA-256. More than `max_bytes` is
+    /// `TooLarge`, a failing `body` is `Source`; either way nothing is left behind, and the
+    /// same holds when this future is dropped before `body` has ended (after that, the
+    /// commit runs to its end on the blocking pool).
+    pub async fn ingest<S, E>(
+        &self,
+        id: &str,
+        recipient: &age::x25519::Recipient,
+        mut body: S,
+        max_bytes: u64,
+    ) -> Result<Ingested, MediaError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let final_path = self.path_of(id)?;
+        let tmp_path = self.tmp.join(temp_name(id));
+        let recipient = recipient.clone();
+        let sink = blocking(move || Sink::create(tmp_path, &recipient)).await??;
+
+        // One batch is encrypted on the blocking pool while the next one is received.
+        let mut slot = Slot::Idle(sink);
+        let mut received: u64 = 0;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batch_len = 0usize;
+        let failure = loop {
+            let chunk = match body.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => break Some(MediaError::Source(e.to_string())),
+                None => break None,
+            };
+            received += chunk.len() as u64;
+            if received > max_bytes {
+                break Some(MediaError::TooLarge { limit: max_bytes });
+            }
+            batch_len += chunk.len();
+            batch.push(chunk);
+            if batch_len >= WRITE_BATCH {
+                let sink = slot.ready().await?;
+                let full = std::mem::take(&mut batch);
+                slot = Slot::Busy(tokio::task::spawn_blocking(move || sink.write(full)));
+                batch_len = 0;
+            }
+        };
+        match (failure, slot.ready().await) {
+            (None, Ok(sink)) => sink.commit(batch, final_path).await,
+            (None, Err(write_failed)) => Err(write_failed),
+            (Some(failure), Ok(sink)) => {
+                // Dropping the sink closes and removes the temp file.
+                let _ = blocking(move || drop(sink)).await;
+                Err(failure)
+            }
+            (Some(failure), Err(_)) => Err(failure),
+        }
+    }
+
+    /// [`Self::ingest`] of bytes already in memory, with no size limit.
+    pub async fn ingest_bytes(&self, id: &str, recipient: &age::x25519::Recipient, data: Vec<u8>) -> Result<Ingested, MediaError> {
+        let body = futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from(data))]);
+        self.ingest(id, recipient, body, u64::MAX).await
+    }
+
+    /// Opens the file of `id` and returns the plaintext's total length and a stream of
+    /// bytes `start..=end` (inclusive, as in HTTP Range), or of everything when `range` is
+    /// `None`. Only the age chunks that hold the range are decrypted. A range that does not
+    /// lie inside the content is `RangeNotSatisfiable`.
+    pub async fn read_range(
+        &self,
+        id: &str,
+        identity: age::x25519::Identity,
+        range: Option<(u64, u64)>,
+    ) -> Result<(u64, MediaStream), MediaError> {
+        let path = self.path_of(id)?;
+        let runtime = Handle::current();
+        let (len, cursor) = blocking(move || -> Result<_, MediaError> {
+            let mut reader = open_reader(&path, &identity)?;
+            let len = reader.seek(SeekFrom::End(0))?;
+            let (start, end) = match range {
+                None => (0, len),
+                Some((start, last)) if start <= last && last < len => (start, last + 1),
+                Some(_) => return Err(MediaError::RangeNotSatisfiable { len }),
+            };
+            reader.seek(SeekFrom::Start(start))?;
+            Ok((len, Cursor { reader, pos: start, end }))
+        })
+        .await??;
+        Ok((len, MediaStream::start(runtime, cursor)))
+    }
+
+    /// The plaintext length of the file of `id` (authenticated: the last chunk is checked).
+    pub async fn plaintext_len(&self, id: &str, identity: age::x25519::Identity) -> Result<u64, MediaError> {
+        let path = self.path_of(id)?;
+        blocking(move || Ok(open_reader(&path, &identity)?.seek(SeekFrom::End(0))?)).await?
+    }
+
+    /// Removes the file of `id`; `false` when there was none.
+    pub async fn delete(&self, id: &str) -> Result<bool, MediaError> {
+        let path = self.path_of(id)?;
+        blocking(move || match fs::remove_file(&path) {
+            Ok(()) => {
+                if let Some(dir) = path.parent() {
+                    sync_dir(dir)?;
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(MediaError::Io(e)),
+        })
+        .await?
+    }
+
+    /// Removes every file in `ROOT/tmp` (what a crash left half-written) and returns how
+    /// many. Call it at start-up, before any ingest runs: it does not spare files in use.
+    pub fn sweep_tmp(&self) -> usize {
+        let entries = match fs::read_dir(&self.tmp) {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(dir = %self.tmp.display(), error = %e, "cannot list media temp dir");
+                return 0;
+            }
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot remove media temp file")
+                    }
+                }
+            }
+        }
+        removed
+    }
+}
+
+/// Decrypted bytes of one file, produced one age chunk at a time on the blocking pool, with
+/// one chunk decrypted ahead of the consumer.
+pub struct MediaStream {
+    runtime: Handle,
+    next: Option<JoinHandle<Piece>>,
+}
+
+impl std::fmt::Debug for MediaStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaStream").field("done", &self.next.is_none()).finish()
+    }
+}
+
+impl MediaStream {
+    fn start(runtime: Handle, cursor: Cursor) -> MediaStream {
+        let next = (cursor.pos < cursor.end).then(|| runtime.spawn_blocking(move || cursor.read_piece()));
+        MediaStream { runtime, next }
+    }
+}
+
+impl Stream for MediaStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(task) = self.next.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let piece = ready!(Pin::new(task).poll(cx));
+        self.next = None;
+        match piece {
+            Ok(Piece { bytes, rest }) => {
+                if let Some(cursor) = rest {
+                    self.next = Some(self.runtime.spawn_blocking(move || cursor.read_piece()));
+                }
+                Poll::Ready(Some(bytes))
+            }
+            Err(e) => Poll::Ready(Some(Err(io::Error::other(e.to_string())))),
+        }
+    }
+}
+
+type Reader = age::stream::StreamReader<BufReader<File>>;
+
+/// A decrypting reader positioned at `pos`, to read up to `end` (exclusive).
+struct Cursor {
+    reader: Reader,
+    pos: u64,
+    end: u64,
+}
+
+/// One decrypted piece and the cursor for the rest (`None` when done or failed).
+struct Piece {
+    bytes: io::Result<Bytes>,
+    rest: Option<Cursor>,
+}
+
+impl Cursor {
+    /// Reads up to the next age chunk boundary (so later pieces are whole chunks).
+    fn read_piece(mut self) -> Piece {
+        let to_boundary = AGE_CHUNK - self.pos % AGE_CHUNK;
+        let want = to_boundary.min(self.end - self.pos) as usize;
+        let mut buf = vec![0; want];
+        if let Err(e) = self.reader.read_exact(&mut buf) {
+            return Piece { bytes: Err(e), rest: None };
+        }
+        self.pos += want as u64;
+        let rest = (self.pos < self.end).then_some(self);
+        Piece { bytes: Ok(Bytes::from(buf)), rest }
+    }
+}
+
+fn open_reader(path: &Path, identity: &age::x25519::Identity) -> Result<Reader, MediaError> {
+    let file = File::open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => MediaError::NotFound,
+        _ => MediaError::Io(e),
+    })?;
+    let decryptor = age::Decryptor::new_buffered(BufReader::new(file))?;
+    Ok(decryptor.decrypt(std::iter::once(identity as &dyn age::Identity))?)
+}
+
+/// A file being written in `ROOT/tmp`, removed on drop unless committed.
+struct Sink {
+    writer: age::stream::StreamWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+    temp: TempFile,
+}
+
+impl Sink {
+    fn create(path: PathBuf, recipient: &age::x25519::Recipient) -> Result<Sink, MediaError> {
+        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))?;
+        let file = create_private_file(&path)?;
+        let temp = TempFile(Some(path));
+        let writer = encryptor.wrap_output(file)?;
+        Ok(Sink { writer, hasher: Sha256::new(), bytes: 0, temp })
+    }
+}
+
+impl Sink {
+    /// Hashes and encrypts `batch` (blocking). On error the sink is dropped, which
+    /// removes the temp file.
+    fn write(mut self, batch: Vec<Bytes>) -> io::Result<Sink> {
+        for piece in &batch {
+            self.hasher.update(piece);
+            self.writer.write_all(piece)?;
+            self.bytes += piece.len() as u64;
+        }
+        Ok(self)
+    }
+
+    /// Writes the last `batch`, ends the age stream (`finish` writes the last chunk),
+    /// fsyncs the file, renames it to `final_path` and fsyncs its directory.
+    async fn commit(self, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
+        blocking(move || -> io::Result<Ingested> {
+            let Sink { writer, hasher, bytes, mut temp } = self.write(batch)?;
+            let file = writer.finish()?;
+            file.sync_all()?;
+            drop(file);
+            let dir = final_path.parent().ok_or_else(|| io::Error::other("media path has no directory"))?;
+            if !dir.is_dir() {
+                create_private_dir(dir)?;
+                if let Some(root) = dir.parent() {
+                    sync_dir(root)?;
+                }
+            }
+            let tmp_path = temp.0.take().ok_or_else(|| io::Error::other("no temp file"))?;
+            if let Err(e) = fs::rename(&tmp_path, &final_path) {
+                let _ = fs::remove_file(&tmp_path);
+                return Err(e);
+            }
+            if let Err(e) = sync_dir(dir) {
+                // Not known to be durable: report failure and leave nothing half-kept.
+                let _ = fs::remove_file(&final_path);
+                return Err(e);
+            }
+            Ok(Ingested { bytes, sha256: hex::encode(hasher.finalize()) })
+        })
+        .await?
+        .map_err(MediaError::Io)
+    }
+}
+
+/// The sink, either in hand or inside the blocking task that is writing a batch.
+enum Slot {
+    Idle(Sink),
+    Busy(JoinHandle<io::Result<Sink>>),
+}
+
+impl Slot {
+    /// The sink once its last write is done. A failed write has dropped it (and its file).
+    async fn ready(self) -> Result<Sink, MediaError> {
+        match self {
+            Slot::Idle(sink) => Ok(sink),
+            Slot::Busy(task) => Ok(task.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))??),
+        }
+    }
+}
+
+/// A temp file path, removed on drop while still set.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Runs `f` on the blocking pool; a panic there becomes an I/O error.
+async fn blocking<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| io::Error::other(format!("media task failed: {e}")))
+}
+
+/// A temp file name unique within this process and across processes sharing the dir.
+fn temp_name(id: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{id}.{}.{n}.part", std::process::id())
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn create_private_file(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Makes a rename or removal in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "media_tests.rs"]
+mod tests;
