@@ -136,6 +136,9 @@ pub struct ConnectionConfig {
     pub timeout: Duration,
     /// Retries of a temporary upstream error before the job fails.
     pub max_retries: u32,
+    /// Overrides the models' deadlines for jobs on this connection.
+    #[serde(serialize_with = "human_duration_opt")]
+    pub deadline: Option<Duration>,
 }
 
 /// The provider kinds a connection may name.
@@ -157,6 +160,13 @@ pub const CONNECTION_KINDS: &[&str] = &[
 
 fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
+}
+
+fn human_duration_opt<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&format_duration(*d)),
+        None => s.serialize_str("model default"),
+    }
 }
 
 /// A duration in the largest whole unit that expresses it ("90d", "12h", "1500ms").
@@ -247,6 +257,7 @@ struct RawConnection {
     models: Option<Vec<String>>,
     timeout: Option<String>,
     max_retries: Option<u32>,
+    deadline: Option<String>,
 }
 
 impl Config {
@@ -454,6 +465,7 @@ fn default_demo_connection() -> ConnectionConfig {
         models: Vec::new(),
         timeout: Duration::from_secs(120),
         max_retries: 5,
+        deadline: None,
     }
 }
 
@@ -479,6 +491,10 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
             delay: duration(&format!("{at}: delay"), raw.delay, "3s")?,
             timeout: duration(&format!("{at}: timeout"), raw.timeout, "120s")?.max(Duration::from_millis(100)),
             max_retries: raw.max_retries.unwrap_or(5).min(20),
+            deadline: match raw.deadline {
+                Some(text) => Some(duration(&format!("{at}: deadline"), Some(text), "0")?).filter(|d| !d.is_zero()),
+                None => None,
+            },
             name: raw.name,
             kind: raw.kind,
             base_url,

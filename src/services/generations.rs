@@ -84,7 +84,7 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
         updated_at: now,
         submitted_at: None,
         finished_at: None,
-        deadline_at: now.plus(model.deadline),
+        deadline_at: now.plus(connection.config.deadline.unwrap_or(model.deadline)),
         upstream: None,
         pending_outputs: Vec::new(),
         outputs: Vec::new(),
