@@ -30,13 +30,9 @@ pub const MAX_REDIRECTS: usize = 5;
 /// Why an outbound request was refused or failed. Messages name hosts, never headers or URLs.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum OutboundError {
-    #[error(
-        "refusing to connect to {host}: not a public address; set allow_private_network for this connection to allow it"
-    )]
+    #[error("refusing to connect to {host}: not a public address; set allow_private_network for this connection to allow it")]
     Forbidden { host: String },
-    #[error(
-        "refusing to connect to {host}: unspecified, multicast, broadcast, reserved and cloud metadata addresses are never allowed"
-    )]
+    #[error("refusing to connect to {host}: unspecified, multicast, broadcast, reserved and cloud metadata addresses are never allowed")]
     Blocked { host: String },
     #[error("only http and https URLs are allowed, not {scheme:?}")]
     Scheme { scheme: String },
@@ -88,11 +84,7 @@ pub struct OutboundPolicy {
 
 impl Default for OutboundPolicy {
     fn default() -> Self {
-        OutboundPolicy {
-            allow_private_network: false,
-            timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(10),
-        }
+        OutboundPolicy { allow_private_network: false, timeout: Duration::from_secs(120), connect_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -109,9 +101,7 @@ pub fn check_destination(url: &Url, allow_private_network: bool) -> Result<(), O
     match url.scheme() {
         "http" | "https" => {}
         other => {
-            return Err(OutboundError::Scheme {
-                scheme: other.to_string(),
-            });
+            return Err(OutboundError::Scheme { scheme: other.to_string() });
         }
     }
     let ip = match url.host() {
@@ -126,36 +116,22 @@ pub fn check_destination(url: &Url, allow_private_network: bool) -> Result<(), O
             return Err(OutboundError::Http("the URL has no host".to_string()));
         }
     };
-    check_ip(
-        ip,
-        url.host_str().unwrap_or_default(),
-        allow_private_network,
-    )
+    check_ip(ip, url.host_str().unwrap_or_default(), allow_private_network)
 }
 
 fn check_ip(ip: IpAddr, host: &str, allow_private_network: bool) -> Result<(), OutboundError> {
     match classify(ip) {
         reach if reach.allowed(allow_private_network) => Ok(()),
-        Reach::Never => Err(OutboundError::Blocked {
-            host: host.to_string(),
-        }),
-        _ => Err(OutboundError::Forbidden {
-            host: host.to_string(),
-        }),
+        Reach::Never => Err(OutboundError::Blocked { host: host.to_string() }),
+        _ => Err(OutboundError::Forbidden { host: host.to_string() }),
     }
 }
 
 /// Checks one redirect hop: the scheme, an IP-literal host, and the number of redirects
 /// already followed in this chain (the hop is refused once that reaches [`MAX_REDIRECTS`]).
-pub fn check_redirect(
-    url: &Url,
-    followed: usize,
-    allow_private_network: bool,
-) -> Result<(), OutboundError> {
+pub fn check_redirect(url: &Url, followed: usize, allow_private_network: bool) -> Result<(), OutboundError> {
     if followed >= MAX_REDIRECTS {
-        return Err(OutboundError::Http(format!(
-            "more than {MAX_REDIRECTS} redirects"
-        )));
+        return Err(OutboundError::Http(format!("more than {MAX_REDIRECTS} redirects")));
     }
     check_destination(url, allow_private_network)
 }
@@ -168,29 +144,23 @@ pub struct GuardedResolver {
 
 impl GuardedResolver {
     pub fn new(allow_private_network: bool) -> GuardedResolver {
-        GuardedResolver {
-            allow_private_network,
-        }
+        GuardedResolver { allow_private_network }
     }
 
     /// Resolves `host` and returns only the addresses the policy allows, or a refusal.
     pub async fn resolve_allowed(&self, host: &str) -> Result<Vec<SocketAddr>, OutboundError> {
-        let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
-            .await
-            .map_err(|e| OutboundError::Http(format!("cannot resolve {host}: {e}")))?
-            .collect();
+        let found: Vec<SocketAddr> =
+            tokio::net::lookup_host((host, 0)).await.map_err(|e| OutboundError::Http(format!("cannot resolve {host}: {e}")))?.collect();
         let mut refusal = None;
         let allowed: Vec<SocketAddr> = found
             .into_iter()
-            .filter(
-                |addr| match check_ip(addr.ip(), host, self.allow_private_network) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        refusal.get_or_insert(e);
-                        false
-                    }
-                },
-            )
+            .filter(|addr| match check_ip(addr.ip(), host, self.allow_private_network) {
+                Ok(()) => true,
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                    false
+                }
+            })
             .collect();
         match (allowed.is_empty(), refusal) {
             (false, _) => Ok(allowed),
@@ -253,11 +223,7 @@ impl OutboundClient {
     }
 
     /// A request to `url`, after [`OutboundClient::check_url`].
-    pub fn request(
-        &self,
-        method: reqwest::Method,
-        url: &Url,
-    ) -> Result<reqwest::RequestBuilder, OutboundError> {
+    pub fn request(&self, method: reqwest::Method, url: &Url) -> Result<reqwest::RequestBuilder, OutboundError> {
         self.check_url(url)?;
         Ok(self.client.request(method, url.clone()))
     }
@@ -294,18 +260,10 @@ pub async fn read_capped(resp: reqwest::Response, cap: u64) -> Result<Bytes, Out
 
 /// A response body as a stream of chunks that ends with [`OutboundError::TooLarge`] as soon as
 /// more than `cap` bytes have arrived (or at once, when Content-Length says so).
-pub fn capped_stream(
-    resp: reqwest::Response,
-    cap: u64,
-) -> impl Stream<Item = Result<Bytes, OutboundError>> + Send + 'static {
+pub fn capped_stream(resp: reqwest::Response, cap: u64) -> impl Stream<Item = Result<Bytes, OutboundError>> + Send + 'static {
     let declared_too_large = resp.content_length().is_some_and(|len| len > cap);
     let body = Box::pin(resp.bytes_stream());
-    let start = CapState {
-        body,
-        seen: 0,
-        failed: declared_too_large,
-        done: false,
-    };
+    let start = CapState { body, seen: 0, failed: declared_too_large, done: false };
     stream::unfold(start, move |mut state| async move {
         if state.done {
             return None;

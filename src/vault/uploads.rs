@@ -87,9 +87,7 @@ fn jpeg_has_end(input: &[u8]) -> bool {
 
 fn corrupt(err: ImageError) -> UploadError {
     match err {
-        ImageError::Limits(_) => {
-            UploadError::Corrupt("decoding needs more memory than allowed".to_string())
-        }
+        ImageError::Limits(_) => UploadError::Corrupt("decoding needs more memory than allowed".to_string()),
         other => UploadError::Corrupt(other.to_string()),
     }
 }
@@ -105,28 +103,18 @@ pub fn sanitize(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<CleanIm
     let format = sniff(input).ok_or(UploadError::UnsupportedType)?;
     // The JPEG decoder pads a truncated scan with grey instead of failing: check the end.
     if format == ImageFormat::Jpeg && !jpeg_has_end(input) {
-        return Err(UploadError::Corrupt(
-            "the JPEG file is truncated (no end-of-image marker)".to_string(),
-        ));
+        return Err(UploadError::Corrupt("the JPEG file is truncated (no end-of-image marker)".to_string()));
     }
 
     let mut limits = Limits::default();
-    limits.max_alloc = Some(
-        max_pixels
-            .saturating_mul(MAX_BYTES_PER_PIXEL)
-            .saturating_add(DECODER_SLACK),
-    );
+    limits.max_alloc = Some(max_pixels.saturating_mul(MAX_BYTES_PER_PIXEL).saturating_add(DECODER_SLACK));
     let mut reader = ImageReader::with_format(Cursor::new(input), format);
     reader.limits(limits);
     // Building the decoder parses headers only: nothing is decoded yet.
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width).saturating_mul(u64::from(height)) > max_pixels {
-        return Err(UploadError::TooManyPixels {
-            width,
-            height,
-            max: max_pixels,
-        });
+        return Err(UploadError::TooManyPixels { width, height, max: max_pixels });
     }
     if width == 0 || height == 0 {
         return Err(UploadError::Corrupt("the image has no pixels".to_string()));
@@ -141,12 +129,7 @@ pub fn sanitize(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<CleanIm
         ImageFormat::Jpeg => (encode_jpeg(&image)?, "image/jpeg"),
         _ => (encode_png(image)?, "image/png"),
     };
-    Ok(CleanImage {
-        bytes,
-        content_type,
-        width,
-        height,
-    })
+    Ok(CleanImage { bytes, content_type, width, height })
 }
 
 fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, UploadError> {
@@ -155,9 +138,7 @@ fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, UploadError> {
         other => DynamicImage::ImageRgb8(other.to_rgb8()),
     };
     let mut out = Vec::new();
-    image
-        .write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
-        .map_err(|e| UploadError::Encode(e.to_string()))?;
+    image.write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)).map_err(|e| UploadError::Encode(e.to_string()))?;
     Ok(out)
 }
 
@@ -167,9 +148,7 @@ fn encode_png(image: DynamicImage) -> Result<Vec<u8>, UploadError> {
         _ => image,
     };
     let mut out = Vec::new();
-    image
-        .write_with_encoder(PngEncoder::new(&mut out))
-        .map_err(|e| UploadError::Encode(e.to_string()))?;
+    image.write_with_encoder(PngEncoder::new(&mut out)).map_err(|e| UploadError::Encode(e.to_string()))?;
     Ok(out)
 }
 

@@ -35,11 +35,7 @@ pub fn classify(ip: IpAddr) -> Reach {
 }
 
 /// Cloud metadata services (AWS/GCP/Azure/OpenStack, AWS ECS, Alibaba).
-const METADATA_V4: [Ipv4Addr; 3] = [
-    Ipv4Addr::new(169, 254, 169, 254),
-    Ipv4Addr::new(169, 254, 170, 2),
-    Ipv4Addr::new(100, 100, 100, 200),
-];
+const METADATA_V4: [Ipv4Addr; 3] = [Ipv4Addr::new(169, 254, 169, 254), Ipv4Addr::new(169, 254, 170, 2), Ipv4Addr::new(100, 100, 100, 200)];
 /// AWS's IPv6 instance metadata endpoint.
 const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
 
@@ -76,11 +72,7 @@ fn classify_v4(ip: Ipv4Addr) -> Reach {
         ([198, 51, 100, 0], 24), // TEST-NET-2
         ([203, 0, 113, 0], 24),  // TEST-NET-3
     ];
-    if PRIVATE.iter().any(|&(net, p)| in_v4(ip, net, p)) {
-        Reach::Private
-    } else {
-        Reach::Global
-    }
+    if PRIVATE.iter().any(|&(net, p)| in_v4(ip, net, p)) { Reach::Private } else { Reach::Global }
 }
 
 fn embedded_v4(ip: Ipv6Addr, shift: u32) -> Ipv4Addr {
@@ -96,9 +88,7 @@ fn classify_v6(ip: Ipv6Addr) -> Reach {
         return Reach::Private;
     }
     // IPv4-mapped ::ffff:a.b.c.d and NAT64 64:ff9b::a.b.c.d reach the embedded IPv4 address.
-    if in_v6(ip, [0, 0, 0, 0, 0, 0xffff, 0, 0], 96)
-        || in_v6(ip, [0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96)
-    {
+    if in_v6(ip, [0, 0, 0, 0, 0, 0xffff, 0, 0], 96) || in_v6(ip, [0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96) {
         return classify_v4(embedded_v4(ip, 0));
     }
     // 6to4 2002:AABB:CCDD::/48 tunnels to AA.BB.CC.DD.
@@ -115,15 +105,11 @@ fn classify_v6(ip: Ipv6Addr) -> Reach {
         return Reach::Private;
     }
     const SPECIAL: [([u16; 8], u32); 3] = [
-        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments, incl. Teredo 2001::/32
+        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),     // IETF protocol assignments, incl. Teredo 2001::/32
         ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation
-        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation (RFC 9637)
+        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),     // documentation (RFC 9637)
     ];
-    if SPECIAL.iter().any(|&(net, p)| in_v6(ip, net, p)) {
-        Reach::Private
-    } else {
-        Reach::Global
-    }
+    if SPECIAL.iter().any(|&(net, p)| in_v6(ip, net, p)) { Reach::Private } else { Reach::Global }
 }
 
 #[cfg(test)]

@@ -70,16 +70,11 @@ fn ok(body: &[u8], content_length: bool) -> Vec<u8> {
 }
 
 fn redirect_to(location: &str) -> Vec<u8> {
-    format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .into_bytes()
+    format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
 fn policy(allow_private_network: bool) -> OutboundPolicy {
-    OutboundPolicy {
-        allow_private_network,
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
-    }
+    OutboundPolicy { allow_private_network, timeout: Duration::from_secs(5), connect_timeout: Duration::from_secs(2) }
 }
 
 fn client(allow_private_network: bool) -> OutboundClient {
@@ -109,30 +104,15 @@ async fn loopback_literals_are_refused_before_connecting() {
     ] {
         let url = parse(&raw);
         let err = c.get(&url).expect_err(&raw);
-        assert!(
-            matches!(err, OutboundError::Forbidden { .. }),
-            "{raw}: {err}"
-        );
+        assert!(matches!(err, OutboundError::Forbidden { .. }), "{raw}: {err}");
         assert!(c.post(&url).is_err(), "{raw}");
-        assert!(
-            err.to_string().contains("set allow_private_network"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("set allow_private_network"), "{err}");
     }
     // The same server is reachable once the connection allows private networks.
     let allowed = client(true);
-    let resp = allowed
-        .get(&server.url("127.0.0.1", "/"))
-        .expect("allowed")
-        .send()
-        .await
-        .expect("send");
+    let resp = allowed.get(&server.url("127.0.0.1", "/")).expect("allowed").send().await.expect("send");
     assert_eq!(read_capped(resp, 1024).await.expect("body"), "hello");
-    assert_eq!(
-        server.hits(),
-        1,
-        "only the allowed request reached the server"
-    );
+    assert_eq!(server.hits(), 1, "only the allowed request reached the server");
 }
 
 #[test]
@@ -151,10 +131,7 @@ fn private_and_special_literals_are_refused() {
         "http://[2001:db8::1]/",
     ] {
         let err = c.check_url(&parse(raw)).expect_err(raw);
-        assert!(
-            matches!(err, OutboundError::Forbidden { .. }),
-            "{raw}: {err}"
-        );
+        assert!(matches!(err, OutboundError::Forbidden { .. }), "{raw}: {err}");
     }
     for raw in [
         "http://169.254.169.254/latest/meta-data/",
@@ -172,15 +149,8 @@ fn private_and_special_literals_are_refused() {
         }
     }
     // Other link-local addresses are private, not blocked.
-    assert!(
-        client(true)
-            .check_url(&parse("http://169.254.1.1/"))
-            .is_ok()
-    );
-    assert!(
-        c.check_url(&parse("https://api.openai.com/v1/images"))
-            .is_ok()
-    );
+    assert!(client(true).check_url(&parse("http://169.254.1.1/")).is_ok());
+    assert!(c.check_url(&parse("https://api.openai.com/v1/images")).is_ok());
     assert!(c.check_url(&parse("https://8.8.8.8/")).is_ok());
     assert!(c.check_url(&parse("https://[2606:4700::1111]/")).is_ok());
 }
@@ -188,12 +158,7 @@ fn private_and_special_literals_are_refused() {
 #[test]
 fn only_http_and_https_schemes() {
     let c = client(true);
-    for raw in [
-        "ftp://example.com/",
-        "file:///etc/passwd",
-        "gopher://example.com/",
-        "data:text/plain,hi",
-    ] {
+    for raw in ["ftp://example.com/", "file:///etc/passwd", "gopher://example.com/", "data:text/plain,hi"] {
         let err = c.check_url(&parse(raw)).expect_err(raw);
         assert!(matches!(err, OutboundError::Scheme { .. }), "{raw}: {err}");
     }
@@ -204,37 +169,19 @@ fn redirect_hops_are_checked() {
     let public = parse("https://cdn.example.com/out.mp4");
     assert!(check_redirect(&public, 0, false).is_ok());
     assert!(check_redirect(&public, MAX_REDIRECTS - 1, false).is_ok());
-    assert!(matches!(
-        check_redirect(&public, MAX_REDIRECTS, false),
-        Err(OutboundError::Http(_))
-    ));
-    for raw in [
-        "http://127.0.0.1/",
-        "http://[::1]:8080/",
-        "http://10.1.1.1/x",
-        "http://2130706433/",
-    ] {
+    assert!(matches!(check_redirect(&public, MAX_REDIRECTS, false), Err(OutboundError::Http(_))));
+    for raw in ["http://127.0.0.1/", "http://[::1]:8080/", "http://10.1.1.1/x", "http://2130706433/"] {
         let err = check_redirect(&parse(raw), 1, false).expect_err(raw);
-        assert!(
-            matches!(err, OutboundError::Forbidden { .. }),
-            "{raw}: {err}"
-        );
+        assert!(matches!(err, OutboundError::Forbidden { .. }), "{raw}: {err}");
     }
     let meta = parse("http://169.254.169.254/latest/meta-data/");
-    assert!(matches!(
-        check_redirect(&meta, 1, true),
-        Err(OutboundError::Blocked { .. })
-    ));
-    assert!(matches!(
-        check_redirect(&parse("file:///etc/passwd"), 1, true),
-        Err(OutboundError::Scheme { .. })
-    ));
+    assert!(matches!(check_redirect(&meta, 1, true), Err(OutboundError::Blocked { .. })));
+    assert!(matches!(check_redirect(&parse("file:///etc/passwd"), 1, true), Err(OutboundError::Scheme { .. })));
 }
 
 #[tokio::test]
 async fn redirect_to_metadata_is_refused_end_to_end() {
-    let server =
-        Server::start(|_, _| redirect_to("http://169.254.169.254/latest/meta-data/")).await;
+    let server = Server::start(|_, _| redirect_to("http://169.254.169.254/latest/meta-data/")).await;
     let err = client(true)
         .get(&server.url("127.0.0.1", "/out"))
         .expect("allowed")
@@ -242,43 +189,19 @@ async fn redirect_to_metadata_is_refused_end_to_end() {
         .await
         .map_err(OutboundError::from)
         .expect_err("redirect must be refused");
-    assert!(
-        matches!(err, OutboundError::Blocked { ref host } if host == "169.254.169.254"),
-        "{err}"
-    );
+    assert!(matches!(err, OutboundError::Blocked { ref host } if host == "169.254.169.254"), "{err}");
 }
 
 #[tokio::test]
 async fn redirects_are_followed_at_most_five_times() {
-    let server = Server::start(|n, addr| {
-        if n <= 3 {
-            redirect_to(&format!("http://{addr}/hop{n}"))
-        } else {
-            ok(b"done", true)
-        }
-    })
-    .await;
+    let server = Server::start(|n, addr| if n <= 3 { redirect_to(&format!("http://{addr}/hop{n}")) } else { ok(b"done", true) }).await;
     let c = client(true);
-    let resp = c
-        .get(&server.url("127.0.0.1", "/"))
-        .expect("ok")
-        .send()
-        .await
-        .expect("send");
+    let resp = c.get(&server.url("127.0.0.1", "/")).expect("ok").send().await.expect("send");
     assert_eq!(read_capped(resp, 64).await.expect("body"), "done");
 
     let endless = Server::start(|n, addr| redirect_to(&format!("http://{addr}/loop{n}"))).await;
-    let err = c
-        .get(&endless.url("127.0.0.1", "/"))
-        .expect("ok")
-        .send()
-        .await
-        .map_err(OutboundError::from)
-        .expect_err("endless redirects");
-    assert!(
-        matches!(err, OutboundError::Http(ref m) if m.contains("redirects")),
-        "{err}"
-    );
+    let err = c.get(&endless.url("127.0.0.1", "/")).expect("ok").send().await.map_err(OutboundError::from).expect_err("endless redirects");
+    assert!(matches!(err, OutboundError::Http(ref m) if m.contains("redirects")), "{err}");
     assert_eq!(endless.hits(), MAX_REDIRECTS + 1);
 }
 
@@ -287,38 +210,16 @@ async fn host_names_resolving_to_loopback_are_refused() {
     let server = Server::start(|_, _| ok(b"secret", true)).await;
     let url = server.url("localhost", "/");
     let c = client(false);
-    assert!(
-        c.check_url(&url).is_ok(),
-        "names are checked after resolution"
-    );
-    let err = c
-        .get(&url)
-        .expect("builder")
-        .send()
-        .await
-        .map_err(OutboundError::from)
-        .expect_err("localhost must be refused");
-    assert!(
-        matches!(err, OutboundError::Forbidden { ref host } if host == "localhost"),
-        "{err}"
-    );
+    assert!(c.check_url(&url).is_ok(), "names are checked after resolution");
+    let err = c.get(&url).expect("builder").send().await.map_err(OutboundError::from).expect_err("localhost must be refused");
+    assert!(matches!(err, OutboundError::Forbidden { ref host } if host == "localhost"), "{err}");
     assert_eq!(server.hits(), 0, "no connection was made");
-    let direct = GuardedResolver::new(false)
-        .resolve_allowed("localhost")
-        .await;
+    let direct = GuardedResolver::new(false).resolve_allowed("localhost").await;
     assert!(matches!(direct, Err(OutboundError::Forbidden { .. })));
-    let allowed = GuardedResolver::new(true)
-        .resolve_allowed("localhost")
-        .await
-        .expect("allowed");
+    let allowed = GuardedResolver::new(true).resolve_allowed("localhost").await.expect("allowed");
     assert!(allowed.iter().all(|a| a.ip().is_loopback()));
 
-    let resp = client(true)
-        .get(&url)
-        .expect("ok")
-        .send()
-        .await
-        .expect("send");
+    let resp = client(true).get(&url).expect("ok").send().await.expect("send");
     assert_eq!(read_capped(resp, 64).await.expect("body"), "secret");
 }
 
@@ -332,20 +233,9 @@ async fn bodies_over_the_cap_are_refused() {
         let url = server.url("127.0.0.1", "/");
         let send = || async { c.get(&url).expect("ok").send().await.expect("send") };
 
-        let err = read_capped(send().await, 9_999)
-            .await
-            .expect_err("over cap");
-        assert!(
-            matches!(err, OutboundError::TooLarge { cap: 9_999 }),
-            "{err}"
-        );
-        assert_eq!(
-            read_capped(send().await, 10_000)
-                .await
-                .expect("at cap")
-                .len(),
-            10_000
-        );
+        let err = read_capped(send().await, 9_999).await.expect_err("over cap");
+        assert!(matches!(err, OutboundError::TooLarge { cap: 9_999 }), "{err}");
+        assert_eq!(read_capped(send().await, 10_000).await.expect("at cap").len(), 10_000);
 
         let mut stream = std::pin::pin!(capped_stream(send().await, 4_000));
         let mut got = 0usize;
@@ -357,10 +247,7 @@ async fn bodies_over_the_cap_are_refused() {
             }
         }
         assert!(got <= 4_000, "{got} bytes passed the cap");
-        assert!(
-            matches!(error, Some(OutboundError::TooLarge { cap: 4_000 })),
-            "{error:?}"
-        );
+        assert!(matches!(error, Some(OutboundError::TooLarge { cap: 4_000 })), "{error:?}");
 
         let whole: Vec<_> = capped_stream(send().await, 10_000).collect().await;
         let total: usize = whole.iter().map(|c| c.as_ref().expect("chunk").len()).sum();
@@ -378,15 +265,10 @@ async fn a_silent_server_hits_the_timeout() {
             held.push(sock); // accept and never answer
         }
     });
-    let c = OutboundClient::new(OutboundPolicy {
-        timeout: Duration::from_millis(300),
-        ..policy(true)
-    })
-    .expect("client");
+    let c = OutboundClient::new(OutboundPolicy { timeout: Duration::from_millis(300), ..policy(true) }).expect("client");
     let url = parse(&format!("http://{addr}/"));
-    let outcome = tokio::time::timeout(Duration::from_secs(5), c.get(&url).expect("ok").send())
-        .await
-        .expect("the client's own timeout fires first");
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(5), c.get(&url).expect("ok").send()).await.expect("the client's own timeout fires first");
     let err = outcome.map_err(OutboundError::from).expect_err("timeout");
     assert!(matches!(err, OutboundError::Timeout), "{err}");
 
@@ -397,18 +279,11 @@ async fn a_silent_server_hits_the_timeout() {
         let mut held = Vec::new();
         while let Ok((mut sock, _)) = stalled.accept().await {
             read_head(&mut sock).await;
-            let _ = sock
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-                .await;
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial").await;
             held.push(sock);
         }
     });
-    let resp = c
-        .get(&parse(&format!("http://{stalled_addr}/")))
-        .expect("ok")
-        .send()
-        .await
-        .expect("headers arrive");
+    let resp = c.get(&parse(&format!("http://{stalled_addr}/"))).expect("ok").send().await.expect("headers arrive");
     let outcome = tokio::time::timeout(Duration::from_secs(5), read_capped(resp, 1_000)).await;
     let err = outcome.expect("bounded").expect_err("body timeout");
     assert!(matches!(err, OutboundError::Timeout), "{err}");
@@ -438,27 +313,16 @@ async fn errors_never_show_urls_or_headers() {
 #[tokio::test]
 #[ignore = "run as a child process by environment_proxies_are_ignored"]
 async fn env_proxy_child() {
-    assert!(
-        std::env::var("HTTP_PROXY").is_ok(),
-        "the parent sets HTTP_PROXY"
-    );
+    assert!(std::env::var("HTTP_PROXY").is_ok(), "the parent sets HTTP_PROXY");
     let server = Server::start(|_, _| ok(b"direct", true)).await;
     let url = server.url("127.0.0.1", "/");
     // A client that honours the environment goes to the dead proxy and fails …
     install_crypto_provider();
     let plain = reqwest::Client::builder().build().expect("plain client");
-    assert!(
-        plain.get(url.clone()).send().await.is_err(),
-        "the proxy is in effect"
-    );
+    assert!(plain.get(url.clone()).send().await.is_err(), "the proxy is in effect");
     assert_eq!(server.hits(), 0);
     // … while the outbound client connects directly.
-    let resp = client(true)
-        .get(&url)
-        .expect("ok")
-        .send()
-        .await
-        .expect("direct");
+    let resp = client(true).get(&url).expect("ok").send().await.expect("direct");
     assert_eq!(read_capped(resp, 64).await.expect("body"), "direct");
     assert_eq!(server.hits(), 1);
 }
@@ -470,12 +334,7 @@ fn environment_proxies_are_ignored() {
     drop(dead);
     let exe = std::env::current_exe().expect("test binary");
     let out = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "providers::http::tests::env_proxy_child",
-            "--ignored",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "providers::http::tests::env_proxy_child", "--ignored", "--test-threads=1"])
         .env("HTTP_PROXY", &proxy)
         .env("http_proxy", &proxy)
         .env("ALL_PROXY", &proxy)
@@ -485,9 +344,5 @@ fn environment_proxies_are_ignored() {
         .output()
         .expect("run child");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "child failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success() && stdout.contains("1 passed"), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 }

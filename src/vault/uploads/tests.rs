@@ -9,28 +9,18 @@ const MAX_BYTES: u64 = 20 * 1024 * 1024;
 const MAX_PIXELS: u64 = 40_000_000;
 
 fn pattern(width: u32, height: u32) -> RgbImage {
-    RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([
-            (x * 7 % 256) as u8,
-            (y * 5 % 256) as u8,
-            ((x + y) % 256) as u8,
-        ])
-    })
+    RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x + y) % 256) as u8]))
 }
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    DynamicImage::ImageRgb8(pattern(width, height))
-        .write_with_encoder(JpegEncoder::new_with_quality(&mut out, 85))
-        .expect("encode jpeg");
+    DynamicImage::ImageRgb8(pattern(width, height)).write_with_encoder(JpegEncoder::new_with_quality(&mut out, 85)).expect("encode jpeg");
     out
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    DynamicImage::ImageRgb8(pattern(width, height))
-        .write_with_encoder(PngEncoder::new(&mut out))
-        .expect("encode png");
+    DynamicImage::ImageRgb8(pattern(width, height)).write_with_encoder(PngEncoder::new(&mut out)).expect("encode png");
     out
 }
 
@@ -39,10 +29,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = u32::try_from(data.len())
-        .expect("len")
-        .to_be_bytes()
-        .to_vec();
+    let mut out = u32::try_from(data.len()).expect("len").to_be_bytes().to_vec();
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
     let mut crc = crc32fast::Hasher::new();
@@ -103,10 +90,7 @@ fn jpeg_loses_exif_and_gps_and_is_turned_upright() {
     assert!(clean.bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
     assert!(!contains(&clean.bytes, b"Exif"), "EXIF survived");
     assert!(!contains(&clean.bytes, GPS_MARKER), "GPS survived");
-    assert!(
-        !contains(&clean.bytes, &[0xFF, 0xE1]),
-        "an APP1 segment survived"
-    );
+    assert!(!contains(&clean.bytes, &[0xFF, 0xE1]), "an APP1 segment survived");
     // Orientation 6 rotates the 40x20 image to 20x40.
     assert_eq!((clean.width, clean.height), (20, 40));
     let decoded = image::load_from_memory(&clean.bytes).expect("decodes");
@@ -124,40 +108,29 @@ fn png_loses_text_chunks() {
     let mut tagged = plain[..ihdr_end].to_vec();
     tagged.extend(png_chunk(b"tEXt", secret));
     tagged.extend_from_slice(&plain[ihdr_end..]);
-    assert!(
-        image::load_from_memory(&tagged).is_ok(),
-        "the tagged PNG is valid"
-    );
+    assert!(image::load_from_memory(&tagged).is_ok(), "the tagged PNG is valid");
 
     let clean = sanitize(&tagged, MAX_BYTES, MAX_PIXELS).expect("clean");
     assert_eq!(clean.content_type, "image/png");
     assert_eq!((clean.width, clean.height), (16, 12));
     assert!(!contains(&clean.bytes, b"tEXt"));
     assert!(!contains(&clean.bytes, b"REELVAULT-SECRET-TEXT"));
-    let decoded = image::load_from_memory(&clean.bytes)
-        .expect("decodes")
-        .to_rgb8();
+    let decoded = image::load_from_memory(&clean.bytes).expect("decodes").to_rgb8();
     assert_eq!(decoded, pattern(16, 12), "PNG is lossless");
 }
 
 #[test]
 fn webp_becomes_png() {
-    let source = RgbaImage::from_fn(9, 7, |x, y| {
-        image::Rgba([x as u8 * 20, y as u8 * 30, 99, 200])
-    });
+    let source = RgbaImage::from_fn(9, 7, |x, y| image::Rgba([x as u8 * 20, y as u8 * 30, 99, 200]));
     let mut webp = Vec::new();
-    WebPEncoder::new_lossless(&mut webp)
-        .write_image(source.as_raw(), 9, 7, image::ExtendedColorType::Rgba8)
-        .expect("encode webp");
+    WebPEncoder::new_lossless(&mut webp).write_image(source.as_raw(), 9, 7, image::ExtendedColorType::Rgba8).expect("encode webp");
     assert!(webp.starts_with(b"RIFF"));
 
     let clean = sanitize(&webp, MAX_BYTES, MAX_PIXELS).expect("clean");
     assert_eq!(clean.content_type, "image/png");
     assert!(clean.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     assert_eq!((clean.width, clean.height), (9, 7));
-    let decoded = image::load_from_memory(&clean.bytes)
-        .expect("decodes")
-        .to_rgba8();
+    let decoded = image::load_from_memory(&clean.bytes).expect("decodes").to_rgba8();
     assert_eq!(decoded, source);
 }
 
@@ -174,10 +147,7 @@ fn other_types_are_refused_by_magic_bytes() {
         assert!(matches!(err, UploadError::UnsupportedType), "{err}");
         assert!(err.to_string().contains("PNG, JPEG and WebP"));
     }
-    assert!(matches!(
-        sanitize(b"", MAX_BYTES, MAX_PIXELS),
-        Err(UploadError::Empty)
-    ));
+    assert!(matches!(sanitize(b"", MAX_BYTES, MAX_PIXELS), Err(UploadError::Empty)));
 }
 
 #[test]
@@ -190,10 +160,7 @@ fn truncated_and_broken_images_are_corrupt() {
     let whole = jpeg(64, 64);
     for cut in [4, 100, whole.len() / 2] {
         let err = sanitize(&whole[..cut], MAX_BYTES, MAX_PIXELS).expect_err("truncated");
-        assert!(
-            matches!(err, UploadError::Corrupt(_)),
-            "jpeg cut {cut}: {err}"
-        );
+        assert!(matches!(err, UploadError::Corrupt(_)), "jpeg cut {cut}: {err}");
     }
     // Data after the end-of-image marker (a motion photo's video) is fine and dropped.
     let mut trailing = whole.clone();
@@ -201,8 +168,7 @@ fn truncated_and_broken_images_are_corrupt() {
     let clean = sanitize(&trailing, MAX_BYTES, MAX_PIXELS).expect("trailing data");
     assert!(!contains(&clean.bytes, b"ftypmp42"));
 
-    let err = sanitize(b"RIFF\x10\x00\x00\x00WEBPVP8 junk", MAX_BYTES, MAX_PIXELS)
-        .expect_err("broken webp");
+    let err = sanitize(b"RIFF\x10\x00\x00\x00WEBPVP8 junk", MAX_BYTES, MAX_PIXELS).expect_err("broken webp");
     assert!(matches!(err, UploadError::Corrupt(_)), "{err}");
 }
 
@@ -215,38 +181,18 @@ fn huge_dimensions_are_refused_before_decoding() {
     let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
     bomb.extend(png_chunk(b"IHDR", &ihdr));
     // An empty zlib stream: the header is honest, the pixels are missing.
-    bomb.extend(png_chunk(
-        b"IDAT",
-        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    ));
+    bomb.extend(png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
     bomb.extend(png_chunk(b"IEND", &[]));
 
     let err = sanitize(&bomb, MAX_BYTES, MAX_PIXELS).expect_err("too many pixels");
-    assert!(
-        matches!(
-            err,
-            UploadError::TooManyPixels {
-                width: 30_000,
-                height: 30_000,
-                max: MAX_PIXELS
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, UploadError::TooManyPixels { width: 30_000, height: 30_000, max: MAX_PIXELS }), "{err}");
     // With the limit raised it is only then decoded, and fails as corrupt (no pixel data),
     // within the decoder memory limit.
     let err = sanitize(&bomb, MAX_BYTES, 1_000_000_000).expect_err("no pixel data");
     assert!(matches!(err, UploadError::Corrupt(_)), "{err}");
 
     let small = png(100, 100);
-    assert!(matches!(
-        sanitize(&small, MAX_BYTES, 9_999),
-        Err(UploadError::TooManyPixels {
-            width: 100,
-            height: 100,
-            max: 9_999
-        })
-    ));
+    assert!(matches!(sanitize(&small, MAX_BYTES, 9_999), Err(UploadError::TooManyPixels { width: 100, height: 100, max: 9_999 })));
     assert!(sanitize(&small, MAX_BYTES, 10_000).is_ok());
 }
 
@@ -261,8 +207,5 @@ fn oversize_input_is_refused_first() {
     assert!(sanitize(&small, len, MAX_PIXELS).is_ok());
     // Size is checked before anything else, even the type.
     let junk = vec![0u8; 1000];
-    assert!(matches!(
-        sanitize(&junk, 999, MAX_PIXELS),
-        Err(UploadError::TooLarge { max: 999 })
-    ));
+    assert!(matches!(sanitize(&junk, 999, MAX_PIXELS), Err(UploadError::TooLarge { max: 999 })));
 }
