@@ -20,6 +20,7 @@ pub async fn app_with_credits(delay: Duration, credits: i64) -> (TestApp, Browse
 }
 
 pub async fn api_post(base: &str, path: &str, token: &str, body: serde_json::Value) -> crate::support::Page {
+    reelvault::providers::http::install_crypto_provider();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     Browser::read(client.post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap()).await
 }

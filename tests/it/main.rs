@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod binary;
 mod cli;
+mod crash;
 mod csrf_and_headers;
 mod generations;
 mod migration;
