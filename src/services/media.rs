@@ -70,8 +70,8 @@ fn media_error(e: MediaError) -> MediaAccessError {
     }
 }
 
-/// The assets of a generation's outputs, in order.
-pub async fn outputs(state: &AppState, ids: Vec<AssetId>) -> ServiceResult<Vec<Asset>> {
+/// Asset records by id, in order (missing ones skipped).
+pub async fn assets(state: &AppState, ids: Vec<AssetId>) -> ServiceResult<Vec<Asset>> {
     Ok(state
         .store
         .read(move |tx| {

@@ -58,14 +58,24 @@ async fn fake_videos(stall: Arc<AtomicBool>, content_requests: Arc<AtomicUsize>)
                     buf.extend_from_slice(&chunk[..n]);
                 }
                 let line = head.lines().next().unwrap_or_default().to_string();
-                let json = |body: String| format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let json = |body: String| {
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
                 if line.starts_with("POST /v1/videos ") {
                     let id = format!("video_{}", rand::random::<u32>());
-                    let _ = socket.write_all(json(format!(r#"{{"id":"{id}","object":"video","status":"completed","progress":100}}"#)).as_bytes()).await;
+                    let _ = socket
+                        .write_all(json(format!(r#"{{"id":"{id}","object":"video","status":"completed","progress":100}}"#)).as_bytes())
+                        .await;
                 } else if line.starts_with("GET /v1/videos/") && line.contains("/content") {
                     content_requests.fetch_add(1, Ordering::SeqCst);
                     let body = video_bytes();
-                    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
                     let _ = socket.write_all(head.as_bytes()).await;
                     if stall.load(Ordering::SeqCst) {
                         let _ = socket.write_all(&body[..body.len() / 2]).await;
@@ -75,7 +85,9 @@ async fn fake_videos(stall: Arc<AtomicBool>, content_requests: Arc<AtomicUsize>)
                     }
                 } else if line.starts_with("GET /v1/videos/") {
                     let id = line.split_whitespace().nth(1).unwrap_or("").rsplit('/').next().unwrap_or("");
-                    let _ = socket.write_all(json(format!(r#"{{"id":"{id}","object":"video","status":"completed","progress":100}}"#)).as_bytes()).await;
+                    let _ = socket
+                        .write_all(json(format!(r#"{{"id":"{id}","object":"video","status":"completed","progress":100}}"#)).as_bytes())
+                        .await;
                 } else {
                     let _ = socket.write_all(json("{}".into()).as_bytes()).await;
                 }
@@ -108,7 +120,11 @@ async fn kill_9_with_jobs_queued_running_and_fetching_loses_nothing_and_charges_
     )
     .unwrap();
     let c = config.to_str().unwrap().to_string();
-    let (code, _, err) = run(&["user", "add", "--email", "ops@example.com", "--role", "admin", "--password-stdin", "--data-dir", &d, "--config", &c], Some("ops password 12")).await;
+    let (code, _, err) = run(
+        &["user", "add", "--email", "ops@example.com", "--role", "admin", "--password-stdin", "--data-dir", &d, "--config", &c],
+        Some("ops password 12"),
+    )
+    .await;
     assert_eq!(code, 0, "{err}");
     run(&["credits", "grant", "--email", "ops@example.com", "--amount", "100", "--data-dir", &d, "--config", &c], None).await;
     let (_, out, _) = run(&["token", "create", "--email", "ops@example.com", "--data-dir", &d, "--config", &c], None).await;
@@ -116,10 +132,28 @@ async fn kill_9_with_jobs_queued_running_and_fetching_loses_nothing_and_charges_
 
     let mut served = Served::start(&data, &["--config", &c]);
     let url = served.url();
-    let running = api_post(&url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-video", "prompt": "running", "params": {"duration": 2}})).await.json();
+    let running = api_post(
+        &url,
+        "/api/v1/generations",
+        &token,
+        serde_json::json!({"model": "demo-video", "prompt": "running", "params": {"duration": 2}}),
+    )
+    .await
+    .json();
     let queued = api_post(&url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "queued"})).await.json();
-    let fetching = api_post(&url, "/api/v1/generations", &token, serde_json::json!({"model": "sora-2", "prompt": "fetching", "params": {"duration": 4}})).await.json();
-    let ids = [running["id"].as_str().unwrap().to_string(), queued["id"].as_str().unwrap().to_string(), fetching["id"].as_str().unwrap().to_string()];
+    let fetching = api_post(
+        &url,
+        "/api/v1/generations",
+        &token,
+        serde_json::json!({"model": "sora-2", "prompt": "fetching", "params": {"duration": 4}}),
+    )
+    .await
+    .json();
+    let ids = [
+        running["id"].as_str().unwrap().to_string(),
+        queued["id"].as_str().unwrap().to_string(),
+        fetching["id"].as_str().unwrap().to_string(),
+    ];
     let costs: i64 = [&running, &queued, &fetching].iter().map(|g| g["cost"].as_i64().unwrap()).sum();
     assert_eq!(costs, 4 + 1 + 40);
     let expected = ["running", "queued", "fetching"];

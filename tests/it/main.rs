@@ -17,3 +17,4 @@ mod sessions;
 mod setup;
 mod sign_in;
 mod tokens;
+mod uploads;

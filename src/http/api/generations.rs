@@ -40,7 +40,7 @@ fn parse_id(id: &str) -> Result<GenerationId, AppError> {
 
 async fn view(req: &HttpRequest, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
     let state = state(req)?;
-    let outputs = media::outputs(&state, g.outputs.clone()).await?;
+    let outputs = media::assets(&state, g.outputs.clone()).await?;
     serde_json::to_value(GenerationView::new(&state, g, &outputs)).map_err(|_| AppError::internal())
 }
 
@@ -73,6 +73,8 @@ pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
 #[derive(Serialize)]
 struct UploadView {
     id: String,
+    /// A signed link to the cleaned image, as it will be sent to providers.
+    url: String,
     content_type: String,
     width: Option<u32>,
     height: Option<u32>,
@@ -87,8 +89,10 @@ pub async fn upload(req: HttpRequest, caller: ApiCaller, payload: Multipart) -> 
     };
     let file = parts.files.swap_remove(index);
     let asset = uploads::upload(&state, &caller.user, file.bytes).await?;
+    let url = state.urls().absolute(&media::signed_path(&state, &asset));
     Ok(HttpResponse::Created().json(UploadView {
         id: asset.id.to_string(),
+        url,
         content_type: asset.content_type,
         width: asset.width,
         height: asset.height,

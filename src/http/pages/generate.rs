@@ -80,6 +80,20 @@ fn price(model: &ModelSpec, values: &BTreeMap<String, String>) -> u64 {
     model.resolve_params(&raw, 0).map(|p| model.price_of(&p)).unwrap_or(0)
 }
 
+/// Parameter values from a query or form: `param_<name>` fields (the form's names), or
+/// plain `<name>` (links that prefill the form).
+fn param_values(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> =
+        fields.iter().filter(|(k, _)| !k.starts_with("param_")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    out.extend(form_params(fields));
+    out
+}
+
+/// Only the form's `param_<name>` fields, by parameter name.
+fn form_params(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fields.iter().filter_map(|(k, v)| k.strip_prefix("param_").map(|p| (p.to_string(), v.clone()))).collect()
+}
+
 fn pick_model(state: &AppState, id: Option<&str>) -> Result<ModelSpec, AppError> {
     let available: Vec<&ModelSpec> = state.registry.available().collect();
     let chosen = id.and_then(|id| available.iter().find(|m| m.id == id)).or(available.first());
@@ -127,14 +141,14 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
     let model = pick_model(&state, query.get("model").map(String::as_str))?;
     let prompt = query.get("prompt").cloned().unwrap_or_default();
     let negative = query.get("negative_prompt").cloned().unwrap_or_default();
-    page(&req, &who, model, prompt, negative, query.into_inner(), None, StatusCode::OK).await
+    page(&req, &who, model, prompt, negative, param_values(&query), None, StatusCode::OK).await
 }
 
 /// The price line, recomputed as the form changes (htmx).
 pub async fn price_line(req: HttpRequest, _who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
     let model = pick_model(&state, query.get("model").map(String::as_str))?;
-    let credits = price(&model, &query);
+    let credits = price(&model, &param_values(&query));
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("{credits} credits")))
 }
 
@@ -143,8 +157,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     let parts = multipart::read(payload, state.config.limits.upload_max).await?;
     let get = |k: &str| parts.fields.get(k).cloned().unwrap_or_default();
     let model = pick_model(&state, Some(&get("model")))?;
-    let values: BTreeMap<String, String> =
-        parts.fields.iter().filter_map(|(k, v)| k.strip_prefix("param_").map(|p| (p.to_string(), v.clone()))).collect();
+    let values = form_params(&parts.fields);
     let (prompt, negative) = (get("prompt"), get("negative_prompt"));
     let result = async {
         let mut references = Vec::new();

@@ -65,6 +65,8 @@ struct ShowPage<'a> {
     model_label: String,
     demo: bool,
     duration: String,
+    /// (role label, signed URL) of each reference image.
+    references: Vec<(&'static str, String)>,
 }
 
 fn parse_id(id: &str) -> Result<GenerationId, AppError> {
@@ -78,14 +80,21 @@ fn alt_text(g: &Generation) -> String {
 pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
     let state = state(&req)?;
     let g = generations::get(&state, &who.user, parse_id(&id)?).await?;
-    let outputs = media::outputs(&state, g.outputs.clone()).await?;
+    let outputs = media::assets(&state, g.outputs.clone()).await?;
     let model = state.registry.model(&g.model);
     let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
         (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
         _ => String::new(),
     };
+    let uploads = media::assets(&state, g.references.iter().map(|r| r.upload).collect()).await?;
+    let references = g
+        .references
+        .iter()
+        .filter_map(|r| uploads.iter().find(|a| a.id == r.upload).map(|a| (r.role.label(), media::signed_path(&state, a))))
+        .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
+        references,
         csrf: layout.csrf.clone(),
         layout,
         outputs: cards(&state, &outputs),
@@ -137,7 +146,7 @@ fn sse(event: &str, data: &str) -> Bytes {
 }
 
 async fn status_event(state: &AppState, g: &Generation, csrf: &str) -> Bytes {
-    let outputs = media::outputs(state, g.outputs.clone()).await.unwrap_or_default();
+    let outputs = media::assets(state, g.outputs.clone()).await.unwrap_or_default();
     let card = StatusCard { g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
     let html = card.render().unwrap_or_default();
     sse("status", &html)
