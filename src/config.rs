@@ -176,7 +176,7 @@ pub fn format_duration(d: Duration) -> String {
     if millis == 0 {
         return "0".into();
     }
-    let (size, unit) = units.iter().find(|(size, _)| millis % size == 0).copied().unwrap_or((1, "ms"));
+    let (size, unit) = units.iter().find(|(size, _)| millis.is_multiple_of(*size)).copied().unwrap_or((1, "ms"));
     format!("{}{unit}", millis / size)
 }
 

@@ -58,13 +58,13 @@ impl GenState {
     /// The allowed transitions; everything else is a bug the store refuses to write.
     pub fn can_become(self, next: GenState) -> bool {
         use GenState::*;
-        match (self, next) {
-            (Queued, Submitting | Failed | Cancelled) => true,
-            (Submitting, Running | Fetching | Failed | Cancelled) => true,
-            (Running, Running | Fetching | Failed | Cancelled) => true,
-            (Fetching, Succeeded | Failed) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Queued, Submitting | Failed | Cancelled)
+                | (Submitting, Running | Fetching | Failed | Cancelled)
+                | (Running, Running | Fetching | Failed | Cancelled)
+                | (Fetching, Succeeded | Failed)
+        )
     }
 }
 

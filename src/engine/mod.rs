@@ -96,7 +96,7 @@ impl Engine {
 async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Command>) {
     let global = Arc::new(Semaphore::new(GLOBAL_IN_FLIGHT));
     let mut running: HashMap<GenerationId, RunningJob> = HashMap::new();
-    match state.store.read(|tx| store::generations::active(tx)).await {
+    match state.store.read(store::generations::active).await {
         Ok(mut active) => {
             active.sort_by_key(|g| g.id);
             if !active.is_empty() {

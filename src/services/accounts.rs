@@ -70,7 +70,7 @@ pub async fn find_by_email(state: &AppState, email: &str) -> ServiceResult<User>
 }
 
 pub async fn list(state: &AppState) -> ServiceResult<Vec<User>> {
-    Ok(state.store.read(|tx| store::users::list(tx)).await?)
+    Ok(state.store.read(store::users::list).await?)
 }
 
 /// Refuses a change that would leave no enabled admin.

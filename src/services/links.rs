@@ -32,7 +32,7 @@ pub async fn setup_secret_valid(state: &AppState, secret: &str) -> ServiceResult
         return Ok(false);
     }
     let hash = secrets::hash(secret);
-    Ok(state.store.read(move |tx| store::meta::setup_token_hash(tx)).await? == Some(hash))
+    Ok(state.store.read(store::meta::setup_token_hash).await? == Some(hash))
 }
 
 /// Creates the first admin with the setup secret, which stops working, and signs them in.

@@ -19,7 +19,10 @@ const SCHEMA_VERSION: &str = "schema_version";
 const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("users_by_email-1");
 
 /// Step `n` upgrades a store at schema `n - 1` to schema `n`.
-const STEPS: [(u32, &str, fn(&WriteTransaction) -> Result<(), StoreError>); 3] = [
+/// One migration step: the version it reaches, what it does, and the code.
+type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
+
+const STEPS: [Step; 3] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),

@@ -24,6 +24,9 @@ use tokio::task::JoinHandle;
 const AGE_CHUNK: u64 = 64 * 1024;
 /// Plaintext handed to one blocking task while ingesting.
 const WRITE_BATCH: usize = 256 * 1024;
+/// Most plaintext decrypted by one blocking task while reading (a whole number of age
+/// chunks: fewer hand-offs between threads than one task per chunk).
+const READ_PIECE: u64 = 4 * AGE_CHUNK;
 /// Length of a ULID string.
 const ID_LEN: usize = 26;
 
@@ -104,7 +107,7 @@ impl MediaDir {
         let sink = blocking(move || Sink::create(tmp_path, &recipient)).await??;
 
         // One batch is encrypted on the blocking pool while the next one is received.
-        let mut slot = Slot::Idle(sink);
+        let mut slot = Slot::Idle(Box::new(sink));
         let mut received: u64 = 0;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
@@ -220,8 +223,8 @@ impl MediaDir {
     }
 }
 
-/// Decrypted bytes of one file, produced one age chunk at a time on the blocking pool, with
-/// one chunk decrypted ahead of the consumer.
+/// Decrypted bytes of one file, produced a piece (up to 256 KiB) at a time on the blocking
+/// pool, with one piece decrypted ahead of the consumer.
 pub struct MediaStream {
     runtime: Handle,
     next: Option<JoinHandle<Piece>>,
@@ -277,9 +280,9 @@ struct Piece {
 }
 
 impl Cursor {
-    /// Reads up to the next age chunk boundary (so later pieces are whole chunks).
+    /// Reads up to the next piece boundary (so later pieces are whole age chunks).
     fn read_piece(mut self) -> Piece {
-        let to_boundary = AGE_CHUNK - self.pos % AGE_CHUNK;
+        let to_boundary = READ_PIECE - self.pos % READ_PIECE;
         let want = to_boundary.min(self.end - self.pos) as usize;
         let mut buf = vec![0; want];
         if let Err(e) = self.reader.read_exact(&mut buf) {
@@ -364,7 +367,7 @@ impl Sink {
 
 /// The sink, either in hand or inside the blocking task that is writing a batch.
 enum Slot {
-    Idle(Sink),
+    Idle(Box<Sink>),
     Busy(JoinHandle<io::Result<Sink>>),
 }
 
@@ -372,7 +375,7 @@ impl Slot {
     /// The sink once its last write is done. A failed write has dropped it (and its file).
     async fn ready(self) -> Result<Sink, MediaError> {
         match self {
-            Slot::Idle(sink) => Ok(sink),
+            Slot::Idle(sink) => Ok(*sink),
             Slot::Busy(task) => Ok(task.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))??),
         }
     }
@@ -441,5 +444,6 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 #[path = "media_tests.rs"]
 mod tests;

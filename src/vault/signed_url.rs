@@ -129,6 +129,7 @@ fn mac(key: &[u8; 32], kid: u8, asset: &str, user: &str, exp: i64) -> [u8; 32] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

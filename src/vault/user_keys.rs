@@ -38,6 +38,7 @@ pub fn unwrap(master: &MasterKey, wrapped: &[u8]) -> Result<age::x25519::Identit
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -39,7 +39,7 @@ pub struct LoginForm {
 
 async fn setup_pending(req: &HttpRequest) -> Result<bool, AppError> {
     let state = state(req)?;
-    Ok(!state.store.read(|tx| store::meta::setup_complete(tx)).await?)
+    Ok(!state.store.read(store::meta::setup_complete).await?)
 }
 
 pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult {
