@@ -70,7 +70,8 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     };
     let etag = format!("\"{}\"", asset.sha256);
     let download = query.split('&').any(|p| p == "download=1");
-    let name = format!("reelvault-{}.{}", asset.id.to_string().to_lowercase(), asset.extension());
+    // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
+    let name = media::download_name(&state, &asset).await;
     let disposition = format!("{}; filename=\"{name}\"", if download { "attachment" } else { "inline" });
     let mut response = HttpResponse::Ok();
     response

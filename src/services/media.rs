@@ -85,3 +85,47 @@ pub async fn assets(state: &AppState, ids: Vec<AssetId>) -> ServiceResult<Vec<As
         })
         .await?)
 }
+
+/// A file name people recognise: `<model>-<first words of the prompt>-<id tail>.<ext>`.
+pub async fn download_name(state: &AppState, asset: &Asset) -> String {
+    let tail = asset.id.to_string().to_lowercase();
+    let tail = &tail[tail.len() - 6..];
+    let generation = match asset.generation {
+        Some(id) => state.store.read(move |tx| store::generations::get(tx, id)).await.ok().flatten(),
+        None => None,
+    };
+    let stem = match generation {
+        Some(g) => format!("{}-{}", g.model, slug(&g.prompt, 40)),
+        None => "reference".to_string(),
+    };
+    format!("{}-{tail}.{}", stem.trim_end_matches('-'), asset.extension())
+}
+
+/// Lower-case ASCII letters and digits joined by single dashes, at most `max` characters.
+fn slug(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= max {
+            break;
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_safe_file_name_parts() {
+        assert_eq!(slug("A red kite, over \"green\" hills!", 40), "a-red-kite-over-green-hills");
+        assert_eq!(slug("../../etc/passwd", 40), "etc-passwd");
+        assert_eq!(slug("日本語", 40), "");
+        assert!(slug(&"word ".repeat(50), 40).len() <= 41);
+    }
+}

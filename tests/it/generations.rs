@@ -74,6 +74,13 @@ async fn a_demo_video_is_generated_stored_encrypted_and_streams_with_ranges() {
     assert_eq!(full.status(), 200);
     assert_eq!(full.headers()["accept-ranges"], "bytes");
     assert_eq!(full.headers()["content-type"], "video/mp4");
+    let disposition = full.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert!(
+        disposition.starts_with("inline; filename=\"demo-video-a-lighthouse-at-dusk-") && disposition.ends_with(".mp4\""),
+        "{disposition}"
+    );
+    let download = client.get(format!("{url}&download=1")).send().await.unwrap();
+    assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
     let bytes = full.bytes().await.unwrap();
     assert_eq!(bytes.len() as u64, output["bytes"].as_u64().unwrap());
     assert_eq!(hex::encode(Sha256::digest(&bytes)), output["sha256"].as_str().unwrap());
