@@ -4,7 +4,7 @@ use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, accounts, secrets, sessions};
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::auth::{LinkPurpose, OneTimeLink};
-use crate::domain::ids::{LinkId, UserId};
+use crate::domain::ids::LinkId;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Email, Role, User, check_new_password};
 use crate::state::AppState;
@@ -142,10 +142,7 @@ pub async fn accept_invitation(
     state
         .store
         .write(move |tx| {
-            if store::links::get(tx, &hash)?.is_none() {
-                return Err(ServiceError::LinkInvalid);
-            }
-            store::links::remove(tx, &hash)?;
+            use_up(tx, &hash)?;
             let ctx = Context::anonymous(Some(new.email.to_string()), client.clone());
             let user = accounts::insert(tx, &ctx, new)?;
             let ctx = Context::user(user.id, user.email.as_str(), client.clone());
@@ -154,6 +151,15 @@ pub async fn accept_invitation(
             Ok(sessions::NewSession { secret, user })
         })
         .await
+}
+
+/// Removes a link inside the caller's transaction; refuses one already used meanwhile.
+fn use_up(tx: &redb::WriteTransaction, hash: &[u8; 32]) -> ServiceResult<()> {
+    if store::links::get(tx, hash)?.is_none() {
+        return Err(ServiceError::LinkInvalid);
+    }
+    store::links::remove(tx, hash)?;
+    Ok(())
 }
 
 /// Uses a reset link: sets the new password and signs out every session of the account.
@@ -168,13 +174,9 @@ pub async fn reset_password(state: &AppState, client: &ClientInfo, secret: &str,
     state
         .store
         .write(move |tx| {
-            if store::links::get(tx, &hash)?.is_none() {
-                return Err(ServiceError::LinkInvalid);
-            }
-            store::links::remove(tx, &hash)?;
-            let owner: UserId = user;
+            use_up(tx, &hash)?;
             let ctx = Context::anonymous(None, client);
-            accounts::store_new_password(tx, &ctx, owner, password_hash, None)
+            accounts::store_new_password(tx, &ctx, user, password_hash, None)
         })
         .await
 }

@@ -3,15 +3,7 @@
 use crate::support::{ADMIN_EMAIL, Browser, Page, TestApp};
 
 fn action_for(page: &Page, email: &str, suffix: &str) -> String {
-    let html = scraper::Html::parse_document(&page.body);
-    let row = scraper::Selector::parse("tbody tr").unwrap();
-    let form = scraper::Selector::parse(&format!("form[action$='{suffix}']")).unwrap();
-    html.select(&row)
-        .find(|r| r.text().collect::<String>().contains(email))
-        .and_then(|r| r.select(&form).next())
-        .and_then(|f| f.value().attr("action"))
-        .unwrap_or_else(|| panic!("no {suffix} form for {email}"))
-        .to_string()
+    page.row_action(email, &format!("form[action$='{suffix}']"))
 }
 
 #[tokio::test]

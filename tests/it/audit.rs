@@ -9,16 +9,7 @@ async fn sign_ins_failures_invitations_roles_and_tokens_are_audited_with_client_
     assert_eq!(app.browser().sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
     let member = app.invite_member(&admin, "eve@example.com", "eve password 12").await;
     let users = admin.get("/admin/users").await;
-    let html = scraper::Html::parse_document(&users.body);
-    let row = scraper::Selector::parse("tbody tr").unwrap();
-    let form = scraper::Selector::parse("form[action$='/role']").unwrap();
-    let action = html
-        .select(&row)
-        .find(|r| r.text().collect::<String>().contains("eve@example.com"))
-        .and_then(|r| r.select(&form).next())
-        .and_then(|f| f.value().attr("action"))
-        .unwrap()
-        .to_string();
+    let action = users.row_action("eve@example.com", "form[action$='/role']");
     admin.post_form(&action, &[("role", "admin")]).await;
     let created = member.post_form("/account/tokens", &[("name", "eve's script"), ("expires", "30")]).await;
     let secret = created.text_of("#new-token");

@@ -66,16 +66,7 @@ async fn token_names_and_expiry_are_validated_and_disabled_owners_lose_access() 
     let secret = member.post_form("/account/tokens", &[("name", "ci"), ("expires", "never")]).await.text_of("#new-token");
     assert_eq!(api_get(&app.url, "/api/v1/me", Some(&secret)).await.status, 200);
     let users = admin.get("/admin/users").await;
-    let html = scraper::Html::parse_document(&users.body);
-    let row = scraper::Selector::parse("tbody tr").unwrap();
-    let form = scraper::Selector::parse("form[action$='/status']").unwrap();
-    let action = html
-        .select(&row)
-        .find(|r| r.text().collect::<String>().contains("mia@example.com"))
-        .and_then(|r| r.select(&form).next())
-        .and_then(|f| f.value().attr("action"))
-        .unwrap()
-        .to_string();
+    let action = users.row_action("mia@example.com", "form[action$='/status']");
     assert_eq!(admin.post_form(&action, &[("disabled", "true")]).await.status, 303);
     assert_eq!(api_get(&app.url, "/api/v1/me", Some(&secret)).await.status, 401);
     assert_eq!(admin.post_form(&action, &[("disabled", "false")]).await.status, 303);

@@ -150,6 +150,19 @@ impl Page {
         html.select(&sel).count()
     }
 
+    /// The action of the form matching `form_selector` in the table row that mentions `text`.
+    pub fn row_action(&self, text: &str, form_selector: &str) -> String {
+        let html = scraper::Html::parse_document(&self.body);
+        let row = scraper::Selector::parse("tbody tr").expect("selector");
+        let form = scraper::Selector::parse(form_selector).expect("selector");
+        html.select(&row)
+            .find(|r| r.text().collect::<String>().contains(text))
+            .and_then(|r| r.select(&form).next())
+            .and_then(|f| f.value().attr("action"))
+            .unwrap_or_else(|| panic!("no {form_selector} in the row of {text}"))
+            .to_string()
+    }
+
     /// The value of an attribute of the first matching element.
     pub fn attr_of(&self, selector: &str, attr: &str) -> Option<String> {
         let html = scraper::Html::parse_document(&self.body);
