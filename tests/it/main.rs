@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod bad_input;
 mod binary;
+mod browser;
 mod cli;
 mod crash;
 mod csrf_and_headers;

@@ -2,6 +2,7 @@
 //! real HTTP as a browser (cookies, CSRF tokens, redirects) or a script (bearer tokens).
 
 pub mod process;
+pub mod webdriver;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

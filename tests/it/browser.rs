@@ -1,0 +1,55 @@
+//! The UI in a real browser (Debian's chromium): sign in, a new demo generation, the live
+//! status, and the video really playing and seeking. A failing step saves a screenshot under
+//! `target/browser-screenshots/`.
+
+use std::time::Duration;
+
+use crate::generations::app_with_credits;
+use crate::support::ADMIN_PASSWORD;
+use crate::support::webdriver::{self, Browser};
+
+macro_rules! check {
+    ($browser:expr, $name:literal, $cond:expr) => {
+        if !$cond {
+            $browser.screenshot($name).await;
+            panic!("browser step failed: {} (screenshot target/browser-screenshots/{}.png)", $name, $name);
+        }
+    };
+}
+
+#[tokio::test]
+async fn sign_in_generate_watch_it_finish_and_play_the_video() {
+    if !webdriver::available() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium and chromium-driver (.ci/run does)");
+        eprintln!("skipping the browser test: chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let (app, _admin, _token) = app_with_credits(Duration::from_secs(2), 50).await;
+    let b = Browser::start().await;
+    b.go(&format!("{}/login", app.url)).await;
+    b.js(&format!(
+        "document.getElementById('email').value='admin@example.com';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
+    ))
+    .await;
+    check!(b, "signed-in", b.wait_for("return document.body.innerText.includes('Hello, Ada Admin')", 10).await);
+
+    b.go(&format!("{}/generate?model=demo-video", app.url)).await;
+    check!(b, "form", b.wait_for("return !!document.getElementById('prompt')", 10).await);
+    b.js("document.getElementById('prompt').value='a red kite over green hills';document.getElementById('param-duration').value='2';document.querySelector('form.generate button[type=submit]').click();").await;
+    check!(b, "live-status", b.wait_for("return location.pathname.startsWith('/generations/') && !!document.getElementById('state')", 10).await);
+    let seen_running = b.wait_for("var s=document.getElementById('state'); return !!s && ['queued','submitting','running','fetching'].includes(s.textContent.trim())", 5).await;
+    check!(b, "live-status-running", seen_running);
+    // the page updates itself (server-sent events), without a reload
+    b.js("window.__noReload = true;").await;
+    check!(b, "succeeded", b.wait_for("var s=document.getElementById('state'); return !!s && s.textContent.trim()=='succeeded' && !!document.querySelector('video')", 60).await);
+    check!(b, "no-reload", b.js("return window.__noReload === true").await == serde_json::Value::Bool(true));
+
+    b.js("var v=document.querySelector('video'); v.muted=true; v.play();").await;
+    check!(b, "plays", b.wait_for("var v=document.querySelector('video'); return v.readyState>=4 && v.currentTime>0.3 && !v.paused", 20).await);
+    b.js("var v=document.querySelector('video'); v.pause(); v.currentTime=1.5;").await;
+    check!(b, "seeks", b.wait_for("var v=document.querySelector('video'); return !v.seeking && Math.abs(v.currentTime-1.5)<0.05 && v.readyState>=2", 20).await);
+    check!(b, "no-media-error", b.js("return document.querySelector('video').error === null").await == serde_json::Value::Bool(true));
+    b.screenshot("played").await;
+    b.quit().await;
+    app.stop().await;
+}

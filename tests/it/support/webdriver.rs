@@ -1,0 +1,111 @@
+//! A small WebDriver client for Debian's chromium + chromedriver (installed by `.ci/run`):
+//! enough to load pages, run script, click and take screenshots.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A headless Chromium session driven through chromedriver on a loopback port.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    client: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+/// Whether chromium and chromedriver are installed.
+pub fn available() -> bool {
+    std::path::Path::new("/usr/bin/chromium").exists() && std::path::Path::new("/usr/bin/chromedriver").exists()
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        reelvault::providers::http::install_crypto_provider();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        for _ in 0..100 {
+            if client.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--window-size=1280,900",
+            "--autoplay-policy=no-user-gesture-required",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+        let created: Value = client.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
+        Browser { driver, base, session, client, _profile: profile }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.client.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let value: Value = request.send().await.unwrap().json().await.unwrap();
+        value["value"].clone()
+    }
+
+    pub async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    /// Runs script in the page; `return` gives the result.
+    pub async fn js(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Waits (at most `seconds`) until `script` returns true.
+    pub async fn wait_for(&self, script: &str, seconds: u64) -> bool {
+        for _ in 0..seconds * 10 {
+            if self.js(script).await == Value::Bool(true) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Saves a screenshot under `target/browser-screenshots/`.
+    pub async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        if let Some(data) = png.as_str().and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok()) {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(dir.join(format!("{name}.png")), data);
+        }
+    }
+
+    pub async fn quit(mut self) {
+        self.call(reqwest::Method::DELETE, "", None).await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
