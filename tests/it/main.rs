@@ -12,6 +12,7 @@ mod cli;
 mod csrf_and_headers;
 mod generations;
 mod migration;
+mod provider_faults;
 mod sessions;
 mod setup;
 mod sign_in;
