@@ -139,6 +139,9 @@ pub struct ConnectionConfig {
     /// Overrides the models' deadlines for jobs on this connection.
     #[serde(serialize_with = "human_duration_opt")]
     pub deadline: Option<Duration>,
+    /// Overrides the models' caps on the size of one output for jobs on this connection.
+    #[serde(serialize_with = "human_size_opt")]
+    pub max_output_bytes: Option<u64>,
 }
 
 /// The provider kinds a connection may name.
@@ -182,6 +185,13 @@ pub fn format_duration(d: Duration) -> String {
 
 fn human_size<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&bytesize::ByteSize::b(*n).display().iec().to_string())
+}
+
+fn human_size_opt<S: Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Some(n) => human_size(n, s),
+        None => s.serialize_str("model default"),
+    }
 }
 
 // ---- the raw, serde-facing layer ----
@@ -258,6 +268,7 @@ struct RawConnection {
     timeout: Option<String>,
     max_retries: Option<u32>,
     deadline: Option<String>,
+    max_output_bytes: Option<String>,
 }
 
 impl Config {
@@ -348,6 +359,11 @@ fn duration(key: &str, value: Option<String>, default: &str) -> Result<Duration,
         .map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a duration like \"30d\" or \"12h\")")))
 }
 
+fn size(key: &str, text: &str) -> Result<u64, ConfigError> {
+    let parsed = text.trim().parse::<bytesize::ByteSize>();
+    Ok(parsed.map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a size like \"20MiB\")")))?.as_u64())
+}
+
 fn secret(key: &str, inline: Option<String>, file: Option<PathBuf>) -> Result<Option<Secret>, ConfigError> {
     match (inline, file) {
         (Some(_), Some(_)) => Err(ConfigError(format!("set either {key} or {key}_file, not both"))),
@@ -404,12 +420,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         audit: duration("retention.audit", raw.retention.audit, "365d")?,
         client_addresses: duration("retention.client_addresses", raw.retention.client_addresses, "30d")?,
     };
-    let upload_text = raw.limits.upload_max.unwrap_or_else(|| "20MiB".into());
-    let upload_max = upload_text
-        .trim()
-        .parse::<bytesize::ByteSize>()
-        .map_err(|e| ConfigError(format!("limits.upload_max = {upload_text:?}: {e} (use a size like \"20MiB\")")))?
-        .as_u64();
+    let upload_max = size("limits.upload_max", &raw.limits.upload_max.unwrap_or_else(|| "20MiB".into()))?;
     let limits = LimitsConfig {
         upload_max,
         login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
@@ -466,6 +477,7 @@ fn default_demo_connection() -> ConnectionConfig {
         timeout: Duration::from_secs(120),
         max_retries: 5,
         deadline: None,
+        max_output_bytes: None,
     }
 }
 
@@ -495,6 +507,7 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
                 Some(text) => Some(duration(&format!("{at}: deadline"), Some(text), "0")?).filter(|d| !d.is_zero()),
                 None => None,
             },
+            max_output_bytes: raw.max_output_bytes.map(|text| size(&format!("{at}: max_output_bytes"), &text)).transpose()?,
             name: raw.name,
             kind: raw.kind,
             base_url,
@@ -583,6 +596,16 @@ mod tests {
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
         assert!(!format!("{c:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn connection_overrides_parse() {
+        let file = "[[connection]]\nname = \"o\"\nkind = \"openai-videos\"\ndeadline = \"20m\"\nmax_output_bytes = \"200MiB\"\n";
+        let c = load(Some(file), &[], Overrides::default()).expect("valid overrides");
+        assert_eq!(c.connection[0].deadline, Some(Duration::from_secs(1200)));
+        assert_eq!(c.connection[0].max_output_bytes, Some(200 * 1024 * 1024));
+        let err = load(Some(&file.replace("200MiB", "huge")), &[], Overrides::default()).expect_err("not a size");
+        assert!(err.0.contains("max_output_bytes"), "{err}");
     }
 
     #[test]

@@ -10,13 +10,19 @@ use crate::support::{Browser, TestApp, api_get};
 /// An app with an admin who has `credits` and an API token; demo delay as given.
 pub async fn app_with_credits(delay: Duration, credits: i64) -> (TestApp, Browser, String) {
     let app = TestApp::start_with(|c| c.connection[0].delay = delay).await;
+    let (admin, token) = admin_with_credits(&app, credits).await;
+    (app, admin, token)
+}
+
+/// Sets up the admin of `app`, grants them `credits` and makes an API token.
+pub async fn admin_with_credits(app: &TestApp, credits: i64) -> (Browser, String) {
     let admin = app.setup_admin().await;
     let users = admin.get("/admin/users").await;
     let action = users.attr_of("form[action$='/credits']", "action").expect("credits form");
     let granted = admin.post_form(&action, &[("amount", &credits.to_string())]).await;
     assert_eq!(granted.status, 303, "{}", granted.body);
     let token = admin.post_form("/account/tokens", &[("name", "tests"), ("expires", "30")]).await.text_of("#new-token");
-    (app, admin, token)
+    (admin, token)
 }
 
 pub async fn api_post(base: &str, path: &str, token: &str, body: serde_json::Value) -> crate::support::Page {
@@ -37,7 +43,8 @@ pub async fn wait_terminal(base: &str, token: &str, id: &str) -> serde_json::Val
     panic!("generation {id} did not finish");
 }
 
-async fn credits(base: &str, token: &str) -> (i64, i64) {
+/// (available, held) of the token's owner.
+pub async fn credits(base: &str, token: &str) -> (i64, i64) {
     let c = api_get(base, "/api/v1/credits", Some(token)).await.json();
     (c["available"].as_i64().unwrap(), c["held"].as_i64().unwrap())
 }

@@ -14,6 +14,7 @@ mod crash;
 mod csrf_and_headers;
 mod generations;
 mod migration;
+mod provider_faults;
 mod sessions;
 mod setup;
 mod sign_in;

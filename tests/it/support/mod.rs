@@ -1,6 +1,7 @@
 //! Test kit: starts the real app on 127.0.0.1:0 with a temp data dir, and drives it over
 //! real HTTP as a browser (cookies, CSRF tokens, redirects) or a script (bearer tokens).
 
+pub mod fake_openai;
 pub mod process;
 pub mod webdriver;
 
