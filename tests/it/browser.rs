@@ -36,18 +36,39 @@ async fn sign_in_generate_watch_it_finish_and_play_the_video() {
     b.go(&format!("{}/generate?model=demo-video", app.url)).await;
     check!(b, "form", b.wait_for("return !!document.getElementById('prompt')", 10).await);
     b.js("document.getElementById('prompt').value='a red kite over green hills';document.getElementById('param-duration').value='2';document.querySelector('form.generate button[type=submit]').click();").await;
-    check!(b, "live-status", b.wait_for("return location.pathname.startsWith('/generations/') && !!document.getElementById('state')", 10).await);
+    check!(
+        b,
+        "live-status",
+        b.wait_for("return location.pathname.startsWith('/generations/') && !!document.getElementById('state')", 10).await
+    );
     let seen_running = b.wait_for("var s=document.getElementById('state'); return !!s && ['queued','submitting','running','fetching'].includes(s.textContent.trim())", 5).await;
     check!(b, "live-status-running", seen_running);
     // the page updates itself (server-sent events), without a reload
     b.js("window.__noReload = true;").await;
-    check!(b, "succeeded", b.wait_for("var s=document.getElementById('state'); return !!s && s.textContent.trim()=='succeeded' && !!document.querySelector('video')", 60).await);
+    check!(
+        b,
+        "succeeded",
+        b.wait_for(
+            "var s=document.getElementById('state'); return !!s && s.textContent.trim()=='succeeded' && !!document.querySelector('video')",
+            60
+        )
+        .await
+    );
     check!(b, "no-reload", b.js("return window.__noReload === true").await == serde_json::Value::Bool(true));
 
     b.js("var v=document.querySelector('video'); v.muted=true; v.play();").await;
-    check!(b, "plays", b.wait_for("var v=document.querySelector('video'); return v.readyState>=4 && v.currentTime>0.3 && !v.paused", 20).await);
+    check!(
+        b,
+        "plays",
+        b.wait_for("var v=document.querySelector('video'); return v.readyState>=4 && v.currentTime>0.3 && !v.paused", 20).await
+    );
     b.js("var v=document.querySelector('video'); v.pause(); v.currentTime=1.5;").await;
-    check!(b, "seeks", b.wait_for("var v=document.querySelector('video'); return !v.seeking && Math.abs(v.currentTime-1.5)<0.05 && v.readyState>=2", 20).await);
+    check!(
+        b,
+        "seeks",
+        b.wait_for("var v=document.querySelector('video'); return !v.seeking && Math.abs(v.currentTime-1.5)<0.05 && v.readyState>=2", 20)
+            .await
+    );
     check!(b, "no-media-error", b.js("return document.querySelector('video').error === null").await == serde_json::Value::Bool(true));
     b.screenshot("played").await;
     b.quit().await;
