@@ -157,7 +157,9 @@ async fn drive(
                     Ok(job) => job,
                     Err(reason) => return Stop::Fail(reason),
                 };
-                let submitted = match with_retries(cancel, connection.config.max_retries, || provider.submit(&job)).await {
+                // a submit that timed out may have arrived: repeat it only where that is safe
+                let retry = |e: &ProviderError| e.is_retryable() && (provider.idempotent_submit() || *e != ProviderError::Timeout);
+                let submitted = match with_retries(cancel, connection.config.max_retries, retry, || provider.submit(&job)).await {
                     Ok(s) => s,
                     Err(Some(e)) => return Stop::Fail(provider_reason(&e)),
                     Err(None) => return Stop::Cancel,
@@ -250,8 +252,13 @@ async fn poll_until_done(
     }
 }
 
-/// Runs `call` with retries of retryable errors. `Err(None)` means cancelled meanwhile.
-async fn with_retries<T, F, Fut>(cancel: &mut watch::Receiver<bool>, max_retries: u32, mut call: F) -> Result<T, Option<ProviderError>>
+/// Runs `call`, repeating it after errors `retry` accepts. `Err(None)` means cancelled meanwhile.
+async fn with_retries<T, F, Fut>(
+    cancel: &mut watch::Receiver<bool>,
+    max_retries: u32,
+    retry: impl Fn(&ProviderError) -> bool,
+    mut call: F,
+) -> Result<T, Option<ProviderError>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
@@ -260,7 +267,7 @@ where
     loop {
         match call().await {
             Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() && errors < max_retries => {
+            Err(e) if retry(&e) && errors < max_retries => {
                 errors += 1;
                 let cancelled = tokio::select! {
                     _ = tokio::time::sleep(error_delay(errors, e.retry_after())) => false,
