@@ -36,8 +36,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
     for output in &g.pending_outputs {
         let id = AssetId::generate();
         let result = async {
-            let stream =
-                connection.provider.fetch(handle, output, cap).await.map_err(|e| failed(format!("Downloading the output failed: {e}")))?;
+            let stream = open_output(connection, handle, output, cap).await?;
             let body = stream.map_err(|e| e.to_string());
             let name = id.to_string();
             let ingest = state.media.ingest(&name, &recipient, Box::pin(body), cap);
@@ -69,6 +68,27 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
         }
     }
     Ok(stored)
+}
+
+/// Opens an output's download, retrying temporary upstream errors (5xx, 429) that happen
+/// before any byte arrives, as often as the connection allows.
+async fn open_output(
+    connection: &Connection,
+    handle: &crate::domain::generation::UpstreamHandle,
+    output: &crate::domain::generation::OutputRef,
+    cap: u64,
+) -> Result<crate::providers::ByteStream, Reason> {
+    let mut errors = 0;
+    loop {
+        match connection.provider.fetch(handle, output, cap).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.is_retryable() && errors < connection.config.max_retries => {
+                errors += 1;
+                tokio::time::sleep(crate::engine::backoff::error_delay(errors, e.retry_after())).await;
+            }
+            Err(e) => return Err(failed(format!("Downloading the output failed: {e}"))),
+        }
+    }
 }
 
 fn default_type(g: &Generation) -> String {

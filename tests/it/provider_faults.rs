@@ -218,6 +218,15 @@ async fn an_output_url_that_404s_fails_custody() {
     rig.stop().await;
 }
 
+#[tokio::test]
+async fn a_temporary_error_on_the_download_is_retried() {
+    let rig = rig(Behaviour { content: Content::UnavailableOnce, ..Behaviour::default() }, |_| {}).await;
+    let done = rig.run(sora("x")).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(rig.fake.count(Route::Content), 2, "one 503, then the download");
+    rig.stop().await;
+}
+
 /// Encrypted files under `DATA/media/*/` and leftovers in `DATA/media/tmp/`.
 fn vault_files(rig: &Rig) -> (usize, usize) {
     let media = rig.app.data_dir().join("media");

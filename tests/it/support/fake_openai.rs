@@ -48,6 +48,8 @@ pub enum Content {
     Declared(u64),
     /// This many bytes, chunked, with no Content-Length.
     Chunked(u64),
+    /// A 503 on the first download, the MP4 afterwards.
+    UnavailableOnce,
 }
 
 /// What the fake does; change it mid-test with [`FakeOpenAi::set_behaviour`].
@@ -324,6 +326,10 @@ async fn content(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<Stri
     match shared.behaviour().content {
         Content::Mp4 => HttpResponse::Ok().content_type("video/mp4").body(mp4()),
         Content::NotFound => error(404, "not_found", "Files are not accessible."),
+        Content::UnavailableOnce if shared.recorded().hits.iter().filter(|h| h.route == Route::Content).count() <= 1 => {
+            error(503, "server_error", "Try again.")
+        }
+        Content::UnavailableOnce => HttpResponse::Ok().content_type("video/mp4").body(mp4()),
         Content::Declared(len) => HttpResponse::Ok()
             .content_type("video/mp4")
             .no_chunking(len)
