@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod csrf_and_headers;
 mod generations;
+mod install;
 mod metrics;
 mod migration;
 mod sessions;
