@@ -80,16 +80,11 @@ impl Manifest {
 
     /// One line per figure people check after a backup or restore.
     pub fn summary(&self) -> String {
-        let rows = |name: &str| self.tables.get(name).copied().unwrap_or(0);
+        let figures: Vec<String> = store::backup::headline_counts(&self.tables).iter().map(|(what, n)| format!("{n} {what}")).collect();
         let mut out = format!(
-            "schema {}, {} users, {} generations, {} assets, {} ledger entries, {} audit events\n\
-             {} media files, {} (encrypted)\n",
+            "schema {}, {}\n{} media files, {} (encrypted)\n",
             self.schema_version,
-            rows(store::tables::USERS.name()),
-            rows(store::tables::GENERATIONS.name()),
-            rows(store::tables::ASSETS.name()),
-            rows(store::tables::LEDGER.name()),
-            rows(store::tables::AUDIT.name()),
+            figures.join(", "),
             self.media.len(),
             bytesize::ByteSize::b(self.media_bytes()).display().iec(),
         );
@@ -103,8 +98,6 @@ impl Manifest {
         out
     }
 }
-
-use redb::TableHandle as _;
 
 /// Writes a backup of the running (or stopped) instance into `dir`, which must be new or
 /// empty. Runs on the blocking pool inside one read transaction: writers go on meanwhile.

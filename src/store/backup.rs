@@ -56,6 +56,19 @@ pub fn table_names() -> Vec<&'static str> {
     names
 }
 
+/// The counts people check after a backup or restore, named for people, from row counts by
+/// table name.
+pub fn headline_counts(tables: &std::collections::BTreeMap<String, u64>) -> [(&'static str, u64); 5] {
+    let rows = |def: &str| tables.get(def).copied().unwrap_or(0);
+    [
+        ("users", rows(USERS.name())),
+        ("generations", rows(GENERATIONS.name())),
+        ("assets", rows(ASSETS.name())),
+        ("ledger entries", rows(LEDGER.name())),
+        ("audit events", rows(AUDIT.name())),
+    ]
+}
+
 /// What a snapshot copied: the schema version and each table's row count.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
