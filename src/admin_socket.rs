@@ -1,6 +1,6 @@
 //! The local admin socket: how management commands reach a running instance, whose store
 //! file is locked. A Unix socket in the data directory (itself 0700), mode 0600, accepting
-//! only peers with this process's uid. One JSON command per line, one JSON reply per line.
+//! only peers with this process's uid, or root. One JSON command per line, one JSON reply per line.
 
 use std::path::{Path, PathBuf};
 
@@ -50,8 +50,9 @@ async fn handle(state: AppState, stream: UnixStream) -> std::io::Result<()> {
     let own_uid = own_uid();
     let peer_uid = stream.peer_cred()?.uid();
     let (read, mut write) = stream.into_split();
-    let reply = if Some(peer_uid) != own_uid {
-        AdminReply::Err("only the account that runs reelvault may use its admin socket".into())
+    // root may read the store and the master key anyway; nobody else but the service's user
+    let reply = if Some(peer_uid) != own_uid && peer_uid != 0 {
+        AdminReply::Err("only root and the account that runs reelvault may use its admin socket".into())
     } else {
         let mut line = String::new();
         BufReader::new(read.take(MAX_REQUEST)).read_line(&mut line).await?;

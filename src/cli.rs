@@ -13,8 +13,10 @@ use crate::admin_socket;
 use crate::app;
 use crate::config::{Config, Overrides};
 use crate::services::admin::{self, AdminCommand, AdminReply};
+use crate::services::backup::{self, MASTER_KEY_NOTE};
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::systemd;
 
 #[derive(Parser)]
 #[command(name = "reelvault", version, about = "A self-hosted studio for AI video and image generation")]
@@ -56,6 +58,17 @@ enum Command {
     /// Manage credits
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Write a consistent backup (store and media, not the master key) into a new or empty
+    /// directory; works while the service runs
+    Backup {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Restore a backup into an empty data directory (--data-dir or the config's data_dir)
+    Restore {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,6 +168,8 @@ pub fn main() -> ExitCode {
             Command::Token(TokenCommand::Create { email, name, expires }) => {
                 manage(config, AdminCommand::TokenCreate { email, name, expires }).await
             }
+            Command::Backup { dir } => backup(config, dir).await,
+            Command::Restore { dir } => restore(config, dir).await,
         }
     });
     match result {
@@ -201,9 +216,15 @@ async fn serve(config: Config) -> Result<(), String> {
         print_setup_link(running.state.urls().origin(), secret);
     }
     tracing::info!(address = %running.addr, data_dir = %running.state.config.data_dir.display(), "reelvault is serving");
+    systemd::ready();
+    let watchdog = systemd::spawn_watchdog();
     wait_for_shutdown_signal().await;
+    systemd::stopping();
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop().await;
+    if let Some(task) = watchdog {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -295,4 +316,31 @@ async fn run_direct(config: Config, command: AdminCommand) -> Result<AdminReply,
     drop(state);
     store.close().await;
     Ok(reply)
+}
+
+/// Backs up through the running service, or straight from the store when it is stopped.
+async fn backup(config: Config, dir: PathBuf) -> Result<(), String> {
+    let dir = std::path::absolute(&dir).map_err(|e| format!("backup directory {}: {e}", dir.display()))?;
+    if !config.data_dir.join(crate::store::STORE_FILE).exists() {
+        return Err(format!("there is no store in {} to back up", config.data_dir.display()));
+    }
+    manage(config, AdminCommand::Backup { dir }).await
+}
+
+/// Restores a backup into the (empty) data directory; never through a running service.
+async fn restore(config: Config, dir: PathBuf) -> Result<(), String> {
+    let data_dir = config.data_dir.clone();
+    let from = dir.clone();
+    let manifest = tokio::task::spawn_blocking(move || backup::restore(&from, &data_dir))
+        .await
+        .map_err(|e| format!("restore stopped: {e}"))?
+        .map_err(|e| e.to_string())?;
+    println!("restored the backup of {} from {} into {}", manifest.created_at, dir.display(), config.data_dir.display());
+    print!("{}", manifest.summary());
+    println!(
+        "Start reelvault with the master key of the instance this backup came from (master_key_file, now {}).",
+        config.master_key_file.display()
+    );
+    println!("{MASTER_KEY_NOTE}");
+    Ok(())
 }

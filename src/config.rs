@@ -385,7 +385,9 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     if data_dir.as_os_str().is_empty() {
         return Err(ConfigError("data_dir must not be empty".into()));
     }
-    let master_key_file = raw.master_key_file.unwrap_or_else(|| default_master_key_file(&data_dir));
+    // a key systemd hands over (LoadCredential=master-key:…) wins over the file setting, which
+    // then serves the command line run outside the service
+    let master_key_file = credential_master_key().or(raw.master_key_file).unwrap_or_else(|| default_master_key_file(&data_dir));
     let public_url = match raw.public_url {
         Some(text) => {
             let url = url::Url::parse(&text).map_err(|e| ConfigError(format!("public_url = {text:?}: {e}")))?;
@@ -448,15 +450,14 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     })
 }
 
-/// Beside the data directory, never inside it: `./reelvault-data` -> `./reelvault-data.key`;
-/// under systemd the credential `master-key` when one is passed in.
+/// Under systemd, the credential `master-key` when one is passed in.
+fn credential_master_key() -> Option<PathBuf> {
+    let credential = Path::new(&std::env::var_os("CREDENTIALS_DIRECTORY")?).join("master-key");
+    credential.exists().then_some(credential)
+}
+
+/// Beside the data directory, never inside it: `./reelvault-data` -> `./reelvault-data.key`.
 fn default_master_key_file(data_dir: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
-        let credential = Path::new(&dir).join("master-key");
-        if credential.exists() {
-            return credential;
-        }
-    }
     let mut name = data_dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "reelvault".into());
     name.push(".key");
     data_dir.with_file_name(name)

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::Config;
 use crate::domain::auth::SessionPolicy;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
 use crate::services::passwords::Passwords;
 use crate::services::throttle::Throttle;
@@ -50,6 +51,7 @@ pub struct AppState {
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<UrlSigner>,
+    pub metrics: Arc<Metrics>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -86,6 +88,7 @@ impl AppState {
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),
             signer: Arc::new(signer),
+            metrics: Arc::new(Metrics::default()),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,

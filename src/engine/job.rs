@@ -88,7 +88,10 @@ pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationI
 async fn finish(state: &AppState, id: GenerationId, stop: Stop) {
     let change = match stop {
         Stop::Done => return,
-        Stop::Fail(reason) => Change::Failed(reason),
+        Stop::Fail(reason) => {
+            state.metrics.job_failed(&reason.code);
+            Change::Failed(reason)
+        }
         Stop::Cancel => Change::Cancelled,
     };
     if let Ok(g) = generations::apply(&state.store, id, change).await {

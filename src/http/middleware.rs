@@ -25,7 +25,11 @@ pub async fn request_log(req: ServiceRequest, next: Next<impl MessageBody>) -> R
     let mut res = next.call(req).await?;
     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
     let status = res.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    if let Some(state) = res.request().app_data::<actix_web::web::Data<AppState>>() {
+        state.metrics.observe_request(&route, status, elapsed);
+    }
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(request_id = %id, %method, %route, status, elapsed_ms = format!("{elapsed_ms:.1}"), "request");
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);

@@ -7,6 +7,7 @@ pub mod client;
 pub mod csrf;
 pub mod health;
 pub mod media;
+pub mod metrics;
 pub mod middleware;
 pub mod multipart;
 pub mod pages;
@@ -99,6 +100,7 @@ pub fn application(
         .wrap(from_fn(middleware::request_log))
         .service(resource("/healthz").get(health::healthz))
         .service(resource("/readyz").get(health::readyz))
+        .service(resource("/metrics").get(metrics::serve))
         .service(resource("/assets/{path:.*}").get(assets::serve))
         .service(resource("/media/{id}").get(media::serve))
         .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(not_found)))

@@ -2,11 +2,12 @@
 //! through the admin socket) and against a stopped instance's store.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::audit::Context;
-use super::{ServiceError, ServiceResult, accounts, credits, links, tokens};
+use super::{ServiceError, ServiceResult, accounts, backup, credits, links, tokens};
 use crate::domain::user::Role;
 use crate::state::AppState;
 
@@ -23,6 +24,7 @@ pub enum AdminCommand {
     TokenCreate { email: String, name: String, expires: Option<String> },
     CreditsGrant { email: String, amount: i64 },
     VerifyLedger,
+    Backup { dir: PathBuf },
 }
 
 /// The reply: text for the terminal, or an error message.
@@ -93,6 +95,10 @@ pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<S
             let user = accounts::find_by_email(state, &email).await?;
             let balance = credits::grant(state, &ctx, user.id, amount, Some("command line".into())).await?;
             Ok(format!("{} now has {} credits available ({} held)\n", user.email, balance.available, balance.held))
+        }
+        AdminCommand::Backup { dir } => {
+            let manifest = backup::create(state, dir.clone()).await?;
+            Ok(format!("backup written to {}\n{}{}\n", dir.display(), manifest.summary(), backup::MASTER_KEY_NOTE))
         }
         AdminCommand::VerifyLedger => {
             let problems = credits::verify_ledger(&state.store).await?;

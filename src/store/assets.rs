@@ -15,3 +15,12 @@ pub fn put(tx: &WriteTransaction, asset: &Asset) -> Result<(), StoreError> {
     tx.open_table(ASSETS)?.insert(asset.id.to_key(), codec::encode(asset)?.as_slice())?;
     Ok(())
 }
+
+/// Calls `f` with every asset record, in id order (backups, metrics).
+pub fn each(tx: &impl Tx, mut f: impl FnMut(Asset) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    for row in tx.table(ASSETS)?.iter()? {
+        let (_, value) = row?;
+        f(codec::decode(value.value())?)?;
+    }
+    Ok(())
+}

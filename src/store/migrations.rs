@@ -30,7 +30,11 @@ const STEPS: [Step; 3] = [
 
 /// The schema version stored in `db` (0 for a new file).
 pub fn stored_version(db: &redb::Database) -> Result<u32, StoreError> {
-    let tx = db.begin_read()?;
+    version_in(&db.begin_read()?)
+}
+
+/// The schema version as `tx` sees it (0 for a new file).
+pub fn version_in(tx: &redb::ReadTransaction) -> Result<u32, StoreError> {
     let meta = match tx.open_table(META) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),

@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod backup;
 pub mod codec;
 pub mod credits;
 pub mod generations;
@@ -31,8 +32,9 @@ pub enum StoreError {
     #[error("the store is in use by another process (is reelvault already running?)")]
     Locked,
     #[error(
-        "this data directory was written by a newer reelvault (schema {found}; this build understands up to {supported}); \
-         run the newer version or restore a backup"
+        "this data directory was written by a newer reelvault (store schema {found}; this reelvault {version} understands up to \
+         schema {supported}); run the newer version, or restore a backup made for this one",
+        version = env!("CARGO_PKG_VERSION")
     )]
     TooNew { found: u32, supported: u32 },
     #[error("stored data is malformed: {0}")]
@@ -41,6 +43,8 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("the store task stopped unexpectedly")]
     TaskFailed,
+    #[error("{0}")]
+    Backup(String),
 }
 
 macro_rules! redb_errors {
@@ -93,7 +97,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `data_dir` and brings its schema up to date.
+    /// Opens (or creates) the store in `data_dir` and brings its schema up to date, after
+    /// copying it to `data_dir/backups/` when a migration step is due.
     /// Never scans tables: start-up cost does not grow with the data.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(STORE_FILE);
@@ -101,6 +106,11 @@ impl Store {
             .set_cache_size(16 * 1024 * 1024)
             .set_repair_callback(|_| tracing::warn!("the store was not closed cleanly; checking it"))
             .create(&path)?;
+        let found = migrations::stored_version(&db)?;
+        if found > 0 && found < migrations::CURRENT {
+            let copy = backup::before_upgrade(&path, found)?;
+            tracing::info!(from = found, to = migrations::CURRENT, backup = %copy.display(), "copied the store before migrating it");
+        }
         migrations::run(&db)?;
         Ok(Store { db: Arc::new(db), path })
     }

@@ -7,7 +7,7 @@ use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::support::Browser;
 
 /// A JPEG carrying an EXIF segment with a GPS marker.
-fn jpeg_with_gps() -> Vec<u8> {
+pub fn jpeg_with_gps() -> Vec<u8> {
     let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
     let mut jpeg = Vec::new();
     image::DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
@@ -24,7 +24,7 @@ fn jpeg_with_gps() -> Vec<u8> {
     out
 }
 
-async fn upload(base: &str, token: &str, bytes: Vec<u8>, name: &str) -> crate::support::Page {
+pub async fn upload(base: &str, token: &str, bytes: Vec<u8>, name: &str) -> crate::support::Page {
     reelvault::providers::http::install_crypto_provider();
     let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
     let client = reqwest::Client::new();

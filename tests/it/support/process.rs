@@ -25,7 +25,14 @@ fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<Stri
 impl Served {
     /// Starts `reelvault serve --data-dir DIR --listen 127.0.0.1:0` plus `args`.
     pub fn start(data_dir: &Path, args: &[&str]) -> Served {
+        Self::start_with_env(data_dir, args, &[])
+    }
+
+    /// [`Self::start`] with extra environment variables.
+    pub fn start_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
         let mut command = Command::new(BIN);
+        // never talk to a service manager the test run itself may be under
+        command.env_remove("NOTIFY_SOCKET").env_remove("WATCHDOG_USEC").env_remove("WATCHDOG_PID").envs(env.iter().copied());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
