@@ -16,6 +16,7 @@ mod generations;
 mod install;
 mod metrics;
 mod migration;
+mod proxy;
 mod sessions;
 mod setup;
 mod sign_in;
