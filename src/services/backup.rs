@@ -286,8 +286,7 @@ fn prepare_empty_dir(dir: &Path, what: &str) -> Result<(), BackupError> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), BackupError> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err("cannot create", dir))
+    store::backup::create_private_dir(dir).map_err(io_err("cannot create", dir))
 }
 
 /// Copies `source` to `dest` (creating its directory), fsyncs it, and returns the length and
