@@ -103,11 +103,11 @@ impl Manifest {
 /// empty. Runs on the blocking pool inside one read transaction: writers go on meanwhile.
 pub async fn create(state: &AppState, dir: PathBuf) -> Result<Manifest, BackupError> {
     let media = state.media.clone();
-    let media_root = state.config.data_dir.join("media");
-    state.store.read(move |tx| write_backup(tx, &media, &media_root, &dir)).await
+    let data_dir = state.config.data_dir.clone();
+    state.store.read(move |tx| write_backup(tx, &media, &data_dir, &dir)).await
 }
 
-fn write_backup(tx: &ReadTransaction, media: &MediaDir, media_root: &Path, dir: &Path) -> Result<Manifest, BackupError> {
+fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {
     if !dir.is_absolute() {
         return Err(BackupError::Refused(format!("the backup directory must be an absolute path, not {}", dir.display())));
     }
@@ -127,7 +127,11 @@ fn write_backup(tx: &ReadTransaction, media: &MediaDir, media_root: &Path, dir: 
     let mut missing = Vec::new();
     for id in ids {
         let source = media.path_of(&id)?;
-        let relative = source.strip_prefix(media_root.parent().unwrap_or(media_root)).unwrap_or(&source).to_path_buf();
+        // media/<shard>/<id>.age, the same place under the backup and the data directory
+        let relative = source
+            .strip_prefix(data_dir)
+            .map_err(|_| BackupError::Refused(format!("media file {} is outside the data directory", source.display())))?
+            .to_path_buf();
         let dest = dir.join(&relative);
         match copy_hashed(&source, &dest) {
             Ok((bytes, sha256)) => entries.push(MediaEntry { id, file: FileEntry { path: relative.display().to_string(), bytes, sha256 } }),
@@ -282,8 +286,7 @@ fn prepare_empty_dir(dir: &Path, what: &str) -> Result<(), BackupError> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), BackupError> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err("cannot create", dir))
+    store::backup::create_private_dir(dir).map_err(io_err("cannot create", dir))
 }
 
 /// Copies `source` to `dest` (creating its directory), fsyncs it, and returns the length and

@@ -178,7 +178,8 @@ pub fn before_upgrade(store_file: &Path, from: u32) -> Result<PathBuf, StoreErro
     Ok(dest)
 }
 
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
+/// Creates `path` and its missing parents with mode 0700.
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;

@@ -18,6 +18,7 @@ mod install;
 mod metrics;
 mod migration;
 mod provider_faults;
+mod proxy;
 mod sessions;
 mod setup;
 mod sign_in;
