@@ -55,6 +55,8 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
         .workers(workers)
         // store reads are short: a few blocking threads per worker suffice
         .worker_max_blocking_threads(4)
+        // no Nagle: the last small segment of a response must not wait for a delayed ACK
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .listen(listener)

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod fake_videos;
+pub mod studio;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

@@ -13,7 +13,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{InvalidInput, User};
 use crate::engine::events::GenEvent;
 use crate::state::AppState;
-use crate::store::{self, Store};
+use crate::store::{self, Commit, Store};
 
 /// A request to generate, as the API and the form give it.
 #[derive(Debug, Clone, Default)]
@@ -166,8 +166,10 @@ pub enum Change {
 /// settle on success, release on failure or cancellation. Changes to a generation that
 /// is already terminal are refused (so nothing is charged or released twice).
 pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceResult<Generation> {
+    // progress alone is advisory: it need not cost an fsync
+    let commit = if matches!(change, Change::Progress(_)) { Commit::Advisory } else { Commit::Durable };
     store
-        .write(move |tx| {
+        .write_with(commit, move |tx| {
             let mut g = store::generations::get(tx, id)?.ok_or(ServiceError::NotFound("generation"))?;
             if g.state.is_terminal() {
                 return Err(ServiceError::AlreadyFinished);

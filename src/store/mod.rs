@@ -56,7 +56,7 @@ macro_rules! redb_errors {
         })*
     };
 }
-redb_errors!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+redb_errors!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, redb::SetDurabilityError);
 
 impl From<redb::DatabaseError> for StoreError {
     fn from(e: redb::DatabaseError) -> Self {
@@ -159,9 +159,40 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || write_now(&db, f)).await.map_err(|_| E::from(StoreError::TaskFailed))?
+        self.write_with(Commit::Durable, f).await
     }
+
+    /// [`Store::write`] with a choice of how the commit reaches the disk.
+    pub async fn write_with<T, E>(&self, commit: Commit, f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || match commit {
+            Commit::Durable => write_now(&db, f),
+            Commit::Advisory => {
+                let mut tx = db.begin_write().map_err(StoreError::from)?;
+                tx.set_durability(redb::Durability::None).map_err(StoreError::from)?;
+                let value = f(&tx)?;
+                tx.commit().map_err(StoreError::from)?;
+                Ok(value)
+            }
+        })
+        .await
+        .map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+}
+
+/// How a write transaction commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// On disk (fsynced) when the write returns.
+    Durable,
+    /// For advisory values only (a job's progress): visible at once, but not flushed by
+    /// itself. The next durable commit takes it to disk; a crash before that loses it.
+    /// Saves an fsync.
+    Advisory,
 }
 
 /// One write transaction, synchronously: commit on `Ok`, abort on `Err`.

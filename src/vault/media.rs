@@ -25,8 +25,8 @@ const AGE_CHUNK: u64 = 64 * 1024;
 /// Plaintext handed to one blocking task while ingesting.
 const WRITE_BATCH: usize = 256 * 1024;
 /// Most plaintext decrypted by one blocking task while reading (a whole number of age
-/// chunks: fewer hand-offs between threads than one task per chunk).
-const READ_PIECE: u64 = 4 * AGE_CHUNK;
+/// chunks: few hand-offs between threads per byte; a stream holds at most two pieces).
+const READ_PIECE: u64 = 16 * AGE_CHUNK;
 /// Length of a ULID string.
 const ID_LEN: usize = 26;
 
