@@ -1,0 +1,92 @@
+//! Tests of the configuration layers, validation and redaction.
+
+use super::*;
+
+fn load(file: Option<&str>, env: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut overrides = overrides;
+    if let Some(text) = file {
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        overrides.config = Some(path);
+    }
+    Config::load_from(&overrides, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+#[test]
+fn defaults_work_with_no_file() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.data_dir, PathBuf::from("./reelvault-data"));
+    assert_eq!(c.master_key_file, PathBuf::from("./reelvault-data.key"));
+    assert_eq!(c.retention.outputs, Duration::from_secs(180 * 86400));
+    assert_eq!(c.limits.upload_max, 20 * 1024 * 1024);
+    assert_eq!(c.connection[0].kind, "demo");
+}
+
+#[test]
+fn layers_apply_in_order_defaults_file_env_flags() {
+    let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/from-file\"\n[retention]\noutputs = \"90d\"\n";
+    let c = load(Some(file), &[], Overrides::default()).unwrap();
+    assert_eq!(c.listen.port(), 9000);
+    let env = [("REELVAULT_LISTEN", "127.0.0.1:9100"), ("REELVAULT_RETENTION__OUTPUTS", "10d")];
+    let c = load(Some(file), &env, Overrides::default()).unwrap();
+    assert_eq!(c.listen.port(), 9100);
+    assert_eq!(c.retention.outputs, Duration::from_secs(10 * 86400));
+    assert_eq!(c.data_dir, PathBuf::from("/tmp/from-file"));
+    let flags = Overrides { listen: Some("127.0.0.1:9200".into()), ..Overrides::default() };
+    let c = load(Some(file), &env, flags).unwrap();
+    assert_eq!(c.listen.port(), 9200);
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let err = load(Some("lisen = \"x\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("lisen"), "{err}");
+    let err = load(Some("[retention]\noutput = \"1d\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("output"), "{err}");
+    let err = load(None, &[("REELVAULT_NOPE", "1")], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("nope"), "{err}");
+}
+
+#[test]
+fn bad_values_get_messages_naming_the_key() {
+    let err = load(Some("[retention]\noutputs = \"soon\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("retention.outputs"), "{err}");
+    let err = load(Some("listen = \"nowhere\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("listen"), "{err}");
+    let err = load(Some("[[connection]]\nname = \"x\"\nkind = \"nope\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("kind \"nope\""), "{err}");
+}
+
+#[test]
+fn secrets_come_from_files_and_are_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("kling.secret");
+    std::fs::write(&key, "s3cr3t-value\n").unwrap();
+    let file =
+        format!("[[connection]]\nname = \"kling-main\"\nkind = \"kling\"\naccess_key = \"ak\"\nsecret_key_file = \"{}\"\n", key.display());
+    let c = load(Some(&file), &[], Overrides::default()).unwrap();
+    assert_eq!(c.connection[0].secret_key.as_ref().unwrap().expose(), "s3cr3t-value");
+    let shown = c.redacted_toml();
+    assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+    assert!(!format!("{c:?}").contains("s3cr3t-value"));
+}
+
+#[test]
+fn connection_overrides_parse() {
+    let file = "[[connection]]\nname = \"o\"\nkind = \"openai-videos\"\ndeadline = \"20m\"\nmax_output_bytes = \"200MiB\"\n";
+    let c = load(Some(file), &[], Overrides::default()).expect("valid overrides");
+    assert_eq!(c.connection[0].deadline, Some(Duration::from_secs(1200)));
+    assert_eq!(c.connection[0].max_output_bytes, Some(200 * 1024 * 1024));
+    let err = load(Some(&file.replace("200MiB", "huge")), &[], Overrides::default()).expect_err("not a size");
+    assert!(err.0.contains("max_output_bytes"), "{err}");
+}
+
+#[test]
+fn zero_retention_means_forever() {
+    let c = load(Some("[retention]\nuploads = \"0\"\n"), &[], Overrides::default()).unwrap();
+    assert!(c.retention.uploads.is_zero());
+    assert!(c.redacted_toml().contains("uploads = \"0\""));
+}
