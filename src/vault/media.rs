@@ -3,7 +3,8 @@
 //!
 //! All age work is synchronous and runs on tokio's blocking pool, one piece at a time: the
 //! file state moves into a blocking task and back, so a slow uploader or a stalled video
-//! player never parks a blocking-pool thread while it waits.
+//! player never parks a blocking-pool thread while it waits. While ingesting, each batch is
+//! hashed and encrypted by two blocking tasks side by side.
 
 use std::convert::Infallible;
 use std::fs::{self, File};
@@ -22,8 +23,9 @@ use tokio::task::JoinHandle;
 
 /// age's plaintext chunk size; reads are cut on these boundaries.
 const AGE_CHUNK: u64 = 64 * 1024;
-/// Plaintext handed to one blocking task while ingesting.
-const WRITE_BATCH: usize = 256 * 1024;
+/// Plaintext hashed and encrypted by one pair of blocking tasks while ingesting; an ingest
+/// holds at most two batches (one being received, one being processed).
+const WRITE_BATCH: usize = 1024 * 1024;
 /// Most plaintext decrypted by one blocking task while reading (a whole number of age
 /// chunks: few hand-offs between threads per byte; a stream holds at most two pieces).
 const READ_PIECE: u64 = 16 * AGE_CHUNK;
@@ -106,8 +108,8 @@ impl MediaDir {
         let recipient = recipient.clone();
         let sink = blocking(move || Sink::create(tmp_path, &recipient)).await??;
 
-        // One batch is encrypted on the blocking pool while the next one is received.
-        let mut slot = Slot::Idle(Box::new(sink));
+        // One batch is hashed and encrypted on the blocking pool while the next one is received.
+        let mut slot = Slot::Idle(Box::new(sink), Sha256::new());
         let mut received: u64 = 0;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
@@ -124,16 +126,20 @@ impl MediaDir {
             batch_len += chunk.len();
             batch.push(chunk);
             if batch_len >= WRITE_BATCH {
-                let sink = slot.ready().await?;
+                let (sink, hasher) = slot.ready().await?;
                 let full = std::mem::take(&mut batch);
-                slot = Slot::Busy(tokio::task::spawn_blocking(move || sink.write(full)));
+                let to_hash = full.clone(); // the same buffers, reference-counted
+                slot = Slot::Busy(
+                    tokio::task::spawn_blocking(move || sink.write(full)),
+                    tokio::task::spawn_blocking(move || hash(hasher, &to_hash)),
+                );
                 batch_len = 0;
             }
         };
         match (failure, slot.ready().await) {
-            (None, Ok(sink)) => sink.commit(batch, final_path).await,
+            (None, Ok((sink, hasher))) => sink.commit(hasher, batch, final_path).await,
             (None, Err(write_failed)) => Err(write_failed),
-            (Some(failure), Ok(sink)) => {
+            (Some(failure), Ok((sink, _))) => {
                 // Dropping the sink closes and removes the temp file.
                 let _ = blocking(move || drop(sink)).await;
                 Err(failure)
@@ -306,7 +312,6 @@ fn open_reader(path: &Path, identity: &age::x25519::Identity) -> Result<Reader, 
 /// A file being written in `ROOT/tmp`, removed on drop unless committed.
 struct Sink {
     writer: age::stream::StreamWriter<File>,
-    hasher: Sha256,
     bytes: u64,
     temp: TempFile,
 }
@@ -317,27 +322,27 @@ impl Sink {
         let file = create_private_file(&path)?;
         let temp = TempFile(Some(path));
         let writer = encryptor.wrap_output(file)?;
-        Ok(Sink { writer, hasher: Sha256::new(), bytes: 0, temp })
+        Ok(Sink { writer, bytes: 0, temp })
     }
 }
 
 impl Sink {
-    /// Hashes and encrypts `batch` (blocking). On error the sink is dropped, which
-    /// removes the temp file.
+    /// Encrypts `batch` (blocking). On error the sink is dropped, which removes the temp
+    /// file.
     fn write(mut self, batch: Vec<Bytes>) -> io::Result<Sink> {
         for piece in &batch {
-            self.hasher.update(piece);
             self.writer.write_all(piece)?;
             self.bytes += piece.len() as u64;
         }
         Ok(self)
     }
 
-    /// Writes the last `batch`, ends the age stream (`finish` writes the last chunk),
-    /// fsyncs the file, renames it to `final_path` and fsyncs its directory.
-    async fn commit(self, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
+    /// Hashes and writes the last `batch`, ends the age stream (`finish` writes the last
+    /// chunk), fsyncs the file, renames it to `final_path` and fsyncs its directory.
+    async fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
         blocking(move || -> io::Result<Ingested> {
-            let Sink { writer, hasher, bytes, mut temp } = self.write(batch)?;
+            let hasher = hash(hasher, &batch);
+            let Sink { writer, bytes, mut temp } = self.write(batch)?;
             let file = writer.finish()?;
             file.sync_all()?;
             drop(file);
@@ -365,18 +370,33 @@ impl Sink {
     }
 }
 
-/// The sink, either in hand or inside the blocking task that is writing a batch.
+/// Feeds `batch` to the running hash (blocking).
+fn hash(mut hasher: Sha256, batch: &[Bytes]) -> Sha256 {
+    for piece in batch {
+        hasher.update(piece);
+    }
+    hasher
+}
+
+/// The sink and the running hash, either in hand or inside the two blocking tasks that are
+/// encrypting and hashing a batch.
 enum Slot {
-    Idle(Box<Sink>),
-    Busy(JoinHandle<io::Result<Sink>>),
+    Idle(Box<Sink>, Sha256),
+    Busy(JoinHandle<io::Result<Sink>>, JoinHandle<Sha256>),
 }
 
 impl Slot {
-    /// The sink once its last write is done. A failed write has dropped it (and its file).
-    async fn ready(self) -> Result<Sink, MediaError> {
+    /// The sink and the hash once the last batch is done. A failed write has dropped the
+    /// sink (and its file).
+    async fn ready(self) -> Result<(Sink, Sha256), MediaError> {
+        let failed = |e: tokio::task::JoinError| io::Error::other(format!("media task failed: {e}"));
         match self {
-            Slot::Idle(sink) => Ok(*sink),
-            Slot::Busy(task) => Ok(task.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))??),
+            Slot::Idle(sink, hasher) => Ok((*sink, hasher)),
+            Slot::Busy(write, hash) => {
+                let sink = write.await.map_err(failed)??;
+                let hasher = hash.await.map_err(failed)?;
+                Ok((sink, hasher))
+            }
         }
     }
 }
