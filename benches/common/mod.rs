@@ -219,18 +219,9 @@ pub fn http_request(
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
     s.set_nodelay(true)?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some((ctype, bytes)) = body {
-        req.push_str(&format!("Content-Type: {ctype}\r\nContent-Length: {}\r\n", bytes.len()));
-    }
-    req.push_str("\r\n");
-    let mut out = req.into_bytes();
-    if let Some((_, bytes)) = body {
-        out.extend_from_slice(bytes);
-    }
+    let mut with_close = vec![("Connection", "close")];
+    with_close.extend_from_slice(headers);
+    let out = request_bytes(method, path, &addr.to_string(), &with_close, body);
     s.write_all(&out)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
@@ -305,4 +296,21 @@ pub fn thread_names(pid: u32) -> String {
         }
     }
     counts.iter().map(|(name, n)| format!("{name} x{n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The bytes of an HTTP/1.1 request with these headers and an optional typed body.
+pub fn request_bytes(method: &str, path: &str, host: &str, headers: &[(&str, &str)], body: Option<(&str, &[u8])>) -> Vec<u8> {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some((ctype, bytes)) = body {
+        req.push_str(&format!("Content-Type: {ctype}\r\nContent-Length: {}\r\n", bytes.len()));
+    }
+    req.push_str("\r\n");
+    let mut out = req.into_bytes();
+    if let Some((_, bytes)) = body {
+        out.extend_from_slice(bytes);
+    }
+    out
 }

@@ -166,18 +166,7 @@ impl Conn {
         body: Option<(&str, &[u8])>,
         mut sink: impl FnMut(&[u8]),
     ) -> std::io::Result<(u16, Vec<(String, String)>)> {
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if let Some((ctype, bytes)) = body {
-            req.push_str(&format!("Content-Type: {ctype}\r\nContent-Length: {}\r\n", bytes.len()));
-        }
-        req.push_str("\r\n");
-        let mut out = req.into_bytes();
-        if let Some((_, bytes)) = body {
-            out.extend_from_slice(bytes);
-        }
+        let out = super::request_bytes(method, path, &self.addr.to_string(), headers, body);
         // A kept-alive connection the server has closed meanwhile fails before any answer
         // byte arrives; then (only then) the request is sent again on a new connection.
         for attempt in 0..2 {
