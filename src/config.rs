@@ -142,24 +142,33 @@ pub struct ConnectionConfig {
     /// Overrides the models' caps on the size of one output for jobs on this connection.
     #[serde(serialize_with = "human_size_opt")]
     pub max_output_bytes: Option<u64>,
+    /// A ComfyUI workflow in API format (JSON, from `workflow_file`), with placeholders.
+    #[serde(skip)]
+    pub workflow: Option<serde_json::Value>,
 }
 
-/// The provider kinds a connection may name.
+/// The provider kinds a connection may name (`-` is accepted for `_`: `openai-videos`).
 pub const CONNECTION_KINDS: &[&str] = &[
     "demo",
-    "openai-images",
-    "openai-videos",
+    "openai_images",
+    "openai_videos",
     "gemini",
     "runway",
     "kling",
     "minimax",
     "luma",
+    "luma_agents",
     "bfl",
     "replicate",
     "fal",
     "stability",
     "comfyui",
 ];
+
+/// A connection kind in its canonical spelling (`openai-videos` -> `openai_videos`).
+pub fn canonical_kind(kind: &str) -> String {
+    kind.trim().to_ascii_lowercase().replace('-', "_")
+}
 
 fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
@@ -269,6 +278,7 @@ struct RawConnection {
     max_retries: Option<u32>,
     deadline: Option<String>,
     max_output_bytes: Option<String>,
+    workflow_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -479,7 +489,19 @@ fn default_demo_connection() -> ConnectionConfig {
         max_retries: 5,
         deadline: None,
         max_output_bytes: None,
+        workflow: None,
     }
+}
+
+/// Reads a ComfyUI workflow (API format: a JSON object of nodes).
+fn workflow(at: &str, path: &Path) -> Result<serde_json::Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("{at}: cannot read {}: {e}", path.display())))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ConfigError(format!("{at}: {} is not JSON: {e}", path.display())))?;
+    if !value.is_object() {
+        return Err(ConfigError(format!("{at}: {} must hold a workflow in API format (a JSON object of nodes)", path.display())));
+    }
+    Ok(value)
 }
 
 fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig>, ConfigError> {
@@ -493,7 +515,8 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
         if !names.insert(raw.name.clone()) {
             return Err(ConfigError(format!("{at}: the name is used twice")));
         }
-        if !CONNECTION_KINDS.contains(&raw.kind.as_str()) {
+        let kind = canonical_kind(&raw.kind);
+        if !CONNECTION_KINDS.contains(&kind.as_str()) {
             return Err(ConfigError(format!("{at}: kind {:?} is unknown; expected one of {}", raw.kind, CONNECTION_KINDS.join(", "))));
         }
         let base_url =
@@ -509,8 +532,9 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
                 None => None,
             },
             max_output_bytes: raw.max_output_bytes.map(|text| size(&format!("{at}: max_output_bytes"), &text)).transpose()?,
+            workflow: raw.workflow_file.map(|path| workflow(&format!("{at}: workflow_file"), &path)).transpose()?,
             name: raw.name,
-            kind: raw.kind,
+            kind,
             base_url,
             access_key: raw.access_key,
             max_concurrent: raw.max_concurrent.unwrap_or(4).max(1),

@@ -299,10 +299,12 @@ async fn provider_job(state: &AppState, g: &Generation) -> Result<ProviderJob, R
             .map_err(|e| Reason::new("reference_missing", format!("A reference image could not be read: {e}")))?;
         references.push(ReferenceImage { role: r.role, content_type: asset.content_type.clone(), bytes });
     }
-    let output_count = state.registry.model(&g.model).map(|m| m.output_count(&g.params)).unwrap_or(1);
+    let spec = state.registry.model(&g.model);
+    let output_count = spec.map(|m| m.output_count(&g.params)).unwrap_or(1);
     Ok(ProviderJob {
         generation: g.id,
         model: g.model.clone(),
+        upstream_model: spec.map(|m| m.upstream).unwrap_or(g.model.as_str()).to_string(),
         kind: g.kind,
         prompt: g.prompt.clone(),
         negative_prompt: g.negative_prompt.clone(),

@@ -5,8 +5,10 @@
 pub mod demo;
 pub mod demo_media;
 pub mod http;
+pub mod inline;
 pub mod openai_videos;
 pub mod registry;
+pub mod wire;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -35,7 +37,10 @@ pub struct ReferenceImage {
 pub struct ProviderJob {
     /// Our id, usable upstream as an idempotency key.
     pub generation: GenerationId,
+    /// The catalog id.
     pub model: String,
+    /// The model's name in the provider's API.
+    pub upstream_model: String,
     pub kind: MediaKind,
     pub prompt: String,
     pub negative_prompt: Option<String>,

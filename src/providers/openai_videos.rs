@@ -7,20 +7,17 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{OutboundClient, OutboundError, OutboundPolicy, capped_stream, read_capped};
-use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus};
+use super::http::{OutboundClient, OutboundError};
+use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The default base URL.
 pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
-/// The largest JSON answer accepted.
-const JSON_CAP: u64 = 1024 * 1024;
 
 /// The adapter for one connection.
 pub struct OpenAiVideos {
@@ -53,17 +50,11 @@ struct ErrorEnvelope {
 
 impl OpenAiVideos {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let policy =
-            OutboundPolicy { allow_private_network: config.allow_private_network, timeout: config.timeout, ..OutboundPolicy::default() };
-        let mut base = config.base_url.clone().unwrap_or_else(|| url::Url::parse(DEFAULT_BASE).expect("the default base URL parses"));
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        Ok(Self { client: OutboundClient::new(policy)?, base, key: config.api_key.clone() })
+        Ok(Self { client: wire::client_for(config)?, base: wire::base_url(config, DEFAULT_BASE), key: config.api_key.clone() })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        self.base.join(path).map_err(|e| ProviderError::InvalidInput(format!("bad URL: {e}")))
+        wire::join(&self.base, path)
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -74,7 +65,7 @@ impl OpenAiVideos {
     }
 
     async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = self.authorize(request.map_err(outbound)?).send().await.map_err(|e| outbound(e.into()))?;
+        let response = wire::send(request.map(|r| self.authorize(r))).await?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -83,11 +74,7 @@ impl OpenAiVideos {
 
     async fn video(&self, response: reqwest::Response) -> Result<(Video, Option<Duration>), ProviderError> {
         let hint = poll_hint(&response);
-        let body = read_capped(response, JSON_CAP).await.map_err(outbound)?;
-        // tolerant: a malformed answer is a temporary upstream problem, retried a few times
-        let video = serde_json::from_slice::<Video>(&body)
-            .map_err(|e| ProviderError::Transient(format!("malformed answer from the provider: {e}")))?;
-        Ok((video, hint))
+        Ok((wire::read_json::<Video>(response).await?, hint))
     }
 
     fn status(&self, video: &Video, hint: Option<Duration>) -> Result<UpstreamStatus, ProviderError> {
@@ -99,72 +86,37 @@ impl OpenAiVideos {
             "queued" | "in_progress" | "processing" | "pending" => {
                 Ok(UpstreamStatus::Pending { progress: video.progress.map(|p| p.clamp(0.0, 100.0) as u8), poll_after: hint })
             }
-            other => Err(ProviderError::Transient(format!("unknown job status {other:?}"))),
+            other => Ok(wire::unknown_status("openai_videos", other, video.progress.map(|p| p.clamp(0.0, 100.0) as u8))),
         }
-    }
-}
-
-fn outbound(e: OutboundError) -> ProviderError {
-    match e {
-        OutboundError::Timeout => ProviderError::Timeout,
-        OutboundError::TooLarge { cap } => ProviderError::TooLarge { cap },
-        OutboundError::Forbidden { .. } | OutboundError::Blocked { .. } | OutboundError::Scheme { .. } => {
-            ProviderError::InvalidInput(e.to_string())
-        }
-        OutboundError::Http(m) => ProviderError::Transient(m),
     }
 }
 
 /// `openai-poll-after-ms`, the provider's hint for the next poll.
 fn poll_hint(response: &reqwest::Response) -> Option<Duration> {
-    header_number(response, "openai-poll-after-ms").map(Duration::from_millis)
-}
-
-fn header_number(response: &reqwest::Response, name: &str) -> Option<u64> {
-    response.headers().get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|v| *v >= 0.0).map(|v| v as u64)
-}
-
-/// `retry-after-ms`, then `retry-after` in seconds.
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    header_number(response, "retry-after-ms")
-        .map(Duration::from_millis)
-        .or_else(|| header_number(response, "retry-after").map(Duration::from_secs))
+    wire::header_number(response.headers(), "openai-poll-after-ms").map(Duration::from_millis)
 }
 
 fn job_error(error: Option<&ApiErrorBody>) -> ProviderError {
     let code = error.and_then(|e| e.code.clone()).unwrap_or_default();
     let message = error.and_then(|e| e.message.clone()).unwrap_or_else(|| "the provider reported a failure".into());
-    if code.contains("moderation") || code.contains("content_policy") || code.contains("safety") {
-        ProviderError::ContentPolicy(message)
-    } else {
-        ProviderError::InvalidInput(message)
-    }
+    wire::job_failure(&code, message)
 }
 
-/// Maps an error response to the normalised classes (status first, then `error.code`).
+/// Maps an error response to the normalised classes (`error.code`, then the status).
 async fn error_from(response: reqwest::Response) -> ProviderError {
     let status = response.status().as_u16();
-    let wait = retry_after(&response);
-    let body = read_capped(response, JSON_CAP).await.unwrap_or_default();
+    let wait = wire::retry_after(response.headers());
+    let body = wire::error_body(response).await;
     let error = serde_json::from_slice::<ErrorEnvelope>(&body).ok().and_then(|e| e.error);
     let code = error.as_ref().and_then(|e| e.code.clone().or(e.kind.clone())).unwrap_or_default();
     let message = error.as_ref().and_then(|e| e.message.clone()).unwrap_or_else(|| format!("HTTP {status}"));
-    match status {
-        _ if code == "insufficient_quota" || code == "billing_hard_limit_reached" => ProviderError::InsufficientUpstreamCredit(message),
-        _ if code.contains("moderation") || code.contains("content_policy") => ProviderError::ContentPolicy(message),
-        401 | 403 => ProviderError::Auth(message),
-        402 => ProviderError::InsufficientUpstreamCredit(message),
-        404 => ProviderError::NotFound(message),
-        429 => ProviderError::RateLimited { retry_after: wait, message },
-        408 | 409 | 500..=599 => ProviderError::Transient(message),
-        _ => ProviderError::InvalidInput(message),
-    }
+    wire::classify(status, &code, message, wait)
 }
 
 #[async_trait]
 impl Provider for OpenAiVideos {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
-        let mut form = Form::new().text("prompt", job.prompt.clone()).text("model", job.model.clone());
+        let mut form = Form::new().text("prompt", job.prompt.clone()).text("model", job.upstream_model.clone());
         if let Some(ParamValue::Int(seconds)) = job.params.get("duration") {
             form = form.text("seconds", seconds.to_string());
         }
@@ -196,7 +148,7 @@ impl Provider for OpenAiVideos {
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
         let url = self.url(&output.location)?;
         let response = self.send(self.client.get(&url).map(|r| r.header("accept", "application/binary"))).await?;
-        Ok(Box::pin(capped_stream(response, cap).map_err(outbound)))
+        Ok(wire::download(response, cap))
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {

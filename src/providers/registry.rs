@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::Provider;
-use crate::config::ConnectionConfig;
+use super::http::OutboundError;
+use crate::config::{ConnectionConfig, canonical_kind};
 use crate::domain::catalog::{ModelSpec, builtin_models};
 
 /// One configured provider account.
@@ -41,18 +42,19 @@ impl Registry {
         let mut built = HashMap::new();
         let mut routes = HashMap::new();
         for config in connections {
+            let mut config = config.clone();
+            config.kind = canonical_kind(&config.kind);
+            let config = &config;
+            let failed = |e: OutboundError| ConnectionError { name: config.name.clone(), message: e.to_string() };
             let provider: Arc<dyn Provider> = match config.kind.as_str() {
                 "demo" => Arc::new(super::demo::Demo::new(config.delay)),
-                "openai-videos" => Arc::new(
-                    super::openai_videos::OpenAiVideos::new(config)
-                        .map_err(|e| ConnectionError { name: config.name.clone(), message: e.to_string() })?,
-                ),
+                "openai_videos" => Arc::new(super::openai_videos::OpenAiVideos::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;
                 }
             };
-            for model in models.iter().filter(|m| m.provider == config.kind) {
+            for model in models.iter().filter(|m| m.provider == config.kind && m.unavailable.is_none()) {
                 let listed = config.models.is_empty() || config.models.iter().any(|m| m == model.id);
                 if listed {
                     routes.entry(model.id).or_insert_with(|| config.name.clone());

@@ -71,7 +71,7 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
         c.connection[0].delay = Duration::from_millis(1500);
         let mut videos = c.connection[0].clone();
         videos.name = "videos".into();
-        videos.kind = "openai-videos".into();
+        videos.kind = "openai_videos".into();
         videos.base_url = Some(format!("http://127.0.0.1:{port}/v1").parse().unwrap());
         videos.api_key = Some(reelvault::config::Secret::new("sk-wrong"));
         videos.allow_private_network = true;
@@ -104,7 +104,7 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(sample(&text, r#"reelvault_jobs{state="running",provider="demo",connection="demo"}"#), Some(1.0), "{text}");
-    assert_eq!(sample(&text, r#"reelvault_jobs{state="queued",provider="openai-videos",connection="videos"}"#), Some(0.0), "{text}");
+    assert_eq!(sample(&text, r#"reelvault_jobs{state="queued",provider="openai_videos",connection="videos"}"#), Some(0.0), "{text}");
     assert_eq!(sample(&text, r#"reelvault_credits{state="held"}"#), Some(1.0), "{text}");
     let done = wait_terminal(&app.url, &admin_token, &id).await;
     assert_eq!(done["state"], "succeeded");

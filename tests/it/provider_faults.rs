@@ -28,7 +28,7 @@ struct Rig {
 fn connection(fake: &FakeOpenAi) -> ConnectionConfig {
     ConnectionConfig {
         name: "openai".into(),
-        kind: "openai-videos".into(),
+        kind: "openai_videos".into(),
         base_url: Some(fake.base_url.clone()),
         api_key: Some(Secret::new(KEY)),
         access_key: None,
@@ -41,6 +41,7 @@ fn connection(fake: &FakeOpenAi) -> ConnectionConfig {
         max_retries: 1,
         deadline: None,
         max_output_bytes: None,
+        workflow: None,
     }
 }
 

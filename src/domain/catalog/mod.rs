@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
+mod demo;
+mod openai;
+mod unavailable;
+
 /// What a model produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -126,7 +130,7 @@ pub enum Price {
 pub struct ModelSpec {
     pub id: &'static str,
     pub label: &'static str,
-    /// The adapter kind that serves it ("demo", "openai-videos", …).
+    /// The connection kind that serves it ("demo", "openai_videos", …).
     pub provider: &'static str,
     pub kind: MediaKind,
     pub description: &'static str,
@@ -140,12 +144,44 @@ pub struct ModelSpec {
     #[serde(skip)]
     pub max_output_bytes: u64,
     pub demo: bool,
+    /// The model's name in the provider's API, when it differs from `id`.
+    pub upstream: &'static str,
+    /// Why the model cannot be used with any connection (it is listed so people learn why).
+    pub unavailable: Option<&'static str>,
 }
 
 /// Parameters after validation: every declared parameter has a value.
 pub type Params = BTreeMap<String, ParamValue>;
 
 impl ModelSpec {
+    /// A model with the usual defaults (no references or parameters, 1 credit, a one-hour
+    /// deadline, `upstream` = `id`); declarations override fields with `..ModelSpec::new(…)`.
+    pub fn new(id: &'static str, label: &'static str, provider: &'static str, kind: MediaKind) -> ModelSpec {
+        ModelSpec {
+            id,
+            label,
+            provider,
+            kind,
+            description: "",
+            negative_prompt: false,
+            references: Vec::new(),
+            params: Vec::new(),
+            price: match kind {
+                MediaKind::Image => Price::PerImage { credits: 1 },
+                MediaKind::Video => Price::PerSecond { credits: 1 },
+            },
+            deadline: Duration::from_secs(3600),
+            max_prompt_chars: 4000,
+            max_output_bytes: match kind {
+                MediaKind::Image => 50 * 1024 * 1024,
+                MediaKind::Video => 1024 * 1024 * 1024,
+            },
+            demo: false,
+            upstream: id,
+            unavailable: None,
+        }
+    }
+
     /// Checks raw parameters against the spec and fills in defaults. Unknown parameters and
     /// values outside the allowed set are refused with a message naming them.
     pub fn resolve_params(&self, raw: &BTreeMap<String, serde_json::Value>, random_seed: i64) -> Result<Params, ParamError> {
@@ -236,78 +272,9 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
     }
 }
 
-/// Every model this build knows.
+/// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    vec![
-        ModelSpec {
-            id: "demo-image",
-            label: "Demo image",
-            provider: "demo",
-            kind: MediaKind::Image,
-            description: "Offline demo: draws a PNG from your prompt and seed, no network and no API key.",
-            negative_prompt: true,
-            references: vec![ReferenceRole::Reference],
-            params: vec![
-                ParamSpec {
-                    name: "aspect_ratio",
-                    label: "Aspect ratio",
-                    kind: ParamKind::Choice { values: vec!["1:1", "16:9", "9:16"], default: "1:1" },
-                },
-                ParamSpec { name: "count", label: "Images", kind: ParamKind::Range { min: 1, max: 4, default: 1 } },
-                ParamSpec { name: "seed", label: "Seed", kind: ParamKind::Seed },
-            ],
-            price: Price::PerImage { credits: 1 },
-            deadline: Duration::from_secs(300),
-            max_prompt_chars: 4000,
-            max_output_bytes: 20 * 1024 * 1024,
-            demo: true,
-        },
-        ModelSpec {
-            id: "demo-video",
-            label: "Demo video",
-            provider: "demo",
-            kind: MediaKind::Video,
-            description: "Offline demo: renders a playable H.264 MP4 from your prompt and seed, no network and no API key.",
-            negative_prompt: true,
-            references: vec![ReferenceRole::FirstFrame, ReferenceRole::LastFrame],
-            params: vec![
-                ParamSpec { name: "duration", label: "Duration (seconds)", kind: ParamKind::Number { values: vec![2, 3, 5], default: 3 } },
-                ParamSpec {
-                    name: "aspect_ratio",
-                    label: "Aspect ratio",
-                    kind: ParamKind::Choice { values: vec!["16:9", "9:16", "1:1"], default: "16:9" },
-                },
-                ParamSpec { name: "seed", label: "Seed", kind: ParamKind::Seed },
-            ],
-            price: Price::PerSecond { credits: 2 },
-            deadline: Duration::from_secs(600),
-            max_prompt_chars: 4000,
-            max_output_bytes: 200 * 1024 * 1024,
-            demo: true,
-        },
-        ModelSpec {
-            id: "sora-2",
-            label: "Sora 2",
-            provider: "openai-videos",
-            kind: MediaKind::Video,
-            description: "OpenAI-compatible /v1/videos (OpenAI, Azure OpenAI or a gateway, by the connection's base URL).",
-            negative_prompt: false,
-            references: vec![ReferenceRole::FirstFrame],
-            params: vec![
-                ParamSpec { name: "duration", label: "Duration (seconds)", kind: ParamKind::Number { values: vec![4, 8, 12], default: 4 } },
-                ParamSpec {
-                    name: "size",
-                    label: "Size",
-                    kind: ParamKind::Choice { values: vec!["720x1280", "1280x720"], default: "1280x720" },
-                },
-            ],
-            price: Price::PerSecond { credits: 10 },
-            deadline: Duration::from_secs(3600),
-            max_prompt_chars: 4000,
-            max_output_bytes: 1024 * 1024 * 1024,
-            demo: false,
-        },
-    ]
+    [demo::models(), openai::models(), unavailable::models()].into_iter().flatten().collect()
 }
 
 #[cfg(test)]

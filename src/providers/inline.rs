@@ -1,0 +1,95 @@
+//! Outputs that arrive inside an API's answer (base64 images from synchronous APIs): held in
+//! memory between the answer and custody, never written to disk in plaintext. After a
+//! restart they are gone, and custody fails with `provider.not_found` (the hold is released).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+
+use super::{ByteStream, ProviderError};
+use crate::domain::generation::OutputRef;
+
+/// The prefix of an inline output's location.
+const PREFIX: &str = "inline:";
+
+/// The outputs one adapter holds until custody takes them.
+#[derive(Default)]
+pub struct InlineOutputs {
+    held: Mutex<HashMap<String, Bytes>>,
+}
+
+impl InlineOutputs {
+    /// Holds the `n`th output of `job`; the location goes into the job's outputs.
+    pub fn hold(&self, job: &str, n: usize, content_type: &str, bytes: Bytes) -> OutputRef {
+        let location = format!("{PREFIX}{job}/{n}");
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(location.clone(), bytes);
+        OutputRef { location, content_type: Some(content_type.to_string()) }
+    }
+
+    /// Whether `output` is one of ours (else the adapter fetches it over HTTP).
+    pub fn is_inline(output: &OutputRef) -> bool {
+        output.location.starts_with(PREFIX)
+    }
+
+    /// Streams a held output (it stays held until [`InlineOutputs::forget`], so a retried
+    /// custody finds it again).
+    pub fn take(&self, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = held.get(&output.location).cloned().ok_or_else(|| {
+            ProviderError::NotFound("the provider's answer was held in memory and the server restarted before it was stored".into())
+        })?;
+        if bytes.len() as u64 > cap {
+            return Err(ProviderError::TooLarge { cap });
+        }
+        Ok(Box::pin(futures_util::stream::iter([Ok(bytes)])))
+    }
+
+    /// Drops every output held for `job` (after custody, or when it is abandoned).
+    pub fn forget(&self, job: &str) {
+        let prefix = format!("{PREFIX}{job}/");
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).retain(|k, _| !k.starts_with(&prefix));
+    }
+}
+
+/// Decodes standard base64 (with or without padding, or a `data:` URI) as an output.
+pub fn decode_base64(text: &str) -> Result<Bytes, ProviderError> {
+    use base64::Engine;
+    let payload = match text.strip_prefix("data:") {
+        Some(uri) => uri.split_once(',').map(|(_, data)| data).unwrap_or_default(),
+        None => text,
+    };
+    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned.trim_end_matches('='))
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
+        .map(Bytes::from)
+        .map_err(|e| ProviderError::Transient(format!("the provider sent an image that is not valid base64: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn held_outputs_stream_back_until_forgotten() {
+        let inline = InlineOutputs::default();
+        let out = inline.hold("job1", 0, "image/png", Bytes::from_static(b"png bytes"));
+        assert!(InlineOutputs::is_inline(&out));
+        let mut stream = inline.take(&out, 100).unwrap();
+        assert_eq!(stream.next().await.unwrap().unwrap(), Bytes::from_static(b"png bytes"));
+        assert_eq!(inline.take(&out, 3).err(), Some(ProviderError::TooLarge { cap: 3 }));
+        inline.forget("job1");
+        assert_eq!(inline.take(&out, 100).err().map(|e| e.code()), Some("provider.not_found"));
+    }
+
+    #[test]
+    fn base64_with_or_without_padding_or_data_uri() {
+        assert_eq!(decode_base64("aGVsbG8=").unwrap(), Bytes::from_static(b"hello"));
+        assert_eq!(decode_base64("aGVsbG8").unwrap(), Bytes::from_static(b"hello"));
+        assert_eq!(decode_base64("data:image/png;base64,aGVsbG8=").unwrap(), Bytes::from_static(b"hello"));
+        assert!(decode_base64("not base64 at all!").is_err());
+    }
+}
