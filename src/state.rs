@@ -36,6 +36,8 @@ pub enum OpenError {
 /// Keys derived from the master key, one per purpose.
 pub struct Keys {
     pub csrf: [u8; 32],
+    /// Signs the secret part of each connection's callback URL.
+    pub hooks: [u8; 32],
 }
 
 /// Shared handles; cheap to clone.
@@ -82,7 +84,7 @@ impl AppState {
         let state = AppState {
             passwords: Passwords::new(2),
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
-            keys: Arc::new(Keys { csrf: master.derive("csrf") }),
+            keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(registry),
             engine: Engine::new(),
             media: Arc::new(media),
@@ -95,6 +97,25 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(false)),
         };
         Ok(Opened { state, master_key_created })
+    }
+
+    /// The secret path segment of `connection`'s callback URL.
+    pub fn hook_secret(&self, connection: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.keys.hooks).expect("HMAC takes keys of any length");
+        mac.update(connection.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// Where `connection`'s provider may call back, when this instance has a public URL.
+    pub fn callback_url(&self, connection: &str) -> Option<url::Url> {
+        let public = self.config.public_url.as_ref()?;
+        let path = format!("hooks/{}/{}", percent_encoding::utf8_percent_encode(connection, percent_encoding::NON_ALPHANUMERIC), self.hook_secret(connection));
+        let mut base = public.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        base.join(&path).ok()
     }
 
     pub fn urls(&self) -> &Urls {

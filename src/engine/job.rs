@@ -311,5 +311,6 @@ async fn provider_job(state: &AppState, g: &Generation) -> Result<ProviderJob, R
         params: g.params.clone(),
         references,
         output_count,
+        callback_url: state.callback_url(&g.connection),
     })
 }

@@ -47,6 +47,23 @@ pub struct ProviderJob {
     pub params: Params,
     pub references: Vec<ReferenceImage>,
     pub output_count: usize,
+    /// Where the provider may call back when the job changes (`/hooks/{connection}/{secret}`),
+    /// when this instance has a public URL; adapters whose API takes a webhook send it.
+    pub callback_url: Option<url::Url>,
+}
+
+/// A provider's call to `/hooks/{connection}/{secret}`, as received.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    /// Header names in lower case.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Bytes,
+}
+
+impl Callback {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
 }
 
 /// What upstream says about a job.
@@ -135,4 +152,16 @@ pub trait Provider: Send + Sync {
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;
     /// Best effort, after custody.
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;
+    /// Reads a callback: checks its signature where the provider signs them (`Err(Auth)` when
+    /// it does not verify) and returns the upstream job id it concerns (`UpstreamHandle::id`).
+    /// The engine then polls that job at once; polling stays the source of truth, so the
+    /// body is never trusted for results. The default ignores callbacks.
+    fn callback(&self, _callback: &Callback) -> Result<Option<String>, ProviderError> {
+        Ok(None)
+    }
+    /// A cheap authenticated call that tells whether the key works ("Test connection").
+    /// The default says the API has none.
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        Ok("this provider has no endpoint to test a key without starting a job".into())
+    }
 }
