@@ -474,22 +474,29 @@ fn default_master_key_file(data_dir: &Path) -> PathBuf {
 }
 
 fn default_demo_connection() -> ConnectionConfig {
-    ConnectionConfig {
-        name: "demo".into(),
-        kind: "demo".into(),
-        base_url: None,
-        api_key: None,
-        access_key: None,
-        secret_key: None,
-        max_concurrent: 4,
-        allow_private_network: false,
-        delay: Duration::from_secs(3),
-        models: Vec::new(),
-        timeout: Duration::from_secs(120),
-        max_retries: 5,
-        deadline: None,
-        max_output_bytes: None,
-        workflow: None,
+    ConnectionConfig::new("demo", "demo")
+}
+
+impl ConnectionConfig {
+    /// A connection with the defaults a `[[connection]]` table gets when it names only these.
+    pub fn new(name: &str, kind: &str) -> ConnectionConfig {
+        ConnectionConfig {
+            name: name.into(),
+            kind: canonical_kind(kind),
+            base_url: None,
+            api_key: None,
+            access_key: None,
+            secret_key: None,
+            max_concurrent: 4,
+            allow_private_network: false,
+            delay: Duration::from_secs(3),
+            models: Vec::new(),
+            timeout: Duration::from_secs(120),
+            max_retries: 5,
+            deadline: None,
+            max_output_bytes: None,
+            workflow: None,
+        }
     }
 }
 

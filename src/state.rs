@@ -110,7 +110,11 @@ impl AppState {
     /// Where `connection`'s provider may call back, when this instance has a public URL.
     pub fn callback_url(&self, connection: &str) -> Option<url::Url> {
         let public = self.config.public_url.as_ref()?;
-        let path = format!("hooks/{}/{}", percent_encoding::utf8_percent_encode(connection, percent_encoding::NON_ALPHANUMERIC), self.hook_secret(connection));
+        let path = format!(
+            "hooks/{}/{}",
+            percent_encoding::utf8_percent_encode(connection, percent_encoding::NON_ALPHANUMERIC),
+            self.hook_secret(connection)
+        );
         let mut base = public.clone();
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));

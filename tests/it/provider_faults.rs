@@ -27,21 +27,13 @@ struct Rig {
 /// The connection to `fake`: short timeout, one retry, the model's deadline.
 fn connection(fake: &FakeOpenAi) -> ConnectionConfig {
     ConnectionConfig {
-        name: "openai".into(),
-        kind: "openai_videos".into(),
         base_url: Some(fake.base_url.clone()),
         api_key: Some(Secret::new(KEY)),
-        access_key: None,
-        secret_key: None,
-        max_concurrent: 4,
         allow_private_network: true,
         delay: Duration::ZERO,
-        models: Vec::new(),
         timeout: Duration::from_secs(1),
         max_retries: 1,
-        deadline: None,
-        max_output_bytes: None,
-        workflow: None,
+        ..ConnectionConfig::new("openai", "openai_videos")
     }
 }
 

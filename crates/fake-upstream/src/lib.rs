@@ -136,7 +136,10 @@ enum Body {
     /// Never answers.
     Hang,
     /// Declares a Content-Length, sends `head`, then stalls.
-    Stall { declared: u64, head: Bytes },
+    Stall {
+        declared: u64,
+        head: Bytes,
+    },
 }
 
 impl Reply {
@@ -164,7 +167,11 @@ impl Reply {
 
     /// Declares `declared` bytes, sends `head`, then stalls.
     pub fn stall(content_type: &str, declared: u64, head: impl Into<Bytes>) -> Reply {
-        Reply { status: 200, headers: vec![("content-type".into(), content_type.into())], body: Body::Stall { declared, head: head.into() } }
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Body::Stall { declared, head: head.into() },
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl ToString) -> Reply {
@@ -215,13 +222,15 @@ impl FakeUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake upstream");
         let port = listener.local_addr().expect("address").port();
         let data = web::Data::from(shared.clone());
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).app_data(web::PayloadConfig::new(256 << 20)).default_service(web::to(serve)))
-            .workers(1)
-            .disable_signals()
-            .shutdown_timeout(0)
-            .listen(listener)
-            .expect("listen")
-            .run();
+        let server = HttpServer::new(move || {
+            App::new().app_data(data.clone()).app_data(web::PayloadConfig::new(256 << 20)).default_service(web::to(serve))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(0)
+        .listen(listener)
+        .expect("listen")
+        .run();
         let handle = server.handle();
         tokio::spawn(server);
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("URL");
@@ -261,11 +270,8 @@ impl FakeUpstream {
 }
 
 async fn serve(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let headers =
+        req.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let request = Request {
         method: req.method().to_string(),
         path: req.path().to_string(),

@@ -10,7 +10,11 @@ pub(super) fn models() -> Vec<ModelSpec> {
         references: vec![ReferenceRole::FirstFrame],
         params: vec![
             ParamSpec { name: "duration", label: "Duration (seconds)", kind: ParamKind::Number { values: vec![4, 8, 12], default: 4 } },
-            ParamSpec { name: "size", label: "Size", kind: ParamKind::Choice { values: vec!["720x1280", "1280x720"], default: "1280x720" } },
+            ParamSpec {
+                name: "size",
+                label: "Size",
+                kind: ParamKind::Choice { values: vec!["720x1280", "1280x720"], default: "1280x720" },
+            },
         ],
         price: Price::PerSecond { credits: 10 },
         deadline: Duration::from_secs(3600),
