@@ -78,6 +78,7 @@ fn secrets_come_from_files_and_are_redacted() {
 fn connection_overrides_parse() {
     let file = "[[connection]]\nname = \"o\"\nkind = \"openai-videos\"\ndeadline = \"20m\"\nmax_output_bytes = \"200MiB\"\n";
     let c = load(Some(file), &[], Overrides::default()).expect("valid overrides");
+    assert_eq!(c.connection[0].kind, "openai_videos", "the hyphenated spelling is accepted");
     assert_eq!(c.connection[0].deadline, Some(Duration::from_secs(1200)));
     assert_eq!(c.connection[0].max_output_bytes, Some(200 * 1024 * 1024));
     let err = load(Some(&file.replace("200MiB", "huge")), &[], Overrides::default()).expect_err("not a size");

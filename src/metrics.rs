@@ -152,7 +152,7 @@ pub async fn render(state: &AppState) -> Result<String, StoreError> {
         }
     }
     for ((s, connection), n) in &active {
-        let kind = state.registry.connection(connection).map(|c| c.config.kind.clone()).unwrap_or_else(|| "unconfigured".into());
+        let kind = state.registry().connection(connection).map(|c| c.config.kind.clone()).unwrap_or_else(|| "unconfigured".into());
         let _ = writeln!(out, "reelvault_jobs{{state=\"{}\",provider=\"{}\",connection=\"{}\"}} {n}", s, escape(&kind), escape(connection));
     }
     header(&mut out, "reelvault_credits", "gauge", "Credits over all accounts: available, and held by running jobs");

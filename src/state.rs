@@ -48,7 +48,7 @@ pub struct AppState {
     pub passwords: Passwords,
     pub throttle: Arc<Throttle>,
     pub keys: Arc<Keys>,
-    pub registry: Arc<Registry>,
+    registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
@@ -74,7 +74,9 @@ impl AppState {
         let media_root = config.data_dir.join("media");
         let media = MediaDir::open(&media_root).map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?;
         media.sweep_tmp();
-        let registry = Registry::from_config(&config.connection)?;
+        let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
+        let connections = crate::services::connections::all_configs(&config.connection, &stored, &master);
+        let registry = Registry::build(&connections, None)?;
         let signer = UrlSigner::from_master(&master, 1, &[]);
         let master = Arc::new(master);
         let origin = match &config.public_url {
@@ -85,7 +87,7 @@ impl AppState {
             passwords: Passwords::new(2),
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
-            registry: Arc::new(registry),
+            registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),
@@ -97,6 +99,16 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(false)),
         };
         Ok(Opened { state, master_key_created })
+    }
+
+    /// The catalog and the connections in force now (admins may change them at runtime).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts a rebuilt registry in force; running jobs keep the connection they started on.
+    pub fn replace_registry(&self, registry: Registry) {
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
     }
 
     /// The secret path segment of `connection`'s callback URL.

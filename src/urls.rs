@@ -57,6 +57,9 @@ impl Urls {
     pub fn admin_invitations(&self) -> &'static str {
         "/admin/invitations"
     }
+    pub fn admin_connections(&self) -> &'static str {
+        "/admin/connections"
+    }
     pub fn admin_audit(&self) -> &'static str {
         "/admin/audit"
     }

@@ -27,10 +27,13 @@ pub enum AuditAction {
     TokenCreated,
     TokenRevoked,
     CreditsGranted,
+    ConnectionAdded,
+    ConnectionRemoved,
+    ConnectionTested,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -48,6 +51,9 @@ impl AuditAction {
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
         AuditAction::CreditsGranted,
+        AuditAction::ConnectionAdded,
+        AuditAction::ConnectionRemoved,
+        AuditAction::ConnectionTested,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -70,6 +76,9 @@ impl AuditAction {
             AuditAction::TokenCreated => "token.created",
             AuditAction::TokenRevoked => "token.revoked",
             AuditAction::CreditsGranted => "credits.granted",
+            AuditAction::ConnectionAdded => "connection.added",
+            AuditAction::ConnectionRemoved => "connection.removed",
+            AuditAction::ConnectionTested => "connection.tested",
         }
     }
 

@@ -4,6 +4,7 @@ pub mod asset;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod connection;
 pub mod credits;
 pub mod generation;
 pub mod ids;

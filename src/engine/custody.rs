@@ -24,7 +24,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
     if g.pending_outputs.is_empty() {
         return Err(failed("The provider reported success but no output."));
     }
-    let model_cap = state.registry.model(&g.model).map(|m| m.max_output_bytes).unwrap_or(512 * 1024 * 1024);
+    let model_cap = state.registry().model(&g.model).map(|m| m.max_output_bytes).unwrap_or(512 * 1024 * 1024);
     let cap = connection.config.max_output_bytes.unwrap_or(model_cap);
     let identity = state
         .keyring

@@ -59,7 +59,7 @@ pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationI
     if g.state.is_terminal() {
         return;
     }
-    let Some(connection) = state.registry.connection(&g.connection) else {
+    let Some(connection) = state.registry().connection(&g.connection) else {
         finish(
             &state,
             id,
@@ -222,9 +222,11 @@ async fn poll_until_done(
     let mut errors = 0u32;
     let mut delay = poll_delay(0, None).min(Duration::from_millis(500));
     let mut progress = g.progress;
+    let nudge = state.engine.polling(&connection.config.name, &handle.id);
     loop {
         let cancelled = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
+            _ = nudge.notify.notified() => false,
             _ = cancel.wait_for(|c| *c) => true,
         };
         if cancelled {
@@ -299,7 +301,8 @@ async fn provider_job(state: &AppState, g: &Generation) -> Result<ProviderJob, R
             .map_err(|e| Reason::new("reference_missing", format!("A reference image could not be read: {e}")))?;
         references.push(ReferenceImage { role: r.role, content_type: asset.content_type.clone(), bytes });
     }
-    let spec = state.registry.model(&g.model);
+    let registry = state.registry();
+    let spec = registry.model(&g.model);
     let output_count = spec.map(|m| m.output_count(&g.params)).unwrap_or(1);
     Ok(ProviderJob {
         generation: g.id,

@@ -43,6 +43,25 @@ pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<GenEvent>,
     receiver: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
+    nudges: Arc<Nudges>,
+}
+
+/// The jobs waiting for their next poll, by connection and upstream id, so a provider's
+/// callback can wake the right one early.
+#[derive(Default)]
+struct Nudges(std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Notify>>>);
+
+/// Keeps a job reachable by [`Engine::nudge`] while it polls; unregisters on drop.
+pub(crate) struct NudgeGuard {
+    nudges: Arc<Nudges>,
+    key: (String, String),
+    pub(crate) notify: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for NudgeGuard {
+    fn drop(&mut self) {
+        self.nudges.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+    }
 }
 
 impl Default for Engine {
@@ -55,7 +74,28 @@ impl Engine {
     pub fn new() -> Engine {
         let (commands, receiver) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
-        Engine { commands, events, receiver: Arc::new(std::sync::Mutex::new(Some(receiver))) }
+        Engine { commands, events, receiver: Arc::new(std::sync::Mutex::new(Some(receiver))), nudges: Arc::default() }
+    }
+
+    /// Wakes the job on `connection` whose upstream id is `upstream` for an early poll;
+    /// `false` when no such job is polling.
+    pub fn nudge(&self, connection: &str, upstream: &str) -> bool {
+        let nudges = self.nudges.0.lock().unwrap_or_else(|p| p.into_inner());
+        match nudges.get(&(connection.to_string(), upstream.to_string())) {
+            Some(notify) => {
+                notify.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Registers a polling job for [`Engine::nudge`].
+    pub(crate) fn polling(&self, connection: &str, upstream: &str) -> NudgeGuard {
+        let key = (connection.to_string(), upstream.to_string());
+        let notify = Arc::new(tokio::sync::Notify::new());
+        self.nudges.0.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), notify.clone());
+        NudgeGuard { nudges: self.nudges.clone(), key, notify }
     }
 
     /// Asks the supervisor to run a queued generation.

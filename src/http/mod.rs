@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client;
 pub mod csrf;
 pub mod health;
+pub mod hooks;
 pub mod media;
 pub mod metrics;
 pub mod middleware;
@@ -103,6 +104,9 @@ pub fn application(
         .service(resource("/metrics").get(metrics::serve))
         .service(resource("/assets/{path:.*}").get(assets::serve))
         .service(resource("/media/{id}").get(media::serve))
+        .service(
+            resource("/hooks/{connection}/{secret}").app_data(web::PayloadConfig::new(hooks::HOOK_BODY_LIMIT + 1)).post(hooks::receive),
+        )
         .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(not_found)))
         .configure(pages::configure)
         .default_service(web::to(not_found))

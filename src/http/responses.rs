@@ -12,7 +12,7 @@ use crate::services::ServiceError;
 
 /// Whether a path belongs to a machine-facing API (JSON errors) rather than the pages.
 pub fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/")
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/") || path.starts_with("/hooks/")
 }
 
 /// An error from a page handler: rendered as an HTML page, or a redirect to sign in.

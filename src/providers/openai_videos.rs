@@ -160,4 +160,10 @@ impl Provider for OpenAiVideos {
         let url = self.url(&format!("videos/{}", handle.id))?;
         self.send(self.client.delete(&url)).await.map(|_| ())
     }
+
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        let url = self.url("videos?limit=1")?;
+        self.send(self.client.get(&url)).await?;
+        Ok("listed videos".into())
+    }
 }

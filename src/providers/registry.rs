@@ -26,6 +26,13 @@ pub struct ConnectionError {
     pub message: String,
 }
 
+impl ConnectionError {
+    /// The stored connections could not be read.
+    pub fn stored(e: impl std::fmt::Display) -> ConnectionError {
+        ConnectionError { name: "(stored)".into(), message: format!("cannot read the stored connections: {e}") }
+    }
+}
+
 /// Models and the connections that serve them.
 pub struct Registry {
     models: Vec<ModelSpec>,
@@ -38,6 +45,12 @@ impl Registry {
     /// Builds adapters for every configured connection. Kinds without an adapter in this
     /// build are skipped with a warning, so their models show as unavailable.
     pub fn from_config(connections: &[ConnectionConfig]) -> Result<Registry, ConnectionError> {
+        Registry::build(connections, None)
+    }
+
+    /// [`Registry::from_config`], keeping the adapters (and their concurrency permits) of
+    /// `previous` connections whose settings did not change.
+    pub fn build(connections: &[ConnectionConfig], previous: Option<&Registry>) -> Result<Registry, ConnectionError> {
         let models = builtin_models();
         let mut built = HashMap::new();
         let mut routes = HashMap::new();
@@ -45,6 +58,11 @@ impl Registry {
             let mut config = config.clone();
             config.kind = canonical_kind(&config.kind);
             let config = &config;
+            if let Some(kept) = previous.and_then(|p| p.connections.get(&config.name)).filter(|c| same_settings(&c.config, config)) {
+                route(&models, config, &mut routes);
+                built.insert(config.name.clone(), kept.clone());
+                continue;
+            }
             let failed = |e: OutboundError| ConnectionError { name: config.name.clone(), message: e.to_string() };
             let provider: Arc<dyn Provider> = match config.kind.as_str() {
                 "demo" => Arc::new(super::demo::Demo::new(config.delay)),
@@ -54,16 +72,23 @@ impl Registry {
                     continue;
                 }
             };
-            for model in models.iter().filter(|m| m.provider == config.kind && m.unavailable.is_none()) {
-                let listed = config.models.is_empty() || config.models.iter().any(|m| m == model.id);
-                if listed {
-                    routes.entry(model.id).or_insert_with(|| config.name.clone());
-                }
-            }
+            route(&models, config, &mut routes);
             let permits = Arc::new(Semaphore::new(config.max_concurrent as usize));
             built.insert(config.name.clone(), Arc::new(Connection { config: config.clone(), provider, permits }));
         }
         Ok(Registry { models, connections: built, routes })
+    }
+
+    /// Every connection, by name.
+    pub fn connections(&self) -> impl Iterator<Item = &Arc<Connection>> {
+        let mut all: Vec<&Arc<Connection>> = self.connections.values().collect();
+        all.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+        all.into_iter()
+    }
+
+    /// The model ids `connection` serves.
+    pub fn models_of(&self, connection: &str) -> Vec<&'static str> {
+        self.models.iter().filter(|m| self.routes.get(m.id).is_some_and(|c| c == connection)).map(|m| m.id).collect()
     }
 
     /// Every model in the catalog, available or not.
@@ -84,8 +109,48 @@ impl Registry {
         self.connections.get(name).cloned()
     }
 
+    /// The connection serving `model`, or why none does, in words for people.
+    pub fn availability(&self, model: &ModelSpec) -> Result<&str, String> {
+        if let Some(reason) = model.unavailable {
+            return Err(reason.to_string());
+        }
+        match self.routes.get(model.id) {
+            Some(connection) => Ok(connection.as_str()),
+            None => Err(format!("No {} connection on this instance serves this model; an admin can add one.", model.provider)),
+        }
+    }
+
     /// Models that have a connection, in catalog order.
     pub fn available(&self) -> impl Iterator<Item = &ModelSpec> {
         self.models.iter().filter(|m| self.routes.contains_key(m.id))
     }
+}
+
+/// Routes `config`'s models to it (the first connection to claim a model serves it).
+fn route(models: &[ModelSpec], config: &ConnectionConfig, routes: &mut HashMap<&'static str, String>) {
+    for model in models.iter().filter(|m| m.provider == config.kind && m.unavailable.is_none()) {
+        let listed = config.models.is_empty() || config.models.iter().any(|m| m == model.id);
+        if listed {
+            routes.entry(model.id).or_insert_with(|| config.name.clone());
+        }
+    }
+}
+
+/// Whether two connection settings would build the same adapter.
+fn same_settings(a: &ConnectionConfig, b: &ConnectionConfig) -> bool {
+    let key = |s: &Option<crate::config::Secret>| s.as_ref().map(|s| s.expose().to_string());
+    a.kind == b.kind
+        && a.base_url == b.base_url
+        && key(&a.api_key) == key(&b.api_key)
+        && a.access_key == b.access_key
+        && key(&a.secret_key) == key(&b.secret_key)
+        && a.max_concurrent == b.max_concurrent
+        && a.allow_private_network == b.allow_private_network
+        && a.delay == b.delay
+        && a.models == b.models
+        && a.timeout == b.timeout
+        && a.max_retries == b.max_retries
+        && a.deadline == b.deadline
+        && a.max_output_bytes == b.max_output_bytes
+        && a.workflow == b.workflow
 }

@@ -33,7 +33,7 @@ fn invalid(message: String) -> ServiceError {
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
 /// upstream until the engine picks it up.
 pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
-    let registry = &state.registry;
+    let registry = state.registry();
     let model = registry.model(&request.model).ok_or_else(|| ServiceError::UnknownModel(request.model.clone()))?;
     let connection = registry.connection_for(model.id).ok_or_else(|| ServiceError::ModelDisabled(model.id.to_string()))?;
     let prompt = request.prompt.trim().to_string();

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod backup;
+pub mod connections;
 pub mod credits;
 pub mod generations;
 pub mod links;

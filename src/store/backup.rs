@@ -41,6 +41,7 @@ macro_rules! for_each_table {
         $m!(BALANCES);
         $m!(USER_KEYS);
         $m!(SEARCH_OUTBOX);
+        $m!(CONNECTIONS);
     }};
 }
 

@@ -57,6 +57,7 @@ stored! {
     crate::domain::asset::Asset => "reelvault::Asset@1",
     crate::domain::credits::LedgerEntry => "reelvault::LedgerEntry@1",
     crate::domain::credits::Balance => "reelvault::Balance@1",
+    crate::domain::connection::StoredConnection => "reelvault::StoredConnection@1",
 }
 
 #[cfg(test)]

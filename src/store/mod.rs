@@ -7,6 +7,7 @@ pub mod assets;
 pub mod audit;
 pub mod backup;
 pub mod codec;
+pub mod connections;
 pub mod credits;
 pub mod generations;
 pub mod links;
@@ -135,6 +136,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` in a read transaction on this thread (start-up, before the runtime serves).
+    pub fn read_now<T, E: From<StoreError>>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, E>) -> Result<T, E> {
+        let tx = self.db.begin_read().map_err(StoreError::from)?;
+        f(&tx)
     }
 
     /// Runs `f` in a read transaction on the blocking pool.

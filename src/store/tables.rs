@@ -60,3 +60,6 @@ pub const USER_KEYS: TableDefinition<u128, &[u8]> = TableDefinition::new("user_k
 
 /// Sequence -> GenerationId key: generations whose search document must be refreshed.
 pub const SEARCH_OUTBOX: TableDefinition<u64, u128> = TableDefinition::new("search_outbox-1");
+
+/// Connection name -> codec `StoredConnection` (connections added in the admin UI).
+pub const CONNECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("connections-1");

@@ -4,6 +4,7 @@
 pub mod keyring;
 pub mod master_key;
 pub mod media;
+pub mod sealed;
 pub mod signed_url;
 pub mod uploads;
 pub mod user_keys;

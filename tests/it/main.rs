@@ -11,6 +11,7 @@ mod bad_input;
 mod binary;
 mod browser;
 mod cli;
+mod connections;
 mod crash;
 mod csrf_and_headers;
 mod generations;

@@ -58,8 +58,7 @@ impl Request {
         };
         let body = &self.body[..];
         let mut parts = Vec::new();
-        let mut sections = split(body, boundary.as_bytes()).into_iter().skip(1);
-        while let Some(section) = sections.next() {
+        for section in split(body, boundary.as_bytes()).into_iter().skip(1) {
             if section.starts_with(b"--") {
                 break;
             }

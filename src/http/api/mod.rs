@@ -2,6 +2,7 @@
 
 pub mod generations;
 pub mod me;
+pub mod models;
 pub mod views;
 
 use actix_web::web;
@@ -10,6 +11,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/me").get(me::show));
     cfg.service(super::resource("/credits").get(generations::balance));
+    cfg.service(super::resource("/models").get(models::list));
     cfg.service(super::resource("/uploads").post(generations::upload));
     cfg.service(super::resource("/generations").post(generations::create));
     cfg.service(super::resource("/generations/{id}").get(generations::show));

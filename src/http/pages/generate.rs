@@ -95,7 +95,8 @@ fn form_params(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
 }
 
 fn pick_model(state: &AppState, id: Option<&str>) -> Result<ModelSpec, AppError> {
-    let available: Vec<&ModelSpec> = state.registry.available().collect();
+    let registry = state.registry();
+    let available: Vec<&ModelSpec> = registry.available().collect();
     let chosen = id.and_then(|id| available.iter().find(|m| m.id == id)).or(available.first());
     chosen.map(|m| (*m).clone()).ok_or_else(|| {
         AppError::new(
@@ -119,7 +120,7 @@ async fn page(
 ) -> PageResult {
     let state = state(req)?;
     let models =
-        state.registry.available().map(|m| (m.id, if m.demo { format!("{} (demo)", m.label) } else { m.label.to_string() })).collect();
+        state.registry().available().map(|m| (m.id, if m.demo { format!("{} (demo)", m.label) } else { m.label.to_string() })).collect();
     let balance = credits::balance(&state, who.user.id).await?;
     let page = NewPage {
         layout: Layout::new(req, Some(&who.user)),

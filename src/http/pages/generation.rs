@@ -81,7 +81,8 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
     let state = state(&req)?;
     let g = generations::get(&state, &who.user, parse_id(&id)?).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
-    let model = state.registry.model(&g.model);
+    let registry = state.registry();
+    let model = registry.model(&g.model);
     let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
         (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
         _ => String::new(),

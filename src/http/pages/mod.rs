@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin_audit;
+pub mod admin_connections;
 pub mod admin_users;
 pub mod generate;
 pub mod generation;
@@ -38,6 +39,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/users/{id}/status").post(admin_users::set_status));
     cfg.service(resource("/admin/users/{id}/reset").post(admin_users::issue_reset));
     cfg.service(resource("/admin/audit").get(admin_audit::show));
+    cfg.service(resource("/admin/connections").get(admin_connections::show).post(admin_connections::add));
+    cfg.service(resource("/admin/connections/{name}/delete").post(admin_connections::remove));
+    cfg.service(resource("/admin/connections/{name}/test").post(admin_connections::test));
     cfg.service(resource("/admin/users/{id}/credits").post(admin_users::grant_credits));
     cfg.service(resource("/generate").get(generate::show).post(generate::submit));
     cfg.service(resource("/generate/price").get(generate::price_line));

@@ -80,6 +80,7 @@ pub enum Route {
     Retrieve,
     Content,
     Delete,
+    List,
 }
 
 /// One request the fake received (authorised or not).
@@ -160,6 +161,7 @@ impl FakeOpenAi {
             App::new()
                 .app_data(data.clone())
                 .route("/v1/videos", web::post().to(create))
+                .route("/v1/videos", web::get().to(list))
                 .route("/v1/videos/{id}", web::get().to(retrieve))
                 .route("/v1/videos/{id}", web::delete().to(delete))
                 .route("/v1/videos/{id}/content", web::get().to(content))
@@ -340,6 +342,13 @@ async fn content(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<Stri
             HttpResponse::Ok().content_type("video/mp4").streaming(body)
         }
     }
+}
+
+async fn list(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    if !check(&req, &shared, Route::List, "") {
+        return unauthorized();
+    }
+    HttpResponse::Ok().json(serde_json::json!({"object": "list", "data": [], "first_id": null, "last_id": null, "has_more": false}))
 }
 
 async fn delete(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
