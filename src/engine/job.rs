@@ -223,6 +223,7 @@ async fn poll_until_done(
     let mut delay = poll_delay(0, None).min(Duration::from_millis(500));
     let mut progress = g.progress;
     let nudge = state.engine.polling(&connection.config.name, &handle.id);
+    let board = state.engine.progress_board();
     loop {
         let cancelled = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
@@ -238,9 +239,9 @@ async fn poll_until_done(
                 errors = 0;
                 attempt += 1;
                 delay = poll_delay(attempt, poll_after);
-                if p.is_some() && p != progress {
+                if let Some(now) = p.filter(|_| p != progress) {
                     progress = p;
-                    record(state, g.id, Change::Progress(p)).await?;
+                    board.note(g.id, now);
                 }
             }
             Ok(UpstreamStatus::Succeeded { outputs }) => {

@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod custody;
 pub mod events;
 mod job;
+pub mod progress;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub struct Engine {
     events: broadcast::Sender<GenEvent>,
     receiver: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
     nudges: Arc<Nudges>,
+    progress: Arc<progress::ProgressBoard>,
 }
 
 /// The jobs waiting for their next poll, by connection and upstream id, so a provider's
@@ -74,7 +76,10 @@ impl Engine {
     pub fn new() -> Engine {
         let (commands, receiver) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
-        Engine { commands, events, receiver: Arc::new(std::sync::Mutex::new(Some(receiver))), nudges: Arc::default() }
+        Engine { commands, events, receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
+            nudges: Arc::default(),
+            progress: Arc::default(),
+        }
     }
 
     /// Wakes the job on `connection` whose upstream id is `upstream` for an early poll;
@@ -88,6 +93,11 @@ impl Engine {
             }
             None => false,
         }
+    }
+
+    /// Where polling jobs note their progress (recorded about once a second).
+    pub fn progress_board(&self) -> Arc<progress::ProgressBoard> {
+        self.progress.clone()
     }
 
     /// Registers a polling job for [`Engine::nudge`].
@@ -136,6 +146,7 @@ impl Engine {
 async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Command>) {
     let global = Arc::new(Semaphore::new(GLOBAL_IN_FLIGHT));
     let mut running: HashMap<GenerationId, RunningJob> = HashMap::new();
+    let progress = tokio::spawn(progress::flush_loop(state.clone()));
     match state.store.read(store::generations::active).await {
         Ok(mut active) => {
             active.sort_by_key(|g| g.id);
@@ -168,6 +179,7 @@ async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Comman
                 for job in running.values() {
                     job.tasks.iter().for_each(tokio::task::AbortHandle::abort);
                 }
+                progress.abort();
                 drop(state);
                 let _ = done.send(());
                 return;

@@ -154,7 +154,6 @@ pub async fn cancel(state: &AppState, user: &User, id: GenerationId) -> ServiceR
 pub enum Change {
     Submitting,
     Running { handle: UpstreamHandle, progress: Option<u8> },
-    Progress(Option<u8>),
     Fetching { handle: UpstreamHandle, outputs: Vec<OutputRef> },
     Succeeded { assets: Vec<Asset> },
     Failed(Reason),
@@ -162,14 +161,34 @@ pub enum Change {
     CancelRequested,
 }
 
+/// Records the latest progress of many running jobs in one advisory transaction; jobs that
+/// moved on meanwhile (fetching, finished) are left alone. Returns the updated ones.
+pub async fn apply_progress(store: &Store, batch: Vec<(GenerationId, u8)>) -> ServiceResult<Vec<Generation>> {
+    store
+        .write_with(Commit::Advisory, move |tx| {
+            let now = Timestamp::now();
+            let mut updated = Vec::with_capacity(batch.len());
+            for (id, progress) in batch {
+                let Some(mut g) = store::generations::get(tx, id)? else { continue };
+                if g.state != GenState::Running || g.progress == Some(progress) {
+                    continue;
+                }
+                g.progress = Some(progress);
+                g.updated_at = now;
+                store::generations::put_progress(tx, &g)?;
+                updated.push(g);
+            }
+            Ok(updated)
+        })
+        .await
+}
+
 /// Applies one change in one write transaction, with the ledger entry it implies:
 /// settle on success, release on failure or cancellation. Changes to a generation that
 /// is already terminal are refused (so nothing is charged or released twice).
 pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceResult<Generation> {
-    // progress alone is advisory: it need not cost an fsync
-    let commit = if matches!(change, Change::Progress(_)) { Commit::Advisory } else { Commit::Durable };
     store
-        .write_with(commit, move |tx| {
+        .write(move |tx| {
             let mut g = store::generations::get(tx, id)?.ok_or(ServiceError::NotFound("generation"))?;
             if g.state.is_terminal() {
                 return Err(ServiceError::AlreadyFinished);
@@ -188,7 +207,6 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
                     g.upstream = Some(handle);
                     g.progress = progress;
                 }
-                Change::Progress(progress) => g.progress = progress,
                 Change::Fetching { handle, outputs } => {
                     g.state = GenState::Fetching;
                     g.upstream = Some(handle);

@@ -38,6 +38,13 @@ pub fn put(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Rewrites a generation whose state did not change and whose searchable fields did not
+/// change either (progress): no index or outbox row to touch.
+pub fn put_progress(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreError> {
+    tx.open_table(GENERATIONS)?.insert(generation.id.to_key(), codec::encode(generation)?.as_slice())?;
+    Ok(())
+}
+
 /// Every generation not in a terminal state (bounded by what is in flight).
 pub fn active(tx: &impl Tx) -> Result<Vec<Generation>, StoreError> {
     let ids: Vec<u128> = tx.table(GENERATIONS_ACTIVE)?.iter()?.map(|r| r.map(|(k, _)| k.value())).collect::<Result<_, _>>()?;

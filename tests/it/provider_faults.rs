@@ -316,3 +316,26 @@ async fn a_connection_runs_at_most_max_concurrent_jobs_in_submission_order() {
     assert_eq!(credits(&rig.app.url, &rig.token).await, (CREDITS - 3 * PRICE, 0));
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn progress_reported_upstream_reaches_the_user_while_the_job_runs() {
+    let rig = rig(Behaviour::polls([Step::InProgress(20), Step::Held]), |_| {}).await;
+    let id = rig.submit(sora("a slow sunrise")).await;
+    let path = format!("/api/v1/generations/{id}");
+    let mut seen = None;
+    for _ in 0..100 {
+        let g = api_get(&rig.app.url, &path, Some(&rig.token)).await.json();
+        if g["state"] == "running" && g["progress"] == 50 {
+            seen = Some(g);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let running = seen.expect("the provider's 50 % shows within ten seconds");
+    assert_eq!(running["outputs"].as_array().map(Vec::len), Some(0), "{running}");
+    let video = rig.fake.submissions()[0].video.clone();
+    rig.fake.release(&video);
+    let done = rig.finished(&id).await;
+    assert_eq!((done["state"].clone(), done["progress"].clone()), ("succeeded".into(), 100.into()), "{done}");
+    rig.stop().await;
+}
