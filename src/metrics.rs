@@ -127,6 +127,8 @@ fn read_figures(tx: &redb::ReadTransaction) -> Result<StoreFigures, StoreError> 
         let kind = match asset.kind {
             AssetKind::Upload => "upload",
             AssetKind::Output => "output",
+            AssetKind::Poster => "poster",
+            AssetKind::Avatar => "avatar",
         };
         let entry = figures.stored.entry(kind).or_default();
         entry.0 += 1;

@@ -13,6 +13,10 @@ pub enum AssetKind {
     Upload,
     /// A generated image or video.
     Output,
+    /// A still for an output: an image's thumbnail or a video's poster frame.
+    Poster,
+    /// A person's profile picture (cleaned like every upload).
+    Avatar,
 }
 
 /// A media file's record; the bytes live encrypted in the vault.
@@ -29,6 +33,8 @@ pub struct Asset {
     pub height: Option<u32>,
     pub generation: Option<GenerationId>,
     pub created_at: Timestamp,
+    /// For an output: its thumbnail or poster frame.
+    pub poster: Option<AssetId>,
 }
 
 impl Asset {

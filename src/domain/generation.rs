@@ -136,6 +136,17 @@ pub struct Generation {
     pub pending_outputs: Vec<OutputRef>,
     pub outputs: Vec<AssetId>,
     pub cancel_requested: bool,
+    /// The owner chose to keep it: retention never deletes it.
+    pub kept: bool,
+    /// Visible to every signed-in teammate (off by default).
+    pub shared: bool,
+    /// An admin's legal hold on this item: retention deletes nothing of it.
+    pub legal_hold: bool,
+    /// When the provider's copy was deleted after custody.
+    pub upstream_deleted_at: Option<Timestamp>,
+    /// Set when deletion starts: from then on it is gone for everyone, while the files and
+    /// records are removed in a crash-safe order.
+    pub deleted_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

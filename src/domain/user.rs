@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::UserId;
+use super::ids::{AssetId, UserId};
 use super::time::Timestamp;
 
 /// What a person may do: admins manage the instance, members use it.
@@ -122,6 +122,16 @@ pub struct User {
     pub password_hash: String,
     pub created_at: Timestamp,
     pub password_changed_at: Timestamp,
+    /// A few words about the person, shown to teammates.
+    pub bio: String,
+    /// The profile picture (an image asset, cleaned like every upload).
+    pub avatar: Option<AssetId>,
+    /// Restricted by an admin: no processing, data kept.
+    pub frozen: bool,
+    /// The person forbids sending their content to providers that may train on API inputs.
+    pub forbid_training: bool,
+    /// An admin's legal hold: retention deletes nothing of this person's.
+    pub legal_hold: bool,
 }
 
 impl User {

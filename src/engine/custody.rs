@@ -58,6 +58,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
                 height: None,
                 generation: Some(g.id),
                 created_at: Timestamp::now(),
+                poster: None,
             }),
             Err(reason) => {
                 for asset in &stored {

@@ -76,7 +76,10 @@ impl Engine {
     pub fn new() -> Engine {
         let (commands, receiver) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
-        Engine { commands, events, receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
+        Engine {
+            commands,
+            events,
+            receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
             nudges: Arc::default(),
             progress: Arc::default(),
         }

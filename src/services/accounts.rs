@@ -43,6 +43,11 @@ pub fn insert(tx: &WriteTransaction, ctx: &Context, new: NewUser) -> ServiceResu
         password_hash: new.password_hash,
         created_at: now,
         password_changed_at: now,
+        bio: String::new(),
+        avatar: None,
+        frozen: false,
+        forbid_training: false,
+        legal_hold: false,
     };
     store::users::put(tx, &user)?;
     if user.role == Role::Admin && !store::meta::setup_complete(tx)? {

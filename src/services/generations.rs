@@ -89,6 +89,11 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
         pending_outputs: Vec::new(),
         outputs: Vec::new(),
         cancel_requested: false,
+        kept: false,
+        shared: false,
+        legal_hold: false,
+        upstream_deleted_at: None,
+        deleted_at: None,
     };
     let stored = generation.clone();
     state

@@ -45,6 +45,7 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
         height: Some(clean.height),
         generation: None,
         created_at: Timestamp::now(),
+        poster: None,
     };
     let stored = asset.clone();
     state.store.write(move |tx| store::assets::put(tx, &stored)).await?;

@@ -12,6 +12,18 @@ use super::StoreError;
 /// A value the store keeps, with the stable name of its layout.
 pub trait Stored: Serialize + DeserializeOwned {
     const TYPE_NAME: &'static str;
+    /// Reads a record written in an earlier layout called `name`, when this type had one
+    /// (`None`: unknown name). Records are upgraded on read and rewritten in the current
+    /// layout the next time they are written.
+    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
+        let _ = (name, payload);
+        None
+    }
+}
+
+/// Decodes a payload of the earlier layout `Old` and converts it.
+pub(super) fn upgrade_from<Old: DeserializeOwned + Into<New>, New>(name: &str, payload: &[u8]) -> Result<New, StoreError> {
+    postcard::from_bytes::<Old>(payload).map(Into::into).map_err(|e| StoreError::Codec(format!("decode {name}: {e}")))
 }
 
 pub fn encode<T: Stored>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -26,7 +38,7 @@ pub fn encode<T: Stored>(value: &T) -> Result<Vec<u8>, StoreError> {
 pub fn decode<T: Stored>(bytes: &[u8]) -> Result<T, StoreError> {
     let (name, payload) = split(bytes)?;
     if name != T::TYPE_NAME {
-        return Err(StoreError::Codec(format!("expected {}, found {name}", T::TYPE_NAME)));
+        return T::upgrade(name, payload).unwrap_or_else(|| Err(StoreError::Codec(format!("expected {}, found {name}", T::TYPE_NAME))));
     }
     postcard::from_bytes(payload).map_err(|e| StoreError::Codec(format!("decode {name}: {e}")))
 }
@@ -48,13 +60,10 @@ macro_rules! stored {
 }
 
 stored! {
-    crate::domain::user::User => "reelvault::User@1",
     crate::domain::auth::Session => "reelvault::Session@1",
     crate::domain::auth::ApiToken => "reelvault::ApiToken@1",
     crate::domain::auth::OneTimeLink => "reelvault::OneTimeLink@1",
     crate::domain::audit::AuditEvent => "reelvault::AuditEvent@1",
-    crate::domain::generation::Generation => "reelvault::Generation@1",
-    crate::domain::asset::Asset => "reelvault::Asset@1",
     crate::domain::credits::LedgerEntry => "reelvault::LedgerEntry@1",
     crate::domain::credits::Balance => "reelvault::Balance@1",
     crate::domain::connection::StoredConnection => "reelvault::StoredConnection@1",
@@ -91,7 +100,7 @@ mod tests {
     fn a_value_of_another_type_is_refused_not_misread() {
         let bytes = encode(&event()).unwrap();
         let err = decode::<crate::domain::user::User>(&bytes).unwrap_err();
-        assert!(err.to_string().contains("expected reelvault::User@1"), "{err}");
+        assert!(err.to_string().contains("expected reelvault::User@2"), "{err}");
         assert!(decode::<AuditEvent>(&[]).is_err());
         assert!(decode::<AuditEvent>(&[200, b'x']).is_err());
     }

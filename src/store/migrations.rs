@@ -157,6 +157,11 @@ mod tests {
                 password_hash: hash,
                 created_at: Timestamp::now(),
                 password_changed_at: Timestamp::now(),
+                bio: String::new(),
+                avatar: None,
+                frozen: false,
+                forbid_training: false,
+                legal_hold: false,
             };
             tx.open_table(USERS)?.insert(user.id.to_key(), codec::encode(&user)?.as_slice())?;
             tx.open_table(USERS_BY_EMAIL_V1)?.insert("Alice@Example.COM", user.id.to_key())?;

@@ -1,0 +1,242 @@
+//! Earlier layouts of stored records, frozen as they were written, so old records still
+//! read: each converts into the current type with the new fields at their defaults.
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use super::codec::{Stored, upgrade_from};
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::catalog::{MediaKind, Params};
+use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
+use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::user::{Email, Role, User};
+
+impl Stored for User {
+    const TYPE_NAME: &'static str = "reelvault::User@2";
+    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
+        (name == "reelvault::User@1").then(|| upgrade_from::<UserV1, User>(name, payload))
+    }
+}
+
+impl Stored for Generation {
+    const TYPE_NAME: &'static str = "reelvault::Generation@2";
+    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
+        (name == "reelvault::Generation@1").then(|| upgrade_from::<GenerationV1, Generation>(name, payload))
+    }
+}
+
+impl Stored for Asset {
+    const TYPE_NAME: &'static str = "reelvault::Asset@2";
+    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
+        (name == "reelvault::Asset@1").then(|| upgrade_from::<AssetV1, Asset>(name, payload))
+    }
+}
+
+/// `reelvault::User@1`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UserV1 {
+    id: UserId,
+    email: Email,
+    name: String,
+    role: Role,
+    disabled: bool,
+    password_hash: String,
+    created_at: Timestamp,
+    password_changed_at: Timestamp,
+}
+
+impl From<UserV1> for User {
+    fn from(v: UserV1) -> User {
+        User {
+            id: v.id,
+            email: v.email,
+            name: v.name,
+            role: v.role,
+            disabled: v.disabled,
+            password_hash: v.password_hash,
+            created_at: v.created_at,
+            password_changed_at: v.password_changed_at,
+            bio: String::new(),
+            avatar: None,
+            frozen: false,
+            forbid_training: false,
+            legal_hold: false,
+        }
+    }
+}
+
+/// `reelvault::Generation@1`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct GenerationV1 {
+    id: GenerationId,
+    owner: UserId,
+    model: String,
+    kind: MediaKind,
+    connection: String,
+    prompt: String,
+    negative_prompt: Option<String>,
+    params: Params,
+    references: Vec<Reference>,
+    state: GenState,
+    reason: Option<Reason>,
+    progress: Option<u8>,
+    cost: u64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    submitted_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    deadline_at: Timestamp,
+    upstream: Option<UpstreamHandle>,
+    pending_outputs: Vec<OutputRef>,
+    outputs: Vec<AssetId>,
+    cancel_requested: bool,
+}
+
+impl From<GenerationV1> for Generation {
+    fn from(v: GenerationV1) -> Generation {
+        Generation {
+            id: v.id,
+            owner: v.owner,
+            model: v.model,
+            kind: v.kind,
+            connection: v.connection,
+            prompt: v.prompt,
+            negative_prompt: v.negative_prompt,
+            params: v.params,
+            references: v.references,
+            state: v.state,
+            reason: v.reason,
+            progress: v.progress,
+            cost: v.cost,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            submitted_at: v.submitted_at,
+            finished_at: v.finished_at,
+            deadline_at: v.deadline_at,
+            upstream: v.upstream,
+            pending_outputs: v.pending_outputs,
+            outputs: v.outputs,
+            cancel_requested: v.cancel_requested,
+            kept: false,
+            shared: false,
+            legal_hold: false,
+            upstream_deleted_at: None,
+            deleted_at: None,
+        }
+    }
+}
+
+/// `reelvault::Asset@1`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct AssetV1 {
+    id: AssetId,
+    owner: UserId,
+    kind: AssetKind,
+    content_type: String,
+    bytes: u64,
+    sha256: String,
+    width: Option<u32>,
+    height: Option<u32>,
+    generation: Option<GenerationId>,
+    created_at: Timestamp,
+}
+
+impl From<AssetV1> for Asset {
+    fn from(v: AssetV1) -> Asset {
+        Asset {
+            id: v.id,
+            owner: v.owner,
+            kind: v.kind,
+            content_type: v.content_type,
+            bytes: v.bytes,
+            sha256: v.sha256,
+            width: v.width,
+            height: v.height,
+            generation: v.generation,
+            created_at: v.created_at,
+            poster: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::store::codec;
+
+    /// A record as an earlier build wrote it: the old name, then postcard.
+    fn written_as<T: Serialize>(name: &str, value: &T) -> Vec<u8> {
+        let mut out = vec![name.len() as u8];
+        out.extend_from_slice(name.as_bytes());
+        out.extend(postcard::to_stdvec(value).unwrap());
+        out
+    }
+
+    #[test]
+    fn generations_of_the_first_layout_read_with_the_new_fields_off() {
+        let now = Timestamp::now();
+        let old = GenerationV1 {
+            id: GenerationId::generate(),
+            owner: UserId::generate(),
+            model: "demo-image".into(),
+            kind: MediaKind::Image,
+            connection: "demo".into(),
+            prompt: "a kite".into(),
+            negative_prompt: None,
+            params: BTreeMap::new(),
+            references: Vec::new(),
+            state: GenState::Succeeded,
+            reason: None,
+            progress: Some(100),
+            cost: 3,
+            created_at: now,
+            updated_at: now,
+            submitted_at: Some(now),
+            finished_at: Some(now),
+            deadline_at: now,
+            upstream: None,
+            pending_outputs: Vec::new(),
+            outputs: vec![AssetId::generate()],
+            cancel_requested: false,
+        };
+        let g: Generation = codec::decode(&written_as("reelvault::Generation@1", &old)).unwrap();
+        assert_eq!((g.id, g.prompt.as_str(), g.cost, g.state, g.outputs.len()), (old.id, "a kite", 3, GenState::Succeeded, 1));
+        assert!(!g.kept && !g.shared && !g.legal_hold && g.deleted_at.is_none() && g.upstream_deleted_at.is_none());
+        let again: Generation = codec::decode(&codec::encode(&g).unwrap()).unwrap();
+        assert_eq!(again.id, g.id, "rewritten in the current layout");
+    }
+
+    #[test]
+    fn assets_and_users_of_the_first_layout_read() {
+        let asset = AssetV1 {
+            id: AssetId::generate(),
+            owner: UserId::generate(),
+            kind: AssetKind::Output,
+            content_type: "image/png".into(),
+            bytes: 10,
+            sha256: "ab".into(),
+            width: Some(1),
+            height: Some(1),
+            generation: None,
+            created_at: Timestamp::now(),
+        };
+        let a: Asset = codec::decode(&written_as("reelvault::Asset@1", &asset)).unwrap();
+        assert_eq!((a.id, a.bytes, a.poster), (asset.id, 10, None));
+        let user = UserV1 {
+            id: UserId::generate(),
+            email: Email::parse("a@example.com").unwrap(),
+            name: "A".into(),
+            role: Role::Member,
+            disabled: false,
+            password_hash: "x".into(),
+            created_at: Timestamp::now(),
+            password_changed_at: Timestamp::now(),
+        };
+        let u: User = codec::decode(&written_as("reelvault::User@1", &user)).unwrap();
+        assert_eq!((u.id, u.email.as_str(), u.bio.as_str(), u.frozen), (user.id, "a@example.com", "", false));
+        assert!(codec::decode::<User>(&written_as("reelvault::User@9", &user)).is_err(), "an unknown layout is refused");
+    }
+}
