@@ -9,6 +9,7 @@ pub mod http;
 pub mod inline;
 pub mod openai_videos;
 pub mod registry;
+pub mod runway;
 pub mod wire;
 
 use std::pin::Pin;

@@ -19,6 +19,7 @@ mod metrics;
 mod migration;
 mod provider_faults;
 mod provider_gemini;
+mod provider_runway;
 mod proxy;
 mod sessions;
 mod setup;
