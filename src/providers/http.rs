@@ -191,16 +191,31 @@ pub struct OutboundClient {
 
 impl OutboundClient {
     pub fn new(policy: OutboundPolicy) -> Result<OutboundClient, OutboundError> {
+        let allow = policy.allow_private_network;
+        OutboundClient::build(
+            policy,
+            redirect::Policy::custom(move |attempt| {
+                // `previous()` starts with the original URL, which is not a redirect.
+                let followed = attempt.previous().len().saturating_sub(1);
+                match check_redirect(attempt.url(), followed, allow) {
+                    Ok(()) => attempt.follow(),
+                    Err(e) => attempt.error(e),
+                }
+            }),
+        )
+    }
+
+    /// A client that hands redirects back to the caller instead of following them, for
+    /// requests carrying a key that only one host may see (reqwest keeps custom headers such
+    /// as `x-goog-api-key` on cross-host redirects). The caller checks each hop with
+    /// [`check_redirect`] and decides what the next request carries.
+    pub fn without_redirects(policy: OutboundPolicy) -> Result<OutboundClient, OutboundError> {
+        OutboundClient::build(policy, redirect::Policy::none())
+    }
+
+    fn build(policy: OutboundPolicy, redirects: redirect::Policy) -> Result<OutboundClient, OutboundError> {
         install_crypto_provider();
         let allow = policy.allow_private_network;
-        let redirects = redirect::Policy::custom(move |attempt| {
-            // `previous()` starts with the original URL, which is not a redirect.
-            let followed = attempt.previous().len().saturating_sub(1);
-            match check_redirect(attempt.url(), followed, allow) {
-                Ok(()) => attempt.follow(),
-                Err(e) => attempt.error(e),
-            }
-        });
         let client = reqwest::Client::builder()
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver::new(allow)))

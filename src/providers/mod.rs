@@ -4,10 +4,12 @@
 
 pub mod demo;
 pub mod demo_media;
+pub mod gemini;
 pub mod http;
 pub mod inline;
 pub mod openai_videos;
 pub mod registry;
+pub mod runway;
 pub mod wire;
 
 use std::pin::Pin;

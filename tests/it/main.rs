@@ -19,6 +19,8 @@ mod install;
 mod metrics;
 mod migration;
 mod provider_faults;
+mod provider_gemini;
+mod provider_runway;
 mod proxy;
 mod sessions;
 mod setup;

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::user::InvalidInput;
 
 mod demo;
+mod gemini;
 mod openai;
+mod runway;
 mod unavailable;
 
 /// What a model produces.
@@ -274,7 +276,7 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), unavailable::models()].into_iter().flatten().collect()
+    [demo::models(), openai::models(), gemini::models(), runway::models(), unavailable::models()].into_iter().flatten().collect()
 }
 
 #[cfg(test)]
