@@ -48,6 +48,7 @@ impl Registry {
             let failed = |e: OutboundError| ConnectionError { name: config.name.clone(), message: e.to_string() };
             let provider: Arc<dyn Provider> = match config.kind.as_str() {
                 "demo" => Arc::new(super::demo::Demo::new(config.delay)),
+                "openai_images" => Arc::new(super::openai_images::OpenAiImages::new(config).map_err(failed)?),
                 "openai_videos" => Arc::new(super::openai_videos::OpenAiVideos::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
