@@ -9,6 +9,7 @@ pub mod inline;
 pub mod openai_images;
 pub mod openai_videos;
 pub mod registry;
+pub mod stability;
 pub mod wire;
 
 use std::pin::Pin;

@@ -19,6 +19,7 @@ mod metrics;
 mod migration;
 mod provider_faults;
 mod provider_openai_images;
+mod provider_stability;
 mod proxy;
 mod sessions;
 mod setup;

@@ -18,7 +18,7 @@ const CREDITS: i64 = 200;
 const PRICE: i64 = 25;
 
 fn png(seed: u8) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([x as u8 * 8, y as u8 * 10, seed]));
+    let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, seed]));
     let mut out = Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()

@@ -11,6 +11,7 @@ use super::user::InvalidInput;
 mod demo;
 mod openai;
 mod openai_images;
+mod stability;
 mod unavailable;
 
 /// What a model produces.
@@ -275,7 +276,7 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), openai_images::models(), unavailable::models()].into_iter().flatten().collect()
+    [demo::models(), openai::models(), openai_images::models(), stability::models(), unavailable::models()].into_iter().flatten().collect()
 }
 
 #[cfg(test)]
