@@ -17,6 +17,7 @@ mod generations;
 mod install;
 mod metrics;
 mod migration;
+mod provider_bfl;
 mod provider_faults;
 mod provider_openai_images;
 mod provider_stability;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
+mod bfl;
 mod demo;
 mod openai;
 mod openai_images;
@@ -276,7 +277,10 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), openai_images::models(), stability::models(), unavailable::models()].into_iter().flatten().collect()
+    [demo::models(), openai::models(), openai_images::models(), stability::models(), bfl::models(), unavailable::models()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
