@@ -2,14 +2,17 @@
 //! classes, and the registry that maps catalog models to configured connections.
 //! Adapters translate; they do not store, charge or retry (the engine does).
 
+pub mod bfl;
 pub mod demo;
 pub mod demo_media;
 pub mod gemini;
 pub mod http;
 pub mod inline;
+pub mod openai_images;
 pub mod openai_videos;
 pub mod registry;
 pub mod runway;
+pub mod stability;
 pub mod wire;
 
 use std::pin::Pin;

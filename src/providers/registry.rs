@@ -68,7 +68,10 @@ impl Registry {
                 "demo" => Arc::new(super::demo::Demo::new(config.delay)),
                 "gemini" => Arc::new(super::gemini::Gemini::new(config).map_err(failed)?),
                 "runway" => Arc::new(super::runway::Runway::new(config).map_err(failed)?),
+                "openai_images" => Arc::new(super::openai_images::OpenAiImages::new(config).map_err(failed)?),
                 "openai_videos" => Arc::new(super::openai_videos::OpenAiVideos::new(config).map_err(failed)?),
+                "bfl" => Arc::new(super::bfl::Bfl::new(config).map_err(failed)?),
+                "stability" => Arc::new(super::stability::Stability::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;

@@ -8,10 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
+mod bfl;
 mod demo;
 mod gemini;
 mod openai;
+mod openai_images;
 mod runway;
+mod stability;
 mod unavailable;
 
 /// What a model produces.
@@ -276,7 +279,18 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), gemini::models(), runway::models(), unavailable::models()].into_iter().flatten().collect()
+    let per_api = [
+        demo::models(),
+        openai::models(),
+        openai_images::models(),
+        gemini::models(),
+        runway::models(),
+        stability::models(),
+        bfl::models(),
+        // (one line per provider API; keep `unavailable` last)
+        unavailable::models(),
+    ];
+    per_api.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
