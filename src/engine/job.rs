@@ -184,7 +184,13 @@ async fn drive(
             GenState::Fetching => {
                 let assets = match custody::take(state, connection, &g).await {
                     Ok(assets) => assets,
-                    Err(reason) => return Stop::Fail(reason),
+                    Err(reason) => {
+                        // the job ends here either way: drop the upstream (or held) copy
+                        if let Some(handle) = &g.upstream {
+                            let _ = provider.delete_upstream(handle).await;
+                        }
+                        return Stop::Fail(reason);
+                    }
                 };
                 let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
                 match record(state, id, Change::Succeeded { assets }).await {
