@@ -7,6 +7,7 @@ pub mod demo_media;
 pub mod http;
 pub mod inline;
 pub mod kling;
+pub mod luma;
 pub mod minimax;
 pub mod openai_videos;
 pub mod registry;

@@ -19,6 +19,7 @@ mod metrics;
 mod migration;
 mod provider_faults;
 mod provider_kling;
+mod provider_luma;
 mod provider_minimax;
 mod proxy;
 mod sessions;

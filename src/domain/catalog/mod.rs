@@ -10,6 +10,7 @@ use super::user::InvalidInput;
 
 mod demo;
 mod kling;
+mod luma;
 mod minimax;
 mod openai;
 mod unavailable;
@@ -276,7 +277,10 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), kling::models(), minimax::models(), unavailable::models()].into_iter().flatten().collect()
+    [demo::models(), openai::models(), kling::models(), minimax::models(), luma::models(), unavailable::models()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
