@@ -8,6 +8,7 @@ pub mod http;
 pub mod inline;
 pub mod kling;
 pub mod luma;
+pub mod luma_agents;
 pub mod minimax;
 pub mod openai_videos;
 pub mod registry;

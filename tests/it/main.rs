@@ -20,6 +20,7 @@ mod migration;
 mod provider_faults;
 mod provider_kling;
 mod provider_luma;
+mod provider_luma_agents;
 mod provider_minimax;
 mod proxy;
 mod sessions;

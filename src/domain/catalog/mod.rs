@@ -11,6 +11,7 @@ use super::user::InvalidInput;
 mod demo;
 mod kling;
 mod luma;
+mod luma_agents;
 mod minimax;
 mod openai;
 mod unavailable;
@@ -277,7 +278,7 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), kling::models(), minimax::models(), luma::models(), unavailable::models()]
+    [demo::models(), openai::models(), kling::models(), minimax::models(), luma::models(), luma_agents::models(), unavailable::models()]
         .into_iter()
         .flatten()
         .collect()
