@@ -72,6 +72,10 @@ impl Registry {
                 "openai_videos" => Arc::new(super::openai_videos::OpenAiVideos::new(config).map_err(failed)?),
                 "bfl" => Arc::new(super::bfl::Bfl::new(config).map_err(failed)?),
                 "stability" => Arc::new(super::stability::Stability::new(config).map_err(failed)?),
+                "kling" => Arc::new(super::kling::Kling::new(config).map_err(failed)?),
+                "minimax" => Arc::new(super::minimax::MiniMax::new(config).map_err(failed)?),
+                "luma" => Arc::new(super::luma::Luma::new(config).map_err(failed)?),
+                "luma_agents" => Arc::new(super::luma_agents::LumaAgents::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;

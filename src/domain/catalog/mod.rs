@@ -11,6 +11,10 @@ use super::user::InvalidInput;
 mod bfl;
 mod demo;
 mod gemini;
+mod kling;
+mod luma;
+mod luma_agents;
+mod minimax;
 mod openai;
 mod openai_images;
 mod runway;
@@ -285,6 +289,10 @@ pub fn builtin_models() -> Vec<ModelSpec> {
         openai_images::models(),
         gemini::models(),
         runway::models(),
+        kling::models(),
+        minimax::models(),
+        luma::models(),
+        luma_agents::models(),
         stability::models(),
         bfl::models(),
         // (one line per provider API; keep `unavailable` last)
