@@ -28,6 +28,9 @@ pub async fn receive(state: web::Data<AppState>, path: web::Path<(String, String
     let headers =
         req.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let callback = Callback { headers, body };
+    if let Some(answer) = connection.provider.callback_answer(&callback) {
+        return Ok(HttpResponse::Ok().json(answer));
+    }
     match connection.provider.callback(&callback) {
         Ok(Some(upstream)) => {
             let woke = state.engine.nudge(&name, &upstream);

@@ -294,6 +294,12 @@ impl Provider for MiniMax {
         Ok(id.filter(|id| !id.is_empty()))
     }
 
+    fn callback_answer(&self, callback: &Callback) -> Option<Value> {
+        let body: Value = serde_json::from_slice(&callback.body).ok()?;
+        let challenge = body.get("challenge")?.as_str()?;
+        Some(serde_json::json!({ "challenge": challenge }))
+    }
+
     async fn test_connection(&self) -> Result<String, ProviderError> {
         let mut url = self.url("v1/files/list")?;
         url.query_pairs_mut().append_pair("purpose", "video_generation");

@@ -168,6 +168,11 @@ pub trait Provider: Send + Sync {
     fn callback(&self, _callback: &Callback) -> Result<Option<String>, ProviderError> {
         Ok(None)
     }
+    /// The body the provider expects in answer to a callback (MiniMax's challenge echo);
+    /// `None` answers with a plain acknowledgement.
+    fn callback_answer(&self, _callback: &Callback) -> Option<serde_json::Value> {
+        None
+    }
     /// A cheap authenticated call that tells whether the key works ("Test connection").
     /// The default says the API has none.
     async fn test_connection(&self) -> Result<String, ProviderError> {

@@ -174,3 +174,24 @@ async fn callbacks_need_the_connections_secret() {
     assert_eq!(right.json::<serde_json::Value>().await.unwrap()["received"], true);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_minimax_callback_challenge_is_echoed() {
+    let app = TestApp::start_with(|c| {
+        c.public_url = Some(url::Url::parse("https://studio.example.com").unwrap());
+        c.connection.push(reelvault::config::ConnectionConfig::new("hailuo", "minimax"));
+    })
+    .await;
+    let secret = app.running.state.hook_secret("hailuo");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let answer = client
+        .post(format!("{}/hooks/hailuo/{secret}", app.url))
+        .header("content-type", "application/json")
+        .body(r#"{"challenge":"1a3cs1j-601a118y"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"challenge": "1a3cs1j-601a118y"}));
+    app.stop().await;
+}
