@@ -8,6 +8,7 @@ pub mod http;
 pub mod inline;
 pub mod openai_videos;
 pub mod registry;
+pub mod replicate;
 pub mod wire;
 
 use std::pin::Pin;

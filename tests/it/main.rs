@@ -18,6 +18,7 @@ mod install;
 mod metrics;
 mod migration;
 mod provider_faults;
+mod provider_replicate;
 mod proxy;
 mod sessions;
 mod setup;

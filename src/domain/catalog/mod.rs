@@ -10,6 +10,7 @@ use super::user::InvalidInput;
 
 mod demo;
 mod openai;
+mod replicate;
 mod unavailable;
 
 /// What a model produces.
@@ -274,7 +275,7 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), unavailable::models()].into_iter().flatten().collect()
+    [demo::models(), openai::models(), replicate::models(), unavailable::models()].into_iter().flatten().collect()
 }
 
 #[cfg(test)]
