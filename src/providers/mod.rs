@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod demo_media;
+pub mod fal;
 pub mod http;
 pub mod inline;
 pub mod openai_videos;

@@ -278,7 +278,7 @@ fn output_urls(output: &Value, into: &mut Vec<String>) {
 }
 
 /// The media type an output URL names by its extension (else the engine's default).
-fn content_type_of(location: &str) -> Option<String> {
+pub(super) fn content_type_of(location: &str) -> Option<String> {
     if let Some(uri) = location.strip_prefix("data:") {
         return uri.split([';', ',']).next().filter(|t| t.contains('/')).map(str::to_string);
     }
@@ -295,6 +295,15 @@ fn content_type_of(location: &str) -> Option<String> {
         _ => return None,
     };
     Some(t.into())
+}
+
+/// An output that came as a `data:` URI (it is stored in the job's outputs, not held in memory).
+pub(super) fn data_output(location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
+    let bytes = inline::decode_base64(location)?;
+    if bytes.len() as u64 > cap {
+        return Err(ProviderError::TooLarge { cap });
+    }
+    Ok(Box::pin(futures_util::stream::iter([Ok(bytes)])))
 }
 
 fn status_of(prediction: &Prediction) -> UpstreamStatus {
@@ -382,11 +391,7 @@ impl Provider for Replicate {
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
         if output.location.starts_with("data:") {
-            let bytes = inline::decode_base64(&output.location)?;
-            if bytes.len() as u64 > cap {
-                return Err(ProviderError::TooLarge { cap });
-            }
-            return Ok(Box::pin(futures_util::stream::iter([Ok(bytes)])));
+            return data_output(&output.location, cap);
         }
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
         let request = self.client.get(&url);
