@@ -2,6 +2,7 @@
 //! classes, and the registry that maps catalog models to configured connections.
 //! Adapters translate; they do not store, charge or retry (the engine does).
 
+pub mod comfyui;
 pub mod demo;
 pub mod demo_media;
 pub mod fal;

@@ -49,6 +49,7 @@ impl Registry {
             let provider: Arc<dyn Provider> = match config.kind.as_str() {
                 "demo" => Arc::new(super::demo::Demo::new(config.delay)),
                 "openai_videos" => Arc::new(super::openai_videos::OpenAiVideos::new(config).map_err(failed)?),
+                "comfyui" => Arc::new(super::comfyui::ComfyUi::new(config).map_err(failed)?),
                 "fal" => Arc::new(super::fal::Fal::new(config).map_err(failed)?),
                 "replicate" => Arc::new(super::replicate::Replicate::new(config).map_err(failed)?),
                 other => {

@@ -17,6 +17,7 @@ mod generations;
 mod install;
 mod metrics;
 mod migration;
+mod provider_comfyui;
 mod provider_fal;
 mod provider_faults;
 mod provider_replicate;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
+mod comfyui;
 mod demo;
 mod fal;
 mod openai;
@@ -276,7 +277,10 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
 
 /// Every model this build knows, in catalog order (one file per provider API).
 pub fn builtin_models() -> Vec<ModelSpec> {
-    [demo::models(), openai::models(), replicate::models(), fal::models(), unavailable::models()].into_iter().flatten().collect()
+    [demo::models(), openai::models(), replicate::models(), fal::models(), comfyui::models(), unavailable::models()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
