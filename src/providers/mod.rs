@@ -3,8 +3,10 @@
 //! Adapters translate; they do not store, charge or retry (the engine does).
 
 pub mod bfl;
+pub mod comfyui;
 pub mod demo;
 pub mod demo_media;
+pub mod fal;
 pub mod gemini;
 pub mod http;
 pub mod inline;
@@ -15,6 +17,7 @@ pub mod minimax;
 pub mod openai_images;
 pub mod openai_videos;
 pub mod registry;
+pub mod replicate;
 pub mod runway;
 pub mod stability;
 pub mod wire;

@@ -76,6 +76,9 @@ impl Registry {
                 "minimax" => Arc::new(super::minimax::MiniMax::new(config).map_err(failed)?),
                 "luma" => Arc::new(super::luma::Luma::new(config).map_err(failed)?),
                 "luma_agents" => Arc::new(super::luma_agents::LumaAgents::new(config).map_err(failed)?),
+                "comfyui" => Arc::new(super::comfyui::ComfyUi::new(config).map_err(failed)?),
+                "fal" => Arc::new(super::fal::Fal::new(config).map_err(failed)?),
+                "replicate" => Arc::new(super::replicate::Replicate::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::user::InvalidInput;
 
 mod bfl;
+mod comfyui;
 mod demo;
+mod fal;
 mod gemini;
 mod kling;
 mod luma;
@@ -17,6 +19,7 @@ mod luma_agents;
 mod minimax;
 mod openai;
 mod openai_images;
+mod replicate;
 mod runway;
 mod stability;
 mod unavailable;
@@ -293,8 +296,11 @@ pub fn builtin_models() -> Vec<ModelSpec> {
         minimax::models(),
         luma::models(),
         luma_agents::models(),
-        stability::models(),
         bfl::models(),
+        replicate::models(),
+        fal::models(),
+        stability::models(),
+        comfyui::models(),
         // (one line per provider API; keep `unavailable` last)
         unavailable::models(),
     ];
