@@ -22,17 +22,20 @@ struct Rig {
     fake: FakeUpstream,
     admin: Browser,
     token: String,
+    /// What polls of the task answer; tests may change it.
+    outcome: Arc<Mutex<serde_json::Value>>,
 }
 
 /// Answers `text2video` with a task that, when polled, reports `outcome`.
 async fn rig(outcome: serde_json::Value) -> Rig {
     let outcome = Arc::new(Mutex::new(outcome));
+    let answers = outcome.clone();
     let fake = FakeUpstream::start(move |r| {
         let ok = |data: serde_json::Value| Reply::json(200, json!({"code": 0, "message": "SUCCEED", "request_id": "r", "data": data}));
         match r.route().as_str() {
             "POST /v1/videos/text2video" => ok(json!({"task_id": "kt-1", "task_status": "submitted"})),
             "GET /v1/videos/text2video/kt-1" => {
-                let mut data = outcome.lock().unwrap().clone();
+                let mut data = answers.lock().unwrap().clone();
                 if let Some(videos) = data.pointer_mut("/task_result/videos/0/url") {
                     *videos = json!(format!("http://{}/cdn/kt-1.mp4", r.header("host").unwrap()));
                 }
@@ -59,7 +62,7 @@ async fn rig(outcome: serde_json::Value) -> Rig {
     })
     .await;
     let (admin, token) = admin_with_credits(&app, CREDITS).await;
-    Rig { app, fake, admin, token }
+    Rig { app, fake, admin, token, outcome }
 }
 
 impl Rig {
@@ -117,5 +120,36 @@ async fn a_kling_risk_control_failure_is_a_content_policy_reason() {
     let reason = page.text_of("#reason");
     assert!(reason.contains("content policy") && reason.contains("risk control"), "{reason}");
     assert_eq!(api_get(&rig.app.url, &format!("/api/v1/generations/{id}"), Some(&rig.token)).await.status, 200);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_kling_callback_makes_the_engine_poll_the_task_at_once() {
+    let rig = rig(json!({"task_id": "kt-1", "task_status": "processing"})).await;
+    let body = json!({"model": "kling-v2.5-turbo", "prompt": "a heron takes off", "params": {"duration": 5}});
+    let created = api_post(&rig.app.url, "/api/v1/generations", &rig.token, body).await;
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let first_poll = |seen: &[fake_upstream::Request]| seen.iter().any(|r| r.route() == "GET /v1/videos/text2video/kt-1");
+    assert!(rig.fake.wait_until(Duration::from_secs(10), first_poll).await, "the first poll");
+
+    // the task finishes upstream; Kling calls back; the next scheduled poll is >= 2.4 s away
+    *rig.outcome.lock().unwrap() =
+        json!({"task_id": "kt-1", "task_status": "succeed", "task_result": {"videos": [{"id": "v", "url": "", "duration": "5"}]}});
+    let secret = rig.app.running.state.hook_secret("kling");
+    let called_back = std::time::Instant::now();
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/hooks/kling/{secret}", rig.app.url))
+        .json(&json!({"task_id": "kt-1", "task_status": "succeed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["job_found"], true, "the callback reached the waiting job");
+    let done = wait_terminal(&rig.app.url, &rig.token, &id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(called_back.elapsed() < Duration::from_secs(2), "finished on the callback, not the next scheduled poll");
     rig.stop().await;
 }

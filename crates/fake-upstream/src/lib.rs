@@ -251,7 +251,8 @@ impl FakeUpstream {
         self.requests().into_iter().filter(|r| r.route().starts_with(route)).collect()
     }
 
-    /// Waits (at most `limit`) until `done` holds for the requests so far.
+    /// Waits (at most `limit`) until `done` holds for the requests so far (`done` gets them;
+    /// it must not call [`FakeUpstream::requests`], which would wait on the same lock).
     pub async fn wait_until(&self, limit: Duration, done: impl Fn(&[Request]) -> bool) -> bool {
         let end = Instant::now() + limit;
         while Instant::now() < end {
