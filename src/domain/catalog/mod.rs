@@ -10,6 +10,7 @@ use super::user::InvalidInput;
 
 mod bfl;
 mod comfyui;
+pub mod data_use;
 mod demo;
 mod fal;
 mod gemini;
