@@ -342,6 +342,9 @@ pub fn builtin_models() -> Vec<ModelSpec> {
 }
 
 #[cfg(test)]
+mod readme_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
