@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::domain::catalog::data_use::{DataUseOverride, known_kinds};
+
 /// Where the config file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/reelvault/config.toml";
 /// The prefix of environment variables that set config keys (`__` separates levels).
@@ -71,6 +73,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub limits: LimitsConfig,
     pub connection: Vec<ConnectionConfig>,
+    /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
+    pub data_use: Vec<DataUseOverride>,
     /// Where the file layer came from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -225,6 +229,7 @@ struct Raw {
     #[serde(default)]
     limits: RawLimits,
     connection: Option<Vec<RawConnection>>,
+    data_use: Option<Vec<DataUseOverride>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -442,6 +447,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         None => vec![default_demo_connection()],
         Some(list) => validate_connections(list)?,
     };
+    let data_use = validate_data_use(raw.data_use.unwrap_or_default())?;
     Ok(Config {
         listen,
         data_dir,
@@ -456,6 +462,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         retention,
         limits,
         connection,
+        data_use,
         source: None,
     })
 }
@@ -548,6 +555,32 @@ fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<ConnectionConfig
             allow_private_network: raw.allow_private_network.unwrap_or(false),
             models: raw.models.unwrap_or_default(),
         });
+    }
+    Ok(out)
+}
+
+/// Checks `[[data_use]]` entries: a known provider kind each, at most once, http(s) links.
+fn validate_data_use(list: Vec<DataUseOverride>) -> Result<Vec<DataUseOverride>, ConfigError> {
+    let known = known_kinds();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for mut entry in list {
+        entry.kind = canonical_kind(&entry.kind);
+        let at = format!("data_use {:?}", entry.kind);
+        if !known.contains(&entry.kind.as_str()) {
+            return Err(ConfigError(format!("{at}: kind is unknown; expected one of {}", known.join(", "))));
+        }
+        if !seen.insert(entry.kind.clone()) {
+            return Err(ConfigError(format!("{at}: the kind has two [[data_use]] entries")));
+        }
+        for (key, value) in [("terms_url", &entry.terms_url), ("privacy_url", &entry.privacy_url)] {
+            let Some(text) = value.as_deref().map(str::trim).filter(|t| !t.is_empty()) else { continue };
+            let url = url::Url::parse(text).map_err(|e| ConfigError(format!("{at}: {key} {text:?}: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ConfigError(format!("{at}: {key} {text:?}: expected an http or https URL")));
+            }
+        }
+        out.push(entry);
     }
     Ok(out)
 }

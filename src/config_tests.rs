@@ -91,3 +91,22 @@ fn zero_retention_means_forever() {
     assert!(c.retention.uploads.is_zero());
     assert!(c.redacted_toml().contains("uploads = \"0\""));
 }
+
+#[test]
+fn data_use_entries_are_checked() {
+    let file = "[[data_use]]\nkind = \"gemini\"\ntrains_on_inputs = \"no\"\ntraining_note = \"billed project\"\n";
+    let c = load(Some(file), &[], Overrides::default()).expect("a valid entry");
+    assert_eq!(c.data_use[0].trains_on_inputs, Some(crate::domain::catalog::data_use::TrainingUse::No));
+    assert!(c.redacted_toml().contains("billed project"), "`check` shows it");
+    let bad = [
+        ("[[data_use]]\nkind = \"telepathy\"\n", "kind is unknown"),
+        ("[[data_use]]\nkind = \"gemini\"\n[[data_use]]\nkind = \"gemini\"\n", "two [[data_use]] entries"),
+        ("[[data_use]]\nkind = \"gemini\"\nterms_url = \"ftp://x\"\n", "terms_url"),
+        ("[[data_use]]\nkind = \"gemini\"\ntrains_on_inputs = \"maybe\"\n", "maybe"),
+        ("[[data_use]]\nkind = \"gemini\"\ntraining = \"no\"\n", "training"),
+    ];
+    for (file, message) in bad {
+        let err = load(Some(file), &[], Overrides::default()).expect_err(file);
+        assert!(err.0.contains(message), "{file}: {err}");
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::domain::auth::SessionPolicy;
+use crate::domain::catalog::data_use::DataUseTable;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
@@ -54,6 +55,8 @@ pub struct AppState {
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<UrlSigner>,
     pub metrics: Arc<Metrics>,
+    /// The catalog's data-use table with the config's `[[data_use]]` entries applied.
+    pub data_use: Arc<DataUseTable>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -93,6 +96,7 @@ impl AppState {
             keyring: Arc::new(KeyRing::new(master)),
             signer: Arc::new(signer),
             metrics: Arc::new(Metrics::default()),
+            data_use: Arc::new(DataUseTable::new(&config.data_use)),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,

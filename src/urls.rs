@@ -63,4 +63,30 @@ impl Urls {
     pub fn admin_audit(&self) -> &'static str {
         "/admin/audit"
     }
+    pub fn admin_models(&self) -> &'static str {
+        "/admin/models"
+    }
+    /// Where one model's policy row is saved.
+    pub fn admin_model(&self, id: &str) -> String {
+        format!("/admin/models/{id}")
+    }
+    pub fn admin_model_overrides(&self, id: &str) -> String {
+        format!("/admin/models/{id}/overrides")
+    }
+    pub fn admin_model_override_delete(&self, id: &str, user: &str) -> String {
+        format!("/admin/models/{id}/overrides/{user}/delete")
+    }
+    pub fn models(&self) -> &'static str {
+        "/models"
+    }
+    pub fn model(&self, id: &str) -> String {
+        format!("/models/{id}")
+    }
+    pub fn generate(&self) -> &'static str {
+        "/generate"
+    }
+    /// The New generation form with `model` chosen.
+    pub fn generate_with(&self, model: &str) -> String {
+        format!("/generate?model={model}")
+    }
 }

@@ -30,10 +30,14 @@ pub enum AuditAction {
     ConnectionAdded,
     ConnectionRemoved,
     ConnectionTested,
+    ModelRolesChanged,
+    ModelPriceChanged,
+    ModelOverrideSet,
+    ModelOverrideRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -54,6 +58,10 @@ impl AuditAction {
         AuditAction::ConnectionAdded,
         AuditAction::ConnectionRemoved,
         AuditAction::ConnectionTested,
+        AuditAction::ModelRolesChanged,
+        AuditAction::ModelPriceChanged,
+        AuditAction::ModelOverrideSet,
+        AuditAction::ModelOverrideRemoved,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -79,6 +87,10 @@ impl AuditAction {
             AuditAction::ConnectionAdded => "connection.added",
             AuditAction::ConnectionRemoved => "connection.removed",
             AuditAction::ConnectionTested => "connection.tested",
+            AuditAction::ModelRolesChanged => "model.roles_changed",
+            AuditAction::ModelPriceChanged => "model.price_changed",
+            AuditAction::ModelOverrideSet => "model.override_set",
+            AuditAction::ModelOverrideRemoved => "model.override_removed",
         }
     }
 

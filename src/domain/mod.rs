@@ -8,5 +8,6 @@ pub mod connection;
 pub mod credits;
 pub mod generation;
 pub mod ids;
+pub mod model_policy;
 pub mod time;
 pub mod user;

@@ -135,6 +135,26 @@ pub struct User {
 }
 
 impl User {
+    /// A new, enabled account with no bio, picture, freeze or hold, created now.
+    pub fn new(email: Email, name: String, role: Role, password_hash: String) -> User {
+        let now = Timestamp::now();
+        User {
+            id: UserId::generate(),
+            email,
+            name,
+            role,
+            disabled: false,
+            password_hash,
+            created_at: now,
+            password_changed_at: now,
+            bio: String::new(),
+            avatar: None,
+            frozen: false,
+            forbid_training: false,
+            legal_hold: false,
+        }
+    }
+
     /// The name to show: the display name, or the email when there is none.
     pub fn label(&self) -> &str {
         if self.name.is_empty() { self.email.as_str() } else { &self.name }

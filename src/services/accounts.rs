@@ -33,22 +33,7 @@ pub fn insert(tx: &WriteTransaction, ctx: &Context, new: NewUser) -> ServiceResu
     if store::users::email_taken(tx, &new.email)? {
         return Err(ServiceError::EmailTaken);
     }
-    let now = Timestamp::now();
-    let user = User {
-        id: UserId::generate(),
-        email: new.email,
-        name: new.name,
-        role: new.role,
-        disabled: false,
-        password_hash: new.password_hash,
-        created_at: now,
-        password_changed_at: now,
-        bio: String::new(),
-        avatar: None,
-        frozen: false,
-        forbid_training: false,
-        legal_hold: false,
-    };
+    let user = User::new(new.email, new.name, new.role, new.password_hash);
     store::users::put(tx, &user)?;
     if user.role == Role::Admin && !store::meta::setup_complete(tx)? {
         // an admin made another way (the command line) makes the setup link unnecessary

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ServiceError, ServiceResult};
+use super::{ServiceError, ServiceResult, models};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::credits::{CreditError, EntryKind};
@@ -31,11 +31,16 @@ fn invalid(message: String) -> ServiceError {
 }
 
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
-/// upstream until the engine picks it up.
+/// upstream until the engine picks it up. Models the person may not use (no connection,
+/// or an admin's policy) are refused with the reason; the price is the effective one.
 pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+    let offer = models::offer(state, user, &request.model).await?;
+    offer.check()?;
     let registry = state.registry();
-    let model = registry.model(&request.model).ok_or_else(|| ServiceError::UnknownModel(request.model.clone()))?;
-    let connection = registry.connection_for(model.id).ok_or_else(|| ServiceError::ModelDisabled(model.id.to_string()))?;
+    let model = &offer.spec;
+    let connection = registry
+        .connection_for(model.id)
+        .ok_or_else(|| ServiceError::ModelDisabled { model: model.id.to_string(), reason: "no connection serves it any more".into() })?;
     let prompt = request.prompt.trim().to_string();
     if prompt.is_empty() {
         return Err(InvalidInput("write a prompt").into());
@@ -64,7 +69,7 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
         let upload: AssetId = upload.parse().map_err(|_| invalid(format!("{upload:?} is not an upload id")))?;
         references.push(Reference { role, upload });
     }
-    let cost = model.price_of(&params);
+    let cost = model.price_of(offer.price, &params);
     let now = Timestamp::now();
     let generation = Generation {
         id: GenerationId::generate(),

@@ -10,6 +10,8 @@ pub mod credits;
 pub mod generations;
 pub mod links;
 pub mod media;
+pub mod model_policy;
+pub mod models;
 pub mod passwords;
 pub mod secrets;
 pub mod sessions;
@@ -47,8 +49,8 @@ pub enum ServiceError {
     InvalidMessage(String),
     #[error("there is no model called {0:?}")]
     UnknownModel(String),
-    #[error("the model {0:?} is not enabled on this instance")]
-    ModelDisabled(String),
+    #[error("{model} is not available to you: {reason}")]
+    ModelDisabled { model: String, reason: String },
     #[error("{0}")]
     Credits(#[from] crate::domain::credits::CreditError),
     #[error("this generation has already ended")]

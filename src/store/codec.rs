@@ -67,6 +67,7 @@ stored! {
     crate::domain::credits::LedgerEntry => "reelvault::LedgerEntry@1",
     crate::domain::credits::Balance => "reelvault::Balance@1",
     crate::domain::connection::StoredConnection => "reelvault::StoredConnection@1",
+    crate::domain::model_policy::ModelPolicy => "reelvault::ModelPolicy@1",
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 4;
+pub const CURRENT: u32 = 5;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,11 +22,12 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 4] = [
+const STEPS: [Step; 5] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
     (4, "create the table of connections added in the admin UI", step_4_connections),
+    (5, "create the table of model policies (roles, overrides, prices)", step_5_model_policies),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -124,6 +125,11 @@ fn step_3_generation_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
 
 fn step_4_connections(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(CONNECTIONS)?;
+    Ok(())
+}
+
+fn step_5_model_policies(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(MODEL_POLICIES)?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod legacy;
 pub mod links;
 pub mod meta;
 pub mod migrations;
+pub mod model_policies;
 pub mod sessions;
 pub mod tables;
 pub mod tokens;

@@ -63,3 +63,6 @@ pub const SEARCH_OUTBOX: TableDefinition<u64, u128> = TableDefinition::new("sear
 
 /// Connection name -> codec `StoredConnection` (connections added in the admin UI).
 pub const CONNECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("connections-1");
+
+/// Catalog model id -> codec `ModelPolicy` (roles, per-person overrides, price override).
+pub const MODEL_POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("model_policies-1");

@@ -18,6 +18,7 @@ mod generations;
 mod install;
 mod metrics;
 mod migration;
+mod models;
 mod provider_bfl;
 mod provider_comfyui;
 mod provider_fal;

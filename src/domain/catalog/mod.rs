@@ -10,6 +10,7 @@ use super::user::InvalidInput;
 
 mod bfl;
 mod comfyui;
+pub mod data_use;
 mod demo;
 mod fal;
 mod gemini;
@@ -128,13 +129,45 @@ pub struct ParamSpec {
 }
 
 /// How a model's price in credits is computed.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Price {
     /// Credits per output image (`count` parameter, default 1).
     PerImage { credits: u64 },
     /// Credits per second of video (`duration` parameter).
     PerSecond { credits: u64 },
+}
+
+impl Price {
+    /// The credits per unit.
+    pub fn credits(self) -> u64 {
+        match self {
+            Price::PerImage { credits } | Price::PerSecond { credits } => credits,
+        }
+    }
+
+    /// The same shape with another figure (an admin's price override).
+    pub fn with_credits(self, credits: u64) -> Price {
+        match self {
+            Price::PerImage { .. } => Price::PerImage { credits },
+            Price::PerSecond { .. } => Price::PerSecond { credits },
+        }
+    }
+
+    /// What one credit figure buys, in words ("per image", "per second").
+    pub fn unit(self) -> &'static str {
+        match self {
+            Price::PerImage { .. } => "per image",
+            Price::PerSecond { .. } => "per second of video",
+        }
+    }
+}
+
+impl std::fmt::Display for Price {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let credits = self.credits();
+        write!(f, "{credits} credit{} {}", if credits == 1 { "" } else { "s" }, self.unit())
+    }
 }
 
 /// A model as the catalog declares it.
@@ -240,15 +273,16 @@ impl ModelSpec {
         Ok(out)
     }
 
-    /// The price in credits of one generation with these (resolved) parameters.
-    pub fn price_of(&self, params: &Params) -> u64 {
-        let int = |name: &str, default: i64| match params.get(name) {
-            Some(ParamValue::Int(n)) => *n,
-            _ => default,
+    /// The price in credits of one generation with these (resolved) parameters, at `price`:
+    /// the effective price (the catalog's [`ModelSpec::price`] or an admin's override).
+    pub fn price_of(&self, price: Price, params: &Params) -> u64 {
+        let int = |name: &str| match params.get(name) {
+            Some(ParamValue::Int(n)) => u64::try_from(*n).unwrap_or(0).max(1),
+            _ => 1,
         };
-        match self.price {
-            Price::PerImage { credits } => credits * int("count", 1).max(1) as u64,
-            Price::PerSecond { credits } => credits * int("duration", 1).max(1) as u64,
+        match price {
+            Price::PerImage { credits } => credits.saturating_mul(int("count")),
+            Price::PerSecond { credits } => credits.saturating_mul(int("duration")),
         }
     }
 
@@ -308,6 +342,9 @@ pub fn builtin_models() -> Vec<ModelSpec> {
 }
 
 #[cfg(test)]
+mod readme_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -322,9 +359,11 @@ mod tests {
         assert_eq!(p["duration"], ParamValue::Int(3));
         assert_eq!(p["aspect_ratio"], ParamValue::Text("16:9".into()));
         assert_eq!(p["seed"], ParamValue::Int(42));
-        assert_eq!(m.price_of(&p), 6);
+        assert_eq!(m.price_of(m.price, &p), 6);
         let raw = BTreeMap::from([("duration".to_string(), serde_json::json!("5"))]);
-        assert_eq!(m.price_of(&m.resolve_params(&raw, 1).unwrap()), 10);
+        assert_eq!(m.price_of(m.price, &m.resolve_params(&raw, 1).unwrap()), 10);
+        assert_eq!(m.price_of(m.price.with_credits(7), &p), 21, "an override keeps the per-second shape");
+        assert_eq!(m.price.with_credits(7).to_string(), "7 credits per second of video");
     }
 
     #[test]

@@ -1,13 +1,14 @@
-//! `GET /api/v1/models`: the catalog as the caller sees it, each model with whether it is
-//! available to them and, when not, why.
+//! `GET /api/v1/models`: the catalog as the caller sees it, each model with whether they may
+//! use it and, when not, why, at its effective price.
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::domain::catalog::{ModelSpec, ParamSpec, Price, ReferenceRole};
-use crate::http::auth::ApiCaller;
-use crate::http::auth::state;
+use crate::domain::catalog::data_use::TrainingUse;
+use crate::domain::catalog::{ParamSpec, Price, ReferenceRole};
+use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
+use crate::services::models::{self, Offer};
 
 #[derive(Serialize)]
 struct Capabilities {
@@ -30,15 +31,18 @@ struct ModelView<'a> {
     max_prompt_chars: usize,
     available: bool,
     unavailable_reason: Option<String>,
+    /// Whether the provider may train on what it receives (the catalog's data-use table).
+    provider_may_train: TrainingUse,
 }
 
-fn view<'a>(model: &'a ModelSpec, availability: Result<&'a str, String>) -> ModelView<'a> {
+fn view(offer: &Offer, training: TrainingUse) -> ModelView<'_> {
+    let model = &offer.spec;
     ModelView {
         id: model.id,
         label: model.label,
         kind: model.kind.as_str(),
         provider: model.provider,
-        connection: availability.as_ref().ok().copied(),
+        connection: offer.connection.as_deref(),
         description: model.description,
         demo: model.demo,
         capabilities: Capabilities {
@@ -46,16 +50,17 @@ fn view<'a>(model: &'a ModelSpec, availability: Result<&'a str, String>) -> Mode
             references: model.references.iter().map(|r: &ReferenceRole| r.as_str()).collect(),
         },
         parameters: &model.params,
-        price: model.price,
+        price: offer.price,
         max_prompt_chars: model.max_prompt_chars,
-        available: availability.is_ok(),
-        unavailable_reason: availability.err(),
+        available: offer.usable(),
+        unavailable_reason: offer.refusal(),
+        provider_may_train: training,
     }
 }
 
-pub async fn list(req: HttpRequest, _caller: ApiCaller) -> ApiResult {
+pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
-    let registry = state.registry();
-    let models: Vec<ModelView> = registry.models().iter().map(|m| view(m, registry.availability(m))).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "models": models })))
+    let offers = models::offers(&state, &caller.user).await?;
+    let views: Vec<ModelView> = offers.iter().map(|o| view(o, state.data_use.may_train_on_inputs(o.spec.provider))).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "models": views })))
 }

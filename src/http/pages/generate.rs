@@ -9,13 +9,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::layout::Layout;
-use crate::domain::catalog::{ModelSpec, ParamKind, ReferenceRole};
+use crate::domain::catalog::{ModelSpec, ParamKind, Price, ReferenceRole};
 use crate::domain::credits::Balance;
+use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::multipart;
 use crate::http::responses::{PageResult, redirect, render};
 use crate::services::generations::{self, NewGeneration};
+use crate::services::models::{self, Offer};
 use crate::services::{ServiceError, credits, uploads};
 use crate::state::AppState;
 
@@ -71,13 +73,14 @@ fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
         .collect()
 }
 
-fn price(model: &ModelSpec, values: &BTreeMap<String, String>) -> u64 {
+/// What the form's values cost at `price` (0 while they are incomplete or invalid).
+fn price(model: &ModelSpec, price: Price, values: &BTreeMap<String, String>) -> u64 {
     let raw: BTreeMap<String, serde_json::Value> = values
         .iter()
         .filter(|(k, _)| model.params.iter().any(|p| p.name == k.as_str()))
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
-    model.resolve_params(&raw, 0).map(|p| model.price_of(&p)).unwrap_or(0)
+    model.resolve_params(&raw, 0).map(|p| model.price_of(price, &p)).unwrap_or(0)
 }
 
 /// Parameter values from a query or form: `param_<name>` fields (the form's names), or
@@ -94,24 +97,40 @@ fn form_params(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     fields.iter().filter_map(|(k, v)| k.strip_prefix("param_").map(|p| (p.to_string(), v.clone()))).collect()
 }
 
-fn pick_model(state: &AppState, id: Option<&str>) -> Result<ModelSpec, AppError> {
-    let registry = state.registry();
-    let available: Vec<&ModelSpec> = registry.available().collect();
-    let chosen = id.and_then(|id| available.iter().find(|m| m.id == id)).or(available.first());
-    chosen.map(|m| (*m).clone()).ok_or_else(|| {
+/// The models a person may use, and the one the form shows.
+struct Picked {
+    usable: Vec<Offer>,
+    chosen: Offer,
+    /// Why the model asked for is not the one shown, when it is not.
+    notice: Option<String>,
+}
+
+/// Picks model `id` when `user` may use it, else their first usable model, saying why.
+async fn pick(state: &AppState, user: &User, id: Option<&str>) -> Result<Picked, AppError> {
+    let offers = models::offers(state, user).await?;
+    let asked = id.filter(|id| !id.is_empty());
+    let notice = asked.and_then(|id| match offers.iter().find(|o| o.spec.id == id) {
+        None => Some(format!("There is no model called {id:?}.")),
+        Some(offer) => offer.refusal().map(|why| format!("{} is not available to you: {why}", offer.spec.label)),
+    });
+    let usable: Vec<Offer> = offers.into_iter().filter(Offer::usable).collect();
+    let chosen = asked.and_then(|id| usable.iter().find(|o| o.spec.id == id)).or(usable.first()).cloned().ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "generation.no_models",
-            "No model is enabled on this instance. Ask an admin to configure a connection.",
+            notice
+                .clone()
+                .unwrap_or_else(|| "No model is available to you. Ask an admin to configure a connection or enable a model.".into()),
         )
-    })
+    })?;
+    Ok(Picked { usable, chosen, notice })
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn page(
     req: &HttpRequest,
     who: &SignedIn,
-    model: ModelSpec,
+    picked: Picked,
     prompt: String,
     negative_prompt: String,
     values: BTreeMap<String, String>,
@@ -119,37 +138,41 @@ async fn page(
     status: StatusCode,
 ) -> PageResult {
     let state = state(req)?;
-    let models =
-        state.registry().available().map(|m| (m.id, if m.demo { format!("{} (demo)", m.label) } else { m.label.to_string() })).collect();
+    let models = picked
+        .usable
+        .iter()
+        .map(|o| (o.spec.id, if o.spec.demo { format!("{} (demo)", o.spec.label) } else { o.spec.label.to_string() }))
+        .collect();
     let balance = credits::balance(&state, who.user.id).await?;
+    let Offer { spec: model, price: effective, .. } = picked.chosen;
     let page = NewPage {
         layout: Layout::new(req, Some(&who.user)),
         models,
         fields: fields(&model, &values),
         roles: model.references.clone(),
-        price: price(&model, &values),
+        price: price(&model, effective, &values),
         model,
         prompt,
         negative_prompt,
         balance,
-        error,
+        error: error.or(picked.notice),
     };
     render(req, status, &page)
 }
 
 pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
-    let model = pick_model(&state, query.get("model").map(String::as_str))?;
+    let picked = pick(&state, &who.user, query.get("model").map(String::as_str)).await?;
     let prompt = query.get("prompt").cloned().unwrap_or_default();
     let negative = query.get("negative_prompt").cloned().unwrap_or_default();
-    page(&req, &who, model, prompt, negative, param_values(&query), None, StatusCode::OK).await
+    page(&req, &who, picked, prompt, negative, param_values(&query), None, StatusCode::OK).await
 }
 
 /// The price line, recomputed as the form changes (htmx).
-pub async fn price_line(req: HttpRequest, _who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
+pub async fn price_line(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
-    let model = pick_model(&state, query.get("model").map(String::as_str))?;
-    let credits = price(&model, &param_values(&query));
+    let chosen = pick(&state, &who.user, query.get("model").map(String::as_str)).await?.chosen;
+    let credits = price(&chosen.spec, chosen.price, &param_values(&query));
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("{credits} credits")))
 }
 
@@ -157,7 +180,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     let state = state(&req)?;
     let parts = multipart::read(payload, state.config.limits.upload_max).await?;
     let get = |k: &str| parts.fields.get(k).cloned().unwrap_or_default();
-    let model = pick_model(&state, Some(&get("model")))?;
+    let requested = get("model");
     let values = form_params(&parts.fields);
     let (prompt, negative) = (get("prompt"), get("negative_prompt"));
     let result = async {
@@ -169,13 +192,8 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             references.push((role.to_string(), asset.id.to_string()));
         }
         let params = values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-        let request = NewGeneration {
-            model: model.id.to_string(),
-            prompt: prompt.clone(),
-            negative_prompt: Some(negative.clone()),
-            params,
-            references,
-        };
+        let request =
+            NewGeneration { model: requested.clone(), prompt: prompt.clone(), negative_prompt: Some(negative.clone()), params, references };
         generations::submit(&state, &who.user, request).await
     }
     .await;
@@ -186,11 +204,14 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             | ServiceError::InvalidMessage(_)
             | ServiceError::Credits(_)
             | ServiceError::TooLarge(_)
-            | ServiceError::NotFound(_)),
+            | ServiceError::NotFound(_)
+            | ServiceError::UnknownModel(_)
+            | ServiceError::ModelDisabled { .. }),
         ) => {
             let error = AppError::from(e);
             let values = values.into_iter().collect();
-            page(&req, &who, model, prompt, negative, values, Some(error.message), error.status).await
+            let picked = pick(&state, &who.user, Some(&requested)).await?;
+            page(&req, &who, picked, prompt, negative, values, Some(error.message), error.status).await
         }
         Err(e) => Err(e.into()),
     }

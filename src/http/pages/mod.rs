@@ -3,11 +3,13 @@
 pub mod account;
 pub mod admin_audit;
 pub mod admin_connections;
+pub mod admin_models;
 pub mod admin_users;
 pub mod generate;
 pub mod generation;
 pub mod home;
 pub mod layout;
+pub mod models;
 pub mod onboarding;
 pub mod sessions;
 pub mod signin;
@@ -43,6 +45,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/connections/{name}/delete").post(admin_connections::remove));
     cfg.service(resource("/admin/connections/{name}/test").post(admin_connections::test));
     cfg.service(resource("/admin/users/{id}/credits").post(admin_users::grant_credits));
+    cfg.service(resource("/admin/models").get(admin_models::show));
+    cfg.service(resource("/admin/models/{id}").post(admin_models::save));
+    cfg.service(resource("/admin/models/{id}/overrides").post(admin_models::set_override));
+    cfg.service(resource("/admin/models/{id}/overrides/{user}/delete").post(admin_models::remove_override));
+    cfg.service(resource("/models").get(models::list));
+    cfg.service(resource("/models/{id}").get(models::show));
     cfg.service(resource("/generate").get(generate::show).post(generate::submit));
     cfg.service(resource("/generate/price").get(generate::price_line));
     cfg.service(resource("/generations").get(generation::list));

@@ -1,0 +1,100 @@
+//! The admin's model policy page: every model with its provider and connection, the roles it
+//! is enabled for, per-person allow or deny overrides, and its price; one save per row.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::layout::Layout;
+use crate::domain::ids::UserId;
+use crate::domain::model_policy::{Access, MAX_CREDITS};
+use crate::error::AppError;
+use crate::http::auth::{Admin, state};
+use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
+use crate::services::ServiceError;
+use crate::services::model_policy::{self, PolicyRow, RowChange};
+
+#[derive(Template)]
+#[template(path = "admin/models.html")]
+struct ModelsPage {
+    layout: Layout,
+    rows: Vec<PolicyRow>,
+    error: Option<String>,
+    max_credits: u64,
+}
+
+impl ModelsPage {
+    fn allows(access: &Access) -> bool {
+        *access == Access::Allow
+    }
+}
+
+async fn page(req: &HttpRequest, admin: &Admin, status: StatusCode, error: Option<String>) -> PageResult {
+    let state = state(req)?;
+    let rows = model_policy::rows(&state).await?;
+    let page = ModelsPage { layout: Layout::new(req, Some(&admin.0.user)), rows, error, max_credits: MAX_CREDITS };
+    render(req, status, &page)
+}
+
+pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
+    page(&req, &admin, StatusCode::OK, None).await
+}
+
+/// Input errors re-render the page with the reason and their status; others are errors.
+async fn outcome(req: &HttpRequest, admin: &Admin, result: Result<(), ServiceError>, done: String) -> PageResult {
+    let state = state(req)?;
+    match result {
+        Ok(()) => Ok(redirect_with(state.urls().admin_models(), FlashKind::Success, &done)),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_))) => {
+            let error = AppError::from(e);
+            page(req, admin, error.status, Some(error.message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SaveForm {
+    #[serde(default)]
+    enabled_for_admins: Option<String>,
+    #[serde(default)]
+    enabled_for_members: Option<String>,
+    #[serde(default)]
+    credits: String,
+}
+
+pub async fn save(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<SaveForm>) -> PageResult {
+    let state = state(&req)?;
+    let form = form.into_inner();
+    let change = RowChange {
+        enabled_for_admins: form.enabled_for_admins.is_some(),
+        enabled_for_members: form.enabled_for_members.is_some(),
+        credits: form.credits,
+    };
+    let result = model_policy::save(&state, &admin.0.ctx(), &id, change).await.map(|_| ());
+    outcome(&req, &admin, result, format!("{id} saved.")).await
+}
+
+#[derive(Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    access: String,
+}
+
+pub async fn set_override(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<OverrideForm>) -> PageResult {
+    let state = state(&req)?;
+    let result = model_policy::set_override(&state, &admin.0.ctx(), &id, &form.email, &form.access).await;
+    let done = format!("{id}: {} for {}.", form.access.trim(), form.email.trim());
+    outcome(&req, &admin, result, done).await
+}
+
+pub async fn remove_override(req: HttpRequest, admin: Admin, path: web::Path<(String, String)>) -> PageResult {
+    let state = state(&req)?;
+    let (id, user) = path.into_inner();
+    let user: UserId = user.parse().map_err(|_| AppError::not_found())?;
+    let result = model_policy::remove_override(&state, &admin.0.ctx(), &id, user).await;
+    outcome(&req, &admin, result, format!("{id}: override removed.")).await
+}

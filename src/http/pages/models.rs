@@ -1,0 +1,119 @@
+//! The model catalog pages: `/models` lists every model as the signed-in person sees it
+//! (filter by kind), `/models/{id}` shows one in full with its provider's data-use facts.
+
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::layout::Layout;
+use crate::domain::catalog::MediaKind;
+use crate::domain::catalog::data_use::{DataUse, Input};
+use crate::domain::catalog::{ParamKind, ParamSpec};
+use crate::error::AppError;
+use crate::http::auth::{SignedIn, state};
+use crate::http::responses::{PageResult, ok};
+use crate::services::ServiceError;
+use crate::services::models::{self, Offer};
+use crate::state::AppState;
+
+/// One parameter as the pages show it.
+pub struct ParamLine {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub allowed: String,
+}
+
+/// A parameter's allowed values, in words.
+fn allowed(spec: &ParamSpec) -> String {
+    match &spec.kind {
+        ParamKind::Choice { values, default } => format!("{} (default {default})", values.join(", ")),
+        ParamKind::Number { values, default } => {
+            let list: Vec<String> = values.iter().map(i64::to_string).collect();
+            format!("{} (default {default})", list.join(", "))
+        }
+        ParamKind::Range { min, max, default } => format!("{min} to {max} (default {default})"),
+        ParamKind::Seed => format!("0 to {}, random when empty", u32::MAX),
+    }
+}
+
+/// A model with what the pages add to it: its provider's name and its parameters in words.
+pub struct Entry {
+    pub offer: Offer,
+    pub provider: String,
+    pub params: Vec<ParamLine>,
+}
+
+impl Entry {
+    fn new(offer: Offer, state: &AppState) -> Entry {
+        let provider = state.data_use.get(offer.spec.provider).map_or_else(|| offer.spec.provider.to_string(), |d| d.provider.clone());
+        let params = offer.spec.params.iter().map(|p| ParamLine { name: p.name, label: p.label, allowed: allowed(p) }).collect();
+        Entry { offer, provider, params }
+    }
+
+    /// The effective price in words; none for a model that is never available.
+    pub fn price(&self) -> String {
+        if self.offer.spec.unavailable.is_some() { "not offered".into() } else { self.offer.price.to_string() }
+    }
+
+    /// The reference roles the model takes, in words ("First frame, Last frame").
+    pub fn references(&self) -> String {
+        let roles: Vec<&str> = self.offer.spec.references.iter().map(|r| r.label()).collect();
+        if roles.is_empty() { "none".into() } else { roles.join(", ") }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "models/list.html")]
+struct ListPage {
+    layout: Layout,
+    entries: Vec<Entry>,
+    /// The kind filter in force ("" for all).
+    kind: &'static str,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+fn kind_filter(text: &str) -> Result<Option<MediaKind>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        "image" => Ok(Some(MediaKind::Image)),
+        "video" => Ok(Some(MediaKind::Video)),
+        other => Err(AppError::bad_request(format!("There is no model kind {other:?}; use image or video."))),
+    }
+}
+
+pub async fn list(req: HttpRequest, who: SignedIn, query: web::Query<ListQuery>) -> PageResult {
+    let state = state(&req)?;
+    let kind = kind_filter(&query.kind)?;
+    let offers = models::offers(&state, &who.user).await?;
+    let entries = offers.into_iter().filter(|o| kind.is_none_or(|k| o.spec.kind == k)).map(|o| Entry::new(o, &state)).collect();
+    let page = ListPage { layout: Layout::new(&req, Some(&who.user)), entries, kind: kind.map_or("", MediaKind::as_str) };
+    ok(&req, &page)
+}
+
+#[derive(Template)]
+#[template(path = "models/show.html")]
+struct ShowPage {
+    layout: Layout,
+    entry: Entry,
+    data_use: Option<DataUse>,
+    /// What a generation with this model sends to the provider.
+    sends: Vec<Input>,
+}
+
+pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+    let state = state(&req)?;
+    let offer = match models::offer(&state, &who.user, &id).await {
+        Ok(offer) => offer,
+        Err(ServiceError::UnknownModel(_)) => return Err(AppError::not_found().into()),
+        Err(other) => return Err(other.into()),
+    };
+    let data_use = state.data_use.get(offer.spec.provider).cloned();
+    let sends = data_use.as_ref().map(|d| d.receives_for(&offer.spec)).unwrap_or_default();
+    let page = ShowPage { layout: Layout::new(&req, Some(&who.user)), entry: Entry::new(offer, &state), data_use, sends };
+    ok(&req, &page)
+}
