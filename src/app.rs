@@ -50,6 +50,12 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let setup_secret = links::issue_setup_secret(&state).await?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
     state.engine.spawn(state.clone());
+    let resuming = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::services::deletion::resume(&resuming).await {
+            tracing::error!(error = %e, "finishing interrupted deletions failed; the next start tries again");
+        }
+    });
     let for_workers = state.clone();
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)

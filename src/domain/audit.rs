@@ -34,10 +34,11 @@ pub enum AuditAction {
     ModelPriceChanged,
     ModelOverrideSet,
     ModelOverrideRemoved,
+    GenerationDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -62,6 +63,7 @@ impl AuditAction {
         AuditAction::ModelPriceChanged,
         AuditAction::ModelOverrideSet,
         AuditAction::ModelOverrideRemoved,
+        AuditAction::GenerationDeleted,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -91,6 +93,7 @@ impl AuditAction {
             AuditAction::ModelPriceChanged => "model.price_changed",
             AuditAction::ModelOverrideSet => "model.override_set",
             AuditAction::ModelOverrideRemoved => "model.override_removed",
+            AuditAction::GenerationDeleted => "generation.deleted",
         }
     }
 
@@ -114,6 +117,8 @@ pub enum Actor {
     Anonymous { claimed_email: Option<String> },
     /// The command line, on the server itself.
     Cli,
+    /// The appliance itself (scheduled retention, finishing an interrupted deletion).
+    System,
 }
 
 impl Actor {
@@ -123,6 +128,7 @@ impl Actor {
             Actor::Anonymous { claimed_email: Some(e) } => format!("anonymous ({e})"),
             Actor::Anonymous { claimed_email: None } => "anonymous".into(),
             Actor::Cli => "command line".into(),
+            Actor::System => "reelvault".into(),
         }
     }
 }

@@ -20,6 +20,11 @@ impl Context {
         Self { actor: Actor::Cli, client: ClientInfo::default() }
     }
 
+    /// The appliance acting on its own (retention, recovery).
+    pub fn system() -> Self {
+        Self { actor: Actor::System, client: ClientInfo::default() }
+    }
+
     pub fn user(id: UserId, email: &str, client: ClientInfo) -> Self {
         Self { actor: Actor::User { id, email: email.to_string() }, client }
     }

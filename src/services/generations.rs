@@ -130,7 +130,7 @@ pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResu
         .store
         .read(move |tx| store::generations::get(tx, id))
         .await?
-        .filter(|g| g.owner == owner)
+        .filter(|g| g.owner == owner && g.deleted_at.is_none())
         .ok_or(ServiceError::NotFound("generation"))
 }
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod connections;
 pub mod credits;
+pub mod deletion;
 pub mod generations;
 pub mod links;
 pub mod media;

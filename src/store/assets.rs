@@ -17,6 +17,10 @@ pub fn put(tx: &WriteTransaction, asset: &Asset) -> Result<(), StoreError> {
 }
 
 /// Calls `f` with every asset record, in id order (backups, metrics).
+pub fn remove(tx: &WriteTransaction, id: AssetId) -> Result<bool, StoreError> {
+    Ok(tx.open_table(ASSETS)?.remove(id.to_key())?.is_some())
+}
+
 pub fn each(tx: &impl Tx, mut f: impl FnMut(Asset) -> Result<(), StoreError>) -> Result<(), StoreError> {
     for row in tx.table(ASSETS)?.iter()? {
         let (_, value) = row?;

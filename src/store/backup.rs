@@ -42,6 +42,7 @@ macro_rules! for_each_table {
         $m!(USER_KEYS);
         $m!(SEARCH_OUTBOX);
         $m!(CONNECTIONS);
+        $m!(PENDING_DELETIONS);
         $m!(MODEL_POLICIES);
     }};
 }

@@ -3,7 +3,7 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::tables::{GENERATIONS, GENERATIONS_ACTIVE, GENERATIONS_BY_OWNER, SEARCH_OUTBOX};
+use super::tables::{GENERATIONS, GENERATIONS_ACTIVE, GENERATIONS_BY_OWNER, PENDING_DELETIONS, SEARCH_OUTBOX};
 use super::{StoreError, Tx, codec, decode_opt};
 use crate::domain::generation::Generation;
 use crate::domain::ids::{GenerationId, UserId};
@@ -45,6 +45,37 @@ pub fn put_progress(tx: &WriteTransaction, generation: &Generation) -> Result<()
     Ok(())
 }
 
+/// Removes a generation's record and index rows, and writes an outbox row so the search
+/// index drops it too.
+pub fn remove(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreError> {
+    let key = generation.id.to_key();
+    tx.open_table(GENERATIONS)?.remove(key)?;
+    tx.open_table(GENERATIONS_BY_OWNER)?.remove((generation.owner.to_key(), key))?;
+    tx.open_table(GENERATIONS_ACTIVE)?.remove(key)?;
+    tx.open_table(PENDING_DELETIONS)?.remove(key)?;
+    let mut outbox = tx.open_table(SEARCH_OUTBOX)?;
+    let next = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+    outbox.insert(next, key)?;
+    Ok(())
+}
+
+/// Queues a generation (already marked deleted) for the removal of its files and records.
+pub fn queue_deletion(tx: &WriteTransaction, id: GenerationId) -> Result<(), StoreError> {
+    tx.open_table(PENDING_DELETIONS)?.insert(id.to_key(), ())?;
+    Ok(())
+}
+
+/// Drops a queue row whose generation is already gone.
+pub fn forget_deletion(tx: &WriteTransaction, id: GenerationId) -> Result<(), StoreError> {
+    tx.open_table(PENDING_DELETIONS)?.remove(id.to_key())?;
+    Ok(())
+}
+
+/// Generations whose deletion has begun but not finished.
+pub fn pending_deletions(tx: &impl Tx) -> Result<Vec<GenerationId>, StoreError> {
+    tx.table(PENDING_DELETIONS)?.iter()?.map(|r| r.map(|(k, _)| GenerationId::from_key(k.value())).map_err(Into::into)).collect()
+}
+
 /// Every generation not in a terminal state (bounded by what is in flight).
 pub fn active(tx: &impl Tx) -> Result<Vec<Generation>, StoreError> {
     let ids: Vec<u128> = tx.table(GENERATIONS_ACTIVE)?.iter()?.map(|r| r.map(|(k, _)| k.value())).collect::<Result<_, _>>()?;
@@ -65,7 +96,7 @@ pub fn list_for_owner(tx: &impl Tx, owner: UserId, before: Option<GenerationId>,
     let mut out = Vec::new();
     for row in index.range((key, 0)..(key, upper))?.rev() {
         let (k, _) = row?;
-        if let Some(g) = get(tx, GenerationId::from_key(k.value().1))? {
+        if let Some(g) = get(tx, GenerationId::from_key(k.value().1))?.filter(|g| g.deleted_at.is_none()) {
             out.push(g);
         }
         if out.len() == limit {

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 5;
+pub const CURRENT: u32 = 6;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,12 +22,13 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 5] = [
+const STEPS: [Step; 6] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
     (4, "create the table of connections added in the admin UI", step_4_connections),
     (5, "create the table of model policies (roles, overrides, prices)", step_5_model_policies),
+    (6, "create the queue of generations being deleted", step_6_pending_deletions),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -130,6 +131,11 @@ fn step_4_connections(tx: &WriteTransaction) -> Result<(), StoreError> {
 
 fn step_5_model_policies(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(MODEL_POLICIES)?;
+    Ok(())
+}
+
+fn step_6_pending_deletions(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(PENDING_DELETIONS)?;
     Ok(())
 }
 

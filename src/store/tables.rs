@@ -66,3 +66,7 @@ pub const CONNECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("conn
 
 /// Catalog model id -> codec `ModelPolicy` (roles, per-person overrides, price override).
 pub const MODEL_POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("model_policies-1");
+
+/// GenerationId -> (): generations marked deleted whose files and records are still being
+/// removed (a crash between the steps leaves the row; the next start finishes the work).
+pub const PENDING_DELETIONS: TableDefinition<u128, ()> = TableDefinition::new("pending_deletions-1");

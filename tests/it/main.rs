@@ -14,6 +14,7 @@ mod cli;
 mod connections;
 mod crash;
 mod csrf_and_headers;
+mod deletion;
 mod generations;
 mod install;
 mod metrics;

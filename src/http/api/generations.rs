@@ -13,7 +13,7 @@ use crate::http::auth::{ApiCaller, state};
 use crate::http::multipart;
 use crate::http::responses::ApiResult;
 use crate::services::generations::{self, NewGeneration};
-use crate::services::{credits, media, uploads};
+use crate::services::{credits, deletion, media, uploads};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +68,13 @@ pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
     let state = state(&req)?;
     let g = generations::cancel(&state, &caller.user, parse_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+}
+
+/// `DELETE /api/v1/generations/{id}`: the generation, its files and its records, for good.
+pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    let state = state(&req)?;
+    deletion::delete(&state, &caller.ctx(), &caller.user, parse_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Serialize)]

@@ -14,6 +14,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/models").get(models::list));
     cfg.service(super::resource("/uploads").post(generations::upload));
     cfg.service(super::resource("/generations").post(generations::create));
-    cfg.service(super::resource("/generations/{id}").get(generations::show));
+    cfg.service(super::resource("/generations/{id}").get(generations::show).delete(generations::delete));
     cfg.service(super::resource("/generations/{id}/cancel").post(generations::cancel));
 }
