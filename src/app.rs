@@ -50,6 +50,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let setup_secret = links::issue_setup_secret(&state).await?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
     state.engine.spawn(state.clone());
+    state.scheduler.spawn(state.clone());
     let resuming = state.clone();
     tokio::spawn(async move {
         if let Err(e) = crate::services::deletion::resume(&resuming).await {
@@ -87,6 +88,7 @@ impl Running {
         self.admin_socket.abort();
         self.handle.stop(true).await;
         let _ = self.server.await;
+        self.state.scheduler.shutdown().await;
         self.state.engine.shutdown().await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();

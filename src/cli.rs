@@ -58,6 +58,9 @@ enum Command {
     /// Manage credits
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Retention: what the next sweep would remove, or run one now
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Write a consistent backup (store and media, not the master key) into a new or empty
     /// directory; works while the service runs
     Backup {
@@ -68,6 +71,22 @@ enum Command {
     Restore {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Print what the next sweep would remove: counts per class and the items
+    Plan {
+        /// Evaluate as of this time (RFC 3339), to rehearse a future sweep
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Run a sweep now (through the running service when there is one)
+    Run {
+        /// Sweep as of this time (RFC 3339); for tests and rehearsals on a copy
+        #[arg(long, value_name = "TIME", hide = true)]
+        at: Option<String>,
     },
 }
 
@@ -168,6 +187,7 @@ pub fn main() -> ExitCode {
             Command::Token(TokenCommand::Create { email, name, expires }) => {
                 manage(config, AdminCommand::TokenCreate { email, name, expires }).await
             }
+            Command::Retention(cmd) => manage(config, retention_command(cmd)?).await,
             Command::Backup { dir } => backup(config, dir).await,
             Command::Restore { dir } => restore(config, dir).await,
         }
@@ -179,6 +199,23 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn retention_command(cmd: RetentionCommand) -> Result<AdminCommand, String> {
+    Ok(match cmd {
+        RetentionCommand::Plan { at } => AdminCommand::RetentionPlan { at: parse_at(at)? },
+        RetentionCommand::Run { at } => AdminCommand::RetentionRun { at: parse_at(at)? },
+    })
+}
+
+/// An optional RFC 3339 time as milliseconds since the epoch.
+fn parse_at(at: Option<String>) -> Result<Option<i64>, String> {
+    at.map(|text| {
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .map_err(|_| format!("--at {text:?}: expected an RFC 3339 time like 2027-01-31T03:15:00Z"))
+    })
+    .transpose()
 }
 
 fn user_command(cmd: UserCommand) -> Result<AdminCommand, String> {

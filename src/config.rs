@@ -71,6 +71,7 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub accounts: AccountsConfig,
     pub retention: RetentionConfig,
+    pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
     pub connection: Vec<ConnectionConfig>,
     /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
@@ -110,6 +111,23 @@ pub struct RetentionConfig {
     #[serde(serialize_with = "human_duration")]
     pub client_addresses: Duration,
 }
+
+/// When periodic work runs: cron expressions with seconds first ("0 15 3 * * *").
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleConfig {
+    /// The retention sweep (and the orphan-file GC that follows it); validated at load.
+    pub retention: String,
+}
+
+impl ScheduleConfig {
+    /// The parsed retention schedule (the expression was validated at load).
+    pub fn retention_schedule(&self) -> Option<cron::Schedule> {
+        self.retention.parse().ok()
+    }
+}
+
+/// The retention schedule when the config names none: every day at 03:15 UTC.
+pub const DEFAULT_RETENTION_SCHEDULE: &str = "0 15 3 * * *";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LimitsConfig {
@@ -227,6 +245,8 @@ struct Raw {
     #[serde(default)]
     retention: RawRetention,
     #[serde(default)]
+    schedule: RawSchedule,
+    #[serde(default)]
     limits: RawLimits,
     connection: Option<Vec<RawConnection>>,
     data_use: Option<Vec<DataUseOverride>>,
@@ -244,6 +264,12 @@ struct RawSessions {
 struct RawAccounts {
     invitation_expiry: Option<String>,
     password_reset_expiry: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -374,6 +400,18 @@ fn duration(key: &str, value: Option<String>, default: &str) -> Result<Duration,
         .map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a duration like \"30d\" or \"12h\")")))
 }
 
+/// A cron expression (seconds first, six or seven fields), or the default.
+fn cron_expression(key: &str, value: Option<String>) -> Result<String, ConfigError> {
+    let text = value.unwrap_or_else(|| DEFAULT_RETENTION_SCHEDULE.into()).trim().to_string();
+    match text.parse::<cron::Schedule>() {
+        Ok(schedule) if schedule.upcoming(chrono::Utc).next().is_some() => Ok(text),
+        Ok(_) => Err(ConfigError(format!("{key} = {text:?}: this schedule never fires"))),
+        Err(e) => Err(ConfigError(format!(
+            "{key} = {text:?}: not a cron expression ({e}); expected seconds first, like \"0 15 3 * * *\" (every day at 03:15 UTC)"
+        ))),
+    }
+}
+
 fn size(key: &str, text: &str) -> Result<u64, ConfigError> {
     let parsed = text.trim().parse::<bytesize::ByteSize>();
     Ok(parsed.map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a size like \"20MiB\")")))?.as_u64())
@@ -437,6 +475,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         audit: duration("retention.audit", raw.retention.audit, "365d")?,
         client_addresses: duration("retention.client_addresses", raw.retention.client_addresses, "30d")?,
     };
+    let schedule = ScheduleConfig { retention: cron_expression("schedule.retention", raw.schedule.retention)? };
     let upload_max = size("limits.upload_max", &raw.limits.upload_max.unwrap_or_else(|| "20MiB".into()))?;
     let limits = LimitsConfig {
         upload_max,
@@ -460,6 +499,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         sessions,
         accounts,
         retention,
+        schedule,
         limits,
         connection,
         data_use,

@@ -35,10 +35,12 @@ pub enum AuditAction {
     ModelOverrideSet,
     ModelOverrideRemoved,
     GenerationDeleted,
+    /// A retention sweep ran (its counts in the detail).
+    RetentionRun,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -64,6 +66,7 @@ impl AuditAction {
         AuditAction::ModelOverrideSet,
         AuditAction::ModelOverrideRemoved,
         AuditAction::GenerationDeleted,
+        AuditAction::RetentionRun,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -94,6 +97,7 @@ impl AuditAction {
             AuditAction::ModelOverrideSet => "model.override_set",
             AuditAction::ModelOverrideRemoved => "model.override_removed",
             AuditAction::GenerationDeleted => "generation.deleted",
+            AuditAction::RetentionRun => "retention.run",
         }
     }
 

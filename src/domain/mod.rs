@@ -9,5 +9,6 @@ pub mod credits;
 pub mod generation;
 pub mod ids;
 pub mod model_policy;
+pub mod retention;
 pub mod time;
 pub mod user;

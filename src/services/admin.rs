@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::audit::Context;
-use super::{ServiceError, ServiceResult, accounts, backup, credits, links, tokens};
+use super::{ServiceError, ServiceResult, accounts, backup, credits, links, retention, tokens};
+use crate::domain::time::Timestamp;
 use crate::domain::user::Role;
 use crate::state::AppState;
 
@@ -15,16 +16,47 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum AdminCommand {
-    UserAdd { email: String, role: String, name: String, password: String },
+    UserAdd {
+        email: String,
+        role: String,
+        name: String,
+        password: String,
+    },
     UserList,
-    UserDisable { email: String },
-    UserEnable { email: String },
-    UserSetRole { email: String, role: String },
-    UserResetPassword { email: String },
-    TokenCreate { email: String, name: String, expires: Option<String> },
-    CreditsGrant { email: String, amount: i64 },
+    UserDisable {
+        email: String,
+    },
+    UserEnable {
+        email: String,
+    },
+    UserSetRole {
+        email: String,
+        role: String,
+    },
+    UserResetPassword {
+        email: String,
+    },
+    TokenCreate {
+        email: String,
+        name: String,
+        expires: Option<String>,
+    },
+    CreditsGrant {
+        email: String,
+        amount: i64,
+    },
     VerifyLedger,
-    Backup { dir: PathBuf },
+    Backup {
+        dir: PathBuf,
+    },
+    /// What the next retention sweep would remove, as of `at` (ms; default now).
+    RetentionPlan {
+        at: Option<i64>,
+    },
+    /// Runs a retention sweep now, as of `at` (ms; default now).
+    RetentionRun {
+        at: Option<i64>,
+    },
 }
 
 /// The reply: text for the terminal, or an error message.
@@ -99,6 +131,14 @@ pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<S
         AdminCommand::Backup { dir } => {
             let manifest = backup::create(state, dir.clone()).await?;
             Ok(format!("backup written to {}\n{}{}\n", dir.display(), manifest.summary(), backup::MASTER_KEY_NOTE))
+        }
+        AdminCommand::RetentionPlan { at } => {
+            let plan = retention::plan(state, at.map_or_else(Timestamp::now, Timestamp)).await?;
+            Ok(format!("# the next retention sweep would remove:\n{}", retention::describe(&plan.counts, &plan.items)))
+        }
+        AdminCommand::RetentionRun { at } => {
+            let run = retention::run(state, "cli", at.map_or_else(Timestamp::now, Timestamp)).await?;
+            Ok(format!("# retention sweep done in {} ms:\n{}", run.duration_ms, retention::describe(&run.counts, &[])))
         }
         AdminCommand::VerifyLedger => {
             let problems = credits::verify_ledger(&state.store).await?;

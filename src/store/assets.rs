@@ -13,14 +13,17 @@ pub fn get(tx: &impl Tx, id: AssetId) -> Result<Option<Asset>, StoreError> {
 
 pub fn put(tx: &WriteTransaction, asset: &Asset) -> Result<(), StoreError> {
     tx.open_table(ASSETS)?.insert(asset.id.to_key(), codec::encode(asset)?.as_slice())?;
-    Ok(())
+    super::expiry::index_asset(tx, asset)
 }
 
-/// Calls `f` with every asset record, in id order (backups, metrics).
+/// Removes an asset record and its expiry row; `false` when there was none.
 pub fn remove(tx: &WriteTransaction, id: AssetId) -> Result<bool, StoreError> {
+    let Some(asset) = get(tx, id)? else { return Ok(false) };
+    super::expiry::unindex_asset(tx, &asset)?;
     Ok(tx.open_table(ASSETS)?.remove(id.to_key())?.is_some())
 }
 
+/// Calls `f` with every asset record, in id order (backups, metrics).
 pub fn each(tx: &impl Tx, mut f: impl FnMut(Asset) -> Result<(), StoreError>) -> Result<(), StoreError> {
     for row in tx.table(ASSETS)?.iter()? {
         let (_, value) = row?;

@@ -44,6 +44,8 @@ macro_rules! for_each_table {
         $m!(CONNECTIONS);
         $m!(PENDING_DELETIONS);
         $m!(MODEL_POLICIES);
+        $m!(EXPIRY);
+        $m!(RETENTION_RUNS);
     }};
 }
 

@@ -68,6 +68,7 @@ stored! {
     crate::domain::credits::Balance => "reelvault::Balance@1",
     crate::domain::connection::StoredConnection => "reelvault::StoredConnection@1",
     crate::domain::model_policy::ModelPolicy => "reelvault::ModelPolicy@1",
+    crate::domain::retention::RetentionRun => "reelvault::RetentionRun@1",
 }
 
 #[cfg(test)]

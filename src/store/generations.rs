@@ -29,6 +29,7 @@ pub fn put(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreEr
     let mut active = tx.open_table(GENERATIONS_ACTIVE)?;
     if generation.state.is_terminal() {
         active.remove(key)?;
+        super::expiry::index_generation(tx, generation)?;
     } else {
         active.insert(key, ())?;
     }
@@ -53,6 +54,7 @@ pub fn remove(tx: &WriteTransaction, generation: &Generation) -> Result<(), Stor
     tx.open_table(GENERATIONS_BY_OWNER)?.remove((generation.owner.to_key(), key))?;
     tx.open_table(GENERATIONS_ACTIVE)?.remove(key)?;
     tx.open_table(PENDING_DELETIONS)?.remove(key)?;
+    super::expiry::unindex_generation(tx, generation)?;
     let mut outbox = tx.open_table(SEARCH_OUTBOX)?;
     let next = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
     outbox.insert(next, key)?;

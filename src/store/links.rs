@@ -19,3 +19,16 @@ pub fn remove(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<(), StoreError> 
     tx.open_table(LINKS)?.remove(hash)?;
     Ok(())
 }
+
+/// The hashes of invitation and reset links expired at `now` (a full scan: few are open).
+pub fn expired(tx: &impl Tx, now: crate::domain::time::Timestamp) -> Result<Vec<[u8; 32]>, StoreError> {
+    let mut out = Vec::new();
+    for row in tx.table(LINKS)?.iter()? {
+        let (key, value) = row?;
+        let link: OneTimeLink = codec::decode(value.value())?;
+        if !link.is_live(now) {
+            out.push(*key.value());
+        }
+    }
+    Ok(out)
+}

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 6;
+pub const CURRENT: u32 = 7;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,13 +22,14 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
     (4, "create the table of connections added in the admin UI", step_4_connections),
     (5, "create the table of model policies (roles, overrides, prices)", step_5_model_policies),
     (6, "create the queue of generations being deleted", step_6_pending_deletions),
+    (7, "create the expiry index (filled from finished generations and uploads) and the record of retention runs", step_7_retention),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -136,6 +137,27 @@ fn step_5_model_policies(tx: &WriteTransaction) -> Result<(), StoreError> {
 
 fn step_6_pending_deletions(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(PENDING_DELETIONS)?;
+    Ok(())
+}
+
+/// Creates the retention tables and indexes what is already stored.
+fn step_7_retention(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(RETENTION_RUNS)?;
+    tx.open_table(EXPIRY)?;
+    let mut generations = Vec::new();
+    for row in tx.open_table(GENERATIONS)?.iter()? {
+        generations.push(codec::decode(row?.1.value())?);
+    }
+    for g in &generations {
+        super::expiry::index_generation(tx, g)?;
+    }
+    let mut assets = Vec::new();
+    for row in tx.open_table(ASSETS)?.iter()? {
+        assets.push(codec::decode(row?.1.value())?);
+    }
+    for a in &assets {
+        super::expiry::index_asset(tx, a)?;
+    }
     Ok(())
 }
 

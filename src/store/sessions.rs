@@ -58,3 +58,21 @@ pub fn remove_all_for_user(tx: &WriteTransaction, user: UserId) -> Result<usize,
     }
     Ok(all.len())
 }
+
+/// The hashes of sessions no longer live under `policy` at `now` (a full scan: the table
+/// holds only current sign-ins).
+pub fn expired(
+    tx: &impl Tx,
+    policy: crate::domain::auth::SessionPolicy,
+    now: crate::domain::time::Timestamp,
+) -> Result<Vec<[u8; 32]>, StoreError> {
+    let mut out = Vec::new();
+    for row in tx.table(SESSIONS)?.iter()? {
+        let (key, value) = row?;
+        let session: Session = codec::decode(value.value())?;
+        if !session.is_live(policy, now) {
+            out.push(*key.value());
+        }
+    }
+    Ok(out)
+}

@@ -70,3 +70,12 @@ pub const MODEL_POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("m
 /// GenerationId -> (): generations marked deleted whose files and records are still being
 /// removed (a crash between the steps leaves the row; the next start finishes the work).
 pub const PENDING_DELETIONS: TableDefinition<u128, ()> = TableDefinition::new("pending_deletions-1");
+
+/// (anchor ms, class, id) -> (): the expiry index. The anchor is when the item's retention
+/// clock started (a generation's end, an upload's storing); its expiry is anchor + the
+/// class's period in force, so the index never needs a rewrite when a period changes.
+/// Written in the same transaction as the record it indexes.
+pub const EXPIRY: TableDefinition<(i64, u8, u128), ()> = TableDefinition::new("expiry-1");
+
+/// Run start (ms) -> codec `RetentionRun`: the record of each retention sweep.
+pub const RETENTION_RUNS: TableDefinition<i64, &[u8]> = TableDefinition::new("retention_runs-1");

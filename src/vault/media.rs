@@ -203,6 +203,29 @@ impl MediaDir {
         .await?
     }
 
+    /// Every stored file as (id, last modified), from the shard directories; names that are
+    /// not `<id>.age` are left out. Synchronous: call it on the blocking pool.
+    pub fn stored_files(&self) -> Vec<(String, std::time::SystemTime)> {
+        let mut out = Vec::new();
+        let Ok(shards) = fs::read_dir(&self.root) else { return out };
+        for shard in shards.flatten() {
+            let name = shard.file_name();
+            if name.len() != 2 || !shard.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(shard.path()) else { continue };
+            for file in files.flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                let Some(id) = name.strip_suffix(".age") else { continue };
+                let path_ok = self.path_of(id).is_ok_and(|p| p == file.path());
+                if let (true, Ok(meta)) = (path_ok, file.metadata()) {
+                    out.push((id.to_string(), meta.modified().unwrap_or(std::time::SystemTime::now())));
+                }
+            }
+        }
+        out
+    }
+
     /// Removes every file in `ROOT/tmp` (what a crash left half-written) and returns how
     /// many. Call it at start-up, before any ingest runs: it does not spare files in use.
     pub fn sweep_tmp(&self) -> usize {

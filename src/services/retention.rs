@@ -1,0 +1,280 @@
+//! Retention: what expires (the plan) and the sweep that removes it (the run).
+//!
+//! Indexed classes (uploads, outputs, failed generations) are read from the expiry index,
+//! keyed by when each item's clock started; the cutoff is `now - period in force`, so a
+//! period changed in config applies at the next sweep with nothing to re-derive (the lazy
+//! choice: expiry = anchor + current period, computed when read). Audit events are keyed
+//! by time already; address truncation keeps a watermark. Sessions and links are few and
+//! scanned whole. Generations go through [`deletion`] (mark, files, records), so a sweep
+//! killed midway is finished by the next one; the orphan-file GC runs last.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::config::RetentionConfig;
+use crate::domain::audit::AuditAction;
+use crate::domain::generation::Generation;
+use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
+use crate::domain::time::Timestamp;
+use crate::services::audit::{self, Context};
+use crate::services::{ServiceError, ServiceResult, deletion, gc};
+use crate::state::AppState;
+use crate::store::{self, StoreError, Tx};
+
+/// Rows handled per write transaction, so a long sweep never holds the writer for long.
+const BATCH: usize = 1000;
+
+/// Only one sweep runs at a time in a process.
+static SWEEP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// One item the sweep removes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanItem {
+    pub class: &'static str,
+    pub id: String,
+    pub owner: String,
+    /// When the item's clock started (finished or uploaded).
+    pub since: Timestamp,
+}
+
+/// What the next sweep would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub at: Timestamp,
+    pub counts: Counts,
+    pub items: Vec<PlanItem>,
+}
+
+/// The retention period of a class (zero keeps forever).
+pub fn period(config: &RetentionConfig, class: Class) -> Duration {
+    match class {
+        Class::Upload => config.uploads,
+        Class::Output => config.outputs,
+        Class::Failed => config.failed,
+    }
+}
+
+/// When a generation expires under `config`, or `None` when it does not (still running,
+/// kept, on hold, or its class is kept forever). The owner's legal hold is the caller's
+/// to check.
+pub fn expires_at(config: &RetentionConfig, g: &Generation) -> Option<Timestamp> {
+    let (anchor, code, _) = store::expiry::generation_key(g)?;
+    let class = Class::from_code(code)?;
+    let period = period(config, class);
+    (!period.is_zero() && !g.kept && !g.legal_hold).then(|| Timestamp(anchor).plus(period))
+}
+
+/// The cutoff of a class at `now`: items whose clock started before it are due.
+fn cutoff(config: &RetentionConfig, class: Class, now: Timestamp) -> Option<Timestamp> {
+    let period = period(config, class);
+    (!period.is_zero()).then(|| now.minus(period))
+}
+
+/// The smallest audit key at or after `t` (audit ids are ULIDs: time in the top 48 bits).
+fn audit_key(t: Timestamp) -> u128 {
+    (t.millis().max(0) as u128) << 80
+}
+
+/// The due, non-exempt items of the indexed classes at `now`.
+fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<Vec<(Class, PlanItem)>, StoreError> {
+    let active: Vec<Generation> = store::generations::active(tx)?;
+    let mut held = std::collections::HashMap::<UserId, bool>::new();
+    let mut owner_held = |tx: &_, owner: UserId| -> Result<bool, StoreError> {
+        if let Some(h) = held.get(&owner) {
+            return Ok(*h);
+        }
+        let h = store::users::get(tx, owner)?.is_some_and(|u| u.legal_hold);
+        held.insert(owner, h);
+        Ok(h)
+    };
+    let mut out = Vec::new();
+    for class in Class::ALL {
+        let Some(cutoff) = cutoff(config, class, now) else { continue };
+        for key in store::expiry::due(tx, class, cutoff, usize::MAX)? {
+            let item = match class {
+                Class::Upload => {
+                    let Some(a) = store::assets::get(tx, AssetId::from_key(key))? else { continue };
+                    let in_use = active.iter().any(|g| g.references.iter().any(|r| r.upload == a.id));
+                    if in_use || owner_held(tx, a.owner)? {
+                        continue;
+                    }
+                    PlanItem { class: class.as_str(), id: a.id.to_string(), owner: a.owner.to_string(), since: a.created_at }
+                }
+                Class::Output | Class::Failed => {
+                    let Some(g) = store::generations::get(tx, GenerationId::from_key(key))? else { continue };
+                    if g.kept || g.legal_hold || g.deleted_at.is_some() || owner_held(tx, g.owner)? {
+                        continue;
+                    }
+                    let since = g.finished_at.unwrap_or(g.created_at);
+                    PlanItem { class: class.as_str(), id: g.id.to_string(), owner: g.owner.to_string(), since }
+                }
+            };
+            out.push((class, item));
+        }
+    }
+    Ok(out)
+}
+
+/// What a sweep at `now` would remove.
+pub async fn plan(state: &AppState, now: Timestamp) -> ServiceResult<Plan> {
+    let config = state.config.retention.clone();
+    let policy = state.session_policy();
+    let (items, mut counts) = state
+        .store
+        .read(move |tx| {
+            let items = due_items(tx, &config, now)?;
+            let mut counts = Counts::default();
+            for (class, _) in &items {
+                counts.add(*class);
+            }
+            if let Some(p) = nonzero(config.audit) {
+                counts.audit = store::audit::count_before(tx, audit_key(now.minus(p)))?;
+            }
+            if let Some(p) = nonzero(config.client_addresses) {
+                let from = store::retention_runs::addresses_until(tx)?;
+                counts.client_addresses = store::audit::count_untruncated(tx, from, audit_key(now.minus(p)), truncate_address)?;
+            }
+            counts.sessions = store::sessions::expired(tx, policy, now)?.len() as u64;
+            counts.invitations = store::links::expired(tx, now)?.len() as u64;
+            Ok::<_, ServiceError>((items.into_iter().map(|(_, i)| i).collect::<Vec<_>>(), counts))
+        })
+        .await?;
+    counts.orphan_files = gc::orphans(state, system_time(now)).await?.len() as u64;
+    Ok(Plan { at: now, counts, items })
+}
+
+fn nonzero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
+}
+
+fn system_time(t: Timestamp) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(t.millis().max(0) as u64)
+}
+
+/// Runs a sweep at `now`, records it and returns the record. `trigger` names its cause.
+pub async fn run(state: &AppState, trigger: &str, now: Timestamp) -> ServiceResult<RetentionRun> {
+    let _running = SWEEP.lock().await;
+    let started = Instant::now();
+    let mut counts = Counts::default();
+    let outcome = sweep(state, now, &mut counts).await;
+    let record = RetentionRun {
+        started_at: now,
+        duration_ms: started.elapsed().as_millis() as u64,
+        trigger: trigger.to_string(),
+        counts,
+        error: outcome.as_ref().err().map(ToString::to_string),
+    };
+    let saved = record.clone();
+    state
+        .store
+        .write(move |tx| {
+            store::retention_runs::append(tx, &saved)?;
+            let detail = saved.counts.rows().iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
+            audit::record(tx, &Context::system(), AuditAction::RetentionRun, None, Some(detail))?;
+            Ok::<_, ServiceError>(())
+        })
+        .await?;
+    tracing::info!(trigger, duration_ms = record.duration_ms, ?record.counts, "retention sweep done");
+    outcome.map(|()| record)
+}
+
+/// The work of a run; counts what it removed as it goes, so a failure still records them.
+async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> ServiceResult<()> {
+    deletion::resume(state).await?;
+    let config = state.config.retention.clone();
+    let items = state.store.read(move |tx| due_items(tx, &config, now)).await?;
+    let ctx = Context::system();
+    for (class, item) in items {
+        match class {
+            Class::Output | Class::Failed => {
+                let id: GenerationId = item.id.parse().map_err(|_| ServiceError::Internal("bad generation id in the plan".into()))?;
+                let files = state.store.read(move |tx| store::generations::get(tx, id)).await?.map_or(0, |g| g.outputs.len());
+                if deletion::mark(state, &ctx, id).await? {
+                    deletion::finish(state, id).await?;
+                    counts.add(class);
+                    counts.files += files as u64;
+                }
+            }
+            Class::Upload => {
+                let id: AssetId = item.id.parse().map_err(|_| ServiceError::Internal("bad asset id in the plan".into()))?;
+                // record first, file second: a crash between leaves an orphan file for the GC
+                if state.store.write(move |tx| store::assets::remove(tx, id).map_err(ServiceError::from)).await? {
+                    counts.add(class);
+                    if state.media.delete(&id.to_string()).await.map_err(|e| ServiceError::Internal(format!("removing an upload: {e}")))? {
+                        counts.files += 1;
+                    }
+                }
+            }
+        }
+    }
+    let retention = state.config.retention.clone();
+    if let Some(p) = nonzero(retention.audit) {
+        let cut = audit_key(now.minus(p));
+        loop {
+            let n = state.store.write(move |tx| store::audit::remove_before(tx, cut, BATCH).map_err(ServiceError::from)).await?;
+            counts.audit += n as u64;
+            if n < BATCH {
+                break;
+            }
+        }
+    }
+    if let Some(p) = nonzero(retention.client_addresses) {
+        let cut = audit_key(now.minus(p));
+        loop {
+            let (n, more) = state
+                .store
+                .write(move |tx| {
+                    let from = store::retention_runs::addresses_until(tx)?;
+                    let (n, next) = store::audit::truncate_addresses(tx, from, cut.max(from), BATCH, truncate_address)?;
+                    store::retention_runs::set_addresses_until(tx, next.unwrap_or(cut.max(from)))?;
+                    Ok::<_, ServiceError>((n, next.is_some()))
+                })
+                .await?;
+            counts.client_addresses += n as u64;
+            if !more {
+                break;
+            }
+        }
+    }
+    let policy = state.session_policy();
+    let (sessions, links) = state
+        .store
+        .write(move |tx| {
+            let sessions = store::sessions::expired(tx, policy, now)?;
+            for hash in &sessions {
+                store::sessions::remove(tx, hash)?;
+            }
+            let links = store::links::expired(tx, now)?;
+            for hash in &links {
+                store::links::remove(tx, hash)?;
+            }
+            Ok::<_, ServiceError>((sessions.len(), links.len()))
+        })
+        .await?;
+    counts.sessions = sessions as u64;
+    counts.invitations = links as u64;
+    let orphans = gc::collect(state, system_time(now)).await?;
+    counts.orphan_files = orphans;
+    counts.files += orphans;
+    Ok(())
+}
+
+/// The newest recorded runs, newest first.
+pub async fn latest_runs(state: &AppState, limit: usize) -> ServiceResult<Vec<RetentionRun>> {
+    Ok(state.store.read(move |tx| store::retention_runs::latest(tx, limit)).await?)
+}
+
+/// A plan or run as terminal text.
+pub fn describe(counts: &Counts, items: &[PlanItem]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for (label, n) in counts.rows() {
+        let _ = writeln!(out, "{label:<18} {n}");
+    }
+    for item in items {
+        let _ = writeln!(out, "  {:<8} {}  owner {}  since {}", item.class, item.id, item.owner, item.since.rfc3339());
+    }
+    out
+}
