@@ -63,6 +63,12 @@ impl Urls {
     pub fn admin_audit(&self) -> &'static str {
         "/admin/audit"
     }
+    pub fn admin_retention(&self) -> &'static str {
+        "/admin/retention"
+    }
+    pub fn admin_retention_run(&self) -> &'static str {
+        "/admin/retention/run"
+    }
     pub fn admin_models(&self) -> &'static str {
         "/admin/models"
     }

@@ -34,6 +34,7 @@ mod provider_replicate;
 mod provider_runway;
 mod provider_stability;
 mod proxy;
+mod retention;
 mod sessions;
 mod setup;
 mod sign_in;

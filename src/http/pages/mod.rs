@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin_audit;
 pub mod admin_connections;
 pub mod admin_models;
+pub mod admin_retention;
 pub mod admin_users;
 pub mod generate;
 pub mod generation;
@@ -41,6 +42,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/users/{id}/status").post(admin_users::set_status));
     cfg.service(resource("/admin/users/{id}/reset").post(admin_users::issue_reset));
     cfg.service(resource("/admin/audit").get(admin_audit::show));
+    cfg.service(resource("/admin/retention").get(admin_retention::show));
+    cfg.service(resource("/admin/retention/run").post(admin_retention::run_now));
     cfg.service(resource("/admin/connections").get(admin_connections::show).post(admin_connections::add));
     cfg.service(resource("/admin/connections/{name}/delete").post(admin_connections::remove));
     cfg.service(resource("/admin/connections/{name}/test").post(admin_connections::test));

@@ -1,0 +1,284 @@
+//! Retention: each class against a clock the tests move (the sweep's `now`), exemptions,
+//! the plan matching the run, the orphan-file GC, interrupted sweeps, the CLI and the page.
+
+use std::time::{Duration, SystemTime};
+
+use reelvault::domain::generation::Generation;
+use reelvault::domain::ids::{AssetId, GenerationId};
+use reelvault::domain::time::Timestamp;
+use reelvault::services::audit::Context;
+use reelvault::services::{deletion, retention};
+use reelvault::store::{self, StoreError};
+
+use crate::generations::{admin_with_credits, api_post, wait_terminal};
+use crate::support::process::run;
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, api_get};
+use crate::uploads::{jpeg_with_gps, upload};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn days_ahead(days: u32) -> Timestamp {
+    Timestamp::now().plus(DAY * days)
+}
+
+async fn app() -> (TestApp, crate::support::Browser, String) {
+    let app = TestApp::start_with(|c| c.connection[0].delay = Duration::ZERO).await;
+    let (admin, token) = admin_with_credits(&app, 50).await;
+    (app, admin, token)
+}
+
+/// A finished demo image: (id, path of its output file).
+async fn image(app: &TestApp, token: &str) -> (GenerationId, std::path::PathBuf) {
+    let created = api_post(&app.url, "/api/v1/generations", token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let done = wait_terminal(&app.url, token, created.json()["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let file = app.running.state.media.path_of(done["outputs"][0]["id"].as_str().unwrap()).unwrap();
+    (done["id"].as_str().unwrap().parse().unwrap(), file)
+}
+
+async fn generation(app: &TestApp, id: GenerationId) -> Option<Generation> {
+    app.running.state.store.read(move |tx| store::generations::get(tx, id)).await.unwrap()
+}
+
+async fn edit(app: &TestApp, id: GenerationId, f: impl FnOnce(&mut Generation) + Send + 'static) {
+    app.running
+        .state
+        .store
+        .write(move |tx| {
+            let mut g = store::generations::get(tx, id)?.unwrap();
+            f(&mut g);
+            store::generations::put(tx, &g)
+        })
+        .await
+        .unwrap();
+}
+
+fn plan_ids(plan: &retention::Plan, class: &str) -> Vec<String> {
+    let mut ids: Vec<String> = plan.items.iter().filter(|i| i.class == class).map(|i| i.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// Writes an unrecorded media file, last modified `age` ago.
+fn orphan(app: &TestApp, age: Duration) -> std::path::PathBuf {
+    let path = app.running.state.media.path_of(&AssetId::generate().to_string()).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_modified(SystemTime::now() - age).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn retention_removes_expired_outputs_with_their_files_and_spares_kept_and_held_ones() {
+    let (app, _admin, token) = app().await;
+    let (plain, plain_file) = image(&app, &token).await;
+    let (kept, kept_file) = image(&app, &token).await;
+    let (held, held_file) = image(&app, &token).await;
+    edit(&app, kept, |g| g.kept = true).await;
+    edit(&app, held, |g| g.legal_hold = true).await;
+    let state = &app.running.state;
+
+    let early = retention::plan(state, days_ahead(179)).await.unwrap();
+    assert!(plan_ids(&early, "outputs").is_empty(), "nothing is due before 180 days");
+    let g = generation(&app, plain).await.unwrap();
+    let expires = retention::expires_at(&state.config.retention, &g).unwrap();
+    assert_eq!(expires, g.finished_at.unwrap().plus(DAY * 180));
+    assert_eq!(retention::expires_at(&state.config.retention, &generation(&app, kept).await.unwrap()), None);
+
+    let at = days_ahead(181);
+    let plan = retention::plan(state, at).await.unwrap();
+    assert_eq!(plan_ids(&plan, "outputs"), vec![plain.to_string()], "only the plain output is due");
+    assert_eq!(plan.counts.outputs, 1);
+    let run = retention::run(state, "test", at).await.unwrap();
+    assert_eq!(run.counts.outputs, 1, "the run removed exactly what the plan listed");
+    assert!(generation(&app, plain).await.is_none() && !plain_file.exists(), "record and file are gone");
+    assert!(generation(&app, kept).await.is_some() && kept_file.exists(), "a kept output stays");
+    assert!(generation(&app, held).await.is_some() && held_file.exists(), "an item on legal hold stays");
+    assert_eq!(api_get(&app.url, &format!("/api/v1/generations/{plain}"), Some(&token)).await.status, 404);
+    let again = retention::plan(state, at).await.unwrap();
+    assert!(again.items.is_empty(), "a second sweep has nothing left: {:?}", again.items);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_spares_everything_of_a_user_on_legal_hold_and_zero_keeps_forever() {
+    let (app, _admin, token) = app().await;
+    let (id, file) = image(&app, &token).await;
+    let owner = generation(&app, id).await.unwrap().owner;
+    let state = &app.running.state;
+    state
+        .store
+        .write(move |tx| {
+            let mut u = store::users::get(tx, owner)?.unwrap();
+            u.legal_hold = true;
+            store::users::put(tx, &u)
+        })
+        .await
+        .unwrap();
+    let run = retention::run(state, "test", days_ahead(3650)).await.unwrap();
+    assert_eq!(run.counts.outputs, 0);
+    assert!(generation(&app, id).await.is_some() && file.exists(), "the held user's output stays");
+    app.stop().await;
+
+    let app = TestApp::start_with(|c| {
+        c.connection[0].delay = Duration::ZERO;
+        c.retention.outputs = Duration::ZERO;
+        c.retention.uploads = Duration::ZERO;
+    })
+    .await;
+    let (_admin, token) = admin_with_credits(&app, 5).await;
+    let (id, file) = image(&app, &token).await;
+    let up = upload(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let state = &app.running.state;
+    assert_eq!(retention::expires_at(&state.config.retention, &generation(&app, id).await.unwrap()), None);
+    let plan = retention::plan(state, days_ahead(36_500)).await.unwrap();
+    assert!(plan.items.is_empty(), "0 keeps forever: {:?}", plan.items);
+    retention::run(state, "test", days_ahead(36_500)).await.unwrap();
+    assert!(generation(&app, id).await.is_some() && file.exists());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_removes_uploads_after_their_period_and_the_plan_lists_exactly_them() {
+    let (app, _admin, token) = app().await;
+    let up = upload(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let upload_id = up.json()["id"].as_str().unwrap().to_string();
+    let file = app.running.state.media.path_of(&upload_id).unwrap();
+    let (output, _) = image(&app, &token).await;
+    let state = &app.running.state;
+    assert!(retention::plan(state, days_ahead(29)).await.unwrap().items.is_empty());
+    let at = days_ahead(31);
+    let plan = retention::plan(state, at).await.unwrap();
+    assert_eq!(plan_ids(&plan, "uploads"), vec![upload_id.clone()]);
+    assert!(plan_ids(&plan, "outputs").is_empty());
+    let run = retention::run(state, "test", at).await.unwrap();
+    assert_eq!((run.counts.uploads, run.counts.outputs), (1, 0));
+    assert!(!file.exists(), "the upload's file is gone");
+    let asset: AssetId = upload_id.parse().unwrap();
+    assert!(state.store.read(move |tx| store::assets::get(tx, asset)).await.unwrap().is_none(), "and its record");
+    assert!(generation(&app, output).await.is_some(), "outputs keep their own period");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_drops_old_audit_events_truncates_addresses_and_clears_expired_sessions() {
+    let (app, admin, _token) = app().await;
+    let state = &app.running.state;
+    assert!(admin.get("/account").await.status == 200);
+    let events_before = state.store.read(|tx| store::audit::count_before(tx, u128::MAX)).await.unwrap();
+    assert!(events_before > 0);
+
+    let run = retention::run(state, "test", days_ahead(31)).await.unwrap();
+    assert!(run.counts.client_addresses > 0, "addresses older than 30 days are truncated: {:?}", run.counts);
+    assert_eq!(run.counts.audit, 0, "events stay for a year");
+    let (events, _) = state.store.read(|tx| store::audit::page(tx, None, 1000, 10_000, |_| true)).await.unwrap();
+    for e in events.iter().filter(|e| e.action.as_str() != "retention.run") {
+        if let Some(a) = &e.client.address {
+            assert!(a.ends_with("/24") || a.ends_with("/48"), "truncated: {a}");
+        }
+    }
+    assert!(run.counts.sessions >= 1, "the browser session has expired by then");
+    assert_eq!(admin.get("/account").await.status, 303, "an expired session is gone");
+
+    let run = retention::run(state, "test", days_ahead(366)).await.unwrap();
+    assert!(run.counts.audit >= events_before, "events older than 365 days are removed: {:?}", run.counts);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_gc_removes_old_orphan_files_and_spares_young_ones() {
+    let (app, _admin, token) = app().await;
+    let (id, file) = image(&app, &token).await;
+    let old = orphan(&app, Duration::from_secs(2 * 3600));
+    let young = orphan(&app, Duration::from_secs(60));
+    let state = &app.running.state;
+    let plan = retention::plan(state, Timestamp::now()).await.unwrap();
+    assert_eq!(plan.counts.orphan_files, 1);
+    let run = retention::run(state, "test", Timestamp::now()).await.unwrap();
+    assert_eq!(run.counts.orphan_files, 1);
+    assert!(!old.exists(), "an orphan older than an hour is removed");
+    assert!(young.exists(), "a young file may be in custody: it stays");
+    assert!(file.exists() && generation(&app, id).await.is_some(), "recorded files are never touched");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_finishes_an_interrupted_sweep_with_no_orphan_files_or_dangling_records() {
+    let (app, _admin, token) = app().await;
+    let (marked, marked_file) = image(&app, &token).await;
+    let (due, due_file) = image(&app, &token).await;
+    let state = &app.running.state;
+    // a sweep killed after step 1 of one deletion, and after removing an upload's record
+    // but before its file
+    assert!(deletion::mark(state, &Context::system(), marked).await.unwrap());
+    let left = orphan(&app, Duration::from_secs(40 * 86_400));
+    let app = app.restart().await;
+    let state = &app.running.state;
+    let run = retention::run(state, "test", days_ahead(181)).await.unwrap();
+    assert_eq!(run.counts.outputs, 1, "{:?}", run.counts);
+    for (id, file) in [(marked, &marked_file), (due, &due_file)] {
+        assert!(!file.exists(), "no orphan file");
+        assert!(generation(&app, id).await.is_none(), "no dangling record");
+    }
+    assert!(!left.exists(), "the GC removed the file the crash left");
+    let pending = state.store.read(store::generations::pending_deletions).await.unwrap();
+    assert!(pending.is_empty());
+    let index = state
+        .store
+        .read(|tx| {
+            use redb::ReadableTable;
+            Ok::<_, StoreError>(store::Tx::table(tx, store::tables::EXPIRY)?.iter()?.count())
+        })
+        .await
+        .unwrap();
+    assert_eq!(index, 0, "no dangling expiry rows");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_plan_and_run_work_from_the_command_line_and_the_admin_page_shows_them() {
+    let (app, admin, token) = app().await;
+    let (id, file) = image(&app, &token).await;
+    let d = app.data_dir();
+    let d = d.to_str().unwrap();
+    let at = days_ahead(181).rfc3339();
+
+    let (code, out, err) = run(&["retention", "plan", "--at", &at, "--data-dir", d], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("outputs") && out.contains(&id.to_string()), "{out}");
+    let (code, _, err) = run(&["retention", "plan", "--at", "yesterday", "--data-dir", d], None).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("RFC 3339"), "{err}");
+
+    let page = admin.get("/admin/retention").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Next sweep") && page.body.contains("No sweep has run yet"), "{}", page.body);
+    assert!(admin.get("/").await.body.contains("/admin/retention"), "linked from the admin menu");
+
+    let (code, out, err) = run(&["retention", "run", "--at", &at, "--data-dir", d], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("outputs") && out.contains(" 1"), "{out}");
+    assert!(!file.exists() && generation(&app, id).await.is_none(), "the running service swept");
+
+    // sweeping 181 days ahead also ended the admin's session, which had expired by then
+    assert_eq!(admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
+    let page = admin.get("/admin/retention").await;
+    assert!(page.body.contains("cli") && page.body.contains("outputs: 1"), "{}", page.body);
+    let queued = admin.post_form("/admin/retention/run", &[]).await;
+    assert_eq!(queued.status, 303);
+    let mut recorded = false;
+    for _ in 0..100 {
+        if retention::latest_runs(&app.running.state, 5).await.unwrap().iter().any(|r| r.trigger == "admin") {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recorded, "Run now enqueues a sweep that the scheduler runs");
+    let member = app.invite_member(&admin, "m@example.com", "a long member password").await;
+    assert_ne!(member.get("/admin/retention").await.status, 200, "admins only");
+    app.stop().await;
+}
