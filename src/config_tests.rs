@@ -110,3 +110,20 @@ fn data_use_entries_are_checked() {
         assert!(err.0.contains(message), "{file}: {err}");
     }
 }
+
+#[test]
+fn retention_schedule_is_a_validated_cron_expression() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.schedule.retention, DEFAULT_RETENTION_SCHEDULE);
+    assert!(c.schedule.retention_schedule().is_some());
+    let c = load(Some("[schedule]\nretention = \"0 0 */6 * * *\"\n"), &[], Overrides::default()).unwrap();
+    assert_eq!(c.schedule.retention, "0 0 */6 * * *");
+    let e = load(Some("[schedule]\nretention = \"every night\"\n"), &[], Overrides::default()).unwrap_err().0;
+    assert!(e.contains("schedule.retention") && e.contains("seconds first"), "{e}");
+    let e = load(None, &[("REELVAULT_SCHEDULE__RETENTION", "0 0 3 * *")], Overrides::default()).unwrap_err().0;
+    assert!(e.contains("schedule.retention"), "{e}");
+    let e = load(Some("[schedule]\nretention = \"0 0 0 1 1 * 2001\"\n"), &[], Overrides::default()).unwrap_err().0;
+    assert!(e.contains("never fires"), "{e}");
+    let e = load(Some("[schedule]\nbackups = \"0 0 0 * * *\"\n"), &[], Overrides::default()).unwrap_err().0;
+    assert!(e.contains("backups"), "{e}");
+}

@@ -166,6 +166,7 @@ pub async fn run(state: &AppState, trigger: &str, now: Timestamp) -> ServiceResu
         counts,
         error: outcome.as_ref().err().map(ToString::to_string),
     };
+    state.metrics.retention_deleted(record.counts.files);
     let saved = record.clone();
     state
         .store
