@@ -11,7 +11,7 @@ use reelvault::services::{deletion, retention};
 use reelvault::store::{self, StoreError};
 
 use crate::generations::{admin_with_credits, api_post, wait_terminal};
-use crate::support::process::run;
+use crate::support::process::{Served, run};
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, api_get};
 use crate::uploads::{jpeg_with_gps, upload};
 
@@ -281,4 +281,74 @@ async fn retention_plan_and_run_work_from_the_command_line_and_the_admin_page_sh
     let member = app.invite_member(&admin, "m@example.com", "a long member password").await;
     assert_ne!(member.get("/admin/retention").await.status, 200, "admins only");
     app.stop().await;
+}
+
+/// Media files on disk under `data/media` (outside `tmp`).
+fn media_files(data: &std::path::Path) -> usize {
+    let Ok(shards) = std::fs::read_dir(data.join("media")) else { return 0 };
+    shards.flatten().filter(|s| s.file_name() != "tmp").map(|s| std::fs::read_dir(s.path()).map(|f| f.count()).unwrap_or(0)).sum()
+}
+
+#[tokio::test]
+async fn retention_killed_mid_sweep_finishes_at_the_next_run_of_the_real_binary() {
+    const N: usize = 80;
+    let app = TestApp::start_with(|c| c.connection[0].delay = Duration::ZERO).await;
+    let (_admin, token) = admin_with_credits(&app, N as i64 + 5).await;
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "x"})).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        ids.push(created.json()["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        assert_eq!(wait_terminal(&app.url, &token, id).await["state"], "succeeded");
+    }
+    let dir = app.stop().await;
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap().to_string();
+    let before = media_files(&data);
+    assert!(before >= N, "{before} files");
+    let at = days_ahead(181).rfc3339();
+
+    let mut served = Served::start(&data, &[]);
+    served.url();
+    let sweep = {
+        let (d, at) = (d.clone(), at.clone());
+        tokio::spawn(async move { run(&["retention", "run", "--at", &at, "--data-dir", &d], None).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while media_files(&data) == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    served.signal("KILL");
+    served.wait_exit();
+    let _ = sweep.await;
+    let left = media_files(&data);
+    assert!(left > 0 && left < before, "killed in the middle of the sweep ({left} of {before} files left)");
+
+    let mut again = Served::start(&data, &[]);
+    again.url();
+    let (code, out, err) = run(&["retention", "run", "--at", &at, "--data-dir", &d], None).await;
+    assert_eq!(code, 0, "{out}{err}");
+    again.signal("TERM");
+    assert_eq!(again.wait_exit(), Some(0));
+
+    assert_eq!(media_files(&data), 0, "no orphan file");
+    let store = reelvault::store::Store::open(&data).unwrap();
+    let (generations, pending, expiry) = store
+        .read(|tx| {
+            use redb::ReadableTableMetadata;
+            let count = |t| Ok::<_, StoreError>(store::Tx::table(tx, t)?.len()?);
+            Ok::<_, StoreError>((count(store::tables::GENERATIONS)?, store::generations::pending_deletions(tx)?.len(), count_expiry(tx)?))
+        })
+        .await
+        .unwrap();
+    assert_eq!((generations, pending, expiry), (0, 0, 0), "no dangling record, queue row or index row");
+    store.close().await;
+    drop(dir);
+}
+
+fn count_expiry(tx: &redb::ReadTransaction) -> Result<u64, StoreError> {
+    use redb::ReadableTableMetadata;
+    Ok(store::Tx::table(tx, store::tables::EXPIRY)?.len()?)
 }
