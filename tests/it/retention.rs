@@ -352,3 +352,40 @@ fn count_expiry(tx: &redb::ReadTransaction) -> Result<u64, StoreError> {
     use redb::ReadableTableMetadata;
     Ok(store::Tx::table(tx, store::tables::EXPIRY)?.len()?)
 }
+
+#[tokio::test]
+async fn retention_removes_cancelled_and_failed_records_after_their_own_period() {
+    let app = TestApp::start_with(|c| c.connection[0].delay = Duration::from_secs(30)).await;
+    let (_admin, token) = admin_with_credits(&app, 20).await;
+    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "slow"})).await;
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let cancelled = api_post(&app.url, &format!("/api/v1/generations/{id}/cancel"), &token, serde_json::json!({})).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(wait_terminal(&app.url, &token, &id).await["state"], "cancelled");
+    let state = &app.running.state;
+    let gid: GenerationId = id.parse().unwrap();
+    let g = generation(&app, gid).await.unwrap();
+    assert_eq!(retention::expires_at(&state.config.retention, &g), Some(g.finished_at.unwrap().plus(DAY * 30)));
+    assert!(retention::plan(state, days_ahead(29)).await.unwrap().items.is_empty());
+    let at = days_ahead(31);
+    assert_eq!(plan_ids(&retention::plan(state, at).await.unwrap(), "failed"), vec![id.clone()]);
+    let run = retention::run(state, "test", at).await.unwrap();
+    assert_eq!((run.counts.failed, run.counts.outputs), (1, 0));
+    assert!(generation(&app, gid).await.is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_sweeps_run_on_the_configured_schedule() {
+    let app = TestApp::start_with(|c| c.schedule.retention = "* * * * * *".into()).await;
+    let mut ran = false;
+    for _ in 0..60 {
+        if retention::latest_runs(&app.running.state, 5).await.unwrap().iter().any(|r| r.trigger == "schedule") {
+            ran = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ran, "an every-second schedule enqueued a sweep");
+    app.stop().await;
+}
