@@ -60,8 +60,7 @@ pub fn due(tx: &impl Tx, class: Class, cutoff: Timestamp, limit: usize) -> Resul
     let table = tx.table(EXPIRY)?;
     let mut out = Vec::new();
     for row in table.range((i64::MIN, 0u8, 0u128)..(cutoff.millis(), 0u8, 0u128))? {
-        let (anchor, code, id) = row?.0.value();
-        let _ = anchor;
+        let (_, code, id) = row?.0.value();
         if code == class.code() {
             out.push(id);
             if out.len() == limit {
