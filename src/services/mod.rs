@@ -1,5 +1,4 @@
-//! Use-cases: the only layer that combines the store, the vault and (later) search and the
-//! engine. Handlers and the command line call these; they never touch tables themselves.
+//! Use-cases: the only layer that combines the store, the vault, search and the engine. Handlers and the command line call these; they never touch tables themselves.
 
 pub mod accounts;
 pub mod admin;
@@ -11,6 +10,7 @@ pub mod generations;
 pub mod links;
 pub mod media;
 pub mod passwords;
+pub mod search;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
@@ -57,6 +57,8 @@ pub enum ServiceError {
     TooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -1,0 +1,100 @@
+//! Searching the library: the index finds the page, then every hit is read back from the store
+//! and checked again (owner or shared, not deleted: the index may lag a change by one commit)
+//! with its outputs and a highlighted snippet. Also `reindex`, and what the index files as a
+//! generation's provider.
+
+use std::sync::Arc;
+
+use super::{ServiceError, ServiceResult};
+use crate::domain::asset::Asset;
+use crate::domain::generation::Generation;
+use crate::domain::user::{Role, User};
+use crate::search::highlight::highlight;
+use crate::search::{Facets, ProviderOf, SearchRequest, Viewer};
+use crate::state::AppState;
+use crate::store;
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub items: Vec<SearchItem>,
+    /// Counts over every page of the result set.
+    pub facets: Facets,
+    /// Pass back as `cursor` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+    /// How many generations match (on every page).
+    pub total: u64,
+}
+
+/// One result: the generation as stored now, its outputs, and its prompt as an HTML snippet
+/// with the matched words in `<mark>`.
+#[derive(Debug, Clone)]
+pub struct SearchItem {
+    pub generation: Generation,
+    pub outputs: Vec<Asset>,
+    pub highlight: String,
+}
+
+/// The viewer `user` searches as.
+pub fn viewer(user: &User) -> Viewer {
+    Viewer { user: user.id, admin: user.role == Role::Admin }
+}
+
+/// Searches what `user` may see: their own generations and those others shared. Only admins
+/// may filter by user.
+pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> ServiceResult<SearchPage> {
+    let viewer = viewer(user);
+    if !viewer.admin && !request.filters.users.is_empty() {
+        return Err(ServiceError::AdminOnly);
+    }
+    let search = state.search.clone();
+    let request = Arc::new(request);
+    let asked = request.clone();
+    let found = tokio::task::spawn_blocking(move || search.search(viewer, &asked))
+        .await
+        .map_err(|_| ServiceError::Internal("the search task stopped".into()))??;
+    let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
+    let loaded = state
+        .store
+        .read(move |tx| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(g) = store::generations::get(tx, id)? else { continue };
+                if g.deleted_at.is_some() || !viewer.may_see(g.owner, g.shared) {
+                    continue;
+                }
+                let mut outputs = Vec::with_capacity(g.outputs.len());
+                for asset in &g.outputs {
+                    outputs.extend(store::assets::get(tx, *asset)?);
+                }
+                out.push((g, outputs));
+            }
+            Ok::<_, ServiceError>(out)
+        })
+        .await?;
+    let stems = request.text.highlight_terms();
+    let items = loaded
+        .into_iter()
+        .map(|(generation, outputs)| SearchItem { highlight: highlight(&generation.prompt, stems), generation, outputs })
+        .collect();
+    Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
+}
+
+/// Rebuilds the index from the store, calling `report` with progress; through the running
+/// indexer when the service runs.
+pub async fn reindex(state: &AppState, report: impl FnMut(crate::search::Progress) + Send) -> ServiceResult<crate::search::Progress> {
+    Ok(state.search.reindex(&state.store, provider_of(state), report).await?)
+}
+
+/// A generation's provider: its model's connection kind in the catalog, else the kind of the
+/// connection that served it, else that connection's name.
+pub fn provider_of(state: &AppState) -> Arc<ProviderOf> {
+    let state = state.clone();
+    Arc::new(move |g: &Generation| {
+        let registry = state.registry();
+        if let Some(model) = registry.model(&g.model) {
+            return model.provider.to_string();
+        }
+        registry.connection(&g.connection).map_or_else(|| g.connection.clone(), |c| c.config.kind.clone())
+    })
+}
