@@ -22,6 +22,8 @@ mod provider_faults;
 mod provider_gemini;
 mod provider_runway;
 mod proxy;
+mod search;
+mod search_index;
 mod sessions;
 mod setup;
 mod sign_in;
