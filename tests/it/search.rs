@@ -341,7 +341,7 @@ async fn a_new_generation_is_found_within_a_second_or_so_of_its_change() {
         api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "quick heron"})).await;
     let id = created.json()["id"].as_str().unwrap().to_string();
     let page = wait_total(&app.url, &token, "q=heron", 1).await;
-    assert_eq!(ids(&page), [id.clone()]);
+    assert_eq!(ids(&page), std::slice::from_ref(&id));
     wait_terminal(&app.url, &token, &id).await;
     wait_total(&app.url, &token, "q=heron&state=succeeded", 1).await;
     app.stop().await;
