@@ -1,17 +1,17 @@
-//! The one collector of every search: keeps only what the viewer may see and the filters let
-//! through, counts facets and the total over that set, and keeps the page after the cursor
-//! in (created_at, id) order. One fast-column read per matching document decides all but
-//! the order (see `schema::FacetKey`).
+//! The collector of searches with words: keeps only what the viewer may see and the filters
+//! let through, counts facets and the total over that set, and keeps the page after the
+//! cursor in (created_at, id) order. One fast-column read per matching document decides all
+//! but the order (see `schema::FacetKey`). Listings without words go through `listing`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::ColumnValues;
-use tantivy::{DateTime, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::query::{Cursor, Order, SearchRequest, Viewer};
-use super::schema::{FacetKey, Fields};
+use super::schema::Fields;
+use super::views::{KeyParts, SegmentView, Views};
 use crate::domain::ids::GenerationId;
 
 /// Facet counts over the whole result set (not just the page), value -> documents.
@@ -26,6 +26,18 @@ pub struct Facets {
 }
 
 impl Facets {
+    /// Counts `n` documents with the keywords `key`.
+    pub(super) fn count(&mut self, key: &KeyParts, n: u64, admin: bool) {
+        for (map, value) in
+            [(&mut self.model, &key.model), (&mut self.provider, &key.provider), (&mut self.kind, &key.kind), (&mut self.state, &key.state)]
+        {
+            *map.entry(value.clone()).or_default() += n;
+        }
+        if admin {
+            *self.user.entry(key.owner.clone()).or_default() += n;
+        }
+    }
+
     fn add(&mut self, other: Facets) {
         for (mine, theirs) in [
             (&mut self.model, other.model),
@@ -61,9 +73,9 @@ pub struct Found {
 }
 
 /// Position in the result order: greater comes first.
-type Rank = (u64, u128);
+pub(super) type Rank = (u64, u128);
 
-fn rank(order: Order, created_at: i64, id: u128) -> Rank {
+pub(super) fn rank(order: Order, created_at: i64, id: u128) -> Rank {
     let t = (created_at as u64) ^ (1 << 63);
     match order {
         Order::NewestFirst => (t, id),
@@ -73,13 +85,13 @@ fn rank(order: Order, created_at: i64, id: u128) -> Rank {
 
 /// The per-request settings, shared by every segment.
 pub struct Plan {
-    viewer: Viewer,
+    pub(super) viewer: Viewer,
     viewer_id: String,
-    order: Order,
-    after: Option<Rank>,
-    limit: usize,
-    from: i64,
-    to: i64,
+    pub(super) order: Order,
+    pub(super) after: Option<Rank>,
+    pub(super) limit: usize,
+    pub(super) from: i64,
+    pub(super) to: i64,
     kept: Option<bool>,
     models: HashSet<String>,
     providers: HashSet<String>,
@@ -109,32 +121,48 @@ impl Plan {
     }
 
     /// Whether documents with this key are in the result set (before the date range).
-    fn admits(&self, key: &FacetKey<'_>) -> bool {
+    fn admits(&self, key: &KeyParts) -> bool {
         let visible = key.owner == self.viewer_id || key.shared;
         let any = |set: &HashSet<String>, value: &str| set.is_empty() || set.contains(value);
         visible
             && self.kept.is_none_or(|k| k == key.kept)
-            && any(&self.models, key.model)
-            && any(&self.providers, key.provider)
-            && any(&self.kinds, key.kind)
-            && any(&self.states, key.state)
-            && any(&self.users, key.owner)
+            && any(&self.models, &key.model)
+            && any(&self.providers, &key.provider)
+            && any(&self.kinds, &key.kind)
+            && any(&self.states, &key.state)
+            && any(&self.users, &key.owner)
+    }
+
+    /// Per facet-key ordinal of `view`: admitted or not.
+    pub(super) fn admitted(&self, view: &SegmentView) -> Vec<bool> {
+        view.keys.iter().map(|k| k.as_ref().is_some_and(|k| self.admits(k))).collect()
+    }
+
+    /// The page of `candidates` (rank, created_at), best first, and the cursor after it when
+    /// `more` documents than the page follow the cursor.
+    pub(super) fn page(&self, mut candidates: Vec<(Rank, i64)>, more: bool) -> (Vec<Hit>, Option<Cursor>) {
+        candidates.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+        candidates.truncate(self.limit);
+        let hits: Vec<Hit> = candidates
+            .iter()
+            .map(|&((_, id), created_at)| {
+                let id = match self.order {
+                    Order::NewestFirst => id,
+                    Order::OldestFirst => !id,
+                };
+                Hit { id: GenerationId::from_key(id), created_at }
+            })
+            .collect();
+        let next = if more { hits.last().map(|h| Cursor { order: self.order, created_at: h.created_at, id: h.id }) } else { None };
+        (hits, next)
     }
 }
 
-/// The collector of [`Plan`]; `fields` must be those of the searched index.
+/// The collector of [`Plan`]; `fields` and `views` must be those of the searched index.
 pub struct SearchCollector<'a> {
     pub plan: &'a Plan,
     pub fields: Fields,
-}
-
-/// The owned keywords of one facet key.
-struct KeyParts {
-    owner: String,
-    model: String,
-    provider: String,
-    kind: String,
-    state: String,
+    pub views: &'a Views,
 }
 
 /// One segment's share of the work.
@@ -145,14 +173,10 @@ pub struct SegmentSearch {
     from: i64,
     to: i64,
     admin: bool,
+    view: Option<Arc<SegmentView>>,
     /// Per facet-key ordinal: admitted by visibility and filters.
     admits: Vec<bool>,
-    parts: Vec<Option<KeyParts>>,
     counts: Vec<u64>,
-    keys: Option<Arc<dyn ColumnValues<u64>>>,
-    created: Option<Arc<dyn ColumnValues<DateTime>>>,
-    id_hi: Option<Arc<dyn ColumnValues<u64>>>,
-    id_lo: Option<Arc<dyn ColumnValues<u64>>>,
     remaining: u64,
     top: Vec<(Rank, i64)>,
     /// The lowest rank that can still enter the page once `top` holds more than `limit`.
@@ -174,54 +198,23 @@ impl Collector for SearchCollector<'_> {
 
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<SegmentSearch> {
         let plan = self.plan;
-        let fast = segment.fast_fields();
-        let mut child = SegmentSearch {
+        let view = self.views.of(segment, &self.fields)?;
+        let admits = view.as_ref().map(|v| plan.admitted(v)).unwrap_or_default();
+        Ok(SegmentSearch {
             order: plan.order,
             after: plan.after,
             limit: plan.limit,
             from: plan.from,
             to: plan.to,
             admin: plan.viewer.admin,
-            admits: Vec::new(),
-            parts: Vec::new(),
-            counts: Vec::new(),
-            keys: None,
-            created: None,
-            id_hi: None,
-            id_lo: None,
+            counts: vec![0; admits.len()],
+            admits,
+            view,
             remaining: 0,
             top: Vec::with_capacity(plan.limit * 2 + 1),
             floor: None,
             ords: Vec::new(),
-        };
-        let name = |field| segment.schema().get_field_name(field).to_string();
-        let Some(keys) = fast.str(&name(self.fields.facet_key))? else { return Ok(child) };
-        let mut stream = keys.dictionary().stream()?;
-        while stream.advance() {
-            let text = std::str::from_utf8(stream.key()).unwrap_or_default();
-            match FacetKey::decode(text) {
-                Some(key) => {
-                    child.admits.push(plan.admits(&key));
-                    child.parts.push(Some(KeyParts {
-                        owner: key.owner.to_string(),
-                        model: key.model.to_string(),
-                        provider: key.provider.to_string(),
-                        kind: key.kind.to_string(),
-                        state: key.state.to_string(),
-                    }));
-                }
-                None => {
-                    child.admits.push(false);
-                    child.parts.push(None);
-                }
-            }
-        }
-        child.counts = vec![0; child.admits.len()];
-        child.keys = Some(keys.ords().clone().first_or_default_col(u64::MAX));
-        child.created = Some(fast.date(&name(self.fields.created_at))?.first_or_default_col(DateTime::MIN));
-        child.id_hi = Some(fast.u64(&name(self.fields.id_hi))?.first_or_default_col(0));
-        child.id_lo = Some(fast.u64(&name(self.fields.id_lo))?.first_or_default_col(0));
-        Ok(child)
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -238,35 +231,21 @@ impl Collector for SearchCollector<'_> {
             found.facets.add(s.facets);
             top.extend(s.top);
         }
-        top.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
-        top.truncate(self.plan.limit);
-        found.hits = top
-            .iter()
-            .map(|&((_, id), created_at)| {
-                let id = match self.plan.order {
-                    Order::NewestFirst => id,
-                    Order::OldestFirst => !id,
-                };
-                Hit { id: GenerationId::from_key(id), created_at }
-            })
-            .collect();
-        if remaining > self.plan.limit as u64 {
-            found.next = found.hits.last().map(|h| Cursor { order: self.plan.order, created_at: h.created_at, id: h.id });
-        }
+        (found.hits, found.next) = self.plan.page(top, remaining > self.plan.limit as u64);
         Ok(found)
     }
 }
 
 impl SegmentSearch {
     fn consider(&mut self, doc: DocId, ord: u64) {
-        let (Some(created), Some(hi), Some(lo)) = (&self.created, &self.id_hi, &self.id_lo) else { return };
-        let t = created.get_val(doc).into_timestamp_millis();
+        let Some(view) = &self.view else { return };
+        let t = view.created.get_val(doc).into_timestamp_millis();
         if t < self.from || t > self.to {
             return;
         }
         self.counts[ord as usize] += 1;
         let coarse = rank(self.order, t, 0).0;
-        let exact = || rank(self.order, t, (u128::from(hi.get_val(doc)) << 64) | u128::from(lo.get_val(doc)));
+        let exact = || rank(self.order, t, view.key_of(doc).1);
         let mut known = None;
         if let Some(after) = self.after {
             // at or before the cursor: shown on an earlier page
@@ -305,10 +284,10 @@ impl SegmentCollector for SegmentSearch {
     }
 
     fn collect_block(&mut self, docs: &[DocId]) {
-        let Some(keys) = self.keys.clone() else { return };
+        let Some(view) = self.view.clone() else { return };
         self.ords.resize(docs.len(), 0);
         let mut ords = std::mem::take(&mut self.ords);
-        keys.get_vals(docs, &mut ords);
+        view.ords.get_vals(docs, &mut ords);
         for (&doc, &ord) in docs.iter().zip(&ords) {
             if self.admits.get(ord as usize).copied().unwrap_or(false) {
                 self.consider(doc, ord);
@@ -318,22 +297,14 @@ impl SegmentCollector for SegmentSearch {
     }
 
     fn harvest(mut self) -> SegmentFound {
-        // documents before the cursor were not counted in `remaining` but are in the facets
         let mut facets = Facets::default();
         let mut total = 0;
-        for (ord, &n) in self.counts.iter().enumerate() {
-            let Some(Some(p)) = self.parts.get(ord).filter(|_| n > 0) else { continue };
-            total += n;
-            for (map, key) in [
-                (&mut facets.model, &p.model),
-                (&mut facets.provider, &p.provider),
-                (&mut facets.kind, &p.kind),
-                (&mut facets.state, &p.state),
-            ] {
-                *map.entry(key.clone()).or_default() += n;
-            }
-            if self.admin {
-                *facets.user.entry(p.owner.clone()).or_default() += n;
+        if let Some(view) = &self.view {
+            for (ord, &n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                if let Some(Some(key)) = view.keys.get(ord) {
+                    total += n;
+                    facets.count(key, n, self.admin);
+                }
             }
         }
         if self.top.len() > self.limit {
@@ -372,7 +343,8 @@ mod tests {
         other: UserId,
     }
 
-    /// 60 of mine (created in threes per millisecond), 20 of another's of which 5 shared.
+    /// 60 of mine (created in threes per millisecond), 20 of another's of which 5 shared, and
+    /// 4 deleted.
     fn fixture() -> Fixture {
         let (schema, fields) = Fields::schema();
         let index = tantivy::Index::create_in_ram(schema);
@@ -391,13 +363,35 @@ mod tests {
             writer.add_document(fields.document(&g, "demo")).unwrap();
         }
         writer.commit().unwrap();
+        // deleted documents count nowhere
+        let gone: Vec<Generation> = (0..4).map(|n| generation(me, n * 7, n % 2 == 0, GenState::Succeeded, "a dog and a cat")).collect();
+        for g in &gone {
+            writer.add_document(fields.document(g, "demo")).unwrap();
+        }
+        writer.commit().unwrap();
+        for g in &gone {
+            writer.delete_term(fields.id_term(g.id));
+        }
+        writer.commit().unwrap();
         Fixture { index, fields, me, other }
     }
 
     fn run(f: &Fixture, viewer: Viewer, request: &SearchRequest) -> Found {
         let searcher = f.index.reader().unwrap().searcher();
         let plan = Plan::new(viewer, request);
-        searcher.search(&*request.text.to_query(&f.fields), &SearchCollector { plan: &plan, fields: f.fields }).unwrap()
+        let views = crate::search::views::Views::default();
+        if request.text.is_empty() {
+            let listed = crate::search::listing::list(&searcher, &plan, &f.fields, &views).unwrap();
+            let collected = searcher
+                .search(&*request.text.to_query(&f.fields), &SearchCollector { plan: &plan, fields: f.fields, views: &views })
+                .unwrap();
+            assert_eq!(
+                (&listed.hits, listed.total, &listed.facets, listed.next),
+                (&collected.hits, collected.total, &collected.facets, collected.next)
+            );
+            return listed;
+        }
+        searcher.search(&*request.text.to_query(&f.fields), &SearchCollector { plan: &plan, fields: f.fields, views: &views }).unwrap()
     }
 
     #[test]

@@ -1,53 +1,85 @@
 //! Highlights: a snippet of a prompt, HTML-escaped, with `<mark>` around the words that
 //! match the query (any inflection of an unquoted word or a phrase's words).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use super::schema::stemmed_analyzer;
+use tantivy::tokenizer::TextAnalyzer;
+
+use super::schema::{exact_analyzer, stemmed_analyzer};
 
 /// Prompts longer than this (in characters) are cut to a window around the first match.
 pub const SNIPPET_CHARS: usize = 200;
 /// How much text a window keeps before its first match, in characters.
 const LEAD_CHARS: usize = 40;
 
-/// The HTML snippet of `prompt` for a query whose stems are `stems`: escaped text, matches in
-/// `<mark>`, and `…` where the prompt was cut.
-pub fn highlight(prompt: &str, stems: &BTreeSet<String>) -> String {
-    let marks = matches(prompt, stems);
-    let (start, end) = window(prompt, marks.first().map(|m| m.0));
-    let mut out = String::with_capacity(end - start + 32);
-    if start > 0 {
-        out.push('…');
-    }
-    let mut at = start;
-    for &(from, to) in marks.iter().filter(|(from, to)| *from >= start && *to <= end) {
-        escape_into(&mut out, &prompt[at..from]);
-        out.push_str("<mark>");
-        escape_into(&mut out, &prompt[from..to]);
-        out.push_str("</mark>");
-        at = to;
-    }
-    escape_into(&mut out, &prompt[at..end]);
-    if end < prompt.len() {
-        out.push('…');
-    }
-    out
+/// Highlights prompts for one query; reuse it for every prompt of a page (it remembers which
+/// words matched, so each distinct word is stemmed once).
+pub struct Highlighter<'a> {
+    stems: &'a BTreeSet<String>,
+    words: TextAnalyzer,
+    stemmer: TextAnalyzer,
+    seen: HashMap<String, bool>,
 }
 
-/// Byte ranges of the words of `text` whose stem is in `stems`, in order.
-fn matches(text: &str, stems: &BTreeSet<String>) -> Vec<(usize, usize)> {
-    if stems.is_empty() {
-        return Vec::new();
+impl<'a> Highlighter<'a> {
+    /// For a query whose stems are `stems`.
+    pub fn new(stems: &'a BTreeSet<String>) -> Self {
+        Highlighter { stems, words: exact_analyzer(), stemmer: stemmed_analyzer(), seen: HashMap::new() }
     }
-    let mut analyzer = stemmed_analyzer();
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while let Some(token) = stream.next() {
-        if stems.contains(&token.text) && text.is_char_boundary(token.offset_from) && text.is_char_boundary(token.offset_to) {
-            out.push((token.offset_from, token.offset_to));
+
+    /// The HTML snippet of `prompt`: escaped text, matches in `<mark>`, and `…` where the
+    /// prompt was cut.
+    pub fn highlight(&mut self, prompt: &str) -> String {
+        let marks = self.matches(prompt);
+        let (start, end) = window(prompt, marks.first().map(|m| m.0));
+        let mut out = String::with_capacity(end - start + 32);
+        if start > 0 {
+            out.push('…');
         }
+        let mut at = start;
+        for &(from, to) in marks.iter().filter(|(from, to)| *from >= start && *to <= end) {
+            escape_into(&mut out, &prompt[at..from]);
+            out.push_str("<mark>");
+            escape_into(&mut out, &prompt[from..to]);
+            out.push_str("</mark>");
+            at = to;
+        }
+        escape_into(&mut out, &prompt[at..end]);
+        if end < prompt.len() {
+            out.push('…');
+        }
+        out
     }
-    out
+
+    /// Byte ranges of the words of `text` whose stem is one of the query's, in order.
+    fn matches(&mut self, text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        if self.stems.is_empty() {
+            return out;
+        }
+        let (stems, stemmer, seen) = (self.stems, &mut self.stemmer, &mut self.seen);
+        let mut stream = self.words.token_stream(text);
+        while let Some(token) = stream.next() {
+            let hit = match seen.get(&token.text) {
+                Some(&hit) => hit,
+                None => {
+                    let mut stemmed = stemmer.token_stream(&token.text);
+                    let hit = stemmed.next().is_some_and(|t| stems.contains(&t.text));
+                    seen.insert(token.text.clone(), hit);
+                    hit
+                }
+            };
+            if hit && text.is_char_boundary(token.offset_from) && text.is_char_boundary(token.offset_to) {
+                out.push((token.offset_from, token.offset_to));
+            }
+        }
+        out
+    }
+}
+
+/// [`Highlighter::highlight`] of one prompt.
+pub fn highlight(prompt: &str, stems: &BTreeSet<String>) -> String {
+    Highlighter::new(stems).highlight(prompt)
 }
 
 /// The byte range shown: the whole prompt when short, else [`SNIPPET_CHARS`] characters

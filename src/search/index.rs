@@ -9,6 +9,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
 
 use super::SearchError;
 use super::schema::{Fields, SCHEMA_VERSION, register_analyzers};
+use super::views::Views;
 
 /// Where the search index lives inside the data directory.
 pub const SEARCH_DIR: &str = "search";
@@ -87,12 +88,22 @@ pub struct Live {
     pub index: Index,
     pub reader: IndexReader,
     pub fields: Fields,
+    /// What searches reuse per segment.
+    pub views: Views,
 }
 
 impl Live {
     /// A searcher over the last commit.
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
+    }
+
+    /// Shows the last commit to searches and forgets the views of segments it replaced.
+    pub fn reload(&self) -> Result<(), SearchError> {
+        self.reader.reload()?;
+        let alive: Vec<_> = self.reader.searcher().segment_readers().iter().map(|s| s.segment_id()).collect();
+        self.views.retain(&alive);
+        Ok(())
     }
 
     /// A writer with the live settings: one thread, a small heap, one merge thread.
@@ -158,7 +169,7 @@ pub fn open(dir: &Path, store_last: u64, checksums: bool) -> Result<(Live, Commi
         return Err(Unusable::Corrupt(format!("bad checksum in {}", names.join(", "))));
     }
     let reader = reader(&index).map_err(|e| corrupt(&e))?;
-    Ok((Live { index, reader, fields }, point))
+    Ok((Live { index, reader, fields, views: Views::default() }, point))
 }
 
 /// Creates an empty index in `dir` (which must not hold one).
@@ -168,7 +179,7 @@ pub fn create(dir: &Path) -> Result<Live, SearchError> {
     let index = Index::create_in_dir(dir, schema)?;
     register_analyzers(&index);
     let reader = reader(&index)?;
-    Ok(Live { index, reader, fields })
+    Ok(Live { index, reader, fields, views: Views::default() })
 }
 
 fn reader(index: &Index) -> tantivy::Result<IndexReader> {

@@ -148,7 +148,7 @@ impl Indexer {
     fn commit(&mut self) -> Result<(), SearchError> {
         let (live, writer) = self.live.as_mut().ok_or(SearchError::Unavailable(Status::Opening))?;
         CommitPoint::new(self.applied).commit(writer)?;
-        live.reader.reload()?;
+        live.reload()?;
         self.shared.committed(self.applied);
         self.pending = 0;
         self.pending_since = None;

@@ -6,9 +6,11 @@ pub mod collector;
 pub mod highlight;
 pub mod index;
 mod indexer;
+pub mod listing;
 pub mod query;
 pub mod rebuild;
 pub mod schema;
+pub mod views;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -191,9 +193,13 @@ impl Search {
     pub fn search(&self, viewer: Viewer, request: &SearchRequest) -> Result<Found, SearchError> {
         let live =
             self.shared.live.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| SearchError::Unavailable(self.status()))?;
-        let query = request.text.to_query(&live.fields);
         let plan = collector::Plan::new(viewer, request);
-        Ok(live.searcher().search(&*query, &collector::SearchCollector { plan: &plan, fields: live.fields })?)
+        let searcher = live.searcher();
+        if request.text.is_empty() {
+            return Ok(listing::list(&searcher, &plan, &live.fields, &live.views)?);
+        }
+        let query = request.text.to_query(&live.fields);
+        Ok(searcher.search(&*query, &collector::SearchCollector { plan: &plan, fields: live.fields, views: &live.views })?)
     }
 
     pub fn status(&self) -> Status {

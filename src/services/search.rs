@@ -9,7 +9,7 @@ use super::{ServiceError, ServiceResult};
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
 use crate::domain::user::{Role, User};
-use crate::search::highlight::highlight;
+use crate::search::highlight::Highlighter;
 use crate::search::{Facets, ProviderOf, SearchRequest, Viewer};
 use crate::state::AppState;
 use crate::store;
@@ -72,10 +72,10 @@ pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> Se
             Ok::<_, ServiceError>(out)
         })
         .await?;
-    let stems = request.text.highlight_terms();
+    let mut highlighter = Highlighter::new(request.text.highlight_terms());
     let items = loaded
         .into_iter()
-        .map(|(generation, outputs)| SearchItem { highlight: highlight(&generation.prompt, stems), generation, outputs })
+        .map(|(generation, outputs)| SearchItem { highlight: highlighter.highlight(&generation.prompt), generation, outputs })
         .collect();
     Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
 }
