@@ -82,7 +82,7 @@ impl SegmentView {
                     (t, id, d)
                 })
                 .collect();
-            docs.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+            docs.sort_unstable_by_key(|&(t, id, _)| std::cmp::Reverse((t, id)));
             docs.into_iter().map(|(_, _, d)| d).collect()
         })
     }
