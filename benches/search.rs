@@ -9,7 +9,8 @@
 //!
 //! `cargo bench --bench search`
 //! env: RV_BENCH_DOCS=1000000, RV_BENCH_SECS=10, RV_BENCH_WARMUP=2, RV_BENCH_CLIENTS=16,
-//!      RV_BENCH_CONNECTIONS=64, RV_BENCH_QUERIES=3000, RV_BENCH_LOADGEN=wrk|builtin
+//!      RV_BENCH_CONNECTIONS=64, RV_BENCH_QUERIES=3000, RV_BENCH_LOADGEN=wrk|builtin,
+//!      RV_BENCH_DIR=an empty directory to work in and keep (default: a temporary one)
 
 #[path = "common/mod.rs"]
 mod common;
@@ -46,6 +47,21 @@ const MODELS: [(&str, MediaKind); 8] = [
     ("gemini-2.5-flash-image", MediaKind::Image),
 ];
 
+/// Where the bench works: a temporary directory, or `RV_BENCH_DIR` (empty; kept afterwards).
+enum Root {
+    Temp(tempfile::TempDir),
+    Kept(std::path::PathBuf),
+}
+
+impl Root {
+    fn path(&self) -> &Path {
+        match self {
+            Root::Temp(t) => t.path(),
+            Root::Kept(p) => p,
+        }
+    }
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -68,7 +84,10 @@ fn main() {
     println!("reelvault search benchmark: {docs} generations, {} words of vocabulary", corpus.words.len());
     println!("  binary: {}", common::server_binary().display());
     println!("  NOTE: clients and server share this machine's {} CPU(s).", common::cpus());
-    let root = tempfile::tempdir().expect("temp dir");
+    let root = match std::env::var_os("RV_BENCH_DIR") {
+        Some(dir) => Root::Kept(std::path::PathBuf::from(dir)),
+        None => Root::Temp(tempfile::tempdir().expect("temp dir")),
+    };
     let studio = match Studio::prepare(root.path(), 9, 1, 1) {
         Ok(s) => s,
         Err(e) => {
@@ -289,19 +308,22 @@ fn reindex(studio: &Studio) -> (f64, Vec<String>) {
 }
 
 /// `n` queries, a third each: one word, two words, a quoted two-word phrase taken from a
-/// prompt of the corpus (so it exists). Words are drawn by Zipf's law from rank 25 on.
+/// prompt drawn like the stored ones (so such phrases exist). Words are drawn by Zipf's law
+/// from rank 25 on: no query word is among the 25 most frequent (articles, prepositions).
 fn queries(corpus: &Corpus, n: usize) -> Vec<(usize, String)> {
     let mut rng = Rng::new(7);
     (0..n)
         .map(|i| match i % 3 {
             0 => (0, corpus.word_from(&mut rng, QUERY_MIN_RANK).to_string()),
             1 => (1, format!("{} {}", corpus.word_from(&mut rng, QUERY_MIN_RANK), corpus.word_from(&mut rng, QUERY_MIN_RANK))),
-            _ => {
-                let prompt = corpus.prompt(&mut rng, 8, 40);
-                let words: Vec<&str> = prompt.split(' ').collect();
-                let at = rng.below(words.len() - 1);
-                (2, format!("\"{} {}\"", words[at], words[at + 1]))
-            }
+            _ => loop {
+                let ranks = corpus.prompt_ranks(&mut rng, 8, 40);
+                let pairs: Vec<&[usize]> = ranks.windows(2).filter(|w| w.iter().all(|&r| r >= QUERY_MIN_RANK)).collect();
+                if !pairs.is_empty() {
+                    let pair = pairs[rng.below(pairs.len())];
+                    break (2, format!("\"{} {}\"", corpus.words[pair[0]], corpus.words[pair[1]]));
+                }
+            },
         })
         .collect()
 }

@@ -99,16 +99,15 @@ impl Corpus {
         }
     }
 
+    /// The word ranks of a prompt of `min..=max` words.
+    pub fn prompt_ranks(&self, rng: &mut Rng, min: usize, max: usize) -> Vec<usize> {
+        let n = min + rng.below(max - min + 1);
+        (0..n).map(|_| self.rank(rng)).collect()
+    }
+
     /// A prompt of `min..=max` words.
     pub fn prompt(&self, rng: &mut Rng, min: usize, max: usize) -> String {
-        let n = min + rng.below(max - min + 1);
-        let mut out = String::with_capacity(n * 7);
-        for i in 0..n {
-            if i > 0 {
-                out.push(' ');
-            }
-            out.push_str(&self.words[self.rank(rng)]);
-        }
-        out
+        let ranks = self.prompt_ranks(rng, min, max);
+        ranks.iter().map(|&r| self.words[r].as_str()).collect::<Vec<_>>().join(" ")
     }
 }

@@ -11,7 +11,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::query::{Cursor, Order, SearchRequest, Viewer};
 use super::schema::Fields;
-use super::views::{KeyParts, SegmentView, Views};
+use super::views::{KIND, MODEL, OWNER, PROVIDER, STATE, SegmentView, Views};
 use crate::domain::ids::GenerationId;
 
 /// Facet counts over the whole result set (not just the page), value -> documents.
@@ -26,18 +26,6 @@ pub struct Facets {
 }
 
 impl Facets {
-    /// Counts `n` documents with the keywords `key`.
-    pub(super) fn count(&mut self, key: &KeyParts, n: u64, admin: bool) {
-        for (map, value) in
-            [(&mut self.model, &key.model), (&mut self.provider, &key.provider), (&mut self.kind, &key.kind), (&mut self.state, &key.state)]
-        {
-            *map.entry(value.clone()).or_default() += n;
-        }
-        if admin {
-            *self.user.entry(key.owner.clone()).or_default() += n;
-        }
-    }
-
     fn add(&mut self, other: Facets) {
         for (mine, theirs) in [
             (&mut self.model, other.model),
@@ -46,9 +34,19 @@ impl Facets {
             (&mut self.state, other.state),
             (&mut self.user, other.user),
         ] {
-            for (k, n) in theirs {
-                *mine.entry(k).or_default() += n;
+            for (k, n) in &theirs {
+                add(mine, k, *n);
             }
+        }
+    }
+}
+
+/// Adds `n` to `value`'s count (allocating the key only the first time).
+pub(super) fn add(map: &mut BTreeMap<String, u64>, value: &str, n: u64) {
+    match map.get_mut(value) {
+        Some(count) => *count += n,
+        None => {
+            map.insert(value.to_string(), n);
         }
     }
 }
@@ -120,22 +118,22 @@ impl Plan {
         }
     }
 
-    /// Whether documents with this key are in the result set (before the date range).
-    fn admits(&self, key: &KeyParts) -> bool {
-        let visible = key.owner == self.viewer_id || key.shared;
-        let any = |set: &HashSet<String>, value: &str| set.is_empty() || set.contains(value);
-        visible
-            && self.kept.is_none_or(|k| k == key.kept)
-            && any(&self.models, &key.model)
-            && any(&self.providers, &key.provider)
-            && any(&self.kinds, &key.kind)
-            && any(&self.states, &key.state)
-            && any(&self.users, &key.owner)
-    }
-
-    /// Per facet-key ordinal of `view`: admitted or not.
+    /// Per facet-key ordinal of `view`: admitted by visibility and filters or not (the
+    /// date range aside). Compares each distinct value once, then indexes.
     pub(super) fn admitted(&self, view: &SegmentView) -> Vec<bool> {
-        view.keys.iter().map(|k| k.as_ref().is_some_and(|k| self.admits(k))).collect()
+        let sets = [(MODEL, &self.models), (PROVIDER, &self.providers), (KIND, &self.kinds), (STATE, &self.states), (OWNER, &self.users)];
+        let allowed: Vec<Vec<bool>> =
+            sets.iter().map(|(facet, set)| view.values(*facet).iter().map(|v| set.is_empty() || set.contains(v)).collect()).collect();
+        let mine = view.values(OWNER).iter().position(|o| *o == self.viewer_id);
+        view.ordinals()
+            .map(|(key, at)| {
+                let Some(key) = key else { return false };
+                let visible = key.shared || mine.is_some_and(|m| usize::from(at[OWNER]) == m);
+                visible
+                    && self.kept.is_none_or(|k| k == key.kept)
+                    && sets.iter().zip(&allowed).all(|((facet, _), ok)| ok.get(usize::from(at[*facet])).copied().unwrap_or(false))
+            })
+            .collect()
     }
 
     /// The page of `candidates` (rank, created_at), best first, and the cursor after it when
@@ -165,6 +163,13 @@ pub struct SearchCollector<'a> {
     pub views: &'a Views,
 }
 
+/// Candidates kept before the worst are dropped (at least twice the page).
+const SHRINK_AT: usize = 1024;
+
+/// A document that may make the page: its date's rank (without the id), the document, its
+/// creation time. Ids are read only for the survivors.
+type Candidate = (u64, DocId, i64);
+
 /// One segment's share of the work.
 pub struct SegmentSearch {
     order: Order,
@@ -178,10 +183,13 @@ pub struct SegmentSearch {
     admits: Vec<bool>,
     counts: Vec<u64>,
     remaining: u64,
-    top: Vec<(Rank, i64)>,
-    /// The lowest rank that can still enter the page once `top` holds more than `limit`.
-    floor: Option<Rank>,
+    top: Vec<Candidate>,
+    /// Once `top` was shrunk: the date rank a document needs to stay in the running.
+    floor: Option<u64>,
+    /// Scratch space of one block.
     ords: Vec<u64>,
+    admitted: (Vec<DocId>, Vec<u64>),
+    dates: Vec<tantivy::DateTime>,
 }
 
 /// One segment's findings.
@@ -211,9 +219,11 @@ impl Collector for SearchCollector<'_> {
             admits,
             view,
             remaining: 0,
-            top: Vec::with_capacity(plan.limit * 2 + 1),
+            top: Vec::new(),
             floor: None,
             ords: Vec::new(),
+            admitted: Default::default(),
+            dates: Vec::new(),
         })
     }
 
@@ -237,42 +247,45 @@ impl Collector for SearchCollector<'_> {
 }
 
 impl SegmentSearch {
-    fn consider(&mut self, doc: DocId, ord: u64) {
-        let Some(view) = &self.view else { return };
-        let t = view.created.get_val(doc).into_timestamp_millis();
+    fn consider(&mut self, view: &SegmentView, doc: DocId, ord: u64, t: i64) {
         if t < self.from || t > self.to {
             return;
         }
         self.counts[ord as usize] += 1;
         let coarse = rank(self.order, t, 0).0;
-        let exact = || rank(self.order, t, view.key_of(doc).1);
-        let mut known = None;
         if let Some(after) = self.after {
             // at or before the cursor: shown on an earlier page
-            if coarse > after.0 || (coarse == after.0 && *known.insert(exact()) >= after) {
+            if coarse > after.0 || (coarse == after.0 && rank(self.order, t, view.key_of(doc).1) >= after) {
                 return;
             }
         }
         self.remaining += 1;
-        if self.floor.is_some_and(|f| coarse < f.0) {
+        if self.floor.is_some_and(|f| coarse < f) {
             return;
         }
-        let r = known.unwrap_or_else(exact);
-        if self.floor.is_some_and(|f| r < f) {
-            return;
-        }
-        self.top.push((r, t));
-        if self.top.len() > self.limit * 2 {
+        self.top.push((coarse, doc, t));
+        // documents often come oldest first (in the order they were indexed), each one a
+        // new best for a newest-first page: shrink rarely, in big steps
+        if self.top.len() >= (self.limit * 2).max(SHRINK_AT) {
             self.shrink();
         }
     }
 
-    /// Keeps the best `limit` candidates and raises the floor to the worst of them.
+    /// Keeps the best `limit` dates, and every candidate tied with the last of them (the id
+    /// decides among those later); raises the floor to that date.
     fn shrink(&mut self) {
         let limit = self.limit;
         self.top.select_nth_unstable_by(limit - 1, |a, b| b.0.cmp(&a.0));
-        self.top.truncate(limit);
-        self.floor = self.top.iter().map(|e| e.0).min();
+        let floor = self.top[limit - 1].0;
+        let mut kept = limit;
+        for i in limit..self.top.len() {
+            if self.top[i].0 == floor {
+                self.top.swap(kept, i);
+                kept += 1;
+            }
+        }
+        self.top.truncate(kept);
+        self.floor = Some(floor);
     }
 }
 
@@ -285,32 +298,35 @@ impl SegmentCollector for SegmentSearch {
 
     fn collect_block(&mut self, docs: &[DocId]) {
         let Some(view) = self.view.clone() else { return };
-        self.ords.resize(docs.len(), 0);
-        let mut ords = std::mem::take(&mut self.ords);
+        let (mut ords, mut admitted, mut dates) =
+            (std::mem::take(&mut self.ords), std::mem::take(&mut self.admitted), std::mem::take(&mut self.dates));
+        ords.resize(docs.len(), 0);
         view.ords.get_vals(docs, &mut ords);
-        for (&doc, &ord) in docs.iter().zip(&ords) {
-            if self.admits.get(ord as usize).copied().unwrap_or(false) {
-                self.consider(doc, ord);
-            }
+        admitted.0.clear();
+        admitted.1.clear();
+        for (&doc, &ord) in docs.iter().zip(&ords).filter(|&(_, &ord)| self.admits.get(ord as usize) == Some(&true)) {
+            admitted.0.push(doc);
+            admitted.1.push(ord);
         }
-        self.ords = ords;
+        dates.resize(admitted.0.len(), tantivy::DateTime::MIN);
+        view.created.get_vals(&admitted.0, &mut dates);
+        for ((&doc, &ord), date) in admitted.0.iter().zip(&admitted.1).zip(&dates) {
+            self.consider(&view, doc, ord, date.into_timestamp_millis());
+        }
+        (self.ords, self.admitted, self.dates) = (ords, admitted, dates);
     }
 
     fn harvest(mut self) -> SegmentFound {
         let mut facets = Facets::default();
-        let mut total = 0;
-        if let Some(view) = &self.view {
-            for (ord, &n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-                if let Some(Some(key)) = view.keys.get(ord) {
-                    total += n;
-                    facets.count(key, n, self.admin);
-                }
-            }
-        }
+        let total = self.view.as_ref().map_or(0, |view| view.tally(self.counts.iter().copied().enumerate(), &mut facets, self.admin));
         if self.top.len() > self.limit {
             self.shrink();
         }
-        SegmentFound { total, remaining: self.remaining, facets, top: self.top }
+        let top = match &self.view {
+            Some(view) => self.top.iter().map(|&(_, doc, t)| (rank(self.order, t, view.key_of(doc).1), t)).collect(),
+            None => Vec::new(),
+        };
+        SegmentFound { total, remaining: self.remaining, facets, top }
     }
 }
 

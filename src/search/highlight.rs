@@ -62,6 +62,8 @@ impl<'a> Highlighter<'a> {
         while let Some(token) = stream.next() {
             let hit = match seen.get(&token.text) {
                 Some(&hit) => hit,
+                // stemming keeps a word's first two letters: most words need no stemming
+                None if !stems.iter().any(|s| same_start(s, &token.text)) => false,
                 None => {
                     let mut stemmed = stemmer.token_stream(&token.text);
                     let hit = stemmed.next().is_some_and(|t| stems.contains(&t.text));
@@ -75,6 +77,12 @@ impl<'a> Highlighter<'a> {
         }
         out
     }
+}
+
+/// Whether two words start with the same two characters (or are both that one character).
+fn same_start(a: &str, b: &str) -> bool {
+    let start = |w: &str| w.char_indices().nth(2).map_or(w.len(), |(i, _)| i);
+    a[..start(a)] == b[..start(b)]
 }
 
 /// [`Highlighter::highlight`] of one prompt.

@@ -118,8 +118,8 @@ impl Indexer {
                 let mut ids: Vec<GenerationId> = rows.iter().map(|(_, id)| *id).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let generations: Vec<(GenerationId, Option<Generation>)> =
-                    ids.into_iter().map(|id| store::generations::get(tx, id).map(|g| (id, g))).collect::<Result<_, _>>()?;
+                let found = store::generations::get_many(tx, &ids)?;
+                let generations: Vec<(GenerationId, Option<Generation>)> = ids.into_iter().zip(found).collect();
                 Ok::<_, SearchError>((rows, generations))
             })?;
             let Some(&(last, _)) = rows.last() else { break };

@@ -41,12 +41,8 @@ pub fn list(searcher: &Searcher, plan: &Plan, fields: &Fields, views: &Views) ->
         } else {
             view.counts(segment)
         };
-        for (ord, &n) in counts.iter().enumerate().filter(|&(ord, &n)| n > 0 && admits.get(ord) == Some(&true)) {
-            if let Some(Some(key)) = view.keys.get(ord) {
-                found.total += n;
-                found.facets.count(key, n, plan.viewer.admin);
-            }
-        }
+        let admitted = counts.iter().copied().enumerate().filter(|&(ord, _)| admits.get(ord) == Some(&true));
+        found.total += view.tally(admitted, &mut found.facets, plan.viewer.admin);
         let wanted = |d: DocId| alive(d) && admits.get(view.ords.get_val(d) as usize) == Some(&true);
         candidates.extend(page_of(plan, &view, in_range, wanted));
     }

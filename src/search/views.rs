@@ -5,11 +5,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tantivy::columnar::ColumnValues;
+use tantivy::columnar::{Column, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::{DateTime, DocId, SegmentReader};
 
+use super::collector::{Facets, add};
 use super::schema::{FacetKey, Fields};
+
+/// The facets, as indexes of [`SegmentView::values`].
+pub const MODEL: usize = 0;
+pub const PROVIDER: usize = 1;
+pub const KIND: usize = 2;
+pub const STATE: usize = 3;
+pub const OWNER: usize = 4;
 
 /// The keywords of one facet key, owned.
 #[derive(Debug)]
@@ -27,6 +35,11 @@ pub struct KeyParts {
 pub struct SegmentView {
     /// Per facet-key ordinal; `None` for a value this build cannot read.
     pub keys: Vec<Option<KeyParts>>,
+    /// The distinct values of each facet (model, provider, kind, state, owner) in this
+    /// segment, and per facet-key ordinal the index of each of its values: counting a facet
+    /// key is then five additions.
+    values: [Vec<String>; 5],
+    value_of: Vec<[u16; 5]>,
     pub ords: Arc<dyn ColumnValues<u64>>,
     pub created: Arc<dyn ColumnValues<DateTime>>,
     pub id_hi: Arc<dyn ColumnValues<u64>>,
@@ -56,15 +69,69 @@ impl SegmentView {
                 state: k.state.to_string(),
             }));
         }
+        let max_doc = segment.max_doc();
+        let mut values: [Vec<String>; 5] = Default::default();
+        let value_of = decoded
+            .iter()
+            .map(|key| {
+                let Some(k) = key else { return [u16::MAX; 5] };
+                let mut at = [0u16; 5];
+                for (i, value) in [&k.model, &k.provider, &k.kind, &k.state, &k.owner].into_iter().enumerate() {
+                    let known = &mut values[i];
+                    let index = known.iter().position(|v| v == value).unwrap_or_else(|| {
+                        known.push(value.clone());
+                        known.len() - 1
+                    });
+                    at[i] = u16::try_from(index).unwrap_or(u16::MAX);
+                }
+                at
+            })
+            .collect();
         Ok(Some(SegmentView {
             keys: decoded,
-            ords: keys.ords().clone().first_or_default_col(u64::MAX),
-            created: fast.date(&name(fields.created_at))?.first_or_default_col(DateTime::MIN),
-            id_hi: fast.u64(&name(fields.id_hi))?.first_or_default_col(0),
-            id_lo: fast.u64(&name(fields.id_lo))?.first_or_default_col(0),
+            values,
+            value_of,
+            ords: direct(keys.ords().clone(), max_doc, u64::MAX),
+            created: direct(fast.date(&name(fields.created_at))?, max_doc, DateTime::MIN),
+            id_hi: direct(fast.u64(&name(fields.id_hi))?, max_doc, 0),
+            id_lo: direct(fast.u64(&name(fields.id_lo))?, max_doc, 0),
             by_date: OnceLock::new(),
             counts: Mutex::new(None),
         }))
+    }
+
+    /// Adds `counts` (documents per facet-key ordinal, of admitted ordinals only) to
+    /// `facets`, the user facet only for admins; returns their sum.
+    pub fn tally(&self, counts: impl Iterator<Item = (usize, u64)>, facets: &mut Facets, admin: bool) -> u64 {
+        let mut per_value: [Vec<u64>; 5] = std::array::from_fn(|i| vec![0; self.values[i].len()]);
+        let mut total = 0;
+        for (ord, n) in counts.filter(|&(_, n)| n > 0) {
+            let Some(at) = self.value_of.get(ord) else { continue };
+            total += n;
+            for (i, &index) in at.iter().enumerate() {
+                if let Some(c) = per_value[i].get_mut(usize::from(index)) {
+                    *c += n;
+                }
+            }
+        }
+        let maps = [&mut facets.model, &mut facets.provider, &mut facets.kind, &mut facets.state, &mut facets.user];
+        for (i, map) in maps.into_iter().enumerate().take(if admin { 5 } else { 4 }) {
+            for (value, &n) in self.values[i].iter().zip(&per_value[i]).filter(|(_, n)| **n > 0) {
+                add(map, value, n);
+            }
+        }
+        total
+    }
+
+    /// The distinct values of facet `facet` ([`MODEL`] … [`OWNER`]) in this segment.
+    pub fn values(&self, facet: usize) -> &[String] {
+        &self.values[facet]
+    }
+
+    /// For each facet-key ordinal: its keywords (`None` when unreadable) and the index of
+    /// each of its values in [`SegmentView::values`].
+    pub fn ordinals(&self) -> impl Iterator<Item = (Option<&KeyParts>, &[u16; 5])> {
+        self.keys.iter().map(Option::as_ref).zip(&self.value_of)
     }
 
     /// A document's creation time (ms) and id key.
@@ -106,6 +173,16 @@ impl SegmentView {
         *cached = Some((deleted, counts.clone()));
         counts
     }
+}
+
+/// The values of `column` by document. Every document has exactly one value, so value `i`
+/// is document `i`'s and the values are read directly, without the row lookup an optional
+/// or multi-valued column otherwise does per read.
+fn direct<T>(column: Column<T>, max_doc: u32, default: T) -> Arc<dyn ColumnValues<T>>
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+{
+    if column.values.num_vals() == max_doc { column.values } else { column.first_or_default_col(default) }
 }
 
 /// The views of an index's segments.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::{ServiceError, ServiceResult};
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
+use crate::domain::ids::GenerationId;
 use crate::domain::user::{Role, User};
 use crate::search::highlight::Highlighter;
 use crate::search::{Facets, ProviderOf, SearchRequest, Viewer};
@@ -47,37 +48,40 @@ pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> Se
     if !viewer.admin && !request.filters.users.is_empty() {
         return Err(ServiceError::AdminOnly);
     }
-    let search = state.search.clone();
-    let request = Arc::new(request);
-    let asked = request.clone();
-    let found = tokio::task::spawn_blocking(move || search.search(viewer, &asked))
-        .await
-        .map_err(|_| ServiceError::Internal("the search task stopped".into()))??;
-    let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
-    let loaded = state
-        .store
-        .read(move |tx| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let Some(g) = store::generations::get(tx, id)? else { continue };
-                if g.deleted_at.is_some() || !viewer.may_see(g.owner, g.shared) {
-                    continue;
-                }
-                let mut outputs = Vec::with_capacity(g.outputs.len());
-                for asset in &g.outputs {
-                    outputs.extend(store::assets::get(tx, *asset)?);
-                }
-                out.push((g, outputs));
-            }
-            Ok::<_, ServiceError>(out)
-        })
-        .await?;
-    let mut highlighter = Highlighter::new(request.text.highlight_terms());
-    let items = loaded
+    let (search, store) = (state.search.clone(), state.store.clone());
+    // one trip to the blocking pool for the index and the store
+    tokio::task::spawn_blocking(move || {
+        let found = search.search(viewer, &request)?;
+        let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
+        let loaded = store.read_now(|tx| load(tx, &ids, viewer))?;
+        let mut highlighter = Highlighter::new(request.text.highlight_terms());
+        let items = loaded
+            .into_iter()
+            .map(|(generation, outputs)| SearchItem { highlight: highlighter.highlight(&generation.prompt), generation, outputs })
+            .collect();
+        Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
+    })
+    .await
+    .map_err(|_| ServiceError::Internal("the search task stopped".into()))?
+}
+
+/// The generations `ids` as stored now, with their outputs, leaving out those `viewer` may no
+/// longer see (deleted, or unshared since the last commit).
+fn load(tx: &impl store::Tx, ids: &[GenerationId], viewer: Viewer) -> ServiceResult<Vec<(Generation, Vec<Asset>)>> {
+    let shown: Vec<Generation> = store::generations::get_many(tx, ids)?
         .into_iter()
-        .map(|(generation, outputs)| SearchItem { highlight: highlighter.highlight(&generation.prompt), generation, outputs })
+        .flatten()
+        .filter(|g| g.deleted_at.is_none() && viewer.may_see(g.owner, g.shared))
         .collect();
-    Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
+    let outputs: Vec<_> = shown.iter().flat_map(|g| g.outputs.iter().copied()).collect();
+    let mut assets = store::assets::get_many(tx, &outputs)?.into_iter().peekable();
+    Ok(shown
+        .into_iter()
+        .map(|g| {
+            let mine: Vec<Asset> = g.outputs.iter().filter_map(|id| assets.next_if(|a| a.id == *id)).collect();
+            (g, mine)
+        })
+        .collect())
 }
 
 /// Rebuilds the index from the store, calling `report` with progress; through the running

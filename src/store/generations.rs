@@ -12,6 +12,12 @@ pub fn get(tx: &impl Tx, id: GenerationId) -> Result<Option<Generation>, StoreEr
     decode_opt(tx.table(GENERATIONS)?.get(id.to_key())?)
 }
 
+/// Several generations by id (the table opened once), in the order asked.
+pub fn get_many(tx: &impl Tx, ids: &[GenerationId]) -> Result<Vec<Option<Generation>>, StoreError> {
+    let table = tx.table(GENERATIONS)?;
+    ids.iter().map(|id| decode_opt(table.get(id.to_key())?)).collect()
+}
+
 /// Writes a generation and everything that follows from it: the owner index, the active
 /// set, and a search-outbox row. Refuses a state change the state machine forbids.
 /// After the commit, wake the indexer with [`super::Store::outbox_written`].
