@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod providers;
+pub mod search;
 pub mod services;
 pub mod state;
 pub mod store;

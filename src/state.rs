@@ -10,6 +10,7 @@ use crate::domain::catalog::data_use::DataUseTable;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
+use crate::search::Search;
 use crate::services::passwords::Passwords;
 use crate::services::throttle::Throttle;
 use crate::store::{Store, StoreError};
@@ -51,6 +52,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
+    pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<UrlSigner>,
@@ -92,6 +94,7 @@ impl AppState {
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),
+            search: Search::new(&config.data_dir),
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),
             signer: Arc::new(signer),

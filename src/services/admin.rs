@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::audit::Context;
-use super::{ServiceError, ServiceResult, accounts, backup, credits, links, tokens};
+use super::{ServiceError, ServiceResult, accounts, backup, credits, links, search, tokens};
 use crate::domain::user::Role;
 use crate::state::AppState;
 
@@ -25,17 +25,23 @@ pub enum AdminCommand {
     CreditsGrant { email: String, amount: i64 },
     VerifyLedger,
     Backup { dir: PathBuf },
+    Reindex,
 }
 
-/// The reply: text for the terminal, or an error message.
+/// A reply line: progress while a long command runs, then its result (text for the
+/// terminal, or an error message).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminReply {
     Ok(String),
     Err(String),
+    Progress(String),
 }
 
-/// Runs one command as the command line (audited as such).
-pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<String> {
+/// Where a long command reports progress, one line at a time.
+pub type ProgressSink = dyn Fn(String) + Send + Sync;
+
+/// Runs one command as the command line (audited as such), reporting progress to `progress`.
+pub async fn execute(state: &AppState, command: AdminCommand, progress: &ProgressSink) -> ServiceResult<String> {
     let ctx = Context::cli();
     match command {
         AdminCommand::UserAdd { email, role, name, password } => {
@@ -99,6 +105,15 @@ pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<S
         AdminCommand::Backup { dir } => {
             let manifest = backup::create(state, dir.clone()).await?;
             Ok(format!("backup written to {}\n{}{}\n", dir.display(), manifest.summary(), backup::MASTER_KEY_NOTE))
+        }
+        AdminCommand::Reindex => {
+            let done = search::reindex(state, |p| progress(p.to_string())).await?;
+            Ok(format!(
+                "search index rebuilt: {} generations in {:.1} s ({} per second)\n",
+                done.done,
+                done.elapsed.as_secs_f64(),
+                done.rate()
+            ))
         }
         AdminCommand::VerifyLedger => {
             let problems = credits::verify_ledger(&state.store).await?;

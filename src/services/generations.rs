@@ -118,6 +118,7 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
             Ok(())
         })
         .await?;
+    state.store.outbox_written();
     state.engine.start(generation.id);
     state.engine.publish(GenEvent::of(&generation));
     Ok(generation)
@@ -194,10 +195,10 @@ pub async fn apply_progress(store: &Store, batch: Vec<(GenerationId, u8)>) -> Se
 }
 
 /// Applies one change in one write transaction, with the ledger entry it implies:
-/// settle on success, release on failure or cancellation. Changes to a generation that
+/// settle on success, release on failure or cancellation; then wakes the search indexer. Changes to a generation that
 /// is already terminal are refused (so nothing is charged or released twice).
 pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceResult<Generation> {
-    store
+    let changed = store
         .write(move |tx| {
             let mut g = store::generations::get(tx, id)?.ok_or(ServiceError::NotFound("generation"))?;
             if g.state.is_terminal() {
@@ -252,5 +253,7 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
             store::generations::put(tx, &g)?;
             Ok(g)
         })
-        .await
+        .await?;
+    store.outbox_written();
+    Ok(changed)
 }

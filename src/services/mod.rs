@@ -1,5 +1,4 @@
-//! Use-cases: the only layer that combines the store, the vault and (later) search and the
-//! engine. Handlers and the command line call these; they never touch tables themselves.
+//! Use-cases: the only layer that combines the store, the vault, search and the engine. Handlers and the command line call these; they never touch tables themselves.
 
 pub mod accounts;
 pub mod admin;
@@ -14,6 +13,7 @@ pub mod media;
 pub mod model_policy;
 pub mod models;
 pub mod passwords;
+pub mod search;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
@@ -60,6 +60,8 @@ pub enum ServiceError {
     TooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
     #[error("internal error: {0}")]
     Internal(String),
 }

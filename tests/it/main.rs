@@ -34,6 +34,8 @@ mod provider_replicate;
 mod provider_runway;
 mod provider_stability;
 mod proxy;
+mod search;
+mod search_index;
 mod sessions;
 mod setup;
 mod sign_in;
