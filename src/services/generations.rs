@@ -135,6 +135,63 @@ pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResu
         .ok_or(ServiceError::NotFound("generation"))
 }
 
+/// A generation `user` may look at: their own, or one a teammate shared (read-only).
+pub async fn visible(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let viewer = user.id;
+    state
+        .store
+        .read(move |tx| store::generations::get(tx, id))
+        .await?
+        .filter(|g| (g.owner == viewer || g.shared) && g.deleted_at.is_none())
+        .ok_or(ServiceError::NotFound("generation"))
+}
+
+/// The flags an owner may change on a finished or running generation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Exempt from retention.
+    pub kept: Option<bool>,
+    /// Visible to every signed-in teammate.
+    pub shared: Option<bool>,
+}
+
+impl Flags {
+    /// The flag an action word sets: `keep`, `unkeep`, `share` or `unshare`.
+    pub fn from_action(action: &str) -> Option<Flags> {
+        match action {
+            "keep" => Some(Flags { kept: Some(true), shared: None }),
+            "unkeep" => Some(Flags { kept: Some(false), shared: None }),
+            "share" => Some(Flags { kept: None, shared: Some(true) }),
+            "unshare" => Some(Flags { kept: None, shared: Some(false) }),
+            _ => None,
+        }
+    }
+}
+
+/// Sets `flags` on one of `user`'s generations in one transaction with its outbox row, so
+/// search filters and facets follow; returns the generation as stored.
+pub async fn set_flags(state: &AppState, user: &User, id: GenerationId, flags: Flags) -> ServiceResult<Generation> {
+    let owner = user.id;
+    let changed = state
+        .store
+        .write(move |tx| {
+            let mut g = store::generations::get(tx, id)?
+                .filter(|g| g.owner == owner && g.deleted_at.is_none())
+                .ok_or(ServiceError::NotFound("generation"))?;
+            if flags.kept.is_none_or(|k| k == g.kept) && flags.shared.is_none_or(|s| s == g.shared) {
+                return Ok::<_, ServiceError>(g);
+            }
+            g.kept = flags.kept.unwrap_or(g.kept);
+            g.shared = flags.shared.unwrap_or(g.shared);
+            g.updated_at = Timestamp::now();
+            store::generations::put(tx, &g)?;
+            Ok(g)
+        })
+        .await?;
+    state.store.outbox_written();
+    Ok(changed)
+}
+
 /// The owner's generations, newest first.
 pub async fn list(state: &AppState, user: UserId, before: Option<GenerationId>, limit: usize) -> ServiceResult<Vec<Generation>> {
     Ok(state.store.read(move |tx| store::generations::list_for_owner(tx, user, before, limit)).await?)

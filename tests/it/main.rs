@@ -17,6 +17,7 @@ mod csrf_and_headers;
 mod deletion;
 mod generations;
 mod install;
+mod library;
 mod metrics;
 mod migration;
 mod models;

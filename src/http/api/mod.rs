@@ -17,4 +17,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/generations").get(search::list).post(generations::create));
     cfg.service(super::resource("/generations/{id}").get(generations::show).delete(generations::delete));
     cfg.service(super::resource("/generations/{id}/cancel").post(generations::cancel));
+    cfg.service(super::resource("/generations/{id}/{action:keep|unkeep|share|unshare}").post(generations::set_flag));
 }

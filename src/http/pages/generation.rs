@@ -65,6 +65,8 @@ struct ShowPage<'a> {
     model_label: String,
     demo: bool,
     duration: String,
+    /// The viewer owns it (a teammate sees a shared one read-only).
+    is_owner: bool,
     /// (role label, signed URL) of each reference image.
     references: Vec<(&'static str, String)>,
 }
@@ -79,7 +81,7 @@ fn alt_text(g: &Generation) -> String {
 
 pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
     let state = state(&req)?;
-    let g = generations::get(&state, &who.user, parse_id(&id)?).await?;
+    let g = generations::visible(&state, &who.user, parse_id(&id)?).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
     let registry = state.registry();
     let model = registry.model(&g.model);
@@ -96,6 +98,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
         references,
+        is_owner: g.owner == who.user.id,
         csrf: layout.csrf.clone(),
         layout,
         outputs: cards(&state, &outputs),
@@ -158,7 +161,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
     let state = state(&req)?;
     let id = parse_id(&id)?;
     let receiver = state.engine.subscribe();
-    let first = generations::get(&state, &who.user, id).await?;
+    let first = generations::visible(&state, &who.user, id).await?;
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
     struct Live {
@@ -192,7 +195,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
                     Ok(Err(RecvError::Closed)) => return None,
                 }
             }
-            live.pending = generations::get(&live.state, &user, id).await.ok();
+            live.pending = generations::visible(&live.state, &user, id).await.ok();
             live.pending.as_ref()?;
             Some((Ok(Bytes::new()), live))
         }

@@ -7,6 +7,7 @@ pub mod admin_models;
 pub mod admin_users;
 pub mod generate;
 pub mod generation;
+pub mod generation_actions;
 pub mod home;
 pub mod layout;
 pub mod models;
@@ -57,4 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/generations/{id}").get(generation::show));
     cfg.service(resource("/generations/{id}/cancel").post(generation::cancel));
     cfg.service(resource("/generations/{id}/events").get(generation::events));
+    cfg.service(resource("/generations/{id}/delete").get(generation_actions::confirm_delete).post(generation_actions::delete));
+    cfg.service(resource("/generations/{id}/{action:keep|unkeep|share|unshare}").post(generation_actions::set_flag));
 }
