@@ -2,12 +2,14 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod connections;
 pub mod credits;
 pub mod deletion;
 pub mod generations;
+pub mod library;
 pub mod links;
 pub mod media;
 pub mod model_policy;

@@ -111,3 +111,99 @@ async fn library_use_these_settings_again_prefills_the_form_and_a_variation_clea
     assert_eq!(variation.text_of("#prompt"), "waves on a pier");
     assert_eq!(admin.get("/generate?from=nonsense").await.status, 400);
 }
+
+/// `POST /library/bulk` with action zip, as bytes (must be a 200 ZIP).
+async fn download_zip(browser: &Browser, ids: &[&str]) -> Vec<u8> {
+    let token = browser.csrf_token().await;
+    let mut fields = vec![("csrf_token", token.as_str()), ("action", "zip")];
+    fields.extend(ids.iter().map(|id| ("id", *id)));
+    let response = browser
+        .client
+        .post(format!("{}/library/bulk", browser.base))
+        .form(&fields)
+        .header("origin", browser.base.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// The ids of the cards on a library page.
+fn card_ids(page: &crate::support::Page) -> Vec<String> {
+    let doc = scraper::Html::parse_document(&page.body);
+    let sel = scraper::Selector::parse("li.tile").unwrap();
+    doc.select(&sel).filter_map(|e| e.value().attr("id").map(|id| id.trim_start_matches("card-").to_string())).collect()
+}
+
+#[tokio::test]
+async fn library_page_lists_searches_filters_and_pages_with_load_more() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let kite = make_image(&app, &token, "a red kite over green hills").await;
+    let boat = make_image(&app, &token, "a small boat at sea").await;
+    wait_total(&app.url, &token, "", 2).await;
+    let page = admin.get("/library").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(card_ids(&page), [boat.clone(), kite.clone()], "newest first");
+    assert!(page.attr_of(&format!("#card-{kite} .thumb img"), "src").is_some_and(|s| s.contains("sig=")), "a thumbnail");
+    assert!(page.body.contains("(2)"), "facet counts beside the options");
+    assert_eq!(page.count("nav a[href='/library']"), 1);
+
+    let found = admin.get("/library?q=kites").await;
+    assert_eq!(card_ids(&found), [kite.as_str()]);
+    assert_eq!(found.text_of(&format!("#card-{kite} mark")), "kite", "highlighted");
+    assert_eq!(card_ids(&admin.get("/library?sort=oldest").await), [kite.clone(), boat.clone()]);
+    assert_eq!(card_ids(&admin.get("/library?kind=video").await), Vec::<String>::new());
+    assert_eq!(admin.get("/library?kind=audio").await.status, 400);
+
+    let first = admin.get("/library?limit=1").await;
+    assert_eq!(card_ids(&first), [boat.as_str()]);
+    let more = first.attr_of("#more a", "href").expect("load more");
+    let next = admin.get(&more).await;
+    assert_eq!(card_ids(&next), [kite.as_str()]);
+    assert_eq!(next.count("#more"), 0, "the last page");
+}
+
+#[tokio::test]
+async fn library_bulk_keep_zip_and_delete_check_every_id() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let a = make_image(&app, &token, "an orange cat").await;
+    let b = make_image(&app, &token, "a grey dog").await;
+    let kept = admin.post_form("/library/bulk", &[("action", "keep"), ("id", &a), ("id", &b)]).await;
+    assert_eq!(kept.status, 303, "{}", kept.body);
+    wait_total(&app.url, &token, "kept=true", 2).await;
+
+    // the ZIP: one entry per output plus a JSON sidecar each, with the stored hashes
+    let zip = download_zip(&admin, &[&a, &b]).await;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a valid ZIP");
+    assert_eq!(archive.len(), 4);
+    let names: Vec<String> = archive.file_names().map(|n| n.unwrap().to_string()).collect();
+    let sidecar_name = names.iter().find(|n| n.ends_with(".json")).unwrap().clone();
+    let sidecar: serde_json::Value = serde_json::from_reader(archive.by_name(&sidecar_name).unwrap()).unwrap();
+    assert_eq!(sidecar["model"], "demo-image");
+    assert_eq!(sidecar["kept"], true);
+    let file = sidecar["files"][0]["file"].as_str().unwrap().to_string();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_name(&file).unwrap(), &mut bytes).unwrap();
+    use sha2::Digest;
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), sidecar["files"][0]["sha256"].as_str().unwrap());
+
+    // bad selections change nothing
+    let tess = teammate(&app, &admin).await;
+    assert_eq!(tess.post_form("/library/bulk", &[("action", "delete"), ("id", &a)]).await.status, 404, "not theirs");
+    assert_eq!(admin.post_form("/library/bulk", &[("action", "delete")]).await.status, 422, "nothing selected");
+    assert_eq!(admin.post_form("/library/bulk", &[("action", "delete"), ("id", "x")]).await.status, 400);
+    assert_eq!(admin.post_form("/library/bulk", &[("action", "melt"), ("id", &a)]).await.status, 400);
+    let other = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    assert_eq!(admin.post_form("/library/bulk", &[("action", "delete"), ("id", &a), ("id", other)]).await.status, 404);
+    assert_eq!(api_get(&app.url, &format!("/api/v1/generations/{a}"), Some(&token)).await.status, 200, "still there");
+
+    let deleted = admin.post_form("/library/bulk", &[("action", "delete"), ("id", &a), ("id", &b)]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    for id in [&a, &b] {
+        assert_eq!(api_get(&app.url, &format!("/api/v1/generations/{id}"), Some(&token)).await.status, 404);
+    }
+    wait_total(&app.url, &token, "", 0).await;
+}

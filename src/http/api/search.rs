@@ -11,12 +11,14 @@ use crate::domain::catalog::MediaKind;
 use crate::domain::generation::GenState;
 use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
+use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::search::query::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::search::{Cursor, Facets, Filters, Order, SearchRequest, TextQuery};
 use crate::services::{ServiceError, accounts, search};
+use crate::state::AppState;
 
 /// The parameters this endpoint knows; anything else is refused (a typo would otherwise be
 /// silently ignored).
@@ -49,28 +51,33 @@ struct PageView<'a> {
     total: u64,
 }
 
-pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
-    let state = state(&req)?;
-    let params = Params::parse(req.query_string())?;
-    let admin = search::viewer(&caller.user).admin;
-    if !params.users.is_empty() && !admin {
+/// The search request a query string asks for on behalf of `user` (also the library page's):
+/// parameters checked, `user` filters (admins only) resolved from ids or emails.
+pub(crate) async fn request_for(state: &AppState, user: &User, query: &str) -> Result<SearchRequest, AppError> {
+    let params = Params::parse(query)?;
+    if !params.users.is_empty() && !search::viewer(user).admin {
         return Err(ServiceError::AdminOnly.into());
     }
     let mut request = params.request;
     for user in params.users {
         request.filters.users.push(match user.parse::<UserId>() {
             Ok(id) => id,
-            Err(_) => match accounts::find_by_email(&state, &user).await {
+            Err(_) => match accounts::find_by_email(state, &user).await {
                 Ok(found) => found.id,
                 Err(ServiceError::NotFound(_) | ServiceError::Invalid(_)) => {
-                    return Err(
-                        AppError::bad_parameter("user", format!("{user:?} is neither a user id nor the email of an account.")).into()
-                    );
+                    return Err(AppError::bad_parameter("user", format!("{user:?} is neither a user id nor the email of an account.")));
                 }
                 Err(e) => return Err(e.into()),
             },
         });
     }
+    Ok(request)
+}
+
+pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
+    let state = state(&req)?;
+    let admin = search::viewer(&caller.user).admin;
+    let request = request_for(&state, &caller.user, req.query_string()).await?;
     let page = search::search(&state, &caller.user, request).await?;
     let facets = &page.facets;
     let view = PageView {
