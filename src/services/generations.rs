@@ -285,7 +285,7 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
                     for asset in &assets {
                         store::assets::put(tx, asset)?;
                     }
-                    g.outputs = assets.iter().map(|a| a.id).collect();
+                    g.outputs = assets.iter().filter(|a| a.kind == AssetKind::Output).map(|a| a.id).collect();
                     g.state = GenState::Succeeded;
                     g.finished_at = Some(now);
                     ledger = Some((EntryKind::Settle, 0, -cost));

@@ -207,3 +207,37 @@ async fn library_bulk_keep_zip_and_delete_check_every_id() {
     }
     wait_total(&app.url, &token, "", 0).await;
 }
+
+#[tokio::test]
+async fn library_image_outputs_get_an_encrypted_jpeg_thumbnail_that_deletion_removes() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let id = make_image(&app, &token, "a tall lighthouse").await;
+    wait_total(&app.url, &token, "", 1).await;
+    let page = admin.get("/library").await;
+    let thumb = page.attr_of(&format!("#card-{id} .thumb img"), "src").expect("a thumbnail");
+    let g = api_get(&app.url, &format!("/api/v1/generations/{id}"), Some(&token)).await.json();
+    assert_eq!(g["outputs"].as_array().unwrap().len(), 1, "the poster is not an output");
+    assert!(!thumb.contains(g["outputs"][0]["id"].as_str().unwrap()), "the card shows the poster, not the output");
+    let response = admin.client.get(format!("{}{thumb}", app.url)).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let jpeg = response.bytes().await.unwrap();
+    let decoded = image::load_from_memory(&jpeg).expect("a JPEG");
+    assert!(decoded.width() <= reelvault::engine::posters::WIDTH);
+
+    let files = |app: &TestApp| walk(&app.data_dir().join("media"));
+    assert_eq!(files(&app), 2, "the output and its poster");
+    assert_eq!(admin.post_form(&format!("/generations/{id}/delete"), &[]).await.status, 303);
+    assert_eq!(files(&app), 0);
+}
+
+/// The number of files under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { usize::from(e.path().extension().is_some_and(|x| x == "age")) })
+                .sum()
+        })
+        .unwrap_or(0)
+}
