@@ -1,5 +1,5 @@
-//! A generation's page with live status (server-sent events), its player or viewer,
-//! cancel; and the list of one's generations.
+//! A generation's page with live status (server-sent events), its player or viewer, and
+//! cancel; `/generations` now leads to the library.
 
 use std::time::Duration;
 
@@ -71,7 +71,8 @@ struct ShowPage<'a> {
     references: Vec<(&'static str, String)>,
 }
 
-fn parse_id(id: &str) -> Result<GenerationId, AppError> {
+/// A generation id from a URL; a malformed one is "not found".
+pub(super) fn parse_id(id: &str) -> Result<GenerationId, AppError> {
     id.parse().map_err(|_| AppError::not_found())
 }
 
@@ -111,17 +112,9 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
     ok(&req, &page)
 }
 
-#[derive(Template)]
-#[template(path = "generations/list.html")]
-struct ListPage {
-    layout: Layout,
-    generations: Vec<Generation>,
-}
-
-pub async fn list(req: HttpRequest, who: SignedIn) -> PageResult {
-    let state = state(&req)?;
-    let generations = generations::list(&state, who.user.id, None, 200).await?;
-    ok(&req, &ListPage { layout: Layout::new(&req, Some(&who.user)), generations })
+/// `GET /generations`: the library took over the list.
+pub async fn list() -> HttpResponse {
+    crate::http::responses::redirect("/library")
 }
 
 pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {

@@ -4,18 +4,14 @@
 use actix_web::{HttpRequest, web};
 use askama::Template;
 
+use super::generation::parse_id;
 use super::layout::Layout;
 use crate::domain::generation::Generation;
-use crate::domain::ids::GenerationId;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::generations::{self, Flags};
 use crate::services::{ServiceError, deletion};
-
-fn parse_id(id: &str) -> Result<GenerationId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
 
 /// What a flag change tells the person.
 fn done_message(action: &str) -> &'static str {
