@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
@@ -57,17 +58,42 @@ async fn handle(state: AppState, stream: UnixStream) -> std::io::Result<()> {
         let mut line = String::new();
         BufReader::new(read.take(MAX_REQUEST)).read_line(&mut line).await?;
         match serde_json::from_str::<AdminCommand>(&line) {
-            Ok(command) => match admin::execute(&state, command).await {
-                Ok(text) => AdminReply::Ok(text),
-                Err(e) => AdminReply::Err(e.to_string()),
-            },
+            Ok(command) => run_reporting(&state, command, &mut write).await?,
             Err(e) => AdminReply::Err(format!("malformed command: {e}")),
         }
     };
-    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
-    out.push(b'\n');
-    write.write_all(&out).await?;
+    write_reply(&mut write, &reply).await?;
     write.shutdown().await
+}
+
+/// Runs `command`, sending its progress lines to the client as they come.
+async fn run_reporting(state: &AppState, command: AdminCommand, write: &mut OwnedWriteHalf) -> std::io::Result<AdminReply> {
+    let (sink, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let progress = move |line: String| {
+        let _ = sink.send(line);
+    };
+    let run = admin::execute(state, command, &progress);
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            result = &mut run => {
+                while let Ok(line) = lines.try_recv() {
+                    write_reply(write, &AdminReply::Progress(line)).await?;
+                }
+                return Ok(match result {
+                    Ok(text) => AdminReply::Ok(text),
+                    Err(e) => AdminReply::Err(e.to_string()),
+                });
+            }
+            Some(line) = lines.recv() => write_reply(write, &AdminReply::Progress(line)).await?,
+        }
+    }
+}
+
+async fn write_reply(write: &mut OwnedWriteHalf, reply: &AdminReply) -> std::io::Result<()> {
+    let mut out = serde_json::to_vec(reply).unwrap_or_default();
+    out.push(b'\n');
+    write.write_all(&out).await
 }
 
 /// This process's uid: the owner of its /proc entry (no libc needed).
@@ -83,8 +109,9 @@ fn own_uid() -> Option<u32> {
     }
 }
 
-/// Sends one command to a running instance. `Ok(None)` when nothing listens there.
-pub async fn send(data_dir: &Path, command: &AdminCommand) -> std::io::Result<Option<AdminReply>> {
+/// Sends one command to a running instance, handing progress lines to `progress`; returns
+/// the final reply. `Ok(None)` when nothing listens there.
+pub async fn send(data_dir: &Path, command: &AdminCommand, progress: &mut dyn FnMut(&str)) -> std::io::Result<Option<AdminReply>> {
     let stream = match UnixStream::connect(path(data_dir)).await {
         Ok(s) => s,
         Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
@@ -96,7 +123,15 @@ pub async fn send(data_dir: &Path, command: &AdminCommand) -> std::io::Result<Op
     let mut line = serde_json::to_vec(command).map_err(std::io::Error::other)?;
     line.push(b'\n');
     write.write_all(&line).await?;
-    let mut reply = String::new();
-    BufReader::new(read).read_line(&mut reply).await?;
-    serde_json::from_str(&reply).map(Some).map_err(std::io::Error::other)
+    let mut read = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        if read.read_line(&mut line).await? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the service closed the admin socket without a reply"));
+        }
+        match serde_json::from_str(&line).map_err(std::io::Error::other)? {
+            AdminReply::Progress(text) => progress(&text),
+            reply => return Ok(Some(reply)),
+        }
+    }
 }

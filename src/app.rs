@@ -51,6 +51,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
     state.engine.spawn(state.clone());
     state.scheduler.spawn(state.clone());
+    state.search.spawn_indexer(state.store.clone(), crate::services::search::provider_of(&state), state.config.search.clone());
     let resuming = state.clone();
     tokio::spawn(async move {
         if let Err(e) = crate::services::deletion::resume(&resuming).await {
@@ -81,8 +82,8 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops gracefully: refuses new connections, lets in-flight requests finish, then
-    /// closes the store.
+    /// Stops gracefully: refuses new connections, lets in-flight requests finish, stops the
+    /// engine and the search indexer (which commits its pending work), then closes the store.
     pub async fn stop(self) {
         self.state.set_ready(false);
         self.admin_socket.abort();
@@ -90,6 +91,7 @@ impl Running {
         let _ = self.server.await;
         self.state.scheduler.shutdown().await;
         self.state.engine.shutdown().await;
+        self.state.search.shutdown().await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();
         drop(self.state);

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `init`, `check`, and management commands (`user …`,
-//! `token …`) that reach a running instance through its admin socket, or open the store
+//! `token …`, `reindex`) that reach a running instance through its admin socket, or open the store
 //! directly when the service is stopped.
 
 use std::io::Read;
@@ -72,6 +72,8 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Rebuild the search index from the store, printing progress; works while the service runs
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -190,6 +192,7 @@ pub fn main() -> ExitCode {
             Command::Retention(cmd) => manage(config, retention_command(cmd)?).await,
             Command::Backup { dir } => backup(config, dir).await,
             Command::Restore { dir } => restore(config, dir).await,
+            Command::Reindex => reindex(config).await,
         }
     });
     match result {
@@ -320,7 +323,8 @@ async fn check(config: Config) -> Result<(), String> {
 
 /// Runs a management command through the running instance, or directly on the store.
 async fn manage(config: Config, command: AdminCommand) -> Result<(), String> {
-    let reply = match admin_socket::send(&config.data_dir, &command).await {
+    let mut print_progress = |line: &str| println!("{line}");
+    let reply = match admin_socket::send(&config.data_dir, &command, &mut print_progress).await {
         Ok(Some(reply)) => reply,
         Ok(None) => run_direct(config, command).await?,
         Err(e) => {
@@ -333,6 +337,7 @@ async fn manage(config: Config, command: AdminCommand) -> Result<(), String> {
             Ok(())
         }
         AdminReply::Err(message) => Err(message),
+        AdminReply::Progress(line) => Err(format!("the service sent progress ({line}) but no result")),
     }
 }
 
@@ -345,7 +350,7 @@ async fn run_direct(config: Config, command: AdminCommand) -> Result<AdminReply,
         other => other.to_string(),
     })?;
     let state = opened.state;
-    let reply = match admin::execute(&state, command).await {
+    let reply = match admin::execute(&state, command, &|line| println!("{line}")).await {
         Ok(text) => AdminReply::Ok(text),
         Err(e) => AdminReply::Err(e.to_string()),
     };
@@ -362,6 +367,14 @@ async fn backup(config: Config, dir: PathBuf) -> Result<(), String> {
         return Err(format!("there is no store in {} to back up", config.data_dir.display()));
     }
     manage(config, AdminCommand::Backup { dir }).await
+}
+
+/// Rebuilds the search index through the running service, or on the store when it is stopped.
+async fn reindex(config: Config) -> Result<(), String> {
+    if !config.data_dir.join(crate::store::STORE_FILE).exists() {
+        return Err(format!("there is no store in {} to index", config.data_dir.display()));
+    }
+    manage(config, AdminCommand::Reindex).await
 }
 
 /// Restores a backup into the (empty) data directory; never through a running service.

@@ -73,6 +73,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
+    pub search: SearchConfig,
     pub connection: Vec<ConnectionConfig>,
     /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
     pub data_use: Vec<DataUseOverride>,
@@ -137,6 +138,16 @@ pub struct LimitsConfig {
     pub login_failures_per_account: u32,
     /// Failed sign-ins allowed per client address per hour.
     pub login_failures_per_address: u32,
+}
+
+/// How the search indexer batches its commits.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchConfig {
+    /// Pending changes are committed (searchable) at most this long after they were made.
+    #[serde(serialize_with = "human_duration")]
+    pub commit_interval: Duration,
+    /// ... or as soon as this many documents are pending.
+    pub commit_docs: usize,
 }
 
 /// One upstream provider account, as the admin configured it.
@@ -248,6 +259,8 @@ struct Raw {
     schedule: RawSchedule,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    search: RawSearch,
     connection: Option<Vec<RawConnection>>,
     data_use: Option<Vec<DataUseOverride>>,
 }
@@ -288,6 +301,13 @@ struct RawLimits {
     upload_max: Option<String>,
     login_failures_per_account: Option<u32>,
     login_failures_per_address: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    commit_interval: Option<String>,
+    commit_docs: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -482,6 +502,13 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
         login_failures_per_address: raw.limits.login_failures_per_address.unwrap_or(300),
     };
+    let search = SearchConfig {
+        commit_interval: duration("search.commit_interval", raw.search.commit_interval, "1s")?,
+        commit_docs: raw.search.commit_docs.unwrap_or(1000),
+    };
+    if search.commit_interval.is_zero() || search.commit_docs == 0 {
+        return Err(ConfigError("search.commit_interval and search.commit_docs must be more than 0".into()));
+    }
     let connection = match raw.connection {
         None => vec![default_demo_connection()],
         Some(list) => validate_connections(list)?,
@@ -501,6 +528,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         retention,
         schedule,
         limits,
+        search,
         connection,
         data_use,
         source: None,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use serde::Serialize;
 
+use crate::search::SearchError;
 use crate::services::ServiceError;
 use crate::store::StoreError;
 
@@ -18,11 +19,24 @@ pub struct AppError {
     pub message: String,
     #[serde(skip)]
     pub retry_after: Option<Duration>,
+    /// Machine-readable particulars (which parameter was wrong, …); `null` when none.
+    pub details: Option<serde_json::Value>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, details: None }
+    }
+
+    /// The same error with `details`.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// A request parameter that cannot be used: 400 `invalid_parameter`, naming it.
+    pub fn bad_parameter(parameter: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_details(serde_json::json!({ "parameter": parameter }))
     }
 
     pub fn not_found() -> Self {
@@ -91,8 +105,26 @@ impl From<ServiceError> for AppError {
             ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
             ServiceError::Store(s) => s.into(),
+            ServiceError::Search(s) => s.into(),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
+                AppError::internal()
+            }
+        }
+    }
+}
+
+impl From<SearchError> for AppError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Invalid { param, message } => AppError::bad_parameter(param, capitalise(&message)),
+            SearchError::Unavailable(status) => AppError {
+                retry_after: Some(Duration::from_secs(2)),
+                ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "search.unavailable", capitalise(&status.to_string()))
+            },
+            SearchError::Store(s) => s.into(),
+            other => {
+                tracing::error!(error = %other, "search error");
                 AppError::internal()
             }
         }

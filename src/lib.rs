@@ -14,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod providers;
 pub mod scheduler;
+pub mod search;
 pub mod services;
 pub mod state;
 pub mod store;

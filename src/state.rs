@@ -11,6 +11,7 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
+use crate::search::Search;
 use crate::services::passwords::Passwords;
 use crate::services::throttle::Throttle;
 use crate::store::{Store, StoreError};
@@ -53,6 +54,7 @@ pub struct AppState {
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub scheduler: Scheduler,
+    pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<UrlSigner>,
@@ -95,6 +97,7 @@ impl AppState {
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),
             scheduler: Scheduler::new(),
+            search: Search::new(&config.data_dir),
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),
             signer: Arc::new(signer),

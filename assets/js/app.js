@@ -1,4 +1,4 @@
-// reelvault page behaviour: local times and copy buttons. No inline scripts anywhere.
+// reelvault page behaviour: local times, copy buttons, confirmations. No inline scripts anywhere.
 (function () {
   "use strict";
   function localTimes(root) {
@@ -21,6 +21,11 @@
       });
     });
   }
+  // a submit button with data-confirm asks first (the server refuses nothing it would not anyway)
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) e.preventDefault();
+  });
   function init(root) {
     localTimes(root);
     copyButtons(root);

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod corpus;
 pub mod fake_videos;
 pub mod studio;
 

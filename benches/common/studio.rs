@@ -137,11 +137,13 @@ pub struct Conn {
     addr: SocketAddr,
     stream: Option<TcpStream>,
     buf: Vec<u8>,
+    /// The read buffer, kept across requests (allocating 256 KiB per request costs the client).
+    chunk: Vec<u8>,
 }
 
 impl Conn {
     pub fn new(addr: SocketAddr) -> Conn {
-        Conn { addr, stream: None, buf: Vec::with_capacity(1 << 20) }
+        Conn { addr, stream: None, buf: Vec::with_capacity(1 << 20), chunk: vec![0u8; 256 * 1024] }
     }
 
     /// One request; the whole body is kept.
@@ -200,14 +202,14 @@ impl Conn {
         let s = self.stream.as_mut().expect("connected");
         s.write_all(request)?;
         let buf = &mut self.buf;
+        let chunk = &mut self.chunk;
         buf.clear();
         let eof = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed");
-        let mut chunk = vec![0u8; 256 * 1024];
         let head_end = loop {
             if let Some(i) = super::find(buf, b"\r\n\r\n") {
                 break i + 4;
             }
-            let n = s.read(&mut chunk)?;
+            let n = s.read(chunk)?;
             if n == 0 {
                 return Err(eof());
             }
@@ -237,7 +239,7 @@ impl Conn {
         } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
             // small API bodies only: read to the terminating chunk, then decode
             while !buf[head_end..].ends_with(b"0\r\n\r\n") {
-                let n = s.read(&mut chunk)?;
+                let n = s.read(chunk)?;
                 if n == 0 {
                     return Err(eof());
                 }

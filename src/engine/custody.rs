@@ -18,7 +18,8 @@ fn failed(message: impl Into<String>) -> Reason {
     Reason::new("custody_failed", message)
 }
 
-/// Fetches and stores every pending output of `g`; on any failure removes what it stored.
+/// Fetches and stores every pending output of `g`, with a poster for each where one can be
+/// made (listed after the outputs); on any failure removes what it stored.
 pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> Result<Vec<Asset>, Reason> {
     let Some(handle) = &g.upstream else { return Err(failed("The job has no upstream handle.")) };
     if g.pending_outputs.is_empty() {
@@ -68,6 +69,9 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
             }
         }
     }
+    // thumbnails and poster frames: best effort, never a reason to fail the job
+    let posters = super::posters::attach(state, &recipient, &mut stored).await;
+    stored.extend(posters);
     Ok(stored)
 }
 

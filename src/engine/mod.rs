@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod custody;
 pub mod events;
 mod job;
+pub mod posters;
 pub mod progress;
 
 use std::collections::HashMap;

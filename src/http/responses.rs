@@ -90,7 +90,7 @@ pub fn json_error(e: &AppError) -> HttpResponse {
     if let Some(wait) = e.retry_after {
         response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
     }
-    response.json(serde_json::json!({ "code": e.code, "message": e.message, "details": null }))
+    response.json(serde_json::json!({ "code": e.code, "message": e.message, "details": e.details }))
 }
 
 #[derive(Template)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::audit::Context;
-use super::{ServiceError, ServiceResult, accounts, backup, credits, links, retention, tokens};
+use super::{ServiceError, ServiceResult, accounts, backup, credits, links, retention, search, tokens};
 use crate::domain::time::Timestamp;
 use crate::domain::user::Role;
 use crate::state::AppState;
@@ -57,17 +57,23 @@ pub enum AdminCommand {
     RetentionRun {
         at: Option<i64>,
     },
+    Reindex,
 }
 
-/// The reply: text for the terminal, or an error message.
+/// A reply line: progress while a long command runs, then its result (text for the
+/// terminal, or an error message).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminReply {
     Ok(String),
     Err(String),
+    Progress(String),
 }
 
-/// Runs one command as the command line (audited as such).
-pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<String> {
+/// Where a long command reports progress, one line at a time.
+pub type ProgressSink = dyn Fn(String) + Send + Sync;
+
+/// Runs one command as the command line (audited as such), reporting progress to `progress`.
+pub async fn execute(state: &AppState, command: AdminCommand, progress: &ProgressSink) -> ServiceResult<String> {
     let ctx = Context::cli();
     match command {
         AdminCommand::UserAdd { email, role, name, password } => {
@@ -139,6 +145,15 @@ pub async fn execute(state: &AppState, command: AdminCommand) -> ServiceResult<S
         AdminCommand::RetentionRun { at } => {
             let run = retention::run(state, "cli", at.map_or_else(Timestamp::now, Timestamp)).await?;
             Ok(format!("# retention sweep done in {} ms:\n{}", run.duration_ms, retention::describe(&run.counts, &[])))
+        }
+        AdminCommand::Reindex => {
+            let done = search::reindex(state, |p| progress(p.to_string())).await?;
+            Ok(format!(
+                "search index rebuilt: {} generations in {:.1} s ({} per second)\n",
+                done.done,
+                done.elapsed.as_secs_f64(),
+                done.rate()
+            ))
         }
         AdminCommand::VerifyLedger => {
             let problems = credits::verify_ledger(&state.store).await?;

@@ -48,6 +48,7 @@ pub async fn mark(state: &AppState, ctx: &Context, id: GenerationId) -> ServiceR
             Ok(true)
         })
         .await
+        .inspect(|_| state.store.outbox_written())
 }
 
 /// Steps 2 and 3 for a marked generation: its files (outputs and their posters), then its
@@ -74,7 +75,9 @@ pub async fn finish(state: &AppState, id: GenerationId) -> ServiceResult<()> {
             store::generations::remove(tx, &g)?;
             Ok::<_, ServiceError>(())
         })
-        .await
+        .await?;
+    state.store.outbox_written();
+    Ok(())
 }
 
 /// The assets a generation owns: its outputs and their posters.

@@ -118,6 +118,7 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
             Ok(())
         })
         .await?;
+    state.store.outbox_written();
     state.engine.start(generation.id);
     state.engine.publish(GenEvent::of(&generation));
     Ok(generation)
@@ -132,6 +133,63 @@ pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResu
         .await?
         .filter(|g| g.owner == owner && g.deleted_at.is_none())
         .ok_or(ServiceError::NotFound("generation"))
+}
+
+/// A generation `user` may look at: their own, or one a teammate shared (read-only).
+pub async fn visible(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let viewer = user.id;
+    state
+        .store
+        .read(move |tx| store::generations::get(tx, id))
+        .await?
+        .filter(|g| (g.owner == viewer || g.shared) && g.deleted_at.is_none())
+        .ok_or(ServiceError::NotFound("generation"))
+}
+
+/// The flags an owner may change on a finished or running generation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Exempt from retention.
+    pub kept: Option<bool>,
+    /// Visible to every signed-in teammate.
+    pub shared: Option<bool>,
+}
+
+impl Flags {
+    /// The flag an action word sets: `keep`, `unkeep`, `share` or `unshare`.
+    pub fn from_action(action: &str) -> Option<Flags> {
+        match action {
+            "keep" => Some(Flags { kept: Some(true), shared: None }),
+            "unkeep" => Some(Flags { kept: Some(false), shared: None }),
+            "share" => Some(Flags { kept: None, shared: Some(true) }),
+            "unshare" => Some(Flags { kept: None, shared: Some(false) }),
+            _ => None,
+        }
+    }
+}
+
+/// Sets `flags` on one of `user`'s generations in one transaction with its outbox row, so
+/// search filters and facets follow; returns the generation as stored.
+pub async fn set_flags(state: &AppState, user: &User, id: GenerationId, flags: Flags) -> ServiceResult<Generation> {
+    let owner = user.id;
+    let changed = state
+        .store
+        .write(move |tx| {
+            let mut g = store::generations::get(tx, id)?
+                .filter(|g| g.owner == owner && g.deleted_at.is_none())
+                .ok_or(ServiceError::NotFound("generation"))?;
+            if flags.kept.is_none_or(|k| k == g.kept) && flags.shared.is_none_or(|s| s == g.shared) {
+                return Ok::<_, ServiceError>(g);
+            }
+            g.kept = flags.kept.unwrap_or(g.kept);
+            g.shared = flags.shared.unwrap_or(g.shared);
+            g.updated_at = Timestamp::now();
+            store::generations::put(tx, &g)?;
+            Ok(g)
+        })
+        .await?;
+    state.store.outbox_written();
+    Ok(changed)
 }
 
 /// The owner's generations, newest first.
@@ -194,10 +252,10 @@ pub async fn apply_progress(store: &Store, batch: Vec<(GenerationId, u8)>) -> Se
 }
 
 /// Applies one change in one write transaction, with the ledger entry it implies:
-/// settle on success, release on failure or cancellation. Changes to a generation that
+/// settle on success, release on failure or cancellation; then wakes the search indexer. Changes to a generation that
 /// is already terminal are refused (so nothing is charged or released twice).
 pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceResult<Generation> {
-    store
+    let changed = store
         .write(move |tx| {
             let mut g = store::generations::get(tx, id)?.ok_or(ServiceError::NotFound("generation"))?;
             if g.state.is_terminal() {
@@ -227,7 +285,7 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
                     for asset in &assets {
                         store::assets::put(tx, asset)?;
                     }
-                    g.outputs = assets.iter().map(|a| a.id).collect();
+                    g.outputs = assets.iter().filter(|a| a.kind == AssetKind::Output).map(|a| a.id).collect();
                     g.state = GenState::Succeeded;
                     g.finished_at = Some(now);
                     ledger = Some((EntryKind::Settle, 0, -cost));
@@ -252,5 +310,7 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
             store::generations::put(tx, &g)?;
             Ok(g)
         })
-        .await
+        .await?;
+    store.outbox_written();
+    Ok(changed)
 }

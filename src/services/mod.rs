@@ -1,8 +1,8 @@
-//! Use-cases: the only layer that combines the store, the vault and (later) search and the
-//! engine. Handlers and the command line call these; they never touch tables themselves.
+//! Use-cases: the only layer that combines the store, the vault, search and the engine. Handlers and the command line call these; they never touch tables themselves.
 
 pub mod accounts;
 pub mod admin;
+pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod connections;
@@ -10,12 +10,14 @@ pub mod credits;
 pub mod deletion;
 pub mod gc;
 pub mod generations;
+pub mod library;
 pub mod links;
 pub mod media;
 pub mod model_policy;
 pub mod models;
 pub mod passwords;
 pub mod retention;
+pub mod search;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
@@ -62,6 +64,8 @@ pub enum ServiceError {
     TooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -12,8 +12,15 @@ pub fn get(tx: &impl Tx, id: GenerationId) -> Result<Option<Generation>, StoreEr
     decode_opt(tx.table(GENERATIONS)?.get(id.to_key())?)
 }
 
+/// Several generations by id (the table opened once), in the order asked.
+pub fn get_many(tx: &impl Tx, ids: &[GenerationId]) -> Result<Vec<Option<Generation>>, StoreError> {
+    let table = tx.table(GENERATIONS)?;
+    ids.iter().map(|id| decode_opt(table.get(id.to_key())?)).collect()
+}
+
 /// Writes a generation and everything that follows from it: the owner index, the active
 /// set, and a search-outbox row. Refuses a state change the state machine forbids.
+/// After the commit, wake the indexer with [`super::Store::outbox_written`].
 pub fn put(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreError> {
     let key = generation.id.to_key();
     let mut table = tx.open_table(GENERATIONS)?;
@@ -106,4 +113,43 @@ pub fn list_for_owner(tx: &impl Tx, owner: UserId, before: Option<GenerationId>,
         }
     }
     Ok(out)
+}
+
+/// The last sequence number of the search outbox (0 when it is empty).
+pub fn outbox_last(tx: &impl Tx) -> Result<u64, StoreError> {
+    Ok(tx.table(SEARCH_OUTBOX)?.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+}
+
+/// Up to `limit` outbox rows after `seq`, in order: (sequence, generation).
+pub fn outbox_after(tx: &impl Tx, seq: u64, limit: usize) -> Result<Vec<(u64, GenerationId)>, StoreError> {
+    let table = tx.table(SEARCH_OUTBOX)?;
+    let mut out = Vec::new();
+    for row in table.range(seq.saturating_add(1)..)?.take(limit) {
+        let (k, v) = row?;
+        out.push((k.value(), GenerationId::from_key(v.value())));
+    }
+    Ok(out)
+}
+
+/// Removes the outbox rows before `applied`, which the index has durably taken in. The row
+/// `applied` itself stays: [`put`] numbers each row after the last one, so the sequence
+/// never goes back below what the index has seen.
+pub fn trim_outbox(tx: &WriteTransaction, applied: u64) -> Result<(), StoreError> {
+    tx.open_table(SEARCH_OUTBOX)?.retain_in(..applied, |_, _| false)?;
+    Ok(())
+}
+
+/// How many generations the store holds (deleted ones included).
+pub fn count(tx: &impl Tx) -> Result<u64, StoreError> {
+    use redb::ReadableTableMetadata;
+    Ok(tx.table(GENERATIONS)?.len()?)
+}
+
+/// Calls `f` with every generation, in id (creation) order.
+pub fn each<E: From<StoreError>>(tx: &impl Tx, mut f: impl FnMut(Generation) -> Result<(), E>) -> Result<(), E> {
+    for row in tx.table(GENERATIONS)?.iter().map_err(StoreError::from)? {
+        let (_, value) = row.map_err(StoreError::from)?;
+        f(codec::decode(value.value())?)?;
+    }
+    Ok(())
 }

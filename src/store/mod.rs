@@ -99,6 +99,8 @@ impl Tx for WriteTransaction {
 pub struct Store {
     db: Arc<redb::Database>,
     path: PathBuf,
+    /// Woken after a commit that added search-outbox rows (the search indexer waits on it).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -117,7 +119,18 @@ impl Store {
             tracing::info!(from = found, to = migrations::CURRENT, backup = %copy.display(), "copied the store before migrating it");
         }
         migrations::run(&db)?;
-        Ok(Store { db: Arc::new(db), path })
+        Ok(Store { db: Arc::new(db), path, outbox: Arc::default() })
+    }
+
+    /// Wakes the search indexer: call after committing a write that added outbox rows
+    /// (every [`generations::put`]). Cheap; wakes that arrive while it works are coalesced.
+    pub fn outbox_written(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// What [`Store::outbox_written`] wakes.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.clone()
     }
 
     /// Closes the store once every other handle is gone, so the next start needs no
@@ -179,19 +192,22 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || match commit {
-            Commit::Durable => write_now(&db, f),
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_now(commit, f)).await.map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+
+    /// [`Store::write_with`] on this thread, for callers already off the async executor.
+    pub fn write_now<T, E: From<StoreError>>(&self, commit: Commit, f: impl FnOnce(&WriteTransaction) -> Result<T, E>) -> Result<T, E> {
+        match commit {
+            Commit::Durable => write_now(&self.db, f),
             Commit::Advisory => {
-                let mut tx = db.begin_write().map_err(StoreError::from)?;
+                let mut tx = self.db.begin_write().map_err(StoreError::from)?;
                 tx.set_durability(redb::Durability::None).map_err(StoreError::from)?;
                 let value = f(&tx)?;
                 tx.commit().map_err(StoreError::from)?;
                 Ok(value)
             }
-        })
-        .await
-        .map_err(|_| E::from(StoreError::TaskFailed))?
+        }
     }
 }
 

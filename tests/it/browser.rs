@@ -1,5 +1,6 @@
 //! The UI in a real browser (Debian's chromium): sign in, a new demo generation, the live
-//! status, and the video really playing and seeking. A failing step saves a screenshot under
+//! status, the video really playing and seeking, finding it by searching its prompt in the
+//! library, and deleting it. A failing step saves a screenshot under
 //! `target/browser-screenshots/`.
 
 use std::time::Duration;
@@ -18,7 +19,7 @@ macro_rules! check {
 }
 
 #[tokio::test]
-async fn sign_in_generate_watch_it_finish_and_play_the_video() {
+async fn sign_in_generate_watch_it_play_find_it_in_the_library_and_delete_it() {
     if !webdriver::available() {
         assert!(std::env::var_os("CI").is_none(), "CI must install chromium and chromium-driver (.ci/run does)");
         eprintln!("skipping the browser test: chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)");
@@ -71,6 +72,28 @@ async fn sign_in_generate_watch_it_finish_and_play_the_video() {
     );
     check!(b, "no-media-error", b.js("return document.querySelector('video').error === null").await == serde_json::Value::Bool(true));
     b.screenshot("played").await;
+    let id = b.js("return location.pathname.split('/')[2]").await.as_str().unwrap_or_default().to_string();
+
+    // the library finds it by its prompt (the index commits within about a second)
+    let card = format!("return !!document.querySelector('#card-{id} mark')");
+    let mut found = false;
+    for _ in 0..20 {
+        b.go(&format!("{}/library?q=kites", app.url)).await;
+        if b.wait_for(&card, 1).await {
+            found = true;
+            break;
+        }
+    }
+    check!(b, "library-search", found);
+    b.js(&format!("document.querySelector('#card-{id} .snippet a').click();")).await;
+    check!(b, "opened-from-library", b.wait_for("return !!document.getElementById('delete')", 10).await);
+    b.js("document.getElementById('delete').click();").await;
+    check!(b, "confirm-delete", b.wait_for("return !!document.getElementById('confirm-delete')", 10).await);
+    b.js("document.getElementById('confirm-delete').click();").await;
+    check!(b, "deleted", b.wait_for("return location.pathname=='/library' && document.body.innerText.includes('Deleted')", 10).await);
+    check!(b, "gone-from-library", b.wait_for(&format!("return !document.getElementById('card-{id}')"), 5).await);
+    b.go(&format!("{}/generations/{id}", app.url)).await;
+    check!(b, "gone", b.wait_for("return document.title.startsWith('404')", 5).await);
     b.quit().await;
     app.stop().await;
 }

@@ -60,7 +60,16 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateB
 
 pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
-    let g = generations::get(&state, &caller.user, parse_id(&id)?).await?;
+    let g = generations::visible(&state, &caller.user, parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+}
+
+/// `POST /api/v1/generations/{id}/{keep|unkeep|share|unshare}`: sets one flag, returns the generation.
+pub async fn set_flag(req: HttpRequest, caller: ApiCaller, path: web::Path<(String, String)>) -> ApiResult {
+    let state = state(&req)?;
+    let (id, action) = path.into_inner();
+    let flags = generations::Flags::from_action(&action).ok_or_else(AppError::not_found)?;
+    let g = generations::set_flags(&state, &caller.user, parse_id(&id)?, flags).await?;
     Ok(HttpResponse::Ok().json(view(&req, &g).await?))
 }
 

@@ -3,6 +3,7 @@
 pub mod generations;
 pub mod me;
 pub mod models;
+pub mod search;
 pub mod views;
 
 use actix_web::web;
@@ -13,7 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/credits").get(generations::balance));
     cfg.service(super::resource("/models").get(models::list));
     cfg.service(super::resource("/uploads").post(generations::upload));
-    cfg.service(super::resource("/generations").post(generations::create));
+    cfg.service(super::resource("/generations").get(search::list).post(generations::create));
     cfg.service(super::resource("/generations/{id}").get(generations::show).delete(generations::delete));
     cfg.service(super::resource("/generations/{id}/cancel").post(generations::cancel));
+    cfg.service(super::resource("/generations/{id}/{action:keep|unkeep|share|unshare}").post(generations::set_flag));
 }

@@ -45,6 +45,10 @@ pub struct GenerationView<'a> {
     pub submitted_at: Option<String>,
     pub finished_at: Option<String>,
     pub outputs: Vec<OutputView>,
+    /// Exempt from retention.
+    pub kept: bool,
+    /// Visible to every signed-in teammate.
+    pub shared: bool,
 }
 
 impl<'a> GenerationView<'a> {
@@ -65,6 +69,8 @@ impl<'a> GenerationView<'a> {
             created_at: g.created_at.rfc3339(),
             submitted_at: g.submitted_at.map(|t| t.rfc3339()),
             finished_at: g.finished_at.map(|t| t.rfc3339()),
+            kept: g.kept,
+            shared: g.shared,
             outputs: outputs
                 .iter()
                 .map(|a| OutputView {

@@ -9,8 +9,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::layout::Layout;
+use crate::domain::asset::AssetKind;
 use crate::domain::catalog::{ModelSpec, ParamKind, Price, ReferenceRole};
 use crate::domain::credits::Balance;
+use crate::domain::ids::AssetId;
 use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
@@ -18,7 +20,7 @@ use crate::http::multipart;
 use crate::http::responses::{PageResult, redirect, render};
 use crate::services::generations::{self, NewGeneration};
 use crate::services::models::{self, Offer};
-use crate::services::{ServiceError, credits, uploads};
+use crate::services::{ServiceError, credits, media, uploads};
 use crate::state::AppState;
 
 /// A parameter as the form shows it.
@@ -46,6 +48,47 @@ struct NewPage {
     price: u64,
     balance: Balance,
     error: Option<String>,
+    /// Reference images carried over from an earlier generation ("use these settings again").
+    reuse: Vec<Reused>,
+}
+
+/// An earlier upload the form sends again unless a new file replaces it.
+pub struct Reused {
+    pub role: &'static str,
+    pub upload: String,
+    pub url: String,
+}
+
+/// `user`'s own uploads among `refs` (role, upload id), with signed URLs for the form.
+async fn reused(state: &AppState, user: &User, refs: Vec<(ReferenceRole, AssetId)>) -> Result<Vec<Reused>, AppError> {
+    let assets = media::assets(state, refs.iter().map(|(_, id)| *id).collect()).await?;
+    Ok(refs
+        .into_iter()
+        .filter_map(|(role, id)| {
+            let a = assets.iter().find(|a| a.id == id && a.owner == user.id && a.kind == AssetKind::Upload)?;
+            Some(Reused { role: role.as_str(), upload: id.to_string(), url: media::signed_path(state, a) })
+        })
+        .collect())
+}
+
+/// The `reuse_<role>` fields of a query or form, parsed (malformed ones dropped).
+fn reuse_fields(fields: &BTreeMap<String, String>) -> Vec<(ReferenceRole, AssetId)> {
+    fields.iter().filter_map(|(k, v)| Some((ReferenceRole::parse(k.strip_prefix("reuse_")?).ok()?, v.parse().ok()?))).collect()
+}
+
+/// What `?from=<generation>` prefills: its model, prompts, parameters and (for its owner)
+/// reference images; the query's own values win (`seed=` clears the seed for a variation).
+async fn prefill(state: &AppState, user: &User, query: &mut BTreeMap<String, String>) -> Result<Vec<(ReferenceRole, AssetId)>, AppError> {
+    let Some(from) = query.remove("from").filter(|f| !f.is_empty()) else { return Ok(reuse_fields(query)) };
+    let id = from.parse().map_err(|_| AppError::bad_parameter("from", "from must be a generation id."))?;
+    let g = generations::visible(state, user, id).await?;
+    let mut filled: BTreeMap<String, String> = g.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    filled.insert("model".into(), g.model.clone());
+    filled.insert("prompt".into(), g.prompt.clone());
+    filled.insert("negative_prompt".into(), g.negative_prompt.clone().unwrap_or_default());
+    filled.extend(std::mem::take(query));
+    *query = filled;
+    Ok(if g.owner == user.id { g.references.iter().map(|r| (r.role, r.upload)).collect() } else { Vec::new() })
 }
 
 fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
@@ -134,6 +177,7 @@ async fn page(
     prompt: String,
     negative_prompt: String,
     values: BTreeMap<String, String>,
+    reuse: Vec<Reused>,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
@@ -156,16 +200,20 @@ async fn page(
         negative_prompt,
         balance,
         error: error.or(picked.notice),
+        reuse,
     };
     render(req, status, &page)
 }
 
 pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
+    let mut query = query.into_inner();
+    let refs = prefill(&state, &who.user, &mut query).await?;
+    let reuse = reused(&state, &who.user, refs).await?;
     let picked = pick(&state, &who.user, query.get("model").map(String::as_str)).await?;
     let prompt = query.get("prompt").cloned().unwrap_or_default();
     let negative = query.get("negative_prompt").cloned().unwrap_or_default();
-    page(&req, &who, picked, prompt, negative, param_values(&query), None, StatusCode::OK).await
+    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, None, StatusCode::OK).await
 }
 
 /// The price line, recomputed as the form changes (htmx).
@@ -191,6 +239,11 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             let asset = uploads::upload(&state, &who.user, file.bytes.clone()).await?;
             references.push((role.to_string(), asset.id.to_string()));
         }
+        for (role, upload) in reuse_fields(&parts.fields) {
+            if !references.iter().any(|(r, _)| r == role.as_str()) {
+                references.push((role.as_str().to_string(), upload.to_string()));
+            }
+        }
         let params = values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
         let request =
             NewGeneration { model: requested.clone(), prompt: prompt.clone(), negative_prompt: Some(negative.clone()), params, references };
@@ -211,7 +264,8 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             let error = AppError::from(e);
             let values = values.into_iter().collect();
             let picked = pick(&state, &who.user, Some(&requested)).await?;
-            page(&req, &who, picked, prompt, negative, values, Some(error.message), error.status).await
+            let reuse = reused(&state, &who.user, reuse_fields(&parts.fields)).await?;
+            page(&req, &who, picked, prompt, negative, values, reuse, Some(error.message), error.status).await
         }
         Err(e) => Err(e.into()),
     }

@@ -1,5 +1,5 @@
-//! A generation's page with live status (server-sent events), its player or viewer,
-//! cancel; and the list of one's generations.
+//! A generation's page with live status (server-sent events), its player or viewer, and
+//! cancel; `/generations` now leads to the library.
 
 use std::time::Duration;
 
@@ -65,11 +65,14 @@ struct ShowPage<'a> {
     model_label: String,
     demo: bool,
     duration: String,
+    /// The viewer owns it (a teammate sees a shared one read-only).
+    is_owner: bool,
     /// (role label, signed URL) of each reference image.
     references: Vec<(&'static str, String)>,
 }
 
-fn parse_id(id: &str) -> Result<GenerationId, AppError> {
+/// A generation id from a URL; a malformed one is "not found".
+pub(super) fn parse_id(id: &str) -> Result<GenerationId, AppError> {
     id.parse().map_err(|_| AppError::not_found())
 }
 
@@ -79,7 +82,7 @@ fn alt_text(g: &Generation) -> String {
 
 pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
     let state = state(&req)?;
-    let g = generations::get(&state, &who.user, parse_id(&id)?).await?;
+    let g = generations::visible(&state, &who.user, parse_id(&id)?).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
     let registry = state.registry();
     let model = registry.model(&g.model);
@@ -96,6 +99,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
         references,
+        is_owner: g.owner == who.user.id,
         csrf: layout.csrf.clone(),
         layout,
         outputs: cards(&state, &outputs),
@@ -108,17 +112,9 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
     ok(&req, &page)
 }
 
-#[derive(Template)]
-#[template(path = "generations/list.html")]
-struct ListPage {
-    layout: Layout,
-    generations: Vec<Generation>,
-}
-
-pub async fn list(req: HttpRequest, who: SignedIn) -> PageResult {
-    let state = state(&req)?;
-    let generations = generations::list(&state, who.user.id, None, 200).await?;
-    ok(&req, &ListPage { layout: Layout::new(&req, Some(&who.user)), generations })
+/// `GET /generations`: the library took over the list.
+pub async fn list() -> HttpResponse {
+    crate::http::responses::redirect("/library")
 }
 
 pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
@@ -158,7 +154,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
     let state = state(&req)?;
     let id = parse_id(&id)?;
     let receiver = state.engine.subscribe();
-    let first = generations::get(&state, &who.user, id).await?;
+    let first = generations::visible(&state, &who.user, id).await?;
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
     struct Live {
@@ -192,7 +188,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
                     Ok(Err(RecvError::Closed)) => return None,
                 }
             }
-            live.pending = generations::get(&live.state, &user, id).await.ok();
+            live.pending = generations::visible(&live.state, &user, id).await.ok();
             live.pending.as_ref()?;
             Some((Ok(Bytes::new()), live))
         }

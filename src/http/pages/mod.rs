@@ -8,8 +8,10 @@ pub mod admin_retention;
 pub mod admin_users;
 pub mod generate;
 pub mod generation;
+pub mod generation_actions;
 pub mod home;
 pub mod layout;
+pub mod library;
 pub mod models;
 pub mod onboarding;
 pub mod sessions;
@@ -57,7 +59,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/generate").get(generate::show).post(generate::submit));
     cfg.service(resource("/generate/price").get(generate::price_line));
     cfg.service(resource("/generations").get(generation::list));
+    cfg.service(resource("/library").get(library::show));
+    cfg.service(resource("/library/bulk").post(library::bulk));
     cfg.service(resource("/generations/{id}").get(generation::show));
     cfg.service(resource("/generations/{id}/cancel").post(generation::cancel));
     cfg.service(resource("/generations/{id}/events").get(generation::events));
+    cfg.service(resource("/generations/{id}/delete").get(generation_actions::confirm_delete).post(generation_actions::delete));
+    cfg.service(resource("/generations/{id}/{action:keep|unkeep|share|unshare}").post(generation_actions::set_flag));
 }

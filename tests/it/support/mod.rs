@@ -59,6 +59,15 @@ impl TestApp {
         Self::start_in(dir, config).await
     }
 
+    /// Stops gracefully, lets `between` change the data directory (the app is down), and
+    /// starts again on it.
+    pub async fn restart_after(self, between: impl FnOnce(&Path)) -> TestApp {
+        let TestApp { running, dir, config, .. } = self;
+        running.stop().await;
+        between(&config.data_dir);
+        Self::start_in(dir, config).await
+    }
+
     pub async fn stop(self) -> tempfile::TempDir {
         self.running.stop().await;
         self.dir

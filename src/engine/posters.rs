@@ -1,0 +1,153 @@
+//! Posters at custody: an image output gets a resized JPEG thumbnail; a video output gets a
+//! frame taken by `ffmpeg` when it is installed (plaintext only ever passes through pipes).
+//! Posters are stored encrypted like every asset. A poster that cannot be made is skipped:
+//! it never fails the job (pages show a neutral placeholder instead).
+
+use std::io::Cursor;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use image::{DynamicImage, ImageReader, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::ids::AssetId;
+use crate::domain::time::Timestamp;
+use crate::state::AppState;
+
+/// A thumbnail's width in pixels (narrower images keep theirs).
+pub const WIDTH: u32 = 384;
+/// The most pixels an output may have for a thumbnail to be made.
+const MAX_PIXELS: u64 = 100_000_000;
+/// How long ffmpeg may take for one frame.
+const FFMPEG_TIMEOUT: Duration = Duration::from_secs(20);
+/// The largest frame accepted from ffmpeg.
+const MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Makes and stores a poster for each output that can have one, linking it from the
+/// output's `poster`; returns the poster assets (to be recorded with the outputs).
+pub async fn attach(state: &AppState, recipient: &age::x25519::Recipient, outputs: &mut [Asset]) -> Vec<Asset> {
+    let mut posters = Vec::new();
+    for output in outputs.iter_mut() {
+        let made = if output.is_video() { video_frame(state, output).await } else { image_thumbnail(state, output).await };
+        let Some((jpeg, width, height)) = made else { continue };
+        let id = AssetId::generate();
+        match state.media.ingest_bytes(&id.to_string(), recipient, jpeg).await {
+            Ok(ingested) => {
+                output.poster = Some(id);
+                posters.push(Asset {
+                    id,
+                    owner: output.owner,
+                    kind: AssetKind::Poster,
+                    content_type: "image/jpeg".into(),
+                    bytes: ingested.bytes,
+                    sha256: ingested.sha256,
+                    width: Some(width),
+                    height: Some(height),
+                    generation: output.generation,
+                    created_at: Timestamp::now(),
+                    poster: None,
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "storing a poster failed; the output has none"),
+        }
+    }
+    posters
+}
+
+async fn image_thumbnail(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
+    let bytes = super::custody::read_all(state, output).await.ok()?;
+    let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
+    made.inspect_err(|e| tracing::info!(error = %e, "no thumbnail for an image output")).ok()
+}
+
+/// A JPEG at most [`WIDTH`] pixels wide of an encoded image, decoded within memory limits.
+pub fn thumbnail(input: &[u8]) -> Result<(Vec<u8>, u32, u32), String> {
+    let mut reader = ImageReader::new(Cursor::new(input)).with_guessed_format().map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_PIXELS * 4);
+    reader.limits(limits);
+    let (w, h) = reader.into_dimensions().map_err(|e| e.to_string())?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS || w == 0 || h == 0 {
+        return Err(format!("{w}×{h} pixels is too many or none"));
+    }
+    let mut reader = ImageReader::new(Cursor::new(input)).with_guessed_format().map_err(|e| e.to_string())?;
+    reader.limits(limits_for(w, h));
+    let image = reader.decode().map_err(|e| e.to_string())?;
+    let small = if image.width() > WIDTH { image.resize(WIDTH, u32::MAX, image::imageops::FilterType::Triangle) } else { image };
+    encode_jpeg(&small)
+}
+
+fn limits_for(w: u32, h: u32) -> Limits {
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(u64::from(w) * u64::from(h) * 16 + (1 << 20));
+    limits
+}
+
+fn encode_jpeg(image: &DynamicImage) -> Result<(Vec<u8>, u32, u32), String> {
+    let rgb = image.to_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82).encode_image(&rgb).map_err(|e| e.to_string())?;
+    Ok((out, rgb.width(), rgb.height()))
+}
+
+/// Whether an `ffmpeg` binary is on the PATH (looked up once).
+fn ffmpeg() -> Option<&'static std::path::Path> {
+    static FOUND: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path).map(|dir| dir.join("ffmpeg")).find(|p| p.is_file())
+        })
+        .as_deref()
+}
+
+/// A frame of a video output taken by ffmpeg (fed through stdin, read from stdout), as a
+/// thumbnail; `None` without ffmpeg or when it fails or takes too long.
+async fn video_frame(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
+    let ffmpeg = ffmpeg()?;
+    let identity = state.keyring.identity(&state.store, output.owner).await.ok()?;
+    let (_, mut stream) = state.media.read_range(&output.id.to_string(), identity, None).await.ok()?;
+    let mut child = tokio::process::Command::new(ffmpeg)
+        .args(["-nostdin", "-loglevel", "error", "-i", "pipe:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    let mut stdout = child.stdout.take()?;
+    let feed = async move {
+        while let Some(Ok(chunk)) = stream.next().await {
+            if stdin.write_all(&chunk).await.is_err() {
+                break; // ffmpeg has its frame and closed the pipe
+            }
+        }
+    };
+    let read = async move {
+        let mut frame = Vec::new();
+        (&mut stdout).take(MAX_FRAME_BYTES).read_to_end(&mut frame).await.map(|_| frame)
+    };
+    let (_, frame) = tokio::time::timeout(FFMPEG_TIMEOUT, async { tokio::join!(feed, read) }).await.ok()?;
+    let _ = child.kill().await;
+    let frame = frame.ok().filter(|f| !f.is_empty())?;
+    tokio::task::spawn_blocking(move || thumbnail(&frame)).await.ok()?.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnails_are_narrow_jpegs_and_garbage_is_refused() {
+        let big = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(1000, 500, image::Rgb([200, 10, 10])));
+        let mut png = Vec::new();
+        big.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let (jpeg, w, h) = thumbnail(&png).unwrap();
+        assert_eq!((w, h), (WIDTH, 192));
+        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+        assert!(thumbnail(b"not an image").is_err());
+    }
+}

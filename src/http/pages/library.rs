@@ -1,0 +1,213 @@
+//! The library: a grid of what the caller may see, from the search service (empty query =
+//! newest first), with a search box, filters with facet counts, "Load more" by cursor, and
+//! bulk keep, delete and ZIP download of a selection.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::layout::Layout;
+use crate::domain::asset::Asset;
+use crate::domain::ids::GenerationId;
+use crate::error::AppError;
+use crate::http::api::search::request_for;
+use crate::http::auth::{SignedIn, state};
+use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
+use crate::services::search::SearchItem;
+use crate::services::{archive, library, media, search};
+use crate::state::AppState;
+
+/// One card of the grid.
+pub struct Card {
+    pub id: String,
+    pub highlight: String,
+    pub state: &'static str,
+    pub model: String,
+    pub created_rfc3339: String,
+    pub created: String,
+    pub cost: u64,
+    pub kept: bool,
+    pub shared: bool,
+    pub mine: bool,
+    /// The poster or the image itself (signed); `None` shows a placeholder.
+    pub thumb: Option<String>,
+    pub is_video: bool,
+}
+
+/// A filter option with its facet count.
+pub struct Choice {
+    pub value: String,
+    pub count: u64,
+    pub checked: bool,
+}
+
+/// One filter group (`name` is the query parameter).
+pub struct Group {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub choices: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "library/index.html")]
+struct LibraryPage {
+    layout: Layout,
+    q: String,
+    from: String,
+    to: String,
+    sort: String,
+    kept: String,
+    groups: Vec<Group>,
+    total: u64,
+    cards: Vec<Card>,
+    more: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "library/cards.html")]
+struct CardsPartial {
+    cards: Vec<Card>,
+    more: Option<String>,
+}
+
+/// The query's pairs, decoded.
+fn pairs(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+/// The "Load more" URL: the same query with the next cursor.
+fn more_url(pairs: &[(String, String)], cursor: Option<&str>) -> Option<String> {
+    let cursor = cursor?;
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, v)| k != "cursor" && !v.is_empty()) {
+        out.append_pair(k, v);
+    }
+    out.append_pair("cursor", cursor);
+    Some(format!("/library?{}", out.finish()))
+}
+
+/// The grid's cards: a poster (or the image itself) per generation.
+async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<SearchItem>) -> Result<Vec<Card>, AppError> {
+    let poster_ids = items.iter().filter_map(|i| i.outputs.first().and_then(|a| a.poster)).collect();
+    let posters = media::assets(state, poster_ids).await?;
+    Ok(items
+        .into_iter()
+        .map(|i| {
+            let g = &i.generation;
+            let first: Option<&Asset> = i.outputs.first();
+            let poster = first.and_then(|a| a.poster).and_then(|p| posters.iter().find(|x| x.id == p));
+            let thumb = poster.or(first.filter(|a| !a.is_video())).map(|a| media::signed_path(state, a));
+            Card {
+                id: g.id.to_string(),
+                highlight: i.highlight,
+                state: g.state.as_str(),
+                model: g.model.clone(),
+                created_rfc3339: g.created_at.rfc3339(),
+                created: g.created_at.human(),
+                cost: g.cost,
+                kept: g.kept,
+                shared: g.shared,
+                mine: g.owner == viewer.id,
+                thumb,
+                is_video: first.is_some_and(Asset::is_video),
+            }
+        })
+        .collect())
+}
+
+/// `GET /library`: the page, or only the next cards for htmx's "Load more".
+pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
+    let state = state(&req)?;
+    let request = request_for(&state, &who.user, req.query_string()).await?;
+    let page = search::search(&state, &who.user, request.clone()).await?;
+    let pairs = pairs(req.query_string());
+    let more = more_url(&pairs, page.next_cursor.as_deref());
+    let cards = cards(&state, &who.user, page.items).await?;
+    if req.headers().contains_key("hx-request") {
+        return ok(&req, &CardsPartial { cards, more });
+    }
+    let value = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let f = &request.filters;
+    let selected = |name: &str| -> Vec<String> {
+        match name {
+            "model" => f.models.clone(),
+            "provider" => f.providers.clone(),
+            "kind" => f.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+            _ => f.states.iter().map(|s| s.as_str().to_string()).collect(),
+        }
+    };
+    let facets = &page.facets;
+    let groups = [
+        ("kind", "Kind", &facets.kind),
+        ("model", "Model", &facets.model),
+        ("provider", "Provider", &facets.provider),
+        ("state", "State", &facets.state),
+    ]
+    .into_iter()
+    .map(|(name, label, counts)| {
+        let chosen = selected(name);
+        let mut choices: Vec<Choice> =
+            counts.iter().map(|(v, n)| Choice { value: v.clone(), count: *n, checked: chosen.contains(v) }).collect();
+        for v in chosen.iter().filter(|v| !counts.contains_key(*v)) {
+            choices.push(Choice { value: v.clone(), count: 0, checked: true });
+        }
+        Group { name, label, choices }
+    })
+    .collect();
+    let layout = Layout::new(&req, Some(&who.user));
+    ok(
+        &req,
+        &LibraryPage {
+            layout,
+            q: value("q"),
+            from: value("from"),
+            to: value("to"),
+            sort: value("sort"),
+            kept: value("kept"),
+            groups,
+            total: page.total,
+            cards,
+            more,
+        },
+    )
+}
+
+/// The selection of a bulk form: `id` fields, each a generation id.
+fn selected_ids(fields: &[(String, String)]) -> Result<Vec<GenerationId>, AppError> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.parse().map_err(|_| AppError::bad_parameter("id", format!("{v:?} is not a generation id."))))
+        .collect()
+}
+
+/// `POST /library/bulk` with `action` = keep, unkeep, delete or zip and one `id` per selected
+/// generation. Nothing changes unless every id is the caller's.
+pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, String)>>) -> PageResult {
+    let state = state(&req)?;
+    let fields = form.into_inner();
+    let ids = selected_ids(&fields)?;
+    let action = fields.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
+    let back = "/library";
+    match action {
+        "keep" | "unkeep" => {
+            let n = library::keep(&state, &who.user, ids, action == "keep").await?;
+            let verb = if action == "keep" { "Kept" } else { "Stopped keeping" };
+            Ok(redirect_with(back, FlashKind::Success, &format!("{verb} {n} generation(s).")))
+        }
+        "delete" => match library::delete(&state, &who.ctx(), &who.user, ids).await {
+            Ok(n) => Ok(redirect_with(back, FlashKind::Success, &format!("Deleted {n} generation(s), with their files."))),
+            Err(e @ crate::services::ServiceError::Conflict(_)) => Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message)),
+            Err(e) => Err(e.into()),
+        },
+        "zip" => {
+            let chosen = library::selection(&state, &who.user, ids).await?;
+            let name = format!("reelvault-{}.zip", crate::domain::time::Timestamp::now().millis());
+            Ok(HttpResponse::Ok()
+                .content_type("application/zip")
+                .insert_header(("content-disposition", format!("attachment; filename=\"{name}\"")))
+                .insert_header(("cache-control", "no-store"))
+                .streaming(archive::stream(state, chosen)))
+        }
+        _ => Err(AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip.").into()),
+    }
+}

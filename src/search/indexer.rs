@@ -1,0 +1,238 @@
+//! The indexer task: owns the only IndexWriter. At start it opens the index and replays the
+//! outbox from the commit point (or rebuilds when the index is missing, damaged or of another
+//! schema); then it drains the outbox in order, upserts, commits every N documents or T
+//! seconds with the last applied sequence as the payload, and trims the outbox behind it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tantivy::IndexWriter;
+use tokio::sync::{mpsc, oneshot};
+
+use super::index::{self, CommitPoint, Live, Paths};
+use super::rebuild::{self, Progress};
+use super::{ProviderOf, SearchError, Shared, Status};
+use crate::config::SearchConfig;
+use crate::domain::generation::Generation;
+use crate::domain::ids::GenerationId;
+use crate::store::{self, Commit, Store};
+
+/// Outbox rows read per store transaction.
+const BATCH: usize = 1000;
+/// How often the indexer looks at the outbox without being woken.
+const POLL: Duration = Duration::from_secs(5);
+/// How long the indexer waits after a failure before trying again.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// What the rest of the app asks of the indexer.
+pub(super) enum Command {
+    Reindex { progress: mpsc::UnboundedSender<Progress>, done: oneshot::Sender<Result<Progress, SearchError>> },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The indexer's state between steps (moved onto the blocking pool for each step).
+struct Indexer {
+    shared: Arc<Shared>,
+    paths: Paths,
+    store: Store,
+    provider: Arc<ProviderOf>,
+    settings: SearchConfig,
+    live: Option<(Arc<Live>, IndexWriter)>,
+    /// The last outbox sequence given to the writer (committed or not).
+    applied: u64,
+    /// Documents changed since the last commit, and since when.
+    pending: usize,
+    pending_since: Option<Instant>,
+}
+
+/// Runs until [`Command::Shutdown`] (or every handle is gone).
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    store: Store,
+    provider: Arc<ProviderOf>,
+    settings: SearchConfig,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let signal = store.outbox_signal();
+    let paths = shared.paths.clone();
+    let mut ix = Indexer { shared, paths, store, provider, settings, live: None, applied: 0, pending: 0, pending_since: None };
+    loop {
+        let wait = match (&ix.live, ix.pending_since) {
+            (None, _) => Duration::ZERO,
+            (Some(_), Some(since)) => ix.settings.commit_interval.saturating_sub(since.elapsed()),
+            (Some(_), None) => POLL,
+        };
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                Some(Command::Reindex { progress, done }) => {
+                    let (back, result) = blocking(ix, move |ix| ix.reindex(&progress)).await;
+                    ix = back;
+                    let _ = done.send(result);
+                    continue;
+                }
+                Some(Command::Shutdown(done)) => {
+                    let (_, ()) = blocking(ix, |ix| ix.finish()).await;
+                    let _ = done.send(());
+                    return;
+                }
+                None => {
+                    let _ = blocking(ix, |ix| ix.finish()).await;
+                    return;
+                }
+            },
+            _ = signal.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let (back, result) = blocking(ix, |ix| ix.step()).await;
+        ix = back;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "search indexer: step failed; retrying");
+            ix.live = None;
+            tokio::time::sleep(RETRY).await;
+        }
+    }
+}
+
+/// Runs `f` on the blocking pool with the indexer and hands it back.
+async fn blocking<T: Send + 'static>(mut ix: Indexer, f: impl FnOnce(&mut Indexer) -> T + Send + 'static) -> (Indexer, T) {
+    tokio::task::spawn_blocking(move || {
+        let out = f(&mut ix);
+        (ix, out)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+impl Indexer {
+    /// Opens the index (rebuilding it when it cannot be used) when not open yet, then
+    /// applies what the outbox holds and commits when due.
+    fn step(&mut self) -> Result<(), SearchError> {
+        if self.live.is_none() {
+            self.open()?;
+        }
+        loop {
+            let applied = self.applied;
+            let (rows, generations) = self.store.read_now(|tx| {
+                let rows = store::generations::outbox_after(tx, applied, BATCH)?;
+                let mut ids: Vec<GenerationId> = rows.iter().map(|(_, id)| *id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let found = store::generations::get_many(tx, &ids)?;
+                let generations: Vec<(GenerationId, Option<Generation>)> = ids.into_iter().zip(found).collect();
+                Ok::<_, SearchError>((rows, generations))
+            })?;
+            let Some(&(last, _)) = rows.last() else { break };
+            let (live, writer) = self.live.as_ref().ok_or(SearchError::Unavailable(Status::Opening))?;
+            for (id, g) in &generations {
+                writer.delete_term(live.fields.id_term(*id));
+                if let Some(g) = g.as_ref().filter(|g| g.deleted_at.is_none()) {
+                    writer.add_document(live.fields.document(g, &(self.provider)(g)))?;
+                }
+            }
+            self.applied = last;
+            self.pending += generations.len();
+            self.pending_since.get_or_insert_with(Instant::now);
+            if self.pending >= self.settings.commit_docs {
+                self.commit()?;
+            }
+        }
+        if self.pending_since.is_some_and(|since| since.elapsed() >= self.settings.commit_interval) {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits what the writer holds at the applied sequence, shows it to searches, and
+    /// trims the outbox behind it.
+    fn commit(&mut self) -> Result<(), SearchError> {
+        let (live, writer) = self.live.as_mut().ok_or(SearchError::Unavailable(Status::Opening))?;
+        CommitPoint::new(self.applied).commit(writer)?;
+        live.reload()?;
+        self.shared.committed(self.applied);
+        self.pending = 0;
+        self.pending_since = None;
+        let applied = self.applied;
+        // losing this trim in a crash only replays rows the index already holds
+        self.store.write_now(Commit::Advisory, |tx| store::generations::trim_outbox(tx, applied))?;
+        Ok(())
+    }
+
+    /// Opens the live index and replays the outbox from its commit point, or rebuilds it.
+    fn open(&mut self) -> Result<(), SearchError> {
+        let store_last = self.store.read_now(store::generations::outbox_last)?;
+        self.paths.sweep();
+        match index::open(&self.paths.live, store_last, true) {
+            Ok((live, point)) => {
+                let backlog = store_last - point.seq;
+                tracing::info!(from = point.seq, rows = backlog, "search index opened; replaying the outbox");
+                self.install(live, point)
+            }
+            Err(why) => {
+                tracing::warn!(reason = %why, "search index: rebuilding from the store");
+                self.rebuild(&mut |_| {}).map(|_| ())
+            }
+        }
+    }
+
+    /// Rebuilds on request; searches keep using the old index until the new one is in place.
+    fn reindex(&mut self, progress: &mpsc::UnboundedSender<Progress>) -> Result<Progress, SearchError> {
+        self.rebuild(&mut |p| {
+            let _ = progress.send(p);
+        })
+    }
+
+    fn rebuild(&mut self, report: &mut dyn FnMut(Progress)) -> Result<Progress, SearchError> {
+        // the old writer holds the live directory's lock; uncommitted work is in the snapshot
+        self.live = None;
+        self.pending = 0;
+        self.pending_since = None;
+        let serving = self.shared.is_serving();
+        let shared = self.shared.clone();
+        let rebuilt = rebuild::rebuild(&self.paths, &self.store, &*self.provider, &mut |p| {
+            if !serving {
+                shared.set_status(Status::Rebuilding { done: p.done, total: p.total });
+            }
+            report(p);
+        });
+        let rebuilt = match rebuilt {
+            Ok(r) => r,
+            Err(e) => {
+                if !serving {
+                    self.shared.set_status(Status::Failed(e.to_string()));
+                }
+                return Err(e);
+            }
+        };
+        tracing::info!(
+            generations = rebuilt.progress.done,
+            elapsed_ms = rebuilt.progress.elapsed.as_millis() as u64,
+            "search index rebuilt"
+        );
+        let progress = rebuilt.progress;
+        self.install(rebuilt.live, rebuilt.point)?;
+        Ok(progress)
+    }
+
+    /// Makes `live` the index searches read and this task writes, from `point` on.
+    fn install(&mut self, live: Live, point: CommitPoint) -> Result<(), SearchError> {
+        let writer = live.writer()?;
+        let live = Arc::new(live);
+        self.shared.publish(live.clone(), point.seq);
+        self.live = Some((live, writer));
+        self.applied = point.seq;
+        self.pending = 0;
+        self.pending_since = None;
+        Ok(())
+    }
+
+    /// Commits pending work and releases the writer (shutdown).
+    fn finish(&mut self) {
+        if self.pending > 0
+            && let Err(e) = self.commit()
+        {
+            tracing::warn!(error = %e, "search indexer: the last commit failed; the outbox will be replayed at the next start");
+        }
+        self.live = None;
+    }
+}
