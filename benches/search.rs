@@ -143,10 +143,11 @@ fn main() {
     let before = proc_mem(server.pid());
     let mix = load(server.addr(), &auth, &paths, clients, warmup, secs);
     let list_path = "/api/v1/generations?limit=50".to_string();
-    let listing = match std::env::var("RV_BENCH_LOADGEN").as_deref() {
-        Ok("builtin") => None,
-        _ => wrk(server.port, &auth, &list_path, connections, warmup, secs),
-    };
+    let use_wrk = std::env::var("RV_BENCH_LOADGEN").as_deref() != Ok("builtin");
+    let mix_paths: Vec<String> = paths.iter().map(|(_, p)| p.clone()).collect();
+    let mix_wrk = if use_wrk { wrk(server.port, &auth, &mix_paths, clients, warmup, secs, root.path()) } else { None };
+    let listing =
+        if use_wrk { wrk(server.port, &auth, std::slice::from_ref(&list_path), connections, warmup, secs, root.path()) } else { None };
     let listing = listing.unwrap_or_else(|| {
         let l = load(server.addr(), &auth, &[(3, list_path.clone())], connections, warmup, secs);
         let mut lat: Vec<f64> = l.samples.iter().map(|s| s.1).collect();
@@ -165,7 +166,17 @@ fn main() {
     // raw tantivy on the same index, the server stopped
     let raw = raw_times(&studio.data_dir, &queries, Viewer { user: owner, admin: true });
 
-    println!("\n(2) HTTP search, {clients} clients, {secs} s after {warmup} s warm-up; raw = same query in-process, one at a time");
+    println!("\n(2) HTTP search, {clients} connections, {secs} s after {warmup} s warm-up each");
+    match &mix_wrk {
+        Some(w) => println!(
+            "    the whole mix under wrk -t2 (a Lua script takes the next query each request): {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, errors/non-2xx {}",
+            w.rps, w.p50, w.p99, w.errors
+        ),
+        None => println!("    (wrk is not installed: apt-get install -y wrk; only the built-in client below)"),
+    }
+    println!(
+        "    by query kind, built-in client ({clients} threads, one keep-alive connection each); raw = same query in-process, one at a time:"
+    );
     println!(
         "| {:<9} | {:>7} | {:>8} | {:>8} | {:>12} | {:>12} | {:>11} | {:>11} | {:>9} |",
         "query", "count", "p50 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "plain p50", "plain p99", "p50 ratio"
@@ -397,12 +408,31 @@ struct Listing {
     errors: u64,
 }
 
-/// The listing under `wrk` (2 threads), when it is installed.
-fn wrk(port: u16, auth: &str, path: &str, conns: usize, warmup: u64, secs: u64) -> Option<Listing> {
-    let url = format!("http://127.0.0.1:{port}{path}");
+/// `paths` under `wrk` (2 threads), when it is installed: one path, or each request the
+/// next of many (a Lua script written into `dir`; each thread starts at its own offset).
+fn wrk(port: u16, auth: &str, paths: &[String], conns: usize, warmup: u64, secs: u64, dir: &Path) -> Option<Listing> {
+    let (url, script) = match paths {
+        [one] => (format!("http://127.0.0.1:{port}{one}"), None),
+        many => {
+            let script = dir.join("paths.lua");
+            let list: Vec<String> = many.iter().map(|p| format!("{p:?}")).collect();
+            let lua = format!(
+                "paths = {{{}}}\nlocal threads = 0\nsetup = function(thread)\n  threads = threads + 1\n  thread:set(\"counter\", threads * 7919)\nend\n\
+                 request = function()\n  counter = counter + 1\n  return wrk.format(nil, paths[(counter % #paths) + 1])\nend\n",
+                list.join(",")
+            );
+            std::fs::write(&script, lua).ok()?;
+            (format!("http://127.0.0.1:{port}"), Some(script))
+        }
+    };
     let header = format!("Authorization: {auth}");
     let run = |d: u64| {
-        Command::new("wrk").args(["-t2", &format!("-c{conns}"), &format!("-d{d}s"), "--latency", "-H", &header, &url]).output().ok()
+        let mut command = Command::new("wrk");
+        command.args(["-t2", &format!("-c{conns}"), &format!("-d{d}s"), "--latency", "-H", &header]);
+        if let Some(script) = &script {
+            command.arg("-s").arg(script);
+        }
+        command.arg(&url).output().ok()
     };
     if warmup > 0 {
         run(warmup)?;

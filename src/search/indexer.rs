@@ -21,6 +21,9 @@ use crate::store::{self, Commit, Store};
 const BATCH: usize = 1000;
 /// How often the indexer looks at the outbox without being woken.
 const POLL: Duration = Duration::from_secs(5);
+/// A backlog longer than this is rebuilt rather than replayed (a rebuild indexes with one
+/// commit; a replay commits every `commit_docs`).
+const REPLAY_LIMIT: u64 = 100_000;
 /// How long the indexer waits after a failure before trying again.
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -163,10 +166,14 @@ impl Indexer {
         let store_last = self.store.read_now(store::generations::outbox_last)?;
         self.paths.sweep();
         match index::open(&self.paths.live, store_last, true) {
-            Ok((live, point)) => {
+            Ok((live, point)) if store_last - point.seq <= REPLAY_LIMIT => {
                 let backlog = store_last - point.seq;
                 tracing::info!(from = point.seq, rows = backlog, "search index opened; replaying the outbox");
                 self.install(live, point)
+            }
+            Ok((_, point)) => {
+                tracing::warn!(rows = store_last - point.seq, "search index: the outbox backlog is long; rebuilding from the store");
+                self.rebuild(&mut |_| {}).map(|_| ())
             }
             Err(why) => {
                 tracing::warn!(reason = %why, "search index: rebuilding from the store");

@@ -165,3 +165,21 @@ async fn reindex_rebuilds_with_progress_when_the_service_is_stopped_or_running()
     assert_eq!(api_get(&app.url, "/readyz", None).await.status, 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_graceful_stop_commits_what_the_indexer_holds() {
+    let app = crate::support::TestApp::start_with(|c| c.search.commit_interval = Duration::from_secs(3600)).await;
+    let (_admin, token) = crate::generations::admin_with_credits(&app, 10).await;
+    let owner = me(&app.url, &token).await;
+    put(&app, (0..3).map(|n| generation(owner, &format!("willow {n}"), 1_000 + n)).collect()).await;
+    // applied to the writer but not committed: an hour between commits
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(search(&app.url, &token, "q=willow").await["total"], 0);
+    }
+    let mut committed = String::new();
+    let app = app.restart_after(|data| committed = meta(data)).await;
+    assert!(!committed.contains(r#"\"seq\":0"#), "the stop committed the pending changes: {committed}");
+    wait_total(&app.url, &token, "q=willow", 3).await;
+    app.stop().await;
+}
