@@ -241,3 +241,30 @@ fn walk(dir: &std::path::Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn library_cards_say_when_retention_deletes_an_item_and_warn_a_week_before() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let id = make_image(&app, &token, "a tin robot").await;
+    wait_total(&app.url, &token, "", 1).await;
+    let card = |page: &crate::support::Page| page.text_of(&format!("#card-{id} .expires"));
+    let page = admin.get("/library").await;
+    assert_eq!(card(&page), "Expires in 180 days", "outputs are kept 180 days by default");
+    assert_eq!(admin.post_form(&format!("/generations/{id}/keep"), &[]).await.status, 303);
+    wait_total(&app.url, &token, "kept=true", 1).await;
+    assert_eq!(admin.get("/library").await.count(&format!("#card-{id} .expires")), 0, "a kept item does not expire");
+    app.stop().await;
+
+    // with a 5-day period the card warns
+    let app = TestApp::start_with(|c| {
+        c.connection[0].delay = Duration::from_millis(10);
+        c.retention.outputs = Duration::from_secs(5 * 86_400);
+    })
+    .await;
+    let (admin, token) = crate::generations::admin_with_credits(&app, 100).await;
+    let id = make_image(&app, &token, "a glass fox").await;
+    wait_total(&app.url, &token, "", 1).await;
+    let text = admin.get("/library").await.text_of(&format!("#card-{id} .expires.soon"));
+    assert_eq!(text, "Expires in 5 days: download or keep it");
+    app.stop().await;
+}

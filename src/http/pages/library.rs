@@ -31,6 +31,8 @@ pub struct Card {
     /// The poster or the image itself (signed); `None` shows a placeholder.
     pub thumb: Option<String>,
     pub is_video: bool,
+    /// Whole days until retention deletes it (`None`: kept, on hold, or kept forever).
+    pub expires_in_days: Option<i64>,
 }
 
 /// A filter option with its facet count.
@@ -85,6 +87,16 @@ fn more_url(pairs: &[(String, String)], cursor: Option<&str>) -> Option<String> 
     Some(format!("/library?{}", out.finish()))
 }
 
+/// Whole days until retention deletes `g`, for its owner (`None` when it will not).
+fn expires_in_days(state: &AppState, viewer: &crate::domain::user::User, g: &crate::domain::generation::Generation) -> Option<i64> {
+    if g.owner != viewer.id || viewer.legal_hold {
+        return None;
+    }
+    let at = crate::services::retention::expires_at(&state.config.retention, g)?;
+    let left = at.millis() - crate::domain::time::Timestamp::now().millis();
+    Some((left.max(0) + 86_399_999) / 86_400_000)
+}
+
 /// The grid's cards: a poster (or the image itself) per generation.
 async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<SearchItem>) -> Result<Vec<Card>, AppError> {
     let poster_ids = items.iter().filter_map(|i| i.outputs.first().and_then(|a| a.poster)).collect();
@@ -109,6 +121,7 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
                 mine: g.owner == viewer.id,
                 thumb,
                 is_video: first.is_some_and(Asset::is_video),
+                expires_in_days: expires_in_days(state, viewer, g),
             }
         })
         .collect())
