@@ -95,6 +95,8 @@ async fn kill_9_before_the_indexer_commits_loses_nothing_the_outbox_is_replayed(
 
     let mut served = Served::start(&data, &["--config", &c]);
     let url = served.url();
+    // the first start builds the (empty) index; generations made meanwhile could land in it
+    wait_total(&url, &token, "q=glacier", 0).await;
     let mut ids = Vec::new();
     for prompt in ["glacier at dawn", "glacier under stars", "a glacier cave"] {
         let created = api_post(&url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
