@@ -70,11 +70,7 @@ impl Runway {
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let request = request.header("x-runway-version", API_VERSION);
-        match &self.key {
-            Some(key) => request.bearer_auth(key.expose()),
-            None => request,
-        }
+        wire::bearer(request.header("x-runway-version", API_VERSION), self.key.as_ref())
     }
 
     /// An API request; any non-success answer is mapped to its class.

@@ -133,10 +133,7 @@ impl Stability {
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.key {
-            Some(key) => request.bearer_auth(key.expose()),
-            None => request,
-        }
+        wire::bearer(request, self.key.as_ref())
     }
 
     async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {

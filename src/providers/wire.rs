@@ -40,6 +40,14 @@ pub fn join(base: &url::Url, path: &str) -> Result<url::Url, ProviderError> {
     base.join(path).map_err(|e| ProviderError::InvalidInput(format!("bad URL {path:?}: {e}")))
 }
 
+/// Adds `Authorization: Bearer <key>` when the connection has a key.
+pub fn bearer(request: reqwest::RequestBuilder, key: Option<&crate::config::Secret>) -> reqwest::RequestBuilder {
+    match key {
+        Some(key) => request.bearer_auth(key.expose()),
+        None => request,
+    }
+}
+
 /// The normalised class of a failure of the outbound client itself.
 pub fn outbound(e: OutboundError) -> ProviderError {
     match e {
