@@ -37,10 +37,36 @@ pub enum AuditAction {
     GenerationDeleted,
     /// A retention sweep ran (its counts in the detail).
     RetentionRun,
+    /// A generation was submitted (model and cost in the detail).
+    GenerationCreated,
+    /// Someone fetched a stored file through a signed link (the asset in the target).
+    MediaDownloaded,
+    /// A person asked for an export of all their data.
+    ExportRequested,
+    /// A finished export was downloaded.
+    ExportDownloaded,
+    /// A person deleted all their content (the account stays).
+    ContentDeleted,
+    /// An account was deleted (content and key destroyed; ledger kept, anonymised).
+    AccountDeleted,
+    /// A person corrected their profile (name, email, bio or picture).
+    ProfileChanged,
+    /// An admin restricted an account: no processing, data kept.
+    AccountFrozen,
+    /// An admin lifted a restriction.
+    AccountUnfrozen,
+    /// An admin put a person or an item on legal hold.
+    LegalHoldSet,
+    /// An admin lifted a legal hold.
+    LegalHoldRemoved,
+    /// A person's or the instance's data-use preference changed.
+    DataUseChanged,
+    /// Privacy-relevant configuration changed (retention periods, providers, contact), seen at start.
+    SettingsChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 39] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -67,6 +93,19 @@ impl AuditAction {
         AuditAction::ModelOverrideRemoved,
         AuditAction::GenerationDeleted,
         AuditAction::RetentionRun,
+        AuditAction::GenerationCreated,
+        AuditAction::MediaDownloaded,
+        AuditAction::ExportRequested,
+        AuditAction::ExportDownloaded,
+        AuditAction::ContentDeleted,
+        AuditAction::AccountDeleted,
+        AuditAction::ProfileChanged,
+        AuditAction::AccountFrozen,
+        AuditAction::AccountUnfrozen,
+        AuditAction::LegalHoldSet,
+        AuditAction::LegalHoldRemoved,
+        AuditAction::DataUseChanged,
+        AuditAction::SettingsChanged,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -98,6 +137,19 @@ impl AuditAction {
             AuditAction::ModelOverrideRemoved => "model.override_removed",
             AuditAction::GenerationDeleted => "generation.deleted",
             AuditAction::RetentionRun => "retention.run",
+            AuditAction::GenerationCreated => "generation.created",
+            AuditAction::MediaDownloaded => "media.downloaded",
+            AuditAction::ExportRequested => "export.requested",
+            AuditAction::ExportDownloaded => "export.downloaded",
+            AuditAction::ContentDeleted => "user.content_deleted",
+            AuditAction::AccountDeleted => "user.account_deleted",
+            AuditAction::ProfileChanged => "user.profile_changed",
+            AuditAction::AccountFrozen => "user.frozen",
+            AuditAction::AccountUnfrozen => "user.unfrozen",
+            AuditAction::LegalHoldSet => "legal_hold.set",
+            AuditAction::LegalHoldRemoved => "legal_hold.removed",
+            AuditAction::DataUseChanged => "data_use.changed",
+            AuditAction::SettingsChanged => "settings.changed",
         }
     }
 
