@@ -57,6 +57,9 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
         if let Err(e) = crate::services::deletion::resume(&resuming).await {
             tracing::error!(error = %e, "finishing interrupted deletions failed; the next start tries again");
         }
+        if let Err(e) = crate::services::erasure::resume(&resuming).await {
+            tracing::error!(error = %e, "finishing interrupted erasures failed; the next start tries again");
+        }
     });
     let for_workers = state.clone();
     let server = HttpServer::new(move || http::application(for_workers.clone()))

@@ -90,6 +90,7 @@ impl From<ServiceError> for AppError {
                 AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message) }
             }
             ServiceError::AccountDisabled => AppError::forbidden("auth.account_disabled", message),
+            ServiceError::AccountFrozen => AppError::forbidden("account.frozen", message),
             ServiceError::EmailTaken => AppError::new(StatusCode::CONFLICT, "user.email_taken", message),
             ServiceError::NotFound(_) => AppError::new(StatusCode::NOT_FOUND, "not_found", message),
             ServiceError::LinkInvalid => AppError::new(StatusCode::NOT_FOUND, "link.invalid", message),

@@ -42,6 +42,27 @@ impl Urls {
     pub fn account(&self) -> &'static str {
         "/account"
     }
+    pub fn account_profile(&self) -> &'static str {
+        "/account/profile"
+    }
+    pub fn account_picture(&self) -> &'static str {
+        "/account/picture"
+    }
+    pub fn account_picture_remove(&self) -> &'static str {
+        "/account/picture/delete"
+    }
+    pub fn account_data_use(&self) -> &'static str {
+        "/account/data-use"
+    }
+    pub fn account_erase_content(&self) -> &'static str {
+        "/account/erase-content"
+    }
+    pub fn account_delete(&self) -> &'static str {
+        "/account/delete"
+    }
+    pub fn admin_data_use(&self) -> &'static str {
+        "/admin/data-use"
+    }
     pub fn account_password(&self) -> &'static str {
         "/account/password"
     }

@@ -90,6 +90,9 @@ pub enum Refusal {
     RoleOff(Role),
     /// An admin turned it off for this person.
     PersonDenied,
+    /// Content may not go to providers that may train on it (the person's or the
+    /// instance's data-use preference), and this provider does not rule training out.
+    TrainingForbidden { by_instance: bool, provider: String },
 }
 
 impl fmt::Display for Refusal {
@@ -99,6 +102,10 @@ impl fmt::Display for Refusal {
             Refusal::RoleOff(Role::Admin) => f.write_str("An admin has turned this model off for admins."),
             Refusal::RoleOff(Role::Member) => f.write_str("An admin has turned this model off for members."),
             Refusal::PersonDenied => f.write_str("An admin has turned this model off for your account."),
+            Refusal::TrainingForbidden { by_instance, provider } => {
+                let whose = if *by_instance { "This instance does not" } else { "Your data-use preference does not" };
+                write!(f, "{whose} allow sending content to providers that may train on it, and {provider} does not rule that out.")
+            }
         }
     }
 }

@@ -94,6 +94,21 @@ pub fn parse_display_name(input: &str) -> Result<String, InvalidInput> {
     Ok(name.to_string())
 }
 
+/// The longest bio accepted, in characters.
+pub const MAX_BIO_CHARS: usize = 500;
+
+/// A bio: optional, at most 500 characters; line breaks allowed, other control characters not.
+pub fn parse_bio(input: &str) -> Result<String, InvalidInput> {
+    let bio = input.trim().replace("\r\n", "\n");
+    if bio.chars().count() > MAX_BIO_CHARS {
+        return Err(InvalidInput("the bio is longer than 500 characters"));
+    }
+    if bio.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(InvalidInput("the bio contains control characters"));
+    }
+    Ok(bio)
+}
+
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// The longest password accepted (bounds the hashing work one request can cause).

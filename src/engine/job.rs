@@ -195,8 +195,10 @@ async fn drive(
                 let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
                 match record(state, id, Change::Succeeded { assets }).await {
                     Ok(_) => {
-                        if let Some(handle) = &g.upstream {
-                            let _ = provider.delete_upstream(handle).await;
+                        if let Some(handle) = &g.upstream
+                            && let Ok(true) = provider.delete_upstream(handle).await
+                        {
+                            crate::services::generations::record_upstream_deletion(state, id).await;
                         }
                         return Stop::Done;
                     }

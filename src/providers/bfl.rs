@@ -338,9 +338,9 @@ impl Provider for Bfl {
         Ok(())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // nothing to delete: the signed sample URL expires on its own
-        Ok(())
+        Ok(false)
     }
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {

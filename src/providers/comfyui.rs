@@ -374,10 +374,10 @@ impl Provider for ComfyUi {
         Ok(())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // Drops the history entry; ComfyUI has no route to delete the saved files themselves.
         let url = self.url("history")?;
-        self.send(self.client.post(&url).map(|r| r.json(&json!({ "delete": [handle.id] })))).await.map(|_| ())
+        self.send(self.client.post(&url).map(|r| r.json(&json!({ "delete": [handle.id] })))).await.map(|_| true)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {

@@ -128,7 +128,7 @@ impl Provider for Demo {
         Ok(())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        Ok(())
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
+        Ok(false)
     }
 }

@@ -345,7 +345,7 @@ impl Provider for Fal {
                 self.load_keys_later();
             }
         }
-        let request = self.client.post(&url).map(|r| r.header("x-fal-object-lifecycle-preference", LIFECYCLE).json(&input));
+        let request = self.client.post(&url).map(|r| r.header("x-fal-object-lifecycle-preference", LIFECYCLE).header("x-fal-store-io", "0").json(&input));
         let queued: Queued = wire::read_json(self.send(request).await?).await?;
         let mut data = std::collections::BTreeMap::from([("app".to_string(), app_of(&path))]);
         for (field, value) in [("status_url", queued.status_url), ("response_url", queued.response_url), ("cancel_url", queued.cancel_url)]
@@ -393,10 +393,10 @@ impl Provider for Fal {
         self.send(self.client.request(reqwest::Method::PUT, &url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // No delete route is documented; the submit asked fal (object lifecycle header) to
         // expire the CDN files after an hour, and queue results expire after an hour anyway.
-        Ok(())
+        Ok(false)
     }
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
@@ -505,6 +505,7 @@ mod tests {
         assert!(authorized(create));
         assert_eq!(create.query_param("fal_webhook").as_deref(), Some("https://studio.example/hooks/fal/s3cret"));
         assert_eq!(create.header("x-fal-object-lifecycle-preference"), Some(LIFECYCLE));
+        assert_eq!(create.header("x-fal-store-io"), Some("0"), "fal is asked not to store inputs and outputs");
         assert_eq!(
             create.json(),
             json!({"prompt": "a fox in the snow", "aspect_ratio": "21:9", "num_images": 2, "seed": 9, "image_url": "data:image/png;base64,cmVm"})

@@ -524,10 +524,10 @@ impl Provider for Gemini {
         self.send(self.keyed.post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         self.inline.forget(&handle.id);
         if Self::is_image(handle) {
-            return Ok(());
+            return Ok(false);
         }
         // the generated videos live in the Files API (they also expire on their own)
         let operation = self.operation(&handle.id).await?;
@@ -540,7 +540,7 @@ impl Provider for Gemini {
                 self.send(self.keyed.delete(&url)).await?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {

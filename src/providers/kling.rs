@@ -352,9 +352,9 @@ impl Provider for Kling {
         Ok(())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // nor a delete one: Kling clears outputs after 30 days
-        Ok(())
+        Ok(false)
     }
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {

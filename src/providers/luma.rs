@@ -200,13 +200,13 @@ impl Provider for Luma {
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
         // deleting a generation is the documented way to stop it
-        self.delete_upstream(handle).await
+        self.delete_upstream(handle).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         let url = self.url(&format!("generations/{}", handle.id))?;
         match self.send(self.client.delete(&url)).await {
-            Ok(_) | Err(ProviderError::NotFound(_)) => Ok(()),
+            Ok(_) | Err(ProviderError::NotFound(_)) => Ok(true),
             Err(e) => Err(e),
         }
     }

@@ -199,9 +199,9 @@ impl Provider for LumaAgents {
         Ok(())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // no delete either; the presigned URLs expire after an hour
-        Ok(())
+        Ok(false)
     }
 }
 

@@ -277,9 +277,9 @@ impl Provider for MiniMax {
         Ok(())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // no delete endpoint is documented for generated videos
-        Ok(())
+        Ok(false)
     }
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {

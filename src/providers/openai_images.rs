@@ -256,10 +256,10 @@ impl Provider for OpenAiImages {
         Ok(())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // OpenAI keeps no copy of base64 answers; only the copy held here goes
         self.inline.forget(&handle.id);
-        Ok(())
+        Ok(false)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {

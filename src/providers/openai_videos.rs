@@ -150,12 +150,12 @@ impl Provider for OpenAiVideos {
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
         // no cancel endpoint exists; DELETE is the closest (UNCONFIRMED that it stops a job)
-        self.delete_upstream(handle).await
+        self.delete_upstream(handle).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         let url = self.url(&format!("videos/{}", handle.id))?;
-        self.send(self.client.delete(&url)).await.map(|_| ())
+        self.send(self.client.delete(&url)).await.map(|_| true)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {

@@ -407,10 +407,10 @@ impl Provider for Replicate {
         self.send(self.client.post(&url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // The API has no delete (only the website does); Replicate deletes API predictions'
         // inputs and outputs by itself one hour after they finish (PROVIDERS.md §8).
-        Ok(())
+        Ok(false)
     }
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {

@@ -256,9 +256,9 @@ impl Provider for Runway {
         self.send(self.client.delete(&url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // on a finished task, DELETE removes the task and its outputs
-        self.cancel(handle).await
+        self.cancel(handle).await.map(|()| true)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {

@@ -251,10 +251,10 @@ impl Provider for Stability {
         Ok(())
     }
 
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // nothing is kept upstream; only the copy held here goes
         self.inline.forget(&handle.id);
-        Ok(())
+        Ok(false)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {

@@ -34,6 +34,7 @@ fn invalid(message: String) -> ServiceError {
 /// upstream until the engine picks it up. Models the person may not use (no connection,
 /// or an admin's policy) are refused with the reason; the price is the effective one.
 pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+    super::restriction::ensure_not_frozen(user)?;
     let offer = models::offer(state, user, &request.model).await?;
     offer.check()?;
     let registry = state.registry();
@@ -215,6 +216,24 @@ pub async fn cancel(state: &AppState, user: &User, id: GenerationId) -> ServiceR
     let g = apply(&state.store, id, Change::CancelRequested).await?;
     state.engine.cancel(id);
     Ok(g)
+}
+
+/// Records when the provider's copy of a finished generation was deleted through its API
+/// ("deleted upstream at …" on its page). Best effort: a failure is only logged.
+pub async fn record_upstream_deletion(state: &AppState, id: GenerationId) {
+    let written = state
+        .store
+        .write(move |tx| {
+            if let Some(mut g) = store::generations::get(tx, id)?.filter(|g| g.upstream_deleted_at.is_none()) {
+                g.upstream_deleted_at = Some(Timestamp::now());
+                store::generations::put(tx, &g)?;
+            }
+            Ok::<_, store::StoreError>(())
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, generation = %id, "could not record the upstream deletion");
+    }
 }
 
 /// A change the engine (or a cancel) makes to a generation.

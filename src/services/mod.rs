@@ -8,6 +8,7 @@ pub mod backup;
 pub mod connections;
 pub mod credits;
 pub mod deletion;
+pub mod erasure;
 pub mod gc;
 pub mod generations;
 pub mod library;
@@ -16,6 +17,8 @@ pub mod media;
 pub mod model_policy;
 pub mod models;
 pub mod passwords;
+pub mod profile;
+pub mod restriction;
 pub mod retention;
 pub mod search;
 pub mod secrets;
@@ -40,6 +43,8 @@ pub enum ServiceError {
     Throttled { retry_after: Duration },
     #[error("this account is disabled; ask an admin")]
     AccountDisabled,
+    #[error("this account is restricted by an admin: nothing new is processed for it, and its data is kept")]
+    AccountFrozen,
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("{0} not found")]

@@ -2,14 +2,16 @@
 //! not) and its effective price, from the registry in force and the admins' model policies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{ServiceError, ServiceResult};
+use crate::domain::catalog::data_use::DataUseTable;
 use crate::domain::catalog::{ModelSpec, Price};
 use crate::domain::model_policy::{self, ModelPolicy, Refusal};
 use crate::domain::user::User;
 use crate::providers::registry::Registry;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// One model as offered to one person.
 #[derive(Debug, Clone)]
@@ -38,13 +40,32 @@ impl Offer {
     }
 }
 
-/// Every stored policy, by model id: one snapshot to decide many models.
-#[derive(Debug, Clone, Default)]
-pub struct Policies(BTreeMap<String, ModelPolicy>);
+/// Every stored policy, by model id, and the instance's data-use rule: one snapshot to
+/// decide many models.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    by_model: BTreeMap<String, ModelPolicy>,
+    data_use: Arc<DataUseTable>,
+    /// The instance forbids sending content to providers that may train on it.
+    instance_forbids_training: bool,
+}
 
 impl Policies {
     pub fn get(&self, model: &str) -> Option<&ModelPolicy> {
-        self.0.get(model)
+        self.by_model.get(model)
+    }
+
+    /// Refuses a model whose provider may train on inputs when the person or the instance
+    /// forbids that ("unknown" and "opt-out" count as may).
+    fn training_rule(&self, spec: &ModelSpec, user: &User) -> Result<(), Refusal> {
+        if !(self.instance_forbids_training || user.forbid_training) {
+            return Ok(());
+        }
+        if self.data_use.may_train_on_inputs(spec.provider).rules_out_training() {
+            return Ok(());
+        }
+        let provider = self.data_use.get(spec.provider).map_or_else(|| spec.provider.to_string(), |d| d.provider.clone());
+        Err(Refusal::TrainingForbidden { by_instance: self.instance_forbids_training, provider })
     }
 
     /// The effective price of `spec`.
@@ -57,7 +78,7 @@ impl Policies {
         let served = registry.availability(spec);
         Offer {
             connection: served.as_ref().ok().map(|c| c.to_string()),
-            access: model_policy::access(served, self.get(spec.id), user),
+            access: model_policy::access(served, self.get(spec.id), user).and_then(|()| self.training_rule(spec, user)),
             price: self.price(spec),
             spec: spec.clone(),
         }
@@ -66,8 +87,13 @@ impl Policies {
 
 /// The stored policies now.
 pub async fn policies(state: &AppState) -> ServiceResult<Policies> {
-    let list = state.store.read(store::model_policies::list).await?;
-    Ok(Policies(list.into_iter().map(|p| (p.model.clone(), p)).collect()))
+    let (list, instance_forbids_training) =
+        state.store.read(|tx| Ok::<_, StoreError>((store::model_policies::list(tx)?, store::meta::forbid_training(tx)?))).await?;
+    Ok(Policies {
+        by_model: list.into_iter().map(|p| (p.model.clone(), p)).collect(),
+        data_use: state.data_use.clone(),
+        instance_forbids_training,
+    })
 }
 
 /// The whole catalog as `user` sees it, in catalog order.
@@ -87,7 +113,14 @@ pub async fn offer(state: &AppState, user: &User, id: &str) -> ServiceResult<Off
     let registry = state.registry();
     let spec = registry.model(id).ok_or_else(|| ServiceError::UnknownModel(id.to_string()))?;
     let owned = spec.id.to_string();
-    let policy = state.store.read(move |tx| store::model_policies::get(tx, &owned)).await?;
-    let policies = Policies(policy.into_iter().map(|p| (p.model.clone(), p)).collect());
+    let (policy, instance_forbids_training) = state
+        .store
+        .read(move |tx| Ok::<_, StoreError>((store::model_policies::get(tx, &owned)?, store::meta::forbid_training(tx)?)))
+        .await?;
+    let policies = Policies {
+        by_model: policy.into_iter().map(|p| (p.model.clone(), p)).collect(),
+        data_use: state.data_use.clone(),
+        instance_forbids_training,
+    };
     Ok(policies.offer(&registry, spec, user))
 }

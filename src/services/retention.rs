@@ -18,6 +18,7 @@ use crate::domain::generation::Generation;
 use crate::domain::ids::{AssetId, GenerationId, UserId};
 use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
 use crate::domain::time::Timestamp;
+use crate::domain::user::User;
 use crate::services::audit::{self, Context};
 use crate::services::{ServiceError, ServiceResult, deletion, gc};
 use crate::state::AppState;
@@ -64,6 +65,44 @@ pub fn expires_at(config: &RetentionConfig, g: &Generation) -> Option<Timestamp>
     let class = Class::from_code(code)?;
     let period = period(config, class);
     (!period.is_zero() && !g.kept && !g.legal_hold).then(|| Timestamp(anchor).plus(period))
+}
+
+/// Whole days until retention deletes `g`, as its owner `viewer` is told (`None` when it
+/// will not: kept, on hold, kept forever, or not theirs).
+pub fn days_left(config: &RetentionConfig, viewer: &User, g: &Generation, now: Timestamp) -> Option<i64> {
+    if g.owner != viewer.id || viewer.legal_hold {
+        return None;
+    }
+    let left = expires_at(config, g)?.millis() - now.millis();
+    Some((left.max(0) + DAY_MS - 1) / DAY_MS)
+}
+
+/// How soon before an output's deletion its owner is warned.
+pub const WARN_DAYS: i64 = 7;
+const DAY_MS: i64 = 86_400_000;
+
+/// How many of `user`'s outputs retention deletes within [`WARN_DAYS`] of `now`: a range
+/// read of the expiry index over that window only.
+pub async fn expiring_soon(state: &AppState, user: &User, now: Timestamp) -> ServiceResult<u64> {
+    let period = state.config.retention.outputs;
+    if period.is_zero() || user.legal_hold {
+        return Ok(0);
+    }
+    let (from, until) = (now.minus(period), now.minus(period).plus(Duration::from_millis((WARN_DAYS * DAY_MS) as u64)));
+    let owner = user.id;
+    Ok(state
+        .store
+        .read(move |tx| {
+            let mut count = 0;
+            for key in store::expiry::started_between(tx, Class::Output, from, until)? {
+                let g = store::generations::get(tx, GenerationId::from_key(key))?;
+                if g.is_some_and(|g| g.owner == owner && !g.kept && !g.legal_hold && g.deleted_at.is_none()) {
+                    count += 1;
+                }
+            }
+            Ok::<_, ServiceError>(count)
+        })
+        .await?)
 }
 
 /// The cutoff of a class at `now`: items whose clock started before it are due.

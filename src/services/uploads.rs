@@ -21,8 +21,18 @@ impl From<UploadError> for ServiceError {
     }
 }
 
-/// Cleans and stores one reference image for `user`.
+/// Cleans and stores one reference image for `user` (not while the account is frozen).
 pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceResult<Asset> {
+    super::restriction::ensure_not_frozen(user)?;
+    let asset = store_image(state, user, bytes, AssetKind::Upload).await?;
+    let stored = asset.clone();
+    state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
+    Ok(asset)
+}
+
+/// Validates, cleans (re-encoding drops EXIF/GPS) and encrypts an image of `user`'s into
+/// the vault; returns its record, which the caller stores.
+pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind) -> ServiceResult<Asset> {
     let max = state.config.limits.upload_max;
     let clean = tokio::task::spawn_blocking(move || sanitize(&bytes, max, MAX_PIXELS))
         .await
@@ -34,10 +44,10 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
         .ingest_bytes(&id.to_string(), &identity.to_public(), clean.bytes)
         .await
         .map_err(|e| ServiceError::Internal(format!("storing the upload: {e}")))?;
-    let asset = Asset {
+    Ok(Asset {
         id,
         owner: user.id,
-        kind: AssetKind::Upload,
+        kind,
         content_type: clean.content_type.to_string(),
         bytes: ingested.bytes,
         sha256: ingested.sha256,
@@ -46,10 +56,7 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
         generation: None,
         created_at: Timestamp::now(),
         poster: None,
-    };
-    let stored = asset.clone();
-    state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
-    Ok(asset)
+    })
 }
 
 /// An asset its owner may see.

@@ -70,3 +70,16 @@ pub fn due(tx: &impl Tx, class: Class, cutoff: Timestamp, limit: usize) -> Resul
     }
     Ok(out)
 }
+
+/// Ids of `class` whose clock started in `from..until`, oldest first.
+pub fn started_between(tx: &impl Tx, class: Class, from: Timestamp, until: Timestamp) -> Result<Vec<u128>, StoreError> {
+    let table = tx.table(EXPIRY)?;
+    let mut out = Vec::new();
+    for row in table.range((from.millis(), 0u8, 0u128)..(until.millis(), 0u8, 0u128))? {
+        let (_, code, id) = row?.0.value();
+        if code == class.code() {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}

@@ -7,6 +7,9 @@ use super::{StoreError, Tx};
 
 const SETUP_COMPLETE: &str = "setup_complete";
 const SETUP_TOKEN_HASH: &str = "setup_token_hash";
+/// Present (one byte, 1) when the instance forbids sending content to providers that may
+/// train on it.
+const FORBID_TRAINING: &str = "forbid_training";
 
 pub fn setup_complete(tx: &impl Tx) -> Result<bool, StoreError> {
     Ok(tx.table(META)?.get(SETUP_COMPLETE)?.is_some())
@@ -27,5 +30,20 @@ pub fn setup_token_hash(tx: &impl Tx) -> Result<Option<[u8; 32]>, StoreError> {
 
 pub fn set_setup_token_hash(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<(), StoreError> {
     tx.open_table(META)?.insert(SETUP_TOKEN_HASH, hash.as_slice())?;
+    Ok(())
+}
+
+/// Whether the instance forbids sending content to providers that may train on it.
+pub fn forbid_training(tx: &impl Tx) -> Result<bool, StoreError> {
+    Ok(tx.table(META)?.get(FORBID_TRAINING)?.is_some_and(|v| v.value() == [1u8]))
+}
+
+pub fn set_forbid_training(tx: &WriteTransaction, forbid: bool) -> Result<(), StoreError> {
+    let mut t = tx.open_table(META)?;
+    if forbid {
+        t.insert(FORBID_TRAINING, [1u8].as_slice())?;
+    } else {
+        t.remove(FORBID_TRAINING)?;
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod codec;
 pub mod connections;
 pub mod credits;
+pub mod erasures;
 pub mod expiry;
 pub mod generations;
 pub mod legacy;

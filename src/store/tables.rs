@@ -79,3 +79,8 @@ pub const EXPIRY: TableDefinition<(i64, u8, u128), ()> = TableDefinition::new("e
 
 /// Run start (ms) -> codec `RetentionRun`: the record of each retention sweep.
 pub const RETENTION_RUNS: TableDefinition<i64, &[u8]> = TableDefinition::new("retention_runs-1");
+
+/// UserId -> erasure kind (0: all content, 1: the whole account): people whose content is
+/// being destroyed. Written in the transaction that asks for it; removed when the work is
+/// done, so a crash in between leaves the row and the next start finishes the erasure.
+pub const PENDING_ERASURES: TableDefinition<u128, u8> = TableDefinition::new("pending_erasures-1");

@@ -45,3 +45,23 @@ pub fn list_for_user(tx: &impl Tx, user: UserId) -> Result<Vec<ApiToken>, StoreE
     }
     Ok(out)
 }
+
+/// Removes every token of a user (account erasure); returns how many.
+pub fn remove_all_for_user(tx: &WriteTransaction, user: UserId) -> Result<usize, StoreError> {
+    let ids: Vec<u128> = list_for_user(tx, user)?.iter().map(|t| t.id.to_key()).collect();
+    let mut by_hash = tx.open_table(API_TOKENS_BY_HASH)?;
+    let hashes: Vec<[u8; 32]> = by_hash
+        .iter()?
+        .filter_map(|r| r.map(|(h, id)| ids.contains(&id.value()).then(|| *h.value())).transpose())
+        .collect::<Result<_, _>>()?;
+    for hash in &hashes {
+        by_hash.remove(hash)?;
+    }
+    let mut tokens = tx.open_table(API_TOKENS)?;
+    let mut by_user = tx.open_table(API_TOKENS_BY_USER)?;
+    for id in &ids {
+        tokens.remove(*id)?;
+        by_user.remove((user.to_key(), *id))?;
+    }
+    Ok(ids.len())
+}

@@ -14,3 +14,8 @@ pub fn put(tx: &WriteTransaction, user: UserId, wrapped: &[u8]) -> Result<(), St
     tx.open_table(USER_KEYS)?.insert(user.to_key(), wrapped)?;
     Ok(())
 }
+
+/// Destroys a user's key: every file encrypted to it becomes unreadable, copies included.
+pub fn destroy(tx: &WriteTransaction, user: UserId) -> Result<bool, StoreError> {
+    Ok(tx.open_table(USER_KEYS)?.remove(user.to_key())?.is_some())
+}

@@ -45,3 +45,10 @@ pub fn list(tx: &impl Tx) -> Result<Vec<User>, StoreError> {
     }
     Ok(out)
 }
+
+/// Removes an account and its email index entry (account erasure).
+pub fn remove(tx: &WriteTransaction, user: &User) -> Result<(), StoreError> {
+    tx.open_table(USERS)?.remove(user.id.to_key())?;
+    tx.open_table(USERS_BY_EMAIL)?.remove(user.email.as_str())?;
+    Ok(())
+}

@@ -70,4 +70,9 @@ impl KeyRing {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(user, identity.clone());
         Ok(identity)
     }
+
+    /// Drops a cached identity (its key was destroyed).
+    pub fn forget(&self, user: UserId) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&user);
+    }
 }

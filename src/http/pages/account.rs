@@ -1,41 +1,114 @@
-//! The account page: profile name and password change.
+//! The account page: profile (name, email, bio, picture), password, data-use preference,
+//! and deleting all content or the whole account.
 
+use actix_multipart::Multipart;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::layout::Layout;
-use crate::domain::user::User;
+use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
+use crate::http::multipart;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
-use crate::services::{ServiceError, accounts};
+use crate::services::{ServiceError, accounts, erasure, media, profile};
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "account/account.html")]
 struct AccountPage {
     layout: Layout,
     user: User,
+    /// A signed link to the profile picture.
+    picture: Option<String>,
+    /// An erasure of the person's content is still running.
+    erasing: bool,
     error: Option<String>,
 }
 
+async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
+    let picture = match user.avatar {
+        Some(id) => state.store.read(move |tx| crate::store::assets::get(tx, id)).await?.map(|a| media::signed_path(state, &a)),
+        None => None,
+    };
+    let erasing = erasure::pending(state, user.id).await?.is_some();
+    let status = error.as_ref().map(|e| e.status);
+    let page = AccountPage { layout: Layout::new(req, Some(&user)), user, picture, erasing, error: error.map(|e| e.message) };
+    match status {
+        Some(status) => render(req, status, &page),
+        None => ok(req, &page),
+    }
+}
+
 pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
-    let page = AccountPage { layout: Layout::new(&req, Some(&who.user)), user: who.user, error: None };
-    ok(&req, &page)
+    let state = state(&req)?;
+    page(&req, &state, who.user, None).await
 }
 
 #[derive(Deserialize)]
 pub struct ProfileForm {
     #[serde(default)]
     name: String,
+    email: Option<String>,
+    bio: Option<String>,
+    #[serde(default)]
+    password: String,
 }
 
 pub async fn update_profile(req: HttpRequest, who: SignedIn, form: web::Form<ProfileForm>) -> PageResult {
     let state = state(&req)?;
-    match accounts::rename(&state, who.user.id, &form.name).await {
+    let form = form.into_inner();
+    let change = profile::ProfileChange {
+        name: Some(form.name),
+        email: form.email,
+        bio: form.bio,
+        password: Some(form.password).filter(|p| !p.is_empty()),
+    };
+    match profile::update(&state, &who.ctx(), &who.user, change).await {
         Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your profile is saved.")),
-        Err(e) => refuse(&req, who.user, e),
+        Err(e) => refuse(&req, &state, who.user, e).await,
     }
+}
+
+pub async fn set_picture(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
+    let state = state(&req)?;
+    let parts = multipart::read(payload, state.config.limits.upload_max).await?;
+    let Some(file) = parts.files.into_iter().find(|f| f.field == "picture" && !f.bytes.is_empty()) else {
+        return refuse(&req, &state, who.user, InvalidInput("choose a picture (PNG, JPEG or WebP)").into()).await;
+    };
+    match profile::set_picture(&state, &who.ctx(), &who.user, file.bytes).await {
+        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your picture is saved, without its metadata.")),
+        Err(e) => refuse(&req, &state, who.user, e).await,
+    }
+}
+
+pub async fn remove_picture(req: HttpRequest, who: SignedIn) -> PageResult {
+    let state = state(&req)?;
+    profile::remove_picture(&state, &who.ctx(), &who.user).await?;
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your picture is removed."))
+}
+
+#[derive(Deserialize)]
+pub struct DataUseForm {
+    #[serde(default)]
+    forbid_training: String,
+}
+
+pub async fn set_data_use(req: HttpRequest, who: SignedIn, form: web::Form<DataUseForm>) -> PageResult {
+    let state = state(&req)?;
+    let forbid = match form.forbid_training.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::bad_request("`forbid_training` must be true or false.").into()),
+    };
+    profile::set_forbid_training(&state, &who.ctx(), who.user.id, forbid).await?;
+    let message = if forbid {
+        "Your content no longer goes to providers that may train on it; their models are hidden for you."
+    } else {
+        "Every model your admins enabled is available to you again."
+    };
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, message))
 }
 
 #[derive(Deserialize)]
@@ -51,26 +124,58 @@ pub struct PasswordForm {
 pub async fn change_password(req: HttpRequest, who: SignedIn, form: web::Form<PasswordForm>) -> PageResult {
     let state = state(&req)?;
     if form.password != form.confirm {
-        return refuse(&req, who.user, crate::domain::user::InvalidInput("the two new passwords differ").into());
+        return refuse(&req, &state, who.user, InvalidInput("the two new passwords differ").into()).await;
     }
     match accounts::change_password(&state, &who.ctx(), &who.user, &form.current, &form.password, Some(who.hash)).await {
         Ok(()) => {
             Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your password is changed. Your other sessions were signed out."))
         }
-        Err(ServiceError::BadCredentials) => {
-            refuse(&req, who.user, crate::domain::user::InvalidInput("the current password is not correct").into())
-        }
-        Err(e) => refuse(&req, who.user, e),
+        Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
 
-fn refuse(req: &HttpRequest, user: User, e: ServiceError) -> PageResult {
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<ConfirmForm>) -> PageResult {
+    let state = state(&req)?;
+    match erasure::erase_content(&state, &who.ctx(), &who.user, &form.password).await {
+        Ok(()) => Ok(redirect_with(
+            state.urls().account(),
+            FlashKind::Success,
+            "Your generations, uploads and picture are being deleted. Your account stays.",
+        )),
+        Err(e) => refuse(&req, &state, who.user, e).await,
+    }
+}
+
+pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<ConfirmForm>) -> PageResult {
+    let state = state(&req)?;
+    match erasure::delete_account(&state, &who.ctx(), &who.user, &form.password).await {
+        Ok(()) => Ok(redirect_with(
+            state.urls().login(),
+            FlashKind::Success,
+            "Your account is deleted: you are signed out, and your content and key are being destroyed.",
+        )),
+        Err(e) => refuse(&req, &state, who.user, e).await,
+    }
+}
+
+/// Shows refusals a person can fix on the same page; passes the rest on.
+async fn refuse(req: &HttpRequest, state: &AppState, user: User, e: ServiceError) -> PageResult {
+    let e = match e {
+        ServiceError::BadCredentials => ServiceError::Invalid(InvalidInput("the password is not correct")),
+        other => other,
+    };
     match e {
-        ServiceError::Invalid(_) => {
-            let error = AppError::from(e);
-            let page = AccountPage { layout: Layout::new(req, Some(&user)), user, error: Some(error.message) };
-            render(req, error.status, &page)
-        }
+        ServiceError::Invalid(_)
+        | ServiceError::InvalidMessage(_)
+        | ServiceError::EmailTaken
+        | ServiceError::Conflict(_)
+        | ServiceError::TooLarge(_) => page(req, state, user, Some(AppError::from(e))).await,
         other => Err(other.into()),
     }
 }

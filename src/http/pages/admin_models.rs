@@ -12,7 +12,7 @@ use crate::domain::model_policy::{Access, MAX_CREDITS};
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::ServiceError;
+use crate::services::{ServiceError, profile};
 use crate::services::model_policy::{self, PolicyRow, RowChange};
 
 #[derive(Template)]
@@ -22,6 +22,8 @@ struct ModelsPage {
     rows: Vec<PolicyRow>,
     error: Option<String>,
     max_credits: u64,
+    /// The instance forbids sending content to providers that may train on it.
+    forbid_training: bool,
 }
 
 impl ModelsPage {
@@ -33,7 +35,8 @@ impl ModelsPage {
 async fn page(req: &HttpRequest, admin: &Admin, status: StatusCode, error: Option<String>) -> PageResult {
     let state = state(req)?;
     let rows = model_policy::rows(&state).await?;
-    let page = ModelsPage { layout: Layout::new(req, Some(&admin.0.user)), rows, error, max_credits: MAX_CREDITS };
+    let forbid_training = profile::instance_forbids_training(&state).await?;
+    let page = ModelsPage { layout: Layout::new(req, Some(&admin.0.user)), rows, error, max_credits: MAX_CREDITS, forbid_training };
     render(req, status, &page)
 }
 
@@ -97,4 +100,27 @@ pub async fn remove_override(req: HttpRequest, admin: Admin, path: web::Path<(St
     let user: UserId = user.parse().map_err(|_| AppError::not_found())?;
     let result = model_policy::remove_override(&state, &admin.0.ctx(), &id, user).await;
     outcome(&req, &admin, result, format!("{id}: override removed.")).await
+}
+
+#[derive(Deserialize)]
+pub struct DataUseForm {
+    #[serde(default)]
+    forbid_training: String,
+}
+
+/// The instance-wide data-use setting.
+pub async fn set_data_use(req: HttpRequest, admin: Admin, form: web::Form<DataUseForm>) -> PageResult {
+    let state = state(&req)?;
+    let forbid = match form.forbid_training.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::bad_request("`forbid_training` must be true or false.").into()),
+    };
+    profile::set_instance_forbid_training(&state, &admin.0.ctx(), forbid).await?;
+    let message = if forbid {
+        "No one's content goes to providers that may train on it any more; their models are hidden."
+    } else {
+        "Providers that may train on inputs are allowed again (people may still forbid them for themselves)."
+    };
+    Ok(redirect_with(state.urls().admin_models(), FlashKind::Success, message))
 }

@@ -13,7 +13,7 @@ use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, accounts, credits, links};
+use crate::services::{ServiceError, accounts, credits, links, restriction};
 
 /// A one-time link just made, shown to the admin this once.
 struct IssuedLink {
@@ -162,5 +162,75 @@ pub async fn grant_credits(req: HttpRequest, admin: Admin, id: web::Path<String>
             Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &message))
         }
         Err(e) => refused(&req, &admin, e).await,
+    }
+}
+
+/// `true` or `false` from a form switch.
+fn parse_switch(value: &str, name: &str) -> Result<bool, AppError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(AppError::bad_request(format!("`{name}` must be true or false."))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FreezeForm {
+    #[serde(default)]
+    frozen: String,
+}
+
+pub async fn set_frozen(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<FreezeForm>) -> PageResult {
+    let state = state(&req)?;
+    let frozen = parse_switch(&form.frozen, "frozen")?;
+    let user = restriction::set_frozen(&state, &admin.0.ctx(), parse_user(&id)?, frozen).await?;
+    let what = if frozen { "frozen: nothing of theirs is processed, and their data is kept" } else { "no longer frozen" };
+    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
+}
+
+#[derive(Deserialize)]
+pub struct HoldForm {
+    #[serde(default)]
+    hold: String,
+}
+
+pub async fn set_hold(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<HoldForm>) -> PageResult {
+    let state = state(&req)?;
+    let hold = parse_switch(&form.hold, "hold")?;
+    let user = restriction::set_user_hold(&state, &admin.0.ctx(), parse_user(&id)?, hold).await?;
+    let what = if hold { "on legal hold: retention deletes nothing of theirs" } else { "no longer on legal hold" };
+    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
+}
+
+/// Puts one generation on legal hold by its id (from the form on this page or the
+/// generation's page).
+pub async fn set_generation_hold(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<HoldForm>) -> PageResult {
+    let state = state(&req)?;
+    let hold = parse_switch(&form.hold, "hold")?;
+    let generation = id.trim().parse().map_err(|_| AppError::not_found())?;
+    restriction::set_generation_hold(&state, &admin.0.ctx(), generation, hold).await?;
+    let what = if hold { "is on legal hold" } else { "is no longer on legal hold" };
+    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("Generation {generation} {what}.")))
+}
+
+#[derive(Deserialize)]
+pub struct GenerationHoldForm {
+    #[serde(default)]
+    generation: String,
+}
+
+/// The form on this page names the generation in a field; this forwards to the path form.
+pub async fn hold_generation_by_field(req: HttpRequest, admin: Admin, form: web::Form<GenerationHoldForm>) -> PageResult {
+    let state = state(&req)?;
+    let Ok(generation) = form.generation.trim().parse() else {
+        return refused(&req, &admin, crate::domain::user::InvalidInput("enter a generation id, like 01JD…").into()).await;
+    };
+    match restriction::set_generation_hold(&state, &admin.0.ctx(), generation, true).await {
+        Ok(()) => Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("Generation {generation} is on legal hold."))),
+        Err(ServiceError::NotFound(_)) => {
+            let e = AppError::new(StatusCode::NOT_FOUND, "not_found", format!("There is no generation {generation}."));
+            page(&req, &admin, e.status, None, Some(e.message)).await
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -69,6 +69,10 @@ struct ShowPage<'a> {
     is_owner: bool,
     /// (role label, signed URL) of each reference image.
     references: Vec<(&'static str, String)>,
+    /// Whole days until retention deletes it, for its owner.
+    expires_in_days: Option<i64>,
+    /// The viewer is an admin (may put it on legal hold).
+    is_admin: bool,
 }
 
 /// A generation id from a URL; a malformed one is "not found".
@@ -98,6 +102,8 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
+        expires_in_days: crate::services::retention::days_left(&state.config.retention, &who.user, &g, crate::domain::time::Timestamp::now()),
+        is_admin: who.user.role == crate::domain::user::Role::Admin,
         references,
         is_owner: g.owner == who.user.id,
         csrf: layout.csrf.clone(),

@@ -62,6 +62,8 @@ struct LibraryPage {
     total: u64,
     cards: Vec<Card>,
     more: Option<String>,
+    /// How many of the viewer's outputs retention deletes within a week (the banner).
+    expiring: u64,
 }
 
 #[derive(Template)]
@@ -87,20 +89,11 @@ fn more_url(pairs: &[(String, String)], cursor: Option<&str>) -> Option<String> 
     Some(format!("/library?{}", out.finish()))
 }
 
-/// Whole days until retention deletes `g`, for its owner (`None` when it will not).
-fn expires_in_days(state: &AppState, viewer: &crate::domain::user::User, g: &crate::domain::generation::Generation) -> Option<i64> {
-    if g.owner != viewer.id || viewer.legal_hold {
-        return None;
-    }
-    let at = crate::services::retention::expires_at(&state.config.retention, g)?;
-    let left = at.millis() - crate::domain::time::Timestamp::now().millis();
-    Some((left.max(0) + 86_399_999) / 86_400_000)
-}
-
 /// The grid's cards: a poster (or the image itself) per generation.
 async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<SearchItem>) -> Result<Vec<Card>, AppError> {
     let poster_ids = items.iter().filter_map(|i| i.outputs.first().and_then(|a| a.poster)).collect();
     let posters = media::assets(state, poster_ids).await?;
+    let now = crate::domain::time::Timestamp::now();
     Ok(items
         .into_iter()
         .map(|i| {
@@ -121,7 +114,7 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
                 mine: g.owner == viewer.id,
                 thumb,
                 is_video: first.is_some_and(Asset::is_video),
-                expires_in_days: expires_in_days(state, viewer, g),
+                expires_in_days: crate::services::retention::days_left(&state.config.retention, viewer, g, now),
             }
         })
         .collect())
@@ -166,10 +159,12 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
         Group { name, label, choices }
     })
     .collect();
+    let expiring = crate::services::retention::expiring_soon(&state, &who.user, crate::domain::time::Timestamp::now()).await?;
     let layout = Layout::new(&req, Some(&who.user));
     ok(
         &req,
         &LibraryPage {
+            expiring,
             layout,
             q: value("q"),
             from: value("from"),

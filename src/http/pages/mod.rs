@@ -33,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/account").get(account::show));
     cfg.service(resource("/account/profile").post(account::update_profile));
     cfg.service(resource("/account/password").post(account::change_password));
+    cfg.service(resource("/account/picture").post(account::set_picture));
+    cfg.service(resource("/account/picture/delete").post(account::remove_picture));
+    cfg.service(resource("/account/data-use").post(account::set_data_use));
+    cfg.service(resource("/account/erase-content").post(account::erase_content));
+    cfg.service(resource("/account/delete").post(account::delete_account));
     cfg.service(resource("/account/sessions").get(sessions::show));
     cfg.service(resource("/account/sessions/revoke-all").post(sessions::revoke_all));
     cfg.service(resource("/account/sessions/{id}/revoke").post(sessions::revoke));
@@ -43,6 +48,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/users/{id}/role").post(admin_users::set_role));
     cfg.service(resource("/admin/users/{id}/status").post(admin_users::set_status));
     cfg.service(resource("/admin/users/{id}/reset").post(admin_users::issue_reset));
+    cfg.service(resource("/admin/users/{id}/freeze").post(admin_users::set_frozen));
+    cfg.service(resource("/admin/users/{id}/hold").post(admin_users::set_hold));
+    cfg.service(resource("/admin/generations/hold").post(admin_users::hold_generation_by_field));
+    cfg.service(resource("/admin/generations/{id}/hold").post(admin_users::set_generation_hold));
+    cfg.service(resource("/admin/data-use").post(admin_models::set_data_use));
     cfg.service(resource("/admin/audit").get(admin_audit::show));
     cfg.service(resource("/admin/retention").get(admin_retention::show));
     cfg.service(resource("/admin/retention/run").post(admin_retention::run_now));

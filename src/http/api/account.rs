@@ -1,0 +1,113 @@
+//! `/api/v1/account`: the caller's own profile (read and correct), their data-use
+//! preference, and deleting all their content or the whole account.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::user::User;
+use crate::http::auth::{ApiCaller, state};
+use crate::http::responses::ApiResult;
+use crate::services::{ServiceResult, erasure, media, profile};
+use crate::state::AppState;
+use crate::store::erasures::Erasure;
+
+#[derive(Serialize)]
+struct AccountView {
+    id: String,
+    email: String,
+    name: String,
+    bio: String,
+    role: &'static str,
+    created_at: String,
+    /// A signed link to the profile picture, when there is one.
+    picture_url: Option<String>,
+    forbid_training: bool,
+    frozen: bool,
+    /// `"content"` or `"account"` while an erasure is running.
+    erasing: Option<&'static str>,
+}
+
+async fn view(state: &AppState, user: User) -> ServiceResult<AccountView> {
+    let picture_url = match user.avatar {
+        Some(id) => state
+            .store
+            .read(move |tx| crate::store::assets::get(tx, id))
+            .await?
+            .map(|a| state.urls().absolute(&media::signed_path(state, &a))),
+        None => None,
+    };
+    let erasing = erasure::pending(state, user.id).await?.map(|e| match e {
+        Erasure::Content => "content",
+        Erasure::Account => "account",
+    });
+    Ok(AccountView {
+        id: user.id.to_string(),
+        email: user.email.to_string(),
+        name: user.name,
+        bio: user.bio,
+        role: user.role.as_str(),
+        created_at: user.created_at.rfc3339(),
+        picture_url,
+        forbid_training: user.forbid_training,
+        frozen: user.frozen,
+        erasing,
+    })
+}
+
+pub async fn show(req: HttpRequest, caller: ApiCaller) -> ApiResult {
+    let state = state(&req)?;
+    Ok(HttpResponse::Ok().json(view(&state, caller.user).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    name: Option<String>,
+    email: Option<String>,
+    bio: Option<String>,
+    /// The current password: needed to change the email.
+    password: Option<String>,
+    forbid_training: Option<bool>,
+}
+
+pub async fn update(req: HttpRequest, caller: ApiCaller, body: web::Json<UpdateBody>) -> ApiResult {
+    let state = state(&req)?;
+    let body = body.into_inner();
+    let ctx = caller.ctx();
+    let change = profile::ProfileChange { name: body.name, email: body.email, bio: body.bio, password: body.password };
+    let mut user = profile::update(&state, &ctx, &caller.user, change).await?;
+    if let Some(forbid) = body.forbid_training {
+        user = profile::set_forbid_training(&state, &ctx, user.id, forbid).await?;
+    }
+    Ok(HttpResponse::Ok().json(view(&state, user).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    password: String,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    state: &'static str,
+    message: &'static str,
+}
+
+/// `DELETE /api/v1/account/content`: every generation, upload and the picture; the account stays.
+pub async fn erase_content(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
+    let state = state(&req)?;
+    erasure::erase_content(&state, &caller.ctx(), &caller.user, &body.password).await?;
+    Ok(HttpResponse::Accepted()
+        .json(Accepted { state: "erasing", message: "Your generations, uploads and picture are being deleted. Your account stays." }))
+}
+
+/// `DELETE /api/v1/account`: disables the account at once, then destroys its content and key.
+pub async fn delete(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
+    let state = state(&req)?;
+    erasure::delete_account(&state, &caller.ctx(), &caller.user, &body.password).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        state: "deleting",
+        message: "Your account is disabled; its content and key are being destroyed. Credit records stay, anonymised.",
+    }))
+}
