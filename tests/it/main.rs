@@ -34,6 +34,7 @@ mod provider_openai_images;
 mod provider_replicate;
 mod provider_runway;
 mod provider_stability;
+mod privacy_rights;
 mod proxy;
 mod retention;
 mod search;
