@@ -42,6 +42,10 @@ impl Urls {
     pub fn account(&self) -> &'static str {
         "/account"
     }
+    /// The "Export my data" panel and its form.
+    pub fn account_export(&self) -> &'static str {
+        "/account/export"
+    }
     pub fn account_password(&self) -> &'static str {
         "/account/password"
     }

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod connections;
 pub mod credits;
 pub mod deletion;
+pub mod export;
 pub mod gc;
 pub mod generations;
 pub mod library;

@@ -46,6 +46,7 @@ macro_rules! for_each_table {
         $m!(MODEL_POLICIES);
         $m!(EXPIRY);
         $m!(RETENTION_RUNS);
+        $m!(EXPORTS);
     }};
 }
 

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod connections;
 pub mod credits;
 pub mod expiry;
+pub mod exports;
 pub mod generations;
 pub mod legacy;
 pub mod links;

@@ -79,3 +79,6 @@ pub const EXPIRY: TableDefinition<(i64, u8, u128), ()> = TableDefinition::new("e
 
 /// Run start (ms) -> codec `RetentionRun`: the record of each retention sweep.
 pub const RETENTION_RUNS: TableDefinition<i64, &[u8]> = TableDefinition::new("retention_runs-1");
+
+/// UserId key -> codec `Export`: each person's latest data export (at most one row each).
+pub const EXPORTS: TableDefinition<u128, &[u8]> = TableDefinition::new("exports-1");

@@ -1,5 +1,6 @@
 //! `/api/v1`: the JSON API shared by the UI and scripts. Errors are `{code, message, details}`.
 
+pub mod export;
 pub mod generations;
 pub mod me;
 pub mod models;
@@ -11,6 +12,7 @@ use actix_web::web;
 /// Registers the API routes under the `/api/v1` scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/me").get(me::show));
+    cfg.service(super::resource("/account/export").get(export::show).post(export::start));
     cfg.service(super::resource("/credits").get(generations::balance));
     cfg.service(super::resource("/models").get(models::list));
     cfg.service(super::resource("/uploads").post(generations::upload));

@@ -1,6 +1,7 @@
 //! HTML pages, one module per concept, each template struct beside its handler.
 
 pub mod account;
+pub mod account_export;
 pub mod admin_audit;
 pub mod admin_connections;
 pub mod admin_models;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/account").get(account::show));
     cfg.service(resource("/account/profile").post(account::update_profile));
     cfg.service(resource("/account/password").post(account::change_password));
+    cfg.service(resource("/account/export").get(account_export::panel).post(account_export::start));
     cfg.service(resource("/account/sessions").get(sessions::show));
     cfg.service(resource("/account/sessions/revoke-all").post(sessions::revoke_all));
     cfg.service(resource("/account/sessions/{id}/revoke").post(sessions::revoke));
