@@ -124,7 +124,8 @@ pub async fn run(state: &AppState, owner: UserId) -> ServiceResult<()> {
         .store
         .write(move |tx| {
             // the same request still running (not replaced or removed meanwhile)?
-            let Some(mut current) = store::exports::get(tx, owner)?.filter(|e| e.requested_at == requested_at && e.state == ExportState::Running)
+            let Some(mut current) =
+                store::exports::get(tx, owner)?.filter(|e| e.requested_at == requested_at && e.state == ExportState::Running)
             else {
                 return Ok::<_, ServiceError>(false);
             };

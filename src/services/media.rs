@@ -137,7 +137,30 @@ fn slug(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use super::*;
+    use crate::domain::ids::UserId;
+
+    #[test]
+    fn file_names_say_what_the_file_is() {
+        let mut asset = Asset {
+            id: "01JZ8Q3W6V2N5K7M9P0R4T6Y8A".parse().unwrap(),
+            owner: UserId::generate(),
+            kind: AssetKind::Export,
+            content_type: "application/zip".into(),
+            bytes: 1,
+            sha256: String::new(),
+            width: None,
+            height: None,
+            generation: None,
+            created_at: Timestamp(1_767_225_600_000), // 2026-01-01T00:00:00Z
+            poster: None,
+        };
+        assert_eq!(file_name(&asset, None), "reelvault-export-2026-01-01.zip");
+        (asset.kind, asset.content_type) = (AssetKind::Avatar, "image/png".into());
+        assert_eq!(file_name(&asset, None), "avatar-4t6y8a.png");
+        asset.kind = AssetKind::Upload;
+        assert_eq!(file_name(&asset, None), "reference-4t6y8a.png");
+    }
 
     #[test]
     fn slugs_are_safe_file_name_parts() {
