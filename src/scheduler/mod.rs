@@ -1,6 +1,6 @@
 //! The internal scheduler: cron expressions from `[schedule]` decide when periodic work is
 //! enqueued; one worker task does the work, one job at a time, never inside a request.
-//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]). At shutdown the
+//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]): data exports, for one. At shutdown the
 //! ticker stops and the worker finishes its job (or is cut off after a grace period:
 //! every job is crash-safe, the next run finishes it).
 
