@@ -1,8 +1,9 @@
 //! The internal scheduler: cron expressions from `[schedule]` decide when periodic work is
 //! enqueued; one worker task does the work, one job at a time, never inside a request.
-//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]): data exports, for one. At shutdown the
-//! ticker stops and the worker finishes its job (or is cut off after a grace period:
-//! every job is crash-safe, the next run finishes it).
+//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]), data exports among
+//! them. At shutdown the ticker stops and the worker finishes its job (or is cut off after a
+//! grace period; an export is cut off at once): every job is crash-safe, the next run
+//! finishes it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
