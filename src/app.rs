@@ -61,6 +61,12 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
             tracing::error!(error = %e, "finishing interrupted erasures failed; the next start tries again");
         }
     });
+    let exports = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::services::export::resume(&exports).await {
+            tracing::error!(error = %e, "resuming interrupted data exports failed; the next start tries again");
+        }
+    });
     let for_workers = state.clone();
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)

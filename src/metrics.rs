@@ -129,6 +129,7 @@ fn read_figures(tx: &redb::ReadTransaction) -> Result<StoreFigures, StoreError> 
             AssetKind::Output => "output",
             AssetKind::Poster => "poster",
             AssetKind::Avatar => "avatar",
+            AssetKind::Export => "export",
         };
         let entry = figures.stored.entry(kind).or_default();
         entry.0 += 1;

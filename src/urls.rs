@@ -63,6 +63,10 @@ impl Urls {
     pub fn admin_data_use(&self) -> &'static str {
         "/admin/data-use"
     }
+    /// The "Export my data" panel and its form.
+    pub fn account_export(&self) -> &'static str {
+        "/account/export"
+    }
     pub fn account_password(&self) -> &'static str {
         "/account/password"
     }

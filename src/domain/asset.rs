@@ -1,4 +1,5 @@
-//! Stored media: reference uploads, generated outputs and their posters.
+//! Stored media: reference uploads, generated outputs and their posters, avatars, and the
+//! archives of data exports.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,8 @@ pub enum AssetKind {
     Poster,
     /// A person's profile picture (cleaned like every upload).
     Avatar,
+    /// An "Export my data" archive (a ZIP), kept until the export expires.
+    Export,
 }
 
 /// A media file's record; the bytes live encrypted in the vault.
@@ -46,6 +49,7 @@ impl Asset {
             "image/webp" => "webp",
             "video/mp4" => "mp4",
             "video/webm" => "webm",
+            "application/zip" => "zip",
             _ => "bin",
         }
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod connection;
 pub mod credits;
+pub mod export;
 pub mod generation;
 pub mod ids;
 pub mod model_policy;

@@ -1,14 +1,17 @@
 //! `/media/{id}`: signed-URL media streaming with HTTP Range (decrypting only the chunks a
 //! range needs), correct Content-Type, Length, Accept-Ranges, ETag and Content-Disposition.
+//! Fetching a data export is audited.
 
 use actix_web::body::SizedStream;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::state;
+use super::client::client_info;
 use super::responses::error_for_path;
 use crate::domain::ids::AssetId;
 use crate::error::AppError;
+use crate::services::export;
 use crate::services::media::{self, MediaAccessError};
 
 /// A parsed `Range: bytes=…` header (one range; multi-range requests get the whole file).
@@ -68,6 +71,11 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
         Ok(found) => found,
         Err(e) => return refuse(&req, e),
     };
+    // a download of an export is audited once, not for every later range of it
+    let from_start = requested.is_none_or(|r| matches!(r, ByteRange::From(0) | ByteRange::Between(0, _)));
+    if from_start && let Err(e) = export::downloaded(&state, &asset, client_info(&req, &state.config.trusted_proxies)).await {
+        return refuse(&req, MediaAccessError::Service(e));
+    }
     let etag = format!("\"{}\"", asset.sha256);
     let download = query.split('&').any(|p| p == "download=1");
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices

@@ -1,8 +1,9 @@
 //! The internal scheduler: cron expressions from `[schedule]` decide when periodic work is
 //! enqueued; one worker task does the work, one job at a time, never inside a request.
-//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]). At shutdown the
-//! ticker stops and the worker finishes its job (or is cut off after a grace period:
-//! every job is crash-safe, the next run finishes it).
+//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]), data exports among
+//! them. At shutdown the ticker stops and the worker finishes its job (or is cut off after a
+//! grace period; an export is cut off at once): every job is crash-safe, the next run
+//! finishes it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,8 +11,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
-use crate::services::retention;
+use crate::services::{export, retention};
 use crate::state::AppState;
 
 /// How long shutdown waits for a job in progress.
@@ -22,6 +24,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 pub enum Job {
     /// A retention sweep (with the orphan-file GC); the string names what asked for it.
     Retention(&'static str),
+    /// Writing a person's queued data export.
+    Export(UserId),
 }
 
 /// The handle kept in the app state.
@@ -101,6 +105,16 @@ async fn work(state: AppState, mut jobs: mpsc::UnboundedReceiver<Job>, mut stop:
                     tracing::error!(error = %e, trigger, "retention sweep failed; the next run continues it");
                 }
             }
+            // An export may take long: shutdown does not wait for it (it starts again at the next start).
+            Job::Export(owner) => tokio::select! {
+                outcome = export::run(&state, owner) => if let Err(e) = outcome {
+                    tracing::error!(error = %e, user = %owner, "an export failed");
+                },
+                _ = stop.changed() => {
+                    tracing::info!(user = %owner, "an export was stopped by the shutdown; it starts again at the next start");
+                    return;
+                }
+            },
         }
     }
 }

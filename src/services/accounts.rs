@@ -157,17 +157,3 @@ pub async fn change_password(
     let (ctx, id) = (ctx.clone(), user.id);
     state.store.write(move |tx| store_new_password(tx, &ctx, id, hash, keep_session).map(|_| ())).await
 }
-
-/// A person changes their own display name.
-pub async fn rename(state: &AppState, id: UserId, name: &str) -> ServiceResult<User> {
-    let name = parse_display_name(name)?;
-    state
-        .store
-        .write(move |tx| {
-            let mut user = store::users::get(tx, id)?.ok_or(ServiceError::NotFound("user"))?;
-            user.name = name;
-            store::users::put(tx, &user)?;
-            Ok::<_, ServiceError>(user)
-        })
-        .await
-}

@@ -176,9 +176,10 @@ async fn delete_generations(state: &AppState, user: UserId) -> ServiceResult<()>
     }
 }
 
-/// Removes the person's uploads, profile picture and other files: record first, then the
-/// file (a crash between leaves an orphan file that the GC removes).
+/// Removes the person's data export, uploads, profile picture and other files: record
+/// first, then the file (a crash between leaves an orphan file that the GC removes).
 async fn delete_files(state: &AppState, user: UserId) -> ServiceResult<()> {
+    state.store.write(move |tx| store::exports::remove(tx, user).map_err(ServiceError::from)).await?;
     let owned: Vec<AssetId> = state
         .store
         .read(move |tx| {

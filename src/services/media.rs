@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::{ServiceError, ServiceResult};
-use crate::domain::asset::Asset;
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::generation::Generation;
 use crate::domain::ids::AssetId;
 use crate::domain::time::Timestamp;
 use crate::state::AppState;
@@ -16,8 +17,12 @@ pub const URL_TTL: Duration = Duration::from_secs(3600);
 
 /// The signed path of an asset for its owner (`/media/<id>?exp=…&kid=…&sig=…`).
 pub fn signed_path(state: &AppState, asset: &Asset) -> String {
-    let expires = Timestamp::now().plus(URL_TTL).millis() / 1000;
-    let query = state.signer.sign(&asset.id.to_string(), &asset.owner.to_string(), expires);
+    signed_path_until(state, asset, Timestamp::now().plus(URL_TTL))
+}
+
+/// [`signed_path`] with a link that works until `expires` (to the second).
+pub fn signed_path_until(state: &AppState, asset: &Asset, expires: Timestamp) -> String {
+    let query = state.signer.sign(&asset.id.to_string(), &asset.owner.to_string(), expires.millis() / 1000);
     format!("/media/{}?{query}", asset.id)
 }
 
@@ -86,17 +91,30 @@ pub async fn assets(state: &AppState, ids: Vec<AssetId>) -> ServiceResult<Vec<As
         .await?)
 }
 
-/// A file name people recognise: `<model>-<first words of the prompt>-<id tail>.<ext>`.
+/// A file name people recognise (see [`file_name`]).
 pub async fn download_name(state: &AppState, asset: &Asset) -> String {
-    let tail = asset.id.to_string().to_lowercase();
-    let tail = &tail[tail.len() - 6..];
     let generation = match asset.generation {
         Some(id) => state.store.read(move |tx| store::generations::get(tx, id)).await.ok().flatten(),
         None => None,
     };
-    let stem = match generation {
-        Some(g) => format!("{}-{}", g.model, slug(&g.prompt, 40)),
-        None => "reference".to_string(),
+    file_name(asset, generation.as_ref())
+}
+
+/// A file name people recognise, made of ASCII letters, digits, dashes and a dot: an output
+/// is `<model>-<first words of the prompt>-<id tail>.<ext>` (given its `generation`), an
+/// upload `reference-<id tail>.<ext>`, an avatar `avatar-<id tail>.<ext>`, and an export
+/// `reelvault-export-<YYYY-MM-DD>.zip`.
+pub fn file_name(asset: &Asset, generation: Option<&Generation>) -> String {
+    let tail = asset.id.to_string().to_lowercase();
+    let tail = &tail[tail.len() - 6..];
+    let stem = match (asset.kind, generation) {
+        (AssetKind::Export, _) => {
+            let day = asset.created_at.rfc3339();
+            return format!("reelvault-export-{}.zip", day.get(..10).unwrap_or("undated"));
+        }
+        (AssetKind::Avatar, _) => "avatar".to_string(),
+        (_, Some(g)) => format!("{}-{}", g.model, slug(&g.prompt, 40)),
+        (_, None) => "reference".to_string(),
     };
     format!("{}-{tail}.{}", stem.trim_end_matches('-'), asset.extension())
 }
@@ -119,7 +137,30 @@ fn slug(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use super::*;
+    use crate::domain::ids::UserId;
+
+    #[test]
+    fn file_names_say_what_the_file_is() {
+        let mut asset = Asset {
+            id: "01JZ8Q3W6V2N5K7M9P0R4T6Y8A".parse().unwrap(),
+            owner: UserId::generate(),
+            kind: AssetKind::Export,
+            content_type: "application/zip".into(),
+            bytes: 1,
+            sha256: String::new(),
+            width: None,
+            height: None,
+            generation: None,
+            created_at: Timestamp(1_767_225_600_000), // 2026-01-01T00:00:00Z
+            poster: None,
+        };
+        assert_eq!(file_name(&asset, None), "reelvault-export-2026-01-01.zip");
+        (asset.kind, asset.content_type) = (AssetKind::Avatar, "image/png".into());
+        assert_eq!(file_name(&asset, None), "avatar-4t6y8a.png");
+        asset.kind = AssetKind::Upload;
+        assert_eq!(file_name(&asset, None), "reference-4t6y8a.png");
+    }
 
     #[test]
     fn slugs_are_safe_file_name_parts() {

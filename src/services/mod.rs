@@ -9,6 +9,7 @@ pub mod connections;
 pub mod credits;
 pub mod deletion;
 pub mod erasure;
+pub mod export;
 pub mod gc;
 pub mod generations;
 pub mod library;

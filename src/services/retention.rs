@@ -6,7 +6,8 @@
 //! choice: expiry = anchor + current period, computed when read). Audit events are keyed
 //! by time already; address truncation keeps a watermark. Sessions and links are few and
 //! scanned whole. Generations go through [`deletion`] (mark, files, records), so a sweep
-//! killed midway is finished by the next one; the orphan-file GC runs last.
+//! killed midway is finished by the next one; expired data exports are removed; the
+//! orphan-file GC runs last.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +21,7 @@ use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::services::audit::{self, Context};
-use crate::services::{ServiceError, ServiceResult, deletion, gc};
+use crate::services::{ServiceError, ServiceResult, deletion, export, gc};
 use crate::state::AppState;
 use crate::store::{self, StoreError, Tx};
 
@@ -295,6 +296,7 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
         .await?;
     counts.sessions = sessions as u64;
     counts.invitations = links as u64;
+    counts.files += export::sweep_expired(state, now).await?;
     let orphans = gc::collect(state, system_time(now)).await?;
     counts.orphan_files = orphans;
     counts.files += orphans;

@@ -47,6 +47,7 @@ macro_rules! for_each_table {
         $m!(EXPIRY);
         $m!(RETENTION_RUNS);
         $m!(PENDING_ERASURES);
+        $m!(EXPORTS);
     }};
 }
 

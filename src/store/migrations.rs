@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 8;
+pub const CURRENT: u32 = 9;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 8] = [
+const STEPS: [Step; 9] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -30,7 +30,8 @@ const STEPS: [Step; 8] = [
     (5, "create the table of model policies (roles, overrides, prices)", step_5_model_policies),
     (6, "create the queue of generations being deleted", step_6_pending_deletions),
     (7, "create the expiry index (filled from finished generations and uploads) and the record of retention runs", step_7_retention),
-    (8, "create the queue of people whose content is being erased", step_8_pending_erasures),
+    (8, "create the table of data exports", step_8_exports),
+    (9, "create the queue of people whose content is being erased", step_9_pending_erasures),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -141,11 +142,6 @@ fn step_6_pending_deletions(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn step_8_pending_erasures(tx: &WriteTransaction) -> Result<(), StoreError> {
-    tx.open_table(PENDING_ERASURES)?;
-    Ok(())
-}
-
 /// Creates the retention tables and indexes what is already stored.
 fn step_7_retention(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(RETENTION_RUNS)?;
@@ -164,6 +160,16 @@ fn step_7_retention(tx: &WriteTransaction) -> Result<(), StoreError> {
     for a in &assets {
         super::expiry::index_asset(tx, a)?;
     }
+    Ok(())
+}
+
+fn step_8_exports(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(EXPORTS)?;
+    Ok(())
+}
+
+fn step_9_pending_erasures(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(PENDING_ERASURES)?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod credits;
 pub mod erasures;
 pub mod expiry;
+pub mod exports;
 pub mod generations;
 pub mod legacy;
 pub mod links;

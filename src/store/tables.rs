@@ -84,3 +84,5 @@ pub const RETENTION_RUNS: TableDefinition<i64, &[u8]> = TableDefinition::new("re
 /// being destroyed. Written in the transaction that asks for it; removed when the work is
 /// done, so a crash in between leaves the row and the next start finishes the erasure.
 pub const PENDING_ERASURES: TableDefinition<u128, u8> = TableDefinition::new("pending_erasures-1");
+/// UserId key -> codec `Export`: each person's latest data export (at most one row each).
+pub const EXPORTS: TableDefinition<u128, &[u8]> = TableDefinition::new("exports-1");

@@ -15,6 +15,7 @@ mod connections;
 mod crash;
 mod csrf_and_headers;
 mod deletion;
+mod export;
 mod generations;
 mod install;
 mod library;

@@ -1,6 +1,7 @@
 //! `/api/v1`: the JSON API shared by the UI and scripts. Errors are `{code, message, details}`.
 
 pub mod account;
+pub mod export;
 pub mod generations;
 pub mod me;
 pub mod models;
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/me").get(me::show));
     cfg.service(super::resource("/account").get(account::show).patch(account::update).delete(account::delete));
     cfg.service(super::resource("/account/content").delete(account::erase_content));
+    cfg.service(super::resource("/account/export").get(export::show).post(export::start));
     cfg.service(super::resource("/credits").get(generations::balance));
     cfg.service(super::resource("/models").get(models::list));
     cfg.service(super::resource("/uploads").post(generations::upload));

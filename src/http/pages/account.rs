@@ -1,11 +1,12 @@
 //! The account page: profile (name, email, bio, picture), password, data-use preference,
-//! and deleting all content or the whole account.
+//! the data export panel, and deleting all content or the whole account.
 
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::account_export::ExportPanel;
 use super::layout::Layout;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
@@ -25,6 +26,7 @@ struct AccountPage {
     /// An erasure of the person's content is still running.
     erasing: bool,
     error: Option<String>,
+    export: ExportPanel,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -34,7 +36,9 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     };
     let erasing = erasure::pending(state, user.id).await?.is_some();
     let status = error.as_ref().map(|e| e.status);
-    let page = AccountPage { layout: Layout::new(req, Some(&user)), user, picture, erasing, error: error.map(|e| e.message) };
+    let layout = Layout::new(req, Some(&user));
+    let export = ExportPanel::load(state, user.id, layout.csrf.clone()).await?;
+    let page = AccountPage { layout, user, picture, erasing, error: error.map(|e| e.message), export };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),

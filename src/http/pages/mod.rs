@@ -1,6 +1,7 @@
 //! HTML pages, one module per concept, each template struct beside its handler.
 
 pub mod account;
+pub mod account_export;
 pub mod admin_audit;
 pub mod admin_connections;
 pub mod admin_models;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/account/data-use").post(account::set_data_use));
     cfg.service(resource("/account/erase-content").post(account::erase_content));
     cfg.service(resource("/account/delete").post(account::delete_account));
+    cfg.service(resource("/account/export").get(account_export::panel).post(account_export::start));
     cfg.service(resource("/account/sessions").get(sessions::show));
     cfg.service(resource("/account/sessions/revoke-all").post(sessions::revoke_all));
     cfg.service(resource("/account/sessions/{id}/revoke").post(sessions::revoke));
