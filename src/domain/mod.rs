@@ -9,6 +9,7 @@ pub mod credits;
 pub mod generation;
 pub mod ids;
 pub mod model_policy;
+pub mod privacy;
 pub mod retention;
 pub mod time;
 pub mod user;

@@ -6,6 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::state;
+use super::client::client_info;
 use super::responses::error_for_path;
 use crate::domain::ids::AssetId;
 use crate::error::AppError;
@@ -17,6 +18,14 @@ enum ByteRange {
     From(u64),
     Between(u64, u64),
     Last(u64),
+}
+
+impl ByteRange {
+    /// Whether the range starts at the first byte (`bytes=0-`, `bytes=0-N`): how a player
+    /// starts fetching a file, as opposed to seeking within it.
+    fn from_start(self) -> bool {
+        matches!(self, ByteRange::From(0) | ByteRange::Between(0, _))
+    }
 }
 
 fn parse_range(value: &str) -> Option<ByteRange> {
@@ -68,8 +77,17 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
         Ok(found) => found,
         Err(e) => return refuse(&req, e),
     };
-    let etag = format!("\"{}\"", asset.sha256);
     let download = query.split('&').any(|p| p == "download=1");
+    // One audit row per fetch: a request with no Range, or one from the first byte. A video
+    // being played or seeked sends a Range request per jump; those later chunks are not
+    // audited one by one (the fetch that started them was).
+    if requested.is_none_or(ByteRange::from_start) {
+        let client = client_info(&req, &state.config.trusted_proxies);
+        if let Err(e) = media::record_download(&state, &asset, client, download).await {
+            return refuse(&req, MediaAccessError::Service(e));
+        }
+    }
+    let etag = format!("\"{}\"", asset.sha256);
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
     let name = media::download_name(&state, &asset).await;
     let disposition = format!("{}; filename=\"{name}\"", if download { "attachment" } else { "inline" });
@@ -122,5 +140,11 @@ mod tests {
         assert_eq!(resolve(ByteRange::Last(1000), 100), Ok((0, 99)));
         assert_eq!(resolve(ByteRange::From(100), 100), Err(()));
         assert_eq!(resolve(ByteRange::Between(5, 4), 100), Err(()));
+    }
+
+    #[test]
+    fn only_ranges_from_the_first_byte_count_as_a_fetch() {
+        assert!(ByteRange::From(0).from_start() && ByteRange::Between(0, 1).from_start());
+        assert!(!ByteRange::From(65_536).from_start() && !ByteRange::Between(10, 20).from_start() && !ByteRange::Last(10).from_start());
     }
 }

@@ -69,6 +69,7 @@ stored! {
     crate::domain::connection::StoredConnection => "reelvault::StoredConnection@1",
     crate::domain::model_policy::ModelPolicy => "reelvault::ModelPolicy@1",
     crate::domain::retention::RetentionRun => "reelvault::RetentionRun@1",
+    crate::domain::privacy::SettingsSeen => "reelvault::PrivacySettingsSeen@1",
 }
 
 #[cfg(test)]
