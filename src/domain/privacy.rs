@@ -136,7 +136,7 @@ impl PrivacySettings {
         for setting in RETENTION_SETTINGS {
             let (before, after) = (old.retention.get(setting.key), self.retention.get(setting.key));
             if before != after {
-                changes.push(format!("retention.{}: {} -> {}", setting.key, words(before), words(after)));
+                changes.push(format!("retention.{}: {} → {}", setting.key, words(before), words(after)));
             }
         }
         for p in &self.providers {
@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(
             changes,
             vec![
-                "retention.outputs: 180 days -> 90 days",
+                "retention.outputs: 180 days → 90 days",
                 "provider added: fresh (fal)",
                 "provider removed: gone (bfl)",
                 "contact set to dpo@example.com",

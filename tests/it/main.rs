@@ -21,6 +21,7 @@ mod library;
 mod metrics;
 mod migration;
 mod models;
+mod privacy;
 mod provider_bfl;
 mod provider_comfyui;
 mod provider_fal;
