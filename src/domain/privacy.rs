@@ -26,12 +26,7 @@ pub struct RetentionSetting {
 
 /// Every retention setting, in the order the notice lists them.
 pub const RETENTION_SETTINGS: [RetentionSetting; 5] = [
-    RetentionSetting {
-        key: "uploads",
-        what: "Reference images you upload",
-        when_zero: "kept until you delete them",
-        then: "deleted",
-    },
+    RetentionSetting { key: "uploads", what: "Reference images you upload", when_zero: "kept until you delete them", then: "deleted" },
     RetentionSetting {
         key: "outputs",
         what: "Generated images and videos (with their prompts and parameters)",
@@ -169,12 +164,18 @@ mod tests {
 
     fn settings(outputs_days: u64, providers: &[(&str, &str)]) -> PrivacySettings {
         let day = 86_400_000;
-        let retention = RETENTION_SETTINGS.iter().map(|s| (s.key.to_string(), if s.key == "outputs" { outputs_days * day } else { 30 * day }));
+        let retention =
+            RETENTION_SETTINGS.iter().map(|s| (s.key.to_string(), if s.key == "outputs" { outputs_days * day } else { 30 * day }));
         PrivacySettings {
             retention: retention.collect(),
             providers: providers
                 .iter()
-                .map(|(c, k)| ProviderFacts { connection: c.to_string(), kind: k.to_string(), sends: vec![Input::Prompt], facts: serde_json::Value::Null })
+                .map(|(c, k)| ProviderFacts {
+                    connection: c.to_string(),
+                    kind: k.to_string(),
+                    sends: vec![Input::Prompt],
+                    facts: serde_json::Value::Null,
+                })
                 .collect(),
             contact: None,
         }

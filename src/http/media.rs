@@ -23,7 +23,7 @@ enum ByteRange {
 impl ByteRange {
     /// Whether the range starts at the first byte (`bytes=0-`, `bytes=0-N`): how a player
     /// starts fetching a file, as opposed to seeking within it.
-    fn from_start(self) -> bool {
+    fn starts_at_zero(self) -> bool {
         matches!(self, ByteRange::From(0) | ByteRange::Between(0, _))
     }
 }
@@ -81,7 +81,7 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     // One audit row per fetch: a request with no Range, or one from the first byte. A video
     // being played or seeked sends a Range request per jump; those later chunks are not
     // audited one by one (the fetch that started them was).
-    if requested.is_none_or(ByteRange::from_start) {
+    if requested.is_none_or(ByteRange::starts_at_zero) {
         let client = client_info(&req, &state.config.trusted_proxies);
         if let Err(e) = media::record_download(&state, &asset, client, download).await {
             return refuse(&req, MediaAccessError::Service(e));
@@ -144,7 +144,11 @@ mod tests {
 
     #[test]
     fn only_ranges_from_the_first_byte_count_as_a_fetch() {
-        assert!(ByteRange::From(0).from_start() && ByteRange::Between(0, 1).from_start());
-        assert!(!ByteRange::From(65_536).from_start() && !ByteRange::Between(10, 20).from_start() && !ByteRange::Last(10).from_start());
+        assert!(ByteRange::From(0).starts_at_zero() && ByteRange::Between(0, 1).starts_at_zero());
+        assert!(
+            !ByteRange::From(65_536).starts_at_zero()
+                && !ByteRange::Between(10, 20).starts_at_zero()
+                && !ByteRange::Last(10).starts_at_zero()
+        );
     }
 }

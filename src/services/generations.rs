@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, models};
-use crate::domain::audit::AuditAction;
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::audit::AuditAction;
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};

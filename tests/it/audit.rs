@@ -115,7 +115,8 @@ fn csv_rows(page: &Page) -> Vec<Vec<String>> {
 #[tokio::test]
 async fn generations_and_media_fetches_are_audited_once_per_fetch() {
     let (app, admin, token) = app_with_credits(Duration::from_millis(50), 100).await;
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
+    let created =
+        api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     let done = wait_terminal(&app.url, &token, &id).await;

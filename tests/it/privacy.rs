@@ -100,9 +100,8 @@ async fn last_updated_moves_only_when_the_settings_change() {
 }
 
 async fn add_connection(admin: &Browser, name: &str) {
-    let added = admin
-        .post_form("/admin/connections", &[("name", name), ("kind", "openai_images"), ("api_key", "sk-test-privacy-0000")])
-        .await;
+    let added =
+        admin.post_form("/admin/connections", &[("name", name), ("kind", "openai_images"), ("api_key", "sk-test-privacy-0000")]).await;
     assert_eq!(added.status, 303, "{}", added.body);
 }
 
