@@ -78,15 +78,6 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
         Err(e) => return refuse(&req, e),
     };
     let download = query.split('&').any(|p| p == "download=1");
-    // One audit row per fetch: a request with no Range, or one from the first byte. A video
-    // being played or seeked sends a Range request per jump; those later chunks are not
-    // audited one by one (the fetch that started them was).
-    if requested.is_none_or(ByteRange::starts_at_zero) {
-        let client = client_info(&req, &state.config.trusted_proxies);
-        if let Err(e) = media::record_download(&state, &asset, client, download).await {
-            return refuse(&req, MediaAccessError::Service(e));
-        }
-    }
     let etag = format!("\"{}\"", asset.sha256);
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
     let name = media::download_name(&state, &asset).await;
@@ -111,16 +102,26 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
             }
         }
     };
-    match media::open(&state, &asset, identity, bounds.map(|(b, _)| b)).await {
-        Ok((len, stream)) => match bounds {
-            None => response.body(SizedStream::new(len, stream)),
-            Some(((start, end), total)) => {
-                response.status(StatusCode::PARTIAL_CONTENT);
-                response.insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}")));
-                response.body(SizedStream::new(end - start + 1, stream))
-            }
-        },
-        Err(e) => refuse(&req, e),
+    let (len, stream) = match media::open(&state, &asset, identity, bounds.map(|(b, _)| b)).await {
+        Ok(opened) => opened,
+        Err(e) => return refuse(&req, e),
+    };
+    // One audit row per fetch, once the file is open: a request with no Range, or one from the
+    // first byte. A video being played or seeked sends a Range request per jump; those later
+    // chunks are not audited one by one (the fetch that started them was).
+    if requested.is_none_or(ByteRange::starts_at_zero) {
+        let client = client_info(&req, &state.config.trusted_proxies);
+        if let Err(e) = media::record_download(&state, &asset, client, download).await {
+            return refuse(&req, MediaAccessError::Service(e));
+        }
+    }
+    match bounds {
+        None => response.body(SizedStream::new(len, stream)),
+        Some(((start, end), total)) => {
+            response.status(StatusCode::PARTIAL_CONTENT);
+            response.insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}")));
+            response.body(SizedStream::new(end - start + 1, stream))
+        }
     }
 }
 
