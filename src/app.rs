@@ -9,7 +9,8 @@ use actix_web::dev::ServerHandle;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::services::{ServiceError, links};
+use crate::services::audit::Context;
+use crate::services::{ServiceError, links, privacy_notice};
 use crate::state::{AppState, OpenError};
 use crate::{admin_socket, http};
 
@@ -24,6 +25,8 @@ pub enum StartError {
     AdminSocket(std::io::Error),
     #[error("first-run setup: {0}")]
     Setup(#[from] ServiceError),
+    #[error("recording the privacy settings: {0}")]
+    PrivacySettings(ServiceError),
 }
 
 /// A running instance.
@@ -48,6 +51,8 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let state = opened.state.with_origin(&format!("http://{addr}"));
     let setup_secret = links::issue_setup_secret(&state).await?;
+    // a change of retention, providers or contact since the last start dates the privacy notice
+    privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
     state.engine.spawn(state.clone());
     state.scheduler.spawn(state.clone());

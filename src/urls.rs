@@ -39,6 +39,9 @@ impl Urls {
     pub fn reset(&self, secret: &str) -> String {
         format!("/reset/{secret}")
     }
+    pub fn privacy(&self) -> &'static str {
+        "/privacy"
+    }
     pub fn account(&self) -> &'static str {
         "/account"
     }
@@ -87,6 +90,9 @@ impl Urls {
     }
     pub fn admin_audit(&self) -> &'static str {
         "/admin/audit"
+    }
+    pub fn admin_audit_csv(&self) -> &'static str {
+        "/admin/audit.csv"
     }
     pub fn admin_retention(&self) -> &'static str {
         "/admin/retention"

@@ -61,7 +61,8 @@ pub enum AuditAction {
     LegalHoldRemoved,
     /// A person's or the instance's data-use preference changed.
     DataUseChanged,
-    /// Privacy-relevant configuration changed (retention periods, providers, contact), seen at start.
+    /// Privacy-relevant configuration changed (retention periods, providers, contact), seen at
+    /// start or when an admin adds or removes a connection; what changed in the detail.
     SettingsChanged,
 }
 

@@ -10,6 +10,7 @@ pub mod export;
 pub mod generation;
 pub mod ids;
 pub mod model_policy;
+pub mod privacy;
 pub mod retention;
 pub mod time;
 pub mod user;

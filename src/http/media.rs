@@ -11,7 +11,6 @@ use super::client::client_info;
 use super::responses::error_for_path;
 use crate::domain::ids::AssetId;
 use crate::error::AppError;
-use crate::services::export;
 use crate::services::media::{self, MediaAccessError};
 
 /// A parsed `Range: bytes=…` header (one range; multi-range requests get the whole file).
@@ -20,6 +19,14 @@ enum ByteRange {
     From(u64),
     Between(u64, u64),
     Last(u64),
+}
+
+impl ByteRange {
+    /// Whether the range starts at the first byte (`bytes=0-`, `bytes=0-N`): how a player
+    /// starts fetching a file, as opposed to seeking within it.
+    fn starts_at_zero(self) -> bool {
+        matches!(self, ByteRange::From(0) | ByteRange::Between(0, _))
+    }
 }
 
 fn parse_range(value: &str) -> Option<ByteRange> {
@@ -71,13 +78,8 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
         Ok(found) => found,
         Err(e) => return refuse(&req, e),
     };
-    // a download of an export is audited once, not for every later range of it
-    let from_start = requested.is_none_or(|r| matches!(r, ByteRange::From(0) | ByteRange::Between(0, _)));
-    if from_start && let Err(e) = export::downloaded(&state, &asset, client_info(&req, &state.config.trusted_proxies)).await {
-        return refuse(&req, MediaAccessError::Service(e));
-    }
-    let etag = format!("\"{}\"", asset.sha256);
     let download = query.split('&').any(|p| p == "download=1");
+    let etag = format!("\"{}\"", asset.sha256);
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
     let name = media::download_name(&state, &asset).await;
     let disposition = format!("{}; filename=\"{name}\"", if download { "attachment" } else { "inline" });
@@ -101,16 +103,26 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
             }
         }
     };
-    match media::open(&state, &asset, identity, bounds.map(|(b, _)| b)).await {
-        Ok((len, stream)) => match bounds {
-            None => response.body(SizedStream::new(len, stream)),
-            Some(((start, end), total)) => {
-                response.status(StatusCode::PARTIAL_CONTENT);
-                response.insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}")));
-                response.body(SizedStream::new(end - start + 1, stream))
-            }
-        },
-        Err(e) => refuse(&req, e),
+    let (len, stream) = match media::open(&state, &asset, identity, bounds.map(|(b, _)| b)).await {
+        Ok(opened) => opened,
+        Err(e) => return refuse(&req, e),
+    };
+    // One audit row per fetch, once the file is open: a request with no Range, or one from the
+    // first byte. A video being played or seeked sends a Range request per jump; those later
+    // chunks are not audited one by one (the fetch that started them was).
+    if requested.is_none_or(ByteRange::starts_at_zero) {
+        let client = client_info(&req, &state.config.trusted_proxies);
+        if let Err(e) = media::record_download(&state, &asset, client, download).await {
+            return refuse(&req, MediaAccessError::Service(e));
+        }
+    }
+    match bounds {
+        None => response.body(SizedStream::new(len, stream)),
+        Some(((start, end), total)) => {
+            response.status(StatusCode::PARTIAL_CONTENT);
+            response.insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}")));
+            response.body(SizedStream::new(end - start + 1, stream))
+        }
     }
 }
 
@@ -130,5 +142,15 @@ mod tests {
         assert_eq!(resolve(ByteRange::Last(1000), 100), Ok((0, 99)));
         assert_eq!(resolve(ByteRange::From(100), 100), Err(()));
         assert_eq!(resolve(ByteRange::Between(5, 4), 100), Err(()));
+    }
+
+    #[test]
+    fn only_ranges_from_the_first_byte_count_as_a_fetch() {
+        assert!(ByteRange::From(0).starts_at_zero() && ByteRange::Between(0, 1).starts_at_zero());
+        assert!(
+            !ByteRange::From(65_536).starts_at_zero()
+                && !ByteRange::Between(10, 20).starts_at_zero()
+                && !ByteRange::Last(10).starts_at_zero()
+        );
     }
 }

@@ -9,6 +9,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::InvalidInput;
 use crate::providers::registry::Registry;
 use crate::services::audit::{self, Context};
+use crate::services::privacy_notice;
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -196,7 +197,7 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
     let mut candidate = collect(state).await?;
     candidate.push(config);
     let rebuilt = Registry::build(&candidate, Some(&registry)).map_err(|e| invalid(e.message))?;
-    let ctx = ctx.clone();
+    let audit_ctx = ctx.clone();
     let detail = format!("{kind} connection");
     state
         .store
@@ -205,12 +206,13 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
                 return Err(ServiceError::Conflict("a connection with this name already exists"));
             }
             store::connections::put(tx, &stored)?;
-            audit::record(tx, &ctx, AuditAction::ConnectionAdded, Some(stored.name.clone()), Some(detail))?;
+            audit::record(tx, &audit_ctx, AuditAction::ConnectionAdded, Some(stored.name.clone()), Some(detail))?;
             Ok(())
         })
         .await?;
     state.replace_registry(rebuilt);
     tracing::info!(connection = %name, kind = %kind, "connection added");
+    refresh_notice(state, ctx).await;
     Ok(())
 }
 
@@ -219,14 +221,14 @@ pub async fn remove(state: &AppState, ctx: &Context, name: &str) -> ServiceResul
     if state.config.connection.iter().any(|c| c.name == name) {
         return Err(ServiceError::Conflict("this connection is declared in config.toml; remove it there and restart"));
     }
-    let ctx = ctx.clone();
+    let audit_ctx = ctx.clone();
     let owned = name.to_string();
     let removed = state
         .store
         .write(move |tx| {
             let removed = store::connections::remove(tx, &owned)?;
             if removed {
-                audit::record(tx, &ctx, AuditAction::ConnectionRemoved, Some(owned), None)?;
+                audit::record(tx, &audit_ctx, AuditAction::ConnectionRemoved, Some(owned), None)?;
             }
             Ok::<_, ServiceError>(removed)
         })
@@ -234,7 +236,17 @@ pub async fn remove(state: &AppState, ctx: &Context, name: &str) -> ServiceResul
     if !removed {
         return Err(ServiceError::NotFound("connection"));
     }
-    rebuild(state).await
+    rebuild(state).await?;
+    refresh_notice(state, ctx).await;
+    Ok(())
+}
+
+/// Dates the privacy notice after a change of the enabled providers. The change itself is
+/// already stored; a failure here is logged, and the notice page records it on its next view.
+async fn refresh_notice(state: &AppState, ctx: &Context) {
+    if let Err(e) = privacy_notice::refresh(state, ctx).await {
+        tracing::error!(error = %e, "recording the privacy settings after a connection change failed");
+    }
 }
 
 /// Calls the provider's cheapest authenticated endpoint; `Ok` carries what it said.

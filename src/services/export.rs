@@ -12,7 +12,7 @@ pub use contents::FORMAT;
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, archive, media};
 use crate::domain::asset::{Asset, AssetKind};
-use crate::domain::audit::{AuditAction, ClientInfo};
+use crate::domain::audit::AuditAction;
 pub use crate::domain::export::KEEP_FOR;
 use crate::domain::export::{Export, ExportState};
 use crate::domain::ids::{AssetId, UserId};
@@ -225,26 +225,6 @@ pub async fn sweep_expired(state: &AppState, now: Timestamp) -> ServiceResult<u6
         removed += u64::from(remove_file(state, asset).await);
     }
     Ok(removed)
-}
-
-/// Records that the export file `asset` was fetched through its signed link (other assets
-/// are left alone). The link is bound to its owner, who is named as the actor.
-pub async fn downloaded(state: &AppState, asset: &Asset, client: ClientInfo) -> ServiceResult<()> {
-    if asset.kind != AssetKind::Export {
-        return Ok(());
-    }
-    let (owner, target) = (asset.owner, asset.id.to_string());
-    state
-        .store
-        .write(move |tx| {
-            let ctx = match store::users::get(tx, owner)? {
-                Some(user) => Context::user(user.id, user.email.as_str(), client),
-                None => Context::anonymous(None, client),
-            };
-            audit::record(tx, &ctx, AuditAction::ExportDownloaded, Some(target), None)?;
-            Ok(())
-        })
-        .await
 }
 
 /// Removes an export file whose record is gone; a failure leaves it to the orphan GC.

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, models};
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::audit::AuditAction;
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
@@ -33,7 +35,8 @@ fn invalid(message: String) -> ServiceError {
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
 /// upstream until the engine picks it up. Models the person may not use (no connection,
 /// or an admin's policy) are refused with the reason; the price is the effective one.
-pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+/// The submission is audited (`generation.created`) in the same transaction as the hold.
+pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
     super::restriction::ensure_not_frozen(user)?;
     let offer = models::offer(state, user, &request.model).await?;
     offer.check()?;
@@ -102,6 +105,8 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
         deleted_at: None,
     };
     let stored = generation.clone();
+    let ctx = ctx.clone();
+    let detail = format!("model {}, {} credits, connection {}", stored.model, stored.cost, stored.connection);
     state
         .store
         .write(move |tx| {
@@ -116,6 +121,7 @@ pub async fn submit(state: &AppState, user: &User, request: NewGeneration) -> Se
             store::credits::post(tx, stored.owner, EntryKind::Hold, Some(stored.id), available, held, None)?
                 .map_err(ServiceError::Credits)?;
             store::generations::put(tx, &stored)?;
+            audit::record(tx, &ctx, AuditAction::GenerationCreated, Some(stored.id.to_string()), Some(detail))?;
             Ok(())
         })
         .await?;

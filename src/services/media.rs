@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::Generation;
+use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::ids::AssetId;
 use crate::domain::time::Timestamp;
 use crate::state::AppState;
@@ -51,6 +53,34 @@ pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(As
     })?;
     let identity = state.keyring.identity(&state.store, asset.owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok((asset, identity))
+}
+
+/// Records that `client` fetched an authorized asset (`media.downloaded`). The actor is the
+/// person the signed link was issued for (links name the asset's owner); the target is the
+/// asset, the detail what it is and whether it was saved as a file.
+pub async fn record_download(state: &AppState, asset: &Asset, client: ClientInfo, attachment: bool) -> ServiceResult<()> {
+    let (owner, id) = (asset.owner, asset.id);
+    let what = match asset.kind {
+        AssetKind::Upload => "reference upload".to_string(),
+        AssetKind::Output => "output".to_string(),
+        AssetKind::Poster => "poster".to_string(),
+        AssetKind::Avatar => "profile picture".to_string(),
+        AssetKind::Export => "data export".to_string(),
+    };
+    // a person's own export has its own action, so exports are easy to find in the log
+    let action = if asset.kind == AssetKind::Export { AuditAction::ExportDownloaded } else { AuditAction::MediaDownloaded };
+    let of = asset.generation.map(|g| format!(" of generation {g}")).unwrap_or_default();
+    let how = if attachment { "saved as a file" } else { "viewed" };
+    let detail = format!("{what}{of} ({}, {how})", asset.content_type);
+    state
+        .store
+        .write(move |tx| {
+            let email = store::users::get(tx, owner)?.map(|u| u.email.to_string()).unwrap_or_default();
+            let ctx = Context::user(owner, &email, client);
+            audit::record(tx, &ctx, action, Some(id.to_string()), Some(detail))
+        })
+        .await?;
+    Ok(())
 }
 
 /// Opens `range` (inclusive bounds, or the whole file) of an authorized asset.

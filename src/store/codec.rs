@@ -70,6 +70,7 @@ stored! {
     crate::domain::model_policy::ModelPolicy => "reelvault::ModelPolicy@1",
     crate::domain::retention::RetentionRun => "reelvault::RetentionRun@1",
     crate::domain::export::Export => "reelvault::Export@1",
+    crate::domain::privacy::SettingsSeen => "reelvault::PrivacySettingsSeen@1",
 }
 
 #[cfg(test)]

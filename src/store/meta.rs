@@ -1,15 +1,18 @@
-//! Singleton facts about the instance: whether setup is done, the pending setup secret.
+//! Singleton facts about the instance: whether setup is done, the pending setup secret, the
+//! privacy-relevant settings last seen.
 
 use redb::{ReadableTable, WriteTransaction};
 
 use super::tables::META;
-use super::{StoreError, Tx};
+use super::{StoreError, Tx, codec, decode_opt};
+use crate::domain::privacy::SettingsSeen;
 
 const SETUP_COMPLETE: &str = "setup_complete";
 const SETUP_TOKEN_HASH: &str = "setup_token_hash";
 /// Present (one byte, 1) when the instance forbids sending content to providers that may
 /// train on it.
 const FORBID_TRAINING: &str = "forbid_training";
+const PRIVACY_SETTINGS: &str = "privacy_settings";
 
 pub fn setup_complete(tx: &impl Tx) -> Result<bool, StoreError> {
     Ok(tx.table(META)?.get(SETUP_COMPLETE)?.is_some())
@@ -45,5 +48,15 @@ pub fn set_forbid_training(tx: &WriteTransaction, forbid: bool) -> Result<(), St
     } else {
         t.remove(FORBID_TRAINING)?;
     }
+    Ok(())
+}
+
+/// The privacy-relevant settings as last recorded, if ever.
+pub fn privacy_settings(tx: &impl Tx) -> Result<Option<SettingsSeen>, StoreError> {
+    decode_opt(tx.table(META)?.get(PRIVACY_SETTINGS)?)
+}
+
+pub fn set_privacy_settings(tx: &WriteTransaction, seen: &SettingsSeen) -> Result<(), StoreError> {
+    tx.open_table(META)?.insert(PRIVACY_SETTINGS, codec::encode(seen)?.as_slice())?;
     Ok(())
 }

@@ -4,7 +4,8 @@
 use redb::TableDefinition;
 
 /// Singleton facts about the instance: `schema_version` (u32 LE), `setup_complete`,
-/// `setup_token_hash` (32 bytes).
+/// `setup_token_hash` (32 bytes), `privacy_settings` (codec `PrivacySettingsSeen`: the
+/// fingerprint of the privacy-relevant settings and when it was first seen).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 
 /// UserId key -> codec `User`.

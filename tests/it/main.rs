@@ -22,6 +22,7 @@ mod library;
 mod metrics;
 mod migration;
 mod models;
+mod privacy;
 mod provider_bfl;
 mod provider_comfyui;
 mod provider_fal;

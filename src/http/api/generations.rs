@@ -54,7 +54,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateB
         params: body.params,
         references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
     };
-    let g = generations::submit(&state, &caller.user, request).await?;
+    let g = generations::submit(&state, &caller.ctx(), &caller.user, request).await?;
     Ok(HttpResponse::Created().json(view(&req, &g).await?))
 }
 

@@ -247,7 +247,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         let params = values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
         let request =
             NewGeneration { model: requested.clone(), prompt: prompt.clone(), negative_prompt: Some(negative.clone()), params, references };
-        generations::submit(&state, &who.user, request).await
+        generations::submit(&state, &who.ctx(), &who.user, request).await
     }
     .await;
     match result {

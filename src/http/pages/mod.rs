@@ -15,6 +15,7 @@ pub mod layout;
 pub mod library;
 pub mod models;
 pub mod onboarding;
+pub mod privacy;
 pub mod sessions;
 pub mod signin;
 pub mod tokens;
@@ -27,6 +28,7 @@ use super::resource;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/").get(home::show));
     cfg.service(resource("/login").get(signin::show).post(signin::submit));
+    cfg.service(resource("/privacy").get(privacy::show));
     cfg.service(resource("/logout").post(signin::sign_out));
     cfg.service(resource("/setup/{secret}").get(onboarding::setup_show).post(onboarding::setup_submit));
     cfg.service(resource("/invite/{secret}").get(onboarding::invite_show).post(onboarding::invite_submit));
@@ -56,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/generations/{id}/hold").post(admin_users::set_generation_hold));
     cfg.service(resource("/admin/data-use").post(admin_models::set_data_use));
     cfg.service(resource("/admin/audit").get(admin_audit::show));
+    cfg.service(resource("/admin/audit.csv").get(admin_audit::export_csv));
     cfg.service(resource("/admin/retention").get(admin_retention::show));
     cfg.service(resource("/admin/retention/run").post(admin_retention::run_now));
     cfg.service(resource("/admin/connections").get(admin_connections::show).post(admin_connections::add));

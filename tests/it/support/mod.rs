@@ -68,6 +68,15 @@ impl TestApp {
         Self::start_in(dir, config).await
     }
 
+    /// Stops gracefully and starts again on the same data directory with the config edited
+    /// by `edit` (what an admin does by changing config.toml and restarting).
+    pub async fn restart_with(self, edit: impl FnOnce(&mut Config)) -> TestApp {
+        let TestApp { running, dir, mut config, .. } = self;
+        running.stop().await;
+        edit(&mut config);
+        Self::start_in(dir, config).await
+    }
+
     pub async fn stop(self) -> tempfile::TempDir {
         self.running.stop().await;
         self.dir
