@@ -87,6 +87,9 @@ pub struct PrivacySettings {
     /// Sorted by connection name.
     pub providers: Vec<ProviderFacts>,
     pub contact: Option<String>,
+    /// The instance forbids sending content to providers that may train on it.
+    #[serde(default)]
+    pub forbid_training: bool,
 }
 
 /// The settings as last seen, and since when they have been in force.
@@ -151,6 +154,13 @@ impl PrivacySettings {
                 (_, c) => format!("contact changed to {}", c.as_deref().unwrap_or("")),
             });
         }
+        if old.forbid_training != self.forbid_training {
+            changes.push(if self.forbid_training {
+                "providers that may train on inputs are no longer used".into()
+            } else {
+                "providers that may train on inputs may be used again".into()
+            });
+        }
         if changes.is_empty() {
             changes.push("privacy settings changed".into());
         }
@@ -178,6 +188,7 @@ mod tests {
                 })
                 .collect(),
             contact: None,
+            forbid_training: false,
         }
     }
 

@@ -345,7 +345,10 @@ impl Provider for Fal {
                 self.load_keys_later();
             }
         }
-        let request = self.client.post(&url).map(|r| r.header("x-fal-object-lifecycle-preference", LIFECYCLE).header("x-fal-store-io", "0").json(&input));
+        let request = self
+            .client
+            .post(&url)
+            .map(|r| r.header("x-fal-object-lifecycle-preference", LIFECYCLE).header("x-fal-store-io", "0").json(&input));
         let queued: Queued = wire::read_json(self.send(request).await?).await?;
         let mut data = std::collections::BTreeMap::from([("app".to_string(), app_of(&path))]);
         for (field, value) in [("status_url", queued.status_url), ("response_url", queued.response_url), ("cancel_url", queued.cancel_url)]

@@ -141,8 +141,7 @@ async fn stop_jobs(state: &AppState, person: &User) -> ServiceResult<()> {
     let owner = person.id;
     let deadline = tokio::time::Instant::now() + JOBS_GRACE;
     loop {
-        let active: Vec<_> =
-            state.store.read(store::generations::active).await?.into_iter().filter(|g| g.owner == owner).collect();
+        let active: Vec<_> = state.store.read(store::generations::active).await?.into_iter().filter(|g| g.owner == owner).collect();
         if active.is_empty() {
             return Ok(());
         }

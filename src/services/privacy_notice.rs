@@ -13,7 +13,7 @@ use crate::domain::privacy::{PrivacySettings, ProviderFacts, RETENTION_SETTINGS,
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Registry;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, StoreError, Tx};
 
 /// One enabled connection as the notice shows it.
 #[derive(Debug, Clone)]
@@ -51,6 +51,8 @@ pub struct Notice {
     pub retention: Vec<RetentionLine>,
     pub providers: Vec<ProviderEntry>,
     pub contact: Option<String>,
+    /// Only providers that rule out training on inputs receive content.
+    pub forbid_training: bool,
     /// When any of these settings last changed.
     pub updated: Timestamp,
 }
@@ -87,7 +89,7 @@ fn providers(registry: &Registry, table: &DataUseTable) -> Vec<ProviderEntry> {
 }
 
 /// The settings whose fingerprint dates the notice: exactly what it states.
-fn settings(config: &Config, providers: &[ProviderEntry]) -> PrivacySettings {
+fn settings(config: &Config, providers: &[ProviderEntry], forbid_training: bool) -> PrivacySettings {
     PrivacySettings {
         retention: RETENTION_SETTINGS
             .iter()
@@ -103,13 +105,14 @@ fn settings(config: &Config, providers: &[ProviderEntry]) -> PrivacySettings {
             })
             .collect(),
         contact: config.contact.clone(),
+        forbid_training,
     }
 }
 
-fn current(state: &AppState) -> (Vec<ProviderEntry>, PrivacySettings) {
+fn current(state: &AppState, tx: &impl Tx) -> Result<(Vec<ProviderEntry>, PrivacySettings), StoreError> {
     let providers = providers(&state.registry(), &state.data_use);
-    let settings = settings(&state.config, &providers);
-    (providers, settings)
+    let settings = settings(&state.config, &providers, store::meta::forbid_training(tx)?);
+    Ok((providers, settings))
 }
 
 /// Compares the settings in force with those last recorded; on a difference records the new
@@ -122,7 +125,7 @@ pub async fn refresh(state: &AppState, ctx: &Context) -> ServiceResult<Timestamp
     let since = store
         .write(move |tx| {
             // computed inside the write lock, so concurrent refreshes record the latest registry
-            let (_, settings) = current(&state);
+            let (_, settings) = current(&state, tx)?;
             let stored = store::meta::privacy_settings(tx)?;
             let fingerprint = settings.fingerprint();
             if let Some(seen) = stored.as_ref().filter(|s| s.fingerprint == fingerprint) {
@@ -140,9 +143,15 @@ pub async fn refresh(state: &AppState, ctx: &Context) -> ServiceResult<Timestamp
 
 /// The notice as it stands, dated by the last change of its settings.
 pub async fn notice(state: &AppState) -> ServiceResult<Notice> {
-    let (providers, settings) = current(state);
+    let reading = state.clone();
+    let (providers, settings, stored) = state
+        .store
+        .read(move |tx| {
+            let (providers, settings) = current(&reading, tx)?;
+            Ok::<_, StoreError>((providers, settings, store::meta::privacy_settings(tx)?))
+        })
+        .await?;
     let fingerprint = settings.fingerprint();
-    let stored = state.store.read(store::meta::privacy_settings).await?;
     let updated = match stored.filter(|s| s.fingerprint == fingerprint) {
         Some(seen) => seen.since,
         // every change is refreshed where it happens; this covers one that was not
@@ -152,5 +161,5 @@ pub async fn notice(state: &AppState) -> ServiceResult<Notice> {
         .iter()
         .map(|s| RetentionLine { setting: *s, period: period_in_words(period(&state.config.retention, s.key)) })
         .collect();
-    Ok(Notice { retention, providers, contact: state.config.contact.clone(), updated })
+    Ok(Notice { retention, providers, contact: state.config.contact.clone(), forbid_training: settings.forbid_training, updated })
 }

@@ -76,12 +76,7 @@ pub async fn remove_picture(state: &AppState, ctx: &Context, user: &User) -> Ser
     replace_picture(state, ctx, user.id, None).await
 }
 
-async fn replace_picture(
-    state: &AppState,
-    ctx: &Context,
-    id: UserId,
-    new: Option<crate::domain::asset::Asset>,
-) -> ServiceResult<User> {
+async fn replace_picture(state: &AppState, ctx: &Context, id: UserId, new: Option<crate::domain::asset::Asset>) -> ServiceResult<User> {
     let ctx = ctx.clone();
     let (user, old) = state
         .store
@@ -128,17 +123,20 @@ pub async fn set_forbid_training(state: &AppState, ctx: &Context, id: UserId, fo
 /// The instance-wide data-use setting (admins).
 pub async fn set_instance_forbid_training(state: &AppState, ctx: &Context, forbid: bool) -> ServiceResult<()> {
     let ctx = ctx.clone();
+    let audit_ctx = ctx.clone();
     state
         .store
         .write(move |tx| {
             if store::meta::forbid_training(tx)? != forbid {
                 store::meta::set_forbid_training(tx, forbid)?;
                 let detail = if forbid { "instance forbids providers that may train" } else { "instance allows every provider" };
-                audit::record(tx, &ctx, AuditAction::DataUseChanged, Some("instance".into()), Some(detail.into()))?;
+                audit::record(tx, &audit_ctx, AuditAction::DataUseChanged, Some("instance".into()), Some(detail.into()))?;
             }
             Ok::<_, ServiceError>(())
         })
-        .await
+        .await?;
+    super::privacy_notice::refresh(state, &ctx).await?;
+    Ok(())
 }
 
 /// Whether the instance forbids providers that may train on inputs.

@@ -91,7 +91,7 @@ pub async fn expiring_soon(state: &AppState, user: &User, now: Timestamp) -> Ser
     }
     let (from, until) = (now.minus(period), now.minus(period).plus(Duration::from_millis((WARN_DAYS * DAY_MS) as u64)));
     let owner = user.id;
-    Ok(state
+    state
         .store
         .read(move |tx| {
             let mut count = 0;
@@ -103,7 +103,7 @@ pub async fn expiring_soon(state: &AppState, user: &User, now: Timestamp) -> Ser
             }
             Ok::<_, ServiceError>(count)
         })
-        .await?)
+        .await
 }
 
 /// The cutoff of a class at `now`: items whose clock started before it are due.

@@ -160,16 +160,24 @@ async fn deleting_all_content_cancels_running_jobs_and_keeps_the_account_and_its
     let id = member_id(&app, &token).await;
     let finished = app.running.state.config.connection[0].delay;
     assert_eq!(finished, Duration::from_secs(3));
-    let running = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 2}})).await;
+    let running = api_post(
+        &app.url,
+        "/api/v1/generations",
+        &token,
+        serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 2}}),
+    )
+    .await;
     assert_eq!(running.status, 201, "{}", running.body);
     let uploaded = upload(&app.url, &token, jpeg_with_gps(), "ref.jpg").await;
     assert_eq!(uploaded.status, 201);
 
-    let wrong = api_send(reqwest::Method::DELETE, &app.url, "/api/v1/account/content", &token, serde_json::json!({"password": "nope"})).await;
+    let wrong =
+        api_send(reqwest::Method::DELETE, &app.url, "/api/v1/account/content", &token, serde_json::json!({"password": "nope"})).await;
     assert_eq!(wrong.status, 422, "{}", wrong.body);
     assert_eq!(wrong.json()["code"], "invalid_input");
     let accepted =
-        api_send(reqwest::Method::DELETE, &app.url, "/api/v1/account/content", &token, serde_json::json!({"password": MEMBER_PASSWORD})).await;
+        api_send(reqwest::Method::DELETE, &app.url, "/api/v1/account/content", &token, serde_json::json!({"password": MEMBER_PASSWORD}))
+            .await;
     assert_eq!(accepted.status, 202, "{}", accepted.body);
     erased(&app, id).await;
 
@@ -262,26 +270,29 @@ async fn a_data_use_preference_hides_and_blocks_providers_that_may_train() {
     let app = TestApp::start_with(with_replicate).await;
     let (app, admin, admin_token, member, token) = team_in(app).await;
     let flux = "replicate-flux-schnell";
-    assert_eq!(usable(&app, &token, flux).await.0, true, "served and allowed at first");
+    assert!(usable(&app, &token, flux).await.0, "served and allowed at first");
 
     assert_eq!(member.post_form("/account/data-use", &[("forbid_training", "true")]).await.status, 303);
     let (ok, reason) = usable(&app, &token, flux).await;
     assert!(!ok && reason.contains("data-use preference"), "{reason}");
-    assert_eq!(usable(&app, &token, "demo-image").await.0, true, "the demo provider does not train");
+    assert!(usable(&app, &token, "demo-image").await.0, "the demo provider does not train");
     let refused = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": flux, "prompt": "p"})).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(refused.json()["code"], "generation.model_disabled");
     assert_eq!(credits(&app.url, &token).await, (100, 0), "nothing held");
     let form = member.get(&format!("/generate?model={flux}")).await;
     assert!(!form.body.contains(&format!("value=\"{flux}\"")), "hidden from the New generation form");
-    assert_eq!(usable(&app, &admin_token, flux).await.0, true, "only that person's preference");
+    assert!(usable(&app, &admin_token, flux).await.0, "only that person's preference");
 
     assert_eq!(member.post_form("/account/data-use", &[("forbid_training", "maybe")]).await.status, 400);
     assert_eq!(member.post_form("/account/data-use", &[("forbid_training", "false")]).await.status, 303);
-    assert_eq!(usable(&app, &token, flux).await.0, true);
+    assert!(usable(&app, &token, flux).await.0);
 
     assert_eq!(member.post_form("/admin/data-use", &[("forbid_training", "true")]).await.status, 403, "admins only");
+    assert_eq!(app.browser().get("/privacy").await.count("#no-training"), 0);
     assert_eq!(admin.post_form("/admin/data-use", &[("forbid_training", "true")]).await.status, 303);
+    let notice = app.browser().get("/privacy").await;
+    assert!(notice.text_of("#no-training").contains("only to providers that say they do not train"), "{}", notice.body);
     for t in [&token, &admin_token] {
         let (ok, reason) = usable(&app, t, flux).await;
         assert!(!ok && reason.contains("This instance does not"), "{reason}");

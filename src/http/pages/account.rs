@@ -134,6 +134,9 @@ pub async fn change_password(req: HttpRequest, who: SignedIn, form: web::Form<Pa
         Ok(()) => {
             Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your password is changed. Your other sessions were signed out."))
         }
+        Err(ServiceError::BadCredentials) => {
+            refuse(&req, &state, who.user, InvalidInput("the current password is not correct").into()).await
+        }
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -170,10 +173,6 @@ pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<Con
 
 /// Shows refusals a person can fix on the same page; passes the rest on.
 async fn refuse(req: &HttpRequest, state: &AppState, user: User, e: ServiceError) -> PageResult {
-    let e = match e {
-        ServiceError::BadCredentials => ServiceError::Invalid(InvalidInput("the password is not correct")),
-        other => other,
-    };
     match e {
         ServiceError::Invalid(_)
         | ServiceError::InvalidMessage(_)

@@ -102,7 +102,12 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
-        expires_in_days: crate::services::retention::days_left(&state.config.retention, &who.user, &g, crate::domain::time::Timestamp::now()),
+        expires_in_days: crate::services::retention::days_left(
+            &state.config.retention,
+            &who.user,
+            &g,
+            crate::domain::time::Timestamp::now(),
+        ),
         is_admin: who.user.role == crate::domain::user::Role::Admin,
         references,
         is_owner: g.owner == who.user.id,
