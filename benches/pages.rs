@@ -163,13 +163,9 @@ fn create_admin(server: &mut Server) -> Result<String, String> {
     if page.status != 200 {
         return Err(format!("GET setup page: status {}", page.status));
     }
-    let csrf_cookie = page.set_cookie("rv_csrf").ok_or("no rv_csrf cookie")?;
-    let html = page.text();
-    let marker = "name=\"csrf_token\" value=\"";
-    let at = html.find(marker).ok_or("no csrf_token input")? + marker.len();
-    let token = &html[at..at + html[at..].find('"').ok_or("unterminated csrf_token")?];
+    let (csrf_cookie, token) = common::form_csrf(&page)?;
     let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("csrf_token", token)
+        .append_pair("csrf_token", &token)
         .append_pair("email", EMAIL)
         .append_pair("name", "Bench Admin")
         .append_pair("password", PASSWORD)

@@ -22,11 +22,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::corpus::{Corpus, Rng};
-use common::studio::{Conn, EMAIL, Studio};
+use common::records::{self, Shape};
+use common::studio::{Conn, Studio};
 use common::{percentile, proc_mem};
 use reelvault::domain::catalog::MediaKind;
 use reelvault::domain::generation::{GenState, Generation};
-use reelvault::domain::ids::{GenerationId, UserId};
+use reelvault::domain::ids::UserId;
 use reelvault::domain::time::Timestamp;
 use reelvault::search::collector::{Plan, SearchCollector};
 use reelvault::search::{SearchRequest, TextQuery, Viewer};
@@ -229,12 +230,7 @@ fn populate(data_dir: &Path, docs: usize, corpus: &Corpus) -> Result<UserId, Sto
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let store = Store::open(data_dir)?;
-        let email = reelvault::domain::user::Email::parse(EMAIL).map_err(|e| StoreError::Codec(e.to_string()))?;
-        let admin = store
-            .read(move |tx| reelvault::store::users::find_by_email(tx, &email))
-            .await?
-            .ok_or_else(|| StoreError::Codec("the bench admin is missing".into()))?
-            .id;
+        let admin = records::bench_admin(&store).await?;
         let others: Vec<UserId> = (0..9).map(|_| UserId::generate()).collect();
         let start = Timestamp::now().minus(Duration::from_secs(365 * 86_400)).millis();
         let step = (365 * 86_400_000 / docs.max(1) as i64).max(1);
@@ -269,35 +265,8 @@ fn generation(rng: &mut Rng, corpus: &Corpus, admin: UserId, others: &[UserId], 
         _ => GenState::Cancelled,
     };
     let negative_prompt = (rng.below(5) == 0).then(|| corpus.prompt(rng, 3, 8));
-    Generation {
-        id: GenerationId::generate(),
-        owner,
-        model: model.into(),
-        kind,
-        connection: "fake".into(),
-        prompt: corpus.prompt(rng, 8, 40),
-        negative_prompt,
-        params: Default::default(),
-        references: Vec::new(),
-        state,
-        reason: None,
-        progress: None,
-        cost: 1,
-        created_at: Timestamp(created_at),
-        updated_at: Timestamp(created_at),
-        submitted_at: Some(Timestamp(created_at)),
-        finished_at: Some(Timestamp(created_at)),
-        deadline_at: Timestamp(created_at),
-        upstream: None,
-        pending_outputs: Vec::new(),
-        outputs: Vec::new(),
-        cancel_requested: false,
-        kept: rng.below(10) == 0,
-        shared,
-        legal_hold: false,
-        upstream_deleted_at: None,
-        deleted_at: None,
-    }
+    let prompt = corpus.prompt(rng, 8, 40);
+    records::finished(Shape { owner, model, kind, prompt, negative_prompt, state, at: created_at, kept: rng.below(10) == 0, shared })
 }
 
 /// Runs `reelvault reindex` with the service stopped: (seconds, its output lines).

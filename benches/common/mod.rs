@@ -6,6 +6,7 @@
 
 pub mod corpus;
 pub mod fake_videos;
+pub mod records;
 pub mod studio;
 
 use std::fs::File;
@@ -262,6 +263,16 @@ fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
         out.extend_from_slice(&data[..size]);
         data = &data[size + 2..];
     }
+}
+
+/// The `rv_csrf` cookie a form page set and the `csrf_token` its form carries.
+pub fn form_csrf(page: &Response) -> Result<(String, String), String> {
+    let cookie = page.set_cookie("rv_csrf").ok_or("no rv_csrf cookie")?;
+    let html = page.text();
+    let marker = "name=\"csrf_token\" value=\"";
+    let at = html.find(marker).ok_or("no csrf_token input")? + marker.len();
+    let token = html[at..at + html[at..].find('"').ok_or("unterminated csrf_token")?].to_string();
+    Ok((cookie, token))
 }
 
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
