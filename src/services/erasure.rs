@@ -6,7 +6,8 @@
 //! (`deletion`), uploads and the profile picture are removed; for an account, one last
 //! transaction destroys the person's key (copies of their files become unreadable), tokens,
 //! sessions, model overrides and the account itself, and leaves the ledger with only the
-//! random account id. A crash leaves the queue row and the next start finishes the work.
+//! random account id. A crash leaves the queue row and the next start (or retention sweep)
+//! finishes the work.
 
 use std::time::Duration;
 

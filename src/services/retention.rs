@@ -21,7 +21,7 @@ use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::services::audit::{self, Context};
-use crate::services::{ServiceError, ServiceResult, deletion, export, gc};
+use crate::services::{ServiceError, ServiceResult, deletion, erasure, export, gc};
 use crate::state::AppState;
 use crate::store::{self, StoreError, Tx};
 
@@ -224,6 +224,8 @@ pub async fn run(state: &AppState, trigger: &str, now: Timestamp) -> ServiceResu
 /// The work of a run; counts what it removed as it goes, so a failure still records them.
 async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> ServiceResult<()> {
     deletion::resume(state).await?;
+    // an erasure that gave up waiting for a job (it finishes at the next start) is retried here too
+    erasure::resume(state).await?;
     let config = state.config.retention.clone();
     let items = state.store.read(move |tx| due_items(tx, &config, now)).await?;
     let ctx = Context::system();
