@@ -13,6 +13,7 @@ use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
 use crate::search::Search;
 use crate::services::passwords::Passwords;
+use crate::services::rate_limits::RateLimits;
 use crate::services::throttle::Throttle;
 use crate::store::{Store, StoreError};
 use crate::urls::Urls;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub store: Store,
     pub passwords: Passwords,
     pub throttle: Arc<Throttle>,
+    /// Requests per minute and unfinished jobs per API token.
+    pub rate_limits: Arc<RateLimits>,
     pub keys: Arc<Keys>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
@@ -93,6 +96,7 @@ impl AppState {
         let state = AppState {
             passwords: Passwords::new(2),
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
+            rate_limits: Arc::new(RateLimits::new(config.api.clone())),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),

@@ -38,6 +38,7 @@ mod provider_replicate;
 mod provider_runway;
 mod provider_stability;
 mod proxy;
+mod rate_limits;
 mod retention;
 mod search;
 mod search_index;
