@@ -57,6 +57,8 @@ pub struct AppState {
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub scheduler: Scheduler,
+    /// Sends queued webhook deliveries.
+    pub deliveries: crate::services::webhook_delivery::Worker,
     pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
@@ -101,6 +103,7 @@ impl AppState {
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),
             scheduler: Scheduler::new(),
+            deliveries: Default::default(),
             search: Search::new(&config.data_dir),
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),

@@ -30,6 +30,8 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod uploads;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 use std::time::Duration;
 
