@@ -48,3 +48,4 @@ mod sign_in;
 mod systemd;
 mod tokens;
 mod uploads;
+mod webhooks;
