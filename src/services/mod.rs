@@ -89,7 +89,8 @@ fn rate_limited_message(limit: rate_limits::Limit, allowed: u32, retry_after: Du
     let wait = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     match limit {
         rate_limits::Limit::RequestsPerMinute => {
-            format!("this API token may make {allowed} requests per minute; try again in {wait} seconds")
+            let unit = if wait == 1 { "second" } else { "seconds" };
+            format!("this API token may make {allowed} requests per minute; try again in {wait} {unit}")
         }
         rate_limits::Limit::ConcurrentJobs => {
             format!("this API token already has {allowed} unfinished generations; submit again when one has finished")
