@@ -40,7 +40,15 @@ pub fn sign(key: &[u8], id: &str, timestamp: u64, body: &[u8]) -> String {
 
 /// Checks a message: the timestamp (seconds) within `tolerance` of `now` (seconds), and any
 /// of the space-separated `v1,<base64>` signatures matching.
-pub fn verify(key: &[u8], id: &str, timestamp: &str, signatures: &str, body: &[u8], now: u64, tolerance: Duration) -> Result<(), SignatureError> {
+pub fn verify(
+    key: &[u8],
+    id: &str,
+    timestamp: &str,
+    signatures: &str,
+    body: &[u8],
+    now: u64,
+    tolerance: Duration,
+) -> Result<(), SignatureError> {
     let sent: u64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
     if now.abs_diff(sent) > tolerance.as_secs() {
         return Err(SignatureError::Stale);

@@ -68,9 +68,8 @@ impl RateLimits {
     /// Counts one request of `token`; refused with the wait when its bucket is empty.
     pub fn check_request(&self, token: TokenId) -> ServiceResult<()> {
         let limit = self.config.requests_per_minute;
-        take(&mut self.buckets.lock().unwrap_or_else(|p| p.into_inner()), token, limit, self.now()).map_err(|retry_after| {
-            ServiceError::RateLimited { limit: Limit::RequestsPerMinute, allowed: limit, retry_after }
-        })
+        take(&mut self.buckets.lock().unwrap_or_else(|p| p.into_inner()), token, limit, self.now())
+            .map_err(|retry_after| ServiceError::RateLimited { limit: Limit::RequestsPerMinute, allowed: limit, retry_after })
     }
 
     /// The unfinished generations `token` has, as far as this process knows.

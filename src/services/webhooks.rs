@@ -93,12 +93,7 @@ pub async fn list(state: &AppState, user: UserId) -> ServiceResult<Vec<Webhook>>
 
 /// One of `user`'s webhooks (another person's is "not found").
 pub async fn get(state: &AppState, user: UserId, id: WebhookId) -> ServiceResult<Webhook> {
-    state
-        .store
-        .read(move |tx| store::webhooks::get(tx, id))
-        .await?
-        .filter(|h| h.owner == user)
-        .ok_or(ServiceError::NotFound("webhook"))
+    state.store.read(move |tx| store::webhooks::get(tx, id)).await?.filter(|h| h.owner == user).ok_or(ServiceError::NotFound("webhook"))
 }
 
 /// Deletes one of `user`'s webhooks with its log; pending deliveries are dropped.
@@ -133,4 +128,3 @@ pub fn queue_events(tx: &redb::WriteTransaction, g: &Generation, outputs: &[Asse
     }
     Ok(!hooks.is_empty())
 }
-

@@ -131,7 +131,11 @@ async fn a_finished_generation_is_posted_once_signed_and_logged() {
 async fn a_failing_receiver_is_retried_until_it_answers_2xx() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
-    let receiver = FakeUpstream::start(move |_| if counted.fetch_add(1, Ordering::SeqCst) < 2 { Reply::text(500, "down") } else { Reply::status(200) }).await;
+    let receiver =
+        FakeUpstream::start(
+            move |_| if counted.fetch_add(1, Ordering::SeqCst) < 2 { Reply::text(500, "down") } else { Reply::status(200) },
+        )
+        .await;
     let app = TestApp::start_with(quick).await;
     let (_admin, token) = admin_with_credits(&app, 10).await;
     let (hook, secret) = register(&app, &token, receiver.url.as_str()).await;
