@@ -56,6 +56,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
     state.engine.spawn(state.clone());
     state.scheduler.spawn(state.clone());
+    state.deliveries.spawn(state.clone());
     state.search.spawn_indexer(state.store.clone(), crate::services::search::provider_of(&state), state.config.search.clone());
     let resuming = state.clone();
     tokio::spawn(async move {
@@ -105,6 +106,7 @@ impl Running {
         let _ = self.server.await;
         self.state.scheduler.shutdown().await;
         self.state.engine.shutdown().await;
+        self.state.deliveries.shutdown().await;
         self.state.search.shutdown().await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::domain::catalog::data_use::{DataUseOverride, known_kinds};
 
+#[path = "config_api.rs"]
+mod api_sections;
+pub use api_sections::{ApiConfig, WebhooksConfig};
+
 /// Where the config file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/reelvault/config.toml";
 /// The prefix of environment variables that set config keys (`__` separates levels).
@@ -74,6 +78,10 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
     pub search: SearchConfig,
+    /// Limits per personal API token.
+    pub api: ApiConfig,
+    /// Outbound completion events.
+    pub webhooks: WebhooksConfig,
     pub connection: Vec<ConnectionConfig>,
     /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
     pub data_use: Vec<DataUseOverride>,
@@ -261,6 +269,10 @@ struct Raw {
     limits: RawLimits,
     #[serde(default)]
     search: RawSearch,
+    #[serde(default)]
+    api: api_sections::RawApi,
+    #[serde(default)]
+    webhooks: api_sections::RawWebhooks,
     connection: Option<Vec<RawConnection>>,
     data_use: Option<Vec<DataUseOverride>>,
 }
@@ -509,6 +521,8 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     if search.commit_interval.is_zero() || search.commit_docs == 0 {
         return Err(ConfigError("search.commit_interval and search.commit_docs must be more than 0".into()));
     }
+    let api = api_sections::validate_api(raw.api)?;
+    let webhooks = api_sections::validate_webhooks(raw.webhooks)?;
     let connection = match raw.connection {
         None => vec![default_demo_connection()],
         Some(list) => validate_connections(list)?,
@@ -529,6 +543,8 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         schedule,
         limits,
         search,
+        api,
+        webhooks,
         connection,
         data_use,
         source: None,

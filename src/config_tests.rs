@@ -127,3 +127,24 @@ fn retention_schedule_is_a_validated_cron_expression() {
     let e = load(Some("[schedule]\nbackups = \"0 0 0 * * *\"\n"), &[], Overrides::default()).unwrap_err().0;
     assert!(e.contains("backups"), "{e}");
 }
+
+#[test]
+fn api_limits_and_webhooks_have_defaults_env_and_validation() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!((c.api.requests_per_minute, c.api.concurrent_jobs), (120, 8));
+    assert!(!c.webhooks.allow_private_network);
+    assert_eq!(c.webhooks.retry_base, Duration::from_secs(10));
+    assert_eq!(c.webhooks.max_attempts, 8);
+    let env = [("REELVAULT_API__REQUESTS_PER_MINUTE", "30"), ("REELVAULT_WEBHOOKS__ALLOW_PRIVATE_NETWORK", "true")];
+    let c = load(Some("[api]\nconcurrent_jobs = 2\n"), &env, Overrides::default()).unwrap();
+    assert_eq!((c.api.requests_per_minute, c.api.concurrent_jobs), (30, 2));
+    assert!(c.webhooks.allow_private_network);
+    let err = load(Some("[api]\nrequests_per_minute = 0\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("api.requests_per_minute"), "{err}");
+    let err = load(Some("[api]\nrequests_per_hour = 5\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("requests_per_hour"), "{err}");
+    let err = load(Some("[webhooks]\nmax_attempts = 0\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("webhooks.max_attempts"), "{err}");
+    let err = load(Some("[webhooks]\nretry_base = \"soon\"\n"), &[], Overrides::default()).unwrap_err();
+    assert!(err.0.contains("webhooks.retry_base"), "{err}");
+}

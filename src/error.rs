@@ -89,6 +89,14 @@ impl From<ServiceError> for AppError {
             ServiceError::Throttled { retry_after } => {
                 AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message) }
             }
+            ServiceError::RateLimited { allowed, retry_after, .. } => {
+                let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                AppError {
+                    retry_after: Some(Duration::from_secs(seconds)),
+                    ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                        .with_details(serde_json::json!({ "limit": allowed, "retry_after": seconds }))
+                }
+            }
             ServiceError::AccountDisabled => AppError::forbidden("auth.account_disabled", message),
             ServiceError::AccountFrozen => AppError::forbidden("account.frozen", message),
             ServiceError::EmailTaken => AppError::new(StatusCode::CONFLICT, "user.email_taken", message),

@@ -13,6 +13,7 @@ use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
 use crate::search::Search;
 use crate::services::passwords::Passwords;
+use crate::services::rate_limits::RateLimits;
 use crate::services::throttle::Throttle;
 use crate::store::{Store, StoreError};
 use crate::urls::Urls;
@@ -50,10 +51,14 @@ pub struct AppState {
     pub store: Store,
     pub passwords: Passwords,
     pub throttle: Arc<Throttle>,
+    /// Requests per minute and unfinished jobs per API token.
+    pub rate_limits: Arc<RateLimits>,
     pub keys: Arc<Keys>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub scheduler: Scheduler,
+    /// Sends queued webhook deliveries.
+    pub deliveries: crate::services::webhook_delivery::Worker,
     pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
@@ -93,10 +98,12 @@ impl AppState {
         let state = AppState {
             passwords: Passwords::new(2),
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
+            rate_limits: Arc::new(RateLimits::new(config.api.clone())),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),
             scheduler: Scheduler::new(),
+            deliveries: Default::default(),
             search: Search::new(&config.data_dir),
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),

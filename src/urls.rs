@@ -79,6 +79,13 @@ impl Urls {
     pub fn tokens(&self) -> &'static str {
         "/account/tokens"
     }
+    pub fn webhooks(&self) -> &'static str {
+        "/account/webhooks"
+    }
+    /// One webhook's page: its delivery log.
+    pub fn webhook(&self, id: &str) -> String {
+        format!("/account/webhooks/{id}")
+    }
     pub fn admin_users(&self) -> &'static str {
         "/admin/users"
     }

@@ -64,10 +64,14 @@ pub enum AuditAction {
     /// Privacy-relevant configuration changed (retention periods, providers, contact), seen at
     /// start or when an admin adds or removes a connection; what changed in the detail.
     SettingsChanged,
+    /// A person registered a webhook URL.
+    WebhookCreated,
+    /// A person deleted a webhook.
+    WebhookDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 39] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -107,6 +111,8 @@ impl AuditAction {
         AuditAction::LegalHoldRemoved,
         AuditAction::DataUseChanged,
         AuditAction::SettingsChanged,
+        AuditAction::WebhookCreated,
+        AuditAction::WebhookDeleted,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -151,6 +157,8 @@ impl AuditAction {
             AuditAction::LegalHoldRemoved => "legal_hold.removed",
             AuditAction::DataUseChanged => "data_use.changed",
             AuditAction::SettingsChanged => "settings.changed",
+            AuditAction::WebhookCreated => "webhook.created",
+            AuditAction::WebhookDeleted => "webhook.deleted",
         }
     }
 

@@ -76,6 +76,15 @@ ulid_id!(
     LedgerId
 );
 ulid_id!(
+    /// A URL a person registered to receive completion events.
+    WebhookId
+);
+ulid_id!(
+    /// One event sent (or to be sent) to one webhook; also the `webhook-id` header and the
+    /// event's `id`, the same on every attempt.
+    DeliveryId
+);
+ulid_id!(
     /// A one-time link: setup, invitation or password reset.
     LinkId
 );

@@ -12,5 +12,7 @@ pub mod ids;
 pub mod model_policy;
 pub mod privacy;
 pub mod retention;
+pub mod standard_webhooks;
 pub mod time;
 pub mod user;
+pub mod webhook;

@@ -16,7 +16,7 @@ use crate::domain::auth::{ApiToken, Session};
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::services::audit::Context;
-use crate::services::{ServiceError, sessions, tokens};
+use crate::services::{ServiceError, rate_limits, sessions, tokens};
 use crate::state::AppState;
 
 /// The session cookie's name: `__Host-` prefixed when served over https.
@@ -124,6 +124,17 @@ impl ApiCaller {
     pub fn ctx(&self) -> Context {
         Context::user(self.user.id, self.user.email.as_str(), self.client.clone())
     }
+
+    /// For a token: a place among its unfinished generations (`api.concurrent_jobs`),
+    /// refused with 429 before anything is held or sent. Sessions are not limited (`None`).
+    /// Every handler that submits a generation takes one first and holds it with the
+    /// generation's id.
+    pub async fn job_slot(&self, state: &AppState) -> Result<Option<rate_limits::JobSlot>, ApiError> {
+        match &self.credential {
+            Credential::Token(token) => Ok(Some(rate_limits::reserve_job(state, token.id).await?)),
+            Credential::Session { .. } => Ok(None),
+        }
+    }
 }
 
 async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
@@ -139,7 +150,10 @@ async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
             )));
         };
         return match tokens::authenticate(&state, bearer).await? {
-            Some((token, user)) => Ok(ApiCaller { user, credential: Credential::Token(token), client }),
+            Some((token, user)) => {
+                state.rate_limits.check_request(token.id)?;
+                Ok(ApiCaller { user, credential: Credential::Token(token), client })
+            }
             None => Err(ApiError(AppError::new(
                 actix_web::http::StatusCode::UNAUTHORIZED,
                 "auth.invalid_token",

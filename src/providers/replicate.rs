@@ -19,6 +19,7 @@ use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Referenc
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
+use crate::domain::standard_webhooks;
 
 /// The default base URL.
 pub const DEFAULT_BASE: &str = "https://api.replicate.com/v1";
@@ -333,29 +334,13 @@ fn status_of(prediction: &Prediction) -> UpstreamStatus {
 /// Checks a Standard-Webhooks signature: HMAC-SHA256 over `id.timestamp.body`, any of the
 /// space-separated `v1,<base64>` signatures, and a timestamp within the tolerance.
 fn verify_webhook(key: &[u8], callback: &Callback, now: SystemTime) -> Result<(), ProviderError> {
-    use hmac::{Hmac, Mac};
-    use subtle::ConstantTimeEq;
-
     let missing = |name: &str| ProviderError::Auth(format!("the webhook has no {name} header"));
     let id = callback.header("webhook-id").ok_or_else(|| missing("webhook-id"))?;
     let timestamp = callback.header("webhook-timestamp").ok_or_else(|| missing("webhook-timestamp"))?;
     let signatures = callback.header("webhook-signature").ok_or_else(|| missing("webhook-signature"))?;
-    let sent: u64 = timestamp.trim().parse().map_err(|_| ProviderError::Auth("the webhook timestamp is not a number".into()))?;
     let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    if now.abs_diff(sent) > WEBHOOK_TOLERANCE.as_secs() {
-        return Err(ProviderError::Auth("the webhook timestamp is too old or in the future".into()));
-    }
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(&callback.body);
-    let expected = mac.finalize().into_bytes();
-    let verified = signatures.split_whitespace().filter_map(|s| s.strip_prefix("v1,")).any(|s| {
-        base64::engine::general_purpose::STANDARD.decode(s).is_ok_and(|sig| bool::from(sig.as_slice().ct_eq(expected.as_slice())))
-    });
-    if verified { Ok(()) } else { Err(ProviderError::Auth("the webhook signature does not verify".into())) }
+    standard_webhooks::verify(key, id, timestamp, signatures, &callback.body, now, WEBHOOK_TOLERANCE)
+        .map_err(|e| ProviderError::Auth(e.to_string()))
 }
 
 #[async_trait]

@@ -205,6 +205,7 @@ async fn delete_files(state: &AppState, user: UserId) -> ServiceResult<()> {
 fn forget_account(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()> {
     store::user_keys::destroy(tx, user)?;
     store::tokens::remove_all_for_user(tx, user)?;
+    store::webhooks::remove_all_for_user(tx, user)?;
     store::sessions::remove_all_for_user(tx, user)?;
     for mut policy in store::model_policies::list(tx)? {
         if policy.people.remove(&user).is_some() {

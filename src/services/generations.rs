@@ -289,6 +289,7 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
             let now = Timestamp::now();
             g.updated_at = now;
             let mut ledger: Option<(EntryKind, i64, i64)> = None;
+            let mut outputs: Vec<Asset> = Vec::new();
             let cost = i64::try_from(g.cost).map_err(|_| ServiceError::Credits(CreditError::OutOfRange))?;
             match change {
                 Change::Submitting => {
@@ -310,7 +311,8 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
                     for asset in &assets {
                         store::assets::put(tx, asset)?;
                     }
-                    g.outputs = assets.iter().filter(|a| a.kind == AssetKind::Output).map(|a| a.id).collect();
+                    outputs = assets.into_iter().filter(|a| a.kind == AssetKind::Output).collect();
+                    g.outputs = outputs.iter().map(|a| a.id).collect();
                     g.state = GenState::Succeeded;
                     g.finished_at = Some(now);
                     ledger = Some((EntryKind::Settle, 0, -cost));
@@ -333,9 +335,14 @@ pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceRe
                 store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(ServiceError::Credits)?;
             }
             store::generations::put(tx, &g)?;
-            Ok(g)
+            // the owner's webhooks hear of the end in the same transaction, so none is lost
+            let queued = super::webhooks::queue_events(tx, &g, &outputs, now)?;
+            Ok((g, queued))
         })
         .await?;
     store.outbox_written();
-    Ok(changed)
+    if changed.1 {
+        store.webhooks_queued();
+    }
+    Ok(changed.0)
 }

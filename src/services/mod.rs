@@ -21,6 +21,7 @@ pub mod models;
 pub mod passwords;
 pub mod privacy_notice;
 pub mod profile;
+pub mod rate_limits;
 pub mod restriction;
 pub mod retention;
 pub mod search;
@@ -29,6 +30,8 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod uploads;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -74,8 +77,23 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
+    #[error("{}", rate_limited_message(*limit, *allowed, *retry_after))]
+    RateLimited { limit: rate_limits::Limit, allowed: u32, retry_after: Duration },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+fn rate_limited_message(limit: rate_limits::Limit, allowed: u32, retry_after: Duration) -> String {
+    let wait = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    match limit {
+        rate_limits::Limit::RequestsPerMinute => {
+            let unit = if wait == 1 { "second" } else { "seconds" };
+            format!("this API token may make {allowed} requests per minute; try again in {wait} {unit}")
+        }
+        rate_limits::Limit::ConcurrentJobs => {
+            format!("this API token already has {allowed} unfinished generations; submit again when one has finished")
+        }
+    }
+}

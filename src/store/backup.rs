@@ -48,6 +48,11 @@ macro_rules! for_each_table {
         $m!(RETENTION_RUNS);
         $m!(PENDING_ERASURES);
         $m!(EXPORTS);
+        $m!(WEBHOOKS);
+        $m!(WEBHOOKS_BY_OWNER);
+        $m!(WEBHOOK_DELIVERIES);
+        $m!(WEBHOOK_DELIVERIES_BY_HOOK);
+        $m!(WEBHOOK_QUEUE);
     }};
 }
 

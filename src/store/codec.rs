@@ -71,6 +71,8 @@ stored! {
     crate::domain::retention::RetentionRun => "reelvault::RetentionRun@1",
     crate::domain::export::Export => "reelvault::Export@1",
     crate::domain::privacy::SettingsSeen => "reelvault::PrivacySettingsSeen@1",
+    crate::domain::webhook::Webhook => "reelvault::Webhook@1",
+    crate::domain::webhook::Delivery => "reelvault::WebhookDelivery@1",
 }
 
 #[cfg(test)]

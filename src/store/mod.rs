@@ -24,6 +24,7 @@ pub mod tables;
 pub mod tokens;
 pub mod user_keys;
 pub mod users;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +104,8 @@ pub struct Store {
     path: PathBuf,
     /// Woken after a commit that added search-outbox rows (the search indexer waits on it).
     outbox: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that queued webhook deliveries (the delivery worker waits on it).
+    webhooks: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -121,7 +124,7 @@ impl Store {
             tracing::info!(from = found, to = migrations::CURRENT, backup = %copy.display(), "copied the store before migrating it");
         }
         migrations::run(&db)?;
-        Ok(Store { db: Arc::new(db), path, outbox: Arc::default() })
+        Ok(Store { db: Arc::new(db), path, outbox: Arc::default(), webhooks: Arc::default() })
     }
 
     /// Wakes the search indexer: call after committing a write that added outbox rows
@@ -133,6 +136,17 @@ impl Store {
     /// What [`Store::outbox_written`] wakes.
     pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
         self.outbox.clone()
+    }
+
+    /// Wakes the webhook delivery worker: call after committing a write that queued
+    /// deliveries. Cheap; wakes that arrive while it works are coalesced.
+    pub fn webhooks_queued(&self) {
+        self.webhooks.notify_one();
+    }
+
+    /// What [`Store::webhooks_queued`] wakes.
+    pub fn webhooks_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.webhooks.clone()
     }
 
     /// Closes the store once every other handle is gone, so the next start needs no

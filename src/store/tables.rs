@@ -87,3 +87,20 @@ pub const RETENTION_RUNS: TableDefinition<i64, &[u8]> = TableDefinition::new("re
 pub const PENDING_ERASURES: TableDefinition<u128, u8> = TableDefinition::new("pending_erasures-1");
 /// UserId key -> codec `Export`: each person's latest data export (at most one row each).
 pub const EXPORTS: TableDefinition<u128, &[u8]> = TableDefinition::new("exports-1");
+
+/// WebhookId -> codec `Webhook`: URLs people registered for completion events.
+pub const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks-1");
+
+/// (UserId, WebhookId) -> (): a person's webhooks, oldest first.
+pub const WEBHOOKS_BY_OWNER: TableDefinition<(u128, u128), ()> = TableDefinition::new("webhooks_by_owner-1");
+
+/// DeliveryId -> codec `WebhookDelivery`: one event for one webhook, with its attempts.
+pub const WEBHOOK_DELIVERIES: TableDefinition<u128, &[u8]> = TableDefinition::new("webhook_deliveries-1");
+
+/// (WebhookId, DeliveryId) -> (): each webhook's delivery log, oldest first.
+pub const WEBHOOK_DELIVERIES_BY_HOOK: TableDefinition<(u128, u128), ()> = TableDefinition::new("webhook_deliveries_by_hook-1");
+
+/// (due ms, DeliveryId) -> (): pending deliveries by when their next attempt is due.
+/// Written in the transaction that records the event (the generation's terminal state), so
+/// a restart resumes every pending delivery.
+pub const WEBHOOK_QUEUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("webhook_queue-1");

@@ -54,7 +54,11 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateB
         params: body.params,
         references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
     };
+    let slot = caller.job_slot(&state).await?;
     let g = generations::submit(&state, &caller.ctx(), &caller.user, request).await?;
+    if let Some(slot) = slot {
+        slot.hold(g.id);
+    }
     Ok(HttpResponse::Created().json(view(&req, &g).await?))
 }
 

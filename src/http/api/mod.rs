@@ -7,6 +7,7 @@ pub mod me;
 pub mod models;
 pub mod search;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -23,4 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/generations/{id}").get(generations::show).delete(generations::delete));
     cfg.service(super::resource("/generations/{id}/cancel").post(generations::cancel));
     cfg.service(super::resource("/generations/{id}/{action:keep|unkeep|share|unshare}").post(generations::set_flag));
+    cfg.service(super::resource("/webhooks").get(webhooks::list).post(webhooks::create));
+    cfg.service(super::resource("/webhooks/{id}").delete(webhooks::delete));
+    cfg.service(super::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries));
 }

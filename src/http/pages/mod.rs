@@ -19,6 +19,7 @@ pub mod privacy;
 pub mod sessions;
 pub mod signin;
 pub mod tokens;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -47,6 +48,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/account/sessions/{id}/revoke").post(sessions::revoke));
     cfg.service(resource("/account/tokens").get(tokens::show).post(tokens::create));
     cfg.service(resource("/account/tokens/{id}/revoke").post(tokens::revoke));
+    cfg.service(resource("/account/webhooks").get(webhooks::show).post(webhooks::create));
+    cfg.service(resource("/account/webhooks/{id}").get(webhooks::show_one));
+    cfg.service(resource("/account/webhooks/{id}/delete").post(webhooks::delete));
     cfg.service(resource("/admin/users").get(admin_users::show));
     cfg.service(resource("/admin/invitations").post(admin_users::invite));
     cfg.service(resource("/admin/users/{id}/role").post(admin_users::set_role));

@@ -1,0 +1,118 @@
+//! `/api/v1/webhooks`: register, list and delete the caller's webhooks, and read each one's
+//! delivery log. The signing secret is in the answer to the `POST` only.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ids::WebhookId;
+use crate::domain::webhook::{Delivery, Webhook};
+use crate::error::AppError;
+use crate::http::auth::{ApiCaller, state};
+use crate::http::responses::ApiResult;
+use crate::services::webhooks;
+
+#[derive(Serialize)]
+pub struct WebhookView {
+    id: String,
+    url: String,
+    description: String,
+    /// The first characters of the signing secret.
+    secret_hint: String,
+    created_at: String,
+    /// The signing secret: only when the webhook was just created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl WebhookView {
+    pub fn new(hook: &Webhook, secret: Option<String>) -> WebhookView {
+        WebhookView {
+            id: hook.id.to_string(),
+            url: hook.url.clone(),
+            description: hook.description.clone(),
+            secret_hint: format!("{}…", hook.secret_hint),
+            created_at: hook.created_at.rfc3339(),
+            secret,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AttemptView {
+    at: String,
+    status: Option<u16>,
+    error: Option<String>,
+    duration_ms: u64,
+}
+
+#[derive(Serialize)]
+struct DeliveryView {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    generation: String,
+    state: &'static str,
+    created_at: String,
+    next_attempt_at: Option<String>,
+    attempts: Vec<AttemptView>,
+}
+
+impl DeliveryView {
+    fn new(d: &Delivery) -> DeliveryView {
+        DeliveryView {
+            id: d.id.to_string(),
+            kind: d.event.as_str(),
+            generation: d.generation.to_string(),
+            state: d.state.as_str(),
+            created_at: d.created_at.rfc3339(),
+            next_attempt_at: d.next_attempt_at.map(|t| t.rfc3339()),
+            attempts: d
+                .attempts
+                .iter()
+                .map(|a| AttemptView { at: a.at.rfc3339(), status: a.status, error: a.error.clone(), duration_ms: a.duration_ms })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    url: String,
+    #[serde(default)]
+    description: String,
+}
+
+fn parse_id(id: &str) -> Result<WebhookId, AppError> {
+    id.parse().map_err(|_| AppError::not_found())
+}
+
+/// `GET /api/v1/webhooks` → `{webhooks: [...]}`, newest first.
+pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
+    let state = state(&req)?;
+    let hooks = webhooks::list(&state, caller.user.id).await?;
+    let views: Vec<WebhookView> = hooks.iter().map(|h| WebhookView::new(h, None)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "webhooks": views })))
+}
+
+/// `POST /api/v1/webhooks` with `{url, description?}` → 201 with the webhook and its `secret`.
+pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateBody>) -> ApiResult {
+    let state = state(&req)?;
+    let (hook, secret) = webhooks::create(&state, &caller.ctx(), &caller.user, &body.url, &body.description).await?;
+    Ok(HttpResponse::Created().json(WebhookView::new(&hook, Some(secret))))
+}
+
+/// `DELETE /api/v1/webhooks/{id}` → 204.
+pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    let state = state(&req)?;
+    webhooks::delete(&state, &caller.ctx(), caller.user.id, parse_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/webhooks/{id}/deliveries` → `{deliveries: [...]}`, newest first.
+pub async fn deliveries(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    let state = state(&req)?;
+    let (_, log) = webhooks::deliveries(&state, caller.user.id, parse_id(&id)?).await?;
+    let views: Vec<DeliveryView> = log.iter().map(DeliveryView::new).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deliveries": views })))
+}

@@ -1,0 +1,220 @@
+//! Limits per personal API token, in memory (a restart forgives): requests per minute as a
+//! token bucket keyed by token id, and generations submitted with the token that have not
+//! finished yet. Browser sessions are not limited here. No store write per request.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{ServiceError, ServiceResult};
+use crate::config::ApiConfig;
+use crate::domain::ids::{GenerationId, TokenId};
+use crate::state::AppState;
+use crate::store;
+
+/// The window the request limit is counted over.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// What a refused submit is told to wait: a job's end cannot be predicted, so a short hint.
+pub const JOBS_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Above this many tracked tokens, full (idle) buckets are swept.
+const SWEEP_ABOVE: usize = 10_000;
+
+/// Which limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    RequestsPerMinute,
+    ConcurrentJobs,
+}
+
+/// One token's bucket: how many requests it may still make, as of `at`.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// One token's unfinished generations, and the submits in progress that reserved a slot.
+#[derive(Debug, Default)]
+struct Jobs {
+    active: HashSet<GenerationId>,
+    reserved: u32,
+}
+
+/// The limiter kept in the app state.
+pub struct RateLimits {
+    config: ApiConfig,
+    buckets: Mutex<HashMap<TokenId, Bucket>>,
+    jobs: Arc<Mutex<HashMap<TokenId, Jobs>>>,
+    /// Added to the monotonic clock: lets tests pass a window without sleeping.
+    skipped_ms: AtomicU64,
+}
+
+impl RateLimits {
+    pub fn new(config: ApiConfig) -> RateLimits {
+        RateLimits { config, buckets: Mutex::default(), jobs: Arc::default(), skipped_ms: AtomicU64::new(0) }
+    }
+
+    /// The limiter's clock.
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.skipped_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the limiter's clock forward (tests: a refill without a minute's sleep).
+    pub fn skip(&self, by: Duration) {
+        self.skipped_ms.fetch_add(u64::try_from(by.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Counts one request of `token`; refused with the wait when its bucket is empty.
+    pub fn check_request(&self, token: TokenId) -> ServiceResult<()> {
+        let limit = self.config.requests_per_minute;
+        take(&mut self.buckets.lock().unwrap_or_else(|p| p.into_inner()), token, limit, self.now())
+            .map_err(|retry_after| ServiceError::RateLimited { limit: Limit::RequestsPerMinute, allowed: limit, retry_after })
+    }
+
+    /// The unfinished generations `token` has, as far as this process knows.
+    fn tracked(&self, token: TokenId) -> Vec<GenerationId> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.get(&token).map(|j| j.active.iter().copied().collect()).unwrap_or_default()
+    }
+
+    /// Forgets finished generations, then reserves a job slot or refuses.
+    fn reserve(&self, token: TokenId, finished: &[GenerationId]) -> ServiceResult<JobSlot> {
+        let limit = self.config.concurrent_jobs;
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = jobs.entry(token).or_default();
+        for id in finished {
+            entry.active.remove(id);
+        }
+        if entry.active.len() + entry.reserved as usize >= limit as usize {
+            return Err(ServiceError::RateLimited { limit: Limit::ConcurrentJobs, allowed: limit, retry_after: JOBS_RETRY_AFTER });
+        }
+        entry.reserved += 1;
+        Ok(JobSlot { jobs: self.jobs.clone(), token, filled: false })
+    }
+}
+
+/// Takes one request from `token`'s bucket (capacity `limit`, refilled over [`WINDOW`]), or
+/// says how long until one is there.
+fn take(buckets: &mut HashMap<TokenId, Bucket>, token: TokenId, limit: u32, now: Instant) -> Result<(), Duration> {
+    let capacity = f64::from(limit);
+    let per_second = capacity / WINDOW.as_secs_f64();
+    if buckets.len() > SWEEP_ABOVE {
+        buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_second < capacity);
+    }
+    let bucket = buckets.entry(token).or_insert(Bucket { tokens: capacity, at: now });
+    let refilled = now.saturating_duration_since(bucket.at).as_secs_f64() * per_second;
+    bucket.tokens = (bucket.tokens + refilled).min(capacity);
+    bucket.at = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        return Ok(());
+    }
+    Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+}
+
+/// A reserved place for one generation of a token: [`JobSlot::hold`] it with the generation
+/// once submitted; dropping it unheld (a refused submit) gives the place back.
+pub struct JobSlot {
+    jobs: Arc<Mutex<HashMap<TokenId, Jobs>>>,
+    token: TokenId,
+    filled: bool,
+}
+
+impl JobSlot {
+    /// Counts `generation` against the token until it finishes.
+    pub fn hold(mut self, generation: GenerationId) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = jobs.entry(self.token).or_default();
+        entry.reserved = entry.reserved.saturating_sub(1);
+        entry.active.insert(generation);
+        self.filled = true;
+    }
+}
+
+impl Drop for JobSlot {
+    fn drop(&mut self) {
+        if self.filled {
+            return;
+        }
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = jobs.get_mut(&self.token) {
+            entry.reserved = entry.reserved.saturating_sub(1);
+        }
+    }
+}
+
+/// Reserves a job slot for a submit made with `token`, before anything is held or sent.
+/// The generations the token is known to have started are looked up in the store, so one
+/// that finished (however it ended) frees its place without relying on any event.
+pub async fn reserve_job(state: &AppState, token: TokenId) -> ServiceResult<JobSlot> {
+    let tracked = state.rate_limits.tracked(token);
+    let finished = if tracked.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .read(move |tx| {
+                let mut finished = Vec::new();
+                for id in tracked {
+                    if store::generations::get(tx, id)?.is_none_or(|g| g.state.is_terminal()) {
+                        finished.push(id);
+                    }
+                }
+                Ok::<_, ServiceError>(finished)
+            })
+            .await?
+    };
+    state.rate_limits.reserve(token, &finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(rpm: u32, jobs: u32) -> RateLimits {
+        RateLimits::new(ApiConfig { requests_per_minute: rpm, concurrent_jobs: jobs })
+    }
+
+    #[test]
+    fn a_bucket_empties_after_its_limit_and_refills_over_the_window() {
+        let l = limits(3, 1);
+        let (a, b) = (TokenId::generate(), TokenId::generate());
+        for _ in 0..3 {
+            l.check_request(a).unwrap();
+        }
+        let Err(ServiceError::RateLimited { retry_after, allowed: 3, limit: Limit::RequestsPerMinute }) = l.check_request(a) else {
+            panic!("the fourth request must be refused");
+        };
+        assert!(retry_after > Duration::from_secs(19) && retry_after <= Duration::from_secs(20), "{retry_after:?}");
+        l.check_request(b).unwrap();
+        l.skip(Duration::from_secs(20));
+        l.check_request(a).unwrap();
+        assert!(l.check_request(a).is_err());
+        l.skip(WINDOW);
+        for _ in 0..3 {
+            l.check_request(a).unwrap();
+        }
+        assert!(l.check_request(a).is_err(), "a long pause refills to the limit, not beyond");
+    }
+
+    #[test]
+    fn job_slots_are_reserved_held_and_given_back() {
+        let l = limits(100, 2);
+        let t = TokenId::generate();
+        let first = l.reserve(t, &[]).unwrap();
+        let second = l.reserve(t, &[]).unwrap();
+        assert!(l.reserve(t, &[]).is_err(), "two reserved");
+        drop(second);
+        let g = GenerationId::generate();
+        first.hold(g);
+        let again = l.reserve(t, &[]).unwrap();
+        assert!(l.reserve(t, &[]).is_err(), "one held, one reserved");
+        drop(again);
+        assert!(l.reserve(TokenId::generate(), &[]).is_ok(), "other tokens are unaffected");
+        assert_eq!(l.tracked(t), vec![g]);
+        let _a = l.reserve(t, &[g]).unwrap();
+        let _b = l.reserve(t, &[]).unwrap();
+        assert!(l.tracked(t).is_empty());
+    }
+}

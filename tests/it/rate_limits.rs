@@ -1,0 +1,78 @@
+//! Limits per API token: requests per minute (429 with Retry-After, per token, refilling)
+//! and unfinished generations (refused before anything is held), sessions unaffected.
+
+use std::time::Duration;
+
+use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
+use crate::support::{TestApp, api_get};
+
+#[tokio::test]
+async fn a_token_over_its_requests_per_minute_gets_429_and_others_and_sessions_do_not() {
+    let app = TestApp::start_with(|c| c.api.requests_per_minute = 3).await;
+    let (admin, first) = admin_with_credits(&app, 10).await;
+    let second = admin.post_form("/account/tokens", &[("name", "other"), ("expires", "30")]).await.text_of("#new-token");
+
+    for n in 0..3 {
+        let me = api_get(&app.url, "/api/v1/me", Some(&first)).await;
+        assert_eq!(me.status, 200, "request {n}: {}", me.body);
+    }
+    let refused = api_get(&app.url, "/api/v1/me", Some(&first)).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let retry_after: u64 = refused.header("retry-after").expect("Retry-After").parse().expect("whole seconds");
+    assert!((1..=20).contains(&retry_after), "one request comes back every 20 s: {retry_after}");
+    let body = refused.json();
+    assert_eq!(body["code"], "rate_limited");
+    assert_eq!(body["details"]["limit"], 3);
+    assert_eq!(body["details"]["retry_after"], retry_after);
+    assert!(body["message"].as_str().unwrap().contains("3 requests per minute"), "{body}");
+
+    assert_eq!(api_get(&app.url, "/api/v1/me", Some(&second)).await.status, 200, "another token has its own bucket");
+    for _ in 0..5 {
+        assert_eq!(admin.get("/api/v1/me").await.status, 200, "browser sessions are not limited");
+    }
+
+    // the bucket refills: a third of a minute gives one request back, a minute all three
+    app.running.state.rate_limits.skip(Duration::from_secs(retry_after));
+    assert_eq!(api_get(&app.url, "/api/v1/me", Some(&first)).await.status, 200);
+    assert_eq!(api_get(&app.url, "/api/v1/me", Some(&first)).await.status, 429);
+    app.running.state.rate_limits.skip(Duration::from_secs(60));
+    for _ in 0..3 {
+        assert_eq!(api_get(&app.url, "/api/v1/me", Some(&first)).await.status, 200);
+    }
+    assert_eq!(api_get(&app.url, "/api/v1/me", Some(&first)).await.status, 429);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_at_its_concurrent_jobs_is_refused_before_anything_is_held() {
+    let app = TestApp::start_with(|c| {
+        c.api.concurrent_jobs = 2;
+        c.connection[0].delay = Duration::from_millis(1500);
+    })
+    .await;
+    let (admin, token) = admin_with_credits(&app, 100).await;
+    let submit = || api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"}));
+    let first = submit().await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(submit().await.status, 201);
+    let held = credits(&app.url, &token).await;
+
+    let refused = submit().await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    let body = refused.json();
+    assert_eq!(body["code"], "rate_limited");
+    assert_eq!(body["details"]["limit"], 2);
+    assert_eq!(credits(&app.url, &token).await, held, "nothing was held for the refused job");
+
+    // the same person's other token is counted apart
+    let other = admin.post_form("/account/tokens", &[("name", "second script"), ("expires", "30")]).await.text_of("#new-token");
+    let on_other = api_post(&app.url, "/api/v1/generations", &other, serde_json::json!({"model": "demo-image", "prompt": "b"})).await;
+    assert_eq!(on_other.status, 201, "another token has its own places: {}", on_other.body);
+
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_terminal(&app.url, &token, &id).await["state"], "succeeded");
+    let after = submit().await;
+    assert_eq!(after.status, 201, "a finished job frees its place: {}", after.body);
+    app.stop().await;
+}
