@@ -115,6 +115,54 @@ pub fn list_for_owner(tx: &impl Tx, owner: UserId, before: Option<GenerationId>,
     Ok(out)
 }
 
+/// One page of an owner's generations that `keep` accepts, after the id `after` (exclusive)
+/// in creation order, newest first unless `ascending`; up to `limit` plus whether more follow.
+pub fn page_for_owner(
+    tx: &impl Tx,
+    owner: UserId,
+    after: Option<GenerationId>,
+    ascending: bool,
+    limit: usize,
+    keep: impl Fn(&Generation) -> bool,
+) -> Result<(Vec<Generation>, bool), StoreError> {
+    let index = tx.table(GENERATIONS_BY_OWNER)?;
+    let key = owner.to_key();
+    let rows = match (after.map(GenerationId::to_key), ascending) {
+        (Some(a), true) => index.range((key, a.saturating_add(1))..=(key, u128::MAX))?,
+        (None, true) => index.range((key, 0)..=(key, u128::MAX))?,
+        (Some(a), false) => index.range((key, 0)..(key, a))?,
+        (None, false) => index.range((key, 0)..=(key, u128::MAX))?,
+    };
+    let mut out = Vec::new();
+    let mut visit = |row: Result<(redb::AccessGuard<(u128, u128)>, redb::AccessGuard<()>), redb::StorageError>| {
+        let (k, _) = row?;
+        if let Some(g) = get(tx, GenerationId::from_key(k.value().1))?.filter(|g| g.deleted_at.is_none() && keep(g)) {
+            if out.len() == limit {
+                return Ok::<_, StoreError>(true);
+            }
+            out.push(g);
+        }
+        Ok(false)
+    };
+    let mut more = false;
+    if ascending {
+        for row in rows {
+            if visit(row)? {
+                more = true;
+                break;
+            }
+        }
+    } else {
+        for row in rows.rev() {
+            if visit(row)? {
+                more = true;
+                break;
+            }
+        }
+    }
+    Ok((out, more))
+}
+
 /// The last sequence number of the search outbox (0 when it is empty).
 pub fn outbox_last(tx: &impl Tx) -> Result<u64, StoreError> {
     Ok(tx.table(SEARCH_OUTBOX)?.last()?.map(|(k, _)| k.value()).unwrap_or(0))
