@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::errors::{OpenAiError, OpenAiResult};
 use super::params::{self, Endpoint};
 use super::{Body, TokenCaller, model_for, submit, unix, upload};
-use crate::domain::asset::Asset;
 use crate::domain::catalog::{MediaKind, ModelSpec, ReferenceRole};
 use crate::domain::generation::{GenState, Generation};
 use crate::domain::ids::{AssetId, GenerationId};
@@ -36,12 +35,16 @@ fn status(state: GenState) -> &'static str {
     }
 }
 
-/// The clip's size: the stored video's pixels once there is one, else what its parameters
-/// ask for (`1280x720`, or an aspect ratio such as `16:9` for models that take only that).
-fn size(g: &Generation, outputs: &[Asset]) -> Option<String> {
-    if let Some(video) = outputs.iter().find(|a| a.is_video())
-        && let (Some(w), Some(h)) = (video.width, video.height)
-    {
+/// The pixels of a generation's stored video, when its record has them.
+async fn pixels(state: &AppState, g: &Generation) -> Result<Option<(u32, u32)>, OpenAiError> {
+    let outputs = media::assets(state, g.outputs.clone()).await?;
+    Ok(outputs.into_iter().find(|a| a.is_video()).and_then(|v| Some((v.width?, v.height?))))
+}
+
+/// The clip's size: its pixels when the stored video's record has them, else what its parameters ask for
+/// (`1280x720`, or an aspect ratio such as `16:9` for models that take only that).
+fn size(g: &Generation, pixels: Option<(u32, u32)>) -> Option<String> {
+    if let Some((w, h)) = pixels {
         return Some(format!("{w}x{h}"));
     }
     let param = |name: &str| g.params.get(name).map(|v| v.to_string());
@@ -52,7 +55,7 @@ fn size(g: &Generation, outputs: &[Asset]) -> Option<String> {
 }
 
 /// The Video object of a generation, as `viewer` (its owner) sees it.
-fn video(state: &AppState, viewer: &User, g: &Generation, outputs: &[Asset]) -> Value {
+fn video(state: &AppState, viewer: &User, g: &Generation, pixels: Option<(u32, u32)>) -> Value {
     let ended = matches!(g.state, GenState::Failed | GenState::Cancelled);
     let progress = match g.state {
         GenState::Queued => 0,
@@ -70,7 +73,7 @@ fn video(state: &AppState, viewer: &User, g: &Generation, outputs: &[Asset]) -> 
         "completed_at": g.finished_at.filter(|_| g.state.is_terminal()).map(unix),
         "expires_at": expires_at,
         "seconds": g.params.get("duration").map(|d| d.to_string()),
-        "size": size(g, outputs),
+        "size": size(g, pixels),
         "prompt": g.prompt,
         "remixed_from_video_id": null,
         "error": g.reason.as_ref().filter(|_| ended).map(|r| json!({ "code": r.code, "message": r.message })),
@@ -78,8 +81,7 @@ fn video(state: &AppState, viewer: &User, g: &Generation, outputs: &[Asset]) -> 
 }
 
 async fn video_response(state: &AppState, viewer: &User, g: &Generation) -> OpenAiResult {
-    let outputs = media::assets(state, g.outputs.clone()).await?;
-    Ok(HttpResponse::Ok().json(video(state, viewer, g, &outputs)))
+    Ok(HttpResponse::Ok().json(video(state, viewer, g, pixels(state, g).await?)))
 }
 
 /// One of the caller's video generations; anything else (someone else's, an image, a
@@ -220,8 +222,7 @@ pub async fn list(req: HttpRequest, caller: TokenCaller, query: web::Query<ListQ
     };
     let mut data = Vec::with_capacity(page.len());
     for g in &page {
-        let outputs = media::assets(&state, g.outputs.clone()).await?;
-        data.push(video(&state, &caller.user, g, &outputs));
+        data.push(video(&state, &caller.user, g, pixels(&state, g).await?));
     }
     Ok(HttpResponse::Ok().json(json!({
         "object": "list",
