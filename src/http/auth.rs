@@ -59,7 +59,7 @@ impl SignedIn {
     }
 }
 
-type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
     let state = state(&req)?;

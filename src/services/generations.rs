@@ -222,10 +222,8 @@ pub async fn page(
         get(state, user, after).await?;
     }
     let owner = user.id;
-    let page = state
-        .store
-        .read(move |tx| store::generations::page_for_owner(tx, owner, after, ascending, limit, |g| g.kind == kind))
-        .await?;
+    let page =
+        state.store.read(move |tx| store::generations::page_for_owner(tx, owner, after, ascending, limit, |g| g.kind == kind)).await?;
     Ok(page)
 }
 

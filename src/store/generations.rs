@@ -127,40 +127,23 @@ pub fn page_for_owner(
 ) -> Result<(Vec<Generation>, bool), StoreError> {
     let index = tx.table(GENERATIONS_BY_OWNER)?;
     let key = owner.to_key();
-    let rows = match (after.map(GenerationId::to_key), ascending) {
+    let mut rows = match (after.map(GenerationId::to_key), ascending) {
+        (None, _) => index.range((key, 0)..=(key, u128::MAX))?,
         (Some(a), true) => index.range((key, a.saturating_add(1))..=(key, u128::MAX))?,
-        (None, true) => index.range((key, 0)..=(key, u128::MAX))?,
         (Some(a), false) => index.range((key, 0)..(key, a))?,
-        (None, false) => index.range((key, 0)..=(key, u128::MAX))?,
     };
     let mut out = Vec::new();
-    let mut visit = |row: Result<(redb::AccessGuard<(u128, u128)>, redb::AccessGuard<()>), redb::StorageError>| {
+    loop {
+        let row = if ascending { rows.next() } else { rows.next_back() };
+        let Some(row) = row else { return Ok((out, false)) };
         let (k, _) = row?;
         if let Some(g) = get(tx, GenerationId::from_key(k.value().1))?.filter(|g| g.deleted_at.is_none() && keep(g)) {
             if out.len() == limit {
-                return Ok::<_, StoreError>(true);
+                return Ok((out, true));
             }
             out.push(g);
         }
-        Ok(false)
-    };
-    let mut more = false;
-    if ascending {
-        for row in rows {
-            if visit(row)? {
-                more = true;
-                break;
-            }
-        }
-    } else {
-        for row in rows.rev() {
-            if visit(row)? {
-                more = true;
-                break;
-            }
-        }
     }
-    Ok((out, more))
 }
 
 /// The last sequence number of the search outbox (0 when it is empty).

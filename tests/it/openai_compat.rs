@@ -71,9 +71,7 @@ fn python() -> PathBuf {
 async fn the_openai_python_package_generates_edits_and_downloads_into_the_library() {
     if !python().exists() {
         assert!(std::env::var_os("CI").is_none(), "CI must install the openai package into target/pyenv (.ci/run does)");
-        eprintln!(
-            "skipping the OpenAI SDK test: no target/pyenv (python3 -m venv target/pyenv && target/pyenv/bin/pip install openai)"
-        );
+        eprintln!("skipping the OpenAI SDK test: no target/pyenv (python3 -m venv target/pyenv && target/pyenv/bin/pip install openai)");
         return;
     }
     let (app, _admin, token) = app_with_credits(Duration::from_millis(200), 100).await;
@@ -134,7 +132,10 @@ async fn the_openai_python_package_generates_edits_and_downloads_into_the_librar
         assert_eq!(g["outputs"][0]["bytes"], video["video"]["bytes"]);
         assert_eq!(holds(&video["video"])["id"], id);
         assert_eq!((g["params"]["duration"].clone(), g["params"]["aspect_ratio"].clone()), (json!(2), json!("16:9")));
-        assert_eq!((video["seconds"].clone(), video["model"].clone(), video["progress"].clone()), (json!("2"), json!("demo-video"), json!(100)));
+        assert_eq!(
+            (video["seconds"].clone(), video["model"].clone(), video["progress"].clone()),
+            (json!("2"), json!("demo-video"), json!(100))
+        );
         assert!(video["completed_at"].as_i64().is_some());
         let references = g["references"].as_array().unwrap();
         if video["name"] == "reference" {
@@ -160,7 +161,13 @@ async fn refusals_come_in_openai_error_shape_with_the_right_status() {
     // no token, a bad token, a malformed header, a browser session alone: 401
     let anonymous = Browser::read(client().post(format!("{}/v1/images/generations", app.url)).json(&image).send().await.unwrap()).await;
     assert_error(&anonymous, 401, "invalid_request_error", None, Some("missing_api_key"));
-    assert_error(&v1_post(&app, "/images/generations", "rv_not_a_token", image.clone()).await, 401, "invalid_request_error", None, Some("invalid_api_key"));
+    assert_error(
+        &v1_post(&app, "/images/generations", "rv_not_a_token", image.clone()).await,
+        401,
+        "invalid_request_error",
+        None,
+        Some("invalid_api_key"),
+    );
     let basic = client().get(format!("{}/v1/videos", app.url)).header("authorization", "Basic abc").send().await.unwrap();
     assert_error(&Browser::read(basic).await, 401, "invalid_request_error", None, Some("invalid_api_key"));
     assert_error(&admin.get("/v1/videos").await, 401, "invalid_request_error", None, Some("missing_api_key"));
@@ -192,15 +199,32 @@ async fn refusals_come_in_openai_error_shape_with_the_right_status() {
     assert_error(&extra, 400, "invalid_request_error", Some("colour"), Some("unknown_parameter"));
     let size = v1_post(&app, "/images/generations", &token, json!({"model": "demo-image", "prompt": "x", "size": "huge"})).await;
     assert_error(&size, 400, "invalid_request_error", Some("size"), None);
-    let format = v1_post(&app, "/images/generations", &token, json!({"model": "demo-image", "prompt": "x", "response_format": "gif"})).await;
+    let format =
+        v1_post(&app, "/images/generations", &token, json!({"model": "demo-image", "prompt": "x", "response_format": "gif"})).await;
     assert_error(&format, 400, "invalid_request_error", Some("response_format"), None);
     let seconds = v1_post(&app, "/videos", &token, json!({"model": "demo-video", "prompt": "x", "seconds": "4"})).await;
     assert_error(&seconds, 400, "invalid_request_error", Some("seconds"), None);
     let no_prompt = v1_post(&app, "/videos", &token, json!({"model": "demo-video"})).await;
     assert_error(&no_prompt, 400, "invalid_request_error", Some("prompt"), None);
-    let link = v1_post(&app, "/videos", &token, json!({"model": "demo-video", "prompt": "x", "input_reference": {"image_url": "https://example.com/a.png"}})).await;
+    let link = v1_post(
+        &app,
+        "/videos",
+        &token,
+        json!({"model": "demo-video", "prompt": "x", "input_reference": {"image_url": "https://example.com/a.png"}}),
+    )
+    .await;
     assert_error(&link, 400, "invalid_request_error", Some("input_reference"), None);
-    let not_json = Browser::read(client().post(format!("{}/v1/videos", app.url)).bearer_auth(&token).header("content-type", "application/json").body("{").send().await.unwrap()).await;
+    let not_json = Browser::read(
+        client()
+            .post(format!("{}/v1/videos", app.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(&not_json, 400, "invalid_request_error", None, None);
     assert_error(&v1_get(&app, "/nothing-here", &token).await, 404, "invalid_request_error", None, None);
 
@@ -260,7 +284,10 @@ async fn images_come_back_inline_and_videos_page_download_delete_and_stay_privat
     assert_eq!(page_ids, [ids[2].as_str(), ids[1].as_str()]);
     assert_eq!((first["first_id"].clone(), first["last_id"].clone()), (json!(ids[2]), json!(ids[1])));
     let second = v1_get(&app, &format!("/videos?limit=2&after={}", ids[1]), &token).await.json();
-    assert_eq!((second["data"].as_array().unwrap().len(), second["has_more"].clone(), second["last_id"].clone()), (1, json!(false), json!(ids[0])));
+    assert_eq!(
+        (second["data"].as_array().unwrap().len(), second["has_more"].clone(), second["last_id"].clone()),
+        (1, json!(false), json!(ids[0]))
+    );
     let ascending = v1_get(&app, "/videos?order=asc", &token).await.json();
     let asc_ids: Vec<&str> = ascending["data"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
     assert_eq!(asc_ids, [ids[0].as_str(), ids[1].as_str(), ids[2].as_str()], "only videos are listed, oldest first");
@@ -285,7 +312,8 @@ async fn images_come_back_inline_and_videos_page_download_delete_and_stay_privat
     assert_eq!(ranged.headers()["content-range"], format!("bytes 4-11/{}", whole.len()));
     assert_eq!(ranged.bytes().await.unwrap(), whole[4..12]);
     // the poster frame, where ffmpeg made one
-    let thumbnail = client().get(format!("{}/v1/videos/{}/content?variant=thumbnail", app.url, ids[0])).bearer_auth(&token).send().await.unwrap();
+    let thumbnail =
+        client().get(format!("{}/v1/videos/{}/content?variant=thumbnail", app.url, ids[0])).bearer_auth(&token).send().await.unwrap();
     if thumbnail.status() == 200 {
         assert_eq!(thumbnail.headers()["content-type"], "image/jpeg");
     } else {
@@ -332,4 +360,57 @@ async fn deleting_a_running_video_cancels_it_and_releases_its_credits() {
     let credits = api_get(&app.url, "/api/v1/credits", Some(&token)).await.json();
     assert_eq!((credits["available"].clone(), credits["held"].clone()), (json!(20), json!(0)));
     app.stop().await;
+}
+
+/// `gpt-image-1` through a fake OpenAI Images API: `/v1` passes the OpenAI size, quality
+/// and count on, hands back the stored bytes, and answers a moderation refusal with the
+/// refusal's reason (the hold released).
+#[tokio::test]
+async fn a_provider_model_answers_like_openai_and_its_refusals_keep_their_reason() {
+    use base64::Engine;
+    use fake_upstream::{FakeUpstream, Reply, Request};
+    use reelvault::config::{ConnectionConfig, Secret};
+
+    let image = png();
+    let answer = json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&image)}]});
+    let fake = FakeUpstream::start(move |r: &Request| {
+        if r.json()["prompt"] == "refuse this" {
+            return Reply::json(
+                400,
+                json!({"error": {"message": "Rejected by the safety system.", "type": "image_generation_user_error", "param": null, "code": "moderation_blocked"}}),
+            );
+        }
+        Reply::json(200, answer.clone())
+    })
+    .await;
+    let connection = ConnectionConfig {
+        base_url: Some(fake.at("v1")),
+        api_key: Some(Secret::new("sk-fake")),
+        allow_private_network: true,
+        delay: Duration::ZERO,
+        timeout: Duration::from_secs(2),
+        max_retries: 1,
+        ..ConnectionConfig::new("openai-images", "openai_images")
+    };
+    let app = TestApp::start_with(|config| config.connection.push(connection)).await;
+    let (_admin, token) = admin_with_credits(&app, 100).await;
+
+    let body = json!({"model": "gpt-image-1", "prompt": "a kite", "size": "1536x1024", "quality": "low", "response_format": "b64_json"});
+    let made = v1_post(&app, "/images/generations", &token, body).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let b64 = made.json()["data"][0]["b64_json"].as_str().unwrap().to_string();
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), image);
+    let sent = fake.requests()[0].json();
+    assert_eq!(
+        (sent["size"].clone(), sent["quality"].clone(), sent["model"].clone()),
+        (json!("1536x1024"), json!("low"), json!("gpt-image-1"))
+    );
+
+    let refused = v1_post(&app, "/images/generations", &token, json!({"model": "gpt-image-1", "prompt": "refuse this"})).await;
+    let e = assert_error(&refused, 400, "invalid_request_error", None, Some("moderation_blocked"));
+    assert!(e["message"].as_str().unwrap().contains("safety system"), "{e}");
+    let credits = api_get(&app.url, "/api/v1/credits", Some(&token)).await.json();
+    assert_eq!((credits["available"].clone(), credits["held"].clone()), (json!(100 - 25), json!(0)), "the refusal is not charged");
+    app.stop().await;
+    fake.stop().await;
 }

@@ -147,10 +147,16 @@ mod tests {
     #[test]
     fn app_errors_take_openai_statuses_types_and_codes() {
         let quota = of(AppError::new(StatusCode::PAYMENT_REQUIRED, "credits.insufficient", "Too few credits."));
-        assert_eq!((quota.status, quota.kind, quota.code.as_deref()), (StatusCode::TOO_MANY_REQUESTS, "insufficient_quota", Some("insufficient_quota")));
+        assert_eq!(
+            (quota.status, quota.kind, quota.code.as_deref()),
+            (StatusCode::TOO_MANY_REQUESTS, "insufficient_quota", Some("insufficient_quota"))
+        );
         assert_eq!(quota.error_response().headers().get("x-should-retry").unwrap(), "false");
         let model = of(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "generation.unknown_model", "No such model."));
-        assert_eq!((model.status, model.param.as_deref(), model.code.as_deref()), (StatusCode::NOT_FOUND, Some("model"), Some("model_not_found")));
+        assert_eq!(
+            (model.status, model.param.as_deref(), model.code.as_deref()),
+            (StatusCode::NOT_FOUND, Some("model"), Some("model_not_found"))
+        );
         let invalid = of(AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "Bad."));
         assert_eq!((invalid.status, invalid.kind), (StatusCode::BAD_REQUEST, "invalid_request_error"));
         let param = of(AppError::bad_parameter("limit", "Too many."));

@@ -9,8 +9,6 @@ pub mod params;
 pub mod videos;
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
@@ -21,7 +19,7 @@ use serde_json::Value;
 
 use self::errors::OpenAiError;
 use self::params::{Endpoint, text};
-use super::auth::{ApiCaller, bearer_caller, state};
+use super::auth::{ApiCaller, LocalFuture, bearer_caller, state};
 use super::multipart::{self, FilePart};
 use crate::domain::asset::Asset;
 use crate::domain::catalog::{MediaKind, ModelSpec};
@@ -41,8 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A caller proven by an `Authorization: Bearer` API token; a session cookie is not enough.
 pub struct TokenCaller(pub ApiCaller);
-
-type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 impl FromRequest for TokenCaller {
     type Error = OpenAiError;
@@ -100,7 +96,8 @@ impl Body {
             bytes.extend_from_slice(&chunk);
         }
         let fields: BTreeMap<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
-            OpenAiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("The body is not a JSON object: {e}")).code("invalid_json")
+            OpenAiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("The body is not a JSON object: {e}"))
+                .code("invalid_json")
         })?;
         Ok(Body { fields, files: Vec::new() })
     }
@@ -151,8 +148,7 @@ pub async fn submit(
 ) -> Result<Generation, OpenAiError> {
     let prompt = body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
     let params = params::translate(spec, endpoint, &body.fields)?;
-    let request =
-        NewGeneration { model: spec.id.to_string(), prompt, negative_prompt: body.text("negative_prompt"), params, references };
+    let request = NewGeneration { model: spec.id.to_string(), prompt, negative_prompt: body.text("negative_prompt"), params, references };
     Ok(generations::submit(state, &caller.ctx(), &caller.user, request).await?)
 }
 

@@ -169,11 +169,7 @@ fn nearest_aspect<'a>(values: &[&'a str], w: u32, h: u32) -> Option<&'a str> {
 
 /// The offered resolution (`720p`, `1080P`) nearest to a short side of `short` pixels.
 fn nearest_resolution<'a>(values: &[&'a str], short: u32) -> Option<&'a str> {
-    values
-        .iter()
-        .filter_map(|v| v.trim_end_matches(['p', 'P']).parse::<u32>().ok().map(|n| (n.abs_diff(short), *v)))
-        .min()
-        .map(|(_, v)| v)
+    values.iter().filter_map(|v| v.trim_end_matches(['p', 'P']).parse::<u32>().ok().map(|n| (n.abs_diff(short), *v))).min().map(|(_, v)| v)
 }
 
 /// `size` → the model's `size`, `ratio`, `width`/`height`, `aspect_ratio` and `resolution`,
@@ -217,9 +213,9 @@ fn size_params(spec: &ModelSpec, size: &str, params: &mut BTreeMap<String, Value
 
 /// `seconds` → `duration`.
 fn duration(spec: &ModelSpec, seconds: &str, params: &mut BTreeMap<String, Value>) -> Result<(), OpenAiError> {
-    let n: i64 = seconds
-        .parse()
-        .map_err(|_| OpenAiError::invalid("seconds", format!("seconds must be a whole number of seconds, such as \"4\"; got {seconds:?}.")))?;
+    let n: i64 = seconds.parse().map_err(|_| {
+        OpenAiError::invalid("seconds", format!("seconds must be a whole number of seconds, such as \"4\"; got {seconds:?}."))
+    })?;
     let fits = match param(spec, "duration") {
         Some(ParamKind::Number { values, .. }) => {
             let list: Vec<String> = values.iter().map(i64::to_string).collect();
@@ -262,11 +258,17 @@ mod tests {
     fn n_and_size_become_count_and_aspect_ratio() {
         let p = ok("demo-image", Endpoint::ImageGenerations, json!({"model": "demo-image", "prompt": "p", "n": 3, "size": "1792x1024"}));
         assert_eq!(p, json!({"count": 3, "aspect_ratio": "16:9"}));
-        assert_eq!(ok("demo-image", Endpoint::ImageGenerations, json!({"size": "1024x1024", "n": "2"})), json!({"count": 2, "aspect_ratio": "1:1"}));
+        assert_eq!(
+            ok("demo-image", Endpoint::ImageGenerations, json!({"size": "1024x1024", "n": "2"})),
+            json!({"count": 2, "aspect_ratio": "1:1"})
+        );
         assert_eq!(ok("demo-image", Endpoint::ImageGenerations, json!({"size": "1024x1536"})), json!({"aspect_ratio": "9:16"}));
         assert_eq!(ok("demo-image", Endpoint::ImageGenerations, json!({"size": "auto"})), json!({}));
         // the model's own parameter wins over the mapped one
-        assert_eq!(ok("demo-image", Endpoint::ImageGenerations, json!({"size": "1024x1024", "aspect_ratio": "16:9"})), json!({"aspect_ratio": "16:9"}));
+        assert_eq!(
+            ok("demo-image", Endpoint::ImageGenerations, json!({"size": "1024x1024", "aspect_ratio": "16:9"})),
+            json!({"aspect_ratio": "16:9"})
+        );
     }
 
     #[test]
@@ -279,7 +281,10 @@ mod tests {
 
     #[test]
     fn seconds_become_duration_within_what_the_model_makes() {
-        assert_eq!(ok("demo-video", Endpoint::Videos, json!({"seconds": "2", "size": "1280x720"})), json!({"duration": 2, "aspect_ratio": "16:9"}));
+        assert_eq!(
+            ok("demo-video", Endpoint::Videos, json!({"seconds": "2", "size": "1280x720"})),
+            json!({"duration": 2, "aspect_ratio": "16:9"})
+        );
         let e = refused("demo-video", Endpoint::Videos, json!({"seconds": "4"}));
         assert_eq!((e.param.as_deref(), e.status.as_u16()), (Some("seconds"), 400));
         assert!(e.message.contains("2, 3, 5"), "{}", e.message);
@@ -301,10 +306,7 @@ mod tests {
         let p = translate(&comfy, Endpoint::ImageGenerations, &fields(json!({"size": "768x512"}))).unwrap();
         assert_eq!((p["width"].clone(), p["height"].clone()), (json!(768), json!(512)));
         // a square clip from a model with only 16:9 and 9:16 is refused, not stretched
-        let wide_only = builtin_models()
-            .into_iter()
-            .find(|m| choices(m, "aspect_ratio").is_some_and(|v| v == ["16:9", "9:16"]))
-            .unwrap();
+        let wide_only = builtin_models().into_iter().find(|m| choices(m, "aspect_ratio").is_some_and(|v| v == ["16:9", "9:16"])).unwrap();
         assert!(translate(&wide_only, Endpoint::Videos, &fields(json!({"size": "1024x1024"}))).is_err());
     }
 
@@ -312,7 +314,10 @@ mod tests {
     fn unknown_fields_are_refused_and_openai_extras_ignored() {
         let e = refused("demo-image", Endpoint::ImageGenerations, json!({"colour": "red"}));
         assert_eq!((e.param.as_deref(), e.code.as_deref()), (Some("colour"), Some("unknown_parameter")));
-        assert_eq!(ok("demo-image", Endpoint::ImageGenerations, json!({"quality": "high", "style": "vivid", "user": "u1", "seed": 7})), json!({"seed": 7}));
+        assert_eq!(
+            ok("demo-image", Endpoint::ImageGenerations, json!({"quality": "high", "style": "vivid", "user": "u1", "seed": 7})),
+            json!({"seed": 7})
+        );
         assert!(refused("demo-video", Endpoint::Videos, json!({"quality": "high"})).message.contains("quality"));
         assert_eq!(refused("demo-image", Endpoint::ImageGenerations, json!({"stream": true})).param.as_deref(), Some("stream"));
         for n in [json!(0), json!(11), json!("many")] {

@@ -110,9 +110,8 @@ fn reference_role(spec: &ModelSpec) -> Result<ReferenceRole, OpenAiError> {
 async fn input_reference(state: &AppState, caller: &ApiCaller, spec: &ModelSpec, body: &mut Body) -> Result<Option<AssetId>, OpenAiError> {
     let mut files = body.take_files("input_reference");
     let object = body.fields.get("input_reference").and_then(Value::as_object).cloned().unwrap_or_default();
-    let nested = |key: &str| {
-        object.get(key).and_then(Value::as_str).map(str::to_string).or_else(|| body.text(&format!("input_reference[{key}]")))
-    };
+    let nested =
+        |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string).or_else(|| body.text(&format!("input_reference[{key}]")));
     let (file_id, image_url) = (nested("file_id"), nested("image_url"));
     if body.fields.get("input_reference").is_some_and(|v| !v.is_object() && !v.is_null()) {
         return Err(OpenAiError::invalid("input_reference", "input_reference must be a file, {\"file_id\"} or {\"image_url\"}."));
@@ -268,8 +267,11 @@ pub async fn content(req: HttpRequest, caller: TokenCaller, id: web::Path<String
     let state = state(&req)?;
     let g = own_video(&state, &caller.0, &id).await?;
     if g.state != GenState::Succeeded {
-        return Err(OpenAiError::invalid("video_id", format!("Video {} is {}; its content is there once it is completed.", g.id, status(g.state)))
-            .code("video_not_ready"));
+        return Err(OpenAiError::invalid(
+            "video_id",
+            format!("Video {} is {}; its content is there once it is completed.", g.id, status(g.state)),
+        )
+        .code("video_not_ready"));
     }
     let outputs = media::assets(&state, g.outputs.clone()).await?;
     let video = outputs.iter().find(|a| a.is_video()).ok_or_else(|| OpenAiError::not_found("Content of video", &g.id.to_string()))?;
@@ -277,10 +279,15 @@ pub async fn content(req: HttpRequest, caller: TokenCaller, id: web::Path<String
         None | Some("") | Some("video") => video.clone(),
         Some("thumbnail") => {
             let poster = video.poster.ok_or_else(|| OpenAiError::not_found("Thumbnail of video", &g.id.to_string()))?;
-            media::assets(&state, vec![poster]).await?.pop().ok_or_else(|| OpenAiError::not_found("Thumbnail of video", &g.id.to_string()))?
+            media::assets(&state, vec![poster])
+                .await?
+                .pop()
+                .ok_or_else(|| OpenAiError::not_found("Thumbnail of video", &g.id.to_string()))?
         }
         Some("spritesheet") => return Err(OpenAiError::invalid("variant", "Spritesheets are not made here; ask for video or thumbnail.")),
-        Some(other) => return Err(OpenAiError::invalid("variant", format!("variant must be video, thumbnail or spritesheet; got {other:?}."))),
+        Some(other) => {
+            return Err(OpenAiError::invalid("variant", format!("variant must be video, thumbnail or spritesheet; got {other:?}.")));
+        }
     };
     let identity = match media::identity_of(&state, &asset).await {
         Ok(identity) => identity,
