@@ -244,6 +244,13 @@ async fn refusals_come_in_openai_error_shape_with_the_right_status() {
         .part("mask", reqwest::multipart::Part::bytes(png).file_name("mask.png"));
     let masked = client().post(format!("{}/v1/images/edits", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap();
     assert_error(&Browser::read(masked).await, 400, "invalid_request_error", Some("mask"), None);
+
+    // the model policy applies: a model an admin turned off for this person is 403
+    let denied = admin.post_form("/admin/models/demo-image/overrides", &[("email", "admin@example.com"), ("access", "deny")]).await;
+    assert_eq!(denied.status, 303, "{}", denied.body);
+    let refused = v1_post(&app, "/images/generations", &token, image.clone()).await;
+    let e = assert_error(&refused, 403, "invalid_request_error", None, Some("generation.model_disabled"));
+    assert!(e["message"].as_str().unwrap().contains("off for your account"), "{e}");
     app.stop().await;
 }
 
