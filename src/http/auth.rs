@@ -59,7 +59,7 @@ impl SignedIn {
     }
 }
 
-type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
     let state = state(&req)?;
@@ -137,30 +137,38 @@ impl ApiCaller {
     }
 }
 
+/// The caller a request's `Authorization: Bearer` API token proves; `None` when the request
+/// has no Authorization header. A malformed header or an unknown token is 401.
+pub async fn bearer_caller(req: &HttpRequest, state: &AppState) -> Result<Option<ApiCaller>, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let client = client_info(req, &state.config.trusted_proxies);
+    let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    let Some(bearer) = bearer else {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "auth.malformed_authorization",
+            "The Authorization header must be `Bearer <token>`.",
+        ));
+    };
+    match tokens::authenticate(state, bearer).await? {
+        Some((token, user)) => {
+            state.rate_limits.check_request(token.id)?;
+            Ok(Some(ApiCaller { user, credential: Credential::Token(token), client }))
+        }
+        None => Err(AppError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "auth.invalid_token",
+            "The API token is unknown, expired or revoked.",
+        )),
+    }
+}
+
 async fn api_caller(req: HttpRequest) -> Result<ApiCaller, ApiError> {
     let state = state(&req)?;
-    let client = client_info(&req, &state.config.trusted_proxies);
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-        let Some(bearer) = bearer else {
-            return Err(ApiError(AppError::new(
-                actix_web::http::StatusCode::UNAUTHORIZED,
-                "auth.malformed_authorization",
-                "The Authorization header must be `Bearer <token>`.",
-            )));
-        };
-        return match tokens::authenticate(&state, bearer).await? {
-            Some((token, user)) => {
-                state.rate_limits.check_request(token.id)?;
-                Ok(ApiCaller { user, credential: Credential::Token(token), client })
-            }
-            None => Err(ApiError(AppError::new(
-                actix_web::http::StatusCode::UNAUTHORIZED,
-                "auth.invalid_token",
-                "The API token is unknown, expired or revoked.",
-            ))),
-        };
+    if let Some(caller) = bearer_caller(&req, &state).await? {
+        return Ok(caller);
     }
+    let client = client_info(&req, &state.config.trusted_proxies);
     let secret = session_secret(&req, &state).ok_or_else(|| ApiError(AppError::unauthorized()))?;
     match sessions::authenticate(&state, &secret).await? {
         Some(active) => Ok(ApiCaller { user: active.user, credential: Credential::Session { hash: active.hash }, client }),

@@ -2,7 +2,8 @@
 //! same-origin (`Sec-Fetch-Site`, else `Origin`), and it must carry a token bound to the
 //! visitor's `rv_csrf` cookie (form field `csrf_token` or header `X-CSRF-Token`).
 //! Requests authenticated by `Authorization: Bearer` carry no ambient credential and skip it,
-//! as do API requests that carry no session cookie (they can only be refused as anonymous).
+//! as do API requests that carry no session cookie (they can only be refused as anonymous)
+//! and the OpenAI-compatible `/v1`, which ignores cookies altogether.
 
 use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
@@ -19,7 +20,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::auth::session_cookie_name;
-use super::responses::{error_for_path, is_api_path};
+use super::responses::{error_for_path, is_api_path, is_openai_path};
 use crate::error::AppError;
 use crate::services::secrets;
 use crate::state::AppState;
@@ -74,7 +75,7 @@ pub async fn protect(
 
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
     let bearer = req.headers().contains_key(header::AUTHORIZATION);
-    let ambient = !is_api_path(req.path()) || req.cookie(session_cookie_name(&state)).is_some();
+    let ambient = !is_openai_path(req.path()) && (!is_api_path(req.path()) || req.cookie(session_cookie_name(&state)).is_some());
     let mut req = req;
     if unsafe_method && !bearer {
         let path = req.path().to_string();

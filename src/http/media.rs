@@ -9,9 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::auth::state;
 use super::client::client_info;
 use super::responses::error_for_path;
+use crate::domain::asset::Asset;
 use crate::domain::ids::AssetId;
 use crate::error::AppError;
 use crate::services::media::{self, MediaAccessError};
+use crate::state::AppState;
 
 /// A parsed `Range: bytes=…` header (one range; multi-range requests get the whole file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +57,7 @@ fn resolve(range: ByteRange, len: u64) -> Result<(u64, u64), ()> {
     }
 }
 
-fn refuse(req: &HttpRequest, e: MediaAccessError) -> HttpResponse {
+pub fn refuse(req: &HttpRequest, e: MediaAccessError) -> HttpResponse {
     let error = match &e {
         MediaAccessError::Expired => AppError::forbidden("media.link_expired", e.to_string()),
         MediaAccessError::Invalid => AppError::forbidden("media.link_invalid", e.to_string()),
@@ -73,15 +75,22 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     let Ok(state) = state(&req) else { return error_for_path(req.path(), &AppError::internal()) };
     let Ok(id) = id.parse::<AssetId>() else { return error_for_path(req.path(), &AppError::not_found()) };
     let query = req.query_string().to_string();
-    let requested = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(parse_range);
     let (asset, identity) = match media::authorize(&state, id, &query).await {
         Ok(found) => found,
         Err(e) => return refuse(&req, e),
     };
     let download = query.split('&').any(|p| p == "download=1");
+    stream(&req, &state, &asset, identity, download).await
+}
+
+/// Streams an asset the request may have (the caller checked that), honouring one `Range`,
+/// with its type, length, ETag and a recognisable file name (`attachment` when `download`).
+/// Shared by signed links and the OpenAI-compatible `/v1/videos/{id}/content`.
+pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity: age::x25519::Identity, download: bool) -> HttpResponse {
+    let requested = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(parse_range);
     let etag = format!("\"{}\"", asset.sha256);
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
-    let name = media::download_name(&state, &asset).await;
+    let name = media::download_name(state, asset).await;
     let disposition = format!("{}; filename=\"{name}\"", if download { "attachment" } else { "inline" });
     let mut response = HttpResponse::Ok();
     response
@@ -93,27 +102,27 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     let bounds = match requested {
         None => None,
         Some(range) => {
-            let len = match media::length(&state, &asset, identity.clone()).await {
+            let len = match media::length(state, asset, identity.clone()).await {
                 Ok(len) => len,
-                Err(e) => return refuse(&req, e),
+                Err(e) => return refuse(req, e),
             };
             match resolve(range, len) {
                 Ok(bounds) => Some((bounds, len)),
-                Err(()) => return refuse(&req, MediaAccessError::Range { len }),
+                Err(()) => return refuse(req, MediaAccessError::Range { len }),
             }
         }
     };
-    let (len, stream) = match media::open(&state, &asset, identity, bounds.map(|(b, _)| b)).await {
+    let (len, stream) = match media::open(state, asset, identity, bounds.map(|(b, _)| b)).await {
         Ok(opened) => opened,
-        Err(e) => return refuse(&req, e),
+        Err(e) => return refuse(req, e),
     };
     // One audit row per fetch, once the file is open: a request with no Range, or one from the
     // first byte. A video being played or seeked sends a Range request per jump; those later
     // chunks are not audited one by one (the fetch that started them was).
     if requested.is_none_or(ByteRange::starts_at_zero) {
-        let client = client_info(&req, &state.config.trusted_proxies);
-        if let Err(e) = media::record_download(&state, &asset, client, download).await {
-            return refuse(&req, MediaAccessError::Service(e));
+        let client = client_info(req, &state.config.trusted_proxies);
+        if let Err(e) = media::record_download(state, asset, client, download).await {
+            return refuse(req, MediaAccessError::Service(e));
         }
     }
     match bounds {

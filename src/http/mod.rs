@@ -11,6 +11,7 @@ pub mod media;
 pub mod metrics;
 pub mod middleware;
 pub mod multipart;
+pub mod openai;
 pub mod pages;
 pub mod responses;
 
@@ -108,6 +109,7 @@ pub fn application(
             resource("/hooks/{connection}/{secret}").app_data(web::PayloadConfig::new(hooks::HOOK_BODY_LIMIT + 1)).post(hooks::receive),
         )
         .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(not_found)))
+        .service(web::scope("/v1").configure(openai::configure).default_service(web::to(not_found)))
         .configure(pages::configure)
         .default_service(web::to(not_found))
 }

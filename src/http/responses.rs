@@ -1,5 +1,6 @@
 //! How errors, redirects and pages leave the server: HTML for browsers, JSON `{code,
-//! message, details}` under `/api` and `/v1`, flash messages across redirects.
+//! message, details}` under `/api` and `/hooks`, OpenAI's `{error: {message, type, param,
+//! code}}` under `/v1`, flash messages across redirects.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::{StatusCode, header};
@@ -13,6 +14,12 @@ use crate::services::ServiceError;
 /// Whether a path belongs to a machine-facing API (JSON errors) rather than the pages.
 pub fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/") || path.starts_with("/hooks/")
+}
+
+/// Whether a path belongs to the OpenAI-compatible API (OpenAI's error shape; bearer tokens
+/// only, so no ambient credential reaches it).
+pub fn is_openai_path(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
 }
 
 /// An error from a page handler: rendered as an HTML page, or a redirect to sign in.
@@ -115,7 +122,13 @@ pub fn html_error(e: &AppError) -> HttpResponse {
 
 /// An error response of the right kind for `path`.
 pub fn error_for_path(path: &str, e: &AppError) -> HttpResponse {
-    if is_api_path(path) { json_error(e) } else { html_error(e) }
+    if is_openai_path(path) {
+        super::openai::errors::response(e)
+    } else if is_api_path(path) {
+        json_error(e)
+    } else {
+        html_error(e)
+    }
 }
 
 /// Renders a page template with a status; clears a flash that this page has shown.

@@ -2,12 +2,15 @@
 //! place where a generation's state and its credits change, together, in one transaction.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
 
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, models};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditAction;
-use crate::domain::catalog::ReferenceRole;
+use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
 use crate::domain::ids::{AssetId, GenerationId, UserId};
@@ -202,6 +205,51 @@ pub async fn set_flags(state: &AppState, user: &User, id: GenerationId, flags: F
 /// The owner's generations, newest first.
 pub async fn list(state: &AppState, user: UserId, before: Option<GenerationId>, limit: usize) -> ServiceResult<Vec<Generation>> {
     Ok(state.store.read(move |tx| store::generations::list_for_owner(tx, user, before, limit)).await?)
+}
+
+/// One page of the owner's generations of one kind, after `after` (exclusive), newest first
+/// unless `ascending`: up to `limit` and whether more follow. An `after` that is not one of
+/// the owner's (visible) generations is `NotFound`, so ids of others reveal nothing.
+pub async fn page(
+    state: &AppState,
+    user: &User,
+    kind: MediaKind,
+    after: Option<GenerationId>,
+    ascending: bool,
+    limit: usize,
+) -> ServiceResult<(Vec<Generation>, bool)> {
+    if let Some(after) = after {
+        get(state, user, after).await?;
+    }
+    let owner = user.id;
+    let page =
+        state.store.read(move |tx| store::generations::page_for_owner(tx, owner, after, ascending, limit, |g| g.kind == kind)).await?;
+    Ok(page)
+}
+
+/// Waits until one of `user`'s generations has ended, or `limit` has passed; returns it as
+/// stored then (still running when the time ran out). Wakes on the engine's events, and
+/// reads the store at least once a second (an event can be missed when the channel lags).
+pub async fn wait_until_finished(state: &AppState, user: &User, id: GenerationId, limit: Duration) -> ServiceResult<Generation> {
+    let mut events = state.engine.subscribe();
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        let g = get(state, user, id).await?;
+        let now = tokio::time::Instant::now();
+        if g.state.is_terminal() || now >= until {
+            return Ok(g);
+        }
+        let ended = async {
+            loop {
+                match events.recv().await {
+                    Ok(e) if e.id == id && e.state.is_terminal() => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        let _ = tokio::time::timeout((until - now).min(Duration::from_secs(1)), ended).await;
+    }
 }
 
 /// Cancels a queued or running generation. Queued ones end at once; running ones are

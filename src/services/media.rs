@@ -51,8 +51,20 @@ pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(As
         SignatureError::Expired => MediaAccessError::Expired,
         _ => MediaAccessError::Invalid,
     })?;
-    let identity = state.keyring.identity(&state.store, asset.owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let identity = identity_of(state, &asset).await?;
     Ok((asset, identity))
+}
+
+/// The key that decrypts an asset, for handing it to its owner without a signed link (the
+/// caller has checked that the person asking owns it).
+pub async fn identity_of(state: &AppState, asset: &Asset) -> Result<age::x25519::Identity, MediaAccessError> {
+    Ok(state.keyring.identity(&state.store, asset.owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?)
+}
+
+/// A stored file, decrypted whole (an output image, to hand back inline).
+pub async fn read_all(state: &AppState, asset: &Asset) -> ServiceResult<Vec<u8>> {
+    let bytes = crate::engine::custody::read_all(state, asset).await.map_err(|e| ServiceError::Internal(format!("reading media: {e}")))?;
+    Ok(bytes.to_vec())
 }
 
 /// Records that `client` fetched an authorized asset (`media.downloaded`). The actor is the

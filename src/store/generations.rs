@@ -115,6 +115,37 @@ pub fn list_for_owner(tx: &impl Tx, owner: UserId, before: Option<GenerationId>,
     Ok(out)
 }
 
+/// One page of an owner's generations that `keep` accepts, after the id `after` (exclusive)
+/// in creation order, newest first unless `ascending`; up to `limit` plus whether more follow.
+pub fn page_for_owner(
+    tx: &impl Tx,
+    owner: UserId,
+    after: Option<GenerationId>,
+    ascending: bool,
+    limit: usize,
+    keep: impl Fn(&Generation) -> bool,
+) -> Result<(Vec<Generation>, bool), StoreError> {
+    let index = tx.table(GENERATIONS_BY_OWNER)?;
+    let key = owner.to_key();
+    let mut rows = match (after.map(GenerationId::to_key), ascending) {
+        (None, _) => index.range((key, 0)..=(key, u128::MAX))?,
+        (Some(a), true) => index.range((key, a.saturating_add(1))..=(key, u128::MAX))?,
+        (Some(a), false) => index.range((key, 0)..(key, a))?,
+    };
+    let mut out = Vec::new();
+    loop {
+        let row = if ascending { rows.next() } else { rows.next_back() };
+        let Some(row) = row else { return Ok((out, false)) };
+        let (k, _) = row?;
+        if let Some(g) = get(tx, GenerationId::from_key(k.value().1))?.filter(|g| g.deleted_at.is_none() && keep(g)) {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            out.push(g);
+        }
+    }
+}
+
 /// The last sequence number of the search outbox (0 when it is empty).
 pub fn outbox_last(tx: &impl Tx) -> Result<u64, StoreError> {
     Ok(tx.table(SEARCH_OUTBOX)?.last()?.map(|(k, _)| k.value()).unwrap_or(0))

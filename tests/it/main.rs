@@ -22,6 +22,7 @@ mod library;
 mod metrics;
 mod migration;
 mod models;
+mod openai_compat;
 mod privacy;
 mod privacy_rights;
 mod provider_bfl;

@@ -1,0 +1,128 @@
+//! `/v1/images/generations` and `/v1/images/edits`: OpenAI's synchronous image calls. Each
+//! is an ordinary generation that the request waits for (up to the model's deadline), then
+//! answers with the stored outputs as base64 (the default) or signed links.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::errors::{OpenAiError, OpenAiResult};
+use super::params::{self, Endpoint};
+use super::{Body, TokenCaller, model_for, submit, unix, upload};
+use crate::domain::catalog::{MediaKind, ReferenceRole};
+use crate::domain::generation::{GenState, Generation};
+use crate::domain::time::Timestamp;
+use crate::http::auth::{ApiCaller, state};
+use crate::services::{generations, media};
+use crate::state::AppState;
+
+/// How long past a generation's deadline a request still waits (the watchdog ends it then).
+const GRACE: Duration = Duration::from_secs(30);
+
+/// How images come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// Signed links to `/media/…`, valid for an hour.
+    Url,
+    /// The bytes inline, base64: what OpenAI's GPT Image models always answer.
+    B64Json,
+}
+
+fn format(body: &Body) -> Result<Format, OpenAiError> {
+    match body.text("response_format").as_deref() {
+        None | Some("b64_json") => Ok(Format::B64Json),
+        Some("url") => Ok(Format::Url),
+        Some(other) => Err(OpenAiError::invalid("response_format", format!("response_format must be url or b64_json; got {other:?}."))),
+    }
+}
+
+/// `POST /v1/images/generations` (JSON).
+pub async fn generate(req: HttpRequest, caller: TokenCaller, payload: web::Payload) -> OpenAiResult {
+    let state = state(&req)?;
+    let caller = caller.0;
+    let body = Body::read(&req, payload, &state).await?;
+    if let Some(file) = body.files.first() {
+        return Err(OpenAiError::invalid(&file.field, "Images are sent to /v1/images/edits."));
+    }
+    let format = format(&body)?;
+    let spec = model_for(&state, &caller, &body, MediaKind::Image).await?;
+    let g = submit(&state, &caller, &spec, Endpoint::ImageGenerations, &body, Vec::new()).await?;
+    respond(&state, &caller, g, format).await
+}
+
+/// `POST /v1/images/edits` (multipart): the `image` becomes the model's reference image (or
+/// its first frame, when that is what it takes).
+pub async fn edit(req: HttpRequest, caller: TokenCaller, payload: web::Payload) -> OpenAiResult {
+    let state = state(&req)?;
+    let caller = caller.0;
+    let mut body = Body::read(&req, payload, &state).await?;
+    let format = format(&body)?;
+    let spec = model_for(&state, &caller, &body, MediaKind::Image).await?;
+    let mut images = body.take_files("image");
+    if !body.take_files("mask").is_empty() || body.fields.contains_key("mask") {
+        return Err(OpenAiError::invalid("mask", format!("{} does not take a mask; send the image alone.", spec.id)));
+    }
+    let Some(role) = [ReferenceRole::Reference, ReferenceRole::FirstFrame].into_iter().find(|r| spec.takes(*r)) else {
+        return Err(OpenAiError::invalid("image", format!("{} does not take an input image.", spec.id)));
+    };
+    let image = match (images.pop(), images.len()) {
+        (Some(image), 0) => image,
+        (Some(_), more) => {
+            return Err(OpenAiError::invalid("image", format!("{} takes one input image; {} were sent.", spec.id, more + 1)));
+        }
+        (None, _) => return Err(OpenAiError::missing("image")),
+    };
+    // refuse bad fields before the image is stored
+    body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
+    params::translate(&spec, Endpoint::ImageEdits, &body.fields)?;
+    let asset = upload(&state, &caller, image, "image").await?;
+    let g = submit(&state, &caller, &spec, Endpoint::ImageEdits, &body, vec![(role.as_str().to_string(), asset.id.to_string())]).await?;
+    respond(&state, &caller, g, format).await
+}
+
+/// Waits for the generation to end and answers OpenAI's `ImagesResponse`, or the reason it
+/// failed in OpenAI's error shape.
+async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Format) -> OpenAiResult {
+    let left = u64::try_from(g.deadline_at.millis() - Timestamp::now().millis()).unwrap_or(0);
+    let g = generations::wait_until_finished(state, &caller.user, g.id, Duration::from_millis(left) + GRACE).await?;
+    match g.state {
+        GenState::Succeeded => {}
+        GenState::Failed | GenState::Cancelled => return Err(OpenAiError::of_failed(&g)),
+        _ => {
+            return Err(OpenAiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "server_error",
+                format!("Generation {} is still running past its deadline; it will appear in the library when it ends.", g.id),
+            )
+            .code("timeout"));
+        }
+    }
+    let outputs = media::assets(state, g.outputs.clone()).await?;
+    let mut data = Vec::with_capacity(outputs.len());
+    for asset in &outputs {
+        data.push(match format {
+            Format::Url => json!({ "url": state.urls().absolute(&media::signed_path(state, asset)) }),
+            Format::B64Json => {
+                let bytes = media::read_all(state, asset).await?;
+                // handing the bytes over is a download like any other
+                media::record_download(state, asset, caller.client.clone(), true).await?;
+                json!({ "b64_json": STANDARD.encode(bytes) })
+            }
+        });
+    }
+    let first = outputs.first();
+    let output_format = first.map(|a| if a.extension() == "jpg" { "jpeg" } else { a.extension() });
+    let size = first.and_then(|a| Some(format!("{}x{}", a.width?, a.height?)));
+    let quality = g.params.get("quality").map(|q| Value::from(q.to_string()));
+    Ok(HttpResponse::Ok().json(json!({
+        "created": unix(g.created_at),
+        "data": data,
+        "output_format": output_format,
+        "size": size,
+        "quality": quality,
+    })))
+}
