@@ -58,7 +58,7 @@ async fn view(state: &AppState, user: User) -> ServiceResult<AccountView> {
 }
 
 /// The caller's account.
-#[utoipa::path(get, path = "/api/v1/account", tag = "account", responses((status = 200, body = AccountView)))]
+#[utoipa::path(get, operation_id = "account_show", path = "/api/v1/account", tag = "account", responses((status = 200, body = AccountView)))]
 pub async fn show(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     Ok(HttpResponse::Ok().json(view(&state, caller.user).await?))
@@ -76,11 +76,10 @@ pub struct UpdateBody {
 }
 
 /// Corrects the caller's profile and data-use preference.
-#[utoipa::path(patch, path = "/api/v1/account", tag = "account", request_body = UpdateBody, responses(
+#[utoipa::path(patch, operation_id = "account_update", path = "/api/v1/account", tag = "account", request_body = UpdateBody, responses(
     (status = 200, body = AccountView),
-    (status = 401, description = "`password` is wrong (`auth.bad_credentials`), or no credential", body = ErrorBody),
     (status = 409, description = "The email is taken (`user.email_taken`)", body = ErrorBody),
-    (status = 422, description = "A value is invalid, or the password is missing for an email change (`invalid_input`)", body = ErrorBody),
+    (status = 422, description = "A value is invalid, or the password is missing or wrong for an email change (`invalid_input`)", body = ErrorBody),
 ))]
 pub async fn update(req: HttpRequest, caller: ApiCaller, body: web::Json<UpdateBody>) -> ApiResult {
     let state = state(&req)?;
@@ -107,11 +106,10 @@ pub struct Accepted {
 }
 
 /// `DELETE /api/v1/account/content`: every generation, upload and the picture; the account stays.
-#[utoipa::path(delete, path = "/api/v1/account/content", tag = "account", request_body = ConfirmBody, responses(
+#[utoipa::path(delete, operation_id = "account_erase_content", path = "/api/v1/account/content", tag = "account", request_body = ConfirmBody, responses(
     (status = 202, body = Accepted),
-    (status = 401, description = "The password is wrong (`auth.bad_credentials`), or no credential", body = ErrorBody),
     (status = 409, description = "A deletion is already running (`conflict`)", body = ErrorBody),
-    (status = 429, description = "Too many wrong passwords (`auth.throttled`)", body = ErrorBody),
+    (status = 422, description = "The password is not correct (`invalid_input`)", body = ErrorBody),
 ))]
 pub async fn erase_content(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
     let state = state(&req)?;
@@ -121,11 +119,10 @@ pub async fn erase_content(req: HttpRequest, caller: ApiCaller, body: web::Json<
 }
 
 /// `DELETE /api/v1/account`: disables the account at once, then destroys its content and key.
-#[utoipa::path(delete, path = "/api/v1/account", tag = "account", request_body = ConfirmBody, responses(
+#[utoipa::path(delete, operation_id = "account_delete", path = "/api/v1/account", tag = "account", request_body = ConfirmBody, responses(
     (status = 202, body = Accepted),
-    (status = 401, description = "The password is wrong (`auth.bad_credentials`), or no credential", body = ErrorBody),
-    (status = 409, description = "A deletion is already running, or this is the last admin (`conflict`)", body = ErrorBody),
-    (status = 429, description = "Too many wrong passwords (`auth.throttled`)", body = ErrorBody),
+    (status = 409, description = "This is the last enabled admin (`conflict`)", body = ErrorBody),
+    (status = 422, description = "The password is not correct (`invalid_input`)", body = ErrorBody),
 ))]
 pub async fn delete(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
     let state = state(&req)?;

@@ -70,7 +70,7 @@ async fn connection_list(req: &HttpRequest) -> Result<ConnectionList, AppError> 
 }
 
 /// The connections in force: config.toml's, then those admins added.
-#[utoipa::path(get, path = "/api/v1/admin/connections", tag = "admin",
+#[utoipa::path(get, operation_id = "admin_instance_connections", path = "/api/v1/admin/connections", tag = "admin",
     responses((status = 200, body = ConnectionList), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn connections(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     Ok(HttpResponse::Ok().json(connection_list(&req).await?))
@@ -103,7 +103,7 @@ pub struct NewConnectionBody {
 }
 
 /// Adds a connection and puts it in force; answers with the connections.
-#[utoipa::path(post, path = "/api/v1/admin/connections", tag = "admin", request_body = NewConnectionBody,
+#[utoipa::path(post, operation_id = "admin_instance_add_connection", path = "/api/v1/admin/connections", tag = "admin", request_body = NewConnectionBody,
     responses(
         (status = 201, body = ConnectionList),
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
@@ -129,7 +129,7 @@ pub async fn add_connection(req: HttpRequest, admin: ApiAdmin, body: web::Json<N
 }
 
 /// Removes a connection added by an admin (config.toml's cannot be removed here).
-#[utoipa::path(delete, path = "/api/v1/admin/connections/{name}", tag = "admin",
+#[utoipa::path(delete, operation_id = "admin_instance_remove_connection", path = "/api/v1/admin/connections/{name}", tag = "admin",
     params(("name" = String, Path, description = "The connection's name")),
     responses(
         (status = 204, description = "Removed"),
@@ -151,7 +151,7 @@ pub struct TestResult {
 }
 
 /// Calls the provider's cheapest authenticated endpoint with the connection's key.
-#[utoipa::path(post, path = "/api/v1/admin/connections/{name}/test", tag = "admin",
+#[utoipa::path(post, operation_id = "admin_instance_test_connection", path = "/api/v1/admin/connections/{name}/test", tag = "admin",
     params(("name" = String, Path, description = "The connection's name")),
     responses((status = 200, body = TestResult), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn test_connection(req: HttpRequest, admin: ApiAdmin, name: web::Path<String>) -> ApiResult {
@@ -225,7 +225,7 @@ async fn policy(req: &HttpRequest, id: &str) -> Result<PolicyView, AppError> {
 }
 
 /// Every catalog model with its policy.
-#[utoipa::path(get, path = "/api/v1/admin/models", tag = "admin",
+#[utoipa::path(get, operation_id = "admin_instance_model_policies", path = "/api/v1/admin/models", tag = "admin",
     responses((status = 200, body = PolicyList), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn model_policies(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
@@ -244,7 +244,7 @@ pub struct PolicyChange {
 }
 
 /// Sets which roles may use a model and its price (each change audited).
-#[utoipa::path(put, path = "/api/v1/admin/models/{id}", tag = "admin", request_body = PolicyChange,
+#[utoipa::path(put, operation_id = "admin_instance_save_model_policy", path = "/api/v1/admin/models/{id}", tag = "admin", request_body = PolicyChange,
     params(("id" = String, Path, description = "The catalog model id")),
     responses(
         (status = 200, body = PolicyView),
@@ -273,7 +273,7 @@ pub struct OverrideBody {
 }
 
 /// Allows or denies a model to one person, whatever their role's setting.
-#[utoipa::path(put, path = "/api/v1/admin/models/{id}/overrides", tag = "admin", request_body = OverrideBody,
+#[utoipa::path(put, operation_id = "admin_instance_set_model_override", path = "/api/v1/admin/models/{id}/overrides", tag = "admin", request_body = OverrideBody,
     params(("id" = String, Path, description = "The catalog model id")),
     responses(
         (status = 200, body = PolicyView),
@@ -287,7 +287,7 @@ pub async fn set_model_override(req: HttpRequest, admin: ApiAdmin, id: web::Path
 }
 
 /// Removes a person's override: their role's setting applies again.
-#[utoipa::path(delete, path = "/api/v1/admin/models/{id}/overrides/{user}", tag = "admin",
+#[utoipa::path(delete, operation_id = "admin_instance_remove_model_override", path = "/api/v1/admin/models/{id}/overrides/{user}", tag = "admin",
     params(("id" = String, Path, description = "The catalog model id"), ("user" = String, Path, description = "The user's id")),
     responses((status = 200, body = PolicyView), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn remove_model_override(req: HttpRequest, admin: ApiAdmin, path: web::Path<(String, String)>) -> ApiResult {
@@ -308,7 +308,7 @@ pub struct DataUse {
 }
 
 /// The instance-wide data-use setting.
-#[utoipa::path(get, path = "/api/v1/admin/data-use", tag = "admin",
+#[utoipa::path(get, operation_id = "admin_instance_data_use", path = "/api/v1/admin/data-use", tag = "admin",
     responses((status = 200, body = DataUse), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn data_use(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
@@ -316,7 +316,7 @@ pub async fn data_use(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
 }
 
 /// Sets the instance-wide data-use setting (audited; the privacy notice follows it).
-#[utoipa::path(put, path = "/api/v1/admin/data-use", tag = "admin", request_body = DataUse,
+#[utoipa::path(put, operation_id = "admin_instance_set_data_use", path = "/api/v1/admin/data-use", tag = "admin", request_body = DataUse,
     responses((status = 200, body = DataUse), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn set_data_use(req: HttpRequest, admin: ApiAdmin, body: web::Json<DataUse>) -> ApiResult {
     let state = state(&req)?;
@@ -432,7 +432,7 @@ fn period(d: std::time::Duration) -> String {
 }
 
 /// The retention periods, schedule, plan of the next sweep and the last runs.
-#[utoipa::path(get, path = "/api/v1/admin/retention", tag = "admin", params(PlanQuery),
+#[utoipa::path(get, operation_id = "admin_instance_retention", path = "/api/v1/admin/retention", tag = "admin", params(PlanQuery),
     responses((status = 200, body = RetentionView), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn retention(req: HttpRequest, _admin: ApiAdmin, query: web::Query<PlanQuery>) -> ApiResult {
     let state = state(&req)?;
@@ -472,7 +472,7 @@ pub struct Queued {
 }
 
 /// Queues a retention sweep now.
-#[utoipa::path(post, path = "/api/v1/admin/retention/run", tag = "admin",
+#[utoipa::path(post, operation_id = "admin_instance_run_retention", path = "/api/v1/admin/retention/run", tag = "admin",
     responses(
         (status = 202, body = Queued),
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
@@ -557,7 +557,7 @@ pub struct AuditPage {
 }
 
 /// The audit log, newest first, filtered.
-#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(AuditParams),
+#[utoipa::path(get, operation_id = "admin_instance_audit", path = "/api/v1/admin/audit", tag = "admin", params(AuditParams),
     responses((status = 200, body = AuditPage), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn audit(req: HttpRequest, _admin: ApiAdmin, query: web::Query<AuditParams>) -> ApiResult {
     let state = state(&req)?;

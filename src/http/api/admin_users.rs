@@ -68,7 +68,7 @@ pub struct UserList {
 }
 
 /// Every account, with its credits.
-#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+#[utoipa::path(get, operation_id = "admin_users_list", path = "/api/v1/admin/users", tag = "admin",
     responses((status = 200, body = UserList), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn list(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
@@ -98,7 +98,7 @@ pub struct LinkView {
 }
 
 /// Invites someone: a one-time link with which they choose a name and password.
-#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = InviteBody,
+#[utoipa::path(post, operation_id = "admin_users_invite", path = "/api/v1/admin/users", tag = "admin", request_body = InviteBody,
     responses(
         (status = 201, description = "The invitation link (send it to them)", body = LinkView),
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
@@ -128,7 +128,7 @@ pub struct UserChange {
 }
 
 /// Changes an account's role, status, freeze or legal hold (each audited).
-#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", request_body = UserChange,
+#[utoipa::path(patch, operation_id = "admin_users_update", path = "/api/v1/admin/users/{id}", tag = "admin", request_body = UserChange,
     params(("id" = String, Path, description = "The user's id")),
     responses(
         (status = 200, body = UserView),
@@ -159,7 +159,7 @@ pub async fn update(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>, bo
 }
 
 /// Issues a one-time password-reset link for an account.
-#[utoipa::path(post, path = "/api/v1/admin/users/{id}/reset-link", tag = "admin",
+#[utoipa::path(post, operation_id = "admin_users_reset_link", path = "/api/v1/admin/users/{id}/reset-link", tag = "admin",
     params(("id" = String, Path, description = "The user's id")),
     responses(
         (status = 201, description = "The reset link (send it to them)", body = LinkView),
@@ -184,7 +184,7 @@ pub struct GrantBody {
 }
 
 /// Grants (or, negative, removes) credits; the account's balance after it.
-#[utoipa::path(post, path = "/api/v1/admin/users/{id}/credits", tag = "admin", request_body = GrantBody,
+#[utoipa::path(post, operation_id = "admin_users_grant_credits", path = "/api/v1/admin/users/{id}/credits", tag = "admin", request_body = GrantBody,
     params(("id" = String, Path, description = "The user's id")),
     responses(
         (status = 200, body = BalanceView),
@@ -207,7 +207,7 @@ pub struct HoldBody {
 }
 
 /// Puts one generation on legal hold, or lifts it.
-#[utoipa::path(put, path = "/api/v1/admin/generations/{id}/hold", tag = "admin", request_body = HoldBody,
+#[utoipa::path(put, operation_id = "admin_users_set_generation_hold", path = "/api/v1/admin/generations/{id}/hold", tag = "admin", request_body = HoldBody,
     params(("id" = String, Path, description = "The generation's id")),
     responses(
         (status = 200, description = "The hold as it now is", body = HoldBody),

@@ -28,7 +28,7 @@ impl BalanceView {
 }
 
 /// The caller's balance.
-#[utoipa::path(get, path = "/api/v1/credits", tag = "credits", responses((status = 200, body = BalanceView)))]
+#[utoipa::path(get, operation_id = "credits_balance", path = "/api/v1/credits", tag = "credits", responses((status = 200, body = BalanceView)))]
 pub async fn balance(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let b = credits::balance(&state, caller.user.id).await?;
@@ -87,7 +87,7 @@ pub struct LedgerPage {
 }
 
 /// The caller's ledger, newest first.
-#[utoipa::path(get, path = "/api/v1/credits/ledger", tag = "credits", params(LedgerQuery), responses((status = 200, body = LedgerPage)))]
+#[utoipa::path(get, operation_id = "credits_ledger", path = "/api/v1/credits/ledger", tag = "credits", params(LedgerQuery), responses((status = 200, body = LedgerPage)))]
 pub async fn ledger(req: HttpRequest, caller: ApiCaller, query: web::Query<LedgerQuery>) -> ApiResult {
     let state = state(&req)?;
     let limit = match query.limit {

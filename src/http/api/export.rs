@@ -46,7 +46,7 @@ fn view<'a>(state: &AppState, status: &'a export::Status) -> ExportView<'a> {
 }
 
 /// `POST`: 202 with the new export, or 200 with the one still being written.
-#[utoipa::path(post, path = "/api/v1/account/export", tag = "account", responses(
+#[utoipa::path(post, operation_id = "export_start", path = "/api/v1/account/export", tag = "account", responses(
     (status = 200, description = "An export is still being prepared; no second one is started", body = ExportView),
     (status = 202, description = "A new export is queued", body = ExportView),
     (status = 403, description = "The account is frozen (`account.frozen`)", body = ErrorBody),
@@ -60,7 +60,7 @@ pub async fn start(req: HttpRequest, caller: ApiCaller) -> ApiResult {
 }
 
 /// `GET`: the latest export, or 404 when none was asked for (or it expired).
-#[utoipa::path(get, path = "/api/v1/account/export", tag = "account", responses(
+#[utoipa::path(get, operation_id = "export_show", path = "/api/v1/account/export", tag = "account", responses(
     (status = 200, body = ExportView),
     (status = 404, description = "No export was asked for, or it expired (`not_found`)", body = ErrorBody),
 ))]

@@ -120,13 +120,14 @@ fn is_multipart(req: &HttpRequest) -> bool {
 
 /// Queues a generation: JSON with reference ids from `POST /uploads`, or a multipart form with
 /// the reference files in it.
-#[utoipa::path(post, path = "/api/v1/generations", tag = "generations",
+#[utoipa::path(post, operation_id = "generations_create", path = "/api/v1/generations", tag = "generations",
     request_body(content(
         (CreateBody = "application/json"),
         (CreateForm = "multipart/form-data"),
     )),
     responses(
-        (status = 201, description = "Queued; credits are held", body = GenerationView),
+        (status = 201, description = "Queued; credits are held", body = GenerationView,
+            headers(("Location" = String, description = "The new generation's URL"))),
         (status = 402, description = "Too few credits (`credits.insufficient`)", body = ErrorBody),
         (status = 403, description = "The caller may not use this model (`generation.model_disabled`) or is frozen (`account.frozen`)", body = ErrorBody),
         (status = 404, description = "A reference upload is not the caller's (`not_found`)", body = ErrorBody),
@@ -153,11 +154,12 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
         }
     };
     let g = generations::submit(&state, &caller.ctx(), &caller.user, request).await?;
-    Ok(HttpResponse::Created().json(view(&state, &g).await?))
+    let location = format!("{}/generations/{}", super::PREFIX, g.id);
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(view(&state, &g).await?))
 }
 
 /// One generation the caller may see (their own, or one shared with the team).
-#[utoipa::path(get, path = "/api/v1/generations/{id}", tag = "generations",
+#[utoipa::path(get, operation_id = "generations_show", path = "/api/v1/generations/{id}", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
 pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
@@ -175,7 +177,7 @@ async fn set_flag(req: HttpRequest, caller: ApiCaller, id: &str, action: &str) -
 }
 
 /// Keeps a generation: retention never deletes it.
-#[utoipa::path(post, path = "/api/v1/generations/{id}/keep", tag = "generations",
+#[utoipa::path(post, operation_id = "generations_keep", path = "/api/v1/generations/{id}/keep", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
 pub async fn keep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
@@ -183,7 +185,7 @@ pub async fn keep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) ->
 }
 
 /// Lets retention delete a generation again when its period ends.
-#[utoipa::path(post, path = "/api/v1/generations/{id}/unkeep", tag = "generations",
+#[utoipa::path(post, operation_id = "generations_unkeep", path = "/api/v1/generations/{id}/unkeep", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
 pub async fn unkeep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
@@ -191,7 +193,7 @@ pub async fn unkeep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
 }
 
 /// Shares a generation with every signed-in teammate.
-#[utoipa::path(post, path = "/api/v1/generations/{id}/share", tag = "generations",
+#[utoipa::path(post, operation_id = "generations_share", path = "/api/v1/generations/{id}/share", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
 pub async fn share(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
@@ -199,7 +201,7 @@ pub async fn share(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -
 }
 
 /// Makes a shared generation private again.
-#[utoipa::path(post, path = "/api/v1/generations/{id}/unshare", tag = "generations",
+#[utoipa::path(post, operation_id = "generations_unshare", path = "/api/v1/generations/{id}/unshare", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
 pub async fn unshare(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
@@ -207,7 +209,7 @@ pub async fn unshare(req: HttpRequest, caller: ApiCaller, id: web::Path<String>)
 }
 
 /// Cancels a queued or running generation; its hold is released.
-#[utoipa::path(post, path = "/api/v1/generations/{id}/cancel", tag = "generations",
+#[utoipa::path(post, operation_id = "generations_cancel", path = "/api/v1/generations/{id}/cancel", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses(
         (status = 200, body = GenerationView),
@@ -220,7 +222,7 @@ pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
 }
 
 /// `DELETE /api/v1/generations/{id}`: the generation, its files and its records, for good.
-#[utoipa::path(delete, path = "/api/v1/generations/{id}", tag = "generations",
+#[utoipa::path(delete, operation_id = "generations_delete", path = "/api/v1/generations/{id}", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -254,7 +256,7 @@ pub struct UploadForm {
 }
 
 /// Stores a reference image, re-encoded without metadata.
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
+#[utoipa::path(post, operation_id = "generations_upload", path = "/api/v1/uploads", tag = "uploads",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadView),

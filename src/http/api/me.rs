@@ -19,7 +19,7 @@ pub struct Me<'a> {
 }
 
 /// Who the caller is.
-#[utoipa::path(get, path = "/api/v1/me", tag = "account", responses((status = 200, body = Me)))]
+#[utoipa::path(get, operation_id = "me_show", path = "/api/v1/me", tag = "account", responses((status = 200, body = Me)))]
 pub async fn show(caller: ApiCaller) -> ApiResult {
     let u = &caller.user;
     Ok(HttpResponse::Ok().json(Me {

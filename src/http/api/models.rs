@@ -108,7 +108,7 @@ pub struct ModelList<'a> {
 }
 
 /// Every model of the catalog, each with whether the caller may use it and, when not, why.
-#[utoipa::path(get, path = "/api/v1/models", tag = "models", responses((status = 200, body = ModelList)))]
+#[utoipa::path(get, operation_id = "models_list", path = "/api/v1/models", tag = "models", responses((status = 200, body = ModelList)))]
 pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let offers = models::offers(&state, &caller.user).await?;

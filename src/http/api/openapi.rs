@@ -165,7 +165,7 @@ pub fn doc() -> &'static utoipa::openapi::OpenApi {
 }
 
 /// `GET /api/v1/openapi.json`: this document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+#[utoipa::path(get, operation_id = "openapi_document", path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(doc())
 }
@@ -197,6 +197,18 @@ mod tests {
         let phantom: Vec<_> = documented.difference(&registered).collect();
         assert!(undocumented.is_empty(), "routes without an OpenAPI operation: {undocumented:?}");
         assert!(phantom.is_empty(), "documented operations that are not routes: {phantom:?}");
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let json = serde_json::to_value(doc()).unwrap();
+        let mut seen = BTreeSet::new();
+        for item in json["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().unwrap().to_string();
+                assert!(seen.insert(id.clone()), "operationId {id} twice");
+            }
+        }
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub(crate) async fn request_for(state: &AppState, user: &User, query: &str) -> R
 }
 
 /// Searches and lists the generations the caller may see, newest first.
-#[utoipa::path(get, path = "/api/v1/generations", tag = "generations",
+#[utoipa::path(get, operation_id = "search_list", path = "/api/v1/generations", tag = "generations",
     params(
         ("q" = Option<String>, Query, description = "Words and \"phrases\" to find in prompts (500 characters at most)", max_length = 500),
         ("model" = Option<Vec<String>>, Query, description = "Model ids (repeat or comma-separate: any of them)"),
