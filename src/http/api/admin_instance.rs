@@ -427,10 +427,6 @@ pub struct PlanQuery {
 const PLAN_ITEMS: usize = 1000;
 const RUNS: usize = 20;
 
-fn period(d: std::time::Duration) -> String {
-    if d.is_zero() { "0".into() } else { format_duration(d) }
-}
-
 /// The retention periods, schedule, plan of the next sweep and the last runs.
 #[utoipa::path(get, operation_id = "admin_instance_retention", path = "/api/v1/admin/retention", tag = "admin", params(PlanQuery),
     responses((status = 200, body = RetentionView), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
@@ -445,11 +441,11 @@ pub async fn retention(req: HttpRequest, _admin: ApiAdmin, query: web::Query<Pla
     let r = &state.config.retention;
     let view = RetentionView {
         periods: PeriodsView {
-            uploads: period(r.uploads),
-            outputs: period(r.outputs),
-            failed: period(r.failed),
-            audit: period(r.audit),
-            client_addresses: period(r.client_addresses),
+            uploads: format_duration(r.uploads),
+            outputs: format_duration(r.outputs),
+            failed: format_duration(r.failed),
+            audit: format_duration(r.audit),
+            client_addresses: format_duration(r.client_addresses),
         },
         schedule: state.config.schedule.retention.clone(),
         plan_at: plan.at.rfc3339(),

@@ -24,7 +24,7 @@ pub struct ErrorBody {
     /// For people; may change between versions.
     pub message: String,
     /// Machine-readable particulars (e.g. `{"parameter": "limit"}`), `null` when none.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, required = true)]
     pub details: Option<serde_json::Value>,
 }
 
