@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{account, admin_instance, admin_users, credits, export, generations, me, models, search};
@@ -95,6 +95,15 @@ impl Modify for Shared {
                 "With a session cookie, unsafe methods also need this header (the page's CSRF token) and a same-origin request.",
             ))),
         );
+        // the catalog's model ids, so a client (or a fuzzer) knows which `model` values exist
+        let models: Vec<serde_json::Value> = crate::domain::catalog::builtin_models().iter().map(|m| m.id.into()).collect();
+        for name in ["CreateBody", "CreateForm"] {
+            if let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut(name)
+                && let Some(RefOr::T(Schema::Object(model))) = body.properties.get_mut("model")
+            {
+                model.enum_values = Some(models.clone());
+            }
+        }
         for (path, item) in doc.paths.paths.iter_mut() {
             let public = PUBLIC.contains(&path.as_str());
             let has_path_params = path.contains('{');
@@ -197,6 +206,13 @@ mod tests {
         let phantom: Vec<_> = documented.difference(&registered).collect();
         assert!(undocumented.is_empty(), "routes without an OpenAPI operation: {undocumented:?}");
         assert!(phantom.is_empty(), "documented operations that are not routes: {phantom:?}");
+    }
+
+    #[test]
+    fn the_model_of_a_new_generation_is_one_of_the_catalog() {
+        let json = serde_json::to_value(doc()).unwrap();
+        let models = &json["components"]["schemas"]["CreateBody"]["properties"]["model"]["enum"];
+        assert!(models.as_array().unwrap().contains(&serde_json::json!("demo-video")), "{models}");
     }
 
     #[test]
