@@ -84,7 +84,10 @@ async fn every_refusal_under_api_v1_is_the_one_error_body() {
     )
     .await;
     assert_error(&r, 400, "bad_request");
-    let r = Browser::read(c.post(url("/api/v1/generations")).bearer_auth(&token).header("content-type", "text/plain").body("x").send().await.unwrap()).await;
+    let r = Browser::read(
+        c.post(url("/api/v1/generations")).bearer_auth(&token).header("content-type", "text/plain").body("x").send().await.unwrap(),
+    )
+    .await;
     assert_error(&r, 415, "request.content_type");
     let r = call(&app, Method::PUT, "/api/v1/admin/data-use", &token, Some(json!({"forbid_training": true, "colour": 1}))).await;
     assert_error(&r, 400, "bad_request");
@@ -93,7 +96,8 @@ async fn every_refusal_under_api_v1_is_the_one_error_body() {
 #[tokio::test]
 async fn the_ledger_lists_my_credit_movements_newest_first_a_page_at_a_time() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 100).await;
-    let created = call(&app, Method::POST, "/api/v1/generations", &token, Some(json!({"model": "demo-image", "prompt": "a red kite"}))).await;
+    let created =
+        call(&app, Method::POST, "/api/v1/generations", &token, Some(json!({"model": "demo-image", "prompt": "a red kite"}))).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     assert_eq!(created.header("location"), Some(format!("/api/v1/generations/{id}").as_str()));
@@ -132,7 +136,8 @@ async fn a_generation_can_be_requested_as_multipart_with_its_reference_files() {
         .text("params", r#"{"duration": 2, "seed": 3}"#)
         .text("seed", "9")
         .part("first_frame", reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("first.jpg"));
-    let r = Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
+    let r =
+        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let g = r.json();
     assert_eq!(g["params"]["duration"], 2);
@@ -146,17 +151,20 @@ async fn a_generation_can_be_requested_as_multipart_with_its_reference_files() {
         .text("model", "demo-video")
         .text("prompt", "x")
         .part("picture", reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("p.jpg"));
-    let r = Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
+    let r =
+        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
     assert_error(&r, 400, "invalid_parameter");
     assert_eq!(r.json()["details"]["parameter"], "picture");
     let form = reqwest::multipart::Form::new()
         .text("model", "demo-video")
         .text("prompt", "x")
         .part("reference", reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("p.jpg"));
-    let r = Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
+    let r =
+        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
     assert_error(&r, 422, "invalid_input");
     let form = reqwest::multipart::Form::new().text("model", "demo-video").text("prompt", "x").text("params", "[1]");
-    let r = Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
+    let r =
+        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
     assert_error(&r, 400, "invalid_parameter");
 }
 
@@ -189,7 +197,8 @@ async fn admins_manage_people_credits_and_holds_through_the_api_and_members_cann
     assert_eq!(member["role"], "member");
     assert_eq!(member["credits"], json!({"available": 0, "held": 0}));
 
-    let invited = call(&app, Method::POST, "/api/v1/admin/users", &token, Some(json!({"email": "new@example.com", "role": "member"}))).await;
+    let invited =
+        call(&app, Method::POST, "/api/v1/admin/users", &token, Some(json!({"email": "new@example.com", "role": "member"}))).await;
     assert_eq!(invited.status, 201, "{}", invited.body);
     assert!(invited.json()["url"].as_str().unwrap().starts_with(&format!("{}/invite/", app.url)), "{}", invited.body);
     let again = call(&app, Method::POST, "/api/v1/admin/users", &token, Some(json!({"email": "mo@example.com", "role": "member"}))).await;
@@ -199,7 +208,10 @@ async fn admins_manage_people_credits_and_holds_through_the_api_and_members_cann
     let changed = call(&app, Method::PATCH, &path, &token, Some(json!({"role": "admin", "frozen": true, "legal_hold": true}))).await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     let changed = changed.json();
-    assert_eq!((changed["role"].as_str(), changed["frozen"].as_bool(), changed["legal_hold"].as_bool()), (Some("admin"), Some(true), Some(true)));
+    assert_eq!(
+        (changed["role"].as_str(), changed["frozen"].as_bool(), changed["legal_hold"].as_bool()),
+        (Some("admin"), Some(true), Some(true))
+    );
     assert_error(&call(&app, Method::PATCH, &path, &token, Some(json!({"role": "owner"}))).await, 422, "invalid_input");
     let disabled = call(&app, Method::PATCH, &path, &token, Some(json!({"disabled": true}))).await.json();
     assert_eq!(disabled["disabled"], true);
@@ -211,7 +223,8 @@ async fn admins_manage_people_credits_and_holds_through_the_api_and_members_cann
     let reset = call(&app, Method::POST, &format!("{path}/reset-link"), &token, None).await;
     assert_eq!(reset.status, 201, "{}", reset.body);
 
-    let hold = call(&app, Method::PUT, "/api/v1/admin/generations/01JD0000000000000000000000/hold", &token, Some(json!({"hold": true}))).await;
+    let hold =
+        call(&app, Method::PUT, "/api/v1/admin/generations/01JD0000000000000000000000/hold", &token, Some(json!({"hold": true}))).await;
     assert_error(&hold, 404, "not_found");
 
     let audit = api_get(&app.url, "/api/v1/admin/audit?action=credits.granted&limit=5", Some(&token)).await.json();
@@ -244,9 +257,14 @@ async fn admins_manage_connections_model_policy_data_use_and_retention_through_t
     assert!(!added.body.contains("sk-test-1234"));
     assert_eq!(call(&app, Method::DELETE, "/api/v1/admin/connections/bfl-main", &token, None).await.status, 204);
 
-    let saved =
-        call(&app, Method::PUT, "/api/v1/admin/models/demo-image", &token, Some(json!({"enabled_for_admins": true, "enabled_for_members": false, "credits": 7})))
-            .await;
+    let saved = call(
+        &app,
+        Method::PUT,
+        "/api/v1/admin/models/demo-image",
+        &token,
+        Some(json!({"enabled_for_admins": true, "enabled_for_members": false, "credits": 7})),
+    )
+    .await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     let saved = saved.json();
     assert_eq!((saved["enabled_for_members"].as_bool(), saved["credits"].as_u64()), (Some(false), Some(7)));
@@ -255,7 +273,14 @@ async fn admins_manage_connections_model_policy_data_use_and_retention_through_t
     let demo = models["models"].as_array().unwrap().iter().find(|m| m["id"] == "demo-image").unwrap().clone();
     assert_eq!(demo["price"]["credits"], 7);
     assert_error(
-        &call(&app, Method::PUT, "/api/v1/admin/models/no-such-model", &token, Some(json!({"enabled_for_admins": true, "enabled_for_members": true}))).await,
+        &call(
+            &app,
+            Method::PUT,
+            "/api/v1/admin/models/no-such-model",
+            &token,
+            Some(json!({"enabled_for_admins": true, "enabled_for_members": true})),
+        )
+        .await,
         404,
         "not_found",
     );

@@ -5,8 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::user::User;
 use super::openapi::ErrorBody;
+use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::{ServiceResult, erasure, media, profile};

@@ -207,7 +207,11 @@ impl PolicyView {
             enabled_for_members: row.policy.enabled_for_members,
             credits: row.policy.credits,
             price: row.price,
-            overrides: row.people.into_iter().map(|p| OverrideView { user: p.user.to_string(), email: p.email, access: p.access.as_str() }).collect(),
+            overrides: row
+                .people
+                .into_iter()
+                .map(|p| OverrideView { user: p.user.to_string(), email: p.email, access: p.access.as_str() })
+                .collect(),
         }
     }
 }

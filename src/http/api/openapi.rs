@@ -131,9 +131,10 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
 }
 
 fn complete(op: &mut Operation, public: bool, unsafe_method: bool, has_path_params: bool) {
-    let takes_query = op.parameters.as_ref().is_some_and(|p| {
-        p.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query))
-    });
+    let takes_query = op
+        .parameters
+        .as_ref()
+        .is_some_and(|p| p.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query)));
     let mut add = |status: &str, description: &str| {
         op.responses.responses.entry(status.to_string()).or_insert_with(|| error_response(description));
     };
@@ -188,7 +189,8 @@ mod tests {
     fn documented() -> BTreeSet<(String, String)> {
         let mut out = BTreeSet::new();
         for (path, item) in &doc().paths.paths {
-            for (method, op) in [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("PATCH", &item.patch), ("DELETE", &item.delete)]
+            for (method, op) in
+                [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("PATCH", &item.patch), ("DELETE", &item.delete)]
             {
                 if op.is_some() {
                     out.insert((method.to_string(), path.clone()));

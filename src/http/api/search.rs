@@ -4,8 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use super::views::GenerationView;
 use crate::domain::catalog::MediaKind;

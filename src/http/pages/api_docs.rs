@@ -118,7 +118,11 @@ pub fn describe(schema: &Value) -> String {
 fn contents(v: &Value) -> Vec<ContentRow> {
     v.get("content")
         .and_then(Value::as_object)
-        .map(|c| c.iter().map(|(media, m)| ContentRow { media_type: media.clone(), schema: m.get("schema").map_or_else(String::new, describe) }).collect())
+        .map(|c| {
+            c.iter()
+                .map(|(media, m)| ContentRow { media_type: media.clone(), schema: m.get("schema").map_or_else(String::new, describe) })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -153,7 +157,11 @@ fn operation(method: &str, path: &str, op: &Value) -> OpView {
     let responses = op
         .get("responses")
         .and_then(Value::as_object)
-        .map(|rs| rs.iter().map(|(status, r)| ResponseRow { status: status.clone(), description: text(&r["description"]), content: contents(r) }).collect())
+        .map(|rs| {
+            rs.iter()
+                .map(|(status, r)| ResponseRow { status: status.clone(), description: text(&r["description"]), content: contents(r) })
+                .collect()
+        })
         .unwrap_or_default();
     let summary = op.get("summary").or(op.get("description")).map(text).unwrap_or_default();
     OpView {
@@ -196,7 +204,8 @@ fn sections(doc: &Value) -> (Vec<TagSection>, Vec<SchemaView>) {
         .map(|s| {
             s.iter()
                 .map(|(name, schema)| {
-                    let required: Vec<&str> = schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                    let required: Vec<&str> =
+                        schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
                     let properties = schema["properties"]
                         .as_object()
                         .map(|ps| {
@@ -243,7 +252,10 @@ mod tests {
         assert_eq!(describe(&json!({"$ref": "#/components/schemas/ErrorBody"})), "ErrorBody");
         assert_eq!(describe(&json!({"type": ["string", "null"]})), "string | null");
         assert_eq!(describe(&json!({"type": "array", "items": {"$ref": "#/components/schemas/X"}})), "array of X");
-        assert_eq!(describe(&json!({"type": "object", "additionalProperties": {"type": "integer", "format": "int64"}})), "map of integer (int64)");
+        assert_eq!(
+            describe(&json!({"type": "object", "additionalProperties": {"type": "integer", "format": "int64"}})),
+            "map of integer (int64)"
+        );
         assert_eq!(describe(&json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/R"}]})), "null | R");
         assert_eq!(describe(&json!({})), "any");
     }
