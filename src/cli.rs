@@ -214,9 +214,9 @@ fn retention_command(cmd: RetentionCommand) -> Result<AdminCommand, String> {
 /// An optional RFC 3339 time as milliseconds since the epoch.
 fn parse_at(at: Option<String>) -> Result<Option<i64>, String> {
     at.map(|text| {
-        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-            .map_err(|_| format!("--at {text:?}: expected an RFC 3339 time like 2027-01-31T03:15:00Z"))
+        crate::domain::time::Timestamp::parse_rfc3339(&text)
+            .map(|t| t.millis())
+            .ok_or_else(|| format!("--at {text:?}: expected an RFC 3339 time like 2027-01-31T03:15:00Z"))
     })
     .transpose()
 }

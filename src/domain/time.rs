@@ -26,6 +26,12 @@ impl Timestamp {
         Self(self.0.saturating_sub(d.as_millis().min(i64::MAX as u128) as i64))
     }
 
+    /// An RFC 3339 time (`2027-01-31T03:15:00Z`), or `None` when the text is not one.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok().map(Self)
+    }
+
     /// RFC 3339, for APIs and `datetime` attributes.
     pub fn rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;

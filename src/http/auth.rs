@@ -183,3 +183,21 @@ impl FromRequest for ApiCaller {
         Box::pin(api_caller(req.clone()))
     }
 }
+
+/// An API caller who is an admin; members get 403 `auth.admin_only`.
+pub struct ApiAdmin(pub ApiCaller);
+
+impl FromRequest for ApiAdmin {
+    type Error = ApiError;
+    type Future = LocalFuture<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = api_caller(req).await?;
+            if caller.user.role != Role::Admin {
+                return Err(ApiError::from(ServiceError::AdminOnly));
+            }
+            Ok(ApiAdmin(caller))
+        })
+    }
+}

@@ -108,6 +108,7 @@ pub fn application(
         .service(
             resource("/hooks/{connection}/{secret}").app_data(web::PayloadConfig::new(hooks::HOOK_BODY_LIMIT + 1)).post(hooks::receive),
         )
+        .service(resource("/api/docs").get(pages::api_docs::show))
         .service(web::scope("/api/v1").configure(api::configure).default_service(web::to(not_found)))
         .service(web::scope("/v1").configure(openai::configure).default_service(web::to(not_found)))
         .configure(pages::configure)

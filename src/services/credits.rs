@@ -56,3 +56,15 @@ pub async fn verify_ledger(store: &Store) -> ServiceResult<Vec<String>> {
         })
         .await
 }
+
+/// A page of `user`'s ledger, newest first, below the entry `before`; the id to continue from.
+pub async fn ledger(
+    state: &AppState,
+    user: UserId,
+    before: Option<crate::domain::ids::LedgerId>,
+    limit: usize,
+) -> ServiceResult<(Vec<crate::domain::credits::LedgerEntry>, Option<crate::domain::ids::LedgerId>)> {
+    let (entries, more) = state.store.read(move |tx| store::credits::entries_page(tx, user, before.map(|b| b.to_key()), limit)).await?;
+    let next = if more { entries.last().map(|e| e.id) } else { None };
+    Ok((entries, next))
+}

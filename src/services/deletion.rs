@@ -5,7 +5,6 @@
 //! orphan file and no dangling record survives. Ledger entries stay: they are accounts.
 
 use crate::domain::audit::AuditAction;
-use crate::domain::generation::Generation;
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
@@ -13,6 +12,9 @@ use crate::services::audit::{self, Context};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
+
+/// How many generations a batch deletion marks or removes in one transaction.
+pub const BATCH: usize = 256;
 
 /// Deletes one of `user`'s generations (not while it is still running).
 pub async fn delete(state: &AppState, ctx: &Context, user: &User, id: GenerationId) -> ServiceResult<()> {
@@ -29,23 +31,35 @@ pub async fn delete(state: &AppState, ctx: &Context, user: &User, id: Generation
 /// Step 1: marks a finished generation deleted and queues the removal of its files and
 /// records, in one transaction. Returns `false` when it was already gone or marked.
 pub async fn mark(state: &AppState, ctx: &Context, id: GenerationId) -> ServiceResult<bool> {
+    Ok(!mark_many(state, ctx, vec![id]).await?.is_empty())
+}
+
+/// Step 1 for many finished generations in one transaction (a retention sweep's batch);
+/// returns those it marked (the others were already gone or marked). A running one refuses
+/// the whole batch.
+pub async fn mark_many(state: &AppState, ctx: &Context, ids: Vec<GenerationId>) -> ServiceResult<Vec<GenerationId>> {
     let ctx = ctx.clone();
     state
         .store
         .write(move |tx| {
-            let Some(mut g) = store::generations::get(tx, id)? else { return Ok(false) };
-            if g.deleted_at.is_some() {
-                return Ok(false);
+            let now = Timestamp::now();
+            let mut marked = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(mut g) = store::generations::get(tx, id)? else { continue };
+                if g.deleted_at.is_some() {
+                    continue;
+                }
+                if !g.state.is_terminal() {
+                    return Err(ServiceError::Conflict("this generation is still running; cancel it first, then delete it"));
+                }
+                g.deleted_at = Some(now);
+                store::generations::put(tx, &g)?;
+                store::generations::queue_deletion(tx, id)?;
+                let detail = format!("{} output file(s) of {}", g.outputs.len(), g.model);
+                audit::record(tx, &ctx, AuditAction::GenerationDeleted, Some(id.to_string()), Some(detail))?;
+                marked.push(id);
             }
-            if !g.state.is_terminal() {
-                return Err(ServiceError::Conflict("this generation is still running; cancel it first, then delete it"));
-            }
-            g.deleted_at = Some(Timestamp::now());
-            store::generations::put(tx, &g)?;
-            store::generations::queue_deletion(tx, id)?;
-            let detail = format!("{} output file(s) of {}", g.outputs.len(), g.model);
-            audit::record(tx, &ctx, AuditAction::GenerationDeleted, Some(id.to_string()), Some(detail))?;
-            Ok(true)
+            Ok(marked)
         })
         .await
         .inspect(|_| state.store.outbox_written())
@@ -54,17 +68,38 @@ pub async fn mark(state: &AppState, ctx: &Context, id: GenerationId) -> ServiceR
 /// Steps 2 and 3 for a marked generation: its files (outputs and their posters), then its
 /// records. Safe to repeat.
 pub async fn finish(state: &AppState, id: GenerationId) -> ServiceResult<()> {
-    let Some(g) = state.store.read(move |tx| store::generations::get(tx, id)).await? else {
-        // already removed; only a stale queue row may remain
-        state.store.write(move |tx| store::generations::forget_deletion(tx, id).map_err(ServiceError::from)).await?;
-        return Ok(());
-    };
-    if g.deleted_at.is_none() {
-        return Err(ServiceError::Conflict("this generation is not marked for deletion"));
-    }
-    let files = files_of(state, &g).await?;
+    finish_many(state, vec![id]).await.map(|_| ())
+}
+
+/// Steps 2 and 3 for many marked generations: every file of theirs, then all their records
+/// in one transaction. Safe to repeat. Returns how many files it removed.
+pub async fn finish_many(state: &AppState, ids: Vec<GenerationId>) -> ServiceResult<u64> {
+    let (marked, files, stale) = state
+        .store
+        .read(move |tx| {
+            let (mut marked, mut files, mut stale) = (Vec::new(), Vec::new(), Vec::new());
+            for id in ids {
+                let Some(g) = store::generations::get(tx, id)? else {
+                    // already removed; only a stale queue row may remain
+                    stale.push(id);
+                    continue;
+                };
+                if g.deleted_at.is_none() {
+                    return Err(ServiceError::Conflict("this generation is not marked for deletion"));
+                }
+                let outputs = store::assets::get_many(tx, &g.outputs)?;
+                files.extend(g.outputs.iter().copied());
+                files.extend(outputs.into_iter().filter_map(|a| a.poster));
+                marked.push(g);
+            }
+            Ok::<_, ServiceError>((marked, files, stale))
+        })
+        .await?;
+    let mut removed = 0;
     for file in &files {
-        state.media.delete(&file.to_string()).await.map_err(|e| ServiceError::Internal(format!("deleting a media file: {e}")))?;
+        if state.media.delete(&file.to_string()).await.map_err(|e| ServiceError::Internal(format!("deleting a media file: {e}")))? {
+            removed += 1;
+        }
     }
     state
         .store
@@ -72,29 +107,25 @@ pub async fn finish(state: &AppState, id: GenerationId) -> ServiceResult<()> {
             for file in &files {
                 store::assets::remove(tx, *file)?;
             }
-            store::generations::remove(tx, &g)?;
+            for g in &marked {
+                store::generations::remove(tx, g)?;
+            }
+            for id in stale {
+                store::generations::forget_deletion(tx, id)?;
+            }
             Ok::<_, ServiceError>(())
         })
         .await?;
     state.store.outbox_written();
-    Ok(())
-}
-
-/// The assets a generation owns: its outputs and their posters.
-async fn files_of(state: &AppState, g: &Generation) -> ServiceResult<Vec<crate::domain::ids::AssetId>> {
-    let outputs = g.outputs.clone();
-    let assets = state.store.read(move |tx| outputs.iter().map(|id| store::assets::get(tx, *id)).collect::<Result<Vec<_>, _>>()).await?;
-    let mut files = g.outputs.clone();
-    files.extend(assets.into_iter().flatten().filter_map(|a| a.poster));
-    Ok(files)
+    Ok(removed)
 }
 
 /// Finishes every deletion a crash interrupted; returns how many.
 pub async fn resume(state: &AppState) -> ServiceResult<usize> {
     let pending = state.store.read(store::generations::pending_deletions).await?;
     let count = pending.len();
-    for id in pending {
-        finish(state, id).await?;
+    for batch in pending.chunks(BATCH) {
+        finish_many(state, batch.to_vec()).await?;
     }
     if count > 0 {
         tracing::info!(count, "finished deletions interrupted by a restart");

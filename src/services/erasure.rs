@@ -26,8 +26,8 @@ use crate::store::{self, Tx};
 const JOBS_GRACE: Duration = Duration::from_secs(120);
 /// How often it looks while it waits.
 const JOBS_POLL: Duration = Duration::from_millis(200);
-/// Generations deleted per read of the owner index.
-const PAGE: usize = 200;
+/// Generations deleted per read of the owner index (one transaction per step).
+const PAGE: usize = deletion::BATCH;
 
 /// A signed-in person deletes all their content (the account stays). Needs their password.
 pub async fn erase_content(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
@@ -169,10 +169,9 @@ async fn delete_generations(state: &AppState, user: UserId) -> ServiceResult<()>
         if page.is_empty() {
             return Ok(());
         }
-        for g in page {
-            deletion::mark(state, &ctx, g.id).await?;
-            deletion::finish(state, g.id).await?;
-        }
+        let ids: Vec<_> = page.iter().map(|g| g.id).collect();
+        let marked = deletion::mark_many(state, &ctx, ids).await?;
+        deletion::finish_many(state, marked).await?;
     }
 }
 

@@ -229,16 +229,12 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
     let config = state.config.retention.clone();
     let items = state.store.read(move |tx| due_items(tx, &config, now)).await?;
     let ctx = Context::system();
+    let mut generations: Vec<(Class, GenerationId)> = Vec::new();
     for (class, item) in items {
         match class {
             Class::Output | Class::Failed => {
-                let id: GenerationId = item.id.parse().map_err(|_| ServiceError::Internal("bad generation id in the plan".into()))?;
-                let files = state.store.read(move |tx| store::generations::get(tx, id)).await?.map_or(0, |g| g.outputs.len());
-                if deletion::mark(state, &ctx, id).await? {
-                    deletion::finish(state, id).await?;
-                    counts.add(class);
-                    counts.files += files as u64;
-                }
+                let id = item.id.parse().map_err(|_| ServiceError::Internal("bad generation id in the plan".into()))?;
+                generations.push((class, id));
             }
             Class::Upload => {
                 let id: AssetId = item.id.parse().map_err(|_| ServiceError::Internal("bad asset id in the plan".into()))?;
@@ -249,6 +245,16 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
                         counts.files += 1;
                     }
                 }
+            }
+        }
+    }
+    // generations go a batch per transaction, in the crash-safe order of a single deletion
+    for batch in generations.chunks(deletion::BATCH) {
+        let marked = deletion::mark_many(state, &ctx, batch.iter().map(|(_, id)| *id).collect()).await?;
+        counts.files += deletion::finish_many(state, marked.clone()).await?;
+        for (class, id) in batch {
+            if marked.contains(id) {
+                counts.add(*class);
             }
         }
     }

@@ -64,3 +64,19 @@ pub async fn get(state: &AppState, user: &User, id: AssetId) -> ServiceResult<As
     let owner = user.id;
     state.store.read(move |tx| store::assets::get(tx, id)).await?.filter(|a| a.owner == owner).ok_or(ServiceError::NotFound("file"))
 }
+
+/// Cleans and stores the reference images of a new generation, each given with its role
+/// (`first_frame`, `last_frame`, `reference`; checked before anything is stored), and
+/// returns `(role, upload id)` pairs for [`super::generations::NewGeneration::references`].
+/// The page's form and the API's multipart body both come through here.
+pub async fn upload_references(state: &AppState, user: &User, files: Vec<(String, Vec<u8>)>) -> ServiceResult<Vec<(String, String)>> {
+    for (role, _) in &files {
+        crate::domain::catalog::ReferenceRole::parse(role)?;
+    }
+    let mut references = Vec::with_capacity(files.len());
+    for (role, bytes) in files {
+        let asset = upload(state, user, bytes).await?;
+        references.push((role, asset.id.to_string()));
+    }
+    Ok(references)
+}

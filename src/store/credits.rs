@@ -59,3 +59,23 @@ pub fn all_balances(tx: &impl Tx) -> Result<Vec<(UserId, Balance)>, StoreError> 
     }
     Ok(out)
 }
+
+/// A page of a user's ledger, newest first: at most `limit` entries older than `before` (a
+/// ledger id key), and whether more follow.
+pub fn entries_page(tx: &impl Tx, user: UserId, before: Option<u128>, limit: usize) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
+    let index = tx.table(LEDGER_BY_USER)?;
+    let ledger = tx.table(LEDGER)?;
+    let key = user.to_key();
+    let end = before.unwrap_or(u128::MAX);
+    let mut out = Vec::new();
+    for row in index.range((key, 0)..(key, end))?.rev() {
+        let (k, _) = row?;
+        if out.len() == limit {
+            return Ok((out, true));
+        }
+        if let Some(e) = decode_opt::<LedgerEntry>(ledger.get(k.value().1)?)? {
+            out.push(e);
+        }
+    }
+    Ok((out, false))
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod api_v1;
 mod assets;
 mod audit;
 mod backup;

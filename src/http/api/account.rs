@@ -3,7 +3,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::ErrorBody;
 use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
@@ -11,8 +13,8 @@ use crate::services::{ServiceResult, erasure, media, profile};
 use crate::state::AppState;
 use crate::store::erasures::Erasure;
 
-#[derive(Serialize)]
-struct AccountView {
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
     id: String,
     email: String,
     name: String,
@@ -24,6 +26,7 @@ struct AccountView {
     forbid_training: bool,
     frozen: bool,
     /// `"content"` or `"account"` while an erasure is running.
+    #[schema(value_type = Option<String>)]
     erasing: Option<&'static str>,
 }
 
@@ -54,12 +57,14 @@ async fn view(state: &AppState, user: User) -> ServiceResult<AccountView> {
     })
 }
 
+/// The caller's account.
+#[utoipa::path(get, operation_id = "account_show", path = "/api/v1/account", tag = "account", responses((status = 200, body = AccountView)))]
 pub async fn show(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     Ok(HttpResponse::Ok().json(view(&state, caller.user).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     name: Option<String>,
@@ -70,6 +75,12 @@ pub struct UpdateBody {
     forbid_training: Option<bool>,
 }
 
+/// Corrects the caller's profile and data-use preference.
+#[utoipa::path(patch, operation_id = "account_update", path = "/api/v1/account", tag = "account", request_body = UpdateBody, responses(
+    (status = 200, body = AccountView),
+    (status = 409, description = "The email is taken (`user.email_taken`)", body = ErrorBody),
+    (status = 422, description = "A value is invalid, or the password is missing or wrong for an email change (`invalid_input`)", body = ErrorBody),
+))]
 pub async fn update(req: HttpRequest, caller: ApiCaller, body: web::Json<UpdateBody>) -> ApiResult {
     let state = state(&req)?;
     let body = body.into_inner();
@@ -82,19 +93,24 @@ pub async fn update(req: HttpRequest, caller: ApiCaller, body: web::Json<UpdateB
     Ok(HttpResponse::Ok().json(view(&state, user).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
     password: String,
 }
 
-#[derive(Serialize)]
-struct Accepted {
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
     state: &'static str,
     message: &'static str,
 }
 
 /// `DELETE /api/v1/account/content`: every generation, upload and the picture; the account stays.
+#[utoipa::path(delete, operation_id = "account_erase_content", path = "/api/v1/account/content", tag = "account", request_body = ConfirmBody, responses(
+    (status = 202, body = Accepted),
+    (status = 409, description = "A deletion is already running (`conflict`)", body = ErrorBody),
+    (status = 422, description = "The password is not correct (`invalid_input`)", body = ErrorBody),
+))]
 pub async fn erase_content(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
     let state = state(&req)?;
     erasure::erase_content(&state, &caller.ctx(), &caller.user, &body.password).await?;
@@ -103,6 +119,11 @@ pub async fn erase_content(req: HttpRequest, caller: ApiCaller, body: web::Json<
 }
 
 /// `DELETE /api/v1/account`: disables the account at once, then destroys its content and key.
+#[utoipa::path(delete, operation_id = "account_delete", path = "/api/v1/account", tag = "account", request_body = ConfirmBody, responses(
+    (status = 202, body = Accepted),
+    (status = 409, description = "This is the last enabled admin (`conflict`)", body = ErrorBody),
+    (status = 422, description = "The password is not correct (`invalid_input`)", body = ErrorBody),
+))]
 pub async fn delete(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
     let state = state(&req)?;
     erasure::delete_account(&state, &caller.ctx(), &caller.user, &body.password).await?;

@@ -3,15 +3,19 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::openapi::ErrorBody;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::{ServiceError, export};
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct ExportView<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct ExportView<'a> {
+    /// `queued`, `running`, `ready` or `failed`.
+    #[schema(value_type = String)]
     state: &'static str,
     requested_at: String,
     started_at: Option<String>,
@@ -42,6 +46,11 @@ fn view<'a>(state: &AppState, status: &'a export::Status) -> ExportView<'a> {
 }
 
 /// `POST`: 202 with the new export, or 200 with the one still being written.
+#[utoipa::path(post, operation_id = "export_start", path = "/api/v1/account/export", tag = "account", responses(
+    (status = 200, description = "An export is still being prepared; no second one is started", body = ExportView),
+    (status = 202, description = "A new export is queued", body = ExportView),
+    (status = 403, description = "The account is frozen (`account.frozen`)", body = ErrorBody),
+))]
 pub async fn start(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let (export, started) = export::request(&state, &caller.ctx(), &caller.user).await?;
@@ -51,6 +60,10 @@ pub async fn start(req: HttpRequest, caller: ApiCaller) -> ApiResult {
 }
 
 /// `GET`: the latest export, or 404 when none was asked for (or it expired).
+#[utoipa::path(get, operation_id = "export_show", path = "/api/v1/account/export", tag = "account", responses(
+    (status = 200, body = ExportView),
+    (status = 404, description = "No export was asked for, or it expired (`not_found`)", body = ErrorBody),
+))]
 pub async fn show(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let status = export::latest(&state, caller.user.id).await?.ok_or_else(|| AppError::from(ServiceError::NotFound("export")))?;

@@ -1,97 +1,246 @@
-//! `/api/v1/generations`, `/api/v1/uploads` and `/api/v1/credits`.
+//! `/api/v1/generations` (create, read, cancel, delete, keep and share) and `/api/v1/uploads`.
 
 use std::collections::BTreeMap;
 
 use actix_multipart::Multipart;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::ErrorBody;
 use super::views::GenerationView;
 use crate::domain::ids::GenerationId;
+use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
-use crate::http::multipart;
+use crate::http::multipart::{self, Parts};
 use crate::http::responses::ApiResult;
 use crate::services::generations::{self, NewGeneration};
-use crate::services::{credits, deletion, media, uploads};
+use crate::services::{deletion, media, uploads};
+use crate::state::AppState;
 
-#[derive(Deserialize)]
+/// A reference image: a role and the id of an earlier upload.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceBody {
+    /// `first_frame`, `last_frame` or `reference` (the model's capabilities say which it takes).
+    #[schema(example = "first_frame")]
     role: String,
+    /// The id `POST /api/v1/uploads` returned.
     upload: String,
 }
 
-#[derive(Deserialize)]
+/// A new generation as JSON.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// A model id from `GET /api/v1/models`.
+    #[schema(example = "demo-image")]
     model: String,
     prompt: String,
     negative_prompt: Option<String>,
+    /// The model's parameters by name (numbers or strings, e.g. `{"duration": 4, "aspect_ratio": "16:9"}`);
+    /// missing ones take their defaults.
     #[serde(default)]
+    #[schema(value_type = Object)]
     params: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     references: Vec<ReferenceBody>,
 }
 
+/// A new generation as `multipart/form-data` (documentation of the form's parts).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreateForm {
+    #[schema(example = "demo-image")]
+    model: String,
+    prompt: String,
+    negative_prompt: Option<String>,
+    /// The parameters as one JSON object; a part named after a parameter (`duration`, `seed`, …) also sets it,
+    /// and wins.
+    params: Option<String>,
+    /// A reference image file (PNG, JPEG or WebP) used as the first frame.
+    #[schema(value_type = Option<String>, format = Binary)]
+    first_frame: Option<Vec<u8>>,
+    /// A reference image file used as the last frame.
+    #[schema(value_type = Option<String>, format = Binary)]
+    last_frame: Option<Vec<u8>>,
+    /// A reference image file (style or subject).
+    #[schema(value_type = Option<String>, format = Binary)]
+    reference: Option<Vec<u8>>,
+}
+
+/// The multipart parts that are not parameters.
+const FORM_FIELDS: [&str; 4] = ["model", "prompt", "negative_prompt", "params"];
+/// The file parts, by reference role.
+const ROLES: [&str; 3] = ["first_frame", "last_frame", "reference"];
+
 fn parse_id(id: &str) -> Result<GenerationId, AppError> {
     id.parse().map_err(|_| AppError::not_found())
 }
 
-async fn view(req: &HttpRequest, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
-    let state = state(req)?;
-    let outputs = media::assets(&state, g.outputs.clone()).await?;
-    serde_json::to_value(GenerationView::new(&state, g, &outputs)).map_err(|_| AppError::internal())
+async fn view(state: &AppState, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
+    let outputs = media::assets(state, g.outputs.clone()).await?;
+    serde_json::to_value(GenerationView::new(state, g, &outputs)).map_err(|_| AppError::internal())
 }
 
-pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateBody>) -> ApiResult {
+/// The new generation a multipart body asks for, its reference files uploaded as `user`'s.
+async fn from_form(state: &AppState, user: &User, parts: Parts) -> Result<NewGeneration, AppError> {
+    let Parts { mut fields, files } = parts;
+    if let Some(file) = files.iter().find(|f| !ROLES.contains(&f.field.as_str())) {
+        return Err(AppError::bad_parameter(
+            &file.field,
+            format!("File parts are named by their role: first_frame, last_frame or reference, not {:?}.", file.field),
+        ));
+    }
+    let mut params: BTreeMap<String, serde_json::Value> = match fields.remove("params").filter(|p| !p.trim().is_empty()) {
+        None => BTreeMap::new(),
+        Some(text) => serde_json::from_str(&text).map_err(|_| AppError::bad_parameter("params", "params must be a JSON object."))?,
+    };
+    let text = |fields: &mut BTreeMap<String, String>, name: &str| fields.remove(name);
+    let model = text(&mut fields, "model").ok_or_else(|| AppError::bad_parameter("model", "Name the model in a part `model`."))?;
+    let prompt = text(&mut fields, "prompt").unwrap_or_default();
+    let negative_prompt = text(&mut fields, "negative_prompt");
+    for (name, value) in fields {
+        if !FORM_FIELDS.contains(&name.as_str()) {
+            params.insert(name, serde_json::Value::String(value));
+        }
+    }
+    let references = uploads::upload_references(state, user, files.into_iter().map(|f| (f.field, f.bytes)).collect()).await?;
+    Ok(NewGeneration { model, prompt, negative_prompt, params, references })
+}
+
+fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Queues a generation: JSON with reference ids from `POST /uploads`, or a multipart form with
+/// the reference files in it.
+#[utoipa::path(post, operation_id = "generations_create", path = "/api/v1/generations", tag = "generations",
+    request_body(content(
+        (CreateBody = "application/json"),
+        (CreateForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "Queued; credits are held", body = GenerationView,
+            headers(("Location" = String, description = "The new generation's URL"))),
+        (status = 402, description = "Too few credits (`credits.insufficient`)", body = ErrorBody),
+        (status = 403, description = "The caller may not use this model (`generation.model_disabled`) or is frozen (`account.frozen`)", body = ErrorBody),
+        (status = 404, description = "A reference upload is not the caller's (`not_found`)", body = ErrorBody),
+        (status = 422, description = "Unknown model (`generation.unknown_model`), bad parameters, prompt or image (`invalid_input`)", body = ErrorBody),
+    ))]
+pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) -> ApiResult {
     let state = state(&req)?;
-    let body = body.into_inner();
-    let request = NewGeneration {
-        model: body.model,
-        prompt: body.prompt,
-        negative_prompt: body.negative_prompt,
-        params: body.params,
-        references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
+    let mut payload = payload.into_inner();
+    let request = if is_multipart(&req) {
+        let parts = multipart::read(Multipart::new(req.headers(), payload), state.config.limits.upload_max).await?;
+        from_form(&state, &caller.user, parts).await?
+    } else {
+        let body = match web::Json::<CreateBody>::from_request(&req, &mut payload).await {
+            Ok(body) => body.into_inner(),
+            // the JSON extractor's refusal (400, 413 or 415) already carries the API's error body
+            Err(e) => return Ok(e.error_response()),
+        };
+        NewGeneration {
+            model: body.model,
+            prompt: body.prompt,
+            negative_prompt: body.negative_prompt,
+            params: body.params,
+            references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
+        }
     };
     let slot = caller.job_slot(&state).await?;
     let g = generations::submit(&state, &caller.ctx(), &caller.user, request).await?;
     if let Some(slot) = slot {
         slot.hold(g.id);
     }
-    Ok(HttpResponse::Created().json(view(&req, &g).await?))
+    let location = format!("{}/generations/{}", super::PREFIX, g.id);
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(view(&state, &g).await?))
 }
 
+/// One generation the caller may see (their own, or one shared with the team).
+#[utoipa::path(get, operation_id = "generations_show", path = "/api/v1/generations/{id}", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses((status = 200, body = GenerationView)))]
 pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
     let g = generations::visible(&state, &caller.user, parse_id(&id)?).await?;
-    Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+    Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }
 
-/// `POST /api/v1/generations/{id}/{keep|unkeep|share|unshare}`: sets one flag, returns the generation.
-pub async fn set_flag(req: HttpRequest, caller: ApiCaller, path: web::Path<(String, String)>) -> ApiResult {
+/// Sets the flags of one of the caller's generations and answers with it.
+async fn set_flag(req: HttpRequest, caller: ApiCaller, id: &str, action: &str) -> ApiResult {
     let state = state(&req)?;
-    let (id, action) = path.into_inner();
-    let flags = generations::Flags::from_action(&action).ok_or_else(AppError::not_found)?;
-    let g = generations::set_flags(&state, &caller.user, parse_id(&id)?, flags).await?;
-    Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+    let flags = generations::Flags::from_action(action).ok_or_else(AppError::not_found)?;
+    let g = generations::set_flags(&state, &caller.user, parse_id(id)?, flags).await?;
+    Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }
 
+/// Keeps a generation: retention never deletes it.
+#[utoipa::path(post, operation_id = "generations_keep", path = "/api/v1/generations/{id}/keep", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses((status = 200, body = GenerationView)))]
+pub async fn keep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    set_flag(req, caller, &id, "keep").await
+}
+
+/// Lets retention delete a generation again when its period ends.
+#[utoipa::path(post, operation_id = "generations_unkeep", path = "/api/v1/generations/{id}/unkeep", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses((status = 200, body = GenerationView)))]
+pub async fn unkeep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    set_flag(req, caller, &id, "unkeep").await
+}
+
+/// Shares a generation with every signed-in teammate.
+#[utoipa::path(post, operation_id = "generations_share", path = "/api/v1/generations/{id}/share", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses((status = 200, body = GenerationView)))]
+pub async fn share(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    set_flag(req, caller, &id, "share").await
+}
+
+/// Makes a shared generation private again.
+#[utoipa::path(post, operation_id = "generations_unshare", path = "/api/v1/generations/{id}/unshare", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses((status = 200, body = GenerationView)))]
+pub async fn unshare(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+    set_flag(req, caller, &id, "unshare").await
+}
+
+/// Cancels a queued or running generation; its hold is released.
+#[utoipa::path(post, operation_id = "generations_cancel", path = "/api/v1/generations/{id}/cancel", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses(
+        (status = 200, body = GenerationView),
+        (status = 409, description = "It has already ended (`generation.finished`)", body = ErrorBody),
+    ))]
 pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
     let g = generations::cancel(&state, &caller.user, parse_id(&id)?).await?;
-    Ok(HttpResponse::Ok().json(view(&req, &g).await?))
+    Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }
 
 /// `DELETE /api/v1/generations/{id}`: the generation, its files and its records, for good.
+#[utoipa::path(delete, operation_id = "generations_delete", path = "/api/v1/generations/{id}", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "It is on legal hold or still running (`conflict`)", body = ErrorBody),
+    ))]
 pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
     deletion::delete(&state, &caller.ctx(), &caller.user, parse_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
-struct UploadView {
+/// A stored reference image.
+#[derive(Serialize, ToSchema)]
+pub struct UploadView {
     id: String,
     /// A signed link to the cleaned image, as it will be sent to providers.
     url: String,
@@ -101,6 +250,23 @@ struct UploadView {
     bytes: u64,
 }
 
+/// The body of `POST /api/v1/uploads`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// A PNG, JPEG or WebP image up to `limits.upload_max`.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Stores a reference image, re-encoded without metadata.
+#[utoipa::path(post, operation_id = "generations_upload", path = "/api/v1/uploads", tag = "uploads",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = UploadView),
+        (status = 403, description = "The account is frozen (`account.frozen`)", body = ErrorBody),
+        (status = 422, description = "Not a PNG, JPEG or WebP image, or too many pixels (`invalid_input`)", body = ErrorBody),
+    ))]
 pub async fn upload(req: HttpRequest, caller: ApiCaller, payload: Multipart) -> ApiResult {
     let state = state(&req)?;
     let mut parts = multipart::read(payload, state.config.limits.upload_max).await?;
@@ -118,10 +284,4 @@ pub async fn upload(req: HttpRequest, caller: ApiCaller, payload: Multipart) -> 
         height: asset.height,
         bytes: asset.bytes,
     }))
-}
-
-pub async fn balance(req: HttpRequest, caller: ApiCaller) -> ApiResult {
-    let state = state(&req)?;
-    let b = credits::balance(&state, caller.user.id).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "available": b.available, "held": b.held })))
 }

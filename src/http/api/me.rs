@@ -2,19 +2,24 @@
 
 use actix_web::HttpResponse;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::http::auth::ApiCaller;
 use crate::http::responses::ApiResult;
 
-#[derive(Serialize)]
-struct Me<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct Me<'a> {
     id: String,
     email: &'a str,
     name: &'a str,
+    /// `admin` or `member`.
     role: &'a str,
+    /// RFC 3339, UTC.
     created_at: String,
 }
 
+/// Who the caller is.
+#[utoipa::path(get, operation_id = "me_show", path = "/api/v1/me", tag = "account", responses((status = 200, body = Me)))]
 pub async fn show(caller: ApiCaller) -> ApiResult {
     let u = &caller.user;
     Ok(HttpResponse::Ok().json(Me {

@@ -1,30 +1,109 @@
 //! `/api/v1`: the JSON API shared by the UI and scripts. Errors are `{code, message, details}`.
+//! Every route is in one table, [`endpoints`]: `configure` registers it, and a test checks that
+//! the OpenAPI document ([`openapi`]) describes each one.
 
 pub mod account;
+pub mod admin_instance;
+pub mod admin_users;
+pub mod credits;
 pub mod export;
 pub mod generations;
 pub mod me;
 pub mod models;
+pub mod openapi;
 pub mod search;
 pub mod views;
 pub mod webhooks;
 
+use actix_web::http::Method;
 use actix_web::web;
 
-/// Registers the API routes under the `/api/v1` scope.
+/// Where the API lives.
+pub const PREFIX: &str = "/api/v1";
+
+/// One operation: its method, its path under [`PREFIX`] and its handler.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: actix_web::Route,
+}
+
+fn op<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    Endpoint { route: web::method(method.clone()).to(handler), method, path }
+}
+
+/// Every operation of the API.
+pub fn endpoints() -> Vec<Endpoint> {
+    use Method as M;
+    vec![
+        op(M::GET, "/openapi.json", openapi::document),
+        op(M::GET, "/me", me::show),
+        op(M::GET, "/account", account::show),
+        op(M::PATCH, "/account", account::update),
+        op(M::DELETE, "/account", account::delete),
+        op(M::DELETE, "/account/content", account::erase_content),
+        op(M::GET, "/account/export", export::show),
+        op(M::POST, "/account/export", export::start),
+        op(M::GET, "/credits", credits::balance),
+        op(M::GET, "/credits/ledger", credits::ledger),
+        op(M::GET, "/models", models::list),
+        op(M::POST, "/uploads", generations::upload),
+        op(M::GET, "/generations", search::list),
+        op(M::POST, "/generations", generations::create),
+        op(M::GET, "/generations/{id}", generations::show),
+        op(M::DELETE, "/generations/{id}", generations::delete),
+        op(M::POST, "/generations/{id}/cancel", generations::cancel),
+        op(M::POST, "/generations/{id}/keep", generations::keep),
+        op(M::POST, "/generations/{id}/unkeep", generations::unkeep),
+        op(M::POST, "/generations/{id}/share", generations::share),
+        op(M::POST, "/generations/{id}/unshare", generations::unshare),
+        op(M::GET, "/webhooks", webhooks::list),
+        op(M::POST, "/webhooks", webhooks::create),
+        op(M::DELETE, "/webhooks/{id}", webhooks::delete),
+        op(M::GET, "/webhooks/{id}/deliveries", webhooks::deliveries),
+        op(M::GET, "/admin/users", admin_users::list),
+        op(M::POST, "/admin/users", admin_users::invite),
+        op(M::PATCH, "/admin/users/{id}", admin_users::update),
+        op(M::POST, "/admin/users/{id}/reset-link", admin_users::reset_link),
+        op(M::POST, "/admin/users/{id}/credits", admin_users::grant_credits),
+        op(M::PUT, "/admin/generations/{id}/hold", admin_users::set_generation_hold),
+        op(M::GET, "/admin/connections", admin_instance::connections),
+        op(M::POST, "/admin/connections", admin_instance::add_connection),
+        op(M::DELETE, "/admin/connections/{name}", admin_instance::remove_connection),
+        op(M::POST, "/admin/connections/{name}/test", admin_instance::test_connection),
+        op(M::GET, "/admin/models", admin_instance::model_policies),
+        op(M::PUT, "/admin/models/{id}", admin_instance::save_model_policy),
+        op(M::PUT, "/admin/models/{id}/overrides", admin_instance::set_model_override),
+        op(M::DELETE, "/admin/models/{id}/overrides/{user}", admin_instance::remove_model_override),
+        op(M::GET, "/admin/data-use", admin_instance::data_use),
+        op(M::PUT, "/admin/data-use", admin_instance::set_data_use),
+        op(M::GET, "/admin/retention", admin_instance::retention),
+        op(M::POST, "/admin/retention/run", admin_instance::run_retention),
+        op(M::GET, "/admin/audit", admin_instance::audit),
+    ]
+}
+
+/// `(method, full path)` of every operation, in table order.
+pub fn routes() -> Vec<(Method, String)> {
+    endpoints().into_iter().map(|e| (e.method, format!("{PREFIX}{}", e.path))).collect()
+}
+
+/// Registers the API routes under the `/api/v1` scope: one resource per path (so other
+/// methods get a JSON 405), in table order.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/me").get(me::show));
-    cfg.service(super::resource("/account").get(account::show).patch(account::update).delete(account::delete));
-    cfg.service(super::resource("/account/content").delete(account::erase_content));
-    cfg.service(super::resource("/account/export").get(export::show).post(export::start));
-    cfg.service(super::resource("/credits").get(generations::balance));
-    cfg.service(super::resource("/models").get(models::list));
-    cfg.service(super::resource("/uploads").post(generations::upload));
-    cfg.service(super::resource("/generations").get(search::list).post(generations::create));
-    cfg.service(super::resource("/generations/{id}").get(generations::show).delete(generations::delete));
-    cfg.service(super::resource("/generations/{id}/cancel").post(generations::cancel));
-    cfg.service(super::resource("/generations/{id}/{action:keep|unkeep|share|unshare}").post(generations::set_flag));
-    cfg.service(super::resource("/webhooks").get(webhooks::list).post(webhooks::create));
-    cfg.service(super::resource("/webhooks/{id}").delete(webhooks::delete));
-    cfg.service(super::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries));
+    let mut by_path: Vec<(&'static str, Vec<actix_web::Route>)> = Vec::new();
+    for e in endpoints() {
+        match by_path.iter_mut().find(|(p, _)| *p == e.path) {
+            Some((_, routes)) => routes.push(e.route),
+            None => by_path.push((e.path, vec![e.route])),
+        }
+    }
+    for (path, routes) in by_path {
+        cfg.service(routes.into_iter().fold(super::resource(path), |r, route| r.route(route)));
+    }
 }

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::catalog::data_use::TrainingUse;
 use crate::domain::catalog::{ParamSpec, Price, ReferenceRole};
@@ -10,28 +11,70 @@ use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::models::{self, Offer};
 
-#[derive(Serialize)]
-struct Capabilities {
+/// What a model takes besides the prompt.
+#[derive(Serialize, ToSchema)]
+pub struct Capabilities {
     negative_prompt: bool,
+    /// The reference roles it takes: `first_frame`, `last_frame`, `reference`.
+    #[schema(value_type = Vec<String>)]
     references: Vec<&'static str>,
 }
 
-#[derive(Serialize)]
-struct ModelView<'a> {
+/// One parameter of a model (documentation of the catalog's parameter shape).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ParamDoc {
+    name: String,
+    label: String,
+    /// `choice` (one of `values`), `number` (one of `values`), `range` (`min`..=`max`) or `seed`
+    /// (an optional whole number).
+    r#type: String,
+    /// `choice` and `number`: the values it takes (strings or numbers).
+    #[schema(required = false)]
+    values: Vec<serde_json::Value>,
+    /// `choice`, `number` and `range`: the value used when none is given.
+    #[schema(required = false)]
+    default: serde_json::Value,
+    /// `range` only.
+    #[schema(required = false)]
+    min: i64,
+    /// `range` only.
+    #[schema(required = false)]
+    max: i64,
+}
+
+/// A model's price (documentation of the catalog's price shape).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PriceDoc {
+    /// `per_image` (each output image) or `per_second` (of video).
+    r#type: String,
+    credits: u64,
+}
+
+/// A model of the catalog as the caller sees it.
+#[derive(Serialize, ToSchema)]
+pub struct ModelView<'a> {
     id: &'static str,
     label: &'static str,
+    /// `image` or `video`.
+    #[schema(value_type = String)]
     kind: &'static str,
     provider: &'static str,
     connection: Option<&'a str>,
     description: &'static str,
     demo: bool,
     capabilities: Capabilities,
+    #[schema(value_type = Vec<ParamDoc>)]
     parameters: &'a [ParamSpec],
+    #[schema(value_type = PriceDoc)]
     price: Price,
     max_prompt_chars: usize,
     available: bool,
     unavailable_reason: Option<String>,
     /// Whether the provider may train on what it receives (the catalog's data-use table).
+    /// `no`, `yes`, `opt_out` or `unknown`.
+    #[schema(value_type = String)]
     provider_may_train: TrainingUse,
 }
 
@@ -58,9 +101,17 @@ fn view(offer: &Offer, training: TrainingUse) -> ModelView<'_> {
     }
 }
 
+/// The catalog.
+#[derive(Serialize, ToSchema)]
+pub struct ModelList<'a> {
+    models: Vec<ModelView<'a>>,
+}
+
+/// Every model of the catalog, each with whether the caller may use it and, when not, why.
+#[utoipa::path(get, operation_id = "models_list", path = "/api/v1/models", tag = "models", responses((status = 200, body = ModelList)))]
 pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let offers = models::offers(&state, &caller.user).await?;
     let views: Vec<ModelView> = offers.iter().map(|o| view(o, state.data_use.may_train_on_inputs(o.spec.provider))).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "models": views })))
+    Ok(HttpResponse::Ok().json(ModelList { models: views }))
 }

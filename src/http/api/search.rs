@@ -5,6 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use super::views::GenerationView;
 use crate::domain::catalog::MediaKind;
@@ -26,27 +27,37 @@ const KNOWN: [&str; 12] = ["q", "model", "provider", "kind", "state", "from", "t
 /// The longest value of a model, provider or user parameter.
 const MAX_VALUE_CHARS: usize = 200;
 
-#[derive(Serialize)]
-struct ItemView<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct ItemView<'a> {
     #[serde(flatten)]
     generation: GenerationView<'a>,
+    /// The prompt (cut around the first match when long), HTML-escaped, matches in `<mark>`.
     highlight: &'a str,
 }
 
-#[derive(Serialize)]
-struct FacetsView<'a> {
+/// Counts of the whole result set by value.
+#[derive(Serialize, ToSchema)]
+pub struct FacetsView<'a> {
+    #[schema(value_type = BTreeMap<String, u64>)]
     model: &'a BTreeMap<String, u64>,
+    #[schema(value_type = BTreeMap<String, u64>)]
     provider: &'a BTreeMap<String, u64>,
+    #[schema(value_type = BTreeMap<String, u64>)]
     kind: &'a BTreeMap<String, u64>,
+    #[schema(value_type = BTreeMap<String, u64>)]
     state: &'a BTreeMap<String, u64>,
+    /// By user id; admins only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, u64>>)]
     user: Option<&'a BTreeMap<String, u64>>,
 }
 
-#[derive(Serialize)]
-struct PageView<'a> {
+/// One page of results.
+#[derive(Serialize, ToSchema)]
+pub struct PageView<'a> {
     items: Vec<ItemView<'a>>,
     facets: FacetsView<'a>,
+    /// Pass as `cursor` for the next page; `null` on the last.
     next_cursor: Option<&'a str>,
     total: u64,
 }
@@ -74,6 +85,27 @@ pub(crate) async fn request_for(state: &AppState, user: &User, query: &str) -> R
     Ok(request)
 }
 
+/// Searches and lists the generations the caller may see, newest first.
+#[utoipa::path(get, operation_id = "search_list", path = "/api/v1/generations", tag = "generations",
+    params(
+        ("q" = Option<String>, Query, description = "Words and \"phrases\" to find in prompts (500 characters at most)", max_length = 500),
+        ("model" = Option<Vec<String>>, Query, description = "Model ids (repeat or comma-separate: any of them)"),
+        ("provider" = Option<Vec<String>>, Query, description = "Connection kinds, e.g. `openai_videos`"),
+        ("kind" = Option<Vec<String>>, Query, description = "`image` or `video`"),
+        ("state" = Option<Vec<String>>, Query, description = "`queued`, `submitting`, `running`, `fetching`, `succeeded`, `failed`, `cancelled`"),
+        ("from" = Option<String>, Query, description = "A date (`2026-01-31`, from its start) or an RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "A date (to its end) or an RFC 3339 time"),
+        ("kept" = Option<bool>, Query, description = "Only kept (`true`) or only not kept (`false`)"),
+        ("user" = Option<Vec<String>>, Query, description = "Admins only: user ids or emails"),
+        ("sort" = Option<String>, Query, description = "`newest` (default) or `oldest`"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("limit" = Option<i64>, Query, description = "Items per page, 1-100 (50)", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, body = PageView),
+        (status = 403, description = "`user` from a member (`auth.admin_only`)", body = super::openapi::ErrorBody),
+        (status = 503, description = "The search index is being rebuilt (`search.unavailable`)", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let admin = search::viewer(&caller.user).admin;

@@ -1,46 +1,61 @@
 //! The JSON shapes of the API, built from domain values.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OutputView {
     pub id: String,
+    /// A signed link, valid for an hour.
     pub url: String,
     pub content_type: String,
     pub bytes: u64,
     pub sha256: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReasonView<'a> {
     pub code: &'a str,
     pub message: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReferenceView {
+    /// `first_frame`, `last_frame` or `reference`.
+    #[schema(value_type = String)]
     pub role: &'static str,
     pub upload: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct GenerationView<'a> {
     pub id: String,
     pub model: &'a str,
+    /// `image` or `video`.
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    /// The connection that runs it.
     pub connection: &'a str,
+    /// `queued`, `submitting`, `running`, `fetching`, `succeeded`, `failed` or `cancelled`.
+    #[schema(value_type = String)]
     pub state: &'static str,
+    /// Why it failed or was cancelled.
     pub reason: Option<ReasonView<'a>>,
+    /// Percent done, when the provider says.
     pub progress: Option<u8>,
+    /// Credits held or charged.
     pub cost: u64,
     pub prompt: &'a str,
     pub negative_prompt: Option<&'a str>,
+    /// The parameters as resolved (defaults filled in).
+    #[schema(value_type = Object)]
     pub params: std::collections::BTreeMap<&'a str, serde_json::Value>,
     pub references: Vec<ReferenceView>,
+    /// RFC 3339, UTC (as the other times).
     pub created_at: String,
     pub submitted_at: Option<String>,
     pub finished_at: Option<String>,

@@ -3,7 +3,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::ErrorBody;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::{Delivery, Webhook};
 use crate::error::AppError;
@@ -11,7 +13,7 @@ use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::webhooks;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WebhookView {
     id: String,
     url: String,
@@ -37,7 +39,7 @@ impl WebhookView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AttemptView {
     at: String,
     status: Option<u16>,
@@ -45,7 +47,7 @@ struct AttemptView {
     duration_ms: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DeliveryView {
     id: String,
     #[serde(rename = "type")]
@@ -75,7 +77,17 @@ impl DeliveryView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    webhooks: Vec<WebhookView>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct DeliveryList {
+    deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     url: String,
@@ -87,32 +99,41 @@ fn parse_id(id: &str) -> Result<WebhookId, AppError> {
     id.parse().map_err(|_| AppError::not_found())
 }
 
-/// `GET /api/v1/webhooks` → `{webhooks: [...]}`, newest first.
+/// The caller's webhooks, newest first.
+#[utoipa::path(get, operation_id = "webhooks_list", path = "/api/v1/webhooks", tag = "webhooks", responses((status = 200, body = WebhookList)))]
 pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let hooks = webhooks::list(&state, caller.user.id).await?;
-    let views: Vec<WebhookView> = hooks.iter().map(|h| WebhookView::new(h, None)).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "webhooks": views })))
+    Ok(HttpResponse::Ok().json(WebhookList { webhooks: hooks.iter().map(|h| WebhookView::new(h, None)).collect() }))
 }
 
-/// `POST /api/v1/webhooks` with `{url, description?}` → 201 with the webhook and its `secret`.
+/// Registers a webhook; the answer carries its signing `secret`, shown this once.
+#[utoipa::path(post, operation_id = "webhooks_create", path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateBody, responses(
+    (status = 201, body = WebhookView),
+    (status = 422, description = "Not an http(s) URL, a private address, or too many webhooks (`invalid_input`)", body = ErrorBody),
+))]
 pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateBody>) -> ApiResult {
     let state = state(&req)?;
     let (hook, secret) = webhooks::create(&state, &caller.ctx(), &caller.user, &body.url, &body.description).await?;
     Ok(HttpResponse::Created().json(WebhookView::new(&hook, Some(secret))))
 }
 
-/// `DELETE /api/v1/webhooks/{id}` → 204.
+/// Deletes one of the caller's webhooks (its pending deliveries go with it).
+#[utoipa::path(delete, operation_id = "webhooks_delete", path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
     webhooks::delete(&state, &caller.ctx(), caller.user.id, parse_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /api/v1/webhooks/{id}/deliveries` → `{deliveries: [...]}`, newest first.
+/// A webhook's delivery log, newest first, each delivery with its attempts.
+#[utoipa::path(get, operation_id = "webhooks_deliveries", path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id")),
+    responses((status = 200, body = DeliveryList)))]
 pub async fn deliveries(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
     let (_, log) = webhooks::deliveries(&state, caller.user.id, parse_id(&id)?).await?;
-    let views: Vec<DeliveryView> = log.iter().map(DeliveryView::new).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "deliveries": views })))
+    Ok(HttpResponse::Ok().json(DeliveryList { deliveries: log.iter().map(DeliveryView::new).collect() }))
 }

@@ -35,17 +35,17 @@ struct AuditPage {
 #[derive(Deserialize, Default, Clone)]
 pub struct AuditQuery {
     #[serde(default)]
-    action: String,
+    pub(crate) action: String,
     #[serde(default)]
-    who: String,
+    pub(crate) who: String,
     /// yyyy-mm-dd, inclusive.
     #[serde(default)]
-    from: String,
+    pub(crate) from: String,
     /// yyyy-mm-dd, inclusive.
     #[serde(default)]
-    to: String,
+    pub(crate) to: String,
     #[serde(default)]
-    before: String,
+    pub(crate) before: String,
 }
 
 impl AuditPage {
@@ -75,8 +75,8 @@ impl AuditQuery {
         format!("{}?{}", urls.admin_audit_csv(), self.query_string(None))
     }
 
-    /// The filters, parsed; bad input is a 400 that says which.
-    fn filter(&self) -> Result<AuditFilter, AppError> {
+    /// The filters, parsed; bad input is a 400 that says which (also the API's).
+    pub(crate) fn filter(&self) -> Result<AuditFilter, AppError> {
         let action = match self.action.trim() {
             "" => None,
             name => Some(AuditAction::parse(name).ok_or_else(|| AppError::bad_request("Unknown action filter."))?),

@@ -232,13 +232,8 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     let values = form_params(&parts.fields);
     let (prompt, negative) = (get("prompt"), get("negative_prompt"));
     let result = async {
-        let mut references = Vec::new();
-        for file in &parts.files {
-            let Some(role) = file.field.strip_prefix("ref_") else { continue };
-            ReferenceRole::parse(role)?;
-            let asset = uploads::upload(&state, &who.user, file.bytes.clone()).await?;
-            references.push((role.to_string(), asset.id.to_string()));
-        }
+        let files = parts.files.iter().filter_map(|f| Some((f.field.strip_prefix("ref_")?.to_string(), f.bytes.clone()))).collect();
+        let mut references = uploads::upload_references(&state, &who.user, files).await?;
         for (role, upload) in reuse_fields(&parts.fields) {
             if !references.iter().any(|(r, _)| r == role.as_str()) {
                 references.push((role.as_str().to_string(), upload.to_string()));

@@ -7,6 +7,7 @@ pub mod admin_connections;
 pub mod admin_models;
 pub mod admin_retention;
 pub mod admin_users;
+pub mod api_docs;
 pub mod generate;
 pub mod generation;
 pub mod generation_actions;
