@@ -170,8 +170,9 @@ async fn delete_generations(state: &AppState, user: UserId) -> ServiceResult<()>
             return Ok(());
         }
         let ids: Vec<_> = page.iter().map(|g| g.id).collect();
-        let marked = deletion::mark_many(state, &ctx, ids).await?;
-        deletion::finish_many(state, marked).await?;
+        // every one is marked afterwards (now or by an earlier, interrupted run)
+        deletion::mark_many(state, &ctx, ids.clone()).await?;
+        deletion::finish_many(state, ids).await?;
     }
 }
 
