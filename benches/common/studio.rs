@@ -27,18 +27,20 @@ impl Studio {
     /// Creates the admin, grants `credits` and makes a token with the CLI; writes a config
     /// with one `openai-videos` connection ("fake", serving sora-2) at `fake_port`.
     pub fn prepare(root: &Path, fake_port: u16, max_concurrent: u32, credits: i64) -> Result<Studio, String> {
+        let config = format!(
+            "[[connection]]\nname = \"fake\"\nkind = \"openai-videos\"\n\
+             base_url = \"http://127.0.0.1:{fake_port}/v1\"\napi_key = \"x\"\n\
+             allow_private_network = true\nmodels = [\"sora-2\"]\n\
+             max_concurrent = {max_concurrent}\ntimeout = \"600s\"\n"
+        );
+        Studio::prepare_with(root, &config, credits)
+    }
+
+    /// As [`Studio::prepare`], with `config` as the whole config file.
+    pub fn prepare_with(root: &Path, config_text: &str, credits: i64) -> Result<Studio, String> {
         let data_dir = root.join("data");
         let config = root.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[[connection]]\nname = \"fake\"\nkind = \"openai-videos\"\n\
-                 base_url = \"http://127.0.0.1:{fake_port}/v1\"\napi_key = \"x\"\n\
-                 allow_private_network = true\nmodels = [\"sora-2\"]\n\
-                 max_concurrent = {max_concurrent}\ntimeout = \"600s\"\n"
-            ),
-        )
-        .map_err(|e| format!("writing the config: {e}"))?;
+        std::fs::write(&config, config_text).map_err(|e| format!("writing the config: {e}"))?;
         let dir = data_dir.display().to_string();
         let cfg = config.display().to_string();
         let common = ["--data-dir", dir.as_str(), "--config", cfg.as_str()];

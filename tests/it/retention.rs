@@ -291,8 +291,14 @@ fn media_files(data: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn retention_killed_mid_sweep_finishes_at_the_next_run_of_the_real_binary() {
-    const N: usize = 80;
-    let app = TestApp::start_with(|c| c.connection[0].delay = Duration::ZERO).await;
+    // more than one deletion batch, so the kill lands in the middle of the sweep
+    const N: usize = 300;
+    let app = TestApp::start_with(|c| {
+        c.connection[0].delay = Duration::ZERO;
+        c.api.concurrent_jobs = 1000;
+        c.api.requests_per_minute = 1_000_000;
+    })
+    .await;
     let (_admin, token) = admin_with_credits(&app, N as i64 + 5).await;
     let mut ids = Vec::new();
     for _ in 0..N {

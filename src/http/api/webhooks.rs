@@ -89,7 +89,7 @@ struct DeliveryList {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub struct NewWebhookBody {
     url: String,
     #[serde(default)]
     description: String,
@@ -108,11 +108,11 @@ pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
 }
 
 /// Registers a webhook; the answer carries its signing `secret`, shown this once.
-#[utoipa::path(post, operation_id = "webhooks_create", path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateBody, responses(
+#[utoipa::path(post, operation_id = "webhooks_create", path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhookBody, responses(
     (status = 201, body = WebhookView),
     (status = 422, description = "Not an http(s) URL, a private address, or too many webhooks (`invalid_input`)", body = ErrorBody),
 ))]
-pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<CreateBody>) -> ApiResult {
+pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<NewWebhookBody>) -> ApiResult {
     let state = state(&req)?;
     let (hook, secret) = webhooks::create(&state, &caller.ctx(), &caller.user, &body.url, &body.description).await?;
     Ok(HttpResponse::Created().json(WebhookView::new(&hook, Some(secret))))
