@@ -55,12 +55,20 @@ fn main() {
         return println!("server did not become ready: {e}");
     }
     let auth = studio.bearer();
-    match Conn::new(server.addr()).request("POST", "/v1/images/generations", &[("Authorization", &auth)], Some(("application/json", BODY.as_bytes()))) {
+    match Conn::new(server.addr()).request(
+        "POST",
+        "/v1/images/generations",
+        &[("Authorization", &auth)],
+        Some(("application/json", BODY.as_bytes())),
+    ) {
         Ok(r) if r.status == 200 && r.text().contains("/media/") => println!("  first image answered 200 with a signed URL"),
         Ok(r) => return println!("the first request answered {}: {}", r.status, r.text().chars().take(300).collect::<String>()),
         Err(e) => return println!("the first request failed: {e}"),
     }
-    println!("\n  {:>11} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}", "concurrency", "images", "images/s", "p50 ms", "p99 ms", "max ms", "non-200");
+    println!(
+        "\n  {:>11} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+        "concurrency", "images", "images/s", "p50 ms", "p99 ms", "max ms", "non-200"
+    );
     for &c in &levels {
         let _ = run(server.addr(), &auth, c, Duration::from_secs(warmup));
         let t = Instant::now();

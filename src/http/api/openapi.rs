@@ -155,6 +155,10 @@ fn complete(op: &mut Operation, public: bool, unsafe_method: bool, has_path_para
         if unsafe_method {
             add("403", "A session request without same-origin headers and a CSRF token (`csrf.*`), or not allowed.");
         }
+        add(
+            "429",
+            "An API token over its requests per minute or unfinished generations (`rate_limited`); `Retry-After` says when to try again.",
+        );
         add("503", "The store is busy (`store.unavailable`); try again.");
     }
     if !public {
