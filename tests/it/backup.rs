@@ -107,14 +107,17 @@ async fn a_backup_taken_while_serving_restores_every_record_and_media_file() {
     let out = cli(&["backup", b, "--data-dir", d], None).await;
     assert!(out.contains("backup written to"), "{out}");
     assert!(out.contains("master key is NOT in the backup"), "{out}");
-    assert!(out.contains("3 users, 5 generations, 11 assets"), "{out}"); // 6 outputs, 4 image thumbnails, 1 upload
+    // 6 outputs, 4 image thumbnails, 1 upload, and a poster frame per video where ffmpeg makes them
+    let video_posters = if crate::support::has_ffmpeg() { 2 } else { 0 };
+    let assets = 11 + video_posters;
+    assert!(out.contains(&format!("3 users, 5 generations, {assets} assets")), "{out}");
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(backup_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["master_key_included"], false);
     assert_eq!(manifest["schema_version"], reelvault::store::migrations::CURRENT);
     assert_eq!(manifest["tables"]["users-1"], 3);
     assert_eq!(manifest["tables"]["generations-1"], 5);
     let media = manifest["media"].as_array().unwrap();
-    assert_eq!(media.len(), 1 + 1 + 2 + 1 + 1 + 1 + 4, "one upload, every output and a thumbnail per image: {manifest}");
+    assert_eq!(media.len(), assets, "one upload, every output and a thumbnail per image (and video): {manifest}");
     for m in media {
         let on_disk = std::fs::read(backup_dir.join(m["path"].as_str().unwrap())).unwrap();
         assert_eq!(hex::encode(Sha256::digest(&on_disk)), m["sha256"].as_str().unwrap());

@@ -230,6 +230,30 @@ async fn library_image_outputs_get_an_encrypted_jpeg_thumbnail_that_deletion_rem
     assert_eq!(files(&app), 0);
 }
 
+#[tokio::test]
+async fn library_video_outputs_get_an_encrypted_poster_frame_taken_by_ffmpeg() {
+    if !crate::support::has_ffmpeg() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install ffmpeg (.ci/run does)");
+        eprintln!("skipping the video poster test: ffmpeg is not installed (apt-get install ffmpeg)");
+        return;
+    }
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let body = serde_json::json!({"model": "demo-video", "prompt": "a kite over dunes", "params": {"duration": 2}});
+    let created = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_terminal(&app.url, &token, &id).await["state"], "succeeded");
+    wait_total(&app.url, &token, "", 1).await;
+    let page = admin.get("/library").await;
+    let poster = page.attr_of(&format!("#card-{id} .thumb img"), "src").expect("a poster frame on the card");
+    let response = admin.client.get(format!("{}{poster}", app.url)).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let frame = image::load_from_memory(&response.bytes().await.unwrap()).expect("a JPEG frame");
+    assert!(frame.width() > 0 && frame.width() <= reelvault::engine::posters::WIDTH);
+    assert_eq!(walk(&app.data_dir().join("media")), 2, "the video and its poster, both encrypted");
+    app.stop().await;
+}
+
 /// The number of files under `dir`, recursively.
 fn walk(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)

@@ -286,3 +286,8 @@ pub async fn api_get(base: &str, path: &str, token: Option<&str>) -> Page {
     }
     Browser::read(request.send().await.expect("GET")).await
 }
+
+/// Whether `ffmpeg` is on the PATH (the app then takes video poster frames with it).
+pub fn has_ffmpeg() -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("ffmpeg").is_file()))
+}
