@@ -154,6 +154,12 @@ enum TokenCommand {
         /// Lifetime such as "30d"; omit for a token that does not expire
         #[arg(long)]
         expires: Option<String>,
+        /// This token's requests per minute (default: `api.requests_per_minute`)
+        #[arg(long)]
+        requests_per_minute: Option<u32>,
+        /// This token's unfinished generations at once (default: `api.concurrent_jobs`)
+        #[arg(long)]
+        concurrent_jobs: Option<u32>,
     },
 }
 
@@ -186,8 +192,8 @@ pub fn main() -> ExitCode {
             Command::Check => check(config).await,
             Command::Credits(CreditsCommand::Grant { email, amount }) => manage(config, AdminCommand::CreditsGrant { email, amount }).await,
             Command::User(cmd) => manage(config, user_command(cmd)?).await,
-            Command::Token(TokenCommand::Create { email, name, expires }) => {
-                manage(config, AdminCommand::TokenCreate { email, name, expires }).await
+            Command::Token(TokenCommand::Create { email, name, expires, requests_per_minute, concurrent_jobs }) => {
+                manage(config, AdminCommand::TokenCreate { email, name, expires, requests_per_minute, concurrent_jobs }).await
             }
             Command::Retention(cmd) => manage(config, retention_command(cmd)?).await,
             Command::Backup { dir } => backup(config, dir).await,

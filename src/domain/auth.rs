@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::audit::ClientInfo;
 use super::ids::{LinkId, SessionId, TokenId, UserId};
 use super::time::Timestamp;
-use super::user::{Email, Role};
+use super::user::{Email, InvalidInput, Role};
 
 /// A signed-in browser. The secret token is never stored, only its hash (the table key).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +56,37 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
     /// The first characters of the secret, so a person can tell tokens apart.
     pub prefix: String,
+    /// Limits of this token in place of the instance's `[api]` defaults.
+    pub limits: TokenLimits,
+}
+
+/// A token's own request and job limits; `None` takes the instance's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenLimits {
+    pub requests_per_minute: Option<u32>,
+    pub concurrent_jobs: Option<u32>,
+}
+
+/// The highest limit a token may be given.
+pub const MAX_TOKEN_LIMIT: u32 = 1_000_000;
+
+impl TokenLimits {
+    /// Parses the optional fields of the token form or command line (empty: the default).
+    pub fn parse(requests_per_minute: &str, concurrent_jobs: &str) -> Result<TokenLimits, InvalidInput> {
+        let one = |text: &str, what: InvalidInput| -> Result<Option<u32>, InvalidInput> {
+            match text.trim() {
+                "" => Ok(None),
+                n => n.parse::<u32>().ok().filter(|n| (1..=MAX_TOKEN_LIMIT).contains(n)).map(Some).ok_or(what),
+            }
+        };
+        Ok(TokenLimits {
+            requests_per_minute: one(
+                requests_per_minute,
+                InvalidInput("requests per minute is a whole number from 1 to 1000000, or empty"),
+            )?,
+            concurrent_jobs: one(concurrent_jobs, InvalidInput("concurrent jobs is a whole number from 1 to 1000000, or empty"))?,
+        })
+    }
 }
 
 impl ApiToken {

@@ -131,7 +131,7 @@ impl ApiCaller {
     /// generation's id.
     pub async fn job_slot(&self, state: &AppState) -> Result<Option<rate_limits::JobSlot>, ApiError> {
         match &self.credential {
-            Credential::Token(token) => Ok(Some(rate_limits::reserve_job(state, token.id).await?)),
+            Credential::Token(token) => Ok(Some(rate_limits::reserve_job(state, token).await?)),
             Credential::Session { .. } => Ok(None),
         }
     }
@@ -152,7 +152,7 @@ pub async fn bearer_caller(req: &HttpRequest, state: &AppState) -> Result<Option
     };
     match tokens::authenticate(state, bearer).await? {
         Some((token, user)) => {
-            state.rate_limits.check_request(token.id)?;
+            state.rate_limits.check_request(&token)?;
             Ok(Some(ApiCaller { user, credential: Credential::Token(token), client }))
         }
         None => Err(AppError::new(

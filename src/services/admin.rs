@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::Context;
 use super::{ServiceError, ServiceResult, accounts, backup, credits, links, retention, search, tokens};
+use crate::domain::auth::TokenLimits;
 use crate::domain::time::Timestamp;
 use crate::domain::user::Role;
 use crate::state::AppState;
@@ -40,6 +41,11 @@ pub enum AdminCommand {
         email: String,
         name: String,
         expires: Option<String>,
+        /// The token's own limits (`None`: the instance's `[api]` defaults).
+        #[serde(default)]
+        requests_per_minute: Option<u32>,
+        #[serde(default)]
+        concurrent_jobs: Option<u32>,
     },
     CreditsGrant {
         email: String,
@@ -116,7 +122,7 @@ pub async fn execute(state: &AppState, command: AdminCommand, progress: &Progres
                 state.urls().absolute(&state.urls().reset(&secret))
             ))
         }
-        AdminCommand::TokenCreate { email, name, expires } => {
+        AdminCommand::TokenCreate { email, name, expires, requests_per_minute, concurrent_jobs } => {
             let user = accounts::find_by_email(state, &email).await?;
             let expires = match expires.as_deref().map(str::trim) {
                 None | Some("") | Some("never") => None,
@@ -125,7 +131,11 @@ pub async fn execute(state: &AppState, command: AdminCommand, progress: &Progres
                 })?),
             };
             let name = if name.trim().is_empty() { "command line".to_string() } else { name };
-            let (token, secret) = tokens::create(state, &ctx, user.id, &name, expires).await?;
+            let limits = TokenLimits::parse(
+                &requests_per_minute.map(|n| n.to_string()).unwrap_or_default(),
+                &concurrent_jobs.map(|n| n.to_string()).unwrap_or_default(),
+            )?;
+            let (token, secret) = tokens::create(state, &ctx, user.id, &name, expires, limits).await?;
             let until = token.expires_at.map_or("never expires".to_string(), |t| format!("expires {}", t.human()));
             Ok(format!("{secret}\n# token {:?} for {}, {until}; shown once, store it now\n", token.name, user.email))
         }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{ServiceError, ServiceResult};
 use crate::config::ApiConfig;
+use crate::domain::auth::ApiToken;
 use crate::domain::ids::{GenerationId, TokenId};
 use crate::state::AppState;
 use crate::store;
@@ -65,10 +66,11 @@ impl RateLimits {
         self.skipped_ms.fetch_add(u64::try_from(by.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
-    /// Counts one request of `token`; refused with the wait when its bucket is empty.
-    pub fn check_request(&self, token: TokenId) -> ServiceResult<()> {
-        let limit = self.config.requests_per_minute;
-        take(&mut self.buckets.lock().unwrap_or_else(|p| p.into_inner()), token, limit, self.now())
+    /// Counts one request of `token` (its own limit, else the instance's); refused with the
+    /// wait when its bucket is empty.
+    pub fn check_request(&self, token: &ApiToken) -> ServiceResult<()> {
+        let limit = token.limits.requests_per_minute.unwrap_or(self.config.requests_per_minute);
+        take(&mut self.buckets.lock().unwrap_or_else(|p| p.into_inner()), token.id, limit, self.now())
             .map_err(|retry_after| ServiceError::RateLimited { limit: Limit::RequestsPerMinute, allowed: limit, retry_after })
     }
 
@@ -79,8 +81,9 @@ impl RateLimits {
     }
 
     /// Forgets finished generations, then reserves a job slot or refuses.
-    fn reserve(&self, token: TokenId, finished: &[GenerationId]) -> ServiceResult<JobSlot> {
-        let limit = self.config.concurrent_jobs;
+    fn reserve(&self, token: &ApiToken, finished: &[GenerationId]) -> ServiceResult<JobSlot> {
+        let limit = token.limits.concurrent_jobs.unwrap_or(self.config.concurrent_jobs);
+        let token = token.id;
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         let entry = jobs.entry(token).or_default();
         for id in finished {
@@ -147,8 +150,8 @@ impl Drop for JobSlot {
 /// Reserves a job slot for a submit made with `token`, before anything is held or sent.
 /// The generations the token is known to have started are looked up in the store, so one
 /// that finished (however it ended) frees its place without relying on any event.
-pub async fn reserve_job(state: &AppState, token: TokenId) -> ServiceResult<JobSlot> {
-    let tracked = state.rate_limits.tracked(token);
+pub async fn reserve_job(state: &AppState, token: &ApiToken) -> ServiceResult<JobSlot> {
+    let tracked = state.rate_limits.tracked(token.id);
     let finished = if tracked.is_empty() {
         Vec::new()
     } else {
@@ -176,10 +179,24 @@ mod tests {
         RateLimits::new(ApiConfig { requests_per_minute: rpm, concurrent_jobs: jobs })
     }
 
+    fn token(limits: crate::domain::auth::TokenLimits) -> ApiToken {
+        ApiToken {
+            id: TokenId::generate(),
+            user: crate::domain::ids::UserId::generate(),
+            name: "t".into(),
+            created_at: crate::domain::time::Timestamp::now(),
+            expires_at: None,
+            last_used: None,
+            revoked_at: None,
+            prefix: "rv_test".into(),
+            limits,
+        }
+    }
+
     #[test]
     fn a_bucket_empties_after_its_limit_and_refills_over_the_window() {
         let l = limits(3, 1);
-        let (a, b) = (TokenId::generate(), TokenId::generate());
+        let (a, b) = (&token(Default::default()), &token(Default::default()));
         for _ in 0..3 {
             l.check_request(a).unwrap();
         }
@@ -201,7 +218,7 @@ mod tests {
     #[test]
     fn job_slots_are_reserved_held_and_given_back() {
         let l = limits(100, 2);
-        let t = TokenId::generate();
+        let t = &token(Default::default());
         let first = l.reserve(t, &[]).unwrap();
         let second = l.reserve(t, &[]).unwrap();
         assert!(l.reserve(t, &[]).is_err(), "two reserved");
@@ -211,10 +228,25 @@ mod tests {
         let again = l.reserve(t, &[]).unwrap();
         assert!(l.reserve(t, &[]).is_err(), "one held, one reserved");
         drop(again);
-        assert!(l.reserve(TokenId::generate(), &[]).is_ok(), "other tokens are unaffected");
-        assert_eq!(l.tracked(t), vec![g]);
+        assert!(l.reserve(&token(Default::default()), &[]).is_ok(), "other tokens are unaffected");
+        assert_eq!(l.tracked(t.id), vec![g]);
         let _a = l.reserve(t, &[g]).unwrap();
         let _b = l.reserve(t, &[]).unwrap();
-        assert!(l.tracked(t).is_empty());
+        assert!(l.tracked(t.id).is_empty());
+    }
+
+    #[test]
+    fn a_token_of_its_own_limits_uses_them_instead_of_the_defaults() {
+        let l = limits(100, 100);
+        let own = token(crate::domain::auth::TokenLimits { requests_per_minute: Some(2), concurrent_jobs: Some(1) });
+        l.check_request(&own).unwrap();
+        l.check_request(&own).unwrap();
+        assert!(matches!(l.check_request(&own), Err(ServiceError::RateLimited { allowed: 2, .. })));
+        let _slot = l.reserve(&own, &[]).unwrap();
+        assert!(matches!(l.reserve(&own, &[]), Err(ServiceError::RateLimited { allowed: 1, .. })));
+        let other = token(Default::default());
+        for _ in 0..10 {
+            l.check_request(&other).unwrap();
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, secrets};
 use crate::domain::audit::AuditAction;
-use crate::domain::auth::{ApiToken, LAST_SEEN_GRANULARITY, parse_token_name};
+use crate::domain::auth::{ApiToken, LAST_SEEN_GRANULARITY, TokenLimits, parse_token_name};
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
@@ -22,6 +22,7 @@ pub async fn create(
     user: UserId,
     name: &str,
     expires_in: Option<Duration>,
+    limits: TokenLimits,
 ) -> ServiceResult<(ApiToken, String)> {
     let name = parse_token_name(name)?;
     if expires_in.is_some_and(|d| d.is_zero() || d > MAX_EXPIRY) {
@@ -38,6 +39,7 @@ pub async fn create(
         last_used: None,
         revoked_at: None,
         prefix: secret.chars().take(7).collect(),
+        limits,
     };
     let (ctx, stored, hash) = (ctx.clone(), token.clone(), secrets::hash(&secret));
     state

@@ -61,7 +61,6 @@ macro_rules! stored {
 
 stored! {
     crate::domain::auth::Session => "reelvault::Session@1",
-    crate::domain::auth::ApiToken => "reelvault::ApiToken@1",
     crate::domain::auth::OneTimeLink => "reelvault::OneTimeLink@1",
     crate::domain::audit::AuditEvent => "reelvault::AuditEvent@1",
     crate::domain::credits::LedgerEntry => "reelvault::LedgerEntry@1",

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use super::codec::{Stored, upgrade_from};
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::auth::{ApiToken, TokenLimits};
 use crate::domain::catalog::{MediaKind, Params};
 use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
-use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::ids::{AssetId, GenerationId, TokenId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Email, Role, User};
 
@@ -23,6 +24,42 @@ impl Stored for Generation {
     const TYPE_NAME: &'static str = "reelvault::Generation@2";
     fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
         (name == "reelvault::Generation@1").then(|| upgrade_from::<GenerationV1, Generation>(name, payload))
+    }
+}
+
+impl Stored for ApiToken {
+    const TYPE_NAME: &'static str = "reelvault::ApiToken@2";
+    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
+        (name == "reelvault::ApiToken@1").then(|| upgrade_from::<ApiTokenV1, ApiToken>(name, payload))
+    }
+}
+
+/// `reelvault::ApiToken@1`: no limits of its own.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ApiTokenV1 {
+    id: TokenId,
+    user: UserId,
+    name: String,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    last_used: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+    prefix: String,
+}
+
+impl From<ApiTokenV1> for ApiToken {
+    fn from(v: ApiTokenV1) -> ApiToken {
+        ApiToken {
+            id: v.id,
+            user: v.user,
+            name: v.name,
+            created_at: v.created_at,
+            expires_at: v.expires_at,
+            last_used: v.last_used,
+            revoked_at: v.revoked_at,
+            prefix: v.prefix,
+            limits: TokenLimits::default(),
+        }
     }
 }
 
@@ -238,5 +275,21 @@ mod tests {
         let u: User = codec::decode(&written_as("reelvault::User@1", &user)).unwrap();
         assert_eq!((u.id, u.email.as_str(), u.bio.as_str(), u.frozen), (user.id, "a@example.com", "", false));
         assert!(codec::decode::<User>(&written_as("reelvault::User@9", &user)).is_err(), "an unknown layout is refused");
+    }
+
+    #[test]
+    fn tokens_of_the_first_layout_read_with_the_instance_limits() {
+        let old = ApiTokenV1 {
+            id: TokenId::generate(),
+            user: UserId::generate(),
+            name: "laptop".into(),
+            created_at: Timestamp::now(),
+            expires_at: None,
+            last_used: None,
+            revoked_at: None,
+            prefix: "rv_abcd".into(),
+        };
+        let t: ApiToken = codec::decode(&written_as("reelvault::ApiToken@1", &old)).unwrap();
+        assert_eq!((t.id, t.name.as_str(), t.limits), (old.id, "laptop", TokenLimits::default()));
     }
 }

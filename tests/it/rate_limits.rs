@@ -76,3 +76,31 @@ async fn a_token_at_its_concurrent_jobs_is_refused_before_anything_is_held() {
     assert_eq!(after.status, 201, "a finished job frees its place: {}", after.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_token_made_with_its_own_limits_keeps_them_across_a_restart() {
+    let app = TestApp::start_with(|c| c.connection[0].delay = Duration::from_millis(1500)).await;
+    let (admin, _default) = admin_with_credits(&app, 100).await;
+    let bad = admin.post_form("/account/tokens", &[("name", "x"), ("expires", "30"), ("requests_per_minute", "0")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.text_of("[role=alert]").to_lowercase().contains("requests per minute"), "{}", bad.body);
+    let page = admin
+        .post_form("/account/tokens", &[("name", "slow"), ("expires", "30"), ("requests_per_minute", "2"), ("concurrent_jobs", "1")])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let token = page.text_of("#new-token");
+    assert!(page.body.contains("2/min, 1 at once"), "the list shows the token's limits");
+
+    let first = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let second = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    assert_eq!(second.status, 429, "one job at once: {}", second.body);
+    assert_eq!(second.json()["details"]["limit"], 1);
+    let app = app.restart().await;
+    assert_eq!(api_get(&app.url, "/api/v1/me", Some(&token)).await.status, 200);
+    assert_eq!(api_get(&app.url, "/api/v1/me", Some(&token)).await.status, 200);
+    let third = api_get(&app.url, "/api/v1/me", Some(&token)).await;
+    assert_eq!(third.status, 429, "two requests a minute, stored with the token: {}", third.body);
+    assert_eq!(third.json()["details"]["limit"], 2);
+    app.stop().await;
+}

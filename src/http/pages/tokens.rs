@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::layout::Layout;
-use crate::domain::auth::ApiToken;
+use crate::domain::auth::{ApiToken, TokenLimits};
 use crate::domain::ids::TokenId;
 use crate::domain::time::Timestamp;
 use crate::domain::user::InvalidInput;
@@ -24,6 +24,9 @@ struct TokensPage {
     /// The secret of a token created by this request: shown this once.
     created: Option<String>,
     error: Option<String>,
+    /// The instance's `[api]` limits, for tokens without their own.
+    default_rpm: u32,
+    default_jobs: u32,
 }
 
 impl TokensPage {
@@ -43,7 +46,17 @@ async fn page(req: &HttpRequest, who: &SignedIn, status: StatusCode, created: Op
     let state = state(req)?;
     let mut list = tokens::list(&state, who.user.id).await?;
     list.reverse();
-    let page = TokensPage { layout: Layout::new(req, Some(&who.user)), tokens: list, now: Timestamp::now(), created, error };
+    let api = &state.config.api;
+    let (default_rpm, default_jobs) = (api.requests_per_minute, api.concurrent_jobs);
+    let page = TokensPage {
+        layout: Layout::new(req, Some(&who.user)),
+        tokens: list,
+        now: Timestamp::now(),
+        created,
+        error,
+        default_rpm,
+        default_jobs,
+    };
     render(req, status, &page)
 }
 
@@ -58,6 +71,12 @@ pub struct CreateForm {
     /// "never", or a number of days.
     #[serde(default)]
     expires: String,
+    /// Empty for the instance's default.
+    #[serde(default)]
+    requests_per_minute: String,
+    /// Empty for the instance's default.
+    #[serde(default)]
+    concurrent_jobs: String,
 }
 
 /// The expiry choices of the form, in days ("never" for none).
@@ -75,8 +94,10 @@ fn parse_expiry(text: &str) -> Result<Option<std::time::Duration>, InvalidInput>
 
 pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>) -> PageResult {
     let state = state(&req)?;
-    let result = match parse_expiry(&form.expires) {
-        Ok(expiry) => tokens::create(&state, &who.ctx(), who.user.id, &form.name, expiry).await,
+    let parsed =
+        parse_expiry(&form.expires).and_then(|expiry| Ok((expiry, TokenLimits::parse(&form.requests_per_minute, &form.concurrent_jobs)?)));
+    let result = match parsed {
+        Ok((expiry, limits)) => tokens::create(&state, &who.ctx(), who.user.id, &form.name, expiry, limits).await,
         Err(e) => Err(e.into()),
     };
     match result {
