@@ -11,7 +11,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::percentile;
@@ -38,14 +37,8 @@ fn main() {
     println!("reelvault image generation overhead: POST /v1/images/generations, demo-image, demo delay 0");
     println!("  binary: {}", common::server_binary().display());
     println!("  NOTE: the load generator and the server share this machine's {} CPU(s).", common::cpus());
-    let temp;
-    let root: &Path = match std::env::var_os("RV_BENCH_DIR") {
-        Some(dir) => Box::leak(std::path::PathBuf::from(dir).into_boxed_path()),
-        None => {
-            temp = tempfile::tempdir().expect("temp dir");
-            temp.path()
-        }
-    };
+    let work = common::WorkDir::from_env();
+    let root = work.path();
     let studio = match Studio::prepare_with(root, CONFIG, 1_000_000_000) {
         Ok(s) => s,
         Err(e) => return println!("preparing the studio FAILED: {e}"),

@@ -48,14 +48,8 @@ fn main() {
     println!("reelvault retention benchmark: {docs} generations, {expiring} past the outputs period ({file_kib} KiB file each)");
     println!("  binary: {}", common::server_binary().display());
     println!("  NOTE: the load generator and the server share this machine's {} CPU(s).", common::cpus());
-    let temp;
-    let root: &Path = match std::env::var_os("RV_BENCH_DIR") {
-        Some(dir) => Box::leak(std::path::PathBuf::from(dir).into_boxed_path()),
-        None => {
-            temp = tempfile::tempdir().expect("temp dir");
-            temp.path()
-        }
-    };
+    let work = common::WorkDir::from_env();
+    let root = work.path();
     let studio = match Studio::prepare(root, 9, 1, 1) {
         Ok(s) => s,
         Err(e) => return println!("preparing the studio FAILED: {e}"),

@@ -48,21 +48,6 @@ const MODELS: [(&str, MediaKind); 8] = [
     ("gemini-2.5-flash-image", MediaKind::Image),
 ];
 
-/// Where the bench works: a temporary directory, or `RV_BENCH_DIR` (empty; kept afterwards).
-enum Root {
-    Temp(tempfile::TempDir),
-    Kept(std::path::PathBuf),
-}
-
-impl Root {
-    fn path(&self) -> &Path {
-        match self {
-            Root::Temp(t) => t.path(),
-            Root::Kept(p) => p,
-        }
-    }
-}
-
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -85,10 +70,7 @@ fn main() {
     println!("reelvault search benchmark: {docs} generations, {} words of vocabulary", corpus.words.len());
     println!("  binary: {}", common::server_binary().display());
     println!("  NOTE: clients and server share this machine's {} CPU(s).", common::cpus());
-    let root = match std::env::var_os("RV_BENCH_DIR") {
-        Some(dir) => Root::Kept(std::path::PathBuf::from(dir)),
-        None => Root::Temp(tempfile::tempdir().expect("temp dir")),
-    };
+    let root = common::WorkDir::from_env();
     let studio = match Studio::prepare(root.path(), 9, 1, 1) {
         Ok(s) => s,
         Err(e) => {

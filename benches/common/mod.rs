@@ -265,6 +265,29 @@ fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Where a bench works: a temporary directory, or `RV_BENCH_DIR` (empty; kept afterwards).
+pub enum WorkDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl WorkDir {
+    /// `RV_BENCH_DIR` when set, else a new temporary directory.
+    pub fn from_env() -> WorkDir {
+        match std::env::var_os("RV_BENCH_DIR") {
+            Some(dir) => WorkDir::Kept(PathBuf::from(dir)),
+            None => WorkDir::Temp(tempfile::tempdir().expect("temp dir")),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            WorkDir::Temp(t) => t.path(),
+            WorkDir::Kept(p) => p,
+        }
+    }
+}
+
 /// The `rv_csrf` cookie a form page set and the `csrf_token` its form carries.
 pub fn form_csrf(page: &Response) -> Result<(String, String), String> {
     let cookie = page.set_cookie("rv_csrf").ok_or("no rv_csrf cookie")?;

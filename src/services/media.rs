@@ -69,8 +69,13 @@ pub async fn read_all(state: &AppState, asset: &Asset) -> ServiceResult<Vec<u8>>
 
 /// Records that `client` fetched an authorized asset (`media.downloaded`). The actor is the
 /// person the signed link was issued for (links name the asset's owner); the target is the
-/// asset, the detail what it is and whether it was saved as a file.
+/// asset, the detail what it is and whether it was saved as a file. Posters (the library
+/// grid's thumbnails, derived from outputs) are not recorded: every page of the grid would
+/// otherwise cost a durable write per card.
 pub async fn record_download(state: &AppState, asset: &Asset, client: ClientInfo, attachment: bool) -> ServiceResult<()> {
+    if asset.kind == AssetKind::Poster {
+        return Ok(());
+    }
     let (owner, id) = (asset.owner, asset.id);
     let what = match asset.kind {
         AssetKind::Upload => "reference upload".to_string(),
