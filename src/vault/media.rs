@@ -1,7 +1,8 @@
 //! Encrypted media files on the local filesystem: one age stream per asset at
 //! `ROOT/<shard>/<id>.age`, written through `ROOT/tmp/` + fsync + rename, read back by range.
 //!
-//! All age work is synchronous and runs on tokio's blocking pool, one piece at a time: the
+//! Files are age v1 (see [`super::age_file`], which seals and opens them). All age work is
+//! synchronous and runs on tokio's blocking pool, one piece at a time: the
 //! file state moves into a blocking task and back, so a slow uploader or a stalled video
 //! player never parks a blocking-pool thread while it waits. While ingesting, each batch is
 //! hashed and encrypted by two blocking tasks side by side.
@@ -9,7 +10,7 @@
 use std::convert::Infallible;
 use std::fs::{self, File};
 use std::future::Future;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +22,10 @@ use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use super::age_file::{self, OpenFile, SealingWriter};
+
 /// age's plaintext chunk size; reads are cut on these boundaries.
-const AGE_CHUNK: u64 = 64 * 1024;
+const AGE_CHUNK: u64 = age_file::CHUNK as u64;
 /// Plaintext hashed and encrypted by one pair of blocking tasks while ingesting; an ingest
 /// holds at most two batches (one being received, one being processed).
 const WRITE_BATCH: usize = 1024 * 1024;
@@ -167,15 +170,14 @@ impl MediaDir {
         let path = self.path_of(id)?;
         let runtime = Handle::current();
         let (len, cursor) = blocking(move || -> Result<_, MediaError> {
-            let mut reader = open_reader(&path, &identity)?;
-            let len = reader.seek(SeekFrom::End(0))?;
+            let file = open_file(&path, &identity)?;
+            let len = file.len();
             let (start, end) = match range {
                 None => (0, len),
                 Some((start, last)) if start <= last && last < len => (start, last + 1),
                 Some(_) => return Err(MediaError::RangeNotSatisfiable { len }),
             };
-            reader.seek(SeekFrom::Start(start))?;
-            Ok((len, Cursor { reader, pos: start, end }))
+            Ok((len, Cursor { file, pos: start, end }))
         })
         .await??;
         Ok((len, MediaStream::start(runtime, cursor)))
@@ -184,7 +186,7 @@ impl MediaDir {
     /// The plaintext length of the file of `id` (authenticated: the last chunk is checked).
     pub async fn plaintext_len(&self, id: &str, identity: age::x25519::Identity) -> Result<u64, MediaError> {
         let path = self.path_of(id)?;
-        blocking(move || Ok(open_reader(&path, &identity)?.seek(SeekFrom::End(0))?)).await?
+        blocking(move || Ok(open_file(&path, &identity)?.len())).await?
     }
 
     /// Removes the file of `id`; `false` when there was none.
@@ -252,7 +254,7 @@ impl MediaDir {
     }
 }
 
-/// Decrypted bytes of one file, produced a piece (up to 256 KiB) at a time on the blocking
+/// Decrypted bytes of one file, produced a piece (up to 1 MiB, whole chunks) at a time on the blocking
 /// pool, with one piece decrypted ahead of the consumer.
 pub struct MediaStream {
     runtime: Handle,
@@ -293,11 +295,9 @@ impl Stream for MediaStream {
     }
 }
 
-type Reader = age::stream::StreamReader<BufReader<File>>;
-
-/// A decrypting reader positioned at `pos`, to read up to `end` (exclusive).
+/// An open file positioned at `pos`, to read up to `end` (exclusive).
 struct Cursor {
-    reader: Reader,
+    file: OpenFile,
     pos: u64,
     end: u64,
 }
@@ -312,39 +312,38 @@ impl Cursor {
     /// Reads up to the next piece boundary (so later pieces are whole age chunks).
     fn read_piece(mut self) -> Piece {
         let to_boundary = READ_PIECE - self.pos % READ_PIECE;
-        let want = to_boundary.min(self.end - self.pos) as usize;
-        let mut buf = vec![0; want];
-        if let Err(e) = self.reader.read_exact(&mut buf) {
-            return Piece { bytes: Err(e), rest: None };
+        let until = self.pos + to_boundary.min(self.end - self.pos);
+        match self.file.read(self.pos, until) {
+            Ok(bytes) => {
+                self.pos = until;
+                let rest = (self.pos < self.end).then_some(self);
+                Piece { bytes: Ok(bytes), rest }
+            }
+            Err(e) => Piece { bytes: Err(e), rest: None },
         }
-        self.pos += want as u64;
-        let rest = (self.pos < self.end).then_some(self);
-        Piece { bytes: Ok(Bytes::from(buf)), rest }
     }
 }
 
-fn open_reader(path: &Path, identity: &age::x25519::Identity) -> Result<Reader, MediaError> {
+fn open_file(path: &Path, identity: &age::x25519::Identity) -> Result<OpenFile, MediaError> {
     let file = File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => MediaError::NotFound,
         _ => MediaError::Io(e),
     })?;
-    let decryptor = age::Decryptor::new_buffered(BufReader::new(file))?;
-    Ok(decryptor.decrypt(std::iter::once(identity as &dyn age::Identity))?)
+    Ok(OpenFile::open(file, identity)?)
 }
 
 /// A file being written in `ROOT/tmp`, removed on drop unless committed.
 struct Sink {
-    writer: age::stream::StreamWriter<File>,
+    writer: SealingWriter<File>,
     bytes: u64,
     temp: TempFile,
 }
 
 impl Sink {
     fn create(path: PathBuf, recipient: &age::x25519::Recipient) -> Result<Sink, MediaError> {
-        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))?;
         let file = create_private_file(&path)?;
         let temp = TempFile(Some(path));
-        let writer = encryptor.wrap_output(file)?;
+        let writer = SealingWriter::new(file, recipient)?;
         Ok(Sink { writer, bytes: 0, temp })
     }
 }
@@ -357,6 +356,7 @@ impl Sink {
             self.writer.write_all(piece)?;
             self.bytes += piece.len() as u64;
         }
+        self.writer.flush()?;
         Ok(self)
     }
 

@@ -1,0 +1,406 @@
+//! age v1 files whose payload is sealed and opened with ring's ChaCha20-Poly1305: the
+//! format the `age` tool and crate write and read, at about 1.5 times their speed here.
+//!
+//! The age crate still does the key work: wrapping a new file key to the recipient
+//! (`Recipient::wrap_file_key`) and unwrapping it (`Identity::unwrap_stanzas`). This module
+//! writes and parses the header around those stanzas (text lines, then an HMAC over them)
+//! and runs the STREAM payload: 64 KiB plaintext chunks, each sealed under the payload key
+//! with the nonce `11-byte big-endian counter || last-chunk flag`. Files written by the age
+//! crate read here, files written here read with `age -d`; tests check both ways.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use age::DecryptError;
+use age::secrecy::ExposeSecret;
+use age_core::format::{FileKey, Stanza};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use hmac::{Hmac, Mac};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use sha2::Sha256;
+
+/// Plaintext bytes per chunk.
+pub const CHUNK: usize = 64 * 1024;
+/// The authentication tag after each chunk.
+const TAG: usize = 16;
+/// A whole chunk as stored.
+const SEALED_CHUNK: usize = CHUNK + TAG;
+/// The random nonce between the header and the payload.
+const PAYLOAD_NONCE: usize = 16;
+/// The first line of every age v1 file.
+const INTRO: &[u8] = b"age-encryption.org/v1\n";
+/// The end of the header, before its MAC.
+const MAC_MARK: &[u8] = b"---";
+/// Length of the MAC in (unpadded) base64.
+const MAC_BASE64: usize = 43;
+/// A stanza body's base64 is cut into lines of this many characters.
+const BODY_COLUMNS: usize = 64;
+/// The most header bytes read before giving up on finding its end.
+const MAX_HEADER: usize = 16 * 1024;
+/// Sealed bytes collected before they are written out.
+const WRITE_BUFFER: usize = 16 * SEALED_CHUNK;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The STREAM nonce of chunk `counter`.
+fn chunk_nonce(counter: u64, last: bool) -> Nonce {
+    let mut nonce = [0u8; 12];
+    nonce[3..11].copy_from_slice(&counter.to_be_bytes());
+    nonce[11] = u8::from(last);
+    Nonce::assume_unique_for_key(nonce)
+}
+
+fn payload_key(file_key: &FileKey, nonce: &[u8]) -> LessSafeKey {
+    let key = age_core::primitives::hkdf(nonce, b"payload", file_key.expose_secret());
+    // a 32-byte key is always accepted
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).unwrap_or_else(|_| unreachable!("ChaCha20 keys are 32 bytes")))
+}
+
+fn header_mac(file_key: &FileKey) -> HmacSha256 {
+    let key = age_core::primitives::hkdf(&[], b"header", file_key.expose_secret());
+    HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+}
+
+/// Appends one stanza: `-> tag args…`, then its body in base64 lines of 64 columns, the
+/// last line shorter (empty when the body fills whole lines).
+fn write_stanza(out: &mut Vec<u8>, stanza: &Stanza) {
+    out.extend_from_slice(b"->");
+    for word in std::iter::once(&stanza.tag).chain(&stanza.args) {
+        out.push(b' ');
+        out.extend_from_slice(word.as_bytes());
+    }
+    out.push(b'\n');
+    let body = STANDARD_NO_PAD.encode(&stanza.body);
+    let mut lines = body.as_bytes().chunks(BODY_COLUMNS);
+    for line in lines.by_ref() {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    if body.len() % BODY_COLUMNS == 0 {
+        out.push(b'\n');
+    }
+}
+
+/// An age file being written: plaintext in through [`Write`], sealed chunks out to `W`.
+/// The last chunk is held back until [`SealingWriter::finish`], which seals it with the
+/// last-chunk flag; dropping the writer without finishing leaves a file that will not open.
+pub struct SealingWriter<W: Write> {
+    inner: W,
+    key: LessSafeKey,
+    counter: u64,
+    /// Sealed chunks not yet written, then the plaintext of the chunk being filled.
+    out: Vec<u8>,
+    /// Where that plaintext starts in `out`.
+    open_from: usize,
+}
+
+impl<W: Write> SealingWriter<W> {
+    /// Writes the header for `recipient` (a new file key, wrapped) and the payload nonce.
+    pub fn new(mut inner: W, recipient: &dyn age::Recipient) -> Result<SealingWriter<W>, age::EncryptError> {
+        let file_key = FileKey::init_with_mut(|key| rand::fill(key));
+        let (stanzas, _labels) = recipient.wrap_file_key(&file_key)?;
+        let mut header = INTRO.to_vec();
+        for stanza in &stanzas {
+            write_stanza(&mut header, stanza);
+        }
+        header.extend_from_slice(MAC_MARK);
+        let mut mac = header_mac(&file_key);
+        mac.update(&header);
+        header.push(b' ');
+        header.extend_from_slice(STANDARD_NO_PAD.encode(mac.finalize().into_bytes()).as_bytes());
+        header.push(b'\n');
+        let mut nonce = [0u8; PAYLOAD_NONCE];
+        rand::fill(&mut nonce);
+        header.extend_from_slice(&nonce);
+        inner.write_all(&header)?;
+        let key = payload_key(&file_key, &nonce);
+        Ok(SealingWriter { inner, key, counter: 0, out: Vec::with_capacity(WRITE_BUFFER + SEALED_CHUNK), open_from: 0 })
+    }
+
+    /// Seals the chunk being filled (in place, its tag appended).
+    fn seal_open_chunk(&mut self, last: bool) -> io::Result<()> {
+        let nonce = chunk_nonce(self.counter, last);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce, Aad::empty(), &mut self.out[self.open_from..])
+            .map_err(|_| io::Error::other("sealing a chunk failed"))?;
+        self.out.extend_from_slice(tag.as_ref());
+        self.open_from = self.out.len();
+        self.counter = self.counter.checked_add(1).ok_or_else(|| io::Error::other("too many chunks"))?;
+        Ok(())
+    }
+
+    /// Writes out the sealed chunks collected so far, keeping the open one.
+    fn write_sealed(&mut self) -> io::Result<()> {
+        self.inner.write_all(&self.out[..self.open_from])?;
+        self.out.drain(..self.open_from);
+        self.open_from = 0;
+        Ok(())
+    }
+
+    /// Seals the last chunk (empty only when nothing was written), writes everything and
+    /// returns the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.seal_open_chunk(true)?;
+        self.write_sealed()?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for SealingWriter<W> {
+    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let written = data.len();
+        while !data.is_empty() {
+            if self.out.len() - self.open_from == CHUNK {
+                // more is coming, so this chunk is not the last
+                self.seal_open_chunk(false)?;
+                if self.open_from >= WRITE_BUFFER {
+                    self.write_sealed()?;
+                }
+            }
+            let take = (CHUNK - (self.out.len() - self.open_from)).min(data.len());
+            self.out.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(written)
+    }
+
+    /// Writes the sealed chunks; the open chunk stays until more data or `finish`.
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_sealed()?;
+        self.inner.flush()
+    }
+}
+
+/// An age file opened for reading: its key, where its payload starts and its plaintext
+/// length (authenticated: the last chunk has been opened).
+pub struct OpenFile {
+    file: File,
+    key: LessSafeKey,
+    payload_start: u64,
+    chunks: u64,
+    len: u64,
+}
+
+fn invalid(message: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+impl OpenFile {
+    /// Reads and checks the header of `file` with `identity`, then opens its last chunk.
+    pub fn open(mut file: File, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
+        let file_len = file.metadata()?.len();
+        let mut head = Vec::new();
+        (&mut file).take(MAX_HEADER as u64).read_to_end(&mut head)?;
+        let (header_len, stanzas, mac) = parse_header(&head).ok_or(DecryptError::InvalidHeader)?;
+        let file_key = identity.unwrap_stanzas(&stanzas).ok_or(DecryptError::NoMatchingKeys)??;
+        let mut check = header_mac(&file_key);
+        check.update(&head[..header_len - MAC_BASE64 - 2]);
+        check.verify_slice(&mac).map_err(|_| DecryptError::InvalidMac)?;
+        let nonce = head.get(header_len..header_len + PAYLOAD_NONCE).ok_or(DecryptError::InvalidHeader)?;
+        let key = payload_key(&file_key, nonce);
+        let payload_start = (header_len + PAYLOAD_NONCE) as u64;
+        let payload = file_len.checked_sub(payload_start).filter(|&p| p >= TAG as u64).ok_or(DecryptError::DecryptionFailed)?;
+        let chunks = payload.div_ceil(SEALED_CHUNK as u64);
+        let last_sealed = payload - (chunks - 1) * SEALED_CHUNK as u64;
+        if last_sealed < TAG as u64 || (chunks > 1 && last_sealed == TAG as u64) {
+            return Err(DecryptError::DecryptionFailed);
+        }
+        let len = payload - chunks * TAG as u64;
+        let mut opened = OpenFile { file, key, payload_start, chunks, len };
+        if len > 0 {
+            opened.read(len - 1, len)?; // authenticates the length
+        } else {
+            opened.read_chunks(0, 1)?;
+        }
+        Ok(opened)
+    }
+
+    /// The plaintext length.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Plaintext bytes `start..end` (within the length), opening only the chunks that hold
+    /// them. A chunk that fails authentication is an `InvalidData` error.
+    pub fn read(&mut self, start: u64, end: u64) -> io::Result<bytes::Bytes> {
+        if start >= end || end > self.len {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "range outside the content"));
+        }
+        let first = start / CHUNK as u64;
+        let count = (end - 1) / CHUNK as u64 + 1 - first;
+        let plain = self.read_chunks(first, count)?;
+        let skip = (start - first * CHUNK as u64) as usize;
+        Ok(bytes::Bytes::from(plain).slice(skip..skip + (end - start) as usize))
+    }
+
+    /// The plaintext of `count` chunks from chunk `first`, one after another.
+    fn read_chunks(&mut self, first: u64, count: u64) -> io::Result<Vec<u8>> {
+        let from = self.payload_start + first * SEALED_CHUNK as u64;
+        let file_end = self.payload_start + self.len + self.chunks * TAG as u64;
+        let to = (from + count * SEALED_CHUNK as u64).min(file_end);
+        let mut buf = vec![0u8; (to - from) as usize];
+        self.file.seek(SeekFrom::Start(from))?;
+        self.file.read_exact(&mut buf)?;
+        let mut plain_end = 0;
+        for (i, sealed_start) in (0..buf.len()).step_by(SEALED_CHUNK).enumerate() {
+            let index = first + i as u64;
+            let sealed_end = (sealed_start + SEALED_CHUNK).min(buf.len());
+            let nonce = chunk_nonce(index, index + 1 == self.chunks);
+            let plain = self
+                .key
+                .open_in_place(nonce, Aad::empty(), &mut buf[sealed_start..sealed_end])
+                .map_err(|_| invalid("a chunk of the file failed authentication"))?;
+            let n = plain.len();
+            buf.copy_within(sealed_start..sealed_start + n, plain_end);
+            plain_end += n;
+        }
+        buf.truncate(plain_end);
+        Ok(buf)
+    }
+}
+
+/// Splits an age v1 header: its length (through the MAC line's newline), its stanzas and
+/// its MAC; `None` when it is not one.
+fn parse_header(head: &[u8]) -> Option<(usize, Vec<Stanza>, Vec<u8>)> {
+    let mut rest = head.strip_prefix(INTRO)?;
+    let mut stanzas = Vec::new();
+    while !rest.starts_with(MAC_MARK) {
+        let (after, stanza) = age_core::format::read::age_stanza(rest).ok()?;
+        stanzas.push(Stanza::from(stanza));
+        rest = after;
+    }
+    let mac_line = rest.strip_prefix(MAC_MARK)?.strip_prefix(b" ")?;
+    let (mac, after) = (mac_line.get(..MAC_BASE64)?, mac_line.get(MAC_BASE64..)?);
+    after.strip_prefix(b"\n")?;
+    let mac = STANDARD_NO_PAD.decode(mac).ok()?;
+    let header_len = head.len() - after.len() + 1;
+    (!stanzas.is_empty()).then_some((header_len, stanzas, mac))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn data(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect()
+    }
+
+    fn seal(input: &[u8], recipient: &age::x25519::Recipient, piece: usize) -> Vec<u8> {
+        let mut writer = SealingWriter::new(Vec::new(), recipient).unwrap();
+        for part in input.chunks(piece.max(1)) {
+            writer.write_all(part).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    fn open(sealed: &[u8], identity: &age::x25519::Identity) -> Result<OpenFile, DecryptError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.age");
+        std::fs::write(&path, sealed).unwrap();
+        OpenFile::open(File::open(&path).unwrap(), identity)
+    }
+
+    fn age_crate_decrypt(sealed: &[u8], identity: &age::x25519::Identity) -> Vec<u8> {
+        let decryptor = age::Decryptor::new(sealed).unwrap();
+        let mut reader = decryptor.decrypt(std::iter::once(identity as &dyn age::Identity)).unwrap();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        out
+    }
+
+    const SIZES: [usize; 8] = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 5, 20 * CHUNK + 17];
+
+    #[test]
+    fn what_is_sealed_here_the_age_crate_opens() {
+        let identity = age::x25519::Identity::generate();
+        for len in SIZES {
+            let input = data(len);
+            let sealed = seal(&input, &identity.to_public(), 10_000);
+            assert_eq!(age_crate_decrypt(&sealed, &identity), input, "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn what_the_age_crate_seals_opens_here_by_range() {
+        let identity = age::x25519::Identity::generate();
+        for len in SIZES {
+            let input = data(len);
+            let sealed = age::encrypt(&identity.to_public(), &input).unwrap();
+            let mut file = open(&sealed, &identity).unwrap();
+            assert_eq!(file.len(), len as u64);
+            if len > 0 {
+                assert_eq!(file.read(0, len as u64).unwrap(), input, "{len} bytes");
+                let (a, b) = (len as u64 / 3, len as u64 - len as u64 / 4);
+                if a < b {
+                    assert_eq!(file.read(a, b).unwrap(), &input[a as usize..b as usize]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn how_data_arrives_does_not_change_what_opens() {
+        let identity = age::x25519::Identity::generate();
+        let input = data(5 * CHUNK + 3);
+        for piece in [1, 7, CHUNK, CHUNK + 1, 1 << 20] {
+            let sealed = seal(&input, &identity.to_public(), piece);
+            assert_eq!(sealed.len(), seal(&input, &identity.to_public(), 1 << 20).len());
+            assert_eq!(open(&sealed, &identity).unwrap().read(0, input.len() as u64).unwrap(), input, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn wrong_keys_damage_and_truncation_are_refused() {
+        let identity = age::x25519::Identity::generate();
+        let input = data(3 * CHUNK + 100);
+        let sealed = seal(&input, &identity.to_public(), 4096);
+        assert!(matches!(open(&sealed, &age::x25519::Identity::generate()), Err(DecryptError::NoMatchingKeys)));
+
+        let mut bad_mac = sealed.clone();
+        let mark = bad_mac.windows(4).position(|w| w == b"--- ").unwrap();
+        bad_mac[mark + 5] ^= 1;
+        assert!(open(&bad_mac, &identity).is_err());
+
+        let mut flipped = sealed.clone();
+        let at = sealed.len() - 2 * CHUNK;
+        flipped[at] ^= 1;
+        let mut file = open(&flipped, &identity).unwrap();
+        assert!(file.read(0, CHUNK as u64).is_ok(), "chunks before the damage still open");
+        assert_eq!(file.read(0, input.len() as u64).unwrap_err().kind(), io::ErrorKind::InvalidData);
+
+        // cut at a chunk boundary: the new last chunk was not sealed as last
+        let cut = &sealed[..sealed.len() - (100 + TAG)];
+        assert!(open(cut, &identity).is_err());
+        assert!(open(&sealed[..sealed.len() - 1], &identity).is_err());
+        assert!(open(b"age-encryption.org/v1\n--- abc\n", &identity).is_err());
+        assert!(open(b"", &identity).is_err());
+    }
+
+    #[test]
+    fn the_age_tool_opens_what_is_sealed_here() {
+        let Ok(keygen) = std::process::Command::new("age-keygen").output() else {
+            eprintln!("age-keygen not installed; skipped");
+            return;
+        };
+        let secret = String::from_utf8(keygen.stdout).unwrap();
+        let line = secret.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+        let identity: age::x25519::Identity = line.parse().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), &secret).unwrap();
+        let input = data(2 * CHUNK + 999);
+        std::fs::write(dir.path().join("f.age"), seal(&input, &identity.to_public(), 5000)).unwrap();
+        let out = std::process::Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(dir.path().join("key"))
+            .arg(dir.path().join("f.age"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "age -d: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, input);
+    }
+}
