@@ -106,6 +106,27 @@ pub struct UpstreamHandle {
 pub struct OutputRef {
     pub location: String,
     pub content_type: Option<String>,
+    /// Where the provider's own thumbnail of this output is, when its API gives one (OpenAI
+    /// Videos, Luma): fetched like the output, through `Provider::fetch` with the same handle,
+    /// and made the poster of a video output (custody falls back to an ffmpeg frame).
+    pub thumbnail: Option<String>,
+}
+
+impl OutputRef {
+    /// An output without a provider thumbnail.
+    pub fn new(location: impl Into<String>, content_type: Option<String>) -> Self {
+        Self { location: location.into(), content_type, thumbnail: None }
+    }
+
+    /// The same output with the provider's thumbnail at `location`.
+    pub fn with_thumbnail(self, location: impl Into<String>) -> Self {
+        Self { thumbnail: Some(location.into()), ..self }
+    }
+
+    /// The provider's thumbnail as an output of its own, to pass to `Provider::fetch`.
+    pub fn thumbnail_ref(&self) -> Option<OutputRef> {
+        self.thumbnail.as_ref().map(|location| OutputRef::new(location.clone(), None))
+    }
 }
 
 /// A generation as stored.

@@ -1,5 +1,7 @@
 //! Custody: stream each output from the provider into the vault (hashed, encrypted, fsynced,
-//! renamed) before the generation may succeed; read stored media back for providers.
+//! renamed) before the generation may succeed, then add posters (see [`super::posters`]: the
+//! provider's own thumbnail of a video where it gives one, fetched here through the same
+//! connection before the upstream copy is deleted); read stored media back for providers.
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -69,8 +71,10 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
             }
         }
     }
-    // thumbnails and poster frames: best effort, never a reason to fail the job
-    let posters = super::posters::attach(state, &recipient, &mut stored).await;
+    // thumbnails and posters (the provider's thumbnail, else a frame): best effort, never a
+    // reason to fail the job
+    let upstream = super::posters::Upstream { connection, handle, outputs: &g.pending_outputs };
+    let posters = super::posters::attach(state, &recipient, &upstream, &mut stored).await;
     stored.extend(posters);
     Ok(stored)
 }

@@ -1,7 +1,10 @@
-//! Posters at custody: an image output gets a resized JPEG thumbnail; a video output gets a
-//! frame taken by `ffmpeg` when it is installed (plaintext only ever passes through pipes).
-//! Posters are stored encrypted like every asset. A poster that cannot be made is skipped:
-//! it never fails the job (pages show a neutral placeholder instead).
+//! Posters at custody: an image output gets a resized JPEG thumbnail; a video output gets the
+//! provider's own thumbnail where its API gives one (`OutputRef::thumbnail`: OpenAI Videos'
+//! `variant=thumbnail`, Luma's `assets.image`), fetched through the connection like the output
+//! and resized the same way; else a frame taken by `ffmpeg` when it is installed (plaintext only
+//! ever passes through pipes). Posters are stored encrypted like every asset; plaintext stays
+//! in memory. A poster that cannot be made (a thumbnail missing, failing to download or not an
+//! image, no ffmpeg) is skipped: it never fails the job (pages show a neutral placeholder).
 
 use std::io::Cursor;
 use std::process::Stdio;
@@ -12,8 +15,10 @@ use image::{DynamicImage, ImageReader, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::ids::AssetId;
 use crate::domain::time::Timestamp;
+use crate::providers::registry::Connection;
 use crate::state::AppState;
 
 /// A thumbnail's width in pixels (narrower images keep theirs).
@@ -24,13 +29,33 @@ const MAX_PIXELS: u64 = 100_000_000;
 const FFMPEG_TIMEOUT: Duration = Duration::from_secs(20);
 /// The largest frame accepted from ffmpeg.
 const MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest provider thumbnail accepted.
+const MAX_THUMBNAIL_BYTES: u64 = 16 * 1024 * 1024;
+/// How long a provider thumbnail may take to arrive.
+const THUMBNAIL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the outputs came from: the provider's thumbnails are fetched from there.
+pub struct Upstream<'a> {
+    pub connection: &'a Connection,
+    pub handle: &'a UpstreamHandle,
+    /// What the provider reported, in the order of the stored outputs.
+    pub outputs: &'a [OutputRef],
+}
 
 /// Makes and stores a poster for each output that can have one, linking it from the
 /// output's `poster`; returns the poster assets (to be recorded with the outputs).
-pub async fn attach(state: &AppState, recipient: &age::x25519::Recipient, outputs: &mut [Asset]) -> Vec<Asset> {
+pub async fn attach(state: &AppState, recipient: &age::x25519::Recipient, upstream: &Upstream<'_>, outputs: &mut [Asset]) -> Vec<Asset> {
     let mut posters = Vec::new();
-    for output in outputs.iter_mut() {
-        let made = if output.is_video() { video_frame(state, output).await } else { image_thumbnail(state, output).await };
+    for (i, output) in outputs.iter_mut().enumerate() {
+        let made = if output.is_video() {
+            let reported = upstream.outputs.get(i);
+            match provider_thumbnail(upstream, reported).await {
+                Some(made) => Some(made),
+                None => video_frame(state, output).await,
+            }
+        } else {
+            image_thumbnail(state, output).await
+        };
         let Some((jpeg, width, height)) = made else { continue };
         let id = AssetId::generate();
         match state.media.ingest_bytes(&id.to_string(), recipient, jpeg).await {
@@ -60,6 +85,38 @@ async fn image_thumbnail(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u
     let bytes = super::custody::read_all(state, output).await.ok()?;
     let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
     made.inspect_err(|e| tracing::info!(error = %e, "no thumbnail for an image output")).ok()
+}
+
+/// The provider's own thumbnail of a video output (when it reported one), fetched through the
+/// connection with the job's handle and made a thumbnail; `None` when there is none, it fails
+/// to arrive in time or within [`MAX_THUMBNAIL_BYTES`], or it is not a decodable image.
+async fn provider_thumbnail(upstream: &Upstream<'_>, reported: Option<&OutputRef>) -> Option<(Vec<u8>, u32, u32)> {
+    let location = reported?.thumbnail_ref()?;
+    let download = async {
+        let mut stream = upstream.connection.provider.fetch(upstream.handle, &location, MAX_THUMBNAIL_BYTES).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if (bytes.len() + chunk.len()) as u64 > MAX_THUMBNAIL_BYTES {
+                return Err(crate::providers::ProviderError::TooLarge { cap: MAX_THUMBNAIL_BYTES });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    };
+    let bytes = match tokio::time::timeout(THUMBNAIL_TIMEOUT, download).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the provider's thumbnail could not be downloaded; trying a frame instead");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!("the provider's thumbnail took too long; trying a frame instead");
+            return None;
+        }
+    };
+    let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
+    made.inspect_err(|e| tracing::warn!(error = %e, "the provider's thumbnail is not an image; trying a frame instead")).ok()
 }
 
 /// A JPEG at most [`WIDTH`] pixels wide of an encoded image, decoded within memory limits.

@@ -253,7 +253,7 @@ fn outputs_of(entry: &Value) -> Vec<OutputRef> {
                 .append_pair("type", kind)
                 .finish();
             let content_type = content_type_of(&format!("http://comfyui/{filename}"));
-            OutputRef { location: format!("view?{query}"), content_type }
+            OutputRef::new(format!("view?{query}"), content_type)
         })
         .collect()
 }

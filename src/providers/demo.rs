@@ -31,12 +31,7 @@ impl Demo {
     fn outputs(handle: &UpstreamHandle) -> Vec<OutputRef> {
         let count: usize = handle.data.get("count").and_then(|c| c.parse().ok()).unwrap_or(1);
         let video = handle.data.get("kind").is_some_and(|k| k == "video");
-        (0..count)
-            .map(|i| OutputRef {
-                location: format!("demo:{i}"),
-                content_type: Some(if video { "video/mp4" } else { "image/png" }.to_string()),
-            })
-            .collect()
+        (0..count).map(|i| OutputRef::new(format!("demo:{i}"), Some(if video { "video/mp4" } else { "image/png" }.to_string()))).collect()
     }
 
     fn status(&self, handle: &UpstreamHandle) -> UpstreamStatus {

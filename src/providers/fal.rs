@@ -270,7 +270,7 @@ fn app_of(path: &str) -> String {
 fn output_of(file: &Value) -> Option<OutputRef> {
     let location = file.get("url")?.as_str()?.to_string();
     let content_type = file.get("content_type").and_then(Value::as_str).map(str::to_string).or_else(|| content_type_of(&location));
-    Some(OutputRef { location, content_type })
+    Some(OutputRef::new(location, content_type))
 }
 
 /// The outputs of a result (`images[]`, `image`, `video`, `videos[]`), or a content-policy

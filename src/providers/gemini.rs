@@ -227,7 +227,7 @@ impl Gemini {
         for (n, video) in videos.into_iter().enumerate() {
             let content_type = video.encoding.clone().unwrap_or_else(|| "video/mp4".into());
             if let Some(uri) = video.uri.filter(|u| !u.is_empty()) {
-                outputs.push(OutputRef { location: uri, content_type: Some(content_type) });
+                outputs.push(OutputRef::new(uri, Some(content_type)));
             } else if let Some(encoded) = video.encoded_video.filter(|v| !v.is_empty()) {
                 match decode_base64(&encoded) {
                     Ok(bytes) => outputs.push(self.inline.hold(id, n, &content_type, bytes)),

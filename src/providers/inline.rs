@@ -24,7 +24,7 @@ impl InlineOutputs {
     pub fn hold(&self, job: &str, n: usize, content_type: &str, bytes: Bytes) -> OutputRef {
         let location = format!("{PREFIX}{job}/{n}");
         self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(location.clone(), bytes);
-        OutputRef { location, content_type: Some(content_type.to_string()) }
+        OutputRef::new(location, Some(content_type.to_string()))
     }
 
     /// Whether `output` is one of ours (else the adapter fetches it over HTTP).

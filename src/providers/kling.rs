@@ -235,11 +235,11 @@ impl Kling {
                 let mut outputs: Vec<OutputRef> = videos
                     .iter()
                     .filter_map(|v| v.url.clone())
-                    .map(|location| OutputRef { location, content_type: Some("video/mp4".into()) })
+                    .map(|location| OutputRef::new(location, Some("video/mp4".into())))
                     .collect();
                 outputs.extend(images.iter().filter_map(|i| i.url.clone()).map(|location| {
                     let content_type = Some(image_type(&location).to_string());
-                    OutputRef { location, content_type }
+                    OutputRef::new(location, content_type)
                 }));
                 if outputs.is_empty() {
                     return UpstreamStatus::Failed(ProviderError::Transient("Kling reported success without any output".into()));

@@ -1,8 +1,9 @@
 //! Luma's Dream Machine API (`/dream-machine/v1`, Bearer key): JSON submits to
 //! `/generations/video` and `/generations/image`, polls at `/generations/{id}` (queued, dreaming,
 //! completed, failed), outputs at `assets.video` / `assets.image` (CDN URLs fetched without the
-//! key), and `DELETE /generations/{id}` after custody (and as cancel). References must be public
-//! URLs, so none are sent (the models declare none). See PROVIDERS.md §4 A.
+//! key; a video generation's `assets.image` is its still, kept as the video's thumbnail for the
+//! poster), and `DELETE /generations/{id}` after custody (and as cancel). References must be
+//! public URLs, so none are sent (the models declare none). See PROVIDERS.md §4 A.
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -135,11 +136,17 @@ impl Luma {
             "queued" | "dreaming" | "pending" | "processing" => UpstreamStatus::Pending { progress: None, poll_after: None },
             "completed" => {
                 let assets = generation.assets.as_ref();
-                let video =
-                    assets.and_then(|a| a.video.clone()).map(|location| OutputRef { location, content_type: Some("video/mp4".into()) });
+                // a video generation's `image` is the video's still: its thumbnail
+                let video = assets.and_then(|a| a.video.clone()).map(|location| {
+                    let video = OutputRef::new(location, Some("video/mp4".into()));
+                    match assets.and_then(|a| a.image.clone()) {
+                        Some(still) => video.with_thumbnail(still),
+                        None => video,
+                    }
+                });
                 let image = assets.and_then(|a| a.image.clone()).map(|location| {
                     let content_type = Some(image_type(&location).to_string());
-                    OutputRef { location, content_type }
+                    OutputRef::new(location, content_type)
                 });
                 match video.or(image) {
                     Some(output) => UpstreamStatus::Succeeded { outputs: vec![output] },
@@ -308,11 +315,14 @@ mod tests {
                     Reply::json(200, generation("g-1", "dreaming"))
                 } else {
                     let mut g = generation("g-1", "completed");
-                    g["assets"] = json!({"video": format!("http://{}/cdn/g-1.mp4", r.header("host").unwrap()), "progress_video": null});
+                    let host = r.header("host").unwrap();
+                    g["assets"] = json!({"video": format!("http://{host}/cdn/g-1.mp4"), "image": format!("http://{host}/cdn/g-1.jpg"),
+                                         "progress_video": null});
                     Reply::json(200, g)
                 }
             }
             "GET /cdn/g-1.mp4" => Reply::bytes(200, "video/mp4", &b"ray bytes"[..]),
+            "GET /cdn/g-1.jpg" => Reply::bytes(200, "image/jpeg", &b"ray still"[..]),
             "DELETE /generations/g-1" => Reply::status(204),
             _ => Reply::json(404, json!({"detail": "Generation not found"})),
         })
@@ -335,9 +345,15 @@ mod tests {
         );
         assert!(matches!(luma.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
         let UpstreamStatus::Succeeded { outputs } = luma.poll(&submitted.handle).await.unwrap() else { panic!("completed") };
+        assert_eq!(outputs.len(), 1, "the still is the video's thumbnail, not an output");
         assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
         assert_eq!(&drain(luma.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap()[..], b"ray bytes");
-        assert_eq!(fake.requests_to("GET /cdn/")[0].header("authorization"), None, "the key never goes to the CDN");
+        assert_eq!(outputs[0].thumbnail, Some(fake.at("cdn/g-1.jpg").to_string()));
+        let thumbnail = outputs[0].thumbnail_ref().expect("the still");
+        assert_eq!(&drain(luma.fetch(&submitted.handle, &thumbnail, 1024).await.unwrap()).await.unwrap()[..], b"ray still");
+        let cdn = fake.requests_to("GET /cdn/");
+        assert_eq!(cdn.len(), 2);
+        assert!(cdn.iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
         luma.delete_upstream(&submitted.handle).await.unwrap();
         let delete = &fake.requests_to("DELETE /generations/g-1")[0];
         assert_eq!(delete.header("authorization"), Some("Bearer luma-test-key"));
@@ -361,7 +377,7 @@ mod tests {
         let submitted = luma.submit(&job(MediaKind::Image, "photon-1", &[("aspect_ratio", ParamValue::Text("4:3".into()))])).await.unwrap();
         assert_eq!(fake.requests()[0].json(), json!({"model": "photon-1", "prompt": "a glass whale over a city", "aspect_ratio": "4:3"}));
         let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("completed at once") };
-        assert_eq!(outputs[0], OutputRef { location: "https://cdn.example/i-1.jpg".into(), content_type: Some("image/jpeg".into()) });
+        assert_eq!(outputs[0], OutputRef::new("https://cdn.example/i-1.jpg", Some("image/jpeg".into())), "an image has no thumbnail");
     }
 
     #[tokio::test]
@@ -430,7 +446,7 @@ mod tests {
         .await;
         let luma = adapter(&fake);
         let handle = UpstreamHandle { id: "g".into(), data: Default::default() };
-        let at = |path: &str| OutputRef { location: fake.at(path).to_string(), content_type: None };
+        let at = |path: &str| OutputRef::new(fake.at(path).to_string(), None);
         assert_eq!(luma.fetch(&handle, &at("expired.mp4"), 1 << 20).await.err().map(|e| e.code()), Some("provider.not_found"));
         assert_eq!(luma.fetch(&handle, &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
     }

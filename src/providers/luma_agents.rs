@@ -123,7 +123,7 @@ impl LumaAgents {
                             Some("video") => "video/mp4",
                             _ => image_type(&url),
                         };
-                        Some(OutputRef { location: url, content_type: Some(content_type.to_string()) })
+                        Some(OutputRef::new(url, Some(content_type.to_string())))
                     })
                     .collect();
                 if outputs.is_empty() {
@@ -418,7 +418,7 @@ mod tests {
         let agents = LumaAgents::new(&config(&fake, Duration::from_millis(300))).unwrap();
         assert_eq!(agents.submit(&video_job()).await.unwrap_err(), ProviderError::Timeout);
         let handle = UpstreamHandle { id: "a".into(), data: Default::default() };
-        let expired = OutputRef { location: fake.at("expired.png").to_string(), content_type: None };
+        let expired = OutputRef::new(fake.at("expired.png").to_string(), None);
         assert_eq!(agents.fetch(&handle, &expired, 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
     }
 }

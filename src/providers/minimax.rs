@@ -181,9 +181,9 @@ impl MiniMax {
             "success" => {
                 let file = query.file_id.as_ref().map(|f| f.as_str().map(str::to_string).unwrap_or_else(|| f.to_string()));
                 match file.filter(|f| !f.is_empty()) {
-                    Some(file) => Ok(UpstreamStatus::Succeeded {
-                        outputs: vec![OutputRef { location: format!("{FILE}{file}"), content_type: Some("video/mp4".into()) }],
-                    }),
+                    Some(file) => {
+                        Ok(UpstreamStatus::Succeeded { outputs: vec![OutputRef::new(format!("{FILE}{file}"), Some("video/mp4".into()))] })
+                    }
                     None => Ok(UpstreamStatus::Failed(ProviderError::Transient("MiniMax reported success without a file".into()))),
                 }
             }
@@ -507,7 +507,7 @@ mod tests {
         })
         .await;
         let minimax = adapter(&fake);
-        let out = |file: &str| OutputRef { location: format!("{FILE}{file}"), content_type: None };
+        let out = |file: &str| OutputRef::new(format!("{FILE}{file}"), None);
         assert_eq!(minimax.fetch(&handle(), &out("big"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
         assert_eq!(minimax.fetch(&handle(), &out("gone"), 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
         assert_eq!(minimax.fetch(&handle(), &out("other"), 1024).await.err().map(|e| e.code()), Some("provider.auth"));

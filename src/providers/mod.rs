@@ -159,6 +159,8 @@ pub trait Provider: Send + Sync {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError>;
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError>;
     /// Streams one output; adapters should refuse early when they know it exceeds `cap`.
+    /// An output's `thumbnail` is fetched through here too, as an `OutputRef` of that location
+    /// (`OutputRef::thumbnail_ref`).
     async fn fetch(&self, handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError>;
     /// Best effort.
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;

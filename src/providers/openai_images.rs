@@ -192,7 +192,7 @@ impl OpenAiImages {
                     }
                 }
             } else if let Some(url) = image.url.filter(|u| !u.is_empty()) {
-                outputs.push(OutputRef { location: url, content_type: Some(content_type.to_string()) });
+                outputs.push(OutputRef::new(url, Some(content_type.to_string())));
             }
         }
         if outputs.is_empty() {

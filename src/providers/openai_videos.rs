@@ -1,8 +1,9 @@
 //! OpenAI-compatible Videos API (`/v1/videos`): OpenAI's Sora, Azure OpenAI and gateways
 //! that speak the same wire format (the connection's base URL decides which).
 //! Create is multipart (`input_reference` as a file part), poll honours
-//! `openai-poll-after-ms`, the output is downloaded from `/videos/{id}/content`, and the
-//! upstream copy is deleted after custody. See PROVIDERS.md §1.
+//! `openai-poll-after-ms`, the output is downloaded from `/videos/{id}/content` (its thumbnail,
+//! the video's poster, from `/videos/{id}/content?variant=thumbnail`), and the upstream copy
+//! is deleted after custody. See PROVIDERS.md §1.
 
 use std::time::Duration;
 
@@ -77,7 +78,10 @@ impl OpenAiVideos {
     fn status(&self, video: &Video, hint: Option<Duration>) -> Result<UpstreamStatus, ProviderError> {
         match video.status.as_str() {
             "completed" => Ok(UpstreamStatus::Succeeded {
-                outputs: vec![OutputRef { location: format!("videos/{}/content", video.id), content_type: Some("video/mp4".into()) }],
+                outputs: vec![
+                    OutputRef::new(format!("videos/{}/content", video.id), Some("video/mp4".into()))
+                        .with_thumbnail(format!("videos/{}/content?variant=thumbnail", video.id)),
+                ],
             }),
             "failed" => Ok(UpstreamStatus::Failed(job_error(video.error.as_ref()))),
             "queued" | "in_progress" | "processing" | "pending" => {
@@ -162,5 +166,61 @@ impl Provider for OpenAiVideos {
         let url = self.url("videos?limit=1")?;
         self.send(self.client.get(&url)).await?;
         Ok("listed videos".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use fake_upstream::{FakeUpstream, Reply};
+    use futures_util::TryStreamExt;
+    use serde_json::json;
+
+    use super::*;
+
+    const KEY: &str = "sk-test-key";
+
+    fn adapter(fake: &FakeUpstream) -> OpenAiVideos {
+        let config = ConnectionConfig {
+            base_url: Some(fake.at("v1/")),
+            api_key: Some(Secret::new(KEY)),
+            allow_private_network: true,
+            timeout: Duration::from_secs(2),
+            ..ConnectionConfig::new("openai", "openai_videos")
+        };
+        OpenAiVideos::new(&config).unwrap()
+    }
+
+    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
+        let chunks: Vec<Bytes> = stream.try_collect().await?;
+        Ok(chunks.concat().into())
+    }
+
+    #[tokio::test]
+    async fn a_completed_video_has_the_providers_thumbnail_fetched_like_the_video() {
+        let fake = FakeUpstream::start(|r| match (r.route().as_str(), r.query_param("variant").as_deref()) {
+            ("GET /v1/videos/video_1", _) => Reply::json(200, json!({"id": "video_1", "object": "video", "status": "completed"})),
+            ("GET /v1/videos/video_1/content", None) => Reply::bytes(200, "video/mp4", &b"mp4 bytes"[..]),
+            ("GET /v1/videos/video_1/content", Some("thumbnail")) => Reply::bytes(200, "image/webp", &b"webp bytes"[..]),
+            _ => Reply::json(404, json!({"error": {"message": "No such video.", "code": "not_found"}})),
+        })
+        .await;
+        let openai = adapter(&fake);
+        let handle = UpstreamHandle { id: "video_1".into(), data: Default::default() };
+        let UpstreamStatus::Succeeded { outputs } = openai.poll(&handle).await.unwrap() else { panic!("completed") };
+        assert_eq!(outputs.len(), 1);
+        assert_eq!(outputs[0].location, "videos/video_1/content");
+        assert_eq!(outputs[0].thumbnail.as_deref(), Some("videos/video_1/content?variant=thumbnail"));
+        assert_eq!(&drain(openai.fetch(&handle, &outputs[0], 1024).await.unwrap()).await.unwrap()[..], b"mp4 bytes");
+        let thumbnail = outputs[0].thumbnail_ref().expect("a thumbnail");
+        assert_eq!(&drain(openai.fetch(&handle, &thumbnail, 1024).await.unwrap()).await.unwrap()[..], b"webp bytes");
+        let asked = &fake.requests_to("GET /v1/videos/video_1/content")[1];
+        assert_eq!(asked.query, "variant=thumbnail", "the query survives the join with the base URL");
+        assert_eq!(asked.header("authorization"), Some("Bearer sk-test-key"), "authed like the video download");
+        // a thumbnail the provider no longer has is a plain not-found
+        let gone = OutputRef::new("videos/gone/content?variant=thumbnail", None);
+        assert_eq!(openai.fetch(&handle, &gone, 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
     }
 }

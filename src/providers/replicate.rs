@@ -317,7 +317,13 @@ fn status_of(prediction: &Prediction) -> UpstreamStatus {
             if urls.is_empty() {
                 return UpstreamStatus::Failed(ProviderError::Transient("the prediction succeeded without an output file".into()));
             }
-            let outputs = urls.into_iter().map(|location| OutputRef { content_type: content_type_of(&location), location }).collect();
+            let outputs = urls
+                .into_iter()
+                .map(|location| {
+                    let content_type = content_type_of(&location);
+                    OutputRef::new(location, content_type)
+                })
+                .collect();
             UpstreamStatus::Succeeded { outputs }
         }
         "failed" => {

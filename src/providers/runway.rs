@@ -134,8 +134,7 @@ impl Runway {
             }
             "SUCCEEDED" => {
                 let content_type = (kind != "image").then(|| "video/mp4".to_string());
-                let outputs =
-                    task.output.iter().map(|url| OutputRef { location: url.clone(), content_type: content_type.clone() }).collect();
+                let outputs = task.output.iter().map(|url| OutputRef::new(url.clone(), content_type.clone())).collect();
                 UpstreamStatus::Succeeded { outputs }
             }
             "FAILED" => UpstreamStatus::Failed(task_failure(task)),
@@ -440,7 +439,7 @@ mod tests {
                 "referenceImages": [{"uri": data(b"cat"), "tag": "ref1"}, {"uri": data(b"hat"), "tag": "ref2"}]})
         );
         let UpstreamStatus::Succeeded { outputs } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
-        assert_eq!(outputs, vec![OutputRef { location: "https://cdn.example/a.png".into(), content_type: None }]);
+        assert_eq!(outputs, vec![OutputRef::new("https://cdn.example/a.png", None)]);
         fake.stop().await;
     }
 
@@ -522,7 +521,7 @@ mod tests {
         let stale = cdn.at("out/video.mp4?Signature=stale").to_string();
         let fresh = cdn.at("out/video.mp4?Signature=fresh").to_string();
         let handle = UpstreamHandle { id: TASK.into(), data: Default::default() };
-        let output = OutputRef { location: stale.clone(), content_type: Some("video/mp4".into()) };
+        let output = OutputRef::new(stale.clone(), Some("video/mp4".into()));
 
         let fake = runway_fake(vec![task("SUCCEEDED", json!({"output": [fresh]}))]).await;
         let runway = adapter(&fake, Duration::from_secs(5));

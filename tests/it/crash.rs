@@ -22,7 +22,8 @@ fn video_bytes() -> Vec<u8> {
 }
 
 /// A minimal OpenAI-compatible videos server: every job is `completed` at once; while
-/// `stall` is set, `/content` sends its headers and half the body, then hangs.
+/// `stall` is set, `/content` sends its headers and half the body, then hangs; there is no
+/// thumbnail (`/content?variant=thumbnail` is a 404, not counted as a download).
 async fn fake_videos(stall: Arc<AtomicBool>, content_requests: Arc<AtomicUsize>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -69,6 +70,14 @@ async fn fake_videos(stall: Arc<AtomicBool>, content_requests: Arc<AtomicUsize>)
                     let _ = socket
                         .write_all(json(format!(r#"{{"id":"{id}","object":"video","status":"completed","progress":100}}"#)).as_bytes())
                         .await;
+                } else if line.starts_with("GET /v1/videos/") && line.contains("/content?variant=thumbnail") {
+                    // no thumbnail here: the poster is skipped (or an ffmpeg frame), the job unaffected
+                    let body = r#"{"error":{"message":"No thumbnail.","type":"invalid_request_error","code":"not_found"}}"#;
+                    let head = format!(
+                        "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = socket.write_all(format!("{head}{body}").as_bytes()).await;
                 } else if line.starts_with("GET /v1/videos/") && line.contains("/content") {
                     content_requests.fetch_add(1, Ordering::SeqCst);
                     let body = video_bytes();

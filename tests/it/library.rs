@@ -1,10 +1,14 @@
 //! The library and a generation's page actions over real HTTP: keep and share (and undo),
-//! who may open a shared generation, delete with a confirmation step, reusing settings.
+//! who may open a shared generation, delete with a confirmation step, reusing settings;
+//! thumbnails and posters (the provider's own thumbnail of a video, an ffmpeg frame, none).
 
 use std::time::Duration;
 
+use reelvault::config::{ConnectionConfig, Secret};
+
 use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::search::wait_total;
+use crate::support::fake_openai::{self, Behaviour, Content, FakeOpenAi, Route, Thumbnail};
 use crate::support::{Browser, TestApp, api_get};
 
 /// Makes one demo image with `prompt` and waits for it; returns its id.
@@ -252,6 +256,120 @@ async fn library_video_outputs_get_an_encrypted_poster_frame_taken_by_ffmpeg() {
     assert!(frame.width() > 0 && frame.width() <= reelvault::engine::posters::WIDTH);
     assert_eq!(walk(&app.data_dir().join("media")), 2, "the video and its poster, both encrypted");
     app.stop().await;
+}
+
+/// The app with an `openai-videos` connection to a fake OpenAI, and its admin with credits.
+async fn app_with_openai(behaviour: Behaviour) -> (TestApp, FakeOpenAi, Browser, String) {
+    let fake = FakeOpenAi::start(behaviour).await;
+    let openai = ConnectionConfig {
+        base_url: Some(fake.base_url.clone()),
+        api_key: Some(Secret::new(fake_openai::KEY)),
+        allow_private_network: true,
+        delay: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+        ..ConnectionConfig::new("openai", "openai_videos")
+    };
+    let app = TestApp::start_with(|config| config.connection.push(openai)).await;
+    let (admin, token) = crate::generations::admin_with_credits(&app, 200).await;
+    (app, fake, admin, token)
+}
+
+/// Makes a 4-second sora-2 video and waits for it to succeed; returns its id.
+async fn make_sora_video(app: &TestApp, token: &str, prompt: &str) -> String {
+    let body = serde_json::json!({"model": "sora-2", "prompt": prompt, "params": {"duration": 4}});
+    let created = api_post(&app.url, "/api/v1/generations", token, body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let done = wait_terminal(&app.url, token, &id).await;
+    assert_eq!(done["state"], "succeeded", "a poster never fails the job: {done}");
+    assert_eq!(done["outputs"].as_array().map(Vec::len), Some(1), "the thumbnail is not an output: {done}");
+    id
+}
+
+/// The poster on the library card of `id`, decoded (`None`: the card shows a placeholder).
+async fn card_poster(app: &TestApp, admin: &Browser, id: &str) -> Option<image::RgbImage> {
+    let page = admin.get("/library").await;
+    let Some(src) = page.attr_of(&format!("#card-{id} .thumb img"), "src") else {
+        assert_eq!(page.count(&format!("#card-{id} .thumb .placeholder")), 1, "neither a poster nor a placeholder: {}", page.body);
+        return None;
+    };
+    let response = admin.client.get(format!("{}{src}", app.url)).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    Some(image::load_from_memory(&response.bytes().await.unwrap()).expect("a JPEG").to_rgb8())
+}
+
+/// Whether every pixel of `image` is pure red, give or take JPEG's rounding.
+fn is_red(image: &image::RgbImage) -> bool {
+    image.pixels().all(|p| p[0] >= 235 && p[1] <= 20 && p[2] <= 20)
+}
+
+#[tokio::test]
+async fn library_video_posters_are_the_providers_own_thumbnail_where_its_api_gives_one() {
+    let (app, fake, admin, token) = app_with_openai(Behaviour::default()).await;
+    let id = make_sora_video(&app, &token, "a red kite over the dunes").await;
+    assert_eq!(fake.count(Route::Thumbnail), 1, "the provider's thumbnail was fetched once");
+    wait_total(&app.url, &token, "", 1).await;
+    let poster = card_poster(&app, &admin, &id).await.expect("a poster on the card");
+    // the fake's thumbnail is 1280×720 pure red; its video is not even decodable, so this can
+    // only be the provider's thumbnail, resized
+    assert_eq!(poster.dimensions(), (reelvault::engine::posters::WIDTH, 216), "resized to the thumbnail width");
+    assert!(is_red(&poster), "the poster is the provider's red thumbnail");
+    // the OpenAI-compatible API serves the same poster as the video's thumbnail
+    let served = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/v1/videos/{id}/content?variant=thumbnail", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    let served = image::load_from_memory(&served.bytes().await.unwrap()).expect("a JPEG").to_rgb8();
+    assert!(served.width() <= reelvault::engine::posters::WIDTH && is_red(&served));
+    assert_eq!(walk(&app.data_dir().join("media")), 2, "the video and its poster, both encrypted");
+    let red = fake_openai::red_webp();
+    assert!(!find_bytes(&app.data_dir(), &red[..64]), "no plaintext of the thumbnail is on disk");
+    app.stop().await;
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn library_video_posters_fall_back_to_a_frame_when_the_providers_thumbnail_fails() {
+    let behaviour = Behaviour { content: Content::Playable, thumbnail: Thumbnail::NotFound, ..Behaviour::default() };
+    let (app, fake, admin, token) = app_with_openai(behaviour.clone()).await;
+    let missing = make_sora_video(&app, &token, "a blue lagoon").await;
+    fake.set_behaviour(Behaviour { thumbnail: Thumbnail::Garbage, ..behaviour });
+    let garbled = make_sora_video(&app, &token, "a blue lagoon again").await;
+    assert_eq!(fake.count(Route::Thumbnail), 2, "each thumbnail was asked for");
+    wait_total(&app.url, &token, "", 2).await;
+    for id in [&missing, &garbled] {
+        match card_poster(&app, &admin, id).await {
+            Some(frame) => {
+                assert!(crate::support::has_ffmpeg(), "without ffmpeg there is no poster");
+                assert!(frame.width() <= reelvault::engine::posters::WIDTH);
+                assert_eq!(frame.dimensions(), (320, 180), "a frame of the 320×180 video, taken by ffmpeg");
+                assert!(!is_red(&frame));
+            }
+            None => assert!(!crate::support::has_ffmpeg(), "with ffmpeg the poster is a frame of the video"),
+        }
+    }
+    let expected = if crate::support::has_ffmpeg() { 4 } else { 2 };
+    assert_eq!(walk(&app.data_dir().join("media")), expected, "the videos and their posters, if any");
+    app.stop().await;
+    fake.stop().await;
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn find_bytes(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            find_bytes(&path, needle)
+        } else {
+            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        }
+    })
 }
 
 /// The number of files under `dir`, recursively.

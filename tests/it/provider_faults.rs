@@ -111,6 +111,8 @@ async fn a_video_is_submitted_polled_taken_into_custody_and_deleted_upstream() {
     let content = hits.iter().position(|h| h.route == Route::Content).expect("downloaded");
     let delete = hits.iter().position(|h| h.route == Route::Delete).expect("deleted");
     assert!(content < delete, "the upstream copy is deleted after custody: {hits:?}");
+    let thumbnail = hits.iter().position(|h| h.route == Route::Thumbnail).expect("the provider's thumbnail was fetched");
+    assert!(content < thumbnail && thumbnail < delete, "the thumbnail is fetched during custody: {hits:?}");
     assert!(hits.iter().all(|h| h.authorized), "every request carried the Bearer key");
     let submitted = &rig.fake.submissions()[0];
     assert_eq!(submitted.fields["prompt"], "a red kite over the dunes");

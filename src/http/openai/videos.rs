@@ -261,7 +261,8 @@ pub struct ContentQuery {
     variant: Option<String>,
 }
 
-/// `GET /v1/videos/{id}/content?variant=video|thumbnail`: the MP4 (or its poster frame),
+/// `GET /v1/videos/{id}/content?variant=video|thumbnail`: the MP4 (or its poster: the
+/// provider's thumbnail or an ffmpeg frame, see `engine::posters`),
 /// streamed like `/media` (Range requests, ETag) and audited as a download.
 pub async fn content(req: HttpRequest, caller: TokenCaller, id: web::Path<String>, query: web::Query<ContentQuery>) -> OpenAiResult {
     let state = state(&req)?;

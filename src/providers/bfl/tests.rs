@@ -253,7 +253,7 @@ async fn an_expired_sample_url_is_not_found_and_a_declared_oversize_is_refused()
     .await;
     let provider = adapter(&fake);
     let h = handle(&fake, "t1");
-    let output = |path: &str| OutputRef { location: fake.at(path).to_string(), content_type: Some("image/jpeg".into()) };
+    let output = |path: &str| OutputRef::new(fake.at(path).to_string(), Some("image/jpeg".into()));
     assert!(matches!(provider.fetch(&h, &output("expired.jpg"), 1 << 20).await, Err(ProviderError::NotFound(_))));
     assert!(matches!(provider.fetch(&h, &output("gone.jpg"), 1 << 20).await, Err(ProviderError::NotFound(_))));
     assert_eq!(provider.fetch(&h, &output("big.jpg"), 1 << 20).await.err(), Some(ProviderError::TooLarge { cap: 1 << 20 }));

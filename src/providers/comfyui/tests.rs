@@ -187,15 +187,9 @@ async fn polls_wait_while_queued_or_running_then_list_saved_files() {
     assert_eq!(
         outputs,
         vec![
-            OutputRef { location: "view?filename=rv_00001_.png&subfolder=&type=output".into(), content_type: Some("image/png".into()) },
-            OutputRef {
-                location: "view?filename=rv+00002.webp&subfolder=a%2Fb&type=output".into(),
-                content_type: Some("image/webp".into())
-            },
-            OutputRef {
-                location: "view?filename=clip_00001.mp4&subfolder=video&type=output".into(),
-                content_type: Some("video/mp4".into())
-            },
+            OutputRef::new("view?filename=rv_00001_.png&subfolder=&type=output", Some("image/png".into())),
+            OutputRef::new("view?filename=rv+00002.webp&subfolder=a%2Fb&type=output", Some("image/webp".into())),
+            OutputRef::new("view?filename=clip_00001.mp4&subfolder=video&type=output", Some("video/mp4".into())),
         ],
         "saved files in node order; the preview is left out"
     );
@@ -294,12 +288,12 @@ async fn http_errors_map_to_classes() {
 async fn outputs_are_read_from_view_with_the_key_and_capped() {
     let fake = scripted(vec![json!({})], json!({})).await;
     let comfy = adapter(&fake, false);
-    let out = |name: &str| OutputRef { location: format!("view?filename={name}&subfolder=&type=output"), content_type: None };
+    let out = |name: &str| OutputRef::new(format!("view?filename={name}&subfolder=&type=output"), None);
     let chunks: Vec<Bytes> = comfy.fetch(&handle("p1"), &out("rv_00001_.png"), 1 << 20).await.unwrap().try_collect().await.unwrap();
     assert_eq!(chunks.concat(), b"comfy png");
     assert_eq!(comfy.fetch(&handle("p1"), &out("big.png"), 4096).await.err(), Some(ProviderError::TooLarge { cap: 4096 }));
     assert_eq!(comfy.fetch(&handle("p1"), &out("gone.png"), 4096).await.err().map(|e| e.code()), Some("provider.not_found"));
-    let elsewhere = OutputRef { location: "http://192.0.2.1/view?filename=x".into(), content_type: None };
+    let elsewhere = OutputRef::new("http://192.0.2.1/view?filename=x", None);
     assert_eq!(comfy.fetch(&handle("p1"), &elsewhere, 4096).await.err().map(|e| e.code()), Some("provider.invalid_input"));
     let view = &fake.requests_to("GET /view")[0];
     assert!(authorized(view));

@@ -165,8 +165,8 @@ async fn polls_walk_the_queue_then_read_images_from_the_response_url() {
     assert_eq!(
         outputs,
         vec![
-            OutputRef { location: "https://v3.fal.media/files/a/one.jpeg".into(), content_type: Some("image/jpeg".into()) },
-            OutputRef { location: "https://v3.fal.media/files/a/two.png".into(), content_type: Some("image/png".into()) },
+            OutputRef::new("https://v3.fal.media/files/a/one.jpeg", Some("image/jpeg".into())),
+            OutputRef::new("https://v3.fal.media/files/a/two.png", Some("image/png".into())),
         ]
     );
     assert!(fake.requests().iter().all(authorized));
@@ -263,7 +263,7 @@ async fn cdn_outputs_are_fetched_without_the_key_and_capped() {
     let api = FakeUpstream::start(|_| Reply::status(500)).await;
     let fal = adapter(&api);
     let handle = handle_for(&api, "fal-ai/kling-video", "r1");
-    let out = |path: &str| OutputRef { location: cdn.at(path).to_string(), content_type: None };
+    let out = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
     let chunks: Vec<Bytes> = fal.fetch(&handle, &out("files/clip.mp4"), 1 << 20).await.unwrap().try_collect().await.unwrap();
     assert_eq!(chunks.concat(), b"\x00\x00\x00\x18ftypmp42");
     assert_eq!(fal.fetch(&handle, &out("files/huge.mp4"), 4096).await.err(), Some(ProviderError::TooLarge { cap: 4096 }));

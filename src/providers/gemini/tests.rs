@@ -170,7 +170,7 @@ async fn a_redirected_download_leaves_the_key_on_the_api_host() {
     .await;
     let gemini = adapter(&api, Duration::from_secs(5));
     let handle = UpstreamHandle { id: OP.into(), data: Default::default() };
-    let output = OutputRef { location: api.at("v1beta/files/vid1:download?alt=media").to_string(), content_type: None };
+    let output = OutputRef::new(api.at("v1beta/files/vid1:download?alt=media").to_string(), None);
     let bytes = collect(gemini.fetch(&handle, &output, 1 << 20).await.unwrap()).await.unwrap();
     assert_eq!(bytes, MP4);
     let api_hits = api.requests();
@@ -202,7 +202,7 @@ async fn expired_missing_and_oversized_outputs() {
     .await;
     let gemini = adapter(&api, Duration::from_secs(5));
     let handle = UpstreamHandle::default();
-    let at = |location: String| OutputRef { location, content_type: None };
+    let at = |location: String| OutputRef::new(location, None);
     let fetch = |output: OutputRef, cap: u64| {
         let gemini = &gemini;
         let handle = &handle;

@@ -330,7 +330,7 @@ async fn expired_and_oversized_outputs_are_refused() {
     .await;
     let kling = adapter(&fake);
     let handle = UpstreamHandle { id: "t".into(), data: Default::default() };
-    let at = |path: &str| OutputRef { location: fake.at(path).to_string(), content_type: None };
+    let at = |path: &str| OutputRef::new(fake.at(path).to_string(), None);
     assert_eq!(kling.fetch(&handle, &at("gone.mp4"), 1 << 20).await.err().unwrap().code(), "provider.not_found");
     assert_eq!(kling.fetch(&handle, &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
 }

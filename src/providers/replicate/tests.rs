@@ -107,8 +107,8 @@ async fn an_official_model_is_created_by_name_with_wait_and_webhook_and_finishes
     assert_eq!(
         outputs,
         vec![
-            OutputRef { location: "https://replicate.delivery/a/out-0.webp".into(), content_type: Some("image/webp".into()) },
-            OutputRef { location: "https://replicate.delivery/a/out-1.png".into(), content_type: Some("image/png".into()) },
+            OutputRef::new("https://replicate.delivery/a/out-0.webp", Some("image/webp".into())),
+            OutputRef::new("https://replicate.delivery/a/out-1.png", Some("image/png".into())),
         ]
     );
     let create = &fake.requests_to("POST /v1/models/")[0];
@@ -267,15 +267,14 @@ async fn outputs_on_another_host_are_fetched_without_the_key_and_capped() {
     .await;
     let api = FakeUpstream::start(|_| Reply::status(500)).await;
     let replicate = adapter(&api);
-    let out = |path: &str| OutputRef { location: cdn.at(path).to_string(), content_type: None };
+    let out = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
     let stream = replicate.fetch(&handle("p1"), &out("files/out.webp"), 1 << 20).await.unwrap();
     let bytes: Vec<Bytes> = stream.try_collect().await.unwrap();
     assert_eq!(bytes.concat(), b"RIFF....WEBP");
     assert!(cdn.requests().iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
     assert_eq!(replicate.fetch(&handle("p1"), &out("files/big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
     assert_eq!(replicate.fetch(&handle("p1"), &out("files/expired.png"), 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
-    let inline =
-        OutputRef { location: "data:image/png;base64,aGVsbG8=".into(), content_type: content_type_of("data:image/png;base64,aGVsbG8=") };
+    let inline = OutputRef::new("data:image/png;base64,aGVsbG8=", content_type_of("data:image/png;base64,aGVsbG8="));
     assert_eq!(inline.content_type.as_deref(), Some("image/png"));
     let bytes: Vec<Bytes> = replicate.fetch(&handle("p1"), &inline, 100).await.unwrap().try_collect().await.unwrap();
     assert_eq!(bytes.concat(), b"hello");

@@ -41,8 +41,10 @@ pub enum Step {
 /// How `GET /v1/videos/{id}/content` answers.
 #[derive(Debug, Clone)]
 pub enum Content {
-    /// The bytes of [`mp4`], with their length.
+    /// The bytes of [`mp4`], with their length (not decodable: ffmpeg takes no frame of it).
     Mp4,
+    /// A playable H.264 MP4 ([`playable_mp4`]), so ffmpeg can take a frame.
+    Playable,
     NotFound,
     /// Declares this Content-Length, sends the MP4 head, then stalls.
     Declared(u64),
@@ -52,6 +54,16 @@ pub enum Content {
     UnavailableOnce,
 }
 
+/// How `GET /v1/videos/{id}/content?variant=thumbnail` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thumbnail {
+    /// [`red_webp`]: a 1280×720 WebP of pure red.
+    Red,
+    NotFound,
+    /// A 200 `image/webp` whose bytes are not an image.
+    Garbage,
+}
+
 /// What the fake does; change it mid-test with [`FakeOpenAi::set_behaviour`].
 #[derive(Debug, Clone)]
 pub struct Behaviour {
@@ -59,11 +71,17 @@ pub struct Behaviour {
     /// The answers to a video's successive retrieves; the last one repeats.
     pub polls: Vec<Step>,
     pub content: Content,
+    pub thumbnail: Thumbnail,
 }
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Behaviour { submit: Step::Queued, polls: vec![Step::InProgress(50), Step::Completed], content: Content::Mp4 }
+        Behaviour {
+            submit: Step::Queued,
+            polls: vec![Step::InProgress(50), Step::Completed],
+            content: Content::Mp4,
+            thumbnail: Thumbnail::Red,
+        }
     }
 }
 
@@ -79,6 +97,8 @@ pub enum Route {
     Create,
     Retrieve,
     Content,
+    /// `GET /v1/videos/{id}/content?variant=thumbnail`
+    Thumbnail,
     Delete,
     List,
 }
@@ -216,6 +236,26 @@ impl FakeOpenAi {
     }
 }
 
+/// A 1280×720 lossless WebP of pure red (made once).
+pub fn red_webp() -> Vec<u8> {
+    static WEBP: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    WEBP.get_or_init(|| {
+        let red = image::RgbaImage::from_pixel(1280, 720, image::Rgba([255, 0, 0, 255]));
+        let mut out = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+            .encode(red.as_raw(), 1280, 720, image::ExtendedColorType::Rgba8)
+            .expect("encode WebP");
+        out
+    })
+    .clone()
+}
+
+/// A playable 2-second 320×180 H.264 MP4 (the demo renderer's; made once).
+pub fn playable_mp4() -> Vec<u8> {
+    static MP4: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MP4.get_or_init(|| reelvault::providers::demo_media::render_mp4("a blue lagoon", 3, 320, 180, 2, 12).expect("render")).clone()
+}
+
 /// MP4-ish bytes: an `ftyp` box, then an `mdat` box of patterned filler.
 pub fn mp4() -> Vec<u8> {
     let mut out = Vec::new();
@@ -321,12 +361,19 @@ async fn retrieve(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<Str
 }
 
 async fn content(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
+    let variant = url::form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k == "variant").map(|(_, v)| v.into_owned());
+    match variant.as_deref() {
+        None | Some("video") => {}
+        Some("thumbnail") => return thumbnail(&req, &shared, &id),
+        Some(_) => return error(400, "invalid_value", "Unknown variant."),
+    }
     if !check(&req, &shared, Route::Content, &id) {
         return unauthorized();
     }
     let head = Bytes::from(mp4()).slice(..4096);
     match shared.behaviour().content {
         Content::Mp4 => HttpResponse::Ok().content_type("video/mp4").body(mp4()),
+        Content::Playable => HttpResponse::Ok().content_type("video/mp4").body(playable_mp4()),
         Content::NotFound => error(404, "not_found", "Files are not accessible."),
         Content::UnavailableOnce if shared.recorded().hits.iter().filter(|h| h.route == Route::Content).count() <= 1 => {
             error(503, "server_error", "Try again.")
@@ -341,6 +388,17 @@ async fn content(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<Stri
             let body = futures_util::stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(head.clone())));
             HttpResponse::Ok().content_type("video/mp4").streaming(body)
         }
+    }
+}
+
+fn thumbnail(req: &HttpRequest, shared: &Shared, id: &str) -> HttpResponse {
+    if !check(req, shared, Route::Thumbnail, id) {
+        return unauthorized();
+    }
+    match shared.behaviour().thumbnail {
+        Thumbnail::Red => HttpResponse::Ok().content_type("image/webp").body(red_webp()),
+        Thumbnail::NotFound => error(404, "not_found", "Files are not accessible."),
+        Thumbnail::Garbage => HttpResponse::Ok().content_type("image/webp").body(&b"RIFF not really a webp"[..]),
     }
 }
 
