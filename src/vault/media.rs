@@ -4,8 +4,10 @@
 //! Files are age v1 (see [`super::age_file`], which seals and opens them). All age work is
 //! synchronous and runs on tokio's blocking pool, one piece at a time: the
 //! file state moves into a blocking task and back, so a slow uploader or a stalled video
-//! player never parks a blocking-pool thread while it waits. While ingesting, each batch is
-//! hashed and encrypted by two blocking tasks side by side.
+//! player never parks a blocking-pool thread while it waits. While ingesting, each piece is
+//! hashed as it arrives (while it is still in the CPU's cache: SHA-256 runs at about 1.7 GB/s
+//! on hot data and 1.0 GB/s on cold), and batches are encrypted and written on the blocking
+//! pool while the next batch arrives.
 
 use std::convert::Infallible;
 use std::fs::{self, File};
@@ -26,9 +28,14 @@ use super::age_file::{self, OpenFile, SealingWriter};
 
 /// age's plaintext chunk size; reads are cut on these boundaries.
 const AGE_CHUNK: u64 = age_file::CHUNK as u64;
-/// Plaintext hashed and encrypted by one pair of blocking tasks while ingesting; an ingest
-/// holds at most two batches (one being received, one being processed).
+/// Plaintext handed to a blocking task to encrypt and write while ingesting, at least; while
+/// the task is still busy, more arrives into the next batch, up to [`MAX_AHEAD`].
 const WRITE_BATCH: usize = 1024 * 1024;
+/// The most plaintext an ingest receives ahead of the writing task before it waits for it
+/// (so an ingest holds at most twice this).
+const MAX_AHEAD: usize = 4 * WRITE_BATCH;
+/// The most bytes hashed on the async executor between two yields.
+const HASH_SLICE: usize = 64 * 1024;
 /// Most plaintext decrypted by one blocking task while reading (a whole number of age
 /// chunks: few hand-offs between threads per byte; a stream holds at most two pieces).
 const READ_PIECE: u64 = 16 * AGE_CHUNK;
@@ -111,8 +118,9 @@ impl MediaDir {
         let recipient = recipient.clone();
         let sink = blocking(move || Sink::create(tmp_path, &recipient)).await??;
 
-        // One batch is hashed and encrypted on the blocking pool while the next one is received.
-        let mut slot = Slot::Idle(Box::new(sink), Sha256::new());
+        // One batch is encrypted and written on the blocking pool while the next one arrives.
+        let mut slot = Slot::Idle(Box::new(sink));
+        let mut hasher = Sha256::new();
         let mut received: u64 = 0;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
@@ -126,23 +134,20 @@ impl MediaDir {
             if received > max_bytes {
                 break Some(MediaError::TooLarge { limit: max_bytes });
             }
+            hash_arrived(&mut hasher, &chunk).await;
             batch_len += chunk.len();
             batch.push(chunk);
-            if batch_len >= WRITE_BATCH {
-                let (sink, hasher) = slot.ready().await?;
+            if batch_len >= WRITE_BATCH && (slot.is_free() || batch_len >= MAX_AHEAD) {
+                let sink = slot.ready().await?;
                 let full = std::mem::take(&mut batch);
-                let to_hash = full.clone(); // the same buffers, reference-counted
-                slot = Slot::Busy(
-                    tokio::task::spawn_blocking(move || sink.write(full)),
-                    tokio::task::spawn_blocking(move || hash(hasher, &to_hash)),
-                );
+                slot = Slot::Busy(tokio::task::spawn_blocking(move || sink.write(full)));
                 batch_len = 0;
             }
         };
         match (failure, slot.ready().await) {
-            (None, Ok((sink, hasher))) => sink.commit(hasher, batch, final_path).await,
+            (None, Ok(sink)) => sink.commit(hasher, batch, final_path).await,
             (None, Err(write_failed)) => Err(write_failed),
-            (Some(failure), Ok((sink, _))) => {
+            (Some(failure), Ok(sink)) => {
                 // Dropping the sink closes and removes the temp file.
                 let _ = blocking(move || drop(sink)).await;
                 Err(failure)
@@ -360,11 +365,10 @@ impl Sink {
         Ok(self)
     }
 
-    /// Hashes and writes the last `batch`, ends the age stream (`finish` writes the last
+    /// Writes the last `batch`, ends the age stream (`finish` writes the last
     /// chunk), fsyncs the file, renames it to `final_path` and fsyncs its directory.
     async fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
         blocking(move || -> io::Result<Ingested> {
-            let hasher = hash(hasher, &batch);
             let Sink { writer, bytes, mut temp } = self.write(batch)?;
             let file = writer.finish()?;
             file.sync_all()?;
@@ -393,33 +397,39 @@ impl Sink {
     }
 }
 
-/// Feeds `batch` to the running hash (blocking).
-fn hash(mut hasher: Sha256, batch: &[Bytes]) -> Sha256 {
-    for piece in batch {
-        hasher.update(piece);
+/// Feeds a piece that just arrived to the running hash, yielding between slices of a large
+/// one so the executor is never held for long.
+async fn hash_arrived(hasher: &mut Sha256, piece: &[u8]) {
+    let mut slices = piece.chunks(HASH_SLICE).peekable();
+    while let Some(slice) = slices.next() {
+        hasher.update(slice);
+        if slices.peek().is_some() {
+            tokio::task::yield_now().await;
+        }
     }
-    hasher
 }
 
-/// The sink and the running hash, either in hand or inside the two blocking tasks that are
-/// encrypting and hashing a batch.
+/// The sink, either in hand or inside the blocking task that is writing a batch.
 enum Slot {
-    Idle(Box<Sink>, Sha256),
-    Busy(JoinHandle<io::Result<Sink>>, JoinHandle<Sha256>),
+    Idle(Box<Sink>),
+    Busy(JoinHandle<io::Result<Sink>>),
 }
 
 impl Slot {
-    /// The sink and the hash once the last batch is done. A failed write has dropped the
-    /// sink (and its file).
-    async fn ready(self) -> Result<(Sink, Sha256), MediaError> {
-        let failed = |e: tokio::task::JoinError| io::Error::other(format!("media task failed: {e}"));
+    /// Whether the sink is in hand or its task has ended (so `ready` will not wait).
+    fn is_free(&self) -> bool {
         match self {
-            Slot::Idle(sink, hasher) => Ok((*sink, hasher)),
-            Slot::Busy(write, hash) => {
-                let sink = write.await.map_err(failed)??;
-                let hasher = hash.await.map_err(failed)?;
-                Ok((sink, hasher))
-            }
+            Slot::Idle(_) => true,
+            Slot::Busy(write) => write.is_finished(),
+        }
+    }
+
+    /// The sink once the last batch is written. A failed write has dropped the sink (and its
+    /// file).
+    async fn ready(self) -> Result<Sink, MediaError> {
+        match self {
+            Slot::Idle(sink) => Ok(*sink),
+            Slot::Busy(write) => Ok(write.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))??),
         }
     }
 }
