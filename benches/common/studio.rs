@@ -25,13 +25,15 @@ pub struct Studio {
 
 impl Studio {
     /// Creates the admin, grants `credits` and makes a token with the CLI; writes a config
-    /// with one `openai-videos` connection ("fake", serving sora-2) at `fake_port`.
+    /// with one `openai-videos` connection ("fake", serving sora-2) at `fake_port`, and API
+    /// token limits far above what any bench asks (benches measure the service, not the limiter).
     pub fn prepare(root: &Path, fake_port: u16, max_concurrent: u32, credits: i64) -> Result<Studio, String> {
         let config = format!(
             "[[connection]]\nname = \"fake\"\nkind = \"openai-videos\"\n\
              base_url = \"http://127.0.0.1:{fake_port}/v1\"\napi_key = \"x\"\n\
              allow_private_network = true\nmodels = [\"sora-2\"]\n\
-             max_concurrent = {max_concurrent}\ntimeout = \"600s\"\n"
+             max_concurrent = {max_concurrent}\ntimeout = \"600s\"\n\n\
+             [api]\nrequests_per_minute = 100000000\nconcurrent_jobs = 1000000\n"
         );
         Studio::prepare_with(root, &config, credits)
     }

@@ -49,8 +49,10 @@ pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> Se
         return Err(ServiceError::AdminOnly);
     }
     let (search, store) = (state.search.clone(), state.store.clone());
+    let turn = search.turn().await?;
     // one trip to the blocking pool for the index and the store
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let found = search.search(viewer, &request)?;
         let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
         let loaded = store.read_now(|tx| load(tx, &ids, viewer))?;
