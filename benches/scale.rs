@@ -236,6 +236,18 @@ fn main() {
     );
     println!("credits after: available {} held {} (granted {})", credits["available"], credits["held"], jobs * 40);
     println!("server log: {} WARN/ERROR lines{}", warnings.len(), warnings.first().map(|l| format!(", first: {l}")).unwrap_or_default());
+    // the commonest kinds of warning, by their text without the timestamp and ids
+    let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for line in &warnings {
+        let text = line.split_once(' ').map_or(*line, |(_, rest)| rest);
+        let kind: String = text.split_whitespace().filter(|w| !w.contains('=') || w.starts_with("error=")).take(12).collect::<Vec<_>>().join(" ");
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let mut kinds: Vec<_> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    for (kind, n) in kinds.iter().take(5) {
+        println!("    {n:>6} x {kind}");
+    }
     println!("server stopped: {}", status.map_or_else(|| "forced (SIGKILL)".to_string(), |s| s.to_string()));
     fake.stop();
 }

@@ -177,12 +177,13 @@ async fn drive(
                     Err(stop) => return stop,
                 }
             }
-            GenState::Running => match poll_until_done(state, connection, &g, cancel).await {
+            GenState::Running => match Box::pin(poll_until_done(state, connection, &g, cancel)).await {
                 Ok(next) => next,
                 Err(stop) => return stop,
             },
             GenState::Fetching => {
-                let assets = match custody::take(state, connection, &g).await {
+                // boxed: the custody future is large, and every job in flight would carry its size
+                let assets = match Box::pin(custody::take(state, connection, &g)).await {
                     Ok(assets) => assets,
                     Err(reason) => {
                         // the job ends here either way: drop the upstream (or held) copy

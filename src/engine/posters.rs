@@ -5,14 +5,18 @@
 //! ever passes through pipes). Posters are stored encrypted like every asset; plaintext stays
 //! in memory. A poster that cannot be made (a thumbnail missing, failing to download or not an
 //! image, no ffmpeg) is skipped: it never fails the job (pages show a neutral placeholder).
+//! Making posters is CPU work, so it takes turns: one poster per CPU core at a time, the rest
+//! wait, and a burst of finished jobs cannot start hundreds of ffmpegs at once.
 
 use std::io::Cursor;
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use image::{DynamicImage, ImageReader, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -81,7 +85,15 @@ pub async fn attach(state: &AppState, recipient: &age::x25519::Recipient, upstre
     posters
 }
 
+/// Waits for a turn to make a poster (first come, first served; one turn per CPU core).
+async fn turn() -> Option<SemaphorePermit<'static>> {
+    static TURNS: OnceLock<Semaphore> = OnceLock::new();
+    let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
+    TURNS.get_or_init(|| Semaphore::new(cores())).acquire().await.ok()
+}
+
 async fn image_thumbnail(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
+    let _turn = turn().await?;
     let bytes = super::custody::read_all(state, output).await.ok()?;
     let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
     made.inspect_err(|e| tracing::info!(error = %e, "no thumbnail for an image output")).ok()
@@ -107,14 +119,15 @@ async fn provider_thumbnail(upstream: &Upstream<'_>, reported: Option<&OutputRef
     let bytes = match tokio::time::timeout(THUMBNAIL_TIMEOUT, download).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "the provider's thumbnail could not be downloaded; trying a frame instead");
+            tracing::info!(error = %e, "the provider's thumbnail could not be downloaded; trying a frame instead");
             return None;
         }
         Err(_) => {
-            tracing::warn!("the provider's thumbnail took too long; trying a frame instead");
+            tracing::info!("the provider's thumbnail took too long; trying a frame instead");
             return None;
         }
     };
+    let _turn = turn().await?;
     let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
     made.inspect_err(|e| tracing::warn!(error = %e, "the provider's thumbnail is not an image; trying a frame instead")).ok()
 }
@@ -164,6 +177,7 @@ fn ffmpeg() -> Option<&'static std::path::Path> {
 /// thumbnail; `None` without ffmpeg or when it fails or takes too long.
 async fn video_frame(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
     let ffmpeg = ffmpeg()?;
+    let _turn = turn().await?;
     let identity = state.keyring.identity(&state.store, output.owner).await.ok()?;
     let (_, mut stream) = state.media.read_range(&output.id.to_string(), identity, None).await.ok()?;
     let mut child = tokio::process::Command::new(ffmpeg)
