@@ -240,11 +240,12 @@ fn main() {
     let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for line in &warnings {
         let text = line.split_once(' ').map_or(*line, |(_, rest)| rest);
-        let kind: String = text.split_whitespace().filter(|w| !w.contains('=') || w.starts_with("error=")).take(12).collect::<Vec<_>>().join(" ");
+        let kind: String =
+            text.split_whitespace().filter(|w| !w.contains('=') || w.starts_with("error=")).take(12).collect::<Vec<_>>().join(" ");
         *kinds.entry(kind).or_default() += 1;
     }
     let mut kinds: Vec<_> = kinds.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|kind| std::cmp::Reverse(kind.1));
     for (kind, n) in kinds.iter().take(5) {
         println!("    {n:>6} x {kind}");
     }

@@ -77,7 +77,7 @@ fn write_stanza(out: &mut Vec<u8>, stanza: &Stanza) {
         out.extend_from_slice(line);
         out.push(b'\n');
     }
-    if body.len() % BODY_COLUMNS == 0 {
+    if body.len().is_multiple_of(BODY_COLUMNS) {
         out.push(b'\n');
     }
 }
@@ -221,6 +221,11 @@ impl OpenFile {
     /// The plaintext length.
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Whether the plaintext is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Plaintext bytes `start..end` (within the length), opening only the chunks that hold
