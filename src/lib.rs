@@ -20,5 +20,6 @@ pub mod state;
 pub mod store;
 pub mod systemd;
 pub mod telemetry;
+pub mod turns;
 pub mod urls;
 pub mod vault;

@@ -11,7 +11,7 @@ fn main() -> std::process::ExitCode {
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = reelvault::turns::cpu_cores();
         // SAFETY: mallopt only sets a tunable of the allocator; no other thread runs yet.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, i32::try_from(cores).unwrap_or(i32::MAX));

@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use image::{DynamicImage, ImageReader, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -24,6 +24,7 @@ use crate::domain::ids::AssetId;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
 use crate::state::AppState;
+use crate::turns::Turns;
 
 /// A thumbnail's width in pixels (narrower images keep theirs).
 pub const WIDTH: u32 = 384;
@@ -86,14 +87,13 @@ pub async fn attach(state: &AppState, recipient: &age::x25519::Recipient, upstre
 }
 
 /// Waits for a turn to make a poster (first come, first served; one turn per CPU core).
-async fn turn() -> Option<SemaphorePermit<'static>> {
-    static TURNS: OnceLock<Semaphore> = OnceLock::new();
-    let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
-    TURNS.get_or_init(|| Semaphore::new(cores())).acquire().await.ok()
+async fn turn() -> OwnedSemaphorePermit {
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    TURNS.get_or_init(|| Turns::per_core(1)).take().await
 }
 
 async fn image_thumbnail(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
-    let _turn = turn().await?;
+    let _turn = turn().await;
     let bytes = super::custody::read_all(state, output).await.ok()?;
     let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
     made.inspect_err(|e| tracing::info!(error = %e, "no thumbnail for an image output")).ok()
@@ -127,7 +127,7 @@ async fn provider_thumbnail(upstream: &Upstream<'_>, reported: Option<&OutputRef
             return None;
         }
     };
-    let _turn = turn().await?;
+    let _turn = turn().await;
     let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
     made.inspect_err(|e| tracing::warn!(error = %e, "the provider's thumbnail is not an image; trying a frame instead")).ok()
 }
@@ -177,7 +177,7 @@ fn ffmpeg() -> Option<&'static std::path::Path> {
 /// thumbnail; `None` without ffmpeg or when it fails or takes too long.
 async fn video_frame(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
     let ffmpeg = ffmpeg()?;
-    let _turn = turn().await?;
+    let _turn = turn().await;
     let identity = state.keyring.identity(&state.store, output.owner).await.ok()?;
     let (_, mut stream) = state.media.read_range(&output.id.to_string(), identity, None).await.ok()?;
     let mut child = tokio::process::Command::new(ffmpeg)

@@ -17,12 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::SearchConfig;
 use crate::domain::generation::Generation;
 use crate::store::{Store, StoreError};
+use crate::turns::Turns;
 pub use collector::{Facets, Found, Hit};
 use index::{Live, Paths};
 use indexer::Command;
@@ -114,9 +115,10 @@ impl Shared {
 pub struct Search {
     shared: Arc<Shared>,
     commands: Arc<Mutex<Option<mpsc::UnboundedSender<Command>>>>,
-    /// One turn per CPU core: searches are CPU-bound, so more at once only makes every one of
-    /// them slower; the rest wait in arrival order.
-    turns: Arc<Semaphore>,
+    /// Two turns per CPU core (one search's thread is at times waiting on I/O): searches are
+    /// CPU-bound, so more at once only makes every one of them slower; the rest wait in
+    /// arrival order.
+    turns: Turns,
 }
 
 impl Search {
@@ -130,14 +132,14 @@ impl Search {
                 committed: AtomicU64::new(0),
             }),
             commands: Arc::default(),
-            turns: Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()) * 2)),
+            turns: Turns::per_core(2),
         }
     }
 
     /// Waits for a turn to run searches (first come, first served); the turn ends when the
     /// returned permit is dropped.
-    pub async fn turn(&self) -> Result<OwnedSemaphorePermit, SearchError> {
-        self.turns.clone().acquire_owned().await.map_err(|_| SearchError::Unavailable(Status::Failed("search is shutting down".into())))
+    pub async fn turn(&self) -> OwnedSemaphorePermit {
+        self.turns.take().await
     }
 
     /// Starts the indexer task (once): it opens or rebuilds the index, then follows the outbox.

@@ -49,7 +49,7 @@ pub fn rebuild(paths: &Paths, store: &Store, provider: &ProviderOf, report: &mut
     let started = Instant::now();
     paths.sweep();
     let building = index::create(&paths.rebuild)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, REBUILD_THREADS);
+    let threads = crate::turns::cpu_cores().clamp(1, REBUILD_THREADS);
     let options = tantivy::indexer::IndexWriterOptions::builder()
         .memory_budget_per_thread(REBUILD_HEAP_PER_THREAD)
         .num_worker_threads(threads)

@@ -49,7 +49,7 @@ pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> Se
         return Err(ServiceError::AdminOnly);
     }
     let (search, store) = (state.search.clone(), state.store.clone());
-    let turn = search.turn().await?;
+    let turn = search.turn().await;
     // one trip to the blocking pool for the index and the store
     tokio::task::spawn_blocking(move || {
         let _turn = turn;

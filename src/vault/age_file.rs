@@ -36,6 +36,9 @@ const MAC_MARK: &[u8] = b"---";
 const MAC_BASE64: usize = 43;
 /// A stanza body's base64 is cut into lines of this many characters.
 const BODY_COLUMNS: usize = 64;
+/// Bytes read first when a file is opened: a header with its payload nonce (about 250 bytes
+/// for one X25519 recipient) fits; longer ones are read on, up to [`MAX_HEADER`].
+const FIRST_READ: usize = 1024;
 /// The most header bytes read before giving up on finding its end.
 const MAX_HEADER: usize = 16 * 1024;
 /// Sealed bytes collected before they are written out.
@@ -193,13 +196,19 @@ impl OpenFile {
     pub fn open(mut file: File, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
         let file_len = file.metadata()?.len();
         let mut head = Vec::new();
-        (&mut file).take(MAX_HEADER as u64).read_to_end(&mut head)?;
-        let (header_len, stanzas, mac) = parse_header(&head).ok_or(DecryptError::InvalidHeader)?;
+        (&mut file).take(FIRST_READ as u64).read_to_end(&mut head)?;
+        let complete = |head: &[u8]| parse_header(head).filter(|(len, ..)| head.len() >= len + PAYLOAD_NONCE);
+        let mut parsed = complete(&head);
+        if parsed.is_none() && head.len() == FIRST_READ {
+            (&mut file).take((MAX_HEADER - FIRST_READ) as u64).read_to_end(&mut head)?;
+            parsed = complete(&head);
+        }
+        let (header_len, stanzas, mac) = parsed.ok_or(DecryptError::InvalidHeader)?;
         let file_key = identity.unwrap_stanzas(&stanzas).ok_or(DecryptError::NoMatchingKeys)??;
         let mut check = header_mac(&file_key);
         check.update(&head[..header_len - MAC_BASE64 - 2]);
         check.verify_slice(&mac).map_err(|_| DecryptError::InvalidMac)?;
-        let nonce = head.get(header_len..header_len + PAYLOAD_NONCE).ok_or(DecryptError::InvalidHeader)?;
+        let nonce = &head[header_len..header_len + PAYLOAD_NONCE];
         let key = payload_key(&file_key, nonce);
         let payload_start = (header_len + PAYLOAD_NONCE) as u64;
         let payload = file_len.checked_sub(payload_start).filter(|&p| p >= TAG as u64).ok_or(DecryptError::DecryptionFailed)?;
@@ -345,6 +354,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_header_longer_than_the_first_read_opens() {
+        let identities: Vec<_> = (0..12).map(|_| age::x25519::Identity::generate()).collect();
+        let recipients: Vec<_> = identities.iter().map(|i| i.to_public()).collect();
+        let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient)).unwrap();
+        let input = data(CHUNK + 10);
+        let mut sealed = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut sealed).unwrap();
+        writer.write_all(&input).unwrap();
+        writer.finish().unwrap();
+        let header_end = sealed.windows(4).position(|w| w == b"--- ").unwrap();
+        assert!(header_end > FIRST_READ, "the header of {header_end} bytes should need a second read");
+        let mut file = open(&sealed, &identities[11]).unwrap();
+        assert_eq!(file.read(0, input.len() as u64).unwrap(), input);
     }
 
     #[test]

@@ -259,8 +259,8 @@ impl MediaDir {
     }
 }
 
-/// Decrypted bytes of one file, produced a piece (up to 1 MiB, whole chunks) at a time on the blocking
-/// pool, with one piece decrypted ahead of the consumer.
+/// Decrypted bytes of one file, produced a piece (up to 1 MiB, whole chunks) at a time on
+/// the blocking pool, with one piece decrypted ahead of the consumer.
 pub struct MediaStream {
     runtime: Handle,
     next: Option<JoinHandle<Piece>>,
