@@ -54,6 +54,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     // a change of retention, providers or contact since the last start dates the privacy notice
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
+    state.store.spawn_settler();
     state.engine.spawn(state.clone());
     state.scheduler.spawn(state.clone());
     state.deliveries.spawn(state.clone());

@@ -122,16 +122,19 @@ impl Plan {
     /// date range aside). Compares each distinct value once, then indexes.
     pub(super) fn admitted(&self, view: &SegmentView) -> Vec<bool> {
         let sets = [(MODEL, &self.models), (PROVIDER, &self.providers), (KIND, &self.kinds), (STATE, &self.states), (OWNER, &self.users)];
-        let allowed: Vec<Vec<bool>> =
-            sets.iter().map(|(facet, set)| view.values(*facet).iter().map(|v| set.is_empty() || set.contains(v)).collect()).collect();
-        let mine = view.values(OWNER).iter().position(|o| *o == self.viewer_id);
+        // only the facets filtered on are looked at
+        let allowed: Vec<(usize, Vec<bool>)> = sets
+            .iter()
+            .filter(|(_, set)| !set.is_empty())
+            .map(|&(facet, set)| (facet, view.values(facet).iter().map(|v| set.contains(v)).collect()))
+            .collect();
+        let mine = view.values(OWNER).iter().position(|o| *o == self.viewer_id).and_then(|m| u16::try_from(m).ok());
         view.ordinals()
             .map(|(key, at)| {
                 let Some(key) = key else { return false };
-                let visible = key.shared || mine.is_some_and(|m| usize::from(at[OWNER]) == m);
-                visible
+                (key.shared || Some(at[OWNER]) == mine)
                     && self.kept.is_none_or(|k| k == key.kept)
-                    && sets.iter().zip(&allowed).all(|((facet, _), ok)| ok.get(usize::from(at[*facet])).copied().unwrap_or(false))
+                    && allowed.iter().all(|(facet, ok)| ok.get(usize::from(at[*facet])).copied().unwrap_or(false))
             })
             .collect()
     }

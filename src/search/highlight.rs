@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use tantivy::tokenizer::TextAnalyzer;
 
-use super::schema::{exact_analyzer, stemmed_analyzer};
+use super::schema::stemmed_analyzer;
 
 /// Prompts longer than this (in characters) are cut to a window around the first match.
 pub const SNIPPET_CHARS: usize = 200;
@@ -16,7 +16,9 @@ const LEAD_CHARS: usize = 40;
 /// words matched, so each distinct word is stemmed once).
 pub struct Highlighter<'a> {
     stems: &'a BTreeSet<String>,
-    words: TextAnalyzer,
+    /// The first two characters of each stem: stemming keeps a word's first two letters, so a
+    /// word that starts otherwise cannot match and needs no stemming.
+    starts: Vec<&'a str>,
     stemmer: TextAnalyzer,
     seen: HashMap<String, bool>,
 }
@@ -24,7 +26,9 @@ pub struct Highlighter<'a> {
 impl<'a> Highlighter<'a> {
     /// For a query whose stems are `stems`.
     pub fn new(stems: &'a BTreeSet<String>) -> Self {
-        Highlighter { stems, words: exact_analyzer(), stemmer: stemmed_analyzer(), seen: HashMap::new() }
+        let mut starts: Vec<&str> = stems.iter().map(|s| &s[..start(s)]).collect();
+        starts.dedup();
+        Highlighter { stems, starts, stemmer: stemmed_analyzer(), seen: HashMap::new() }
     }
 
     /// The HTML snippet of `prompt`: escaped text, matches in `<mark>`, and `…` where the
@@ -51,38 +55,80 @@ impl<'a> Highlighter<'a> {
         out
     }
 
-    /// Byte ranges of the words of `text` whose stem is one of the query's, in order.
+    /// Byte ranges of the words of `text` whose stem is one of the query's, in order. Words
+    /// are split as the index splits them (runs of letters and digits).
     fn matches(&mut self, text: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         if self.stems.is_empty() {
             return out;
         }
-        let (stems, stemmer, seen) = (self.stems, &mut self.stemmer, &mut self.seen);
-        let mut stream = self.words.token_stream(text);
-        while let Some(token) = stream.next() {
-            let hit = match seen.get(&token.text) {
-                Some(&hit) => hit,
-                // stemming keeps a word's first two letters: most words need no stemming
-                None if !stems.iter().any(|s| same_start(s, &token.text)) => false,
-                None => {
-                    let mut stemmed = stemmer.token_stream(&token.text);
-                    let hit = stemmed.next().is_some_and(|t| stems.contains(&t.text));
-                    seen.insert(token.text.clone(), hit);
-                    hit
-                }
-            };
-            if hit && text.is_char_boundary(token.offset_from) && text.is_char_boundary(token.offset_to) {
-                out.push((token.offset_from, token.offset_to));
+        for (from, word, ascii) in words(text) {
+            // an ASCII word folds to its lower case: most are ruled out by their first letters
+            if ascii && !self.starts.iter().any(|s| starts_ascii_word(s, word)) {
+                continue;
+            }
+            if self.stem_matches(word) {
+                out.push((from, from + word.len()));
             }
         }
         out
     }
+
+    /// Whether `word`, analysed as the index analyses prompts, has one of the query's stems.
+    fn stem_matches(&mut self, word: &str) -> bool {
+        if let Some(&hit) = self.seen.get(word) {
+            return hit;
+        }
+        let mut stemmed = self.stemmer.token_stream(word);
+        let hit = stemmed.next().is_some_and(|t| self.stems.contains(&t.text));
+        self.seen.insert(word.to_string(), hit);
+        hit
+    }
 }
 
-/// Whether two words start with the same two characters (or are both that one character).
-fn same_start(a: &str, b: &str) -> bool {
-    let start = |w: &str| w.char_indices().nth(2).map_or(w.len(), |(i, _)| i);
-    a[..start(a)] == b[..start(b)]
+/// The words of `text` with their byte offsets and whether they are ASCII: maximal runs of
+/// alphanumeric characters, as tantivy's `SimpleTokenizer` splits.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str, bool)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let (mut is_word, mut len) = (false, 0);
+        while at < text.len() {
+            (is_word, len) = char_at(text, at);
+            if is_word {
+                break;
+            }
+            at += len;
+        }
+        if !is_word {
+            return None;
+        }
+        let (from, mut ascii) = (at, true);
+        while at < text.len() && is_word {
+            ascii &= len == 1;
+            at += len;
+            (is_word, len) = if at < text.len() { char_at(text, at) } else { (false, 0) };
+        }
+        Some((from, &text[from..at], ascii))
+    })
+}
+
+/// Whether the character at byte `at` (a boundary) of `text` is alphanumeric, and its length.
+fn char_at(text: &str, at: usize) -> (bool, usize) {
+    match text.as_bytes()[at] {
+        b if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
+        _ => text[at..].chars().next().map_or((false, 1), |c| (c.is_alphanumeric(), c.len_utf8())),
+    }
+}
+
+/// The byte length of a word's first two characters (or of the word, when shorter).
+fn start(word: &str) -> usize {
+    word.char_indices().nth(2).map_or(word.len(), |(i, _)| i)
+}
+
+/// Whether the ASCII `word`, lower-cased, starts with `start` as [`start`] cuts words.
+fn starts_ascii_word(start: &str, word: &str) -> bool {
+    let n = word.len().min(2);
+    start.len() == n && start.as_bytes().eq_ignore_ascii_case(&word.as_bytes()[..n])
 }
 
 /// [`Highlighter::highlight`] of one prompt.
@@ -106,16 +152,19 @@ fn window(text: &str, first: Option<usize>) -> (usize, usize) {
 
 /// Appends `text` with `& < > " '` escaped.
 fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut at = 0;
+    for (i, c) in text.match_indices(['&', '<', '>', '"', '\'']) {
+        out.push_str(&text[at..i]);
+        out.push_str(match c {
+            "&" => "&amp;",
+            "<" => "&lt;",
+            ">" => "&gt;",
+            "\"" => "&quot;",
+            _ => "&#39;",
+        });
+        at = i + c.len();
     }
+    out.push_str(&text[at..]);
 }
 
 #[cfg(test)]
@@ -132,6 +181,19 @@ mod tests {
         assert_eq!(html, "A &lt;b&gt;dog&lt;/b&gt; <mark>runs</mark> &amp; <mark>Running</mark> &quot;fast&quot;");
         assert_eq!(highlight("no match here", &stems(&["cat"])), "no match here");
         assert_eq!(highlight("<script>", &BTreeSet::new()), "&lt;script&gt;");
+    }
+
+    #[test]
+    fn words_split_as_the_index_splits_and_fold_before_matching() {
+        let html = highlight("Café-cafes, CAFÉ's 2cats cat_s Ünïcode!", &stems(&["cafe", "cat", "unicod"]));
+        assert_eq!(html, "<mark>Café</mark>-<mark>cafes</mark>, <mark>CAFÉ</mark>&#39;s 2cats <mark>cat</mark>_s <mark>Ünïcode</mark>!");
+        assert_eq!(highlight("a an as", &stems(&["a"])), "<mark>a</mark> an as");
+        let long = "x".repeat(45);
+        assert_eq!(
+            highlight(&format!("{long} xx"), &stems(&["xx"])),
+            format!("{long} <mark>xx</mark>"),
+            "words of 40 bytes or more are not indexed"
+        );
     }
 
     #[test]

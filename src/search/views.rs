@@ -19,22 +19,17 @@ pub const KIND: usize = 2;
 pub const STATE: usize = 3;
 pub const OWNER: usize = 4;
 
-/// The keywords of one facet key, owned.
-#[derive(Debug)]
-pub struct KeyParts {
-    pub owner: String,
+/// What a facet key says besides its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFlags {
     pub shared: bool,
     pub kept: bool,
-    pub model: String,
-    pub provider: String,
-    pub kind: String,
-    pub state: String,
 }
 
 /// One segment's reusable parts.
 pub struct SegmentView {
     /// Per facet-key ordinal; `None` for a value this build cannot read.
-    pub keys: Vec<Option<KeyParts>>,
+    pub keys: Vec<Option<KeyFlags>>,
     /// The distinct values of each facet (model, provider, kind, state, owner) in this
     /// segment, and per facet-key ordinal the index of each of its values: counting a facet
     /// key is then five additions.
@@ -55,40 +50,32 @@ impl SegmentView {
         let name = |field| segment.schema().get_field_name(field).to_string();
         let fast = segment.fast_fields();
         let Some(keys) = fast.str(&name(fields.facet_key))? else { return Ok(None) };
-        let mut decoded = Vec::with_capacity(keys.num_terms());
+        let mut flags = Vec::with_capacity(keys.num_terms());
+        let mut values: [Vec<String>; 5] = Default::default();
+        let mut value_of = Vec::with_capacity(keys.num_terms());
         let mut stream = keys.dictionary().stream()?;
         while stream.advance() {
             let text = std::str::from_utf8(stream.key()).unwrap_or_default();
-            decoded.push(FacetKey::decode(text).map(|k| KeyParts {
-                owner: k.owner.to_string(),
-                shared: k.shared,
-                kept: k.kept,
-                model: k.model.to_string(),
-                provider: k.provider.to_string(),
-                kind: k.kind.to_string(),
-                state: k.state.to_string(),
-            }));
+            let Some(key) = FacetKey::decode(text) else {
+                flags.push(None);
+                value_of.push([u16::MAX; 5]);
+                continue;
+            };
+            flags.push(Some(KeyFlags { shared: key.shared, kept: key.kept }));
+            let mut at = [0u16; 5];
+            for (i, value) in [key.model, key.provider, key.kind, key.state, key.owner].into_iter().enumerate() {
+                let known = &mut values[i];
+                let index = known.iter().position(|v| v == value).unwrap_or_else(|| {
+                    known.push(value.to_string());
+                    known.len() - 1
+                });
+                at[i] = u16::try_from(index).unwrap_or(u16::MAX);
+            }
+            value_of.push(at);
         }
         let max_doc = segment.max_doc();
-        let mut values: [Vec<String>; 5] = Default::default();
-        let value_of = decoded
-            .iter()
-            .map(|key| {
-                let Some(k) = key else { return [u16::MAX; 5] };
-                let mut at = [0u16; 5];
-                for (i, value) in [&k.model, &k.provider, &k.kind, &k.state, &k.owner].into_iter().enumerate() {
-                    let known = &mut values[i];
-                    let index = known.iter().position(|v| v == value).unwrap_or_else(|| {
-                        known.push(value.clone());
-                        known.len() - 1
-                    });
-                    at[i] = u16::try_from(index).unwrap_or(u16::MAX);
-                }
-                at
-            })
-            .collect();
         Ok(Some(SegmentView {
-            keys: decoded,
+            keys: flags,
             values,
             value_of,
             ords: direct(keys.ords().clone(), max_doc, u64::MAX),
@@ -128,10 +115,10 @@ impl SegmentView {
         &self.values[facet]
     }
 
-    /// For each facet-key ordinal: its keywords (`None` when unreadable) and the index of
-    /// each of its values in [`SegmentView::values`].
-    pub fn ordinals(&self) -> impl Iterator<Item = (Option<&KeyParts>, &[u16; 5])> {
-        self.keys.iter().map(Option::as_ref).zip(&self.value_of)
+    /// For each facet-key ordinal: its flags (`None` when unreadable) and the index of each
+    /// of its values in [`SegmentView::values`].
+    pub fn ordinals(&self) -> impl Iterator<Item = (Option<KeyFlags>, &[u16; 5])> {
+        self.keys.iter().copied().zip(&self.value_of)
     }
 
     /// A document's creation time (ms) and id key.
