@@ -7,6 +7,7 @@ pub mod highlight;
 pub mod index;
 mod indexer;
 pub mod listing;
+pub mod pool;
 pub mod query;
 pub mod rebuild;
 pub mod schema;
@@ -17,13 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::SearchConfig;
 use crate::domain::generation::Generation;
 use crate::store::{Store, StoreError};
-use crate::turns::Turns;
 pub use collector::{Facets, Found, Hit};
 use index::{Live, Paths};
 use indexer::Command;
@@ -115,10 +115,8 @@ impl Shared {
 pub struct Search {
     shared: Arc<Shared>,
     commands: Arc<Mutex<Option<mpsc::UnboundedSender<Command>>>>,
-    /// Two turns per CPU core (one search's thread is at times waiting on I/O): searches are
-    /// CPU-bound, so more at once only makes every one of them slower; the rest wait in
-    /// arrival order.
-    turns: Turns,
+    /// The threads searches run on, in arrival order.
+    pool: Arc<pool::SearchPool>,
 }
 
 impl Search {
@@ -132,14 +130,14 @@ impl Search {
                 committed: AtomicU64::new(0),
             }),
             commands: Arc::default(),
-            turns: Turns::per_core(2),
+            pool: Arc::default(),
         }
     }
 
-    /// Waits for a turn to run searches (first come, first served); the turn ends when the
-    /// returned permit is dropped.
-    pub async fn turn(&self) -> OwnedSemaphorePermit {
-        self.turns.take().await
+    /// Runs `work` (searches and what goes with them) on the search threads when its turn
+    /// comes; `None` when it panicked.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        self.pool.run(work).await
     }
 
     /// Starts the indexer task (once): it opens or rebuilds the index, then follows the outbox.

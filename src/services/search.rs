@@ -49,22 +49,22 @@ pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> Se
         return Err(ServiceError::AdminOnly);
     }
     let (search, store) = (state.search.clone(), state.store.clone());
-    let turn = search.turn().await;
-    // one trip to the blocking pool for the index and the store
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        let found = search.search(viewer, &request)?;
-        let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
-        let loaded = store.read_now(|tx| load(tx, &ids, viewer))?;
-        let mut highlighter = Highlighter::new(request.text.highlight_terms());
-        let items = loaded
-            .into_iter()
-            .map(|(generation, outputs)| SearchItem { highlight: highlighter.highlight(&generation.prompt), generation, outputs })
-            .collect();
-        Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
-    })
-    .await
-    .map_err(|_| ServiceError::Internal("the search task stopped".into()))?
+    // one trip to the search threads for the index and the store
+    state
+        .search
+        .run(move || {
+            let found = search.search(viewer, &request)?;
+            let ids: Vec<_> = found.hits.iter().map(|h| h.id).collect();
+            let loaded = store.read_now(|tx| load(tx, &ids, viewer))?;
+            let mut highlighter = Highlighter::new(request.text.highlight_terms());
+            let items = loaded
+                .into_iter()
+                .map(|(generation, outputs)| SearchItem { highlight: highlighter.highlight(&generation.prompt), generation, outputs })
+                .collect();
+            Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
+        })
+        .await
+        .ok_or_else(|| ServiceError::Internal("the search task stopped".into()))?
 }
 
 /// The generations `ids` as stored now, with their outputs, leaving out those `viewer` may no
