@@ -1,6 +1,6 @@
 //! The threads searches run on: one per CPU core, started on first use, taking searches in
 //! arrival order. Searches are CPU-bound, so more at once only makes every one of them slower
-//! (with two per core the slowest hundredth took 70 % longer); a busy thread goes straight on
+//! (with two per core the slowest hundredth took 45 % longer); a busy thread goes straight on
 //! to the next search instead of sleeping and being woken for it, as the shared blocking
 //! pool's threads did (a tenth of the CPU went to that hand-over). The threads end when the
 //! pool is dropped.
