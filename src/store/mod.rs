@@ -198,6 +198,9 @@ impl Store {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(SETTLE_EVERY).await;
+                if db.strong_count() == 0 {
+                    return;
+                }
                 if !unsettled.swap(false, Ordering::AcqRel) {
                     continue;
                 }
