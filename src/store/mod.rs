@@ -108,7 +108,7 @@ pub struct Store {
     outbox: Arc<tokio::sync::Notify>,
     /// Woken after a commit that queued webhook deliveries (the delivery worker waits on it).
     webhooks: Arc<tokio::sync::Notify>,
-    /// Set by every commit until [`Store::settle_now`] runs: see there.
+    /// Set by every commit until the settler has settled it: see [`Store::spawn_settler`].
     unsettled: Arc<AtomicBool>,
 }
 
@@ -178,21 +178,12 @@ impl Store {
         &self.path
     }
 
-    /// Settles the store after commits: a durable commit that frees pages is followed by a
-    /// non-durable one of redb's own, whose pages stay in redb's write buffer until the next
-    /// durable commit; until then every read that misses redb's cache first walks all of that
-    /// buffer's locks (a tenth of a search's CPU when nothing else is written). An empty durable
-    /// commit writes them out. Cheap when nothing was committed since the last call.
-    pub fn settle_now(&self) -> Result<(), StoreError> {
-        if self.unsettled.swap(false, Ordering::AcqRel) {
-            settle(&self.db)?;
-        }
-        Ok(())
-    }
-
-    /// Starts the task that calls [`Store::settle_now`] every [`SETTLE_EVERY`] (at most one
-    /// fsync a second, only after commits). It holds no handle between its rounds, so closing
-    /// the store ends it.
+    /// Starts the settler: a task that, every [`SETTLE_EVERY`] after commits, makes one empty
+    /// durable commit (at most one fsync a second, none when idle). A durable commit that frees
+    /// pages is followed by a non-durable one of redb's own, whose pages stay in redb's write
+    /// buffer until the next durable commit; until then every read that misses redb's cache
+    /// first walks all of that buffer's locks (a tenth of a search's CPU when nothing else is
+    /// written). The task holds no handle between its rounds, so closing the store ends it.
     pub fn spawn_settler(&self) {
         let (db, unsettled) = (Arc::downgrade(&self.db), self.unsettled.clone());
         tokio::spawn(async move {
@@ -292,7 +283,7 @@ pub(crate) fn write_now<T, E: From<StoreError>>(db: &redb::Database, f: impl FnO
     Ok(value)
 }
 
-/// One empty durable commit: see [`Store::settle_now`].
+/// One empty durable commit: see [`Store::spawn_settler`].
 fn settle(db: &redb::Database) -> Result<(), StoreError> {
     db.begin_write().map_err(StoreError::from)?.commit().map_err(StoreError::from)
 }
@@ -324,7 +315,6 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(!store.unsettled.load(Ordering::Acquire), "the settler settled the store");
-        store.settle_now().unwrap();
         store.close().await;
         // the settler holds no handle: the file can be opened again in this process
         let reopened = Store::open(dir.path()).unwrap();
