@@ -15,6 +15,7 @@ use crate::search::Search;
 use crate::services::passwords::Passwords;
 use crate::services::rate_limits::RateLimits;
 use crate::services::throttle::Throttle;
+use crate::services::tokens::ProvenTokens;
 use crate::store::{Store, StoreError};
 use crate::urls::Urls;
 use crate::vault::keyring::KeyRing;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Requests per minute and unfinished jobs per API token.
     pub rate_limits: Arc<RateLimits>,
+    /// API tokens proved since the store's last commit.
+    pub proven_tokens: Arc<ProvenTokens>,
     pub keys: Arc<Keys>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
@@ -99,6 +102,7 @@ impl AppState {
             passwords: Passwords::new(2),
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
             rate_limits: Arc::new(RateLimits::new(config.api.clone())),
+            proven_tokens: Arc::default(),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),

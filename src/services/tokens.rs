@@ -1,5 +1,7 @@
 //! Personal API tokens: created with a name and optional expiry, shown once, revocable.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::audit::{self, Context};
@@ -84,16 +86,26 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Optio
         return Ok(None);
     }
     let hash = secrets::hash(bearer);
-    let found = state
-        .store
-        .read(move |tx| {
-            let Some(token) = store::tokens::find_by_hash(tx, &hash)? else {
-                return Ok(None);
-            };
-            let user = store::users::get(tx, token.user)?;
-            Ok::<_, ServiceError>(user.map(|u| (token, u)))
-        })
-        .await?;
+    let commits = state.store.commits();
+    let found = match state.proven_tokens.get(&hash, commits) {
+        Some(proven) => Some(proven),
+        None => {
+            let found = state
+                .store
+                .read(move |tx| {
+                    let Some(token) = store::tokens::find_by_hash(tx, &hash)? else {
+                        return Ok(None);
+                    };
+                    let user = store::users::get(tx, token.user)?;
+                    Ok::<_, ServiceError>(user.map(|u| (token, u)))
+                })
+                .await?;
+            if let Some(found) = &found {
+                state.proven_tokens.put(hash, commits, found.clone());
+            }
+            found
+        }
+    };
     let now = Timestamp::now();
     let Some((mut token, user)) = found.filter(|(t, u)| t.is_usable(now) && !u.disabled) else {
         return Ok(None);
@@ -104,4 +116,94 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Optio
         state.store.write(move |tx| store::tokens::update(tx, &stored)).await?;
     }
     Ok(Some((token, user)))
+}
+
+/// Tokens and their people as the store last gave them, while nothing has been committed
+/// since: a run of API requests reads the store once, and any commit (a revocation, a
+/// disabled account, a changed role) makes every entry stale at once.
+#[derive(Default)]
+pub struct ProvenTokens(Mutex<Proven>);
+
+#[derive(Default)]
+struct Proven {
+    /// The store's commit count the entries were read at.
+    commits: u64,
+    found: HashMap<[u8; 32], (ApiToken, User)>,
+}
+
+/// Entries kept at most; more are a sign of many people at once, and start over.
+const PROVEN_AT_MOST: usize = 256;
+
+impl ProvenTokens {
+    /// What the store said of `hash`, if it was read at `commits` (the count now).
+    pub fn get(&self, hash: &[u8; 32], commits: u64) -> Option<(ApiToken, User)> {
+        let proven = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if proven.commits != commits {
+            return None;
+        }
+        proven.found.get(hash).cloned()
+    }
+
+    /// Keeps what a read transaction begun at commit count `commits` found for `hash`.
+    pub fn put(&self, hash: [u8; 32], commits: u64, found: (ApiToken, User)) {
+        let mut proven = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if commits < proven.commits {
+            return; // read before the entries there: maybe stale already
+        }
+        if commits > proven.commits || proven.found.len() >= PROVEN_AT_MOST {
+            proven.found.clear();
+            proven.commits = commits;
+        }
+        proven.found.insert(hash, found);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::user::{Email, Role};
+
+    fn found(name: &str) -> (ApiToken, User) {
+        let user = User::new(Email::parse("ada@example.com").unwrap(), "Ada".into(), Role::Member, String::new());
+        let now = Timestamp::now();
+        let token = ApiToken {
+            id: TokenId::generate(),
+            user: user.id,
+            name: name.into(),
+            created_at: now,
+            expires_at: None,
+            last_used: None,
+            revoked_at: None,
+            prefix: "rv_abcd".into(),
+            limits: TokenLimits::default(),
+        };
+        (token, user)
+    }
+
+    #[test]
+    fn proven_tokens_hold_only_while_nothing_was_committed() {
+        let proven = ProvenTokens::default();
+        proven.put([1; 32], 7, found("one"));
+        assert_eq!(proven.get(&[1; 32], 7).map(|(t, _)| t.name), Some("one".into()));
+        assert!(proven.get(&[2; 32], 7).is_none(), "only what was proved");
+        assert!(proven.get(&[1; 32], 8).is_none(), "a commit since makes it stale");
+        // a read begun before a newer one's may be stale: it is not kept
+        proven.put([2; 32], 9, found("two"));
+        proven.put([3; 32], 8, found("three"));
+        assert!(proven.get(&[3; 32], 9).is_none());
+        assert!(proven.get(&[1; 32], 9).is_none(), "entries of an older count are gone");
+        assert_eq!(proven.get(&[2; 32], 9).map(|(t, _)| t.name), Some("two".into()));
+    }
+
+    #[test]
+    fn proven_tokens_stay_bounded() {
+        let proven = ProvenTokens::default();
+        for n in 0..(PROVEN_AT_MOST as u32 * 3) {
+            let mut hash = [0; 32];
+            hash[..4].copy_from_slice(&n.to_le_bytes());
+            proven.put(hash, 1, found("many"));
+        }
+        let kept = proven.0.lock().unwrap().found.len();
+        assert!((1..=PROVEN_AT_MOST).contains(&kept), "{kept}");
+    }
 }

@@ -27,7 +27,7 @@ pub mod users;
 pub mod webhooks;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -110,6 +110,8 @@ pub struct Store {
     webhooks: Arc<tokio::sync::Notify>,
     /// Set by every commit until the settler has settled it: see [`Store::spawn_settler`].
     unsettled: Arc<AtomicBool>,
+    /// Commits made through this handle's clones: see [`Store::commits`].
+    commits: Arc<AtomicU64>,
 }
 
 /// How often the settler looks whether the store needs settling.
@@ -131,7 +133,14 @@ impl Store {
             tracing::info!(from = found, to = migrations::CURRENT, backup = %copy.display(), "copied the store before migrating it");
         }
         migrations::run(&db)?;
-        Ok(Store { db: Arc::new(db), path, outbox: Arc::default(), webhooks: Arc::default(), unsettled: Arc::new(AtomicBool::new(true)) })
+        Ok(Store {
+            db: Arc::new(db),
+            path,
+            outbox: Arc::default(),
+            webhooks: Arc::default(),
+            unsettled: Arc::new(AtomicBool::new(true)),
+            commits: Arc::default(),
+        })
     }
 
     /// Wakes the search indexer: call after committing a write that added outbox rows
@@ -259,8 +268,16 @@ impl Store {
                 value
             }
         };
+        self.commits.fetch_add(1, Ordering::AcqRel);
         self.unsettled.store(true, Ordering::Release);
         Ok(value)
+    }
+
+    /// How many write transactions have committed since the store was opened. A figure
+    /// read before a read transaction began that is still the same later proves that
+    /// nothing was committed in between: what that transaction read is still current.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 }
 
@@ -296,6 +313,27 @@ pub(crate) fn decode_opt<T: codec::Stored>(value: Option<redb::AccessGuard<'_, &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_commit_count_moves_with_each_commit_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let start = store.commits();
+        store.read(meta::setup_token_hash).await.unwrap();
+        assert_eq!(store.commits(), start, "a read commits nothing");
+        store.write(|tx| meta::set_setup_token_hash(tx, &[1; 32])).await.unwrap();
+        store.clone().write_with(Commit::Advisory, |tx| meta::set_forbid_training(tx, true)).await.unwrap();
+        assert_eq!(store.commits(), start + 2, "clones count on the same figure");
+        let refused = store
+            .write(|tx| {
+                meta::set_setup_token_hash(tx, &[2; 32])?;
+                Err::<(), _>(StoreError::TaskFailed)
+            })
+            .await;
+        assert!(refused.is_err());
+        assert_eq!(store.commits(), start + 2, "an aborted write is no commit");
+        assert_eq!(store.read(meta::setup_token_hash).await.unwrap(), Some([1; 32]));
+    }
 
     #[tokio::test]
     async fn settling_keeps_every_commit_and_the_settler_lets_the_store_close() {
