@@ -44,6 +44,18 @@ pub fn viewer(user: &User) -> Viewer {
 /// Searches what `user` may see: their own generations and those others shared. Only admins
 /// may filter by user.
 pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> ServiceResult<SearchPage> {
+    search_then(state, user, request, |page| page).await
+}
+
+/// [`search`], then `then` with the page on the same search thread: a caller that only turns
+/// the page into something else (a response body) does it there, and the page is freed where
+/// it was made, instead of on the thread that serves requests.
+pub async fn search_then<R: Send + 'static>(
+    state: &AppState,
+    user: &User,
+    request: SearchRequest,
+    then: impl FnOnce(SearchPage) -> R + Send + 'static,
+) -> ServiceResult<R> {
     let viewer = viewer(user);
     if !viewer.admin && !request.filters.users.is_empty() {
         return Err(ServiceError::AdminOnly);
@@ -61,7 +73,7 @@ pub async fn search(state: &AppState, user: &User, request: SearchRequest) -> Se
                 .into_iter()
                 .map(|(generation, outputs)| SearchItem { highlight: highlighter.highlight(&generation.prompt), generation, outputs })
                 .collect();
-            Ok(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total })
+            Ok(then(SearchPage { items, facets: found.facets, next_cursor: found.next.map(|c| c.encode()), total: found.total }))
         })
         .await
         .ok_or_else(|| ServiceError::Internal("the search task stopped".into()))?
