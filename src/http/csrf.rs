@@ -1,7 +1,8 @@
 //! CSRF protection for every state-changing request: the browser must say the request is
 //! same-origin (`Sec-Fetch-Site`, else `Origin`), and it must carry a token bound to the
 //! visitor's `rv_csrf` cookie (form field `csrf_token` or header `X-CSRF-Token`).
-//! Requests authenticated by `Authorization: Bearer` carry no ambient credential and skip it,
+//! Requests authenticated by `Authorization: Bearer` carry no ambient credential and skip it
+//! (API calls made that way are also given no `rv_csrf` cookie),
 //! as do API requests that carry no session cookie (they can only be refused as anonymous)
 //! and the OpenAI-compatible `/v1`, which ignores cookies altogether.
 
@@ -67,6 +68,11 @@ pub async fn protect(
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().map(|d| d.get_ref().clone()) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
+    let bearer = req.headers().contains_key(header::AUTHORIZATION);
+    if bearer && (is_api_path(req.path()) || is_openai_path(req.path())) {
+        // a script's API call: no ambient credential to guard, no form to fill, no cookie to set
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     let name = cookie_name(&state);
     let existing = req.cookie(name).map(|c| c.value().to_string()).filter(|v| secrets::looks_valid(v));
     let cookie_value = existing.clone().unwrap_or_else(secrets::generate);
@@ -74,7 +80,6 @@ pub async fn protect(
     req.extensions_mut().insert(CsrfToken(expected.clone()));
 
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
-    let bearer = req.headers().contains_key(header::AUTHORIZATION);
     let ambient = !is_openai_path(req.path()) && (!is_api_path(req.path()) || req.cookie(session_cookie_name(&state)).is_some());
     let mut req = req;
     if unsafe_method && !bearer {

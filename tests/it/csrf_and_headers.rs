@@ -57,6 +57,14 @@ async fn api_calls_with_a_session_need_the_csrf_header_but_bearer_calls_do_not()
     assert_eq!(body["code"], "csrf.token");
     let r = admin.client.post(format!("{}/api/v1/me", app.url)).header("x-csrf-token", token).send().await.unwrap();
     assert_eq!(r.status(), 405, "with the header, the request reaches routing");
+    // a script with an API token carries no ambient credential: no token needed, no cookie set
+    let secret = admin.post_form("/account/tokens", &[("name", "script"), ("expires", "30")]).await.text_of("#new-token");
+    let script = reqwest::Client::new();
+    let r = script.post(format!("{}/api/v1/me", app.url)).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), 405, "the request reaches routing");
+    let r = script.get(format!("{}/api/v1/me", app.url)).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("set-cookie").is_none(), "no CSRF cookie for a script: {:?}", r.headers().get("set-cookie"));
     app.stop().await;
 }
 
