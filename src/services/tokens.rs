@@ -88,18 +88,9 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Optio
     let hash = secrets::hash(bearer);
     let commits = state.store.commits();
     let found = match state.proven_tokens.get(&hash, commits) {
-        Some(proven) => Some(proven),
+        proven @ Some(_) => proven,
         None => {
-            let found = state
-                .store
-                .read(move |tx| {
-                    let Some(token) = store::tokens::find_by_hash(tx, &hash)? else {
-                        return Ok(None);
-                    };
-                    let user = store::users::get(tx, token.user)?;
-                    Ok::<_, ServiceError>(user.map(|u| (token, u)))
-                })
-                .await?;
+            let found = stored(state, hash).await?;
             if let Some(found) = &found {
                 state.proven_tokens.put(hash, commits, found.clone());
             }
@@ -112,10 +103,24 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Optio
     };
     if token.last_used.is_none_or(|t| now >= t.plus(LAST_SEEN_GRANULARITY)) {
         token.last_used = Some(now);
-        let stored = token.clone();
-        state.store.write(move |tx| store::tokens::update(tx, &stored)).await?;
+        let touched = token.clone();
+        state.store.write(move |tx| store::tokens::update(tx, &touched)).await?;
     }
     Ok(Some((token, user)))
+}
+
+/// The token stored under `hash` and its person, as the store has them now.
+async fn stored(state: &AppState, hash: [u8; 32]) -> ServiceResult<Option<(ApiToken, User)>> {
+    state
+        .store
+        .read(move |tx| {
+            let Some(token) = store::tokens::find_by_hash(tx, &hash)? else {
+                return Ok(None);
+            };
+            let user = store::users::get(tx, token.user)?;
+            Ok(user.map(|u| (token, u)))
+        })
+        .await
 }
 
 /// Tokens and their people as the store last gave them, while nothing has been committed
