@@ -3,6 +3,7 @@
 
 mod support;
 
+mod abuse;
 mod admin;
 mod api_v1;
 mod assets;

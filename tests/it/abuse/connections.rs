@@ -1,0 +1,1 @@
+//! (abuse cases: connections)
