@@ -150,6 +150,13 @@ pub struct LimitsConfig {
     pub login_failures_per_account: u32,
     /// Failed sign-ins allowed per client address per hour.
     pub login_failures_per_address: u32,
+    /// Archive downloads (library ZIPs) one person may have running at once.
+    pub archives_per_person: usize,
+    /// Archives (downloads and data exports) being written at once on the whole instance.
+    pub archives: usize,
+    /// A download whose reader takes nothing for this long is ended and frees what it held.
+    #[serde(serialize_with = "human_duration")]
+    pub stalled_reader: Duration,
 }
 
 /// How the search indexer batches its commits.
@@ -264,6 +271,9 @@ struct RawLimits {
     upload_max: Option<String>,
     login_failures_per_account: Option<u32>,
     login_failures_per_address: Option<u32>,
+    archives_per_person: Option<usize>,
+    archives: Option<usize>,
+    stalled_reader: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -442,7 +452,13 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         upload_max,
         login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
         login_failures_per_address: raw.limits.login_failures_per_address.unwrap_or(300),
+        archives_per_person: raw.limits.archives_per_person.unwrap_or(2),
+        archives: raw.limits.archives.unwrap_or(16),
+        stalled_reader: duration("limits.stalled_reader", raw.limits.stalled_reader, "60s")?,
     };
+    if limits.archives_per_person == 0 || limits.archives == 0 || limits.stalled_reader.is_zero() {
+        return Err(ConfigError("limits.archives_per_person, limits.archives and limits.stalled_reader must be above 0".into()));
+    }
     let search = SearchConfig {
         commit_interval: duration("search.commit_interval", raw.search.commit_interval, "1s")?,
         commit_docs: raw.search.commit_docs.unwrap_or(1000),

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::search::SearchError;
 use crate::services::ServiceError;
+use crate::services::archive::slots::Busy;
 use crate::store::StoreError;
 
 /// An error as a client sees it.
@@ -120,6 +121,17 @@ impl From<ServiceError> for AppError {
                 AppError::internal()
             }
         }
+    }
+}
+
+impl From<Busy> for AppError {
+    fn from(e: Busy) -> Self {
+        let message = capitalise(&e.to_string());
+        let (status, retry_after) = match e {
+            Busy::Person(_) => (StatusCode::TOO_MANY_REQUESTS, 30),
+            Busy::Instance => (StatusCode::SERVICE_UNAVAILABLE, 60),
+        };
+        AppError { retry_after: Some(Duration::from_secs(retry_after)), ..AppError::new(status, "archive.busy", format!("{message}.")) }
     }
 }
 

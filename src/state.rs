@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
 use crate::search::Search;
+use crate::services::archive::slots::ArchiveSlots;
 use crate::services::passwords::Passwords;
 use crate::services::rate_limits::RateLimits;
 use crate::services::throttle::Throttle;
@@ -57,6 +58,8 @@ pub struct AppState {
     /// API tokens proved since the store's last commit.
     pub proven_tokens: Arc<ProvenTokens>,
     pub keys: Arc<Keys>,
+    /// Places for archives being written (downloads and data exports).
+    pub archives: Arc<ArchiveSlots>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub scheduler: Scheduler,
@@ -103,6 +106,7 @@ impl AppState {
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
             rate_limits: Arc::new(RateLimits::new(config.api.clone())),
             proven_tokens: Arc::default(),
+            archives: ArchiveSlots::new(config.limits.archives_per_person, config.limits.archives),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),

@@ -100,11 +100,14 @@ impl Manifest {
 }
 
 /// Writes a backup of the running (or stopped) instance into `dir`, which must be new or
-/// empty. Runs on the blocking pool inside one read transaction: writers go on meanwhile.
+/// empty. Runs on a thread of its own inside one read transaction: writers go on meanwhile.
 pub async fn create(state: &AppState, dir: PathBuf) -> Result<Manifest, BackupError> {
     let media = state.media.clone();
     let data_dir = state.config.data_dir.clone();
-    state.store.read(move |tx| write_backup(tx, &media, &data_dir, &dir)).await
+    let store = state.store.clone();
+    crate::own_thread::run("backup", move || store.read_now(|tx| write_backup(tx, &media, &data_dir, &dir)))
+        .await
+        .unwrap_or_else(|| Err(BackupError::Refused("the backup stopped unexpectedly; see the service's log".into())))
 }
 
 fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {

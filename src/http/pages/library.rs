@@ -208,13 +208,14 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
             Err(e) => Err(e.into()),
         },
         "zip" => {
+            let slot = state.archives.claim(who.user.id).map_err(AppError::from)?;
             let chosen = library::selection(&state, &who.user, ids).await?;
             let name = format!("reelvault-{}.zip", crate::domain::time::Timestamp::now().millis());
             Ok(HttpResponse::Ok()
                 .content_type("application/zip")
                 .insert_header(("content-disposition", format!("attachment; filename=\"{name}\"")))
                 .insert_header(("cache-control", "no-store"))
-                .streaming(archive::stream(state, chosen)))
+                .streaming(archive::stream(state, slot, chosen)))
         }
         _ => Err(AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip.").into()),
     }
