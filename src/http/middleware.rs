@@ -65,9 +65,9 @@ pub async fn security_headers(
 /// Answers `HEAD` with the `GET` route: the same status and headers (`Content-Length`
 /// included), and no body. The body `GET` would send is dropped unread, so a `HEAD` of a
 /// stream (a video, live events) ends at once. Must wrap the routes, so routing sees `GET`.
-pub async fn head_as_get(
+pub async fn head_as_get<B: MessageBody + 'static>(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<B>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let head = req.method() == Method::HEAD;
     if head {

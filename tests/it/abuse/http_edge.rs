@@ -95,6 +95,11 @@ fn other_method(allowed: &[&str]) -> Method {
     [Method::PUT, Method::PATCH, Method::DELETE, Method::POST].into_iter().find(|m| !allowed.contains(&m.as_str())).unwrap()
 }
 
+/// The name of one of the methods routes take.
+fn name_of(method: &str) -> &'static str {
+    ["GET", "POST", "PUT", "PATCH", "DELETE"].into_iter().find(|name| *name == method).unwrap()
+}
+
 /// The methods an `Allow` header lists.
 fn allow_of(page: &Page) -> Vec<String> {
     page.header("allow").unwrap_or_default().split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect()
@@ -163,8 +168,8 @@ async fn every_route_answers_head_like_get_other_methods_with_405_and_allow_and_
     for (method, path) in reelvault::http::api::routes() {
         let path = path.replace("{id}", &id).replace("{name}", "demo").replace("{user}", "nobody");
         match api.iter_mut().find(|(p, _, _)| *p == path) {
-            Some((_, methods, _)) => methods.push(method.as_str()),
-            None => api.push((path, vec![method.as_str()], true)),
+            Some((_, methods, _)) => methods.push(name_of(method.as_str())),
+            None => api.push((path, vec![name_of(method.as_str())], true)),
         }
     }
     let routes: Vec<(String, Vec<&str>, bool)> = session_routes.chain(v1_routes).chain(api).collect();
@@ -172,7 +177,7 @@ async fn every_route_answers_head_like_get_other_methods_with_405_and_allow_and_
     for (path, methods, scripted) in &routes {
         let url = format!("{}{path}", app.url);
         let (client, headers): (&reqwest::Client, &[(&str, &str)]) =
-            if *scripted { (&admin.client, &bearer) } else { (&admin.client, &[]) };
+            if *scripted { (&admin.client, &bearer[..]) } else { (&admin.client, &[][..]) };
         if methods.contains(&"GET") {
             let fixed = ["/assets/", "/media/", "/healthz"].iter().any(|p| path.starts_with(p));
             let get = head_matches_get(client, &url, headers, fixed).await;
