@@ -175,7 +175,8 @@ async fn metrics_need_an_admin_unless_the_client_address_is_listed() {
         .await;
     assert_eq!(metrics(&app.url, &[], None).await.status, 200, "the listed scraper on this machine");
     assert_eq!(metrics(&app.url, &[("x-forwarded-for", "198.51.100.5")], None).await.status, 200, "a listed scraper behind the proxy");
-    for relayed in [("x-forwarded-for", "203.0.113.7"), ("x-forwarded-for", "198.51.100.5, 203.0.113.7"), ("forwarded", "for=198.51.100.5")] {
+    for relayed in [("x-forwarded-for", "203.0.113.7"), ("x-forwarded-for", "198.51.100.5, 203.0.113.7"), ("forwarded", "for=198.51.100.5")]
+    {
         let refused = metrics(&app.url, &[relayed], None).await;
         assert_eq!(refused.status, 401, "{relayed:?}: {}", refused.body);
         assert!(!refused.body.contains("reelvault_"));

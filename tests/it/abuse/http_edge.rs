@@ -160,9 +160,8 @@ async fn every_route_answers_head_like_get_other_methods_with_405_and_allow_and_
         ("/logout", &["POST"]),
     ];
     let session_routes = pages.iter().map(|(p, m)| (p.to_string(), m.to_vec(), false));
-    let v1_routes = [("/v1/videos", vec!["GET", "POST"]), ("/v1/images/generations", vec!["POST"])]
-        .into_iter()
-        .map(|(p, m)| (p.to_string(), m, true));
+    let v1_routes =
+        [("/v1/videos", vec!["GET", "POST"]), ("/v1/images/generations", vec!["POST"])].into_iter().map(|(p, m)| (p.to_string(), m, true));
     // every operation of the JSON API, from its own table
     let mut api: Vec<(String, Vec<&str>, bool)> = Vec::new();
     for (method, path) in reelvault::http::api::routes() {
