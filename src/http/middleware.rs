@@ -64,7 +64,8 @@ pub async fn security_headers(
 
 /// Answers `HEAD` with the `GET` route: the same status and headers (`Content-Length`
 /// included), and no body. The body `GET` would send is dropped unread, so a `HEAD` of a
-/// stream (a video, live events) ends at once. Must wrap the routes, so routing sees `GET`.
+/// stream (a video, live events) ends at once. Must wrap the routes (so routing sees `GET`)
+/// and come before anything that keeps a copy of the request (the method is changed in place).
 pub async fn head_as_get<B: MessageBody + 'static>(
     mut req: ServiceRequest,
     next: Next<B>,
