@@ -82,6 +82,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
     pub search: SearchConfig,
+    /// Who may read `/metrics` without signing in.
+    pub metrics: MetricsConfig,
     /// Limits per personal API token.
     pub api: ApiConfig,
     /// Outbound completion events.
@@ -169,6 +171,14 @@ pub struct SearchConfig {
     pub commit_docs: usize,
 }
 
+/// Access to `/metrics` beyond admins.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsConfig {
+    /// Client addresses (see `trusted_proxies`) that may scrape without a token; a request
+    /// relayed by a proxy that is not trusted never counts as coming from one of them.
+    pub allow: Vec<IpAddr>,
+}
+
 fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
 }
@@ -228,6 +238,8 @@ struct Raw {
     #[serde(default)]
     search: RawSearch,
     #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
     api: api_sections::RawApi,
     #[serde(default)]
     webhooks: api_sections::RawWebhooks,
@@ -281,6 +293,12 @@ struct RawLimits {
 struct RawSearch {
     commit_interval: Option<String>,
     commit_docs: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    allow: Option<Vec<String>>,
 }
 
 impl Config {
@@ -383,6 +401,16 @@ fn cron_expression(key: &str, value: Option<String>) -> Result<String, ConfigErr
     }
 }
 
+/// A list of IP addresses (empty when absent).
+fn ip_addresses(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpAddr>, ConfigError> {
+    let parse = |text: String| {
+        text.trim()
+            .parse::<IpAddr>()
+            .map_err(|_| ConfigError(format!("{key}: {text:?} is not an IP address (like \"127.0.0.1\" or \"::1\")")))
+    };
+    list.unwrap_or_default().into_iter().map(parse).collect()
+}
+
 fn size(key: &str, text: &str) -> Result<u64, ConfigError> {
     let parsed = text.trim().parse::<bytesize::ByteSize>();
     Ok(parsed.map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a size like \"20MiB\")")))?.as_u64())
@@ -422,12 +450,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         }
         None => None,
     };
-    let trusted_proxies = raw
-        .trusted_proxies
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| p.parse::<IpAddr>().map_err(|_| ConfigError(format!("trusted_proxies: {p:?} is not an IP address"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let trusted_proxies = ip_addresses("trusted_proxies", raw.trusted_proxies)?;
     let sessions = SessionsConfig {
         idle: duration("sessions.idle", raw.sessions.idle, "7d")?,
         absolute: duration("sessions.absolute", raw.sessions.absolute, "30d")?,
@@ -466,6 +489,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     if search.commit_interval.is_zero() || search.commit_docs == 0 {
         return Err(ConfigError("search.commit_interval and search.commit_docs must be more than 0".into()));
     }
+    let metrics = MetricsConfig { allow: ip_addresses("metrics.allow", raw.metrics.allow)? };
     let api = api_sections::validate_api(raw.api)?;
     let webhooks = api_sections::validate_webhooks(raw.webhooks)?;
     let connection = match raw.connection {
@@ -488,6 +512,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         schedule,
         limits,
         search,
+        metrics,
         api,
         webhooks,
         connection,
