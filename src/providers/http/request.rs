@@ -1,9 +1,10 @@
 //! One outbound request and its redirects: every hop is checked like the first, the request's
-//! [`Credential`] goes only to hops it belongs to, and other secrets never cross origins.
+//! [`Credential`] goes only to hops it belongs to, and a hop to another origin carries none of
+//! the headers the caller added (only those that describe the body).
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, PROXY_AUTHORIZATION};
+use reqwest::header::{ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, LOCATION, TRANSFER_ENCODING};
 use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use url::Url;
@@ -115,6 +116,10 @@ fn location(response: &reqwest::Response) -> Option<Url> {
     response.url().join(target).ok()
 }
 
+/// The only headers a hop to another origin keeps: they describe the body and what is wanted
+/// back. Everything else an adapter added (keys, cookies, provider headers) stays behind.
+const CROSS_ORIGIN_HEADERS: [HeaderName; 5] = [ACCEPT, CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING];
+
 /// What the next hop of a redirect is made from: the request as sent (with its body when it
 /// can be sent again).
 struct Retry {
@@ -136,8 +141,8 @@ impl Retry {
 
     /// The request for `next` after a redirect of `status`, as browsers and reqwest make it:
     /// 301/302/303 go on as a body-less GET (HEAD stays HEAD), 307/308 repeat the method and
-    /// body (`None` when the body cannot be sent again). Leaving the origin drops every
-    /// header that authenticates (the credential is applied again per hop by the caller).
+    /// body (`None` when the body cannot be sent again). Leaving the origin drops every header
+    /// but [`CROSS_ORIGIN_HEADERS`] (the credential is applied again per hop by the caller).
     fn to(self, next: Url, status: StatusCode) -> Option<reqwest::Request> {
         let cross_origin = next.origin() != self.url.origin();
         let mut request = match status {
@@ -146,7 +151,7 @@ impl Retry {
                 let method = if self.method == Method::HEAD { Method::HEAD } else { Method::GET };
                 let mut request = reqwest::Request::new(method, next.clone());
                 *request.headers_mut() = self.headers;
-                for name in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING, reqwest::header::TRANSFER_ENCODING] {
+                for name in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING] {
                     request.headers_mut().remove(name);
                 }
                 request
@@ -154,9 +159,9 @@ impl Retry {
         };
         *request.url_mut() = next;
         if cross_origin {
-            for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
-                request.headers_mut().remove(name);
-            }
+            let headers = request.headers();
+            let kept: HeaderMap = CROSS_ORIGIN_HEADERS.iter().filter_map(|name| Some((name.clone(), headers.get(name)?.clone()))).collect();
+            *request.headers_mut() = kept;
         }
         Some(request)
     }

@@ -374,7 +374,13 @@ async fn a_key_never_follows_a_redirect_to_another_origin() {
             for post in [false, true] {
                 let url = api.url("127.0.0.1", "/start");
                 let request = if post { c.post(&url).expect("ok").json(&serde_json::json!({"a": 1})) } else { c.get(&url).expect("ok") };
-                let resp = request.credential(Some(key)).header("cookie", "session=secret-cookie").send().await.expect("send");
+                let resp = request
+                    .credential(Some(key))
+                    .header("cookie", "session=secret-cookie")
+                    .header("x-api-key", "secret-custom")
+                    .send()
+                    .await
+                    .expect("send");
                 assert_eq!(read_capped(resp, 64).await.expect("body"), "landed", "{status}");
             }
         }
