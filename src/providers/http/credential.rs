@@ -23,7 +23,7 @@ impl std::fmt::Debug for Credential {
 }
 
 impl Credential {
-    /// `name: value`, sent only to the origin of `home`.
+    /// `name: value`, sent only to the origin of `home`; `name` is a lower-case literal.
     pub fn header(name: &'static str, value: &str, home: &Url) -> Result<Credential, OutboundError> {
         let name = HeaderName::from_static(name);
         let mut value = HeaderValue::from_str(value).map_err(|_| OutboundError::BadCredential)?;
