@@ -158,7 +158,7 @@ async fn emails_longer_than_254_characters_are_refused_wherever_one_is_taken() {
     assert_eq!(signing_in.status, 401, "no account has such an email");
     let invited = admin.post_form("/admin/invitations", &[("email", &too_long), ("role", "member")]).await;
     assert_eq!(invited.status, 422);
-    assert!(invited.body.contains("enter a valid email address"), "{}", invited.body);
+    assert!(invited.body.contains("Enter a valid email address"), "{}", invited.body);
     let profile = admin.post_form("/account/profile", &[("name", "Ada"), ("email", &too_long), ("password", ADMIN_PASSWORD)]).await;
     assert_eq!(profile.status, 422, "{}", profile.body);
     assert_eq!(admin.get("/account").await.status, 200);
@@ -186,7 +186,7 @@ async fn emails_longer_than_254_characters_are_refused_wherever_one_is_taken() {
 async fn a_password_reset_signs_out_everywhere_and_revokes_api_tokens() {
     let (app, admin) = TestApp::with_admin().await;
     let dave = app.invite_member(&admin, "dave@example.com", "dave password 1").await;
-    let created = dave.post_form("/account/tokens", &[("name", "dave's script"), ("expires", "30")]).await;
+    let created = dave.post_form("/account/tokens", &[("name", "dave script"), ("expires", "30")]).await;
     let token = created.text_of("#new-token");
     let laptop = app.browser();
     assert_eq!(laptop.sign_in("dave@example.com", "dave password 1").await.status, 303);
@@ -214,7 +214,7 @@ async fn a_password_reset_signs_out_everywhere_and_revokes_api_tokens() {
     let again = app.browser();
     assert_eq!(again.sign_in("dave@example.com", "dave new password").await.status, 303);
     let listing = again.get("/account/tokens").await;
-    assert!(listing.body.contains("dave's script") && listing.body.to_lowercase().contains("revoked"), "{}", listing.body);
+    assert!(listing.body.contains("dave script") && listing.body.to_lowercase().contains("revoked"), "{}", listing.body);
     let second = again.post_form("/account/tokens", &[("name", "after"), ("expires", "30")]).await.text_of("#new-token");
     let data = app.data_dir();
     let (code, out, _) = run(&["user", "reset-password", "--email", "dave@example.com", "--data-dir", data.to_str().unwrap()], None).await;

@@ -123,7 +123,7 @@ async fn a_burst_from_one_address_holds_only_a_few_hashing_places_and_another_pe
     assert!(answers.iter().all(|p| p.status == 401 || p.status == 429), "only wrong-password or busy answers");
     assert!(!busy.is_empty(), "a burst from one address is refused beyond its share of the queue");
     assert!(busy.iter().all(|p| p.header("retry-after").is_some()), "busy answers say when to retry");
-    assert!(busy[0].body.contains("too many sign-ins from your address at once"), "{}", busy[0].body);
+    assert!(busy[0].text_of("#login-error").contains("Too many sign-ins from your address at once"), "{}", busy[0].body);
     let checked = answers.iter().filter(|p| p.status == 401).count() as u64;
     let hashed = app.running.state.passwords.verifications() - before;
     assert_eq!(hashed, checked + 1, "the refused ones cost no hash (the one more is the bystander's)");
