@@ -90,6 +90,10 @@ impl From<ServiceError> for AppError {
             ServiceError::Throttled { retry_after } => {
                 AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message) }
             }
+            ServiceError::PasswordChecksBusy { this_client } => {
+                let status = if this_client { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::SERVICE_UNAVAILABLE };
+                AppError { retry_after: Some(Duration::from_secs(1)), ..AppError::new(status, "auth.busy", message) }
+            }
             ServiceError::RateLimited { allowed, retry_after, .. } => {
                 let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
                 AppError {

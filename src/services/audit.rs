@@ -49,15 +49,21 @@ pub fn record(
     target: Option<String>,
     detail: Option<String>,
 ) -> Result<(), StoreError> {
-    let event = AuditEvent {
-        id: AuditId::generate(),
-        at: Timestamp::now(),
-        actor: ctx.actor.clone(),
-        action,
-        target,
-        client: ctx.client.clone(),
-        detail,
-    };
+    record_as(tx, AuditId::generate(), Timestamp::now(), ctx, action, target, detail)
+}
+
+/// Writes an event under a chosen id and time, replacing any event already under that id:
+/// a running summary (refusals while throttled) stays one row whose detail is brought up to date.
+pub fn record_as(
+    tx: &WriteTransaction,
+    id: AuditId,
+    at: Timestamp,
+    ctx: &Context,
+    action: AuditAction,
+    target: Option<String>,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
+    let event = AuditEvent { id, at, actor: ctx.actor.clone(), action, target, client: ctx.client.clone(), detail };
     store::audit::append(tx, &event)
 }
 

@@ -31,7 +31,7 @@ const PAGE: usize = deletion::BATCH;
 
 /// A signed-in person deletes all their content (the account stays). Needs their password.
 pub async fn erase_content(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
-    confirm(state, user, password).await?;
+    confirm(state, ctx, user, password).await?;
     let (ctx, id) = (ctx.clone(), user.id);
     state
         .store
@@ -48,7 +48,7 @@ pub async fn erase_content(state: &AppState, ctx: &Context, user: &User, passwor
 /// A signed-in person deletes their account. Needs their password. The account is disabled
 /// and signed out at once; its content and key are destroyed in the background.
 pub async fn delete_account(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
-    confirm(state, user, password).await?;
+    confirm(state, ctx, user, password).await?;
     let (ctx, id) = (ctx.clone(), user.id);
     state
         .store
@@ -69,8 +69,8 @@ pub async fn delete_account(state: &AppState, ctx: &Context, user: &User, passwo
     Ok(())
 }
 
-async fn confirm(state: &AppState, user: &User, password: &str) -> ServiceResult<()> {
-    if state.passwords.verify(password, Some(&user.password_hash)).await? {
+async fn confirm(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
+    if state.passwords.verify(ctx.client.address.as_deref(), password, Some(&user.password_hash)).await? {
         Ok(())
     } else {
         Err(InvalidInput("the password is not correct").into())

@@ -47,6 +47,9 @@ pub enum ServiceError {
     BadCredentials,
     #[error("too many failed sign-in attempts; try again in {} minutes", retry_after.as_secs().div_ceil(60).max(1))]
     Throttled { retry_after: Duration },
+    /// Refused at once rather than queued behind others (see `passwords`).
+    #[error("{}", if *this_client { "too many sign-ins from your address at once; try again in a moment" } else { "the server is busy checking passwords; try again in a moment" })]
+    PasswordChecksBusy { this_client: bool },
     #[error("this account is disabled; ask an admin")]
     AccountDisabled,
     #[error("this account is restricted by an admin: nothing new is processed for it, and its data is kept")]

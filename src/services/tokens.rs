@@ -77,6 +77,25 @@ pub async fn revoke(state: &AppState, ctx: &Context, user: UserId, id: TokenId) 
         .await
 }
 
+/// Revokes every usable token of `user` inside the caller's transaction (a password reset);
+/// returns how many. Revoked tokens stay listed, marked revoked.
+pub fn revoke_all(tx: &redb::WriteTransaction, ctx: &Context, user: &User) -> ServiceResult<usize> {
+    let now = Timestamp::now();
+    let mut revoked = 0;
+    for mut token in store::tokens::list_for_user(tx, user.id)? {
+        if token.revoked_at.is_none() {
+            token.revoked_at = Some(now);
+            store::tokens::update(tx, &token)?;
+            revoked += 1;
+        }
+    }
+    if revoked > 0 {
+        let detail = if revoked == 1 { "1 token".to_string() } else { format!("{revoked} tokens") };
+        audit::record(tx, ctx, AuditAction::TokenRevoked, Some(user.email.to_string()), Some(detail))?;
+    }
+    Ok(revoked)
+}
+
 /// Resolves a bearer secret to its token and person; `None` for anything not usable.
 pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Option<(ApiToken, User)>> {
     let Some(rest) = bearer.strip_prefix(secrets::API_TOKEN_PREFIX) else {

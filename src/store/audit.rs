@@ -6,6 +6,7 @@ use super::tables::AUDIT;
 use super::{StoreError, Tx, codec};
 use crate::domain::audit::AuditEvent;
 
+/// Writes an event under its id (a new row, or the same row rewritten).
 pub fn append(tx: &WriteTransaction, event: &AuditEvent) -> Result<(), StoreError> {
     tx.open_table(AUDIT)?.insert(event.id.to_key(), codec::encode(event)?.as_slice())?;
     Ok(())
