@@ -325,7 +325,8 @@ mod tests {
         assert_eq!(claimed.actor, Actor::Anonymous { claimed_email: Some(label.clone()) });
         assert_eq!(claimed.client, ClientInfo::default());
 
-        let mut named = event(Actor::User { id: other, email: "admin@example.com".into() }, Some("Mo@Example.com"), Some("was old@example.com"));
+        let mut named =
+            event(Actor::User { id: other, email: "admin@example.com".into() }, Some("Mo@Example.com"), Some("was old@example.com"));
         assert!(named.forget_person(person, &emails));
         assert_eq!(named.target.as_deref(), Some(label.as_str()));
         assert_eq!(named.detail, Some(format!("was {label}")));

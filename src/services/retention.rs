@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::RetentionConfig;
 use crate::domain::audit::AuditAction;
 use crate::domain::generation::Generation;
-use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;

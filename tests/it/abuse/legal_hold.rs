@@ -175,7 +175,7 @@ async fn deleting_the_account_leaves_held_items_and_finishes_once_the_hold_is_li
     let state = &app.running.state;
     let person = state.store.read(move |tx| store::users::get(tx, id)).await.unwrap().expect("a minimal record stays");
     assert!(person.disabled && person.name.is_empty());
-    assert_eq!(app.browser().sign_in(MEMBER, MEMBER_PASSWORD).await.status, 401, "no one can sign in as them meanwhile");
+    assert_eq!(app.browser().sign_in(MEMBER, MEMBER_PASSWORD).await.status, 403, "no one can sign in as them meanwhile");
     team.bystander.still_served(app, "an erasure waiting for a hold").await;
 
     hold(&team, &held, false).await;
