@@ -118,6 +118,8 @@ impl From<ServiceError> for AppError {
             ServiceError::Credits(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "credits.invalid", message),
             ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
+            ServiceError::LegalHold(id) => AppError::new(StatusCode::CONFLICT, "generation.legal_hold", message)
+                .with_details(serde_json::json!({ "generation": id.to_string() })),
             ServiceError::Store(s) => s.into(),
             ServiceError::Search(s) => s.into(),
             ServiceError::Internal(detail) => {

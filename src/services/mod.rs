@@ -74,6 +74,9 @@ pub enum ServiceError {
     Credits(#[from] crate::domain::credits::CreditError),
     #[error("this generation has already ended")]
     AlreadyFinished,
+    /// An admin's legal hold (on the generation or on its owner) forbids deleting it.
+    #[error("generation {0} is on legal hold: nothing was deleted, and it cannot be until an admin lifts the hold")]
+    LegalHold(crate::domain::ids::GenerationId),
     #[error("{0}")]
     TooLarge(String),
     #[error(transparent)]

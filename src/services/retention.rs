@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::RetentionConfig;
 use crate::domain::audit::AuditAction;
 use crate::domain::generation::Generation;
-use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
@@ -120,15 +120,7 @@ fn audit_key(t: Timestamp) -> u128 {
 /// The due, non-exempt items of the indexed classes at `now`.
 fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<Vec<(Class, PlanItem)>, StoreError> {
     let active: Vec<Generation> = store::generations::active(tx)?;
-    let mut held = std::collections::HashMap::<UserId, bool>::new();
-    let mut owner_held = |tx: &_, owner: UserId| -> Result<bool, StoreError> {
-        if let Some(h) = held.get(&owner) {
-            return Ok(*h);
-        }
-        let h = store::users::get(tx, owner)?.is_some_and(|u| u.legal_hold);
-        held.insert(owner, h);
-        Ok(h)
-    };
+    let mut owners = deletion::HeldOwners::default();
     let mut out = Vec::new();
     for class in Class::ALL {
         let Some(cutoff) = cutoff(config, class, now) else { continue };
@@ -137,14 +129,14 @@ fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<V
                 Class::Upload => {
                     let Some(a) = store::assets::get(tx, AssetId::from_key(key))? else { continue };
                     let in_use = active.iter().any(|g| g.references.iter().any(|r| r.upload == a.id));
-                    if in_use || owner_held(tx, a.owner)? {
+                    if in_use || owners.held(tx, a.owner)? {
                         continue;
                     }
                     PlanItem { class: class.as_str(), id: a.id.to_string(), owner: a.owner.to_string(), since: a.created_at }
                 }
                 Class::Output | Class::Failed => {
                     let Some(g) = store::generations::get(tx, GenerationId::from_key(key))? else { continue };
-                    if g.kept || g.legal_hold || g.deleted_at.is_some() || owner_held(tx, g.owner)? {
+                    if g.kept || g.legal_hold || g.deleted_at.is_some() || owners.held(tx, g.owner)? {
                         continue;
                     }
                     let since = g.finished_at.unwrap_or(g.created_at);
@@ -239,7 +231,7 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
             Class::Upload => {
                 let id: AssetId = item.id.parse().map_err(|_| ServiceError::Internal("bad asset id in the plan".into()))?;
                 // record first, file second: a crash between leaves an orphan file for the GC
-                if state.store.write(move |tx| store::assets::remove(tx, id).map_err(ServiceError::from)).await? {
+                if state.store.write(move |tx| remove_upload_unless_held(tx, id)).await? {
                     counts.add(class);
                     if state.media.delete(&id.to_string()).await.map_err(|e| ServiceError::Internal(format!("removing an upload: {e}")))? {
                         counts.files += 1;
@@ -248,9 +240,10 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
             }
         }
     }
-    // generations go a batch per transaction, in the crash-safe order of a single deletion
+    // generations go a batch per transaction, in the crash-safe order of a single deletion;
+    // a hold set since the plan was read is seen by the transaction that marks
     for batch in generations.chunks(deletion::BATCH) {
-        let marked = deletion::mark_many(state, &ctx, batch.iter().map(|(_, id)| *id).collect()).await?;
+        let marked = deletion::mark_many(state, &ctx, batch.iter().map(|(_, id)| *id).collect(), deletion::Holds::Skip).await?;
         counts.files += deletion::finish_many(state, marked.clone()).await?;
         for (class, id) in batch {
             if marked.contains(id) {
@@ -309,6 +302,16 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
     counts.orphan_files = orphans;
     counts.files += orphans;
     Ok(())
+}
+
+/// Removes an expired upload's record unless its owner was put on legal hold since the plan
+/// was read; returns whether it removed one.
+fn remove_upload_unless_held(tx: &redb::WriteTransaction, id: AssetId) -> ServiceResult<bool> {
+    let Some(upload) = store::assets::get(tx, id)? else { return Ok(false) };
+    if deletion::HeldOwners::default().held(tx, upload.owner)? {
+        return Ok(false);
+    }
+    Ok(store::assets::remove(tx, id)?)
 }
 
 /// The newest recorded runs, newest first.

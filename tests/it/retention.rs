@@ -395,3 +395,29 @@ async fn retention_sweeps_run_on_the_configured_schedule() {
     assert!(ran, "an every-second schedule enqueued a sweep");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn retention_checks_holds_again_in_the_transaction_that_marks_a_batch() {
+    let (app, admin, token) = app().await;
+    let (due, due_file) = image(&app, &token).await;
+    let (held_later, held_file) = image(&app, &token).await;
+    let state = &app.running.state;
+    let at = days_ahead(181);
+    let plan = retention::plan(state, at).await.unwrap();
+    let planned = plan_ids(&plan, "outputs");
+    assert!(planned.contains(&held_later.to_string()), "{planned:?}");
+
+    // the hold arrives between reading the plan and marking its batch
+    let held = admin.post_form("/admin/generations/hold", &[("generation", &held_later.to_string())]).await;
+    assert_eq!(held.status, 303, "{}", held.body);
+    let marked = deletion::mark_many(state, &Context::system(), vec![due, held_later], deletion::Holds::Skip).await.unwrap();
+    assert_eq!(marked, vec![due], "the held one is skipped");
+    deletion::finish_many(state, marked).await.unwrap();
+    assert!(!due_file.exists() && held_file.exists());
+    let refused = deletion::mark_many(state, &Context::system(), vec![held_later], deletion::Holds::Refuse).await;
+    assert!(matches!(refused, Err(reelvault::services::ServiceError::LegalHold(id)) if id == held_later), "{refused:?}");
+    let run = retention::run(state, "test", at).await.unwrap();
+    assert_eq!(run.counts.outputs, 0);
+    assert!(generation(&app, held_later).await.is_some_and(|g| g.deleted_at.is_none()) && held_file.exists());
+    app.stop().await;
+}

@@ -230,7 +230,7 @@ pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
     params(("id" = String, Path, description = "The generation's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = "It is on legal hold or still running (`conflict`)", body = ErrorBody),
+        (status = 409, description = "It is on legal hold (`generation.legal_hold`) or still running (`conflict`)", body = ErrorBody),
     ))]
 pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;

@@ -234,10 +234,13 @@ pub async fn list(req: HttpRequest, caller: TokenCaller, query: web::Query<ListQ
 
 /// `DELETE /v1/videos/{id}`: deletes the video and its files for good. A video still being
 /// made is cancelled first (its credits are released), since OpenAI's API has no cancel.
+/// One on legal hold is refused (409, code `generation.legal_hold`) and left as it is.
 pub async fn delete(req: HttpRequest, caller: TokenCaller, id: web::Path<String>) -> OpenAiResult {
     let state = state(&req)?;
     let caller = caller.0;
     let g = own_video(&state, &caller, &id).await?;
+    // a held video is neither cancelled nor deleted
+    deletion::refuse_if_held(&g, &caller.user)?;
     if !g.state.is_terminal() {
         match generations::cancel(&state, &caller.user, g.id).await {
             Ok(_) | Err(ServiceError::Conflict(_) | ServiceError::AlreadyFinished) => {}

@@ -153,7 +153,8 @@ pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<Conf
         Ok(()) => Ok(redirect_with(
             state.urls().account(),
             FlashKind::Success,
-            "Your generations, uploads and picture are being deleted. Your account stays.",
+            "Your generations, uploads and picture are being deleted. Your account stays. \
+             Anything on legal hold stays until the hold is lifted, then goes too.",
         )),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
@@ -165,7 +166,8 @@ pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<Con
         Ok(()) => Ok(redirect_with(
             state.urls().login(),
             FlashKind::Success,
-            "Your account is deleted: you are signed out, and your content and key are being destroyed.",
+            "Your account is deleted: you are signed out, and your content and key are being destroyed. \
+             Anything on legal hold stays, with your key, until the hold is lifted, then goes too.",
         )),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
