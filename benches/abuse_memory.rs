@@ -44,23 +44,27 @@ struct Outcomes {
 /// decoded), else 1-bit grey. Either compresses to almost nothing.
 fn flat_png(side: u32, bit16: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, side, side);
-    let row_bytes = if bit16 {
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Sixteen);
-        side as usize * 8
-    } else {
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::One);
-        side.div_ceil(8) as usize
-    };
-    encoder.set_compression(png::Compression::Fast);
-    let mut writer = encoder.write_header().expect("png header").into_stream_writer().expect("png stream");
-    let row = vec![0u8; row_bytes];
-    for _ in 0..side {
-        writer.write_all(&row).expect("png row");
+    {
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        let row_bytes = if bit16 {
+            encoder.set_color(png::ColorType::Rgba);
+            encoder.set_depth(png::BitDepth::Sixteen);
+            side as usize * 8
+        } else {
+            encoder.set_color(png::ColorType::Grayscale);
+            encoder.set_depth(png::BitDepth::One);
+            side.div_ceil(8) as usize
+        };
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().expect("png");
+        let mut stream = writer.stream_writer().expect("png");
+        let row = vec![0u8; row_bytes];
+        for _ in 0..side {
+            stream.write_all(&row).expect("png row");
+        }
+        stream.finish().expect("png");
+        writer.finish().expect("png");
     }
-    writer.finish().expect("png end");
     out
 }
 
@@ -202,17 +206,18 @@ fn main() {
     let phases: Vec<(&str, &str, Body)> = vec![
         ("junk parts, 40 x 16 MiB", "/api/v1/uploads", junk_parts("junk")),
         ("junk parts, 40 x 16 MiB", "/api/v1/generations", junk_parts("junk")),
-        ("expected parts, 4 x 16 MiB junk", "/api/v1/generations", Body {
-            parts: ["reference", "first_frame", "last_frame", "reference"].iter().map(|n| (n.to_string(), junk.as_slice())).collect(),
-        }),
+        (
+            "expected parts, 4 x 16 MiB junk",
+            "/api/v1/generations",
+            Body {
+                parts: ["reference", "first_frame", "last_frame", "reference"].iter().map(|n| (n.to_string(), junk.as_slice())).collect(),
+            },
+        ),
         ("bomb 20000x20000 1-bit", "/api/v1/uploads", Body { parts: vec![("file".into(), bomb.as_slice())] }),
         ("flat 6000x6000 1-bit", "/api/v1/uploads", Body { parts: vec![("file".into(), flat_grey.as_slice())] }),
         ("flat 6000x6000 RGBA16", "/api/v1/uploads", Body { parts: vec![("file".into(), flat_rgba16.as_slice())] }),
     ];
-    println!(
-        "  {:<34} {:<20} {:>10} {:>11} {:>7} {:>8}  answers",
-        "phase", "endpoint", "body MiB", "peak MiB", "secs", "cut"
-    );
+    println!("  {:<34} {:<20} {:>10} {:>11} {:>7} {:>8}  answers", "phase", "endpoint", "body MiB", "peak MiB", "secs", "cut");
     for (name, path, body) in &phases {
         let (peak, outcomes, secs) = phase(addr, pid, &auth, clients, rounds, path, body);
         let answers: Vec<String> = outcomes.by_status.iter().map(|(s, n)| format!("{s} x{n}")).collect();

@@ -113,10 +113,9 @@ impl From<ServiceError> for AppError {
             ServiceError::Credits(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "credits.invalid", message),
             ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
-            ServiceError::Busy { retry_after, .. } => AppError {
-                retry_after: Some(retry_after),
-                ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
-            },
+            ServiceError::Busy { retry_after, .. } => {
+                AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message) }
+            }
             ServiceError::Store(s) => s.into(),
             ServiceError::Search(s) => s.into(),
             ServiceError::Internal(detail) => {

@@ -22,7 +22,7 @@ pub enum Fields {
 #[derive(Debug, Clone, Copy)]
 pub struct Expected {
     pub fields: Fields,
-    /// The names of the file parts it takes; `name` also takes `name[]` and `name[0]`.
+    /// The names of the file parts it takes.
     pub files: &'static [&'static str],
     /// The most non-empty file parts in one form.
     pub max_files: usize,
@@ -84,7 +84,7 @@ impl Reader {
             let name = field.name().unwrap_or_default().to_string();
             let is_file = field.content_disposition().and_then(|d| d.get_filename()).is_some();
             if is_file {
-                if !takes_file(self.expected.files, &name) {
+                if !self.expected.files.contains(&name.as_str()) {
                     return Err(unexpected(&name, "file"));
                 }
                 let bytes = read_limited(field, self.max_file, &name, true).await?;
@@ -133,11 +133,6 @@ pub async fn read(payload: Multipart, expected: Expected, max_file: u64) -> Resu
     Reader::new(payload, expected, max_file).all().await
 }
 
-/// Whether a file part called `name` is one of `files` (`image`, `image[]`, `image[0]` …).
-fn takes_file(files: &[&str], name: &str) -> bool {
-    files.iter().any(|f| name == *f || name.strip_prefix(f).is_some_and(|rest| rest.starts_with('[') && rest.ends_with(']')))
-}
-
 fn malformed(e: actix_multipart::MultipartError) -> AppError {
     AppError::bad_request(format!("The form is malformed: {e}"))
 }
@@ -158,25 +153,10 @@ async fn read_limited(mut field: Field, limit: u64, name: &str, is_file: bool) -
             } else {
                 format!("The form field `{name}` is too long (the form's text may be at most {MAX_TEXT} bytes, {MAX_FIELD} per field).")
             };
-            return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", what).with_details(serde_json::json!({ "parameter": name })));
+            return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", what)
+                .with_details(serde_json::json!({ "parameter": name })));
         }
         data.extend_from_slice(&chunk);
     }
     Ok(data)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::takes_file;
-
-    #[test]
-    fn a_file_name_takes_its_array_spellings_only() {
-        let files = ["image", "input_reference"];
-        for name in ["image", "image[]", "image[0]", "input_reference"] {
-            assert!(takes_file(&files, name), "{name}");
-        }
-        for name in ["images", "image[", "mask", "", "input_referencex"] {
-            assert!(!takes_file(&files, name), "{name}");
-        }
-    }
 }

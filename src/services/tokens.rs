@@ -214,6 +214,19 @@ mod tests {
     }
 
     #[test]
+    fn limits_within_the_defaults_pass_and_any_above_is_named() {
+        let defaults = ApiConfig { requests_per_minute: 120, concurrent_jobs: 8 };
+        let limits = |rpm, jobs| TokenLimits { requests_per_minute: rpm, concurrent_jobs: jobs };
+        for ok in [limits(None, None), limits(Some(120), Some(8)), limits(Some(1), None)] {
+            assert!(within_defaults(&ok, &defaults).is_ok(), "{ok:?}");
+        }
+        let refused = within_defaults(&limits(Some(121), Some(9)), &defaults).unwrap_err().to_string();
+        assert!(refused.contains("120 requests per minute") && refused.contains("8 unfinished"), "{refused}");
+        let refused = within_defaults(&limits(None, Some(1000)), &defaults).unwrap_err().to_string();
+        assert!(!refused.contains("requests per minute") && refused.contains("only an admin"), "{refused}");
+    }
+
+    #[test]
     fn proven_tokens_hold_only_while_nothing_was_committed() {
         let proven = ProvenTokens::default();
         proven.put([1; 32], 7, found("one"));

@@ -106,8 +106,9 @@ pub fn snapshot(from: &ReadTransaction, dest: &Path) -> Result<Snapshot, StoreEr
     if from.list_multimap_tables()?.next().is_some() {
         return Err(StoreError::Backup("multimap tables are not known to the backup; refusing an incomplete copy".into()));
     }
-    let file = create_private_file(dest).map_err(|e| StoreError::Backup(format!("cannot create {}: {e}", dest.display())))?;
-    let db = redb::Database::builder().create_file(file)?;
+    // made empty and private first: redb opens it as it is, mode included
+    create_private_file(dest).map_err(|e| StoreError::Backup(format!("cannot create {}: {e}", dest.display())))?;
+    let db = redb::Database::builder().create(dest)?;
     let mut tables = Vec::new();
     super::write_now(&db, |to| {
         macro_rules! copy {

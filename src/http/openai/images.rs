@@ -43,8 +43,9 @@ fn format(body: &Body) -> Result<Format, OpenAiError> {
 
 /// The form of `/v1/images/generations`: fields only (images go to `/v1/images/edits`).
 const GENERATIONS_FORM: Expected = Expected { fields: Fields::Any, files: &[], max_files: 0 };
-/// The form of `/v1/images/edits`: one `image` (a `mask` is refused as its part begins).
-const EDITS_FORM: Expected = Expected { fields: Fields::Any, files: &["image"], max_files: 1 };
+/// The form of `/v1/images/edits`: one `image` (or `image[]`, as OpenAI's SDK names a list);
+/// a `mask` is refused as its part begins.
+const EDITS_FORM: Expected = Expected { fields: Fields::Any, files: &["image", "image[]"], max_files: 1 };
 
 /// `POST /v1/images/generations` (JSON).
 pub async fn generate(req: HttpRequest, caller: TokenCaller, payload: web::Payload) -> OpenAiResult {

@@ -61,7 +61,10 @@ async fn every_submit_path_of_a_token_counts_against_its_unfinished_jobs() {
                 &app,
                 "/v1/videos",
                 &token,
-                Form::new().text("model", "demo-video").text("prompt", "again").part("input_reference", Part::bytes(png()).file_name("a.png")),
+                Form::new()
+                    .text("model", "demo-video")
+                    .text("prompt", "again")
+                    .part("input_reference", Part::bytes(png()).file_name("a.png")),
             )
             .await,
         ),
@@ -79,7 +82,10 @@ async fn every_submit_path_of_a_token_counts_against_its_unfinished_jobs() {
             )
             .await,
         ),
-        ("/api/v1/generations", api_post(&app.url, "/api/v1/generations", &token, json!({"model": "demo-image", "prompt": "a kite"})).await),
+        (
+            "/api/v1/generations",
+            api_post(&app.url, "/api/v1/generations", &token, json!({"model": "demo-image", "prompt": "a kite"})).await,
+        ),
         (
             "/api/v1/generations (form)",
             post_form(
@@ -111,7 +117,9 @@ async fn every_submit_path_of_a_token_counts_against_its_unfinished_jobs() {
 
 /// Creates a token on the tokens page with the given limits (empty: the default).
 async fn create(browser: &Browser, rpm: &str, jobs: &str) -> Page {
-    browser.post_form("/account/tokens", &[("name", "script"), ("expires", "30"), ("requests_per_minute", rpm), ("concurrent_jobs", jobs)]).await
+    browser
+        .post_form("/account/tokens", &[("name", "script"), ("expires", "30"), ("requests_per_minute", rpm), ("concurrent_jobs", jobs)])
+        .await
 }
 
 #[tokio::test]

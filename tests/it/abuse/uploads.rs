@@ -28,15 +28,19 @@ fn png() -> Vec<u8> {
 /// (1-bit grey, so it is cheap to make; decoded, it is `side`² bytes and more).
 fn bomb(side: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, side, side);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::One);
-    let mut writer = encoder.write_header().unwrap().into_stream_writer().unwrap();
-    let row = vec![0u8; side.div_ceil(8) as usize];
-    for _ in 0..side {
-        std::io::Write::write_all(&mut writer, &row).unwrap();
+    {
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::One);
+        let mut writer = encoder.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row = vec![0u8; side.div_ceil(8) as usize];
+        for _ in 0..side {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+        writer.finish().unwrap();
     }
-    writer.finish().unwrap();
     out
 }
 
@@ -58,12 +62,7 @@ struct Endpoint {
 
 const ENDPOINTS: [Endpoint; 6] = [
     Endpoint { path: "/api/v1/uploads", file: "file", fields: &[], page: false },
-    Endpoint {
-        path: "/api/v1/generations",
-        file: "reference",
-        fields: &[("model", "demo-image"), ("prompt", "a kite")],
-        page: false,
-    },
+    Endpoint { path: "/api/v1/generations", file: "reference", fields: &[("model", "demo-image"), ("prompt", "a kite")], page: false },
     Endpoint { path: "/v1/images/edits", file: "image", fields: &[("model", "demo-image"), ("prompt", "a kite")], page: false },
     Endpoint { path: "/v1/videos", file: "input_reference", fields: &[("model", "demo-video"), ("prompt", "a kite")], page: false },
     Endpoint { path: "/generate", file: "ref_reference", fields: &[("model", "demo-image"), ("prompt", "a kite")], page: true },
