@@ -3,6 +3,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use super::{ServiceError, ServiceResult};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::ids::AssetId;
@@ -11,12 +13,14 @@ use crate::domain::user::User;
 use crate::state::AppState;
 use crate::store;
 use crate::turns::Turns;
-use crate::vault::uploads::{CleanImage, UploadError, sanitize};
+use crate::vault::uploads::{CleanImage, UploadError, decode_cost, sanitize};
 
 /// The most pixels a reference image may have (checked from its header, before decoding).
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// How long an upload waits for a decoding turn before it is refused as busy.
 pub const DECODE_WAIT: Duration = Duration::from_secs(10);
+/// The memory, in MiB, that the images of the whole process being cleaned at once may take.
+pub const DECODE_BUDGET_MIB: u32 = 512;
 
 impl From<UploadError> for ServiceError {
     fn from(e: UploadError) -> Self {
@@ -63,18 +67,28 @@ pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: As
 }
 
 /// Decodes and re-encodes an image (see [`sanitize`]) in turn with every other upload of the
-/// process: one decode per CPU core at a time, so memory stays bounded however many arrive;
-/// one that waits longer than [`DECODE_WAIT`] is refused as busy (503, try again shortly).
+/// process: one decode per CPU core at a time, and together within [`DECODE_BUDGET_MIB`] of
+/// decoded pixels (the cost read from the header first; one image alone may take the whole
+/// budget), so memory stays bounded however many arrive. One that waits longer than
+/// [`DECODE_WAIT`] is refused as busy (503, try again shortly).
 async fn clean(bytes: Vec<u8>, max_bytes: u64) -> ServiceResult<CleanImage> {
-    static DECODES: OnceLock<Turns> = OnceLock::new();
-    let turns = DECODES.get_or_init(|| Turns::per_core(1));
-    let Ok(_turn) = tokio::time::timeout(DECODE_WAIT, turns.take()).await else {
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    static BUDGET: Semaphore = Semaphore::const_new(DECODE_BUDGET_MIB as usize);
+    let (cost, bytes) = blocking(move || (decode_cost(&bytes, max_bytes, MAX_PIXELS), bytes)).await?;
+    let mib = u32::try_from(cost?.div_ceil(1 << 20)).unwrap_or(u32::MAX).clamp(1, DECODE_BUDGET_MIB);
+    let turn = async {
+        let turn = TURNS.get_or_init(|| Turns::per_core(1)).take().await;
+        (turn, BUDGET.acquire_many(mib).await)
+    };
+    let Ok((_turn, _memory)) = tokio::time::timeout(DECODE_WAIT, turn).await else {
         return Err(ServiceError::Busy { what: "images being cleaned", retry_after: DECODE_WAIT });
     };
-    tokio::task::spawn_blocking(move || sanitize(&bytes, max_bytes, MAX_PIXELS))
-        .await
-        .map_err(|_| ServiceError::Internal("image cleaning stopped".into()))?
-        .map_err(ServiceError::from)
+    blocking(move || sanitize(&bytes, max_bytes, MAX_PIXELS)).await?.map_err(ServiceError::from)
+}
+
+/// Runs CPU-bound image work on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| ServiceError::Internal("image cleaning stopped".into()))
 }
 
 /// An asset its owner may see.
