@@ -46,11 +46,14 @@ struct Jobs {
     reserved: u32,
 }
 
+/// Every token's unfinished generations, shared with the job slots that count them.
+type SharedJobs = Arc<Mutex<HashMap<TokenId, Jobs>>>;
+
 /// The limiter kept in the app state.
 pub struct RateLimits {
     config: ApiConfig,
     buckets: Mutex<HashMap<TokenId, Bucket>>,
-    jobs: Arc<Mutex<HashMap<TokenId, Jobs>>>,
+    jobs: SharedJobs,
     /// Added to the monotonic clock: lets tests pass a window without sleeping.
     skipped_ms: AtomicU64,
 }
@@ -126,7 +129,7 @@ fn take(buckets: &mut HashMap<TokenId, Bucket>, token: TokenId, limit: u32, now:
 /// submit) gives the place back.
 pub struct JobSlot {
     /// The token's place; `None` when nothing is counted.
-    place: Option<(Arc<Mutex<HashMap<TokenId, Jobs>>>, TokenId)>,
+    place: Option<(SharedJobs, TokenId)>,
     filled: bool,
 }
 
