@@ -125,6 +125,9 @@ pub struct RetentionConfig {
     pub audit: Duration,
     #[serde(serialize_with = "human_duration")]
     pub client_addresses: Duration,
+    /// How long the copies of the store taken before migrations (`DATA/backups/`) are kept.
+    #[serde(serialize_with = "human_duration")]
+    pub pre_migration_copies: Duration,
 }
 
 /// When periodic work runs: cron expressions with seconds first ("0 15 3 * * *").
@@ -275,6 +278,7 @@ struct RawRetention {
     failed: Option<String>,
     audit: Option<String>,
     client_addresses: Option<String>,
+    pre_migration_copies: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -468,6 +472,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         failed: duration("retention.failed", raw.retention.failed, "30d")?,
         audit: duration("retention.audit", raw.retention.audit, "365d")?,
         client_addresses: duration("retention.client_addresses", raw.retention.client_addresses, "30d")?,
+        pre_migration_copies: duration("retention.pre_migration_copies", raw.retention.pre_migration_copies, "30d")?,
     };
     let schedule = ScheduleConfig { retention: cron_expression("schedule.retention", raw.schedule.retention)? };
     let upload_max = size("limits.upload_max", &raw.limits.upload_max.unwrap_or_else(|| "20MiB".into()))?;

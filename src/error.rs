@@ -120,6 +120,9 @@ impl From<ServiceError> for AppError {
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
             ServiceError::LegalHold(id) => AppError::new(StatusCode::CONFLICT, "generation.legal_hold", message)
                 .with_details(serde_json::json!({ "generation": id.to_string() })),
+            ServiceError::Busy { retry_after, .. } => {
+                AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message) }
+            }
             ServiceError::Store(s) => s.into(),
             ServiceError::Search(s) => s.into(),
             ServiceError::Internal(detail) => {

@@ -125,14 +125,14 @@ impl ApiCaller {
         Context::user(self.user.id, self.user.email.as_str(), self.client.clone())
     }
 
-    /// For a token: a place among its unfinished generations (`api.concurrent_jobs`),
-    /// refused with 429 before anything is held or sent. Sessions are not limited (`None`).
-    /// Every handler that submits a generation takes one first and holds it with the
-    /// generation's id.
-    pub async fn job_slot(&self, state: &AppState) -> Result<Option<rate_limits::JobSlot>, ApiError> {
+    /// For a token: a place among its unfinished generations (its own limit or
+    /// `api.concurrent_jobs`), refused with 429 before anything is stored, held or sent.
+    /// Sessions are not limited. Every handler that submits a generation takes one first,
+    /// before reading uploads, and submits through it ([`rate_limits::JobSlot::submit`]).
+    pub async fn job_slot(&self, state: &AppState) -> Result<rate_limits::JobSlot, ServiceError> {
         match &self.credential {
-            Credential::Token(token) => Ok(Some(rate_limits::reserve_job(state, token).await?)),
-            Credential::Session { .. } => Ok(None),
+            Credential::Token(token) => rate_limits::reserve_job(state, token).await,
+            Credential::Session { .. } => Ok(rate_limits::JobSlot::unlimited()),
         }
     }
 }

@@ -85,6 +85,8 @@ pub enum ServiceError {
     Search(#[from] crate::search::SearchError),
     #[error("{}", rate_limited_message(*limit, *allowed, *retry_after))]
     RateLimited { limit: rate_limits::Limit, allowed: u32, retry_after: Duration },
+    #[error("too many {what} at once; try again in {} seconds", retry_after.as_secs().max(1))]
+    Busy { what: &'static str, retry_after: Duration },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -7,7 +7,8 @@
 //! by time already; address truncation keeps a watermark. Sessions and links are few and
 //! scanned whole. Generations go through [`deletion`] (mark, files, records), so a sweep
 //! killed midway is finished by the next one; expired data exports are removed; the
-//! orphan-file GC runs last.
+//! orphan-file GC runs, then the copies of the store taken before migrations expire (they are
+//! listed in plans and counted among the files removed).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -149,11 +150,32 @@ fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<V
     Ok(out)
 }
 
+/// The class name of a copy of the store taken before a migration, in plans.
+const PRE_MIGRATION_COPY: &str = "pre-migration copy";
+
+/// The copies of the store taken before migrations that are older than
+/// `retention.pre_migration_copies` at `now` (none when that is zero: kept forever).
+async fn due_copies(state: &AppState, now: Timestamp) -> ServiceResult<Vec<store::backup::UpgradeCopy>> {
+    let Some(period) = nonzero(state.config.retention.pre_migration_copies) else { return Ok(Vec::new()) };
+    let data_dir = state.config.data_dir.clone();
+    let copies = tokio::task::spawn_blocking(move || store::backup::upgrade_copies(&data_dir))
+        .await
+        .map_err(|_| ServiceError::Internal("listing the pre-migration copies stopped".into()))?
+        .map_err(|e| ServiceError::Internal(format!("listing the pre-migration copies: {e}")))?;
+    let cutoff = system_time(now.minus(period));
+    Ok(copies.into_iter().filter(|c| c.written < cutoff).collect())
+}
+
+fn copy_item(copy: &store::backup::UpgradeCopy) -> PlanItem {
+    let millis = copy.written.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    PlanItem { class: PRE_MIGRATION_COPY, id: copy.name.clone(), owner: "-".into(), since: Timestamp(millis) }
+}
+
 /// What a sweep at `now` would remove.
 pub async fn plan(state: &AppState, now: Timestamp) -> ServiceResult<Plan> {
     let config = state.config.retention.clone();
     let policy = state.session_policy();
-    let (items, mut counts) = state
+    let (mut items, mut counts) = state
         .store
         .read(move |tx| {
             let items = due_items(tx, &config, now)?;
@@ -174,6 +196,7 @@ pub async fn plan(state: &AppState, now: Timestamp) -> ServiceResult<Plan> {
         })
         .await?;
     counts.orphan_files = gc::orphans(state, system_time(now)).await?.len() as u64;
+    items.extend(due_copies(state, now).await?.iter().map(copy_item));
     Ok(Plan { at: now, counts, items })
 }
 
@@ -301,6 +324,16 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
     let orphans = gc::collect(state, system_time(now)).await?;
     counts.orphan_files = orphans;
     counts.files += orphans;
+    for copy in due_copies(state, now).await? {
+        match tokio::fs::remove_file(&copy.path).await {
+            Ok(()) => {
+                tracing::info!(copy = %copy.path.display(), "retention removed a pre-migration copy of the store");
+                counts.files += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ServiceError::Internal(format!("removing {}: {e}", copy.path.display()))),
+        }
+    }
     Ok(())
 }
 

@@ -421,3 +421,43 @@ async fn retention_checks_holds_again_in_the_transaction_that_marks_a_batch() {
     assert!(generation(&app, held_later).await.is_some_and(|g| g.deleted_at.is_none()) && held_file.exists());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn retention_removes_pre_migration_copies_after_their_period_and_keeps_recent_ones() {
+    let app = TestApp::start_with(|c| c.retention.pre_migration_copies = DAY * 30).await;
+    let data = app.data_dir();
+    let backups = data.join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let copy = |name: &str, age: Duration| {
+        let path = backups.join(name);
+        std::fs::File::create(&path).unwrap().set_modified(SystemTime::now() - age).unwrap();
+        path
+    };
+    let old = copy("reelvault-4-1700000000.redb", DAY * 31);
+    let crashed = copy("reelvault-4-1700000100.redb.partial", DAY * 40);
+    let recent = copy("reelvault-5-1760000000.redb", DAY * 2);
+    let unrelated = copy("notes.txt", DAY * 400);
+    let state = &app.running.state;
+
+    let plan = retention::plan(state, Timestamp::now()).await.unwrap();
+    assert_eq!(plan_ids(&plan, "pre-migration copy"), ["reelvault-4-1700000000.redb", "reelvault-4-1700000100.redb.partial"]);
+    let later = retention::plan(state, days_ahead(29)).await.unwrap();
+    assert_eq!(plan_ids(&later, "pre-migration copy").len(), 3, "a plan for a later day lists the recent copy too");
+    let d = data.to_str().unwrap();
+    let (code, out, err) = run(&["retention", "plan", "--data-dir", d], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pre-migration copy") && out.contains("reelvault-4-1700000000.redb"), "{out}");
+    assert!(!out.contains("reelvault-5-1760000000.redb"), "{out}");
+
+    let swept = retention::run(state, "test", Timestamp::now()).await.unwrap();
+    assert!(!old.exists() && !crashed.exists(), "copies older than the period are removed");
+    assert!(recent.exists(), "a recent copy is kept");
+    assert!(unrelated.exists(), "only the copies are the sweep's to remove");
+    assert!(swept.counts.files >= 2, "{:?}", swept.counts);
+
+    // zero keeps them forever
+    let app = app.restart_with(|c| c.retention.pre_migration_copies = Duration::ZERO).await;
+    retention::run(&app.running.state, "test", days_ahead(1000)).await.unwrap();
+    assert!(recent.exists());
+    app.stop().await;
+}
