@@ -135,7 +135,6 @@ impl Writer {
     where
         F: FnOnce(&mut ZipSink<'_>) -> Result<(), String>,
     {
-        let _slot = slot;
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
             Ok(runtime) => Arc::new(runtime),
             Err(e) => return tracing::error!(error = %e, "an archive writer could not start its runtime"),
@@ -149,7 +148,14 @@ impl Writer {
             options: zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(false),
         };
         match fill(&mut zip).and_then(|()| zip.finish()) {
-            Ok(()) => complete.store(true, Ordering::Release),
+            // marked whole before the channel closes (dropping `out`): the reader looks at
+            // the mark when it finds the channel closed
+            // and its place is free by then, for the reader's next archive
+            Ok(out) => {
+                complete.store(true, Ordering::Release);
+                drop(slot);
+                drop(out);
+            }
             Err(e) => tracing::warn!(error = %e, "writing a ZIP archive stopped"),
         }
     }
@@ -201,9 +207,12 @@ impl ZipSink<'_> {
         Ok(())
     }
 
-    fn finish(self) -> Result<(), String> {
+    /// Writes the archive's closing directory and hands every byte on; returns the channel's
+    /// end, still open.
+    fn finish(self) -> Result<ChannelWriter, String> {
         let mut out = self.zip.finish().map_err(|e| e.to_string())?.into_inner();
-        out.flush().map_err(|e| e.to_string())
+        out.flush().map_err(|e| e.to_string())?;
+        Ok(out)
     }
 }
 
