@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::services::audit::Context;
 use crate::services::{ServiceError, links, privacy_notice};
 use crate::state::{AppState, OpenError};
+use crate::http::server_limits;
 use crate::{admin_socket, http};
 
 /// Why the appliance could not start.
@@ -75,8 +76,14 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
         }
     });
     let for_workers = state.clone();
+    let open_files = server_limits::raise_open_file_limit();
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
+        // slow or idle clients are let go, and connections never exhaust the open-file limit
+        .client_request_timeout(server_limits::REQUEST_HEAD_TIMEOUT)
+        .keep_alive(server_limits::KEEP_ALIVE)
+        .client_disconnect_timeout(server_limits::DISCONNECT_TIMEOUT)
+        .max_connections(server_limits::connections_per_worker(open_files, workers))
         // store reads are short: a few blocking threads per worker suffice
         .worker_max_blocking_threads(4)
         // no Nagle: the last small segment of a response must not wait for a delayed ACK

@@ -150,6 +150,12 @@ pub struct LimitsConfig {
     pub login_failures_per_account: u32,
     /// Failed sign-ins allowed per client address per hour.
     pub login_failures_per_address: u32,
+    /// How long a request body may take, plus one second per KiB received; a slower body
+    /// is refused with 408 and its connection closed.
+    #[serde(serialize_with = "human_duration")]
+    pub request_body_timeout: Duration,
+    /// Live event streams (a generation page's status updates) one person may hold open.
+    pub event_streams_per_person: u32,
 }
 
 /// How the search indexer batches its commits.
@@ -264,6 +270,8 @@ struct RawLimits {
     upload_max: Option<String>,
     login_failures_per_account: Option<u32>,
     login_failures_per_address: Option<u32>,
+    request_body_timeout: Option<String>,
+    event_streams_per_person: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -442,7 +450,12 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         upload_max,
         login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
         login_failures_per_address: raw.limits.login_failures_per_address.unwrap_or(300),
+        request_body_timeout: duration("limits.request_body_timeout", raw.limits.request_body_timeout, "30s")?,
+        event_streams_per_person: raw.limits.event_streams_per_person.unwrap_or(16),
     };
+    if limits.request_body_timeout.is_zero() || limits.event_streams_per_person == 0 {
+        return Err(ConfigError("limits.request_body_timeout and limits.event_streams_per_person must be more than 0".into()));
+    }
     let search = SearchConfig {
         commit_interval: duration("search.commit_interval", raw.search.commit_interval, "1s")?,
         commit_docs: raw.search.commit_docs.unwrap_or(1000),

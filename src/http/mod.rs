@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod body_deadline;
 pub mod client;
 pub mod csrf;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod multipart;
 pub mod openai;
 pub mod pages;
 pub mod responses;
+pub mod server_limits;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -85,7 +87,7 @@ fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> a
 }
 
 /// The whole application: state, limits, middleware (outermost first: request log,
-/// security headers, CSRF) and routes.
+/// security headers, the request body's deadline, CSRF) and routes.
 pub fn application(
     state: AppState,
 ) -> App<
@@ -98,6 +100,7 @@ pub fn application(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .wrap(from_fn(csrf::protect))
+        .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(middleware::security_headers))
         .wrap(from_fn(middleware::request_log))
         .service(resource("/healthz").get(health::healthz))
