@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
@@ -39,7 +40,8 @@ pub async fn enforce(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let expired = Arc::new(AtomicBool::new(false));
-    req.set_payload(Payload::from(Box::pin(Deadline::new(body, grace, expired.clone())) as actix_web::dev::BoxedPayloadStream));
+    let bounded: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Deadline::new(body, grace, expired.clone()));
+    req.set_payload(Payload::from(bounded));
     let http_req = req.request().clone();
     let result = next.call(req).await;
     if !expired.load(Ordering::Acquire) {

@@ -40,7 +40,7 @@ struct Trickled {
 
 /// Connects to `url`'s host, sends `head` at once, then `slowly` one byte a second; stops when
 /// the server closes the connection or after `limit`.
-async fn trickle(url: &str, head: String, slowly: String, limit: Duration) -> Trickled {
+async fn trickle(url: String, head: String, slowly: String, limit: Duration) -> Trickled {
     let addr = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let (mut reader, mut writer) = stream.split();
@@ -90,7 +90,7 @@ async fn request_heads_sent_a_byte_a_second_are_cut_off_before_and_after_a_first
     let slowloris = (0..200).map(|i| {
         // half start trickling at once, half after one quick request on the same connection
         let head = if i % 2 == 0 { String::new() } else { first_then_slow.clone() };
-        trickle(&app.url, head, slow_head.clone(), Duration::from_secs(40))
+        trickle(app.url.clone(), head, slow_head.clone(), Duration::from_secs(40))
     });
     let abuse = tokio::spawn(join_all(slowloris.collect::<Vec<_>>()));
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -121,7 +121,7 @@ async fn request_bodies_sent_a_byte_a_second_are_refused_with_408_and_their_conn
     let slowly = "x".repeat(1000);
     let bodies = (0..200).map(|i| {
         let head = if i % 2 == 0 { json_submit.clone() } else { form_sign_in.clone() };
-        trickle(&app.url, head, slowly.clone(), Duration::from_secs(30))
+        trickle(app.url.clone(), head, slowly.clone(), Duration::from_secs(30))
     });
     let abuse = tokio::spawn(join_all(bodies.collect::<Vec<_>>()));
     tokio::time::sleep(Duration::from_secs(1)).await;
