@@ -110,7 +110,10 @@ fn make_members(studio: &Studio, count: usize) -> Result<Vec<(String, String)>, 
     (0..count)
         .map(|i| {
             let email = format!("member{i}@example.com");
-            cli(&[&["user", "add", "--email", &email, "--role", "member", "--password-stdin"][..], &common].concat(), Some(MEMBER_PASSWORD))?;
+            cli(
+                &[&["user", "add", "--email", &email, "--role", "member", "--password-stdin"][..], &common].concat(),
+                Some(MEMBER_PASSWORD),
+            )?;
             cli(&[&["credits", "grant", "--email", &email, "--amount", "100000000"][..], &common].concat(), None)?;
             let out = cli(&[&["token", "create", "--email", &email][..], &common].concat(), None)?;
             Ok((email, out.lines().next().unwrap_or("").trim().to_string()))
@@ -121,10 +124,9 @@ fn make_members(studio: &Studio, count: usize) -> Result<Vec<(String, String)>, 
 /// A multipart body with one `file` part.
 fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "soakboundary7MA4YWxkTrZu0gW";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ref.png\"\r\nContent-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ref.png\"\r\nContent-Type: image/png\r\n\r\n")
+            .into_bytes();
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)

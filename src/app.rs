@@ -9,10 +9,10 @@ use actix_web::dev::ServerHandle;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::http::server_limits;
 use crate::services::audit::Context;
 use crate::services::{ServiceError, links, privacy_notice};
 use crate::state::{AppState, OpenError};
-use crate::http::server_limits;
 use crate::{admin_socket, http};
 
 /// Why the appliance could not start.

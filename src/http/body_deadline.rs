@@ -9,10 +9,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::HttpMessage;
+use actix_web::HttpResponse;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::error::PayloadError;
-use actix_web::http::StatusCode;
+use actix_web::error::{InternalError, PayloadError};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use futures_util::Stream;
@@ -42,19 +43,30 @@ pub async fn enforce(
     let expired = Arc::new(AtomicBool::new(false));
     let bounded: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Deadline::new(body, grace, expired.clone()));
     req.set_payload(Payload::from(bounded));
-    let http_req = req.request().clone();
+    let path = req.path().to_string();
     let result = next.call(req).await;
     if !expired.load(Ordering::Acquire) {
         return result.map(ServiceResponse::map_into_left_body);
     }
+    match result {
+        Ok(answered) => {
+            let (request, _) = answered.into_parts();
+            Ok(ServiceResponse::new(request, too_slow(&path)).map_into_right_body())
+        }
+        Err(_) => Err(InternalError::from_response("the request body arrived too slowly", too_slow(&path)).into()),
+    }
+}
+
+/// 408, closing the connection: the rest of the body is not worth waiting for.
+fn too_slow(path: &str) -> HttpResponse {
     let e = AppError::new(
         StatusCode::REQUEST_TIMEOUT,
         "request.body_timeout",
         "The request body arrived too slowly and was not read to its end. Send it again.",
     );
-    let mut response = error_for_path(http_req.path(), &e);
-    response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
-    Ok(ServiceResponse::new(http_req, response).map_into_right_body())
+    let mut response = error_for_path(path, &e);
+    response.head_mut().set_connection_type(ConnectionType::Close);
+    response
 }
 
 /// A request body that ends in an error once its deadline passes.

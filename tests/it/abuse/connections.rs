@@ -155,21 +155,27 @@ async fn thousands_of_idle_keep_alive_connections_are_let_go() {
     let host = host_of(&app).to_string();
     let request = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
     let addr = host.clone();
-    let opened = join_all((0..connections).map(|i| {
-        let (addr, request) = (addr.clone(), request.clone());
-        async move {
-            let mut stream = TcpStream::connect(addr).await.ok()?;
-            // half make one request and keep the connection, half never say a word
-            if i % 2 == 0 {
-                stream.write_all(request.as_bytes()).await.ok()?;
-                let mut buf = [0u8; 1024];
-                let n = stream.read(&mut buf).await.ok()?;
-                (n > 0).then_some(())?;
-            }
-            Some(stream)
-        }
-    }))
-    .await;
+    // opened a hundred at a time, as a client behind a connection pool would
+    let mut opened = Vec::new();
+    for batch in (0..connections).collect::<Vec<_>>().chunks(100) {
+        opened.extend(
+            join_all(batch.iter().map(|&i| {
+                let (addr, request) = (addr.clone(), request.clone());
+                async move {
+                    let mut stream = TcpStream::connect(addr).await.ok()?;
+                    // half make one request and keep the connection, half never say a word
+                    if i % 2 == 0 {
+                        stream.write_all(request.as_bytes()).await.ok()?;
+                        let mut buf = [0u8; 1024];
+                        let n = stream.read(&mut buf).await.ok()?;
+                        (n > 0).then_some(())?;
+                    }
+                    Some(stream)
+                }
+            }))
+            .await,
+        );
+    }
     let mut idle: Vec<TcpStream> = opened.into_iter().flatten().collect();
     assert!(idle.len() * 10 >= connections * 9, "only {} of {connections} connections opened", idle.len());
     bystander.still_served(&app, &format!("{} idle keep-alive connections", idle.len())).await;
