@@ -16,6 +16,7 @@ pub mod openai;
 pub mod pages;
 pub mod responses;
 pub mod server_limits;
+pub mod slow_heads;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -86,8 +87,8 @@ fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> a
     reject(err, req, e)
 }
 
-/// The whole application: state, limits, middleware (outermost first: request log,
-/// security headers, the request body's deadline, CSRF) and routes.
+/// The whole application: state, limits, middleware (outermost first: the connection's
+/// busy mark, request log, security headers, the request body's deadline, CSRF) and routes.
 pub fn application(
     state: AppState,
 ) -> App<
@@ -103,6 +104,7 @@ pub fn application(
         .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(middleware::security_headers))
         .wrap(from_fn(middleware::request_log))
+        .wrap(from_fn(slow_heads::track))
         .service(resource("/healthz").get(health::healthz))
         .service(resource("/readyz").get(health::readyz))
         .service(resource("/metrics").get(metrics::serve))

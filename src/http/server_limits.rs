@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 /// A request head (request line and headers) must arrive within this of the connection
-/// opening; a slower client is answered 408 and disconnected.
+/// opening; a slower client is answered 408 and disconnected. (Later heads on a kept-alive
+/// connection are bounded by `slow_heads`.)
 pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An idle keep-alive connection is closed after this.
@@ -40,12 +41,12 @@ pub fn raise_open_file_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// How many connections each of `workers` serves at once when `open_files` may be open: the
-/// rest wait in the listen queue until one closes, rather than the process running out of
-/// file descriptors for its own files.
+/// How many connections each of `workers` serves at once when `open_files` may be open (each
+/// takes two: its socket and the duplicate `slow_heads` watches): the rest wait in the listen
+/// queue until one closes, rather than the process running out of descriptors for its files.
 pub fn connections_per_worker(open_files: u64, workers: usize) -> usize {
     let kept = (open_files / 4).max(FILES_KEPT);
-    let for_clients = open_files.saturating_sub(kept).max(workers as u64);
+    let for_clients = (open_files.saturating_sub(kept) / 2).max(workers as u64);
     usize::try_from(for_clients / workers.max(1) as u64).unwrap_or(WORKER_CEILING).clamp(1, WORKER_CEILING)
 }
 
@@ -55,8 +56,9 @@ mod tests {
 
     #[test]
     fn connections_stay_within_the_open_file_limit() {
-        assert_eq!(connections_per_worker(1024, 2), 384);
+        assert_eq!(connections_per_worker(1024, 2), 192);
         assert_eq!(connections_per_worker(1_048_576, 1), WORKER_CEILING);
+        assert_eq!(connections_per_worker(20_000, 1), 7_500);
         assert_eq!(connections_per_worker(100, 4), 1, "a tiny limit still serves");
     }
 }
