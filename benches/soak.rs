@@ -6,7 +6,9 @@
 //! downloads, send junk bodies, trickle bodies a byte a second and flood the sign-in form.
 //! Reports requests served, p50/p99 per endpoint, errors by kind and RSS over time, and checks:
 //! no hang, no 5xx from the server (provider faults only ever fail a generation), RSS back
-//! within 20 % of idle after the load.
+//! within 20 % of idle after the load. The instance trusts loopback as its reverse proxy and
+//! the sign-in flood comes "from" addresses of 198.51.100.0/24 in `X-Forwarded-For`, as it
+//! would through a proxy; it targets the abuser's own account and made-up ones.
 //!
 //! `cargo bench --bench soak`
 //! env: SOAK_SECS=180 (20 for a quick try), SOAK_MEMBERS=20, RV_BENCH_DIR (work there and keep it)
@@ -197,7 +199,7 @@ fn follow(shared: &Shared, body: &str, id: &str, pending: &mut Vec<String>, outp
         return;
     }
     pending.retain(|p| p != id);
-    let outcome = match g["error"]["code"].as_str() {
+    let outcome = match g["reason"]["code"].as_str() {
         Some(code) => format!("{state}: {code}"),
         None => state.to_string(),
     };
@@ -347,13 +349,18 @@ fn abuse_loops(shared: &Shared, token: &str, cookie: &str) -> Vec<std::thread::J
             let Ok((csrf_cookie, csrf_token)) = common::form_csrf(&page) else { return };
             let (cookie, origin) = (format!("rv_csrf={csrf_cookie}"), format!("http://{}", shared.addr));
             while shared.running() {
-                let email = format!("member{}@example.com", rng.below(40));
+                // the abuser's own account or made-up ones, from addresses of a documentation range
+                let email = match rng.below(4) {
+                    0 => "member0@example.com".to_string(),
+                    n => format!("nobody{}-{n}@example.com", rng.below(1000)),
+                };
+                let address = format!("198.51.100.{}", 1 + rng.below(250));
                 let body = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("csrf_token", &csrf_token)
                     .append_pair("email", &email)
                     .append_pair("password", "not the password")
                     .finish();
-                let headers = [("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+                let headers = [("Cookie", cookie.as_str()), ("Origin", origin.as_str()), ("X-Forwarded-For", address.as_str())];
                 let started = Instant::now();
                 let form = Some(("application/x-www-form-urlencoded", body.as_bytes()));
                 let result = conn.request("POST", "/login", &headers, form).map(|r| r.status);
@@ -393,7 +400,7 @@ fn still_answers(addr: SocketAddr, member: &Member) -> Result<(), String> {
             return Err(format!("{path} answered {}", r.status));
         }
     }
-    sign_in_as(addr, "member0@example.com", MEMBER_PASSWORD)?;
+    sign_in_as(addr, "member1@example.com", MEMBER_PASSWORD)?;
     if t0.elapsed() > HANG {
         return Err(format!("answering took {:?}", t0.elapsed()));
     }
@@ -409,8 +416,9 @@ fn main() {
     raise_nofile();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let fake = runtime.block_on(faulty_provider());
+    // the load comes from loopback as through a reverse proxy: each abuser names its own address
     let config = format!(
-        "[[connection]]\nname = \"images\"\nkind = \"openai_images\"\nbase_url = \"{}\"\napi_key = \"sk-soak\"\n\
+        "trusted_proxies = [\"127.0.0.1\"]\n\n[[connection]]\nname = \"images\"\nkind = \"openai_images\"\nbase_url = \"{}\"\napi_key = \"sk-soak\"\n\
          allow_private_network = true\nmax_concurrent = 16\ntimeout = \"2s\"\nmax_retries = 1\n\n\
          [api]\nrequests_per_minute = 100000000\nconcurrent_jobs = 1000\n",
         fake.at("v1")
