@@ -448,7 +448,13 @@ fn main() {
     };
     std::thread::sleep(Duration::from_secs(3));
     let idle = proc_mem(server.pid());
-    println!("  idle: VmRSS {:.1} MiB, {} threads", mib(idle.rss_kib), idle.threads);
+    println!(
+        "  idle: VmRSS {:.1} MiB (anonymous {:.1}, file-backed {:.1}), {} threads",
+        mib(idle.rss_kib),
+        mib(idle.anon_kib),
+        mib(idle.file_kib),
+        idle.threads
+    );
 
     let shared = Shared { tally: Arc::default(), stop: Arc::default(), addr };
     let sampling = Arc::new(AtomicBool::new(false));
@@ -512,10 +518,13 @@ fn main() {
     }
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     println!(
-        "  idle {:.1} MiB, peak {:.1} MiB, after the load {:.1} MiB; server log: {warns} WARN, {errors} ERROR",
+        "  idle {:.1} MiB, peak {:.1} MiB, after the load {:.1} MiB (anonymous {:.1}, file-backed {:.1}); \
+         server log: {warns} WARN, {errors} ERROR",
         mib(idle.rss_kib),
         mib(peak),
-        mib(after.rss_kib)
+        mib(after.rss_kib),
+        mib(after.anon_kib),
+        mib(after.file_kib)
     );
 
     let server_errors: u64 = tally.errors.iter().filter(|((_, kind), _)| *kind == "5xx").map(|(_, n)| n).sum();
