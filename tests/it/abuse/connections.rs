@@ -358,6 +358,7 @@ async fn a_member_hammering_every_expensive_endpoint_at_once_gets_no_server_erro
         assert!(answers.iter().any(|(k, s)| *k == kind && *s < 300), "no {kind} request succeeded while hammering");
     }
     bystander.still_served(&app, "after the hammering").await;
+    // the hammering member's own token may be at its per-minute limit: a clear 429, nothing worse
     let me: Page = api_get(&app.url, "/api/v1/me", Some(&token)).await;
-    assert_eq!(me.status, 200, "the hammering member is still served too");
+    assert!(me.status == 200 || (me.status == 429 && me.header("retry-after").is_some()), "{} {}", me.status, me.body);
 }
