@@ -3,12 +3,12 @@
 
 mod bystander;
 
-mod connections;
 mod downloads;
 mod health;
-mod http_edge;
-mod legal_hold;
-mod outbound;
 mod sign_in;
-mod tokens;
+mod legal_hold;
+mod http_edge;
 mod uploads;
+mod tokens;
+mod outbound;
+mod connections;
