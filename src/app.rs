@@ -49,6 +49,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// Opens the instance and starts serving on `listener`. Must run inside a tokio runtime.
 pub async fn build(config: Config, listener: TcpListener) -> Result<Running, StartError> {
     let workers = config.workers;
+    let stalled_reader = config.limits.stalled_reader;
     let opened = AppState::open(config)?;
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let state = opened.state.with_origin(&format!("http://{addr}"));
@@ -82,7 +83,10 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     slow_heads::Connections::spawn_sweeper(Arc::downgrade(&connections));
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
-        .on_connect(move |io, data| connections.on_connect(io, data))
+        .on_connect(move |io, data| {
+            drop_stalled_readers(io, stalled_reader);
+            connections.on_connect(io, data);
+        })
         // slow or idle clients are let go, and connections never exhaust the open-file limit
         .client_request_timeout(server_limits::REQUEST_HEAD_TIMEOUT)
         .keep_alive(server_limits::KEEP_ALIVE)
@@ -101,6 +105,32 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let server = tokio::spawn(server);
     state.set_ready(true);
     Ok(Running { addr, state, setup_secret, master_key_created: opened.master_key_created, handle, server, admin_socket })
+}
+
+/// Makes the kernel end a connection whose client has taken none of the bytes sent to it for
+/// `after` (TCP_USER_TIMEOUT, which also covers a receive window left at zero): a client that
+/// stops reading a response is dropped with everything the response held.
+fn drop_stalled_readers(connection: &dyn std::any::Any, after: Duration) {
+    #[cfg(target_os = "linux")]
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        use std::os::fd::AsRawFd;
+        let millis = libc::c_uint::try_from(after.as_millis()).unwrap_or(libc::c_uint::MAX);
+        // SAFETY: a valid open socket, and a c_uint of the size passed
+        let set = unsafe {
+            libc::setsockopt(
+                tcp.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_USER_TIMEOUT,
+                (&millis as *const libc::c_uint).cast(),
+                std::mem::size_of::<libc::c_uint>() as libc::socklen_t,
+            )
+        };
+        if set != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot set TCP_USER_TIMEOUT");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (connection, after);
 }
 
 impl Running {

@@ -82,6 +82,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
     pub search: SearchConfig,
+    /// Who may read `/metrics` without signing in.
+    pub metrics: MetricsConfig,
     /// Limits per personal API token.
     pub api: ApiConfig,
     /// Outbound completion events.
@@ -123,6 +125,9 @@ pub struct RetentionConfig {
     pub audit: Duration,
     #[serde(serialize_with = "human_duration")]
     pub client_addresses: Duration,
+    /// How long the copies of the store taken before migrations (`DATA/backups/`) are kept.
+    #[serde(serialize_with = "human_duration")]
+    pub pre_migration_copies: Duration,
 }
 
 /// When periodic work runs: cron expressions with seconds first ("0 15 3 * * *").
@@ -150,6 +155,13 @@ pub struct LimitsConfig {
     pub login_failures_per_account: u32,
     /// Failed sign-ins allowed per client address per hour.
     pub login_failures_per_address: u32,
+    /// Archive downloads (library ZIPs) one person may have running at once.
+    pub archives_per_person: usize,
+    /// Archives (downloads and data exports) being written at once on the whole instance.
+    pub archives: usize,
+    /// A download whose reader takes nothing for this long is ended and frees what it held.
+    #[serde(serialize_with = "human_duration")]
+    pub stalled_reader: Duration,
     /// How long a request body may take, plus one second per KiB received; a slower body
     /// is refused with 408 and its connection closed.
     #[serde(serialize_with = "human_duration")]
@@ -166,6 +178,14 @@ pub struct SearchConfig {
     pub commit_interval: Duration,
     /// ... or as soon as this many documents are pending.
     pub commit_docs: usize,
+}
+
+/// Access to `/metrics` beyond admins.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsConfig {
+    /// Client addresses (see `trusted_proxies`) that may scrape without a token; a request
+    /// relayed by a proxy that is not trusted never counts as coming from one of them.
+    pub allow: Vec<IpAddr>,
 }
 
 fn human_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -227,6 +247,8 @@ struct Raw {
     #[serde(default)]
     search: RawSearch,
     #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
     api: api_sections::RawApi,
     #[serde(default)]
     webhooks: api_sections::RawWebhooks,
@@ -262,6 +284,7 @@ struct RawRetention {
     failed: Option<String>,
     audit: Option<String>,
     client_addresses: Option<String>,
+    pre_migration_copies: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,6 +293,9 @@ struct RawLimits {
     upload_max: Option<String>,
     login_failures_per_account: Option<u32>,
     login_failures_per_address: Option<u32>,
+    archives_per_person: Option<usize>,
+    archives: Option<usize>,
+    stalled_reader: Option<String>,
     request_body_timeout: Option<String>,
     event_streams_per_person: Option<u32>,
 }
@@ -279,6 +305,12 @@ struct RawLimits {
 struct RawSearch {
     commit_interval: Option<String>,
     commit_docs: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    allow: Option<Vec<String>>,
 }
 
 impl Config {
@@ -381,6 +413,16 @@ fn cron_expression(key: &str, value: Option<String>) -> Result<String, ConfigErr
     }
 }
 
+/// A list of IP addresses (empty when absent).
+fn ip_addresses(key: &str, list: Option<Vec<String>>) -> Result<Vec<IpAddr>, ConfigError> {
+    let parse = |text: String| {
+        text.trim()
+            .parse::<IpAddr>()
+            .map_err(|_| ConfigError(format!("{key}: {text:?} is not an IP address (like \"127.0.0.1\" or \"::1\")")))
+    };
+    list.unwrap_or_default().into_iter().map(parse).collect()
+}
+
 fn size(key: &str, text: &str) -> Result<u64, ConfigError> {
     let parsed = text.trim().parse::<bytesize::ByteSize>();
     Ok(parsed.map_err(|e| ConfigError(format!("{key} = {text:?}: {e} (use a size like \"20MiB\")")))?.as_u64())
@@ -420,12 +462,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         }
         None => None,
     };
-    let trusted_proxies = raw
-        .trusted_proxies
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| p.parse::<IpAddr>().map_err(|_| ConfigError(format!("trusted_proxies: {p:?} is not an IP address"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let trusted_proxies = ip_addresses("trusted_proxies", raw.trusted_proxies)?;
     let sessions = SessionsConfig {
         idle: duration("sessions.idle", raw.sessions.idle, "7d")?,
         absolute: duration("sessions.absolute", raw.sessions.absolute, "30d")?,
@@ -443,6 +480,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         failed: duration("retention.failed", raw.retention.failed, "30d")?,
         audit: duration("retention.audit", raw.retention.audit, "365d")?,
         client_addresses: duration("retention.client_addresses", raw.retention.client_addresses, "30d")?,
+        pre_migration_copies: duration("retention.pre_migration_copies", raw.retention.pre_migration_copies, "30d")?,
     };
     let schedule = ScheduleConfig { retention: cron_expression("schedule.retention", raw.schedule.retention)? };
     let upload_max = size("limits.upload_max", &raw.limits.upload_max.unwrap_or_else(|| "20MiB".into()))?;
@@ -450,9 +488,15 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         upload_max,
         login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
         login_failures_per_address: raw.limits.login_failures_per_address.unwrap_or(300),
+        archives_per_person: raw.limits.archives_per_person.unwrap_or(2),
+        archives: raw.limits.archives.unwrap_or(16),
+        stalled_reader: duration("limits.stalled_reader", raw.limits.stalled_reader, "60s")?,
         request_body_timeout: duration("limits.request_body_timeout", raw.limits.request_body_timeout, "30s")?,
         event_streams_per_person: raw.limits.event_streams_per_person.unwrap_or(16),
     };
+    if limits.archives_per_person == 0 || limits.archives == 0 || limits.stalled_reader.is_zero() {
+        return Err(ConfigError("limits.archives_per_person, limits.archives and limits.stalled_reader must be above 0".into()));
+    }
     if limits.request_body_timeout.is_zero() || limits.event_streams_per_person == 0 {
         return Err(ConfigError("limits.request_body_timeout and limits.event_streams_per_person must be more than 0".into()));
     }
@@ -463,6 +507,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     if search.commit_interval.is_zero() || search.commit_docs == 0 {
         return Err(ConfigError("search.commit_interval and search.commit_docs must be more than 0".into()));
     }
+    let metrics = MetricsConfig { allow: ip_addresses("metrics.allow", raw.metrics.allow)? };
     let api = api_sections::validate_api(raw.api)?;
     let webhooks = api_sections::validate_webhooks(raw.webhooks)?;
     let connection = match raw.connection {
@@ -485,6 +530,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         schedule,
         limits,
         search,
+        metrics,
         api,
         webhooks,
         connection,

@@ -150,6 +150,17 @@ fn api_limits_and_webhooks_have_defaults_env_and_validation() {
 }
 
 #[test]
+fn metrics_allow_lists_addresses_and_is_empty_by_default() {
+    assert!(load(None, &[], Overrides::default()).unwrap().metrics.allow.is_empty());
+    let c = load(Some("[metrics]\nallow = [\"127.0.0.1\", \"::1\"]\n"), &[], Overrides::default()).unwrap();
+    assert_eq!(c.metrics.allow, vec!["127.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]);
+    let c = load(None, &[("REELVAULT_METRICS__ALLOW", "[\"10.0.0.5\"]")], Overrides::default()).unwrap();
+    assert_eq!(c.metrics.allow, vec!["10.0.0.5".parse::<IpAddr>().unwrap()]);
+    let e = load(Some("[metrics]\nallow = [\"localhost\"]\n"), &[], Overrides::default()).unwrap_err();
+    assert!(e.0.contains("metrics.allow") && e.0.contains("localhost"), "{e}");
+}
+
+#[test]
 fn connection_limits_have_defaults_and_refuse_zero() {
     let c = load(None, &[], Overrides::default()).unwrap();
     assert_eq!(c.limits.request_body_timeout, Duration::from_secs(30));

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::search::SearchError;
 use crate::services::ServiceError;
+use crate::services::archive::slots::Busy;
 use crate::store::StoreError;
 
 /// An error as a client sees it.
@@ -89,6 +90,10 @@ impl From<ServiceError> for AppError {
             ServiceError::Throttled { retry_after } => {
                 AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "auth.throttled", message) }
             }
+            ServiceError::PasswordChecksBusy { this_client } => {
+                let status = if this_client { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::SERVICE_UNAVAILABLE };
+                AppError { retry_after: Some(Duration::from_secs(1)), ..AppError::new(status, "auth.busy", message) }
+            }
             ServiceError::RateLimited { allowed, retry_after, .. } => {
                 let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
                 AppError {
@@ -113,6 +118,11 @@ impl From<ServiceError> for AppError {
             ServiceError::Credits(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "credits.invalid", message),
             ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
+            ServiceError::LegalHold(id) => AppError::new(StatusCode::CONFLICT, "generation.legal_hold", message)
+                .with_details(serde_json::json!({ "generation": id.to_string() })),
+            ServiceError::Busy { retry_after, .. } => {
+                AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message) }
+            }
             ServiceError::Store(s) => s.into(),
             ServiceError::Search(s) => s.into(),
             ServiceError::Internal(detail) => {
@@ -120,6 +130,17 @@ impl From<ServiceError> for AppError {
                 AppError::internal()
             }
         }
+    }
+}
+
+impl From<Busy> for AppError {
+    fn from(e: Busy) -> Self {
+        let message = capitalise(&e.to_string());
+        let (status, retry_after) = match e {
+            Busy::Person(_) => (StatusCode::TOO_MANY_REQUESTS, 30),
+            Busy::Instance => (StatusCode::SERVICE_UNAVAILABLE, 60),
+        };
+        AppError { retry_after: Some(Duration::from_secs(retry_after)), ..AppError::new(status, "archive.busy", format!("{message}.")) }
     }
 }
 

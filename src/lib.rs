@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod own_thread;
 pub mod providers;
 pub mod scheduler;
 pub mod search;

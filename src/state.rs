@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
 use crate::search::Search;
+use crate::services::archive::slots::ArchiveSlots;
 use crate::services::event_streams::EventStreams;
 use crate::services::passwords::Passwords;
 use crate::services::rate_limits::RateLimits;
@@ -60,6 +61,8 @@ pub struct AppState {
     /// Live event streams each person holds open.
     pub event_streams: Arc<EventStreams>,
     pub keys: Arc<Keys>,
+    /// Places for archives being written (downloads and data exports).
+    pub archives: Arc<ArchiveSlots>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub scheduler: Scheduler,
@@ -107,6 +110,7 @@ impl AppState {
             rate_limits: Arc::new(RateLimits::new(config.api.clone())),
             proven_tokens: Arc::default(),
             event_streams: Arc::new(EventStreams::new(config.limits.event_streams_per_person)),
+            archives: ArchiveSlots::new(config.limits.archives_per_person, config.limits.archives),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),

@@ -47,8 +47,11 @@ impl Asset {
             "image/png" => "png",
             "image/jpeg" => "jpg",
             "image/webp" => "webp",
+            "image/gif" => "gif",
+            "image/avif" => "avif",
             "video/mp4" => "mp4",
             "video/webm" => "webm",
+            "video/quicktime" => "mov",
             "application/zip" => "zip",
             _ => "bin",
         }

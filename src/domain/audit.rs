@@ -205,6 +205,11 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// How an erased account is named in the audit log: its bare, random id.
+pub fn erased_label(id: UserId) -> String {
+    format!("user:{id}")
+}
+
 /// One audit event as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -216,4 +221,119 @@ pub struct AuditEvent {
     pub target: Option<String>,
     pub client: ClientInfo,
     pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    /// Forgets an erased person in this event: where they acted (signed in, or claiming one
+    /// of their `emails` when not), their e-mail becomes [`erased_label`] and their client
+    /// address and user agent go; any of their `emails` in the target or detail becomes
+    /// the label too. Returns whether anything changed.
+    pub fn forget_person(&mut self, person: UserId, emails: &[String]) -> bool {
+        let label = erased_label(person);
+        let mut changed = false;
+        let acted = match &mut self.actor {
+            Actor::User { id, email } if *id == person => {
+                changed |= *email != label;
+                *email = label.clone();
+                true
+            }
+            Actor::Anonymous { claimed_email: Some(claimed) } if emails.iter().any(|e| e.eq_ignore_ascii_case(claimed.trim())) => {
+                *claimed = label.clone();
+                changed = true;
+                true
+            }
+            _ => false,
+        };
+        if acted && self.client != ClientInfo::default() {
+            self.client = ClientInfo::default();
+            changed = true;
+        }
+        for text in [&mut self.target, &mut self.detail].into_iter().flatten() {
+            for email in emails {
+                if let Some(replaced) = replace_ignoring_case(text, email, &label) {
+                    *text = replaced;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+}
+
+/// `text` with every whole occurrence of the address `needle` (ASCII case ignored; not part
+/// of a longer address such as `tom@…` for `om@…`) replaced by `with`, or `None` when it
+/// has none.
+fn replace_ignoring_case(text: &str, needle: &str, with: &str) -> Option<String> {
+    if needle.is_empty() {
+        return None;
+    }
+    let (haystack, needle) = (text.to_ascii_lowercase(), needle.to_ascii_lowercase());
+    let bytes = haystack.as_bytes();
+    let continues_local = |b: u8| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b);
+    let continues_domain = |at: usize| match bytes.get(at) {
+        Some(b) if b.is_ascii_alphanumeric() || *b == b'-' => true,
+        Some(b'.') => bytes.get(at + 1).is_some_and(u8::is_ascii_alphanumeric),
+        _ => false,
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    for (at, _) in haystack.match_indices(&needle) {
+        let whole = (at == 0 || !continues_local(bytes[at - 1])) && !continues_domain(at + needle.len());
+        if !whole || at < rest {
+            continue;
+        }
+        out.push_str(&text[rest..at]);
+        out.push_str(with);
+        rest = at + needle.len();
+    }
+    if rest == 0 {
+        return None;
+    }
+    out.push_str(&text[rest..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(actor: Actor, target: Option<&str>, detail: Option<&str>) -> AuditEvent {
+        AuditEvent {
+            id: AuditId::generate(),
+            at: Timestamp::now(),
+            actor,
+            action: AuditAction::SignIn,
+            target: target.map(str::to_string),
+            client: ClientInfo { address: Some("203.0.113.9".into()), user_agent: Some("Firefox".into()) },
+            detail: detail.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn an_erased_person_is_only_their_id_where_they_acted_and_where_they_were_named() {
+        let (person, other) = (UserId::generate(), UserId::generate());
+        let emails = vec!["mo@example.com".to_string(), "old@example.com".to_string()];
+        let label = erased_label(person);
+
+        let mut acted = event(Actor::User { id: person, email: "old@example.com".into() }, None, None);
+        assert!(acted.forget_person(person, &emails));
+        assert_eq!(acted.actor, Actor::User { id: person, email: label.clone() });
+        assert_eq!(acted.client, ClientInfo::default());
+
+        let mut claimed = event(Actor::Anonymous { claimed_email: Some(" MO@example.com".into()) }, None, None);
+        assert!(claimed.forget_person(person, &emails));
+        assert_eq!(claimed.actor, Actor::Anonymous { claimed_email: Some(label.clone()) });
+        assert_eq!(claimed.client, ClientInfo::default());
+
+        let mut named =
+            event(Actor::User { id: other, email: "admin@example.com".into() }, Some("Mo@Example.com"), Some("was old@example.com"));
+        assert!(named.forget_person(person, &emails));
+        assert_eq!(named.target.as_deref(), Some(label.as_str()));
+        assert_eq!(named.detail, Some(format!("was {label}")));
+        assert_eq!(named.client.address.as_deref(), Some("203.0.113.9"), "the admin's own address stays");
+
+        let mut unrelated = event(Actor::User { id: other, email: "admin@example.com".into() }, Some("limo@example.com.au"), None);
+        assert!(!unrelated.forget_person(person, &emails));
+        assert!(!acted.forget_person(person, &emails), "forgetting twice changes nothing");
+    }
 }

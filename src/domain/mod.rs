@@ -9,6 +9,7 @@ pub mod credits;
 pub mod export;
 pub mod generation;
 pub mod ids;
+pub mod media_type;
 pub mod model_policy;
 pub mod privacy;
 pub mod retention;

@@ -46,15 +46,45 @@ impl FromStr for Role {
 #[error("{0}")]
 pub struct InvalidInput(pub &'static str);
 
+/// The longest email address accepted, in bytes (RFC 5321: 254 octets), wherever one is taken.
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// The email someone typed to sign in, trimmed and lower-cased, cut to [`MAX_EMAIL_LEN`]
+/// bytes with a trailing `…` when longer: bounded, so it is safe as a throttling key and in
+/// the audit log. Cut text is no account's email (those are parsed with [`Email::parse`]).
+pub fn claimed_email(input: &str) -> String {
+    let trimmed = input.trim();
+    let head = cut_to(trimmed, MAX_EMAIL_LEN * 4);
+    let lowered = head.to_lowercase();
+    if trimmed.len() <= MAX_EMAIL_LEN && lowered.len() <= MAX_EMAIL_LEN {
+        return lowered;
+    }
+    let mut out = cut_to(&lowered, MAX_EMAIL_LEN - '…'.len_utf8()).to_string();
+    out.push('…');
+    out
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn cut_to(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// An email address, trimmed and lower-cased: the sign-in name of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {
-        let email = input.trim().to_lowercase();
         let bad = InvalidInput("enter a valid email address, like name@example.com");
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if input.trim().len() > MAX_EMAIL_LEN * 4 {
+            return Err(bad);
+        }
+        let email = input.trim().to_lowercase();
+        if email.len() > MAX_EMAIL_LEN || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad);
         }
         match email.split_once('@') {
@@ -179,6 +209,19 @@ impl User {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claimed_emails_are_bounded() {
+        assert_eq!(claimed_email("  Bob@Example.COM "), "bob@example.com");
+        let long = format!("{}@example.com", "é".repeat(5000));
+        let claimed = claimed_email(&long);
+        assert!(claimed.len() <= MAX_EMAIL_LEN && claimed.ends_with('…'), "{}", claimed.len());
+        assert!(Email::parse(&long).is_err());
+        let exact = format!("{}@example.com", "a".repeat(MAX_EMAIL_LEN - 12));
+        assert_eq!(claimed_email(&exact), exact);
+        assert!(Email::parse(&exact).is_ok());
+        assert!(Email::parse(&format!("a{exact}")).is_err());
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

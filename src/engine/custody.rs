@@ -1,7 +1,10 @@
 //! Custody: stream each output from the provider into the vault (hashed, encrypted, fsynced,
-//! renamed) before the generation may succeed, then add posters (see [`super::posters`]: the
+//! renamed) before the generation may succeed, its type decided from its first bytes (what
+//! the provider claims is never trusted: see [`crate::domain::media_type`]), then add posters (see [`super::posters`]: the
 //! provider's own thumbnail of a video where it gives one, fetched here through the same
 //! connection before the upstream copy is deleted); read stored media back for providers.
+
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -9,6 +12,7 @@ use futures_util::TryStreamExt;
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::{Generation, Reason};
 use crate::domain::ids::AssetId;
+use crate::domain::media_type;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
 use crate::state::AppState;
@@ -38,9 +42,11 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
     let mut stored: Vec<Asset> = Vec::new();
     for output in &g.pending_outputs {
         let id = AssetId::generate();
+        let head = Arc::new(Mutex::new(Vec::with_capacity(media_type::SNIFF_LEN)));
         let result = async {
             let stream = open_output(connection, handle, output, cap).await?;
-            let body = stream.map_err(|e| e.to_string());
+            let seen = head.clone();
+            let body = stream.map_err(|e| e.to_string()).inspect_ok(move |chunk| keep_head(&seen, chunk));
             let name = id.to_string();
             let ingest = state.media.ingest(&name, &recipient, Box::pin(body), cap);
             tokio::time::timeout(FETCH_TIMEOUT, ingest)
@@ -54,7 +60,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
                 id,
                 owner: g.owner,
                 kind: AssetKind::Output,
-                content_type: output.content_type.clone().unwrap_or_else(|| default_type(g)),
+                content_type: stored_type(&head, output.content_type.as_deref()),
                 bytes: ingested.bytes,
                 sha256: ingested.sha256,
                 width: None,
@@ -100,11 +106,21 @@ async fn open_output(
     }
 }
 
-fn default_type(g: &Generation) -> String {
-    match g.kind {
-        crate::domain::catalog::MediaKind::Video => "video/mp4".into(),
-        crate::domain::catalog::MediaKind::Image => "image/png".into(),
+/// Keeps the first [`media_type::SNIFF_LEN`] bytes of an output as they stream past.
+fn keep_head(head: &Mutex<Vec<u8>>, chunk: &Bytes) {
+    let mut head = head.lock().unwrap_or_else(|p| p.into_inner());
+    let wanted = media_type::SNIFF_LEN.saturating_sub(head.len()).min(chunk.len());
+    head.extend_from_slice(&chunk[..wanted]);
+}
+
+/// The type an output is stored as: what its first bytes say, else [`media_type::OPAQUE`].
+fn stored_type(head: &Mutex<Vec<u8>>, claimed: Option<&str>) -> String {
+    let head = head.lock().unwrap_or_else(|p| p.into_inner());
+    let found = media_type::sniff(&head).unwrap_or(media_type::OPAQUE);
+    if claimed.is_some_and(|c| !c.eq_ignore_ascii_case(found)) {
+        tracing::info!(claimed, stored = found, "the provider's content type differs from the output's bytes; the bytes decide");
     }
+    found.to_string()
 }
 
 /// Reads a stored file whole (reference images, a few MiB at most).

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::client::client_info;
@@ -125,25 +125,31 @@ impl ApiCaller {
         Context::user(self.user.id, self.user.email.as_str(), self.client.clone())
     }
 
-    /// For a token: a place among its unfinished generations (`api.concurrent_jobs`),
-    /// refused with 429 before anything is held or sent. Sessions are not limited (`None`).
-    /// Every handler that submits a generation takes one first and holds it with the
-    /// generation's id.
-    pub async fn job_slot(&self, state: &AppState) -> Result<Option<rate_limits::JobSlot>, ApiError> {
+    /// For a token: a place among its unfinished generations (its own limit or
+    /// `api.concurrent_jobs`), refused with 429 before anything is stored, held or sent.
+    /// Sessions are not limited. Every handler that submits a generation takes one first,
+    /// before reading uploads, and submits through it ([`rate_limits::JobSlot::submit`]).
+    pub async fn job_slot(&self, state: &AppState) -> Result<rate_limits::JobSlot, ServiceError> {
         match &self.credential {
-            Credential::Token(token) => Ok(Some(rate_limits::reserve_job(state, token).await?)),
-            Credential::Session { .. } => Ok(None),
+            Credential::Token(token) => rate_limits::reserve_job(state, token).await,
+            Credential::Session { .. } => Ok(rate_limits::JobSlot::unlimited()),
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; `None` without one or with another scheme.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// The caller a request's `Authorization: Bearer` API token proves; `None` when the request
 /// has no Authorization header. A malformed header or an unknown token is 401.
 pub async fn bearer_caller(req: &HttpRequest, state: &AppState) -> Result<Option<ApiCaller>, AppError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(None);
+    }
     let client = client_info(req, &state.config.trusted_proxies);
-    let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-    let Some(bearer) = bearer else {
+    let Some(bearer) = bearer_token(req.headers()) else {
         return Err(AppError::new(
             actix_web::http::StatusCode::UNAUTHORIZED,
             "auth.malformed_authorization",

@@ -1,10 +1,14 @@
 //! CSRF protection for every state-changing request: the browser must say the request is
 //! same-origin (`Sec-Fetch-Site`, else `Origin`), and it must carry a token bound to the
 //! visitor's `rv_csrf` cookie (form field `csrf_token` or header `X-CSRF-Token`).
-//! Requests authenticated by `Authorization: Bearer` carry no ambient credential and skip it
-//! (API calls made that way are also given no `rv_csrf` cookie),
-//! as do API requests that carry no session cookie (they can only be refused as anonymous)
-//! and the OpenAI-compatible `/v1`, which ignores cookies altogether.
+//! Calls to `/api/v1` and `/v1` that authenticate with `Authorization: Bearer` carry no
+//! ambient credential and skip it (and are given no `rv_csrf` cookie), as do API requests
+//! that carry no session cookie (they can only be refused as anonymous) and the
+//! OpenAI-compatible `/v1`, which ignores cookies altogether. Page routes always check:
+//! any `Authorization` header there (Basic, NTLM, Negotiate, which browsers add on their own
+//! behind an authenticating proxy, or Bearer) changes nothing.
+//!
+//! It runs on each route (see `routing`), so a request no route takes is 404 or 405 first.
 
 use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
@@ -20,7 +24,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::auth::session_cookie_name;
+use super::api::PREFIX as API_PREFIX;
+use super::auth::{bearer_token, session_cookie_name};
 use super::responses::{error_for_path, is_api_path, is_openai_path};
 use crate::error::AppError;
 use crate::services::secrets;
@@ -68,8 +73,7 @@ pub async fn protect(
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().map(|d| d.get_ref().clone()) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let bearer = req.headers().contains_key(header::AUTHORIZATION);
-    if bearer && (is_api_path(req.path()) || is_openai_path(req.path())) {
+    if is_bearer_api_call(&req) {
         // a script's API call: no ambient credential to guard, no form to fill, no cookie to set
         return Ok(next.call(req).await?.map_into_left_body());
     }
@@ -82,7 +86,7 @@ pub async fn protect(
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
     let ambient = !is_openai_path(req.path()) && (!is_api_path(req.path()) || req.cookie(session_cookie_name(&state)).is_some());
     let mut req = req;
-    if unsafe_method && !bearer {
+    if unsafe_method {
         let path = req.path().to_string();
         let refuse = |req: ServiceRequest, e: AppError| Ok(req.into_response(error_for_path(&path, &e)).map_into_right_body());
         if !same_origin(&req, &state) {
@@ -124,6 +128,14 @@ pub async fn protect(
         }
     }
     Ok(res.map_into_left_body())
+}
+
+/// A call to the JSON API or the OpenAI-compatible API authenticated by a bearer token (which
+/// the API then checks); nothing else is exempt.
+fn is_bearer_api_call(req: &ServiceRequest) -> bool {
+    let path = req.path();
+    let api = path.strip_prefix(API_PREFIX).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    (api || is_openai_path(path)) && bearer_token(req.headers()).is_some()
 }
 
 fn is_form(req: &ServiceRequest) -> bool {

@@ -1,6 +1,7 @@
 //! `/media/{id}`: signed-URL media streaming with HTTP Range (decrypting only the chunks a
 //! range needs), correct Content-Type, Length, Accept-Ranges, ETag and Content-Disposition.
-//! Fetching a data export is audited.
+//! Only images and videos are served inline; anything else is an `application/octet-stream`
+//! attachment (see [`media_type::serving`]). Fetching a data export is audited.
 
 use actix_web::body::SizedStream;
 use actix_web::http::{StatusCode, header};
@@ -11,6 +12,7 @@ use super::client::client_info;
 use super::responses::error_for_path;
 use crate::domain::asset::Asset;
 use crate::domain::ids::AssetId;
+use crate::domain::media_type::{self, Serving};
 use crate::error::AppError;
 use crate::services::media::{self, MediaAccessError};
 use crate::state::AppState;
@@ -84,17 +86,22 @@ pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
 }
 
 /// Streams an asset the request may have (the caller checked that), honouring one `Range`,
-/// with its type, length, ETag and a recognisable file name (`attachment` when `download`).
+/// with its type, length, ETag and a recognisable file name (`attachment` when `download`, or
+/// when the file is not an image or video).
 /// Shared by signed links and the OpenAI-compatible `/v1/videos/{id}/content`.
 pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity: age::x25519::Identity, download: bool) -> HttpResponse {
     let requested = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(parse_range);
     let etag = format!("\"{}\"", asset.sha256);
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
     let name = media::download_name(state, asset).await;
-    let disposition = format!("{}; filename=\"{name}\"", if download { "attachment" } else { "inline" });
+    let (content_type, attachment) = match media_type::serving(&asset.content_type) {
+        Serving::Inline(content_type) => (content_type, download),
+        Serving::Attachment(content_type) => (content_type, true),
+    };
+    let disposition = format!("{}; filename=\"{name}\"", if attachment { "attachment" } else { "inline" });
     let mut response = HttpResponse::Ok();
     response
-        .content_type(asset.content_type.as_str())
+        .content_type(content_type)
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::ETAG, etag))
         .insert_header((header::CONTENT_DISPOSITION, disposition))
@@ -121,7 +128,7 @@ pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity
     // chunks are not audited one by one (the fetch that started them was).
     if requested.is_none_or(ByteRange::starts_at_zero) {
         let client = client_info(req, &state.config.trusted_proxies);
-        if let Err(e) = media::record_download(state, asset, client, download).await {
+        if let Err(e) = media::record_download(state, asset, client, attachment).await {
             return refuse(req, MediaAccessError::Service(e));
         }
     }

@@ -1,12 +1,17 @@
-//! Cross-cutting middleware: one log line per request with its id, and security headers on
-//! every response. (CSRF lives in `csrf.rs`.)
+//! Cross-cutting middleware: one log line per request with its id, security headers on
+//! every response, and `HEAD` answered as `GET` without the body. (CSRF lives in `csrf.rs`.)
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 
 use crate::state::AppState;
 
@@ -55,4 +60,35 @@ pub async fn security_headers(
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     }
     Ok(res)
+}
+
+/// Answers `HEAD` with the `GET` route: the same status and headers (`Content-Length`
+/// included), and no body. The body `GET` would send is dropped unread, so a `HEAD` of a
+/// stream (a video, live events) ends at once. Must wrap the routes (so routing sees `GET`)
+/// and come before anything that keeps a copy of the request (the method is changed in place).
+pub async fn head_as_get<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let head = req.method() == Method::HEAD;
+    if head {
+        req.head_mut().method = Method::GET;
+    }
+    let res = next.call(req).await?;
+    Ok(res.map_body(|_, body| if head { EitherBody::right(SizeOnly(body.size())) } else { EitherBody::left(body) }))
+}
+
+/// What `HEAD` keeps of a response body: its size, for the headers.
+struct SizeOnly(BodySize);
+
+impl MessageBody for SizeOnly {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        self.0
+    }
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Infallible>>> {
+        Poll::Ready(None)
+    }
 }

@@ -15,6 +15,7 @@ pub mod multipart;
 pub mod openai;
 pub mod pages;
 pub mod responses;
+pub mod routing;
 pub mod server_limits;
 pub mod slow_heads;
 
@@ -32,14 +33,10 @@ use responses::error_for_path;
 /// The largest JSON body the API accepts.
 pub const JSON_LIMIT: usize = 1024 * 1024;
 
-/// A resource whose unknown methods get a clear 405 rather than an empty one.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let e = AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{} is not allowed here.", req.method()));
-    error_for_path(req.path(), &e)
+/// A path to add methods to; every route is registered through it (it puts CSRF on the route
+/// and answers other methods with 405 and `Allow`).
+pub fn resource(path: &str) -> routing::Resource {
+    routing::Resource::new(path)
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -89,6 +86,8 @@ fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> a
 
 /// The whole application: state, limits, middleware (outermost first: the connection's
 /// busy mark, request log, security headers, the request body's deadline, CSRF) and routes.
+/// The whole application: state, limits, middleware (outermost first: request log,
+/// security headers, `HEAD` as `GET`), routes and, on each route, CSRF.
 pub fn application(
     state: AppState,
 ) -> App<
@@ -102,6 +101,7 @@ pub fn application(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .wrap(from_fn(csrf::protect))
         .wrap(from_fn(body_deadline::enforce))
+        .wrap(from_fn(middleware::head_as_get))
         .wrap(from_fn(middleware::security_headers))
         .wrap(from_fn(middleware::request_log))
         .wrap(from_fn(slow_heads::track))

@@ -205,11 +205,25 @@ pub fn page_err(e: ServiceError) -> PageError {
 }
 
 /// Only local paths are accepted as `next` targets, so sign-in cannot redirect off-site.
+/// Anything else (another host, a scheme, a backslash or a control or space character a
+/// browser might drop or read as a separator, e.g. `/\t/evil.example`) falls back to `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_string(),
+        Some(n) if is_local_path(n) => n.to_string(),
         _ => "/".to_string(),
     }
+}
+
+/// The longest `next` target kept; longer ones fall back to `/`.
+const NEXT_MAX_LEN: usize = 2048;
+
+/// A path on this site: one leading `/` (not `//`), no backslash, no control or whitespace
+/// character anywhere, and not absurdly long.
+fn is_local_path(target: &str) -> bool {
+    target.len() <= NEXT_MAX_LEN
+        && target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 #[cfg(test)]
@@ -222,6 +236,11 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/library/\\x")), "/");
+        assert_eq!(safe_next(Some("/library?q=a%20b")), "/library?q=a%20b");
+        assert_eq!(safe_next(Some("")), "/");
         assert_eq!(safe_next(None), "/");
     }
 }

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{ParamValue, Params};
@@ -32,7 +32,7 @@ const BFL_DOMAINS: &[&str] = &["bfl.ai", "bfl.ml"];
 pub struct Bfl {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
     webhook_secret: Option<Secret>,
 }
 
@@ -173,33 +173,14 @@ async fn error_from(response: reqwest::Response) -> ProviderError {
 
 impl Bfl {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self {
-            client: wire::client_for(config)?,
-            base: wire::base_url(config, DEFAULT_BASE),
-            key: config.api_key.clone(),
-            webhook_secret: config.secret_key.clone(),
-        })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        // the key goes to the API's own origin, and to BFL's clusters a `polling_url` names
+        let key = wire::header_key(config, "x-key", &base)?.map(|key| key.also_under(BFL_DOMAINS));
+        Ok(Self { client: wire::client_for(config)?, base, key, webhook_secret: config.secret_key.clone() })
     }
 
-    /// Whether `url` may receive the key: the API's own host, or a BFL cluster.
-    fn trusted(&self, url: &url::Url) -> bool {
-        let Some(host) = url.host_str() else { return false };
-        if Some(host) == self.base.host_str() && url.port_or_known_default() == self.base.port_or_known_default() {
-            return true;
-        }
-        url.scheme() == "https" && BFL_DOMAINS.iter().any(|d| host == *d || host.ends_with(&format!(".{d}")))
-    }
-
-    async fn send(
-        &self,
-        url: &url::Url,
-        request: Result<reqwest::RequestBuilder, OutboundError>,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let keyed = match (&self.key, self.trusted(url)) {
-            (Some(key), true) => request.map(|r| r.header("x-key", key.expose())),
-            _ => request,
-        };
-        let response = wire::send(keyed).await?;
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        let response = wire::send(request.map(|r| r.credential(self.key.as_ref()))).await?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -297,7 +278,7 @@ impl Provider for Bfl {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let url = wire::join(&self.base, &format!("v1/{}", job.upstream_model))?;
         let body = self.body(job);
-        let response = self.send(&url, self.client.post(&url).map(|r| r.json(&body))).await?;
+        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
         let answer: SubmitAnswer = wire::read_json(response).await?;
         let mut handle = UpstreamHandle { id: answer.id, data: Default::default() };
         if let Some(polling_url) = answer.polling_url.filter(|u| !u.is_empty()) {
@@ -309,7 +290,7 @@ impl Provider for Bfl {
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
         let url = self.polling_url(handle)?;
-        let response = self.send(&url, self.client.get(&url)).await?;
+        let response = self.send(self.client.get(&url)).await?;
         let answer: GetResult = wire::read_json(response).await?;
         Ok(self.status(handle, answer))
     }
@@ -360,7 +341,7 @@ impl Provider for Bfl {
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
         let url = wire::join(&self.base, "v1/credits")?;
-        let response = self.send(&url, self.client.get(&url)).await?;
+        let response = self.send(self.client.get(&url)).await?;
         let credits: Credits = wire::read_json(response).await?;
         Ok(match credits.credits {
             Some(credits) => format!("The key works: the account has {credits:.2} BFL credits."),

@@ -11,10 +11,10 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::replicate::content_type_of;
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::ParamValue;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -30,7 +30,7 @@ const NUMERIC: &[&str] = &["seed", "width", "height"];
 pub struct ComfyUi {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
     workflow: Option<Value>,
 }
 
@@ -63,23 +63,16 @@ impl Queue {
 
 impl ComfyUi {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self {
-            client: wire::client_for(config)?,
-            base: wire::base_url(config, DEFAULT_BASE),
-            key: config.api_key.clone(),
-            workflow: config.workflow.clone(),
-        })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, workflow: config.workflow.clone() })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
         wire::join(&self.base, path)
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| match &self.key {
-            Some(key) => r.bearer_auth(key.expose()),
-            None => r,
-        });
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        let request = request.map(|r| r.credential(self.key.as_ref()));
         let response = wire::send(request).await?;
         if response.status().is_success() {
             return Ok(response);

@@ -14,10 +14,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::Digest;
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::replicate::{content_type_of, data_output};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -41,7 +41,7 @@ const JWKS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 pub struct Fal {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
     jwks_url: url::Url,
     keys: Arc<WebhookKeys>,
 }
@@ -103,10 +103,12 @@ struct WebhookBody {
 
 impl Fal {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
+        let base = wire::base_url(config, DEFAULT_BASE);
+        let key = config.api_key.as_ref().map(|key| Credential::with_scheme("Key", key.expose(), &base)).transpose()?;
         Ok(Self {
             client: wire::client_for(config)?,
-            base: wire::base_url(config, DEFAULT_BASE),
-            key: config.api_key.clone(),
+            base,
+            key,
             jwks_url: url::Url::parse(DEFAULT_JWKS).expect("the JWKS URL parses"),
             keys: Arc::default(),
         })
@@ -118,11 +120,8 @@ impl Fal {
         self
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| match &self.key {
-            Some(key) => r.header("authorization", format!("Key {}", key.expose())),
-            None => r,
-        });
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        let request = request.map(|r| r.credential(self.key.as_ref()));
         checked(wire::send(request).await?).await
     }
 

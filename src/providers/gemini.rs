@@ -10,10 +10,10 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{MAX_REDIRECTS, OutboundClient, OutboundError, check_redirect};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::inline::{InlineOutputs, decode_base64};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -32,12 +32,10 @@ const SAFETY_REASONS: &[&str] =
 
 /// The adapter for one connection.
 pub struct Gemini {
-    /// Follows redirects; never carries the key.
     client: OutboundClient,
-    /// Carries the key; redirects come back to us so the key never leaves the API host.
-    keyed: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    /// `x-goog-api-key`, for the API host only.
+    key: Option<Credential>,
     inline: InlineOutputs,
 }
 
@@ -166,13 +164,11 @@ struct ModelEntry {
 
 impl Gemini {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let client = wire::client_for(config)?;
-        let keyed = OutboundClient::without_redirects(client.policy().clone())?;
+        let base = wire::base_url(config, DEFAULT_BASE);
         Ok(Self {
-            client,
-            keyed,
-            base: wire::base_url(config, DEFAULT_BASE),
-            key: config.api_key.clone(),
+            client: wire::client_for(config)?,
+            key: wire::header_key(config, "x-goog-api-key", &base)?,
+            base,
             inline: InlineOutputs::default(),
         })
     }
@@ -189,15 +185,12 @@ impl Gemini {
             && url.port_or_known_default() == self.base.port_or_known_default()
     }
 
-    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.key {
-            Some(key) => request.header("x-goog-api-key", key.expose()),
-            None => request,
-        }
+    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
+        request.credential(self.key.as_ref())
     }
 
     /// A keyed request to the API; any non-success answer is mapped to its class.
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
         let response = wire::send(request.map(|r| self.authorize(r))).await?;
         if response.status().is_success() {
             return Ok(response);
@@ -207,7 +200,7 @@ impl Gemini {
 
     async fn operation(&self, name: &str) -> Result<Operation, ProviderError> {
         let url = self.url(name.trim_start_matches('/'))?;
-        let response = self.send(self.keyed.get(&url)).await?;
+        let response = self.send(self.client.get(&url)).await?;
         wire::read_json(response).await
     }
 
@@ -278,7 +271,7 @@ impl Gemini {
             body["webhookConfig"] = json!({ "uris": [callback.as_str()] });
         }
         let url = self.url(&format!("models/{}:predictLongRunning", job.upstream_model))?;
-        let response = self.send(self.keyed.post(&url).map(|r| r.json(&body))).await?;
+        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
         let operation: Operation = wire::read_json(response).await?;
         let name = operation
             .name
@@ -311,7 +304,7 @@ impl Gemini {
         }
         let body = json!({ "contents": [{ "role": "user", "parts": parts }], "generationConfig": generation });
         let url = self.url(&format!("models/{}:generateContent", job.upstream_model))?;
-        let response = self.send(self.keyed.post(&url).map(|r| r.json(&body))).await?;
+        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
         let answer: ContentResponse = wire::read_json(response).await?;
         let id = format!("image-{}", job.generation);
         let images = answer_images(answer, job.output_count.max(1))?;
@@ -321,37 +314,19 @@ impl Gemini {
         Ok(Submitted { handle: UpstreamHandle { id, data }, status: UpstreamStatus::Succeeded { outputs } })
     }
 
-    /// Downloads an output URL: with the key on the API host (following its redirects
-    /// ourselves, so the key never goes elsewhere), without it anywhere else.
+    /// Downloads an output URL: with the key on the API host (on any hop of its redirects),
+    /// without it anywhere else (a signed storage URL).
     async fn download(&self, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
         let mut url = match url::Url::parse(location) {
             Ok(url) => url,
             Err(_) => self.url(location.trim_start_matches('/'))?,
         };
-        let allow = self.client.policy().allow_private_network;
-        for followed in 0..=MAX_REDIRECTS {
-            if !self.is_api_host(&url) {
-                // another host (a signed storage URL): no key; the guarded client follows the rest
-                let response = wire::send(self.client.get(&url)).await?;
-                return download_answer(response, cap, false).await;
-            }
-            if url.path().ends_with(":download") && url.query_pairs().all(|(k, _)| k != "alt") {
-                url.query_pairs_mut().append_pair("alt", "media");
-            }
-            let response = wire::send(self.keyed.get(&url).map(|r| self.authorize(r))).await?;
-            if !response.status().is_redirection() {
-                return download_answer(response, cap, true).await;
-            }
-            let next = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| ProviderError::Transient("the provider redirected the download without a usable Location".into()))?;
-            check_redirect(&next, followed, allow).map_err(wire::outbound)?;
-            url = next;
+        if self.is_api_host(&url) && url.path().ends_with(":download") && url.query_pairs().all(|(k, _)| k != "alt") {
+            url.query_pairs_mut().append_pair("alt", "media");
         }
-        Err(ProviderError::Transient(format!("more than {MAX_REDIRECTS} redirects")))
+        let response = wire::send(self.client.get(&url).map(|r| self.authorize(r))).await?;
+        let api_host = self.is_api_host(response.url());
+        download_answer(response, cap, api_host).await
     }
 
     fn is_image(handle: &UpstreamHandle) -> bool {
@@ -521,7 +496,7 @@ impl Provider for Gemini {
         }
         // google.longrunning `:cancel`; whether Veo honours it on the Gemini API is UNCONFIRMED
         let url = self.url(&format!("{}:cancel", handle.id.trim_start_matches('/')))?;
-        self.send(self.keyed.post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
+        self.send(self.client.post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
@@ -537,7 +512,7 @@ impl Provider for Gemini {
             let on_api_host = url::Url::parse(&uri).is_ok_and(|u| self.is_api_host(&u));
             if let Some(file) = file_resource(&uri).filter(|_| on_api_host) {
                 let url = self.url(&file)?;
-                self.send(self.keyed.delete(&url)).await?;
+                self.send(self.client.delete(&url)).await?;
             }
         }
         Ok(true)
@@ -552,7 +527,7 @@ impl Provider for Gemini {
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
         let url = self.url("models?pageSize=1000")?;
-        let response = self.send(self.keyed.get(&url)).await?;
+        let response = self.send(self.client.get(&url)).await?;
         let list: ModelList = wire::read_json(response).await?;
         let veo = list.models.iter().filter(|m| m.name.contains("veo")).count();
         Ok(format!("The Gemini API accepted the key: {} models listed, {veo} of them Veo.", list.models.len()))

@@ -3,11 +3,15 @@
 //! Every request to an upstream provider goes through [`OutboundClient`]. It refuses
 //! non-global destinations three ways: IP-literal URLs are checked before sending (they bypass
 //! any resolver), host names are checked after DNS resolution by [`GuardedResolver`], and each
-//! redirect hop is checked again (at most [`MAX_REDIRECTS`]). Environment proxies are ignored,
-//! total and connect time are capped, and [`read_capped`] / [`capped_stream`] cap body size.
-//! Errors never carry request headers or URLs (query strings may hold API keys).
+//! redirect hop is checked again (at most [`MAX_REDIRECTS`]) by [`OutboundRequest::send`], which
+//! follows redirects itself so a provider's [`Credential`] goes only to the origins it belongs to.
+//! Environment proxies are ignored, total and connect time are capped, and [`read_capped`] /
+//! [`capped_stream`] cap body size. Errors never carry request headers or URLs (query strings
+//! may hold API keys).
 
 mod address;
+mod credential;
+mod request;
 #[cfg(test)]
 mod tests;
 
@@ -19,10 +23,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::redirect;
 use url::{Host, Url};
 
 pub use address::{Reach, classify};
+pub use credential::Credential;
+pub use request::OutboundRequest;
 
 /// How many redirects one request may follow.
 pub const MAX_REDIRECTS: usize = 5;
@@ -40,6 +45,8 @@ pub enum OutboundError {
     TooLarge { cap: u64 },
     #[error("the upstream request timed out")]
     Timeout,
+    #[error("the API key holds characters an HTTP header cannot carry")]
+    BadCredential,
     #[error("upstream HTTP error: {0}")]
     Http(String),
 }
@@ -187,49 +194,46 @@ impl Resolve for GuardedResolver {
 pub struct OutboundClient {
     client: reqwest::Client,
     policy: OutboundPolicy,
+    follow_redirects: bool,
 }
 
 impl OutboundClient {
+    /// A client whose requests follow redirects (each hop checked, credentials kept to their
+    /// origins; see [`OutboundRequest::send`]).
     pub fn new(policy: OutboundPolicy) -> Result<OutboundClient, OutboundError> {
-        let allow = policy.allow_private_network;
-        OutboundClient::build(
-            policy,
-            redirect::Policy::custom(move |attempt| {
-                // `previous()` starts with the original URL, which is not a redirect.
-                let followed = attempt.previous().len().saturating_sub(1);
-                match check_redirect(attempt.url(), followed, allow) {
-                    Ok(()) => attempt.follow(),
-                    Err(e) => attempt.error(e),
-                }
-            }),
-        )
+        OutboundClient::build(policy, true)
     }
 
-    /// A client that hands redirects back to the caller instead of following them, for
-    /// requests carrying a key that only one host may see (reqwest keeps custom headers such
-    /// as `x-goog-api-key` on cross-host redirects). The caller checks each hop with
-    /// [`check_redirect`] and decides what the next request carries.
+    /// A client that hands redirects back to the caller instead of following them (webhook
+    /// deliveries: a receiver's redirect is its answer).
     pub fn without_redirects(policy: OutboundPolicy) -> Result<OutboundClient, OutboundError> {
-        OutboundClient::build(policy, redirect::Policy::none())
+        OutboundClient::build(policy, false)
     }
 
-    fn build(policy: OutboundPolicy, redirects: redirect::Policy) -> Result<OutboundClient, OutboundError> {
+    fn build(policy: OutboundPolicy, follow_redirects: bool) -> Result<OutboundClient, OutboundError> {
         install_crypto_provider();
         let allow = policy.allow_private_network;
+        // reqwest never follows a redirect itself: it would keep custom key headers (`x-key`,
+        // `x-goog-api-key`) on a hop to another host. `OutboundRequest::send` follows them.
         let client = reqwest::Client::builder()
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver::new(allow)))
-            .redirect(redirects)
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(policy.timeout)
             .connect_timeout(policy.connect_timeout)
             .user_agent(concat!("reelvault/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(OutboundError::from)?;
-        Ok(OutboundClient { client, policy })
+        Ok(OutboundClient { client, policy, follow_redirects })
     }
 
     pub fn policy(&self) -> &OutboundPolicy {
         &self.policy
+    }
+
+    /// Whether [`OutboundRequest::send`] follows redirects for this client.
+    pub fn follows_redirects(&self) -> bool {
+        self.follow_redirects
     }
 
     /// Checks the scheme and an IP-literal host of `url` against this client's policy.
@@ -238,27 +242,21 @@ impl OutboundClient {
     }
 
     /// A request to `url`, after [`OutboundClient::check_url`].
-    pub fn request(&self, method: reqwest::Method, url: &Url) -> Result<reqwest::RequestBuilder, OutboundError> {
+    pub fn request(&self, method: reqwest::Method, url: &Url) -> Result<OutboundRequest, OutboundError> {
         self.check_url(url)?;
-        Ok(self.client.request(method, url.clone()))
+        Ok(OutboundRequest::new(self.client.request(method, url.clone()), self))
     }
 
-    pub fn get(&self, url: &Url) -> Result<reqwest::RequestBuilder, OutboundError> {
+    pub fn get(&self, url: &Url) -> Result<OutboundRequest, OutboundError> {
         self.request(reqwest::Method::GET, url)
     }
 
-    pub fn post(&self, url: &Url) -> Result<reqwest::RequestBuilder, OutboundError> {
+    pub fn post(&self, url: &Url) -> Result<OutboundRequest, OutboundError> {
         self.request(reqwest::Method::POST, url)
     }
 
-    pub fn delete(&self, url: &Url) -> Result<reqwest::RequestBuilder, OutboundError> {
+    pub fn delete(&self, url: &Url) -> Result<OutboundRequest, OutboundError> {
         self.request(reqwest::Method::DELETE, url)
-    }
-
-    /// The underlying client. Requests built on it directly skip the IP-literal check of
-    /// the first URL; prefer [`OutboundClient::request`].
-    pub fn inner(&self) -> &reqwest::Client {
-        &self.client
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::http::{OutboundClient, OutboundError, read_capped};
+use super::http::{Credential, OutboundClient, OutboundError, read_capped};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -191,9 +191,9 @@ impl Kling {
     async fn call(&self, method: reqwest::Method, url: &url::Url, body: Option<&Value>) -> Result<Value, ProviderError> {
         let mut reminted = false;
         loop {
-            let token = self.bearer()?;
+            let key = Credential::bearer(&self.bearer()?, &self.base).map_err(wire::outbound)?;
             let request = self.client.request(method.clone(), url).map(|r| {
-                let r = r.bearer_auth(token);
+                let r = r.credential(Some(&key));
                 match body {
                     Some(body) => r.json(body),
                     None => r,

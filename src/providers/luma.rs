@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -22,7 +22,7 @@ pub const DEFAULT_BASE: &str = "https://api.lumalabs.ai/dream-machine/v1";
 pub struct Luma {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
 }
 
 /// The Generation object (tolerant).
@@ -112,18 +112,16 @@ pub(crate) fn image_type(url: &str) -> &'static str {
 
 impl Luma {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { client: wire::client_for(config)?, base: wire::base_url(config, DEFAULT_BASE), key: config.api_key.clone() })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
         wire::join(&self.base, path)
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| match &self.key {
-            Some(key) => r.bearer_auth(key.expose()),
-            None => r,
-        });
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        let request = request.map(|r| r.credential(self.key.as_ref()));
         let response = wire::send(request).await?;
         if response.status().is_success() {
             return Ok(response);
@@ -244,6 +242,7 @@ mod tests {
     use futures_util::TryStreamExt;
 
     use super::*;
+    use crate::config::Secret;
     use crate::domain::catalog::{Params, ReferenceRole};
     use crate::domain::ids::GenerationId;
     use crate::providers::ReferenceImage;

@@ -10,10 +10,10 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::luma::{error_text, fetch_url, image_type};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -27,7 +27,7 @@ const IMAGE_FORMAT: &str = "png";
 pub struct LumaAgents {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
 }
 
 /// The Generation object (tolerant: `failure_code` values beyond the SDK's enum are accepted).
@@ -91,18 +91,16 @@ async fn error_from(response: reqwest::Response) -> ProviderError {
 
 impl LumaAgents {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { client: wire::client_for(config)?, base: wire::base_url(config, DEFAULT_BASE), key: config.api_key.clone() })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
         wire::join(&self.base, path)
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| match &self.key {
-            Some(key) => r.bearer_auth(key.expose()),
-            None => r,
-        });
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        let request = request.map(|r| r.credential(self.key.as_ref()));
         let response = wire::send(request).await?;
         if response.status().is_success() {
             return Ok(response);
@@ -215,6 +213,7 @@ mod tests {
     use futures_util::TryStreamExt;
 
     use super::*;
+    use crate::config::Secret;
     use crate::domain::catalog::Params;
     use crate::domain::ids::GenerationId;
     use crate::providers::ReferenceImage;

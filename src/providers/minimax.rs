@@ -12,9 +12,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::http::{OutboundClient, OutboundError, read_capped};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -29,7 +29,7 @@ const FILE: &str = "minimax-file:";
 pub struct MiniMax {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,7 +142,8 @@ fn data_uri(content_type: &str, bytes: &[u8]) -> String {
 
 impl MiniMax {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { client: wire::client_for(config)?, base: wire::base_url(config, DEFAULT_BASE), key: config.api_key.clone() })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
@@ -150,14 +151,8 @@ impl MiniMax {
     }
 
     /// One authenticated call to the API; an answer whose `base_resp` is not 0 is an error.
-    async fn call<T: DeserializeOwned + Answer>(
-        &self,
-        request: Result<reqwest::RequestBuilder, OutboundError>,
-    ) -> Result<T, ProviderError> {
-        let request = request.map(|r| match &self.key {
-            Some(key) => r.bearer_auth(key.expose()),
-            None => r,
-        });
+    async fn call<T: DeserializeOwned + Answer>(&self, request: Result<OutboundRequest, OutboundError>) -> Result<T, ProviderError> {
+        let request = request.map(|r| r.credential(self.key.as_ref()));
         let response = wire::send(request).await?;
         let status = response.status().as_u16();
         let wait = wire::retry_after(response.headers());
@@ -317,6 +312,7 @@ mod tests {
     use futures_util::TryStreamExt;
 
     use super::*;
+    use crate::config::Secret;
     use crate::domain::catalog::{MediaKind, Params};
     use crate::domain::ids::GenerationId;
     use crate::providers::ReferenceImage;

@@ -12,10 +12,10 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{OutboundClient, OutboundError, read_capped};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, Params};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -32,7 +32,7 @@ const PASSED_THROUGH: &[&str] = &["size", "quality", "background", "output_forma
 pub struct OpenAiImages {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
     inline: InlineOutputs,
 }
 
@@ -111,19 +111,15 @@ async fn error_from(response: reqwest::Response) -> ProviderError {
 
 impl OpenAiImages {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self {
-            client: wire::client_for(config)?,
-            base: wire::base_url(config, DEFAULT_BASE),
-            key: config.api_key.clone(),
-            inline: InlineOutputs::default(),
-        })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, inline: InlineOutputs::default() })
     }
 
-    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        wire::bearer(request, self.key.as_ref())
+    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
+        request.credential(self.key.as_ref())
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
         let response = wire::send(request.map(|r| self.authorize(r))).await?;
         if response.status().is_success() {
             return Ok(response);
@@ -282,6 +278,7 @@ mod tests {
     use futures_util::TryStreamExt;
 
     use super::*;
+    use crate::config::Secret;
     use crate::domain::catalog::{MediaKind, ReferenceRole};
     use crate::domain::ids::GenerationId;
     use crate::providers::ReferenceImage;

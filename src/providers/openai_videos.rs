@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -24,7 +24,7 @@ pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
 pub struct OpenAiVideos {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
 }
 
 /// The Video object (tolerant: unknown fields ignored, most fields optional).
@@ -51,18 +51,19 @@ struct ErrorEnvelope {
 
 impl OpenAiVideos {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { client: wire::client_for(config)?, base: wire::base_url(config, DEFAULT_BASE), key: config.api_key.clone() })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
         wire::join(&self.base, path)
     }
 
-    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        wire::bearer(request, self.key.as_ref())
+    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
+        request.credential(self.key.as_ref())
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
         let response = wire::send(request.map(|r| self.authorize(r))).await?;
         if response.status().is_success() {
             return Ok(response);
@@ -179,6 +180,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::config::Secret;
 
     const KEY: &str = "sk-test-key";
 

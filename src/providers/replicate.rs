@@ -14,9 +14,9 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, inline, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::standard_webhooks;
@@ -34,7 +34,7 @@ const WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 pub struct Replicate {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
     /// `Prefer: wait=N`, when the connection's timeout leaves room for it.
     wait: Option<u64>,
     hooks: Arc<HookSecret>,
@@ -114,10 +114,11 @@ fn target(upstream: &str) -> Result<Target<'_>, ProviderError> {
 impl Replicate {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         let half = config.timeout.as_secs() / 2;
+        let base = wire::base_url(config, DEFAULT_BASE);
         Ok(Self {
             client: wire::client_for(config)?,
-            base: wire::base_url(config, DEFAULT_BASE),
-            key: config.api_key.clone(),
+            key: wire::bearer_key(config, &base)?,
+            base,
             wait: (half >= 1).then_some(half.min(SYNC_WAIT_SECS)),
             hooks: Arc::default(),
         })
@@ -127,7 +128,7 @@ impl Replicate {
         wire::join(&self.base, path)
     }
 
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
         send_authorized(&self.key, request).await
     }
 
@@ -155,21 +156,13 @@ impl Replicate {
             hooks.loading.store(false, Ordering::SeqCst);
         });
     }
-
-    /// Sends the API key only to the API's own origin (output CDNs get plain, signed URLs).
-    fn same_origin(&self, url: &url::Url) -> bool {
-        url.origin() == self.base.origin()
-    }
 }
 
 async fn send_authorized(
-    key: &Option<Secret>,
-    request: Result<reqwest::RequestBuilder, OutboundError>,
+    key: &Option<Credential>,
+    request: Result<OutboundRequest, OutboundError>,
 ) -> Result<reqwest::Response, ProviderError> {
-    let request = request.map(|r| match key {
-        Some(key) => r.bearer_auth(key.expose()),
-        None => r,
-    });
+    let request = request.map(|r| r.credential(key.as_ref()));
     let response = wire::send(request).await?;
     if response.status().is_success() {
         return Ok(response);
@@ -180,7 +173,7 @@ async fn send_authorized(
 async fn fetch_hook_secret(
     client: &OutboundClient,
     base: &url::Url,
-    key: &Option<Secret>,
+    key: &Option<Credential>,
     hooks: &HookSecret,
 ) -> Result<(), ProviderError> {
     let url = wire::join(base, "webhooks/default/secret")?;
@@ -385,8 +378,8 @@ impl Provider for Replicate {
             return data_output(&output.location, cap);
         }
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
-        let request = self.client.get(&url);
-        let response = if self.same_origin(&url) { self.send(request).await? } else { send_authorized(&None, request).await? };
+        // the key goes along only on the API's own origin (output CDNs get plain, signed URLs)
+        let response = self.send(self.client.get(&url)).await?;
         if response.content_length().is_some_and(|n| n > cap) {
             return Err(ProviderError::TooLarge { cap });
         }

@@ -11,9 +11,9 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{OutboundClient, OutboundError};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, wire};
-use crate::config::{ConnectionConfig, Secret};
+use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
@@ -33,7 +33,7 @@ const KIND: &str = "kind";
 pub struct Runway {
     client: OutboundClient,
     base: url::Url,
-    key: Option<Secret>,
+    key: Option<Credential>,
 }
 
 /// A task (tolerant: unknown fields ignored, most fields optional).
@@ -62,19 +62,20 @@ struct Organization {
 
 impl Runway {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { client: wire::client_for(config)?, base: wire::base_url(config, DEFAULT_BASE), key: config.api_key.clone() })
+        let base = wire::base_url(config, DEFAULT_BASE);
+        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
         wire::join(&self.base, path)
     }
 
-    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        wire::bearer(request.header("x-runway-version", API_VERSION), self.key.as_ref())
+    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
+        request.header("x-runway-version", API_VERSION).credential(self.key.as_ref())
     }
 
     /// An API request; any non-success answer is mapped to its class.
-    async fn send(&self, request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
         let response = wire::send(request.map(|r| self.authorize(r))).await?;
         if response.status().is_success() {
             return Ok(response);
@@ -281,6 +282,7 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
+    use crate::config::Secret;
     use crate::domain::catalog::{ParamValue, Params};
     use crate::domain::ids::GenerationId;
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use serde::de::DeserializeOwned;
 
-use super::http::{OutboundClient, OutboundError, OutboundPolicy, capped_stream, read_capped};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundPolicy, OutboundRequest, capped_stream, read_capped};
 use super::{ByteStream, ProviderError, UpstreamStatus};
 use crate::config::ConnectionConfig;
 
@@ -40,12 +40,14 @@ pub fn join(base: &url::Url, path: &str) -> Result<url::Url, ProviderError> {
     base.join(path).map_err(|e| ProviderError::InvalidInput(format!("bad URL {path:?}: {e}")))
 }
 
-/// Adds `Authorization: Bearer <key>` when the connection has a key.
-pub fn bearer(request: reqwest::RequestBuilder, key: Option<&crate::config::Secret>) -> reqwest::RequestBuilder {
-    match key {
-        Some(key) => request.bearer_auth(key.expose()),
-        None => request,
-    }
+/// The connection's key as `Authorization: Bearer <key>`, for the API's origin (`base`) only.
+pub fn bearer_key(config: &ConnectionConfig, base: &url::Url) -> Result<Option<Credential>, OutboundError> {
+    config.api_key.as_ref().map(|key| Credential::bearer(key.expose(), base)).transpose()
+}
+
+/// The connection's key as the header `name`, for the API's origin (`base`) only.
+pub fn header_key(config: &ConnectionConfig, name: &'static str, base: &url::Url) -> Result<Option<Credential>, OutboundError> {
+    config.api_key.as_ref().map(|key| Credential::header(name, key.expose(), base)).transpose()
 }
 
 /// The normalised class of a failure of the outbound client itself.
@@ -56,13 +58,14 @@ pub fn outbound(e: OutboundError) -> ProviderError {
         OutboundError::Forbidden { .. } | OutboundError::Blocked { .. } | OutboundError::Scheme { .. } => {
             ProviderError::InvalidInput(e.to_string())
         }
+        OutboundError::BadCredential => ProviderError::Auth(e.to_string()),
         OutboundError::Http(m) => ProviderError::Transient(m),
     }
 }
 
 /// Sends a request built by the outbound client; `Err` for transport failures only.
-pub async fn send(request: Result<reqwest::RequestBuilder, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-    request.map_err(outbound)?.send().await.map_err(|e| outbound(e.into()))
+pub async fn send(request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+    request.map_err(outbound)?.send().await.map_err(outbound)
 }
 
 /// Reads a JSON answer tolerantly: unknown fields are ignored by the target type, and an

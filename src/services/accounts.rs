@@ -20,11 +20,12 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-/// Checks the raw inputs for a new account and hashes its password.
-pub async fn prepare(state: &AppState, email: &str, name: &str, role: Role, password: &str) -> ServiceResult<NewUser> {
+/// Checks the raw inputs for a new account and hashes its password; `from` is the client
+/// address asking (`None` for the command line).
+pub async fn prepare(state: &AppState, from: Option<&str>, email: &str, name: &str, role: Role, password: &str) -> ServiceResult<NewUser> {
     let email = Email::parse(email)?;
     let name = parse_display_name(name)?;
-    let password_hash = state.passwords.hash(check_new_password(password)?).await?;
+    let password_hash = state.passwords.hash(from, check_new_password(password)?).await?;
     Ok(NewUser { email, name, role, password_hash })
 }
 
@@ -45,7 +46,7 @@ pub fn insert(tx: &WriteTransaction, ctx: &Context, new: NewUser) -> ServiceResu
 
 /// Creates an account (admin UI and command line).
 pub async fn create(state: &AppState, ctx: &Context, email: &str, name: &str, role: Role, password: &str) -> ServiceResult<User> {
-    let new = prepare(state, email, name, role, password).await?;
+    let new = prepare(state, ctx.client.address.as_deref(), email, name, role, password).await?;
     let ctx = ctx.clone();
     state.store.write(move |tx| insert(tx, &ctx, new)).await
 }
@@ -150,10 +151,11 @@ pub async fn change_password(
     new: &str,
     keep_session: Option<[u8; 32]>,
 ) -> ServiceResult<()> {
-    if !state.passwords.verify(current, Some(&user.password_hash)).await? {
+    let from = ctx.client.address.as_deref();
+    if !state.passwords.verify(from, current, Some(&user.password_hash)).await? {
         return Err(ServiceError::BadCredentials);
     }
-    let hash = state.passwords.hash(check_new_password(new)?).await?;
+    let hash = state.passwords.hash(from, check_new_password(new)?).await?;
     let (ctx, id) = (ctx.clone(), user.id);
     state.store.write(move |tx| store_new_password(tx, &ctx, id, hash, keep_session).map(|_| ())).await
 }

@@ -1,23 +1,37 @@
 //! ZIP archives streamed as they are written (never whole in memory): [`spawn`] runs a
-//! writer on the blocking pool and hands its bytes out as a stream, 64 KiB at a time; entries
-//! are stored (media is already compressed) and ZIP64 is used past 4 GiB. The library's
-//! archive of chosen generations ([`stream`]) and the data export build on it, and share the
-//! JSON record of a generation ([`generation_record`]) and of a file ([`file_record`]).
+//! writer on a thread of its own and hands its bytes out as a stream, 64 KiB at a time;
+//! entries are stored (media is already compressed) and ZIP64 is used past 4 GiB. The
+//! library's archive of chosen generations ([`stream`]) and the data export build on it, and
+//! share the JSON record of a generation ([`generation_record`]) and of a file ([`file_record`]).
+//!
+//! Why a thread of its own: the writer is synchronous and waits on its reader (back-pressure)
+//! and on the store. On a blocking pool it would hold one of the pool's few threads for as
+//! long as its reader takes, and wait for store reads that need another thread of the same
+//! pool: a dozen slow downloads once took every thread and every request waited forever.
+//! Each writer holds a [`slots::Slot`] (a bounded number per person and in all), waits on
+//! nothing but its own small runtime, and gives up when its reader takes nothing for the
+//! configured `limits.stalled_reader`, freeing its thread, its place and its open files.
+
+pub mod slots;
 
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::runtime::Handle;
+use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
 use super::{media, search};
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
 use crate::state::AppState;
+use slots::Slot;
 
 /// How much the writer buffers before handing a chunk on.
 const CHUNK: usize = 64 * 1024;
@@ -26,9 +40,9 @@ const CHUNK: usize = 64 * 1024;
 pub type ArchiveStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
 /// The library's archive of `chosen` (already checked to be the caller's): one entry per
-/// output under its download name and a JSON sidecar per generation.
-pub fn stream(state: AppState, chosen: Vec<Generation>) -> ArchiveStream {
-    spawn(state, move |zip| {
+/// output under its download name and a JSON sidecar per generation, written in `slot`.
+pub fn stream(state: AppState, slot: Slot, chosen: Vec<Generation>) -> ArchiveStream {
+    spawn(state, slot, move |zip| {
         let provider_of = search::provider_of(zip.state);
         for g in &chosen {
             let outputs = zip.block_on(media::assets(zip.state, g.outputs.clone())).map_err(|e| e.to_string())?;
@@ -77,42 +91,81 @@ pub fn file_record(file: &str, asset: &Asset) -> serde_json::Value {
     })
 }
 
-/// Runs `fill` on the blocking pool with an empty archive, then finishes it; returns the
-/// archive's bytes as they are written. A failure of `fill`, or of reading a stored file,
-/// ends the stream with an error; a consumer that goes away stops the writer.
-pub fn spawn<F>(state: AppState, fill: F) -> ArchiveStream
+/// Runs `fill` with an empty archive on a thread of its own, holding `slot`, then finishes
+/// the archive; returns its bytes as they are written. An archive that stops short (a failure
+/// of `fill` or of reading a stored file, a reader that took nothing for
+/// `limits.stalled_reader`) ends the stream with an error, never as if it were whole; a
+/// reader that goes away stops the writer.
+pub fn spawn<F>(state: AppState, slot: Slot, fill: F) -> ArchiveStream
 where
     F: FnOnce(&mut ZipSink<'_>) -> Result<(), String> + Send + 'static,
 {
-    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let runtime = Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let errors = sender.clone();
-        let out = ChannelWriter { sender, buffer: Vec::with_capacity(CHUNK) };
+    let (sender, receiver) = mpsc::channel::<Bytes>(4);
+    let complete = Arc::new(AtomicBool::new(false));
+    let writer = Writer { sender, stalled: state.config.limits.stalled_reader, complete: complete.clone() };
+    if let Err(e) = std::thread::Builder::new().name("archive".into()).spawn(move || writer.run(state, slot, fill)) {
+        tracing::error!(error = %e, "an archive writer could not start");
+    }
+    let items = futures_util::stream::unfold(Some(receiver), move |receiver| {
+        let complete = complete.clone();
+        async move {
+            let mut receiver = receiver?;
+            match receiver.recv().await {
+                Some(bytes) => Some((Ok(bytes), Some(receiver))),
+                None if complete.load(Ordering::Acquire) => None,
+                None => Some((Err(std::io::Error::other("the archive stopped before its end")), None)),
+            }
+        }
+    });
+    Box::pin(items)
+}
+
+/// The writing end of an archive, moved to its thread.
+struct Writer {
+    sender: mpsc::Sender<Bytes>,
+    stalled: Duration,
+    /// Set once the archive's last byte was handed on.
+    complete: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// The writer's thread: its own small runtime for the store and the vault, and for
+    /// waiting on the reader with a deadline; `slot` is freed when it returns.
+    fn run<F>(self, state: AppState, slot: Slot, fill: F)
+    where
+        F: FnOnce(&mut ZipSink<'_>) -> Result<(), String>,
+    {
+        let _slot = slot;
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(runtime) => Arc::new(runtime),
+            Err(e) => return tracing::error!(error = %e, "an archive writer could not start its runtime"),
+        };
+        let complete = self.complete.clone();
+        let out = ChannelWriter { runtime: runtime.clone(), sender: self.sender, stalled: self.stalled, buffer: Vec::with_capacity(CHUNK) };
         let mut zip = ZipSink {
             runtime: &runtime,
             state: &state,
             zip: zip::ZipWriter::new_stream(out).set_auto_large_file(),
             options: zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(false),
         };
-        if let Err(e) = fill(&mut zip).and_then(|()| zip.finish()) {
-            tracing::warn!(error = %e, "writing a ZIP archive stopped");
-            let _ = errors.blocking_send(Err(std::io::Error::other(e)));
+        match fill(&mut zip).and_then(|()| zip.finish()) {
+            Ok(()) => complete.store(true, Ordering::Release),
+            Err(e) => tracing::warn!(error = %e, "writing a ZIP archive stopped"),
         }
-    });
-    Box::pin(futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) }))
+    }
 }
 
-/// An archive being written, on the blocking pool (see [`spawn`]).
+/// An archive being written, on its own thread (see [`spawn`]).
 pub struct ZipSink<'a> {
-    runtime: &'a Handle,
+    runtime: &'a Runtime,
     pub state: &'a AppState,
     zip: zip::ZipWriter<zip::write::StreamWriter<ChannelWriter>>,
     options: zip::write::SimpleFileOptions,
 }
 
 impl ZipSink<'_> {
-    /// Waits for `future` (the writer runs on the blocking pool, outside the runtime).
+    /// Waits for `future` on the writer's own runtime (its blocking work, such as store reads,
+    /// runs on that runtime's threads, never on a pool that requests use).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
@@ -142,7 +195,7 @@ impl ZipSink<'_> {
         let state = self.state;
         let identity = self.block_on(state.keyring.identity(&state.store, asset.owner)).map_err(|e| e.to_string())?;
         let (_, mut stream) = self.block_on(state.media.read_range(&asset.id.to_string(), identity, None)).map_err(|e| e.to_string())?;
-        while let Some(chunk) = self.runtime.block_on(stream.next()) {
+        while let Some(chunk) = self.block_on(stream.next()) {
             self.zip.write_all(&chunk.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
         }
         Ok(())
@@ -154,9 +207,12 @@ impl ZipSink<'_> {
     }
 }
 
-/// A `Write` that hands 64 KiB chunks on; fails once the consumer has gone.
+/// A `Write` that hands 64 KiB chunks on; fails once the consumer has gone, or has taken
+/// nothing for `stalled`.
 struct ChannelWriter {
-    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    runtime: Arc<Runtime>,
+    sender: mpsc::Sender<Bytes>,
+    stalled: Duration,
     buffer: Vec<u8>,
 }
 
@@ -174,8 +230,12 @@ impl Write for ChannelWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the archive's reader went away"))
+        // the deadline is made inside the runtime, whose timer it needs
+        let (sender, stalled) = (&self.sender, self.stalled);
+        match self.runtime.block_on(async move { tokio::time::timeout(stalled, sender.send(chunk)).await }) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the archive's reader went away")),
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the archive's reader took nothing for too long")),
+        }
     }
 }

@@ -2,8 +2,8 @@
 
 use redb::WriteTransaction;
 
-use super::ServiceResult;
-use crate::domain::audit::{Actor, AuditAction, AuditEvent, ClientInfo};
+use super::{ServiceError, ServiceResult};
+use crate::domain::audit::{Actor, AuditAction, AuditEvent, ClientInfo, erased_label};
 use crate::domain::ids::{AuditId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::{self, Store, StoreError};
@@ -49,15 +49,21 @@ pub fn record(
     target: Option<String>,
     detail: Option<String>,
 ) -> Result<(), StoreError> {
-    let event = AuditEvent {
-        id: AuditId::generate(),
-        at: Timestamp::now(),
-        actor: ctx.actor.clone(),
-        action,
-        target,
-        client: ctx.client.clone(),
-        detail,
-    };
+    record_as(tx, AuditId::generate(), Timestamp::now(), ctx, action, target, detail)
+}
+
+/// Writes an event under a chosen id and time, replacing any event already under that id:
+/// a running summary (refusals while throttled) stays one row whose detail is brought up to date.
+pub fn record_as(
+    tx: &WriteTransaction,
+    id: AuditId,
+    at: Timestamp,
+    ctx: &Context,
+    action: AuditAction,
+    target: Option<String>,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
+    let event = AuditEvent { id, at, actor: ctx.actor.clone(), action, target, client: ctx.client.clone(), detail };
     store::audit::append(tx, &event)
 }
 
@@ -89,4 +95,43 @@ pub async fn list(store: &Store, filter: AuditFilter, limit: usize) -> ServiceRe
         })
         .await?;
     Ok((events, next.map(AuditId::from_key)))
+}
+
+/// Events rewritten per write transaction when an erased person is forgotten.
+const FORGET_BATCH: usize = 1000;
+
+/// Forgets an erased person in the whole log: every e-mail they had (`email` now, and any
+/// they acted under before) and the client addresses and user agents of what they did
+/// give way to their bare account id. Returns how many events changed. Safe to repeat.
+pub async fn forget_person(store: &Store, person: UserId, email: String) -> ServiceResult<u64> {
+    let emails = store
+        .read(move |tx| {
+            let mut emails = vec![email];
+            store::audit::each(tx, |e| {
+                if let Actor::User { id, email } = e.actor
+                    && id == person
+                    && !emails.contains(&email)
+                    && email != erased_label(person)
+                {
+                    emails.push(email);
+                }
+            })?;
+            Ok::<_, ServiceError>(emails)
+        })
+        .await?;
+    let emails = std::sync::Arc::new(emails);
+    let (mut from, mut changed) = (0, 0);
+    loop {
+        let emails = emails.clone();
+        let (n, next) = store
+            .write(move |tx| {
+                store::audit::rewrite(tx, from, FORGET_BATCH, |e| e.forget_person(person, &emails)).map_err(ServiceError::from)
+            })
+            .await?;
+        changed += n as u64;
+        match next {
+            Some(key) => from = key,
+            None => return Ok(changed),
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! `reelvault backup DIR` and `reelvault restore DIR`: a consistent snapshot of the store (one
 //! read transaction, copied table by table into a fresh redb file), the media files its
 //! assets reference (immutable once written), and `manifest.json` with counts and the SHA-256
-//! of every file. The master key is never part of a backup.
+//! of every file. The master key is never part of a backup. Backups and restores write files
+//! 0600 and folders 0700.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -100,11 +101,14 @@ impl Manifest {
 }
 
 /// Writes a backup of the running (or stopped) instance into `dir`, which must be new or
-/// empty. Runs on the blocking pool inside one read transaction: writers go on meanwhile.
+/// empty. Runs on a thread of its own inside one read transaction: writers go on meanwhile.
 pub async fn create(state: &AppState, dir: PathBuf) -> Result<Manifest, BackupError> {
     let media = state.media.clone();
     let data_dir = state.config.data_dir.clone();
-    state.store.read(move |tx| write_backup(tx, &media, &data_dir, &dir)).await
+    let store = state.store.clone();
+    crate::own_thread::run("backup", move || store.read_now(|tx| write_backup(tx, &media, &data_dir, &dir)))
+        .await
+        .unwrap_or_else(|| Err(BackupError::Refused("the backup stopped unexpectedly; see the service's log".into())))
 }
 
 fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {
@@ -268,7 +272,7 @@ fn check_copy(path: &Path, (bytes, sha256): (u64, String), expected: &FileEntry)
     Ok(())
 }
 
-/// Creates `dir` (mode 0700) or accepts it when it is an empty directory.
+/// Creates `dir` (mode 0700) or accepts it when it is an empty directory (made 0700 too).
 fn prepare_empty_dir(dir: &Path, what: &str) -> Result<(), BackupError> {
     match fs::read_dir(dir) {
         Ok(mut entries) => {
@@ -278,7 +282,8 @@ fn prepare_empty_dir(dir: &Path, what: &str) -> Result<(), BackupError> {
                     dir.display()
                 )));
             }
-            Ok(())
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err("cannot restrict the mode of", dir))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => create_private_dir(dir),
         Err(e) => Err(BackupError::Io { what: "cannot read", path: dir.to_path_buf(), source: e }),
@@ -296,7 +301,7 @@ fn copy_hashed(source: &Path, dest: &Path) -> Result<(u64, String), BackupError>
     if let Some(parent) = dest.parent() {
         create_private_dir(parent)?;
     }
-    let mut output = File::create(dest).map_err(io_err("cannot create", dest))?;
+    let mut output = store::backup::create_private_file(dest).map_err(io_err("cannot create", dest))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
@@ -321,7 +326,7 @@ fn hash_file(path: &Path) -> Result<(u64, String), BackupError> {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
-    let mut file = File::create(path).map_err(io_err("cannot create", path))?;
+    let mut file = store::backup::create_private_file(path).map_err(io_err("cannot create", path))?;
     file.write_all(bytes).and_then(|_| file.sync_all()).map_err(io_err("cannot write", path))
 }
 

@@ -3,51 +3,84 @@
 //! media files are removed; (3) one transaction removes its records. A crash between the
 //! steps leaves the queue row, and [`resume`] finishes the work at the next start, so no
 //! orphan file and no dangling record survives. Ledger entries stay: they are accounts.
+//!
+//! A legal hold (on the generation or on its owner) binds every path: step 1 checks it in
+//! the transaction that marks, so a hold set a moment earlier is never missed. A person's
+//! deletion is refused ([`Holds::Refuse`]); retention and erasure leave held items be
+//! ([`Holds::Skip`]).
+
+use std::collections::HashMap;
 
 use crate::domain::audit::AuditAction;
-use crate::domain::ids::GenerationId;
+use crate::domain::generation::Generation;
+use crate::domain::ids::{GenerationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::services::audit::{self, Context};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, StoreError, Tx};
 
 /// How many generations a batch deletion marks or removes in one transaction.
 pub const BATCH: usize = 256;
 
-/// Deletes one of `user`'s generations (not while it is still running).
+/// What step 1 does with a generation on legal hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Refuses the whole request with [`ServiceError::LegalHold`]: nothing is marked.
+    Refuse,
+    /// Leaves held generations as they are and marks the rest.
+    Skip,
+}
+
+/// Deletes one of `user`'s generations (not while it is still running, nor while on hold).
 pub async fn delete(state: &AppState, ctx: &Context, user: &User, id: GenerationId) -> ServiceResult<()> {
     let owner = user.id;
     let found = state.store.read(move |tx| store::generations::get(tx, id)).await?;
     let g = found.filter(|g| g.owner == owner && g.deleted_at.is_none()).ok_or(ServiceError::NotFound("generation"))?;
+    refuse_if_held(&g, user)?;
     if !g.state.is_terminal() {
         return Err(ServiceError::Conflict("this generation is still running; cancel it first, then delete it"));
     }
-    mark(state, ctx, id).await?;
+    mark_many(state, ctx, vec![id], Holds::Refuse).await?;
     finish(state, id).await
 }
 
-/// Step 1: marks a finished generation deleted and queues the removal of its files and
-/// records, in one transaction. Returns `false` when it was already gone or marked.
-pub async fn mark(state: &AppState, ctx: &Context, id: GenerationId) -> ServiceResult<bool> {
-    Ok(!mark_many(state, ctx, vec![id]).await?.is_empty())
+/// Refuses early when `g` or its `owner` is on legal hold, before anything else is done to
+/// it (a cancellation, say). Step 1 checks again in its transaction.
+pub fn refuse_if_held(g: &Generation, owner: &User) -> ServiceResult<()> {
+    if g.legal_hold || owner.legal_hold { Err(ServiceError::LegalHold(g.id)) } else { Ok(()) }
 }
 
-/// Step 1 for many finished generations in one transaction (a retention sweep's batch);
-/// returns those it marked (the others were already gone or marked). A running one refuses
-/// the whole batch.
-pub async fn mark_many(state: &AppState, ctx: &Context, ids: Vec<GenerationId>) -> ServiceResult<Vec<GenerationId>> {
+/// Step 1: marks a finished generation deleted and queues the removal of its files and
+/// records, in one transaction. Returns `false` when it was already gone or marked; a held
+/// one is refused.
+pub async fn mark(state: &AppState, ctx: &Context, id: GenerationId) -> ServiceResult<bool> {
+    Ok(!mark_many(state, ctx, vec![id], Holds::Refuse).await?.is_empty())
+}
+
+/// Step 1 for many finished generations in one transaction (a selection, a retention
+/// sweep's or an erasure's batch); returns those it marked (the others were already gone or
+/// marked, or held and skipped). A running one, or a held one under [`Holds::Refuse`],
+/// refuses the whole batch.
+pub async fn mark_many(state: &AppState, ctx: &Context, ids: Vec<GenerationId>, holds: Holds) -> ServiceResult<Vec<GenerationId>> {
     let ctx = ctx.clone();
     state
         .store
         .write(move |tx| {
             let now = Timestamp::now();
             let mut marked = Vec::with_capacity(ids.len());
+            let mut owners = HeldOwners::default();
             for id in ids {
                 let Some(mut g) = store::generations::get(tx, id)? else { continue };
                 if g.deleted_at.is_some() {
                     continue;
+                }
+                if g.legal_hold || owners.held(tx, g.owner)? {
+                    match holds {
+                        Holds::Refuse => return Err(ServiceError::LegalHold(id)),
+                        Holds::Skip => continue,
+                    }
                 }
                 if !g.state.is_terminal() {
                     return Err(ServiceError::Conflict("this generation is still running; cancel it first, then delete it"));
@@ -63,6 +96,22 @@ pub async fn mark_many(state: &AppState, ctx: &Context, ids: Vec<GenerationId>) 
         })
         .await
         .inspect(|_| state.store.outbox_written())
+}
+
+/// Whether owners are on legal hold, each read from the store once per transaction.
+#[derive(Default)]
+pub struct HeldOwners(HashMap<UserId, bool>);
+
+impl HeldOwners {
+    /// Whether `owner` (an account that no longer exists is not) is on legal hold.
+    pub fn held(&mut self, tx: &impl Tx, owner: UserId) -> Result<bool, StoreError> {
+        if let Some(held) = self.0.get(&owner) {
+            return Ok(*held);
+        }
+        let held = store::users::get(tx, owner)?.is_some_and(|u| u.legal_hold);
+        self.0.insert(owner, held);
+        Ok(held)
+    }
 }
 
 /// Steps 2 and 3 for a marked generation: its files (outputs and their posters), then its

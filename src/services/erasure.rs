@@ -3,12 +3,20 @@
 //! Asking is one transaction: the erasure is queued (and, for an account, the account is
 //! disabled and signed out everywhere) together with its audit event. The work runs in the
 //! background: running jobs are cancelled, every generation is deleted the crash-safe way
-//! (`deletion`), uploads and the profile picture are removed; for an account, one last
+//! (`deletion`), uploads and the profile picture are removed; for an account, the audit log
+//! keeps only the bare account id where it named the person or their client, and one last
 //! transaction destroys the person's key (copies of their files become unreadable), tokens,
 //! sessions, model overrides and the account itself, and leaves the ledger with only the
 //! random account id. A crash leaves the queue row and the next start (or retention sweep)
 //! finishes the work.
+//!
+//! A legal hold (on an item, or on the person) binds an erasure too: it does everything
+//! else and leaves the held items, the uploads they were made from, the person's key and a
+//! minimal record (an account keeps only its id, e-mail and key; no sign-in, token or
+//! webhook) with the erasure still queued. Lifting the hold, or the next sweep, finishes it.
+//! A content erasure covers what existed when it was asked; later work is not touched.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use super::audit::{self, Context};
@@ -16,6 +24,7 @@ use super::{ServiceError, ServiceResult, deletion, generations};
 use crate::domain::asset::AssetKind;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids::{AssetId, UserId};
+use crate::domain::time::Timestamp;
 use crate::domain::user::{InvalidInput, Role, User};
 use crate::state::AppState;
 use crate::store::erasures::Erasure;
@@ -31,12 +40,12 @@ const PAGE: usize = deletion::BATCH;
 
 /// A signed-in person deletes all their content (the account stays). Needs their password.
 pub async fn erase_content(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
-    confirm(state, user, password).await?;
+    confirm(state, ctx, user, password).await?;
     let (ctx, id) = (ctx.clone(), user.id);
     state
         .store
         .write(move |tx| {
-            store::erasures::queue(tx, id, Erasure::Content)?;
+            store::erasures::queue(tx, id, Erasure::Content, Timestamp::now())?;
             audit::record(tx, &ctx, AuditAction::ContentDeleted, Some(id.to_string()), None)?;
             Ok::<_, ServiceError>(())
         })
@@ -48,7 +57,7 @@ pub async fn erase_content(state: &AppState, ctx: &Context, user: &User, passwor
 /// A signed-in person deletes their account. Needs their password. The account is disabled
 /// and signed out at once; its content and key are destroyed in the background.
 pub async fn delete_account(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
-    confirm(state, user, password).await?;
+    confirm(state, ctx, user, password).await?;
     let (ctx, id) = (ctx.clone(), user.id);
     state
         .store
@@ -60,7 +69,7 @@ pub async fn delete_account(state: &AppState, ctx: &Context, user: &User, passwo
             user.disabled = true;
             store::users::put(tx, &user)?;
             store::sessions::remove_all_for_user(tx, id)?;
-            store::erasures::queue(tx, id, Erasure::Account)?;
+            store::erasures::queue(tx, id, Erasure::Account, Timestamp::now())?;
             audit::record(tx, &ctx, AuditAction::AccountDeleted, Some(id.to_string()), None)?;
             Ok(())
         })
@@ -69,8 +78,8 @@ pub async fn delete_account(state: &AppState, ctx: &Context, user: &User, passwo
     Ok(())
 }
 
-async fn confirm(state: &AppState, user: &User, password: &str) -> ServiceResult<()> {
-    if state.passwords.verify(password, Some(&user.password_hash)).await? {
+async fn confirm(state: &AppState, ctx: &Context, user: &User, password: &str) -> ServiceResult<()> {
+    if state.passwords.verify(ctx.client.address.as_deref(), password, Some(&user.password_hash)).await? {
         Ok(())
     } else {
         Err(InvalidInput("the password is not correct").into())
@@ -84,6 +93,12 @@ fn another_enabled_admin(tx: &impl Tx, other_than: UserId) -> ServiceResult<bool
 /// Whether `user` has an erasure that has not finished yet.
 pub async fn pending(state: &AppState, user: UserId) -> ServiceResult<Option<Erasure>> {
     Ok(state.store.read(move |tx| store::erasures::get(tx, user)).await?)
+}
+
+/// Runs `user`'s erasure in the background, if one is queued (when a hold that kept it
+/// waiting is lifted).
+pub fn resume_for(state: &AppState, user: UserId) {
+    spawn(state, user);
 }
 
 fn spawn(state: &AppState, user: UserId) {
@@ -104,26 +119,32 @@ pub async fn resume(state: &AppState) -> ServiceResult<usize> {
     Ok(pending.len())
 }
 
-/// Does the queued erasure of `user`, if any. Safe to repeat.
+/// Does the queued erasure of `user`, if any. Safe to repeat. While a legal hold keeps
+/// something, it does the rest and leaves the erasure queued.
 pub async fn run(state: &AppState, user: UserId) -> ServiceResult<()> {
     let Some(kind) = pending(state, user).await? else { return Ok(()) };
     let Some(person) = state.store.read(move |tx| store::users::get(tx, user)).await? else {
         return state.store.write(move |tx| store::erasures::done(tx, user).map_err(ServiceError::from)).await;
     };
-    stop_jobs(state, &person).await?;
-    delete_generations(state, user).await?;
-    delete_files(state, user).await?;
+    // a content erasure covers what existed when it was asked
+    let until = state.store.read(move |tx| store::erasures::asked_at(tx, user)).await?;
+    stop_jobs(state, &person, until).await?;
+    let held = delete_generations(state, user, until).await?;
+    let waiting = person.legal_hold || held > 0;
+    delete_files(state, &person, until).await?;
+    if waiting {
+        state.store.write(move |tx| leave_minimal_record(tx, user, kind)).await?;
+        tracing::info!(user = %user, held, "erasure waits for a legal hold; it finishes once the hold is lifted");
+        return Ok(());
+    }
+    if kind == Erasure::Account {
+        audit::forget_person(&state.store, user, person.email.to_string()).await?;
+    }
     state
         .store
         .write(move |tx| {
             match kind {
-                Erasure::Content => {
-                    if let Some(mut u) = store::users::get(tx, user)? {
-                        u.avatar = None;
-                        u.bio.clear();
-                        store::users::put(tx, &u)?;
-                    }
-                }
+                Erasure::Content => leave_minimal_record(tx, user, kind)?,
                 Erasure::Account => forget_account(tx, user)?,
             }
             store::erasures::done(tx, user)?;
@@ -137,12 +158,39 @@ pub async fn run(state: &AppState, user: UserId) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Cancels the person's queued and running jobs and waits (bounded) until every one ended.
-async fn stop_jobs(state: &AppState, person: &User) -> ServiceResult<()> {
+/// The profile an erasure leaves (a finished content erasure, or one waiting for a legal
+/// hold): no bio, no picture once its file is gone; for an account also no name and
+/// nothing to act with (sessions, tokens, webhooks, model overrides). The key stays: held
+/// files must still be readable.
+fn leave_minimal_record(tx: &redb::WriteTransaction, user: UserId, kind: Erasure) -> ServiceResult<()> {
+    let Some(mut u) = store::users::get(tx, user)? else { return Ok(()) };
+    u.bio.clear();
+    if let Some(avatar) = u.avatar
+        && store::assets::get(tx, avatar)?.is_none()
+    {
+        u.avatar = None;
+    }
+    if kind == Erasure::Account {
+        u.name.clear();
+        forget_access(tx, user)?;
+    }
+    store::users::put(tx, &u)?;
+    Ok(())
+}
+
+/// Cancels the person's queued and running jobs (those made up to `until`, when given) and
+/// waits (bounded) until every one ended.
+async fn stop_jobs(state: &AppState, person: &User, until: Option<Timestamp>) -> ServiceResult<()> {
     let owner = person.id;
     let deadline = tokio::time::Instant::now() + JOBS_GRACE;
     loop {
-        let active: Vec<_> = state.store.read(store::generations::active).await?.into_iter().filter(|g| g.owner == owner).collect();
+        let active: Vec<_> = state
+            .store
+            .read(store::generations::active)
+            .await?
+            .into_iter()
+            .filter(|g| g.owner == owner && until.is_none_or(|t| g.created_at <= t))
+            .collect();
         if active.is_empty() {
             return Ok(());
         }
@@ -161,31 +209,45 @@ async fn stop_jobs(state: &AppState, person: &User) -> ServiceResult<()> {
     }
 }
 
-/// Deletes every generation of `user`, a page at a time.
-async fn delete_generations(state: &AppState, user: UserId) -> ServiceResult<()> {
+/// Deletes every generation of `user` (made up to `until`, when given), a page at a time,
+/// except those on legal hold; returns how many it left for a hold.
+async fn delete_generations(state: &AppState, user: UserId, until: Option<Timestamp>) -> ServiceResult<usize> {
     let ctx = Context::system();
+    let (mut before, mut held) = (None, 0);
     loop {
-        let page = state.store.read(move |tx| store::generations::list_for_owner(tx, user, None, PAGE)).await?;
-        if page.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<_> = page.iter().map(|g| g.id).collect();
-        // every one is marked afterwards (now or by an earlier, interrupted run)
-        deletion::mark_many(state, &ctx, ids.clone()).await?;
-        deletion::finish_many(state, ids).await?;
+        let page = state.store.read(move |tx| store::generations::list_for_owner(tx, user, before, PAGE)).await?;
+        let Some(last) = page.last() else { return Ok(held) };
+        before = Some(last.id);
+        let ids: Vec<_> = page.iter().filter(|g| until.is_none_or(|t| g.created_at <= t)).map(|g| g.id).collect();
+        let asked = ids.len();
+        let marked = deletion::mark_many(state, &ctx, ids, deletion::Holds::Skip).await?;
+        held += asked - marked.len();
+        deletion::finish_many(state, marked).await?;
     }
 }
 
-/// Removes the person's data export, uploads, profile picture and other files: record
-/// first, then the file (a crash between leaves an orphan file that the GC removes).
-async fn delete_files(state: &AppState, user: UserId) -> ServiceResult<()> {
+/// Removes the person's data export, uploads, profile picture and other files (made up to
+/// `until`, when given): record first, then the file (a crash between leaves an orphan file
+/// that the GC removes). Under a legal hold of the person, only the export goes; uploads a
+/// held generation was made from stay with it.
+async fn delete_files(state: &AppState, person: &User, until: Option<Timestamp>) -> ServiceResult<()> {
+    let user = person.id;
     state.store.write(move |tx| store::exports::remove(tx, user).map_err(ServiceError::from)).await?;
+    if person.legal_hold {
+        return Ok(());
+    }
     let owned: Vec<AssetId> = state
         .store
         .read(move |tx| {
+            // what remains of theirs now is held, or newer than a content erasure
+            let kept: HashSet<AssetId> = store::generations::list_for_owner(tx, user, None, usize::MAX)?
+                .iter()
+                .flat_map(|g| g.references.iter().map(|r| r.upload))
+                .collect();
             let mut ids = Vec::new();
             store::assets::each(tx, |a| {
-                if a.owner == user && a.kind != AssetKind::Output && a.kind != AssetKind::Poster {
+                let erased = a.kind != AssetKind::Output && a.kind != AssetKind::Poster;
+                if a.owner == user && erased && !kept.contains(&a.id) && until.is_none_or(|t| a.created_at <= t) {
                     ids.push(a.id);
                 }
                 Ok(())
@@ -204,6 +266,15 @@ async fn delete_files(state: &AppState, user: UserId) -> ServiceResult<()> {
 /// Ledger entries and the balance stay under the bare account id for the accounts.
 fn forget_account(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()> {
     store::user_keys::destroy(tx, user)?;
+    forget_access(tx, user)?;
+    if let Some(u) = store::users::get(tx, user)? {
+        store::users::remove(tx, &u)?;
+    }
+    Ok(())
+}
+
+/// Everything a person acts with or through: tokens, webhooks, sessions, model overrides.
+fn forget_access(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()> {
     store::tokens::remove_all_for_user(tx, user)?;
     store::webhooks::remove_all_for_user(tx, user)?;
     store::sessions::remove_all_for_user(tx, user)?;
@@ -211,9 +282,6 @@ fn forget_account(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()
         if policy.people.remove(&user).is_some() {
             store::model_policies::put(tx, &policy)?;
         }
-    }
-    if let Some(u) = store::users::get(tx, user)? {
-        store::users::remove(tx, &u)?;
     }
     Ok(())
 }

@@ -154,7 +154,8 @@ async fn write_archive(state: &AppState, owner: UserId) -> ServiceResult<Asset> 
     let identity = state.keyring.identity_or_create(&state.store, owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
     let id = AssetId::generate();
     let created_at = Timestamp::now();
-    let body = archive::spawn(state.clone(), move |zip| contents::write(zip, &contents, created_at));
+    let slot = state.archives.wait_for(owner).await;
+    let body = archive::spawn(state.clone(), slot, move |zip| contents::write(zip, &contents, created_at));
     let ingested = state
         .media
         .ingest(&id.to_string(), &identity.to_public(), body, u64::MAX)

@@ -1,5 +1,6 @@
 //! Bulk actions on a selection of one's own generations (keep, delete); every id is
-//! checked before anything changes, so a selection with a stranger's id changes nothing.
+//! checked before anything changes, so a selection with a stranger's id, a running
+//! generation or one on legal hold changes nothing.
 
 use super::audit::Context;
 use super::generations::{self, Flags};
@@ -39,14 +40,16 @@ pub async fn keep(state: &AppState, user: &User, ids: Vec<GenerationId>, kept: b
     Ok(chosen.len())
 }
 
-/// Deletes every selected generation; refused as a whole when one is still running.
+/// Deletes every selected generation, or none: the whole selection is refused when one is
+/// still running or on legal hold (all are marked in one transaction, which checks holds).
 pub async fn delete(state: &AppState, ctx: &Context, user: &User, ids: Vec<GenerationId>) -> ServiceResult<usize> {
     let chosen = selection(state, user, ids).await?;
+    chosen.iter().try_for_each(|g| deletion::refuse_if_held(g, user))?;
     if chosen.iter().any(|g| !g.state.is_terminal()) {
         return Err(ServiceError::Conflict("a selected generation is still running; cancel it first, then delete it"));
     }
-    for g in &chosen {
-        deletion::delete(state, ctx, user, g.id).await?;
-    }
+    let ids: Vec<GenerationId> = chosen.iter().map(|g| g.id).collect();
+    let marked = deletion::mark_many(state, ctx, ids, deletion::Holds::Refuse).await?;
+    deletion::finish_many(state, marked).await?;
     Ok(chosen.len())
 }

@@ -1,7 +1,7 @@
 //! One-time links: the first-run setup link, invitations and password resets.
 
 use super::audit::{self, Context};
-use super::{ServiceError, ServiceResult, accounts, secrets, sessions};
+use super::{ServiceError, ServiceResult, accounts, secrets, sessions, tokens};
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::auth::{LinkPurpose, OneTimeLink};
 use crate::domain::ids::LinkId;
@@ -47,7 +47,7 @@ pub async fn complete_setup(
     if !setup_secret_valid(state, secret).await? {
         return Err(ServiceError::LinkInvalid);
     }
-    let new = accounts::prepare(state, email, name, Role::Admin, password).await?;
+    let new = accounts::prepare(state, client.address.as_deref(), email, name, Role::Admin, password).await?;
     let hash = secrets::hash(secret);
     let client = client.clone();
     state
@@ -136,7 +136,7 @@ pub async fn accept_invitation(
     let LinkPurpose::Invitation { email, role } = link.purpose else {
         return Err(ServiceError::LinkInvalid);
     };
-    let new = accounts::prepare(state, email.as_str(), name, role, password).await?;
+    let new = accounts::prepare(state, client.address.as_deref(), email.as_str(), name, role, password).await?;
     let hash = secrets::hash(secret);
     let client = client.clone();
     state
@@ -162,13 +162,15 @@ fn use_up(tx: &redb::WriteTransaction, hash: &[u8; 32]) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Uses a reset link: sets the new password and signs out every session of the account.
+/// Uses a reset link (account recovery, or one an admin or the command line issued): sets the
+/// new password, signs out every session of the account and revokes its API tokens, since
+/// whoever knew the old password may hold either.
 pub async fn reset_password(state: &AppState, client: &ClientInfo, secret: &str, password: &str) -> ServiceResult<User> {
     let link = find(state, secret).await?;
     let LinkPurpose::PasswordReset { user } = link.purpose else {
         return Err(ServiceError::LinkInvalid);
     };
-    let password_hash = state.passwords.hash(check_new_password(password)?).await?;
+    let password_hash = state.passwords.hash(client.address.as_deref(), check_new_password(password)?).await?;
     let hash = secrets::hash(secret);
     let client = client.clone();
     state
@@ -176,7 +178,9 @@ pub async fn reset_password(state: &AppState, client: &ClientInfo, secret: &str,
         .write(move |tx| {
             use_up(tx, &hash)?;
             let ctx = Context::anonymous(None, client);
-            accounts::store_new_password(tx, &ctx, user, password_hash, None)
+            let user = accounts::store_new_password(tx, &ctx, user, password_hash, None)?;
+            tokens::revoke_all(tx, &ctx, &user)?;
+            Ok(user)
         })
         .await
 }

@@ -48,6 +48,9 @@ pub enum ServiceError {
     BadCredentials,
     #[error("too many failed sign-in attempts; try again in {} minutes", retry_after.as_secs().div_ceil(60).max(1))]
     Throttled { retry_after: Duration },
+    /// Refused at once rather than queued behind others (see `passwords`).
+    #[error("{}", if *this_client { "too many sign-ins from your address at once; try again in a moment" } else { "the server is busy checking passwords; try again in a moment" })]
+    PasswordChecksBusy { this_client: bool },
     #[error("this account is disabled; ask an admin")]
     AccountDisabled,
     #[error("this account is restricted by an admin: nothing new is processed for it, and its data is kept")]
@@ -72,6 +75,9 @@ pub enum ServiceError {
     Credits(#[from] crate::domain::credits::CreditError),
     #[error("this generation has already ended")]
     AlreadyFinished,
+    /// An admin's legal hold (on the generation or on its owner) forbids deleting it.
+    #[error("generation {0} is on legal hold: nothing was deleted, and it cannot be until an admin lifts the hold")]
+    LegalHold(crate::domain::ids::GenerationId),
     #[error("{0}")]
     TooLarge(String),
     #[error(transparent)]
@@ -80,6 +86,8 @@ pub enum ServiceError {
     Search(#[from] crate::search::SearchError),
     #[error("{}", rate_limited_message(*limit, *allowed, *retry_after))]
     RateLimited { limit: rate_limits::Limit, allowed: u32, retry_after: Duration },
+    #[error("too many {what} at once; try again in {} seconds", retry_after.as_secs().max(1))]
+    Busy { what: &'static str, retry_after: Duration },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -30,7 +30,7 @@ pub async fn update(state: &AppState, ctx: &Context, user: &User, change: Profil
         if password.is_empty() {
             return Err(ServiceError::InvalidMessage("enter your current password to change your email".into()));
         }
-        if !state.passwords.verify(password, Some(&user.password_hash)).await? {
+        if !state.passwords.verify(ctx.client.address.as_deref(), password, Some(&user.password_hash)).await? {
             return Err(InvalidInput("the password is not correct").into());
         }
     }

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use super::{ServiceError, ServiceResult};
 use crate::config::ApiConfig;
 use crate::domain::auth::ApiToken;
+use crate::domain::generation::Generation;
 use crate::domain::ids::{GenerationId, TokenId};
+use crate::domain::user::User;
+use crate::services::audit::Context;
+use crate::services::generations::NewGeneration;
 use crate::state::AppState;
 use crate::store;
 
@@ -42,11 +46,14 @@ struct Jobs {
     reserved: u32,
 }
 
+/// Every token's unfinished generations, shared with the job slots that count them.
+type SharedJobs = Arc<Mutex<HashMap<TokenId, Jobs>>>;
+
 /// The limiter kept in the app state.
 pub struct RateLimits {
     config: ApiConfig,
     buckets: Mutex<HashMap<TokenId, Bucket>>,
-    jobs: Arc<Mutex<HashMap<TokenId, Jobs>>>,
+    jobs: SharedJobs,
     /// Added to the monotonic clock: lets tests pass a window without sleeping.
     skipped_ms: AtomicU64,
 }
@@ -93,7 +100,7 @@ impl RateLimits {
             return Err(ServiceError::RateLimited { limit: Limit::ConcurrentJobs, allowed: limit, retry_after: JOBS_RETRY_AFTER });
         }
         entry.reserved += 1;
-        Ok(JobSlot { jobs: self.jobs.clone(), token, filled: false })
+        Ok(JobSlot { place: Some((self.jobs.clone(), token)), filled: false })
     }
 }
 
@@ -116,21 +123,37 @@ fn take(buckets: &mut HashMap<TokenId, Bucket>, token: TokenId, limit: u32, now:
     Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
 }
 
-/// A reserved place for one generation of a token: [`JobSlot::hold`] it with the generation
-/// once submitted; dropping it unheld (a refused submit) gives the place back.
+/// A place for one generation: reserved among a token's unfinished generations, or
+/// [`JobSlot::unlimited`] for a browser session. [`JobSlot::submit`] submits through it and
+/// counts the generation against the token until it finishes; dropping it unused (a refused
+/// submit) gives the place back.
 pub struct JobSlot {
-    jobs: Arc<Mutex<HashMap<TokenId, Jobs>>>,
-    token: TokenId,
+    /// The token's place; `None` when nothing is counted.
+    place: Option<(SharedJobs, TokenId)>,
     filled: bool,
 }
 
 impl JobSlot {
+    /// No place to count: a browser session's submits are not limited here.
+    pub fn unlimited() -> JobSlot {
+        JobSlot { place: None, filled: false }
+    }
+
+    /// Submits `request` as `user`'s generation and counts it in this place.
+    pub async fn submit(self, state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+        let g = super::generations::submit(state, ctx, user, request).await?;
+        self.hold(g.id);
+        Ok(g)
+    }
+
     /// Counts `generation` against the token until it finishes.
-    pub fn hold(mut self, generation: GenerationId) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = jobs.entry(self.token).or_default();
-        entry.reserved = entry.reserved.saturating_sub(1);
-        entry.active.insert(generation);
+    fn hold(mut self, generation: GenerationId) {
+        if let Some((jobs, token)) = &self.place {
+            let mut jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = jobs.entry(*token).or_default();
+            entry.reserved = entry.reserved.saturating_sub(1);
+            entry.active.insert(generation);
+        }
         self.filled = true;
     }
 }
@@ -140,9 +163,11 @@ impl Drop for JobSlot {
         if self.filled {
             return;
         }
-        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = jobs.get_mut(&self.token) {
-            entry.reserved = entry.reserved.saturating_sub(1);
+        if let Some((jobs, token)) = &self.place {
+            let mut jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(entry) = jobs.get_mut(token) {
+                entry.reserved = entry.reserved.saturating_sub(1);
+            }
         }
     }
 }

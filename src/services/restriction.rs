@@ -1,8 +1,9 @@
 //! An admin's restrictions on an account or an item: a freeze (nothing of the person's is
-//! processed; their data is kept) and legal holds (retention deletes nothing they cover).
+//! processed; their data is kept) and legal holds (nothing they cover is deleted: not by
+//! retention, its owner or an erasure). Lifting a hold lets a waiting erasure finish.
 
 use super::audit::{self, Context};
-use super::{ServiceError, ServiceResult, generations};
+use super::{ServiceError, ServiceResult, erasure, generations};
 use crate::domain::audit::AuditAction;
 use crate::domain::ids::{GenerationId, UserId};
 use crate::domain::time::Timestamp;
@@ -45,10 +46,11 @@ pub fn ensure_not_frozen(user: &User) -> ServiceResult<()> {
     if user.frozen { Err(ServiceError::AccountFrozen) } else { Ok(()) }
 }
 
-/// Puts a person (everything of theirs) on legal hold, or lifts it.
+/// Puts a person (everything of theirs) on legal hold, or lifts it; lifting it lets an
+/// erasure of theirs that waited for it finish.
 pub async fn set_user_hold(state: &AppState, ctx: &Context, id: UserId, hold: bool) -> ServiceResult<User> {
     let ctx = ctx.clone();
-    state
+    let user = state
         .store
         .write(move |tx| {
             let mut user = store::users::get(tx, id)?.ok_or(ServiceError::NotFound("user"))?;
@@ -58,15 +60,20 @@ pub async fn set_user_hold(state: &AppState, ctx: &Context, id: UserId, hold: bo
                 let action = if hold { AuditAction::LegalHoldSet } else { AuditAction::LegalHoldRemoved };
                 audit::record(tx, &ctx, action, Some(user.email.to_string()), Some("every item of the person".into()))?;
             }
-            Ok(user)
+            Ok::<_, ServiceError>(user)
         })
-        .await
+        .await?;
+    if !hold {
+        erasure::resume_for(state, id);
+    }
+    Ok(user)
 }
 
-/// Puts one generation (any owner's) on legal hold, or lifts it.
+/// Puts one generation (any owner's) on legal hold, or lifts it; lifting it lets an
+/// erasure of its owner's that waited for it finish.
 pub async fn set_generation_hold(state: &AppState, ctx: &Context, id: GenerationId, hold: bool) -> ServiceResult<()> {
     let ctx = ctx.clone();
-    state
+    let owner = state
         .store
         .write(move |tx| {
             let mut g = store::generations::get(tx, id)?.filter(|g| g.deleted_at.is_none()).ok_or(ServiceError::NotFound("generation"))?;
@@ -77,9 +84,12 @@ pub async fn set_generation_hold(state: &AppState, ctx: &Context, id: Generation
                 let action = if hold { AuditAction::LegalHoldSet } else { AuditAction::LegalHoldRemoved };
                 audit::record(tx, &ctx, action, Some(id.to_string()), Some(format!("generation of {}", g.model)))?;
             }
-            Ok::<_, ServiceError>(())
+            Ok::<_, ServiceError>(g.owner)
         })
         .await?;
     state.store.outbox_written();
+    if !hold {
+        erasure::resume_for(state, owner);
+    }
     Ok(())
 }

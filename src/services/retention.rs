@@ -7,7 +7,8 @@
 //! by time already; address truncation keeps a watermark. Sessions and links are few and
 //! scanned whole. Generations go through [`deletion`] (mark, files, records), so a sweep
 //! killed midway is finished by the next one; expired data exports are removed; the
-//! orphan-file GC runs last.
+//! orphan-file GC runs, then the copies of the store taken before migrations expire (they are
+//! listed in plans and counted among the files removed).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +17,7 @@ use serde::Serialize;
 use crate::config::RetentionConfig;
 use crate::domain::audit::AuditAction;
 use crate::domain::generation::Generation;
-use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::retention::{Class, Counts, RetentionRun, truncate_address};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
@@ -120,15 +121,7 @@ fn audit_key(t: Timestamp) -> u128 {
 /// The due, non-exempt items of the indexed classes at `now`.
 fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<Vec<(Class, PlanItem)>, StoreError> {
     let active: Vec<Generation> = store::generations::active(tx)?;
-    let mut held = std::collections::HashMap::<UserId, bool>::new();
-    let mut owner_held = |tx: &_, owner: UserId| -> Result<bool, StoreError> {
-        if let Some(h) = held.get(&owner) {
-            return Ok(*h);
-        }
-        let h = store::users::get(tx, owner)?.is_some_and(|u| u.legal_hold);
-        held.insert(owner, h);
-        Ok(h)
-    };
+    let mut owners = deletion::HeldOwners::default();
     let mut out = Vec::new();
     for class in Class::ALL {
         let Some(cutoff) = cutoff(config, class, now) else { continue };
@@ -137,14 +130,14 @@ fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<V
                 Class::Upload => {
                     let Some(a) = store::assets::get(tx, AssetId::from_key(key))? else { continue };
                     let in_use = active.iter().any(|g| g.references.iter().any(|r| r.upload == a.id));
-                    if in_use || owner_held(tx, a.owner)? {
+                    if in_use || owners.held(tx, a.owner)? {
                         continue;
                     }
                     PlanItem { class: class.as_str(), id: a.id.to_string(), owner: a.owner.to_string(), since: a.created_at }
                 }
                 Class::Output | Class::Failed => {
                     let Some(g) = store::generations::get(tx, GenerationId::from_key(key))? else { continue };
-                    if g.kept || g.legal_hold || g.deleted_at.is_some() || owner_held(tx, g.owner)? {
+                    if g.kept || g.legal_hold || g.deleted_at.is_some() || owners.held(tx, g.owner)? {
                         continue;
                     }
                     let since = g.finished_at.unwrap_or(g.created_at);
@@ -157,11 +150,32 @@ fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<V
     Ok(out)
 }
 
+/// The class name of a copy of the store taken before a migration, in plans.
+const PRE_MIGRATION_COPY: &str = "pre-migration copy";
+
+/// The copies of the store taken before migrations that are older than
+/// `retention.pre_migration_copies` at `now` (none when that is zero: kept forever).
+async fn due_copies(state: &AppState, now: Timestamp) -> ServiceResult<Vec<store::backup::UpgradeCopy>> {
+    let Some(period) = nonzero(state.config.retention.pre_migration_copies) else { return Ok(Vec::new()) };
+    let data_dir = state.config.data_dir.clone();
+    let copies = tokio::task::spawn_blocking(move || store::backup::upgrade_copies(&data_dir))
+        .await
+        .map_err(|_| ServiceError::Internal("listing the pre-migration copies stopped".into()))?
+        .map_err(|e| ServiceError::Internal(format!("listing the pre-migration copies: {e}")))?;
+    let cutoff = system_time(now.minus(period));
+    Ok(copies.into_iter().filter(|c| c.written < cutoff).collect())
+}
+
+fn copy_item(copy: &store::backup::UpgradeCopy) -> PlanItem {
+    let millis = copy.written.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    PlanItem { class: PRE_MIGRATION_COPY, id: copy.name.clone(), owner: "-".into(), since: Timestamp(millis) }
+}
+
 /// What a sweep at `now` would remove.
 pub async fn plan(state: &AppState, now: Timestamp) -> ServiceResult<Plan> {
     let config = state.config.retention.clone();
     let policy = state.session_policy();
-    let (items, mut counts) = state
+    let (mut items, mut counts) = state
         .store
         .read(move |tx| {
             let items = due_items(tx, &config, now)?;
@@ -182,6 +196,7 @@ pub async fn plan(state: &AppState, now: Timestamp) -> ServiceResult<Plan> {
         })
         .await?;
     counts.orphan_files = gc::orphans(state, system_time(now)).await?.len() as u64;
+    items.extend(due_copies(state, now).await?.iter().map(copy_item));
     Ok(Plan { at: now, counts, items })
 }
 
@@ -239,7 +254,7 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
             Class::Upload => {
                 let id: AssetId = item.id.parse().map_err(|_| ServiceError::Internal("bad asset id in the plan".into()))?;
                 // record first, file second: a crash between leaves an orphan file for the GC
-                if state.store.write(move |tx| store::assets::remove(tx, id).map_err(ServiceError::from)).await? {
+                if state.store.write(move |tx| remove_upload_unless_held(tx, id)).await? {
                     counts.add(class);
                     if state.media.delete(&id.to_string()).await.map_err(|e| ServiceError::Internal(format!("removing an upload: {e}")))? {
                         counts.files += 1;
@@ -248,9 +263,10 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
             }
         }
     }
-    // generations go a batch per transaction, in the crash-safe order of a single deletion
+    // generations go a batch per transaction, in the crash-safe order of a single deletion;
+    // a hold set since the plan was read is seen by the transaction that marks
     for batch in generations.chunks(deletion::BATCH) {
-        let marked = deletion::mark_many(state, &ctx, batch.iter().map(|(_, id)| *id).collect()).await?;
+        let marked = deletion::mark_many(state, &ctx, batch.iter().map(|(_, id)| *id).collect(), deletion::Holds::Skip).await?;
         counts.files += deletion::finish_many(state, marked.clone()).await?;
         for (class, id) in batch {
             if marked.contains(id) {
@@ -308,7 +324,27 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
     let orphans = gc::collect(state, system_time(now)).await?;
     counts.orphan_files = orphans;
     counts.files += orphans;
+    for copy in due_copies(state, now).await? {
+        match tokio::fs::remove_file(&copy.path).await {
+            Ok(()) => {
+                tracing::info!(copy = %copy.path.display(), "retention removed a pre-migration copy of the store");
+                counts.files += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ServiceError::Internal(format!("removing {}: {e}", copy.path.display()))),
+        }
+    }
     Ok(())
+}
+
+/// Removes an expired upload's record unless its owner was put on legal hold since the plan
+/// was read; returns whether it removed one.
+fn remove_upload_unless_held(tx: &redb::WriteTransaction, id: AssetId) -> ServiceResult<bool> {
+    let Some(upload) = store::assets::get(tx, id)? else { return Ok(false) };
+    if deletion::HeldOwners::default().held(tx, upload.owner)? {
+        return Ok(false);
+    }
+    Ok(store::assets::remove(tx, id)?)
 }
 
 /// The newest recorded runs, newest first.

@@ -3,14 +3,15 @@
 use std::time::Instant;
 
 use super::audit::{self, Context};
+use super::throttle::{RefusalSummary, ThrottledKey};
 use super::{ServiceError, ServiceResult, secrets};
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::auth::Session;
 use crate::domain::ids::{SessionId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::user::{Email, User};
+use crate::domain::user::{Email, User, claimed_email};
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// A fresh session: the secret goes into the cookie and nowhere else.
 pub struct NewSession {
@@ -39,7 +40,9 @@ pub fn start(tx: &redb::WriteTransaction, user: &User, client: &ClientInfo, prev
     Ok(secret)
 }
 
-/// Checks an email and password, with throttling, and starts a session.
+/// Checks an email and password, with throttling, and starts a session. The attempt is
+/// counted before the password is checked; a refusal while throttled is tallied in memory
+/// and summarised in one audit row per throttled key and window.
 pub async fn sign_in(
     state: &AppState,
     client: &ClientInfo,
@@ -47,31 +50,43 @@ pub async fn sign_in(
     password: &str,
     previous: Option<[u8; 32]>,
 ) -> ServiceResult<NewSession> {
-    let claimed = email_text.trim().to_lowercase();
-    let address = client.address.clone();
-    let ctx = Context::anonymous(Some(claimed.clone()), client.clone());
-    if let Err(retry_after) = state.throttle.check(&claimed, address.as_deref(), Instant::now()) {
-        let ctx = ctx.clone();
-        state.store.write(move |tx| audit::record(tx, &ctx, AuditAction::SignInThrottled, None, None)).await?;
-        return Err(ServiceError::Throttled { retry_after });
-    }
+    let claimed = claimed_email(email_text);
+    let address = client.address.as_deref();
+    let reservation = match state.throttle.reserve(&claimed, address, Instant::now()) {
+        Ok(reservation) => reservation,
+        Err(refusal) => {
+            if let Some(summary) = refusal.summary {
+                let client = client.clone();
+                state.store.write(move |tx| record_refusals(tx, &summary, client)).await?;
+            }
+            return Err(ServiceError::Throttled { retry_after: refusal.retry_after });
+        }
+    };
     let user = match Email::parse(email_text) {
         Ok(email) => state.store.read(move |tx| store::users::find_by_email(tx, &email)).await?,
         Err(_) => None,
     };
-    let password_ok = state.passwords.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let password_ok = match state.passwords.verify(address, password, user.as_ref().map(|u| u.password_hash.as_str())).await {
+        Ok(matches) => matches,
+        Err(e @ ServiceError::PasswordChecksBusy { .. }) => {
+            state.throttle.release(reservation);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let user = match user {
         Some(user) if password_ok => user,
         _ => {
-            state.throttle.record_failure(&claimed, address.as_deref(), Instant::now());
+            reservation.failed();
+            let ctx = Context::anonymous(Some(claimed), client.clone());
             state.store.write(move |tx| audit::record(tx, &ctx, AuditAction::SignInFailed, None, None)).await?;
             return Err(ServiceError::BadCredentials);
         }
     };
+    state.throttle.succeeded(reservation);
     if user.disabled {
         return Err(ServiceError::AccountDisabled);
     }
-    state.throttle.clear_account(&claimed);
     let ctx = Context::user(user.id, user.email.as_str(), client.clone());
     let client = client.clone();
     let for_tx = user.clone();
@@ -84,6 +99,16 @@ pub async fn sign_in(
         })
         .await?;
     Ok(NewSession { secret, user })
+}
+
+/// Writes (or brings up to date) the one audit row that summarises a throttled key's refusals.
+fn record_refusals(tx: &redb::WriteTransaction, summary: &RefusalSummary, client: ClientInfo) -> Result<(), StoreError> {
+    let (claimed, target) = match &summary.key {
+        ThrottledKey::Account(account) => (Some(account.clone()), account.clone()),
+        ThrottledKey::Address(address) => (None, format!("address {address}")),
+    };
+    let ctx = Context::anonymous(claimed, client);
+    audit::record_as(tx, summary.row, summary.started, &ctx, AuditAction::SignInThrottled, Some(target), Some(summary.detail()))
 }
 
 /// Resolves a session cookie to its person, or `None` when it is unknown, expired or the

@@ -6,18 +6,20 @@ use std::time::Duration;
 
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, secrets};
+use crate::config::ApiConfig;
 use crate::domain::audit::AuditAction;
 use crate::domain::auth::{ApiToken, LAST_SEEN_GRANULARITY, TokenLimits, parse_token_name};
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::user::User;
+use crate::domain::user::{Role, User};
 use crate::state::AppState;
 use crate::store;
 
 /// The longest expiry a token may be given.
 pub const MAX_EXPIRY: Duration = Duration::from_secs(5 * 365 * 86400);
 
-/// Creates a token; the returned secret is shown once and never again.
+/// Creates a token; the returned secret is shown once and never again. Only an admin (or
+/// the operator's command line) may give it limits above the instance's `[api]` defaults.
 pub async fn create(
     state: &AppState,
     ctx: &Context,
@@ -44,9 +46,16 @@ pub async fn create(
         limits,
     };
     let (ctx, stored, hash) = (ctx.clone(), token.clone(), secrets::hash(&secret));
+    let defaults = state.config.api.clone();
     state
         .store
         .write(move |tx| {
+            if let Some(actor) = ctx.actor_id() {
+                let is_admin = store::users::get(tx, actor)?.is_some_and(|a| a.role == Role::Admin);
+                if !is_admin {
+                    within_defaults(&limits, &defaults)?;
+                }
+            }
             let owner = store::users::get(tx, user)?.ok_or(ServiceError::NotFound("user"))?;
             store::tokens::insert(tx, &hash, &stored)?;
             audit::record(tx, &ctx, AuditAction::TokenCreated, Some(owner.email.to_string()), Some(format!("token {:?}", stored.name)))?;
@@ -54,6 +63,25 @@ pub async fn create(
         })
         .await?;
     Ok((token, secret))
+}
+
+/// Refuses limits above the instance's defaults (what members may not give their tokens).
+fn within_defaults(limits: &TokenLimits, defaults: &ApiConfig) -> ServiceResult<()> {
+    let above = |own: Option<u32>, default: u32| own.is_some_and(|n| n > default);
+    let mut refused = Vec::new();
+    if above(limits.requests_per_minute, defaults.requests_per_minute) {
+        refused.push(format!("{} requests per minute", defaults.requests_per_minute));
+    }
+    if above(limits.concurrent_jobs, defaults.concurrent_jobs) {
+        refused.push(format!("{} unfinished generations at once", defaults.concurrent_jobs));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::InvalidMessage(format!(
+        "a token's limits may be at most the instance's defaults ({}); only an admin may raise them",
+        refused.join(" and ")
+    )))
 }
 
 pub async fn list(state: &AppState, user: UserId) -> ServiceResult<Vec<ApiToken>> {
@@ -75,6 +103,25 @@ pub async fn revoke(state: &AppState, ctx: &Context, user: UserId, id: TokenId) 
             Ok(())
         })
         .await
+}
+
+/// Revokes every usable token of `user` inside the caller's transaction (a password reset);
+/// returns how many. Revoked tokens stay listed, marked revoked.
+pub fn revoke_all(tx: &redb::WriteTransaction, ctx: &Context, user: &User) -> ServiceResult<usize> {
+    let now = Timestamp::now();
+    let mut revoked = 0;
+    for mut token in store::tokens::list_for_user(tx, user.id)? {
+        if token.revoked_at.is_none() {
+            token.revoked_at = Some(now);
+            store::tokens::update(tx, &token)?;
+            revoked += 1;
+        }
+    }
+    if revoked > 0 {
+        let detail = if revoked == 1 { "1 token".to_string() } else { format!("{revoked} tokens") };
+        audit::record(tx, ctx, AuditAction::TokenRevoked, Some(user.email.to_string()), Some(detail))?;
+    }
+    Ok(revoked)
 }
 
 /// Resolves a bearer secret to its token and person; `None` for anything not usable.
@@ -183,6 +230,19 @@ mod tests {
             limits: TokenLimits::default(),
         };
         (token, user)
+    }
+
+    #[test]
+    fn limits_within_the_defaults_pass_and_any_above_is_named() {
+        let defaults = ApiConfig { requests_per_minute: 120, concurrent_jobs: 8 };
+        let limits = |rpm, jobs| TokenLimits { requests_per_minute: rpm, concurrent_jobs: jobs };
+        for ok in [limits(None, None), limits(Some(120), Some(8)), limits(Some(1), None)] {
+            assert!(within_defaults(&ok, &defaults).is_ok(), "{ok:?}");
+        }
+        let refused = within_defaults(&limits(Some(121), Some(9)), &defaults).unwrap_err().to_string();
+        assert!(refused.contains("120 requests per minute") && refused.contains("8 unfinished"), "{refused}");
+        let refused = within_defaults(&limits(None, Some(1000)), &defaults).unwrap_err().to_string();
+        assert!(!refused.contains("requests per minute") && refused.contains("only an admin"), "{refused}");
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! Reference uploads: validated, stripped of metadata by re-encoding, stored encrypted.
 
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
 use super::{ServiceError, ServiceResult};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::ids::AssetId;
@@ -7,10 +12,15 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::state::AppState;
 use crate::store;
-use crate::vault::uploads::{UploadError, sanitize};
+use crate::turns::Turns;
+use crate::vault::uploads::{CleanImage, UploadError, decode_cost, sanitize};
 
-/// The most pixels a reference image may have (checked before decoding).
+/// The most pixels a reference image may have (checked from its header, before decoding).
 pub const MAX_PIXELS: u64 = 40_000_000;
+/// How long an upload waits for a decoding turn before it is refused as busy.
+pub const DECODE_WAIT: Duration = Duration::from_secs(10);
+/// The memory, in MiB, that the images of the whole process being cleaned at once may take.
+pub const DECODE_BUDGET_MIB: u32 = 512;
 
 impl From<UploadError> for ServiceError {
     fn from(e: UploadError) -> Self {
@@ -33,10 +43,7 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
 /// Validates, cleans (re-encoding drops EXIF/GPS) and encrypts an image of `user`'s into
 /// the vault; returns its record, which the caller stores.
 pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind) -> ServiceResult<Asset> {
-    let max = state.config.limits.upload_max;
-    let clean = tokio::task::spawn_blocking(move || sanitize(&bytes, max, MAX_PIXELS))
-        .await
-        .map_err(|_| ServiceError::Internal("image cleaning stopped".into()))??;
+    let clean = clean(bytes, state.config.limits.upload_max).await?;
     let identity = state.keyring.identity_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
     let id = AssetId::generate();
     let ingested = state
@@ -59,24 +66,43 @@ pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: As
     })
 }
 
+/// Decodes and re-encodes an image (see [`sanitize`]) in turn with every other upload of the
+/// process: one decode per CPU core at a time, and together within [`DECODE_BUDGET_MIB`] of
+/// decoded pixels (the cost read from the header first; one image alone may take the whole
+/// budget), so memory stays bounded however many arrive. One that waits longer than
+/// [`DECODE_WAIT`] is refused as busy (503, try again shortly).
+async fn clean(bytes: Vec<u8>, max_bytes: u64) -> ServiceResult<CleanImage> {
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    static BUDGET: Semaphore = Semaphore::const_new(DECODE_BUDGET_MIB as usize);
+    let (cost, bytes) = blocking(move || (decode_cost(&bytes, max_bytes, MAX_PIXELS), bytes)).await?;
+    let mib = u32::try_from(cost?.div_ceil(1 << 20)).unwrap_or(u32::MAX).clamp(1, DECODE_BUDGET_MIB);
+    let turn = async {
+        let turn = TURNS.get_or_init(|| Turns::per_core(1)).take().await;
+        (turn, BUDGET.acquire_many(mib).await)
+    };
+    let Ok((_turn, _memory)) = tokio::time::timeout(DECODE_WAIT, turn).await else {
+        return Err(ServiceError::Busy { what: "images being cleaned", retry_after: DECODE_WAIT });
+    };
+    blocking(move || sanitize(&bytes, max_bytes, MAX_PIXELS)).await?.map_err(ServiceError::from)
+}
+
+/// Runs CPU-bound image work on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| ServiceError::Internal("image cleaning stopped".into()))
+}
+
 /// An asset its owner may see.
 pub async fn get(state: &AppState, user: &User, id: AssetId) -> ServiceResult<Asset> {
     let owner = user.id;
     state.store.read(move |tx| store::assets::get(tx, id)).await?.filter(|a| a.owner == owner).ok_or(ServiceError::NotFound("file"))
 }
 
-/// Cleans and stores the reference images of a new generation, each given with its role
-/// (`first_frame`, `last_frame`, `reference`; checked before anything is stored), and
-/// returns `(role, upload id)` pairs for [`super::generations::NewGeneration::references`].
-/// The page's form and the API's multipart body both come through here.
-pub async fn upload_references(state: &AppState, user: &User, files: Vec<(String, Vec<u8>)>) -> ServiceResult<Vec<(String, String)>> {
-    for (role, _) in &files {
-        crate::domain::catalog::ReferenceRole::parse(role)?;
-    }
-    let mut references = Vec::with_capacity(files.len());
-    for (role, bytes) in files {
-        let asset = upload(state, user, bytes).await?;
-        references.push((role, asset.id.to_string()));
-    }
-    Ok(references)
+/// Cleans and stores one reference image of a new generation, given with its role
+/// (`first_frame`, `last_frame`, `reference`; checked before anything is stored), and returns
+/// the `(role, upload id)` pair for [`super::generations::NewGeneration::references`]. Forms
+/// call it as each file arrives, so only one file is held at a time.
+pub async fn upload_reference(state: &AppState, user: &User, role: &str, bytes: Vec<u8>) -> ServiceResult<(String, String)> {
+    crate::domain::catalog::ReferenceRole::parse(role)?;
+    let asset = upload(state, user, bytes).await?;
+    Ok((role.to_string(), asset.id.to_string()))
 }

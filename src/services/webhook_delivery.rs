@@ -16,7 +16,7 @@ use crate::domain::ids::DeliveryId;
 use crate::domain::standard_webhooks;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::{Attempt, DeliveryState, retry_delay};
-use crate::providers::http::{OutboundClient, OutboundError, OutboundPolicy};
+use crate::providers::http::{OutboundClient, OutboundPolicy};
 use crate::state::AppState;
 use crate::store;
 use crate::vault::sealed;
@@ -170,6 +170,6 @@ async fn send(state: &AppState, client: &OutboundClient, url: &str, sealed_secre
         .body(body.to_string());
     match request.send().await {
         Ok(response) => Ok(response.status().as_u16()),
-        Err(e) => Err(super::webhooks::refusal_message(&OutboundError::from(e))),
+        Err(e) => Err(super::webhooks::refusal_message(&e)),
     }
 }

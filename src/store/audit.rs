@@ -6,6 +6,7 @@ use super::tables::AUDIT;
 use super::{StoreError, Tx, codec};
 use crate::domain::audit::AuditEvent;
 
+/// Writes an event under its id (a new row, or the same row rewritten).
 pub fn append(tx: &WriteTransaction, event: &AuditEvent) -> Result<(), StoreError> {
     tx.open_table(AUDIT)?.insert(event.id.to_key(), codec::encode(event)?.as_slice())?;
     Ok(())
@@ -79,6 +80,43 @@ pub fn truncate_addresses(
         table.insert(*key, codec::encode(event)?.as_slice())?;
     }
     Ok((changed.len(), next))
+}
+
+/// Rewrites events with keys from `from` on through `change` (which says whether it changed
+/// one), up to `limit` rows; returns how many changed and the key to continue from (`None`
+/// at the end of the log).
+pub fn rewrite(
+    tx: &WriteTransaction,
+    from: u128,
+    limit: usize,
+    mut change: impl FnMut(&mut AuditEvent) -> bool,
+) -> Result<(usize, Option<u128>), StoreError> {
+    let mut table = tx.open_table(AUDIT)?;
+    let mut changed = Vec::new();
+    let mut next = None;
+    for (seen, row) in table.range(from..)?.enumerate() {
+        let (key, value) = row?;
+        if seen == limit {
+            next = Some(key.value());
+            break;
+        }
+        let mut event: AuditEvent = codec::decode(value.value())?;
+        if change(&mut event) {
+            changed.push((key.value(), event));
+        }
+    }
+    for (key, event) in &changed {
+        table.insert(*key, codec::encode(event)?.as_slice())?;
+    }
+    Ok((changed.len(), next))
+}
+
+/// Calls `f` with every event, oldest first.
+pub fn each(tx: &impl Tx, mut f: impl FnMut(AuditEvent)) -> Result<(), StoreError> {
+    for row in tx.table(AUDIT)?.iter()? {
+        f(codec::decode(row?.1.value())?);
+    }
+    Ok(())
 }
 
 /// How many events have keys below `until`.

@@ -1,5 +1,6 @@
 //! Copies of the store: a logical snapshot of every table into a fresh redb file (for
-//! `reelvault backup`), and the file copy taken before a migration step runs.
+//! `reelvault backup`), and the file copy taken before a migration step runs (listed for the
+//! retention sweep). Every copy is written 0600 in folders of 0700.
 //!
 //! The snapshot reads inside ONE read transaction, so it is consistent however long it takes
 //! and never blocks writers. It knows the table list below; a table in the store that the list
@@ -7,6 +8,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use redb::{
     Key, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle, Value, WriteTransaction,
@@ -104,6 +106,8 @@ pub fn snapshot(from: &ReadTransaction, dest: &Path) -> Result<Snapshot, StoreEr
     if from.list_multimap_tables()?.next().is_some() {
         return Err(StoreError::Backup("multimap tables are not known to the backup; refusing an incomplete copy".into()));
     }
+    // made empty and private first: redb opens it as it is, mode included
+    create_private_file(dest).map_err(|e| StoreError::Backup(format!("cannot create {}: {e}", dest.display())))?;
     let db = redb::Database::builder().create(dest)?;
     let mut tables = Vec::new();
     super::write_now(&db, |to| {
@@ -178,7 +182,10 @@ pub fn before_upgrade(store_file: &Path, from: u32) -> Result<PathBuf, StoreErro
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let dest = dir.join(format!("reelvault-{from}-{seconds}.redb"));
     let partial = dest.with_extension("redb.partial");
-    fs::copy(store_file, &partial).map_err(|e| io("cannot copy the store to", &partial, e))?;
+    let copied = fs::File::open(store_file)
+        .and_then(|mut from| std::io::copy(&mut from, &mut create_private_file(&partial)?))
+        .map_err(|e| io("cannot copy the store to", &partial, e));
+    copied?;
     let copy = redb::Database::builder().set_repair_callback(|_| {}).create(&partial)?;
     let found = migrations::stored_version(&copy)?;
     drop(copy);
@@ -188,6 +195,58 @@ pub fn before_upgrade(store_file: &Path, from: u32) -> Result<PathBuf, StoreErro
     fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| io("cannot sync", &partial, e))?;
     fs::rename(&partial, &dest).map_err(|e| io("cannot rename", &dest, e))?;
     Ok(dest)
+}
+
+/// A copy of the store taken before a migration, in `DATA/backups/` (or one a crash left
+/// unfinished there).
+#[derive(Debug, Clone)]
+pub struct UpgradeCopy {
+    pub path: PathBuf,
+    /// The file's name, as the retention plan lists it.
+    pub name: String,
+    /// When it was written (the file's modification time).
+    pub written: SystemTime,
+}
+
+/// The copies taken before migrations under `data_dir`, oldest first; none when there is no
+/// backups folder. Only files named as [`before_upgrade`] names them are listed.
+pub fn upgrade_copies(data_dir: &Path) -> std::io::Result<Vec<UpgradeCopy>> {
+    let entries = match fs::read_dir(data_dir.join(UPGRADE_BACKUP_DIR)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut copies = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with("reelvault-") && (name.ends_with(".redb") || name.ends_with(".redb.partial"));
+        let meta = entry.metadata()?;
+        if ours && meta.is_file() {
+            copies.push(UpgradeCopy { path: entry.path(), name, written: meta.modified()? });
+        }
+    }
+    copies.sort_by_key(|c| c.written);
+    Ok(copies)
+}
+
+/// Creates (or truncates) the file at `path`, readable and writable by its owner only (0600).
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        // the mode above applies only to a new file
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
 }
 
 /// Creates `path` and its missing parents with mode 0700.

@@ -3,6 +3,7 @@
 //! [`sanitize`] accepts PNG, JPEG and WebP, decided by magic bytes only. It checks the byte
 //! size, then the pixel count from the header before decoding anything, decodes under a memory
 //! limit, applies the EXIF orientation, and re-encodes (JPEG as JPEG, PNG and WebP as PNG).
+//! [`decode_cost`] tells from the header alone how much memory that will take.
 //! Re-encoding writes pixels only, so EXIF (GPS included), XMP, IPTC, text chunks and ICC
 //! profiles are all dropped. It is CPU-bound: call it from the blocking pool.
 
@@ -92,8 +93,19 @@ fn corrupt(err: ImageError) -> UploadError {
     }
 }
 
-/// Validates an uploaded image and re-encodes it without metadata.
-pub fn sanitize(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<CleanImage, UploadError> {
+/// The memory decoding and re-encoding `input` takes at most, in bytes, read from its header
+/// alone (nothing is decoded): its decoded pixels, twice (the encoder may convert a copy).
+/// Refuses what [`sanitize`] would refuse before decoding (size, type, pixel count).
+pub fn decode_cost(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<u64, UploadError> {
+    let (_, decoder) = open(input, max_bytes, max_pixels)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width).saturating_mul(u64::from(height));
+    Ok(pixels.saturating_mul(u64::from(decoder.color_type().bytes_per_pixel())).saturating_mul(2))
+}
+
+/// Checks the size and type of `input` and parses its header into a decoder under a memory
+/// limit, refusing more than `max_pixels` pixels before anything is decoded.
+fn open(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<(ImageFormat, impl ImageDecoder + '_), UploadError> {
     if u64::try_from(input.len()).unwrap_or(u64::MAX) > max_bytes {
         return Err(UploadError::TooLarge { max: max_bytes });
     }
@@ -111,7 +123,7 @@ pub fn sanitize(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<CleanIm
     let mut reader = ImageReader::with_format(Cursor::new(input), format);
     reader.limits(limits);
     // Building the decoder parses headers only: nothing is decoded yet.
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width).saturating_mul(u64::from(height)) > max_pixels {
         return Err(UploadError::TooManyPixels { width, height, max: max_pixels });
@@ -119,6 +131,12 @@ pub fn sanitize(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<CleanIm
     if width == 0 || height == 0 {
         return Err(UploadError::Corrupt("the image has no pixels".to_string()));
     }
+    Ok((format, decoder))
+}
+
+/// Validates an uploaded image and re-encodes it without metadata.
+pub fn sanitize(input: &[u8], max_bytes: u64, max_pixels: u64) -> Result<CleanImage, UploadError> {
+    let (format, mut decoder) = open(input, max_bytes, max_pixels)?;
     // A broken EXIF block is no reason to refuse the pixels; it is dropped anyway.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;

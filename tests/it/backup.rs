@@ -209,3 +209,53 @@ async fn a_damaged_or_incomplete_backup_is_refused_before_anything_is_written() 
     assert_ne!(code, 0);
     assert!(err.contains("no manifest.json"), "{err}");
 }
+
+/// Every file under `dir` is 0600 and every folder 0700 (`dir` itself included).
+fn assert_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            assert_private(&path);
+        } else {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+}
+
+/// Runs `reelvault ARGS` under umask 000, which would leave every file it makes world-writable.
+async fn lax_umask(args: &str) {
+    let shell = format!("umask 000; exec \"$0\" {args}");
+    let out = tokio::process::Command::new("sh").args(["-c", &shell, crate::support::process::BIN]).output().await.unwrap();
+    assert!(out.status.success(), "reelvault {args}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn backups_and_restores_write_files_0600_and_folders_0700_even_under_a_lax_umask() {
+    let (app, _admin, token) = app_with_credits(Duration::ZERO, 50).await;
+    let data = app.data_dir();
+    let d = data.to_str().unwrap();
+    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
+    assert_eq!(upload(&app.url, &token, jpeg_with_gps(), "ref.jpg").await.status, 201);
+
+    let root = tempfile::tempdir().unwrap();
+    // an empty folder made by someone else with a lax mode, and a new one under a lax umask
+    let given = root.path().join("given");
+    std::fs::create_dir(&given).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&given, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let new = root.path().join("new").join("backup");
+    for dir in [&given, &new] {
+        lax_umask(&format!("backup {} --data-dir {d}", dir.display())).await;
+        assert_private(dir);
+        assert!(dir.join("media").exists(), "the media were copied too");
+    }
+    let restored = root.path().join("restored");
+    lax_umask(&format!("restore {} --data-dir {}", given.display(), restored.display())).await;
+    assert_private(&restored);
+    app.stop().await;
+}

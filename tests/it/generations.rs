@@ -32,13 +32,17 @@ pub async fn api_post(base: &str, path: &str, token: &str, body: serde_json::Val
 }
 
 /// Polls the API until the generation is in a terminal state (at most 60 s).
+/// Polls quickly at first, then once a second (a token's requests per minute are limited,
+/// and a loaded machine finishes jobs late), for at most about two minutes.
 pub async fn wait_terminal(base: &str, token: &str, id: &str) -> serde_json::Value {
-    for _ in 0..600 {
+    let mut pause = Duration::from_millis(50);
+    for _ in 0..150 {
         let g = api_get(base, &format!("/api/v1/generations/{id}"), Some(token)).await.json();
         if ["succeeded", "failed", "cancelled"].contains(&g["state"].as_str().unwrap_or("")) {
             return g;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
     panic!("generation {id} did not finish");
 }

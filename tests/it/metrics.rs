@@ -1,4 +1,5 @@
-//! `GET /metrics`: Prometheus text for scrapers on this machine and for admins, nobody else.
+//! `GET /metrics`: Prometheus text for scrapers at addresses listed in `metrics.allow` and for
+//! admins, nobody else.
 
 use std::time::Duration;
 
@@ -68,6 +69,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
     let port = refusing_provider().await;
     let app = TestApp::start_with(|c| {
+        c.metrics.allow = vec!["127.0.0.1".parse().unwrap()];
         c.connection[0].delay = Duration::from_millis(1500);
         let mut videos = c.connection[0].clone();
         videos.name = "videos".into();
@@ -123,7 +125,7 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
     assert_eq!(failed["reason"]["code"], "provider.auth", "{failed}");
 
     let page = metrics(&app.url, &[], None).await;
-    assert_eq!(page.status, 200, "a scraper on this machine needs no token");
+    assert_eq!(page.status, 200, "a scraper at a listed address needs no token");
     assert!(page.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"), "{:?}", page.header("content-type"));
     let text = page.body;
     assert_eq!(sample(&text, r#"reelvault_provider_errors_total{class="auth"}"#), Some(1.0), "{text}");
@@ -139,7 +141,7 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
     assert!(text.contains(r#"reelvault_http_request_duration_seconds_bucket{route="/api/v1/generations",le="+Inf"}"#), "{text}");
     assert!(!text.contains(&id) && !text.contains("kite") && !text.contains("m@example.com"), "no ids, prompts or people: {text}");
 
-    // behind a reverse proxy on this machine, only admins get in
+    // behind a reverse proxy on this machine (not a trusted proxy), only admins get in
     let proxied = [("x-forwarded-for", "203.0.113.7")];
     assert_eq!(metrics(&app.url, &proxied, None).await.status, 401);
     assert_eq!(metrics(&app.url, &[("forwarded", "for=203.0.113.7")], None).await.status, 401);
@@ -150,5 +152,34 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
     let session = admin.client.get(format!("{}/metrics", app.url)).header("x-forwarded-for", "203.0.113.7").send().await.unwrap();
     assert_eq!(session.status(), 200, "an admin's browser session works too");
     assert_eq!(api_get(&app.url, "/api/v1/me", Some(&member_token)).await.status, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_need_an_admin_unless_the_client_address_is_listed() {
+    // by default no address is listed: a loopback peer (a proxy on this machine, or anyone
+    // else on it) is asked for an admin's credentials like everyone
+    let (app, admin) = TestApp::with_admin().await;
+    let anonymous = metrics(&app.url, &[], None).await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    assert_eq!(anonymous.json()["code"], "auth.required");
+    let token = admin.post_form("/account/tokens", &[("name", "prometheus"), ("expires", "30")]).await.text_of("#new-token");
+    assert_eq!(metrics(&app.url, &[], Some(&token)).await.status, 200, "an admin's token, as Prometheus' bearer token");
+
+    // behind a trusted proxy, the address that counts is the client's, not the proxy's
+    let app = app
+        .restart_with(|c| {
+            c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            c.metrics.allow = vec!["127.0.0.1".parse().unwrap(), "198.51.100.5".parse().unwrap()];
+        })
+        .await;
+    assert_eq!(metrics(&app.url, &[], None).await.status, 200, "the listed scraper on this machine");
+    assert_eq!(metrics(&app.url, &[("x-forwarded-for", "198.51.100.5")], None).await.status, 200, "a listed scraper behind the proxy");
+    for relayed in [("x-forwarded-for", "203.0.113.7"), ("x-forwarded-for", "198.51.100.5, 203.0.113.7"), ("forwarded", "for=198.51.100.5")]
+    {
+        let refused = metrics(&app.url, &[relayed], None).await;
+        assert_eq!(refused.status, 401, "{relayed:?}: {}", refused.body);
+        assert!(!refused.body.contains("reelvault_"));
+    }
     app.stop().await;
 }

@@ -38,6 +38,10 @@ async fn a_schema_1_store_is_upgraded_and_its_emails_become_case_insensitive() {
     assert_eq!(copies.len(), 1, "{copies:?}");
     let name = copies[0].file_name().unwrap().to_str().unwrap().to_string();
     assert!(name.starts_with("reelvault-1-") && name.ends_with(".redb"), "{name}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&copies[0]), 0o600, "the copy is readable by the service only, whatever the store's own mode");
+    assert_eq!(mode(&data.join("backups")), 0o700);
     let copy = redb::Database::create(&copies[0]).unwrap();
     assert_eq!(migrations::stored_version(&copy).unwrap(), 1, "the copy is the store as schema 1 left it");
     drop(copy);

@@ -1,6 +1,7 @@
 //! Privacy rights as people use them: deleting all content or the whole account (key
-//! destroyed, ledger kept anonymised), correcting the profile, the data-use preference,
-//! an admin's freeze and legal holds, and the expiry warnings.
+//! destroyed, ledger kept anonymised, the audit log naming them only by id), correcting the
+//! profile, the data-use preference, an admin's freeze and legal holds, and the expiry
+//! warnings.
 
 use std::time::Duration;
 
@@ -413,5 +414,50 @@ async fn outputs_about_to_expire_show_a_banner_and_their_days_left() {
     assert_eq!(member.post_form(&format!("/generations/{id}/keep"), &[]).await.status, 303);
     assert_eq!(member.get("/library").await.count("#expiry-banner"), 0, "kept items are not warned about");
     assert_eq!(member.get(&format!("/generations/{id}")).await.count("#expires"), 0);
+    app.stop().await;
+}
+
+/// A browser request from the member's own machine, as a trusted proxy forwards it.
+const MEMBER_ADDRESS: &str = "203.0.113.77";
+const MEMBER_AGENT: &str = "MembersOwnBrowser/7.1";
+
+#[tokio::test]
+async fn after_an_account_is_deleted_the_audit_log_names_it_only_by_its_id() {
+    let app = TestApp::start_with(|c| {
+        c.connection[0].delay = Duration::ZERO;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let (app, admin, _admin_token, _member, token) = team_in(app).await;
+    let id = member_id(&app, &token).await;
+    let from_home = [("x-forwarded-for", MEMBER_ADDRESS), ("user-agent", MEMBER_AGENT)];
+    let browser = app.browser();
+    let csrf = browser.csrf_token().await;
+    let mut headers = vec![("origin", browser.base.as_str()), ("sec-fetch-site", "same-origin")];
+    headers.extend(from_home);
+    let failed = browser.post_raw("/login", &[("csrf_token", &csrf), ("email", MEMBER), ("password", "a wrong guess")], &headers).await;
+    assert_eq!(failed.status, 401, "{}", failed.body);
+    let signed_in = browser.post_raw("/login", &[("csrf_token", &csrf), ("email", MEMBER), ("password", MEMBER_PASSWORD)], &headers).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(admin.post_form(&format!("/admin/users/{id}/freeze"), &[("frozen", "true")]).await.status, 303);
+    assert_eq!(admin.post_form(&format!("/admin/users/{id}/freeze"), &[("frozen", "false")]).await.status, 303);
+    let before = admin.get("/admin/audit").await.body;
+    for trace in [MEMBER, MEMBER_ADDRESS, MEMBER_AGENT] {
+        assert!(before.contains(trace), "the log names {trace} while the account exists");
+    }
+
+    let csrf = browser.csrf_token().await;
+    let deleted = browser.post_raw("/account/delete", &[("csrf_token", &csrf), ("password", MEMBER_PASSWORD)], &headers).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    erased(&app, id).await;
+
+    let label = format!("user:{id}");
+    for (what, view) in [("audit page", admin.get("/admin/audit").await), ("CSV export", admin.get("/admin/audit.csv").await)] {
+        assert_eq!(view.status, 200, "{what}");
+        for trace in [MEMBER, MEMBER_ADDRESS, MEMBER_AGENT] {
+            assert!(!view.body.contains(trace), "the {what} still shows {trace}: {}", view.body);
+        }
+        assert!(view.body.contains(&label), "the {what} names them by id: {}", view.body);
+    }
     app.stop().await;
 }

@@ -395,3 +395,69 @@ async fn retention_sweeps_run_on_the_configured_schedule() {
     assert!(ran, "an every-second schedule enqueued a sweep");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn retention_checks_holds_again_in_the_transaction_that_marks_a_batch() {
+    let (app, admin, token) = app().await;
+    let (due, due_file) = image(&app, &token).await;
+    let (held_later, held_file) = image(&app, &token).await;
+    let state = &app.running.state;
+    let at = days_ahead(181);
+    let plan = retention::plan(state, at).await.unwrap();
+    let planned = plan_ids(&plan, "outputs");
+    assert!(planned.contains(&held_later.to_string()), "{planned:?}");
+
+    // the hold arrives between reading the plan and marking its batch
+    let held = admin.post_form("/admin/generations/hold", &[("generation", &held_later.to_string())]).await;
+    assert_eq!(held.status, 303, "{}", held.body);
+    let marked = deletion::mark_many(state, &Context::system(), vec![due, held_later], deletion::Holds::Skip).await.unwrap();
+    assert_eq!(marked, vec![due], "the held one is skipped");
+    deletion::finish_many(state, marked).await.unwrap();
+    assert!(!due_file.exists() && held_file.exists());
+    let refused = deletion::mark_many(state, &Context::system(), vec![held_later], deletion::Holds::Refuse).await;
+    assert!(matches!(refused, Err(reelvault::services::ServiceError::LegalHold(id)) if id == held_later), "{refused:?}");
+    let run = retention::run(state, "test", at).await.unwrap();
+    assert_eq!(run.counts.outputs, 0);
+    assert!(generation(&app, held_later).await.is_some_and(|g| g.deleted_at.is_none()) && held_file.exists());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_removes_pre_migration_copies_after_their_period_and_keeps_recent_ones() {
+    let app = TestApp::start_with(|c| c.retention.pre_migration_copies = DAY * 30).await;
+    let data = app.data_dir();
+    let backups = data.join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let copy = |name: &str, age: Duration| {
+        let path = backups.join(name);
+        std::fs::File::create(&path).unwrap().set_modified(SystemTime::now() - age).unwrap();
+        path
+    };
+    let old = copy("reelvault-4-1700000000.redb", DAY * 31);
+    let crashed = copy("reelvault-4-1700000100.redb.partial", DAY * 40);
+    let recent = copy("reelvault-5-1760000000.redb", DAY * 2);
+    let unrelated = copy("notes.txt", DAY * 400);
+    let state = &app.running.state;
+
+    let plan = retention::plan(state, Timestamp::now()).await.unwrap();
+    assert_eq!(plan_ids(&plan, "pre-migration copy"), ["reelvault-4-1700000000.redb", "reelvault-4-1700000100.redb.partial"]);
+    let later = retention::plan(state, days_ahead(29)).await.unwrap();
+    assert_eq!(plan_ids(&later, "pre-migration copy").len(), 3, "a plan for a later day lists the recent copy too");
+    let d = data.to_str().unwrap();
+    let (code, out, err) = run(&["retention", "plan", "--data-dir", d], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pre-migration copy") && out.contains("reelvault-4-1700000000.redb"), "{out}");
+    assert!(!out.contains("reelvault-5-1760000000.redb"), "{out}");
+
+    let swept = retention::run(state, "test", Timestamp::now()).await.unwrap();
+    assert!(!old.exists() && !crashed.exists(), "copies older than the period are removed");
+    assert!(recent.exists(), "a recent copy is kept");
+    assert!(unrelated.exists(), "only the copies are the sweep's to remove");
+    assert!(swept.counts.files >= 2, "{:?}", swept.counts);
+
+    // zero keeps them forever
+    let app = app.restart_with(|c| c.retention.pre_migration_copies = Duration::ZERO).await;
+    retention::run(&app.running.state, "test", days_ahead(1000)).await.unwrap();
+    assert!(recent.exists());
+    app.stop().await;
+}

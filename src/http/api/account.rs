@@ -105,7 +105,8 @@ pub struct Accepted {
     message: &'static str,
 }
 
-/// `DELETE /api/v1/account/content`: every generation, upload and the picture; the account stays.
+/// `DELETE /api/v1/account/content`: every generation, upload and the picture made so far; the
+/// account stays. Items on legal hold stay until the hold is lifted, then go too.
 #[utoipa::path(delete, operation_id = "account_erase_content", path = "/api/v1/account/content", tag = "account", request_body = ConfirmBody, responses(
     (status = 202, body = Accepted),
     (status = 409, description = "A deletion is already running (`conflict`)", body = ErrorBody),
@@ -114,11 +115,15 @@ pub struct Accepted {
 pub async fn erase_content(req: HttpRequest, caller: ApiCaller, body: web::Json<ConfirmBody>) -> ApiResult {
     let state = state(&req)?;
     erasure::erase_content(&state, &caller.ctx(), &caller.user, &body.password).await?;
-    Ok(HttpResponse::Accepted()
-        .json(Accepted { state: "erasing", message: "Your generations, uploads and picture are being deleted. Your account stays." }))
+    Ok(HttpResponse::Accepted().json(Accepted {
+        state: "erasing",
+        message: "Your generations, uploads and picture are being deleted. Your account stays. \
+                  Anything on legal hold stays until the hold is lifted, then goes too.",
+    }))
 }
 
 /// `DELETE /api/v1/account`: disables the account at once, then destroys its content and key.
+/// Items on legal hold stay, with the key and a minimal record, until the hold is lifted.
 #[utoipa::path(delete, operation_id = "account_delete", path = "/api/v1/account", tag = "account", request_body = ConfirmBody, responses(
     (status = 202, body = Accepted),
     (status = 409, description = "This is the last enabled admin (`conflict`)", body = ErrorBody),
@@ -129,6 +134,7 @@ pub async fn delete(req: HttpRequest, caller: ApiCaller, body: web::Json<Confirm
     erasure::delete_account(&state, &caller.ctx(), &caller.user, &body.password).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         state: "deleting",
-        message: "Your account is disabled; its content and key are being destroyed. Credit records stay, anonymised.",
+        message: "Your account is disabled; its content and key are being destroyed. Credit records stay, anonymised. \
+                  Anything on legal hold stays, with your key, until the hold is lifted, then goes too.",
     }))
 }

@@ -14,7 +14,7 @@ use crate::domain::ids::GenerationId;
 use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
-use crate::http::multipart::{self, Parts};
+use crate::http::multipart::{self, Expected, Fields, Part};
 use crate::http::responses::ApiResult;
 use crate::services::generations::{self, NewGeneration};
 use crate::services::{deletion, media, uploads};
@@ -85,14 +85,23 @@ async fn view(state: &AppState, g: &crate::domain::generation::Generation) -> Re
     serde_json::to_value(GenerationView::new(state, g, &outputs)).map_err(|_| AppError::internal())
 }
 
-/// The new generation a multipart body asks for, its reference files uploaded as `user`'s.
-async fn from_form(state: &AppState, user: &User, parts: Parts) -> Result<NewGeneration, AppError> {
-    let Parts { mut fields, files } = parts;
-    if let Some(file) = files.iter().find(|f| !ROLES.contains(&f.field.as_str())) {
-        return Err(AppError::bad_parameter(
-            &file.field,
-            format!("File parts are named by their role: first_frame, last_frame or reference, not {:?}.", file.field),
-        ));
+/// The form of a new generation: parameters by name, and a file per reference role.
+const CREATE_FORM: Expected = Expected { fields: Fields::Any, files: &ROLES, max_files: ROLES.len() };
+/// The form of an upload: one `file`.
+const UPLOAD_FORM: Expected = Expected { fields: Fields::Named(&[]), files: &["file"], max_files: 1 };
+
+/// The new generation a multipart body asks for, each reference file uploaded as `user`'s as
+/// it arrives (so one file is held at a time).
+async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -> Result<NewGeneration, AppError> {
+    let mut fields = BTreeMap::new();
+    let mut references = Vec::new();
+    while let Some(part) = form.next().await? {
+        match part {
+            Part::Text { name, value } => {
+                fields.insert(name, value);
+            }
+            Part::File(file) => references.push(uploads::upload_reference(state, user, &file.field, file.bytes).await?),
+        }
     }
     let mut params: BTreeMap<String, serde_json::Value> = match fields.remove("params").filter(|p| !p.trim().is_empty()) {
         None => BTreeMap::new(),
@@ -107,7 +116,6 @@ async fn from_form(state: &AppState, user: &User, parts: Parts) -> Result<NewGen
             params.insert(name, serde_json::Value::String(value));
         }
     }
-    let references = uploads::upload_references(state, user, files.into_iter().map(|f| (f.field, f.bytes)).collect()).await?;
     Ok(NewGeneration { model, prompt, negative_prompt, params, references })
 }
 
@@ -136,9 +144,11 @@ fn is_multipart(req: &HttpRequest) -> bool {
 pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) -> ApiResult {
     let state = state(&req)?;
     let mut payload = payload.into_inner();
+    // a token at its limit is refused before any reference file is read or stored
+    let slot = caller.job_slot(&state).await?;
     let request = if is_multipart(&req) {
-        let parts = multipart::read(Multipart::new(req.headers(), payload), state.config.limits.upload_max).await?;
-        from_form(&state, &caller.user, parts).await?
+        let form = multipart::Reader::new(Multipart::new(req.headers(), payload), CREATE_FORM, state.config.limits.upload_max);
+        from_form(&state, &caller.user, form).await?
     } else {
         let body = match web::Json::<CreateBody>::from_request(&req, &mut payload).await {
             Ok(body) => body.into_inner(),
@@ -153,11 +163,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
         }
     };
-    let slot = caller.job_slot(&state).await?;
-    let g = generations::submit(&state, &caller.ctx(), &caller.user, request).await?;
-    if let Some(slot) = slot {
-        slot.hold(g.id);
-    }
+    let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;
     let location = format!("{}/generations/{}", super::PREFIX, g.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(view(&state, &g).await?))
 }
@@ -230,7 +236,7 @@ pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
     params(("id" = String, Path, description = "The generation's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = "It is on legal hold or still running (`conflict`)", body = ErrorBody),
+        (status = 409, description = "It is on legal hold (`generation.legal_hold`) or still running (`conflict`)", body = ErrorBody),
     ))]
 pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
     let state = state(&req)?;
@@ -269,11 +275,10 @@ pub struct UploadForm {
     ))]
 pub async fn upload(req: HttpRequest, caller: ApiCaller, payload: Multipart) -> ApiResult {
     let state = state(&req)?;
-    let mut parts = multipart::read(payload, state.config.limits.upload_max).await?;
-    let Some(index) = parts.files.iter().position(|f| f.field == "file") else {
+    let parts = multipart::read(payload, UPLOAD_FORM, state.config.limits.upload_max).await?;
+    let Some(file) = parts.files.into_iter().next() else {
         return Err(AppError::bad_request("Send the image in a multipart part named `file`.").into());
     };
-    let file = parts.files.swap_remove(index);
     let asset = uploads::upload(&state, &caller.user, file.bytes).await?;
     let url = state.urls().absolute(&media::signed_path(&state, &asset));
     Ok(HttpResponse::Created().json(UploadView {

@@ -94,16 +94,16 @@ pub fn routes() -> Vec<(Method, String)> {
 }
 
 /// Registers the API routes under the `/api/v1` scope: one resource per path (so other
-/// methods get a JSON 405), in table order.
+/// methods get a JSON 405 with `Allow`), in table order.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut by_path: Vec<(&'static str, Vec<actix_web::Route>)> = Vec::new();
+    let mut by_path: Vec<(&'static str, Vec<(Method, actix_web::Route)>)> = Vec::new();
     for e in endpoints() {
         match by_path.iter_mut().find(|(p, _)| *p == e.path) {
-            Some((_, routes)) => routes.push(e.route),
-            None => by_path.push((e.path, vec![e.route])),
+            Some((_, routes)) => routes.push((e.method, e.route)),
+            None => by_path.push((e.path, vec![(e.method, e.route)])),
         }
     }
     for (path, routes) in by_path {
-        cfg.service(routes.into_iter().fold(super::resource(path), |r, route| r.route(route)));
+        cfg.service(routes.into_iter().fold(super::resource(path), |r, (method, route)| r.route(method, route)));
     }
 }

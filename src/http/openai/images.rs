@@ -17,6 +17,7 @@ use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::generation::{GenState, Generation};
 use crate::domain::time::Timestamp;
 use crate::http::auth::{ApiCaller, state};
+use crate::http::multipart::{Expected, Fields};
 use crate::services::{generations, media};
 use crate::state::AppState;
 
@@ -40,17 +41,21 @@ fn format(body: &Body) -> Result<Format, OpenAiError> {
     }
 }
 
+/// The form of `/v1/images/generations`: fields only (images go to `/v1/images/edits`).
+const GENERATIONS_FORM: Expected = Expected { fields: Fields::Any, files: &[], max_files: 0 };
+/// The form of `/v1/images/edits`: one `image` (or `image[]`, as OpenAI's SDK names a list);
+/// a `mask` is refused as its part begins.
+const EDITS_FORM: Expected = Expected { fields: Fields::Any, files: &["image", "image[]"], max_files: 1 };
+
 /// `POST /v1/images/generations` (JSON).
 pub async fn generate(req: HttpRequest, caller: TokenCaller, payload: web::Payload) -> OpenAiResult {
     let state = state(&req)?;
     let caller = caller.0;
-    let body = Body::read(&req, payload, &state).await?;
-    if let Some(file) = body.files.first() {
-        return Err(OpenAiError::invalid(&file.field, "Images are sent to /v1/images/edits."));
-    }
+    let body = Body::read(&req, payload, &state, GENERATIONS_FORM).await?;
     let format = format(&body)?;
     let spec = model_for(&state, &caller, &body, MediaKind::Image).await?;
-    let g = submit(&state, &caller, &spec, Endpoint::ImageGenerations, &body, Vec::new()).await?;
+    let slot = caller.job_slot(&state).await?;
+    let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageGenerations), &body, Vec::new()).await?;
     respond(&state, &caller, g, format).await
 }
 
@@ -59,28 +64,25 @@ pub async fn generate(req: HttpRequest, caller: TokenCaller, payload: web::Paylo
 pub async fn edit(req: HttpRequest, caller: TokenCaller, payload: web::Payload) -> OpenAiResult {
     let state = state(&req)?;
     let caller = caller.0;
-    let mut body = Body::read(&req, payload, &state).await?;
+    let mut body = Body::read(&req, payload, &state, EDITS_FORM).await?;
     let format = format(&body)?;
     let spec = model_for(&state, &caller, &body, MediaKind::Image).await?;
     let mut images = body.take_files("image");
-    if !body.take_files("mask").is_empty() || body.fields.contains_key("mask") {
+    if body.fields.contains_key("mask") {
         return Err(OpenAiError::invalid("mask", format!("{} does not take a mask; send the image alone.", spec.id)));
     }
     let Some(role) = [ReferenceRole::Reference, ReferenceRole::FirstFrame].into_iter().find(|r| spec.takes(*r)) else {
         return Err(OpenAiError::invalid("image", format!("{} does not take an input image.", spec.id)));
     };
-    let image = match (images.pop(), images.len()) {
-        (Some(image), 0) => image,
-        (Some(_), more) => {
-            return Err(OpenAiError::invalid("image", format!("{} takes one input image; {} were sent.", spec.id, more + 1)));
-        }
-        (None, _) => return Err(OpenAiError::missing("image")),
-    };
+    // the form holds one file at most
+    let Some(image) = images.pop() else { return Err(OpenAiError::missing("image")) };
     // refuse bad fields before the image is stored
     body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
     params::translate(&spec, Endpoint::ImageEdits, &body.fields)?;
+    let slot = caller.job_slot(&state).await?;
     let asset = upload(&state, &caller, image, "image").await?;
-    let g = submit(&state, &caller, &spec, Endpoint::ImageEdits, &body, vec![(role.as_str().to_string(), asset.id.to_string())]).await?;
+    let references = vec![(role.as_str().to_string(), asset.id.to_string())];
+    let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageEdits), &body, references).await?;
     respond(&state, &caller, g, format).await
 }
 

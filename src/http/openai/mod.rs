@@ -20,11 +20,12 @@ use serde_json::Value;
 use self::errors::OpenAiError;
 use self::params::{Endpoint, text};
 use super::auth::{ApiCaller, LocalFuture, bearer_caller, state};
-use super::multipart::{self, FilePart};
+use super::multipart::{self, Expected, FilePart};
 use crate::domain::asset::Asset;
 use crate::domain::catalog::{MediaKind, ModelSpec};
 use crate::domain::generation::Generation;
-use crate::services::generations::{self, NewGeneration};
+use crate::services::generations::NewGeneration;
+use crate::services::rate_limits::JobSlot;
 use crate::services::{models, uploads};
 use crate::state::AppState;
 
@@ -69,11 +70,12 @@ pub struct Body {
 }
 
 impl Body {
-    /// Reads a JSON object or a `multipart/form-data` form; files are held to the upload limit.
-    pub async fn read(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<Body, OpenAiError> {
+    /// Reads a JSON object or a `multipart/form-data` form of the `expected` parts (at most
+    /// one file, held to the upload limit).
+    pub async fn read(req: &HttpRequest, payload: web::Payload, state: &AppState, expected: Expected) -> Result<Body, OpenAiError> {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         if content_type.starts_with("multipart/form-data") {
-            let parts = multipart::read(Multipart::new(req.headers(), payload), state.config.limits.upload_max).await?;
+            let parts = multipart::read(Multipart::new(req.headers(), payload), expected, state.config.limits.upload_max).await?;
             let fields = parts.fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
             return Ok(Body { fields, files: parts.files });
         }
@@ -137,19 +139,20 @@ pub async fn model_for(state: &AppState, caller: &ApiCaller, body: &Body, kind: 
 }
 
 /// Submits a translated request as an ordinary generation (audited, charged to the token's
-/// owner, in their library). `references` are (role, upload) pairs.
+/// owner, in their library) through the token's `slot` ([`ApiCaller::job_slot`], taken before
+/// any upload is stored). `references` are (role, upload) pairs.
 pub async fn submit(
     state: &AppState,
     caller: &ApiCaller,
-    spec: &ModelSpec,
-    endpoint: Endpoint,
+    slot: JobSlot,
+    (spec, endpoint): (&ModelSpec, Endpoint),
     body: &Body,
     references: Vec<(String, String)>,
 ) -> Result<Generation, OpenAiError> {
     let prompt = body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
     let params = params::translate(spec, endpoint, &body.fields)?;
     let request = NewGeneration { model: spec.id.to_string(), prompt, negative_prompt: body.text("negative_prompt"), params, references };
-    Ok(generations::submit(state, &caller.ctx(), &caller.user, request).await?)
+    Ok(slot.submit(state, &caller.ctx(), &caller.user, request).await?)
 }
 
 /// Cleans and stores a reference image of the caller's; `param` names the field it came in.

@@ -19,6 +19,7 @@ use crate::domain::generation::{GenState, Generation};
 use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
+use crate::http::multipart::{Expected, Fields};
 use crate::services::{ServiceError, deletion, generations, media, retention, uploads};
 use crate::state::AppState;
 
@@ -156,23 +157,24 @@ fn data_url(url: &str) -> Result<Vec<u8>, OpenAiError> {
     STANDARD.decode(data.trim()).map_err(|_| OpenAiError::invalid("input_reference", "The data: URL is not valid base64."))
 }
 
+/// The form of `/v1/videos`: fields and one `input_reference` file.
+const FORM: Expected = Expected { fields: Fields::Any, files: &["input_reference"], max_files: 1 };
+
 /// `POST /v1/videos` (multipart, as OpenAI's SDK sends it, or JSON).
 pub async fn create(req: HttpRequest, caller: TokenCaller, payload: web::Payload) -> OpenAiResult {
     let state = state(&req)?;
     let caller = caller.0;
-    let mut body = Body::read(&req, payload, &state).await?;
+    let mut body = Body::read(&req, payload, &state, FORM).await?;
     let spec = model_for(&state, &caller, &body, MediaKind::Video).await?;
-    // refuse bad fields before a reference image is stored
+    // refuse bad fields and a token at its limit before a reference image is stored
     body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
     params::translate(&spec, Endpoint::Videos, &body.fields)?;
+    let slot = caller.job_slot(&state).await?;
     let references = match input_reference(&state, &caller, &spec, &mut body).await? {
         Some(upload) => vec![(reference_role(&spec)?.as_str().to_string(), upload.to_string())],
         None => Vec::new(),
     };
-    if let Some(file) = body.files.first() {
-        return Err(OpenAiError::unknown_parameter(&file.field));
-    }
-    let g = submit(&state, &caller, &spec, Endpoint::Videos, &body, references).await?;
+    let g = submit(&state, &caller, slot, (&spec, Endpoint::Videos), &body, references).await?;
     video_response(&state, &caller.user, &g).await
 }
 
@@ -234,10 +236,13 @@ pub async fn list(req: HttpRequest, caller: TokenCaller, query: web::Query<ListQ
 
 /// `DELETE /v1/videos/{id}`: deletes the video and its files for good. A video still being
 /// made is cancelled first (its credits are released), since OpenAI's API has no cancel.
+/// One on legal hold is refused (409, code `generation.legal_hold`) and left as it is.
 pub async fn delete(req: HttpRequest, caller: TokenCaller, id: web::Path<String>) -> OpenAiResult {
     let state = state(&req)?;
     let caller = caller.0;
     let g = own_video(&state, &caller, &id).await?;
+    // a held video is neither cancelled nor deleted
+    deletion::refuse_if_held(&g, &caller.user)?;
     if !g.state.is_terminal() {
         match generations::cancel(&state, &caller.user, g.id).await {
             Ok(_) | Err(ServiceError::Conflict(_) | ServiceError::AlreadyFinished) => {}

@@ -11,7 +11,7 @@ use super::layout::Layout;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
-use crate::http::multipart;
+use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::{ServiceError, accounts, erasure, media, profile};
 use crate::state::AppState;
@@ -75,10 +75,13 @@ pub async fn update_profile(req: HttpRequest, who: SignedIn, form: web::Form<Pro
     }
 }
 
+/// The picture form: one `picture` file (the CSRF token travels in the query; a copy as a field is let be).
+const PICTURE_FORM: Expected = Expected { fields: Fields::Named(&["csrf_token"]), files: &["picture"], max_files: 1 };
+
 pub async fn set_picture(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
     let state = state(&req)?;
-    let parts = multipart::read(payload, state.config.limits.upload_max).await?;
-    let Some(file) = parts.files.into_iter().find(|f| f.field == "picture" && !f.bytes.is_empty()) else {
+    let parts = multipart::read(payload, PICTURE_FORM, state.config.limits.upload_max).await?;
+    let Some(file) = parts.files.into_iter().next() else {
         return refuse(&req, &state, who.user, InvalidInput("choose a picture (PNG, JPEG or WebP)").into()).await;
     };
     match profile::set_picture(&state, &who.ctx(), &who.user, file.bytes).await {
@@ -153,7 +156,8 @@ pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<Conf
         Ok(()) => Ok(redirect_with(
             state.urls().account(),
             FlashKind::Success,
-            "Your generations, uploads and picture are being deleted. Your account stays.",
+            "Your generations, uploads and picture are being deleted. Your account stays. \
+             Anything on legal hold stays until the hold is lifted, then goes too.",
         )),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
@@ -165,7 +169,8 @@ pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<Con
         Ok(()) => Ok(redirect_with(
             state.urls().login(),
             FlashKind::Success,
-            "Your account is deleted: you are signed out, and your content and key are being destroyed.",
+            "Your account is deleted: you are signed out, and your content and key are being destroyed. \
+             Anything on legal hold stays, with your key, until the hold is lifted, then goes too.",
         )),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }

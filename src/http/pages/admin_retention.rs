@@ -52,6 +52,7 @@ pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
         ("Failed and cancelled generations", shown(r.failed)),
         ("Audit events", shown(r.audit)),
         ("Client addresses in the audit log", shown(r.client_addresses)),
+        ("Copies of the store taken before a migration", shown(r.pre_migration_copies)),
     ];
     let plan = retention::plan(&state, Timestamp::now()).await?;
     let runs = retention::latest_runs(&state, RUNS_SHOWN).await?;

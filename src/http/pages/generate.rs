@@ -16,7 +16,7 @@ use crate::domain::ids::AssetId;
 use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
-use crate::http::multipart;
+use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{PageResult, redirect, render};
 use crate::services::generations::{self, NewGeneration};
 use crate::services::models::{self, Offer};
@@ -224,17 +224,40 @@ pub async fn price_line(req: HttpRequest, who: SignedIn, query: web::Query<BTree
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("{credits} credits")))
 }
 
+/// The generate form: its fields, and a reference file per role (`ref_first_frame` …).
+const FORM: Expected = Expected { fields: Fields::Any, files: &REFERENCE_FILES, max_files: REFERENCE_FILES.len() };
+/// The file inputs of the generate form.
+const REFERENCE_FILES: [&str; 3] = ["ref_first_frame", "ref_last_frame", "ref_reference"];
+
 pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
     let state = state(&req)?;
-    let parts = multipart::read(payload, state.config.limits.upload_max).await?;
-    let get = |k: &str| parts.fields.get(k).cloned().unwrap_or_default();
+    let mut form = multipart::Reader::new(payload, FORM, state.config.limits.upload_max);
+    let mut fields = BTreeMap::new();
+    // each file is cleaned and stored as it arrives; after a refused one the rest are dropped
+    let mut uploaded: Result<Vec<(String, String)>, ServiceError> = Ok(Vec::new());
+    while let Some(part) = form.next().await? {
+        match part {
+            multipart::Part::Text { name, value } => {
+                fields.insert(name, value);
+            }
+            multipart::Part::File(file) => {
+                if let Ok(references) = &mut uploaded {
+                    let role = file.field.strip_prefix("ref_").unwrap_or(&file.field);
+                    match uploads::upload_reference(&state, &who.user, role, file.bytes).await {
+                        Ok(reference) => references.push(reference),
+                        Err(e) => uploaded = Err(e),
+                    }
+                }
+            }
+        }
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let requested = get("model");
-    let values = form_params(&parts.fields);
+    let values = form_params(&fields);
     let (prompt, negative) = (get("prompt"), get("negative_prompt"));
     let result = async {
-        let files = parts.files.iter().filter_map(|f| Some((f.field.strip_prefix("ref_")?.to_string(), f.bytes.clone()))).collect();
-        let mut references = uploads::upload_references(&state, &who.user, files).await?;
-        for (role, upload) in reuse_fields(&parts.fields) {
+        let mut references = uploaded?;
+        for (role, upload) in reuse_fields(&fields) {
             if !references.iter().any(|(r, _)| r == role.as_str()) {
                 references.push((role.as_str().to_string(), upload.to_string()));
             }
@@ -252,6 +275,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             | ServiceError::InvalidMessage(_)
             | ServiceError::Credits(_)
             | ServiceError::TooLarge(_)
+            | ServiceError::Busy { .. }
             | ServiceError::NotFound(_)
             | ServiceError::UnknownModel(_)
             | ServiceError::ModelDisabled { .. }),
@@ -259,7 +283,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             let error = AppError::from(e);
             let values = values.into_iter().collect();
             let picked = pick(&state, &who.user, Some(&requested)).await?;
-            let reuse = reused(&state, &who.user, reuse_fields(&parts.fields)).await?;
+            let reuse = reused(&state, &who.user, reuse_fields(&fields)).await?;
             page(&req, &who, picked, prompt, negative, values, reuse, Some(error.message), error.status).await
         }
         Err(e) => Err(e.into()),

@@ -53,7 +53,7 @@ pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
     let id = parse_id(&id)?;
     match deletion::delete(&state, &who.ctx(), &who.user, id).await {
         Ok(()) => Ok(redirect_with("/library", FlashKind::Success, "Deleted, with its files.")),
-        Err(e @ ServiceError::Conflict(_)) => {
+        Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
             Ok(redirect_with(&format!("/generations/{id}"), FlashKind::Error, &AppError::from(e).message))
         }
         Err(e) => Err(e.into()),

@@ -13,7 +13,7 @@ use crate::http::api::search::request_for;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::search::SearchItem;
-use crate::services::{archive, library, media, search};
+use crate::services::{ServiceError, archive, library, media, search};
 use crate::state::AppState;
 
 /// One card of the grid.
@@ -189,7 +189,8 @@ fn selected_ids(fields: &[(String, String)]) -> Result<Vec<GenerationId>, AppErr
 }
 
 /// `POST /library/bulk` with `action` = keep, unkeep, delete or zip and one `id` per selected
-/// generation. Nothing changes unless every id is the caller's.
+/// generation. Nothing changes unless every id is the caller's; a delete with a running or
+/// held generation in the selection deletes nothing and says which one.
 pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, String)>>) -> PageResult {
     let state = state(&req)?;
     let fields = form.into_inner();
@@ -204,17 +205,20 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
         }
         "delete" => match library::delete(&state, &who.ctx(), &who.user, ids).await {
             Ok(n) => Ok(redirect_with(back, FlashKind::Success, &format!("Deleted {n} generation(s), with their files."))),
-            Err(e @ crate::services::ServiceError::Conflict(_)) => Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message)),
+            Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
+                Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message))
+            }
             Err(e) => Err(e.into()),
         },
         "zip" => {
+            let slot = state.archives.claim(who.user.id).map_err(AppError::from)?;
             let chosen = library::selection(&state, &who.user, ids).await?;
             let name = format!("reelvault-{}.zip", crate::domain::time::Timestamp::now().millis());
             Ok(HttpResponse::Ok()
                 .content_type("application/zip")
                 .insert_header(("content-disposition", format!("attachment; filename=\"{name}\"")))
                 .insert_header(("cache-control", "no-store"))
-                .streaming(archive::stream(state, chosen)))
+                .streaming(archive::stream(state, slot, chosen)))
         }
         _ => Err(AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip.").into()),
     }

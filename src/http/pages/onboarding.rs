@@ -139,7 +139,11 @@ pub async fn reset_submit(req: HttpRequest, secret: web::Path<String>, fields: w
     }
     let client = client_info(&req, &state.config.trusted_proxies);
     match links::reset_password(&state, &client, &secret, &fields.password).await {
-        Ok(_) => Ok(redirect_with("/login", FlashKind::Success, "Your password is set. Sign in with it.")),
+        Ok(_) => Ok(redirect_with(
+            "/login",
+            FlashKind::Success,
+            "Your password is set. You were signed out everywhere and your API tokens were revoked. Sign in with the new password.",
+        )),
         Err(e) => refused(&req, page, e),
     }
 }

@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::layout::Layout;
+use crate::domain::user::MAX_EMAIL_LEN;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
@@ -65,11 +66,16 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
         Ok(new) => {
             Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, next)).cookie(session_cookie(&state, &new.secret)).finish())
         }
-        Err(e @ (ServiceError::BadCredentials | ServiceError::Throttled { .. } | ServiceError::AccountDisabled)) => {
+        Err(
+            e @ (ServiceError::BadCredentials
+            | ServiceError::Throttled { .. }
+            | ServiceError::PasswordChecksBusy { .. }
+            | ServiceError::AccountDisabled),
+        ) => {
             let error = AppError::from(e);
             let page = LoginPage {
                 layout: Layout::new(&req, None),
-                email: form.email.trim().chars().take(254).collect(),
+                email: form.email.trim().chars().take(MAX_EMAIL_LEN).collect(),
                 next,
                 error: Some(error.message.clone()),
                 setup_pending: false,

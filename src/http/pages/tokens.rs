@@ -6,10 +6,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::layout::Layout;
-use crate::domain::auth::{ApiToken, TokenLimits};
+use crate::domain::auth::{ApiToken, MAX_TOKEN_LIMIT, TokenLimits};
 use crate::domain::ids::TokenId;
 use crate::domain::time::Timestamp;
-use crate::domain::user::InvalidInput;
+use crate::domain::user::{InvalidInput, Role};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
@@ -27,6 +27,9 @@ struct TokensPage {
     /// The instance's `[api]` limits, for tokens without their own.
     default_rpm: u32,
     default_jobs: u32,
+    /// The highest limits this person may give a token: the defaults, or any for an admin.
+    max_rpm: u32,
+    max_jobs: u32,
 }
 
 impl TokensPage {
@@ -48,6 +51,7 @@ async fn page(req: &HttpRequest, who: &SignedIn, status: StatusCode, created: Op
     list.reverse();
     let api = &state.config.api;
     let (default_rpm, default_jobs) = (api.requests_per_minute, api.concurrent_jobs);
+    let (max_rpm, max_jobs) = if who.user.role == Role::Admin { (MAX_TOKEN_LIMIT, MAX_TOKEN_LIMIT) } else { (default_rpm, default_jobs) };
     let page = TokensPage {
         layout: Layout::new(req, Some(&who.user)),
         tokens: list,
@@ -56,6 +60,8 @@ async fn page(req: &HttpRequest, who: &SignedIn, status: StatusCode, created: Op
         error,
         default_rpm,
         default_jobs,
+        max_rpm,
+        max_jobs,
     };
     render(req, status, &page)
 }
@@ -102,7 +108,7 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>
     };
     match result {
         Ok((_, secret)) => page(&req, &who, StatusCode::OK, Some(secret), None).await,
-        Err(e @ ServiceError::Invalid(_)) => {
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_))) => {
             let error = AppError::from(e);
             page(&req, &who, error.status, None, Some(error.message)).await
         }

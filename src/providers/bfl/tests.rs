@@ -180,9 +180,10 @@ async fn the_key_goes_only_to_the_api_host_and_bfl_clusters() {
     };
     assert!(matches!(provider.poll(&elsewhere).await.unwrap(), UpstreamStatus::Pending { .. }));
     assert_eq!(fake.requests()[0].header("x-key"), None, "another host does not get the key");
-    assert!(provider.trusted(&url::Url::parse("https://api.us1.bfl.ai/v1/get_result?id=1").unwrap()));
-    assert!(!provider.trusted(&url::Url::parse("https://evilbfl.ai/v1/get_result?id=1").unwrap()));
-    assert!(!provider.trusted(&url::Url::parse("http://api.bfl.ai/v1/get_result?id=1").unwrap()), "never in clear text");
+    let key = provider.key.as_ref().unwrap();
+    assert!(key.belongs_to(&url::Url::parse("https://api.us1.bfl.ai/v1/get_result?id=1").unwrap()));
+    assert!(!key.belongs_to(&url::Url::parse("https://evilbfl.ai/v1/get_result?id=1").unwrap()));
+    assert!(!key.belongs_to(&url::Url::parse("http://api.bfl.ai/v1/get_result?id=1").unwrap()), "never in clear text");
     let odd = UpstreamHandle { id: "t1".into(), data: [("polling_url".to_string(), "file:///etc/passwd".to_string())].into() };
     assert!(matches!(provider.poll(&odd).await, Err(ProviderError::InvalidInput(_))));
     // no polling_url (older answers): the documented get_result path on the base

@@ -10,6 +10,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
+use crate::config::Secret;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;

@@ -10,6 +10,7 @@ use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::json;
 
 use super::*;
+use crate::config::Secret;
 use crate::domain::catalog::MediaKind;
 use crate::domain::ids::GenerationId;
 

@@ -8,6 +8,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::StreamExt;
 
 use super::*;
+use crate::config::Secret;
 use crate::domain::catalog::Params;
 use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;

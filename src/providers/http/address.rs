@@ -34,10 +34,20 @@ pub fn classify(ip: IpAddr) -> Reach {
     }
 }
 
-/// Cloud metadata services (AWS/GCP/Azure/OpenStack, AWS ECS, Alibaba).
-const METADATA_V4: [Ipv4Addr; 3] = [Ipv4Addr::new(169, 254, 169, 254), Ipv4Addr::new(169, 254, 170, 2), Ipv4Addr::new(100, 100, 100, 200)];
-/// AWS's IPv6 instance metadata endpoint.
-const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+/// Platform metadata and host-agent services: they hand out credentials or instance secrets to
+/// whoever asks from inside the machine, so no connection or webhook may ever reach them.
+const METADATA_V4: [Ipv4Addr; 8] = [
+    Ipv4Addr::new(169, 254, 169, 254), // AWS, GCP, Azure, OpenStack, DigitalOcean, Hetzner, Oracle, …
+    Ipv4Addr::new(169, 254, 170, 2),   // AWS ECS task credentials
+    Ipv4Addr::new(169, 254, 170, 23),  // AWS EKS Pod Identity agent
+    Ipv4Addr::new(169, 254, 0, 23),    // Tencent Cloud
+    Ipv4Addr::new(168, 63, 129, 16),   // Azure WireServer (a public address)
+    Ipv4Addr::new(100, 100, 100, 200), // Alibaba Cloud
+    Ipv4Addr::new(192, 0, 0, 192),     // Oracle Cloud (legacy)
+    Ipv4Addr::new(169, 254, 169, 253), // AWS's instance resolver (answers internal names)
+];
+/// The IPv6 forms: AWS's instance metadata and EKS Pod Identity agent.
+const METADATA_V6: [Ipv6Addr; 2] = [Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254), Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23)];
 
 fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
     let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
@@ -81,7 +91,7 @@ fn embedded_v4(ip: Ipv6Addr, shift: u32) -> Ipv4Addr {
 }
 
 fn classify_v6(ip: Ipv6Addr) -> Reach {
-    if ip.is_unspecified() || ip.is_multicast() || ip == METADATA_V6 {
+    if ip.is_unspecified() || ip.is_multicast() || METADATA_V6.contains(&ip) {
         return Reach::Never;
     }
     if ip.is_loopback() {
@@ -194,5 +204,35 @@ mod tests {
             assert_eq!(reach(a), Reach::Never, "{a}");
             assert!(!reach(a).allowed(true), "{a}");
         }
+    }
+
+    #[test]
+    fn platform_metadata_services_are_never_reachable_in_any_form() {
+        for a in [
+            "169.254.169.254",
+            "169.254.170.2",
+            "169.254.170.23",
+            "169.254.0.23",
+            "169.254.169.253",
+            "168.63.129.16",
+            "100.100.100.200",
+            "192.0.0.192",
+            "fd00:ec2::254",
+            "fd00:ec2::23",
+            // the same services behind IPv4-mapped and NAT64 embeddings
+            "::ffff:168.63.129.16",
+            "::ffff:100.100.100.200",
+            "::ffff:192.0.0.192",
+            "64:ff9b::a83f:8110",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert_eq!(reach(a), Reach::Never, "{a}");
+            assert!(!reach(a).allowed(true), "{a}");
+        }
+        // their neighbours keep their ordinary class
+        assert_eq!(reach("168.63.129.17"), Reach::Global);
+        assert_eq!(reach("100.100.100.201"), Reach::Private);
+        assert_eq!(reach("192.0.0.193"), Reach::Private);
+        assert_eq!(reach("fd00:ec2::255"), Reach::Private);
     }
 }

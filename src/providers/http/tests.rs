@@ -1,8 +1,8 @@
 //! Tests of the outbound client against raw HTTP servers on 127.0.0.1:0.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -12,10 +12,12 @@ use tokio::net::{TcpListener, TcpStream};
 use super::*;
 
 /// A loopback server that answers every connection with `respond(n)` (n = connection count)
-/// after reading the request head, then closes. Counts accepted connections.
+/// after reading the request head, then closes. Counts accepted connections and keeps each
+/// request as received (head and whatever body arrived with it), lower-cased.
 struct Server {
     addr: SocketAddr,
     hits: Arc<AtomicUsize>,
+    received: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -23,20 +25,27 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log) = (hits.clone(), received.clone());
         let respond = Arc::new(respond);
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                let respond = respond.clone();
+                let (respond, log) = (respond.clone(), log.clone());
                 tokio::spawn(async move {
-                    read_head(&mut sock).await;
+                    let head = read_head(&mut sock).await;
+                    log.lock().expect("log").push(String::from_utf8_lossy(&head).to_ascii_lowercase());
                     let _ = sock.write_all(&respond(n, addr)).await;
                     let _ = sock.shutdown().await;
                 });
             }
         });
-        Server { addr, hits }
+        Server { addr, hits, received }
+    }
+
+    /// Every request so far, head and body as far as read, lower-cased.
+    fn received(&self) -> Vec<String> {
+        self.received.lock().expect("log").clone()
     }
 
     fn hits(&self) -> usize {
@@ -48,15 +57,27 @@ impl Server {
     }
 }
 
-async fn read_head(sock: &mut TcpStream) {
+/// Reads a request head and the body its Content-Length announces.
+async fn read_head(sock: &mut TcpStream) -> Vec<u8> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+    loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+            let body: usize = text.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+            if head.len() >= end + 4 + body {
+                return head;
+            }
+        }
         match sock.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return head,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+fn redirect_with(status: u16, location: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status} Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
 fn ok(body: &[u8], content_length: bool) -> Vec<u8> {
@@ -182,13 +203,7 @@ fn redirect_hops_are_checked() {
 #[tokio::test]
 async fn redirect_to_metadata_is_refused_end_to_end() {
     let server = Server::start(|_, _| redirect_to("http://169.254.169.254/latest/meta-data/")).await;
-    let err = client(true)
-        .get(&server.url("127.0.0.1", "/out"))
-        .expect("allowed")
-        .send()
-        .await
-        .map_err(OutboundError::from)
-        .expect_err("redirect must be refused");
+    let err = client(true).get(&server.url("127.0.0.1", "/out")).expect("allowed").send().await.expect_err("redirect must be refused");
     assert!(matches!(err, OutboundError::Blocked { ref host } if host == "169.254.169.254"), "{err}");
 }
 
@@ -200,7 +215,7 @@ async fn redirects_are_followed_at_most_five_times() {
     assert_eq!(read_capped(resp, 64).await.expect("body"), "done");
 
     let endless = Server::start(|n, addr| redirect_to(&format!("http://{addr}/loop{n}"))).await;
-    let err = c.get(&endless.url("127.0.0.1", "/")).expect("ok").send().await.map_err(OutboundError::from).expect_err("endless redirects");
+    let err = c.get(&endless.url("127.0.0.1", "/")).expect("ok").send().await.expect_err("endless redirects");
     assert!(matches!(err, OutboundError::Http(ref m) if m.contains("redirects")), "{err}");
     assert_eq!(endless.hits(), MAX_REDIRECTS + 1);
 }
@@ -211,7 +226,7 @@ async fn host_names_resolving_to_loopback_are_refused() {
     let url = server.url("localhost", "/");
     let c = client(false);
     assert!(c.check_url(&url).is_ok(), "names are checked after resolution");
-    let err = c.get(&url).expect("builder").send().await.map_err(OutboundError::from).expect_err("localhost must be refused");
+    let err = c.get(&url).expect("builder").send().await.expect_err("localhost must be refused");
     assert!(matches!(err, OutboundError::Forbidden { ref host } if host == "localhost"), "{err}");
     assert_eq!(server.hits(), 0, "no connection was made");
     let direct = GuardedResolver::new(false).resolve_allowed("localhost").await;
@@ -269,7 +284,7 @@ async fn a_silent_server_hits_the_timeout() {
     let url = parse(&format!("http://{addr}/"));
     let outcome =
         tokio::time::timeout(Duration::from_secs(5), c.get(&url).expect("ok").send()).await.expect("the client's own timeout fires first");
-    let err = outcome.map_err(OutboundError::from).expect_err("timeout");
+    let err = outcome.expect_err("timeout");
     assert!(matches!(err, OutboundError::Timeout), "{err}");
 
     // A server that sends headers and then stalls times out while the body is read.
@@ -296,14 +311,7 @@ async fn errors_never_show_urls_or_headers() {
     let addr = closed.local_addr().expect("addr");
     drop(closed);
     let url = parse(&format!("http://{addr}/v1/files?key=SECRET-KEY"));
-    let err = client(true)
-        .get(&url)
-        .expect("ok")
-        .header("x-api-key", "SECRET-HEADER")
-        .send()
-        .await
-        .map_err(OutboundError::from)
-        .expect_err("refused");
+    let err = client(true).get(&url).expect("ok").header("x-api-key", "SECRET-HEADER").send().await.expect_err("refused");
     assert!(matches!(err, OutboundError::Http(_)), "{err}");
     let text = format!("{err} {err:?}");
     assert!(!text.contains("SECRET"), "{text}");
@@ -345,4 +353,70 @@ fn environment_proxies_are_ignored() {
         .expect("run child");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.contains("1 passed"), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn a_key_never_follows_a_redirect_to_another_origin() {
+    // another port on the same address is another origin
+    let elsewhere = Server::start(|_, _| ok(b"landed", true)).await;
+    let c = client(true);
+    for status in [301, 302, 303, 307, 308] {
+        let target = elsewhere.url("127.0.0.1", &format!("/after-{status}"));
+        let api = Server::start(move |_, _| redirect_with(status, target.as_str())).await;
+        let home = api.url("127.0.0.1", "/");
+        let keys = [
+            Credential::header("x-key", "secret-x-key", &home).expect("key"),
+            Credential::header("x-goog-api-key", "secret-goog", &home).expect("key"),
+            Credential::bearer("secret-bearer", &home).expect("key"),
+            Credential::with_scheme("Key", "secret-fal", &home).expect("key"),
+        ];
+        for key in &keys {
+            for post in [false, true] {
+                let url = api.url("127.0.0.1", "/start");
+                let request = if post { c.post(&url).expect("ok").json(&serde_json::json!({"a": 1})) } else { c.get(&url).expect("ok") };
+                let resp = request
+                    .credential(Some(key))
+                    .header("cookie", "session=secret-cookie")
+                    .header("x-api-key", "secret-custom")
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(read_capped(resp, 64).await.expect("body"), "landed", "{status}");
+            }
+        }
+        assert!(api.received().iter().all(|r| r.contains("secret-")), "the API itself got the key: {:?}", api.received());
+    }
+    let landed = elsewhere.received();
+    assert_eq!(landed.len(), 5 * 4 * 2);
+    for request in &landed {
+        assert!(!request.contains("secret"), "a secret crossed origins: {request}");
+    }
+    // 307/308 repeat the POST and its body; 301/302/303 go on as a GET without it
+    assert!(landed.iter().any(|r| r.starts_with("post /after-307") && r.contains("{\"a\":1}")), "{landed:?}");
+    assert!(landed.iter().any(|r| r.starts_with("post /after-308")));
+    assert!(landed.iter().filter(|r| r.starts_with("get /after-303")).all(|r| !r.contains("content-length") && !r.contains("{\"a\"")));
+}
+
+#[tokio::test]
+async fn a_key_goes_along_on_redirects_within_its_origin() {
+    let server = Server::start(|n, addr| if n == 1 { redirect_with(302, &format!("http://{addr}/next")) } else { ok(b"here", true) }).await;
+    let home = server.url("127.0.0.1", "/");
+    let key = Credential::header("x-key", "secret-x-key", &home).expect("key");
+    let c = client(true);
+    let resp = c.get(&server.url("127.0.0.1", "/first")).expect("ok").credential(Some(&key)).send().await.expect("send");
+    assert_eq!(read_capped(resp, 64).await.expect("body"), "here");
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    assert!(received[1].starts_with("get /next") && received[1].contains("x-key: secret-x-key"), "{received:?}");
+}
+
+#[tokio::test]
+async fn a_client_without_redirects_hands_them_back() {
+    let elsewhere = Server::start(|_, _| ok(b"landed", true)).await;
+    let target = elsewhere.url("127.0.0.1", "/x");
+    let api = Server::start(move |_, _| redirect_to(target.as_str())).await;
+    let c = OutboundClient::without_redirects(policy(true)).expect("client");
+    let resp = c.get(&api.url("127.0.0.1", "/")).expect("ok").send().await.expect("send");
+    assert_eq!(resp.status(), 302);
+    assert_eq!(elsewhere.hits(), 0);
 }

@@ -8,6 +8,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
+use crate::config::Secret;
 use crate::domain::catalog::{MediaKind, ParamValue};
 use crate::domain::ids::GenerationId;
 

@@ -3,12 +3,12 @@
 
 mod bystander;
 
+mod connections;
 mod downloads;
 mod health;
-mod sign_in;
-mod legal_hold;
 mod http_edge;
-mod uploads;
-mod tokens;
+mod legal_hold;
 mod outbound;
-mod connections;
+mod sign_in;
+mod tokens;
+mod uploads;

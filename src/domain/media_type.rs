@@ -1,0 +1,147 @@
+//! What a stored file is, decided from its first bytes (never from what a provider claims), and
+//! how our origin may serve it: only images and videos are ever shown inline.
+
+/// How many leading bytes [`sniff`] looks at.
+pub const SNIFF_LEN: usize = 64;
+
+/// The type of a file that is not a supported image or video.
+pub const OPAQUE: &str = "application/octet-stream";
+
+/// Types a browser may render from our origin: they cannot carry script.
+const INLINE: [&str; 8] =
+    ["image/png", "image/jpeg", "image/webp", "image/gif", "image/avif", "video/mp4", "video/webm", "video/quicktime"];
+
+/// Archives this service makes itself (data exports): served as what they are, as attachments.
+const OWN_ARCHIVES: [&str; 1] = ["application/zip"];
+
+/// ISO base media brands of MP4 video.
+const MP4_BRANDS: [&[u8; 4]; 14] =
+    [b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"mmp4", b"MSNV", b"f4v "];
+
+/// The image or video type of a file from its first bytes (at least [`SNIFF_LEN`] when the file
+/// is that long); `None` for anything else (HTML, SVG, script, PDF, audio, unknown).
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if head.starts_with(b"\xff\xd8\xff") {
+        return Some("image/jpeg");
+    }
+    if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        return Some("image/gif");
+    }
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        return Some("image/webp");
+    }
+    if head.starts_with(b"\x1a\x45\xdf\xa3") && head.windows(4).any(|w| w == b"webm") {
+        return Some("video/webm");
+    }
+    match head.get(4..8) {
+        Some(b"ftyp") => iso_media(head),
+        // QuickTime files from before `ftyp` start with one of these atoms
+        Some(b"moov" | b"mdat" | b"wide") => Some("video/quicktime"),
+        _ => None,
+    }
+}
+
+/// An ISO base media file (`ftyp` box) by its brands: AVIF, QuickTime or MP4.
+fn iso_media(head: &[u8]) -> Option<&'static str> {
+    let declared = head.get(0..4).map(|n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize).unwrap_or(0);
+    let end = declared.clamp(16, head.len().max(16)).min(head.len());
+    let major = head.get(8..12)?;
+    // the major brand, then the compatible brands (the minor version at 12..16 is skipped)
+    let brands: Vec<&[u8]> = std::iter::once(major).chain(head.get(16..end).unwrap_or_default().chunks_exact(4)).collect();
+    if brands.iter().any(|b| *b == b"avif" || *b == b"avis") {
+        Some("image/avif")
+    } else if major == b"qt  " {
+        Some("video/quicktime")
+    } else if brands.iter().any(|b| MP4_BRANDS.iter().any(|m| m.as_slice() == *b)) {
+        Some("video/mp4")
+    } else {
+        None
+    }
+}
+
+/// How our origin serves a stored file of a recorded type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serving {
+    /// An image or video: shown in the page, or saved when the person asks.
+    Inline(&'static str),
+    /// Anything else: always saved as a file, never rendered from our origin.
+    Attachment(&'static str),
+}
+
+/// How to serve a file recorded as `content_type` (files stored before types were decided from
+/// the bytes may carry whatever a provider claimed: those are attachments of [`OPAQUE`]).
+pub fn serving(content_type: &str) -> Serving {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if let Some(known) = INLINE.iter().find(|t| **t == essence) {
+        return Serving::Inline(known);
+    }
+    match OWN_ARCHIVES.iter().find(|t| **t == essence) {
+        Some(archive) => Serving::Attachment(archive),
+        None => Serving::Attachment(OPAQUE),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+        let size = 16 + 4 * compatible.len();
+        let mut out = (size as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(b"ftyp");
+        out.extend_from_slice(major);
+        out.extend_from_slice(&[0, 0, 2, 0]);
+        for brand in compatible {
+            out.extend_from_slice(*brand);
+        }
+        out.extend_from_slice(b"\0\0\0\x08free");
+        out
+    }
+
+    #[test]
+    fn images_and_videos_are_told_by_their_bytes() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\0\x10JFIF"), Some("image/jpeg"));
+        assert_eq!(sniff(b"GIF89a\x01\0\x01\0"), Some("image/gif"));
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm"), Some("video/webm"));
+        assert_eq!(sniff(&ftyp(b"isom", &[b"isom", b"iso2", b"avc1", b"mp41"])), Some("video/mp4"));
+        assert_eq!(sniff(&ftyp(b"mp42", &[])), Some("video/mp4"));
+        assert_eq!(sniff(&ftyp(b"avif", &[b"mif1", b"miaf"])), Some("image/avif"));
+        assert_eq!(sniff(&ftyp(b"mif1", &[b"avif", b"miaf"])), Some("image/avif"));
+        assert_eq!(sniff(&ftyp(b"qt  ", &[b"qt  "])), Some("video/quicktime"));
+        assert_eq!(sniff(b"\0\0\0\x08wide\0\0\0\x10mdat"), Some("video/quicktime"));
+    }
+
+    #[test]
+    fn everything_else_is_unknown() {
+        for head in [
+            &b"<!doctype html><script>alert(1)</script>"[..],
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            b"alert(document.cookie)",
+            b"%PDF-1.7\n",
+            b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska",
+            b"RIFF\x24\0\0\0WAVEfmt ",
+            b"ID3\x04\0\0\0\0\0\0",
+            b"",
+            b"\x89PN",
+        ] {
+            assert_eq!(sniff(head), None, "{:?}", String::from_utf8_lossy(head));
+        }
+        assert_eq!(sniff(&ftyp(b"heic", &[b"mif1", b"heic"])), None, "HEIF is not an image we serve");
+        assert_eq!(sniff(&ftyp(b"M4A ", &[b"M4A ", b"mp42"])), Some("video/mp4"), "an MP4 container plays as video");
+    }
+
+    #[test]
+    fn only_images_and_videos_are_served_inline() {
+        assert_eq!(serving("image/png"), Serving::Inline("image/png"));
+        assert_eq!(serving("Video/MP4; codecs=avc1"), Serving::Inline("video/mp4"));
+        assert_eq!(serving("application/zip"), Serving::Attachment("application/zip"));
+        for other in ["text/html", "image/svg+xml", "application/javascript", "application/pdf", "text/plain", "", OPAQUE] {
+            assert_eq!(serving(other), Serving::Attachment(OPAQUE), "{other}");
+        }
+    }
+}
