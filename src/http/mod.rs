@@ -84,10 +84,9 @@ fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> a
     reject(err, req, e)
 }
 
-/// The whole application: state, limits, middleware (outermost first: the connection's
-/// busy mark, request log, security headers, the request body's deadline, CSRF) and routes.
-/// The whole application: state, limits, middleware (outermost first: request log,
-/// security headers, `HEAD` as `GET`), routes and, on each route, CSRF.
+/// The whole application: state, limits, middleware (outermost first: the connection's busy
+/// mark, request log, security headers, `HEAD` as `GET`, the request body's deadline), routes
+/// and, on each route, CSRF.
 pub fn application(
     state: AppState,
 ) -> App<
@@ -99,7 +98,6 @@ pub fn application(
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .wrap(from_fn(csrf::protect))
         .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(middleware::head_as_get))
         .wrap(from_fn(middleware::security_headers))

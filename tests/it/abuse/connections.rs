@@ -103,7 +103,13 @@ async fn request_heads_sent_a_byte_a_second_are_cut_off_before_and_after_a_first
 
 #[tokio::test]
 async fn request_bodies_sent_a_byte_a_second_are_refused_with_408_and_their_connections_closed() {
-    let app = TestApp::start_with(|c| c.limits.request_body_timeout = Duration::from_secs(3)).await;
+    let app = TestApp::start_with(|c| {
+        c.limits.request_body_timeout = Duration::from_secs(3);
+        // every slow submit must reach its body, not stop at the token's limits
+        c.api.requests_per_minute = 100_000;
+        c.api.concurrent_jobs = 1_000;
+    })
+    .await;
     let (_abuser, token, bystander) = abuser_and_bystander(&app).await;
     let host = host_of(&app).to_string();
     let sign_in_page = app.browser().get("/login").await;
@@ -113,14 +119,15 @@ async fn request_bodies_sent_a_byte_a_second_are_refused_with_408_and_their_conn
         "POST /api/v1/generations HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
     );
-    let form_sign_in = format!(
-        "POST /login HTTP/1.1\r\nHost: {host}\r\nOrigin: {}\r\nCookie: {csrf_cookie}\r\n\
+    // a page form: its CSRF token is read from the body before anything else happens
+    let page_form = format!(
+        "POST /library/bulk HTTP/1.1\r\nHost: {host}\r\nOrigin: {}\r\nCookie: {csrf_cookie}\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
         app.url
     );
     let slowly = "x".repeat(1000);
     let bodies = (0..200).map(|i| {
-        let head = if i % 2 == 0 { json_submit.clone() } else { form_sign_in.clone() };
+        let head = if i % 2 == 0 { json_submit.clone() } else { page_form.clone() };
         trickle(app.url.clone(), head, slowly.clone(), Duration::from_secs(30))
     });
     let abuse = tokio::spawn(join_all(bodies.collect::<Vec<_>>()));
