@@ -2,6 +2,7 @@
 //! tests call, so both run exactly the same server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpServer;
@@ -9,6 +10,7 @@ use actix_web::dev::ServerHandle;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::http::{server_limits, slow_heads};
 use crate::services::audit::Context;
 use crate::services::{ServiceError, links, privacy_notice};
 use crate::state::{AppState, OpenError};
@@ -76,13 +78,24 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
         }
     });
     let for_workers = state.clone();
+    let open_files = server_limits::raise_open_file_limit();
+    let connections = Arc::new(slow_heads::Connections::default());
+    slow_heads::Connections::spawn_sweeper(Arc::downgrade(&connections));
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
+        .on_connect(move |io, data| {
+            drop_stalled_readers(io, stalled_reader);
+            connections.on_connect(io, data);
+        })
+        // slow or idle clients are let go, and connections never exhaust the open-file limit
+        .client_request_timeout(server_limits::REQUEST_HEAD_TIMEOUT)
+        .keep_alive(server_limits::KEEP_ALIVE)
+        .client_disconnect_timeout(server_limits::DISCONNECT_TIMEOUT)
+        .max_connections(server_limits::connections_per_worker(open_files, workers))
         // store reads are short: a few blocking threads per worker suffice
         .worker_max_blocking_threads(4)
         // no Nagle: the last small segment of a response must not wait for a delayed ACK
         .tcp_nodelay(true)
-        .on_connect(move |connection, _| drop_stalled_readers(connection, stalled_reader))
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .listen(listener)

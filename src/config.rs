@@ -162,6 +162,12 @@ pub struct LimitsConfig {
     /// A download whose reader takes nothing for this long is ended and frees what it held.
     #[serde(serialize_with = "human_duration")]
     pub stalled_reader: Duration,
+    /// How long a request body may take, plus one second per KiB received; a slower body
+    /// is refused with 408 and its connection closed.
+    #[serde(serialize_with = "human_duration")]
+    pub request_body_timeout: Duration,
+    /// Live event streams (a generation page's status updates) one person may hold open.
+    pub event_streams_per_person: u32,
 }
 
 /// How the search indexer batches its commits.
@@ -290,6 +296,8 @@ struct RawLimits {
     archives_per_person: Option<usize>,
     archives: Option<usize>,
     stalled_reader: Option<String>,
+    request_body_timeout: Option<String>,
+    event_streams_per_person: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -483,9 +491,14 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         archives_per_person: raw.limits.archives_per_person.unwrap_or(2),
         archives: raw.limits.archives.unwrap_or(16),
         stalled_reader: duration("limits.stalled_reader", raw.limits.stalled_reader, "60s")?,
+        request_body_timeout: duration("limits.request_body_timeout", raw.limits.request_body_timeout, "30s")?,
+        event_streams_per_person: raw.limits.event_streams_per_person.unwrap_or(16),
     };
     if limits.archives_per_person == 0 || limits.archives == 0 || limits.stalled_reader.is_zero() {
         return Err(ConfigError("limits.archives_per_person, limits.archives and limits.stalled_reader must be above 0".into()));
+    }
+    if limits.request_body_timeout.is_zero() || limits.event_streams_per_person == 0 {
+        return Err(ConfigError("limits.request_body_timeout and limits.event_streams_per_person must be more than 0".into()));
     }
     let search = SearchConfig {
         commit_interval: duration("search.commit_interval", raw.search.commit_interval, "1s")?,

@@ -159,3 +159,16 @@ fn metrics_allow_lists_addresses_and_is_empty_by_default() {
     let e = load(Some("[metrics]\nallow = [\"localhost\"]\n"), &[], Overrides::default()).unwrap_err();
     assert!(e.0.contains("metrics.allow") && e.0.contains("localhost"), "{e}");
 }
+
+#[test]
+fn connection_limits_have_defaults_and_refuse_zero() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.limits.request_body_timeout, Duration::from_secs(30));
+    assert_eq!(c.limits.event_streams_per_person, 16);
+    let c = load(Some("[limits]\nrequest_body_timeout = \"2m\"\nevent_streams_per_person = 4\n"), &[], Overrides::default()).unwrap();
+    assert_eq!((c.limits.request_body_timeout, c.limits.event_streams_per_person), (Duration::from_secs(120), 4));
+    for zero in ["request_body_timeout = \"0\"", "event_streams_per_person = 0"] {
+        let err = load(Some(&format!("[limits]\n{zero}\n")), &[], Overrides::default()).unwrap_err();
+        assert!(err.0.contains("limits.request_body_timeout"), "{err}");
+    }
+}

@@ -13,6 +13,7 @@ use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
 use crate::search::Search;
 use crate::services::archive::slots::ArchiveSlots;
+use crate::services::event_streams::EventStreams;
 use crate::services::passwords::Passwords;
 use crate::services::rate_limits::RateLimits;
 use crate::services::throttle::Throttle;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// API tokens proved since the store's last commit.
     pub proven_tokens: Arc<ProvenTokens>,
+    /// Live event streams each person holds open.
+    pub event_streams: Arc<EventStreams>,
     pub keys: Arc<Keys>,
     /// Places for archives being written (downloads and data exports).
     pub archives: Arc<ArchiveSlots>,
@@ -106,6 +109,7 @@ impl AppState {
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
             rate_limits: Arc::new(RateLimits::new(config.api.clone())),
             proven_tokens: Arc::default(),
+            event_streams: Arc::new(EventStreams::new(config.limits.event_streams_per_person)),
             archives: ArchiveSlots::new(config.limits.archives_per_person, config.limits.archives),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),

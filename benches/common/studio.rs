@@ -70,25 +70,31 @@ impl Studio {
     /// Signs the admin in through the sign-in form; returns the `Cookie` header value a
     /// signed-in browser sends (`rv_session` and `rv_csrf`).
     pub fn sign_in(&self, addr: SocketAddr) -> Result<String, String> {
-        let page = super::http_request(addr, "GET", "/login", &[], None).map_err(|e| e.to_string())?;
-        let (csrf_cookie, token) = super::form_csrf(&page)?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("csrf_token", &token)
-            .append_pair("email", EMAIL)
-            .append_pair("password", PASSWORD)
-            .finish();
-        let origin = format!("http://{addr}");
-        let cookie = format!("rv_csrf={csrf_cookie}");
-        let headers = [("Origin", origin.as_str()), ("Cookie", cookie.as_str())];
-        let posted = super::http_request(addr, "POST", "/login", &headers, Some(("application/x-www-form-urlencoded", body.as_bytes())))
-            .map_err(|e| e.to_string())?;
-        let session = posted.set_cookie("rv_session").ok_or_else(|| format!("sign-in answered {} without a session", posted.status))?;
-        Ok(format!("rv_session={session}; rv_csrf={csrf_cookie}"))
+        sign_in_as(addr, EMAIL, PASSWORD)
     }
 }
 
+/// Signs `email` in through the sign-in form; returns the `Cookie` header value a signed-in
+/// browser sends (`rv_session` and `rv_csrf`).
+pub fn sign_in_as(addr: SocketAddr, email: &str, password: &str) -> Result<String, String> {
+    let page = super::http_request(addr, "GET", "/login", &[], None).map_err(|e| e.to_string())?;
+    let (csrf_cookie, token) = super::form_csrf(&page)?;
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf_token", &token)
+        .append_pair("email", email)
+        .append_pair("password", password)
+        .finish();
+    let origin = format!("http://{addr}");
+    let cookie = format!("rv_csrf={csrf_cookie}");
+    let headers = [("Origin", origin.as_str()), ("Cookie", cookie.as_str())];
+    let posted = super::http_request(addr, "POST", "/login", &headers, Some(("application/x-www-form-urlencoded", body.as_bytes())))
+        .map_err(|e| e.to_string())?;
+    let session = posted.set_cookie("rv_session").ok_or_else(|| format!("sign-in answered {} without a session", posted.status))?;
+    Ok(format!("rv_session={session}; rv_csrf={csrf_cookie}"))
+}
+
 /// Runs `reelvault ARGS` to completion (bounded by the command itself), returning stdout.
-fn cli(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+pub fn cli(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     let mut child = Command::new(server_binary())
         .args(args)
         .env_remove("RUST_LOG")

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod body_deadline;
 pub mod client;
 pub mod csrf;
 pub mod health;
@@ -15,6 +16,8 @@ pub mod openai;
 pub mod pages;
 pub mod responses;
 pub mod routing;
+pub mod server_limits;
+pub mod slow_heads;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -81,8 +84,9 @@ fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> a
     reject(err, req, e)
 }
 
-/// The whole application: state, limits, middleware (outermost first: request log,
-/// security headers, `HEAD` as `GET`), routes and, on each route, CSRF.
+/// The whole application: state, limits, middleware (outermost first: the connection's busy
+/// mark, request log, security headers, `HEAD` as `GET`, the request body's deadline), routes
+/// and, on each route, CSRF.
 pub fn application(
     state: AppState,
 ) -> App<
@@ -94,9 +98,11 @@ pub fn application(
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
+        .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(middleware::head_as_get))
         .wrap(from_fn(middleware::security_headers))
         .wrap(from_fn(middleware::request_log))
+        .wrap(from_fn(slow_heads::track))
         .service(resource("/healthz").get(health::healthz))
         .service(resource("/readyz").get(health::readyz))
         .service(resource("/metrics").get(metrics::serve))

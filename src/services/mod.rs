@@ -10,6 +10,7 @@ pub mod connections;
 pub mod credits;
 pub mod deletion;
 pub mod erasure;
+pub mod event_streams;
 pub mod export;
 pub mod gc;
 pub mod generations;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 use bytes::Bytes;
@@ -17,6 +18,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
+use crate::services::event_streams::StreamSlot;
 use crate::services::{generations, media};
 use crate::state::AppState;
 
@@ -160,12 +162,22 @@ async fn status_event(state: &AppState, g: &Generation, csrf: &str) -> Bytes {
     sse("status", &html)
 }
 
+/// 429 for a person who already holds as many live streams as `limits.event_streams_per_person`.
+fn too_many_streams(state: &AppState) -> AppError {
+    let message = format!(
+        "You already have {} live status updates open; close some generation pages, or reload this one later.",
+        state.event_streams.per_person()
+    );
+    AppError { retry_after: Some(Duration::from_secs(15)), ..AppError::new(StatusCode::TOO_MANY_REQUESTS, "events.too_many", message) }
+}
+
 /// `GET /generations/{id}/events`: the status card now and at every change, then `done`.
 pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
     let state = state(&req)?;
     let id = parse_id(&id)?;
-    let receiver = state.engine.subscribe();
     let first = generations::visible(&state, &who.user, id).await?;
+    let slot = state.event_streams.open(who.user.id).ok_or_else(|| too_many_streams(&state))?;
+    let receiver = state.engine.subscribe();
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
     struct Live {
@@ -173,8 +185,10 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
         receiver: tokio::sync::broadcast::Receiver<crate::engine::events::GenEvent>,
         pending: Option<Generation>,
         finished: bool,
+        /// Held while the stream lives: dropped with it when the client goes away.
+        _slot: StreamSlot,
     }
-    let live = Live { state, receiver, pending: Some(first), finished: false };
+    let live = Live { state, receiver, pending: Some(first), finished: false, _slot: slot };
     let body = stream::unfold(live, move |mut live| {
         let csrf = csrf.clone();
         let user = user.clone();
