@@ -48,13 +48,3 @@ pub async fn within<T>(during: &str, what: &str, future: impl Future<Output = T>
         Err(_) => panic!("the bystander's {what} did not answer within {PROMPTLY:?} during {during}"),
     }
 }
-
-/// The resident memory of this process (the tests run the app in-process), in bytes.
-pub fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
