@@ -118,18 +118,8 @@ async fn library_use_these_settings_again_prefills_the_form_and_a_variation_clea
 
 /// `POST /library/bulk` with action zip, as bytes (must be a 200 ZIP).
 async fn download_zip(browser: &Browser, ids: &[&str]) -> Vec<u8> {
-    let token = browser.csrf_token().await;
-    let mut fields = vec![("csrf_token", token.as_str()), ("action", "zip")];
-    fields.extend(ids.iter().map(|id| ("id", *id)));
-    let response = browser
-        .client
-        .post(format!("{}/library/bulk", browser.base))
-        .form(&fields)
-        .header("origin", browser.base.as_str())
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    let response = crate::abuse::downloads::start_zip(browser, &ids).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/zip");
     response.bytes().await.unwrap().to_vec()

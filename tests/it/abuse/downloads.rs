@@ -33,7 +33,7 @@ async fn video(app: &TestApp, token: &str, seconds: u32) -> String {
 
 /// Starts a ZIP download of `ids` and returns the response once its head has arrived; the
 /// body is left unread (the caller reads it slowly, or drops it).
-async fn start_zip(browser: &Browser, ids: &[String]) -> reqwest::Response {
+pub async fn start_zip(browser: &Browser, ids: &[String]) -> reqwest::Response {
     let token = browser.csrf_token().await;
     let mut fields = vec![("csrf_token", token.as_str()), ("action", "zip")];
     fields.extend(ids.iter().map(|id| ("id", id.as_str())));

@@ -8,18 +8,7 @@ use std::time::Duration;
 
 use reelvault::store::{Commit, StoreError};
 
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, api_get};
-
-/// Waits (bounded) until `check` holds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..120 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("{what} never happened");
-}
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, api_get, eventually};
 
 #[tokio::test]
 async fn readyz_and_the_watchdog_tell_a_wedged_store_path_and_its_recovery() {

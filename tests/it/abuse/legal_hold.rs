@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::bystander::Bystander;
 use crate::generations::{admin_with_credits, api_post, wait_terminal};
-use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{Browser, Page, TestApp, api_get, eventually};
 
 const MEMBER: &str = "held@example.com";
 const MEMBER_PASSWORD: &str = "a held member's password";
@@ -86,17 +86,6 @@ async fn downloads(g: &Value) -> bool {
 async fn stored(app: &TestApp, g: &Value) -> bool {
     let id: GenerationId = id_of(g).parse().unwrap();
     app.running.state.store.read(move |tx| store::generations::get(tx, id)).await.unwrap().is_some_and(|g| g.deleted_at.is_none())
-}
-
-/// Waits (at most 30 s) until `done` holds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..300 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 async fn erasure_pending(app: &TestApp, user: UserId) -> bool {

@@ -4,7 +4,7 @@
 mod bystander;
 
 mod connections;
-mod downloads;
+pub mod downloads;
 mod health;
 mod http_edge;
 mod legal_hold;

@@ -287,6 +287,18 @@ pub async fn api_get(base: &str, path: &str, token: Option<&str>) -> Page {
     Browser::read(request.send().await.expect("GET")).await
 }
 
+/// Waits (checking every 100 ms, for at most 30 s) until `done` holds; `what` names it in
+/// the failure.
+pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..300 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 30 s");
+}
+
 /// Whether `ffmpeg` is on the PATH (the app then takes video poster frames with it).
 pub fn has_ffmpeg() -> bool {
     std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("ffmpeg").is_file()))
