@@ -264,6 +264,7 @@ async fn serve(config: Config) -> Result<(), String> {
     tracing::info!(address = %running.addr, data_dir = %running.state.config.data_dir.display(), "reelvault is serving");
     systemd::ready();
     let watchdog = systemd::spawn_watchdog(running.addr);
+    crate::memory::spawn_trimmer();
     wait_for_shutdown_signal().await;
     systemd::stopping();
     tracing::info!("shutting down: finishing in-flight requests");
