@@ -6,7 +6,8 @@ use redb::{ReadableTable, WriteTransaction};
 use super::tables::{GENERATIONS, GENERATIONS_ACTIVE, GENERATIONS_BY_OWNER, PENDING_DELETIONS, SEARCH_OUTBOX};
 use super::{StoreError, Tx, codec, decode_opt};
 use crate::domain::generation::Generation;
-use crate::domain::ids::{GenerationId, UserId};
+use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::time::Timestamp;
 
 pub fn get(tx: &impl Tx, id: GenerationId) -> Result<Option<Generation>, StoreError> {
     decode_opt(tx.table(GENERATIONS)?.get(id.to_key())?)
@@ -113,6 +114,24 @@ pub fn list_for_owner(tx: &impl Tx, owner: UserId, before: Option<GenerationId>,
         }
     }
     Ok(out)
+}
+
+/// Whether one of `owner`'s generations made at or after `since` is on legal hold and was made
+/// from the upload `upload` (a held generation keeps its references). Generation ids begin
+/// with their creation time, so only those made since are read.
+pub fn held_one_uses(tx: &impl Tx, owner: UserId, upload: AssetId, since: Timestamp) -> Result<bool, StoreError> {
+    let index = tx.table(GENERATIONS_BY_OWNER)?;
+    let (key, from) = (owner.to_key(), (since.millis().max(0) as u128) << 80);
+    for row in index.range((key, from)..=(key, u128::MAX))? {
+        let (k, _) = row?;
+        if let Some(g) = get(tx, GenerationId::from_key(k.value().1))?
+            && g.legal_hold
+            && g.references.iter().any(|r| r.upload == upload)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// One page of an owner's generations that `keep` accepts, after the id `after` (exclusive)

@@ -164,6 +164,28 @@ async fn retention_removes_uploads_after_their_period_and_the_plan_lists_exactly
 }
 
 #[tokio::test]
+async fn retention_keeps_an_upload_that_a_generation_on_legal_hold_was_made_from() {
+    let (app, admin, token) = app().await;
+    let up = upload(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let upload_id = up.json()["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({"model": "demo-video", "prompt": "from a photo", "params": {"duration": 2},
+        "references": [{"role": "first_frame", "upload": upload_id}]});
+    let created = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let made = wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
+    let held = admin.post_form("/admin/generations/hold", &[("generation", made["id"].as_str().unwrap())]).await;
+    assert_eq!(held.status, 303, "{}", held.body);
+    let state = &app.running.state;
+    let at = days_ahead(31);
+    assert!(plan_ids(&retention::plan(state, at).await.unwrap(), "uploads").is_empty(), "the held generation's upload is not due");
+    let run = retention::run(state, "test", at).await.unwrap();
+    assert_eq!(run.counts.uploads, 0);
+    assert!(state.media.path_of(&upload_id).unwrap().exists(), "the upload stays with the held generation");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn retention_drops_old_audit_events_truncates_addresses_and_clears_expired_sessions() {
     let (app, admin, _token) = app().await;
     let state = &app.running.state;
