@@ -64,9 +64,15 @@ pub async fn update(state: &AppState, ctx: &Context, user: &User, change: Profil
         .await
 }
 
+/// Why a picture cannot be replaced or removed: a legal hold on its owner keeps it.
+const HELD_PICTURE: &str = "your account is on legal hold: your picture stays until the hold is lifted";
+
 /// Sets a new profile picture (validated and cleaned like every upload) and removes the
 /// old one: record first, then its file.
 pub async fn set_picture(state: &AppState, ctx: &Context, user: &User, bytes: Vec<u8>) -> ServiceResult<User> {
+    if user.legal_hold && user.avatar.is_some() {
+        return Err(ServiceError::Conflict(HELD_PICTURE));
+    }
     let asset = uploads::store_image(state, user, bytes, AssetKind::Avatar).await?;
     replace_picture(state, ctx, user.id, Some(asset)).await
 }
@@ -84,6 +90,9 @@ async fn replace_picture(state: &AppState, ctx: &Context, id: UserId, new: Optio
             let mut user = store::users::get(tx, id)?.ok_or(ServiceError::NotFound("user"))?;
             if let Some(asset) = &new {
                 store::assets::put(tx, asset)?;
+            }
+            if user.legal_hold && user.avatar.is_some() {
+                return Err(ServiceError::Conflict(HELD_PICTURE));
             }
             let old = std::mem::replace(&mut user.avatar, new.as_ref().map(|a| a.id));
             if let Some(old) = old {

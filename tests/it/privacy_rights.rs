@@ -84,7 +84,7 @@ async fn erased(app: &TestApp, user: UserId) {
 }
 
 /// Uploads a profile picture through the account page's multipart form.
-async fn upload_picture(b: &Browser, bytes: Vec<u8>) -> Page {
+pub async fn upload_picture(b: &Browser, bytes: Vec<u8>) -> Page {
     let token = b.csrf_token().await;
     let form = reqwest::multipart::Form::new()
         .part("picture", reqwest::multipart::Part::bytes(bytes).file_name("me.jpg").mime_str("image/jpeg").unwrap());

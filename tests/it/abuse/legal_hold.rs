@@ -222,3 +222,23 @@ async fn a_held_person_keeps_everything_through_an_account_deletion_until_the_ho
     assert!(!stored(app, &g).await && !downloads(&g).await);
     team.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_held_persons_picture_is_neither_replaced_nor_removed() {
+    let team = team().await;
+    let (app, member, token) = (&team.app, &team.member, team.token.as_str());
+    assert_eq!(crate::privacy_rights::upload_picture(member, crate::uploads::jpeg_with_gps()).await.status, 303);
+    let picture = || async { api_get(&app.url, "/api/v1/account", Some(token)).await.json()["picture_url"].as_str().map(str::to_string) };
+    let before = picture().await.expect("a picture");
+    hold_member(&team, true).await;
+    let replaced = crate::privacy_rights::upload_picture(member, crate::uploads::jpeg_with_gps()).await;
+    assert_eq!(replaced.status, 409, "{}", replaced.body);
+    assert!(replaced.body.contains("legal hold"), "says why");
+    assert_eq!(member.post_form("/account/picture/delete", &[]).await.status, 409);
+    let kept = picture().await.expect("the picture stays");
+    assert_eq!(kept.split('?').next(), before.split('?').next(), "the same picture");
+    hold_member(&team, false).await;
+    assert_eq!(member.post_form("/account/picture/delete", &[]).await.status, 303, "once the hold is lifted");
+    team.bystander.still_served(app, "a held person's picture changes").await;
+    team.app.stop().await;
+}
