@@ -6,7 +6,8 @@
 //! downloads, send junk bodies, trickle bodies a byte a second and flood the sign-in form.
 //! Reports requests served, p50/p99 per endpoint, errors by kind and RSS over time, and checks:
 //! no hang, no 5xx from the server (provider faults only ever fail a generation), RSS back
-//! within 20 % of idle after the load. The instance trusts loopback as its reverse proxy and
+//! within 20 % of idle after the load (idle: at rest after 20 s of ordinary use, so the store's
+//! and the index's working sets are in it). The instance trusts loopback as its reverse proxy and
 //! the sign-in flood comes "from" addresses of 198.51.100.0/24 in `X-Forwarded-For`, as it
 //! would through a proxy; it targets the abuser's own account and made-up ones.
 //!
@@ -407,6 +408,9 @@ fn still_answers(addr: SocketAddr, member: &Member) -> Result<(), String> {
     Ok(())
 }
 
+/// The ordinary use before idle memory is measured.
+const WARMUP: Duration = Duration::from_secs(20);
+
 fn main() {
     let secs = env_u64("SOAK_SECS", 180);
     let member_count = env_u64("SOAK_MEMBERS", 20).max(2) as usize;
@@ -446,7 +450,24 @@ fn main() {
         Ok(m) => m,
         Err(e) => return println!("signing the members in FAILED: {e}"),
     };
-    std::thread::sleep(Duration::from_secs(3));
+    // idle is the service at rest after ordinary use, not a cold start: a short warm-up of
+    // ordinary members (no faults counted, no abuse) fills the store's and the index's
+    // working sets, then the service rests past one memory trim
+    let warmup = Shared { tally: Arc::default(), stop: Arc::default(), addr };
+    let warming: Vec<_> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (shared, member) = (warmup.clone(), Member { token: m.token.clone(), cookie: m.cookie.clone() });
+            std::thread::spawn(move || member_loop(shared, member, i as u64))
+        })
+        .collect();
+    std::thread::sleep(WARMUP);
+    warmup.stop.store(true, Ordering::Relaxed);
+    for t in warming {
+        let _ = t.join();
+    }
+    std::thread::sleep(Duration::from_secs(15));
     let idle = proc_mem(server.pid());
     println!(
         "  idle: VmRSS {:.1} MiB (anonymous {:.1}, file-backed {:.1}), {} threads",
