@@ -19,6 +19,10 @@ pub use api_sections::{ApiConfig, WebhooksConfig};
 mod connections;
 pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind};
 use connections::{RawConnection, validate_connections};
+#[path = "config_limits.rs"]
+mod limits;
+pub use limits::LimitsConfig;
+use limits::RawLimits;
 
 /// Where the config file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/reelvault/config.toml";
@@ -147,29 +151,6 @@ impl ScheduleConfig {
 /// The retention schedule when the config names none: every day at 03:15 UTC.
 pub const DEFAULT_RETENTION_SCHEDULE: &str = "0 15 3 * * *";
 
-#[derive(Debug, Clone, Serialize)]
-pub struct LimitsConfig {
-    #[serde(serialize_with = "human_size")]
-    pub upload_max: u64,
-    /// Failed sign-ins allowed per account per hour.
-    pub login_failures_per_account: u32,
-    /// Failed sign-ins allowed per client address per hour.
-    pub login_failures_per_address: u32,
-    /// Archive downloads (library ZIPs) one person may have running at once.
-    pub archives_per_person: usize,
-    /// Archives (downloads and data exports) being written at once on the whole instance.
-    pub archives: usize,
-    /// A download whose reader takes nothing for this long is ended and frees what it held.
-    #[serde(serialize_with = "human_duration")]
-    pub stalled_reader: Duration,
-    /// How long a request body may take, plus one second per KiB received; a slower body
-    /// is refused with 408 and its connection closed.
-    #[serde(serialize_with = "human_duration")]
-    pub request_body_timeout: Duration,
-    /// Live event streams (a generation page's status updates) one person may hold open.
-    pub event_streams_per_person: u32,
-}
-
 /// How the search indexer batches its commits.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchConfig {
@@ -285,19 +266,6 @@ struct RawRetention {
     audit: Option<String>,
     client_addresses: Option<String>,
     pre_migration_copies: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    upload_max: Option<String>,
-    login_failures_per_account: Option<u32>,
-    login_failures_per_address: Option<u32>,
-    archives_per_person: Option<usize>,
-    archives: Option<usize>,
-    stalled_reader: Option<String>,
-    request_body_timeout: Option<String>,
-    event_streams_per_person: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -483,23 +451,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         pre_migration_copies: duration("retention.pre_migration_copies", raw.retention.pre_migration_copies, "30d")?,
     };
     let schedule = ScheduleConfig { retention: cron_expression("schedule.retention", raw.schedule.retention)? };
-    let upload_max = size("limits.upload_max", &raw.limits.upload_max.unwrap_or_else(|| "20MiB".into()))?;
-    let limits = LimitsConfig {
-        upload_max,
-        login_failures_per_account: raw.limits.login_failures_per_account.unwrap_or(100),
-        login_failures_per_address: raw.limits.login_failures_per_address.unwrap_or(300),
-        archives_per_person: raw.limits.archives_per_person.unwrap_or(2),
-        archives: raw.limits.archives.unwrap_or(16),
-        stalled_reader: duration("limits.stalled_reader", raw.limits.stalled_reader, "60s")?,
-        request_body_timeout: duration("limits.request_body_timeout", raw.limits.request_body_timeout, "30s")?,
-        event_streams_per_person: raw.limits.event_streams_per_person.unwrap_or(16),
-    };
-    if limits.archives_per_person == 0 || limits.archives == 0 || limits.stalled_reader.is_zero() {
-        return Err(ConfigError("limits.archives_per_person, limits.archives and limits.stalled_reader must be above 0".into()));
-    }
-    if limits.request_body_timeout.is_zero() || limits.event_streams_per_person == 0 {
-        return Err(ConfigError("limits.request_body_timeout and limits.event_streams_per_person must be more than 0".into()));
-    }
+    let limits = raw.limits.validate()?;
     let search = SearchConfig {
         commit_interval: duration("search.commit_interval", raw.search.commit_interval, "1s")?,
         commit_docs: raw.search.commit_docs.unwrap_or(1000),

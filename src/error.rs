@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::search::SearchError;
 use crate::services::ServiceError;
-use crate::services::archive::slots::Busy;
+use crate::services::places::Busy;
 use crate::store::StoreError;
 
 /// An error as a client sees it.
@@ -133,14 +133,21 @@ impl From<ServiceError> for AppError {
     }
 }
 
-impl From<Busy> for AppError {
-    fn from(e: Busy) -> Self {
-        let message = capitalise(&e.to_string());
-        let (status, retry_after) = match e {
-            Busy::Person(_) => (StatusCode::TOO_MANY_REQUESTS, 30),
-            Busy::Instance => (StatusCode::SERVICE_UNAVAILABLE, 60),
+impl AppError {
+    /// No place for another archive: 429 when the person holds their share, 503 when the
+    /// instance is full.
+    pub fn archives_busy(e: Busy) -> Self {
+        let (status, retry_after, message) = match e {
+            Busy::Person(n) => {
+                (StatusCode::TOO_MANY_REQUESTS, 30, format!("You already have {n} archive(s) being written; wait for one to finish."))
+            }
+            Busy::Instance => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                60,
+                "The instance is writing as many archives as it may at once; try again in a minute.".to_string(),
+            ),
         };
-        AppError { retry_after: Some(Duration::from_secs(retry_after)), ..AppError::new(status, "archive.busy", format!("{message}.")) }
+        AppError { retry_after: Some(Duration::from_secs(retry_after)), ..AppError::new(status, "archive.busy", message) }
     }
 }
 

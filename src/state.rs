@@ -12,9 +12,8 @@ use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
 use crate::scheduler::Scheduler;
 use crate::search::Search;
-use crate::services::archive::slots::ArchiveSlots;
-use crate::services::event_streams::EventStreams;
 use crate::services::passwords::Passwords;
+use crate::services::places::Places;
 use crate::services::rate_limits::RateLimits;
 use crate::services::throttle::Throttle;
 use crate::services::tokens::ProvenTokens;
@@ -59,10 +58,10 @@ pub struct AppState {
     /// API tokens proved since the store's last commit.
     pub proven_tokens: Arc<ProvenTokens>,
     /// Live event streams each person holds open.
-    pub event_streams: Arc<EventStreams>,
+    pub event_streams: Arc<Places>,
     pub keys: Arc<Keys>,
     /// Places for archives being written (downloads and data exports).
-    pub archives: Arc<ArchiveSlots>,
+    pub archives: Arc<Places>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
     pub scheduler: Scheduler,
@@ -109,8 +108,8 @@ impl AppState {
             throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
             rate_limits: Arc::new(RateLimits::new(config.api.clone())),
             proven_tokens: Arc::default(),
-            event_streams: Arc::new(EventStreams::new(config.limits.event_streams_per_person)),
-            archives: ArchiveSlots::new(config.limits.archives_per_person, config.limits.archives),
+            event_streams: Places::new(config.limits.event_streams_per_person as usize, usize::MAX),
+            archives: Places::new(config.limits.archives_per_person, config.limits.archives),
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),

@@ -8,11 +8,9 @@
 //! and on the store. On a blocking pool it would hold one of the pool's few threads for as
 //! long as its reader takes, and wait for store reads that need another thread of the same
 //! pool: a dozen slow downloads once took every thread and every request waited forever.
-//! Each writer holds a [`slots::Slot`] (a bounded number per person and in all), waits on
+//! Each writer holds a [`Place`] (a bounded number per person and in all), waits on
 //! nothing but its own small runtime, and gives up when its reader takes nothing for the
 //! configured `limits.stalled_reader`, freeing its thread, its place and its open files.
-
-pub mod slots;
 
 use std::future::Future;
 use std::io::Write;
@@ -27,11 +25,11 @@ use serde::Serialize;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
+use super::places::Place;
 use super::{media, search};
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
 use crate::state::AppState;
-use slots::Slot;
 
 /// How much the writer buffers before handing a chunk on.
 const CHUNK: usize = 64 * 1024;
@@ -41,7 +39,7 @@ pub type ArchiveStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>
 
 /// The library's archive of `chosen` (already checked to be the caller's): one entry per
 /// output under its download name and a JSON sidecar per generation, written in `slot`.
-pub fn stream(state: AppState, slot: Slot, chosen: Vec<Generation>) -> ArchiveStream {
+pub fn stream(state: AppState, slot: Place, chosen: Vec<Generation>) -> ArchiveStream {
     spawn(state, slot, move |zip| {
         let provider_of = search::provider_of(zip.state);
         for g in &chosen {
@@ -96,7 +94,7 @@ pub fn file_record(file: &str, asset: &Asset) -> serde_json::Value {
 /// of `fill` or of reading a stored file, a reader that took nothing for
 /// `limits.stalled_reader`) ends the stream with an error, never as if it were whole; a
 /// reader that goes away stops the writer.
-pub fn spawn<F>(state: AppState, slot: Slot, fill: F) -> ArchiveStream
+pub fn spawn<F>(state: AppState, slot: Place, fill: F) -> ArchiveStream
 where
     F: FnOnce(&mut ZipSink<'_>) -> Result<(), String> + Send + 'static,
 {
@@ -131,7 +129,7 @@ struct Writer {
 impl Writer {
     /// The writer's thread: its own small runtime for the store and the vault, and for
     /// waiting on the reader with a deadline; `slot` is freed when it returns.
-    fn run<F>(self, state: AppState, slot: Slot, fill: F)
+    fn run<F>(self, state: AppState, slot: Place, fill: F)
     where
         F: FnOnce(&mut ZipSink<'_>) -> Result<(), String>,
     {

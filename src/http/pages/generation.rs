@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::event_streams::StreamSlot;
+use crate::services::places::Place;
 use crate::services::{generations, media};
 use crate::state::AppState;
 
@@ -176,7 +176,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
     let state = state(&req)?;
     let id = parse_id(&id)?;
     let first = generations::visible(&state, &who.user, id).await?;
-    let slot = state.event_streams.open(who.user.id).ok_or_else(|| too_many_streams(&state))?;
+    let slot = state.event_streams.claim(who.user.id).map_err(|_| too_many_streams(&state))?;
     let receiver = state.engine.subscribe();
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
@@ -186,7 +186,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
         pending: Option<Generation>,
         finished: bool,
         /// Held while the stream lives: dropped with it when the client goes away.
-        _slot: StreamSlot,
+        _slot: Place,
     }
     let live = Live { state, receiver, pending: Some(first), finished: false, _slot: slot };
     let body = stream::unfold(live, move |mut live| {

@@ -211,7 +211,7 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
             Err(e) => Err(e.into()),
         },
         "zip" => {
-            let slot = state.archives.claim(who.user.id).map_err(AppError::from)?;
+            let slot = state.archives.claim(who.user.id).map_err(AppError::archives_busy)?;
             let chosen = library::selection(&state, &who.user, ids).await?;
             let name = format!("reelvault-{}.zip", crate::domain::time::Timestamp::now().millis());
             Ok(HttpResponse::Ok()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::abuse::bystander::{Bystander, within};
 use crate::generations::{api_post, wait_terminal};
-use crate::support::{Browser, TestApp};
+use crate::support::{Browser, TestApp, api_get};
 
 const ABUSER_EMAIL: &str = "abuser@example.com";
 
@@ -62,10 +62,14 @@ async fn slow_and_abandoned_zip_downloads_leave_everyone_served_and_free_their_p
     // the same clip chosen 500 times: an archive far larger than every buffer on the way
     let chosen = vec![clip.clone(); 500];
 
-    // a dozen at once: the per-person limit admits two, refuses the rest clearly
+    // a dozen at once: the per-person limit admits two at a time and refuses the rest clearly
+    // (on a loaded machine a stalled one may already have given its place to a later one)
     let started = futures_util::future::join_all((0..12).map(|_| start_zip(&abuser, &chosen))).await;
+    let statuses: Vec<u16> = started.iter().map(|r| r.status().as_u16()).collect();
     let (admitted, refused): (Vec<_>, Vec<_>) = started.into_iter().partition(|r| r.status() == 200);
-    assert_eq!(admitted.len(), 2, "two downloads per person at once");
+    assert!(admitted.len() >= 2 && refused.len() >= 6, "two downloads per person at once: {statuses:?}");
+    let abuser_id = api_get(&app.url, "/api/v1/me", Some(&token)).await.json()["id"].as_str().unwrap().parse().unwrap();
+    assert!(app.running.state.archives.held_by(abuser_id) <= 2, "never more than two being written");
     for answer in refused {
         assert_eq!(answer.status(), 429);
         assert!(answer.headers().get("retry-after").is_some(), "says when to try again");

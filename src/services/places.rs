@@ -1,6 +1,6 @@
-//! Places for archives being written: at most so many on the whole instance and so many per
-//! person at once. A download asks for its place at once and is refused when none is free
-//! (the person is told to wait); background work (data exports) waits for one.
+//! Places for work one person may hold several of at once, up to a limit per person and one
+//! in all: archives being written (a download asks for its place at once and is refused when
+//! none is free; a data export waits for one) and live event streams.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,17 +10,17 @@ use tokio::sync::Notify;
 use crate::domain::ids::UserId;
 
 /// Why no place was free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Busy {
-    #[error("you already have {0} archive(s) being written; wait for one to finish")]
+    /// The person holds this many already, their limit.
     Person(usize),
-    #[error("the instance is writing as many archives as it may at once; try again in a minute")]
+    /// Every place of the instance is taken.
     Instance,
 }
 
 /// The places; share them behind an `Arc`.
 #[derive(Debug)]
-pub struct ArchiveSlots {
+pub struct Places {
     per_person: usize,
     total: usize,
     taken: Mutex<Taken>,
@@ -35,19 +35,20 @@ struct Taken {
 
 /// A place held; dropping it frees the place.
 #[derive(Debug)]
-pub struct Slot {
-    slots: Arc<ArchiveSlots>,
+pub struct Place {
+    places: Arc<Places>,
     owner: UserId,
 }
 
-impl ArchiveSlots {
-    /// `per_person` places for each person, `total` on the whole instance (both at least 1).
-    pub fn new(per_person: usize, total: usize) -> Arc<ArchiveSlots> {
-        Arc::new(ArchiveSlots { per_person: per_person.max(1), total: total.max(1), taken: Mutex::default(), freed: Notify::new() })
+impl Places {
+    /// `per_person` places for each person, `total` on the whole instance (both at least 1;
+    /// `usize::MAX` for no limit in all).
+    pub fn new(per_person: usize, total: usize) -> Arc<Places> {
+        Arc::new(Places { per_person: per_person.max(1), total: total.max(1), taken: Mutex::default(), freed: Notify::new() })
     }
 
-    /// A place for an archive of `owner`'s, now or not at all.
-    pub fn claim(self: &Arc<Self>, owner: UserId) -> Result<Slot, Busy> {
+    /// A place for `owner`, now or not at all.
+    pub fn claim(self: &Arc<Self>, owner: UserId) -> Result<Place, Busy> {
         let mut taken = self.lock();
         let mine = taken.by_person.get(&owner).copied().unwrap_or(0);
         if mine >= self.per_person {
@@ -58,11 +59,11 @@ impl ArchiveSlots {
         }
         taken.total += 1;
         *taken.by_person.entry(owner).or_default() += 1;
-        Ok(Slot { slots: self.clone(), owner })
+        Ok(Place { places: self.clone(), owner })
     }
 
-    /// A place for an archive of `owner`'s, waiting (in no particular order) until one is free.
-    pub async fn wait_for(self: &Arc<Self>, owner: UserId) -> Slot {
+    /// A place for `owner`, waiting (in no particular order) until one is free.
+    pub async fn wait_for(self: &Arc<Self>, owner: UserId) -> Place {
         loop {
             // registered before trying, so a place freed in between is not missed
             let freed = self.freed.notified();
@@ -75,9 +76,19 @@ impl ArchiveSlots {
         }
     }
 
-    /// Archives being written now, on the whole instance.
+    /// Places taken now, on the whole instance.
     pub fn in_use(&self) -> usize {
         self.lock().total
+    }
+
+    /// Places `owner` holds now.
+    pub fn held_by(&self, owner: UserId) -> usize {
+        self.lock().by_person.get(&owner).copied().unwrap_or(0)
+    }
+
+    /// The most one person may hold.
+    pub fn per_person(&self) -> usize {
+        self.per_person
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Taken> {
@@ -85,9 +96,9 @@ impl ArchiveSlots {
     }
 }
 
-impl Drop for Slot {
+impl Drop for Place {
     fn drop(&mut self) {
-        let mut taken = self.slots.lock();
+        let mut taken = self.places.lock();
         taken.total -= 1;
         if let Some(mine) = taken.by_person.get_mut(&self.owner) {
             *mine -= 1;
@@ -96,7 +107,7 @@ impl Drop for Slot {
             }
         }
         drop(taken);
-        self.slots.freed.notify_waiters();
+        self.places.freed.notify_waiters();
     }
 }
 
@@ -106,7 +117,7 @@ mod tests {
 
     #[test]
     fn places_are_limited_per_person_and_in_all_and_come_back_when_dropped() {
-        let slots = ArchiveSlots::new(2, 3);
+        let slots = Places::new(2, 3);
         let (ada, bob, cy) = (UserId::generate(), UserId::generate(), UserId::generate());
         let a1 = slots.claim(ada).unwrap();
         let _a2 = slots.claim(ada).unwrap();
@@ -117,11 +128,12 @@ mod tests {
         drop(a1);
         assert_eq!(slots.in_use(), 2);
         let _c1 = slots.claim(cy).expect("a dropped place is free again");
+        assert_eq!((slots.held_by(ada), slots.held_by(cy)), (1, 1));
     }
 
     #[tokio::test]
     async fn waiting_for_a_place_ends_when_one_is_freed() {
-        let slots = ArchiveSlots::new(1, 1);
+        let slots = Places::new(1, 1);
         let ada = UserId::generate();
         let held = slots.claim(ada).unwrap();
         let waiting = tokio::spawn({
