@@ -159,7 +159,7 @@ async fn callbacks_need_the_connections_secret() {
     let state = &app.running.state;
     let secret = state.hook_secret("demo");
     assert_eq!(
-        state.callback_url("demo").map(|u| u.to_string()),
+        state.engine.callbacks().url("demo").map(|u| u.to_string()),
         Some(format!("https://studio.example.com/hooks/demo/{secret}")),
         "jobs tell providers where to call back"
     );
