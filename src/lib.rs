@@ -26,3 +26,6 @@ pub mod telemetry;
 pub mod turns;
 pub mod urls;
 pub mod vault;
+
+#[cfg(test)]
+mod architecture;
