@@ -63,14 +63,16 @@ impl Provider {
         }
     }
 
-    /// The whole config file: this provider as the only connection, and the lifted limits.
+    /// The whole config file: this provider as the only connection (`fake`: the fake's
+    /// `/v1/` URL, for the openai provider), and the lifted limits.
     fn config(self, fake: Option<&url::Url>) -> String {
-        let connection = match (self, fake) {
-            (Provider::OpenAi, Some(base)) => format!(
+        let connection = match self {
+            Provider::OpenAi => format!(
                 "[[connection]]\nname = \"images\"\nkind = \"openai_images\"\nbase_url = \"{base}\"\napi_key = \"sk-bench\"\n\
-                 allow_private_network = true\nmax_concurrent = 64\n"
+                 allow_private_network = true\nmax_concurrent = 64\n",
+                base = fake.expect("the openai provider runs with its fake")
             ),
-            _ => "[[connection]]\nname = \"demo\"\nkind = \"demo\"\ndelay = \"0s\"\nmax_concurrent = 64\n".to_string(),
+            Provider::Demo => "[[connection]]\nname = \"demo\"\nkind = \"demo\"\ndelay = \"0s\"\nmax_concurrent = 64\n".to_string(),
         };
         format!("{connection}\n{API_LIMITS}")
     }
