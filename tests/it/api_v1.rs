@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::generations::{app_with_credits, wait_terminal};
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{app_with_credits, wait_terminal};
 use crate::uploads::jpeg_with_gps;
 
 fn client() -> reqwest::Client {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Page, TestApp};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 
 #[tokio::test]
 async fn sign_ins_failures_invitations_roles_and_tokens_are_audited_with_client_details() {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::support::process::run;
 use crate::support::{TestApp, api_get};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 async fn cli(args: &[&str], stdin: Option<&str>) -> String {

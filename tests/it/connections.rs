@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::fake_openai::{Behaviour, FakeOpenAi, KEY};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 /// The models list as the token's owner sees it, by id.
 async fn model(app: &TestApp, token: &str, id: &str) -> serde_json::Value {

@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::generations::{api_post, wait_terminal};
 use crate::support::api_get;
 use crate::support::process::{Served, run};
+use crate::support::{api_post, wait_terminal};
 
 /// The output the fake serves: 3 MiB that starts like an MP4.
 fn video_bytes() -> Vec<u8> {

@@ -6,8 +6,8 @@ use reelvault::domain::ids::GenerationId;
 use reelvault::services::audit::Context;
 use reelvault::services::deletion;
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 const CREDITS: i64 = 50;
 

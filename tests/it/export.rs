@@ -13,8 +13,8 @@ use reelvault::domain::time::Timestamp;
 use reelvault::services::audit::{self, AuditFilter};
 use sha2::{Digest, Sha256};
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 const EXPORT: &str = "/api/v1/account/export";

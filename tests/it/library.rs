@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use reelvault::config::{ConnectionConfig, Secret};
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::search::wait_total;
 use crate::support::fake_openai::{self, Behaviour, Content, FakeOpenAi, Route, Thumbnail};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 
 /// Makes one demo image with `prompt` and waits for it; returns its id.
 pub async fn make_image(app: &TestApp, token: &str, prompt: &str) -> String {
@@ -260,7 +260,7 @@ async fn app_with_openai(behaviour: Behaviour) -> (TestApp, FakeOpenAi, Browser,
         ..ConnectionConfig::new("openai", "openai_videos")
     };
     let app = TestApp::start_with(|config| config.connection.push(openai)).await;
-    let (admin, token) = crate::generations::admin_with_credits(&app, 200).await;
+    let (admin, token) = crate::support::admin_with_credits(&app, 200).await;
     (app, fake, admin, token)
 }
 
@@ -393,7 +393,7 @@ async fn library_cards_say_when_retention_deletes_an_item_and_warn_a_week_before
         c.retention.outputs = Duration::from_secs(5 * 86_400);
     })
     .await;
-    let (admin, token) = crate::generations::admin_with_credits(&app, 100).await;
+    let (admin, token) = crate::support::admin_with_credits(&app, 100).await;
     let id = make_image(&app, &token, "a glass fox").await;
     wait_total(&app.url, &token, "", 1).await;
     let text = admin.get("/library").await.text_of(&format!("#card-{id} .expires.soon"));

@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::generations::{api_post, wait_terminal};
 use crate::support::process::run;
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{api_post, wait_terminal};
 
 /// An OpenAI-compatible provider that refuses every API key.
 async fn refusing_provider() -> u16 {

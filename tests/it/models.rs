@@ -5,8 +5,8 @@
 
 use reelvault::domain::catalog::data_use::{DataUseOverride, TrainingUse};
 
-use crate::generations::{admin_with_credits, api_post, credits};
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, credits};
 
 /// A member invited by `admin`, granted `amount` credits, with an API token.
 async fn member_with_credits(app: &TestApp, admin: &Browser, email: &str, amount: i64) -> (Browser, String) {

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, app_with_credits, wait_terminal};
 use crate::search::wait_total;
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, app_with_credits, wait_terminal};
 
 fn client() -> reqwest::Client {
     reelvault::providers::http::install_crypto_provider();

@@ -10,8 +10,8 @@ use reelvault::domain::ids::{AssetId, GenerationId, UserId};
 use reelvault::services::retention;
 use reelvault::store;
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 const MEMBER: &str = "mo@example.com";

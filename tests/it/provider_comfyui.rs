@@ -11,8 +11,8 @@ use fake_upstream::{FakeUpstream, Reply};
 use reelvault::config::ConnectionConfig;
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{Browser, TestApp};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 const CREDITS: i64 = 10;
 const PROMPT_ID: &str = "5b0e2f4e-7c1d-4a57-9a55-1f2d3c4b5a69";

@@ -7,9 +7,9 @@ use std::time::Duration;
 use reelvault::config::{ConnectionConfig, Secret};
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::fake_openai::{Behaviour, Content, FakeOpenAi, Hit, KEY, Route, Step, mp4};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 /// Credits granted to every test's user.
 const CREDITS: i64 = 200;

@@ -11,8 +11,8 @@ use reelvault::config::{ConnectionConfig, Secret};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{Browser, TestApp};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 const KEY: &str = "gm-it-key";
 const CREDITS: i64 = 1000;

@@ -9,8 +9,8 @@ use reelvault::config::{ConnectionConfig, Secret};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 const CREDITS: i64 = 200;
 /// hailuo-02, 6 s at 9 credits a second.

@@ -9,8 +9,8 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use reelvault::config::{ConnectionConfig, Secret};
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{Browser, TestApp};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 const KEY: &str = "sk-fake-images";
 const CREDITS: i64 = 200;

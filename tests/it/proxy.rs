@@ -6,9 +6,9 @@ use std::time::Duration;
 use reelvault::domain::audit::AuditAction;
 use reelvault::services::audit::{self, AuditFilter};
 
-use crate::generations::{api_post, wait_terminal};
 use crate::support::process::run;
 use crate::support::{ADMIN_EMAIL, Browser, TestApp};
+use crate::support::{api_post, wait_terminal};
 
 /// A failed sign-in as a browser behind the proxy sends it: the proxy's headers, the
 /// instance's https origin, and the `__Host-` CSRF cookie by hand (the test talks plain http).

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
 use crate::support::{TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, credits, wait_terminal};
 
 #[tokio::test]
 async fn a_token_over_its_requests_per_minute_gets_429_and_others_and_sessions_do_not() {

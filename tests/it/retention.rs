@@ -10,9 +10,9 @@ use reelvault::services::audit::Context;
 use reelvault::services::{deletion, retention};
 use reelvault::store::{self, StoreError};
 
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::process::{Served, run};
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 const DAY: Duration = Duration::from_secs(86_400);

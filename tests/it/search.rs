@@ -11,8 +11,8 @@ use reelvault::domain::ids::{GenerationId, UserId};
 use reelvault::domain::time::Timestamp;
 use serde_json::Value;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 
 /// `GET /api/v1/generations?{query}` as the token's owner; must answer 200.
 pub async fn search(base: &str, token: &str, query: &str) -> Value {

@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::search::{generation, me, put, search, wait_total};
 use crate::support::api_get;
 use crate::support::process::{BIN, Served, run};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 
 fn index_dir(data: &Path) -> std::path::PathBuf {
     data.join("search/index")
@@ -171,7 +171,7 @@ async fn reindex_rebuilds_with_progress_when_the_service_is_stopped_or_running()
 #[tokio::test]
 async fn a_graceful_stop_commits_what_the_indexer_holds() {
     let app = crate::support::TestApp::start_with(|c| c.search.commit_interval = Duration::from_secs(3600)).await;
-    let (_admin, token) = crate::generations::admin_with_credits(&app, 10).await;
+    let (_admin, token) = crate::support::admin_with_credits(&app, 10).await;
     let owner = me(&app.url, &token).await;
     put(&app, (0..3).map(|n| generation(owner, &format!("willow {n}"), 1_000 + n)).collect()).await;
     // applied to the writer but not committed: an hour between commits

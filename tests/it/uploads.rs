@@ -3,8 +3,8 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::support::Browser;
+use crate::support::{api_post, app_with_credits, wait_terminal};
 
 /// A JPEG carrying an EXIF segment with a GPS marker.
 pub fn jpeg_with_gps() -> Vec<u8> {

@@ -10,8 +10,8 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use reelvault::config::Config;
 use reelvault::domain::standard_webhooks;
 
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 /// Private receivers allowed, quick retries, quick demo jobs.
 fn quick(c: &mut Config) {

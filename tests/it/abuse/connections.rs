@@ -11,8 +11,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::bystander::{Bystander, within};
-use crate::generations::{api_post, wait_terminal};
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{api_post, wait_terminal};
 
 const ABUSER_EMAIL: &str = "abuser@example.com";
 const ABUSER_PASSWORD: &str = "abuser password 1";

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use crate::abuse::bystander::{Bystander, within};
-use crate::generations::{api_post, wait_terminal};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{api_post, wait_terminal};
 
 const ABUSER_EMAIL: &str = "abuser@example.com";
 

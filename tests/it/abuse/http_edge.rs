@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::Method;
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 /// What a hostile page's form submission looks like to the server.
 const CROSS_SITE: [(&str, &str); 2] = [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")];

@@ -11,8 +11,8 @@ use reelvault::store;
 use serde_json::{Value, json};
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::{Browser, Page, TestApp, api_get, eventually};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 const MEMBER: &str = "held@example.com";
 const MEMBER_PASSWORD: &str = "a held member's password";

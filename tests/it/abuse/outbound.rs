@@ -16,8 +16,8 @@ use reelvault::providers::registry::Registry;
 use serde_json::json;
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::{TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 const BFL_KEY: &str = "bfl-outbound-key";
 

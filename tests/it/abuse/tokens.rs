@@ -11,9 +11,9 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, credits};
 use crate::support::process::run;
 use crate::support::{Browser, Page, TestApp};
+use crate::support::{admin_with_credits, api_post, credits};
 
 fn png() -> Vec<u8> {
     let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 60]));
