@@ -77,7 +77,10 @@ async fn a_kling_video_is_queued_polled_stored_and_settled() {
     rig.assert_output(&done, 0, &mp4()).await;
     assert_eq!(done["outputs"][0]["content_type"], "video/mp4");
     let create = &rig.fake.requests_to("POST /fal-ai/")[0];
-    assert_eq!(create.json(), json!({"prompt": "a paper boat on a rainy street", "negative_prompt": "blur", "duration": "5", "aspect_ratio": "9:16"}));
+    assert_eq!(
+        create.json(),
+        json!({"prompt": "a paper boat on a rainy street", "negative_prompt": "blur", "duration": "5", "aspect_ratio": "9:16"})
+    );
     rig.stop().await;
 }
 
