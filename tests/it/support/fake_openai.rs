@@ -179,6 +179,16 @@ impl FakeOpenAi {
     }
 }
 
+impl super::provider_rig::Fake for FakeOpenAi {
+    fn root(&self) -> url::Url {
+        self.upstream.url.clone()
+    }
+
+    async fn stop(self) {
+        FakeOpenAi::stop(self).await;
+    }
+}
+
 /// Whether the request carries `Authorization: Bearer KEY`.
 fn authorized(request: &Request) -> bool {
     request.header("authorization") == Some(format!("Bearer {KEY}").as_str())

@@ -71,9 +71,9 @@ impl RigBuilder {
     }
 
     /// Starts the app connected to `fake`, and its admin with credits and a token.
-    pub async fn start(self, fake: FakeUpstream) -> ProviderRig {
+    pub async fn start<F: Fake>(self, fake: F) -> ProviderRig<F> {
         let RigBuilder { mut connection, under, credits, config } = self;
-        connection.base_url = Some(if under.is_empty() { fake.url.clone() } else { fake.at(&under) });
+        connection.base_url = Some(fake.root().join(&under).expect("URL"));
         let app = TestApp::start_with(|c| {
             for edit in config {
                 edit(c);
@@ -86,10 +86,27 @@ impl RigBuilder {
     }
 }
 
+/// A fake upstream server a rig can connect the app to and stop at the end.
+pub trait Fake {
+    /// `http://127.0.0.1:PORT/`
+    fn root(&self) -> url::Url;
+    fn stop(self) -> impl Future<Output = ()>;
+}
+
+impl Fake for FakeUpstream {
+    fn root(&self) -> url::Url {
+        self.url.clone()
+    }
+
+    async fn stop(self) {
+        FakeUpstream::stop(self).await;
+    }
+}
+
 /// The app, the fake it talks to, and the admin who submits.
-pub struct ProviderRig {
+pub struct ProviderRig<F = FakeUpstream> {
     pub app: TestApp,
-    pub fake: FakeUpstream,
+    pub fake: F,
     pub admin: Browser,
     /// The admin's API token.
     pub token: String,
@@ -102,7 +119,7 @@ pub fn origin(request: &Request) -> String {
     format!("http://{}/", request.header("host").expect("a Host header"))
 }
 
-impl ProviderRig {
+impl<F: Fake> ProviderRig<F> {
     /// Submits a generation; returns its id.
     pub async fn submit(&self, body: serde_json::Value) -> String {
         let created = api_post(&self.app.url, "/api/v1/generations", &self.token, body).await;
@@ -177,6 +194,13 @@ impl ProviderRig {
         assert_eq!(sha256_hex(&served), sha256_hex(expected), "the vault gives back what upstream served");
     }
 
+    pub async fn stop(self) {
+        self.app.stop().await;
+        self.fake.stop().await;
+    }
+}
+
+impl ProviderRig<FakeUpstream> {
     /// Requests starting with `route` reached the fake, none of them with a key.
     pub fn assert_keyless(&self, route: &str) {
         let requests = self.fake.requests_to(route);
@@ -192,11 +216,6 @@ impl ProviderRig {
         let downloaded = routes.iter().position(|r| r.starts_with(download)).expect("downloaded");
         let deleted = routes.iter().position(|r| r == delete).expect("deleted");
         assert!(downloaded < deleted, "deleted upstream after custody: {routes:?}");
-    }
-
-    pub async fn stop(self) {
-        self.app.stop().await;
-        self.fake.stop().await;
     }
 }
 
