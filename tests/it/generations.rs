@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{api_get, api_post, app_with_credits, credits, wait_terminal};
+use crate::support::generate;
+use crate::support::{api_get, api_post, api_post_raw, app_with_credits, credits, wait_terminal};
 
 #[tokio::test]
 async fn a_demo_video_is_generated_stored_encrypted_and_streams_with_ranges() {
     let (app, _admin, token) = app_with_credits(Duration::from_millis(600), 100).await;
-    let created = api_post(
+    let created = generate(
         &app.url,
-        "/api/v1/generations",
         &token,
         serde_json::json!({
             "model": "demo-video", "prompt": "a lighthouse at dusk", "params": {"duration": 2, "seed": 7}
@@ -76,9 +76,8 @@ async fn a_demo_video_is_generated_stored_encrypted_and_streams_with_ranges() {
     assert!(found, "the output is in the vault");
 
     // the same prompt and seed give the same bytes
-    let again = api_post(
+    let again = generate(
         &app.url,
-        "/api/v1/generations",
         &token,
         serde_json::json!({
             "model": "demo-video", "prompt": "a lighthouse at dusk", "params": {"duration": 2, "seed": 7}
@@ -96,8 +95,7 @@ async fn signed_urls_open_only_their_asset_and_expire_or_break_when_tampered() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 10).await;
     let mut urls = Vec::new();
     for prompt in ["one", "two"] {
-        let g =
-            api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await.json();
+        let g = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await.json();
         let done = wait_terminal(&app.url, &token, g["id"].as_str().unwrap()).await;
         assert_eq!(done["state"], "succeeded", "{done}");
         assert_eq!(done["outputs"][0]["content_type"], "image/png");
@@ -157,21 +155,13 @@ async fn bad_requests_are_refused_before_anything_is_held() {
         (serde_json::json!({"model": "demo-video", "prompt": "x", "surprise": 1}), 400, "bad_request"),
     ];
     for (body, status, code) in cases {
-        let r = api_post(&app.url, "/api/v1/generations", &token, body.clone()).await;
+        let r = generate(&app.url, &token, body.clone()).await;
         assert_eq!(r.status, status, "{body}: {}", r.body);
         assert_eq!(r.json()["code"], code, "{body}");
     }
     assert_eq!(credits(&app.url, &token).await, (5, 0), "nothing was held");
-    let client = reqwest::Client::new();
-    let garbage = client
-        .post(format!("{}/api/v1/generations", app.url))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(garbage.status(), 400);
+    let garbage = api_post_raw(&app.url, "/api/v1/generations", &token, "application/json", "{not json").await;
+    assert_eq!(garbage.status, 400);
     assert_eq!(api_get(&app.url, "/api/v1/generations/not-an-id", Some(&token)).await.status, 404);
     assert_eq!(api_get(&app.url, "/api/v1/generations/01ARZ3NDEKTSV4RRFFQ69G5FAV", Some(&token)).await.status, 404);
     app.stop().await;
@@ -180,14 +170,8 @@ async fn bad_requests_are_refused_before_anything_is_held() {
 #[tokio::test]
 async fn cancelling_a_running_job_releases_its_credits() {
     let (app, _admin, token) = app_with_credits(Duration::from_secs(30), 20).await;
-    let g = api_post(
-        &app.url,
-        "/api/v1/generations",
-        &token,
-        serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 5}}),
-    )
-    .await
-    .json();
+    let g =
+        generate(&app.url, &token, serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 5}})).await.json();
     let id = g["id"].as_str().unwrap().to_string();
     for _ in 0..100 {
         let now = api_get(&app.url, &format!("/api/v1/generations/{id}"), Some(&token)).await.json();
@@ -210,7 +194,7 @@ async fn cancelling_a_running_job_releases_its_credits() {
 #[tokio::test]
 async fn others_cannot_see_or_cancel_my_generations() {
     let (app, admin, token) = app_with_credits(Duration::ZERO, 5).await;
-    let g = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "mine"})).await.json();
+    let g = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "mine"})).await.json();
     let id = g["id"].as_str().unwrap().to_string();
     let member = app.invite_member(&admin, "other@example.com", "other password 1").await;
     assert_eq!(member.get(&format!("/api/v1/generations/{id}")).await.status, 404);

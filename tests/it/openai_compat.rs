@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::search::wait_total;
-use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{Browser, Page, TestApp, api_get, api_post_raw};
 use crate::support::{admin_with_credits, app_with_credits, wait_terminal};
 
 fn client() -> reqwest::Client {
@@ -214,17 +214,7 @@ async fn refusals_come_in_openai_error_shape_with_the_right_status() {
     )
     .await;
     assert_error(&link, 400, "invalid_request_error", Some("input_reference"), None);
-    let not_json = Browser::read(
-        client()
-            .post(format!("{}/v1/videos", app.url))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body("{")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let not_json = api_post_raw(&app.url, "/v1/videos", &token, "application/json", "{").await;
     assert_error(&not_json, 400, "invalid_request_error", None, None);
     assert_error(&v1_get(&app, "/nothing-here", &token).await, 404, "invalid_request_error", None, None);
 

@@ -8,7 +8,7 @@ use reelvault::config::{ConnectionConfig, Secret};
 use crate::support::api_get;
 use crate::support::fake_openai::{Behaviour, Content, FakeOpenAi, Hit, KEY, Route, Step, mp4};
 use crate::support::provider_rig::{ProviderRig, image_bytes, provider};
-use crate::uploads::upload;
+use crate::uploads::upload_id;
 
 /// What a 4-second sora-2 job costs (10 credits a second).
 const PRICE: i64 = 40;
@@ -56,9 +56,7 @@ async fn a_video_is_submitted_polled_taken_into_custody_and_deleted_upstream() {
 async fn a_first_frame_upload_is_sent_as_input_reference() {
     let rig = rig(Behaviour::default(), |_| {}).await;
     let png = image_bytes(image::ImageFormat::Png, 64, 36, 128);
-    let uploaded = upload(&rig.app.url, &rig.token, png, "frame.png").await;
-    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
-    let upload = uploaded.json()["id"].as_str().unwrap().to_string();
+    let upload = upload_id(&rig.app.url, &rig.token, png, "frame.png").await;
 
     let mut body = sora("the kite takes off");
     body["references"] = serde_json::json!([{"role": "first_frame", "upload": upload}]);

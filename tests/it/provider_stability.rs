@@ -7,7 +7,7 @@ use fake_upstream::{Reply, Request};
 use serde_json::json;
 
 use crate::support::provider_rig::{ProviderRig, image_bytes, provider};
-use crate::uploads::upload;
+use crate::uploads::upload_id;
 
 const KEY: &str = "sk-fake-stability";
 /// stable-image-ultra costs 8 credits an image.
@@ -40,9 +40,7 @@ async fn an_image_to_image_result_is_taken_into_custody_and_charged() {
         }
     })
     .await;
-    let uploaded = upload(&rig.app.url, &rig.token, png(48, 32, 9), "ref.png").await;
-    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
-    let reference = uploaded.json()["id"].as_str().unwrap().to_string();
+    let reference = upload_id(&rig.app.url, &rig.token, png(48, 32, 9), "ref.png").await;
     let body = json!({
         "model": "stable-image-ultra", "prompt": "the same scene at night", "negative_prompt": "people",
         "params": {"strength": 60, "seed": 1234},

@@ -11,6 +11,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use super::bystander::Bystander;
+use crate::support::generate;
 use crate::support::process::run;
 use crate::support::{Browser, Page, TestApp};
 use crate::support::{admin_with_credits, api_post, credits};
@@ -82,10 +83,7 @@ async fn every_submit_path_of_a_token_counts_against_its_unfinished_jobs() {
             )
             .await,
         ),
-        (
-            "/api/v1/generations",
-            api_post(&app.url, "/api/v1/generations", &token, json!({"model": "demo-image", "prompt": "a kite"})).await,
-        ),
+        ("/api/v1/generations", generate(&app.url, &token, json!({"model": "demo-image", "prompt": "a kite"})).await),
         (
             "/api/v1/generations (form)",
             post_form(

@@ -44,6 +44,17 @@ pub async fn api_post(base: &str, path: &str, token: &str, body: serde_json::Val
     Browser::read(client().post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap()).await
 }
 
+/// Submits a generation through `POST /api/v1/generations`.
+pub async fn generate(base: &str, token: &str, body: serde_json::Value) -> Page {
+    api_post(base, "/api/v1/generations", token, body).await
+}
+
+/// POSTs `body` as given, with this content type and the bearer token.
+pub async fn api_post_raw(base: &str, path: &str, token: &str, content_type: &str, body: &'static str) -> Page {
+    let request = client().post(format!("{base}{path}")).bearer_auth(token).header("content-type", content_type).body(body);
+    Browser::read(request.send().await.expect("POST")).await
+}
+
 /// Polls the API until the generation is in a terminal state (at most 60 s).
 /// Polls quickly at first, then once a second (a token's requests per minute are limited,
 /// and a loaded machine finishes jobs late), for at most about two minutes.

@@ -15,7 +15,9 @@ use reelvault::app::{self, Running};
 use reelvault::config::Config;
 use reqwest::header::HeaderMap;
 
-pub use api::{admin_with_credits, api_get, api_post, app_with_credits, client, credits, sha256_hex, wait_terminal};
+pub use api::{
+    admin_with_credits, api_get, api_post, api_post_raw, app_with_credits, client, credits, generate, sha256_hex, wait_terminal,
+};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
