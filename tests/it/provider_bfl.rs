@@ -42,8 +42,7 @@ async fn a_flux_image_is_polled_to_ready_and_its_signed_sample_taken_into_custod
     })
     .await;
     let body = json!({"model": "flux-pro-1.1", "prompt": "a paper boat on a canal", "params": {"aspect_ratio": "16:9", "seed": 11}});
-    let done = rig.succeeds(body, PRICE).await;
-    rig.assert_output(&done, 0, &image).await;
+    let done = rig.stores(body, PRICE, &[&image]).await;
     assert_eq!(done["outputs"][0]["content_type"], "image/jpeg");
 
     let sent = rig.fake.requests_to("POST /v1/flux-pro-1.1");
@@ -69,9 +68,12 @@ async fn a_moderated_output_fails_with_the_content_policy_reason_and_releases_th
         ),
     })
     .await;
-    let done = rig.fails_with(json!({"model": "flux-kontext-pro", "prompt": "something withheld"}), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy blocked this") && reason.contains("NSFW"), "{reason}");
+    rig.fails_showing(
+        json!({"model": "flux-kontext-pro", "prompt": "something withheld"}),
+        "provider.content_policy",
+        &["content policy blocked this", "NSFW"],
+    )
+    .await;
     assert_eq!(rig.fake.requests_to("POST").len(), 1, "not resubmitted");
     rig.stop().await;
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use fake_upstream::Reply;
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, provider};
+use crate::support::provider_rig::{ProviderRig, media_bytes, provider};
 
 const PROMPT_ID: &str = "5b0e2f4e-7c1d-4a57-9a55-1f2d3c4b5a69";
 
@@ -19,9 +19,7 @@ enum Outcome {
 }
 
 fn png() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\ncomfy output ".to_vec();
-    bytes.extend((0..3000u32).map(|n| (n % 253) as u8));
-    bytes
+    media_bytes(b"\x89PNG\r\n\x1a\ncomfy output ", 3000, 0)
 }
 
 fn workflow() -> serde_json::Value {
@@ -80,8 +78,7 @@ fn harbour() -> serde_json::Value {
 #[tokio::test]
 async fn a_workflow_image_is_queued_polled_stored_and_its_history_dropped() {
     let rig = rig(Outcome::Saved).await;
-    let done = rig.succeeds(harbour(), 1).await;
-    rig.assert_output(&done, 0, &png()).await;
+    let done = rig.stores(harbour(), 1, &[&png()]).await;
     assert_eq!(done["outputs"][0]["content_type"], "image/png");
 
     let prompt = rig.fake.requests_to("POST /prompt")[0].json()["prompt"].clone();
@@ -97,9 +94,8 @@ async fn a_workflow_image_is_queued_polled_stored_and_its_history_dropped() {
 #[tokio::test]
 async fn a_prompt_that_fails_on_the_server_shows_comfyuis_message_and_releases_the_hold() {
     let rig = rig(Outcome::MissingModel).await;
-    let done = rig.fails_with(harbour(), "provider.invalid_input").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("refused the request") && reason.contains("Model sd15.safetensors not found on this server."), "{reason}");
+    rig.fails_showing(harbour(), "provider.invalid_input", &["refused the request", "Model sd15.safetensors not found on this server."])
+        .await;
     assert!(rig.fake.requests_to("GET /view").is_empty());
     rig.stop().await;
 }

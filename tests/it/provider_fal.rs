@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use fake_upstream::Reply;
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, origin, provider};
+use crate::support::provider_rig::{ProviderRig, media_bytes, origin, provider};
 
 const KEY: &str = "fal-id:fal-secret";
 /// A 5-second Kling 2.1 Master video at 28 credits a second.
@@ -21,9 +21,7 @@ enum Outcome {
 }
 
 fn mp4() -> Vec<u8> {
-    let mut bytes = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom".to_vec();
-    bytes.extend((0..4096u32).map(|n| (n % 251) as u8));
-    bytes
+    media_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", 4096, 0)
 }
 
 /// The app with the queue API and the "CDN" on one fake (the CDN path needs no key).
@@ -32,12 +30,13 @@ async fn rig(outcome: Outcome) -> ProviderRig {
     provider("fal", "fal")
         .key(KEY)
         .credits(300)
+        .refuse_when(
+            |r| r.path != "/cdn/clip.mp4" && r.header("authorization") != Some(&format!("Key {KEY}")),
+            Reply::json(401, json!({"detail": "No user found for Key ID and Secret"})),
+        )
         .serve(move |r| {
             if r.path == "/cdn/clip.mp4" {
                 return Reply::bytes(200, "video/mp4", mp4());
-            }
-            if r.header("authorization") != Some(&format!("Key {KEY}")) {
-                return Reply::json(401, json!({"detail": "No user found for Key ID and Secret"}));
             }
             let url = |suffix: &str| format!("{}fal-ai/kling-video/requests/q-1{suffix}", origin(r));
             match r.route().as_str() {
@@ -73,8 +72,7 @@ fn master() -> serde_json::Value {
 #[tokio::test]
 async fn a_kling_video_is_queued_polled_stored_and_settled() {
     let rig = rig(Outcome::Video).await;
-    let done = rig.succeeds(master(), PRICE).await;
-    rig.assert_output(&done, 0, &mp4()).await;
+    let done = rig.stores(master(), PRICE, &[&mp4()]).await;
     assert_eq!(done["outputs"][0]["content_type"], "video/mp4");
     let create = &rig.fake.requests_to("POST /fal-ai/")[0];
     assert_eq!(
@@ -87,9 +85,7 @@ async fn a_kling_video_is_queued_polled_stored_and_settled() {
 #[tokio::test]
 async fn a_result_refused_by_the_content_checker_fails_and_releases_the_hold() {
     let rig = rig(Outcome::Refused).await;
-    let done = rig.fails_with(master(), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy blocked this") && reason.contains("flagged by the content checker"), "{reason}");
+    rig.fails_showing(master(), "provider.content_policy", &["content policy blocked this", "flagged by the content checker"]).await;
     assert_eq!(rig.fake.requests_to("GET /fal-ai/kling-video/requests/q-1").len(), 3, "two status polls, one result read, no retries");
     rig.stop().await;
 }

@@ -31,8 +31,7 @@ fn of(hits: &[Hit], route: Route) -> Vec<&Hit> {
 #[tokio::test]
 async fn a_video_is_submitted_polled_taken_into_custody_and_deleted_upstream() {
     let rig = rig(Behaviour::default(), |_| {}).await;
-    let done = rig.succeeds(sora("a red kite over the dunes"), PRICE).await;
-    rig.assert_output(&done, 0, &mp4()).await;
+    let done = rig.stores(sora("a red kite over the dunes"), PRICE, &[&mp4()]).await;
     assert_eq!(done["outputs"][0]["content_type"], "video/mp4");
 
     assert!(rig.fake.wait_until(Duration::from_secs(5), |h| !of(h, Route::Delete).is_empty()).await, "deleted upstream");

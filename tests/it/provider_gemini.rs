@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use base64::Engine;
-use fake_upstream::{Reply, Request};
+use fake_upstream::Reply;
 use serde_json::json;
 
 use crate::support::provider_rig::{ProviderRig, origin, provider};
@@ -23,10 +23,8 @@ async fn rig(filtered: bool) -> ProviderRig {
         .key(KEY)
         .under("v1beta/")
         .credits(CREDITS)
-        .serve(move |r: &Request| {
-            if r.header("x-goog-api-key") != Some(KEY) {
-                return Reply::json(401, json!({"error": {"code": 401, "message": "no key", "status": "UNAUTHENTICATED"}}));
-            }
+        .refuse_when(|r| r.header("x-goog-api-key") != Some(KEY), Reply::json(401, json!({"error": {"code": 401, "message": "no key", "status": "UNAUTHENTICATED"}})))
+        .serve(move |r| {
             match r.route().as_str() {
                 "POST /v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning" => Reply::json(200, json!({"name": OP})),
                 "GET /v1beta/models/veo-3.1-fast-generate-preview/operations/it1" => {
@@ -57,8 +55,7 @@ async fn rig(filtered: bool) -> ProviderRig {
 async fn a_veo_video_and_a_gemini_image_reach_the_vault() {
     let rig = rig(false).await;
     let body = json!({"model": "veo-3.1-fast", "prompt": "waves on a basalt shore", "params": {"duration": 4, "aspect_ratio": "9:16"}});
-    let done = rig.succeeds(body, 4 * 15).await;
-    rig.assert_output(&done, 0, MP4).await;
+    rig.stores(body, 4 * 15, &[MP4]).await;
     let submitted = rig.fake.requests_to("POST /v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning")[0].json();
     assert_eq!(submitted["parameters"], json!({"aspectRatio": "9:16", "resolution": "720p", "durationSeconds": 4}));
     rig.assert_deleted_after("GET /v1beta/files/it1:download", "DELETE /v1beta/files/it1").await;
@@ -73,8 +70,6 @@ async fn a_veo_video_and_a_gemini_image_reach_the_vault() {
 async fn a_filtered_veo_video_fails_as_content_policy_and_releases_the_hold() {
     let rig = rig(true).await;
     let body = json!({"model": "veo-3.1-fast", "prompt": "something Veo refuses", "params": {"duration": 8}});
-    let done = rig.fails_with(body, "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy") && reason.contains("usage guidelines"), "{reason}");
+    rig.fails_showing(body, "provider.content_policy", &["content policy", "usage guidelines"]).await;
     rig.stop().await;
 }

@@ -14,23 +14,19 @@ const VIDEO: &[u8] = b"\x00\x00\x00\x18ftypmp42 ray flash bytes";
 async fn rig(outcome: serde_json::Value) -> ProviderRig {
     provider("luma", "luma")
         .key("luma-it-key")
-        .serve(move |r| {
-            if r.header("authorization") != Some("Bearer luma-it-key") && !r.path.starts_with("/cdn/") {
-                return Reply::json(401, json!({"detail": "Invalid API key"}));
-            }
-            match r.route().as_str() {
-                "POST /generations/video" => Reply::json(201, json!({"id": "lg-1", "state": "queued", "assets": null})),
-                "GET /generations/lg-1" => {
-                    let mut g = outcome.clone();
-                    if let Some(video) = g.pointer_mut("/assets/video") {
-                        *video = json!(format!("{}cdn/lg-1.mp4", origin(r)));
-                    }
-                    Reply::json(200, g)
+        .bearer_required(&["/cdn/"], Reply::json(401, json!({"detail": "Invalid API key"})))
+        .serve(move |r| match r.route().as_str() {
+            "POST /generations/video" => Reply::json(201, json!({"id": "lg-1", "state": "queued", "assets": null})),
+            "GET /generations/lg-1" => {
+                let mut g = outcome.clone();
+                if let Some(video) = g.pointer_mut("/assets/video") {
+                    *video = json!(format!("{}cdn/lg-1.mp4", origin(r)));
                 }
-                "GET /cdn/lg-1.mp4" => Reply::bytes(200, "video/mp4", VIDEO),
-                "DELETE /generations/lg-1" => Reply::status(204),
-                _ => Reply::json(404, json!({"detail": "Not found"})),
+                Reply::json(200, g)
             }
+            "GET /cdn/lg-1.mp4" => Reply::bytes(200, "video/mp4", VIDEO),
+            "DELETE /generations/lg-1" => Reply::status(204),
+            _ => Reply::json(404, json!({"detail": "Not found"})),
         })
         .await
 }
@@ -42,8 +38,7 @@ fn ray(prompt: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_luma_video_is_generated_taken_into_custody_and_deleted_upstream() {
     let rig = rig(json!({"id": "lg-1", "state": "completed", "assets": {"video": ""}})).await;
-    let done = rig.succeeds(ray("a koi pond at night"), PRICE).await;
-    rig.assert_output(&done, 0, VIDEO).await;
+    rig.stores(ray("a koi pond at night"), PRICE, &[VIDEO]).await;
 
     let body = rig.fake.requests_to("POST /generations/video")[0].json();
     assert_eq!(
@@ -57,8 +52,6 @@ async fn a_luma_video_is_generated_taken_into_custody_and_deleted_upstream() {
 #[tokio::test]
 async fn a_luma_moderation_failure_is_a_content_policy_reason() {
     let rig = rig(json!({"id": "lg-1", "state": "failed", "failure_reason": "Prompt failed moderation"})).await;
-    let done = rig.fails_with(ray("something Luma refuses"), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy") && reason.contains("Prompt failed moderation"), "{reason}");
+    rig.fails_showing(ray("something Luma refuses"), "provider.content_policy", &["content policy", "Prompt failed moderation"]).await;
     rig.stop().await;
 }

@@ -14,22 +14,18 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\nuni-1 image bytes";
 async fn rig(outcome: serde_json::Value) -> ProviderRig {
     provider("agents", "luma_agents")
         .key("luma-api-it")
-        .serve(move |r| {
-            if r.header("authorization") != Some("Bearer luma-api-it") && !r.path.starts_with("/bucket/") {
-                return Reply::json(401, json!({"error": {"code": "unauthorized", "message": "Invalid API key"}}));
-            }
-            match r.route().as_str() {
-                "POST /generations" => Reply::json(200, json!({"id": "ag-1", "model": "uni-1", "type": "image", "state": "queued"})),
-                "GET /generations/ag-1" => {
-                    let mut g = outcome.clone();
-                    if let Some(url) = g.pointer_mut("/output/0/url") {
-                        *url = json!(format!("{}bucket/ag-1.png?X-Amz-Expires=3600", origin(r)));
-                    }
-                    Reply::json(200, g)
+        .bearer_required(&["/bucket/"], Reply::json(401, json!({"error": {"code": "unauthorized", "message": "Invalid API key"}})))
+        .serve(move |r| match r.route().as_str() {
+            "POST /generations" => Reply::json(200, json!({"id": "ag-1", "model": "uni-1", "type": "image", "state": "queued"})),
+            "GET /generations/ag-1" => {
+                let mut g = outcome.clone();
+                if let Some(url) = g.pointer_mut("/output/0/url") {
+                    *url = json!(format!("{}bucket/ag-1.png?X-Amz-Expires=3600", origin(r)));
                 }
-                "GET /bucket/ag-1.png" => Reply::bytes(200, "image/png", PNG),
-                _ => Reply::status(404),
+                Reply::json(200, g)
             }
+            "GET /bucket/ag-1.png" => Reply::bytes(200, "image/png", PNG),
+            _ => Reply::status(404),
         })
         .await
 }
@@ -41,8 +37,7 @@ fn uni(prompt: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_uni_1_image_is_generated_and_taken_into_custody() {
     let rig = rig(json!({"id": "ag-1", "state": "completed", "output": [{"type": "image", "url": ""}]})).await;
-    let done = rig.succeeds(uni("a lighthouse made of glass"), PRICE).await;
-    rig.assert_output(&done, 0, PNG).await;
+    let done = rig.stores(uni("a lighthouse made of glass"), PRICE, &[PNG]).await;
     assert_eq!(done["outputs"][0]["content_type"], "image/png");
 
     let body = rig.fake.requests_to("POST /generations")[0].json();
@@ -59,8 +54,6 @@ async fn a_content_moderated_generation_is_a_content_policy_reason() {
     let rig =
         rig(json!({"id": "ag-1", "state": "failed", "failure_code": "content_moderated", "failure_reason": "The prompt was moderated"}))
             .await;
-    let done = rig.fails_with(uni("something Luma refuses"), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy") && reason.contains("The prompt was moderated"), "{reason}");
+    rig.fails_showing(uni("something Luma refuses"), "provider.content_policy", &["content policy", "The prompt was moderated"]).await;
     rig.stop().await;
 }

@@ -15,10 +15,8 @@ const VIDEO: &[u8] = b"\x00\x00\x00\x18ftypmp42 hailuo video bytes";
 async fn rig(outcome: serde_json::Value) -> ProviderRig {
     provider("minimax", "minimax")
         .key(KEY)
+        .bearer_required(&["/cdn/"], Reply::json(200, json!({"base_resp": {"status_code": 1004, "status_msg": "authentication failed"}})))
         .serve(move |r| {
-            if r.header("authorization") != Some("Bearer mm-it-key") && !r.path.starts_with("/cdn/") {
-                return Reply::json(200, json!({"base_resp": {"status_code": 1004, "status_msg": "authentication failed"}}));
-            }
             let ok = |mut body: serde_json::Value| {
                 if body.get("base_resp").is_none() {
                     body["base_resp"] = json!({"status_code": 0, "status_msg": "success"});
@@ -46,8 +44,7 @@ fn hailuo(prompt: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_hailuo_video_is_generated_and_taken_into_custody() {
     let rig = rig(json!({"task_id": "mm-1", "status": "Success", "file_id": "77", "video_width": 1366, "video_height": 768})).await;
-    let done = rig.succeeds(hailuo("a lantern drifting on a lake"), PRICE).await;
-    rig.assert_output(&done, 0, VIDEO).await;
+    rig.stores(hailuo("a lantern drifting on a lake"), PRICE, &[VIDEO]).await;
 
     let body = rig.fake.requests_to("POST /v1/video_generation")[0].json();
     assert_eq!(body, json!({"model": "MiniMax-Hailuo-02", "prompt": "a lantern drifting on a lake", "duration": 6, "resolution": "768P"}));
@@ -60,8 +57,6 @@ async fn a_hailuo_video_is_generated_and_taken_into_custody() {
 async fn a_hailuo_sensitive_content_failure_is_a_content_policy_reason() {
     let rig =
         rig(json!({"task_id": "mm-1", "status": "Fail", "base_resp": {"status_code": 1026, "status_msg": "input new_sensitive"}})).await;
-    let done = rig.fails_with(hailuo("something MiniMax refuses"), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy") && reason.contains("new_sensitive"), "{reason}");
+    rig.fails_showing(hailuo("something MiniMax refuses"), "provider.content_policy", &["content policy", "new_sensitive"]).await;
     rig.stop().await;
 }

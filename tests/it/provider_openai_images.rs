@@ -5,7 +5,7 @@ use base64::Engine;
 use fake_upstream::{Reply, Request};
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, image_bytes, provider};
+use crate::support::provider_rig::{ProviderRig, RigBuilder, image_bytes, provider};
 
 const KEY: &str = "sk-fake-images";
 /// gpt-image-1 costs 25 credits an image.
@@ -13,12 +13,12 @@ const PRICE: i64 = 25;
 
 /// The app with an `openai_images` connection (a two-second timeout) to a fake answering with `reply`.
 pub async fn images_rig(key: &str, reply: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ProviderRig {
-    provider("openai-images", "openai_images")
-        .key(key)
-        .under("v1")
-        .connection(|c| c.timeout = std::time::Duration::from_secs(2))
-        .serve(reply)
-        .await
+    images_connection(key).serve(reply).await
+}
+
+/// An `openai_images` connection with a two-second timeout.
+fn images_connection(key: &str) -> RigBuilder {
+    provider("openai-images", "openai_images").key(key).under("v1").connection(|c| c.timeout = std::time::Duration::from_secs(2))
 }
 
 /// One base64 image as the Images API answers it.
@@ -30,24 +30,16 @@ pub fn b64_image(image: &[u8]) -> serde_json::Value {
 async fn two_base64_images_are_taken_into_custody_and_charged() {
     let images = [1, 2].map(|seed| image_bytes(image::ImageFormat::Png, 32, 24, seed));
     let answer = json!({"created": 1, "data": images.iter().map(|i| b64_image(i)).collect::<Vec<_>>(), "output_format": "png"});
-    let rig = images_rig(KEY, move |r: &Request| {
-        if r.header("authorization") != Some(&*format!("Bearer {KEY}")) {
-            return Reply::json(401, json!({"error": {"message": "bad key", "code": "invalid_api_key"}}));
-        }
-        match r.route().as_str() {
+    let rig = images_connection(KEY)
+        .bearer_required(&[], Reply::json(401, json!({"error": {"message": "bad key", "code": "invalid_api_key"}})))
+        .serve(move |r: &Request| match r.route().as_str() {
             "POST /v1/images/generations" => Reply::json(200, answer.clone()),
             _ => Reply::status(404),
-        }
-    })
-    .await;
+        })
+        .await;
     let body = json!({"model": "gpt-image-1", "prompt": "two red kites", "params": {"count": 2, "quality": "low"}});
-    let done = rig.succeeds(body, 2 * PRICE).await;
-    let outputs = done["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 2, "{done}");
-    for (n, (output, expected)) in outputs.iter().zip(&images).enumerate() {
-        assert_eq!(output["content_type"], "image/png");
-        rig.assert_output(&done, n, expected).await;
-    }
+    let done = rig.stores(body, 2 * PRICE, &[&images[0], &images[1]]).await;
+    assert!(done["outputs"].as_array().unwrap().iter().all(|o| o["content_type"] == "image/png"), "{done}");
     let sent = rig.fake.requests_to("POST /v1/images/generations");
     assert_eq!(sent.len(), 1);
     let body = sent[0].json();
@@ -70,9 +62,12 @@ async fn a_moderation_refusal_fails_with_the_content_policy_reason_and_releases_
         )
     })
     .await;
-    let done = rig.fails_with(json!({"model": "gpt-image-1.5", "prompt": "something refused"}), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy blocked this") && reason.contains("safety system"), "{reason}");
+    rig.fails_showing(
+        json!({"model": "gpt-image-1.5", "prompt": "something refused"}),
+        "provider.content_policy",
+        &["content policy blocked this", "safety system"],
+    )
+    .await;
     assert_eq!(rig.fake.requests().len(), 1, "a refusal is not retried");
     rig.stop().await;
 }

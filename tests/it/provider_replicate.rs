@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use fake_upstream::Reply;
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, origin, provider};
+use crate::support::provider_rig::{ProviderRig, media_bytes, origin, provider};
 
 const KEY: &str = "r8_integration";
 
@@ -19,9 +19,7 @@ enum Outcome {
 }
 
 fn image(n: u8) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\nreplicate output ".to_vec();
-    bytes.extend(std::iter::repeat_n(n, 2048));
-    bytes
+    media_bytes(b"\x89PNG\r\n\x1a\nreplicate output ", 2048, n)
 }
 
 async fn rig(outcome: Outcome) -> ProviderRig {
@@ -30,10 +28,8 @@ async fn rig(outcome: Outcome) -> ProviderRig {
         .key(KEY)
         .under("v1/")
         .credits(50)
+        .bearer_required(&[], Reply::json(401, json!({"title": "Unauthenticated", "detail": "Invalid token.", "status": 401})))
         .serve(move |r| {
-            if r.header("authorization") != Some(&format!("Bearer {KEY}")) {
-                return Reply::json(401, json!({"title": "Unauthenticated", "detail": "Invalid token.", "status": 401}));
-            }
             let file = |n: u8| format!("{}files/pred-1/out-{n}.png", origin(r));
             match r.route().as_str() {
                 "POST /v1/models/black-forest-labs/flux-schnell/predictions" => {
@@ -63,13 +59,8 @@ fn schnell() -> serde_json::Value {
 #[tokio::test]
 async fn two_flux_images_are_created_polled_stored_and_settled() {
     let rig = rig(Outcome::Images).await;
-    let done = rig.succeeds(schnell(), 2).await;
-    let outputs = done["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 2, "{done}");
-    for (n, output) in outputs.iter().enumerate() {
-        assert_eq!(output["content_type"], "image/png");
-        rig.assert_output(&done, n, &image(n as u8)).await;
-    }
+    let done = rig.stores(schnell(), 2, &[&image(0), &image(1)]).await;
+    assert!(done["outputs"].as_array().unwrap().iter().all(|o| o["content_type"] == "image/png"), "{done}");
     let create = &rig.fake.requests_to("POST /v1/models/")[0];
     assert_eq!(create.json(), json!({"input": {"prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "num_outputs": 2, "seed": 7}}));
     assert!(rig.fake.requests_to("POST /v1/predictions/pred-1/cancel").is_empty());
@@ -79,9 +70,7 @@ async fn two_flux_images_are_created_polled_stored_and_settled() {
 #[tokio::test]
 async fn a_moderated_prediction_fails_with_the_content_policy_reason_and_releases_the_hold() {
     let rig = rig(Outcome::Moderated).await;
-    let done = rig.fails_with(schnell(), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy blocked this") && reason.contains("NSFW content"), "{reason}");
+    rig.fails_showing(schnell(), "provider.content_policy", &["content policy blocked this", "NSFW content"]).await;
     assert!(rig.fake.requests_to("GET /files/").is_empty(), "nothing to fetch");
     rig.stop().await;
 }

@@ -21,14 +21,17 @@ async fn rig(moderated: bool) -> ProviderRig {
         .key(KEY)
         .under("v1/")
         .credits(CREDITS)
+        .refuse_when(
+            |r| {
+                let keyed =
+                    r.header("authorization") == Some(&format!("Bearer {KEY}")) && r.header("x-runway-version") == Some("2024-11-06");
+                r.path != "/cdn/out.mp4" && !keyed
+            },
+            Reply::json(401, json!({"error": "Invalid API key"})),
+        )
         .serve(move |r: &Request| {
             if r.path == "/cdn/out.mp4" {
                 return Reply::bytes(200, "video/mp4", MP4);
-            }
-            let keyed =
-                r.header("authorization") == Some(&format!("Bearer {KEY}")) && r.header("x-runway-version") == Some("2024-11-06");
-            if !keyed {
-                return Reply::json(401, json!({"error": "Invalid API key"}));
             }
             match r.route().as_str() {
                 "POST /v1/text_to_video" => Reply::json(200, json!({"id": TASK})),
@@ -52,8 +55,7 @@ async fn a_gen45_video_reaches_the_vault_and_the_task_is_deleted_upstream() {
     let rig = rig(false).await;
     let body =
         json!({"model": "runway-gen4.5", "prompt": "a paper boat on a puddle", "params": {"duration": 5, "ratio": "720:1280", "seed": 11}});
-    let done = rig.succeeds(body, 5 * 12).await;
-    rig.assert_output(&done, 0, MP4).await;
+    rig.stores(body, 5 * 12, &[MP4]).await;
     let sent = rig.fake.requests_to("POST /v1/text_to_video")[0].json();
     assert_eq!(sent, json!({"model": "gen4.5", "promptText": "a paper boat on a puddle", "ratio": "720:1280", "duration": 5, "seed": 11}));
     rig.assert_keyless("GET /cdn/out.mp4");
@@ -65,8 +67,6 @@ async fn a_gen45_video_reaches_the_vault_and_the_task_is_deleted_upstream() {
 async fn a_moderated_task_fails_as_content_policy_and_releases_the_hold() {
     let rig = rig(true).await;
     let body = json!({"model": "runway-gen4.5", "prompt": "something Runway refuses", "params": {"duration": 10}});
-    let done = rig.fails_with(body, "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy") && reason.contains("did not pass moderation"), "{reason}");
+    rig.fails_showing(body, "provider.content_policy", &["content policy", "did not pass moderation"]).await;
     rig.stop().await;
 }

@@ -6,7 +6,7 @@ use base64::Engine;
 use fake_upstream::{Reply, Request};
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, image_bytes, provider};
+use crate::support::provider_rig::{ProviderRig, RigBuilder, image_bytes, provider};
 use crate::uploads::upload_id;
 
 const KEY: &str = "sk-fake-stability";
@@ -17,37 +17,33 @@ fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     image_bytes(image::ImageFormat::Png, width, height, seed)
 }
 
+/// The app with a `stability` connection (a two-second timeout) to a fake answering with `reply`.
 async fn rig(reply: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ProviderRig {
-    provider("stability", "stability")
-        .key(KEY)
-        .credits(100)
-        .connection(|c| c.timeout = std::time::Duration::from_secs(2))
-        .serve(reply)
-        .await
+    stability().serve(reply).await
+}
+
+fn stability() -> RigBuilder {
+    provider("stability", "stability").key(KEY).credits(100).connection(|c| c.timeout = std::time::Duration::from_secs(2))
 }
 
 #[tokio::test]
 async fn an_image_to_image_result_is_taken_into_custody_and_charged() {
     let result = png(40, 30, 3);
     let answer = json!({"image": base64::engine::general_purpose::STANDARD.encode(&result), "finish_reason": "SUCCESS", "seed": 1234});
-    let rig = rig(move |r: &Request| {
-        if r.header("authorization") != Some(&*format!("Bearer {KEY}")) {
-            return Reply::json(401, json!({"id": "x", "name": "unauthorized", "errors": ["bad key"]}));
-        }
-        match r.route().as_str() {
+    let rig = stability()
+        .bearer_required(&[], Reply::json(401, json!({"id": "x", "name": "unauthorized", "errors": ["bad key"]})))
+        .serve(move |r: &Request| match r.route().as_str() {
             "POST /v2beta/stable-image/generate/ultra" => Reply::json(200, answer.clone()),
             _ => Reply::status(404),
-        }
-    })
-    .await;
+        })
+        .await;
     let reference = upload_id(&rig.app.url, &rig.token, png(48, 32, 9), "ref.png").await;
     let body = json!({
         "model": "stable-image-ultra", "prompt": "the same scene at night", "negative_prompt": "people",
         "params": {"strength": 60, "seed": 1234},
         "references": [{"role": "reference", "upload": reference}],
     });
-    let done = rig.succeeds(body, PRICE).await;
-    rig.assert_output(&done, 0, &result).await;
+    let done = rig.stores(body, PRICE, &[&result]).await;
     assert_eq!(done["outputs"][0]["content_type"], "image/png");
 
     let sent = rig.fake.requests_to("POST /v2beta/stable-image/generate/ultra");
@@ -67,9 +63,12 @@ async fn an_image_to_image_result_is_taken_into_custody_and_charged() {
 #[tokio::test]
 async fn a_filtered_image_fails_with_the_content_policy_reason_and_releases_the_hold() {
     let rig = rig(|_| Reply::json(200, json!({"image": "aGVsbG8=", "finish_reason": "CONTENT_FILTERED", "seed": 5}))).await;
-    let done = rig.fails_with(json!({"model": "stable-image-core", "prompt": "something filtered"}), "provider.content_policy").await;
-    let reason = rig.reason(&done).await;
-    assert!(reason.contains("content policy blocked this") && reason.contains("content moderation"), "{reason}");
+    rig.fails_showing(
+        json!({"model": "stable-image-core", "prompt": "something filtered"}),
+        "provider.content_policy",
+        &["content policy blocked this", "content moderation"],
+    )
+    .await;
     assert_eq!(rig.fake.requests().len(), 1, "a filtered image is not retried");
     rig.stop().await;
 }

@@ -18,7 +18,10 @@ pub struct RigBuilder {
     under: String,
     credits: i64,
     config: Vec<Box<dyn FnOnce(&mut Config)>>,
+    refusals: Vec<(Box<Check>, Reply)>,
 }
+
+type Check = dyn Fn(&Request) -> bool + Send + Sync;
 
 /// A rig for a connection called `name` of kind `kind`: no delay, a one-second timeout,
 /// one retry, loopback allowed.
@@ -30,7 +33,7 @@ pub fn provider(name: &str, kind: &str) -> RigBuilder {
         max_retries: 1,
         ..ConnectionConfig::new(name, kind)
     };
-    RigBuilder { connection, under: String::new(), credits: DEFAULT_CREDITS, config: Vec::new() }
+    RigBuilder { connection, under: String::new(), credits: DEFAULT_CREDITS, config: Vec::new(), refusals: Vec::new() }
 }
 
 impl RigBuilder {
@@ -64,15 +67,36 @@ impl RigBuilder {
         self
     }
 
-    /// Starts a fake answering with `reply`, then the app connected to it.
-    pub async fn serve(self, reply: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ProviderRig {
-        let fake = FakeUpstream::start(reply).await;
+    /// The fake answers `refusal` to the requests `refused` picks (a missing or wrong key),
+    /// before its script sees them.
+    pub fn refuse_when(mut self, refused: impl Fn(&Request) -> bool + Send + Sync + 'static, refusal: Reply) -> Self {
+        self.refusals.push((Box::new(refused), refusal));
+        self
+    }
+
+    /// The fake refuses with `refusal` every request without `Authorization: Bearer KEY` (the
+    /// key given to [`RigBuilder::key`]), except those to paths starting with one of `open`.
+    pub fn bearer_required(self, open: &[&str], refusal: Reply) -> Self {
+        let key = self.connection.api_key.as_ref().expect("a key first").expose().to_string();
+        let open: Vec<String> = open.iter().map(|p| p.to_string()).collect();
+        let expected = format!("Bearer {key}");
+        self.refuse_when(move |r| r.header("authorization") != Some(&expected) && !open.iter().any(|p| r.path.starts_with(p)), refusal)
+    }
+
+    /// Starts a fake answering with `reply` (after the refusals), then the app connected to it.
+    pub async fn serve(mut self, reply: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ProviderRig {
+        let refusals = std::mem::take(&mut self.refusals);
+        let fake = FakeUpstream::start(move |r| match refusals.iter().find(|(refused, _)| refused(r)) {
+            Some((_, refusal)) => refusal.clone(),
+            None => reply(r),
+        })
+        .await;
         self.start(fake).await
     }
 
     /// Starts the app connected to `fake`, and its admin with credits and a token.
     pub async fn start<F: Fake>(self, fake: F) -> ProviderRig<F> {
-        let RigBuilder { mut connection, under, credits, config } = self;
+        let RigBuilder { mut connection, under, credits, config, .. } = self;
         connection.base_url = Some(fake.root().join(&under).expect("URL"));
         let app = TestApp::start_with(|c| {
             for edit in config {
@@ -149,6 +173,25 @@ impl<F: Fake> ProviderRig<F> {
         done
     }
 
+    /// Runs `body`, checks it succeeded with `price` settled and stored exactly `outputs`, in order.
+    pub async fn stores(&self, body: serde_json::Value, price: i64, outputs: &[&[u8]]) -> serde_json::Value {
+        let done = self.succeeds(body, price).await;
+        assert_eq!(done["outputs"].as_array().map(Vec::len), Some(outputs.len()), "{done}");
+        for (n, expected) in outputs.iter().enumerate() {
+            self.assert_output(&done, n, expected).await;
+        }
+        done
+    }
+
+    /// Runs `body`, checks it failed with `code`, released its hold, and that its page's reason
+    /// shows every one of `shown`.
+    pub async fn fails_showing(&self, body: serde_json::Value, code: &str, shown: &[&str]) -> serde_json::Value {
+        let done = self.fails_with(body, code).await;
+        let reason = self.reason(&done).await;
+        assert!(shown.iter().all(|s| reason.contains(s)), "{reason} shows all of {shown:?}");
+        done
+    }
+
     /// Runs `body` and checks it failed with `code` and released its hold.
     pub async fn fails_with(&self, body: serde_json::Value, code: &str) -> serde_json::Value {
         let done = self.run(body).await;
@@ -217,6 +260,14 @@ impl ProviderRig<FakeUpstream> {
         let deleted = routes.iter().position(|r| r == delete).expect("deleted");
         assert!(downloaded < deleted, "deleted upstream after custody: {routes:?}");
     }
+}
+
+/// Output bytes for a fake to serve: `magic` (the format's signature), then `filler` bytes
+/// patterned by `seed`.
+pub fn media_bytes(magic: &[u8], filler: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    bytes.extend((0..filler).map(|n| (n % 251) as u8 ^ seed));
+    bytes
 }
 
 /// An image of `width`×`height` in `format`, its pixels a gradient shaded by `seed`.
