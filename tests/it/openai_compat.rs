@@ -11,12 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::search::wait_total;
 use crate::support::{Browser, Page, TestApp, api_get, api_post_raw};
-use crate::support::{admin_with_credits, app_with_credits, wait_terminal};
-
-fn client() -> reqwest::Client {
-    reelvault::providers::http::install_crypto_provider();
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
+use crate::support::{admin_with_credits, app_with_credits, client, wait_terminal};
 
 async fn v1_post(app: &TestApp, path: &str, token: &str, body: Value) -> Page {
     Browser::read(client().post(format!("{}/v1{path}", app.url)).bearer_auth(token).json(&body).send().await.unwrap()).await

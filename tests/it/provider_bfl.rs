@@ -68,12 +68,8 @@ async fn a_moderated_output_fails_with_the_content_policy_reason_and_releases_th
         ),
     })
     .await;
-    rig.fails_showing(
-        json!({"model": "flux-kontext-pro", "prompt": "something withheld"}),
-        "provider.content_policy",
-        &["content policy blocked this", "NSFW"],
-    )
-    .await;
+    let body = json!({"model": "flux-kontext-pro", "prompt": "something withheld"});
+    rig.fails_showing(body, "provider.content_policy", &["content policy blocked this", "NSFW"]).await;
     assert_eq!(rig.fake.requests_to("POST").len(), 1, "not resubmitted");
     rig.stop().await;
 }

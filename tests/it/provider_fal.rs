@@ -14,14 +14,15 @@ const KEY: &str = "fal-id:fal-secret";
 /// A 5-second Kling 2.1 Master video at 28 credits a second.
 const PRICE: i64 = 140;
 
+/// The "CDN" copy of the video.
+fn mp4() -> Vec<u8> {
+    media_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", 4096, 0)
+}
+
 #[derive(Clone, Copy)]
 enum Outcome {
     Video,
     Refused,
-}
-
-fn mp4() -> Vec<u8> {
-    media_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", 4096, 0)
 }
 
 /// The app with the queue API and the "CDN" on one fake (the CDN path needs no key).

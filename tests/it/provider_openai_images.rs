@@ -62,12 +62,8 @@ async fn a_moderation_refusal_fails_with_the_content_policy_reason_and_releases_
         )
     })
     .await;
-    rig.fails_showing(
-        json!({"model": "gpt-image-1.5", "prompt": "something refused"}),
-        "provider.content_policy",
-        &["content policy blocked this", "safety system"],
-    )
-    .await;
+    let body = json!({"model": "gpt-image-1.5", "prompt": "something refused"});
+    rig.fails_showing(body, "provider.content_policy", &["content policy blocked this", "safety system"]).await;
     assert_eq!(rig.fake.requests().len(), 1, "a refusal is not retried");
     rig.stop().await;
 }

@@ -63,12 +63,8 @@ async fn an_image_to_image_result_is_taken_into_custody_and_charged() {
 #[tokio::test]
 async fn a_filtered_image_fails_with_the_content_policy_reason_and_releases_the_hold() {
     let rig = rig(|_| Reply::json(200, json!({"image": "aGVsbG8=", "finish_reason": "CONTENT_FILTERED", "seed": 5}))).await;
-    rig.fails_showing(
-        json!({"model": "stable-image-core", "prompt": "something filtered"}),
-        "provider.content_policy",
-        &["content policy blocked this", "content moderation"],
-    )
-    .await;
+    let body = json!({"model": "stable-image-core", "prompt": "something filtered"});
+    rig.fails_showing(body, "provider.content_policy", &["content policy blocked this", "content moderation"]).await;
     assert_eq!(rig.fake.requests().len(), 1, "a filtered image is not retried");
     rig.stop().await;
 }

@@ -3,7 +3,6 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use crate::support::Browser;
 use crate::support::generate;
 use crate::support::{app_with_credits, wait_terminal};
 
@@ -28,8 +27,7 @@ pub fn jpeg_with_gps() -> Vec<u8> {
 pub async fn upload(base: &str, token: &str, bytes: Vec<u8>, name: &str) -> crate::support::Page {
     reelvault::providers::http::install_crypto_provider();
     let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
-    let client = reqwest::Client::new();
-    Browser::read(client.post(format!("{base}/api/v1/uploads")).bearer_auth(token).multipart(form).send().await.unwrap()).await
+    crate::support::api_multipart(base, "/api/v1/uploads", token, form).await
 }
 
 /// Uploads `bytes` as `name` (it must be accepted); returns the upload's id.

@@ -24,8 +24,7 @@ fn png() -> Vec<u8> {
 }
 
 async fn post_form(app: &TestApp, path: &str, token: &str, form: Form) -> Page {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Browser::read(client.post(format!("{}{path}", app.url)).bearer_auth(token).multipart(form).send().await.unwrap()).await
+    crate::support::api_multipart(&app.url, path, token, form).await
 }
 
 /// The media files stored under the data directory (uploads among them).

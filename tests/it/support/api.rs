@@ -49,6 +49,11 @@ pub async fn generate(base: &str, token: &str, body: serde_json::Value) -> Page 
     api_post(base, "/api/v1/generations", token, body).await
 }
 
+/// POSTs a multipart form with the bearer token.
+pub async fn api_multipart(base: &str, path: &str, token: &str, form: reqwest::multipart::Form) -> Page {
+    Browser::read(client().post(format!("{base}{path}")).bearer_auth(token).multipart(form).send().await.expect("POST")).await
+}
+
 /// POSTs `body` as given, with this content type and the bearer token.
 pub async fn api_post_raw(base: &str, path: &str, token: &str, content_type: &str, body: &'static str) -> Page {
     let request = client().post(format!("{base}{path}")).bearer_auth(token).header("content-type", content_type).body(body);

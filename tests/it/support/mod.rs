@@ -16,7 +16,8 @@ use reelvault::config::Config;
 use reqwest::header::HeaderMap;
 
 pub use api::{
-    admin_with_credits, api_get, api_post, api_post_raw, app_with_credits, client, credits, generate, sha256_hex, wait_terminal,
+    admin_with_credits, api_get, api_multipart, api_post, api_post_raw, app_with_credits, client, credits, generate, sha256_hex,
+    wait_terminal,
 };
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
