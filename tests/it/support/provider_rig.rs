@@ -17,11 +17,12 @@ pub struct RigBuilder {
     connection: ConnectionConfig,
     under: String,
     credits: i64,
-    config: Vec<Box<dyn FnOnce(&mut Config)>>,
+    config: Vec<Box<ConfigEdit>>,
     refusals: Vec<(Box<Check>, Reply)>,
 }
 
 type Check = dyn Fn(&Request) -> bool + Send + Sync;
+type ConfigEdit = dyn FnOnce(&mut Config);
 
 /// A rig for a connection called `name` of kind `kind`: no delay, a one-second timeout,
 /// one retry, loopback allowed.
@@ -274,6 +275,6 @@ pub fn media_bytes(magic: &[u8], filler: usize, seed: u8) -> Vec<u8> {
 pub fn image_bytes(format: image::ImageFormat, width: u32, height: u32, seed: u8) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 5) as u8, (y * 7) as u8, seed]));
     let mut out = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::from(format)).expect("encode");
+    image.write_to(&mut out, format).expect("encode");
     out.into_inner()
 }
