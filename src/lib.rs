@@ -25,3 +25,4 @@ pub mod telemetry;
 pub mod turns;
 pub mod urls;
 pub mod vault;
+pub mod workers;
