@@ -10,8 +10,8 @@ use crate::domain::catalog::data_use::DataUseTable;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry};
-use crate::scheduler::Scheduler;
 use crate::search::Search;
+use crate::services::jobs::Jobs;
 use crate::services::passwords::Passwords;
 use crate::services::places::Places;
 use crate::services::rate_limits::RateLimits;
@@ -23,6 +23,7 @@ use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
 use crate::vault::media::MediaDir;
 use crate::vault::signed_url::UrlSigner;
+use crate::workers::Supervisor;
 
 /// Why the instance could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +65,11 @@ pub struct AppState {
     pub archives: Arc<Places>,
     registry: Arc<std::sync::RwLock<Arc<Registry>>>,
     pub engine: Engine,
-    pub scheduler: Scheduler,
-    /// Sends queued webhook deliveries.
-    pub deliveries: crate::services::webhook_delivery::Worker,
+    /// Every background worker (indexer, scheduler, webhook delivery, …): started at start-up,
+    /// shown on the admin page "Background work", stopped in order at shutdown.
+    pub workers: Supervisor,
+    /// Work queued for the workers: scheduled jobs and erasures.
+    pub jobs: Jobs,
     pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
@@ -113,8 +116,8 @@ impl AppState {
             keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
             registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
             engine: Engine::new(),
-            scheduler: Scheduler::new(),
-            deliveries: Default::default(),
+            workers: Supervisor::new(),
+            jobs: Jobs::default(),
             search: Search::new(&config.data_dir),
             media: Arc::new(media),
             keyring: Arc::new(KeyRing::new(master)),

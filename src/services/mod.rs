@@ -13,6 +13,7 @@ pub mod erasure;
 pub mod export;
 pub mod gc;
 pub mod generations;
+pub mod jobs;
 pub mod library;
 pub mod links;
 pub mod media;

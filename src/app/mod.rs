@@ -16,6 +16,10 @@ use crate::services::{ServiceError, links, privacy_notice};
 use crate::state::{AppState, OpenError};
 use crate::{admin_socket, http};
 
+mod background;
+
+pub use background::start_host_workers;
+
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -57,26 +61,8 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     // a change of retention, providers or contact since the last start dates the privacy notice
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
-    state.store.spawn_settler();
     state.engine.spawn(state.clone());
-    state.scheduler.spawn(state.clone());
-    state.deliveries.spawn(state.clone());
-    state.search.spawn_indexer(state.store.clone(), crate::services::search::provider_of(&state), state.config.search.clone());
-    let resuming = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::services::deletion::resume(&resuming).await {
-            tracing::error!(error = %e, "finishing interrupted deletions failed; the next start tries again");
-        }
-        if let Err(e) = crate::services::erasure::resume(&resuming).await {
-            tracing::error!(error = %e, "finishing interrupted erasures failed; the next start tries again");
-        }
-    });
-    let exports = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::services::export::resume(&exports).await {
-            tracing::error!(error = %e, "resuming interrupted data exports failed; the next start tries again");
-        }
-    });
+    background::start(&state);
     let for_workers = state.clone();
     let open_files = server_limits::raise_open_file_limit();
     let connections = Arc::new(slow_heads::Connections::default());
@@ -140,16 +126,15 @@ impl Running {
     }
 
     /// Stops gracefully: refuses new connections, lets in-flight requests finish, stops the
-    /// engine and the search indexer (which commits its pending work), then closes the store.
+    /// engine, then every worker in order (the search indexer, among the last, commits its
+    /// pending work), then closes the store.
     pub async fn stop(self) {
         self.state.set_ready(false);
         self.admin_socket.abort();
         self.handle.stop(true).await;
         let _ = self.server.await;
-        self.state.scheduler.shutdown().await;
         self.state.engine.shutdown().await;
-        self.state.deliveries.shutdown().await;
-        self.state.search.shutdown().await;
+        background::stop(&self.state).await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();
         drop(self.state);

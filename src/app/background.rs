@@ -1,0 +1,104 @@
+//! The instance's background workers: which run, in what order they start (they stop in the
+//! reverse order), and the one stop at shutdown.
+
+use std::time::Duration;
+
+use crate::services::{deletion, erasure, export, webhook_delivery};
+use crate::state::AppState;
+use crate::store::SETTLE_EVERY;
+use crate::workers::{Worker, WorkerResult};
+use crate::{memory, scheduler, systemd};
+
+/// The longest shutdown waits for all the workers together (each may have a shorter grace).
+pub const STOP_DEADLINE: Duration = Duration::from_secs(45);
+
+/// Starts the workers every instance runs (tests included): the store settler, the search
+/// indexer, webhook delivery, erasures, the scheduler, and the resumption of work a restart
+/// interrupted.
+pub fn start(state: &AppState) {
+    let settler = state.store.settler();
+    state.workers.spawn(Worker::new("settler"), move |ctx| {
+        let settler = settler.clone();
+        async move {
+            ctx.idle();
+            while ctx.sleep(SETTLE_EVERY).await {
+                match settler.settle().await {
+                    Ok(true) => ctx.ran(),
+                    Ok(false) => break,
+                    Err(e) => tracing::warn!(error = %e, "settling the store failed; the next commit settles it"),
+                }
+            }
+            Ok(())
+        }
+    });
+    state.search.start_indexer(
+        &state.workers,
+        state.store.clone(),
+        crate::services::search::provider_of(state),
+        state.config.search.clone(),
+    );
+    webhook_delivery::start(state);
+    erasure::start(state);
+    scheduler::start(state);
+    let resuming = state.clone();
+    state.workers.spawn(Worker::new("resume-deletions"), move |ctx| {
+        let state = resuming.clone();
+        async move {
+            deletion::resume(&state).await.map_err(|e| format!("finishing interrupted deletions failed: {e}"))?;
+            erasure::resume(&state).await.map_err(|e| format!("finishing interrupted erasures failed: {e}"))?;
+            ctx.ran();
+            Ok(())
+        }
+    });
+    let exports = state.clone();
+    state.workers.spawn(Worker::new("resume-exports"), move |ctx| {
+        let state = exports.clone();
+        async move {
+            export::resume(&state).await.map_err(|e| format!("resuming interrupted data exports failed: {e}"))?;
+            ctx.ran();
+            Ok(())
+        }
+    });
+}
+
+/// Starts the workers only a served process runs (not the tests): returning free memory to
+/// the system, and the systemd watchdog when systemd watches the process.
+pub fn start_host_workers(state: &AppState, listening: std::net::SocketAddr) {
+    if memory::TRIMS {
+        state.workers.spawn(Worker::new("memory-trim"), |ctx| async move {
+            ctx.idle();
+            while ctx.sleep(memory::TRIM_EVERY).await {
+                tokio::task::spawn_blocking(memory::trim).await.map_err(|e| format!("trimming memory failed: {e}"))?;
+                ctx.ran();
+            }
+            Ok(())
+        });
+    }
+    if let Some(period) = systemd::watchdog_period() {
+        let ready_url = systemd::ready_url(listening);
+        state.workers.spawn(Worker::new("systemd-watchdog"), move |ctx| {
+            let ready_url = ready_url.clone();
+            async move {
+                ctx.idle();
+                let pinged = ctx.clone();
+                let ping = move || {
+                    systemd::ping_watchdog();
+                    pinged.ran();
+                };
+                tokio::select! {
+                    () = systemd::watch(ready_url, period, ping) => {}
+                    () = ctx.stopped() => {}
+                }
+                WorkerResult::Ok(())
+            }
+        });
+    }
+}
+
+/// Stops every worker, the last started first, within [`STOP_DEADLINE`].
+pub async fn stop(state: &AppState) {
+    let aborted = state.workers.shutdown(STOP_DEADLINE).await;
+    if !aborted.is_empty() {
+        tracing::warn!(workers = ?aborted, "workers cut off at shutdown; their work continues at the next start");
+    }
+}
