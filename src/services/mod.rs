@@ -11,6 +11,7 @@ pub mod credits;
 pub mod deletion;
 pub mod erasure;
 pub mod export;
+pub mod figures;
 pub mod gc;
 pub mod generations;
 pub mod jobs;
