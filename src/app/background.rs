@@ -1,16 +1,76 @@
 //! The instance's background workers: which run, in what order they start (they stop in the
 //! reverse order), and the one stop at shutdown.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use tokio::net::UnixListener;
+use tokio::task::JoinSet;
+
+use crate::http::slow_heads;
 use crate::services::{deletion, erasure, export, webhook_delivery};
 use crate::state::AppState;
 use crate::store::SETTLE_EVERY;
 use crate::workers::{Worker, WorkerResult};
-use crate::{memory, scheduler, systemd};
+use crate::{admin_socket, memory, scheduler, systemd};
 
 /// The longest shutdown waits for all the workers together (each may have a shorter grace).
 pub const STOP_DEADLINE: Duration = Duration::from_secs(45);
+
+/// How long the admin socket's commands in progress may finish once a stop begins.
+const ADMIN_SOCKET_GRACE: Duration = Duration::from_secs(5);
+/// How often connections that send their request head too slowly are looked for.
+const SLOW_HEADS_EVERY: Duration = Duration::from_secs(1);
+
+/// Starts the "admin-socket" worker: it answers each connection of `listener` on a task of its
+/// own, and at a stop takes no more and lets those in progress finish (within its grace).
+pub fn start_admin_socket(state: &AppState, listener: UnixListener) {
+    let (state, listener) = (state.clone(), Arc::new(listener));
+    let worker = Worker::new("admin-socket").grace(ADMIN_SOCKET_GRACE);
+    state.clone().workers.spawn(worker, move |ctx| {
+        let (state, listener) = (state.clone(), listener.clone());
+        async move {
+            let mut connections = JoinSet::new();
+            ctx.idle();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => if let Ok((stream, _)) = accepted {
+                        connections.spawn(admin_socket::answer(state.clone(), stream));
+                    },
+                    Some(_) = connections.join_next() => ctx.ran(),
+                    () = ctx.stopped() => break,
+                }
+            }
+            while connections.join_next().await.is_some() {}
+            Ok(())
+        }
+    });
+}
+
+/// Stops the admin socket ahead of everything else: a stop takes no more commands.
+pub async fn stop_admin_socket(state: &AppState) {
+    state.workers.stop("admin-socket", ADMIN_SOCKET_GRACE).await;
+}
+
+/// Starts the "slow-heads" worker: once a second it closes the connections that send their
+/// request head too slowly, while the server holds `connections`.
+pub fn start_slow_heads_sweeper(state: &AppState, connections: Weak<slow_heads::Connections>) {
+    state.workers.spawn(Worker::new("slow-heads"), move |ctx| {
+        let connections = connections.clone();
+        async move {
+            ctx.idle();
+            while ctx.sleep(SLOW_HEADS_EVERY).await {
+                let Some(connections) = connections.upgrade() else { break };
+                let stuck = connections.sweep();
+                if stuck > 0 {
+                    tracing::info!(connections = stuck, "closed connections sending a request head too slowly");
+                }
+                ctx.ran();
+            }
+            Ok(())
+        }
+    });
+}
 
 /// Starts the workers every instance runs (tests included): the store settler, the search
 /// indexer, webhook delivery, erasures, the scheduler, and the resumption of work a restart

@@ -44,7 +44,6 @@ pub struct Running {
     pub master_key_created: bool,
     handle: ServerHandle,
     server: JoinHandle<std::io::Result<()>>,
-    admin_socket: JoinHandle<()>,
 }
 
 /// How long in-flight requests get to finish at shutdown.
@@ -60,13 +59,14 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let setup_secret = links::issue_setup_secret(&state).await?;
     // a change of retention, providers or contact since the last start dates the privacy notice
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
-    let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
+    let admin_socket = admin_socket::bind(&state.config.data_dir).map_err(StartError::AdminSocket)?;
+    background::start_admin_socket(&state, admin_socket);
     state.engine.spawn(state.clone());
     background::start(&state);
     let for_workers = state.clone();
     let open_files = server_limits::raise_open_file_limit();
     let connections = Arc::new(slow_heads::Connections::default());
-    slow_heads::Connections::spawn_sweeper(Arc::downgrade(&connections));
+    background::start_slow_heads_sweeper(&state, Arc::downgrade(&connections));
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
         .on_connect(move |io, data| {
@@ -90,7 +90,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let handle = server.handle();
     let server = tokio::spawn(server);
     state.set_ready(true);
-    Ok(Running { addr, state, setup_secret, master_key_created: opened.master_key_created, handle, server, admin_socket })
+    Ok(Running { addr, state, setup_secret, master_key_created: opened.master_key_created, handle, server })
 }
 
 /// Makes the kernel end a connection whose client has taken none of the bytes sent to it for
@@ -130,7 +130,7 @@ impl Running {
     /// pending work), then closes the store.
     pub async fn stop(self) {
         self.state.set_ready(false);
-        self.admin_socket.abort();
+        background::stop_admin_socket(&self.state).await;
         self.handle.stop(true).await;
         let _ = self.server.await;
         self.state.engine.shutdown().await;

@@ -81,41 +81,77 @@ impl Supervisor {
 
     /// Stops every worker, the last registered first: asks it to stop, then waits for its
     /// task until its own grace or `deadline` (whichever comes first; at least a moment) and
-    /// aborts it after that (it is then reported `failed`). Returns the names of the workers aborted.
+    /// aborts it after that (it is then reported `failed`). Returns the names of the workers
+    /// aborted.
     pub async fn shutdown(&self, deadline: Duration) -> Vec<&'static str> {
         let until = Instant::now() + deadline;
-        let stopping: Vec<_> = {
+        let stopping: Vec<Stopping> = {
             let mut workers = self.lock();
             workers.closed = true;
-            workers.entries.iter_mut().rev().map(|e| (e.worker.clone(), e.record.clone(), e.stop.clone(), e.task.take())).collect()
+            workers.entries.iter_mut().rev().map(Stopping::take).collect()
         };
         let mut aborted = Vec::new();
-        for (worker, record, stop, task) in stopping {
-            record.update(|s| {
-                if s.state != Health::Stopped {
-                    s.state = Health::Stopping;
-                }
-            });
-            let _ = stop.send(true);
-            let Some(mut task) = task else { continue };
-            let now = Instant::now();
-            let own = worker.grace.map_or(until, |grace| now + grace);
-            if tokio::time::timeout_at(own.min(until).max(now + LAST_MOMENT), &mut task).await.is_err() {
-                task.abort();
-                let _ = task.await;
-                tracing::warn!(worker = worker.name, "a worker did not stop in time and was aborted; its work continues at the next start");
-                record.update(|s| {
-                    s.state = Health::Failed;
-                    s.last_error = Some("did not stop in time at shutdown; aborted".into());
-                });
-                aborted.push(worker.name);
+        for worker in stopping {
+            let name = worker.worker.name;
+            if !worker.stop(until).await {
+                aborted.push(name);
             }
         }
         aborted
     }
 
+    /// Stops the worker called `name` ahead of the others (for a stop order of its own), like
+    /// [`Supervisor::shutdown`] does; `false` when it had to be aborted.
+    pub async fn stop(&self, name: &str, deadline: Duration) -> bool {
+        let found = self.lock().entries.iter_mut().find(|e| e.worker.name == name).map(Stopping::take);
+        match found {
+            Some(worker) => worker.stop(Instant::now() + deadline).await,
+            None => true,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Workers> {
         self.workers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A worker taken out of the registry to be stopped.
+struct Stopping {
+    worker: Worker,
+    record: Arc<Record>,
+    stop: Arc<watch::Sender<bool>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Stopping {
+    fn take(entry: &mut Entry) -> Stopping {
+        Stopping { worker: entry.worker.clone(), record: entry.record.clone(), stop: entry.stop.clone(), task: entry.task.take() }
+    }
+
+    /// Asks the worker to stop and joins it by its grace or `until`; `false` when it had to
+    /// be aborted.
+    async fn stop(self, until: Instant) -> bool {
+        let Stopping { worker, record, stop, task } = self;
+        let Some(mut task) = task else { return true };
+        record.update(|s| {
+            if s.state != Health::Stopped {
+                s.state = Health::Stopping;
+            }
+        });
+        let _ = stop.send(true);
+        let now = Instant::now();
+        let own = worker.grace.map_or(until, |grace| now + grace);
+        if tokio::time::timeout_at(own.min(until).max(now + LAST_MOMENT), &mut task).await.is_ok() {
+            return true;
+        }
+        task.abort();
+        let _ = task.await;
+        tracing::warn!(worker = worker.name, "a worker did not stop in time and was aborted; its work continues at the next start");
+        record.update(|s| {
+            s.state = Health::Failed;
+            s.last_error = Some("did not stop in time at shutdown; aborted".into());
+        });
+        false
     }
 }
 

@@ -153,3 +153,16 @@ async fn the_backoff_doubles_up_to_its_cap_and_a_stop_ends_the_wait() {
     assert!(supervisor.shutdown(Duration::from_secs(5)).await.is_empty(), "a stop interrupts the backoff");
     assert_eq!(supervisor.status()[0].state, Health::Stopped);
 }
+
+#[tokio::test]
+async fn one_worker_can_be_stopped_ahead_of_the_others() {
+    let supervisor = Supervisor::new();
+    supervisor.spawn(Worker::new("first"), until_stopped);
+    supervisor.spawn(Worker::new("door"), until_stopped);
+    wait_until(&supervisor, "door", |s| s.state == Health::Idle).await;
+    assert!(supervisor.stop("door", Duration::from_secs(5)).await);
+    let status = supervisor.status();
+    assert_eq!((status[0].state, status[1].state), (Health::Idle, Health::Stopped), "{status:?}");
+    assert!(supervisor.stop("nobody", Duration::from_secs(5)).await);
+    assert!(supervisor.shutdown(Duration::from_secs(5)).await.is_empty(), "a stopped worker is not stopped twice");
+}

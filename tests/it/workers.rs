@@ -7,7 +7,8 @@ use crate::support::{TestApp, api_get, eventually};
 
 /// The workers every instance runs (a served process adds memory trimming and, under systemd,
 /// the watchdog).
-const EVERY_INSTANCE: [&str; 7] = ["settler", "indexer", "webhooks", "erasures", "scheduler", "resume-deletions", "resume-exports"];
+const EVERY_INSTANCE: [&str; 9] =
+    ["admin-socket", "slow-heads", "settler", "indexer", "webhooks", "erasures", "scheduler", "resume-deletions", "resume-exports"];
 /// The ones that resume interrupted work once and then stop.
 const ONE_SHOT: [&str; 2] = ["resume-deletions", "resume-exports"];
 
