@@ -96,3 +96,47 @@ async fn a_stop_joins_every_worker() {
     let after = workers.status();
     assert!(after.iter().all(|w| w.state == Health::Stopped), "every worker stopped (none aborted): {after:?}");
 }
+
+/// The named worker as the API lists it.
+async fn worker(app: &TestApp, token: &str, name: &str) -> serde_json::Value {
+    let listed = api_get(&app.url, "/api/v1/admin/workers", Some(token)).await.json();
+    listed.as_array().and_then(|all| all.iter().find(|w| w["name"] == name).cloned()).unwrap_or_else(|| panic!("no {name}: {listed}"))
+}
+
+#[tokio::test]
+async fn an_indexer_that_cannot_write_shows_its_error_restarts_and_recovers() {
+    let (app, _admin, token) = crate::generations::app_with_credits(std::time::Duration::ZERO, 10).await;
+    eventually("the indexer opens the index", async || worker(&app, &token, "indexer").await["state"] == "idle").await;
+    // the disk under the index goes away: a file stands where its directory was
+    let search = app.data_dir().join("search");
+    let moved = app.data_dir().join("search-moved");
+    std::fs::rename(&search, &moved).unwrap();
+    std::fs::write(&search, b"not a directory").unwrap();
+    let created = crate::generations::api_post(
+        &app.url,
+        "/api/v1/generations",
+        &token,
+        serde_json::json!({"model": "demo-image", "prompt": "a kite"}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    eventually("the indexer fails and restarts", async || {
+        let indexer = worker(&app, &token, "indexer").await;
+        indexer["restarts"].as_u64() >= Some(1) && indexer["last_error"].is_string()
+    })
+    .await;
+    let page = api_get(&app.url, "/metrics", Some(&token)).await;
+    assert!(!page.body.contains("reelvault_worker_restarts_total{worker=\"indexer\"} 0"), "{}", page.body);
+
+    // the disk is back: the next start of the indexer opens the index and catches up
+    std::fs::remove_file(&search).unwrap();
+    std::fs::rename(&moved, &search).unwrap();
+    eventually("the indexer recovers", async || {
+        let indexer = worker(&app, &token, "indexer").await;
+        indexer["state"] == "idle" && indexer["last_run_at"].as_str() > indexer["started_at"].as_str()
+    })
+    .await;
+    let indexer = worker(&app, &token, "indexer").await;
+    assert!(indexer["last_error"].is_string(), "the last error stays shown: {indexer}");
+    app.stop().await;
+}
