@@ -32,15 +32,11 @@ pub fn ping_watchdog() {
 }
 
 /// Every `period`, asks `ready_url` (over HTTP, as a client would: through the listener, a
-/// worker and its blocking pool) and calls `ping` only when it answered 200 in time: a wedged
-/// instance (no worker, no store read answering) misses its pings and systemd restarts it.
-pub async fn watch(ready_url: String, period: Duration, mut ping: impl FnMut() + Send) {
-    let client = match reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(crate::http::health::READY_DEADLINE + Duration::from_secs(2))
-        .build()
-    {
+/// worker and its blocking pool) and calls `ping` only when it answered 200 within
+/// `answer_within`: a wedged instance (no worker, no store read answering) misses its pings
+/// and systemd restarts it.
+pub async fn watch(ready_url: String, period: Duration, answer_within: Duration, mut ping: impl FnMut() + Send) {
+    let client = match reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).timeout(answer_within).build() {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "the watchdog's probe cannot start; systemd will restart the service");

@@ -17,6 +17,9 @@ use crate::{admin_socket, memory, scheduler, systemd};
 /// The longest shutdown waits for all the workers together (each may have a shorter grace).
 pub const STOP_DEADLINE: Duration = Duration::from_secs(45);
 
+/// How long the systemd watchdog's readiness probe waits for `/readyz`: the probe's own
+/// deadline and a margin.
+pub const WATCHDOG_PROBE_TIMEOUT: Duration = Duration::from_secs(2).saturating_add(crate::http::health::READY_DEADLINE);
 /// How long the admin socket's commands in progress may finish once a stop begins.
 const ADMIN_SOCKET_GRACE: Duration = Duration::from_secs(5);
 /// How often connections that send their request head too slowly are looked for.
@@ -146,7 +149,7 @@ pub fn start_host_workers(state: &AppState, listening: std::net::SocketAddr) {
                     pinged.ran();
                 };
                 tokio::select! {
-                    () = systemd::watch(ready_url, period, ping) => {}
+                    () = systemd::watch(ready_url, period, WATCHDOG_PROBE_TIMEOUT, ping) => {}
                     () = ctx.stopped() => {}
                 }
                 WorkerResult::Ok(())

@@ -18,7 +18,7 @@ use crate::{admin_socket, http};
 
 mod background;
 
-pub use background::start_host_workers;
+pub use background::{WATCHDOG_PROBE_TIMEOUT, start_host_workers};
 
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
