@@ -28,7 +28,10 @@
 //! });
 //! ```
 //! The body is called again at each restart, so what must outlive a restart (a queue's
-//! receiver, say) is captured by the closure, not created in it.
+//! receiver, say) is captured by the closure, not created in it. Register workers in the order
+//! they should start (`app::background` does it for the instance): shutdown stops them in the
+//! reverse order, so one that feeds another (the engine feeding the indexer's outbox) is
+//! registered after it; [`Supervisor::stop`] stops one by name ahead of the others.
 
 mod context;
 mod supervisor;
