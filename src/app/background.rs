@@ -158,6 +158,14 @@ pub fn start_host_workers(state: &AppState, listening: std::net::SocketAddr) {
     }
 }
 
+/// Stops the scheduler (its ticker first) ahead of the engine, as before the workers had a
+/// supervisor: no sweep or export starts while the engine winds down.
+pub async fn stop_scheduler(state: &AppState) {
+    for name in scheduler::WORKERS {
+        state.workers.stop(name, STOP_DEADLINE).await;
+    }
+}
+
 /// Stops every worker, the last started first, within [`STOP_DEADLINE`].
 pub async fn stop(state: &AppState) {
     let aborted = state.workers.shutdown(STOP_DEADLINE).await;

@@ -126,13 +126,14 @@ impl Running {
     }
 
     /// Stops gracefully: refuses new connections, lets in-flight requests finish, stops the
-    /// engine, then every worker in order (the search indexer, among the last, commits its
+    /// scheduler and the engine, then every other worker in order (the search indexer, among the last, commits its
     /// pending work), then closes the store.
     pub async fn stop(self) {
         self.state.set_ready(false);
         background::stop_admin_socket(&self.state).await;
         self.handle.stop(true).await;
         let _ = self.server.await;
+        background::stop_scheduler(&self.state).await;
         self.state.engine.shutdown().await;
         background::stop(&self.state).await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));

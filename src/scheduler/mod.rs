@@ -16,15 +16,20 @@ use crate::workers::{Context, Worker, WorkerResult};
 /// How long shutdown waits for a job in progress.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// The scheduler's workers, in the order they stop: the ticker, then the job runner.
+pub const WORKERS: [&str; 2] = [TICKER, RUNNER];
+const TICKER: &str = "retention-schedule";
+const RUNNER: &str = "scheduler";
+
 /// Starts the scheduler (and the ticker, when a schedule is configured) under the app's
 /// supervisor; does nothing when it already runs.
 pub fn start(state: &AppState) {
     let Some(jobs) = state.jobs.scheduled.consumer() else { return };
     let worker = state.clone();
-    state.workers.spawn(Worker::new("scheduler").grace(STOP_GRACE), move |ctx| work(worker.clone(), jobs.clone(), ctx));
+    state.workers.spawn(Worker::new(RUNNER).grace(STOP_GRACE), move |ctx| work(worker.clone(), jobs.clone(), ctx));
     if let Some(schedule) = state.config.schedule.retention_schedule() {
         let jobs = state.jobs.clone();
-        state.workers.spawn(Worker::new("retention-schedule"), move |ctx| tick(schedule.clone(), jobs.scheduled.clone(), ctx));
+        state.workers.spawn(Worker::new(TICKER), move |ctx| tick(schedule.clone(), jobs.scheduled.clone(), ctx));
     }
 }
 
