@@ -26,6 +26,7 @@ pub mod telemetry;
 pub mod turns;
 pub mod urls;
 pub mod vault;
+pub mod workers;
 
 #[cfg(test)]
 mod architecture;

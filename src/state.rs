@@ -12,8 +12,8 @@ use crate::engine::{Engine, Parts};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry, SharedRegistry};
-use crate::scheduler::Scheduler;
 use crate::search::Search;
+use crate::services::jobs::Jobs;
 use crate::services::passwords::Passwords;
 use crate::services::places::Places;
 use crate::services::rate_limits::RateLimits;
@@ -25,6 +25,7 @@ use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
 use crate::vault::media::MediaDir;
 use crate::vault::signed_url::UrlSigner;
+use crate::workers::Supervisor;
 
 /// Why the instance could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +69,11 @@ pub struct AppState {
     /// Every generation's state changes, and their live events.
     pub lifecycle: Lifecycle,
     pub engine: Engine,
-    pub scheduler: Scheduler,
-    /// Sends queued webhook deliveries.
-    pub deliveries: crate::services::webhook_delivery::Worker,
+    /// Every background worker (indexer, scheduler, webhook delivery, …): started at start-up,
+    /// shown on the admin page "Background work", stopped in order at shutdown.
+    pub workers: Supervisor,
+    /// Work queued for the workers: scheduled jobs and erasures.
+    pub jobs: Jobs,
     pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
@@ -132,8 +135,8 @@ impl AppState {
             registry,
             lifecycle,
             engine,
-            scheduler: Scheduler::new(),
-            deliveries: Default::default(),
+            workers: Supervisor::new(),
+            jobs: Jobs::default(),
             search: Search::new(&config.data_dir),
             media,
             keyring,

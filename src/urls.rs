@@ -107,6 +107,9 @@ impl Urls {
     pub fn admin_retention_run(&self) -> &'static str {
         "/admin/retention/run"
     }
+    pub fn admin_workers(&self) -> &'static str {
+        "/admin/workers"
+    }
     pub fn admin_models(&self) -> &'static str {
         "/admin/models"
     }

@@ -52,3 +52,4 @@ mod systemd;
 mod tokens;
 mod uploads;
 mod webhooks;
+mod workers;

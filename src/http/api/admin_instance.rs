@@ -16,8 +16,8 @@ use crate::error::AppError;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::pages::admin_audit::AuditQuery;
 use crate::http::responses::ApiResult;
-use crate::scheduler::Job;
 use crate::services::connections::{self, ConnectionRow, NewConnection, Source};
+use crate::services::jobs::Job;
 use crate::services::model_policy::{self, PolicyRow, RowChange};
 use crate::services::{ServiceError, audit, profile, retention};
 
@@ -480,7 +480,7 @@ pub struct Queued {
     ))]
 pub async fn run_retention(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
-    if !state.scheduler.enqueue(Job::Retention("admin")) {
+    if !state.jobs.scheduled.enqueue(Job::Retention("admin")) {
         return Err(AppError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "scheduler.unavailable",

@@ -7,6 +7,7 @@ pub mod admin_connections;
 pub mod admin_models;
 pub mod admin_retention;
 pub mod admin_users;
+pub mod admin_workers;
 pub mod api_docs;
 pub mod generate;
 pub mod generation;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/admin/audit.csv").get(admin_audit::export_csv));
     cfg.service(resource("/admin/retention").get(admin_retention::show));
     cfg.service(resource("/admin/retention/run").post(admin_retention::run_now));
+    cfg.service(resource("/admin/workers").get(admin_workers::show));
     cfg.service(resource("/admin/connections").get(admin_connections::show).post(admin_connections::add));
     cfg.service(resource("/admin/connections/{name}/delete").post(admin_connections::remove));
     cfg.service(resource("/admin/connections/{name}/test").post(admin_connections::test));
