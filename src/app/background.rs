@@ -100,6 +100,8 @@ pub fn start(state: &AppState) {
         crate::services::search::provider_of(state),
         state.config.search.clone(),
     );
+    // after the indexer: it stops before it, so the indexer takes the engine's last changes
+    state.engine.run_under(&state.workers);
     webhook_delivery::start(state);
     erasure::start(state);
     scheduler::start(state);
@@ -162,6 +164,14 @@ pub fn start_host_workers(state: &AppState, listening: std::net::SocketAddr) {
 /// supervisor: no sweep or export starts while the engine winds down.
 pub async fn stop_scheduler(state: &AppState) {
     for name in scheduler::WORKERS {
+        state.workers.stop(name, STOP_DEADLINE).await;
+    }
+}
+
+/// Stops the engine's supervisor (every job task with it; they resume at the next start),
+/// then its progress recorder, after the scheduler and before the other workers.
+pub async fn stop_engine(state: &AppState) {
+    for name in ["engine", "progress"] {
         state.workers.stop(name, STOP_DEADLINE).await;
     }
 }

@@ -61,7 +61,6 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
     let admin_socket = admin_socket::bind(&state.config.data_dir).map_err(StartError::AdminSocket)?;
     background::start_admin_socket(&state, admin_socket);
-    state.engine.spawn();
     background::start(&state);
     let for_workers = state.clone();
     let open_files = server_limits::raise_open_file_limit();
@@ -134,7 +133,7 @@ impl Running {
         self.handle.stop(true).await;
         let _ = self.server.await;
         background::stop_scheduler(&self.state).await;
-        self.state.engine.shutdown().await;
+        background::stop_engine(&self.state).await;
         background::stop(&self.state).await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();

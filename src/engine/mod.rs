@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio::task::JoinHandle;
 
 use crate::domain::generation::Reason;
 use crate::domain::ids::GenerationId;
@@ -25,6 +24,7 @@ use crate::providers::registry::SharedRegistry;
 use crate::store::{self, Store};
 use crate::vault::keyring::KeyRing;
 use crate::vault::media::MediaDir;
+use crate::workers::{Context, Supervisor, Worker, WorkerResult};
 use callbacks::Callbacks;
 
 /// What the engine works with: the lifecycle for every state change, the store for reads,
@@ -46,7 +46,6 @@ enum Command {
     Start(GenerationId),
     Cancel(GenerationId),
     Finished(GenerationId),
-    Shutdown(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A running job: its cancel flag and the handles that stop its tasks at shutdown.
@@ -60,7 +59,11 @@ struct RunningJob {
 pub struct Engine {
     parts: Arc<Parts>,
     commands: mpsc::UnboundedSender<Command>,
-    receiver: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
+    /// The supervisor's commands; held by the "engine" worker while it runs (and again after
+    /// a restart).
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
+    /// Jobs in flight, kept across a restart of the "engine" worker so none runs twice.
+    running: Arc<std::sync::Mutex<HashMap<GenerationId, RunningJob>>>,
     nudges: Arc<Nudges>,
     progress: Arc<progress::ProgressBoard>,
 }
@@ -89,7 +92,8 @@ impl Engine {
         Engine {
             parts: Arc::new(parts),
             commands,
-            receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
+            receiver: Arc::new(tokio::sync::Mutex::new(receiver)),
+            running: Arc::default(),
             nudges: Arc::default(),
             progress: Arc::default(),
         }
@@ -136,73 +140,78 @@ impl Engine {
         let _ = self.commands.send(Command::Cancel(id));
     }
 
-    /// Stops every job task (they resume from the store at the next start) and the
-    /// supervisor, so the store can close.
-    pub async fn shutdown(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        if self.commands.send(Command::Shutdown(done)).is_ok() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
-        }
-    }
-
-    /// Starts the supervisor (once): it resumes every unfinished generation, then serves
-    /// commands until the process stops.
-    pub fn spawn(&self) -> Option<JoinHandle<()>> {
-        let receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner()).take()?;
-        Some(tokio::spawn(supervise(self.clone(), receiver)))
+    /// Starts the engine's workers: "progress", which records polling jobs' progress about
+    /// once a second, and "engine", the supervisor, which resumes every unfinished generation
+    /// and then serves commands. Stopping "engine" stops every job task; they resume from the
+    /// store at the next start.
+    pub fn run_under(&self, workers: &Supervisor) {
+        let (board, lifecycle) = (self.progress.clone(), self.parts.lifecycle.clone());
+        workers.spawn(Worker::new("progress"), move |ctx| progress::flush_loop(board.clone(), lifecycle.clone(), ctx));
+        let engine = self.clone();
+        workers.spawn(Worker::new("engine").grace(STOP_GRACE), move |ctx| supervise(engine.clone(), ctx));
     }
 }
 
-async fn supervise(engine: Engine, mut commands: mpsc::UnboundedReceiver<Command>) {
+/// How long the engine's stop may take (it only aborts tasks).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn supervise(engine: Engine, ctx: Context) -> WorkerResult {
+    let mut commands = engine.receiver.clone().lock_owned().await;
     let global = Arc::new(Semaphore::new(GLOBAL_IN_FLIGHT));
-    let mut running: HashMap<GenerationId, RunningJob> = HashMap::new();
-    let progress = tokio::spawn(progress::flush_loop(engine.progress.clone(), engine.parts.lifecycle.clone()));
-    match engine.parts.store.read(store::generations::active).await {
-        Ok(mut active) => {
-            active.sort_by_key(|g| g.id);
-            if !active.is_empty() {
-                tracing::info!(jobs = active.len(), "resuming unfinished generations");
-            }
-            for g in active {
-                spawn_job(&engine, &global, &mut running, g.id, true);
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "cannot read unfinished generations"),
+    ctx.working();
+    let active =
+        engine.parts.store.read(store::generations::active).await.map_err(|e| format!("cannot read unfinished generations: {e}"))?;
+    let mut active: Vec<GenerationId> = active.into_iter().map(|g| g.id).collect();
+    active.sort();
+    active.retain(|id| !engine.jobs().contains_key(id));
+    if !active.is_empty() {
+        tracing::info!(jobs = active.len(), "resuming unfinished generations");
     }
+    for id in active {
+        spawn_job(&engine, &global, id, true);
+    }
+    ctx.ran();
     tracing::debug!("engine supervisor running");
-    while let Some(command) = commands.recv().await {
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            () = ctx.stopped() => None,
+        };
+        let Some(command) = command else { break };
         match command {
             Command::Start(id) => {
-                if !running.contains_key(&id) {
-                    spawn_job(&engine, &global, &mut running, id, false);
+                if !engine.jobs().contains_key(&id) {
+                    spawn_job(&engine, &global, id, false);
                 }
             }
             Command::Cancel(id) => {
-                if let Some(job) = running.get(&id) {
+                if let Some(job) = engine.jobs().get(&id) {
                     let _ = job.cancel.send(true);
                 }
             }
             Command::Finished(id) => {
-                running.remove(&id);
-            }
-            Command::Shutdown(done) => {
-                for job in running.values() {
-                    job.tasks.iter().for_each(tokio::task::AbortHandle::abort);
-                }
-                progress.abort();
-                drop(engine);
-                let _ = done.send(());
-                return;
+                engine.jobs().remove(&id);
             }
         }
+        ctx.ran();
+    }
+    for (_, job) in engine.jobs().drain() {
+        job.tasks.iter().for_each(tokio::task::AbortHandle::abort);
+    }
+    Ok(())
+}
+
+impl Engine {
+    fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<GenerationId, RunningJob>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, running: &mut HashMap<GenerationId, RunningJob>, id: GenerationId, resumed: bool) {
+fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, id: GenerationId, resumed: bool) {
     let (cancel, cancel_rx) = watch::channel(false);
     let worker = tokio::spawn(job::run(engine.clone(), global.clone(), id, resumed, cancel_rx));
     let worker_abort = worker.abort_handle();
-    let engine = engine.clone();
+    let finished = engine.clone();
     let watcher = tokio::spawn(async move {
         if let Err(e) = worker.await
             && e.is_panic()
@@ -210,9 +219,9 @@ fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, running: &mut HashMap<Gen
             // the panic boundary: the job ends failed and its hold is released
             tracing::error!(generation = %id, "a generation job panicked");
             let reason = Reason::new("internal", "An internal error stopped this generation; its credits were released.");
-            let _ = engine.parts.lifecycle.apply(id, Change::Failed(reason)).await;
+            let _ = finished.parts.lifecycle.apply(id, Change::Failed(reason)).await;
         }
-        let _ = engine.commands.send(Command::Finished(id));
+        let _ = finished.commands.send(Command::Finished(id));
     });
-    running.insert(id, RunningJob { cancel, tasks: [worker_abort, watcher.abort_handle()] });
+    engine.jobs().insert(id, RunningJob { cancel, tasks: [worker_abort, watcher.abort_handle()] });
 }

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::domain::ids::GenerationId;
 use crate::lifecycle::Lifecycle;
+use crate::workers::{Context, WorkerResult};
 
 /// How long reports gather before they are written together.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -33,17 +34,25 @@ impl ProgressBoard {
     }
 }
 
-/// Records noted progress, at most once per [`FLUSH_EVERY`], until the task is aborted.
-pub async fn flush_loop(board: Arc<ProgressBoard>, lifecycle: Lifecycle) {
+/// Records noted progress, at most once per [`FLUSH_EVERY`], until the worker is stopped.
+pub async fn flush_loop(board: Arc<ProgressBoard>, lifecycle: Lifecycle, ctx: Context) -> WorkerResult {
+    ctx.idle();
     loop {
-        board.wake.notified().await;
-        tokio::time::sleep(FLUSH_EVERY).await;
+        tokio::select! {
+            () = board.wake.notified() => {}
+            () = ctx.stopped() => return Ok(()),
+        }
+        if !ctx.sleep(FLUSH_EVERY).await {
+            return Ok(());
+        }
         let batch = board.take();
         if batch.is_empty() {
             continue;
         }
+        ctx.working();
         if let Err(e) = lifecycle.progress(batch).await {
             tracing::warn!(error = %e, "recording progress failed; the next report will try again");
         }
+        ctx.ran();
     }
 }

@@ -112,13 +112,9 @@ async fn an_indexer_that_cannot_write_shows_its_error_restarts_and_recovers() {
     let moved = app.data_dir().join("search-moved");
     std::fs::rename(&search, &moved).unwrap();
     std::fs::write(&search, b"not a directory").unwrap();
-    let created = crate::support::api_post(
-        &app.url,
-        "/api/v1/generations",
-        &token,
-        serde_json::json!({"model": "demo-image", "prompt": "a kite"}),
-    )
-    .await;
+    let created =
+        crate::support::api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"}))
+            .await;
     assert_eq!(created.status, 201, "{}", created.body);
     eventually("the indexer fails and restarts", async || {
         let indexer = worker(&app, &token, "indexer").await;
