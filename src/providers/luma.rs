@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::{OutboundClient, OutboundError};
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue};
@@ -20,9 +21,7 @@ pub const DEFAULT_BASE: &str = "https://api.lumalabs.ai/dream-machine/v1";
 
 /// The adapter for one connection.
 pub struct Luma {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
 }
 
 /// The Generation object (tolerant).
@@ -70,32 +69,20 @@ pub(crate) fn error_text(body: &[u8]) -> (String, Option<String>) {
     (code, message)
 }
 
-/// Maps an error answer to the normalised classes (the provider's words, then the status).
-pub(crate) async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let (code, message) = error_text(&body);
-    wire::classify(status, &code, message.unwrap_or_else(|| format!("HTTP {status}")), wait)
+/// Luma's error table: the common body shapes ([`error_text`]), then words and status.
+pub(crate) static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads an error body with [`error_text`].
+pub(crate) fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let (code, message) = error_text(answer.body);
+    ErrorReport { code, message, wait: None }
 }
 
-/// Downloads a presigned or public output URL without credentials.
+/// Downloads a presigned or public output URL without credentials (presigned URLs answer
+/// 403 once they expire).
 pub(crate) async fn fetch_url(client: &OutboundClient, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
     let url = url::Url::parse(location).map_err(|e| ProviderError::NotFound(format!("not an output URL: {e}")))?;
-    let response = wire::send(client.get(&url)).await?;
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        let message = format!("Luma's output URL answered HTTP {status}");
-        // presigned URLs answer 403 once they expire
-        return Err(match status {
-            403 | 404 | 410 => ProviderError::NotFound(message),
-            _ => wire::classify(status, "", message, wire::retry_after(response.headers())),
-        });
-    }
-    if response.content_length().is_some_and(|len| len > cap) {
-        return Err(ProviderError::TooLarge { cap });
-    }
-    Ok(wire::download(response, cap))
+    kit::fetch_keyless(client, &url, cap, "Luma's output URL").await
 }
 
 /// The content type of an image URL, from its extension.
@@ -112,21 +99,7 @@ pub(crate) fn image_type(url: &str) -> &'static str {
 
 impl Luma {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| r.credential(self.key.as_ref()));
-        let response = wire::send(request).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
@@ -186,21 +159,18 @@ impl Provider for Luma {
         if let Some(callback) = &job.callback_url {
             body["callback_url"] = json!(callback.as_str());
         }
-        let url = self.url(path)?;
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
-        let generation: Generation = wire::read_json(response).await?;
+        let generation: Generation = self.api.post_json(path, &body).await?;
         let status = self.status(&generation);
         Ok(Submitted { handle: UpstreamHandle { id: generation.id, data: Default::default() }, status })
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let url = self.url(&format!("generations/{}", handle.id))?;
-        let generation: Generation = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let generation: Generation = self.api.get_json(&format!("generations/{}", handle.id)).await?;
         Ok(self.status(&generation))
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
-        fetch_url(&self.client, &output.location, cap).await
+        fetch_url(self.api.client(), &output.location, cap).await
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
@@ -209,8 +179,8 @@ impl Provider for Luma {
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        let url = self.url(&format!("generations/{}", handle.id))?;
-        match self.send(self.client.delete(&url)).await {
+        let url = self.api.url(&format!("generations/{}", handle.id))?;
+        match self.api.send(self.api.client().delete(&url)).await {
             Ok(_) | Err(ProviderError::NotFound(_)) => Ok(true),
             Err(e) => Err(e),
         }
@@ -223,8 +193,7 @@ impl Provider for Luma {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.url("credits")?;
-        let credits: Value = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let credits: Value = self.api.get_json("credits").await?;
         Ok(match credits.get("credit_balance").and_then(Value::as_f64) {
             Some(balance) => format!("Luma accepted the key; the account has {balance} credits."),
             None => "Luma accepted the key.".into(),

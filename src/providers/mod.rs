@@ -10,6 +10,7 @@ pub mod fal;
 pub mod gemini;
 pub mod http;
 pub mod inline;
+pub mod kit;
 pub mod kling;
 pub mod luma;
 pub mod luma_agents;
