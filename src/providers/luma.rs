@@ -82,7 +82,7 @@ pub(crate) fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
 /// 403 once they expire).
 pub(crate) async fn fetch_url(client: &OutboundClient, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
     let url = url::Url::parse(location).map_err(|e| ProviderError::NotFound(format!("not an output URL: {e}")))?;
-    kit::fetch_keyless(client, &url, cap, "Luma's output URL").await
+    kit::fetch_keyless(client, &url, cap, |status| format!("Luma's output URL answered HTTP {status}"), None).await
 }
 
 /// The content type of an image URL, from its extension.

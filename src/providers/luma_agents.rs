@@ -10,8 +10,9 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
-use super::luma::{error_text, fetch_url, image_type};
+use super::http::OutboundError;
+use super::kit::{Api, Auth, Class, ErrorTable};
+use super::luma::{fetch_url, image_type, read_error};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -25,9 +26,7 @@ const IMAGE_FORMAT: &str = "png";
 
 /// The adapter for one connection.
 pub struct LumaAgents {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
 }
 
 /// The Generation object (tolerant: `failure_code` values beyond the SDK's enum are accepted).
@@ -61,51 +60,35 @@ fn failure(code: Option<&str>, reason: Option<&str>) -> ProviderError {
         "" => "Luma reported the generation as failed".to_string(),
         code => format!("Luma reported the generation as failed ({code})"),
     });
-    match code {
-        "content_moderated" => ProviderError::ContentPolicy(message),
-        "budget_exhausted" => ProviderError::InsufficientUpstreamCredit(message),
-        "rate_limited" => ProviderError::RateLimited { retry_after: None, message },
-        "generation_failed" => ProviderError::Transient(message),
-        "output_not_found" => ProviderError::NotFound(message),
-        "invalid_request" | "image_too_large" | "unsupported_format" | "corrupt_input" => ProviderError::InvalidInput(message),
-        other => wire::job_failure(other, message),
+    let class = ERRORS.codes.iter().chain(JOB_ONLY_CODES).find(|(c, _)| *c == code).map(|(_, class)| *class);
+    match class {
+        Some(class) => class.error(message, None),
+        None => wire::job_failure(code, message),
     }
 }
 
-/// Maps an error answer: a `failure_code`-style code in the body first (its format is
+/// Luma Agents' error table: a `failure_code`-style code in the body first (its format is
 /// UNCONFIRMED, so the common shapes are read), then the provider's words and the status.
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let (code, message) = error_text(&body);
-    let message = message.unwrap_or_else(|| format!("HTTP {status}"));
-    match code.as_str() {
-        "rate_limited" => ProviderError::RateLimited { retry_after: wait, message },
-        "content_moderated" | "budget_exhausted" | "invalid_request" | "image_too_large" | "unsupported_format" | "corrupt_input" => {
-            failure(Some(&code), Some(&message))
-        }
-        _ => wire::classify(status, &code, message, wait),
-    }
-}
+static ERRORS: ErrorTable = ErrorTable {
+    read: read_error,
+    codes: &[
+        ("rate_limited", Class::RateLimited),
+        ("content_moderated", Class::ContentPolicy),
+        ("budget_exhausted", Class::Credit),
+        ("invalid_request", Class::InvalidInput),
+        ("image_too_large", Class::InvalidInput),
+        ("unsupported_format", Class::InvalidInput),
+        ("corrupt_input", Class::InvalidInput),
+    ],
+    statuses: &[],
+};
+
+/// Failure codes that only a failed generation carries.
+const JOB_ONLY_CODES: &[(&str, Class)] = &[("generation_failed", Class::Transient), ("output_not_found", Class::NotFound)];
 
 impl LumaAgents {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| r.credential(self.key.as_ref()));
-        let response = wire::send(request).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
@@ -175,21 +158,18 @@ impl Provider for LumaAgents {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         // job.callback_url is not sent: the Agents API takes no webhook
         let body = self.body(job);
-        let url = self.url("generations")?;
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
-        let generation: Generation = wire::read_json(response).await?;
+        let generation: Generation = self.api.post_json("generations", &body).await?;
         let status = self.status(&generation);
         Ok(Submitted { handle: UpstreamHandle { id: generation.id, data: Default::default() }, status })
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let url = self.url(&format!("generations/{}", handle.id))?;
-        let generation: Generation = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let generation: Generation = self.api.get_json(&format!("generations/{}", handle.id)).await?;
         Ok(self.status(&generation))
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
-        fetch_url(&self.client, &output.location, cap).await
+        fetch_url(self.api.client(), &output.location, cap).await
     }
 
     async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
+use super::http::{OutboundError, read_capped};
+use super::kit::{self, Api, Auth};
+use super::openai_videos::ERRORS;
 use super::inline::{InlineOutputs, decode_base64};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
@@ -30,9 +32,7 @@ const PASSED_THROUGH: &[&str] = &["size", "quality", "background", "output_forma
 
 /// The adapter for one connection.
 pub struct OpenAiImages {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     inline: InlineOutputs,
 }
 
@@ -48,19 +48,6 @@ struct ImagesResponse {
 struct Image {
     b64_json: Option<String>,
     url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiErrorBody {
-    code: Option<String>,
-    message: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorEnvelope {
-    error: Option<ApiErrorBody>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,33 +85,9 @@ fn extension(content_type: &str) -> &'static str {
     }
 }
 
-/// Maps an error response to the normalised classes (`error.code` or `error.type`, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let error = serde_json::from_slice::<ErrorEnvelope>(&body).ok().and_then(|e| e.error);
-    let code = error.as_ref().and_then(|e| e.code.clone().or(e.kind.clone())).unwrap_or_default();
-    let message = error.as_ref().and_then(|e| e.message.clone()).unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, &code, message, wait)
-}
-
 impl OpenAiImages {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, inline: InlineOutputs::default() })
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.credential(self.key.as_ref())
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     /// The JSON body of a text-to-image request.
@@ -202,15 +165,15 @@ impl OpenAiImages {
 impl Provider for OpenAiImages {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let request = if job.references.is_empty() {
-            let url = wire::join(&self.base, "images/generations")?;
+            let url = self.api.url("images/generations")?;
             let body = Self::generation_body(job);
-            self.client.post(&url).map(|r| r.json(&body))
+            self.api.client().post(&url).map(|r| r.json(&body))
         } else {
-            let url = wire::join(&self.base, "images/edits")?;
+            let url = self.api.url("images/edits")?;
             let form = Self::edit_form(job)?;
-            self.client.post(&url).map(|r| r.multipart(form))
+            self.api.client().post(&url).map(|r| r.multipart(form))
         };
-        let response = self.send(request).await?;
+        let response = self.api.send(request).await?;
         let id = job.generation.to_string();
         let mut handle = UpstreamHandle { id: id.clone(), data: Default::default() };
         if let Some(request_id) = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
@@ -232,18 +195,8 @@ impl Provider for OpenAiImages {
         }
         // a URL answer (a gateway, or dall-e style): a signed URL, fetched without the key
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
-        let response = wire::send(self.client.get(&url)).await?;
-        let status = response.status().as_u16();
-        if matches!(status, 403 | 404 | 410) {
-            return Err(ProviderError::NotFound(format!("the output URL answered HTTP {status} (expired?)")));
-        }
-        if !response.status().is_success() {
-            return Err(error_from(response).await);
-        }
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        let gone = |status| format!("the output URL answered HTTP {status} (expired?)");
+        kit::fetch_keyless(self.api.client(), &url, cap, gone, Some(&ERRORS)).await
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
@@ -259,8 +212,8 @@ impl Provider for OpenAiImages {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = wire::join(&self.base, "models")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("models")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let list: ModelList = wire::read_json(response).await?;
         let images = list.data.iter().filter(|m| m.id.starts_with("gpt-image")).count();
         Ok(format!("The key works: {} models are visible, {images} of them GPT Image models.", list.data.len()))

@@ -11,7 +11,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::OutboundError;
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
@@ -31,9 +32,7 @@ const KIND: &str = "kind";
 
 /// The adapter for one connection.
 pub struct Runway {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
 }
 
 /// A task (tolerant: unknown fields ignored, most fields optional).
@@ -62,30 +61,12 @@ struct Organization {
 
 impl Runway {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.header("x-runway-version", API_VERSION).credential(self.key.as_ref())
-    }
-
-    /// An API request; any non-success answer is mapped to its class.
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?.with_headers(&[("x-runway-version", API_VERSION)]) })
     }
 
     async fn task(&self, id: &str) -> Result<Task, ProviderError> {
-        let url = self.url(&format!("tasks/{id}"))?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url(&format!("tasks/{id}"))?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         wire::read_json(response).await
     }
 
@@ -147,18 +128,15 @@ impl Runway {
     async fn get_output(&self, location: &str, cap: u64) -> Result<Result<ByteStream, u16>, ProviderError> {
         let url = url::Url::parse(location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
         // signed CDN URLs: never send the key
-        let response = wire::send(self.client.get(&url)).await?;
+        let response = wire::send(self.api.client().get(&url)).await?;
         let status = response.status().as_u16();
         if response.status().is_success() {
-            if response.content_length().is_some_and(|len| len > cap) {
-                return Err(ProviderError::TooLarge { cap });
-            }
-            return Ok(Ok(wire::download(response, cap)));
+            return kit::stream_body(response, cap).map(Ok);
         }
         if matches!(status, 401 | 403 | 404 | 410) {
             return Ok(Err(status));
         }
-        Err(error_from(response).await)
+        Err(ERRORS.error_from(response).await)
     }
 }
 
@@ -189,32 +167,30 @@ fn task_failure(task: &Task) -> ProviderError {
     }
 }
 
-/// Maps an error answer (`{"error": "..."}`, sometimes with `issues`) to the classes.
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+/// Runway's error table: `{"error": "..."}` (sometimes with `issues`), "not enough credits"
+/// in a 4xx message, then the words and the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads `{"error": "…" | {"message"}, "code"}` or `{"message"}`.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let parsed: Value = serde_json::from_slice(answer.body).unwrap_or(Value::Null);
     let message = match parsed.get("error") {
         Some(Value::String(text)) => text.clone(),
         Some(Value::Object(error)) => error.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
         _ => parsed.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
     };
-    let message = if message.is_empty() { format!("HTTP {status}") } else { message };
     let lower = message.to_ascii_lowercase();
-    if (400..500).contains(&status) && (lower.contains("enough credits") || lower.contains("not enough credit")) {
-        return ProviderError::InsufficientUpstreamCredit(message);
-    }
-    let code = parsed.get("code").and_then(Value::as_str).unwrap_or_default();
-    wire::classify(status, code, message, wait)
+    let out_of_credit = (400..500).contains(&answer.status) && (lower.contains("enough credits") || lower.contains("not enough credit"));
+    let code = if out_of_credit { "insufficient_credit" } else { parsed.get("code").and_then(Value::as_str).unwrap_or_default() };
+    ErrorReport { code: code.to_string(), message: Some(message), wait: None }
 }
 
 #[async_trait]
 impl Provider for Runway {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let (endpoint, body) = Self::request(job)?;
-        let url = self.url(endpoint)?;
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
+        let url = self.api.url(endpoint)?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let created: Created = wire::read_json(response).await?;
         if created.id.is_empty() {
             return Err(ProviderError::Transient("Runway accepted the task but gave no id".into()));
@@ -252,8 +228,8 @@ impl Provider for Runway {
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        let url = self.url(&format!("tasks/{}", handle.id))?;
-        self.send(self.client.delete(&url)).await.map(|_| ())
+        let url = self.api.url(&format!("tasks/{}", handle.id))?;
+        self.api.send(self.api.client().delete(&url)).await.map(|_| ())
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
@@ -262,8 +238,8 @@ impl Provider for Runway {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.url("organization")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("organization")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let organization: Organization = wire::read_json(response).await?;
         Ok(match organization.credit_balance {
             Some(credits) => format!("The Runway key works; the organization has {credits} credits."),

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
+use super::http::{OutboundError, read_capped};
+use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::inline::{InlineOutputs, decode_base64};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
@@ -27,9 +28,7 @@ const MAX_SEED: i64 = 4_294_967_294;
 
 /// The adapter for one connection.
 pub struct Stability {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     inline: InlineOutputs,
 }
 
@@ -108,36 +107,20 @@ fn finished(reason: Option<&str>) -> Result<(), ProviderError> {
     }
 }
 
-/// Maps an error response to the normalised classes (`name`, the messages, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
+/// Stability's error table: `name`, the messages, then the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads `{"name", "errors": [..]}` or `{"message"}`.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let parsed = serde_json::from_slice::<ErrorBody>(answer.body).ok();
     let code = parsed.as_ref().and_then(|e| e.name.clone()).unwrap_or_default();
-    let message = parsed
-        .map(|e| if e.errors.is_empty() { e.message.unwrap_or_default() } else { e.errors.join("; ") })
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, &code, message, wait)
+    let message = parsed.map(|e| if e.errors.is_empty() { e.message.unwrap_or_default() } else { e.errors.join("; ") });
+    ErrorReport { code, message, wait: None }
 }
 
 impl Stability {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, inline: InlineOutputs::default() })
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.credential(self.key.as_ref())
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     fn form(job: &ProviderJob) -> Result<Form, ProviderError> {
@@ -220,9 +203,9 @@ impl Stability {
 impl Provider for Stability {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let (path, _) = endpoint(&job.upstream_model);
-        let url = wire::join(&self.base, &format!("v2beta/stable-image/generate/{path}"))?;
+        let url = self.api.url(&format!("v2beta/stable-image/generate/{path}"))?;
         let form = Self::form(job)?;
-        let response = self.send(self.client.post(&url).map(|r| r.header("accept", "application/json").multipart(form))).await?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.header("accept", "application/json").multipart(form))).await?;
         let id = job.generation.to_string();
         let format = text(&job.params, "output_format").unwrap_or("png");
         let (status, seed) = self.outcome(&id, response, format).await;
@@ -254,8 +237,8 @@ impl Provider for Stability {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = wire::join(&self.base, "v1/user/balance")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("v1/user/balance")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let balance: Balance = wire::read_json(response).await?;
         Ok(match balance.credits {
             Some(credits) => format!("The key works: the account has {credits:.2} Stability credits."),
