@@ -180,7 +180,7 @@ async fn the_key_goes_only_to_the_api_host_and_bfl_clusters() {
     };
     assert!(matches!(provider.poll(&elsewhere).await.unwrap(), UpstreamStatus::Pending { .. }));
     assert_eq!(fake.requests()[0].header("x-key"), None, "another host does not get the key");
-    let key = provider.key.as_ref().unwrap();
+    let key = provider.api.key().unwrap();
     assert!(key.belongs_to(&url::Url::parse("https://api.us1.bfl.ai/v1/get_result?id=1").unwrap()));
     assert!(!key.belongs_to(&url::Url::parse("https://evilbfl.ai/v1/get_result?id=1").unwrap()));
     assert!(!key.belongs_to(&url::Url::parse("http://api.bfl.ai/v1/get_result?id=1").unwrap()), "never in clear text");
