@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
+use super::http::{OutboundError, OutboundRequest};
+use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
@@ -27,9 +28,7 @@ const FILE: &str = "minimax-file:";
 
 /// The adapter for one connection.
 pub struct MiniMax {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,34 +104,32 @@ struct BaseOnly {
     base_resp: BaseResp,
 }
 
-/// MiniMax's `base_resp.status_code` first, then the HTTP status (PROVIDERS.md §6 "Errors").
-fn classify(status: u16, code: Option<i64>, message: String, wait: Option<Duration>) -> ProviderError {
-    match code {
-        // unknown error, timeout, internal error
-        Some(1000 | 1001 | 1013) => ProviderError::Transient(message),
-        // rate limit, token limit
-        Some(1002 | 1039) => ProviderError::RateLimited { retry_after: wait, message },
-        // authentication failed, invalid API key
-        Some(1004 | 2049) => ProviderError::Auth(message),
-        Some(1008) => ProviderError::InsufficientUpstreamCredit(message),
-        // sensitive input, sensitive output
-        Some(1026 | 1027) => ProviderError::ContentPolicy(message),
-        // illegal characters, invalid parameters
-        Some(1042 | 2013) => ProviderError::InvalidInput(message),
-        other => {
-            let code = other.map(|c| c.to_string()).unwrap_or_default();
-            let status = if (200..300).contains(&status) { 400 } else { status };
-            wire::classify(status, &code, message, wait)
-        }
-    }
-}
+/// MiniMax's `base_resp.status_code` values (PROVIDERS.md §6 "Errors"); others go by the
+/// HTTP status.
+const CODES: &BusinessCodes = &[
+    // unknown error, timeout, internal error
+    (1000..=1001, Class::Transient),
+    (1013..=1013, Class::Transient),
+    // rate limit, token limit
+    (1002..=1002, Class::RateLimited),
+    (1039..=1039, Class::RateLimited),
+    // authentication failed, invalid API key
+    (1004..=1004, Class::Auth),
+    (2049..=2049, Class::Auth),
+    (1008..=1008, Class::Credit),
+    // sensitive input, sensitive output
+    (1026..=1027, Class::ContentPolicy),
+    // illegal characters, invalid parameters
+    (1042..=1042, Class::InvalidInput),
+    (2013..=2013, Class::InvalidInput),
+];
 
 fn error_of(status: u16, base: &BaseResp, wait: Option<Duration>) -> ProviderError {
     let message = base.status_msg.clone().filter(|m| !m.is_empty()).unwrap_or_else(|| match base.status_code {
         Some(code) => format!("MiniMax error {code}"),
         None => format!("HTTP {status}"),
     });
-    classify(status, base.status_code, message, wait)
+    kit::business_error(CODES, status, base.status_code, message, wait)
 }
 
 /// A reference image as the `data:` URI MiniMax takes.
@@ -142,21 +139,12 @@ fn data_uri(content_type: &str, bytes: &[u8]) -> String {
 
 impl MiniMax {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &BY_STATUS)? })
     }
 
     /// One authenticated call to the API; an answer whose `base_resp` is not 0 is an error.
     async fn call<T: DeserializeOwned + Answer>(&self, request: Result<OutboundRequest, OutboundError>) -> Result<T, ProviderError> {
-        let request = request.map(|r| r.credential(self.key.as_ref()));
-        let response = wire::send(request).await?;
-        let status = response.status().as_u16();
-        let wait = wire::retry_after(response.headers());
-        let bytes = read_capped(response, wire::JSON_CAP).await.map_err(wire::outbound)?;
+        let RawAnswer { status, wait, body: bytes } = self.api.send_raw(request, None).await?;
         if !(200..300).contains(&status) {
             let base = serde_json::from_slice::<BaseOnly>(&bytes).map(|b| b.base_resp).unwrap_or_default();
             return Err(error_of(status, &base, wait));
@@ -217,8 +205,8 @@ impl Provider for MiniMax {
         if let Some(callback) = &job.callback_url {
             body["callback_url"] = json!(callback.as_str());
         }
-        let url = self.url("v1/video_generation")?;
-        let created: Created = self.call(self.client.post(&url).map(|r| r.json(&body))).await?;
+        let url = self.api.url("v1/video_generation")?;
+        let created: Created = self.call(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let id = created
             .task_id
             .filter(|t| !t.is_empty())
@@ -230,9 +218,9 @@ impl Provider for MiniMax {
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let mut url = self.url("v1/query/video_generation")?;
+        let mut url = self.api.url("v1/query/video_generation")?;
         url.query_pairs_mut().append_pair("task_id", &handle.id);
-        let query: Query = self.call(self.client.get(&url)).await?;
+        let query: Query = self.call(self.api.client().get(&url)).await?;
         self.status(&query)
     }
 
@@ -241,9 +229,9 @@ impl Provider for MiniMax {
             .location
             .strip_prefix(FILE)
             .ok_or_else(|| ProviderError::NotFound(format!("not a MiniMax file: {}", output.location)))?;
-        let mut url = self.url("v1/files/retrieve")?;
+        let mut url = self.api.url("v1/files/retrieve")?;
         url.query_pairs_mut().append_pair("file_id", file);
-        let retrieved: Retrieved = self.call(self.client.get(&url)).await?;
+        let retrieved: Retrieved = self.call(self.api.client().get(&url)).await?;
         let file = retrieved.file.ok_or_else(|| ProviderError::NotFound("MiniMax has no such file".into()))?;
         if file.bytes.is_some_and(|b| b > cap) {
             return Err(ProviderError::TooLarge { cap });
@@ -252,19 +240,8 @@ impl Provider for MiniMax {
             file.download_url.filter(|u| !u.is_empty()).ok_or_else(|| ProviderError::NotFound("MiniMax gave no download URL".into()))?;
         let download = url::Url::parse(&download).map_err(|e| ProviderError::Transient(format!("MiniMax gave a bad download URL: {e}")))?;
         // the CDN URL is signed: the API key never goes there
-        let response = wire::send(self.client.get(&download)).await?;
-        let status = response.status().as_u16();
-        if !response.status().is_success() {
-            let message = format!("MiniMax's download URL answered HTTP {status}");
-            return Err(match status {
-                403 | 404 | 410 => ProviderError::NotFound(message),
-                _ => wire::classify(status, "", message, wire::retry_after(response.headers())),
-            });
-        }
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        let gone = |status| format!("MiniMax's download URL answered HTTP {status}");
+        kit::fetch_keyless(self.api.client(), &download, cap, gone, None).await
     }
 
     async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
@@ -296,9 +273,9 @@ impl Provider for MiniMax {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let mut url = self.url("v1/files/list")?;
+        let mut url = self.api.url("v1/files/list")?;
         url.query_pairs_mut().append_pair("purpose", "video_generation");
-        let _: BaseOnly = self.call(self.client.get(&url)).await?;
+        let _: BaseOnly = self.call(self.api.client().get(&url)).await?;
         Ok("MiniMax accepted the API key.".into())
     }
 }

@@ -1,6 +1,7 @@
 //! Error answers → normalised [`ProviderError`]s: each adapter declares an [`ErrorTable`]
 //! (how its error body reads, which codes decide a class); the kit does the rest.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -95,6 +96,24 @@ impl ErrorTable {
     }
 }
 
+/// The table of an API that reads its answers itself ([`super::Api::send_raw`]): errors by
+/// status alone.
+pub static BY_STATUS: ErrorTable = ErrorTable { read: |_| ErrorReport::default(), codes: &[], statuses: &[] };
+
+/// Numeric business codes (Kling's, MiniMax's) by range, and the class each range means.
+pub type BusinessCodes = [(RangeInclusive<i64>, Class)];
+
+/// The class of an answer carrying a numeric business `code` (often with HTTP 200): the
+/// provider's table first, then the shared classes with a 2xx status read as 400.
+pub fn business_error(table: &BusinessCodes, status: u16, code: Option<i64>, message: String, wait: Option<Duration>) -> ProviderError {
+    if let Some((_, class)) = code.and_then(|code| table.iter().find(|(range, _)| range.contains(&code))) {
+        return class.error(message, wait);
+    }
+    let code = code.map(|c| c.to_string()).unwrap_or_default();
+    let status = if (200..300).contains(&status) { 400 } else { status };
+    wire::classify(status, &code, message, wait)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +132,14 @@ mod tests {
         assert_eq!(TABLE.map(418, &headers, b"teapot").code(), "provider.transient");
         assert_eq!(TABLE.map(401, &headers, b"who").code(), "provider.auth");
         assert_eq!(TABLE.map(503, &headers, b"").to_string(), "the provider had a temporary problem: HTTP 503");
+    }
+
+    #[test]
+    fn business_codes_by_range_then_the_status() {
+        let table = [(1000..=1004, Class::Auth)];
+        assert_eq!(business_error(&table, 200, Some(1003), "expired".into(), None).code(), "provider.auth");
+        assert_eq!(business_error(&table, 200, Some(7), "odd".into(), None).code(), "provider.invalid_input");
+        assert_eq!(business_error(&table, 503, None, "down".into(), None).code(), "provider.transient");
     }
 
     #[test]

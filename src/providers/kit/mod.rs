@@ -32,11 +32,11 @@ pub mod testing;
 use serde::de::DeserializeOwned;
 
 pub use download::{fetch_keyless, stream_body};
-pub use errors::{Class, ErrorAnswer, ErrorReport, ErrorTable};
+pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
 pub use poll::{Phase, StatusWords};
 
 use super::ProviderError;
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
 use super::wire;
 use crate::config::ConnectionConfig;
 
@@ -51,6 +51,14 @@ pub enum Auth {
     Scheme(&'static str),
     /// No key from the configuration (the adapter passes one per call with [`Api::send_with`]).
     None,
+}
+
+/// A whole answer with its status and the wait its headers ask for.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub wait: Option<std::time::Duration>,
+    pub body: bytes::Bytes,
 }
 
 /// One connection's API: client, base URL, key and error table.
@@ -142,6 +150,21 @@ impl Api {
     /// Sends an authorized request and hands back any answer (APIs that put errors in a 200).
     pub async fn send_unchecked(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
         wire::send(request.map(|r| self.authorize(r))).await
+    }
+
+    /// Sends an authorized request (with `key`, else the connection's) and reads the whole
+    /// answer, whatever its status: for APIs that report errors in the body of a 200.
+    pub async fn send_raw(
+        &self,
+        request: Result<OutboundRequest, OutboundError>,
+        key: Option<&Credential>,
+    ) -> Result<RawAnswer, ProviderError> {
+        let key = key.or(self.key.as_ref());
+        let response = wire::send(request.map(|r| self.authorize_with(r, key))).await?;
+        let status = response.status().as_u16();
+        let wait = wire::retry_after(response.headers());
+        let body = read_capped(response, wire::JSON_CAP).await.map_err(wire::outbound)?;
+        Ok(RawAnswer { status, wait, body })
     }
 
     /// `GET path`, read as JSON.
