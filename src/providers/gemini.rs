@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, Class, ErrorAnswer, ErrorReport, ErrorTable};
 use super::inline::{InlineOutputs, decode_base64};
+use super::kit::{self, Api, Auth, Class, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -379,8 +379,7 @@ fn retry_delay(details: &[Value]) -> Option<std::time::Duration> {
 /// Gemini's error table: a refused key (which Gemini reports as 400 `API_KEY_INVALID`), 429
 /// (always a rate limit here: Gemini's 429 text mentions quota even for per-minute limits),
 /// then the shared classes by the gRPC status word and the HTTP status.
-static ERRORS: ErrorTable =
-    ErrorTable { read: read_error, codes: &[(KEY_REFUSED, Class::Auth)], statuses: &[(429, Class::RateLimited)] };
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[(KEY_REFUSED, Class::Auth)], statuses: &[(429, Class::RateLimited)] };
 
 /// The code [`read_error`] gives a refused key.
 const KEY_REFUSED: &str = "API_KEY_INVALID";
@@ -390,8 +389,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
     let error = serde_json::from_slice::<ErrorEnvelope>(answer.body).ok().and_then(|e| e.error).unwrap_or_default();
     let message = error.message.clone().unwrap_or_default();
     let details = serde_json::to_string(&error.details).unwrap_or_default();
-    let key_refused =
-        details.contains(KEY_REFUSED) || message.contains("API key not valid") || message.contains("API key expired");
+    let key_refused = details.contains(KEY_REFUSED) || message.contains("API key not valid") || message.contains("API key expired");
     let code = if key_refused { KEY_REFUSED.to_string() } else { error.status.clone().unwrap_or_default() };
     ErrorReport { code, message: error.message, wait: retry_delay(&error.details) }
 }

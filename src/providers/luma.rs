@@ -208,24 +208,18 @@ mod tests {
 
     use bytes::Bytes;
     use fake_upstream::{FakeUpstream, Reply};
-    use futures_util::TryStreamExt;
 
     use super::*;
     use crate::config::Secret;
-    use crate::domain::catalog::{Params, ReferenceRole};
-    use crate::domain::ids::GenerationId;
+    use crate::domain::catalog::ReferenceRole;
+    use crate::providers::kit::testing::{self, connection, drain};
+
     use crate::providers::ReferenceImage;
 
     const KEY: &str = "luma-test-key";
 
     fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-        ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("luma", "luma")
-        }
+        ConnectionConfig { timeout, ..connection(fake, "luma", KEY) }
     }
 
     fn adapter(fake: &FakeUpstream) -> Luma {
@@ -233,19 +227,7 @@ mod tests {
     }
 
     fn job(kind: MediaKind, model: &str, params: &[(&str, ParamValue)]) -> ProviderJob {
-        let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: model.into(),
-            upstream_model: model.into(),
-            kind,
-            prompt: "a glass whale over a city".into(),
-            negative_prompt: None,
-            params,
-            references: Vec::new(),
-            output_count: 1,
-            callback_url: None,
-        }
+        testing::job(kind, model).params(params).build()
     }
 
     fn video_job() -> ProviderJob {
@@ -263,11 +245,6 @@ mod tests {
     fn generation(id: &str, state: &str) -> Value {
         json!({"id": id, "state": state, "generation_type": "video", "model": "ray-2", "created_at": "2026-01-01T00:00:00Z",
                "failure_reason": null, "assets": null, "request": {}})
-    }
-
-    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat().into())
     }
 
     #[tokio::test]

@@ -190,24 +190,16 @@ mod tests {
 
     use bytes::Bytes;
     use fake_upstream::{FakeUpstream, Reply};
-    use futures_util::TryStreamExt;
 
     use super::*;
-    use crate::config::Secret;
-    use crate::domain::catalog::Params;
-    use crate::domain::ids::GenerationId;
+    use crate::providers::kit::testing::{self, connection, drain};
+
     use crate::providers::ReferenceImage;
 
     const KEY: &str = "luma-api-test";
 
     fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-        ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("agents", "luma_agents")
-        }
+        ConnectionConfig { timeout, ..connection(fake, "luma_agents", KEY) }
     }
 
     fn adapter(fake: &FakeUpstream) -> LumaAgents {
@@ -215,19 +207,7 @@ mod tests {
     }
 
     fn job(kind: MediaKind, model: &str, params: &[(&str, ParamValue)]) -> ProviderJob {
-        let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: model.into(),
-            upstream_model: model.into(),
-            kind,
-            prompt: "a slow dolly shot through a greenhouse".into(),
-            negative_prompt: None,
-            params,
-            references: Vec::new(),
-            output_count: 1,
-            callback_url: None,
-        }
+        testing::job(kind, model).prompt("a slow dolly shot through a greenhouse").params(params).build()
     }
 
     fn video_job() -> ProviderJob {
@@ -244,11 +224,6 @@ mod tests {
 
     fn generation(id: &str, state: &str) -> Value {
         json!({"id": id, "created_at": "2026-06-01T00:00:00Z", "model": "ray-3.2", "type": "video", "state": state})
-    }
-
-    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat().into())
     }
 
     #[tokio::test]

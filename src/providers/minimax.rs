@@ -286,24 +286,18 @@ mod tests {
 
     use bytes::Bytes;
     use fake_upstream::{FakeUpstream, Reply};
-    use futures_util::TryStreamExt;
 
     use super::*;
     use crate::config::Secret;
-    use crate::domain::catalog::{MediaKind, Params};
-    use crate::domain::ids::GenerationId;
+    use crate::domain::catalog::MediaKind;
+    use crate::providers::kit::testing::{self, connection, drain};
+
     use crate::providers::ReferenceImage;
 
     const KEY: &str = "mm-test-key";
 
     fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-        ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("minimax", "minimax")
-        }
+        ConnectionConfig { timeout, ..connection(fake, "minimax", KEY) }
     }
 
     fn adapter(fake: &FakeUpstream) -> MiniMax {
@@ -311,20 +305,12 @@ mod tests {
     }
 
     fn job() -> ProviderJob {
-        let params: Params =
-            [("duration".to_string(), ParamValue::Int(6)), ("resolution".to_string(), ParamValue::Text("768P".into()))].into();
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: "hailuo-02".into(),
-            upstream_model: "MiniMax-Hailuo-02".into(),
-            kind: MediaKind::Video,
-            prompt: "a fox in the snow [Pan left]".into(),
-            negative_prompt: None,
-            params,
-            references: Vec::new(),
-            output_count: 1,
-            callback_url: None,
-        }
+        let params = [("duration", ParamValue::Int(6)), ("resolution", ParamValue::Text("768P".into()))];
+        testing::job(MediaKind::Video, "hailuo-02")
+            .upstream("MiniMax-Hailuo-02")
+            .prompt("a fox in the snow [Pan left]")
+            .params(&params)
+            .build()
     }
 
     fn ok(mut value: Value) -> Reply {
@@ -338,11 +324,6 @@ mod tests {
 
     fn handle() -> UpstreamHandle {
         UpstreamHandle { id: "106916112212032".into(), data: Default::default() }
-    }
-
-    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat().into())
     }
 
     #[tokio::test]

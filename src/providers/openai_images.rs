@@ -13,9 +13,9 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
 use super::http::{OutboundError, read_capped};
+use super::inline::{InlineOutputs, decode_base64};
 use super::kit::{self, Api, Auth};
 use super::openai_videos::ERRORS;
-use super::inline::{InlineOutputs, decode_base64};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, Params};
@@ -233,7 +233,8 @@ mod tests {
     use super::*;
     use crate::config::Secret;
     use crate::domain::catalog::{MediaKind, ReferenceRole};
-    use crate::domain::ids::GenerationId;
+    use crate::providers::kit::testing::{self, connection};
+
     use crate::providers::ReferenceImage;
 
     const KEY: &str = "sk-test-images";
@@ -245,36 +246,18 @@ mod tests {
     }
 
     fn adapter(fake: &FakeUpstream, timeout: Duration) -> OpenAiImages {
-        let config = ConnectionConfig {
-            base_url: Some(fake.at("v1")),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("oai-images", "openai_images")
-        };
-        OpenAiImages::new(&config).unwrap()
+        OpenAiImages::new(&ConnectionConfig { base_url: Some(fake.at("v1")), timeout, ..connection(fake, "openai_images", KEY) }).unwrap()
     }
 
     fn job(count: usize) -> ProviderJob {
-        let params = Params::from([
-            ("size".to_string(), ParamValue::Text("1536x1024".into())),
-            ("quality".to_string(), ParamValue::Text("high".into())),
-            ("background".to_string(), ParamValue::Text("transparent".into())),
-            ("output_format".to_string(), ParamValue::Text("webp".into())),
-            ("count".to_string(), ParamValue::Int(count as i64)),
-        ]);
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: "gpt-image-1.5".into(),
-            upstream_model: "gpt-image-1.5".into(),
-            kind: MediaKind::Image,
-            prompt: "a lighthouse in fog".into(),
-            negative_prompt: None,
-            params,
-            references: Vec::new(),
-            output_count: count,
-            callback_url: None,
-        }
+        let params = [
+            ("size", ParamValue::Text("1536x1024".into())),
+            ("quality", ParamValue::Text("high".into())),
+            ("background", ParamValue::Text("transparent".into())),
+            ("output_format", ParamValue::Text("webp".into())),
+            ("count", ParamValue::Int(count as i64)),
+        ];
+        testing::job(MediaKind::Image, "gpt-image-1.5").prompt("a lighthouse in fog").params(&params).outputs(count).build()
     }
 
     fn answer(images: &[&[u8]]) -> Reply {

@@ -153,32 +153,18 @@ impl Provider for OpenAiVideos {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use bytes::Bytes;
     use fake_upstream::{FakeUpstream, Reply};
-    use futures_util::TryStreamExt;
+
     use serde_json::json;
 
     use super::*;
-    use crate::config::Secret;
+    use crate::providers::kit::testing::{connection, drain};
 
     const KEY: &str = "sk-test-key";
 
     fn adapter(fake: &FakeUpstream) -> OpenAiVideos {
-        let config = ConnectionConfig {
-            base_url: Some(fake.at("v1/")),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout: Duration::from_secs(2),
-            ..ConnectionConfig::new("openai", "openai_videos")
-        };
-        OpenAiVideos::new(&config).unwrap()
-    }
-
-    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat().into())
+        OpenAiVideos::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), ..connection(fake, "openai_videos", KEY) }).unwrap()
     }
 
     #[tokio::test]

@@ -259,37 +259,20 @@ mod tests {
 
     use super::*;
     use crate::config::Secret;
-    use crate::domain::catalog::{ParamValue, Params};
-    use crate::domain::ids::GenerationId;
+    use crate::domain::catalog::ParamValue;
+    use crate::providers::kit::testing::{self, connection};
 
     const KEY: &str = "rw-test-key";
     const TASK: &str = "17f20503-6c24-4c16-946b-35dbbce2af2f";
     const MP4: &[u8] = b"\x00\x00\x00\x18ftypmp42 runway video";
 
     fn adapter(fake: &FakeUpstream, timeout: Duration) -> Runway {
-        let config = ConnectionConfig {
-            base_url: Some(fake.at("v1/")),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("runway", "runway")
-        };
-        Runway::new(&config).unwrap()
+        Runway::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), timeout, ..connection(fake, "runway", KEY) }).unwrap()
     }
 
     fn job(kind: MediaKind, upstream: &str, params: &[(&str, ParamValue)], references: Vec<ReferenceImage>) -> ProviderJob {
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: format!("runway-{upstream}"),
-            upstream_model: upstream.into(),
-            kind,
-            prompt: "a paper boat on a puddle".into(),
-            negative_prompt: None,
-            params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Params>(),
-            references,
-            output_count: 1,
-            callback_url: None,
-        }
+        let model = format!("runway-{upstream}");
+        testing::job(kind, &model).upstream(upstream).prompt("a paper boat on a puddle").params(params).references(references).build()
     }
 
     fn video_params() -> Vec<(&'static str, ParamValue)> {

@@ -10,8 +10,8 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
 use super::http::{OutboundError, read_capped};
-use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::inline::{InlineOutputs, decode_base64};
+use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, Params};
@@ -260,7 +260,8 @@ mod tests {
     use super::*;
     use crate::config::Secret;
     use crate::domain::catalog::{MediaKind, ReferenceRole};
-    use crate::domain::ids::GenerationId;
+    use crate::providers::kit::testing::{self, connection};
+
     use crate::providers::ReferenceImage;
 
     const KEY: &str = "sk-stability-test";
@@ -271,35 +272,17 @@ mod tests {
     }
 
     fn adapter(fake: &FakeUpstream, timeout: Duration) -> Stability {
-        let config = ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("stability", "stability")
-        };
-        Stability::new(&config).unwrap()
+        Stability::new(&ConnectionConfig { timeout, ..connection(fake, "stability", KEY) }).unwrap()
     }
 
     fn job(model: &str) -> ProviderJob {
-        let params = Params::from([
-            ("aspect_ratio".to_string(), ParamValue::Text("16:9".into())),
-            ("output_format".to_string(), ParamValue::Text("webp".into())),
-            ("seed".to_string(), ParamValue::Int(42)),
-            ("strength".to_string(), ParamValue::Int(35)),
-        ]);
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: model.into(),
-            upstream_model: model.into(),
-            kind: MediaKind::Image,
-            prompt: "a fox in the snow".into(),
-            negative_prompt: Some("blurry".into()),
-            params,
-            references: Vec::new(),
-            output_count: 1,
-            callback_url: None,
-        }
+        let params = [
+            ("aspect_ratio", ParamValue::Text("16:9".into())),
+            ("output_format", ParamValue::Text("webp".into())),
+            ("seed", ParamValue::Int(42)),
+            ("strength", ParamValue::Int(35)),
+        ];
+        testing::job(MediaKind::Image, model).prompt("a fox in the snow").negative("blurry").params(&params).build()
     }
 
     fn success() -> Reply {

@@ -4,24 +4,21 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
-use futures_util::TryStreamExt;
 
 use super::*;
-use crate::domain::catalog::Params;
-use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;
+use crate::providers::kit::testing::{self, connection, drain};
 
 const AK: &str = "ak-test";
 const SK: &str = "sk-test-secret";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
     ConnectionConfig {
-        base_url: Some(fake.url.clone()),
+        api_key: None,
         access_key: Some(AK.into()),
         secret_key: Some(Secret::new(SK)),
-        allow_private_network: true,
         timeout,
-        ..ConnectionConfig::new("kling", "kling")
+        ..connection(fake, "kling", "")
     }
 }
 
@@ -30,19 +27,7 @@ fn adapter(fake: &FakeUpstream) -> Kling {
 }
 
 fn job(kind: MediaKind, model: &str, params: &[(&str, ParamValue)]) -> ProviderJob {
-    let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: model.into(),
-        upstream_model: model.into(),
-        kind,
-        prompt: "a heron in the rain".into(),
-        negative_prompt: None,
-        params,
-        references: Vec::new(),
-        output_count: 1,
-        callback_url: None,
-    }
+    testing::job(kind, model).prompt("a heron in the rain").params(params).build()
 }
 
 fn video_job() -> ProviderJob {
@@ -73,11 +58,6 @@ fn verify_jwt(request: &Request) -> Value {
     mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
     mac.verify_slice(&decode(parts[2])).expect("signed with the secret key");
     serde_json::from_slice(&decode(parts[1])).unwrap()
-}
-
-async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-    let chunks: Vec<Bytes> = stream.try_collect().await?;
-    Ok(chunks.concat().into())
 }
 
 #[test]
