@@ -13,10 +13,10 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, text_param};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
-use crate::domain::catalog::{ParamValue, Params};
+use crate::domain::catalog::ParamValue;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The default base URL (global, routes across clusters).
@@ -67,13 +67,6 @@ struct Credits {
 struct Hook {
     id: Option<String>,
     task_id: Option<String>,
-}
-
-fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    match params.get(name) {
-        Some(ParamValue::Text(t)) => Some(t.as_str()),
-        _ => None,
-    }
 }
 
 /// Models that take `width`/`height` rather than `aspect_ratio`.
@@ -175,7 +168,7 @@ impl Bfl {
     fn body(&self, job: &ProviderJob) -> serde_json::Value {
         let model = job.upstream_model.as_str();
         let mut body = serde_json::json!({ "prompt": job.prompt });
-        let ratio = text(&job.params, "aspect_ratio");
+        let ratio = text_param(&job.params, "aspect_ratio");
         if sized(model) {
             let (width, height) = size_of(ratio.unwrap_or("1:1"));
             body["width"] = width.into();
@@ -186,7 +179,7 @@ impl Bfl {
         if let Some(ParamValue::Int(seed)) = job.params.get("seed") {
             body["seed"] = (*seed).into();
         }
-        body["output_format"] = text(&job.params, "output_format").unwrap_or("jpeg").into();
+        body["output_format"] = text_param(&job.params, "output_format").unwrap_or("jpeg").into();
         if let Some(image) = job.references.first() {
             body[reference_field(model)] = base64::engine::general_purpose::STANDARD.encode(&image.bytes).into();
         }
@@ -269,7 +262,7 @@ impl Provider for Bfl {
         if let Some(polling_url) = answer.polling_url.filter(|u| !u.is_empty()) {
             handle.data.insert("polling_url".into(), polling_url);
         }
-        handle.data.insert("output_format".into(), text(&job.params, "output_format").unwrap_or("jpeg").to_string());
+        handle.data.insert("output_format".into(), text_param(&job.params, "output_format").unwrap_or("jpeg").to_string());
         Ok(Submitted { handle, status: UpstreamStatus::Pending { progress: None, poll_after: None } })
     }
 

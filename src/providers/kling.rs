@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::http::{Credential, OutboundError};
-use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer};
+use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer, image_type_of_url};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -123,18 +123,6 @@ fn task_failure(message: Option<&str>) -> ProviderError {
     if message.to_ascii_lowercase().contains("risk") { ProviderError::ContentPolicy(message) } else { wire::job_failure("", message) }
 }
 
-/// The content type of an image URL, from its extension.
-fn image_type(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
-    if path.ends_with(".jpg") || path.ends_with(".jpeg") {
-        "image/jpeg"
-    } else if path.ends_with(".webp") {
-        "image/webp"
-    } else {
-        "image/png"
-    }
-}
-
 fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -228,7 +216,7 @@ impl Kling {
                     .map(|location| OutputRef::new(location, Some("video/mp4".into())))
                     .collect();
                 outputs.extend(images.iter().filter_map(|i| i.url.clone()).map(|location| {
-                    let content_type = Some(image_type(&location).to_string());
+                    let content_type = Some(image_type_of_url(&location).to_string());
                     OutputRef::new(location, content_type)
                 }));
                 if outputs.is_empty() {

@@ -8,6 +8,7 @@
 //!   `Retry-After`, and falls back to the shared classes by words and status.
 //! - [`fetch_keyless`] / [`stream_body`] (`download`): outputs on signed or public URLs,
 //!   fetched without credentials and capped in size.
+//! - `media`: typed parameter readers and image types from formats, extensions and URLs.
 //! - [`StatusWords`] (`poll`): a provider's job-status words → pending, succeeded or failed.
 //! - `testing` (tests only): one builder for jobs and one for connections, for adapter tests.
 //!
@@ -25,6 +26,7 @@
 
 mod download;
 mod errors;
+mod media;
 mod poll;
 #[cfg(test)]
 pub mod testing;
@@ -33,6 +35,7 @@ use serde::de::DeserializeOwned;
 
 pub use download::{fetch_keyless, stream_body};
 pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
+pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
 pub use poll::{Phase, StatusWords};
 
 use super::ProviderError;
