@@ -5,6 +5,8 @@
 //! models through `models/{model}:generateContent` with `responseModalities: ["IMAGE"]`
 //! (synchronous; images come back as inline base64 and are held in memory). See PROVIDERS.md §2.
 
+mod errors;
+
 use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
@@ -12,11 +14,12 @@ use serde_json::{Value, json};
 
 use super::http::OutboundError;
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{self, Api, Auth, Class, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{self, Api, Auth};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
+use errors::ERRORS;
 
 /// The default base URL (API version included).
 pub const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com/v1beta/";
@@ -142,11 +145,6 @@ struct Blob {
     mime_type: Option<String>,
     #[serde(default)]
     data: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorEnvelope {
-    error: Option<RpcStatus>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -366,32 +364,6 @@ fn operation_failure(error: &RpcStatus) -> ProviderError {
         4 | 10 | 13 | 14 => ProviderError::Transient(message),
         _ => wire::job_failure(error.status.as_deref().unwrap_or_default(), message),
     }
-}
-
-/// `RetryInfo.retryDelay` ("27s", "1.5s") in an error's details.
-fn retry_delay(details: &[Value]) -> Option<std::time::Duration> {
-    details.iter().filter_map(|d| d.get("retryDelay")?.as_str()).find_map(|s| {
-        let seconds: f64 = s.trim().trim_end_matches('s').parse().ok()?;
-        (seconds.is_finite() && seconds >= 0.0).then(|| std::time::Duration::from_secs_f64(seconds))
-    })
-}
-
-/// Gemini's error table: a refused key (which Gemini reports as 400 `API_KEY_INVALID`), 429
-/// (always a rate limit here: Gemini's 429 text mentions quota even for per-minute limits),
-/// then the shared classes by the gRPC status word and the HTTP status.
-static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[(KEY_REFUSED, Class::Auth)], statuses: &[(429, Class::RateLimited)] };
-
-/// The code [`read_error`] gives a refused key.
-const KEY_REFUSED: &str = "API_KEY_INVALID";
-
-/// Reads `{"error": {"code", "message", "status", "details"}}`.
-fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
-    let error = serde_json::from_slice::<ErrorEnvelope>(answer.body).ok().and_then(|e| e.error).unwrap_or_default();
-    let message = error.message.clone().unwrap_or_default();
-    let details = serde_json::to_string(&error.details).unwrap_or_default();
-    let key_refused = details.contains(KEY_REFUSED) || message.contains("API key not valid") || message.contains("API key expired");
-    let code = if key_refused { KEY_REFUSED.to_string() } else { error.status.clone().unwrap_or_default() };
-    ErrorReport { code, message: error.message, wait: retry_delay(&error.details) }
 }
 
 /// The body of a download answer, refused early when its declared size exceeds `cap`.
