@@ -1,6 +1,11 @@
 //! Upstream providers: the `Provider` trait every adapter implements, the normalised error
 //! classes, and the registry that maps catalog models to configured connections.
 //! Adapters translate; they do not store, charge or retry (the engine does).
+//!
+//! Each adapter file keeps only its provider's wire format; sending with the key, error
+//! mapping by table, keyless downloads, status words and the test builders live in [`kit`]
+//! (see its "Writing an adapter"). `http` is the SSRF-guarded client underneath, `wire` the
+//! shared JSON reading and error classes, `inline` the outputs held in memory.
 
 pub mod bfl;
 pub mod comfyui;
