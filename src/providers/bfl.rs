@@ -280,15 +280,7 @@ impl Provider for Bfl {
         kit::fetch_keyless(self.api.client(), &url, cap, gone, Some(&ERRORS)).await
     }
 
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // the API has no cancel endpoint
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // nothing to delete: the signed sample URL expires on its own
-        Ok(false)
-    }
+    // no cancel endpoint, and nothing to delete: the signed sample URL expires on its own
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         if let Some(secret) = &self.webhook_secret {

@@ -375,11 +375,8 @@ impl Provider for Fal {
         self.api.send(self.api.client().request(reqwest::Method::PUT, &url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // No delete route is documented; the submit asked fal (object lifecycle header) to
-        // expire the CDN files after an hour, and queue results expire after an hour anyway.
-        Ok(false)
-    }
+    // No delete route is documented; the submit asked fal (object lifecycle header) to
+    // expire the CDN files after an hour, and queue results expire after an hour anyway.
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         let keys = self.keys.get();

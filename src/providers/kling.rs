@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::http::{Credential, OutboundError};
-use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer, image_type_of_url};
+use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, Phase, RawAnswer, StatusWords, image_type_of_url};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -135,6 +135,10 @@ fn text(job: &ProviderJob, name: &str) -> Option<String> {
     }
 }
 
+/// Kling's task states.
+static WORDS: StatusWords =
+    StatusWords { provider: "kling", pending: &["submitted", "processing"], succeeded: &["succeed", "succeeded"], failed: &["failed"] };
+
 impl Kling {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         Ok(Self {
@@ -204,9 +208,9 @@ impl Kling {
     }
 
     fn status(&self, task: &Task) -> UpstreamStatus {
-        match task.task_status.as_str() {
-            "submitted" | "processing" => UpstreamStatus::Pending { progress: None, poll_after: None },
-            "succeed" | "succeeded" => {
+        match WORDS.phase(&task.task_status) {
+            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
+            Phase::Succeeded => {
                 let result = task.task_result.as_ref();
                 let videos = result.map(|r| r.videos.as_slice()).unwrap_or_default();
                 let images = result.map(|r| r.images.as_slice()).unwrap_or_default();
@@ -224,8 +228,8 @@ impl Kling {
                 }
                 UpstreamStatus::Succeeded { outputs }
             }
-            "failed" => UpstreamStatus::Failed(task_failure(task.task_status_msg.as_deref())),
-            other => wire::unknown_status("kling", other, None),
+            Phase::Failed => UpstreamStatus::Failed(task_failure(task.task_status_msg.as_deref())),
+            Phase::Unknown => WORDS.unknown(&task.task_status, None),
         }
     }
 
@@ -313,15 +317,7 @@ impl Provider for Kling {
         kit::fetch_keyless(self.api.client(), &url, cap, |status| format!("Kling's output URL answered HTTP {status}"), None).await
     }
 
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // Kling has no cancel endpoint
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // nor a delete one: Kling clears outputs after 30 days
-        Ok(false)
-    }
+    // no cancel or delete endpoint: Kling clears outputs after 30 days
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         // unsigned (none documented): the id only triggers a poll

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{OutboundClient, OutboundError};
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, image_type_of_url};
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, Phase, StatusWords, image_type_of_url};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue};
@@ -85,15 +85,23 @@ pub(crate) async fn fetch_url(client: &OutboundClient, location: &str, cap: u64)
     kit::fetch_keyless(client, &url, cap, |status| format!("Luma's output URL answered HTTP {status}"), None).await
 }
 
+/// Luma's generation states.
+static WORDS: StatusWords = StatusWords {
+    provider: "luma",
+    pending: &["queued", "dreaming", "pending", "processing"],
+    succeeded: &["completed"],
+    failed: &["failed"],
+};
+
 impl Luma {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
-        match generation.state.as_str() {
-            "queued" | "dreaming" | "pending" | "processing" => UpstreamStatus::Pending { progress: None, poll_after: None },
-            "completed" => {
+        match WORDS.phase(&generation.state) {
+            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
+            Phase::Succeeded => {
                 let assets = generation.assets.as_ref();
                 // a video generation's `image` is the video's still: its thumbnail
                 let video = assets.and_then(|a| a.video.clone()).map(|location| {
@@ -112,7 +120,7 @@ impl Luma {
                     None => UpstreamStatus::Failed(ProviderError::Transient("Luma reported completion without an asset".into())),
                 }
             }
-            "failed" => UpstreamStatus::Failed(wire::job_failure(
+            Phase::Failed => UpstreamStatus::Failed(wire::job_failure(
                 "",
                 generation
                     .failure_reason
@@ -120,7 +128,7 @@ impl Luma {
                     .filter(|r| !r.is_empty())
                     .unwrap_or_else(|| "Luma reported the generation as failed".into()),
             )),
-            other => wire::unknown_status("luma", other, None),
+            Phase::Unknown => WORDS.unknown(&generation.state, None),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, Class, ErrorTable};
+use super::kit::{self, Api, Auth, Class, ErrorTable, Phase, StatusWords};
 use super::luma::{fetch_url, read_error};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
@@ -86,15 +86,23 @@ static ERRORS: ErrorTable = ErrorTable {
 /// Failure codes that only a failed generation carries.
 const JOB_ONLY_CODES: &[(&str, Class)] = &[("generation_failed", Class::Transient), ("output_not_found", Class::NotFound)];
 
+/// The Agents API's generation states.
+static WORDS: StatusWords = StatusWords {
+    provider: "luma_agents",
+    pending: &["queued", "processing", "pending", "dreaming"],
+    succeeded: &["completed", "succeeded"],
+    failed: &["failed"],
+};
+
 impl LumaAgents {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
-        match generation.state.as_str() {
-            "queued" | "processing" | "pending" | "dreaming" => UpstreamStatus::Pending { progress: None, poll_after: None },
-            "completed" | "succeeded" => {
+        match WORDS.phase(&generation.state) {
+            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
+            Phase::Succeeded => {
                 let outputs: Vec<OutputRef> = generation
                     .output
                     .iter()
@@ -112,8 +120,8 @@ impl LumaAgents {
                 }
                 UpstreamStatus::Succeeded { outputs }
             }
-            "failed" => UpstreamStatus::Failed(failure(generation.failure_code.as_deref(), generation.failure_reason.as_deref())),
-            other => wire::unknown_status("luma_agents", other, None),
+            Phase::Failed => UpstreamStatus::Failed(failure(generation.failure_code.as_deref(), generation.failure_reason.as_deref())),
+            Phase::Unknown => WORDS.unknown(&generation.state, None),
         }
     }
 
@@ -172,15 +180,7 @@ impl Provider for LumaAgents {
         fetch_url(self.api.client(), &output.location, cap).await
     }
 
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // no cancel in the Agents API
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // no delete either; the presigned URLs expire after an hour
-        Ok(false)
-    }
+    // no cancel or delete in the Agents API; the presigned URLs expire after an hour
 }
 
 #[cfg(test)]

@@ -244,15 +244,7 @@ impl Provider for MiniMax {
         kit::fetch_keyless(self.api.client(), &download, cap, gone, None).await
     }
 
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // no cancel endpoint is documented
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // no delete endpoint is documented for generated videos
-        Ok(false)
-    }
+    // no cancel or delete endpoint is documented for generated videos
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         // Unsigned. The first call is a `challenge` handshake that the hook route must echo

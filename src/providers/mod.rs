@@ -168,11 +168,16 @@ pub trait Provider: Send + Sync {
     /// An output's `thumbnail` is fetched through here too, as an `OutputRef` of that location
     /// (`OutputRef::thumbnail_ref`).
     async fn fetch(&self, handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError>;
-    /// Best effort.
-    async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;
+    /// Best effort. The default, for APIs without a cancel endpoint, does nothing.
+    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+        Ok(())
+    }
     /// Best effort, after custody. `true` when the provider's copy was deleted through its
-    /// API; `false` when the API offers no deletion (or keeps no copy) and nothing was sent.
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError>;
+    /// API; `false` when the API offers no deletion (or keeps no copy) and nothing was sent,
+    /// which is the default.
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
+        Ok(false)
+    }
     /// Reads a callback: checks its signature where the provider signs them (`Err(Auth)` when
     /// it does not verify) and returns the upstream job id it concerns (`UpstreamHandle::id`).
     /// The engine then polls that job at once; polling stays the source of truth, so the

@@ -357,11 +357,8 @@ impl Provider for Replicate {
         self.api.send(self.api.client().post(&url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // The API has no delete (only the website does); Replicate deletes API predictions'
-        // inputs and outputs by itself one hour after they finish (PROVIDERS.md §8).
-        Ok(false)
-    }
+    // The API has no delete (only the website does); Replicate deletes API predictions'
+    // inputs and outputs by itself one hour after they finish (PROVIDERS.md §8).
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         let Some(key) = self.hooks.get() else {

@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use fake_upstream::FakeUpstream;
+use fake_upstream::{FakeUpstream, Reply};
 use futures_util::TryStreamExt;
 
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, Params, ReferenceRole};
-use crate::domain::generation::UpstreamHandle;
+use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::ids::GenerationId;
-use crate::providers::{ByteStream, ProviderError, ProviderJob, ReferenceImage};
+use crate::providers::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceImage};
 
 /// A connection of `kind` to `fake` with API key `key`: private network allowed (the fake is
 /// on loopback), a 2-second timeout. Change fields with struct update syntax.
@@ -97,4 +97,20 @@ pub fn handle(id: &str) -> UpstreamHandle {
 pub async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
     let chunks: Vec<Bytes> = stream.try_collect().await?;
     Ok(chunks.concat().into())
+}
+
+/// Checks what every adapter that downloads outputs from signed URLs must do: an output URL
+/// that answers 403 (expired) is `NotFound`, and one larger than the cap is `TooLarge`.
+/// The adapter must allow private addresses (the CDN fake is on loopback).
+pub async fn assert_expired_and_oversized_refused(provider: &dyn Provider) {
+    let cdn = FakeUpstream::start(|r| match r.path.as_str() {
+        "/expired.mp4" => Reply::text(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"),
+        _ => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
+    })
+    .await;
+    let at = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
+    let expired = provider.fetch(&handle("g"), &at("expired.mp4"), 1 << 20).await.err();
+    assert_eq!(expired.map(|e| e.code()), Some("provider.not_found"));
+    assert_eq!(provider.fetch(&handle("g"), &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
+    cdn.stop().await;
 }
