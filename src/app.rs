@@ -58,7 +58,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
     let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
     state.store.spawn_settler();
-    state.engine.spawn(state.clone());
+    state.engine.spawn();
     state.scheduler.spawn(state.clone());
     state.deliveries.spawn(state.clone());
     state.search.spawn_indexer(state.store.clone(), crate::services::search::provider_of(&state), state.config.search.clone());

@@ -36,7 +36,7 @@ mod provider_kling;
 mod provider_luma;
 mod provider_luma_agents;
 mod provider_minimax;
-mod provider_openai_images;
+pub mod provider_openai_images;
 mod provider_replicate;
 mod provider_runway;
 mod provider_stability;
