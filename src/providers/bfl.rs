@@ -12,10 +12,11 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::OutboundError;
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, text_param};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
-use crate::domain::catalog::{ParamValue, Params};
+use crate::domain::catalog::ParamValue;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The default base URL (global, routes across clusters).
@@ -30,9 +31,7 @@ const BFL_DOMAINS: &[&str] = &["bfl.ai", "bfl.ml"];
 
 /// The adapter for one connection.
 pub struct Bfl {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     webhook_secret: Option<Secret>,
 }
 
@@ -68,13 +67,6 @@ struct Credits {
 struct Hook {
     id: Option<String>,
     task_id: Option<String>,
-}
-
-fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    match params.get(name) {
-        Some(ParamValue::Text(t)) => Some(t.as_str()),
-        _ => None,
-    }
 }
 
 /// Models that take `width`/`height` rather than `aspect_ratio`.
@@ -141,56 +133,42 @@ fn with_details(sentence: &str, details: Option<&serde_json::Value>) -> String {
     if details.is_empty() { sentence.to_string() } else { format!("{sentence} ({details})") }
 }
 
-/// Maps an error response to the normalised classes (`detail`, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let header_wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
-    let wait = header_wait.or_else(|| {
-        parsed.as_ref().and_then(|e| e.retry_after).filter(|s| s.is_finite() && *s >= 0.0).map(std::time::Duration::from_secs_f64)
+/// BFL's error table: `detail` (or `message`) and a `retry_after` in the body, then the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads `{"detail": "…" | [{"msg"}], "message", "retry_after"}`.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let parsed = serde_json::from_slice::<ErrorBody>(answer.body).ok();
+    let wait = parsed.as_ref().and_then(|e| e.retry_after).filter(|s| s.is_finite() && *s >= 0.0).map(std::time::Duration::from_secs_f64);
+    let message = parsed.and_then(|e| {
+        let detail = match e.detail {
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(serde_json::Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|i| i.get("msg").and_then(|m| m.as_str()).map(str::to_string).unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Some(other) => Some(other.to_string()),
+            None => None,
+        };
+        detail.or(e.message)
     });
-    let message = parsed
-        .and_then(|e| {
-            let detail = match e.detail {
-                Some(serde_json::Value::String(s)) => Some(s),
-                Some(serde_json::Value::Array(items)) => Some(
-                    items
-                        .iter()
-                        .map(|i| i.get("msg").and_then(|m| m.as_str()).map(str::to_string).unwrap_or_else(|| i.to_string()))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                Some(other) => Some(other.to_string()),
-                None => None,
-            };
-            detail.or(e.message)
-        })
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, "", message, wait)
+    ErrorReport { code: String::new(), message, wait }
 }
 
 impl Bfl {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
         // the key goes to the API's own origin, and to BFL's clusters a `polling_url` names
-        let key = wire::header_key(config, "x-key", &base)?.map(|key| key.also_under(BFL_DOMAINS));
-        Ok(Self { client: wire::client_for(config)?, base, key, webhook_secret: config.secret_key.clone() })
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| r.credential(self.key.as_ref()))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        let api = Api::new(config, DEFAULT_BASE, Auth::Header("x-key"), &ERRORS)?.key_also_under(BFL_DOMAINS);
+        Ok(Self { api, webhook_secret: config.secret_key.clone() })
     }
 
     fn body(&self, job: &ProviderJob) -> serde_json::Value {
         let model = job.upstream_model.as_str();
         let mut body = serde_json::json!({ "prompt": job.prompt });
-        let ratio = text(&job.params, "aspect_ratio");
+        let ratio = text_param(&job.params, "aspect_ratio");
         if sized(model) {
             let (width, height) = size_of(ratio.unwrap_or("1:1"));
             body["width"] = width.into();
@@ -201,7 +179,7 @@ impl Bfl {
         if let Some(ParamValue::Int(seed)) = job.params.get("seed") {
             body["seed"] = (*seed).into();
         }
-        body["output_format"] = text(&job.params, "output_format").unwrap_or("jpeg").into();
+        body["output_format"] = text_param(&job.params, "output_format").unwrap_or("jpeg").into();
         if let Some(image) = job.references.first() {
             body[reference_field(model)] = base64::engine::general_purpose::STANDARD.encode(&image.bytes).into();
         }
@@ -226,7 +204,7 @@ impl Bfl {
                 Ok(url)
             }
             None => {
-                let mut url = wire::join(&self.base, "v1/get_result")?;
+                let mut url = self.api.url("v1/get_result")?;
                 url.query_pairs_mut().append_pair("id", &handle.id);
                 Ok(url)
             }
@@ -276,21 +254,21 @@ impl Bfl {
 #[async_trait]
 impl Provider for Bfl {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
-        let url = wire::join(&self.base, &format!("v1/{}", job.upstream_model))?;
+        let url = self.api.url(&format!("v1/{}", job.upstream_model))?;
         let body = self.body(job);
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let answer: SubmitAnswer = wire::read_json(response).await?;
         let mut handle = UpstreamHandle { id: answer.id, data: Default::default() };
         if let Some(polling_url) = answer.polling_url.filter(|u| !u.is_empty()) {
             handle.data.insert("polling_url".into(), polling_url);
         }
-        handle.data.insert("output_format".into(), text(&job.params, "output_format").unwrap_or("jpeg").to_string());
+        handle.data.insert("output_format".into(), text_param(&job.params, "output_format").unwrap_or("jpeg").to_string());
         Ok(Submitted { handle, status: UpstreamStatus::Pending { progress: None, poll_after: None } })
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
         let url = self.polling_url(handle)?;
-        let response = self.send(self.client.get(&url)).await?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let answer: GetResult = wire::read_json(response).await?;
         Ok(self.status(handle, answer))
     }
@@ -298,31 +276,11 @@ impl Provider for Bfl {
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
         // a signed URL: fetched as given, never with the key
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
-        let response = wire::send(self.client.get(&url)).await?;
-        let status = response.status().as_u16();
-        if matches!(status, 403 | 404 | 410) {
-            return Err(ProviderError::NotFound(format!(
-                "the signed output URL answered HTTP {status} (it expires 10 minutes after the job)"
-            )));
-        }
-        if !response.status().is_success() {
-            return Err(error_from(response).await);
-        }
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        let gone = |status| format!("the signed output URL answered HTTP {status} (it expires 10 minutes after the job)");
+        kit::fetch_keyless(self.api.client(), &url, cap, gone, Some(&ERRORS)).await
     }
 
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // the API has no cancel endpoint
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // nothing to delete: the signed sample URL expires on its own
-        Ok(false)
-    }
+    // no cancel endpoint, and nothing to delete: the signed sample URL expires on its own
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         if let Some(secret) = &self.webhook_secret {
@@ -340,8 +298,8 @@ impl Provider for Bfl {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = wire::join(&self.base, "v1/credits")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("v1/credits")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let credits: Credits = wire::read_json(response).await?;
         Ok(match credits.credits {
             Some(credits) => format!("The key works: the account has {credits:.2} BFL credits."),

@@ -11,7 +11,8 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::OutboundError;
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::replicate::content_type_of;
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
@@ -28,9 +29,7 @@ const NUMERIC: &[&str] = &["seed", "width", "height"];
 
 /// The adapter for one connection.
 pub struct ComfyUi {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     workflow: Option<Value>,
 }
 
@@ -63,26 +62,7 @@ impl Queue {
 
 impl ComfyUi {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, workflow: config.workflow.clone() })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| r.credential(self.key.as_ref()));
-        let response = wire::send(request).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
-    }
-
-    async fn get_json(&self, path: &str) -> Result<Value, ProviderError> {
-        let url = self.url(path)?;
-        wire::read_json(self.send(self.client.get(&url)).await?).await
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, workflow: config.workflow.clone() })
     }
 
     /// Uploads a reference image into ComfyUI's input folder; the name a LoadImage node takes.
@@ -97,24 +77,24 @@ impl ComfyUi {
             .mime_str(&image.content_type)
             .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
         let form = Form::new().part("image", part).text("type", "input").text("overwrite", "true");
-        let url = self.url("upload/image")?;
-        let uploaded: Uploaded = wire::read_json(self.send(self.client.post(&url).map(|r| r.multipart(form))).await?).await?;
+        let url = self.api.url("upload/image")?;
+        let uploaded: Uploaded = wire::read_json(self.api.send(self.api.client().post(&url).map(|r| r.multipart(form))).await?).await?;
         Ok(if uploaded.subfolder.is_empty() { uploaded.name } else { format!("{}/{}", uploaded.subfolder, uploaded.name) })
     }
 
     /// The prompt's history entry, if it has finished.
     async fn history(&self, id: &str) -> Result<Option<Value>, ProviderError> {
-        let history = self.get_json(&format!("history/{id}")).await?;
+        let history = self.api.get_json::<Value>(&format!("history/{id}")).await?;
         Ok(history.get(id).cloned())
     }
 }
 
-/// Maps an error answer: ComfyUI's `{error: {type, message, details}, node_errors}`, then the status.
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+/// ComfyUI's error table: `{error: {type, message, details}, node_errors}`, then the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads the error and each node's errors, else the body's text.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let parsed: Value = serde_json::from_slice(answer.body).unwrap_or(Value::Null);
     let error = parsed.get("error");
     let code = error.and_then(|e| e.get("type")).and_then(Value::as_str).unwrap_or_default().to_string();
     let mut message = match error {
@@ -126,12 +106,9 @@ async fn error_from(response: reqwest::Response) -> ProviderError {
         message = if message.is_empty() { detail } else { format!("{message}: {detail}") };
     }
     if message.is_empty() {
-        message = String::from_utf8_lossy(&body).trim().chars().take(300).collect();
+        message = String::from_utf8_lossy(answer.body).trim().chars().take(300).collect();
     }
-    if message.is_empty() {
-        message = format!("HTTP {status}");
-    }
-    wire::classify(status, &code, message, wait)
+    ErrorReport { code, message: Some(message), wait: None }
 }
 
 /// "CheckpointLoaderSimple: Value not in list: ckpt_name: 'x' not in [...]" for each node error.
@@ -319,8 +296,8 @@ impl Provider for ComfyUi {
         let mut workflow = template.clone();
         fill(&mut workflow, &placeholders(job, image.as_deref()));
         let body = json!({ "prompt": workflow, "client_id": format!("reelvault-{}", job.generation) });
-        let url = self.url("prompt")?;
-        let queued: Queued = wire::read_json(self.send(self.client.post(&url).map(|r| r.json(&body))).await?).await?;
+        let url = self.api.url("prompt")?;
+        let queued: Queued = wire::read_json(self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?).await?;
         let status = UpstreamStatus::Pending { progress: None, poll_after: None };
         Ok(Submitted { handle: UpstreamHandle { id: queued.prompt_id, data: Default::default() }, status })
     }
@@ -329,7 +306,7 @@ impl Provider for ComfyUi {
         if let Some(entry) = self.history(&handle.id).await? {
             return Ok(status_of(&entry));
         }
-        let queue: Queue = serde_json::from_value(self.get_json("queue").await?).unwrap_or_default();
+        let queue: Queue = serde_json::from_value(self.api.get_json::<Value>("queue").await?).unwrap_or_default();
         if Queue::holds(&queue.queue_running, &handle.id) || Queue::holds(&queue.queue_pending, &handle.id) {
             return Ok(UpstreamStatus::Pending { progress: None, poll_after: None });
         }
@@ -343,38 +320,34 @@ impl Provider for ComfyUi {
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
-        let url = self.url(&output.location)?;
-        if url.origin() != self.base.origin() {
+        let url = self.api.url(&output.location)?;
+        if url.origin() != self.api.base().origin() {
             return Err(ProviderError::InvalidInput("a ComfyUI output must come from the ComfyUI server".into()));
         }
-        let response = self.send(self.client.get(&url)).await?;
-        if response.content_length().is_some_and(|n| n > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        kit::stream_body(self.api.send(self.api.client().get(&url)).await?, cap)
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        let queue: Queue = serde_json::from_value(self.get_json("queue").await?).unwrap_or_default();
+        let queue: Queue = serde_json::from_value(self.api.get_json::<Value>("queue").await?).unwrap_or_default();
         if Queue::holds(&queue.queue_running, &handle.id) {
             // older servers ignore the body and interrupt whatever runs: it is ours, checked above
-            let url = self.url("interrupt")?;
-            self.send(self.client.post(&url).map(|r| r.json(&json!({ "prompt_id": handle.id })))).await?;
+            let url = self.api.url("interrupt")?;
+            self.api.send(self.api.client().post(&url).map(|r| r.json(&json!({ "prompt_id": handle.id })))).await?;
         } else if Queue::holds(&queue.queue_pending, &handle.id) {
-            let url = self.url("queue")?;
-            self.send(self.client.post(&url).map(|r| r.json(&json!({ "delete": [handle.id] })))).await?;
+            let url = self.api.url("queue")?;
+            self.api.send(self.api.client().post(&url).map(|r| r.json(&json!({ "delete": [handle.id] })))).await?;
         }
         Ok(())
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         // Drops the history entry; ComfyUI has no route to delete the saved files themselves.
-        let url = self.url("history")?;
-        self.send(self.client.post(&url).map(|r| r.json(&json!({ "delete": [handle.id] })))).await.map(|_| true)
+        let url = self.api.url("history")?;
+        self.api.send(self.api.client().post(&url).map(|r| r.json(&json!({ "delete": [handle.id] })))).await.map(|_| true)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let stats = self.get_json("system_stats").await?;
+        let stats = self.api.get_json::<Value>("system_stats").await?;
         let version = stats.pointer("/system/comfyui_version").and_then(Value::as_str);
         let device = stats.pointer("/devices/0/name").and_then(Value::as_str);
         let workflow = if self.workflow.is_some() { "" } else { "; no workflow_file is set, so jobs cannot run yet" };

@@ -118,12 +118,4 @@ impl Provider for Demo {
         .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
         Ok(Box::pin(futures_util::stream::once(async move { Ok(Bytes::from(bytes)) })))
     }
-
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        Ok(false)
-    }
 }

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::Digest;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::{OutboundClient, OutboundError};
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::replicate::{content_type_of, data_output};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
@@ -39,9 +40,7 @@ const JWKS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// The adapter for one connection.
 pub struct Fal {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     jwks_url: url::Url,
     keys: Arc<WebhookKeys>,
 }
@@ -103,12 +102,8 @@ struct WebhookBody {
 
 impl Fal {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        let key = config.api_key.as_ref().map(|key| Credential::with_scheme("Key", key.expose(), &base)).transpose()?;
         Ok(Self {
-            client: wire::client_for(config)?,
-            base,
-            key,
+            api: Api::new(config, DEFAULT_BASE, Auth::Scheme("Key"), &ERRORS)?,
             jwks_url: url::Url::parse(DEFAULT_JWKS).expect("the JWKS URL parses"),
             keys: Arc::default(),
         })
@@ -120,20 +115,15 @@ impl Fal {
         self
     }
 
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| r.credential(self.key.as_ref()));
-        checked(wire::send(request).await?).await
-    }
-
     /// The URL fal gave for `field` when it is on the API's own origin (the key goes there),
     /// else the documented `{app}/requests/{id}{suffix}` under the base URL.
     fn job_url(&self, handle: &UpstreamHandle, field: &str, suffix: &str) -> Result<url::Url, ProviderError> {
         let given = handle.data.get(field).and_then(|u| url::Url::parse(u).ok());
-        if let Some(url) = given.filter(|u| u.origin() == self.base.origin()) {
+        if let Some(url) = given.filter(|u| u.origin() == self.api.base().origin()) {
             return Ok(url);
         }
         let app = handle.data.get("app").map(String::as_str).unwrap_or_default();
-        wire::join(&self.base, &format!("{app}/requests/{}{suffix}", handle.id))
+        self.api.url(&format!("{app}/requests/{}{suffix}", handle.id))
     }
 
     /// Starts loading the webhook keys in the background.
@@ -142,7 +132,7 @@ impl Fal {
         if self.keys.loading.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (client, url, keys) = (self.client.clone(), self.jwks_url.clone(), self.keys.clone());
+        let (client, url, keys) = (self.api.client().clone(), self.jwks_url.clone(), self.keys.clone());
         runtime.spawn(async move {
             match fetch_keys(&client, &url).await {
                 Ok(found) => *keys.keys.lock().unwrap_or_else(|p| p.into_inner()) = Some((found, Instant::now())),
@@ -155,20 +145,13 @@ impl Fal {
     /// The completed job's result: its outputs, or why it failed.
     async fn result(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
         let url = self.job_url(handle, "response_url", "")?;
-        let result: Value = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let result: Value = wire::read_json(self.api.send(self.api.client().get(&url)).await?).await?;
         Ok(outputs_of(&result))
     }
 }
 
-async fn checked(response: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    Err(error_from(response).await)
-}
-
 async fn fetch_keys(client: &OutboundClient, url: &url::Url) -> Result<Vec<Vec<u8>>, ProviderError> {
-    let jwks: Jwks = wire::read_json(checked(wire::send(client.get(url)).await?).await?).await?;
+    let jwks: Jwks = wire::read_json(ERRORS.check(wire::send(client.get(url)).await?).await?).await?;
     let keys: Vec<Vec<u8>> = jwks
         .keys
         .iter()
@@ -205,19 +188,18 @@ fn detail_type(value: &Value) -> Option<String> {
     value.as_array()?.iter().find_map(|d| d.get("type")?.as_str().map(str::to_string))
 }
 
-/// Maps an error response: `x-fal-error-type` / `error_type` / the detail's `type`, then the status.
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let header_type = response.headers().get("x-fal-error-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let body = wire::error_body(response).await;
-    let error = serde_json::from_slice::<ErrorBody>(&body).ok();
+/// fal's error table: `x-fal-error-type` / `error_type` / the detail's `type`, then the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads the error type (header first) and the `detail` text.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let header_type = answer.headers.get("x-fal-error-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let error = serde_json::from_slice::<ErrorBody>(answer.body).ok();
     let code = header_type
         .or_else(|| error.as_ref().and_then(|e| e.error_type.clone()))
         .or_else(|| error.as_ref().and_then(|e| detail_type(&e.detail)))
         .unwrap_or_default();
-    let message = error.as_ref().and_then(|e| text_of(&e.detail)).unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, &code, message, wait)
+    ErrorReport { code, message: error.as_ref().and_then(|e| text_of(&e.detail)), wait: None }
 }
 
 fn data_uri(image: &ReferenceImage) -> String {
@@ -337,7 +319,7 @@ fn ed25519_verifies(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool
 impl Provider for Fal {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let (path, input) = request(job);
-        let mut url = wire::join(&self.base, &path)?;
+        let mut url = self.api.url(&path)?;
         if let Some(callback) = &job.callback_url {
             url.query_pairs_mut().append_pair("fal_webhook", callback.as_str());
             if self.keys.get().is_none() {
@@ -345,10 +327,11 @@ impl Provider for Fal {
             }
         }
         let request = self
-            .client
+            .api
+            .client()
             .post(&url)
             .map(|r| r.header("x-fal-object-lifecycle-preference", LIFECYCLE).header("x-fal-store-io", "0").json(&input));
-        let queued: Queued = wire::read_json(self.send(request).await?).await?;
+        let queued: Queued = wire::read_json(self.api.send(request).await?).await?;
         let mut data = std::collections::BTreeMap::from([("app".to_string(), app_of(&path))]);
         for (field, value) in [("status_url", queued.status_url), ("response_url", queued.response_url), ("cancel_url", queued.cancel_url)]
         {
@@ -362,7 +345,7 @@ impl Provider for Fal {
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
         let url = self.job_url(handle, "status_url", "/status")?;
-        let status: QueueStatus = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let status: QueueStatus = wire::read_json(self.api.send(self.api.client().get(&url)).await?).await?;
         match status.status.as_str() {
             "IN_QUEUE" | "IN_PROGRESS" => Ok(UpstreamStatus::Pending { progress: None, poll_after: None }),
             "COMPLETED" => match text_of(&status.error) {
@@ -379,27 +362,21 @@ impl Provider for Fal {
         }
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
         // CDN files are public URLs: the key only goes to the API's own origin
-        let response = if url.origin() == self.base.origin() {
-            self.send(self.client.get(&url)).await?
+        let response = if url.origin() == self.api.base().origin() {
+            self.api.send(self.api.client().get(&url)).await?
         } else {
-            checked(wire::send(self.client.get(&url)).await?).await?
+            ERRORS.check(wire::send(self.api.client().get(&url)).await?).await?
         };
-        if response.content_length().is_some_and(|n| n > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        kit::stream_body(response, cap)
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
         let url = self.job_url(handle, "cancel_url", "/cancel")?;
-        self.send(self.client.request(reqwest::Method::PUT, &url)).await.map(|_| ())
+        self.api.send(self.api.client().request(reqwest::Method::PUT, &url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // No delete route is documented; the submit asked fal (object lifecycle header) to
-        // expire the CDN files after an hour, and queue results expire after an hour anyway.
-        Ok(false)
-    }
+    // No delete route is documented; the submit asked fal (object lifecycle header) to
+    // expire the CDN files after an hour, and queue results expire after an hour anyway.
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         let keys = self.keys.get();

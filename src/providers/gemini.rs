@@ -5,17 +5,21 @@
 //! models through `models/{model}:generateContent` with `responseModalities: ["IMAGE"]`
 //! (synchronous; images come back as inline base64 and are held in memory). See PROVIDERS.md §2.
 
+mod errors;
+
 use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::OutboundError;
 use super::inline::{InlineOutputs, decode_base64};
+use super::kit::{self, Api, Auth};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
+use errors::ERRORS;
 
 /// The default base URL (API version included).
 pub const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com/v1beta/";
@@ -32,10 +36,8 @@ const SAFETY_REASONS: &[&str] =
 
 /// The adapter for one connection.
 pub struct Gemini {
-    client: OutboundClient,
-    base: url::Url,
-    /// `x-goog-api-key`, for the API host only.
-    key: Option<Credential>,
+    /// Keyed with `x-goog-api-key`, for the API host only.
+    api: Api,
     inline: InlineOutputs,
 }
 
@@ -146,11 +148,6 @@ struct Blob {
 }
 
 #[derive(Debug, Deserialize)]
-struct ErrorEnvelope {
-    error: Option<RpcStatus>,
-}
-
-#[derive(Debug, Deserialize)]
 struct ModelList {
     #[serde(default)]
     models: Vec<ModelEntry>,
@@ -164,43 +161,19 @@ struct ModelEntry {
 
 impl Gemini {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self {
-            client: wire::client_for(config)?,
-            key: wire::header_key(config, "x-goog-api-key", &base)?,
-            base,
-            inline: InlineOutputs::default(),
-        })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Header("x-goog-api-key"), &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     /// Whether `url` is on the API host (same scheme, host and port as the base URL): the
     /// only place the key may go.
     fn is_api_host(&self, url: &url::Url) -> bool {
-        url.scheme() == self.base.scheme()
-            && url.host_str() == self.base.host_str()
-            && url.port_or_known_default() == self.base.port_or_known_default()
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.credential(self.key.as_ref())
-    }
-
-    /// A keyed request to the API; any non-success answer is mapped to its class.
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        let base = self.api.base();
+        url.scheme() == base.scheme() && url.host_str() == base.host_str() && url.port_or_known_default() == base.port_or_known_default()
     }
 
     async fn operation(&self, name: &str) -> Result<Operation, ProviderError> {
-        let url = self.url(name.trim_start_matches('/'))?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url(name.trim_start_matches('/'))?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         wire::read_json(response).await
     }
 
@@ -270,8 +243,8 @@ impl Gemini {
         if let Some(callback) = &job.callback_url {
             body["webhookConfig"] = json!({ "uris": [callback.as_str()] });
         }
-        let url = self.url(&format!("models/{}:predictLongRunning", job.upstream_model))?;
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
+        let url = self.api.url(&format!("models/{}:predictLongRunning", job.upstream_model))?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let operation: Operation = wire::read_json(response).await?;
         let name = operation
             .name
@@ -303,8 +276,8 @@ impl Gemini {
             generation["imageConfig"] = Value::Object(image_config);
         }
         let body = json!({ "contents": [{ "role": "user", "parts": parts }], "generationConfig": generation });
-        let url = self.url(&format!("models/{}:generateContent", job.upstream_model))?;
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
+        let url = self.api.url(&format!("models/{}:generateContent", job.upstream_model))?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let answer: ContentResponse = wire::read_json(response).await?;
         let id = format!("image-{}", job.generation);
         let images = answer_images(answer, job.output_count.max(1))?;
@@ -319,12 +292,12 @@ impl Gemini {
     async fn download(&self, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
         let mut url = match url::Url::parse(location) {
             Ok(url) => url,
-            Err(_) => self.url(location.trim_start_matches('/'))?,
+            Err(_) => self.api.url(location.trim_start_matches('/'))?,
         };
         if self.is_api_host(&url) && url.path().ends_with(":download") && url.query_pairs().all(|(k, _)| k != "alt") {
             url.query_pairs_mut().append_pair("alt", "media");
         }
-        let response = wire::send(self.client.get(&url).map(|r| self.authorize(r))).await?;
+        let response = wire::send(self.api.client().get(&url).map(|r| self.api.authorize(r))).await?;
         let api_host = self.is_api_host(response.url());
         download_answer(response, cap, api_host).await
     }
@@ -393,47 +366,17 @@ fn operation_failure(error: &RpcStatus) -> ProviderError {
     }
 }
 
-/// `RetryInfo.retryDelay` ("27s", "1.5s") in an error's details.
-fn retry_delay(details: &[Value]) -> Option<std::time::Duration> {
-    details.iter().filter_map(|d| d.get("retryDelay")?.as_str()).find_map(|s| {
-        let seconds: f64 = s.trim().trim_end_matches('s').parse().ok()?;
-        (seconds.is_finite() && seconds >= 0.0).then(|| std::time::Duration::from_secs_f64(seconds))
-    })
-}
-
-/// Maps an error answer: a refused key (which Gemini reports as 400 `API_KEY_INVALID`), 429
-/// (always a rate limit here: Gemini's 429 text mentions quota even for per-minute limits),
-/// then the shared classes by status and words.
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let error = serde_json::from_slice::<ErrorEnvelope>(&body).ok().and_then(|e| e.error).unwrap_or_default();
-    let message = error.message.clone().unwrap_or_else(|| format!("HTTP {status}"));
-    let details = serde_json::to_string(&error.details).unwrap_or_default();
-    if details.contains("API_KEY_INVALID") || message.contains("API key not valid") || message.contains("API key expired") {
-        return ProviderError::Auth(message);
-    }
-    if status == 429 {
-        return ProviderError::RateLimited { retry_after: wait.or_else(|| retry_delay(&error.details)), message };
-    }
-    wire::classify(status, error.status.as_deref().unwrap_or_default(), message, wait)
-}
-
 /// The body of a download answer, refused early when its declared size exceeds `cap`.
 /// Off the API host, 401/403/404/410 mean an expired signed URL.
 async fn download_answer(response: reqwest::Response, cap: u64, api_host: bool) -> Result<ByteStream, ProviderError> {
     let status = response.status().as_u16();
     if response.status().is_success() {
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        return Ok(wire::download(response, cap));
+        return kit::stream_body(response, cap);
     }
     if !api_host && matches!(status, 401 | 403 | 404 | 410) {
         return Err(ProviderError::NotFound(format!("the output URL answered HTTP {status} (expired or removed)")));
     }
-    Err(match error_from(response).await {
+    Err(match ERRORS.error_from(response).await {
         // the Files API answers 403 for files that expired or never existed
         ProviderError::Auth(message) if status == 403 && message.to_ascii_lowercase().contains("not exist") => {
             ProviderError::NotFound(message)
@@ -495,8 +438,8 @@ impl Provider for Gemini {
             return Ok(());
         }
         // google.longrunning `:cancel`; whether Veo honours it on the Gemini API is UNCONFIRMED
-        let url = self.url(&format!("{}:cancel", handle.id.trim_start_matches('/')))?;
-        self.send(self.client.post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
+        let url = self.api.url(&format!("{}:cancel", handle.id.trim_start_matches('/')))?;
+        self.api.send(self.api.client().post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
@@ -511,8 +454,8 @@ impl Provider for Gemini {
         for uri in samples.into_iter().filter_map(|s| s.video.and_then(|v| v.uri)) {
             let on_api_host = url::Url::parse(&uri).is_ok_and(|u| self.is_api_host(&u));
             if let Some(file) = file_resource(&uri).filter(|_| on_api_host) {
-                let url = self.url(&file)?;
-                self.send(self.client.delete(&url)).await?;
+                let url = self.api.url(&file)?;
+                self.api.send(self.api.client().delete(&url)).await?;
             }
         }
         Ok(true)
@@ -526,8 +469,8 @@ impl Provider for Gemini {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.url("models?pageSize=1000")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("models?pageSize=1000")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let list: ModelList = wire::read_json(response).await?;
         let veo = list.models.iter().filter(|m| m.name.contains("veo")).count();
         Ok(format!("The Gemini API accepted the key: {} models listed, {veo} of them Veo.", list.models.len()))

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::http::{Credential, OutboundClient, OutboundError, read_capped};
+use super::http::{Credential, OutboundError};
+use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, Phase, RawAnswer, StatusWords, image_type_of_url};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -34,8 +35,8 @@ const QUERY: &str = "query";
 
 /// The adapter for one connection.
 pub struct Kling {
-    client: OutboundClient,
-    base: url::Url,
+    /// Keyless: each call carries a bearer minted for it.
+    api: Api,
     access_key: Option<String>,
     secret_key: Option<Secret>,
     /// A plain bearer key, for Kling-compatible gateways (used when no access/secret key pair).
@@ -93,45 +94,33 @@ pub fn mint_token(access_key: &str, secret_key: &str, now: u64) -> String {
     format!("{signing_input}.{}", b64(&mac.finalize().into_bytes()))
 }
 
-/// Kling's business codes first, then the HTTP status (PROVIDERS.md §5 "Errors").
+/// Kling's business codes (PROVIDERS.md §5 "Errors"); others go by the HTTP status.
+const CODES: &BusinessCodes = &[
+    // authentication failed / empty / invalid / not yet valid / expired; account exception;
+    // no access to the resource; IP not allowed
+    (1000..=1004, Class::Auth),
+    (1100..=1100, Class::Auth),
+    (1103..=1103, Class::Auth),
+    (1304..=1304, Class::Auth),
+    // account in arrears, resource pack depleted or expired
+    (1101..=1102, Class::Credit),
+    (1200..=1202, Class::InvalidInput),
+    (1203..=1203, Class::NotFound),
+    // platform policy, content security policy
+    (1300..=1301, Class::ContentPolicy),
+    // too many requests, concurrency above the resource pack's limit
+    (1302..=1303, Class::RateLimited),
+    (5000..=5099, Class::Transient),
+];
+
 fn classify(status: u16, code: Option<i64>, message: String, wait: Option<Duration>) -> ProviderError {
-    match code {
-        // authentication failed / empty / invalid / not yet valid / expired; account exception;
-        // no access to the resource; IP not allowed
-        Some(1000..=1004 | 1100 | 1103 | 1304) => ProviderError::Auth(message),
-        // account in arrears, resource pack depleted or expired
-        Some(1101 | 1102) => ProviderError::InsufficientUpstreamCredit(message),
-        Some(1200..=1202) => ProviderError::InvalidInput(message),
-        Some(1203) => ProviderError::NotFound(message),
-        // platform policy, content security policy
-        Some(1300 | 1301) => ProviderError::ContentPolicy(message),
-        // too many requests, concurrency above the resource pack's limit
-        Some(1302 | 1303) => ProviderError::RateLimited { retry_after: wait, message },
-        Some(5000..=5099) => ProviderError::Transient(message),
-        other => {
-            let code = other.map(|c| c.to_string()).unwrap_or_default();
-            let status = if (200..300).contains(&status) { 400 } else { status };
-            wire::classify(status, &code, message, wait)
-        }
-    }
+    kit::business_error(CODES, status, code, message, wait)
 }
 
 /// A failed task's class, from `task_status_msg` (risk control is Kling's moderation).
 fn task_failure(message: Option<&str>) -> ProviderError {
     let message = message.filter(|m| !m.trim().is_empty()).unwrap_or("Kling reported the task as failed").to_string();
     if message.to_ascii_lowercase().contains("risk") { ProviderError::ContentPolicy(message) } else { wire::job_failure("", message) }
-}
-
-/// The content type of an image URL, from its extension.
-fn image_type(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
-    if path.ends_with(".jpg") || path.ends_with(".jpeg") {
-        "image/jpeg"
-    } else if path.ends_with(".webp") {
-        "image/webp"
-    } else {
-        "image/png"
-    }
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -146,20 +135,19 @@ fn text(job: &ProviderJob, name: &str) -> Option<String> {
     }
 }
 
+/// Kling's task states.
+static WORDS: StatusWords =
+    StatusWords { provider: "kling", pending: &["submitted", "processing"], succeeded: &["succeed", "succeeded"], failed: &["failed"] };
+
 impl Kling {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         Ok(Self {
-            client: wire::client_for(config)?,
-            base: wire::base_url(config, DEFAULT_BASE),
+            api: Api::new(config, DEFAULT_BASE, Auth::None, &BY_STATUS)?,
             access_key: config.access_key.clone().filter(|k| !k.is_empty()),
             secret_key: config.secret_key.clone(),
             api_key: config.api_key.clone(),
             token: Mutex::new(None),
         })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
     }
 
     /// The bearer credential: the cached JWT while it has more than 5 minutes left, else a new one.
@@ -191,18 +179,12 @@ impl Kling {
     async fn call(&self, method: reqwest::Method, url: &url::Url, body: Option<&Value>) -> Result<Value, ProviderError> {
         let mut reminted = false;
         loop {
-            let key = Credential::bearer(&self.bearer()?, &self.base).map_err(wire::outbound)?;
-            let request = self.client.request(method.clone(), url).map(|r| {
-                let r = r.credential(Some(&key));
-                match body {
-                    Some(body) => r.json(body),
-                    None => r,
-                }
+            let key = Credential::bearer(&self.bearer()?, self.api.base()).map_err(wire::outbound)?;
+            let request = self.api.client().request(method.clone(), url).map(|r| match body {
+                Some(body) => r.json(body),
+                None => r,
             });
-            let response = wire::send(request).await?;
-            let status = response.status().as_u16();
-            let wait = wire::retry_after(response.headers());
-            let bytes = read_capped(response, wire::JSON_CAP).await.map_err(wire::outbound)?;
+            let RawAnswer { status, wait, body: bytes } = self.api.send_raw(request, Some(&key)).await?;
             let error = if (200..300).contains(&status) {
                 let envelope: Envelope = wire::parse_json(&bytes)?;
                 match envelope.code {
@@ -226,9 +208,9 @@ impl Kling {
     }
 
     fn status(&self, task: &Task) -> UpstreamStatus {
-        match task.task_status.as_str() {
-            "submitted" | "processing" => UpstreamStatus::Pending { progress: None, poll_after: None },
-            "succeed" | "succeeded" => {
+        match WORDS.phase(&task.task_status) {
+            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
+            Phase::Succeeded => {
                 let result = task.task_result.as_ref();
                 let videos = result.map(|r| r.videos.as_slice()).unwrap_or_default();
                 let images = result.map(|r| r.images.as_slice()).unwrap_or_default();
@@ -238,7 +220,7 @@ impl Kling {
                     .map(|location| OutputRef::new(location, Some("video/mp4".into())))
                     .collect();
                 outputs.extend(images.iter().filter_map(|i| i.url.clone()).map(|location| {
-                    let content_type = Some(image_type(&location).to_string());
+                    let content_type = Some(image_type_of_url(&location).to_string());
                     OutputRef::new(location, content_type)
                 }));
                 if outputs.is_empty() {
@@ -246,8 +228,8 @@ impl Kling {
                 }
                 UpstreamStatus::Succeeded { outputs }
             }
-            "failed" => UpstreamStatus::Failed(task_failure(task.task_status_msg.as_deref())),
-            other => wire::unknown_status("kling", other, None),
+            Phase::Failed => UpstreamStatus::Failed(task_failure(task.task_status_msg.as_deref())),
+            Phase::Unknown => WORDS.unknown(&task.task_status, None),
         }
     }
 
@@ -315,7 +297,7 @@ fn task(data: Value) -> Result<Task, ProviderError> {
 impl Provider for Kling {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let (path, body) = self.request(job);
-        let data = self.call(reqwest::Method::POST, &self.url(path)?, Some(&body)).await?;
+        let data = self.call(reqwest::Method::POST, &self.api.url(path)?, Some(&body)).await?;
         let task = task(data)?;
         let status = self.status(&task);
         let handle = UpstreamHandle { id: task.task_id, data: [(QUERY.to_string(), path.to_string())].into() };
@@ -324,38 +306,18 @@ impl Provider for Kling {
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
         let path = handle.data.get(QUERY).map(String::as_str).unwrap_or("v1/videos/text2video");
-        let url = self.url(&format!("{path}/{}", handle.id))?;
+        let url = self.api.url(&format!("{path}/{}", handle.id))?;
         let task = task(self.call(reqwest::Method::GET, &url, None).await?)?;
         Ok(self.status(&task))
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
         // CDN URLs: public, fetched without the token (it never leaves for another host)
-        let url = url::Url::parse(&output.location).or_else(|_| self.url(&output.location))?;
-        let response = wire::send(self.client.get(&url)).await?;
-        let status = response.status().as_u16();
-        if !response.status().is_success() {
-            let message = format!("Kling's output URL answered HTTP {status}");
-            return Err(match status {
-                403 | 404 | 410 => ProviderError::NotFound(message),
-                _ => wire::classify(status, "", message, wire::retry_after(response.headers())),
-            });
-        }
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        let url = url::Url::parse(&output.location).or_else(|_| self.api.url(&output.location))?;
+        kit::fetch_keyless(self.api.client(), &url, cap, |status| format!("Kling's output URL answered HTTP {status}"), None).await
     }
 
-    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // Kling has no cancel endpoint
-        Ok(())
-    }
-
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // nor a delete one: Kling clears outputs after 30 days
-        Ok(false)
-    }
+    // no cancel or delete endpoint: Kling clears outputs after 30 days
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         // unsigned (none documented): the id only triggers a poll
@@ -366,7 +328,7 @@ impl Provider for Kling {
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
         let end = now() * 1000;
-        let mut url = self.url("account/costs")?;
+        let mut url = self.api.url("account/costs")?;
         url.query_pairs_mut().append_pair("start_time", &(end - 30 * 86_400_000).to_string()).append_pair("end_time", &end.to_string());
         let data = self.call(reqwest::Method::GET, &url, None).await?;
         let packs = data.get("resource_pack_subscribe_infos").and_then(Value::as_array).cloned().unwrap_or_default();

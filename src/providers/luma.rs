@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::{OutboundClient, OutboundError};
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, Phase, StatusWords, image_type_of_url};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue};
@@ -20,9 +21,7 @@ pub const DEFAULT_BASE: &str = "https://api.lumalabs.ai/dream-machine/v1";
 
 /// The adapter for one connection.
 pub struct Luma {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
 }
 
 /// The Generation object (tolerant).
@@ -70,69 +69,39 @@ pub(crate) fn error_text(body: &[u8]) -> (String, Option<String>) {
     (code, message)
 }
 
-/// Maps an error answer to the normalised classes (the provider's words, then the status).
-pub(crate) async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let (code, message) = error_text(&body);
-    wire::classify(status, &code, message.unwrap_or_else(|| format!("HTTP {status}")), wait)
+/// Luma's error table: the common body shapes ([`error_text`]), then words and status.
+pub(crate) static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads an error body with [`error_text`].
+pub(crate) fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let (code, message) = error_text(answer.body);
+    ErrorReport { code, message, wait: None }
 }
 
-/// Downloads a presigned or public output URL without credentials.
+/// Downloads a presigned or public output URL without credentials (presigned URLs answer
+/// 403 once they expire).
 pub(crate) async fn fetch_url(client: &OutboundClient, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
     let url = url::Url::parse(location).map_err(|e| ProviderError::NotFound(format!("not an output URL: {e}")))?;
-    let response = wire::send(client.get(&url)).await?;
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        let message = format!("Luma's output URL answered HTTP {status}");
-        // presigned URLs answer 403 once they expire
-        return Err(match status {
-            403 | 404 | 410 => ProviderError::NotFound(message),
-            _ => wire::classify(status, "", message, wire::retry_after(response.headers())),
-        });
-    }
-    if response.content_length().is_some_and(|len| len > cap) {
-        return Err(ProviderError::TooLarge { cap });
-    }
-    Ok(wire::download(response, cap))
+    kit::fetch_keyless(client, &url, cap, |status| format!("Luma's output URL answered HTTP {status}"), None).await
 }
 
-/// The content type of an image URL, from its extension.
-pub(crate) fn image_type(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
-    if path.ends_with(".jpg") || path.ends_with(".jpeg") {
-        "image/jpeg"
-    } else if path.ends_with(".webp") {
-        "image/webp"
-    } else {
-        "image/png"
-    }
-}
+/// Luma's generation states.
+static WORDS: StatusWords = StatusWords {
+    provider: "luma",
+    pending: &["queued", "dreaming", "pending", "processing"],
+    succeeded: &["completed"],
+    failed: &["failed"],
+};
 
 impl Luma {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let request = request.map(|r| r.credential(self.key.as_ref()));
-        let response = wire::send(request).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
-        match generation.state.as_str() {
-            "queued" | "dreaming" | "pending" | "processing" => UpstreamStatus::Pending { progress: None, poll_after: None },
-            "completed" => {
+        match WORDS.phase(&generation.state) {
+            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
+            Phase::Succeeded => {
                 let assets = generation.assets.as_ref();
                 // a video generation's `image` is the video's still: its thumbnail
                 let video = assets.and_then(|a| a.video.clone()).map(|location| {
@@ -143,7 +112,7 @@ impl Luma {
                     }
                 });
                 let image = assets.and_then(|a| a.image.clone()).map(|location| {
-                    let content_type = Some(image_type(&location).to_string());
+                    let content_type = Some(image_type_of_url(&location).to_string());
                     OutputRef::new(location, content_type)
                 });
                 match video.or(image) {
@@ -151,7 +120,7 @@ impl Luma {
                     None => UpstreamStatus::Failed(ProviderError::Transient("Luma reported completion without an asset".into())),
                 }
             }
-            "failed" => UpstreamStatus::Failed(wire::job_failure(
+            Phase::Failed => UpstreamStatus::Failed(wire::job_failure(
                 "",
                 generation
                     .failure_reason
@@ -159,7 +128,7 @@ impl Luma {
                     .filter(|r| !r.is_empty())
                     .unwrap_or_else(|| "Luma reported the generation as failed".into()),
             )),
-            other => wire::unknown_status("luma", other, None),
+            Phase::Unknown => WORDS.unknown(&generation.state, None),
         }
     }
 }
@@ -186,21 +155,18 @@ impl Provider for Luma {
         if let Some(callback) = &job.callback_url {
             body["callback_url"] = json!(callback.as_str());
         }
-        let url = self.url(path)?;
-        let response = self.send(self.client.post(&url).map(|r| r.json(&body))).await?;
-        let generation: Generation = wire::read_json(response).await?;
+        let generation: Generation = self.api.post_json(path, &body).await?;
         let status = self.status(&generation);
         Ok(Submitted { handle: UpstreamHandle { id: generation.id, data: Default::default() }, status })
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let url = self.url(&format!("generations/{}", handle.id))?;
-        let generation: Generation = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let generation: Generation = self.api.get_json(&format!("generations/{}", handle.id)).await?;
         Ok(self.status(&generation))
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
-        fetch_url(&self.client, &output.location, cap).await
+        fetch_url(self.api.client(), &output.location, cap).await
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
@@ -209,8 +175,8 @@ impl Provider for Luma {
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        let url = self.url(&format!("generations/{}", handle.id))?;
-        match self.send(self.client.delete(&url)).await {
+        let url = self.api.url(&format!("generations/{}", handle.id))?;
+        match self.api.send(self.api.client().delete(&url)).await {
             Ok(_) | Err(ProviderError::NotFound(_)) => Ok(true),
             Err(e) => Err(e),
         }
@@ -223,8 +189,7 @@ impl Provider for Luma {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.url("credits")?;
-        let credits: Value = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let credits: Value = self.api.get_json("credits").await?;
         Ok(match credits.get("credit_balance").and_then(Value::as_f64) {
             Some(balance) => format!("Luma accepted the key; the account has {balance} credits."),
             None => "Luma accepted the key.".into(),
@@ -233,243 +198,4 @@ impl Provider for Luma {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    use bytes::Bytes;
-    use fake_upstream::{FakeUpstream, Reply};
-    use futures_util::TryStreamExt;
-
-    use super::*;
-    use crate::config::Secret;
-    use crate::domain::catalog::{Params, ReferenceRole};
-    use crate::domain::ids::GenerationId;
-    use crate::providers::ReferenceImage;
-
-    const KEY: &str = "luma-test-key";
-
-    fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-        ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("luma", "luma")
-        }
-    }
-
-    fn adapter(fake: &FakeUpstream) -> Luma {
-        Luma::new(&config(fake, Duration::from_secs(2))).unwrap()
-    }
-
-    fn job(kind: MediaKind, model: &str, params: &[(&str, ParamValue)]) -> ProviderJob {
-        let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: model.into(),
-            upstream_model: model.into(),
-            kind,
-            prompt: "a glass whale over a city".into(),
-            negative_prompt: None,
-            params,
-            references: Vec::new(),
-            output_count: 1,
-            callback_url: None,
-        }
-    }
-
-    fn video_job() -> ProviderJob {
-        job(
-            MediaKind::Video,
-            "ray-2",
-            &[
-                ("duration", ParamValue::Int(9)),
-                ("aspect_ratio", ParamValue::Text("21:9".into())),
-                ("resolution", ParamValue::Text("720p".into())),
-            ],
-        )
-    }
-
-    fn generation(id: &str, state: &str) -> Value {
-        json!({"id": id, "state": state, "generation_type": "video", "model": "ray-2", "created_at": "2026-01-01T00:00:00Z",
-               "failure_reason": null, "assets": null, "request": {}})
-    }
-
-    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat().into())
-    }
-
-    #[tokio::test]
-    async fn a_video_is_submitted_polled_fetched_and_deleted() {
-        let polls = Arc::new(Mutex::new(0));
-        let count = polls.clone();
-        let fake = FakeUpstream::start(move |r| match r.route().as_str() {
-            "POST /generations/video" => Reply::json(201, generation("g-1", "queued")),
-            "GET /generations/g-1" => {
-                let mut n = count.lock().unwrap();
-                *n += 1;
-                if *n == 1 {
-                    Reply::json(200, generation("g-1", "dreaming"))
-                } else {
-                    let mut g = generation("g-1", "completed");
-                    let host = r.header("host").unwrap();
-                    g["assets"] = json!({"video": format!("http://{host}/cdn/g-1.mp4"), "image": format!("http://{host}/cdn/g-1.jpg"),
-                                         "progress_video": null});
-                    Reply::json(200, g)
-                }
-            }
-            "GET /cdn/g-1.mp4" => Reply::bytes(200, "video/mp4", &b"ray bytes"[..]),
-            "GET /cdn/g-1.jpg" => Reply::bytes(200, "image/jpeg", &b"ray still"[..]),
-            "DELETE /generations/g-1" => Reply::status(204),
-            _ => Reply::json(404, json!({"detail": "Generation not found"})),
-        })
-        .await;
-        let luma = adapter(&fake);
-        let mut job = video_job();
-        job.callback_url = Some(url::Url::parse("https://studio.example/hooks/luma/s").unwrap());
-        // references are never sent (Luma takes public URLs only)
-        job.references =
-            vec![ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"x") }];
-        let submitted = luma.submit(&job).await.unwrap();
-        assert_eq!(submitted.handle.id, "g-1");
-        assert!(matches!(submitted.status, UpstreamStatus::Pending { .. }));
-        let create = &fake.requests_to("POST /generations/video")[0];
-        assert_eq!(create.header("authorization"), Some("Bearer luma-test-key"));
-        assert_eq!(
-            create.json(),
-            json!({"model": "ray-2", "prompt": "a glass whale over a city", "aspect_ratio": "21:9", "duration": "9s",
-                   "resolution": "720p", "callback_url": "https://studio.example/hooks/luma/s"})
-        );
-        assert!(matches!(luma.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
-        let UpstreamStatus::Succeeded { outputs } = luma.poll(&submitted.handle).await.unwrap() else { panic!("completed") };
-        assert_eq!(outputs.len(), 1, "the still is the video's thumbnail, not an output");
-        assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
-        assert_eq!(&drain(luma.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap()[..], b"ray bytes");
-        assert_eq!(outputs[0].thumbnail, Some(fake.at("cdn/g-1.jpg").to_string()));
-        let thumbnail = outputs[0].thumbnail_ref().expect("the still");
-        assert_eq!(&drain(luma.fetch(&submitted.handle, &thumbnail, 1024).await.unwrap()).await.unwrap()[..], b"ray still");
-        let cdn = fake.requests_to("GET /cdn/");
-        assert_eq!(cdn.len(), 2);
-        assert!(cdn.iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
-        luma.delete_upstream(&submitted.handle).await.unwrap();
-        let delete = &fake.requests_to("DELETE /generations/g-1")[0];
-        assert_eq!(delete.header("authorization"), Some("Bearer luma-test-key"));
-        // cancel is a delete too; an already deleted generation is fine
-        luma.cancel(&UpstreamHandle { id: "gone".into(), data: Default::default() }).await.unwrap();
-        assert_eq!(fake.requests_to("DELETE /generations/gone").len(), 1);
-    }
-
-    #[tokio::test]
-    async fn an_image_goes_to_the_image_endpoint() {
-        let fake = FakeUpstream::start(|r| match r.route().as_str() {
-            "POST /generations/image" => {
-                let mut g = generation("i-1", "completed");
-                g["assets"] = json!({"image": "https://cdn.example/i-1.jpg"});
-                Reply::json(201, g)
-            }
-            _ => Reply::status(404),
-        })
-        .await;
-        let luma = adapter(&fake);
-        let submitted = luma.submit(&job(MediaKind::Image, "photon-1", &[("aspect_ratio", ParamValue::Text("4:3".into()))])).await.unwrap();
-        assert_eq!(fake.requests()[0].json(), json!({"model": "photon-1", "prompt": "a glass whale over a city", "aspect_ratio": "4:3"}));
-        let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("completed at once") };
-        assert_eq!(outputs[0], OutputRef::new("https://cdn.example/i-1.jpg", Some("image/jpeg".into())), "an image has no thumbnail");
-    }
-
-    #[tokio::test]
-    async fn errors_map_to_the_classes() {
-        let cases: Vec<(Reply, &str)> = vec![
-            (Reply::json(401, json!({"detail": "Invalid API key"})), "provider.auth"),
-            (Reply::json(400, json!({"detail": "400: prompt not allowed because advanced moderation failed"})), "provider.content_policy"),
-            (Reply::json(400, json!({"detail": "Insufficient credits"})), "provider.insufficient_credit"),
-            (
-                Reply::json(422, json!({"detail": [{"loc": ["body", "duration"], "msg": "Input should be '5s' or '9s'"}]})),
-                "provider.invalid_input",
-            ),
-            (Reply::json(500, json!({"detail": "Internal Server Error"})), "provider.transient"),
-            (Reply::text(200, "not json"), "provider.transient"),
-        ];
-        for (reply, code) in cases {
-            let fake = FakeUpstream::start(move |_| reply.clone()).await;
-            let err = adapter(&fake).submit(&video_job()).await.expect_err("an error");
-            assert_eq!(err.code(), code, "{err}");
-            fake.stop().await;
-        }
-        let fake = FakeUpstream::start(|_| Reply::json(429, json!({"detail": "Too many requests"})).header("retry-after", 3)).await;
-        let err = adapter(&fake).poll(&UpstreamHandle { id: "g".into(), data: Default::default() }).await.unwrap_err();
-        assert_eq!(err, ProviderError::RateLimited { retry_after: Some(Duration::from_secs(3)), message: "Too many requests".into() });
-        let fake = FakeUpstream::start(|_| Reply::json(404, json!({"detail": "Generation not found"}))).await;
-        let err = adapter(&fake).poll(&UpstreamHandle { id: "g".into(), data: Default::default() }).await.unwrap_err();
-        assert_eq!(err.code(), "provider.not_found");
-    }
-
-    #[tokio::test]
-    async fn failed_generations_and_unknown_states() {
-        let answer = Arc::new(Mutex::new(json!({})));
-        let current = answer.clone();
-        let fake = FakeUpstream::start(move |_| Reply::json(200, current.lock().unwrap().clone())).await;
-        let luma = adapter(&fake);
-        let handle = UpstreamHandle { id: "g-1".into(), data: Default::default() };
-        let poll = async |body: Value| {
-            *answer.lock().unwrap() = body;
-            luma.poll(&handle).await.unwrap()
-        };
-        let mut failed = generation("g-1", "failed");
-        failed["failure_reason"] = json!("Prompt failed moderation: blocked content");
-        let UpstreamStatus::Failed(e) = poll(failed).await else { panic!() };
-        assert_eq!(e.code(), "provider.content_policy");
-        let mut failed = generation("g-1", "failed");
-        failed["failure_reason"] = json!("frame0 image could not be downloaded");
-        let UpstreamStatus::Failed(e) = poll(failed).await else { panic!() };
-        assert_eq!(e.code(), "provider.invalid_input");
-        assert!(matches!(poll(generation("g-1", "upscaling")).await, UpstreamStatus::Pending { .. }));
-        assert!(matches!(poll(generation("g-1", "completed")).await, UpstreamStatus::Failed(ProviderError::Transient(_))));
-    }
-
-    #[tokio::test]
-    async fn a_hanging_upstream_times_out() {
-        let fake = FakeUpstream::start(|_| Reply::hang()).await;
-        let luma = Luma::new(&config(&fake, Duration::from_millis(300))).unwrap();
-        assert_eq!(luma.submit(&video_job()).await.unwrap_err(), ProviderError::Timeout);
-    }
-
-    #[tokio::test]
-    async fn expired_and_oversized_outputs_are_refused() {
-        let fake = FakeUpstream::start(|r| match r.path.as_str() {
-            "/expired.mp4" => Reply::text(403, "<Error><Code>AccessDenied</Code></Error>"),
-            _ => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
-        })
-        .await;
-        let luma = adapter(&fake);
-        let handle = UpstreamHandle { id: "g".into(), data: Default::default() };
-        let at = |path: &str| OutputRef::new(fake.at(path).to_string(), None);
-        assert_eq!(luma.fetch(&handle, &at("expired.mp4"), 1 << 20).await.err().map(|e| e.code()), Some("provider.not_found"));
-        assert_eq!(luma.fetch(&handle, &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
-    }
-
-    #[test]
-    fn callbacks_name_the_generation() {
-        let luma = Luma::new(&ConnectionConfig::new("l", "luma")).unwrap();
-        let call = |body: &str| Callback { headers: Default::default(), body: Bytes::from(body.to_string()) };
-        assert_eq!(
-            luma.callback(&call(r#"{"id":"g-7","state":"completed","assets":{"video":"https://x"}}"#)).unwrap().as_deref(),
-            Some("g-7")
-        );
-        assert_eq!(luma.callback(&call("[]")).unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn test_connection_reads_the_credit_balance() {
-        let fake = FakeUpstream::start(|r| match (r.route().as_str(), r.header("authorization")) {
-            ("GET /credits", Some("Bearer luma-test-key")) => Reply::json(200, json!({"credit_balance": 1520.5})),
-            _ => Reply::json(401, json!({"detail": "Invalid API key"})),
-        })
-        .await;
-        assert!(adapter(&fake).test_connection().await.unwrap().contains("1520.5 credits"));
-        let wrong = Luma::new(&ConnectionConfig { api_key: Some(Secret::new("nope")), ..config(&fake, Duration::from_secs(1)) }).unwrap();
-        assert_eq!(wrong.test_connection().await.unwrap_err(), ProviderError::Auth("Invalid API key".into()));
-    }
-}
+mod tests;

@@ -1,6 +1,11 @@
 //! Upstream providers: the `Provider` trait every adapter implements, the normalised error
 //! classes, and the registry that maps catalog models to configured connections.
 //! Adapters translate; they do not store, charge or retry (the engine does).
+//!
+//! Each adapter file keeps only its provider's wire format; sending with the key, error
+//! mapping by table, keyless downloads, status words and the test builders live in [`kit`]
+//! (see its "Writing an adapter"). `http` is the SSRF-guarded client underneath, `wire` the
+//! shared JSON reading and error classes, `inline` the outputs held in memory.
 
 pub mod bfl;
 pub mod comfyui;
@@ -10,6 +15,7 @@ pub mod fal;
 pub mod gemini;
 pub mod http;
 pub mod inline;
+pub mod kit;
 pub mod kling;
 pub mod luma;
 pub mod luma_agents;
@@ -162,11 +168,16 @@ pub trait Provider: Send + Sync {
     /// An output's `thumbnail` is fetched through here too, as an `OutputRef` of that location
     /// (`OutputRef::thumbnail_ref`).
     async fn fetch(&self, handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError>;
-    /// Best effort.
-    async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError>;
+    /// Best effort. The default, for APIs without a cancel endpoint, does nothing.
+    async fn cancel(&self, _handle: &UpstreamHandle) -> Result<(), ProviderError> {
+        Ok(())
+    }
     /// Best effort, after custody. `true` when the provider's copy was deleted through its
-    /// API; `false` when the API offers no deletion (or keeps no copy) and nothing was sent.
-    async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError>;
+    /// API; `false` when the API offers no deletion (or keeps no copy) and nothing was sent,
+    /// which is the default.
+    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
+        Ok(false)
+    }
     /// Reads a callback: checks its signature where the provider signs them (`Err(Auth)` when
     /// it does not verify) and returns the upstream job id it concerns (`UpstreamHandle::id`).
     /// The engine then polls that job at once; polling stays the source of truth, so the

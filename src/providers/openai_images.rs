@@ -12,11 +12,12 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
+use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
+use super::kit::{self, Api, Auth, extension_of, image_type_of_format, text_param};
+use super::openai_videos::ERRORS;
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
-use crate::domain::catalog::{ParamValue, Params};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The default base URL.
@@ -30,9 +31,7 @@ const PASSED_THROUGH: &[&str] = &["size", "quality", "background", "output_forma
 
 /// The adapter for one connection.
 pub struct OpenAiImages {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     inline: InlineOutputs,
 }
 
@@ -51,19 +50,6 @@ struct Image {
 }
 
 #[derive(Debug, Deserialize)]
-struct ApiErrorBody {
-    code: Option<String>,
-    message: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorEnvelope {
-    error: Option<ApiErrorBody>,
-}
-
-#[derive(Debug, Deserialize)]
 struct ModelList {
     #[serde(default)]
     data: Vec<ModelEntry>,
@@ -74,57 +60,9 @@ struct ModelEntry {
     id: String,
 }
 
-fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    match params.get(name) {
-        Some(ParamValue::Text(t)) => Some(t.as_str()),
-        _ => None,
-    }
-}
-
-/// The MIME type of an `output_format`.
-fn image_type(format: &str) -> &'static str {
-    match format {
-        "jpeg" | "jpg" => "image/jpeg",
-        "webp" => "image/webp",
-        _ => "image/png",
-    }
-}
-
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        _ => "png",
-    }
-}
-
-/// Maps an error response to the normalised classes (`error.code` or `error.type`, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let error = serde_json::from_slice::<ErrorEnvelope>(&body).ok().and_then(|e| e.error);
-    let code = error.as_ref().and_then(|e| e.code.clone().or(e.kind.clone())).unwrap_or_default();
-    let message = error.as_ref().and_then(|e| e.message.clone()).unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, &code, message, wait)
-}
-
 impl OpenAiImages {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, inline: InlineOutputs::default() })
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.credential(self.key.as_ref())
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     /// The JSON body of a text-to-image request.
@@ -135,7 +73,7 @@ impl OpenAiImages {
             "n": job.output_count.max(1),
         });
         for name in PASSED_THROUGH {
-            if let Some(value) = text(&job.params, name) {
+            if let Some(value) = text_param(&job.params, name) {
                 body[*name] = value.into();
             }
         }
@@ -149,13 +87,13 @@ impl OpenAiImages {
             .text("prompt", job.prompt.clone())
             .text("n", job.output_count.max(1).to_string());
         for name in PASSED_THROUGH {
-            if let Some(value) = text(&job.params, name) {
+            if let Some(value) = text_param(&job.params, name) {
                 form = form.text(*name, value.to_string());
             }
         }
         for (n, image) in job.references.iter().enumerate() {
             let part = Part::bytes(image.bytes.to_vec())
-                .file_name(format!("reference-{}.{}", n + 1, extension(&image.content_type)))
+                .file_name(format!("reference-{}.{}", n + 1, extension_of(&image.content_type)))
                 .mime_str(&image.content_type)
                 .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
             form = form.part("image[]", part);
@@ -176,7 +114,7 @@ impl OpenAiImages {
             Ok(answer) => answer,
             Err(e) => return UpstreamStatus::Failed(e),
         };
-        let content_type = image_type(answer.output_format.as_deref().unwrap_or(format));
+        let content_type = image_type_of_format(answer.output_format.as_deref().unwrap_or(format));
         let mut outputs = Vec::new();
         for (n, image) in answer.data.into_iter().enumerate() {
             if let Some(b64) = image.b64_json.as_deref().filter(|b| !b.is_empty()) {
@@ -202,21 +140,21 @@ impl OpenAiImages {
 impl Provider for OpenAiImages {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let request = if job.references.is_empty() {
-            let url = wire::join(&self.base, "images/generations")?;
+            let url = self.api.url("images/generations")?;
             let body = Self::generation_body(job);
-            self.client.post(&url).map(|r| r.json(&body))
+            self.api.client().post(&url).map(|r| r.json(&body))
         } else {
-            let url = wire::join(&self.base, "images/edits")?;
+            let url = self.api.url("images/edits")?;
             let form = Self::edit_form(job)?;
-            self.client.post(&url).map(|r| r.multipart(form))
+            self.api.client().post(&url).map(|r| r.multipart(form))
         };
-        let response = self.send(request).await?;
+        let response = self.api.send(request).await?;
         let id = job.generation.to_string();
         let mut handle = UpstreamHandle { id: id.clone(), data: Default::default() };
         if let Some(request_id) = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
             handle.data.insert("request_id".into(), request_id.to_string());
         }
-        let format = text(&job.params, "output_format").unwrap_or("png");
+        let format = text_param(&job.params, "output_format").unwrap_or("png");
         let status = self.outputs(&id, response, job.output_count, format).await;
         Ok(Submitted { handle, status })
     }
@@ -232,18 +170,8 @@ impl Provider for OpenAiImages {
         }
         // a URL answer (a gateway, or dall-e style): a signed URL, fetched without the key
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
-        let response = wire::send(self.client.get(&url)).await?;
-        let status = response.status().as_u16();
-        if matches!(status, 403 | 404 | 410) {
-            return Err(ProviderError::NotFound(format!("the output URL answered HTTP {status} (expired?)")));
-        }
-        if !response.status().is_success() {
-            return Err(error_from(response).await);
-        }
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        let gone = |status| format!("the output URL answered HTTP {status} (expired?)");
+        kit::fetch_keyless(self.api.client(), &url, cap, gone, Some(&ERRORS)).await
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
@@ -259,8 +187,8 @@ impl Provider for OpenAiImages {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = wire::join(&self.base, "models")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("models")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let list: ModelList = wire::read_json(response).await?;
         let images = list.data.iter().filter(|m| m.id.starts_with("gpt-image")).count();
         Ok(format!("The key works: {} models are visible, {images} of them GPT Image models.", list.data.len()))
@@ -268,268 +196,4 @@ impl Provider for OpenAiImages {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    use base64::Engine;
-    use bytes::Bytes;
-    use fake_upstream::{FakeUpstream, Reply, Request};
-    use futures_util::TryStreamExt;
-
-    use super::*;
-    use crate::config::Secret;
-    use crate::domain::catalog::{MediaKind, ReferenceRole};
-    use crate::domain::ids::GenerationId;
-    use crate::providers::ReferenceImage;
-
-    const KEY: &str = "sk-test-images";
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\nfake image one";
-    const PNG2: &[u8] = b"\x89PNG\r\n\x1a\nfake image two";
-
-    fn b64(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
-
-    fn adapter(fake: &FakeUpstream, timeout: Duration) -> OpenAiImages {
-        let config = ConnectionConfig {
-            base_url: Some(fake.at("v1")),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("oai-images", "openai_images")
-        };
-        OpenAiImages::new(&config).unwrap()
-    }
-
-    fn job(count: usize) -> ProviderJob {
-        let params = Params::from([
-            ("size".to_string(), ParamValue::Text("1536x1024".into())),
-            ("quality".to_string(), ParamValue::Text("high".into())),
-            ("background".to_string(), ParamValue::Text("transparent".into())),
-            ("output_format".to_string(), ParamValue::Text("webp".into())),
-            ("count".to_string(), ParamValue::Int(count as i64)),
-        ]);
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: "gpt-image-1.5".into(),
-            upstream_model: "gpt-image-1.5".into(),
-            kind: MediaKind::Image,
-            prompt: "a lighthouse in fog".into(),
-            negative_prompt: None,
-            params,
-            references: Vec::new(),
-            output_count: count,
-            callback_url: None,
-        }
-    }
-
-    fn answer(images: &[&[u8]]) -> Reply {
-        let data: Vec<_> = images.iter().map(|i| serde_json::json!({"b64_json": b64(i), "revised_prompt": "x"})).collect();
-        Reply::json(200, serde_json::json!({"created": 1, "data": data, "output_format": "webp", "usage": {"total_tokens": 9}}))
-            .header("x-request-id", "req_123")
-    }
-
-    async fn collect(stream: ByteStream) -> Vec<u8> {
-        stream.try_collect::<Vec<Bytes>>().await.unwrap().concat()
-    }
-
-    fn error(status: u16, code: &str, message: &str) -> Reply {
-        Reply::json(
-            status,
-            serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}}),
-        )
-    }
-
-    async fn submit_error(reply: Reply) -> ProviderError {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake, Duration::from_secs(2)).submit(&job(1)).await.unwrap_err();
-        fake.stop().await;
-        err
-    }
-
-    #[tokio::test]
-    async fn text_to_image_posts_the_golden_json_and_holds_the_base64_images() {
-        let fake = FakeUpstream::start(|_| answer(&[PNG, PNG2])).await;
-        let provider = adapter(&fake, Duration::from_secs(2));
-        let job = job(2);
-        let submitted = provider.submit(&job).await.unwrap();
-
-        let requests = fake.requests();
-        assert_eq!(requests.len(), 1);
-        let sent = &requests[0];
-        assert_eq!(sent.route(), "POST /v1/images/generations");
-        assert_eq!(sent.header("authorization"), Some(&*format!("Bearer {KEY}")));
-        assert_eq!(
-            sent.json(),
-            serde_json::json!({
-                "model": "gpt-image-1.5", "prompt": "a lighthouse in fog", "n": 2,
-                "size": "1536x1024", "quality": "high", "background": "transparent", "output_format": "webp"
-            })
-        );
-        assert_eq!(submitted.handle.id, job.generation.to_string());
-        assert_eq!(submitted.handle.data.get("request_id").map(String::as_str), Some("req_123"));
-        let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("{:?}", submitted.status) };
-        assert_eq!(outputs.len(), 2);
-        assert!(outputs.iter().all(|o| o.content_type.as_deref() == Some("image/webp")));
-        assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, PNG);
-        assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[1], 1 << 20).await.unwrap()).await, PNG2);
-        assert_eq!(provider.fetch(&submitted.handle, &outputs[0], 4).await.err(), Some(ProviderError::TooLarge { cap: 4 }));
-
-        // after custody the held copy is dropped: a later fetch finds nothing
-        provider.delete_upstream(&submitted.handle).await.unwrap();
-        assert!(matches!(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await, Err(ProviderError::NotFound(_))));
-        assert_eq!(fake.requests().len(), 1, "nothing upstream to delete");
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn a_reference_makes_it_a_multipart_edit_with_image_parts() {
-        let fake = FakeUpstream::start(|_| answer(&[PNG])).await;
-        let provider = adapter(&fake, Duration::from_secs(2));
-        let mut job = job(1);
-        job.references = vec![ReferenceImage {
-            role: ReferenceRole::Reference,
-            content_type: "image/jpeg".into(),
-            bytes: Bytes::from_static(b"\xff\xd8jpeg"),
-        }];
-        let submitted = provider.submit(&job).await.unwrap();
-        assert!(matches!(submitted.status, UpstreamStatus::Succeeded { ref outputs } if outputs.len() == 1));
-
-        let sent = &fake.requests()[0];
-        assert_eq!(sent.route(), "POST /v1/images/edits");
-        assert_eq!(sent.header("authorization"), Some(&*format!("Bearer {KEY}")));
-        let fields: std::collections::BTreeMap<String, String> =
-            sent.multipart().iter().filter(|p| p.filename.is_none()).map(|p| (p.name.clone(), p.text())).collect();
-        let expected: std::collections::BTreeMap<String, String> = [
-            ("model", "gpt-image-1.5"),
-            ("prompt", "a lighthouse in fog"),
-            ("n", "1"),
-            ("size", "1536x1024"),
-            ("quality", "high"),
-            ("background", "transparent"),
-            ("output_format", "webp"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        assert_eq!(fields, expected);
-        let image = sent.part("image[]").expect("an image[] part");
-        assert_eq!(image.content_type.as_deref(), Some("image/jpeg"));
-        assert_eq!(image.filename.as_deref(), Some("reference-1.jpg"));
-        assert_eq!(&image.data[..], b"\xff\xd8jpeg");
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn a_url_answer_is_fetched_without_the_key_and_an_expired_url_is_not_found() {
-        let state = Arc::new(Mutex::new(0));
-        let seen = state.clone();
-        let fake = FakeUpstream::start(move |r: &Request| match r.route().as_str() {
-            "POST /v1/images/generations" => {
-                Reply::json(200, serde_json::json!({"data": [{"url": format!("http://{}/cdn/a.png", r.header("host").unwrap())}]}))
-            }
-            "GET /cdn/a.png" => {
-                let mut n = seen.lock().unwrap();
-                *n += 1;
-                if *n == 1 { Reply::bytes(200, "image/png", PNG) } else { Reply::status(403) }
-            }
-            _ => Reply::status(500),
-        })
-        .await;
-        let provider = adapter(&fake, Duration::from_secs(2));
-        let submitted = provider.submit(&job(1)).await.unwrap();
-        let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!() };
-        assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, PNG);
-        let download = fake.requests_to("GET /cdn/a.png").remove(0);
-        assert_eq!(download.header("authorization"), None, "the key stays with the API");
-        assert!(matches!(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await, Err(ProviderError::NotFound(_))));
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn http_errors_map_to_the_classes() {
-        assert!(matches!(submit_error(error(401, "invalid_api_key", "Incorrect API key")).await, ProviderError::Auth(_)));
-        assert!(
-            matches!(submit_error(error(400, "invalid_value", "Invalid size")).await, ProviderError::InvalidInput(m) if m == "Invalid size")
-        );
-        let moderated = Reply::json(
-            400,
-            serde_json::json!({"error": {"message": "Your request was rejected by the safety system.", "type": "image_generation_user_error", "code": "moderation_blocked"}}),
-        );
-        assert!(matches!(submit_error(moderated).await, ProviderError::ContentPolicy(_)));
-        assert!(matches!(
-            submit_error(error(429, "insufficient_quota", "You exceeded your current quota")).await,
-            ProviderError::InsufficientUpstreamCredit(_)
-        ));
-        assert!(matches!(
-            submit_error(error(400, "billing_hard_limit_reached", "Billing hard limit has been reached")).await,
-            ProviderError::InsufficientUpstreamCredit(_)
-        ));
-        let limited = submit_error(error(429, "rate_limit_exceeded", "Rate limit reached").header("retry-after", "7")).await;
-        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
-        assert!(matches!(limited, ProviderError::RateLimited { .. }));
-        assert!(matches!(submit_error(error(503, "server_error", "overloaded")).await, ProviderError::Transient(_)));
-        assert!(matches!(submit_error(Reply::text(502, "<html>bad gateway</html>")).await, ProviderError::Transient(_)));
-    }
-
-    #[tokio::test]
-    async fn a_submit_that_never_answers_times_out() {
-        let fake = FakeUpstream::start(|_| Reply::hang()).await;
-        let err = adapter(&fake, Duration::from_millis(300)).submit(&job(1)).await.unwrap_err();
-        assert_eq!(err, ProviderError::Timeout);
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn a_broken_success_answer_fails_the_job_instead_of_submitting_again() {
-        for reply in [
-            Reply::text(200, "{not json"),
-            Reply::json(200, serde_json::json!({"data": []})),
-            Reply::json(200, serde_json::json!({"data": [{"b64_json": "%%% not base64 %%%"}]})),
-        ] {
-            let fake = FakeUpstream::start(move |_| reply.clone()).await;
-            let submitted = adapter(&fake, Duration::from_secs(2)).submit(&job(1)).await.expect("not an error to retry");
-            assert!(matches!(submitted.status, UpstreamStatus::Failed(ProviderError::Transient(_))), "{:?}", submitted.status);
-            fake.stop().await;
-        }
-    }
-
-    #[tokio::test]
-    async fn cancel_drops_held_images_and_poll_has_nothing_to_find() {
-        let fake = FakeUpstream::start(|_| answer(&[PNG])).await;
-        let provider = adapter(&fake, Duration::from_secs(2));
-        let submitted = provider.submit(&job(1)).await.unwrap();
-        let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!() };
-        provider.cancel(&submitted.handle).await.unwrap();
-        assert!(matches!(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await, Err(ProviderError::NotFound(_))));
-        assert!(matches!(provider.poll(&submitted.handle).await, Err(ProviderError::NotFound(_))));
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn test_connection_lists_models_with_the_key() {
-        let fake = FakeUpstream::start(|r: &Request| {
-            if r.header("authorization") != Some(&*format!("Bearer {KEY}")) {
-                return error(401, "invalid_api_key", "Incorrect API key provided");
-            }
-            Reply::json(
-                200,
-                serde_json::json!({"object": "list", "data": [{"id": "gpt-image-1"}, {"id": "gpt-image-1.5"}, {"id": "gpt-4o"}]}),
-            )
-        })
-        .await;
-        let message = adapter(&fake, Duration::from_secs(2)).test_connection().await.unwrap();
-        assert_eq!(message, "The key works: 3 models are visible, 2 of them GPT Image models.");
-        assert_eq!(fake.requests()[0].route(), "GET /v1/models");
-        let wrong = OpenAiImages::new(&ConnectionConfig {
-            base_url: Some(fake.at("v1")),
-            api_key: Some(Secret::new("sk-wrong")),
-            allow_private_network: true,
-            ..ConnectionConfig::new("oai-images", "openai_images")
-        })
-        .unwrap();
-        assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
-        fake.stop().await;
-    }
-}
+mod tests;

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::OutboundError;
+use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
@@ -22,9 +23,7 @@ pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
 
 /// The adapter for one connection.
 pub struct OpenAiVideos {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
 }
 
 /// The Video object (tolerant: unknown fields ignored, most fields optional).
@@ -49,26 +48,19 @@ struct ErrorEnvelope {
     error: Option<ApiErrorBody>,
 }
 
+/// The error table of OpenAI-compatible APIs: `error.code` (or `error.type`), then the status.
+pub(crate) static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads `{"error": {"code", "type", "message"}}`.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let error = serde_json::from_slice::<ErrorEnvelope>(answer.body).ok().and_then(|e| e.error);
+    let code = error.as_ref().and_then(|e| e.code.clone().or(e.kind.clone())).unwrap_or_default();
+    ErrorReport { code, message: error.and_then(|e| e.message), wait: None }
+}
+
 impl OpenAiVideos {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.credential(self.key.as_ref())
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
     }
 
     async fn video(&self, response: reqwest::Response) -> Result<(Video, Option<Duration>), ProviderError> {
@@ -104,17 +96,6 @@ fn job_error(error: Option<&ApiErrorBody>) -> ProviderError {
     wire::job_failure(&code, message)
 }
 
-/// Maps an error response to the normalised classes (`error.code`, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let error = serde_json::from_slice::<ErrorEnvelope>(&body).ok().and_then(|e| e.error);
-    let code = error.as_ref().and_then(|e| e.code.clone().or(e.kind.clone())).unwrap_or_default();
-    let message = error.as_ref().and_then(|e| e.message.clone()).unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, &code, message, wait)
-}
-
 #[async_trait]
 impl Provider for OpenAiVideos {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
@@ -133,23 +114,23 @@ impl Provider for OpenAiVideos {
                 .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
             form = form.part("input_reference", part);
         }
-        let url = self.url("videos")?;
-        let response = self.send(self.client.post(&url).map(|r| r.multipart(form))).await?;
+        let url = self.api.url("videos")?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.multipart(form))).await?;
         let (video, hint) = self.video(response).await?;
         let status = self.status(&video, hint)?;
         Ok(Submitted { handle: UpstreamHandle { id: video.id, data: Default::default() }, status })
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let url = self.url(&format!("videos/{}", handle.id))?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url(&format!("videos/{}", handle.id))?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let (video, hint) = self.video(response).await?;
         self.status(&video, hint)
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
-        let url = self.url(&output.location)?;
-        let response = self.send(self.client.get(&url).map(|r| r.header("accept", "application/binary"))).await?;
+        let url = self.api.url(&output.location)?;
+        let response = self.api.send(self.api.client().get(&url).map(|r| r.header("accept", "application/binary"))).await?;
         Ok(wire::download(response, cap))
     }
 
@@ -159,45 +140,31 @@ impl Provider for OpenAiVideos {
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        let url = self.url(&format!("videos/{}", handle.id))?;
-        self.send(self.client.delete(&url)).await.map(|_| true)
+        let url = self.api.url(&format!("videos/{}", handle.id))?;
+        self.api.send(self.api.client().delete(&url)).await.map(|_| true)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.url("videos?limit=1")?;
-        self.send(self.client.get(&url)).await?;
+        let url = self.api.url("videos?limit=1")?;
+        self.api.send(self.api.client().get(&url)).await?;
         Ok("listed videos".into())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
-    use bytes::Bytes;
     use fake_upstream::{FakeUpstream, Reply};
-    use futures_util::TryStreamExt;
+
     use serde_json::json;
 
     use super::*;
-    use crate::config::Secret;
+    use crate::providers::kit::testing::{connection, drain};
 
     const KEY: &str = "sk-test-key";
 
     fn adapter(fake: &FakeUpstream) -> OpenAiVideos {
-        let config = ConnectionConfig {
-            base_url: Some(fake.at("v1/")),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout: Duration::from_secs(2),
-            ..ConnectionConfig::new("openai", "openai_videos")
-        };
-        OpenAiVideos::new(&config).unwrap()
-    }
-
-    async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-        let chunks: Vec<Bytes> = stream.try_collect().await?;
-        Ok(chunks.concat().into())
+        OpenAiVideos::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), ..connection(fake, "openai_videos", KEY) }).unwrap()
     }
 
     #[tokio::test]

@@ -14,7 +14,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest};
+use super::http::OutboundError;
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, inline, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::ReferenceRole;
@@ -32,9 +33,7 @@ const WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 /// The adapter for one connection.
 pub struct Replicate {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     /// `Prefer: wait=N`, when the connection's timeout leaves room for it.
     wait: Option<u64>,
     hooks: Arc<HookSecret>,
@@ -114,22 +113,11 @@ fn target(upstream: &str) -> Result<Target<'_>, ProviderError> {
 impl Replicate {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         let half = config.timeout.as_secs() / 2;
-        let base = wire::base_url(config, DEFAULT_BASE);
         Ok(Self {
-            client: wire::client_for(config)?,
-            key: wire::bearer_key(config, &base)?,
-            base,
+            api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?,
             wait: (half >= 1).then_some(half.min(SYNC_WAIT_SECS)),
             hooks: Arc::default(),
         })
-    }
-
-    fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        send_authorized(&self.key, request).await
     }
 
     /// Loads the webhook signing key once (best effort: callbacks are only a hint).
@@ -137,7 +125,7 @@ impl Replicate {
         if self.hooks.get().is_some() {
             return;
         }
-        if let Err(e) = fetch_hook_secret(&self.client, &self.base, &self.key, &self.hooks).await {
+        if let Err(e) = fetch_hook_secret(&self.api, &self.hooks).await {
             tracing::warn!(error = %e, "could not load Replicate's webhook signing secret; webhooks are ignored until it loads");
         }
     }
@@ -148,9 +136,9 @@ impl Replicate {
         if self.hooks.loading.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (client, base, key, hooks) = (self.client.clone(), self.base.clone(), self.key.clone(), self.hooks.clone());
+        let (api, hooks) = (self.api.clone(), self.hooks.clone());
         runtime.spawn(async move {
-            if let Err(e) = fetch_hook_secret(&client, &base, &key, &hooks).await {
+            if let Err(e) = fetch_hook_secret(&api, &hooks).await {
                 tracing::warn!(error = %e, "could not load Replicate's webhook signing secret");
             }
             hooks.loading.store(false, Ordering::SeqCst);
@@ -158,27 +146,8 @@ impl Replicate {
     }
 }
 
-async fn send_authorized(
-    key: &Option<Credential>,
-    request: Result<OutboundRequest, OutboundError>,
-) -> Result<reqwest::Response, ProviderError> {
-    let request = request.map(|r| r.credential(key.as_ref()));
-    let response = wire::send(request).await?;
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    Err(error_from(response).await)
-}
-
-async fn fetch_hook_secret(
-    client: &OutboundClient,
-    base: &url::Url,
-    key: &Option<Credential>,
-    hooks: &HookSecret,
-) -> Result<(), ProviderError> {
-    let url = wire::join(base, "webhooks/default/secret")?;
-    let response = send_authorized(key, client.get(&url)).await?;
-    let secret: WebhookSecret = wire::read_json(response).await?;
+async fn fetch_hook_secret(api: &Api, hooks: &HookSecret) -> Result<(), ProviderError> {
+    let secret: WebhookSecret = api.get_json("webhooks/default/secret").await?;
     let encoded = secret.key.strip_prefix("whsec_").unwrap_or(&secret.key);
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
@@ -209,17 +178,18 @@ fn throttle_hint(detail: &str) -> Option<Duration> {
     digits.parse().ok().map(Duration::from_secs)
 }
 
-/// Maps an error response to the normalised classes (problem `title`/`detail`, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let problem = serde_json::from_slice::<Problem>(&body).ok();
+/// Replicate's error table: the problem's `title`/`detail` (and a reset time named in a 429's
+/// detail), then the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads an RFC 7807 problem.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let problem = serde_json::from_slice::<Problem>(answer.body).ok();
     let title = problem.as_ref().and_then(|p| p.title.clone()).unwrap_or_default();
     let detail = problem.as_ref().and_then(|p| text_of(&p.detail));
-    let message = detail.or_else(|| (!title.is_empty()).then(|| title.clone())).unwrap_or_else(|| format!("HTTP {status}"));
-    let wait = wait.or_else(|| if status == 429 { throttle_hint(&message) } else { None });
-    wire::classify(status, &title, message, wait)
+    let message = detail.or_else(|| (!title.is_empty()).then(|| title.clone()));
+    let wait = if answer.status == 429 { message.as_deref().and_then(throttle_hint) } else { None };
+    ErrorReport { code: title, message, wait }
 }
 
 /// A `data:` URI of a reference image.
@@ -347,29 +317,29 @@ impl Provider for Replicate {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let input = Value::Object(input(job));
         let (url, mut body) = match target(&job.upstream_model)? {
-            Target::Model { owner, name } => (self.url(&format!("models/{owner}/{name}/predictions"))?, json!({ "input": input })),
-            Target::Version(version) => (self.url("predictions")?, json!({ "version": version, "input": input })),
+            Target::Model { owner, name } => (self.api.url(&format!("models/{owner}/{name}/predictions"))?, json!({ "input": input })),
+            Target::Version(version) => (self.api.url("predictions")?, json!({ "version": version, "input": input })),
         };
         if let Some(callback) = &job.callback_url {
             body["webhook"] = callback.as_str().into();
             body["webhook_events_filter"] = json!(["completed"]);
             self.load_hook_secret().await;
         }
-        let request = self.client.post(&url).map(|r| {
+        let request = self.api.client().post(&url).map(|r| {
             let r = r.json(&body);
             match self.wait {
                 Some(n) => r.header("prefer", format!("wait={n}")),
                 None => r,
             }
         });
-        let prediction: Prediction = wire::read_json(self.send(request).await?).await?;
+        let prediction: Prediction = wire::read_json(self.api.send(request).await?).await?;
         let status = status_of(&prediction);
         Ok(Submitted { handle: UpstreamHandle { id: prediction.id, data: Default::default() }, status })
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let url = self.url(&format!("predictions/{}", handle.id))?;
-        let prediction: Prediction = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let url = self.api.url(&format!("predictions/{}", handle.id))?;
+        let prediction: Prediction = wire::read_json(self.api.send(self.api.client().get(&url)).await?).await?;
         Ok(status_of(&prediction))
     }
 
@@ -379,23 +349,16 @@ impl Provider for Replicate {
         }
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
         // the key goes along only on the API's own origin (output CDNs get plain, signed URLs)
-        let response = self.send(self.client.get(&url)).await?;
-        if response.content_length().is_some_and(|n| n > cap) {
-            return Err(ProviderError::TooLarge { cap });
-        }
-        Ok(wire::download(response, cap))
+        kit::stream_body(self.api.send(self.api.client().get(&url)).await?, cap)
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        let url = self.url(&format!("predictions/{}/cancel", handle.id))?;
-        self.send(self.client.post(&url)).await.map(|_| ())
+        let url = self.api.url(&format!("predictions/{}/cancel", handle.id))?;
+        self.api.send(self.api.client().post(&url)).await.map(|_| ())
     }
 
-    async fn delete_upstream(&self, _handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // The API has no delete (only the website does); Replicate deletes API predictions'
-        // inputs and outputs by itself one hour after they finish (PROVIDERS.md §8).
-        Ok(false)
-    }
+    // The API has no delete (only the website does); Replicate deletes API predictions'
+    // inputs and outputs by itself one hour after they finish (PROVIDERS.md §8).
 
     fn callback(&self, callback: &Callback) -> Result<Option<String>, ProviderError> {
         let Some(key) = self.hooks.get() else {
@@ -408,8 +371,8 @@ impl Provider for Replicate {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.url("account")?;
-        let account: Account = wire::read_json(self.send(self.client.get(&url)).await?).await?;
+        let url = self.api.url("account")?;
+        let account: Account = wire::read_json(self.api.send(self.api.client().get(&url)).await?).await?;
         Ok(match account.username {
             Some(name) => format!("the key works (Replicate account {name})"),
             None => "the key works".into(),

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
+use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
+use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, extension_of, image_type_of_format, int_param, text_param};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
-use crate::domain::catalog::{ParamValue, Params};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The default base URL.
@@ -27,9 +27,7 @@ const MAX_SEED: i64 = 4_294_967_294;
 
 /// The adapter for one connection.
 pub struct Stability {
-    client: OutboundClient,
-    base: url::Url,
-    key: Option<Credential>,
+    api: Api,
     inline: InlineOutputs,
 }
 
@@ -55,36 +53,6 @@ struct Balance {
     credits: Option<f64>,
 }
 
-fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    match params.get(name) {
-        Some(ParamValue::Text(t)) => Some(t.as_str()),
-        _ => None,
-    }
-}
-
-fn int(params: &Params, name: &str) -> Option<i64> {
-    match params.get(name) {
-        Some(ParamValue::Int(n)) => Some(*n),
-        _ => None,
-    }
-}
-
-fn image_type(format: &str) -> &'static str {
-    match format {
-        "jpeg" | "jpg" => "image/jpeg",
-        "webp" => "image/webp",
-        _ => "image/png",
-    }
-}
-
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        _ => "png",
-    }
-}
-
 /// The endpoint under `v2beta/stable-image/generate/` and, for SD3, the `model` field.
 fn endpoint(upstream_model: &str) -> (&'static str, Option<&str>) {
     match upstream_model {
@@ -108,36 +76,20 @@ fn finished(reason: Option<&str>) -> Result<(), ProviderError> {
     }
 }
 
-/// Maps an error response to the normalised classes (`name`, the messages, then the status).
-async fn error_from(response: reqwest::Response) -> ProviderError {
-    let status = response.status().as_u16();
-    let wait = wire::retry_after(response.headers());
-    let body = wire::error_body(response).await;
-    let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
+/// Stability's error table: `name`, the messages, then the status.
+static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: &[], statuses: &[] };
+
+/// Reads `{"name", "errors": [..]}` or `{"message"}`.
+fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
+    let parsed = serde_json::from_slice::<ErrorBody>(answer.body).ok();
     let code = parsed.as_ref().and_then(|e| e.name.clone()).unwrap_or_default();
-    let message = parsed
-        .map(|e| if e.errors.is_empty() { e.message.unwrap_or_default() } else { e.errors.join("; ") })
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    wire::classify(status, &code, message, wait)
+    let message = parsed.map(|e| if e.errors.is_empty() { e.message.unwrap_or_default() } else { e.errors.join("; ") });
+    ErrorReport { code, message, wait: None }
 }
 
 impl Stability {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        let base = wire::base_url(config, DEFAULT_BASE);
-        Ok(Self { client: wire::client_for(config)?, key: wire::bearer_key(config, &base)?, base, inline: InlineOutputs::default() })
-    }
-
-    fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
-        request.credential(self.key.as_ref())
-    }
-
-    async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
-        let response = wire::send(request.map(|r| self.authorize(r))).await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_from(response).await)
+        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     fn form(job: &ProviderJob) -> Result<Form, ProviderError> {
@@ -152,24 +104,24 @@ impl Stability {
             form = form.text("negative_prompt", negative.to_string());
         }
         if reference.is_none()
-            && let Some(ratio) = text(&job.params, "aspect_ratio")
+            && let Some(ratio) = text_param(&job.params, "aspect_ratio")
         {
             // image-to-image takes the reference's shape
             form = form.text("aspect_ratio", ratio.to_string());
         }
-        if let Some(seed) = int(&job.params, "seed") {
+        if let Some(seed) = int_param(&job.params, "seed") {
             form = form.text("seed", seed.clamp(0, MAX_SEED).to_string());
         }
-        if let Some(format) = text(&job.params, "output_format") {
+        if let Some(format) = text_param(&job.params, "output_format") {
             form = form.text("output_format", format.to_string());
         }
-        if let Some(style) = text(&job.params, "style_preset").filter(|s| *s != "none") {
+        if let Some(style) = text_param(&job.params, "style_preset").filter(|s| *s != "none") {
             form = form.text("style_preset", style.to_string());
         }
         if let Some(image) = reference {
-            let strength = int(&job.params, "strength").unwrap_or(50).clamp(0, 100) as f64 / 100.0;
+            let strength = int_param(&job.params, "strength").unwrap_or(50).clamp(0, 100) as f64 / 100.0;
             let part = Part::bytes(image.bytes.to_vec())
-                .file_name(format!("reference.{}", extension(&image.content_type)))
+                .file_name(format!("reference.{}", extension_of(&image.content_type)))
                 .mime_str(&image.content_type)
                 .map_err(|e| ProviderError::InvalidInput(e.to_string()))?;
             form = form.part("image", part).text("strength", format!("{strength:.2}"));
@@ -201,7 +153,7 @@ impl Stability {
                 Some(b64) => decode_base64(b64),
                 None => Err(ProviderError::Transient("the provider answered without an image".into())),
             };
-            (bytes, answer.finish_reason, seed, image_type(format).to_string())
+            (bytes, answer.finish_reason, seed, image_type_of_format(format).to_string())
         };
         if let Err(e) = finished(reason.as_deref()) {
             return (UpstreamStatus::Failed(e), seed);
@@ -220,11 +172,11 @@ impl Stability {
 impl Provider for Stability {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let (path, _) = endpoint(&job.upstream_model);
-        let url = wire::join(&self.base, &format!("v2beta/stable-image/generate/{path}"))?;
+        let url = self.api.url(&format!("v2beta/stable-image/generate/{path}"))?;
         let form = Self::form(job)?;
-        let response = self.send(self.client.post(&url).map(|r| r.header("accept", "application/json").multipart(form))).await?;
+        let response = self.api.send(self.api.client().post(&url).map(|r| r.header("accept", "application/json").multipart(form))).await?;
         let id = job.generation.to_string();
-        let format = text(&job.params, "output_format").unwrap_or("png");
+        let format = text_param(&job.params, "output_format").unwrap_or("png");
         let (status, seed) = self.outcome(&id, response, format).await;
         let mut handle = UpstreamHandle { id, data: Default::default() };
         if let Some(seed) = seed {
@@ -254,8 +206,8 @@ impl Provider for Stability {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = wire::join(&self.base, "v1/user/balance")?;
-        let response = self.send(self.client.get(&url)).await?;
+        let url = self.api.url("v1/user/balance")?;
+        let response = self.api.send(self.api.client().get(&url)).await?;
         let balance: Balance = wire::read_json(response).await?;
         Ok(match balance.credits {
             Some(credits) => format!("The key works: the account has {credits:.2} Stability credits."),
@@ -265,244 +217,4 @@ impl Provider for Stability {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-    use std::time::Duration;
-
-    use base64::Engine;
-    use bytes::Bytes;
-    use fake_upstream::{FakeUpstream, Reply, Request};
-    use futures_util::TryStreamExt;
-
-    use super::*;
-    use crate::config::Secret;
-    use crate::domain::catalog::{MediaKind, ReferenceRole};
-    use crate::domain::ids::GenerationId;
-    use crate::providers::ReferenceImage;
-
-    const KEY: &str = "sk-stability-test";
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\nstability image";
-
-    fn b64(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
-
-    fn adapter(fake: &FakeUpstream, timeout: Duration) -> Stability {
-        let config = ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new(KEY)),
-            allow_private_network: true,
-            timeout,
-            ..ConnectionConfig::new("stability", "stability")
-        };
-        Stability::new(&config).unwrap()
-    }
-
-    fn job(model: &str) -> ProviderJob {
-        let params = Params::from([
-            ("aspect_ratio".to_string(), ParamValue::Text("16:9".into())),
-            ("output_format".to_string(), ParamValue::Text("webp".into())),
-            ("seed".to_string(), ParamValue::Int(42)),
-            ("strength".to_string(), ParamValue::Int(35)),
-        ]);
-        ProviderJob {
-            generation: GenerationId::generate(),
-            model: model.into(),
-            upstream_model: model.into(),
-            kind: MediaKind::Image,
-            prompt: "a fox in the snow".into(),
-            negative_prompt: Some("blurry".into()),
-            params,
-            references: Vec::new(),
-            output_count: 1,
-            callback_url: None,
-        }
-    }
-
-    fn success() -> Reply {
-        Reply::json(200, serde_json::json!({"image": b64(PNG), "finish_reason": "SUCCESS", "seed": 42}))
-    }
-
-    fn fields(request: &Request) -> BTreeMap<String, String> {
-        request.multipart().iter().filter(|p| p.filename.is_none()).map(|p| (p.name.clone(), p.text())).collect()
-    }
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    async fn collect(stream: ByteStream) -> Vec<u8> {
-        stream.try_collect::<Vec<Bytes>>().await.unwrap().concat()
-    }
-
-    async fn submit_with(reply: Reply) -> Result<Submitted, ProviderError> {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let result = adapter(&fake, Duration::from_secs(2)).submit(&job("stable-image-core")).await;
-        fake.stop().await;
-        result
-    }
-
-    fn error(status: u16, name: &str, message: &str) -> Reply {
-        Reply::json(status, serde_json::json!({"id": "e1", "name": name, "errors": [message]}))
-    }
-
-    #[tokio::test]
-    async fn ultra_text_to_image_is_the_golden_multipart_and_the_base64_image_is_held() {
-        let fake = FakeUpstream::start(|_| success()).await;
-        let provider = adapter(&fake, Duration::from_secs(2));
-        let submitted = provider.submit(&job("stable-image-ultra")).await.unwrap();
-        let sent = &fake.requests()[0];
-        assert_eq!(sent.route(), "POST /v2beta/stable-image/generate/ultra");
-        assert_eq!(sent.header("authorization"), Some(&*format!("Bearer {KEY}")));
-        assert_eq!(sent.header("accept"), Some("application/json"));
-        assert!(sent.header("content-type").unwrap().starts_with("multipart/form-data"));
-        assert_eq!(
-            fields(sent),
-            map(&[
-                ("prompt", "a fox in the snow"),
-                ("negative_prompt", "blurry"),
-                ("aspect_ratio", "16:9"),
-                ("seed", "42"),
-                ("output_format", "webp"),
-            ])
-        );
-        assert_eq!(submitted.handle.data.get("seed").map(String::as_str), Some("42"));
-        let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("{:?}", submitted.status) };
-        assert_eq!(outputs[0].content_type.as_deref(), Some("image/webp"));
-        assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, PNG);
-        provider.delete_upstream(&submitted.handle).await.unwrap();
-        assert!(matches!(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await, Err(ProviderError::NotFound(_))));
-        assert_eq!(fake.requests().len(), 1);
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn sd3_with_a_reference_is_image_to_image_with_an_image_part_and_strength() {
-        let fake = FakeUpstream::start(|_| success()).await;
-        let provider = adapter(&fake, Duration::from_secs(2));
-        let mut job = job("sd3.5-large");
-        job.references =
-            vec![ReferenceImage { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(PNG) }];
-        provider.submit(&job).await.unwrap();
-        let sent = &fake.requests()[0];
-        assert_eq!(sent.route(), "POST /v2beta/stable-image/generate/sd3");
-        assert_eq!(
-            fields(sent),
-            map(&[
-                ("prompt", "a fox in the snow"),
-                ("model", "sd3.5-large"),
-                ("mode", "image-to-image"),
-                ("negative_prompt", "blurry"),
-                ("seed", "42"),
-                ("output_format", "webp"),
-                ("strength", "0.35"),
-            ]),
-            "no aspect_ratio: the output takes the reference's shape"
-        );
-        let image = sent.part("image").expect("an image part");
-        assert_eq!(image.content_type.as_deref(), Some("image/png"));
-        assert_eq!(&image.data[..], PNG);
-
-        job.references.clear();
-        provider.submit(&job).await.unwrap();
-        assert_eq!(fields(&fake.requests()[1]).get("mode").map(String::as_str), Some("text-to-image"));
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn an_image_answer_is_taken_as_it_is() {
-        let submitted =
-            submit_with(Reply::bytes(200, "image/jpeg", PNG).header("finish-reason", "SUCCESS").header("seed", "7")).await.unwrap();
-        let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!() };
-        assert_eq!(outputs[0].content_type.as_deref(), Some("image/jpeg"));
-        assert_eq!(submitted.handle.data["seed"], "7");
-        let filtered = submit_with(Reply::bytes(200, "image/png", PNG).header("finish-reason", "CONTENT_FILTERED")).await.unwrap();
-        assert!(matches!(filtered.status, UpstreamStatus::Failed(ProviderError::ContentPolicy(_))));
-    }
-
-    #[tokio::test]
-    async fn a_filtered_image_is_a_content_policy_failure() {
-        let filtered = Reply::json(200, serde_json::json!({"image": b64(b"blurred"), "finish_reason": "CONTENT_FILTERED", "seed": 1}));
-        let submitted = submit_with(filtered).await.unwrap();
-        assert!(matches!(submitted.status, UpstreamStatus::Failed(ProviderError::ContentPolicy(_))), "{:?}", submitted.status);
-    }
-
-    #[tokio::test]
-    async fn http_errors_map_to_the_classes() {
-        let err = |reply| async { submit_with(reply).await.unwrap_err() };
-        assert!(matches!(err(error(401, "unauthorized", "Incorrect API key")).await, ProviderError::Auth(_)));
-        assert!(matches!(err(error(403, "forbidden", "no access")).await, ProviderError::Auth(_)));
-        let moderated = err(error(403, "content_moderation", "Your request was flagged by our content moderation system")).await;
-        assert!(matches!(moderated, ProviderError::ContentPolicy(_)), "{moderated:?}");
-        assert!(matches!(
-            err(error(402, "payment_required", "You lack sufficient credits")).await,
-            ProviderError::InsufficientUpstreamCredit(_)
-        ));
-        let invalid = err(error(400, "bad_request", "aspect_ratio: must be one of ...")).await;
-        assert_eq!(invalid, ProviderError::InvalidInput("aspect_ratio: must be one of ...".into()));
-        assert!(matches!(err(error(413, "payload_too_large", "too big")).await, ProviderError::InvalidInput(_)));
-        let limited = err(error(429, "rate_limit_exceeded", "slow down").header("retry-after", "10")).await;
-        assert_eq!(limited.retry_after(), Some(Duration::from_secs(10)));
-        assert!(matches!(err(error(500, "internal_error", "oops")).await, ProviderError::Transient(_)));
-        assert!(matches!(err(Reply::text(503, "unavailable")).await, ProviderError::Transient(_)));
-    }
-
-    #[tokio::test]
-    async fn a_broken_success_answer_fails_the_job_instead_of_submitting_again() {
-        for reply in [
-            Reply::text(200, "{nope"),
-            Reply::json(200, serde_json::json!({"finish_reason": "SUCCESS"})),
-            Reply::json(200, serde_json::json!({"image": "@@@", "finish_reason": "SUCCESS"})),
-        ] {
-            let submitted = submit_with(reply).await.expect("not an error to retry");
-            assert!(matches!(submitted.status, UpstreamStatus::Failed(ProviderError::Transient(_))), "{:?}", submitted.status);
-        }
-    }
-
-    #[tokio::test]
-    async fn a_submit_that_never_answers_times_out() {
-        let fake = FakeUpstream::start(|_| Reply::hang()).await;
-        let err = adapter(&fake, Duration::from_millis(300)).submit(&job("stable-image-core")).await.unwrap_err();
-        assert_eq!(err, ProviderError::Timeout);
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn core_sends_its_style_preset_and_nothing_sd3_specific() {
-        let fake = FakeUpstream::start(|_| success()).await;
-        let mut job = job("stable-image-core");
-        job.params.insert("style_preset".into(), ParamValue::Text("anime".into()));
-        job.negative_prompt = None;
-        adapter(&fake, Duration::from_secs(2)).submit(&job).await.unwrap();
-        let sent = &fake.requests()[0];
-        assert_eq!(sent.route(), "POST /v2beta/stable-image/generate/core");
-        let fields = fields(sent);
-        assert_eq!(fields.get("style_preset").map(String::as_str), Some("anime"));
-        assert!(!fields.contains_key("model") && !fields.contains_key("mode") && !fields.contains_key("negative_prompt"), "{fields:?}");
-        fake.stop().await;
-    }
-
-    #[tokio::test]
-    async fn test_connection_reads_the_balance() {
-        let fake = FakeUpstream::start(|r: &Request| match (r.route().as_str(), r.header("authorization")) {
-            ("GET /v1/user/balance", Some(auth)) if auth == format!("Bearer {KEY}") => {
-                Reply::json(200, serde_json::json!({"credits": 12.5}))
-            }
-            _ => error(401, "unauthorized", "bad key"),
-        })
-        .await;
-        assert_eq!(
-            adapter(&fake, Duration::from_secs(2)).test_connection().await.unwrap(),
-            "The key works: the account has 12.50 Stability credits."
-        );
-        let wrong = Stability::new(&ConnectionConfig {
-            base_url: Some(fake.url.clone()),
-            api_key: Some(Secret::new("sk-wrong")),
-            allow_private_network: true,
-            ..ConnectionConfig::new("stability", "stability")
-        })
-        .unwrap();
-        assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
-        fake.stop().await;
-    }
-}
+mod tests;

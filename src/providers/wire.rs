@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use serde::de::DeserializeOwned;
 
-use super::http::{Credential, OutboundClient, OutboundError, OutboundPolicy, OutboundRequest, capped_stream, read_capped};
+use super::http::{OutboundClient, OutboundError, OutboundPolicy, OutboundRequest, capped_stream, read_capped};
 use super::{ByteStream, ProviderError, UpstreamStatus};
 use crate::config::ConnectionConfig;
 
@@ -38,16 +38,6 @@ pub fn base_url(config: &ConnectionConfig, default: &str) -> url::Url {
 /// `base` joined with a relative `path`.
 pub fn join(base: &url::Url, path: &str) -> Result<url::Url, ProviderError> {
     base.join(path).map_err(|e| ProviderError::InvalidInput(format!("bad URL {path:?}: {e}")))
-}
-
-/// The connection's key as `Authorization: Bearer <key>`, for the API's origin (`base`) only.
-pub fn bearer_key(config: &ConnectionConfig, base: &url::Url) -> Result<Option<Credential>, OutboundError> {
-    config.api_key.as_ref().map(|key| Credential::bearer(key.expose(), base)).transpose()
-}
-
-/// The connection's key as the header `name`, for the API's origin (`base`) only.
-pub fn header_key(config: &ConnectionConfig, name: &'static str, base: &url::Url) -> Result<Option<Credential>, OutboundError> {
-    config.api_key.as_ref().map(|key| Credential::header(name, key.expose(), base)).transpose()
 }
 
 /// The normalised class of a failure of the outbound client itself.

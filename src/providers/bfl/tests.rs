@@ -9,20 +9,14 @@ use futures_util::TryStreamExt;
 
 use super::*;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;
+use crate::providers::kit::testing::{self, connection};
 
 const KEY: &str = "bfl-test-key";
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0 fake flux jpeg";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-    ConnectionConfig {
-        base_url: Some(fake.url.clone()),
-        api_key: Some(Secret::new(KEY)),
-        allow_private_network: true,
-        timeout,
-        ..ConnectionConfig::new("bfl", "bfl")
-    }
+    ConnectionConfig { timeout, ..connection(fake, "bfl", KEY) }
 }
 
 fn adapter(fake: &FakeUpstream) -> Bfl {
@@ -30,23 +24,9 @@ fn adapter(fake: &FakeUpstream) -> Bfl {
 }
 
 fn job(model: &str, ratio: &str) -> ProviderJob {
-    let params = Params::from([
-        ("aspect_ratio".to_string(), ParamValue::Text(ratio.into())),
-        ("output_format".to_string(), ParamValue::Text("png".into())),
-        ("seed".to_string(), ParamValue::Int(7)),
-    ]);
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: model.into(),
-        upstream_model: model.into(),
-        kind: MediaKind::Image,
-        prompt: "a glass whale".into(),
-        negative_prompt: None,
-        params,
-        references: Vec::new(),
-        output_count: 1,
-        callback_url: None,
-    }
+    let params =
+        [("aspect_ratio", ParamValue::Text(ratio.into())), ("output_format", ParamValue::Text("png".into())), ("seed", ParamValue::Int(7))];
+    testing::job(MediaKind::Image, model).prompt("a glass whale").params(&params).build()
 }
 
 fn handle(fake: &FakeUpstream, id: &str) -> UpstreamHandle {
@@ -180,7 +160,7 @@ async fn the_key_goes_only_to_the_api_host_and_bfl_clusters() {
     };
     assert!(matches!(provider.poll(&elsewhere).await.unwrap(), UpstreamStatus::Pending { .. }));
     assert_eq!(fake.requests()[0].header("x-key"), None, "another host does not get the key");
-    let key = provider.key.as_ref().unwrap();
+    let key = provider.api.key().unwrap();
     assert!(key.belongs_to(&url::Url::parse("https://api.us1.bfl.ai/v1/get_result?id=1").unwrap()));
     assert!(!key.belongs_to(&url::Url::parse("https://evilbfl.ai/v1/get_result?id=1").unwrap()));
     assert!(!key.belongs_to(&url::Url::parse("http://api.bfl.ai/v1/get_result?id=1").unwrap()), "never in clear text");

@@ -1,6 +1,5 @@
 //! Tests of the comfyui adapter against a loopback fake of its wire format.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,10 +9,9 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;
+use crate::providers::kit::testing::{self, connection};
 
 const KEY: &str = "proxy-token";
 
@@ -33,14 +31,7 @@ fn workflow(with_image: bool) -> Value {
 }
 
 fn config(fake: &FakeUpstream, workflow: Option<Value>, timeout: Duration) -> ConnectionConfig {
-    ConnectionConfig {
-        base_url: Some(fake.url.clone()),
-        api_key: Some(Secret::new(KEY)),
-        allow_private_network: true,
-        timeout,
-        workflow,
-        ..ConnectionConfig::new("comfy", "comfyui")
-    }
+    ConnectionConfig { timeout, workflow, ..connection(fake, "comfyui", KEY) }
 }
 
 fn adapter(fake: &FakeUpstream, with_image: bool) -> ComfyUi {
@@ -48,22 +39,8 @@ fn adapter(fake: &FakeUpstream, with_image: bool) -> ComfyUi {
 }
 
 fn job(prompt: &str) -> ProviderJob {
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: "comfyui-image".into(),
-        upstream_model: "comfyui-image".into(),
-        kind: MediaKind::Image,
-        prompt: prompt.into(),
-        negative_prompt: Some("blurry".into()),
-        params: BTreeMap::from([
-            ("width".to_string(), ParamValue::Int(768)),
-            ("height".to_string(), ParamValue::Int(512)),
-            ("seed".to_string(), ParamValue::Int(1234)),
-        ]),
-        references: Vec::new(),
-        output_count: 1,
-        callback_url: None,
-    }
+    let params = [("width", ParamValue::Int(768)), ("height", ParamValue::Int(512)), ("seed", ParamValue::Int(1234))];
+    testing::job(MediaKind::Image, "comfyui-image").prompt(prompt).negative("blurry").params(&params).build()
 }
 
 fn handle(id: &str) -> UpstreamHandle {

@@ -10,22 +10,15 @@ use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::json;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::MediaKind;
-use crate::domain::ids::GenerationId;
+use crate::providers::kit::testing::{self, connection};
 
 const KEY: &str = "fal-key-id:fal-key-secret";
 const ULTRA: &str = "fal-ai/flux-pro/v1.1-ultra";
 const KLING: &str = "fal-ai/kling-video/v2.1/master/text-to-video";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-    ConnectionConfig {
-        base_url: Some(fake.url.clone()),
-        api_key: Some(Secret::new(KEY)),
-        allow_private_network: true,
-        timeout,
-        ..ConnectionConfig::new("fal", "fal")
-    }
+    ConnectionConfig { timeout, ..connection(fake, "fal", KEY) }
 }
 
 fn adapter(fake: &FakeUpstream) -> Fal {
@@ -33,18 +26,7 @@ fn adapter(fake: &FakeUpstream) -> Fal {
 }
 
 fn job(upstream: &str, params: &[(&str, ParamValue)]) -> ProviderJob {
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: "fal-test".into(),
-        upstream_model: upstream.into(),
-        kind: MediaKind::Image,
-        prompt: "a fox in the snow".into(),
-        negative_prompt: None,
-        params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-        references: Vec::new(),
-        output_count: 1,
-        callback_url: None,
-    }
+    testing::job(MediaKind::Image, "fal-test").upstream(upstream).prompt("a fox in the snow").params(params).build()
 }
 
 fn authorized(r: &Request) -> bool {

@@ -9,38 +9,19 @@ use futures_util::StreamExt;
 
 use super::*;
 use crate::config::Secret;
-use crate::domain::catalog::Params;
-use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;
+use crate::providers::kit::testing::{self, connection};
 
 const KEY: &str = "gm-test-key";
 const OP: &str = "models/veo-3.1-generate-preview/operations/op1";
 const MP4: &[u8] = b"\x00\x00\x00\x18ftypmp42 a tiny video";
 
 fn adapter(fake: &FakeUpstream, timeout: Duration) -> Gemini {
-    let config = ConnectionConfig {
-        base_url: Some(fake.at("v1beta/")),
-        api_key: Some(Secret::new(KEY)),
-        allow_private_network: true,
-        timeout,
-        ..ConnectionConfig::new("gemini", "gemini")
-    };
-    Gemini::new(&config).unwrap()
+    Gemini::new(&ConnectionConfig { base_url: Some(fake.at("v1beta/")), timeout, ..connection(fake, "gemini", KEY) }).unwrap()
 }
 
 fn job(kind: MediaKind, upstream: &str, params: &[(&str, ParamValue)], references: Vec<ReferenceImage>) -> ProviderJob {
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: upstream.into(),
-        upstream_model: upstream.into(),
-        kind,
-        prompt: "a lighthouse in a storm".into(),
-        negative_prompt: None,
-        params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Params>(),
-        references,
-        output_count: 1,
-        callback_url: None,
-    }
+    testing::job(kind, upstream).prompt("a lighthouse in a storm").params(params).references(references).build()
 }
 
 fn video_job() -> ProviderJob {

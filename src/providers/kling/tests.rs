@@ -4,24 +4,21 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
-use futures_util::TryStreamExt;
 
 use super::*;
-use crate::domain::catalog::Params;
-use crate::domain::ids::GenerationId;
 use crate::providers::ReferenceImage;
+use crate::providers::kit::testing::{self, connection, drain};
 
 const AK: &str = "ak-test";
 const SK: &str = "sk-test-secret";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
     ConnectionConfig {
-        base_url: Some(fake.url.clone()),
+        api_key: None,
         access_key: Some(AK.into()),
         secret_key: Some(Secret::new(SK)),
-        allow_private_network: true,
         timeout,
-        ..ConnectionConfig::new("kling", "kling")
+        ..connection(fake, "kling", "")
     }
 }
 
@@ -30,19 +27,7 @@ fn adapter(fake: &FakeUpstream) -> Kling {
 }
 
 fn job(kind: MediaKind, model: &str, params: &[(&str, ParamValue)]) -> ProviderJob {
-    let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: model.into(),
-        upstream_model: model.into(),
-        kind,
-        prompt: "a heron in the rain".into(),
-        negative_prompt: None,
-        params,
-        references: Vec::new(),
-        output_count: 1,
-        callback_url: None,
-    }
+    testing::job(kind, model).prompt("a heron in the rain").params(params).build()
 }
 
 fn video_job() -> ProviderJob {
@@ -73,11 +58,6 @@ fn verify_jwt(request: &Request) -> Value {
     mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
     mac.verify_slice(&decode(parts[2])).expect("signed with the secret key");
     serde_json::from_slice(&decode(parts[1])).unwrap()
-}
-
-async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
-    let chunks: Vec<Bytes> = stream.try_collect().await?;
-    Ok(chunks.concat().into())
 }
 
 #[test]
@@ -323,16 +303,8 @@ async fn a_hanging_upstream_times_out() {
 
 #[tokio::test]
 async fn expired_and_oversized_outputs_are_refused() {
-    let fake = FakeUpstream::start(|r| match r.path.as_str() {
-        "/gone.mp4" => Reply::text(403, "AccessDenied: Request has expired"),
-        _ => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
-    })
-    .await;
-    let kling = adapter(&fake);
-    let handle = UpstreamHandle { id: "t".into(), data: Default::default() };
-    let at = |path: &str| OutputRef::new(fake.at(path).to_string(), None);
-    assert_eq!(kling.fetch(&handle, &at("gone.mp4"), 1 << 20).await.err().unwrap().code(), "provider.not_found");
-    assert_eq!(kling.fetch(&handle, &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
+    let fake = FakeUpstream::start(|_| Reply::status(404)).await;
+    testing::assert_expired_and_oversized_refused(&adapter(&fake)).await;
 }
 
 #[test]

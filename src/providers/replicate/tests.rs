@@ -10,19 +10,13 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::config::Secret;
 use crate::domain::catalog::{MediaKind, ParamValue};
-use crate::domain::ids::GenerationId;
+use crate::providers::kit::testing::{self, connection};
 
 const KEY: &str = "r8_test_key";
 const SIGNING_KEY: &[u8] = b"replicate-signing-key";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
-    ConnectionConfig {
-        base_url: Some(fake.at("v1/")),
-        api_key: Some(Secret::new(KEY)),
-        allow_private_network: true,
-        timeout,
-        ..ConnectionConfig::new("replicate", "replicate")
-    }
+    ConnectionConfig { base_url: Some(fake.at("v1/")), timeout, ..connection(fake, "replicate", KEY) }
 }
 
 fn adapter(fake: &FakeUpstream) -> Replicate {
@@ -30,22 +24,13 @@ fn adapter(fake: &FakeUpstream) -> Replicate {
 }
 
 fn job(upstream: &str) -> ProviderJob {
-    ProviderJob {
-        generation: GenerationId::generate(),
-        model: "replicate-flux-schnell".into(),
-        upstream_model: upstream.into(),
-        kind: MediaKind::Image,
-        prompt: "a lighthouse at dusk".into(),
-        negative_prompt: None,
-        params: BTreeMap::from([
-            ("aspect_ratio".to_string(), ParamValue::Text("16:9".into())),
-            ("count".to_string(), ParamValue::Int(2)),
-            ("seed".to_string(), ParamValue::Int(42)),
-        ]),
-        references: Vec::new(),
-        output_count: 2,
-        callback_url: None,
-    }
+    let params = [("aspect_ratio", ParamValue::Text("16:9".into())), ("count", ParamValue::Int(2)), ("seed", ParamValue::Int(42))];
+    testing::job(MediaKind::Image, "replicate-flux-schnell")
+        .upstream(upstream)
+        .prompt("a lighthouse at dusk")
+        .params(&params)
+        .outputs(2)
+        .build()
 }
 
 fn handle(id: &str) -> UpstreamHandle {

@@ -1,0 +1,184 @@
+//! The adapter kit: what every HTTP adapter shares, so an adapter keeps only its wire format.
+//!
+//! - [`Api`]: one connection's API: the SSRF-guarded client, the base URL, the key attached
+//!   as the provider wants it ([`Auth`]), and [`Api::send`], which maps every non-success
+//!   answer through the adapter's [`ErrorTable`].
+//! - [`ErrorTable`] (`errors`): status-and-body → [`ProviderError`]. The adapter declares how
+//!   its error body reads and which of its codes decide a class; the kit reads the body and
+//!   `Retry-After`, and falls back to the shared classes by words and status.
+//! - [`fetch_keyless`] / [`stream_body`] (`download`): outputs on signed or public URLs,
+//!   fetched without credentials and capped in size.
+//! - `media`: typed parameter readers and image types from formats, extensions and URLs.
+//! - [`StatusWords`] (`poll`): a provider's job-status words → pending, succeeded or failed.
+//! - `testing` (tests only): one builder for jobs and one for connections, for adapter tests.
+//!
+//! # Writing an adapter
+//! 1. Declare `static ERRORS: ErrorTable` with a `read` function for the provider's error
+//!    body (code, message, a wait named in the body) and the codes that decide a class.
+//! 2. In `new`, build `Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)` (or
+//!    `Auth::Header("x-key")`, `Auth::Scheme("Key")`, `Auth::None` with
+//!    [`Api::send_with`] for keys minted per call, like Kling's JWT).
+//! 3. Write the request bodies and response shapes; send with `api.send(api.client().post(&url)…)`
+//!    or [`Api::get_json`] / [`Api::post_json`]; read answers with `wire::read_json`.
+//! 4. Map job states with a [`StatusWords`] table; fetch outputs with [`fetch_keyless`] when
+//!    they live on a CDN, or `api.send` when they need the key.
+//! 5. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}`.
+
+mod download;
+mod errors;
+mod media;
+mod poll;
+#[cfg(test)]
+pub mod testing;
+
+use serde::de::DeserializeOwned;
+
+pub use download::{fetch_keyless, stream_body};
+pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
+pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
+pub use poll::{Phase, StatusWords};
+
+use super::ProviderError;
+use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
+use super::wire;
+use crate::config::ConnectionConfig;
+
+/// How a connection's API key goes on a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// The key as the header named here (`x-key`, `x-goog-api-key`).
+    Header(&'static str),
+    /// `Authorization: <scheme> <key>` (fal's `Key`).
+    Scheme(&'static str),
+    /// No key from the configuration (the adapter passes one per call with [`Api::send_with`]).
+    None,
+}
+
+/// A whole answer with its status and the wait its headers ask for.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub wait: Option<std::time::Duration>,
+    pub body: bytes::Bytes,
+}
+
+/// One connection's API: client, base URL, key and error table.
+#[derive(Debug, Clone)]
+pub struct Api {
+    client: OutboundClient,
+    base: url::Url,
+    key: Option<Credential>,
+    errors: &'static ErrorTable,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+impl Api {
+    /// The API of `config` (its base URL or `default_base`), keyed as `auth` says; error
+    /// answers are read with `errors`.
+    pub fn new(config: &ConnectionConfig, default_base: &str, auth: Auth, errors: &'static ErrorTable) -> Result<Api, OutboundError> {
+        let base = wire::base_url(config, default_base);
+        let key = match (auth, &config.api_key) {
+            (Auth::None, _) | (_, None) => None,
+            (Auth::Bearer, Some(key)) => Some(Credential::bearer(key.expose(), &base)?),
+            (Auth::Header(name), Some(key)) => Some(Credential::header(name, key.expose(), &base)?),
+            (Auth::Scheme(scheme), Some(key)) => Some(Credential::with_scheme(scheme, key.expose(), &base)?),
+        };
+        Ok(Api { client: wire::client_for(config)?, base, key, errors, headers: &[] })
+    }
+
+    /// Also sends the key to HTTPS hosts under `domains` (a provider's regional clusters).
+    pub fn key_also_under(mut self, domains: &'static [&'static str]) -> Api {
+        self.key = self.key.map(|key| key.also_under(domains));
+        self
+    }
+
+    /// Headers (not secrets) sent on every API request, such as an API version.
+    pub fn with_headers(mut self, headers: &'static [(&'static str, &'static str)]) -> Api {
+        self.headers = headers;
+        self
+    }
+
+    /// The outbound client, to build requests.
+    pub fn client(&self) -> &OutboundClient {
+        &self.client
+    }
+
+    /// The base URL, ending in `/`.
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// The connection's key, if it has one.
+    pub fn key(&self) -> Option<&Credential> {
+        self.key.as_ref()
+    }
+
+    /// The adapter's error table.
+    pub fn errors(&self) -> &'static ErrorTable {
+        self.errors
+    }
+
+    /// `path` under the base URL.
+    pub fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
+        wire::join(&self.base, path)
+    }
+
+    /// Adds the API's headers and the connection's key to `request`.
+    pub fn authorize(&self, request: OutboundRequest) -> OutboundRequest {
+        self.authorize_with(request, self.key.as_ref())
+    }
+
+    fn authorize_with(&self, request: OutboundRequest, key: Option<&Credential>) -> OutboundRequest {
+        let request = self.headers.iter().fold(request, |request, (name, value)| request.header(name, value));
+        request.credential(key)
+    }
+
+    /// Sends an authorized request; a non-success answer becomes its class.
+    pub async fn send(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        self.send_with(request, self.key.as_ref()).await
+    }
+
+    /// [`Api::send`] with another key than the connection's (one minted for this call).
+    pub async fn send_with(
+        &self,
+        request: Result<OutboundRequest, OutboundError>,
+        key: Option<&Credential>,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let response = wire::send(request.map(|r| self.authorize_with(r, key))).await?;
+        self.errors.check(response).await
+    }
+
+    /// Sends an authorized request and hands back any answer (APIs that put errors in a 200).
+    pub async fn send_unchecked(&self, request: Result<OutboundRequest, OutboundError>) -> Result<reqwest::Response, ProviderError> {
+        wire::send(request.map(|r| self.authorize(r))).await
+    }
+
+    /// Sends an authorized request (with `key`, else the connection's) and reads the whole
+    /// answer, whatever its status: for APIs that report errors in the body of a 200.
+    pub async fn send_raw(
+        &self,
+        request: Result<OutboundRequest, OutboundError>,
+        key: Option<&Credential>,
+    ) -> Result<RawAnswer, ProviderError> {
+        let key = key.or(self.key.as_ref());
+        let response = wire::send(request.map(|r| self.authorize_with(r, key))).await?;
+        let status = response.status().as_u16();
+        let wait = wire::retry_after(response.headers());
+        let body = read_capped(response, wire::JSON_CAP).await.map_err(wire::outbound)?;
+        Ok(RawAnswer { status, wait, body })
+    }
+
+    /// `GET path`, read as JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ProviderError> {
+        let url = self.url(path)?;
+        wire::read_json(self.send(self.client.get(&url)).await?).await
+    }
+
+    /// `POST path` with a JSON body, read as JSON.
+    pub async fn post_json<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<T, ProviderError> {
+        let url = self.url(path)?;
+        wire::read_json(self.send(self.client.post(&url).map(|r| r.json(body))).await?).await
+    }
+}

@@ -1,0 +1,116 @@
+//! The provider unit-test kit: one builder for connections to a loopback fake upstream, one
+//! for jobs, and the small readers every adapter test needs.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use fake_upstream::{FakeUpstream, Reply};
+use futures_util::TryStreamExt;
+
+use crate::config::{ConnectionConfig, Secret};
+use crate::domain::catalog::{MediaKind, ParamValue, Params, ReferenceRole};
+use crate::domain::generation::{OutputRef, UpstreamHandle};
+use crate::domain::ids::GenerationId;
+use crate::providers::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceImage};
+
+/// A connection of `kind` to `fake` with API key `key`: private network allowed (the fake is
+/// on loopback), a 2-second timeout. Change fields with struct update syntax.
+pub fn connection(fake: &FakeUpstream, kind: &str, key: &str) -> ConnectionConfig {
+    ConnectionConfig {
+        base_url: Some(fake.url.clone()),
+        api_key: Some(Secret::new(key)),
+        allow_private_network: true,
+        timeout: Duration::from_secs(2),
+        ..ConnectionConfig::new(kind, kind)
+    }
+}
+
+/// A job of `kind` for `model` (also its upstream name), one output, no parameters; see
+/// [`JobBuilder`] for the rest.
+pub fn job(kind: MediaKind, model: &str) -> JobBuilder {
+    JobBuilder(ProviderJob {
+        generation: GenerationId::generate(),
+        model: model.into(),
+        upstream_model: model.into(),
+        kind,
+        prompt: "a glass whale over a city".into(),
+        negative_prompt: None,
+        params: Params::new(),
+        references: Vec::new(),
+        output_count: 1,
+        callback_url: None,
+    })
+}
+
+/// Builds a [`ProviderJob`] for a test.
+#[derive(Debug, Clone)]
+pub struct JobBuilder(ProviderJob);
+
+impl JobBuilder {
+    pub fn prompt(mut self, prompt: &str) -> Self {
+        self.0.prompt = prompt.into();
+        self
+    }
+
+    pub fn negative(mut self, negative: &str) -> Self {
+        self.0.negative_prompt = Some(negative.into());
+        self
+    }
+
+    /// The model's name upstream, when it differs from the catalog id.
+    pub fn upstream(mut self, upstream: &str) -> Self {
+        self.0.upstream_model = upstream.into();
+        self
+    }
+
+    pub fn params(mut self, params: &[(&str, ParamValue)]) -> Self {
+        self.0.params.extend(params.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        self
+    }
+
+    pub fn references(mut self, references: Vec<ReferenceImage>) -> Self {
+        self.0.references = references;
+        self
+    }
+
+    pub fn outputs(mut self, count: usize) -> Self {
+        self.0.output_count = count;
+        self
+    }
+
+    pub fn build(self) -> ProviderJob {
+        self.0
+    }
+}
+
+/// A PNG reference image of `role` holding `bytes`.
+pub fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceImage {
+    ReferenceImage { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
+}
+
+/// A handle with `id` and no data.
+pub fn handle(id: &str) -> UpstreamHandle {
+    UpstreamHandle { id: id.into(), data: Default::default() }
+}
+
+/// Reads a whole output stream.
+pub async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
+    let chunks: Vec<Bytes> = stream.try_collect().await?;
+    Ok(chunks.concat().into())
+}
+
+/// Checks what every adapter that downloads outputs from signed URLs must do: an output URL
+/// that answers 403 (expired) is `NotFound`, and one larger than the cap is `TooLarge`.
+/// The adapter must allow private addresses (the CDN fake is on loopback).
+pub async fn assert_expired_and_oversized_refused(provider: &dyn Provider) {
+    let cdn = FakeUpstream::start(|r| match r.path.as_str() {
+        "/expired.mp4" => Reply::text(403, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"),
+        _ => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
+    })
+    .await;
+    let at = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
+    let expired = provider.fetch(&handle("g"), &at("expired.mp4"), 1 << 20).await.err();
+    assert_eq!(expired.map(|e| e.code()), Some("provider.not_found"));
+    assert_eq!(provider.fetch(&handle("g"), &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
+    cdn.stop().await;
+}
