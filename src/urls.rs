@@ -1,6 +1,8 @@
 //! Every URL the application makes, in one place, so templates and handlers never spell
 //! paths by hand.
 
+use crate::domain::ids::GenerationId;
+
 /// Builds paths and absolute links for this instance.
 #[derive(Debug, Clone)]
 pub struct Urls {
@@ -128,6 +130,17 @@ impl Urls {
     }
     pub fn generate(&self) -> &'static str {
         "/generate"
+    }
+    pub fn library(&self) -> &'static str {
+        "/library"
+    }
+    /// The bulk form of the library (keep, unkeep, delete or zip the selection).
+    pub fn library_bulk(&self) -> &'static str {
+        "/library/bulk"
+    }
+    /// One generation's page.
+    pub fn generation(&self, id: GenerationId) -> String {
+        format!("/generations/{id}")
     }
     /// The New generation form with `model` chosen.
     pub fn generate_with(&self, model: &str) -> String {

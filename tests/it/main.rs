@@ -50,5 +50,6 @@ mod setup;
 mod sign_in;
 mod systemd;
 mod tokens;
+mod typed_edge;
 mod uploads;
 mod webhooks;

@@ -94,10 +94,9 @@ pub async fn set_override(req: HttpRequest, admin: Admin, id: web::Path<String>,
     outcome(&req, &admin, result, done).await
 }
 
-pub async fn remove_override(req: HttpRequest, admin: Admin, path: web::Path<(String, String)>) -> PageResult {
+pub async fn remove_override(req: HttpRequest, admin: Admin, path: web::Path<(String, UserId)>) -> PageResult {
     let state = state(&req)?;
     let (id, user) = path.into_inner();
-    let user: UserId = user.parse().map_err(|_| AppError::not_found())?;
     let result = model_policy::remove_override(&state, &admin.0.ctx(), &id, user).await;
     outcome(&req, &admin, result, format!("{id}: override removed.")).await
 }

@@ -77,18 +77,13 @@ struct ShowPage<'a> {
     is_admin: bool,
 }
 
-/// A generation id from a URL; a malformed one is "not found".
-pub(super) fn parse_id(id: &str) -> Result<GenerationId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
-
 fn alt_text(g: &Generation) -> String {
     format!("Generated from: {}", g.prompt.chars().take(200).collect::<String>())
 }
 
-pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let g = generations::visible(&state, &who.user, parse_id(&id)?).await?;
+    let g = generations::visible(&state, &who.user, id.into_inner()).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
     let registry = state.registry();
     let model = registry.model(&g.model);
@@ -130,9 +125,9 @@ pub async fn list() -> HttpResponse {
     crate::http::responses::redirect("/library")
 }
 
-pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let path = format!("/generations/{id}");
     match generations::cancel(&state, &who.user, id).await {
         Ok(_) => Ok(redirect_with(&path, FlashKind::Success, "Cancelling: the credits are released when it stops.")),
@@ -172,9 +167,9 @@ fn too_many_streams(state: &AppState) -> AppError {
 }
 
 /// `GET /generations/{id}/events`: the status card now and at every change, then `done`.
-pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let first = generations::visible(&state, &who.user, id).await?;
     let slot = state.event_streams.claim(who.user.id).map_err(|_| too_many_streams(&state))?;
     let receiver = state.engine.subscribe();

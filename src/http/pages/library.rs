@@ -4,6 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
 
 use super::layout::Layout;
 use crate::domain::asset::Asset;
@@ -188,6 +190,23 @@ fn selected_ids(fields: &[(String, String)]) -> Result<Vec<GenerationId>, AppErr
         .collect()
 }
 
+/// What a bulk form does to the selection (its `action` button's value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BulkAction {
+    Keep,
+    Unkeep,
+    Delete,
+    Zip,
+}
+
+/// The form's `action` field; a missing or unknown one is 400 naming the choices.
+fn bulk_action(fields: &[(String, String)]) -> Result<BulkAction, AppError> {
+    let text = fields.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
+    BulkAction::deserialize(text.into_deserializer())
+        .map_err(|_: serde::de::value::Error| AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip."))
+}
+
 /// `POST /library/bulk` with `action` = keep, unkeep, delete or zip and one `id` per selected
 /// generation. Nothing changes unless every id is the caller's; a delete with a running or
 /// held generation in the selection deletes nothing and says which one.
@@ -195,22 +214,23 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
     let state = state(&req)?;
     let fields = form.into_inner();
     let ids = selected_ids(&fields)?;
-    let action = fields.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let back = "/library";
+    let action = bulk_action(&fields)?;
+    let back = state.urls().library();
     match action {
-        "keep" | "unkeep" => {
-            let n = library::keep(&state, &who.user, ids, action == "keep").await?;
-            let verb = if action == "keep" { "Kept" } else { "Stopped keeping" };
+        BulkAction::Keep | BulkAction::Unkeep => {
+            let keep = action == BulkAction::Keep;
+            let n = library::keep(&state, &who.user, ids, keep).await?;
+            let verb = if keep { "Kept" } else { "Stopped keeping" };
             Ok(redirect_with(back, FlashKind::Success, &format!("{verb} {n} generation(s).")))
         }
-        "delete" => match library::delete(&state, &who.ctx(), &who.user, ids).await {
+        BulkAction::Delete => match library::delete(&state, &who.ctx(), &who.user, ids).await {
             Ok(n) => Ok(redirect_with(back, FlashKind::Success, &format!("Deleted {n} generation(s), with their files."))),
             Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
                 Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message))
             }
             Err(e) => Err(e.into()),
         },
-        "zip" => {
+        BulkAction::Zip => {
             let slot = state.archives.claim(who.user.id).map_err(AppError::archives_busy)?;
             let chosen = library::selection(&state, &who.user, ids).await?;
             let name = format!("reelvault-{}.zip", crate::domain::time::Timestamp::now().millis());
@@ -220,6 +240,5 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
                 .insert_header(("cache-control", "no-store"))
                 .streaming(archive::stream(state, slot, chosen)))
         }
-        _ => Err(AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip.").into()),
     }
 }

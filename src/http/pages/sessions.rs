@@ -27,9 +27,9 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     ok(&req, &page)
 }
 
-pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<SessionId>) -> PageResult {
     let state = state(&req)?;
-    let id: SessionId = id.parse().map_err(|_| AppError::not_found())?;
+    let id = id.into_inner();
     sessions::revoke(&state, &who.ctx(), who.user.id, id).await?;
     if id == who.session.id {
         let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
