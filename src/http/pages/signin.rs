@@ -11,8 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
 use crate::http::responses::{FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next};
-use crate::services::{ServiceError, secrets, sessions};
-use crate::store;
+use crate::services::{ServiceError, accounts, secrets, sessions};
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -40,7 +39,7 @@ pub struct LoginForm {
 
 async fn setup_pending(req: &HttpRequest) -> Result<bool, AppError> {
     let state = state(req)?;
-    Ok(!state.store.read(store::meta::setup_complete).await?)
+    Ok(accounts::setup_pending(&state).await?)
 }
 
 pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult {

@@ -96,7 +96,7 @@ pub async fn audit(req: HttpRequest, _admin: ApiAdmin, query: web::Query<AuditPa
         before: q.cursor.unwrap_or_default(),
     }
     .filter()?;
-    let (events, next) = audit::list(&state.store, filter, limit).await?;
+    let (events, next) = audit::list(&state, filter, limit).await?;
     let page = AuditPage { events: events.iter().map(AuditEventView::new).collect(), next_cursor: next.map(|id| id.to_string()) };
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(page))
 }
