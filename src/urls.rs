@@ -1,7 +1,215 @@
-//! Every URL the application makes, in one place, so templates and handlers never spell
-//! paths by hand.
+//! Every URL the application makes, in one place: the [`Route`] table gives the patterns the
+//! page routes are registered with, and [`Urls`] fills them in for handlers and templates, so
+//! neither spells a path by hand.
 
-use crate::domain::ids::GenerationId;
+use std::borrow::Borrow;
+use std::fmt::Display;
+
+use crate::domain::ids::{GenerationId, SessionId, TokenId, UserId, WebhookId};
+
+/// A page route of the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The home page.
+    Home,
+    /// Sign in.
+    Login,
+    /// The privacy notice.
+    Privacy,
+    /// Sign out (POST).
+    Logout,
+    /// The first admin's setup link.
+    Setup,
+    /// An invitation link.
+    Invite,
+    /// A password-reset link.
+    Reset,
+    /// The person's account page.
+    Account,
+    /// Where the profile form posts.
+    AccountProfile,
+    /// Where the password form posts.
+    AccountPassword,
+    /// Where a new profile picture is posted.
+    AccountPicture,
+    /// Removes the profile picture.
+    AccountPictureDelete,
+    /// The person's data-use preference.
+    AccountDataUse,
+    /// Erases all of the person's content.
+    AccountEraseContent,
+    /// Deletes the account.
+    AccountDelete,
+    /// The "Export my data" panel and its form.
+    AccountExport,
+    /// The person's signed-in sessions.
+    Sessions,
+    /// Signs out every session.
+    SessionsRevokeAll,
+    /// Signs out one session.
+    SessionRevoke,
+    /// The person's API tokens.
+    Tokens,
+    /// Revokes one token.
+    TokenRevoke,
+    /// The person's webhooks.
+    Webhooks,
+    /// One webhook's page: its delivery log.
+    Webhook,
+    /// Deletes one webhook.
+    WebhookDelete,
+    /// People, invitations and holds (admins).
+    AdminUsers,
+    /// Where an invitation is issued.
+    AdminInvitations,
+    /// Sets a person's role.
+    AdminUserRole,
+    /// Enables or disables a person.
+    AdminUserStatus,
+    /// Issues a password-reset link.
+    AdminUserReset,
+    /// Freezes or unfreezes a person.
+    AdminUserFreeze,
+    /// Puts a person on legal hold, or lifts it.
+    AdminUserHold,
+    /// Puts a generation named in the form on legal hold.
+    AdminGenerationsHold,
+    /// Puts one generation on legal hold, or lifts it.
+    AdminGenerationHold,
+    /// The instance's data-use setting.
+    AdminDataUse,
+    /// The audit log.
+    AdminAudit,
+    /// The audit log as CSV.
+    AdminAuditCsv,
+    /// Retention: plan and last runs.
+    AdminRetention,
+    /// Runs retention now.
+    AdminRetentionRun,
+    /// Provider connections.
+    AdminConnections,
+    /// Removes a connection.
+    AdminConnectionDelete,
+    /// Tests a connection's key.
+    AdminConnectionTest,
+    /// Grants or removes credits.
+    AdminUserCredits,
+    /// Model policy and prices.
+    AdminModels,
+    /// Where one model's policy row is saved.
+    AdminModel,
+    /// Sets a per-person override of one model.
+    AdminModelOverrides,
+    /// Removes a per-person override.
+    AdminModelOverrideDelete,
+    /// The model catalog.
+    Models,
+    /// One model's page.
+    Model,
+    /// The New generation form.
+    Generate,
+    /// The form's price line (htmx).
+    GeneratePrice,
+    /// The old list; leads to the library.
+    Generations,
+    /// The library: search, filters and bulk actions.
+    Library,
+    /// The library's bulk form.
+    LibraryBulk,
+    /// One generation's page.
+    Generation,
+    /// Cancels a generation.
+    GenerationCancel,
+    /// A generation's live status (server-sent events).
+    GenerationEvents,
+    /// Asks, then deletes a generation.
+    GenerationDelete,
+    /// Keeps or shares a generation, or undoes it.
+    GenerationFlag,
+}
+
+impl Route {
+    /// The pattern the route is registered with (`{id}` marks a path segment).
+    pub const fn pattern(self) -> &'static str {
+        match self {
+            Route::Home => "/",
+            Route::Login => "/login",
+            Route::Privacy => "/privacy",
+            Route::Logout => "/logout",
+            Route::Setup => "/setup/{secret}",
+            Route::Invite => "/invite/{secret}",
+            Route::Reset => "/reset/{secret}",
+            Route::Account => "/account",
+            Route::AccountProfile => "/account/profile",
+            Route::AccountPassword => "/account/password",
+            Route::AccountPicture => "/account/picture",
+            Route::AccountPictureDelete => "/account/picture/delete",
+            Route::AccountDataUse => "/account/data-use",
+            Route::AccountEraseContent => "/account/erase-content",
+            Route::AccountDelete => "/account/delete",
+            Route::AccountExport => "/account/export",
+            Route::Sessions => "/account/sessions",
+            Route::SessionsRevokeAll => "/account/sessions/revoke-all",
+            Route::SessionRevoke => "/account/sessions/{id}/revoke",
+            Route::Tokens => "/account/tokens",
+            Route::TokenRevoke => "/account/tokens/{id}/revoke",
+            Route::Webhooks => "/account/webhooks",
+            Route::Webhook => "/account/webhooks/{id}",
+            Route::WebhookDelete => "/account/webhooks/{id}/delete",
+            Route::AdminUsers => "/admin/users",
+            Route::AdminInvitations => "/admin/invitations",
+            Route::AdminUserRole => "/admin/users/{id}/role",
+            Route::AdminUserStatus => "/admin/users/{id}/status",
+            Route::AdminUserReset => "/admin/users/{id}/reset",
+            Route::AdminUserFreeze => "/admin/users/{id}/freeze",
+            Route::AdminUserHold => "/admin/users/{id}/hold",
+            Route::AdminGenerationsHold => "/admin/generations/hold",
+            Route::AdminGenerationHold => "/admin/generations/{id}/hold",
+            Route::AdminDataUse => "/admin/data-use",
+            Route::AdminAudit => "/admin/audit",
+            Route::AdminAuditCsv => "/admin/audit.csv",
+            Route::AdminRetention => "/admin/retention",
+            Route::AdminRetentionRun => "/admin/retention/run",
+            Route::AdminConnections => "/admin/connections",
+            Route::AdminConnectionDelete => "/admin/connections/{name}/delete",
+            Route::AdminConnectionTest => "/admin/connections/{name}/test",
+            Route::AdminUserCredits => "/admin/users/{id}/credits",
+            Route::AdminModels => "/admin/models",
+            Route::AdminModel => "/admin/models/{id}",
+            Route::AdminModelOverrides => "/admin/models/{id}/overrides",
+            Route::AdminModelOverrideDelete => "/admin/models/{id}/overrides/{user}/delete",
+            Route::Models => "/models",
+            Route::Model => "/models/{id}",
+            Route::Generate => "/generate",
+            Route::GeneratePrice => "/generate/price",
+            Route::Generations => "/generations",
+            Route::Library => "/library",
+            Route::LibraryBulk => "/library/bulk",
+            Route::Generation => "/generations/{id}",
+            Route::GenerationCancel => "/generations/{id}/cancel",
+            Route::GenerationEvents => "/generations/{id}/events",
+            Route::GenerationDelete => "/generations/{id}/delete",
+            Route::GenerationFlag => "/generations/{id}/{action:keep|unkeep|share|unshare}",
+        }
+    }
+
+    /// The path with each `{…}` segment replaced, in order, by `args`.
+    pub fn with(self, args: &[&dyn Display]) -> String {
+        let mut path = String::new();
+        let mut args = args.iter();
+        let mut rest = self.pattern();
+        while let Some(open) = rest.find('{') {
+            path.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+            if let Some(arg) = args.next() {
+                path.push_str(&arg.to_string());
+            }
+            rest = &rest[close..];
+        }
+        path.push_str(rest);
+        path
+    }
+}
 
 /// Builds paths and absolute links for this instance.
 #[derive(Debug, Clone)]
@@ -24,126 +232,274 @@ impl Urls {
     }
 
     pub fn home(&self) -> &'static str {
-        "/"
+        Route::Home.pattern()
     }
+
     pub fn login(&self) -> &'static str {
-        "/login"
+        Route::Login.pattern()
     }
+
     pub fn logout(&self) -> &'static str {
-        "/logout"
+        Route::Logout.pattern()
     }
-    pub fn setup(&self, secret: &str) -> String {
-        format!("/setup/{secret}")
-    }
-    pub fn invite(&self, secret: &str) -> String {
-        format!("/invite/{secret}")
-    }
-    pub fn reset(&self, secret: &str) -> String {
-        format!("/reset/{secret}")
-    }
+
     pub fn privacy(&self) -> &'static str {
-        "/privacy"
+        Route::Privacy.pattern()
     }
+
     pub fn account(&self) -> &'static str {
-        "/account"
+        Route::Account.pattern()
     }
+
     pub fn account_profile(&self) -> &'static str {
-        "/account/profile"
+        Route::AccountProfile.pattern()
     }
+
     pub fn account_picture(&self) -> &'static str {
-        "/account/picture"
+        Route::AccountPicture.pattern()
     }
+
     pub fn account_picture_remove(&self) -> &'static str {
-        "/account/picture/delete"
+        Route::AccountPictureDelete.pattern()
     }
+
     pub fn account_data_use(&self) -> &'static str {
-        "/account/data-use"
+        Route::AccountDataUse.pattern()
     }
+
     pub fn account_erase_content(&self) -> &'static str {
-        "/account/erase-content"
+        Route::AccountEraseContent.pattern()
     }
+
     pub fn account_delete(&self) -> &'static str {
-        "/account/delete"
+        Route::AccountDelete.pattern()
     }
+
     pub fn admin_data_use(&self) -> &'static str {
-        "/admin/data-use"
+        Route::AdminDataUse.pattern()
     }
+
     /// The "Export my data" panel and its form.
     pub fn account_export(&self) -> &'static str {
-        "/account/export"
+        Route::AccountExport.pattern()
     }
+
     pub fn account_password(&self) -> &'static str {
-        "/account/password"
+        Route::AccountPassword.pattern()
     }
+
     pub fn sessions(&self) -> &'static str {
-        "/account/sessions"
+        Route::Sessions.pattern()
     }
+
+    pub fn sessions_revoke_all(&self) -> &'static str {
+        Route::SessionsRevokeAll.pattern()
+    }
+
     pub fn tokens(&self) -> &'static str {
-        "/account/tokens"
+        Route::Tokens.pattern()
     }
+
     pub fn webhooks(&self) -> &'static str {
-        "/account/webhooks"
+        Route::Webhooks.pattern()
     }
-    /// One webhook's page: its delivery log.
-    pub fn webhook(&self, id: &str) -> String {
-        format!("/account/webhooks/{id}")
-    }
+
     pub fn admin_users(&self) -> &'static str {
-        "/admin/users"
+        Route::AdminUsers.pattern()
     }
+
     pub fn admin_invitations(&self) -> &'static str {
-        "/admin/invitations"
+        Route::AdminInvitations.pattern()
     }
+
+    /// The admins' form that puts a generation named by id on legal hold.
+    pub fn admin_generations_hold(&self) -> &'static str {
+        Route::AdminGenerationsHold.pattern()
+    }
+
     pub fn admin_connections(&self) -> &'static str {
-        "/admin/connections"
+        Route::AdminConnections.pattern()
     }
+
     pub fn admin_audit(&self) -> &'static str {
-        "/admin/audit"
+        Route::AdminAudit.pattern()
     }
+
     pub fn admin_audit_csv(&self) -> &'static str {
-        "/admin/audit.csv"
+        Route::AdminAuditCsv.pattern()
     }
+
     pub fn admin_retention(&self) -> &'static str {
-        "/admin/retention"
+        Route::AdminRetention.pattern()
     }
+
     pub fn admin_retention_run(&self) -> &'static str {
-        "/admin/retention/run"
+        Route::AdminRetentionRun.pattern()
     }
+
     pub fn admin_models(&self) -> &'static str {
-        "/admin/models"
+        Route::AdminModels.pattern()
     }
-    /// Where one model's policy row is saved.
-    pub fn admin_model(&self, id: &str) -> String {
-        format!("/admin/models/{id}")
-    }
-    pub fn admin_model_overrides(&self, id: &str) -> String {
-        format!("/admin/models/{id}/overrides")
-    }
-    pub fn admin_model_override_delete(&self, id: &str, user: &str) -> String {
-        format!("/admin/models/{id}/overrides/{user}/delete")
-    }
+
     pub fn models(&self) -> &'static str {
-        "/models"
+        Route::Models.pattern()
     }
-    pub fn model(&self, id: &str) -> String {
-        format!("/models/{id}")
-    }
+
     pub fn generate(&self) -> &'static str {
-        "/generate"
+        Route::Generate.pattern()
     }
+
+    /// The New generation form's price line.
+    pub fn generate_price(&self) -> &'static str {
+        Route::GeneratePrice.pattern()
+    }
+
     pub fn library(&self) -> &'static str {
-        "/library"
+        Route::Library.pattern()
     }
+
     /// The bulk form of the library (keep, unkeep, delete or zip the selection).
     pub fn library_bulk(&self) -> &'static str {
-        "/library/bulk"
+        Route::LibraryBulk.pattern()
     }
+
+    pub fn setup(&self, secret: &str) -> String {
+        Route::Setup.with(&[&secret])
+    }
+
+    pub fn invite(&self, secret: &str) -> String {
+        Route::Invite.with(&[&secret])
+    }
+
+    pub fn reset(&self, secret: &str) -> String {
+        Route::Reset.with(&[&secret])
+    }
+
+    /// Signs out one session.
+    pub fn session_revoke(&self, id: impl Borrow<SessionId>) -> String {
+        Route::SessionRevoke.with(&[id.borrow()])
+    }
+
+    /// Revokes one token.
+    pub fn token_revoke(&self, id: impl Borrow<TokenId>) -> String {
+        Route::TokenRevoke.with(&[id.borrow()])
+    }
+
+    /// One webhook's page: its delivery log.
+    pub fn webhook(&self, id: impl Borrow<WebhookId>) -> String {
+        Route::Webhook.with(&[id.borrow()])
+    }
+
+    pub fn webhook_delete(&self, id: impl Borrow<WebhookId>) -> String {
+        Route::WebhookDelete.with(&[id.borrow()])
+    }
+
+    pub fn admin_user_role(&self, id: impl Borrow<UserId>) -> String {
+        Route::AdminUserRole.with(&[id.borrow()])
+    }
+
+    pub fn admin_user_status(&self, id: impl Borrow<UserId>) -> String {
+        Route::AdminUserStatus.with(&[id.borrow()])
+    }
+
+    pub fn admin_user_reset(&self, id: impl Borrow<UserId>) -> String {
+        Route::AdminUserReset.with(&[id.borrow()])
+    }
+
+    pub fn admin_user_freeze(&self, id: impl Borrow<UserId>) -> String {
+        Route::AdminUserFreeze.with(&[id.borrow()])
+    }
+
+    pub fn admin_user_hold(&self, id: impl Borrow<UserId>) -> String {
+        Route::AdminUserHold.with(&[id.borrow()])
+    }
+
+    pub fn admin_user_credits(&self, id: impl Borrow<UserId>) -> String {
+        Route::AdminUserCredits.with(&[id.borrow()])
+    }
+
+    pub fn admin_generation_hold(&self, id: impl Borrow<GenerationId>) -> String {
+        Route::AdminGenerationHold.with(&[id.borrow()])
+    }
+
+    pub fn admin_connection_delete(&self, name: &str) -> String {
+        Route::AdminConnectionDelete.with(&[&name])
+    }
+
+    pub fn admin_connection_test(&self, name: &str) -> String {
+        Route::AdminConnectionTest.with(&[&name])
+    }
+
+    /// Where one model's policy row is saved.
+    pub fn admin_model(&self, id: &str) -> String {
+        Route::AdminModel.with(&[&id])
+    }
+
+    pub fn admin_model_overrides(&self, id: &str) -> String {
+        Route::AdminModelOverrides.with(&[&id])
+    }
+
+    pub fn model(&self, id: &str) -> String {
+        Route::Model.with(&[&id])
+    }
+
     /// One generation's page.
-    pub fn generation(&self, id: GenerationId) -> String {
-        format!("/generations/{id}")
+    pub fn generation(&self, id: impl Borrow<GenerationId>) -> String {
+        Route::Generation.with(&[id.borrow()])
+    }
+
+    pub fn generation_cancel(&self, id: impl Borrow<GenerationId>) -> String {
+        Route::GenerationCancel.with(&[id.borrow()])
+    }
+
+    pub fn generation_events(&self, id: impl Borrow<GenerationId>) -> String {
+        Route::GenerationEvents.with(&[id.borrow()])
+    }
+
+    /// Asks before deleting (GET) and deletes (POST).
+    pub fn generation_delete(&self, id: impl Borrow<GenerationId>) -> String {
+        Route::GenerationDelete.with(&[id.borrow()])
+    }
+
+    pub fn admin_model_override_delete(&self, id: &str, user: impl Borrow<UserId>) -> String {
+        Route::AdminModelOverrideDelete.with(&[&id, user.borrow()])
+    }
+    /// Keeps, stops keeping, shares or stops sharing a generation (`action` is one of
+    /// `keep`, `unkeep`, `share`, `unshare`).
+    pub fn generation_flag(&self, id: impl Borrow<GenerationId>, action: &str) -> String {
+        Route::GenerationFlag.with(&[id.borrow(), &action])
     }
     /// The New generation form with `model` chosen.
     pub fn generate_with(&self, model: &str) -> String {
-        format!("/generate?model={model}")
+        format!("{}?model={model}", Route::Generate.pattern())
+    }
+    /// The New generation form prefilled from generation `id` (`new_seed`: a variation).
+    pub fn generate_from(&self, id: impl Borrow<GenerationId>, new_seed: bool) -> String {
+        let id = id.borrow();
+        let seed = if new_seed { "&seed=" } else { "" };
+        format!("{}?from={id}{seed}", Route::Generate.pattern())
+    }
+    /// The sign-in page, coming back to `next` (already percent-encoded) afterwards.
+    pub fn login_then(&self, next_encoded: &str) -> String {
+        format!("{}?next={next_encoded}", Route::Login.pattern())
+    }
+    /// The API's OpenAPI document.
+    pub fn openapi_json(&self) -> &'static str {
+        "/api/v1/openapi.json"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_filled_in_order() {
+        let id = GenerationId::generate();
+        assert_eq!(Urls::new("").generation(id), format!("/generations/{id}"));
+        assert_eq!(Urls::new("").generation_flag(id, "keep"), format!("/generations/{id}/keep"));
+        let user = UserId::generate();
+        assert_eq!(Urls::new("").admin_model_override_delete("m", user), format!("/admin/models/m/overrides/{user}/delete"));
+        assert_eq!(Urls::new("").account(), "/account");
     }
 }

@@ -273,7 +273,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     }
     .await;
     match result {
-        Ok(g) => Ok(redirect(&format!("/generations/{}", g.id))),
+        Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
         Err(
             e @ (ServiceError::Invalid(_)
             | ServiceError::InvalidMessage(_)

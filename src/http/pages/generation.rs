@@ -21,6 +21,7 @@ use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::places::Place;
 use crate::services::{generations, media};
 use crate::state::AppState;
+use crate::urls::{Route, Urls};
 
 /// An output as the page shows it.
 pub struct OutputCard {
@@ -50,6 +51,7 @@ fn cards(state: &AppState, outputs: &[Asset]) -> Vec<OutputCard> {
 #[derive(Template)]
 #[template(path = "generations/status.html")]
 struct StatusCard<'a> {
+    urls: Urls,
     g: &'a Generation,
     outputs: Vec<OutputCard>,
     csrf: String,
@@ -60,6 +62,8 @@ struct StatusCard<'a> {
 #[template(path = "generations/show.html")]
 struct ShowPage<'a> {
     layout: Layout,
+    /// The route table, for the status card this page includes.
+    urls: Urls,
     g: &'a Generation,
     outputs: Vec<OutputCard>,
     csrf: String,
@@ -99,6 +103,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
+        urls: state.urls().clone(),
         expires_in_days: crate::services::retention::days_left(
             &state.config.retention,
             &who.user,
@@ -122,13 +127,13 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
 
 /// `GET /generations`: the library took over the list.
 pub async fn list() -> HttpResponse {
-    crate::http::responses::redirect("/library")
+    crate::http::responses::redirect(Route::Library.pattern())
 }
 
 pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
     let id = id.into_inner();
-    let path = format!("/generations/{id}");
+    let path = state.urls().generation(id);
     match generations::cancel(&state, &who.user, id).await {
         Ok(_) => Ok(redirect_with(&path, FlashKind::Success, "Cancelling: the credits are released when it stops.")),
         Err(e @ (crate::services::ServiceError::Conflict(_) | crate::services::ServiceError::AlreadyFinished)) => {
@@ -152,7 +157,7 @@ fn sse(event: &str, data: &str) -> Bytes {
 
 async fn status_event(state: &AppState, g: &Generation, csrf: &str) -> Bytes {
     let outputs = media::assets(state, g.outputs.clone()).await.unwrap_or_default();
-    let card = StatusCard { g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
+    let card = StatusCard { urls: state.urls().clone(), g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
     let html = card.render().unwrap_or_default();
     sse("status", &html)
 }

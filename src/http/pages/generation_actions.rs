@@ -28,7 +28,7 @@ pub async fn set_flag(req: HttpRequest, who: SignedIn, path: web::Path<(Generati
     let state = state(&req)?;
     let (id, action) = path.into_inner();
     generations::set_flags(&state, &who.user, id, action.into()).await?;
-    Ok(redirect_with(&format!("/generations/{id}"), FlashKind::Success, done_message(action)))
+    Ok(redirect_with(&state.urls().generation(id), FlashKind::Success, done_message(action)))
 }
 
 #[derive(Template)]
@@ -50,9 +50,9 @@ pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let state = state(&req)?;
     let id = id.into_inner();
     match deletion::delete(&state, &who.ctx(), &who.user, id).await {
-        Ok(()) => Ok(redirect_with("/library", FlashKind::Success, "Deleted, with its files.")),
+        Ok(()) => Ok(redirect_with(state.urls().library(), FlashKind::Success, "Deleted, with its files.")),
         Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
-            Ok(redirect_with(&format!("/generations/{id}"), FlashKind::Error, &AppError::from(e).message))
+            Ok(redirect_with(&state.urls().generation(id), FlashKind::Error, &AppError::from(e).message))
         }
         Err(e) => Err(e.into()),
     }

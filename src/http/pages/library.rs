@@ -17,10 +17,13 @@ use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::search::SearchItem;
 use crate::services::{ServiceError, archive, library, media, search};
 use crate::state::AppState;
+use crate::urls::Route;
 
 /// One card of the grid.
 pub struct Card {
     pub id: String,
+    /// The generation's page.
+    pub href: String,
     pub highlight: String,
     pub state: &'static str,
     pub model: String,
@@ -88,7 +91,7 @@ fn more_url(pairs: &[(String, String)], cursor: Option<&str>) -> Option<String> 
         out.append_pair(k, v);
     }
     out.append_pair("cursor", cursor);
-    Some(format!("/library?{}", out.finish()))
+    Some(format!("{}?{}", Route::Library.pattern(), out.finish()))
 }
 
 /// The grid's cards: a poster (or the image itself) per generation.
@@ -105,6 +108,7 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
             let thumb = poster.or(first.filter(|a| !a.is_video())).map(|a| media::signed_path(state, a));
             Card {
                 id: g.id.to_string(),
+                href: state.urls().generation(g.id),
                 highlight: i.highlight,
                 state: g.state.as_str(),
                 model: g.model.clone(),

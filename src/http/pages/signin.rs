@@ -94,7 +94,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
 pub async fn sign_out(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     sessions::sign_out(&state, &who.ctx(), who.hash).await?;
-    let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
+    let mut response = redirect_with(state.urls().login(), FlashKind::Success, "You are signed out.");
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }
