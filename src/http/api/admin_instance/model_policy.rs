@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::ids::UserId;
+use crate::domain::model_policy::Access;
 use crate::error::AppError;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
@@ -133,7 +134,8 @@ pub struct OverrideBody {
     ))]
 pub async fn set_model_override(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>, body: web::Json<OverrideBody>) -> ApiResult {
     let state = state(&req)?;
-    model_policy::set_override(&state, &admin.0.ctx(), &id, &body.email, &body.access).await?;
+    let access = Access::parse(&body.access).map_err(ServiceError::from)?;
+    model_policy::set_override(&state, &admin.0.ctx(), &id, &body.email, access).await?;
     Ok(HttpResponse::Ok().json(policy(&req, &id).await?))
 }
 
