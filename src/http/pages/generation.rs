@@ -89,8 +89,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let state = state(&req)?;
     let g = generations::visible(&state, &who.user, id.into_inner()).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
-    let registry = state.registry();
-    let model = registry.model(&g.model);
+    let model = crate::services::models::spec(&state, &g.model);
     let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
         (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
         _ => String::new(),
@@ -117,8 +116,8 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
         layout,
         outputs: cards(&state, &outputs),
         alt: alt_text(&g),
-        model_label: model.map_or(g.model.clone(), |m| m.label.to_string()),
-        demo: model.is_some_and(|m| m.demo),
+        model_label: model.as_ref().map_or(g.model.clone(), |m| m.label.to_string()),
+        demo: model.as_ref().is_some_and(|m| m.demo),
         duration,
         g: &g,
     };
