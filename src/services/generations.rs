@@ -16,7 +16,8 @@ use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Referen
 use crate::domain::ids::{AssetId, GenerationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{InvalidInput, User};
-use crate::engine::events::GenEvent;
+/// A published change of a generation (live pages subscribe to them).
+pub use crate::engine::events::GenEvent;
 use crate::state::AppState;
 use crate::store::{self, Commit, Store};
 

@@ -181,7 +181,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let user = who.user.clone();
     struct Live {
         state: AppState,
-        receiver: tokio::sync::broadcast::Receiver<crate::engine::events::GenEvent>,
+        receiver: tokio::sync::broadcast::Receiver<generations::GenEvent>,
         pending: Option<Generation>,
         finished: bool,
         /// Held while the stream lives: dropped with it when the client goes away.
