@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::task::JoinHandle;
 
 use crate::services::admin::{self, AdminCommand, AdminReply};
 use crate::state::AppState;
@@ -22,9 +21,10 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// Binds the socket (replacing a stale file from an earlier run: the store lock proves no
-/// other instance owns it) and serves commands until the task is aborted.
-pub fn serve(state: AppState) -> std::io::Result<JoinHandle<()>> {
-    let path = path(&state.config.data_dir);
+/// other instance owns it); the "admin-socket" worker accepts on it and [`answer`]s each
+/// connection.
+pub fn bind(data_dir: &Path) -> std::io::Result<UnixListener> {
+    let path = path(data_dir);
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
     #[cfg(unix)]
@@ -32,19 +32,14 @@ pub fn serve(state: AppState) -> std::io::Result<JoinHandle<()>> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let state = state.clone();
-            tokio::spawn(async move {
-                if let Err(e) = handle(state, stream).await {
-                    tracing::warn!(error = %e, "admin socket connection failed");
-                }
-            });
-        }
-    }))
+    Ok(listener)
+}
+
+/// Answers one connection: one command, its progress lines and its reply.
+pub async fn answer(state: AppState, stream: UnixStream) {
+    if let Err(e) = handle(state, stream).await {
+        tracing::warn!(error = %e, "admin socket connection failed");
+    }
 }
 
 async fn handle(state: AppState, stream: UnixStream) -> std::io::Result<()> {

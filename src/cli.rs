@@ -263,15 +263,11 @@ async fn serve(config: Config) -> Result<(), String> {
     }
     tracing::info!(address = %running.addr, data_dir = %running.state.config.data_dir.display(), "reelvault is serving");
     systemd::ready();
-    let watchdog = systemd::spawn_watchdog(running.addr);
-    crate::memory::spawn_trimmer();
+    app::start_host_workers(&running.state, running.addr);
     wait_for_shutdown_signal().await;
     systemd::stopping();
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop().await;
-    if let Some(task) = watchdog {
-        task.abort();
-    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod lifecycle;
 pub mod memory;
 pub mod metrics;
 pub mod own_thread;
@@ -25,3 +26,7 @@ pub mod telemetry;
 pub mod turns;
 pub mod urls;
 pub mod vault;
+pub mod workers;
+
+#[cfg(test)]
+mod architecture;

@@ -1,20 +1,15 @@
 //! Prometheus metrics in the text exposition format (`GET /metrics`).
 //!
 //! Counters live here, in memory, reset at each start: requests and latency by route
-//! pattern (never the raw path), provider errors by class, retention deletions. Gauges are
-//! read from the store at scrape time: active jobs by state and provider, credits, stored
-//! media. Nothing here is a secret or a person's data.
+//! pattern (never the raw path), provider errors by class, retention deletions. The gauges
+//! read at scrape time (active jobs, credits, stored media, background workers) are rendered
+//! by `http::metrics`. Nothing here is a secret or a person's data.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use crate::domain::asset::AssetKind;
-use crate::domain::generation::GenState;
-use crate::state::AppState;
-use crate::store::{self, StoreError};
 
 /// Upper bounds (seconds) of the request-latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 7] = [0.005, 0.025, 0.1, 0.25, 1.0, 2.5, 10.0];
@@ -73,7 +68,8 @@ impl Metrics {
         self.retention_deletions.fetch_add(files, Ordering::Relaxed);
     }
 
-    fn render_counters(&self, out: &mut String) {
+    /// Writes the counters in the text format.
+    pub fn render_counters(&self, out: &mut String) {
         header(out, "reelvault_http_requests_total", "counter", "HTTP requests answered, by route pattern and status class");
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         for (route, stats) in routes.iter() {
@@ -103,81 +99,13 @@ impl Metrics {
     }
 }
 
-/// What the gauges read from the store in one read transaction.
-#[derive(Default)]
-struct StoreFigures {
-    /// (state, connection) -> jobs not yet finished.
-    active: BTreeMap<(&'static str, String), u64>,
-    credits_available: i64,
-    credits_held: i64,
-    /// kind -> (files, plaintext bytes).
-    stored: BTreeMap<&'static str, (u64, u64)>,
-}
-
-fn read_figures(tx: &redb::ReadTransaction) -> Result<StoreFigures, StoreError> {
-    let mut figures = StoreFigures::default();
-    for g in store::generations::active(tx)? {
-        *figures.active.entry((g.state.as_str(), g.connection)).or_default() += 1;
-    }
-    for (_, balance) in store::credits::all_balances(tx)? {
-        figures.credits_available += balance.available;
-        figures.credits_held += balance.held;
-    }
-    store::assets::each(tx, |asset| {
-        let kind = match asset.kind {
-            AssetKind::Upload => "upload",
-            AssetKind::Output => "output",
-            AssetKind::Poster => "poster",
-            AssetKind::Avatar => "avatar",
-            AssetKind::Export => "export",
-        };
-        let entry = figures.stored.entry(kind).or_default();
-        entry.0 += 1;
-        entry.1 += asset.bytes;
-        Ok(())
-    })?;
-    Ok(figures)
-}
-
-/// The whole exposition: counters, then gauges read from the store now.
-pub async fn render(state: &AppState) -> Result<String, StoreError> {
-    let figures = state.store.read(read_figures).await?;
-    let mut out = String::with_capacity(8 * 1024);
-    header(&mut out, "reelvault_build_info", "gauge", "The running version");
-    let _ = writeln!(out, "reelvault_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
-    state.metrics.render_counters(&mut out);
-
-    header(&mut out, "reelvault_jobs", "gauge", "Generations not yet finished, by state and provider connection");
-    let mut active = figures.active;
-    for connection in &state.config.connection {
-        for s in GenState::ALL.into_iter().filter(|s| !s.is_terminal()) {
-            active.entry((s.as_str(), connection.name.clone())).or_default();
-        }
-    }
-    for ((s, connection), n) in &active {
-        let kind = state.registry().connection(connection).map(|c| c.config.kind.clone()).unwrap_or_else(|| "unconfigured".into());
-        let _ = writeln!(out, "reelvault_jobs{{state=\"{}\",provider=\"{}\",connection=\"{}\"}} {n}", s, escape(&kind), escape(connection));
-    }
-    header(&mut out, "reelvault_credits", "gauge", "Credits over all accounts: available, and held by running jobs");
-    let _ = writeln!(out, "reelvault_credits{{state=\"available\"}} {}", figures.credits_available);
-    let _ = writeln!(out, "reelvault_credits{{state=\"held\"}} {}", figures.credits_held);
-    header(&mut out, "reelvault_stored_files", "gauge", "Media files in the vault, by kind");
-    for kind in ["upload", "output"] {
-        let _ = writeln!(out, "reelvault_stored_files{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.0));
-    }
-    header(&mut out, "reelvault_stored_bytes", "gauge", "Media in the vault (plaintext bytes), by kind");
-    for kind in ["upload", "output"] {
-        let _ = writeln!(out, "reelvault_stored_bytes{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.1));
-    }
-    Ok(out)
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+/// Writes the `# HELP` and `# TYPE` lines of a metric.
+pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 /// A label value as the text format wants it: backslash, quote and newline escaped.
-fn escape(value: &str) -> String {
+pub fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 

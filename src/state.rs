@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::Config;
 use crate::domain::auth::SessionPolicy;
 use crate::domain::catalog::data_use::DataUseTable;
-use crate::engine::Engine;
+use crate::engine::callbacks::Callbacks;
+use crate::engine::{Engine, Parts};
+use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
-use crate::providers::registry::{ConnectionError, Registry};
-use crate::scheduler::Scheduler;
+use crate::providers::registry::{ConnectionError, Registry, SharedRegistry};
 use crate::search::Search;
+use crate::services::jobs::Jobs;
 use crate::services::passwords::Passwords;
 use crate::services::places::Places;
 use crate::services::rate_limits::RateLimits;
@@ -23,6 +25,7 @@ use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
 use crate::vault::media::MediaDir;
 use crate::vault::signed_url::UrlSigner;
+use crate::workers::Supervisor;
 
 /// Why the instance could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -62,11 +65,15 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// Places for archives being written (downloads and data exports).
     pub archives: Arc<Places>,
-    registry: Arc<std::sync::RwLock<Arc<Registry>>>,
+    registry: SharedRegistry,
+    /// Every generation's state changes, and their live events.
+    pub lifecycle: Lifecycle,
     pub engine: Engine,
-    pub scheduler: Scheduler,
-    /// Sends queued webhook deliveries.
-    pub deliveries: crate::services::webhook_delivery::Worker,
+    /// Every background worker (indexer, scheduler, webhook delivery, …): started at start-up,
+    /// shown on the admin page "Background work", stopped in order at shutdown.
+    pub workers: Supervisor,
+    /// Work queued for the workers: scheduled jobs and erasures.
+    pub jobs: Jobs,
     pub search: Search,
     pub media: Arc<MediaDir>,
     pub keyring: Arc<KeyRing>,
@@ -96,9 +103,23 @@ impl AppState {
         media.sweep_tmp();
         let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
         let connections = crate::services::connections::all_configs(&config.connection, &stored, &master);
-        let registry = Registry::build(&connections, None)?;
+        let registry = SharedRegistry::new(Registry::build(&connections, None)?);
         let signer = UrlSigner::from_master(&master, 1, &[]);
+        let keys = Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") };
         let master = Arc::new(master);
+        let lifecycle = Lifecycle::new(store.clone());
+        let media = Arc::new(media);
+        let keyring = Arc::new(KeyRing::new(master));
+        let metrics = Arc::new(Metrics::default());
+        let engine = Engine::new(Parts {
+            lifecycle: lifecycle.clone(),
+            store: store.clone(),
+            registry: registry.clone(),
+            media: media.clone(),
+            keyring: keyring.clone(),
+            metrics: metrics.clone(),
+            callbacks: Callbacks::new(config.public_url.clone(), keys.hooks),
+        });
         let origin = match &config.public_url {
             Some(url) => url.origin().ascii_serialization(),
             None => format!("http://{}", config.listen),
@@ -110,16 +131,17 @@ impl AppState {
             proven_tokens: Arc::default(),
             event_streams: Places::new(config.limits.event_streams_per_person as usize, usize::MAX),
             archives: Places::new(config.limits.archives_per_person, config.limits.archives),
-            keys: Arc::new(Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") }),
-            registry: Arc::new(std::sync::RwLock::new(Arc::new(registry))),
-            engine: Engine::new(),
-            scheduler: Scheduler::new(),
-            deliveries: Default::default(),
+            keys: Arc::new(keys),
+            registry,
+            lifecycle,
+            engine,
+            workers: Supervisor::new(),
+            jobs: Jobs::default(),
             search: Search::new(&config.data_dir),
-            media: Arc::new(media),
-            keyring: Arc::new(KeyRing::new(master)),
+            media,
+            keyring,
             signer: Arc::new(signer),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             data_use: Arc::new(DataUseTable::new(&config.data_use)),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
@@ -131,35 +153,17 @@ impl AppState {
 
     /// The catalog and the connections in force now (admins may change them at runtime).
     pub fn registry(&self) -> Arc<Registry> {
-        self.registry.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.registry.current()
     }
 
     /// Puts a rebuilt registry in force; running jobs keep the connection they started on.
     pub fn replace_registry(&self, registry: Registry) {
-        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+        self.registry.replace(registry);
     }
 
     /// The secret path segment of `connection`'s callback URL.
     pub fn hook_secret(&self, connection: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.keys.hooks).expect("HMAC takes keys of any length");
-        mac.update(connection.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
-    }
-
-    /// Where `connection`'s provider may call back, when this instance has a public URL.
-    pub fn callback_url(&self, connection: &str) -> Option<url::Url> {
-        let public = self.config.public_url.as_ref()?;
-        let path = format!(
-            "hooks/{}/{}",
-            percent_encoding::utf8_percent_encode(connection, percent_encoding::NON_ALPHANUMERIC),
-            self.hook_secret(connection)
-        );
-        let mut base = public.clone();
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        base.join(&path).ok()
+        self.engine.callbacks().secret(connection)
     }
 
     pub fn urls(&self) -> &Urls {

@@ -7,7 +7,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use sd_notify::NotifyState;
-use tokio::task::JoinHandle;
 
 /// Tells systemd that start-up is complete.
 pub fn ready() {
@@ -19,25 +18,25 @@ pub fn stopping() {
     send(&[NotifyState::Stopping, NotifyState::Status("stopping: finishing in-flight requests")]);
 }
 
-/// When systemd watches this process (`WatchdogSec=`), asks the instance's own `/readyz` at
-/// `listening` every half interval and pings only when it answered 200: a wedged instance
-/// (no worker, no store read answering) misses its pings and systemd restarts it.
-pub fn spawn_watchdog(listening: SocketAddr) -> Option<JoinHandle<()>> {
+/// When systemd watches this process (`WatchdogSec=`), how often to probe and ping: half its
+/// interval. The "systemd-watchdog" worker runs [`watch`] at that period.
+pub fn watchdog_period() -> Option<Duration> {
     let interval = sd_notify::watchdog_enabled()?;
-    let period = (interval / 2).max(Duration::from_millis(10));
     tracing::info!(interval_ms = interval.as_millis() as u64, "systemd watchdog enabled");
-    Some(tokio::spawn(watch(ready_url(listening), period, || send(&[NotifyState::Watchdog]))))
+    Some((interval / 2).max(Duration::from_millis(10)))
+}
+
+/// Tells systemd the service is alive (WATCHDOG=1).
+pub fn ping_watchdog() {
+    send(&[NotifyState::Watchdog]);
 }
 
 /// Every `period`, asks `ready_url` (over HTTP, as a client would: through the listener, a
-/// worker and its blocking pool) and calls `ping` only when it answered 200 in time.
-pub async fn watch(ready_url: String, period: Duration, mut ping: impl FnMut() + Send) {
-    let client = match reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(crate::http::health::READY_DEADLINE + Duration::from_secs(2))
-        .build()
-    {
+/// worker and its blocking pool) and calls `ping` only when it answered 200 within
+/// `answer_within`: a wedged instance (no worker, no store read answering) misses its pings
+/// and systemd restarts it.
+pub async fn watch(ready_url: String, period: Duration, answer_within: Duration, mut ping: impl FnMut() + Send) {
+    let client = match reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).timeout(answer_within).build() {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "the watchdog's probe cannot start; systemd will restart the service");

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod fake_images;
 pub mod fake_videos;
 pub mod records;
 pub mod studio;

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 
+use super::Engine;
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::{Generation, Reason};
 use crate::domain::ids::AssetId;
 use crate::domain::media_type;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
-use crate::state::AppState;
 
 /// How long one output may take to arrive.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
@@ -26,16 +26,17 @@ fn failed(message: impl Into<String>) -> Reason {
 
 /// Fetches and stores every pending output of `g`, with a poster for each where one can be
 /// made (listed after the outputs); on any failure removes what it stored.
-pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> Result<Vec<Asset>, Reason> {
+pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> Result<Vec<Asset>, Reason> {
     let Some(handle) = &g.upstream else { return Err(failed("The job has no upstream handle.")) };
     if g.pending_outputs.is_empty() {
         return Err(failed("The provider reported success but no output."));
     }
-    let model_cap = state.registry().model(&g.model).map(|m| m.max_output_bytes).unwrap_or(512 * 1024 * 1024);
+    let model_cap = engine.parts.registry.current().model(&g.model).map(|m| m.max_output_bytes).unwrap_or(512 * 1024 * 1024);
     let cap = connection.config.max_output_bytes.unwrap_or(model_cap);
-    let identity = state
+    let identity = engine
+        .parts
         .keyring
-        .identity_or_create(&state.store, g.owner)
+        .identity_or_create(&engine.parts.store, g.owner)
         .await
         .map_err(|e| failed(format!("The owner's key is unavailable: {e}")))?;
     let recipient = identity.to_public();
@@ -48,7 +49,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
             let seen = head.clone();
             let body = stream.map_err(|e| e.to_string()).inspect_ok(move |chunk| keep_head(&seen, chunk));
             let name = id.to_string();
-            let ingest = state.media.ingest(&name, &recipient, Box::pin(body), cap);
+            let ingest = engine.parts.media.ingest(&name, &recipient, Box::pin(body), cap);
             tokio::time::timeout(FETCH_TIMEOUT, ingest)
                 .await
                 .map_err(|_| failed("Downloading the output took too long."))?
@@ -71,7 +72,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
             }),
             Err(reason) => {
                 for asset in &stored {
-                    let _ = state.media.delete(&asset.id.to_string()).await;
+                    let _ = engine.parts.media.delete(&asset.id.to_string()).await;
                 }
                 return Err(reason);
             }
@@ -80,7 +81,7 @@ pub async fn take(state: &AppState, connection: &Connection, g: &Generation) -> 
     // thumbnails and posters (the provider's thumbnail, else a frame): best effort, never a
     // reason to fail the job
     let upstream = super::posters::Upstream { connection, handle, outputs: &g.pending_outputs };
-    let posters = super::posters::attach(state, &recipient, &upstream, &mut stored).await;
+    let posters = super::posters::attach(engine, &recipient, &upstream, &mut stored).await;
     stored.extend(posters);
     Ok(stored)
 }
@@ -124,9 +125,6 @@ fn stored_type(head: &Mutex<Vec<u8>>, claimed: Option<&str>) -> String {
 }
 
 /// Reads a stored file whole (reference images, a few MiB at most).
-pub async fn read_all(state: &AppState, asset: &Asset) -> Result<Bytes, String> {
-    let identity = state.keyring.identity(&state.store, asset.owner).await.map_err(|e| e.to_string())?;
-    let (_, stream) = state.media.read_range(&asset.id.to_string(), identity, None).await.map_err(|e| e.to_string())?;
-    let chunks: Vec<Bytes> = stream.try_collect().await.map_err(|e: std::io::Error| e.to_string())?;
-    Ok(chunks.concat().into())
+pub async fn read_all(engine: &Engine, asset: &Asset) -> Result<Bytes, String> {
+    crate::vault::read_whole(&engine.parts.media, &engine.parts.keyring, &engine.parts.store, asset).await
 }

@@ -6,17 +6,15 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use super::Engine;
 use super::backoff::{error_delay, poll_delay};
 use super::custody;
-use super::events::GenEvent;
 use crate::domain::generation::{GenState, Generation, Reason};
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
+use crate::lifecycle::{Change, LifecycleError};
 use crate::providers::registry::Connection;
 use crate::providers::{ProviderError, ProviderJob, ReferenceImage, UpstreamStatus};
-use crate::services::ServiceError;
-use crate::services::generations::{self, Change};
-use crate::state::AppState;
 use crate::store;
 
 /// How the drive loop ended early.
@@ -29,10 +27,10 @@ enum Stop {
     Cancel,
 }
 
-impl From<ServiceError> for Stop {
-    fn from(e: ServiceError) -> Self {
+impl From<LifecycleError> for Stop {
+    fn from(e: LifecycleError) -> Self {
         match e {
-            ServiceError::AlreadyFinished | ServiceError::NotFound(_) => Stop::Done,
+            LifecycleError::AlreadyFinished | LifecycleError::NotFound => Stop::Done,
             other => {
                 tracing::error!(error = %other, "recording a generation change failed");
                 Stop::Fail(Reason::new("internal", "An internal error stopped this generation; its credits were released."))
@@ -50,8 +48,8 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationId, resumed: bool, mut cancel: watch::Receiver<bool>) {
-    let Ok(Some(g)) = state.store.read(move |tx| store::generations::get(tx, id)).await else {
+pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId, resumed: bool, mut cancel: watch::Receiver<bool>) {
+    let Ok(Some(g)) = engine.parts.store.read(move |tx| store::generations::get(tx, id)).await else {
         tracing::warn!(generation = %id, "a job was started for an unknown generation");
         return;
     };
@@ -59,9 +57,9 @@ pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationI
     if g.state.is_terminal() {
         return;
     }
-    let Some(connection) = state.registry().connection(&g.connection) else {
+    let Some(connection) = engine.parts.registry.current().connection(&g.connection) else {
         finish(
-            &state,
+            &engine,
             id,
             Stop::Fail(Reason::new("provider.unavailable", format!("The connection {:?} is no longer configured.", g.connection))),
         )
@@ -69,11 +67,11 @@ pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationI
         return;
     };
     let deadline = tokio::time::Instant::now() + Duration::from_millis((g.deadline_at.millis() - Timestamp::now().millis()).max(0) as u64);
-    let outcome = tokio::time::timeout_at(deadline, drive(&state, &global, &connection, g, resumed, &mut cancel)).await;
+    let outcome = tokio::time::timeout_at(deadline, drive(&engine, &global, &connection, g, resumed, &mut cancel)).await;
     let stop = match outcome {
         Ok(stop) => stop,
         Err(_) => {
-            if let Ok(Some(g)) = state.store.read(move |tx| store::generations::get(tx, id)).await
+            if let Ok(Some(g)) = engine.parts.store.read(move |tx| store::generations::get(tx, id)).await
                 && let Some(handle) = &g.upstream
             {
                 let _ = connection.provider.cancel(handle).await;
@@ -81,28 +79,24 @@ pub(super) async fn run(state: AppState, global: Arc<Semaphore>, id: GenerationI
             Stop::Fail(Reason::new("timeout", "The provider did not finish before the model's deadline; the credits were released."))
         }
     };
-    finish(&state, id, stop).await;
+    finish(&engine, id, stop).await;
 }
 
 /// Records how a job ended (failure or cancellation), releasing its hold.
-async fn finish(state: &AppState, id: GenerationId, stop: Stop) {
+async fn finish(engine: &Engine, id: GenerationId, stop: Stop) {
     let change = match stop {
         Stop::Done => return,
         Stop::Fail(reason) => {
-            state.metrics.job_failed(&reason.code);
+            engine.parts.metrics.job_failed(&reason.code);
             Change::Failed(reason)
         }
         Stop::Cancel => Change::Cancelled,
     };
-    if let Ok(g) = generations::apply(&state.store, id, change).await {
-        state.engine.publish(GenEvent::of(&g));
-    }
+    let _ = engine.parts.lifecycle.apply(id, change).await;
 }
 
-async fn record(state: &AppState, id: GenerationId, change: Change) -> Result<Generation, Stop> {
-    let g = generations::apply(&state.store, id, change).await?;
-    state.engine.publish(GenEvent::of(&g));
-    Ok(g)
+async fn record(engine: &Engine, id: GenerationId, change: Change) -> Result<Generation, Stop> {
+    Ok(engine.parts.lifecycle.apply(id, change).await?)
 }
 
 /// Waits for global and connection capacity, in arrival order, unless cancelled first.
@@ -123,7 +117,7 @@ async fn capacity(
 }
 
 async fn drive(
-    state: &AppState,
+    engine: &Engine,
     global: &Arc<Semaphore>,
     connection: &Connection,
     mut g: Generation,
@@ -145,7 +139,7 @@ async fn drive(
             }
         }
         g = match g.state {
-            GenState::Queued => match record(state, id, Change::Submitting).await {
+            GenState::Queued => match record(engine, id, Change::Submitting).await {
                 Ok(next) => next,
                 Err(stop) => return stop,
             },
@@ -156,7 +150,7 @@ async fn drive(
                         "The server restarted while sending this job and the provider cannot tell whether it arrived; the credits were released.",
                     ));
                 }
-                let job = match provider_job(state, &g).await {
+                let job = match provider_job(engine, &g).await {
                     Ok(job) => job,
                     Err(reason) => return Stop::Fail(reason),
                 };
@@ -172,18 +166,18 @@ async fn drive(
                     UpstreamStatus::Pending { progress, .. } => Change::Running { handle: submitted.handle, progress },
                     UpstreamStatus::Failed(e) => return Stop::Fail(provider_reason(&e)),
                 };
-                match record(state, id, change).await {
+                match record(engine, id, change).await {
                     Ok(next) => next,
                     Err(stop) => return stop,
                 }
             }
-            GenState::Running => match Box::pin(poll_until_done(state, connection, &g, cancel)).await {
+            GenState::Running => match Box::pin(poll_until_done(engine, connection, &g, cancel)).await {
                 Ok(next) => next,
                 Err(stop) => return stop,
             },
             GenState::Fetching => {
                 // boxed: the custody future is large, and every job in flight would carry its size
-                let assets = match Box::pin(custody::take(state, connection, &g)).await {
+                let assets = match Box::pin(custody::take(engine, connection, &g)).await {
                     Ok(assets) => assets,
                     Err(reason) => {
                         // the job ends here either way: drop the upstream (or held) copy
@@ -194,19 +188,19 @@ async fn drive(
                     }
                 };
                 let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
-                match record(state, id, Change::Succeeded { assets }).await {
+                match record(engine, id, Change::Succeeded { assets }).await {
                     Ok(_) => {
                         if let Some(handle) = &g.upstream
                             && let Ok(true) = provider.delete_upstream(handle).await
                         {
-                            crate::services::generations::record_upstream_deletion(state, id).await;
+                            engine.parts.lifecycle.record_upstream_deletion(id).await;
                         }
                         return Stop::Done;
                     }
                     Err(stop) => {
                         // the custody files were not recorded: remove them
                         for asset in ids {
-                            let _ = state.media.delete(&asset).await;
+                            let _ = engine.parts.media.delete(&asset).await;
                         }
                         return stop;
                     }
@@ -219,7 +213,7 @@ async fn drive(
 
 /// Polls a running job until it succeeds (-> Fetching), fails, is cancelled or errors out.
 async fn poll_until_done(
-    state: &AppState,
+    engine: &Engine,
     connection: &Connection,
     g: &Generation,
     cancel: &mut watch::Receiver<bool>,
@@ -231,8 +225,8 @@ async fn poll_until_done(
     let mut errors = 0u32;
     let mut delay = poll_delay(0, None).min(Duration::from_millis(500));
     let mut progress = g.progress;
-    let nudge = state.engine.polling(&connection.config.name, &handle.id);
-    let board = state.engine.progress_board();
+    let nudge = engine.polling(&connection.config.name, &handle.id);
+    let board = engine.progress_board();
     loop {
         let cancelled = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
@@ -254,7 +248,7 @@ async fn poll_until_done(
                 }
             }
             Ok(UpstreamStatus::Succeeded { outputs }) => {
-                return record(state, g.id, Change::Fetching { handle: handle.clone(), outputs }).await;
+                return record(engine, g.id, Change::Fetching { handle: handle.clone(), outputs }).await;
             }
             Ok(UpstreamStatus::Failed(e)) => return Err(Stop::Fail(provider_reason(&e))),
             Err(e) if e.is_retryable() && errors < connection.config.max_retries => {
@@ -298,20 +292,20 @@ where
 }
 
 /// Builds what the provider receives: the prompt, parameters and decrypted references.
-async fn provider_job(state: &AppState, g: &Generation) -> Result<ProviderJob, Reason> {
+async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Reason> {
     let mut references = Vec::new();
     for r in &g.references {
         let upload = r.upload;
-        let asset = state.store.read(move |tx| store::assets::get(tx, upload)).await.ok().flatten();
+        let asset = engine.parts.store.read(move |tx| store::assets::get(tx, upload)).await.ok().flatten();
         let Some(asset) = asset else {
             return Err(Reason::new("reference_missing", "A reference image of this generation was deleted."));
         };
-        let bytes = custody::read_all(state, &asset)
+        let bytes = custody::read_all(engine, &asset)
             .await
             .map_err(|e| Reason::new("reference_missing", format!("A reference image could not be read: {e}")))?;
         references.push(ReferenceImage { role: r.role, content_type: asset.content_type.clone(), bytes });
     }
-    let registry = state.registry();
+    let registry = engine.parts.registry.current();
     let spec = registry.model(&g.model);
     let output_count = spec.map(|m| m.output_count(&g.params)).unwrap_or(1);
     Ok(ProviderJob {
@@ -324,6 +318,6 @@ async fn provider_job(state: &AppState, g: &Generation) -> Result<ProviderJob, R
         params: g.params.clone(),
         references,
         output_count,
-        callback_url: state.callback_url(&g.connection),
+        callback_url: engine.parts.callbacks.url(&g.connection),
     })
 }

@@ -1,11 +1,12 @@
 //! The generation supervisor: starts jobs in order under global and per-connection limits,
 //! drives each through the provider, takes custody of outputs, enforces deadlines, and on
-//! start resumes whatever a crash interrupted. Every state change goes through
-//! `services::generations::apply`.
+//! start resumes whatever a crash interrupted. Every state change goes through the
+//! [`lifecycle`](crate::lifecycle); the engine holds narrow handles ([`Parts`]), never the
+//! application's whole state.
 
 pub mod backoff;
+pub mod callbacks;
 pub mod custody;
-pub mod events;
 mod job;
 pub mod posters;
 pub mod progress;
@@ -13,15 +14,30 @@ pub mod progress;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, broadcast, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::generation::Reason;
 use crate::domain::ids::GenerationId;
-use crate::services::generations::{self, Change};
-use crate::state::AppState;
-use crate::store;
-use events::GenEvent;
+use crate::lifecycle::{Change, Lifecycle};
+use crate::metrics::Metrics;
+use crate::providers::registry::SharedRegistry;
+use crate::store::{self, Store};
+use crate::vault::keyring::KeyRing;
+use crate::vault::media::MediaDir;
+use callbacks::Callbacks;
+
+/// What the engine works with: the lifecycle for every state change, the store for reads,
+/// the connections in force, the vault for custody, the metrics and the callback URLs.
+pub struct Parts {
+    pub lifecycle: Lifecycle,
+    pub store: Store,
+    pub registry: SharedRegistry,
+    pub media: Arc<MediaDir>,
+    pub keyring: Arc<KeyRing>,
+    pub metrics: Arc<Metrics>,
+    pub callbacks: Callbacks,
+}
 
 /// Jobs past Queued that may be in flight at once across all connections.
 pub const GLOBAL_IN_FLIGHT: usize = 10_000;
@@ -42,8 +58,8 @@ struct RunningJob {
 /// A handle to the engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
+    parts: Arc<Parts>,
     commands: mpsc::UnboundedSender<Command>,
-    events: broadcast::Sender<GenEvent>,
     receiver: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
     nudges: Arc<Nudges>,
     progress: Arc<progress::ProgressBoard>,
@@ -67,19 +83,12 @@ impl Drop for NudgeGuard {
     }
 }
 
-impl Default for Engine {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Engine {
-    pub fn new() -> Engine {
+    pub fn new(parts: Parts) -> Engine {
         let (commands, receiver) = mpsc::unbounded_channel();
-        let (events, _) = broadcast::channel(1024);
         Engine {
+            parts: Arc::new(parts),
             commands,
-            events,
             receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
             nudges: Arc::default(),
             progress: Arc::default(),
@@ -97,6 +106,11 @@ impl Engine {
             }
             None => false,
         }
+    }
+
+    /// Builds and checks the connections' callback URLs.
+    pub fn callbacks(&self) -> &Callbacks {
+        &self.parts.callbacks
     }
 
     /// Where polling jobs note their progress (recorded about once a second).
@@ -122,14 +136,6 @@ impl Engine {
         let _ = self.commands.send(Command::Cancel(id));
     }
 
-    pub fn publish(&self, event: GenEvent) {
-        let _ = self.events.send(event);
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<GenEvent> {
-        self.events.subscribe()
-    }
-
     /// Stops every job task (they resume from the store at the next start) and the
     /// supervisor, so the store can close.
     pub async fn shutdown(&self) {
@@ -141,24 +147,24 @@ impl Engine {
 
     /// Starts the supervisor (once): it resumes every unfinished generation, then serves
     /// commands until the process stops.
-    pub fn spawn(&self, state: AppState) -> Option<JoinHandle<()>> {
+    pub fn spawn(&self) -> Option<JoinHandle<()>> {
         let receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner()).take()?;
-        Some(tokio::spawn(supervise(state, receiver)))
+        Some(tokio::spawn(supervise(self.clone(), receiver)))
     }
 }
 
-async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Command>) {
+async fn supervise(engine: Engine, mut commands: mpsc::UnboundedReceiver<Command>) {
     let global = Arc::new(Semaphore::new(GLOBAL_IN_FLIGHT));
     let mut running: HashMap<GenerationId, RunningJob> = HashMap::new();
-    let progress = tokio::spawn(progress::flush_loop(state.clone()));
-    match state.store.read(store::generations::active).await {
+    let progress = tokio::spawn(progress::flush_loop(engine.progress.clone(), engine.parts.lifecycle.clone()));
+    match engine.parts.store.read(store::generations::active).await {
         Ok(mut active) => {
             active.sort_by_key(|g| g.id);
             if !active.is_empty() {
                 tracing::info!(jobs = active.len(), "resuming unfinished generations");
             }
             for g in active {
-                spawn_job(&state, &global, &mut running, g.id, true);
+                spawn_job(&engine, &global, &mut running, g.id, true);
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot read unfinished generations"),
@@ -168,7 +174,7 @@ async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Comman
         match command {
             Command::Start(id) => {
                 if !running.contains_key(&id) {
-                    spawn_job(&state, &global, &mut running, id, false);
+                    spawn_job(&engine, &global, &mut running, id, false);
                 }
             }
             Command::Cancel(id) => {
@@ -184,7 +190,7 @@ async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Comman
                     job.tasks.iter().for_each(tokio::task::AbortHandle::abort);
                 }
                 progress.abort();
-                drop(state);
+                drop(engine);
                 let _ = done.send(());
                 return;
             }
@@ -192,11 +198,11 @@ async fn supervise(state: AppState, mut commands: mpsc::UnboundedReceiver<Comman
     }
 }
 
-fn spawn_job(state: &AppState, global: &Arc<Semaphore>, running: &mut HashMap<GenerationId, RunningJob>, id: GenerationId, resumed: bool) {
+fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, running: &mut HashMap<GenerationId, RunningJob>, id: GenerationId, resumed: bool) {
     let (cancel, cancel_rx) = watch::channel(false);
-    let worker = tokio::spawn(job::run(state.clone(), global.clone(), id, resumed, cancel_rx));
+    let worker = tokio::spawn(job::run(engine.clone(), global.clone(), id, resumed, cancel_rx));
     let worker_abort = worker.abort_handle();
-    let state = state.clone();
+    let engine = engine.clone();
     let watcher = tokio::spawn(async move {
         if let Err(e) = worker.await
             && e.is_panic()
@@ -204,11 +210,9 @@ fn spawn_job(state: &AppState, global: &Arc<Semaphore>, running: &mut HashMap<Ge
             // the panic boundary: the job ends failed and its hold is released
             tracing::error!(generation = %id, "a generation job panicked");
             let reason = Reason::new("internal", "An internal error stopped this generation; its credits were released.");
-            if let Ok(g) = generations::apply(&state.store, id, Change::Failed(reason)).await {
-                state.engine.publish(GenEvent::of(&g));
-            }
+            let _ = engine.parts.lifecycle.apply(id, Change::Failed(reason)).await;
         }
-        let _ = state.engine.commands.send(Command::Finished(id));
+        let _ = engine.commands.send(Command::Finished(id));
     });
     running.insert(id, RunningJob { cancel, tasks: [worker_abort, watcher.abort_handle()] });
 }

@@ -18,12 +18,12 @@ use image::{DynamicImage, ImageReader, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::Engine;
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::ids::AssetId;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
-use crate::state::AppState;
 use crate::turns::Turns;
 
 /// A thumbnail's width in pixels (narrower images keep theirs).
@@ -49,21 +49,21 @@ pub struct Upstream<'a> {
 
 /// Makes and stores a poster for each output that can have one, linking it from the
 /// output's `poster`; returns the poster assets (to be recorded with the outputs).
-pub async fn attach(state: &AppState, recipient: &age::x25519::Recipient, upstream: &Upstream<'_>, outputs: &mut [Asset]) -> Vec<Asset> {
+pub async fn attach(engine: &Engine, recipient: &age::x25519::Recipient, upstream: &Upstream<'_>, outputs: &mut [Asset]) -> Vec<Asset> {
     let mut posters = Vec::new();
     for (i, output) in outputs.iter_mut().enumerate() {
         let made = if output.is_video() {
             let reported = upstream.outputs.get(i);
             match provider_thumbnail(upstream, reported).await {
                 Some(made) => Some(made),
-                None => video_frame(state, output).await,
+                None => video_frame(engine, output).await,
             }
         } else {
-            image_thumbnail(state, output).await
+            image_thumbnail(engine, output).await
         };
         let Some((jpeg, width, height)) = made else { continue };
         let id = AssetId::generate();
-        match state.media.ingest_bytes(&id.to_string(), recipient, jpeg).await {
+        match engine.parts.media.ingest_bytes(&id.to_string(), recipient, jpeg).await {
             Ok(ingested) => {
                 output.poster = Some(id);
                 posters.push(Asset {
@@ -92,9 +92,9 @@ async fn turn() -> OwnedSemaphorePermit {
     TURNS.get_or_init(|| Turns::per_core(1)).take().await
 }
 
-async fn image_thumbnail(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
+async fn image_thumbnail(engine: &Engine, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
     let _turn = turn().await;
-    let bytes = super::custody::read_all(state, output).await.ok()?;
+    let bytes = super::custody::read_all(engine, output).await.ok()?;
     let made = tokio::task::spawn_blocking(move || thumbnail(&bytes)).await.ok()?;
     made.inspect_err(|e| tracing::info!(error = %e, "no thumbnail for an image output")).ok()
 }
@@ -175,11 +175,11 @@ fn ffmpeg() -> Option<&'static std::path::Path> {
 
 /// A frame of a video output taken by ffmpeg (fed through stdin, read from stdout), as a
 /// thumbnail; `None` without ffmpeg or when it fails or takes too long.
-async fn video_frame(state: &AppState, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
+async fn video_frame(engine: &Engine, output: &Asset) -> Option<(Vec<u8>, u32, u32)> {
     let ffmpeg = ffmpeg()?;
     let _turn = turn().await;
-    let identity = state.keyring.identity(&state.store, output.owner).await.ok()?;
-    let (_, mut stream) = state.media.read_range(&output.id.to_string(), identity, None).await.ok()?;
+    let identity = engine.parts.keyring.identity(&engine.parts.store, output.owner).await.ok()?;
+    let (_, mut stream) = engine.parts.media.read_range(&output.id.to_string(), identity, None).await.ok()?;
     let mut child = tokio::process::Command::new(ffmpeg)
         .args(["-nostdin", "-loglevel", "error", "-i", "pipe:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"])
         .stdin(Stdio::piped())

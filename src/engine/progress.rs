@@ -3,15 +3,13 @@
 //! advisory; one transaction per report would dominate the cost of polling many jobs).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::events::GenEvent;
 use crate::domain::ids::GenerationId;
-use crate::services::generations;
-use crate::state::AppState;
+use crate::lifecycle::Lifecycle;
 
 /// How long reports gather before they are written together.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -36,8 +34,7 @@ impl ProgressBoard {
 }
 
 /// Records noted progress, at most once per [`FLUSH_EVERY`], until the task is aborted.
-pub async fn flush_loop(state: AppState) {
-    let board = state.engine.progress_board();
+pub async fn flush_loop(board: Arc<ProgressBoard>, lifecycle: Lifecycle) {
     loop {
         board.wake.notified().await;
         tokio::time::sleep(FLUSH_EVERY).await;
@@ -45,9 +42,8 @@ pub async fn flush_loop(state: AppState) {
         if batch.is_empty() {
             continue;
         }
-        match generations::apply_progress(&state.store, batch).await {
-            Ok(updated) => updated.iter().for_each(|g| state.engine.publish(GenEvent::of(g))),
-            Err(e) => tracing::warn!(error = %e, "recording progress failed; the next report will try again"),
+        if let Err(e) = lifecycle.progress(batch).await {
+            tracing::warn!(error = %e, "recording progress failed; the next report will try again");
         }
     }
 }

@@ -1,6 +1,9 @@
 //! `GET /metrics`: Prometheus text for an admin (API token or session), or for a scraper at an
-//! address listed in `metrics.allow`; nobody else.
+//! address listed in `metrics.allow`; nobody else. The counters of `crate::metrics`, then the
+//! gauges read now: jobs, credits and stored media (from the store, through services) and the
+//! background workers.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use actix_web::http::header;
@@ -12,8 +15,10 @@ use super::responses::ApiError;
 use crate::config::Config;
 use crate::domain::user::Role;
 use crate::error::AppError;
-use crate::services::ServiceError;
+use crate::metrics::{escape, header};
+use crate::services::{ServiceError, figures};
 use crate::state::AppState;
+use crate::workers::WorkerStatus;
 
 /// Headers a reverse proxy adds: from a peer that is not a trusted proxy they mean the peer
 /// relays someone else, whose address is unknown, so the request must authenticate.
@@ -50,11 +55,60 @@ pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             Err(e) => return e.error_response(),
         }
     }
-    match crate::metrics::render(&state).await {
+    match render(&state).await {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(text),
         Err(e) => ApiError(AppError::from(e)).error_response(),
+    }
+}
+
+/// The whole exposition: counters, then gauges read now.
+async fn render(state: &AppState) -> Result<String, ServiceError> {
+    let figures = figures::read(state).await?;
+    let mut out = String::with_capacity(8 * 1024);
+    header(&mut out, "reelvault_build_info", "gauge", "The running version");
+    let _ = writeln!(out, "reelvault_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+    state.metrics.render_counters(&mut out);
+
+    header(&mut out, "reelvault_jobs", "gauge", "Generations not yet finished, by state and provider connection");
+    for ((s, kind, connection), n) in &figures.active {
+        let _ = writeln!(out, "reelvault_jobs{{state=\"{}\",provider=\"{}\",connection=\"{}\"}} {n}", s, escape(kind), escape(connection));
+    }
+    header(&mut out, "reelvault_credits", "gauge", "Credits over all accounts: available, and held by running jobs");
+    let _ = writeln!(out, "reelvault_credits{{state=\"available\"}} {}", figures.credits_available);
+    let _ = writeln!(out, "reelvault_credits{{state=\"held\"}} {}", figures.credits_held);
+    header(&mut out, "reelvault_stored_files", "gauge", "Media files in the vault, by kind");
+    for kind in ["upload", "output"] {
+        let _ = writeln!(out, "reelvault_stored_files{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.0));
+    }
+    header(&mut out, "reelvault_stored_bytes", "gauge", "Media in the vault (plaintext bytes), by kind");
+    for kind in ["upload", "output"] {
+        let _ = writeln!(out, "reelvault_stored_bytes{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.1));
+    }
+    render_workers(&mut out, &state.workers.status());
+    Ok(out)
+}
+
+/// Per background worker: up or not, restarts, and when it last finished a round of work.
+fn render_workers(out: &mut String, workers: &[WorkerStatus]) {
+    header(out, "reelvault_worker_up", "gauge", "1 while a background worker runs or waits for work, 0 otherwise");
+    for w in workers {
+        let _ = writeln!(out, "reelvault_worker_up{{worker=\"{}\"}} {}", escape(w.name), u8::from(w.state.is_up()));
+    }
+    header(out, "reelvault_worker_restarts_total", "counter", "Times a background worker was started again after failing");
+    for w in workers {
+        let _ = writeln!(out, "reelvault_worker_restarts_total{{worker=\"{}\"}} {}", escape(w.name), w.restarts);
+    }
+    header(
+        out,
+        "reelvault_worker_last_run_timestamp_seconds",
+        "gauge",
+        "When a background worker last finished a round of work (Unix time)",
+    );
+    for w in workers {
+        let seconds = w.last_run_at.map_or(0.0, |at| at.millis() as f64 / 1000.0);
+        let _ = writeln!(out, "reelvault_worker_last_run_timestamp_seconds{{worker=\"{}\"}} {seconds}", escape(w.name));
     }
 }

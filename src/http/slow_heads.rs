@@ -82,21 +82,6 @@ impl Connections {
         });
         stuck
     }
-
-    /// Sweeps once a second while `connections` is alive (the server holds it).
-    pub fn spawn_sweeper(connections: Weak<Connections>) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let Some(connections) = connections.upgrade() else { return };
-                let stuck = connections.sweep();
-                if stuck > 0 {
-                    tracing::info!(connections = stuck, "closed connections sending a request head too slowly");
-                }
-            }
-        });
-    }
 }
 
 /// Marks the connection busy from a request's start until its response body has been sent.

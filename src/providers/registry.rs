@@ -166,3 +166,24 @@ fn same_settings(a: &ConnectionConfig, b: &ConnectionConfig) -> bool {
         && a.max_output_bytes == b.max_output_bytes
         && a.workflow == b.workflow
 }
+
+/// The registry in force, replaceable at run time (admins change connections and models);
+/// cheap to clone. Running jobs keep the connection they started on.
+#[derive(Clone)]
+pub struct SharedRegistry(Arc<std::sync::RwLock<Arc<Registry>>>);
+
+impl SharedRegistry {
+    pub fn new(registry: Registry) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(Arc::new(registry))))
+    }
+
+    /// The catalog and the connections in force now.
+    pub fn current(&self) -> Arc<Registry> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts a rebuilt registry in force.
+    pub fn replace(&self, registry: Registry) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+    }
+}

@@ -1,104 +1,61 @@
-//! The internal scheduler: cron expressions from `[schedule]` decide when periodic work is
-//! enqueued; one worker task does the work, one job at a time, never inside a request.
-//! Requests and the admin socket enqueue too ([`Scheduler::enqueue`]), data exports among
-//! them. At shutdown the ticker stops and the worker finishes its job (or is cut off after a
-//! grace period; an export is cut off at once): every job is crash-safe, the next run
-//! finishes it.
+//! The internal scheduler, as two workers: the ticker enqueues a retention sweep at each time
+//! the `[schedule]` cron expression names, and the scheduler runs queued jobs one at a time,
+//! never inside a request. Requests and the admin socket enqueue too (through
+//! `state.jobs.scheduled`), data exports among them. At shutdown the ticker stops and the
+//! scheduler finishes its job (or is cut off after a grace period; an export is cut off at
+//! once): every job is crash-safe, the next run finishes it.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
-
-use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
+use crate::services::jobs::{Consumer, Job, Queue};
 use crate::services::{export, retention};
 use crate::state::AppState;
+use crate::workers::{Context, Worker, WorkerResult};
 
 /// How long shutdown waits for a job in progress.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// Work the scheduler runs.
-#[derive(Debug, Clone)]
-pub enum Job {
-    /// A retention sweep (with the orphan-file GC); the string names what asked for it.
-    Retention(&'static str),
-    /// Writing a person's queued data export.
-    Export(UserId),
-}
+/// The scheduler's workers, in the order they stop: the ticker, then the job runner.
+pub const WORKERS: [&str; 2] = [TICKER, RUNNER];
+const TICKER: &str = "retention-schedule";
+const RUNNER: &str = "scheduler";
 
-/// The handle kept in the app state.
-#[derive(Clone)]
-pub struct Scheduler {
-    jobs: mpsc::UnboundedSender<Job>,
-    receiver: Arc<Mutex<Option<mpsc::UnboundedReceiver<Job>>>>,
-    stop: Arc<watch::Sender<bool>>,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Default for Scheduler {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Scheduler {
-    pub fn new() -> Scheduler {
-        let (jobs, receiver) = mpsc::unbounded_channel();
-        Scheduler { jobs, receiver: Arc::new(Mutex::new(Some(receiver))), stop: Arc::new(watch::channel(false).0), tasks: Arc::default() }
-    }
-
-    /// Queues a job for the worker; `false` when the scheduler is not running.
-    pub fn enqueue(&self, job: Job) -> bool {
-        self.jobs.send(job).is_ok() && self.receiver.lock().unwrap_or_else(|p| p.into_inner()).is_none()
-    }
-
-    /// Starts the ticker and the worker (once).
-    pub fn spawn(&self, state: AppState) {
-        let Some(receiver) = self.receiver.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        tasks.push(tokio::spawn(work(state.clone(), receiver, self.stop.subscribe())));
-        if let Some(schedule) = state.config.schedule.retention_schedule() {
-            tasks.push(tokio::spawn(tick(schedule, self.jobs.clone(), self.stop.subscribe())));
-        }
-    }
-
-    /// Stops the ticker and lets the worker finish its job.
-    pub async fn shutdown(&self) {
-        let _ = self.stop.send(true);
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
-        for mut task in tasks {
-            if tokio::time::timeout(STOP_GRACE, &mut task).await.is_err() {
-                tracing::warn!("a scheduled job did not finish in time; the next run completes it");
-                task.abort();
-            }
-        }
+/// Starts the scheduler (and the ticker, when a schedule is configured) under the app's
+/// supervisor; does nothing when it already runs.
+pub fn start(state: &AppState) {
+    let Some(jobs) = state.jobs.scheduled.consumer() else { return };
+    let worker = state.clone();
+    state.workers.spawn(Worker::new(RUNNER).grace(STOP_GRACE), move |ctx| work(worker.clone(), jobs.clone(), ctx));
+    if let Some(schedule) = state.config.schedule.retention_schedule() {
+        let jobs = state.jobs.clone();
+        state.workers.spawn(Worker::new(TICKER), move |ctx| tick(schedule.clone(), jobs.scheduled.clone(), ctx));
     }
 }
 
 /// Sleeps until each time the schedule names, then enqueues a sweep.
-async fn tick(schedule: cron::Schedule, jobs: mpsc::UnboundedSender<Job>, mut stop: watch::Receiver<bool>) {
+async fn tick(schedule: cron::Schedule, jobs: Queue<Job>, ctx: Context) -> WorkerResult {
+    ctx.idle();
     while let Some(next) = schedule.upcoming(chrono::Utc).next() {
         let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {
-                if jobs.send(Job::Retention("schedule")).is_err() {
-                    return;
-                }
-            }
-            _ = stop.changed() => return,
+        if !ctx.sleep(wait).await {
+            break;
         }
+        jobs.enqueue(Job::Retention("schedule"));
+        ctx.ran();
     }
+    Ok(())
 }
 
 /// Runs queued jobs one at a time until shutdown.
-async fn work(state: AppState, mut jobs: mpsc::UnboundedReceiver<Job>, mut stop: watch::Receiver<bool>) {
+async fn work(state: AppState, jobs: Consumer<Job>, ctx: Context) -> WorkerResult {
     loop {
+        ctx.idle();
         let job = tokio::select! {
-            job = jobs.recv() => match job { Some(job) => job, None => return },
-            _ = stop.changed() => return,
+            job = jobs.next() => match job { Some(job) => job, None => return Ok(()) },
+            _ = ctx.stopped() => return Ok(()),
         };
+        ctx.working();
         match job {
             Job::Retention(trigger) => {
                 if let Err(e) = retention::run(&state, trigger, Timestamp::now()).await {
@@ -110,11 +67,12 @@ async fn work(state: AppState, mut jobs: mpsc::UnboundedReceiver<Job>, mut stop:
                 outcome = export::run(&state, owner) => if let Err(e) = outcome {
                     tracing::error!(error = %e, user = %owner, "an export failed");
                 },
-                _ = stop.changed() => {
+                _ = ctx.stopped() => {
                     tracing::info!(user = %owner, "an export was stopped by the shutdown; it starts again at the next start");
-                    return;
+                    return Ok(());
                 }
             },
         }
+        ctx.ran();
     }
 }

@@ -1,13 +1,15 @@
-//! The indexer task: owns the only IndexWriter. At start it opens the index and replays the
+//! The indexer worker ("indexer"): owns the only IndexWriter. At start it opens the index and replays the
 //! outbox from the commit point (or rebuilds when the index is missing, damaged or of another
 //! schema); then it drains the outbox in order, upserts, commits every N documents or T
-//! seconds with the last applied sequence as the payload, and trims the outbox behind it.
+//! seconds with the last applied sequence as the payload, and trims the outbox behind it. A step
+//! that fails ends the body with its error; the supervisor starts it again (reopening the index)
+//! after a backoff.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tantivy::IndexWriter;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::index::{self, CommitPoint, Live, Paths};
 use super::rebuild::{self, Progress};
@@ -16,6 +18,7 @@ use crate::config::SearchConfig;
 use crate::domain::generation::Generation;
 use crate::domain::ids::GenerationId;
 use crate::store::{self, Commit, Store};
+use crate::workers::{Context, WorkerResult};
 
 /// Outbox rows read per store transaction.
 const BATCH: usize = 1000;
@@ -24,13 +27,12 @@ const POLL: Duration = Duration::from_secs(5);
 /// A backlog longer than this is rebuilt rather than replayed (a rebuild indexes with one
 /// commit; a replay commits every `commit_docs`).
 const REPLAY_LIMIT: u64 = 100_000;
-/// How long the indexer waits after a failure before trying again.
-const RETRY: Duration = Duration::from_secs(2);
+/// How long the indexer waits after a failure before trying again (the first time).
+pub(super) const RETRY: Duration = Duration::from_secs(2);
 
 /// What the rest of the app asks of the indexer.
 pub(super) enum Command {
     Reindex { progress: mpsc::UnboundedSender<Progress>, done: oneshot::Sender<Result<Progress, SearchError>> },
-    Shutdown(oneshot::Sender<()>),
 }
 
 /// The indexer's state between steps (moved onto the blocking pool for each step).
@@ -48,14 +50,16 @@ struct Indexer {
     pending_since: Option<Instant>,
 }
 
-/// Runs until [`Command::Shutdown`] (or every handle is gone).
+/// Runs until the worker is asked to stop (or every handle is gone), then commits pending work.
 pub(super) async fn run(
     shared: Arc<Shared>,
     store: Store,
     provider: Arc<ProviderOf>,
     settings: SearchConfig,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-) {
+    commands: Arc<Mutex<mpsc::UnboundedReceiver<Command>>>,
+    ctx: Context,
+) -> WorkerResult {
+    let mut commands = commands.lock().await;
     let signal = store.outbox_signal();
     let paths = shared.paths.clone();
     let mut ix = Indexer { shared, paths, store, provider, settings, live: None, applied: 0, pending: 0, pending_since: None };
@@ -65,35 +69,39 @@ pub(super) async fn run(
             (Some(_), Some(since)) => ix.settings.commit_interval.saturating_sub(since.elapsed()),
             (Some(_), None) => POLL,
         };
+        if !wait.is_zero() {
+            ctx.idle();
+        }
         tokio::select! {
             biased;
+            _ = ctx.stopped() => {
+                let _ = blocking(ix, |ix| ix.finish()).await;
+                return Ok(());
+            }
             command = commands.recv() => match command {
                 Some(Command::Reindex { progress, done }) => {
+                    ctx.working();
                     let (back, result) = blocking(ix, move |ix| ix.reindex(&progress)).await;
                     ix = back;
                     let _ = done.send(result);
                     continue;
                 }
-                Some(Command::Shutdown(done)) => {
-                    let (_, ()) = blocking(ix, |ix| ix.finish()).await;
-                    let _ = done.send(());
-                    return;
-                }
                 None => {
                     let _ = blocking(ix, |ix| ix.finish()).await;
-                    return;
+                    return Ok(());
                 }
             },
             _ = signal.notified() => {}
             _ = tokio::time::sleep(wait) => {}
         }
+        ctx.working();
         let (back, result) = blocking(ix, |ix| ix.step()).await;
         ix = back;
         if let Err(e) = result {
             tracing::error!(error = %e, "search indexer: step failed; retrying");
-            ix.live = None;
-            tokio::time::sleep(RETRY).await;
+            return Err(format!("search indexer step failed: {e}"));
         }
+        ctx.ran();
     }
 }
 

@@ -19,16 +19,19 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use crate::config::SearchConfig;
 use crate::domain::generation::Generation;
 use crate::store::{Store, StoreError};
+use crate::workers::{Supervisor, Worker};
 pub use collector::{Facets, Found, Hit};
 use index::{Live, Paths};
 use indexer::Command;
 pub use query::{Cursor, Filters, Order, SearchRequest, TextQuery, Viewer};
 pub use rebuild::Progress;
+
+/// How long shutdown waits for the indexer to commit its pending work.
+const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// The provider (connection kind) of a generation, as the index files it.
 pub type ProviderOf = dyn Fn(&Generation) -> String + Send + Sync;
@@ -140,28 +143,24 @@ impl Search {
         self.pool.run(work).await
     }
 
-    /// Starts the indexer task (once): it opens or rebuilds the index, then follows the outbox.
-    pub fn spawn_indexer(&self, store: Store, provider: Arc<ProviderOf>, settings: SearchConfig) -> Option<JoinHandle<()>> {
+    /// Starts the indexer under `workers` (once): it opens or rebuilds the index, then follows
+    /// the outbox; it commits pending work when the supervisor stops it.
+    pub fn start_indexer(&self, workers: &Supervisor, store: Store, provider: Arc<ProviderOf>, settings: SearchConfig) {
         let mut commands = self.commands.lock().unwrap_or_else(|p| p.into_inner());
         if commands.is_some() {
-            return None;
+            return;
         }
         let (send, receive) = mpsc::unbounded_channel();
         *commands = Some(send);
-        Some(tokio::spawn(indexer::run(self.shared.clone(), store, provider, settings, receive)))
+        let (shared, receive) = (self.shared.clone(), Arc::new(tokio::sync::Mutex::new(receive)));
+        let indexer = Worker::new("indexer").grace(STOP_GRACE).backoff(indexer::RETRY, Duration::from_secs(60));
+        workers.spawn(indexer, move |ctx| {
+            indexer::run(shared.clone(), store.clone(), provider.clone(), settings.clone(), receive.clone(), ctx)
+        });
     }
 
     fn sender(&self) -> Option<mpsc::UnboundedSender<Command>> {
         self.commands.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Stops the indexer: commits pending work and releases the writer and the store.
-    pub async fn shutdown(&self) {
-        let Some(sender) = self.commands.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
-        let (done, wait) = oneshot::channel();
-        if sender.send(Command::Shutdown(done)).is_ok() && tokio::time::timeout(Duration::from_secs(30), wait).await.is_err() {
-            tracing::warn!("the search indexer did not stop within 30 s");
-        }
     }
 
     /// Rebuilds the index from the store, reporting progress: through the running indexer,

@@ -67,6 +67,19 @@ pub fn record_as(
     store::audit::append(tx, &event)
 }
 
+/// The event `ctx` did `action`, now, for a write that records it itself (the lifecycle).
+pub fn event(ctx: &Context, action: AuditAction, target: Option<String>, detail: Option<String>) -> AuditEvent {
+    AuditEvent {
+        id: AuditId::generate(),
+        at: Timestamp::now(),
+        actor: ctx.actor.clone(),
+        action,
+        target,
+        client: ctx.client.clone(),
+        detail,
+    }
+}
+
 /// Filters for the admin audit page.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

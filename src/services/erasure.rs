@@ -19,7 +19,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use tokio::task::JoinSet;
+
 use super::audit::{self, Context};
+use super::jobs::Consumer;
 use super::{ServiceError, ServiceResult, deletion, generations};
 use crate::domain::asset::AssetKind;
 use crate::domain::audit::AuditAction;
@@ -30,6 +33,7 @@ use crate::state::AppState;
 /// What an erasure removes: the person's content, or their whole account.
 pub use crate::store::erasures::Erasure;
 use crate::store::{self, Tx};
+use crate::workers::{self, Worker, WorkerResult};
 
 /// How long an erasure waits for its running jobs to end before it leaves the rest to
 /// the next start.
@@ -102,13 +106,53 @@ pub fn resume_for(state: &AppState, user: UserId) {
     spawn(state, user);
 }
 
+/// Hands `user`'s erasure to the erasures worker.
 fn spawn(state: &AppState, user: UserId) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = run(&state, user).await {
-            tracing::error!(error = %e, "an erasure stopped; the next start finishes it");
+    if !state.jobs.erasures.enqueue(user) {
+        tracing::warn!(user = %user, "erasures do not run now; the erasure finishes at the next start");
+    }
+}
+
+/// Starts the erasures worker under the app's supervisor (once).
+pub fn start(state: &AppState) {
+    let Some(erasures) = state.jobs.erasures.consumer() else { return };
+    let worker = state.clone();
+    state.workers.spawn(Worker::new("erasures"), move |ctx| work(worker.clone(), erasures.clone(), ctx));
+}
+
+/// The erasures worker: runs each erasure handed to it on a task of its own (one may wait
+/// long for running jobs) and joins them; at shutdown the unfinished ones are cut off (the
+/// queue row stays and the next start finishes them).
+async fn work(state: AppState, erasures: Consumer<UserId>, ctx: workers::Context) -> WorkerResult {
+    let mut running = JoinSet::new();
+    loop {
+        if running.is_empty() {
+            ctx.idle();
+        } else {
+            ctx.working();
         }
-    });
+        tokio::select! {
+            user = erasures.next() => match user {
+                Some(user) => {
+                    let state = state.clone();
+                    running.spawn(async move { run(&state, user).await });
+                }
+                None => break,
+            },
+            Some(done) = running.join_next() => {
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "an erasure stopped; the next start finishes it"),
+                    Err(e) if e.is_panic() => tracing::error!("an erasure panicked; the next start finishes it"),
+                    Err(_) => {}
+                }
+                ctx.ran();
+            }
+            _ = ctx.stopped() => break,
+        }
+    }
+    running.shutdown().await;
+    Ok(())
 }
 
 /// Starts every erasure a restart interrupted.

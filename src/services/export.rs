@@ -10,6 +10,7 @@ mod contents;
 pub use contents::FORMAT;
 
 use super::audit::{self, Context};
+use super::jobs::Job;
 use super::{ServiceError, ServiceResult, archive, media};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditAction;
@@ -18,7 +19,6 @@ use crate::domain::export::{Export, ExportState};
 use crate::domain::ids::{AssetId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
-use crate::scheduler::Job;
 use crate::state::AppState;
 use crate::store;
 
@@ -65,7 +65,7 @@ pub async fn request(state: &AppState, ctx: &Context, user: &User) -> ServiceRes
     if let Some(asset) = replaced {
         remove_file(state, asset).await;
     }
-    if started && !state.scheduler.enqueue(Job::Export(owner)) {
+    if started && !state.jobs.scheduled.enqueue(Job::Export(owner)) {
         tracing::warn!(user = %owner, "the scheduler is not running; the export starts at the next start");
     }
     Ok((export, started))
@@ -198,7 +198,7 @@ pub async fn resume(state: &AppState) -> ServiceResult<()> {
         .await?;
     for owner in again {
         tracing::info!(user = %owner, "an interrupted export starts again");
-        state.scheduler.enqueue(Job::Export(owner));
+        state.jobs.scheduled.enqueue(Job::Export(owner));
     }
     sweep_expired(state, now).await?;
     Ok(())

@@ -1,5 +1,5 @@
-//! Generations: submit (validate, price, hold credits), read, cancel, and `apply`, the one
-//! place where a generation's state and its credits change, together, in one transaction.
+//! Generations: submit (validate, price, hold credits), read, flag, wait for and cancel them.
+//! Every state change, with the credits it moves, goes through the [`lifecycle`](crate::lifecycle).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,18 +8,15 @@ use tokio::sync::broadcast;
 
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult, models};
-use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditAction;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::domain::credits::{CreditError, EntryKind};
-use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
+use crate::domain::generation::{GenState, Generation, Reference};
 use crate::domain::ids::{AssetId, GenerationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{InvalidInput, User};
-/// A published change of a generation (live pages subscribe to them).
-pub use crate::engine::events::GenEvent;
+use crate::lifecycle::Change;
 use crate::state::AppState;
-use crate::store::{self, Commit, Store};
+use crate::store;
 
 /// A request to generate, as the API and the form give it.
 #[derive(Debug, Clone, Default)]
@@ -107,30 +104,10 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
         upstream_deleted_at: None,
         deleted_at: None,
     };
-    let stored = generation.clone();
-    let ctx = ctx.clone();
-    let detail = format!("model {}, {} credits, connection {}", stored.model, stored.cost, stored.connection);
-    state
-        .store
-        .write(move |tx| {
-            for r in &stored.references {
-                let asset = store::assets::get(tx, r.upload)?;
-                if !asset.is_some_and(|a| a.owner == stored.owner && a.kind == AssetKind::Upload) {
-                    return Err(ServiceError::NotFound("upload"));
-                }
-            }
-            let balance = store::credits::balance(tx, stored.owner)?;
-            let (available, held) = balance.hold(stored.cost).map_err(ServiceError::Credits)?;
-            store::credits::post(tx, stored.owner, EntryKind::Hold, Some(stored.id), available, held, None)?
-                .map_err(ServiceError::Credits)?;
-            store::generations::put(tx, &stored)?;
-            audit::record(tx, &ctx, AuditAction::GenerationCreated, Some(stored.id.to_string()), Some(detail))?;
-            Ok(())
-        })
-        .await?;
-    state.store.outbox_written();
+    let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
+    let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
+    let generation = state.lifecycle.create(generation, audit).await?;
     state.engine.start(generation.id);
-    state.engine.publish(GenEvent::of(&generation));
     Ok(generation)
 }
 
@@ -239,7 +216,7 @@ pub async fn page(
 /// stored then (still running when the time ran out). Wakes on the engine's events, and
 /// reads the store at least once a second (an event can be missed when the channel lags).
 pub async fn wait_until_finished(state: &AppState, user: &User, id: GenerationId, limit: Duration) -> ServiceResult<Generation> {
-    let mut events = state.engine.subscribe();
+    let mut events = state.lifecycle.subscribe();
     let until = tokio::time::Instant::now() + limit;
     loop {
         let g = get(state, user, id).await?;
@@ -270,135 +247,18 @@ pub async fn cancel(state: &AppState, user: &User, id: GenerationId) -> ServiceR
     if current.state == GenState::Queued {
         // a job that started meanwhile is Submitting, which may also end as Cancelled; the
         // engine then cancels upstream when its own write is refused
-        let g = apply(&state.store, id, Change::Cancelled).await?;
+        let g = state.lifecycle.apply(id, Change::Cancelled).await?;
         state.engine.cancel(id);
-        state.engine.publish(GenEvent::of(&g));
         return Ok(g);
     }
-    let g = apply(&state.store, id, Change::CancelRequested).await?;
+    let g = state.lifecycle.apply(id, Change::CancelRequested).await?;
     state.engine.cancel(id);
     Ok(g)
 }
 
-/// Records when the provider's copy of a finished generation was deleted through its API
-/// ("deleted upstream at …" on its page). Best effort: a failure is only logged.
-pub async fn record_upstream_deletion(state: &AppState, id: GenerationId) {
-    let written = state
-        .store
-        .write(move |tx| {
-            if let Some(mut g) = store::generations::get(tx, id)?.filter(|g| g.upstream_deleted_at.is_none()) {
-                g.upstream_deleted_at = Some(Timestamp::now());
-                store::generations::put(tx, &g)?;
-            }
-            Ok::<_, store::StoreError>(())
-        })
-        .await;
-    if let Err(e) = written {
-        tracing::warn!(error = %e, generation = %id, "could not record the upstream deletion");
-    }
-}
+pub use crate::lifecycle::GenEvent;
 
-/// A change the engine (or a cancel) makes to a generation.
-#[derive(Debug, Clone)]
-pub enum Change {
-    Submitting,
-    Running { handle: UpstreamHandle, progress: Option<u8> },
-    Fetching { handle: UpstreamHandle, outputs: Vec<OutputRef> },
-    Succeeded { assets: Vec<Asset> },
-    Failed(Reason),
-    Cancelled,
-    CancelRequested,
-}
-
-/// Records the latest progress of many running jobs in one advisory transaction; jobs that
-/// moved on meanwhile (fetching, finished) are left alone. Returns the updated ones.
-pub async fn apply_progress(store: &Store, batch: Vec<(GenerationId, u8)>) -> ServiceResult<Vec<Generation>> {
-    store
-        .write_with(Commit::Advisory, move |tx| {
-            let now = Timestamp::now();
-            let mut updated = Vec::with_capacity(batch.len());
-            for (id, progress) in batch {
-                let Some(mut g) = store::generations::get(tx, id)? else { continue };
-                if g.state != GenState::Running || g.progress == Some(progress) {
-                    continue;
-                }
-                g.progress = Some(progress);
-                g.updated_at = now;
-                store::generations::put_progress(tx, &g)?;
-                updated.push(g);
-            }
-            Ok(updated)
-        })
-        .await
-}
-
-/// Applies one change in one write transaction, with the ledger entry it implies:
-/// settle on success, release on failure or cancellation; then wakes the search indexer. Changes to a generation that
-/// is already terminal are refused (so nothing is charged or released twice).
-pub async fn apply(store: &Store, id: GenerationId, change: Change) -> ServiceResult<Generation> {
-    let changed = store
-        .write(move |tx| {
-            let mut g = store::generations::get(tx, id)?.ok_or(ServiceError::NotFound("generation"))?;
-            if g.state.is_terminal() {
-                return Err(ServiceError::AlreadyFinished);
-            }
-            let now = Timestamp::now();
-            g.updated_at = now;
-            let mut ledger: Option<(EntryKind, i64, i64)> = None;
-            let mut outputs: Vec<Asset> = Vec::new();
-            let cost = i64::try_from(g.cost).map_err(|_| ServiceError::Credits(CreditError::OutOfRange))?;
-            match change {
-                Change::Submitting => {
-                    g.state = GenState::Submitting;
-                    g.submitted_at = Some(now);
-                }
-                Change::Running { handle, progress } => {
-                    g.state = GenState::Running;
-                    g.upstream = Some(handle);
-                    g.progress = progress;
-                }
-                Change::Fetching { handle, outputs } => {
-                    g.state = GenState::Fetching;
-                    g.upstream = Some(handle);
-                    g.pending_outputs = outputs;
-                    g.progress = Some(100);
-                }
-                Change::Succeeded { assets } => {
-                    for asset in &assets {
-                        store::assets::put(tx, asset)?;
-                    }
-                    outputs = assets.into_iter().filter(|a| a.kind == AssetKind::Output).collect();
-                    g.outputs = outputs.iter().map(|a| a.id).collect();
-                    g.state = GenState::Succeeded;
-                    g.finished_at = Some(now);
-                    ledger = Some((EntryKind::Settle, 0, -cost));
-                }
-                Change::Failed(reason) => {
-                    g.state = GenState::Failed;
-                    g.reason = Some(reason);
-                    g.finished_at = Some(now);
-                    ledger = Some((EntryKind::Release, cost, -cost));
-                }
-                Change::Cancelled => {
-                    g.state = GenState::Cancelled;
-                    g.reason = Some(Reason::new("cancelled", "Cancelled."));
-                    g.finished_at = Some(now);
-                    ledger = Some((EntryKind::Release, cost, -cost));
-                }
-                Change::CancelRequested => g.cancel_requested = true,
-            }
-            if let Some((kind, available, held)) = ledger {
-                store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(ServiceError::Credits)?;
-            }
-            store::generations::put(tx, &g)?;
-            // the owner's webhooks hear of the end in the same transaction, so none is lost
-            let queued = super::webhooks::queue_events(tx, &g, &outputs, now)?;
-            Ok((g, queued))
-        })
-        .await?;
-    store.outbox_written();
-    if changed.1 {
-        store.webhooks_queued();
-    }
-    Ok(changed.0)
+/// Live changes of every generation from now on (pages filter their owner's).
+pub fn events(state: &AppState) -> broadcast::Receiver<GenEvent> {
+    state.lifecycle.subscribe()
 }

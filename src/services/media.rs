@@ -63,7 +63,9 @@ pub async fn identity_of(state: &AppState, asset: &Asset) -> Result<age::x25519:
 
 /// A stored file, decrypted whole (an output image, to hand back inline).
 pub async fn read_all(state: &AppState, asset: &Asset) -> ServiceResult<Vec<u8>> {
-    let bytes = crate::engine::custody::read_all(state, asset).await.map_err(|e| ServiceError::Internal(format!("reading media: {e}")))?;
+    let bytes = crate::vault::read_whole(&state.media, &state.keyring, &state.store, asset)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("reading media: {e}")))?;
     Ok(bytes.to_vec())
 }
 

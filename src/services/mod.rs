@@ -12,9 +12,11 @@ pub mod credits;
 pub mod deletion;
 pub mod erasure;
 pub mod export;
+pub mod figures;
 pub mod gc;
 pub mod generations;
 pub mod health;
+pub mod jobs;
 pub mod library;
 pub mod links;
 pub mod media;
@@ -95,6 +97,20 @@ pub enum ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<crate::lifecycle::LifecycleError> for ServiceError {
+    fn from(e: crate::lifecycle::LifecycleError) -> Self {
+        use crate::lifecycle::LifecycleError;
+        match e {
+            LifecycleError::NotFound => ServiceError::NotFound("generation"),
+            LifecycleError::AlreadyFinished => ServiceError::AlreadyFinished,
+            LifecycleError::UploadNotFound => ServiceError::NotFound("upload"),
+            LifecycleError::Transition { .. } => ServiceError::Conflict("this generation cannot make that change now"),
+            LifecycleError::Credits(e) => ServiceError::Credits(e),
+            LifecycleError::Store(e) => ServiceError::Store(e),
+        }
+    }
+}
 
 fn rate_limited_message(limit: rate_limits::Limit, allowed: u32, retry_after: Duration) -> String {
     let wait = retry_after.as_secs_f64().ceil().max(1.0) as u64;

@@ -1,15 +1,12 @@
-//! The webhook delivery worker: one background task that sends due deliveries from the
+//! The webhook delivery worker ("webhooks"): one supervised background loop that sends due deliveries from the
 //! queue through the guarded outbound client, signs each attempt (Standard Webhooks),
 //! records it, and schedules the next with backoff until a 2xx answer or it gives up.
 //! A delivery interrupted by a stop stays queued and is sent again after the next start
 //! (at least once: receivers dedupe by `webhook-id`).
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::ServiceError;
 use crate::domain::ids::DeliveryId;
@@ -20,6 +17,7 @@ use crate::providers::http::{OutboundClient, OutboundPolicy};
 use crate::state::AppState;
 use crate::store;
 use crate::vault::sealed;
+use crate::workers::{Context, Worker, WorkerResult};
 
 /// Deliveries attempted at once.
 const BATCH: usize = 16;
@@ -30,56 +28,24 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 /// The most of an error message kept in the log.
 const ERROR_CHARS: usize = 300;
 
-/// The handle kept in the app state.
-#[derive(Clone)]
-pub struct Worker {
-    stop: Arc<watch::Sender<bool>>,
-    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+/// Starts the delivery worker under the app's supervisor; it resumes whatever the queue holds.
+pub fn start(state: &AppState) {
+    let worker = state.clone();
+    state.workers.spawn(Worker::new("webhooks").grace(STOP_GRACE), move |ctx| run(worker.clone(), ctx));
 }
 
-impl Default for Worker {
-    fn default() -> Self {
-        Worker { stop: Arc::new(watch::channel(false).0), task: Arc::default() }
-    }
-}
-
-impl Worker {
-    /// Starts the worker (once); it resumes whatever the queue holds.
-    pub fn spawn(&self, state: AppState) {
-        let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
-        if task.is_some() {
-            return;
-        }
-        let policy = OutboundPolicy {
-            allow_private_network: state.config.webhooks.allow_private_network,
-            timeout: state.config.webhooks.timeout,
-            connect_timeout: state.config.webhooks.timeout.min(Duration::from_secs(10)),
-        };
-        match OutboundClient::without_redirects(policy) {
-            Ok(client) => *task = Some(tokio::spawn(run(state, client, self.stop.subscribe()))),
-            Err(e) => tracing::error!(error = %e, "cannot build the webhook client; deliveries wait for the next start"),
-        }
-    }
-
-    /// Stops the worker; attempts still in flight after a short grace are cut off (and
-    /// repeated after the next start).
-    pub async fn shutdown(&self) {
-        let _ = self.stop.send(true);
-        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(mut task) = task
-            && tokio::time::timeout(STOP_GRACE, &mut task).await.is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-async fn run(state: AppState, client: OutboundClient, mut stop: watch::Receiver<bool>) {
+/// Sends due deliveries until shutdown; attempts still in flight when the stop's grace ends are
+/// cut off (and repeated after the next start).
+async fn run(state: AppState, ctx: Context) -> WorkerResult {
+    let policy = OutboundPolicy {
+        allow_private_network: state.config.webhooks.allow_private_network,
+        timeout: state.config.webhooks.timeout,
+        connect_timeout: state.config.webhooks.timeout.min(Duration::from_secs(10)),
+    };
+    let client = OutboundClient::without_redirects(policy).map_err(|e| format!("cannot build the webhook client: {e}"))?;
     let signal = state.store.webhooks_signal();
-    loop {
-        if *stop.borrow() {
-            return;
-        }
+    while !ctx.is_stopping() {
+        ctx.working();
         let now = Timestamp::now();
         let (due, next) = match state.store.read(move |tx| store::webhooks::due(tx, now, BATCH)).await {
             Ok(found) => found,
@@ -90,15 +56,18 @@ async fn run(state: AppState, client: OutboundClient, mut stop: watch::Receiver<
         };
         if !due.is_empty() {
             join_all(due.into_iter().map(|id| attempt(&state, &client, id))).await;
+            ctx.ran();
             continue;
         }
+        ctx.idle();
         let wait = next.map_or(IDLE, |at| Duration::from_millis(u64::try_from(at.millis() - now.millis()).unwrap_or(0)).min(IDLE));
         tokio::select! {
             _ = signal.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = ctx.stopped() => break,
         }
     }
+    Ok(())
 }
 
 /// One attempt at one delivery, recorded whatever happens.

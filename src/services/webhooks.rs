@@ -1,21 +1,19 @@
 //! Webhooks: a person registers URLs ([`create`], the signing secret shown once and stored
 //! sealed to the master key), lists and deletes them and reads their delivery logs. When one
-//! of their generations ends, [`queue_events`] queues a delivery per webhook inside the
+//! of their generations ends, the lifecycle queues a delivery per webhook inside the
 //! transaction that records the end; `webhook_delivery` sends them.
 
 use super::audit::{self, Context};
 use super::{ServiceError, ServiceResult};
-use crate::domain::asset::Asset;
 use crate::domain::audit::AuditAction;
-use crate::domain::generation::Generation;
 use crate::domain::ids::{UserId, WebhookId};
 use crate::domain::standard_webhooks;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
-use crate::domain::webhook::{self, Delivery, EventType, MAX_PER_USER, Webhook};
+use crate::domain::webhook::{self, Delivery, MAX_PER_USER, Webhook};
 use crate::providers::http::{GuardedResolver, OutboundError, check_destination};
 use crate::state::AppState;
-use crate::store::{self, StoreError};
+use crate::store::{self};
 use crate::vault::sealed;
 
 /// Deliveries shown per webhook.
@@ -115,16 +113,4 @@ pub async fn deliveries(state: &AppState, user: UserId, id: WebhookId) -> Servic
     let hook = get(state, user, id).await?;
     let log = state.store.read(move |tx| store::webhooks::deliveries(tx, id, LOG_SHOWN)).await?;
     Ok((hook, log))
-}
-
-/// Queues the completion event of `g` (now terminal) for each of its owner's webhooks, in
-/// the caller's transaction. `outputs` are its stored outputs (none unless it succeeded).
-/// Returns whether anything was queued (then wake the worker after the commit).
-pub fn queue_events(tx: &redb::WriteTransaction, g: &Generation, outputs: &[Asset], now: Timestamp) -> Result<bool, StoreError> {
-    let Some(event) = EventType::of(g.state) else { return Ok(false) };
-    let hooks = store::webhooks::list_for_owner(tx, g.owner)?;
-    for hook in &hooks {
-        store::webhooks::enqueue(tx, &Delivery::new(hook, g, event, outputs, now))?;
-    }
-    Ok(!hooks.is_empty())
 }

@@ -203,7 +203,8 @@ mod tests {
             step_1_initial_tables(tx)?;
             set_version(tx, 1)?;
             // "correct horse battery" hashed with Argon2id m=19456,t=2,p=1.
-            let hash = crate::services::passwords::hash_now("correct horse battery").unwrap();
+            use argon2::PasswordHasher;
+            let hash = argon2::Argon2::default().hash_password(b"correct horse battery").unwrap().to_string();
             let user = User {
                 id: UserId::generate(),
                 email: serde_json::from_str("\"Alice@Example.COM\"").unwrap(),

@@ -20,16 +20,18 @@ pub mod migrations;
 pub mod model_policies;
 pub mod retention_runs;
 pub mod sessions;
+mod settler;
 pub mod tables;
 pub mod tokens;
 pub mod user_keys;
 pub mod users;
 pub mod webhooks;
 
+pub use settler::{SETTLE_EVERY, Settler};
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, Table, TableDefinition, Value, WriteTransaction};
 
@@ -108,14 +110,11 @@ pub struct Store {
     outbox: Arc<tokio::sync::Notify>,
     /// Woken after a commit that queued webhook deliveries (the delivery worker waits on it).
     webhooks: Arc<tokio::sync::Notify>,
-    /// Set by every commit until the settler has settled it: see [`Store::spawn_settler`].
+    /// Set by every commit until the settler has settled it: see [`settler`].
     unsettled: Arc<AtomicBool>,
     /// Commits made through this handle's clones: see [`Store::commits`].
     commits: Arc<AtomicU64>,
 }
-
-/// How often the settler looks whether the store needs settling.
-const SETTLE_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Opens (or creates) the store in `data_dir` and brings its schema up to date, after
@@ -187,32 +186,10 @@ impl Store {
         &self.path
     }
 
-    /// Starts the settler: a task that, every [`SETTLE_EVERY`] after commits, makes one empty
-    /// durable commit (at most one fsync a second, none when idle). A durable commit that frees
-    /// pages is followed by a non-durable one of redb's own, whose pages stay in redb's write
-    /// buffer until the next durable commit; until then every read that misses redb's cache
-    /// first walks all of that buffer's locks (a tenth of a search's CPU when nothing else is
-    /// written). The task holds no handle between its rounds, so closing the store ends it.
-    pub fn spawn_settler(&self) {
-        let (db, unsettled) = (Arc::downgrade(&self.db), self.unsettled.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(SETTLE_EVERY).await;
-                if db.strong_count() == 0 {
-                    return;
-                }
-                if !unsettled.swap(false, Ordering::AcqRel) {
-                    continue;
-                }
-                let db: Weak<redb::Database> = db.clone();
-                let settled = tokio::task::spawn_blocking(move || db.upgrade().map(|db| settle(&db))).await;
-                match settled {
-                    Ok(Some(Ok(()))) => {}
-                    Ok(Some(Err(e))) => tracing::warn!(error = %e, "settling the store failed; the next commit settles it"),
-                    Ok(None) | Err(_) => return,
-                }
-            }
-        });
+    /// The settler's handle on this store (see [`settler`]): it holds no handle that keeps the
+    /// store open.
+    pub fn settler(&self) -> Settler {
+        Settler::new(Arc::downgrade(&self.db), self.unsettled.clone())
     }
 
     /// Runs `f` in a read transaction on this thread (start-up, before the runtime serves).
@@ -300,11 +277,6 @@ pub(crate) fn write_now<T, E: From<StoreError>>(db: &redb::Database, f: impl FnO
     Ok(value)
 }
 
-/// One empty durable commit: see [`Store::spawn_settler`].
-fn settle(db: &redb::Database) -> Result<(), StoreError> {
-    db.begin_write().map_err(StoreError::from)?.commit().map_err(StoreError::from)
-}
-
 /// Decodes an optional stored value.
 pub(crate) fn decode_opt<T: codec::Stored>(value: Option<redb::AccessGuard<'_, &[u8]>>) -> Result<Option<T>, StoreError> {
     value.map(|v| codec::decode(v.value())).transpose()
@@ -333,30 +305,5 @@ mod tests {
         assert!(refused.is_err());
         assert_eq!(store.commits(), start + 2, "an aborted write is no commit");
         assert_eq!(store.read(meta::setup_token_hash).await.unwrap(), Some([1; 32]));
-    }
-
-    #[tokio::test]
-    async fn settling_keeps_every_commit_and_the_settler_lets_the_store_close() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store.spawn_settler();
-        for n in 0..20u8 {
-            store.write(move |tx| meta::set_setup_token_hash(tx, &[n; 32])).await.unwrap();
-            store.write_with(Commit::Advisory, |tx| meta::set_forbid_training(tx, true)).await.unwrap();
-        }
-        assert!(store.unsettled.load(Ordering::Acquire), "commits leave the store to be settled");
-        // the settler runs every second: wait for it (bounded)
-        for _ in 0..50 {
-            if !store.unsettled.load(Ordering::Acquire) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(!store.unsettled.load(Ordering::Acquire), "the settler settled the store");
-        store.close().await;
-        // the settler holds no handle: the file can be opened again in this process
-        let reopened = Store::open(dir.path()).unwrap();
-        assert_eq!(reopened.read_now(meta::setup_token_hash).unwrap(), Some([19; 32]));
-        assert!(reopened.read_now(meta::forbid_training).unwrap(), "the advisory commit survives too");
     }
 }

@@ -136,6 +136,9 @@ impl Urls {
         Route::AdminRetentionRun.pattern()
     }
 
+    pub fn admin_workers(&self) -> &'static str {
+        Route::AdminWorkers.pattern()
+    }
     pub fn admin_models(&self) -> &'static str {
         Route::AdminModels.pattern()
     }

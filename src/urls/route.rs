@@ -81,6 +81,8 @@ pub enum Route {
     AdminRetention,
     /// Runs retention now.
     AdminRetentionRun,
+    /// Background work: each worker, its state and its last error.
+    AdminWorkers,
     /// Provider connections.
     AdminConnections,
     /// Removes a connection.
@@ -165,6 +167,7 @@ impl Route {
             Route::AdminAuditCsv => "/admin/audit.csv",
             Route::AdminRetention => "/admin/retention",
             Route::AdminRetentionRun => "/admin/retention/run",
+            Route::AdminWorkers => "/admin/workers",
             Route::AdminConnections => "/admin/connections",
             Route::AdminConnectionDelete => "/admin/connections/{name}/delete",
             Route::AdminConnectionTest => "/admin/connections/{name}/test",

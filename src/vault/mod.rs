@@ -9,3 +9,20 @@ pub mod sealed;
 pub mod signed_url;
 pub mod uploads;
 pub mod user_keys;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+
+/// A stored file decrypted whole with its owner's key (reference images, inline image
+/// answers: a few MiB at most).
+pub async fn read_whole(
+    media: &media::MediaDir,
+    keyring: &keyring::KeyRing,
+    store: &crate::store::Store,
+    asset: &crate::domain::asset::Asset,
+) -> Result<Bytes, String> {
+    let identity = keyring.identity(store, asset.owner).await.map_err(|e| e.to_string())?;
+    let (_, stream) = media.read_range(&asset.id.to_string(), identity, None).await.map_err(|e| e.to_string())?;
+    let chunks: Vec<Bytes> = stream.try_collect().await.map_err(|e: std::io::Error| e.to_string())?;
+    Ok(chunks.concat().into())
+}

@@ -6,14 +6,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::generations::{app_with_credits, wait_terminal};
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{api_multipart, app_with_credits, client, wait_terminal};
 use crate::uploads::jpeg_with_gps;
-
-fn client() -> reqwest::Client {
-    reelvault::providers::http::install_crypto_provider();
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
 
 /// Any request with a bearer token.
 async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Page {
@@ -129,15 +124,13 @@ async fn the_ledger_lists_my_credit_movements_newest_first_a_page_at_a_time() {
 #[tokio::test]
 async fn a_generation_can_be_requested_as_multipart_with_its_reference_files() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 100).await;
-    let c = client();
     let form = reqwest::multipart::Form::new()
         .text("model", "demo-video")
         .text("prompt", "a paper boat")
         .text("params", r#"{"duration": 2, "seed": 3}"#)
         .text("seed", "9")
         .part("first_frame", reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("first.jpg"));
-    let r =
-        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
+    let r = api_multipart(&app.url, "/api/v1/generations", &token, form).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let g = r.json();
     assert_eq!(g["params"]["duration"], 2);
@@ -147,24 +140,19 @@ async fn a_generation_can_be_requested_as_multipart_with_its_reference_files() {
     assert_eq!(upload.len(), 26);
 
     // a file part that is not a role, and a role the model does not take
-    let form = reqwest::multipart::Form::new()
-        .text("model", "demo-video")
-        .text("prompt", "x")
-        .part("picture", reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("p.jpg"));
-    let r =
-        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
-    assert_error(&r, 400, "invalid_parameter");
-    assert_eq!(r.json()["details"]["parameter"], "picture");
-    let form = reqwest::multipart::Form::new()
-        .text("model", "demo-video")
-        .text("prompt", "x")
-        .part("reference", reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("p.jpg"));
-    let r =
-        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
-    assert_error(&r, 422, "invalid_input");
+    for (part, status, code, parameter) in
+        [("picture", 400, "invalid_parameter", Some("picture")), ("reference", 422, "invalid_input", None)]
+    {
+        let photo = reqwest::multipart::Part::bytes(jpeg_with_gps()).file_name("p.jpg");
+        let form = reqwest::multipart::Form::new().text("model", "demo-video").text("prompt", "x").part(part, photo);
+        let r = api_multipart(&app.url, "/api/v1/generations", &token, form).await;
+        assert_error(&r, status, code);
+        if let Some(parameter) = parameter {
+            assert_eq!(r.json()["details"]["parameter"], parameter);
+        }
+    }
     let form = reqwest::multipart::Form::new().text("model", "demo-video").text("prompt", "x").text("params", "[1]");
-    let r =
-        Browser::read(c.post(format!("{}/api/v1/generations", app.url)).bearer_auth(&token).multipart(form).send().await.unwrap()).await;
+    let r = api_multipart(&app.url, "/api/v1/generations", &token, form).await;
     assert_error(&r, 400, "invalid_parameter");
 }
 

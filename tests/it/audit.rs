@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
+use crate::support::generate;
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Page, TestApp};
+use crate::support::{app_with_credits, wait_terminal};
 
 #[tokio::test]
 async fn sign_ins_failures_invitations_roles_and_tokens_are_audited_with_client_details() {
@@ -115,8 +116,7 @@ fn csv_rows(page: &Page) -> Vec<Vec<String>> {
 #[tokio::test]
 async fn generations_and_media_fetches_are_audited_once_per_fetch() {
     let (app, admin, token) = app_with_credits(Duration::from_millis(50), 100).await;
-    let created =
-        api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     let done = wait_terminal(&app.url, &token, &id).await;
@@ -152,7 +152,7 @@ async fn generations_and_media_fetches_are_audited_once_per_fetch() {
 #[tokio::test]
 async fn the_audit_log_exports_as_csv_with_the_page_filters() {
     let (app, admin, token) = app_with_credits(Duration::from_millis(50), 100).await;
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "kite"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "kite"})).await;
     let id = created.json()["id"].as_str().unwrap().to_string();
     let tricky_token = "say \"cheese\", please";
     admin.post_form("/account/tokens", &[("name", tricky_token), ("expires", "30")]).await;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
+use crate::support::generate;
 use crate::support::process::run;
 use crate::support::{TestApp, api_get};
+use crate::support::{app_with_credits, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 async fn cli(args: &[&str], stdin: Option<&str>) -> String {
@@ -93,7 +94,7 @@ async fn a_backup_taken_while_serving_restores_every_record_and_media_file() {
     ];
     let mut generations = Vec::new();
     for (token, body) in requests {
-        let created = api_post(&app.url, "/api/v1/generations", token, body).await;
+        let created = generate(&app.url, token, body).await;
         assert_eq!(created.status, 201, "{}", created.body);
         let id = created.json()["id"].as_str().unwrap().to_string();
         let done = wait_terminal(&app.url, token, &id).await;
@@ -181,7 +182,7 @@ async fn a_backup_taken_while_serving_restores_every_record_and_media_file() {
 #[tokio::test]
 async fn a_damaged_or_incomplete_backup_is_refused_before_anything_is_written() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 10).await;
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "p"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "p"})).await;
     wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
     let data = app.data_dir();
     let d = data.to_str().unwrap();
@@ -237,7 +238,7 @@ async fn backups_and_restores_write_files_0600_and_folders_0700_even_under_a_lax
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 50).await;
     let data = app.data_dir();
     let d = data.to_str().unwrap();
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(upload(&app.url, &token, jpeg_with_gps(), "ref.jpg").await.status, 201);

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::generations::app_with_credits;
 use crate::support::ADMIN_PASSWORD;
+use crate::support::app_with_credits;
 use crate::support::webdriver::{self, Browser};
 
 macro_rules! check {

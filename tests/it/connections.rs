@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::fake_openai::{Behaviour, FakeOpenAi, KEY};
+use crate::support::generate;
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, wait_terminal};
 
 /// The models list as the token's owner sees it, by id.
 async fn model(app: &TestApp, token: &str, id: &str) -> serde_json::Value {
@@ -80,7 +81,7 @@ async fn an_admin_connects_a_provider_whose_key_stays_sealed_and_runs_jobs_throu
     let sora = model(&app, &token, "sora-2").await;
     assert_eq!((sora["available"].clone(), sora["connection"].clone()), (true.into(), "studio-openai".into()), "{sora}");
     let body = serde_json::json!({"model": "sora-2", "prompt": "a lighthouse at dusk", "params": {"duration": 4}});
-    let created = api_post(&app.url, "/api/v1/generations", &token, body.clone()).await;
+    let created = generate(&app.url, &token, body.clone()).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");
@@ -92,7 +93,7 @@ async fn an_admin_connects_a_provider_whose_key_stays_sealed_and_runs_jobs_throu
     admin.sign_in(crate::support::ADMIN_EMAIL, crate::support::ADMIN_PASSWORD).await;
     let sora = model(&app, &token, "sora-2").await;
     assert_eq!(sora["connection"], "studio-openai", "{sora}");
-    let again = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    let again = generate(&app.url, &token, body).await;
     let done = wait_terminal(&app.url, &token, again.json()["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "the key opened again after the restart: {done}");
 
@@ -159,7 +160,7 @@ async fn callbacks_need_the_connections_secret() {
     let state = &app.running.state;
     let secret = state.hook_secret("demo");
     assert_eq!(
-        state.callback_url("demo").map(|u| u.to_string()),
+        state.engine.callbacks().url("demo").map(|u| u.to_string()),
         Some(format!("https://studio.example.com/hooks/demo/{secret}")),
         "jobs tell providers where to call back"
     );

@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::generations::{api_post, wait_terminal};
 use crate::support::api_get;
-use crate::support::process::{Served, run};
+use crate::support::generate;
+use crate::support::process::{Served, cli_admin_token, run};
+use crate::support::wait_terminal;
 
 /// The output the fake serves: 3 MiB that starts like an MP4.
 fn video_bytes() -> Vec<u8> {
@@ -129,35 +130,15 @@ async fn kill_9_with_jobs_queued_running_and_fetching_loses_nothing_and_charges_
     )
     .unwrap();
     let c = config.to_str().unwrap().to_string();
-    let (code, _, err) = run(
-        &["user", "add", "--email", "ops@example.com", "--role", "admin", "--password-stdin", "--data-dir", &d, "--config", &c],
-        Some("ops password 12"),
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
-    run(&["credits", "grant", "--email", "ops@example.com", "--amount", "100", "--data-dir", &d, "--config", &c], None).await;
-    let (_, out, _) = run(&["token", "create", "--email", "ops@example.com", "--data-dir", &d, "--config", &c], None).await;
-    let token = out.lines().next().unwrap().trim().to_string();
+    let token = cli_admin_token("ops@example.com", "ops password 12", 100, &["--data-dir", &d, "--config", &c]).await;
 
     let mut served = Served::start(&data, &["--config", &c]);
     let url = served.url();
-    let running = api_post(
-        &url,
-        "/api/v1/generations",
-        &token,
-        serde_json::json!({"model": "demo-video", "prompt": "running", "params": {"duration": 2}}),
-    )
-    .await
-    .json();
-    let queued = api_post(&url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "queued"})).await.json();
-    let fetching = api_post(
-        &url,
-        "/api/v1/generations",
-        &token,
-        serde_json::json!({"model": "sora-2", "prompt": "fetching", "params": {"duration": 4}}),
-    )
-    .await
-    .json();
+    let running =
+        generate(&url, &token, serde_json::json!({"model": "demo-video", "prompt": "running", "params": {"duration": 2}})).await.json();
+    let queued = generate(&url, &token, serde_json::json!({"model": "demo-image", "prompt": "queued"})).await.json();
+    let fetching =
+        generate(&url, &token, serde_json::json!({"model": "sora-2", "prompt": "fetching", "params": {"duration": 4}})).await.json();
     let ids = [
         running["id"].as_str().unwrap().to_string(),
         queued["id"].as_str().unwrap().to_string(),

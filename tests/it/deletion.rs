@@ -6,8 +6,9 @@ use reelvault::domain::ids::GenerationId;
 use reelvault::services::audit::Context;
 use reelvault::services::deletion;
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
+use crate::support::generate;
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, credits, wait_terminal};
 
 const CREDITS: i64 = 50;
 
@@ -18,7 +19,7 @@ async fn app_with_delay(delay: Duration) -> (TestApp, Browser, String) {
 }
 
 async fn image(app: &TestApp, token: &str) -> serde_json::Value {
-    let created = api_post(&app.url, "/api/v1/generations", token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let created = generate(&app.url, token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let done = wait_terminal(&app.url, token, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");
@@ -60,7 +61,7 @@ async fn a_finished_generation_is_deleted_with_its_files_and_its_charge_stays() 
 #[tokio::test]
 async fn a_running_generation_must_be_cancelled_before_it_is_deleted() {
     let (app, _admin, token) = app_with_delay(Duration::from_secs(30)).await;
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "slow"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "slow"})).await;
     let id = created.json()["id"].as_str().unwrap().to_string();
     let refused = delete(&app, &token, &id).await;
     assert_eq!(refused.status(), 409);

@@ -13,8 +13,9 @@ use reelvault::domain::time::Timestamp;
 use reelvault::services::audit::{self, AuditFilter};
 use sha2::{Digest, Sha256};
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
+use crate::support::generate;
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 const EXPORT: &str = "/api/v1/account/export";
@@ -89,9 +90,9 @@ async fn export_holds_the_profile_generations_ledger_and_every_file_byte_for_byt
         "model": "demo-image", "prompt": "a kite", "negative_prompt": "rain", "params": {"seed": 3, "count": 2},
         "references": [{"role": "reference", "upload": reference["id"]}]
     });
-    let image = api_post(&app.url, "/api/v1/generations", &token, body).await.json()["id"].as_str().unwrap().to_string();
+    let image = generate(&app.url, &token, body).await.json()["id"].as_str().unwrap().to_string();
     let body = serde_json::json!({"model": "demo-video", "prompt": "waves on a pier", "params": {"duration": 2, "seed": 9}});
-    let video = api_post(&app.url, "/api/v1/generations", &token, body).await.json()["id"].as_str().unwrap().to_string();
+    let video = generate(&app.url, &token, body).await.json()["id"].as_str().unwrap().to_string();
     let mut views = BTreeMap::new();
     for id in [&image, &video] {
         let done = wait_terminal(&app.url, &token, id).await;

@@ -5,60 +5,14 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{Browser, TestApp, api_get};
-
-/// An app with an admin who has `credits` and an API token; demo delay as given.
-pub async fn app_with_credits(delay: Duration, credits: i64) -> (TestApp, Browser, String) {
-    let app = TestApp::start_with(|c| c.connection[0].delay = delay).await;
-    let (admin, token) = admin_with_credits(&app, credits).await;
-    (app, admin, token)
-}
-
-/// Sets up the admin of `app`, grants them `credits` and makes an API token.
-pub async fn admin_with_credits(app: &TestApp, credits: i64) -> (Browser, String) {
-    let admin = app.setup_admin().await;
-    let users = admin.get("/admin/users").await;
-    let action = users.attr_of("form[action$='/credits']", "action").expect("credits form");
-    let granted = admin.post_form(&action, &[("amount", &credits.to_string())]).await;
-    assert_eq!(granted.status, 303, "{}", granted.body);
-    let token = admin.post_form("/account/tokens", &[("name", "tests"), ("expires", "30")]).await.text_of("#new-token");
-    (admin, token)
-}
-
-pub async fn api_post(base: &str, path: &str, token: &str, body: serde_json::Value) -> crate::support::Page {
-    reelvault::providers::http::install_crypto_provider();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Browser::read(client.post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap()).await
-}
-
-/// Polls the API until the generation is in a terminal state (at most 60 s).
-/// Polls quickly at first, then once a second (a token's requests per minute are limited,
-/// and a loaded machine finishes jobs late), for at most about two minutes.
-pub async fn wait_terminal(base: &str, token: &str, id: &str) -> serde_json::Value {
-    let mut pause = Duration::from_millis(50);
-    for _ in 0..150 {
-        let g = api_get(base, &format!("/api/v1/generations/{id}"), Some(token)).await.json();
-        if ["succeeded", "failed", "cancelled"].contains(&g["state"].as_str().unwrap_or("")) {
-            return g;
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
-    }
-    panic!("generation {id} did not finish");
-}
-
-/// (available, held) of the token's owner.
-pub async fn credits(base: &str, token: &str) -> (i64, i64) {
-    let c = api_get(base, "/api/v1/credits", Some(token)).await.json();
-    (c["available"].as_i64().unwrap(), c["held"].as_i64().unwrap())
-}
+use crate::support::generate;
+use crate::support::{api_get, api_post, api_post_raw, app_with_credits, credits, wait_terminal};
 
 #[tokio::test]
 async fn a_demo_video_is_generated_stored_encrypted_and_streams_with_ranges() {
     let (app, _admin, token) = app_with_credits(Duration::from_millis(600), 100).await;
-    let created = api_post(
+    let created = generate(
         &app.url,
-        "/api/v1/generations",
         &token,
         serde_json::json!({
             "model": "demo-video", "prompt": "a lighthouse at dusk", "params": {"duration": 2, "seed": 7}
@@ -122,9 +76,8 @@ async fn a_demo_video_is_generated_stored_encrypted_and_streams_with_ranges() {
     assert!(found, "the output is in the vault");
 
     // the same prompt and seed give the same bytes
-    let again = api_post(
+    let again = generate(
         &app.url,
-        "/api/v1/generations",
         &token,
         serde_json::json!({
             "model": "demo-video", "prompt": "a lighthouse at dusk", "params": {"duration": 2, "seed": 7}
@@ -142,8 +95,7 @@ async fn signed_urls_open_only_their_asset_and_expire_or_break_when_tampered() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 10).await;
     let mut urls = Vec::new();
     for prompt in ["one", "two"] {
-        let g =
-            api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await.json();
+        let g = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await.json();
         let done = wait_terminal(&app.url, &token, g["id"].as_str().unwrap()).await;
         assert_eq!(done["state"], "succeeded", "{done}");
         assert_eq!(done["outputs"][0]["content_type"], "image/png");
@@ -203,21 +155,13 @@ async fn bad_requests_are_refused_before_anything_is_held() {
         (serde_json::json!({"model": "demo-video", "prompt": "x", "surprise": 1}), 400, "bad_request"),
     ];
     for (body, status, code) in cases {
-        let r = api_post(&app.url, "/api/v1/generations", &token, body.clone()).await;
+        let r = generate(&app.url, &token, body.clone()).await;
         assert_eq!(r.status, status, "{body}: {}", r.body);
         assert_eq!(r.json()["code"], code, "{body}");
     }
     assert_eq!(credits(&app.url, &token).await, (5, 0), "nothing was held");
-    let client = reqwest::Client::new();
-    let garbage = client
-        .post(format!("{}/api/v1/generations", app.url))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(garbage.status(), 400);
+    let garbage = api_post_raw(&app.url, "/api/v1/generations", &token, "application/json", "{not json").await;
+    assert_eq!(garbage.status, 400);
     assert_eq!(api_get(&app.url, "/api/v1/generations/not-an-id", Some(&token)).await.status, 404);
     assert_eq!(api_get(&app.url, "/api/v1/generations/01ARZ3NDEKTSV4RRFFQ69G5FAV", Some(&token)).await.status, 404);
     app.stop().await;
@@ -226,14 +170,8 @@ async fn bad_requests_are_refused_before_anything_is_held() {
 #[tokio::test]
 async fn cancelling_a_running_job_releases_its_credits() {
     let (app, _admin, token) = app_with_credits(Duration::from_secs(30), 20).await;
-    let g = api_post(
-        &app.url,
-        "/api/v1/generations",
-        &token,
-        serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 5}}),
-    )
-    .await
-    .json();
+    let g =
+        generate(&app.url, &token, serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 5}})).await.json();
     let id = g["id"].as_str().unwrap().to_string();
     for _ in 0..100 {
         let now = api_get(&app.url, &format!("/api/v1/generations/{id}"), Some(&token)).await.json();
@@ -256,7 +194,7 @@ async fn cancelling_a_running_job_releases_its_credits() {
 #[tokio::test]
 async fn others_cannot_see_or_cancel_my_generations() {
     let (app, admin, token) = app_with_credits(Duration::ZERO, 5).await;
-    let g = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "mine"})).await.json();
+    let g = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "mine"})).await.json();
     let id = g["id"].as_str().unwrap().to_string();
     let member = app.invite_member(&admin, "other@example.com", "other password 1").await;
     assert_eq!(member.get(&format!("/api/v1/generations/{id}")).await.status, 404);

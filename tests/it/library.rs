@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use reelvault::config::{ConnectionConfig, Secret};
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::search::wait_total;
 use crate::support::fake_openai::{self, Behaviour, Content, FakeOpenAi, Route, Thumbnail};
+use crate::support::generate;
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{api_post, app_with_credits, wait_terminal};
 
 /// Makes one demo image with `prompt` and waits for it; returns its id.
 pub async fn make_image(app: &TestApp, token: &str, prompt: &str) -> String {
     let body = serde_json::json!({"model": "demo-image", "prompt": prompt, "params": {"seed": 5}});
-    let created = api_post(&app.url, "/api/v1/generations", token, body).await;
+    let created = generate(&app.url, token, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     assert_eq!(wait_terminal(&app.url, token, &id).await["state"], "succeeded");
@@ -99,7 +100,7 @@ async fn library_delete_asks_first_then_removes_it_and_returns_to_the_library() 
 async fn library_use_these_settings_again_prefills_the_form_and_a_variation_clears_the_seed() {
     let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
     let body = serde_json::json!({"model": "demo-video", "prompt": "waves on a pier", "params": {"duration": 2, "seed": 42}});
-    let created = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    let created = generate(&app.url, &token, body).await;
     let id = created.json()["id"].as_str().unwrap().to_string();
     wait_terminal(&app.url, &token, &id).await;
     let page = admin.get(&format!("/generations/{id}")).await;
@@ -233,7 +234,7 @@ async fn library_video_outputs_get_an_encrypted_poster_frame_taken_by_ffmpeg() {
     }
     let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
     let body = serde_json::json!({"model": "demo-video", "prompt": "a kite over dunes", "params": {"duration": 2}});
-    let created = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    let created = generate(&app.url, &token, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     assert_eq!(wait_terminal(&app.url, &token, &id).await["state"], "succeeded");
@@ -260,14 +261,14 @@ async fn app_with_openai(behaviour: Behaviour) -> (TestApp, FakeOpenAi, Browser,
         ..ConnectionConfig::new("openai", "openai_videos")
     };
     let app = TestApp::start_with(|config| config.connection.push(openai)).await;
-    let (admin, token) = crate::generations::admin_with_credits(&app, 200).await;
+    let (admin, token) = crate::support::admin_with_credits(&app, 200).await;
     (app, fake, admin, token)
 }
 
 /// Makes a 4-second sora-2 video and waits for it to succeed; returns its id.
 async fn make_sora_video(app: &TestApp, token: &str, prompt: &str) -> String {
     let body = serde_json::json!({"model": "sora-2", "prompt": prompt, "params": {"duration": 4}});
-    let created = api_post(&app.url, "/api/v1/generations", token, body).await;
+    let created = generate(&app.url, token, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     let done = wait_terminal(&app.url, token, &id).await;
@@ -393,7 +394,7 @@ async fn library_cards_say_when_retention_deletes_an_item_and_warn_a_week_before
         c.retention.outputs = Duration::from_secs(5 * 86_400);
     })
     .await;
-    let (admin, token) = crate::generations::admin_with_credits(&app, 100).await;
+    let (admin, token) = crate::support::admin_with_credits(&app, 100).await;
     let id = make_image(&app, &token, "a glass fox").await;
     wait_total(&app.url, &token, "", 1).await;
     let text = admin.get("/library").await.text_of(&format!("#card-{id} .expires.soon"));

@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::generations::{api_post, wait_terminal};
+use crate::support::generate;
 use crate::support::process::run;
+use crate::support::wait_terminal;
 use crate::support::{Browser, Page, TestApp, api_get};
 
 /// An OpenAI-compatible provider that refuses every API key.
@@ -93,8 +94,7 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
     let member_token = out.lines().next().unwrap().to_string();
 
     // a running job shows as a gauge, with its credits held
-    let created =
-        api_post(&app.url, "/api/v1/generations", &admin_token, serde_json::json!({"model": "demo-image", "prompt": "kite"})).await;
+    let created = generate(&app.url, &admin_token, serde_json::json!({"model": "demo-image", "prompt": "kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     let mut text = String::new();
@@ -112,13 +112,8 @@ async fn metrics_count_requests_jobs_credits_media_and_provider_errors() {
     assert_eq!(done["state"], "succeeded");
 
     // a provider that refuses the key: the job fails, counted by class
-    let refused = api_post(
-        &app.url,
-        "/api/v1/generations",
-        &admin_token,
-        serde_json::json!({"model": "sora-2", "prompt": "refused", "params": {"duration": 4}}),
-    )
-    .await;
+    let refused =
+        generate(&app.url, &admin_token, serde_json::json!({"model": "sora-2", "prompt": "refused", "params": {"duration": 4}})).await;
     assert_eq!(refused.status, 201, "{}", refused.body);
     let failed = wait_terminal(&app.url, &admin_token, refused.json()["id"].as_str().unwrap()).await;
     assert_eq!(failed["state"], "failed", "{failed}");

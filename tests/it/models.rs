@@ -5,8 +5,9 @@
 
 use reelvault::domain::catalog::data_use::{DataUseOverride, TrainingUse};
 
-use crate::generations::{admin_with_credits, api_post, credits};
+use crate::support::generate;
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, credits};
 
 /// A member invited by `admin`, granted `amount` credits, with an API token.
 async fn member_with_credits(app: &TestApp, admin: &Browser, email: &str, amount: i64) -> (Browser, String) {
@@ -25,13 +26,7 @@ async fn api_model(app: &TestApp, token: &str, id: &str) -> serde_json::Value {
 }
 
 async fn submit(app: &TestApp, token: &str, model: &str) -> Page {
-    api_post(
-        &app.url,
-        "/api/v1/generations",
-        token,
-        serde_json::json!({"model": model, "prompt": "a quiet harbour", "params": {"duration": 2}}),
-    )
-    .await
+    generate(&app.url, token, serde_json::json!({"model": model, "prompt": "a quiet harbour", "params": {"duration": 2}})).await
 }
 
 /// Saves the policy row of `model` as an admin.
@@ -100,7 +95,7 @@ async fn turning_a_model_off_for_members_applies_everywhere_and_an_override_reop
     // a deny override beats the admin role
     let denied = admin.post_form("/admin/models/demo-image/overrides", &[("email", "admin@example.com"), ("access", "deny")]).await;
     assert_eq!(denied.status, 303);
-    let refused = api_post(&app.url, "/api/v1/generations", &admin_token, serde_json::json!({"model": "demo-image", "prompt": "x"})).await;
+    let refused = generate(&app.url, &admin_token, serde_json::json!({"model": "demo-image", "prompt": "x"})).await;
     assert_eq!(refused.status, 403);
     assert!(refused.json()["message"].as_str().unwrap().contains("off for your account"), "{}", refused.body);
 

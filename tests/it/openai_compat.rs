@@ -9,14 +9,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, app_with_credits, wait_terminal};
 use crate::search::wait_total;
-use crate::support::{Browser, Page, TestApp, api_get};
-
-fn client() -> reqwest::Client {
-    reelvault::providers::http::install_crypto_provider();
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
+use crate::support::{Browser, Page, TestApp, api_get, api_post_raw};
+use crate::support::{admin_with_credits, app_with_credits, client, wait_terminal};
 
 async fn v1_post(app: &TestApp, path: &str, token: &str, body: Value) -> Page {
     Browser::read(client().post(format!("{}/v1{path}", app.url)).bearer_auth(token).json(&body).send().await.unwrap()).await
@@ -214,17 +209,7 @@ async fn refusals_come_in_openai_error_shape_with_the_right_status() {
     )
     .await;
     assert_error(&link, 400, "invalid_request_error", Some("input_reference"), None);
-    let not_json = Browser::read(
-        client()
-            .post(format!("{}/v1/videos", app.url))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body("{")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let not_json = api_post_raw(&app.url, "/v1/videos", &token, "application/json", "{").await;
     assert_error(&not_json, 400, "invalid_request_error", None, None);
     assert_error(&v1_get(&app, "/nothing-here", &token).await, 404, "invalid_request_error", None, None);
 
@@ -375,12 +360,13 @@ async fn deleting_a_running_video_cancels_it_and_releases_its_credits() {
 #[tokio::test]
 async fn a_provider_model_answers_like_openai_and_its_refusals_keep_their_reason() {
     use base64::Engine;
-    use fake_upstream::{FakeUpstream, Reply, Request};
-    use reelvault::config::{ConnectionConfig, Secret};
+    use fake_upstream::{Reply, Request};
+
+    use crate::provider_openai_images::{b64_image, images_rig};
 
     let image = png();
-    let answer = json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&image)}]});
-    let fake = FakeUpstream::start(move |r: &Request| {
+    let answer = json!({"created": 1, "data": [b64_image(&image)]});
+    let rig = images_rig("sk-fake", move |r: &Request| {
         if r.json()["prompt"] == "refuse this" {
             return Reply::json(
                 400,
@@ -390,34 +376,22 @@ async fn a_provider_model_answers_like_openai_and_its_refusals_keep_their_reason
         Reply::json(200, answer.clone())
     })
     .await;
-    let connection = ConnectionConfig {
-        base_url: Some(fake.at("v1")),
-        api_key: Some(Secret::new("sk-fake")),
-        allow_private_network: true,
-        delay: Duration::ZERO,
-        timeout: Duration::from_secs(2),
-        max_retries: 1,
-        ..ConnectionConfig::new("openai-images", "openai_images")
-    };
-    let app = TestApp::start_with(|config| config.connection.push(connection)).await;
-    let (_admin, token) = admin_with_credits(&app, 100).await;
+    let (app, token) = (&rig.app, &rig.token);
 
     let body = json!({"model": "gpt-image-1", "prompt": "a kite", "size": "1536x1024", "quality": "low", "response_format": "b64_json"});
-    let made = v1_post(&app, "/images/generations", &token, body).await;
+    let made = v1_post(app, "/images/generations", token, body).await;
     assert_eq!(made.status, 200, "{}", made.body);
     let b64 = made.json()["data"][0]["b64_json"].as_str().unwrap().to_string();
     assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), image);
-    let sent = fake.requests()[0].json();
+    let sent = rig.fake.requests()[0].json();
     assert_eq!(
         (sent["size"].clone(), sent["quality"].clone(), sent["model"].clone()),
         (json!("1536x1024"), json!("low"), json!("gpt-image-1"))
     );
 
-    let refused = v1_post(&app, "/images/generations", &token, json!({"model": "gpt-image-1", "prompt": "refuse this"})).await;
+    let refused = v1_post(app, "/images/generations", token, json!({"model": "gpt-image-1", "prompt": "refuse this"})).await;
     let e = assert_error(&refused, 400, "invalid_request_error", None, Some("moderation_blocked"));
     assert!(e["message"].as_str().unwrap().contains("safety system"), "{e}");
-    let credits = api_get(&app.url, "/api/v1/credits", Some(&token)).await.json();
-    assert_eq!((credits["available"].clone(), credits["held"].clone()), (json!(100 - 25), json!(0)), "the refusal is not charged");
-    app.stop().await;
-    fake.stop().await;
+    rig.assert_settled(25).await;
+    rig.stop().await;
 }

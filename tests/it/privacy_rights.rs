@@ -10,8 +10,9 @@ use reelvault::domain::ids::{AssetId, GenerationId, UserId};
 use reelvault::services::retention;
 use reelvault::store;
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
+use crate::support::generate;
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, credits, wait_terminal};
 use crate::uploads::{jpeg_with_gps, upload};
 
 const MEMBER: &str = "mo@example.com";
@@ -39,7 +40,7 @@ async fn member_id(app: &TestApp, token: &str) -> UserId {
 }
 
 async fn finished_image(app: &TestApp, token: &str, prompt: &str) -> serde_json::Value {
-    let created = api_post(&app.url, "/api/v1/generations", token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
+    let created = generate(&app.url, token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let done = wait_terminal(&app.url, token, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");
@@ -163,13 +164,7 @@ async fn deleting_all_content_cancels_running_jobs_and_keeps_the_account_and_its
     let id = member_id(&app, &token).await;
     let finished = app.running.state.config.connection[0].delay;
     assert_eq!(finished, Duration::from_secs(3));
-    let running = api_post(
-        &app.url,
-        "/api/v1/generations",
-        &token,
-        serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 2}}),
-    )
-    .await;
+    let running = generate(&app.url, &token, serde_json::json!({"model": "demo-video", "prompt": "slow", "params": {"duration": 2}})).await;
     assert_eq!(running.status, 201, "{}", running.body);
     let uploaded = upload(&app.url, &token, jpeg_with_gps(), "ref.jpg").await;
     assert_eq!(uploaded.status, 201);
@@ -279,7 +274,7 @@ async fn a_data_use_preference_hides_and_blocks_providers_that_may_train() {
     let (ok, reason) = usable(&app, &token, flux).await;
     assert!(!ok && reason.contains("data-use preference"), "{reason}");
     assert!(usable(&app, &token, "demo-image").await.0, "the demo provider does not train");
-    let refused = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": flux, "prompt": "p"})).await;
+    let refused = generate(&app.url, &token, serde_json::json!({"model": flux, "prompt": "p"})).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(refused.json()["code"], "generation.model_disabled");
     assert_eq!(credits(&app.url, &token).await, (100, 0), "nothing held");
@@ -315,10 +310,10 @@ async fn a_frozen_account_has_nothing_processed_and_keeps_its_data_until_the_fre
     let kept = {
         let c = app.running.state.config.connection[0].delay;
         assert_eq!(c, Duration::from_secs(3));
-        let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "kept"})).await;
+        let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "kept"})).await;
         wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await
     };
-    let running = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "running"})).await;
+    let running = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "running"})).await;
     assert_eq!(running.status, 201);
 
     assert_eq!(admin.post_form(&format!("/admin/users/{id}/freeze"), &[("frozen", "true")]).await.status, 303);
@@ -327,7 +322,7 @@ async fn a_frozen_account_has_nothing_processed_and_keeps_its_data_until_the_fre
     assert_eq!(stopped["state"], "cancelled", "{stopped}");
     let (available, held) = credits(&app.url, &token).await;
     assert_eq!(held, 0, "the hold was released");
-    let refused = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "p"})).await;
+    let refused = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "p"})).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(refused.json()["code"], "account.frozen");
     assert_eq!(upload(&app.url, &token, jpeg_with_gps(), "r.jpg").await.status, 403);
@@ -338,7 +333,7 @@ async fn a_frozen_account_has_nothing_processed_and_keeps_its_data_until_the_fre
 
     assert_eq!(admin.post_form(&format!("/admin/users/{id}/freeze"), &[("frozen", "maybe")]).await.status, 400);
     assert_eq!(admin.post_form(&format!("/admin/users/{id}/freeze"), &[("frozen", "false")]).await.status, 303);
-    let again = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "p"})).await;
+    let again = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "p"})).await;
     assert_eq!(again.status, 201, "{}", again.body);
     let audit = admin.get("/admin/audit").await.body;
     assert!(audit.contains("user.frozen") && audit.contains("user.unfrozen"));

@@ -1,49 +1,22 @@
 //! The OpenAI Videos adapter and the engine against a fake upstream that misbehaves on cue:
 //! every fault ends in the right state and reason, with the credits released.
 
-use std::io::Cursor;
 use std::time::Duration;
 
 use reelvault::config::{ConnectionConfig, Secret};
-use sha2::{Digest, Sha256};
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
+use crate::support::api_get;
 use crate::support::fake_openai::{Behaviour, Content, FakeOpenAi, Hit, KEY, Route, Step, mp4};
-use crate::support::{Browser, TestApp, api_get};
+use crate::support::provider_rig::{ProviderRig, image_bytes, provider};
+use crate::uploads::upload_id;
 
-/// Credits granted to every test's user.
-const CREDITS: i64 = 200;
 /// What a 4-second sora-2 job costs (10 credits a second).
 const PRICE: i64 = 40;
 
-/// The app with an `openai-videos` connection to a fake, and a user with credits.
-struct Rig {
-    app: TestApp,
-    fake: FakeOpenAi,
-    admin: Browser,
-    token: String,
-}
-
-/// The connection to `fake`: short timeout, one retry, the model's deadline.
-fn connection(fake: &FakeOpenAi) -> ConnectionConfig {
-    ConnectionConfig {
-        base_url: Some(fake.base_url.clone()),
-        api_key: Some(Secret::new(KEY)),
-        allow_private_network: true,
-        delay: Duration::ZERO,
-        timeout: Duration::from_secs(1),
-        max_retries: 1,
-        ..ConnectionConfig::new("openai", "openai_videos")
-    }
-}
-
-async fn rig(behaviour: Behaviour, edit: impl FnOnce(&mut ConnectionConfig)) -> Rig {
-    let fake = FakeOpenAi::start(behaviour).await;
-    let mut openai = connection(&fake);
-    edit(&mut openai);
-    let app = TestApp::start_with(|config| config.connection.push(openai)).await;
-    let (admin, token) = admin_with_credits(&app, CREDITS).await;
-    Rig { app, fake, admin, token }
+/// The app with an `openai-videos` connection to a fake (a one-second timeout, one retry),
+/// changed by `edit`, and a user with credits.
+async fn rig(behaviour: Behaviour, edit: impl FnOnce(&mut ConnectionConfig)) -> ProviderRig<FakeOpenAi> {
+    provider("openai", "openai_videos").key(KEY).under("v1").connection(edit).start(FakeOpenAi::start(behaviour).await).await
 }
 
 /// A 4-second sora-2 request.
@@ -51,60 +24,15 @@ fn sora(prompt: &str) -> serde_json::Value {
     serde_json::json!({"model": "sora-2", "prompt": prompt, "params": {"duration": 4}})
 }
 
-impl Rig {
-    async fn submit(&self, body: serde_json::Value) -> String {
-        let created = api_post(&self.app.url, "/api/v1/generations", &self.token, body).await;
-        assert_eq!(created.status, 201, "{}", created.body);
-        created.json()["id"].as_str().expect("id").to_string()
-    }
-
-    /// Waits for the end of `id`; its API and page answer without a server error.
-    async fn finished(&self, id: &str) -> serde_json::Value {
-        let done = wait_terminal(&self.app.url, &self.token, id).await;
-        assert_eq!(api_get(&self.app.url, &format!("/api/v1/generations/{id}"), Some(&self.token)).await.status, 200);
-        assert_eq!(self.admin.get(&format!("/generations/{id}")).await.status, 200);
-        done
-    }
-
-    async fn run(&self, body: serde_json::Value) -> serde_json::Value {
-        let id = self.submit(body).await;
-        self.finished(&id).await
-    }
-
-    /// Runs `body` and checks it failed with `code` and released its hold.
-    async fn fails_with(&self, body: serde_json::Value, code: &str) -> serde_json::Value {
-        let done = self.run(body).await;
-        assert_eq!(done["state"], "failed", "{done}");
-        assert_eq!(done["reason"]["code"], code, "{done}");
-        assert_eq!(credits(&self.app.url, &self.token).await, (CREDITS, 0), "released");
-        done
-    }
-
-    async fn stop(self) {
-        self.app.stop().await;
-        self.fake.stop().await;
-    }
-}
-
 fn of(hits: &[Hit], route: Route) -> Vec<&Hit> {
     hits.iter().filter(|h| h.route == route).collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 #[tokio::test]
 async fn a_video_is_submitted_polled_taken_into_custody_and_deleted_upstream() {
     let rig = rig(Behaviour::default(), |_| {}).await;
-    let done = rig.run(sora("a red kite over the dunes")).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(done["outputs"][0]["sha256"], sha256_hex(&mp4()), "{done}");
+    let done = rig.stores(sora("a red kite over the dunes"), PRICE, &[&mp4()]).await;
     assert_eq!(done["outputs"][0]["content_type"], "video/mp4");
-    let url = done["outputs"][0]["url"].as_str().expect("signed url");
-    let served = reqwest::Client::new().get(url).send().await.unwrap().bytes().await.unwrap();
-    assert_eq!(served.as_ref(), mp4().as_slice(), "the vault gives back what upstream served");
-    assert_eq!(credits(&rig.app.url, &rig.token).await, (CREDITS - PRICE, 0), "settled");
 
     assert!(rig.fake.wait_until(Duration::from_secs(5), |h| !of(h, Route::Delete).is_empty()).await, "deleted upstream");
     let hits = rig.fake.hits();
@@ -126,20 +54,8 @@ async fn a_video_is_submitted_polled_taken_into_custody_and_deleted_upstream() {
 #[tokio::test]
 async fn a_first_frame_upload_is_sent_as_input_reference() {
     let rig = rig(Behaviour::default(), |_| {}).await;
-    let image = image::RgbImage::from_fn(64, 36, |x, y| image::Rgb([(x * 4) as u8, (y * 7) as u8, 128]));
-    let mut png = Cursor::new(Vec::new());
-    image.write_to(&mut png, image::ImageFormat::Png).unwrap();
-    let part = reqwest::multipart::Part::bytes(png.into_inner()).file_name("frame.png").mime_str("image/png").unwrap();
-    let uploaded = reqwest::Client::new()
-        .post(format!("{}/api/v1/uploads", rig.app.url))
-        .bearer_auth(&rig.token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
-    let uploaded = Browser::read(uploaded).await;
-    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
-    let upload = uploaded.json()["id"].as_str().unwrap().to_string();
+    let png = image_bytes(image::ImageFormat::Png, 64, 36, 128);
+    let upload = upload_id(&rig.app.url, &rig.token, png, "frame.png").await;
 
     let mut body = sora("the kite takes off");
     body["references"] = serde_json::json!([{"role": "first_frame", "upload": upload}]);
@@ -165,14 +81,12 @@ async fn server_errors_on_every_poll_fail_as_transient_after_the_retries() {
 async fn a_rate_limited_poll_is_retried_after_retry_after() {
     let limited = Step::Error { status: 429, code: "rate_limit_exceeded", retry_after: Some(1) };
     let rig = rig(Behaviour::polls([limited, Step::Completed]), |_| {}).await;
-    let done = rig.run(sora("x")).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+    rig.succeeds(sora("x"), PRICE).await;
     let hits = rig.fake.hits();
     let polls = of(&hits, Route::Retrieve);
     let waited = polls[1].at - polls[0].at;
     // a lower bound only: the engine must wait at least Retry-After (1 s)
     assert!(waited >= Duration::from_millis(900), "the retry came {waited:?} after the 429");
-    assert_eq!(credits(&rig.app.url, &rig.token).await, (CREDITS - PRICE, 0));
     rig.stop().await;
 }
 
@@ -223,7 +137,7 @@ async fn a_temporary_error_on_the_download_is_retried() {
 }
 
 /// Encrypted files under `DATA/media/*/` and leftovers in `DATA/media/tmp/`.
-fn vault_files(rig: &Rig) -> (usize, usize) {
+fn vault_files(rig: &ProviderRig<FakeOpenAi>) -> (usize, usize) {
     let media = rig.app.data_dir().join("media");
     let files = |dir: &std::path::Path| std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect::<Vec<_>>();
     let stored = files(&media).iter().flat_map(|dir| files(dir)).filter(|f| f.extension().is_some_and(|e| e == "age")).count();
@@ -315,7 +229,7 @@ async fn a_connection_runs_at_most_max_concurrent_jobs_in_submission_order() {
             of(&hits[..i], Route::Create).iter().filter(|c| !of(&hits[..i], Route::Delete).iter().any(|d| d.video == c.video)).count();
         assert_eq!(open, 0, "{} was created while another job was in flight", create.video);
     }
-    assert_eq!(credits(&rig.app.url, &rig.token).await, (CREDITS - 3 * PRICE, 0));
+    rig.assert_settled(3 * PRICE).await;
     rig.stop().await;
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 use reelvault::domain::audit::AuditAction;
 use reelvault::services::audit::{self, AuditFilter};
 
-use crate::generations::{api_post, wait_terminal};
-use crate::support::process::run;
+use crate::support::generate;
+use crate::support::process::{cli_admin_token, run};
+use crate::support::wait_terminal;
 use crate::support::{ADMIN_EMAIL, Browser, TestApp};
 
 /// A failed sign-in as a browser behind the proxy sends it: the proxy's headers, the
@@ -46,16 +47,10 @@ async fn behind_a_proxy_links_are_https_and_client_addresses_come_from_trusted_p
     .await;
     let data = app.data_dir();
     let d = data.to_str().unwrap();
-    let (code, _, err) =
-        run(&["user", "add", "--email", ADMIN_EMAIL, "--role", "admin", "--password-stdin", "--data-dir", d], Some("admin password 12"))
-            .await;
-    assert_eq!(code, 0, "{err}");
-    run(&["credits", "grant", "--email", ADMIN_EMAIL, "--amount", "5", "--data-dir", d], None).await;
-    let (_, out, _) = run(&["token", "create", "--email", ADMIN_EMAIL, "--data-dir", d], None).await;
-    let token = out.lines().next().unwrap().to_string();
+    let token = cli_admin_token(ADMIN_EMAIL, "admin password 12", 5, &["--data-dir", d]).await;
 
     // absolute URLs: signed media links and reset links name the public https origin
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
     let media = done["outputs"][0]["url"].as_str().unwrap();
     assert!(media.starts_with("https://studio.example.com/media/"), "{media}");

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::generations::{admin_with_credits, api_post, credits, wait_terminal};
+use crate::support::generate;
 use crate::support::{TestApp, api_get};
+use crate::support::{admin_with_credits, credits, wait_terminal};
 
 #[tokio::test]
 async fn a_token_over_its_requests_per_minute_gets_429_and_others_and_sessions_do_not() {
@@ -51,7 +52,7 @@ async fn a_token_at_its_concurrent_jobs_is_refused_before_anything_is_held() {
     })
     .await;
     let (admin, token) = admin_with_credits(&app, 100).await;
-    let submit = || api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"}));
+    let submit = || generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"}));
     let first = submit().await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(submit().await.status, 201);
@@ -67,7 +68,7 @@ async fn a_token_at_its_concurrent_jobs_is_refused_before_anything_is_held() {
 
     // the same person's other token is counted apart
     let other = admin.post_form("/account/tokens", &[("name", "second script"), ("expires", "30")]).await.text_of("#new-token");
-    let on_other = api_post(&app.url, "/api/v1/generations", &other, serde_json::json!({"model": "demo-image", "prompt": "b"})).await;
+    let on_other = generate(&app.url, &other, serde_json::json!({"model": "demo-image", "prompt": "b"})).await;
     assert_eq!(on_other.status, 201, "another token has its own places: {}", on_other.body);
 
     let id = first.json()["id"].as_str().unwrap().to_string();
@@ -91,9 +92,9 @@ async fn a_token_made_with_its_own_limits_keeps_them_across_a_restart() {
     let token = page.text_of("#new-token");
     assert!(page.body.contains("2/min, 1 at once"), "the list shows the token's limits");
 
-    let first = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let first = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     assert_eq!(first.status, 201, "{}", first.body);
-    let second = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let second = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     assert_eq!(second.status, 429, "one job at once: {}", second.body);
     assert_eq!(second.json()["details"]["limit"], 1);
     let app = app.restart().await;

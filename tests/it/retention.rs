@@ -10,10 +10,11 @@ use reelvault::services::audit::Context;
 use reelvault::services::{deletion, retention};
 use reelvault::store::{self, StoreError};
 
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
+use crate::support::generate;
 use crate::support::process::{Served, run};
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, api_get};
-use crate::uploads::{jpeg_with_gps, upload};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
+use crate::uploads::{jpeg_with_gps, upload, upload_id};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -29,7 +30,7 @@ async fn app() -> (TestApp, crate::support::Browser, String) {
 
 /// A finished demo image: (id, path of its output file).
 async fn image(app: &TestApp, token: &str) -> (GenerationId, std::path::PathBuf) {
-    let created = api_post(&app.url, "/api/v1/generations", token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let created = generate(&app.url, token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let done = wait_terminal(&app.url, token, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");
@@ -143,9 +144,7 @@ async fn retention_spares_everything_of_a_user_on_legal_hold_and_zero_keeps_fore
 #[tokio::test]
 async fn retention_removes_uploads_after_their_period_and_the_plan_lists_exactly_them() {
     let (app, _admin, token) = app().await;
-    let up = upload(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    let upload_id = up.json()["id"].as_str().unwrap().to_string();
+    let upload_id = upload_id(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
     let file = app.running.state.media.path_of(&upload_id).unwrap();
     let (output, _) = image(&app, &token).await;
     let state = &app.running.state;
@@ -166,12 +165,10 @@ async fn retention_removes_uploads_after_their_period_and_the_plan_lists_exactly
 #[tokio::test]
 async fn retention_keeps_an_upload_that_a_generation_on_legal_hold_was_made_from() {
     let (app, admin, token) = app().await;
-    let up = upload(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    let upload_id = up.json()["id"].as_str().unwrap().to_string();
+    let upload_id = upload_id(&app.url, &token, jpeg_with_gps(), "a.jpg").await;
     let body = serde_json::json!({"model": "demo-video", "prompt": "from a photo", "params": {"duration": 2},
         "references": [{"role": "first_frame", "upload": upload_id}]});
-    let created = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    let created = generate(&app.url, &token, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let made = wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
     let held = admin.post_form("/admin/generations/hold", &[("generation", made["id"].as_str().unwrap())]).await;
@@ -324,7 +321,7 @@ async fn retention_killed_mid_sweep_finishes_at_the_next_run_of_the_real_binary(
     let (_admin, token) = admin_with_credits(&app, N as i64 + 5).await;
     let mut ids = Vec::new();
     for _ in 0..N {
-        let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "x"})).await;
+        let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "x"})).await;
         assert_eq!(created.status, 201, "{}", created.body);
         ids.push(created.json()["id"].as_str().unwrap().to_string());
     }
@@ -385,7 +382,7 @@ fn count_expiry(tx: &redb::ReadTransaction) -> Result<u64, StoreError> {
 async fn retention_removes_cancelled_and_failed_records_after_their_own_period() {
     let app = TestApp::start_with(|c| c.connection[0].delay = Duration::from_secs(30)).await;
     let (_admin, token) = admin_with_credits(&app, 20).await;
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "slow"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "slow"})).await;
     let id = created.json()["id"].as_str().unwrap().to_string();
     let cancelled = api_post(&app.url, &format!("/api/v1/generations/{id}/cancel"), &token, serde_json::json!({})).await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.body);

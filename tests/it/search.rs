@@ -11,8 +11,9 @@ use reelvault::domain::ids::{GenerationId, UserId};
 use reelvault::domain::time::Timestamp;
 use serde_json::Value;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
+use crate::support::generate;
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{app_with_credits, wait_terminal};
 
 /// `GET /api/v1/generations?{query}` as the token's owner; must answer 200.
 pub async fn search(base: &str, token: &str, query: &str) -> Value {
@@ -112,7 +113,7 @@ async fn member(app: &TestApp, admin: &Browser, email: &str) -> String {
 async fn prompts_are_found_by_word_any_inflection_and_exact_phrase_with_highlights() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 100).await;
     for prompt in ["A red fox runs through <deep> snow", "Foxes running in the forest", "a red barn at noon", "the fox & the red hen"] {
-        let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
+        let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
         assert_eq!(created.status, 201, "{}", created.body);
         wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
     }
@@ -340,8 +341,7 @@ async fn bad_parameters_get_a_clear_400_naming_the_parameter() {
 #[tokio::test]
 async fn a_new_generation_is_found_within_a_second_or_so_of_its_change() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 10).await;
-    let created =
-        api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "quick heron"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "quick heron"})).await;
     let id = created.json()["id"].as_str().unwrap().to_string();
     let page = wait_total(&app.url, &token, "q=heron", 1).await;
     assert_eq!(ids(&page), std::slice::from_ref(&id));

@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
 use crate::search::{generation, me, put, search, wait_total};
 use crate::support::api_get;
-use crate::support::process::{BIN, Served, run};
+use crate::support::generate;
+use crate::support::process::{BIN, Served, cli_admin_token, run};
+use crate::support::{app_with_credits, wait_terminal};
 
 fn index_dir(data: &Path) -> std::path::PathBuf {
     data.join("search/index")
@@ -83,15 +84,7 @@ async fn kill_9_before_the_indexer_commits_loses_nothing_the_outbox_is_replayed(
     // an hour between commits: nothing of this run reaches the index before the kill
     std::fs::write(&config, format!("[search]\ncommit_interval = \"1h\"\ncommit_docs = 100000\n\n{connection}")).unwrap();
     let c = config.to_str().unwrap().to_string();
-    let (code, _, err) = run(
-        &["user", "add", "--email", "k@example.com", "--role", "admin", "--password-stdin", "--data-dir", &d, "--config", &c],
-        Some("kill password 12"),
-    )
-    .await;
-    assert_eq!(code, 0, "{err}");
-    run(&["credits", "grant", "--email", "k@example.com", "--amount", "100", "--data-dir", &d, "--config", &c], None).await;
-    let (_, out, _) = run(&["token", "create", "--email", "k@example.com", "--data-dir", &d, "--config", &c], None).await;
-    let token = out.lines().next().unwrap().trim().to_string();
+    let token = cli_admin_token("k@example.com", "kill password 12", 100, &["--data-dir", &d, "--config", &c]).await;
 
     let mut served = Served::start(&data, &["--config", &c]);
     let url = served.url();
@@ -99,7 +92,7 @@ async fn kill_9_before_the_indexer_commits_loses_nothing_the_outbox_is_replayed(
     wait_total(&url, &token, "q=glacier", 0).await;
     let mut ids = Vec::new();
     for prompt in ["glacier at dawn", "glacier under stars", "a glacier cave"] {
-        let created = api_post(&url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
+        let created = generate(&url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
         assert_eq!(created.status, 201, "{}", created.body);
         ids.push(created.json()["id"].as_str().unwrap().to_string());
     }
@@ -171,7 +164,7 @@ async fn reindex_rebuilds_with_progress_when_the_service_is_stopped_or_running()
 #[tokio::test]
 async fn a_graceful_stop_commits_what_the_indexer_holds() {
     let app = crate::support::TestApp::start_with(|c| c.search.commit_interval = Duration::from_secs(3600)).await;
-    let (_admin, token) = crate::generations::admin_with_credits(&app, 10).await;
+    let (_admin, token) = crate::support::admin_with_credits(&app, 10).await;
     let owner = me(&app.url, &token).await;
     put(&app, (0..3).map(|n| generation(owner, &format!("willow {n}"), 1_000 + n)).collect()).await;
     // applied to the writer but not committed: an hour between commits

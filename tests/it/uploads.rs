@@ -3,8 +3,8 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use crate::generations::{api_post, app_with_credits, wait_terminal};
-use crate::support::Browser;
+use crate::support::generate;
+use crate::support::{app_with_credits, wait_terminal};
 
 /// A JPEG carrying an EXIF segment with a GPS marker.
 pub fn jpeg_with_gps() -> Vec<u8> {
@@ -27,8 +27,14 @@ pub fn jpeg_with_gps() -> Vec<u8> {
 pub async fn upload(base: &str, token: &str, bytes: Vec<u8>, name: &str) -> crate::support::Page {
     reelvault::providers::http::install_crypto_provider();
     let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
-    let client = reqwest::Client::new();
-    Browser::read(client.post(format!("{base}/api/v1/uploads")).bearer_auth(token).multipart(form).send().await.unwrap()).await
+    crate::support::api_multipart(base, "/api/v1/uploads", token, form).await
+}
+
+/// Uploads `bytes` as `name` (it must be accepted); returns the upload's id.
+pub async fn upload_id(base: &str, token: &str, bytes: Vec<u8>, name: &str) -> String {
+    let uploaded = upload(base, token, bytes, name).await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    uploaded.json()["id"].as_str().expect("id").to_string()
 }
 
 #[tokio::test]
@@ -46,9 +52,8 @@ async fn uploads_are_stripped_of_metadata_and_can_be_used_as_references() {
     assert!(!cleaned.windows(4).any(|w| w == b"Exif"), "the user sees the stripped result");
     assert!(!cleaned.windows(11).any(|w| w == b"GPSLatitude"));
 
-    let g = api_post(
+    let g = generate(
         &app.url,
-        "/api/v1/generations",
         &token,
         serde_json::json!({
             "model": "demo-video", "prompt": "from a photo", "params": {"duration": 2},

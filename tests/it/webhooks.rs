@@ -10,8 +10,8 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use reelvault::config::Config;
 use reelvault::domain::standard_webhooks;
 
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
 use crate::support::{Browser, TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 /// Private receivers allowed, quick retries, quick demo jobs.
 fn quick(c: &mut Config) {
@@ -34,7 +34,7 @@ async fn register(app: &TestApp, token: &str, url: &str) -> (String, String) {
 }
 
 async fn generate(app: &TestApp, token: &str) -> String {
-    let g = api_post(&app.url, "/api/v1/generations", token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
+    let g = crate::support::generate(&app.url, token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
     assert_eq!(g.status, 201, "{}", g.body);
     g.json()["id"].as_str().unwrap().to_string()
 }

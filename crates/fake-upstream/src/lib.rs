@@ -139,6 +139,11 @@ enum Body {
         declared: u64,
         head: Bytes,
     },
+    /// `count` copies of `chunk`, chunked, with no Content-Length.
+    Chunks {
+        chunk: Bytes,
+        count: u64,
+    },
 }
 
 impl Reply {
@@ -173,6 +178,16 @@ impl Reply {
         }
     }
 
+    /// `count` copies of `chunk`, sent chunked with no Content-Length (a body whose size is
+    /// known only once it has all arrived).
+    pub fn chunked(content_type: &str, chunk: impl Into<Bytes>, count: u64) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Body::Chunks { chunk: chunk.into(), count },
+        }
+    }
+
     pub fn header(mut self, name: &str, value: impl ToString) -> Reply {
         self.headers.push((name.to_string(), value.to_string()));
         self
@@ -189,6 +204,9 @@ impl Reply {
             Body::Stall { declared, head } => response
                 .no_chunking(declared)
                 .streaming(futures_util::stream::iter([Ok::<_, std::io::Error>(head)]).chain(futures_util::stream::pending())),
+            Body::Chunks { chunk, count } => {
+                response.streaming(futures_util::stream::iter((0..count).map(move |_| Ok::<_, std::io::Error>(chunk.clone()))))
+            }
         }
     }
 }

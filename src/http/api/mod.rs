@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admin_instance;
 pub mod admin_users;
+pub mod admin_workers;
 pub mod credits;
 pub mod export;
 pub mod generations;
@@ -85,6 +86,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/admin/retention", admin_instance::retention),
         op(M::POST, "/admin/retention/run", admin_instance::run_retention),
         op(M::GET, "/admin/audit", admin_instance::audit),
+        op(M::GET, "/admin/workers", admin_workers::list),
     ]
 }
 

@@ -13,7 +13,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{account, admin_instance, admin_users, credits, export, generations, me, models, search, webhooks};
+use super::{account, admin_instance, admin_users, admin_workers, credits, export, generations, me, models, search, webhooks};
 
 /// The one error body of every API: a stable code, a message for people and particulars.
 #[derive(Serialize, ToSchema)]
@@ -53,6 +53,7 @@ pub struct ErrorBody {
         admin_instance::set_model_override, admin_instance::remove_model_override,
         admin_instance::data_use, admin_instance::set_data_use,
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
+        admin_workers::list,
     ),
     components(schemas(ErrorBody)),
     tags(

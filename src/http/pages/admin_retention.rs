@@ -10,7 +10,7 @@ use crate::domain::retention::RetentionRun;
 use crate::domain::time::Timestamp;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::scheduler::Job;
+use crate::services::jobs::Job;
 use crate::services::retention::{self, Plan};
 
 /// Plan items shown on the page (the counts cover them all).
@@ -62,7 +62,7 @@ pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
 
 pub async fn run_now(req: HttpRequest, _admin: Admin) -> PageResult {
     let state = state(&req)?;
-    let (kind, message) = if state.scheduler.enqueue(Job::Retention("admin")) {
+    let (kind, message) = if state.jobs.scheduled.enqueue(Job::Retention("admin")) {
         (FlashKind::Success, "A retention sweep is queued; reload this page to see its run.")
     } else {
         (FlashKind::Error, "The scheduler is not running; use `reelvault retention run`.")

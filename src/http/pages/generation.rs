@@ -176,12 +176,12 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let id = id.into_inner();
     let first = generations::visible(&state, &who.user, id).await?;
     let slot = state.event_streams.claim(who.user.id).map_err(|_| too_many_streams(&state))?;
-    let receiver = state.engine.subscribe();
+    let receiver = crate::services::generations::events(&state);
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
     struct Live {
         state: AppState,
-        receiver: tokio::sync::broadcast::Receiver<generations::GenEvent>,
+        receiver: tokio::sync::broadcast::Receiver<crate::services::generations::GenEvent>,
         pending: Option<Generation>,
         finished: bool,
         /// Held while the stream lives: dropped with it when the client goes away.

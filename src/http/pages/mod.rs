@@ -7,6 +7,7 @@ pub mod admin_connections;
 pub mod admin_models;
 pub mod admin_retention;
 pub mod admin_users;
+pub mod admin_workers;
 pub mod api_docs;
 pub mod generate;
 pub mod generation;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::AdminAuditCsv.pattern()).get(admin_audit::export_csv));
     cfg.service(resource(Route::AdminRetention.pattern()).get(admin_retention::show));
     cfg.service(resource(Route::AdminRetentionRun.pattern()).post(admin_retention::run_now));
+    cfg.service(resource(Route::AdminWorkers.pattern()).get(admin_workers::show));
     cfg.service(resource(Route::AdminConnections.pattern()).get(admin_connections::show).post(admin_connections::add));
     cfg.service(resource(Route::AdminConnectionDelete.pattern()).post(admin_connections::remove));
     cfg.service(resource(Route::AdminConnectionTest.pattern()).post(admin_connections::test));

@@ -11,8 +11,9 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::bystander::{Bystander, within};
-use crate::generations::{api_post, wait_terminal};
+use crate::support::generate;
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{api_post, wait_terminal};
 
 const ABUSER_EMAIL: &str = "abuser@example.com";
 const ABUSER_PASSWORD: &str = "abuser password 1";
@@ -142,7 +143,7 @@ async fn request_bodies_sent_a_byte_a_second_are_refused_with_408_and_their_conn
     bystander.still_served(&app, "after the slow request bodies").await;
 
     // a body that arrives at a normal pace is unaffected
-    let quick = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
+    let quick = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a kite"})).await;
     assert_eq!(quick.status, 201, "{}", quick.body);
 }
 
@@ -213,8 +214,7 @@ async fn open_events(browser: &Browser, id: &str) -> reqwest::Response {
 async fn a_burst_of_live_status_subscribers_is_bounded_per_person_and_frees_its_slots_when_they_go() {
     let app = TestApp::start_with(|c| c.connection[0].delay = Duration::from_secs(600)).await;
     let (abuser, token, bystander) = abuser_and_bystander(&app).await;
-    let submitted =
-        api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "a slow kite"})).await;
+    let submitted = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a slow kite"})).await;
     assert_eq!(submitted.status, 201, "{}", submitted.body);
     let id = submitted.json()["id"].as_str().expect("id").to_string();
     let per_person = app.running.state.config.limits.event_streams_per_person as usize;
@@ -255,7 +255,7 @@ async fn concurrent_data_exports_by_one_person_start_one_export() {
     let app = TestApp::start_with(|c| c.connection[0].delay = Duration::ZERO).await;
     let (abuser, token, bystander) = abuser_and_bystander(&app).await;
     for prompt in ["a harbour", "a lantern"] {
-        let g = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
+        let g = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
         wait_terminal(&app.url, &token, g.json()["id"].as_str().expect("id")).await;
     }
     let through_api = (0..10).map(|_| async { api_post(&app.url, EXPORT, &token, serde_json::json!({})).await.status });
@@ -321,7 +321,7 @@ async fn a_member_hammering_every_expensive_endpoint_at_once_gets_no_server_erro
     let (abuser, token, bystander) = abuser_and_bystander(&app).await;
     let mut ids = Vec::new();
     for prompt in ["a lighthouse at dusk", "a lighthouse in fog", "a kite over dunes"] {
-        let g = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
+        let g = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
         let id = g.json()["id"].as_str().expect("id").to_string();
         wait_terminal(&app.url, &token, &id).await;
         ids.push(id);
@@ -340,7 +340,7 @@ async fn a_member_hammering_every_expensive_endpoint_at_once_gets_no_server_erro
                     "library" => abuser.get("/library?q=lighthouse").await.status,
                     "submit" => {
                         let body = serde_json::json!({"model": "demo-image", "prompt": "another lighthouse"});
-                        api_post(&url, "/api/v1/generations", &token, body).await.status
+                        generate(&url, &token, body).await.status
                     }
                     "zip" => zip_of(abuser, &ids).await,
                     "export" => api_post(&url, EXPORT, &token, serde_json::json!({})).await.status,

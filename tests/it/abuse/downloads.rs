@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use crate::abuse::bystander::{Bystander, within};
-use crate::generations::{api_post, wait_terminal};
+use crate::support::generate;
+use crate::support::wait_terminal;
 use crate::support::{Browser, TestApp, api_get};
 
 const ABUSER_EMAIL: &str = "abuser@example.com";
@@ -24,7 +25,7 @@ async fn abuser(app: &TestApp, admin: &Browser) -> (Browser, String) {
 /// A demo video of `seconds`, finished; returns its id.
 async fn video(app: &TestApp, token: &str, seconds: u32) -> String {
     let body = serde_json::json!({"model": "demo-video", "prompt": "a long pier", "params": {"duration": seconds, "seed": 3}});
-    let created = api_post(&app.url, "/api/v1/generations", token, body).await;
+    let created = generate(&app.url, token, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     assert_eq!(wait_terminal(&app.url, token, &id).await["state"], "succeeded");

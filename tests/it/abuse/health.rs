@@ -20,12 +20,17 @@ async fn readyz_and_the_watchdog_tell_a_wedged_store_path_and_its_recovery() {
     assert_eq!(ready.json()["status"], "ready");
 
     let pings = Arc::new(AtomicUsize::new(0));
-    let watchdog = tokio::spawn(reelvault::systemd::watch(reelvault::systemd::ready_url(app.running.addr), Duration::from_millis(200), {
-        let pings = pings.clone();
-        move || {
-            pings.fetch_add(1, Ordering::SeqCst);
-        }
-    }));
+    let watchdog = tokio::spawn(reelvault::systemd::watch(
+        reelvault::systemd::ready_url(app.running.addr),
+        Duration::from_millis(200),
+        reelvault::app::WATCHDOG_PROBE_TIMEOUT,
+        {
+            let pings = pings.clone();
+            move || {
+                pings.fetch_add(1, Ordering::SeqCst);
+            }
+        },
+    ));
     eventually("a first watchdog ping", async || pings.load(Ordering::SeqCst) > 0).await;
 
     // browsers ready to sign in, before the wedge

@@ -9,8 +9,9 @@ use std::time::Duration;
 use reqwest::Method;
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
+use crate::support::generate;
 use crate::support::{Browser, Page, TestApp, api_get};
+use crate::support::{admin_with_credits, wait_terminal};
 
 /// What a hostile page's form submission looks like to the server.
 const CROSS_SITE: [(&str, &str); 2] = [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")];
@@ -127,7 +128,7 @@ async fn every_route_answers_head_like_get_other_methods_with_405_and_allow_and_
     let app = TestApp::start_with(|c| c.connection[0].delay = Duration::ZERO).await;
     let (admin, token) = admin_with_credits(&app, 10).await;
     let bystander = Bystander::join(&app, &admin).await;
-    let created = api_post(&app.url, "/api/v1/generations", &token, serde_json::json!({"model": "demo-image", "prompt": "kite"})).await;
+    let created = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "kite"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     let done = wait_terminal(&app.url, &token, &id).await;

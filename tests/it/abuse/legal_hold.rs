@@ -11,8 +11,9 @@ use reelvault::store;
 use serde_json::{Value, json};
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
+use crate::support::generate;
 use crate::support::{Browser, Page, TestApp, api_get, eventually};
+use crate::support::{admin_with_credits, wait_terminal};
 
 const MEMBER: &str = "held@example.com";
 const MEMBER_PASSWORD: &str = "a held member's password";
@@ -42,7 +43,7 @@ async fn team() -> Team {
 
 /// A finished generation of `model` (`demo-image` or `demo-video`), as the API shows it.
 async fn finished(app: &TestApp, token: &str, model: &str, prompt: &str) -> Value {
-    let created = api_post(&app.url, "/api/v1/generations", token, json!({"model": model, "prompt": prompt})).await;
+    let created = generate(&app.url, token, json!({"model": model, "prompt": prompt})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let done = wait_terminal(&app.url, token, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");

@@ -16,8 +16,9 @@ use reelvault::providers::registry::Registry;
 use serde_json::json;
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, wait_terminal};
+use crate::support::generate;
 use crate::support::{TestApp, api_get};
+use crate::support::{admin_with_credits, api_post, wait_terminal};
 
 const BFL_KEY: &str = "bfl-outbound-key";
 
@@ -83,7 +84,7 @@ async fn outputs_are_typed_by_their_bytes_and_only_images_and_videos_are_shown_i
     let plain = reqwest::Client::builder().no_proxy().build().expect("client");
 
     for task in ["html", "svg", "script", "real-png"] {
-        let created = api_post(&app.url, "/api/v1/generations", &token, json!({"model": "flux-pro-1.1", "prompt": task})).await;
+        let created = generate(&app.url, &token, json!({"model": "flux-pro-1.1", "prompt": task})).await;
         assert_eq!(created.status, 201, "{}", created.body);
         let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().expect("id")).await;
         assert_eq!(done["state"], "succeeded", "{task}: {done}");
@@ -228,7 +229,7 @@ async fn platform_metadata_addresses_are_refused_even_where_private_networks_are
 
     // a connection pointed at the Azure WireServer, with private networks allowed, is refused
     // before any connection is made
-    let created = api_post(&app.url, "/api/v1/generations", &token, json!({"model": "flux-pro-1.1", "prompt": "a map"})).await;
+    let created = generate(&app.url, &token, json!({"model": "flux-pro-1.1", "prompt": "a map"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().expect("id")).await;
     assert_eq!(done["state"], "failed", "{done}");

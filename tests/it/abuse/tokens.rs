@@ -11,9 +11,10 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use super::bystander::Bystander;
-use crate::generations::{admin_with_credits, api_post, credits};
+use crate::support::generate;
 use crate::support::process::run;
 use crate::support::{Browser, Page, TestApp};
+use crate::support::{admin_with_credits, api_post, credits};
 
 fn png() -> Vec<u8> {
     let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 60]));
@@ -23,8 +24,7 @@ fn png() -> Vec<u8> {
 }
 
 async fn post_form(app: &TestApp, path: &str, token: &str, form: Form) -> Page {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Browser::read(client.post(format!("{}{path}", app.url)).bearer_auth(token).multipart(form).send().await.unwrap()).await
+    crate::support::api_multipart(&app.url, path, token, form).await
 }
 
 /// The media files stored under the data directory (uploads among them).
@@ -82,10 +82,7 @@ async fn every_submit_path_of_a_token_counts_against_its_unfinished_jobs() {
             )
             .await,
         ),
-        (
-            "/api/v1/generations",
-            api_post(&app.url, "/api/v1/generations", &token, json!({"model": "demo-image", "prompt": "a kite"})).await,
-        ),
+        ("/api/v1/generations", generate(&app.url, &token, json!({"model": "demo-image", "prompt": "a kite"})).await),
         (
             "/api/v1/generations (form)",
             post_form(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::multipart::{Form, Part};
 
 use super::bystander::{Bystander, within};
-use crate::generations::admin_with_credits;
+use crate::support::admin_with_credits;
 use crate::support::{Browser, Page, TestApp};
 
 /// The upload limit of these tests, small so oversize parts are cheap to send.

@@ -1,15 +1,11 @@
-//! A fake OpenAI Videos API (`/v1/videos`) on 127.0.0.1:0: scriptable per test, and it records what it received.
+//! The OpenAI Videos API (`/v1/videos`) as a scripted [`FakeUpstream`]: each test sets how
+//! creates, retrieves and downloads answer, and reads back what the fake received.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::TcpListener;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use actix_multipart::Multipart;
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use bytes::Bytes;
-use futures_util::StreamExt;
+use fake_upstream::{FakeUpstream, Reply, Request};
 
 /// The API key the fake accepts.
 pub const KEY: &str = "sk-fake-openai-key";
@@ -122,117 +118,204 @@ pub struct Submission {
     pub input_reference: Option<(String, Vec<u8>)>,
 }
 
+/// The script's state: the behaviour, the videos made, and how far each has been polled.
 #[derive(Default)]
-struct Recorded {
-    hits: Vec<Hit>,
+struct Script {
+    behaviour: Behaviour,
     submissions: Vec<Submission>,
     polls_of: HashMap<String, usize>,
     released: HashSet<String>,
-}
-
-struct Shared {
-    behaviour: Mutex<Behaviour>,
-    recorded: Mutex<Recorded>,
-}
-
-impl Shared {
-    fn recorded(&self) -> MutexGuard<'_, Recorded> {
-        self.recorded.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn behaviour(&self) -> Behaviour {
-        self.behaviour.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-impl Recorded {
-    fn hit(&mut self, route: Route, video: &str, authorized: bool) {
-        self.hits.push(Hit { route, video: video.to_string(), at: Instant::now(), authorized });
-    }
-}
-
-/// Whether the request carries `Authorization: Bearer KEY`.
-fn authorized(req: &HttpRequest) -> bool {
-    req.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {KEY}").as_str())
-}
-
-/// Records a hit on `video`; `false` (answer 401) when the request is not authorised.
-fn check(req: &HttpRequest, shared: &Shared, route: Route, video: &str) -> bool {
-    let ok = authorized(req);
-    shared.recorded().hit(route, video, ok);
-    ok
+    downloads: usize,
 }
 
 /// A running fake.
 pub struct FakeOpenAi {
     /// `http://127.0.0.1:PORT/v1`
     pub base_url: url::Url,
-    shared: web::Data<Shared>,
-    handle: ServerHandle,
+    upstream: FakeUpstream,
+    script: Arc<Mutex<Script>>,
+}
+
+fn lock(script: &Mutex<Script>) -> MutexGuard<'_, Script> {
+    script.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl FakeOpenAi {
     pub async fn start(behaviour: Behaviour) -> FakeOpenAi {
-        let shared = web::Data::new(Shared { behaviour: Mutex::new(behaviour), recorded: Mutex::default() });
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake");
-        let port = listener.local_addr().expect("address").port();
-        let data = shared.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/v1/videos", web::post().to(create))
-                .route("/v1/videos", web::get().to(list))
-                .route("/v1/videos/{id}", web::get().to(retrieve))
-                .route("/v1/videos/{id}", web::delete().to(delete))
-                .route("/v1/videos/{id}/content", web::get().to(content))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(0)
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        let base_url = url::Url::parse(&format!("http://127.0.0.1:{port}/v1")).expect("base URL");
-        FakeOpenAi { base_url, shared, handle }
+        let script = Arc::new(Mutex::new(Script { behaviour, ..Script::default() }));
+        let answering = script.clone();
+        let upstream = FakeUpstream::start(move |request| answer(&answering, request)).await;
+        FakeOpenAi { base_url: upstream.at("v1"), upstream, script }
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *self.shared.behaviour.lock().unwrap_or_else(|p| p.into_inner()) = behaviour;
+        lock(&self.script).behaviour = behaviour;
     }
 
     /// Lets a [`Step::Held`] video complete.
     pub fn release(&self, video: &str) {
-        self.shared.recorded().released.insert(video.to_string());
+        lock(&self.script).released.insert(video.to_string());
     }
 
     pub fn hits(&self) -> Vec<Hit> {
-        self.shared.recorded().hits.clone()
+        hits(&self.upstream.requests())
     }
 
     pub fn count(&self, route: Route) -> usize {
-        self.shared.recorded().hits.iter().filter(|h| h.route == route).count()
+        self.hits().iter().filter(|h| h.route == route).count()
     }
 
     pub fn submissions(&self) -> Vec<Submission> {
-        self.shared.recorded().submissions.clone()
+        lock(&self.script).submissions.clone()
     }
 
     /// Waits (at most `limit`) until `done` holds for the hits so far.
     pub async fn wait_until(&self, limit: Duration, done: impl Fn(&[Hit]) -> bool) -> bool {
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            if done(&self.shared.recorded().hits) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        done(&self.shared.recorded().hits)
+        self.upstream.wait_until(limit, |requests| done(&hits(requests))).await
     }
 
     pub async fn stop(self) {
-        self.handle.stop(false).await;
+        self.upstream.stop().await;
+    }
+}
+
+impl super::provider_rig::Fake for FakeOpenAi {
+    fn root(&self) -> url::Url {
+        self.upstream.url.clone()
+    }
+
+    async fn stop(self) {
+        FakeOpenAi::stop(self).await;
+    }
+}
+
+/// Whether the request carries `Authorization: Bearer KEY`.
+fn authorized(request: &Request) -> bool {
+    request.header("authorization") == Some(format!("Bearer {KEY}").as_str())
+}
+
+/// The route and video id of a request to the Videos API (`None` for anything else).
+fn route_of(request: &Request) -> Option<(Route, String)> {
+    let rest = request.path.strip_prefix("/v1/videos")?;
+    let (id, content) = match rest.strip_prefix('/') {
+        None if rest.is_empty() => ("", false),
+        None => return None,
+        Some(tail) => match tail.split_once('/') {
+            None => (tail, false),
+            Some((id, "content")) => (id, true),
+            Some(_) => return None,
+        },
+    };
+    let route = match (request.method.as_str(), id.is_empty(), content) {
+        ("POST", true, _) => Route::Create,
+        ("GET", true, _) => Route::List,
+        ("GET", false, false) => Route::Retrieve,
+        ("DELETE", false, false) => Route::Delete,
+        ("GET", false, true) => match request.query_param("variant").as_deref() {
+            None | Some("video") => Route::Content,
+            Some("thumbnail") => Route::Thumbnail,
+            Some(_) => return None,
+        },
+        _ => return None,
+    };
+    Some((route, id.to_string()))
+}
+
+/// The requests as hits; an authorised create names the video it made (`video_0001`, …).
+fn hits(requests: &[Request]) -> Vec<Hit> {
+    let mut created = 0;
+    let mut out = Vec::new();
+    for request in requests {
+        let Some((route, mut video)) = route_of(request) else { continue };
+        let authorized = authorized(request);
+        if route == Route::Create && authorized {
+            created += 1;
+            video = video_id(created);
+        }
+        out.push(Hit { route, video, at: request.at, authorized });
+    }
+    out
+}
+
+fn video_id(n: usize) -> String {
+    format!("video_{n:04}")
+}
+
+/// Answers one request as the script says.
+fn answer(script: &Mutex<Script>, request: &Request) -> Reply {
+    let Some((route, video)) = route_of(request) else {
+        return if request.path.starts_with("/v1/videos/") && request.query_param("variant").is_some() {
+            error(400, "invalid_value", "Unknown variant.")
+        } else {
+            Reply::status(404)
+        };
+    };
+    let mut script = lock(script);
+    if route == Route::Content {
+        script.downloads += 1;
+    }
+    if !authorized(request) {
+        return error(401, "invalid_api_key", "Incorrect API key provided.");
+    }
+    match route {
+        Route::Create => {
+            let submission = submission(request, video_id(script.submissions.len() + 1));
+            let reply = video_reply(script.behaviour.submit.clone(), &submission.video, &submission.fields, false);
+            script.submissions.push(submission);
+            reply
+        }
+        Route::Retrieve => {
+            let Some(fields) = script.submissions.iter().find(|s| s.video == video).map(|s| s.fields.clone()) else {
+                return error(404, "not_found", "No such video.");
+            };
+            let n = script.polls_of.entry(video.clone()).or_default();
+            *n += 1;
+            let n = *n;
+            let polls = &script.behaviour.polls;
+            let step = polls.get(n - 1).or(polls.last()).cloned().unwrap_or(Step::Completed);
+            video_reply(step, &video, &fields, script.released.contains(&video))
+        }
+        Route::Content => content(&script),
+        Route::Thumbnail => match script.behaviour.thumbnail {
+            Thumbnail::Red => Reply::bytes(200, "image/webp", red_webp()),
+            Thumbnail::NotFound => error(404, "not_found", "Files are not accessible."),
+            Thumbnail::Garbage => Reply::bytes(200, "image/webp", &b"RIFF not really a webp"[..]),
+        },
+        Route::List => {
+            Reply::json(200, serde_json::json!({"object": "list", "data": [], "first_id": null, "last_id": null, "has_more": false}))
+        }
+        Route::Delete => Reply::json(200, serde_json::json!({"id": video, "object": "video.deleted", "deleted": true})),
+    }
+}
+
+/// What a create carried: its text fields and its `input_reference` part.
+fn submission(request: &Request, video: String) -> Submission {
+    let mut fields = BTreeMap::new();
+    let mut input_reference = None;
+    for part in request.multipart() {
+        if part.name == "input_reference" {
+            input_reference = Some((part.content_type.clone().unwrap_or_default(), part.data.to_vec()));
+        } else {
+            fields.insert(part.name.clone(), part.text());
+        }
+    }
+    Submission { video, fields, input_reference }
+}
+
+/// How a download answers under the script's [`Content`].
+fn content(script: &Script) -> Reply {
+    let head = mp4()[..4096].to_vec();
+    match script.behaviour.content {
+        Content::Mp4 => Reply::bytes(200, "video/mp4", mp4()),
+        Content::Playable => Reply::bytes(200, "video/mp4", playable_mp4()),
+        Content::NotFound => error(404, "not_found", "Files are not accessible."),
+        Content::UnavailableOnce if script.downloads <= 1 => error(503, "server_error", "Try again."),
+        Content::UnavailableOnce => Reply::bytes(200, "video/mp4", mp4()),
+        Content::Declared(len) => Reply::stall("video/mp4", len, head),
+        Content::Chunked(total) => {
+            let chunks = total.div_ceil(head.len() as u64);
+            Reply::chunked("video/mp4", head, chunks)
+        }
     }
 }
 
@@ -268,18 +351,14 @@ pub fn mp4() -> Vec<u8> {
     out
 }
 
-fn error(status: u16, code: &str, message: &str) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(status).expect("status");
-    let kind = if status.is_server_error() { "server_error" } else { "invalid_request_error" };
-    HttpResponse::build(status).json(serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": code}}))
-}
-
-fn unauthorized() -> HttpResponse {
-    error(401, "invalid_api_key", "Incorrect API key provided.")
+/// An OpenAI error body.
+fn error(status: u16, code: &str, message: &str) -> Reply {
+    let kind = if status >= 500 { "server_error" } else { "invalid_request_error" };
+    Reply::json(status, serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": code}}))
 }
 
 /// Answers `step` for `video` (`fields` as the create gave them).
-async fn answer(step: Step, video: &str, fields: &BTreeMap<String, String>, released: bool) -> HttpResponse {
+fn video_reply(step: Step, video: &str, fields: &BTreeMap<String, String>, released: bool) -> Reply {
     let (status, progress, failure) = match step {
         Step::Queued => ("queued", 0, None),
         Step::InProgress(p) => ("in_progress", p, None),
@@ -288,20 +367,18 @@ async fn answer(step: Step, video: &str, fields: &BTreeMap<String, String>, rele
         Step::Held => ("in_progress", 50, None),
         Step::Failed(code) => ("failed", 0, Some(serde_json::json!({"code": code, "message": "The job failed upstream."}))),
         Step::Error { status, code, retry_after } => {
-            let mut response = error(status, code, "Scripted error.");
-            if let Some(seconds) = retry_after {
-                response.headers_mut().insert(
-                    actix_web::http::header::RETRY_AFTER,
-                    actix_web::http::header::HeaderValue::from_str(&seconds.to_string()).expect("header"),
-                );
-            }
-            return response;
+            let reply = error(status, code, "Scripted error.");
+            return match retry_after {
+                Some(seconds) => reply.header("retry-after", seconds),
+                None => reply,
+            };
         }
-        Step::Malformed => return HttpResponse::Ok().content_type("application/json").body("{\"id\": \"video_"),
-        Step::Hang => std::future::pending().await,
+        Step::Malformed => return Reply::bytes(200, "application/json", &b"{\"id\": \"video_"[..]),
+        Step::Hang => return Reply::hang(),
     };
     let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    HttpResponse::Ok().insert_header(("openai-poll-after-ms", POLL_AFTER_MS.to_string())).insert_header(("x-request-id", "req_fake")).json(
+    Reply::json(
+        200,
         serde_json::json!({
             "id": video, "object": "video", "model": field("model"), "status": status, "progress": progress,
             "created_at": 1_790_000_000, "completed_at": null, "expires_at": null,
@@ -309,109 +386,6 @@ async fn answer(step: Step, video: &str, fields: &BTreeMap<String, String>, rele
             "remixed_from_video_id": null, "error": failure,
         }),
     )
-}
-
-async fn create(req: HttpRequest, shared: web::Data<Shared>, mut form: Multipart) -> HttpResponse {
-    let mut fields = BTreeMap::new();
-    let mut input_reference = None;
-    while let Some(Ok(mut part)) = form.next().await {
-        let name = part.name().unwrap_or_default().to_string();
-        let content_type = part.content_type().map(|m| m.to_string()).unwrap_or_default();
-        let mut data = Vec::new();
-        while let Some(Ok(chunk)) = part.next().await {
-            data.extend_from_slice(&chunk);
-        }
-        if name == "input_reference" {
-            input_reference = Some((content_type, data));
-        } else {
-            fields.insert(name, String::from_utf8_lossy(&data).into_owned());
-        }
-    }
-    if !authorized(&req) {
-        shared.recorded().hit(Route::Create, "", false);
-        return unauthorized();
-    }
-    let video = {
-        let mut recorded = shared.recorded();
-        let video = format!("video_{:04}", recorded.submissions.len() + 1);
-        recorded.hit(Route::Create, &video, true);
-        recorded.submissions.push(Submission { video: video.clone(), fields: fields.clone(), input_reference });
-        video
-    };
-    answer(shared.behaviour().submit, &video, &fields, false).await
-}
-
-async fn retrieve(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
-    if !check(&req, &shared, Route::Retrieve, &id) {
-        return unauthorized();
-    }
-    let polls = shared.behaviour().polls;
-    let (n, fields, released) = {
-        let mut recorded = shared.recorded();
-        let Some(fields) = recorded.submissions.iter().find(|s| s.video == *id).map(|s| s.fields.clone()) else {
-            return error(404, "not_found", "No such video.");
-        };
-        let n = recorded.polls_of.entry(id.to_string()).or_default();
-        *n += 1;
-        let n = *n;
-        (n, fields, recorded.released.contains(id.as_str()))
-    };
-    let step = polls.get(n - 1).or(polls.last()).cloned().unwrap_or(Step::Completed);
-    answer(step, &id, &fields, released).await
-}
-
-async fn content(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
-    let variant = url::form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k == "variant").map(|(_, v)| v.into_owned());
-    match variant.as_deref() {
-        None | Some("video") => {}
-        Some("thumbnail") => return thumbnail(&req, &shared, &id),
-        Some(_) => return error(400, "invalid_value", "Unknown variant."),
-    }
-    if !check(&req, &shared, Route::Content, &id) {
-        return unauthorized();
-    }
-    let head = Bytes::from(mp4()).slice(..4096);
-    match shared.behaviour().content {
-        Content::Mp4 => HttpResponse::Ok().content_type("video/mp4").body(mp4()),
-        Content::Playable => HttpResponse::Ok().content_type("video/mp4").body(playable_mp4()),
-        Content::NotFound => error(404, "not_found", "Files are not accessible."),
-        Content::UnavailableOnce if shared.recorded().hits.iter().filter(|h| h.route == Route::Content).count() <= 1 => {
-            error(503, "server_error", "Try again.")
-        }
-        Content::UnavailableOnce => HttpResponse::Ok().content_type("video/mp4").body(mp4()),
-        Content::Declared(len) => HttpResponse::Ok()
-            .content_type("video/mp4")
-            .no_chunking(len)
-            .streaming(futures_util::stream::iter([Ok::<_, std::io::Error>(head)]).chain(futures_util::stream::pending())),
-        Content::Chunked(total) => {
-            let chunks = total.div_ceil(head.len() as u64);
-            let body = futures_util::stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(head.clone())));
-            HttpResponse::Ok().content_type("video/mp4").streaming(body)
-        }
-    }
-}
-
-fn thumbnail(req: &HttpRequest, shared: &Shared, id: &str) -> HttpResponse {
-    if !check(req, shared, Route::Thumbnail, id) {
-        return unauthorized();
-    }
-    match shared.behaviour().thumbnail {
-        Thumbnail::Red => HttpResponse::Ok().content_type("image/webp").body(red_webp()),
-        Thumbnail::NotFound => error(404, "not_found", "Files are not accessible."),
-        Thumbnail::Garbage => HttpResponse::Ok().content_type("image/webp").body(&b"RIFF not really a webp"[..]),
-    }
-}
-
-async fn list(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
-    if !check(&req, &shared, Route::List, "") {
-        return unauthorized();
-    }
-    HttpResponse::Ok().json(serde_json::json!({"object": "list", "data": [], "first_id": null, "last_id": null, "has_more": false}))
-}
-
-async fn delete(req: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
-    if !check(&req, &shared, Route::Delete, &id) {
-        return unauthorized();
-    }
-    HttpResponse::Ok().json(serde_json::json!({"id": id.as_str(), "object": "video.deleted", "deleted": true}))
+    .header("openai-poll-after-ms", POLL_AFTER_MS)
+    .header("x-request-id", "req_fake")
 }

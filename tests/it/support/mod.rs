@@ -1,8 +1,10 @@
 //! Test kit: starts the real app on 127.0.0.1:0 with a temp data dir, and drives it over
 //! real HTTP as a browser (cookies, CSRF tokens, redirects) or a script (bearer tokens).
 
+pub mod api;
 pub mod fake_openai;
 pub mod process;
+pub mod provider_rig;
 pub mod webdriver;
 
 use std::net::TcpListener;
@@ -12,6 +14,11 @@ use std::sync::Mutex;
 use reelvault::app::{self, Running};
 use reelvault::config::Config;
 use reqwest::header::HeaderMap;
+
+pub use api::{
+    admin_with_credits, api_get, api_multipart, api_post, api_post_raw, app_with_credits, client, credits, generate, sha256_hex,
+    wait_terminal,
+};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
@@ -274,17 +281,6 @@ impl Browser {
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.post_form("/login", &[("email", email), ("password", password)]).await
     }
-}
-
-/// A script: no cookies, a bearer token.
-pub async fn api_get(base: &str, path: &str, token: Option<&str>) -> Page {
-    reelvault::providers::http::install_crypto_provider();
-    let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    let mut request = client.get(format!("{base}{path}"));
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    Browser::read(request.send().await.expect("GET")).await
 }
 
 /// Waits (checking every 100 ms, for at most 30 s) until `done` holds; `what` names it in

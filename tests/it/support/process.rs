@@ -119,3 +119,16 @@ pub async fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.expect("command finished").expect("wait");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
+
+/// Adds an admin through the command line, grants them `credits` and returns a new API token
+/// of theirs; `place` are the arguments every command gets (`--data-dir D`, `--config C`).
+pub async fn cli_admin_token(email: &str, password: &str, credits: i64, place: &[&str]) -> String {
+    let amount = credits.to_string();
+    let (code, _, err) =
+        run(&[&["user", "add", "--email", email, "--role", "admin", "--password-stdin"], place].concat(), Some(password)).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[&["credits", "grant", "--email", email, "--amount", &amount], place].concat(), None).await;
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(&[&["token", "create", "--email", email], place].concat(), None).await;
+    out.lines().next().expect("a token").trim().to_string()
+}

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::scheduler::Job;
+use crate::services::jobs::Job;
 use crate::services::retention;
 
 /// Counts per class of what a sweep removed or would remove.
@@ -164,7 +164,7 @@ pub struct Queued {
     ))]
 pub async fn run_retention(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
-    if !state.scheduler.enqueue(Job::Retention("admin")) {
+    if !state.jobs.scheduled.enqueue(Job::Retention("admin")) {
         return Err(AppError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "scheduler.unavailable",

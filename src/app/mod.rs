@@ -16,6 +16,10 @@ use crate::services::{ServiceError, links, privacy_notice};
 use crate::state::{AppState, OpenError};
 use crate::{admin_socket, http};
 
+mod background;
+
+pub use background::{WATCHDOG_PROBE_TIMEOUT, start_host_workers};
+
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -40,7 +44,6 @@ pub struct Running {
     pub master_key_created: bool,
     handle: ServerHandle,
     server: JoinHandle<std::io::Result<()>>,
-    admin_socket: JoinHandle<()>,
 }
 
 /// How long in-flight requests get to finish at shutdown.
@@ -56,31 +59,14 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let setup_secret = links::issue_setup_secret(&state).await?;
     // a change of retention, providers or contact since the last start dates the privacy notice
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;
-    let admin_socket = admin_socket::serve(state.clone()).map_err(StartError::AdminSocket)?;
-    state.store.spawn_settler();
-    state.engine.spawn(state.clone());
-    state.scheduler.spawn(state.clone());
-    state.deliveries.spawn(state.clone());
-    state.search.spawn_indexer(state.store.clone(), crate::services::search::provider_of(&state), state.config.search.clone());
-    let resuming = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::services::deletion::resume(&resuming).await {
-            tracing::error!(error = %e, "finishing interrupted deletions failed; the next start tries again");
-        }
-        if let Err(e) = crate::services::erasure::resume(&resuming).await {
-            tracing::error!(error = %e, "finishing interrupted erasures failed; the next start tries again");
-        }
-    });
-    let exports = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::services::export::resume(&exports).await {
-            tracing::error!(error = %e, "resuming interrupted data exports failed; the next start tries again");
-        }
-    });
+    let admin_socket = admin_socket::bind(&state.config.data_dir).map_err(StartError::AdminSocket)?;
+    background::start_admin_socket(&state, admin_socket);
+    state.engine.spawn();
+    background::start(&state);
     let for_workers = state.clone();
     let open_files = server_limits::raise_open_file_limit();
     let connections = Arc::new(slow_heads::Connections::default());
-    slow_heads::Connections::spawn_sweeper(Arc::downgrade(&connections));
+    background::start_slow_heads_sweeper(&state, Arc::downgrade(&connections));
     let server = HttpServer::new(move || http::application(for_workers.clone()))
         .workers(workers)
         .on_connect(move |io, data| {
@@ -104,7 +90,7 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let handle = server.handle();
     let server = tokio::spawn(server);
     state.set_ready(true);
-    Ok(Running { addr, state, setup_secret, master_key_created: opened.master_key_created, handle, server, admin_socket })
+    Ok(Running { addr, state, setup_secret, master_key_created: opened.master_key_created, handle, server })
 }
 
 /// Makes the kernel end a connection whose client has taken none of the bytes sent to it for
@@ -140,16 +126,16 @@ impl Running {
     }
 
     /// Stops gracefully: refuses new connections, lets in-flight requests finish, stops the
-    /// engine and the search indexer (which commits its pending work), then closes the store.
+    /// scheduler and the engine, then every other worker in order (the search indexer, among the last, commits its
+    /// pending work), then closes the store.
     pub async fn stop(self) {
         self.state.set_ready(false);
-        self.admin_socket.abort();
+        background::stop_admin_socket(&self.state).await;
         self.handle.stop(true).await;
         let _ = self.server.await;
-        self.state.scheduler.shutdown().await;
+        background::stop_scheduler(&self.state).await;
         self.state.engine.shutdown().await;
-        self.state.deliveries.shutdown().await;
-        self.state.search.shutdown().await;
+        background::stop(&self.state).await;
         let _ = std::fs::remove_file(admin_socket::path(&self.state.config.data_dir));
         let store = self.state.store.clone();
         drop(self.state);

@@ -1,4 +1,5 @@
-//! Live updates of generations, broadcast to the pages (server-sent events) of their owner.
+//! Live updates of generations, broadcast after each commit to the pages (server-sent
+//! events) of their owner and to anyone waiting for a job to end.
 
 use serde::Serialize;
 

@@ -11,12 +11,9 @@
 
 use std::convert::Infallible;
 use std::fs::{self, File};
-use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -25,6 +22,10 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::age_file::{self, OpenFile, SealingWriter};
+
+mod stream;
+use stream::Cursor;
+pub use stream::MediaStream;
 
 /// age's plaintext chunk size; reads are cut on these boundaries.
 const AGE_CHUNK: u64 = age_file::CHUNK as u64;
@@ -259,76 +260,6 @@ impl MediaDir {
     }
 }
 
-/// Decrypted bytes of one file, produced a piece (up to 1 MiB, whole chunks) at a time on
-/// the blocking pool, with one piece decrypted ahead of the consumer.
-pub struct MediaStream {
-    runtime: Handle,
-    next: Option<JoinHandle<Piece>>,
-}
-
-impl std::fmt::Debug for MediaStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaStream").field("done", &self.next.is_none()).finish()
-    }
-}
-
-impl MediaStream {
-    fn start(runtime: Handle, cursor: Cursor) -> MediaStream {
-        let next = (cursor.pos < cursor.end).then(|| runtime.spawn_blocking(move || cursor.read_piece()));
-        MediaStream { runtime, next }
-    }
-}
-
-impl Stream for MediaStream {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Some(task) = self.next.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let piece = ready!(Pin::new(task).poll(cx));
-        self.next = None;
-        match piece {
-            Ok(Piece { bytes, rest }) => {
-                if let Some(cursor) = rest {
-                    self.next = Some(self.runtime.spawn_blocking(move || cursor.read_piece()));
-                }
-                Poll::Ready(Some(bytes))
-            }
-            Err(e) => Poll::Ready(Some(Err(io::Error::other(e.to_string())))),
-        }
-    }
-}
-
-/// An open file positioned at `pos`, to read up to `end` (exclusive).
-struct Cursor {
-    file: OpenFile,
-    pos: u64,
-    end: u64,
-}
-
-/// One decrypted piece and the cursor for the rest (`None` when done or failed).
-struct Piece {
-    bytes: io::Result<Bytes>,
-    rest: Option<Cursor>,
-}
-
-impl Cursor {
-    /// Reads up to the next piece boundary (so later pieces are whole age chunks).
-    fn read_piece(mut self) -> Piece {
-        let to_boundary = READ_PIECE - self.pos % READ_PIECE;
-        let until = self.pos + to_boundary.min(self.end - self.pos);
-        match self.file.read(self.pos, until) {
-            Ok(bytes) => {
-                self.pos = until;
-                let rest = (self.pos < self.end).then_some(self);
-                Piece { bytes: Ok(bytes), rest }
-            }
-            Err(e) => Piece { bytes: Err(e), rest: None },
-        }
-    }
-}
-
 fn open_file(path: &Path, identity: &age::x25519::Identity) -> Result<OpenFile, MediaError> {
     let file = File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => MediaError::NotFound,
@@ -498,5 +429,4 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "media_tests.rs"]
 mod tests;

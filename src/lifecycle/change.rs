@@ -1,0 +1,159 @@
+//! What may happen to a generation, and how each change is written inside a transaction:
+//! its state with the ledger entry it implies (hold on creation, settle on success, release
+//! on failure or cancellation), its search-outbox row, its webhook deliveries and its audit.
+
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::audit::AuditEvent;
+use crate::domain::credits::{CreditError, EntryKind};
+use crate::domain::generation::{GenState, Generation, OutputRef, Reason, UpstreamHandle};
+use crate::domain::ids::GenerationId;
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::{Delivery, EventType};
+use crate::store::{self, StoreError};
+
+use super::LifecycleError;
+
+/// A change the engine (or a cancel) makes to a generation.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Submitting,
+    Running { handle: UpstreamHandle, progress: Option<u8> },
+    Fetching { handle: UpstreamHandle, outputs: Vec<OutputRef> },
+    Succeeded { assets: Vec<Asset> },
+    Failed(Reason),
+    Cancelled,
+    CancelRequested,
+}
+
+impl Change {
+    /// The state this change moves a generation to (none for a cancel request).
+    fn target(&self) -> Option<GenState> {
+        Some(match self {
+            Change::Submitting => GenState::Submitting,
+            Change::Running { .. } => GenState::Running,
+            Change::Fetching { .. } => GenState::Fetching,
+            Change::Succeeded { .. } => GenState::Succeeded,
+            Change::Failed(_) => GenState::Failed,
+            Change::Cancelled => GenState::Cancelled,
+            Change::CancelRequested => return None,
+        })
+    }
+}
+
+/// What one write of the lifecycle asks for.
+#[derive(Debug, Clone)]
+pub(super) enum Op {
+    /// A new, queued generation: its credits are held and its creation audited.
+    Create { generation: Box<Generation>, audit: Box<AuditEvent> },
+    /// A change of an existing generation.
+    Apply { id: GenerationId, change: Change },
+}
+
+/// What a write did: the generation as stored, and whether webhook deliveries were queued.
+pub(super) struct Applied {
+    pub generation: Generation,
+    pub webhooks_queued: bool,
+}
+
+/// Writes `op` in `tx`. Every refusal (unknown or finished generation, missing upload, not
+/// enough credits) is found before anything is written, so a refused op leaves the
+/// transaction as it found it and the others of its batch can still commit.
+pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp) -> Result<Applied, LifecycleError> {
+    match op {
+        Op::Create { generation, audit } => create(tx, *generation, &audit),
+        Op::Apply { id, change } => apply(tx, id, change, now),
+    }
+}
+
+fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent) -> Result<Applied, LifecycleError> {
+    for r in &g.references {
+        let asset = store::assets::get(tx, r.upload)?;
+        if !asset.is_some_and(|a| a.owner == g.owner && a.kind == AssetKind::Upload) {
+            return Err(LifecycleError::UploadNotFound);
+        }
+    }
+    let balance = store::credits::balance(tx, g.owner)?;
+    let (available, held) = balance.hold(g.cost).map_err(LifecycleError::Credits)?;
+    store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    store::generations::put(tx, &g)?;
+    store::audit::append(tx, audit)?;
+    Ok(Applied { generation: g, webhooks_queued: false })
+}
+
+fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Timestamp) -> Result<Applied, LifecycleError> {
+    let mut g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
+    if g.state.is_terminal() {
+        return Err(LifecycleError::AlreadyFinished);
+    }
+    if let Some(next) = change.target()
+        && next != g.state
+        && !g.state.can_become(next)
+    {
+        return Err(LifecycleError::Transition { from: g.state, to: next });
+    }
+    let cost = i64::try_from(g.cost).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
+    // the ledger entry comes before any write: it is the last step that can be refused
+    let ledger = match &change {
+        Change::Succeeded { .. } => Some((EntryKind::Settle, 0, -cost)),
+        Change::Failed(_) | Change::Cancelled => Some((EntryKind::Release, cost, -cost)),
+        _ => None,
+    };
+    if let Some((kind, available, held)) = ledger {
+        store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    }
+    g.updated_at = now;
+    let mut outputs: Vec<Asset> = Vec::new();
+    match change {
+        Change::Submitting => {
+            g.state = GenState::Submitting;
+            g.submitted_at = Some(now);
+        }
+        Change::Running { handle, progress } => {
+            g.state = GenState::Running;
+            g.upstream = Some(handle);
+            g.progress = progress;
+        }
+        Change::Fetching { handle, outputs } => {
+            g.state = GenState::Fetching;
+            g.upstream = Some(handle);
+            g.pending_outputs = outputs;
+            g.progress = Some(100);
+        }
+        Change::Succeeded { assets } => {
+            for asset in &assets {
+                store::assets::put(tx, asset)?;
+            }
+            outputs = assets.into_iter().filter(|a| a.kind == AssetKind::Output).collect();
+            g.outputs = outputs.iter().map(|a| a.id).collect();
+            g.state = GenState::Succeeded;
+            g.finished_at = Some(now);
+        }
+        Change::Failed(reason) => {
+            g.state = GenState::Failed;
+            g.reason = Some(reason);
+            g.finished_at = Some(now);
+        }
+        Change::Cancelled => {
+            g.state = GenState::Cancelled;
+            g.reason = Some(Reason::new("cancelled", "Cancelled."));
+            g.finished_at = Some(now);
+        }
+        Change::CancelRequested => g.cancel_requested = true,
+    }
+    store::generations::put(tx, &g)?;
+    // the owner's webhooks hear of the end in the same transaction, so none is lost
+    let webhooks_queued = queue_webhooks(tx, &g, &outputs, now)?;
+    Ok(Applied { generation: g, webhooks_queued })
+}
+
+/// Queues the completion event of `g` (if now terminal) for each of its owner's webhooks.
+/// `outputs` are its stored outputs (none unless it succeeded). Returns whether anything was
+/// queued (then the delivery worker is woken after the commit).
+fn queue_webhooks(tx: &redb::WriteTransaction, g: &Generation, outputs: &[Asset], now: Timestamp) -> Result<bool, StoreError> {
+    let Some(event) = EventType::of(g.state) else { return Ok(false) };
+    let hooks = store::webhooks::list_for_owner(tx, g.owner)?;
+    for hook in &hooks {
+        store::webhooks::enqueue(tx, &Delivery::new(hook, g, event, outputs, now))?;
+    }
+    Ok(!hooks.is_empty())
+}

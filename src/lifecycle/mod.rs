@@ -1,0 +1,138 @@
+//! The lifecycle of a generation: the one place that creates a generation and changes its
+//! state, each time with the ledger entry, search-outbox row, webhook deliveries and audit it
+//! implies, in one transaction; it publishes each change as a [`GenEvent`] once committed.
+//!
+//! Changes of many jobs that arrive together commit in one durable transaction (see
+//! [`group_commit`]); each caller still learns its own result, after its write is durable.
+//! Below both the engine (which drives jobs) and the services (which create and cancel them):
+//! it knows the store and the domain, nothing above.
+
+mod change;
+pub mod events;
+mod group_commit;
+
+use tokio::sync::broadcast;
+
+pub use change::Change;
+pub use events::GenEvent;
+
+use crate::domain::audit::AuditEvent;
+use crate::domain::credits::CreditError;
+use crate::domain::generation::{GenState, Generation};
+use crate::domain::ids::GenerationId;
+use crate::domain::time::Timestamp;
+use crate::store::{self, Commit, Store, StoreError};
+use change::Op;
+use group_commit::GroupCommit;
+
+/// Why a lifecycle write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("generation not found")]
+    NotFound,
+    #[error("this generation has already ended")]
+    AlreadyFinished,
+    /// A reference names an upload that is not the owner's (or no longer exists).
+    #[error("upload not found")]
+    UploadNotFound,
+    /// The state machine forbids this change from the generation's present state.
+    #[error("a generation cannot go from {from} to {to}")]
+    Transition { from: GenState, to: GenState },
+    #[error("{0}")]
+    Credits(CreditError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A handle to the lifecycle; cheap to clone.
+#[derive(Clone)]
+pub struct Lifecycle {
+    store: Store,
+    group: GroupCommit,
+    events: broadcast::Sender<GenEvent>,
+}
+
+impl Lifecycle {
+    pub fn new(store: Store) -> Lifecycle {
+        let (events, _) = broadcast::channel(1024);
+        Lifecycle { store, group: GroupCommit::default(), events }
+    }
+
+    /// Stores a new queued generation, holding its credits and recording `audit`, after
+    /// checking that each reference is one of the owner's uploads.
+    pub async fn create(&self, generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
+        self.write(Op::Create { generation: Box::new(generation), audit: Box::new(audit) }).await
+    }
+
+    /// Applies one change, with the ledger entry it implies: settle on success, release on
+    /// failure or cancellation. Changes to a generation that already ended are refused, so
+    /// nothing is charged or released twice.
+    pub async fn apply(&self, id: GenerationId, change: Change) -> Result<Generation, LifecycleError> {
+        self.write(Op::Apply { id, change }).await
+    }
+
+    async fn write(&self, op: Op) -> Result<Generation, LifecycleError> {
+        Ok(self.group.write(&self.store, &self.events, op).await?.generation)
+    }
+
+    /// Records the latest progress of many running jobs in one advisory transaction (progress
+    /// is advisory: a crash may lose the last report); jobs that moved on meanwhile are left
+    /// alone. Publishes and returns the updated ones.
+    pub async fn progress(&self, batch: Vec<(GenerationId, u8)>) -> Result<Vec<Generation>, LifecycleError> {
+        let updated = self
+            .store
+            .write_with(Commit::Advisory, move |tx| {
+                let now = Timestamp::now();
+                let mut updated = Vec::with_capacity(batch.len());
+                for (id, progress) in batch {
+                    let Some(mut g) = store::generations::get(tx, id)? else { continue };
+                    if g.state != GenState::Running || g.progress == Some(progress) {
+                        continue;
+                    }
+                    g.progress = Some(progress);
+                    g.updated_at = now;
+                    store::generations::put_progress(tx, &g)?;
+                    updated.push(g);
+                }
+                Ok::<_, StoreError>(updated)
+            })
+            .await?;
+        updated.iter().for_each(|g| self.publish(g));
+        Ok(updated)
+    }
+
+    /// Records when the provider's copy of a finished generation was deleted through its API
+    /// ("deleted upstream at …" on its page). Best effort: a failure is only logged.
+    pub async fn record_upstream_deletion(&self, id: GenerationId) {
+        let written = self
+            .store
+            .write(move |tx| {
+                if let Some(mut g) = store::generations::get(tx, id)?.filter(|g| g.upstream_deleted_at.is_none()) {
+                    g.upstream_deleted_at = Some(Timestamp::now());
+                    store::generations::put(tx, &g)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, generation = %id, "could not record the upstream deletion");
+        }
+    }
+
+    /// Live changes of every generation, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<GenEvent> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, g: &Generation) {
+        let _ = self.events.send(GenEvent::of(g));
+    }
+
+    /// Durable transactions the lifecycle has committed (fewer than its writes under load).
+    pub fn commits(&self) -> u64 {
+        self.group.commits()
+    }
+}
+
+#[cfg(test)]
+mod tests;
