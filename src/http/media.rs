@@ -73,11 +73,11 @@ pub fn refuse(req: &HttpRequest, e: MediaAccessError) -> HttpResponse {
     error_for_path(req.path(), &error)
 }
 
-pub async fn serve(req: HttpRequest, id: web::Path<String>) -> HttpResponse {
+/// `GET /media/{id}?…`: a signed link's file (a malformed id is 404 from the path extractor).
+pub async fn serve(req: HttpRequest, id: web::Path<AssetId>) -> HttpResponse {
     let Ok(state) = state(&req) else { return error_for_path(req.path(), &AppError::internal()) };
-    let Ok(id) = id.parse::<AssetId>() else { return error_for_path(req.path(), &AppError::not_found()) };
     let query = req.query_string().to_string();
-    let (asset, identity) = match media::authorize(&state, id, &query).await {
+    let (asset, identity) = match media::authorize(&state, id.into_inner(), &query).await {
         Ok(found) => found,
         Err(e) => return refuse(&req, e),
     };

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod multipart;
 pub mod openai;
 pub mod pages;
+pub mod references;
 pub mod responses;
 pub mod routing;
 pub mod server_limits;

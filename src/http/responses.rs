@@ -56,7 +56,7 @@ impl ResponseError for PageError {
         match self {
             PageError::App(e) => html_error(e),
             PageError::SignInRequired { next } => {
-                let target = format!("/login?next={}", utf8_percent_encode(next, NON_ALPHANUMERIC));
+                let target = crate::urls::Urls::new("").login_then(&utf8_percent_encode(next, NON_ALPHANUMERIC).to_string());
                 HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish()
             }
         }

@@ -51,6 +51,11 @@ pub async fn create(state: &AppState, ctx: &Context, email: &str, name: &str, ro
     state.store.write(move |tx| insert(tx, &ctx, new)).await
 }
 
+/// Whether the first admin still has to be created (the setup link is still open).
+pub async fn setup_pending(state: &AppState) -> ServiceResult<bool> {
+    Ok(!state.store.read(store::meta::setup_complete).await?)
+}
+
 pub async fn get(state: &AppState, id: UserId) -> ServiceResult<User> {
     state.store.read(move |tx| store::users::get(tx, id)).await?.ok_or(ServiceError::NotFound("user"))
 }

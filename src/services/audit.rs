@@ -93,7 +93,12 @@ pub struct AuditFilter {
 }
 
 /// One page of events, newest first, and where the next page starts.
-pub async fn list(store: &Store, filter: AuditFilter, limit: usize) -> ServiceResult<(Vec<AuditEvent>, Option<AuditId>)> {
+pub async fn list(state: &crate::state::AppState, filter: AuditFilter, limit: usize) -> ServiceResult<(Vec<AuditEvent>, Option<AuditId>)> {
+    list_in(&state.store, filter, limit).await
+}
+
+/// [`list`] read from `store` (for streams that own their store handle).
+pub(super) async fn list_in(store: &Store, filter: AuditFilter, limit: usize) -> ServiceResult<(Vec<AuditEvent>, Option<AuditId>)> {
     let needle = filter.who.as_ref().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty());
     let (events, next) = store
         .read(move |tx| {

@@ -9,7 +9,6 @@ use super::ServiceError;
 use super::audit::{self, AuditFilter};
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::AuditId;
-use crate::store::Store;
 
 /// Events read from the store per chunk of output.
 const PAGE: usize = 500;
@@ -51,7 +50,8 @@ enum Cursor {
 /// The header and every event `filter` matches, newest first (its `before` is where it
 /// starts), in chunks of a page of events each. A store error ends the stream with an error,
 /// which cuts the response short rather than ending it as if it were complete.
-pub fn stream(store: Store, filter: AuditFilter) -> impl Stream<Item = Result<Bytes, ServiceError>> {
+pub fn stream(state: &crate::state::AppState, filter: AuditFilter) -> impl Stream<Item = Result<Bytes, ServiceError>> + use<> {
+    let store = state.store.clone();
     let start = filter.before;
     futures_util::stream::unfold((store, filter, Cursor::Start), move |(store, filter, cursor)| async move {
         match cursor {
@@ -62,7 +62,7 @@ pub fn stream(store: Store, filter: AuditFilter) -> impl Stream<Item = Result<By
                 // a page that matched nothing (the scan limit was reached) yields no chunk
                 loop {
                     let page = AuditFilter { before, ..filter.clone() };
-                    match audit::list(&store, page, PAGE).await {
+                    match audit::list_in(&store, page, PAGE).await {
                         Err(e) => {
                             tracing::error!(error = %e, "the audit export stopped early");
                             return Some((Err(e), (store, filter, Cursor::Done)));

@@ -30,7 +30,8 @@ use crate::domain::ids::{AssetId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{InvalidInput, Role, User};
 use crate::state::AppState;
-use crate::store::erasures::Erasure;
+/// What an erasure removes: the person's content, or their whole account.
+pub use crate::store::erasures::Erasure;
 use crate::store::{self, Tx};
 use crate::workers::{self, Worker, WorkerResult};
 

@@ -25,7 +25,8 @@ pub struct NewGeneration {
     pub prompt: String,
     pub negative_prompt: Option<String>,
     pub params: BTreeMap<String, serde_json::Value>,
-    pub references: Vec<(String, String)>,
+    /// The images the model starts from, by role (parsed where the request arrives).
+    pub references: Vec<(ReferenceRole, AssetId)>,
 }
 
 /// Why a submit was refused, beyond the common service errors.
@@ -63,15 +64,13 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     let random_seed = i64::from(rand::random::<u32>());
     let params = model.resolve_params(&request.params, random_seed).map_err(|e| invalid(e.0))?;
     let mut references = Vec::new();
-    for (role, upload) in &request.references {
-        let role = ReferenceRole::parse(role)?;
+    for &(role, upload) in &request.references {
         if !model.takes(role) {
             return Err(invalid(format!("{} does not take a {} image", model.id, role.as_str())));
         }
         if references.iter().any(|r: &Reference| r.role == role) {
             return Err(invalid(format!("only one {} image may be attached", role.as_str())));
         }
-        let upload: AssetId = upload.parse().map_err(|_| invalid(format!("{upload:?} is not an upload id")))?;
         references.push(Reference { role, upload });
     }
     let cost = model.price_of(offer.price, &params);
@@ -143,15 +142,23 @@ pub struct Flags {
     pub shared: Option<bool>,
 }
 
-impl Flags {
-    /// The flag an action word sets: `keep`, `unkeep`, `share` or `unshare`.
-    pub fn from_action(action: &str) -> Option<Flags> {
+/// One change of a flag, as pages and the API name it (`keep`, `unkeep`, `share`, `unshare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagAction {
+    Keep,
+    Unkeep,
+    Share,
+    Unshare,
+}
+
+impl From<FlagAction> for Flags {
+    fn from(action: FlagAction) -> Flags {
         match action {
-            "keep" => Some(Flags { kept: Some(true), shared: None }),
-            "unkeep" => Some(Flags { kept: Some(false), shared: None }),
-            "share" => Some(Flags { kept: None, shared: Some(true) }),
-            "unshare" => Some(Flags { kept: None, shared: Some(false) }),
-            _ => None,
+            FlagAction::Keep => Flags { kept: Some(true), shared: None },
+            FlagAction::Unkeep => Flags { kept: Some(false), shared: None },
+            FlagAction::Share => Flags { kept: None, shared: Some(true) },
+            FlagAction::Unshare => Flags { kept: None, shared: Some(false) },
         }
     }
 }

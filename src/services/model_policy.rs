@@ -114,9 +114,8 @@ pub async fn save(state: &AppState, ctx: &Context, id: &str, change: RowChange) 
 }
 
 /// Allows or denies the model to the account with `email`, whatever its role says.
-pub async fn set_override(state: &AppState, ctx: &Context, id: &str, email: &str, access: &str) -> ServiceResult<()> {
+pub async fn set_override(state: &AppState, ctx: &Context, id: &str, email: &str, access: Access) -> ServiceResult<()> {
     let spec = spec(state, id)?;
-    let access = Access::parse(access)?;
     let email = Email::parse(email)?;
     let ctx = ctx.clone();
     state

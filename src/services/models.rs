@@ -85,6 +85,11 @@ impl Policies {
     }
 }
 
+/// The catalog entry of model `id`, if a connection still serves it (for labels on pages).
+pub fn spec(state: &AppState, id: &str) -> Option<ModelSpec> {
+    state.registry().model(id).cloned()
+}
+
 /// The stored policies now.
 pub async fn policies(state: &AppState) -> ServiceResult<Policies> {
     let (list, instance_forbids_training) =

@@ -152,3 +152,10 @@ pub async fn set_instance_forbid_training(state: &AppState, ctx: &Context, forbi
 pub async fn instance_forbids_training(state: &AppState) -> ServiceResult<bool> {
     Ok(state.store.read(store::meta::forbid_training).await?)
 }
+
+/// A signed link (path) to `user`'s profile picture, when they have one.
+pub async fn picture_path(state: &AppState, user: &User) -> ServiceResult<Option<String>> {
+    let Some(id) = user.avatar else { return Ok(None) };
+    let asset = state.store.read(move |tx| store::assets::get(tx, id)).await?;
+    Ok(asset.map(|a| super::media::signed_path(state, &a)))
+}

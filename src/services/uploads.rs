@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 
 use super::{ServiceError, ServiceResult};
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::catalog::ReferenceRole;
 use crate::domain::ids::AssetId;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
@@ -97,12 +98,15 @@ pub async fn get(state: &AppState, user: &User, id: AssetId) -> ServiceResult<As
     state.store.read(move |tx| store::assets::get(tx, id)).await?.filter(|a| a.owner == owner).ok_or(ServiceError::NotFound("file"))
 }
 
-/// Cleans and stores one reference image of a new generation, given with its role
-/// (`first_frame`, `last_frame`, `reference`; checked before anything is stored), and returns
-/// the `(role, upload id)` pair for [`super::generations::NewGeneration::references`]. Forms
-/// call it as each file arrives, so only one file is held at a time.
-pub async fn upload_reference(state: &AppState, user: &User, role: &str, bytes: Vec<u8>) -> ServiceResult<(String, String)> {
-    crate::domain::catalog::ReferenceRole::parse(role)?;
+/// Cleans and stores one reference image of a new generation, given with its role, and
+/// returns the `(role, upload id)` pair for [`super::generations::NewGeneration::references`].
+/// Forms call it as each file arrives, so only one file is held at a time.
+pub async fn upload_reference(
+    state: &AppState,
+    user: &User,
+    role: ReferenceRole,
+    bytes: Vec<u8>,
+) -> ServiceResult<(ReferenceRole, AssetId)> {
     let asset = upload(state, user, bytes).await?;
-    Ok((role.to_string(), asset.id.to_string()))
+    Ok((role, asset.id))
 }

@@ -79,7 +79,7 @@ fn asset_of(url: &str) -> String {
 
 async fn audited(app: &TestApp, action: AuditAction) -> usize {
     let filter = AuditFilter { action: Some(action), ..AuditFilter::default() };
-    audit::list(&app.running.state.store, filter, 50).await.unwrap().0.len()
+    audit::list(&app.running.state, filter, 50).await.unwrap().0.len()
 }
 
 #[tokio::test]

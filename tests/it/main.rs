@@ -50,6 +50,7 @@ mod setup;
 mod sign_in;
 mod systemd;
 mod tokens;
+mod typed_edge;
 mod uploads;
 mod webhooks;
 mod workers;

@@ -33,7 +33,7 @@ async fn failed_sign_in(app: &TestApp, forwarded_for: &str) -> u16 {
 
 async fn failed_sign_in_addresses(app: &TestApp) -> Vec<Option<String>> {
     let filter = AuditFilter { action: Some(AuditAction::SignInFailed), ..AuditFilter::default() };
-    let (events, _) = audit::list(&app.running.state.store, filter, 10).await.unwrap();
+    let (events, _) = audit::list(&app.running.state, filter, 10).await.unwrap();
     events.into_iter().map(|e| e.client.address).collect()
 }
 

@@ -9,9 +9,8 @@ use super::openapi::ErrorBody;
 use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
-use crate::services::{ServiceResult, erasure, media, profile};
+use crate::services::{ServiceResult, erasure, profile};
 use crate::state::AppState;
-use crate::store::erasures::Erasure;
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountView {
@@ -31,17 +30,10 @@ pub struct AccountView {
 }
 
 async fn view(state: &AppState, user: User) -> ServiceResult<AccountView> {
-    let picture_url = match user.avatar {
-        Some(id) => state
-            .store
-            .read(move |tx| crate::store::assets::get(tx, id))
-            .await?
-            .map(|a| state.urls().absolute(&media::signed_path(state, &a))),
-        None => None,
-    };
+    let picture_url = profile::picture_path(state, &user).await?.map(|path| state.urls().absolute(&path));
     let erasing = erasure::pending(state, user.id).await?.map(|e| match e {
-        Erasure::Content => "content",
-        Erasure::Account => "account",
+        erasure::Erasure::Content => "content",
+        erasure::Erasure::Account => "account",
     });
     Ok(AccountView {
         id: user.id.to_string(),

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::credits::BalanceView;
 use super::openapi::ErrorBody;
 use crate::domain::credits::Balance;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GenerationId, UserId};
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{ApiAdmin, state};
@@ -55,10 +55,6 @@ impl UserView {
 async fn view(req: &HttpRequest, user: &User) -> Result<UserView, AppError> {
     let state = state(req)?;
     Ok(UserView::new(user, credits::balance(&state, user.id).await?))
-}
-
-fn parse_user(id: &str) -> Result<UserId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
 }
 
 /// Every account.
@@ -136,9 +132,9 @@ pub struct UserChange {
         (status = 409, description = "It would leave no enabled admin (`conflict`)", body = ErrorBody),
         (status = 422, description = "A bad role (`invalid_input`)", body = ErrorBody),
     ))]
-pub async fn update(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>, body: web::Json<UserChange>) -> ApiResult {
+pub async fn update(req: HttpRequest, admin: ApiAdmin, id: web::Path<UserId>, body: web::Json<UserChange>) -> ApiResult {
     let state = state(&req)?;
-    let id = parse_user(&id)?;
+    let id = id.into_inner();
     let ctx = admin.0.ctx();
     let body = body.into_inner();
     let role = body.role.as_deref().map(str::parse::<Role>).transpose().map_err(crate::services::ServiceError::from)?;
@@ -165,9 +161,9 @@ pub async fn update(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>, bo
         (status = 201, description = "The reset link (send it to them)", body = LinkView),
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
     ))]
-pub async fn reset_link(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>) -> ApiResult {
+pub async fn reset_link(req: HttpRequest, admin: ApiAdmin, id: web::Path<UserId>) -> ApiResult {
     let state = state(&req)?;
-    let user = accounts::get(&state, parse_user(&id)?).await?;
+    let user = accounts::get(&state, id.into_inner()).await?;
     let (link, secret) = links::issue_reset(&state, &admin.0.ctx(), &user).await?;
     let view = LinkView { url: state.urls().absolute(&state.urls().reset(&secret)), expires_at: link.expires_at.rfc3339() };
     Ok(HttpResponse::Created().json(view))
@@ -191,11 +187,11 @@ pub struct GrantBody {
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
         (status = 422, description = "Zero, out of range, or it would make the balance negative (`credits.invalid`)", body = ErrorBody),
     ))]
-pub async fn grant_credits(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>, body: web::Json<GrantBody>) -> ApiResult {
+pub async fn grant_credits(req: HttpRequest, admin: ApiAdmin, id: web::Path<UserId>, body: web::Json<GrantBody>) -> ApiResult {
     let state = state(&req)?;
     let body = body.into_inner();
     let note = body.note.map(|n| n.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
-    let balance = credits::grant(&state, &admin.0.ctx(), parse_user(&id)?, body.amount, note).await?;
+    let balance = credits::grant(&state, &admin.0.ctx(), id.into_inner(), body.amount, note).await?;
     Ok(HttpResponse::Ok().json(BalanceView::new(balance)))
 }
 
@@ -213,9 +209,8 @@ pub struct HoldBody {
         (status = 200, description = "The hold as it now is", body = HoldBody),
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
     ))]
-pub async fn set_generation_hold(req: HttpRequest, admin: ApiAdmin, id: web::Path<String>, body: web::Json<HoldBody>) -> ApiResult {
+pub async fn set_generation_hold(req: HttpRequest, admin: ApiAdmin, id: web::Path<GenerationId>, body: web::Json<HoldBody>) -> ApiResult {
     let state = state(&req)?;
-    let generation = id.trim().parse().map_err(|_| AppError::not_found())?;
-    restriction::set_generation_hold(&state, &admin.0.ctx(), generation, body.hold).await?;
+    restriction::set_generation_hold(&state, &admin.0.ctx(), id.into_inner(), body.hold).await?;
     Ok(HttpResponse::Ok().json(HoldBody { hold: body.hold }))
 }

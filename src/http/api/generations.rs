@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::multipart::{self, Expected, Fields, Part};
 use crate::http::responses::ApiResult;
-use crate::services::generations::{self, NewGeneration};
+use crate::services::generations::{self, FlagAction, NewGeneration};
 use crate::services::{deletion, media, uploads};
 use crate::state::AppState;
 
@@ -76,10 +76,6 @@ const FORM_FIELDS: [&str; 4] = ["model", "prompt", "negative_prompt", "params"];
 /// The file parts, by reference role.
 const ROLES: [&str; 3] = ["first_frame", "last_frame", "reference"];
 
-fn parse_id(id: &str) -> Result<GenerationId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
-
 async fn view(state: &AppState, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
     let outputs = media::assets(state, g.outputs.clone()).await?;
     serde_json::to_value(GenerationView::new(state, g, &outputs)).map_err(|_| AppError::internal())
@@ -100,7 +96,10 @@ async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -
             Part::Text { name, value } => {
                 fields.insert(name, value);
             }
-            Part::File(file) => references.push(uploads::upload_reference(state, user, &file.field, file.bytes).await?),
+            Part::File(file) => {
+                let role = crate::http::references::role(&file.field)?;
+                references.push(uploads::upload_reference(state, user, role, file.bytes).await?);
+            }
         }
     }
     let mut params: BTreeMap<String, serde_json::Value> = match fields.remove("params").filter(|p| !p.trim().is_empty()) {
@@ -160,7 +159,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             prompt: body.prompt,
             negative_prompt: body.negative_prompt,
             params: body.params,
-            references: body.references.into_iter().map(|r| (r.role, r.upload)).collect(),
+            references: body.references.iter().map(|r| crate::http::references::parse(&r.role, &r.upload)).collect::<Result<_, _>>()?,
         }
     };
     let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;
@@ -172,17 +171,16 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
 #[utoipa::path(get, operation_id = "generations_show", path = "/api/v1/generations/{id}", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
-pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
     let state = state(&req)?;
-    let g = generations::visible(&state, &caller.user, parse_id(&id)?).await?;
+    let g = generations::visible(&state, &caller.user, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }
 
 /// Sets the flags of one of the caller's generations and answers with it.
-async fn set_flag(req: HttpRequest, caller: ApiCaller, id: &str, action: &str) -> ApiResult {
+async fn set_flag(req: HttpRequest, caller: ApiCaller, id: GenerationId, action: FlagAction) -> ApiResult {
     let state = state(&req)?;
-    let flags = generations::Flags::from_action(action).ok_or_else(AppError::not_found)?;
-    let g = generations::set_flags(&state, &caller.user, parse_id(id)?, flags).await?;
+    let g = generations::set_flags(&state, &caller.user, id, action.into()).await?;
     Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }
 
@@ -190,32 +188,32 @@ async fn set_flag(req: HttpRequest, caller: ApiCaller, id: &str, action: &str) -
 #[utoipa::path(post, operation_id = "generations_keep", path = "/api/v1/generations/{id}/keep", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
-pub async fn keep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
-    set_flag(req, caller, &id, "keep").await
+pub async fn keep(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
+    set_flag(req, caller, id.into_inner(), FlagAction::Keep).await
 }
 
 /// Lets retention delete a generation again when its period ends.
 #[utoipa::path(post, operation_id = "generations_unkeep", path = "/api/v1/generations/{id}/unkeep", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
-pub async fn unkeep(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
-    set_flag(req, caller, &id, "unkeep").await
+pub async fn unkeep(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
+    set_flag(req, caller, id.into_inner(), FlagAction::Unkeep).await
 }
 
 /// Shares a generation with every signed-in teammate.
 #[utoipa::path(post, operation_id = "generations_share", path = "/api/v1/generations/{id}/share", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
-pub async fn share(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
-    set_flag(req, caller, &id, "share").await
+pub async fn share(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
+    set_flag(req, caller, id.into_inner(), FlagAction::Share).await
 }
 
 /// Makes a shared generation private again.
 #[utoipa::path(post, operation_id = "generations_unshare", path = "/api/v1/generations/{id}/unshare", tag = "generations",
     params(("id" = String, Path, description = "The generation's id")),
     responses((status = 200, body = GenerationView)))]
-pub async fn unshare(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
-    set_flag(req, caller, &id, "unshare").await
+pub async fn unshare(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
+    set_flag(req, caller, id.into_inner(), FlagAction::Unshare).await
 }
 
 /// Cancels a queued or running generation; its hold is released.
@@ -225,9 +223,9 @@ pub async fn unshare(req: HttpRequest, caller: ApiCaller, id: web::Path<String>)
         (status = 200, body = GenerationView),
         (status = 409, description = "It has already ended (`generation.finished`)", body = ErrorBody),
     ))]
-pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
     let state = state(&req)?;
-    let g = generations::cancel(&state, &caller.user, parse_id(&id)?).await?;
+    let g = generations::cancel(&state, &caller.user, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }
 
@@ -238,9 +236,9 @@ pub async fn cancel(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
         (status = 204, description = "Deleted"),
         (status = 409, description = "It is on legal hold (`generation.legal_hold`) or still running (`conflict`)", body = ErrorBody),
     ))]
-pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
     let state = state(&req)?;
-    deletion::delete(&state, &caller.ctx(), &caller.user, parse_id(&id)?).await?;
+    deletion::delete(&state, &caller.ctx(), &caller.user, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use super::openapi::ErrorBody;
 use crate::domain::ids::WebhookId;
 use crate::domain::webhook::{Delivery, Webhook};
-use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::webhooks;
@@ -95,10 +94,6 @@ pub struct NewWebhookBody {
     description: String,
 }
 
-fn parse_id(id: &str) -> Result<WebhookId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
-
 /// The caller's webhooks, newest first.
 #[utoipa::path(get, operation_id = "webhooks_list", path = "/api/v1/webhooks", tag = "webhooks", responses((status = 200, body = WebhookList)))]
 pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
@@ -122,9 +117,9 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, body: web::Json<NewWebh
 #[utoipa::path(delete, operation_id = "webhooks_delete", path = "/api/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "The webhook's id")),
     responses((status = 204, description = "Deleted")))]
-pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<WebhookId>) -> ApiResult {
     let state = state(&req)?;
-    webhooks::delete(&state, &caller.ctx(), caller.user.id, parse_id(&id)?).await?;
+    webhooks::delete(&state, &caller.ctx(), caller.user.id, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -132,8 +127,8 @@ pub async fn delete(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) 
 #[utoipa::path(get, operation_id = "webhooks_deliveries", path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "The webhook's id")),
     responses((status = 200, body = DeliveryList)))]
-pub async fn deliveries(req: HttpRequest, caller: ApiCaller, id: web::Path<String>) -> ApiResult {
+pub async fn deliveries(req: HttpRequest, caller: ApiCaller, id: web::Path<WebhookId>) -> ApiResult {
     let state = state(&req)?;
-    let (_, log) = webhooks::deliveries(&state, caller.user.id, parse_id(&id)?).await?;
+    let (_, log) = webhooks::deliveries(&state, caller.user.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(DeliveryList { deliveries: log.iter().map(DeliveryView::new).collect() }))
 }

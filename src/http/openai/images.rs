@@ -81,7 +81,7 @@ pub async fn edit(req: HttpRequest, caller: TokenCaller, payload: web::Payload) 
     params::translate(&spec, Endpoint::ImageEdits, &body.fields)?;
     let slot = caller.job_slot(&state).await?;
     let asset = upload(&state, &caller, image, "image").await?;
-    let references = vec![(role.as_str().to_string(), asset.id.to_string())];
+    let references = vec![(role, asset.id)];
     let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageEdits), &body, references).await?;
     respond(&state, &caller, g, format).await
 }

@@ -22,8 +22,9 @@ use self::params::{Endpoint, text};
 use super::auth::{ApiCaller, LocalFuture, bearer_caller, state};
 use super::multipart::{self, Expected, FilePart};
 use crate::domain::asset::Asset;
-use crate::domain::catalog::{MediaKind, ModelSpec};
+use crate::domain::catalog::{MediaKind, ModelSpec, ReferenceRole};
 use crate::domain::generation::Generation;
+use crate::domain::ids::AssetId;
 use crate::services::generations::NewGeneration;
 use crate::services::rate_limits::JobSlot;
 use crate::services::{models, uploads};
@@ -147,7 +148,7 @@ pub async fn submit(
     slot: JobSlot,
     (spec, endpoint): (&ModelSpec, Endpoint),
     body: &Body,
-    references: Vec<(String, String)>,
+    references: Vec<(ReferenceRole, AssetId)>,
 ) -> Result<Generation, OpenAiError> {
     let prompt = body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
     let params = params::translate(spec, endpoint, &body.fields)?;

@@ -85,12 +85,11 @@ async fn video_response(state: &AppState, viewer: &User, g: &Generation) -> Open
     Ok(HttpResponse::Ok().json(video(state, viewer, g, pixels(state, g).await?)))
 }
 
-/// One of the caller's video generations; anything else (someone else's, an image, a
-/// malformed id) is the same 404.
-async fn own_video(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Generation, OpenAiError> {
-    let missing = || OpenAiError::not_found("Video", id);
-    let parsed: GenerationId = id.parse().map_err(|_| missing())?;
-    match generations::get(state, &caller.user, parsed).await {
+/// One of the caller's video generations; anything else (someone else's, an image) is the
+/// same 404 (a malformed id never reaches here: the path extractor answers 404).
+async fn own_video(state: &AppState, caller: &ApiCaller, id: GenerationId) -> Result<Generation, OpenAiError> {
+    let missing = || OpenAiError::not_found("Video", &id.to_string());
+    match generations::get(state, &caller.user, id).await {
         Ok(g) if g.kind == MediaKind::Video => Ok(g),
         Ok(_) | Err(ServiceError::NotFound(_)) => Err(missing()),
         Err(e) => Err(e.into()),
@@ -171,7 +170,7 @@ pub async fn create(req: HttpRequest, caller: TokenCaller, payload: web::Payload
     params::translate(&spec, Endpoint::Videos, &body.fields)?;
     let slot = caller.job_slot(&state).await?;
     let references = match input_reference(&state, &caller, &spec, &mut body).await? {
-        Some(upload) => vec![(reference_role(&spec)?.as_str().to_string(), upload.to_string())],
+        Some(upload) => vec![(reference_role(&spec)?, upload)],
         None => Vec::new(),
     };
     let g = submit(&state, &caller, slot, (&spec, Endpoint::Videos), &body, references).await?;
@@ -179,9 +178,9 @@ pub async fn create(req: HttpRequest, caller: TokenCaller, payload: web::Payload
 }
 
 /// `GET /v1/videos/{id}`.
-pub async fn retrieve(req: HttpRequest, caller: TokenCaller, id: web::Path<String>) -> OpenAiResult {
+pub async fn retrieve(req: HttpRequest, caller: TokenCaller, id: web::Path<GenerationId>) -> OpenAiResult {
     let state = state(&req)?;
-    let g = own_video(&state, &caller.0, &id).await?;
+    let g = own_video(&state, &caller.0, id.into_inner()).await?;
     video_response(&state, &caller.0.user, &g).await
 }
 
@@ -237,10 +236,10 @@ pub async fn list(req: HttpRequest, caller: TokenCaller, query: web::Query<ListQ
 /// `DELETE /v1/videos/{id}`: deletes the video and its files for good. A video still being
 /// made is cancelled first (its credits are released), since OpenAI's API has no cancel.
 /// One on legal hold is refused (409, code `generation.legal_hold`) and left as it is.
-pub async fn delete(req: HttpRequest, caller: TokenCaller, id: web::Path<String>) -> OpenAiResult {
+pub async fn delete(req: HttpRequest, caller: TokenCaller, id: web::Path<GenerationId>) -> OpenAiResult {
     let state = state(&req)?;
     let caller = caller.0;
-    let g = own_video(&state, &caller, &id).await?;
+    let g = own_video(&state, &caller, id.into_inner()).await?;
     // a held video is neither cancelled nor deleted
     deletion::refuse_if_held(&g, &caller.user)?;
     if !g.state.is_terminal() {
@@ -269,9 +268,9 @@ pub struct ContentQuery {
 /// `GET /v1/videos/{id}/content?variant=video|thumbnail`: the MP4 (or its poster: the
 /// provider's thumbnail or an ffmpeg frame, see `engine::posters`),
 /// streamed like `/media` (Range requests, ETag) and audited as a download.
-pub async fn content(req: HttpRequest, caller: TokenCaller, id: web::Path<String>, query: web::Query<ContentQuery>) -> OpenAiResult {
+pub async fn content(req: HttpRequest, caller: TokenCaller, id: web::Path<GenerationId>, query: web::Query<ContentQuery>) -> OpenAiResult {
     let state = state(&req)?;
-    let g = own_video(&state, &caller.0, &id).await?;
+    let g = own_video(&state, &caller.0, id.into_inner()).await?;
     if g.state != GenState::Succeeded {
         return Err(OpenAiError::invalid(
             "video_id",

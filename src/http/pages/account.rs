@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
-use crate::services::{ServiceError, accounts, erasure, media, profile};
+use crate::services::{ServiceError, accounts, erasure, profile};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -30,10 +30,7 @@ struct AccountPage {
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
-    let picture = match user.avatar {
-        Some(id) => state.store.read(move |tx| crate::store::assets::get(tx, id)).await?.map(|a| media::signed_path(state, &a)),
-        None => None,
-    };
+    let picture = profile::picture_path(state, &user).await?;
     let erasing = erasure::pending(state, user.id).await?.is_some();
     let status = error.as_ref().map(|e| e.status);
     let layout = Layout::new(req, Some(&user));

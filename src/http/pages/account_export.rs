@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub struct ExportPanel {
     /// Where the form posts and htmx polls.
     pub action: &'static str,
+    /// The account page, reloaded to see whether the export is ready.
+    pub reload: &'static str,
     pub csrf: String,
     /// The latest export's state, if one was asked for and has not expired.
     pub state: Option<ExportState>,
@@ -38,6 +40,7 @@ impl ExportPanel {
         let export = status.as_ref().map(|s| &s.export);
         Ok(ExportPanel {
             action: state.urls().account_export(),
+            reload: state.urls().account(),
             csrf,
             state: export.map(|e| e.state),
             requested_at: export.map(|e| e.requested_at),

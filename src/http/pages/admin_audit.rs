@@ -105,7 +105,7 @@ pub async fn show(req: HttpRequest, admin: Admin, query: web::Query<AuditQuery>)
     let state = state(&req)?;
     let query = query.into_inner();
     let filter = query.filter()?;
-    let (events, next) = audit::list(&state.store, filter, PAGE_SIZE).await?;
+    let (events, next) = audit::list(&state, filter, PAGE_SIZE).await?;
     let layout = Layout::new(&req, Some(&admin.0.user));
     let next = next.map(|id| query.next_url(&layout.urls, id));
     let csv = query.csv_url(&layout.urls);
@@ -124,5 +124,5 @@ pub async fn export_csv(req: HttpRequest, _admin: Admin, query: web::Query<Audit
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"reelvault-audit-{day}.csv\"")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(audit_csv::stream(state.store.clone(), filter)))
+        .streaming(audit_csv::stream(&state, filter)))
 }

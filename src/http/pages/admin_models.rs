@@ -89,15 +89,17 @@ pub struct OverrideForm {
 
 pub async fn set_override(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<OverrideForm>) -> PageResult {
     let state = state(&req)?;
-    let result = model_policy::set_override(&state, &admin.0.ctx(), &id, &form.email, &form.access).await;
+    let result = match Access::parse(&form.access) {
+        Ok(access) => model_policy::set_override(&state, &admin.0.ctx(), &id, &form.email, access).await,
+        Err(e) => Err(e.into()),
+    };
     let done = format!("{id}: {} for {}.", form.access.trim(), form.email.trim());
     outcome(&req, &admin, result, done).await
 }
 
-pub async fn remove_override(req: HttpRequest, admin: Admin, path: web::Path<(String, String)>) -> PageResult {
+pub async fn remove_override(req: HttpRequest, admin: Admin, path: web::Path<(String, UserId)>) -> PageResult {
     let state = state(&req)?;
     let (id, user) = path.into_inner();
-    let user: UserId = user.parse().map_err(|_| AppError::not_found())?;
     let result = model_policy::remove_override(&state, &admin.0.ctx(), &id, user).await;
     outcome(&req, &admin, result, format!("{id}: override removed.")).await
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::layout::Layout;
 use crate::domain::credits::Balance;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GenerationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
@@ -85,19 +85,15 @@ pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>)
     }
 }
 
-fn parse_user(id: &str) -> Result<UserId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
-
 #[derive(Deserialize)]
 pub struct RoleForm {
     #[serde(default)]
     role: String,
 }
 
-pub async fn set_role(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<RoleForm>) -> PageResult {
+pub async fn set_role(req: HttpRequest, admin: Admin, id: web::Path<UserId>, form: web::Form<RoleForm>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_user(&id)?;
+    let id = id.into_inner();
     let result = match form.role.parse::<Role>() {
         Ok(role) => accounts::set_role(&state, &admin.0.ctx(), id, role).await,
         Err(e) => Err(e.into()),
@@ -114,9 +110,9 @@ pub struct StatusForm {
     disabled: String,
 }
 
-pub async fn set_status(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<StatusForm>) -> PageResult {
+pub async fn set_status(req: HttpRequest, admin: Admin, id: web::Path<UserId>, form: web::Form<StatusForm>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_user(&id)?;
+    let id = id.into_inner();
     let disabled = match form.disabled.as_str() {
         "true" => true,
         "false" => false,
@@ -131,9 +127,9 @@ pub async fn set_status(req: HttpRequest, admin: Admin, id: web::Path<String>, f
     }
 }
 
-pub async fn issue_reset(req: HttpRequest, admin: Admin, id: web::Path<String>) -> PageResult {
+pub async fn issue_reset(req: HttpRequest, admin: Admin, id: web::Path<UserId>) -> PageResult {
     let state = state(&req)?;
-    let user = accounts::get(&state, parse_user(&id)?).await?;
+    let user = accounts::get(&state, id.into_inner()).await?;
     let (link, secret) = links::issue_reset(&state, &admin.0.ctx(), &user).await?;
     let issued = IssuedLink {
         what: format!("Password reset for {}", user.email),
@@ -149,9 +145,9 @@ pub struct CreditsForm {
     amount: String,
 }
 
-pub async fn grant_credits(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<CreditsForm>) -> PageResult {
+pub async fn grant_credits(req: HttpRequest, admin: Admin, id: web::Path<UserId>, form: web::Form<CreditsForm>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_user(&id)?;
+    let id = id.into_inner();
     let Ok(amount) = form.amount.trim().parse::<i64>() else {
         return refused(&req, &admin, crate::domain::user::InvalidInput("the amount must be a whole number, like 100 or -20").into()).await;
     };
@@ -180,10 +176,10 @@ pub struct FreezeForm {
     frozen: String,
 }
 
-pub async fn set_frozen(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<FreezeForm>) -> PageResult {
+pub async fn set_frozen(req: HttpRequest, admin: Admin, id: web::Path<UserId>, form: web::Form<FreezeForm>) -> PageResult {
     let state = state(&req)?;
     let frozen = parse_switch(&form.frozen, "frozen")?;
-    let user = restriction::set_frozen(&state, &admin.0.ctx(), parse_user(&id)?, frozen).await?;
+    let user = restriction::set_frozen(&state, &admin.0.ctx(), id.into_inner(), frozen).await?;
     let what = if frozen { "frozen: nothing of theirs is processed, and their data is kept" } else { "no longer frozen" };
     Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
 }
@@ -194,20 +190,20 @@ pub struct HoldForm {
     hold: String,
 }
 
-pub async fn set_hold(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<HoldForm>) -> PageResult {
+pub async fn set_hold(req: HttpRequest, admin: Admin, id: web::Path<UserId>, form: web::Form<HoldForm>) -> PageResult {
     let state = state(&req)?;
     let hold = parse_switch(&form.hold, "hold")?;
-    let user = restriction::set_user_hold(&state, &admin.0.ctx(), parse_user(&id)?, hold).await?;
+    let user = restriction::set_user_hold(&state, &admin.0.ctx(), id.into_inner(), hold).await?;
     let what = if hold { "on legal hold: retention deletes nothing of theirs" } else { "no longer on legal hold" };
     Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
 }
 
 /// Puts one generation on legal hold by its id (from the form on this page or the
 /// generation's page).
-pub async fn set_generation_hold(req: HttpRequest, admin: Admin, id: web::Path<String>, form: web::Form<HoldForm>) -> PageResult {
+pub async fn set_generation_hold(req: HttpRequest, admin: Admin, id: web::Path<GenerationId>, form: web::Form<HoldForm>) -> PageResult {
     let state = state(&req)?;
     let hold = parse_switch(&form.hold, "hold")?;
-    let generation = id.trim().parse().map_err(|_| AppError::not_found())?;
+    let generation = id.into_inner();
     restriction::set_generation_hold(&state, &admin.0.ctx(), generation, hold).await?;
     let what = if hold { "is on legal hold" } else { "is no longer on legal hold" };
     Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("Generation {generation} {what}.")))

@@ -234,7 +234,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     let mut form = multipart::Reader::new(payload, FORM, state.config.limits.upload_max);
     let mut fields = BTreeMap::new();
     // each file is cleaned and stored as it arrives; after a refused one the rest are dropped
-    let mut uploaded: Result<Vec<(String, String)>, ServiceError> = Ok(Vec::new());
+    let mut uploaded: Result<Vec<(ReferenceRole, AssetId)>, ServiceError> = Ok(Vec::new());
     while let Some(part) = form.next().await? {
         match part {
             multipart::Part::Text { name, value } => {
@@ -242,8 +242,12 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             }
             multipart::Part::File(file) => {
                 if let Ok(references) = &mut uploaded {
-                    let role = file.field.strip_prefix("ref_").unwrap_or(&file.field);
-                    match uploads::upload_reference(&state, &who.user, role, file.bytes).await {
+                    let role = ReferenceRole::parse(file.field.strip_prefix("ref_").unwrap_or(&file.field));
+                    let stored = match role {
+                        Ok(role) => uploads::upload_reference(&state, &who.user, role, file.bytes).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    match stored {
                         Ok(reference) => references.push(reference),
                         Err(e) => uploaded = Err(e),
                     }
@@ -258,8 +262,8 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     let result = async {
         let mut references = uploaded?;
         for (role, upload) in reuse_fields(&fields) {
-            if !references.iter().any(|(r, _)| r == role.as_str()) {
-                references.push((role.as_str().to_string(), upload.to_string()));
+            if !references.iter().any(|(r, _)| *r == role) {
+                references.push((role, upload));
             }
         }
         let params = values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
@@ -269,7 +273,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     }
     .await;
     match result {
-        Ok(g) => Ok(redirect(&format!("/generations/{}", g.id))),
+        Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
         Err(
             e @ (ServiceError::Invalid(_)
             | ServiceError::InvalidMessage(_)

@@ -21,6 +21,7 @@ use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::places::Place;
 use crate::services::{generations, media};
 use crate::state::AppState;
+use crate::urls::{Route, Urls};
 
 /// An output as the page shows it.
 pub struct OutputCard {
@@ -50,6 +51,7 @@ fn cards(state: &AppState, outputs: &[Asset]) -> Vec<OutputCard> {
 #[derive(Template)]
 #[template(path = "generations/status.html")]
 struct StatusCard<'a> {
+    urls: Urls,
     g: &'a Generation,
     outputs: Vec<OutputCard>,
     csrf: String,
@@ -60,6 +62,8 @@ struct StatusCard<'a> {
 #[template(path = "generations/show.html")]
 struct ShowPage<'a> {
     layout: Layout,
+    /// The route table, for the status card this page includes.
+    urls: Urls,
     g: &'a Generation,
     outputs: Vec<OutputCard>,
     csrf: String,
@@ -77,21 +81,15 @@ struct ShowPage<'a> {
     is_admin: bool,
 }
 
-/// A generation id from a URL; a malformed one is "not found".
-pub(super) fn parse_id(id: &str) -> Result<GenerationId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
-
 fn alt_text(g: &Generation) -> String {
     format!("Generated from: {}", g.prompt.chars().take(200).collect::<String>())
 }
 
-pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let g = generations::visible(&state, &who.user, parse_id(&id)?).await?;
+    let g = generations::visible(&state, &who.user, id.into_inner()).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
-    let registry = state.registry();
-    let model = registry.model(&g.model);
+    let model = crate::services::models::spec(&state, &g.model);
     let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
         (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
         _ => String::new(),
@@ -104,6 +102,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
+        urls: state.urls().clone(),
         expires_in_days: crate::services::retention::days_left(
             &state.config.retention,
             &who.user,
@@ -117,8 +116,8 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
         layout,
         outputs: cards(&state, &outputs),
         alt: alt_text(&g),
-        model_label: model.map_or(g.model.clone(), |m| m.label.to_string()),
-        demo: model.is_some_and(|m| m.demo),
+        model_label: model.as_ref().map_or(g.model.clone(), |m| m.label.to_string()),
+        demo: model.as_ref().is_some_and(|m| m.demo),
         duration,
         g: &g,
     };
@@ -127,13 +126,13 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
 
 /// `GET /generations`: the library took over the list.
 pub async fn list() -> HttpResponse {
-    crate::http::responses::redirect("/library")
+    crate::http::responses::redirect(Route::Library.pattern())
 }
 
-pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_id(&id)?;
-    let path = format!("/generations/{id}");
+    let id = id.into_inner();
+    let path = state.urls().generation(id);
     match generations::cancel(&state, &who.user, id).await {
         Ok(_) => Ok(redirect_with(&path, FlashKind::Success, "Cancelling: the credits are released when it stops.")),
         Err(e @ (crate::services::ServiceError::Conflict(_) | crate::services::ServiceError::AlreadyFinished)) => {
@@ -157,7 +156,7 @@ fn sse(event: &str, data: &str) -> Bytes {
 
 async fn status_event(state: &AppState, g: &Generation, csrf: &str) -> Bytes {
     let outputs = media::assets(state, g.outputs.clone()).await.unwrap_or_default();
-    let card = StatusCard { g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
+    let card = StatusCard { urls: state.urls().clone(), g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
     let html = card.render().unwrap_or_default();
     sse("status", &html)
 }
@@ -172,9 +171,9 @@ fn too_many_streams(state: &AppState) -> AppError {
 }
 
 /// `GET /generations/{id}/events`: the status card now and at every change, then `done`.
-pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let first = generations::visible(&state, &who.user, id).await?;
     let slot = state.event_streams.claim(who.user.id).map_err(|_| too_many_streams(&state))?;
     let receiver = crate::services::generations::events(&state);

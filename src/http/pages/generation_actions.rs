@@ -4,33 +4,31 @@
 use actix_web::{HttpRequest, web};
 use askama::Template;
 
-use super::generation::parse_id;
 use super::layout::Layout;
 use crate::domain::generation::Generation;
+use crate::domain::ids::GenerationId;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::generations::{self, Flags};
+use crate::services::generations::{self, FlagAction};
 use crate::services::{ServiceError, deletion};
 
 /// What a flag change tells the person.
-fn done_message(action: &str) -> &'static str {
+fn done_message(action: FlagAction) -> &'static str {
     match action {
-        "keep" => "Kept: retention will not delete it.",
-        "unkeep" => "No longer kept: retention applies again.",
-        "share" => "Shared: every signed-in teammate can now open it.",
-        _ => "No longer shared.",
+        FlagAction::Keep => "Kept: retention will not delete it.",
+        FlagAction::Unkeep => "No longer kept: retention applies again.",
+        FlagAction::Share => "Shared: every signed-in teammate can now open it.",
+        FlagAction::Unshare => "No longer shared.",
     }
 }
 
-/// `POST /generations/{id}/{keep|unkeep|share|unshare}`.
-pub async fn set_flag(req: HttpRequest, who: SignedIn, path: web::Path<(String, String)>) -> PageResult {
+/// `POST /generations/{id}/{keep|unkeep|share|unshare}` (another word is 404 from the path).
+pub async fn set_flag(req: HttpRequest, who: SignedIn, path: web::Path<(GenerationId, FlagAction)>) -> PageResult {
     let state = state(&req)?;
     let (id, action) = path.into_inner();
-    let id = parse_id(&id)?;
-    let flags = Flags::from_action(&action).ok_or_else(AppError::not_found)?;
-    generations::set_flags(&state, &who.user, id, flags).await?;
-    Ok(redirect_with(&format!("/generations/{id}"), FlashKind::Success, done_message(&action)))
+    generations::set_flags(&state, &who.user, id, action.into()).await?;
+    Ok(redirect_with(&state.urls().generation(id), FlashKind::Success, done_message(action)))
 }
 
 #[derive(Template)]
@@ -41,20 +39,20 @@ struct ConfirmPage<'a> {
 }
 
 /// `GET /generations/{id}/delete`: asks before deleting for good.
-pub async fn confirm_delete(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn confirm_delete(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let g = generations::get(&state, &who.user, parse_id(&id)?).await?;
+    let g = generations::get(&state, &who.user, id.into_inner()).await?;
     ok(&req, &ConfirmPage { layout: Layout::new(&req, Some(&who.user)), g: &g })
 }
 
 /// `POST /generations/{id}/delete`: deletes it (files and records), then back to the library.
-pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) -> PageResult {
     let state = state(&req)?;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     match deletion::delete(&state, &who.ctx(), &who.user, id).await {
-        Ok(()) => Ok(redirect_with("/library", FlashKind::Success, "Deleted, with its files.")),
+        Ok(()) => Ok(redirect_with(state.urls().library(), FlashKind::Success, "Deleted, with its files.")),
         Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
-            Ok(redirect_with(&format!("/generations/{id}"), FlashKind::Error, &AppError::from(e).message))
+            Ok(redirect_with(&state.urls().generation(id), FlashKind::Error, &AppError::from(e).message))
         }
         Err(e) => Err(e.into()),
     }

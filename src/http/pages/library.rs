@@ -4,6 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
 
 use super::layout::Layout;
 use crate::domain::asset::Asset;
@@ -15,10 +17,13 @@ use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::search::SearchItem;
 use crate::services::{ServiceError, archive, library, media, search};
 use crate::state::AppState;
+use crate::urls::Route;
 
 /// One card of the grid.
 pub struct Card {
     pub id: String,
+    /// The generation's page.
+    pub href: String,
     pub highlight: String,
     pub state: &'static str,
     pub model: String,
@@ -86,7 +91,7 @@ fn more_url(pairs: &[(String, String)], cursor: Option<&str>) -> Option<String> 
         out.append_pair(k, v);
     }
     out.append_pair("cursor", cursor);
-    Some(format!("/library?{}", out.finish()))
+    Some(format!("{}?{}", Route::Library.pattern(), out.finish()))
 }
 
 /// The grid's cards: a poster (or the image itself) per generation.
@@ -103,6 +108,7 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
             let thumb = poster.or(first.filter(|a| !a.is_video())).map(|a| media::signed_path(state, a));
             Card {
                 id: g.id.to_string(),
+                href: state.urls().generation(g.id),
                 highlight: i.highlight,
                 state: g.state.as_str(),
                 model: g.model.clone(),
@@ -188,6 +194,23 @@ fn selected_ids(fields: &[(String, String)]) -> Result<Vec<GenerationId>, AppErr
         .collect()
 }
 
+/// What a bulk form does to the selection (its `action` button's value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BulkAction {
+    Keep,
+    Unkeep,
+    Delete,
+    Zip,
+}
+
+/// The form's `action` field; a missing or unknown one is 400 naming the choices.
+fn bulk_action(fields: &[(String, String)]) -> Result<BulkAction, AppError> {
+    let text = fields.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
+    BulkAction::deserialize(text.into_deserializer())
+        .map_err(|_: serde::de::value::Error| AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip."))
+}
+
 /// `POST /library/bulk` with `action` = keep, unkeep, delete or zip and one `id` per selected
 /// generation. Nothing changes unless every id is the caller's; a delete with a running or
 /// held generation in the selection deletes nothing and says which one.
@@ -195,22 +218,23 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
     let state = state(&req)?;
     let fields = form.into_inner();
     let ids = selected_ids(&fields)?;
-    let action = fields.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let back = "/library";
+    let action = bulk_action(&fields)?;
+    let back = state.urls().library();
     match action {
-        "keep" | "unkeep" => {
-            let n = library::keep(&state, &who.user, ids, action == "keep").await?;
-            let verb = if action == "keep" { "Kept" } else { "Stopped keeping" };
+        BulkAction::Keep | BulkAction::Unkeep => {
+            let keep = action == BulkAction::Keep;
+            let n = library::keep(&state, &who.user, ids, keep).await?;
+            let verb = if keep { "Kept" } else { "Stopped keeping" };
             Ok(redirect_with(back, FlashKind::Success, &format!("{verb} {n} generation(s).")))
         }
-        "delete" => match library::delete(&state, &who.ctx(), &who.user, ids).await {
+        BulkAction::Delete => match library::delete(&state, &who.ctx(), &who.user, ids).await {
             Ok(n) => Ok(redirect_with(back, FlashKind::Success, &format!("Deleted {n} generation(s), with their files."))),
             Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
                 Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message))
             }
             Err(e) => Err(e.into()),
         },
-        "zip" => {
+        BulkAction::Zip => {
             let slot = state.archives.claim(who.user.id).map_err(AppError::archives_busy)?;
             let chosen = library::selection(&state, &who.user, ids).await?;
             let name = format!("reelvault-{}.zip", crate::domain::time::Timestamp::now().millis());
@@ -220,6 +244,5 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
                 .insert_header(("cache-control", "no-store"))
                 .streaming(archive::stream(state, slot, chosen)))
         }
-        _ => Err(AppError::bad_parameter("action", "action must be keep, unkeep, delete or zip.").into()),
     }
 }

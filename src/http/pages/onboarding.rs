@@ -64,7 +64,7 @@ fn mismatch(fields: &AccountFields) -> Option<ServiceError> {
 
 fn signed_in_redirect(req: &HttpRequest, new: sessions::NewSession, message: &str) -> PageResult {
     let state = state(req)?;
-    let mut response = redirect_with("/", FlashKind::Success, message);
+    let mut response = redirect_with(state.urls().home(), FlashKind::Success, message);
     response.add_cookie(&session_cookie(&state, &new.secret)).map_err(|_| AppError::internal())?;
     Ok(response)
 }

@@ -27,12 +27,12 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     ok(&req, &page)
 }
 
-pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<SessionId>) -> PageResult {
     let state = state(&req)?;
-    let id: SessionId = id.parse().map_err(|_| AppError::not_found())?;
+    let id = id.into_inner();
     sessions::revoke(&state, &who.ctx(), who.user.id, id).await?;
     if id == who.session.id {
-        let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
+        let mut response = redirect_with(state.urls().login(), FlashKind::Success, "You are signed out.");
         response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
         return Ok(response);
     }
@@ -42,7 +42,7 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> P
 pub async fn revoke_all(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let n = sessions::revoke_all(&state, &who.ctx(), who.user.id).await?;
-    let mut response = redirect_with("/login", FlashKind::Success, &format!("Signed out everywhere ({n} sessions)."));
+    let mut response = redirect_with(state.urls().login(), FlashKind::Success, &format!("Signed out everywhere ({n} sessions)."));
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

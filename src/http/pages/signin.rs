@@ -11,8 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
 use crate::http::responses::{FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next};
-use crate::services::{ServiceError, secrets, sessions};
-use crate::store;
+use crate::services::{ServiceError, accounts, secrets, sessions};
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -40,7 +39,7 @@ pub struct LoginForm {
 
 async fn setup_pending(req: &HttpRequest) -> Result<bool, AppError> {
     let state = state(req)?;
-    Ok(!state.store.read(store::meta::setup_complete).await?)
+    Ok(accounts::setup_pending(&state).await?)
 }
 
 pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult {
@@ -95,7 +94,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
 pub async fn sign_out(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     sessions::sign_out(&state, &who.ctx(), who.hash).await?;
-    let mut response = redirect_with("/login", FlashKind::Success, "You are signed out.");
+    let mut response = redirect_with(state.urls().login(), FlashKind::Success, "You are signed out.");
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

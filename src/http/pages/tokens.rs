@@ -116,9 +116,9 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>
     }
 }
 
-pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<TokenId>) -> PageResult {
     let state = state(&req)?;
-    let id: TokenId = id.parse().map_err(|_| AppError::not_found())?;
+    let id = id.into_inner();
     tokens::revoke(&state, &who.ctx(), who.user.id, id).await?;
     Ok(redirect_with(state.urls().tokens(), FlashKind::Success, "The token is revoked; scripts using it are refused from now on."))
 }

@@ -81,18 +81,14 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>
     }
 }
 
-fn parse_id(id: &str) -> Result<WebhookId, AppError> {
-    id.parse().map_err(|_| AppError::not_found())
-}
-
-pub async fn show_one(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn show_one(req: HttpRequest, who: SignedIn, id: web::Path<WebhookId>) -> PageResult {
     let state = state(&req)?;
-    let (hook, deliveries) = webhooks::deliveries(&state, who.user.id, parse_id(&id)?).await?;
+    let (hook, deliveries) = webhooks::deliveries(&state, who.user.id, id.into_inner()).await?;
     render(&req, StatusCode::OK, &WebhookPage { layout: Layout::new(&req, Some(&who.user)), hook, deliveries })
 }
 
-pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> PageResult {
+pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<WebhookId>) -> PageResult {
     let state = state(&req)?;
-    webhooks::delete(&state, &who.ctx(), who.user.id, parse_id(&id)?).await?;
+    webhooks::delete(&state, &who.ctx(), who.user.id, id.into_inner()).await?;
     Ok(redirect_with(state.urls().webhooks(), FlashKind::Success, "The webhook is deleted; nothing more is sent to it."))
 }

@@ -1,0 +1,210 @@
+//! The table of page routes: each route's pattern, as registered and as filled in for links.
+
+use std::fmt::Display;
+
+/// A page route of the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The home page.
+    Home,
+    /// Sign in.
+    Login,
+    /// The privacy notice.
+    Privacy,
+    /// Sign out (POST).
+    Logout,
+    /// The first admin's setup link.
+    Setup,
+    /// An invitation link.
+    Invite,
+    /// A password-reset link.
+    Reset,
+    /// The person's account page.
+    Account,
+    /// Where the profile form posts.
+    AccountProfile,
+    /// Where the password form posts.
+    AccountPassword,
+    /// Where a new profile picture is posted.
+    AccountPicture,
+    /// Removes the profile picture.
+    AccountPictureDelete,
+    /// The person's data-use preference.
+    AccountDataUse,
+    /// Erases all of the person's content.
+    AccountEraseContent,
+    /// Deletes the account.
+    AccountDelete,
+    /// The "Export my data" panel and its form.
+    AccountExport,
+    /// The person's signed-in sessions.
+    Sessions,
+    /// Signs out every session.
+    SessionsRevokeAll,
+    /// Signs out one session.
+    SessionRevoke,
+    /// The person's API tokens.
+    Tokens,
+    /// Revokes one token.
+    TokenRevoke,
+    /// The person's webhooks.
+    Webhooks,
+    /// One webhook's page: its delivery log.
+    Webhook,
+    /// Deletes one webhook.
+    WebhookDelete,
+    /// People, invitations and holds (admins).
+    AdminUsers,
+    /// Where an invitation is issued.
+    AdminInvitations,
+    /// Sets a person's role.
+    AdminUserRole,
+    /// Enables or disables a person.
+    AdminUserStatus,
+    /// Issues a password-reset link.
+    AdminUserReset,
+    /// Freezes or unfreezes a person.
+    AdminUserFreeze,
+    /// Puts a person on legal hold, or lifts it.
+    AdminUserHold,
+    /// Puts a generation named in the form on legal hold.
+    AdminGenerationsHold,
+    /// Puts one generation on legal hold, or lifts it.
+    AdminGenerationHold,
+    /// The instance's data-use setting.
+    AdminDataUse,
+    /// The audit log.
+    AdminAudit,
+    /// The audit log as CSV.
+    AdminAuditCsv,
+    /// Retention: plan and last runs.
+    AdminRetention,
+    /// Runs retention now.
+    AdminRetentionRun,
+    /// Background work: each worker, its state and its last error.
+    AdminWorkers,
+    /// Provider connections.
+    AdminConnections,
+    /// Removes a connection.
+    AdminConnectionDelete,
+    /// Tests a connection's key.
+    AdminConnectionTest,
+    /// Grants or removes credits.
+    AdminUserCredits,
+    /// Model policy and prices.
+    AdminModels,
+    /// Where one model's policy row is saved.
+    AdminModel,
+    /// Sets a per-person override of one model.
+    AdminModelOverrides,
+    /// Removes a per-person override.
+    AdminModelOverrideDelete,
+    /// The model catalog.
+    Models,
+    /// One model's page.
+    Model,
+    /// The New generation form.
+    Generate,
+    /// The form's price line (htmx).
+    GeneratePrice,
+    /// The old list; leads to the library.
+    Generations,
+    /// The library: search, filters and bulk actions.
+    Library,
+    /// The library's bulk form.
+    LibraryBulk,
+    /// One generation's page.
+    Generation,
+    /// Cancels a generation.
+    GenerationCancel,
+    /// A generation's live status (server-sent events).
+    GenerationEvents,
+    /// Asks, then deletes a generation.
+    GenerationDelete,
+    /// Keeps or shares a generation, or undoes it.
+    GenerationFlag,
+}
+
+impl Route {
+    /// The pattern the route is registered with (`{id}` marks a path segment).
+    pub const fn pattern(self) -> &'static str {
+        match self {
+            Route::Home => "/",
+            Route::Login => "/login",
+            Route::Privacy => "/privacy",
+            Route::Logout => "/logout",
+            Route::Setup => "/setup/{secret}",
+            Route::Invite => "/invite/{secret}",
+            Route::Reset => "/reset/{secret}",
+            Route::Account => "/account",
+            Route::AccountProfile => "/account/profile",
+            Route::AccountPassword => "/account/password",
+            Route::AccountPicture => "/account/picture",
+            Route::AccountPictureDelete => "/account/picture/delete",
+            Route::AccountDataUse => "/account/data-use",
+            Route::AccountEraseContent => "/account/erase-content",
+            Route::AccountDelete => "/account/delete",
+            Route::AccountExport => "/account/export",
+            Route::Sessions => "/account/sessions",
+            Route::SessionsRevokeAll => "/account/sessions/revoke-all",
+            Route::SessionRevoke => "/account/sessions/{id}/revoke",
+            Route::Tokens => "/account/tokens",
+            Route::TokenRevoke => "/account/tokens/{id}/revoke",
+            Route::Webhooks => "/account/webhooks",
+            Route::Webhook => "/account/webhooks/{id}",
+            Route::WebhookDelete => "/account/webhooks/{id}/delete",
+            Route::AdminUsers => "/admin/users",
+            Route::AdminInvitations => "/admin/invitations",
+            Route::AdminUserRole => "/admin/users/{id}/role",
+            Route::AdminUserStatus => "/admin/users/{id}/status",
+            Route::AdminUserReset => "/admin/users/{id}/reset",
+            Route::AdminUserFreeze => "/admin/users/{id}/freeze",
+            Route::AdminUserHold => "/admin/users/{id}/hold",
+            Route::AdminGenerationsHold => "/admin/generations/hold",
+            Route::AdminGenerationHold => "/admin/generations/{id}/hold",
+            Route::AdminDataUse => "/admin/data-use",
+            Route::AdminAudit => "/admin/audit",
+            Route::AdminAuditCsv => "/admin/audit.csv",
+            Route::AdminRetention => "/admin/retention",
+            Route::AdminRetentionRun => "/admin/retention/run",
+            Route::AdminWorkers => "/admin/workers",
+            Route::AdminConnections => "/admin/connections",
+            Route::AdminConnectionDelete => "/admin/connections/{name}/delete",
+            Route::AdminConnectionTest => "/admin/connections/{name}/test",
+            Route::AdminUserCredits => "/admin/users/{id}/credits",
+            Route::AdminModels => "/admin/models",
+            Route::AdminModel => "/admin/models/{id}",
+            Route::AdminModelOverrides => "/admin/models/{id}/overrides",
+            Route::AdminModelOverrideDelete => "/admin/models/{id}/overrides/{user}/delete",
+            Route::Models => "/models",
+            Route::Model => "/models/{id}",
+            Route::Generate => "/generate",
+            Route::GeneratePrice => "/generate/price",
+            Route::Generations => "/generations",
+            Route::Library => "/library",
+            Route::LibraryBulk => "/library/bulk",
+            Route::Generation => "/generations/{id}",
+            Route::GenerationCancel => "/generations/{id}/cancel",
+            Route::GenerationEvents => "/generations/{id}/events",
+            Route::GenerationDelete => "/generations/{id}/delete",
+            Route::GenerationFlag => "/generations/{id}/{action:keep|unkeep|share|unshare}",
+        }
+    }
+
+    /// The path with each `{…}` segment replaced, in order, by `args`.
+    pub fn with(self, args: &[&dyn Display]) -> String {
+        let mut path = String::new();
+        let mut args = args.iter();
+        let mut rest = self.pattern();
+        while let Some(open) = rest.find('{') {
+            path.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+            if let Some(arg) = args.next() {
+                path.push_str(&arg.to_string());
+            }
+            rest = &rest[close..];
+        }
+        path.push_str(rest);
+        path
+    }
+}
