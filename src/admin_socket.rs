@@ -8,8 +8,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::services::admin::{self, AdminCommand, AdminReply};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::team::admin::{self, AdminCommand, AdminReply};
 
 /// The socket's file name inside the data directory.
 pub const SOCKET_FILE: &str = "admin.sock";

@@ -164,7 +164,7 @@ fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 
 #[test]
 fn a_use_that_points_up_is_found_with_its_place() {
-    let source = "//! The engine.\nuse crate::lifecycle::Change; // crate::services in a comment is no use\nfn f() { crate::services::generations::events(); }\n";
+    let source = "//! The engine.\nuse crate::lifecycle::Change; // crate::services in a comment is no use\nfn f() { crate::services::studio::generations::events(); }\n";
     assert_eq!(
         check("src/engine/job.rs", "engine", source),
         vec![Violation { file: "src/engine/job.rs".into(), line: 3, from: "engine".into(), to: "services".into() }]

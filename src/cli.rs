@@ -12,9 +12,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::admin_socket;
 use crate::app;
 use crate::config::{Config, Overrides};
-use crate::services::admin::{self, AdminCommand, AdminReply};
-use crate::services::backup::{self, MASTER_KEY_NOTE};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::team::admin::{self, AdminCommand, AdminReply};
+use crate::services::team::backup::{self, MASTER_KEY_NOTE};
 use crate::store::StoreError;
 use crate::systemd;
 
@@ -301,7 +301,7 @@ async fn init(config: Config) -> Result<(), String> {
         println!("Created the master key at {} (mode 0600).", state.config.master_key_file.display());
     }
     println!("Data directory {} is ready.", state.config.data_dir.display());
-    if let Some(secret) = crate::services::links::issue_setup_secret(&state).await.map_err(|e| e.to_string())? {
+    if let Some(secret) = crate::services::identity::links::issue_setup_secret(&state).await.map_err(|e| e.to_string())? {
         print_setup_link(state.urls().origin(), &secret);
     }
     let store = state.store.clone();
@@ -347,7 +347,7 @@ async fn manage(config: Config, command: AdminCommand) -> Result<(), String> {
 async fn run_direct(config: Config, command: AdminCommand) -> Result<AdminReply, String> {
     let socket = admin_socket::path(&config.data_dir);
     let opened = AppState::open(config).map_err(|e| match e {
-        crate::state::OpenError::Store(StoreError::Locked) => {
+        crate::services::state::OpenError::Store(StoreError::Locked) => {
             format!("the store is locked by a running reelvault, but its admin socket {} does not answer", socket.display())
         }
         other => other.to_string(),

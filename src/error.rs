@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::search::SearchError;
 use crate::services::ServiceError;
-use crate::services::places::Busy;
+use crate::services::limits::places::Busy;
 use crate::store::StoreError;
 
 /// An error as a client sees it.

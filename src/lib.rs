@@ -19,7 +19,6 @@ pub mod providers;
 pub mod scheduler;
 pub mod search;
 pub mod services;
-pub mod state;
 pub mod store;
 pub mod systemd;
 pub mod telemetry;

@@ -8,8 +8,8 @@ use tokio::net::UnixListener;
 use tokio::task::JoinSet;
 
 use crate::http::slow_heads;
-use crate::services::{deletion, erasure, export, webhook_delivery};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{privacy::deletion, privacy::erasure, privacy::export, team::webhook_delivery};
 use crate::store::SETTLE_EVERY;
 use crate::workers::{Worker, WorkerResult};
 use crate::{admin_socket, memory, scheduler, systemd};
@@ -97,7 +97,7 @@ pub fn start(state: &AppState) {
     state.search.start_indexer(
         &state.workers,
         state.store.clone(),
-        crate::services::search::provider_of(state),
+        crate::services::studio::search::provider_of(state),
         state.config.search.clone(),
     );
     // after the indexer: it stops before it, so the indexer takes the engine's last changes

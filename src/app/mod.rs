@@ -11,9 +11,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::http::{server_limits, slow_heads};
-use crate::services::audit::Context;
-use crate::services::{ServiceError, links, privacy_notice};
-use crate::state::{AppState, OpenError};
+use crate::services::privacy::audit::Context;
+use crate::services::state::{AppState, OpenError};
+use crate::services::{ServiceError, identity::links, privacy::privacy_notice};
 use crate::{admin_socket, http};
 
 mod background;

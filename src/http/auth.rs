@@ -15,9 +15,9 @@ use crate::domain::audit::ClientInfo;
 use crate::domain::auth::{ApiToken, Session};
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
-use crate::services::audit::Context;
-use crate::services::{ServiceError, rate_limits, sessions, tokens};
-use crate::state::AppState;
+use crate::services::privacy::audit::Context;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, identity::sessions, identity::tokens, limits::rate_limits};
 
 /// The session cookie's name: `__Host-` prefixed when served over https.
 pub fn session_cookie_name(state: &AppState) -> &'static str {

@@ -21,7 +21,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::responses::error_for_path;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::services::state::AppState;
 
 /// The extra time each KiB received earns: a body keeps its connection while it averages
 /// at least 1 KiB/s after the grace period.

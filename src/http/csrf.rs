@@ -28,8 +28,8 @@ use super::api::PREFIX as API_PREFIX;
 use super::auth::{bearer_token, session_cookie_name};
 use super::responses::{error_for_path, is_api_path, is_openai_path};
 use crate::error::AppError;
-use crate::services::secrets;
-use crate::state::AppState;
+use crate::services::identity::secrets;
+use crate::services::state::AppState;
 
 /// The largest urlencoded form accepted (forms here are small).
 pub const FORM_LIMIT: usize = 64 * 1024;

@@ -1,10 +1,10 @@
-//! Liveness and readiness probes (the readiness check itself is `services::health`).
+//! Liveness and readiness probes (the readiness check itself is `services::team::health`).
 
 use actix_web::{HttpResponse, web};
 
-pub use crate::services::health::READY_DEADLINE;
-use crate::services::health::{self, Readiness};
-use crate::state::AppState;
+use crate::services::state::AppState;
+pub use crate::services::team::health::READY_DEADLINE;
+use crate::services::team::health::{self, Readiness};
 
 /// 200 while the process serves requests.
 pub async fn healthz() -> HttpResponse {

@@ -1,5 +1,5 @@
 //! `POST /hooks/{connection}/{secret}`: providers' job callbacks. The secret in the path is
-//! derived from the master key per connection; `services::callbacks` checks it, lets the
+//! derived from the master key per connection; `services::studio::callbacks` checks it, lets the
 //! adapter verify and read the callback, and has the engine poll the job it names.
 
 use actix_web::http::StatusCode;
@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
 use crate::http::responses::ApiResult;
-pub use crate::services::callbacks::HOOK_BODY_LIMIT;
-use crate::services::callbacks::{self, CallbackError, Received};
-use crate::state::AppState;
+use crate::services::state::AppState;
+pub use crate::services::studio::callbacks::HOOK_BODY_LIMIT;
+use crate::services::studio::callbacks::{self, CallbackError, Received};
 
 pub async fn receive(state: web::Data<AppState>, path: web::Path<(String, String)>, req: HttpRequest, body: web::Bytes) -> ApiResult {
     let (name, secret) = path.into_inner();

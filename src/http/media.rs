@@ -14,8 +14,8 @@ use crate::domain::asset::Asset;
 use crate::domain::ids::AssetId;
 use crate::domain::media_type::{self, Serving};
 use crate::error::AppError;
-use crate::services::media::{self, MediaAccessError};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::studio::media::{self, MediaAccessError};
 
 /// A parsed `Range: bytes=…` header (one range; multi-range requests get the whole file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::metrics::{escape, header};
-use crate::services::{ServiceError, figures};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, team::figures};
 use crate::workers::WorkerStatus;
 
 /// Headers a reverse proxy adds: from a peer that is not a trusted proxy they mean the peer

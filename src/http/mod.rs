@@ -28,7 +28,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::services::state::AppState;
 use responses::error_for_path;
 
 /// The largest JSON body the API accepts.

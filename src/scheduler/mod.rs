@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use crate::domain::time::Timestamp;
-use crate::services::jobs::{Consumer, Job, Queue};
-use crate::services::{export, retention};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::team::jobs::{Consumer, Job, Queue};
+use crate::services::{privacy::export, privacy::retention};
 use crate::workers::{Context, Worker, WorkerResult};
 
 /// How long shutdown waits for a job in progress.

@@ -1,42 +1,13 @@
-//! Use-cases: the only layer that combines the store, the vault, search and the engine. Handlers and the command line call these; they never touch tables themselves.
+//! Use-cases, grouped by concept: the only layer that combines the store, the vault, search,
+//! the engine and the lifecycle. Handlers and the command line call these; they never touch
+//! tables themselves. [`state::AppState`] is their shared context.
 
-pub mod accounts;
-pub mod admin;
-pub mod archive;
-pub mod audit;
-pub mod audit_csv;
-pub mod backup;
-pub mod callbacks;
-pub mod connections;
-pub mod credits;
-pub mod deletion;
-pub mod erasure;
-pub mod export;
-pub mod figures;
-pub mod gc;
-pub mod generations;
-pub mod health;
-pub mod jobs;
-pub mod library;
-pub mod links;
-pub mod media;
-pub mod model_policy;
-pub mod models;
-pub mod passwords;
-pub mod places;
-pub mod privacy_notice;
-pub mod profile;
-pub mod rate_limits;
-pub mod restriction;
-pub mod retention;
-pub mod search;
-pub mod secrets;
-pub mod sessions;
-pub mod throttle;
-pub mod tokens;
-pub mod uploads;
-pub mod webhook_delivery;
-pub mod webhooks;
+pub mod identity;
+pub mod limits;
+pub mod privacy;
+pub mod state;
+pub mod studio;
+pub mod team;
 
 use std::time::Duration;
 
@@ -89,7 +60,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
     #[error("{}", rate_limited_message(*limit, *allowed, *retry_after))]
-    RateLimited { limit: rate_limits::Limit, allowed: u32, retry_after: Duration },
+    RateLimited { limit: limits::rate_limits::Limit, allowed: u32, retry_after: Duration },
     #[error("too many {what} at once; try again in {} seconds", retry_after.as_secs().max(1))]
     Busy { what: &'static str, retry_after: Duration },
     #[error("internal error: {0}")]
@@ -112,14 +83,14 @@ impl From<crate::lifecycle::LifecycleError> for ServiceError {
     }
 }
 
-fn rate_limited_message(limit: rate_limits::Limit, allowed: u32, retry_after: Duration) -> String {
+fn rate_limited_message(limit: limits::rate_limits::Limit, allowed: u32, retry_after: Duration) -> String {
     let wait = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     match limit {
-        rate_limits::Limit::RequestsPerMinute => {
+        limits::rate_limits::Limit::RequestsPerMinute => {
             let unit = if wait == 1 { "second" } else { "seconds" };
             format!("this API token may make {allowed} requests per minute; try again in {wait} {unit}")
         }
-        rate_limits::Limit::ConcurrentJobs => {
+        limits::rate_limits::Limit::ConcurrentJobs => {
             format!("this API token already has {allowed} unfinished generations; submit again when one has finished")
         }
     }

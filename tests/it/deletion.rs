@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use reelvault::domain::ids::GenerationId;
-use reelvault::services::audit::Context;
-use reelvault::services::deletion;
+use reelvault::services::privacy::audit::Context;
+use reelvault::services::privacy::deletion;
 
 use crate::support::generate;
 use crate::support::{Browser, TestApp, api_get};

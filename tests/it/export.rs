@@ -10,7 +10,7 @@ use reelvault::domain::audit::AuditAction;
 use reelvault::domain::export::{Export, ExportState, MAX_ATTEMPTS};
 use reelvault::domain::ids::UserId;
 use reelvault::domain::time::Timestamp;
-use reelvault::services::audit::{self, AuditFilter};
+use reelvault::services::privacy::audit::{self, AuditFilter};
 use sha2::{Digest, Sha256};
 
 use crate::support::generate;
@@ -243,8 +243,8 @@ async fn export_holds_the_profile_generations_ledger_and_every_file_byte_for_byt
 
     // a week later the retention sweep removes the export, file and record
     let newer = asset_of(status["url"].as_str().unwrap());
-    let later = Timestamp::now().plus(reelvault::services::export::KEEP_FOR + Duration::from_secs(60));
-    let run = reelvault::services::retention::run(&app.running.state, "test", later).await.unwrap();
+    let later = Timestamp::now().plus(reelvault::services::privacy::export::KEEP_FOR + Duration::from_secs(60));
+    let run = reelvault::services::privacy::retention::run(&app.running.state, "test", later).await.unwrap();
     assert!(run.counts.files >= 1, "{:?}", run.counts);
     assert!(!app.running.state.media.path_of(&newer).unwrap().exists());
     assert_eq!(api_get(&app.url, EXPORT, Some(&token)).await.status, 404);

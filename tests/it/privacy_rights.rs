@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reelvault::config::{ConnectionConfig, Secret};
 use reelvault::domain::ids::{AssetId, GenerationId, UserId};
-use reelvault::services::retention;
+use reelvault::services::privacy::retention;
 use reelvault::store;
 
 use crate::support::generate;
@@ -137,7 +137,7 @@ async fn deleting_an_account_signs_it_out_destroys_its_content_and_key_and_keeps
     assert!(!ledger.is_empty(), "ledger entries stay for the accounts");
     let sum: i64 = ledger.iter().map(|e| e.available_delta).sum();
     assert_eq!((sum, held), (available, 0), "the ledger still sums to what the person had");
-    let problems = reelvault::services::credits::verify_ledger(&state.store).await.unwrap();
+    let problems = reelvault::services::team::credits::verify_ledger(&state.store).await.unwrap();
     assert!(problems.is_empty(), "`reelvault check` still finds every balance equal to its ledger: {problems:?}");
     assert!(matches!(state.keyring.identity(&state.store, id).await, Err(reelvault::vault::keyring::KeyringError::Missing)));
     // surviving copies of the files cannot be read with any key the instance still has

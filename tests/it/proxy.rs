@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reelvault::domain::audit::AuditAction;
-use reelvault::services::audit::{self, AuditFilter};
+use reelvault::services::privacy::audit::{self, AuditFilter};
 
 use crate::support::generate;
 use crate::support::process::{cli_admin_token, run};

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use reelvault::domain::generation::Generation;
 use reelvault::domain::ids::{AssetId, GenerationId};
 use reelvault::domain::time::Timestamp;
-use reelvault::services::audit::Context;
-use reelvault::services::{deletion, retention};
+use reelvault::services::privacy::audit::Context;
+use reelvault::services::{privacy::deletion, privacy::retention};
 use reelvault::store::{self, StoreError};
 
 use crate::support::generate;

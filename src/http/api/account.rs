@@ -9,8 +9,8 @@ use super::openapi::ErrorBody;
 use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
-use crate::services::{ServiceResult, erasure, profile};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{ServiceResult, identity::profile, privacy::erasure};
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountView {

@@ -14,7 +14,7 @@ use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::services::{accounts, credits, links, restriction};
+use crate::services::{identity::accounts, identity::links, privacy::restriction, team::credits};
 
 /// An account as admins see it.
 #[derive(Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use crate::domain::credits::LedgerEntry;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
-use crate::services::credits;
+use crate::services::team::credits;
 
 /// Entries per page unless `limit` says otherwise, and the most.
 const DEFAULT_LIMIT: usize = 50;

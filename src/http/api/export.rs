@@ -9,8 +9,8 @@ use super::openapi::ErrorBody;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
-use crate::services::{ServiceError, export};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, privacy::export};
 
 #[derive(Serialize, ToSchema)]
 pub struct ExportView<'a> {

@@ -16,9 +16,9 @@ use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::multipart::{self, Expected, Fields, Part};
 use crate::http::responses::ApiResult;
-use crate::services::generations::{self, FlagAction, NewGeneration};
-use crate::services::{deletion, media, uploads};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::studio::generations::{self, FlagAction, NewGeneration};
+use crate::services::{privacy::deletion, studio::media, studio::uploads};
 
 /// A reference image: a role and the id of an earlier upload.
 #[derive(Deserialize, ToSchema)]

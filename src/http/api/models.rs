@@ -9,7 +9,7 @@ use crate::domain::catalog::data_use::TrainingUse;
 use crate::domain::catalog::{ParamSpec, Price, ReferenceRole};
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
-use crate::services::models::{self, Offer};
+use crate::services::studio::models::{self, Offer};
 
 /// What a model takes besides the prompt.
 #[derive(Serialize, ToSchema)]

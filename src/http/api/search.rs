@@ -18,8 +18,8 @@ use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::search::query::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::search::{Cursor, Facets, Filters, Order, SearchRequest, TextQuery};
-use crate::services::{ServiceError, accounts, search};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, identity::accounts, studio::search};
 
 /// The parameters this endpoint knows; anything else is refused (a typo would otherwise be
 /// silently ignored).

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
-use crate::state::AppState;
+use crate::services::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct OutputView {
@@ -90,7 +90,7 @@ impl<'a> GenerationView<'a> {
                 .iter()
                 .map(|a| OutputView {
                     id: a.id.to_string(),
-                    url: state.urls().absolute(&crate::services::media::signed_path(state, a)),
+                    url: state.urls().absolute(&crate::services::studio::media::signed_path(state, a)),
                     content_type: a.content_type.clone(),
                     bytes: a.bytes,
                     sha256: a.sha256.clone(),

@@ -10,7 +10,7 @@ use crate::domain::ids::WebhookId;
 use crate::domain::webhook::{Delivery, Webhook};
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
-use crate::services::webhooks;
+use crate::services::team::webhooks;
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookView {

@@ -18,8 +18,8 @@ use crate::domain::generation::{GenState, Generation};
 use crate::domain::time::Timestamp;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::multipart::{Expected, Fields};
-use crate::services::{generations, media};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{studio::generations, studio::media};
 
 /// How long past a generation's deadline a request still waits (the watchdog ends it then).
 const GRACE: Duration = Duration::from_secs(30);

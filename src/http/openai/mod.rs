@@ -25,10 +25,10 @@ use crate::domain::asset::Asset;
 use crate::domain::catalog::{MediaKind, ModelSpec, ReferenceRole};
 use crate::domain::generation::Generation;
 use crate::domain::ids::AssetId;
-use crate::services::generations::NewGeneration;
-use crate::services::rate_limits::JobSlot;
-use crate::services::{models, uploads};
-use crate::state::AppState;
+use crate::services::limits::rate_limits::JobSlot;
+use crate::services::state::AppState;
+use crate::services::studio::generations::NewGeneration;
+use crate::services::{studio::models, studio::uploads};
 
 /// Registers the routes under the `/v1` scope.
 pub fn configure(cfg: &mut web::ServiceConfig) {

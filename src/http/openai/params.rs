@@ -1,5 +1,5 @@
 //! OpenAI request fields (`n`, `size`, `seconds`, `quality` …) as a catalog model's own
-//! parameters. Pure: the handlers read the request, and `services::generations::submit`
+//! parameters. Pure: the handlers read the request, and `services::studio::generations::submit`
 //! checks the result against the model like any other request.
 
 use std::collections::BTreeMap;

@@ -20,8 +20,8 @@ use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::multipart::{Expected, Fields};
-use crate::services::{ServiceError, deletion, generations, media, retention, uploads};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, privacy::deletion, privacy::retention, studio::generations, studio::media, studio::uploads};
 
 /// How long a `DELETE` of a running video waits for its cancellation to settle.
 const CANCEL_WAIT: Duration = Duration::from_secs(15);

@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
-use crate::services::{ServiceError, accounts, erasure, profile};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, identity::accounts, identity::profile, privacy::erasure};
 
 #[derive(Template)]
 #[template(path = "account/account.html")]

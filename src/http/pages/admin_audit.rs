@@ -13,8 +13,8 @@ use crate::domain::time::Timestamp;
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{PageResult, ok};
-use crate::services::audit::{self, AuditFilter};
-use crate::services::audit_csv;
+use crate::services::privacy::audit::{self, AuditFilter};
+use crate::services::privacy::audit_csv;
 use crate::urls::Urls;
 
 /// Events per page.

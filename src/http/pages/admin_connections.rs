@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
 use crate::services::ServiceError;
-use crate::services::connections::{self, ConnectionRow, NewConnection, Source};
+use crate::services::team::connections::{self, ConnectionRow, NewConnection, Source};
 
 #[derive(Template)]
 #[template(path = "admin/connections.html")]

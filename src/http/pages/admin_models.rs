@@ -12,8 +12,8 @@ use crate::domain::model_policy::{Access, MAX_CREDITS};
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::model_policy::{self, PolicyRow, RowChange};
-use crate::services::{ServiceError, profile};
+use crate::services::team::model_policy::{self, PolicyRow, RowChange};
+use crate::services::{ServiceError, identity::profile};
 
 #[derive(Template)]
 #[template(path = "admin/models.html")]

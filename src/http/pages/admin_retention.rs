@@ -10,8 +10,8 @@ use crate::domain::retention::RetentionRun;
 use crate::domain::time::Timestamp;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::jobs::Job;
-use crate::services::retention::{self, Plan};
+use crate::services::privacy::retention::{self, Plan};
+use crate::services::team::jobs::Job;
 
 /// Plan items shown on the page (the counts cover them all).
 const ITEMS_SHOWN: usize = 200;

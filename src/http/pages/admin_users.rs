@@ -13,7 +13,7 @@ use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, accounts, credits, links, restriction};
+use crate::services::{ServiceError, identity::accounts, identity::links, privacy::restriction, team::credits};
 
 /// A one-time link just made, shown to the admin this once.
 struct IssuedLink {

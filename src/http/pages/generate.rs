@@ -18,10 +18,10 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{PageResult, redirect, render};
-use crate::services::generations::{self, NewGeneration};
-use crate::services::models::{self, Offer};
-use crate::services::{ServiceError, credits, media, uploads};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::studio::generations::{self, NewGeneration};
+use crate::services::studio::models::{self, Offer};
+use crate::services::{ServiceError, studio::media, studio::uploads, team::credits};
 
 /// A parameter as the form shows it.
 pub struct Field {

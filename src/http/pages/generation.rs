@@ -18,9 +18,9 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::places::Place;
-use crate::services::{generations, media};
-use crate::state::AppState;
+use crate::services::limits::places::Place;
+use crate::services::state::AppState;
+use crate::services::{studio::generations, studio::media};
 use crate::urls::{Route, Urls};
 
 /// An output as the page shows it.
@@ -89,7 +89,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let state = state(&req)?;
     let g = generations::visible(&state, &who.user, id.into_inner()).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
-    let model = crate::services::models::spec(&state, &g.model);
+    let model = crate::services::studio::models::spec(&state, &g.model);
     let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
         (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
         _ => String::new(),
@@ -103,7 +103,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {
         urls: state.urls().clone(),
-        expires_in_days: crate::services::retention::days_left(
+        expires_in_days: crate::services::privacy::retention::days_left(
             &state.config.retention,
             &who.user,
             &g,
@@ -176,12 +176,12 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let id = id.into_inner();
     let first = generations::visible(&state, &who.user, id).await?;
     let slot = state.event_streams.claim(who.user.id).map_err(|_| too_many_streams(&state))?;
-    let receiver = crate::services::generations::events(&state);
+    let receiver = crate::services::studio::generations::events(&state);
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
     struct Live {
         state: AppState,
-        receiver: tokio::sync::broadcast::Receiver<crate::services::generations::GenEvent>,
+        receiver: tokio::sync::broadcast::Receiver<crate::services::studio::generations::GenEvent>,
         pending: Option<Generation>,
         finished: bool,
         /// Held while the stream lives: dropped with it when the client goes away.

@@ -10,8 +10,8 @@ use crate::domain::ids::GenerationId;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::generations::{self, FlagAction};
-use crate::services::{ServiceError, deletion};
+use crate::services::studio::generations::{self, FlagAction};
+use crate::services::{ServiceError, privacy::deletion};
 
 /// What a flag change tells the person.
 fn done_message(action: FlagAction) -> &'static str {

@@ -9,7 +9,7 @@ use crate::domain::generation::Generation;
 use crate::domain::user::{Role, User};
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
-use crate::services::{credits, generations};
+use crate::services::{studio::generations, team::credits};
 
 #[derive(Template)]
 #[template(path = "home.html")]

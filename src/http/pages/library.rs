@@ -14,9 +14,9 @@ use crate::error::AppError;
 use crate::http::api::search::request_for;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::search::SearchItem;
-use crate::services::{ServiceError, archive, library, media, search};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::studio::search::SearchItem;
+use crate::services::{ServiceError, privacy::archive, studio::library, studio::media, studio::search};
 use crate::urls::Route;
 
 /// One card of the grid.
@@ -120,7 +120,7 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
                 mine: g.owner == viewer.id,
                 thumb,
                 is_video: first.is_some_and(Asset::is_video),
-                expires_in_days: crate::services::retention::days_left(&state.config.retention, viewer, g, now),
+                expires_in_days: crate::services::privacy::retention::days_left(&state.config.retention, viewer, g, now),
             }
         })
         .collect())
@@ -165,7 +165,7 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
         Group { name, label, choices }
     })
     .collect();
-    let expiring = crate::services::retention::expiring_soon(&state, &who.user, crate::domain::time::Timestamp::now()).await?;
+    let expiring = crate::services::privacy::retention::expiring_soon(&state, &who.user, crate::domain::time::Timestamp::now()).await?;
     let layout = Layout::new(&req, Some(&who.user));
     ok(
         &req,

@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
 use crate::services::ServiceError;
-use crate::services::models::{self, Offer};
-use crate::state::AppState;
+use crate::services::state::AppState;
+use crate::services::studio::models::{self, Offer};
 
 /// One parameter as the pages show it.
 pub struct ParamLine {

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::http::auth::{session_cookie, state};
 use crate::http::client::client_info;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
-use crate::services::{ServiceError, links, sessions};
+use crate::services::{ServiceError, identity::links, identity::sessions};
 
 /// What the account form is for.
 #[derive(PartialEq, Eq)]

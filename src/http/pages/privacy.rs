@@ -7,7 +7,7 @@ use askama::Template;
 use super::layout::Layout;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
-use crate::services::privacy_notice::{self, Notice};
+use crate::services::privacy::privacy_notice::{self, Notice};
 
 #[derive(Template)]
 #[template(path = "privacy.html")]

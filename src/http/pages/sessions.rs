@@ -9,7 +9,7 @@ use crate::domain::ids::SessionId;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie_name, state};
 use crate::http::responses::{FlashKind, PageResult, expired, ok, redirect_with};
-use crate::services::sessions;
+use crate::services::identity::sessions;
 
 #[derive(Template)]
 #[template(path = "account/sessions.html")]

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
 use crate::http::responses::{FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next};
-use crate::services::{ServiceError, accounts, secrets, sessions};
+use crate::services::{ServiceError, identity::accounts, identity::secrets, identity::sessions};
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]

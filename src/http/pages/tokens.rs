@@ -13,7 +13,7 @@ use crate::domain::user::{InvalidInput, Role};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, tokens};
+use crate::services::{ServiceError, identity::tokens};
 
 #[derive(Template)]
 #[template(path = "account/tokens.html")]

@@ -12,7 +12,7 @@ use crate::domain::webhook::{Delivery, Webhook};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, webhooks};
+use crate::services::{ServiceError, team::webhooks};
 
 #[derive(Template)]
 #[template(path = "account/webhooks.html")]

@@ -214,7 +214,7 @@ async fn a_held_person_keeps_everything_through_an_account_deletion_until_the_ho
     assert_eq!(asked.status, 202, "{}", asked.body);
     eventually("the tokens' removal", async || api_get(&app.url, "/api/v1/me", Some(token)).await.status == 401).await;
     // a later sweep leaves it waiting as well
-    reelvault::services::retention::run(&app.running.state, "test", reelvault::domain::time::Timestamp::now()).await.unwrap();
+    reelvault::services::privacy::retention::run(&app.running.state, "test", reelvault::domain::time::Timestamp::now()).await.unwrap();
     assert!(stored(app, &g).await && downloads(&g).await, "nothing of a held person is deleted");
     assert!(erasure_pending(app, id).await);
 

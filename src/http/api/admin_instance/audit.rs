@@ -10,7 +10,7 @@ use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::pages::admin_audit::AuditQuery;
 use crate::http::responses::ApiResult;
-use crate::services::audit;
+use crate::services::privacy::audit;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::services::connections::{self, ConnectionRow, NewConnection, Source};
+use crate::services::team::connections::{self, ConnectionRow, NewConnection, Source};
 
 /// A provider connection (keys never shown: `key` is `••••` and the last four characters).
 #[derive(Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::services::profile;
+use crate::services::identity::profile;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

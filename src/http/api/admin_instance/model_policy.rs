@@ -11,7 +11,7 @@ use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
 use crate::services::ServiceError;
-use crate::services::model_policy::{self, PolicyRow, RowChange};
+use crate::services::team::model_policy::{self, PolicyRow, RowChange};
 
 /// A person's override of a model's role setting.
 #[derive(Serialize, ToSchema)]

@@ -11,8 +11,8 @@ use crate::error::AppError;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::services::jobs::Job;
-use crate::services::retention;
+use crate::services::privacy::retention;
+use crate::services::team::jobs::Job;
 
 /// Counts per class of what a sweep removed or would remove.
 #[derive(Serialize, ToSchema)]

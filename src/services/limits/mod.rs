@@ -1,0 +1,4 @@
+//! Limits in memory that keep one person from crowding out the others.
+
+pub mod places;
+pub mod rate_limits;

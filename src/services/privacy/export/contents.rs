@@ -1,0 +1,184 @@
+//! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
+//! `ledger.json`, `uploads.json`, and `media/<file>` with a `media/<file>.json` sidecar for
+//! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
+//! the person's records; writes nothing of anyone else's.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::credits::{Balance, LedgerEntry};
+use crate::domain::generation::Generation;
+use crate::domain::ids::UserId;
+use crate::domain::time::Timestamp;
+use crate::domain::user::User;
+use crate::services::privacy::archive::{ZipSink, file_record, generation_record};
+use crate::services::{studio::media, studio::search};
+use crate::store::{self, StoreError, Tx};
+
+/// The layout version written into `profile.json`.
+pub const FORMAT: &str = "reelvault-export-1";
+
+/// A person's records, read in one transaction.
+pub struct Contents {
+    user: User,
+    balance: Balance,
+    /// Oldest first, each with its output files.
+    generations: Vec<(Generation, Vec<Asset>)>,
+    ledger: Vec<LedgerEntry>,
+    uploads: Vec<Asset>,
+    avatar: Option<Asset>,
+}
+
+/// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
+/// Uploads have no owner index, so the asset table is scanned (an export is rare and runs
+/// in the background).
+pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreError> {
+    let Some(user) = store::users::get(tx, owner)? else { return Ok(None) };
+    let mut generations = Vec::new();
+    for g in store::generations::list_for_owner(tx, owner, None, usize::MAX)?.into_iter().rev() {
+        let outputs = store::assets::get_many(tx, &g.outputs)?;
+        generations.push((g, outputs));
+    }
+    let mut uploads = Vec::new();
+    store::assets::each(tx, |a| {
+        if a.owner == owner && a.kind == AssetKind::Upload {
+            uploads.push(a);
+        }
+        Ok(())
+    })?;
+    let avatar = match user.avatar {
+        Some(id) => store::assets::get(tx, id)?.filter(|a| a.owner == owner),
+        None => None,
+    };
+    Ok(Some(Contents {
+        balance: store::credits::balance(tx, owner)?,
+        ledger: store::credits::entries_for_user(tx, owner)?,
+        user,
+        generations,
+        uploads,
+        avatar,
+    }))
+}
+
+/// One media entry: where it goes in the archive, the file, and what it is.
+struct MediaEntry<'a> {
+    name: String,
+    asset: &'a Asset,
+    role: &'static str,
+}
+
+/// Entry names under `media/`, unique within the archive.
+#[derive(Default)]
+struct Names(HashSet<String>);
+
+impl Names {
+    fn name(&mut self, asset: &Asset, generation: Option<&Generation>) -> String {
+        let mut name = format!("media/{}", media::file_name(asset, generation));
+        if self.0.contains(&name) {
+            name = format!("media/{}.{}", asset.id.to_string().to_lowercase(), asset.extension());
+        }
+        self.0.insert(name.clone());
+        name
+    }
+}
+
+/// Writes the archive of `c`, made at `now`.
+pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), String> {
+    let mut names = Names::default();
+    let mut entries: Vec<MediaEntry<'_>> = Vec::new();
+    let mut generations = Vec::with_capacity(c.generations.len());
+    let provider_of = search::provider_of(zip.state);
+    for (g, outputs) in &c.generations {
+        let mut files = Vec::with_capacity(outputs.len());
+        for asset in outputs {
+            let name = names.name(asset, Some(g));
+            files.push(file_record(&name, asset));
+            entries.push(MediaEntry { name, asset, role: "output" });
+        }
+        generations.push(generation_record(g, &provider_of(g), files));
+    }
+    let mut uploads = Vec::with_capacity(c.uploads.len() + 1);
+    for (asset, role) in c.uploads.iter().map(|a| (a, "upload")).chain(c.avatar.iter().map(|a| (a, "avatar"))) {
+        let name = names.name(asset, None);
+        uploads.push(upload_record(&name, asset, role));
+        entries.push(MediaEntry { name, asset, role });
+    }
+    let avatar = entries.iter().find(|e| e.role == "avatar").map(|e| e.name.clone());
+
+    zip.json("profile.json", &profile(c, avatar, now))?;
+    zip.json_array("generations.json", generations)?;
+    zip.json_array("ledger.json", c.ledger.iter().map(ledger_record))?;
+    zip.json_array("uploads.json", uploads)?;
+    for entry in &entries {
+        zip.asset(&entry.name, entry.asset)?;
+        zip.json(&format!("{}.json", entry.name), &sidecar(entry))?;
+    }
+    Ok(())
+}
+
+/// The account as the person sees it (never the password hash).
+fn profile(c: &Contents, avatar: Option<String>, now: Timestamp) -> serde_json::Value {
+    let u = &c.user;
+    json!({
+        "format": FORMAT,
+        "exported_at": now.rfc3339(),
+        "reelvault_version": env!("CARGO_PKG_VERSION"),
+        "id": u.id.to_string(),
+        "email": u.email.as_str(),
+        "name": u.name,
+        "bio": u.bio,
+        "role": u.role.as_str(),
+        "created_at": u.created_at.rfc3339(),
+        "password_changed_at": u.password_changed_at.rfc3339(),
+        "disabled": u.disabled,
+        "frozen": u.frozen,
+        "forbid_training": u.forbid_training,
+        "legal_hold": u.legal_hold,
+        "avatar": avatar,
+        "credits": { "available": c.balance.available, "held": c.balance.held },
+    })
+}
+
+/// One ledger entry; `amount` is its change to the total (available + held): a grant adds,
+/// a settled job spends, a hold or a release only moves credits between the two sides.
+fn ledger_record(e: &LedgerEntry) -> serde_json::Value {
+    json!({
+        "id": e.id.to_string(),
+        "at": e.at.rfc3339(),
+        "kind": e.kind.as_str(),
+        "amount": e.available_delta + e.held_delta,
+        "available_delta": e.available_delta,
+        "held_delta": e.held_delta,
+        "generation": e.generation.map(|g| g.to_string()),
+        "note": e.note,
+    })
+}
+
+fn upload_record(name: &str, asset: &Asset, role: &str) -> serde_json::Value {
+    let mut record = file_record(name, asset);
+    if let Some(fields) = record.as_object_mut() {
+        fields.insert("role".into(), json!(role));
+        fields.insert("width".into(), json!(asset.width));
+        fields.insert("height".into(), json!(asset.height));
+        fields.insert("created_at".into(), json!(asset.created_at.rfc3339()));
+    }
+    record
+}
+
+/// The sidecar of a media entry: what the file is and how to check it.
+fn sidecar(entry: &MediaEntry<'_>) -> serde_json::Value {
+    let a = entry.asset;
+    json!({
+        "id": a.id.to_string(),
+        "role": entry.role,
+        "content_type": a.content_type,
+        "bytes": a.bytes,
+        "sha256": a.sha256,
+        "width": a.width,
+        "height": a.height,
+        "created_at": a.created_at.rfc3339(),
+        "generation": a.generation.map(|g| g.to_string()),
+    })
+}

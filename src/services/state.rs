@@ -1,0 +1,209 @@
+//! AppState: the Arc'd handles every request and command shares. No globals.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::Config;
+use crate::domain::auth::SessionPolicy;
+use crate::domain::catalog::data_use::DataUseTable;
+use crate::engine::callbacks::Callbacks;
+use crate::engine::{Engine, Parts};
+use crate::lifecycle::Lifecycle;
+use crate::metrics::Metrics;
+use crate::providers::registry::{ConnectionError, Registry, SharedRegistry};
+use crate::search::Search;
+use crate::services::identity::passwords::Passwords;
+use crate::services::identity::throttle::Throttle;
+use crate::services::identity::tokens::ProvenTokens;
+use crate::services::limits::places::Places;
+use crate::services::limits::rate_limits::RateLimits;
+use crate::services::team::jobs::Jobs;
+use crate::store::{Store, StoreError};
+use crate::urls::Urls;
+use crate::vault::keyring::KeyRing;
+use crate::vault::master_key::{MasterKey, MasterKeyError};
+use crate::vault::media::MediaDir;
+use crate::vault::signed_url::UrlSigner;
+use crate::workers::Supervisor;
+
+/// Why the instance could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error("media directory {path}: {source}")]
+    Media { path: String, source: std::io::Error },
+}
+
+/// Keys derived from the master key, one per purpose.
+pub struct Keys {
+    pub csrf: [u8; 32],
+    /// Signs the secret part of each connection's callback URL.
+    pub hooks: [u8; 32],
+}
+
+/// Shared handles; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub passwords: Passwords,
+    pub throttle: Arc<Throttle>,
+    /// Requests per minute and unfinished jobs per API token.
+    pub rate_limits: Arc<RateLimits>,
+    /// API tokens proved since the store's last commit.
+    pub proven_tokens: Arc<ProvenTokens>,
+    /// Live event streams each person holds open.
+    pub event_streams: Arc<Places>,
+    pub keys: Arc<Keys>,
+    /// Places for archives being written (downloads and data exports).
+    pub archives: Arc<Places>,
+    registry: SharedRegistry,
+    /// Every generation's state changes, and their live events.
+    pub lifecycle: Lifecycle,
+    pub engine: Engine,
+    /// Every background worker (indexer, scheduler, webhook delivery, …): started at start-up,
+    /// shown on the admin page "Background work", stopped in order at shutdown.
+    pub workers: Supervisor,
+    /// Work queued for the workers: scheduled jobs and erasures.
+    pub jobs: Jobs,
+    pub search: Search,
+    pub media: Arc<MediaDir>,
+    pub keyring: Arc<KeyRing>,
+    pub signer: Arc<UrlSigner>,
+    pub metrics: Arc<Metrics>,
+    /// The catalog's data-use table with the config's `[[data_use]]` entries applied.
+    pub data_use: Arc<DataUseTable>,
+    urls: Arc<Urls>,
+    ready: Arc<AtomicBool>,
+}
+
+/// What opening found, for the first-run messages.
+pub struct Opened {
+    pub state: AppState,
+    pub master_key_created: bool,
+}
+
+impl AppState {
+    /// Creates the data directory (mode 0700) and master key when missing, opens the store
+    /// and runs migrations.
+    pub fn open(config: Config) -> Result<Opened, OpenError> {
+        create_private_dir(&config.data_dir)?;
+        let (master, master_key_created) = MasterKey::load_or_create(&config.master_key_file)?;
+        let store = Store::open(&config.data_dir)?;
+        let media_root = config.data_dir.join("media");
+        let media = MediaDir::open(&media_root).map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?;
+        media.sweep_tmp();
+        let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
+        let connections = crate::services::team::connections::all_configs(&config.connection, &stored, &master);
+        let registry = SharedRegistry::new(Registry::build(&connections, None)?);
+        let signer = UrlSigner::from_master(&master, 1, &[]);
+        let keys = Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") };
+        let master = Arc::new(master);
+        let lifecycle = Lifecycle::new(store.clone());
+        let media = Arc::new(media);
+        let keyring = Arc::new(KeyRing::new(master));
+        let metrics = Arc::new(Metrics::default());
+        let engine = Engine::new(Parts {
+            lifecycle: lifecycle.clone(),
+            store: store.clone(),
+            registry: registry.clone(),
+            media: media.clone(),
+            keyring: keyring.clone(),
+            metrics: metrics.clone(),
+            callbacks: Callbacks::new(config.public_url.clone(), keys.hooks),
+        });
+        let origin = match &config.public_url {
+            Some(url) => url.origin().ascii_serialization(),
+            None => format!("http://{}", config.listen),
+        };
+        let state = AppState {
+            passwords: Passwords::new(2),
+            throttle: Arc::new(Throttle::new(config.limits.login_failures_per_account, config.limits.login_failures_per_address)),
+            rate_limits: Arc::new(RateLimits::new(config.api.clone())),
+            proven_tokens: Arc::default(),
+            event_streams: Places::new(config.limits.event_streams_per_person as usize, usize::MAX),
+            archives: Places::new(config.limits.archives_per_person, config.limits.archives),
+            keys: Arc::new(keys),
+            registry,
+            lifecycle,
+            engine,
+            workers: Supervisor::new(),
+            jobs: Jobs::default(),
+            search: Search::new(&config.data_dir),
+            media,
+            keyring,
+            signer: Arc::new(signer),
+            metrics,
+            data_use: Arc::new(DataUseTable::new(&config.data_use)),
+            urls: Arc::new(Urls::new(&origin)),
+            config: Arc::new(config),
+            store,
+            ready: Arc::new(AtomicBool::new(false)),
+        };
+        Ok(Opened { state, master_key_created })
+    }
+
+    /// The catalog and the connections in force now (admins may change them at runtime).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.current()
+    }
+
+    /// Puts a rebuilt registry in force; running jobs keep the connection they started on.
+    pub fn replace_registry(&self, registry: Registry) {
+        self.registry.replace(registry);
+    }
+
+    /// The secret path segment of `connection`'s callback URL.
+    pub fn hook_secret(&self, connection: &str) -> String {
+        self.engine.callbacks().secret(connection)
+    }
+
+    pub fn urls(&self) -> &Urls {
+        &self.urls
+    }
+
+    /// Called once the listener is bound; `/readyz` answers 200 from then on.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the origin once the real listening address is known (port 0 in tests).
+    pub fn with_origin(mut self, origin: &str) -> Self {
+        if self.config.public_url.is_none() {
+            self.urls = Arc::new(Urls::new(origin));
+        }
+        self
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy { idle: self.config.sessions.idle, absolute: self.config.sessions.absolute }
+    }
+}
+
+fn create_private_dir(path: &Path) -> Result<(), OpenError> {
+    let err = |source| OpenError::DataDir { path: path.display().to_string(), source };
+    if path.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(err)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(path).map_err(err)
+    }
+}

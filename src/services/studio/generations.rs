@@ -1,0 +1,264 @@
+//! Generations: submit (validate, price, hold credits), read, flag, wait for and cancel them.
+//! Every state change, with the credits it moves, goes through the [`lifecycle`](crate::lifecycle).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::domain::audit::AuditAction;
+use crate::domain::catalog::{MediaKind, ReferenceRole};
+use crate::domain::generation::{GenState, Generation, Reference};
+use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::user::{InvalidInput, User};
+use crate::lifecycle::Change;
+use crate::services::privacy::audit::{self, Context};
+use crate::services::state::AppState;
+use crate::services::{ServiceError, ServiceResult, studio::models};
+use crate::store;
+
+/// A request to generate, as the API and the form give it.
+#[derive(Debug, Clone, Default)]
+pub struct NewGeneration {
+    pub model: String,
+    pub prompt: String,
+    pub negative_prompt: Option<String>,
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The images the model starts from, by role (parsed where the request arrives).
+    pub references: Vec<(ReferenceRole, AssetId)>,
+}
+
+/// Why a submit was refused, beyond the common service errors.
+fn invalid(message: String) -> ServiceError {
+    ServiceError::InvalidMessage(message)
+}
+
+/// Validates, prices and queues a generation, holding its credits; nothing is sent
+/// upstream until the engine picks it up. Models the person may not use (no connection,
+/// or an admin's policy) are refused with the reason; the price is the effective one.
+/// The submission is audited (`generation.created`) in the same transaction as the hold.
+pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+    crate::services::privacy::restriction::ensure_not_frozen(user)?;
+    let offer = models::offer(state, user, &request.model).await?;
+    offer.check()?;
+    let registry = state.registry();
+    let model = &offer.spec;
+    let connection = registry
+        .connection_for(model.id)
+        .ok_or_else(|| ServiceError::ModelDisabled { model: model.id.to_string(), reason: "no connection serves it any more".into() })?;
+    let prompt = request.prompt.trim().to_string();
+    if prompt.is_empty() {
+        return Err(InvalidInput("write a prompt").into());
+    }
+    if prompt.chars().count() > model.max_prompt_chars {
+        return Err(invalid(format!("the prompt is longer than {} characters", model.max_prompt_chars)));
+    }
+    let negative_prompt = request.negative_prompt.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if negative_prompt.is_some() && !model.negative_prompt {
+        return Err(invalid(format!("{} does not take a negative prompt", model.id)));
+    }
+    if negative_prompt.as_ref().is_some_and(|n| n.chars().count() > model.max_prompt_chars) {
+        return Err(invalid(format!("the negative prompt is longer than {} characters", model.max_prompt_chars)));
+    }
+    let random_seed = i64::from(rand::random::<u32>());
+    let params = model.resolve_params(&request.params, random_seed).map_err(|e| invalid(e.0))?;
+    let mut references = Vec::new();
+    for &(role, upload) in &request.references {
+        if !model.takes(role) {
+            return Err(invalid(format!("{} does not take a {} image", model.id, role.as_str())));
+        }
+        if references.iter().any(|r: &Reference| r.role == role) {
+            return Err(invalid(format!("only one {} image may be attached", role.as_str())));
+        }
+        references.push(Reference { role, upload });
+    }
+    let cost = model.price_of(offer.price, &params);
+    let now = Timestamp::now();
+    let generation = Generation {
+        id: GenerationId::generate(),
+        owner: user.id,
+        model: model.id.to_string(),
+        kind: model.kind,
+        connection: connection.config.name.clone(),
+        prompt,
+        negative_prompt,
+        params,
+        references,
+        state: GenState::Queued,
+        reason: None,
+        progress: None,
+        cost,
+        created_at: now,
+        updated_at: now,
+        submitted_at: None,
+        finished_at: None,
+        deadline_at: now.plus(connection.config.deadline.unwrap_or(model.deadline)),
+        upstream: None,
+        pending_outputs: Vec::new(),
+        outputs: Vec::new(),
+        cancel_requested: false,
+        kept: false,
+        shared: false,
+        legal_hold: false,
+        upstream_deleted_at: None,
+        deleted_at: None,
+    };
+    let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
+    let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
+    let generation = state.lifecycle.create(generation, audit).await?;
+    state.engine.start(generation.id);
+    Ok(generation)
+}
+
+/// A generation its owner may see.
+pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let owner = user.id;
+    state
+        .store
+        .read(move |tx| store::generations::get(tx, id))
+        .await?
+        .filter(|g| g.owner == owner && g.deleted_at.is_none())
+        .ok_or(ServiceError::NotFound("generation"))
+}
+
+/// A generation `user` may look at: their own, or one a teammate shared (read-only).
+pub async fn visible(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let viewer = user.id;
+    state
+        .store
+        .read(move |tx| store::generations::get(tx, id))
+        .await?
+        .filter(|g| (g.owner == viewer || g.shared) && g.deleted_at.is_none())
+        .ok_or(ServiceError::NotFound("generation"))
+}
+
+/// The flags an owner may change on a finished or running generation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Exempt from retention.
+    pub kept: Option<bool>,
+    /// Visible to every signed-in teammate.
+    pub shared: Option<bool>,
+}
+
+/// One change of a flag, as pages and the API name it (`keep`, `unkeep`, `share`, `unshare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagAction {
+    Keep,
+    Unkeep,
+    Share,
+    Unshare,
+}
+
+impl From<FlagAction> for Flags {
+    fn from(action: FlagAction) -> Flags {
+        match action {
+            FlagAction::Keep => Flags { kept: Some(true), shared: None },
+            FlagAction::Unkeep => Flags { kept: Some(false), shared: None },
+            FlagAction::Share => Flags { kept: None, shared: Some(true) },
+            FlagAction::Unshare => Flags { kept: None, shared: Some(false) },
+        }
+    }
+}
+
+/// Sets `flags` on one of `user`'s generations in one transaction with its outbox row, so
+/// search filters and facets follow; returns the generation as stored.
+pub async fn set_flags(state: &AppState, user: &User, id: GenerationId, flags: Flags) -> ServiceResult<Generation> {
+    let owner = user.id;
+    let changed = state
+        .store
+        .write(move |tx| {
+            let mut g = store::generations::get(tx, id)?
+                .filter(|g| g.owner == owner && g.deleted_at.is_none())
+                .ok_or(ServiceError::NotFound("generation"))?;
+            if flags.kept.is_none_or(|k| k == g.kept) && flags.shared.is_none_or(|s| s == g.shared) {
+                return Ok::<_, ServiceError>(g);
+            }
+            g.kept = flags.kept.unwrap_or(g.kept);
+            g.shared = flags.shared.unwrap_or(g.shared);
+            g.updated_at = Timestamp::now();
+            store::generations::put(tx, &g)?;
+            Ok(g)
+        })
+        .await?;
+    state.store.outbox_written();
+    Ok(changed)
+}
+
+/// The owner's generations, newest first.
+pub async fn list(state: &AppState, user: UserId, before: Option<GenerationId>, limit: usize) -> ServiceResult<Vec<Generation>> {
+    Ok(state.store.read(move |tx| store::generations::list_for_owner(tx, user, before, limit)).await?)
+}
+
+/// One page of the owner's generations of one kind, after `after` (exclusive), newest first
+/// unless `ascending`: up to `limit` and whether more follow. An `after` that is not one of
+/// the owner's (visible) generations is `NotFound`, so ids of others reveal nothing.
+pub async fn page(
+    state: &AppState,
+    user: &User,
+    kind: MediaKind,
+    after: Option<GenerationId>,
+    ascending: bool,
+    limit: usize,
+) -> ServiceResult<(Vec<Generation>, bool)> {
+    if let Some(after) = after {
+        get(state, user, after).await?;
+    }
+    let owner = user.id;
+    let page =
+        state.store.read(move |tx| store::generations::page_for_owner(tx, owner, after, ascending, limit, |g| g.kind == kind)).await?;
+    Ok(page)
+}
+
+/// Waits until one of `user`'s generations has ended, or `limit` has passed; returns it as
+/// stored then (still running when the time ran out). Wakes on the engine's events, and
+/// reads the store at least once a second (an event can be missed when the channel lags).
+pub async fn wait_until_finished(state: &AppState, user: &User, id: GenerationId, limit: Duration) -> ServiceResult<Generation> {
+    let mut events = state.lifecycle.subscribe();
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        let g = get(state, user, id).await?;
+        let now = tokio::time::Instant::now();
+        if g.state.is_terminal() || now >= until {
+            return Ok(g);
+        }
+        let ended = async {
+            loop {
+                match events.recv().await {
+                    Ok(e) if e.id == id && e.state.is_terminal() => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        let _ = tokio::time::timeout((until - now).min(Duration::from_secs(1)), ended).await;
+    }
+}
+
+/// Cancels a queued or running generation. Queued ones end at once; running ones are
+/// cancelled upstream by the engine, which records the end.
+pub async fn cancel(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
+    let current = get(state, user, id).await?;
+    if !current.state.is_cancellable() {
+        return Err(ServiceError::Conflict("this generation can no longer be cancelled"));
+    }
+    if current.state == GenState::Queued {
+        // a job that started meanwhile is Submitting, which may also end as Cancelled; the
+        // engine then cancels upstream when its own write is refused
+        let g = state.lifecycle.apply(id, Change::Cancelled).await?;
+        state.engine.cancel(id);
+        return Ok(g);
+    }
+    let g = state.lifecycle.apply(id, Change::CancelRequested).await?;
+    state.engine.cancel(id);
+    Ok(g)
+}
+
+pub use crate::lifecycle::GenEvent;
+
+/// Live changes of every generation from now on (pages filter their owner's).
+pub fn events(state: &AppState) -> broadcast::Receiver<GenEvent> {
+    state.lifecycle.subscribe()
+}

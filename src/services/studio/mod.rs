@@ -1,0 +1,9 @@
+//! Making and finding work: generations, the models one may use, uploads, media links, the library and search.
+
+pub mod callbacks;
+pub mod generations;
+pub mod library;
+pub mod media;
+pub mod models;
+pub mod search;
+pub mod uploads;

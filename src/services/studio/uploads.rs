@@ -1,0 +1,112 @@
+//! Reference uploads: validated, stripped of metadata by re-encoding, stored encrypted.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::catalog::ReferenceRole;
+use crate::domain::ids::AssetId;
+use crate::domain::time::Timestamp;
+use crate::domain::user::User;
+use crate::services::state::AppState;
+use crate::services::{ServiceError, ServiceResult};
+use crate::store;
+use crate::turns::Turns;
+use crate::vault::uploads::{CleanImage, UploadError, decode_cost, sanitize};
+
+/// The most pixels a reference image may have (checked from its header, before decoding).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// How long an upload waits for a decoding turn before it is refused as busy.
+pub const DECODE_WAIT: Duration = Duration::from_secs(10);
+/// The memory, in MiB, that the images of the whole process being cleaned at once may take.
+pub const DECODE_BUDGET_MIB: u32 = 512;
+
+impl From<UploadError> for ServiceError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::TooLarge { .. } => ServiceError::TooLarge(e.to_string()),
+            other => ServiceError::InvalidMessage(other.to_string()),
+        }
+    }
+}
+
+/// Cleans and stores one reference image for `user` (not while the account is frozen).
+pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceResult<Asset> {
+    crate::services::privacy::restriction::ensure_not_frozen(user)?;
+    let asset = store_image(state, user, bytes, AssetKind::Upload).await?;
+    let stored = asset.clone();
+    state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
+    Ok(asset)
+}
+
+/// Validates, cleans (re-encoding drops EXIF/GPS) and encrypts an image of `user`'s into
+/// the vault; returns its record, which the caller stores.
+pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind) -> ServiceResult<Asset> {
+    let clean = clean(bytes, state.config.limits.upload_max).await?;
+    let identity = state.keyring.identity_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let id = AssetId::generate();
+    let ingested = state
+        .media
+        .ingest_bytes(&id.to_string(), &identity.to_public(), clean.bytes)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("storing the upload: {e}")))?;
+    Ok(Asset {
+        id,
+        owner: user.id,
+        kind,
+        content_type: clean.content_type.to_string(),
+        bytes: ingested.bytes,
+        sha256: ingested.sha256,
+        width: Some(clean.width),
+        height: Some(clean.height),
+        generation: None,
+        created_at: Timestamp::now(),
+        poster: None,
+    })
+}
+
+/// Decodes and re-encodes an image (see [`sanitize`]) in turn with every other upload of the
+/// process: one decode per CPU core at a time, and together within [`DECODE_BUDGET_MIB`] of
+/// decoded pixels (the cost read from the header first; one image alone may take the whole
+/// budget), so memory stays bounded however many arrive. One that waits longer than
+/// [`DECODE_WAIT`] is refused as busy (503, try again shortly).
+async fn clean(bytes: Vec<u8>, max_bytes: u64) -> ServiceResult<CleanImage> {
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    static BUDGET: Semaphore = Semaphore::const_new(DECODE_BUDGET_MIB as usize);
+    let (cost, bytes) = blocking(move || (decode_cost(&bytes, max_bytes, MAX_PIXELS), bytes)).await?;
+    let mib = u32::try_from(cost?.div_ceil(1 << 20)).unwrap_or(u32::MAX).clamp(1, DECODE_BUDGET_MIB);
+    let turn = async {
+        let turn = TURNS.get_or_init(|| Turns::per_core(1)).take().await;
+        (turn, BUDGET.acquire_many(mib).await)
+    };
+    let Ok((_turn, _memory)) = tokio::time::timeout(DECODE_WAIT, turn).await else {
+        return Err(ServiceError::Busy { what: "images being cleaned", retry_after: DECODE_WAIT });
+    };
+    blocking(move || sanitize(&bytes, max_bytes, MAX_PIXELS)).await?.map_err(ServiceError::from)
+}
+
+/// Runs CPU-bound image work on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| ServiceError::Internal("image cleaning stopped".into()))
+}
+
+/// An asset its owner may see.
+pub async fn get(state: &AppState, user: &User, id: AssetId) -> ServiceResult<Asset> {
+    let owner = user.id;
+    state.store.read(move |tx| store::assets::get(tx, id)).await?.filter(|a| a.owner == owner).ok_or(ServiceError::NotFound("file"))
+}
+
+/// Cleans and stores one reference image of a new generation, given with its role, and
+/// returns the `(role, upload id)` pair for [`crate::services::studio::generations::NewGeneration::references`].
+/// Forms call it as each file arrives, so only one file is held at a time.
+pub async fn upload_reference(
+    state: &AppState,
+    user: &User,
+    role: ReferenceRole,
+    bytes: Vec<u8>,
+) -> ServiceResult<(ReferenceRole, AssetId)> {
+    let asset = upload(state, user, bytes).await?;
+    Ok((role, asset.id))
+}

@@ -1,0 +1,13 @@
+//! Running the instance: admin commands, connections, credits, model policy, webhooks, backups, queued jobs and figures.
+
+pub mod admin;
+pub mod backup;
+pub mod connections;
+pub mod credits;
+pub mod figures;
+pub mod gc;
+pub mod health;
+pub mod jobs;
+pub mod model_policy;
+pub mod webhook_delivery;
+pub mod webhooks;
