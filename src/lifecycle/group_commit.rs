@@ -20,6 +20,8 @@ use crate::store::{Commit, Store, StoreError};
 const MAX_BATCH: usize = 512;
 
 type Reply = oneshot::Sender<Result<Applied, LifecycleError>>;
+/// Each write's result with where to send it.
+type Answers = Vec<(Result<Applied, LifecycleError>, Reply)>;
 
 /// Writes waiting for the next commit, and whether a leader is committing.
 #[derive(Default)]
@@ -119,7 +121,7 @@ impl Leader {
 /// Writes a batch in one durable transaction. Refused ops leave nothing behind, so the others
 /// commit; if the transaction itself fails, each op is tried again alone, so one write's
 /// trouble is never another's. Returns each op's result and how many commits it took.
-fn commit(store: &Store, batch: Vec<(Op, Reply)>) -> (Vec<(Result<Applied, LifecycleError>, Reply)>, u64) {
+fn commit(store: &Store, batch: Vec<(Op, Reply)>) -> (Answers, u64) {
     let now = Timestamp::now();
     let (ops, replies): (Vec<Op>, Vec<Reply>) = batch.into_iter().unzip();
     if ops.len() > 1 {
