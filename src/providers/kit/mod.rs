@@ -36,12 +36,21 @@ use serde::de::DeserializeOwned;
 pub use download::{fetch_keyless, stream_body};
 pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
 pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
-pub use poll::{Phase, StatusWords};
+pub use poll::{Phase, StatusWords, outputs_or_missing};
 
 use super::ProviderError;
 use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
 use super::wire;
 use crate::config::ConnectionConfig;
+
+/// What a key test reports when the API answers with the account's credit balance (in
+/// `unit` credits), if it sent one.
+pub fn key_works(credits: Option<f64>, unit: &str) -> String {
+    match credits {
+        Some(credits) => format!("The key works: the account has {credits:.2} {unit} credits."),
+        None => "The key works.".into(),
+    }
+}
 
 /// How a connection's API key goes on a request.
 #[derive(Debug, Clone, Copy)]
