@@ -8,7 +8,6 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::StreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::providers::ReferenceImage;
 use crate::providers::kit::testing::{self, connection};
 
@@ -399,14 +398,8 @@ async fn test_connection_lists_models_with_the_key() {
     assert!(said.contains("3 models") && said.contains("2 of them Veo"), "{said}");
     assert_eq!(fake.requests()[0].query_param("pageSize").as_deref(), Some("1000"));
 
-    let wrong = Gemini::new(&ConnectionConfig {
-        base_url: Some(fake.at("v1beta/")),
-        api_key: Some(Secret::new("wrong")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("gemini", "gemini")
-    })
-    .unwrap();
-    assert_eq!(wrong.test_connection().await.unwrap_err().code(), "provider.auth");
+    let wrong = Gemini::new(&ConnectionConfig { base_url: Some(fake.at("v1beta/")), ..connection(&fake, "gemini", "wrong") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }
 

@@ -88,6 +88,15 @@ pub fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceImage {
     ReferenceImage { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
 }
 
+/// A first frame (PNG, `first`) and a last frame (JPEG, `last`): the references of a video
+/// that runs from one image to another.
+pub fn first_and_last_frames() -> Vec<ReferenceImage> {
+    vec![
+        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
+        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
+    ]
+}
+
 /// A handle with `id` and no data.
 pub fn handle(id: &str) -> UpstreamHandle {
     UpstreamHandle { id: id.into(), data: Default::default() }
@@ -97,6 +106,12 @@ pub fn handle(id: &str) -> UpstreamHandle {
 pub async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
     let chunks: Vec<Bytes> = stream.try_collect().await?;
     Ok(chunks.concat().into())
+}
+
+/// Checks that the key test of `provider` (built with a key the fake refuses) fails as
+/// `provider.auth`.
+pub async fn assert_key_refused(provider: &dyn Provider) {
+    assert_eq!(provider.test_connection().await.map_err(|e| e.code()), Err("provider.auth"));
 }
 
 /// Checks what every adapter that downloads outputs from signed URLs must do: an output URL

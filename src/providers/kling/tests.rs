@@ -150,10 +150,7 @@ async fn frames_go_as_raw_base64_to_image2video_with_mode() {
         "kling-v2-1",
         &[("duration", ParamValue::Int(10)), ("aspect_ratio", ParamValue::Text("16:9".into())), ("mode", ParamValue::Text("pro".into()))],
     );
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     let submitted = kling.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.data[QUERY], "v1/videos/image2video");
     assert_eq!(

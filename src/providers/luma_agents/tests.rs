@@ -66,10 +66,7 @@ async fn a_video_with_frames_is_submitted_inline_polled_and_fetched() {
     let agents = adapter(&fake);
     let mut job = video_job();
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/agents/s").unwrap());
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     let submitted = agents.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "a-1");
     let create = &fake.requests_to("POST /generations")[0];

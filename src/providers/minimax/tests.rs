@@ -10,7 +10,6 @@ use crate::config::Secret;
 use crate::domain::catalog::MediaKind;
 use crate::providers::kit::testing::{self, connection, drain};
 
-use crate::providers::ReferenceImage;
 
 const KEY: &str = "mm-test-key";
 
@@ -69,10 +68,7 @@ async fn a_video_is_submitted_polled_and_downloaded_in_two_steps() {
     let minimax = adapter(&fake);
     let mut job = job();
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/mm/s").unwrap());
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     let submitted = minimax.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "106916112212032");
     let create = &fake.requests_to("POST /v1/video_generation")[0];
@@ -201,5 +197,5 @@ async fn test_connection_lists_files() {
     let request = &fake.requests()[0];
     assert_eq!((request.path.as_str(), request.query_param("purpose").as_deref()), ("/v1/files/list", Some("video_generation")));
     let wrong = MiniMax::new(&ConnectionConfig { api_key: Some(Secret::new("nope")), ..config(&fake, Duration::from_secs(1)) }).unwrap();
-    assert_eq!(wrong.test_connection().await.unwrap_err().code(), "provider.auth");
+    testing::assert_key_refused(&wrong).await;
 }

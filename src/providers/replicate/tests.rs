@@ -120,10 +120,7 @@ async fn a_version_is_created_on_predictions_with_references_as_data_uris() {
     let mut job = job("bytedance/seedance-1-pro:5e1f2c");
     job.params = BTreeMap::from([("duration".to_string(), ParamValue::Int(5))]);
     job.negative_prompt = Some("blur".into());
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     // a short connection timeout leaves no room for Prefer: wait
     let replicate = Replicate::new(&config(&fake, Duration::from_secs(1))).unwrap();
     let submitted = replicate.submit(&job).await.unwrap();
@@ -332,7 +329,7 @@ async fn test_connection_reads_the_account() {
     assert_eq!(fake.requests()[0].route(), "GET /v1/account");
     let wrong =
         Replicate::new(&ConnectionConfig { api_key: Some(Secret::new("r8_wrong")), ..config(&fake, Duration::from_secs(5)) }).unwrap();
-    assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }
 

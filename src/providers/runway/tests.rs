@@ -8,7 +8,6 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::StreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::ParamValue;
 use crate::providers::kit::testing::{self, connection};
 
@@ -257,13 +256,7 @@ async fn cancel_deletes_the_task_and_test_connection_reads_the_balance() {
     assert_eq!(fake.requests_to("DELETE /v1/tasks/").len(), 1);
     let said = runway.test_connection().await.unwrap();
     assert!(said.contains("1234 credits"), "{said}");
-    let wrong = Runway::new(&ConnectionConfig {
-        base_url: Some(fake.at("v1/")),
-        api_key: Some(Secret::new("nope")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("runway", "runway")
-    })
-    .unwrap();
-    assert_eq!(wrong.test_connection().await.unwrap_err().code(), "provider.auth");
+    let wrong = Runway::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), ..connection(&fake, "runway", "nope") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }

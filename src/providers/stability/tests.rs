@@ -9,7 +9,6 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::kit::testing::{self, connection};
@@ -210,13 +209,8 @@ async fn test_connection_reads_the_balance() {
         adapter(&fake, Duration::from_secs(2)).test_connection().await.unwrap(),
         "The key works: the account has 12.50 Stability credits."
     );
-    let wrong = Stability::new(&ConnectionConfig {
-        base_url: Some(fake.url.clone()),
-        api_key: Some(Secret::new("sk-wrong")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("stability", "stability")
-    })
-    .unwrap();
-    assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
+    let wrong =
+        Stability::new(&ConnectionConfig { base_url: Some(fake.url.clone()), ..connection(&fake, "stability", "sk-wrong") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }
