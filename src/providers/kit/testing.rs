@@ -114,6 +114,25 @@ pub async fn assert_key_refused(provider: &dyn Provider) {
     assert_eq!(provider.test_connection().await.map_err(|e| e.code()), Err("provider.auth"));
 }
 
+/// Checks that `job`, submitted to a fake answering each reply of `cases`, fails with the
+/// error code beside it; `adapter` builds the adapter for a fake.
+pub async fn assert_submit_errors<P: Provider>(adapter: impl Fn(&FakeUpstream) -> P, job: &ProviderJob, cases: Vec<(Reply, &str)>) {
+    for (reply, code) in cases {
+        let fake = FakeUpstream::start(move |_| reply.clone()).await;
+        let err = adapter(&fake).submit(job).await.expect_err("an error");
+        assert_eq!(err.code(), code, "{err}");
+        fake.stop().await;
+    }
+}
+
+/// Checks that `job`, submitted to an upstream that never answers, fails as `Timeout`;
+/// `adapter` builds the adapter with a short timeout for a fake.
+pub async fn assert_submit_times_out<P: Provider>(adapter: impl FnOnce(&FakeUpstream) -> P, job: &ProviderJob) {
+    let fake = FakeUpstream::start(|_| Reply::hang()).await;
+    assert_eq!(adapter(&fake).submit(job).await.unwrap_err(), ProviderError::Timeout);
+    fake.stop().await;
+}
+
 /// Checks what every adapter that downloads outputs from signed URLs must do: an output URL
 /// that answers 403 (expired) is `NotFound`, and one larger than the cap is `TooLarge`.
 /// The adapter must allow private addresses (the CDN fake is on loopback).

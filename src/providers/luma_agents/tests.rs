@@ -160,12 +160,7 @@ async fn http_errors_map_to_the_classes() {
         (Reply::json(503, json!({"message": "overloaded"})), "provider.transient"),
         (Reply::text(200, "<html>"), "provider.transient"),
     ];
-    for (reply, code) in cases {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake).submit(&video_job()).await.expect_err("an error");
-        assert_eq!(err.code(), code, "{err}");
-        fake.stop().await;
-    }
+    testing::assert_submit_errors(adapter, &video_job(), cases).await;
     let fake = FakeUpstream::start(|_| {
         Reply::json(429, json!({"error": {"code": "rate_limited", "message": "slow down"}})).header("retry-after", 2)
     })

@@ -10,7 +10,6 @@ use crate::config::Secret;
 use crate::domain::catalog::MediaKind;
 use crate::providers::kit::testing::{self, connection, drain};
 
-
 const KEY: &str = "mm-test-key";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
@@ -112,12 +111,7 @@ async fn base_resp_codes_and_statuses_map_to_the_classes() {
         (Reply::status(400), "provider.invalid_input"),
         (Reply::text(200, "{not json"), "provider.transient"),
     ];
-    for (reply, code) in cases {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake).submit(&job()).await.expect_err("an error");
-        assert_eq!(err.code(), code, "{err}");
-        fake.stop().await;
-    }
+    testing::assert_submit_errors(adapter, &job(), cases).await;
 }
 
 #[tokio::test]
@@ -154,9 +148,8 @@ async fn failed_tasks_and_unknown_statuses() {
 
 #[tokio::test]
 async fn a_hanging_upstream_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let minimax = MiniMax::new(&config(&fake, Duration::from_millis(300))).unwrap();
-    assert_eq!(minimax.submit(&job()).await.unwrap_err(), ProviderError::Timeout);
+    let short = |fake: &FakeUpstream| MiniMax::new(&config(fake, Duration::from_millis(300))).unwrap();
+    testing::assert_submit_times_out(short, &job()).await;
 }
 
 #[tokio::test]

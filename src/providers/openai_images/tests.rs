@@ -186,10 +186,7 @@ async fn http_errors_map_to_the_classes() {
 
 #[tokio::test]
 async fn a_submit_that_never_answers_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let err = adapter(&fake, Duration::from_millis(300)).submit(&job(1)).await.unwrap_err();
-    assert_eq!(err, ProviderError::Timeout);
-    fake.stop().await;
+    testing::assert_submit_times_out(|fake| adapter(fake, Duration::from_millis(300)), &job(1)).await;
 }
 
 #[tokio::test]
