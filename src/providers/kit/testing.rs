@@ -133,6 +133,26 @@ pub async fn assert_submit_times_out<P: Provider>(adapter: impl FnOnce(&FakeUpst
     fake.stop().await;
 }
 
+/// Checks that outputs on another host (a CDN) are fetched without the key: one streams
+/// whole, one over the cap is `TooLarge`, one the CDN does not have is `NotFound`, and the
+/// adapter's own API (the fake `api`) is never asked. `handle` is the job the outputs belong to.
+pub async fn assert_cdn_outputs_fetched_keyless(provider: &dyn Provider, handle: &UpstreamHandle, api: &FakeUpstream) {
+    let cdn = FakeUpstream::start(|r| match r.path.as_str() {
+        "/files/out.mp4" => Reply::bytes(200, "video/mp4", Bytes::from_static(b"\x00\x00\x00\x18ftypmp42")),
+        "/files/big.mp4" => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
+        _ => Reply::status(404),
+    })
+    .await;
+    let at = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
+    let stream = provider.fetch(handle, &at("files/out.mp4"), 1 << 20).await.unwrap();
+    assert_eq!(drain(stream).await.unwrap(), &b"\x00\x00\x00\x18ftypmp42"[..]);
+    assert_eq!(provider.fetch(handle, &at("files/big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
+    assert_eq!(provider.fetch(handle, &at("files/expired.mp4"), 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
+    assert!(cdn.requests().iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
+    assert!(api.requests().is_empty());
+    cdn.stop().await;
+}
+
 /// Checks what every adapter that downloads outputs from signed URLs must do: an output URL
 /// that answers 403 (expired) is `NotFound`, and one larger than the cap is `TooLarge`.
 /// The adapter must allow private addresses (the CDN fake is on loopback).
