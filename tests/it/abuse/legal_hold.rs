@@ -77,6 +77,14 @@ async fn hold_member(team: &Team, on: bool) {
     assert_eq!(set.status, 200, "{}", set.body);
 }
 
+/// Two finished images of the member: one put on hold ("evidence"), one free ("ordinary").
+async fn held_and_free(team: &Team) -> (Value, Value) {
+    let held = finished(&team.app, &team.token, "demo-image", "evidence").await;
+    let free = finished(&team.app, &team.token, "demo-image", "ordinary").await;
+    hold(team, &held, true).await;
+    (held, free)
+}
+
 /// Whether the generation's first output still downloads through its signed link.
 async fn downloads(g: &Value) -> bool {
     let url = g["outputs"][0]["url"].as_str().unwrap();
@@ -149,9 +157,7 @@ async fn a_held_generation_survives_every_deletion_path_of_its_owner() {
 async fn deleting_the_account_leaves_held_items_and_finishes_once_the_hold_is_lifted() {
     let team = team().await;
     let (app, token, id) = (&team.app, team.token.as_str(), team.member_id);
-    let held = finished(app, token, "demo-image", "evidence").await;
-    let free = finished(app, token, "demo-image", "ordinary").await;
-    hold(&team, &held, true).await;
+    let (held, free) = held_and_free(&team).await;
 
     let asked = team.member.post_form("/account/delete", &[("password", MEMBER_PASSWORD)]).await;
     assert_eq!(asked.status, 303, "{}", asked.body);
@@ -181,9 +187,7 @@ async fn deleting_the_account_leaves_held_items_and_finishes_once_the_hold_is_li
 async fn deleting_all_content_leaves_held_items_and_later_work_and_finishes_once_the_hold_is_lifted() {
     let team = team().await;
     let (app, token, id) = (&team.app, team.token.as_str(), team.member_id);
-    let held = finished(app, token, "demo-image", "evidence").await;
-    let free = finished(app, token, "demo-image", "ordinary").await;
-    hold(&team, &held, true).await;
+    let (held, free) = held_and_free(&team).await;
 
     let asked = send(reqwest::Method::DELETE, &app.url, "/api/v1/account/content", token, Some(json!({"password": MEMBER_PASSWORD}))).await;
     assert_eq!(asked.status, 202, "{}", asked.body);
