@@ -1,5 +1,5 @@
 //! The provider unit-test kit: one builder for connections to a loopback fake upstream, one
-//! for jobs, and the small readers every adapter test needs.
+//! for jobs, the small readers every adapter test needs, and the scenarios adapters share.
 
 use std::time::Duration;
 
