@@ -298,13 +298,8 @@ impl Provider for Bfl {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.api.url("v1/credits")?;
-        let response = self.api.send(self.api.client().get(&url)).await?;
-        let credits: Credits = wire::read_json(response).await?;
-        Ok(match credits.credits {
-            Some(credits) => format!("The key works: the account has {credits:.2} BFL credits."),
-            None => "The key works.".into(),
-        })
+        let credits: Credits = self.api.get_json("v1/credits").await?;
+        Ok(kit::key_works(credits.credits, "BFL"))
     }
 }
 

@@ -469,9 +469,7 @@ impl Provider for Gemini {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.api.url("models?pageSize=1000")?;
-        let response = self.api.send(self.api.client().get(&url)).await?;
-        let list: ModelList = wire::read_json(response).await?;
+        let list: ModelList = self.api.get_json("models?pageSize=1000").await?;
         let veo = list.models.iter().filter(|m| m.name.contains("veo")).count();
         Ok(format!("The Gemini API accepted the key: {} models listed, {veo} of them Veo.", list.models.len()))
     }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 
 use super::{ByteStream, ProviderError};
-use crate::domain::generation::OutputRef;
+use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The prefix of an inline output's location.
 const PREFIX: &str = "inline:";
@@ -43,6 +43,20 @@ impl InlineOutputs {
             return Err(ProviderError::TooLarge { cap });
         }
         Ok(Box::pin(futures_util::stream::iter([Ok(bytes)])))
+    }
+
+    /// Cancels a job whose outputs came in the answer: nothing runs upstream after it, so
+    /// only what is held here goes.
+    pub fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
+        self.forget(&handle.id);
+        Ok(())
+    }
+
+    /// Deletes a job whose outputs came in the answer: nothing is kept upstream (`false`),
+    /// only the copy held here goes.
+    pub fn delete(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
+        self.forget(&handle.id);
+        Ok(false)
     }
 
     /// Drops every output held for `job` (after custody, or when it is abandoned).

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::http::{Credential, OutboundError};
-use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, Phase, RawAnswer, StatusWords, image_type_of_url};
+use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer, StatusWords, image_type_of_url, outputs_or_missing};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -208,29 +208,19 @@ impl Kling {
     }
 
     fn status(&self, task: &Task) -> UpstreamStatus {
-        match WORDS.phase(&task.task_status) {
-            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
-            Phase::Succeeded => {
-                let result = task.task_result.as_ref();
-                let videos = result.map(|r| r.videos.as_slice()).unwrap_or_default();
-                let images = result.map(|r| r.images.as_slice()).unwrap_or_default();
-                let mut outputs: Vec<OutputRef> = videos
-                    .iter()
-                    .filter_map(|v| v.url.clone())
-                    .map(|location| OutputRef::new(location, Some("video/mp4".into())))
-                    .collect();
-                outputs.extend(images.iter().filter_map(|i| i.url.clone()).map(|location| {
-                    let content_type = Some(image_type_of_url(&location).to_string());
-                    OutputRef::new(location, content_type)
-                }));
-                if outputs.is_empty() {
-                    return UpstreamStatus::Failed(ProviderError::Transient("Kling reported success without any output".into()));
-                }
-                UpstreamStatus::Succeeded { outputs }
-            }
-            Phase::Failed => UpstreamStatus::Failed(task_failure(task.task_status_msg.as_deref())),
-            Phase::Unknown => WORDS.unknown(&task.task_status, None),
-        }
+        let succeeded = || {
+            let result = task.task_result.as_ref();
+            let videos = result.map(|r| r.videos.as_slice()).unwrap_or_default();
+            let images = result.map(|r| r.images.as_slice()).unwrap_or_default();
+            let mut outputs: Vec<OutputRef> =
+                videos.iter().filter_map(|v| v.url.clone()).map(|location| OutputRef::new(location, Some("video/mp4".into()))).collect();
+            outputs.extend(images.iter().filter_map(|i| i.url.clone()).map(|location| {
+                let content_type = Some(image_type_of_url(&location).to_string());
+                OutputRef::new(location, content_type)
+            }));
+            outputs_or_missing(outputs, "Kling reported success without any output")
+        };
+        WORDS.status(&task.task_status, succeeded, || task_failure(task.task_status_msg.as_deref()))
     }
 
     /// The endpoint and JSON body of a job.

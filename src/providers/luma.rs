@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{OutboundClient, OutboundError};
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, Phase, StatusWords, image_type_of_url};
+use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, StatusWords, image_type_of_url, outputs_or_missing};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue};
@@ -85,6 +85,15 @@ pub(crate) async fn fetch_url(client: &OutboundClient, location: &str, cap: u64)
     kit::fetch_keyless(client, &url, cap, |status| format!("Luma's output URL answered HTTP {status}"), None).await
 }
 
+/// What every Luma generation request carries: the model, the prompt and the aspect ratio.
+pub(crate) fn base_body(job: &ProviderJob) -> Value {
+    let mut body = json!({"model": job.upstream_model, "prompt": job.prompt});
+    if let Some(ParamValue::Text(ratio)) = job.params.get("aspect_ratio") {
+        body["aspect_ratio"] = json!(ratio);
+    }
+    body
+}
+
 /// Luma's generation states.
 static WORDS: StatusWords = StatusWords {
     provider: "luma",
@@ -99,47 +108,34 @@ impl Luma {
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
-        match WORDS.phase(&generation.state) {
-            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
-            Phase::Succeeded => {
-                let assets = generation.assets.as_ref();
-                // a video generation's `image` is the video's still: its thumbnail
-                let video = assets.and_then(|a| a.video.clone()).map(|location| {
-                    let video = OutputRef::new(location, Some("video/mp4".into()));
-                    match assets.and_then(|a| a.image.clone()) {
-                        Some(still) => video.with_thumbnail(still),
-                        None => video,
-                    }
-                });
-                let image = assets.and_then(|a| a.image.clone()).map(|location| {
-                    let content_type = Some(image_type_of_url(&location).to_string());
-                    OutputRef::new(location, content_type)
-                });
-                match video.or(image) {
-                    Some(output) => UpstreamStatus::Succeeded { outputs: vec![output] },
-                    None => UpstreamStatus::Failed(ProviderError::Transient("Luma reported completion without an asset".into())),
+        let succeeded = || {
+            let assets = generation.assets.as_ref();
+            // a video generation's `image` is the video's still: its thumbnail
+            let video = assets.and_then(|a| a.video.clone()).map(|location| {
+                let video = OutputRef::new(location, Some("video/mp4".into()));
+                match assets.and_then(|a| a.image.clone()) {
+                    Some(still) => video.with_thumbnail(still),
+                    None => video,
                 }
-            }
-            Phase::Failed => UpstreamStatus::Failed(wire::job_failure(
-                "",
-                generation
-                    .failure_reason
-                    .clone()
-                    .filter(|r| !r.is_empty())
-                    .unwrap_or_else(|| "Luma reported the generation as failed".into()),
-            )),
-            Phase::Unknown => WORDS.unknown(&generation.state, None),
-        }
+            });
+            let image = assets.and_then(|a| a.image.clone()).map(|location| {
+                let content_type = Some(image_type_of_url(&location).to_string());
+                OutputRef::new(location, content_type)
+            });
+            outputs_or_missing(video.or(image).into_iter().collect(), "Luma reported completion without an asset")
+        };
+        let failure = || {
+            let reason = generation.failure_reason.clone().filter(|r| !r.is_empty());
+            wire::job_failure("", reason.unwrap_or_else(|| "Luma reported the generation as failed".into()))
+        };
+        WORDS.status(&generation.state, succeeded, failure)
     }
 }
 
 #[async_trait]
 impl Provider for Luma {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
-        let mut body = json!({"model": job.upstream_model, "prompt": job.prompt});
-        if let Some(ParamValue::Text(ratio)) = job.params.get("aspect_ratio") {
-            body["aspect_ratio"] = json!(ratio);
-        }
+        let mut body = base_body(job);
         let path = match job.kind {
             MediaKind::Video => {
                 if let Some(ParamValue::Int(seconds)) = job.params.get("duration") {

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, Class, ErrorTable, Phase, StatusWords};
-use super::luma::{fetch_url, read_error};
+use super::kit::{self, Api, Auth, Class, ErrorTable, StatusWords, outputs_or_missing};
+use super::luma::{base_body, fetch_url, read_error};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -100,36 +100,26 @@ impl LumaAgents {
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {
-        match WORDS.phase(&generation.state) {
-            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
-            Phase::Succeeded => {
-                let outputs: Vec<OutputRef> = generation
-                    .output
-                    .iter()
-                    .filter_map(|o| {
-                        let url = o.url.clone().filter(|u| !u.is_empty())?;
-                        let content_type = match o.kind.as_deref() {
-                            Some("video") => "video/mp4",
-                            _ => kit::image_type_of_url(&url),
-                        };
-                        Some(OutputRef::new(url, Some(content_type.to_string())))
-                    })
-                    .collect();
-                if outputs.is_empty() {
-                    return UpstreamStatus::Failed(ProviderError::Transient("Luma reported completion without an output".into()));
-                }
-                UpstreamStatus::Succeeded { outputs }
-            }
-            Phase::Failed => UpstreamStatus::Failed(failure(generation.failure_code.as_deref(), generation.failure_reason.as_deref())),
-            Phase::Unknown => WORDS.unknown(&generation.state, None),
-        }
+        let succeeded = || {
+            let outputs: Vec<OutputRef> = generation
+                .output
+                .iter()
+                .filter_map(|o| {
+                    let url = o.url.clone().filter(|u| !u.is_empty())?;
+                    let content_type = match o.kind.as_deref() {
+                        Some("video") => "video/mp4",
+                        _ => kit::image_type_of_url(&url),
+                    };
+                    Some(OutputRef::new(url, Some(content_type.to_string())))
+                })
+                .collect();
+            outputs_or_missing(outputs, "Luma reported completion without an output")
+        };
+        WORDS.status(&generation.state, succeeded, || failure(generation.failure_code.as_deref(), generation.failure_reason.as_deref()))
     }
 
     fn body(&self, job: &ProviderJob) -> Value {
-        let mut body = json!({"model": job.upstream_model, "prompt": job.prompt});
-        if let Some(ParamValue::Text(ratio)) = job.params.get("aspect_ratio") {
-            body["aspect_ratio"] = json!(ratio);
-        }
+        let mut body = base_body(job);
         let reference = |role| job.references.iter().find(|r| r.role == role).map(|r| image_ref(&r.content_type, &r.bytes));
         match job.kind {
             MediaKind::Image => {

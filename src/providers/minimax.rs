@@ -40,8 +40,6 @@ struct BaseResp {
 #[derive(Debug, Deserialize)]
 struct Created {
     task_id: Option<String>,
-    #[serde(default)]
-    base_resp: BaseResp,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,8 +53,6 @@ struct Query {
 #[derive(Debug, Deserialize)]
 struct Retrieved {
     file: Option<FileObject>,
-    #[serde(default)]
-    base_resp: BaseResp,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,39 +61,14 @@ struct FileObject {
     bytes: Option<u64>,
 }
 
-/// Anything that carries a `base_resp`.
-trait Answer {
-    fn base_resp(&self) -> &BaseResp;
+impl Query {
     /// A failed task: its `base_resp` explains the failure rather than refusing the call.
-    fn failed_task(&self) -> bool {
-        false
-    }
-}
-
-impl Answer for Created {
-    fn base_resp(&self) -> &BaseResp {
-        &self.base_resp
-    }
-}
-impl Answer for Query {
-    fn base_resp(&self) -> &BaseResp {
-        &self.base_resp
-    }
     fn failed_task(&self) -> bool {
         self.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("fail") || s.eq_ignore_ascii_case("failed"))
     }
 }
-impl Answer for Retrieved {
-    fn base_resp(&self) -> &BaseResp {
-        &self.base_resp
-    }
-}
-impl Answer for BaseOnly {
-    fn base_resp(&self) -> &BaseResp {
-        &self.base_resp
-    }
-}
 
+/// The `base_resp` every answer carries.
 #[derive(Debug, Deserialize)]
 struct BaseOnly {
     #[serde(default)]
@@ -143,17 +114,28 @@ impl MiniMax {
     }
 
     /// One authenticated call to the API; an answer whose `base_resp` is not 0 is an error.
-    async fn call<T: DeserializeOwned + Answer>(&self, request: Result<OutboundRequest, OutboundError>) -> Result<T, ProviderError> {
+    async fn call<T: DeserializeOwned>(&self, request: Result<OutboundRequest, OutboundError>) -> Result<T, ProviderError> {
+        self.call_keeping(request, |_| false).await
+    }
+
+    /// [`MiniMax::call`], but an answer for which `failed_task` holds is kept whatever its
+    /// `base_resp` (the failure of a task, not a refused call).
+    async fn call_keeping<T: DeserializeOwned>(
+        &self,
+        request: Result<OutboundRequest, OutboundError>,
+        failed_task: impl Fn(&T) -> bool,
+    ) -> Result<T, ProviderError> {
         let RawAnswer { status, wait, body: bytes } = self.api.send_raw(request, None).await?;
         if !(200..300).contains(&status) {
             let base = serde_json::from_slice::<BaseOnly>(&bytes).map(|b| b.base_resp).unwrap_or_default();
             return Err(error_of(status, &base, wait));
         }
+        let BaseOnly { base_resp } = wire::parse_json(&bytes)?;
         let answer: T = wire::parse_json(&bytes)?;
-        match answer.base_resp().status_code {
+        match base_resp.status_code {
             None | Some(0) => Ok(answer),
-            Some(_) if answer.failed_task() => Ok(answer),
-            Some(_) => Err(error_of(status, answer.base_resp(), wait)),
+            Some(_) if failed_task(&answer) => Ok(answer),
+            Some(_) => Err(error_of(status, &base_resp, wait)),
         }
     }
 
@@ -220,7 +202,7 @@ impl Provider for MiniMax {
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
         let mut url = self.api.url("v1/query/video_generation")?;
         url.query_pairs_mut().append_pair("task_id", &handle.id);
-        let query: Query = self.call(self.api.client().get(&url)).await?;
+        let query: Query = self.call_keeping(self.api.client().get(&url), Query::failed_task).await?;
         self.status(&query)
     }
 

@@ -175,21 +175,16 @@ impl Provider for OpenAiImages {
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        // nothing runs upstream after the answer; drop what is held
-        self.inline.forget(&handle.id);
-        Ok(())
+        self.inline.cancel(handle)
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // OpenAI keeps no copy of base64 answers; only the copy held here goes
-        self.inline.forget(&handle.id);
-        Ok(false)
+        // OpenAI keeps no copy of base64 answers
+        self.inline.delete(handle)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.api.url("models")?;
-        let response = self.api.send(self.api.client().get(&url)).await?;
-        let list: ModelList = wire::read_json(response).await?;
+        let list: ModelList = self.api.get_json("models").await?;
         let images = list.data.iter().filter(|m| m.id.starts_with("gpt-image")).count();
         Ok(format!("The key works: {} models are visible, {images} of them GPT Image models.", list.data.len()))
     }

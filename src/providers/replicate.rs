@@ -371,8 +371,7 @@ impl Provider for Replicate {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.api.url("account")?;
-        let account: Account = wire::read_json(self.api.send(self.api.client().get(&url)).await?).await?;
+        let account: Account = self.api.get_json("account").await?;
         Ok(match account.username {
             Some(name) => format!("the key works (Replicate account {name})"),
             None => "the key works".into(),

@@ -238,9 +238,7 @@ impl Provider for Runway {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.api.url("organization")?;
-        let response = self.api.send(self.api.client().get(&url)).await?;
-        let organization: Organization = wire::read_json(response).await?;
+        let organization: Organization = self.api.get_json("organization").await?;
         Ok(match organization.credit_balance {
             Some(credits) => format!("The Runway key works; the organization has {credits} credits."),
             None => "The Runway key works.".into(),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, extension_of, image_type_of_format, int_param, text_param};
+use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, extension_of, image_type_of_format, int_param, key_works, text_param};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -195,24 +195,16 @@ impl Provider for Stability {
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        self.inline.forget(&handle.id);
-        Ok(())
+        self.inline.cancel(handle)
     }
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
-        // nothing is kept upstream; only the copy held here goes
-        self.inline.forget(&handle.id);
-        Ok(false)
+        self.inline.delete(handle)
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let url = self.api.url("v1/user/balance")?;
-        let response = self.api.send(self.api.client().get(&url)).await?;
-        let balance: Balance = wire::read_json(response).await?;
-        Ok(match balance.credits {
-            Some(credits) => format!("The key works: the account has {credits:.2} Stability credits."),
-            None => "The key works.".into(),
-        })
+        let balance: Balance = self.api.get_json("v1/user/balance").await?;
+        Ok(key_works(balance.credits, "Stability"))
     }
 }
 

@@ -89,13 +89,8 @@ pub async fn upload_picture(b: &Browser, bytes: Vec<u8>) -> Page {
     let token = b.csrf_token().await;
     let form = reqwest::multipart::Form::new()
         .part("picture", reqwest::multipart::Part::bytes(bytes).file_name("me.jpg").mime_str("image/jpeg").unwrap());
-    let request = b
-        .client
-        .post(format!("{}/account/picture?csrf_token={token}", b.base))
-        .header("origin", b.base.as_str())
-        .header("sec-fetch-site", "same-origin")
-        .multipart(form);
-    Browser::read(request.send().await.unwrap()).await
+    let same_origin = [("origin", b.base.as_str()), ("sec-fetch-site", "same-origin")];
+    b.post_multipart(&format!("/account/picture?csrf_token={token}"), form, &same_origin).await
 }
 
 #[tokio::test]

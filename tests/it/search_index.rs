@@ -5,11 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
+use reelvault::domain::ids::UserId;
+
 use crate::search::{generation, me, put, search, wait_total};
 use crate::support::api_get;
 use crate::support::generate;
 use crate::support::process::{BIN, Served, cli_admin_token, run};
-use crate::support::{app_with_credits, wait_terminal};
+use crate::support::{TestApp, app_with_credits, wait_terminal};
 
 fn index_dir(data: &Path) -> std::path::PathBuf {
     data.join("search/index")
@@ -38,6 +40,14 @@ fn damage_segments(data: &Path) {
     assert!(damaged > 0, "there were segment files to damage");
 }
 
+/// Stores `count` generations of the member with `token`, prompted `word 0`, `word 1`, …;
+/// the member's id.
+async fn put_numbered(app: &TestApp, token: &str, word: &str, count: i64) -> UserId {
+    let owner = me(&app.url, token).await;
+    put(app, (0..count).map(|n| generation(owner, &format!("{word} {n}"), 1_000 + n)).collect()).await;
+    owner
+}
+
 fn meta(data: &Path) -> String {
     std::fs::read_to_string(index_dir(data).join("meta.json")).unwrap()
 }
@@ -45,8 +55,7 @@ fn meta(data: &Path) -> String {
 #[tokio::test]
 async fn a_missing_damaged_or_outdated_index_is_rebuilt_at_start() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 10).await;
-    let owner = me(&app.url, &token).await;
-    put(&app, (0..5).map(|n| generation(owner, &format!("ember {n}"), 1_000 + n)).collect()).await;
+    put_numbered(&app, &token, "ember", 5).await;
     wait_total(&app.url, &token, "q=ember", 5).await;
     assert!(meta(&app.data_dir()).contains(r#"\"schema\":1"#), "the commit point is the payload: {}", meta(&app.data_dir()));
 
@@ -122,8 +131,7 @@ async fn kill_9_before_the_indexer_commits_loses_nothing_the_outbox_is_replayed(
 #[tokio::test]
 async fn reindex_rebuilds_with_progress_when_the_service_is_stopped_or_running() {
     let (app, _admin, token) = app_with_credits(Duration::ZERO, 10).await;
-    let owner = me(&app.url, &token).await;
-    put(&app, (0..7).map(|n| generation(owner, &format!("harbour {n}"), 1_000 + n)).collect()).await;
+    let owner = put_numbered(&app, &token, "harbour", 7).await;
     wait_total(&app.url, &token, "q=harbour", 7).await;
 
     let mut direct = None;
@@ -165,8 +173,7 @@ async fn reindex_rebuilds_with_progress_when_the_service_is_stopped_or_running()
 async fn a_graceful_stop_commits_what_the_indexer_holds() {
     let app = crate::support::TestApp::start_with(|c| c.search.commit_interval = Duration::from_secs(3600)).await;
     let (_admin, token) = crate::support::admin_with_credits(&app, 10).await;
-    let owner = me(&app.url, &token).await;
-    put(&app, (0..3).map(|n| generation(owner, &format!("willow {n}"), 1_000 + n)).collect()).await;
+    put_numbered(&app, &token, "willow", 3).await;
     // applied to the writer but not committed: an hour between commits
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -110,9 +110,9 @@ async fn the_new_generation_page_submits_and_the_status_streams_live() {
         .text("param_duration", "2")
         .text("param_aspect_ratio", "16:9")
         .text("param_seed", "");
-    let r = admin.client.post(format!("{}{action}", app.url)).header("origin", app.url.as_str()).multipart(multipart).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let r = admin.post_multipart(&action, multipart, &[("origin", app.url.as_str())]).await;
+    assert_eq!(r.status, 303);
+    let location = r.location().unwrap().to_string();
     assert!(location.starts_with("/generations/"));
     let page = admin.get(&location).await;
     assert!(page.attr_of("[sse-connect]", "sse-connect").is_some(), "a running job's page listens for live updates");
@@ -127,21 +127,9 @@ async fn the_new_generation_page_submits_and_the_status_streams_live() {
     assert_eq!(done.count("video.player"), 1);
     assert!(done.attr_of("video.player", "src").unwrap().contains("sig="));
 
-    let bad = admin
-        .client
-        .post(format!("{}{action}", app.url))
-        .multipart(reqwest::multipart::Form::new().text("model", "demo-video").text("prompt", ""))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 422);
-    let forged = admin
-        .client
-        .post(format!("{}/generate", app.url))
-        .multipart(reqwest::multipart::Form::new().text("model", "demo-video").text("prompt", "x"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), 403, "multipart forms need the CSRF token too");
+    let form = |prompt| reqwest::multipart::Form::new().text("model", "demo-video").text("prompt", prompt);
+    assert_eq!(admin.post_multipart(&action, form(""), &[]).await.status, 422);
+    let forged = admin.post_multipart("/generate", form("x"), &[]).await;
+    assert_eq!(forged.status, 403, "multipart forms need the CSRF token too");
     app.stop().await;
 }

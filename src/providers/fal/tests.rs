@@ -5,7 +5,6 @@ use std::sync::atomic::AtomicUsize;
 
 use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
-use futures_util::TryStreamExt;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::json;
 
@@ -237,23 +236,9 @@ async fn failures_and_http_errors_map_to_classes() {
 
 #[tokio::test]
 async fn cdn_outputs_are_fetched_without_the_key_and_capped() {
-    let cdn = FakeUpstream::start(|r| match r.path.as_str() {
-        "/files/clip.mp4" => Reply::bytes(200, "video/mp4", Bytes::from_static(b"\x00\x00\x00\x18ftypmp42")),
-        "/files/huge.mp4" => Reply::bytes(200, "video/mp4", vec![0u8; 8192]),
-        _ => Reply::status(404),
-    })
-    .await;
     let api = FakeUpstream::start(|_| Reply::status(500)).await;
-    let fal = adapter(&api);
     let handle = handle_for(&api, "fal-ai/kling-video", "r1");
-    let out = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
-    let chunks: Vec<Bytes> = fal.fetch(&handle, &out("files/clip.mp4"), 1 << 20).await.unwrap().try_collect().await.unwrap();
-    assert_eq!(chunks.concat(), b"\x00\x00\x00\x18ftypmp42");
-    assert_eq!(fal.fetch(&handle, &out("files/huge.mp4"), 4096).await.err(), Some(ProviderError::TooLarge { cap: 4096 }));
-    assert_eq!(fal.fetch(&handle, &out("files/expired.mp4"), 4096).await.err().map(|e| e.code()), Some("provider.not_found"));
-    assert!(cdn.requests().iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
-    assert!(api.requests().is_empty());
-    cdn.stop().await;
+    testing::assert_cdn_outputs_fetched_keyless(&adapter(&api), &handle, &api).await;
     api.stop().await;
 }
 

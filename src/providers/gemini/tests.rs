@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
-use futures_util::StreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::providers::ReferenceImage;
 use crate::providers::kit::testing::{self, connection};
 
@@ -33,21 +31,8 @@ fn video_job() -> ProviderJob {
     job(MediaKind::Video, "veo-3.1-generate-preview", &params, Vec::new())
 }
 
-fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceImage {
-    ReferenceImage { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
-}
-
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-async fn collect(stream: ByteStream) -> Result<Vec<u8>, ProviderError> {
-    let mut out = Vec::new();
-    let mut stream = stream;
-    while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk?);
-    }
-    Ok(out)
 }
 
 fn error(status: u16, grpc: &str, message: &str) -> Reply {
@@ -98,9 +83,9 @@ async fn veo_request_is_exact_and_the_operation_walks_to_a_keyed_download_and_de
     job.negative_prompt = Some("blurry".into());
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/gemini/s3cret").unwrap());
     job.references = vec![
-        reference(ReferenceRole::FirstFrame, b"first"),
-        reference(ReferenceRole::LastFrame, b"last"),
-        reference(ReferenceRole::Reference, b"asset one"),
+        testing::reference(ReferenceRole::FirstFrame, b"first"),
+        testing::reference(ReferenceRole::LastFrame, b"last"),
+        testing::reference(ReferenceRole::Reference, b"asset one"),
     ];
     let submitted = gemini.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, OP);
@@ -125,7 +110,7 @@ async fn veo_request_is_exact_and_the_operation_walks_to_a_keyed_download_and_de
     let UpstreamStatus::Succeeded { outputs } = gemini.poll(&submitted.handle).await.unwrap() else { panic!("not done") };
     assert_eq!(outputs.len(), 1);
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
-    let bytes = collect(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap();
+    let bytes = testing::drain(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap();
     assert_eq!(bytes, MP4);
     assert_eq!(fake.requests_to("GET /v1beta/files/vid1:download").len(), 1);
 
@@ -153,7 +138,7 @@ async fn a_redirected_download_leaves_the_key_on_the_api_host() {
     let gemini = adapter(&api, Duration::from_secs(5));
     let handle = UpstreamHandle { id: OP.into(), data: Default::default() };
     let output = OutputRef::new(api.at("v1beta/files/vid1:download?alt=media").to_string(), None);
-    let bytes = collect(gemini.fetch(&handle, &output, 1 << 20).await.unwrap()).await.unwrap();
+    let bytes = testing::drain(gemini.fetch(&handle, &output, 1 << 20).await.unwrap()).await.unwrap();
     assert_eq!(bytes, MP4);
     let api_hits = api.requests();
     assert_eq!(api_hits.len(), 2, "the same-host hop is followed with the key");
@@ -239,7 +224,7 @@ async fn rai_filters_and_failed_operations_map_to_their_classes() {
     *answer.lock().unwrap() = json!({"name": OP, "done": true, "response": {"generateVideoResponse": {"generatedSamples": [{"video": {"encodedVideo": b64(MP4), "encoding": "video/mp4"}}]}}});
     let UpstreamStatus::Succeeded { outputs } = gemini.poll(&handle).await.unwrap() else { panic!("inline video") };
     assert!(InlineOutputs::is_inline(&outputs[0]));
-    assert_eq!(collect(gemini.fetch(&handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), MP4);
+    assert_eq!(testing::drain(gemini.fetch(&handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), MP4);
     fake.stop().await;
 }
 
@@ -286,10 +271,7 @@ async fn http_errors_map_to_the_classes() {
 
 #[tokio::test]
 async fn a_submit_that_never_answers_times_out() {
-    let fake = FakeUpstream::start(|_: &Request| Reply::hang()).await;
-    let gemini = adapter(&fake, Duration::from_millis(300));
-    assert_eq!(gemini.submit(&video_job()).await.unwrap_err(), ProviderError::Timeout);
-    fake.stop().await;
+    testing::assert_submit_times_out(|fake| adapter(fake, Duration::from_millis(300)), &video_job()).await;
 }
 
 /// A generateContent fake that answers `answer`.
@@ -321,7 +303,8 @@ async fn an_image_request_is_exact_and_its_inline_image_is_held_until_deleted() 
     ]}, "finishReason": "STOP"}]});
     let fake = image_fake(answer).await;
     let gemini = adapter(&fake, Duration::from_secs(5));
-    let job = image_job(vec![reference(ReferenceRole::Reference, b"ref one"), reference(ReferenceRole::Reference, b"ref two")]);
+    let job =
+        image_job(vec![testing::reference(ReferenceRole::Reference, b"ref one"), testing::reference(ReferenceRole::Reference, b"ref two")]);
     let submitted = gemini.submit(&job).await.unwrap();
     let sent = &fake.requests()[0];
     assert_eq!(
@@ -338,7 +321,7 @@ async fn an_image_request_is_exact_and_its_inline_image_is_held_until_deleted() 
     let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("synchronous") };
     assert_eq!(outputs.len(), 1, "thought images are not outputs");
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/jpeg"));
-    assert_eq!(collect(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), b"final jpeg");
+    assert_eq!(testing::drain(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), &b"final jpeg"[..]);
     assert_eq!(gemini.fetch(&submitted.handle, &outputs[0], 3).await.err(), Some(ProviderError::TooLarge { cap: 3 }));
     gemini.delete_upstream(&submitted.handle).await.unwrap();
     assert_eq!(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.err().map(|e| e.code()), Some("provider.not_found"));
@@ -399,14 +382,8 @@ async fn test_connection_lists_models_with_the_key() {
     assert!(said.contains("3 models") && said.contains("2 of them Veo"), "{said}");
     assert_eq!(fake.requests()[0].query_param("pageSize").as_deref(), Some("1000"));
 
-    let wrong = Gemini::new(&ConnectionConfig {
-        base_url: Some(fake.at("v1beta/")),
-        api_key: Some(Secret::new("wrong")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("gemini", "gemini")
-    })
-    .unwrap();
-    assert_eq!(wrong.test_connection().await.unwrap_err().code(), "provider.auth");
+    let wrong = Gemini::new(&ConnectionConfig { base_url: Some(fake.at("v1beta/")), ..connection(&fake, "gemini", "wrong") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }
 

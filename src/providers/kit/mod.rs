@@ -9,8 +9,14 @@
 //! - [`fetch_keyless`] / [`stream_body`] (`download`): outputs on signed or public URLs,
 //!   fetched without credentials and capped in size.
 //! - `media`: typed parameter readers and image types from formats, extensions and URLs.
-//! - [`StatusWords`] (`poll`): a provider's job-status words → pending, succeeded or failed.
-//! - `testing` (tests only): one builder for jobs and one for connections, for adapter tests.
+//! - [`StatusWords`] (`poll`): a provider's job-status words → pending, succeeded or failed;
+//!   [`StatusWords::status`] turns a word into the job's status, [`outputs_or_missing`] a
+//!   finished job's outputs.
+//! - [`key_works`]: what a key test says about the account's credit balance.
+//! - `testing` (tests only): builders for jobs, connections and references, and the scenarios
+//!   every adapter test runs (`assert_submit_errors`, `assert_submit_times_out`,
+//!   `assert_key_refused`, `assert_expired_and_oversized_refused`,
+//!   `assert_cdn_outputs_fetched_keyless`).
 //!
 //! # Writing an adapter
 //! 1. Declare `static ERRORS: ErrorTable` with a `read` function for the provider's error
@@ -20,9 +26,10 @@
 //!    [`Api::send_with`] for keys minted per call, like Kling's JWT).
 //! 3. Write the request bodies and response shapes; send with `api.send(api.client().post(&url)…)`
 //!    or [`Api::get_json`] / [`Api::post_json`]; read answers with `wire::read_json`.
-//! 4. Map job states with a [`StatusWords`] table; fetch outputs with [`fetch_keyless`] when
+//! 4. Map job states with a [`StatusWords`] table and [`StatusWords::status`]; fetch outputs with [`fetch_keyless`] when
 //!    they live on a CDN, or `api.send` when they need the key.
-//! 5. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}`.
+//! 5. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}` and
+//!    its shared scenarios.
 
 mod download;
 mod errors;
@@ -36,12 +43,21 @@ use serde::de::DeserializeOwned;
 pub use download::{fetch_keyless, stream_body};
 pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
 pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
-pub use poll::{Phase, StatusWords};
+pub use poll::{Phase, StatusWords, outputs_or_missing};
 
 use super::ProviderError;
 use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
 use super::wire;
 use crate::config::ConnectionConfig;
+
+/// What a key test reports when the API answers with the account's credit balance (in
+/// `unit` credits), if it sent one.
+pub fn key_works(credits: Option<f64>, unit: &str) -> String {
+    match credits {
+        Some(credits) => format!("The key works: the account has {credits:.2} {unit} credits."),
+        None => "The key works.".into(),
+    }
+}
 
 /// How a connection's API key goes on a request.
 #[derive(Debug, Clone, Copy)]

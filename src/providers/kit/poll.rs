@@ -1,6 +1,7 @@
 //! Polling helpers: a provider's job-status words sorted into phases.
 
-use crate::providers::{UpstreamStatus, wire};
+use crate::domain::generation::OutputRef;
+use crate::providers::{ProviderError, UpstreamStatus, wire};
 
 /// Where a job stands, as its status word says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,31 @@ impl StatusWords {
     pub fn unknown(&self, word: &str, progress: Option<u8>) -> UpstreamStatus {
         wire::unknown_status(self.provider, word, progress)
     }
+
+    /// The status of a job whose word is `word` and whose answer tells no progress: pending
+    /// (poll again when the engine likes), `succeeded()`, failed with `failure()`, or unknown.
+    pub fn status(
+        &self,
+        word: &str,
+        succeeded: impl FnOnce() -> UpstreamStatus,
+        failure: impl FnOnce() -> ProviderError,
+    ) -> UpstreamStatus {
+        match self.phase(word) {
+            Phase::Pending => UpstreamStatus::Pending { progress: None, poll_after: None },
+            Phase::Succeeded => succeeded(),
+            Phase::Failed => UpstreamStatus::Failed(failure()),
+            Phase::Unknown => self.unknown(word, None),
+        }
+    }
+}
+
+/// A finished job's status: its `outputs`, or, when the provider reported success without
+/// any, a transient failure saying `missing`.
+pub fn outputs_or_missing(outputs: Vec<OutputRef>, missing: &str) -> UpstreamStatus {
+    if outputs.is_empty() {
+        return UpstreamStatus::Failed(ProviderError::Transient(missing.into()));
+    }
+    UpstreamStatus::Succeeded { outputs }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The provider unit-test kit: one builder for connections to a loopback fake upstream, one
-//! for jobs, and the small readers every adapter test needs.
+//! for jobs, the small readers every adapter test needs, and the scenarios adapters share.
 
 use std::time::Duration;
 
@@ -88,6 +88,15 @@ pub fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceImage {
     ReferenceImage { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
 }
 
+/// A first frame (PNG, `first`) and a last frame (JPEG, `last`): the references of a video
+/// that runs from one image to another.
+pub fn first_and_last_frames() -> Vec<ReferenceImage> {
+    vec![
+        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
+        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
+    ]
+}
+
 /// A handle with `id` and no data.
 pub fn handle(id: &str) -> UpstreamHandle {
     UpstreamHandle { id: id.into(), data: Default::default() }
@@ -97,6 +106,51 @@ pub fn handle(id: &str) -> UpstreamHandle {
 pub async fn drain(stream: ByteStream) -> Result<Bytes, ProviderError> {
     let chunks: Vec<Bytes> = stream.try_collect().await?;
     Ok(chunks.concat().into())
+}
+
+/// Checks that the key test of `provider` (built with a key the fake refuses) fails as
+/// `provider.auth`.
+pub async fn assert_key_refused(provider: &dyn Provider) {
+    assert_eq!(provider.test_connection().await.map_err(|e| e.code()), Err("provider.auth"));
+}
+
+/// Checks that `job`, submitted to a fake answering each reply of `cases`, fails with the
+/// error code beside it; `adapter` builds the adapter for a fake.
+pub async fn assert_submit_errors<P: Provider>(adapter: impl Fn(&FakeUpstream) -> P, job: &ProviderJob, cases: Vec<(Reply, &str)>) {
+    for (reply, code) in cases {
+        let fake = FakeUpstream::start(move |_| reply.clone()).await;
+        let err = adapter(&fake).submit(job).await.expect_err("an error");
+        assert_eq!(err.code(), code, "{err}");
+        fake.stop().await;
+    }
+}
+
+/// Checks that `job`, submitted to an upstream that never answers, fails as `Timeout`;
+/// `adapter` builds the adapter with a short timeout for a fake.
+pub async fn assert_submit_times_out<P: Provider>(adapter: impl FnOnce(&FakeUpstream) -> P, job: &ProviderJob) {
+    let fake = FakeUpstream::start(|_| Reply::hang()).await;
+    assert_eq!(adapter(&fake).submit(job).await.unwrap_err(), ProviderError::Timeout);
+    fake.stop().await;
+}
+
+/// Checks that outputs on another host (a CDN) are fetched without the key: one streams
+/// whole, one over the cap is `TooLarge`, one the CDN does not have is `NotFound`, and the
+/// adapter's own API (the fake `api`) is never asked. `handle` is the job the outputs belong to.
+pub async fn assert_cdn_outputs_fetched_keyless(provider: &dyn Provider, handle: &UpstreamHandle, api: &FakeUpstream) {
+    let cdn = FakeUpstream::start(|r| match r.path.as_str() {
+        "/files/out.mp4" => Reply::bytes(200, "video/mp4", Bytes::from_static(b"\x00\x00\x00\x18ftypmp42")),
+        "/files/big.mp4" => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
+        _ => Reply::status(404),
+    })
+    .await;
+    let at = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
+    let stream = provider.fetch(handle, &at("files/out.mp4"), 1 << 20).await.unwrap();
+    assert_eq!(drain(stream).await.unwrap(), &b"\x00\x00\x00\x18ftypmp42"[..]);
+    assert_eq!(provider.fetch(handle, &at("files/big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
+    assert_eq!(provider.fetch(handle, &at("files/expired.mp4"), 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
+    assert!(cdn.requests().iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
+    assert!(api.requests().is_empty());
+    cdn.stop().await;
 }
 
 /// Checks what every adapter that downloads outputs from signed URLs must do: an output URL

@@ -150,10 +150,7 @@ async fn frames_go_as_raw_base64_to_image2video_with_mode() {
         "kling-v2-1",
         &[("duration", ParamValue::Int(10)), ("aspect_ratio", ParamValue::Text("16:9".into())), ("mode", ParamValue::Text("pro".into()))],
     );
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     let submitted = kling.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.data[QUERY], "v1/videos/image2video");
     assert_eq!(
@@ -212,12 +209,7 @@ async fn business_codes_and_statuses_map_to_the_classes() {
         (error(200, 1301, "prompt hit the content policy"), "provider.content_policy"),
         (Reply::text(200, "<html>oops"), "provider.transient"),
     ];
-    for (reply, code) in cases {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake).submit(&video_job()).await.expect_err("an error");
-        assert_eq!(err.code(), code, "{err}");
-        fake.stop().await;
-    }
+    testing::assert_submit_errors(adapter, &video_job(), cases).await;
 }
 
 #[tokio::test]
@@ -296,9 +288,8 @@ fn a_token_is_reused_until_five_minutes_are_left() {
 
 #[tokio::test]
 async fn a_hanging_upstream_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let kling = Kling::new(&config(&fake, Duration::from_millis(300))).unwrap();
-    assert_eq!(kling.submit(&video_job()).await.unwrap_err(), ProviderError::Timeout);
+    let short = |fake: &FakeUpstream| Kling::new(&config(fake, Duration::from_millis(300))).unwrap();
+    testing::assert_submit_times_out(short, &video_job()).await;
 }
 
 #[tokio::test]

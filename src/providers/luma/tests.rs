@@ -135,12 +135,7 @@ async fn errors_map_to_the_classes() {
         (Reply::json(500, json!({"detail": "Internal Server Error"})), "provider.transient"),
         (Reply::text(200, "not json"), "provider.transient"),
     ];
-    for (reply, code) in cases {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake).submit(&video_job()).await.expect_err("an error");
-        assert_eq!(err.code(), code, "{err}");
-        fake.stop().await;
-    }
+    testing::assert_submit_errors(adapter, &video_job(), cases).await;
     let fake = FakeUpstream::start(|_| Reply::json(429, json!({"detail": "Too many requests"})).header("retry-after", 3)).await;
     let err = adapter(&fake).poll(&UpstreamHandle { id: "g".into(), data: Default::default() }).await.unwrap_err();
     assert_eq!(err, ProviderError::RateLimited { retry_after: Some(Duration::from_secs(3)), message: "Too many requests".into() });
@@ -174,9 +169,8 @@ async fn failed_generations_and_unknown_states() {
 
 #[tokio::test]
 async fn a_hanging_upstream_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let luma = Luma::new(&config(&fake, Duration::from_millis(300))).unwrap();
-    assert_eq!(luma.submit(&video_job()).await.unwrap_err(), ProviderError::Timeout);
+    let short = |fake: &FakeUpstream| Luma::new(&config(fake, Duration::from_millis(300))).unwrap();
+    testing::assert_submit_times_out(short, &video_job()).await;
 }
 
 #[tokio::test]

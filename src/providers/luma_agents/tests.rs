@@ -66,10 +66,7 @@ async fn a_video_with_frames_is_submitted_inline_polled_and_fetched() {
     let agents = adapter(&fake);
     let mut job = video_job();
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/agents/s").unwrap());
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     let submitted = agents.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "a-1");
     let create = &fake.requests_to("POST /generations")[0];
@@ -163,12 +160,7 @@ async fn http_errors_map_to_the_classes() {
         (Reply::json(503, json!({"message": "overloaded"})), "provider.transient"),
         (Reply::text(200, "<html>"), "provider.transient"),
     ];
-    for (reply, code) in cases {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake).submit(&video_job()).await.expect_err("an error");
-        assert_eq!(err.code(), code, "{err}");
-        fake.stop().await;
-    }
+    testing::assert_submit_errors(adapter, &video_job(), cases).await;
     let fake = FakeUpstream::start(|_| {
         Reply::json(429, json!({"error": {"code": "rate_limited", "message": "slow down"}})).header("retry-after", 2)
     })

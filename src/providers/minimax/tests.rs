@@ -10,8 +10,6 @@ use crate::config::Secret;
 use crate::domain::catalog::MediaKind;
 use crate::providers::kit::testing::{self, connection, drain};
 
-use crate::providers::ReferenceImage;
-
 const KEY: &str = "mm-test-key";
 
 fn config(fake: &FakeUpstream, timeout: Duration) -> ConnectionConfig {
@@ -69,10 +67,7 @@ async fn a_video_is_submitted_polled_and_downloaded_in_two_steps() {
     let minimax = adapter(&fake);
     let mut job = job();
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/mm/s").unwrap());
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     let submitted = minimax.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "106916112212032");
     let create = &fake.requests_to("POST /v1/video_generation")[0];
@@ -116,12 +111,7 @@ async fn base_resp_codes_and_statuses_map_to_the_classes() {
         (Reply::status(400), "provider.invalid_input"),
         (Reply::text(200, "{not json"), "provider.transient"),
     ];
-    for (reply, code) in cases {
-        let fake = FakeUpstream::start(move |_| reply.clone()).await;
-        let err = adapter(&fake).submit(&job()).await.expect_err("an error");
-        assert_eq!(err.code(), code, "{err}");
-        fake.stop().await;
-    }
+    testing::assert_submit_errors(adapter, &job(), cases).await;
 }
 
 #[tokio::test]
@@ -158,9 +148,8 @@ async fn failed_tasks_and_unknown_statuses() {
 
 #[tokio::test]
 async fn a_hanging_upstream_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let minimax = MiniMax::new(&config(&fake, Duration::from_millis(300))).unwrap();
-    assert_eq!(minimax.submit(&job()).await.unwrap_err(), ProviderError::Timeout);
+    let short = |fake: &FakeUpstream| MiniMax::new(&config(fake, Duration::from_millis(300))).unwrap();
+    testing::assert_submit_times_out(short, &job()).await;
 }
 
 #[tokio::test]
@@ -201,5 +190,5 @@ async fn test_connection_lists_files() {
     let request = &fake.requests()[0];
     assert_eq!((request.path.as_str(), request.query_param("purpose").as_deref()), ("/v1/files/list", Some("video_generation")));
     let wrong = MiniMax::new(&ConnectionConfig { api_key: Some(Secret::new("nope")), ..config(&fake, Duration::from_secs(1)) }).unwrap();
-    assert_eq!(wrong.test_connection().await.unwrap_err().code(), "provider.auth");
+    testing::assert_key_refused(&wrong).await;
 }

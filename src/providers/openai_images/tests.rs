@@ -9,7 +9,6 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::kit::testing::{self, connection};
@@ -187,10 +186,7 @@ async fn http_errors_map_to_the_classes() {
 
 #[tokio::test]
 async fn a_submit_that_never_answers_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let err = adapter(&fake, Duration::from_millis(300)).submit(&job(1)).await.unwrap_err();
-    assert_eq!(err, ProviderError::Timeout);
-    fake.stop().await;
+    testing::assert_submit_times_out(|fake| adapter(fake, Duration::from_millis(300)), &job(1)).await;
 }
 
 #[tokio::test]
@@ -231,13 +227,8 @@ async fn test_connection_lists_models_with_the_key() {
     let message = adapter(&fake, Duration::from_secs(2)).test_connection().await.unwrap();
     assert_eq!(message, "The key works: 3 models are visible, 2 of them GPT Image models.");
     assert_eq!(fake.requests()[0].route(), "GET /v1/models");
-    let wrong = OpenAiImages::new(&ConnectionConfig {
-        base_url: Some(fake.at("v1")),
-        api_key: Some(Secret::new("sk-wrong")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("oai-images", "openai_images")
-    })
-    .unwrap();
-    assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
+    let wrong =
+        OpenAiImages::new(&ConnectionConfig { base_url: Some(fake.at("v1")), ..connection(&fake, "openai_images", "sk-wrong") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }

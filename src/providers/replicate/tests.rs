@@ -120,10 +120,7 @@ async fn a_version_is_created_on_predictions_with_references_as_data_uris() {
     let mut job = job("bytedance/seedance-1-pro:5e1f2c");
     job.params = BTreeMap::from([("duration".to_string(), ParamValue::Int(5))]);
     job.negative_prompt = Some("blur".into());
-    job.references = vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
-    ];
+    job.references = testing::first_and_last_frames();
     // a short connection timeout leaves no room for Prefer: wait
     let replicate = Replicate::new(&config(&fake, Duration::from_secs(1))).unwrap();
     let submitted = replicate.submit(&job).await.unwrap();
@@ -245,27 +242,14 @@ async fn http_errors_map_to_classes_with_retry_after() {
 
 #[tokio::test]
 async fn outputs_on_another_host_are_fetched_without_the_key_and_capped() {
-    let cdn = FakeUpstream::start(|r| match r.path.as_str() {
-        "/files/out.webp" => Reply::bytes(200, "image/webp", Bytes::from_static(b"RIFF....WEBP")),
-        "/files/big.mp4" => Reply::bytes(200, "video/mp4", vec![0u8; 4096]),
-        _ => Reply::json(404, json!({"detail": "expired"})),
-    })
-    .await;
     let api = FakeUpstream::start(|_| Reply::status(500)).await;
     let replicate = adapter(&api);
-    let out = |path: &str| OutputRef::new(cdn.at(path).to_string(), None);
-    let stream = replicate.fetch(&handle("p1"), &out("files/out.webp"), 1 << 20).await.unwrap();
-    let bytes: Vec<Bytes> = stream.try_collect().await.unwrap();
-    assert_eq!(bytes.concat(), b"RIFF....WEBP");
-    assert!(cdn.requests().iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
-    assert_eq!(replicate.fetch(&handle("p1"), &out("files/big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
-    assert_eq!(replicate.fetch(&handle("p1"), &out("files/expired.png"), 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
+    testing::assert_cdn_outputs_fetched_keyless(&replicate, &handle("p1"), &api).await;
     let inline = OutputRef::new("data:image/png;base64,aGVsbG8=", content_type_of("data:image/png;base64,aGVsbG8="));
     assert_eq!(inline.content_type.as_deref(), Some("image/png"));
     let bytes: Vec<Bytes> = replicate.fetch(&handle("p1"), &inline, 100).await.unwrap().try_collect().await.unwrap();
     assert_eq!(bytes.concat(), b"hello");
     assert!(api.requests().is_empty());
-    cdn.stop().await;
     api.stop().await;
 }
 
@@ -332,7 +316,7 @@ async fn test_connection_reads_the_account() {
     assert_eq!(fake.requests()[0].route(), "GET /v1/account");
     let wrong =
         Replicate::new(&ConnectionConfig { api_key: Some(Secret::new("r8_wrong")), ..config(&fake, Duration::from_secs(5)) }).unwrap();
-    assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }
 

@@ -3,12 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
-use futures_util::StreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::ParamValue;
 use crate::providers::kit::testing::{self, connection};
 
@@ -29,24 +26,12 @@ fn video_params() -> Vec<(&'static str, ParamValue)> {
     vec![("duration", ParamValue::Int(5)), ("ratio", ParamValue::Text("1280:720".into())), ("seed", ParamValue::Int(42))]
 }
 
-fn frame(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceImage {
-    ReferenceImage { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
-}
-
 fn data(bytes: &[u8]) -> String {
     format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 fn authorized(r: &Request) -> bool {
     r.header("authorization") == Some(&format!("Bearer {KEY}")) && r.header("x-runway-version") == Some(API_VERSION)
-}
-
-async fn collect(mut stream: ByteStream) -> Result<Vec<u8>, ProviderError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk?);
-    }
-    Ok(out)
 }
 
 /// A Runway fake answering each poll with the next of `polls` (the last one repeats);
@@ -97,7 +82,7 @@ async fn image_to_video_is_exact_walks_the_statuses_and_fetches_without_the_key(
     ])
     .await;
     let runway = adapter(&fake, Duration::from_secs(5));
-    let job = job(MediaKind::Video, "gen4_turbo", &video_params(), vec![frame(ReferenceRole::FirstFrame, b"first frame")]);
+    let job = job(MediaKind::Video, "gen4_turbo", &video_params(), vec![testing::reference(ReferenceRole::FirstFrame, b"first frame")]);
     let submitted = runway.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, TASK);
     let sent = &fake.requests_to("POST /v1/image_to_video")[0];
@@ -111,7 +96,7 @@ async fn image_to_video_is_exact_walks_the_statuses_and_fetches_without_the_key(
     assert!(matches!(runway.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { progress: Some(42), .. }));
     let UpstreamStatus::Succeeded { outputs } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
-    assert_eq!(collect(runway.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), MP4);
+    assert_eq!(testing::drain(runway.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), MP4);
     assert_eq!(cdn.requests()[0].header("authorization"), None, "the key stays off the CDN");
     assert_eq!(runway.fetch(&submitted.handle, &outputs[0], 10).await.err(), Some(ProviderError::TooLarge { cap: 10 }));
 
@@ -132,7 +117,7 @@ async fn text_to_video_and_text_to_image_requests_are_exact() {
         fake.requests_to("POST /v1/text_to_video")[0].json(),
         json!({"model": "gen4.5", "promptText": "a paper boat on a puddle", "ratio": "1280:720", "duration": 5, "seed": 42})
     );
-    let with_frame = job(MediaKind::Video, "gen4.5", &video_params(), vec![frame(ReferenceRole::FirstFrame, b"f")]);
+    let with_frame = job(MediaKind::Video, "gen4.5", &video_params(), vec![testing::reference(ReferenceRole::FirstFrame, b"f")]);
     runway.submit(&with_frame).await.unwrap();
     assert_eq!(fake.requests_to("POST /v1/image_to_video")[0].json()["promptImage"], data(b"f"));
 
@@ -141,7 +126,7 @@ async fn text_to_video_and_text_to_image_requests_are_exact() {
     assert!(fake.requests_to("POST /v1/text_to_video").len() == 1, "gen4_turbo without a frame is refused before sending");
 
     let params = [("ratio", ParamValue::Text("1920:1080".into())), ("seed", ParamValue::Int(7))];
-    let refs = vec![frame(ReferenceRole::Reference, b"cat"), frame(ReferenceRole::Reference, b"hat")];
+    let refs = vec![testing::reference(ReferenceRole::Reference, b"cat"), testing::reference(ReferenceRole::Reference, b"hat")];
     let image = job(MediaKind::Image, "gen4_image", &params, refs);
     let submitted = runway.submit(&image).await.unwrap();
     assert_eq!(
@@ -233,7 +218,7 @@ async fn an_expired_output_url_is_refreshed_from_the_task_or_is_not_found() {
 
     let fake = runway_fake(vec![task("SUCCEEDED", json!({"output": [fresh]}))]).await;
     let runway = adapter(&fake, Duration::from_secs(5));
-    assert_eq!(collect(runway.fetch(&handle, &output, 1 << 20).await.unwrap()).await.unwrap(), MP4);
+    assert_eq!(testing::drain(runway.fetch(&handle, &output, 1 << 20).await.unwrap()).await.unwrap(), MP4);
     assert_eq!(fake.requests_to("GET /v1/tasks/").len(), 1, "the task was asked for fresh URLs");
     fake.stop().await;
 
@@ -257,13 +242,7 @@ async fn cancel_deletes_the_task_and_test_connection_reads_the_balance() {
     assert_eq!(fake.requests_to("DELETE /v1/tasks/").len(), 1);
     let said = runway.test_connection().await.unwrap();
     assert!(said.contains("1234 credits"), "{said}");
-    let wrong = Runway::new(&ConnectionConfig {
-        base_url: Some(fake.at("v1/")),
-        api_key: Some(Secret::new("nope")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("runway", "runway")
-    })
-    .unwrap();
-    assert_eq!(wrong.test_connection().await.unwrap_err().code(), "provider.auth");
+    let wrong = Runway::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), ..connection(&fake, "runway", "nope") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }

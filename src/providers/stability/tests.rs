@@ -9,7 +9,6 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::config::Secret;
 use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::kit::testing::{self, connection};
@@ -178,10 +177,7 @@ async fn a_broken_success_answer_fails_the_job_instead_of_submitting_again() {
 
 #[tokio::test]
 async fn a_submit_that_never_answers_times_out() {
-    let fake = FakeUpstream::start(|_| Reply::hang()).await;
-    let err = adapter(&fake, Duration::from_millis(300)).submit(&job("stable-image-core")).await.unwrap_err();
-    assert_eq!(err, ProviderError::Timeout);
-    fake.stop().await;
+    testing::assert_submit_times_out(|fake| adapter(fake, Duration::from_millis(300)), &job("stable-image-core")).await;
 }
 
 #[tokio::test]
@@ -210,13 +206,8 @@ async fn test_connection_reads_the_balance() {
         adapter(&fake, Duration::from_secs(2)).test_connection().await.unwrap(),
         "The key works: the account has 12.50 Stability credits."
     );
-    let wrong = Stability::new(&ConnectionConfig {
-        base_url: Some(fake.url.clone()),
-        api_key: Some(Secret::new("sk-wrong")),
-        allow_private_network: true,
-        ..ConnectionConfig::new("stability", "stability")
-    })
-    .unwrap();
-    assert!(matches!(wrong.test_connection().await, Err(ProviderError::Auth(_))));
+    let wrong =
+        Stability::new(&ConnectionConfig { base_url: Some(fake.url.clone()), ..connection(&fake, "stability", "sk-wrong") }).unwrap();
+    testing::assert_key_refused(&wrong).await;
     fake.stop().await;
 }

@@ -77,6 +77,23 @@ async fn hold_member(team: &Team, on: bool) {
     assert_eq!(set.status, 200, "{}", set.body);
 }
 
+/// Two finished images of the member: one put on hold ("evidence"), one free ("ordinary").
+async fn held_and_free(team: &Team) -> (Value, Value) {
+    let held = finished(&team.app, &team.token, "demo-image", "evidence").await;
+    let free = finished(&team.app, &team.token, "demo-image", "ordinary").await;
+    hold(team, &held, true).await;
+    (held, free)
+}
+
+/// Checks an erasure asked for while `held` is on hold: `free` goes, `held` stays readable
+/// with the person's key, and the erasure of `person` waits for the hold.
+async fn assert_erasure_waits_for_the_hold(app: &TestApp, person: UserId, held: &Value, free: &Value) {
+    eventually("the unheld generation's deletion", async || !stored(app, free).await).await;
+    assert!(!downloads(free).await);
+    assert!(stored(app, held).await && downloads(held).await, "the held item stays, readable with the person's key");
+    assert!(erasure_pending(app, person).await, "the erasure waits for the hold");
+}
+
 /// Whether the generation's first output still downloads through its signed link.
 async fn downloads(g: &Value) -> bool {
     let url = g["outputs"][0]["url"].as_str().unwrap();
@@ -149,19 +166,13 @@ async fn a_held_generation_survives_every_deletion_path_of_its_owner() {
 async fn deleting_the_account_leaves_held_items_and_finishes_once_the_hold_is_lifted() {
     let team = team().await;
     let (app, token, id) = (&team.app, team.token.as_str(), team.member_id);
-    let held = finished(app, token, "demo-image", "evidence").await;
-    let free = finished(app, token, "demo-image", "ordinary").await;
-    hold(&team, &held, true).await;
+    let (held, free) = held_and_free(&team).await;
 
     let asked = team.member.post_form("/account/delete", &[("password", MEMBER_PASSWORD)]).await;
     assert_eq!(asked.status, 303, "{}", asked.body);
     assert!(team.member.get("/account").await.status == 303, "signed out at once");
-    eventually("the unheld generation's deletion", async || !stored(app, &free).await).await;
-    assert!(!downloads(&free).await);
+    assert_erasure_waits_for_the_hold(app, id, &held, &free).await;
     eventually("the tokens' removal", async || api_get(&app.url, "/api/v1/me", Some(token)).await.status == 401).await;
-
-    assert!(stored(app, &held).await && downloads(&held).await, "the held item stays, readable with the person's key");
-    assert!(erasure_pending(app, id).await, "the erasure waits for the hold");
     let state = &app.running.state;
     let person = state.store.read(move |tx| store::users::get(tx, id)).await.unwrap().expect("a minimal record stays");
     assert!(person.disabled && person.name.is_empty());
@@ -181,15 +192,11 @@ async fn deleting_the_account_leaves_held_items_and_finishes_once_the_hold_is_li
 async fn deleting_all_content_leaves_held_items_and_later_work_and_finishes_once_the_hold_is_lifted() {
     let team = team().await;
     let (app, token, id) = (&team.app, team.token.as_str(), team.member_id);
-    let held = finished(app, token, "demo-image", "evidence").await;
-    let free = finished(app, token, "demo-image", "ordinary").await;
-    hold(&team, &held, true).await;
+    let (held, free) = held_and_free(&team).await;
 
     let asked = send(reqwest::Method::DELETE, &app.url, "/api/v1/account/content", token, Some(json!({"password": MEMBER_PASSWORD}))).await;
     assert_eq!(asked.status, 202, "{}", asked.body);
-    eventually("the unheld generation's deletion", async || !stored(app, &free).await).await;
-    assert!(stored(app, &held).await && downloads(&held).await, "the held item stays");
-    assert!(erasure_pending(app, id).await, "the erasure waits for the hold");
+    assert_erasure_waits_for_the_hold(app, id, &held, &free).await;
     let account = team.member.get("/account").await;
     assert!(account.body.contains("Anything on legal hold stays"), "the account page says what waits: {}", account.body);
 

@@ -11,16 +11,29 @@ use crate::support::{ADMIN_EMAIL, Browser, Page, TestApp};
 /// The address the abuser signs in from, as a trusted proxy on loopback reports it.
 const ABUSER: &str = "203.0.113.7";
 
+/// An app behind a local proxy, its admin, a bystander who uses it meanwhile, and the
+/// abuser's browser with its CSRF token.
+struct Scene {
+    app: TestApp,
+    admin: Browser,
+    bystander: Bystander,
+    abuser: Browser,
+    token: String,
+}
+
 /// An app that believes `X-Forwarded-For` from loopback (as behind a local reverse proxy), so
 /// the abuser and the bystander have different client addresses.
-async fn behind_a_proxy(edit: impl FnOnce(&mut reelvault::config::Config)) -> (TestApp, Browser) {
+async fn behind_a_proxy(edit: impl FnOnce(&mut reelvault::config::Config)) -> Scene {
     let app = TestApp::start_with(|c| {
         c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
         edit(c);
     })
     .await;
     let admin = app.setup_admin().await;
-    (app, admin)
+    let bystander = Bystander::join(&app, &admin).await;
+    let abuser = app.browser();
+    let token = abuser.csrf_token().await;
+    Scene { app, admin, bystander, abuser, token }
 }
 
 /// One sign-in attempt from `address`, with the browser's CSRF token (fetched beforehand).
@@ -41,10 +54,7 @@ fn store_size(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn a_flood_of_huge_emails_while_throttled_grows_the_store_by_a_small_bounded_amount() {
-    let (app, admin) = behind_a_proxy(|c| c.limits.login_failures_per_address = 5).await;
-    let bystander = Bystander::join(&app, &admin).await;
-    let abuser = app.browser();
-    let token = abuser.csrf_token().await;
+    let Scene { app, admin, bystander, abuser, token } = behind_a_proxy(|c| c.limits.login_failures_per_address = 5).await;
     let before = store_size(&app);
 
     for n in 0..5 {
@@ -79,10 +89,7 @@ async fn a_flood_of_huge_emails_while_throttled_grows_the_store_by_a_small_bound
 #[tokio::test]
 async fn a_concurrent_burst_of_wrong_passwords_gets_at_most_the_account_limit_checked() {
     const LIMIT: u32 = 5;
-    let (app, admin) = behind_a_proxy(|c| c.limits.login_failures_per_account = LIMIT).await;
-    let bystander = Bystander::join(&app, &admin).await;
-    let abuser = app.browser();
-    let token = abuser.csrf_token().await;
+    let Scene { app, bystander, abuser, token, .. } = behind_a_proxy(|c| c.limits.login_failures_per_account = LIMIT).await;
     let before = app.running.state.passwords.verifications();
 
     // each attempt from its own address, so only the account's limit applies
@@ -103,10 +110,7 @@ async fn a_concurrent_burst_of_wrong_passwords_gets_at_most_the_account_limit_ch
 
 #[tokio::test]
 async fn a_burst_from_one_address_holds_only_a_few_hashing_places_and_another_person_signs_in() {
-    let (app, admin) = behind_a_proxy(|c| c.limits.login_failures_per_address = 10_000).await;
-    let bystander = Bystander::join(&app, &admin).await;
-    let abuser = app.browser();
-    let token = abuser.csrf_token().await;
+    let Scene { app, bystander, abuser, token, .. } = behind_a_proxy(|c| c.limits.login_failures_per_address = 10_000).await;
     let before = app.running.state.passwords.verifications();
 
     const BURST: usize = 120;

@@ -16,6 +16,14 @@ use crate::support::process::run;
 use crate::support::{Browser, Page, TestApp};
 use crate::support::{admin_with_credits, api_post, credits};
 
+/// A generation form for `model` and `prompt` with a PNG as the part named `part`.
+fn with_png(model: &str, prompt: &str, part: &str) -> Form {
+    Form::new()
+        .text("model", model.to_string())
+        .text("prompt", prompt.to_string())
+        .part(part.to_string(), Part::bytes(png()).file_name("a.png"))
+}
+
 fn png() -> Vec<u8> {
     let image = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([(x * 8) as u8, (y * 10) as u8, 60]));
     let mut out = std::io::Cursor::new(Vec::new());
@@ -55,44 +63,14 @@ async fn every_submit_path_of_a_token_counts_against_its_unfinished_jobs() {
 
     let refused = [
         ("/v1/videos", api_post(&app.url, "/v1/videos", &token, json!({"model": "demo-video", "prompt": "again"})).await),
-        (
-            "/v1/videos (form)",
-            post_form(
-                &app,
-                "/v1/videos",
-                &token,
-                Form::new()
-                    .text("model", "demo-video")
-                    .text("prompt", "again")
-                    .part("input_reference", Part::bytes(png()).file_name("a.png")),
-            )
-            .await,
-        ),
+        ("/v1/videos (form)", post_form(&app, "/v1/videos", &token, with_png("demo-video", "again", "input_reference")).await),
         (
             "/v1/images/generations",
             api_post(&app.url, "/v1/images/generations", &token, json!({"model": "demo-image", "prompt": "a kite"})).await,
         ),
-        (
-            "/v1/images/edits",
-            post_form(
-                &app,
-                "/v1/images/edits",
-                &token,
-                Form::new().text("model", "demo-image").text("prompt", "a kite").part("image", Part::bytes(png()).file_name("a.png")),
-            )
-            .await,
-        ),
+        ("/v1/images/edits", post_form(&app, "/v1/images/edits", &token, with_png("demo-image", "a kite", "image")).await),
         ("/api/v1/generations", generate(&app.url, &token, json!({"model": "demo-image", "prompt": "a kite"})).await),
-        (
-            "/api/v1/generations (form)",
-            post_form(
-                &app,
-                "/api/v1/generations",
-                &token,
-                Form::new().text("model", "demo-image").text("prompt", "a kite").part("reference", Part::bytes(png()).file_name("a.png")),
-            )
-            .await,
-        ),
+        ("/api/v1/generations (form)", post_form(&app, "/api/v1/generations", &token, with_png("demo-image", "a kite", "reference")).await),
     ];
     for (path, page) in &refused {
         assert_eq!(page.status, 429, "{path}: {}", page.body);

@@ -269,7 +269,16 @@ impl Browser {
 
     /// Submits form fields exactly as given, with the given extra headers.
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
-        let mut request = self.client.post(format!("{}{path}", self.base)).form(fields);
+        self.post_with(self.client.post(format!("{}{path}", self.base)).form(fields), headers).await
+    }
+
+    /// Submits a multipart form exactly as given (a page's form carries its CSRF token in
+    /// `path`), with the given extra headers.
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form, headers: &[(&str, &str)]) -> Page {
+        self.post_with(self.client.post(format!("{}{path}", self.base)).multipart(form), headers).await
+    }
+
+    async fn post_with(&self, mut request: reqwest::RequestBuilder, headers: &[(&str, &str)]) -> Page {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
