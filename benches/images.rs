@@ -191,9 +191,14 @@ fn measure(provider: Provider, root: &Path, settings: &Settings) {
             p50,
             percentile(&latencies, 99.0),
             latencies.last().copied().unwrap_or(0.0),
-            failures,
+            failures.len(),
             cpu * 1000.0 / latencies.len().max(1) as f64
         );
+        if !failures.is_empty() {
+            let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+            failures.iter().for_each(|f| *kinds.entry(f.as_str()).or_default() += 1);
+            println!("  {:>11} non-200: {kinds:?}", "");
+        }
     }
     match (p50_at_one, &fake) {
         (None, _) => println!("\n  added latency: concurrency 1 was not measured"),
@@ -208,9 +213,10 @@ fn measure(provider: Provider, root: &Path, settings: &Settings) {
             let direct_p50 = percentile(&latencies, 50.0);
             println!(
                 "\n  added latency at concurrency 1: {:.2} ms p50 ({p50:.2} ms through the studio - {direct_p50:.2} ms directly to the fake, \
-                 {} direct requests, {failures} non-200)",
+                 {} direct requests, {} non-200)",
                 p50 - direct_p50,
-                latencies.len()
+                latencies.len(),
+                failures.len()
             );
         }
     }
@@ -224,33 +230,34 @@ fn measure(provider: Provider, root: &Path, settings: &Settings) {
 }
 
 /// `concurrency` keep-alive clients posting one image request after another to `target` for
-/// `window`: the latencies (ms) of the 200 answers and the count of the others.
-fn run(target: &Target, concurrency: usize, window: Duration) -> (Vec<f64>, usize) {
+/// `window`: the latencies (ms) of the 200 answers and what went wrong with the others.
+fn run(target: &Target, concurrency: usize, window: Duration) -> (Vec<f64>, Vec<String>) {
     let deadline = Instant::now() + window;
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let target = target.clone();
             std::thread::spawn(move || {
                 let mut conn = Conn::new(target.addr);
-                let (mut latencies, mut failures) = (Vec::new(), 0usize);
+                let (mut latencies, mut failures) = (Vec::new(), Vec::new());
                 let headers = [("Authorization", target.auth.as_str())];
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     let body = Some(("application/json", target.body.as_bytes()));
                     match conn.exchange("POST", "/v1/images/generations", &headers, body, |_| {}) {
                         Ok((200, _)) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
-                        _ => failures += 1,
+                        Ok((status, _)) => failures.push(format!("HTTP {status}")),
+                        Err(e) => failures.push(e.to_string()),
                     }
                 }
                 (latencies, failures)
             })
         })
         .collect();
-    let mut all = (Vec::new(), 0);
+    let mut all = (Vec::new(), Vec::new());
     for w in workers {
         let (l, f) = w.join().unwrap_or_default();
         all.0.extend(l);
-        all.1 += f;
+        all.1.extend(f);
     }
     all
 }

@@ -4,12 +4,12 @@
 //! [`lifecycle`](crate::lifecycle); the engine holds narrow handles ([`Parts`]), never the
 //! application's whole state.
 
-pub mod backoff;
+mod backoff;
 pub mod callbacks;
-pub mod custody;
+mod custody;
 mod job;
 pub mod posters;
-pub mod progress;
+mod progress;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -118,12 +118,12 @@ impl Engine {
     }
 
     /// Where polling jobs note their progress (recorded about once a second).
-    pub fn progress_board(&self) -> Arc<progress::ProgressBoard> {
+    fn progress_board(&self) -> Arc<progress::ProgressBoard> {
         self.progress.clone()
     }
 
     /// Registers a polling job for [`Engine::nudge`].
-    pub(crate) fn polling(&self, connection: &str, upstream: &str) -> NudgeGuard {
+    fn polling(&self, connection: &str, upstream: &str) -> NudgeGuard {
         let key = (connection.to_string(), upstream.to_string());
         let notify = Arc::new(tokio::sync::Notify::new());
         self.nudges.0.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), notify.clone());

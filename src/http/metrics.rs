@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::metrics::{escape, header};
 use crate::services::state::AppState;
 use crate::services::{ServiceError, team::figures};
-use crate::workers::WorkerStatus;
+use crate::workers::{Tally, WorkerStatus};
 
 /// Headers a reverse proxy adds: from a peer that is not a trusted proxy they mean the peer
 /// relays someone else, whose address is unknown, so the request must authenticate.
@@ -88,7 +88,20 @@ async fn render(state: &AppState) -> Result<String, ServiceError> {
         let _ = writeln!(out, "reelvault_stored_bytes{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.1));
     }
     render_workers(&mut out, &state.workers.status());
+    render_bounded(&mut out, &state.workers.bounded().status());
     Ok(out)
+}
+
+/// Bounded work (archives, exports, backups): how many run now and how many have finished.
+fn render_bounded(out: &mut String, tallies: &[Tally]) {
+    header(out, "reelvault_bounded_work_running", "gauge", "Archives, exports and backups being written now, by kind");
+    for t in tallies {
+        let _ = writeln!(out, "reelvault_bounded_work_running{{kind=\"{}\"}} {}", escape(t.kind), t.running);
+    }
+    header(out, "reelvault_bounded_work_finished_total", "counter", "Archives, exports and backups finished since the start, by kind");
+    for t in tallies {
+        let _ = writeln!(out, "reelvault_bounded_work_finished_total{{kind=\"{}\"}} {}", escape(t.kind), t.finished);
+    }
 }
 
 /// Per background worker: up or not, restarts, and when it last finished a round of work.

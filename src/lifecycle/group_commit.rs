@@ -2,10 +2,11 @@
 //! disk together in one durable transaction; each caller still learns its own result, and
 //! only once its write is durable.
 //!
-//! No task runs while nothing is written: the first writer to find the queue idle starts a
-//! short-lived leader task that commits batch after batch until the queue is empty. The leader
-//! is a task of its own, so a caller that stops waiting (a closed request) never strands the
-//! others.
+//! No task runs while nothing is written: the first writer to find the queue idle leads. It
+//! commits what waits (its own write among it) on the blocking pool, as a lone write would, and
+//! if others queued meanwhile hands the lead to a short-lived task that commits batch after
+//! batch until the queue is empty. Each batch answers its writers from its own thread, and a
+//! leader that is dropped (a closed request) hands the lead on, so no writer is ever stranded.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -56,65 +57,117 @@ impl GroupCommit {
             !std::mem::replace(&mut queue.leading, true)
         };
         if lead {
-            tokio::spawn(Leader { queue: self.clone(), events: events.clone() }.run(store.clone()));
+            // the first writer commits what waits (its own write among it) itself, with no
+            // task hop, then hands the lead on to a task if others queued meanwhile
+            let leader = Leader { queue: self.clone(), store: store.clone(), events: events.clone(), handed_on: false };
+            leader.commit_waiting().await;
+            leader.hand_on();
         }
         answer.await.unwrap_or(Err(LifecycleError::Store(StoreError::TaskFailed)))
     }
 }
 
-/// Commits batches until the queue is empty; gives up leadership when it ends, however it ends.
+/// Holds the lead: commits what waits, and hands the lead on when it is done or dropped.
 struct Leader {
     queue: GroupCommit,
+    store: Store,
     events: broadcast::Sender<GenEvent>,
+    /// Set once the lead was given up or passed on.
+    handed_on: bool,
 }
 
 impl Drop for Leader {
     fn drop(&mut self) {
-        // normally the queue is empty here; after a panic or a runtime shutting down, the
-        // waiting writes are answered by their dropped senders and the next writer leads
-        let mut queue = self.queue.lock();
-        queue.waiting.clear();
-        queue.leading = false;
+        // reached when the leading caller stopped waiting: the batch under way still commits
+        // and answers on its own thread; whatever waits behind it gets a leader of its own
+        if !self.handed_on {
+            self.pass_on();
+        }
     }
 }
 
 impl Leader {
-    async fn run(self, store: Store) {
-        loop {
-            let batch = {
+    /// Commits one batch of what waits (up to [`MAX_BATCH`]): `false` when nothing waited.
+    /// The batch answers its writers from its own thread, so they learn their results even if
+    /// this future is dropped meanwhile.
+    async fn commit_waiting(&self) -> bool {
+        let batch = {
+            let mut queue = self.queue.lock();
+            let take = queue.waiting.len().min(MAX_BATCH);
+            queue.waiting.drain(..take).collect::<Vec<_>>()
+        };
+        if batch.is_empty() {
+            return false;
+        }
+        let (store, events, queue) = (self.store.clone(), self.events.clone(), self.queue.clone());
+        // a panicking batch drops its senders: its writers see an error
+        let _ = tokio::task::spawn_blocking(move || {
+            let (results, commits) = commit(&store, batch);
+            queue.lock().commits += commits;
+            answer(&store, &events, results);
+        })
+        .await;
+        true
+    }
+
+    /// Gives the lead up when nothing waits, else passes it to a task of its own.
+    fn hand_on(mut self) {
+        self.pass_on();
+    }
+
+    fn pass_on(&mut self) {
+        self.handed_on = true;
+        let mut queue = self.queue.lock();
+        if queue.waiting.is_empty() {
+            queue.leading = false;
+        } else {
+            drop(queue);
+            self.spawn_next();
+        }
+    }
+
+    /// Starts a task that leads until the queue is empty (the lead stays taken meanwhile).
+    fn spawn_next(&self) {
+        let mut next = Leader { queue: self.queue.clone(), store: self.store.clone(), events: self.events.clone(), handed_on: false };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    while next.commit_waiting().await {}
+                    next.hand_on();
+                });
+            }
+            Err(_) => {
+                // no runtime any more (it is shutting down): the waiting writes are answered
+                // by their dropped senders
+                next.handed_on = true;
                 let mut queue = self.queue.lock();
-                if queue.waiting.is_empty() {
-                    queue.leading = false;
-                    return;
-                }
-                let take = queue.waiting.len().min(MAX_BATCH);
-                queue.waiting.drain(..take).collect::<Vec<_>>()
-            };
-            let store_for_batch = store.clone();
-            let Ok((results, commits)) = tokio::task::spawn_blocking(move || commit(&store_for_batch, batch)).await else {
-                // the batch panicked: its callers see their senders dropped
-                continue;
-            };
-            self.queue.lock().commits += commits;
-            let mut outbox = false;
-            let mut webhooks = false;
-            for (applied, _) in &results {
-                if let Ok(applied) = applied {
-                    outbox = true;
-                    webhooks |= applied.webhooks_queued;
-                    let _ = self.events.send(GenEvent::of(&applied.generation));
-                }
-            }
-            if outbox {
-                store.outbox_written();
-            }
-            if webhooks {
-                store.webhooks_queued();
-            }
-            for (result, reply) in results {
-                let _ = reply.send(result);
+                queue.waiting.clear();
+                queue.leading = false;
             }
         }
+    }
+}
+
+/// Tells the indexer and the webhook worker of what a batch wrote, publishes each change and
+/// answers each writer.
+fn answer(store: &Store, events: &broadcast::Sender<GenEvent>, results: Answers) {
+    let mut outbox = false;
+    let mut webhooks = false;
+    for (applied, _) in &results {
+        if let Ok(applied) = applied {
+            outbox = true;
+            webhooks |= applied.webhooks_queued;
+            let _ = events.send(GenEvent::of(&applied.generation));
+        }
+    }
+    if outbox {
+        store.outbox_written();
+    }
+    if webhooks {
+        store.webhooks_queued();
+    }
+    for (result, reply) in results {
+        let _ = reply.send(result);
     }
 }
 

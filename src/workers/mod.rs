@@ -33,6 +33,7 @@
 //! reverse order, so one that feeds another (the engine feeding the indexer's outbox) is
 //! registered after it; [`Supervisor::stop`] stops one by name ahead of the others.
 
+mod bounded;
 mod context;
 mod supervisor;
 #[cfg(test)]
@@ -42,6 +43,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use bounded::{BoundedWork, Running, Tally};
 pub use context::Context;
 pub use supervisor::Supervisor;
 

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::context::{Context, Record};
-use super::{Health, Worker, WorkerResult, WorkerStatus};
+use super::{BoundedWork, Health, Worker, WorkerResult, WorkerStatus};
 use crate::domain::time::Timestamp;
 
 /// What a worker gets to stop once an earlier one has used the shutdown deadline up.
@@ -38,11 +38,17 @@ struct Workers {
 #[derive(Clone, Default)]
 pub struct Supervisor {
     workers: Arc<Mutex<Workers>>,
+    bounded: BoundedWork,
 }
 
 impl Supervisor {
     pub fn new() -> Supervisor {
         Supervisor::default()
+    }
+
+    /// The bounded work (archives, exports, backups) that runs beside the workers.
+    pub fn bounded(&self) -> &BoundedWork {
+        &self.bounded
     }
 
     /// Registers `worker` and starts `body` on a task of its own; `body` is called again for

@@ -7,8 +7,19 @@ use crate::support::{TestApp, api_get, eventually};
 
 /// The workers every instance runs (a served process adds memory trimming and, under systemd,
 /// the watchdog).
-const EVERY_INSTANCE: [&str; 9] =
-    ["admin-socket", "slow-heads", "settler", "indexer", "webhooks", "erasures", "scheduler", "resume-deletions", "resume-exports"];
+const EVERY_INSTANCE: [&str; 11] = [
+    "admin-socket",
+    "slow-heads",
+    "settler",
+    "indexer",
+    "engine",
+    "progress",
+    "webhooks",
+    "erasures",
+    "scheduler",
+    "resume-deletions",
+    "resume-exports",
+];
 /// The ones that resume interrupted work once and then stop.
 const ONE_SHOT: [&str; 2] = ["resume-deletions", "resume-exports"];
 
@@ -84,6 +95,33 @@ async fn metrics_show_each_worker() {
         assert!(page.body.contains(&format!("reelvault_worker_restarts_total{{worker=\"{name}\"}} 0")), "{}", page.body);
         assert!(page.body.contains(&format!("reelvault_worker_last_run_timestamp_seconds{{worker=\"{name}\"}}")), "{}", page.body);
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_library_zip_is_seen_as_bounded_work_while_written_and_counted_once_finished() {
+    let (app, admin, token) = crate::support::app_with_credits(std::time::Duration::ZERO, 20).await;
+    let created = crate::support::generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(crate::support::wait_terminal(&app.url, &token, &id).await["state"], "succeeded");
+    let page = admin.get("/admin/workers").await;
+    assert_eq!(page.count("tr[data-kind]"), 0, "nothing written yet: {}", page.body);
+
+    let zip = crate::abuse::downloads::start_zip(&admin, std::slice::from_ref(&id)).await;
+    assert_eq!(zip.status(), 200);
+    let bytes = zip.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "a ZIP arrived");
+    eventually("the finished archive is counted", async || {
+        let page = admin.get("/admin/workers").await;
+        page.text_of("tr[data-kind=\"library-zip\"] td:nth-of-type(2)") == "1"
+    })
+    .await;
+    let page = admin.get("/admin/workers").await;
+    assert_eq!(page.text_of("tr[data-kind=\"library-zip\"] td:nth-of-type(1)"), "0", "none runs any more: {}", page.body);
+    let metrics = api_get(&app.url, "/metrics", Some(&token)).await;
+    assert!(metrics.body.contains("reelvault_bounded_work_finished_total{kind=\"library-zip\"} 1"), "{}", metrics.body);
+    assert!(metrics.body.contains("reelvault_bounded_work_running{kind=\"library-zip\"} 0"), "{}", metrics.body);
     app.stop().await;
 }
 

@@ -40,7 +40,7 @@ pub type ArchiveStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>
 /// The library's archive of `chosen` (already checked to be the caller's): one entry per
 /// output under its download name and a JSON sidecar per generation, written in `slot`.
 pub fn stream(state: AppState, slot: Place, chosen: Vec<Generation>) -> ArchiveStream {
-    spawn(state, slot, move |zip| {
+    spawn(state, "library-zip", slot, move |zip| {
         let provider_of = search::provider_of(zip.state);
         for g in &chosen {
             let outputs = zip.block_on(media::assets(zip.state, g.outputs.clone())).map_err(|e| e.to_string())?;
@@ -94,14 +94,19 @@ pub fn file_record(file: &str, asset: &Asset) -> serde_json::Value {
 /// of `fill` or of reading a stored file, a reader that took nothing for
 /// `limits.stalled_reader`) ends the stream with an error, never as if it were whole; a
 /// reader that goes away stops the writer.
-pub fn spawn<F>(state: AppState, slot: Place, fill: F) -> ArchiveStream
+pub fn spawn<F>(state: AppState, kind: &'static str, slot: Place, fill: F) -> ArchiveStream
 where
     F: FnOnce(&mut ZipSink<'_>) -> Result<(), String> + Send + 'static,
 {
     let (sender, receiver) = mpsc::channel::<Bytes>(4);
     let complete = Arc::new(AtomicBool::new(false));
     let writer = Writer { sender, stalled: state.config.limits.stalled_reader, complete: complete.clone() };
-    if let Err(e) = std::thread::Builder::new().name("archive".into()).spawn(move || writer.run(state, slot, fill)) {
+    let running = state.workers.bounded().begin(kind);
+    let work = move || {
+        writer.run(state, slot, fill);
+        drop(running);
+    };
+    if let Err(e) = std::thread::Builder::new().name("archive".into()).spawn(work) {
         tracing::error!(error = %e, "an archive writer could not start");
     }
     let items = futures_util::stream::unfold(Some(receiver), move |receiver| {

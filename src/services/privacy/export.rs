@@ -155,7 +155,7 @@ async fn write_archive(state: &AppState, owner: UserId) -> ServiceResult<Asset> 
     let id = AssetId::generate();
     let created_at = Timestamp::now();
     let slot = state.archives.wait_for(owner).await;
-    let body = archive::spawn(state.clone(), slot, move |zip| contents::write(zip, &contents, created_at));
+    let body = archive::spawn(state.clone(), "data-export", slot, move |zip| contents::write(zip, &contents, created_at));
     let ingested = state
         .media
         .ingest(&id.to_string(), &identity.to_public(), body, u64::MAX)

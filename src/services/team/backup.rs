@@ -106,9 +106,13 @@ pub async fn create(state: &AppState, dir: PathBuf) -> Result<Manifest, BackupEr
     let media = state.media.clone();
     let data_dir = state.config.data_dir.clone();
     let store = state.store.clone();
-    crate::own_thread::run("backup", move || store.read_now(|tx| write_backup(tx, &media, &data_dir, &dir)))
-        .await
-        .unwrap_or_else(|| Err(BackupError::Refused("the backup stopped unexpectedly; see the service's log".into())))
+    let running = state.workers.bounded().begin("backup");
+    crate::own_thread::run("backup", move || {
+        let _running = running;
+        store.read_now(|tx| write_backup(tx, &media, &data_dir, &dir))
+    })
+    .await
+    .unwrap_or_else(|| Err(BackupError::Refused("the backup stopped unexpectedly; see the service's log".into())))
 }
 
 fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {
