@@ -1,5 +1,5 @@
 //! reelvault: a self-hosted, single-binary studio for AI video and image generation.
-//! `main.rs` parses the command line and calls [`cli::run`]; tests call [`app::build`].
+//! `main.rs` parses the command line and calls [`cli::main`]; tests call [`app::build`].
 
 #![warn(clippy::unwrap_used)]
 

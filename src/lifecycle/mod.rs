@@ -3,7 +3,7 @@
 //! implies, in one transaction; it publishes each change as a [`GenEvent`] once committed.
 //!
 //! Changes of many jobs that arrive together commit in one durable transaction (see
-//! [`group_commit`]); each caller still learns its own result, after its write is durable.
+//! `group_commit`); each caller still learns its own result, after its write is durable.
 //! Below both the engine (which drives jobs) and the services (which create and cancel them):
 //! it knows the store and the domain, nothing above.
 

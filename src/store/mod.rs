@@ -186,7 +186,7 @@ impl Store {
         &self.path
     }
 
-    /// The settler's handle on this store (see [`settler`]): it holds no handle that keeps the
+    /// The settler's handle on this store (see the `settler` module): it holds no handle that keeps the
     /// store open.
     pub fn settler(&self) -> Settler {
         Settler::new(Arc::downgrade(&self.db), self.unsettled.clone())

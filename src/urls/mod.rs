@@ -13,7 +13,7 @@ use crate::domain::ids::{GenerationId, SessionId, TokenId, UserId, WebhookId};
 /// Builds paths and absolute links for this instance.
 #[derive(Debug, Clone)]
 pub struct Urls {
-    /// Scheme, host and port, without a trailing slash ("https://studio.example.com").
+    /// Scheme, host and port, without a trailing slash (`https://studio.example.com`).
     origin: String,
 }
 

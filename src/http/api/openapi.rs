@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
 //! attributes and the `ToSchema` types they name. What every operation shares (security, the
 //! error responses of authentication, CSRF, malformed input and an unavailable store) is added
-//! here, once, by [`Shared`].
+//! here, once, by `Shared`.
 
 use std::sync::OnceLock;
 

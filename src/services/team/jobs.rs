@@ -1,6 +1,6 @@
 //! Work handed to background workers: the scheduler's jobs (retention sweeps, data exports)
 //! and erasures. Requests and services enqueue here; the workers that consume the queues are
-//! started at start-up (`crate::scheduler`, [`crate::services::privacy::erasure::work`]).
+//! started at start-up (`crate::scheduler`, [`crate::services::privacy::erasure::start`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
