@@ -168,6 +168,39 @@ pub struct Generation {
     /// Set when deletion starts: from then on it is gone for everyone, while the files and
     /// records are removed in a crash-safe order.
     pub deleted_at: Option<Timestamp>,
+    /// What it was made with, as the catalog said at submit; `None` for generations made
+    /// before snapshots were kept. Editing or retiring a model never rewrites it.
+    pub made_with: Option<ModelSnapshot>,
+    /// What the provider reported it charged or used, where its API says.
+    pub reported: Option<ProviderUsage>,
+}
+
+/// The catalog's entry for a model at the moment a generation was submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSnapshot {
+    pub label: String,
+    /// The provider's name for people ("Kling AI").
+    pub provider: String,
+    /// The connection kind ("kling").
+    pub provider_kind: String,
+    /// The model's name in the provider's API.
+    pub upstream: String,
+    /// The price rule that computed `Generation::cost`, in words ("28 credits per second of video").
+    pub price: String,
+    /// The same rule as JSON, as the catalog wrote it (kept as text so the catalog's shape
+    /// may change without touching stored records).
+    pub price_rule: String,
+}
+
+/// What a provider reported about a finished job's cost, in its own terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderUsage {
+    /// The cost in US cents, when the provider states money (or units with a known rate).
+    pub cost_cents: Option<f64>,
+    /// The quantity the provider bills by, when it states one (seconds, tokens, credits).
+    pub units: Option<f64>,
+    /// What `units` counts ("seconds", "tokens", "bfl_credits").
+    pub unit: String,
 }
 
 #[cfg(test)]

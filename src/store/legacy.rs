@@ -22,11 +22,12 @@ impl Stored for User {
 }
 
 impl Stored for Generation {
-    const TYPE_NAME: &'static str = "reelvault::Generation@3";
+    const TYPE_NAME: &'static str = "reelvault::Generation@4";
     fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
         match name {
             "reelvault::Generation@1" => Some(upgrade_from::<GenerationV1, Generation>(name, payload)),
             "reelvault::Generation@2" => Some(upgrade_from::<GenerationV2, Generation>(name, payload)),
+            "reelvault::Generation@3" => Some(upgrade_from::<GenerationV3, Generation>(name, payload)),
             _ => None,
         }
     }
@@ -220,9 +221,9 @@ pub(crate) struct GenerationV2 {
     deleted_at: Option<Timestamp>,
 }
 
-impl From<GenerationV2> for Generation {
-    fn from(v: GenerationV2) -> Generation {
-        Generation {
+impl From<GenerationV2> for GenerationV3 {
+    fn from(v: GenerationV2) -> GenerationV3 {
+        GenerationV3 {
             id: v.id,
             owner: v.owner,
             model: v.model,
@@ -250,6 +251,80 @@ impl From<GenerationV2> for Generation {
             legal_hold: v.legal_hold,
             upstream_deleted_at: v.upstream_deleted_at,
             deleted_at: v.deleted_at,
+        }
+    }
+}
+
+/// `reelvault::Generation@3`: no catalog snapshot, no provider-reported usage.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct GenerationV3 {
+    id: GenerationId,
+    owner: UserId,
+    model: String,
+    kind: MediaKind,
+    connection: String,
+    prompt: String,
+    negative_prompt: Option<String>,
+    params: Params,
+    references: Vec<Reference>,
+    state: GenState,
+    reason: Option<Reason>,
+    progress: Option<u8>,
+    cost: u64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    submitted_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    deadline_at: Timestamp,
+    upstream: Option<UpstreamHandle>,
+    pending_outputs: Vec<OutputRef>,
+    outputs: Vec<AssetId>,
+    cancel_requested: bool,
+    kept: bool,
+    shared: bool,
+    legal_hold: bool,
+    upstream_deleted_at: Option<Timestamp>,
+    deleted_at: Option<Timestamp>,
+}
+
+impl From<GenerationV2> for Generation {
+    fn from(v: GenerationV2) -> Generation {
+        GenerationV3::from(v).into()
+    }
+}
+
+impl From<GenerationV3> for Generation {
+    fn from(v: GenerationV3) -> Generation {
+        Generation {
+            id: v.id,
+            owner: v.owner,
+            model: v.model,
+            kind: v.kind,
+            connection: v.connection,
+            prompt: v.prompt,
+            negative_prompt: v.negative_prompt,
+            params: v.params,
+            references: v.references,
+            state: v.state,
+            reason: v.reason,
+            progress: v.progress,
+            cost: v.cost,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            submitted_at: v.submitted_at,
+            finished_at: v.finished_at,
+            deadline_at: v.deadline_at,
+            upstream: v.upstream,
+            pending_outputs: v.pending_outputs,
+            outputs: v.outputs,
+            cancel_requested: v.cancel_requested,
+            kept: v.kept,
+            shared: v.shared,
+            legal_hold: v.legal_hold,
+            upstream_deleted_at: v.upstream_deleted_at,
+            deleted_at: v.deleted_at,
+            made_with: None,
+            reported: None,
         }
     }
 }

@@ -103,6 +103,8 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
         legal_hold: false,
         upstream_deleted_at: None,
         deleted_at: None,
+        made_with: None,
+        reported: None,
     };
     let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
     let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
