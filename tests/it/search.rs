@@ -85,6 +85,8 @@ pub fn generation(owner: UserId, prompt: &str, created_at: i64) -> Generation {
         legal_hold: false,
         upstream_deleted_at: None,
         deleted_at: None,
+        made_with: None,
+        reported: None,
     }
 }
 
