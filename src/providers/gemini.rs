@@ -225,6 +225,8 @@ impl Gemini {
                 ReferenceRole::FirstFrame => instance["image"] = inline,
                 ReferenceRole::LastFrame => instance["lastFrame"] = inline,
                 ReferenceRole::Reference => references.push(json!({ "image": inline, "referenceType": "ASSET" })),
+                // Veo takes images only; the catalog lets no other role through to it
+                ReferenceRole::ReferenceVideo | ReferenceRole::ReferenceAudio | ReferenceRole::DrivingAudio => {}
             }
         }
         if !references.is_empty() {

@@ -42,21 +42,71 @@ impl MediaKind {
     }
 }
 
-/// How a reference image is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// How a reference (an uploaded image, video or sound) is used. New roles are appended:
+/// stored generations name roles by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferenceRole {
+    /// The image the video starts from.
     FirstFrame,
+    /// The image the video ends on.
     LastFrame,
+    /// An image the output should resemble (a character, a product, a style).
     Reference,
+    /// A video whose motion, subject or look the output should follow.
+    ReferenceVideo,
+    /// A sound or voice the output should use.
+    ReferenceAudio,
+    /// Speech or music the video is driven by (lip sync, beat).
+    DrivingAudio,
+}
+
+/// What kind of file a reference role takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMedia {
+    Image,
+    Video,
+    Audio,
+}
+
+impl InputMedia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputMedia::Image => "image",
+            InputMedia::Video => "video",
+            InputMedia::Audio => "audio",
+        }
+    }
+
+    /// Whether a stored file of `content_type` is of this kind.
+    pub fn accepts(self, content_type: &str) -> bool {
+        content_type.starts_with(match self {
+            InputMedia::Image => "image/",
+            InputMedia::Video => "video/",
+            InputMedia::Audio => "audio/",
+        })
+    }
 }
 
 impl ReferenceRole {
+    pub const ALL: [ReferenceRole; 6] = [
+        ReferenceRole::FirstFrame,
+        ReferenceRole::LastFrame,
+        ReferenceRole::Reference,
+        ReferenceRole::ReferenceVideo,
+        ReferenceRole::ReferenceAudio,
+        ReferenceRole::DrivingAudio,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReferenceRole::FirstFrame => "first_frame",
             ReferenceRole::LastFrame => "last_frame",
             ReferenceRole::Reference => "reference",
+            ReferenceRole::ReferenceVideo => "reference_video",
+            ReferenceRole::ReferenceAudio => "reference_audio",
+            ReferenceRole::DrivingAudio => "driving_audio",
         }
     }
 
@@ -64,17 +114,26 @@ impl ReferenceRole {
         match self {
             ReferenceRole::FirstFrame => "First frame",
             ReferenceRole::LastFrame => "Last frame",
-            ReferenceRole::Reference => "Style reference",
+            ReferenceRole::Reference => "Reference image",
+            ReferenceRole::ReferenceVideo => "Reference video",
+            ReferenceRole::ReferenceAudio => "Reference audio",
+            ReferenceRole::DrivingAudio => "Driving audio",
+        }
+    }
+
+    /// The kind of file the role takes.
+    pub fn media(self) -> InputMedia {
+        match self {
+            ReferenceRole::FirstFrame | ReferenceRole::LastFrame | ReferenceRole::Reference => InputMedia::Image,
+            ReferenceRole::ReferenceVideo => InputMedia::Video,
+            ReferenceRole::ReferenceAudio | ReferenceRole::DrivingAudio => InputMedia::Audio,
         }
     }
 
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-        match text {
-            "first_frame" => Ok(ReferenceRole::FirstFrame),
-            "last_frame" => Ok(ReferenceRole::LastFrame),
-            "reference" => Ok(ReferenceRole::Reference),
-            _ => Err(InvalidInput("a reference role must be first_frame, last_frame or reference")),
-        }
+        ReferenceRole::ALL.into_iter().find(|r| r.as_str() == text).ok_or(InvalidInput(
+            "a reference role must be first_frame, last_frame, reference, reference_video, reference_audio or driving_audio",
+        ))
     }
 }
 
