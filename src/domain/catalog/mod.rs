@@ -329,8 +329,9 @@ impl ModelSpec {
 
     /// Checks the references of a submit, given with the stored type of each file: every
     /// role is one the model takes, within its count, of a type it accepts, and every
-    /// required input is there. The error names the field.
-    pub fn check_inputs(&self, given: &[(ReferenceRole, &str)]) -> Result<(), InputError> {
+    /// required input is there. The error names the field. A file whose type is not known
+    /// (`None`) is checked for everything but its type.
+    pub fn check_inputs(&self, given: &[(ReferenceRole, Option<&str>)]) -> Result<(), InputError> {
         for &(role, content_type) in given {
             let field = format!("references.{}", role.as_str());
             let Some(input) = self.input(role) else {
@@ -338,10 +339,12 @@ impl ModelSpec {
                 let what = if takes.is_empty() { "no references".to_string() } else { takes.join(", ") };
                 return Err(InputError {
                     field,
-                    message: format!("{} does not take a {}; it takes {what}", self.id, role.label().to_lowercase()),
+                    message: format!("the model {} does not take a {}; it takes {what}", self.id, role.label().to_lowercase()),
                 });
             };
-            if !input.accepts(content_type) {
+            if let Some(content_type) = content_type
+                && !input.accepts(content_type)
+            {
                 let wanted = if input.types.is_empty() { format!("an {} file", role.media().as_str()) } else { input.types.join(", ") };
                 return Err(InputError {
                     field,
@@ -351,13 +354,16 @@ impl ModelSpec {
             let count = given.iter().filter(|(r, _)| *r == role).count();
             if count > input.max as usize {
                 let most = if input.max == 1 { "one".to_string() } else { input.max.to_string() };
-                return Err(InputError { field, message: format!("{} takes at most {most} {}", self.id, role.label().to_lowercase()) });
+                return Err(InputError {
+                    field,
+                    message: format!("the model {} takes at most {most} {}", self.id, role.label().to_lowercase()),
+                });
             }
         }
         if let Some(missing) = self.inputs.iter().find(|i| i.required && !given.iter().any(|(r, _)| *r == i.role)) {
             return Err(InputError {
                 field: format!("references.{}", missing.role.as_str()),
-                message: format!("{} needs a {}", self.label, missing.role.label().to_lowercase()),
+                message: format!("the model {} needs a {}", self.id, missing.role.label().to_lowercase()),
             });
         }
         Ok(())

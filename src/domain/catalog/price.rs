@@ -11,22 +11,24 @@ use super::{ParamValue, Params};
 
 /// What one credit figure of a price buys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum PriceUnit {
     /// Each output image (`count` parameter, default 1).
+    #[serde(rename = "per_image")]
     Image,
     /// Each second of video (`duration` parameter).
+    #[serde(rename = "per_second")]
     Second,
     /// Each generation, whatever its parameters.
+    #[serde(rename = "per_generation")]
     Generation,
 }
 
 impl PriceUnit {
     pub fn as_str(self) -> &'static str {
         match self {
-            PriceUnit::Image => "image",
-            PriceUnit::Second => "second",
-            PriceUnit::Generation => "generation",
+            PriceUnit::Image => "per_image",
+            PriceUnit::Second => "per_second",
+            PriceUnit::Generation => "per_generation",
         }
     }
 
@@ -62,6 +64,8 @@ fn value_text(value: &ParamValue) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
+    /// `per_image`, `per_second` or `per_generation`.
+    #[serde(rename = "type")]
     pub per: PriceUnit,
     /// The rate when no rule matches.
     pub credits: u64,

@@ -109,14 +109,17 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
 /// (the lifecycle checks that again in the transaction that holds the credits).
 async fn check_references(state: &AppState, user: &User, model: &ModelSpec, references: &[(ReferenceRole, AssetId)]) -> ServiceResult<()> {
     let uploads = crate::services::studio::media::assets(state, references.iter().map(|(_, id)| *id).collect()).await?;
-    let given = references
+    let given: Vec<(ReferenceRole, Option<&str>)> = references
         .iter()
         .map(|(role, id)| {
             let upload = uploads.iter().find(|a| a.id == *id && a.owner == user.id && a.kind == AssetKind::Upload);
-            upload.map(|a| (*role, a.content_type.as_str())).ok_or(ServiceError::NotFound("upload"))
+            (*role, upload.map(|a| a.content_type.as_str()))
         })
-        .collect::<ServiceResult<Vec<_>>>()?;
+        .collect();
     model.check_inputs(&given)?;
+    if given.iter().any(|(_, found)| found.is_none()) {
+        return Err(ServiceError::NotFound("upload"));
+    }
     Ok(())
 }
 

@@ -33,7 +33,7 @@ fn a_change_touches_only_the_fields_it_names() {
     let changed = shipped
         .build_from(
             Layer::Config,
-            layer("[[model]]\nid = \"demo-video\"\nlabel = \"Quick demo\"\nprice = { per = \"second\", credits = 1 }\n"),
+            layer("[[model]]\nid = \"demo-video\"\nlabel = \"Quick demo\"\nprice = { type = \"per_second\", credits = 1 }\n"),
         )
         .unwrap();
     let before = shipped.model("demo-video").unwrap();
@@ -60,8 +60,8 @@ fn a_new_model_like_another_takes_its_wire_format_and_its_own_upstream_id() {
 
 #[test]
 fn errors_name_the_file_line_model_and_field() {
-    let text = "[[model]]\nid = \"a\"\nlabel = \"A\"\nprovider = \"demo\"\nkind = \"image\"\nprice = { per = \"image\", credits = 1 }\n\n\
-                [[model]]\nid = \"b\"\nlabel = \"B\"\nprovider = \"demo\"\nkind = \"video\"\nprice = { per = \"second\", credits = 1 }\n\
+    let text = "[[model]]\nid = \"a\"\nlabel = \"A\"\nprovider = \"demo\"\nkind = \"image\"\nprice = { type = \"per_image\", credits = 1 }\n\n\
+                [[model]]\nid = \"b\"\nlabel = \"B\"\nprovider = \"demo\"\nkind = \"video\"\nprice = { type = \"per_second\", credits = 1 }\n\
                 params = [{ name = \"duration\", label = \"D\", type = \"number\", values = [5, 10], default = 7 }]\n";
     let err = Catalog::default().build_from(Layer::Imported, layer(text)).unwrap_err();
     assert_eq!((err.line, err.model.as_deref(), err.field.as_deref()), (Some(8), Some("b"), Some("params.duration.default")), "{err}");
@@ -83,7 +83,7 @@ fn a_catalog_that_does_not_hold_together_is_refused_whole() {
         ("[[model]]\nid = \"Bad Id\"\nlike = \"demo-video\"\n", "id"),
         ("[[model]]\nid = \"demo-image\"\nsound = \"always\"\n", "sound"),
         (
-            "[[model]]\nid = \"demo-video\"\nprice = { per = \"second\", credits = 2, rules = [{ when = { resolution = \"4k\" }, credits = 9 }] }\n",
+            "[[model]]\nid = \"demo-video\"\nprice = { type = \"per_second\", credits = 2, rules = [{ when = { resolution = \"4k\" }, credits = 9 }] }\n",
             "price.rules[0].when.resolution",
         ),
         ("[[model]]\nid = \"demo-video\"\ndeprecated_on = 2026-10-01\nshutdown_on = 2026-09-01\n", "deprecated_on"),
