@@ -60,7 +60,7 @@ impl Registry {
             config.kind = canonical_kind(&config.kind);
             let config = &config;
             if let Some(kept) = previous.and_then(|p| p.connections.get(&config.name)).filter(|c| same_settings(&c.config, config)) {
-                route(&models, config, &mut routes);
+                route(models, config, &mut routes);
                 built.insert(config.name.clone(), kept.clone());
                 continue;
             }
@@ -85,7 +85,7 @@ impl Registry {
                     continue;
                 }
             };
-            route(&models, config, &mut routes);
+            route(models, config, &mut routes);
             let permits = Arc::new(Semaphore::new(config.max_concurrent as usize));
             built.insert(config.name.clone(), Arc::new(Connection { config: config.clone(), provider, permits }));
         }
