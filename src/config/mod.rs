@@ -15,7 +15,7 @@ use crate::domain::catalog::data_use::{DataUseOverride, known_kinds};
 mod api;
 pub use api::{ApiConfig, WebhooksConfig};
 mod connections;
-pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind};
+pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, parse_base_url};
 use connections::{RawConnection, validate_connections};
 mod limits;
 pub use limits::LimitsConfig;

@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 
 use super::http::OutboundError;
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{self, Api, Auth};
+use super::kit::{self, Api, Auth, BaseUrl};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use errors::ERRORS;
 
-/// The default base URL (API version included).
-pub const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com/v1beta/";
+/// The base URL convention: the API version (`v1beta`) belongs in the base.
+pub const BASE: BaseUrl = BaseUrl::in_base("https://generativelanguage.googleapis.com/v1beta");
 
 /// `UpstreamHandle::data` key telling a video operation from a synchronous image answer.
 const MODE: &str = "mode";
@@ -161,7 +161,7 @@ struct ModelEntry {
 
 impl Gemini {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Header("x-goog-api-key"), &ERRORS)?, inline: InlineOutputs::default() })
+        Ok(Self { api: Api::new(config, BASE, Auth::Header("x-goog-api-key"), &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     /// Whether `url` is on the API host (same scheme, host and port as the base URL): the
