@@ -148,7 +148,7 @@ pub(super) fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<Conne
         if !CONNECTION_KINDS.contains(&kind.as_str()) {
             return Err(ConfigError(format!("{at}: kind {:?} is unknown; expected one of {}", raw.kind, CONNECTION_KINDS.join(", "))));
         }
-        let base_url = raw.base_url.map(|u| parse_base_url(&u).map_err(|e| ConfigError(format!("{at}: {e}")))).transpose()?;
+        let base_url = raw.base_url.map(|u| parse_base_url(&u).map_err(|e| ConfigError(format!("{at}: base_url: {e}")))).transpose()?;
         out.push(ConnectionConfig {
             api_key: secret(&format!("{at}: api_key"), raw.api_key, raw.api_key_file)?,
             secret_key: secret(&format!("{at}: secret_key"), raw.secret_key, raw.secret_key_file)?,

@@ -134,9 +134,13 @@ async fn a_wrong_key_fails_the_test_with_the_providers_reason() {
 async fn bad_connection_forms_are_refused_with_the_reason_and_store_nothing() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (&[("name", "x"), ("kind", "telepathy"), ("api_key", "sk-0123456789")], "choose a provider kind"),
         (&[("name", "x"), ("kind", "runway"), ("base_url", "ftp://example.com"), ("api_key", "sk-0123456789")], "http or https"),
+        (
+            &[("name", "x"), ("kind", "runway"), ("base_url", "https://gw.example/v1?a=1"), ("api_key", "sk-0123456789")],
+            "must not have a query",
+        ),
         (&[("name", "x"), ("kind", "runway")], "API key"),
         (&[("name", "x"), ("kind", "kling"), ("access_key", "ak")], "secret key"),
         (&[("name", "demo"), ("kind", "runway"), ("api_key", "sk-0123456789")], "config.toml"),

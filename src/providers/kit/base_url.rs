@@ -81,6 +81,17 @@ impl BaseUrl {
     pub fn default_url(&self) -> url::Url {
         url::Url::parse(self.default).expect("a default base URL parses")
     }
+
+    /// Where the version segment lives, in words for README's table: "in the base (`v1`)",
+    /// "in each path (`v1`, `v2`)" or "none".
+    pub fn describe(&self) -> String {
+        let quoted = |versions: &[&str]| versions.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+        match self.version {
+            Version::None => "none".into(),
+            Version::InBase => format!("in the base ({})", quoted(&[self.default_url().path().trim_matches('/')])),
+            Version::InPaths(versions) => format!("in each path ({})", quoted(versions)),
+        }
+    }
 }
 
 impl From<&'static str> for BaseUrl {
