@@ -290,5 +290,5 @@ async fn every_form_of_the_base_url_reaches_the_api() {
         Bfl::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
     };
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/credits").await;
-    testing::assert_base_url_forms(adapter, Probe::Submit(job("flux-pro-1.1", "16:9")), "v1", "/v1/flux-pro-1.1").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("flux-pro-1.1", "16:9")), "v1", "/v1/flux-pro-1.1").await;
 }

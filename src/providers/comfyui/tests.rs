@@ -335,6 +335,6 @@ async fn every_form_of_the_base_url_reaches_the_api() {
         ComfyUi::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Some(workflow(false)), Duration::from_secs(2)) }).unwrap()
     };
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "", "/system_stats").await;
-    testing::assert_base_url_forms(adapter, Probe::Submit(job("a lighthouse")), "", "/prompt").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("a lighthouse")), "", "/prompt").await;
     testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "api/", "/api/system_stats").await;
 }

@@ -312,5 +312,5 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     let adapter = |fake: &FakeUpstream, base: url::Url| {
         Fal::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
     };
-    testing::assert_base_url_forms(adapter, Probe::Submit(job(ULTRA, &[])), "", "/fal-ai/flux-pro/v1.1-ultra").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(ULTRA, &[])), "", "/fal-ai/flux-pro/v1.1-ultra").await;
 }

@@ -170,16 +170,16 @@ pub async fn assert_expired_and_oversized_refused(provider: &dyn Provider) {
 }
 
 /// One call an adapter makes, to see where it goes.
-pub enum Probe {
+pub enum Probe<'a> {
     /// [`Provider::test_connection`].
     KeyTest,
     /// [`Provider::submit`] of this job.
-    Submit(ProviderJob),
+    Submit(&'a ProviderJob),
     /// [`Provider::poll`] of this handle.
     Poll(UpstreamHandle),
 }
 
-impl Probe {
+impl Probe<'_> {
     async fn run(&self, provider: &dyn Provider) {
         // the fake refuses everything: only the address asked matters
         let _ = match self {
@@ -195,7 +195,12 @@ impl Probe {
 /// and a trailing slash, and a gateway prefix with and without `version` (then `path` sits
 /// under the prefix). An empty `version` (no version segment) checks the other forms only.
 /// `adapter` builds the adapter for a connection to a fake with the given base URL.
-pub async fn assert_base_url_forms<P: Provider>(adapter: impl Fn(&FakeUpstream, url::Url) -> P, probe: Probe, version: &str, path: &str) {
+pub async fn assert_base_url_forms<P: Provider>(
+    adapter: impl Fn(&FakeUpstream, url::Url) -> P,
+    probe: Probe<'_>,
+    version: &str,
+    path: &str,
+) {
     let mut forms = vec![(String::new(), String::new()), ("gateway/x/".into(), "/gateway/x".into())];
     if version.is_empty() {
         forms.push(("gateway/x".into(), "/gateway/x".into()));
@@ -212,7 +217,12 @@ pub async fn assert_base_url_forms<P: Provider>(adapter: impl Fn(&FakeUpstream, 
 
 /// Checks that `probe`, with the base URL `given` under the fake's host, asks the fake for
 /// `path`.
-pub async fn assert_base_url_reaches<P: Provider>(adapter: impl Fn(&FakeUpstream, url::Url) -> P, probe: &Probe, given: &str, path: &str) {
+pub async fn assert_base_url_reaches<P: Provider>(
+    adapter: impl Fn(&FakeUpstream, url::Url) -> P,
+    probe: &Probe<'_>,
+    given: &str,
+    path: &str,
+) {
     let fake = FakeUpstream::start(|_| Reply::status(418)).await;
     probe.run(&adapter(&fake, fake.at(given))).await;
     let asked: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();

@@ -334,5 +334,5 @@ async fn every_form_of_the_base_url_reaches_the_api() {
         Kling::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
     };
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/account/costs").await;
-    testing::assert_base_url_forms(adapter, Probe::Submit(job(MediaKind::Video, "kling-v2-1", &[])), "v1", "/v1/videos/text2video").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(MediaKind::Video, "kling-v2-1", &[])), "v1", "/v1/videos/text2video").await;
 }

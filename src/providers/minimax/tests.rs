@@ -199,6 +199,6 @@ async fn every_form_of_the_base_url_reaches_the_api() {
         MiniMax::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
     };
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/files/list").await;
-    testing::assert_base_url_forms(adapter, Probe::Submit(job()), "v1", "/v1/video_generation").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job()), "v1", "/v1/video_generation").await;
     testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "v2/", "/v1/files/list").await;
 }

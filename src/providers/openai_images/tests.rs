@@ -239,5 +239,5 @@ async fn every_form_of_the_base_url_reaches_the_api() {
         OpenAiImages::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "openai_images", KEY) }).unwrap()
     };
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/models").await;
-    testing::assert_base_url_forms(adapter, Probe::Submit(job(1)), "v1", "/v1/images/generations").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(1)), "v1", "/v1/images/generations").await;
 }

@@ -218,7 +218,7 @@ async fn every_form_of_the_base_url_reaches_the_api() {
         Stability::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "stability", KEY) }).unwrap()
     };
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/user/balance").await;
-    testing::assert_base_url_forms(adapter, Probe::Submit(job("stable-image-ultra")), "v2beta", "/v2beta/stable-image/generate/ultra")
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("stable-image-ultra")), "v2beta", "/v2beta/stable-image/generate/ultra")
         .await;
     testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "v2beta/", "/v1/user/balance").await;
 }
