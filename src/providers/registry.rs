@@ -221,6 +221,11 @@ mod tests {
             let row = row(kind).unwrap_or_default();
             assert!(row.starts_with(&format!("| `{kind}` | `{}`", base.default)), "README's default for {kind}: {row}");
             assert!(row.contains(&base.describe()), "README's version segment for {kind} is {:?}: {row}", base.describe());
+            assert_eq!(
+                base.resolve(None).as_str().trim_end_matches('/'),
+                base.default.trim_end_matches('/'),
+                "{kind}'s default is its own base"
+            );
         }
     }
 }
