@@ -172,7 +172,7 @@ impl Gemini {
     }
 
     async fn operation(&self, name: &str) -> Result<Operation, ProviderError> {
-        let url = self.api.url(name.trim_start_matches('/'))?;
+        let url = self.api.url(name)?;
         let response = self.api.send(self.api.client().get(&url)).await?;
         wire::read_json(response).await
     }
@@ -294,7 +294,7 @@ impl Gemini {
     async fn download(&self, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
         let mut url = match url::Url::parse(location) {
             Ok(url) => url,
-            Err(_) => self.api.url(location.trim_start_matches('/'))?,
+            Err(_) => self.api.url(location)?,
         };
         if self.is_api_host(&url) && url.path().ends_with(":download") && url.query_pairs().all(|(k, _)| k != "alt") {
             url.query_pairs_mut().append_pair("alt", "media");
@@ -440,7 +440,7 @@ impl Provider for Gemini {
             return Ok(());
         }
         // google.longrunning `:cancel`; whether Veo honours it on the Gemini API is UNCONFIRMED
-        let url = self.api.url(&format!("{}:cancel", handle.id.trim_start_matches('/')))?;
+        let url = self.api.url(&format!("{}:cancel", handle.id))?;
         self.api.send(self.api.client().post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
     }
 
