@@ -84,6 +84,9 @@ impl From<AppError> for OpenAiError {
             // OpenAI answers an exhausted quota with 429 `insufficient_quota`
             (_, "credits.insufficient") => (StatusCode::TOO_MANY_REQUESTS, "insufficient_quota", "insufficient_quota"),
             (_, "generation.unknown_model") => (StatusCode::NOT_FOUND, "invalid_request_error", "model_not_found"),
+            // the model's own rules (a required first frame, a duration it does not make):
+            // 422 here as on /api/v1, with the field in `param`
+            (_, "generation.model_rule") => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error", "invalid_value"),
             (_, "auth.invalid_token" | "auth.malformed_authorization") => {
                 (StatusCode::UNAUTHORIZED, "invalid_request_error", "invalid_api_key")
             }
