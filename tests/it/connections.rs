@@ -200,3 +200,31 @@ async fn a_minimax_callback_challenge_is_echoed() {
     assert_eq!(answer.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"challenge": "1a3cs1j-601a118y"}));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_gateway_base_url_reaches_the_provider_with_or_without_its_version() {
+    let fake = fake_upstream::FakeUpstream::start(|r| match r.route().as_str() {
+        "GET /gateway/runway/v1/organization" => fake_upstream::Reply::json(200, serde_json::json!({"creditBalance": 1200})),
+        _ => fake_upstream::Reply::status(404),
+    })
+    .await;
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    for (name, under) in [("bare", "gateway/runway"), ("versioned", "gateway/runway/v1/")] {
+        let base = fake.at(under).to_string();
+        let fields = [
+            ("name", name),
+            ("kind", "runway"),
+            ("base_url", base.as_str()),
+            ("api_key", "key_0123456789"),
+            ("allow_private_network", "on"),
+        ];
+        assert_eq!(add(&admin, &fields).await.status, 303, "{base}");
+        admin.post_form(&format!("/admin/connections/{name}/test"), &[]).await;
+        let page = admin.get("/admin/connections").await;
+        assert!(page.body.contains("1200 credits"), "{base}: {}", page.text_of(".flash"));
+    }
+    assert_eq!(fake.requests_to("GET /gateway/runway/v1/organization").len(), 2);
+    app.stop().await;
+    fake.stop().await;
+}
