@@ -210,6 +210,36 @@ impl ModelEntry {
         })
     }
 
+    /// This entry with `later`'s fields over it (an admin's second edit of a model keeps
+    /// what the first one set and did not change).
+    pub fn merged(self, later: ModelEntry) -> ModelEntry {
+        ModelEntry {
+            id: later.id,
+            like: later.like.or(self.like),
+            label: later.label.or(self.label),
+            provider: later.provider.or(self.provider),
+            kind: later.kind.or(self.kind),
+            upstream: later.upstream.or(self.upstream),
+            description: later.description.or(self.description),
+            unavailable: later.unavailable.or(self.unavailable),
+            demo: later.demo.or(self.demo),
+            hidden: later.hidden.or(self.hidden),
+            negative_prompt: later.negative_prompt.or(self.negative_prompt),
+            prompt_limit: later.prompt_limit.or(self.prompt_limit),
+            deadline: later.deadline.or(self.deadline),
+            max_output: later.max_output.or(self.max_output),
+            sound: later.sound.or(self.sound),
+            inputs: later.inputs.or(self.inputs),
+            params: later.params.or(self.params),
+            price: later.price.or(self.price),
+            status: later.status.or(self.status),
+            released_on: later.released_on.or(self.released_on),
+            deprecated_on: later.deprecated_on.or(self.deprecated_on),
+            shutdown_on: later.shutdown_on.or(self.shutdown_on),
+            successor: later.successor.or(self.successor),
+        }
+    }
+
     /// The whole entry of `m`, as `catalog export` writes it.
     pub fn whole(m: &ModelSpec) -> ModelEntry {
         let life = &m.lifecycle;

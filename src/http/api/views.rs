@@ -64,6 +64,23 @@ pub struct GenerationView<'a> {
     pub kept: bool,
     /// Visible to every signed-in teammate.
     pub shared: bool,
+    /// What it was made with, as the catalog said at submit (`null` for generations made
+    /// before this was kept); later catalog changes do not touch it.
+    pub made_with: Option<MadeWithView<'a>>,
+}
+
+/// The catalog's entry for the model when the generation was submitted.
+#[derive(Serialize, ToSchema)]
+pub struct MadeWithView<'a> {
+    pub label: &'a str,
+    /// The provider, for people.
+    pub provider: &'a str,
+    /// The connection kind.
+    pub provider_kind: &'a str,
+    /// The model's id at the provider.
+    pub upstream: &'a str,
+    /// The price rule, in words.
+    pub price: &'a str,
 }
 
 impl<'a> GenerationView<'a> {
@@ -86,6 +103,13 @@ impl<'a> GenerationView<'a> {
             finished_at: g.finished_at.map(|t| t.rfc3339()),
             kept: g.kept,
             shared: g.shared,
+            made_with: g.made_with.as_ref().map(|w| MadeWithView {
+                label: &w.label,
+                provider: &w.provider,
+                provider_kind: &w.provider_kind,
+                upstream: &w.upstream,
+                price: &w.price,
+            }),
             outputs: outputs
                 .iter()
                 .map(|a| OutputView {

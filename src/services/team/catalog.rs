@@ -125,12 +125,15 @@ pub fn export(state: &AppState) -> String {
     state.registry().catalog().to_toml()
 }
 
-/// An admin's change to model `entry.id` (or a new model): replaces their earlier edit of
-/// it. Returns the model as it now is.
+/// An admin's change to model `entry.id` (or a new model), over their earlier edit of it:
+/// the fields it names replace those. Returns the model as it now is.
 pub async fn edit(state: &AppState, ctx: &Context, entry: ModelEntry) -> ServiceResult<std::sync::Arc<ModelSpec>> {
     let id = entry.id.clone();
     let mut layers = layers(state).await?;
-    layers.edited.retain(|e| e.id != id);
+    let entry = match layers.edited.iter().position(|e| e.id == id) {
+        Some(i) => layers.edited.remove(i).merged(entry),
+        None => entry,
+    };
     layers.edited.push(entry);
     let detail = "edited on the Models admin page or API".to_string();
     let catalog = put_in_force(state, layers, Layer::Edited, ctx, (AuditAction::ModelEdited, Some(id.clone()), detail)).await?;
