@@ -222,7 +222,7 @@ impl Bfl {
                 match sample {
                     Some(location) => {
                         let content_type = handle.data.get("output_format").map(|f| image_type(f)).unwrap_or("image/jpeg");
-                        UpstreamStatus::Succeeded { outputs: vec![OutputRef::new(location, Some(content_type.to_string()))] }
+                        UpstreamStatus::Succeeded { outputs: vec![OutputRef::new(location, Some(content_type.to_string()))], usage: None }
                     }
                     None => UpstreamStatus::Failed(ProviderError::Transient("the provider said Ready without a result".into())),
                 }

@@ -132,7 +132,7 @@ impl OpenAiImages {
         if outputs.is_empty() {
             return UpstreamStatus::Failed(ProviderError::Transient("the provider answered without an image".into()));
         }
-        UpstreamStatus::Succeeded { outputs }
+        UpstreamStatus::Succeeded { outputs, usage: None }
     }
 }
 

@@ -289,7 +289,7 @@ fn status_of(prediction: &Prediction) -> UpstreamStatus {
                     OutputRef::new(location, content_type)
                 })
                 .collect();
-            UpstreamStatus::Succeeded { outputs }
+            UpstreamStatus::Succeeded { outputs, usage: None }
         }
         "failed" => {
             let message = text_of(&prediction.error).unwrap_or_else(|| "the prediction failed".into());

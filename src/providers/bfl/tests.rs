@@ -97,7 +97,7 @@ async fn submit_polls_the_returned_url_through_pending_to_ready_and_fetches_the_
 
     let first = provider.poll(&submitted.handle).await.unwrap();
     assert!(matches!(first, UpstreamStatus::Pending { progress: Some(40), poll_after: Some(POLL_EVERY) }), "{first:?}");
-    let UpstreamStatus::Succeeded { outputs } = provider.poll(&submitted.handle).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = provider.poll(&submitted.handle).await.unwrap() else { panic!() };
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/png"));
     assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, JPEG);
 

@@ -120,7 +120,7 @@ async fn text_to_video_is_submitted_polled_at_its_own_path_and_fetched_from_the_
     assert!(claims["nbf"].as_u64().unwrap().abs_diff(now - 5) <= 5, "{claims}");
 
     assert!(matches!(kling.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
-    let UpstreamStatus::Succeeded { outputs } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
+    let UpstreamStatus::Succeeded { outputs, .. } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
     assert_eq!(outputs.len(), 1);
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     let bytes = drain(kling.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap();
@@ -185,7 +185,7 @@ async fn images_are_generated_with_n_and_a_reference() {
         fake.requests_to("POST /v1/images/generations")[0].json(),
         json!({"model_name": "kling-v2", "prompt": "a heron in the rain", "n": 2, "aspect_ratio": "3:2", "image": base64(b"style")})
     );
-    let UpstreamStatus::Succeeded { outputs } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
+    let UpstreamStatus::Succeeded { outputs, .. } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
     let types: Vec<_> = outputs.iter().map(|o| o.content_type.clone().unwrap()).collect();
     assert_eq!(types, ["image/png", "image/jpeg"]);
     assert_eq!(outputs[1].location, "https://cdn.example/b.jpg?sig=1");

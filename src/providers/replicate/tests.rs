@@ -89,7 +89,7 @@ async fn an_official_model_is_created_by_name_with_wait_and_webhook_and_finishes
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/replicate/s3cret").unwrap());
     let submitted = adapter(&fake).submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "p1");
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("{:?}", submitted.status) };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("{:?}", submitted.status) };
     assert_eq!(
         outputs,
         vec![
@@ -158,7 +158,7 @@ async fn polls_walk_from_starting_through_progress_to_a_single_url_output() {
     let replicate = adapter(&fake);
     assert!(matches!(replicate.poll(&handle("p1")).await.unwrap(), UpstreamStatus::Pending { progress: None, .. }));
     assert!(matches!(replicate.poll(&handle("p1")).await.unwrap(), UpstreamStatus::Pending { progress: Some(45), .. }));
-    let UpstreamStatus::Succeeded { outputs } = replicate.poll(&handle("p1")).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = replicate.poll(&handle("p1")).await.unwrap() else { panic!() };
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     assert!(fake.requests().iter().all(authorized));
     fake.stop().await;
