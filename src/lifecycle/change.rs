@@ -17,11 +17,20 @@ use super::LifecycleError;
 #[derive(Debug, Clone)]
 pub enum Change {
     Submitting,
-    Running { handle: UpstreamHandle, progress: Option<u8> },
+    Running {
+        handle: UpstreamHandle,
+        progress: Option<u8>,
+    },
     /// Upstream finished: its outputs are to be fetched, and what it reported the job cost or
     /// used (kept on the generation from here, so a restart during custody keeps it too).
-    Fetching { handle: UpstreamHandle, outputs: Vec<OutputRef>, usage: Option<ProviderUsage> },
-    Succeeded { assets: Vec<Asset> },
+    Fetching {
+        handle: UpstreamHandle,
+        outputs: Vec<OutputRef>,
+        usage: Option<ProviderUsage>,
+    },
+    Succeeded {
+        assets: Vec<Asset>,
+    },
     Failed(Reason),
     Cancelled,
     CancelRequested,

@@ -203,3 +203,30 @@ pub fn each<E: From<StoreError>>(tx: &impl Tx, mut f: impl FnMut(Generation) -> 
     }
     Ok(())
 }
+
+/// Calls `f` with the generations created from `from` to `to` (inclusive, by the time in
+/// their id), oldest first, reading at most `limit`; returns whether more were left unread.
+pub fn each_created_between(
+    tx: &impl Tx,
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+    mut f: impl FnMut(Generation),
+) -> Result<bool, StoreError> {
+    // an id's top 48 bits are its creation time in milliseconds
+    let millis = |t: Timestamp| u128::try_from(t.millis().clamp(0, (1 << 48) - 1)).unwrap_or(0);
+    let (low, high) = (millis(from) << 80, (millis(to) << 80) | ((1u128 << 80) - 1));
+    if low > high {
+        return Ok(false);
+    }
+    let mut read = 0;
+    for row in tx.table(GENERATIONS)?.range(low..=high)? {
+        if read == limit {
+            return Ok(true);
+        }
+        let (_, value) = row?;
+        f(codec::decode(value.value())?);
+        read += 1;
+    }
+    Ok(false)
+}
