@@ -53,6 +53,7 @@ pub struct ErrorBody {
         admin_instance::set_model_override, admin_instance::remove_model_override,
         admin_instance::data_use, admin_instance::set_data_use,
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
+        admin_instance::reconciliation, admin_instance::reconciliation_csv,
         admin_workers::list,
     ),
     components(schemas(ErrorBody)),
@@ -63,7 +64,7 @@ pub struct ErrorBody {
         (name = "models", description = "The model catalog as the caller sees it"),
         (name = "credits", description = "Balance and ledger"),
         (name = "webhooks", description = "Signed completion events sent to the caller's URLs, and their delivery log"),
-        (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit"),
+        (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit, reconciliation"),
         (name = "meta", description = "This document"),
     ),
     modifiers(&Shared)
