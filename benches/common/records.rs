@@ -64,5 +64,7 @@ pub fn finished(shape: Shape) -> Generation {
         legal_hold: false,
         upstream_deleted_at: None,
         deleted_at: None,
+        made_with: None,
+        reported: None,
     }
 }

@@ -219,14 +219,12 @@ pub fn each_created_between(
     if low > high {
         return Ok(false);
     }
-    let mut read = 0;
-    for row in tx.table(GENERATIONS)?.range(low..=high)? {
+    for (read, row) in tx.table(GENERATIONS)?.range(low..=high)?.enumerate() {
         if read == limit {
             return Ok(true);
         }
         let (_, value) = row?;
         f(codec::decode(value.value())?);
-        read += 1;
     }
     Ok(false)
 }
