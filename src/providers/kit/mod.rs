@@ -29,7 +29,7 @@
 //! 4. Map job states with a [`StatusWords`] table and [`StatusWords::status`]; fetch outputs with [`fetch_keyless`] when
 //!    they live on a CDN, or `api.send` when they need the key.
 //! 5. Where the answer says what the job cost or used, return it with the success
-//!    (`UpstreamStatus::Succeeded { usage }`, or [`UpstreamStatus::with_usage`]), read with
+//!    (`UpstreamStatus::Succeeded { usage }`, or [`UpstreamStatus::with_usage`](crate::providers::UpstreamStatus::with_usage)), read with
 //!    [`crate::providers::usage`]: never fail a job over an odd report. A cost known at submit
 //!    goes in the handle with `usage::stash` and comes back at success with `usage::stashed`.
 //! 6. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}` and
@@ -50,8 +50,6 @@ pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param
 pub use poll::{Phase, StatusWords, outputs_or_missing};
 
 use super::ProviderError;
-#[cfg(doc)]
-use super::UpstreamStatus;
 use super::http::{Credential, OutboundClient, OutboundError, OutboundRequest, read_capped};
 use super::wire;
 use crate::config::ConnectionConfig;
