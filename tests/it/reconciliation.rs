@@ -102,6 +102,15 @@ async fn bad_periods_are_refused_and_members_are_not_admitted() {
     let empty = api_get(&rig.app.url, "/api/v1/admin/reconciliation?from=2026-01-01&to=2026-01-31", Some(&rig.token)).await;
     assert_eq!(empty.status, 200, "{}", empty.body);
     assert_eq!(empty.json()["models"], json!([]));
+    for form in ["days=&from=&to=", "days=7&from=&to=", "days=&from=2026-01-01&to="] {
+        assert_eq!(rig.admin.get(&format!("/admin/reconciliation?{form}")).await.status, 200, "the page's form as sent: {form}");
+    }
+    assert_eq!(rig.admin.get("/admin/reconciliation?days=-1").await.status, 400);
+
+    let doc = api_get(&rig.app.url, "/api/v1/openapi.json", None).await.json();
+    let params = &doc["paths"]["/api/v1/admin/reconciliation.csv"]["get"]["parameters"];
+    let days = params.as_array().unwrap().iter().find(|p| p["name"] == "days").expect("days is documented");
+    assert_eq!((days["schema"]["minimum"].as_i64(), days["schema"]["maximum"].as_i64()), (Some(1), Some(366)), "{days}");
 
     let member = rig.app.invite_member(&rig.admin, "member@example.com", "a long member password").await;
     for path in ["/admin/reconciliation", "/admin/reconciliation.csv", "/api/v1/admin/reconciliation", "/api/v1/admin/reconciliation.csv"] {

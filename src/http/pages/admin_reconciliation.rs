@@ -59,7 +59,7 @@ pub async fn show(req: HttpRequest, admin: Admin, query: web::Query<Reconciliati
     };
     let (models_csv, generations_csv) = (csv("model"), csv("generation"));
     let given = |o: &Option<String>| o.clone().unwrap_or_default();
-    let days = if params.from.is_some() { String::new() } else { params.days.map(|d| d.to_string()).unwrap_or_default() };
+    let days = given(&params.days);
     let page = ReconciliationPage {
         layout,
         report,

@@ -23,9 +23,10 @@ use crate::services::team::reconciliation::{
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReconciliationParams {
-    /// The last this many days, 1-366 (30); not with `from`.
-    #[param(minimum = 1, maximum = 366)]
-    pub days: Option<i64>,
+    /// The last this many days, 1-366 (30); not with `from`. (Empty, as the page's form sends
+    /// it, is the default.)
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 366)]
+    pub days: Option<String>,
     /// The first day, `2026-01-31`, inclusive.
     pub from: Option<String>,
     /// The last day, inclusive (today when `from` is given alone).
@@ -39,20 +40,22 @@ impl ReconciliationParams {
     pub fn period(&self, now: Timestamp) -> Result<Period, AppError> {
         let text = |o: &Option<String>| o.as_deref().unwrap_or("").trim().to_string();
         let (from, to) = (parse_day(&text(&self.from), false)?, parse_day(&text(&self.to), true)?);
+        let days = match text(&self.days).as_str() {
+            "" => None,
+            n => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_DAYS).contains(n))
+                    .ok_or_else(|| AppError::bad_parameter("days", format!("days must be a whole number from 1 to {MAX_DAYS}.")))?,
+            ),
+        };
         let Some(from) = from else {
             if to.is_some() {
                 return Err(AppError::bad_parameter("to", "to needs a from; or ask for the last days with days."));
             }
-            let days = match self.days {
-                None => DEFAULT_DAYS,
-                Some(n) => u32::try_from(n)
-                    .ok()
-                    .filter(|n| (1..=MAX_DAYS).contains(n))
-                    .ok_or_else(|| AppError::bad_parameter("days", format!("days must be a whole number from 1 to {MAX_DAYS}.")))?,
-            };
-            return Ok(Period::last_days(days, now));
+            return Ok(Period::last_days(days.unwrap_or(DEFAULT_DAYS), now));
         };
-        if self.days.is_some() {
+        if days.is_some() {
             return Err(AppError::bad_parameter("days", "Give either days or from and to, not both."));
         }
         let to = to.unwrap_or(now);
