@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::catalog::data_use::TrainingUse;
-use crate::domain::catalog::{ParamSpec, Price, ReferenceRole};
+use crate::domain::catalog::{ParamSpec, Price};
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::studio::models::{self, Offer};
@@ -55,14 +55,14 @@ pub struct PriceDoc {
 /// A model of the catalog as the caller sees it.
 #[derive(Serialize, ToSchema)]
 pub struct ModelView<'a> {
-    id: &'static str,
-    label: &'static str,
+    id: &'a str,
+    label: &'a str,
     /// `image` or `video`.
     #[schema(value_type = String)]
     kind: &'static str,
-    provider: &'static str,
+    provider: &'a str,
     connection: Option<&'a str>,
-    description: &'static str,
+    description: &'a str,
     demo: bool,
     capabilities: Capabilities,
     #[schema(value_type = Vec<ParamDoc>)]
@@ -81,19 +81,19 @@ pub struct ModelView<'a> {
 fn view(offer: &Offer, training: TrainingUse) -> ModelView<'_> {
     let model = &offer.spec;
     ModelView {
-        id: model.id,
-        label: model.label,
+        id: &model.id,
+        label: &model.label,
         kind: model.kind.as_str(),
-        provider: model.provider,
+        provider: &model.provider,
         connection: offer.connection.as_deref(),
-        description: model.description,
+        description: &model.description,
         demo: model.demo,
         capabilities: Capabilities {
             negative_prompt: model.negative_prompt,
-            references: model.references.iter().map(|r: &ReferenceRole| r.as_str()).collect(),
+            references: model.inputs.iter().map(|i| i.role.as_str()).collect(),
         },
         parameters: &model.params,
-        price: offer.price,
+        price: offer.price.clone(),
         max_prompt_chars: model.max_prompt_chars,
         available: offer.usable(),
         unavailable_reason: offer.refusal(),
@@ -112,6 +112,6 @@ pub struct ModelList<'a> {
 pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
     let state = state(&req)?;
     let offers = models::offers(&state, &caller.user).await?;
-    let views: Vec<ModelView> = offers.iter().map(|o| view(o, state.data_use.may_train_on_inputs(o.spec.provider))).collect();
+    let views: Vec<ModelView> = offers.iter().map(|o| view(o, state.data_use.may_train_on_inputs(&o.spec.provider))).collect();
     Ok(HttpResponse::Ok().json(ModelList { models: views }))
 }

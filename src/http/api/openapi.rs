@@ -100,7 +100,8 @@ impl Modify for Shared {
             ))),
         );
         // the catalog's model ids, so a client (or a fuzzer) knows which `model` values exist
-        let models: Vec<serde_json::Value> = crate::domain::catalog::builtin_models().iter().map(|m| m.id.into()).collect();
+        let models: Vec<serde_json::Value> =
+            crate::domain::catalog::Catalog::shipped().models().iter().map(|m| m.id.as_str().into()).collect();
         for name in ["CreateBody", "CreateForm"] {
             if let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut(name)
                 && let Some(RefOr::T(Schema::Object(model))) = body.properties.get_mut("model")

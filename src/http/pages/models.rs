@@ -18,8 +18,8 @@ use crate::services::studio::models::{self, Offer};
 
 /// One parameter as the pages show it.
 pub struct ParamLine {
-    pub name: &'static str,
-    pub label: &'static str,
+    pub name: String,
+    pub label: String,
     pub allowed: String,
 }
 
@@ -45,8 +45,9 @@ pub struct Entry {
 
 impl Entry {
     fn new(offer: Offer, state: &AppState) -> Entry {
-        let provider = state.data_use.get(offer.spec.provider).map_or_else(|| offer.spec.provider.to_string(), |d| d.provider.clone());
-        let params = offer.spec.params.iter().map(|p| ParamLine { name: p.name, label: p.label, allowed: allowed(p) }).collect();
+        let provider = state.data_use.get(&offer.spec.provider).map_or_else(|| offer.spec.provider.to_string(), |d| d.provider.clone());
+        let params =
+            offer.spec.params.iter().map(|p| ParamLine { name: p.name.clone(), label: p.label.clone(), allowed: allowed(p) }).collect();
         Entry { offer, provider, params }
     }
 
@@ -57,7 +58,8 @@ impl Entry {
 
     /// The reference roles the model takes, in words ("First frame, Last frame").
     pub fn references(&self) -> String {
-        let roles: Vec<&str> = self.offer.spec.references.iter().map(|r| r.label()).collect();
+        let roles: Vec<String> =
+            self.offer.spec.inputs.iter().map(|i| format!("{}{}", i.role.label(), if i.required { " (required)" } else { "" })).collect();
         if roles.is_empty() { "none".into() } else { roles.join(", ") }
     }
 }
@@ -112,7 +114,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
         Err(ServiceError::UnknownModel(_)) => return Err(AppError::not_found().into()),
         Err(other) => return Err(other.into()),
     };
-    let data_use = state.data_use.get(offer.spec.provider).cloned();
+    let data_use = state.data_use.get(&offer.spec.provider).cloned();
     let sends = data_use.as_ref().map(|d| d.receives_for(&offer.spec)).unwrap_or_default();
     let page = ShowPage { layout: Layout::new(&req, Some(&who.user)), entry: Entry::new(offer, &state), data_use, sends };
     ok(&req, &page)

@@ -33,7 +33,7 @@ pub struct ConnectionRow {
     pub key: String,
     pub max_concurrent: u32,
     pub allow_private_network: bool,
-    pub models: Vec<&'static str>,
+    pub models: Vec<String>,
     pub source: Source,
 }
 
@@ -196,7 +196,7 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
     let config = to_config(&stored, master).map_err(sealing)?;
     let mut candidate = collect(state).await?;
     candidate.push(config);
-    let rebuilt = Registry::build(&candidate, Some(&registry)).map_err(|e| invalid(e.message))?;
+    let rebuilt = Registry::build(registry.catalog().clone(), &candidate, Some(&registry)).map_err(|e| invalid(e.message))?;
     let audit_ctx = ctx.clone();
     let detail = format!("{kind} connection");
     state
@@ -236,7 +236,7 @@ pub async fn remove(state: &AppState, ctx: &Context, name: &str) -> ServiceResul
     if !removed {
         return Err(ServiceError::NotFound("connection"));
     }
-    rebuild(state).await?;
+    reload(state).await?;
     refresh_notice(state, ctx).await;
     Ok(())
 }
@@ -272,9 +272,12 @@ async fn collect(state: &AppState) -> ServiceResult<Vec<ConnectionConfig>> {
     Ok(all_configs(&state.config.connection, &stored, state.keyring.master()))
 }
 
-async fn rebuild(state: &AppState) -> ServiceResult<()> {
+/// Rebuilds the registry from the stored and configured connections (after a change that
+/// touched stored connections outside this module).
+pub async fn reload(state: &AppState) -> ServiceResult<()> {
     let all = collect(state).await?;
-    let registry = Registry::build(&all, Some(&state.registry())).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let current = state.registry();
+    let registry = Registry::build(current.catalog().clone(), &all, Some(&current)).map_err(|e| ServiceError::Internal(e.to_string()))?;
     state.replace_registry(registry);
     Ok(())
 }
