@@ -50,6 +50,8 @@ async fn a_reported_cost_shows_as_drift_per_model_in_the_api_the_csv_and_the_pag
     assert_eq!(models.len(), 1, "{report}");
     let flux = &models[0];
     assert_eq!(flux["model"], "flux-pro-1.1");
+    assert_eq!(flux["provider_kind"], "bfl", "from the snapshot the generation keeps");
+    assert!(flux["label"].as_str().is_some_and(|l| !l.is_empty()), "{flux}");
     assert_eq!((flux["generations"].as_u64(), flux["reported"].as_u64(), flux["with_cost"].as_u64()), (Some(1), Some(1), Some(1)));
     assert_eq!(flux["estimate_credits"], ESTIMATE);
     assert_eq!(flux["reported_cents"], REPORTED);
