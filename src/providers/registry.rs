@@ -60,7 +60,7 @@ impl Registry {
             config.kind = canonical_kind(&config.kind);
             let config = &config;
             if let Some(kept) = previous.and_then(|p| p.connections.get(&config.name)).filter(|c| same_settings(&c.config, config)) {
-                route(&models, config, &mut routes);
+                route(models, config, &mut routes);
                 built.insert(config.name.clone(), kept.clone());
                 continue;
             }
@@ -85,7 +85,7 @@ impl Registry {
                     continue;
                 }
             };
-            route(&models, config, &mut routes);
+            route(models, config, &mut routes);
             let permits = Arc::new(Semaphore::new(config.max_concurrent as usize));
             built.insert(config.name.clone(), Arc::new(Connection { config: config.clone(), provider, permits }));
         }
@@ -204,5 +204,47 @@ impl SharedRegistry {
     /// Puts a rebuilt registry in force.
     pub fn replace(&self, registry: Registry) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::CONNECTION_KINDS;
+    use crate::providers::*;
+
+    /// Each HTTP kind's base-URL convention, as its adapter declares it.
+    const CONVENTIONS: &[(&str, kit::BaseUrl)] = &[
+        ("openai_images", openai_images::BASE),
+        ("openai_videos", openai_videos::BASE),
+        ("gemini", gemini::BASE),
+        ("runway", runway::BASE),
+        ("kling", kling::BASE),
+        ("minimax", minimax::BASE),
+        ("luma", luma::BASE),
+        ("luma_agents", luma_agents::BASE),
+        ("bfl", bfl::BASE),
+        ("replicate", replicate::BASE),
+        ("fal", fal::BASE),
+        ("stability", stability::BASE),
+        ("comfyui", comfyui::BASE),
+    ];
+
+    #[test]
+    fn readme_lists_every_kinds_default_base_url_and_where_its_version_lives() {
+        let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
+        let row = |kind: &str| readme.lines().find(|l| l.starts_with(&format!("| `{kind}` |"))).map(str::to_string);
+        for kind in CONNECTION_KINDS {
+            assert!(row(kind).is_some(), "README's base-URL table has no row for {kind}");
+        }
+        for (kind, base) in CONVENTIONS {
+            let row = row(kind).unwrap_or_default();
+            assert!(row.starts_with(&format!("| `{kind}` | `{}`", base.default)), "README's default for {kind}: {row}");
+            assert!(row.contains(&base.describe()), "README's version segment for {kind} is {:?}: {row}", base.describe());
+            assert_eq!(
+                base.resolve(None).as_str().trim_end_matches('/'),
+                base.default.trim_end_matches('/'),
+                "{kind}'s default is its own base"
+            );
+        }
     }
 }

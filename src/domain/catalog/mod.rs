@@ -10,15 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
-mod catalog;
 pub mod data_use;
 mod entry;
+mod in_force;
 mod lifecycle;
 mod price;
 pub mod shipped;
 
-pub use catalog::{Catalog, CatalogError, Layer, Located};
 pub use entry::{CatalogFile, InputEntry, ModelEntry};
+pub use in_force::{Catalog, CatalogError, Layer, Located};
 pub use lifecycle::{CatalogDate, Lifecycle, Status};
 pub use price::{Price, PriceRule, PriceUnit};
 

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use rust_embed::RustEmbed;
 
-use super::{Catalog, Layer, catalog::Located};
+use super::{Catalog, Layer, Located};
 
 #[derive(RustEmbed)]
 #[folder = "catalog/"]

@@ -53,6 +53,11 @@ struct NewPage {
 }
 
 impl NewPage {
+    /// The chosen model's deprecation warning, as of today.
+    fn warning(&self) -> Option<String> {
+        self.model.lifecycle.warning(crate::domain::catalog::CatalogDate::today())
+    }
+
     /// The file types the form's picker offers for an input of `media` (uploads check the
     /// bytes whatever the picker lets through).
     fn accept(&self, media: InputMedia) -> &'static str {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::layout::Layout;
 use crate::domain::catalog::MediaKind;
 use crate::domain::catalog::data_use::{DataUse, Input};
-use crate::domain::catalog::{ParamKind, ParamSpec};
+use crate::domain::catalog::{CatalogDate, ParamKind, ParamSpec, Sound};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
@@ -54,6 +54,25 @@ impl Entry {
     /// The effective price in words; none for a model that is never available.
     pub fn price(&self) -> String {
         if self.offer.spec.unavailable.is_some() { "not offered".into() } else { self.offer.price.to_string() }
+    }
+
+    /// A deprecated model's warning (its shutdown date and successor), as of today.
+    pub fn warning(&self) -> Option<String> {
+        self.offer.spec.lifecycle.warning(CatalogDate::today())
+    }
+
+    /// The model's status today ("Preview", "Generally available", "Deprecated", "Retired").
+    pub fn status(&self) -> &'static str {
+        self.offer.spec.lifecycle.status_on(CatalogDate::today()).label()
+    }
+
+    /// Whether its videos have sound, in words.
+    pub fn sound(&self) -> &'static str {
+        match self.offer.spec.sound {
+            Sound::None => "no",
+            Sound::Always => "yes",
+            Sound::Optional => "your choice (the Audio parameter)",
+        }
     }
 
     /// The reference roles the model takes, in words ("First frame, Last frame").

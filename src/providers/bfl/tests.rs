@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::ReferenceImage;
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "bfl-test-key";
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0 fake flux jpeg";
@@ -319,4 +319,13 @@ async fn the_cost_and_megapixels_are_reported_and_a_settled_cost_wins() {
 
     let odd = serde_json::json!({"id": "t1", "cost": "free", "input_mp": null, "output_mp": -3});
     assert_eq!(usage_of(odd, ready(serde_json::json!({"cost": {"credits": 1}}))).await, None, "odd values are no report, never an error");
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Bfl::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/credits").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("flux-pro-1.1", "16:9")), "v1", "/v1/flux-pro-1.1").await;
 }

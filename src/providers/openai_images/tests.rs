@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 use crate::providers::ReferenceImage;
 
@@ -249,4 +249,13 @@ async fn tokens_are_read_from_input_and_output_when_no_total_is_given_and_odd_us
         let UpstreamStatus::Succeeded { usage: reported, .. } = submitted.status else { panic!("{:?}", submitted.status) };
         assert_eq!(reported.and_then(|u| u.units), expected);
     }
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        OpenAiImages::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "openai_images", KEY) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/models").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(1)), "v1", "/v1/images/generations").await;
 }

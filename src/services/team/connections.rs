@@ -2,7 +2,7 @@
 //! add in the UI (stored with their keys sealed to the master key). Every change rebuilds
 //! the registry at once; jobs already running keep the connection they started on.
 
-use crate::config::{CONNECTION_KINDS, ConnectionConfig, canonical_kind};
+use crate::config::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, parse_base_url};
 use crate::domain::audit::AuditAction;
 use crate::domain::connection::{StoredConnection, hint_of};
 use crate::domain::time::Timestamp;
@@ -142,13 +142,7 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
         return Err(invalid(format!("choose a provider kind: {}", kinds.join(", "))));
     }
     let base_url = match optional(&form.base_url) {
-        Some(text) => {
-            let url = url::Url::parse(&text).map_err(|e| invalid(format!("the base URL {text:?} is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(invalid("the base URL must be an http or https URL with a host"));
-            }
-            Some(url.to_string())
-        }
+        Some(text) => Some(parse_base_url(&text).map_err(invalid)?.to_string()),
         None => None,
     };
     let max_concurrent = form.max_concurrent.unwrap_or(4);

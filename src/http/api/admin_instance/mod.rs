@@ -4,6 +4,7 @@
 //! services the admin pages use. One file per concept; the handlers are re-exported here.
 
 mod audit;
+mod catalog;
 mod connections;
 mod data_use;
 mod model_policy;
@@ -11,6 +12,7 @@ mod reconciliation;
 mod retention;
 
 pub use audit::*;
+pub use catalog::*;
 pub use connections::*;
 pub use data_use::*;
 pub use model_policy::*;
