@@ -66,5 +66,7 @@ pub fn finished(shape: Shape) -> Generation {
         made_with: None,
         reported: None,
         deleted_at: None,
+        made_with: None,
+        reported: None,
     }
 }

@@ -162,7 +162,7 @@ async fn drive(
                     Err(None) => return Stop::Cancel,
                 };
                 let change = match submitted.status {
-                    UpstreamStatus::Succeeded { outputs } => Change::Fetching { handle: submitted.handle, outputs },
+                    UpstreamStatus::Succeeded { outputs, usage } => Change::Fetching { handle: submitted.handle, outputs, usage },
                     UpstreamStatus::Pending { progress, .. } => Change::Running { handle: submitted.handle, progress },
                     UpstreamStatus::Failed(e) => return Stop::Fail(provider_reason(&e)),
                 };
@@ -247,8 +247,8 @@ async fn poll_until_done(
                     board.note(g.id, now);
                 }
             }
-            Ok(UpstreamStatus::Succeeded { outputs }) => {
-                return record(engine, g.id, Change::Fetching { handle: handle.clone(), outputs }).await;
+            Ok(UpstreamStatus::Succeeded { outputs, usage }) => {
+                return record(engine, g.id, Change::Fetching { handle: handle.clone(), outputs, usage }).await;
             }
             Ok(UpstreamStatus::Failed(e)) => return Err(Stop::Fail(provider_reason(&e))),
             Err(e) if e.is_retryable() && errors < connection.config.max_retries => {

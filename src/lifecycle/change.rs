@@ -5,7 +5,7 @@
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditEvent;
 use crate::domain::credits::{CreditError, EntryKind};
-use crate::domain::generation::{GenState, Generation, OutputRef, Reason, UpstreamHandle};
+use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::{Delivery, EventType};
@@ -17,9 +17,20 @@ use super::LifecycleError;
 #[derive(Debug, Clone)]
 pub enum Change {
     Submitting,
-    Running { handle: UpstreamHandle, progress: Option<u8> },
-    Fetching { handle: UpstreamHandle, outputs: Vec<OutputRef> },
-    Succeeded { assets: Vec<Asset> },
+    Running {
+        handle: UpstreamHandle,
+        progress: Option<u8>,
+    },
+    /// Upstream finished: its outputs are to be fetched, and what it reported the job cost or
+    /// used (kept on the generation from here, so a restart during custody keeps it too).
+    Fetching {
+        handle: UpstreamHandle,
+        outputs: Vec<OutputRef>,
+        usage: Option<ProviderUsage>,
+    },
+    Succeeded {
+        assets: Vec<Asset>,
+    },
     Failed(Reason),
     Cancelled,
     CancelRequested,
@@ -113,10 +124,11 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
             g.upstream = Some(handle);
             g.progress = progress;
         }
-        Change::Fetching { handle, outputs } => {
+        Change::Fetching { handle, outputs, usage } => {
             g.state = GenState::Fetching;
             g.upstream = Some(handle);
             g.pending_outputs = outputs;
+            g.reported = usage.or(g.reported);
             g.progress = Some(100);
         }
         Change::Succeeded { assets } => {

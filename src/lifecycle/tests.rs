@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::domain::audit::{Actor, AuditAction, ClientInfo};
 use crate::domain::credits::EntryKind;
-use crate::domain::generation::{Reason, UpstreamHandle};
+use crate::domain::generation::{ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::{AuditId, UserId};
 
 fn queued(owner: UserId, cost: u64) -> Generation {
@@ -60,9 +60,11 @@ async fn credits_are_held_then_settled_or_released_and_events_follow_each_commit
     let skipped = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new() }).await;
     assert!(matches!(skipped, Err(LifecycleError::Transition { .. })), "nothing succeeds before its outputs are fetched");
     let handle = UpstreamHandle { id: "up-1".into(), data: Default::default() };
-    lifecycle.apply(kept.id, Change::Fetching { handle, outputs: Vec::new() }).await.unwrap();
+    let usage = ProviderUsage { cost_cents: Some(5.5), units: Some(1.0), unit: "megapixels".into() };
+    lifecycle.apply(kept.id, Change::Fetching { handle, outputs: Vec::new(), usage: Some(usage.clone()) }).await.unwrap();
     let done = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new() }).await.unwrap();
     assert_eq!(done.state, GenState::Succeeded);
+    assert_eq!(done.reported, Some(usage), "what the provider reported is kept on the generation");
     lifecycle.apply(dropped.id, Change::Failed(Reason::new("upstream", "It broke."))).await.unwrap();
     assert_eq!(balance(&store, owner).await, (14, 0), "6 spent, 4 given back");
 

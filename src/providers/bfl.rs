@@ -14,10 +14,10 @@ use sha2::Sha256;
 
 use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, text_param};
-use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
+use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, usage, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::ParamValue;
-use crate::domain::generation::{OutputRef, UpstreamHandle};
+use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 
 /// The base URL convention: BFL's global host (routes across clusters); `v1/` in each path.
 pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.bfl.ai", &["v1"]);
@@ -39,6 +39,21 @@ pub struct Bfl {
 struct SubmitAnswer {
     id: String,
     polling_url: Option<String>,
+    /// What the job costs, in BFL credits (1 credit = 1 US cent), where the answer says.
+    cost: Option<serde_json::Value>,
+    input_mp: Option<serde_json::Value>,
+    output_mp: Option<serde_json::Value>,
+}
+
+impl SubmitAnswer {
+    /// The reported cost (BFL credits are US cents) and the megapixels it was priced by.
+    fn usage(&self) -> Option<ProviderUsage> {
+        let megapixels = match (usage::number(self.input_mp.as_ref()), usage::number(self.output_mp.as_ref())) {
+            (None, None) => None,
+            (input, output) => Some(input.unwrap_or(0.0) + output.unwrap_or(0.0)),
+        };
+        usage::cost(usage::number(self.cost.as_ref()), megapixels, "megapixels")
+    }
 }
 
 /// `GET polling_url` (tolerant: unknown fields ignored, most fields optional).
@@ -48,6 +63,8 @@ struct GetResult {
     result: Option<serde_json::Value>,
     progress: Option<f64>,
     details: Option<serde_json::Value>,
+    /// The settled cost in BFL credits, which some answers carry.
+    cost: Option<serde_json::Value>,
 }
 
 /// FastAPI-style errors: `{"detail": "..."}` or `{"detail": [{"msg": ...}]}`.
@@ -98,6 +115,19 @@ fn image_type(format: &str) -> &'static str {
         "png" => "image/png",
         "webp" => "image/webp",
         _ => "image/jpeg",
+    }
+}
+
+/// What a finished job cost: the submit's report, with the cost the poll settled on where it
+/// gives one.
+fn settled(handle: &UpstreamHandle, cost: Option<&serde_json::Value>) -> Option<ProviderUsage> {
+    let submitted = usage::stashed(&handle.data);
+    match usage::number(cost) {
+        Some(cents) => {
+            let units = submitted.as_ref().and_then(|u| u.units);
+            usage::cost(Some(cents), units, "megapixels")
+        }
+        None => submitted,
     }
 }
 
@@ -222,7 +252,10 @@ impl Bfl {
                 match sample {
                     Some(location) => {
                         let content_type = handle.data.get("output_format").map(|f| image_type(f)).unwrap_or("image/jpeg");
-                        UpstreamStatus::Succeeded { outputs: vec![OutputRef::new(location, Some(content_type.to_string()))] }
+                        UpstreamStatus::Succeeded {
+                            outputs: vec![OutputRef::new(location, Some(content_type.to_string()))],
+                            usage: settled(handle, answer.cost.as_ref()),
+                        }
                     }
                     None => UpstreamStatus::Failed(ProviderError::Transient("the provider said Ready without a result".into())),
                 }
@@ -258,7 +291,8 @@ impl Provider for Bfl {
         let body = self.body(job);
         let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let answer: SubmitAnswer = wire::read_json(response).await?;
-        let mut handle = UpstreamHandle { id: answer.id, data: Default::default() };
+        let mut handle = UpstreamHandle { id: answer.id.clone(), data: Default::default() };
+        usage::stash(&mut handle.data, answer.usage().as_ref());
         if let Some(polling_url) = answer.polling_url.filter(|u| !u.is_empty()) {
             handle.data.insert("polling_url".into(), polling_url);
         }

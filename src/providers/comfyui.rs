@@ -263,7 +263,7 @@ fn status_of(entry: &Value) -> UpstreamStatus {
                     "the workflow saved no output: it needs a node that saves an image or video (SaveImage, SaveVideo, …)".into(),
                 ));
             }
-            UpstreamStatus::Succeeded { outputs }
+            UpstreamStatus::Succeeded { outputs, usage: None }
         }
         Some(other) => wire::unknown_status("comfyui", other, None),
     }

@@ -38,7 +38,7 @@ impl Demo {
         let started = handle.data.get("started_ms").and_then(|s| s.parse().ok()).map(Timestamp).unwrap_or_else(Timestamp::now);
         let elapsed = Duration::from_millis((Timestamp::now().millis() - started.millis()).max(0) as u64);
         if elapsed >= self.delay {
-            return UpstreamStatus::Succeeded { outputs: Self::outputs(handle) };
+            return UpstreamStatus::Succeeded { outputs: Self::outputs(handle), usage: None };
         }
         let progress = (elapsed.as_secs_f64() / self.delay.as_secs_f64() * 100.0) as u8;
         let poll_after = (self.delay / 10).clamp(Duration::from_millis(100), Duration::from_secs(1));

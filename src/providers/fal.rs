@@ -274,7 +274,7 @@ fn outputs_of(result: &Value) -> UpstreamStatus {
     if outputs.is_empty() {
         return UpstreamStatus::Failed(ProviderError::Transient("the request completed without an output file".into()));
     }
-    UpstreamStatus::Succeeded { outputs }
+    UpstreamStatus::Succeeded { outputs, usage: None }
 }
 
 /// Checks a webhook: the headers, a fresh timestamp, the request id against the body, and the

@@ -202,7 +202,7 @@ impl Gemini {
             }
         }
         if !outputs.is_empty() {
-            return UpstreamStatus::Succeeded { outputs };
+            return UpstreamStatus::Succeeded { outputs, usage: None };
         }
         let filtered = generated.rai_media_filtered_count.unwrap_or(0) > 0 || !generated.rai_media_filtered_reasons.is_empty();
         if filtered {
@@ -286,7 +286,7 @@ impl Gemini {
         let outputs =
             images.into_iter().enumerate().map(|(n, (content_type, bytes))| self.inline.hold(&id, n, &content_type, bytes)).collect();
         let data = [(MODE.to_string(), "image".to_string())].into();
-        Ok(Submitted { handle: UpstreamHandle { id, data }, status: UpstreamStatus::Succeeded { outputs } })
+        Ok(Submitted { handle: UpstreamHandle { id, data }, status: UpstreamStatus::Succeeded { outputs, usage: None } })
     }
 
     /// Downloads an output URL: with the key on the API host (on any hop of its redirects),

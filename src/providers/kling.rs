@@ -20,7 +20,7 @@ use super::http::{Credential, OutboundError};
 use super::kit::{
     self, Api, Auth, BY_STATUS, BaseUrl, BusinessCodes, Class, RawAnswer, StatusWords, image_type_of_url, outputs_or_missing,
 };
-use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
+use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, usage, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -64,6 +64,9 @@ struct Task {
     task_status: String,
     task_status_msg: Option<String>,
     task_result: Option<TaskResult>,
+    /// The units Kling deducted for the task (a string in its examples); their price in
+    /// money depends on the account's resource packs, so units only.
+    final_unit_deduction: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,7 +223,8 @@ impl Kling {
                 let content_type = Some(image_type_of_url(&location).to_string());
                 OutputRef::new(location, content_type)
             }));
-            outputs_or_missing(outputs, "Kling reported success without any output")
+            let deducted = usage::units(usage::number(task.final_unit_deduction.as_ref()), "kling_units");
+            outputs_or_missing(outputs, "Kling reported success without any output").with_usage(deducted)
         };
         WORDS.status(&task.task_status, succeeded, || task_failure(task.task_status_msg.as_deref()))
     }

@@ -146,9 +146,10 @@ impl MiniMax {
             "success" => {
                 let file = query.file_id.as_ref().map(|f| f.as_str().map(str::to_string).unwrap_or_else(|| f.to_string()));
                 match file.filter(|f| !f.is_empty()) {
-                    Some(file) => {
-                        Ok(UpstreamStatus::Succeeded { outputs: vec![OutputRef::new(format!("{FILE}{file}"), Some("video/mp4".into()))] })
-                    }
+                    Some(file) => Ok(UpstreamStatus::Succeeded {
+                        outputs: vec![OutputRef::new(format!("{FILE}{file}"), Some("video/mp4".into()))],
+                        usage: None,
+                    }),
                     None => Ok(UpstreamStatus::Failed(ProviderError::Transient("MiniMax reported success without a file".into()))),
                 }
             }

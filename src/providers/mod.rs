@@ -26,6 +26,7 @@ pub mod registry;
 pub mod replicate;
 pub mod runway;
 pub mod stability;
+pub mod usage;
 pub mod wire;
 
 use std::pin::Pin;
@@ -36,7 +37,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::domain::catalog::{MediaKind, Params, ReferenceRole};
-use crate::domain::generation::{OutputRef, UpstreamHandle};
+use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 
 /// An output's bytes as they arrive from upstream.
@@ -89,10 +90,21 @@ impl Callback {
 pub enum UpstreamStatus {
     /// Queued or running upstream; `poll_after` is the provider's hint.
     Pending { progress: Option<u8>, poll_after: Option<Duration> },
-    /// Done: where to fetch the outputs.
-    Succeeded { outputs: Vec<OutputRef> },
+    /// Done: where to fetch the outputs, and what the provider reported the job cost or used
+    /// (`None` where its API does not say; see [`usage`]).
+    Succeeded { outputs: Vec<OutputRef>, usage: Option<ProviderUsage> },
     /// Upstream gave up.
     Failed(ProviderError),
+}
+
+impl UpstreamStatus {
+    /// The same status with `usage` attached when it is a success (other statuses unchanged).
+    pub fn with_usage(self, reported: Option<ProviderUsage>) -> Self {
+        match self {
+            UpstreamStatus::Succeeded { outputs, usage } => UpstreamStatus::Succeeded { outputs, usage: reported.or(usage) },
+            other => other,
+        }
+    }
 }
 
 /// The answer to a submit.

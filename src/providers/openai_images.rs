@@ -16,9 +16,9 @@ use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
 use super::kit::{self, Api, Auth, BaseUrl, extension_of, image_type_of_format, text_param};
 use super::openai_videos::ERRORS;
-use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
+use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, usage, wire};
 use crate::config::ConnectionConfig;
-use crate::domain::generation::{OutputRef, UpstreamHandle};
+use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 
 /// The base URL convention: `/v1` belongs in the base.
 pub const BASE: BaseUrl = BaseUrl::in_base("https://api.openai.com/v1");
@@ -41,6 +41,22 @@ struct ImagesResponse {
     #[serde(default)]
     data: Vec<Image>,
     output_format: Option<String>,
+    /// `{input_tokens, output_tokens, total_tokens, …}`: GPT image models bill by token.
+    usage: Option<serde_json::Value>,
+}
+
+impl ImagesResponse {
+    /// The tokens the answer says it used (`total_tokens`, else input plus output); no cost,
+    /// since the token prices are not in the answer.
+    fn usage(&self) -> Option<ProviderUsage> {
+        let usage = self.usage.as_ref()?;
+        let total = usage::number_at(usage, &["total_tokens"]).or_else(|| {
+            let input = usage::number_at(usage, &["input_tokens"]);
+            let output = usage::number_at(usage, &["output_tokens"]);
+            (input.is_some() || output.is_some()).then(|| input.unwrap_or(0.0) + output.unwrap_or(0.0))
+        });
+        usage::units(total, "tokens")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +131,7 @@ impl OpenAiImages {
             Err(e) => return UpstreamStatus::Failed(e),
         };
         let content_type = image_type_of_format(answer.output_format.as_deref().unwrap_or(format));
+        let reported = answer.usage();
         let mut outputs = Vec::new();
         for (n, image) in answer.data.into_iter().enumerate() {
             if let Some(b64) = image.b64_json.as_deref().filter(|b| !b.is_empty()) {
@@ -132,7 +149,7 @@ impl OpenAiImages {
         if outputs.is_empty() {
             return UpstreamStatus::Failed(ProviderError::Transient("the provider answered without an image".into()));
         }
-        UpstreamStatus::Succeeded { outputs }
+        UpstreamStatus::Succeeded { outputs, usage: reported }
     }
 }
 

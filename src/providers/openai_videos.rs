@@ -75,6 +75,7 @@ impl OpenAiVideos {
                     OutputRef::new(format!("videos/{}/content", video.id), Some("video/mp4".into()))
                         .with_thumbnail(format!("videos/{}/content?variant=thumbnail", video.id)),
                 ],
+                usage: None,
             }),
             "failed" => Ok(UpstreamStatus::Failed(job_error(video.error.as_ref()))),
             "queued" | "in_progress" | "processing" | "pending" => {
@@ -178,7 +179,7 @@ mod tests {
         .await;
         let openai = adapter(&fake);
         let handle = UpstreamHandle { id: "video_1".into(), data: Default::default() };
-        let UpstreamStatus::Succeeded { outputs } = openai.poll(&handle).await.unwrap() else { panic!("completed") };
+        let UpstreamStatus::Succeeded { outputs, .. } = openai.poll(&handle).await.unwrap() else { panic!("completed") };
         assert_eq!(outputs.len(), 1);
         assert_eq!(outputs[0].location, "videos/video_1/content");
         assert_eq!(outputs[0].thumbnail.as_deref(), Some("videos/video_1/content?variant=thumbnail"));

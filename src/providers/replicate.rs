@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
-use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, inline, wire};
+use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, inline, usage, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -66,6 +66,9 @@ struct Prediction {
     #[serde(default)]
     error: Value,
     logs: Option<String>,
+    /// `{predict_time, total_time, …}` in seconds once it ran.
+    #[serde(default)]
+    metrics: Value,
 }
 
 /// RFC 7807 problem details (`detail` is sometimes a list).
@@ -289,7 +292,9 @@ fn status_of(prediction: &Prediction) -> UpstreamStatus {
                     OutputRef::new(location, content_type)
                 })
                 .collect();
-            UpstreamStatus::Succeeded { outputs }
+            // billed per second of hardware time; the rate depends on the hardware, so seconds only
+            let usage = usage::units(usage::number_at(&prediction.metrics, &["predict_time"]), "seconds");
+            UpstreamStatus::Succeeded { outputs, usage }
         }
         "failed" => {
             let message = text_of(&prediction.error).unwrap_or_else(|| "the prediction failed".into());

@@ -117,7 +117,7 @@ impl Runway {
             "SUCCEEDED" => {
                 let content_type = (kind != "image").then(|| "video/mp4".to_string());
                 let outputs = task.output.iter().map(|url| OutputRef::new(url.clone(), content_type.clone())).collect();
-                UpstreamStatus::Succeeded { outputs }
+                UpstreamStatus::Succeeded { outputs, usage: None }
             }
             "FAILED" => UpstreamStatus::Failed(task_failure(task)),
             "CANCELLED" | "CANCELED" => UpstreamStatus::Failed(ProviderError::NotFound("the task was cancelled on Runway".into())),

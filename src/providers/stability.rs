@@ -162,7 +162,7 @@ impl Stability {
         }
         match bytes {
             Ok(bytes) if !bytes.is_empty() => {
-                (UpstreamStatus::Succeeded { outputs: vec![self.inline.hold(job, 0, &image_type, bytes)] }, seed)
+                (UpstreamStatus::Succeeded { outputs: vec![self.inline.hold(job, 0, &image_type, bytes)], usage: None }, seed)
             }
             Ok(_) => (UpstreamStatus::Failed(ProviderError::Transient("the provider answered without an image".into())), seed),
             Err(e) => (UpstreamStatus::Failed(e), seed),

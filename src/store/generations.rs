@@ -203,3 +203,65 @@ pub fn each<E: From<StoreError>>(tx: &impl Tx, mut f: impl FnMut(Generation) -> 
     }
     Ok(())
 }
+
+/// Calls `f` with the generations created from `from` to `to` (inclusive, by the time in
+/// their id), oldest first, reading at most `limit`; returns whether more were left unread.
+pub fn each_created_between(
+    tx: &impl Tx,
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+    mut f: impl FnMut(Generation),
+) -> Result<bool, StoreError> {
+    // an id's top 48 bits are its creation time in milliseconds
+    let millis = |t: Timestamp| u128::try_from(t.millis().clamp(0, (1 << 48) - 1)).unwrap_or(0);
+    let (low, high) = (millis(from) << 80, (millis(to) << 80) | ((1u128 << 80) - 1));
+    if low > high {
+        return Ok(false);
+    }
+    for (read, row) in tx.table(GENERATIONS)?.range(low..=high)?.enumerate() {
+        if read == limit {
+            return Ok(true);
+        }
+        let (_, value) = row?;
+        f(codec::decode(value.value())?);
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A generation whose id says it was created at `millis`.
+    fn created_at(millis: u128) -> Generation {
+        let json = serde_json::json!({
+            "id": GenerationId::from_key((millis << 80) | 7), "owner": UserId::generate(), "model": "m", "kind": "image",
+            "connection": "c", "prompt": "p", "negative_prompt": null, "params": {}, "references": [], "state": "queued",
+            "reason": null, "progress": null, "cost": 1, "created_at": millis as i64, "updated_at": 1, "submitted_at": null,
+            "finished_at": null, "deadline_at": 2, "upstream": null, "pending_outputs": [], "outputs": [],
+            "cancel_requested": false, "kept": false, "shared": false, "legal_hold": false,
+            "upstream_deleted_at": null, "deleted_at": null
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn generations_are_read_by_when_they_were_created_up_to_a_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.write(|tx| [1_000, 2_000, 3_000, 4_000].into_iter().try_for_each(|millis| put(tx, &created_at(millis)))).await.unwrap();
+        let read = |from: i64, to: i64, limit: usize| {
+            store.read(move |tx| {
+                let mut seen = Vec::new();
+                let more = each_created_between(tx, Timestamp(from), Timestamp(to), limit, |g| seen.push(g.created_at.millis()))?;
+                Ok::<_, StoreError>((seen, more))
+            })
+        };
+        assert_eq!(read(1_500, 3_000, 10).await.unwrap(), (vec![2_000, 3_000], false), "both ends inclusive");
+        assert_eq!(read(0, 5_000, 3).await.unwrap(), (vec![1_000, 2_000, 3_000], true), "the oldest, and word of more");
+        assert_eq!(read(3_000, 1_000, 10).await.unwrap(), (vec![], false));
+        assert_eq!(read(-5, 500, 10).await.unwrap(), (vec![], false));
+    }
+}

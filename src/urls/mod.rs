@@ -139,6 +139,14 @@ impl Urls {
     pub fn admin_workers(&self) -> &'static str {
         Route::AdminWorkers.pattern()
     }
+
+    pub fn admin_reconciliation(&self) -> &'static str {
+        Route::AdminReconciliation.pattern()
+    }
+
+    pub fn admin_reconciliation_csv(&self) -> &'static str {
+        Route::AdminReconciliationCsv.pattern()
+    }
     pub fn admin_models(&self) -> &'static str {
         Route::AdminModels.pattern()
     }

@@ -83,6 +83,10 @@ pub enum Route {
     AdminRetentionRun,
     /// Background work: each worker, its state and its last error.
     AdminWorkers,
+    /// Estimates against what providers reported, per model.
+    AdminReconciliation,
+    /// The same as CSV (per model, or per generation).
+    AdminReconciliationCsv,
     /// Provider connections.
     AdminConnections,
     /// Removes a connection.
@@ -176,6 +180,8 @@ impl Route {
             Route::AdminRetention => "/admin/retention",
             Route::AdminRetentionRun => "/admin/retention/run",
             Route::AdminWorkers => "/admin/workers",
+            Route::AdminReconciliation => "/admin/reconciliation",
+            Route::AdminReconciliationCsv => "/admin/reconciliation.csv",
             Route::AdminConnections => "/admin/connections",
             Route::AdminConnectionDelete => "/admin/connections/{name}/delete",
             Route::AdminConnectionTest => "/admin/connections/{name}/test",

@@ -43,6 +43,7 @@ mod provider_runway;
 mod provider_stability;
 mod proxy;
 mod rate_limits;
+mod reconciliation;
 mod retention;
 mod search;
 mod search_index;

@@ -94,6 +94,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/admin/retention", admin_instance::retention),
         op(M::POST, "/admin/retention/run", admin_instance::run_retention),
         op(M::GET, "/admin/audit", admin_instance::audit),
+        op(M::GET, "/admin/reconciliation", admin_instance::reconciliation),
+        op(M::GET, "/admin/reconciliation.csv", admin_instance::reconciliation_csv),
         op(M::GET, "/admin/workers", admin_workers::list),
     ]
 }

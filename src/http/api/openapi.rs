@@ -55,6 +55,7 @@ pub struct ErrorBody {
         admin_instance::import, admin_instance::due,
         admin_instance::data_use, admin_instance::set_data_use,
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
+        admin_instance::reconciliation, admin_instance::reconciliation_csv,
         admin_workers::list,
     ),
     components(schemas(ErrorBody)),
@@ -65,7 +66,7 @@ pub struct ErrorBody {
         (name = "models", description = "The model catalog as the caller sees it"),
         (name = "credits", description = "Balance and ledger"),
         (name = "webhooks", description = "Signed completion events sent to the caller's URLs, and their delivery log"),
-        (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit"),
+        (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit, reconciliation"),
         (name = "meta", description = "This document"),
     ),
     modifiers(&Shared)

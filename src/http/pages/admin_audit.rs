@@ -90,7 +90,7 @@ impl AuditQuery {
 }
 
 /// Parses a `yyyy-mm-dd` day into its first (or last) millisecond, UTC.
-fn parse_day(text: &str, end_of_day: bool) -> Result<Option<Timestamp>, AppError> {
+pub(crate) fn parse_day(text: &str, end_of_day: bool) -> Result<Option<Timestamp>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

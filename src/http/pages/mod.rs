@@ -6,6 +6,7 @@ pub mod admin_audit;
 pub mod admin_catalog;
 pub mod admin_connections;
 pub mod admin_models;
+pub mod admin_reconciliation;
 pub mod admin_retention;
 pub mod admin_users;
 pub mod admin_workers;
@@ -70,6 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::AdminRetention.pattern()).get(admin_retention::show));
     cfg.service(resource(Route::AdminRetentionRun.pattern()).post(admin_retention::run_now));
     cfg.service(resource(Route::AdminWorkers.pattern()).get(admin_workers::show));
+    cfg.service(resource(Route::AdminReconciliation.pattern()).get(admin_reconciliation::show));
+    cfg.service(resource(Route::AdminReconciliationCsv.pattern()).get(admin_reconciliation::export_csv));
     cfg.service(resource(Route::AdminConnections.pattern()).get(admin_connections::show).post(admin_connections::add));
     cfg.service(resource(Route::AdminConnectionDelete.pattern()).post(admin_connections::remove));
     cfg.service(resource(Route::AdminConnectionTest.pattern()).post(admin_connections::test));

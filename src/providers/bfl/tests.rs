@@ -97,8 +97,10 @@ async fn submit_polls_the_returned_url_through_pending_to_ready_and_fetches_the_
 
     let first = provider.poll(&submitted.handle).await.unwrap();
     assert!(matches!(first, UpstreamStatus::Pending { progress: Some(40), poll_after: Some(POLL_EVERY) }), "{first:?}");
-    let UpstreamStatus::Succeeded { outputs } = provider.poll(&submitted.handle).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, usage } = provider.poll(&submitted.handle).await.unwrap() else { panic!() };
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/png"));
+    let reported = ProviderUsage { cost_cents: Some(4.0), units: None, unit: "megapixels".into() };
+    assert_eq!(usage, Some(reported), "the submit's cost in BFL credits (1 credit = 1 cent) is reported at success");
     assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, JPEG);
 
     let polls = fake.requests_to("GET /cluster-2/v1/get_result");
@@ -282,6 +284,41 @@ async fn test_connection_reads_the_credits() {
     wrong.api_key = Some(Secret::new("nope"));
     assert!(matches!(Bfl::new(&wrong).unwrap().test_connection().await, Err(ProviderError::Auth(_))));
     fake.stop().await;
+}
+
+/// Submits with `answer` as BFL's submit answer and polls once to `ready`; returns the usage.
+async fn usage_of(answer: serde_json::Value, ready: serde_json::Value) -> Option<ProviderUsage> {
+    let fake = FakeUpstream::start(move |r: &Request| match r.route().as_str() {
+        "POST /v1/flux-2-pro" => Reply::json(200, answer.clone()),
+        _ => Reply::json(200, ready.clone()),
+    })
+    .await;
+    let provider = adapter(&fake);
+    let submitted = provider.submit(&job("flux-2-pro", "1:1")).await.unwrap();
+    let status = provider.poll(&submitted.handle).await.unwrap();
+    fake.stop().await;
+    let UpstreamStatus::Succeeded { usage, .. } = status else { panic!("{status:?}") };
+    usage
+}
+
+#[tokio::test]
+async fn the_cost_and_megapixels_are_reported_and_a_settled_cost_wins() {
+    let ready = |extra: serde_json::Value| {
+        let mut body = serde_json::json!({"id": "t1", "status": "Ready", "result": {"sample": "https://delivery.example/s.png"}});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let priced = serde_json::json!({"id": "t1", "cost": 4.5, "input_mp": 1.0, "output_mp": "1.05"});
+    let usage = usage_of(priced.clone(), ready(serde_json::json!({}))).await.unwrap();
+    assert_eq!(usage.cost_cents, Some(4.5));
+    assert!((usage.units.unwrap() - 2.05).abs() < 1e-9, "input and output megapixels: {usage:?}");
+    assert_eq!(usage.unit, "megapixels");
+
+    let settled = usage_of(priced, ready(serde_json::json!({"cost": 6}))).await.unwrap();
+    assert_eq!(settled.cost_cents, Some(6.0), "the poll's settled cost replaces the submit's");
+
+    let odd = serde_json::json!({"id": "t1", "cost": "free", "input_mp": null, "output_mp": -3});
+    assert_eq!(usage_of(odd, ready(serde_json::json!({"cost": {"credits": 1}}))).await, None, "odd values are no report, never an error");
 }
 
 #[tokio::test]

@@ -161,7 +161,7 @@ async fn polls_wait_while_queued_or_running_then_list_saved_files() {
     let comfy = adapter(&fake, false);
     assert!(matches!(comfy.poll(&handle("p1")).await.unwrap(), UpstreamStatus::Pending { .. }), "running");
     assert!(matches!(comfy.poll(&handle("p2")).await.unwrap(), UpstreamStatus::Pending { .. }), "queued");
-    let UpstreamStatus::Succeeded { outputs } = comfy.poll(&handle("p1")).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = comfy.poll(&handle("p1")).await.unwrap() else { panic!() };
     assert_eq!(
         outputs,
         vec![

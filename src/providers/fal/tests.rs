@@ -143,7 +143,7 @@ async fn polls_walk_the_queue_then_read_images_from_the_response_url() {
     for _ in 0..3 {
         assert!(matches!(fal.poll(&handle).await.unwrap(), UpstreamStatus::Pending { .. }), "queued, running, unknown");
     }
-    let UpstreamStatus::Succeeded { outputs } = fal.poll(&handle).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = fal.poll(&handle).await.unwrap() else { panic!() };
     assert_eq!(
         outputs,
         vec![
@@ -172,7 +172,7 @@ async fn urls_on_another_origin_are_not_trusted_with_the_key() {
     for field in ["status_url", "response_url", "cancel_url"] {
         handle.data.insert(field.into(), "https://elsewhere.example/steal".into());
     }
-    let UpstreamStatus::Succeeded { outputs } = fal.poll(&handle).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = fal.poll(&handle).await.unwrap() else { panic!() };
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     fal.cancel(&handle).await.unwrap();
     fal.delete_upstream(&handle).await.unwrap();

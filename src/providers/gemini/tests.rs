@@ -107,7 +107,7 @@ async fn veo_request_is_exact_and_the_operation_walks_to_a_keyed_download_and_de
     );
 
     assert!(matches!(gemini.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
-    let UpstreamStatus::Succeeded { outputs } = gemini.poll(&submitted.handle).await.unwrap() else { panic!("not done") };
+    let UpstreamStatus::Succeeded { outputs, .. } = gemini.poll(&submitted.handle).await.unwrap() else { panic!("not done") };
     assert_eq!(outputs.len(), 1);
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     let bytes = testing::drain(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap();
@@ -222,7 +222,7 @@ async fn rai_filters_and_failed_operations_map_to_their_classes() {
     assert!(matches!(gemini.poll(&handle).await.unwrap(), UpstreamStatus::Pending { .. }));
     // a video sent inline (encodedVideo) is held in memory
     *answer.lock().unwrap() = json!({"name": OP, "done": true, "response": {"generateVideoResponse": {"generatedSamples": [{"video": {"encodedVideo": b64(MP4), "encoding": "video/mp4"}}]}}});
-    let UpstreamStatus::Succeeded { outputs } = gemini.poll(&handle).await.unwrap() else { panic!("inline video") };
+    let UpstreamStatus::Succeeded { outputs, .. } = gemini.poll(&handle).await.unwrap() else { panic!("inline video") };
     assert!(InlineOutputs::is_inline(&outputs[0]));
     assert_eq!(testing::drain(gemini.fetch(&handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), MP4);
     fake.stop().await;
@@ -318,7 +318,7 @@ async fn an_image_request_is_exact_and_its_inline_image_is_held_until_deleted() 
             "generationConfig": {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "16:9", "imageSize": "2K"}},
         })
     );
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("synchronous") };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("synchronous") };
     assert_eq!(outputs.len(), 1, "thought images are not outputs");
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/jpeg"));
     assert_eq!(testing::drain(gemini.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), &b"final jpeg"[..]);

@@ -35,7 +35,11 @@
 //!    or [`Api::get_json`] / [`Api::post_json`]; read answers with `wire::read_json`.
 //! 4. Map job states with a [`StatusWords`] table and [`StatusWords::status`]; fetch outputs with [`fetch_keyless`] when
 //!    they live on a CDN, or `api.send` when they need the key.
-//! 5. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}` and
+//! 5. Where the answer says what the job cost or used, return it with the success
+//!    (`UpstreamStatus::Succeeded { usage }`, or [`UpstreamStatus::with_usage`](crate::providers::UpstreamStatus::with_usage)), read with
+//!    [`crate::providers::usage`]: never fail a job over an odd report. A cost known at submit
+//!    goes in the handle with `usage::stash` and comes back at success with `usage::stashed`.
+//! 6. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}` and
 //!    its shared scenarios, `assert_base_url_forms` among them.
 
 mod base_url;

@@ -67,7 +67,7 @@ pub fn outputs_or_missing(outputs: Vec<OutputRef>, missing: &str) -> UpstreamSta
     if outputs.is_empty() {
         return UpstreamStatus::Failed(ProviderError::Transient(missing.into()));
     }
-    UpstreamStatus::Succeeded { outputs }
+    UpstreamStatus::Succeeded { outputs, usage: None }
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ async fn text_to_video_is_submitted_polled_at_its_own_path_and_fetched_from_the_
             *n += 1;
             match *n {
                 1 => task_reply("t-1", "processing"),
-                _ => ok(json!({"task_id": "t-1", "task_status": "succeed", "task_result": {"videos": [
+                _ => ok(json!({"task_id": "t-1", "task_status": "succeed", "final_unit_deduction": "2.5", "task_result": {"videos": [
                     {"id": "v-1", "url": format!("http://{}/cdn/v-1.mp4", r.header("host").unwrap()), "duration": "5"}
                 ]}})),
             }
@@ -120,8 +120,9 @@ async fn text_to_video_is_submitted_polled_at_its_own_path_and_fetched_from_the_
     assert!(claims["nbf"].as_u64().unwrap().abs_diff(now - 5) <= 5, "{claims}");
 
     assert!(matches!(kling.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
-    let UpstreamStatus::Succeeded { outputs } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
+    let UpstreamStatus::Succeeded { outputs, usage } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
     assert_eq!(outputs.len(), 1);
+    assert_eq!(usage.and_then(|u| u.units.map(|n| (n, u.unit))), Some((2.5, "kling_units".to_string())), "the deducted units");
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     let bytes = drain(kling.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap();
     assert_eq!(&bytes[..], b"mp4 bytes");
@@ -185,7 +186,8 @@ async fn images_are_generated_with_n_and_a_reference() {
         fake.requests_to("POST /v1/images/generations")[0].json(),
         json!({"model_name": "kling-v2", "prompt": "a heron in the rain", "n": 2, "aspect_ratio": "3:2", "image": base64(b"style")})
     );
-    let UpstreamStatus::Succeeded { outputs } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
+    let UpstreamStatus::Succeeded { outputs, usage } = kling.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
+    assert_eq!(usage, None, "no deduction reported, no report");
     let types: Vec<_> = outputs.iter().map(|o| o.content_type.clone().unwrap()).collect();
     assert_eq!(types, ["image/png", "image/jpeg"]);
     assert_eq!(outputs[1].location, "https://cdn.example/b.jpg?sig=1");

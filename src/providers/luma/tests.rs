@@ -86,7 +86,7 @@ async fn a_video_is_submitted_polled_fetched_and_deleted() {
                "resolution": "720p", "callback_url": "https://studio.example/hooks/luma/s"})
     );
     assert!(matches!(luma.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
-    let UpstreamStatus::Succeeded { outputs } = luma.poll(&submitted.handle).await.unwrap() else { panic!("completed") };
+    let UpstreamStatus::Succeeded { outputs, .. } = luma.poll(&submitted.handle).await.unwrap() else { panic!("completed") };
     assert_eq!(outputs.len(), 1, "the still is the video's thumbnail, not an output");
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     assert_eq!(&drain(luma.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap()[..], b"ray bytes");
@@ -118,7 +118,7 @@ async fn an_image_goes_to_the_image_endpoint() {
     let luma = adapter(&fake);
     let submitted = luma.submit(&job(MediaKind::Image, "photon-1", &[("aspect_ratio", ParamValue::Text("4:3".into()))])).await.unwrap();
     assert_eq!(fake.requests()[0].json(), json!({"model": "photon-1", "prompt": "a glass whale over a city", "aspect_ratio": "4:3"}));
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("completed at once") };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("completed at once") };
     assert_eq!(outputs[0], OutputRef::new("https://cdn.example/i-1.jpg", Some("image/jpeg".into())), "an image has no thumbnail");
 }
 

@@ -84,7 +84,7 @@ async fn a_video_with_frames_is_submitted_inline_polled_and_fetched() {
         "inline references, and no callback field (the API has none)"
     );
     assert!(matches!(agents.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
-    let UpstreamStatus::Succeeded { outputs } = agents.poll(&submitted.handle).await.unwrap() else { panic!("completed") };
+    let UpstreamStatus::Succeeded { outputs, .. } = agents.poll(&submitted.handle).await.unwrap() else { panic!("completed") };
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     assert_eq!(&drain(agents.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap()[..], b"ray3 bytes");
     assert_eq!(fake.requests_to("GET /s3/")[0].header("authorization"), None, "the key never goes to the presigned URL");
@@ -114,7 +114,7 @@ async fn an_image_carries_its_style_reference_as_image_ref() {
             "output_format": "png", "image_ref": [{"data": "c3R5bGU=", "media_type": "image/webp"}]
         })
     );
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("completed") };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("completed") };
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/png"));
 }
 

@@ -83,7 +83,7 @@ async fn a_video_is_submitted_polled_and_downloaded_in_two_steps() {
     for _ in 0..3 {
         assert!(matches!(minimax.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
     }
-    let UpstreamStatus::Succeeded { outputs } = minimax.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
+    let UpstreamStatus::Succeeded { outputs, .. } = minimax.poll(&submitted.handle).await.unwrap() else { panic!("succeeded") };
     assert_eq!(fake.requests_to("GET /v1/query/video_generation")[0].query_param("task_id").as_deref(), Some("106916112212032"));
     let bytes = drain(minimax.fetch(&submitted.handle, &outputs[0], 1024).await.unwrap()).await.unwrap();
     assert_eq!(&bytes[..], b"mp4 bytes");

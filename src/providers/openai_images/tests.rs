@@ -80,8 +80,9 @@ async fn text_to_image_posts_the_golden_json_and_holds_the_base64_images() {
     );
     assert_eq!(submitted.handle.id, job.generation.to_string());
     assert_eq!(submitted.handle.data.get("request_id").map(String::as_str), Some("req_123"));
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("{:?}", submitted.status) };
+    let UpstreamStatus::Succeeded { outputs, usage } = submitted.status else { panic!("{:?}", submitted.status) };
     assert_eq!(outputs.len(), 2);
+    assert_eq!(usage, Some(ProviderUsage { cost_cents: None, units: Some(9.0), unit: "tokens".into() }), "tokens, not money");
     assert!(outputs.iter().all(|o| o.content_type.as_deref() == Some("image/webp")));
     assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, PNG);
     assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[1], 1 << 20).await.unwrap()).await, PNG2);
@@ -105,7 +106,7 @@ async fn a_reference_makes_it_a_multipart_edit_with_image_parts() {
         bytes: Bytes::from_static(b"\xff\xd8jpeg"),
     }];
     let submitted = provider.submit(&job).await.unwrap();
-    assert!(matches!(submitted.status, UpstreamStatus::Succeeded { ref outputs } if outputs.len() == 1));
+    assert!(matches!(submitted.status, UpstreamStatus::Succeeded { ref outputs, .. } if outputs.len() == 1));
 
     let sent = &fake.requests()[0];
     assert_eq!(sent.route(), "POST /v1/images/edits");
@@ -150,7 +151,7 @@ async fn a_url_answer_is_fetched_without_the_key_and_an_expired_url_is_not_found
     .await;
     let provider = adapter(&fake, Duration::from_secs(2));
     let submitted = provider.submit(&job(1)).await.unwrap();
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!() };
     assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, PNG);
     let download = fake.requests_to("GET /cdn/a.png").remove(0);
     assert_eq!(download.header("authorization"), None, "the key stays with the API");
@@ -208,7 +209,7 @@ async fn cancel_drops_held_images_and_poll_has_nothing_to_find() {
     let fake = FakeUpstream::start(|_| answer(&[PNG])).await;
     let provider = adapter(&fake, Duration::from_secs(2));
     let submitted = provider.submit(&job(1)).await.unwrap();
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!() };
     provider.cancel(&submitted.handle).await.unwrap();
     assert!(matches!(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await, Err(ProviderError::NotFound(_))));
     assert!(matches!(provider.poll(&submitted.handle).await, Err(ProviderError::NotFound(_))));
@@ -231,6 +232,23 @@ async fn test_connection_lists_models_with_the_key() {
         OpenAiImages::new(&ConnectionConfig { base_url: Some(fake.at("v1")), ..connection(&fake, "openai_images", "sk-wrong") }).unwrap();
     testing::assert_key_refused(&wrong).await;
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_are_read_from_input_and_output_when_no_total_is_given_and_odd_usage_is_no_report() {
+    for (usage, expected) in [
+        (serde_json::json!({"input_tokens": 50, "output_tokens": 4160}), Some(4210.0)),
+        (serde_json::json!({"total_tokens": "many"}), None),
+        (serde_json::json!("lots"), None),
+        (serde_json::Value::Null, None),
+    ] {
+        let body = serde_json::json!({"data": [{"b64_json": b64(PNG)}], "usage": usage});
+        let fake = FakeUpstream::start(move |_| Reply::json(200, body.clone())).await;
+        let submitted = adapter(&fake, Duration::from_secs(2)).submit(&job(1)).await.unwrap();
+        fake.stop().await;
+        let UpstreamStatus::Succeeded { usage: reported, .. } = submitted.status else { panic!("{:?}", submitted.status) };
+        assert_eq!(reported.and_then(|u| u.units), expected);
+    }
 }
 
 #[tokio::test]

@@ -89,7 +89,7 @@ async fn an_official_model_is_created_by_name_with_wait_and_webhook_and_finishes
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/replicate/s3cret").unwrap());
     let submitted = adapter(&fake).submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "p1");
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("{:?}", submitted.status) };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("{:?}", submitted.status) };
     assert_eq!(
         outputs,
         vec![
@@ -151,15 +151,20 @@ async fn polls_walk_from_starting_through_progress_to_a_single_url_output() {
         match seen.fetch_add(1, Ordering::SeqCst) {
             0 => Reply::json(200, prediction("starting", json!({"logs": ""}))),
             1 => Reply::json(200, prediction("processing", json!({"logs": "loading\n 45%|████▌     | 9/20 [00:02<00:03]\n"}))),
-            _ => Reply::json(200, prediction("succeeded", json!({"output": "https://replicate.delivery/x/video.mp4"}))),
+            _ => Reply::json(
+                200,
+                prediction("succeeded", json!({"output": "https://replicate.delivery/x/video.mp4", "metrics": {"predict_time": 41.5}})),
+            ),
         }
     })
     .await;
     let replicate = adapter(&fake);
     assert!(matches!(replicate.poll(&handle("p1")).await.unwrap(), UpstreamStatus::Pending { progress: None, .. }));
     assert!(matches!(replicate.poll(&handle("p1")).await.unwrap(), UpstreamStatus::Pending { progress: Some(45), .. }));
-    let UpstreamStatus::Succeeded { outputs } = replicate.poll(&handle("p1")).await.unwrap() else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, usage } = replicate.poll(&handle("p1")).await.unwrap() else { panic!() };
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
+    let seconds = crate::domain::generation::ProviderUsage { cost_cents: None, units: Some(41.5), unit: "seconds".into() };
+    assert_eq!(usage, Some(seconds), "the prediction's seconds, without a cost");
     assert!(fake.requests().iter().all(authorized));
     fake.stop().await;
 }
@@ -329,6 +334,17 @@ fn model_names_versions_and_bad_names() {
         Target::Version("5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa")
     );
     assert!(target("a/b/c").is_err());
+}
+
+#[tokio::test]
+async fn odd_or_absent_metrics_are_no_report() {
+    for metrics in [json!({"predict_time": "soon"}), json!({"predict_time": -2}), json!(null), json!("fast")] {
+        let body = prediction("succeeded", json!({"output": "https://replicate.delivery/x/out.png", "metrics": metrics}));
+        let fake = FakeUpstream::start(move |_| Reply::json(200, body.clone())).await;
+        let status = adapter(&fake).poll(&handle("p1")).await.unwrap();
+        fake.stop().await;
+        assert!(matches!(status, UpstreamStatus::Succeeded { usage: None, .. }), "{status:?}");
+    }
 }
 
 #[tokio::test]

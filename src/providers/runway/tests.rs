@@ -94,7 +94,7 @@ async fn image_to_video_is_exact_walks_the_statuses_and_fetches_without_the_key(
     assert!(matches!(runway.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { progress: None, .. }));
     assert!(matches!(runway.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { progress: None, .. }), "THROTTLED waits");
     assert!(matches!(runway.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { progress: Some(42), .. }));
-    let UpstreamStatus::Succeeded { outputs } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
+    let UpstreamStatus::Succeeded { outputs, .. } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
     assert_eq!(outputs[0].content_type.as_deref(), Some("video/mp4"));
     assert_eq!(testing::drain(runway.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap(), MP4);
     assert_eq!(cdn.requests()[0].header("authorization"), None, "the key stays off the CDN");
@@ -134,7 +134,7 @@ async fn text_to_video_and_text_to_image_requests_are_exact() {
         json!({"model": "gen4_image", "promptText": "a paper boat on a puddle", "ratio": "1920:1080", "seed": 7,
             "referenceImages": [{"uri": data(b"cat"), "tag": "ref1"}, {"uri": data(b"hat"), "tag": "ref2"}]})
     );
-    let UpstreamStatus::Succeeded { outputs } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
+    let UpstreamStatus::Succeeded { outputs, .. } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
     assert_eq!(outputs, vec![OutputRef::new("https://cdn.example/a.png", None)]);
     fake.stop().await;
 }

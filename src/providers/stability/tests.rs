@@ -84,7 +84,7 @@ async fn ultra_text_to_image_is_the_golden_multipart_and_the_base64_image_is_hel
         ])
     );
     assert_eq!(submitted.handle.data.get("seed").map(String::as_str), Some("42"));
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!("{:?}", submitted.status) };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("{:?}", submitted.status) };
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/webp"));
     assert_eq!(collect(provider.fetch(&submitted.handle, &outputs[0], 1 << 20).await.unwrap()).await, PNG);
     provider.delete_upstream(&submitted.handle).await.unwrap();
@@ -129,7 +129,7 @@ async fn sd3_with_a_reference_is_image_to_image_with_an_image_part_and_strength(
 #[tokio::test]
 async fn an_image_answer_is_taken_as_it_is() {
     let submitted = submit_with(Reply::bytes(200, "image/jpeg", PNG).header("finish-reason", "SUCCESS").header("seed", "7")).await.unwrap();
-    let UpstreamStatus::Succeeded { outputs } = submitted.status else { panic!() };
+    let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!() };
     assert_eq!(outputs[0].content_type.as_deref(), Some("image/jpeg"));
     assert_eq!(submitted.handle.data["seed"], "7");
     let filtered = submit_with(Reply::bytes(200, "image/png", PNG).header("finish-reason", "CONTENT_FILTERED")).await.unwrap();

@@ -1,4 +1,4 @@
-//! Running the instance: admin commands, connections, credits, model policy, webhooks, backups, queued jobs and figures.
+//! Running the instance: admin commands, connections, credits, model policy, reconciliation of estimates against providers' reports, webhooks, backups, queued jobs and figures.
 
 pub mod admin;
 pub mod backup;
@@ -10,5 +10,6 @@ pub mod gc;
 pub mod health;
 pub mod jobs;
 pub mod model_policy;
+pub mod reconciliation;
 pub mod webhook_delivery;
 pub mod webhooks;
