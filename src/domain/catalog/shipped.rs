@@ -24,23 +24,25 @@ pub fn files() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The shipped catalog, parsed once. A broken shipped file is a build defect, caught by the
-/// tests; should one slip through, that file is left out with an error in the log.
+/// The shipped catalog, parsed once ([`load`]).
 pub fn catalog() -> Catalog {
     static SHIPPED: OnceLock<Catalog> = OnceLock::new();
-    SHIPPED
-        .get_or_init(|| {
-            let mut entries: Vec<Located> = Vec::new();
-            for (name, text) in files() {
-                match Catalog::parse(&name, &text) {
-                    Ok(found) => entries.extend(found),
-                    Err(e) => tracing::error!("the shipped catalog file is invalid: {e}"),
-                }
-            }
-            Catalog::build_from(&Catalog::default(), Layer::Shipped, entries).unwrap_or_else(|e| {
-                tracing::error!("the shipped catalog is invalid: {e}");
-                Catalog::default()
-            })
-        })
-        .clone()
+    SHIPPED.get_or_init(load).clone()
+}
+
+/// Reads and checks the shipped files (what start-up does once). A broken shipped file is a
+/// build defect, caught by the tests; should one slip through, that file is left out with an
+/// error in the log.
+pub fn load() -> Catalog {
+    let mut entries: Vec<Located> = Vec::new();
+    for (name, text) in files() {
+        match Catalog::parse(&name, &text) {
+            Ok(found) => entries.extend(found),
+            Err(e) => tracing::error!("the shipped catalog file is invalid: {e}"),
+        }
+    }
+    Catalog::default().build_from(Layer::Shipped, entries).unwrap_or_else(|e| {
+        tracing::error!("the shipped catalog is invalid: {e}");
+        Catalog::default()
+    })
 }
