@@ -66,7 +66,5 @@ pub fn finished(shape: Shape) -> Generation {
         made_with: None,
         reported: None,
         deleted_at: None,
-        made_with: None,
-        reported: None,
     }
 }
