@@ -69,6 +69,7 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
                 generation: Some(g.id),
                 created_at: Timestamp::now(),
                 poster: None,
+                has_sound: false,
             }),
             Err(reason) => {
                 for asset in &stored {

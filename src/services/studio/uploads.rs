@@ -64,6 +64,7 @@ pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: As
         generation: None,
         created_at: Timestamp::now(),
         poster: None,
+        has_sound: false,
     })
 }
 
