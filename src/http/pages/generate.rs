@@ -231,7 +231,7 @@ const REFERENCE_FILES: [&str; 3] = ["ref_first_frame", "ref_last_frame", "ref_re
 
 pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
     let state = state(&req)?;
-    let mut form = multipart::Reader::new(payload, FORM, state.config.limits.upload_max);
+    let mut form = multipart::Reader::new(payload, FORM, state.config.limits.largest_upload());
     let mut fields = BTreeMap::new();
     // each file is cleaned and stored as it arrives; after a refused one the rest are dropped
     let mut uploaded: Result<Vec<(ReferenceRole, AssetId)>, ServiceError> = Ok(Vec::new());
