@@ -70,4 +70,15 @@ impl Asset {
     pub fn is_audio(&self) -> bool {
         self.content_type.starts_with("audio/")
     }
+
+    /// How a page shows it: `"video"`, `"audio"` or `"image"`.
+    pub fn shown_as(&self) -> &'static str {
+        if self.is_video() {
+            "video"
+        } else if self.is_audio() {
+            "audio"
+        } else {
+            "image"
+        }
+    }
 }

@@ -98,6 +98,16 @@ fn is_mp3(head: &[u8]) -> bool {
     }
 }
 
+/// What a file input for a reference of `media` offers to pick (its `accept` attribute); the
+/// server decides from the bytes either way.
+pub fn upload_accept(media: super::catalog::InputMedia) -> &'static str {
+    match media {
+        super::catalog::InputMedia::Image => "image/png,image/jpeg,image/webp",
+        super::catalog::InputMedia::Video => "video/mp4,video/quicktime,.mp4,.mov",
+        super::catalog::InputMedia::Audio => "audio/wav,audio/mpeg,audio/mp4,.wav,.mp3,.m4a",
+    }
+}
+
 /// How our origin serves a stored file of a recorded type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serving {

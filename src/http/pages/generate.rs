@@ -57,6 +57,8 @@ pub struct Reused {
     pub role: &'static str,
     pub upload: String,
     pub url: String,
+    /// `image`, `video` or `audio`.
+    pub shown_as: &'static str,
 }
 
 /// `user`'s own uploads among `refs` (role, upload id), with signed URLs for the form.
@@ -66,7 +68,7 @@ async fn reused(state: &AppState, user: &User, refs: Vec<(ReferenceRole, AssetId
         .into_iter()
         .filter_map(|(role, id)| {
             let a = assets.iter().find(|a| a.id == id && a.owner == user.id && a.kind == AssetKind::Upload)?;
-            Some(Reused { role: role.as_str(), upload: id.to_string(), url: media::signed_path(state, a) })
+            Some(Reused { role: role.as_str(), upload: id.to_string(), url: media::signed_path(state, a), shown_as: a.shown_as() })
         })
         .collect())
 }
