@@ -49,9 +49,11 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
     let head = &bytes[..bytes.len().min(media_type::SNIFF_LEN)];
     let asset = match media_type::sniff(head) {
         Some(found) if av::handles(found) => store_audio_or_video(state, user, bytes).await?,
-        Some(_) => store_image(state, user, bytes, AssetKind::Upload).await?,
-        None if bytes.is_empty() => return Err(UploadError::Empty.into()),
-        None => return Err(ServiceError::InvalidMessage(UNSUPPORTED.into())),
+        None if !bytes.is_empty() && bytes.len() as u64 <= state.config.limits.upload_max => {
+            return Err(ServiceError::InvalidMessage(UNSUPPORTED.into()));
+        }
+        // images, and what the image rules refuse first (an empty or too large file)
+        _ => store_image(state, user, bytes, AssetKind::Upload).await?,
     };
     let stored = asset.clone();
     state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
