@@ -133,8 +133,8 @@ async fn a_video_with_a_sound_track_says_so_plays_unmuted_and_the_library_finds_
         page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
     };
     eventually("both generations are searchable", async || ids("").await.len() == 2).await;
-    assert_eq!(ids("sound=true").await, [loud.clone()]);
-    assert_eq!(ids("sound=false").await, [quiet.clone()]);
+    assert_eq!(ids("sound=true").await, vec![loud.as_str()]);
+    assert_eq!(ids("sound=false").await, vec![quiet.as_str()]);
     let all = api_get(&app.url, "/api/v1/generations", Some(&token)).await.json();
     assert_eq!(all["facets"]["with_sound"], 1);
     assert_eq!(api_get(&app.url, "/api/v1/generations?sound=maybe", Some(&token)).await.status, 400);
