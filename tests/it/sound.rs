@@ -90,7 +90,16 @@ async fn audio_references_are_stored_as_what_their_bytes_are_without_metadata() 
         if content_type == "audio/mp4" {
             assert_eq!(stored.len(), original_len, "an MP4's boxes keep their sizes");
         }
+        // players seek: ranges work as for video
+        let range = reqwest::Client::new().get(u["url"].as_str().unwrap()).header("range", "bytes=4-11").send().await.unwrap();
+        assert_eq!(range.status(), 206, "{name}");
+        assert_eq!(range.bytes().await.unwrap(), stored.slice(4..12), "{name}");
     }
+    // a video reference: an MP4 with a sound track, typed and measured from its boxes
+    let clip = reelvault::providers::demo_media::render_mp4_with_sound("a reference clip", 1, 64, 64, 2, 12).unwrap();
+    let r = upload(&app.url, &token, clip, "clip.bin").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["content_type"], "video/mp4");
     app.stop().await;
 }
 
