@@ -18,7 +18,7 @@ pub struct LimitsConfig {
     /// The longest reference audio file.
     #[serde(serialize_with = "human_duration")]
     pub audio_duration_max: Duration,
-    /// The largest reference video (MP4, MOV).
+    /// The largest reference video (MP4, MOV, WebM).
     #[serde(serialize_with = "human_size")]
     pub video_upload_max: u64,
     /// The longest reference video.

@@ -103,7 +103,7 @@ fn is_mp3(head: &[u8]) -> bool {
 pub fn upload_accept(media: super::catalog::InputMedia) -> &'static str {
     match media {
         super::catalog::InputMedia::Image => "image/png,image/jpeg,image/webp",
-        super::catalog::InputMedia::Video => "video/mp4,video/quicktime,.mp4,.mov",
+        super::catalog::InputMedia::Video => "video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm",
         super::catalog::InputMedia::Audio => "audio/wav,audio/mpeg,audio/mp4,.wav,.mp3,.m4a",
     }
 }

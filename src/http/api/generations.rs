@@ -258,8 +258,8 @@ pub struct UploadView {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
-    /// A PNG, JPEG or WebP image up to `limits.upload_max`, a WAV, MP3 or M4A audio file or an MP4
-    /// or MOV video within `limits.audio_*` / `limits.video_*`.
+    /// A PNG, JPEG or WebP image up to `limits.upload_max`, a WAV, MP3 or M4A audio file or an MP4,
+    /// MOV or WebM video within `limits.audio_*` / `limits.video_*`.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }

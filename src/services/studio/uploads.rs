@@ -71,7 +71,7 @@ pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: As
 
 /// Why a file that is no kind of reference is refused.
 const UNSUPPORTED: &str =
-    "unsupported file type: a reference is a PNG, JPEG or WebP image, a WAV, MP3 or M4A audio file, or an MP4 or MOV video";
+    "unsupported file type: a reference is a PNG, JPEG or WebP image, a WAV, MP3 or M4A audio file, or an MP4, MOV or WebM video";
 
 /// The audio and video limits of the configuration.
 fn av_limits(state: &AppState) -> AvLimits {

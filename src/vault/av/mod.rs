@@ -1,11 +1,12 @@
 //! Validation and cleaning of uploaded audio and video references, without re-encoding: the
 //! type from the bytes, size and duration limits, and metadata removed (see [`wav`], [`mp3`],
-//! [`iso`]). Pure and CPU-light; the whole file is in memory (an upload is already).
+//! [`iso`], [`webm`]). Pure and CPU-light; the whole file is in memory (an upload is already).
 
 pub mod iso;
 pub mod mp3;
 pub mod scan;
 pub mod wav;
+pub mod webm;
 
 use std::time::Duration;
 
@@ -25,7 +26,8 @@ pub struct AvLimits {
 pub struct CleanMedia {
     pub bytes: Vec<u8>,
     pub content_type: &'static str,
-    pub duration: Duration,
+    /// How long it plays; `None` only for a WebM that does not say (its size limit applies).
+    pub duration: Option<Duration>,
     pub has_sound: bool,
 }
 
@@ -38,7 +40,7 @@ pub enum AvError {
     TooLong { what: &'static str, seconds: f64, max: u64 },
     #[error("the {what} file could not be read: {reason}")]
     Unreadable { what: &'static str, reason: String },
-    #[error("unsupported file type: audio must be WAV, MP3 or M4A, and video MP4 or MOV")]
+    #[error("unsupported file type: audio must be WAV, MP3 or M4A, and video MP4, MOV or WebM")]
     Unsupported,
 }
 
@@ -47,7 +49,7 @@ pub fn handles(content_type: &str) -> bool {
     content_type.starts_with("audio/") || content_type.starts_with("video/")
 }
 
-/// Checks and cleans an audio (WAV, MP3, M4A) or video (MP4, MOV) file within `limits`.
+/// Checks and cleans an audio (WAV, MP3, M4A) or video (MP4, MOV, WebM) file within `limits`.
 pub fn clean(mut bytes: Vec<u8>, limits: &AvLimits) -> Result<CleanMedia, AvError> {
     let sniffed = media_type::sniff(&bytes[..bytes.len().min(media_type::SNIFF_LEN)]).ok_or(AvError::Unsupported)?;
     let what = if sniffed.starts_with("audio/") { "audio" } else { "video" };
@@ -60,11 +62,11 @@ pub fn clean(mut bytes: Vec<u8>, limits: &AvLimits) -> Result<CleanMedia, AvErro
     let clean = match sniffed {
         "audio/wav" => {
             let wav = wav::clean(&bytes).map_err(unreadable)?;
-            CleanMedia { bytes: wav.bytes, content_type: sniffed, duration: wav.duration, has_sound: true }
+            CleanMedia { bytes: wav.bytes, content_type: sniffed, duration: Some(wav.duration), has_sound: true }
         }
         "audio/mpeg" => {
             let mp3 = mp3::clean(&bytes).map_err(unreadable)?;
-            CleanMedia { bytes: mp3.bytes, content_type: sniffed, duration: mp3.duration, has_sound: true }
+            CleanMedia { bytes: mp3.bytes, content_type: sniffed, duration: Some(mp3.duration), has_sound: true }
         }
         "audio/mp4" | "video/mp4" | "video/quicktime" => {
             let movie = iso::clean(&mut bytes).map_err(unreadable)?;
@@ -75,7 +77,14 @@ pub fn clean(mut bytes: Vec<u8>, limits: &AvLimits) -> Result<CleanMedia, AvErro
                 (false, false) => return Err(unreadable("it has no audio or video track".into())),
             };
             let duration = movie.duration.ok_or_else(|| unreadable("its header does not say how long it plays".into()))?;
-            CleanMedia { bytes, content_type, duration, has_sound: movie.has_sound }
+            CleanMedia { bytes, content_type, duration: Some(duration), has_sound: movie.has_sound }
+        }
+        "video/webm" => {
+            let found = webm::clean(&mut bytes).map_err(unreadable)?;
+            if !found.has_video {
+                return Err(unreadable("it has no video track".into()));
+            }
+            CleanMedia { bytes, content_type: sniffed, duration: found.duration, has_sound: found.has_sound }
         }
         _ => return Err(AvError::Unsupported),
     };
@@ -92,8 +101,8 @@ fn within(clean: CleanMedia, limits: &AvLimits) -> Result<CleanMedia, AvError> {
     if clean.bytes.len() as u64 > max_bytes {
         return Err(AvError::TooLarge { what, max: max_bytes });
     }
-    if clean.duration > max_duration {
-        return Err(AvError::TooLong { what, seconds: clean.duration.as_secs_f64(), max: max_duration.as_secs() });
+    if let Some(duration) = clean.duration.filter(|d| *d > max_duration) {
+        return Err(AvError::TooLong { what, seconds: duration.as_secs_f64(), max: max_duration.as_secs() });
     }
     Ok(clean)
 }
@@ -112,7 +121,7 @@ mod tests {
     #[test]
     fn each_kind_is_cleaned_and_typed_by_its_content() {
         let wav = clean(wav::build::wav(2.0), &LIMITS).unwrap();
-        assert_eq!((wav.content_type, wav.duration, wav.has_sound), ("audio/wav", Duration::from_secs(2), true));
+        assert_eq!((wav.content_type, wav.duration, wav.has_sound), ("audio/wav", Some(Duration::from_secs(2)), true));
         assert_eq!(clean(mp3::build::mp3(10), &LIMITS).unwrap().content_type, "audio/mpeg");
         let m4a = clean(iso::build::movie(b"M4A ", &[b"soun"], 20), &LIMITS).unwrap();
         assert_eq!((m4a.content_type, m4a.has_sound), ("audio/mp4", true));
