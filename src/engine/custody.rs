@@ -127,12 +127,11 @@ fn watch(seen: &Mutex<Seen>, chunk: &Bytes) {
     seen.sound.feed(chunk);
 }
 
-/// Whether a stored output plays sound: an audio file, or a movie with a sound track
-/// (WebM is not inspected: recorded as without).
+/// Whether a stored output plays sound: an audio file, or a movie with a sound track.
 fn has_sound(seen: &Mutex<Seen>) -> bool {
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
     match media_type::sniff(&seen.head) {
-        Some("video/mp4" | "video/quicktime") => seen.sound.has_sound(),
+        Some("video/mp4" | "video/quicktime" | "video/webm") => seen.sound.has_sound(),
         Some(found) => found.starts_with("audio/"),
         None => false,
     }

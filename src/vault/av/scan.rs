@@ -1,11 +1,16 @@
 //! Whether a movie has sound, told from its bytes as they stream past (outputs are stored as
-//! they arrive and may be large): top-level boxes are skipped unread except `moov`, which is
-//! kept (up to [`MOOV_MAX`]) and read for a `trak` whose handler is `soun`.
+//! they arrive and may be large): an MP4/MOV's top-level boxes are skipped unread except
+//! `moov`, which is kept (up to [`MOOV_MAX`]) and read for a `trak` whose handler is `soun`; a
+//! WebM's first [`WEBM_HEAD_MAX`] bytes are kept and read for an audio track entry.
 
-use super::iso;
+use super::{iso, webm};
 
 /// The largest `moov` kept in memory; a movie with a larger one is reported as silent.
 pub const MOOV_MAX: u64 = 32 * 1024 * 1024;
+/// How much of a WebM's head is kept to find its tracks (they precede the media).
+pub const WEBM_HEAD_MAX: usize = 1024 * 1024;
+/// The first byte of a WebM (EBML) file; an ISO file starts with a small box size.
+const EBML_FIRST: u8 = 0x1A;
 
 /// What the scanner is doing with the next bytes.
 enum Step {
@@ -15,6 +20,8 @@ enum Step {
     Skip(u64),
     /// Keeping a `moov` payload until it has this many more bytes.
     Moov(Vec<u8>, u64),
+    /// Keeping the head of a WebM.
+    Webm(Vec<u8>),
     /// Decided (or given up: then silent).
     Done(bool),
 }
@@ -22,20 +29,34 @@ enum Step {
 /// Feeds on an ISO base media file chunk by chunk; [`SoundScan::has_sound`] at the end.
 pub struct SoundScan {
     step: Step,
+    /// Nothing has been fed yet (the first byte tells WebM from MP4).
+    first: bool,
 }
 
 impl Default for SoundScan {
     fn default() -> Self {
-        SoundScan { step: Step::Header(Vec::with_capacity(16)) }
+        SoundScan { step: Step::Header(Vec::with_capacity(16)), first: true }
     }
 }
 
 impl SoundScan {
     /// Takes the next bytes of the file.
     pub fn feed(&mut self, mut chunk: &[u8]) {
+        if self.first && chunk.first() == Some(&EBML_FIRST) {
+            self.step = Step::Webm(Vec::new());
+        }
+        self.first &= chunk.is_empty();
         while !chunk.is_empty() {
             match &mut self.step {
                 Step::Done(_) => return,
+                Step::Webm(head) => {
+                    let n = (WEBM_HEAD_MAX - head.len()).min(chunk.len());
+                    head.extend_from_slice(&chunk[..n]);
+                    if head.len() == WEBM_HEAD_MAX {
+                        self.step = Step::Done(webm::sound_in_head(head));
+                    }
+                    return;
+                }
                 Step::Skip(left) => {
                     let n = (*left).min(chunk.len() as u64);
                     *left -= n;
@@ -72,7 +93,10 @@ impl SoundScan {
 
     /// Whether the file seen so far had a `moov` with a sound track.
     pub fn has_sound(&self) -> bool {
-        matches!(self.step, Step::Done(true))
+        match &self.step {
+            Step::Webm(head) => webm::sound_in_head(head),
+            step => matches!(step, Step::Done(true)),
+        }
     }
 
     fn after_header(header: &[u8]) -> Step {
@@ -127,5 +151,13 @@ mod tests {
         let tail = [mp4_box(b"ftyp", b"isom\0\0\0\0"), large_mdat, moov_of(&m)].concat();
         assert!(scan(&tail, 5));
         assert!(!scan(b"not a movie at all", 4));
+    }
+
+    #[test]
+    fn a_webm_audio_track_is_found_in_its_head() {
+        let webm = super::super::webm::build::webm();
+        for chunk in [1, 9, 4096] {
+            assert!(scan(&webm, chunk), "chunks of {chunk}");
+        }
     }
 }

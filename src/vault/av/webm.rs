@@ -113,6 +113,28 @@ fn float(data: &[u8]) -> Option<f64> {
     }
 }
 
+/// Whether the first bytes of a WebM (up to and past its `Tracks`) declare an audio track;
+/// `false` when the tracks are not within `head`.
+pub fn sound_in_head(head: &[u8]) -> bool {
+    let Ok(header) = element(head, 0, head.len()) else { return false };
+    let Some(at) = header.end else { return false };
+    // the segment and its children as far as they fit
+    let Ok(segment) = element(head, at, usize::MAX) else { return false };
+    let mut at = segment.payload;
+    while let Ok(e) = element(head, at, usize::MAX) {
+        let Some(end) = e.end.filter(|end| *end <= head.len()) else { return false };
+        if e.id == TRACKS {
+            let Ok(entries) = children(head, e.payload, end) else { return false };
+            return entries.iter().filter(|t| t.id == TRACK_ENTRY).any(|t| {
+                let fields = children(head, t.payload, t.end.unwrap_or(end)).unwrap_or_default();
+                fields.iter().any(|f| f.id == TRACK_TYPE && uint(&head[f.payload..f.end.unwrap_or(end)]) == 2)
+            });
+        }
+        at = end;
+    }
+    false
+}
+
 /// Blanks the metadata of a WebM in place and reports what it holds.
 pub fn clean(data: &mut [u8]) -> Result<Found, String> {
     let len = data.len();
@@ -158,11 +180,13 @@ pub fn clean(data: &mut [u8]) -> Result<Found, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod build {
+    //! Small WebM files built element by element for tests.
+
     use super::*;
 
     /// An element with a 1-byte size (payloads under 127 bytes) or an 8-byte one.
-    fn el(id: u32, payload: &[u8], wide: bool) -> Vec<u8> {
+    pub fn el(id: u32, payload: &[u8], wide: bool) -> Vec<u8> {
         let id_bytes: Vec<u8> = id.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
         let size = if wide {
             let mut s = (payload.len() as u64).to_be_bytes();
@@ -174,7 +198,8 @@ mod tests {
         [id_bytes, size, payload.to_vec()].concat()
     }
 
-    fn webm() -> Vec<u8> {
+    /// A WebM with a titled, dated `Info`, a named video track, an audio track, a cluster and tags.
+    pub fn webm() -> Vec<u8> {
         let header = el(0x1A45_DFA3, &el(0x4282, b"webm", false), false);
         let info = el(
             INFO,
@@ -196,6 +221,12 @@ mod tests {
         let tags = el(0x1254_C367, &el(0x7373, b"ARTIST=Alice Example", false), true);
         [header, el(SEGMENT, &[info, tracks, cluster, tags].concat(), true)].concat()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build::{el, webm};
+    use super::*;
 
     #[test]
     fn names_dates_and_tags_become_void_of_the_same_length() {
@@ -209,6 +240,21 @@ mod tests {
         }
         assert!(data.windows(6).any(|w| w == b"frames"), "media untouched");
         assert_eq!(clean(&mut data.clone()).unwrap(), found, "a cleaned file still reads");
+    }
+
+    #[test]
+    fn the_sound_track_is_found_in_the_head_of_a_stream() {
+        let whole = webm();
+        let tracks_end = whole.windows(6).position(|w| w == b"frames").unwrap();
+        assert!(sound_in_head(&whole[..tracks_end]), "the tracks come before the media");
+        assert!(!sound_in_head(&whole[..40]), "tracks not yet seen");
+        let silent: Vec<u8> = {
+            let mut w = whole.clone();
+            let at = w.windows(3).position(|x| x == [TRACK_TYPE as u8, 0x81, 2]).unwrap();
+            w[at + 2] = 1;
+            w
+        };
+        assert!(!sound_in_head(&silent));
     }
 
     #[test]
