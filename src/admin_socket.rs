@@ -13,8 +13,8 @@ use crate::services::team::admin::{self, AdminCommand, AdminReply};
 
 /// The socket's file name inside the data directory.
 pub const SOCKET_FILE: &str = "admin.sock";
-/// The largest command accepted.
-const MAX_REQUEST: u64 = 64 * 1024;
+/// The largest command accepted (a catalog file travels in one).
+const MAX_REQUEST: u64 = 4 * 1024 * 1024;
 
 pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET_FILE)

@@ -74,6 +74,28 @@ enum Command {
     },
     /// Rebuild the search index from the store, printing progress; works while the service runs
     Reindex,
+    /// The model catalog: check a catalog file, install one, or print the catalog in force
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Check a catalog file (TOML `[[model]]` entries) over the shipped catalog; errors name the
+    /// line, model and field
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Install a catalog file: its models replace imported ones with the same id and override
+    /// the shipped catalog (through the running service when there is one). An invalid file
+    /// changes nothing
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print the catalog in force as one catalog file
+    Export,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +221,7 @@ pub fn main() -> ExitCode {
             Command::Backup { dir } => backup(config, dir).await,
             Command::Restore { dir } => restore(config, dir).await,
             Command::Reindex => reindex(config).await,
+            Command::Catalog(cmd) => catalog(config, cmd).await,
         }
     });
     match result {
@@ -207,6 +230,25 @@ pub fn main() -> ExitCode {
             eprintln!("reelvault: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `reelvault catalog …`: `check` reads the file here; `import` and `export` go through the
+/// running service (or the store when none runs).
+async fn catalog(config: Config, cmd: CatalogCommand) -> Result<(), String> {
+    let read = |file: &PathBuf| std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()));
+    match cmd {
+        CatalogCommand::Check { file } => {
+            let name = file.display().to_string();
+            let models = crate::services::team::catalog::check_file(&name, &read(&file)?).map_err(|e| e.to_string())?;
+            println!("{name}: valid, {} models", models.len());
+            Ok(())
+        }
+        CatalogCommand::Import { file } => {
+            let text = read(&file)?;
+            manage(config, AdminCommand::CatalogImport { source: file.display().to_string(), text }).await
+        }
+        CatalogCommand::Export => manage(config, AdminCommand::CatalogExport).await,
     }
 }
 

@@ -111,6 +111,8 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::InvalidMessage(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),
             ServiceError::UnknownModel(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "generation.unknown_model", message),
+            ServiceError::ModelRule(e) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+                .with_details(serde_json::json!({ "parameter": e.field, "rule": "model" })),
             ServiceError::ModelDisabled { .. } => AppError::forbidden("generation.model_disabled", message),
             ServiceError::Credits(crate::domain::credits::CreditError::Insufficient { .. }) => {
                 AppError::new(StatusCode::PAYMENT_REQUIRED, "credits.insufficient", message)

@@ -63,6 +63,8 @@ pub fn finished(shape: Shape) -> Generation {
         shared: shape.shared,
         legal_hold: false,
         upstream_deleted_at: None,
+        made_with: None,
+        reported: None,
         deleted_at: None,
     }
 }

@@ -57,6 +57,21 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "comfyui",
 ];
 
+/// A connection's `base_url`: an http or https URL with a host and neither a query nor a
+/// fragment (the adapters add the version segment and paths themselves); the error says why not.
+pub fn parse_base_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("the base URL {text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("the base URL {text:?} must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "the base URL {text:?} must not have a query (?…) or a fragment (#…): give the scheme, host and any path prefix only"
+        ));
+    }
+    Ok(url)
+}
+
 /// A connection kind in its canonical spelling (`openai-videos` -> `openai_videos`).
 pub fn canonical_kind(kind: &str) -> String {
     kind.trim().to_ascii_lowercase().replace('-', "_")
@@ -133,8 +148,7 @@ pub(super) fn validate_connections(list: Vec<RawConnection>) -> Result<Vec<Conne
         if !CONNECTION_KINDS.contains(&kind.as_str()) {
             return Err(ConfigError(format!("{at}: kind {:?} is unknown; expected one of {}", raw.kind, CONNECTION_KINDS.join(", "))));
         }
-        let base_url =
-            raw.base_url.map(|u| url::Url::parse(&u).map_err(|e| ConfigError(format!("{at}: base_url {u:?}: {e}")))).transpose()?;
+        let base_url = raw.base_url.map(|u| parse_base_url(&u).map_err(|e| ConfigError(format!("{at}: base_url: {e}")))).transpose()?;
         out.push(ConnectionConfig {
             api_key: secret(&format!("{at}: api_key"), raw.api_key, raw.api_key_file)?,
             secret_key: secret(&format!("{at}: secret_key"), raw.secret_key, raw.secret_key_file)?,

@@ -11,11 +11,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::domain::catalog::data_use::{DataUseOverride, known_kinds};
+use crate::domain::catalog::{Catalog, Layer, Located, ModelEntry};
 
 mod api;
 pub use api::{ApiConfig, WebhooksConfig};
 mod connections;
-pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind};
+pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, parse_base_url};
 use connections::{RawConnection, validate_connections};
 mod limits;
 pub use limits::LimitsConfig;
@@ -95,6 +96,9 @@ pub struct Config {
     pub connection: Vec<ConnectionConfig>,
     /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
     pub data_use: Vec<DataUseOverride>,
+    /// Catalog entries: changes to models and new models on existing provider kinds, over the
+    /// shipped (and any imported) catalog.
+    pub model: Vec<ModelEntry>,
     /// Where the file layer came from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -202,6 +206,7 @@ struct Raw {
     webhooks: api::RawWebhooks,
     connection: Option<Vec<RawConnection>>,
     data_use: Option<Vec<DataUseOverride>>,
+    model: Option<Vec<ModelEntry>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -362,6 +367,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         Some(list) => validate_connections(list)?,
     };
     let data_use = validate_data_use(raw.data_use.unwrap_or_default())?;
+    let model = validate_models(raw.model.unwrap_or_default())?;
     Ok(Config {
         listen,
         data_dir,
@@ -382,6 +388,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         webhooks,
         connection,
         data_use,
+        model,
         source: None,
     })
 }
@@ -401,6 +408,20 @@ fn default_master_key_file(data_dir: &Path) -> PathBuf {
 
 fn default_demo_connection() -> ConnectionConfig {
     ConnectionConfig::new("demo", "demo")
+}
+
+/// Checks `[[model]]` entries over the shipped catalog. An entry for a model the shipped
+/// catalog lacks may change one an imported catalog adds: that is checked at start, over
+/// the catalog in force.
+fn validate_models(list: Vec<ModelEntry>) -> Result<Vec<ModelEntry>, ConfigError> {
+    let shipped = Catalog::shipped();
+    let checkable: Vec<Located> = list
+        .iter()
+        .filter(|e| shipped.model(&e.id).is_some() || e.like.as_deref().is_some_and(|l| shipped.model(l).is_some()) || !e.is_patch())
+        .map(|e| Located::new(e.clone(), "config [[model]]"))
+        .collect();
+    shipped.build_from(Layer::Config, checkable).map_err(|e| ConfigError(e.to_string()))?;
+    Ok(list)
 }
 
 /// Checks `[[data_use]]` entries: a known provider kind each, at most once, http(s) links.

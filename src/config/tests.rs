@@ -172,3 +172,21 @@ fn connection_limits_have_defaults_and_refuse_zero() {
         assert!(err.0.contains("limits.request_body_timeout"), "{err}");
     }
 }
+
+#[test]
+fn a_base_url_is_http_or_https_without_a_query_or_fragment() {
+    let file = |url: &str| format!("[[connection]]\nname = \"x\"\nkind = \"runway\"\nbase_url = \"{url}\"\n");
+    for good in ["https://api.dev.runwayml.com", "https://api.dev.runwayml.com/v1/", "http://127.0.0.1:8188/gateway/runway"] {
+        load(Some(&file(good)), &[], Overrides::default()).expect(good);
+    }
+    let bad = [
+        ("ftp://example.com", "http or https"),
+        ("not a url", "is not a URL"),
+        ("https://gateway.example/v1?key=1", "query"),
+        ("https://gateway.example/v1#top", "fragment"),
+    ];
+    for (url, message) in bad {
+        let err = load(Some(&file(url)), &[], Overrides::default()).expect_err(url).0;
+        assert!(err.contains("connection \"x\": base_url") && err.contains(message), "{url}: {err}");
+    }
+}

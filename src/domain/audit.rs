@@ -68,10 +68,16 @@ pub enum AuditAction {
     WebhookCreated,
     /// A person deleted a webhook.
     WebhookDeleted,
+    /// An admin installed a catalog file (its name and model count in the detail).
+    CatalogImported,
+    /// An admin changed, added or reverted a catalog model (the model in the target).
+    ModelEdited,
+    /// An admin moved what named a retiring model to its successor.
+    ModelRemapped,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 44] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -113,6 +119,9 @@ impl AuditAction {
         AuditAction::SettingsChanged,
         AuditAction::WebhookCreated,
         AuditAction::WebhookDeleted,
+        AuditAction::CatalogImported,
+        AuditAction::ModelEdited,
+        AuditAction::ModelRemapped,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -159,6 +168,9 @@ impl AuditAction {
             AuditAction::SettingsChanged => "settings.changed",
             AuditAction::WebhookCreated => "webhook.created",
             AuditAction::WebhookDeleted => "webhook.deleted",
+            AuditAction::CatalogImported => "catalog.imported",
+            AuditAction::ModelEdited => "model.edited",
+            AuditAction::ModelRemapped => "model.remapped",
         }
     }
 

@@ -104,7 +104,7 @@ pub fn upload_accept(media: super::catalog::InputMedia) -> &'static str {
     match media {
         super::catalog::InputMedia::Image => "image/png,image/jpeg,image/webp",
         super::catalog::InputMedia::Video => "video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm",
-        super::catalog::InputMedia::Audio => "audio/wav,audio/mpeg,audio/mp4,.wav,.mp3,.m4a",
+        super::catalog::InputMedia::Audio => "audio/wav,audio/x-wav,audio/mpeg,audio/mp4,.wav,.mp3,.m4a",
     }
 }
 

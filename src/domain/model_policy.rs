@@ -76,8 +76,8 @@ impl ModelPolicy {
     }
 
     /// The effective price: the catalog's shape with the override's figure, if any.
-    pub fn price(&self, catalog: Price) -> Price {
-        self.credits.map_or(catalog, |credits| catalog.with_credits(credits))
+    pub fn price(&self, catalog: &Price) -> Price {
+        self.credits.map_or_else(|| catalog.clone(), |credits| catalog.with_credits(credits))
     }
 }
 
@@ -144,6 +144,7 @@ pub fn parse_credits(text: &str) -> Result<Option<u64>, InvalidInput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::catalog::PriceUnit;
 
     fn person(role: Role) -> User {
         User::new(crate::domain::user::Email::parse("p@example.com").unwrap(), String::new(), role, String::new())
@@ -190,9 +191,10 @@ mod tests {
     #[test]
     fn prices_keep_the_catalog_shape_and_refuse_bad_figures() {
         let mut policy = ModelPolicy::new("m");
-        assert_eq!(policy.price(Price::PerSecond { credits: 2 }), Price::PerSecond { credits: 2 });
+        let catalog = Price::flat(PriceUnit::Second, 2);
+        assert_eq!(policy.price(&catalog), catalog);
         policy.credits = Some(9);
-        assert_eq!(policy.price(Price::PerSecond { credits: 2 }), Price::PerSecond { credits: 9 });
+        assert_eq!(policy.price(&catalog), Price::flat(PriceUnit::Second, 9));
         assert_eq!(parse_credits(" "), Ok(None));
         assert_eq!(parse_credits("0"), Ok(Some(0)));
         assert_eq!(parse_credits("100000"), Ok(Some(MAX_CREDITS)));

@@ -311,7 +311,12 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
     Ok(ProviderJob {
         generation: g.id,
         model: g.model.clone(),
-        upstream_model: spec.map(|m| m.upstream).unwrap_or(g.model.as_str()).to_string(),
+        upstream_model: g
+            .made_with
+            .as_ref()
+            .map(|w| w.upstream.clone())
+            .or_else(|| spec.map(|m| m.upstream.clone()))
+            .unwrap_or_else(|| g.model.clone()),
         kind: g.kind,
         prompt: g.prompt.clone(),
         negative_prompt: g.negative_prompt.clone(),

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body_deadline;
 pub mod client;
 pub mod csrf;
+pub mod deprecation;
 pub mod health;
 pub mod hooks;
 pub mod media;

@@ -13,14 +13,14 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, text_param};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, text_param};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::ParamValue;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL (global, routes across clusters).
-pub const DEFAULT_BASE: &str = "https://api.bfl.ai";
+/// The base URL convention: BFL's global host (routes across clusters); `v1/` in each path.
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.bfl.ai", &["v1"]);
 
 /// How often to poll a pending job: images take seconds, and BFL's own examples poll every
 /// half second (there is no header hint).
@@ -161,7 +161,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
 impl Bfl {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         // the key goes to the API's own origin, and to BFL's clusters a `polling_url` names
-        let api = Api::new(config, DEFAULT_BASE, Auth::Header("x-key"), &ERRORS)?.key_also_under(BFL_DOMAINS);
+        let api = Api::new(config, BASE, Auth::Header("x-key"), &ERRORS)?.key_also_under(BFL_DOMAINS);
         Ok(Self { api, webhook_secret: config.secret_key.clone() })
     }
 

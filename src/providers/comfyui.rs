@@ -12,15 +12,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::replicate::content_type_of;
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::ParamValue;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL (ComfyUI's own default port).
-pub const DEFAULT_BASE: &str = "http://127.0.0.1:8188/";
+/// The base URL convention: ComfyUI's own default port; no version (the `/api` prefix is optional).
+pub const BASE: BaseUrl = BaseUrl::unversioned("http://127.0.0.1:8188");
 
 /// The placeholders a workflow may hold, and those that become JSON numbers when a string
 /// value is exactly the placeholder.
@@ -62,7 +62,7 @@ impl Queue {
 
 impl ComfyUi {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, workflow: config.workflow.clone() })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)?, workflow: config.workflow.clone() })
     }
 
     /// Uploads a reference image into ComfyUI's input folder; the name a LoadImage node takes.

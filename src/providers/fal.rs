@@ -15,15 +15,15 @@ use serde_json::{Map, Value};
 use sha2::Digest;
 
 use super::http::{OutboundClient, OutboundError};
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::replicate::{content_type_of, data_output};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL (the queue host).
-pub const DEFAULT_BASE: &str = "https://queue.fal.run/";
+/// The base URL convention: the queue host; no version (the app id is the path).
+pub const BASE: BaseUrl = BaseUrl::unversioned("https://queue.fal.run");
 
 /// Where fal publishes the public keys its webhooks are signed with (3P-sourced, PROVIDERS.md §9).
 pub const DEFAULT_JWKS: &str = "https://rest.alpha.fal.ai/.well-known/jwks.json";
@@ -103,7 +103,7 @@ struct WebhookBody {
 impl Fal {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         Ok(Self {
-            api: Api::new(config, DEFAULT_BASE, Auth::Scheme("Key"), &ERRORS)?,
+            api: Api::new(config, BASE, Auth::Scheme("Key"), &ERRORS)?,
             jwks_url: url::Url::parse(DEFAULT_JWKS).expect("the JWKS URL parses"),
             keys: Arc::default(),
         })

@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 
 use super::http::OutboundError;
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{self, Api, Auth};
+use super::kit::{self, Api, Auth, BaseUrl};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use errors::ERRORS;
 
-/// The default base URL (API version included).
-pub const DEFAULT_BASE: &str = "https://generativelanguage.googleapis.com/v1beta/";
+/// The base URL convention: the API version (`v1beta`) belongs in the base.
+pub const BASE: BaseUrl = BaseUrl::in_base("https://generativelanguage.googleapis.com/v1beta");
 
 /// `UpstreamHandle::data` key telling a video operation from a synchronous image answer.
 const MODE: &str = "mode";
@@ -161,7 +161,7 @@ struct ModelEntry {
 
 impl Gemini {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Header("x-goog-api-key"), &ERRORS)?, inline: InlineOutputs::default() })
+        Ok(Self { api: Api::new(config, BASE, Auth::Header("x-goog-api-key"), &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     /// Whether `url` is on the API host (same scheme, host and port as the base URL): the
@@ -172,7 +172,7 @@ impl Gemini {
     }
 
     async fn operation(&self, name: &str) -> Result<Operation, ProviderError> {
-        let url = self.api.url(name.trim_start_matches('/'))?;
+        let url = self.api.url(name)?;
         let response = self.api.send(self.api.client().get(&url)).await?;
         wire::read_json(response).await
     }
@@ -294,7 +294,7 @@ impl Gemini {
     async fn download(&self, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
         let mut url = match url::Url::parse(location) {
             Ok(url) => url,
-            Err(_) => self.api.url(location.trim_start_matches('/'))?,
+            Err(_) => self.api.url(location)?,
         };
         if self.is_api_host(&url) && url.path().ends_with(":download") && url.query_pairs().all(|(k, _)| k != "alt") {
             url.query_pairs_mut().append_pair("alt", "media");
@@ -440,7 +440,7 @@ impl Provider for Gemini {
             return Ok(());
         }
         // google.longrunning `:cancel`; whether Veo honours it on the Gemini API is UNCONFIRMED
-        let url = self.api.url(&format!("{}:cancel", handle.id.trim_start_matches('/')))?;
+        let url = self.api.url(&format!("{}:cancel", handle.id))?;
         self.api.send(self.api.client().post(&url).map(|r| r.json(&json!({})))).await.map(|_| ())
     }
 

@@ -17,14 +17,16 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::http::{Credential, OutboundError};
-use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer, StatusWords, image_type_of_url, outputs_or_missing};
+use super::kit::{
+    self, Api, Auth, BY_STATUS, BaseUrl, BusinessCodes, Class, RawAnswer, StatusWords, image_type_of_url, outputs_or_missing,
+};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL (servers outside mainland China).
-pub const DEFAULT_BASE: &str = "https://api-singapore.klingai.com";
+/// The base URL convention: servers outside mainland China; `v1/` in each path.
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api-singapore.klingai.com", &["v1"]);
 
 /// How long a minted token is valid.
 const TOKEN_LIFETIME: u64 = 30 * 60;
@@ -142,7 +144,7 @@ static WORDS: StatusWords =
 impl Kling {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         Ok(Self {
-            api: Api::new(config, DEFAULT_BASE, Auth::None, &BY_STATUS)?,
+            api: Api::new(config, BASE, Auth::None, &BY_STATUS)?,
             access_key: config.access_key.clone().filter(|k| !k.is_empty()),
             secret_key: config.secret_key.clone(),
             api_key: config.api_key.clone(),

@@ -10,14 +10,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{OutboundClient, OutboundError};
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, StatusWords, image_type_of_url, outputs_or_missing};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, StatusWords, image_type_of_url, outputs_or_missing};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://api.lumalabs.ai/dream-machine/v1";
+/// The base URL convention: `/dream-machine/v1` belongs in the base.
+pub const BASE: BaseUrl = BaseUrl::in_base("https://api.lumalabs.ai/dream-machine/v1");
 
 /// The adapter for one connection.
 pub struct Luma {
@@ -104,7 +104,7 @@ static WORDS: StatusWords = StatusWords {
 
 impl Luma {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {

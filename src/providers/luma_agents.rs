@@ -11,15 +11,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, Class, ErrorTable, StatusWords, outputs_or_missing};
+use super::kit::{self, Api, Auth, BaseUrl, Class, ErrorTable, StatusWords, outputs_or_missing};
 use super::luma::{base_body, fetch_url, read_error};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://agents.lumalabs.ai/v1";
+/// The base URL convention: `/v1` belongs in the base.
+pub const BASE: BaseUrl = BaseUrl::in_base("https://agents.lumalabs.ai/v1");
 
 /// Images are asked for in this format, so their type is known.
 const IMAGE_FORMAT: &str = "png";
@@ -96,7 +96,7 @@ static WORDS: StatusWords = StatusWords {
 
 impl LumaAgents {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)? })
     }
 
     fn status(&self, generation: &Generation) -> UpstreamStatus {

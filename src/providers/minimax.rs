@@ -13,14 +13,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::http::{OutboundError, OutboundRequest};
-use super::kit::{self, Api, Auth, BY_STATUS, BusinessCodes, Class, RawAnswer};
+use super::kit::{self, Api, Auth, BY_STATUS, BaseUrl, BusinessCodes, Class, RawAnswer};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default (international) base URL.
-pub const DEFAULT_BASE: &str = "https://api.minimax.io";
+/// The base URL convention: the international host; `v1/` or `v2/` in each path.
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.minimax.io", &["v1", "v2"]);
 
 /// The prefix of an output location: the file to look up at fetch time (its download URL is
 /// short-lived, so it is asked for only when custody starts).
@@ -110,7 +110,7 @@ fn data_uri(content_type: &str, bytes: &[u8]) -> String {
 
 impl MiniMax {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &BY_STATUS)? })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &BY_STATUS)? })
     }
 
     /// One authenticated call to the API; an answer whose `base_resp` is not 0 is an error.

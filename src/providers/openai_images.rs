@@ -14,14 +14,14 @@ use serde::Deserialize;
 
 use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{self, Api, Auth, extension_of, image_type_of_format, text_param};
+use super::kit::{self, Api, Auth, BaseUrl, extension_of, image_type_of_format, text_param};
 use super::openai_videos::ERRORS;
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
+/// The base URL convention: `/v1` belongs in the base.
+pub const BASE: BaseUrl = BaseUrl::in_base("https://api.openai.com/v1");
 
 /// The largest answer accepted per requested image (base64 of a 50 MiB image, and headroom).
 const ANSWER_CAP_PER_IMAGE: u64 = 72 * 1024 * 1024;
@@ -62,7 +62,7 @@ struct ModelEntry {
 
 impl OpenAiImages {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     /// The JSON body of a text-to-image request.

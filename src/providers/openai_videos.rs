@@ -12,14 +12,14 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
 use super::http::OutboundError;
-use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
+/// The base URL convention: `/v1` belongs in the base.
+pub const BASE: BaseUrl = BaseUrl::in_base("https://api.openai.com/v1");
 
 /// The adapter for one connection.
 pub struct OpenAiVideos {
@@ -60,7 +60,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
 
 impl OpenAiVideos {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)? })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)? })
     }
 
     async fn video(&self, response: reqwest::Response) -> Result<(Video, Option<Duration>), ProviderError> {
@@ -159,7 +159,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::providers::kit::testing::{connection, drain};
+    use crate::providers::kit::testing::{self, Probe, connection, drain};
 
     const KEY: &str = "sk-test-key";
 
@@ -191,5 +191,14 @@ mod tests {
         // a thumbnail the provider no longer has is a plain not-found
         let gone = OutputRef::new("videos/gone/content?variant=thumbnail", None);
         assert_eq!(openai.fetch(&handle, &gone, 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
+    }
+
+    #[tokio::test]
+    async fn every_form_of_the_base_url_reaches_the_api() {
+        let adapter = |fake: &FakeUpstream, base: url::Url| {
+            OpenAiVideos::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "openai_videos", KEY) }).unwrap()
+        };
+        testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/videos").await;
+        testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle("video_1")), "v1", "/v1/videos/video_1").await;
     }
 }

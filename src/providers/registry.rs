@@ -8,7 +8,7 @@ use tokio::sync::Semaphore;
 use super::Provider;
 use super::http::OutboundError;
 use crate::config::{ConnectionConfig, canonical_kind};
-use crate::domain::catalog::{ModelSpec, builtin_models};
+use crate::domain::catalog::{Catalog, CatalogDate, ModelSpec};
 
 /// One configured provider account.
 pub struct Connection {
@@ -33,25 +33,26 @@ impl ConnectionError {
     }
 }
 
-/// Models and the connections that serve them.
+/// The catalog in force and the connections that serve its models.
 pub struct Registry {
-    models: Vec<ModelSpec>,
+    catalog: Catalog,
     connections: HashMap<String, Arc<Connection>>,
     /// model id -> connection name
-    routes: HashMap<&'static str, String>,
+    routes: HashMap<String, String>,
 }
 
 impl Registry {
-    /// Builds adapters for every configured connection. Kinds without an adapter in this
-    /// build are skipped with a warning, so their models show as unavailable.
+    /// Builds adapters for every configured connection, serving the shipped catalog. Kinds
+    /// without an adapter in this build are skipped with a warning, so their models show as
+    /// unavailable.
     pub fn from_config(connections: &[ConnectionConfig]) -> Result<Registry, ConnectionError> {
-        Registry::build(connections, None)
+        Registry::build(Catalog::shipped(), connections, None)
     }
 
-    /// [`Registry::from_config`], keeping the adapters (and their concurrency permits) of
-    /// `previous` connections whose settings did not change.
-    pub fn build(connections: &[ConnectionConfig], previous: Option<&Registry>) -> Result<Registry, ConnectionError> {
-        let models = builtin_models();
+    /// A registry serving `catalog` through `connections`, keeping the adapters (and their
+    /// concurrency permits) of `previous` connections whose settings did not change.
+    pub fn build(catalog: Catalog, connections: &[ConnectionConfig], previous: Option<&Registry>) -> Result<Registry, ConnectionError> {
+        let models = catalog.models();
         let mut built = HashMap::new();
         let mut routes = HashMap::new();
         for config in connections {
@@ -59,7 +60,7 @@ impl Registry {
             config.kind = canonical_kind(&config.kind);
             let config = &config;
             if let Some(kept) = previous.and_then(|p| p.connections.get(&config.name)).filter(|c| same_settings(&c.config, config)) {
-                route(&models, config, &mut routes);
+                route(models, config, &mut routes);
                 built.insert(config.name.clone(), kept.clone());
                 continue;
             }
@@ -84,11 +85,11 @@ impl Registry {
                     continue;
                 }
             };
-            route(&models, config, &mut routes);
+            route(models, config, &mut routes);
             let permits = Arc::new(Semaphore::new(config.max_concurrent as usize));
             built.insert(config.name.clone(), Arc::new(Connection { config: config.clone(), provider, permits }));
         }
-        Ok(Registry { models, connections: built, routes })
+        Ok(Registry { catalog, connections: built, routes })
     }
 
     /// Every connection, by name.
@@ -98,18 +99,30 @@ impl Registry {
         all.into_iter()
     }
 
+    /// This registry's connections serving `catalog` instead (the connections' adapters and
+    /// permits are kept).
+    pub fn with_catalog(&self, catalog: Catalog) -> Result<Registry, ConnectionError> {
+        let configs: Vec<ConnectionConfig> = self.connections().map(|c| c.config.clone()).collect();
+        Registry::build(catalog, &configs, Some(self))
+    }
+
+    /// The catalog in force.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// The model ids `connection` serves.
-    pub fn models_of(&self, connection: &str) -> Vec<&'static str> {
-        self.models.iter().filter(|m| self.routes.get(m.id).is_some_and(|c| c == connection)).map(|m| m.id).collect()
+    pub fn models_of(&self, connection: &str) -> Vec<String> {
+        self.catalog.models().iter().filter(|m| self.routes.get(&m.id).is_some_and(|c| c == connection)).map(|m| m.id.clone()).collect()
     }
 
     /// Every model in the catalog, available or not.
-    pub fn models(&self) -> &[ModelSpec] {
-        &self.models
+    pub fn models(&self) -> &[Arc<ModelSpec>] {
+        self.catalog.models()
     }
 
-    pub fn model(&self, id: &str) -> Option<&ModelSpec> {
-        self.models.iter().find(|m| m.id == id)
+    pub fn model(&self, id: &str) -> Option<&Arc<ModelSpec>> {
+        self.catalog.model(id)
     }
 
     /// The connection that serves `model`, if one is configured.
@@ -123,27 +136,33 @@ impl Registry {
 
     /// The connection serving `model`, or why none does, in words for people.
     pub fn availability(&self, model: &ModelSpec) -> Result<&str, String> {
-        if let Some(reason) = model.unavailable {
-            return Err(reason.to_string());
+        if let Some(reason) = &model.unavailable {
+            return Err(reason.clone());
         }
-        match self.routes.get(model.id) {
+        if model.hidden {
+            return Err("An admin has withdrawn this model.".into());
+        }
+        if let Some(reason) = self.catalog.retirement(model, CatalogDate::today()) {
+            return Err(reason);
+        }
+        match self.routes.get(&model.id) {
             Some(connection) => Ok(connection.as_str()),
             None => Err(format!("No {} connection on this instance serves this model; an admin can add one.", model.provider)),
         }
     }
 
     /// Models that have a connection, in catalog order.
-    pub fn available(&self) -> impl Iterator<Item = &ModelSpec> {
-        self.models.iter().filter(|m| self.routes.contains_key(m.id))
+    pub fn available(&self) -> impl Iterator<Item = &Arc<ModelSpec>> {
+        self.models().iter().filter(|m| self.availability(m).is_ok())
     }
 }
 
 /// Routes `config`'s models to it (the first connection to claim a model serves it).
-fn route(models: &[ModelSpec], config: &ConnectionConfig, routes: &mut HashMap<&'static str, String>) {
+fn route(models: &[Arc<ModelSpec>], config: &ConnectionConfig, routes: &mut HashMap<String, String>) {
     for model in models.iter().filter(|m| m.provider == config.kind && m.unavailable.is_none()) {
-        let listed = config.models.is_empty() || config.models.iter().any(|m| m == model.id);
+        let listed = config.models.is_empty() || config.models.iter().any(|m| *m == model.id);
         if listed {
-            routes.entry(model.id).or_insert_with(|| config.name.clone());
+            routes.entry(model.id.clone()).or_insert_with(|| config.name.clone());
         }
     }
 }
@@ -185,5 +204,47 @@ impl SharedRegistry {
     /// Puts a rebuilt registry in force.
     pub fn replace(&self, registry: Registry) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::CONNECTION_KINDS;
+    use crate::providers::*;
+
+    /// Each HTTP kind's base-URL convention, as its adapter declares it.
+    const CONVENTIONS: &[(&str, kit::BaseUrl)] = &[
+        ("openai_images", openai_images::BASE),
+        ("openai_videos", openai_videos::BASE),
+        ("gemini", gemini::BASE),
+        ("runway", runway::BASE),
+        ("kling", kling::BASE),
+        ("minimax", minimax::BASE),
+        ("luma", luma::BASE),
+        ("luma_agents", luma_agents::BASE),
+        ("bfl", bfl::BASE),
+        ("replicate", replicate::BASE),
+        ("fal", fal::BASE),
+        ("stability", stability::BASE),
+        ("comfyui", comfyui::BASE),
+    ];
+
+    #[test]
+    fn readme_lists_every_kinds_default_base_url_and_where_its_version_lives() {
+        let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
+        let row = |kind: &str| readme.lines().find(|l| l.starts_with(&format!("| `{kind}` |"))).map(str::to_string);
+        for kind in CONNECTION_KINDS {
+            assert!(row(kind).is_some(), "README's base-URL table has no row for {kind}");
+        }
+        for (kind, base) in CONVENTIONS {
+            let row = row(kind).unwrap_or_default();
+            assert!(row.starts_with(&format!("| `{kind}` | `{}`", base.default)), "README's default for {kind}: {row}");
+            assert!(row.contains(&base.describe()), "README's version segment for {kind} is {:?}: {row}", base.describe());
+            assert_eq!(
+                base.resolve(None).as_str().trim_end_matches('/'),
+                base.default.trim_end_matches('/'),
+                "{kind}'s default is its own base"
+            );
+        }
     }
 }

@@ -15,15 +15,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, inline, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::standard_webhooks;
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://api.replicate.com/v1";
+/// The base URL convention: `v1/` in each path.
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.replicate.com", &["v1"]);
 
 /// How long a create may hold the answer for a fast model (`Prefer: wait=N`, N ≤ 60).
 const SYNC_WAIT_SECS: u64 = 5;
@@ -114,7 +114,7 @@ impl Replicate {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
         let half = config.timeout.as_secs() / 2;
         Ok(Self {
-            api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?,
+            api: Api::new(config, BASE, Auth::Bearer, &ERRORS)?,
             wait: (half >= 1).then_some(half.min(SYNC_WAIT_SECS)),
             hooks: Arc::default(),
         })
@@ -147,7 +147,7 @@ impl Replicate {
 }
 
 async fn fetch_hook_secret(api: &Api, hooks: &HookSecret) -> Result<(), ProviderError> {
-    let secret: WebhookSecret = api.get_json("webhooks/default/secret").await?;
+    let secret: WebhookSecret = api.get_json("v1/webhooks/default/secret").await?;
     let encoded = secret.key.strip_prefix("whsec_").unwrap_or(&secret.key);
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
@@ -319,8 +319,8 @@ impl Provider for Replicate {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let input = Value::Object(input(job));
         let (url, mut body) = match target(&job.upstream_model)? {
-            Target::Model { owner, name } => (self.api.url(&format!("models/{owner}/{name}/predictions"))?, json!({ "input": input })),
-            Target::Version(version) => (self.api.url("predictions")?, json!({ "version": version, "input": input })),
+            Target::Model { owner, name } => (self.api.url(&format!("v1/models/{owner}/{name}/predictions"))?, json!({ "input": input })),
+            Target::Version(version) => (self.api.url("v1/predictions")?, json!({ "version": version, "input": input })),
         };
         if let Some(callback) = &job.callback_url {
             body["webhook"] = callback.as_str().into();
@@ -340,7 +340,7 @@ impl Provider for Replicate {
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        let url = self.api.url(&format!("predictions/{}", handle.id))?;
+        let url = self.api.url(&format!("v1/predictions/{}", handle.id))?;
         let prediction: Prediction = wire::read_json(self.api.send(self.api.client().get(&url)).await?).await?;
         Ok(status_of(&prediction))
     }
@@ -355,7 +355,7 @@ impl Provider for Replicate {
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        let url = self.api.url(&format!("predictions/{}/cancel", handle.id))?;
+        let url = self.api.url(&format!("v1/predictions/{}/cancel", handle.id))?;
         self.api.send(self.api.client().post(&url)).await.map(|_| ())
     }
 
@@ -373,7 +373,7 @@ impl Provider for Replicate {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let account: Account = self.api.get_json("account").await?;
+        let account: Account = self.api.get_json("v1/account").await?;
         Ok(match account.username {
             Some(name) => format!("the key works (Replicate account {name})"),
             None => "the key works".into(),

@@ -12,14 +12,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, ErrorAnswer, ErrorReport, ErrorTable};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://api.dev.runwayml.com/v1/";
+/// The base URL convention: `v1/` in each path.
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.dev.runwayml.com", &["v1"]);
 
 /// The API version every request names (the SDK default, and the only one seen).
 pub const API_VERSION: &str = "2024-11-06";
@@ -61,11 +61,11 @@ struct Organization {
 
 impl Runway {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?.with_headers(&[("x-runway-version", API_VERSION)]) })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)?.with_headers(&[("x-runway-version", API_VERSION)]) })
     }
 
     async fn task(&self, id: &str) -> Result<Task, ProviderError> {
-        let url = self.api.url(&format!("tasks/{id}"))?;
+        let url = self.api.url(&format!("v1/tasks/{id}"))?;
         let response = self.api.send(self.api.client().get(&url)).await?;
         wire::read_json(response).await
     }
@@ -189,7 +189,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
 impl Provider for Runway {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let (endpoint, body) = Self::request(job)?;
-        let url = self.api.url(endpoint)?;
+        let url = self.api.url(&format!("v1/{endpoint}"))?;
         let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
         let created: Created = wire::read_json(response).await?;
         if created.id.is_empty() {
@@ -228,7 +228,7 @@ impl Provider for Runway {
     }
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
-        let url = self.api.url(&format!("tasks/{}", handle.id))?;
+        let url = self.api.url(&format!("v1/tasks/{}", handle.id))?;
         self.api.send(self.api.client().delete(&url)).await.map(|_| ())
     }
 
@@ -238,7 +238,7 @@ impl Provider for Runway {
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {
-        let organization: Organization = self.api.get_json("organization").await?;
+        let organization: Organization = self.api.get_json("v1/organization").await?;
         Ok(match organization.credit_balance {
             Some(credits) => format!("The Runway key works; the organization has {credits} credits."),
             None => "The Runway key works.".into(),

@@ -11,13 +11,15 @@ use serde::Deserialize;
 
 use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{Api, Auth, ErrorAnswer, ErrorReport, ErrorTable, extension_of, image_type_of_format, int_param, key_works, text_param};
+use super::kit::{
+    Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, extension_of, image_type_of_format, int_param, key_works, text_param,
+};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
-/// The default base URL.
-pub const DEFAULT_BASE: &str = "https://api.stability.ai";
+/// The base URL convention: `v2beta/` or `v1/` in each path.
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.stability.ai", &["v1", "v2beta"]);
 
 /// The largest answer accepted (base64 of a 50 MiB image, and headroom).
 const ANSWER_CAP: u64 = 72 * 1024 * 1024;
@@ -89,7 +91,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
 
 impl Stability {
     pub fn new(config: &ConnectionConfig) -> Result<Self, OutboundError> {
-        Ok(Self { api: Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
+        Ok(Self { api: Api::new(config, BASE, Auth::Bearer, &ERRORS)?, inline: InlineOutputs::default() })
     }
 
     fn form(job: &ProviderJob) -> Result<Form, ProviderError> {

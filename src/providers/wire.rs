@@ -1,4 +1,4 @@
-//! Pieces every HTTP adapter shares: the outbound client for a connection, base URLs,
+//! Pieces every HTTP adapter shares: the outbound client for a connection, joining URLs,
 //! tolerant JSON reading, provider hints from headers, and the mapping of HTTP errors and
 //! unknown statuses to the normalised classes.
 
@@ -24,15 +24,6 @@ pub fn client_for(config: &ConnectionConfig) -> Result<OutboundClient, OutboundE
         timeout: config.timeout,
         ..OutboundPolicy::default()
     })
-}
-
-/// The connection's base URL (or `default`), ending in `/` so relative paths join under it.
-pub fn base_url(config: &ConnectionConfig, default: &str) -> url::Url {
-    let mut base = config.base_url.clone().unwrap_or_else(|| url::Url::parse(default).expect("a default base URL parses"));
-    if !base.path().ends_with('/') {
-        base.set_path(&format!("{}/", base.path()));
-    }
-    base
 }
 
 /// `base` joined with a relative `path`.

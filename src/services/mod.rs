@@ -44,6 +44,9 @@ pub enum ServiceError {
     InvalidMessage(String),
     #[error("there is no model called {0:?}")]
     UnknownModel(String),
+    /// A submit broke the model's rules (its inputs, parameters or prompt limit).
+    #[error("{0}")]
+    ModelRule(#[from] crate::domain::catalog::InputError),
     #[error("{model} is not available to you: {reason}")]
     ModelDisabled { model: String, reason: String },
     #[error("{0}")]

@@ -40,6 +40,8 @@ pub enum OpenError {
     Connection(#[from] ConnectionError),
     #[error("media directory {path}: {source}")]
     Media { path: String, source: std::io::Error },
+    #[error("the model catalog: {0}")]
+    Catalog(crate::domain::catalog::CatalogError),
 }
 
 /// Keys derived from the master key, one per purpose.
@@ -103,7 +105,8 @@ impl AppState {
         media.sweep_tmp();
         let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
         let connections = crate::services::team::connections::all_configs(&config.connection, &stored, &master);
-        let registry = SharedRegistry::new(Registry::build(&connections, None)?);
+        let catalog = crate::services::team::catalog::load_now(&store, &config).map_err(OpenError::Catalog)?;
+        let registry = SharedRegistry::new(Registry::build(catalog, &connections, None)?);
         let signer = UrlSigner::from_master(&master, 1, &[]);
         let keys = Keys { csrf: master.derive("csrf"), hooks: master.derive("hooks") };
         let master = Arc::new(master);

@@ -55,6 +55,7 @@ macro_rules! for_each_table {
         $m!(WEBHOOK_DELIVERIES);
         $m!(WEBHOOK_DELIVERIES_BY_HOOK);
         $m!(WEBHOOK_QUEUE);
+        $m!(CATALOG_LAYERS);
     }};
 }
 

@@ -426,7 +426,7 @@ mod tests {
         g.pending_outputs[0].thumbnail = Some("videos/video_1/content?variant=thumbnail".into());
         let again: Generation = codec::decode(&codec::encode(&g).unwrap()).unwrap();
         assert_eq!(again.pending_outputs, g.pending_outputs, "rewritten in the current layout, thumbnail and all");
-        assert!(codec::encode(&g).unwrap()[1..].starts_with(b"reelvault::Generation@3"));
+        assert!(codec::encode(&g).unwrap()[1..].starts_with(b"reelvault::Generation@4"));
     }
 
     #[test]

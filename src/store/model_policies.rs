@@ -25,3 +25,8 @@ pub fn list(tx: &impl Tx) -> Result<Vec<ModelPolicy>, StoreError> {
     }
     Ok(out)
 }
+
+/// Removes the policy of `model`; `true` when there was one.
+pub fn remove(tx: &WriteTransaction, model: &str) -> Result<bool, StoreError> {
+    Ok(tx.open_table(MODEL_POLICIES)?.remove(model)?.is_some())
+}

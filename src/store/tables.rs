@@ -68,6 +68,10 @@ pub const CONNECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("conn
 /// Catalog model id -> codec `ModelPolicy` (roles, per-person overrides, price override).
 pub const MODEL_POLICIES: TableDefinition<&str, &[u8]> = TableDefinition::new("model_policies-1");
 
+/// Layers of catalog entries over the shipped catalog, by layer name (`imported`, `edited`):
+/// JSON lists of entries (self-describing, so the entry shape may grow).
+pub const CATALOG_LAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog_layers-1");
+
 /// GenerationId -> (): generations marked deleted whose files and records are still being
 /// removed (a crash between the steps leaves the row; the next start finishes the work).
 pub const PENDING_DELETIONS: TableDefinition<u128, ()> = TableDefinition::new("pending_deletions-1");

@@ -237,6 +237,23 @@ impl Urls {
         Route::AdminModel.with(&[&id])
     }
 
+    /// One model's catalog edit form (and where it is saved).
+    pub fn admin_model_catalog(&self, id: &str) -> String {
+        Route::AdminModelCatalog.with(&[&id])
+    }
+
+    pub fn admin_model_catalog_revert(&self, id: &str) -> String {
+        Route::AdminModelCatalogRevert.with(&[&id])
+    }
+
+    pub fn admin_model_remap(&self, id: &str) -> String {
+        Route::AdminModelRemap.with(&[&id])
+    }
+
+    pub fn admin_catalog_add(&self) -> String {
+        Route::AdminCatalogAdd.pattern().to_string()
+    }
+
     pub fn admin_model_overrides(&self, id: &str) -> String {
         Route::AdminModelOverrides.with(&[&id])
     }

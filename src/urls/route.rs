@@ -99,6 +99,14 @@ pub enum Route {
     AdminModelOverrides,
     /// Removes a per-person override.
     AdminModelOverrideDelete,
+    /// One model's catalog entry: the edit form, and where it is saved.
+    AdminModelCatalog,
+    /// Reverts an admin's edit of a model.
+    AdminModelCatalogRevert,
+    /// Moves what names a retiring model to its successor.
+    AdminModelRemap,
+    /// Adds a model to the catalog.
+    AdminCatalogAdd,
     /// The model catalog.
     Models,
     /// One model's page.
@@ -176,6 +184,10 @@ impl Route {
             Route::AdminModel => "/admin/models/{id}",
             Route::AdminModelOverrides => "/admin/models/{id}/overrides",
             Route::AdminModelOverrideDelete => "/admin/models/{id}/overrides/{user}/delete",
+            Route::AdminModelCatalog => "/admin/models/{id}/catalog",
+            Route::AdminModelCatalogRevert => "/admin/models/{id}/catalog/revert",
+            Route::AdminModelRemap => "/admin/models/{id}/remap",
+            Route::AdminCatalogAdd => "/admin/catalog/add",
             Route::Models => "/models",
             Route::Model => "/models/{id}",
             Route::Generate => "/generate",

@@ -244,6 +244,10 @@ async fn admins_manage_connections_model_policy_data_use_and_retention_through_t
     assert_eq!(row["key"], "••••1234");
     assert!(!added.body.contains("sk-test-1234"));
     assert_eq!(call(&app, Method::DELETE, "/api/v1/admin/connections/bfl-main", &token, None).await.status, 204);
+    let with_query = json!({"name": "bfl-q", "kind": "bfl", "base_url": "https://gw.example/bfl?region=eu", "api_key": "sk-test-1234"});
+    let refused = call(&app, Method::POST, "/api/v1/admin/connections", &token, Some(with_query)).await;
+    assert_error(&refused, 422, "invalid_input");
+    assert!(refused.json()["message"].as_str().unwrap_or_default().contains("query"), "{}", refused.body);
 
     let saved = call(
         &app,

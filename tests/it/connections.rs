@@ -134,9 +134,13 @@ async fn a_wrong_key_fails_the_test_with_the_providers_reason() {
 async fn bad_connection_forms_are_refused_with_the_reason_and_store_nothing() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (&[("name", "x"), ("kind", "telepathy"), ("api_key", "sk-0123456789")], "choose a provider kind"),
         (&[("name", "x"), ("kind", "runway"), ("base_url", "ftp://example.com"), ("api_key", "sk-0123456789")], "http or https"),
+        (
+            &[("name", "x"), ("kind", "runway"), ("base_url", "https://gw.example/v1?a=1"), ("api_key", "sk-0123456789")],
+            "must not have a query",
+        ),
         (&[("name", "x"), ("kind", "runway")], "API key"),
         (&[("name", "x"), ("kind", "kling"), ("access_key", "ak")], "secret key"),
         (&[("name", "demo"), ("kind", "runway"), ("api_key", "sk-0123456789")], "config.toml"),
@@ -195,4 +199,32 @@ async fn a_minimax_callback_challenge_is_echoed() {
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"challenge": "1a3cs1j-601a118y"}));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_base_url_reaches_the_provider_with_or_without_its_version() {
+    let fake = fake_upstream::FakeUpstream::start(|r| match r.route().as_str() {
+        "GET /gateway/runway/v1/organization" => fake_upstream::Reply::json(200, serde_json::json!({"creditBalance": 1200})),
+        _ => fake_upstream::Reply::status(404),
+    })
+    .await;
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    for (name, under) in [("bare", "gateway/runway"), ("versioned", "gateway/runway/v1/")] {
+        let base = fake.at(under).to_string();
+        let fields = [
+            ("name", name),
+            ("kind", "runway"),
+            ("base_url", base.as_str()),
+            ("api_key", "key_0123456789"),
+            ("allow_private_network", "on"),
+        ];
+        assert_eq!(add(&admin, &fields).await.status, 303, "{base}");
+        admin.post_form(&format!("/admin/connections/{name}/test"), &[]).await;
+        let page = admin.get("/admin/connections").await;
+        assert!(page.body.contains("1200 credits"), "{base}: {}", page.text_of(".flash"));
+    }
+    assert_eq!(fake.requests_to("GET /gateway/runway/v1/organization").len(), 2);
+    app.stop().await;
+    fake.stop().await;
 }

@@ -16,8 +16,8 @@ async fn rig(outcome: serde_json::Value) -> ProviderRig {
         .key("luma-it-key")
         .bearer_required(&["/cdn/"], Reply::json(401, json!({"detail": "Invalid API key"})))
         .serve(move |r| match r.route().as_str() {
-            "POST /generations/video" => Reply::json(201, json!({"id": "lg-1", "state": "queued", "assets": null})),
-            "GET /generations/lg-1" => {
+            "POST /dream-machine/v1/generations/video" => Reply::json(201, json!({"id": "lg-1", "state": "queued", "assets": null})),
+            "GET /dream-machine/v1/generations/lg-1" => {
                 let mut g = outcome.clone();
                 if let Some(video) = g.pointer_mut("/assets/video") {
                     *video = json!(format!("{}cdn/lg-1.mp4", origin(r)));
@@ -25,7 +25,7 @@ async fn rig(outcome: serde_json::Value) -> ProviderRig {
                 Reply::json(200, g)
             }
             "GET /cdn/lg-1.mp4" => Reply::bytes(200, "video/mp4", VIDEO),
-            "DELETE /generations/lg-1" => Reply::status(204),
+            "DELETE /dream-machine/v1/generations/lg-1" => Reply::status(204),
             _ => Reply::json(404, json!({"detail": "Not found"})),
         })
         .await
@@ -40,12 +40,12 @@ async fn a_luma_video_is_generated_taken_into_custody_and_deleted_upstream() {
     let rig = rig(json!({"id": "lg-1", "state": "completed", "assets": {"video": ""}})).await;
     rig.stores(ray("a koi pond at night"), PRICE, &[VIDEO]).await;
 
-    let body = rig.fake.requests_to("POST /generations/video")[0].json();
+    let body = rig.fake.requests_to("POST /dream-machine/v1/generations/video")[0].json();
     assert_eq!(
         body,
         json!({"model": "ray-flash-2", "prompt": "a koi pond at night", "aspect_ratio": "16:9", "duration": "5s", "resolution": "720p"})
     );
-    rig.assert_deleted_after("GET /cdn/lg-1.mp4", "DELETE /generations/lg-1").await;
+    rig.assert_deleted_after("GET /cdn/lg-1.mp4", "DELETE /dream-machine/v1/generations/lg-1").await;
     rig.stop().await;
 }
 

@@ -1,5 +1,5 @@
 //! The Luma Agents adapter end to end: the app with a `luma_agents` connection to a fake that
-//! speaks the Agents wire format (`POST /generations`, `state`, `output[]`, `failure_code`).
+//! speaks the Agents wire format (`POST /v1/generations`, `state`, `output[]`, `failure_code`).
 
 use fake_upstream::Reply;
 use serde_json::json;
@@ -16,8 +16,8 @@ async fn rig(outcome: serde_json::Value) -> ProviderRig {
         .key("luma-api-it")
         .bearer_required(&["/bucket/"], Reply::json(401, json!({"error": {"code": "unauthorized", "message": "Invalid API key"}})))
         .serve(move |r| match r.route().as_str() {
-            "POST /generations" => Reply::json(200, json!({"id": "ag-1", "model": "uni-1", "type": "image", "state": "queued"})),
-            "GET /generations/ag-1" => {
+            "POST /v1/generations" => Reply::json(200, json!({"id": "ag-1", "model": "uni-1", "type": "image", "state": "queued"})),
+            "GET /v1/generations/ag-1" => {
                 let mut g = outcome.clone();
                 if let Some(url) = g.pointer_mut("/output/0/url") {
                     *url = json!(format!("{}bucket/ag-1.png?X-Amz-Expires=3600", origin(r)));
@@ -40,7 +40,7 @@ async fn a_uni_1_image_is_generated_and_taken_into_custody() {
     let done = rig.stores(uni("a lighthouse made of glass"), PRICE, &[PNG]).await;
     assert_eq!(done["outputs"][0]["content_type"], "image/png");
 
-    let body = rig.fake.requests_to("POST /generations")[0].json();
+    let body = rig.fake.requests_to("POST /v1/generations")[0].json();
     assert_eq!(
         body,
         json!({"model": "uni-1", "type": "image", "prompt": "a lighthouse made of glass", "aspect_ratio": "16:9", "output_format": "png"})

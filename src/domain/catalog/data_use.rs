@@ -121,7 +121,7 @@ impl DataUse {
             .filter(|input| match input {
                 Input::Prompt => true,
                 Input::NegativePrompt => model.negative_prompt,
-                Input::ReferenceImages => !model.references.is_empty(),
+                Input::ReferenceImages => !model.inputs.is_empty(),
             })
             .collect()
     }
@@ -222,13 +222,13 @@ impl DataUseTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::catalog::builtin_models;
+    use crate::domain::catalog::Catalog;
 
     #[test]
     fn every_model_provider_is_described_with_its_sources() {
         let table = DataUseTable::builtin();
-        for model in builtin_models() {
-            let entry = table.get(model.provider).unwrap_or_else(|| panic!("no data-use entry for {}", model.provider));
+        for model in Catalog::shipped().models() {
+            let entry = table.get(&model.provider).unwrap_or_else(|| panic!("no data-use entry for {}", model.provider));
             assert!(!entry.provider.is_empty() && !entry.retention.is_empty(), "{}", entry.kind);
             assert!(!entry.training_note.is_empty(), "{}: say where the training answer comes from", entry.kind);
             for url in [&entry.terms_url, &entry.privacy_url].into_iter().flatten() {
@@ -263,7 +263,8 @@ mod tests {
     #[test]
     fn a_model_sends_only_what_it_takes() {
         let table = DataUseTable::builtin();
-        let models = builtin_models();
+        let models = Catalog::shipped();
+        let models = models.models();
         let sora = models.iter().find(|m| m.id == "sora-2").unwrap();
         let entry = table.get("openai_videos").unwrap();
         assert_eq!(entry.receives_for(sora), vec![Input::Prompt, Input::ReferenceImages], "sora-2 takes no negative prompt");

@@ -1,5 +1,7 @@
-//! The model catalog: what each model makes, which parameters it takes (and their allowed
-//! values), which reference images it accepts, its price in credits and its deadline.
+//! The model catalog: what each model makes, which inputs and parameters it takes (and their
+//! allowed values), its price rule, deadline and lifecycle. Models are data: the shipped files
+//! under `catalog/` (see [`shipped`]), overridden by an imported catalog, `[[model]]` entries in
+//! config and an admin's edits ([`Catalog::build`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,22 +10,17 @@ use serde::{Deserialize, Serialize};
 
 use super::user::InvalidInput;
 
-mod bfl;
-mod comfyui;
 pub mod data_use;
-mod demo;
-mod fal;
-mod gemini;
-mod kling;
-mod luma;
-mod luma_agents;
-mod minimax;
-mod openai;
-mod openai_images;
-mod replicate;
-mod runway;
-mod stability;
-mod unavailable;
+mod entry;
+mod in_force;
+mod lifecycle;
+mod price;
+pub mod shipped;
+
+pub use entry::{CatalogFile, InputEntry, ModelEntry};
+pub use in_force::{Catalog, CatalogError, Layer, Located};
+pub use lifecycle::{CatalogDate, Lifecycle, Status};
+pub use price::{Price, PriceRule, PriceUnit};
 
 /// What a model produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,11 +162,11 @@ impl std::fmt::Display for ParamValue {
 }
 
 /// The values a parameter accepts.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ParamKind {
     /// One of a list of words ("16:9").
-    Choice { values: Vec<&'static str>, default: &'static str },
+    Choice { values: Vec<String>, default: String },
     /// One of a list of numbers (durations in seconds).
     Number { values: Vec<i64>, default: i64 },
     /// Any integer in a range.
@@ -179,67 +176,69 @@ pub enum ParamKind {
 }
 
 /// One parameter of a model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamSpec {
-    pub name: &'static str,
-    pub label: &'static str,
+    pub name: String,
+    pub label: String,
     #[serde(flatten)]
     pub kind: ParamKind,
 }
 
-/// How a model's price in credits is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Price {
-    /// Credits per output image (`count` parameter, default 1).
-    PerImage { credits: u64 },
-    /// Credits per second of video (`duration` parameter).
-    PerSecond { credits: u64 },
+/// One kind of reference a model takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputSpec {
+    pub role: ReferenceRole,
+    /// A submit without it is refused.
+    pub required: bool,
+    /// How many files of this role one generation may carry.
+    pub max: u32,
+    /// The file types it accepts (`image/png`, `audio/mpeg`); empty: every type uploads
+    /// accept for the role's kind of file.
+    pub types: Vec<String>,
 }
 
-impl Price {
-    /// The credits per unit.
-    pub fn credits(self) -> u64 {
-        match self {
-            Price::PerImage { credits } | Price::PerSecond { credits } => credits,
-        }
-    }
-
-    /// The same shape with another figure (an admin's price override).
-    pub fn with_credits(self, credits: u64) -> Price {
-        match self {
-            Price::PerImage { .. } => Price::PerImage { credits },
-            Price::PerSecond { .. } => Price::PerSecond { credits },
-        }
-    }
-
-    /// What one credit figure buys, in words ("per image", "per second").
-    pub fn unit(self) -> &'static str {
-        match self {
-            Price::PerImage { .. } => "per image",
-            Price::PerSecond { .. } => "per second of video",
-        }
+impl InputSpec {
+    /// Whether a stored file of `content_type` fits this input.
+    pub fn accepts(&self, content_type: &str) -> bool {
+        self.role.media().accepts(content_type) && (self.types.is_empty() || self.types.iter().any(|t| t == content_type))
     }
 }
 
-impl std::fmt::Display for Price {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let credits = self.credits();
-        write!(f, "{credits} credit{} {}", if credits == 1 { "" } else { "s" }, self.unit())
+/// Whether a model's outputs have sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sound {
+    /// Silent (and every image model).
+    #[default]
+    None,
+    /// Always with sound.
+    Always,
+    /// The `audio` parameter (`off` / `on`) chooses.
+    Optional,
+}
+
+impl Sound {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sound::None => "none",
+            Sound::Always => "always",
+            Sound::Optional => "optional",
+        }
     }
 }
 
-/// A model as the catalog declares it.
+/// A model as the catalog in force declares it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelSpec {
-    pub id: &'static str,
-    pub label: &'static str,
-    /// The connection kind that serves it ("demo", "openai_videos", …).
-    pub provider: &'static str,
+    pub id: String,
+    pub label: String,
+    /// The connection kind that serves it ("demo", "kling", …).
+    pub provider: String,
     pub kind: MediaKind,
-    pub description: &'static str,
+    pub description: String,
     pub negative_prompt: bool,
-    pub references: Vec<ReferenceRole>,
+    /// The references it takes, by role.
+    pub inputs: Vec<InputSpec>,
     pub params: Vec<ParamSpec>,
     pub price: Price,
     #[serde(skip)]
@@ -248,59 +247,38 @@ pub struct ModelSpec {
     #[serde(skip)]
     pub max_output_bytes: u64,
     pub demo: bool,
-    /// The model's name in the provider's API, when it differs from `id`.
-    pub upstream: &'static str,
+    /// The model's name in the provider's API.
+    pub upstream: String,
     /// Why the model cannot be used with any connection (it is listed so people learn why).
-    pub unavailable: Option<&'static str>,
+    pub unavailable: Option<String>,
+    pub sound: Sound,
+    pub lifecycle: Lifecycle,
+    /// An admin hid it: it is offered to no one, but history keeps its name.
+    pub hidden: bool,
 }
 
 /// Parameters after validation: every declared parameter has a value.
 pub type Params = BTreeMap<String, ParamValue>;
 
 impl ModelSpec {
-    /// A model with the usual defaults (no references or parameters, 1 credit, a one-hour
-    /// deadline, `upstream` = `id`); declarations override fields with `..ModelSpec::new(…)`.
-    pub fn new(id: &'static str, label: &'static str, provider: &'static str, kind: MediaKind) -> ModelSpec {
-        ModelSpec {
-            id,
-            label,
-            provider,
-            kind,
-            description: "",
-            negative_prompt: false,
-            references: Vec::new(),
-            params: Vec::new(),
-            price: match kind {
-                MediaKind::Image => Price::PerImage { credits: 1 },
-                MediaKind::Video => Price::PerSecond { credits: 1 },
-            },
-            deadline: Duration::from_secs(3600),
-            max_prompt_chars: 4000,
-            max_output_bytes: match kind {
-                MediaKind::Image => 50 * 1024 * 1024,
-                MediaKind::Video => 1024 * 1024 * 1024,
-            },
-            demo: false,
-            upstream: id,
-            unavailable: None,
-        }
-    }
-
     /// Checks raw parameters against the spec and fills in defaults. Unknown parameters and
     /// values outside the allowed set are refused with a message naming them.
-    pub fn resolve_params(&self, raw: &BTreeMap<String, serde_json::Value>, random_seed: i64) -> Result<Params, ParamError> {
-        if let Some(unknown) = raw.keys().find(|k| !self.params.iter().any(|p| p.name == k.as_str())) {
-            return Err(ParamError(format!("{} does not take the parameter {unknown:?}", self.id)));
+    pub fn resolve_params(&self, raw: &BTreeMap<String, serde_json::Value>, random_seed: i64) -> Result<Params, InputError> {
+        if let Some(unknown) = raw.keys().find(|k| !self.params.iter().any(|p| p.name == **k)) {
+            return Err(InputError::on(format!("params.{unknown}"), format!("{} does not take the parameter {unknown:?}", self.id)));
         }
         let mut out = Params::new();
         for spec in &self.params {
-            let given = raw.get(spec.name).filter(|v| !v.is_null() && v.as_str() != Some(""));
+            let given = raw.get(&spec.name).filter(|v| !v.is_null() && v.as_str() != Some(""));
             let value = match (&spec.kind, given) {
-                (ParamKind::Choice { default, .. }, None) => ParamValue::Text(default.to_string()),
+                (ParamKind::Choice { default, .. }, None) => ParamValue::Text(default.clone()),
                 (ParamKind::Choice { values, .. }, Some(v)) => {
                     let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                    if !values.contains(&text.as_str()) {
-                        return Err(ParamError(format!("{} must be one of {}", spec.name, values.join(", "))));
+                    if !values.contains(&text) {
+                        return Err(InputError::on(
+                            format!("params.{}", spec.name),
+                            format!("{} must be one of {}", spec.name, values.join(", ")),
+                        ));
                     }
                     ParamValue::Text(text)
                 }
@@ -308,41 +286,28 @@ impl ModelSpec {
                 (ParamKind::Number { values, .. }, Some(v)) => {
                     let n = as_int(v).filter(|n| values.contains(n)).ok_or_else(|| {
                         let list: Vec<String> = values.iter().map(i64::to_string).collect();
-                        ParamError(format!("{} must be one of {}", spec.name, list.join(", ")))
+                        InputError::on(format!("params.{}", spec.name), format!("{} must be one of {}", spec.name, list.join(", ")))
                     })?;
                     ParamValue::Int(n)
                 }
                 (ParamKind::Range { default, .. }, None) => ParamValue::Int(*default),
                 (ParamKind::Range { min, max, .. }, Some(v)) => {
-                    let n = as_int(v)
-                        .filter(|n| (*min..=*max).contains(n))
-                        .ok_or_else(|| ParamError(format!("{} must be a whole number from {min} to {max}", spec.name)))?;
+                    let n = as_int(v).filter(|n| (*min..=*max).contains(n)).ok_or_else(|| {
+                        InputError::on(format!("params.{}", spec.name), format!("{} must be a whole number from {min} to {max}", spec.name))
+                    })?;
                     ParamValue::Int(n)
                 }
                 (ParamKind::Seed, None) => ParamValue::Int(random_seed),
                 (ParamKind::Seed, Some(v)) => {
                     let n = as_int(v)
                         .filter(|n| (0..=u32::MAX as i64).contains(n))
-                        .ok_or_else(|| ParamError(format!("seed must be a whole number from 0 to {}", u32::MAX)))?;
+                        .ok_or_else(|| InputError::on("params.seed", format!("seed must be a whole number from 0 to {}", u32::MAX)))?;
                     ParamValue::Int(n)
                 }
             };
-            out.insert(spec.name.to_string(), value);
+            out.insert(spec.name.clone(), value);
         }
         Ok(out)
-    }
-
-    /// The price in credits of one generation with these (resolved) parameters, at `price`:
-    /// the effective price (the catalog's [`ModelSpec::price`] or an admin's override).
-    pub fn price_of(&self, price: Price, params: &Params) -> u64 {
-        let int = |name: &str| match params.get(name) {
-            Some(ParamValue::Int(n)) => u64::try_from(*n).unwrap_or(0).max(1),
-            _ => 1,
-        };
-        match price {
-            Price::PerImage { credits } => credits.saturating_mul(int("count")),
-            Price::PerSecond { credits } => credits.saturating_mul(int("duration")),
-        }
     }
 
     /// How many outputs a generation with these parameters makes.
@@ -353,19 +318,85 @@ impl ModelSpec {
         }
     }
 
+    /// Whether it takes references of `role`.
     pub fn takes(&self, role: ReferenceRole) -> bool {
-        self.references.contains(&role)
+        self.input(role).is_some()
+    }
+
+    pub fn input(&self, role: ReferenceRole) -> Option<&InputSpec> {
+        self.inputs.iter().find(|i| i.role == role)
+    }
+
+    /// Checks the references of a submit, given with the stored type of each file: every
+    /// role is one the model takes, within its count, of a type it accepts, and every
+    /// required input is there. The error names the field. A file whose type is not known
+    /// (`None`) is checked for everything but its type.
+    pub fn check_inputs(&self, given: &[(ReferenceRole, Option<&str>)]) -> Result<(), InputError> {
+        for &(role, content_type) in given {
+            let field = format!("references.{}", role.as_str());
+            let Some(input) = self.input(role) else {
+                let takes: Vec<&str> = self.inputs.iter().map(|i| i.role.as_str()).collect();
+                let what = if takes.is_empty() { "no references".to_string() } else { takes.join(", ") };
+                return Err(InputError {
+                    field,
+                    message: format!("the model {} does not take a {}; it takes {what}", self.id, role.label().to_lowercase()),
+                });
+            };
+            if let Some(content_type) = content_type
+                && !input.accepts(content_type)
+            {
+                let wanted = if input.types.is_empty() { format!("an {} file", role.media().as_str()) } else { input.types.join(", ") };
+                return Err(InputError {
+                    field,
+                    message: format!("the {} must be {wanted}, not {content_type}", role.label().to_lowercase()),
+                });
+            }
+            let count = given.iter().filter(|(r, _)| *r == role).count();
+            if count > input.max as usize {
+                let most = if input.max == 1 { "one".to_string() } else { input.max.to_string() };
+                return Err(InputError {
+                    field,
+                    message: format!("the model {} takes at most {most} {}", self.id, role.label().to_lowercase()),
+                });
+            }
+        }
+        if let Some(missing) = self.inputs.iter().find(|i| i.required && !given.iter().any(|(r, _)| *r == i.role)) {
+            return Err(InputError {
+                field: format!("references.{}", missing.role.as_str()),
+                message: format!("the model {} needs a {}", self.id, missing.role.label().to_lowercase()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a generation with these (resolved) parameters has sound.
+    pub fn makes_sound(&self, params: &Params) -> bool {
+        match self.sound {
+            Sound::None => false,
+            Sound::Always => true,
+            Sound::Optional => !matches!(params.get("audio"), Some(ParamValue::Text(t)) if t == "off"),
+        }
+    }
+}
+
+/// A submit broke the model's rules (a parameter, a reference, the prompt): which field
+/// (`params.duration`, `references.first_frame`, `prompt`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InputError {
+    pub field: String,
+    pub message: String,
+}
+
+impl InputError {
+    pub fn on(field: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError { field: field.into(), message: message.into() }
     }
 }
 
 fn as_int(v: &serde_json::Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
-
-/// A parameter that broke its model's rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParamError(pub String);
 
 /// Output pixel size of an aspect ratio for the demo models.
 pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
@@ -377,27 +408,10 @@ pub fn demo_size(aspect: &str, kind: MediaKind) -> (u32, u32) {
     }
 }
 
-/// Every model this build knows, in catalog order (one file per provider API).
-pub fn builtin_models() -> Vec<ModelSpec> {
-    let per_api = [
-        demo::models(),
-        openai::models(),
-        openai_images::models(),
-        gemini::models(),
-        runway::models(),
-        kling::models(),
-        minimax::models(),
-        luma::models(),
-        luma_agents::models(),
-        bfl::models(),
-        replicate::models(),
-        fal::models(),
-        stability::models(),
-        comfyui::models(),
-        // (one line per provider API; keep `unavailable` last)
-        unavailable::models(),
-    ];
-    per_api.into_iter().flatten().collect()
+/// Every shipped model, owned (for tests that look for a model of some shape).
+#[cfg(test)]
+pub fn shipped_models() -> Vec<ModelSpec> {
+    Catalog::shipped().models().iter().map(|m| m.as_ref().clone()).collect()
 }
 
 #[cfg(test)]
@@ -408,7 +422,7 @@ mod tests {
     use super::*;
 
     fn video() -> ModelSpec {
-        builtin_models().into_iter().find(|m| m.id == "demo-video").unwrap()
+        Catalog::shipped().model("demo-video").unwrap().as_ref().clone()
     }
 
     #[test]
@@ -418,10 +432,10 @@ mod tests {
         assert_eq!(p["duration"], ParamValue::Int(3));
         assert_eq!(p["aspect_ratio"], ParamValue::Text("16:9".into()));
         assert_eq!(p["seed"], ParamValue::Int(42));
-        assert_eq!(m.price_of(m.price, &p), 6);
+        assert_eq!(m.price.of(&p), 6);
         let raw = BTreeMap::from([("duration".to_string(), serde_json::json!("5"))]);
-        assert_eq!(m.price_of(m.price, &m.resolve_params(&raw, 1).unwrap()), 10);
-        assert_eq!(m.price_of(m.price.with_credits(7), &p), 21, "an override keeps the per-second shape");
+        assert_eq!(m.price.of(&m.resolve_params(&raw, 1).unwrap()), 10);
+        assert_eq!(m.price.with_credits(7).of(&p), 21, "an override keeps the per-second shape");
         assert_eq!(m.price.with_credits(7).to_string(), "7 credits per second of video");
     }
 
@@ -436,7 +450,8 @@ mod tests {
         ] {
             let raw = BTreeMap::from([(k.to_string(), v)]);
             let err = m.resolve_params(&raw, 1).unwrap_err();
-            assert!(err.0.contains(k), "{err}");
+            assert!(err.message.contains(k), "{err}");
+            assert_eq!(err.field, format!("params.{k}"));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `models:begin` and `models:end` markers must be exactly what the catalog generates.
 //! `REELVAULT_BLESS_README=1 cargo test --lib readme` rewrites it.
 
-use super::builtin_models;
+use super::Catalog;
 use super::data_use::DataUseTable;
 
 const BEGIN: &str = "<!-- models:begin (generated from the catalog by `cargo test --lib readme`; do not edit) -->\n";
@@ -12,8 +12,8 @@ const END: &str = "<!-- models:end -->";
 fn models_table() -> String {
     let table = DataUseTable::builtin();
     let mut out = String::from("| id | model | kind | provider (connection kind) |\n|---|---|---|---|\n");
-    for m in builtin_models() {
-        let provider = table.get(m.provider).map_or(m.provider, |d| d.provider.as_str());
+    for m in Catalog::shipped().models() {
+        let provider = table.get(&m.provider).map_or(m.provider.as_str(), |d| d.provider.as_str());
         let note = if m.unavailable.is_some() { " (not available: see why on its page)" } else { "" };
         out.push_str(&format!("| `{}` | {}{note} | {} | {provider} (`{}`) |\n", m.id, m.label, m.kind.as_str(), m.provider));
     }

@@ -14,6 +14,7 @@ use crate::domain::ids::GenerationId;
 use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
+use crate::http::deprecation;
 use crate::http::multipart::{self, Expected, Fields, Part};
 use crate::http::responses::ApiResult;
 use crate::services::state::AppState;
@@ -164,7 +165,8 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
     };
     let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;
     let location = format!("{}/generations/{}", super::PREFIX, g.id);
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(view(&state, &g).await?))
+    let response = HttpResponse::Created().insert_header((header::LOCATION, location)).json(view(&state, &g).await?);
+    Ok(deprecation::mark(&state, &g.model, response))
 }
 
 /// One generation the caller may see (their own, or one shared with the team).
@@ -174,7 +176,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
 pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
     let state = state(&req)?;
     let g = generations::visible(&state, &caller.user, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(view(&state, &g).await?))
+    Ok(deprecation::mark(&state, &g.model, HttpResponse::Ok().json(view(&state, &g).await?)))
 }
 
 /// Sets the flags of one of the caller's generations and answers with it.

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin_instance;
 pub mod admin_users;
 pub mod admin_workers;
+pub mod catalog;
 pub mod credits;
 pub mod export;
 pub mod generations;
@@ -53,6 +54,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/credits", credits::balance),
         op(M::GET, "/credits/ledger", credits::ledger),
         op(M::GET, "/models", models::list),
+        op(M::GET, "/catalog", catalog::show),
         op(M::POST, "/uploads", generations::upload),
         op(M::GET, "/generations", search::list),
         op(M::POST, "/generations", generations::create),
@@ -78,7 +80,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::DELETE, "/admin/connections/{name}", admin_instance::remove_connection),
         op(M::POST, "/admin/connections/{name}/test", admin_instance::test_connection),
         op(M::GET, "/admin/models", admin_instance::model_policies),
+        op(M::POST, "/admin/models", admin_instance::add_model),
         op(M::PUT, "/admin/models/{id}", admin_instance::save_model_policy),
+        op(M::PUT, "/admin/models/{id}/catalog", admin_instance::edit_model),
+        op(M::DELETE, "/admin/models/{id}/catalog", admin_instance::revert_model),
+        op(M::POST, "/admin/models/{id}/remap", admin_instance::remap),
+        op(M::POST, "/admin/catalog", admin_instance::import),
+        op(M::GET, "/admin/catalog/due", admin_instance::due),
         op(M::PUT, "/admin/models/{id}/overrides", admin_instance::set_model_override),
         op(M::DELETE, "/admin/models/{id}/overrides/{user}", admin_instance::remove_model_override),
         op(M::GET, "/admin/data-use", admin_instance::data_use),

@@ -13,7 +13,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{account, admin_instance, admin_users, admin_workers, credits, export, generations, me, models, search, webhooks};
+use super::{account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, webhooks};
 
 /// The one error body of every API: a stable code, a message for people and particulars.
 #[derive(Serialize, ToSchema)]
@@ -42,7 +42,7 @@ pub struct ErrorBody {
         account::show, account::update, account::delete, account::erase_content,
         export::show, export::start,
         credits::balance, credits::ledger,
-        models::list,
+        models::list, catalog::show,
         generations::upload, search::list, generations::create, generations::show, generations::delete,
         generations::cancel, generations::keep, generations::unkeep, generations::share, generations::unshare,
         webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
@@ -51,6 +51,8 @@ pub struct ErrorBody {
         admin_instance::connections, admin_instance::add_connection, admin_instance::remove_connection,
         admin_instance::test_connection, admin_instance::model_policies, admin_instance::save_model_policy,
         admin_instance::set_model_override, admin_instance::remove_model_override,
+        admin_instance::add_model, admin_instance::edit_model, admin_instance::revert_model, admin_instance::remap,
+        admin_instance::import, admin_instance::due,
         admin_instance::data_use, admin_instance::set_data_use,
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
         admin_workers::list,
@@ -99,7 +101,8 @@ impl Modify for Shared {
             ))),
         );
         // the catalog's model ids, so a client (or a fuzzer) knows which `model` values exist
-        let models: Vec<serde_json::Value> = crate::domain::catalog::builtin_models().iter().map(|m| m.id.into()).collect();
+        let models: Vec<serde_json::Value> =
+            crate::domain::catalog::Catalog::shipped().models().iter().map(|m| m.id.as_str().into()).collect();
         for name in ["CreateBody", "CreateForm"] {
             if let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut(name)
                 && let Some(RefOr::T(Schema::Object(model))) = body.properties.get_mut("model")

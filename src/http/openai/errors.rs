@@ -80,7 +80,11 @@ impl OpenAiError {
 impl From<AppError> for OpenAiError {
     fn from(e: AppError) -> Self {
         let param = e.details.as_ref().and_then(|d| d.get("parameter")).and_then(|p| p.as_str()).map(str::to_string);
+        let model_rule = e.details.as_ref().and_then(|d| d.get("rule")).is_some_and(|r| r == "model");
         let (status, kind, code) = match (e.status, e.code) {
+            // the model's own rules (a required first frame, a duration it does not make):
+            // 422 here as on /api/v1, with the field in `param`
+            (StatusCode::UNPROCESSABLE_ENTITY, code) if model_rule => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error", code),
             // OpenAI answers an exhausted quota with 429 `insufficient_quota`
             (_, "credits.insufficient") => (StatusCode::TOO_MANY_REQUESTS, "insufficient_quota", "insufficient_quota"),
             (_, "generation.unknown_model") => (StatusCode::NOT_FOUND, "invalid_request_error", "model_not_found"),

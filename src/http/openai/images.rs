@@ -17,6 +17,7 @@ use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::generation::{GenState, Generation};
 use crate::domain::time::Timestamp;
 use crate::http::auth::{ApiCaller, state};
+use crate::http::deprecation;
 use crate::http::multipart::{Expected, Fields};
 use crate::services::state::AppState;
 use crate::services::{studio::generations, studio::media};
@@ -120,11 +121,12 @@ async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Fo
     let output_format = first.map(|a| if a.extension() == "jpg" { "jpeg" } else { a.extension() });
     let size = first.and_then(|a| Some(format!("{}x{}", a.width?, a.height?)));
     let quality = g.params.get("quality").map(|q| Value::from(q.to_string()));
-    Ok(HttpResponse::Ok().json(json!({
+    let response = HttpResponse::Ok().json(json!({
         "created": unix(g.created_at),
         "data": data,
         "output_format": output_format,
         "size": size,
         "quality": quality,
-    })))
+    }));
+    Ok(deprecation::mark(state, &g.model, response))
 }

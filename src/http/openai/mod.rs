@@ -9,6 +9,7 @@ pub mod params;
 pub mod videos;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
@@ -122,7 +123,7 @@ impl Body {
 
 /// The catalog model a request names, checked to make `kind` and to be usable by the caller
 /// (an unknown model is 404 `model_not_found`; one the caller may not use, 403).
-pub async fn model_for(state: &AppState, caller: &ApiCaller, body: &Body, kind: MediaKind) -> Result<ModelSpec, OpenAiError> {
+pub async fn model_for(state: &AppState, caller: &ApiCaller, body: &Body, kind: MediaKind) -> Result<Arc<ModelSpec>, OpenAiError> {
     let name = body.text("model").ok_or_else(|| OpenAiError::missing("model"))?;
     let offer = models::offer(state, &caller.user, &name).await?;
     if offer.spec.kind != kind {

@@ -118,9 +118,9 @@ fn param<'a>(spec: &'a ModelSpec, name: &str) -> Option<&'a ParamKind> {
     spec.params.iter().find(|p| p.name == name).map(|p| &p.kind)
 }
 
-fn choices<'a>(spec: &'a ModelSpec, name: &str) -> Option<&'a [&'static str]> {
+fn choices<'a>(spec: &'a ModelSpec, name: &str) -> Option<Vec<&'a str>> {
     match param(spec, name) {
-        Some(ParamKind::Choice { values, .. }) => Some(values.as_slice()),
+        Some(ParamKind::Choice { values, .. }) => Some(values.iter().map(String::as_str).collect()),
         _ => None,
     }
 }
@@ -195,7 +195,7 @@ fn size_params(spec: &ModelSpec, size: &str, params: &mut BTreeMap<String, Value
     }
     for name in ["ratio", "aspect_ratio"] {
         if let Some(values) = choices(spec, name) {
-            let value = nearest_aspect(values, w, h).ok_or_else(|| {
+            let value = nearest_aspect(&values, w, h).ok_or_else(|| {
                 OpenAiError::invalid("size", format!("{} takes the aspect ratios {}; {size} is none of them.", spec.id, values.join(", ")))
             })?;
             set(params, name, Value::from(value));
@@ -205,7 +205,7 @@ fn size_params(spec: &ModelSpec, size: &str, params: &mut BTreeMap<String, Value
         set(params, "width", Value::from(w));
         set(params, "height", Value::from(h));
     }
-    if let Some(value) = choices(spec, "resolution").and_then(|values| nearest_resolution(values, w.min(h))) {
+    if let Some(value) = choices(spec, "resolution").and_then(|values| nearest_resolution(&values, w.min(h))) {
         set(params, "resolution", Value::from(value));
     }
     Ok(())
@@ -236,7 +236,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::catalog::builtin_models;
+    use crate::domain::catalog::shipped_models as builtin_models;
 
     fn model(id: &str) -> ModelSpec {
         builtin_models().into_iter().find(|m| m.id == id).unwrap()

@@ -19,6 +19,7 @@ use crate::domain::generation::{GenState, Generation};
 use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::user::User;
 use crate::http::auth::{ApiCaller, state};
+use crate::http::deprecation;
 use crate::http::multipart::{Expected, Fields};
 use crate::services::state::AppState;
 use crate::services::{ServiceError, privacy::deletion, privacy::retention, studio::generations, studio::media, studio::uploads};
@@ -82,7 +83,7 @@ fn video(state: &AppState, viewer: &User, g: &Generation, pixels: Option<(u32, u
 }
 
 async fn video_response(state: &AppState, viewer: &User, g: &Generation) -> OpenAiResult {
-    Ok(HttpResponse::Ok().json(video(state, viewer, g, pixels(state, g).await?)))
+    Ok(deprecation::mark(state, &g.model, HttpResponse::Ok().json(video(state, viewer, g, pixels(state, g).await?))))
 }
 
 /// One of the caller's video generations; anything else (someone else's, an image) is the

@@ -10,7 +10,7 @@ use askama::Template;
 
 use super::layout::Layout;
 use crate::domain::asset::AssetKind;
-use crate::domain::catalog::{ModelSpec, ParamKind, Price, ReferenceRole};
+use crate::domain::catalog::{InputMedia, InputSpec, ModelSpec, ParamKind, Price, ReferenceRole};
 use crate::domain::credits::Balance;
 use crate::domain::ids::AssetId;
 use crate::domain::user::User;
@@ -26,7 +26,7 @@ use crate::services::{ServiceError, studio::media, studio::uploads, team::credit
 /// A parameter as the form shows it.
 pub struct Field {
     pub name: String,
-    pub label: &'static str,
+    pub label: String,
     /// Options for a select; empty for a number input.
     pub options: Vec<String>,
     pub min: Option<i64>,
@@ -39,17 +39,30 @@ pub struct Field {
 #[template(path = "generations/new.html")]
 struct NewPage {
     layout: Layout,
-    models: Vec<(&'static str, String)>,
-    model: ModelSpec,
+    models: Vec<(String, String)>,
+    model: std::sync::Arc<ModelSpec>,
     prompt: String,
     negative_prompt: String,
     fields: Vec<Field>,
-    roles: Vec<ReferenceRole>,
+    inputs: Vec<InputSpec>,
     price: u64,
     balance: Balance,
     error: Option<String>,
     /// Reference images carried over from an earlier generation ("use these settings again").
     reuse: Vec<Reused>,
+}
+
+impl NewPage {
+    /// The chosen model's deprecation warning, as of today.
+    fn warning(&self) -> Option<String> {
+        self.model.lifecycle.warning(crate::domain::catalog::CatalogDate::today())
+    }
+
+    /// The file types the form's picker offers for an input of `media` (uploads check the
+    /// bytes whatever the picker lets through).
+    fn accept(&self, media: InputMedia) -> &'static str {
+        crate::domain::media_type::upload_accept(media)
+    }
 }
 
 /// An earlier upload the form sends again unless a new file replaces it.
@@ -98,7 +111,7 @@ fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
         .params
         .iter()
         .map(|p| {
-            let given = values.get(p.name).cloned();
+            let given = values.get(&p.name).cloned();
             let (options, min, max, default, hint) = match &p.kind {
                 ParamKind::Choice { values, default } => {
                     (values.iter().map(|v| v.to_string()).collect(), None, None, default.to_string(), "")
@@ -113,19 +126,19 @@ fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
                     "Empty for a random seed; the same seed and prompt give the same result.",
                 ),
             };
-            Field { name: p.name.to_string(), label: p.label, options, min, max, value: given.unwrap_or(default), hint }
+            Field { name: p.name.clone(), label: p.label.clone(), options, min, max, value: given.unwrap_or(default), hint }
         })
         .collect()
 }
 
 /// What the form's values cost at `price` (0 while they are incomplete or invalid).
-fn price(model: &ModelSpec, price: Price, values: &BTreeMap<String, String>) -> u64 {
+fn price(model: &ModelSpec, price: &Price, values: &BTreeMap<String, String>) -> u64 {
     let raw: BTreeMap<String, serde_json::Value> = values
         .iter()
-        .filter(|(k, _)| model.params.iter().any(|p| p.name == k.as_str()))
+        .filter(|(k, _)| model.params.iter().any(|p| p.name == **k))
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
-    model.resolve_params(&raw, 0).map(|p| model.price_of(price, &p)).unwrap_or(0)
+    model.resolve_params(&raw, 0).map(|p| price.of(&p)).unwrap_or(0)
 }
 
 /// Parameter values from a query or form: `param_<name>` fields (the form's names), or
@@ -187,7 +200,7 @@ async fn page(
     let models = picked
         .usable
         .iter()
-        .map(|o| (o.spec.id, if o.spec.demo { format!("{} (demo)", o.spec.label) } else { o.spec.label.to_string() }))
+        .map(|o| (o.spec.id.clone(), if o.spec.demo { format!("{} (demo)", o.spec.label) } else { o.spec.label.to_string() }))
         .collect();
     let balance = credits::balance(&state, who.user.id).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
@@ -195,8 +208,8 @@ async fn page(
         layout: Layout::new(req, Some(&who.user)),
         models,
         fields: fields(&model, &values),
-        roles: model.references.clone(),
-        price: price(&model, effective, &values),
+        inputs: model.inputs.clone(),
+        price: price(&model, &effective, &values),
         model,
         prompt,
         negative_prompt,
@@ -222,7 +235,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
 pub async fn price_line(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
     let chosen = pick(&state, &who.user, query.get("model").map(String::as_str)).await?.chosen;
-    let credits = price(&chosen.spec, chosen.price, &param_values(&query));
+    let credits = price(&chosen.spec, &chosen.price, &param_values(&query));
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("{credits} credits")))
 }
 

@@ -9,6 +9,7 @@ use crate::domain::generation::Generation;
 use crate::domain::user::{Role, User};
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
+use crate::services::team::catalog::{self, Due};
 use crate::services::{studio::generations, team::credits};
 
 #[derive(Template)]
@@ -19,6 +20,8 @@ struct HomePage {
     is_admin: bool,
     balance: Balance,
     recent: Vec<Generation>,
+    /// For admins: models that shut down soon and what still names them.
+    due: Vec<Due>,
 }
 
 pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
@@ -26,5 +29,6 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let is_admin = who.user.role == Role::Admin;
     let balance = credits::balance(&state, who.user.id).await?;
     let recent = generations::list(&state, who.user.id, None, 6).await?;
-    ok(&req, &HomePage { layout: Layout::new(&req, Some(&who.user)), user: who.user, is_admin, balance, recent })
+    let due = if is_admin { catalog::due(&state).await? } else { Vec::new() };
+    ok(&req, &HomePage { layout: Layout::new(&req, Some(&who.user)), user: who.user, is_admin, balance, recent, due })
 }

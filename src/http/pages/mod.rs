@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_export;
 pub mod admin_audit;
+pub mod admin_catalog;
 pub mod admin_connections;
 pub mod admin_models;
 pub mod admin_retention;
@@ -77,6 +78,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::AdminModel.pattern()).post(admin_models::save));
     cfg.service(resource(Route::AdminModelOverrides.pattern()).post(admin_models::set_override));
     cfg.service(resource(Route::AdminModelOverrideDelete.pattern()).post(admin_models::remove_override));
+    cfg.service(resource(Route::AdminModelCatalog.pattern()).get(admin_catalog::show).post(admin_catalog::save));
+    cfg.service(resource(Route::AdminModelCatalogRevert.pattern()).post(admin_catalog::revert));
+    cfg.service(resource(Route::AdminModelRemap.pattern()).post(admin_catalog::remap));
+    cfg.service(resource(Route::AdminCatalogAdd.pattern()).post(admin_catalog::add));
     cfg.service(resource(Route::Models.pattern()).get(models::list));
     cfg.service(resource(Route::Model.pattern()).get(models::show));
     cfg.service(resource(Route::Generate.pattern()).get(generate::show).post(generate::submit));

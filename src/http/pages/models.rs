@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::layout::Layout;
 use crate::domain::catalog::MediaKind;
 use crate::domain::catalog::data_use::{DataUse, Input};
-use crate::domain::catalog::{ParamKind, ParamSpec};
+use crate::domain::catalog::{CatalogDate, ParamKind, ParamSpec, Sound};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
@@ -18,8 +18,8 @@ use crate::services::studio::models::{self, Offer};
 
 /// One parameter as the pages show it.
 pub struct ParamLine {
-    pub name: &'static str,
-    pub label: &'static str,
+    pub name: String,
+    pub label: String,
     pub allowed: String,
 }
 
@@ -45,8 +45,9 @@ pub struct Entry {
 
 impl Entry {
     fn new(offer: Offer, state: &AppState) -> Entry {
-        let provider = state.data_use.get(offer.spec.provider).map_or_else(|| offer.spec.provider.to_string(), |d| d.provider.clone());
-        let params = offer.spec.params.iter().map(|p| ParamLine { name: p.name, label: p.label, allowed: allowed(p) }).collect();
+        let provider = state.data_use.get(&offer.spec.provider).map_or_else(|| offer.spec.provider.to_string(), |d| d.provider.clone());
+        let params =
+            offer.spec.params.iter().map(|p| ParamLine { name: p.name.clone(), label: p.label.clone(), allowed: allowed(p) }).collect();
         Entry { offer, provider, params }
     }
 
@@ -55,9 +56,29 @@ impl Entry {
         if self.offer.spec.unavailable.is_some() { "not offered".into() } else { self.offer.price.to_string() }
     }
 
+    /// A deprecated model's warning (its shutdown date and successor), as of today.
+    pub fn warning(&self) -> Option<String> {
+        self.offer.spec.lifecycle.warning(CatalogDate::today())
+    }
+
+    /// The model's status today ("Preview", "Generally available", "Deprecated", "Retired").
+    pub fn status(&self) -> &'static str {
+        self.offer.spec.lifecycle.status_on(CatalogDate::today()).label()
+    }
+
+    /// Whether its videos have sound, in words.
+    pub fn sound(&self) -> &'static str {
+        match self.offer.spec.sound {
+            Sound::None => "no",
+            Sound::Always => "yes",
+            Sound::Optional => "your choice (the Audio parameter)",
+        }
+    }
+
     /// The reference roles the model takes, in words ("First frame, Last frame").
     pub fn references(&self) -> String {
-        let roles: Vec<&str> = self.offer.spec.references.iter().map(|r| r.label()).collect();
+        let roles: Vec<String> =
+            self.offer.spec.inputs.iter().map(|i| format!("{}{}", i.role.label(), if i.required { " (required)" } else { "" })).collect();
         if roles.is_empty() { "none".into() } else { roles.join(", ") }
     }
 }
@@ -112,7 +133,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
         Err(ServiceError::UnknownModel(_)) => return Err(AppError::not_found().into()),
         Err(other) => return Err(other.into()),
     };
-    let data_use = state.data_use.get(offer.spec.provider).cloned();
+    let data_use = state.data_use.get(&offer.spec.provider).cloned();
     let sends = data_use.as_ref().map(|d| d.receives_for(&offer.spec)).unwrap_or_default();
     let page = ShowPage { layout: Layout::new(&req, Some(&who.user)), entry: Entry::new(offer, &state), data_use, sends };
     ok(&req, &page)

@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::ReferenceFile;
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "bfl-test-key";
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0 fake flux jpeg";
@@ -282,4 +282,13 @@ async fn test_connection_reads_the_credits() {
     wrong.api_key = Some(Secret::new("nope"));
     assert!(matches!(Bfl::new(&wrong).unwrap().test_connection().await, Err(ProviderError::Auth(_))));
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Bfl::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/credits").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("flux-pro-1.1", "16:9")), "v1", "/v1/flux-pro-1.1").await;
 }

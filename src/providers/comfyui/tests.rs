@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::ReferenceFile;
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "proxy-token";
 
@@ -327,4 +327,14 @@ impl FailedCode for UpstreamStatus {
             _ => None,
         }
     }
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        ComfyUi::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Some(workflow(false)), Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "", "/system_stats").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("a lighthouse")), "", "/prompt").await;
+    testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "api/", "/api/system_stats").await;
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::catalog::MediaKind;
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "fal-key-id:fal-key-secret";
 const ULTRA: &str = "fal-ai/flux-pro/v1.1-ultra";
@@ -305,4 +305,12 @@ async fn webhooks_are_verified_with_fals_ed25519_keys() {
 fn apps_are_the_first_two_segments() {
     assert_eq!(app_of(ULTRA), "fal-ai/flux-pro");
     assert_eq!(app_of("fal-ai/fast-sdxl"), "fal-ai/fast-sdxl");
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Fal::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(ULTRA, &[])), "", "/fal-ai/flux-pro/v1.1-ultra").await;
 }

@@ -8,7 +8,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 
 use super::*;
 use crate::providers::ReferenceFile;
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "gm-test-key";
 const OP: &str = "models/veo-3.1-generate-preview/operations/op1";
@@ -394,4 +394,19 @@ fn file_resources_come_from_download_uris() {
         Some("files/abc123")
     );
     assert_eq!(file_resource("https://cdn.example/video.mp4"), None);
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Gemini::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "gemini", KEY) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1beta", "/v1beta/models").await;
+    testing::assert_base_url_forms(
+        adapter,
+        Probe::Poll(testing::handle(OP)),
+        "v1beta",
+        "/v1beta/models/veo-3.1-generate-preview/operations/op1",
+    )
+    .await;
 }

@@ -3,6 +3,8 @@
 //! - [`Api`]: one connection's API: the SSRF-guarded client, the base URL, the key attached
 //!   as the provider wants it ([`Auth`]), and [`Api::send`], which maps every non-success
 //!   answer through the adapter's [`ErrorTable`].
+//! - [`BaseUrl`] (`base_url`): where the provider keeps its API version (in the base, in each
+//!   path, none) and its default; any configured form of the base resolves to one.
 //! - [`ErrorTable`] (`errors`): status-and-body → [`ProviderError`]. The adapter declares how
 //!   its error body reads and which of its codes decide a class; the kit reads the body and
 //!   `Retry-After`, and falls back to the shared classes by words and status.
@@ -21,7 +23,12 @@
 //! # Writing an adapter
 //! 1. Declare `static ERRORS: ErrorTable` with a `read` function for the provider's error
 //!    body (code, message, a wait named in the body) and the codes that decide a class.
-//! 2. In `new`, build `Api::new(config, DEFAULT_BASE, Auth::Bearer, &ERRORS)` (or
+//! 2. Declare the base-URL convention in one line, as the provider's SDK has it:
+//!    `pub const BASE: BaseUrl = BaseUrl::in_base("https://api.x.ai/v1")` (the version is the
+//!    default's path), `BaseUrl::in_paths("https://api.minimax.io", &["v1", "v2"])` (each path
+//!    starts with its version: write them `v1/…`) or `BaseUrl::unversioned(…)`; list the kind's
+//!    default and forms in README's base-URL table.
+//!    In `new`, build `Api::new(config, BASE, Auth::Bearer, &ERRORS)` (or
 //!    `Auth::Header("x-key")`, `Auth::Scheme("Key")`, `Auth::None` with
 //!    [`Api::send_with`] for keys minted per call, like Kling's JWT).
 //! 3. Write the request bodies and response shapes; send with `api.send(api.client().post(&url)…)`
@@ -29,8 +36,9 @@
 //! 4. Map job states with a [`StatusWords`] table and [`StatusWords::status`]; fetch outputs with [`fetch_keyless`] when
 //!    they live on a CDN, or `api.send` when they need the key.
 //! 5. Test against `fake_upstream::FakeUpstream` with `kit::testing::{connection, job}` and
-//!    its shared scenarios.
+//!    its shared scenarios, `assert_base_url_forms` among them.
 
+mod base_url;
 mod download;
 mod errors;
 mod media;
@@ -40,6 +48,7 @@ pub mod testing;
 
 use serde::de::DeserializeOwned;
 
+pub use base_url::{BaseUrl, Version};
 pub use download::{fetch_keyless, stream_body};
 pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
 pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
@@ -91,10 +100,10 @@ pub struct Api {
 }
 
 impl Api {
-    /// The API of `config` (its base URL or `default_base`), keyed as `auth` says; error
-    /// answers are read with `errors`.
-    pub fn new(config: &ConnectionConfig, default_base: &str, auth: Auth, errors: &'static ErrorTable) -> Result<Api, OutboundError> {
-        let base = wire::base_url(config, default_base);
+    /// The API of `config` (its base URL, else the default of `base`, resolved by the
+    /// convention of `base`), keyed as `auth` says; error answers are read with `errors`.
+    pub fn new(config: &ConnectionConfig, base: impl Into<BaseUrl>, auth: Auth, errors: &'static ErrorTable) -> Result<Api, OutboundError> {
+        let base = base.into().resolve(config.base_url.as_ref());
         let key = match (auth, &config.api_key) {
             (Auth::None, _) | (_, None) => None,
             (Auth::Bearer, Some(key)) => Some(Credential::bearer(key.expose(), &base)?),
@@ -136,9 +145,9 @@ impl Api {
         self.errors
     }
 
-    /// `path` under the base URL.
+    /// `path` under the base URL (a leading `/` is ignored: a gateway prefix stays).
     pub fn url(&self, path: &str) -> Result<url::Url, ProviderError> {
-        wire::join(&self.base, path)
+        wire::join(&self.base, path.trim_start_matches('/'))
     }
 
     /// Adds the API's headers and the connection's key to `request`.

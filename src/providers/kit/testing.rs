@@ -168,3 +168,64 @@ pub async fn assert_expired_and_oversized_refused(provider: &dyn Provider) {
     assert_eq!(provider.fetch(&handle("g"), &at("big.mp4"), 1024).await.err(), Some(ProviderError::TooLarge { cap: 1024 }));
     cdn.stop().await;
 }
+
+/// One call an adapter makes, to see where it goes.
+pub enum Probe<'a> {
+    /// [`Provider::test_connection`].
+    KeyTest,
+    /// [`Provider::submit`] of this job.
+    Submit(&'a ProviderJob),
+    /// [`Provider::poll`] of this handle.
+    Poll(UpstreamHandle),
+}
+
+impl Probe<'_> {
+    async fn run(&self, provider: &dyn Provider) {
+        // the fake refuses everything: only the address asked matters
+        let _ = match self {
+            Probe::KeyTest => provider.test_connection().await.map(drop),
+            Probe::Submit(job) => provider.submit(job).await.map(drop),
+            Probe::Poll(handle) => provider.poll(handle).await.map(drop),
+        };
+    }
+}
+
+/// Checks that `probe` reaches `path` (absolute, version included, no query) for every form
+/// of base URL an admin may paste: the fake's bare host, host and `version`, host, `version`
+/// and a trailing slash, and a gateway prefix with and without `version` (then `path` sits
+/// under the prefix). An empty `version` (no version segment) checks the other forms only.
+/// `adapter` builds the adapter for a connection to a fake with the given base URL.
+pub async fn assert_base_url_forms<P: Provider>(
+    adapter: impl Fn(&FakeUpstream, url::Url) -> P,
+    probe: Probe<'_>,
+    version: &str,
+    path: &str,
+) {
+    let mut forms = vec![(String::new(), String::new()), ("gateway/x/".into(), "/gateway/x".into())];
+    if version.is_empty() {
+        forms.push(("gateway/x".into(), "/gateway/x".into()));
+    } else {
+        for (given, prefix) in [("", ""), ("gateway/x/", "/gateway/x")] {
+            forms.push((format!("{given}{version}"), prefix.into()));
+            forms.push((format!("{given}{version}/"), prefix.into()));
+        }
+    }
+    for (given, prefix) in forms {
+        assert_base_url_reaches(&adapter, &probe, &given, &format!("{prefix}{path}")).await;
+    }
+}
+
+/// Checks that `probe`, with the base URL `given` under the fake's host, asks the fake for
+/// `path`.
+pub async fn assert_base_url_reaches<P: Provider>(
+    adapter: impl Fn(&FakeUpstream, url::Url) -> P,
+    probe: &Probe<'_>,
+    given: &str,
+    path: &str,
+) {
+    let fake = FakeUpstream::start(|_| Reply::status(418)).await;
+    probe.run(&adapter(&fake, fake.at(given))).await;
+    let asked: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+    assert!(asked.iter().any(|p| p == path), "base URL {given:?}: asked {asked:?}, expected {path:?}");
+    fake.stop().await;
+}

@@ -7,7 +7,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 
 use super::*;
 use crate::providers::ReferenceFile;
-use crate::providers::kit::testing::{self, connection, drain};
+use crate::providers::kit::testing::{self, Probe, connection, drain};
 
 const AK: &str = "ak-test";
 const SK: &str = "sk-test-secret";
@@ -326,4 +326,13 @@ async fn test_connection_reads_the_resource_packs() {
     verify_jwt(query);
     let refused = FakeUpstream::start(|_| error(401, 1002, "Authorization is invalid")).await;
     assert_eq!(adapter(&refused).test_connection().await.unwrap_err(), ProviderError::Auth("Authorization is invalid".into()));
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Kling::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/account/costs").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(MediaKind::Video, "kling-v2-1", &[])), "v1", "/v1/videos/text2video").await;
 }

@@ -9,7 +9,7 @@ use fake_upstream::{FakeUpstream, Reply};
 use super::*;
 use crate::config::Secret;
 use crate::domain::catalog::ReferenceRole;
-use crate::providers::kit::testing::{self, connection, drain};
+use crate::providers::kit::testing::{self, Probe, connection, drain};
 
 use crate::providers::ReferenceFile;
 
@@ -49,8 +49,8 @@ async fn a_video_is_submitted_polled_fetched_and_deleted() {
     let polls = Arc::new(Mutex::new(0));
     let count = polls.clone();
     let fake = FakeUpstream::start(move |r| match r.route().as_str() {
-        "POST /generations/video" => Reply::json(201, generation("g-1", "queued")),
-        "GET /generations/g-1" => {
+        "POST /dream-machine/v1/generations/video" => Reply::json(201, generation("g-1", "queued")),
+        "GET /dream-machine/v1/generations/g-1" => {
             let mut n = count.lock().unwrap();
             *n += 1;
             if *n == 1 {
@@ -65,7 +65,7 @@ async fn a_video_is_submitted_polled_fetched_and_deleted() {
         }
         "GET /cdn/g-1.mp4" => Reply::bytes(200, "video/mp4", &b"ray bytes"[..]),
         "GET /cdn/g-1.jpg" => Reply::bytes(200, "image/jpeg", &b"ray still"[..]),
-        "DELETE /generations/g-1" => Reply::status(204),
+        "DELETE /dream-machine/v1/generations/g-1" => Reply::status(204),
         _ => Reply::json(404, json!({"detail": "Generation not found"})),
     })
     .await;
@@ -78,7 +78,7 @@ async fn a_video_is_submitted_polled_fetched_and_deleted() {
     let submitted = luma.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "g-1");
     assert!(matches!(submitted.status, UpstreamStatus::Pending { .. }));
-    let create = &fake.requests_to("POST /generations/video")[0];
+    let create = &fake.requests_to("POST /dream-machine/v1/generations/video")[0];
     assert_eq!(create.header("authorization"), Some("Bearer luma-test-key"));
     assert_eq!(
         create.json(),
@@ -97,17 +97,17 @@ async fn a_video_is_submitted_polled_fetched_and_deleted() {
     assert_eq!(cdn.len(), 2);
     assert!(cdn.iter().all(|r| r.header("authorization").is_none()), "the key never goes to the CDN");
     luma.delete_upstream(&submitted.handle).await.unwrap();
-    let delete = &fake.requests_to("DELETE /generations/g-1")[0];
+    let delete = &fake.requests_to("DELETE /dream-machine/v1/generations/g-1")[0];
     assert_eq!(delete.header("authorization"), Some("Bearer luma-test-key"));
     // cancel is a delete too; an already deleted generation is fine
     luma.cancel(&UpstreamHandle { id: "gone".into(), data: Default::default() }).await.unwrap();
-    assert_eq!(fake.requests_to("DELETE /generations/gone").len(), 1);
+    assert_eq!(fake.requests_to("DELETE /dream-machine/v1/generations/gone").len(), 1);
 }
 
 #[tokio::test]
 async fn an_image_goes_to_the_image_endpoint() {
     let fake = FakeUpstream::start(|r| match r.route().as_str() {
-        "POST /generations/image" => {
+        "POST /dream-machine/v1/generations/image" => {
             let mut g = generation("i-1", "completed");
             g["assets"] = json!({"image": "https://cdn.example/i-1.jpg"});
             Reply::json(201, g)
@@ -190,11 +190,22 @@ fn callbacks_name_the_generation() {
 #[tokio::test]
 async fn test_connection_reads_the_credit_balance() {
     let fake = FakeUpstream::start(|r| match (r.route().as_str(), r.header("authorization")) {
-        ("GET /credits", Some("Bearer luma-test-key")) => Reply::json(200, json!({"credit_balance": 1520.5})),
+        ("GET /dream-machine/v1/credits", Some("Bearer luma-test-key")) => Reply::json(200, json!({"credit_balance": 1520.5})),
         _ => Reply::json(401, json!({"detail": "Invalid API key"})),
     })
     .await;
     assert!(adapter(&fake).test_connection().await.unwrap().contains("1520.5 credits"));
     let wrong = Luma::new(&ConnectionConfig { api_key: Some(Secret::new("nope")), ..config(&fake, Duration::from_secs(1)) }).unwrap();
     assert_eq!(wrong.test_connection().await.unwrap_err(), ProviderError::Auth("Invalid API key".into()));
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Luma::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "dream-machine/v1", "/dream-machine/v1/credits").await;
+    testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle("g-1")), "dream-machine/v1", "/dream-machine/v1/generations/g-1")
+        .await;
+    testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "dream-machine", "/dream-machine/v1/credits").await;
 }

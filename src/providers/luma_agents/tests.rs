@@ -7,7 +7,7 @@ use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply};
 
 use super::*;
-use crate::providers::kit::testing::{self, connection, drain};
+use crate::providers::kit::testing::{self, Probe, connection, drain};
 
 use crate::providers::ReferenceFile;
 
@@ -46,8 +46,8 @@ async fn a_video_with_frames_is_submitted_inline_polled_and_fetched() {
     let polls = Arc::new(Mutex::new(0));
     let count = polls.clone();
     let fake = FakeUpstream::start(move |r| match r.route().as_str() {
-        "POST /generations" => Reply::json(200, generation("a-1", "queued")),
-        "GET /generations/a-1" => {
+        "POST /v1/generations" => Reply::json(200, generation("a-1", "queued")),
+        "GET /v1/generations/a-1" => {
             let mut n = count.lock().unwrap();
             *n += 1;
             if *n == 1 {
@@ -69,7 +69,7 @@ async fn a_video_with_frames_is_submitted_inline_polled_and_fetched() {
     job.references = testing::first_and_last_frames();
     let submitted = agents.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "a-1");
-    let create = &fake.requests_to("POST /generations")[0];
+    let create = &fake.requests_to("POST /v1/generations")[0];
     assert_eq!(create.header("authorization"), Some("Bearer luma-api-test"));
     assert_eq!(
         create.json(),
@@ -181,4 +181,12 @@ async fn a_hanging_upstream_times_out_and_expired_urls_are_not_found() {
     let handle = UpstreamHandle { id: "a".into(), data: Default::default() };
     let expired = OutputRef::new(fake.at("expired.png").to_string(), None);
     assert_eq!(agents.fetch(&handle, &expired, 1024).await.err().map(|e| e.code()), Some("provider.not_found"));
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        LumaAgents::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle("a-1")), "v1", "/v1/generations/a-1").await;
 }

@@ -8,7 +8,7 @@ use fake_upstream::{FakeUpstream, Reply};
 use super::*;
 use crate::config::Secret;
 use crate::domain::catalog::MediaKind;
-use crate::providers::kit::testing::{self, connection, drain};
+use crate::providers::kit::testing::{self, Probe, connection, drain};
 
 const KEY: &str = "mm-test-key";
 
@@ -191,4 +191,14 @@ async fn test_connection_lists_files() {
     assert_eq!((request.path.as_str(), request.query_param("purpose").as_deref()), ("/v1/files/list", Some("video_generation")));
     let wrong = MiniMax::new(&ConnectionConfig { api_key: Some(Secret::new("nope")), ..config(&fake, Duration::from_secs(1)) }).unwrap();
     testing::assert_key_refused(&wrong).await;
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        MiniMax::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/files/list").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job()), "v1", "/v1/video_generation").await;
+    testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "v2/", "/v1/files/list").await;
 }

@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 use crate::providers::ReferenceFile;
 
@@ -231,4 +231,13 @@ async fn test_connection_lists_models_with_the_key() {
         OpenAiImages::new(&ConnectionConfig { base_url: Some(fake.at("v1")), ..connection(&fake, "openai_images", "sk-wrong") }).unwrap();
     testing::assert_key_refused(&wrong).await;
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        OpenAiImages::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "openai_images", KEY) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/models").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job(1)), "v1", "/v1/images/generations").await;
 }

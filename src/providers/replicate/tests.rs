@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::config::Secret;
 use crate::domain::catalog::{MediaKind, ParamValue};
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "r8_test_key";
 const SIGNING_KEY: &[u8] = b"replicate-signing-key";
@@ -329,4 +329,13 @@ fn model_names_versions_and_bad_names() {
         Target::Version("5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa")
     );
     assert!(target("a/b/c").is_err());
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Replicate::new(&ConnectionConfig { base_url: Some(base), ..config(fake, Duration::from_secs(2)) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/account").await;
+    testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle("p-1")), "v1", "/v1/predictions/p-1").await;
 }

@@ -7,7 +7,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 
 use super::*;
 use crate::domain::catalog::ParamValue;
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "rw-test-key";
 const TASK: &str = "17f20503-6c24-4c16-946b-35dbbce2af2f";
@@ -245,4 +245,13 @@ async fn cancel_deletes_the_task_and_test_connection_reads_the_balance() {
     let wrong = Runway::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), ..connection(&fake, "runway", "nope") }).unwrap();
     testing::assert_key_refused(&wrong).await;
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Runway::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "runway", KEY) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/organization").await;
+    testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle(TASK)), "v1", &format!("/v1/tasks/{TASK}")).await;
 }

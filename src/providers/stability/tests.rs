@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use super::*;
 use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::providers::kit::testing::{self, connection};
+use crate::providers::kit::testing::{self, Probe, connection};
 
 use crate::providers::ReferenceFile;
 
@@ -210,4 +210,15 @@ async fn test_connection_reads_the_balance() {
         Stability::new(&ConnectionConfig { base_url: Some(fake.url.clone()), ..connection(&fake, "stability", "sk-wrong") }).unwrap();
     testing::assert_key_refused(&wrong).await;
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn every_form_of_the_base_url_reaches_the_api() {
+    let adapter = |fake: &FakeUpstream, base: url::Url| {
+        Stability::new(&ConnectionConfig { base_url: Some(base), ..connection(fake, "stability", KEY) }).unwrap()
+    };
+    testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/user/balance").await;
+    testing::assert_base_url_forms(adapter, Probe::Submit(&job("stable-image-ultra")), "v2beta", "/v2beta/stable-image/generate/ultra")
+        .await;
+    testing::assert_base_url_reaches(adapter, &Probe::KeyTest, "v2beta/", "/v1/user/balance").await;
 }

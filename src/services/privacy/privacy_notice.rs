@@ -21,7 +21,7 @@ pub struct ProviderEntry {
     pub connection: String,
     pub kind: String,
     /// The models it serves on this instance.
-    pub models: Vec<&'static str>,
+    pub models: Vec<String>,
     /// What generations through it may send (what its models take of what the provider receives).
     pub sends: Vec<Input>,
     pub data_use: Option<DataUse>,

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use crate::domain::asset::AssetKind;
 use crate::domain::audit::AuditAction;
-use crate::domain::catalog::{MediaKind, ReferenceRole};
-use crate::domain::generation::{GenState, Generation, Reference};
+use crate::domain::catalog::{InputError, MediaKind, ModelSpec, Price, ReferenceRole};
+use crate::domain::generation::{GenState, Generation, ModelSnapshot, Reference};
 use crate::domain::ids::{AssetId, GenerationId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::user::{InvalidInput, User};
+use crate::domain::user::User;
 use crate::lifecycle::Change;
 use crate::services::privacy::audit::{self, Context};
 use crate::services::state::AppState;
@@ -29,11 +30,6 @@ pub struct NewGeneration {
     pub references: Vec<(ReferenceRole, AssetId)>,
 }
 
-/// Why a submit was refused, beyond the common service errors.
-fn invalid(message: String) -> ServiceError {
-    ServiceError::InvalidMessage(message)
-}
-
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
 /// upstream until the engine picks it up. Models the person may not use (no connection,
 /// or an admin's policy) are refused with the reason; the price is the effective one.
@@ -45,35 +41,30 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     let registry = state.registry();
     let model = &offer.spec;
     let connection = registry
-        .connection_for(model.id)
+        .connection_for(&model.id)
         .ok_or_else(|| ServiceError::ModelDisabled { model: model.id.to_string(), reason: "no connection serves it any more".into() })?;
     let prompt = request.prompt.trim().to_string();
     if prompt.is_empty() {
-        return Err(InvalidInput("write a prompt").into());
+        return Err(InputError::on("prompt", "write a prompt").into());
     }
     if prompt.chars().count() > model.max_prompt_chars {
-        return Err(invalid(format!("the prompt is longer than {} characters", model.max_prompt_chars)));
+        return Err(InputError::on("prompt", format!("the prompt is longer than {} characters", model.max_prompt_chars)).into());
     }
     let negative_prompt = request.negative_prompt.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if negative_prompt.is_some() && !model.negative_prompt {
-        return Err(invalid(format!("{} does not take a negative prompt", model.id)));
+        return Err(InputError::on("negative_prompt", format!("{} does not take a negative prompt", model.id)).into());
     }
     if negative_prompt.as_ref().is_some_and(|n| n.chars().count() > model.max_prompt_chars) {
-        return Err(invalid(format!("the negative prompt is longer than {} characters", model.max_prompt_chars)));
+        return Err(
+            InputError::on("negative_prompt", format!("the negative prompt is longer than {} characters", model.max_prompt_chars)).into()
+        );
     }
     let random_seed = i64::from(rand::random::<u32>());
-    let params = model.resolve_params(&request.params, random_seed).map_err(|e| invalid(e.0))?;
-    let mut references = Vec::new();
-    for &(role, upload) in &request.references {
-        if !model.takes(role) {
-            return Err(invalid(format!("{} does not take a {} image", model.id, role.as_str())));
-        }
-        if references.iter().any(|r: &Reference| r.role == role) {
-            return Err(invalid(format!("only one {} image may be attached", role.as_str())));
-        }
-        references.push(Reference { role, upload });
-    }
-    let cost = model.price_of(offer.price, &params);
+    let params = model.resolve_params(&request.params, random_seed)?;
+    check_references(state, user, model, &request.references).await?;
+    let references = request.references.iter().map(|&(role, upload)| Reference { role, upload }).collect();
+    let cost = offer.price.of(&params);
+    let made_with = snapshot(state, model, &offer.price);
     let now = Timestamp::now();
     let generation = Generation {
         id: GenerationId::generate(),
@@ -103,7 +94,7 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
         legal_hold: false,
         upstream_deleted_at: None,
         deleted_at: None,
-        made_with: None,
+        made_with: Some(made_with),
         reported: None,
     };
     let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
@@ -111,6 +102,38 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     let generation = state.lifecycle.create(generation, audit).await?;
     state.engine.start(generation.id);
     Ok(generation)
+}
+
+/// Checks a submit's references against the model's inputs (roles, counts, file types,
+/// required ones) before anything is held. An upload that is not the person's is not found
+/// (the lifecycle checks that again in the transaction that holds the credits).
+async fn check_references(state: &AppState, user: &User, model: &ModelSpec, references: &[(ReferenceRole, AssetId)]) -> ServiceResult<()> {
+    let uploads = crate::services::studio::media::assets(state, references.iter().map(|(_, id)| *id).collect()).await?;
+    let given: Vec<(ReferenceRole, Option<&str>)> = references
+        .iter()
+        .map(|(role, id)| {
+            let upload = uploads.iter().find(|a| a.id == *id && a.owner == user.id && a.kind == AssetKind::Upload);
+            (*role, upload.map(|a| a.content_type.as_str()))
+        })
+        .collect();
+    model.check_inputs(&given)?;
+    if given.iter().any(|(_, found)| found.is_none()) {
+        return Err(ServiceError::NotFound("upload"));
+    }
+    Ok(())
+}
+
+/// What the generation is made with, as the catalog says now.
+fn snapshot(state: &AppState, model: &ModelSpec, price: &Price) -> ModelSnapshot {
+    let provider = state.data_use.get(&model.provider).map_or_else(|| model.provider.clone(), |d| d.provider.clone());
+    ModelSnapshot {
+        label: model.label.clone(),
+        provider,
+        provider_kind: model.provider.clone(),
+        upstream: model.upstream.clone(),
+        price: price.to_string(),
+        price_rule: serde_json::to_string(price).unwrap_or_default(),
+    }
 }
 
 /// A generation its owner may see.

@@ -16,7 +16,7 @@ use crate::store::{self, StoreError};
 /// One model as offered to one person.
 #[derive(Debug, Clone)]
 pub struct Offer {
-    pub spec: ModelSpec,
+    pub spec: Arc<ModelSpec>,
     /// The connection that would run it, when one serves it.
     pub connection: Option<String>,
     pub access: Result<(), Refusal>,
@@ -61,24 +61,24 @@ impl Policies {
         if !(self.instance_forbids_training || user.forbid_training) {
             return Ok(());
         }
-        if self.data_use.may_train_on_inputs(spec.provider).rules_out_training() {
+        if self.data_use.may_train_on_inputs(&spec.provider).rules_out_training() {
             return Ok(());
         }
-        let provider = self.data_use.get(spec.provider).map_or_else(|| spec.provider.to_string(), |d| d.provider.clone());
+        let provider = self.data_use.get(&spec.provider).map_or_else(|| spec.provider.to_string(), |d| d.provider.clone());
         Err(Refusal::TrainingForbidden { by_instance: self.instance_forbids_training, provider })
     }
 
     /// The effective price of `spec`.
     pub fn price(&self, spec: &ModelSpec) -> Price {
-        self.get(spec.id).map_or(spec.price, |p| p.price(spec.price))
+        self.get(&spec.id).map_or_else(|| spec.price.clone(), |p| p.price(&spec.price))
     }
 
     /// `spec` as offered to `user` through `registry`.
-    pub fn offer(&self, registry: &Registry, spec: &ModelSpec, user: &User) -> Offer {
+    pub fn offer(&self, registry: &Registry, spec: &Arc<ModelSpec>, user: &User) -> Offer {
         let served = registry.availability(spec);
         Offer {
             connection: served.as_ref().ok().map(|c| c.to_string()),
-            access: model_policy::access(served, self.get(spec.id), user).and_then(|()| self.training_rule(spec, user)),
+            access: model_policy::access(served, self.get(&spec.id), user).and_then(|()| self.training_rule(spec, user)),
             price: self.price(spec),
             spec: spec.clone(),
         }
@@ -86,7 +86,7 @@ impl Policies {
 }
 
 /// The catalog entry of model `id`, if a connection still serves it (for labels on pages).
-pub fn spec(state: &AppState, id: &str) -> Option<ModelSpec> {
+pub fn spec(state: &AppState, id: &str) -> Option<Arc<ModelSpec>> {
     state.registry().model(id).cloned()
 }
 

@@ -13,7 +13,7 @@ use crate::services::privacy::audit::Context;
 use crate::services::state::AppState;
 use crate::services::{
     ServiceError, ServiceResult, identity::accounts, identity::links, identity::tokens, privacy::retention, studio::search, team::backup,
-    team::credits,
+    team::catalog, team::credits,
 };
 
 /// One management request; the wire form of the admin socket is this, as JSON.
@@ -67,6 +67,13 @@ pub enum AdminCommand {
         at: Option<i64>,
     },
     Reindex,
+    /// Installs a catalog file (`source` names it in errors and the audit log).
+    CatalogImport {
+        source: String,
+        text: String,
+    },
+    /// The catalog in force, as one catalog file.
+    CatalogExport,
 }
 
 /// A reply line: progress while a long command runs, then its result (text for the
@@ -168,6 +175,11 @@ pub async fn execute(state: &AppState, command: AdminCommand, progress: &Progres
                 done.rate()
             ))
         }
+        AdminCommand::CatalogImport { source, text } => {
+            let count = catalog::import(state, &ctx, &source, &text).await?;
+            Ok(format!("{source}: installed {count} models; the catalog in force has {} models\n", state.registry().catalog().len()))
+        }
+        AdminCommand::CatalogExport => Ok(catalog::export(state)),
         AdminCommand::VerifyLedger => {
             let problems = credits::verify_ledger(&state.store).await?;
             if problems.is_empty() {

@@ -2,7 +2,7 @@
 //! add in the UI (stored with their keys sealed to the master key). Every change rebuilds
 //! the registry at once; jobs already running keep the connection they started on.
 
-use crate::config::{CONNECTION_KINDS, ConnectionConfig, canonical_kind};
+use crate::config::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, parse_base_url};
 use crate::domain::audit::AuditAction;
 use crate::domain::connection::{StoredConnection, hint_of};
 use crate::domain::time::Timestamp;
@@ -33,7 +33,7 @@ pub struct ConnectionRow {
     pub key: String,
     pub max_concurrent: u32,
     pub allow_private_network: bool,
-    pub models: Vec<&'static str>,
+    pub models: Vec<String>,
     pub source: Source,
 }
 
@@ -142,13 +142,7 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
         return Err(invalid(format!("choose a provider kind: {}", kinds.join(", "))));
     }
     let base_url = match optional(&form.base_url) {
-        Some(text) => {
-            let url = url::Url::parse(&text).map_err(|e| invalid(format!("the base URL {text:?} is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(invalid("the base URL must be an http or https URL with a host"));
-            }
-            Some(url.to_string())
-        }
+        Some(text) => Some(parse_base_url(&text).map_err(invalid)?.to_string()),
         None => None,
     };
     let max_concurrent = form.max_concurrent.unwrap_or(4);
@@ -196,7 +190,7 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
     let config = to_config(&stored, master).map_err(sealing)?;
     let mut candidate = collect(state).await?;
     candidate.push(config);
-    let rebuilt = Registry::build(&candidate, Some(&registry)).map_err(|e| invalid(e.message))?;
+    let rebuilt = Registry::build(registry.catalog().clone(), &candidate, Some(&registry)).map_err(|e| invalid(e.message))?;
     let audit_ctx = ctx.clone();
     let detail = format!("{kind} connection");
     state
@@ -236,7 +230,7 @@ pub async fn remove(state: &AppState, ctx: &Context, name: &str) -> ServiceResul
     if !removed {
         return Err(ServiceError::NotFound("connection"));
     }
-    rebuild(state).await?;
+    reload(state).await?;
     refresh_notice(state, ctx).await;
     Ok(())
 }
@@ -272,9 +266,12 @@ async fn collect(state: &AppState) -> ServiceResult<Vec<ConnectionConfig>> {
     Ok(all_configs(&state.config.connection, &stored, state.keyring.master()))
 }
 
-async fn rebuild(state: &AppState) -> ServiceResult<()> {
+/// Rebuilds the registry from the stored and configured connections (after a change that
+/// touched stored connections outside this module).
+pub async fn reload(state: &AppState) -> ServiceResult<()> {
     let all = collect(state).await?;
-    let registry = Registry::build(&all, Some(&state.registry())).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let current = state.registry();
+    let registry = Registry::build(current.catalog().clone(), &all, Some(&current)).map_err(|e| ServiceError::Internal(e.to_string()))?;
     state.replace_registry(registry);
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Admins' model policy: which roles may use each model, per-person allow or deny overrides,
 //! and price overrides. Every change is stored and audited in one transaction.
 
+use std::sync::Arc;
+
 use crate::domain::audit::AuditAction;
 use crate::domain::catalog::{ModelSpec, Price};
 use crate::domain::ids::UserId;
@@ -23,7 +25,7 @@ pub struct PersonOverride {
 /// One model as the admin page lists it.
 #[derive(Debug, Clone)]
 pub struct PolicyRow {
-    pub spec: ModelSpec,
+    pub spec: Arc<ModelSpec>,
     pub connection: Option<String>,
     /// Why no connection can serve it, when none does.
     pub unserved: Option<String>,
@@ -44,14 +46,14 @@ pub async fn rows(state: &AppState) -> ServiceResult<Vec<PolicyRow>> {
         .iter()
         .map(|spec| {
             let served = registry.availability(spec);
-            let policy = policies.get(spec.id).cloned().unwrap_or_else(|| ModelPolicy::new(spec.id));
+            let policy = policies.get(&spec.id).cloned().unwrap_or_else(|| ModelPolicy::new(&spec.id));
             let mut people: Vec<PersonOverride> =
                 policy.people.iter().map(|(id, access)| PersonOverride { user: *id, email: email_of(id), access: *access }).collect();
             people.sort_by(|a, b| a.email.cmp(&b.email));
             PolicyRow {
                 connection: served.as_ref().ok().map(|c| c.to_string()),
                 unserved: served.err(),
-                price: policy.price(spec.price),
+                price: policy.price(&spec.price),
                 spec: spec.clone(),
                 policy,
                 people,
@@ -70,7 +72,7 @@ pub struct RowChange {
 }
 
 /// The catalog model called `id`.
-fn spec(state: &AppState, id: &str) -> ServiceResult<ModelSpec> {
+fn spec(state: &AppState, id: &str) -> ServiceResult<Arc<ModelSpec>> {
     state.registry().model(id).cloned().ok_or(ServiceError::NotFound("model"))
 }
 
@@ -86,7 +88,7 @@ pub async fn save(state: &AppState, ctx: &Context, id: &str, change: RowChange) 
     state
         .store
         .write(move |tx| {
-            let before = store::model_policies::get(tx, spec.id)?.unwrap_or_else(|| ModelPolicy::new(spec.id));
+            let before = store::model_policies::get(tx, &spec.id)?.unwrap_or_else(|| ModelPolicy::new(&spec.id));
             let mut after = before.clone();
             after.enabled_for_admins = change.enabled_for_admins;
             after.enabled_for_members = change.enabled_for_members;
@@ -103,8 +105,8 @@ pub async fn save(state: &AppState, ctx: &Context, id: &str, change: RowChange) 
             }
             if after.credits != before.credits {
                 let detail = match after.credits {
-                    Some(_) => format!("{} (was {})", after.price(spec.price), before.price(spec.price)),
-                    None => format!("the catalog price, {} (was {})", spec.price, before.price(spec.price)),
+                    Some(_) => format!("{} (was {})", after.price(&spec.price), before.price(&spec.price)),
+                    None => format!("the catalog price, {} (was {})", spec.price, before.price(&spec.price)),
                 };
                 audit::record(tx, &ctx, AuditAction::ModelPriceChanged, target, Some(detail))?;
             }
@@ -123,7 +125,7 @@ pub async fn set_override(state: &AppState, ctx: &Context, id: &str, email: &str
         .write(move |tx| {
             let user = store::users::find_by_email(tx, &email)?
                 .ok_or_else(|| ServiceError::InvalidMessage(format!("there is no account with the email {email}")))?;
-            let mut policy = store::model_policies::get(tx, spec.id)?.unwrap_or_else(|| ModelPolicy::new(spec.id));
+            let mut policy = store::model_policies::get(tx, &spec.id)?.unwrap_or_else(|| ModelPolicy::new(&spec.id));
             if policy.people.get(&user.id) == Some(&access) {
                 return Ok(());
             }
@@ -144,7 +146,7 @@ pub async fn remove_override(state: &AppState, ctx: &Context, id: &str, user: Us
     state
         .store
         .write(move |tx| {
-            let mut policy = store::model_policies::get(tx, spec.id)?.ok_or(ServiceError::NotFound("override"))?;
+            let mut policy = store::model_policies::get(tx, &spec.id)?.ok_or(ServiceError::NotFound("override"))?;
             policy.people.remove(&user).ok_or(ServiceError::NotFound("override"))?;
             policy.updated_at = Timestamp::now();
             store::model_policies::put(tx, &policy)?;

@@ -22,7 +22,7 @@ pub struct ConnectionView {
     allow_private_network: bool,
     /// The catalog models it serves.
     #[schema(value_type = Vec<String>)]
-    models: Vec<&'static str>,
+    models: Vec<String>,
     /// `config` (config.toml, read-only here) or `admin` (added here or in the UI).
     #[schema(value_type = String)]
     source: &'static str,

@@ -3,12 +3,14 @@
 //! services the admin pages use. One file per concept; the handlers are re-exported here.
 
 mod audit;
+mod catalog;
 mod connections;
 mod data_use;
 mod model_policy;
 mod retention;
 
 pub use audit::*;
+pub use catalog::*;
 pub use connections::*;
 pub use data_use::*;
 pub use model_policy::*;
