@@ -197,6 +197,7 @@ fn populate(data_dir: &Path, docs: usize, expiring: usize, file_kib: usize, corp
                         generation: Some(g.id),
                         created_at: g.created_at,
                         poster: None,
+                        has_sound: false,
                     }
                 });
                 if let Some(a) = &asset {

@@ -10,7 +10,7 @@ use super::time::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetKind {
-    /// A reference image a person uploaded (cleaned of metadata).
+    /// A reference file a person uploaded (an image, video or audio file, cleaned of metadata).
     Upload,
     /// A generated image or video.
     Output,
@@ -38,6 +38,9 @@ pub struct Asset {
     pub created_at: Timestamp,
     /// For an output: its thumbnail or poster frame.
     pub poster: Option<AssetId>,
+    /// Whether the file has an audio track (a video with sound, or an audio file); files stored
+    /// before this was recorded read as without.
+    pub has_sound: bool,
 }
 
 impl Asset {
@@ -52,6 +55,9 @@ impl Asset {
             "video/mp4" => "mp4",
             "video/webm" => "webm",
             "video/quicktime" => "mov",
+            "audio/wav" => "wav",
+            "audio/mpeg" => "mp3",
+            "audio/mp4" => "m4a",
             "application/zip" => "zip",
             _ => "bin",
         }
@@ -59,5 +65,20 @@ impl Asset {
 
     pub fn is_video(&self) -> bool {
         self.content_type.starts_with("video/")
+    }
+
+    pub fn is_audio(&self) -> bool {
+        self.content_type.starts_with("audio/")
+    }
+
+    /// How a page shows it: `"video"`, `"audio"` or `"image"`.
+    pub fn shown_as(&self) -> &'static str {
+        if self.is_video() {
+            "video"
+        } else if self.is_audio() {
+            "audio"
+        } else {
+            "image"
+        }
     }
 }

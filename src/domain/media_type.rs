@@ -1,15 +1,26 @@
 //! What a stored file is, decided from its first bytes (never from what a provider claims), and
-//! how our origin may serve it: only images and videos are ever shown inline.
+//! how our origin may serve it: only images, videos and audio are ever shown inline.
 
 /// How many leading bytes [`sniff`] looks at.
 pub const SNIFF_LEN: usize = 64;
 
-/// The type of a file that is not a supported image or video.
+/// The type of a file that is not a supported image, video or audio file.
 pub const OPAQUE: &str = "application/octet-stream";
 
 /// Types a browser may render from our origin: they cannot carry script.
-const INLINE: [&str; 8] =
-    ["image/png", "image/jpeg", "image/webp", "image/gif", "image/avif", "video/mp4", "video/webm", "video/quicktime"];
+const INLINE: [&str; 11] = [
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "image/avif",
+    "video/mp4",
+    "video/webm",
+    "video/quicktime",
+    "audio/wav",
+    "audio/mpeg",
+    "audio/mp4",
+];
 
 /// Archives this service makes itself (data exports): served as what they are, as attachments.
 const OWN_ARCHIVES: [&str; 1] = ["application/zip"];
@@ -18,8 +29,11 @@ const OWN_ARCHIVES: [&str; 1] = ["application/zip"];
 const MP4_BRANDS: [&[u8; 4]; 14] =
     [b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"mmp4", b"MSNV", b"f4v "];
 
-/// The image or video type of a file from its first bytes (at least [`SNIFF_LEN`] when the file
-/// is that long); `None` for anything else (HTML, SVG, script, PDF, audio, unknown).
+/// ISO base media brands of audio-only MP4 (M4A, audio books).
+const M4A_BRANDS: [&[u8; 4]; 2] = [b"M4A ", b"M4B "];
+
+/// The image, video or audio type of a file from its first bytes (at least [`SNIFF_LEN`] when
+/// the file is that long); `None` for anything else (HTML, SVG, script, PDF, unknown).
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Some("image/png");
@@ -35,6 +49,12 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
     }
     if head.starts_with(b"\x1a\x45\xdf\xa3") && head.windows(4).any(|w| w == b"webm") {
         return Some("video/webm");
+    }
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+        return Some("audio/wav");
+    }
+    if is_mp3(head) {
+        return Some("audio/mpeg");
     }
     match head.get(4..8) {
         Some(b"ftyp") => iso_media(head),
@@ -53,6 +73,8 @@ fn iso_media(head: &[u8]) -> Option<&'static str> {
     let brands: Vec<&[u8]> = std::iter::once(major).chain(head.get(16..end).unwrap_or_default().chunks_exact(4)).collect();
     if brands.iter().any(|b| *b == b"avif" || *b == b"avis") {
         Some("image/avif")
+    } else if M4A_BRANDS.iter().any(|m| m.as_slice() == major) {
+        Some("audio/mp4")
     } else if major == b"qt  " {
         Some("video/quicktime")
     } else if brands.iter().any(|b| MP4_BRANDS.iter().any(|m| m.as_slice() == *b)) {
@@ -62,10 +84,34 @@ fn iso_media(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// An MP3 file: an ID3v2 tag, or an MPEG audio frame header (sync, layer III, a valid bitrate
+/// and sample rate) at the very start.
+fn is_mp3(head: &[u8]) -> bool {
+    if head.starts_with(b"ID3") {
+        return true;
+    }
+    match head.get(0..3) {
+        Some(&[0xFF, b1, b2]) => {
+            b1 & 0xE0 == 0xE0 && (b1 >> 1) & 0b11 == 0b01 && (b2 >> 4) != 0 && (b2 >> 4) != 0xF && (b2 >> 2) & 0b11 != 0b11
+        }
+        _ => false,
+    }
+}
+
+/// What a file input for a reference of `media` offers to pick (its `accept` attribute); the
+/// server decides from the bytes either way.
+pub fn upload_accept(media: super::catalog::InputMedia) -> &'static str {
+    match media {
+        super::catalog::InputMedia::Image => "image/png,image/jpeg,image/webp",
+        super::catalog::InputMedia::Video => "video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm",
+        super::catalog::InputMedia::Audio => "audio/wav,audio/x-wav,audio/mpeg,audio/mp4,.wav,.mp3,.m4a",
+    }
+}
+
 /// How our origin serves a stored file of a recorded type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serving {
-    /// An image or video: shown in the page, or saved when the person asks.
+    /// An image, video or audio file: shown (played) in the page, or saved when the person asks.
     Inline(&'static str),
     /// Anything else: always saved as a file, never rendered from our origin.
     Attachment(&'static str),
@@ -124,23 +170,34 @@ mod tests {
             b"alert(document.cookie)",
             b"%PDF-1.7\n",
             b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska",
-            b"RIFF\x24\0\0\0WAVEfmt ",
-            b"ID3\x04\0\0\0\0\0\0",
             b"",
             b"\x89PN",
         ] {
             assert_eq!(sniff(head), None, "{:?}", String::from_utf8_lossy(head));
         }
         assert_eq!(sniff(&ftyp(b"heic", &[b"mif1", b"heic"])), None, "HEIF is not an image we serve");
-        assert_eq!(sniff(&ftyp(b"M4A ", &[b"M4A ", b"mp42"])), Some("video/mp4"), "an MP4 container plays as video");
+        assert_eq!(sniff(&ftyp(b"mp42", &[b"M4A "])), Some("video/mp4"), "an MP4 container plays as video");
     }
 
     #[test]
-    fn only_images_and_videos_are_served_inline() {
+    fn audio_is_told_by_its_bytes() {
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WAVEfmt "), Some("audio/wav"));
+        assert_eq!(sniff(b"ID3\x04\0\0\0\0\0\0"), Some("audio/mpeg"));
+        assert_eq!(sniff(&[0xFF, 0xFB, 0x90, 0x64, 0, 0]), Some("audio/mpeg"), "a bare MPEG-1 layer III frame");
+        assert_eq!(sniff(&ftyp(b"M4A ", &[b"M4A ", b"mp42", b"isom"])), Some("audio/mp4"));
+        assert_eq!(sniff(&[0xFF, 0xFB, 0xF0, 0x64]), None, "a bitrate index of 15 is not a frame");
+        assert_eq!(sniff(&[0xFF, 0xF1, 0x50, 0x80]), None, "ADTS (layer 0) is not MP3");
+    }
+
+    #[test]
+    fn only_images_videos_and_audio_are_served_inline() {
         assert_eq!(serving("image/png"), Serving::Inline("image/png"));
         assert_eq!(serving("Video/MP4; codecs=avc1"), Serving::Inline("video/mp4"));
+        assert_eq!(serving("audio/mpeg"), Serving::Inline("audio/mpeg"));
         assert_eq!(serving("application/zip"), Serving::Attachment("application/zip"));
-        for other in ["text/html", "image/svg+xml", "application/javascript", "application/pdf", "text/plain", "", OPAQUE] {
+        for other in
+            ["text/html", "image/svg+xml", "audio/x-unknown", "application/javascript", "application/pdf", "text/plain", "", OPAQUE]
+        {
             assert_eq!(serving(other), Serving::Attachment(OPAQUE), "{other}");
         }
     }

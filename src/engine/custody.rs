@@ -2,7 +2,8 @@
 //! renamed) before the generation may succeed, its type decided from its first bytes (what
 //! the provider claims is never trusted: see [`crate::domain::media_type`]), then add posters (see [`super::posters`]: the
 //! provider's own thumbnail of a video where it gives one, fetched here through the same
-//! connection before the upstream copy is deleted); read stored media back for providers.
+//! connection before the upstream copy is deleted); whether a video has sound is read from its
+//! boxes as they pass (see [`crate::vault::av::scan`]); read stored media back for providers.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,7 @@ use crate::domain::ids::AssetId;
 use crate::domain::media_type;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
+use crate::vault::av::scan::SoundScan;
 
 /// How long one output may take to arrive.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
@@ -43,11 +45,11 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
     let mut stored: Vec<Asset> = Vec::new();
     for output in &g.pending_outputs {
         let id = AssetId::generate();
-        let head = Arc::new(Mutex::new(Vec::with_capacity(media_type::SNIFF_LEN)));
+        let seen = Arc::new(Mutex::new(Seen::default()));
         let result = async {
             let stream = open_output(connection, handle, output, cap).await?;
-            let seen = head.clone();
-            let body = stream.map_err(|e| e.to_string()).inspect_ok(move |chunk| keep_head(&seen, chunk));
+            let seen = seen.clone();
+            let body = stream.map_err(|e| e.to_string()).inspect_ok(move |chunk| watch(&seen, chunk));
             let name = id.to_string();
             let ingest = engine.parts.media.ingest(&name, &recipient, Box::pin(body), cap);
             tokio::time::timeout(FETCH_TIMEOUT, ingest)
@@ -61,7 +63,7 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
                 id,
                 owner: g.owner,
                 kind: AssetKind::Output,
-                content_type: stored_type(&head, output.content_type.as_deref()),
+                content_type: stored_type(&seen, output.content_type.as_deref()),
                 bytes: ingested.bytes,
                 sha256: ingested.sha256,
                 width: None,
@@ -69,6 +71,7 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
                 generation: Some(g.id),
                 created_at: Timestamp::now(),
                 poster: None,
+                has_sound: has_sound(&seen),
             }),
             Err(reason) => {
                 for asset in &stored {
@@ -107,24 +110,44 @@ async fn open_output(
     }
 }
 
-/// Keeps the first [`media_type::SNIFF_LEN`] bytes of an output as they stream past.
-fn keep_head(head: &Mutex<Vec<u8>>, chunk: &Bytes) {
-    let mut head = head.lock().unwrap_or_else(|p| p.into_inner());
-    let wanted = media_type::SNIFF_LEN.saturating_sub(head.len()).min(chunk.len());
-    head.extend_from_slice(&chunk[..wanted]);
+/// What custody learns of an output as it streams past.
+#[derive(Default)]
+struct Seen {
+    /// The first [`media_type::SNIFF_LEN`] bytes.
+    head: Vec<u8>,
+    /// Whether a movie has a sound track.
+    sound: SoundScan,
+}
+
+/// Keeps the first bytes of an output and looks for a sound track in them all.
+fn watch(seen: &Mutex<Seen>, chunk: &Bytes) {
+    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    let wanted = media_type::SNIFF_LEN.saturating_sub(seen.head.len()).min(chunk.len());
+    seen.head.extend_from_slice(&chunk[..wanted]);
+    seen.sound.feed(chunk);
+}
+
+/// Whether a stored output plays sound: an audio file, or a movie with a sound track.
+fn has_sound(seen: &Mutex<Seen>) -> bool {
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    match media_type::sniff(&seen.head) {
+        Some("video/mp4" | "video/quicktime" | "video/webm") => seen.sound.has_sound(),
+        Some(found) => found.starts_with("audio/"),
+        None => false,
+    }
 }
 
 /// The type an output is stored as: what its first bytes say, else [`media_type::OPAQUE`].
-fn stored_type(head: &Mutex<Vec<u8>>, claimed: Option<&str>) -> String {
-    let head = head.lock().unwrap_or_else(|p| p.into_inner());
-    let found = media_type::sniff(&head).unwrap_or(media_type::OPAQUE);
+fn stored_type(seen: &Mutex<Seen>, claimed: Option<&str>) -> String {
+    let head = &seen.lock().unwrap_or_else(|p| p.into_inner()).head;
+    let found = media_type::sniff(head).unwrap_or(media_type::OPAQUE);
     if claimed.is_some_and(|c| !c.eq_ignore_ascii_case(found)) {
         tracing::info!(claimed, stored = found, "the provider's content type differs from the output's bytes; the bytes decide");
     }
     found.to_string()
 }
 
-/// Reads a stored file whole (reference images, a few MiB at most).
+/// Reads a stored file whole (references: an image, audio or a short video).
 pub async fn read_all(engine: &Engine, asset: &Asset) -> Result<Bytes, String> {
     crate::vault::read_whole(&engine.parts.media, &engine.parts.keyring, &engine.parts.store, asset).await
 }

@@ -14,7 +14,7 @@ use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
 use crate::lifecycle::{Change, LifecycleError};
 use crate::providers::registry::Connection;
-use crate::providers::{ProviderError, ProviderJob, ReferenceImage, UpstreamStatus};
+use crate::providers::{ProviderError, ProviderJob, ReferenceFile, UpstreamStatus};
 use crate::store;
 
 /// How the drive loop ended early.
@@ -298,12 +298,12 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
         let upload = r.upload;
         let asset = engine.parts.store.read(move |tx| store::assets::get(tx, upload)).await.ok().flatten();
         let Some(asset) = asset else {
-            return Err(Reason::new("reference_missing", "A reference image of this generation was deleted."));
+            return Err(Reason::new("reference_missing", "A reference file of this generation was deleted."));
         };
         let bytes = custody::read_all(engine, &asset)
             .await
-            .map_err(|e| Reason::new("reference_missing", format!("A reference image could not be read: {e}")))?;
-        references.push(ReferenceImage { role: r.role, content_type: asset.content_type.clone(), bytes });
+            .map_err(|e| Reason::new("reference_missing", format!("A reference file could not be read: {e}")))?;
+        references.push(ReferenceFile { role: r.role, content_type: asset.content_type.clone(), bytes });
     }
     let registry = engine.parts.registry.current();
     let spec = registry.model(&g.model);

@@ -78,6 +78,7 @@ pub async fn attach(engine: &Engine, recipient: &age::x25519::Recipient, upstrea
                     generation: output.generation,
                     created_at: Timestamp::now(),
                     poster: None,
+                    has_sound: false,
                 });
             }
             Err(e) => tracing::warn!(error = %e, "storing a poster failed; the output has none"),

@@ -66,7 +66,7 @@ impl ComfyUi {
     }
 
     /// Uploads a reference image into ComfyUI's input folder; the name a LoadImage node takes.
-    async fn upload(&self, job: &ProviderJob, image: &super::ReferenceImage) -> Result<String, ProviderError> {
+    async fn upload(&self, job: &ProviderJob, image: &super::ReferenceFile) -> Result<String, ProviderError> {
         let extension = match image.content_type.as_str() {
             "image/jpeg" => "jpg",
             "image/webp" => "webp",

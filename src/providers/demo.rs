@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::demo_media::{render_mp4, render_png};
+use super::demo_media::{render_mp4, render_mp4_with_sound, render_png};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus};
 use crate::domain::catalog::{MediaKind, ParamValue, demo_size};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -53,6 +53,12 @@ fn int(job: &ProviderJob, name: &str, default: i64) -> i64 {
     }
 }
 
+/// Whether the job asks for sound (an `audio` parameter of "on"): the video then gets a
+/// silent sound track.
+fn sound_on(job: &ProviderJob) -> bool {
+    matches!(job.params.get("audio"), Some(ParamValue::Text(on)) if on == "on")
+}
+
 #[async_trait]
 impl Provider for Demo {
     fn idempotent_submit(&self) -> bool {
@@ -83,6 +89,7 @@ impl Provider for Demo {
             ("height".to_string(), height.to_string()),
             ("seconds".to_string(), int(job, "duration", 3).to_string()),
             ("count".to_string(), job.output_count.to_string()),
+            ("audio".to_string(), sound_on(job).to_string()),
         ]);
         let handle = UpstreamHandle { id: format!("demo-{}", job.generation), data };
         let status = self.status(&handle);
@@ -106,8 +113,11 @@ impl Provider for Demo {
         let height: u32 = get("height").parse().unwrap_or(512);
         let seconds: u32 = get("seconds").parse().unwrap_or(3);
         let video = get("kind") == MediaKind::Video.as_str();
+        let sound = get("audio") == "true";
         let bytes = tokio::task::spawn_blocking(move || {
-            if video {
+            if video && sound {
+                render_mp4_with_sound(&prompt, seed.wrapping_add(index), width, height, seconds, FPS)
+            } else if video {
                 render_mp4(&prompt, seed.wrapping_add(index), width, height, seconds, FPS)
             } else {
                 render_png(&prompt, seed.wrapping_add(index), width, height)

@@ -1,6 +1,6 @@
 //! Offline demo renderer: deterministic PNG images and H.264 MP4 clips drawn from a prompt and seed.
 
-use muxide::api::{MuxerBuilder, VideoCodec};
+use muxide::api::{AudioCodec, MuxerBuilder, VideoCodec};
 use openh264::encoder::{Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Profile, RateControlMode, VuiConfig};
 use openh264::formats::YUVSource;
 use openh264::{OpenH264API, Timestamp};
@@ -18,6 +18,10 @@ const SECONDS_RANGE: RangeInclusive<u32> = 1..=20;
 const FPS_RANGE: RangeInclusive<u32> = 1..=60;
 /// Ticks per second of muxide's video media timescale.
 const MEDIA_TICKS: u64 = 90_000;
+/// One 20 ms Opus packet of silence (CELT, full band, mono), as WebRTC sends when muted.
+const OPUS_SILENCE: [u8; 3] = [0xF8, 0xFF, 0xFE];
+/// Opus packets per second of [`OPUS_SILENCE`].
+const OPUS_PACKETS_PER_SECOND: u32 = 50;
 
 /// Why a demo render failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,16 +42,34 @@ pub fn render_png(prompt: &str, seed: u64, width: u32, height: u32) -> Result<Ve
 
 /// An H.264 (Constrained Baseline) MP4 of `seconds` at `fps`, moov before mdat, one IDR per second.
 pub fn render_mp4(prompt: &str, seed: u64, width: u32, height: u32, seconds: u32, fps: u32) -> Result<Vec<u8>, DemoMediaError> {
+    render_clip(prompt, seed, (width, height), seconds, fps, false)
+}
+
+/// [`render_mp4`] with a sound track (silent Opus), as a video model makes when its `audio`
+/// parameter is on.
+pub fn render_mp4_with_sound(prompt: &str, seed: u64, width: u32, height: u32, seconds: u32, fps: u32) -> Result<Vec<u8>, DemoMediaError> {
+    render_clip(prompt, seed, (width, height), seconds, fps, true)
+}
+
+fn render_clip(
+    prompt: &str,
+    seed: u64,
+    (width, height): (u32, u32),
+    seconds: u32,
+    fps: u32,
+    sound: bool,
+) -> Result<Vec<u8>, DemoMediaError> {
     check_video(width, height)?;
     check_range("seconds", seconds, SECONDS_RANGE)?;
     check_range("fps", fps, FPS_RANGE)?;
     let scene = Scene::new(prompt, seed, width, height);
     let mut encoder = h264_encoder(fps)?;
-    let mut muxer = MuxerBuilder::new(Vec::new())
-        .video(VideoCodec::H264, width, height, f64::from(fps))
-        .with_fast_start(true)
-        .build()
-        .map_err(encode_error)?;
+    let mut builder = MuxerBuilder::new(Vec::new()).video(VideoCodec::H264, width, height, f64::from(fps)).with_fast_start(true);
+    if sound {
+        builder = builder.audio(AudioCodec::Opus, 48_000, 1);
+    }
+    let mut muxer = builder.build().map_err(encode_error)?;
+    let mut packets = 0u32;
     let mut annex_b = Vec::new();
     for index in 0..seconds * fps {
         let millis = u64::from(index) * 1000 / u64::from(fps);
@@ -57,6 +79,13 @@ pub fn render_mp4(prompt: &str, seed: u64, width: u32, height: u32, seconds: u32
         annex_b.clear();
         stream.write_vec(&mut annex_b);
         muxer.write_video(pts_seconds(index, fps), &annex_b, keyframe).map_err(encode_error)?;
+        // the silence that plays until the next frame
+        let until = u64::from(index + 1) * u64::from(OPUS_PACKETS_PER_SECOND) / u64::from(fps);
+        while sound && u64::from(packets) < until {
+            let pts = f64::from(packets) / f64::from(OPUS_PACKETS_PER_SECOND);
+            muxer.write_audio(pts, &OPUS_SILENCE).map_err(encode_error)?;
+            packets += 1;
+        }
     }
     muxer.finish_in_place().map_err(encode_error)?;
     Ok(muxer.into_writer())
@@ -236,6 +265,16 @@ mod tests {
         let mvhd = find(&a, b"mvhd");
         assert_eq!(be32(&a, mvhd + 20), 2 * be32(&a, mvhd + 16), "duration = 2 s");
         assert_eq!(be32(&a, find(&a, b"stss") + 8), 2, "one IDR per second");
+    }
+
+    #[test]
+    fn a_clip_with_sound_has_a_sound_track_and_one_without_has_none() {
+        // a sound track's handler is `soun`
+        let has_sound = |mp4: &[u8]| mp4.windows(4).any(|w| w == b"soun");
+        let with = render_mp4_with_sound(PROMPT, 7, 64, 64, 2, 12).unwrap();
+        assert!(has_sound(&with));
+        assert!(find(&with, b"Opus") > 0, "an Opus sample entry");
+        assert!(!has_sound(&render_mp4(PROMPT, 7, 64, 64, 2, 12).unwrap()));
     }
 
     #[test]

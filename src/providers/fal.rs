@@ -17,7 +17,7 @@ use sha2::Digest;
 use super::http::{OutboundClient, OutboundError};
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::replicate::{content_type_of, data_output};
-use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, wire};
+use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -202,7 +202,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
     ErrorReport { code, message: error.as_ref().and_then(|e| text_of(&e.detail)), wait: None }
 }
 
-fn data_uri(image: &ReferenceImage) -> String {
+fn data_uri(image: &ReferenceFile) -> String {
     format!("data:{};base64,{}", image.content_type, base64::engine::general_purpose::STANDARD.encode(&image.bytes))
 }
 

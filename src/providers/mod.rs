@@ -43,9 +43,9 @@ use crate::domain::ids::GenerationId;
 /// An output's bytes as they arrive from upstream.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, ProviderError>> + Send>>;
 
-/// A reference image as sent upstream (already stripped of metadata).
+/// A reference file (image, video or audio) as sent upstream, already stripped of metadata.
 #[derive(Debug, Clone)]
-pub struct ReferenceImage {
+pub struct ReferenceFile {
     pub role: ReferenceRole,
     pub content_type: String,
     pub bytes: Bytes,
@@ -64,7 +64,7 @@ pub struct ProviderJob {
     pub prompt: String,
     pub negative_prompt: Option<String>,
     pub params: Params,
-    pub references: Vec<ReferenceImage>,
+    pub references: Vec<ReferenceFile>,
     pub output_count: usize,
     /// Where the provider may call back when the job changes (`/hooks/{connection}/{secret}`),
     /// when this instance has a public URL; adapters whose API takes a webhook send it.

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
-use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, inline, usage, wire};
+use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, inline, usage, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -196,7 +196,7 @@ fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
 }
 
 /// A `data:` URI of a reference image.
-fn data_uri(image: &ReferenceImage) -> String {
+fn data_uri(image: &ReferenceFile) -> String {
     format!("data:{};base64,{}", image.content_type, base64::engine::general_purpose::STANDARD.encode(&image.bytes))
 }
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
-use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceImage, Submitted, UpstreamStatus, wire};
+use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
@@ -141,7 +141,7 @@ impl Runway {
 }
 
 /// An image as a `data:` URI (Runway takes them up to 5 MB).
-fn data_uri(image: &ReferenceImage) -> String {
+fn data_uri(image: &ReferenceFile) -> String {
     format!("data:{};base64,{}", image.content_type, base64::engine::general_purpose::STANDARD.encode(&image.bytes))
 }
 

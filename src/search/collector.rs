@@ -23,10 +23,13 @@ pub struct Facets {
     pub state: BTreeMap<String, u64>,
     /// By owner id; filled for admins only.
     pub user: BTreeMap<String, u64>,
+    /// How many have an output with sound.
+    pub with_sound: u64,
 }
 
 impl Facets {
     fn add(&mut self, other: Facets) {
+        self.with_sound += other.with_sound;
         for (mine, theirs) in [
             (&mut self.model, other.model),
             (&mut self.provider, other.provider),
@@ -91,6 +94,7 @@ pub struct Plan {
     pub(super) from: i64,
     pub(super) to: i64,
     kept: Option<bool>,
+    sound: Option<bool>,
     models: HashSet<String>,
     providers: HashSet<String>,
     kinds: HashSet<String>,
@@ -110,6 +114,7 @@ impl Plan {
             from: f.from.map_or(i64::MIN, |t| t.millis()),
             to: f.to.map_or(i64::MAX, |t| t.millis()),
             kept: f.kept,
+            sound: f.sound,
             models: f.models.iter().cloned().collect(),
             providers: f.providers.iter().cloned().collect(),
             kinds: f.kinds.iter().map(|k| k.as_str().to_string()).collect(),
@@ -134,6 +139,7 @@ impl Plan {
                 let Some(key) = key else { return false };
                 (key.shared || Some(at[OWNER]) == mine)
                     && self.kept.is_none_or(|k| k == key.kept)
+                    && self.sound.is_none_or(|s| s == key.sound)
                     && allowed.iter().all(|(facet, ok)| ok.get(usize::from(at[*facet])).copied().unwrap_or(false))
             })
             .collect()
@@ -362,8 +368,8 @@ mod tests {
         other: UserId,
     }
 
-    /// 60 of mine (created in threes per millisecond), 20 of another's of which 5 shared, and
-    /// 4 deleted.
+    /// 60 of mine (created in threes per millisecond; every other video with sound), 20 of
+    /// another's of which 5 shared, and 4 deleted.
     fn fixture() -> Fixture {
         let (schema, fields) = Fields::schema();
         let index = tantivy::Index::create_in_ram(schema);
@@ -372,20 +378,20 @@ mod tests {
         let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         for n in 0..60 {
             let state = if n % 3 == 0 { GenState::Failed } else { GenState::Succeeded };
-            writer.add_document(fields.document(&generation(me, n, false, state, "a dog runs home"), "demo")).unwrap();
+            writer.add_document(fields.document(&generation(me, n, false, state, "a dog runs home"), "demo", n % 4 == 1)).unwrap();
             if n % 20 == 0 {
                 writer.commit().unwrap(); // several segments
             }
         }
         for n in 0..20 {
             let g = generation(other, n, n < 5, GenState::Succeeded, "the cat sleeps");
-            writer.add_document(fields.document(&g, "demo")).unwrap();
+            writer.add_document(fields.document(&g, "demo", false)).unwrap();
         }
         writer.commit().unwrap();
         // deleted documents count nowhere
         let gone: Vec<Generation> = (0..4).map(|n| generation(me, n * 7, n % 2 == 0, GenState::Succeeded, "a dog and a cat")).collect();
         for g in &gone {
-            writer.add_document(fields.document(g, "demo")).unwrap();
+            writer.add_document(fields.document(g, "demo", true)).unwrap();
         }
         writer.commit().unwrap();
         for g in &gone {
@@ -450,6 +456,18 @@ mod tests {
         assert_eq!(found.total, expected);
         assert_eq!(found.facets.kind.keys().collect::<Vec<_>>(), ["video"]);
         assert_eq!(found.facets.state.keys().collect::<Vec<_>>(), ["succeeded"]);
+    }
+
+    #[test]
+    fn the_sound_filter_and_its_count() {
+        let f = fixture();
+        let me = Viewer { user: f.me, admin: false };
+        assert_eq!(run(&f, me, &SearchRequest::default()).facets.with_sound, 15);
+        let only = |sound| SearchRequest { filters: Filters { sound: Some(sound), ..Default::default() }, ..Default::default() };
+        let with = run(&f, me, &only(true));
+        assert_eq!((with.total, with.facets.with_sound), (15, 15));
+        assert_eq!(with.facets.kind.keys().collect::<Vec<_>>(), ["video"]);
+        assert_eq!(run(&f, me, &only(false)).total, 50);
     }
 
     #[test]

@@ -130,15 +130,23 @@ impl Indexer {
                 ids.sort_unstable();
                 ids.dedup();
                 let found = store::generations::get_many(tx, &ids)?;
-                let generations: Vec<(GenerationId, Option<Generation>)> = ids.into_iter().zip(found).collect();
+                // each with whether its outputs have sound
+                let mut generations: Vec<(GenerationId, Option<(Generation, bool)>)> = Vec::with_capacity(ids.len());
+                for (id, g) in ids.into_iter().zip(found) {
+                    let sound = match &g {
+                        Some(g) => super::has_sound(tx, g)?,
+                        None => false,
+                    };
+                    generations.push((id, g.map(|g| (g, sound))));
+                }
                 Ok::<_, SearchError>((rows, generations))
             })?;
             let Some(&(last, _)) = rows.last() else { break };
             let (live, writer) = self.live.as_ref().ok_or(SearchError::Unavailable(Status::Opening))?;
             for (id, g) in &generations {
                 writer.delete_term(live.fields.id_term(*id));
-                if let Some(g) = g.as_ref().filter(|g| g.deleted_at.is_none()) {
-                    writer.add_document(live.fields.document(g, &(self.provider)(g)))?;
+                if let Some((g, sound)) = g.as_ref().filter(|(g, _)| g.deleted_at.is_none()) {
+                    writer.add_document(live.fields.document(g, &(self.provider)(g), *sound))?;
                 }
             }
             self.applied = last;

@@ -36,6 +36,20 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 /// The provider (connection kind) of a generation, as the index files it.
 pub type ProviderOf = dyn Fn(&Generation) -> String + Send + Sync;
 
+/// Whether a generation has an output with sound (a video with a sound track), as the
+/// "with sound" filter sees it; images never have.
+pub fn has_sound(tx: &impl crate::store::Tx, g: &Generation) -> Result<bool, StoreError> {
+    if g.kind == crate::domain::catalog::MediaKind::Image {
+        return Ok(false);
+    }
+    for id in &g.outputs {
+        if crate::store::assets::get(tx, *id)?.is_some_and(|a| a.has_sound) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// What can go wrong in search.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {

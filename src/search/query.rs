@@ -79,6 +79,8 @@ pub struct Filters {
     /// Created at or before.
     pub to: Option<Timestamp>,
     pub kept: Option<bool>,
+    /// Only generations with an output with sound (`true`) or without (`false`).
+    pub sound: Option<bool>,
 }
 
 /// One search: `q`, filters, order, where the previous page ended, and the page size.

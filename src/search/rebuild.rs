@@ -64,7 +64,7 @@ pub fn rebuild(paths: &Paths, store: &Store, provider: &ProviderOf, report: &mut
         report(Progress { done, total, elapsed: started.elapsed() });
         store::generations::each(tx, |g| {
             if g.deleted_at.is_none() {
-                writer.add_document(fields.document(&g, &provider(&g)))?;
+                writer.add_document(fields.document(&g, &provider(&g), super::has_sound(tx, &g)?))?;
             }
             done += 1;
             if done.is_multiple_of(PROGRESS_EVERY) {

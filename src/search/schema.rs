@@ -102,8 +102,9 @@ impl Fields {
         Term::from_field_text(self.id, &id.to_string())
     }
 
-    /// The document of a generation, whose provider (connection kind) is `provider`.
-    pub fn document(&self, g: &Generation, provider: &str) -> TantivyDocument {
+    /// The document of a generation, whose provider (connection kind) is `provider` and whose
+    /// outputs have sound or not (see [`super::has_sound`]).
+    pub fn document(&self, g: &Generation, provider: &str, sound: bool) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         let key = g.id.to_key();
         doc.add_text(self.id, g.id.to_string());
@@ -130,6 +131,7 @@ impl Fields {
             provider,
             kind: g.kind.as_str(),
             state: g.state.as_str(),
+            sound,
         };
         doc.add_text(self.facet_key, facet_key.encode());
         doc
@@ -146,12 +148,15 @@ pub struct FacetKey<'a> {
     pub provider: &'a str,
     pub kind: &'a str,
     pub state: &'a str,
+    /// An output has sound (keys written before this was indexed read as without).
+    pub sound: bool,
 }
 
 impl<'a> FacetKey<'a> {
     pub fn encode(&self) -> String {
         let flag = |b: bool| if b { "1" } else { "0" };
-        [self.owner, flag(self.shared), flag(self.kept), self.model, self.provider, self.kind, self.state].join(&SEP.to_string())
+        [self.owner, flag(self.shared), flag(self.kept), self.model, self.provider, self.kind, self.state, flag(self.sound)]
+            .join(&SEP.to_string())
     }
 
     /// The inverse of [`FacetKey::encode`]; `None` for a value written by something else.
@@ -166,6 +171,11 @@ impl<'a> FacetKey<'a> {
             provider: next()?,
             kind: next()?,
             state: next()?,
+            sound: false,
+        };
+        let key = match next() {
+            None => key,
+            Some(sound) => FacetKey { sound: sound == "1", ..key },
         };
         next().is_none().then_some(key)
     }
@@ -212,9 +222,19 @@ mod tests {
 
     #[test]
     fn the_facet_key_round_trips_and_refuses_strangers() {
-        let key =
-            FacetKey { owner: "01J", shared: true, kept: false, model: "demo-video", provider: "demo", kind: "video", state: "succeeded" };
-        assert_eq!(FacetKey::decode(&key.encode()), Some(key));
+        let key = FacetKey {
+            owner: "01J",
+            shared: true,
+            kept: false,
+            model: "demo-video",
+            provider: "demo",
+            kind: "video",
+            state: "succeeded",
+            sound: true,
+        };
+        assert_eq!(FacetKey::decode(&key.encode()), Some(key.clone()));
+        let before_sound = key.encode().rsplit_once('\u{1f}').unwrap().0.to_string();
+        assert_eq!(FacetKey::decode(&before_sound), Some(FacetKey { sound: false, ..key }), "older keys read as without sound");
         assert_eq!(FacetKey::decode("a\u{1f}b"), None);
     }
 

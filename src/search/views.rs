@@ -24,6 +24,7 @@ pub const OWNER: usize = 4;
 pub struct KeyFlags {
     pub shared: bool,
     pub kept: bool,
+    pub sound: bool,
 }
 
 /// One segment's reusable parts.
@@ -61,7 +62,7 @@ impl SegmentView {
                 value_of.push([u16::MAX; 5]);
                 continue;
             };
-            flags.push(Some(KeyFlags { shared: key.shared, kept: key.kept }));
+            flags.push(Some(KeyFlags { shared: key.shared, kept: key.kept, sound: key.sound }));
             let mut at = [0u16; 5];
             for (i, value) in [key.model, key.provider, key.kind, key.state, key.owner].into_iter().enumerate() {
                 let known = &mut values[i];
@@ -95,6 +96,9 @@ impl SegmentView {
         for (ord, n) in counts.filter(|&(_, n)| n > 0) {
             let Some(at) = self.value_of.get(ord) else { continue };
             total += n;
+            if self.keys.get(ord).copied().flatten().is_some_and(|k| k.sound) {
+                facets.with_sound += n;
+            }
             for (i, &index) in at.iter().enumerate() {
                 if let Some(c) = per_value[i].get_mut(usize::from(index)) {
                     *c += n;

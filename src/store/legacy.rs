@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use super::codec::{Stored, upgrade_from};
-use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::auth::{ApiToken, TokenLimits};
 use crate::domain::catalog::{MediaKind, Params};
 use crate::domain::generation::{GenState, Generation, OutputRef, Reason, Reference, UpstreamHandle};
 use crate::domain::ids::{AssetId, GenerationId, TokenId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Email, Role, User};
+
+mod asset;
 
 impl Stored for User {
     const TYPE_NAME: &'static str = "reelvault::User@2";
@@ -66,13 +67,6 @@ impl From<ApiTokenV1> for ApiToken {
             prefix: v.prefix,
             limits: TokenLimits::default(),
         }
-    }
-}
-
-impl Stored for Asset {
-    const TYPE_NAME: &'static str = "reelvault::Asset@2";
-    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
-        (name == "reelvault::Asset@1").then(|| upgrade_from::<AssetV1, Asset>(name, payload))
     }
 }
 
@@ -329,39 +323,6 @@ impl From<GenerationV3> for Generation {
     }
 }
 
-/// `reelvault::Asset@1`.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct AssetV1 {
-    id: AssetId,
-    owner: UserId,
-    kind: AssetKind,
-    content_type: String,
-    bytes: u64,
-    sha256: String,
-    width: Option<u32>,
-    height: Option<u32>,
-    generation: Option<GenerationId>,
-    created_at: Timestamp,
-}
-
-impl From<AssetV1> for Asset {
-    fn from(v: AssetV1) -> Asset {
-        Asset {
-            id: v.id,
-            owner: v.owner,
-            kind: v.kind,
-            content_type: v.content_type,
-            bytes: v.bytes,
-            sha256: v.sha256,
-            width: v.width,
-            height: v.height,
-            generation: v.generation,
-            created_at: v.created_at,
-            poster: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -370,7 +331,7 @@ mod tests {
     use crate::store::codec;
 
     /// A record as an earlier build wrote it: the old name, then postcard.
-    fn written_as<T: Serialize>(name: &str, value: &T) -> Vec<u8> {
+    pub(super) fn written_as<T: Serialize>(name: &str, value: &T) -> Vec<u8> {
         let mut out = vec![name.len() as u8];
         out.extend_from_slice(name.as_bytes());
         out.extend(postcard::to_stdvec(value).unwrap());
@@ -469,21 +430,7 @@ mod tests {
     }
 
     #[test]
-    fn assets_and_users_of_the_first_layout_read() {
-        let asset = AssetV1 {
-            id: AssetId::generate(),
-            owner: UserId::generate(),
-            kind: AssetKind::Output,
-            content_type: "image/png".into(),
-            bytes: 10,
-            sha256: "ab".into(),
-            width: Some(1),
-            height: Some(1),
-            generation: None,
-            created_at: Timestamp::now(),
-        };
-        let a: Asset = codec::decode(&written_as("reelvault::Asset@1", &asset)).unwrap();
-        assert_eq!((a.id, a.bytes, a.poster), (asset.id, 10, None));
+    fn users_of_the_first_layout_read() {
         let user = UserV1 {
             id: UserId::generate(),
             email: Email::parse("a@example.com").unwrap(),

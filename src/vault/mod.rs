@@ -1,7 +1,8 @@
 //! Keys and encrypted media: the instance master key, per-user keys wrapped to it, the
-//! encrypted media files, signed media URLs, and the cleaning of uploaded images.
+//! encrypted media files, signed media URLs, and the cleaning of uploaded images, audio and video.
 
 pub mod age_file;
+pub mod av;
 pub mod keyring;
 pub mod master_key;
 pub mod media;

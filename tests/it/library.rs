@@ -250,7 +250,7 @@ async fn library_video_outputs_get_an_encrypted_poster_frame_taken_by_ffmpeg() {
 }
 
 /// The app with an `openai-videos` connection to a fake OpenAI, and its admin with credits.
-async fn app_with_openai(behaviour: Behaviour) -> (TestApp, FakeOpenAi, Browser, String) {
+pub async fn app_with_openai(behaviour: Behaviour) -> (TestApp, FakeOpenAi, Browser, String) {
     let fake = FakeOpenAi::start(behaviour).await;
     let openai = ConnectionConfig {
         base_url: Some(fake.base_url.clone()),
@@ -266,7 +266,7 @@ async fn app_with_openai(behaviour: Behaviour) -> (TestApp, FakeOpenAi, Browser,
 }
 
 /// Makes a 4-second sora-2 video and waits for it to succeed; returns its id.
-async fn make_sora_video(app: &TestApp, token: &str, prompt: &str) -> String {
+pub async fn make_sora_video(app: &TestApp, token: &str, prompt: &str) -> String {
     let body = serde_json::json!({"model": "sora-2", "prompt": prompt, "params": {"duration": 4}});
     let created = generate(&app.url, token, body).await;
     assert_eq!(created.status, 201, "{}", created.body);

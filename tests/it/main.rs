@@ -50,6 +50,7 @@ mod search_index;
 mod sessions;
 mod setup;
 mod sign_in;
+mod sound;
 mod systemd;
 mod tokens;
 mod typed_edge;

@@ -147,7 +147,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
     // a token at its limit is refused before any reference file is read or stored
     let slot = caller.job_slot(&state).await?;
     let request = if is_multipart(&req) {
-        let form = multipart::Reader::new(Multipart::new(req.headers(), payload), CREATE_FORM, state.config.limits.upload_max);
+        let form = multipart::Reader::new(Multipart::new(req.headers(), payload), CREATE_FORM, state.config.limits.largest_upload());
         from_form(&state, &caller.user, form).await?
     } else {
         let body = match web::Json::<CreateBody>::from_request(&req, &mut payload).await {
@@ -260,24 +260,25 @@ pub struct UploadView {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
-    /// A PNG, JPEG or WebP image up to `limits.upload_max`.
+    /// A PNG, JPEG or WebP image up to `limits.upload_max`, a WAV, MP3 or M4A audio file or an MP4,
+    /// MOV or WebM video within `limits.audio_*` / `limits.video_*`.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }
 
-/// Stores a reference image, re-encoded without metadata.
+/// Stores a reference file without its metadata (images re-encoded, audio and video stripped).
 #[utoipa::path(post, operation_id = "generations_upload", path = "/api/v1/uploads", tag = "uploads",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadView),
         (status = 403, description = "The account is frozen (`account.frozen`)", body = ErrorBody),
-        (status = 422, description = "Not a PNG, JPEG or WebP image, or too many pixels (`invalid_input`)", body = ErrorBody),
+        (status = 422, description = "Not a supported image, audio or video file, too many pixels, too large or too long (`invalid_input`)", body = ErrorBody),
     ))]
 pub async fn upload(req: HttpRequest, caller: ApiCaller, payload: Multipart) -> ApiResult {
     let state = state(&req)?;
-    let parts = multipart::read(payload, UPLOAD_FORM, state.config.limits.upload_max).await?;
+    let parts = multipart::read(payload, UPLOAD_FORM, state.config.limits.largest_upload()).await?;
     let Some(file) = parts.files.into_iter().next() else {
-        return Err(AppError::bad_request("Send the image in a multipart part named `file`.").into());
+        return Err(AppError::bad_request("Send the file in a multipart part named `file`.").into());
     };
     let asset = uploads::upload(&state, &caller.user, file.bytes).await?;
     let url = state.urls().absolute(&media::signed_path(&state, &asset));

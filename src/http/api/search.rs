@@ -23,7 +23,7 @@ use crate::services::{ServiceError, identity::accounts, studio::search};
 
 /// The parameters this endpoint knows; anything else is refused (a typo would otherwise be
 /// silently ignored).
-const KNOWN: [&str; 12] = ["q", "model", "provider", "kind", "state", "from", "to", "kept", "user", "sort", "cursor", "limit"];
+const KNOWN: [&str; 13] = ["q", "model", "provider", "kind", "state", "from", "to", "kept", "sound", "user", "sort", "cursor", "limit"];
 /// The longest value of a model, provider or user parameter.
 const MAX_VALUE_CHARS: usize = 200;
 
@@ -50,6 +50,8 @@ pub struct FacetsView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<BTreeMap<String, u64>>)]
     user: Option<&'a BTreeMap<String, u64>>,
+    /// How many have an output with sound.
+    with_sound: u64,
 }
 
 /// One page of results.
@@ -96,6 +98,7 @@ pub(crate) async fn request_for(state: &AppState, user: &User, query: &str) -> R
         ("from" = Option<String>, Query, description = "A date (`2026-01-31`, from its start) or an RFC 3339 time"),
         ("to" = Option<String>, Query, description = "A date (to its end) or an RFC 3339 time"),
         ("kept" = Option<bool>, Query, description = "Only kept (`true`) or only not kept (`false`)"),
+        ("sound" = Option<bool>, Query, description = "Only generations with an output with sound (`true`) or only without (`false`)"),
         ("user" = Option<Vec<String>>, Query, description = "Admins only: user ids or emails"),
         ("sort" = Option<String>, Query, description = "`newest` (default) or `oldest`"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
@@ -138,7 +141,14 @@ fn render(state: &AppState, page: &search::SearchPage, admin: bool) -> serde_jso
 }
 
 fn facets_view(f: &Facets, admin: bool) -> FacetsView<'_> {
-    FacetsView { model: &f.model, provider: &f.provider, kind: &f.kind, state: &f.state, user: admin.then_some(&f.user) }
+    FacetsView {
+        model: &f.model,
+        provider: &f.provider,
+        kind: &f.kind,
+        state: &f.state,
+        user: admin.then_some(&f.user),
+        with_sound: f.with_sound,
+    }
 }
 
 /// The parsed parameters; `users` are ids or emails, resolved by the handler.
@@ -208,12 +218,13 @@ impl Params {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let kept = match one("kept")? {
-            None => None,
-            Some("true" | "1" | "yes") => Some(true),
-            Some("false" | "0" | "no") => Some(false),
-            Some(_) => return Err(AppError::bad_parameter("kept", "kept must be true or false.")),
+        let flag = |name: &'static str| match one(name)? {
+            None => Ok(None),
+            Some("true" | "1" | "yes") => Ok(Some(true)),
+            Some("false" | "0" | "no") => Ok(Some(false)),
+            Some(_) => Err(AppError::bad_parameter(name, format!("{name} must be true or false."))),
         };
+        let (kept, sound) = (flag("kept")?, flag("sound")?);
         let from = one("from")?.map(|t| parse_time("from", t, false)).transpose()?;
         let to = one("to")?.map(|t| parse_time("to", t, true)).transpose()?;
         if let (Some(f), Some(t)) = (from, to)
@@ -223,7 +234,8 @@ impl Params {
         }
         let text = TextQuery::parse(one("q")?.unwrap_or_default()).map_err(AppError::from)?;
         let cursor = one("cursor")?.map(|c| Cursor::parse(c, order)).transpose().map_err(AppError::from)?;
-        let filters = Filters { models: words("model")?, providers: words("provider")?, kinds, states, users: Vec::new(), from, to, kept };
+        let filters =
+            Filters { models: words("model")?, providers: words("provider")?, kinds, states, users: Vec::new(), from, to, kept, sound };
         Ok(Params { request: SearchRequest { text, filters, order, cursor, limit }, users: words("user")? })
     }
 }

@@ -15,6 +15,8 @@ pub struct OutputView {
     pub content_type: String,
     pub bytes: u64,
     pub sha256: String,
+    /// A video with a sound track, or an audio file.
+    pub has_sound: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -25,7 +27,7 @@ pub struct ReasonView<'a> {
 
 #[derive(Serialize, ToSchema)]
 pub struct ReferenceView {
-    /// `first_frame`, `last_frame` or `reference`.
+    /// `first_frame`, `last_frame`, `reference`, `reference_video`, `reference_audio` or `driving_audio`.
     #[schema(value_type = String)]
     pub role: &'static str,
     pub upload: String,
@@ -118,6 +120,7 @@ impl<'a> GenerationView<'a> {
                     content_type: a.content_type.clone(),
                     bytes: a.bytes,
                     sha256: a.sha256.clone(),
+                    has_sound: a.has_sound,
                 })
                 .collect(),
         }

@@ -61,11 +61,7 @@ impl NewPage {
     /// The file types the form's picker offers for an input of `media` (uploads check the
     /// bytes whatever the picker lets through).
     fn accept(&self, media: InputMedia) -> &'static str {
-        match media {
-            InputMedia::Image => "image/png,image/jpeg,image/webp",
-            InputMedia::Video => "video/mp4,video/webm,video/quicktime",
-            InputMedia::Audio => "audio/wav,audio/x-wav,audio/mpeg,audio/mp4,.wav,.mp3,.m4a",
-        }
+        crate::domain::media_type::upload_accept(media)
     }
 }
 
@@ -74,6 +70,8 @@ pub struct Reused {
     pub role: &'static str,
     pub upload: String,
     pub url: String,
+    /// `image`, `video` or `audio`.
+    pub shown_as: &'static str,
 }
 
 /// `user`'s own uploads among `refs` (role, upload id), with signed URLs for the form.
@@ -83,7 +81,7 @@ async fn reused(state: &AppState, user: &User, refs: Vec<(ReferenceRole, AssetId
         .into_iter()
         .filter_map(|(role, id)| {
             let a = assets.iter().find(|a| a.id == id && a.owner == user.id && a.kind == AssetKind::Upload)?;
-            Some(Reused { role: role.as_str(), upload: id.to_string(), url: media::signed_path(state, a) })
+            Some(Reused { role: role.as_str(), upload: id.to_string(), url: media::signed_path(state, a), shown_as: a.shown_as() })
         })
         .collect())
 }
@@ -248,7 +246,7 @@ const REFERENCE_FILES: [&str; 3] = ["ref_first_frame", "ref_last_frame", "ref_re
 
 pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
     let state = state(&req)?;
-    let mut form = multipart::Reader::new(payload, FORM, state.config.limits.upload_max);
+    let mut form = multipart::Reader::new(payload, FORM, state.config.limits.largest_upload());
     let mut fields = BTreeMap::new();
     // each file is cleaned and stored as it arrives; after a refused one the rest are dropped
     let mut uploaded: Result<Vec<(ReferenceRole, AssetId)>, ServiceError> = Ok(Vec::new());

@@ -28,6 +28,9 @@ pub struct OutputCard {
     pub url: String,
     pub download: String,
     pub is_video: bool,
+    pub is_audio: bool,
+    /// A video with a sound track, or an audio file.
+    pub has_sound: bool,
     pub content_type: String,
     pub size: String,
 }
@@ -41,6 +44,8 @@ fn cards(state: &AppState, outputs: &[Asset]) -> Vec<OutputCard> {
                 download: format!("{url}&download=1"),
                 url,
                 is_video: a.is_video(),
+                is_audio: a.is_audio(),
+                has_sound: a.has_sound,
                 content_type: a.content_type.clone(),
                 size: bytesize::ByteSize::b(a.bytes).display().iec().to_string(),
             }
@@ -73,8 +78,8 @@ struct ShowPage<'a> {
     duration: String,
     /// The viewer owns it (a teammate sees a shared one read-only).
     is_owner: bool,
-    /// (role label, signed URL) of each reference image.
-    references: Vec<(&'static str, String)>,
+    /// (role label, signed URL, shown as `image`, `video` or `audio`) of each reference.
+    references: Vec<(&'static str, String, &'static str)>,
     /// Whole days until retention deletes it, for its owner.
     expires_in_days: Option<i64>,
     /// The viewer is an admin (may put it on legal hold).
@@ -98,7 +103,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let references = g
         .references
         .iter()
-        .filter_map(|r| uploads.iter().find(|a| a.id == r.upload).map(|a| (r.role.label(), media::signed_path(&state, a))))
+        .filter_map(|r| uploads.iter().find(|a| a.id == r.upload).map(|a| (r.role.label(), media::signed_path(&state, a), a.shown_as())))
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let page = ShowPage {

@@ -36,6 +36,8 @@ pub struct Card {
     /// The poster or the image itself (signed); `None` shows a placeholder.
     pub thumb: Option<String>,
     pub is_video: bool,
+    /// The output plays sound.
+    pub has_sound: bool,
     /// Whole days until retention deletes it (`None`: kept, on hold, or kept forever).
     pub expires_in_days: Option<i64>,
 }
@@ -63,6 +65,10 @@ struct LibraryPage {
     to: String,
     sort: String,
     kept: String,
+    /// The "with sound" filter as given (`true`, `false` or empty).
+    sound: String,
+    /// How many of the results have sound.
+    with_sound: u64,
     groups: Vec<Group>,
     total: u64,
     cards: Vec<Card>,
@@ -120,6 +126,7 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
                 mine: g.owner == viewer.id,
                 thumb,
                 is_video: first.is_some_and(Asset::is_video),
+                has_sound: i.outputs.iter().any(|a| a.has_sound),
                 expires_in_days: crate::services::privacy::retention::days_left(&state.config.retention, viewer, g, now),
             }
         })
@@ -177,6 +184,8 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
             to: value("to"),
             sort: value("sort"),
             kept: value("kept"),
+            sound: value("sound"),
+            with_sound: page.facets.with_sound,
             groups,
             total: page.total,
             cards,

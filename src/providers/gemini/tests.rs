@@ -7,7 +7,7 @@ use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
 
 use super::*;
-use crate::providers::ReferenceImage;
+use crate::providers::ReferenceFile;
 use crate::providers::kit::testing::{self, Probe, connection};
 
 const KEY: &str = "gm-test-key";
@@ -18,7 +18,7 @@ fn adapter(fake: &FakeUpstream, timeout: Duration) -> Gemini {
     Gemini::new(&ConnectionConfig { base_url: Some(fake.at("v1beta/")), timeout, ..connection(fake, "gemini", KEY) }).unwrap()
 }
 
-fn job(kind: MediaKind, upstream: &str, params: &[(&str, ParamValue)], references: Vec<ReferenceImage>) -> ProviderJob {
+fn job(kind: MediaKind, upstream: &str, params: &[(&str, ParamValue)], references: Vec<ReferenceFile>) -> ProviderJob {
     testing::job(kind, upstream).prompt("a lighthouse in a storm").params(params).references(references).build()
 }
 
@@ -288,7 +288,7 @@ async fn image_fake(answer: Value) -> FakeUpstream {
     .await
 }
 
-fn image_job(references: Vec<ReferenceImage>) -> ProviderJob {
+fn image_job(references: Vec<ReferenceFile>) -> ProviderJob {
     let params = [("aspect_ratio", ParamValue::Text("16:9".into())), ("image_size", ParamValue::Text("2K".into()))];
     job(MediaKind::Image, "gemini-3-pro-image-preview", &params, references)
 }

@@ -11,7 +11,7 @@ use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::{MediaKind, ParamValue, Params, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::ids::GenerationId;
-use crate::providers::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceImage};
+use crate::providers::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile};
 
 /// A connection of `kind` to `fake` with API key `key`: private network allowed (the fake is
 /// on loopback), a 2-second timeout. Change fields with struct update syntax.
@@ -68,7 +68,7 @@ impl JobBuilder {
         self
     }
 
-    pub fn references(mut self, references: Vec<ReferenceImage>) -> Self {
+    pub fn references(mut self, references: Vec<ReferenceFile>) -> Self {
         self.0.references = references;
         self
     }
@@ -84,16 +84,16 @@ impl JobBuilder {
 }
 
 /// A PNG reference image of `role` holding `bytes`.
-pub fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceImage {
-    ReferenceImage { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
+pub fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceFile {
+    ReferenceFile { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
 }
 
 /// A first frame (PNG, `first`) and a last frame (JPEG, `last`): the references of a video
 /// that runs from one image to another.
-pub fn first_and_last_frames() -> Vec<ReferenceImage> {
+pub fn first_and_last_frames() -> Vec<ReferenceFile> {
     vec![
-        ReferenceImage { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceImage { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
+        ReferenceFile { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
+        ReferenceFile { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
     ]
 }
 

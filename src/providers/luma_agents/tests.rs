@@ -9,7 +9,7 @@ use fake_upstream::{FakeUpstream, Reply};
 use super::*;
 use crate::providers::kit::testing::{self, Probe, connection, drain};
 
-use crate::providers::ReferenceImage;
+use crate::providers::ReferenceFile;
 
 const KEY: &str = "luma-api-test";
 
@@ -105,7 +105,7 @@ async fn an_image_carries_its_style_reference_as_image_ref() {
     let agents = adapter(&fake);
     let mut job = job(MediaKind::Image, "uni-1", &[("aspect_ratio", ParamValue::Text("3:2".into()))]);
     job.references =
-        vec![ReferenceImage { role: ReferenceRole::Reference, content_type: "image/webp".into(), bytes: Bytes::from_static(b"style") }];
+        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/webp".into(), bytes: Bytes::from_static(b"style") }];
     let submitted = agents.submit(&job).await.unwrap();
     assert_eq!(
         fake.requests()[0].json(),

@@ -13,7 +13,7 @@ use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::kit::testing::{self, Probe, connection};
 
-use crate::providers::ReferenceImage;
+use crate::providers::ReferenceFile;
 
 const KEY: &str = "sk-test-images";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\nfake image one";
@@ -100,7 +100,7 @@ async fn a_reference_makes_it_a_multipart_edit_with_image_parts() {
     let fake = FakeUpstream::start(|_| answer(&[PNG])).await;
     let provider = adapter(&fake, Duration::from_secs(2));
     let mut job = job(1);
-    job.references = vec![ReferenceImage {
+    job.references = vec![ReferenceFile {
         role: ReferenceRole::Reference,
         content_type: "image/jpeg".into(),
         bytes: Bytes::from_static(b"\xff\xd8jpeg"),

@@ -17,7 +17,7 @@ fn adapter(fake: &FakeUpstream, timeout: Duration) -> Runway {
     Runway::new(&ConnectionConfig { base_url: Some(fake.at("v1/")), timeout, ..connection(fake, "runway", KEY) }).unwrap()
 }
 
-fn job(kind: MediaKind, upstream: &str, params: &[(&str, ParamValue)], references: Vec<ReferenceImage>) -> ProviderJob {
+fn job(kind: MediaKind, upstream: &str, params: &[(&str, ParamValue)], references: Vec<ReferenceFile>) -> ProviderJob {
     let model = format!("runway-{upstream}");
     testing::job(kind, &model).upstream(upstream).prompt("a paper boat on a puddle").params(params).references(references).build()
 }

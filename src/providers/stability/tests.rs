@@ -13,7 +13,7 @@ use crate::domain::catalog::ParamValue;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
 use crate::providers::kit::testing::{self, Probe, connection};
 
-use crate::providers::ReferenceImage;
+use crate::providers::ReferenceFile;
 
 const KEY: &str = "sk-stability-test";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\nstability image";
@@ -99,7 +99,7 @@ async fn sd3_with_a_reference_is_image_to_image_with_an_image_part_and_strength(
     let provider = adapter(&fake, Duration::from_secs(2));
     let mut job = job("sd3.5-large");
     job.references =
-        vec![ReferenceImage { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(PNG) }];
+        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(PNG) }];
     provider.submit(&job).await.unwrap();
     let sent = &fake.requests()[0];
     assert_eq!(sent.route(), "POST /v2beta/stable-image/generate/sd3");

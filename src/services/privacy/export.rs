@@ -173,6 +173,7 @@ async fn write_archive(state: &AppState, owner: UserId) -> ServiceResult<Asset> 
         generation: None,
         created_at,
         poster: None,
+        has_sound: false,
     })
 }
 

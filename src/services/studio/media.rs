@@ -203,6 +203,7 @@ mod tests {
             generation: None,
             created_at: Timestamp(1_767_225_600_000), // 2026-01-01T00:00:00Z
             poster: None,
+            has_sound: false,
         };
         assert_eq!(file_name(&asset, None), "reelvault-export-2026-01-01.zip");
         (asset.kind, asset.content_type) = (AssetKind::Avatar, "image/png".into());

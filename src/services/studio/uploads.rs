@@ -1,4 +1,5 @@
-//! Reference uploads: validated, stripped of metadata by re-encoding, stored encrypted.
+//! Reference uploads: images validated and stripped of metadata by re-encoding, audio and
+//! video checked against their limits and stripped without re-encoding, all stored encrypted.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -8,12 +9,14 @@ use tokio::sync::Semaphore;
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::catalog::ReferenceRole;
 use crate::domain::ids::AssetId;
+use crate::domain::media_type;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::services::state::AppState;
 use crate::services::{ServiceError, ServiceResult};
 use crate::store;
 use crate::turns::Turns;
+use crate::vault::av::{self, AvError, AvLimits, CleanMedia};
 use crate::vault::uploads::{CleanImage, UploadError, decode_cost, sanitize};
 
 /// The most pixels a reference image may have (checked from its header, before decoding).
@@ -32,10 +35,26 @@ impl From<UploadError> for ServiceError {
     }
 }
 
-/// Cleans and stores one reference image for `user` (not while the account is frozen).
+impl From<AvError> for ServiceError {
+    fn from(e: AvError) -> Self {
+        // a file that breaks the rules of its kind (too large, too long, unreadable): 422
+        ServiceError::InvalidMessage(e.to_string())
+    }
+}
+
+/// Cleans and stores one reference file for `user` (not while the account is frozen): an
+/// image, or an audio or video file, told apart by its bytes.
 pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceResult<Asset> {
     crate::services::privacy::restriction::ensure_not_frozen(user)?;
-    let asset = store_image(state, user, bytes, AssetKind::Upload).await?;
+    let head = &bytes[..bytes.len().min(media_type::SNIFF_LEN)];
+    let asset = match media_type::sniff(head) {
+        Some(found) if av::handles(found) => store_audio_or_video(state, user, bytes).await?,
+        None if !bytes.is_empty() && bytes.len() as u64 <= state.config.limits.upload_max => {
+            return Err(ServiceError::InvalidMessage(UNSUPPORTED.into()));
+        }
+        // images, and what the image rules refuse first (an empty or too large file)
+        _ => store_image(state, user, bytes, AssetKind::Upload).await?,
+    };
     let stored = asset.clone();
     state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
     Ok(asset)
@@ -45,25 +64,58 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
 /// the vault; returns its record, which the caller stores.
 pub async fn store_image(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind) -> ServiceResult<Asset> {
     let clean = clean(bytes, state.config.limits.upload_max).await?;
+    let mut asset = encrypt(state, user, clean.bytes, kind, clean.content_type).await?;
+    (asset.width, asset.height) = (Some(clean.width), Some(clean.height));
+    Ok(asset)
+}
+
+/// Why a file that is no kind of reference is refused.
+const UNSUPPORTED: &str =
+    "unsupported file type: a reference is a PNG, JPEG or WebP image, a WAV, MP3 or M4A audio file, or an MP4, MOV or WebM video";
+
+/// The audio and video limits of the configuration.
+fn av_limits(state: &AppState) -> AvLimits {
+    let limits = &state.config.limits;
+    AvLimits {
+        audio_bytes: limits.audio_upload_max,
+        audio_duration: limits.audio_duration_max,
+        video_bytes: limits.video_upload_max,
+        video_duration: limits.video_duration_max,
+    }
+}
+
+/// Checks an audio or video reference against its limits, strips its metadata (see
+/// [`av::clean`]) and encrypts it into the vault; returns its record, which the caller stores.
+async fn store_audio_or_video(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceResult<Asset> {
+    let limits = av_limits(state);
+    let clean: CleanMedia = blocking(move || av::clean(bytes, &limits)).await??;
+    let mut asset = encrypt(state, user, clean.bytes, AssetKind::Upload, clean.content_type).await?;
+    asset.has_sound = clean.has_sound;
+    Ok(asset)
+}
+
+/// Encrypts cleaned bytes of `user`'s into the vault as a new asset record (not yet stored).
+async fn encrypt(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind, content_type: &str) -> ServiceResult<Asset> {
     let identity = state.keyring.identity_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
     let id = AssetId::generate();
     let ingested = state
         .media
-        .ingest_bytes(&id.to_string(), &identity.to_public(), clean.bytes)
+        .ingest_bytes(&id.to_string(), &identity.to_public(), bytes)
         .await
         .map_err(|e| ServiceError::Internal(format!("storing the upload: {e}")))?;
     Ok(Asset {
         id,
         owner: user.id,
         kind,
-        content_type: clean.content_type.to_string(),
+        content_type: content_type.to_string(),
         bytes: ingested.bytes,
         sha256: ingested.sha256,
-        width: Some(clean.width),
-        height: Some(clean.height),
+        width: None,
+        height: None,
         generation: None,
         created_at: Timestamp::now(),
         poster: None,
+        has_sound: false,
     })
 }
 
@@ -87,9 +139,9 @@ async fn clean(bytes: Vec<u8>, max_bytes: u64) -> ServiceResult<CleanImage> {
     blocking(move || sanitize(&bytes, max_bytes, MAX_PIXELS)).await?.map_err(ServiceError::from)
 }
 
-/// Runs CPU-bound image work on the blocking pool.
+/// Runs CPU-bound cleaning on the blocking pool.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|_| ServiceError::Internal("image cleaning stopped".into()))
+    tokio::task::spawn_blocking(work).await.map_err(|_| ServiceError::Internal("upload cleaning stopped".into()))
 }
 
 /// An asset its owner may see.
@@ -98,7 +150,7 @@ pub async fn get(state: &AppState, user: &User, id: AssetId) -> ServiceResult<As
     state.store.read(move |tx| store::assets::get(tx, id)).await?.filter(|a| a.owner == owner).ok_or(ServiceError::NotFound("file"))
 }
 
-/// Cleans and stores one reference image of a new generation, given with its role, and
+/// Cleans and stores one reference file of a new generation, given with its role, and
 /// returns the `(role, upload id)` pair for [`crate::services::studio::generations::NewGeneration::references`].
 /// Forms call it as each file arrives, so only one file is held at a time.
 pub async fn upload_reference(

@@ -96,7 +96,8 @@ fn with_fields(endpoint: &Endpoint) -> Form {
 
 async fn setup() -> (TestApp, Sender, Bystander) {
     let app = TestApp::start_with(|c| {
-        c.limits.upload_max = UPLOAD_MAX;
+        // a form's file part may be as large as the largest of the image, audio and video limits
+        (c.limits.upload_max, c.limits.audio_upload_max, c.limits.video_upload_max) = (UPLOAD_MAX, UPLOAD_MAX, UPLOAD_MAX);
         c.connection[0].delay = Duration::ZERO;
     })
     .await;

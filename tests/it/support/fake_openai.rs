@@ -41,6 +41,8 @@ pub enum Content {
     Mp4,
     /// A playable H.264 MP4 ([`playable_mp4`]), so ffmpeg can take a frame.
     Playable,
+    /// [`playable_mp4`] with a (silent) sound track.
+    WithSound,
     NotFound,
     /// Declares this Content-Length, sends the MP4 head, then stalls.
     Declared(u64),
@@ -308,6 +310,11 @@ fn content(script: &Script) -> Reply {
     match script.behaviour.content {
         Content::Mp4 => Reply::bytes(200, "video/mp4", mp4()),
         Content::Playable => Reply::bytes(200, "video/mp4", playable_mp4()),
+        Content::WithSound => Reply::bytes(
+            200,
+            "video/mp4",
+            reelvault::providers::demo_media::render_mp4_with_sound("a blue lagoon", 3, 320, 180, 2, 12).expect("render"),
+        ),
         Content::NotFound => error(404, "not_found", "Files are not accessible."),
         Content::UnavailableOnce if script.downloads <= 1 => error(503, "server_error", "Try again."),
         Content::UnavailableOnce => Reply::bytes(200, "video/mp4", mp4()),
