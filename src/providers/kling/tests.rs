@@ -327,3 +327,31 @@ async fn test_connection_reads_the_resource_packs() {
     let refused = FakeUpstream::start(|_| error(401, 1002, "Authorization is invalid")).await;
     assert_eq!(adapter(&refused).test_connection().await.unwrap_err(), ProviderError::Auth("Authorization is invalid".into()));
 }
+
+#[tokio::test]
+async fn kling_v3_sound_choice_goes_as_kling_sound_field() {
+    let fake = FakeUpstream::start(|r| match r.route().as_str() {
+        "POST /v1/videos/text2video" => task_reply("s-1", "submitted"),
+        _ => Reply::status(404),
+    })
+    .await;
+    let kling = adapter(&fake);
+    for choice in ["on", "off"] {
+        let params = [
+            ("duration", ParamValue::Int(12)),
+            ("aspect_ratio", ParamValue::Text("9:16".into())),
+            ("mode", ParamValue::Text("pro".into())),
+            ("audio", ParamValue::Text(choice.into())),
+        ];
+        let job = job(MediaKind::Video, "kling-v3", &params);
+        kling.submit(&job).await.unwrap();
+        assert_eq!(
+            fake.requests_to("POST /v1/videos/text2video").last().unwrap().json(),
+            json!({
+                "model_name": "kling-v3", "prompt": "a heron in the rain", "aspect_ratio": "9:16", "duration": "12",
+                "mode": "pro", "sound": choice, "external_task_id": job.generation.to_string()
+            })
+        );
+    }
+    fake.stop().await;
+}
