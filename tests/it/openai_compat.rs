@@ -354,7 +354,7 @@ async fn deleting_a_running_video_cancels_it_and_releases_its_credits() {
     app.stop().await;
 }
 
-/// `gpt-image-1` through a fake OpenAI Images API: `/v1` passes the OpenAI size, quality
+/// `gpt-image-2` through a fake OpenAI Images API: `/v1` passes the OpenAI size, quality
 /// and count on, hands back the stored bytes, and answers a moderation refusal with the
 /// refusal's reason (the hold released).
 #[tokio::test]
