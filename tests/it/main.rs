@@ -12,6 +12,7 @@ mod backup;
 mod bad_input;
 mod binary;
 mod browser;
+mod catalog_content;
 mod cli;
 mod connections;
 mod crash;
