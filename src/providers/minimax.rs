@@ -149,6 +149,7 @@ impl MiniMax {
 
     /// Submits a job in the v2 format; its handle remembers the format for polling.
     async fn submit_v2(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
+        v2::check(job)?;
         let url = self.api.url(v2::SUBMIT)?;
         let body = v2::body(job);
         let created: Created = self.call(self.api.client().post(&url).map(|r| r.json(&body))).await?;

@@ -40,6 +40,22 @@ fn item_of(role: ReferenceRole) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Refuses what the v2 models are documented to reject, before anything is sent: first/last
+/// frames together with references (the two modes do not mix), and an `adaptive` ratio with
+/// no image or video to adapt to.
+pub(super) fn check(job: &ProviderJob) -> Result<(), ProviderError> {
+    let has = |roles: &[ReferenceRole]| job.references.iter().any(|r| roles.contains(&r.role));
+    let frames = has(&[ReferenceRole::FirstFrame, ReferenceRole::LastFrame]);
+    if frames && has(&[ReferenceRole::Reference, ReferenceRole::ReferenceVideo, ReferenceRole::ReferenceAudio]) {
+        return Err(ProviderError::InvalidInput(format!("{} takes either first/last frames or references, not both", job.model)));
+    }
+    let adaptive = matches!(job.params.get("ratio"), Some(ParamValue::Text(r)) if r == "adaptive");
+    if adaptive && !frames && !has(&[ReferenceRole::Reference, ReferenceRole::ReferenceVideo]) {
+        return Err(ProviderError::InvalidInput(format!("{}'s adaptive ratio needs an image or a video to follow", job.model)));
+    }
+    Ok(())
+}
+
 /// The JSON body of a job: the prompt and every reference as `content[]` items (inline
 /// `data:` URIs), with the catalog's `resolution`, `duration` and `ratio` as given.
 pub(super) fn body(job: &ProviderJob) -> Value {

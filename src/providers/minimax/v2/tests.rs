@@ -139,3 +139,20 @@ async fn failed_cancelled_and_empty_tasks_map_to_errors() {
     let polls = fake.requests_to("GET /v2/query/video_generation/h3-task-1");
     assert_eq!(polls.len(), 5, "every poll went to the v2 query path");
 }
+
+#[tokio::test]
+async fn frames_with_references_and_an_adaptive_ratio_without_media_are_refused_before_sending() {
+    let fake = FakeUpstream::start(|_| ok(json!({"task_id": TASK}))).await;
+    let minimax = adapter(&fake);
+    let mut mixed = job();
+    mixed.references = testing::first_and_last_frames();
+    mixed.references.push(file(ReferenceRole::ReferenceVideo, "video/mp4", b"clip"));
+    assert_eq!(minimax.submit(&mixed).await.unwrap_err().code(), "provider.invalid_input");
+    let alone = job();
+    let refused = minimax.submit(&alone).await.unwrap_err();
+    assert!(refused.to_string().contains("adaptive"), "{refused}");
+    assert!(fake.requests().is_empty(), "nothing was sent");
+    let mut framed = job();
+    framed.references = testing::first_and_last_frames();
+    minimax.submit(&framed).await.unwrap();
+}
