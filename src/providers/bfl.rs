@@ -86,9 +86,17 @@ struct Hook {
     task_id: Option<String>,
 }
 
-/// Models that take `width`/`height` rather than `aspect_ratio`.
+/// Models that take `width`/`height` rather than `aspect_ratio` (FLUX1.x pro/dev, every FLUX.2).
 fn sized(model: &str) -> bool {
-    matches!(model, "flux-pro-1.1" | "flux-pro" | "flux-dev")
+    matches!(model, "flux-pro-1.1" | "flux-pro" | "flux-dev") || model.starts_with("flux-2")
+}
+
+/// The most reference images a FLUX.2 request carries (`input_image` … `input_image_8`).
+const FLUX2_REFERENCES: usize = 8;
+
+/// The field of the `n`th (0-based) reference image of a FLUX.2 request.
+fn flux2_reference_field(n: usize) -> String {
+    if n == 0 { "input_image".into() } else { format!("input_image_{}", n + 1) }
 }
 
 /// The pixel size used for a ratio on the sized models (multiples of 32, about 1 MP).
@@ -104,10 +112,10 @@ fn size_of(ratio: &str) -> (u32, u32) {
     }
 }
 
-/// The field a reference image goes in: Kontext and FLUX.2 edit `input_image`; FLUX1.x takes
-/// an `image_prompt`.
+/// The field the one reference image of a FLUX.1 model goes in: Kontext edits `input_image`;
+/// FLUX1.x takes an `image_prompt`. (FLUX.2 takes several: see [`flux2_reference_field`].)
 fn reference_field(model: &str) -> &'static str {
-    if model.starts_with("flux-kontext") || model.starts_with("flux-2") { "input_image" } else { "image_prompt" }
+    if model.starts_with("flux-kontext") { "input_image" } else { "image_prompt" }
 }
 
 fn image_type(format: &str) -> &'static str {
@@ -210,8 +218,17 @@ impl Bfl {
             body["seed"] = (*seed).into();
         }
         body["output_format"] = text_param(&job.params, "output_format").unwrap_or("jpeg").into();
-        if let Some(image) = job.references.first() {
-            body[reference_field(model)] = base64::engine::general_purpose::STANDARD.encode(&image.bytes).into();
+        let encode = |image: &super::ReferenceFile| base64::engine::general_purpose::STANDARD.encode(&image.bytes);
+        if model.starts_with("flux-2") {
+            for (n, image) in job.references.iter().take(FLUX2_REFERENCES).enumerate() {
+                body[flux2_reference_field(n)] = encode(image).into();
+            }
+        } else if let Some(image) = job.references.first() {
+            body[reference_field(model)] = encode(image).into();
+        }
+        // FLUX.2 [flex] sampling steps
+        if let Some(ParamValue::Int(steps)) = job.params.get("steps") {
+            body["steps"] = (*steps).into();
         }
         if let Some(callback) = &job.callback_url {
             body["webhook_url"] = callback.as_str().into();

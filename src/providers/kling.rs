@@ -269,6 +269,10 @@ impl Kling {
                 if let Some(mode) = text(job, "mode") {
                     body["mode"] = json!(mode);
                 }
+                // the catalog's `audio` choice (off/on) is Kling's `sound` field
+                if let Some(audio) = text(job, "audio") {
+                    body["sound"] = json!(audio);
+                }
                 body["external_task_id"] = json!(job.generation.to_string());
                 path
             }

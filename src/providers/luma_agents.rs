@@ -49,6 +49,9 @@ struct Output {
 }
 
 /// An ImageRef with inline data.
+/// The most reference images an image generation takes (`image_ref[]`).
+const MAX_IMAGE_REFS: usize = 9;
+
 fn image_ref(content_type: &str, bytes: &[u8]) -> Value {
     json!({"data": base64::engine::general_purpose::STANDARD.encode(bytes), "media_type": content_type})
 }
@@ -125,8 +128,15 @@ impl LumaAgents {
             MediaKind::Image => {
                 body["type"] = json!("image");
                 body["output_format"] = json!(IMAGE_FORMAT);
-                if let Some(style) = reference(ReferenceRole::Reference) {
-                    body["image_ref"] = json!([style]);
+                let references: Vec<Value> = job
+                    .references
+                    .iter()
+                    .filter(|r| r.role == ReferenceRole::Reference)
+                    .take(MAX_IMAGE_REFS)
+                    .map(|r| image_ref(&r.content_type, &r.bytes))
+                    .collect();
+                if !references.is_empty() {
+                    body["image_ref"] = Value::Array(references);
                 }
             }
             MediaKind::Video => {

@@ -2,7 +2,8 @@
 //! URIs), `GET /v1/query/video_generation?task_id=` (Preparing, Queueing, Processing, Success,
 //! Fail), then the two-step download: `GET /v1/files/retrieve?file_id=` gives a `download_url`
 //! on MiniMax's CDN, fetched without the key. Errors come in `base_resp.status_code`, usually with
-//! HTTP 200. No cancel or delete endpoint is documented. See PROVIDERS.md §6.
+//! HTTP 200. No cancel or delete endpoint is documented. See PROVIDERS.md §6. The H models
+//! (MiniMax-H3) speak the v2 format instead, chosen by model: see [`v2`].
 
 use std::time::Duration;
 
@@ -40,6 +41,13 @@ struct BaseResp {
 #[derive(Debug, Deserialize)]
 struct Created {
     task_id: Option<String>,
+}
+
+impl Created {
+    /// The new task's id; an answer without one is a fault upstream.
+    fn id(self) -> Result<String, ProviderError> {
+        self.task_id.filter(|t| !t.is_empty()).ok_or_else(|| ProviderError::Transient("MiniMax answered without a task_id".into()))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +147,27 @@ impl MiniMax {
         }
     }
 
+    /// Submits a job in the v2 format; its handle remembers the format for polling.
+    async fn submit_v2(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
+        v2::check(job)?;
+        let url = self.api.url(v2::SUBMIT)?;
+        let body = v2::body(job);
+        let created: Created = self.call(self.api.client().post(&url).map(|r| r.json(&body))).await?;
+        let id = created.id()?;
+        let data = [(v2::WIRE.0.to_string(), v2::WIRE.1.to_string())].into();
+        Ok(Submitted { handle: UpstreamHandle { id, data }, status: UpstreamStatus::Pending { progress: None, poll_after: None } })
+    }
+
+    /// Fetches an output given by its (signed, time-limited) URL, never with the key.
+    async fn fetch_url(&self, location: &str, cap: u64) -> Result<ByteStream, ProviderError> {
+        let url = url::Url::parse(location).map_err(|e| ProviderError::NotFound(format!("not a MiniMax output: {location} ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ProviderError::NotFound(format!("not a MiniMax output: {location}")));
+        }
+        let gone = |status| format!("MiniMax's video URL answered HTTP {status} (its links are time-limited)");
+        kit::fetch_keyless(self.api.client(), &url, cap, gone, None).await
+    }
+
     fn status(&self, query: &Query) -> Result<UpstreamStatus, ProviderError> {
         let status = query.status.clone().unwrap_or_default();
         match status.to_ascii_lowercase().as_str() {
@@ -173,6 +202,9 @@ impl MiniMax {
 #[async_trait]
 impl Provider for MiniMax {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
+        if v2::speaks(&job.upstream_model) {
+            return self.submit_v2(job).await;
+        }
         let mut body = json!({"model": job.upstream_model, "prompt": job.prompt});
         if let Some(ParamValue::Int(duration)) = job.params.get("duration") {
             body["duration"] = json!(duration);
@@ -190,10 +222,7 @@ impl Provider for MiniMax {
         }
         let url = self.api.url("v1/video_generation")?;
         let created: Created = self.call(self.api.client().post(&url).map(|r| r.json(&body))).await?;
-        let id = created
-            .task_id
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ProviderError::Transient("MiniMax answered without a task_id".into()))?;
+        let id = created.id()?;
         Ok(Submitted {
             handle: UpstreamHandle { id, data: Default::default() },
             status: UpstreamStatus::Pending { progress: None, poll_after: None },
@@ -201,6 +230,11 @@ impl Provider for MiniMax {
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
+        if handle.data.get(v2::WIRE.0).is_some_and(|w| w == v2::WIRE.1) {
+            let url = self.api.url(&v2::query_path(&handle.id))?;
+            let query: v2::Query = self.call_keeping(self.api.client().get(&url), v2::Query::failed_task).await?;
+            return Ok(query.status());
+        }
         let mut url = self.api.url("v1/query/video_generation")?;
         url.query_pairs_mut().append_pair("task_id", &handle.id);
         let query: Query = self.call_keeping(self.api.client().get(&url), Query::failed_task).await?;
@@ -208,10 +242,9 @@ impl Provider for MiniMax {
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
-        let file = output
-            .location
-            .strip_prefix(FILE)
-            .ok_or_else(|| ProviderError::NotFound(format!("not a MiniMax file: {}", output.location)))?;
+        let Some(file) = output.location.strip_prefix(FILE) else {
+            return self.fetch_url(&output.location, cap).await;
+        };
         let mut url = self.api.url("v1/files/retrieve")?;
         url.query_pairs_mut().append_pair("file_id", file);
         let retrieved: Retrieved = self.call(self.api.client().get(&url)).await?;
@@ -254,6 +287,8 @@ impl Provider for MiniMax {
         Ok("MiniMax accepted the API key.".into())
     }
 }
+
+mod v2;
 
 #[cfg(test)]
 mod tests;

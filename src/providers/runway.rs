@@ -15,7 +15,7 @@ use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
-use crate::domain::catalog::{MediaKind, ReferenceRole};
+use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The base URL convention: `v1/` in each path.
@@ -80,6 +80,10 @@ impl Runway {
             if let Some(value) = job.params.get(ours) {
                 body[theirs] = value.to_json();
             }
+        }
+        // the catalog's `audio` choice (Veo 3.1) is Runway's `audio` flag
+        if let Some(ParamValue::Text(audio)) = job.params.get("audio") {
+            body["audio"] = json!(audio == "on");
         }
         if job.kind == MediaKind::Image {
             let references: Vec<Value> = job

@@ -13,6 +13,7 @@ mod bad_input;
 mod binary;
 mod browser;
 mod catalog;
+mod catalog_content;
 mod cli;
 mod connections;
 mod crash;

@@ -207,7 +207,8 @@ async fn model_pages_show_capabilities_and_the_providers_data_use_with_config_co
     assert_eq!(admin.get("/").await.count("nav a[href='/admin/models']"), 1);
 
     let all = member.get("/models").await;
-    assert_eq!(all.count("tbody tr[data-model]"), 40, "every catalog model is listed");
+    let shipped = reelvault::domain::catalog::Catalog::shipped().models().len();
+    assert_eq!(all.count("tbody tr[data-model]"), shipped, "every catalog model is listed");
     let images = member.get("/models?kind=image").await;
     assert!(images.count("tbody tr[data-model]") > 5);
     assert!(scraper_texts(&images, "td.kind").iter().all(|k| k == "image"));

@@ -354,7 +354,7 @@ async fn deleting_a_running_video_cancels_it_and_releases_its_credits() {
     app.stop().await;
 }
 
-/// `gpt-image-1` through a fake OpenAI Images API: `/v1` passes the OpenAI size, quality
+/// `gpt-image-2` through a fake OpenAI Images API: `/v1` passes the OpenAI size, quality
 /// and count on, hands back the stored bytes, and answers a moderation refusal with the
 /// refusal's reason (the hold released).
 #[tokio::test]
@@ -378,7 +378,7 @@ async fn a_provider_model_answers_like_openai_and_its_refusals_keep_their_reason
     .await;
     let (app, token) = (&rig.app, &rig.token);
 
-    let body = json!({"model": "gpt-image-1", "prompt": "a kite", "size": "1536x1024", "quality": "low", "response_format": "b64_json"});
+    let body = json!({"model": "gpt-image-2", "prompt": "a kite", "size": "1536x1024", "quality": "low", "response_format": "b64_json"});
     let made = v1_post(app, "/images/generations", token, body).await;
     assert_eq!(made.status, 200, "{}", made.body);
     let b64 = made.json()["data"][0]["b64_json"].as_str().unwrap().to_string();
@@ -386,12 +386,12 @@ async fn a_provider_model_answers_like_openai_and_its_refusals_keep_their_reason
     let sent = rig.fake.requests()[0].json();
     assert_eq!(
         (sent["size"].clone(), sent["quality"].clone(), sent["model"].clone()),
-        (json!("1536x1024"), json!("low"), json!("gpt-image-1"))
+        (json!("1536x1024"), json!("low"), json!("gpt-image-2"))
     );
 
-    let refused = v1_post(app, "/images/generations", token, json!({"model": "gpt-image-1", "prompt": "refuse this"})).await;
+    let refused = v1_post(app, "/images/generations", token, json!({"model": "gpt-image-2", "prompt": "refuse this"})).await;
     let e = assert_error(&refused, 400, "invalid_request_error", None, Some("moderation_blocked"));
     assert!(e["message"].as_str().unwrap().contains("safety system"), "{e}");
-    rig.assert_settled(25).await;
+    rig.assert_settled(6).await;
     rig.stop().await;
 }

@@ -41,7 +41,7 @@ async fn rig(filtered: bool) -> ProviderRig {
                 }
                 "GET /v1beta/files/it1:download" => Reply::bytes(200, "video/mp4", MP4),
                 "DELETE /v1beta/files/it1" => Reply::json(200, json!({})),
-                "POST /v1beta/models/gemini-2.5-flash-image:generateContent" => Reply::json(
+                "POST /v1beta/models/gemini-3.1-flash-image:generateContent" => Reply::json(
                     200,
                     json!({"candidates": [{"content": {"parts": [{"inlineData": {"mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(PNG)}}]}, "finishReason": "STOP"}]}),
                 ),
@@ -60,7 +60,7 @@ async fn a_veo_video_and_a_gemini_image_reach_the_vault() {
     assert_eq!(submitted["parameters"], json!({"aspectRatio": "9:16", "resolution": "720p", "durationSeconds": 4}));
     rig.assert_deleted_after("GET /v1beta/files/it1:download", "DELETE /v1beta/files/it1").await;
 
-    let done = rig.succeeds(json!({"model": "gemini-2.5-flash-image", "prompt": "a brass compass"}), 60 + 4).await;
+    let done = rig.succeeds(json!({"model": "gemini-3.1-flash-image", "prompt": "a brass compass"}), 60 + 7).await;
     assert_eq!(done["outputs"][0]["content_type"], "image/png");
     rig.assert_output(&done, 0, PNG).await;
     rig.stop().await;

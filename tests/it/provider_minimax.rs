@@ -1,5 +1,6 @@
 //! The MiniMax adapter end to end: the app with a `minimax` connection to a fake that speaks
-//! MiniMax's wire format (`base_resp`, Preparing → Success, `files/retrieve` → CDN download).
+//! MiniMax's wire formats: v1 for Hailuo (`base_resp`, Preparing → Success, `files/retrieve` →
+//! CDN download) and v2 for MiniMax-H3 (`content[]`, a task with a direct video URL).
 
 use fake_upstream::Reply;
 use serde_json::json;
@@ -31,6 +32,10 @@ async fn rig(outcome: serde_json::Value) -> ProviderRig {
                     "download_url": format!("{}cdn/output.mp4?Signature=s", origin(r))
                 }})),
                 "GET /cdn/output.mp4" => Reply::bytes(200, "video/mp4", VIDEO),
+                "POST /v2/video_generation" => ok(json!({"task_id": "h3-1"})),
+                "GET /v2/query/video_generation/h3-1" => {
+                    ok(json!({"task": {"id": "h3-1", "status": "succeeded", "content": {"url": format!("{}cdn/output.mp4?Signature=s", origin(r))}}}))
+                }
                 _ => Reply::status(404),
             }
         })
@@ -58,5 +63,23 @@ async fn a_hailuo_sensitive_content_failure_is_a_content_policy_reason() {
     let rig =
         rig(json!({"task_id": "mm-1", "status": "Fail", "base_resp": {"status_code": 1026, "status_msg": "input new_sensitive"}})).await;
     rig.fails_showing(hailuo("something MiniMax refuses"), "provider.content_policy", &["content policy", "new_sensitive"]).await;
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn an_h3_video_goes_through_the_v2_endpoints_and_is_taken_into_custody() {
+    let rig = rig(json!({})).await;
+    let body =
+        json!({"model": "minimax-h3", "prompt": "a paper crane unfolding", "params": {"duration": 5, "resolution": "2K", "ratio": "9:16"}});
+    // 5 s at the 2K rate of 20 credits a second
+    rig.stores(body, 100, &[VIDEO]).await;
+    let sent = rig.fake.requests_to("POST /v2/video_generation")[0].json();
+    assert_eq!(
+        sent,
+        json!({"model": "MiniMax-H3", "content": [{"type": "text", "text": "a paper crane unfolding"}],
+            "resolution": "2K", "duration": 5, "ratio": "9:16"})
+    );
+    assert!(rig.fake.requests_to("POST /v1/").is_empty(), "H3 never goes to the v1 endpoint");
+    rig.assert_keyless("GET /cdn/");
     rig.stop().await;
 }

@@ -8,8 +8,8 @@ use serde_json::json;
 use crate::support::provider_rig::{ProviderRig, RigBuilder, image_bytes, provider};
 
 const KEY: &str = "sk-fake-images";
-/// gpt-image-1 costs 25 credits an image.
-const PRICE: i64 = 25;
+/// gpt-image-2 costs 6 credits an image at low quality.
+const PRICE: i64 = 6;
 
 /// The app with an `openai_images` connection (a two-second timeout) to a fake answering with `reply`.
 pub async fn images_rig(key: &str, reply: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> ProviderRig {
@@ -37,13 +37,13 @@ async fn two_base64_images_are_taken_into_custody_and_charged() {
             _ => Reply::status(404),
         })
         .await;
-    let body = json!({"model": "gpt-image-1", "prompt": "two red kites", "params": {"count": 2, "quality": "low"}});
+    let body = json!({"model": "gpt-image-2", "prompt": "two red kites", "params": {"count": 2, "quality": "low"}});
     let done = rig.stores(body, 2 * PRICE, &[&images[0], &images[1]]).await;
     assert!(done["outputs"].as_array().unwrap().iter().all(|o| o["content_type"] == "image/png"), "{done}");
     let sent = rig.fake.requests_to("POST /v1/images/generations");
     assert_eq!(sent.len(), 1);
     let body = sent[0].json();
-    assert_eq!(body["model"], "gpt-image-1");
+    assert_eq!(body["model"], "gpt-image-2");
     assert_eq!(body["prompt"], "two red kites");
     assert_eq!(body["n"], 2);
     assert_eq!(body["quality"], "low");
@@ -62,7 +62,7 @@ async fn a_moderation_refusal_fails_with_the_content_policy_reason_and_releases_
         )
     })
     .await;
-    let body = json!({"model": "gpt-image-1.5", "prompt": "something refused"});
+    let body = json!({"model": "gpt-image-2", "prompt": "something refused"});
     rig.fails_showing(body, "provider.content_policy", &["content policy blocked this", "safety system"]).await;
     assert_eq!(rig.fake.requests().len(), 1, "a refusal is not retried");
     rig.stop().await;

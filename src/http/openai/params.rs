@@ -273,9 +273,9 @@ mod tests {
 
     #[test]
     fn models_that_speak_openai_sizes_keep_them() {
-        let p = ok("gpt-image-1", Endpoint::ImageGenerations, json!({"size": "1536x1024", "quality": "high", "n": 2}));
+        let p = ok("gpt-image-2", Endpoint::ImageGenerations, json!({"size": "1536x1024", "quality": "high", "n": 2}));
         assert_eq!(p, json!({"count": 2, "size": "1536x1024", "quality": "high"}));
-        assert_eq!(refused("gpt-image-1", Endpoint::ImageGenerations, json!({"size": "640x480"})).param.as_deref(), Some("size"));
+        assert_eq!(refused("gpt-image-2", Endpoint::ImageGenerations, json!({"size": "640x480"})).param.as_deref(), Some("size"));
         assert_eq!(ok("sora-2", Endpoint::Videos, json!({"size": "720x1280", "seconds": "8"})), json!({"size": "720x1280", "duration": 8}));
     }
 

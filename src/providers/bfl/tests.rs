@@ -329,3 +329,36 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/credits").await;
     testing::assert_base_url_forms(adapter, Probe::Submit(&job("flux-pro-1.1", "16:9")), "v1", "/v1/flux-pro-1.1").await;
 }
+
+#[tokio::test]
+async fn flux2_takes_a_pixel_size_up_to_eight_reference_images_and_flex_steps() {
+    let fake = FakeUpstream::start(|_| Reply::json(200, serde_json::json!({"id": "f2", "polling_url": "http://127.0.0.1:1/x"}))).await;
+    let provider = adapter(&fake);
+    let mut pro = job("flux-2-pro", "9:16");
+    pro.references = (0..9).map(|_| testing::reference(ReferenceRole::Reference, b"ref")).collect();
+    provider.submit(&pro).await.unwrap();
+    let sent = fake.requests_to("POST /v1/flux-2-pro")[0].json();
+    assert_eq!((sent["width"].clone(), sent["height"].clone()), (serde_json::json!(768), serde_json::json!(1344)));
+    assert!(sent.get("aspect_ratio").is_none(), "{sent}");
+    let fields = [
+        "input_image",
+        "input_image_2",
+        "input_image_3",
+        "input_image_4",
+        "input_image_5",
+        "input_image_6",
+        "input_image_7",
+        "input_image_8",
+    ];
+    assert!(fields.iter().all(|f| sent[*f] == "cmVm"), "{sent}");
+    assert!(sent.get("input_image_9").is_none() && sent.get("image_prompt").is_none(), "{sent}");
+
+    let mut flex = job("flux-2-flex", "1:1");
+    flex.params.insert("steps".into(), ParamValue::Int(28));
+    provider.submit(&flex).await.unwrap();
+    assert_eq!(
+        fake.requests_to("POST /v1/flux-2-flex")[0].json(),
+        serde_json::json!({"prompt": "a glass whale", "width": 1024, "height": 1024, "seed": 7, "output_format": "png", "steps": 28})
+    );
+    fake.stop().await;
+}

@@ -281,7 +281,7 @@ async fn image_fake(answer: Value) -> FakeUpstream {
             return error(401, "UNAUTHENTICATED", "missing key");
         }
         match r.route().as_str() {
-            "POST /v1beta/models/gemini-3-pro-image-preview:generateContent" => Reply::json(200, answer.clone()),
+            "POST /v1beta/models/gemini-3-pro-image:generateContent" => Reply::json(200, answer.clone()),
             _ => error(404, "NOT_FOUND", "no such route"),
         }
     })
@@ -290,7 +290,7 @@ async fn image_fake(answer: Value) -> FakeUpstream {
 
 fn image_job(references: Vec<ReferenceFile>) -> ProviderJob {
     let params = [("aspect_ratio", ParamValue::Text("16:9".into())), ("image_size", ParamValue::Text("2K".into()))];
-    job(MediaKind::Image, "gemini-3-pro-image-preview", &params, references)
+    job(MediaKind::Image, "gemini-3-pro-image", &params, references)
 }
 
 #[tokio::test]

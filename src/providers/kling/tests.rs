@@ -338,3 +338,31 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/account/costs").await;
     testing::assert_base_url_forms(adapter, Probe::Submit(&job(MediaKind::Video, "kling-v2-1", &[])), "v1", "/v1/videos/text2video").await;
 }
+
+#[tokio::test]
+async fn kling_v3_sound_choice_goes_as_kling_sound_field() {
+    let fake = FakeUpstream::start(|r| match r.route().as_str() {
+        "POST /v1/videos/text2video" => task_reply("s-1", "submitted"),
+        _ => Reply::status(404),
+    })
+    .await;
+    let kling = adapter(&fake);
+    for choice in ["on", "off"] {
+        let params = [
+            ("duration", ParamValue::Int(12)),
+            ("aspect_ratio", ParamValue::Text("9:16".into())),
+            ("mode", ParamValue::Text("pro".into())),
+            ("audio", ParamValue::Text(choice.into())),
+        ];
+        let job = job(MediaKind::Video, "kling-v3", &params);
+        kling.submit(&job).await.unwrap();
+        assert_eq!(
+            fake.requests_to("POST /v1/videos/text2video").last().unwrap().json(),
+            json!({
+                "model_name": "kling-v3", "prompt": "a heron in the rain", "aspect_ratio": "9:16", "duration": "12",
+                "mode": "pro", "sound": choice, "external_task_id": job.generation.to_string()
+            })
+        );
+    }
+    fake.stop().await;
+}

@@ -94,7 +94,7 @@ async fn a_video_with_frames_is_submitted_inline_polled_and_fetched() {
 }
 
 #[tokio::test]
-async fn an_image_carries_its_style_reference_as_image_ref() {
+async fn an_image_carries_its_references_as_image_ref() {
     let fake = FakeUpstream::start(|_| {
         let mut g = generation("u-1", "completed");
         g["type"] = json!("image");
@@ -104,14 +104,16 @@ async fn an_image_carries_its_style_reference_as_image_ref() {
     .await;
     let agents = adapter(&fake);
     let mut job = job(MediaKind::Image, "uni-1", &[("aspect_ratio", ParamValue::Text("3:2".into()))]);
-    job.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/webp".into(), bytes: Bytes::from_static(b"style") }];
+    job.references = vec![
+        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/webp".into(), bytes: Bytes::from_static(b"style") },
+        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"hero") },
+    ];
     let submitted = agents.submit(&job).await.unwrap();
     assert_eq!(
         fake.requests()[0].json(),
         json!({
             "model": "uni-1", "type": "image", "prompt": "a slow dolly shot through a greenhouse", "aspect_ratio": "3:2",
-            "output_format": "png", "image_ref": [{"data": "c3R5bGU=", "media_type": "image/webp"}]
+            "output_format": "png", "image_ref": [{"data": "c3R5bGU=", "media_type": "image/webp"}, {"data": "aGVybw==", "media_type": "image/png"}]
         })
     );
     let UpstreamStatus::Succeeded { outputs, .. } = submitted.status else { panic!("completed") };

@@ -35,7 +35,7 @@ fn job(count: usize) -> ProviderJob {
         ("output_format", ParamValue::Text("webp".into())),
         ("count", ParamValue::Int(count as i64)),
     ];
-    testing::job(MediaKind::Image, "gpt-image-1.5").prompt("a lighthouse in fog").params(&params).outputs(count).build()
+    testing::job(MediaKind::Image, "gpt-image-2").prompt("a lighthouse in fog").params(&params).outputs(count).build()
 }
 
 fn answer(images: &[&[u8]]) -> Reply {
@@ -74,7 +74,7 @@ async fn text_to_image_posts_the_golden_json_and_holds_the_base64_images() {
     assert_eq!(
         sent.json(),
         serde_json::json!({
-            "model": "gpt-image-1.5", "prompt": "a lighthouse in fog", "n": 2,
+            "model": "gpt-image-2", "prompt": "a lighthouse in fog", "n": 2,
             "size": "1536x1024", "quality": "high", "background": "transparent", "output_format": "webp"
         })
     );
@@ -114,7 +114,7 @@ async fn a_reference_makes_it_a_multipart_edit_with_image_parts() {
     let fields: std::collections::BTreeMap<String, String> =
         sent.multipart().iter().filter(|p| p.filename.is_none()).map(|p| (p.name.clone(), p.text())).collect();
     let expected: std::collections::BTreeMap<String, String> = [
-        ("model", "gpt-image-1.5"),
+        ("model", "gpt-image-2"),
         ("prompt", "a lighthouse in fog"),
         ("n", "1"),
         ("size", "1536x1024"),

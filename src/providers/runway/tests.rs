@@ -255,3 +255,20 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     testing::assert_base_url_forms(adapter, Probe::KeyTest, "v1", "/v1/organization").await;
     testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle(TASK)), "v1", &format!("/v1/tasks/{TASK}")).await;
 }
+
+#[tokio::test]
+async fn veo_sound_choice_becomes_runways_audio_flag() {
+    let fake = runway_fake(vec![task("RUNNING", json!({}))]).await;
+    let runway = adapter(&fake, Duration::from_secs(5));
+    for (choice, flag) in [("on", true), ("off", false)] {
+        let params =
+            [("duration", ParamValue::Int(8)), ("ratio", ParamValue::Text("1920:1080".into())), ("audio", ParamValue::Text(choice.into()))];
+        runway.submit(&job(MediaKind::Video, "veo3.1", &params, Vec::new())).await.unwrap();
+        let sent = fake.requests_to("POST /v1/text_to_video").last().unwrap().json();
+        assert_eq!(
+            sent,
+            json!({"model": "veo3.1", "promptText": "a paper boat on a puddle", "ratio": "1920:1080", "duration": 8, "audio": flag})
+        );
+    }
+    fake.stop().await;
+}
