@@ -159,7 +159,7 @@ async fn a_retired_model_names_its_successor_and_a_deprecated_one_warns_with_sun
 async fn catalog_files_are_checked_installed_and_exported_and_an_invalid_one_changes_nothing() {
     let (app, _admin, token) = app_with_credits(std::time::Duration::ZERO, 50).await;
     let base = app.url.clone();
-    let file = "# a newer Demo\n[[model]]\nid = \"demo-video\"\nlabel = \"Demo video 2\"\n\n[[model]]\nid = \"demo-video-long\"\nlike = \"demo-video\"\nlabel = \"Long demo\"\n\
+    let file = "# a newer Demo\n[[model]]\nid = \"demo-video\"\nlabel = \"Demo video 2\"\n\n[[model]]\nid = \"demo-video-long\"\nlike = \"demo-video\"\nlabel = \"Long demo\"\nsound = \"none\"\n\
                 params = [{ name = \"duration\", label = \"Seconds\", type = \"number\", values = [5, 10], default = 5 }]\n\
                 price = { type = \"per_second\", credits = 1, minimum = 8 }\n";
     let bad = "[[model]]\nid = \"demo-video\"\n\n[[model]]\nid = \"x\"\nlike = \"demo-video\"\nprice = { type = \"per_second\", credits = 1, rules = [{ when = { resolution = \"4k\" }, credits = 3 }] }\n";
@@ -242,4 +242,23 @@ async fn config_model_entries_change_the_catalog_and_a_bad_one_is_a_clear_config
     let (code, _, err) = run(&["check", "--config", config.to_str().unwrap()], None).await;
     assert_ne!(code, 0);
     assert!(err.contains("demo-video") && err.contains("successor") && err.contains("no-such-model"), "{err}");
+}
+
+#[tokio::test]
+async fn a_model_with_a_sound_choice_makes_videos_with_or_without_sound() {
+    let (app, _admin, token) = app_with_credits(std::time::Duration::ZERO, 100).await;
+    let base = &app.url;
+    let models = api_get(base, "/api/v1/models", Some(&token)).await.json();
+    let video = models["models"].as_array().unwrap().iter().find(|m| m["id"] == "demo-video").unwrap().clone();
+    assert_eq!(video["sound"], "optional");
+    for (choice, expected) in [("on", true), ("off", false)] {
+        let made =
+            generate(base, &token, json!({ "model": "demo-video", "prompt": "waves", "params": { "audio": choice, "duration": 2 } })).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let done = wait_terminal(base, &token, made.json()["id"].as_str().unwrap()).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        assert_eq!(done["outputs"][0]["has_sound"], expected, "audio {choice}: {done}");
+    }
+    let refused = generate(base, &token, json!({ "model": "demo-video", "prompt": "waves", "params": { "audio": "loud" } })).await;
+    assert_eq!((refused.status, refused.json()["details"]["parameter"].as_str()), (422, Some("params.audio")), "{}", refused.body);
 }
