@@ -115,7 +115,7 @@ pub struct ImportView {
 /// replace imported ones with the same id. Refused whole, naming the line and field, when the
 /// file or the catalog it would make is invalid.
 #[utoipa::path(post, operation_id = "admin_catalog_import", path = "/api/v1/admin/catalog", tag = "admin",
-    request_body(content = String, content_type = "application/toml", description = "A catalog file"),
+    request_body(content = String, content_type = "text/plain", description = "A catalog file (TOML; sent as text/plain or application/toml)"),
     responses(
         (status = 200, body = ImportView),
         (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
