@@ -10,7 +10,8 @@
 //! `cargo bench --bench images`
 //! env: RV_BENCH_PROVIDER=demo|openai|both (both), RV_BENCH_SECS=10, RV_BENCH_WARMUP=2,
 //!      RV_BENCH_CONCURRENCY="1,32", RV_BENCH_DIR=an empty directory to work in and keep
-//!      (default: a temporary one)
+//!      (default: a temporary one), RV_BENCH_OPENAI_MODEL=gpt-image-2 (the catalog model the
+//!      openai runs name; an older build's catalog may call it gpt-image-1)
 
 #[path = "common/mod.rs"]
 mod common;
@@ -56,10 +57,10 @@ impl Provider {
     }
 
     /// The catalog model the request names.
-    fn model(self) -> &'static str {
+    fn model(self) -> String {
         match self {
-            Provider::Demo => "demo-image",
-            Provider::OpenAi => "gpt-image-1",
+            Provider::Demo => "demo-image".into(),
+            Provider::OpenAi => std::env::var("RV_BENCH_OPENAI_MODEL").unwrap_or_else(|_| "gpt-image-2".into()),
         }
     }
 

@@ -156,7 +156,7 @@ fn member_loop(shared: Shared, member: Member, seed: u64) {
                 ("GET /api/v1/generations?q", conn.request("GET", &path, &auth, None).map(|r| r.status))
             }
             45..=59 => {
-                let body = format!(r#"{{"model": "gpt-image-1", "prompt": "a {word} at dawn, soak {seed}"}}"#);
+                let body = format!(r#"{{"model": "gpt-image-2", "prompt": "a {word} at dawn, soak {seed}"}}"#);
                 let r = conn.request("POST", "/api/v1/generations", &auth, Some(("application/json", body.as_bytes())));
                 if let Ok(r) = &r
                     && r.status == 201

@@ -108,6 +108,10 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
 /// required ones) before anything is held. An upload that is not the person's is not found
 /// (the lifecycle checks that again in the transaction that holds the credits).
 async fn check_references(state: &AppState, user: &User, model: &ModelSpec, references: &[(ReferenceRole, AssetId)]) -> ServiceResult<()> {
+    if references.is_empty() {
+        // nothing to read: only the required inputs to check
+        return Ok(model.check_inputs(&[])?);
+    }
     let uploads = crate::services::studio::media::assets(state, references.iter().map(|(_, id)| *id).collect()).await?;
     let given: Vec<(ReferenceRole, Option<&str>)> = references
         .iter()
