@@ -262,3 +262,51 @@ async fn a_model_with_a_sound_choice_makes_videos_with_or_without_sound() {
     let refused = generate(base, &token, json!({ "model": "demo-video", "prompt": "waves", "params": { "audio": "loud" } })).await;
     assert_eq!((refused.status, refused.json()["details"]["parameter"].as_str()), (422, Some("params.audio")), "{}", refused.body);
 }
+
+#[tokio::test]
+async fn admins_change_add_and_revert_models_on_the_catalog_pages() {
+    let (app, admin, token) = app_with_credits(std::time::Duration::ZERO, 100).await;
+    let base = &app.url;
+    let page = admin.get("/admin/models/demo-video/catalog").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.attr_of("#label", "value").as_deref(), Some("Demo video"));
+    let save = page.attr_of("#catalog-form", "action").expect("the form");
+    let fields = [("label", "Quick demo"), ("credits", "1"), ("shutdown_on", "2099-01-31"), ("successor", "demo-image"), ("status", "ga")];
+    let saved = admin.post_form(&save, &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let video = api_get(base, "/api/v1/catalog", Some(&token)).await.json()["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "demo-video")
+        .unwrap()
+        .clone();
+    assert_eq!((video["label"].as_str(), video["price"]["credits"].as_i64()), (Some("Quick demo"), Some(1)));
+    assert_eq!(video["shutdown_on"], "2099-01-31");
+    let made = generate(base, &token, json!({ "model": "demo-video", "prompt": "x", "params": { "duration": 2 } })).await;
+    assert_eq!(made.json()["cost"], 2, "the new price is charged");
+    assert!(made.header("sunset").is_some_and(|s| s.contains("2099")), "a planned shutdown deprecates it");
+
+    // a bad date is refused with the reason and changes nothing
+    let refused = admin.post_form(&save, &[("shutdown_on", "31/01/2099")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.text_of("#form-error").contains("shutdown date"), "{}", refused.text_of("#form-error"));
+
+    // revert: the shipped entry again
+    let reverted = admin.get("/admin/models/demo-video/catalog").await;
+    let revert = reverted.attr_of("form[action$='/catalog/revert']", "action").expect("a revert form");
+    assert_eq!(admin.post_form(&revert, &[]).await.status, 303);
+    assert_eq!(admin.get("/admin/models/demo-video/catalog").await.attr_of("#label", "value").as_deref(), Some("Demo video"));
+
+    // add a model like another from the Models admin page
+    let models = admin.get("/admin/models").await;
+    let add = models.attr_of("#add-model form", "action").expect("the add form");
+    let added =
+        admin.post_form(&add, &[("id", "demo-image-hd"), ("like", "demo-image"), ("label", "Demo image HD"), ("upstream", "")]).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let listed = api_get(base, "/api/v1/models", Some(&token)).await.json();
+    let hd = listed["models"].as_array().unwrap().iter().find(|m| m["id"] == "demo-image-hd").expect("offered").clone();
+    assert_eq!((hd["label"].as_str(), hd["available"].as_bool()), (Some("Demo image HD"), Some(true)));
+    let member = app.invite_member(&admin, "m@example.com", "member password 1").await;
+    assert_eq!(member.get("/admin/models/demo-video/catalog").await.status, 403);
+}

@@ -94,7 +94,7 @@ fn entry_of(model: &ModelSpec, form: EditForm) -> Result<ModelEntry, ServiceErro
     let date = |s: String, field: &str| -> Result<Option<CatalogDate>, ServiceError> {
         match text(s) {
             None => Ok(None),
-            Some(t) => CatalogDate::parse(&t).map(Some).map_err(|e| ServiceError::InvalidMessage(format!("{field}: {e}"))),
+            Some(t) => CatalogDate::parse(&t).map(Some).map_err(|e| ServiceError::InvalidMessage(format!("{field}, {e}"))),
         }
     };
     let price = match text(form.credits) {
@@ -126,8 +126,8 @@ fn entry_of(model: &ModelSpec, form: EditForm) -> Result<ModelEntry, ServiceErro
         price,
         hidden: Some(form.hidden.is_some()),
         status,
-        deprecated_on: date(form.deprecated_on, "deprecated_on")?,
-        shutdown_on: date(form.shutdown_on, "shutdown_on")?,
+        deprecated_on: date(form.deprecated_on, "the deprecation date")?,
+        shutdown_on: date(form.shutdown_on, "the shutdown date")?,
         successor: text(form.successor),
         ..ModelEntry::default()
     })
