@@ -3,7 +3,7 @@
 //! Fail), then the two-step download: `GET /v1/files/retrieve?file_id=` gives a `download_url`
 //! on MiniMax's CDN, fetched without the key. Errors come in `base_resp.status_code`, usually with
 //! HTTP 200. No cancel or delete endpoint is documented. See PROVIDERS.md §6. The H models
-//! (MiniMax-H3) speak the v2 format instead, chosen by model: see [`v2`].
+//! (MiniMax-H3) speak the v2 format instead, chosen by model: see `minimax::v2`.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The model catalog: what each model makes, which inputs and parameters it takes (and their
 //! allowed values), its price rule, deadline and lifecycle. Models are data: the shipped files
 //! under `catalog/` (see [`shipped`]), overridden by an imported catalog, `[[model]]` entries in
-//! config and an admin's edits ([`Catalog::build`]).
+//! config and an admin's edits ([`Catalog::build_from`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -51,7 +51,7 @@ fn boxes(data: &[u8]) -> Result<Vec<BoxAt>, String> {
     Ok(out)
 }
 
-/// Blanks the metadata boxes (see [`BLANKED`]) at the top level, in `moov` and in each
+/// Blanks the metadata boxes (see `BLANKED`) at the top level, in `moov` and in each
 /// `trak`, zeroes the creation and modification dates, and reports what the movie holds.
 /// `Err` says why the file is not a well-formed movie.
 pub fn clean(data: &mut [u8]) -> Result<Movie, String> {

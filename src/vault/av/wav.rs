@@ -14,7 +14,7 @@ pub struct CleanWav {
     pub duration: Duration,
 }
 
-/// Rewrites a RIFF/WAVE file keeping only [`KEPT`] chunks; `Err` says why it is not one.
+/// Rewrites a RIFF/WAVE file keeping only the `KEPT` chunks; `Err` says why it is not one.
 pub fn clean(input: &[u8]) -> Result<CleanWav, String> {
     if input.len() < 12 || &input[0..4] != b"RIFF" || &input[8..12] != b"WAVE" {
         return Err("it is not a RIFF/WAVE file".into());
