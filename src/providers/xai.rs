@@ -184,6 +184,10 @@ impl Xai {
     fn video_body(job: &ProviderJob) -> Result<Value, ProviderError> {
         let mut body = json!({"model": job.upstream_model, "prompt": job.prompt});
         pass_through(&mut body, job, VIDEO_PARAMS);
+        // the catalog's `audio` choice (off/on) is xAI's `generate_audio` flag
+        if let Some(audio) = kit::text_param(&job.params, "audio") {
+            body["generate_audio"] = json!(audio == "on");
+        }
         let first = job.references.iter().find(|r| r.role == ReferenceRole::FirstFrame);
         let references: Vec<Value> = job.references.iter().filter(|r| r.role == ReferenceRole::Reference).map(image_url).collect();
         if first.is_some() && !references.is_empty() {

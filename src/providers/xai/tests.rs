@@ -26,6 +26,7 @@ fn video_job() -> ProviderJob {
             ("duration", ParamValue::Int(6)),
             ("aspect_ratio", ParamValue::Text("16:9".into())),
             ("resolution", ParamValue::Text("720p".into())),
+            ("audio", ParamValue::Text("off".into())),
         ])
         .build()
 }
@@ -76,7 +77,7 @@ async fn a_video_is_submitted_polled_through_empty_202s_and_fetched_keyless() {
     assert_eq!(
         create.json(),
         json!({"model": "grok-imagine-video", "prompt": "a lighthouse in a storm", "duration": 6, "aspect_ratio": "16:9",
-               "resolution": "720p", "image": {"url": "data:image/png;base64,Zmlyc3Q="}})
+               "resolution": "720p", "generate_audio": false, "image": {"url": "data:image/png;base64,Zmlyc3Q="}})
     );
     for _ in 0..2 {
         assert!(matches!(xai.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { progress: None, .. }));
