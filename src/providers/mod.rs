@@ -28,6 +28,7 @@ pub mod runway;
 pub mod stability;
 pub mod usage;
 pub mod wire;
+pub mod xai;
 
 use std::pin::Pin;
 use std::time::Duration;

@@ -42,6 +42,7 @@ pub mod provider_openai_images;
 mod provider_replicate;
 mod provider_runway;
 mod provider_stability;
+mod provider_xai;
 mod proxy;
 mod rate_limits;
 mod reconciliation;

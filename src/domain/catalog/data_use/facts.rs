@@ -254,6 +254,19 @@ pub(super) fn all() -> Vec<Fact> {
             no_store: None,
         },
         Fact {
+            kind: "xai",
+            provider: "xAI (Grok Imagine)",
+            terms_url: Some("https://x.ai/legal/terms-of-service"),
+            privacy_url: Some("https://x.ai/legal/privacy-policy"),
+            receives: PROMPT_AND_IMAGES,
+            receives_note: "Reference images are sent inline (data URIs) in the request.",
+            retention: "Output URLs are temporary (xAI's image generation docs); how long xAI keeps inputs or outputs is \
+                not stated in what was found.",
+            training: TrainingUse::Unknown,
+            training_note: "Not found: xAI's API data terms were not among the documents reviewed.",
+            no_store: None,
+        },
+        Fact {
             kind: "midjourney",
             provider: "Midjourney",
             terms_url: Some("https://docs.midjourney.com/docs/terms-of-service"),
