@@ -56,6 +56,7 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "stability",
     "comfyui",
     "xai",
+    "dashscope",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

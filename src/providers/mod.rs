@@ -9,6 +9,7 @@
 
 pub mod bfl;
 pub mod comfyui;
+pub mod dashscope;
 pub mod demo;
 pub mod demo_media;
 pub mod fal;

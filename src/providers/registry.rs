@@ -81,6 +81,7 @@ impl Registry {
                 "fal" => Arc::new(super::fal::Fal::new(config).map_err(failed)?),
                 "replicate" => Arc::new(super::replicate::Replicate::new(config).map_err(failed)?),
                 "xai" => Arc::new(super::xai::Xai::new(config).map_err(failed)?),
+                "dashscope" => Arc::new(super::dashscope::DashScope::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;
@@ -229,6 +230,7 @@ mod tests {
         ("stability", stability::BASE),
         ("comfyui", comfyui::BASE),
         ("xai", xai::BASE),
+        ("dashscope", dashscope::BASE),
     ];
 
     #[test]

@@ -31,6 +31,7 @@ mod privacy;
 mod privacy_rights;
 mod provider_bfl;
 mod provider_comfyui;
+mod provider_dashscope;
 mod provider_fal;
 mod provider_faults;
 mod provider_gemini;

@@ -267,6 +267,20 @@ pub(super) fn all() -> Vec<Fact> {
             no_store: None,
         },
         Fact {
+            kind: "dashscope",
+            provider: "Alibaba Cloud Model Studio (DashScope)",
+            terms_url: None,
+            privacy_url: None,
+            receives: ALL_INPUTS,
+            receives_note: "Reference videos and driving audio go too, where the model takes them. The region is the \
+                connection's host (Beijing or Singapore).",
+            retention: "Task data, result URLs included, is kept 24 hours (Alibaba's Wan 2.7 API references). How long \
+                inputs are kept otherwise is not stated in what was found.",
+            training: TrainingUse::Unknown,
+            training_note: "Not found: Alibaba's terms and privacy policy were not among the documents read.",
+            no_store: None,
+        },
+        Fact {
             kind: "midjourney",
             provider: "Midjourney",
             terms_url: Some("https://docs.midjourney.com/docs/terms-of-service"),
