@@ -55,6 +55,7 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "fal",
     "stability",
     "comfyui",
+    "byteplus",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

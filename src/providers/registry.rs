@@ -80,6 +80,7 @@ impl Registry {
                 "comfyui" => Arc::new(super::comfyui::ComfyUi::new(config).map_err(failed)?),
                 "fal" => Arc::new(super::fal::Fal::new(config).map_err(failed)?),
                 "replicate" => Arc::new(super::replicate::Replicate::new(config).map_err(failed)?),
+                "byteplus" => Arc::new(super::byteplus::BytePlus::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;
@@ -227,6 +228,7 @@ mod tests {
         ("fal", fal::BASE),
         ("stability", stability::BASE),
         ("comfyui", comfyui::BASE),
+        ("byteplus", byteplus::BASE),
     ];
 
     #[test]
