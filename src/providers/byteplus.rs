@@ -8,7 +8,6 @@
 //! PROVIDERS-2026.md §1.
 
 use async_trait::async_trait;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -204,37 +203,21 @@ struct TaskList {
     total: Option<u64>,
 }
 
-/// A reference as the `data:` URI BytePlus takes (public URLs only otherwise, and this
-/// instance's are not public). Inline video and audio are UNCONFIRMED (documented for images).
-fn data_uri(content_type: &str, bytes: &[u8]) -> String {
-    format!("data:{content_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
-/// The content item type and role of a reference (roles are 3P-consistent, UNCONFIRMED).
-fn item_of(role: ReferenceRole) -> Option<(&'static str, &'static str)> {
-    match role {
-        ReferenceRole::FirstFrame => Some(("image_url", "first_frame")),
-        ReferenceRole::LastFrame => Some(("image_url", "last_frame")),
-        ReferenceRole::Reference => Some(("image_url", "reference_image")),
-        ReferenceRole::ReferenceVideo => Some(("video_url", "reference_video")),
-        ReferenceRole::ReferenceAudio => Some(("audio_url", "reference_audio")),
-        ReferenceRole::DrivingAudio => None,
-    }
-}
-
 /// Whether a choice parameter (off/on) is on.
 fn is_on(job: &ProviderJob, name: &str) -> Option<bool> {
     text_param(&job.params, name).map(|v| v == "on")
 }
 
-/// The JSON body of a video task: the prompt and every reference as `content[]` items. A
-/// lone first frame goes without a role, as plain image-to-video (every Seedance takes it).
+/// The JSON body of a video task: the prompt and every reference as `content[]` items, inline
+/// as `data:` URIs (BytePlus fetches URLs itself, and this instance's are not public; inline
+/// video and audio are UNCONFIRMED, documented for images; roles are 3P-consistent,
+/// UNCONFIRMED). A lone first frame goes without a role, as plain image-to-video (every Seedance takes it).
 fn video_body(job: &ProviderJob) -> Value {
     let mut content = vec![json!({"type": "text", "text": job.prompt})];
     let lone_first_frame = matches!(job.references.as_slice(), [only] if only.role == ReferenceRole::FirstFrame);
     for reference in &job.references {
-        let Some((kind, role)) = item_of(reference.role) else { continue };
-        let mut item = json!({"type": kind, kind: {"url": data_uri(&reference.content_type, &reference.bytes)}});
+        let Some((kind, role)) = kit::content_item_of(reference.role) else { continue };
+        let mut item = json!({"type": kind, kind: {"url": kit::data_uri(&reference.content_type, &reference.bytes)}});
         if !lone_first_frame {
             item["role"] = json!(role);
         }
@@ -268,7 +251,7 @@ fn video_body(job: &ProviderJob) -> Value {
 /// string, several as a list), several images as a sequential group.
 fn image_body(job: &ProviderJob) -> Value {
     let mut body = json!({"model": job.upstream_model, "prompt": job.prompt, "response_format": "b64_json"});
-    let images: Vec<String> = job.references.iter().map(|r| data_uri(&r.content_type, &r.bytes)).collect();
+    let images: Vec<String> = job.references.iter().map(|r| kit::data_uri(&r.content_type, &r.bytes)).collect();
     match images.as_slice() {
         [] => {}
         [one] => body["image"] = json!(one),
