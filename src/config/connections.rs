@@ -57,6 +57,7 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "comfyui",
     "xai",
     "dashscope",
+    "byteplus",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

@@ -8,6 +8,7 @@
 //! shared JSON reading and error classes, `inline` the outputs held in memory.
 
 pub mod bfl;
+pub mod byteplus;
 pub mod comfyui;
 pub mod dashscope;
 pub mod demo;

@@ -82,6 +82,7 @@ impl Registry {
                 "replicate" => Arc::new(super::replicate::Replicate::new(config).map_err(failed)?),
                 "xai" => Arc::new(super::xai::Xai::new(config).map_err(failed)?),
                 "dashscope" => Arc::new(super::dashscope::DashScope::new(config).map_err(failed)?),
+                "byteplus" => Arc::new(super::byteplus::BytePlus::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;
@@ -231,6 +232,7 @@ mod tests {
         ("comfyui", comfyui::BASE),
         ("xai", xai::BASE),
         ("dashscope", dashscope::BASE),
+        ("byteplus", byteplus::BASE),
     ];
 
     #[test]

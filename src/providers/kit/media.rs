@@ -1,7 +1,7 @@
 //! Small readers adapters share: a job's parameters by type, and image types from a format
 //! name, a file extension or a URL.
 
-use crate::domain::catalog::{ParamValue, Params};
+use crate::domain::catalog::{ParamValue, Params, ReferenceRole};
 
 /// A text parameter.
 pub fn text_param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -41,6 +41,26 @@ pub fn extension_of(content_type: &str) -> &'static str {
         "image/jpeg" => "jpg",
         "image/webp" => "webp",
         _ => "png",
+    }
+}
+
+/// A reference as a `data:` URI (`data:image/png;base64,…`), for APIs that take media inline.
+pub fn data_uri(content_type: &str, bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!("data:{content_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The `content[]` item type and role of a reference in the shared text/image/video/audio
+/// content-list format (MiniMax v2, Seedance): `("image_url", "first_frame")`, … `None` for a
+/// role the format has no word for.
+pub fn content_item_of(role: ReferenceRole) -> Option<(&'static str, &'static str)> {
+    match role {
+        ReferenceRole::FirstFrame => Some(("image_url", "first_frame")),
+        ReferenceRole::LastFrame => Some(("image_url", "last_frame")),
+        ReferenceRole::Reference => Some(("image_url", "reference_image")),
+        ReferenceRole::ReferenceVideo => Some(("video_url", "reference_video")),
+        ReferenceRole::ReferenceAudio => Some(("audio_url", "reference_audio")),
+        ReferenceRole::DrivingAudio => None,
     }
 }
 

@@ -55,7 +55,7 @@ use serde::de::DeserializeOwned;
 pub use base_url::{BaseUrl, Version};
 pub use download::{fetch_keyless, stream_body};
 pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
-pub use media::{extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
+pub use media::{content_item_of, data_uri, extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
 pub use poll::{Phase, StatusWords, outputs_or_missing};
 
 use super::ProviderError;

@@ -28,18 +28,6 @@ pub(super) fn query_path(task_id: &str) -> String {
     format!("v2/query/video_generation/{task_id}")
 }
 
-/// The content item of one reference: its item type, the field that holds it and its role.
-fn item_of(role: ReferenceRole) -> Option<(&'static str, &'static str)> {
-    match role {
-        ReferenceRole::FirstFrame => Some(("image_url", "first_frame")),
-        ReferenceRole::LastFrame => Some(("image_url", "last_frame")),
-        ReferenceRole::Reference => Some(("image_url", "reference_image")),
-        ReferenceRole::ReferenceVideo => Some(("video_url", "reference_video")),
-        ReferenceRole::ReferenceAudio => Some(("audio_url", "reference_audio")),
-        ReferenceRole::DrivingAudio => None,
-    }
-}
-
 /// Refuses what the v2 models are documented to reject, before anything is sent: first/last
 /// frames together with references (the two modes do not mix), and an `adaptive` ratio with
 /// no image or video to adapt to.
@@ -61,7 +49,7 @@ pub(super) fn check(job: &ProviderJob) -> Result<(), ProviderError> {
 pub(super) fn body(job: &ProviderJob) -> Value {
     let mut content = vec![json!({"type": "text", "text": job.prompt})];
     for reference in &job.references {
-        if let Some((kind, role)) = item_of(reference.role) {
+        if let Some((kind, role)) = kit::content_item_of(reference.role) {
             content.push(json!({"type": kind, kind: {"url": data_uri(&reference.content_type, &reference.bytes)}, "role": role}));
         }
     }

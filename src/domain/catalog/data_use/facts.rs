@@ -281,6 +281,22 @@ pub(super) fn all() -> Vec<Fact> {
             no_store: None,
         },
         Fact {
+            kind: "byteplus",
+            provider: "ByteDance (BytePlus ModelArk / Volcengine Ark)",
+            terms_url: None,
+            privacy_url: None,
+            receives: PROMPT_AND_IMAGES,
+            receives_note: "Reference images (and, for Seedance 2.x, reference videos and audio) are sent inline as base64. \
+                The host the connection's base URL names decides the service: BytePlus (international) or Volcengine \
+                (mainland China), each under its own terms.",
+            retention: "Output links last about 24 hours and task records about 7 days (third-party sources; not confirmed \
+                in BytePlus's pages). reelvault deletes a finished video task upstream once it holds the copy. How long \
+                inputs are kept is not stated in what was found.",
+            training: TrainingUse::Unknown,
+            training_note: "Not found: BytePlus's and Volcengine's terms were not among the documents read.",
+            no_store: None,
+        },
+        Fact {
             kind: "midjourney",
             provider: "Midjourney",
             terms_url: Some("https://docs.midjourney.com/docs/terms-of-service"),
