@@ -18,14 +18,22 @@ struct Layers {
     edited: Vec<ModelEntry>,
 }
 
+/// Where each layer's entries are said to come from, in errors.
+const IMPORTED: &str = "the imported catalog";
+const CONFIGURED: &str = "config [[model]]";
+const EDITED: &str = "an admin's edit";
+
+fn located(entries: &[ModelEntry], source: &str) -> Vec<Located> {
+    entries.iter().map(|e| Located::new(e.clone(), source)).collect()
+}
+
 impl Layers {
     /// The catalog these layers make over the shipped one; the first error names its place.
     fn build(&self) -> Result<Catalog, CatalogError> {
-        let located = |entries: &[ModelEntry], source: &str| entries.iter().map(|e| Located::new(e.clone(), source)).collect();
         Catalog::shipped()
-            .build_from(Layer::Imported, located(&self.imported, "the imported catalog"))?
-            .build_from(Layer::Config, located(&self.config, "config [[model]]"))?
-            .build_from(Layer::Edited, located(&self.edited, "an admin's edit"))
+            .build_from(Layer::Imported, located(&self.imported, IMPORTED))?
+            .build_from(Layer::Config, located(&self.config, CONFIGURED))?
+            .build_from(Layer::Edited, located(&self.edited, EDITED))
     }
 }
 
@@ -38,22 +46,16 @@ pub fn load_now(store: &Store, config: &Config) -> Result<Catalog, CatalogError>
         Vec::new()
     });
     let layer = |wanted: Layer| stored.iter().find(|(l, _)| *l == wanted).map(|(_, e)| e.clone()).unwrap_or_default();
-    let mut layers = Layers { imported: layer(Layer::Imported), config: config.model.clone(), edited: layer(Layer::Edited) };
-    for _ in 0..2 {
-        match layers.build() {
-            Ok(catalog) => return Ok(catalog),
-            Err(e) if e.origin == "the imported catalog" => {
-                tracing::warn!("the imported catalog no longer fits this release and is not used: {e}");
-                layers.imported.clear();
-            }
-            Err(e) if e.origin == "an admin's edit" => {
-                tracing::warn!("admins' catalog edits no longer fit and are not used: {e}");
-                layers.edited.clear();
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    layers.build()
+    let shipped = Catalog::shipped();
+    let imported = shipped.build_from(Layer::Imported, located(&layer(Layer::Imported), IMPORTED)).unwrap_or_else(|e| {
+        tracing::warn!("the imported catalog no longer fits this release and is not used: {e}");
+        shipped.clone()
+    });
+    let configured = imported.build_from(Layer::Config, located(&config.model, CONFIGURED))?;
+    Ok(configured.build_from(Layer::Edited, located(&layer(Layer::Edited), EDITED)).unwrap_or_else(|e| {
+        tracing::warn!("admins' catalog edits no longer fit and are not used: {e}");
+        configured.clone()
+    }))
 }
 
 async fn layers(state: &AppState) -> ServiceResult<Layers> {
