@@ -324,5 +324,6 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
         references,
         output_count,
         callback_url: engine.parts.callbacks.url(&g.connection),
+        source: None,
     })
 }

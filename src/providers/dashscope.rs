@@ -128,19 +128,14 @@ fn data_uri(reference: &ReferenceFile) -> String {
     format!("data:{};base64,{}", reference.content_type, base64::engine::general_purpose::STANDARD.encode(&reference.bytes))
 }
 
-/// Whether a model edits a video (`wan2.7-videoedit`, `happyhorse-1.0-video-edit`): its video
-/// input is the `video` to edit rather than a `reference_video`.
-fn edits_video(upstream_model: &str) -> bool {
-    upstream_model.contains("videoedit") || upstream_model.contains("video-edit")
-}
-
-/// The `media[].type` of a reference for `upstream_model`, by the SDK's `MediaType` names.
-fn media_type(role: ReferenceRole, upstream_model: &str) -> Option<&'static str> {
+/// The `media[].type` of a reference, by the SDK's `MediaType` names.
+fn media_type(role: ReferenceRole) -> Option<&'static str> {
     match role {
         ReferenceRole::FirstFrame => Some("first_frame"),
         ReferenceRole::LastFrame => Some("last_frame"),
         ReferenceRole::Reference => Some("reference_image"),
-        ReferenceRole::ReferenceVideo if edits_video(upstream_model) => Some("video"),
+        // the video an edit model (`wan2.7-videoedit`, `happyhorse-1.0-video-edit`) changes
+        ReferenceRole::SourceVideo => Some("video"),
         ReferenceRole::ReferenceVideo => Some("reference_video"),
         ReferenceRole::DrivingAudio => Some("driving_audio"),
         // a reference voice rides on another media item; no catalog model offers it yet
@@ -157,11 +152,8 @@ fn video_body(job: &ProviderJob) -> Value {
     if let Some(negative) = job.negative_prompt.as_ref().filter(|n| !n.is_empty()) {
         input["negative_prompt"] = json!(negative);
     }
-    let media: Vec<Value> = job
-        .references
-        .iter()
-        .filter_map(|r| media_type(r.role, &job.upstream_model).map(|kind| json!({"type": kind, "url": data_uri(r)})))
-        .collect();
+    let media: Vec<Value> =
+        job.references.iter().filter_map(|r| media_type(r.role).map(|kind| json!({"type": kind, "url": data_uri(r)}))).collect();
     if !media.is_empty() {
         input["media"] = json!(media);
     }

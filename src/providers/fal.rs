@@ -235,7 +235,7 @@ fn request(job: &ProviderJob) -> (String, Map<String, Value>) {
         let field = match image.role {
             ReferenceRole::FirstFrame | ReferenceRole::Reference => "image_url",
             ReferenceRole::LastFrame => "tail_image_url",
-            ReferenceRole::ReferenceVideo => "video_url",
+            ReferenceRole::ReferenceVideo | ReferenceRole::SourceVideo => "video_url",
             ReferenceRole::ReferenceAudio | ReferenceRole::DrivingAudio => "audio_url",
         };
         input.insert(field.into(), data_uri(image).into());

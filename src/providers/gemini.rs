@@ -226,7 +226,10 @@ impl Gemini {
                 ReferenceRole::LastFrame => instance["lastFrame"] = inline,
                 ReferenceRole::Reference => references.push(json!({ "image": inline, "referenceType": "ASSET" })),
                 // Veo takes images only; the catalog lets no other role through to it
-                ReferenceRole::ReferenceVideo | ReferenceRole::ReferenceAudio | ReferenceRole::DrivingAudio => {}
+                ReferenceRole::ReferenceVideo
+                | ReferenceRole::ReferenceAudio
+                | ReferenceRole::DrivingAudio
+                | ReferenceRole::SourceVideo => {}
             }
         }
         if !references.is_empty() {

@@ -72,6 +72,18 @@ pub struct ProviderJob {
     /// Where the provider may call back when the job changes (`/hooks/{connection}/{secret}`),
     /// when this instance has a public URL; adapters whose API takes a webhook send it.
     pub callback_url: Option<url::Url>,
+    /// The upstream job that made the earlier output this job extends, edits or enhances (its
+    /// bytes are the `source_video` reference), when that job ran through this same connection:
+    /// APIs that continue a job by its id (`previous_job_id`, a draft's cache) use it.
+    pub source: Option<SourceJob>,
+}
+
+/// The upstream job behind a generation's source output.
+#[derive(Debug, Clone)]
+pub struct SourceJob {
+    /// The model's name in the provider's API when the source was made.
+    pub upstream_model: String,
+    pub handle: UpstreamHandle,
 }
 
 /// A provider's call to `/hooks/{connection}/{secret}`, as received.

@@ -217,7 +217,7 @@ fn input(job: &ProviderJob) -> Map<String, Value> {
         let field = match image.role {
             ReferenceRole::FirstFrame | ReferenceRole::Reference => "image",
             ReferenceRole::LastFrame => "last_frame_image",
-            ReferenceRole::ReferenceVideo => "video",
+            ReferenceRole::ReferenceVideo | ReferenceRole::SourceVideo => "video",
             ReferenceRole::ReferenceAudio | ReferenceRole::DrivingAudio => "audio",
         };
         input.insert(field.into(), data_uri(image).into());

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CatalogDate, InputSpec, Lifecycle, MediaKind, ModelSpec, ParamKind, ParamSpec, Price, ReferenceRole, Sound, Status};
+use super::{
+    CatalogDate, InputSpec, Lifecycle, MediaKind, ModelSpec, Operation, ParamKind, ParamSpec, Price, ReferenceRole, Sound, Status,
+};
 
 /// A catalog file: a list of `[[model]]` entries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -69,6 +71,10 @@ pub struct ModelEntry {
     pub max_output: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sound: Option<Sound>,
+    /// What the model does with an earlier output (`extend`, `edit`, `enhance`); it then takes
+    /// a required `source_video` input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Vec<InputEntry>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +161,9 @@ impl ModelEntry {
                 .as_u64();
         }
         m.sound = self.sound.unwrap_or(m.sound);
+        if self.operation.is_some() {
+            m.operation = self.operation;
+        }
         if let Some(inputs) = &self.inputs {
             m.inputs = inputs
                 .iter()
@@ -207,6 +216,7 @@ impl ModelEntry {
             sound: Sound::None,
             lifecycle: Lifecycle::default(),
             hidden: false,
+            operation: None,
         })
     }
 
@@ -229,6 +239,7 @@ impl ModelEntry {
             deadline: later.deadline.or(self.deadline),
             max_output: later.max_output.or(self.max_output),
             sound: later.sound.or(self.sound),
+            operation: later.operation.or(self.operation),
             inputs: later.inputs.or(self.inputs),
             params: later.params.or(self.params),
             price: later.price.or(self.price),
@@ -260,6 +271,7 @@ impl ModelEntry {
             max_output: (m.max_output_bytes != default_max_output(m.kind))
                 .then(|| bytesize::ByteSize(m.max_output_bytes).display().iec().to_string()),
             sound: (m.sound != Sound::None).then_some(m.sound),
+            operation: m.operation,
             inputs: (!m.inputs.is_empty()).then(|| {
                 m.inputs
                     .iter()
@@ -331,6 +343,20 @@ fn validate(m: &ModelSpec) -> Result<(), FieldError> {
             && matches!(&p.kind, ParamKind::Choice { values, .. } if values.iter().any(|v| v == "on") && values.iter().any(|v| v == "off"))
     }) {
         return Err(wrong("sound", "sound = \"optional\" needs an `audio` parameter with the choices \"off\" and \"on\""));
+    }
+    let source = m.inputs.iter().find(|i| i.role == ReferenceRole::SourceVideo);
+    match (m.operation, source) {
+        (Some(op), Some(input)) if !input.required || input.max != 1 || m.kind != MediaKind::Video => {
+            return Err(wrong(
+                "operation",
+                format!("a video model that can {} takes exactly one required source_video input", op.as_str()),
+            ));
+        }
+        (Some(op), None) => {
+            return Err(wrong("inputs", format!("operation = {:?} needs a required source_video input", op.as_str())));
+        }
+        (None, Some(_)) => return Err(wrong("operation", "a source_video input needs an operation (extend, edit or enhance)")),
+        _ => {}
     }
     if m.sound != Sound::None && m.kind == MediaKind::Image {
         return Err(wrong("sound", "an image model makes no sound"));

@@ -14,12 +14,14 @@ pub mod data_use;
 mod entry;
 mod in_force;
 mod lifecycle;
+mod operation;
 mod price;
 pub mod shipped;
 
 pub use entry::{CatalogFile, InputEntry, ModelEntry};
 pub use in_force::{Catalog, CatalogError, Layer, Located};
 pub use lifecycle::{CatalogDate, Lifecycle, Status};
+pub use operation::Operation;
 pub use price::{Price, PriceRule, PriceUnit};
 
 /// What a model produces.
@@ -56,6 +58,9 @@ pub enum ReferenceRole {
     ReferenceAudio,
     /// Speech or music the video is driven by (lip sync, beat).
     DrivingAudio,
+    /// The person's own earlier output video that the job extends, edits or enhances (see
+    /// [`Operation`]).
+    SourceVideo,
 }
 
 /// What kind of file a reference role takes.
@@ -87,13 +92,14 @@ impl InputMedia {
 }
 
 impl ReferenceRole {
-    pub const ALL: [ReferenceRole; 6] = [
+    pub const ALL: [ReferenceRole; 7] = [
         ReferenceRole::FirstFrame,
         ReferenceRole::LastFrame,
         ReferenceRole::Reference,
         ReferenceRole::ReferenceVideo,
         ReferenceRole::ReferenceAudio,
         ReferenceRole::DrivingAudio,
+        ReferenceRole::SourceVideo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +110,7 @@ impl ReferenceRole {
             ReferenceRole::ReferenceVideo => "reference_video",
             ReferenceRole::ReferenceAudio => "reference_audio",
             ReferenceRole::DrivingAudio => "driving_audio",
+            ReferenceRole::SourceVideo => "source_video",
         }
     }
 
@@ -115,6 +122,7 @@ impl ReferenceRole {
             ReferenceRole::ReferenceVideo => "Reference video",
             ReferenceRole::ReferenceAudio => "Reference audio",
             ReferenceRole::DrivingAudio => "Driving audio",
+            ReferenceRole::SourceVideo => "Source video",
         }
     }
 
@@ -122,14 +130,14 @@ impl ReferenceRole {
     pub fn media(self) -> InputMedia {
         match self {
             ReferenceRole::FirstFrame | ReferenceRole::LastFrame | ReferenceRole::Reference => InputMedia::Image,
-            ReferenceRole::ReferenceVideo => InputMedia::Video,
+            ReferenceRole::ReferenceVideo | ReferenceRole::SourceVideo => InputMedia::Video,
             ReferenceRole::ReferenceAudio | ReferenceRole::DrivingAudio => InputMedia::Audio,
         }
     }
 
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         ReferenceRole::ALL.into_iter().find(|r| r.as_str() == text).ok_or(InvalidInput(
-            "a reference role must be first_frame, last_frame, reference, reference_video, reference_audio or driving_audio",
+            "a reference role must be first_frame, last_frame, reference, reference_video, reference_audio, driving_audio or source_video",
         ))
     }
 }
@@ -255,6 +263,8 @@ pub struct ModelSpec {
     pub lifecycle: Lifecycle,
     /// An admin hid it: it is offered to no one, but history keeps its name.
     pub hidden: bool,
+    /// What it does with an earlier output, when it works on one (its `source_video` input).
+    pub operation: Option<Operation>,
 }
 
 /// Parameters after validation: every declared parameter has a value.

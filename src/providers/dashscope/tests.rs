@@ -103,7 +103,7 @@ async fn an_edit_sends_the_video_to_edit_and_references_go_in_order() {
         accepts(r).unwrap_or_else(|| Reply::json(200, json!({"output": {"task_id": "t2", "task_status": "PENDING"}})))
     })
     .await;
-    let video = ReferenceFile { role: ReferenceRole::ReferenceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"v") };
+    let video = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"v") };
     let job = testing::job(MediaKind::Video, "wan2.7-videoedit")
         .params(&[("audio_setting", ParamValue::Text("origin".into()))])
         .references(vec![video.clone(), testing::reference(ReferenceRole::Reference, b"i")])
@@ -115,11 +115,12 @@ async fn an_edit_sends_the_video_to_edit_and_references_go_in_order() {
         json!([{"type": "video", "url": "data:video/mp4;base64,dg=="}, {"type": "reference_image", "url": "data:image/png;base64,aQ=="}])
     );
     assert_eq!(body["parameters"], json!({"audio_setting": "origin", "watermark": false}));
-    let r2v = testing::job(MediaKind::Video, "wan2.7-r2v").references(vec![video]).build();
+    let reference = ReferenceFile { role: ReferenceRole::ReferenceVideo, ..video };
+    let r2v = testing::job(MediaKind::Video, "wan2.7-r2v").references(vec![reference]).build();
     adapter(&fake).submit(&r2v).await.unwrap();
     assert_eq!(fake.requests_to(SUBMIT)[1].json()["input"]["media"][0]["type"], "reference_video");
-    assert_eq!(media_type(ReferenceRole::ReferenceVideo, "wan2.7-r2v"), Some("reference_video"));
-    assert_eq!(media_type(ReferenceRole::ReferenceVideo, "happyhorse-1.0-video-edit"), Some("video"));
+    assert_eq!(media_type(ReferenceRole::ReferenceVideo), Some("reference_video"));
+    assert_eq!(media_type(ReferenceRole::SourceVideo), Some("video"));
 }
 
 #[tokio::test]

@@ -58,7 +58,8 @@ pub fn content_item_of(role: ReferenceRole) -> Option<(&'static str, &'static st
         ReferenceRole::FirstFrame => Some(("image_url", "first_frame")),
         ReferenceRole::LastFrame => Some(("image_url", "last_frame")),
         ReferenceRole::Reference => Some(("image_url", "reference_image")),
-        ReferenceRole::ReferenceVideo => Some(("video_url", "reference_video")),
+        // a video to extend or edit is a reference video in this format
+        ReferenceRole::ReferenceVideo | ReferenceRole::SourceVideo => Some(("video_url", "reference_video")),
         ReferenceRole::ReferenceAudio => Some(("audio_url", "reference_audio")),
         ReferenceRole::DrivingAudio => None,
     }

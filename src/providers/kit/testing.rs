@@ -39,6 +39,7 @@ pub fn job(kind: MediaKind, model: &str) -> JobBuilder {
         references: Vec::new(),
         output_count: 1,
         callback_url: None,
+        source: None,
     })
 }
 
