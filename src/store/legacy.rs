@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use super::codec::{Stored, upgrade_from};
 use crate::domain::auth::{ApiToken, TokenLimits};
+use crate::domain::connection::StoredConnection;
 use crate::domain::ids::{TokenId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Email, Role, User};
@@ -18,6 +19,48 @@ impl Stored for User {
     const TYPE_NAME: &'static str = "reelvault::User@2";
     fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
         (name == "reelvault::User@1").then(|| upgrade_from::<UserV1, User>(name, payload))
+    }
+}
+
+impl Stored for StoredConnection {
+    const TYPE_NAME: &'static str = "reelvault::StoredConnection@2";
+    fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
+        (name == "reelvault::StoredConnection@1").then(|| upgrade_from::<StoredConnectionV1, StoredConnection>(name, payload))
+    }
+}
+
+/// `reelvault::StoredConnection@1`: no region.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredConnectionV1 {
+    name: String,
+    kind: String,
+    base_url: Option<String>,
+    api_key: Option<Vec<u8>>,
+    access_key: Option<String>,
+    secret_key: Option<Vec<u8>>,
+    key_hint: Option<String>,
+    max_concurrent: u32,
+    allow_private_network: bool,
+    models: Vec<String>,
+    created_at: Timestamp,
+}
+
+impl From<StoredConnectionV1> for StoredConnection {
+    fn from(v: StoredConnectionV1) -> StoredConnection {
+        StoredConnection {
+            name: v.name,
+            kind: v.kind,
+            base_url: v.base_url,
+            region: None,
+            api_key: v.api_key,
+            access_key: v.access_key,
+            secret_key: v.secret_key,
+            key_hint: v.key_hint,
+            max_concurrent: v.max_concurrent,
+            allow_private_network: v.allow_private_network,
+            models: v.models,
+            created_at: v.created_at,
+        }
     }
 }
 

@@ -49,6 +49,7 @@ mod provider_xai;
 mod proxy;
 mod rate_limits;
 mod reconciliation;
+mod regions;
 mod retention;
 mod search;
 mod search_index;
