@@ -65,6 +65,7 @@ pub fn finished(shape: Shape) -> Generation {
         upstream_deleted_at: None,
         made_with: None,
         reported: None,
+        source: None,
         deleted_at: None,
     }
 }

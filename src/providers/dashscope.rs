@@ -4,11 +4,13 @@
 //! UNKNOWN) and cancelled while pending at `POST /tasks/{task_id}/cancel`; Wan images answer
 //! at once from `POST /services/aigc/multimodal-generation/generation` (see [`image`]).
 //! Bearer key; `/api/v1` lives in the base URL, and the host picks the region (key, host and
-//! model must share one). References go inline as `data:` URIs; outputs are signed OSS URLs
+//! model must share one). Video references go through DashScope's temporary file storage
+//! (see [`upload`]), image references inline as `data:` URIs; outputs are signed OSS URLs
 //! (kept about 24 hours), fetched without the key. No deletion endpoint exists.
 //! See PROVIDERS-2026.md §2.
 
 mod image;
+mod upload;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -64,16 +66,13 @@ const CODES: &[(&str, Class)] = &[
 
 static ERRORS: ErrorTable = ErrorTable { read: read_error, codes: CODES, statuses: &[] };
 
-/// The native error body `{"code", "message", "request_id"}` (read tolerantly). A refused
-/// key says that keys are bound to a region, the commonest cause.
+/// The native error body `{"code", "message", "request_id"}` (read tolerantly).
 fn read_error(answer: &ErrorAnswer<'_>) -> ErrorReport {
     let body: Value = serde_json::from_slice(answer.body).unwrap_or(Value::Null);
     let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
     let code = field("code");
-    let mut message = field("message");
-    if code == "InvalidApiKey" || answer.status == 401 {
-        message.push_str(" (a DashScope key works only in its own region: check that the base_url is the key's region)");
-    }
+    // a refused key gets the kit's word on regions (keys are bound to one)
+    let message = field("message");
     ErrorReport { code, message: Some(message.trim().to_string()), wait: None }
 }
 
@@ -151,16 +150,16 @@ fn media_type(role: ReferenceRole) -> Option<&'static str> {
 }
 
 /// The JSON body of a video job (the Wan 2.7 protocol, which HappyHorse shares): the prompt,
-/// every reference in `media[]` (in order: it names `Image 1`, `Video 1`… in the prompt), and
-/// the catalog's `resolution`, `ratio`, `duration`, `seed` and `audio_setting` as given. The
-/// watermark is always off.
-fn video_body(job: &ProviderJob) -> Value {
+/// every reference in `media[]` by its `oss://` URL in `stored` (in order: it names `Image 1`,
+/// `Video 1`… in the prompt), and the catalog's `resolution`, `ratio`, `duration`, `seed` and
+/// `audio_setting` as given. The watermark is always off.
+fn video_body(job: &ProviderJob, stored: &[String]) -> Value {
     let mut input = json!({"prompt": job.prompt});
     if let Some(negative) = job.negative_prompt.as_ref().filter(|n| !n.is_empty()) {
         input["negative_prompt"] = json!(negative);
     }
     let media: Vec<Value> =
-        job.references.iter().filter_map(|r| media_type(r.role).map(|kind| json!({"type": kind, "url": data_uri(r)}))).collect();
+        job.references.iter().zip(stored).filter_map(|(r, url)| media_type(r.role).map(|kind| json!({"type": kind, "url": url}))).collect();
     if !media.is_empty() {
         input["media"] = json!(media);
     }
@@ -186,7 +185,19 @@ impl DashScope {
     }
 
     async fn submit_video(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
-        let request = self.api.client().post(&self.api.url(VIDEO)?).map(|r| r.header(ASYNC.0, ASYNC.1).json(&video_body(job)));
+        let mut stored = Vec::with_capacity(job.references.len());
+        for (n, reference) in job.references.iter().enumerate() {
+            if media_type(reference.role).is_some() {
+                stored.push(upload::to_oss(&self.api, &job.upstream_model, job.generation, n, reference).await?);
+            } else {
+                stored.push(String::new());
+            }
+        }
+        let body = video_body(job, &stored);
+        let request = self.api.client().post(&self.api.url(VIDEO)?).map(|r| {
+            let r = r.header(ASYNC.0, ASYNC.1);
+            if stored.is_empty() { r.json(&body) } else { r.header(upload::RESOLVE.0, upload::RESOLVE.1).json(&body) }
+        });
         let answer: Answer = wire::read_json(self.api.send(request).await?).await?;
         let task = answer.output.unwrap_or_default();
         let id = task.task_id.clone().filter(|id| !id.is_empty());

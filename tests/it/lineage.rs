@@ -1,9 +1,10 @@
 //! Working on an earlier output end to end: a Wan video, then "Edit" from its page; the edit
-//! receives the source's video inline, links back to it, and the source lists it. Refusals of
+//! receives the source's video (through DashScope's own file storage), links back to it, and the
+//! source lists it. Refusals of
 //! a source that cannot be worked on name the `source` field.
 
-use base64::Engine as _;
 use fake_upstream::Reply;
+use fake_upstream::dashscope_storage;
 use serde_json::json;
 
 use crate::support::api::{api_get, api_post};
@@ -18,6 +19,7 @@ async fn rig() -> ProviderRig {
     provider("dashscope", "dashscope")
         .key("sk-lineage")
         .serve(|r| match r.route().as_str() {
+            _ if dashscope_storage::serve(r, "sk-lineage").is_some() => dashscope_storage::serve(r, "sk-lineage").unwrap(),
             SUBMIT => {
                 let task = if r.json()["model"] == "wan2.7-videoedit" { "t2" } else { "t1" };
                 Reply::json(200, json!({"output": {"task_id": task, "task_status": "PENDING"}, "request_id": "r1"}))
@@ -63,8 +65,10 @@ async fn an_edit_from_the_generation_page_gets_the_source_video_and_links_both_w
     assert_eq!(child["source"], source_id.as_str());
     rig.assert_output(&child, 0, EDITED).await;
     let sent = rig.fake.requests_to(SUBMIT).into_iter().map(|r| r.json()).find(|b| b["model"] == "wan2.7-videoedit").expect("edit sent");
-    let inline = format!("data:video/mp4;base64,{}", base64::engine::general_purpose::STANDARD.encode(VIDEO));
-    assert_eq!(sent["input"]["media"], json!([{"type": "video", "url": inline}]), "the source's own bytes, inline");
+    assert_eq!(sent["input"]["media"][0]["type"], "video", "{sent}");
+    let stored = sent["input"]["media"][0]["url"].as_str().expect("a stored file's URL");
+    let uploaded = dashscope_storage::stored(&rig.fake.requests(), stored).expect("uploaded to the provider's storage");
+    assert_eq!(&uploaded[..], VIDEO, "the source's own bytes");
 
     let child_id = child["id"].as_str().unwrap();
     let descendants = api_get(&rig.app.url, &format!("/api/v1/generations/{source_id}/descendants"), Some(&rig.token)).await;

@@ -2,6 +2,8 @@
 //! recorded (method, path, query, headers, body) and answered by a closure the test gives,
 //! so each provider's fake only writes its wire format.
 
+pub mod dashscope_storage;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use fake_upstream::dashscope_storage::{self, UPLOAD_DIR};
 use fake_upstream::{FakeUpstream, Reply};
 
 use super::*;
@@ -38,6 +39,10 @@ fn accepts(r: &fake_upstream::Request) -> Option<Reply> {
     if r.header("x-dashscope-async") != Some("enable") {
         return Some(error(400, "InvalidParameter", "current user api does not support synchronous calls"));
     }
+    let names_stored_files = r.json()["input"]["media"].as_array().is_some_and(|m| !m.is_empty());
+    if names_stored_files && r.header("x-dashscope-ossresourceresolve") != Some("enable") {
+        return Some(error(400, "InvalidParameter", "oss:// URLs need X-DashScope-OssResourceResolve: enable"));
+    }
     None
 }
 
@@ -46,6 +51,7 @@ async fn a_video_is_submitted_polled_and_downloaded_without_the_key() {
     let polls = Arc::new(Mutex::new(0));
     let count = polls.clone();
     let fake = FakeUpstream::start(move |r| match r.route().as_str() {
+        _ if dashscope_storage::serve(r, KEY).is_some() => dashscope_storage::serve(r, KEY).unwrap(),
         SUBMIT => accepts(r)
             .unwrap_or_else(|| Reply::json(200, json!({"output": {"task_id": "t1", "task_status": "PENDING"}, "request_id": "r1"}))),
         "GET /api/v1/tasks/t1" => {
@@ -74,18 +80,25 @@ async fn a_video_is_submitted_polled_and_downloaded_without_the_key() {
     let submitted = dashscope.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "t1");
     assert!(matches!(submitted.status, UpstreamStatus::Pending { .. }));
+    let generation = job.generation;
     assert_eq!(
         fake.requests_to(SUBMIT)[0].json(),
         json!({
             "model": "wan2.7-i2v",
             "input": {"prompt": "a fox in the snow", "negative_prompt": "blur", "media": [
-                {"type": "first_frame", "url": "data:image/png;base64,Zmlyc3Q="},
-                {"type": "last_frame", "url": "data:image/jpeg;base64,bGFzdA=="},
-                {"type": "driving_audio", "url": "data:audio/mpeg;base64,bGE="},
+                {"type": "first_frame", "url": format!("oss://{UPLOAD_DIR}/reelvault-{generation}-0.png")},
+                {"type": "last_frame", "url": format!("oss://{UPLOAD_DIR}/reelvault-{generation}-1.jpg")},
+                {"type": "driving_audio", "url": format!("oss://{UPLOAD_DIR}/reelvault-{generation}-2.mp3")},
             ]},
             "parameters": {"duration": 5, "resolution": "1080P", "watermark": false}
         })
     );
+    let policy = &fake.requests_to("GET /api/v1/uploads")[0];
+    assert_eq!(policy.query_param("model").as_deref(), Some("wan2.7-i2v"), "the policy is asked for the job's model");
+    let stored = |n: usize, ext: &str| {
+        dashscope_storage::stored(&fake.requests(), &format!("oss://{UPLOAD_DIR}/reelvault-{generation}-{n}.{ext}")).expect("stored")
+    };
+    assert_eq!((&stored(0, "png")[..], &stored(1, "jpg")[..], &stored(2, "mp3")[..]), (&b"first"[..], &b"last"[..], &b"la"[..]));
     for _ in 0..2 {
         assert!(matches!(dashscope.poll(&submitted.handle).await.unwrap(), UpstreamStatus::Pending { .. }));
     }
@@ -100,7 +113,9 @@ async fn a_video_is_submitted_polled_and_downloaded_without_the_key() {
 #[tokio::test]
 async fn an_edit_sends_the_video_to_edit_and_references_go_in_order() {
     let fake = FakeUpstream::start(|r| {
-        accepts(r).unwrap_or_else(|| Reply::json(200, json!({"output": {"task_id": "t2", "task_status": "PENDING"}})))
+        dashscope_storage::serve(r, KEY)
+            .or_else(|| accepts(r))
+            .unwrap_or_else(|| Reply::json(200, json!({"output": {"task_id": "t2", "task_status": "PENDING"}})))
     })
     .await;
     let video = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"v") };
@@ -110,9 +125,11 @@ async fn an_edit_sends_the_video_to_edit_and_references_go_in_order() {
         .build();
     adapter(&fake).submit(&job).await.unwrap();
     let body = fake.requests_to(SUBMIT)[0].json();
+    let g = job.generation;
     assert_eq!(
         body["input"]["media"],
-        json!([{"type": "video", "url": "data:video/mp4;base64,dg=="}, {"type": "reference_image", "url": "data:image/png;base64,aQ=="}])
+        json!([{"type": "video", "url": format!("oss://{UPLOAD_DIR}/reelvault-{g}-0.mp4")},
+               {"type": "reference_image", "url": format!("oss://{UPLOAD_DIR}/reelvault-{g}-1.png")}])
     );
     assert_eq!(body["parameters"], json!({"audio_setting": "origin", "watermark": false}));
     let reference = ReferenceFile { role: ReferenceRole::ReferenceVideo, ..video };
