@@ -8,7 +8,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::domain::catalog::{MediaKind, ReferenceRole};
+use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::providers::ReferenceFile;
 use crate::providers::kit::testing::{self, Probe, connection};
 
