@@ -337,3 +337,5 @@ impl Provider for Bfl {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod video_tests;

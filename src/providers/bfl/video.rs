@@ -134,24 +134,3 @@ impl Bfl {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::providers::kit::testing::reference;
-
-    #[test]
-    fn keyframes_run_first_frame_waypoints_last_frame() {
-        let refs = vec![
-            reference(ReferenceRole::LastFrame, b"z"),
-            reference(ReferenceRole::Reference, b"b"),
-            reference(ReferenceRole::FirstFrame, b"a"),
-            reference(ReferenceRole::Reference, b"c"),
-        ];
-        assert_eq!(keyframes(&refs).unwrap(), ["YQ==", "Yg==", "Yw==", "eg=="]);
-        assert!(matches!(keyframes(&[reference(ReferenceRole::LastFrame, b"z")]), Err(ProviderError::InvalidInput(_))));
-        let eleven: Vec<_> = (0..11).map(|_| reference(ReferenceRole::Reference, b"r")).collect();
-        assert!(matches!(keyframes(&eleven), Err(ProviderError::InvalidInput(_))));
-        assert!(keyframes(&[]).unwrap().is_empty());
-    }
-}
