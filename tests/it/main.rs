@@ -23,6 +23,7 @@ mod export;
 mod generations;
 mod install;
 mod library;
+mod lineage;
 mod metrics;
 mod migration;
 mod models;
