@@ -197,7 +197,9 @@ async fn text_to_video_polls_the_returned_url_and_fetches_the_sample_keyless_bef
 async fn keyframes_and_continuation_send_only_their_modes_fields() {
     let bfl = VideoFake::start().await;
     let provider = bfl.adapter();
-    provider.submit(&video_job(PARAMS, testing::first_and_last_frames())).await.unwrap();
+    // uploaded last frame first: the keyframes still open with the first frame
+    let frames = testing::first_and_last_frames().into_iter().rev().collect();
+    provider.submit(&video_job(PARAMS, frames)).await.unwrap();
     let sent = bfl.sent(0);
     assert_eq!((sent["mode"].as_str(), sent["keyframes"].clone()), (Some("i2v"), json!(["Zmlyc3Q=", "bGFzdA=="])));
 
