@@ -325,6 +325,7 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
         output_count,
         callback_url: engine.parts.callbacks.url(&g.connection),
         source: source_job(engine, g).await,
+        operation: spec.and_then(|m| m.operation),
     })
 }
 

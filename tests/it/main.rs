@@ -31,6 +31,7 @@ mod openai_compat;
 mod privacy;
 mod privacy_rights;
 mod provider_bfl;
+mod provider_bfl_video;
 mod provider_byteplus;
 mod provider_comfyui;
 mod provider_dashscope;

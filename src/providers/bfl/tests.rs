@@ -8,7 +8,7 @@ use fake_upstream::{FakeUpstream, Reply, Request};
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::domain::catalog::{MediaKind, ReferenceRole};
+use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
 use crate::providers::ReferenceFile;
 use crate::providers::kit::testing::{self, Probe, connection};
 
@@ -331,7 +331,7 @@ async fn every_form_of_the_base_url_reaches_the_api() {
 }
 
 #[tokio::test]
-async fn flux2_takes_a_pixel_size_up_to_eight_reference_images_and_flex_steps() {
+async fn flux2_takes_a_pixel_size_up_to_eight_reference_images_and_flex_steps_and_guidance() {
     let fake = FakeUpstream::start(|_| Reply::json(200, serde_json::json!({"id": "f2", "polling_url": "http://127.0.0.1:1/x"}))).await;
     let provider = adapter(&fake);
     let mut pro = job("flux-2-pro", "9:16");
@@ -355,10 +355,11 @@ async fn flux2_takes_a_pixel_size_up_to_eight_reference_images_and_flex_steps() 
 
     let mut flex = job("flux-2-flex", "1:1");
     flex.params.insert("steps".into(), ParamValue::Int(28));
+    flex.params.insert("guidance".into(), ParamValue::Text("4.5".into()));
     provider.submit(&flex).await.unwrap();
     assert_eq!(
         fake.requests_to("POST /v1/flux-2-flex")[0].json(),
-        serde_json::json!({"prompt": "a glass whale", "width": 1024, "height": 1024, "seed": 7, "output_format": "png", "steps": 28})
+        serde_json::json!({"prompt": "a glass whale", "width": 1024, "height": 1024, "seed": 7, "output_format": "png", "steps": 28, "guidance": 4.5})
     );
     fake.stop().await;
 }

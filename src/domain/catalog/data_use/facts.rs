@@ -181,9 +181,10 @@ pub(super) fn all() -> Vec<Fact> {
             privacy_url: Some("https://bfl.ai/legal/privacy-policy"),
             receives: PROMPT_AND_IMAGES,
             receives_note: "The EU endpoint https://api.eu.bfl.ai keeps processing in the EU (set it as the connection's \
-                base URL).",
-            retention: "Result links expire after 10 minutes (BFL documentation). How long BFL keeps inputs and outputs is \
-                not stated in what was found.",
+                base URL). FLUX 3 Video continuation also receives the video it continues.",
+            retention: "Image result links expire after 10 minutes (BFL documentation); FLUX 3 Video results and drafts \
+                after about 2 hours (BFL's FLUX 3 Video reference). How long BFL keeps inputs and outputs is not stated in \
+                what was found.",
             training: TrainingUse::Unknown,
             training_note: "Section 2(b) of the FLUX API Service Terms grants BFL a perpetual, irrevocable, sublicensable \
                 licence to use what the customer submits; the copy found was cut off before its purposes, so whether they \

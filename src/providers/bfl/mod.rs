@@ -5,9 +5,13 @@
 //! `image_prompt` for FLUX1.1). `webhook_url` is sent when this instance has a callback URL; with
 //! the connection's `secret_key` set it is also sent as `webhook_secret` and callbacks must carry
 //! a matching `X-BFL-Signature: sha256=<hex HMAC-SHA256>`. See PROVIDERS.md §7.
+//! Image bodies are in `images`; FLUX 3 Video (`POST /v1/flux-3-video`, same polling, MP4
+//! results kept about 2 hours) in `video`.
+
+mod images;
+mod video;
 
 use async_trait::async_trait;
-use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -16,7 +20,7 @@ use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, Region, text_param};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, usage, wire};
 use crate::config::{ConnectionConfig, Secret};
-use crate::domain::catalog::ParamValue;
+use crate::domain::catalog::MediaKind;
 use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 
 /// The base URL convention: BFL's global host (routes across clusters); `v1/` in each path.
@@ -63,7 +67,9 @@ impl SubmitAnswer {
 /// `GET polling_url` (tolerant: unknown fields ignored, most fields optional).
 #[derive(Debug, Deserialize)]
 struct GetResult {
-    status: String,
+    status: Option<String>,
+    /// Some answers name the status `state` (a third-party client reads both; UNCONFIRMED).
+    state: Option<String>,
     result: Option<serde_json::Value>,
     progress: Option<f64>,
     details: Option<serde_json::Value>,
@@ -79,6 +85,13 @@ struct ErrorBody {
     retry_after: Option<f64>,
 }
 
+impl GetResult {
+    /// The status word, from `status` or else `state`.
+    fn word(&self) -> Option<&str> {
+        self.status.as_deref().or(self.state.as_deref())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Credits {
     credits: Option<f64>,
@@ -90,44 +103,12 @@ struct Hook {
     task_id: Option<String>,
 }
 
-/// Models that take `width`/`height` rather than `aspect_ratio` (FLUX1.x pro/dev, every FLUX.2).
-fn sized(model: &str) -> bool {
-    matches!(model, "flux-pro-1.1" | "flux-pro" | "flux-dev") || model.starts_with("flux-2")
-}
+/// The handle entry that marks a video job (absent on image jobs).
+const MEDIA: &str = "media";
 
-/// The most reference images a FLUX.2 request carries (`input_image` … `input_image_8`).
-const FLUX2_REFERENCES: usize = 8;
-
-/// The field of the `n`th (0-based) reference image of a FLUX.2 request.
-fn flux2_reference_field(n: usize) -> String {
-    if n == 0 { "input_image".into() } else { format!("input_image_{}", n + 1) }
-}
-
-/// The pixel size used for a ratio on the sized models (multiples of 32, about 1 MP).
-fn size_of(ratio: &str) -> (u32, u32) {
-    match ratio {
-        "16:9" => (1344, 768),
-        "9:16" => (768, 1344),
-        "4:3" => (1024, 768),
-        "3:4" => (768, 1024),
-        "3:2" => (1216, 832),
-        "2:3" => (832, 1216),
-        _ => (1024, 1024),
-    }
-}
-
-/// The field the one reference image of a FLUX.1 model goes in: Kontext edits `input_image`;
-/// FLUX1.x takes an `image_prompt`. (FLUX.2 takes several: see [`flux2_reference_field`].)
-fn reference_field(model: &str) -> &'static str {
-    if model.starts_with("flux-kontext") { "input_image" } else { "image_prompt" }
-}
-
-fn image_type(format: &str) -> &'static str {
-    match format {
-        "png" => "image/png",
-        "webp" => "image/webp",
-        _ => "image/jpeg",
-    }
+/// Whether a handle is a FLUX 3 Video job's.
+fn is_video(handle: &UpstreamHandle) -> bool {
+    handle.data.get(MEDIA).is_some_and(|m| m == "video")
 }
 
 /// What a finished job cost: the submit's report, with the cost the poll settled on where it
@@ -207,33 +188,9 @@ impl Bfl {
         Ok(Self { api, webhook_secret: config.secret_key.clone() })
     }
 
-    fn body(&self, job: &ProviderJob) -> serde_json::Value {
-        let model = job.upstream_model.as_str();
-        let mut body = serde_json::json!({ "prompt": job.prompt });
-        let ratio = text_param(&job.params, "aspect_ratio");
-        if sized(model) {
-            let (width, height) = size_of(ratio.unwrap_or("1:1"));
-            body["width"] = width.into();
-            body["height"] = height.into();
-        } else if let Some(ratio) = ratio {
-            body["aspect_ratio"] = ratio.into();
-        }
-        if let Some(ParamValue::Int(seed)) = job.params.get("seed") {
-            body["seed"] = (*seed).into();
-        }
-        body["output_format"] = text_param(&job.params, "output_format").unwrap_or("jpeg").into();
-        let encode = |image: &super::ReferenceFile| base64::engine::general_purpose::STANDARD.encode(&image.bytes);
-        if model.starts_with("flux-2") {
-            for (n, image) in job.references.iter().take(FLUX2_REFERENCES).enumerate() {
-                body[flux2_reference_field(n)] = encode(image).into();
-            }
-        } else if let Some(image) = job.references.first() {
-            body[reference_field(model)] = encode(image).into();
-        }
-        // FLUX.2 [flex] sampling steps
-        if let Some(ParamValue::Int(steps)) = job.params.get("steps") {
-            body["steps"] = (*steps).into();
-        }
+    /// The body of an image job, with the webhook when this instance has a callback URL.
+    fn image_body(&self, job: &ProviderJob) -> serde_json::Value {
+        let mut body = images::body(job);
         if let Some(callback) = &job.callback_url {
             body["webhook_url"] = callback.as_str().into();
             if let Some(secret) = &self.webhook_secret {
@@ -264,7 +221,8 @@ impl Bfl {
 
     fn status(&self, handle: &UpstreamHandle, answer: GetResult) -> UpstreamStatus {
         let progress = answer.progress.map(wire::percent);
-        match answer.status.as_str() {
+        let video = is_video(handle);
+        match answer.word().unwrap_or_default() {
             "Ready" => {
                 let sample = answer.result.as_ref().and_then(|r| match r {
                     serde_json::Value::String(s) => Some(s.clone()),
@@ -272,7 +230,11 @@ impl Bfl {
                 });
                 match sample {
                     Some(location) => {
-                        let content_type = handle.data.get("output_format").map(|f| image_type(f)).unwrap_or("image/jpeg");
+                        let content_type = match handle.data.get("output_format") {
+                            _ if video => "video/mp4",
+                            Some(format) => images::image_type(format),
+                            None => "image/jpeg",
+                        };
                         UpstreamStatus::Succeeded {
                             outputs: vec![OutputRef::new(location, Some(content_type.to_string()))],
                             usage: settled(handle, answer.cost.as_ref()),
@@ -287,12 +249,18 @@ impl Bfl {
                 answer.details.as_ref(),
             ))),
             "Content Moderated" => UpstreamStatus::Failed(ProviderError::ContentPolicy(with_details(
-                "the provider's moderation withheld the generated image",
+                if video {
+                    "the provider's moderation withheld the generated video"
+                } else {
+                    "the provider's moderation withheld the generated image"
+                },
                 answer.details.as_ref(),
             ))),
-            "Task not found" => {
-                UpstreamStatus::Failed(ProviderError::NotFound("the provider does not know this task (or it expired)".into()))
-            }
+            "Task not found" => UpstreamStatus::Failed(ProviderError::NotFound(if video {
+                format!("the provider does not know this task (or it expired: BFL keeps video tasks {})", video::KEPT_FOR)
+            } else {
+                "the provider does not know this task (or it expired)".into()
+            })),
             "Error" | "Failed" => {
                 let message = with_details("the provider's generation failed", answer.details.as_ref());
                 match wire::job_failure("", message.clone()) {
@@ -309,15 +277,27 @@ impl Bfl {
 impl Provider for Bfl {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         let url = self.api.url(&format!("v1/{}", job.upstream_model))?;
-        let body = self.body(job);
-        let response = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await?;
+        let video = job.kind == MediaKind::Video;
+        let body = if video { self.video_body(job).await? } else { self.image_body(job) };
+        let sent = self.api.send(self.api.client().post(&url).map(|r| r.json(&body))).await;
+        let response = match sent {
+            Err(ProviderError::RateLimited { retry_after, message }) if video => {
+                let message = format!("BFL runs at most 5 video generations at once per organization; one must finish first ({message})");
+                return Err(ProviderError::RateLimited { retry_after, message });
+            }
+            other => other?,
+        };
         let answer: SubmitAnswer = wire::read_json(response).await?;
         let mut handle = UpstreamHandle { id: answer.id.clone(), data: Default::default() };
         usage::stash(&mut handle.data, answer.usage().as_ref());
         if let Some(polling_url) = answer.polling_url.filter(|u| !u.is_empty()) {
             handle.data.insert("polling_url".into(), polling_url);
         }
-        handle.data.insert("output_format".into(), text_param(&job.params, "output_format").unwrap_or("jpeg").to_string());
+        if video {
+            handle.data.insert(MEDIA.into(), "video".into());
+        } else {
+            handle.data.insert("output_format".into(), text_param(&job.params, "output_format").unwrap_or("jpeg").to_string());
+        }
         Ok(Submitted { handle, status: UpstreamStatus::Pending { progress: None, poll_after: None } })
     }
 
@@ -328,10 +308,11 @@ impl Provider for Bfl {
         Ok(self.status(handle, answer))
     }
 
-    async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
+    async fn fetch(&self, handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
         // a signed URL: fetched as given, never with the key
         let url = url::Url::parse(&output.location).map_err(|e| ProviderError::InvalidInput(format!("bad output URL: {e}")))?;
-        let gone = |status| format!("the signed output URL answered HTTP {status} (it expires 10 minutes after the job)");
+        let kept = if is_video(handle) { video::KEPT_FOR } else { "10 minutes" };
+        let gone = |status| format!("the signed output URL answered HTTP {status} (it expires {kept} after the job)");
         kit::fetch_keyless(self.api.client(), &url, cap, gone, Some(&ERRORS)).await
     }
 
@@ -360,3 +341,5 @@ impl Provider for Bfl {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod video_tests;
