@@ -3,10 +3,13 @@
 //! its name, frames and reference images as inline base64, the video downloaded from the
 //! Files API with the key, which is sent to the API host only), and Gemini native image
 //! models through `models/{model}:generateContent` with `responseModalities: ["IMAGE"]`
-//! (synchronous; images come back as inline base64 and are held in memory). See PROVIDERS.md §2.
+//! (synchronous; images come back as inline base64 and are held in memory), and Gemini Omni
+//! video through the Interactions API (`interactions`). See PROVIDERS.md §2 and
+//! PROVIDERS-2026.md §7.2.
 
 mod errors;
 mod images;
+mod interactions;
 mod veo;
 
 use async_trait::async_trait;
@@ -83,9 +86,26 @@ impl Gemini {
         let api_host = self.is_api_host(response.url());
         download_answer(response, cap, api_host).await
     }
+}
 
-    fn is_image(handle: &UpstreamHandle) -> bool {
-        handle.data.get(MODE).map(String::as_str) == Some("image")
+/// What kind of upstream job a handle names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A Veo long-running operation (also handles made before the mode was recorded).
+    Operation,
+    /// A synchronous generateContent image answer: nothing to poll.
+    Image,
+    /// A Gemini Omni interaction.
+    Interaction,
+}
+
+impl Mode {
+    fn of(handle: &UpstreamHandle) -> Mode {
+        match handle.data.get(MODE).map(String::as_str) {
+            Some("image") => Mode::Image,
+            Some(interactions::INTERACTION) => Mode::Interaction,
+            _ => Mode::Operation,
+        }
     }
 }
 
@@ -121,17 +141,21 @@ fn file_resource(uri: &str) -> Option<String> {
 impl Provider for Gemini {
     async fn submit(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
         match job.kind {
+            MediaKind::Video if interactions::is_omni(job) => self.submit_interaction(job).await,
             MediaKind::Video => self.submit_video(job).await,
             MediaKind::Image => self.submit_image(job).await,
         }
     }
 
     async fn poll(&self, handle: &UpstreamHandle) -> Result<UpstreamStatus, ProviderError> {
-        if Self::is_image(handle) {
+        match Mode::of(handle) {
             // images finish at submit; after a restart their bytes are gone
-            return Err(ProviderError::NotFound("the image was held in memory and the server restarted before it was stored".into()));
+            Mode::Image => {
+                Err(ProviderError::NotFound("the image was held in memory and the server restarted before it was stored".into()))
+            }
+            Mode::Interaction => self.poll_interaction(&handle.id).await,
+            Mode::Operation => self.poll_video(&handle.id).await,
         }
-        self.poll_video(&handle.id).await
     }
 
     async fn fetch(&self, _handle: &UpstreamHandle, output: &OutputRef, cap: u64) -> Result<ByteStream, ProviderError> {
@@ -143,8 +167,10 @@ impl Provider for Gemini {
 
     async fn cancel(&self, handle: &UpstreamHandle) -> Result<(), ProviderError> {
         self.inline.forget(&handle.id);
-        if Self::is_image(handle) {
-            return Ok(());
+        match Mode::of(handle) {
+            Mode::Image => return Ok(()),
+            Mode::Interaction => return self.cancel_interaction(&handle.id).await,
+            Mode::Operation => {}
         }
         // google.longrunning `:cancel`; whether Veo honours it on the Gemini API is UNCONFIRMED
         let url = self.api.url(&format!("{}:cancel", handle.id))?;
@@ -153,10 +179,11 @@ impl Provider for Gemini {
 
     async fn delete_upstream(&self, handle: &UpstreamHandle) -> Result<bool, ProviderError> {
         self.inline.forget(&handle.id);
-        if Self::is_image(handle) {
-            return Ok(false);
+        match Mode::of(handle) {
+            Mode::Image => return Ok(false),
+            Mode::Interaction => self.delete_interaction(&handle.id).await?,
+            Mode::Operation => self.delete_video_files(&handle.id).await?,
         }
-        self.delete_video_files(&handle.id).await?;
         Ok(true)
     }
 

@@ -172,7 +172,7 @@ impl Gemini {
 }
 
 /// The class of a failed operation (`google.rpc.Status`; `code` is a gRPC code).
-fn operation_failure(error: &RpcStatus) -> ProviderError {
+pub(super) fn operation_failure(error: &RpcStatus) -> ProviderError {
     let message = error.message.clone().unwrap_or_else(|| "the video job failed".into());
     let lower = message.to_ascii_lowercase();
     if RAI_WORDS.iter().any(|w| lower.contains(w)) {

@@ -412,3 +412,5 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     )
     .await;
 }
+
+mod omni;
