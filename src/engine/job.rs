@@ -325,5 +325,6 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
         output_count,
         callback_url: engine.parts.callbacks.url(&g.connection),
         source: None,
+        operation: spec.and_then(|m| m.operation),
     })
 }

@@ -39,7 +39,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::domain::catalog::{MediaKind, Params, ReferenceRole};
+use crate::domain::catalog::{MediaKind, Operation, Params, ReferenceRole};
 use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 
@@ -76,6 +76,9 @@ pub struct ProviderJob {
     /// bytes are the `source_video` reference), when that job ran through this same connection:
     /// APIs that continue a job by its id (`previous_job_id`, a draft's cache) use it.
     pub source: Option<SourceJob>,
+    /// What the model does with its `source_video` (extend, edit, enhance), from the catalog:
+    /// APIs with one endpoint per operation pick it by this.
+    pub operation: Option<Operation>,
 }
 
 /// The upstream job behind a generation's source output.

@@ -8,7 +8,7 @@ use fake_upstream::{FakeUpstream, Reply};
 use futures_util::TryStreamExt;
 
 use crate::config::{ConnectionConfig, Secret};
-use crate::domain::catalog::{MediaKind, ParamValue, Params, ReferenceRole};
+use crate::domain::catalog::{MediaKind, Operation, ParamValue, Params, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 use crate::providers::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile};
@@ -40,6 +40,7 @@ pub fn job(kind: MediaKind, model: &str) -> JobBuilder {
         output_count: 1,
         callback_url: None,
         source: None,
+        operation: None,
     })
 }
 
@@ -71,6 +72,12 @@ impl JobBuilder {
 
     pub fn references(mut self, references: Vec<ReferenceFile>) -> Self {
         self.0.references = references;
+        self
+    }
+
+    /// What the model does with its `source_video`.
+    pub fn operation(mut self, operation: Operation) -> Self {
+        self.0.operation = Some(operation);
         self
     }
 

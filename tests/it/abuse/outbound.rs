@@ -177,6 +177,7 @@ async fn exercise_every_adapter(status: u16) -> (Vec<Request>, Vec<Request>) {
             output_count: 1,
             callback_url: None,
             source: None,
+            operation: None,
         };
         let handle = UpstreamHandle { id: "job-1".into(), data: BTreeMap::new() };
         let output = OutputRef::new(api.at("/v1/files/out-1/content").to_string(), None);
