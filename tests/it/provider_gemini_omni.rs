@@ -8,22 +8,16 @@ use base64::Engine;
 use fake_upstream::Reply;
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, provider};
+use crate::provider_gemini::{KEY, gemini};
+use crate::support::provider_rig::ProviderRig;
 
-const KEY: &str = "omni-it-key";
-const CREDITS: i64 = 1000;
 const MP4: &[u8] = b"\x00\x00\x00\x18ftypmp42 omni bytes from the fake";
 
 /// The app with a fake Interactions API: one `in_progress` poll, then `completed` with the video
 /// inline, or `failed` with a safety error when `refused`.
 async fn rig(refused: bool) -> ProviderRig {
     let polls = AtomicU32::new(0);
-    provider("google", "gemini")
-        .key(KEY)
-        .under("v1beta/")
-        .credits(CREDITS)
-        .refuse_when(|r| r.header("x-goog-api-key") != Some(KEY), Reply::json(401, json!({"error": {"code": 401, "message": "no key", "status": "UNAUTHENTICATED"}})))
-        .serve(move |r| match r.route().as_str() {
+    gemini().serve(move |r| match r.route().as_str() {
             "POST /v1beta/interactions" => Reply::json(200, json!({"id": "omni-it1", "status": "queued"})),
             "GET /v1beta/interactions/omni-it1" if polls.fetch_add(1, Ordering::SeqCst) == 0 => {
                 Reply::json(200, json!({"id": "omni-it1", "status": "in_progress"}))

@@ -144,15 +144,13 @@ async fn an_edit_continues_its_source_interaction_or_sends_the_video_inline() {
 
 #[tokio::test]
 async fn a_uri_output_on_the_api_host_is_downloaded_with_the_key() {
-    let base = Arc::new(Mutex::new(String::new()));
-    let base_in = base.clone();
-    let fake = FakeUpstream::start(move |r: &Request| {
+    let fake = FakeUpstream::start(|r: &Request| {
         if r.header("x-goog-api-key") != Some(KEY) {
             return error(401, "UNAUTHENTICATED", "missing key");
         }
         match r.route().as_str() {
             "GET /v1beta/interactions/ia1" => {
-                let uri = format!("{}v1beta/files/omni1:download?alt=media", base_in.lock().unwrap());
+                let uri = format!("http://{}/v1beta/files/omni1:download?alt=media", r.header("host").unwrap_or_default());
                 Reply::json(200, json!({"id": "ia1", "status": "completed", "output_video": {"uri": uri, "mime_type": "video/mp4"}}))
             }
             "GET /v1beta/files/omni1:download" => Reply::bytes(200, "video/mp4", MP4),
@@ -160,7 +158,6 @@ async fn a_uri_output_on_the_api_host_is_downloaded_with_the_key() {
         }
     })
     .await;
-    *base.lock().unwrap() = fake.url.to_string();
     let gemini = adapter(&fake, Duration::from_secs(5));
     let handle = UpstreamHandle { id: "ia1".into(), data: [("mode".to_string(), "interaction".to_string())].into() };
     let UpstreamStatus::Succeeded { outputs, .. } = gemini.poll(&handle).await.unwrap() else { panic!("not completed") };
