@@ -190,3 +190,31 @@ async fn every_unhappy_interaction_state_maps_to_its_class() {
         fake.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_uri_output_off_the_api_host_is_downloaded_without_the_key() {
+    let storage = FakeUpstream::start(
+        |r: &Request| {
+            if r.path == "/signed/omni.mp4" { Reply::bytes(200, "video/mp4", MP4) } else { Reply::status(404) }
+        },
+    )
+    .await;
+    let signed = storage.at("signed/omni.mp4").to_string();
+    let fake = FakeUpstream::start(move |r: &Request| match r.route().as_str() {
+        "GET /v1beta/interactions/ia1" if r.header("x-goog-api-key") == Some(KEY) => {
+            Reply::json(200, json!({"id": "ia1", "status": "completed", "output_video": {"uri": signed, "mime_type": "video/mp4"}}))
+        }
+        _ => error(404, "NOT_FOUND", "no such route"),
+    })
+    .await;
+    let gemini = adapter(&fake, Duration::from_secs(5));
+    let handle = UpstreamHandle { id: "ia1".into(), data: [("mode".to_string(), "interaction".to_string())].into() };
+    let UpstreamStatus::Succeeded { outputs, .. } = gemini.poll(&handle).await.unwrap() else { panic!("not completed") };
+    let bytes = testing::drain(gemini.fetch(&handle, &outputs[0], 1 << 20).await.unwrap()).await.unwrap();
+    assert_eq!(bytes, MP4);
+    let hits = storage.requests();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].header("x-goog-api-key"), None, "the key never goes to another host");
+    fake.stop().await;
+    storage.stop().await;
+}
