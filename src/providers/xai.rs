@@ -2,7 +2,10 @@
 //! `POST /images/generations`, or `POST /images/edits` with the references inline as
 //! `{url: data URI, type: "image_url"}` (`image` for one, `images` for several); the answer
 //! names each image by a temporary URL. Video is a "deferred" request: `POST /videos/generations`
-//! (text, a start frame as `image`, or `reference_images`) answers `{request_id}`, polled at
+//! (text, a start frame as `image`, or `reference_images`), `POST /videos/edits` (an earlier
+//! video changed as the prompt says) or `POST /videos/extensions` (an earlier video continued;
+//! the result is the input plus the extension), the source video inline as `video: {url}`,
+//! answers `{request_id}`, polled at
 //! `GET /videos/{request_id}` (HTTP 202 while running, sometimes with an empty body; then
 //! `pending | done | failed | expired`, and `done` with `respect_moderation: false` when
 //! moderation blocked the video). Outputs are fetched without the key. The API has no cancel or
@@ -10,7 +13,6 @@
 //! docs and third-party clients, so answers are read tolerantly. See PROVIDERS-2026.md §3.
 
 use async_trait::async_trait;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,7 +20,7 @@ use super::http::OutboundError;
 use super::kit::{self, Api, Auth, BaseUrl, Class, ErrorAnswer, ErrorReport, ErrorTable, StatusWords, outputs_or_missing};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, usage, wire};
 use crate::config::ConnectionConfig;
-use crate::domain::catalog::{MediaKind, ReferenceRole};
+use crate::domain::catalog::{MediaKind, Operation, ReferenceRole};
 use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 
 /// The base URL convention: `/v1` belongs in the base.
@@ -30,6 +32,12 @@ const IMAGE_HANDLE: (&str, &str) = ("kind", "image");
 /// The catalog parameters passed through as they are, per kind (the catalog checks values).
 const IMAGE_PARAMS: &[&str] = &["aspect_ratio", "resolution", "quality", "seed"];
 const VIDEO_PARAMS: &[&str] = &["duration", "aspect_ratio", "resolution"];
+
+/// The catalog parameters an extension takes (edits take none: they keep the source's shape).
+const EXTEND_PARAMS: &[&str] = &["duration"];
+
+/// The largest video xAI edits (its docs; longer than 8.7 s is refused upstream too).
+const MAX_EDIT_BYTES: usize = 50 * 1024 * 1024;
 
 /// The most reference images a reference-to-video request takes.
 const MAX_VIDEO_REFERENCES: usize = 7;
@@ -120,10 +128,10 @@ struct JobError {
     message: Option<String>,
 }
 
-/// A reference as xAI takes it from a server off the public internet: a `data:` URI.
-fn image_url(reference: &ReferenceFile) -> Value {
-    let data = base64::engine::general_purpose::STANDARD.encode(&reference.bytes);
-    json!({"url": format!("data:{};base64,{data}", reference.content_type)})
+/// A reference (image or video) as xAI takes it from a server off the public internet: a
+/// `data:` URI.
+fn inline_url(reference: &ReferenceFile) -> Value {
+    json!({"url": kit::data_uri(&reference.content_type, &reference.bytes)})
 }
 
 /// US-dollar ticks per US cent (xAI bills in 1e-10 USD ticks; UNCONFIRMED for REST).
@@ -162,7 +170,7 @@ impl Xai {
             .iter()
             .filter(|r| r.role == ReferenceRole::Reference)
             .map(|r| {
-                let mut image = image_url(r);
+                let mut image = inline_url(r);
                 image["type"] = json!("image_url");
                 image
             })
@@ -189,7 +197,7 @@ impl Xai {
             body["generate_audio"] = json!(audio == "on");
         }
         let first = job.references.iter().find(|r| r.role == ReferenceRole::FirstFrame);
-        let references: Vec<Value> = job.references.iter().filter(|r| r.role == ReferenceRole::Reference).map(image_url).collect();
+        let references: Vec<Value> = job.references.iter().filter(|r| r.role == ReferenceRole::Reference).map(inline_url).collect();
         if first.is_some() && !references.is_empty() {
             return Err(ProviderError::InvalidInput(format!("{} takes either a start frame or reference images, not both", job.model)));
         }
@@ -197,7 +205,7 @@ impl Xai {
             return Err(ProviderError::InvalidInput(format!("{} takes at most {MAX_VIDEO_REFERENCES} reference images", job.model)));
         }
         if let Some(first) = first {
-            body["image"] = image_url(first);
+            body["image"] = inline_url(first);
         }
         if !references.is_empty() {
             body["reference_images"] = Value::Array(references);
@@ -229,9 +237,33 @@ impl Xai {
         Ok(Submitted { handle, status })
     }
 
+    /// The path and body of an edit or extension of the job's `source_video`.
+    fn source_video_request(job: &ProviderJob, operation: Operation) -> Result<(&'static str, Value), ProviderError> {
+        let source = job
+            .references
+            .iter()
+            .find(|r| r.role == ReferenceRole::SourceVideo)
+            .ok_or_else(|| ProviderError::InvalidInput(format!("{} needs the video to {}", job.model, operation.as_str())))?;
+        let mut body = json!({"model": job.upstream_model, "prompt": job.prompt, "video": inline_url(source)});
+        match operation {
+            Operation::Edit if source.bytes.len() > MAX_EDIT_BYTES => {
+                Err(ProviderError::InvalidInput(format!("{} edits videos of at most 50 MB", job.model)))
+            }
+            Operation::Edit => Ok(("videos/edits", body)),
+            Operation::Extend => {
+                pass_through(&mut body, job, EXTEND_PARAMS);
+                Ok(("videos/extensions", body))
+            }
+            Operation::Enhance => Err(ProviderError::InvalidInput(format!("xAI cannot enhance a video ({})", job.model))),
+        }
+    }
+
     async fn submit_video(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
-        let body = Self::video_body(job)?;
-        let deferred: Deferred = self.api.post_json("videos/generations", &body).await?;
+        let (path, body) = match job.operation {
+            Some(operation) => Self::source_video_request(job, operation)?,
+            None => ("videos/generations", Self::video_body(job)?),
+        };
+        let deferred: Deferred = self.api.post_json(path, &body).await?;
         let handle = UpstreamHandle { id: deferred.request_id, data: Default::default() };
         Ok(Submitted { handle, status: UpstreamStatus::Pending { progress: None, poll_after: None } })
     }

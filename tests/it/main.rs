@@ -38,6 +38,7 @@ mod provider_dashscope;
 mod provider_fal;
 mod provider_faults;
 mod provider_gemini;
+mod provider_gemini_omni;
 mod provider_kling;
 mod provider_luma;
 mod provider_luma_agents;

@@ -8,23 +8,27 @@ use base64::Engine;
 use fake_upstream::Reply;
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, origin, provider};
+use crate::support::provider_rig::{ProviderRig, RigBuilder, origin, provider};
 
-const KEY: &str = "gm-it-key";
+pub const KEY: &str = "gm-it-key";
 const CREDITS: i64 = 1000;
 const OP: &str = "models/veo-3.1-fast-generate-preview/operations/it1";
 const MP4: &[u8] = b"\x00\x00\x00\x18ftypmp42 veo bytes from the fake";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n gemini image bytes";
 
+/// An app with `CREDITS` and a `gemini` connection keyed with `KEY` to a fake under `/v1beta/`
+/// that refuses any request without the key.
+pub fn gemini() -> RigBuilder {
+    provider("google", "gemini").key(KEY).under("v1beta/").credits(CREDITS).refuse_when(
+        |r| r.header("x-goog-api-key") != Some(KEY),
+        Reply::json(401, json!({"error": {"code": 401, "message": "no key", "status": "UNAUTHENTICATED"}})),
+    )
+}
+
 /// The app with a fake Gemini API; `filtered` makes Veo finish with an RAI filter instead of a video.
 async fn rig(filtered: bool) -> ProviderRig {
     let polls = AtomicU32::new(0);
-    provider("google", "gemini")
-        .key(KEY)
-        .under("v1beta/")
-        .credits(CREDITS)
-        .refuse_when(|r| r.header("x-goog-api-key") != Some(KEY), Reply::json(401, json!({"error": {"code": 401, "message": "no key", "status": "UNAUTHENTICATED"}})))
-        .serve(move |r| {
+    gemini().serve(move |r| {
             match r.route().as_str() {
                 "POST /v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning" => Reply::json(200, json!({"name": OP})),
                 "GET /v1beta/models/veo-3.1-fast-generate-preview/operations/it1" => {

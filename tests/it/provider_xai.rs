@@ -1,11 +1,15 @@
 //! The xAI adapter end to end: the app with an `xai` connection to a fake that speaks xAI's
 //! Grok Imagine wire format: a deferred video (`request_id`, 202 while running, `done` with a
-//! temporary URL) and synchronous images with temporary URLs, all fetched without the key.
+//! temporary URL), an edit of an uploaded video sent inline, and synchronous images with
+//! temporary URLs, all fetched without the key.
 
+use base64::Engine;
 use fake_upstream::Reply;
 use serde_json::json;
 
+use crate::support::fake_openai::playable_mp4;
 use crate::support::provider_rig::{ProviderRig, image_bytes, origin, provider};
+use crate::uploads::upload;
 
 const KEY: &str = "xai-it-key";
 const VIDEO: &[u8] = b"\x00\x00\x00\x18ftypmp42 grok imagine video bytes";
@@ -18,7 +22,7 @@ async fn rig(outcome: serde_json::Value) -> ProviderRig {
         .key(KEY)
         .bearer_required(&["/blob/"], Reply::json(401, json!({"code": "unauthenticated", "error": "Incorrect API key provided"})))
         .serve(move |r| match r.route().as_str() {
-            "POST /v1/videos/generations" => Reply::json(200, json!({"request_id": "r1"})),
+            "POST /v1/videos/generations" | "POST /v1/videos/edits" => Reply::json(200, json!({"request_id": "r1"})),
             "GET /v1/videos/r1" if polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => Reply::status(202),
             "GET /v1/videos/r1" => {
                 let mut body = outcome.clone();
@@ -73,5 +77,31 @@ async fn a_video_withheld_by_moderation_fails_with_a_content_policy_reason() {
     let rig = rig(json!({"status": "done", "video": {"respect_moderation": false}})).await;
     rig.fails_showing(video("something xAI withholds"), "provider.content_policy", &["moderation"]).await;
     assert!(rig.fake.requests_to("GET /blob/").is_empty(), "a withheld video is never downloaded");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn an_uploaded_video_is_edited_through_the_edits_endpoint_with_its_bytes_inline() {
+    let rig = rig(json!({"status": "done", "video": {"duration": 2, "respect_moderation": true}})).await;
+    let uploaded = upload(&rig.app.url, &rig.token, playable_mp4(), "clip.mp4").await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let source = uploaded.json();
+    let stored = reqwest::get(source["url"].as_str().expect("upload url")).await.unwrap().bytes().await.unwrap();
+    let body = json!({
+        "model": "grok-imagine-video-edit", "prompt": "turn the lagoon to ice",
+        "references": [{"role": "source_video", "upload": source["id"]}],
+    });
+    // an edit costs 40 credits a video
+    rig.stores(body, 40, &[VIDEO]).await;
+    let sent = rig.fake.requests_to("POST /v1/videos/edits");
+    assert_eq!(sent.len(), 1);
+    let data_uri = format!("data:video/mp4;base64,{}", base64::engine::general_purpose::STANDARD.encode(&stored));
+    assert_eq!(
+        sent[0].json(),
+        json!({"model": "grok-imagine-video", "prompt": "turn the lagoon to ice", "video": {"url": data_uri}}),
+        "the stored upload goes inline, with no duration, ratio or resolution"
+    );
+    assert!(rig.fake.requests_to("POST /v1/videos/generations").is_empty());
+    rig.assert_keyless("GET /blob/");
     rig.stop().await;
 }

@@ -218,3 +218,69 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     };
     testing::assert_base_url_forms(adapter, Probe::Poll(testing::handle("r1")), "v1", "/v1/videos/r1").await;
 }
+
+/// A job that works on an earlier video with `operation`.
+fn source_job(operation: Operation, params: &[(&str, ParamValue)], video: Vec<u8>) -> ProviderJob {
+    let source = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: video.into() };
+    testing::job(MediaKind::Video, "grok-imagine-video")
+        .prompt("make it night")
+        .params(params)
+        .references(vec![source])
+        .operation(operation)
+        .build()
+}
+
+#[tokio::test]
+async fn edits_and_extensions_send_the_source_video_inline_to_their_own_endpoints() {
+    let fake = FakeUpstream::start(|r| {
+        if r.header("authorization") != Some(&format!("Bearer {KEY}")) {
+            return Reply::json(401, json!({"code": "unauthenticated", "error": "no key"}));
+        }
+        match r.route().as_str() {
+            "POST /v1/videos/edits" => Reply::json(200, json!({"request_id": "e1"})),
+            "POST /v1/videos/extensions" => Reply::json(200, json!({"request_id": "x1"})),
+            "GET /v1/videos/x1" => {
+                Reply::json(200, json!({"status": "failed", "error": {"code": "invalid_argument", "message": "video longer than 15 s"}}))
+            }
+            _ => Reply::status(404),
+        }
+    })
+    .await;
+    let xai = adapter(&fake);
+    let video = b"\x00\x00\x00\x18ftypmp42 source".to_vec();
+    let data_uri = kit::data_uri("video/mp4", &video);
+
+    let edit = xai.submit(&source_job(Operation::Edit, &[], video.clone())).await.unwrap();
+    assert_eq!(edit.handle.id, "e1");
+    assert_eq!(
+        fake.requests_to("POST /v1/videos/edits")[0].json(),
+        json!({"model": "grok-imagine-video", "prompt": "make it night", "video": {"url": data_uri}})
+    );
+
+    let extend = xai.submit(&source_job(Operation::Extend, &[("duration", ParamValue::Int(4))], video)).await.unwrap();
+    assert_eq!(
+        fake.requests_to("POST /v1/videos/extensions")[0].json(),
+        json!({"model": "grok-imagine-video", "prompt": "make it night", "video": {"url": data_uri}, "duration": 4})
+    );
+    let UpstreamStatus::Failed(failure) = xai.poll(&extend.handle).await.unwrap() else { panic!("the extension did not fail") };
+    assert_eq!(failure.code(), "provider.invalid_input");
+    assert!(failure.to_string().contains("longer than 15 s"), "{failure}");
+    assert!(fake.requests_to("POST /v1/videos/generations").is_empty(), "no generation was asked for");
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_edit_or_an_enhance_is_refused_before_sending() {
+    let fake = FakeUpstream::start(|_| Reply::json(200, json!({"request_id": "never"}))).await;
+    let xai = adapter(&fake);
+    let big = vec![0u8; MAX_EDIT_BYTES + 1];
+    let refused = xai.submit(&source_job(Operation::Edit, &[], big)).await.err();
+    assert!(matches!(&refused, Some(ProviderError::InvalidInput(m)) if m.contains("50 MB")), "{refused:?}");
+    let refused = xai.submit(&source_job(Operation::Enhance, &[], b"v".to_vec())).await.err();
+    assert!(matches!(refused, Some(ProviderError::InvalidInput(_))), "{refused:?}");
+    let mut missing = source_job(Operation::Extend, &[], Vec::new());
+    missing.references.clear();
+    assert!(matches!(xai.submit(&missing).await, Err(ProviderError::InvalidInput(_))));
+    assert!(fake.requests().is_empty(), "nothing was sent");
+    fake.stop().await;
+}

@@ -7,8 +7,10 @@ use bytes::Bytes;
 use fake_upstream::{FakeUpstream, Reply, Request};
 
 use super::*;
+use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::providers::ReferenceFile;
 use crate::providers::kit::testing::{self, Probe, connection};
+use base64::Engine;
 
 const KEY: &str = "gm-test-key";
 const OP: &str = "models/veo-3.1-generate-preview/operations/op1";
@@ -410,3 +412,5 @@ async fn every_form_of_the_base_url_reaches_the_api() {
     )
     .await;
 }
+
+mod omni;
