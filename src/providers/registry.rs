@@ -234,6 +234,7 @@ mod tests {
         ("xai", xai::BASE),
         ("dashscope", dashscope::BASE),
         ("byteplus", byteplus::BASE),
+        ("openrouter", openrouter::BASE),
     ];
 
     #[test]
