@@ -78,10 +78,14 @@ async fn discovered_models_are_offered_checked_and_generated_through_openrouter(
 }
 
 #[tokio::test]
-async fn a_failing_api_keeps_the_discovered_models() {
+async fn the_admin_page_discovers_and_a_failing_api_keeps_the_discovered_models() {
     let rig = rig().await;
-    let first = api_post(&rig.app.url, "/api/v1/admin/catalog/discover", &rig.token, json!({})).await;
-    assert_eq!(first.status, 200, "{}", first.body);
+    let page = rig.admin.get("/admin/connections").await;
+    assert!(page.body.contains("Discover models"), "{}", page.body);
+    let asked = rig.admin.post_form("/admin/connections/discover", &[]).await;
+    assert_eq!(asked.status, 303, "the page's button refreshes and comes back: {}", asked.body);
+    let listed = api_get(&rig.app.url, "/api/v1/models", Some(&rig.token)).await.json();
+    assert!(listed["models"].as_array().unwrap().iter().any(|m| m["id"] == MODEL), "the button's refresh is in force");
     rig.fake.stop().await;
     let failed = api_post(&rig.app.url, "/api/v1/admin/catalog/discover", &rig.token, json!({})).await;
     assert_eq!(failed.status, 200, "{}", failed.body);

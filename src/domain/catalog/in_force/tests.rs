@@ -108,3 +108,19 @@ fn dates_in_a_file_may_be_bare_or_quoted() {
     let why = changed.retirement(m, CatalogDate::parse("2026-12-02").unwrap()).unwrap();
     assert!(why.contains("Demo image (demo-image)"), "{why}");
 }
+
+#[test]
+fn a_discovered_entry_refines_a_shipped_one_and_the_layers_above_still_win() {
+    let discovered = Catalog::shipped()
+        .build_from(
+            Layer::Discovered,
+            layer("[[model]]\nid = \"demo-video\"\nlabel = \"Listed by the API\"\nprice = { type = \"per_second\", credits = 2 }\n"),
+        )
+        .unwrap();
+    assert_eq!(discovered.layer_of("demo-video"), Some(Layer::Discovered));
+    let edited = discovered.build_from(Layer::Edited, layer("[[model]]\nid = \"demo-video\"\nlabel = \"Admin's name\"\n")).unwrap();
+    let model = edited.model("demo-video").unwrap();
+    assert_eq!((model.label.as_str(), model.price.credits), ("Admin's name", 2), "the edit wins, the discovered price stays");
+    assert!(Layer::Shipped < Layer::Discovered && Layer::Discovered < Layer::Imported);
+    assert_eq!(Layer::Discovered.as_str(), "discovered");
+}
