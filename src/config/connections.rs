@@ -61,6 +61,7 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "xai",
     "dashscope",
     "byteplus",
+    "openrouter",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

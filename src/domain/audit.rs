@@ -70,6 +70,9 @@ pub enum AuditAction {
     WebhookDeleted,
     /// An admin installed a catalog file (its name and model count in the detail).
     CatalogImported,
+    /// The models connections' APIs list were stored as the discovered catalog layer (the
+    /// model count in the detail).
+    CatalogDiscovered,
     /// An admin changed, added or reverted a catalog model (the model in the target).
     ModelEdited,
     /// An admin moved what named a retiring model to its successor.
@@ -77,7 +80,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -120,6 +123,7 @@ impl AuditAction {
         AuditAction::WebhookCreated,
         AuditAction::WebhookDeleted,
         AuditAction::CatalogImported,
+        AuditAction::CatalogDiscovered,
         AuditAction::ModelEdited,
         AuditAction::ModelRemapped,
     ];
@@ -169,6 +173,7 @@ impl AuditAction {
             AuditAction::WebhookCreated => "webhook.created",
             AuditAction::WebhookDeleted => "webhook.deleted",
             AuditAction::CatalogImported => "catalog.imported",
+            AuditAction::CatalogDiscovered => "catalog.discovered",
             AuditAction::ModelEdited => "model.edited",
             AuditAction::ModelRemapped => "model.remapped",
         }

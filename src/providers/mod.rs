@@ -24,6 +24,7 @@ pub mod luma_agents;
 pub mod minimax;
 pub mod openai_images;
 pub mod openai_videos;
+pub mod openrouter;
 pub mod registry;
 pub mod replicate;
 pub mod runway;
@@ -39,7 +40,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::domain::catalog::{MediaKind, Operation, Params, ReferenceRole};
+use crate::domain::catalog::{MediaKind, ModelEntry, Operation, Params, ReferenceRole};
 use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 
@@ -224,5 +225,11 @@ pub trait Provider: Send + Sync {
     /// The default says the API has none.
     async fn test_connection(&self) -> Result<String, ProviderError> {
         Ok("this provider has no endpoint to test a key without starting a job".into())
+    }
+    /// The models this API says it serves, as whole catalog entries for the discovered layer
+    /// (each already valid on its own; odd models left out). `None`, the default, when the
+    /// API has no capability discovery.
+    async fn discover(&self) -> Option<Result<Vec<ModelEntry>, ProviderError>> {
+        None
     }
 }

@@ -1,5 +1,6 @@
-//! The internal scheduler, as two workers: the ticker enqueues a retention sweep at each time
-//! the `[schedule]` cron expression names, and the scheduler runs queued jobs one at a time,
+//! The internal scheduler, as three workers: the ticker enqueues a retention sweep at each time
+//! the `[schedule]` cron expression names, the discovery ticker a refresh of the models
+//! connections' APIs list (a minute after start, then daily), and the scheduler runs queued jobs one at a time,
 //! never inside a request. Requests and the admin socket enqueue too (through
 //! `state.jobs.scheduled`), data exports among them. At shutdown the ticker stops and the
 //! scheduler finishes its job (or is cut off after a grace period; an export is cut off at
@@ -8,7 +9,9 @@
 use std::time::Duration;
 
 use crate::domain::time::Timestamp;
+use crate::services::privacy::audit;
 use crate::services::state::AppState;
+use crate::services::team::discovery;
 use crate::services::team::jobs::{Consumer, Job, Queue};
 use crate::services::{privacy::export, privacy::retention};
 use crate::workers::{Context, Worker, WorkerResult};
@@ -16,9 +19,14 @@ use crate::workers::{Context, Worker, WorkerResult};
 /// How long shutdown waits for a job in progress.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// The scheduler's workers, in the order they stop: the ticker, then the job runner.
-pub const WORKERS: [&str; 2] = [TICKER, RUNNER];
+/// The scheduler's workers, in the order they stop: the tickers, then the job runner.
+pub const WORKERS: [&str; 3] = [TICKER, DISCOVERY_TICKER, RUNNER];
 const TICKER: &str = "retention-schedule";
+const DISCOVERY_TICKER: &str = "catalog-discovery";
+
+/// When the first discovery refresh runs after start, and how often after it.
+const DISCOVERY_FIRST: Duration = Duration::from_secs(60);
+const DISCOVERY_EVERY: Duration = Duration::from_secs(24 * 3600);
 const RUNNER: &str = "scheduler";
 
 /// Starts the scheduler (and the ticker, when a schedule is configured) under the app's
@@ -31,6 +39,20 @@ pub fn start(state: &AppState) {
         let jobs = state.jobs.clone();
         state.workers.spawn(Worker::new(TICKER), move |ctx| tick(schedule.clone(), jobs.scheduled.clone(), ctx));
     }
+    let jobs = state.jobs.clone();
+    state.workers.spawn(Worker::new(DISCOVERY_TICKER), move |ctx| tick_discovery(jobs.scheduled.clone(), ctx));
+}
+
+/// Enqueues a discovery refresh a minute after start, then daily.
+async fn tick_discovery(jobs: Queue<Job>, ctx: Context) -> WorkerResult {
+    ctx.idle();
+    let mut wait = DISCOVERY_FIRST;
+    while ctx.sleep(wait).await {
+        jobs.enqueue(Job::Discover("daily"));
+        ctx.ran();
+        wait = DISCOVERY_EVERY;
+    }
+    Ok(())
 }
 
 /// Sleeps until each time the schedule names, then enqueues a sweep.
@@ -62,6 +84,11 @@ async fn work(state: AppState, jobs: Consumer<Job>, ctx: Context) -> WorkerResul
                     tracing::error!(error = %e, trigger, "retention sweep failed; the next run continues it");
                 }
             }
+            Job::Discover(trigger) => match discovery::refresh(&state, &audit::Context::system()).await {
+                Ok(found) if found.failures.is_empty() => {}
+                Ok(found) => tracing::warn!(trigger, failures = ?found.failures, "capability discovery failed; the discovered models stay"),
+                Err(e) => tracing::error!(error = %e, trigger, "capability discovery could not store its models; the next run tries again"),
+            },
             // An export may take long: shutdown does not wait for it (it starts again at the next start).
             Job::Export(owner) => tokio::select! {
                 outcome = export::run(&state, owner) => if let Err(e) = outcome {

@@ -1,4 +1,5 @@
-//! The stored layers of catalog entries: an imported catalog and admins' edits.
+//! The stored layers of catalog entries: the discovered models, an imported catalog and
+//! admins' edits.
 
 use redb::{ReadableTable, WriteTransaction};
 
@@ -25,7 +26,7 @@ pub fn put(tx: &WriteTransaction, layer: Layer, entries: &[ModelEntry]) -> Resul
     Ok(())
 }
 
-/// Both stored layers, lowest first.
+/// Every stored layer, lowest first.
 pub fn all(tx: &impl Tx) -> Result<Vec<(Layer, Vec<ModelEntry>)>, StoreError> {
-    [Layer::Imported, Layer::Edited].into_iter().map(|layer| Ok((layer, get(tx, layer)?))).collect()
+    [Layer::Discovered, Layer::Imported, Layer::Edited].into_iter().map(|layer| Ok((layer, get(tx, layer)?))).collect()
 }

@@ -120,6 +120,10 @@ impl Urls {
         Route::AdminConnections.pattern()
     }
 
+    pub fn admin_connections_discover(&self) -> &'static str {
+        Route::AdminConnectionsDiscover.pattern()
+    }
+
     pub fn admin_audit(&self) -> &'static str {
         Route::AdminAudit.pattern()
     }

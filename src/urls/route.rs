@@ -93,6 +93,8 @@ pub enum Route {
     AdminConnectionDelete,
     /// Tests a connection's key.
     AdminConnectionTest,
+    /// Asks the connections that list their models for them now (capability discovery).
+    AdminConnectionsDiscover,
     /// Grants or removes credits.
     AdminUserCredits,
     /// Model policy and prices.
@@ -185,6 +187,7 @@ impl Route {
             Route::AdminConnections => "/admin/connections",
             Route::AdminConnectionDelete => "/admin/connections/{name}/delete",
             Route::AdminConnectionTest => "/admin/connections/{name}/test",
+            Route::AdminConnectionsDiscover => "/admin/connections/discover",
             Route::AdminUserCredits => "/admin/users/{id}/credits",
             Route::AdminModels => "/admin/models",
             Route::AdminModel => "/admin/models/{id}",

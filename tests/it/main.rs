@@ -44,6 +44,7 @@ mod provider_luma;
 mod provider_luma_agents;
 mod provider_minimax;
 pub mod provider_openai_images;
+mod provider_openrouter;
 mod provider_replicate;
 mod provider_runway;
 mod provider_stability;

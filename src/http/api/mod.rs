@@ -87,6 +87,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::DELETE, "/admin/models/{id}/catalog", admin_instance::revert_model),
         op(M::POST, "/admin/models/{id}/remap", admin_instance::remap),
         op(M::POST, "/admin/catalog", admin_instance::import),
+        op(M::POST, "/admin/catalog/discover", admin_instance::discover),
         op(M::GET, "/admin/catalog/due", admin_instance::due),
         op(M::PUT, "/admin/models/{id}/overrides", admin_instance::set_model_override),
         op(M::DELETE, "/admin/models/{id}/overrides/{user}", admin_instance::remove_model_override),

@@ -52,7 +52,7 @@ pub struct ErrorBody {
         admin_instance::test_connection, admin_instance::model_policies, admin_instance::save_model_policy,
         admin_instance::set_model_override, admin_instance::remove_model_override,
         admin_instance::add_model, admin_instance::edit_model, admin_instance::revert_model, admin_instance::remap,
-        admin_instance::import, admin_instance::due,
+        admin_instance::import, admin_instance::discover, admin_instance::due,
         admin_instance::data_use, admin_instance::set_data_use,
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
         admin_instance::reconciliation, admin_instance::reconciliation_csv,

@@ -1,5 +1,5 @@
 //! The admin's connections page: the provider accounts in force, adding and removing them,
-//! and "Test connection". Keys are write-only: the page shows "••••" and the last four.
+//! "Test connection", and "Discover models" (the models connections' APIs list). Keys are write-only: the page shows "••••" and the last four.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
@@ -13,6 +13,7 @@ use crate::http::auth::{Admin, state};
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
 use crate::services::ServiceError;
 use crate::services::team::connections::{self, ConnectionRow, NewConnection, Source};
+use crate::services::team::discovery;
 
 #[derive(Template)]
 #[template(path = "admin/connections.html")]
@@ -124,6 +125,17 @@ pub async fn test(req: HttpRequest, admin: Admin, name: web::Path<String>) -> Pa
     let (kind, message) = match connections::test(&state, &admin.0.ctx(), &name).await? {
         Ok(said) => (FlashKind::Success, format!("{name}: the provider accepted the key ({said}).")),
         Err(problem) => (FlashKind::Error, format!("{name}: {problem}")),
+    };
+    Ok(redirect_with(state.urls().admin_connections(), kind, &message))
+}
+
+pub async fn discover(req: HttpRequest, admin: Admin) -> PageResult {
+    let state = state(&req)?;
+    let found = discovery::refresh(&state, &admin.0.ctx()).await?;
+    let (kind, message) = if found.failures.is_empty() {
+        (FlashKind::Success, format!("The connections' APIs list {} models; the catalog now offers them.", found.models))
+    } else {
+        (FlashKind::Error, format!("The discovered models stay as they were: {}", found.failures.join("; ")))
     };
     Ok(redirect_with(state.urls().admin_connections(), kind, &message))
 }

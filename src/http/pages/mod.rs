@@ -76,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::AdminConnections.pattern()).get(admin_connections::show).post(admin_connections::add));
     cfg.service(resource(Route::AdminConnectionDelete.pattern()).post(admin_connections::remove));
     cfg.service(resource(Route::AdminConnectionTest.pattern()).post(admin_connections::test));
+    cfg.service(resource(Route::AdminConnectionsDiscover.pattern()).post(admin_connections::discover));
     cfg.service(resource(Route::AdminUserCredits.pattern()).post(admin_users::grant_credits));
     cfg.service(resource(Route::AdminModels.pattern()).get(admin_models::show));
     cfg.service(resource(Route::AdminModel.pattern()).post(admin_models::save));

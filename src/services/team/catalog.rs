@@ -1,5 +1,6 @@
 //! The catalog in force and how admins change it: installing a catalog file, editing or
-//! adding models, reverting an edit, and what is due when models shut down. Every change is
+//! adding models, reverting an edit, storing what connections discover, and what is due when
+//! models shut down. Every change is
 //! checked whole before it is stored (an invalid catalog never replaces a valid one), stored
 //! and audited in one transaction, then put in force without a restart.
 
@@ -13,12 +14,14 @@ use crate::store::{self, Store, StoreError};
 
 /// The layers over the shipped catalog, as stored and configured.
 struct Layers {
+    discovered: Vec<ModelEntry>,
     imported: Vec<ModelEntry>,
     config: Vec<ModelEntry>,
     edited: Vec<ModelEntry>,
 }
 
 /// Where each layer's entries are said to come from, in errors.
+const DISCOVERED: &str = "the discovered models";
 const IMPORTED: &str = "the imported catalog";
 const CONFIGURED: &str = "config [[model]]";
 const EDITED: &str = "an admin's edit";
@@ -31,13 +34,14 @@ impl Layers {
     /// The catalog these layers make over the shipped one; the first error names its place.
     fn build(&self) -> Result<Catalog, CatalogError> {
         Catalog::shipped()
+            .build_from(Layer::Discovered, located(&self.discovered, DISCOVERED))?
             .build_from(Layer::Imported, located(&self.imported, IMPORTED))?
             .build_from(Layer::Config, located(&self.config, CONFIGURED))?
             .build_from(Layer::Edited, located(&self.edited, EDITED))
     }
 }
 
-/// The catalog at start: shipped, imported, config, edits. A stored layer that no longer
+/// The catalog at start: shipped, discovered, imported, config, edits. A stored layer that no longer
 /// fits (a newer shipped catalog removed what it named) is left out with a warning rather
 /// than keeping the service from starting; config's entries must fit.
 pub fn load_now(store: &Store, config: &Config) -> Result<Catalog, CatalogError> {
@@ -47,9 +51,13 @@ pub fn load_now(store: &Store, config: &Config) -> Result<Catalog, CatalogError>
     });
     let layer = |wanted: Layer| stored.iter().find(|(l, _)| *l == wanted).map(|(_, e)| e.clone()).unwrap_or_default();
     let shipped = Catalog::shipped();
-    let imported = shipped.build_from(Layer::Imported, located(&layer(Layer::Imported), IMPORTED)).unwrap_or_else(|e| {
-        tracing::warn!("the imported catalog no longer fits this release and is not used: {e}");
+    let discovered = shipped.build_from(Layer::Discovered, located(&layer(Layer::Discovered), DISCOVERED)).unwrap_or_else(|e| {
+        tracing::warn!("the discovered models no longer fit this release and are not used until the next refresh: {e}");
         shipped.clone()
+    });
+    let imported = discovered.build_from(Layer::Imported, located(&layer(Layer::Imported), IMPORTED)).unwrap_or_else(|e| {
+        tracing::warn!("the imported catalog no longer fits this release and is not used: {e}");
+        discovered.clone()
     });
     let configured = imported.build_from(Layer::Config, located(&config.model, CONFIGURED))?;
     Ok(configured.build_from(Layer::Edited, located(&layer(Layer::Edited), EDITED)).unwrap_or_else(|e| {
@@ -59,11 +67,14 @@ pub fn load_now(store: &Store, config: &Config) -> Result<Catalog, CatalogError>
 }
 
 async fn layers(state: &AppState) -> ServiceResult<Layers> {
-    let (imported, edited) = state
+    let (discovered, imported, edited) = state
         .store
-        .read(|tx| Ok::<_, StoreError>((store::catalog_layers::get(tx, Layer::Imported)?, store::catalog_layers::get(tx, Layer::Edited)?)))
+        .read(|tx| {
+            let get = |layer| store::catalog_layers::get(tx, layer);
+            Ok::<_, StoreError>((get(Layer::Discovered)?, get(Layer::Imported)?, get(Layer::Edited)?))
+        })
         .await?;
-    Ok(Layers { imported, config: state.config.model.clone(), edited })
+    Ok(Layers { discovered, imported, config: state.config.model.clone(), edited })
 }
 
 /// Checks a catalog file over the shipped catalog, as `catalog check` and an import do:
@@ -89,9 +100,12 @@ async fn put_in_force(
 ) -> ServiceResult<Catalog> {
     let catalog = layers.build().map_err(refused)?;
     let entries = match layer {
+        Layer::Discovered => layers.discovered,
         Layer::Imported => layers.imported,
         Layer::Edited => layers.edited,
-        Layer::Shipped | Layer::Config => return Err(ServiceError::Internal("only the imported and edited layers are stored".into())),
+        Layer::Shipped | Layer::Config => {
+            return Err(ServiceError::Internal("only the discovered, imported and edited layers are stored".into()));
+        }
     };
     let ctx = ctx.clone();
     state
@@ -120,6 +134,22 @@ pub async fn import(state: &AppState, ctx: &Context, source: &str, text: &str) -
     let detail = format!("{source}: {count} models");
     put_in_force(state, layers, Layer::Imported, ctx, (AuditAction::CatalogImported, None, detail)).await?;
     Ok(count)
+}
+
+/// Replaces the discovered layer with `entries` (each already checked on its own) and puts
+/// the catalog in force, audited as `catalog.discovered`; refused whole, the layer unchanged,
+/// when the catalog it would make is invalid.
+pub async fn put_discovered(state: &AppState, ctx: &Context, entries: Vec<ModelEntry>) -> ServiceResult<()> {
+    let mut layers = layers(state).await?;
+    let detail = format!("{} models", entries.len());
+    layers.discovered = entries;
+    put_in_force(state, layers, Layer::Discovered, ctx, (AuditAction::CatalogDiscovered, None, detail)).await?;
+    Ok(())
+}
+
+/// Whether `entry` fits over the shipped catalog as a discovered model on its own.
+pub fn fits_as_discovered(entry: &ModelEntry) -> Result<(), CatalogError> {
+    Catalog::shipped().build_from(Layer::Discovered, located(std::slice::from_ref(entry), DISCOVERED)).map(drop)
 }
 
 /// The catalog in force as one TOML file.

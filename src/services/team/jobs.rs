@@ -16,6 +16,9 @@ pub enum Job {
     Retention(&'static str),
     /// Writing a person's queued data export.
     Export(UserId),
+    /// A refresh of the models connections' APIs list (capability discovery); the string
+    /// names what asked for it.
+    Discover(&'static str),
 }
 
 /// The queues of the app state; cheap to clone.

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod catalog;
 pub mod connections;
 pub mod credits;
+pub mod discovery;
 pub mod figures;
 pub mod gc;
 pub mod health;

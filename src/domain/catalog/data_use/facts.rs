@@ -298,6 +298,21 @@ pub(super) fn all() -> Vec<Fact> {
             no_store: None,
         },
         Fact {
+            kind: "openrouter",
+            provider: "OpenRouter (routing to the video model's own provider)",
+            terms_url: None,
+            privacy_url: None,
+            receives: PROMPT_AND_IMAGES,
+            receives_note: "Frames and reference images, videos and audio are sent inline as data: URLs. OpenRouter passes \
+                the request on to the provider behind the chosen model (Google, ByteDance, Alibaba, Kuaishou, …), under \
+                that provider's terms as well.",
+            retention: "The provider must keep the output for a while so it can be fetched; video generation is not eligible \
+                for zero data retention. How long is not stated in what was found.",
+            training: TrainingUse::Unknown,
+            training_note: "Not found: OpenRouter's terms and the routed providers' terms were not among the documents read.",
+            no_store: None,
+        },
+        Fact {
             kind: "midjourney",
             provider: "Midjourney",
             terms_url: Some("https://docs.midjourney.com/docs/terms-of-service"),

@@ -1,5 +1,6 @@
-//! The catalog in force: the shipped models, then each layer of changes over them (an
-//! imported catalog, config's `[[model]]` entries, an admin's edits), checked as a whole.
+//! The catalog in force: the shipped models, then each layer of changes over them (what
+//! connections' APIs list, an imported catalog, config's `[[model]]` entries, an admin's
+//! edits), checked as a whole.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,6 +17,9 @@ use super::{CatalogDate, ModelSpec, Status};
 pub enum Layer {
     /// The files inside the binary.
     Shipped,
+    /// What connections' APIs say they serve (capability discovery, refreshed daily and on
+    /// demand); the layers above still override it.
+    Discovered,
     /// A catalog file installed with `reelvault catalog import`.
     Imported,
     /// `[[model]]` entries in config.toml.
@@ -28,6 +32,7 @@ impl Layer {
     pub fn as_str(self) -> &'static str {
         match self {
             Layer::Shipped => "shipped",
+            Layer::Discovered => "discovered",
             Layer::Imported => "imported",
             Layer::Config => "config",
             Layer::Edited => "edited",

@@ -128,3 +128,19 @@ fn a_model_that_works_on_an_earlier_output_takes_exactly_one_required_source_vid
         assert!(refused.to_string().contains(field), "{extra}: {refused}");
     }
 }
+
+#[test]
+fn a_discovered_entry_refines_a_shipped_one_and_the_layers_above_still_win() {
+    let discovered = Catalog::shipped()
+        .build_from(
+            Layer::Discovered,
+            layer("[[model]]\nid = \"demo-video\"\nlabel = \"Listed by the API\"\nprice = { type = \"per_second\", credits = 2 }\n"),
+        )
+        .unwrap();
+    assert_eq!(discovered.layer_of("demo-video"), Some(Layer::Discovered));
+    let edited = discovered.build_from(Layer::Edited, layer("[[model]]\nid = \"demo-video\"\nlabel = \"Admin's name\"\n")).unwrap();
+    let model = edited.model("demo-video").unwrap();
+    assert_eq!((model.label.as_str(), model.price.credits), ("Admin's name", 2), "the edit wins, the discovered price stays");
+    assert!(Layer::Shipped < Layer::Discovered && Layer::Discovered < Layer::Imported);
+    assert_eq!(Layer::Discovered.as_str(), "discovered");
+}

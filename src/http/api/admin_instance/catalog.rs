@@ -10,7 +10,7 @@ use crate::http::api::openapi::ErrorBody;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
 use crate::services::ServiceError;
-use crate::services::team::catalog;
+use crate::services::team::{catalog, discovery};
 
 /// A catalog entry from a JSON body, with the id from the path when the body has none.
 fn entry(id: Option<&str>, mut body: serde_json::Value) -> Result<ModelEntry, ServiceError> {
@@ -35,7 +35,7 @@ pub struct CatalogModelView {
     /// The whole entry, in the catalog file's fields.
     #[schema(value_type = Object)]
     model: ModelEntry,
-    /// The highest layer that wrote it: `shipped`, `imported`, `config` or `edited`.
+    /// The highest layer that wrote it: `shipped`, `discovered`, `imported`, `config` or `edited`.
     #[schema(value_type = String)]
     layer: Layer,
 }
@@ -126,6 +126,29 @@ pub async fn import(req: HttpRequest, admin: ApiAdmin, body: web::Bytes) -> ApiR
     let text = std::str::from_utf8(&body).map_err(|_| ServiceError::InvalidMessage("a catalog file is UTF-8 text".into()))?;
     let imported = catalog::import(&state, &admin.0.ctx(), "the uploaded catalog", text).await?;
     Ok(HttpResponse::Ok().json(ImportView { imported, models: state.registry().catalog().len() }))
+}
+
+/// The answer to a discovery refresh.
+#[derive(Serialize, ToSchema)]
+pub struct DiscoveryView {
+    /// The models of the discovered layer now in force (0 when nothing was stored).
+    models: usize,
+    /// Connections whose API could not be asked, with why; while any failed the previous
+    /// discovered models stay in force.
+    failures: Vec<String>,
+}
+
+/// Asks every connection whose API lists its models (OpenRouter) for them now, and puts them
+/// in force as the discovered layer (under imports, config and admins' edits).
+#[utoipa::path(post, operation_id = "admin_catalog_discover", path = "/api/v1/admin/catalog/discover", tag = "admin",
+    responses(
+        (status = 200, body = DiscoveryView),
+        (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody),
+    ))]
+pub async fn discover(req: HttpRequest, admin: ApiAdmin) -> ApiResult {
+    let state = state(&req)?;
+    let found = discovery::refresh(&state, &admin.0.ctx()).await?;
+    Ok(HttpResponse::Ok().json(DiscoveryView { models: found.models, failures: found.failures }))
 }
 
 /// A model that shuts down soon.
