@@ -58,6 +58,7 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "xai",
     "dashscope",
     "byteplus",
+    "ideogram",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

@@ -16,6 +16,7 @@ pub mod demo_media;
 pub mod fal;
 pub mod gemini;
 pub mod http;
+pub mod ideogram;
 pub mod inline;
 pub mod kit;
 pub mod kling;

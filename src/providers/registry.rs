@@ -83,6 +83,7 @@ impl Registry {
                 "xai" => Arc::new(super::xai::Xai::new(config).map_err(failed)?),
                 "dashscope" => Arc::new(super::dashscope::DashScope::new(config).map_err(failed)?),
                 "byteplus" => Arc::new(super::byteplus::BytePlus::new(config).map_err(failed)?),
+                "ideogram" => Arc::new(super::ideogram::Ideogram::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;
@@ -233,6 +234,7 @@ mod tests {
         ("xai", xai::BASE),
         ("dashscope", dashscope::BASE),
         ("byteplus", byteplus::BASE),
+        ("ideogram", ideogram::BASE),
     ];
 
     #[test]
