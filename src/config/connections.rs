@@ -59,6 +59,7 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "dashscope",
     "byteplus",
     "ideogram",
+    "recraft",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

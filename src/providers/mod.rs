@@ -25,6 +25,7 @@ pub mod luma_agents;
 pub mod minimax;
 pub mod openai_images;
 pub mod openai_videos;
+pub mod recraft;
 pub mod registry;
 pub mod replicate;
 pub mod runway;
