@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use fake_upstream::{Reply, Request};
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, image_bytes, origin, provider};
-use crate::support::{Browser, admin_with_credits, generate, wait_terminal};
+use crate::support::provider_rig::{ProviderRig, admin_added_connection_generates, image_bytes, origin, provider};
 
 const KEY: &str = "ideogram-it-key";
 const GENERATE: &str = "POST /v2/image/generate/ideogram-4-6";
@@ -110,18 +109,7 @@ async fn an_admin_adds_an_ideogram_connection_and_generates_through_it() {
         _ => Reply::status(404),
     })
     .await;
-    let app = crate::support::TestApp::start().await;
-    let (_, token) = admin_with_credits(&app, 100).await;
-    let admin = Browser::new(&app.url);
-    admin.sign_in(crate::support::ADMIN_EMAIL, crate::support::ADMIN_PASSWORD).await;
-    let base = fake.url.to_string();
-    let fields = [("name", "ideo"), ("kind", "ideogram"), ("base_url", base.as_str()), ("api_key", KEY), ("allow_private_network", "on")];
-    let added = admin.post_form("/admin/connections", &fields).await;
-    assert_eq!(added.status, 303, "{}", added.body);
-    let created = generate(&app.url, &token, mug("a mug from the admin's connection")).await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
-    assert_eq!((done["state"].clone(), done["connection"].clone()), (json!("succeeded"), json!("ideo")), "{done}");
-    app.stop().await;
+    let body = mug("a mug from the admin's connection");
+    admin_added_connection_generates("ideogram", "ideo", fake.url.as_str(), KEY, body).await;
     fake.stop().await;
 }

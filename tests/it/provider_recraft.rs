@@ -7,8 +7,8 @@
 use fake_upstream::{Reply, Request};
 use serde_json::json;
 
-use crate::support::provider_rig::{ProviderRig, image_bytes, origin, provider};
-use crate::support::{Browser, admin_with_credits, client, generate, wait_terminal};
+use crate::support::client;
+use crate::support::provider_rig::{ProviderRig, admin_added_connection_generates, image_bytes, origin, provider};
 
 const KEY: &str = "recraft-it-key";
 const GENERATE: &str = "POST /v1/images/generations";
@@ -102,19 +102,8 @@ async fn an_admin_adds_a_recraft_connection_and_generates_through_it() {
         _ => Reply::status(404),
     })
     .await;
-    let app = crate::support::TestApp::start().await;
-    let (_, token) = admin_with_credits(&app, 100).await;
-    let admin = Browser::new(&app.url);
-    admin.sign_in(crate::support::ADMIN_EMAIL, crate::support::ADMIN_PASSWORD).await;
-    // an SDK-style base URL with its version
-    let base = fake.url.join("v1").unwrap().to_string();
-    let fields = [("name", "rc"), ("kind", "recraft"), ("base_url", base.as_str()), ("api_key", KEY), ("allow_private_network", "on")];
-    let added = admin.post_form("/admin/connections", &fields).await;
-    assert_eq!(added.status, 303, "{}", added.body);
-    let created = generate(&app.url, &token, json!({"model": "recraft-v4", "prompt": "a fox"})).await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().unwrap()).await;
-    assert_eq!((done["state"].clone(), done["connection"].clone()), (json!("succeeded"), json!("rc")), "{done}");
-    app.stop().await;
+    // an SDK-style base URL, with its version
+    let base = fake.url.join("v1").expect("URL");
+    admin_added_connection_generates("recraft", "rc", base.as_str(), KEY, json!({"model": "recraft-v4", "prompt": "a fox"})).await;
     fake.stop().await;
 }
