@@ -354,6 +354,8 @@ async fn init(config: Config) -> Result<(), String> {
 
 /// Validates the configuration and, when the instance exists, the credit ledger.
 async fn check(config: Config) -> Result<(), String> {
+    // every connection's adapter must build (its base URL, region and key) as at start
+    crate::providers::registry::Registry::from_config(&config.connection).map_err(|e| format!("connection {:?}: {}", e.name, e.message))?;
     match &config.source {
         Some(path) => println!("# configuration is valid: {}", path.display()),
         None => println!("# configuration is valid (built-in defaults; no config file)"),

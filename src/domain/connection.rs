@@ -11,6 +11,8 @@ pub struct StoredConnection {
     pub name: String,
     pub kind: String,
     pub base_url: Option<String>,
+    /// The provider region whose host it calls (for providers with region-bound keys).
+    pub region: Option<String>,
     /// The API key, age-encrypted to the master key.
     pub api_key: Option<Vec<u8>>,
     pub access_key: Option<String>,

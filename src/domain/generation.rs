@@ -173,6 +173,9 @@ pub struct Generation {
     pub made_with: Option<ModelSnapshot>,
     /// What the provider reported it charged or used, where its API says.
     pub reported: Option<ProviderUsage>,
+    /// The owner's earlier generation whose output this one extends, edits or enhances (the
+    /// link stays when the source is deleted; the page then says so).
+    pub source: Option<GenerationId>,
 }
 
 /// The catalog's entry for a model at the moment a generation was submitted.

@@ -14,7 +14,7 @@ use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
 use crate::lifecycle::{Change, LifecycleError};
 use crate::providers::registry::Connection;
-use crate::providers::{ProviderError, ProviderJob, ReferenceFile, UpstreamStatus};
+use crate::providers::{ProviderError, ProviderJob, ReferenceFile, SourceJob, UpstreamStatus};
 use crate::store;
 
 /// How the drive loop ended early.
@@ -324,6 +324,18 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
         references,
         output_count,
         callback_url: engine.parts.callbacks.url(&g.connection),
-        source: None,
+        source: source_job(engine, g).await,
     })
+}
+
+/// The upstream job behind `g`'s source output, when it ran through the same connection (an
+/// API that continues a job by its id accepts no other account's job).
+async fn source_job(engine: &Engine, g: &Generation) -> Option<SourceJob> {
+    let id = g.source?;
+    let source = engine.parts.store.read(move |tx| store::generations::get(tx, id)).await.ok().flatten()?;
+    if source.connection != g.connection {
+        return None;
+    }
+    let upstream_model = source.made_with.as_ref().map_or_else(|| source.model.clone(), |w| w.upstream.clone());
+    Some(SourceJob { upstream_model, handle: source.upstream? })
 }

@@ -13,14 +13,18 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, text_param};
+use super::kit::{self, Api, Auth, BaseUrl, ErrorAnswer, ErrorReport, ErrorTable, Region, text_param};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, usage, wire};
 use crate::config::{ConnectionConfig, Secret};
 use crate::domain::catalog::ParamValue;
 use crate::domain::generation::{OutputRef, ProviderUsage, UpstreamHandle};
 
 /// The base URL convention: BFL's global host (routes across clusters); `v1/` in each path.
-pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.bfl.ai", &["v1"]);
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.bfl.ai", &["v1"]).with_regions(&[
+    Region { name: "global", aliases: &[], url: "https://api.bfl.ai" },
+    Region { name: "eu", aliases: &["europe"], url: "https://api.eu.bfl.ai" },
+    Region { name: "us", aliases: &[], url: "https://api.us.bfl.ai" },
+]);
 
 /// How often to poll a pending job: images take seconds, and BFL's own examples poll every
 /// half second (there is no header hint).

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::http::{OutboundError, read_capped};
 use super::inline::{InlineOutputs, decode_base64};
-use super::kit::{self, Api, Auth, BaseUrl, Class, ErrorAnswer, ErrorReport, ErrorTable, StatusWords, int_param, text_param};
+use super::kit::{self, Api, Auth, BaseUrl, Class, ErrorAnswer, ErrorReport, ErrorTable, Region, StatusWords, int_param, text_param};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, usage, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ReferenceRole};
@@ -21,7 +21,13 @@ use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The base URL convention: BytePlus's ap-southeast host (the one region serving Seedance);
 /// `api/v3` belongs in the base. Volcengine Ark is `https://ark.cn-beijing.volces.com/api/v3`.
-pub const BASE: BaseUrl = BaseUrl::in_base("https://ark.ap-southeast.bytepluses.com/api/v3");
+pub const BASE: BaseUrl = BaseUrl::in_base("https://ark.ap-southeast.bytepluses.com/api/v3").with_regions(&[
+    Region { name: "ap-southeast", aliases: &["singapore", "international"], url: "https://ark.ap-southeast.bytepluses.com/api/v3" },
+    // said to serve chat and images only: Seedance video only in ap-southeast (UNCONFIRMED)
+    Region { name: "eu-west", aliases: &["eu"], url: "https://ark.eu-west.bytepluses.com/api/v3" },
+    // Volcengine Ark, mainland China: its own accounts, keys and model ids (`doubao-seedance-…`)
+    Region { name: "cn-beijing", aliases: &["volcengine", "china"], url: "https://ark.cn-beijing.volces.com/api/v3" },
+]);
 
 /// The video task endpoint.
 const TASKS: &str = "contents/generations/tasks";

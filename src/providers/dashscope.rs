@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::OutboundError;
-use super::kit::{self, Api, Auth, BaseUrl, Class, ErrorAnswer, ErrorReport, ErrorTable, StatusWords, outputs_or_missing};
+use super::kit::{self, Api, Auth, BaseUrl, Class, ErrorAnswer, ErrorReport, ErrorTable, Region, StatusWords, outputs_or_missing};
 use super::{ByteStream, Provider, ProviderError, ProviderJob, ReferenceFile, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{MediaKind, ParamValue, ReferenceRole};
@@ -24,7 +24,14 @@ use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The base URL convention, as the DashScope SDK has it: Beijing by default; `/api/v1` in the
 /// base. Singapore is `https://dashscope-intl.aliyuncs.com/api/v1` (or the workspace domain).
-pub const BASE: BaseUrl = BaseUrl::in_base("https://dashscope.aliyuncs.com/api/v1");
+pub const BASE: BaseUrl = BaseUrl::in_base("https://dashscope.aliyuncs.com/api/v1").with_regions(&[
+    Region { name: "cn-beijing", aliases: &["beijing", "china"], url: "https://dashscope.aliyuncs.com/api/v1" },
+    // the legacy international host (still served); a workspace's own
+    // `{WorkspaceId}.ap-southeast-1.maas.aliyuncs.com` domain goes in base_url
+    Region { name: "ap-southeast-1", aliases: &["singapore", "intl", "international"], url: "https://dashscope-intl.aliyuncs.com/api/v1" },
+    // listed on older Wan pages; Wan 2.7 and HappyHorse there are UNCONFIRMED
+    Region { name: "us-east-1", aliases: &["virginia", "us"], url: "https://dashscope-us.aliyuncs.com/api/v1" },
+]);
 
 /// The video submit path.
 const VIDEO: &str = "services/aigc/video-generation/video-synthesis";

@@ -49,6 +49,9 @@ pub enum OutboundError {
     BadCredential,
     #[error("upstream HTTP error: {0}")]
     Http(String),
+    /// A connection's `region` that its kind does not have.
+    #[error("{0}")]
+    Region(String),
 }
 
 impl From<reqwest::Error> for OutboundError {

@@ -14,14 +14,17 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::http::{OutboundError, OutboundRequest};
-use super::kit::{self, Api, Auth, BY_STATUS, BaseUrl, BusinessCodes, Class, RawAnswer};
+use super::kit::{self, Api, Auth, BY_STATUS, BaseUrl, BusinessCodes, Class, RawAnswer, Region};
 use super::{ByteStream, Callback, Provider, ProviderError, ProviderJob, Submitted, UpstreamStatus, wire};
 use crate::config::ConnectionConfig;
 use crate::domain::catalog::{ParamValue, ReferenceRole};
 use crate::domain::generation::{OutputRef, UpstreamHandle};
 
 /// The base URL convention: the international host; `v1/` or `v2/` in each path.
-pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.minimax.io", &["v1", "v2"]);
+pub const BASE: BaseUrl = BaseUrl::in_paths("https://api.minimax.io", &["v1", "v2"]).with_regions(&[
+    Region { name: "global", aliases: &["international"], url: "https://api.minimax.io" },
+    Region { name: "cn", aliases: &["china"], url: "https://api.minimaxi.com" },
+]);
 
 /// The prefix of an output location: the file to look up at fetch time (its download URL is
 /// short-lived, so it is asked for only when custody starts).
@@ -136,14 +139,14 @@ impl MiniMax {
         let RawAnswer { status, wait, body: bytes } = self.api.send_raw(request, None).await?;
         if !(200..300).contains(&status) {
             let base = serde_json::from_slice::<BaseOnly>(&bytes).map(|b| b.base_resp).unwrap_or_default();
-            return Err(error_of(status, &base, wait));
+            return Err(self.api.explained(error_of(status, &base, wait)));
         }
         let BaseOnly { base_resp } = wire::parse_json(&bytes)?;
         let answer: T = wire::parse_json(&bytes)?;
         match base_resp.status_code {
             None | Some(0) => Ok(answer),
             Some(_) if failed_task(&answer) => Ok(answer),
-            Some(_) => Err(error_of(status, &base_resp, wait)),
+            Some(_) => Err(self.api.explained(error_of(status, &base_resp, wait))),
         }
     }
 

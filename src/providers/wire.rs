@@ -36,7 +36,7 @@ pub fn outbound(e: OutboundError) -> ProviderError {
     match e {
         OutboundError::Timeout => ProviderError::Timeout,
         OutboundError::TooLarge { cap } => ProviderError::TooLarge { cap },
-        OutboundError::Forbidden { .. } | OutboundError::Blocked { .. } | OutboundError::Scheme { .. } => {
+        OutboundError::Forbidden { .. } | OutboundError::Blocked { .. } | OutboundError::Scheme { .. } | OutboundError::Region(_) => {
             ProviderError::InvalidInput(e.to_string())
         }
         OutboundError::BadCredential => ProviderError::Auth(e.to_string()),

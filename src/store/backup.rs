@@ -56,6 +56,7 @@ macro_rules! for_each_table {
         $m!(WEBHOOK_DELIVERIES_BY_HOOK);
         $m!(WEBHOOK_QUEUE);
         $m!(CATALOG_LAYERS);
+        $m!(GENERATIONS_BY_SOURCE);
     }};
 }
 

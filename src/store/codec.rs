@@ -65,7 +65,6 @@ stored! {
     crate::domain::audit::AuditEvent => "reelvault::AuditEvent@1",
     crate::domain::credits::LedgerEntry => "reelvault::LedgerEntry@1",
     crate::domain::credits::Balance => "reelvault::Balance@1",
-    crate::domain::connection::StoredConnection => "reelvault::StoredConnection@1",
     crate::domain::model_policy::ModelPolicy => "reelvault::ModelPolicy@1",
     crate::domain::retention::RetentionRun => "reelvault::RetentionRun@1",
     crate::domain::export::Export => "reelvault::Export@1",

@@ -3,7 +3,7 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::tables::{GENERATIONS, GENERATIONS_ACTIVE, GENERATIONS_BY_OWNER, PENDING_DELETIONS, SEARCH_OUTBOX};
+use super::tables::{GENERATIONS, GENERATIONS_ACTIVE, GENERATIONS_BY_OWNER, GENERATIONS_BY_SOURCE, PENDING_DELETIONS, SEARCH_OUTBOX};
 use super::{StoreError, Tx, codec, decode_opt};
 use crate::domain::generation::Generation;
 use crate::domain::ids::{AssetId, GenerationId, UserId};
@@ -34,6 +34,9 @@ pub fn put(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreEr
     }
     table.insert(key, codec::encode(generation)?.as_slice())?;
     tx.open_table(GENERATIONS_BY_OWNER)?.insert((generation.owner.to_key(), key), ())?;
+    if let Some(source) = generation.source {
+        tx.open_table(GENERATIONS_BY_SOURCE)?.insert((source.to_key(), key), ())?;
+    }
     let mut active = tx.open_table(GENERATIONS_ACTIVE)?;
     if generation.state.is_terminal() {
         active.remove(key)?;
@@ -60,6 +63,9 @@ pub fn remove(tx: &WriteTransaction, generation: &Generation) -> Result<(), Stor
     let key = generation.id.to_key();
     tx.open_table(GENERATIONS)?.remove(key)?;
     tx.open_table(GENERATIONS_BY_OWNER)?.remove((generation.owner.to_key(), key))?;
+    if let Some(source) = generation.source {
+        tx.open_table(GENERATIONS_BY_SOURCE)?.remove((source.to_key(), key))?;
+    }
     tx.open_table(GENERATIONS_ACTIVE)?.remove(key)?;
     tx.open_table(PENDING_DELETIONS)?.remove(key)?;
     super::expiry::unindex_generation(tx, generation)?;
@@ -67,6 +73,16 @@ pub fn remove(tx: &WriteTransaction, generation: &Generation) -> Result<(), Stor
     let next = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
     outbox.insert(next, key)?;
     Ok(())
+}
+
+/// The generations made from `source`'s output, oldest first (at most `limit`).
+pub fn made_from(tx: &impl Tx, source: GenerationId, limit: usize) -> Result<Vec<GenerationId>, StoreError> {
+    let key = source.to_key();
+    tx.table(GENERATIONS_BY_SOURCE)?
+        .range((key, 0)..=(key, u128::MAX))?
+        .take(limit)
+        .map(|r| r.map(|(k, _)| GenerationId::from_key(k.value().1)).map_err(Into::into))
+        .collect()
 }
 
 /// Queues a generation (already marked deleted) for the removal of its files and records.

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 11;
+pub const CURRENT: u32 = 12;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 11] = [
+const STEPS: [Step; 12] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -34,6 +34,7 @@ const STEPS: [Step; 11] = [
     (9, "create the queue of people whose content is being erased", step_9_pending_erasures),
     (10, "create the webhook tables (registrations, deliveries and their queue)", step_10_webhooks),
     (11, "create the table of catalog changes (an imported catalog, admins' edits)", step_11_catalog_layers),
+    (12, "create the index of generations made from an earlier output", step_12_generations_by_source),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -186,6 +187,11 @@ fn step_10_webhooks(tx: &WriteTransaction) -> Result<(), StoreError> {
 
 fn step_11_catalog_layers(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(CATALOG_LAYERS)?;
+    Ok(())
+}
+
+fn step_12_generations_by_source(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(GENERATIONS_BY_SOURCE)?;
     Ok(())
 }
 

@@ -41,6 +41,10 @@ pub const GENERATIONS: TableDefinition<u128, &[u8]> = TableDefinition::new("gene
 /// (UserId, GenerationId) -> (): a user's generations, oldest first.
 pub const GENERATIONS_BY_OWNER: TableDefinition<(u128, u128), ()> = TableDefinition::new("generations_by_owner-1");
 
+/// (source GenerationId, GenerationId) -> (): generations made from an earlier one's output
+/// (extend, edit, enhance), so the source can list what came of it.
+pub const GENERATIONS_BY_SOURCE: TableDefinition<(u128, u128), ()> = TableDefinition::new("generations_by_source-1");
+
 /// GenerationId -> (): generations not yet in a terminal state (what the engine resumes).
 pub const GENERATIONS_ACTIVE: TableDefinition<u128, ()> = TableDefinition::new("generations_active-1");
 

@@ -87,6 +87,7 @@ pub fn generation(owner: UserId, prompt: &str, created_at: i64) -> Generation {
         deleted_at: None,
         made_with: None,
         reported: None,
+        source: None,
     }
 }
 

@@ -48,6 +48,10 @@ pub struct CreateBody {
     params: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     references: Vec<ReferenceBody>,
+    /// One of the caller's succeeded video generations for a model that extends, edits or
+    /// enhances an earlier output (its `operation` in `GET /api/v1/models`): its video is the
+    /// model's `source_video` input, and the new generation links back to it.
+    source: Option<String>,
 }
 
 /// A new generation as `multipart/form-data` (documentation of the form's parts).
@@ -70,10 +74,12 @@ pub struct CreateForm {
     /// A reference image file (style or subject).
     #[schema(value_type = Option<String>, format = Binary)]
     reference: Option<Vec<u8>>,
+    /// The id of an earlier generation to extend, edit or enhance (as in the JSON body).
+    source: Option<String>,
 }
 
 /// The multipart parts that are not parameters.
-const FORM_FIELDS: [&str; 4] = ["model", "prompt", "negative_prompt", "params"];
+const FORM_FIELDS: [&str; 5] = ["model", "prompt", "negative_prompt", "params", "source"];
 /// The file parts, by reference role.
 const ROLES: [&str; 3] = ["first_frame", "last_frame", "reference"];
 
@@ -111,12 +117,21 @@ async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -
     let model = text(&mut fields, "model").ok_or_else(|| AppError::bad_parameter("model", "Name the model in a part `model`."))?;
     let prompt = text(&mut fields, "prompt").unwrap_or_default();
     let negative_prompt = text(&mut fields, "negative_prompt");
+    let source = parse_source(text(&mut fields, "source").as_deref())?;
     for (name, value) in fields {
         if !FORM_FIELDS.contains(&name.as_str()) {
             params.insert(name, serde_json::Value::String(value));
         }
     }
-    Ok(NewGeneration { model, prompt, negative_prompt, params, references })
+    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source })
+}
+
+/// A `source` generation id, when one is given (an empty one is none).
+fn parse_source(text: Option<&str>) -> Result<Option<GenerationId>, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(id) => id.parse().map(Some).map_err(|_| AppError::bad_parameter("source", format!("{id:?} is not a generation id."))),
+    }
 }
 
 fn is_multipart(req: &HttpRequest) -> bool {
@@ -161,6 +176,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             negative_prompt: body.negative_prompt,
             params: body.params,
             references: body.references.iter().map(|r| crate::http::references::parse(&r.role, &r.upload)).collect::<Result<_, _>>()?,
+            source: parse_source(body.source.as_deref())?,
         }
     };
     let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;
@@ -177,6 +193,23 @@ pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationI
     let state = state(&req)?;
     let g = generations::visible(&state, &caller.user, id.into_inner()).await?;
     Ok(deprecation::mark(&state, &g.model, HttpResponse::Ok().json(view(&state, &g).await?)))
+}
+
+/// The generations made from one the caller may see (extended, edited or enhanced from its
+/// output), oldest first; only those the caller may see are listed.
+#[utoipa::path(get, operation_id = "generations_descendants", path = "/api/v1/generations/{id}/descendants", tag = "generations",
+    params(("id" = String, Path, description = "The generation's id")),
+    responses((status = 200, description = "`{\"data\": [generation…]}`", body = Object)))]
+pub async fn descendants(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
+    let state = state(&req)?;
+    let g = generations::visible(&state, &caller.user, id.into_inner()).await?;
+    let lineage = crate::services::studio::lineage::lineage(&state, &caller.user, &g).await?;
+    let mut data = Vec::with_capacity(lineage.made_from.len());
+    for link in lineage.made_from {
+        let child = generations::visible(&state, &caller.user, link.id).await?;
+        data.push(view(&state, &child).await?);
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": data })))
 }
 
 /// Sets the flags of one of the caller's generations and answers with it.

@@ -59,6 +59,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/generations", search::list),
         op(M::POST, "/generations", generations::create),
         op(M::GET, "/generations/{id}", generations::show),
+        op(M::GET, "/generations/{id}/descendants", generations::descendants),
         op(M::DELETE, "/generations/{id}", generations::delete),
         op(M::POST, "/generations/{id}/cancel", generations::cancel),
         op(M::POST, "/generations/{id}/keep", generations::keep),

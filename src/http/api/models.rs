@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::catalog::data_use::TrainingUse;
-use crate::domain::catalog::{CatalogDate, InputSpec, Lifecycle, ParamSpec, Price, Sound, Status};
+use crate::domain::catalog::{CatalogDate, InputSpec, Lifecycle, Operation, ParamSpec, Price, Sound, Status};
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
 use crate::services::studio::models::{self, Offer};
@@ -90,6 +90,10 @@ pub struct ModelView<'a> {
     /// Whether its outputs have sound: `none`, `always`, or `optional` (the `audio` parameter).
     #[schema(value_type = String)]
     sound: Sound,
+    /// What it does with an earlier output (`extend`, `edit`, `enhance`), when it works on one:
+    /// pass that generation's id as `source` when creating a generation.
+    #[schema(value_type = Option<String>)]
+    operation: Option<Operation>,
     lifecycle: LifecycleView<'a>,
 }
 
@@ -160,6 +164,7 @@ fn view(offer: &Offer, training: TrainingUse) -> ModelView<'_> {
         provider_may_train: training,
         inputs: &model.inputs,
         sound: model.sound,
+        operation: model.operation,
         lifecycle: LifecycleView::new(&model.lifecycle, CatalogDate::today()),
     }
 }

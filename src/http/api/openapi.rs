@@ -43,7 +43,7 @@ pub struct ErrorBody {
         export::show, export::start,
         credits::balance, credits::ledger,
         models::list, catalog::show,
-        generations::upload, search::list, generations::create, generations::show, generations::delete,
+        generations::upload, search::list, generations::create, generations::show, generations::descendants, generations::delete,
         generations::cancel, generations::keep, generations::unkeep, generations::share, generations::unshare,
         webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
         admin_users::list, admin_users::invite, admin_users::update, admin_users::reset_link,

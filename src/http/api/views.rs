@@ -69,6 +69,9 @@ pub struct GenerationView<'a> {
     /// What it was made with, as the catalog said at submit (`null` for generations made
     /// before this was kept); later catalog changes do not touch it.
     pub made_with: Option<MadeWithView<'a>>,
+    /// The earlier generation whose output this one extends, edits or enhances (its
+    /// descendants: `GET /api/v1/generations/{id}/descendants`).
+    pub source: Option<String>,
 }
 
 /// The catalog's entry for the model when the generation was submitted.
@@ -112,6 +115,7 @@ impl<'a> GenerationView<'a> {
                 upstream: &w.upstream,
                 price: &w.price,
             }),
+            source: g.source.map(|s| s.to_string()),
             outputs: outputs
                 .iter()
                 .map(|a| OutputView {

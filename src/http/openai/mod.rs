@@ -153,7 +153,14 @@ pub async fn submit(
 ) -> Result<Generation, OpenAiError> {
     let prompt = body.text("prompt").ok_or_else(|| OpenAiError::missing("prompt"))?;
     let params = params::translate(spec, endpoint, &body.fields)?;
-    let request = NewGeneration { model: spec.id.to_string(), prompt, negative_prompt: body.text("negative_prompt"), params, references };
+    let request = NewGeneration {
+        model: spec.id.to_string(),
+        prompt,
+        negative_prompt: body.text("negative_prompt"),
+        params,
+        references,
+        source: None,
+    };
     Ok(slot.submit(state, &caller.ctx(), &caller.user, request).await?)
 }
 

@@ -39,6 +39,8 @@ pub struct AddForm {
     kind: String,
     #[serde(default)]
     base_url: String,
+    #[serde(default)]
+    region: String,
     #[serde(default, skip_serializing)]
     api_key: String,
     #[serde(default)]
@@ -82,6 +84,7 @@ pub async fn add(req: HttpRequest, admin: Admin, form: web::Form<AddForm>) -> Pa
         name: form.name.clone(),
         kind: form.kind.clone(),
         base_url: form.base_url.clone(),
+        region: form.region.clone(),
         api_key: std::mem::take(&mut form.api_key),
         access_key: form.access_key.clone(),
         secret_key: std::mem::take(&mut form.secret_key),

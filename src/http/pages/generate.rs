@@ -10,7 +10,7 @@ use askama::Template;
 
 use super::layout::Layout;
 use crate::domain::asset::AssetKind;
-use crate::domain::catalog::{InputMedia, InputSpec, ModelSpec, ParamKind, Price, ReferenceRole};
+use crate::domain::catalog::{InputError, InputMedia, InputSpec, ModelSpec, ParamKind, Price, ReferenceRole};
 use crate::domain::credits::Balance;
 use crate::domain::ids::AssetId;
 use crate::domain::user::User;
@@ -20,6 +20,7 @@ use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{PageResult, redirect, render};
 use crate::services::state::AppState;
 use crate::services::studio::generations::{self, NewGeneration};
+use crate::services::studio::lineage;
 use crate::services::studio::models::{self, Offer};
 use crate::services::{ServiceError, studio::media, studio::uploads, team::credits};
 
@@ -50,6 +51,8 @@ struct NewPage {
     error: Option<String>,
     /// Reference images carried over from an earlier generation ("use these settings again").
     reuse: Vec<Reused>,
+    /// The earlier output the model extends, edits or enhances, when the form works on one.
+    source: Option<SourcePreview>,
 }
 
 impl NewPage {
@@ -63,6 +66,36 @@ impl NewPage {
     fn accept(&self, media: InputMedia) -> &'static str {
         crate::domain::media_type::upload_accept(media)
     }
+}
+
+/// The person's earlier generation the form works on (Extend, Edit, Enhance).
+pub struct SourcePreview {
+    pub id: String,
+    /// The signed URL of its video.
+    pub url: String,
+    /// Its generation page.
+    pub href: String,
+}
+
+/// The source `text` names, when it is one of `user`'s finished videos and `model` works on
+/// an earlier output (otherwise the form carries no source).
+async fn source_preview(
+    state: &AppState,
+    user: &User,
+    model: &ModelSpec,
+    text: Option<&String>,
+) -> Result<Option<SourcePreview>, AppError> {
+    let Some(id) = text.filter(|t| !t.trim().is_empty()) else { return Ok(None) };
+    let id = id.trim().parse().map_err(|_| AppError::bad_parameter("source", "source must be a generation id."))?;
+    if model.operation.is_none() {
+        return Ok(None);
+    }
+    let source = lineage::source_of(state, user, model, id, &[]).await?;
+    Ok(Some(SourcePreview {
+        id: id.to_string(),
+        url: media::signed_path(state, &source.video),
+        href: state.urls().generation(id).to_string(),
+    }))
 }
 
 /// An earlier upload the form sends again unless a new file replaces it.
@@ -193,6 +226,7 @@ async fn page(
     negative_prompt: String,
     values: BTreeMap<String, String>,
     reuse: Vec<Reused>,
+    source: Option<&String>,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
@@ -204,6 +238,7 @@ async fn page(
         .collect();
     let balance = credits::balance(&state, who.user.id).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
+    let source = source_preview(&state, &who.user, &model, source).await?;
     let page = NewPage {
         layout: Layout::new(req, Some(&who.user)),
         models,
@@ -216,6 +251,7 @@ async fn page(
         balance,
         error: error.or(picked.notice),
         reuse,
+        source,
     };
     render(req, status, &page)
 }
@@ -226,9 +262,17 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
     let refs = prefill(&state, &who.user, &mut query).await?;
     let reuse = reused(&state, &who.user, refs).await?;
     let picked = pick(&state, &who.user, query.get("model").map(String::as_str)).await?;
-    let prompt = query.get("prompt").cloned().unwrap_or_default();
+    let mut prompt = query.get("prompt").cloned().unwrap_or_default();
+    if prompt.is_empty()
+        && let Some(source) = query.get("source").and_then(|s| s.parse().ok())
+        && let Ok(g) = generations::get(&state, &who.user, source).await
+    {
+        // working on an earlier output starts from its prompt (an enhance keeps it as it is)
+        prompt = g.prompt;
+    }
     let negative = query.get("negative_prompt").cloned().unwrap_or_default();
-    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, None, StatusCode::OK).await
+    let source = query.get("source");
+    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, source, None, StatusCode::OK).await
 }
 
 /// The price line, recomputed as the form changes (htmx).
@@ -241,8 +285,16 @@ pub async fn price_line(req: HttpRequest, who: SignedIn, query: web::Query<BTree
 
 /// The generate form: its fields, and a reference file per role (`ref_first_frame` …).
 const FORM: Expected = Expected { fields: Fields::Any, files: &REFERENCE_FILES, max_files: REFERENCE_FILES.len() };
-/// The file inputs of the generate form.
-const REFERENCE_FILES: [&str; 3] = ["ref_first_frame", "ref_last_frame", "ref_reference"];
+/// The file inputs of the generate form, one per reference role.
+const REFERENCE_FILES: [&str; 7] = [
+    "ref_first_frame",
+    "ref_last_frame",
+    "ref_reference",
+    "ref_reference_video",
+    "ref_reference_audio",
+    "ref_driving_audio",
+    "ref_source_video",
+];
 
 pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
     let state = state(&req)?;
@@ -282,8 +334,18 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             }
         }
         let params = values.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-        let request =
-            NewGeneration { model: requested.clone(), prompt: prompt.clone(), negative_prompt: Some(negative.clone()), params, references };
+        let source = match fields.get("source").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            Some(id) => Some(id.parse().map_err(|_| ServiceError::from(InputError::on("source", "source must be a generation id")))?),
+            None => None,
+        };
+        let request = NewGeneration {
+            model: requested.clone(),
+            prompt: prompt.clone(),
+            negative_prompt: Some(negative.clone()),
+            params,
+            references,
+            source,
+        };
         generations::submit(&state, &who.ctx(), &who.user, request).await
     }
     .await;
@@ -291,6 +353,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
         Err(
             e @ (ServiceError::Invalid(_)
+            | ServiceError::ModelRule(_)
             | ServiceError::InvalidMessage(_)
             | ServiceError::Credits(_)
             | ServiceError::TooLarge(_)
@@ -303,7 +366,8 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             let values = values.into_iter().collect();
             let picked = pick(&state, &who.user, Some(&requested)).await?;
             let reuse = reused(&state, &who.user, reuse_fields(&fields)).await?;
-            page(&req, &who, picked, prompt, negative, values, reuse, Some(error.message), error.status).await
+            let source = fields.get("source");
+            page(&req, &who, picked, prompt, negative, values, reuse, source, Some(error.message), error.status).await
         }
         Err(e) => Err(e.into()),
     }

@@ -20,6 +20,7 @@ use crate::http::csrf::CsrfToken;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
 use crate::services::limits::places::Place;
 use crate::services::state::AppState;
+use crate::services::studio::lineage::{self, Lineage, Offered};
 use crate::services::{studio::generations, studio::media};
 use crate::urls::{Route, Urls};
 
@@ -88,6 +89,10 @@ struct ShowPage<'a> {
     expires_in_days: Option<i64>,
     /// The viewer is an admin (may put it on legal hold).
     is_admin: bool,
+    /// Where it came from and what was made from it.
+    lineage: Lineage,
+    /// The models the owner may use on its output (Extend, Edit, Enhance).
+    operations: Vec<Offered>,
 }
 
 fn alt_text(g: &Generation) -> String {
@@ -110,7 +115,11 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
         .filter_map(|r| uploads.iter().find(|a| a.id == r.upload).map(|a| (r.role.label(), media::signed_path(&state, a), a.shown_as())))
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
+    let lineage = lineage::lineage(&state, &who.user, &g).await?;
+    let operations = lineage::operations_on(&state, &who.user, &g).await?;
     let page = ShowPage {
+        lineage,
+        operations,
         urls: state.urls().clone(),
         expires_in_days: crate::services::privacy::retention::days_left(
             &state.config.retention,

@@ -26,28 +26,69 @@ pub enum Version {
     InPaths(&'static [&'static str]),
 }
 
-/// A provider kind's base-URL convention: its default and where the version lives.
+/// A provider kind's base-URL convention: its default, where the version lives, and the
+/// regions whose keys work only on their own hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BaseUrl {
     /// The default base URL, as the provider's SDK or docs give it.
     pub default: &'static str,
     pub version: Version,
+    /// The documented regional hosts a connection picks with `region` (none: the kind takes no
+    /// region). The first is the default's region.
+    pub regions: &'static [Region],
+}
+
+/// One region of a provider: its name in `region = "…"`, other names people use for it, and
+/// its base URL (in the same convention as the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub url: &'static str,
 }
 
 impl BaseUrl {
     /// The version is the path of `default` and belongs in the base (OpenAI's `/v1`).
     pub const fn in_base(default: &'static str) -> BaseUrl {
-        BaseUrl { default, version: Version::InBase }
+        BaseUrl { default, version: Version::InBase, regions: &[] }
     }
 
     /// Each path starts with one of `versions` (Runway's `v1/…`, MiniMax's `v1/…` and `v2/…`).
     pub const fn in_paths(default: &'static str, versions: &'static [&'static str]) -> BaseUrl {
-        BaseUrl { default, version: Version::InPaths(versions) }
+        BaseUrl { default, version: Version::InPaths(versions), regions: &[] }
     }
 
     /// The API has no version segment (fal, ComfyUI).
     pub const fn unversioned(default: &'static str) -> BaseUrl {
-        BaseUrl { default, version: Version::None }
+        BaseUrl { default, version: Version::None, regions: &[] }
+    }
+
+    /// The same convention with regional hosts (`region = "eu"` picks one).
+    pub const fn with_regions(self, regions: &'static [Region]) -> BaseUrl {
+        BaseUrl { regions, ..self }
+    }
+
+    /// The region named `name` (or one of its aliases, in any case).
+    pub fn region(&self, name: &str) -> Result<&'static Region, String> {
+        let name = name.trim().to_ascii_lowercase();
+        if self.regions.is_empty() {
+            return Err("this kind of connection takes no region: its keys work on one host (set base_url to change it)".into());
+        }
+        self.regions.iter().find(|r| r.name == name || r.aliases.contains(&name.as_str())).ok_or_else(|| {
+            let names: Vec<&str> = self.regions.iter().map(|r| r.name).collect();
+            format!("the region {name:?} is unknown; choose one of {}", names.join(", "))
+        })
+    }
+
+    /// The base of a connection: its `base_url` when set (it always wins), else the URL of its
+    /// `region`, else the default; an unknown region is refused even beside a `base_url`.
+    pub fn resolve_for(&self, configured: Option<&url::Url>, region: Option<&str>) -> Result<url::Url, String> {
+        let regional = region.map(|name| self.region(name)).transpose()?;
+        Ok(match (configured, regional) {
+            (Some(url), _) => self.resolve(Some(url)),
+            (None, Some(r)) => self.resolve(Some(&url::Url::parse(r.url).expect("a regional base URL parses"))),
+            (None, None) => self.resolve(None),
+        })
     }
 
     /// The base every path joins under, ending in `/`: `configured` (else the default) with
@@ -116,6 +157,25 @@ fn names_a_version(segment: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_picks_its_documented_host_and_base_url_still_wins() {
+        const REGIONAL: BaseUrl = BaseUrl::in_paths("https://api.example.ai", &["v1"]).with_regions(&[
+            Region { name: "global", aliases: &[], url: "https://api.example.ai" },
+            Region { name: "eu", aliases: &["europe"], url: "https://api.eu.example.ai/v1" },
+        ]);
+        let at = |base: Option<&str>, region: Option<&str>| {
+            let base = base.map(|b| url::Url::parse(b).unwrap());
+            REGIONAL.resolve_for(base.as_ref(), region).map(|u| u.to_string())
+        };
+        assert_eq!(at(None, None).unwrap(), "https://api.example.ai/");
+        assert_eq!(at(None, Some("eu")).unwrap(), "https://api.eu.example.ai/", "the version is dropped from the regional URL");
+        assert_eq!(at(None, Some(" Europe ")).unwrap(), "https://api.eu.example.ai/");
+        assert_eq!(at(Some("http://127.0.0.1:9/"), Some("eu")).unwrap(), "http://127.0.0.1:9/");
+        let unknown = at(Some("http://127.0.0.1:9/"), Some("mars")).unwrap_err();
+        assert!(unknown.contains("global, eu"), "{unknown}");
+        assert!(BaseUrl::in_base("https://api.openai.com/v1").resolve_for(None, Some("eu")).unwrap_err().contains("no region"));
+    }
 
     /// `configured` (or the default, for `""`) resolved by `convention`, joined with `path`.
     fn url(convention: BaseUrl, configured: &str, path: &str) -> String {

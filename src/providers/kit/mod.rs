@@ -52,7 +52,7 @@ pub mod testing;
 
 use serde::de::DeserializeOwned;
 
-pub use base_url::{BaseUrl, Version};
+pub use base_url::{BaseUrl, Region, Version};
 pub use download::{fetch_keyless, stream_body};
 pub use errors::{BY_STATUS, BusinessCodes, Class, ErrorAnswer, ErrorReport, ErrorTable, business_error};
 pub use media::{content_item_of, data_uri, extension_of, image_type_of_format, image_type_of_url, int_param, text_param};
@@ -101,20 +101,31 @@ pub struct Api {
     key: Option<Credential>,
     errors: &'static ErrorTable,
     headers: &'static [(&'static str, &'static str)],
+    /// For providers whose keys are bound to a region: what a refused key may mean.
+    region_note: Option<String>,
 }
 
 impl Api {
     /// The API of `config` (its base URL, else the default of `base`, resolved by the
     /// convention of `base`), keyed as `auth` says; error answers are read with `errors`.
     pub fn new(config: &ConnectionConfig, base: impl Into<BaseUrl>, auth: Auth, errors: &'static ErrorTable) -> Result<Api, OutboundError> {
-        let base = base.into().resolve(config.base_url.as_ref());
+        let convention = base.into();
+        let base = convention.resolve_for(config.base_url.as_ref(), config.region.as_deref()).map_err(OutboundError::Region)?;
+        let region_note = (!convention.regions.is_empty()).then(|| {
+            let names: Vec<&str> = convention.regions.iter().map(|r| r.name).collect();
+            format!(
+                "keys work only in the region that issued them: this connection calls {}; if the key is from another region, set the connection's region ({})",
+                base.host_str().unwrap_or_default(),
+                names.join(", ")
+            )
+        });
         let key = match (auth, &config.api_key) {
             (Auth::None, _) | (_, None) => None,
             (Auth::Bearer, Some(key)) => Some(Credential::bearer(key.expose(), &base)?),
             (Auth::Header(name), Some(key)) => Some(Credential::header(name, key.expose(), &base)?),
             (Auth::Scheme(scheme), Some(key)) => Some(Credential::with_scheme(scheme, key.expose(), &base)?),
         };
-        Ok(Api { client: wire::client_for(config)?, base, key, errors, headers: &[] })
+        Ok(Api { client: wire::client_for(config)?, base, key, errors, headers: &[], region_note })
     }
 
     /// Also sends the key to HTTPS hosts under `domains` (a provider's regional clusters).
@@ -176,7 +187,15 @@ impl Api {
         key: Option<&Credential>,
     ) -> Result<reqwest::Response, ProviderError> {
         let response = wire::send(request.map(|r| self.authorize_with(r, key))).await?;
-        self.errors.check(response).await
+        self.errors.check(response).await.map_err(|e| self.explained(e))
+    }
+
+    /// A refused key of a region-bound provider, with what that may mean.
+    pub fn explained(&self, error: ProviderError) -> ProviderError {
+        match (error, &self.region_note) {
+            (ProviderError::Auth(message), Some(note)) => ProviderError::Auth(format!("{message} ({note})")),
+            (other, _) => other,
+        }
     }
 
     /// Sends an authorized request and hands back any answer (APIs that put errors in a 200).

@@ -16,7 +16,8 @@ use crate::domain::user::User;
 use crate::lifecycle::Change;
 use crate::services::privacy::audit::{self, Context};
 use crate::services::state::AppState;
-use crate::services::{ServiceError, ServiceResult, studio::models};
+use crate::services::studio::{lineage, models};
+use crate::services::{ServiceError, ServiceResult};
 use crate::store;
 
 /// A request to generate, as the API and the form give it.
@@ -28,6 +29,9 @@ pub struct NewGeneration {
     pub params: BTreeMap<String, serde_json::Value>,
     /// The images the model starts from, by role (parsed where the request arrives).
     pub references: Vec<(ReferenceRole, AssetId)>,
+    /// One of the person's earlier generations whose output the model extends, edits or
+    /// enhances (models with an `operation`): its video becomes the `source_video` input.
+    pub source: Option<GenerationId>,
 }
 
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
@@ -61,8 +65,15 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     }
     let random_seed = i64::from(rand::random::<u32>());
     let params = model.resolve_params(&request.params, random_seed)?;
-    check_references(state, user, model, &request.references).await?;
-    let references = request.references.iter().map(|&(role, upload)| Reference { role, upload }).collect();
+    let source = match request.source {
+        Some(id) => Some(lineage::source_of(state, user, model, id, &request.references).await?),
+        None => None,
+    };
+    check_references(state, user, model, &request.references, source.as_ref()).await?;
+    let mut references: Vec<Reference> = request.references.iter().map(|&(role, upload)| Reference { role, upload }).collect();
+    if let Some(source) = &source {
+        references.insert(0, Reference { role: ReferenceRole::SourceVideo, upload: source.video.id });
+    }
     let cost = offer.price.of(&params);
     let made_with = snapshot(state, model, &offer.price);
     let now = Timestamp::now();
@@ -96,6 +107,7 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
         deleted_at: None,
         made_with: Some(made_with),
         reported: None,
+        source: source.map(|s| s.generation),
     };
     let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
     let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
@@ -107,18 +119,25 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
 /// Checks a submit's references against the model's inputs (roles, counts, file types,
 /// required ones) before anything is held. An upload that is not the person's is not found
 /// (the lifecycle checks that again in the transaction that holds the credits).
-async fn check_references(state: &AppState, user: &User, model: &ModelSpec, references: &[(ReferenceRole, AssetId)]) -> ServiceResult<()> {
+async fn check_references(
+    state: &AppState,
+    user: &User,
+    model: &ModelSpec,
+    references: &[(ReferenceRole, AssetId)],
+    source: Option<&lineage::Source>,
+) -> ServiceResult<()> {
+    let from_source = source.map(|s| (ReferenceRole::SourceVideo, Some(s.video.content_type.as_str())));
     if references.is_empty() {
         // nothing to read: only the required inputs to check
-        return Ok(model.check_inputs(&[])?);
+        return Ok(model.check_inputs(&from_source.into_iter().collect::<Vec<_>>())?);
     }
     let uploads = crate::services::studio::media::assets(state, references.iter().map(|(_, id)| *id).collect()).await?;
-    let given: Vec<(ReferenceRole, Option<&str>)> = references
-        .iter()
-        .map(|(role, id)| {
+    let given: Vec<(ReferenceRole, Option<&str>)> = from_source
+        .into_iter()
+        .chain(references.iter().map(|(role, id)| {
             let upload = uploads.iter().find(|a| a.id == *id && a.owner == user.id && a.kind == AssetKind::Upload);
             (*role, upload.map(|a| a.content_type.as_str()))
-        })
+        }))
         .collect();
     model.check_inputs(&given)?;
     if given.iter().any(|(_, found)| found.is_none()) {

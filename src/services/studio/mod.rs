@@ -3,6 +3,7 @@
 pub mod callbacks;
 pub mod generations;
 pub mod library;
+pub mod lineage;
 pub mod media;
 pub mod models;
 pub mod search;

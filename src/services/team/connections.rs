@@ -29,6 +29,7 @@ pub struct ConnectionRow {
     pub name: String,
     pub kind: String,
     pub base_url: Option<String>,
+    pub region: Option<String>,
     /// "••••" and the key's last four characters, or "none".
     pub key: String,
     pub max_concurrent: u32,
@@ -43,6 +44,8 @@ pub struct NewConnection {
     pub name: String,
     pub kind: String,
     pub base_url: String,
+    /// The provider region (BytePlus, DashScope, BFL, MiniMax); empty for the default.
+    pub region: String,
     pub api_key: String,
     pub access_key: String,
     pub secret_key: String,
@@ -72,6 +75,7 @@ fn to_config(s: &StoredConnection, master: &MasterKey) -> Result<ConnectionConfi
     let open = |sealed: &Option<Vec<u8>>| sealed.as_deref().map(|b| sealed::open(master, b)).transpose();
     Ok(ConnectionConfig {
         base_url: s.base_url.as_deref().and_then(|u| url::Url::parse(u).ok()),
+        region: s.region.clone(),
         api_key: open(&s.api_key)?,
         access_key: s.access_key.clone(),
         secret_key: open(&s.secret_key)?,
@@ -94,6 +98,7 @@ pub async fn list(state: &AppState) -> ServiceResult<Vec<ConnectionRow>> {
             name: c.name.clone(),
             kind: canonical_kind(&c.kind),
             base_url: c.base_url.as_ref().map(|u| u.to_string()),
+            region: c.region.clone(),
             key: crate::domain::connection::masked(
                 c.api_key.as_ref().or(c.secret_key.as_ref()).and_then(|k| hint_of(k.expose())).as_deref(),
             ),
@@ -112,6 +117,7 @@ pub async fn list(state: &AppState) -> ServiceResult<Vec<ConnectionRow>> {
             name: s.name,
             kind: s.kind,
             base_url: s.base_url,
+            region: s.region,
             max_concurrent: s.max_concurrent,
             allow_private_network: s.allow_private_network,
             source: Source::Admin,
@@ -180,6 +186,7 @@ pub async fn add(state: &AppState, ctx: &Context, form: NewConnection) -> Servic
         name: name.clone(),
         kind: kind.clone(),
         base_url,
+        region: optional(&form.region).map(|r| r.to_ascii_lowercase()),
         access_key,
         max_concurrent,
         allow_private_network: form.allow_private_network,

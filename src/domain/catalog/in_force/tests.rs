@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::catalog::shipped;
+use crate::domain::catalog::{Operation, shipped};
 
 fn layer(text: &str) -> Vec<Located> {
     Catalog::parse("test.toml", text).unwrap()
@@ -107,4 +107,24 @@ fn dates_in_a_file_may_be_bare_or_quoted() {
     assert_eq!(changed.shutting_down(day, 30).iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["demo-video"]);
     let why = changed.retirement(m, CatalogDate::parse("2026-12-02").unwrap()).unwrap();
     assert!(why.contains("Demo image (demo-image)"), "{why}");
+}
+
+#[test]
+fn a_model_that_works_on_an_earlier_output_takes_exactly_one_required_source_video() {
+    let shipped = Catalog::shipped();
+    let edit = |extra: &str| {
+        let text = format!("[[model]]\nid = \"demo-video-edit\"\nlike = \"demo-video\"\n{extra}");
+        Catalog::parse("test.toml", &text).and_then(|entries| shipped.build_from(Layer::Config, entries))
+    };
+    let made = edit("operation = \"extend\"\ninputs = [{ role = \"source_video\", required = true }]\n").unwrap();
+    assert_eq!(made.model("demo-video-edit").unwrap().operation, Some(Operation::Extend));
+    for (extra, field) in [
+        ("operation = \"extend\"\n", "inputs"),
+        ("operation = \"edit\"\ninputs = [{ role = \"source_video\" }]\n", "operation"),
+        ("inputs = [{ role = \"source_video\", required = true }]\n", "operation"),
+        ("operation = \"remix\"\ninputs = [{ role = \"source_video\", required = true }]\n", ""),
+    ] {
+        let refused = edit(extra).err().unwrap_or_else(|| panic!("{extra} is refused"));
+        assert!(refused.to_string().contains(field), "{extra}: {refused}");
+    }
 }

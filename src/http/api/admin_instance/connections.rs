@@ -17,6 +17,8 @@ pub struct ConnectionView {
     /// The adapter: `openai_images`, `kling`, `demo`, …
     kind: String,
     base_url: Option<String>,
+    /// The provider region it calls, when one was set.
+    region: Option<String>,
     key: String,
     max_concurrent: u32,
     allow_private_network: bool,
@@ -34,6 +36,7 @@ impl ConnectionView {
             name: row.name,
             kind: row.kind,
             base_url: row.base_url,
+            region: row.region,
             key: row.key,
             max_concurrent: row.max_concurrent,
             allow_private_network: row.allow_private_network,
@@ -70,10 +73,15 @@ pub struct NewConnectionBody {
     /// Letters, digits, `-` and `_`.
     name: String,
     /// `openai_images`, `openai_videos`, `gemini`, `runway`, `kling`, `minimax`, `luma`, `luma_agents`, `bfl`,
-    /// `replicate`, `fal`, `stability` or `comfyui`.
+    /// `replicate`, `fal`, `stability`, `comfyui`, `xai`, `dashscope`, `byteplus`, … (`GET /api/v1/admin/connections`
+    /// lists those in use; README lists every kind).
     kind: String,
     /// The provider's default when absent (or a gateway, Azure, a self-hosted server).
     base_url: Option<String>,
+    /// For providers whose keys work only in their own region: `byteplus` (`ap-southeast`,
+    /// `eu-west`, `cn-beijing`), `dashscope` (`cn-beijing`, `ap-southeast-1`, `us-east-1`), `bfl`
+    /// (`global`, `eu`, `us`), `minimax` (`global`, `cn`). `base_url` wins over it.
+    region: Option<String>,
     api_key: Option<String>,
     /// Kling's access key.
     access_key: Option<String>,
@@ -104,6 +112,7 @@ pub async fn add_connection(req: HttpRequest, admin: ApiAdmin, body: web::Json<N
         name: b.name,
         kind: b.kind,
         base_url: b.base_url.unwrap_or_default(),
+        region: b.region.unwrap_or_default(),
         api_key: b.api_key.unwrap_or_default(),
         access_key: b.access_key.unwrap_or_default(),
         secret_key: b.secret_key.unwrap_or_default(),
