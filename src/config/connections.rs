@@ -62,6 +62,8 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "dashscope",
     "byteplus",
     "openrouter",
+    "ideogram",
+    "recraft",
 ];
 
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a

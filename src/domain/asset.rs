@@ -59,6 +59,7 @@ impl Asset {
             "audio/mpeg" => "mp3",
             "audio/mp4" => "m4a",
             "application/zip" => "zip",
+            super::media_type::SVG => "svg",
             _ => "bin",
         }
     }
@@ -69,6 +70,22 @@ impl Asset {
 
     pub fn is_audio(&self) -> bool {
         self.content_type.starts_with("audio/")
+    }
+
+    /// An image a page may show in an `<img>` (a raster image served inline; never SVG).
+    pub fn is_inline_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+            && matches!(super::media_type::serving(&self.content_type), super::media_type::Serving::Inline(_))
+    }
+
+    /// What a page calls a file it offers only as a download (`None` for images, video and
+    /// audio it shows): `"SVG file"` or `"File"`.
+    pub fn download_only(&self) -> Option<&'static str> {
+        match super::media_type::serving(&self.content_type) {
+            super::media_type::Serving::Inline(_) => None,
+            super::media_type::Serving::Attachment(super::media_type::SVG) => Some("SVG file"),
+            super::media_type::Serving::Attachment(_) => Some("File"),
+        }
     }
 
     /// How a page shows it: `"video"`, `"audio"` or `"image"`.

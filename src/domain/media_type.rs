@@ -1,8 +1,13 @@
 //! What a stored file is, decided from its first bytes (never from what a provider claims), and
-//! how our origin may serve it: only images, videos and audio are ever shown inline.
+//! how our origin may serve it: only raster images, videos and audio are ever shown inline;
+//! SVG (which can carry script) is known by its type but always served as an attachment.
 
-/// How many leading bytes [`sniff`] looks at.
-pub const SNIFF_LEN: usize = 64;
+/// How many leading bytes [`sniff`] looks at (enough for an SVG's XML prolog, comments and
+/// doctype before its `<svg` element).
+pub const SNIFF_LEN: usize = 1024;
+
+/// The type of an SVG document.
+pub const SVG: &str = "image/svg+xml";
 
 /// The type of a file that is not a supported image, video or audio file.
 pub const OPAQUE: &str = "application/octet-stream";
@@ -22,8 +27,9 @@ const INLINE: [&str; 11] = [
     "audio/mp4",
 ];
 
-/// Archives this service makes itself (data exports): served as what they are, as attachments.
-const OWN_ARCHIVES: [&str; 1] = ["application/zip"];
+/// Types served as what they are, but only ever as attachments: archives this service makes
+/// itself (data exports), and SVG documents (they can carry script).
+const ATTACHMENTS: [&str; 2] = ["application/zip", SVG];
 
 /// ISO base media brands of MP4 video.
 const MP4_BRANDS: [&[u8; 4]; 14] =
@@ -32,9 +38,13 @@ const MP4_BRANDS: [&[u8; 4]; 14] =
 /// ISO base media brands of audio-only MP4 (M4A, audio books).
 const M4A_BRANDS: [&[u8; 4]; 2] = [b"M4A ", b"M4B "];
 
-/// The image, video or audio type of a file from its first bytes (at least [`SNIFF_LEN`] when
-/// the file is that long); `None` for anything else (HTML, SVG, script, PDF, unknown).
+/// The image (SVG included), video or audio type of a file from its first bytes (at least
+/// [`SNIFF_LEN`] when the file is that long); `None` for anything else (HTML, script, PDF,
+/// unknown).
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    if is_svg(head) {
+        return Some(SVG);
+    }
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Some("image/png");
     }
@@ -84,6 +94,44 @@ fn iso_media(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// An SVG document: after an optional byte-order mark, whitespace, XML declaration,
+/// processing instructions, comments and a doctype naming `svg`, the root element is `<svg`
+/// (without a namespace prefix). Anything that ends before the root element is not taken for SVG.
+fn is_svg(head: &[u8]) -> bool {
+    let mut rest = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    loop {
+        rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(rest.len())..];
+        let skipped = if rest.starts_with(b"<?") {
+            after(rest, b"?>")
+        } else if rest.starts_with(b"<!--") {
+            after(rest, b"-->")
+        } else if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"<!doctype") {
+            // the doctype names the root element (`svg`, not `html`)
+            let name = rest[9..].trim_ascii_start();
+            if !(name.len() > 3 && name[..3].eq_ignore_ascii_case(b"svg") && !name[3].is_ascii_alphanumeric()) {
+                return false;
+            }
+            // a doctype may carry an internal subset in brackets
+            match (rest.iter().position(|b| *b == b'['), rest.iter().position(|b| *b == b'>')) {
+                (Some(open), Some(close)) if open < close => after(rest, b"]>"),
+                _ => after(rest, b">"),
+            }
+        } else {
+            break;
+        };
+        match skipped {
+            Some(tail) => rest = tail,
+            None => return false,
+        }
+    }
+    rest.starts_with(b"<svg") && rest.get(4).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+}
+
+/// What follows the first `end` in `bytes`, if it is there.
+fn after<'a>(bytes: &'a [u8], end: &[u8]) -> Option<&'a [u8]> {
+    bytes.windows(end.len()).position(|w| w == end).map(|at| &bytes[at + end.len()..])
+}
+
 /// An MP3 file: an ID3v2 tag, or an MPEG audio frame header (sync, layer III, a valid bitrate
 /// and sample rate) at the very start.
 fn is_mp3(head: &[u8]) -> bool {
@@ -113,7 +161,8 @@ pub fn upload_accept(media: super::catalog::InputMedia) -> &'static str {
 pub enum Serving {
     /// An image, video or audio file: shown (played) in the page, or saved when the person asks.
     Inline(&'static str),
-    /// Anything else: always saved as a file, never rendered from our origin.
+    /// Anything else (SVG, archives, unknown): always saved as a file, never rendered from our
+    /// origin.
     Attachment(&'static str),
 }
 
@@ -124,8 +173,8 @@ pub fn serving(content_type: &str) -> Serving {
     if let Some(known) = INLINE.iter().find(|t| **t == essence) {
         return Serving::Inline(known);
     }
-    match OWN_ARCHIVES.iter().find(|t| **t == essence) {
-        Some(archive) => Serving::Attachment(archive),
+    match ATTACHMENTS.iter().find(|t| **t == essence) {
+        Some(known) => Serving::Attachment(known),
         None => Serving::Attachment(OPAQUE),
     }
 }
@@ -166,7 +215,10 @@ mod tests {
     fn everything_else_is_unknown() {
         for head in [
             &b"<!doctype html><script>alert(1)</script>"[..],
-            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            b"<!doctype html><svg onload=\"alert(1)\"/>",
+            b"<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"/>",
+            b"<svgx/>",
+            b"<!-- never closed <svg>",
             b"alert(document.cookie)",
             b"%PDF-1.7\n",
             b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska",
@@ -195,10 +247,22 @@ mod tests {
         assert_eq!(serving("Video/MP4; codecs=avc1"), Serving::Inline("video/mp4"));
         assert_eq!(serving("audio/mpeg"), Serving::Inline("audio/mpeg"));
         assert_eq!(serving("application/zip"), Serving::Attachment("application/zip"));
-        for other in
-            ["text/html", "image/svg+xml", "audio/x-unknown", "application/javascript", "application/pdf", "text/plain", "", OPAQUE]
-        {
+        assert_eq!(serving("image/SVG+xml; charset=utf-8"), Serving::Attachment(SVG), "SVG can carry script: never inline");
+        for other in ["text/html", "audio/x-unknown", "application/javascript", "application/pdf", "text/plain", "", OPAQUE] {
             assert_eq!(serving(other), Serving::Attachment(OPAQUE), "{other}");
+        }
+    }
+
+    #[test]
+    fn svg_documents_are_known_after_a_prolog_comments_and_a_doctype() {
+        for head in [
+            &b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>"[..],
+            b"<svg>",
+            b"\xef\xbb\xbf  \n<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n<svg\n width=\"8\">",
+            b"<?xml version=\"1.0\"?>\n<!-- Generator: Recraft -->\n<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n<svg version=\"1.1\">",
+            b"<!doctype svg [ <!ENTITY a \"b\"> ]><svg/>",
+        ] {
+            assert_eq!(sniff(head), Some(SVG), "{:?}", String::from_utf8_lossy(head));
         }
     }
 }

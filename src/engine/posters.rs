@@ -58,8 +58,11 @@ pub async fn attach(engine: &Engine, recipient: &age::x25519::Recipient, upstrea
                 Some(made) => Some(made),
                 None => video_frame(engine, output).await,
             }
-        } else {
+        } else if output.is_inline_image() {
             image_thumbnail(engine, output).await
+        } else {
+            // audio, SVG (no rasteriser: pages offer it as a download) and unknown files
+            None
         };
         let Some((jpeg, width, height)) = made else { continue };
         let id = AssetId::generate();

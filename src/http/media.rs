@@ -105,6 +105,7 @@ pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::ETAG, etag))
         .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::CONTENT_SECURITY_POLICY, crate::http::middleware::MEDIA_CSP))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"));
     let bounds = match requested {
         None => None,

@@ -15,9 +15,23 @@ use actix_web::web::Bytes;
 
 use crate::services::state::AppState;
 
+/// The shared policy, with `$extra` directives after it.
+macro_rules! policy {
+    ($extra:literal) => {
+        concat!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; ",
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            $extra
+        )
+    };
+}
+
 /// The Content-Security-Policy of every response: no inline script or style.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
-                       connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+pub const CSP: &str = policy!("");
+
+/// The policy of a stored file served from our origin: [`CSP`] and `sandbox`, so that a file
+/// opened on its own (an SVG, say) runs no script and has no access to the origin.
+pub const MEDIA_CSP: &str = policy!("; sandbox");
 
 /// Logs method, route pattern (never the raw path: it may hold a secret link), status and
 /// time, tagged with a request id that is also returned in `X-Request-Id`.
@@ -50,7 +64,10 @@ pub async fn security_headers(
     let https = req.app_data::<actix_web::web::Data<AppState>>().is_some_and(|s| s.config.https());
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // a handler may have set a stricter policy (media files add `sandbox`)
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

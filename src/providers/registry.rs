@@ -84,6 +84,8 @@ impl Registry {
                 "dashscope" => Arc::new(super::dashscope::DashScope::new(config).map_err(failed)?),
                 "byteplus" => Arc::new(super::byteplus::BytePlus::new(config).map_err(failed)?),
                 "openrouter" => Arc::new(super::openrouter::OpenRouter::new(config).map_err(failed)?),
+                "ideogram" => Arc::new(super::ideogram::Ideogram::new(config).map_err(failed)?),
+                "recraft" => Arc::new(super::recraft::Recraft::new(config).map_err(failed)?),
                 other => {
                     tracing::warn!(connection = %config.name, kind = other, "no adapter for this provider kind in this build; its models are unavailable");
                     continue;
@@ -235,6 +237,8 @@ mod tests {
         ("dashscope", dashscope::BASE),
         ("byteplus", byteplus::BASE),
         ("openrouter", openrouter::BASE),
+        ("ideogram", ideogram::BASE),
+        ("recraft", recraft::BASE),
     ];
 
     #[test]

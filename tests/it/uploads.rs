@@ -76,6 +76,8 @@ async fn unsupported_corrupt_and_oversized_uploads_are_refused() {
     let text = upload(&app.url, &token, b"just some text".to_vec(), "notes.txt").await;
     assert_eq!(text.status, 422, "{}", text.body);
     assert!(text.json()["message"].as_str().unwrap().to_lowercase().contains("png"), "{}", text.body);
+    let svg = upload(&app.url, &token, b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>".to_vec(), "a.svg").await;
+    assert_eq!(svg.status, 422, "an SVG is no reference: {}", svg.body);
     let mut truncated = jpeg_with_gps();
     truncated.truncate(truncated.len() / 2);
     assert_eq!(upload(&app.url, &token, truncated, "cut.jpg").await.status, 422);

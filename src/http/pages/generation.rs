@@ -30,6 +30,9 @@ pub struct OutputCard {
     pub download: String,
     pub is_video: bool,
     pub is_audio: bool,
+    /// What to call a file offered only as a download (SVG, unknown types): never put in an
+    /// `<img>`, since it is never served inline.
+    pub download_only: Option<&'static str>,
     /// A video with a sound track, or an audio file.
     pub has_sound: bool,
     pub content_type: String,
@@ -46,6 +49,7 @@ fn cards(state: &AppState, outputs: &[Asset]) -> Vec<OutputCard> {
                 url,
                 is_video: a.is_video(),
                 is_audio: a.is_audio(),
+                download_only: a.download_only(),
                 has_sound: a.has_sound,
                 content_type: a.content_type.clone(),
                 size: bytesize::ByteSize::b(a.bytes).display().iec().to_string(),

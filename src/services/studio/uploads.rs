@@ -49,7 +49,8 @@ pub async fn upload(state: &AppState, user: &User, bytes: Vec<u8>) -> ServiceRes
     let head = &bytes[..bytes.len().min(media_type::SNIFF_LEN)];
     let asset = match media_type::sniff(head) {
         Some(found) if av::handles(found) => store_audio_or_video(state, user, bytes).await?,
-        None if !bytes.is_empty() && bytes.len() as u64 <= state.config.limits.upload_max => {
+        // SVG is known (as an output) but is no reference: it cannot be cleaned of script
+        None | Some(media_type::SVG) if !bytes.is_empty() && bytes.len() as u64 <= state.config.limits.upload_max => {
             return Err(ServiceError::InvalidMessage(UNSUPPORTED.into()));
         }
         // images, and what the image rules refuse first (an empty or too large file)

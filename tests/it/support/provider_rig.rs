@@ -263,6 +263,22 @@ impl ProviderRig<FakeUpstream> {
     }
 }
 
+/// Starts the app without connections; its admin adds a connection named `name` of `kind` in
+/// the UI (base URL `base`, API key `key`, loopback allowed) and runs `body` through the API,
+/// which must succeed through that connection.
+pub async fn admin_added_connection_generates(kind: &str, name: &str, base: &str, key: &str, body: serde_json::Value) {
+    let app = TestApp::start().await;
+    let (admin, token) = admin_with_credits(&app, DEFAULT_CREDITS).await;
+    let fields = [("name", name), ("kind", kind), ("base_url", base), ("api_key", key), ("allow_private_network", "on")];
+    let added = admin.post_form("/admin/connections", &fields).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let created = api_post(&app.url, "/api/v1/generations", &token, body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let done = wait_terminal(&app.url, &token, created.json()["id"].as_str().expect("id")).await;
+    assert_eq!((done["state"].as_str(), done["connection"].as_str()), (Some("succeeded"), Some(name)), "{done}");
+    app.stop().await;
+}
+
 /// Output bytes for a fake to serve: `magic` (the format's signature), then `filler` bytes
 /// patterned by `seed`.
 pub fn media_bytes(magic: &[u8], filler: usize, seed: u8) -> Vec<u8> {

@@ -313,6 +313,32 @@ pub(super) fn all() -> Vec<Fact> {
             no_store: None,
         },
         Fact {
+            kind: "ideogram",
+            provider: "Ideogram",
+            terms_url: None,
+            privacy_url: None,
+            receives: PROMPT_AND_IMAGES,
+            receives_note: "Reference images for an edit or remix are uploaded as files in the request.",
+            retention: "Result links expire after 24 hours (Ideogram's API docs); how long Ideogram keeps inputs or outputs \
+                is not stated in what was found. One key spends the whole workspace balance.",
+            training: TrainingUse::Unknown,
+            training_note: "Not found: Ideogram's API terms were not among the documents read.",
+            no_store: None,
+        },
+        Fact {
+            kind: "recraft",
+            provider: "Recraft",
+            terms_url: None,
+            privacy_url: None,
+            receives: &[Input::Prompt],
+            receives_note: "Only the prompt and the chosen settings: reelvault sends Recraft no reference images.",
+            retention: "Result files are kept about 24 hours (Recraft's API docs); how long Recraft keeps prompts is not \
+                stated in what was found.",
+            training: TrainingUse::Unknown,
+            training_note: "Not found: Recraft's API terms were not among the documents read.",
+            no_store: None,
+        },
+        Fact {
             kind: "midjourney",
             provider: "Midjourney",
             terms_url: Some("https://docs.midjourney.com/docs/terms-of-service"),
