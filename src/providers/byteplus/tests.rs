@@ -148,6 +148,21 @@ async fn a_lone_first_frame_goes_without_a_role_and_frames_with_theirs() {
 }
 
 #[tokio::test]
+async fn a_video_to_edit_or_extend_goes_as_seedances_reference_video() {
+    let fake = FakeUpstream::start(|_| Reply::json(200, json!({"id": "cgt-2"}))).await;
+    let source = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"clip") };
+    let job = testing::job(MediaKind::Video, "seedance-2.0-edit")
+        .upstream("dreamina-seedance-2-0-260128")
+        .operation(crate::domain::catalog::Operation::Edit)
+        .references(vec![source, testing::reference(ReferenceRole::Reference, b"look")])
+        .build();
+    adapter(&fake).submit(&job).await.unwrap();
+    let content = &fake.requests()[0].json()["content"];
+    assert_eq!(content[1], json!({"type": "video_url", "video_url": {"url": "data:video/mp4;base64,Y2xpcA=="}, "role": "reference_video"}));
+    assert_eq!(content[2]["role"], "reference_image");
+}
+
+#[tokio::test]
 async fn error_codes_and_statuses_map_to_the_classes() {
     let cases: Vec<(Reply, &str)> = vec![
         (error(401, "AuthenticationError", "the API key is invalid"), "provider.auth"),

@@ -101,6 +101,12 @@ async fn outputs_are_typed_by_their_bytes_and_only_images_and_videos_are_shown_i
             assert_eq!(output["content_type"], "image/png", "the bytes decide, not the claimed text/html: {done}");
             assert_eq!(content_type, "image/png");
             assert!(disposition.starts_with("inline;"), "{task}: {disposition}");
+        } else if task == "svg" {
+            // a known type, but one that can carry script: only ever a download
+            assert_eq!(output["content_type"], "image/svg+xml", "{done}");
+            assert_eq!(content_type, "image/svg+xml");
+            assert!(disposition.starts_with("attachment;") && disposition.ends_with(".svg\""), "{task}: {disposition}");
+            assert!(header("content-security-policy").contains("sandbox"), "{task}");
         } else {
             assert_eq!(output["content_type"], "application/octet-stream", "{task} claimed image/png: {done}");
             assert_eq!(content_type, "application/octet-stream", "{task}");
