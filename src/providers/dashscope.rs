@@ -2,10 +2,10 @@
 //! endpoint `POST /services/aigc/video-generation/video-synthesis` (with `X-DashScope-Async:
 //! enable`), polled at `GET /tasks/{task_id}` (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED,
 //! UNKNOWN) and cancelled while pending at `POST /tasks/{task_id}/cancel`; Wan images answer
-//! at once from `POST /services/aigc/multimodal-generation/generation` (see [`image`]).
+//! at once from `POST /services/aigc/multimodal-generation/generation` (see `image.rs`).
 //! Bearer key; `/api/v1` lives in the base URL, and the host picks the region (key, host and
 //! model must share one). Video references go through DashScope's temporary file storage
-//! (see [`upload`]), image references inline as `data:` URIs; outputs are signed OSS URLs
+//! (see `upload.rs`), image references inline as `data:` URIs; outputs are signed OSS URLs
 //! (kept about 24 hours), fetched without the key. No deletion endpoint exists.
 //! See PROVIDERS-2026.md §2.
 
