@@ -211,6 +211,10 @@ async fn refusals_come_in_openai_error_shape_with_the_right_status() {
     assert_error(&link, 400, "invalid_request_error", Some("input_reference"), None);
     let not_json = api_post_raw(&app.url, "/v1/videos", &token, "application/json", "{").await;
     assert_error(&not_json, 400, "invalid_request_error", None, None);
+    let plain_text = api_post_raw(&app.url, "/v1/videos", &token, "text/plain", "model=demo-video").await;
+    assert_error(&plain_text, 415, "invalid_request_error", None, None);
+    let bad_form = api_post_raw(&app.url, "/v1/videos", &token, "application/x-www-form-urlencoded", "model=demo-video&seconds=-3").await;
+    assert_error(&bad_form, 400, "invalid_request_error", Some("prompt"), None);
     assert_error(&v1_get(&app, "/nothing-here", &token).await, 404, "invalid_request_error", None, None);
 
     // 5 credits: a 5-second demo video (10 credits) is over the quota, and nothing is held
@@ -253,10 +257,15 @@ async fn images_come_back_inline_and_videos_page_download_delete_and_stay_privat
     assert_eq!(library["items"][0]["outputs"][0]["sha256"], sha256_hex(&bytes));
     assert_eq!(library["items"][0]["params"]["seed"], 7);
 
-    // three videos, JSON bodies
+    // three videos: JSON bodies, then a plain HTML form's body
     let mut ids = Vec::new();
     for i in 0..3 {
-        let v = v1_post(&app, "/videos", &token, json!({"model": "demo-video", "prompt": format!("clip {i}"), "seconds": 2})).await;
+        let v = if i < 2 {
+            v1_post(&app, "/videos", &token, json!({"model": "demo-video", "prompt": format!("clip {i}"), "seconds": 2})).await
+        } else {
+            let form = "model=demo-video&prompt=clip+2%3A+a+kite&seconds=2";
+            api_post_raw(&app.url, "/v1/videos", &token, "application/x-www-form-urlencoded", form).await
+        };
         assert_eq!(v.status, 200, "{}", v.body);
         let v = v.json();
         assert_eq!((v["object"].clone(), v["model"].clone(), v["seconds"].clone()), (json!("video"), json!("demo-video"), json!("2")));

@@ -72,8 +72,9 @@ pub struct Body {
 }
 
 impl Body {
-    /// Reads a JSON object or a `multipart/form-data` form of the `expected` parts (at most
-    /// one file, held to the upload limit).
+    /// Reads a JSON object, an `application/x-www-form-urlencoded` form (text fields), or a
+    /// `multipart/form-data` form of the `expected` parts (at most one file, held to the upload
+    /// limit).
     pub async fn read(req: &HttpRequest, payload: web::Payload, state: &AppState, expected: Expected) -> Result<Body, OpenAiError> {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         if content_type.starts_with("multipart/form-data") {
@@ -81,11 +82,12 @@ impl Body {
             let fields = parts.fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
             return Ok(Body { fields, files: parts.files });
         }
-        if !content_type.starts_with("application/json") {
+        let form = content_type.starts_with("application/x-www-form-urlencoded");
+        if !form && !content_type.starts_with("application/json") {
             return Err(OpenAiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_request_error",
-                "Send the request as application/json or multipart/form-data.",
+                "Send the request as application/json, multipart/form-data or application/x-www-form-urlencoded.",
             ));
         }
         // room for an image as a base64 data URL
@@ -98,6 +100,11 @@ impl Body {
                 return Err(OpenAiError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "The request body is too large."));
             }
             bytes.extend_from_slice(&chunk);
+        }
+        if form {
+            // a simple client's form: every field is text (a repeated name keeps its last value)
+            let fields = url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
+            return Ok(Body { fields, files: Vec::new() });
         }
         let fields: BTreeMap<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
             OpenAiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", format!("The body is not a JSON object: {e}"))
