@@ -8,7 +8,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::Engine;
 use super::backoff::{error_delay, poll_delay};
-use super::custody;
+use super::{custody, pollers};
 use crate::domain::generation::{GenState, Generation, Reason};
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
@@ -225,19 +225,32 @@ async fn poll_until_done(
     let mut errors = 0u32;
     let mut delay = poll_delay(0, None).min(Duration::from_millis(500));
     let mut progress = g.progress;
-    let nudge = engine.polling(&connection.config.name, &handle.id);
+    let guard = engine.polling(&connection.config.name, &handle.id);
     let board = engine.progress_board();
+    // the upstream clock: since the submit (a resumed job counts from its stored submit time)
+    let submitted =
+        g.submitted_at.map_or(Duration::ZERO, |t| Duration::from_millis((Timestamp::now().millis() - t.millis()).max(0) as u64));
+    let started = std::time::Instant::now() - submitted;
+    let expected = engine.expected_runtime(&g.model);
     loop {
+        let delay_now = pollers::next_poll(delay, started.elapsed(), expected);
         let cancelled = tokio::select! {
-            _ = tokio::time::sleep(delay) => false,
-            _ = nudge.notify.notified() => false,
+            _ = tokio::time::sleep(delay_now) => false,
+            _ = guard.poller.notify.notified() => false,
             _ = cancel.wait_for(|c| *c) => true,
         };
         if cancelled {
             let _ = connection.provider.cancel(&handle).await;
             return Err(Stop::Cancel);
         }
-        match connection.provider.poll(&handle).await {
+        let polled = connection.provider.poll(&handle).await;
+        let hint = match &polled {
+            Ok(UpstreamStatus::Pending { poll_after, .. }) => *poll_after,
+            Err(e) => e.retry_after(),
+            Ok(_) => None,
+        };
+        guard.poller.polled(hint);
+        match polled {
             Ok(UpstreamStatus::Pending { progress: p, poll_after }) => {
                 errors = 0;
                 attempt += 1;
@@ -248,6 +261,7 @@ async fn poll_until_done(
                 }
             }
             Ok(UpstreamStatus::Succeeded { outputs, usage }) => {
+                engine.note_runtime(&g.model, started.elapsed());
                 return record(engine, g.id, Change::Fetching { handle: handle.clone(), outputs, usage }).await;
             }
             Ok(UpstreamStatus::Failed(e)) => return Err(Stop::Fail(provider_reason(&e))),

@@ -8,6 +8,7 @@ mod backoff;
 pub mod callbacks;
 mod custody;
 mod job;
+mod pollers;
 pub mod posters;
 mod progress;
 
@@ -64,26 +65,10 @@ pub struct Engine {
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command>>>,
     /// Jobs in flight, kept across a restart of the "engine" worker so none runs twice.
     running: Arc<std::sync::Mutex<HashMap<GenerationId, RunningJob>>>,
-    nudges: Arc<Nudges>,
+    pollers: Arc<pollers::Pollers>,
+    /// How long each model's jobs ran upstream lately (when to poll first).
+    runtimes: Arc<pollers::Runtimes>,
     progress: Arc<progress::ProgressBoard>,
-}
-
-/// The jobs waiting for their next poll, by connection and upstream id, so a provider's
-/// callback can wake the right one early.
-#[derive(Default)]
-struct Nudges(std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Notify>>>);
-
-/// Keeps a job reachable by [`Engine::nudge`] while it polls; unregisters on drop.
-pub(crate) struct NudgeGuard {
-    nudges: Arc<Nudges>,
-    key: (String, String),
-    pub(crate) notify: Arc<tokio::sync::Notify>,
-}
-
-impl Drop for NudgeGuard {
-    fn drop(&mut self) {
-        self.nudges.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
-    }
 }
 
 impl Engine {
@@ -94,22 +79,24 @@ impl Engine {
             commands,
             receiver: Arc::new(tokio::sync::Mutex::new(receiver)),
             running: Arc::default(),
-            nudges: Arc::default(),
+            pollers: Arc::default(),
+            runtimes: Arc::default(),
             progress: Arc::default(),
         }
     }
 
-    /// Wakes the job on `connection` whose upstream id is `upstream` for an early poll;
-    /// `false` when no such job is polling.
+    /// Wakes the job on `connection` whose upstream id is `upstream` for an early poll (a
+    /// provider's callback); `false` when no such job is polling.
     pub fn nudge(&self, connection: &str, upstream: &str) -> bool {
-        let nudges = self.nudges.0.lock().unwrap_or_else(|p| p.into_inner());
-        match nudges.get(&(connection.to_string(), upstream.to_string())) {
-            Some(notify) => {
-                notify.notify_one();
-                true
-            }
-            None => false,
-        }
+        self.pollers.wake(connection, upstream)
+    }
+
+    /// Someone is looking at the running job on `connection` with upstream id `upstream`:
+    /// polls it now when its last poll is older than [`pollers::READ_POLL_GAP`] and the
+    /// provider's own wait has passed, so a job is seen done about as soon as the provider is
+    /// (without polling upstream more than twice a second, whoever reads).
+    pub fn freshen(&self, connection: &str, upstream: &str) -> bool {
+        self.pollers.wake_if_due(connection, upstream)
     }
 
     /// Builds and checks the connections' callback URLs.
@@ -122,12 +109,19 @@ impl Engine {
         self.progress.clone()
     }
 
-    /// Registers a polling job for [`Engine::nudge`].
-    fn polling(&self, connection: &str, upstream: &str) -> NudgeGuard {
-        let key = (connection.to_string(), upstream.to_string());
-        let notify = Arc::new(tokio::sync::Notify::new());
-        self.nudges.0.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), notify.clone());
-        NudgeGuard { nudges: self.nudges.clone(), key, notify }
+    /// How long `model`'s jobs ran upstream lately, once one has finished here.
+    fn expected_runtime(&self, model: &str) -> Option<std::time::Duration> {
+        self.runtimes.expected(model)
+    }
+
+    /// Notes that a job of `model` was done upstream `took` after its submit.
+    fn note_runtime(&self, model: &str, took: std::time::Duration) {
+        self.runtimes.record(model, took);
+    }
+
+    /// Registers a polling job for [`Engine::nudge`] and [`Engine::freshen`].
+    fn polling(&self, connection: &str, upstream: &str) -> pollers::PollerGuard {
+        self.pollers.register(connection, upstream)
     }
 
     /// Asks the supervisor to run a queued generation.

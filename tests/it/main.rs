@@ -28,6 +28,7 @@ mod metrics;
 mod migration;
 mod models;
 mod openai_compat;
+mod polling;
 mod privacy;
 mod privacy_rights;
 mod provider_bfl;

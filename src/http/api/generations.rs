@@ -192,6 +192,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
 pub async fn show(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>) -> ApiResult {
     let state = state(&req)?;
     let g = generations::visible(&state, &caller.user, id.into_inner()).await?;
+    generations::freshen(&state, &g);
     Ok(deprecation::mark(&state, &g.model, HttpResponse::Ok().json(view(&state, &g).await?)))
 }
 

@@ -182,6 +182,7 @@ pub async fn create(req: HttpRequest, caller: TokenCaller, payload: web::Payload
 pub async fn retrieve(req: HttpRequest, caller: TokenCaller, id: web::Path<GenerationId>) -> OpenAiResult {
     let state = state(&req)?;
     let g = own_video(&state, &caller.0, id.into_inner()).await?;
+    crate::services::studio::generations::freshen(&state, &g);
     video_response(&state, &caller.0.user, &g).await
 }
 

@@ -201,11 +201,13 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
         state: AppState,
         receiver: tokio::sync::broadcast::Receiver<crate::services::studio::generations::GenEvent>,
         pending: Option<Generation>,
+        /// The generation as last sent, while it runs (someone is watching it).
+        watched: Option<Generation>,
         finished: bool,
         /// Held while the stream lives: dropped with it when the client goes away.
         _slot: Place,
     }
-    let live = Live { state, receiver, pending: Some(first), finished: false, _slot: slot };
+    let live = Live { state, receiver, pending: Some(first), watched: None, finished: false, _slot: slot };
     let body = stream::unfold(live, move |mut live| {
         let csrf = csrf.clone();
         let user = user.clone();
@@ -219,10 +221,21 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
                     chunk.extend_from_slice(&sse("done", "done"));
                     live.finished = true;
                 }
+                generations::freshen(&live.state, &g);
+                live.watched = Some(g);
                 return Some((Ok::<_, actix_web::Error>(Bytes::from(chunk)), live));
             }
+            // while the page is open, the job is polled about once a second (as a reader
+            // would), with a keep-alive comment every 15 s
+            let mut quiet = Duration::ZERO;
             loop {
-                match tokio::time::timeout(Duration::from_secs(15), live.receiver.recv()).await {
+                match tokio::time::timeout(Duration::from_secs(1), live.receiver.recv()).await {
+                    Err(_) if quiet < Duration::from_secs(14) => {
+                        quiet += Duration::from_secs(1);
+                        if let Some(g) = &live.watched {
+                            generations::freshen(&live.state, g);
+                        }
+                    }
                     Err(_) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), live)),
                     Ok(Ok(event)) if event.id == id => break,
                     Ok(Ok(_)) => continue,

@@ -170,6 +170,16 @@ pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResu
         .ok_or(ServiceError::NotFound("generation"))
 }
 
+/// Someone is looking at `g`: when it runs upstream, poll it now if its last poll is old
+/// enough (see `Engine::freshen`), so it is seen done about as soon as the provider is.
+pub fn freshen(state: &AppState, g: &Generation) {
+    if g.state == GenState::Running
+        && let Some(handle) = &g.upstream
+    {
+        state.engine.freshen(&g.connection, &handle.id);
+    }
+}
+
 /// A generation `user` may look at: their own, or one a teammate shared (read-only).
 pub async fn visible(state: &AppState, user: &User, id: GenerationId) -> ServiceResult<Generation> {
     let viewer = user.id;
