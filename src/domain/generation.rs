@@ -1,5 +1,6 @@
 //! A generation: one prompt sent to one model, and its journey through the state machine
-//! Queued -> Submitting -> Running -> Fetching -> Succeeded, or Failed / Cancelled.
+//! Queued -> Submitting -> Running -> Fetching -> Succeeded, or Failed / Cancelled (an answer
+//! whose outputs came in it, held in memory, goes from Submitting to Succeeded in one step).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,7 +62,7 @@ impl GenState {
         matches!(
             (self, next),
             (Queued, Submitting | Failed | Cancelled)
-                | (Submitting, Running | Fetching | Failed | Cancelled)
+                | (Submitting, Running | Fetching | Succeeded | Failed | Cancelled)
                 | (Running, Running | Fetching | Failed | Cancelled)
                 | (Fetching, Succeeded | Failed)
         )
@@ -228,5 +229,6 @@ mod tests {
         assert!(Running.can_become(Cancelled));
         assert!(!Fetching.can_become(Cancelled), "custody finishes once started");
         assert!(!Queued.can_become(Succeeded));
+        assert!(Submitting.can_become(Succeeded), "a synchronous answer, already in custody");
     }
 }

@@ -9,10 +9,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use super::Engine;
 use super::backoff::{error_delay, poll_delay};
 use super::{custody, pollers};
-use crate::domain::generation::{GenState, Generation, Reason};
+use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
 use crate::lifecycle::{Change, LifecycleError};
+use crate::providers::inline::InlineOutputs;
 use crate::providers::registry::Connection;
 use crate::providers::{ProviderError, ProviderJob, ReferenceFile, SourceJob, UpstreamStatus};
 use crate::store;
@@ -162,6 +163,11 @@ async fn drive(
                     Err(None) => return Stop::Cancel,
                 };
                 let change = match submitted.status {
+                    // outputs held in memory: custody now, and one write from Submitting to
+                    // Succeeded (a Fetching write would keep nothing a restart could use)
+                    UpstreamStatus::Succeeded { outputs, usage } if !outputs.is_empty() && outputs.iter().all(InlineOutputs::is_inline) => {
+                        return Box::pin(answered(engine, connection, g, submitted.handle, outputs, usage)).await;
+                    }
                     UpstreamStatus::Succeeded { outputs, usage } => Change::Fetching { handle: submitted.handle, outputs, usage },
                     UpstreamStatus::Pending { progress, .. } => Change::Running { handle: submitted.handle, progress },
                     UpstreamStatus::Failed(e) => return Stop::Fail(provider_reason(&e)),
@@ -187,27 +193,64 @@ async fn drive(
                         return Stop::Fail(reason);
                     }
                 };
-                let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
-                match record(engine, id, Change::Succeeded { assets }).await {
-                    Ok(_) => {
-                        if let Some(handle) = &g.upstream
-                            && let Ok(true) = provider.delete_upstream(handle).await
-                        {
-                            engine.parts.lifecycle.record_upstream_deletion(id).await;
-                        }
-                        return Stop::Done;
-                    }
-                    Err(stop) => {
-                        // the custody files were not recorded: remove them
-                        for asset in ids {
-                            let _ = engine.parts.media.delete(&asset).await;
-                        }
-                        return stop;
-                    }
-                }
+                return succeed(engine, connection, id, g.upstream.as_ref(), assets, |assets| Change::Succeeded { assets }).await;
             }
             GenState::Succeeded | GenState::Failed | GenState::Cancelled => return Stop::Done,
         };
+    }
+}
+
+/// Takes the outputs a synchronous API answered with into custody and records the success
+/// in one write (see [`Change::Answered`]).
+async fn answered(
+    engine: &Engine,
+    connection: &Connection,
+    mut g: Generation,
+    handle: UpstreamHandle,
+    outputs: Vec<OutputRef>,
+    usage: Option<ProviderUsage>,
+) -> Stop {
+    // custody reads the outputs and the handle from the generation as a Fetching one holds them
+    g.upstream = Some(handle.clone());
+    g.pending_outputs = outputs;
+    let assets = match custody::take(engine, connection, &g).await {
+        Ok(assets) => assets,
+        Err(reason) => {
+            let _ = connection.provider.delete_upstream(&handle).await;
+            return Stop::Fail(reason);
+        }
+    };
+    let answer = handle.clone();
+    succeed(engine, connection, g.id, Some(&handle), assets, |assets| Change::Answered { handle: answer, usage, assets }).await
+}
+
+/// Records a success whose files are in custody (the change made of `assets`), then drops
+/// the provider's copy; when the record fails, the files it would have named are removed.
+async fn succeed(
+    engine: &Engine,
+    connection: &Connection,
+    id: GenerationId,
+    upstream: Option<&UpstreamHandle>,
+    assets: Vec<crate::domain::asset::Asset>,
+    change: impl FnOnce(Vec<crate::domain::asset::Asset>) -> Change,
+) -> Stop {
+    let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
+    match record(engine, id, change(assets)).await {
+        Ok(_) => {
+            if let Some(handle) = upstream
+                && let Ok(true) = connection.provider.delete_upstream(handle).await
+            {
+                engine.parts.lifecycle.record_upstream_deletion(id).await;
+            }
+            Stop::Done
+        }
+        Err(stop) => {
+            // the custody files were not recorded: remove them
+            for asset in ids {
+                let _ = engine.parts.media.delete(&asset).await;
+            }
+            stop
+        }
     }
 }
 

@@ -32,19 +32,38 @@ pub enum Change {
     Succeeded {
         assets: Vec<Asset>,
     },
+    /// A synchronous API answered with its outputs in the answer, and they are already in
+    /// custody: Submitting to Succeeded in one write (a crash before it leaves the job
+    /// Submitting, which a restart handles as an interrupted submit; the outputs held in
+    /// memory would have been lost after a Fetching write just the same).
+    Answered {
+        handle: UpstreamHandle,
+        usage: Option<ProviderUsage>,
+        assets: Vec<Asset>,
+    },
     Failed(Reason),
     Cancelled,
     CancelRequested,
 }
 
 impl Change {
+    /// Whether the change may be made from `state`: a success comes from custody of fetched
+    /// outputs (Fetching), or from a synchronous answer (Submitting), never the other way.
+    fn starts_from(&self, state: GenState) -> bool {
+        match self {
+            Change::Succeeded { .. } => state == GenState::Fetching,
+            Change::Answered { .. } => state == GenState::Submitting,
+            _ => true,
+        }
+    }
+
     /// The state this change moves a generation to (none for a cancel request).
     fn target(&self) -> Option<GenState> {
         Some(match self {
             Change::Submitting => GenState::Submitting,
             Change::Running { .. } => GenState::Running,
             Change::Fetching { .. } => GenState::Fetching,
-            Change::Succeeded { .. } => GenState::Succeeded,
+            Change::Succeeded { .. } | Change::Answered { .. } => GenState::Succeeded,
             Change::Failed(_) => GenState::Failed,
             Change::Cancelled => GenState::Cancelled,
             Change::CancelRequested => return None,
@@ -101,14 +120,14 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
     }
     if let Some(next) = change.target()
         && next != g.state
-        && !g.state.can_become(next)
+        && (!g.state.can_become(next) || !change.starts_from(g.state))
     {
         return Err(LifecycleError::Transition { from: g.state, to: next });
     }
     let cost = i64::try_from(g.cost).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
     // the ledger entry comes before any write: it is the last step that can be refused
     let ledger = match &change {
-        Change::Succeeded { .. } => Some((EntryKind::Settle, 0, -cost)),
+        Change::Succeeded { .. } | Change::Answered { .. } => Some((EntryKind::Settle, 0, -cost)),
         Change::Failed(_) | Change::Cancelled => Some((EntryKind::Release, cost, -cost)),
         _ => None,
     };
@@ -134,15 +153,13 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
             g.reported = usage.or(g.reported);
             g.progress = Some(100);
         }
-        Change::Succeeded { assets } => {
-            for asset in &assets {
-                store::assets::put(tx, asset)?;
-            }
-            outputs = assets.into_iter().filter(|a| a.kind == AssetKind::Output).collect();
-            g.outputs = outputs.iter().map(|a| a.id).collect();
-            g.state = GenState::Succeeded;
-            g.finished_at = Some(now);
+        Change::Answered { handle, usage, assets } => {
+            g.upstream = Some(handle);
+            g.reported = usage.or(g.reported);
+            g.progress = Some(100);
+            outputs = stored_outputs(tx, &mut g, assets)?;
         }
+        Change::Succeeded { assets } => outputs = stored_outputs(tx, &mut g, assets)?,
         Change::Failed(reason) => {
             g.state = GenState::Failed;
             g.reason = Some(reason);
@@ -159,6 +176,19 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
     // the owner's webhooks hear of the end in the same transaction, so none is lost
     let webhooks_queued = queue_webhooks(tx, &g, &outputs, now)?;
     Ok(Applied { generation: g, webhooks_queued })
+}
+
+/// Stores a finished job's files and marks it succeeded now; answers its outputs (the
+/// posters are stored but are not outputs).
+fn stored_outputs(tx: &redb::WriteTransaction, g: &mut Generation, assets: Vec<Asset>) -> Result<Vec<Asset>, StoreError> {
+    for asset in &assets {
+        store::assets::put(tx, asset)?;
+    }
+    let outputs: Vec<Asset> = assets.into_iter().filter(|a| a.kind == AssetKind::Output).collect();
+    g.outputs = outputs.iter().map(|a| a.id).collect();
+    g.state = GenState::Succeeded;
+    g.finished_at = Some(g.updated_at);
+    Ok(outputs)
 }
 
 /// Queues the completion event of `g` (if now terminal) for each of its owner's webhooks.

@@ -59,6 +59,9 @@ async fn credits_are_held_then_settled_or_released_and_events_follow_each_commit
     lifecycle.apply(kept.id, Change::Submitting).await.unwrap();
     let skipped = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new() }).await;
     assert!(matches!(skipped, Err(LifecycleError::Transition { .. })), "nothing succeeds before its outputs are fetched");
+    let answer = UpstreamHandle { id: "sync".into(), data: Default::default() };
+    let late = lifecycle.apply(dropped.id, Change::Answered { handle: answer, usage: None, assets: Vec::new() }).await;
+    assert!(matches!(late, Err(LifecycleError::Transition { .. })), "an answer comes only to a job being submitted");
     let handle = UpstreamHandle { id: "up-1".into(), data: Default::default() };
     let usage = ProviderUsage { cost_cents: Some(5.5), units: Some(1.0), unit: "megapixels".into() };
     lifecycle.apply(kept.id, Change::Fetching { handle, outputs: Vec::new(), usage: Some(usage.clone()) }).await.unwrap();
