@@ -235,8 +235,11 @@ async fn succeed(
     change: impl FnOnce(Vec<crate::domain::asset::Asset>) -> Change,
 ) -> Stop {
     let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
+    let outputs = assets.clone();
     match record(engine, id, change(assets)).await {
         Ok(_) => {
+            // image thumbnails after the success, off the path of whoever waits for it
+            tokio::spawn(super::posters::after_success(engine.clone(), outputs));
             if let Some(handle) = upstream
                 && let Ok(true) = connection.provider.delete_upstream(handle).await
             {

@@ -47,47 +47,80 @@ pub struct Upstream<'a> {
     pub outputs: &'a [OutputRef],
 }
 
-/// Makes and stores a poster for each output that can have one, linking it from the
-/// output's `poster`; returns the poster assets (to be recorded with the outputs).
+/// Makes and stores a poster for each video output, linking it from the output's `poster`;
+/// returns the poster assets (to be recorded with the outputs). Images get theirs after the
+/// success is recorded ([`after_success`]): a thumbnail is not worth a wait on the request.
 pub async fn attach(engine: &Engine, recipient: &age::x25519::Recipient, upstream: &Upstream<'_>, outputs: &mut [Asset]) -> Vec<Asset> {
     let mut posters = Vec::new();
     for (i, output) in outputs.iter_mut().enumerate() {
-        let made = if output.is_video() {
-            let reported = upstream.outputs.get(i);
-            match provider_thumbnail(upstream, reported).await {
-                Some(made) => Some(made),
-                None => video_frame(engine, output).await,
-            }
-        } else if output.is_inline_image() {
-            image_thumbnail(engine, output).await
-        } else {
-            // audio, SVG (no rasteriser: pages offer it as a download) and unknown files
-            None
+        // audio, SVG (no rasteriser: pages offer it as a download) and unknown files get none
+        if !output.is_video() {
+            continue;
+        }
+        let reported = upstream.outputs.get(i);
+        let made = match provider_thumbnail(upstream, reported).await {
+            Some(made) => Some(made),
+            None => video_frame(engine, output).await,
         };
-        let Some((jpeg, width, height)) = made else { continue };
-        let id = AssetId::generate();
-        match engine.parts.media.ingest_bytes(&id.to_string(), recipient, jpeg).await {
-            Ok(ingested) => {
-                output.poster = Some(id);
-                posters.push(Asset {
-                    id,
-                    owner: output.owner,
-                    kind: AssetKind::Poster,
-                    content_type: "image/jpeg".into(),
-                    bytes: ingested.bytes,
-                    sha256: ingested.sha256,
-                    width: Some(width),
-                    height: Some(height),
-                    generation: output.generation,
-                    created_at: Timestamp::now(),
-                    poster: None,
-                    has_sound: false,
-                });
-            }
-            Err(e) => tracing::warn!(error = %e, "storing a poster failed; the output has none"),
+        if let Some(poster) = store_poster(engine, recipient, output, made).await {
+            output.poster = Some(poster.id);
+            posters.push(poster);
         }
     }
     posters
+}
+
+/// Makes the thumbnails of a succeeded generation's image outputs and records them (best
+/// effort: until then, and if it fails, pages show the image itself). A poster whose output
+/// was deleted meanwhile is removed again.
+pub async fn after_success(engine: Engine, outputs: Vec<Asset>) {
+    let images: Vec<Asset> = outputs.into_iter().filter(|a| a.kind == AssetKind::Output && a.is_inline_image()).collect();
+    let Some(first) = images.first() else { return };
+    let (owner, generation) = (first.owner, first.generation);
+    let Ok(identity) = engine.parts.keyring.identity_or_create(&engine.parts.store, owner).await else { return };
+    let recipient = identity.to_public();
+    let mut made = Vec::new();
+    for output in &images {
+        let thumbnail = image_thumbnail(&engine, output).await;
+        if let Some(poster) = store_poster(&engine, &recipient, output, thumbnail).await {
+            made.push((output.id, poster));
+        }
+    }
+    let Some(generation) = generation.filter(|_| !made.is_empty()) else { return };
+    for unrecorded in engine.parts.lifecycle.attach_posters(generation, made).await {
+        let _ = engine.parts.media.delete(&unrecorded.to_string()).await;
+    }
+}
+
+/// Encrypts and stores a made poster of `output` (`None` when none was made or storing failed).
+async fn store_poster(
+    engine: &Engine,
+    recipient: &age::x25519::Recipient,
+    output: &Asset,
+    made: Option<(Vec<u8>, u32, u32)>,
+) -> Option<Asset> {
+    let (jpeg, width, height) = made?;
+    let id = AssetId::generate();
+    match engine.parts.media.ingest_bytes(&id.to_string(), recipient, jpeg).await {
+        Ok(ingested) => Some(Asset {
+            id,
+            owner: output.owner,
+            kind: AssetKind::Poster,
+            content_type: "image/jpeg".into(),
+            bytes: ingested.bytes,
+            sha256: ingested.sha256,
+            width: Some(width),
+            height: Some(height),
+            generation: output.generation,
+            created_at: Timestamp::now(),
+            poster: None,
+            has_sound: false,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "storing a poster failed; the output has none");
+            None
+        }
+    }
 }
 
 /// Waits for a turn to make a poster (first come, first served; one turn per CPU core).

@@ -80,11 +80,11 @@ async fn render(state: &AppState) -> Result<String, ServiceError> {
     let _ = writeln!(out, "reelvault_credits{{state=\"available\"}} {}", figures.credits_available);
     let _ = writeln!(out, "reelvault_credits{{state=\"held\"}} {}", figures.credits_held);
     header(&mut out, "reelvault_stored_files", "gauge", "Media files in the vault, by kind");
-    for kind in ["upload", "output"] {
+    for kind in ["upload", "output", "poster"] {
         let _ = writeln!(out, "reelvault_stored_files{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.0));
     }
     header(&mut out, "reelvault_stored_bytes", "gauge", "Media in the vault (plaintext bytes), by kind");
-    for kind in ["upload", "output"] {
+    for kind in ["upload", "output", "poster"] {
         let _ = writeln!(out, "reelvault_stored_bytes{{kind=\"{kind}\"}} {}", figures.stored.get(kind).map_or(0, |s| s.1));
     }
     render_workers(&mut out, &state.workers.status());

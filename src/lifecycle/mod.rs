@@ -16,10 +16,11 @@ use tokio::sync::broadcast;
 pub use change::Change;
 pub use events::GenEvent;
 
+use crate::domain::asset::Asset;
 use crate::domain::audit::AuditEvent;
 use crate::domain::credits::CreditError;
 use crate::domain::generation::{GenState, Generation};
-use crate::domain::ids::GenerationId;
+use crate::domain::ids::{AssetId, GenerationId};
 use crate::domain::time::Timestamp;
 use crate::store::{self, Commit, Store, StoreError};
 use change::Op;
@@ -117,6 +118,35 @@ impl Lifecycle {
         if let Err(e) = written {
             tracing::warn!(error = %e, generation = %id, "could not record the upstream deletion");
         }
+    }
+
+    /// Links posters made after a generation succeeded to their outputs (`(output, poster)`)
+    /// and stores them, in one transaction; answers the posters it did not record (the
+    /// generation or the output is gone or being deleted), whose files the caller removes.
+    pub async fn attach_posters(&self, id: GenerationId, posters: Vec<(AssetId, Asset)>) -> Vec<AssetId> {
+        let all: Vec<AssetId> = posters.iter().map(|(_, p)| p.id).collect();
+        let written = self
+            .store
+            .write(move |tx| {
+                let live = store::generations::get(tx, id)?.is_some_and(|g| g.deleted_at.is_none() && g.state == GenState::Succeeded);
+                let mut left = Vec::new();
+                for (output, poster) in posters {
+                    match store::assets::get(tx, output)?.filter(|a| live && a.generation == Some(id) && a.poster.is_none()) {
+                        Some(mut asset) => {
+                            asset.poster = Some(poster.id);
+                            store::assets::put(tx, &asset)?;
+                            store::assets::put(tx, &poster)?;
+                        }
+                        None => left.push(poster.id),
+                    }
+                }
+                Ok::<_, StoreError>(left)
+            })
+            .await;
+        written.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, generation = %id, "could not record the posters");
+            all
+        })
     }
 
     /// Live changes of every generation, from now on.

@@ -102,15 +102,25 @@ async fn a_backup_taken_while_serving_restores_every_record_and_media_file() {
         generations.push((token.clone(), id));
     }
 
+    // 6 outputs, 4 image thumbnails, 1 upload, and a poster frame per video where ffmpeg makes them
+    let video_posters = if crate::support::has_ffmpeg() { 2 } else { 0 };
+    let assets = 11 + video_posters;
+    // image thumbnails are recorded just after their generation succeeds
+    let posters = format!("reelvault_stored_files{{kind=\"poster\"}} {}", 4 + video_posters);
+    crate::support::eventually("the image thumbnails", async || {
+        let metrics = reqwest::Client::new().get(format!("{}/metrics", app.url)).bearer_auth(&admin_token).send().await;
+        match metrics {
+            Ok(response) => response.text().await.is_ok_and(|text| text.lines().any(|l| l == posters)),
+            Err(_) => false,
+        }
+    })
+    .await;
     let root = tempfile::tempdir().unwrap();
     let backup_dir = root.path().join("backup-1");
     let b = backup_dir.to_str().unwrap();
     let out = cli(&["backup", b, "--data-dir", d], None).await;
     assert!(out.contains("backup written to"), "{out}");
     assert!(out.contains("master key is NOT in the backup"), "{out}");
-    // 6 outputs, 4 image thumbnails, 1 upload, and a poster frame per video where ffmpeg makes them
-    let video_posters = if crate::support::has_ffmpeg() { 2 } else { 0 };
-    let assets = 11 + video_posters;
     assert!(out.contains(&format!("3 users, 5 generations, {assets} assets")), "{out}");
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(backup_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["master_key_included"], false);

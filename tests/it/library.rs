@@ -9,7 +9,7 @@ use reelvault::config::{ConnectionConfig, Secret};
 use crate::search::wait_total;
 use crate::support::fake_openai::{self, Behaviour, Content, FakeOpenAi, Route, Thumbnail};
 use crate::support::generate;
-use crate::support::{Browser, TestApp, api_get};
+use crate::support::{Browser, TestApp, api_get, walk};
 use crate::support::{api_post, app_with_credits, wait_terminal};
 
 /// Makes one demo image with `prompt` and waits for it; returns its id.
@@ -208,9 +208,16 @@ async fn library_image_outputs_get_an_encrypted_jpeg_thumbnail_that_deletion_rem
     let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
     let id = make_image(&app, &token, "a tall lighthouse").await;
     wait_total(&app.url, &token, "", 1).await;
-    let page = admin.get("/library").await;
-    let thumb = page.attr_of(&format!("#card-{id} .thumb img"), "src").expect("a thumbnail");
     let g = api_get(&app.url, &format!("/api/v1/generations/{id}"), Some(&token)).await.json();
+    // the thumbnail is made after the success is recorded: until then the card shows the image
+    let output = g["outputs"][0]["id"].as_str().unwrap().to_string();
+    let card = format!("#card-{id} .thumb img");
+    crate::support::eventually("the thumbnail", async || {
+        admin.get("/library").await.attr_of(&card, "src").is_some_and(|src| !src.contains(&output))
+    })
+    .await;
+    let page = admin.get("/library").await;
+    let thumb = page.attr_of(&card, "src").expect("a thumbnail");
     assert_eq!(g["outputs"].as_array().unwrap().len(), 1, "the poster is not an output");
     assert!(!thumb.contains(g["outputs"][0]["id"].as_str().unwrap()), "the card shows the poster, not the output");
     let response = admin.client.get(format!("{}{thumb}", app.url)).send().await.unwrap();
@@ -361,18 +368,6 @@ fn find_bytes(dir: &std::path::Path, needle: &[u8]) -> bool {
             std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
         }
     })
-}
-
-/// The number of files under `dir`, recursively.
-fn walk(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { usize::from(e.path().extension().is_some_and(|x| x == "age")) })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test]

@@ -304,6 +304,18 @@ pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
     panic!("{what} did not happen within 30 s");
 }
 
+/// The number of encrypted files (`.age`) under `dir`, recursively: what the vault holds.
+pub fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { usize::from(e.path().extension().is_some_and(|x| x == "age")) })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 /// Whether `ffmpeg` is on the PATH (the app then takes video poster frames with it).
 pub fn has_ffmpeg() -> bool {
     std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("ffmpeg").is_file()))
