@@ -92,7 +92,7 @@ impl Engine {
     }
 
     /// Someone is looking at the running job on `connection` with upstream id `upstream`:
-    /// polls it now when its last poll is older than [`pollers::READ_POLL_GAP`] and the
+    /// polls it now when its last poll is older than half a second (`READ_POLL_GAP`) and the
     /// provider's own wait has passed, so a job is seen done about as soon as the provider is
     /// (without polling upstream more than twice a second, whoever reads).
     pub fn freshen(&self, connection: &str, upstream: &str) -> bool {
