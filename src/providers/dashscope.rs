@@ -150,16 +150,14 @@ fn media_type(role: ReferenceRole) -> Option<&'static str> {
 }
 
 /// The JSON body of a video job (the Wan 2.7 protocol, which HappyHorse shares): the prompt,
-/// every reference in `media[]` by its `oss://` URL in `stored` (in order: it names `Image 1`,
-/// `Video 1`… in the prompt), and the catalog's `resolution`, `ratio`, `duration`, `seed` and
-/// `audio_setting` as given. The watermark is always off.
-fn video_body(job: &ProviderJob, stored: &[String]) -> Value {
+/// the `media[]` items (in order: they name `Image 1`, `Video 1`… in the prompt), and the
+/// catalog's `resolution`, `ratio`, `duration`, `seed` and `audio_setting` as given. The
+/// watermark is always off.
+fn video_body(job: &ProviderJob, media: Vec<Value>) -> Value {
     let mut input = json!({"prompt": job.prompt});
     if let Some(negative) = job.negative_prompt.as_ref().filter(|n| !n.is_empty()) {
         input["negative_prompt"] = json!(negative);
     }
-    let media: Vec<Value> =
-        job.references.iter().zip(stored).filter_map(|(r, url)| media_type(r.role).map(|kind| json!({"type": kind, "url": url}))).collect();
     if !media.is_empty() {
         input["media"] = json!(media);
     }
@@ -185,18 +183,19 @@ impl DashScope {
     }
 
     async fn submit_video(&self, job: &ProviderJob) -> Result<Submitted, ProviderError> {
-        let mut stored = Vec::with_capacity(job.references.len());
+        // each reference DashScope takes, stored in its file storage, named by its `oss://` URL
+        let mut media = Vec::new();
         for (n, reference) in job.references.iter().enumerate() {
-            if media_type(reference.role).is_some() {
-                stored.push(upload::to_oss(&self.api, &job.upstream_model, job.generation, n, reference).await?);
-            } else {
-                stored.push(String::new());
+            if let Some(kind) = media_type(reference.role) {
+                let url = upload::to_oss(&self.api, &job.upstream_model, job.generation, n, reference).await?;
+                media.push(json!({"type": kind, "url": url}));
             }
         }
-        let body = video_body(job, &stored);
+        let resolve = !media.is_empty();
+        let body = video_body(job, media);
         let request = self.api.client().post(&self.api.url(VIDEO)?).map(|r| {
             let r = r.header(ASYNC.0, ASYNC.1);
-            if stored.is_empty() { r.json(&body) } else { r.header(upload::RESOLVE.0, upload::RESOLVE.1).json(&body) }
+            if resolve { r.header(upload::RESOLVE.0, upload::RESOLVE.1).json(&body) } else { r.json(&body) }
         });
         let answer: Answer = wire::read_json(self.api.send(request).await?).await?;
         let task = answer.output.unwrap_or_default();
