@@ -46,22 +46,7 @@ pub struct Asset {
 impl Asset {
     /// The file-name extension for its content type.
     pub fn extension(&self) -> &'static str {
-        match self.content_type.as_str() {
-            "image/png" => "png",
-            "image/jpeg" => "jpg",
-            "image/webp" => "webp",
-            "image/gif" => "gif",
-            "image/avif" => "avif",
-            "video/mp4" => "mp4",
-            "video/webm" => "webm",
-            "video/quicktime" => "mov",
-            "audio/wav" => "wav",
-            "audio/mpeg" => "mp3",
-            "audio/mp4" => "m4a",
-            "application/zip" => "zip",
-            super::media_type::SVG => "svg",
-            _ => "bin",
-        }
+        super::media_type::extension(&self.content_type)
     }
 
     pub fn is_video(&self) -> bool {

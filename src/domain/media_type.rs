@@ -38,6 +38,26 @@ const MP4_BRANDS: [&[u8; 4]; 14] =
 /// ISO base media brands of audio-only MP4 (M4A, audio books).
 const M4A_BRANDS: [&[u8; 4]; 2] = [b"M4A ", b"M4B "];
 
+/// The file-name extension of a stored type (`bin` for anything else).
+pub fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "image/avif" => "avif",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        "video/quicktime" => "mov",
+        "audio/wav" => "wav",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" => "m4a",
+        "application/zip" => "zip",
+        SVG => "svg",
+        _ => "bin",
+    }
+}
+
 /// The image (SVG included), video or audio type of a file from its first bytes (at least
 /// [`SNIFF_LEN`] when the file is that long); `None` for anything else (HTML, script, PDF,
 /// unknown).

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::super::kit::Api;
 use super::super::{ProviderError, ReferenceFile, wire};
 use crate::domain::ids::GenerationId;
+use crate::domain::media_type;
 
 /// The header that tells the video endpoint to resolve `oss://` URLs.
 pub(super) const RESOLVE: (&str, &str) = ("X-DashScope-OssResourceResolve", "enable");
@@ -37,22 +38,6 @@ struct Policy {
     max_file_size_mb: Option<f64>,
 }
 
-/// The file name extension of a reference's type (the object key shows it).
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        "image/png" => "png",
-        "video/webm" => "webm",
-        "video/quicktime" => "mov",
-        "audio/mpeg" => "mp3",
-        "audio/wav" => "wav",
-        "audio/mp4" => "m4a",
-        t if t.starts_with("video/") => "mp4",
-        _ => "bin",
-    }
-}
-
 /// Stores `file` (reference `n` of `generation`) in DashScope's temporary storage for `model`
 /// and answers its `oss://` URL.
 pub(super) async fn to_oss(
@@ -73,7 +58,8 @@ pub(super) async fn to_oss(
     }
     let host =
         url::Url::parse(&policy.upload_host).map_err(|e| ProviderError::Transient(format!("DashScope's upload host is not a URL: {e}")))?;
-    let key = format!("{}/reelvault-{generation}-{n}.{}", policy.upload_dir.trim_end_matches('/'), extension(&file.content_type));
+    let key =
+        format!("{}/reelvault-{generation}-{n}.{}", policy.upload_dir.trim_end_matches('/'), media_type::extension(&file.content_type));
     let part = Part::bytes(file.bytes.to_vec())
         .file_name(key.rsplit('/').next().unwrap_or_default().to_string())
         .mime_str(&file.content_type)
