@@ -49,12 +49,24 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId, resumed: bool, mut cancel: watch::Receiver<bool>) {
+/// How a job came to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// Just submitted.
+    New,
+    /// Just submitted by a caller who waits for its end: its Submitting write is provisional
+    /// (see [`crate::lifecycle::Lifecycle::create_awaited`]).
+    Awaited,
+    /// Found unfinished at start-up: a crash or restart interrupted it.
+    Resumed,
+}
+
+pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId, start: Start, mut cancel: watch::Receiver<bool>) {
     let Ok(Some(g)) = engine.parts.store.read(move |tx| store::generations::get(tx, id)).await else {
         tracing::warn!(generation = %id, "a job was started for an unknown generation");
         return;
     };
-    tracing::debug!(generation = %id, state = %g.state, resumed, "job started");
+    tracing::debug!(generation = %id, state = %g.state, ?start, "job started");
     if g.state.is_terminal() {
         return;
     }
@@ -68,7 +80,7 @@ pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId
         return;
     };
     let deadline = tokio::time::Instant::now() + Duration::from_millis((g.deadline_at.millis() - Timestamp::now().millis()).max(0) as u64);
-    let outcome = tokio::time::timeout_at(deadline, drive(&engine, &global, &connection, g, resumed, &mut cancel)).await;
+    let outcome = tokio::time::timeout_at(deadline, drive(&engine, &global, &connection, g, start, &mut cancel)).await;
     let stop = match outcome {
         Ok(stop) => stop,
         Err(_) => {
@@ -122,13 +134,13 @@ async fn drive(
     global: &Arc<Semaphore>,
     connection: &Connection,
     mut g: Generation,
-    resumed: bool,
+    start: Start,
     cancel: &mut watch::Receiver<bool>,
 ) -> Stop {
     let Some(_permits) = capacity(global, connection, cancel).await else { return Stop::Done };
     let id = g.id;
     let provider = connection.provider.clone();
-    let mut interrupted_submit = resumed && g.state == GenState::Submitting;
+    let mut interrupted_submit = start == Start::Resumed && g.state == GenState::Submitting;
     loop {
         let cancelled = *cancel.borrow();
         if g.cancel_requested || cancelled {
@@ -140,10 +152,16 @@ async fn drive(
             }
         }
         g = match g.state {
-            GenState::Queued => match record(engine, id, Change::Submitting).await {
-                Ok(next) => next,
-                Err(stop) => return stop,
-            },
+            GenState::Queued => {
+                let submitting = match start {
+                    Start::Awaited => engine.parts.lifecycle.apply_awaited(id, Change::Submitting).await,
+                    Start::New | Start::Resumed => engine.parts.lifecycle.apply(id, Change::Submitting).await,
+                };
+                match submitting {
+                    Ok(next) => next,
+                    Err(e) => return e.into(),
+                }
+            }
             GenState::Submitting => {
                 if std::mem::take(&mut interrupted_submit) && !provider.idempotent_submit() {
                     return Stop::Fail(Reason::new(

@@ -44,7 +44,9 @@ pub struct Parts {
 pub const GLOBAL_IN_FLIGHT: usize = 10_000;
 
 enum Command {
-    Start(GenerationId),
+    /// Run a queued generation; `awaited`: its caller waits for its end (see
+    /// [`Lifecycle::create_awaited`]).
+    Start { id: GenerationId, awaited: bool },
     Cancel(GenerationId),
     Finished(GenerationId),
 }
@@ -126,7 +128,13 @@ impl Engine {
 
     /// Asks the supervisor to run a queued generation.
     pub fn start(&self, id: GenerationId) {
-        let _ = self.commands.send(Command::Start(id));
+        let _ = self.commands.send(Command::Start { id, awaited: false });
+    }
+
+    /// [`Engine::start`] of a generation stored with [`Lifecycle::create_awaited`]: its
+    /// Submitting write is provisional too, so its success is its first durable write.
+    pub fn start_awaited(&self, id: GenerationId) {
+        let _ = self.commands.send(Command::Start { id, awaited: true });
     }
 
     /// Asks the supervisor to cancel a running generation.
@@ -162,7 +170,7 @@ async fn supervise(engine: Engine, ctx: Context) -> WorkerResult {
         tracing::info!(jobs = active.len(), "resuming unfinished generations");
     }
     for id in active {
-        spawn_job(&engine, &global, id, true);
+        spawn_job(&engine, &global, id, job::Start::Resumed);
     }
     ctx.ran();
     tracing::debug!("engine supervisor running");
@@ -173,9 +181,9 @@ async fn supervise(engine: Engine, ctx: Context) -> WorkerResult {
         };
         let Some(command) = command else { break };
         match command {
-            Command::Start(id) => {
+            Command::Start { id, awaited } => {
                 if !engine.jobs().contains_key(&id) {
-                    spawn_job(&engine, &global, id, false);
+                    spawn_job(&engine, &global, id, if awaited { job::Start::Awaited } else { job::Start::New });
                 }
             }
             Command::Cancel(id) => {
@@ -201,9 +209,9 @@ impl Engine {
     }
 }
 
-fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, id: GenerationId, resumed: bool) {
+fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, id: GenerationId, start: job::Start) {
     let (cancel, cancel_rx) = watch::channel(false);
-    let worker = tokio::spawn(job::run(engine.clone(), global.clone(), id, resumed, cancel_rx));
+    let worker = tokio::spawn(job::run(engine.clone(), global.clone(), id, start, cancel_rx));
     let worker_abort = worker.abort_handle();
     let finished = engine.clone();
     let watcher = tokio::spawn(async move {

@@ -28,6 +28,9 @@ use crate::turns::Turns;
 
 /// A thumbnail's width in pixels (narrower images keep theirs).
 pub const WIDTH: u32 = 384;
+/// An image output this small (bytes) is its own thumbnail: a JPEG of it would save little
+/// and cost a decode, an encode and a stored file per image.
+pub const OWN_THUMBNAIL_MAX: u64 = 64 * 1024;
 /// The most pixels an output may have for a thumbnail to be made.
 const MAX_PIXELS: u64 = 100_000_000;
 /// How long ffmpeg may take for one frame.
@@ -71,10 +74,12 @@ pub async fn attach(engine: &Engine, recipient: &age::x25519::Recipient, upstrea
 }
 
 /// Makes the thumbnails of a succeeded generation's image outputs and records them (best
-/// effort: until then, and if it fails, pages show the image itself). A poster whose output
-/// was deleted meanwhile is removed again.
+/// effort: until then, and if it fails, pages show the image itself, as they do for images
+/// of at most [`OWN_THUMBNAIL_MAX`]). A poster whose output was deleted meanwhile is removed
+/// again.
 pub async fn after_success(engine: Engine, outputs: Vec<Asset>) {
-    let images: Vec<Asset> = outputs.into_iter().filter(|a| a.kind == AssetKind::Output && a.is_inline_image()).collect();
+    let images: Vec<Asset> =
+        outputs.into_iter().filter(|a| a.kind == AssetKind::Output && a.is_inline_image() && a.bytes > OWN_THUMBNAIL_MAX).collect();
     let Some(first) = images.first() else { return };
     let (owner, generation) = (first.owner, first.generation);
     let Ok(identity) = engine.parts.keyring.identity_or_create(&engine.parts.store, owner).await else { return };

@@ -15,7 +15,7 @@ use crate::domain::ids::AssetId;
 use crate::domain::media_type::{self, Serving};
 use crate::error::AppError;
 use crate::services::state::AppState;
-use crate::services::studio::media::{self, MediaAccessError};
+use crate::services::studio::media::{self, LinkUse, MediaAccessError};
 
 /// A parsed `Range: bytes=…` header (one range; multi-range requests get the whole file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,19 +77,30 @@ pub fn refuse(req: &HttpRequest, e: MediaAccessError) -> HttpResponse {
 pub async fn serve(req: HttpRequest, id: web::Path<AssetId>) -> HttpResponse {
     let Ok(state) = state(&req) else { return error_for_path(req.path(), &AppError::internal()) };
     let query = req.query_string().to_string();
-    let (asset, identity) = match media::authorize(&state, id.into_inner(), &query).await {
+    let (asset, identity, link) = match media::authorize(&state, id.into_inner(), &query).await {
         Ok(found) => found,
         Err(e) => return refuse(&req, e),
     };
     let download = query.split('&').any(|p| p == "download=1");
-    stream(&req, &state, &asset, identity, download).await
+    let fetch = Fetch { download, recorded: link == LinkUse::File };
+    stream(&req, &state, &asset, identity, fetch).await
+}
+
+/// How a file is handed over.
+#[derive(Debug, Clone, Copy)]
+pub struct Fetch {
+    /// As an attachment (saved as a file), whatever its type.
+    pub download: bool,
+    /// Whether the fetch is recorded (`media.downloaded`): not for a thumbnail link.
+    pub recorded: bool,
 }
 
 /// Streams an asset the request may have (the caller checked that), honouring one `Range`,
-/// with its type, length, ETag and a recognisable file name (`attachment` when `download`, or
-/// when the file is not an image or video).
+/// with its type, length, ETag and a recognisable file name (`attachment` when
+/// `fetch.download`, or when the file is not an image or video).
 /// Shared by signed links and the OpenAI-compatible `/v1/videos/{id}/content`.
-pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity: age::x25519::Identity, download: bool) -> HttpResponse {
+pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity: age::x25519::Identity, fetch: Fetch) -> HttpResponse {
+    let download = fetch.download;
     let requested = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(parse_range);
     let etag = format!("\"{}\"", asset.sha256);
     // the name is ASCII letters, digits, dashes and a dot, so the plain RFC 6266 form suffices
@@ -127,7 +138,7 @@ pub async fn stream(req: &HttpRequest, state: &AppState, asset: &Asset, identity
     // One audit row per fetch, once the file is open: a request with no Range, or one from the
     // first byte. A video being played or seeked sends a Range request per jump; those later
     // chunks are not audited one by one (the fetch that started them was).
-    if requested.is_none_or(ByteRange::starts_at_zero) {
+    if fetch.recorded && requested.is_none_or(ByteRange::starts_at_zero) {
         let client = client_info(req, &state.config.trusted_proxies);
         if let Err(e) = media::record_download(state, asset, client, attachment).await {
             return refuse(req, MediaAccessError::Service(e));

@@ -151,24 +151,24 @@ impl Leader {
 /// Tells the indexer and the webhook worker of what a batch wrote, publishes each change and
 /// answers each writer.
 fn answer(store: &Store, events: &broadcast::Sender<GenEvent>, results: Answers) {
-    let mut outbox = false;
-    let mut webhooks = false;
     for (applied, _) in &results {
         if let Ok(applied) = applied {
-            outbox = true;
-            webhooks |= applied.webhooks_queued;
-            let _ = events.send(GenEvent::of(&applied.generation));
+            announce(store, events, applied);
         }
-    }
-    if outbox {
-        store.outbox_written();
-    }
-    if webhooks {
-        store.webhooks_queued();
     }
     for (result, reply) in results {
         let _ = reply.send(result);
     }
+}
+
+/// After a committed write: wakes the indexer (every write adds an outbox row) and the webhook
+/// worker when it queued deliveries, and publishes the change. Wakes are cheap and coalesce.
+pub(super) fn announce(store: &Store, events: &broadcast::Sender<GenEvent>, applied: &Applied) {
+    store.outbox_written();
+    if applied.webhooks_queued {
+        store.webhooks_queued();
+    }
+    let _ = events.send(GenEvent::of(&applied.generation));
 }
 
 /// Writes a batch in one durable transaction. Refused ops leave nothing behind, so the others

@@ -72,8 +72,33 @@ impl Lifecycle {
         self.write(Op::Apply { id, change }).await
     }
 
+    /// [`Lifecycle::create`] of a job whose caller holds its request open until the job ends
+    /// and learns of it only then (OpenAI's synchronous image calls): visible at once, on disk
+    /// with the job's end, a durable write of its own (or the settler's next round, within about
+    /// a second). A crash before then leaves no trace of a job nobody was told of, and nothing
+    /// held; a sync answer thus costs one durable transaction from accepted to succeeded.
+    pub async fn create_awaited(&self, generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
+        self.write_provisional(Op::Create { generation: Box::new(generation), audit: Box::new(audit) }).await
+    }
+
+    /// [`Lifecycle::apply`] on the way of an awaited job (see [`Lifecycle::create_awaited`]),
+    /// for a change a restart may find or not, as it finds the state before it: Submitting
+    /// (the resumed job then ends as an interrupted submit, releasing its hold). Its end is
+    /// recorded with [`Lifecycle::apply`].
+    pub async fn apply_awaited(&self, id: GenerationId, change: Change) -> Result<Generation, LifecycleError> {
+        self.write_provisional(Op::Apply { id, change }).await
+    }
+
     async fn write(&self, op: Op) -> Result<Generation, LifecycleError> {
         Ok(self.group.write(&self.store, &self.events, op).await?.generation)
+    }
+
+    /// Writes `op` in a transaction of its own that is not flushed by itself (see
+    /// [`Commit::Advisory`]), then announces it as a group commit does.
+    async fn write_provisional(&self, op: Op) -> Result<Generation, LifecycleError> {
+        let applied = self.store.write_with(Commit::Advisory, move |tx| change::write(tx, op, Timestamp::now())).await?;
+        group_commit::announce(&self.store, &self.events, &applied);
+        Ok(applied.generation)
     }
 
     /// Records the latest progress of many running jobs in one advisory transaction (progress

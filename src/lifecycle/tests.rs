@@ -182,3 +182,23 @@ async fn writers_arriving_while_the_lead_changes_hands_are_never_dropped() {
         writer.unwrap();
     }
 }
+
+#[tokio::test]
+async fn an_awaited_job_is_seen_at_once_and_written_durably_once_with_its_end() {
+    let (_dir, lifecycle, store, owner) = studio(20).await;
+    let mut events = lifecycle.subscribe();
+    let before = lifecycle.commits();
+    let g = queued(owner, 6);
+    lifecycle.create_awaited(g.clone(), created(&g)).await.unwrap();
+    assert_eq!(balance(&store, owner).await, (14, 6), "the hold is there at once, for every later write to see");
+    let submitting = lifecycle.apply_awaited(g.id, Change::Submitting).await.unwrap();
+    assert_eq!(submitting.state, GenState::Submitting);
+    assert_eq!(lifecycle.commits(), before, "nothing durable yet: nobody has been told of the job");
+    let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
+    let done = lifecycle.apply(g.id, Change::Answered { handle, usage: None, assets: Vec::new() }).await.unwrap();
+    assert_eq!(done.state, GenState::Succeeded);
+    assert_eq!(lifecycle.commits() - before, 1, "one durable transaction from accepted to succeeded");
+    assert_eq!(balance(&store, owner).await, (14, 0));
+    let states: Vec<GenState> = std::iter::from_fn(|| events.try_recv().ok()).map(|e| e.state).collect();
+    assert_eq!(states, [GenState::Queued, GenState::Submitting, GenState::Succeeded], "each change is published");
+}

@@ -1,7 +1,10 @@
 //! The indexer worker ("indexer"): owns the only IndexWriter. At start it opens the index and replays the
 //! outbox from the commit point (or rebuilds when the index is missing, damaged or of another
-//! schema); then it drains the outbox in order, upserts, commits every N documents or T
-//! seconds with the last applied sequence as the payload, and trims the outbox behind it. A step
+//! schema). Then a wake (rows written to the outbox) starts a clock of T seconds (the commit
+//! interval: searches see nothing before a commit anyway); when it runs out the indexer drains
+//! the outbox in order, upserts each generation once however often it changed meanwhile (a job
+//! changes state three to five times in its first second), commits every N documents and at
+//! the end with the last applied sequence as the payload, and trims the outbox behind it. A step
 //! that fails ends the body with its error; the supervisor starts it again (reopening the index)
 //! after a backoff.
 
@@ -45,9 +48,11 @@ struct Indexer {
     live: Option<(Arc<Live>, IndexWriter)>,
     /// The last outbox sequence given to the writer (committed or not).
     applied: u64,
-    /// Documents changed since the last commit, and since when.
+    /// Documents changed since the last commit.
     pending: usize,
-    pending_since: Option<Instant>,
+    /// When the outbox rows announced since the last step are to be applied (the first wake
+    /// after a step sets it a commit interval ahead).
+    due: Option<Instant>,
 }
 
 /// Runs until the worker is asked to stop (or every handle is gone), then commits pending work.
@@ -62,11 +67,11 @@ pub(super) async fn run(
     let mut commands = commands.lock().await;
     let signal = store.outbox_signal();
     let paths = shared.paths.clone();
-    let mut ix = Indexer { shared, paths, store, provider, settings, live: None, applied: 0, pending: 0, pending_since: None };
+    let mut ix = Indexer { shared, paths, store, provider, settings, live: None, applied: 0, pending: 0, due: None };
     loop {
-        let wait = match (&ix.live, ix.pending_since) {
+        let wait = match (&ix.live, ix.due) {
             (None, _) => Duration::ZERO,
-            (Some(_), Some(since)) => ix.settings.commit_interval.saturating_sub(since.elapsed()),
+            (Some(_), Some(due)) => due.saturating_duration_since(Instant::now()),
             (Some(_), None) => POLL,
         };
         if !wait.is_zero() {
@@ -91,7 +96,13 @@ pub(super) async fn run(
                     return Ok(());
                 }
             },
-            _ = signal.notified() => {}
+            _ = signal.notified() => {
+                if ix.live.is_some() {
+                    let interval = ix.settings.commit_interval;
+                    ix.due.get_or_insert_with(|| Instant::now() + interval);
+                    continue;
+                }
+            }
             _ = tokio::time::sleep(wait) => {}
         }
         ctx.working();
@@ -117,8 +128,9 @@ async fn blocking<T: Send + 'static>(mut ix: Indexer, f: impl FnOnce(&mut Indexe
 
 impl Indexer {
     /// Opens the index (rebuilding it when it cannot be used) when not open yet, then
-    /// applies what the outbox holds and commits when due.
+    /// applies what the outbox holds and commits it.
     fn step(&mut self) -> Result<(), SearchError> {
+        self.due = None;
         if self.live.is_none() {
             self.open()?;
         }
@@ -151,12 +163,11 @@ impl Indexer {
             }
             self.applied = last;
             self.pending += generations.len();
-            self.pending_since.get_or_insert_with(Instant::now);
             if self.pending >= self.settings.commit_docs {
                 self.commit()?;
             }
         }
-        if self.pending_since.is_some_and(|since| since.elapsed() >= self.settings.commit_interval) {
+        if self.pending > 0 {
             self.commit()?;
         }
         Ok(())
@@ -170,7 +181,6 @@ impl Indexer {
         live.reload()?;
         self.shared.committed(self.applied);
         self.pending = 0;
-        self.pending_since = None;
         let applied = self.applied;
         // losing this trim in a crash only replays rows the index already holds
         self.store.write_now(Commit::Advisory, |tx| store::generations::trim_outbox(tx, applied))?;
@@ -209,7 +219,6 @@ impl Indexer {
         // the old writer holds the live directory's lock; uncommitted work is in the snapshot
         self.live = None;
         self.pending = 0;
-        self.pending_since = None;
         let serving = self.shared.is_serving();
         let shared = self.shared.clone();
         let rebuilt = rebuild::rebuild(&self.paths, &self.store, &*self.provider, &mut |p| {
@@ -245,14 +254,13 @@ impl Indexer {
         self.live = Some((live, writer));
         self.applied = point.seq;
         self.pending = 0;
-        self.pending_since = None;
         Ok(())
     }
 
-    /// Commits pending work and releases the writer (shutdown).
+    /// Applies and commits what the outbox holds, then releases the writer (shutdown).
     fn finish(&mut self) {
-        if self.pending > 0
-            && let Err(e) = self.commit()
+        if self.live.is_some()
+            && let Err(e) = self.step()
         {
             tracing::warn!(error = %e, "search indexer: the last commit failed; the outbox will be replayed at the next start");
         }

@@ -264,9 +264,10 @@ impl Store {
 pub enum Commit {
     /// On disk (fsynced) when the write returns.
     Durable,
-    /// For advisory values only (a job's progress): visible at once, but not flushed by
-    /// itself. The next durable commit takes it to disk; a crash before that loses it.
-    /// Saves an fsync.
+    /// Visible at once, on disk with the next durable commit or the settler's next round
+    /// (within about a second, see [`settler`]); a crash before then loses it. Saves an fsync,
+    /// for writes whose loss in the last second before a crash breaks no promise: a job's
+    /// progress, an access record, a job nobody has been told of yet.
     Advisory,
 }
 

@@ -186,3 +186,114 @@ async fn kill_9_with_jobs_queued_running_and_fetching_loses_nothing_and_charges_
     let tmp = std::fs::read_dir(data.join("media/tmp")).unwrap().count();
     assert_eq!(tmp, 0, "the interrupted temp file was swept");
 }
+
+/// OpenAI's synchronous image calls: a job nobody has been told of yet is written with its end
+/// (one durable transaction from accepted to succeeded). A kill -9 with such calls in flight
+/// loses none that was answered, leaves no hold open and charges nothing for the others.
+#[tokio::test]
+async fn kill_9_with_synchronous_image_calls_in_flight_keeps_every_answered_image_and_holds_nothing() {
+    use base64::Engine;
+    let png = crate::support::provider_rig::image_bytes(image::ImageFormat::Png, 48, 32, 7);
+    let answer = serde_json::json!({"created": 1, "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(&png)}]});
+    let fake = fake_upstream::FakeUpstream::start(move |r: &fake_upstream::Request| {
+        match (r.route().as_str(), r.json()["prompt"].as_str().unwrap_or("").starts_with("stalled")) {
+            ("POST /v1/images/generations", false) => fake_upstream::Reply::json(200, answer.clone()),
+            ("POST /v1/images/generations", true) => fake_upstream::Reply::hang(),
+            _ => fake_upstream::Reply::status(404),
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap().to_string();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[connection]]\nname = \"images\"\nkind = \"openai_images\"\nbase_url = \"{}\"\napi_key = \"sk-test\"\n\
+             allow_private_network = true\ntimeout = \"60s\"\n",
+            fake.at("/v1").as_str().trim_end_matches('/')
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap().to_string();
+    let token = cli_admin_token("sync@example.com", "sync password 12", 100, &["--data-dir", &d, "--config", &c]).await;
+
+    let mut served = Served::start(&data, &["--config", &c]);
+    let url = served.url();
+    let client = reqwest::Client::new();
+    let call = |prompt: String| {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        async move {
+            client
+                .post(format!("{url}/v1/images/generations"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"model": "gpt-image-2", "prompt": prompt, "quality": "low"}))
+                .send()
+                .await
+        }
+    };
+    // answered before the kill: each must survive it
+    let mut answered = Vec::new();
+    for n in 0..4 {
+        let response = call(format!("answered {n}")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(body["data"][0]["b64_json"].as_str().unwrap()).unwrap();
+        assert_eq!(bytes, png, "the image as the provider made it");
+        answered.push(format!("answered {n}"));
+    }
+    // in flight at the kill: the provider holds them
+    let stalled: Vec<_> = (0..3).map(|n| tokio::spawn(call(format!("stalled {n}")))).collect();
+    let arrived = fake.wait_until(Duration::from_secs(20), |seen| seen.iter().filter(|r| r.json()["prompt"].as_str().is_some_and(|p| p.starts_with("stalled"))).count() == 3).await;
+    assert!(arrived, "the stalled calls reached the provider");
+    served.signal("KILL");
+    served.wait_exit();
+    for call in stalled {
+        assert!(call.await.unwrap().is_err(), "a call in flight at the kill gets no answer");
+    }
+
+    let mut again = Served::start(&data, &["--config", &c]);
+    let url = again.url();
+    // the library lists what the search index holds: wait until it has caught up
+    let mut listed = serde_json::Value::Null;
+    for _ in 0..100 {
+        listed = api_get(&url, "/api/v1/generations?limit=100", Some(&token)).await.json();
+        let prompts: Vec<&str> = listed["items"].as_array().map(|i| i.iter().filter_map(|g| g["prompt"].as_str()).collect()).unwrap_or_default();
+        if answered.iter().all(|p| prompts.contains(&p.as_str())) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let items = listed["items"].as_array().unwrap().clone();
+    let mut charged = 0;
+    for prompt in &answered {
+        let item = items.iter().find(|g| g["prompt"] == prompt.as_str()).unwrap_or_else(|| panic!("{prompt:?} is kept: {listed}"));
+        let done = wait_terminal(&url, &token, item["id"].as_str().unwrap()).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        let output = &done["outputs"][0];
+        let bytes = reqwest::get(output["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+        assert_eq!(bytes.as_ref(), png.as_slice(), "the stored image is whole");
+        charged += done["cost"].as_i64().unwrap();
+    }
+    // the calls cut off left either nothing or a job the restart ends as interrupted
+    for item in items.iter().filter(|g| g["prompt"].as_str().is_some_and(|p| p.starts_with("stalled"))) {
+        let done = wait_terminal(&url, &token, item["id"].as_str().unwrap()).await;
+        assert_eq!(done["state"], "failed", "a call cut off by the kill is not charged: {done}");
+    }
+    let mut credits = serde_json::Value::Null;
+    for _ in 0..100 {
+        credits = api_get(&url, "/api/v1/credits", Some(&token)).await.json();
+        if credits["held"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(credits["held"], 0, "no hold stays open");
+    assert_eq!(credits["available"], 100 - charged, "only the answered images are charged, each once");
+    again.signal("TERM");
+    assert_eq!(again.wait_exit(), Some(0));
+    let (code, out, err) = run(&["check", "--data-dir", &d, "--config", &c], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("every balance equals the sum of its ledger"), "{out}");
+}

@@ -67,3 +67,40 @@ async fn a_moderation_refusal_fails_with_the_content_policy_reason_and_releases_
     assert_eq!(rig.fake.requests().len(), 1, "a refusal is not retried");
     rig.stop().await;
 }
+
+/// A small image is its own thumbnail: no poster file is made, the library card shows the
+/// image through a thumbnail link, which is not recorded as a download (as posters are not)
+/// and cannot be made from an ordinary link, whose fetches are recorded.
+#[tokio::test]
+async fn a_small_image_is_its_own_thumbnail_shown_through_a_link_that_is_not_recorded() {
+    let small = image_bytes(image::ImageFormat::Png, 48, 32, 9);
+    assert!(small.len() as u64 <= reelvault::engine::posters::OWN_THUMBNAIL_MAX);
+    let answer = json!({"created": 1, "data": [b64_image(&small)], "output_format": "png"});
+    let rig = images_rig(KEY, move |r: &Request| match r.route().as_str() {
+        "POST /v1/images/generations" => Reply::json(200, answer.clone()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let done = rig.run(json!({"model": "gpt-image-2", "prompt": "a small kite", "params": {"quality": "low"}})).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let id = done["id"].as_str().unwrap();
+    crate::search::wait_total(&rig.app.url, &rig.token, "", 1).await;
+    let card = rig.admin.get("/library").await;
+    let thumb = card.attr_of(&format!("#card-{id} .thumb img"), "src").expect("the image on its card");
+    assert!(thumb.contains(done["outputs"][0]["id"].as_str().unwrap()) && thumb.contains("thumb=1"), "{thumb}");
+    assert_eq!(crate::support::walk(&rig.app.data_dir().join("media")), 1, "the image alone: no poster file");
+
+    let client = reqwest::Client::new();
+    let shown = client.get(format!("{}{thumb}", rig.app.url)).send().await.unwrap();
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.bytes().await.unwrap().as_ref(), small.as_slice());
+    let ordinary = done["outputs"][0]["url"].as_str().unwrap();
+    let made_up = format!("{ordinary}&thumb=1");
+    assert_eq!(client.get(&made_up).send().await.unwrap().status(), 403, "the flag is covered by the signature");
+    let unflagged = format!("{}{}", rig.app.url, thumb.replace("thumb=1&", ""));
+    assert_eq!(client.get(&unflagged).send().await.unwrap().status(), 403, "a thumbnail link is only that");
+    assert_eq!(client.get(ordinary).send().await.unwrap().status(), 200);
+    let log = rig.admin.get("/admin/audit?action=media.downloaded").await;
+    assert_eq!(log.count("tbody tr"), 1, "the ordinary fetch only, not the card's: {}", log.body);
+    rig.stop().await;
+}

@@ -123,7 +123,7 @@ async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -
             params.insert(name, serde_json::Value::String(value));
         }
     }
-    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source })
+    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source, awaited: false })
 }
 
 /// A `source` generation id, when one is given (an empty one is none).
@@ -177,6 +177,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             params: body.params,
             references: body.references.iter().map(|r| crate::http::references::parse(&r.role, &r.upload)).collect::<Result<_, _>>()?,
             source: parse_source(body.source.as_deref())?,
+            awaited: false,
         }
     };
     let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;

@@ -110,10 +110,11 @@ async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Fo
         data.push(match format {
             Format::Url => json!({ "url": state.urls().absolute(&media::signed_path(state, asset)) }),
             Format::B64Json => {
-                let bytes = media::read_all(state, asset).await?;
                 // handing the bytes over is a download like any other
-                media::record_download(state, asset, caller.client.clone(), true).await?;
-                json!({ "b64_json": STANDARD.encode(bytes) })
+                let (bytes, recorded) =
+                    tokio::join!(media::read_all(state, asset), media::record_download(state, asset, caller.client.clone(), true));
+                recorded?;
+                json!({ "b64_json": STANDARD.encode(bytes?) })
             }
         });
     }

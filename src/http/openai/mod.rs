@@ -167,6 +167,8 @@ pub async fn submit(
         params,
         references,
         source: None,
+        // the image calls answer with the finished images; a video is answered at once
+        awaited: endpoint != Endpoint::Videos,
     };
     Ok(slot.submit(state, &caller.ctx(), &caller.user, request).await?)
 }

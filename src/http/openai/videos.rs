@@ -300,5 +300,6 @@ pub async fn content(req: HttpRequest, caller: TokenCaller, id: web::Path<Genera
         Ok(identity) => identity,
         Err(e) => return Ok(crate::http::media::refuse(&req, e)),
     };
-    Ok(crate::http::media::stream(&req, &state, &asset, identity, true).await)
+    let fetch = crate::http::media::Fetch { download: true, recorded: true };
+    Ok(crate::http::media::stream(&req, &state, &asset, identity, fetch).await)
 }

@@ -345,6 +345,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             params,
             references,
             source,
+            awaited: false,
         };
         generations::submit(&state, &who.ctx(), &who.user, request).await
     }

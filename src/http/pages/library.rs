@@ -111,7 +111,10 @@ async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<
             let g = &i.generation;
             let first: Option<&Asset> = i.outputs.first();
             let poster = first.and_then(|a| a.poster).and_then(|p| posters.iter().find(|x| x.id == p));
-            let thumb = poster.or(first.filter(|a| a.is_inline_image())).map(|a| media::signed_path(state, a));
+            let thumb = match (poster, first.filter(|a| a.is_inline_image())) {
+                (Some(poster), _) => Some(media::signed_path(state, poster)),
+                (None, image) => image.map(|image| media::signed_thumbnail_path(state, image)),
+            };
             Card {
                 id: g.id.to_string(),
                 href: state.urls().generation(g.id),

@@ -32,6 +32,10 @@ pub struct NewGeneration {
     /// One of the person's earlier generations whose output the model extends, edits or
     /// enhances (models with an `operation`): its video becomes the `source_video` input.
     pub source: Option<GenerationId>,
+    /// The caller holds its request open until the generation ends and learns of it only
+    /// then (OpenAI's synchronous image calls): it is stored with
+    /// [`crate::lifecycle::Lifecycle::create_awaited`], durable with its end.
+    pub awaited: bool,
 }
 
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
@@ -111,6 +115,11 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     };
     let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
     let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
+    if request.awaited {
+        let generation = state.lifecycle.create_awaited(generation, audit).await?;
+        state.engine.start_awaited(generation.id);
+        return Ok(generation);
+    }
     let generation = state.lifecycle.create(generation, audit).await?;
     state.engine.start(generation.id);
     Ok(generation)

@@ -10,7 +10,7 @@ use crate::domain::time::Timestamp;
 use crate::services::privacy::audit::{self, Context};
 use crate::services::state::AppState;
 use crate::services::{ServiceError, ServiceResult};
-use crate::store;
+use crate::store::{self, Commit};
 use crate::vault::media::{MediaError, MediaStream};
 use crate::vault::signed_url::{SignatureError, SignedQuery};
 
@@ -24,8 +24,37 @@ pub fn signed_path(state: &AppState, asset: &Asset) -> String {
 
 /// [`signed_path`] with a link that works until `expires` (to the second).
 pub fn signed_path_until(state: &AppState, asset: &Asset, expires: Timestamp) -> String {
-    let query = state.signer.sign(&asset.id.to_string(), &asset.owner.to_string(), expires.millis() / 1000);
+    let query = state.signer.sign(&signed_subject(asset.id, LinkUse::File), &asset.owner.to_string(), expires.millis() / 1000);
     format!("/media/{}?{query}", asset.id)
+}
+
+/// What a signed link was issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkUse {
+    /// The file, to view or save: every fetch is recorded.
+    File,
+    /// An image shown as its own thumbnail in a grid (a small image gets no poster: see
+    /// [`crate::engine::posters::OWN_THUMBNAIL_MAX`]): not recorded, as posters are not.
+    Thumbnail,
+}
+
+/// The query flag of a thumbnail link.
+const THUMBNAIL_FLAG: &str = "thumb=1";
+
+/// What a link's signature covers besides the person: the asset, and for a thumbnail link that
+/// it is one (so an ordinary link cannot be made a thumbnail link by adding the flag).
+fn signed_subject(id: AssetId, link: LinkUse) -> String {
+    match link {
+        LinkUse::File => id.to_string(),
+        LinkUse::Thumbnail => format!("{id}#thumbnail"),
+    }
+}
+
+/// The signed path of an image shown as its own thumbnail (see [`LinkUse::Thumbnail`]).
+pub fn signed_thumbnail_path(state: &AppState, asset: &Asset) -> String {
+    let expires = Timestamp::now().plus(URL_TTL).millis() / 1000;
+    let query = state.signer.sign(&signed_subject(asset.id, LinkUse::Thumbnail), &asset.owner.to_string(), expires);
+    format!("/media/{}?{THUMBNAIL_FLAG}&{query}", asset.id)
 }
 
 /// Why a media request is refused.
@@ -41,18 +70,20 @@ pub enum MediaAccessError {
     Service(#[from] ServiceError),
 }
 
-/// Checks a signed URL; returns the asset and the key that decrypts it.
-pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(Asset, age::x25519::Identity), MediaAccessError> {
+/// Checks a signed URL; returns the asset, the key that decrypts it and what the link was
+/// issued for.
+pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(Asset, age::x25519::Identity, LinkUse), MediaAccessError> {
     let signed = SignedQuery::parse(query).map_err(|_| MediaAccessError::Invalid)?;
+    let link = if query.split('&').any(|p| p == THUMBNAIL_FLAG) { LinkUse::Thumbnail } else { LinkUse::File };
     let asset =
         state.store.read(move |tx| store::assets::get(tx, id)).await.map_err(ServiceError::from)?.ok_or(MediaAccessError::Invalid)?;
     let now = Timestamp::now().millis() / 1000;
-    state.signer.verify(&asset.id.to_string(), &asset.owner.to_string(), &signed, now).map_err(|e| match e {
+    state.signer.verify(&signed_subject(asset.id, link), &asset.owner.to_string(), &signed, now).map_err(|e| match e {
         SignatureError::Expired => MediaAccessError::Expired,
         _ => MediaAccessError::Invalid,
     })?;
     let identity = identity_of(state, &asset).await?;
-    Ok((asset, identity))
+    Ok((asset, identity, link))
 }
 
 /// The key that decrypts an asset, for handing it to its owner without a signed link (the
@@ -91,9 +122,11 @@ pub async fn record_download(state: &AppState, asset: &Asset, client: ClientInfo
     let of = asset.generation.map(|g| format!(" of generation {g}")).unwrap_or_default();
     let how = if attachment { "saved as a file" } else { "viewed" };
     let detail = format!("{what}{of} ({}, {how})", asset.content_type);
+    // durable within a second (the settler), not before the bytes go out: an fsync per
+    // fetch would cost more than the fetch of a small image
     state
         .store
-        .write(move |tx| {
+        .write_with(Commit::Advisory, move |tx| {
             let email = store::users::get(tx, owner)?.map(|u| u.email.to_string()).unwrap_or_default();
             let ctx = Context::user(owner, &email, client);
             audit::record(tx, &ctx, action, Some(id.to_string()), Some(detail))
