@@ -35,13 +35,12 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
     }
     let model_cap = engine.parts.registry.current().model(&g.model).map(|m| m.max_output_bytes).unwrap_or(512 * 1024 * 1024);
     let cap = connection.config.max_output_bytes.unwrap_or(model_cap);
-    let identity = engine
+    let recipient = engine
         .parts
         .keyring
-        .identity_or_create(&engine.parts.store, g.owner)
+        .recipient_or_create(&engine.parts.store, g.owner)
         .await
         .map_err(|e| failed(format!("The owner's key is unavailable: {e}")))?;
-    let recipient = identity.to_public();
     let mut stored: Vec<Asset> = Vec::new();
     for output in &g.pending_outputs {
         let id = AssetId::generate();

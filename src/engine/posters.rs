@@ -82,8 +82,7 @@ pub async fn after_success(engine: Engine, outputs: Vec<Asset>) {
         outputs.into_iter().filter(|a| a.kind == AssetKind::Output && a.is_inline_image() && a.bytes > OWN_THUMBNAIL_MAX).collect();
     let Some(first) = images.first() else { return };
     let (owner, generation) = (first.owner, first.generation);
-    let Ok(identity) = engine.parts.keyring.identity_or_create(&engine.parts.store, owner).await else { return };
-    let recipient = identity.to_public();
+    let Ok(recipient) = engine.parts.keyring.recipient_or_create(&engine.parts.store, owner).await else { return };
     let mut made = Vec::new();
     for output in &images {
         let thumbnail = image_thumbnail(&engine, output).await;

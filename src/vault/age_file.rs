@@ -118,7 +118,9 @@ impl<W: Write> SealingWriter<W> {
         header.extend_from_slice(&nonce);
         inner.write_all(&header)?;
         let key = payload_key(&file_key, &nonce);
-        Ok(SealingWriter { inner, key, counter: 0, out: Vec::with_capacity(WRITE_BUFFER + SEALED_CHUNK), open_from: 0 })
+        // one chunk to start: a small file never maps (and unmaps) a buffer of a mebibyte; a
+        // large one grows it to its working size once
+        Ok(SealingWriter { inner, key, counter: 0, out: Vec::with_capacity(SEALED_CHUNK), open_from: 0 })
     }
 
     /// Seals the chunk being filled (in place, its tag appended).

@@ -20,15 +20,27 @@ pub enum KeyringError {
     Missing,
 }
 
-/// The master key and a cache of unwrapped user identities.
+/// The master key and a cache of unwrapped user identities (and of their public halves: each
+/// is a scalar multiplication to work out, which every stored file would otherwise repeat).
 pub struct KeyRing {
     master: Arc<MasterKey>,
     cache: Mutex<HashMap<UserId, age::x25519::Identity>>,
+    recipients: Mutex<HashMap<UserId, age::x25519::Recipient>>,
 }
 
 impl KeyRing {
     pub fn new(master: Arc<MasterKey>) -> Self {
-        Self { master, cache: Mutex::new(HashMap::new()) }
+        Self { master, cache: Mutex::new(HashMap::new()), recipients: Mutex::new(HashMap::new()) }
+    }
+
+    /// The public key files of the user are encrypted to, creating the user's key on first use.
+    pub async fn recipient_or_create(&self, store: &Store, user: UserId) -> Result<age::x25519::Recipient, KeyringError> {
+        if let Some(recipient) = self.recipients.lock().unwrap_or_else(|p| p.into_inner()).get(&user) {
+            return Ok(recipient.clone());
+        }
+        let recipient = self.identity_or_create(store, user).await?.to_public();
+        self.recipients.lock().unwrap_or_else(|p| p.into_inner()).insert(user, recipient.clone());
+        Ok(recipient)
     }
 
     pub fn master(&self) -> &MasterKey {
@@ -74,5 +86,6 @@ impl KeyRing {
     /// Drops a cached identity (its key was destroyed).
     pub fn forget(&self, user: UserId) {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&user);
+        self.recipients.lock().unwrap_or_else(|p| p.into_inner()).remove(&user);
     }
 }

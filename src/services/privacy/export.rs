@@ -151,14 +151,14 @@ pub async fn run(state: &AppState, owner: UserId) -> ServiceResult<()> {
 /// returns its asset record (not yet stored).
 async fn write_archive(state: &AppState, owner: UserId) -> ServiceResult<Asset> {
     let contents = state.store.read(move |tx| contents::gather(tx, owner)).await?.ok_or(ServiceError::NotFound("account"))?;
-    let identity = state.keyring.identity_or_create(&state.store, owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let recipient = state.keyring.recipient_or_create(&state.store, owner).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
     let id = AssetId::generate();
     let created_at = Timestamp::now();
     let slot = state.archives.wait_for(owner).await;
     let body = archive::spawn(state.clone(), "data-export", slot, move |zip| contents::write(zip, &contents, created_at));
     let ingested = state
         .media
-        .ingest(&id.to_string(), &identity.to_public(), body, u64::MAX)
+        .ingest(&id.to_string(), &recipient, body, u64::MAX)
         .await
         .map_err(|e| ServiceError::Internal(format!("storing an export: {e}")))?;
     Ok(Asset {

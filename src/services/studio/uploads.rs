@@ -97,11 +97,11 @@ async fn store_audio_or_video(state: &AppState, user: &User, bytes: Vec<u8>) -> 
 
 /// Encrypts cleaned bytes of `user`'s into the vault as a new asset record (not yet stored).
 async fn encrypt(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind, content_type: &str) -> ServiceResult<Asset> {
-    let identity = state.keyring.identity_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let recipient = state.keyring.recipient_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
     let id = AssetId::generate();
     let ingested = state
         .media
-        .ingest_bytes(&id.to_string(), &identity.to_public(), bytes)
+        .ingest_bytes(&id.to_string(), &recipient, bytes)
         .await
         .map_err(|e| ServiceError::Internal(format!("storing the upload: {e}")))?;
     Ok(Asset {
