@@ -30,6 +30,7 @@ VIDEO_JOBS = int(ENV.get("PEERS_VIDEO_JOBS", "5"))
 DOWNLOADERS = int(ENV.get("PEERS_DOWNLOADERS", "8"))
 DOWNLOAD_ROUNDS = int(ENV.get("PEERS_DOWNLOAD_ROUNDS", "3"))
 SETTLE = float(ENV.get("PEERS_SETTLE", "2"))
+QUIET_LIMIT = float(ENV.get("PEERS_QUIET_LIMIT", "30"))
 START_TIMEOUT = float(ENV.get("PEERS_START_TIMEOUT", "120"))
 VIDEO_TIMEOUT = float(ENV.get("PEERS_VIDEO_TIMEOUT", "60"))
 ONLY = ENV.get("PEERS_ONLY", "mock,litellm,reelvault").split(",")
@@ -328,15 +329,29 @@ async def mock_stats(session, mock_base):
         return await r.json()
 
 
+async def wait_quiet(name, pid, limit=QUIET_LIMIT):
+    """Waits until the gateway's tree uses under 3% of a core over half a second (what the step
+    before left to do, such as indexing, is done), at most `limit` seconds; says how long."""
+    began = time.perf_counter()
+    while pid and time.perf_counter() - began < limit:
+        before = tree_cpu(pid)
+        await asyncio.sleep(0.5)
+        if (tree_cpu(pid) - before) / 0.5 < 0.03:
+            break
+    print(f"[{name}]   quiet after {time.perf_counter() - began:.1f} s", flush=True)
+
+
 async def measure(session, name, base, headers, cpu_pid, mock_base):
     out = {}
     print(f"[{name}] first image: 200 with a {await first_image(session, base, headers)} B PNG as b64_json", flush=True)
     print(f"[{name}] images: {CONCURRENCY} concurrent, {WARMUP:g} s warm-up + {SECS:g} s", flush=True)
     out["c"] = await image_load(session, base, headers, CONCURRENCY, WARMUP, SECS, cpu_pid)
     print(f"[{name}]   {out['c']['rate']:.0f} req/s, p99 {out['c']['p99'] * 1e3:.1f} ms, non-200 {out['c']['bad'] or 0}", flush=True)
+    await wait_quiet(name, cpu_pid)
     print(f"[{name}] images: 1 at a time, 1 s warm-up + {SERIAL_SECS:g} s", flush=True)
     out["s"] = await image_load(session, base, headers, 1, 1.0, SERIAL_SECS, cpu_pid)
     print(f"[{name}]   p50 {out['s']['p50'] * 1e3:.2f} ms, non-200 {out['s']['bad'] or 0}", flush=True)
+    await wait_quiet(name, cpu_pid)
     print(f"[{name}] videos: {VIDEO_JOBS} jobs one after the other, polled every 50 ms", flush=True)
     times, ids = [], []
     polls_before = (await mock_stats(session, mock_base))["video_polls"]
