@@ -86,6 +86,11 @@ impl Browser {
         false
     }
 
+    /// Resizes the window (a phone: 390 × 844).
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// Saves a screenshot under `target/browser-screenshots/`.
     pub async fn screenshot(&self, name: &str) {
         use base64::Engine;
