@@ -64,6 +64,7 @@ mod setup;
 mod sign_in;
 mod sound;
 mod studio_home;
+mod studio_pages;
 mod systemd;
 mod tokens;
 mod typed_edge;
