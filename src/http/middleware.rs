@@ -129,6 +129,12 @@ pub async fn error_pages<B: MessageBody + 'static>(
     let Some(user) = signed_in_user(&request).await else {
         return Ok(res.map_into_left_body());
     };
-    let page = error_page(&shown.0, Layout::new(&request, Some(&user)));
+    let mut page = error_page(&shown.0, Layout::new(&request, Some(&user)));
+    // what the handler said besides the page (Allow, Retry-After, cookies …) stays
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().append(name.clone(), value.clone());
+        }
+    }
     Ok(res.into_response(page).map_into_right_body())
 }

@@ -442,9 +442,11 @@ mod tests {
         assert_eq!(p["duration"], ParamValue::Int(3));
         assert_eq!(p["aspect_ratio"], ParamValue::Text("16:9".into()));
         assert_eq!(p["seed"], ParamValue::Int(42));
-        assert_eq!(m.price.of(&p), 6);
+        assert_eq!(m.price.of(&p), 0, "the demo is free as shipped");
+        let priced = m.price.with_credits(2);
+        assert_eq!(priced.of(&p), 6);
         let raw = BTreeMap::from([("duration".to_string(), serde_json::json!("5"))]);
-        assert_eq!(m.price.of(&m.resolve_params(&raw, 1).unwrap()), 10);
+        assert_eq!(priced.of(&m.resolve_params(&raw, 1).unwrap()), 10);
         assert_eq!(m.price.with_credits(7).of(&p), 21, "an override keeps the per-second shape");
         assert_eq!(m.price.with_credits(7).to_string(), "7 credits per second of video");
     }

@@ -10,7 +10,7 @@ use super::{Browser, Page, TestApp};
 /// A client for scripts and downloads: no cookies, no proxy.
 pub fn client() -> reqwest::Client {
     reelvault::providers::http::install_crypto_provider();
-    reqwest::Client::builder().no_proxy().build().expect("client")
+    reqwest::Client::builder().no_proxy().pool_idle_timeout(super::CLIENT_IDLE).build().expect("client")
 }
 
 /// A script: no cookies, a bearer token.

@@ -220,6 +220,10 @@ pub struct Browser {
     csrf: Mutex<Option<String>>,
 }
 
+/// How long the tests' clients keep an idle connection for reuse: less than the server's
+/// keep-alive (5 s), as a browser's is, so that a request never races the server closing it.
+pub const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Browser {
     pub fn new(base: &str) -> Browser {
         reelvault::providers::http::install_crypto_provider();
@@ -228,6 +232,7 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("reelvault-tests/1.0 (browser)")
             .no_proxy()
+            .pool_idle_timeout(CLIENT_IDLE)
             .build()
             .expect("client");
         Browser { client, base: base.to_string(), csrf: Mutex::new(None) }
