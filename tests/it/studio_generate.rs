@@ -81,7 +81,7 @@ async fn a_compare_that_breaks_a_rule_is_refused_whole_and_holds_nothing() {
 
     let too_dear = post_from_script(&app, &admin, &action, compare_form(&["demo-image", "demo-video"], "a fox")).await;
     assert_eq!(too_dear.status, 402, "{}", too_dear.body);
-    assert!(too_dear.text_of("p.error").contains("not enough credits"), "{}", too_dear.body);
+    assert!(too_dear.text_of("p.error").contains("Not enough credits: this costs 7"), "{}", too_dear.body);
     nothing_held().await;
 
     let unknown = post_from_script(&app, &admin, &action, compare_form(&["demo-image", "no-such-model"], "a fox")).await;
