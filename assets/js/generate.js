@@ -37,6 +37,7 @@
     var grid = document.getElementById("result-grid");
     if (!section || !grid) { return; }
     section.hidden = false;
+    section.parentElement.classList.add("has-results");
     var holder = document.createElement("div");
     holder.innerHTML = html;
     var cards = Array.prototype.slice.call(holder.children);
@@ -46,6 +47,7 @@
     cards.forEach(function (card) {
       if (window.htmx) { window.htmx.process(card); }
     });
+    if (cards.length) { cards[0].scrollIntoView({ block: "nearest" }); }
     return cards.filter(function (c) { return c.classList.contains("result-card"); }).length;
   }
 
