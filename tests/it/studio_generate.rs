@@ -162,8 +162,11 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
     check!(
         b,
         "studio-image",
-        b.wait_for("var i=document.querySelector('#result-grid .result-card img.player'); return !!i && i.complete && i.naturalWidth > 0", 30)
-            .await
+        b.wait_for(
+            "var i=document.querySelector('#result-grid .result-card img.player'); return !!i && i.complete && i.naturalWidth > 0",
+            30
+        )
+        .await
     );
     check!(b, "studio-same-page", b.js("return window.__samePage === true && location.pathname == '/generate'").await == true);
     check!(b, "studio-prompt-kept", b.js("return document.getElementById('prompt').value").await == "a paper boat on a pond");
