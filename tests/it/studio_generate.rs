@@ -189,3 +189,25 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
     b.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_recent_upload_is_offered_again_for_the_roles_that_take_it() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 50).await;
+    let png = crate::support::provider_rig::image_bytes(image::ImageFormat::Png, 64, 48, 9);
+    let frame = crate::uploads::upload_id(&app.url, &token, png, "frame.png").await;
+    let made = crate::support::generate(
+        &app.url,
+        &token,
+        serde_json::json!({ "model": "demo-video", "prompt": "a kite", "references": [{ "role": "first_frame", "upload": frame }] }),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+
+    let form = admin.get("/generate?model=demo-video").await;
+    let link = form.attr_of(&format!(".use-recent[href*='reuse_first_frame={frame}']"), "href").expect("offered as a first frame");
+    assert_eq!(form.count(".recent-list li"), 1, "{}", form.body);
+    assert_eq!(form.count(".use-recent"), 2, "as the first or the last frame");
+    let picked = admin.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(picked.attr_of("input[name=reuse_first_frame]", "value"), Some(frame.clone()), "the form now sends it again");
+    app.stop().await;
+}

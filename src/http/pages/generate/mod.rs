@@ -4,6 +4,7 @@
 
 pub mod compare;
 mod picker;
+mod recent;
 mod result;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,8 @@ struct NewPage {
     error: Option<String>,
     /// Reference images carried over from an earlier generation ("use these settings again").
     reuse: Vec<Reused>,
+    /// The person's recent uploads the chosen model could take.
+    recent: Vec<recent::RecentUpload>,
     /// The earlier output the model extends, edits or enhances, when the form works on one.
     source: Option<SourcePreview>,
 }
@@ -243,6 +246,7 @@ async fn page(
     let balance = credits::balance(&state, who.user.id).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
     let source = source_preview(&state, &who.user, &model, source).await?;
+    let recent = recent::recent_uploads(&state, &who.user, &model).await?;
     let page = NewPage {
         layout: Layout::new(req, Some(&who.user)),
         models,
@@ -255,6 +259,7 @@ async fn page(
         balance,
         error: error.or(picked.notice),
         reuse,
+        recent,
         source,
     };
     render(req, status, &page)
