@@ -1,7 +1,8 @@
 //! The New generation page as a studio: submitted by its script it answers a result card that
 //! follows the generation live (or the error to show next to the form), one prompt goes to
 //! several models at once (compare, each charged as its own generation, all or nothing), and
-//! in chromium: Ctrl+Enter, the finished image on the same page, two models side by side.
+//! in chromium: Ctrl+Enter, the finished image on the same page, two models side by side, and
+//! references pasted or dropped with previews.
 
 use std::time::Duration;
 
@@ -134,6 +135,11 @@ macro_rules! check {
     };
 }
 
+/// Defines `window.__png(name)`: a small PNG file drawn on a canvas.
+const PNG_FILE_SCRIPT: &str = "var c=document.createElement('canvas'); c.width=32; c.height=24; var g=c.getContext('2d'); g.fillStyle='#3a7'; g.fillRect(0,0,32,24);\
+    var bin=atob(c.toDataURL('image/png').split(',')[1]); var bytes=new Uint8Array(bin.length); for (var i=0;i<bin.length;i++){bytes[i]=bin.charCodeAt(i);}\
+    window.__png=function(name){return new File([bytes], name, {type:'image/png'});};";
+
 /// Result cards on the page whose status says succeeded.
 const SUCCEEDED_CARDS: &str = "Array.from(document.querySelectorAll('#result-grid .result-card .badge.state')).filter(function(s){return s.textContent.trim()=='succeeded'}).length";
 
@@ -186,6 +192,37 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
     );
     check!(b, "studio-video", b.js("return !!document.querySelector('#result-grid .result-card video.player')").await == true);
     b.screenshot("studio-generate-compare").await;
+
+    // references: a pasted image fills the first empty image role, a dropped one the zone
+    // it lands on; each shows a preview that can be removed
+    b.go(&format!("{}/generate?model=demo-video", app.url)).await;
+    check!(b, "studio-refs", b.wait_for("var h=document.querySelector('.dropzone .drop-hint'); return !!h && !h.hidden", 10).await);
+    b.js(PNG_FILE_SCRIPT).await;
+    b.js("var t=new DataTransfer(); t.items.add(window.__png('pasted.png'));\
+          document.getElementById('prompt').dispatchEvent(new ClipboardEvent('paste', {clipboardData: t, bubbles: true, cancelable: true}));")
+        .await;
+    check!(
+        b,
+        "studio-pasted",
+        b.wait_for("return document.getElementById('ref-first_frame').files.length == 1 && !!document.querySelector('[data-role=first_frame] .previews img')", 5)
+            .await
+    );
+    b.js("var t=new DataTransfer(); t.items.add(window.__png('dropped.png'));\
+          document.querySelector('[data-role=last_frame]').dispatchEvent(new DragEvent('drop', {dataTransfer: t, bubbles: true, cancelable: true}));")
+        .await;
+    check!(
+        b,
+        "studio-dropped",
+        b.wait_for("return document.getElementById('ref-last_frame').files[0].name == 'dropped.png' && !!document.querySelector('[data-role=last_frame] .previews img')", 5)
+            .await
+    );
+    b.js("document.querySelector('[data-role=first_frame] .remove-reference').click();").await;
+    check!(
+        b,
+        "studio-removed",
+        b.wait_for("return document.getElementById('ref-first_frame').files.length == 0 && !document.querySelector('[data-role=first_frame] .previews img')", 5)
+            .await
+    );
     b.quit().await;
     app.stop().await;
 }

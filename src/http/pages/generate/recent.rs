@@ -43,8 +43,7 @@ pub async fn recent_uploads(state: &AppState, user: &User, model: &ModelSpec) ->
         .iter()
         .filter(|a| a.owner == user.id && a.kind == AssetKind::Upload)
         .filter_map(|a| {
-            let fits: Vec<_> =
-                roles.iter().filter(|r| r.media().as_str() == a.shown_as()).map(|r| (r.as_str(), r.label())).collect();
+            let fits: Vec<_> = roles.iter().filter(|r| r.media().as_str() == a.shown_as()).map(|r| (r.as_str(), r.label())).collect();
             (!fits.is_empty()).then(|| RecentUpload {
                 upload: a.id.to_string(),
                 url: media::signed_path(state, a),
