@@ -79,7 +79,10 @@
         return response.text().then(function (text) { return { response: response, text: text }; });
       })
       .then(function (answer) {
-        if (answer.response.ok) {
+        if (answer.response.ok && answer.text.indexOf('class="result-card"') === -1) {
+          // not a result: most likely a sign-in page after the session ended
+          sayText("Nothing was submitted: your session may have ended. Reload the page to sign in again.", true);
+        } else if (answer.response.ok) {
           var made = showResults(answer.text);
           sayText(made === 1 ? "Submitted: its result appears below." : "Submitted " + made + " generations: their results appear below.", false);
           if (answer.text.indexOf('class="error"') !== -1) {

@@ -8,7 +8,7 @@ use askama::Template;
 use crate::domain::generation::Generation;
 use crate::error::AppError;
 use crate::http::csrf::CsrfToken;
-use crate::http::pages::generation::OutputCard;
+use crate::http::pages::generation::{self, OutputCard};
 use crate::services::state::AppState;
 use crate::services::studio::models;
 use crate::urls::Urls;
@@ -43,7 +43,7 @@ pub fn cards(req: &HttpRequest, state: &AppState, generations: &[Generation]) ->
                 g,
                 outputs: Vec::new(),
                 csrf: csrf.clone(),
-                alt: format!("Generated from: {}", g.prompt.chars().take(200).collect::<String>()),
+                alt: generation::alt_text(g),
                 model_label: models::spec(state, &g.model).map_or_else(|| g.model.clone(), |m| m.label.to_string()),
             };
             card.render().unwrap_or_default()
