@@ -193,6 +193,22 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
     check!(b, "studio-video", b.js("return !!document.querySelector('#result-grid .result-card video.player')").await == true);
     b.screenshot("studio-generate-compare").await;
 
+    // switching the model redraws the form's fields, keeps the prompt and the results
+    b.js("document.getElementById('compare-toggle').click(); var m=document.getElementById('model-pick'); m.value='demo-video';\
+          m.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+    check!(
+        b,
+        "studio-switched",
+        b.wait_for(
+            "return document.getElementById('single-model').value == 'demo-video' && !!document.getElementById('param-duration')",
+            10
+        )
+        .await
+    );
+    check!(b, "studio-switch-keeps-prompt", b.js("return document.getElementById('prompt').value").await == "a paper boat on a pond");
+    check!(b, "studio-switch-keeps-results", b.js("return document.querySelectorAll('#result-grid .result-card').length").await == 3);
+
     // references: a pasted image fills the first empty image role, a dropped one the zone
     // it lands on; each shows a preview that can be removed
     b.go(&format!("{}/generate?model=demo-video", app.url)).await;
