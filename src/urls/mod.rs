@@ -168,6 +168,11 @@ impl Urls {
         Route::GeneratePrice.pattern()
     }
 
+    /// Where the New generation form sends one prompt to several models.
+    pub fn generate_compare(&self) -> &'static str {
+        Route::GenerateCompare.pattern()
+    }
+
     pub fn library(&self) -> &'static str {
         Route::Library.pattern()
     }

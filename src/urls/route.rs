@@ -121,6 +121,8 @@ pub enum Route {
     Generate,
     /// The form's price line (htmx).
     GeneratePrice,
+    /// The same prompt to several models at once.
+    GenerateCompare,
     /// The old list; leads to the library.
     Generations,
     /// The library: search, filters and bulk actions.
@@ -201,6 +203,7 @@ impl Route {
             Route::Model => "/models/{id}",
             Route::Generate => "/generate",
             Route::GeneratePrice => "/generate/price",
+            Route::GenerateCompare => "/generate/compare",
             Route::Generations => "/generations",
             Route::Library => "/library",
             Route::LibraryBulk => "/library/bulk",

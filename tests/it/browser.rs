@@ -37,6 +37,9 @@ async fn sign_in_generate_watch_it_play_find_it_in_the_library_and_delete_it() {
     b.go(&format!("{}/generate?model=demo-video", app.url)).await;
     check!(b, "form", b.wait_for("return !!document.getElementById('prompt')", 10).await);
     b.js("document.getElementById('prompt').value='a red kite over green hills';document.getElementById('param-duration').value='2';document.querySelector('form.generate button[type=submit]').click();").await;
+    // the result appears on the form's page; its card opens the generation's own page
+    check!(b, "result-card", b.wait_for("return !!document.querySelector('#result-grid .result-open')", 10).await);
+    b.js("document.querySelector('#result-grid .result-open').click();").await;
     check!(
         b,
         "live-status",

@@ -65,6 +65,7 @@ mod sign_in;
 mod sound;
 mod studio_home;
 mod studio_pages;
+mod studio_generate;
 mod systemd;
 mod tokens;
 mod typed_edge;

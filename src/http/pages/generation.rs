@@ -95,7 +95,8 @@ struct ShowPage<'a> {
     operations: Vec<Offered>,
 }
 
-fn alt_text(g: &Generation) -> String {
+/// The alternative text of a generation's image outputs: its prompt's start.
+pub fn alt_text(g: &Generation) -> String {
     format!("Generated from: {}", g.prompt.chars().take(200).collect::<String>())
 }
 

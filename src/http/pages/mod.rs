@@ -90,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::Model.pattern()).get(models::show));
     cfg.service(resource(Route::Generate.pattern()).get(generate::show).post(generate::submit));
     cfg.service(resource(Route::GeneratePrice.pattern()).get(generate::price_line));
+    cfg.service(resource(Route::GenerateCompare.pattern()).post(generate::compare::submit));
     cfg.service(resource(Route::Generations.pattern()).get(generation::list));
     cfg.service(resource(Route::Library.pattern()).get(library::show));
     cfg.service(resource(Route::LibraryBulk.pattern()).post(library::bulk));

@@ -1,5 +1,11 @@
-//! The "New generation" page: pick a model, write a prompt, set the model's parameters,
-//! attach reference images, see the price, submit.
+//! The "New generation" page: write a prompt, pick a model, set the model's parameters,
+//! attach reference images, see the price, submit; with its script, results appear on the
+//! page as they progress, and one prompt can go to several models at once ([`compare`]).
+
+pub mod compare;
+mod picker;
+mod recent;
+mod result;
 
 use std::collections::BTreeMap;
 
@@ -8,6 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use self::picker::Choice;
 use super::layout::Layout;
 use crate::domain::asset::AssetKind;
 use crate::domain::catalog::{InputError, InputMedia, InputSpec, ModelSpec, ParamKind, Price, ReferenceRole};
@@ -40,7 +47,8 @@ pub struct Field {
 #[template(path = "generations/new.html")]
 struct NewPage {
     layout: Layout,
-    models: Vec<(String, String)>,
+    /// The models the person may use, for the picker and the compare list.
+    models: Vec<Choice>,
     model: std::sync::Arc<ModelSpec>,
     prompt: String,
     negative_prompt: String,
@@ -51,6 +59,8 @@ struct NewPage {
     error: Option<String>,
     /// Reference images carried over from an earlier generation ("use these settings again").
     reuse: Vec<Reused>,
+    /// The person's recent uploads the chosen model could take.
+    recent: Vec<recent::RecentUpload>,
     /// The earlier output the model extends, edits or enhances, when the form works on one.
     source: Option<SourcePreview>,
 }
@@ -231,14 +241,12 @@ async fn page(
     status: StatusCode,
 ) -> PageResult {
     let state = state(req)?;
-    let models = picked
-        .usable
-        .iter()
-        .map(|o| (o.spec.id.clone(), if o.spec.demo { format!("{} (demo)", o.spec.label) } else { o.spec.label.to_string() }))
-        .collect();
+    let today = crate::domain::catalog::CatalogDate::today();
+    let models = picked.usable.iter().map(|o| Choice::of(o, today)).collect();
     let balance = credits::balance(&state, who.user.id).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
     let source = source_preview(&state, &who.user, &model, source).await?;
+    let recent = recent::recent_uploads(&state, &who.user, &model).await?;
     let page = NewPage {
         layout: Layout::new(req, Some(&who.user)),
         models,
@@ -251,6 +259,7 @@ async fn page(
         balance,
         error: error.or(picked.notice),
         reuse,
+        recent,
         source,
     };
     render(req, status, &page)
@@ -350,20 +359,15 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         generations::submit(&state, &who.ctx(), &who.user, request).await
     }
     .await;
+    let script = result::from_script(&req);
     match result {
+        Ok(g) if script => Ok(result::fragment(StatusCode::OK, result::cards(&req, &state, &[g]))),
         Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
-        Err(
-            e @ (ServiceError::Invalid(_)
-            | ServiceError::ModelRule(_)
-            | ServiceError::InvalidMessage(_)
-            | ServiceError::Credits(_)
-            | ServiceError::TooLarge(_)
-            | ServiceError::Busy { .. }
-            | ServiceError::NotFound(_)
-            | ServiceError::UnknownModel(_)
-            | ServiceError::ModelDisabled { .. }),
-        ) => {
+        Err(e) if shown_on_form(&e) => {
             let error = AppError::from(e);
+            if script {
+                return Ok(result::error(&error));
+            }
             let values = values.into_iter().collect();
             let picked = pick(&state, &who.user, Some(&requested)).await?;
             let reuse = reused(&state, &who.user, reuse_fields(&fields)).await?;
@@ -372,4 +376,21 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether the form shows `e` next to itself (the person can fix it), rather than as an
+/// error page.
+fn shown_on_form(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Invalid(_)
+            | ServiceError::ModelRule(_)
+            | ServiceError::InvalidMessage(_)
+            | ServiceError::Credits(_)
+            | ServiceError::TooLarge(_)
+            | ServiceError::Busy { .. }
+            | ServiceError::NotFound(_)
+            | ServiceError::UnknownModel(_)
+            | ServiceError::ModelDisabled { .. }
+    )
 }

@@ -1,0 +1,56 @@
+//! The person's recent reference uploads (from their latest generations), offered on the
+//! form for reuse in any of the chosen model's reference roles that takes their kind.
+
+use crate::domain::asset::AssetKind;
+use crate::domain::catalog::{ModelSpec, ReferenceRole};
+use crate::domain::ids::AssetId;
+use crate::domain::user::User;
+use crate::error::AppError;
+use crate::services::state::AppState;
+use crate::services::studio::{generations, media};
+
+/// How many of the latest generations are looked through.
+const GENERATIONS_LOOKED_AT: usize = 30;
+/// How many uploads the form offers at most.
+const MOST_OFFERED: usize = 8;
+
+/// An earlier upload the form offers again.
+pub struct RecentUpload {
+    pub upload: String,
+    /// Its signed URL, for the thumbnail or player.
+    pub url: String,
+    /// `image`, `video` or `audio`.
+    pub shown_as: &'static str,
+    /// The model's reference roles it may fill: (role, label).
+    pub roles: Vec<(&'static str, &'static str)>,
+}
+
+/// `user`'s uploads used in their latest generations, newest first, that `model` can take.
+pub async fn recent_uploads(state: &AppState, user: &User, model: &ModelSpec) -> Result<Vec<RecentUpload>, AppError> {
+    let roles: Vec<ReferenceRole> = model.inputs.iter().map(|i| i.role).filter(|r| *r != ReferenceRole::SourceVideo).collect();
+    if roles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let latest = generations::list(state, user.id, None, GENERATIONS_LOOKED_AT).await?;
+    let mut ids: Vec<AssetId> = Vec::new();
+    for reference in latest.iter().flat_map(|g| &g.references).filter(|r| r.role != ReferenceRole::SourceVideo) {
+        if !ids.contains(&reference.upload) {
+            ids.push(reference.upload);
+        }
+    }
+    let assets = media::assets(state, ids).await?;
+    Ok(assets
+        .iter()
+        .filter(|a| a.owner == user.id && a.kind == AssetKind::Upload)
+        .filter_map(|a| {
+            let fits: Vec<_> = roles.iter().filter(|r| r.media().as_str() == a.shown_as()).map(|r| (r.as_str(), r.label())).collect();
+            (!fits.is_empty()).then(|| RecentUpload {
+                upload: a.id.to_string(),
+                url: media::signed_path(state, a),
+                shown_as: a.shown_as(),
+                roles: fits,
+            })
+        })
+        .take(MOST_OFFERED)
+        .collect())
+}
