@@ -63,6 +63,7 @@ mod sessions;
 mod setup;
 mod sign_in;
 mod sound;
+mod studio_library;
 mod systemd;
 mod tokens;
 mod typed_edge;
