@@ -153,7 +153,8 @@ async fn studio_models_page_is_cards_filtered_by_kind_provider_sound_price_and_l
     // lifecycle: retire demo-video, then it is listed under "retired" and no longer "current"
     let yesterday = time::OffsetDateTime::now_utc().date().previous_day().unwrap();
     let gone = json!({ "shutdown_on": yesterday.to_string(), "successor": "demo-image" });
-    let put = client().put(format!("{}/api/v1/admin/models/demo-video/catalog", app.url)).bearer_auth(&token).json(&gone).send().await.unwrap();
+    let put =
+        client().put(format!("{}/api/v1/admin/models/demo-video/catalog", app.url)).bearer_auth(&token).json(&gone).send().await.unwrap();
     assert_eq!(put.status(), 200);
     let retired = listed(&admin, "lifecycle=retired", "data-lifecycle").await;
     assert!(retired.iter().any(|(m, _)| m == "demo-video"), "{retired:?}");
@@ -215,7 +216,11 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
         )
     };
     check!(b, "lightbox-open", b.wait_for(&showing(0), 10).await);
-    check!(b, "lightbox-caption", b.wait_for("return document.getElementById('lightbox-caption').textContent.includes('green lantern')", 5).await);
+    check!(
+        b,
+        "lightbox-caption",
+        b.wait_for("return document.getElementById('lightbox-caption').textContent.includes('green lantern')", 5).await
+    );
     b.screenshot("studio-library-lightbox").await;
     b.press(Chromium::ARROW_RIGHT).await;
     check!(b, "lightbox-next", b.wait_for(&showing(1), 10).await);
@@ -235,7 +240,11 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     b.click(&format!("#{} input[name=id]", ids[0])).await;
     b.shift_click(&format!("#{} input[name=id]", ids[2])).await;
     let checked = "return Array.from(document.querySelectorAll('#cards input[name=id]')).map(function(c){return c.checked})";
-    check!(b, "range-selected", b.wait_for(&format!("var c=(function(){{{checked}}})(); return c.length===3 && c.every(function(x){{return x}})"), 5).await);
+    check!(
+        b,
+        "range-selected",
+        b.wait_for(&format!("var c=(function(){{{checked}}})(); return c.length===3 && c.every(function(x){{return x}})"), 5).await
+    );
     b.quit().await;
     app.stop().await;
 }

@@ -3,8 +3,6 @@
 
 mod filters;
 
-use actix_web::{HttpRequest, web};
-use askama::Template;
 use self::filters::{Filters, ListQuery};
 use super::layout::Layout;
 use crate::domain::catalog::data_use::{DataUse, Input};
@@ -15,6 +13,8 @@ use crate::http::responses::{PageResult, ok};
 use crate::services::ServiceError;
 use crate::services::state::AppState;
 use crate::services::studio::models::{self, Offer};
+use actix_web::{HttpRequest, web};
+use askama::Template;
 
 /// One parameter as the pages show it.
 pub struct ParamLine {
