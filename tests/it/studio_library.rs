@@ -48,6 +48,7 @@ async fn studio_library_chips_show_each_filter_and_each_removes_only_its_own() {
         ("sort", "oldest"),
     ];
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(given).finish();
+    wait_total(&app.url, &token, &query, 1).await;
     let page = admin.get(&format!("/library?{query}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.count(&format!("#card-{id}")), 1, "the filters still find it");
@@ -245,6 +246,13 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
         "range-selected",
         b.wait_for(&format!("var c=(function(){{{checked}}})(); return c.length===3 && c.every(function(x){{return x}})"), 5).await
     );
+    b.screenshot("studio-library-selected").await;
+    b.go(&format!("{}/library?kind=image&q=boat", app.url)).await;
+    check!(b, "chips", b.wait_for("return document.querySelectorAll('#chips a.chip').length === 2", 10).await);
+    b.screenshot("studio-library-chips").await;
+    b.go(&format!("{}/models?kind=video", app.url)).await;
+    check!(b, "model-cards", b.wait_for("return document.querySelectorAll('#model-cards li.model-card').length > 0", 10).await);
+    b.screenshot("studio-models").await;
     b.quit().await;
     app.stop().await;
 }
