@@ -125,7 +125,7 @@ pub async fn list(req: HttpRequest, who: SignedIn, query: web::Query<ListQuery>)
             providers.push(ProviderChoice { value: offer.spec.provider.clone(), label });
         }
     }
-    providers.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    providers.sort_by_key(|p| p.label.to_lowercase());
     let today = CatalogDate::today();
     let entries = offers.into_iter().filter(|o| filters.keeps(o, today)).map(|o| Entry::new(o, &state)).collect();
     let page = ListPage { layout: Layout::new(&req, Some(&who.user)), entries, of, query, providers };
