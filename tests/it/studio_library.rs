@@ -7,8 +7,19 @@ use serde_json::json;
 
 use crate::library::make_image;
 use crate::search::wait_total;
+use crate::support::generate;
 use crate::support::webdriver::{self, Browser as Chromium};
 use crate::support::{ADMIN_PASSWORD, Browser, Page, app_with_credits, client};
+
+/// Makes one two-second demo video with `prompt` and waits for it; returns its id.
+async fn make_video(app: &crate::support::TestApp, token: &str, prompt: &str) -> String {
+    let body = json!({"model": "demo-video", "prompt": prompt, "params": {"duration": 2}});
+    let created = generate(&app.url, token, body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(crate::support::wait_terminal(&app.url, token, &id).await["state"], "succeeded");
+    id
+}
 
 /// The values of `attr` on every element matching `selector`.
 fn attrs(page: &Page, selector: &str, attr: &str) -> Vec<String> {
@@ -193,10 +204,11 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
         return;
     }
     let (app, _admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let video = make_video(&app, &token, "waves on a pier").await;
     for prompt in ["a red kite", "a blue boat", "a green lantern"] {
         make_image(&app, &token, prompt).await;
     }
-    wait_total(&app.url, &token, "", 3).await;
+    wait_total(&app.url, &token, "", 4).await;
     let b = Chromium::start().await;
     b.go(&format!("{}/login", app.url)).await;
     b.js(&format!(
@@ -205,7 +217,7 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     .await;
     check!(b, "signed-in", b.wait_for("return document.body.innerText.includes('Hello, Ada Admin')", 10).await);
     b.go(&format!("{}/library", app.url)).await;
-    check!(b, "cards", b.wait_for("return document.querySelectorAll('#cards .thumb[data-media]').length === 3", 10).await);
+    check!(b, "cards", b.wait_for("return document.querySelectorAll('#cards .thumb[data-media]').length === 4", 10).await);
 
     // a click opens the first card large in a dialog
     b.click("#cards li.tile .thumb").await;
@@ -237,15 +249,33 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     // Shift-click selects the range from the last clicked card
     let ids = b.js("return Array.from(document.querySelectorAll('#cards li.tile')).map(function(t){return t.id})").await;
     let ids: Vec<String> = serde_json::from_value(ids).unwrap();
-    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(ids.len(), 4, "{ids:?}");
     b.click(&format!("#{} input[name=id]", ids[0])).await;
     b.shift_click(&format!("#{} input[name=id]", ids[2])).await;
     let checked = "return Array.from(document.querySelectorAll('#cards input[name=id]')).map(function(c){return c.checked})";
     check!(
         b,
         "range-selected",
-        b.wait_for(&format!("var c=(function(){{{checked}}})(); return c.length===3 && c.every(function(x){{return x}})"), 5).await
+        b.wait_for(&format!("var c=(function(){{{checked}}})(); return c.length===4 && c[0] && c[1] && c[2] && !c[3]"), 5).await
     );
+
+    // a video card fetches its video only when pointed at, then plays it muted in place
+    let preview = format!("#card-{video} .thumb video.preview");
+    check!(b, "no-video-before-hover", b.js(&format!("return document.querySelector('{preview}') === null")).await == json!(true));
+    b.hover(&format!("#card-{video} .thumb")).await;
+    check!(
+        b,
+        "hover-preview-plays",
+        b.wait_for(&format!("var v=document.querySelector('{preview}'); return !!v && v.muted && !v.paused && v.currentTime>0"), 20).await
+    );
+    b.hover("h1").await;
+    check!(b, "hover-preview-pauses", b.wait_for(&format!("return document.querySelector('{preview}').paused"), 5).await);
+
+    // the generation page: the prompt's Copy button copies it
+    b.go(&format!("{}/generations/{}", app.url, ids[0].trim_start_matches("card-"))).await;
+    check!(b, "generation-page", b.wait_for("return !!document.getElementById('copy-prompt')", 10).await);
+    b.click("#copy-prompt").await;
+    check!(b, "copied", b.wait_for("return document.getElementById('copy-prompt').textContent.trim() === 'Copied'", 5).await);
     b.screenshot("studio-library-selected").await;
     b.go(&format!("{}/library?kind=image&q=boat", app.url)).await;
     check!(b, "chips", b.wait_for("return document.querySelectorAll('#chips a.chip').length === 2", 10).await);

@@ -145,6 +145,17 @@ impl Browser {
         self.call(reqwest::Method::POST, "/actions", Some(json!({"actions": actions}))).await;
     }
 
+    /// Moves the mouse over the first element matching `css`.
+    pub async fn hover(&self, css: &str) {
+        let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let element = found[Self::ELEMENT].clone();
+        assert!(element.is_string(), "no element {css}: {found}");
+        let moves = json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "origin": {(Self::ELEMENT): element}, "x": 0, "y": 0}
+        ]}]);
+        self.call(reqwest::Method::POST, "/actions", Some(json!({"actions": moves}))).await;
+    }
+
     /// Clicks the first element matching `css` (a plain, trusted click).
     pub async fn click(&self, css: &str) {
         let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
