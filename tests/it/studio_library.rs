@@ -276,6 +276,7 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     check!(b, "generation-page", b.wait_for("return !!document.getElementById('copy-prompt')", 10).await);
     b.click("#copy-prompt").await;
     check!(b, "copied", b.wait_for("return document.getElementById('copy-prompt').textContent.trim() === 'Copied'", 5).await);
+    b.screenshot("studio-generation").await;
     b.screenshot("studio-library-selected").await;
     b.go(&format!("{}/library?kind=image&q=boat", app.url)).await;
     check!(b, "chips", b.wait_for("return document.querySelectorAll('#chips a.chip').length === 2", 10).await);
