@@ -60,7 +60,8 @@
     dialog.addEventListener("keydown", function (e) {
       if (e.key === "ArrowRight") { e.preventDefault(); step(1); }
       else if (e.key === "ArrowLeft") { e.preventDefault(); step(-1); }
-      else if (e.key === " " && document.querySelector("#lightbox-media video")) { e.preventDefault(); togglePlay(); }
+      // Space plays or pauses (a focused video's own controls already do it themselves)
+      else if (e.key === " " && e.target.tagName !== "VIDEO" && document.querySelector("#lightbox-media video")) { e.preventDefault(); togglePlay(); }
     });
     // a click on the backdrop (outside the dialog's box) closes it too
     dialog.addEventListener("click", function (e) { if (e.target === dialog) dialog.close(); });

@@ -271,6 +271,15 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     b.hover("h1").await;
     check!(b, "hover-preview-pauses", b.wait_for(&format!("return document.querySelector('{preview}').paused"), 5).await);
 
+    // in the lightbox the video plays, and Space pauses it
+    b.click(&format!("#card-{video} .thumb")).await;
+    let playing = "var v=document.querySelector('#lightbox-media video'); return document.getElementById('lightbox').open && !!v && !v.paused && v.currentTime>0";
+    check!(b, "lightbox-video-plays", b.wait_for(playing, 20).await);
+    b.press(" ").await;
+    check!(b, "space-pauses", b.wait_for("var v=document.querySelector('#lightbox-media video'); return !!v && v.paused", 5).await);
+    b.press(Chromium::ESCAPE).await;
+    check!(b, "video-lightbox-closed", b.wait_for("return !document.getElementById('lightbox').open", 5).await);
+
     // the generation page: the prompt's Copy button copies it
     b.go(&format!("{}/generations/{}", app.url, ids[0].trim_start_matches("card-"))).await;
     check!(b, "generation-page", b.wait_for("return !!document.getElementById('copy-prompt')", 10).await);

@@ -139,3 +139,24 @@ impl Filters {
 pub fn stage_of(offer: &Offer, today: CatalogDate) -> Stage {
     Stage::of(offer.spec.lifecycle.status_on(today))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(kind: &str, min: &str, max: &str, lifecycle: &str) -> ListQuery {
+        ListQuery { kind: kind.into(), min: min.into(), max: max.into(), lifecycle: lifecycle.into(), ..ListQuery::default() }
+    }
+
+    #[test]
+    fn filters_read_the_form_and_refuse_what_is_none_of_the_choices() {
+        let f = Filters::parse(&query("video", " 2", "4", "deprecated")).unwrap();
+        assert_eq!((f.kind, f.min, f.max, f.stage), (Some(MediaKind::Video), Some(2), Some(4), Some(Stage::Deprecated)));
+        assert!(Filters::parse(&ListQuery::default()).unwrap().kind.is_none());
+        for bad in [query("sound", "", "", ""), query("", "-1", "", ""), query("", "5", "1", ""), query("", "", "", "old")] {
+            assert_eq!(Filters::parse(&bad).unwrap_err().status.as_u16(), 400);
+        }
+        assert_eq!(Stage::of(Status::Preview), Stage::Current);
+        assert_eq!(Stage::of(Status::Retired).as_str(), "retired");
+    }
+}
