@@ -123,6 +123,21 @@ async fn studio_library_groups_cards_under_day_headings_and_load_more_continues_
     app.stop().await;
 }
 
+#[tokio::test]
+async fn studio_generation_page_shows_the_output_first_and_the_prompt_with_a_copy_button() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let id = make_image(&app, &token, "a quiet harbour at dawn").await;
+    let page = admin.get(&format!("/generations/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.attr_of("#copy-prompt", "data-copy").as_deref(), Some("prompt-text"));
+    assert_eq!(page.text_of("#copy-prompt"), "Copy");
+    assert_eq!(page.text_of("#prompt-text"), "a quiet harbour at dawn");
+    let output = page.body.find("class=\"player\"").expect("the output");
+    assert!(output < page.body.find("id=\"prompt-text\"").unwrap(), "the output comes before the prompt");
+    assert_eq!(page.count("#reuse") + page.count("#variation") + page.count("#keep"), 3, "the actions stay");
+    app.stop().await;
+}
+
 /// The models listed on `/models?{query}`, with `attr` of each card.
 async fn listed(admin: &Browser, query: &str, attr: &str) -> Vec<(String, String)> {
     let page = admin.get(&format!("/models?{query}")).await;
