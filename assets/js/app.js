@@ -26,6 +26,20 @@
     var button = e.target.closest && e.target.closest("button[data-confirm]");
     if (button && !window.confirm(button.getAttribute("data-confirm"))) e.preventDefault();
   });
+  // the top bar's menus (<details>): one open at a time; a click elsewhere or Escape closes them
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(e.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary && menu.contains(document.activeElement)) summary.focus();
+    });
+  });
   function init(root) {
     localTimes(root);
     copyButtons(root);

@@ -66,6 +66,30 @@ pub const CONNECTION_KINDS: &[&str] = &[
     "recraft",
 ];
 
+/// Where each provider kind's accounts get their API keys (the connection form links them);
+/// `None` for the demo and for ComfyUI, which runs on the team's own machine.
+pub fn key_page(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "openai_images" | "openai_videos" => "https://platform.openai.com/api-keys",
+        "gemini" => "https://aistudio.google.com/apikey",
+        "runway" => "https://dev.runwayml.com/",
+        "kling" => "https://app.klingai.com/global/dev/api-key",
+        "minimax" => "https://www.minimax.io/platform/user-center/basic-information/interface-key",
+        "luma" | "luma_agents" => "https://lumalabs.ai/api/keys",
+        "bfl" => "https://dashboard.bfl.ai/",
+        "replicate" => "https://replicate.com/account/api-tokens",
+        "fal" => "https://fal.ai/dashboard/keys",
+        "stability" => "https://platform.stability.ai/account/keys",
+        "xai" => "https://console.x.ai/",
+        "dashscope" => "https://bailian.console.alibabacloud.com/?tab=model#/api-key",
+        "byteplus" => "https://console.byteplus.com/ark/region:ark+ap-southeast-1/apiKey",
+        "openrouter" => "https://openrouter.ai/settings/keys",
+        "ideogram" => "https://ideogram.ai/manage-api",
+        "recraft" => "https://www.recraft.ai/profile/api",
+        _ => return None,
+    })
+}
+
 /// A connection's `base_url`: an http or https URL with a host and neither a query nor a
 /// fragment (the adapters add the version segment and paths themselves); the error says why not.
 pub fn parse_base_url(text: &str) -> Result<url::Url, String> {

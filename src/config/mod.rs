@@ -16,7 +16,7 @@ use crate::domain::catalog::{Catalog, Layer, Located, ModelEntry};
 mod api;
 pub use api::{ApiConfig, WebhooksConfig};
 mod connections;
-pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, parse_base_url};
+pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, key_page, parse_base_url};
 use connections::{RawConnection, validate_connections};
 mod limits;
 pub use limits::LimitsConfig;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{HttpMessage, FromRequest, HttpRequest, web};
 
 use super::client::client_info;
 use super::responses::{ApiError, PageError};
@@ -50,7 +50,13 @@ pub struct SignedIn {
     pub session: Session,
     pub hash: [u8; 32],
     pub client: ClientInfo,
+    /// Credits available as the session was checked.
+    pub credits: i64,
 }
+
+/// The signed-in person's available credits, left in the request for the top bar.
+#[derive(Debug, Clone, Copy)]
+pub struct NavCredits(pub i64);
 
 impl SignedIn {
     /// The audit context of this person's actions.
@@ -69,6 +75,10 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
     };
     match sessions::authenticate(&state, &secret).await? {
         Some(active) => Ok(SignedIn {
+            credits: {
+                req.extensions_mut().insert(NavCredits(active.credits));
+                active.credits
+            },
             client: client_info(&req, &state.config.trusted_proxies),
             user: active.user,
             session: active.session,
@@ -76,6 +86,16 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
         }),
         None => Err(PageError::SignInRequired { next }),
     }
+}
+
+/// The person a request's session cookie signs in, if any (for pages that do not require
+/// one, such as error pages); leaves their credits for the top bar, as [`SignedIn`] does.
+pub async fn signed_in_user(req: &HttpRequest) -> Option<User> {
+    let state = state(req).ok()?;
+    let secret = session_secret(req, &state)?;
+    let active = sessions::authenticate(&state, &secret).await.ok()??;
+    req.extensions_mut().insert(NavCredits(active.credits));
+    Some(active.user)
 }
 
 impl FromRequest for SignedIn {

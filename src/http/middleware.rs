@@ -13,6 +13,9 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 
+use crate::http::auth::signed_in_user;
+use crate::http::pages::layout::Layout;
+use crate::http::responses::{ShownError, error_page};
 use crate::services::state::AppState;
 
 /// The shared policy, with `$extra` directives after it.
@@ -108,4 +111,24 @@ impl MessageBody for SizeOnly {
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Infallible>>> {
         Poll::Ready(None)
     }
+}
+
+/// Error pages keep the top bar for a signed-in person: an HTML error page is rendered bare
+/// (errors render without touching the store), so when the request carries a live session it
+/// is rendered again with that person's navigation. Wraps the routes, inside the other
+/// middleware (their headers are added to the page it renders).
+pub async fn error_pages<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let Some(shown) = res.response().extensions().get::<ShownError>().cloned() else {
+        return Ok(res.map_into_left_body());
+    };
+    let request = res.request().clone();
+    let Some(user) = signed_in_user(&request).await else {
+        return Ok(res.map_into_left_body());
+    };
+    let page = error_page(&shown.0, Layout::new(&request, Some(&user)));
+    Ok(res.into_response(page).map_into_right_body())
 }

@@ -100,6 +100,7 @@ pub fn application(
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
+        .wrap(from_fn(middleware::error_pages))
         .wrap(from_fn(body_deadline::enforce))
         .wrap(from_fn(middleware::head_as_get))
         .wrap(from_fn(middleware::security_headers))

@@ -107,10 +107,24 @@ struct ErrorPage<'a> {
     error: &'a AppError,
 }
 
-/// The HTML error page (a bare layout: errors render without touching the store).
+/// The HTML error page (a bare layout: errors render without touching the store). The error
+/// rides along in the response, so that `middleware::error_pages` can render it again with a
+/// signed-in person's top bar.
 pub fn html_error(e: &AppError) -> HttpResponse {
-    let page = ErrorPage { layout: super::pages::layout::Layout::bare(), error: e };
+    let mut response = error_page(e, super::pages::layout::Layout::bare());
+    response.extensions_mut().insert(ShownError(e.clone()));
+    response
+}
+
+/// An error an HTML error page shows.
+#[derive(Clone)]
+pub struct ShownError(pub AppError);
+
+/// The error page of `e` in `layout`.
+pub fn error_page(e: &AppError, layout: super::pages::layout::Layout) -> HttpResponse {
+    let page = ErrorPage { layout, error: e };
     let mut response = HttpResponse::build(e.status);
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
     if let Some(wait) = e.retry_after {
         response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
     }

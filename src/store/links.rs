@@ -32,3 +32,15 @@ pub fn expired(tx: &impl Tx, now: crate::domain::time::Timestamp) -> Result<Vec<
     }
     Ok(out)
 }
+
+/// Whether an invitation link is still open at `now` (a full scan: few are open).
+pub fn any_open_invitation(tx: &impl Tx, now: crate::domain::time::Timestamp) -> Result<bool, StoreError> {
+    for row in tx.table(LINKS)?.iter()? {
+        let (_, value) = row?;
+        let link: OneTimeLink = codec::decode(value.value())?;
+        if link.is_live(now) && matches!(link.purpose, crate::domain::auth::LinkPurpose::Invitation { .. }) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

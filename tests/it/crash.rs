@@ -125,7 +125,8 @@ async fn kill_9_with_jobs_queued_running_and_fetching_loses_nothing_and_charges_
         format!(
             "[[connection]]\nname = \"demo\"\nkind = \"demo\"\ndelay = \"4s\"\nmax_concurrent = 1\n\n\
              [[connection]]\nname = \"videos\"\nkind = \"openai-videos\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\napi_key = \"sk-test\"\n\
-             allow_private_network = true\ntimeout = \"60s\"\n"
+             allow_private_network = true\ntimeout = \"60s\"\n\n{}",
+            crate::support::DEMO_PRICES
         ),
     )
     .unwrap();

@@ -21,6 +21,8 @@ struct ConnectionsPage {
     layout: Layout,
     rows: Vec<ConnectionRow>,
     kinds: Vec<&'static str>,
+    /// Where each provider issues API keys.
+    key_pages: Vec<(&'static str, &'static str)>,
     error: Option<String>,
     /// What the add form held when it was refused (keys never echoed back).
     form: AddForm,
@@ -59,8 +61,9 @@ pub struct AddForm {
 async fn page(req: &HttpRequest, admin: &Admin, status: StatusCode, error: Option<String>, form: AddForm) -> PageResult {
     let state = state(req)?;
     let rows = connections::list(&state).await?;
-    let kinds = CONNECTION_KINDS.iter().copied().filter(|k| *k != "demo").collect();
-    let page = ConnectionsPage { layout: Layout::new(req, Some(&admin.0.user)), rows, kinds, error, form };
+    let kinds: Vec<&'static str> = CONNECTION_KINDS.iter().copied().filter(|k| *k != "demo").collect();
+    let key_pages = kinds.iter().filter_map(|k| Some((*k, crate::config::key_page(k)?))).collect();
+    let page = ConnectionsPage { layout: Layout::new(req, Some(&admin.0.user)), rows, kinds, key_pages, error, form };
     render(req, status, &page)
 }
 

@@ -1,16 +1,52 @@
-//! The start page of a signed-in person: credits, recent generations, shortcuts.
+//! The start page of a signed-in person: a prompt box that submits from here, their running
+//! jobs with live progress, their latest outputs as a grid, and for admins a "getting
+//! started" list until the studio is set up.
 
 use actix_web::HttpRequest;
 use askama::Template;
 
 use super::layout::Layout;
 use crate::domain::credits::Balance;
-use crate::domain::generation::Generation;
+use crate::domain::generation::{GenState, Generation};
 use crate::domain::user::{Role, User};
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
+use crate::services::state::AppState;
+use crate::services::studio::{media, models};
 use crate::services::team::catalog::{self, Due};
-use crate::services::{studio::generations, team::credits};
+use crate::services::team::getting_started;
+use crate::services::{ServiceResult, studio::generations, team::credits};
+
+/// How many of the latest outputs the grid shows.
+const LATEST: usize = 12;
+/// How far back the page looks for running jobs and outputs.
+const LOOK_BACK: usize = 60;
+
+/// A model in the prompt box's picker.
+struct Pick {
+    id: String,
+    label: String,
+    /// "6 credits per image", "free".
+    price: String,
+}
+
+/// One of the latest outputs.
+struct Tile {
+    href: String,
+    thumb: Option<String>,
+    prompt: String,
+    is_video: bool,
+}
+
+/// One step of the getting-started list, with what the page says of it.
+struct StartStep {
+    key: &'static str,
+    done: bool,
+    title: &'static str,
+    hint: &'static str,
+    href: String,
+    action: &'static str,
+}
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -19,7 +55,11 @@ struct HomePage {
     user: User,
     is_admin: bool,
     balance: Balance,
-    recent: Vec<Generation>,
+    picks: Vec<Pick>,
+    running: Vec<Generation>,
+    latest: Vec<Tile>,
+    /// For admins, until every step is done.
+    getting_started: Vec<StartStep>,
     /// For admins: models that shut down soon and what still names them.
     due: Vec<Due>,
 }
@@ -28,7 +68,71 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let is_admin = who.user.role == Role::Admin;
     let balance = credits::balance(&state, who.user.id).await?;
-    let recent = generations::list(&state, who.user.id, None, 6).await?;
+    let recent = generations::list(&state, who.user.id, None, LOOK_BACK).await?;
+    let running: Vec<Generation> = recent.iter().filter(|g| !g.state.is_terminal()).cloned().collect();
+    let latest = tiles(&state, recent.into_iter().filter(|g| g.state == GenState::Succeeded).take(LATEST).collect()).await?;
+    let picks = models::offers(&state, &who.user)
+        .await?
+        .into_iter()
+        .filter(models::Offer::usable)
+        .map(|o| Pick { id: o.spec.id.clone(), label: o.spec.label.clone(), price: price_words(o.price.credits, o.price.per.words()) })
+        .collect();
+    let getting_started = if is_admin { start_steps(&state, &who.user).await? } else { Vec::new() };
     let due = if is_admin { catalog::due(&state).await? } else { Vec::new() };
-    ok(&req, &HomePage { layout: Layout::new(&req, Some(&who.user)), user: who.user, is_admin, balance, recent, due })
+    let layout = Layout::new(&req, Some(&who.user));
+    ok(&req, &HomePage { layout, user: who.user, is_admin, balance, picks, running, latest, getting_started, due })
+}
+
+fn price_words(credits: u64, per: &str) -> String {
+    if credits == 0 { "free".to_string() } else { format!("{credits} credits {per}") }
+}
+
+/// The grid tiles of `generations` (their first output each).
+async fn tiles(state: &AppState, generations: Vec<Generation>) -> ServiceResult<Vec<Tile>> {
+    let outputs = media::assets(state, generations.iter().filter_map(|g| g.outputs.first().copied()).collect()).await?;
+    let posters = media::assets(state, outputs.iter().filter_map(|a| a.poster).collect()).await?;
+    Ok(generations
+        .into_iter()
+        .map(|g| {
+            let output = g.outputs.first().and_then(|id| outputs.iter().find(|a| a.id == *id));
+            let poster = output.and_then(|a| a.poster).and_then(|p| posters.iter().find(|a| a.id == p));
+            Tile {
+                href: state.urls().generation(g.id),
+                thumb: output.and_then(|o| media::thumbnail_link(state, o, poster)),
+                prompt: g.prompt,
+                is_video: output.is_some_and(|o| o.is_video()),
+            }
+        })
+        .collect())
+}
+
+/// The getting-started list, empty once every step is done.
+async fn start_steps(state: &AppState, admin: &User) -> ServiceResult<Vec<StartStep>> {
+    let steps = getting_started::steps(state, admin).await?;
+    if steps.iter().all(|s| s.done) {
+        return Ok(Vec::new());
+    }
+    let urls = state.urls();
+    Ok(steps
+        .into_iter()
+        .map(|s| {
+            let (title, hint, href, action) = match s.key {
+                "demo" => (
+                    "Try the demo",
+                    "The demo models draw images and render videos on this server: free, no provider account needed.",
+                    format!("{}?model=demo-video", urls.generate()),
+                    "Make a demo video",
+                ),
+                "provider" => (
+                    "Connect a provider",
+                    "Add the API key of a provider account (Google, Kling, ByteDance, OpenAI …); the form links to where each issues keys.",
+                    urls.admin_connections().to_string(),
+                    "Add a connection",
+                ),
+                "team" => ("Invite your team", "Send teammates an invitation link; they choose their own password.", urls.admin_users().to_string(), "Invite someone"),
+                _ => ("Grant credits", "Give your teammates credits to spend on the models you allow.", urls.admin_users().to_string(), "Grant credits"),
+            };
+            StartStep { key: s.key, done: s.done, title, hint, href, action }
+        })
+        .collect())
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpMessage, HttpRequest};
 
 use crate::domain::user::{Role, User};
 use crate::http::assets;
+use crate::http::auth::NavCredits;
 use crate::http::csrf::CsrfToken;
 use crate::http::responses::{Flash, take_flash};
 use crate::urls::Urls;
@@ -12,6 +13,8 @@ use crate::urls::Urls;
 pub struct NavUser {
     pub label: String,
     pub is_admin: bool,
+    /// Credits available, when the request checked the session (every signed-in page does).
+    pub credits: Option<i64>,
 }
 
 /// What the base layout needs.
@@ -30,7 +33,8 @@ impl Layout {
 
     pub fn new(req: &HttpRequest, user: Option<&User>) -> Self {
         let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        let user = user.map(|u| NavUser { label: u.label().to_string(), is_admin: u.role == Role::Admin });
+        let credits = req.extensions().get::<NavCredits>().map(|c| c.0);
+        let user = user.map(|u| NavUser { label: u.label().to_string(), is_admin: u.role == Role::Admin, credits });
         Self { user, csrf, flash: take_flash(req), urls: Urls::new("") }
     }
 

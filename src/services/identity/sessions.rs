@@ -25,6 +25,9 @@ pub struct ActiveSession {
     pub user: User,
     pub session: Session,
     pub hash: [u8; 32],
+    /// The person's credits available as the session was checked (read in the same
+    /// transaction: every page's top bar shows them).
+    pub credits: i64,
 }
 
 /// Starts a session for `user` inside the caller's transaction, replacing `previous`
@@ -124,11 +127,14 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ServiceResult<Optio
             let Some(session) = store::sessions::get(tx, &hash)? else {
                 return Ok(None);
             };
-            let user = store::users::get(tx, session.user)?;
-            Ok::<_, ServiceError>(user.map(|u| (session, u)))
+            let Some(user) = store::users::get(tx, session.user)? else {
+                return Ok(None);
+            };
+            let credits = store::credits::balance(tx, user.id)?.available;
+            Ok::<_, ServiceError>(Some((session, user, credits)))
         })
         .await?;
-    let Some((mut session, user)) = found else {
+    let Some((mut session, user, credits)) = found else {
         return Ok(None);
     };
     let now = Timestamp::now();
@@ -141,7 +147,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ServiceResult<Optio
         let touched = session.clone();
         state.store.write(move |tx| store::sessions::put(tx, &hash, &touched)).await?;
     }
-    Ok(Some(ActiveSession { user, session, hash }))
+    Ok(Some(ActiveSession { user, session, hash, credits }))
 }
 
 pub async fn sign_out(state: &AppState, ctx: &Context, hash: [u8; 32]) -> ServiceResult<()> {

@@ -50,6 +50,15 @@ fn signed_subject(id: AssetId, link: LinkUse) -> String {
     }
 }
 
+/// What a grid shows for an output: its poster, else an image itself through a thumbnail link;
+/// `None` (a placeholder) for a video without a poster, audio or a file offered as a download.
+pub fn thumbnail_link(state: &AppState, output: &Asset, poster: Option<&Asset>) -> Option<String> {
+    match poster {
+        Some(poster) => Some(signed_path(state, poster)),
+        None => output.is_inline_image().then(|| signed_thumbnail_path(state, output)),
+    }
+}
+
 /// The signed path of an image shown as its own thumbnail (see [`LinkUse::Thumbnail`]).
 pub fn signed_thumbnail_path(state: &AppState, asset: &Asset) -> String {
     let expires = Timestamp::now().plus(URL_TTL).millis() / 1000;

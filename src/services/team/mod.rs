@@ -8,6 +8,7 @@ pub mod credits;
 pub mod discovery;
 pub mod figures;
 pub mod gc;
+pub mod getting_started;
 pub mod health;
 pub mod jobs;
 pub mod model_policy;

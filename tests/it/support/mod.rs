@@ -36,8 +36,23 @@ pub fn test_config(root: &Path) -> Config {
     reelvault::providers::http::install_crypto_provider();
     let mut config = Config::for_data_dir(&root.join("data"));
     config.workers = 1;
+    config.model.extend(priced_demo_models());
     config
 }
+
+/// The demo models with a price (they are free by default), so that holds, settlements and
+/// refunds have credits to move: 1 credit an image, 2 a second of video.
+pub fn priced_demo_models() -> Vec<reelvault::domain::catalog::ModelEntry> {
+    #[derive(serde::Deserialize)]
+    struct Entries {
+        model: Vec<reelvault::domain::catalog::ModelEntry>,
+    }
+    toml::from_str::<Entries>(DEMO_PRICES).expect("model entries").model
+}
+
+/// [`priced_demo_models`] as `config.toml` entries, for tests that write their own config.
+pub const DEMO_PRICES: &str = "[[model]]\nid = \"demo-image\"\nprice = { type = \"per_image\", credits = 1 }\n\n\
+                               [[model]]\nid = \"demo-video\"\nprice = { type = \"per_second\", credits = 2 }\n";
 
 impl TestApp {
     pub async fn start() -> TestApp {

@@ -86,6 +86,37 @@ impl Browser {
         false
     }
 
+    /// Resizes the window (a phone: 390 × 844).
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    /// Runs asynchronous script in the page: it calls `done(value)` (defined for it) when finished.
+    pub async fn js_async(&self, script: &str) -> Value {
+        let wrapped = format!("var done = arguments[arguments.length - 1]; {script}");
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": wrapped, "args": []}))).await
+    }
+
+    /// Emulates the system's colour scheme (`prefers-color-scheme`) for the pages from now on.
+    pub async fn set_color_scheme(&self, dark: bool) {
+        let value = if dark { "dark" } else { "light" };
+        let features = json!([{"name": "prefers-color-scheme", "value": value}]);
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": features}})))
+            .await;
+    }
+
+    /// Saves a screenshot of the viewport at `path`.
+    pub async fn screenshot_to(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        if let Some(data) = png.as_str().and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok()) {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(path, data);
+        }
+    }
+
     /// Saves a screenshot under `target/browser-screenshots/`.
     pub async fn screenshot(&self, name: &str) {
         use base64::Engine;
