@@ -308,6 +308,16 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     b.go(&format!("{}/models?kind=video", app.url)).await;
     check!(b, "model-cards", b.wait_for("return document.querySelectorAll('#model-cards li.model-card').length > 0", 10).await);
     b.screenshot("studio-models").await;
+
+    // at phone width the lightbox fits the screen
+    b.set_window(390, 844).await;
+    b.go(&format!("{}/library", app.url)).await;
+    check!(b, "phone-cards", b.wait_for("return document.querySelectorAll('#cards .thumb[data-media]').length === 4", 10).await);
+    b.click("#cards .thumb[data-media]").await;
+    check!(b, "phone-lightbox", b.wait_for("return document.getElementById('lightbox').open", 5).await);
+    let fits = "var r=document.getElementById('lightbox').getBoundingClientRect(); return r.left>=0 && r.right<=window.innerWidth && document.documentElement.scrollWidth<=400";
+    check!(b, "phone-lightbox-fits", b.wait_for(fits, 5).await);
+    b.screenshot("studio-library-phone-lightbox").await;
     b.quit().await;
     app.stop().await;
 }
