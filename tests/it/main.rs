@@ -64,6 +64,7 @@ mod setup;
 mod sign_in;
 mod sound;
 mod studio_home;
+mod studio_library;
 mod studio_pages;
 mod studio_generate;
 mod systemd;

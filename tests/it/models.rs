@@ -61,9 +61,9 @@ async fn turning_a_model_off_for_members_applies_everywhere_and_an_override_reop
 
     // the catalog page says so, with the reason
     let models = ann.get("/models").await;
-    let access = models.text_of("tr[data-model='demo-video'] td.access");
+    let access = models.text_of("li[data-model='demo-video'] .access");
     assert!(access.contains("not available") && access.contains("off for members"), "{access}");
-    assert!(models.text_of("tr[data-model='demo-image'] td.access").contains("available"));
+    assert!(models.text_of("li[data-model='demo-image'] .access").contains("available"));
     // the New generation page does not offer it, and says why when asked for it
     assert!(!offered(&ann.get("/generate").await, "demo-video"));
     assert!(offered(&ann.get("/generate").await, "demo-image"));
@@ -124,7 +124,7 @@ async fn a_price_change_is_shown_and_charged_and_the_policy_survives_a_restart()
     assert_eq!(save_row(&admin, "demo-video", true, true, " 5 ").await.status, 303);
     assert_eq!(api_model(&app, &token, "demo-video").await["price"], serde_json::json!({"type": "per_second", "credits": 5}));
     let models = member.get("/models").await;
-    assert_eq!(models.text_of("tr[data-model='demo-video'] td.price"), "5 credits per second of video");
+    assert_eq!(models.text_of("li[data-model='demo-video'] .price"), "5 credits per second of video");
     assert_eq!(member.get("/models/demo-video").await.text_of("#price"), "5 credits per second of video");
     let form = member.get("/generate?model=demo-video&duration=2").await;
     assert_eq!(form.text_of("#price"), "10 credits", "the form prices 2 s at 5 credits");
@@ -208,10 +208,10 @@ async fn model_pages_show_capabilities_and_the_providers_data_use_with_config_co
 
     let all = member.get("/models").await;
     let shipped = reelvault::domain::catalog::Catalog::shipped().models().len();
-    assert_eq!(all.count("tbody tr[data-model]"), shipped, "every catalog model is listed");
+    assert_eq!(all.count("li.model-card[data-model]"), shipped, "every catalog model is listed");
     let images = member.get("/models?kind=image").await;
-    assert!(images.count("tbody tr[data-model]") > 5);
-    assert!(scraper_texts(&images, "td.kind").iter().all(|k| k == "image"));
+    assert!(images.count("li.model-card[data-model]") > 5);
+    assert!(scraper_texts(&images, ".model-card .badge.kind").iter().all(|k| k == "image"));
     assert_eq!(member.get("/models?kind=sound").await.status, 400);
     assert_eq!(member.get("/models/no-such-model").await.status, 404);
     assert_eq!(Browser::new(&app.url).get("/models").await.status, 303, "signed-in only");

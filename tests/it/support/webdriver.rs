@@ -140,3 +140,57 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// Real (trusted) input through WebDriver actions: keys and Shift-clicks as a person makes them.
+impl Browser {
+    /// WebDriver's codes for keys that are not characters.
+    pub const ARROW_RIGHT: &str = "\u{E014}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    const SHIFT: &str = "\u{E008}";
+    /// The key of an element reference in WebDriver's answers.
+    const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+    /// Presses and releases `key` (a character or one of the key constants).
+    pub async fn press(&self, key: &str) {
+        let keys =
+            json!([{"type": "key", "id": "keyboard", "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]);
+        self.call(reqwest::Method::POST, "/actions", Some(json!({"actions": keys}))).await;
+    }
+
+    /// Clicks the first element matching `css` while holding Shift.
+    pub async fn shift_click(&self, css: &str) {
+        let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let element = found[Self::ELEMENT].clone();
+        assert!(element.is_string(), "no element {css}: {found}");
+        let pause = json!({"type": "pause", "duration": 0});
+        let actions = json!([
+            {"type": "key", "id": "keyboard", "actions": [{"type": "keyDown", "value": Self::SHIFT}, pause, pause, pause, {"type": "keyUp", "value": Self::SHIFT}]},
+            {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+                pause,
+                {"type": "pointerMove", "origin": {(Self::ELEMENT): element}, "x": 0, "y": 0},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pointerUp", "button": 0},
+                pause
+            ]}
+        ]);
+        self.call(reqwest::Method::POST, "/actions", Some(json!({"actions": actions}))).await;
+    }
+
+    /// Moves the mouse over the first element matching `css`.
+    pub async fn hover(&self, css: &str) {
+        let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let element = found[Self::ELEMENT].clone();
+        assert!(element.is_string(), "no element {css}: {found}");
+        let moves = json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "origin": {(Self::ELEMENT): element}, "x": 0, "y": 0}
+        ]}]);
+        self.call(reqwest::Method::POST, "/actions", Some(json!({"actions": moves}))).await;
+    }
+
+    /// Clicks the first element matching `css` (a plain, trusted click).
+    pub async fn click(&self, css: &str) {
+        let found = self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let element = found[Self::ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {found}")).to_string();
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+}

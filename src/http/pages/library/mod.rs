@@ -7,40 +7,19 @@ use askama::Template;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 
+mod cards;
+mod chips;
+mod days;
+
+use self::chips::Chip;
+use self::days::Day;
 use super::layout::Layout;
-use crate::domain::asset::Asset;
 use crate::domain::ids::GenerationId;
 use crate::error::AppError;
 use crate::http::api::search::request_for;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::state::AppState;
-use crate::services::studio::search::SearchItem;
-use crate::services::{ServiceError, privacy::archive, studio::library, studio::media, studio::search};
-use crate::urls::Route;
-
-/// One card of the grid.
-pub struct Card {
-    pub id: String,
-    /// The generation's page.
-    pub href: String,
-    pub highlight: String,
-    pub state: &'static str,
-    pub model: String,
-    pub created_rfc3339: String,
-    pub created: String,
-    pub cost: u64,
-    pub kept: bool,
-    pub shared: bool,
-    pub mine: bool,
-    /// The poster or the image itself (signed); `None` shows a placeholder.
-    pub thumb: Option<String>,
-    pub is_video: bool,
-    /// The output plays sound.
-    pub has_sound: bool,
-    /// Whole days until retention deletes it (`None`: kept, on hold, or kept forever).
-    pub expires_in_days: Option<i64>,
-}
+use crate::services::{ServiceError, privacy::archive, studio::library, studio::search};
 
 /// A filter option with its facet count.
 pub struct Choice {
@@ -70,8 +49,14 @@ struct LibraryPage {
     /// How many of the results have sound.
     with_sound: u64,
     groups: Vec<Group>,
+    /// The active filters, each removable.
+    chips: Vec<Chip>,
+    /// The library without any filter (shown beside two or more chips).
+    clear_all: String,
     total: u64,
-    cards: Vec<Card>,
+    /// Whether the page has no card at all.
+    empty: bool,
+    days: Vec<Day>,
     more: Option<String>,
     /// How many of the viewer's outputs retention deletes within a week (the banner).
     expiring: u64,
@@ -80,7 +65,7 @@ struct LibraryPage {
 #[derive(Template)]
 #[template(path = "library/cards.html")]
 struct CardsPartial {
-    cards: Vec<Card>,
+    days: Vec<Day>,
     more: Option<String>,
 }
 
@@ -89,63 +74,36 @@ fn pairs(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }
 
-/// The "Load more" URL: the same query with the next cursor.
-fn more_url(pairs: &[(String, String)], cursor: Option<&str>) -> Option<String> {
-    let cursor = cursor?;
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs.iter().filter(|(k, v)| k != "cursor" && !v.is_empty()) {
-        out.append_pair(k, v);
-    }
-    out.append_pair("cursor", cursor);
-    Some(format!("{}?{}", Route::Library.pattern(), out.finish()))
-}
+/// The page's own parameter, beside the search's: the day the previous page ended with, so
+/// "Load more" continues that day without a second heading.
+pub const CONTINUED_DAY: &str = "shown_day";
 
-/// The grid's cards: a poster (or the image itself) per generation.
-async fn cards(state: &AppState, viewer: &crate::domain::user::User, items: Vec<SearchItem>) -> Result<Vec<Card>, AppError> {
-    let poster_ids = items.iter().filter_map(|i| i.outputs.first().and_then(|a| a.poster)).collect();
-    let posters = media::assets(state, poster_ids).await?;
-    let now = crate::domain::time::Timestamp::now();
-    Ok(items
-        .into_iter()
-        .map(|i| {
-            let g = &i.generation;
-            let first: Option<&Asset> = i.outputs.first();
-            let poster = first.and_then(|a| a.poster).and_then(|p| posters.iter().find(|x| x.id == p));
-            let thumb = match (poster, first.filter(|a| a.is_inline_image())) {
-                (Some(poster), _) => Some(media::signed_path(state, poster)),
-                (None, image) => image.map(|image| media::signed_thumbnail_path(state, image)),
-            };
-            Card {
-                id: g.id.to_string(),
-                href: state.urls().generation(g.id),
-                highlight: i.highlight,
-                state: g.state.as_str(),
-                model: g.model.clone(),
-                created_rfc3339: g.created_at.rfc3339(),
-                created: g.created_at.human(),
-                cost: g.cost,
-                kept: g.kept,
-                shared: g.shared,
-                mine: g.owner == viewer.id,
-                thumb,
-                is_video: first.is_some_and(Asset::is_video),
-                has_sound: i.outputs.iter().any(|a| a.has_sound),
-                expires_in_days: crate::services::privacy::retention::days_left(&state.config.retention, viewer, g, now),
-            }
-        })
-        .collect())
+/// The "Load more" URL: the same query with the next cursor and the last day shown.
+fn more_url(pairs: &[(String, String)], cursor: Option<&str>, last_day: Option<&str>) -> Option<String> {
+    let cursor = cursor?;
+    let base = chips::library_url(pairs.iter());
+    let mut paging = url::form_urlencoded::Serializer::new(String::new());
+    paging.append_pair("cursor", cursor);
+    if let Some(day) = last_day {
+        paging.append_pair(CONTINUED_DAY, day);
+    }
+    Some(format!("{base}{}{}", if base.contains('?') { '&' } else { '?' }, paging.finish()))
 }
 
 /// `GET /library`: the page, or only the next cards for htmx's "Load more".
 pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
-    let request = request_for(&state, &who.user, req.query_string()).await?;
+    let (continued, pairs): (Vec<_>, Vec<_>) = pairs(req.query_string()).into_iter().partition(|(k, _)| k == CONTINUED_DAY);
+    let search_query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+    let request = request_for(&state, &who.user, &search_query).await?;
     let page = search::search(&state, &who.user, request.clone()).await?;
-    let pairs = pairs(req.query_string());
-    let more = more_url(&pairs, page.next_cursor.as_deref());
-    let cards = cards(&state, &who.user, page.items).await?;
+    let cards = cards::cards(&state, &who.user, page.items).await?;
+    let empty = cards.is_empty();
+    let more = more_url(&pairs, page.next_cursor.as_deref(), cards.last().map(|c| c.day.as_str()));
+    let now = crate::domain::time::Timestamp::now();
     if req.headers().contains_key("hx-request") {
-        return ok(&req, &CardsPartial { cards, more });
+        let continued = continued.first().map(|(_, day)| day.as_str());
+        return ok(&req, &CardsPartial { days: days::group(cards, now, continued), more });
     }
     let value = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let f = &request.filters;
@@ -175,7 +133,7 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
         Group { name, label, choices }
     })
     .collect();
-    let expiring = crate::services::privacy::retention::expiring_soon(&state, &who.user, crate::domain::time::Timestamp::now()).await?;
+    let expiring = crate::services::privacy::retention::expiring_soon(&state, &who.user, now).await?;
     let layout = Layout::new(&req, Some(&who.user));
     ok(
         &req,
@@ -190,8 +148,11 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
             sound: value("sound"),
             with_sound: page.facets.with_sound,
             groups,
+            chips: chips::chips(&pairs),
+            clear_all: chips::clear_all(&pairs),
             total: page.total,
-            cards,
+            empty,
+            days: days::group(cards, now, None),
             more,
         },
     )

@@ -1,12 +1,10 @@
-//! The model catalog pages: `/models` lists every model as the signed-in person sees it
-//! (filter by kind), `/models/{id}` shows one in full with its provider's data-use facts.
+//! The model catalog pages: `/models` shows every model as the signed-in person sees it, as
+//! cards with filters, `/models/{id}` shows one in full with its provider's data-use facts.
 
-use actix_web::{HttpRequest, web};
-use askama::Template;
-use serde::Deserialize;
+mod filters;
 
+use self::filters::{Filters, ListQuery};
 use super::layout::Layout;
-use crate::domain::catalog::MediaKind;
 use crate::domain::catalog::data_use::{DataUse, Input};
 use crate::domain::catalog::{CatalogDate, ParamKind, ParamSpec, Sound};
 use crate::error::AppError;
@@ -15,6 +13,8 @@ use crate::http::responses::{PageResult, ok};
 use crate::services::ServiceError;
 use crate::services::state::AppState;
 use crate::services::studio::models::{self, Offer};
+use actix_web::{HttpRequest, web};
+use askama::Template;
 
 /// One parameter as the pages show it.
 pub struct ParamLine {
@@ -66,6 +66,16 @@ impl Entry {
         self.offer.spec.lifecycle.status_on(CatalogDate::today()).label()
     }
 
+    /// Where the model is in its life today (`current`, `deprecated`, `retired`): its card's badge.
+    pub fn stage(&self) -> &'static str {
+        filters::stage_of(&self.offer, CatalogDate::today()).as_str()
+    }
+
+    /// Whether its outputs can have sound.
+    pub fn has_sound(&self) -> bool {
+        self.offer.spec.sound != Sound::None
+    }
+
     /// Whether its videos have sound, in words.
     pub fn sound(&self) -> &'static str {
         match self.offer.spec.sound {
@@ -83,36 +93,42 @@ impl Entry {
     }
 }
 
+/// A provider the filter offers: its connection kind and its name.
+pub struct ProviderChoice {
+    pub value: String,
+    pub label: String,
+}
+
 #[derive(Template)]
 #[template(path = "models/list.html")]
 struct ListPage {
     layout: Layout,
     entries: Vec<Entry>,
-    /// The kind filter in force ("" for all).
-    kind: &'static str,
+    /// How many models the catalog has before filtering.
+    of: usize,
+    /// The form's fields as given, to show them again.
+    query: ListQuery,
+    providers: Vec<ProviderChoice>,
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    kind: String,
-}
-
-fn kind_filter(text: &str) -> Result<Option<MediaKind>, AppError> {
-    match text.trim() {
-        "" => Ok(None),
-        "image" => Ok(Some(MediaKind::Image)),
-        "video" => Ok(Some(MediaKind::Video)),
-        other => Err(AppError::bad_request(format!("There is no model kind {other:?}; use image or video."))),
-    }
-}
-
+/// `GET /models`: the catalog as cards, filtered by the query string.
 pub async fn list(req: HttpRequest, who: SignedIn, query: web::Query<ListQuery>) -> PageResult {
     let state = state(&req)?;
-    let kind = kind_filter(&query.kind)?;
+    let query = query.into_inner();
+    let filters = Filters::parse(&query)?;
     let offers = models::offers(&state, &who.user).await?;
-    let entries = offers.into_iter().filter(|o| kind.is_none_or(|k| o.spec.kind == k)).map(|o| Entry::new(o, &state)).collect();
-    let page = ListPage { layout: Layout::new(&req, Some(&who.user)), entries, kind: kind.map_or("", MediaKind::as_str) };
+    let of = offers.len();
+    let mut providers: Vec<ProviderChoice> = Vec::new();
+    for offer in &offers {
+        if !providers.iter().any(|p| p.value == offer.spec.provider) {
+            let label = state.data_use.get(&offer.spec.provider).map_or_else(|| offer.spec.provider.clone(), |d| d.provider.clone());
+            providers.push(ProviderChoice { value: offer.spec.provider.clone(), label });
+        }
+    }
+    providers.sort_by_key(|p| p.label.to_lowercase());
+    let today = CatalogDate::today();
+    let entries = offers.into_iter().filter(|o| filters.keeps(o, today)).map(|o| Entry::new(o, &state)).collect();
+    let page = ListPage { layout: Layout::new(&req, Some(&who.user)), entries, of, query, providers };
     ok(&req, &page)
 }
 
