@@ -46,7 +46,10 @@ pub const GLOBAL_IN_FLIGHT: usize = 10_000;
 enum Command {
     /// Run a queued generation; `awaited`: its caller waits for its end (see
     /// [`Lifecycle::create_awaited`]).
-    Start { id: GenerationId, awaited: bool },
+    Start {
+        id: GenerationId,
+        awaited: bool,
+    },
     Cancel(GenerationId),
     Finished(GenerationId),
 }

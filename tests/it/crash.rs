@@ -246,7 +246,11 @@ async fn kill_9_with_synchronous_image_calls_in_flight_keeps_every_answered_imag
     }
     // in flight at the kill: the provider holds them
     let stalled: Vec<_> = (0..3).map(|n| tokio::spawn(call(format!("stalled {n}")))).collect();
-    let arrived = fake.wait_until(Duration::from_secs(20), |seen| seen.iter().filter(|r| r.json()["prompt"].as_str().is_some_and(|p| p.starts_with("stalled"))).count() == 3).await;
+    let arrived = fake
+        .wait_until(Duration::from_secs(20), |seen| {
+            seen.iter().filter(|r| r.json()["prompt"].as_str().is_some_and(|p| p.starts_with("stalled"))).count() == 3
+        })
+        .await;
     assert!(arrived, "the stalled calls reached the provider");
     served.signal("KILL");
     served.wait_exit();
@@ -260,7 +264,8 @@ async fn kill_9_with_synchronous_image_calls_in_flight_keeps_every_answered_imag
     let mut listed = serde_json::Value::Null;
     for _ in 0..100 {
         listed = api_get(&url, "/api/v1/generations?limit=100", Some(&token)).await.json();
-        let prompts: Vec<&str> = listed["items"].as_array().map(|i| i.iter().filter_map(|g| g["prompt"].as_str()).collect()).unwrap_or_default();
+        let prompts: Vec<&str> =
+            listed["items"].as_array().map(|i| i.iter().filter_map(|g| g["prompt"].as_str()).collect()).unwrap_or_default();
         if answered.iter().all(|p| prompts.contains(&p.as_str())) {
             break;
         }

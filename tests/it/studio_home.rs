@@ -29,9 +29,9 @@ async fn on_a_new_instance_the_first_admin_makes_a_free_demo_video_and_the_getti
     assert!(home.body.contains("free"), "the picker says the demo is free");
 
     // the prompt box submits from the home page, with no credits at all
-    let token = home.attr_of("#prompt-box input[name=csrf_token]", "value").or_else(|| {
-        home.attr_of("#prompt-box", "action").and_then(|a| a.split("csrf_token=").nth(1).map(str::to_string))
-    });
+    let token = home
+        .attr_of("#prompt-box input[name=csrf_token]", "value")
+        .or_else(|| home.attr_of("#prompt-box", "action").and_then(|a| a.split("csrf_token=").nth(1).map(str::to_string)));
     let action = home.attr_of("#prompt-box", "action").expect("the prompt box posts");
     assert!(token.is_some());
     let form = reqwest::multipart::Form::new().text("prompt", "a lighthouse at dusk").text("model", "demo-video");

@@ -26,7 +26,10 @@ async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
              }).catch(function (e) { done(['axe failed: ' + e]); });",
         )
         .await;
-    found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_else(|| vec![format!("no answer: {found}")])
+    found
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_else(|| vec![format!("no answer: {found}")])
 }
 
 #[tokio::test]
@@ -80,7 +83,10 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
                 "document.getElementById('email').value='admin@example.com';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
             ))
             .await;
-            assert!(b.wait_for("return location.pathname === '/' && !!document.querySelector('header form[role=search]')", 10).await, "signed in");
+            assert!(
+                b.wait_for("return location.pathname === '/' && !!document.querySelector('header form[role=search]')", 10).await,
+                "signed in"
+            );
             pages = signed_in.clone();
         }
         for (name, path) in &pages {

@@ -129,8 +129,18 @@ async fn start_steps(state: &AppState, admin: &User) -> ServiceResult<Vec<StartS
                     urls.admin_connections().to_string(),
                     "Add a connection",
                 ),
-                "team" => ("Invite your team", "Send teammates an invitation link; they choose their own password.", urls.admin_users().to_string(), "Invite someone"),
-                _ => ("Grant credits", "Give your teammates credits to spend on the models you allow.", urls.admin_users().to_string(), "Grant credits"),
+                "team" => (
+                    "Invite your team",
+                    "Send teammates an invitation link; they choose their own password.",
+                    urls.admin_users().to_string(),
+                    "Invite someone",
+                ),
+                _ => (
+                    "Grant credits",
+                    "Give your teammates credits to spend on the models you allow.",
+                    urls.admin_users().to_string(),
+                    "Grant credits",
+                ),
             };
             StartStep { key: s.key, done: s.done, title, hint, href, action }
         })

@@ -22,7 +22,8 @@ pub struct Step {
 pub async fn steps(state: &AppState, admin: &User) -> ServiceResult<Vec<Step>> {
     let registry = state.registry();
     // a connection serving a model that is not a demo
-    let provider = registry.connections().any(|c| registry.models_of(&c.config.name).iter().any(|id| registry.model(id).is_some_and(|m| !m.demo)));
+    let provider =
+        registry.connections().any(|c| registry.models_of(&c.config.name).iter().any(|id| registry.model(id).is_some_and(|m| !m.demo)));
     let demo_models: Vec<String> = registry.models().iter().filter(|m| m.demo).map(|m| m.id.clone()).collect();
     let admin_id = admin.id;
     let (tried, invited, granted) = state

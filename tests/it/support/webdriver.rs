@@ -101,8 +101,12 @@ impl Browser {
     pub async fn set_color_scheme(&self, dark: bool) {
         let value = if dark { "dark" } else { "light" };
         let features = json!([{"name": "prefers-color-scheme", "value": value}]);
-        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": features}})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": features}})),
+        )
+        .await;
     }
 
     /// Saves a screenshot of the viewport at `path`.
