@@ -51,10 +51,7 @@ pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>) -> R
             let g = &i.generation;
             let first: Option<&Asset> = i.outputs.first();
             let poster = first.and_then(|a| a.poster).and_then(|p| posters.iter().find(|x| x.id == p));
-            let thumb = match (poster, first.filter(|a| a.is_inline_image())) {
-                (Some(poster), _) => Some(media::signed_path(state, poster)),
-                (None, image) => image.map(|image| media::signed_thumbnail_path(state, image)),
-            };
+            let thumb = first.and_then(|output| media::thumbnail_link(state, output, poster));
             let shown = first.filter(|a| a.is_video() || a.is_inline_image());
             Card {
                 id: g.id.to_string(),
