@@ -265,7 +265,7 @@ pub enum Commit {
     /// On disk (fsynced) when the write returns.
     Durable,
     /// Visible at once, on disk with the next durable commit or the settler's next round
-    /// (within about a second, see [`settler`]); a crash before then loses it. Saves an fsync,
+    /// (within about a second: the "settler" worker); a crash before then loses it. Saves an fsync,
     /// for writes whose loss in the last second before a crash breaks no promise: a job's
     /// progress, an access record, a job nobody has been told of yet.
     Advisory,
