@@ -57,6 +57,12 @@ impl Asset {
         self.content_type.starts_with("audio/")
     }
 
+    /// Whether a generation may take this file as a reference (an input image, video or
+    /// sound): a reference upload, or one of the person's earlier outputs.
+    pub fn usable_as_reference(&self) -> bool {
+        matches!(self.kind, AssetKind::Upload | AssetKind::Output)
+    }
+
     /// An image a page may show in an `<img>` (a raster image served inline; never SVG).
     pub fn is_inline_image(&self) -> bool {
         self.content_type.starts_with("image/")

@@ -4,7 +4,6 @@
 
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditEvent;
-use crate::domain::catalog::ReferenceRole;
 use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
@@ -99,9 +98,9 @@ pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp) -> Resu
 fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent) -> Result<Applied, LifecycleError> {
     for r in &g.references {
         let asset = store::assets::get(tx, r.upload)?;
-        // a source video may also be one of the owner's outputs (extend, edit, enhance)
-        let takes = |kind: AssetKind| kind == AssetKind::Upload || (r.role == ReferenceRole::SourceVideo && kind == AssetKind::Output);
-        if !asset.is_some_and(|a| a.owner == g.owner && takes(a.kind)) {
+        // an upload, or one of the owner's outputs (a source video to extend, edit or
+        // enhance; an earlier image as a reference or first frame)
+        if !asset.is_some_and(|a| a.owner == g.owner && a.usable_as_reference()) {
             return Err(LifecycleError::UploadNotFound);
         }
     }

@@ -264,3 +264,29 @@ async fn a_recent_upload_is_offered_again_for_the_roles_that_take_it() {
     assert_eq!(picked.attr_of("input[name=reuse_first_frame]", "value"), Some(frame.clone()), "the form now sends it again");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_earlier_output_is_offered_and_taken_as_a_reference_but_nobody_elses() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 50).await;
+    let first = crate::support::generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a red kite"})).await;
+    let first = crate::support::wait_terminal(&app.url, &token, first.json()["id"].as_str().unwrap()).await;
+    let output = first["outputs"][0]["id"].as_str().unwrap().to_string();
+
+    let form = admin.get("/generate?model=demo-image").await;
+    assert!(
+        form.attr_of(&format!(".use-recent[href*='reuse_reference={output}']"), "href").is_some(),
+        "the output is offered as a reference: {}",
+        form.body
+    );
+    let body = serde_json::json!({"model": "demo-image", "prompt": "the same kite, at night", "references": [{"role": "reference", "upload": output}]});
+    let made = crate::support::generate(&app.url, &token, body.clone()).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let done = crate::support::wait_terminal(&app.url, &token, made.json()["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let other = app.invite_member(&admin, "bo@example.com", "bo password 1234").await;
+    let theirs = other.post_form("/account/tokens", &[("name", "bo"), ("expires", "30")]).await.text_of("#new-token");
+    let refused = crate::support::generate(&app.url, &theirs, body).await;
+    assert_eq!(refused.status, 404, "another person's output is not found: {}", refused.body);
+    app.stop().await;
+}

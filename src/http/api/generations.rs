@@ -28,7 +28,7 @@ pub struct ReferenceBody {
     /// `first_frame`, `last_frame` or `reference` (the model's capabilities say which it takes).
     #[schema(example = "first_frame")]
     role: String,
-    /// The id `POST /api/v1/uploads` returned.
+    /// The id `POST /api/v1/uploads` returned, or the id of one of your earlier outputs.
     upload: String,
 }
 

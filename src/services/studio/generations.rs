@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::domain::asset::AssetKind;
 use crate::domain::audit::AuditAction;
 use crate::domain::catalog::{InputError, MediaKind, ModelSpec, Price, ReferenceRole};
 use crate::domain::generation::{GenState, Generation, ModelSnapshot, Reference};
@@ -144,7 +143,7 @@ async fn check_references(
     let given: Vec<(ReferenceRole, Option<&str>)> = from_source
         .into_iter()
         .chain(references.iter().map(|(role, id)| {
-            let upload = uploads.iter().find(|a| a.id == *id && a.owner == user.id && a.kind == AssetKind::Upload);
+            let upload = uploads.iter().find(|a| a.id == *id && a.owner == user.id && a.usable_as_reference());
             (*role, upload.map(|a| a.content_type.as_str()))
         }))
         .collect();

@@ -16,7 +16,6 @@ use askama::Template;
 
 use self::picker::Choice;
 use super::layout::Layout;
-use crate::domain::asset::AssetKind;
 use crate::domain::catalog::{InputError, InputMedia, InputSpec, ModelSpec, ParamKind, Price, ReferenceRole};
 use crate::domain::credits::Balance;
 use crate::domain::ids::AssetId;
@@ -123,7 +122,7 @@ async fn reused(state: &AppState, user: &User, refs: Vec<(ReferenceRole, AssetId
     Ok(refs
         .into_iter()
         .filter_map(|(role, id)| {
-            let a = assets.iter().find(|a| a.id == id && a.owner == user.id && a.kind == AssetKind::Upload)?;
+            let a = assets.iter().find(|a| a.id == id && a.owner == user.id && a.usable_as_reference())?;
             Some(Reused { role: role.as_str(), upload: id.to_string(), url: media::signed_path(state, a), shown_as: a.shown_as() })
         })
         .collect())

@@ -1,7 +1,7 @@
-//! The person's recent reference uploads (from their latest generations), offered on the
-//! form for reuse in any of the chosen model's reference roles that takes their kind.
+//! The person's recent reference files (the uploads their latest generations took, and those
+//! generations' outputs), offered on the form for reuse in any of the chosen model's reference
+//! roles that takes their kind.
 
-use crate::domain::asset::AssetKind;
 use crate::domain::catalog::{ModelSpec, ReferenceRole};
 use crate::domain::ids::AssetId;
 use crate::domain::user::User;
@@ -33,15 +33,19 @@ pub async fn recent_uploads(state: &AppState, user: &User, model: &ModelSpec) ->
     }
     let latest = generations::list(state, user.id, None, GENERATIONS_LOOKED_AT).await?;
     let mut ids: Vec<AssetId> = Vec::new();
-    for reference in latest.iter().flat_map(|g| &g.references).filter(|r| r.role != ReferenceRole::SourceVideo) {
-        if !ids.contains(&reference.upload) {
-            ids.push(reference.upload);
+    // newest first: each generation's outputs, then what it took
+    for g in &latest {
+        let took = g.references.iter().filter(|r| r.role != ReferenceRole::SourceVideo).map(|r| r.upload);
+        for id in g.outputs.iter().copied().chain(took) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
         }
     }
     let assets = media::assets(state, ids).await?;
     Ok(assets
         .iter()
-        .filter(|a| a.owner == user.id && a.kind == AssetKind::Upload)
+        .filter(|a| a.owner == user.id && a.usable_as_reference())
         .filter_map(|a| {
             let fits: Vec<_> = roles.iter().filter(|r| r.media().as_str() == a.shown_as()).map(|r| (r.as_str(), r.label())).collect();
             (!fits.is_empty()).then(|| RecentUpload {
