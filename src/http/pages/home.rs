@@ -84,7 +84,11 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
 }
 
 fn price_words(credits: u64, per: &str) -> String {
-    if credits == 0 { "free".to_string() } else { format!("{credits} credits {per}") }
+    match credits {
+        0 => "free".to_string(),
+        1 => format!("1 credit {per}"),
+        n => format!("{n} credits {per}"),
+    }
 }
 
 /// The grid tiles of `generations` (their first output each).
