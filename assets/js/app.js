@@ -40,6 +40,23 @@
       if (summary && menu.contains(document.activeElement)) summary.focus();
     });
   });
+  // a form posted by htmx that names an element in data-errors-into shows an error answer
+  // (422, 402 …) there instead of where its results go; a success clears it
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var into = form && form.getAttribute && form.getAttribute("data-errors-into");
+    if (!into) return;
+    var box = document.getElementById(into);
+    if (!box) return;
+    if (e.detail.xhr.status >= 400) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+      e.detail.target = box;
+      e.detail.swapOverride = "innerHTML";
+    } else {
+      box.innerHTML = "";
+    }
+  });
   function init(root) {
     localTimes(root);
     copyButtons(root);

@@ -101,6 +101,21 @@ async fn in_chromium_the_top_bar_is_one_line_at_1280_px_and_pages_fit_390_px() {
     ))
     .await;
     assert!(b.wait_for("return !!document.getElementById('prompt-box')", 10).await, "signed in");
+    // the prompt box submits from the home page: the result arrives there, live
+    b.js("document.getElementById('home-prompt').value='a lighthouse at dusk'; document.getElementById('home-model').value='demo-image'; document.querySelector('#prompt-box button[type=submit]').click();").await;
+    let arrived = b
+        .wait_for("var c=document.querySelector('#home-results .result-card'); return !!c && !!c.querySelector('img.player') && location.pathname==='/'", 30)
+        .await;
+    if !arrived {
+        b.screenshot("home-result").await;
+    }
+    assert!(arrived, "the finished image shows on the home page");
+    // a refusal shows next to the box, which keeps the prompt
+    b.js("var s=document.getElementById('home-model'); var o=document.createElement('option'); o.value='no-such-model'; o.text='gone'; s.add(o); s.value='no-such-model'; document.querySelector('#prompt-box button[type=submit]').click();").await;
+    let refused = b.wait_for("var e=document.querySelector('#home-error .error'); return !!e && e.textContent.length > 0", 10).await;
+    assert!(refused, "the refusal is shown by the box");
+    assert_eq!(b.js("return document.getElementById('home-prompt').value").await, serde_json::json!("a lighthouse at dusk"));
+    assert_eq!(b.js("return document.querySelectorAll('#home-results .result-card').length").await, serde_json::json!(1));
     // every item of the bar on one row
     let rows = b.js("var mid=null, rows=0; document.querySelectorAll('header.top > *').forEach(function(e){ var r=e.getBoundingClientRect(); if (r.height===0) return; var m=r.top+r.height/2; if (mid===null || Math.abs(m-mid)>8) { rows++; mid=m; } }); return rows;").await;
     if rows != serde_json::json!(1) {
