@@ -40,6 +40,14 @@
       if (summary && menu.contains(document.activeElement)) summary.focus();
     });
   });
+  // Ctrl+Enter (⌘+Enter) inside a form marked data-ctrl-enter submits it
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+    var form = e.target.closest && e.target.closest("form[data-ctrl-enter]");
+    if (!form) return;
+    e.preventDefault();
+    form.requestSubmit();
+  });
   // a form posted by htmx that names an element in data-errors-into shows an error answer
   // (422, 402 …) there instead of where its results go; a success clears it
   document.addEventListener("htmx:beforeSwap", function (e) {

@@ -102,14 +102,6 @@
       });
   }
 
-  function shortcut(event) {
-    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) { return; }
-    var f = event.target.closest && event.target.closest("#generate-form");
-    if (!f) { return; }
-    event.preventDefault();
-    f.requestSubmit();
-  }
-
   // ---- compare ----
 
   function picked() {
@@ -255,7 +247,6 @@
   }
 
   document.addEventListener("submit", submit);
-  document.addEventListener("keydown", shortcut);
   document.addEventListener("change", changed);
   document.addEventListener("dragover", dragOver);
   document.addEventListener("dragenter", dragOver);

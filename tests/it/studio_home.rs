@@ -102,7 +102,7 @@ async fn in_chromium_the_top_bar_is_one_line_at_1280_px_and_pages_fit_390_px() {
     .await;
     assert!(b.wait_for("return !!document.getElementById('prompt-box')", 10).await, "signed in");
     // the prompt box submits from the home page: the result arrives there, live
-    b.js("document.getElementById('home-prompt').value='a lighthouse at dusk'; document.getElementById('home-model').value='demo-image'; document.querySelector('#prompt-box button[type=submit]').click();").await;
+    b.js("var p=document.getElementById('home-prompt'); p.value='a lighthouse at dusk'; document.getElementById('home-model').value='demo-image'; p.focus(); p.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', ctrlKey: true, bubbles: true}));").await;
     let arrived = b
         .wait_for("var c=document.querySelector('#home-results .result-card'); return !!c && !!c.querySelector('img.player') && location.pathname==='/'", 30)
         .await;
