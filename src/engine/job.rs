@@ -62,7 +62,7 @@ pub(super) enum Start {
 }
 
 pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId, start: Start, mut cancel: watch::Receiver<bool>) {
-    let Ok(Some(g)) = engine.parts.store.read(move |tx| store::generations::get(tx, id)).await else {
+    let Ok(Some(g)) = engine.parts.store.read_now(|tx| store::generations::get(tx, id)) else {
         tracing::warn!(generation = %id, "a job was started for an unknown generation");
         return;
     };

@@ -193,7 +193,10 @@ impl Store {
         Settler::new(Arc::downgrade(&self.db), self.unsettled.clone())
     }
 
-    /// Runs `f` in a read transaction on this thread (start-up, before the runtime serves).
+    /// Runs `f` in a read transaction on this thread: at start-up, on the blocking pool, and for
+    /// a few point lookups by key on the request path (microseconds from redb's cache, where a
+    /// hand-off to the blocking pool and back would cost more than the read). Anything that
+    /// scans or may read much goes through [`Store::read`].
     pub fn read_now<T, E: From<StoreError>>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, E>) -> Result<T, E> {
         let tx = self.db.begin_read().map_err(StoreError::from)?;
         f(&tx)

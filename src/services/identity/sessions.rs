@@ -121,19 +121,17 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ServiceResult<Optio
         return Ok(None);
     }
     let hash = secrets::hash(secret);
-    let found = state
-        .store
-        .read(move |tx| {
-            let Some(session) = store::sessions::get(tx, &hash)? else {
-                return Ok(None);
-            };
-            let Some(user) = store::users::get(tx, session.user)? else {
-                return Ok(None);
-            };
-            let credits = store::credits::balance(tx, user.id)?.available;
-            Ok::<_, ServiceError>(Some((session, user, credits)))
-        })
-        .await?;
+    // three point lookups, on this thread
+    let found = state.store.read_now(|tx| {
+        let Some(session) = store::sessions::get(tx, &hash)? else {
+            return Ok(None);
+        };
+        let Some(user) = store::users::get(tx, session.user)? else {
+            return Ok(None);
+        };
+        let credits = store::credits::balance(tx, user.id)?.available;
+        Ok::<_, ServiceError>(Some((session, user, credits)))
+    })?;
     let Some((mut session, user, credits)) = found else {
         return Ok(None);
     };

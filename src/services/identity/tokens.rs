@@ -158,16 +158,14 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> ServiceResult<Optio
 
 /// The token stored under `hash` and its person, as the store has them now.
 async fn stored(state: &AppState, hash: [u8; 32]) -> ServiceResult<Option<(ApiToken, User)>> {
-    state
-        .store
-        .read(move |tx| {
-            let Some(token) = store::tokens::find_by_hash(tx, &hash)? else {
-                return Ok(None);
-            };
-            let user = store::users::get(tx, token.user)?;
-            Ok(user.map(|u| (token, u)))
-        })
-        .await
+    // two point lookups, on this thread
+    state.store.read_now(|tx| {
+        let Some(token) = store::tokens::find_by_hash(tx, &hash)? else {
+            return Ok(None);
+        };
+        let user = store::users::get(tx, token.user)?;
+        Ok(user.map(|u| (token, u)))
+    })
 }
 
 /// Tokens and their people as the store last gave them, while nothing has been committed

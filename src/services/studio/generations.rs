@@ -172,8 +172,7 @@ pub async fn get(state: &AppState, user: &User, id: GenerationId) -> ServiceResu
     let owner = user.id;
     state
         .store
-        .read(move |tx| store::generations::get(tx, id))
-        .await?
+        .read_now(|tx| store::generations::get(tx, id))?
         .filter(|g| g.owner == owner && g.deleted_at.is_none())
         .ok_or(ServiceError::NotFound("generation"))
 }
@@ -193,8 +192,7 @@ pub async fn visible(state: &AppState, user: &User, id: GenerationId) -> Service
     let viewer = user.id;
     state
         .store
-        .read(move |tx| store::generations::get(tx, id))
-        .await?
+        .read_now(|tx| store::generations::get(tx, id))?
         .filter(|g| (g.owner == viewer || g.shared) && g.deleted_at.is_none())
         .ok_or(ServiceError::NotFound("generation"))
 }

@@ -166,20 +166,17 @@ fn media_error(e: MediaError) -> MediaAccessError {
     }
 }
 
-/// Asset records by id, in order (missing ones skipped).
+/// Asset records by id, in order (missing ones skipped): point lookups, on this thread.
 pub async fn assets(state: &AppState, ids: Vec<AssetId>) -> ServiceResult<Vec<Asset>> {
-    Ok(state
-        .store
-        .read(move |tx| {
-            let mut out = Vec::new();
-            for id in ids {
-                if let Some(a) = store::assets::get(tx, id)? {
-                    out.push(a);
-                }
+    Ok(state.store.read_now(|tx| {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(a) = store::assets::get(tx, id)? {
+                out.push(a);
             }
-            Ok::<_, crate::store::StoreError>(out)
-        })
-        .await?)
+        }
+        Ok::<_, crate::store::StoreError>(out)
+    })?)
 }
 
 /// A file name people recognise (see [`file_name`]).
