@@ -13,6 +13,7 @@ const SETUP_TOKEN_HASH: &str = "setup_token_hash";
 /// train on it.
 const FORBID_TRAINING: &str = "forbid_training";
 const PRIVACY_SETTINGS: &str = "privacy_settings";
+const SET_UP: &str = "studio_set_up";
 
 pub fn setup_complete(tx: &impl Tx) -> Result<bool, StoreError> {
     Ok(tx.table(META)?.get(SETUP_COMPLETE)?.is_some())
@@ -58,5 +59,16 @@ pub fn privacy_settings(tx: &impl Tx) -> Result<Option<SettingsSeen>, StoreError
 
 pub fn set_privacy_settings(tx: &WriteTransaction, seen: &SettingsSeen) -> Result<(), StoreError> {
     tx.open_table(META)?.insert(PRIVACY_SETTINGS, codec::encode(seen)?.as_slice())?;
+    Ok(())
+}
+
+/// Whether every step of the admins' "getting started" list was once seen done (it is not
+/// worked out again after that).
+pub fn studio_set_up(tx: &impl Tx) -> Result<bool, StoreError> {
+    Ok(tx.table(META)?.get(SET_UP)?.is_some())
+}
+
+pub fn set_studio_set_up(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(META)?.insert(SET_UP, [1u8].as_slice())?;
     Ok(())
 }

@@ -50,6 +50,25 @@ async fn on_a_new_instance_the_first_admin_makes_a_free_demo_video_and_the_getti
     let invited = admin.post_form("/admin/invitations", &[("email", "bo@example.com"), ("role", "member")]).await;
     assert!(invited.status < 400, "{}", invited.body);
     assert_eq!(admin.get("/").await.count("#step-team.done"), 1);
+    let _bo = app.invite_member(&admin, "cy@example.com", "cy password 12345").await;
+    let users = admin.get("/admin/users").await;
+    // the credits form in the teammate's row
+    let row = users.body.split("<tr>").find(|row| row.contains("cy@example.com")).expect("the teammate's row");
+    let grant = row
+        .split("action=\"")
+        .map(|s| s.split('"').next().unwrap_or(""))
+        .find(|a| a.ends_with("/credits"))
+        .expect("a credits form")
+        .to_string();
+    assert_eq!(admin.post_form(&grant, &[("amount", "25")]).await.status, 303);
+    assert_eq!(admin.get("/").await.count("#step-credits.done"), 1, "{}", admin.get("/").await.body);
+    // connecting a provider finishes the list: it goes away for good
+    let added =
+        admin.post_form("/admin/connections", &[("name", "openai"), ("kind", "openai_images"), ("api_key", "sk-first-run-0000")]).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(admin.get("/").await.count("#getting-started"), 0, "every step done");
+    assert_eq!(admin.post_form("/admin/connections/openai/delete", &[]).await.status, 303);
+    assert_eq!(admin.get("/").await.count("#getting-started"), 0, "a set-up studio is not asked again");
     app.stop().await;
 }
 

@@ -18,8 +18,12 @@ pub struct Step {
 }
 
 /// The steps in the order they are best taken: try the demo (free, works offline), connect a
-/// provider, invite the team, grant them credits.
+/// provider, invite the team, grant them credits. Once all were seen done, the instance
+/// remembers it and answers no steps from then on (the list is not worked out again).
 pub async fn steps(state: &AppState, admin: &User) -> ServiceResult<Vec<Step>> {
+    if state.store.read_now(store::meta::studio_set_up)? {
+        return Ok(Vec::new());
+    }
     let registry = state.registry();
     // a connection serving a model that is not a demo
     let provider =
@@ -44,10 +48,15 @@ pub async fn steps(state: &AppState, admin: &User) -> ServiceResult<Vec<Step>> {
             Ok::<_, crate::services::ServiceError>((tried, invited, granted))
         })
         .await?;
-    Ok(vec![
+    let steps = vec![
         Step { key: "demo", done: tried },
         Step { key: "provider", done: provider },
         Step { key: "team", done: invited },
         Step { key: "credits", done: granted },
-    ])
+    ];
+    if steps.iter().all(|s| s.done) {
+        state.store.write(store::meta::set_studio_set_up).await?;
+        return Ok(Vec::new());
+    }
+    Ok(steps)
 }
