@@ -48,6 +48,17 @@
     e.preventDefault();
     form.requestSubmit();
   });
+  // the credits left after a submit the page made without reloading (X-Credits-Available)
+  function showCredits(value) {
+    if (value === null || value === undefined || value === "") return;
+    var top = document.getElementById("top-credits");
+    if (top) top.textContent = value + " credits";
+    document.querySelectorAll("[data-credits]").forEach(function (el) { el.textContent = value; });
+  }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.detail.xhr) showCredits(e.detail.xhr.getResponseHeader("X-Credits-Available"));
+  });
+  document.addEventListener("reelvault:credits", function (e) { showCredits(e.detail); });
   // a form posted by htmx that names an element in data-errors-into shows an error answer
   // (422, 402 …) there instead of where its results go; a success clears it
   document.addEventListener("htmx:beforeSwap", function (e) {

@@ -83,6 +83,7 @@
           // not a result: most likely a sign-in page after the session ended
           sayText("Nothing was submitted: your session may have ended. Reload the page to sign in again.", true);
         } else if (answer.response.ok) {
+          document.dispatchEvent(new CustomEvent("reelvault:credits", { detail: answer.response.headers.get("X-Credits-Available") }));
           var made = showResults(answer.text);
           sayText(made === 1 ? "Submitted: its result appears below." : "Submitted " + made + " generations: their results appear below.", false);
           if (answer.text.indexOf('class="error"') !== -1) {

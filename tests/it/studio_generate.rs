@@ -165,6 +165,12 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
           p.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', code: 'Enter', ctrlKey: true, bubbles: true, cancelable: true}));")
         .await;
     check!(b, "studio-card", b.wait_for("return document.querySelectorAll('#result-grid .result-card').length == 1", 10).await);
+    // the top bar follows the credits the submit held (100, less the image's price)
+    check!(
+        b,
+        "studio-credits",
+        b.wait_for("return document.getElementById('top-credits').textContent.trim() == '99 credits' && document.querySelector('#generate-form [data-credits]').textContent == '99'", 10).await
+    );
     check!(
         b,
         "studio-image",

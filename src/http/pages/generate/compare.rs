@@ -112,7 +112,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             if let Some(e) = late {
                 html.push_str(&result::error_line(&e));
             }
-            Ok(result::fragment(StatusCode::OK, html))
+            Ok(result::cards_answer(&state, &who.user, html).await)
         }
         Ok(_) => Ok(redirect(state.urls().library())),
         Err(e) if script => Ok(result::error(&e)),

@@ -360,7 +360,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     .await;
     let script = result::from_script(&req);
     match result {
-        Ok(g) if script => Ok(result::fragment(StatusCode::OK, result::cards(&req, &state, &[g]))),
+        Ok(g) if script => Ok(result::cards_answer(&state, &who.user, result::cards(&req, &state, &[g])).await),
         Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
         Err(e) if shown_on_form(&e) => {
             let error = AppError::from(e);

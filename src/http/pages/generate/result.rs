@@ -56,6 +56,19 @@ pub fn fragment(status: StatusCode, html: String) -> HttpResponse {
     HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html)
 }
 
+/// [`fragment`] of result cards, telling the page's script the credits `user` has left once
+/// theirs are held (`X-Credits-Available`: the top bar shows them).
+pub async fn cards_answer(state: &AppState, user: &crate::domain::user::User, html: String) -> HttpResponse {
+    let mut response = fragment(StatusCode::OK, html);
+    if let Ok(balance) = crate::services::team::credits::balance(state, user.id).await {
+        response.headers_mut().insert(CREDITS_HEADER, actix_web::http::header::HeaderValue::from(balance.available));
+    }
+    response
+}
+
+/// The header of [`cards_answer`].
+const CREDITS_HEADER: actix_web::http::header::HeaderName = actix_web::http::header::HeaderName::from_static("x-credits-available");
+
 /// An error as the form shows it.
 #[derive(Template)]
 #[template(source = "<p class=\"error\" role=\"alert\">{{ message }}</p>", ext = "html")]
