@@ -3,20 +3,11 @@
 //! library, and deleting it. A failing step saves a screenshot under
 //! `target/browser-screenshots/`.
 
+use crate::check;
 use std::time::Duration;
 
-use crate::support::ADMIN_PASSWORD;
 use crate::support::app_with_credits;
 use crate::support::webdriver::{self, Browser};
-
-macro_rules! check {
-    ($browser:expr, $name:literal, $cond:expr) => {
-        if !$cond {
-            $browser.screenshot($name).await;
-            panic!("browser step failed: {} (screenshot target/browser-screenshots/{}.png)", $name, $name);
-        }
-    };
-}
 
 #[tokio::test]
 async fn sign_in_generate_watch_it_play_find_it_in_the_library_and_delete_it() {
@@ -27,12 +18,7 @@ async fn sign_in_generate_watch_it_play_find_it_in_the_library_and_delete_it() {
     }
     let (app, _admin, _token) = app_with_credits(Duration::from_secs(2), 50).await;
     let b = Browser::start().await;
-    b.go(&format!("{}/login", app.url)).await;
-    b.js(&format!(
-        "document.getElementById('email').value='admin@example.com';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
-    ))
-    .await;
-    check!(b, "signed-in", b.wait_for("return document.body.innerText.includes('Hello, Ada Admin')", 10).await);
+    check!(b, "signed-in", b.sign_in_as_admin(&app.url).await);
 
     b.go(&format!("{}/generate?model=demo-video", app.url)).await;
     check!(b, "form", b.wait_for("return !!document.getElementById('prompt')", 10).await);

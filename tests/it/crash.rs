@@ -15,6 +15,17 @@ use crate::support::generate;
 use crate::support::process::{Served, cli_admin_token, run};
 use crate::support::wait_terminal;
 
+/// A throwaway instance for the real binary: its temp dir, data dir (as a path and as text)
+/// and `config.toml` (written with `config`, named as text).
+fn instance(config: String) -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let (d, c) = (data.to_str().unwrap().to_string(), path.to_str().unwrap().to_string());
+    (dir, data, d, c)
+}
+
 /// The output the fake serves: 3 MiB that starts like an MP4.
 fn video_bytes() -> Vec<u8> {
     let mut v = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
@@ -116,21 +127,12 @@ async fn kill_9_with_jobs_queued_running_and_fetching_loses_nothing_and_charges_
     let stall = Arc::new(AtomicBool::new(true));
     let content_requests = Arc::new(AtomicUsize::new(0));
     let port = fake_videos(stall.clone(), content_requests.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let d = data.to_str().unwrap().to_string();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[connection]]\nname = \"demo\"\nkind = \"demo\"\ndelay = \"4s\"\nmax_concurrent = 1\n\n\
+    let (_dir, data, d, c) = instance(format!(
+        "[[connection]]\nname = \"demo\"\nkind = \"demo\"\ndelay = \"4s\"\nmax_concurrent = 1\n\n\
              [[connection]]\nname = \"videos\"\nkind = \"openai-videos\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\napi_key = \"sk-test\"\n\
              allow_private_network = true\ntimeout = \"60s\"\n\n{}",
-            crate::support::DEMO_PRICES
-        ),
-    )
-    .unwrap();
-    let c = config.to_str().unwrap().to_string();
+        crate::support::DEMO_PRICES
+    ));
     let token = cli_admin_token("ops@example.com", "ops password 12", 100, &["--data-dir", &d, "--config", &c]).await;
 
     let mut served = Served::start(&data, &["--config", &c]);
@@ -204,20 +206,11 @@ async fn kill_9_with_synchronous_image_calls_in_flight_keeps_every_answered_imag
         }
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let d = data.to_str().unwrap().to_string();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[connection]]\nname = \"images\"\nkind = \"openai_images\"\nbase_url = \"{}\"\napi_key = \"sk-test\"\n\
+    let (_dir, data, d, c) = instance(format!(
+        "[[connection]]\nname = \"images\"\nkind = \"openai_images\"\nbase_url = \"{}\"\napi_key = \"sk-test\"\n\
              allow_private_network = true\ntimeout = \"60s\"\n",
-            fake.at("/v1").as_str().trim_end_matches('/')
-        ),
-    )
-    .unwrap();
-    let c = config.to_str().unwrap().to_string();
+        fake.at("/v1").as_str().trim_end_matches('/')
+    ));
     let token = cli_admin_token("sync@example.com", "sync password 12", 100, &["--data-dir", &d, "--config", &c]).await;
 
     let mut served = Served::start(&data, &["--config", &c]);

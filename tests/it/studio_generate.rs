@@ -4,10 +4,11 @@
 //! in chromium: Ctrl+Enter, the finished image on the same page, two models side by side, and
 //! references pasted or dropped with previews.
 
+use crate::check;
 use std::time::Duration;
 
 use crate::support::webdriver::{self, Browser};
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Page, TestApp, app_with_credits, credits, wait_terminal};
+use crate::support::{Page, TestApp, app_with_credits, credits, wait_terminal};
 
 /// The header the page's script sends with its posts.
 const FROM_SCRIPT: (&str, &str) = ("HX-Request", "true");
@@ -126,15 +127,6 @@ async fn the_form_posted_by_its_script_answers_a_result_card_and_errors_as_a_lin
     app.stop().await;
 }
 
-macro_rules! check {
-    ($browser:expr, $name:literal, $cond:expr) => {
-        if !$cond {
-            $browser.screenshot($name).await;
-            panic!("browser step failed: {} (screenshot target/browser-screenshots/{}.png)", $name, $name);
-        }
-    };
-}
-
 /// Defines `window.__png(name)`: a small PNG file drawn on a canvas.
 const PNG_FILE_SCRIPT: &str = "var c=document.createElement('canvas'); c.width=32; c.height=24; var g=c.getContext('2d'); g.fillStyle='#3a7'; g.fillRect(0,0,32,24);\
     var bin=atob(c.toDataURL('image/png').split(',')[1]); var bytes=new Uint8Array(bin.length); for (var i=0;i<bin.length;i++){bytes[i]=bin.charCodeAt(i);}\
@@ -152,12 +144,7 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
     }
     let (app, _admin, _token) = app_with_credits(Duration::from_millis(500), 100).await;
     let b = Browser::start().await;
-    b.go(&format!("{}/login", app.url)).await;
-    b.js(&format!(
-        "document.getElementById('email').value='{ADMIN_EMAIL}';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
-    ))
-    .await;
-    check!(b, "studio-signed-in", b.wait_for("return document.body.innerText.includes('Hello, Ada Admin')", 10).await);
+    check!(b, "studio-signed-in", b.sign_in_as_admin(&app.url).await);
 
     b.go(&format!("{}/generate?model=demo-image", app.url)).await;
     check!(b, "studio-form", b.wait_for("var s=document.getElementById('compare-switch'); return !!s && !s.hidden", 10).await);

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::support::webdriver::{self, Browser as Chromium};
-use crate::support::{ADMIN_PASSWORD, TestApp, eventually};
+use crate::support::{TestApp, eventually};
 
 /// A new instance as shipped: no model priced for the tests, the demo answering in 50 ms.
 async fn fresh() -> TestApp {
@@ -114,12 +114,8 @@ async fn in_chromium_the_top_bar_is_one_line_at_1280_px_and_pages_fit_390_px() {
     let app = fresh().await;
     let _admin = app.setup_admin().await;
     let b = Chromium::start().await;
-    b.go(&format!("{}/login", app.url)).await;
-    b.js(&format!(
-        "document.getElementById('email').value='admin@example.com';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
-    ))
-    .await;
-    assert!(b.wait_for("return !!document.getElementById('prompt-box')", 10).await, "signed in");
+    assert!(b.sign_in_as_admin(&app.url).await, "signed in");
+    assert!(b.wait_for("return !!document.getElementById('prompt-box')", 10).await, "the prompt box on the home page");
     // the prompt box submits from the home page: the result arrives there, live
     b.js("var p=document.getElementById('home-prompt'); p.value='a lighthouse at dusk'; document.getElementById('home-model').value='demo-image'; p.focus(); p.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', ctrlKey: true, bubbles: true}));").await;
     let arrived = b

@@ -1,6 +1,7 @@
 //! The library's chips and day headings, the Models page's cards and filters over HTTP, and the
 //! library's lightbox and Shift-click selection in a real browser.
 
+use crate::check;
 use std::time::Duration;
 
 use serde_json::json;
@@ -9,7 +10,7 @@ use crate::library::make_image;
 use crate::search::wait_total;
 use crate::support::generate;
 use crate::support::webdriver::{self, Browser as Chromium};
-use crate::support::{ADMIN_PASSWORD, Browser, Page, app_with_credits, client};
+use crate::support::{Browser, Page, app_with_credits, client};
 
 /// Makes one two-second demo video with `prompt` and waits for it; returns its id.
 async fn make_video(app: &crate::support::TestApp, token: &str, prompt: &str) -> String {
@@ -202,15 +203,6 @@ async fn studio_models_page_is_cards_filtered_by_kind_provider_sound_price_and_l
     app.stop().await;
 }
 
-macro_rules! check {
-    ($browser:expr, $name:literal, $cond:expr) => {
-        if !$cond {
-            $browser.screenshot(concat!("studio-library-", $name)).await;
-            panic!("browser step failed: {} (screenshot target/browser-screenshots/studio-library-{}.png)", $name, $name);
-        }
-    };
-}
-
 #[tokio::test]
 async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     if !webdriver::available() {
@@ -225,12 +217,7 @@ async fn studio_library_lightbox_by_keyboard_and_shift_click_selects_a_range() {
     }
     wait_total(&app.url, &token, "", 4).await;
     let b = Chromium::start().await;
-    b.go(&format!("{}/login", app.url)).await;
-    b.js(&format!(
-        "document.getElementById('email').value='admin@example.com';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
-    ))
-    .await;
-    check!(b, "signed-in", b.wait_for("return document.body.innerText.includes('Hello, Ada Admin')", 10).await);
+    check!(b, "studio-library-signed-in", b.sign_in_as_admin(&app.url).await);
     b.go(&format!("{}/library", app.url)).await;
     check!(b, "cards", b.wait_for("return document.querySelectorAll('#cards .thumb[data-media]').length === 4", 10).await);
 

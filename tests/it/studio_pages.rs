@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::support::webdriver::{self, Browser as Chromium};
-use crate::support::{ADMIN_PASSWORD, app_with_credits, generate, wait_terminal};
+use crate::support::{app_with_credits, generate, wait_terminal};
 
 /// axe-core as `.ci/run` installs it from the npm registry (used by the tests only).
 fn axe_script() -> Option<String> {
@@ -79,15 +79,7 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
     let mut problems = Vec::new();
     for phase in 0..2 {
         if phase == 1 {
-            b.go(&format!("{}/login", app.url)).await;
-            b.js(&format!(
-                "document.getElementById('email').value='admin@example.com';document.getElementById('password').value='{ADMIN_PASSWORD}';document.querySelector('main form').submit();"
-            ))
-            .await;
-            assert!(
-                b.wait_for("return location.pathname === '/' && !!document.querySelector('header form[role=search]')", 10).await,
-                "signed in"
-            );
+            assert!(b.sign_in_as_admin(&app.url).await, "signed in");
             pages = signed_in.clone();
         }
         for (name, path) in &pages {

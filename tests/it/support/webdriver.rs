@@ -16,6 +16,17 @@ pub struct Browser {
 }
 
 /// Whether chromium and chromedriver are installed.
+/// Fails a browser step, saving a screenshot named after it under `target/browser-screenshots/`.
+#[macro_export]
+macro_rules! check {
+    ($browser:expr, $name:expr, $cond:expr) => {
+        if !$cond {
+            $browser.screenshot($name).await;
+            panic!("browser step failed: {} (screenshot target/browser-screenshots/{}.png)", $name, $name);
+        }
+    };
+}
+
 pub fn available() -> bool {
     std::path::Path::new("/usr/bin/chromium").exists() && std::path::Path::new("/usr/bin/chromedriver").exists()
 }
@@ -84,6 +95,19 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// Signs in on the sign-in page of `base` as the test admin and waits (10 s at most) for
+    /// the home page; `false` when it did not come.
+    pub async fn sign_in_as_admin(&self, base: &str) -> bool {
+        self.go(&format!("{base}/login")).await;
+        self.js(&format!(
+            "document.getElementById('email').value='{}';document.getElementById('password').value='{}';document.querySelector('main form').submit();",
+            super::ADMIN_EMAIL,
+            super::ADMIN_PASSWORD
+        ))
+        .await;
+        self.wait_for("return location.pathname === '/' && !!document.querySelector('header form[role=search]')", 10).await
     }
 
     /// Resizes the window (a phone: 390 × 844).
