@@ -33,6 +33,10 @@ pub use rebuild::Progress;
 /// How long shutdown waits for the indexer to commit its pending work.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
+/// How long a search waits for an index that is still opening (just after start) before it
+/// is answered "unavailable, try again".
+const OPEN_WAIT: Duration = Duration::from_secs(5);
+
 /// The provider (connection kind) of a generation, as the index files it.
 pub type ProviderOf = dyn Fn(&Generation) -> String + Send + Sync;
 
@@ -105,6 +109,8 @@ struct Shared {
     status: Mutex<Status>,
     /// The outbox sequence of the last commit searches can see.
     committed: AtomicU64,
+    /// Woken when the status changes (searches waiting for the index to open).
+    changed: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -124,6 +130,7 @@ impl Shared {
 
     fn set_status(&self, status: Status) {
         *self.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
+        self.changed.notify_waiters();
     }
 }
 
@@ -145,6 +152,7 @@ impl Search {
                 live: RwLock::new(None),
                 status: Mutex::new(Status::Opening),
                 committed: AtomicU64::new(0),
+                changed: tokio::sync::Notify::new(),
             }),
             commands: Arc::default(),
             pool: Arc::default(),
@@ -210,6 +218,23 @@ impl Search {
             report(p);
         }
         result.await.map_err(|_| SearchError::Unavailable(Status::Failed("the rebuild stopped".into())))?
+    }
+
+    /// Waits, at most [`OPEN_WAIT`], until searches can be answered or the index failed: a
+    /// search just after start waits for the index to open instead of being turned away.
+    pub async fn until_open(&self) {
+        let deadline = tokio::time::Instant::now() + OPEN_WAIT;
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.shared.is_serving() || matches!(self.status(), Status::Failed(_)) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Runs one search (CPU-bound: call it off the async executor).

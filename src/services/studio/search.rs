@@ -60,6 +60,7 @@ pub async fn search_then<R: Send + 'static>(
     if !viewer.admin && !request.filters.users.is_empty() {
         return Err(ServiceError::AdminOnly);
     }
+    state.search.until_open().await;
     let (search, store) = (state.search.clone(), state.store.clone());
     // one trip to the search threads for the index and the store
     state
