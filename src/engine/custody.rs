@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 
 use super::Engine;
+use super::ends::{Ending, FRESH_MAX};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::generation::{Generation, Reason};
 use crate::domain::ids::AssetId;
@@ -27,8 +28,9 @@ fn failed(message: impl Into<String>) -> Reason {
 }
 
 /// Fetches and stores every pending output of `g`, with a poster for each where one can be
-/// made (listed after the outputs); on any failure removes what it stored.
-pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> Result<Vec<Asset>, Reason> {
+/// made (listed after the outputs); on any failure removes what it stored. For a waiting
+/// caller, the outputs' bytes are kept in `ending` as well (up to [`FRESH_MAX`] in all).
+pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, ending: &mut Ending) -> Result<Vec<Asset>, Reason> {
     let Some(handle) = &g.upstream else { return Err(failed("The job has no upstream handle.")) };
     if g.pending_outputs.is_empty() {
         return Err(failed("The provider reported success but no output."));
@@ -42,9 +44,10 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
         .await
         .map_err(|e| failed(format!("The owner's key is unavailable: {e}")))?;
     let mut stored: Vec<Asset> = Vec::new();
+    let mut keep = ending.awaited().then_some(FRESH_MAX);
     for output in &g.pending_outputs {
         let id = AssetId::generate();
-        let seen = Arc::new(Mutex::new(Seen::default()));
+        let seen = Arc::new(Mutex::new(Seen { kept: keep.map(Kept::up_to), ..Seen::default() }));
         let result = async {
             let stream = open_output(connection, handle, output, cap).await?;
             let seen = seen.clone();
@@ -58,7 +61,17 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
         }
         .await;
         match result {
-            Ok(ingested) => stored.push(Asset {
+            Ok(ingested) => {
+                let kept = seen.lock().unwrap_or_else(|p| p.into_inner()).kept.take().and_then(Kept::whole);
+                keep = match kept {
+                    Some(bytes) => {
+                        let left = keep.map(|k| k.saturating_sub(bytes.len() as u64));
+                        ending.fresh.push((id, bytes));
+                        left
+                    }
+                    None => None,
+                };
+                stored.push(Asset {
                 id,
                 owner: g.owner,
                 kind: AssetKind::Output,
@@ -69,9 +82,10 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation) -> R
                 height: None,
                 generation: Some(g.id),
                 created_at: Timestamp::now(),
-                poster: None,
-                has_sound: has_sound(&seen),
-            }),
+                    poster: None,
+                    has_sound: has_sound(&seen),
+                });
+            }
             Err(reason) => {
                 for asset in &stored {
                     let _ = engine.parts.media.delete(&asset.id.to_string()).await;
@@ -116,14 +130,48 @@ struct Seen {
     head: Vec<u8>,
     /// Whether a movie has a sound track.
     sound: SoundScan,
+    /// The whole output, for a waiting caller, while it stays under its limit.
+    kept: Option<Kept>,
 }
 
-/// Keeps the first bytes of an output and looks for a sound track in them all.
+/// An output's pieces as they passed (shared, not copied), up to a limit.
+struct Kept {
+    pieces: Vec<Bytes>,
+    left: u64,
+}
+
+impl Kept {
+    fn up_to(limit: u64) -> Kept {
+        Kept { pieces: Vec::new(), left: limit }
+    }
+
+    /// Keeps `piece`; `false` once the output is over the limit (nothing is kept then).
+    fn add(&mut self, piece: &Bytes) -> bool {
+        let Some(left) = self.left.checked_sub(piece.len() as u64) else { return false };
+        self.left = left;
+        self.pieces.push(piece.clone());
+        true
+    }
+
+    /// The output in one piece.
+    fn whole(mut self) -> Option<Bytes> {
+        if self.pieces.len() == 1 {
+            return self.pieces.pop();
+        }
+        Some(Bytes::from(self.pieces.concat()))
+    }
+}
+
+/// Keeps the first bytes of an output (and all of it for a waiting caller) and looks for a
+/// sound track in them all.
 fn watch(seen: &Mutex<Seen>, chunk: &Bytes) {
     let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
     let wanted = media_type::SNIFF_LEN.saturating_sub(seen.head.len()).min(chunk.len());
     seen.head.extend_from_slice(&chunk[..wanted]);
     seen.sound.feed(chunk);
+    if seen.kept.as_mut().is_some_and(|kept| !kept.add(chunk)) {
+        seen.kept = None;
+    }
 }
 
 /// Whether a stored output plays sound: an audio file, or a movie with a sound track.

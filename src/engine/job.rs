@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::Engine;
+use super::ends::Ending;
 use super::backoff::{error_delay, poll_delay};
 use super::{custody, pollers};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
@@ -61,7 +62,14 @@ pub(super) enum Start {
     Resumed,
 }
 
-pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId, start: Start, mut cancel: watch::Receiver<bool>) {
+pub(super) async fn run(
+    engine: Engine,
+    global: Arc<Semaphore>,
+    id: GenerationId,
+    start: Start,
+    mut ending: Ending,
+    mut cancel: watch::Receiver<bool>,
+) {
     let Ok(Some(g)) = engine.parts.store.read_now(|tx| store::generations::get(tx, id)) else {
         tracing::warn!(generation = %id, "a job was started for an unknown generation");
         return;
@@ -71,16 +79,12 @@ pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId
         return;
     }
     let Some(connection) = engine.parts.registry.current().connection(&g.connection) else {
-        finish(
-            &engine,
-            id,
-            Stop::Fail(Reason::new("provider.unavailable", format!("The connection {:?} is no longer configured.", g.connection))),
-        )
-        .await;
+        let stop = Stop::Fail(Reason::new("provider.unavailable", format!("The connection {:?} is no longer configured.", g.connection)));
+        finish(&engine, id, stop, &mut ending).await;
         return;
     };
     let deadline = tokio::time::Instant::now() + Duration::from_millis((g.deadline_at.millis() - Timestamp::now().millis()).max(0) as u64);
-    let outcome = tokio::time::timeout_at(deadline, drive(&engine, &global, &connection, g, start, &mut cancel)).await;
+    let outcome = tokio::time::timeout_at(deadline, drive(&engine, &global, &connection, g, start, &mut ending, &mut cancel)).await;
     let stop = match outcome {
         Ok(stop) => stop,
         Err(_) => {
@@ -92,11 +96,12 @@ pub(super) async fn run(engine: Engine, global: Arc<Semaphore>, id: GenerationId
             Stop::Fail(Reason::new("timeout", "The provider did not finish before the model's deadline; the credits were released."))
         }
     };
-    finish(&engine, id, stop).await;
+    finish(&engine, id, stop, &mut ending).await;
 }
 
-/// Records how a job ended (failure or cancellation), releasing its hold.
-async fn finish(engine: &Engine, id: GenerationId, stop: Stop) {
+/// Records how a job ended (failure or cancellation), releasing its hold, and tells a
+/// waiting caller.
+async fn finish(engine: &Engine, id: GenerationId, stop: Stop, ending: &mut Ending) {
     let change = match stop {
         Stop::Done => return,
         Stop::Fail(reason) => {
@@ -105,7 +110,9 @@ async fn finish(engine: &Engine, id: GenerationId, stop: Stop) {
         }
         Stop::Cancel => Change::Cancelled,
     };
-    let _ = engine.parts.lifecycle.apply(id, change).await;
+    if let Ok(g) = engine.parts.lifecycle.apply(id, change).await {
+        ending.send(g);
+    }
 }
 
 async fn record(engine: &Engine, id: GenerationId, change: Change) -> Result<Generation, Stop> {
@@ -135,6 +142,7 @@ async fn drive(
     connection: &Connection,
     mut g: Generation,
     start: Start,
+    ending: &mut Ending,
     cancel: &mut watch::Receiver<bool>,
 ) -> Stop {
     let Some(_permits) = capacity(global, connection, cancel).await else { return Stop::Done };
@@ -184,7 +192,7 @@ async fn drive(
                     // outputs held in memory: custody now, and one write from Submitting to
                     // Succeeded (a Fetching write would keep nothing a restart could use)
                     UpstreamStatus::Succeeded { outputs, usage } if !outputs.is_empty() && outputs.iter().all(InlineOutputs::is_inline) => {
-                        return Box::pin(answered(engine, connection, g, submitted.handle, outputs, usage)).await;
+                        return Box::pin(answered(engine, connection, g, (submitted.handle, outputs, usage), ending)).await;
                     }
                     UpstreamStatus::Succeeded { outputs, usage } => Change::Fetching { handle: submitted.handle, outputs, usage },
                     UpstreamStatus::Pending { progress, .. } => Change::Running { handle: submitted.handle, progress },
@@ -201,7 +209,7 @@ async fn drive(
             },
             GenState::Fetching => {
                 // boxed: the custody future is large, and every job in flight would carry its size
-                let assets = match Box::pin(custody::take(engine, connection, &g)).await {
+                let assets = match Box::pin(custody::take(engine, connection, &g, ending)).await {
                     Ok(assets) => assets,
                     Err(reason) => {
                         // the job ends here either way: drop the upstream (or held) copy
@@ -211,7 +219,8 @@ async fn drive(
                         return Stop::Fail(reason);
                     }
                 };
-                return succeed(engine, connection, id, g.upstream.as_ref(), assets, |assets| Change::Succeeded { assets }).await;
+                let change = |assets| Change::Succeeded { assets };
+                return succeed(engine, connection, (id, g.upstream.as_ref()), assets, change, ending).await;
             }
             GenState::Succeeded | GenState::Failed | GenState::Cancelled => return Stop::Done,
         };
@@ -224,14 +233,13 @@ async fn answered(
     engine: &Engine,
     connection: &Connection,
     mut g: Generation,
-    handle: UpstreamHandle,
-    outputs: Vec<OutputRef>,
-    usage: Option<ProviderUsage>,
+    (handle, outputs, usage): (UpstreamHandle, Vec<OutputRef>, Option<ProviderUsage>),
+    ending: &mut Ending,
 ) -> Stop {
     // custody reads the outputs and the handle from the generation as a Fetching one holds them
     g.upstream = Some(handle.clone());
     g.pending_outputs = outputs;
-    let assets = match custody::take(engine, connection, &g).await {
+    let assets = match custody::take(engine, connection, &g, ending).await {
         Ok(assets) => assets,
         Err(reason) => {
             let _ = connection.provider.delete_upstream(&handle).await;
@@ -239,23 +247,26 @@ async fn answered(
         }
     };
     let answer = handle.clone();
-    succeed(engine, connection, g.id, Some(&handle), assets, |assets| Change::Answered { handle: answer, usage, assets }).await
+    let change = |assets| Change::Answered { handle: answer, usage, assets };
+    succeed(engine, connection, (g.id, Some(&handle)), assets, change, ending).await
 }
 
-/// Records a success whose files are in custody (the change made of `assets`), then drops
-/// the provider's copy; when the record fails, the files it would have named are removed.
+/// Records a success whose files are in custody (the change made of `assets`), tells a
+/// waiting caller, then drops the provider's copy; when the record fails, the files it would
+/// have named are removed.
 async fn succeed(
     engine: &Engine,
     connection: &Connection,
-    id: GenerationId,
-    upstream: Option<&UpstreamHandle>,
+    (id, upstream): (GenerationId, Option<&UpstreamHandle>),
     assets: Vec<crate::domain::asset::Asset>,
     change: impl FnOnce(Vec<crate::domain::asset::Asset>) -> Change,
+    ending: &mut Ending,
 ) -> Stop {
     let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
     let outputs = assets.clone();
     match record(engine, id, change(assets)).await {
-        Ok(_) => {
+        Ok(g) => {
+            ending.send(g);
             // image thumbnails after the success, off the path of whoever waits for it
             tokio::spawn(super::posters::after_success(engine.clone(), outputs));
             if let Some(handle) = upstream

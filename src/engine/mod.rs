@@ -7,6 +7,7 @@
 mod backoff;
 pub mod callbacks;
 mod custody;
+pub mod ends;
 mod job;
 mod pollers;
 pub mod posters;
@@ -45,10 +46,10 @@ pub const GLOBAL_IN_FLIGHT: usize = 10_000;
 
 enum Command {
     /// Run a queued generation; `awaited`: its caller waits for its end (see
-    /// [`Lifecycle::create_awaited`]).
+    /// [`Lifecycle::create_awaited`]), which goes there.
     Start {
         id: GenerationId,
-        awaited: bool,
+        awaited: Option<tokio::sync::oneshot::Sender<ends::JobEnd>>,
     },
     Cancel(GenerationId),
     Finished(GenerationId),
@@ -74,6 +75,8 @@ pub struct Engine {
     /// How long each model's jobs ran upstream lately (when to poll first).
     runtimes: Arc<pollers::Runtimes>,
     progress: Arc<progress::ProgressBoard>,
+    /// Awaited jobs' ends not yet claimed by their callers.
+    ends: Arc<ends::Ends>,
 }
 
 impl Engine {
@@ -87,6 +90,7 @@ impl Engine {
             pollers: Arc::default(),
             runtimes: Arc::default(),
             progress: Arc::default(),
+            ends: Arc::default(),
         }
     }
 
@@ -131,13 +135,21 @@ impl Engine {
 
     /// Asks the supervisor to run a queued generation.
     pub fn start(&self, id: GenerationId) {
-        let _ = self.commands.send(Command::Start { id, awaited: false });
+        let _ = self.commands.send(Command::Start { id, awaited: None });
     }
 
     /// [`Engine::start`] of a generation stored with [`Lifecycle::create_awaited`]: its
-    /// Submitting write is provisional too, so its success is its first durable write.
+    /// Submitting write is provisional too, so its success is its first durable write. Its end
+    /// waits for the caller to [`Engine::claim_end`] it.
     pub fn start_awaited(&self, id: GenerationId) {
-        let _ = self.commands.send(Command::Start { id, awaited: true });
+        let _ = self.commands.send(Command::Start { id, awaited: Some(self.ends.open(id)) });
+    }
+
+    /// The end of an awaited job (see [`Engine::start_awaited`]), once: the recorded generation
+    /// and its outputs' bytes where custody kept them. `None` when there is none to claim (then
+    /// read the store); a receiver that closes without an end means the same.
+    pub fn claim_end(&self, id: GenerationId) -> Option<tokio::sync::oneshot::Receiver<ends::JobEnd>> {
+        self.ends.claim(id)
     }
 
     /// Asks the supervisor to cancel a running generation.
@@ -173,7 +185,7 @@ async fn supervise(engine: Engine, ctx: Context) -> WorkerResult {
         tracing::info!(jobs = active.len(), "resuming unfinished generations");
     }
     for id in active {
-        spawn_job(&engine, &global, id, job::Start::Resumed);
+        spawn_job(&engine, &global, id, job::Start::Resumed, ends::Ending::new(None));
     }
     ctx.ran();
     tracing::debug!("engine supervisor running");
@@ -186,7 +198,8 @@ async fn supervise(engine: Engine, ctx: Context) -> WorkerResult {
         match command {
             Command::Start { id, awaited } => {
                 if !engine.jobs().contains_key(&id) {
-                    spawn_job(&engine, &global, id, if awaited { job::Start::Awaited } else { job::Start::New });
+                    let start = if awaited.is_some() { job::Start::Awaited } else { job::Start::New };
+                    spawn_job(&engine, &global, id, start, ends::Ending::new(awaited));
                 }
             }
             Command::Cancel(id) => {
@@ -212,9 +225,9 @@ impl Engine {
     }
 }
 
-fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, id: GenerationId, start: job::Start) {
+fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, id: GenerationId, start: job::Start, ending: ends::Ending) {
     let (cancel, cancel_rx) = watch::channel(false);
-    let worker = tokio::spawn(job::run(engine.clone(), global.clone(), id, start, cancel_rx));
+    let worker = tokio::spawn(job::run(engine.clone(), global.clone(), id, start, ending, cancel_rx));
     let worker_abort = worker.abort_handle();
     let finished = engine.clone();
     let watcher = tokio::spawn(async move {
@@ -226,6 +239,7 @@ fn spawn_job(engine: &Engine, global: &Arc<Semaphore>, id: GenerationId, start: 
             let reason = Reason::new("internal", "An internal error stopped this generation; its credits were released.");
             let _ = finished.parts.lifecycle.apply(id, Change::Failed(reason)).await;
         }
+        finished.ends.forget(id);
         let _ = finished.commands.send(Command::Finished(id));
     });
     engine.jobs().insert(id, RunningJob { cancel, tasks: [worker_abort, watcher.abort_handle()] });

@@ -91,7 +91,8 @@ pub async fn edit(req: HttpRequest, caller: TokenCaller, payload: web::Payload) 
 /// failed in OpenAI's error shape.
 async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Format) -> OpenAiResult {
     let left = u64::try_from(g.deadline_at.millis() - Timestamp::now().millis()).unwrap_or(0);
-    let g = generations::wait_until_finished(state, &caller.user, g.id, Duration::from_millis(left) + GRACE).await?;
+    let generations::Finished { generation: g, mut fresh } =
+        generations::wait_awaited(state, &caller.user, g.id, Duration::from_millis(left) + GRACE).await?;
     match g.state {
         GenState::Succeeded => {}
         GenState::Failed | GenState::Cancelled => return Err(OpenAiError::of_failed(&g)),
@@ -110,9 +111,15 @@ async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Fo
         data.push(match format {
             Format::Url => json!({ "url": state.urls().absolute(&media::signed_path(state, asset)) }),
             Format::B64Json => {
-                // handing the bytes over is a download like any other
-                let (bytes, recorded) =
-                    tokio::join!(media::read_all(state, asset), media::record_download(state, asset, caller.client.clone(), true));
+                // handing the bytes over is a download like any other; the job's own copy of
+                // them saves reading the file back
+                let read = async {
+                    match fresh.remove(&asset.id) {
+                        Some(bytes) => Ok(bytes),
+                        None => media::read_all(state, asset).await.map(bytes::Bytes::from),
+                    }
+                };
+                let (bytes, recorded) = tokio::join!(read, media::record_download(state, asset, caller.client.clone(), true));
                 recorded?;
                 json!({ "b64_json": STANDARD.encode(bytes?) })
             }

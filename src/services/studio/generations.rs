@@ -276,6 +276,30 @@ pub async fn page(
     Ok(page)
 }
 
+/// An awaited generation as it ended, with the outputs' bytes its job still held (by asset).
+pub struct Finished {
+    pub generation: Generation,
+    pub fresh: std::collections::HashMap<AssetId, bytes::Bytes>,
+}
+
+/// [`wait_until_finished`] for a generation `user` submitted with `awaited`: its end comes
+/// straight from the job when this process runs it (no store read, and the outputs' bytes
+/// need not be read back from their files); otherwise from the store.
+pub async fn wait_awaited(state: &AppState, user: &User, id: GenerationId, limit: Duration) -> ServiceResult<Finished> {
+    let until = tokio::time::Instant::now() + limit;
+    if let Some(end) = state.engine.claim_end(id) {
+        match tokio::time::timeout_at(until, end).await {
+            Ok(Ok(end)) if end.generation.owner == user.id => {
+                return Ok(Finished { generation: end.generation, fresh: end.fresh.into_iter().collect() });
+            }
+            // the job ended without telling (it was already over), or not yet: read the store
+            Ok(_) | Err(_) => {}
+        }
+    }
+    let left = until.saturating_duration_since(tokio::time::Instant::now());
+    Ok(Finished { generation: wait_until_finished(state, user, id, left).await?, fresh: Default::default() })
+}
+
 /// Waits until one of `user`'s generations has ended, or `limit` has passed; returns it as
 /// stored then (still running when the time ran out). Wakes on the engine's events, and
 /// reads the store at least once a second (an event can be missed when the channel lags).

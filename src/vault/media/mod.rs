@@ -117,10 +117,12 @@ impl MediaDir {
         let final_path = self.path_of(id)?;
         let tmp_path = self.tmp.join(temp_name(id));
         let recipient = recipient.clone();
-        let sink = blocking(move || Sink::create(tmp_path, &recipient)).await??;
+        // the file is created with the first batch that must be written, so an output that
+        // arrives whole (an answer held in memory) costs one trip to the blocking pool
+        let create = move || Sink::create(tmp_path, &recipient);
 
         // One batch is encrypted and written on the blocking pool while the next one arrives.
-        let mut slot = Slot::Idle(Box::new(sink));
+        let mut slot = Slot::Unopened(Box::new(create));
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
         let mut batch: Vec<Bytes> = Vec::new();
@@ -139,21 +141,18 @@ impl MediaDir {
             batch_len += chunk.len();
             batch.push(chunk);
             if batch_len >= WRITE_BATCH && (slot.is_free() || batch_len >= MAX_AHEAD) {
-                let sink = slot.ready().await?;
                 let full = std::mem::take(&mut batch);
-                slot = Slot::Busy(tokio::task::spawn_blocking(move || sink.write(full)));
+                slot = slot.write(full).await?;
                 batch_len = 0;
             }
         };
-        match (failure, slot.ready().await) {
-            (None, Ok(sink)) => sink.commit(hasher, batch, final_path).await,
-            (None, Err(write_failed)) => Err(write_failed),
-            (Some(failure), Ok(sink)) => {
+        match failure {
+            None => slot.commit(hasher, batch, final_path).await,
+            Some(failure) => {
                 // Dropping the sink closes and removes the temp file.
-                let _ = blocking(move || drop(sink)).await;
+                let _ = slot.discard().await;
                 Err(failure)
             }
-            (Some(failure), Err(_)) => Err(failure),
         }
     }
 
@@ -296,35 +295,31 @@ impl Sink {
         Ok(self)
     }
 
-    /// Writes the last `batch`, ends the age stream (`finish` writes the last
-    /// chunk), fsyncs the file, renames it to `final_path` and fsyncs its directory.
-    async fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
-        blocking(move || -> io::Result<Ingested> {
-            let Sink { writer, bytes, mut temp } = self.write(batch)?;
-            let file = writer.finish()?;
-            file.sync_all()?;
-            drop(file);
-            let dir = final_path.parent().ok_or_else(|| io::Error::other("media path has no directory"))?;
-            if !dir.is_dir() {
-                create_private_dir(dir)?;
-                if let Some(root) = dir.parent() {
-                    sync_dir(root)?;
-                }
+    /// Writes the last `batch`, ends the age stream (`finish` writes the last chunk), fsyncs
+    /// the file, renames it to `final_path` and fsyncs its directory (blocking).
+    fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
+        let Sink { writer, bytes, mut temp } = self.write(batch)?;
+        let file = writer.finish()?;
+        file.sync_all()?;
+        drop(file);
+        let dir = final_path.parent().ok_or_else(|| io::Error::other("media path has no directory"))?;
+        if !dir.is_dir() {
+            create_private_dir(dir)?;
+            if let Some(root) = dir.parent() {
+                sync_dir(root)?;
             }
-            let tmp_path = temp.0.take().ok_or_else(|| io::Error::other("no temp file"))?;
-            if let Err(e) = fs::rename(&tmp_path, &final_path) {
-                let _ = fs::remove_file(&tmp_path);
-                return Err(e);
-            }
-            if let Err(e) = sync_dir(dir) {
-                // Not known to be durable: report failure and leave nothing half-kept.
-                let _ = fs::remove_file(&final_path);
-                return Err(e);
-            }
-            Ok(Ingested { bytes, sha256: hex::encode(hasher.finalize()) })
-        })
-        .await?
-        .map_err(MediaError::Io)
+        }
+        let tmp_path = temp.0.take().ok_or_else(|| io::Error::other("no temp file"))?;
+        if let Err(e) = fs::rename(&tmp_path, &final_path) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e.into());
+        }
+        if let Err(e) = sync_dir(dir) {
+            // Not known to be durable: report failure and leave nothing half-kept.
+            let _ = fs::remove_file(&final_path);
+            return Err(e.into());
+        }
+        Ok(Ingested { bytes, sha256: hex::encode(hasher.finalize()) })
     }
 }
 
@@ -340,18 +335,54 @@ async fn hash_arrived(hasher: &mut Sha256, piece: &[u8]) {
     }
 }
 
-/// The sink, either in hand or inside the blocking task that is writing a batch.
+/// Opens the temp file a sink writes to.
+type OpenSink = Box<dyn FnOnce() -> Result<Sink, MediaError> + Send>;
+
+/// The sink: not opened yet, or inside the blocking task that is writing a batch.
 enum Slot {
-    Idle(Box<Sink>),
-    Busy(JoinHandle<io::Result<Sink>>),
+    Unopened(OpenSink),
+    Busy(JoinHandle<Result<Sink, MediaError>>),
 }
 
 impl Slot {
-    /// Whether the sink is in hand or its task has ended (so `ready` will not wait).
+    /// Whether the sink can take a batch without waiting for the last one.
     fn is_free(&self) -> bool {
         match self {
-            Slot::Idle(_) => true,
+            Slot::Unopened(_) => true,
             Slot::Busy(write) => write.is_finished(),
+        }
+    }
+
+    /// Starts writing `batch` on the blocking pool (opening the file first if need be), once
+    /// the last batch is written.
+    async fn write(self, batch: Vec<Bytes>) -> Result<Slot, MediaError> {
+        Ok(match self {
+            Slot::Unopened(open) => Slot::Busy(tokio::task::spawn_blocking(move || Ok(open()?.write(batch)?))),
+            busy => {
+                let sink = busy.ready().await?;
+                Slot::Busy(tokio::task::spawn_blocking(move || Ok(sink.write(batch)?)))
+            }
+        })
+    }
+
+    /// Writes the last `batch` and commits the file to `final_path` (see [`Sink::commit`]), in
+    /// one trip to the blocking pool when nothing was written yet.
+    async fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
+        let sink = match self {
+            Slot::Unopened(open) => return blocking(move || open()?.commit(hasher, batch, final_path)).await?,
+            busy => busy.ready().await?,
+        };
+        blocking(move || sink.commit(hasher, batch, final_path)).await?
+    }
+
+    /// Gives up: the temp file, if one was opened, is closed and removed.
+    async fn discard(self) -> Result<(), MediaError> {
+        match self {
+            Slot::Unopened(_) => Ok(()),
+            busy => {
+                let sink = busy.ready().await?;
+                Ok(blocking(move || drop(sink)).await?)
+            }
         }
     }
 
@@ -359,8 +390,8 @@ impl Slot {
     /// file).
     async fn ready(self) -> Result<Sink, MediaError> {
         match self {
-            Slot::Idle(sink) => Ok(*sink),
-            Slot::Busy(write) => Ok(write.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))??),
+            Slot::Unopened(open) => blocking(open).await?,
+            Slot::Busy(write) => write.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))?,
         }
     }
 }
