@@ -73,10 +73,20 @@ pub fn decode_base64(text: &str) -> Result<Bytes, ProviderError> {
         Some(uri) => uri.split_once(',').map(|(_, data)| data).unwrap_or_default(),
         None => text,
     };
-    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(cleaned.trim_end_matches('='))
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
+    // padding optional; line breaks (some encoders wrap at 76 columns) dropped, in a copy
+    // only when there are any
+    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let payload = payload.as_bytes();
+    let cleaned: std::borrow::Cow<[u8]> = if payload.iter().any(u8::is_ascii_whitespace) {
+        payload.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>().into()
+    } else {
+        payload.into()
+    };
+    LENIENT
+        .decode(cleaned)
         .map(Bytes::from)
         .map_err(|e| ProviderError::Transient(format!("the provider sent an image that is not valid base64: {e}")))
 }
@@ -86,6 +96,15 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
+
+    #[test]
+    fn base64_outputs_decode_with_or_without_padding_line_breaks_or_a_data_uri() {
+        let plain = b"any image bytes!";
+        for text in ["YW55IGltYWdlIGJ5dGVzIQ==", "YW55IGltYWdlIGJ5dGVzIQ", "YW55IGlt\nYWdlIGJ5\r\ndGVzIQ==", "data:image/png;base64,YW55IGltYWdlIGJ5dGVzIQ=="] {
+            assert_eq!(decode_base64(text).unwrap(), Bytes::from_static(plain), "{text:?}");
+        }
+        assert_eq!(decode_base64("not base64!").unwrap_err().code(), "provider.transient");
+    }
 
     #[tokio::test]
     async fn held_outputs_stream_back_until_forgotten() {
