@@ -33,16 +33,25 @@ pub fn put(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreEr
         return Err(StoreError::Codec(format!("refused transition {} -> {} for {}", previous.state, generation.state, generation.id)));
     }
     table.insert(key, codec::encode(generation)?.as_slice())?;
-    tx.open_table(GENERATIONS_BY_OWNER)?.insert((generation.owner.to_key(), key), ())?;
-    if let Some(source) = generation.source {
+    // index rows are written only where they change: rewriting a row that is already there
+    // still copies its pages, and every page written is one more for the next fsync
+    let before = previous.as_ref();
+    if before.map(|p| p.owner) != Some(generation.owner) {
+        tx.open_table(GENERATIONS_BY_OWNER)?.insert((generation.owner.to_key(), key), ())?;
+    }
+    if let Some(source) = generation.source
+        && before.and_then(|p| p.source) != Some(source)
+    {
         tx.open_table(GENERATIONS_BY_SOURCE)?.insert((source.to_key(), key), ())?;
     }
-    let mut active = tx.open_table(GENERATIONS_ACTIVE)?;
+    let was_active = before.is_some_and(|p| !p.state.is_terminal());
     if generation.state.is_terminal() {
-        active.remove(key)?;
+        if was_active {
+            tx.open_table(GENERATIONS_ACTIVE)?.remove(key)?;
+        }
         super::expiry::index_generation(tx, generation)?;
-    } else {
-        active.insert(key, ())?;
+    } else if !was_active {
+        tx.open_table(GENERATIONS_ACTIVE)?.insert(key, ())?;
     }
     let mut outbox = tx.open_table(SEARCH_OUTBOX)?;
     let next = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
