@@ -55,8 +55,9 @@ fn capitalise(s: &str) -> String {
 pub(super) enum Start {
     /// Just submitted.
     New,
-    /// Just submitted by a caller who waits for its end: its Submitting write is provisional
-    /// (see [`crate::lifecycle::Lifecycle::create_awaited`]).
+    /// Just submitted by a caller who waits for its end: stored Submitting already (see
+    /// [`crate::lifecycle::Lifecycle::create_awaited`]), it goes to the provider once it has
+    /// capacity.
     Awaited,
     /// Found unfinished at start-up: a crash or restart interrupted it.
     Resumed,
@@ -161,11 +162,7 @@ async fn drive(
         }
         g = match g.state {
             GenState::Queued => {
-                let submitting = match start {
-                    Start::Awaited => engine.parts.lifecycle.apply_awaited(id, Change::Submitting).await,
-                    Start::New | Start::Resumed => engine.parts.lifecycle.apply(id, Change::Submitting).await,
-                };
-                match submitting {
+                match engine.parts.lifecycle.apply(id, Change::Submitting).await {
                     Ok(next) => next,
                     Err(e) => return e.into(),
                 }

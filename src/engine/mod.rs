@@ -138,9 +138,9 @@ impl Engine {
         let _ = self.commands.send(Command::Start { id, awaited: None });
     }
 
-    /// [`Engine::start`] of a generation stored with [`Lifecycle::create_awaited`]: its
-    /// Submitting write is provisional too, so its success is its first durable write. Its end
-    /// waits for the caller to [`Engine::claim_end`] it.
+    /// [`Engine::start`] of a generation stored with [`Lifecycle::create_awaited`] (Submitting
+    /// already; its success is its first durable write). Its end waits for the caller to
+    /// [`Engine::claim_end`] it.
     pub fn start_awaited(&self, id: GenerationId) {
         let _ = self.commands.send(Command::Start { id, awaited: Some(self.ends.open(id)) });
     }

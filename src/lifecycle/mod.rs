@@ -73,20 +73,17 @@ impl Lifecycle {
     }
 
     /// [`Lifecycle::create`] of a job whose caller holds its request open until the job ends
-    /// and learns of it only then (OpenAI's synchronous image calls): visible at once, on disk
-    /// with the job's end, a durable write of its own (or the settler's next round, within about
-    /// a second). A crash before then leaves no trace of a job nobody was told of, and nothing
-    /// held; a sync answer thus costs one durable transaction from accepted to succeeded.
-    pub async fn create_awaited(&self, generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
+    /// and learns of it only then (OpenAI's synchronous image calls): stored Submitting at once
+    /// (nobody sees it wait in a queue, so it needs no write of its own to leave one), visible
+    /// at once (its hold counts against every later write), on disk with the job's end, a
+    /// durable write of its own (or the settler's next round, within about a second). A crash
+    /// before then leaves no trace of a job nobody was told of and nothing held, or finds it
+    /// Submitting, which a restart ends as an interrupted submit, releasing its hold; a sync
+    /// answer thus costs one durable transaction from accepted to succeeded.
+    pub async fn create_awaited(&self, mut generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
+        generation.state = GenState::Submitting;
+        generation.submitted_at = Some(generation.created_at);
         self.write_provisional(Op::Create { generation: Box::new(generation), audit: Box::new(audit) }).await
-    }
-
-    /// [`Lifecycle::apply`] on the way of an awaited job (see [`Lifecycle::create_awaited`]),
-    /// for a change a restart may find or not, as it finds the state before it: Submitting
-    /// (the resumed job then ends as an interrupted submit, releasing its hold). Its end is
-    /// recorded with [`Lifecycle::apply`].
-    pub async fn apply_awaited(&self, id: GenerationId, change: Change) -> Result<Generation, LifecycleError> {
-        self.write_provisional(Op::Apply { id, change }).await
     }
 
     async fn write(&self, op: Op) -> Result<Generation, LifecycleError> {

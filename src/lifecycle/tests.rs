@@ -189,10 +189,9 @@ async fn an_awaited_job_is_seen_at_once_and_written_durably_once_with_its_end() 
     let mut events = lifecycle.subscribe();
     let before = lifecycle.commits();
     let g = queued(owner, 6);
-    lifecycle.create_awaited(g.clone(), created(&g)).await.unwrap();
+    let submitting = lifecycle.create_awaited(g.clone(), created(&g)).await.unwrap();
     assert_eq!(balance(&store, owner).await, (14, 6), "the hold is there at once, for every later write to see");
-    let submitting = lifecycle.apply_awaited(g.id, Change::Submitting).await.unwrap();
-    assert_eq!(submitting.state, GenState::Submitting);
+    assert_eq!(submitting.state, GenState::Submitting, "no queue anyone sees: stored on its way to the provider");
     assert_eq!(lifecycle.commits(), before, "nothing durable yet: nobody has been told of the job");
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
     let done = lifecycle.apply(g.id, Change::Answered { handle, usage: None, assets: Vec::new() }).await.unwrap();
@@ -200,5 +199,5 @@ async fn an_awaited_job_is_seen_at_once_and_written_durably_once_with_its_end() 
     assert_eq!(lifecycle.commits() - before, 1, "one durable transaction from accepted to succeeded");
     assert_eq!(balance(&store, owner).await, (14, 0));
     let states: Vec<GenState> = std::iter::from_fn(|| events.try_recv().ok()).map(|e| e.state).collect();
-    assert_eq!(states, [GenState::Queued, GenState::Submitting, GenState::Succeeded], "each change is published");
+    assert_eq!(states, [GenState::Submitting, GenState::Succeeded], "each change is published");
 }
