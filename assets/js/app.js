@@ -1,12 +1,14 @@
 // reelvault page behaviour: local times, copy buttons, confirmations. No inline scripts anywhere.
 (function () {
   "use strict";
+  // the page's language (<html lang>): dates and numbers are written the way it writes them
+  var pageLang = document.documentElement.lang || undefined;
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (!isNaN(d)) {
         el.title = el.textContent;
-        el.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        el.textContent = d.toLocaleString(pageLang, { dateStyle: "medium", timeStyle: "short" });
       }
     });
   }
@@ -16,7 +18,7 @@
         var target = document.getElementById(button.getAttribute("data-copy"));
         if (!target || !navigator.clipboard) return;
         navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-          button.textContent = "Copied";
+          button.textContent = button.getAttribute("data-copied") || button.textContent;
         });
       });
     });
@@ -52,7 +54,11 @@
   function showCredits(value) {
     if (value === null || value === undefined || value === "") return;
     var top = document.getElementById("top-credits");
-    if (top) top.textContent = value + " credits";
+    var n = Number(value);
+    if (top && !isNaN(n)) {
+      var template = top.getAttribute(n === 1 ? "data-one" : "data-other") || "{n}";
+      top.textContent = template.replace("{n}", n.toLocaleString(pageLang));
+    }
     document.querySelectorAll("[data-credits]").forEach(function (el) { el.textContent = value; });
   }
   document.addEventListener("htmx:afterRequest", function (e) {

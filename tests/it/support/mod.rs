@@ -226,8 +226,20 @@ pub const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        Self::with_headers(base, reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser whose every request says `Accept-Language: <accept_language>`.
+    pub fn speaking(base: &str, accept_language: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ACCEPT_LANGUAGE, accept_language.parse().expect("header value"));
+        Self::with_headers(base, headers)
+    }
+
+    fn with_headers(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
         reelvault::providers::http::install_crypto_provider();
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("reelvault-tests/1.0 (browser)")

@@ -1,0 +1,59 @@
+# The frame of every page: top bar, menus, footer, error pages, words shared by many pages.
+
+skip-to-content = Skip to content
+nav-main = Main
+nav-home = Home
+nav-generate = Generate
+nav-library = Library
+nav-models = Models
+top-search =
+    .label = Search your library by prompt
+    .placeholder = Search prompts…
+top-credits = { $count ->
+        [one] { $shown } credit
+       *[other] { $shown } credits
+    }
+    .title = Credits available
+nav-admin = Admin
+nav-admin-users = Users and credits
+nav-admin-connections = Connections
+nav-admin-models = Model policy
+nav-admin-reconciliation = Reconciliation
+nav-admin-retention = Retention
+nav-admin-audit = Audit log
+nav-admin-workers = Background work
+nav-account = Account
+nav-tokens = API tokens
+sign-out = Sign out
+footer-media-stays = your media stays on this server
+privacy-notice = Privacy notice
+
+## Error pages
+
+error-code = Error code:
+error-go-home = Go to the start page
+status-400 = Bad request
+status-401 = Sign-in required
+status-402 = Not enough credits
+status-403 = Not allowed
+status-404 = Not found
+status-405 = Method not allowed
+status-409 = Conflict
+status-413 = Too large
+status-415 = Unsupported type
+status-422 = Cannot be used
+status-429 = Too many requests
+status-500 = Server error
+status-503 = Temporarily unavailable
+error-not-found = There is nothing at this address.
+error-credits-insufficient = Not enough credits for this generation.
+error-model-disabled = This model is turned off on this instance.
+error-rate-limited = Too many requests. Wait a moment and try again.
+error-invalid-input = Some of what was entered cannot be used.
+error-admin-only = Only admins can open this page.
+error-internal = Something went wrong on the server; the error was logged.
+error-busy = The studio is busy; try again shortly.
+
+## Languages
+
+language-follow-browser = Follow the browser

@@ -1,0 +1,72 @@
+//! Numbers, dates and durations as each language writes them. Dates are UTC (pages turn
+//! `<time>` elements into the reader's local time in the browser).
+
+use std::time::Duration;
+
+use super::Lang;
+use crate::domain::time::Timestamp;
+
+/// An integer with thousands grouping (`1,234,567`; the three languages group alike).
+pub fn number(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn utc(at: Timestamp) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000).ok()
+}
+
+/// A calendar date: "2026-12-07", "2026年12月7日".
+pub fn date(lang: Lang, at: Timestamp) -> String {
+    let Some(t) = utc(at) else { return String::new() };
+    let (year, month, day) = (t.year(), u8::from(t.month()), t.day());
+    match lang {
+        Lang::En => format!("{year}-{month:02}-{day:02}"),
+        Lang::Ja | Lang::ZhCn => format!("{year}年{month}月{day}日"),
+    }
+}
+
+/// A date and time in UTC: "2026-12-07 14:05 UTC", "2026年12月7日 14:05 UTC".
+pub fn datetime(lang: Lang, at: Timestamp) -> String {
+    let Some(t) = utc(at) else { return String::new() };
+    let clock = format!("{:02}:{:02} UTC", t.hour(), t.minute());
+    format!("{} {clock}", date(lang, at))
+}
+
+/// A length of time: under a minute with one decimal ("4.2 s", "4.2秒"), then whole
+/// minutes and seconds ("3 min 20 s", "3分20秒"), then hours and minutes ("1 h 5 min",
+/// "1時間5分", "1小时5分").
+pub fn duration(lang: Lang, d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        let tenths = d.as_millis() / 100;
+        let value = format!("{}.{}", tenths / 10, tenths % 10);
+        return match lang {
+            Lang::En => format!("{value} s"),
+            Lang::Ja | Lang::ZhCn => format!("{value}秒"),
+        };
+    }
+    let (hours, minutes, seconds) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let (h, m, s) = match lang {
+        Lang::En => (" h", " min", " s"),
+        Lang::Ja => ("時間", "分", "秒"),
+        Lang::ZhCn => ("小时", "分", "秒"),
+    };
+    let join = if lang == Lang::En { " " } else { "" };
+    let parts: Vec<String> = if hours > 0 {
+        [(hours, h), (minutes, m)].iter().filter(|(n, _)| *n > 0).map(|(n, u)| format!("{n}{u}")).collect()
+    } else {
+        [(minutes, m), (seconds, s)].iter().filter(|(n, _)| *n > 0).map(|(n, u)| format!("{n}{u}")).collect()
+    };
+    parts.join(join)
+}
