@@ -57,3 +57,7 @@ error-busy = The studio is busy; try again shortly.
 ## Languages
 
 language-follow-browser = Follow the browser
+account-language = Language
+account-language-label = Language of the studio's pages
+account-language-save = Save language
+flash-language-saved = The language is saved.

@@ -54,3 +54,7 @@ error-busy = 現在混み合っています。しばらくしてからもう一�
 ## 言語
 
 language-follow-browser = ブラウザの設定に従う
+account-language = 言語
+account-language-label = スタジオの表示言語
+account-language-save = 言語を保存
+flash-language-saved = 言語を保存しました。

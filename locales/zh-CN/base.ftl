@@ -54,3 +54,7 @@ error-busy = 系统繁忙，请稍后再试。
 ## 语言
 
 language-follow-browser = 跟随浏览器
+account-language = 语言
+account-language-label = 工作室页面的语言
+account-language-save = 保存语言
+flash-language-saved = 语言已保存。

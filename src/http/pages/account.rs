@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::account_export::ExportPanel;
+use super::account_language::{self, LanguageOption};
 use super::layout::Layout;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
@@ -14,7 +15,7 @@ use crate::http::auth::{SignedIn, state};
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
-use crate::services::{ServiceError, identity::accounts, identity::profile, privacy::erasure};
+use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, privacy::erasure};
 
 #[derive(Template)]
 #[template(path = "account/account.html")]
@@ -27,6 +28,7 @@ struct AccountPage {
     erasing: bool,
     error: Option<String>,
     export: ExportPanel,
+    languages: Vec<LanguageOption>,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -35,7 +37,9 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     let status = error.as_ref().map(|e| e.status);
     let layout = Layout::new(req, Some(&user));
     let export = ExportPanel::load(state, user.id, layout.csrf.clone()).await?;
-    let page = AccountPage { layout, user, picture, erasing, error: error.map(|e| e.message), export };
+    let chosen = preferences::get(state, &user).await?.language;
+    let languages = account_language::options(chosen, &layout.tr);
+    let page = AccountPage { layout, user, picture, erasing, error: error.map(|e| e.message), export, languages };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),

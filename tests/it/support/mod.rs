@@ -211,6 +211,13 @@ impl Page {
         let sel = scraper::Selector::parse(selector).expect("selector");
         html.select(&sel).next().and_then(|e| e.value().attr(attr)).map(str::to_string)
     }
+
+    /// The attribute `attr` of every element `selector` matches that has it, in order.
+    pub fn attr_all(&self, selector: &str, attr: &str) -> Vec<String> {
+        let html = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("selector");
+        html.select(&sel).filter_map(|e| e.value().attr(attr)).map(str::to_string).collect()
+    }
 }
 
 /// A browser: a cookie jar, no automatic redirects, and the CSRF token of its pages.
