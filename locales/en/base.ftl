@@ -61,3 +61,16 @@ account-language = Language
 account-language-label = Language of the studio's pages
 account-language-save = Save language
 flash-language-saved = The language is saved.
+error-bad-credentials = The email or password is not correct.
+error-email-taken = An account with this email already exists.
+error-link-invalid = This link is invalid, expired or already used.
+
+## Generation states
+
+state-queued = queued
+state-submitting = submitting
+state-running = running
+state-fetching = fetching
+state-succeeded = succeeded
+state-failed = failed
+state-cancelled = cancelled

@@ -58,3 +58,16 @@ account-language = 言語
 account-language-label = スタジオの表示言語
 account-language-save = 言語を保存
 flash-language-saved = 言語を保存しました。
+error-bad-credentials = メールアドレスまたはパスワードが正しくありません。
+error-email-taken = このメールアドレスのアカウントはすでに存在します。
+error-link-invalid = このリンクは無効か、期限切れか、すでに使用されています。
+
+## 生成の状態
+
+state-queued = 待機中
+state-submitting = 送信中
+state-running = 実行中
+state-fetching = 取得中
+state-succeeded = 完了
+state-failed = 失敗
+state-cancelled = キャンセル済み

@@ -58,3 +58,16 @@ account-language = 语言
 account-language-label = 工作室页面的语言
 account-language-save = 保存语言
 flash-language-saved = 语言已保存。
+error-bad-credentials = 邮箱或密码不正确。
+error-email-taken = 该邮箱已被其他账户使用。
+error-link-invalid = 此链接无效、已过期或已被使用。
+
+## 生成状态
+
+state-queued = 排队中
+state-submitting = 提交中
+state-running = 进行中
+state-fetching = 获取中
+state-succeeded = 已完成
+state-failed = 失败
+state-cancelled = 已取消

@@ -117,45 +117,47 @@ impl ErrorPage<'_> {
         }
     }
 
-    /// What went wrong: the service's own words in English, a translation of the common
-    /// errors in the other languages.
+    /// What went wrong, in the page's language where the catalogue has it.
     fn message(&self) -> String {
-        match self.translated_key() {
+        match translated_key(self.layout.tr.lang, self.error) {
             Some(key) => self.layout.t(key),
             None => self.error.message.clone(),
         }
     }
 
-    /// The service's English detail under a translated message, where it carries specifics
-    /// (what a generation costs, which field is wrong).
+    /// The service's English detail under a translated message, where it carries specifics.
     fn detail(&self) -> Option<&str> {
-        let specific = matches!(self.error.code, "credits.insufficient" | "invalid_input" | "bad_request" | "generation.model_disabled");
-        (specific && self.translated_key().is_some()).then_some(self.error.message.as_str())
+        translated_key(self.layout.tr.lang, self.error).filter(|_| carries_specifics(self.error)).map(|_| self.error.message.as_str())
     }
+}
 
-    fn translated_key(&self) -> Option<&'static str> {
-        if self.layout.lang == crate::i18n::Lang::En {
-            return None;
-        }
-        ERROR_KEYS.iter().find(|(code, _)| *code == self.error.code).map(|(_, key)| *key)
+/// An error as a form shows it: the service's words in English; in the other languages a
+/// translation of the common errors, followed by the English detail where it carries
+/// specifics (what a generation costs, which field is wrong).
+pub fn error_text(tr: &crate::i18n::Tr, e: &AppError) -> String {
+    match translated_key(tr.lang, e) {
+        Some(key) if carries_specifics(e) => format!("{} ({})", tr.t(key), e.message),
+        Some(key) => tr.t(key),
+        None => e.message.clone(),
     }
+}
+
+fn carries_specifics(e: &AppError) -> bool {
+    matches!(e.code, "credits.insufficient" | "invalid_input" | "bad_request" | "generation.model_disabled" | "invalid_parameter")
+}
+
+/// The catalogue's message for `e` in `lang`; `None` in English (the service's own words).
+fn translated_key(lang: crate::i18n::Lang, e: &AppError) -> Option<&'static str> {
+    if lang == crate::i18n::Lang::En {
+        return None;
+    }
+    ERROR_KEYS.iter().find(|(code, _)| *code == e.code).map(|(_, key)| *key)
 }
 
 /// The statuses whose names the catalogues hold.
 const STATUS_KEYS: &[&str] = &[
-    "status-400",
-    "status-401",
-    "status-402",
-    "status-403",
-    "status-404",
-    "status-405",
-    "status-409",
-    "status-413",
-    "status-415",
-    "status-422",
-    "status-429",
-    "status-500",
-    "status-503",
+    "status-400", "status-401", "status-402", "status-403", "status-404", "status-405", "status-409", "status-413", "status-415",
+    "status-422", "status-429", "status-500", "status-503",
 ];
 
 /// The error codes the pages translate, and their messages.
@@ -166,8 +168,12 @@ const ERROR_KEYS: &[(&str, &str)] = &[
     ("rate_limited", "error-rate-limited"),
     ("auth.throttled", "error-rate-limited"),
     ("invalid_input", "error-invalid-input"),
+    ("invalid_parameter", "error-invalid-input"),
     ("bad_request", "error-invalid-input"),
     ("auth.admin_only", "error-admin-only"),
+    ("auth.bad_credentials", "error-bad-credentials"),
+    ("user.email_taken", "error-email-taken"),
+    ("link.invalid", "error-link-invalid"),
     ("internal", "error-internal"),
     ("store.unavailable", "error-busy"),
 ];

@@ -147,6 +147,20 @@ impl Tr {
         text.into_owned()
     }
 
+    /// A generation's state as a badge shows it ("succeeded", "成功").
+    pub fn state(&self, state: &crate::domain::generation::GenState) -> String {
+        use crate::domain::generation::GenState;
+        self.t(match state {
+            GenState::Queued => "state-queued",
+            GenState::Submitting => "state-submitting",
+            GenState::Running => "state-running",
+            GenState::Fetching => "state-fetching",
+            GenState::Succeeded => "state-succeeded",
+            GenState::Failed => "state-failed",
+            GenState::Cancelled => "state-cancelled",
+        })
+    }
+
     /// A count with digit grouping ("1,234").
     pub fn number(&self, n: i64) -> String {
         super::format::number(n)

@@ -1,0 +1,47 @@
+# The home page: the prompt box, getting started, running and latest generations.
+
+home-hello = Hello, { $name }
+home-prompt =
+    
+    .label = What should we make?
+    .placeholder = A red kite over a grey sea at dawn, slow push-in
+field-model = Model
+generate-submit = Generate
+home-all-settings = All settings and references
+credits-available-before = { "" }
+credits-available-after = { " " }credits available.
+home-getting-started = Getting started
+home-step-done = (done)
+home-running = Running
+home-latest = Latest
+media-video = video
+media-file = file
+home-open-library = Open the library
+account-title = Your account
+home-account-lead = Change your name or password, and see where you are signed in.
+home-open-account = Open your account
+home-api-title = Scripts and the API
+home-api-lead = Create a personal token and call /api/v1 with it.
+home-manage-tokens = Manage API tokens
+home-due-title = Models shutting down soon
+home-due-shutdown = shuts down on { $date } ({ $days } days).
+home-due-policy = Its model policy names it.
+home-due-connections = Connections listing it: { $names }.
+home-due-config = In config.toml: { $names } (edit the file).
+home-due-move = Move everything to { $model }
+home-due-no-successor = No successor is named.
+home-team-title = Your team
+home-team-lead = Invite teammates, grant credits, set roles and review the audit log.
+home-manage-users = Manage users
+start-demo-title = Try the demo
+start-demo-hint = The demo models draw images and render videos on this server: free, no provider account needed.
+start-demo-action = Make a demo video
+start-provider-title = Connect a provider
+start-provider-hint = Add the API key of a provider account (Google, Kling, ByteDance, OpenAI …); the form links to where each issues keys.
+start-provider-action = Add a connection
+start-team-title = Invite your team
+start-team-hint = Send teammates an invitation link; they choose their own password.
+start-team-action = Invite someone
+start-credits-title = Grant credits
+start-credits-hint = Give your teammates credits to spend on the models you allow.
+start-credits-action = Grant credits

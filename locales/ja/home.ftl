@@ -1,0 +1,47 @@
+# ホームページ: プロンプト入力、はじめに、実行中と最新の生成。
+
+home-hello = こんにちは、{ $name } さん
+home-prompt =
+    
+    .label = 何を作りますか?
+    .placeholder = 夜明けの灰色の海の上を舞う赤い凧、ゆっくりとズームイン
+field-model = モデル
+generate-submit = 生成
+home-all-settings = すべての設定と参照画像
+credits-available-before = 利用可能なクレジット：
+credits-available-after = { "" }
+home-getting-started = はじめに
+home-step-done = (完了)
+home-running = 実行中
+home-latest = 最新
+media-video = 動画
+media-file = ファイル
+home-open-library = ライブラリを開く
+account-title = あなたのアカウント
+home-account-lead = 名前やパスワードを変更し、ログイン中の場所を確認できます。
+home-open-account = アカウントを開く
+home-api-title = スクリプトと API
+home-api-lead = 個人用トークンを作成して /api/v1 を呼び出せます。
+home-manage-tokens = APIトークンを管理
+home-due-title = まもなく提供終了するモデル
+home-due-shutdown = は { $date } に提供終了します(残り { $days } 日)。
+home-due-policy = モデルポリシーで指定されています。
+home-due-connections = このモデルを含む接続: { $names }。
+home-due-config = config.toml 内: { $names }(ファイルを編集してください)。
+home-due-move = すべてを { $model } に移行
+home-due-no-successor = 後継モデルは指定されていません。
+home-team-title = チーム
+home-team-lead = メンバーの招待、クレジットの付与、役割の設定、監査ログの確認ができます。
+home-manage-users = ユーザーを管理
+start-demo-title = デモを試す
+start-demo-hint = デモモデルはこのサーバー上で画像や動画を作ります。無料で、プロバイダーのアカウントは不要です。
+start-demo-action = デモ動画を作る
+start-provider-title = プロバイダーに接続
+start-provider-hint = プロバイダーアカウント(Google、Kling、ByteDance、OpenAI など)の API キーを追加します。フォームに各社のキー発行ページへのリンクがあります。
+start-provider-action = 接続を追加
+start-team-title = チームを招待
+start-team-hint = メンバーに招待リンクを送ります。パスワードは各自で設定します。
+start-team-action = メンバーを招待
+start-credits-title = クレジットを付与
+start-credits-hint = 許可したモデルで使えるクレジットをメンバーに付与します。
+start-credits-action = クレジットを付与

@@ -1,0 +1,47 @@
+# 首页：提示词输入框、入门步骤、进行中与最新的生成。
+
+home-hello = 你好，{ $name }
+home-prompt =
+    
+    .label = 想创作什么？
+    .placeholder = 黎明时分灰色海面上空的一只红色风筝，镜头缓缓推进
+field-model = 模型
+generate-submit = 生成
+home-all-settings = 全部设置与参考图
+credits-available-before = 可用积分：
+credits-available-after = { "" }
+home-getting-started = 入门
+home-step-done = （已完成）
+home-running = 进行中
+home-latest = 最新
+media-video = 视频
+media-file = 文件
+home-open-library = 打开媒体库
+account-title = 您的账户
+home-account-lead = 修改名称或密码，查看您在哪些地方登录。
+home-open-account = 打开账户
+home-api-title = 脚本与 API
+home-api-lead = 创建个人令牌，用它调用 /api/v1。
+home-manage-tokens = 管理 API 令牌
+home-due-title = 即将停用的模型
+home-due-shutdown = 将于 { $date } 停用（还剩 { $days } 天）。
+home-due-policy = 模型策略中指定了它。
+home-due-connections = 包含它的连接：{ $names }。
+home-due-config = 在 config.toml 中：{ $names }（请编辑该文件）。
+home-due-move = 全部迁移到 { $model }
+home-due-no-successor = 未指定后继模型。
+home-team-title = 您的团队
+home-team-lead = 邀请成员、发放积分、设置角色并查看审计日志。
+home-manage-users = 管理用户
+start-demo-title = 试用演示
+start-demo-hint = 演示模型在这台服务器上绘制图像、渲染视频：免费，无需服务商账户。
+start-demo-action = 制作演示视频
+start-provider-title = 连接服务商
+start-provider-hint = 添加服务商账户（Google、可灵、字节跳动、OpenAI 等）的 API 密钥；表单中附有各家获取密钥的链接。
+start-provider-action = 添加连接
+start-team-title = 邀请团队
+start-team-hint = 向成员发送邀请链接，由他们自行设置密码。
+start-team-action = 邀请成员
+start-credits-title = 发放积分
+start-credits-hint = 为成员发放积分，用于您允许的模型。
+start-credits-action = 发放积分
