@@ -52,6 +52,45 @@ fn bundle_of(lang: Lang) -> &'static FluentBundle<FluentResource> {
     &BUNDLES[Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0)]
 }
 
+/// A point in time through any number of references (templates hand values over by reference).
+pub trait TimeLike {
+    fn timestamp(&self) -> Timestamp;
+}
+
+impl TimeLike for Timestamp {
+    fn timestamp(&self) -> Timestamp {
+        *self
+    }
+}
+
+impl<T: TimeLike + ?Sized> TimeLike for &T {
+    fn timestamp(&self) -> Timestamp {
+        (**self).timestamp()
+    }
+}
+
+/// A whole number through any number of references.
+pub trait Countable {
+    fn count(&self) -> i64;
+}
+
+macro_rules! countable {
+    ($($t:ty),*) => {$(
+        impl Countable for $t {
+            fn count(&self) -> i64 {
+                i64::try_from(*self).unwrap_or(i64::MAX)
+            }
+        }
+    )*};
+}
+countable!(i64, i32, u32, u64, usize);
+
+impl<T: Countable + ?Sized> Countable for &T {
+    fn count(&self) -> i64 {
+        (**self).count()
+    }
+}
+
 /// A value given to a message: a number (which also picks the plural form) or text.
 #[derive(Debug, Clone)]
 pub enum Arg {
@@ -162,18 +201,18 @@ impl Tr {
     }
 
     /// A count with digit grouping ("1,234").
-    pub fn number(&self, n: i64) -> String {
-        super::format::number(n)
+    pub fn number(&self, n: impl Countable) -> String {
+        super::format::number(n.count())
     }
 
     /// A date and time, in UTC, written the way this language writes dates.
-    pub fn datetime(&self, at: Timestamp) -> String {
-        super::format::datetime(self.lang, at)
+    pub fn datetime(&self, at: impl TimeLike) -> String {
+        super::format::datetime(self.lang, at.timestamp())
     }
 
     /// A date, in UTC, written the way this language writes dates.
-    pub fn date(&self, at: Timestamp) -> String {
-        super::format::date(self.lang, at)
+    pub fn date(&self, at: impl TimeLike) -> String {
+        super::format::date(self.lang, at.timestamp())
     }
 
     /// A length of time ("3 min 20 s", "3分20秒").
@@ -182,7 +221,7 @@ impl Tr {
     }
 
     /// A length of time given in milliseconds (what records keep).
-    pub fn duration_ms(&self, ms: i64) -> String {
-        self.duration(std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    pub fn duration_ms(&self, ms: impl Countable) -> String {
+        self.duration(std::time::Duration::from_millis(u64::try_from(ms.count()).unwrap_or(0)))
     }
 }

@@ -19,6 +19,7 @@ use crate::urls::Urls;
 #[template(path = "generations/result_card.html")]
 struct ResultCard<'a> {
     urls: Urls,
+    tr: crate::i18n::Tr,
     g: &'a Generation,
     /// Empty: a card is made as the generation is queued; the events bring the outputs.
     outputs: Vec<OutputCard>,
@@ -35,11 +36,13 @@ pub fn from_script(req: &HttpRequest) -> bool {
 /// The result cards of `generations`, as one HTML fragment.
 pub fn cards(req: &HttpRequest, state: &AppState, generations: &[Generation]) -> String {
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+    let tr = crate::http::lang::tr(req);
     generations
         .iter()
         .map(|g| {
             let card = ResultCard {
                 urls: state.urls().clone(),
+                tr,
                 g,
                 outputs: Vec::new(),
                 csrf: csrf.clone(),
