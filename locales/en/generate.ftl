@@ -44,3 +44,5 @@ status-cancel = Cancel
 status-download-file = { $what } — download
 status-download = Download
 status-with-sound = with sound
+reference-player = { $label }, as sent to the provider
+reference-image = { $label } reference image, as sent to the provider

@@ -44,3 +44,5 @@ status-cancel = キャンセル
 status-download-file = { $what } — ダウンロード
 status-download = ダウンロード
 status-with-sound = 音声あり
+reference-player = { $label }(プロバイダーに送信したもの)
+reference-image = { $label } の参照画像(プロバイダーに送信したもの)

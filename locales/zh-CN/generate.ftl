@@ -44,3 +44,5 @@ status-cancel = 取消
 status-download-file = { $what } — 下载
 status-download = 下载
 status-with-sound = 有声音
+reference-player = { $label }（发送给服务商的版本）
+reference-image = { $label }参考图（发送给服务商的版本）

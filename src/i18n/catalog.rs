@@ -186,18 +186,24 @@ impl Tr {
         text.into_owned()
     }
 
-    /// A generation's state as a badge shows it ("succeeded", "成功").
+    /// A generation's state as a badge shows it ("succeeded", "完了").
     pub fn state(&self, state: &crate::domain::generation::GenState) -> String {
-        use crate::domain::generation::GenState;
-        self.t(match state {
-            GenState::Queued => "state-queued",
-            GenState::Submitting => "state-submitting",
-            GenState::Running => "state-running",
-            GenState::Fetching => "state-fetching",
-            GenState::Succeeded => "state-succeeded",
-            GenState::Failed => "state-failed",
-            GenState::Cancelled => "state-cancelled",
-        })
+        self.state_name(state.as_str())
+    }
+
+    /// A generation's state named as stored (`succeeded`) as a badge shows it.
+    pub fn state_name(&self, name: &str) -> String {
+        let key = match name {
+            "queued" => "state-queued",
+            "submitting" => "state-submitting",
+            "running" => "state-running",
+            "fetching" => "state-fetching",
+            "succeeded" => "state-succeeded",
+            "failed" => "state-failed",
+            "cancelled" => "state-cancelled",
+            other => return other.to_string(),
+        };
+        self.t(key)
     }
 
     /// A count with digit grouping ("1,234").
@@ -213,6 +219,12 @@ impl Tr {
     /// A date, in UTC, written the way this language writes dates.
     pub fn date(&self, at: impl TimeLike) -> String {
         super::format::date(self.lang, at.timestamp())
+    }
+
+    /// A calendar day written in full, with its weekday ("Tuesday, 1 December 2026",
+    /// "2026年12月1日(火)", "2026年12月1日 星期二").
+    pub fn long_date(&self, day: time::Date) -> String {
+        super::format::long_date(self.lang, day)
     }
 
     /// A length of time ("3 min 20 s", "3分20秒").

@@ -70,3 +70,18 @@ pub fn duration(lang: Lang, d: Duration) -> String {
     };
     parts.join(join)
 }
+
+/// A calendar day in full with its weekday: "Tuesday, 1 December 2026", "2026年12月1日(火)",
+/// "2026年12月1日 星期二".
+pub fn long_date(lang: Lang, day: time::Date) -> String {
+    let weekday = usize::from(day.weekday().number_days_from_monday());
+    let (year, month, date) = (day.year(), u8::from(day.month()), day.day());
+    match lang {
+        Lang::En => {
+            let long = time::macros::format_description!("[weekday], [day padding:none] [month repr:long] [year]");
+            day.format(long).unwrap_or_default()
+        }
+        Lang::Ja => format!("{year}年{month}月{date}日({})", ["月", "火", "水", "木", "金", "土", "日"][weekday]),
+        Lang::ZhCn => format!("{year}年{month}月{date}日 {}", ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"][weekday]),
+    }
+}

@@ -4,6 +4,7 @@
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::domain::time::Timestamp;
+use crate::i18n::Tr;
 
 use super::cards::Card;
 
@@ -27,22 +28,21 @@ pub fn key(at: Timestamp) -> String {
     date_of(at).format(KEY).unwrap_or_default()
 }
 
-/// What the heading of the day `key` says, seen on `today`.
-pub fn heading(key: &str, today: Date) -> String {
+/// What the heading of the day `key` says, seen on `today`, in the language of `tr`.
+pub fn heading(key: &str, today: Date, tr: &Tr) -> String {
     let Ok(day) = Date::parse(key, KEY) else { return key.to_string() };
     if day == today {
-        "Today".into()
+        tr.t("library-today")
     } else if Some(day) == today.checked_sub(Duration::days(1)) {
-        "Yesterday".into()
+        tr.t("library-yesterday")
     } else {
-        let long = time::macros::format_description!("[weekday], [day padding:none] [month repr:long] [year]");
-        day.format(long).unwrap_or_else(|_| key.to_string())
+        tr.long_date(day)
     }
 }
 
 /// The cards in runs of one day each, in their order; a first run on `continued` (the day the
 /// previous page ended with) has no heading.
-pub fn group(cards: Vec<Card>, now: Timestamp, continued: Option<&str>) -> Vec<Day> {
+pub fn group(cards: Vec<Card>, now: Timestamp, continued: Option<&str>, tr: &Tr) -> Vec<Day> {
     let today = date_of(now);
     let mut days: Vec<Day> = Vec::new();
     for card in cards {
@@ -50,7 +50,7 @@ pub fn group(cards: Vec<Card>, now: Timestamp, continued: Option<&str>) -> Vec<D
             Some(day) if day.key == card.day => day.cards.push(card),
             _ => {
                 let first = days.is_empty();
-                let heading = if first && continued == Some(card.day.as_str()) { None } else { Some(heading(&card.day, today)) };
+                let heading = if first && continued == Some(card.day.as_str()) { None } else { Some(heading(&card.day, today, tr)) };
                 days.push(Day { heading, key: card.day.clone(), cards: vec![card] });
             }
         }
@@ -65,9 +65,14 @@ mod tests {
     #[test]
     fn headings_name_today_and_yesterday_then_the_date() {
         let today = Date::from_calendar_date(2026, time::Month::December, 6).unwrap();
-        assert_eq!(heading("2026-12-06", today), "Today");
-        assert_eq!(heading("2026-12-05", today), "Yesterday");
-        assert_eq!(heading("2026-12-01", today), "Tuesday, 1 December 2026");
-        assert_eq!(heading("nonsense", today), "nonsense");
+        let en = Tr::new(crate::i18n::Lang::En);
+        assert_eq!(heading("2026-12-06", today, &en), "Today");
+        assert_eq!(heading("2026-12-05", today, &en), "Yesterday");
+        assert_eq!(heading("2026-12-01", today, &en), "Tuesday, 1 December 2026");
+        assert_eq!(heading("nonsense", today, &en), "nonsense");
+        let ja = Tr::new(crate::i18n::Lang::Ja);
+        assert_eq!(heading("2026-12-05", today, &ja), "昨日");
+        assert_eq!(heading("2026-12-01", today, &ja), "2026年12月1日(火)");
+        assert_eq!(heading("2026-12-01", today, &Tr::new(crate::i18n::Lang::ZhCn)), "2026年12月1日 星期二");
     }
 }
