@@ -2,7 +2,6 @@
 
 home-hello = Hello, { $name }
 home-prompt =
-    
     .label = What should we make?
     .placeholder = A red kite over a grey sea at dawn, slow push-in
 field-model = Model

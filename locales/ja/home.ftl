@@ -2,7 +2,6 @@
 
 home-hello = こんにちは、{ $name } さん
 home-prompt =
-    
     .label = 何を作りますか?
     .placeholder = 夜明けの灰色の海の上を舞う赤い凧、ゆっくりとズームイン
 field-model = モデル

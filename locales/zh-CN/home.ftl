@@ -2,7 +2,6 @@
 
 home-hello = 你好，{ $name }
 home-prompt =
-    
     .label = 想创作什么？
     .placeholder = 黎明时分灰色海面上空的一只红色风筝，镜头缓缓推进
 field-model = 模型
