@@ -12,6 +12,7 @@ use super::layout::Layout;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
+use crate::http::lang;
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
@@ -36,10 +37,11 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     let erasing = erasure::pending(state, user.id).await?.is_some();
     let status = error.as_ref().map(|e| e.status);
     let layout = Layout::new(req, Some(&user));
-    let export = ExportPanel::load(state, user.id, layout.csrf.clone()).await?;
+    let export = ExportPanel::load(state, user.id, layout.csrf.clone(), layout.tr).await?;
     let chosen = preferences::get(state, &user).await?.language;
     let languages = account_language::options(chosen, &layout.tr);
-    let page = AccountPage { layout, user, picture, erasing, error: error.map(|e| e.message), export, languages };
+    let error = error.map(|e| crate::http::responses::error_text(&layout.tr, &e));
+    let page = AccountPage { layout, user, picture, erasing, error, export, languages };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),
@@ -71,7 +73,7 @@ pub async fn update_profile(req: HttpRequest, who: SignedIn, form: web::Form<Pro
         password: Some(form.password).filter(|p| !p.is_empty()),
     };
     match profile::update(&state, &who.ctx(), &who.user, change).await {
-        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your profile is saved.")),
+        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-profile-saved"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -86,7 +88,7 @@ pub async fn set_picture(req: HttpRequest, who: SignedIn, payload: Multipart) ->
         return refuse(&req, &state, who.user, InvalidInput("choose a picture (PNG, JPEG or WebP)").into()).await;
     };
     match profile::set_picture(&state, &who.ctx(), &who.user, file.bytes).await {
-        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your picture is saved, without its metadata.")),
+        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-picture-saved"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -94,7 +96,7 @@ pub async fn set_picture(req: HttpRequest, who: SignedIn, payload: Multipart) ->
 pub async fn remove_picture(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     profile::remove_picture(&state, &who.ctx(), &who.user).await?;
-    Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your picture is removed."))
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-picture-removed")))
 }
 
 #[derive(Deserialize)]
@@ -112,11 +114,11 @@ pub async fn set_data_use(req: HttpRequest, who: SignedIn, form: web::Form<DataU
     };
     profile::set_forbid_training(&state, &who.ctx(), who.user.id, forbid).await?;
     let message = if forbid {
-        "Your content no longer goes to providers that may train on it; their models are hidden for you."
+        lang::tr(&req).t("flash-data-use-forbidden")
     } else {
-        "Every model your admins enabled is available to you again."
+        lang::tr(&req).t("flash-data-use-allowed")
     };
-    Ok(redirect_with(state.urls().account(), FlashKind::Success, message))
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, &message))
 }
 
 #[derive(Deserialize)]
@@ -136,7 +138,7 @@ pub async fn change_password(req: HttpRequest, who: SignedIn, form: web::Form<Pa
     }
     match accounts::change_password(&state, &who.ctx(), &who.user, &form.current, &form.password, Some(who.hash)).await {
         Ok(()) => {
-            Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your password is changed. Your other sessions were signed out."))
+            Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-password-changed")))
         }
         Err(ServiceError::BadCredentials) => {
             refuse(&req, &state, who.user, InvalidInput("the current password is not correct").into()).await
@@ -157,8 +159,7 @@ pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<Conf
         Ok(()) => Ok(redirect_with(
             state.urls().account(),
             FlashKind::Success,
-            "Your generations, uploads and picture are being deleted. Your account stays. \
-             Anything on legal hold stays until the hold is lifted, then goes too.",
+            &lang::tr(&req).t("flash-content-erasing"),
         )),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
@@ -170,8 +171,7 @@ pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<Con
         Ok(()) => Ok(redirect_with(
             state.urls().login(),
             FlashKind::Success,
-            "Your account is deleted: you are signed out, and your content and key are being destroyed. \
-             Anything on legal hold stays, with your key, until the hold is lifted, then goes too.",
+            &lang::tr(&req).t("flash-account-deleted"),
         )),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }

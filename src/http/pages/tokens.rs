@@ -120,5 +120,5 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<TokenId>) -> 
     let state = state(&req)?;
     let id = id.into_inner();
     tokens::revoke(&state, &who.ctx(), who.user.id, id).await?;
-    Ok(redirect_with(state.urls().tokens(), FlashKind::Success, "The token is revoked; scripts using it are refused from now on."))
+    Ok(redirect_with(state.urls().tokens(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-token-revoked")))
 }

@@ -90,5 +90,5 @@ pub async fn show_one(req: HttpRequest, who: SignedIn, id: web::Path<WebhookId>)
 pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<WebhookId>) -> PageResult {
     let state = state(&req)?;
     webhooks::delete(&state, &who.ctx(), who.user.id, id.into_inner()).await?;
-    Ok(redirect_with(state.urls().webhooks(), FlashKind::Success, "The webhook is deleted; nothing more is sent to it."))
+    Ok(redirect_with(state.urls().webhooks(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-webhook-deleted")))
 }
