@@ -110,7 +110,7 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>
         Ok((_, secret)) => page(&req, &who, StatusCode::OK, Some(secret), None).await,
         Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_))) => {
             let error = AppError::from(e);
-            page(&req, &who, error.status, None, Some(error.message)).await
+            page(&req, &who, error.status, None, Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error))).await
         }
         Err(e) => Err(e.into()),
     }
