@@ -141,7 +141,7 @@ pub async fn save(req: HttpRequest, admin: Admin, id: web::Path<String>, form: w
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &format!("{id} saved."))),
+        Ok(()) => Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &crate::http::lang::tr(&req).t_args("flash-catalog-saved", &[("model", id.to_string().into())]))),
         Err(e) => refused(&req, &admin, &id, e).await,
     }
 }
@@ -150,9 +150,9 @@ pub async fn revert(req: HttpRequest, admin: Admin, id: web::Path<String>) -> Pa
     let state = state(&req)?;
     match catalog::revert(&state, &admin.0.ctx(), &id).await {
         Ok(()) if state.registry().model(&id).is_some() => {
-            Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &format!("{id} is as the catalog says again.")))
+            Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &crate::http::lang::tr(&req).t_args("flash-catalog-reverted", &[("model", id.to_string().into())])))
         }
-        Ok(()) => Ok(redirect_with(state.urls().admin_models(), FlashKind::Success, &format!("{id} was removed from the catalog."))),
+        Ok(()) => Ok(redirect_with(state.urls().admin_models(), FlashKind::Success, &crate::http::lang::tr(&req).t_args("flash-catalog-removed", &[("model", id.to_string().into())]))),
         Err(e) => refused(&req, &admin, &id, e).await,
     }
 }
@@ -196,7 +196,7 @@ pub async fn add(req: HttpRequest, admin: Admin, form: web::Form<AddForm>) -> Pa
         ..ModelEntry::default()
     };
     match catalog::edit(&state, &admin.0.ctx(), entry).await {
-        Ok(_) => Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &format!("{id} added."))),
+        Ok(_) => Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &crate::http::lang::tr(&req).t_args("flash-catalog-added", &[("model", id.to_string().into())]))),
         Err(e @ ServiceError::InvalidMessage(_)) => back(FlashKind::Error, &e.to_string()),
         Err(e) => Err(e.into()),
     }
