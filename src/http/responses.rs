@@ -156,8 +156,19 @@ fn translated_key(lang: crate::i18n::Lang, e: &AppError) -> Option<&'static str>
 
 /// The statuses whose names the catalogues hold.
 const STATUS_KEYS: &[&str] = &[
-    "status-400", "status-401", "status-402", "status-403", "status-404", "status-405", "status-409", "status-413", "status-415",
-    "status-422", "status-429", "status-500", "status-503",
+    "status-400",
+    "status-401",
+    "status-402",
+    "status-403",
+    "status-404",
+    "status-405",
+    "status-409",
+    "status-413",
+    "status-415",
+    "status-422",
+    "status-429",
+    "status-500",
+    "status-503",
 ];
 
 /// The error codes the pages translate, and their messages.

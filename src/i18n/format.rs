@@ -82,6 +82,8 @@ pub fn long_date(lang: Lang, day: time::Date) -> String {
             day.format(long).unwrap_or_default()
         }
         Lang::Ja => format!("{year}年{month}月{date}日({})", ["月", "火", "水", "木", "金", "土", "日"][weekday]),
-        Lang::ZhCn => format!("{year}年{month}月{date}日 {}", ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"][weekday]),
+        Lang::ZhCn => {
+            format!("{year}年{month}月{date}日 {}", ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"][weekday])
+        }
     }
 }

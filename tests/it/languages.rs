@@ -1,7 +1,14 @@
 //! The studio in English, Japanese and Simplified Chinese: the browser's `Accept-Language`
 //! picks the language unless the person chose one on their Account page.
 
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, Page, TestApp};
+use std::io::Read;
+use std::time::Duration;
+
+use reelvault::domain::preferences::{Lang, Preferences};
+use reelvault::domain::user::Email;
+use reelvault::store;
+
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, Page, TestApp, api_get, api_post, app_with_credits};
 
 /// The `lang` attribute of the page's `<html>`.
 fn html_lang(page: &Page) -> String {
@@ -73,4 +80,90 @@ async fn a_person_picks_a_language_on_the_account_page_and_it_outlives_a_restart
     let page = b.get("/account").await;
     assert_eq!(html_lang(&page), "zh-CN", "the choice survives a restart");
     assert!(page.text_of("header.top nav").contains("媒体库"));
+}
+
+#[tokio::test]
+async fn the_sign_in_and_home_pages_speak_japanese_and_simplified_chinese() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    for (accept, lang, sign_in, library, hello) in
+        [("ja,en;q=0.5", "ja", "ログイン", "ライブラリ", "こんにちは"), ("zh-Hans-CN,zh;q=0.9", "zh-CN", "登录", "媒体库", "你好")]
+    {
+        let b = Browser::speaking(&app.url, accept);
+        let login = b.get("/login").await;
+        assert_eq!(login.status, 200);
+        assert_eq!(html_lang(&login), lang, "{accept}");
+        assert_eq!(login.text_of("h1"), sign_in, "{accept}");
+        assert_eq!(login.text_of("label[for=password]"), if lang == "ja" { "パスワード" } else { "密码" });
+        let wrong = b.sign_in(ADMIN_EMAIL, "not the password").await;
+        assert!(!wrong.text_of("#login-error").is_empty() && !wrong.text_of("#login-error").contains("not correct"), "{}", wrong.body);
+        assert_eq!(b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
+        let (_, home) = b.visit("/").await;
+        assert_eq!(html_lang(&home), lang, "{accept}");
+        assert!(home.text_of("header.top nav").contains(library), "{accept}: {}", home.text_of("header.top nav"));
+        assert!(home.text_of("h1").starts_with(hello), "{}", home.text_of("h1"));
+        let privacy = b.get("/privacy").await;
+        assert_eq!(html_lang(&privacy), lang);
+    }
+    let english = app.browser().get("/login").await;
+    assert_eq!((html_lang(&english).as_str(), english.text_of("h1").as_str()), ("en", "Sign in"), "no Accept-Language: English");
+}
+
+#[tokio::test]
+async fn a_huge_or_odd_accept_language_falls_back_to_english() {
+    let app = TestApp::start().await;
+    let odd = "q=1;;,,*;q=0.5,zh-Hant-TW,".repeat(400);
+    for header in [odd.as_str(), "🙂", "ja;q=nope", "x-klingon"] {
+        let page = Browser::speaking(&app.url, header).get("/login").await;
+        assert_eq!(page.status, 200, "{header:.40}");
+        assert_eq!(html_lang(&page), "en", "{header:.40}");
+    }
+}
+
+/// The entries of a ZIP, by name.
+fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a ZIP");
+    let mut file = archive.by_name(name).expect("the entry");
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn the_language_is_part_of_the_data_export_and_goes_with_the_account() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    assert_eq!(admin.post_form("/account/language", &[("language", "ja")]).await.status, 303);
+    api_post(&app.url, "/api/v1/account/export", &token, serde_json::json!({})).await;
+    let mut url = None;
+    for _ in 0..600 {
+        let status = api_get(&app.url, "/api/v1/account/export", Some(&token)).await.json();
+        if status["state"] == "ready" {
+            url = status["url"].as_str().map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = url.expect("the export is ready");
+    let zip = reqwest::Client::builder().no_proxy().build().unwrap().get(&url).send().await.unwrap().bytes().await.unwrap();
+    let profile: serde_json::Value = serde_json::from_slice(&zip_entry(&zip, "profile.json")).unwrap();
+    assert_eq!(profile["preferences"]["language"], "ja", "{profile}");
+
+    let member = app.invite_member(&admin, "mei@example.com", "mei password 1").await;
+    assert_eq!(member.post_form("/account/language", &[("language", "zh-CN")]).await.status, 303);
+    let email = Email::parse("mei@example.com").unwrap();
+    let state = app.running.state.clone();
+    let id = state.store.read(move |tx| store::users::find_by_email(tx, &email)).await.unwrap().expect("the member").id;
+    let stored = move || {
+        let state = state.clone();
+        async move { state.store.read(move |tx| store::preferences::get(tx, id)).await.unwrap() }
+    };
+    assert_eq!(stored().await.language, Some(Lang::ZhCn));
+    assert_eq!(member.post_form("/account/delete", &[("password", "mei password 1")]).await.status, 303);
+    for _ in 0..300 {
+        if stored().await == Preferences::default() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the deleted account's preferences are still stored");
 }

@@ -113,11 +113,7 @@ pub async fn set_data_use(req: HttpRequest, who: SignedIn, form: web::Form<DataU
         _ => return Err(AppError::bad_request("`forbid_training` must be true or false.").into()),
     };
     profile::set_forbid_training(&state, &who.ctx(), who.user.id, forbid).await?;
-    let message = if forbid {
-        lang::tr(&req).t("flash-data-use-forbidden")
-    } else {
-        lang::tr(&req).t("flash-data-use-allowed")
-    };
+    let message = if forbid { lang::tr(&req).t("flash-data-use-forbidden") } else { lang::tr(&req).t("flash-data-use-allowed") };
     Ok(redirect_with(state.urls().account(), FlashKind::Success, &message))
 }
 
@@ -137,9 +133,7 @@ pub async fn change_password(req: HttpRequest, who: SignedIn, form: web::Form<Pa
         return refuse(&req, &state, who.user, InvalidInput("the two new passwords differ").into()).await;
     }
     match accounts::change_password(&state, &who.ctx(), &who.user, &form.current, &form.password, Some(who.hash)).await {
-        Ok(()) => {
-            Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-password-changed")))
-        }
+        Ok(()) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-password-changed"))),
         Err(ServiceError::BadCredentials) => {
             refuse(&req, &state, who.user, InvalidInput("the current password is not correct").into()).await
         }
@@ -156,11 +150,7 @@ pub struct ConfirmForm {
 pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<ConfirmForm>) -> PageResult {
     let state = state(&req)?;
     match erasure::erase_content(&state, &who.ctx(), &who.user, &form.password).await {
-        Ok(()) => Ok(redirect_with(
-            state.urls().account(),
-            FlashKind::Success,
-            &lang::tr(&req).t("flash-content-erasing"),
-        )),
+        Ok(()) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-content-erasing"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -168,11 +158,7 @@ pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<Conf
 pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<ConfirmForm>) -> PageResult {
     let state = state(&req)?;
     match erasure::delete_account(&state, &who.ctx(), &who.user, &form.password).await {
-        Ok(()) => Ok(redirect_with(
-            state.urls().login(),
-            FlashKind::Success,
-            &lang::tr(&req).t("flash-account-deleted"),
-        )),
+        Ok(()) => Ok(redirect_with(state.urls().login(), FlashKind::Success, &lang::tr(&req).t("flash-account-deleted"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }

@@ -10,8 +10,8 @@ use crate::domain::time::Timestamp;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
 use crate::http::responses::{FlashKind, PageResult, redirect, redirect_with};
-use crate::services::state::AppState;
 use crate::i18n::Tr;
+use crate::services::state::AppState;
 use crate::services::{ServiceResult, privacy::export};
 
 /// What the panel shows.

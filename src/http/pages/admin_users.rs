@@ -76,7 +76,10 @@ pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>)
     match links::invite(&state, &admin.0.ctx(), &form.email, role).await {
         Ok((link, secret)) => {
             let issued = IssuedLink {
-                what: lang::tr(&req).t_args("admin-issued-invitation", &[("email", form.email.trim().to_lowercase().into()), ("role", role.to_string().into())]),
+                what: lang::tr(&req).t_args(
+                    "admin-issued-invitation",
+                    &[("email", form.email.trim().to_lowercase().into()), ("role", role.to_string().into())],
+                ),
                 url: state.urls().absolute(&state.urls().invite(&secret)),
                 expires_at: link.expires_at,
             };
@@ -100,7 +103,11 @@ pub async fn set_role(req: HttpRequest, admin: Admin, id: web::Path<UserId>, for
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(user) => Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &lang::tr(&req).t_args("flash-admin-role", &[("email", user.email.to_string().into()), ("role", user.role.to_string().into())]))),
+        Ok(user) => Ok(redirect_with(
+            state.urls().admin_users(),
+            FlashKind::Success,
+            &lang::tr(&req).t_args("flash-admin-role", &[("email", user.email.to_string().into()), ("role", user.role.to_string().into())]),
+        )),
         Err(e) => refused(&req, &admin, e).await,
     }
 }
@@ -122,7 +129,11 @@ pub async fn set_status(req: HttpRequest, admin: Admin, id: web::Path<UserId>, f
     match accounts::set_disabled(&state, &admin.0.ctx(), id, disabled).await {
         Ok(user) => {
             let key = if disabled { "flash-admin-disabled" } else { "flash-admin-enabled" };
-            Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())])))
+            Ok(redirect_with(
+                state.urls().admin_users(),
+                FlashKind::Success,
+                &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())]),
+            ))
         }
         Err(e) => refused(&req, &admin, e).await,
     }
@@ -185,7 +196,11 @@ pub async fn set_frozen(req: HttpRequest, admin: Admin, id: web::Path<UserId>, f
     let frozen = parse_switch(&form.frozen, "frozen")?;
     let user = restriction::set_frozen(&state, &admin.0.ctx(), id.into_inner(), frozen).await?;
     let key = if frozen { "flash-admin-frozen" } else { "flash-admin-unfrozen" };
-    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())])))
+    Ok(redirect_with(
+        state.urls().admin_users(),
+        FlashKind::Success,
+        &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())]),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -199,7 +214,11 @@ pub async fn set_hold(req: HttpRequest, admin: Admin, id: web::Path<UserId>, for
     let hold = parse_switch(&form.hold, "hold")?;
     let user = restriction::set_user_hold(&state, &admin.0.ctx(), id.into_inner(), hold).await?;
     let key = if hold { "flash-admin-person-held" } else { "flash-admin-person-released" };
-    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())])))
+    Ok(redirect_with(
+        state.urls().admin_users(),
+        FlashKind::Success,
+        &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())]),
+    ))
 }
 
 /// Puts one generation on legal hold by its id (from the form on this page or the
@@ -226,7 +245,11 @@ pub async fn hold_generation_by_field(req: HttpRequest, admin: Admin, form: web:
         return refused(&req, &admin, crate::domain::user::InvalidInput("enter a generation id, like 01JD…").into()).await;
     };
     match restriction::set_generation_hold(&state, &admin.0.ctx(), generation, true).await {
-        Ok(()) => Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &lang::tr(&req).t_args("flash-admin-generation-held", &[("id", generation.to_string().into())]))),
+        Ok(()) => Ok(redirect_with(
+            state.urls().admin_users(),
+            FlashKind::Success,
+            &lang::tr(&req).t_args("flash-admin-generation-held", &[("id", generation.to_string().into())]),
+        )),
         Err(ServiceError::NotFound(_)) => {
             let e = AppError::new(StatusCode::NOT_FOUND, "not_found", format!("There is no generation {generation}."));
             page(&req, &admin, e.status, None, Some(e.message)).await

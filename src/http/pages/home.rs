@@ -131,13 +131,10 @@ async fn start_steps(state: &AppState, admin: &User, tr: &crate::i18n::Tr) -> Se
                     urls.admin_connections().to_string(),
                     tr.t("start-provider-action"),
                 ),
-                "team" => (
-                    tr.t("start-team-title"),
-                    tr.t("start-team-hint"),
-                    urls.admin_users().to_string(),
-                    tr.t("start-team-action"),
-                ),
-                _ => (tr.t("start-credits-title"), tr.t("start-credits-hint"), urls.admin_users().to_string(), tr.t("start-credits-action")),
+                "team" => (tr.t("start-team-title"), tr.t("start-team-hint"), urls.admin_users().to_string(), tr.t("start-team-action")),
+                _ => {
+                    (tr.t("start-credits-title"), tr.t("start-credits-hint"), urls.admin_users().to_string(), tr.t("start-credits-action"))
+                }
             };
             StartStep { key: s.key, done: s.done, title, hint, href, action }
         })

@@ -140,11 +140,7 @@ pub async fn reset_submit(req: HttpRequest, secret: web::Path<String>, fields: w
     }
     let client = client_info(&req, &state.config.trusted_proxies);
     match links::reset_password(&state, &client, &secret, &fields.password).await {
-        Ok(_) => Ok(redirect_with(
-            "/login",
-            FlashKind::Success,
-            &lang::tr(&req).t("flash-password-reset"),
-        )),
+        Ok(_) => Ok(redirect_with("/login", FlashKind::Success, &lang::tr(&req).t("flash-password-reset"))),
         Err(e) => refused(&req, page, e),
     }
 }

@@ -42,7 +42,11 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<SessionId>) -
 pub async fn revoke_all(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let n = sessions::revoke_all(&state, &who.ctx(), who.user.id).await?;
-    let mut response = redirect_with(state.urls().login(), FlashKind::Success, &crate::http::lang::tr(&req).t_args("flash-signed-out-everywhere", &[("count", n.into())]));
+    let mut response = redirect_with(
+        state.urls().login(),
+        FlashKind::Success,
+        &crate::http::lang::tr(&req).t_args("flash-signed-out-everywhere", &[("count", n.into())]),
+    );
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

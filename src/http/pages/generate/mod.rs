@@ -289,7 +289,9 @@ pub async fn price_line(req: HttpRequest, who: SignedIn, query: web::Query<BTree
     let chosen = pick(&state, &who.user, query.get("model").map(String::as_str)).await?.chosen;
     let credits = price(&chosen.spec, &chosen.price, &param_values(&query));
     let line = crate::http::lang::tr(&req).t_args("generate-price-credits", &[("price", credits.to_string().into())]);
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(askama::filters::escape(line, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(askama::filters::escape(line, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()))
 }
 
 /// The generate form: its fields, and a reference file per role (`ref_first_frame` …).

@@ -64,7 +64,10 @@ pub fn chips(pairs: &[(String, String)], tr: &Tr) -> Vec<Chip> {
         .filter_map(|(i, (k, v))| {
             let label = filter_label(FILTERS.iter().find(|name| *name == k)?, tr);
             let others = pairs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p);
-            Some(Chip { label: tr.t_args("filter-chip", &[("label", label.into()), ("value", shown(k, v.trim(), tr).into())]), remove: library_url(others) })
+            Some(Chip {
+                label: tr.t_args("filter-chip", &[("label", label.into()), ("value", shown(k, v.trim(), tr).into())]),
+                remove: library_url(others),
+            })
         })
         .collect()
 }
