@@ -46,3 +46,7 @@ status-download = Download
 status-with-sound = with sound
 reference-player = { $label }, as sent to the provider
 reference-image = { $label } reference image, as sent to the provider
+generate-seed-hint = Empty for a random seed; the same seed and prompt give the same result.
+generate-no-such-model = There is no model called “{ $model }”.
+generate-model-refused = { $model } is not available to you: { $reason }
+generate-no-models = No model is available to you. Ask an admin to configure a connection or enable a model.

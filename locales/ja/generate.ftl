@@ -46,3 +46,7 @@ status-download = ダウンロード
 status-with-sound = 音声あり
 reference-player = { $label }(プロバイダーに送信したもの)
 reference-image = { $label } の参照画像(プロバイダーに送信したもの)
+generate-seed-hint = 空欄ならランダムなシード。同じシードとプロンプトなら同じ結果になります。
+generate-no-such-model = 「{ $model }」というモデルはありません。
+generate-model-refused = { $model } は利用できません: { $reason }
+generate-no-models = 利用できるモデルがありません。接続の設定かモデルの有効化を管理者に依頼してください。

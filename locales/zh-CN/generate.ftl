@@ -46,3 +46,7 @@ status-download = 下载
 status-with-sound = 有声音
 reference-player = { $label }（发送给服务商的版本）
 reference-image = { $label }参考图（发送给服务商的版本）
+generate-seed-hint = 留空则使用随机种子；相同的种子和提示词会得到相同的结果。
+generate-no-such-model = 没有名为“{ $model }”的模型。
+generate-model-refused = 您无法使用 { $model }：{ $reason }
+generate-no-models = 您没有可用的模型。请让管理员配置连接或启用模型。

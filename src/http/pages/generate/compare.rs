@@ -117,7 +117,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         Ok(_) => Ok(redirect(state.urls().library())),
         Err(e) if script => Ok(result::error(&e)),
         Err(e) if e.status.is_client_error() => {
-            let picked: Picked = pick(&state, &who.user, request.models.first().map(String::as_str)).await?;
+            let picked: Picked = pick(&state, &who.user, request.models.first().map(String::as_str), &crate::http::lang::tr(&req)).await?;
             let values = BTreeMap::new();
             page(&req, &who, picked, request.prompt, String::new(), values, Vec::new(), None, Some(e.message), e.status).await
         }
