@@ -33,6 +33,20 @@ async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
         .unwrap_or_else(|| vec![format!("no answer: {found}")])
 }
 
+/// Opens `url` at `width` px, saves a screenshot to `shot`, and returns what is wrong with the
+/// page, each line starting with `label`: axe-core's findings at 1280 px, its width at 390 px.
+async fn look(b: &Chromium, axe: &str, url: &str, width: u32, shot: &std::path::Path, label: &str) -> Vec<String> {
+    b.set_window(width, if width == 1280 { 900 } else { 844 }).await;
+    b.go(url).await;
+    b.wait_for("return document.readyState === 'complete'", 10).await;
+    b.screenshot_to(shot).await;
+    if width == 1280 {
+        return violations(b, axe).await.into_iter().map(|v| format!("{label}: {v}")).collect();
+    }
+    let wide = b.js("return document.documentElement.scrollWidth").await.as_i64().unwrap_or(i64::MAX);
+    if wide > 400 { vec![format!("{label}: {wide} px wide on a 390 px phone")] } else { Vec::new() }
+}
+
 #[tokio::test]
 async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light_and_dark() {
     if !webdriver::available() {
@@ -87,20 +101,8 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
                 b.set_color_scheme(dark).await;
                 let theme = if dark { "dark" } else { "light" };
                 for width in [1280u32, 390] {
-                    b.set_window(width, if width == 1280 { 900 } else { 844 }).await;
-                    b.go(&format!("{}{path}", app.url)).await;
-                    b.wait_for("return document.readyState === 'complete'", 10).await;
-                    b.screenshot_to(&shots.join(format!("{name}-{width}-{theme}.png"))).await;
-                    if width == 1280 {
-                        for v in violations(&b, &axe).await {
-                            problems.push(format!("{name} ({theme}): {v}"));
-                        }
-                    } else {
-                        let wide = b.js("return document.documentElement.scrollWidth").await.as_i64().unwrap_or(i64::MAX);
-                        if wide > 400 {
-                            problems.push(format!("{name} ({theme}): {wide} px wide on a 390 px phone"));
-                        }
-                    }
+                    let shot = shots.join(format!("{name}-{width}-{theme}.png"));
+                    problems.extend(look(&b, &axe, &format!("{}{path}", app.url), width, &shot, &format!("{name} ({theme})")).await);
                 }
             }
         }
@@ -112,22 +114,10 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
     b.set_color_scheme(false).await;
     for (name, path) in &signed_in {
         for width in [1280u32, 390] {
-            b.set_window(width, if width == 1280 { 900 } else { 844 }).await;
-            b.go(&format!("{}{path}", app.url)).await;
-            b.wait_for("return document.readyState === 'complete'", 10).await;
-            b.screenshot_to(&shots.join(format!("{name}-ja-{width}-light.png"))).await;
+            let shot = shots.join(format!("{name}-ja-{width}-light.png"));
+            problems.extend(look(&b, &axe, &format!("{}{path}", app.url), width, &shot, &format!("{name} (ja)")).await);
             if b.js("return document.documentElement.lang").await != "ja" {
                 problems.push(format!("{name} (ja): not in Japanese"));
-            }
-            if width == 1280 {
-                for v in violations(&b, &axe).await {
-                    problems.push(format!("{name} (ja): {v}"));
-                }
-            } else {
-                let wide = b.js("return document.documentElement.scrollWidth").await.as_i64().unwrap_or(i64::MAX);
-                if wide > 400 {
-                    problems.push(format!("{name} (ja): {wide} px wide on a 390 px phone"));
-                }
             }
         }
     }

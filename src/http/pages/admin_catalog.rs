@@ -59,7 +59,7 @@ async fn refused(req: &HttpRequest, admin: &Admin, id: &str, e: ServiceError) ->
     match e {
         e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_) | ServiceError::ModelRule(_)) => {
             let error = AppError::from(e);
-            page(req, admin, id, error.status, Some(error.message)).await
+            page(req, admin, id, error.status, Some(crate::http::responses::error_text(&crate::http::lang::tr(req), &error))).await
         }
         other => Err(other.into()),
     }

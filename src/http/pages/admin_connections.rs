@@ -104,7 +104,14 @@ pub async fn add(req: HttpRequest, admin: Admin, form: web::Form<AddForm>) -> Pa
         )),
         Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_) | ServiceError::Conflict(_))) => {
             let error = AppError::from(e);
-            page(&req, &admin, error.status, Some(error.message), blank_keys(form)).await
+            page(
+                &req,
+                &admin,
+                error.status,
+                Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
+                blank_keys(form),
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }

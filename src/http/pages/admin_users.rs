@@ -53,7 +53,7 @@ async fn refused(req: &HttpRequest, admin: &Admin, e: ServiceError) -> PageResul
     match e {
         ServiceError::Invalid(_) | ServiceError::EmailTaken | ServiceError::Conflict(_) | ServiceError::Credits(_) => {
             let error = AppError::from(e);
-            page(req, admin, error.status, None, Some(error.message)).await
+            page(req, admin, error.status, None, Some(crate::http::responses::error_text(&crate::http::lang::tr(req), &error))).await
         }
         other => Err(other.into()),
     }
@@ -252,7 +252,7 @@ pub async fn hold_generation_by_field(req: HttpRequest, admin: Admin, form: web:
         )),
         Err(ServiceError::NotFound(_)) => {
             let e = AppError::new(StatusCode::NOT_FOUND, "not_found", format!("There is no generation {generation}."));
-            page(&req, &admin, e.status, None, Some(e.message)).await
+            page(&req, &admin, e.status, None, Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &e))).await
         }
         Err(e) => Err(e.into()),
     }

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
 use crate::http::lang;
-use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
+use crate::http::responses::{FlashKind, PageResult, error_text, ok, redirect_with};
 use crate::i18n::Tr;
 use crate::services::limits::places::Place;
 use crate::services::state::AppState;
@@ -162,7 +162,7 @@ pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     match generations::cancel(&state, &who.user, id).await {
         Ok(_) => Ok(redirect_with(&path, FlashKind::Success, &lang::tr(&req).t("flash-cancelling"))),
         Err(e @ (crate::services::ServiceError::Conflict(_) | crate::services::ServiceError::AlreadyFinished)) => {
-            Ok(redirect_with(&path, FlashKind::Error, &AppError::from(e).message))
+            Ok(redirect_with(&path, FlashKind::Error, &error_text(&lang::tr(&req), &AppError::from(e))))
         }
         Err(e) => Err(e.into()),
     }

@@ -51,9 +51,11 @@ pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let id = id.into_inner();
     match deletion::delete(&state, &who.ctx(), &who.user, id).await {
         Ok(()) => Ok(redirect_with(state.urls().library(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-deleted"))),
-        Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
-            Ok(redirect_with(&state.urls().generation(id), FlashKind::Error, &AppError::from(e).message))
-        }
+        Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => Ok(redirect_with(
+            &state.urls().generation(id),
+            FlashKind::Error,
+            &crate::http::responses::error_text(&crate::http::lang::tr(&req), &AppError::from(e)),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -363,13 +363,25 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         Err(e) if shown_on_form(&e) => {
             let error = AppError::from(e);
             if script {
-                return Ok(result::error(&error));
+                return Ok(result::error(&error, &crate::http::lang::tr(&req)));
             }
             let values = values.into_iter().collect();
             let picked = pick(&state, &who.user, Some(&requested), &crate::http::lang::tr(&req)).await?;
             let reuse = reused(&state, &who.user, reuse_fields(&fields)).await?;
             let source = fields.get("source");
-            page(&req, &who, picked, prompt, negative, values, reuse, source, Some(error.message), error.status).await
+            page(
+                &req,
+                &who,
+                picked,
+                prompt,
+                negative,
+                values,
+                reuse,
+                source,
+                Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
+                error.status,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

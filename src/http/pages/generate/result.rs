@@ -79,12 +79,12 @@ struct ErrorLine<'a> {
     message: &'a str,
 }
 
-/// `e` as a line of HTML.
-pub fn error_line(e: &AppError) -> String {
-    ErrorLine { message: &e.message }.render().unwrap_or_default()
+/// `e` as a line of HTML, in the language of `tr`.
+pub fn error_line(e: &AppError, tr: &crate::i18n::Tr) -> String {
+    ErrorLine { message: &crate::http::responses::error_text(tr, e) }.render().unwrap_or_default()
 }
 
 /// The error to show next to the form, with its status (422, 402, …).
-pub fn error(e: &AppError) -> HttpResponse {
-    fragment(e.status, error_line(e))
+pub fn error(e: &AppError, tr: &crate::i18n::Tr) -> HttpResponse {
+    fragment(e.status, error_line(e, tr))
 }

@@ -212,9 +212,11 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
                 let message = crate::http::lang::tr(&req).t_args("flash-bulk-deleted", &[("count", n.into())]);
                 Ok(redirect_with(back, FlashKind::Success, &message))
             }
-            Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
-                Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message))
-            }
+            Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => Ok(redirect_with(
+                back,
+                FlashKind::Error,
+                &crate::http::responses::error_text(&crate::http::lang::tr(&req), &AppError::from(e)),
+            )),
             Err(e) => Err(e.into()),
         },
         BulkAction::Zip => {
