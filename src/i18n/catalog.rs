@@ -206,6 +206,15 @@ impl Tr {
         self.t(key)
     }
 
+    /// A person's role named as stored (`admin`, `member`) in this language.
+    pub fn role_name(&self, name: &str) -> String {
+        match name {
+            "admin" => self.t("role-admin"),
+            "member" => self.t("role-member"),
+            other => other.to_string(),
+        }
+    }
+
     /// A count with digit grouping ("1,234").
     pub fn number(&self, n: impl Countable) -> String {
         super::format::number(n.count())

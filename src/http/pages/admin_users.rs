@@ -78,7 +78,7 @@ pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>)
             let issued = IssuedLink {
                 what: lang::tr(&req).t_args(
                     "admin-issued-invitation",
-                    &[("email", form.email.trim().to_lowercase().into()), ("role", role.to_string().into())],
+                    &[("email", form.email.trim().to_lowercase().into()), ("role", lang::tr(&req).role_name(role.as_str()).into())],
                 ),
                 url: state.urls().absolute(&state.urls().invite(&secret)),
                 expires_at: link.expires_at,
@@ -106,7 +106,10 @@ pub async fn set_role(req: HttpRequest, admin: Admin, id: web::Path<UserId>, for
         Ok(user) => Ok(redirect_with(
             state.urls().admin_users(),
             FlashKind::Success,
-            &lang::tr(&req).t_args("flash-admin-role", &[("email", user.email.to_string().into()), ("role", user.role.to_string().into())]),
+            &lang::tr(&req).t_args(
+                "flash-admin-role",
+                &[("email", user.email.to_string().into()), ("role", lang::tr(&req).role_name(user.role.as_str()).into())],
+            ),
         )),
         Err(e) => refused(&req, &admin, e).await,
     }
