@@ -27,7 +27,7 @@ privacy-notice = プライバシー通知
 
 ## エラーページ
 
-error-code = エラーコード:
+error-code = エラーコード：
 error-go-home = ホームへ戻る
 status-400 = 不正なリクエスト
 status-401 = ログインが必要です

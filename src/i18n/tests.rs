@@ -186,3 +186,19 @@ fn numbers_dates_and_durations_are_written_per_language() {
     assert_eq!(zh.duration(Duration::from_secs(3600)), "1小时");
     assert_eq!(en.duration(Duration::from_secs(120)), "2 min");
 }
+
+#[test]
+fn states_and_roles_have_a_name_in_every_language() {
+    use crate::domain::generation::GenState;
+    for lang in Lang::ALL {
+        let tr = Tr::new(lang);
+        for state in GenState::ALL {
+            assert!(!tr.state(&state).starts_with("state-"), "{} lacks the name of {}", lang.code(), state.as_str());
+        }
+        for role in ["admin", "member"] {
+            assert!(!tr.role_name(role).starts_with("role-"), "{} lacks the role {role}", lang.code());
+        }
+    }
+    assert_eq!(Tr::new(Lang::Ja).state(&GenState::Succeeded), "完了");
+    assert_eq!(Tr::new(Lang::ZhCn).role_name("admin"), "管理员");
+}
