@@ -21,7 +21,7 @@ pub struct Card {
     pub state: &'static str,
     pub model: String,
     pub created_rfc3339: String,
-    pub created: String,
+    pub created: crate::domain::time::Timestamp,
     /// The day it was made (`YYYY-MM-DD`, UTC): the grid's grouping.
     pub day: String,
     pub cost: u64,
@@ -61,7 +61,7 @@ pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>) -> R
                 state: g.state.as_str(),
                 model: g.model.clone(),
                 created_rfc3339: g.created_at.rfc3339(),
-                created: g.created_at.human(),
+                created: g.created_at,
                 day: days::key(g.created_at),
                 cost: g.cost,
                 kept: g.kept,
