@@ -57,10 +57,13 @@ error-busy = The studio is busy; try again shortly.
 ## Languages
 
 language-follow-browser = Follow the browser
-account-language = Language
+account-language = Language and time zone
 account-language-label = Language of the studio's pages
-account-language-save = Save language
-flash-language-saved = The language is saved.
+account-language-save = Save
+flash-language-saved = Your language and time zone are saved.
+account-time-zone-label = Time zone of dates (leave empty to follow the browser)
+account-time-zone-help = Dates are shown in UTC until your browser reports its time zone.
+account-time-zone-help-browser = Your browser reports { $zone }.
 error-bad-credentials = The email or password is not correct.
 error-email-taken = An account with this email already exists.
 error-link-invalid = This link is invalid, expired or already used.

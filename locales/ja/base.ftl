@@ -54,10 +54,13 @@ error-busy = 現在混み合っています。しばらくしてからもう一�
 ## 言語
 
 language-follow-browser = ブラウザの設定に従う
-account-language = 言語
+account-language = 言語とタイムゾーン
 account-language-label = スタジオの表示言語
-account-language-save = 言語を保存
-flash-language-saved = 言語を保存しました。
+account-language-save = 保存
+flash-language-saved = 言語とタイムゾーンを保存しました。
+account-time-zone-label = 日時のタイムゾーン（空欄ならブラウザの設定に従います）
+account-time-zone-help = ブラウザがタイムゾーンを知らせるまで、日時はUTCで表示されます。
+account-time-zone-help-browser = ブラウザのタイムゾーンは { $zone } です。
 error-bad-credentials = メールアドレスまたはパスワードが正しくありません。
 error-email-taken = このメールアドレスのアカウントはすでに存在します。
 error-link-invalid = このリンクは無効か、期限切れか、すでに使用されています。

@@ -54,10 +54,13 @@ error-busy = 系统繁忙，请稍后再试。
 ## 语言
 
 language-follow-browser = 跟随浏览器
-account-language = 语言
+account-language = 语言和时区
 account-language-label = 工作室页面的语言
-account-language-save = 保存语言
-flash-language-saved = 语言已保存。
+account-language-save = 保存
+flash-language-saved = 语言和时区已保存。
+account-time-zone-label = 日期所用的时区（留空则跟随浏览器）
+account-time-zone-help = 在浏览器告知其时区之前，日期以 UTC 显示。
+account-time-zone-help-browser = 浏览器的时区为 { $zone }。
 error-bad-credentials = 邮箱或密码不正确。
 error-email-taken = 该邮箱已被其他账户使用。
 error-link-invalid = 此链接无效、已过期或已被使用。

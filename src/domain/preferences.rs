@@ -1,5 +1,5 @@
-//! A person's settings for how the studio speaks to them: the language of the pages (and,
-//! later, such things as a time zone). Pure types; the store keeps one record per person.
+//! A person's settings for how the studio speaks to them: the language of the pages and the
+//! time zone of their dates. Pure types; the store keeps one record per person.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,4 +50,7 @@ impl Lang {
 pub struct Preferences {
     /// The language the person picked; `None` follows the browser's `Accept-Language`.
     pub language: Option<Lang>,
+    /// The time zone dates are shown in, by its IANA name ("Asia/Tokyo"); `None` follows the
+    /// browser's.
+    pub time_zone: Option<String>,
 }

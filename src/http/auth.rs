@@ -107,6 +107,9 @@ fn remember_for_pages(req: &HttpRequest, active: &sessions::ActiveSession) {
     if let Some(lang) = active.preferences.language {
         extensions.insert(ChosenLang(lang));
     }
+    if let Some(zone) = active.preferences.time_zone.as_deref().and_then(crate::i18n::Zone::named) {
+        extensions.insert(crate::http::lang::ChosenZone(zone));
+    }
 }
 
 impl FromRequest for SignedIn {

@@ -9,6 +9,7 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use rust_embed::RustEmbed;
 
 use super::Lang;
+use super::zone::Zone;
 use crate::domain::time::Timestamp;
 
 /// The catalogue files, `<language code>/<area>.ftl`.
@@ -115,6 +116,12 @@ impl From<&str> for Arg {
     }
 }
 
+impl From<&&str> for Arg {
+    fn from(s: &&str) -> Self {
+        Arg::Text((*s).to_string())
+    }
+}
+
 impl From<String> for Arg {
     fn from(s: String) -> Self {
         Arg::Text(s)
@@ -132,11 +139,19 @@ impl From<&String> for Arg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tr {
     pub lang: Lang,
+    /// The time zone dates are shown in.
+    pub zone: &'static Zone,
 }
 
 impl Tr {
+    /// A translator for `lang` that shows dates in UTC.
     pub fn new(lang: Lang) -> Self {
-        Self { lang }
+        Self { lang, zone: Zone::utc() }
+    }
+
+    /// This translator, showing dates in `zone`.
+    pub fn in_zone(self, zone: &'static Zone) -> Self {
+        Self { zone, ..self }
     }
 
     /// The message `key` in this language (the key itself when the catalogue lacks it,
@@ -220,14 +235,19 @@ impl Tr {
         super::format::number(n.count())
     }
 
-    /// A date and time, in UTC, written the way this language writes dates.
+    /// A date and time in the reader's time zone, written the way this language writes dates.
     pub fn datetime(&self, at: impl TimeLike) -> String {
-        super::format::datetime(self.lang, at.timestamp())
+        super::format::datetime(self.lang, self.zone, at.timestamp())
     }
 
-    /// A date, in UTC, written the way this language writes dates.
+    /// A date in the reader's time zone, written the way this language writes dates.
     pub fn date(&self, at: impl TimeLike) -> String {
-        super::format::date(self.lang, at.timestamp())
+        super::format::date(self.lang, self.zone, at.timestamp())
+    }
+
+    /// The calendar day of `at` in the reader's time zone.
+    pub fn day_of(&self, at: impl TimeLike) -> time::Date {
+        self.zone.date_of(at.timestamp())
     }
 
     /// A calendar day written in full, with its weekday ("Tuesday, 1 December 2026",

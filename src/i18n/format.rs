@@ -1,9 +1,10 @@
-//! Numbers, dates and durations as each language writes them. Dates are UTC (pages turn
-//! `<time>` elements into the reader's local time in the browser).
+//! Numbers, dates and durations as each language writes them; dates in the reader's time
+//! zone (see [`super::zone`]).
 
 use std::time::Duration;
 
 use super::Lang;
+use super::zone::Zone;
 use crate::domain::time::Timestamp;
 
 /// An integer with thousands grouping (`1,234,567`; the three languages group alike).
@@ -22,25 +23,25 @@ pub fn number(n: i64) -> String {
     out
 }
 
-fn utc(at: Timestamp) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000).ok()
-}
-
 /// A calendar date: "2026-12-07", "2026年12月7日".
-pub fn date(lang: Lang, at: Timestamp) -> String {
-    let Some(t) = utc(at) else { return String::new() };
-    let (year, month, day) = (t.year(), u8::from(t.month()), t.day());
+fn calendar_date(lang: Lang, day: time::Date) -> String {
+    let (year, month, date) = (day.year(), u8::from(day.month()), day.day());
     match lang {
-        Lang::En => format!("{year}-{month:02}-{day:02}"),
-        Lang::Ja | Lang::ZhCn => format!("{year}年{month}月{day}日"),
+        Lang::En => format!("{year}-{month:02}-{date:02}"),
+        Lang::Ja | Lang::ZhCn => format!("{year}年{month}月{date}日"),
     }
 }
 
-/// A date and time in UTC: "2026-12-07 14:05 UTC", "2026年12月7日 14:05 UTC".
-pub fn datetime(lang: Lang, at: Timestamp) -> String {
-    let Some(t) = utc(at) else { return String::new() };
-    let clock = format!("{:02}:{:02} UTC", t.hour(), t.minute());
-    format!("{} {clock}", date(lang, at))
+/// The date of `at` in `zone`: "2026-12-07", "2026年12月7日".
+pub fn date(lang: Lang, zone: &Zone, at: Timestamp) -> String {
+    zone.local(at).map(|(local, _)| calendar_date(lang, local.date())).unwrap_or_default()
+}
+
+/// A date and time in `zone`, with the zone's abbreviation: "2026-12-07 14:05 UTC",
+/// "2026年12月7日 23:05 JST".
+pub fn datetime(lang: Lang, zone: &Zone, at: Timestamp) -> String {
+    let Some((local, abbreviation)) = zone.local(at) else { return String::new() };
+    format!("{} {:02}:{:02} {abbreviation}", calendar_date(lang, local.date()), local.hour(), local.minute())
 }
 
 /// A length of time: under a minute with one decimal ("4.2 s", "4.2秒"), then whole

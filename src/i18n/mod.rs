@@ -6,7 +6,9 @@ mod format;
 mod negotiate;
 #[cfg(test)]
 mod tests;
+mod zone;
 
 pub use crate::domain::preferences::Lang;
 pub use catalog::{Arg, Tr};
 pub use negotiate::negotiate;
+pub use zone::Zone;

@@ -61,7 +61,7 @@ async fn a_person_picks_a_language_on_the_account_page_and_it_outlives_a_restart
     assert_eq!(saved.status, 303, "{}", saved.body);
     let (_, page) = b.visit("/account").await;
     assert_eq!(html_lang(&page), "ja", "the choice wins over the browser's en");
-    assert_eq!(page.text_of(".flash"), "言語を保存しました。");
+    assert_eq!(page.text_of(".flash"), "言語とタイムゾーンを保存しました。");
     assert!(page.text_of("header.top nav").contains("ライブラリ"));
     assert!(page.attr_of("#language-choice option[value=ja]", "selected").is_some());
 
@@ -71,7 +71,7 @@ async fn a_person_picks_a_language_on_the_account_page_and_it_outlives_a_restart
     assert_eq!(b.post_form("/account/language", &[("language", "browser")]).await.status, 303);
     let (_, page) = b.visit("/account").await;
     assert_eq!(html_lang(&page), "en", "following the browser again");
-    assert_eq!(page.text_of(".flash"), "The language is saved.");
+    assert_eq!(page.text_of(".flash"), "Your language and time zone are saved.");
 
     assert_eq!(b.post_form("/account/language", &[("language", "zh-CN")]).await.status, 303);
     let app = app.restart().await;
@@ -132,7 +132,7 @@ fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn the_language_is_part_of_the_data_export_and_goes_with_the_account() {
     let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
-    assert_eq!(admin.post_form("/account/language", &[("language", "ja")]).await.status, 303);
+    assert_eq!(admin.post_form("/account/language", &[("language", "ja"), ("time_zone", "Asia/Tokyo")]).await.status, 303);
     api_post(&app.url, "/api/v1/account/export", &token, serde_json::json!({})).await;
     let mut url = None;
     for _ in 0..600 {
@@ -147,6 +147,7 @@ async fn the_language_is_part_of_the_data_export_and_goes_with_the_account() {
     let zip = reqwest::Client::builder().no_proxy().build().unwrap().get(&url).send().await.unwrap().bytes().await.unwrap();
     let profile: serde_json::Value = serde_json::from_slice(&zip_entry(&zip, "profile.json")).unwrap();
     assert_eq!(profile["preferences"]["language"], "ja", "{profile}");
+    assert_eq!(profile["preferences"]["time_zone"], "Asia/Tokyo", "{profile}");
 
     let member = app.invite_member(&admin, "mei@example.com", "mei password 1").await;
     assert_eq!(member.post_form("/account/language", &[("language", "zh-CN")]).await.status, 303);
@@ -166,4 +167,48 @@ async fn the_language_is_part_of_the_data_export_and_goes_with_the_account() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the deleted account's preferences are still stored");
+}
+
+/// The hour and zone of the account page's "member since" time, as the server wrote it.
+fn member_since(page: &Page) -> String {
+    page.text_of("main dl time")
+}
+
+#[tokio::test]
+async fn dates_follow_the_browsers_time_zone_unless_the_person_picks_one() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let b = Browser::speaking(&app.url, "en");
+    assert_eq!(b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
+    let page = b.get("/account").await;
+    assert!(member_since(&page).ends_with(" UTC"), "no zone reported yet: UTC, {}", member_since(&page));
+    let utc_hour: u32 = member_since(&page)[11..13].parse().unwrap();
+
+    // the page script reports the browser's zone in a cookie
+    b.set_cookie("tz=Asia%2FTokyo");
+    let page = b.get("/account").await;
+    let shown = member_since(&page);
+    assert!(shown.ends_with(" JST"), "{shown}");
+    assert_eq!(shown[11..13].parse::<u32>().unwrap(), (utc_hour + 9) % 24, "{shown}");
+    assert!(page.text_of("#time-zone-help").contains("Asia/Tokyo"), "{}", page.text_of("#time-zone-help"));
+    assert_eq!(page.attr_of("html", "data-time-zone"), None, "following the browser: the script keeps the browser's zone");
+
+    // a zone the person picks wins over the browser's, and the page script is told
+    let saved = b.post_form("/account/language", &[("language", "browser"), ("time_zone", "Europe/Paris")]).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = b.get("/account").await;
+    assert!(member_since(&page).ends_with(" CET") || member_since(&page).ends_with(" CEST"), "{}", member_since(&page));
+    assert_eq!(page.attr_of("#time-zone", "value").as_deref(), Some("Europe/Paris"));
+    assert_eq!(page.attr_of("html", "data-time-zone").as_deref(), Some("Europe/Paris"));
+
+    // a name that is no zone is refused and changes nothing; a bad cookie is ignored
+    for bad in ["Mars/Olympus", "../../etc/passwd", &"x".repeat(5000)] {
+        let refused = b.post_form("/account/language", &[("language", "browser"), ("time_zone", bad)]).await;
+        assert_eq!(refused.status, 422, "{bad}");
+    }
+    assert_eq!(b.get("/account").await.attr_of("#time-zone", "value").as_deref(), Some("Europe/Paris"));
+    assert_eq!(b.post_form("/account/language", &[("language", "browser"), ("time_zone", "")]).await.status, 303);
+    b.set_cookie("tz=Nowhere%2FAtAll");
+    let page = b.get("/account").await;
+    assert!(member_since(&page).ends_with(" UTC"), "an unknown zone from the browser is UTC: {}", member_since(&page));
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::account_export::ExportPanel;
-use super::account_language::{self, LanguageOption};
+use super::account_language::{self, LanguageOption, ZoneField};
 use super::layout::Layout;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
@@ -30,6 +30,7 @@ struct AccountPage {
     error: Option<String>,
     export: ExportPanel,
     languages: Vec<LanguageOption>,
+    zone: ZoneField,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -38,10 +39,11 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     let status = error.as_ref().map(|e| e.status);
     let layout = Layout::new(req, Some(&user));
     let export = ExportPanel::load(state, user.id, layout.csrf.clone(), layout.tr).await?;
-    let chosen = preferences::get(state, &user).await?.language;
-    let languages = account_language::options(chosen, &layout.tr);
+    let chosen = preferences::get(state, &user).await?;
+    let languages = account_language::options(chosen.language, &layout.tr);
+    let zone = ZoneField::new(req, chosen.time_zone);
     let error = error.map(|e| crate::http::responses::error_text(&layout.tr, &e));
-    let page = AccountPage { layout, user, picture, erasing, error, export, languages };
+    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),

@@ -1,5 +1,6 @@
-//! The language panel of the account page: follow the browser, or one of the studio's
-//! languages, each named in itself.
+//! The language panel of the account page: the language of the pages (follow the browser, or
+//! one of the studio's languages, each named in itself) and the time zone of their dates
+//! (follow the browser, or a zone by its IANA name).
 
 use actix_web::{HttpRequest, web};
 use serde::Deserialize;
@@ -8,7 +9,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::lang;
 use crate::http::responses::{FlashKind, PageResult, redirect_with};
-use crate::i18n::{Lang, Tr};
+use crate::i18n::{Lang, Tr, Zone};
 use crate::services::identity::preferences;
 
 /// The form value that follows the browser.
@@ -33,6 +34,29 @@ pub fn options(chosen: Option<Lang>, tr: &Tr) -> Vec<LanguageOption> {
 pub struct LanguageForm {
     #[serde(default)]
     language: String,
+    /// A zone's name; empty follows the browser.
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// What the time zone field of the panel shows: the person's zone, and the browser's.
+pub struct ZoneField {
+    /// The zone the person picked (empty when they follow the browser).
+    pub chosen: String,
+    /// The zone the browser reports, when it reports one.
+    pub browser: Option<&'static str>,
+    /// Every zone name, for the field's suggestions.
+    pub names: Vec<String>,
+}
+
+impl ZoneField {
+    pub fn new(req: &HttpRequest, chosen: Option<String>) -> ZoneField {
+        ZoneField { chosen: chosen.unwrap_or_default(), browser: lang::browser_zone(req).map(Zone::name), names: Zone::all_names() }
+    }
+}
+
+fn invalid(message: &str) -> crate::http::responses::PageError {
+    AppError::new(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message).into()
 }
 
 /// Saves the choice; an unknown language is 422.
@@ -42,17 +66,17 @@ pub async fn set(req: HttpRequest, who: SignedIn, form: web::Form<LanguageForm>)
         FOLLOW_BROWSER => None,
         code => match Lang::from_code(code) {
             Some(l) => Some(l),
-            None => {
-                return Err(AppError::new(
-                    actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_input",
-                    "Pick one of the languages offered.",
-                )
-                .into());
-            }
+            None => return Err(invalid("Pick one of the languages offered.")),
         },
     };
-    preferences::set_language(&state, &who.ctx(), &who.user, chosen).await?;
+    let zone = match form.time_zone.trim() {
+        "" => None,
+        name => match Zone::named(name) {
+            Some(zone) => Some(zone.name().to_string()),
+            None => return Err(invalid("Pick a time zone from the list (for example Europe/Paris or Asia/Tokyo).")),
+        },
+    };
+    preferences::set_language(&state, &who.ctx(), &who.user, chosen, zone).await?;
     let tr = Tr::new(chosen.unwrap_or_else(|| lang::browser_lang(&req)));
     Ok(redirect_with(state.urls().account(), FlashKind::Success, &tr.t("flash-language-saved")))
 }

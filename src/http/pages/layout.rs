@@ -28,15 +28,18 @@ pub struct Layout {
     pub urls: Urls,
     /// The language of the page.
     pub lang: Lang,
-    /// Messages in [`Layout::lang`].
+    /// Messages in [`Layout::lang`], dates in the reader's time zone.
     pub tr: Tr,
+    /// The time zone the person picked, which the page script also writes local times in
+    /// (otherwise it uses the browser's).
+    pub chosen_zone: Option<&'static str>,
 }
 
 impl Layout {
     /// A layout with no person and no form token, in English (error pages before the
     /// request's language is known; `middleware::error_pages` renders them again).
     pub fn bare() -> Self {
-        Self { user: None, csrf: String::new(), flash: None, urls: Urls::new(""), lang: Lang::En, tr: Tr::new(Lang::En) }
+        Self { user: None, csrf: String::new(), flash: None, urls: Urls::new(""), lang: Lang::En, tr: Tr::new(Lang::En), chosen_zone: None }
     }
 
     pub fn new(req: &HttpRequest, user: Option<&User>) -> Self {
@@ -44,7 +47,8 @@ impl Layout {
         let credits = req.extensions().get::<NavCredits>().map(|c| c.0);
         let user = user.map(|u| NavUser { label: u.label().to_string(), is_admin: u.role == Role::Admin, credits });
         let tr = lang::tr(req);
-        Self { user, csrf, flash: take_flash(req), urls: Urls::new(""), lang: tr.lang, tr }
+        let chosen_zone = lang::chosen_zone(req).map(crate::i18n::Zone::name);
+        Self { user, csrf, flash: take_flash(req), urls: Urls::new(""), lang: tr.lang, tr, chosen_zone }
     }
 
     /// The message `key` in the page's language.

@@ -225,6 +225,7 @@ pub struct Browser {
     pub client: reqwest::Client,
     pub base: String,
     csrf: Mutex<Option<String>>,
+    cookies: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 /// How long the tests' clients keep an idle connection for reuse: less than the server's
@@ -245,16 +246,22 @@ impl Browser {
 
     fn with_headers(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
         reelvault::providers::http::install_crypto_provider();
+        let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .default_headers(headers)
-            .cookie_store(true)
+            .cookie_provider(cookies.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("reelvault-tests/1.0 (browser)")
             .no_proxy()
             .pool_idle_timeout(CLIENT_IDLE)
             .build()
             .expect("client");
-        Browser { client, base: base.to_string(), csrf: Mutex::new(None) }
+        Browser { client, base: base.to_string(), csrf: Mutex::new(None), cookies }
+    }
+
+    /// Sets a cookie as the page script would (`name=value`).
+    pub fn set_cookie(&self, cookie: &str) {
+        self.cookies.add_cookie_str(&format!("{cookie}; Path=/"), &self.base.parse().expect("base URL"));
     }
 
     pub async fn read(response: reqwest::Response) -> Page {

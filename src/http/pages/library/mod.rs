@@ -100,7 +100,7 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let search_query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
     let request = request_for(&state, &who.user, &search_query).await?;
     let page = search::search(&state, &who.user, request.clone()).await?;
-    let cards = cards::cards(&state, &who.user, page.items).await?;
+    let cards = cards::cards(&state, &who.user, page.items, &crate::http::lang::tr(&req)).await?;
     let empty = cards.is_empty();
     let more = more_url(&pairs, page.next_cursor.as_deref(), cards.last().map(|c| c.day.as_str()));
     let now = crate::domain::time::Timestamp::now();

@@ -141,7 +141,7 @@ fn profile(c: &Contents, avatar: Option<String>, now: Timestamp) -> serde_json::
         "legal_hold": u.legal_hold,
         "avatar": avatar,
         "credits": { "available": c.balance.available, "held": c.balance.held },
-        "preferences": { "language": c.preferences.language.map(|l| l.code()) },
+        "preferences": { "language": c.preferences.language.map(|l| l.code()), "time_zone": c.preferences.time_zone },
     })
 }
 
