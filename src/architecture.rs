@@ -10,7 +10,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cli", &["*"]),
     ("app", &["*"]),
     ("admin_socket", &["services", "config", "domain"]),
-    ("http", &["services", "workers", "metrics", "urls", "error", "config", "domain", "search", "telemetry"]),
+    ("http", &["services", "workers", "metrics", "urls", "error", "config", "domain", "search", "telemetry", "i18n"]),
     ("error", &["services", "store", "search", "config", "domain"]),
     ("scheduler", &["services", "workers", "config", "domain"]),
     (
@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("workers", &["domain"]),
     ("metrics", &["domain"]),
     ("urls", &["domain"]),
+    ("i18n", &["domain"]),
     ("turns", &[]),
     ("own_thread", &[]),
     ("memory", &[]),

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod lifecycle;
 pub mod memory;
 pub mod metrics;

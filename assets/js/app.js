@@ -1,12 +1,27 @@
 // reelvault page behaviour: local times, copy buttons, confirmations. No inline scripts anywhere.
 (function () {
   "use strict";
+  // the page's language (<html lang>): dates and numbers are written the way it writes them
+  var pageLang = document.documentElement.lang || undefined;
+  // the time zone the person picked, else the browser's (which the server learns from the
+  // "tz" cookie, for the dates it writes and the library's days)
+  var pickedZone = document.documentElement.getAttribute("data-time-zone") || undefined;
+  function reportZone() {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone || document.cookie.split("; ").indexOf("tz=" + encodeURIComponent(zone)) >= 0) return;
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
+  reportZone();
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (!isNaN(d)) {
         el.title = el.textContent;
-        el.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        var options = { dateStyle: "medium", timeStyle: "short" };
+        if (pickedZone) options.timeZone = pickedZone;
+        try { el.textContent = d.toLocaleString(pageLang, options); } catch (e) { /* a zone this browser lacks: keep the server's text */ }
       }
     });
   }
@@ -16,7 +31,7 @@
         var target = document.getElementById(button.getAttribute("data-copy"));
         if (!target || !navigator.clipboard) return;
         navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-          button.textContent = "Copied";
+          button.textContent = button.getAttribute("data-copied") || button.textContent;
         });
       });
     });
@@ -52,7 +67,11 @@
   function showCredits(value) {
     if (value === null || value === undefined || value === "") return;
     var top = document.getElementById("top-credits");
-    if (top) top.textContent = value + " credits";
+    var n = Number(value);
+    if (top && !isNaN(n)) {
+      var template = top.getAttribute(n === 1 ? "data-one" : "data-other") || "{n}";
+      top.textContent = template.replace("{n}", n.toLocaleString(pageLang));
+    }
     document.querySelectorAll("[data-credits]").forEach(function (el) { el.textContent = value; });
   }
   document.addEventListener("htmx:afterRequest", function (e) {

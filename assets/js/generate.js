@@ -9,6 +9,15 @@
 
   function form() { return document.getElementById("generate-form"); }
 
+  // the page's words, in its language: data-msg-* attributes of the form ({n}, {name} …
+  // are filled in here)
+  function msg(name, values) {
+    var f = form();
+    var text = (f && f.getAttribute("data-msg-" + name)) || "";
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(values[k]); });
+    return text;
+  }
+
   function comparing() {
     var toggle = document.getElementById("compare-toggle");
     return !!toggle && toggle.checked;
@@ -69,7 +78,7 @@
     var button = document.getElementById("generate-submit");
     if (button && button.getAttribute("aria-busy") === "true") { return; }
     if (comparing() && picked().length === 0) {
-      sayText("Pick at least one model to compare.", true);
+      sayText(msg("pick-models"), true);
       return;
     }
     var url = comparing() ? f.dataset.compareAction : f.action;
@@ -81,22 +90,22 @@
       .then(function (answer) {
         if (answer.response.ok && answer.text.indexOf('class="result-card"') === -1) {
           // not a result: most likely a sign-in page after the session ended
-          sayText("Nothing was submitted: your session may have ended. Reload the page to sign in again.", true);
+          sayText(msg("session-ended"), true);
         } else if (answer.response.ok) {
           document.dispatchEvent(new CustomEvent("reelvault:credits", { detail: answer.response.headers.get("X-Credits-Available") }));
           var made = showResults(answer.text);
-          sayText(made === 1 ? "Submitted: its result appears below." : "Submitted " + made + " generations: their results appear below.", false);
+          sayText(made === 1 ? msg("submitted-one") : msg("submitted-many", { n: made }), false);
           if (answer.text.indexOf('class="error"') !== -1) {
             say(answer.text.slice(answer.text.indexOf("<p class=\"error\"")));
           }
         } else if (answer.text.indexOf('<p class="error"') === 0) {
           say(answer.text);
         } else {
-          sayText("The generation could not be submitted (" + answer.response.status + " " + answer.response.statusText + "). Reload the page and try again.", true);
+          sayText(msg("submit-failed", { status: answer.response.status + " " + answer.response.statusText }), true);
         }
       })
       .catch(function () {
-        sayText("The server could not be reached; nothing was submitted. Try again in a moment.", true);
+        sayText(msg("unreachable"), true);
       })
       .then(function () {
         if (button) { button.removeAttribute("aria-busy"); button.disabled = false; }
@@ -126,7 +135,7 @@
     list.disabled = !on;
     if (single) { single.disabled = on; }
     f.classList.toggle("comparing", on);
-    if (button) { button.textContent = on ? "Compare" : "Generate"; }
+    if (button) { button.textContent = on ? msg("compare") : msg("generate"); }
     limitCompared();
   }
 
@@ -169,7 +178,7 @@
     var media;
     if (file.type.indexOf("image/") === 0) {
       media = document.createElement("img");
-      media.alt = "Preview of " + file.name;
+      media.alt = msg("preview-of", { name: file.name });
     } else if (file.type.indexOf("video/") === 0) {
       media = document.createElement("video");
       media.muted = true;
@@ -180,12 +189,12 @@
     }
     media.src = url;
     var caption = document.createElement("figcaption");
-    caption.textContent = file.name || "Pasted image";
+    caption.textContent = file.name || msg("pasted-image");
     var remove = document.createElement("button");
     remove.type = "button";
     remove.className = "secondary remove-reference";
-    remove.textContent = "Remove";
-    remove.setAttribute("aria-label", "Remove " + (file.name || "the pasted image"));
+    remove.textContent = msg("remove");
+    remove.setAttribute("aria-label", msg("remove-named", { name: file.name || msg("the-pasted-image") }));
     remove.addEventListener("click", function () {
       input.value = "";
       input.dispatchEvent(new Event("change", { bubbles: true }));

@@ -10,6 +10,7 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::client::client_info;
+use super::lang::ChosenLang;
 use super::responses::{ApiError, PageError};
 use crate::domain::audit::ClientInfo;
 use crate::domain::auth::{ApiToken, Session};
@@ -76,7 +77,7 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PageError> {
     match sessions::authenticate(&state, &secret).await? {
         Some(active) => Ok(SignedIn {
             credits: {
-                req.extensions_mut().insert(NavCredits(active.credits));
+                remember_for_pages(&req, &active);
                 active.credits
             },
             client: client_info(&req, &state.config.trusted_proxies),
@@ -94,8 +95,21 @@ pub async fn signed_in_user(req: &HttpRequest) -> Option<User> {
     let state = state(req).ok()?;
     let secret = session_secret(req, &state)?;
     let active = sessions::authenticate(&state, &secret).await.ok()??;
-    req.extensions_mut().insert(NavCredits(active.credits));
+    remember_for_pages(req, &active);
     Some(active.user)
+}
+
+/// Leaves what every page of a signed-in person shows in the request: their credits for
+/// the top bar and the language they picked.
+fn remember_for_pages(req: &HttpRequest, active: &sessions::ActiveSession) {
+    let mut extensions = req.extensions_mut();
+    extensions.insert(NavCredits(active.credits));
+    if let Some(lang) = active.preferences.language {
+        extensions.insert(ChosenLang(lang));
+    }
+    if let Some(zone) = active.preferences.time_zone.as_deref().and_then(crate::i18n::Zone::named) {
+        extensions.insert(crate::http::lang::ChosenZone(zone));
+    }
 }
 
 impl FromRequest for SignedIn {

@@ -14,8 +14,10 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 
 use crate::http::auth::signed_in_user;
+use crate::http::lang;
 use crate::http::pages::layout::Layout;
 use crate::http::responses::{ShownError, error_page};
+use crate::i18n::Lang;
 use crate::services::state::AppState;
 
 /// The shared policy, with `$extra` directives after it.
@@ -113,9 +115,10 @@ impl MessageBody for SizeOnly {
     }
 }
 
-/// Error pages keep the top bar for a signed-in person: an HTML error page is rendered bare
-/// (errors render without touching the store), so when the request carries a live session it
-/// is rendered again with that person's navigation. Wraps the routes, inside the other
+/// Error pages keep the top bar for a signed-in person and speak the request's language: an
+/// HTML error page is rendered bare (errors render without touching the store, in English),
+/// so when the request carries a live session, or asks for another language, it is rendered
+/// again with that person's navigation in that language. Wraps the routes, inside the other
 /// middleware (their headers are added to the page it renders).
 pub async fn error_pages<B: MessageBody + 'static>(
     req: ServiceRequest,
@@ -126,10 +129,11 @@ pub async fn error_pages<B: MessageBody + 'static>(
         return Ok(res.map_into_left_body());
     };
     let request = res.request().clone();
-    let Some(user) = signed_in_user(&request).await else {
+    let user = signed_in_user(&request).await;
+    if user.is_none() && lang::lang(&request) == Lang::En {
         return Ok(res.map_into_left_body());
-    };
-    let mut page = error_page(&shown.0, Layout::new(&request, Some(&user)));
+    }
+    let mut page = error_page(&shown.0, Layout::new(&request, user.as_ref()));
     // what the handler said besides the page (Allow, Retry-After, cookies …) stays
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

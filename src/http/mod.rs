@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod deprecation;
 pub mod health;
 pub mod hooks;
+pub mod lang;
 pub mod media;
 pub mod metrics;
 pub mod middleware;

@@ -107,6 +107,88 @@ struct ErrorPage<'a> {
     error: &'a AppError,
 }
 
+impl ErrorPage<'_> {
+    /// The page's heading: the status in the page's language.
+    fn heading(&self) -> String {
+        let key = format!("status-{}", self.error.status.as_u16());
+        match STATUS_KEYS.contains(&key.as_str()) {
+            true => self.layout.t(&key),
+            false => self.error.status.canonical_reason().unwrap_or("Error").to_string(),
+        }
+    }
+
+    /// What went wrong, in the page's language where the catalogue has it.
+    fn message(&self) -> String {
+        match translated_key(self.layout.tr.lang, self.error) {
+            Some(key) => self.layout.t(key),
+            None => self.error.message.clone(),
+        }
+    }
+
+    /// The service's English detail under a translated message, where it carries specifics.
+    fn detail(&self) -> Option<&str> {
+        translated_key(self.layout.tr.lang, self.error).filter(|_| carries_specifics(self.error)).map(|_| self.error.message.as_str())
+    }
+}
+
+/// An error as a form shows it: the service's words in English; in the other languages a
+/// translation of the common errors, followed by the English detail where it carries
+/// specifics (what a generation costs, which field is wrong).
+pub fn error_text(tr: &crate::i18n::Tr, e: &AppError) -> String {
+    match translated_key(tr.lang, e) {
+        Some(key) if carries_specifics(e) => format!("{} ({})", tr.t(key), e.message),
+        Some(key) => tr.t(key),
+        None => e.message.clone(),
+    }
+}
+
+fn carries_specifics(e: &AppError) -> bool {
+    matches!(e.code, "credits.insufficient" | "invalid_input" | "bad_request" | "generation.model_disabled" | "invalid_parameter")
+}
+
+/// The catalogue's message for `e` in `lang`; `None` in English (the service's own words).
+fn translated_key(lang: crate::i18n::Lang, e: &AppError) -> Option<&'static str> {
+    if lang == crate::i18n::Lang::En {
+        return None;
+    }
+    ERROR_KEYS.iter().find(|(code, _)| *code == e.code).map(|(_, key)| *key)
+}
+
+/// The statuses whose names the catalogues hold.
+const STATUS_KEYS: &[&str] = &[
+    "status-400",
+    "status-401",
+    "status-402",
+    "status-403",
+    "status-404",
+    "status-405",
+    "status-409",
+    "status-413",
+    "status-415",
+    "status-422",
+    "status-429",
+    "status-500",
+    "status-503",
+];
+
+/// The error codes the pages translate, and their messages.
+const ERROR_KEYS: &[(&str, &str)] = &[
+    ("not_found", "error-not-found"),
+    ("credits.insufficient", "error-credits-insufficient"),
+    ("generation.model_disabled", "error-model-disabled"),
+    ("rate_limited", "error-rate-limited"),
+    ("auth.throttled", "error-rate-limited"),
+    ("invalid_input", "error-invalid-input"),
+    ("invalid_parameter", "error-invalid-input"),
+    ("bad_request", "error-invalid-input"),
+    ("auth.admin_only", "error-admin-only"),
+    ("auth.bad_credentials", "error-bad-credentials"),
+    ("user.email_taken", "error-email-taken"),
+    ("link.invalid", "error-link-invalid"),
+    ("internal", "error-internal"),
+    ("store.unavailable", "error-busy"),
+];
+
 /// The HTML error page (a bare layout: errors render without touching the store). The error
 /// rides along in the response, so that `middleware::error_pages` can render it again with a
 /// signed-in person's top bar.
@@ -243,6 +325,16 @@ fn is_local_path(target: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_translated_status_and_error_is_in_the_catalogues() {
+        for lang in crate::i18n::Lang::ALL {
+            let tr = crate::i18n::Tr::new(lang);
+            for key in STATUS_KEYS.iter().chain(ERROR_KEYS.iter().map(|(_, k)| k)) {
+                assert!(tr.has(key), "{key} is missing in {}", lang.code());
+            }
+        }
+    }
 
     #[test]
     fn next_targets_stay_on_this_site() {

@@ -57,6 +57,7 @@ macro_rules! for_each_table {
         $m!(WEBHOOK_QUEUE);
         $m!(CATALOG_LAYERS);
         $m!(GENERATIONS_BY_SOURCE);
+        $m!(PREFERENCES);
     }};
 }
 

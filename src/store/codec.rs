@@ -71,6 +71,7 @@ stored! {
     crate::domain::privacy::SettingsSeen => "reelvault::PrivacySettingsSeen@1",
     crate::domain::webhook::Webhook => "reelvault::Webhook@1",
     crate::domain::webhook::Delivery => "reelvault::WebhookDelivery@1",
+    crate::domain::preferences::Preferences => "reelvault::Preferences@1",
 }
 
 #[cfg(test)]

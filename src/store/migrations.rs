@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 12;
+pub const CURRENT: u32 = 13;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 12] = [
+const STEPS: [Step; 13] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -35,6 +35,7 @@ const STEPS: [Step; 12] = [
     (10, "create the webhook tables (registrations, deliveries and their queue)", step_10_webhooks),
     (11, "create the table of catalog changes (an imported catalog, admins' edits)", step_11_catalog_layers),
     (12, "create the index of generations made from an earlier output", step_12_generations_by_source),
+    (13, "create the table of people's preferences (the language of their pages)", step_13_preferences),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -192,6 +193,11 @@ fn step_11_catalog_layers(tx: &WriteTransaction) -> Result<(), StoreError> {
 
 fn step_12_generations_by_source(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(GENERATIONS_BY_SOURCE)?;
+    Ok(())
+}
+
+fn step_13_preferences(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(PREFERENCES)?;
     Ok(())
 }
 

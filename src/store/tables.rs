@@ -96,6 +96,10 @@ pub const PENDING_ERASURES: TableDefinition<u128, u8> = TableDefinition::new("pe
 /// UserId key -> codec `Export`: each person's latest data export (at most one row each).
 pub const EXPORTS: TableDefinition<u128, &[u8]> = TableDefinition::new("exports-1");
 
+/// UserId key -> codec `Preferences`: a person's settings (the language of their pages).
+/// No row: every setting follows its default.
+pub const PREFERENCES: TableDefinition<u128, &[u8]> = TableDefinition::new("preferences-1");
+
 /// WebhookId -> codec `Webhook`: URLs people registered for completion events.
 pub const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks-1");
 

@@ -66,6 +66,10 @@ impl Urls {
         Route::AccountDataUse.pattern()
     }
 
+    pub fn account_language(&self) -> &'static str {
+        Route::AccountLanguage.pattern()
+    }
+
     pub fn account_erase_content(&self) -> &'static str {
         Route::AccountEraseContent.pattern()
     }

@@ -31,6 +31,8 @@ pub enum Route {
     AccountPictureDelete,
     /// The person's data-use preference.
     AccountDataUse,
+    /// The language of the person's pages.
+    AccountLanguage,
     /// Erases all of the person's content.
     AccountEraseContent,
     /// Deletes the account.
@@ -158,6 +160,7 @@ impl Route {
             Route::AccountPicture => "/account/picture",
             Route::AccountPictureDelete => "/account/picture/delete",
             Route::AccountDataUse => "/account/data-use",
+            Route::AccountLanguage => "/account/language",
             Route::AccountEraseContent => "/account/erase-content",
             Route::AccountDelete => "/account/delete",
             Route::AccountExport => "/account/export",

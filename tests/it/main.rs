@@ -22,6 +22,7 @@ mod deletion;
 mod export;
 mod generations;
 mod install;
+mod languages;
 mod library;
 mod lineage;
 mod metrics;

@@ -1,7 +1,7 @@
 //! Every page in a real browser (Debian's chromium): axe-core finds no serious or critical
 //! accessibility violation on any of them, light and dark; none is wider than a 390 px phone;
-//! and a screenshot of each at 1280 and 390 px wide, light and dark, is saved under
-//! `target/screenshots/` for people to look at.
+//! and a screenshot of each at 1280 and 390 px wide, light and dark (and, in Japanese, light),
+//! is saved under `target/screenshots/` for people to look at.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +31,20 @@ async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_else(|| vec![format!("no answer: {found}")])
+}
+
+/// Opens `url` at `width` px, saves a screenshot to `shot`, and returns what is wrong with the
+/// page, each line starting with `label`: axe-core's findings at 1280 px, its width at 390 px.
+async fn look(b: &Chromium, axe: &str, url: &str, width: u32, shot: &std::path::Path, label: &str) -> Vec<String> {
+    b.set_window(width, if width == 1280 { 900 } else { 844 }).await;
+    b.go(url).await;
+    b.wait_for("return document.readyState === 'complete'", 10).await;
+    b.screenshot_to(shot).await;
+    if width == 1280 {
+        return violations(b, axe).await.into_iter().map(|v| format!("{label}: {v}")).collect();
+    }
+    let wide = b.js("return document.documentElement.scrollWidth").await.as_i64().unwrap_or(i64::MAX);
+    if wide > 400 { vec![format!("{label}: {wide} px wide on a 390 px phone")] } else { Vec::new() }
 }
 
 #[tokio::test]
@@ -87,21 +101,23 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
                 b.set_color_scheme(dark).await;
                 let theme = if dark { "dark" } else { "light" };
                 for width in [1280u32, 390] {
-                    b.set_window(width, if width == 1280 { 900 } else { 844 }).await;
-                    b.go(&format!("{}{path}", app.url)).await;
-                    b.wait_for("return document.readyState === 'complete'", 10).await;
-                    b.screenshot_to(&shots.join(format!("{name}-{width}-{theme}.png"))).await;
-                    if width == 1280 {
-                        for v in violations(&b, &axe).await {
-                            problems.push(format!("{name} ({theme}): {v}"));
-                        }
-                    } else {
-                        let wide = b.js("return document.documentElement.scrollWidth").await.as_i64().unwrap_or(i64::MAX);
-                        if wide > 400 {
-                            problems.push(format!("{name} ({theme}): {wide} px wide on a 390 px phone"));
-                        }
-                    }
+                    let shot = shots.join(format!("{name}-{width}-{theme}.png"));
+                    problems.extend(look(&b, &axe, &format!("{}{path}", app.url), width, &shot, &format!("{name} ({theme})")).await);
                 }
+            }
+        }
+    }
+    // the same pages in Japanese, chosen on the account page (light, both widths)
+    b.go(&format!("{}/account", app.url)).await;
+    b.js("var s=document.getElementById('language-choice'); s.value='ja'; s.form.submit();").await;
+    assert!(b.wait_for("return document.documentElement.lang === 'ja'", 10).await, "the account page in Japanese");
+    b.set_color_scheme(false).await;
+    for (name, path) in &signed_in {
+        for width in [1280u32, 390] {
+            let shot = shots.join(format!("{name}-ja-{width}-light.png"));
+            problems.extend(look(&b, &axe, &format!("{}{path}", app.url), width, &shot, &format!("{name} (ja)")).await);
+            if b.js("return document.documentElement.lang").await != "ja" {
+                problems.push(format!("{name} (ja): not in Japanese"));
             }
         }
     }

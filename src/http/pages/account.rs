@@ -7,14 +7,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::account_export::ExportPanel;
+use super::account_language::{self, LanguageOption, ZoneField};
 use super::layout::Layout;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
+use crate::http::lang;
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
-use crate::services::{ServiceError, identity::accounts, identity::profile, privacy::erasure};
+use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, privacy::erasure};
 
 #[derive(Template)]
 #[template(path = "account/account.html")]
@@ -27,6 +29,8 @@ struct AccountPage {
     erasing: bool,
     error: Option<String>,
     export: ExportPanel,
+    languages: Vec<LanguageOption>,
+    zone: ZoneField,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -34,8 +38,12 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     let erasing = erasure::pending(state, user.id).await?.is_some();
     let status = error.as_ref().map(|e| e.status);
     let layout = Layout::new(req, Some(&user));
-    let export = ExportPanel::load(state, user.id, layout.csrf.clone()).await?;
-    let page = AccountPage { layout, user, picture, erasing, error: error.map(|e| e.message), export };
+    let export = ExportPanel::load(state, user.id, layout.csrf.clone(), layout.tr).await?;
+    let chosen = preferences::get(state, &user).await?;
+    let languages = account_language::options(chosen.language, &layout.tr);
+    let zone = ZoneField::new(req, chosen.time_zone);
+    let error = error.map(|e| crate::http::responses::error_text(&layout.tr, &e));
+    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),
@@ -67,7 +75,7 @@ pub async fn update_profile(req: HttpRequest, who: SignedIn, form: web::Form<Pro
         password: Some(form.password).filter(|p| !p.is_empty()),
     };
     match profile::update(&state, &who.ctx(), &who.user, change).await {
-        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your profile is saved.")),
+        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-profile-saved"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -82,7 +90,7 @@ pub async fn set_picture(req: HttpRequest, who: SignedIn, payload: Multipart) ->
         return refuse(&req, &state, who.user, InvalidInput("choose a picture (PNG, JPEG or WebP)").into()).await;
     };
     match profile::set_picture(&state, &who.ctx(), &who.user, file.bytes).await {
-        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your picture is saved, without its metadata.")),
+        Ok(_) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-picture-saved"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -90,7 +98,7 @@ pub async fn set_picture(req: HttpRequest, who: SignedIn, payload: Multipart) ->
 pub async fn remove_picture(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     profile::remove_picture(&state, &who.ctx(), &who.user).await?;
-    Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your picture is removed."))
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-picture-removed")))
 }
 
 #[derive(Deserialize)]
@@ -107,12 +115,8 @@ pub async fn set_data_use(req: HttpRequest, who: SignedIn, form: web::Form<DataU
         _ => return Err(AppError::bad_request("`forbid_training` must be true or false.").into()),
     };
     profile::set_forbid_training(&state, &who.ctx(), who.user.id, forbid).await?;
-    let message = if forbid {
-        "Your content no longer goes to providers that may train on it; their models are hidden for you."
-    } else {
-        "Every model your admins enabled is available to you again."
-    };
-    Ok(redirect_with(state.urls().account(), FlashKind::Success, message))
+    let message = if forbid { lang::tr(&req).t("flash-data-use-forbidden") } else { lang::tr(&req).t("flash-data-use-allowed") };
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, &message))
 }
 
 #[derive(Deserialize)]
@@ -131,9 +135,7 @@ pub async fn change_password(req: HttpRequest, who: SignedIn, form: web::Form<Pa
         return refuse(&req, &state, who.user, InvalidInput("the two new passwords differ").into()).await;
     }
     match accounts::change_password(&state, &who.ctx(), &who.user, &form.current, &form.password, Some(who.hash)).await {
-        Ok(()) => {
-            Ok(redirect_with(state.urls().account(), FlashKind::Success, "Your password is changed. Your other sessions were signed out."))
-        }
+        Ok(()) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-password-changed"))),
         Err(ServiceError::BadCredentials) => {
             refuse(&req, &state, who.user, InvalidInput("the current password is not correct").into()).await
         }
@@ -150,12 +152,7 @@ pub struct ConfirmForm {
 pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<ConfirmForm>) -> PageResult {
     let state = state(&req)?;
     match erasure::erase_content(&state, &who.ctx(), &who.user, &form.password).await {
-        Ok(()) => Ok(redirect_with(
-            state.urls().account(),
-            FlashKind::Success,
-            "Your generations, uploads and picture are being deleted. Your account stays. \
-             Anything on legal hold stays until the hold is lifted, then goes too.",
-        )),
+        Ok(()) => Ok(redirect_with(state.urls().account(), FlashKind::Success, &lang::tr(&req).t("flash-content-erasing"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }
@@ -163,12 +160,7 @@ pub async fn erase_content(req: HttpRequest, who: SignedIn, form: web::Form<Conf
 pub async fn delete_account(req: HttpRequest, who: SignedIn, form: web::Form<ConfirmForm>) -> PageResult {
     let state = state(&req)?;
     match erasure::delete_account(&state, &who.ctx(), &who.user, &form.password).await {
-        Ok(()) => Ok(redirect_with(
-            state.urls().login(),
-            FlashKind::Success,
-            "Your account is deleted: you are signed out, and your content and key are being destroyed. \
-             Anything on legal hold stays, with your key, until the hold is lifted, then goes too.",
-        )),
+        Ok(()) => Ok(redirect_with(state.urls().login(), FlashKind::Success, &lang::tr(&req).t("flash-account-deleted"))),
         Err(e) => refuse(&req, &state, who.user, e).await,
     }
 }

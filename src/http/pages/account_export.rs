@@ -10,6 +10,7 @@ use crate::domain::time::Timestamp;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
 use crate::http::responses::{FlashKind, PageResult, redirect, redirect_with};
+use crate::i18n::Tr;
 use crate::services::state::AppState;
 use crate::services::{ServiceResult, privacy::export};
 
@@ -31,11 +32,13 @@ pub struct ExportPanel {
     pub error: Option<String>,
     /// How many days a finished export is kept.
     pub keep_days: u64,
+    /// The page's translator.
+    pub tr: Tr,
 }
 
 impl ExportPanel {
     /// The panel of `user`'s latest export.
-    pub async fn load(state: &AppState, user: UserId, csrf: String) -> ServiceResult<ExportPanel> {
+    pub async fn load(state: &AppState, user: UserId, csrf: String, tr: Tr) -> ServiceResult<ExportPanel> {
         let status = export::latest(state, user).await?;
         let export = status.as_ref().map(|s| &s.export);
         Ok(ExportPanel {
@@ -50,6 +53,7 @@ impl ExportPanel {
             download: status.as_ref().and_then(|s| s.path.clone()),
             error: export.and_then(|e| e.error.clone()),
             keep_days: export::KEEP_FOR.as_secs() / 86_400,
+            tr,
         })
     }
 
@@ -58,13 +62,13 @@ impl ExportPanel {
         self.state.is_some_and(ExportState::is_unfinished)
     }
 
-    pub fn state_label(&self) -> &'static str {
+    pub fn state_label(&self) -> String {
         match self.state {
-            None => "",
-            Some(ExportState::Queued) => "Waiting to start",
-            Some(ExportState::Running) => "Being prepared",
-            Some(ExportState::Ready) => "Ready",
-            Some(ExportState::Failed) => "Failed",
+            None => String::new(),
+            Some(ExportState::Queued) => self.tr.t("export-state-queued"),
+            Some(ExportState::Running) => self.tr.t("export-state-running"),
+            Some(ExportState::Ready) => self.tr.t("export-state-ready"),
+            Some(ExportState::Failed) => self.tr.t("export-state-failed"),
         }
     }
 }
@@ -79,12 +83,9 @@ struct ExportPartial {
 pub async fn start(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let (_, started) = export::request(&state, &who.ctx(), &who.user).await?;
-    let message = if started {
-        "Your export has started. This page shows the download link when it is ready."
-    } else {
-        "Your export is already being prepared."
-    };
-    Ok(redirect_with(state.urls().account(), FlashKind::Success, message))
+    let tr = crate::http::lang::tr(&req);
+    let message = if started { tr.t("flash-export-started") } else { tr.t("flash-export-busy") };
+    Ok(redirect_with(state.urls().account(), FlashKind::Success, &message))
 }
 
 /// `GET /account/export`: the panel alone, for htmx; people are sent to the account page.
@@ -94,7 +95,7 @@ pub async fn panel(req: HttpRequest, who: SignedIn) -> PageResult {
         return Ok(redirect(state.urls().account()));
     }
     let csrf = actix_web::HttpMessage::extensions(&req).get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-    let export = ExportPanel::load(&state, who.user.id, csrf).await?;
+    let export = ExportPanel::load(&state, who.user.id, csrf, crate::http::lang::tr(&req)).await?;
     let body = ExportPartial { export }.render().map_err(|_| crate::error::AppError::internal())?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
 }

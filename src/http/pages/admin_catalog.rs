@@ -59,7 +59,7 @@ async fn refused(req: &HttpRequest, admin: &Admin, id: &str, e: ServiceError) ->
     match e {
         e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_) | ServiceError::ModelRule(_)) => {
             let error = AppError::from(e);
-            page(req, admin, id, error.status, Some(error.message)).await
+            page(req, admin, id, error.status, Some(crate::http::responses::error_text(&crate::http::lang::tr(req), &error))).await
         }
         other => Err(other.into()),
     }
@@ -141,7 +141,11 @@ pub async fn save(req: HttpRequest, admin: Admin, id: web::Path<String>, form: w
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &format!("{id} saved."))),
+        Ok(()) => Ok(redirect_with(
+            &state.urls().admin_model_catalog(&id),
+            FlashKind::Success,
+            &crate::http::lang::tr(&req).t_args("flash-catalog-saved", &[("model", id.to_string().into())]),
+        )),
         Err(e) => refused(&req, &admin, &id, e).await,
     }
 }
@@ -149,10 +153,16 @@ pub async fn save(req: HttpRequest, admin: Admin, id: web::Path<String>, form: w
 pub async fn revert(req: HttpRequest, admin: Admin, id: web::Path<String>) -> PageResult {
     let state = state(&req)?;
     match catalog::revert(&state, &admin.0.ctx(), &id).await {
-        Ok(()) if state.registry().model(&id).is_some() => {
-            Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &format!("{id} is as the catalog says again.")))
-        }
-        Ok(()) => Ok(redirect_with(state.urls().admin_models(), FlashKind::Success, &format!("{id} was removed from the catalog."))),
+        Ok(()) if state.registry().model(&id).is_some() => Ok(redirect_with(
+            &state.urls().admin_model_catalog(&id),
+            FlashKind::Success,
+            &crate::http::lang::tr(&req).t_args("flash-catalog-reverted", &[("model", id.to_string().into())]),
+        )),
+        Ok(()) => Ok(redirect_with(
+            state.urls().admin_models(),
+            FlashKind::Success,
+            &crate::http::lang::tr(&req).t_args("flash-catalog-removed", &[("model", id.to_string().into())]),
+        )),
         Err(e) => refused(&req, &admin, &id, e).await,
     }
 }
@@ -196,7 +206,11 @@ pub async fn add(req: HttpRequest, admin: Admin, form: web::Form<AddForm>) -> Pa
         ..ModelEntry::default()
     };
     match catalog::edit(&state, &admin.0.ctx(), entry).await {
-        Ok(_) => Ok(redirect_with(&state.urls().admin_model_catalog(&id), FlashKind::Success, &format!("{id} added."))),
+        Ok(_) => Ok(redirect_with(
+            &state.urls().admin_model_catalog(&id),
+            FlashKind::Success,
+            &crate::http::lang::tr(&req).t_args("flash-catalog-added", &[("model", id.to_string().into())]),
+        )),
         Err(e @ ServiceError::InvalidMessage(_)) => back(FlashKind::Error, &e.to_string()),
         Err(e) => Err(e.into()),
     }

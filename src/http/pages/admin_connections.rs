@@ -97,12 +97,21 @@ pub async fn add(req: HttpRequest, admin: Admin, form: web::Form<AddForm>) -> Pa
         models: form.models.clone(),
     };
     match connections::add(&state, &admin.0.ctx(), new).await {
-        Ok(()) => {
-            Ok(redirect_with(state.urls().admin_connections(), FlashKind::Success, &format!("Connection {} added.", form.name.trim())))
-        }
+        Ok(()) => Ok(redirect_with(
+            state.urls().admin_connections(),
+            FlashKind::Success,
+            &crate::http::lang::tr(&req).t_args("flash-connection-added", &[("name", form.name.trim().into())]),
+        )),
         Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_) | ServiceError::Conflict(_))) => {
             let error = AppError::from(e);
-            page(&req, &admin, error.status, Some(error.message), blank_keys(form)).await
+            page(
+                &req,
+                &admin,
+                error.status,
+                Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
+                blank_keys(form),
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
@@ -117,7 +126,11 @@ fn blank_keys(mut form: AddForm) -> AddForm {
 pub async fn remove(req: HttpRequest, admin: Admin, name: web::Path<String>) -> PageResult {
     let state = state(&req)?;
     match connections::remove(&state, &admin.0.ctx(), &name).await {
-        Ok(()) => Ok(redirect_with(state.urls().admin_connections(), FlashKind::Success, &format!("Connection {name} removed."))),
+        Ok(()) => Ok(redirect_with(
+            state.urls().admin_connections(),
+            FlashKind::Success,
+            &crate::http::lang::tr(&req).t_args("flash-connection-removed", &[("name", name.to_string().into())]),
+        )),
         Err(ServiceError::Conflict(message)) => Ok(redirect_with(state.urls().admin_connections(), FlashKind::Error, message)),
         Err(other) => Err(other.into()),
     }

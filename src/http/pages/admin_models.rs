@@ -51,7 +51,7 @@ async fn outcome(req: &HttpRequest, admin: &Admin, result: Result<(), ServiceErr
         Ok(()) => Ok(redirect_with(state.urls().admin_models(), FlashKind::Success, &done)),
         Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_))) => {
             let error = AppError::from(e);
-            page(req, admin, error.status, Some(error.message)).await
+            page(req, admin, error.status, Some(crate::http::responses::error_text(&crate::http::lang::tr(req), &error))).await
         }
         Err(other) => Err(other.into()),
     }

@@ -12,6 +12,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{Admin, state};
+use crate::http::lang;
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
 use crate::services::{ServiceError, identity::accounts, identity::links, privacy::restriction, team::credits};
 
@@ -52,7 +53,7 @@ async fn refused(req: &HttpRequest, admin: &Admin, e: ServiceError) -> PageResul
     match e {
         ServiceError::Invalid(_) | ServiceError::EmailTaken | ServiceError::Conflict(_) | ServiceError::Credits(_) => {
             let error = AppError::from(e);
-            page(req, admin, error.status, None, Some(error.message)).await
+            page(req, admin, error.status, None, Some(crate::http::responses::error_text(&crate::http::lang::tr(req), &error))).await
         }
         other => Err(other.into()),
     }
@@ -75,7 +76,10 @@ pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>)
     match links::invite(&state, &admin.0.ctx(), &form.email, role).await {
         Ok((link, secret)) => {
             let issued = IssuedLink {
-                what: format!("Invitation for {} as {role}", form.email.trim().to_lowercase()),
+                what: lang::tr(&req).t_args(
+                    "admin-issued-invitation",
+                    &[("email", form.email.trim().to_lowercase().into()), ("role", lang::tr(&req).role_name(role.as_str()).into())],
+                ),
                 url: state.urls().absolute(&state.urls().invite(&secret)),
                 expires_at: link.expires_at,
             };
@@ -99,7 +103,14 @@ pub async fn set_role(req: HttpRequest, admin: Admin, id: web::Path<UserId>, for
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(user) => Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is now {}.", user.email, user.role))),
+        Ok(user) => Ok(redirect_with(
+            state.urls().admin_users(),
+            FlashKind::Success,
+            &lang::tr(&req).t_args(
+                "flash-admin-role",
+                &[("email", user.email.to_string().into()), ("role", lang::tr(&req).role_name(user.role.as_str()).into())],
+            ),
+        )),
         Err(e) => refused(&req, &admin, e).await,
     }
 }
@@ -120,8 +131,12 @@ pub async fn set_status(req: HttpRequest, admin: Admin, id: web::Path<UserId>, f
     };
     match accounts::set_disabled(&state, &admin.0.ctx(), id, disabled).await {
         Ok(user) => {
-            let what = if disabled { "disabled and signed out" } else { "enabled" };
-            Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
+            let key = if disabled { "flash-admin-disabled" } else { "flash-admin-enabled" };
+            Ok(redirect_with(
+                state.urls().admin_users(),
+                FlashKind::Success,
+                &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())]),
+            ))
         }
         Err(e) => refused(&req, &admin, e).await,
     }
@@ -132,7 +147,7 @@ pub async fn issue_reset(req: HttpRequest, admin: Admin, id: web::Path<UserId>) 
     let user = accounts::get(&state, id.into_inner()).await?;
     let (link, secret) = links::issue_reset(&state, &admin.0.ctx(), &user).await?;
     let issued = IssuedLink {
-        what: format!("Password reset for {}", user.email),
+        what: lang::tr(&req).t_args("admin-issued-reset", &[("email", user.email.to_string().into())]),
         url: state.urls().absolute(&state.urls().reset(&secret)),
         expires_at: link.expires_at,
     };
@@ -154,7 +169,10 @@ pub async fn grant_credits(req: HttpRequest, admin: Admin, id: web::Path<UserId>
     match credits::grant(&state, &admin.0.ctx(), id, amount, None).await {
         Ok(balance) => {
             let user = accounts::get(&state, id).await?;
-            let message = format!("{} now has {} credits available ({amount:+}).", user.email, balance.available);
+            let message = lang::tr(&req).t_args(
+                "flash-admin-credits",
+                &[("email", user.email.to_string().into()), ("count", balance.available.into()), ("change", format!("{amount:+}").into())],
+            );
             Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &message))
         }
         Err(e) => refused(&req, &admin, e).await,
@@ -180,8 +198,12 @@ pub async fn set_frozen(req: HttpRequest, admin: Admin, id: web::Path<UserId>, f
     let state = state(&req)?;
     let frozen = parse_switch(&form.frozen, "frozen")?;
     let user = restriction::set_frozen(&state, &admin.0.ctx(), id.into_inner(), frozen).await?;
-    let what = if frozen { "frozen: nothing of theirs is processed, and their data is kept" } else { "no longer frozen" };
-    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
+    let key = if frozen { "flash-admin-frozen" } else { "flash-admin-unfrozen" };
+    Ok(redirect_with(
+        state.urls().admin_users(),
+        FlashKind::Success,
+        &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())]),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -194,8 +216,12 @@ pub async fn set_hold(req: HttpRequest, admin: Admin, id: web::Path<UserId>, for
     let state = state(&req)?;
     let hold = parse_switch(&form.hold, "hold")?;
     let user = restriction::set_user_hold(&state, &admin.0.ctx(), id.into_inner(), hold).await?;
-    let what = if hold { "on legal hold: retention deletes nothing of theirs" } else { "no longer on legal hold" };
-    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("{} is {what}.", user.email)))
+    let key = if hold { "flash-admin-person-held" } else { "flash-admin-person-released" };
+    Ok(redirect_with(
+        state.urls().admin_users(),
+        FlashKind::Success,
+        &lang::tr(&req).t_args(key, &[("email", user.email.to_string().into())]),
+    ))
 }
 
 /// Puts one generation on legal hold by its id (from the form on this page or the
@@ -205,8 +231,8 @@ pub async fn set_generation_hold(req: HttpRequest, admin: Admin, id: web::Path<G
     let hold = parse_switch(&form.hold, "hold")?;
     let generation = id.into_inner();
     restriction::set_generation_hold(&state, &admin.0.ctx(), generation, hold).await?;
-    let what = if hold { "is on legal hold" } else { "is no longer on legal hold" };
-    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("Generation {generation} {what}.")))
+    let key = if hold { "flash-admin-generation-held" } else { "flash-admin-generation-released" };
+    Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &lang::tr(&req).t_args(key, &[("id", generation.to_string().into())])))
 }
 
 #[derive(Deserialize)]
@@ -222,10 +248,14 @@ pub async fn hold_generation_by_field(req: HttpRequest, admin: Admin, form: web:
         return refused(&req, &admin, crate::domain::user::InvalidInput("enter a generation id, like 01JD…").into()).await;
     };
     match restriction::set_generation_hold(&state, &admin.0.ctx(), generation, true).await {
-        Ok(()) => Ok(redirect_with(state.urls().admin_users(), FlashKind::Success, &format!("Generation {generation} is on legal hold."))),
+        Ok(()) => Ok(redirect_with(
+            state.urls().admin_users(),
+            FlashKind::Success,
+            &lang::tr(&req).t_args("flash-admin-generation-held", &[("id", generation.to_string().into())]),
+        )),
         Err(ServiceError::NotFound(_)) => {
             let e = AppError::new(StatusCode::NOT_FOUND, "not_found", format!("There is no generation {generation}."));
-            page(&req, &admin, e.status, None, Some(e.message)).await
+            page(&req, &admin, e.status, None, Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &e))).await
         }
         Err(e) => Err(e.into()),
     }

@@ -17,7 +17,9 @@ use crate::domain::ids::GenerationId;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::csrf::CsrfToken;
-use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
+use crate::http::lang;
+use crate::http::responses::{FlashKind, PageResult, error_text, ok, redirect_with};
+use crate::i18n::Tr;
 use crate::services::limits::places::Place;
 use crate::services::state::AppState;
 use crate::services::studio::lineage::{self, Lineage, Offered};
@@ -62,6 +64,7 @@ fn cards(state: &AppState, outputs: &[Asset]) -> Vec<OutputCard> {
 #[template(path = "generations/status.html")]
 struct StatusCard<'a> {
     urls: Urls,
+    tr: Tr,
     g: &'a Generation,
     outputs: Vec<OutputCard>,
     csrf: String,
@@ -72,6 +75,8 @@ struct StatusCard<'a> {
 #[template(path = "generations/show.html")]
 struct ShowPage<'a> {
     layout: Layout,
+    /// The page's translator, for the status card this page includes.
+    tr: Tr,
     /// The route table, for the status card this page includes.
     urls: Urls,
     g: &'a Generation,
@@ -105,8 +110,9 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let g = generations::visible(&state, &who.user, id.into_inner()).await?;
     let outputs = media::assets(&state, g.outputs.clone()).await?;
     let model = crate::services::studio::models::spec(&state, &g.model);
+    let tr = lang::tr(&req);
     let duration = match (g.submitted_at.or(Some(g.created_at)), g.finished_at) {
-        (Some(a), Some(b)) => format!("{:.1} s", (b.millis() - a.millis()) as f64 / 1000.0),
+        (Some(a), Some(b)) => tr.duration_ms(b.millis() - a.millis()),
         _ => String::new(),
     };
     let uploads = media::assets(&state, g.references.iter().map(|r| r.upload).collect()).await?;
@@ -119,6 +125,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let lineage = lineage::lineage(&state, &who.user, &g).await?;
     let operations = lineage::operations_on(&state, &who.user, &g).await?;
     let page = ShowPage {
+        tr,
         lineage,
         operations,
         urls: state.urls().clone(),
@@ -153,9 +160,9 @@ pub async fn cancel(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let id = id.into_inner();
     let path = state.urls().generation(id);
     match generations::cancel(&state, &who.user, id).await {
-        Ok(_) => Ok(redirect_with(&path, FlashKind::Success, "Cancelling: the credits are released when it stops.")),
+        Ok(_) => Ok(redirect_with(&path, FlashKind::Success, &lang::tr(&req).t("flash-cancelling"))),
         Err(e @ (crate::services::ServiceError::Conflict(_) | crate::services::ServiceError::AlreadyFinished)) => {
-            Ok(redirect_with(&path, FlashKind::Error, &AppError::from(e).message))
+            Ok(redirect_with(&path, FlashKind::Error, &error_text(&lang::tr(&req), &AppError::from(e))))
         }
         Err(e) => Err(e.into()),
     }
@@ -173,9 +180,9 @@ fn sse(event: &str, data: &str) -> Bytes {
     Bytes::from(out)
 }
 
-async fn status_event(state: &AppState, g: &Generation, csrf: &str) -> Bytes {
+async fn status_event(state: &AppState, g: &Generation, csrf: &str, tr: Tr) -> Bytes {
     let outputs = media::assets(state, g.outputs.clone()).await.unwrap_or_default();
-    let card = StatusCard { urls: state.urls().clone(), g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
+    let card = StatusCard { urls: state.urls().clone(), tr, g, outputs: cards(state, &outputs), csrf: csrf.to_string(), alt: alt_text(g) };
     let html = card.render().unwrap_or_default();
     sse("status", &html)
 }
@@ -198,6 +205,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let receiver = crate::services::studio::generations::events(&state);
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
     let user = who.user.clone();
+    let tr = lang::tr(&req);
     struct Live {
         state: AppState,
         receiver: tokio::sync::broadcast::Receiver<crate::services::studio::generations::GenEvent>,
@@ -217,7 +225,7 @@ pub async fn events(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
                 return None;
             }
             if let Some(g) = live.pending.take() {
-                let mut chunk = status_event(&live.state, &g, &csrf).await.to_vec();
+                let mut chunk = status_event(&live.state, &g, &csrf, tr).await.to_vec();
                 if g.state.is_terminal() {
                     chunk.extend_from_slice(&sse("done", "done"));
                     live.finished = true;

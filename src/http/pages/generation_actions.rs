@@ -14,12 +14,12 @@ use crate::services::studio::generations::{self, FlagAction};
 use crate::services::{ServiceError, privacy::deletion};
 
 /// What a flag change tells the person.
-fn done_message(action: FlagAction) -> &'static str {
+fn done_message(action: FlagAction, tr: &crate::i18n::Tr) -> String {
     match action {
-        FlagAction::Keep => "Kept: retention will not delete it.",
-        FlagAction::Unkeep => "No longer kept: retention applies again.",
-        FlagAction::Share => "Shared: every signed-in teammate can now open it.",
-        FlagAction::Unshare => "No longer shared.",
+        FlagAction::Keep => tr.t("flash-kept"),
+        FlagAction::Unkeep => tr.t("flash-unkept"),
+        FlagAction::Share => tr.t("flash-shared"),
+        FlagAction::Unshare => tr.t("flash-unshared"),
     }
 }
 
@@ -28,7 +28,7 @@ pub async fn set_flag(req: HttpRequest, who: SignedIn, path: web::Path<(Generati
     let state = state(&req)?;
     let (id, action) = path.into_inner();
     generations::set_flags(&state, &who.user, id, action.into()).await?;
-    Ok(redirect_with(&state.urls().generation(id), FlashKind::Success, done_message(action)))
+    Ok(redirect_with(&state.urls().generation(id), FlashKind::Success, &done_message(action, &crate::http::lang::tr(&req))))
 }
 
 #[derive(Template)]
@@ -50,10 +50,12 @@ pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let state = state(&req)?;
     let id = id.into_inner();
     match deletion::delete(&state, &who.ctx(), &who.user, id).await {
-        Ok(()) => Ok(redirect_with(state.urls().library(), FlashKind::Success, "Deleted, with its files.")),
-        Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
-            Ok(redirect_with(&state.urls().generation(id), FlashKind::Error, &AppError::from(e).message))
-        }
+        Ok(()) => Ok(redirect_with(state.urls().library(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-deleted"))),
+        Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => Ok(redirect_with(
+            &state.urls().generation(id),
+            FlashKind::Error,
+            &crate::http::responses::error_text(&crate::http::lang::tr(&req), &AppError::from(e)),
+        )),
         Err(e) => Err(e.into()),
     }
 }

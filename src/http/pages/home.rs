@@ -42,10 +42,10 @@ struct Tile {
 struct StartStep {
     key: &'static str,
     done: bool,
-    title: &'static str,
-    hint: &'static str,
+    title: String,
+    hint: String,
     href: String,
-    action: &'static str,
+    action: String,
 }
 
 #[derive(Template)]
@@ -77,7 +77,8 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
         .filter(models::Offer::usable)
         .map(|o| Pick { id: o.spec.id.clone(), label: o.spec.label.clone(), price: price_words(o.price.credits, o.price.per.words()) })
         .collect();
-    let getting_started = if is_admin { start_steps(&state, &who.user).await? } else { Vec::new() };
+    let tr = crate::http::lang::tr(&req);
+    let getting_started = if is_admin { start_steps(&state, &who.user, &tr).await? } else { Vec::new() };
     let due = if is_admin { catalog::due(&state).await? } else { Vec::new() };
     let layout = Layout::new(&req, Some(&who.user));
     ok(&req, &HomePage { layout, user: who.user, is_admin, balance, picks, running, latest, getting_started, due })
@@ -111,7 +112,7 @@ async fn tiles(state: &AppState, generations: Vec<Generation>) -> ServiceResult<
 }
 
 /// The getting-started list, empty once every step is done.
-async fn start_steps(state: &AppState, admin: &User) -> ServiceResult<Vec<StartStep>> {
+async fn start_steps(state: &AppState, admin: &User, tr: &crate::i18n::Tr) -> ServiceResult<Vec<StartStep>> {
     let steps = getting_started::steps(state, admin).await?;
     let urls = state.urls();
     Ok(steps
@@ -119,29 +120,21 @@ async fn start_steps(state: &AppState, admin: &User) -> ServiceResult<Vec<StartS
         .map(|s| {
             let (title, hint, href, action) = match s.key {
                 "demo" => (
-                    "Try the demo",
-                    "The demo models draw images and render videos on this server: free, no provider account needed.",
+                    tr.t("start-demo-title"),
+                    tr.t("start-demo-hint"),
                     format!("{}?model=demo-video", urls.generate()),
-                    "Make a demo video",
+                    tr.t("start-demo-action"),
                 ),
                 "provider" => (
-                    "Connect a provider",
-                    "Add the API key of a provider account (Google, Kling, ByteDance, OpenAI …); the form links to where each issues keys.",
+                    tr.t("start-provider-title"),
+                    tr.t("start-provider-hint"),
                     urls.admin_connections().to_string(),
-                    "Add a connection",
+                    tr.t("start-provider-action"),
                 ),
-                "team" => (
-                    "Invite your team",
-                    "Send teammates an invitation link; they choose their own password.",
-                    urls.admin_users().to_string(),
-                    "Invite someone",
-                ),
-                _ => (
-                    "Grant credits",
-                    "Give your teammates credits to spend on the models you allow.",
-                    urls.admin_users().to_string(),
-                    "Grant credits",
-                ),
+                "team" => (tr.t("start-team-title"), tr.t("start-team-hint"), urls.admin_users().to_string(), tr.t("start-team-action")),
+                _ => {
+                    (tr.t("start-credits-title"), tr.t("start-credits-hint"), urls.admin_users().to_string(), tr.t("start-credits-action"))
+                }
             };
             StartStep { key: s.key, done: s.done, title, hint, href, action }
         })

@@ -9,7 +9,8 @@ use crate::domain::auth::LinkPurpose;
 use crate::error::AppError;
 use crate::http::auth::{session_cookie, state};
 use crate::http::client::client_info;
-use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
+use crate::http::lang;
+use crate::http::responses::{FlashKind, PageResult, error_text, ok, redirect_with, render};
 use crate::services::{ServiceError, identity::links, identity::sessions};
 
 /// What the account form is for.
@@ -52,7 +53,7 @@ fn refused(req: &HttpRequest, page: AccountForm, e: ServiceError) -> PageResult 
     match e {
         ServiceError::Invalid(_) | ServiceError::EmailTaken => {
             let error = AppError::from(e);
-            render(req, error.status, &AccountForm { error: Some(error.message), ..page })
+            render(req, error.status, &AccountForm { error: Some(error_text(&lang::tr(req), &error)), ..page })
         }
         other => Err(other.into()),
     }
@@ -87,7 +88,7 @@ pub async fn setup_submit(req: HttpRequest, secret: web::Path<String>, fields: w
     }
     let client = client_info(&req, &state.config.trusted_proxies);
     match links::complete_setup(&state, &client, &secret, &fields.email, &fields.name, &fields.password).await {
-        Ok(new) => signed_in_redirect(&req, new, "Welcome! Your admin account is ready."),
+        Ok(new) => signed_in_redirect(&req, new, &lang::tr(&req).t("flash-welcome-admin")),
         Err(e) => refused(&req, page, e),
     }
 }
@@ -115,7 +116,7 @@ pub async fn invite_submit(req: HttpRequest, secret: web::Path<String>, fields: 
     }
     let client = client_info(&req, &state.config.trusted_proxies);
     match links::accept_invitation(&state, &client, &secret, &fields.name, &fields.password).await {
-        Ok(new) => signed_in_redirect(&req, new, "Welcome! Your account is ready."),
+        Ok(new) => signed_in_redirect(&req, new, &lang::tr(&req).t("flash-welcome")),
         Err(e) => refused(&req, page, e),
     }
 }
@@ -139,11 +140,7 @@ pub async fn reset_submit(req: HttpRequest, secret: web::Path<String>, fields: w
     }
     let client = client_info(&req, &state.config.trusted_proxies);
     match links::reset_password(&state, &client, &secret, &fields.password).await {
-        Ok(_) => Ok(redirect_with(
-            "/login",
-            FlashKind::Success,
-            "Your password is set. You were signed out everywhere and your API tokens were revoked. Sign in with the new password.",
-        )),
+        Ok(_) => Ok(redirect_with("/login", FlashKind::Success, &lang::tr(&req).t("flash-password-reset"))),
         Err(e) => refused(&req, page, e),
     }
 }

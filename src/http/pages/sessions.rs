@@ -32,17 +32,21 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<SessionId>) -
     let id = id.into_inner();
     sessions::revoke(&state, &who.ctx(), who.user.id, id).await?;
     if id == who.session.id {
-        let mut response = redirect_with(state.urls().login(), FlashKind::Success, "You are signed out.");
+        let mut response = redirect_with(state.urls().login(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-signed-out"));
         response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
         return Ok(response);
     }
-    Ok(redirect_with(state.urls().sessions(), FlashKind::Success, "That session is signed out."))
+    Ok(redirect_with(state.urls().sessions(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-session-signed-out")))
 }
 
 pub async fn revoke_all(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     let n = sessions::revoke_all(&state, &who.ctx(), who.user.id).await?;
-    let mut response = redirect_with(state.urls().login(), FlashKind::Success, &format!("Signed out everywhere ({n} sessions)."));
+    let mut response = redirect_with(
+        state.urls().login(),
+        FlashKind::Success,
+        &crate::http::lang::tr(&req).t_args("flash-signed-out-everywhere", &[("count", n.into())]),
+    );
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

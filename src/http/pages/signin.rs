@@ -10,7 +10,8 @@ use crate::domain::user::MAX_EMAIL_LEN;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
-use crate::http::responses::{FlashKind, PageResult, expired, ok, redirect, redirect_with, render, safe_next};
+use crate::http::lang;
+use crate::http::responses::{FlashKind, PageResult, error_text, expired, ok, redirect, redirect_with, render, safe_next};
 use crate::services::{ServiceError, identity::accounts, identity::secrets, identity::sessions};
 
 #[derive(Template)]
@@ -76,7 +77,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
                 layout: Layout::new(&req, None),
                 email: form.email.trim().chars().take(MAX_EMAIL_LEN).collect(),
                 next,
-                error: Some(error.message.clone()),
+                error: Some(error_text(&lang::tr(&req), &error)),
                 setup_pending: false,
             };
             let mut response = render(&req, error.status, &page)?;
@@ -94,7 +95,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
 pub async fn sign_out(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
     sessions::sign_out(&state, &who.ctx(), who.hash).await?;
-    let mut response = redirect_with(state.urls().login(), FlashKind::Success, "You are signed out.");
+    let mut response = redirect_with(state.urls().login(), FlashKind::Success, &lang::tr(&req).t("flash-signed-out"));
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

@@ -110,7 +110,7 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>
         Ok((_, secret)) => page(&req, &who, StatusCode::OK, Some(secret), None).await,
         Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_))) => {
             let error = AppError::from(e);
-            page(&req, &who, error.status, None, Some(error.message)).await
+            page(&req, &who, error.status, None, Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error))).await
         }
         Err(e) => Err(e.into()),
     }
@@ -120,5 +120,5 @@ pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<TokenId>) -> 
     let state = state(&req)?;
     let id = id.into_inner();
     tokens::revoke(&state, &who.ctx(), who.user.id, id).await?;
-    Ok(redirect_with(state.urls().tokens(), FlashKind::Success, "The token is revoked; scripts using it are refused from now on."))
+    Ok(redirect_with(state.urls().tokens(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-token-revoked")))
 }

@@ -74,7 +74,12 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<CreateForm>
         Ok((_, secret)) => page(&req, &who, StatusCode::OK, Form { created: Some(secret), error: None, url: "", description: "" }).await,
         Err(e @ (ServiceError::Invalid(_) | ServiceError::InvalidMessage(_))) => {
             let error = AppError::from(e);
-            let form = Form { created: None, error: Some(error.message), url: &form.url, description: &form.description };
+            let form = Form {
+                created: None,
+                error: Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
+                url: &form.url,
+                description: &form.description,
+            };
             page(&req, &who, error.status, form).await
         }
         Err(e) => Err(e.into()),
@@ -90,5 +95,5 @@ pub async fn show_one(req: HttpRequest, who: SignedIn, id: web::Path<WebhookId>)
 pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<WebhookId>) -> PageResult {
     let state = state(&req)?;
     webhooks::delete(&state, &who.ctx(), who.user.id, id.into_inner()).await?;
-    Ok(redirect_with(state.urls().webhooks(), FlashKind::Success, "The webhook is deleted; nothing more is sent to it."))
+    Ok(redirect_with(state.urls().webhooks(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-webhook-deleted")))
 }

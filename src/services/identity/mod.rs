@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod links;
 pub mod passwords;
+pub mod preferences;
 pub mod profile;
 pub mod secrets;
 pub mod sessions;

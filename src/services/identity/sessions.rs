@@ -1,5 +1,6 @@
 //! Signing in and out, and the sessions a person holds.
 
+use crate::domain::preferences::Preferences;
 use std::time::Instant;
 
 use crate::domain::audit::{AuditAction, ClientInfo};
@@ -28,6 +29,8 @@ pub struct ActiveSession {
     /// The person's credits available as the session was checked (read in the same
     /// transaction: every page's top bar shows them).
     pub credits: i64,
+    /// The person's preferences (read in the same transaction: every page speaks their language).
+    pub preferences: Preferences,
 }
 
 /// Starts a session for `user` inside the caller's transaction, replacing `previous`
@@ -130,9 +133,10 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ServiceResult<Optio
             return Ok(None);
         };
         let credits = store::credits::balance(tx, user.id)?.available;
-        Ok::<_, ServiceError>(Some((session, user, credits)))
+        let preferences = store::preferences::get(tx, user.id)?;
+        Ok::<_, ServiceError>(Some((session, user, credits, preferences)))
     })?;
-    let Some((mut session, user, credits)) = found else {
+    let Some((mut session, user, credits, preferences)) = found else {
         return Ok(None);
     };
     let now = Timestamp::now();
@@ -145,7 +149,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> ServiceResult<Optio
         let touched = session.clone();
         state.store.write(move |tx| store::sessions::put(tx, &hash, &touched)).await?;
     }
-    Ok(Some(ActiveSession { user, session, hash, credits }))
+    Ok(Some(ActiveSession { user, session, hash, credits, preferences }))
 }
 
 pub async fn sign_out(state: &AppState, ctx: &Context, hash: [u8; 32]) -> ServiceResult<()> {

@@ -311,6 +311,7 @@ async fn delete_files(state: &AppState, person: &User, until: Option<Timestamp>)
 /// Ledger entries and the balance stay under the bare account id for the accounts.
 fn forget_account(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()> {
     store::user_keys::destroy(tx, user)?;
+    store::preferences::remove(tx, user)?;
     forget_access(tx, user)?;
     if let Some(u) = store::users::get(tx, user)? {
         store::users::remove(tx, &u)?;

@@ -211,6 +211,13 @@ impl Page {
         let sel = scraper::Selector::parse(selector).expect("selector");
         html.select(&sel).next().and_then(|e| e.value().attr(attr)).map(str::to_string)
     }
+
+    /// The attribute `attr` of every element `selector` matches that has it, in order.
+    pub fn attr_all(&self, selector: &str, attr: &str) -> Vec<String> {
+        let html = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(selector).expect("selector");
+        html.select(&sel).filter_map(|e| e.value().attr(attr)).map(str::to_string).collect()
+    }
 }
 
 /// A browser: a cookie jar, no automatic redirects, and the CSRF token of its pages.
@@ -218,6 +225,7 @@ pub struct Browser {
     pub client: reqwest::Client,
     pub base: String,
     csrf: Mutex<Option<String>>,
+    cookies: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 /// How long the tests' clients keep an idle connection for reuse: less than the server's
@@ -226,16 +234,34 @@ pub const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        Self::with_headers(base, reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser whose every request says `Accept-Language: <accept_language>`.
+    pub fn speaking(base: &str, accept_language: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ACCEPT_LANGUAGE, accept_language.parse().expect("header value"));
+        Self::with_headers(base, headers)
+    }
+
+    fn with_headers(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
         reelvault::providers::http::install_crypto_provider();
+        let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .default_headers(headers)
+            .cookie_provider(cookies.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("reelvault-tests/1.0 (browser)")
             .no_proxy()
             .pool_idle_timeout(CLIENT_IDLE)
             .build()
             .expect("client");
-        Browser { client, base: base.to_string(), csrf: Mutex::new(None) }
+        Browser { client, base: base.to_string(), csrf: Mutex::new(None), cookies }
+    }
+
+    /// Sets a cookie as the page script would (`name=value`).
+    pub fn set_cookie(&self, cookie: &str) {
+        self.cookies.add_cookie_str(&format!("{cookie}; Path=/"), &self.base.parse().expect("base URL"));
     }
 
     pub async fn read(response: reqwest::Response) -> Page {

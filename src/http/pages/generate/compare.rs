@@ -110,16 +110,28 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         Ok((made, late)) if script => {
             let mut html = result::cards(&req, &state, &made);
             if let Some(e) = late {
-                html.push_str(&result::error_line(&e));
+                html.push_str(&result::error_line(&e, &crate::http::lang::tr(&req)));
             }
             Ok(result::cards_answer(&state, &who.user, html).await)
         }
         Ok(_) => Ok(redirect(state.urls().library())),
-        Err(e) if script => Ok(result::error(&e)),
+        Err(e) if script => Ok(result::error(&e, &crate::http::lang::tr(&req))),
         Err(e) if e.status.is_client_error() => {
-            let picked: Picked = pick(&state, &who.user, request.models.first().map(String::as_str)).await?;
+            let picked: Picked = pick(&state, &who.user, request.models.first().map(String::as_str), &crate::http::lang::tr(&req)).await?;
             let values = BTreeMap::new();
-            page(&req, &who, picked, request.prompt, String::new(), values, Vec::new(), None, Some(e.message), e.status).await
+            page(
+                &req,
+                &who,
+                picked,
+                request.prompt,
+                String::new(),
+                values,
+                Vec::new(),
+                None,
+                Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &e)),
+                e.status,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -24,6 +24,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{PageResult, redirect, render};
+use crate::i18n::Tr;
 use crate::services::state::AppState;
 use crate::services::studio::generations::{self, NewGeneration};
 use crate::services::studio::lineage;
@@ -39,7 +40,7 @@ pub struct Field {
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub value: String,
-    pub hint: &'static str,
+    pub hint: String,
 }
 
 #[derive(Template)]
@@ -148,7 +149,7 @@ async fn prefill(state: &AppState, user: &User, query: &mut BTreeMap<String, Str
     Ok(if g.owner == user.id { g.references.iter().map(|r| (r.role, r.upload)).collect() } else { Vec::new() })
 }
 
-fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
+fn fields(model: &ModelSpec, values: &BTreeMap<String, String>, tr: &Tr) -> Vec<Field> {
     model
         .params
         .iter()
@@ -156,17 +157,13 @@ fn fields(model: &ModelSpec, values: &BTreeMap<String, String>) -> Vec<Field> {
             let given = values.get(&p.name).cloned();
             let (options, min, max, default, hint) = match &p.kind {
                 ParamKind::Choice { values, default } => {
-                    (values.iter().map(|v| v.to_string()).collect(), None, None, default.to_string(), "")
+                    (values.iter().map(|v| v.to_string()).collect(), None, None, default.to_string(), String::new())
                 }
-                ParamKind::Number { values, default } => (values.iter().map(i64::to_string).collect(), None, None, default.to_string(), ""),
-                ParamKind::Range { min, max, default } => (Vec::new(), Some(*min), Some(*max), default.to_string(), ""),
-                ParamKind::Seed => (
-                    Vec::new(),
-                    Some(0),
-                    Some(i64::from(u32::MAX)),
-                    String::new(),
-                    "Empty for a random seed; the same seed and prompt give the same result.",
-                ),
+                ParamKind::Number { values, default } => {
+                    (values.iter().map(i64::to_string).collect(), None, None, default.to_string(), String::new())
+                }
+                ParamKind::Range { min, max, default } => (Vec::new(), Some(*min), Some(*max), default.to_string(), String::new()),
+                ParamKind::Seed => (Vec::new(), Some(0), Some(i64::from(u32::MAX)), String::new(), tr.t("generate-seed-hint")),
             };
             Field { name: p.name.clone(), label: p.label.clone(), options, min, max, value: given.unwrap_or(default), hint }
         })
@@ -206,22 +203,18 @@ struct Picked {
 }
 
 /// Picks model `id` when `user` may use it, else their first usable model, saying why.
-async fn pick(state: &AppState, user: &User, id: Option<&str>) -> Result<Picked, AppError> {
+async fn pick(state: &AppState, user: &User, id: Option<&str>, tr: &Tr) -> Result<Picked, AppError> {
     let offers = models::offers(state, user).await?;
     let asked = id.filter(|id| !id.is_empty());
     let notice = asked.and_then(|id| match offers.iter().find(|o| o.spec.id == id) {
-        None => Some(format!("There is no model called {id:?}.")),
-        Some(offer) => offer.refusal().map(|why| format!("{} is not available to you: {why}", offer.spec.label)),
+        None => Some(tr.t_args("generate-no-such-model", &[("model", id.into())])),
+        Some(offer) => offer.refusal().map(|why| {
+            tr.t_args("generate-model-refused", &[("model", offer.spec.label.to_string().into()), ("reason", why.to_string().into())])
+        }),
     });
     let usable: Vec<Offer> = offers.into_iter().filter(Offer::usable).collect();
     let chosen = asked.and_then(|id| usable.iter().find(|o| o.spec.id == id)).or(usable.first()).cloned().ok_or_else(|| {
-        AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "generation.no_models",
-            notice
-                .clone()
-                .unwrap_or_else(|| "No model is available to you. Ask an admin to configure a connection or enable a model.".into()),
-        )
+        AppError::new(StatusCode::SERVICE_UNAVAILABLE, "generation.no_models", notice.clone().unwrap_or_else(|| tr.t("generate-no-models")))
     })?;
     Ok(Picked { usable, chosen, notice })
 }
@@ -246,10 +239,12 @@ async fn page(
     let Offer { spec: model, price: effective, .. } = picked.chosen;
     let source = source_preview(&state, &who.user, &model, source).await?;
     let recent = recent::recent_uploads(&state, &who.user, &model).await?;
+    let layout = Layout::new(req, Some(&who.user));
+    let fields = fields(&model, &values, &layout.tr);
     let page = NewPage {
-        layout: Layout::new(req, Some(&who.user)),
+        layout,
         models,
-        fields: fields(&model, &values),
+        fields,
         inputs: model.inputs.clone(),
         price: price(&model, &effective, &values),
         model,
@@ -269,7 +264,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
     let mut query = query.into_inner();
     let refs = prefill(&state, &who.user, &mut query).await?;
     let reuse = reused(&state, &who.user, refs).await?;
-    let picked = pick(&state, &who.user, query.get("model").map(String::as_str)).await?;
+    let picked = pick(&state, &who.user, query.get("model").map(String::as_str), &crate::http::lang::tr(&req)).await?;
     let mut prompt = query.get("prompt").cloned().unwrap_or_default();
     if prompt.is_empty()
         && let Some(source) = query.get("source").and_then(|s| s.parse().ok())
@@ -286,9 +281,12 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
 /// The price line, recomputed as the form changes (htmx).
 pub async fn price_line(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
-    let chosen = pick(&state, &who.user, query.get("model").map(String::as_str)).await?.chosen;
+    let chosen = pick(&state, &who.user, query.get("model").map(String::as_str), &crate::http::lang::tr(&req)).await?.chosen;
     let credits = price(&chosen.spec, &chosen.price, &param_values(&query));
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("{credits} credits")))
+    let line = crate::http::lang::tr(&req).t_args("generate-price-credits", &[("price", credits.to_string().into())]);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(askama::filters::escape(line, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()))
 }
 
 /// The generate form: its fields, and a reference file per role (`ref_first_frame` …).
@@ -365,13 +363,25 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
         Err(e) if shown_on_form(&e) => {
             let error = AppError::from(e);
             if script {
-                return Ok(result::error(&error));
+                return Ok(result::error(&error, &crate::http::lang::tr(&req)));
             }
             let values = values.into_iter().collect();
-            let picked = pick(&state, &who.user, Some(&requested)).await?;
+            let picked = pick(&state, &who.user, Some(&requested), &crate::http::lang::tr(&req)).await?;
             let reuse = reused(&state, &who.user, reuse_fields(&fields)).await?;
             let source = fields.get("source");
-            page(&req, &who, picked, prompt, negative, values, reuse, source, Some(error.message), error.status).await
+            page(
+                &req,
+                &who,
+                picked,
+                prompt,
+                negative,
+                values,
+                reuse,
+                source,
+                Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
+                error.status,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -19,6 +19,7 @@ use crate::urls::Urls;
 #[template(path = "generations/result_card.html")]
 struct ResultCard<'a> {
     urls: Urls,
+    tr: crate::i18n::Tr,
     g: &'a Generation,
     /// Empty: a card is made as the generation is queued; the events bring the outputs.
     outputs: Vec<OutputCard>,
@@ -35,11 +36,13 @@ pub fn from_script(req: &HttpRequest) -> bool {
 /// The result cards of `generations`, as one HTML fragment.
 pub fn cards(req: &HttpRequest, state: &AppState, generations: &[Generation]) -> String {
     let csrf = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+    let tr = crate::http::lang::tr(req);
     generations
         .iter()
         .map(|g| {
             let card = ResultCard {
                 urls: state.urls().clone(),
+                tr,
                 g,
                 outputs: Vec::new(),
                 csrf: csrf.clone(),
@@ -76,12 +79,12 @@ struct ErrorLine<'a> {
     message: &'a str,
 }
 
-/// `e` as a line of HTML.
-pub fn error_line(e: &AppError) -> String {
-    ErrorLine { message: &e.message }.render().unwrap_or_default()
+/// `e` as a line of HTML, in the language of `tr`.
+pub fn error_line(e: &AppError, tr: &crate::i18n::Tr) -> String {
+    ErrorLine { message: &crate::http::responses::error_text(tr, e) }.render().unwrap_or_default()
 }
 
 /// The error to show next to the form, with its status (422, 402, …).
-pub fn error(e: &AppError) -> HttpResponse {
-    fragment(e.status, error_line(e))
+pub fn error(e: &AppError, tr: &crate::i18n::Tr) -> HttpResponse {
+    fragment(e.status, error_line(e, tr))
 }

@@ -4,6 +4,7 @@ use crate::domain::asset::Asset;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::error::AppError;
+use crate::i18n::Tr;
 use crate::services::state::AppState;
 use crate::services::studio::media;
 use crate::services::studio::search::SearchItem;
@@ -21,7 +22,7 @@ pub struct Card {
     pub state: &'static str,
     pub model: String,
     pub created_rfc3339: String,
-    pub created: String,
+    pub created: crate::domain::time::Timestamp,
     /// The day it was made (`YYYY-MM-DD`, UTC): the grid's grouping.
     pub day: String,
     pub cost: u64,
@@ -40,8 +41,9 @@ pub struct Card {
     pub expires_in_days: Option<i64>,
 }
 
-/// The grid's cards: a poster (or the image itself) per generation.
-pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>) -> Result<Vec<Card>, AppError> {
+/// The grid's cards: a poster (or the image itself) per generation, each filed under its day
+/// as `tr`'s time zone has it.
+pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>, tr: &Tr) -> Result<Vec<Card>, AppError> {
     let poster_ids = items.iter().filter_map(|i| i.outputs.first().and_then(|a| a.poster)).collect();
     let posters = media::assets(state, poster_ids).await?;
     let now = Timestamp::now();
@@ -61,8 +63,8 @@ pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>) -> R
                 state: g.state.as_str(),
                 model: g.model.clone(),
                 created_rfc3339: g.created_at.rfc3339(),
-                created: g.created_at.human(),
-                day: days::key(g.created_at),
+                created: g.created_at,
+                day: days::key(g.created_at, tr),
                 cost: g.cost,
                 kept: g.kept,
                 shared: g.shared,

@@ -1,5 +1,6 @@
 //! The library's active filters as removable chips: each links to the same page without it.
 
+use crate::i18n::Tr;
 use crate::urls::Route;
 
 /// One active filter and the link that removes it.
@@ -10,19 +11,24 @@ pub struct Chip {
     pub remove: String,
 }
 
-/// The query parameters that narrow the results, with what a chip calls them.
-const FILTERS: [(&str, &str); 10] = [
-    ("q", "Search"),
-    ("kind", "Kind"),
-    ("model", "Model"),
-    ("provider", "Provider"),
-    ("state", "State"),
-    ("sound", "Sound"),
-    ("kept", "Kept"),
-    ("from", "From"),
-    ("to", "To"),
-    ("user", "User"),
-];
+/// The query parameters that narrow the results.
+const FILTERS: [&str; 10] = ["q", "kind", "model", "provider", "state", "sound", "kept", "from", "to", "user"];
+
+/// What a chip calls the filter `name`.
+fn filter_label(name: &str, tr: &Tr) -> String {
+    tr.t(match name {
+        "q" => "filter-search",
+        "kind" => "filter-kind",
+        "model" => "field-model",
+        "provider" => "generation-provider",
+        "state" => "filter-state",
+        "sound" => "filter-sound",
+        "kept" => "filter-kept",
+        "from" => "filter-from",
+        "to" => "filter-to",
+        _ => "filter-user",
+    })
+}
 
 /// Parameters that only place a page in the list: a link elsewhere drops them.
 const PAGING: [&str; 2] = ["cursor", super::CONTINUED_DAY];
@@ -38,34 +44,37 @@ pub fn library_url<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> Str
 }
 
 /// A filter's value in words.
-fn shown(name: &str, value: &str) -> String {
+fn shown(name: &str, value: &str, tr: &Tr) -> String {
     match (name, value) {
-        ("q", q) => format!("“{q}”"),
-        ("sound", "true") => "with sound".into(),
-        ("sound", "false") => "without sound".into(),
-        ("kept", "true") => "kept".into(),
-        ("kept", "false") => "not kept".into(),
+        ("q", q) => tr.t_args("filter-quoted", &[("text", q.into())]),
+        ("sound", "true") => tr.t("status-with-sound"),
+        ("sound", "false") => tr.t("filter-without-sound"),
+        ("kept", "true") => tr.t("badge-kept"),
+        ("kept", "false") => tr.t("filter-not-kept"),
         (_, other) => other.to_string(),
     }
 }
 
 /// A chip per filter given in the query's `pairs`, in their order.
-pub fn chips(pairs: &[(String, String)]) -> Vec<Chip> {
+pub fn chips(pairs: &[(String, String)], tr: &Tr) -> Vec<Chip> {
     pairs
         .iter()
         .enumerate()
         .filter(|(_, (_, v))| !v.trim().is_empty())
         .filter_map(|(i, (k, v))| {
-            let (_, label) = FILTERS.iter().find(|(name, _)| name == k)?;
+            let label = filter_label(FILTERS.iter().find(|name| *name == k)?, tr);
             let others = pairs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p);
-            Some(Chip { label: format!("{label}: {}", shown(k, v.trim())), remove: library_url(others) })
+            Some(Chip {
+                label: tr.t_args("filter-chip", &[("label", label.into()), ("value", shown(k, v.trim(), tr).into())]),
+                remove: library_url(others),
+            })
         })
         .collect()
 }
 
 /// The library without any filter, keeping only how it is sorted.
 pub fn clear_all(pairs: &[(String, String)]) -> String {
-    library_url(pairs.iter().filter(|(k, _)| !FILTERS.iter().any(|(name, _)| name == k)))
+    library_url(pairs.iter().filter(|(k, _)| !FILTERS.iter().any(|name| name == k)))
 }
 
 #[cfg(test)]
@@ -79,7 +88,7 @@ mod tests {
     #[test]
     fn each_chip_removes_only_its_own_filter() {
         let given = pairs(&[("q", "red kite"), ("kind", "video"), ("kind", "image"), ("sort", "oldest"), ("cursor", "x"), ("sound", "")]);
-        let chips = chips(&given);
+        let chips = chips(&given, &Tr::new(crate::i18n::Lang::En));
         let labels: Vec<&str> = chips.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(labels, ["Search: “red kite”", "Kind: video", "Kind: image"]);
         assert_eq!(chips[0].remove, "/library?kind=video&kind=image&sort=oldest");

@@ -31,7 +31,7 @@ pub struct Choice {
 /// One filter group (`name` is the query parameter).
 pub struct Group {
     pub name: &'static str,
-    pub label: &'static str,
+    pub label: String,
     pub choices: Vec<Choice>,
 }
 
@@ -39,6 +39,8 @@ pub struct Group {
 #[template(path = "library/index.html")]
 struct LibraryPage {
     layout: Layout,
+    /// The page's translator, for the cards it includes.
+    tr: crate::i18n::Tr,
     q: String,
     from: String,
     to: String,
@@ -67,6 +69,7 @@ struct LibraryPage {
 struct CardsPartial {
     days: Vec<Day>,
     more: Option<String>,
+    tr: crate::i18n::Tr,
 }
 
 /// The query's pairs, decoded.
@@ -97,13 +100,14 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let search_query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
     let request = request_for(&state, &who.user, &search_query).await?;
     let page = search::search(&state, &who.user, request.clone()).await?;
-    let cards = cards::cards(&state, &who.user, page.items).await?;
+    let cards = cards::cards(&state, &who.user, page.items, &crate::http::lang::tr(&req)).await?;
     let empty = cards.is_empty();
     let more = more_url(&pairs, page.next_cursor.as_deref(), cards.last().map(|c| c.day.as_str()));
     let now = crate::domain::time::Timestamp::now();
     if req.headers().contains_key("hx-request") {
         let continued = continued.first().map(|(_, day)| day.as_str());
-        return ok(&req, &CardsPartial { days: days::group(cards, now, continued), more });
+        let tr = crate::http::lang::tr(&req);
+        return ok(&req, &CardsPartial { days: days::group(cards, now, continued, &tr), more, tr });
     }
     let value = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let f = &request.filters;
@@ -116,11 +120,12 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
         }
     };
     let facets = &page.facets;
+    let tr = crate::http::lang::tr(&req);
     let groups = [
-        ("kind", "Kind", &facets.kind),
-        ("model", "Model", &facets.model),
-        ("provider", "Provider", &facets.provider),
-        ("state", "State", &facets.state),
+        ("kind", tr.t("filter-kind"), &facets.kind),
+        ("model", tr.t("field-model"), &facets.model),
+        ("provider", tr.t("generation-provider"), &facets.provider),
+        ("state", tr.t("filter-state"), &facets.state),
     ]
     .into_iter()
     .map(|(name, label, counts)| {
@@ -138,6 +143,7 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     ok(
         &req,
         &LibraryPage {
+            tr,
             expiring,
             layout,
             q: value("q"),
@@ -148,11 +154,11 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
             sound: value("sound"),
             with_sound: page.facets.with_sound,
             groups,
-            chips: chips::chips(&pairs),
+            chips: chips::chips(&pairs, &tr),
             clear_all: chips::clear_all(&pairs),
             total: page.total,
             empty,
-            days: days::group(cards, now, None),
+            days: days::group(cards, now, None, &tr),
             more,
         },
     )
@@ -197,14 +203,20 @@ pub async fn bulk(req: HttpRequest, who: SignedIn, form: web::Form<Vec<(String, 
         BulkAction::Keep | BulkAction::Unkeep => {
             let keep = action == BulkAction::Keep;
             let n = library::keep(&state, &who.user, ids, keep).await?;
-            let verb = if keep { "Kept" } else { "Stopped keeping" };
-            Ok(redirect_with(back, FlashKind::Success, &format!("{verb} {n} generation(s).")))
+            let tr = crate::http::lang::tr(&req);
+            let message = tr.t_args(if keep { "flash-bulk-kept" } else { "flash-bulk-unkept" }, &[("count", n.into())]);
+            Ok(redirect_with(back, FlashKind::Success, &message))
         }
         BulkAction::Delete => match library::delete(&state, &who.ctx(), &who.user, ids).await {
-            Ok(n) => Ok(redirect_with(back, FlashKind::Success, &format!("Deleted {n} generation(s), with their files."))),
-            Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => {
-                Ok(redirect_with(back, FlashKind::Error, &AppError::from(e).message))
+            Ok(n) => {
+                let message = crate::http::lang::tr(&req).t_args("flash-bulk-deleted", &[("count", n.into())]);
+                Ok(redirect_with(back, FlashKind::Success, &message))
             }
+            Err(e @ (ServiceError::Conflict(_) | ServiceError::LegalHold(_))) => Ok(redirect_with(
+                back,
+                FlashKind::Error,
+                &crate::http::responses::error_text(&crate::http::lang::tr(&req), &AppError::from(e)),
+            )),
             Err(e) => Err(e.into()),
         },
         BulkAction::Zip => {

@@ -3,6 +3,7 @@
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
 //! the person's records; writes nothing of anyone else's.
 
+use crate::domain::preferences::Preferences;
 use std::collections::HashSet;
 
 use serde_json::json;
@@ -29,6 +30,7 @@ pub struct Contents {
     ledger: Vec<LedgerEntry>,
     uploads: Vec<Asset>,
     avatar: Option<Asset>,
+    preferences: Preferences,
 }
 
 /// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
@@ -53,6 +55,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
         None => None,
     };
     Ok(Some(Contents {
+        preferences: store::preferences::get(tx, owner)?,
         balance: store::credits::balance(tx, owner)?,
         ledger: store::credits::entries_for_user(tx, owner)?,
         user,
@@ -138,6 +141,7 @@ fn profile(c: &Contents, avatar: Option<String>, now: Timestamp) -> serde_json::
         "legal_hold": u.legal_hold,
         "avatar": avatar,
         "credits": { "available": c.balance.available, "held": c.balance.held },
+        "preferences": { "language": c.preferences.language.map(|l| l.code()), "time_zone": c.preferences.time_zone },
     })
 }
 

@@ -1,0 +1,79 @@
+# The frame of every page: top bar, menus, footer, error pages, words shared by many pages.
+
+skip-to-content = Skip to content
+nav-main = Main
+nav-home = Home
+nav-generate = Generate
+nav-library = Library
+nav-models = Models
+top-search =
+    .label = Search your library by prompt
+    .placeholder = Search prompts…
+top-credits = { $count ->
+        [one] { $shown } credit
+       *[other] { $shown } credits
+    }
+    .title = Credits available
+nav-admin = Admin
+nav-admin-users = Users and credits
+nav-admin-connections = Connections
+nav-admin-models = Model policy
+nav-admin-reconciliation = Reconciliation
+nav-admin-retention = Retention
+nav-admin-audit = Audit log
+nav-admin-workers = Background work
+nav-account = Account
+nav-tokens = API tokens
+sign-out = Sign out
+footer-media-stays = your media stays on this server
+privacy-notice = Privacy notice
+
+## Error pages
+
+error-code = Error code:
+error-go-home = Go to the start page
+status-400 = Bad request
+status-401 = Sign-in required
+status-402 = Not enough credits
+status-403 = Not allowed
+status-404 = Not found
+status-405 = Method not allowed
+status-409 = Conflict
+status-413 = Too large
+status-415 = Unsupported type
+status-422 = Cannot be used
+status-429 = Too many requests
+status-500 = Server error
+status-503 = Temporarily unavailable
+error-not-found = There is nothing at this address.
+error-credits-insufficient = Not enough credits for this generation.
+error-model-disabled = This model is turned off on this instance.
+error-rate-limited = Too many requests. Wait a moment and try again.
+error-invalid-input = Some of what was entered cannot be used.
+error-admin-only = Only admins can open this page.
+error-internal = Something went wrong on the server; the error was logged.
+error-busy = The studio is busy; try again shortly.
+
+## Languages
+
+language-follow-browser = Follow the browser
+account-language = Language and time zone
+account-language-label = Language of the studio's pages
+account-language-save = Save
+flash-language-saved = Your language and time zone are saved.
+account-time-zone-label = Time zone of dates (leave empty to follow the browser)
+account-time-zone-help = Dates are shown in UTC until your browser reports its time zone.
+account-time-zone-help-browser = Your browser reports { $zone }.
+error-bad-credentials = The email or password is not correct.
+error-email-taken = An account with this email already exists.
+error-link-invalid = This link is invalid, expired or already used.
+
+## Generation states
+
+state-queued = queued
+state-submitting = submitting
+state-running = running
+state-fetching = fetching
+state-succeeded = succeeded
+state-failed = failed
+state-cancelled = cancelled
