@@ -29,9 +29,9 @@ async fn sign_in_generate_watch_it_play_find_it_in_the_library_and_delete_it() {
     check!(
         b,
         "live-status",
-        b.wait_for("return location.pathname.startsWith('/generations/') && !!document.getElementById('state')", 10).await
+        b.wait_for("return location.pathname.startsWith('/generations/') && !!document.querySelector('.status .state')", 10).await
     );
-    let seen_running = b.wait_for("var s=document.getElementById('state'); return !!s && ['queued','submitting','running','fetching'].includes(s.textContent.trim())", 5).await;
+    let seen_running = b.wait_for("var s=document.querySelector('.status .state'); return !!s && ['queued','submitting','running','fetching'].includes(s.textContent.trim())", 5).await;
     check!(b, "live-status-running", seen_running);
     // the page updates itself (server-sent events), without a reload
     b.js("window.__noReload = true;").await;
@@ -39,7 +39,7 @@ async fn sign_in_generate_watch_it_play_find_it_in_the_library_and_delete_it() {
         b,
         "succeeded",
         b.wait_for(
-            "var s=document.getElementById('state'); return !!s && s.textContent.trim()=='succeeded' && !!document.querySelector('video')",
+            "var s=document.querySelector('.status .state'); return !!s && s.textContent.trim()=='succeeded' && !!document.querySelector('video')",
             60
         )
         .await

@@ -184,6 +184,13 @@ async fn ctrl_enter_shows_the_result_on_the_page_and_compare_puts_two_models_sid
             == true
     );
     check!(b, "studio-video", b.js("return !!document.querySelector('#result-grid .result-card video.player')").await == true);
+    check!(
+        b,
+        "studio-unique-ids",
+        b.js("var ids=Array.from(document.querySelectorAll('[id]')).map(function(e){return e.id}); return ids.length == new Set(ids).size")
+            .await
+            == true
+    );
     b.screenshot("studio-generate-compare").await;
 
     // switching the model redraws the form's fields, keeps the prompt and the results

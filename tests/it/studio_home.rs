@@ -38,7 +38,7 @@ async fn on_a_new_instance_the_first_admin_makes_a_free_demo_video_and_the_getti
     let created = admin.post_multipart(&action, form, &[("origin", app.url.as_str()), ("sec-fetch-site", "same-origin")]).await;
     assert_eq!(created.status, 303, "{}", created.body);
     let page = created.location().expect("to the new generation").to_string();
-    eventually("the demo video", async || admin.get(&page).await.text_of("#state") == "succeeded").await;
+    eventually("the demo video", async || admin.get(&page).await.text_of(".status .state") == "succeeded").await;
     assert!(admin.get(&page).await.count("video") >= 1);
 
     let home = admin.get("/").await;

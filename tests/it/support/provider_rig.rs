@@ -226,7 +226,7 @@ impl<F: Fake> ProviderRig<F> {
     pub async fn reason(&self, done: &serde_json::Value) -> String {
         let page = self.page(done["id"].as_str().expect("id")).await;
         assert_eq!(page.status, 200);
-        page.text_of("#reason")
+        page.text_of(".status .reason")
     }
 
     /// Output `n` of `done` is `expected`: its recorded hash, and the bytes its signed URL serves.
