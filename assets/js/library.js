@@ -87,7 +87,8 @@
       video.loop = true;
       video.playsInline = true;
       video.setAttribute("aria-hidden", "true");
-      video.src = link.getAttribute("data-media");
+      // a preview link: hovering is not opening, so its fetches are not recorded
+      video.src = link.getAttribute("data-preview") || link.getAttribute("data-media");
       link.appendChild(video);
     }
     if (!video) return;

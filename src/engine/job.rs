@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::Engine;
-use super::ends::Ending;
 use super::backoff::{error_delay, poll_delay};
+use super::ends::Ending;
 use super::{custody, pollers};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
@@ -161,12 +161,10 @@ async fn drive(
             }
         }
         g = match g.state {
-            GenState::Queued => {
-                match engine.parts.lifecycle.apply(id, Change::Submitting).await {
-                    Ok(next) => next,
-                    Err(e) => return e.into(),
-                }
-            }
+            GenState::Queued => match engine.parts.lifecycle.apply(id, Change::Submitting).await {
+                Ok(next) => next,
+                Err(e) => return e.into(),
+            },
             GenState::Submitting => {
                 if std::mem::take(&mut interrupted_submit) && !provider.idempotent_submit() {
                     return Stop::Fail(Reason::new(

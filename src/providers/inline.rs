@@ -100,7 +100,12 @@ mod tests {
     #[test]
     fn base64_outputs_decode_with_or_without_padding_line_breaks_or_a_data_uri() {
         let plain = b"any image bytes!";
-        for text in ["YW55IGltYWdlIGJ5dGVzIQ==", "YW55IGltYWdlIGJ5dGVzIQ", "YW55IGlt\nYWdlIGJ5\r\ndGVzIQ==", "data:image/png;base64,YW55IGltYWdlIGJ5dGVzIQ=="] {
+        for text in [
+            "YW55IGltYWdlIGJ5dGVzIQ==",
+            "YW55IGltYWdlIGJ5dGVzIQ",
+            "YW55IGlt\nYWdlIGJ5\r\ndGVzIQ==",
+            "data:image/png;base64,YW55IGltYWdlIGJ5dGVzIQ==",
+        ] {
             assert_eq!(decode_base64(text).unwrap(), Bytes::from_static(plain), "{text:?}");
         }
         assert_eq!(decode_base64("not base64!").unwrap_err().code(), "provider.transient");

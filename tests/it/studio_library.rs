@@ -139,6 +139,30 @@ async fn studio_generation_page_shows_the_output_first_and_the_prompt_with_a_cop
     app.stop().await;
 }
 
+#[tokio::test]
+async fn studio_library_hover_previews_are_not_recorded_but_opening_a_video_is() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let id = make_video(&app, &token, "a kite over the dunes").await;
+    wait_total(&app.url, &token, "", 1).await;
+    let grid = admin.get("/library").await;
+    let card = format!("#card-{id} .thumb");
+    let preview = grid.attr_of(&card, "data-preview").expect("a preview link on the video's card");
+    let opened = grid.attr_of(&card, "data-media").expect("the video's own link");
+    assert!(preview.contains("thumb=1") && !opened.contains("thumb=1"), "{preview} / {opened}");
+    let fetch = |path: String| {
+        let url = format!("{}{path}", app.url);
+        async move { client().get(url).header("Range", "bytes=0-").send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(fetch(preview.clone()).await, 206);
+    assert_eq!(fetch(preview).await, 206);
+    let log = admin.get("/admin/audit?action=media.downloaded").await;
+    assert_eq!(log.count("tbody tr td[colspan]"), 1, "hovering is not opening: no events: {}", log.body);
+    assert_eq!(fetch(opened).await, 206);
+    let log = admin.get("/admin/audit?action=media.downloaded").await;
+    assert_eq!((log.count("tbody tr"), log.count("tbody tr td[colspan]")), (1, 0), "the lightbox's fetch is a view: {}", log.body);
+    app.stop().await;
+}
+
 /// The models listed on `/models?{query}`, with `attr` of each card.
 async fn listed(admin: &Browser, query: &str, attr: &str) -> Vec<(String, String)> {
     let page = admin.get(&format!("/models?{query}")).await;

@@ -33,8 +33,10 @@ pub fn signed_path_until(state: &AppState, asset: &Asset, expires: Timestamp) ->
 pub enum LinkUse {
     /// The file, to view or save: every fetch is recorded.
     File,
-    /// An image shown as its own thumbnail in a grid (a small image gets no poster: see
-    /// [`crate::engine::posters::OWN_THUMBNAIL_MAX`]): not recorded, as posters are not.
+    /// A preview in a grid: an image shown as its own thumbnail (a small image gets no poster:
+    /// see [`crate::engine::posters::OWN_THUMBNAIL_MAX`]), or a video playing muted while the
+    /// pointer rests on its card. Not recorded, as posters are not; opening the item (the
+    /// lightbox, its page) uses an ordinary link, which is.
     Thumbnail,
 }
 
@@ -59,7 +61,8 @@ pub fn thumbnail_link(state: &AppState, output: &Asset, poster: Option<&Asset>) 
     }
 }
 
-/// The signed path of an image shown as its own thumbnail (see [`LinkUse::Thumbnail`]).
+/// The signed path of an image shown as its own thumbnail, or of a video's muted preview in a
+/// grid (see [`LinkUse::Thumbnail`]).
 pub fn signed_thumbnail_path(state: &AppState, asset: &Asset) -> String {
     let expires = Timestamp::now().plus(URL_TTL).millis() / 1000;
     let query = state.signer.sign(&signed_subject(asset.id, LinkUse::Thumbnail), &asset.owner.to_string(), expires);

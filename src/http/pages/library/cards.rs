@@ -32,8 +32,10 @@ pub struct Card {
     /// The poster or the image itself (signed); `None` shows a placeholder.
     pub thumb: Option<String>,
     /// The first output itself (signed), when it is a video or an image a browser shows: the
-    /// lightbox and the hover preview fetch it only when asked to, so the grid records no view.
+    /// lightbox fetches it only when opened (a recorded view), so the grid records none.
     pub media: Option<String>,
+    /// A video's muted hover preview (a link whose fetches are not recorded).
+    pub preview: Option<String>,
     pub is_video: bool,
     /// The output plays sound.
     pub has_sound: bool,
@@ -71,6 +73,7 @@ pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>, tr: 
                 mine: g.owner == viewer.id,
                 thumb,
                 media: shown.map(|a| media::signed_path(state, a)),
+                preview: first.filter(|a| a.is_video()).map(|a| media::signed_thumbnail_path(state, a)),
                 is_video: first.is_some_and(Asset::is_video),
                 has_sound: i.outputs.iter().any(|a| a.has_sound),
                 expires_in_days: crate::services::privacy::retention::days_left(&state.config.retention, viewer, g, now),
