@@ -2,6 +2,7 @@
 //! (Fluent, one per language, embedded) and localised numbers, dates and durations.
 
 mod catalog;
+mod catalog_words;
 mod format;
 mod negotiate;
 #[cfg(test)]

@@ -212,3 +212,22 @@ async fn dates_follow_the_browsers_time_zone_unless_the_person_picks_one() {
     let page = b.get("/account").await;
     assert!(member_since(&page).ends_with(" UTC"), "an unknown zone from the browser is UTC: {}", member_since(&page));
 }
+
+#[tokio::test]
+async fn the_generate_form_names_parameters_roles_and_prices_in_the_pages_language() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let b = Browser::speaking(&app.url, "ja");
+    assert_eq!(b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
+    let form = b.get("/generate?model=demo-video").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_eq!(form.text_of("label[for='param-duration']"), "長さ（秒）");
+    assert!(form.text_of("label[for='ref-first_frame']").starts_with("開始フレーム"), "{}", form.text_of("label[for='ref-first_frame']"));
+    assert_eq!(form.text_of("#param-audio option[value=off]"), "オフ", "the choice's words; its value stays");
+    let picker = form.text_of("#model-pick option[value='demo-video']");
+    // the tests price the demo models (they are free out of the box)
+    assert!(picker.contains("動画1秒あたり 2 クレジット") && picker.contains("（デモ）") && picker.contains("音声は選択可"), "{picker}");
+    let models = b.get("/models/demo-video").await;
+    assert_eq!(models.text_of("#price"), "動画1秒あたり 2 クレジット");
+    assert_eq!(models.text_of("#status"), "一般提供");
+}

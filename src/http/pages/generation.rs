@@ -89,7 +89,7 @@ struct ShowPage<'a> {
     /// The viewer owns it (a teammate sees a shared one read-only).
     is_owner: bool,
     /// (role label, signed URL, shown as `image`, `video` or `audio`) of each reference.
-    references: Vec<(&'static str, String, &'static str)>,
+    references: Vec<(String, String, &'static str)>,
     /// Whole days until retention deletes it, for its owner.
     expires_in_days: Option<i64>,
     /// The viewer is an admin (may put it on legal hold).
@@ -119,7 +119,9 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
     let references = g
         .references
         .iter()
-        .filter_map(|r| uploads.iter().find(|a| a.id == r.upload).map(|a| (r.role.label(), media::signed_path(&state, a), a.shown_as())))
+        .filter_map(|r| {
+            uploads.iter().find(|a| a.id == r.upload).map(|a| (tr.reference_role(r.role), media::signed_path(&state, a), a.shown_as()))
+        })
         .collect();
     let layout = Layout::new(&req, Some(&who.user));
     let lineage = lineage::lineage(&state, &who.user, &g).await?;

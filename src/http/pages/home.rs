@@ -71,25 +71,17 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let recent = generations::list(&state, who.user.id, None, LOOK_BACK).await?;
     let running: Vec<Generation> = recent.iter().filter(|g| !g.state.is_terminal()).cloned().collect();
     let latest = tiles(&state, recent.into_iter().filter(|g| g.state == GenState::Succeeded).take(LATEST).collect()).await?;
+    let tr = crate::http::lang::tr(&req);
     let picks = models::offers(&state, &who.user)
         .await?
         .into_iter()
         .filter(models::Offer::usable)
-        .map(|o| Pick { id: o.spec.id.clone(), label: o.spec.label.clone(), price: price_words(o.price.credits, o.price.per.words()) })
+        .map(|o| Pick { id: o.spec.id.clone(), label: o.spec.label.clone(), price: tr.price(&o.price) })
         .collect();
-    let tr = crate::http::lang::tr(&req);
     let getting_started = if is_admin { start_steps(&state, &who.user, &tr).await? } else { Vec::new() };
     let due = if is_admin { catalog::due(&state).await? } else { Vec::new() };
     let layout = Layout::new(&req, Some(&who.user));
     ok(&req, &HomePage { layout, user: who.user, is_admin, balance, picks, running, latest, getting_started, due })
-}
-
-fn price_words(credits: u64, per: &str) -> String {
-    match credits {
-        0 => "free".to_string(),
-        1 => format!("1 credit {per}"),
-        n => format!("{n} credits {per}"),
-    }
 }
 
 /// The grid tiles of `generations` (their first output each).

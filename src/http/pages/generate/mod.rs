@@ -68,7 +68,7 @@ struct NewPage {
 impl NewPage {
     /// The chosen model's deprecation warning, as of today.
     fn warning(&self) -> Option<String> {
-        self.model.lifecycle.warning(crate::domain::catalog::CatalogDate::today())
+        self.layout.tr.lifecycle_warning(&self.model.lifecycle, crate::domain::catalog::CatalogDate::today())
     }
 
     /// The file types the form's picker offers for an input of `media` (uploads check the
@@ -165,7 +165,7 @@ fn fields(model: &ModelSpec, values: &BTreeMap<String, String>, tr: &Tr) -> Vec<
                 ParamKind::Range { min, max, default } => (Vec::new(), Some(*min), Some(*max), default.to_string(), String::new()),
                 ParamKind::Seed => (Vec::new(), Some(0), Some(i64::from(u32::MAX)), String::new(), tr.t("generate-seed-hint")),
             };
-            Field { name: p.name.clone(), label: p.label.clone(), options, min, max, value: given.unwrap_or(default), hint }
+            Field { name: p.name.clone(), label: tr.param_label(&p.label), options, min, max, value: given.unwrap_or(default), hint }
         })
         .collect()
 }
@@ -234,11 +234,12 @@ async fn page(
 ) -> PageResult {
     let state = state(req)?;
     let today = crate::domain::catalog::CatalogDate::today();
-    let models = picked.usable.iter().map(|o| Choice::of(o, today)).collect();
+    let tr = crate::http::lang::tr(req);
+    let models = picked.usable.iter().map(|o| Choice::of(o, today, &tr)).collect();
     let balance = credits::balance(&state, who.user.id).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
     let source = source_preview(&state, &who.user, &model, source).await?;
-    let recent = recent::recent_uploads(&state, &who.user, &model).await?;
+    let recent = recent::recent_uploads(&state, &who.user, &model, &tr).await?;
     let layout = Layout::new(req, Some(&who.user));
     let fields = fields(&model, &values, &layout.tr);
     let page = NewPage {

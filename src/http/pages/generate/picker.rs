@@ -1,6 +1,7 @@
 //! The model picker's entries: each model with its price, what it takes and its warnings.
 
-use crate::domain::catalog::{CatalogDate, ModelSpec, Sound};
+use crate::domain::catalog::{CatalogDate, ModelSpec};
+use crate::i18n::Tr;
 use crate::services::studio::models::Offer;
 
 /// One model as the picker and the compare list show it.
@@ -13,50 +14,53 @@ pub struct Choice {
     /// What it takes besides the prompt ("first frame, reference image"), empty for none.
     pub takes: String,
     /// Whether its outputs have sound ("sound", "sound optional"), empty when silent.
-    pub sound: &'static str,
+    pub sound: String,
     /// The lifecycle warning (deprecated, shutting down), when there is one today.
     pub warning: Option<String>,
+    /// "⚠ deprecated" in the page's language, for the one-line form.
+    deprecated: String,
+    /// What it takes, in a sentence ("takes first frame"), for the one-line form.
+    takes_line: String,
 }
 
 impl Choice {
-    /// `offer` as the picker shows it on `day`.
-    pub fn of(offer: &Offer, day: CatalogDate) -> Choice {
+    /// `offer` as the picker shows it on `day`, in the language of `tr`.
+    pub fn of(offer: &Offer, day: CatalogDate, tr: &Tr) -> Choice {
         let spec: &ModelSpec = &offer.spec;
-        let label = if spec.demo { format!("{} (demo)", spec.label) } else { spec.label.to_string() };
+        let label = if spec.demo { tr.t_args("picker-demo", &[("label", spec.label.to_string().into())]) } else { spec.label.to_string() };
         let takes: Vec<String> = spec
             .inputs
             .iter()
             .map(|i| {
-                let name = i.role.label().to_lowercase();
-                if i.required { format!("{name} (required)") } else { name }
+                let role = tr.reference_role(i.role);
+                if i.required { tr.t_args("models-required-role", &[("role", role.into())]) } else { role }
             })
             .collect();
-        let sound = match spec.sound {
-            Sound::None => "",
-            Sound::Always => "sound",
-            Sound::Optional => "sound optional",
-        };
+        let takes = takes.join(tr.t("list-separator").as_str());
+        let takes_line = if takes.is_empty() { String::new() } else { tr.t_args("generate-takes", &[("inputs", takes.clone().into())]) };
         Choice {
             id: spec.id.clone(),
             label,
-            price: offer.price.to_string(),
-            takes: takes.join(", "),
-            sound,
-            warning: spec.lifecycle.warning(day),
+            price: tr.price(&offer.price),
+            takes,
+            takes_line,
+            sound: tr.sound(spec.sound),
+            warning: tr.lifecycle_warning(&spec.lifecycle, day),
+            deprecated: tr.t("picker-deprecated"),
         }
     }
 
     /// The whole entry on one line, for a `<option>`.
     pub fn line(&self) -> String {
         let mut parts = vec![self.label.clone(), self.price.clone()];
-        if !self.takes.is_empty() {
-            parts.push(format!("takes {}", self.takes));
+        if !self.takes_line.is_empty() {
+            parts.push(self.takes_line.clone());
         }
         if !self.sound.is_empty() {
-            parts.push(self.sound.to_string());
+            parts.push(self.sound.clone());
         }
         if self.warning.is_some() {
-            parts.push("⚠ deprecated".to_string());
+            parts.push(self.deprecated.clone());
         }
         parts.join(" · ")
     }

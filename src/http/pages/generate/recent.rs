@@ -22,11 +22,11 @@ pub struct RecentUpload {
     /// `image`, `video` or `audio`.
     pub shown_as: &'static str,
     /// The model's reference roles it may fill: (role, label).
-    pub roles: Vec<(&'static str, &'static str)>,
+    pub roles: Vec<(&'static str, String)>,
 }
 
 /// `user`'s uploads used in their latest generations, newest first, that `model` can take.
-pub async fn recent_uploads(state: &AppState, user: &User, model: &ModelSpec) -> Result<Vec<RecentUpload>, AppError> {
+pub async fn recent_uploads(state: &AppState, user: &User, model: &ModelSpec, tr: &crate::i18n::Tr) -> Result<Vec<RecentUpload>, AppError> {
     let roles: Vec<ReferenceRole> = model.inputs.iter().map(|i| i.role).filter(|r| *r != ReferenceRole::SourceVideo).collect();
     if roles.is_empty() {
         return Ok(Vec::new());
@@ -47,7 +47,8 @@ pub async fn recent_uploads(state: &AppState, user: &User, model: &ModelSpec) ->
         .iter()
         .filter(|a| a.owner == user.id && a.usable_as_reference())
         .filter_map(|a| {
-            let fits: Vec<_> = roles.iter().filter(|r| r.media().as_str() == a.shown_as()).map(|r| (r.as_str(), r.label())).collect();
+            let fits: Vec<_> =
+                roles.iter().filter(|r| r.media().as_str() == a.shown_as()).map(|r| (r.as_str(), tr.reference_role(*r))).collect();
             (!fits.is_empty()).then(|| RecentUpload {
                 upload: a.id.to_string(),
                 url: media::signed_path(state, a),

@@ -10,6 +10,7 @@ use crate::domain::catalog::{CatalogDate, ParamKind, ParamSpec, Sound};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{PageResult, ok};
+use crate::i18n::Tr;
 use crate::services::ServiceError;
 use crate::services::state::AppState;
 use crate::services::studio::models::{self, Offer};
@@ -41,29 +42,35 @@ pub struct Entry {
     pub offer: Offer,
     pub provider: String,
     pub params: Vec<ParamLine>,
+    /// The page's language.
+    tr: Tr,
 }
 
 impl Entry {
-    fn new(offer: Offer, state: &AppState) -> Entry {
+    fn new(offer: Offer, state: &AppState, tr: Tr) -> Entry {
         let provider = state.data_use.get(&offer.spec.provider).map_or_else(|| offer.spec.provider.to_string(), |d| d.provider.clone());
-        let params =
-            offer.spec.params.iter().map(|p| ParamLine { name: p.name.clone(), label: p.label.clone(), allowed: allowed(p) }).collect();
-        Entry { offer, provider, params }
+        let params = offer
+            .spec
+            .params
+            .iter()
+            .map(|p| ParamLine { name: p.name.clone(), label: tr.param_label(&p.label), allowed: allowed(p) })
+            .collect();
+        Entry { offer, provider, params, tr }
     }
 
     /// The effective price in words; none for a model that is never available.
     pub fn price(&self) -> String {
-        if self.offer.spec.unavailable.is_some() { "not offered".into() } else { self.offer.price.to_string() }
+        if self.offer.spec.unavailable.is_some() { self.tr.t("models-not-offered") } else { self.tr.price(&self.offer.price) }
     }
 
     /// A deprecated model's warning (its shutdown date and successor), as of today.
     pub fn warning(&self) -> Option<String> {
-        self.offer.spec.lifecycle.warning(CatalogDate::today())
+        self.tr.lifecycle_warning(&self.offer.spec.lifecycle, CatalogDate::today())
     }
 
     /// The model's status today ("Preview", "Generally available", "Deprecated", "Retired").
-    pub fn status(&self) -> &'static str {
-        self.offer.spec.lifecycle.status_on(CatalogDate::today()).label()
+    pub fn status(&self) -> String {
+        self.tr.lifecycle_status(self.offer.spec.lifecycle.status_on(CatalogDate::today()))
     }
 
     /// Where the model is in its life today (`current`, `deprecated`, `retired`): its card's badge.
@@ -77,19 +84,27 @@ impl Entry {
     }
 
     /// Whether its videos have sound, in words.
-    pub fn sound(&self) -> &'static str {
-        match self.offer.spec.sound {
-            Sound::None => "no",
-            Sound::Always => "yes",
-            Sound::Optional => "your choice (the Audio parameter)",
-        }
+    pub fn sound(&self) -> String {
+        self.tr.t(match self.offer.spec.sound {
+            Sound::None => "models-sound-no",
+            Sound::Always => "models-sound-yes",
+            Sound::Optional => "models-sound-choice",
+        })
     }
 
     /// The reference roles the model takes, in words ("First frame, Last frame").
     pub fn references(&self) -> String {
-        let roles: Vec<String> =
-            self.offer.spec.inputs.iter().map(|i| format!("{}{}", i.role.label(), if i.required { " (required)" } else { "" })).collect();
-        if roles.is_empty() { "none".into() } else { roles.join(", ") }
+        let roles: Vec<String> = self
+            .offer
+            .spec
+            .inputs
+            .iter()
+            .map(|i| {
+                let role = self.tr.reference_role(i.role);
+                if i.required { self.tr.t_args("models-required-role", &[("role", role.into())]) } else { role }
+            })
+            .collect();
+        if roles.is_empty() { self.tr.t("models-no-references") } else { roles.join(self.tr.t("list-separator").as_str()) }
     }
 }
 
@@ -127,7 +142,8 @@ pub async fn list(req: HttpRequest, who: SignedIn, query: web::Query<ListQuery>)
     }
     providers.sort_by_key(|p| p.label.to_lowercase());
     let today = CatalogDate::today();
-    let entries = offers.into_iter().filter(|o| filters.keeps(o, today)).map(|o| Entry::new(o, &state)).collect();
+    let entries =
+        offers.into_iter().filter(|o| filters.keeps(o, today)).map(|o| Entry::new(o, &state, crate::http::lang::tr(&req))).collect();
     let page = ListPage { layout: Layout::new(&req, Some(&who.user)), entries, of, query, providers };
     ok(&req, &page)
 }
@@ -151,6 +167,11 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<String>) -> Pag
     };
     let data_use = state.data_use.get(&offer.spec.provider).cloned();
     let sends = data_use.as_ref().map(|d| d.receives_for(&offer.spec)).unwrap_or_default();
-    let page = ShowPage { layout: Layout::new(&req, Some(&who.user)), entry: Entry::new(offer, &state), data_use, sends };
+    let page = ShowPage {
+        layout: Layout::new(&req, Some(&who.user)),
+        entry: Entry::new(offer, &state, crate::http::lang::tr(&req)),
+        data_use,
+        sends,
+    };
     ok(&req, &page)
 }
