@@ -18,7 +18,7 @@ pub struct OidcConfig {
     pub name: String,
     /// The issuer, exactly as the provider's ID tokens name it; discovery is read from
     /// `{issuer}/.well-known/openid-configuration`.
-    pub issuer: url::Url,
+    pub issuer: String,
     pub client_id: String,
     pub client_secret: Secret,
     pub scopes: Vec<String>,
@@ -107,7 +107,8 @@ pub(super) fn validate_oidc(list: Vec<RawOidc>) -> Result<Vec<OidcConfig>, Confi
         if !names.insert(raw.name.clone()) {
             return Err(ConfigError(format!("{at}: the name is used twice")));
         }
-        let issuer = parse_issuer(&raw.issuer).map_err(|e| ConfigError(format!("{at}: issuer: {e}")))?;
+        parse_issuer(&raw.issuer).map_err(|e| ConfigError(format!("{at}: issuer: {e}")))?;
+        let issuer = raw.issuer.trim().to_string();
         if raw.client_id.trim().is_empty() {
             return Err(ConfigError(format!("{at}: client_id must not be empty")));
         }

@@ -70,7 +70,8 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
             e @ (ServiceError::BadCredentials
             | ServiceError::Throttled { .. }
             | ServiceError::PasswordChecksBusy { .. }
-            | ServiceError::AccountDisabled),
+            | ServiceError::AccountDisabled
+            | ServiceError::PasswordSignInOff),
         ) => {
             let error = AppError::from(e);
             let page = LoginPage {
