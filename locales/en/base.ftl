@@ -22,6 +22,7 @@ nav-admin-reconciliation = Reconciliation
 nav-admin-retention = Retention
 nav-admin-audit = Audit log
 nav-admin-workers = Background work
+nav-admin-sso = Single sign-on
 nav-account = Account
 nav-tokens = API tokens
 sign-out = Sign out
@@ -62,6 +63,7 @@ account-language-label = Language of the studio's pages
 account-language-save = Save language
 flash-language-saved = The language is saved.
 error-bad-credentials = The email or password is not correct.
+error-password-sign-in-off = Password sign-in is turned off here: use a single sign-on button.
 error-email-taken = An account with this email already exists.
 error-link-invalid = This link is invalid, expired or already used.
 

@@ -19,6 +19,7 @@ nav-admin-reconciliation = 照合
 nav-admin-retention = 保存期間
 nav-admin-audit = 監査ログ
 nav-admin-workers = バックグラウンド処理
+nav-admin-sso = シングルサインオン
 nav-account = アカウント
 nav-tokens = APIトークン
 sign-out = ログアウト
@@ -59,6 +60,7 @@ account-language-label = スタジオの表示言語
 account-language-save = 言語を保存
 flash-language-saved = 言語を保存しました。
 error-bad-credentials = メールアドレスまたはパスワードが正しくありません。
+error-password-sign-in-off = ここではパスワードでのログインは無効です。シングルサインオンのボタンを使ってください。
 error-email-taken = このメールアドレスのアカウントはすでに存在します。
 error-link-invalid = このリンクは無効か、期限切れか、すでに使用されています。
 

@@ -19,6 +19,7 @@ nav-admin-reconciliation = 对账
 nav-admin-retention = 保留期限
 nav-admin-audit = 审计日志
 nav-admin-workers = 后台任务
+nav-admin-sso = 单点登录
 nav-account = 账户
 nav-tokens = API 令牌
 sign-out = 退出登录
@@ -59,6 +60,7 @@ account-language-label = 工作室页面的语言
 account-language-save = 保存语言
 flash-language-saved = 语言已保存。
 error-bad-credentials = 邮箱或密码不正确。
+error-password-sign-in-off = 此处已关闭密码登录：请使用单点登录按钮。
 error-email-taken = 该邮箱已被其他账户使用。
 error-link-invalid = 此链接无效、已过期或已被使用。
 
