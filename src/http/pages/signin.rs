@@ -30,7 +30,11 @@ struct LoginPage {
 
 /// The sign-in buttons of the configured providers, each returning to `next`.
 fn provider_buttons(state: &crate::services::state::AppState, next: &str) -> Vec<(String, String)> {
-    let query = if next == "/" { String::new() } else { format!("?next={}", percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)) };
+    let query = if next == "/" {
+        String::new()
+    } else {
+        format!("?next={}", percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC))
+    };
     state.oidc.providers().map(|p| (format!("{}{query}", state.urls().oidc_start(&p.config.name)), p.config.label.clone())).collect()
 }
 

@@ -31,7 +31,8 @@ impl OidcProvider {
             return None;
         }
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.mjs");
-        let spawned = Command::new("node").arg(script).arg(modules()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn();
+        let spawned =
+            Command::new("node").arg(script).arg(modules()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn();
         let Ok(mut child) = spawned else {
             eprintln!("SKIPPED: node is not installed (.ci/run installs it)");
             return None;
@@ -93,7 +94,8 @@ impl OidcProvider {
 
     /// How many requests reached the end-session endpoint.
     pub async fn end_session_hits(&self) -> u64 {
-        let stats: serde_json::Value = self.http.get(format!("{}/test/stats", self.issuer)).send().await.expect("stats").json().await.expect("json");
+        let stats: serde_json::Value =
+            self.http.get(format!("{}/test/stats", self.issuer)).send().await.expect("stats").json().await.expect("json");
         stats["end_session"].as_u64().unwrap_or(0)
     }
 }

@@ -49,7 +49,8 @@ impl Provider {
         let status = response.status();
         let body = read_capped(response, MAX_ANSWER).await.map_err(|e| OidcError::Unavailable(e.to_string()))?;
         if !status.is_success() {
-            let error = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+            let error =
+                serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
             let error: String = error.unwrap_or_default().chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
             return Err(refused(format!("the token endpoint answered {status} {error}")));
         }
@@ -57,8 +58,14 @@ impl Provider {
     }
 
     /// Fills in the claims the ID token lacks from the userinfo endpoint (whose `sub` must match).
-    pub(super) async fn add_userinfo(&self, metadata: &Metadata, access_token: Option<&str>, claims: &mut Map<String, Value>) -> Result<(), OidcError> {
-        let missing = WANTED.iter().any(|c| !claims.contains_key(*c)) || self.config.role_claim.as_ref().is_some_and(|c| !claims.contains_key(c));
+    pub(super) async fn add_userinfo(
+        &self,
+        metadata: &Metadata,
+        access_token: Option<&str>,
+        claims: &mut Map<String, Value>,
+    ) -> Result<(), OidcError> {
+        let missing =
+            WANTED.iter().any(|c| !claims.contains_key(*c)) || self.config.role_claim.as_ref().is_some_and(|c| !claims.contains_key(c));
         let (Some(endpoint), Some(token), true) = (&metadata.userinfo_endpoint, access_token, missing) else {
             return Ok(());
         };

@@ -87,7 +87,9 @@ fn pick(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
     let fits = |jwk: &&Jwk| {
         let declared = jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok());
         let for_encryption = matches!(jwk.common.public_key_use, Some(jsonwebtoken::jwk::PublicKeyUse::Encryption));
-        declared.is_none_or(|d| d == alg) && !for_encryption && !matches!(jwk.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_))
+        declared.is_none_or(|d| d == alg)
+            && !for_encryption
+            && !matches!(jwk.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_))
     };
     match kid {
         Some(kid) => set.keys.iter().filter(fits).find(|k| k.common.key_id.as_deref() == Some(kid)).cloned(),

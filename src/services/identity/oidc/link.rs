@@ -83,7 +83,8 @@ fn person(provider: &Provider, claims: &Map<String, Value>) -> Result<Person, Re
     let text = |key: &str| claims.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
     let subject = text("sub").ok_or_else(|| Refusal::new(RefusalKind::Token, "the ID token has no subject"))?.to_string();
     let email_text = text("email").ok_or_else(|| Refusal::new(RefusalKind::Unverified, "the provider gave no e-mail address"))?;
-    let email = Email::parse(email_text).map_err(|_| Refusal::new(RefusalKind::Unverified, "the provider's e-mail address is not valid"))?;
+    let email =
+        Email::parse(email_text).map_err(|_| Refusal::new(RefusalKind::Unverified, "the provider's e-mail address is not valid"))?;
     let verified = match claims.get("email_verified") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s == "true",
@@ -122,7 +123,13 @@ fn find(tx: &impl store::Tx, issuer: &str, subject: &str, email: &Email) -> Resu
 }
 
 /// The account to sign in: the known one (unless disabled), or a new one made now.
-fn account(tx: &redb::WriteTransaction, found: Found, person: &Person, password_hash: String, client: &ClientInfo) -> Result<User, OidcError> {
+fn account(
+    tx: &redb::WriteTransaction,
+    found: Found,
+    person: &Person,
+    password_hash: String,
+    client: &ClientInfo,
+) -> Result<User, OidcError> {
     let ctx = Context::anonymous(Some(person.email.to_string()), client.clone());
     let new = |role| accounts::NewUser { email: person.email.clone(), name: person.name.clone(), role, password_hash };
     match found {

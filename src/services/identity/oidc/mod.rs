@@ -22,10 +22,10 @@ use pending::{PendingSignIn, PendingSignIns};
 use crate::config::OidcConfig;
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::providers::http::{OutboundClient, OutboundPolicy};
+use crate::services::ServiceError;
 use crate::services::identity::{secrets, sessions::NewSession};
 use crate::services::privacy::audit::{self, Context};
 use crate::services::state::AppState;
-use crate::services::ServiceError;
 use crate::store;
 
 /// Why a single sign-on could not go on.
@@ -169,7 +169,8 @@ pub fn redirect_uri(state: &AppState, name: &str) -> String {
 pub async fn begin(state: &AppState, name: &str, next: &str) -> Result<Started, OidcError> {
     let provider = state.oidc.provider(name)?;
     let metadata = provider.metadata().await?;
-    let (state_param, verifier, nonce, browser_secret) = (secrets::generate(), secrets::generate(), secrets::generate(), secrets::generate());
+    let (state_param, verifier, nonce, browser_secret) =
+        (secrets::generate(), secrets::generate(), secrets::generate(), secrets::generate());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let mut location = metadata.authorization_endpoint.clone();
     location
