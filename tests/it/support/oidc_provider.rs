@@ -38,9 +38,12 @@ impl OidcProvider {
             return None;
         };
         let mut line = String::new();
-        let stdout = child.stdout.take().expect("provider stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("provider output");
+        let mut stdout = BufReader::new(child.stdout.take().expect("provider stdout"));
+        stdout.read_line(&mut line).expect("provider output");
+        // keep reading what it prints later, so that its writes never meet a closed pipe
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let port = line.trim().strip_prefix("listening ").unwrap_or_else(|| panic!("the provider did not start: {line:?}"));
+        reelvault::providers::http::install_crypto_provider();
         let http = reqwest::Client::builder().no_proxy().build().expect("client");
         Some(OidcProvider { child, issuer: format!("http://127.0.0.1:{port}"), http })
     }
