@@ -38,7 +38,7 @@ impl OidcConfig {
     /// Whether people with this e-mail get an account at their first sign-in.
     pub fn domain_allowed(&self, email: &str) -> bool {
         let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
-        self.allowed_domains.iter().any(|allowed| *allowed == domain)
+        self.allowed_domains.contains(&domain)
     }
 }
 
