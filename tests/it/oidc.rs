@@ -100,6 +100,15 @@ async fn allowed_domains_get_accounts_just_in_time_and_others_are_refused() {
     assert_eq!(una.page.attr_of("#sso-error", "data-reason").as_deref(), Some("sso-error-unverified"));
     let audit = audit_text(&admin).await;
     assert!(audit.contains("eve@other.test") && audit.contains("una@allowed.test"), "refusals are audited");
+
+    // a disabled account stays out
+    let users = admin.get("/admin/users").await;
+    let disable = users.row_action("jo@allowed.test", "form[action$='/status']");
+    assert_eq!(admin.post_form(&disable, &[("disabled", "true")]).await.status, 303);
+    provider.next_account("jo-sub", "jo@allowed.test", true, &[]).await;
+    let disabled = sso(&app.browser()).await;
+    assert_eq!(disabled.page.status, 403);
+    assert_eq!(disabled.page.attr_of("#sso-error", "data-reason").as_deref(), Some("sso-error-disabled"));
 }
 
 #[tokio::test]

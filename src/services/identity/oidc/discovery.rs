@@ -38,6 +38,29 @@ impl Metadata {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(methods: &[&str]) -> Metadata {
+        let doc = serde_json::json!({
+            "issuer": "https://id.example.com",
+            "authorization_endpoint": "https://id.example.com/auth",
+            "token_endpoint": "https://id.example.com/token",
+            "jwks_uri": "https://id.example.com/jwks",
+            "token_endpoint_auth_methods_supported": methods,
+        });
+        serde_json::from_value(doc).unwrap()
+    }
+
+    #[test]
+    fn the_secret_goes_in_the_form_only_when_basic_is_not_offered() {
+        assert!(!metadata(&[]).secret_in_form(), "basic is the default");
+        assert!(!metadata(&["client_secret_basic", "client_secret_post"]).secret_in_form());
+        assert!(metadata(&["client_secret_post"]).secret_in_form());
+    }
+}
+
 /// The cached document and when it was fetched.
 #[derive(Debug, Default)]
 pub(super) struct Cached {
