@@ -28,10 +28,15 @@ const ALGORITHMS: [Algorithm; 8] = [
     Algorithm::EdDSA,
 ];
 
-/// The cached key set, and when an unknown key id last made us fetch it again.
+/// How long a fetched key set is trusted before it is fetched again (keys a provider retired
+/// stop working by then).
+const KEYS_TTL: Duration = Duration::from_secs(3600);
+
+/// The cached key set with when it was fetched, and when an unknown key id last made us fetch
+/// it again.
 #[derive(Default)]
 pub(super) struct KeyCache {
-    keys: Option<JwkSet>,
+    keys: Option<(JwkSet, Instant)>,
     last_refetch: Option<Instant>,
 }
 
@@ -60,7 +65,8 @@ impl Provider {
         let (cached, may_refetch) = {
             let cache = self.keys.lock().map_err(|_| OidcError::internal())?;
             let may = cache.last_refetch.is_none_or(|at| at.elapsed() >= REFETCH_EVERY);
-            (cache.keys.clone(), may)
+            let fresh = cache.keys.as_ref().filter(|(_, at)| at.elapsed() < KEYS_TTL).map(|(set, _)| set.clone());
+            (fresh, may)
         };
         if let Some(set) = &cached
             && let Some(jwk) = pick(set, kid, alg)
@@ -76,7 +82,7 @@ impl Provider {
             if cache.keys.is_some() {
                 cache.last_refetch = Some(Instant::now());
             }
-            cache.keys = Some(set.clone());
+            cache.keys = Some((set.clone(), Instant::now()));
         }
         pick(&set, kid, alg).ok_or_else(|| Refusal::token("the ID token is signed with a key the provider does not publish".into()).into())
     }

@@ -121,6 +121,8 @@ pub struct Callback {
     pub state: Option<String>,
     pub code: Option<String>,
     pub error: Option<String>,
+    /// The issuer, when the provider names it in its answer (RFC 9207, against mix-ups).
+    pub iss: Option<String>,
 }
 
 /// A finished sign-in: the new session and where to go.
@@ -227,6 +229,9 @@ async fn finish(
         .ok_or_else(|| Refusal::new(RefusalKind::State, "the state is unknown, used already or expired"))?;
     if browser_secret.map(secrets::hash) != Some(pending.browser) {
         return Err(Refusal::new(RefusalKind::State, "the sign-in was started in another browser").into());
+    }
+    if callback.iss.as_ref().is_some_and(|iss| *iss != provider.config.issuer) {
+        return Err(Refusal::new(RefusalKind::State, "the answer names another issuer").into());
     }
     if let Some(error) = callback.error {
         let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
