@@ -60,6 +60,10 @@ async fn an_invited_person_signs_in_and_signing_out_reaches_the_provider() {
     assert_eq!(account.status, 200);
     assert!(account.body.contains("ivy@invited.test"));
     assert!(audit_text(&admin).await.contains("single sign-on with corp"));
+    let sso_page = admin.get("/admin/sso").await;
+    assert_eq!(sso_page.count("[data-discovery=ok]"), 1, "{}", sso_page.body);
+    assert_eq!(sso_page.text_of(".redirect-uri"), format!("{}/auth/oidc/corp/callback", app.url));
+    assert_eq!(app.browser().get("/privacy").await.count("#privacy-sso"), 1, "the notice says what single sign-on keeps");
 
     // the invitation is used up: the identity is remembered and signs in again
     let again = app.browser();
