@@ -19,17 +19,23 @@ pub fn link(tx: &WriteTransaction, issuer: &str, subject: &str, user: UserId) ->
     Ok(())
 }
 
-/// Removes every identity linked to `user` (a full scan: accounts are deleted rarely).
-pub fn unlink_user(tx: &WriteTransaction, user: UserId) -> Result<usize, StoreError> {
-    let mut table = tx.open_table(OIDC_IDENTITIES)?;
+/// The (issuer, subject) pairs linked to `user` (a full scan: exports and deletions are rare).
+pub fn identities_of(tx: &impl Tx, user: UserId) -> Result<Vec<(String, String)>, StoreError> {
     let mut found = Vec::new();
-    for row in table.iter()? {
+    for row in tx.table(OIDC_IDENTITIES)?.iter()? {
         let (key, value) = row?;
         if value.value() == user.to_key() {
             let (issuer, subject) = key.value();
             found.push((issuer.to_string(), subject.to_string()));
         }
     }
+    Ok(found)
+}
+
+/// Removes every identity linked to `user`.
+pub fn unlink_user(tx: &WriteTransaction, user: UserId) -> Result<usize, StoreError> {
+    let found = identities_of(tx, user)?;
+    let mut table = tx.open_table(OIDC_IDENTITIES)?;
     for (issuer, subject) in &found {
         table.remove((issuer.as_str(), subject.as_str()))?;
     }
