@@ -107,6 +107,26 @@ pub struct Provider {
 pub struct Oidc {
     providers: BTreeMap<String, Arc<Provider>>,
     pending: PendingSignIns,
+    /// Refused callbacks without a sign-in of their own (forged or replayed states) audited in
+    /// the current minute: anyone can send them, so at most [`STATE_REFUSALS_AUDITED`] a minute
+    /// reach the audit log.
+    state_refusals: Mutex<(Option<std::time::Instant>, u32)>,
+}
+
+/// How many refused callbacks without a sign-in of their own are audited per minute.
+const STATE_REFUSALS_AUDITED: u32 = 30;
+
+impl Oidc {
+    /// Whether one more refused callback of kind `State` may be audited this minute.
+    fn audit_state_refusal(&self) -> bool {
+        let Ok(mut window) = self.state_refusals.lock() else { return false };
+        let now = std::time::Instant::now();
+        if window.0.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(60)) {
+            *window = (Some(now), 0);
+        }
+        window.1 += 1;
+        window.1 <= STATE_REFUSALS_AUDITED
+    }
 }
 
 /// A sign-in just started: where to send the browser, and the secret for its cookie.
@@ -149,7 +169,7 @@ impl Oidc {
             };
             providers.insert(config.name.clone(), Arc::new(provider));
         }
-        Ok(Oidc { providers, pending: PendingSignIns::default() })
+        Ok(Oidc { providers, ..Oidc::default() })
     }
 
     /// The providers, by name.
@@ -201,6 +221,10 @@ pub async fn complete(
 ) -> Result<Finished, OidcError> {
     let provider = state.oidc.provider(name)?;
     match finish(state, &provider, callback, browser_secret, client, previous).await {
+        Err(OidcError::Refused(refusal)) if refusal.kind == RefusalKind::State && !state.oidc.audit_state_refusal() => {
+            tracing::warn!(provider = name, "a refused single sign-on callback was not audited: too many this minute");
+            Err(OidcError::Refused(refusal))
+        }
         Err(OidcError::Refused(refusal)) => {
             let ctx = Context::anonymous(refusal.email.clone(), client.clone());
             let detail = Some(format!("single sign-on with {name}: {}", refusal.detail));
@@ -262,4 +286,16 @@ pub async fn end_session_url(state: &AppState, hash: [u8; 32]) -> Option<String>
 /// The storage key of a state (the state itself is never kept).
 fn hash(secret: &str) -> [u8; 32] {
     secrets::hash(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_callbacks_without_a_sign_in_are_audited_at_a_bounded_rate() {
+        let oidc = Oidc::default();
+        assert!((0..STATE_REFUSALS_AUDITED).all(|_| oidc.audit_state_refusal()));
+        assert!(!oidc.audit_state_refusal(), "a flood of forged callbacks does not fill the audit log");
+    }
 }
