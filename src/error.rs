@@ -103,6 +103,7 @@ impl From<ServiceError> for AppError {
                 }
             }
             ServiceError::AccountDisabled => AppError::forbidden("auth.account_disabled", message),
+            ServiceError::PasswordSignInOff => AppError::forbidden("auth.password_sign_in_off", message),
             ServiceError::AccountFrozen => AppError::forbidden("account.frozen", message),
             ServiceError::EmailTaken => AppError::new(StatusCode::CONFLICT, "user.email_taken", message),
             ServiceError::NotFound(_) => AppError::new(StatusCode::NOT_FOUND, "not_found", message),

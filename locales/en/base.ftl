@@ -22,6 +22,7 @@ nav-admin-reconciliation = Reconciliation
 nav-admin-retention = Retention
 nav-admin-audit = Audit log
 nav-admin-workers = Background work
+nav-admin-sso = Single sign-on
 nav-account = Account
 nav-tokens = API tokens
 sign-out = Sign out
@@ -65,6 +66,7 @@ account-time-zone-label = Time zone of dates (leave empty to follow the browser)
 account-time-zone-help = Dates are shown in UTC until your browser reports its time zone.
 account-time-zone-help-browser = Your browser reports { $zone }.
 error-bad-credentials = The email or password is not correct.
+error-password-sign-in-off = Password sign-in is turned off here: use a single sign-on button.
 error-email-taken = An account with this email already exists.
 error-link-invalid = This link is invalid, expired or already used.
 

@@ -19,6 +19,7 @@ nav-admin-reconciliation = 照合
 nav-admin-retention = 保存期間
 nav-admin-audit = 監査ログ
 nav-admin-workers = バックグラウンド処理
+nav-admin-sso = シングルサインオン
 nav-account = アカウント
 nav-tokens = APIトークン
 sign-out = ログアウト
@@ -62,6 +63,7 @@ account-time-zone-label = 日時のタイムゾーン（空欄ならブラウザ
 account-time-zone-help = ブラウザがタイムゾーンを知らせるまで、日時はUTCで表示されます。
 account-time-zone-help-browser = ブラウザのタイムゾーンは { $zone } です。
 error-bad-credentials = メールアドレスまたはパスワードが正しくありません。
+error-password-sign-in-off = ここではパスワードでのログインは無効です。シングルサインオンのボタンを使ってください。
 error-email-taken = このメールアドレスのアカウントはすでに存在します。
 error-link-invalid = このリンクは無効か、期限切れか、すでに使用されています。
 

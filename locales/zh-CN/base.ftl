@@ -19,6 +19,7 @@ nav-admin-reconciliation = 对账
 nav-admin-retention = 保留期限
 nav-admin-audit = 审计日志
 nav-admin-workers = 后台任务
+nav-admin-sso = 单点登录
 nav-account = 账户
 nav-tokens = API 令牌
 sign-out = 退出登录
@@ -62,6 +63,7 @@ account-time-zone-label = 日期所用的时区（留空则跟随浏览器）
 account-time-zone-help = 在浏览器告知其时区之前，日期以 UTC 显示。
 account-time-zone-help-browser = 浏览器的时区为 { $zone }。
 error-bad-credentials = 邮箱或密码不正确。
+error-password-sign-in-off = 此处已关闭密码登录：请使用单点登录按钮。
 error-email-taken = 该邮箱已被其他账户使用。
 error-link-invalid = 此链接无效、已过期或已被使用。
 

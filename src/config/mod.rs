@@ -20,6 +20,8 @@ pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, key_pa
 use connections::{RawConnection, validate_connections};
 mod limits;
 pub use limits::LimitsConfig;
+mod oidc;
+pub use oidc::{AuthConfig, DEFAULT_SCOPES, OidcConfig};
 mod values;
 use limits::RawLimits;
 pub use values::format_duration;
@@ -94,6 +96,10 @@ pub struct Config {
     /// Outbound completion events.
     pub webhooks: WebhooksConfig,
     pub connection: Vec<ConnectionConfig>,
+    /// OpenID Connect identity providers people may sign in with.
+    pub oidc: Vec<OidcConfig>,
+    /// Whether password sign-in is on.
+    pub auth: AuthConfig,
     /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
     pub data_use: Vec<DataUseOverride>,
     /// Catalog entries: changes to models and new models on existing provider kinds, over the
@@ -205,6 +211,9 @@ struct Raw {
     #[serde(default)]
     webhooks: api::RawWebhooks,
     connection: Option<Vec<RawConnection>>,
+    oidc: Option<Vec<oidc::RawOidc>>,
+    #[serde(default)]
+    auth: oidc::RawAuth,
     data_use: Option<Vec<DataUseOverride>>,
     model: Option<Vec<ModelEntry>>,
 }
@@ -366,6 +375,8 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         None => vec![default_demo_connection()],
         Some(list) => validate_connections(list)?,
     };
+    let oidc = oidc::validate_oidc(raw.oidc.unwrap_or_default())?;
+    let auth = oidc::validate_auth(raw.auth, &oidc)?;
     let data_use = validate_data_use(raw.data_use.unwrap_or_default())?;
     let model = validate_models(raw.model.unwrap_or_default())?;
     Ok(Config {
@@ -387,6 +398,8 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         api,
         webhooks,
         connection,
+        oidc,
+        auth,
         data_use,
         model,
         source: None,

@@ -14,6 +14,30 @@ fn load(file: Option<&str>, env: &[(&str, &str)], overrides: Overrides) -> Resul
 }
 
 #[test]
+fn oidc_tables_are_read_from_the_file_and_unknown_keys_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("corp.secret");
+    std::fs::write(&secret, "from-file\n").unwrap();
+    let file = format!(
+        "[[oidc]]\nname = \"corp\"\nissuer = \"https://id.example.com\"\nclient_id = \"rv\"\nclient_secret_file = {:?}\n\
+         allowed_domains = [\"Example.com\"]\n[auth]\nsso_only = true\npassword_admins = [\"root@example.com\"]\n",
+        secret.display().to_string()
+    );
+    let c = load(Some(&file), &[], Overrides::default()).unwrap();
+    assert_eq!(c.oidc[0].client_secret.expose(), "from-file");
+    assert!(c.oidc[0].domain_allowed("jo@example.com"));
+    assert!(c.auth.sso_only && c.auth.password_allowed("root@example.com"));
+    assert!(!c.redacted_toml().contains("from-file"), "the secret is redacted");
+    let e = load(
+        Some("[[oidc]]\nname = \"corp\"\nissuer = \"https://x.example\"\nclient_id = \"rv\"\nclient_secret = \"s\"\nscope = []\n"),
+        &[],
+        Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(e.0.contains("scope"), "{e}");
+}
+
+#[test]
 fn defaults_work_with_no_file() {
     let c = load(None, &[], Overrides::default()).unwrap();
     assert_eq!(c.listen.to_string(), "127.0.0.1:8080");

@@ -19,6 +19,15 @@ pub struct Session {
     pub client: ClientInfo,
 }
 
+/// How a session started with OpenID Connect can be ended at its provider too.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcSession {
+    /// The `[[oidc]]` provider's name.
+    pub provider: String,
+    /// The raw ID token the provider issued (sent back as `id_token_hint` at sign-out).
+    pub id_token: String,
+}
+
 /// How long sessions live.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {

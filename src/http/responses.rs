@@ -183,6 +183,7 @@ const ERROR_KEYS: &[(&str, &str)] = &[
     ("bad_request", "error-invalid-input"),
     ("auth.admin_only", "error-admin-only"),
     ("auth.bad_credentials", "error-bad-credentials"),
+    ("auth.password_sign_in_off", "error-password-sign-in-off"),
     ("user.email_taken", "error-email-taken"),
     ("link.invalid", "error-link-invalid"),
     ("internal", "error-internal"),

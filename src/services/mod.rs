@@ -28,6 +28,8 @@ pub enum ServiceError {
     PasswordChecksBusy { this_client: bool },
     #[error("this account is disabled; ask an admin")]
     AccountDisabled,
+    #[error("password sign-in is turned off here: use a single sign-on button")]
+    PasswordSignInOff,
     #[error("this account is restricted by an admin: nothing new is processed for it, and its data is kept")]
     AccountFrozen,
     #[error("an account with this email already exists")]

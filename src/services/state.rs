@@ -13,6 +13,7 @@ use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
 use crate::providers::registry::{ConnectionError, Registry, SharedRegistry};
 use crate::search::Search;
+use crate::services::identity::oidc::Oidc;
 use crate::services::identity::passwords::Passwords;
 use crate::services::identity::throttle::Throttle;
 use crate::services::identity::tokens::ProvenTokens;
@@ -42,6 +43,8 @@ pub enum OpenError {
     Media { path: String, source: std::io::Error },
     #[error("the model catalog: {0}")]
     Catalog(crate::domain::catalog::CatalogError),
+    #[error("single sign-on: {0}")]
+    Oidc(#[from] crate::providers::http::OutboundError),
 }
 
 /// Keys derived from the master key, one per purpose.
@@ -83,6 +86,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The catalog's data-use table with the config's `[[data_use]]` entries applied.
     pub data_use: Arc<DataUseTable>,
+    /// The OpenID Connect providers and the sign-ins under way.
+    pub oidc: Arc<Oidc>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -146,6 +151,7 @@ impl AppState {
             signer: Arc::new(signer),
             metrics,
             data_use: Arc::new(DataUseTable::new(&config.data_use)),
+            oidc: Arc::new(Oidc::new(&config.oidc)?),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,

@@ -58,6 +58,8 @@ macro_rules! for_each_table {
         $m!(CATALOG_LAYERS);
         $m!(GENERATIONS_BY_SOURCE);
         $m!(PREFERENCES);
+        $m!(OIDC_IDENTITIES);
+        $m!(OIDC_SESSIONS);
     }};
 }
 

@@ -72,6 +72,7 @@ stored! {
     crate::domain::webhook::Webhook => "reelvault::Webhook@1",
     crate::domain::webhook::Delivery => "reelvault::WebhookDelivery@1",
     crate::domain::preferences::Preferences => "reelvault::Preferences@1",
+    crate::domain::auth::OidcSession => "reelvault::OidcSession@1",
 }
 
 #[cfg(test)]

@@ -44,3 +44,20 @@ pub fn any_open_invitation(tx: &impl Tx, now: crate::domain::time::Timestamp) ->
     }
     Ok(false)
 }
+
+/// The open invitation for `email`, with its hash, if any (a full scan: few are open).
+pub fn invitation_for(
+    tx: &impl Tx,
+    email: &crate::domain::user::Email,
+    now: crate::domain::time::Timestamp,
+) -> Result<Option<([u8; 32], OneTimeLink)>, StoreError> {
+    for row in tx.table(LINKS)?.iter()? {
+        let (key, value) = row?;
+        let link: OneTimeLink = codec::decode(value.value())?;
+        let invited = matches!(&link.purpose, crate::domain::auth::LinkPurpose::Invitation { email: e, .. } if e == email);
+        if invited && link.is_live(now) {
+            return Ok(Some((*key.value(), link)));
+        }
+    }
+    Ok(None)
+}

@@ -19,6 +19,7 @@ pub mod links;
 pub mod meta;
 pub mod migrations;
 pub mod model_policies;
+pub mod oidc;
 pub mod preferences;
 pub mod retention_runs;
 pub mod sessions;

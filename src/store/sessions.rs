@@ -21,6 +21,7 @@ pub fn remove(tx: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<Session>,
     let removed: Option<Session> = decode_opt(tx.open_table(SESSIONS)?.remove(hash)?)?;
     if let Some(s) = &removed {
         tx.open_table(SESSIONS_BY_USER)?.remove((s.user.to_key(), s.id.to_key()))?;
+        super::oidc::remove_session(tx, hash)?;
     }
     Ok(removed)
 }

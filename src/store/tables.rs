@@ -116,3 +116,11 @@ pub const WEBHOOK_DELIVERIES_BY_HOOK: TableDefinition<(u128, u128), ()> = TableD
 /// Written in the transaction that records the event (the generation's terminal state), so
 /// a restart resumes every pending delivery.
 pub const WEBHOOK_QUEUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("webhook_queue-1");
+
+/// (issuer, subject) -> UserId: the person an OpenID Connect identity signs in, remembered at
+/// the first sign-in that linked it (by e-mail, invitation or a new account).
+pub const OIDC_IDENTITIES: TableDefinition<(&str, &str), u128> = TableDefinition::new("oidc_identities-1");
+
+/// Session hash -> codec `OidcSession`: the provider and ID token of a session started with
+/// OpenID Connect (for the provider's sign-out); removed with its session.
+pub const OIDC_SESSIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("oidc_sessions-1");

@@ -42,6 +42,20 @@ impl Urls {
         Route::Logout.pattern()
     }
 
+    /// Where a single sign-on with provider `name` starts.
+    pub fn oidc_start(&self, name: &str) -> String {
+        Route::OidcStart.with(&[&name])
+    }
+
+    /// Where provider `name` sends the browser back.
+    pub fn oidc_callback(&self, name: &str) -> String {
+        Route::OidcCallback.with(&[&name])
+    }
+
+    pub fn admin_sso(&self) -> &'static str {
+        Route::AdminSso.pattern()
+    }
+
     pub fn privacy(&self) -> &'static str {
         Route::Privacy.pattern()
     }

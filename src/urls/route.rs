@@ -19,6 +19,12 @@ pub enum Route {
     Invite,
     /// A password-reset link.
     Reset,
+    /// Starts a single sign-on with a provider.
+    OidcStart,
+    /// Where a provider sends the browser back (the redirect URI to register).
+    OidcCallback,
+    /// Single sign-on providers (admins).
+    AdminSso,
     /// The person's account page.
     Account,
     /// Where the profile form posts.
@@ -154,6 +160,9 @@ impl Route {
             Route::Setup => "/setup/{secret}",
             Route::Invite => "/invite/{secret}",
             Route::Reset => "/reset/{secret}",
+            Route::OidcStart => "/auth/oidc/{name}",
+            Route::OidcCallback => "/auth/oidc/{name}/callback",
+            Route::AdminSso => "/admin/sso",
             Route::Account => "/account",
             Route::AccountProfile => "/account/profile",
             Route::AccountPassword => "/account/password",

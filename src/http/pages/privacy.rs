@@ -14,11 +14,14 @@ use crate::services::privacy::privacy_notice::{self, Notice};
 struct PrivacyPage {
     layout: Layout,
     notice: Notice,
+    /// People may sign in with single sign-on (the notice says what that keeps).
+    sso: bool,
 }
 
 /// Anyone may read it; a signed-in person sees their navigation.
 pub async fn show(req: HttpRequest, who: Option<SignedIn>) -> PageResult {
     let state = state(&req)?;
     let notice = privacy_notice::notice(&state).await?;
-    ok(&req, &PrivacyPage { layout: Layout::new(&req, who.as_ref().map(|w| &w.user)), notice })
+    let sso = state.oidc.providers().next().is_some();
+    ok(&req, &PrivacyPage { layout: Layout::new(&req, who.as_ref().map(|w| &w.user)), notice, sso })
 }

@@ -22,6 +22,20 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     setup_pending: bool,
+    /// One button per single sign-on provider: where it starts, and its label.
+    providers: Vec<(String, String)>,
+    /// Password sign-in is off (the form stays, folded away, for break-glass admins).
+    sso_only: bool,
+}
+
+/// The sign-in buttons of the configured providers, each returning to `next`.
+fn provider_buttons(state: &crate::services::state::AppState, next: &str) -> Vec<(String, String)> {
+    let query = if next == "/" {
+        String::new()
+    } else {
+        format!("?next={}", percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC))
+    };
+    state.oidc.providers().map(|p| (format!("{}{query}", state.urls().oidc_start(&p.config.name)), p.config.label.clone())).collect()
 }
 
 #[derive(Deserialize)]
@@ -51,8 +65,15 @@ pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult 
     {
         return Ok(redirect(&next));
     }
-    let page =
-        LoginPage { layout: Layout::new(&req, None), email: String::new(), next, error: None, setup_pending: setup_pending(&req).await? };
+    let page = LoginPage {
+        layout: Layout::new(&req, None),
+        email: String::new(),
+        providers: provider_buttons(&state, &next),
+        sso_only: state.config.auth.sso_only,
+        next,
+        error: None,
+        setup_pending: setup_pending(&req).await?,
+    };
     ok(&req, &page)
 }
 
@@ -70,12 +91,15 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
             e @ (ServiceError::BadCredentials
             | ServiceError::Throttled { .. }
             | ServiceError::PasswordChecksBusy { .. }
-            | ServiceError::AccountDisabled),
+            | ServiceError::AccountDisabled
+            | ServiceError::PasswordSignInOff),
         ) => {
             let error = AppError::from(e);
             let page = LoginPage {
                 layout: Layout::new(&req, None),
                 email: form.email.trim().chars().take(MAX_EMAIL_LEN).collect(),
+                providers: provider_buttons(&state, &next),
+                sso_only: state.config.auth.sso_only,
                 next,
                 error: Some(error_text(&lang::tr(&req), &error)),
                 setup_pending: false,
@@ -94,8 +118,10 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
 
 pub async fn sign_out(req: HttpRequest, who: SignedIn) -> PageResult {
     let state = state(&req)?;
+    let at_provider = super::oidc::after_sign_out(&state, who.hash).await;
     sessions::sign_out(&state, &who.ctx(), who.hash).await?;
-    let mut response = redirect_with(state.urls().login(), FlashKind::Success, &lang::tr(&req).t("flash-signed-out"));
+    let signed_out = || redirect_with(state.urls().login(), FlashKind::Success, &lang::tr(&req).t("flash-signed-out"));
+    let mut response = at_provider.unwrap_or_else(signed_out);
     response.add_cookie(&expired(session_cookie_name(&state))).map_err(|_| AppError::internal())?;
     Ok(response)
 }

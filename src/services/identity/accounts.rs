@@ -69,8 +69,8 @@ pub async fn list(state: &AppState) -> ServiceResult<Vec<User>> {
     Ok(state.store.read(store::users::list).await?)
 }
 
-/// Refuses a change that would leave no enabled admin.
-fn ensure_another_admin(tx: &impl Tx, changing: UserId) -> ServiceResult<()> {
+/// Refuses a change that would leave no enabled admin (a role set by a provider claim too).
+pub fn ensure_another_admin(tx: &impl Tx, changing: UserId) -> ServiceResult<()> {
     let others = store::users::list(tx)?.into_iter().filter(|u| u.id != changing && u.role == Role::Admin && !u.disabled).count();
     if others == 0 {
         return Err(ServiceError::Conflict("this is the last enabled admin; make someone else an admin first"));

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod links;
+pub mod oidc;
 pub mod passwords;
 pub mod preferences;
 pub mod profile;

@@ -57,6 +57,12 @@ pub async fn sign_in(
     previous: Option<[u8; 32]>,
 ) -> ServiceResult<NewSession> {
     let claimed = claimed_email(email_text);
+    if !state.config.auth.password_allowed(&claimed) {
+        let ctx = Context::anonymous(Some(claimed), client.clone());
+        let detail = Some("password sign-in is off (single sign-on only)".to_string());
+        state.store.write(move |tx| audit::record(tx, &ctx, AuditAction::SignInFailed, None, detail)).await?;
+        return Err(ServiceError::PasswordSignInOff);
+    }
     let address = client.address.as_deref();
     let reservation = match state.throttle.reserve(&claimed, address, Instant::now()) {
         Ok(reservation) => reservation,

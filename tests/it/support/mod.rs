@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod fake_openai;
+pub mod oidc_provider;
 pub mod process;
 pub mod provider_rig;
 pub mod webdriver;

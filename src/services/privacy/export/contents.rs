@@ -31,6 +31,8 @@ pub struct Contents {
     uploads: Vec<Asset>,
     avatar: Option<Asset>,
     preferences: Preferences,
+    /// The single sign-on identities (issuer, subject) linked to the account.
+    identities: Vec<(String, String)>,
 }
 
 /// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
@@ -56,6 +58,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     };
     Ok(Some(Contents {
         preferences: store::preferences::get(tx, owner)?,
+        identities: store::oidc::identities_of(tx, owner)?,
         balance: store::credits::balance(tx, owner)?,
         ledger: store::credits::entries_for_user(tx, owner)?,
         user,
@@ -142,6 +145,7 @@ fn profile(c: &Contents, avatar: Option<String>, now: Timestamp) -> serde_json::
         "avatar": avatar,
         "credits": { "available": c.balance.available, "held": c.balance.held },
         "preferences": { "language": c.preferences.language.map(|l| l.code()), "time_zone": c.preferences.time_zone },
+        "single_sign_on": c.identities.iter().map(|(issuer, subject)| json!({ "issuer": issuer, "subject": subject })).collect::<Vec<_>>(),
     })
 }
 
