@@ -24,6 +24,8 @@ use crate::services::{ServiceError, privacy::archive, studio::library, studio::s
 /// A filter option with its facet count.
 pub struct Choice {
     pub value: String,
+    /// The value as the page's language says it.
+    pub shown: String,
     pub count: u64,
     pub checked: bool,
 }
@@ -130,10 +132,16 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     .into_iter()
     .map(|(name, label, counts)| {
         let chosen = selected(name);
+        // kinds and states in the page's language; models and providers by their names
+        let shown = |v: &String| match (name, v.as_str()) {
+            ("kind", "image" | "video") => tr.t(&format!("kind-{v}")),
+            ("state", _) => tr.state_name(v),
+            _ => v.clone(),
+        };
         let mut choices: Vec<Choice> =
-            counts.iter().map(|(v, n)| Choice { value: v.clone(), count: *n, checked: chosen.contains(v) }).collect();
+            counts.iter().map(|(v, n)| Choice { shown: shown(v), value: v.clone(), count: *n, checked: chosen.contains(v) }).collect();
         for v in chosen.iter().filter(|v| !counts.contains_key(*v)) {
-            choices.push(Choice { value: v.clone(), count: 0, checked: true });
+            choices.push(Choice { shown: shown(v), value: v.clone(), count: 0, checked: true });
         }
         Group { name, label, choices }
     })
