@@ -220,7 +220,7 @@ impl Search {
         result.await.map_err(|_| SearchError::Unavailable(Status::Failed("the rebuild stopped".into())))?
     }
 
-    /// Waits, at most [`OPEN_WAIT`], until searches can be answered or the index failed: a
+    /// Waits, at most five seconds, until searches can be answered or the index failed: a
     /// search just after start waits for the index to open instead of being turned away.
     pub async fn until_open(&self) {
         let deadline = tokio::time::Instant::now() + OPEN_WAIT;
