@@ -93,3 +93,36 @@ models-no-references = none
 list-separator = {", "}
 picker-demo = { $label } (demo)
 picker-deprecated = ⚠ deprecated
+
+retention-line = { $period }, then { $then }
+retention-uploads-what = Reference images you upload
+retention-uploads-zero = kept until you delete them
+retention-uploads-then = deleted
+retention-outputs-what = Generated images and videos (with their prompts and parameters)
+retention-outputs-zero = kept until you delete them
+retention-outputs-then = deleted, unless you chose to keep the item
+retention-failed-what = Records of failed and cancelled generations
+retention-failed-zero = kept until you delete them
+retention-failed-then = deleted
+retention-audit-what = Audit log events (sign-ins, downloads, admin actions)
+retention-audit-zero = kept with no time limit
+retention-audit-then = deleted
+retention-client-addresses-what = Client addresses in the audit log
+retention-client-addresses-zero = kept in full with no time limit
+retention-client-addresses-then = shortened to their network (the last part of the address removed)
+period-days = { $count ->
+    [one] 1 day
+   *[other] { $shown } days
+}
+period-hours = { $count ->
+    [one] 1 hour
+   *[other] { $shown } hours
+}
+period-minutes = { $count ->
+    [one] 1 minute
+   *[other] { $shown } minutes
+}
+period-seconds = { $count ->
+    [one] 1 second
+   *[other] { $shown } seconds
+}

@@ -6,6 +6,7 @@
 use super::Tr;
 use crate::domain::catalog::data_use::{Input, TrainingUse};
 use crate::domain::catalog::{CatalogDate, Lifecycle, Operation, Price, PriceUnit, ReferenceRole, Sound, Status};
+use crate::domain::privacy::RetentionSetting;
 
 /// The shipped catalog's parameter labels and their messages.
 const PARAM_LABELS: &[(&str, &str)] = &[
@@ -140,6 +141,35 @@ impl Tr {
         self.t(&format!("data-input-{}", dashed(input.word().as_str())))
     }
 
+    /// What a retention setting applies to ("Reference images you upload").
+    pub fn retention_what(&self, setting: &RetentionSetting) -> String {
+        self.t(&format!("retention-{}-what", dashed(setting.key)))
+    }
+
+    /// A retention period as the privacy notice states it ("30 days, then deleted", "kept
+    /// until you delete them" for no time limit).
+    pub fn retention_text(&self, setting: &RetentionSetting, length: &std::time::Duration) -> String {
+        let key = dashed(setting.key);
+        match self.period(*length) {
+            None => self.t(&format!("retention-{key}-zero")),
+            Some(period) => {
+                self.t_args("retention-line", &[("period", period.into()), ("then", self.t(&format!("retention-{key}-then")).into())])
+            }
+        }
+    }
+
+    /// A period in whole days, hours, minutes or seconds ("30 days", "30日"); `None` for 0.
+    pub fn period(&self, length: std::time::Duration) -> Option<String> {
+        let units = [(86_400u64, "period-days"), (3_600, "period-hours"), (60, "period-minutes"), (1, "period-seconds")];
+        let secs = length.as_secs();
+        if length.is_zero() {
+            return None;
+        }
+        let (size, key) = units.iter().find(|(size, _)| secs.is_multiple_of(*size) && secs > 0).copied().unwrap_or((1, "period-seconds"));
+        let n = (secs / size).max(1);
+        Some(self.t_args(key, &[("count", n.into()), ("shown", self.number(n).into())]))
+    }
+
     /// A parameter's label: the shipped catalog's in this language, else as written.
     pub fn param_label(&self, label: &str) -> String {
         match PARAM_LABELS.iter().find(|(english, _)| *english == label) {
@@ -169,6 +199,10 @@ mod tests {
         keys.extend([Input::Prompt, Input::NegativePrompt, Input::ReferenceImages].map(|i| format!("data-input-{}", dashed(i.as_str()))));
         keys.extend(PARAM_LABELS.iter().map(|(_, key)| key.to_string()));
         keys.extend(CHOICE_WORDS.iter().map(|c| format!("choice-{c}")));
+        for setting in crate::domain::privacy::RETENTION_SETTINGS {
+            keys.extend(["what", "zero", "then"].map(|part| format!("retention-{}-{part}", dashed(setting.key))));
+        }
+        keys.extend(["retention-line", "period-days", "period-hours", "period-minutes", "period-seconds"].map(str::to_string));
         for unit in ["image", "second", "generation"] {
             keys.push(format!("price-{unit}"));
             keys.push(format!("price-range-{unit}"));
@@ -221,5 +255,11 @@ mod tests {
         assert_eq!(ja.param_label("My own knob"), "My own knob", "an admin's own label stays as written");
         assert_eq!(ja.choice("16:9"), "16:9");
         assert_ne!(ja.choice("off"), "off");
+        let uploads = &crate::domain::privacy::RETENTION_SETTINGS[0];
+        let month = std::time::Duration::from_secs(30 * 86_400);
+        assert_eq!(en.retention_text(uploads, &month), "30 days, then deleted");
+        assert_eq!(en.retention_text(uploads, &std::time::Duration::ZERO), "kept until you delete them");
+        assert!(ja.retention_text(uploads, &month).starts_with("30日"), "{}", ja.retention_text(uploads, &month));
+        assert_eq!(en.period(std::time::Duration::from_secs(3_600)).as_deref(), Some("1 hour"));
     }
 }

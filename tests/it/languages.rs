@@ -230,4 +230,9 @@ async fn the_generate_form_names_parameters_roles_and_prices_in_the_pages_langua
     let models = b.get("/models/demo-video").await;
     assert_eq!(models.text_of("#price"), "動画1秒あたり 2 クレジット");
     assert_eq!(models.text_of("#status"), "一般提供");
+    let privacy = b.get("/privacy").await;
+    for key in ["uploads", "outputs", "audit"] {
+        let kept = privacy.text_of(&format!("#keep-{key}"));
+        assert!(!kept.is_empty() && !kept.chars().any(|c| c.is_ascii_alphabetic()), "the retention period in Japanese: {kept}");
+    }
 }

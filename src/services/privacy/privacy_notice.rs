@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::config::{Config, RetentionConfig};
 use crate::domain::audit::AuditAction;
 use crate::domain::catalog::data_use::{DataUse, DataUseTable, Input};
-use crate::domain::privacy::{PrivacySettings, ProviderFacts, RETENTION_SETTINGS, RetentionSetting, period_in_words};
+use crate::domain::privacy::{PrivacySettings, ProviderFacts, RETENTION_SETTINGS, RetentionSetting};
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Registry;
 use crate::services::ServiceResult;
@@ -31,18 +31,8 @@ pub struct ProviderEntry {
 #[derive(Debug, Clone)]
 pub struct RetentionLine {
     pub setting: RetentionSetting,
-    /// The period in words; `None` when there is no time limit.
-    pub period: Option<String>,
-}
-
-impl RetentionLine {
-    /// The period as the notice states it ("30 days, then deleted", "kept until you delete them").
-    pub fn text(&self) -> String {
-        match &self.period {
-            Some(period) => format!("{period}, then {}", self.setting.then),
-            None => self.setting.when_zero.to_string(),
-        }
-    }
+    /// The period (zero: no time limit); pages state it in their language.
+    pub length: std::time::Duration,
 }
 
 /// Everything the notice states from the settings.
@@ -157,9 +147,7 @@ pub async fn notice(state: &AppState) -> ServiceResult<Notice> {
         // every change is refreshed where it happens; this covers one that was not
         None => refresh(state, &Context::system()).await?,
     };
-    let retention = RETENTION_SETTINGS
-        .iter()
-        .map(|s| RetentionLine { setting: *s, period: period_in_words(period(&state.config.retention, s.key)) })
-        .collect();
+    let retention =
+        RETENTION_SETTINGS.iter().map(|s| RetentionLine { setting: *s, length: period(&state.config.retention, s.key) }).collect();
     Ok(Notice { retention, providers, contact: state.config.contact.clone(), forbid_training: settings.forbid_training, updated })
 }
