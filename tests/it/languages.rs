@@ -121,7 +121,7 @@ async fn a_huge_or_odd_accept_language_falls_back_to_english() {
 }
 
 /// The entries of a ZIP, by name.
-fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
+pub(crate) fn zip_entry(zip: &[u8], name: &str) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a ZIP");
     let mut file = archive.by_name(name).expect("the entry");
     let mut bytes = Vec::new();

@@ -69,6 +69,22 @@ async fn an_invited_person_signs_in_and_signing_out_reaches_the_provider() {
     let again = app.browser();
     assert!(signed_in(&sso(&again).await));
 
+    // the person's data export names the identity their account is linked to
+    assert_eq!(ivy.post_form("/account/export", &[]).await.status, 303);
+    let mut link = None;
+    for _ in 0..300 {
+        link = ivy.get("/account").await.attr_of("#export-download", "href");
+        if link.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let link = link.expect("the export is ready");
+    let zip = ivy.client.get(format!("{}{link}", app.url)).send().await.expect("export").bytes().await.expect("bytes");
+    let profile: serde_json::Value = serde_json::from_slice(&crate::languages::zip_entry(&zip, "profile.json")).expect("profile.json");
+    assert_eq!(profile["single_sign_on"][0]["subject"], "ivy-sub", "{profile}");
+    assert_eq!(profile["single_sign_on"][0]["issuer"], provider.issuer.as_str(), "{profile}");
+
     // signing out ends the session here and goes on to the provider's end-session endpoint
     let out = ivy.post_form("/logout", &[]).await;
     assert_eq!(out.status, 303);
