@@ -11,46 +11,21 @@ use sha2::{Digest, Sha256};
 use super::catalog::data_use::Input;
 use super::time::Timestamp;
 
-/// One retention setting as the notice names it.
+/// One retention setting as the notice lists it. What it applies to and what happens when its
+/// period ends are said in each language's catalogue (`retention-<key>-what`, `-zero`, `-then`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionSetting {
     /// The config key under `[retention]`.
     pub key: &'static str,
-    /// What it applies to, for people.
-    pub what: &'static str,
-    /// What a period of 0 means, for people.
-    pub when_zero: &'static str,
-    /// What happens when the period ends, for people.
-    pub then: &'static str,
 }
 
 /// Every retention setting, in the order the notice lists them.
 pub const RETENTION_SETTINGS: [RetentionSetting; 5] = [
-    RetentionSetting { key: "uploads", what: "Reference images you upload", when_zero: "kept until you delete them", then: "deleted" },
-    RetentionSetting {
-        key: "outputs",
-        what: "Generated images and videos (with their prompts and parameters)",
-        when_zero: "kept until you delete them",
-        then: "deleted, unless you chose to keep the item",
-    },
-    RetentionSetting {
-        key: "failed",
-        what: "Records of failed and cancelled generations",
-        when_zero: "kept until you delete them",
-        then: "deleted",
-    },
-    RetentionSetting {
-        key: "audit",
-        what: "Audit log events (sign-ins, downloads, admin actions)",
-        when_zero: "kept with no time limit",
-        then: "deleted",
-    },
-    RetentionSetting {
-        key: "client_addresses",
-        what: "Client addresses in the audit log",
-        when_zero: "kept in full with no time limit",
-        then: "shortened to their network (the last part of the address removed)",
-    },
+    RetentionSetting { key: "uploads" },
+    RetentionSetting { key: "outputs" },
+    RetentionSetting { key: "failed" },
+    RetentionSetting { key: "audit" },
+    RetentionSetting { key: "client_addresses" },
 ];
 
 /// A period in words ("30 days", "12 hours", "1 day"), or `None` for 0 (no time limit).

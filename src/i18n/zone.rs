@@ -53,12 +53,15 @@ impl Zone {
         &self.name
     }
 
-    /// Every zone name the database knows, sorted (for a chooser).
-    pub fn all_names() -> Vec<String> {
-        let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-        names.sort();
-        names.dedup();
-        names
+    /// Every zone name the database knows, sorted (for a chooser); listed once.
+    pub fn all_names() -> &'static [String] {
+        static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+            let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+            names.sort();
+            names.dedup();
+            names
+        });
+        &NAMES
     }
 
     /// `at` as a date and time in this zone, with the zone's abbreviation then ("JST", "CET",

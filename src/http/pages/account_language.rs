@@ -46,7 +46,7 @@ pub struct ZoneField {
     /// The zone the browser reports, when it reports one.
     pub browser: Option<&'static str>,
     /// Every zone name, for the field's suggestions.
-    pub names: Vec<String>,
+    pub names: &'static [String],
 }
 
 impl ZoneField {
