@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod limits;
+pub mod notify;
 pub mod privacy;
 pub mod state;
 pub mod studio;
