@@ -4,7 +4,7 @@
 
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditEvent;
-use crate::domain::credits::{CreditError, EntryKind};
+use crate::domain::credits::{Balance, CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
@@ -12,6 +12,7 @@ use crate::domain::webhook::{Delivery, EventType};
 use crate::store::{self, StoreError};
 
 use super::LifecycleError;
+use super::awaited::{Awaited, Pending};
 
 /// A change the engine (or a cancel) makes to a generation.
 #[derive(Debug, Clone)]
@@ -77,6 +78,9 @@ pub(super) enum Op {
     Create { generation: Box<Generation>, audit: Box<AuditEvent> },
     /// A change of an existing generation.
     Apply { id: GenerationId, change: Change },
+    /// The first change of an awaited job that is not in the store yet (see `awaited`): it
+    /// is written with its hold and its creation's audit, in its changed state.
+    CreateChanged { pending: Box<Pending>, change: Change },
 }
 
 /// What a write did: the generation as stored, and whether webhook deliveries were queued.
@@ -87,15 +91,30 @@ pub(super) struct Applied {
 
 /// Writes `op` in `tx`. Every refusal (unknown or finished generation, missing upload, not
 /// enough credits) is found before anything is written, so a refused op leaves the
-/// transaction as it found it and the others of its batch can still commit.
-pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp) -> Result<Applied, LifecycleError> {
+/// transaction as it found it and the others of its batch can still commit. Credits
+/// reserved by awaited jobs not yet written (`awaited`) are not available to a new hold.
+pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp, awaited: &Awaited) -> Result<Applied, LifecycleError> {
     match op {
-        Op::Create { generation, audit } => create(tx, *generation, &audit),
-        Op::Apply { id, change } => apply(tx, id, change, now),
+        Op::Create { generation, audit } => create(tx, *generation, &audit, awaited),
+        Op::Apply { id, change } => {
+            let g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
+            apply(tx, g, change, now, None)
+        }
+        Op::CreateChanged { pending, change } => {
+            let Pending { generation, audit } = *pending;
+            // its owner may have been erased meanwhile: then nothing of the job is kept
+            if store::users::get(tx, generation.owner)?.is_none() {
+                return Err(LifecycleError::NotFound);
+            }
+            apply(tx, generation, change, now, Some(&audit))
+        }
     }
 }
 
-fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent) -> Result<Applied, LifecycleError> {
+/// Checks that a new generation may be created: each reference is one of its owner's
+/// uploads or outputs, and the owner's available credits, less what their awaited jobs
+/// reserve, cover its cost. Answers the ledger deltas of its hold.
+pub(super) fn check_create(tx: &redb::WriteTransaction, g: &Generation, awaited: &Awaited) -> Result<(i64, i64), LifecycleError> {
     for r in &g.references {
         let asset = store::assets::get(tx, r.upload)?;
         // an upload, or one of the owner's outputs (a source video to extend, edit or
@@ -105,15 +124,28 @@ fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent) -> Res
         }
     }
     let balance = store::credits::balance(tx, g.owner)?;
-    let (available, held) = balance.hold(g.cost).map_err(LifecycleError::Credits)?;
+    let reserved = i64::try_from(awaited.reserved_by(g.owner)).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
+    let spendable = Balance { available: balance.available.saturating_sub(reserved), ..balance };
+    spendable.hold(g.cost).map_err(LifecycleError::Credits)
+}
+
+fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent, awaited: &Awaited) -> Result<Applied, LifecycleError> {
+    let (available, held) = check_create(tx, &g, awaited)?;
     store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
     store::generations::put(tx, &g)?;
     store::audit::append(tx, audit)?;
     Ok(Applied { generation: g, webhooks_queued: false })
 }
 
-fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Timestamp) -> Result<Applied, LifecycleError> {
-    let mut g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
+/// Applies `change` to `g` and stores it. With `created`, `g` is not in the store yet: its
+/// hold is written first and `created` is its creation's audit.
+fn apply(
+    tx: &redb::WriteTransaction,
+    mut g: Generation,
+    change: Change,
+    now: Timestamp,
+    created: Option<&AuditEvent>,
+) -> Result<Applied, LifecycleError> {
     if g.state.is_terminal() {
         return Err(LifecycleError::AlreadyFinished);
     }
@@ -124,7 +156,12 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
         return Err(LifecycleError::Transition { from: g.state, to: next });
     }
     let cost = i64::try_from(g.cost).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
-    // the ledger entry comes before any write: it is the last step that can be refused
+    // the ledger entries come before any write: they are the last steps that can be refused
+    // (a settle or release after a hold it follows cannot be)
+    if created.is_some() {
+        let (available, held) = store::credits::balance(tx, g.owner)?.hold(g.cost).map_err(LifecycleError::Credits)?;
+        store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    }
     let ledger = match &change {
         Change::Succeeded { .. } | Change::Answered { .. } => Some((EntryKind::Settle, 0, -cost)),
         Change::Failed(_) | Change::Cancelled => Some((EntryKind::Release, cost, -cost)),
@@ -132,6 +169,9 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
     };
     if let Some((kind, available, held)) = ledger {
         store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    }
+    if let Some(audit) = created {
+        store::audit::append(tx, audit)?;
     }
     g.updated_at = now;
     let mut outputs: Vec<Asset> = Vec::new();
