@@ -22,6 +22,14 @@ pub enum AssetKind {
     Export,
 }
 
+/// A small asset's whole age file (encrypted like any), kept in the store with its record
+/// instead of a file of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedMedia {
+    pub asset: AssetId,
+    pub file: Vec<u8>,
+}
+
 /// A media file's record; the bytes live encrypted in the vault.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Asset {

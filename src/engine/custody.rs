@@ -1,5 +1,5 @@
 //! Custody: stream each output from the provider into the vault (hashed, encrypted, fsynced,
-//! renamed) before the generation may succeed, its type decided from its first bytes (what
+//! renamed; a small one sealed in memory for the store) before the generation may succeed, its type decided from its first bytes (what
 //! the provider claims is never trusted: see [`crate::domain::media_type`]), then add posters (see [`super::posters`]: the
 //! provider's own thumbnail of a video where it gives one, fetched here through the same
 //! connection before the upstream copy is deleted); whether a video has sound is read from its
@@ -12,13 +12,26 @@ use futures_util::TryStreamExt;
 
 use super::Engine;
 use super::ends::{Ending, FRESH_MAX};
-use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::asset::{Asset, AssetKind, SealedMedia};
 use crate::domain::generation::{Generation, Reason};
 use crate::domain::ids::AssetId;
 use crate::domain::media_type;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
 use crate::vault::av::scan::SoundScan;
+
+/// An output this small (bytes), unless a video (whose poster frame is taken from its file),
+/// is sealed in memory and kept in the store with its record, in the transaction that records
+/// the success, instead of a file of its own: creating and syncing a file and its directory
+/// costs a small output more than its bytes (see `store::sealed_media`).
+pub const SEAL_UP_TO: u64 = 64 * 1024;
+
+/// What custody stored: the records of the outputs (posters after them), and the age files
+/// of the small ones, which go into the store with their records.
+pub struct Taken {
+    pub assets: Vec<Asset>,
+    pub sealed: Vec<SealedMedia>,
+}
 
 /// How long one output may take to arrive.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
@@ -30,7 +43,7 @@ fn failed(message: impl Into<String>) -> Reason {
 /// Fetches and stores every pending output of `g`, with a poster for each where one can be
 /// made (listed after the outputs); on any failure removes what it stored. For a waiting
 /// caller, the outputs' bytes are kept in `ending` as well (up to [`FRESH_MAX`] in all).
-pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, ending: &mut Ending) -> Result<Vec<Asset>, Reason> {
+pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, ending: &mut Ending) -> Result<Taken, Reason> {
     let Some(handle) = &g.upstream else { return Err(failed("The job has no upstream handle.")) };
     if g.pending_outputs.is_empty() {
         return Err(failed("The provider reported success but no output."));
@@ -44,16 +57,20 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, endi
         .await
         .map_err(|e| failed(format!("The owner's key is unavailable: {e}")))?;
     let mut stored: Vec<Asset> = Vec::new();
+    let mut sealed: Vec<SealedMedia> = Vec::new();
     let mut keep = ending.awaited().then_some(FRESH_MAX);
     for output in &g.pending_outputs {
         let id = AssetId::generate();
         let seen = Arc::new(Mutex::new(Seen { kept: keep.map(Kept::up_to), ..Seen::default() }));
         let result = async {
             let stream = open_output(connection, handle, output, cap).await?;
+            let seen_at_end = seen.clone();
             let seen = seen.clone();
             let body = stream.map_err(|e| e.to_string()).inspect_ok(move |chunk| watch(&seen, chunk));
             let name = id.to_string();
-            let ingest = engine.parts.media.ingest(&name, &recipient, Box::pin(body), cap);
+            // a video's poster frame is taken from its file during custody: only others are sealed
+            let small = |len: u64| len <= SEAL_UP_TO && !is_video(&seen_at_end);
+            let ingest = engine.parts.media.ingest_or_seal(&name, &recipient, Box::pin(body), cap, small);
             tokio::time::timeout(FETCH_TIMEOUT, ingest)
                 .await
                 .map_err(|_| failed("Downloading the output took too long."))?
@@ -62,6 +79,9 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, endi
         .await;
         match result {
             Ok(ingested) => {
+                if let Some(file) = ingested.sealed {
+                    sealed.push(SealedMedia { asset: id, file });
+                }
                 let kept = seen.lock().unwrap_or_else(|p| p.into_inner()).kept.take().and_then(Kept::whole);
                 keep = match kept {
                     Some(bytes) => {
@@ -99,7 +119,7 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, endi
     let upstream = super::posters::Upstream { connection, handle, outputs: &g.pending_outputs };
     let posters = super::posters::attach(engine, &recipient, &upstream, &mut stored).await;
     stored.extend(posters);
-    Ok(stored)
+    Ok(Taken { assets: stored, sealed })
 }
 
 /// Opens an output's download, retrying temporary upstream errors (5xx, 429) that happen
@@ -172,6 +192,11 @@ fn watch(seen: &Mutex<Seen>, chunk: &Bytes) {
     if seen.kept.as_mut().is_some_and(|kept| !kept.add(chunk)) {
         seen.kept = None;
     }
+}
+
+/// Whether an output's first bytes say it is a video.
+fn is_video(seen: &Mutex<Seen>) -> bool {
+    media_type::sniff(&seen.lock().unwrap_or_else(|p| p.into_inner()).head).is_some_and(|found| found.starts_with("video/"))
 }
 
 /// Whether a stored output plays sound: an audio file, or a movie with a sound track.

@@ -220,8 +220,8 @@ async fn drive(
             },
             GenState::Fetching => {
                 // boxed: the custody future is large, and every job in flight would carry its size
-                let assets = match Box::pin(custody::take(engine, connection, &g, ending)).await {
-                    Ok(assets) => assets,
+                let taken = match Box::pin(custody::take(engine, connection, &g, ending)).await {
+                    Ok(taken) => taken,
                     Err(reason) => {
                         // the job ends here either way: drop the upstream (or held) copy
                         if let Some(handle) = &g.upstream {
@@ -230,8 +230,8 @@ async fn drive(
                         return Stop::Fail(reason);
                     }
                 };
-                let change = |assets| Change::Succeeded { assets };
-                return succeed(engine, connection, (id, g.upstream.as_ref()), assets, change, ending).await;
+                let change = |taken: custody::Taken| Change::Succeeded { assets: taken.assets, sealed: taken.sealed };
+                return succeed(engine, connection, (id, g.upstream.as_ref()), taken, change, ending).await;
             }
             GenState::Succeeded | GenState::Failed | GenState::Cancelled => return Stop::Done,
         };
@@ -250,16 +250,16 @@ async fn answered(
     // custody reads the outputs and the handle from the generation as a Fetching one holds them
     g.upstream = Some(handle.clone());
     g.pending_outputs = outputs;
-    let assets = match custody::take(engine, connection, &g, ending).await {
-        Ok(assets) => assets,
+    let taken = match custody::take(engine, connection, &g, ending).await {
+        Ok(taken) => taken,
         Err(reason) => {
             let _ = connection.provider.delete_upstream(&handle).await;
             return Stop::Fail(reason);
         }
     };
     let answer = handle.clone();
-    let change = |assets| Change::Answered { handle: answer, usage, assets };
-    succeed(engine, connection, (g.id, Some(&handle)), assets, change, ending).await
+    let change = |taken: custody::Taken| Change::Answered { handle: answer, usage, assets: taken.assets, sealed: taken.sealed };
+    succeed(engine, connection, (g.id, Some(&handle)), taken, change, ending).await
 }
 
 /// Records a success whose files are in custody (the change made of `assets`), tells a
@@ -269,13 +269,13 @@ async fn succeed(
     engine: &Engine,
     connection: &Connection,
     (id, upstream): (GenerationId, Option<&UpstreamHandle>),
-    assets: Vec<crate::domain::asset::Asset>,
-    change: impl FnOnce(Vec<crate::domain::asset::Asset>) -> Change,
+    taken: custody::Taken,
+    change: impl FnOnce(custody::Taken) -> Change,
     ending: &mut Ending,
 ) -> Stop {
-    let ids: Vec<String> = assets.iter().map(|a| a.id.to_string()).collect();
-    let outputs = assets.clone();
-    match record(engine, id, change(assets)).await {
+    let ids: Vec<String> = taken.assets.iter().map(|a| a.id.to_string()).collect();
+    let outputs = taken.assets.clone();
+    match record(engine, id, change(taken)).await {
         Ok(g) => {
             ending.send(g);
             // image thumbnails after the success, off the path of whoever waits for it

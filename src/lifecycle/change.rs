@@ -2,7 +2,7 @@
 //! its state with the ledger entry it implies (hold on creation, settle on success, release
 //! on failure or cancellation), its search-outbox row, its webhook deliveries and its audit.
 
-use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::asset::{Asset, AssetKind, SealedMedia};
 use crate::domain::audit::AuditEvent;
 use crate::domain::credits::{Balance, CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
@@ -31,6 +31,8 @@ pub enum Change {
     },
     Succeeded {
         assets: Vec<Asset>,
+        /// The age files of small ones, kept in the store with their records.
+        sealed: Vec<SealedMedia>,
     },
     /// A synchronous API answered with its outputs in the answer, and they are already in
     /// custody: Submitting to Succeeded in one write (a crash before it leaves the job
@@ -40,6 +42,7 @@ pub enum Change {
         handle: UpstreamHandle,
         usage: Option<ProviderUsage>,
         assets: Vec<Asset>,
+        sealed: Vec<SealedMedia>,
     },
     Failed(Reason),
     Cancelled,
@@ -192,13 +195,13 @@ fn apply(
             g.reported = usage.or(g.reported);
             g.progress = Some(100);
         }
-        Change::Answered { handle, usage, assets } => {
+        Change::Answered { handle, usage, assets, sealed } => {
             g.upstream = Some(handle);
             g.reported = usage.or(g.reported);
             g.progress = Some(100);
-            outputs = stored_outputs(tx, &mut g, assets)?;
+            outputs = stored_outputs(tx, &mut g, assets, &sealed)?;
         }
-        Change::Succeeded { assets } => outputs = stored_outputs(tx, &mut g, assets)?,
+        Change::Succeeded { assets, sealed } => outputs = stored_outputs(tx, &mut g, assets, &sealed)?,
         Change::Failed(reason) => {
             g.state = GenState::Failed;
             g.reason = Some(reason);
@@ -217,11 +220,19 @@ fn apply(
     Ok(Applied { generation: g, webhooks_queued })
 }
 
-/// Stores a finished job's files and marks it succeeded now; answers its outputs (the
-/// posters are stored but are not outputs).
-fn stored_outputs(tx: &redb::WriteTransaction, g: &mut Generation, assets: Vec<Asset>) -> Result<Vec<Asset>, StoreError> {
+/// Stores a finished job's files (the records, and the small ones' age files) and marks it
+/// succeeded now; answers its outputs (the posters are stored but are not outputs).
+fn stored_outputs(
+    tx: &redb::WriteTransaction,
+    g: &mut Generation,
+    assets: Vec<Asset>,
+    sealed: &[SealedMedia],
+) -> Result<Vec<Asset>, StoreError> {
     for asset in &assets {
         store::assets::put(tx, asset)?;
+    }
+    for media in sealed.iter().filter(|m| assets.iter().any(|a| a.id == m.asset)) {
+        store::sealed_media::put(tx, media.asset, &media.file)?;
     }
     let outputs: Vec<Asset> = assets.into_iter().filter(|a| a.kind == AssetKind::Output).collect();
     g.outputs = outputs.iter().map(|a| a.id).collect();

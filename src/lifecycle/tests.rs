@@ -66,15 +66,15 @@ async fn credits_are_held_then_settled_or_released_and_events_follow_each_commit
     assert_eq!(balance(&store, owner).await, (10, 10));
 
     lifecycle.apply(kept.id, Change::Submitting).await.unwrap();
-    let skipped = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new() }).await;
+    let skipped = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new(), sealed: Vec::new() }).await;
     assert!(matches!(skipped, Err(LifecycleError::Transition { .. })), "nothing succeeds before its outputs are fetched");
     let answer = UpstreamHandle { id: "sync".into(), data: Default::default() };
-    let late = lifecycle.apply(dropped.id, Change::Answered { handle: answer, usage: None, assets: Vec::new() }).await;
+    let late = lifecycle.apply(dropped.id, Change::Answered { handle: answer, usage: None, assets: Vec::new(), sealed: Vec::new() }).await;
     assert!(matches!(late, Err(LifecycleError::Transition { .. })), "an answer comes only to a job being submitted");
     let handle = UpstreamHandle { id: "up-1".into(), data: Default::default() };
     let usage = ProviderUsage { cost_cents: Some(5.5), units: Some(1.0), unit: "megapixels".into() };
     lifecycle.apply(kept.id, Change::Fetching { handle, outputs: Vec::new(), usage: Some(usage.clone()) }).await.unwrap();
-    let done = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new() }).await.unwrap();
+    let done = lifecycle.apply(kept.id, Change::Succeeded { assets: Vec::new(), sealed: Vec::new() }).await.unwrap();
     assert_eq!(done.state, GenState::Succeeded);
     assert_eq!(done.reported, Some(usage), "what the provider reported is kept on the generation");
     lifecycle.apply(dropped.id, Change::Failed(Reason::new("upstream", "It broke."))).await.unwrap();
@@ -214,7 +214,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
     assert!(matches!(refused, Err(LifecycleError::Credits(_))), "and against another awaited job");
 
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
-    let done = lifecycle.apply(g.id, Change::Answered { handle, usage: None, assets: Vec::new() }).await.unwrap();
+    let done = lifecycle.apply(g.id, Change::Answered { handle, usage: None, assets: Vec::new(), sealed: Vec::new() }).await.unwrap();
     assert_eq!(done.state, GenState::Succeeded);
     assert_eq!(lifecycle.commits() - before, 1, "one durable transaction from accepted to succeeded");
     assert_eq!(balance(&store, owner).await, (14, 0));
@@ -253,7 +253,7 @@ async fn an_awaited_job_that_fails_is_written_with_its_hold_given_back_and_one_o
     let orphan = queued(stranger, 3);
     lifecycle.create_awaited(orphan.clone(), created(&orphan)).await.unwrap();
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
-    let refused = lifecycle.apply(orphan.id, Change::Answered { handle, usage: None, assets: Vec::new() }).await;
+    let refused = lifecycle.apply(orphan.id, Change::Answered { handle, usage: None, assets: Vec::new(), sealed: Vec::new() }).await;
     assert!(matches!(refused, Err(LifecycleError::NotFound)), "its owner is gone (erased meanwhile): {refused:?}");
     assert!(stored(&store, orphan.id).await.is_none());
     assert_eq!(balance(&store, stranger).await, (10, 0), "nothing held or spent");

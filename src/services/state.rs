@@ -106,7 +106,9 @@ impl AppState {
         let (master, master_key_created) = MasterKey::load_or_create(&config.master_key_file)?;
         let store = Store::open(&config.data_dir)?;
         let media_root = config.data_dir.join("media");
-        let media = MediaDir::open(&media_root).map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?;
+        let media = MediaDir::open(&media_root)
+            .map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?
+            .with_sealed(store.clone());
         media.sweep_tmp();
         let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
         let connections = crate::services::team::connections::all_configs(&config.connection, &stored, &master);

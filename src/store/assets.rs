@@ -26,10 +26,12 @@ pub fn put(tx: &WriteTransaction, asset: &Asset) -> Result<(), StoreError> {
     super::expiry::index_asset(tx, asset)
 }
 
-/// Removes an asset record and its expiry row; `false` when there was none.
+/// Removes an asset record, its expiry row and its media kept in the store; `false` when
+/// there was none.
 pub fn remove(tx: &WriteTransaction, id: AssetId) -> Result<bool, StoreError> {
     let Some(asset) = get(tx, id)? else { return Ok(false) };
     super::expiry::unindex_asset(tx, &asset)?;
+    super::sealed_media::remove(tx, id)?;
     Ok(tx.open_table(ASSETS)?.remove(id.to_key())?.is_some())
 }
 

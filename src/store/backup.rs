@@ -60,6 +60,7 @@ macro_rules! for_each_table {
         $m!(PREFERENCES);
         $m!(OIDC_IDENTITIES);
         $m!(OIDC_SESSIONS);
+        $m!(SEALED_MEDIA);
     }};
 }
 

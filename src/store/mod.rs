@@ -22,6 +22,7 @@ pub mod model_policies;
 pub mod oidc;
 pub mod preferences;
 pub mod retention_runs;
+pub mod sealed_media;
 pub mod sessions;
 mod settler;
 pub mod tables;

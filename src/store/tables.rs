@@ -124,3 +124,7 @@ pub const OIDC_IDENTITIES: TableDefinition<(&str, &str), u128> = TableDefinition
 /// Session hash -> codec `OidcSession`: the provider and ID token of a session started with
 /// OpenID Connect (for the provider's sign-out); removed with its session.
 pub const OIDC_SESSIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("oidc_sessions-1");
+
+/// AssetId key -> the asset's age file, whole: small outputs kept with their records instead
+/// of a file each (see `sealed_media`). Removed with the asset record.
+pub const SEALED_MEDIA: TableDefinition<u128, &[u8]> = TableDefinition::new("sealed_media-1");

@@ -182,7 +182,7 @@ impl<W: Write> Write for SealingWriter<W> {
 /// An age file opened for reading: its key, where its payload starts and its plaintext
 /// length (authenticated: the last chunk has been opened).
 pub struct OpenFile {
-    file: File,
+    file: Source,
     key: LessSafeKey,
     payload_start: u64,
     chunks: u64,
@@ -193,10 +193,53 @@ fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
+/// Where an age file's bytes are read from: a file, or the whole file in memory (small
+/// media kept in the store).
+enum Source {
+    Disk(File),
+    Memory(io::Cursor<Vec<u8>>),
+}
+
+impl Source {
+    fn len(&self) -> io::Result<u64> {
+        match self {
+            Source::Disk(file) => Ok(file.metadata()?.len()),
+            Source::Memory(bytes) => Ok(bytes.get_ref().len() as u64),
+        }
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Disk(file) => file.read(buf),
+            Source::Memory(bytes) => bytes.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match self {
+            Source::Disk(file) => file.seek(to),
+            Source::Memory(bytes) => bytes.seek(to),
+        }
+    }
+}
+
 impl OpenFile {
     /// Reads and checks the header of `file` with `identity`, then opens its last chunk.
-    pub fn open(mut file: File, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
-        let file_len = file.metadata()?.len();
+    pub fn open(file: File, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
+        Self::open_source(Source::Disk(file), identity)
+    }
+
+    /// [`OpenFile::open`] of a whole age file held in memory.
+    pub fn open_bytes(file: Vec<u8>, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
+        Self::open_source(Source::Memory(io::Cursor::new(file)), identity)
+    }
+
+    fn open_source(mut file: Source, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
+        let file_len = file.len()?;
         let mut head = Vec::new();
         (&mut file).take(FIRST_READ as u64).read_to_end(&mut head)?;
         let complete = |head: &[u8]| parse_header(head).filter(|(len, ..)| head.len() >= len + PAYLOAD_NONCE);

@@ -88,7 +88,11 @@ async fn a_small_image_is_its_own_thumbnail_shown_through_a_link_that_is_not_rec
     let card = rig.admin.get("/library").await;
     let thumb = card.attr_of(&format!("#card-{id} .thumb img"), "src").expect("the image on its card");
     assert!(thumb.contains(done["outputs"][0]["id"].as_str().unwrap()) && thumb.contains("thumb=1"), "{thumb}");
-    assert_eq!(crate::support::walk(&rig.app.data_dir().join("media")), 1, "the image alone: no poster file");
+    assert_eq!(
+        crate::support::walk(&rig.app.data_dir().join("media")),
+        0,
+        "no poster, and no file either: an image this small is kept in the store with its record"
+    );
 
     let client = reqwest::Client::new();
     let shown = client.get(format!("{}{thumb}", rig.app.url)).send().await.unwrap();
@@ -103,4 +107,67 @@ async fn a_small_image_is_its_own_thumbnail_shown_through_a_link_that_is_not_rec
     let log = rig.admin.get("/admin/audit?action=media.downloaded").await;
     assert_eq!(log.count("tbody tr"), 1, "the ordinary fetch only, not the card's: {}", log.body);
     rig.stop().await;
+}
+
+/// A small image is kept in the store with its record instead of a file of its own: it is
+/// served whole and by range like any, a backup brings it back, and it leaves with its
+/// generation.
+#[tokio::test]
+async fn a_small_image_kept_in_the_store_is_served_by_range_restored_from_a_backup_and_deleted_with_its_generation() {
+    let small = image_bytes(image::ImageFormat::Png, 40, 30, 4);
+    let answer = json!({"created": 1, "data": [b64_image(&small)], "output_format": "png"});
+    let rig = images_rig(KEY, move |r: &Request| match r.route().as_str() {
+        "POST /v1/images/generations" => Reply::json(200, answer.clone()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let done = rig.succeeds(json!({"model": "gpt-image-2", "prompt": "a small kite", "params": {"quality": "low"}}), PRICE).await;
+    let id = done["id"].as_str().unwrap().to_string();
+    let url = done["outputs"][0]["url"].as_str().unwrap().to_string();
+    assert_eq!(crate::support::walk(&rig.app.data_dir().join("media")), 0, "no file: the image is in the store");
+
+    let client = reqwest::Client::new();
+    let whole = client.get(&url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), small.as_slice());
+    let part = client.get(&url).header("range", "bytes=10-29").send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], format!("bytes 10-29/{}", small.len()).as_str());
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &small[10..30]);
+
+    // a backup of the running instance, restored into a fresh data directory, serves it
+    let data = rig.app.data_dir();
+    let root = tempfile::tempdir().unwrap();
+    let (backup, restored) = (root.path().join("backup"), root.path().join("restored"));
+    for args in [["backup", backup.to_str().unwrap()], ["restore", backup.to_str().unwrap()]] {
+        let place = if args[0] == "backup" { &data } else { &restored };
+        let (code, out, err) = crate::support::process::run(&[args[0], args[1], "--data-dir", place.to_str().unwrap()], None).await;
+        assert_eq!(code, 0, "reelvault {args:?}:\n{out}\n{err}");
+    }
+    assert_eq!(kept_in_store(&backup), 1);
+    let copy = crate::support::TestApp::start_with(|c| {
+        c.data_dir = restored.clone();
+        c.master_key_file = data.with_file_name("data.key");
+    })
+    .await;
+    let there = client.get(url.replace(&rig.app.url, &copy.url)).send().await.unwrap();
+    assert_eq!(there.status(), 200);
+    assert_eq!(there.bytes().await.unwrap().as_ref(), small.as_slice(), "restored byte for byte");
+    copy.stop().await;
+
+    let deleted = client.delete(format!("{}/api/v1/generations/{id}", rig.app.url)).bearer_auth(&rig.token).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 403, "the signed link opens nothing any more");
+    let after = root.path().join("after");
+    let (code, _, err) =
+        crate::support::process::run(&["backup", after.to_str().unwrap(), "--data-dir", data.to_str().unwrap()], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kept_in_store(&after), 0, "its encrypted bytes left the store with its record");
+    rig.stop().await;
+}
+
+/// How many media a backup's store keeps (its manifest's row count).
+fn kept_in_store(backup: &std::path::Path) -> u64 {
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).unwrap()).unwrap();
+    manifest["tables"]["sealed_media-1"].as_u64().unwrap()
 }

@@ -126,9 +126,12 @@ fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &P
     let (bytes, sha256) = hash_file(&store_path)?;
     let store = FileEntry { path: STORE_FILE.into(), bytes, sha256 };
 
+    // small media kept in the store are in its snapshot already
     let mut ids = Vec::new();
     store::assets::each(tx, |asset| {
-        ids.push(asset.id.to_string());
+        if !store::sealed_media::contains(tx, asset.id)? {
+            ids.push(asset.id.to_string());
+        }
         Ok(())
     })?;
     let mut entries = Vec::with_capacity(ids.len());

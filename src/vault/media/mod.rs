@@ -1,5 +1,7 @@
 //! Encrypted media files on the local filesystem: one age stream per asset at
 //! `ROOT/<shard>/<id>.age`, written through `ROOT/tmp/` + fsync + rename, read back by range.
+//! A small output may instead be sealed in memory and handed back, to be kept in the store with
+//! its record ([`MediaDir::ingest_or_seal`], `store::sealed_media`); reads find it there.
 //!
 //! Files are age v1 (see [`super::age_file`], which seals and opens them). All age work is
 //! synchronous and runs on tokio's blocking pool, one piece at a time: the
@@ -13,7 +15,6 @@ use std::convert::Infallible;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -21,9 +22,15 @@ use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::age_file::{self, OpenFile, SealingWriter};
+use super::age_file::{self, SealingWriter};
+use crate::domain::ids::AssetId;
+use crate::store::Store;
 
+mod files;
+mod in_store;
 mod stream;
+use files::{create_private_dir, create_private_file, sync_dir, temp_name};
+use in_store::{Opener, seal_whole};
 use stream::Cursor;
 pub use stream::MediaStream;
 
@@ -64,18 +71,27 @@ pub enum MediaError {
     Io(#[from] io::Error),
 }
 
-/// What an ingest stored: the plaintext's length and SHA-256 (lowercase hex).
+/// What an ingest stored: the plaintext's length and SHA-256 (lowercase hex), and, for one
+/// sealed in memory instead of written to a file, its whole age file (for the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ingested {
     pub bytes: u64,
     pub sha256: String,
+    pub sealed: Option<Vec<u8>>,
 }
 
-/// The media root directory.
-#[derive(Debug, Clone)]
+/// The media root directory, and the store where small media are kept with their records.
+#[derive(Clone)]
 pub struct MediaDir {
     root: PathBuf,
     tmp: PathBuf,
+    sealed: Option<Store>,
+}
+
+impl std::fmt::Debug for MediaDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaDir").field("root", &self.root).finish()
+    }
 }
 
 impl MediaDir {
@@ -83,7 +99,13 @@ impl MediaDir {
     pub fn open(root: &Path) -> io::Result<MediaDir> {
         let tmp = root.join("tmp");
         create_private_dir(&tmp)?;
-        Ok(MediaDir { root: root.to_path_buf(), tmp })
+        Ok(MediaDir { root: root.to_path_buf(), tmp, sealed: None })
+    }
+
+    /// Reads media that has no file from `store` (kept there with its record).
+    pub fn with_sealed(mut self, store: Store) -> MediaDir {
+        self.sealed = Some(store);
+        self
     }
 
     /// Where the file of `id` lives: `ROOT/<shard>/<id>.age`, the shard being the id's last
@@ -103,12 +125,25 @@ impl MediaDir {
     /// `TooLarge`, a failing `body` is `Source`; either way nothing is left behind, and the
     /// same holds when this future is dropped before `body` has ended (after that, the
     /// commit runs to its end on the blocking pool).
-    pub async fn ingest<S, E>(
+    pub async fn ingest<S, E>(&self, id: &str, recipient: &age::x25519::Recipient, body: S, max_bytes: u64) -> Result<Ingested, MediaError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        self.ingest_or_seal(id, recipient, body, max_bytes, |_| false).await
+    }
+
+    /// [`Self::ingest`], except that content that arrived before anything had to be written
+    /// and that `seal` accepts (asked with its length once it has ended) is sealed in memory
+    /// and answered in [`Ingested::sealed`] instead of written to a file: the caller keeps it
+    /// in the store with its record (`store::sealed_media`), in the same transaction.
+    pub async fn ingest_or_seal<S, E>(
         &self,
         id: &str,
         recipient: &age::x25519::Recipient,
         mut body: S,
         max_bytes: u64,
+        seal: impl FnOnce(u64) -> bool,
     ) -> Result<Ingested, MediaError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
@@ -117,6 +152,7 @@ impl MediaDir {
         let final_path = self.path_of(id)?;
         let tmp_path = self.tmp.join(temp_name(id));
         let recipient = recipient.clone();
+        let sealing_key = recipient.clone();
         // the file is created with the first batch that must be written, so an output that
         // arrives whole (an answer held in memory) costs one trip to the blocking pool
         let create = move || Sink::create(tmp_path, &recipient);
@@ -147,6 +183,7 @@ impl MediaDir {
             }
         };
         match failure {
+            None if slot.is_unopened() && seal(received) => blocking(move || seal_whole(&sealing_key, hasher, batch)).await?,
             None => slot.commit(hasher, batch, final_path).await,
             Some(failure) => {
                 // Dropping the sink closes and removes the temp file.
@@ -172,10 +209,10 @@ impl MediaDir {
         identity: age::x25519::Identity,
         range: Option<(u64, u64)>,
     ) -> Result<(u64, MediaStream), MediaError> {
-        let path = self.path_of(id)?;
+        let opener = self.opener(id)?;
         let runtime = Handle::current();
         let (len, cursor) = blocking(move || -> Result<_, MediaError> {
-            let file = open_file(&path, &identity)?;
+            let file = opener.open(&identity)?;
             let len = file.len();
             let (start, end) = match range {
                 None => (0, len),
@@ -190,8 +227,15 @@ impl MediaDir {
 
     /// The plaintext length of the file of `id` (authenticated: the last chunk is checked).
     pub async fn plaintext_len(&self, id: &str, identity: age::x25519::Identity) -> Result<u64, MediaError> {
+        let opener = self.opener(id)?;
+        blocking(move || Ok(opener.open(&identity)?.len())).await?
+    }
+
+    /// What opens the media of `id`: its file, else what the store keeps of it.
+    fn opener(&self, id: &str) -> Result<Opener, MediaError> {
         let path = self.path_of(id)?;
-        blocking(move || Ok(open_file(&path, &identity)?.len())).await?
+        let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());
+        Ok(Opener { path, sealed })
     }
 
     /// Removes the file of `id`; `false` when there was none.
@@ -259,14 +303,6 @@ impl MediaDir {
     }
 }
 
-fn open_file(path: &Path, identity: &age::x25519::Identity) -> Result<OpenFile, MediaError> {
-    let file = File::open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => MediaError::NotFound,
-        _ => MediaError::Io(e),
-    })?;
-    Ok(OpenFile::open(file, identity)?)
-}
-
 /// A file being written in `ROOT/tmp`, removed on drop unless committed.
 struct Sink {
     writer: SealingWriter<File>,
@@ -320,7 +356,7 @@ impl Sink {
             let _ = fs::remove_file(&final_path);
             return Err(e.into());
         }
-        Ok(Ingested { bytes, sha256: hex::encode(hasher.finalize()) })
+        Ok(Ingested { bytes, sha256: hex::encode(hasher.finalize()), sealed: None })
     }
 }
 
@@ -346,6 +382,11 @@ enum Slot {
 }
 
 impl Slot {
+    /// Whether nothing was written yet (no file opened).
+    fn is_unopened(&self) -> bool {
+        matches!(self, Slot::Unopened(_))
+    }
+
     /// Whether the sink can take a batch without waiting for the last one.
     fn is_free(&self) -> bool {
         match self {
@@ -415,48 +456,6 @@ where
     T: Send + 'static,
 {
     tokio::task::spawn_blocking(f).await.map_err(|e| io::Error::other(format!("media task failed: {e}")))
-}
-
-/// A temp file name unique within this process and across processes sharing the dir.
-fn temp_name(id: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{id}.{}.{n}.part", std::process::id())
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-fn create_private_file(path: &Path) -> io::Result<File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
-/// Makes a rename or removal in `dir` durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

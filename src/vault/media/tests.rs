@@ -250,3 +250,36 @@ async fn sweep_removes_leftover_temp_files() {
     assert_eq!(f.tmp_files(), 0);
     assert_eq!(f.media.sweep_tmp(), 0);
 }
+
+#[tokio::test]
+async fn content_the_caller_accepts_is_sealed_in_memory_and_read_back_from_the_store() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let media = f.media.clone().with_sealed(store.clone());
+    let small = data(3 * K as usize + 5);
+    let recipient = f.identity.to_public();
+    let ingested =
+        media.ingest_or_seal(ID, &recipient, futures_util::stream::iter(chunks(&small, 1000)), u64::MAX, |len| len <= 4 * K).await.unwrap();
+    assert_eq!(ingested.bytes, small.len() as u64);
+    let sealed = ingested.sealed.expect("sealed in memory");
+    assert!(!media.path_of(ID).unwrap().exists(), "no file");
+    assert_eq!(f.tmp_files(), 0);
+    let id: AssetId = ID.parse().unwrap();
+    store.write(move |tx| crate::store::sealed_media::put(tx, id, &sealed)).await.unwrap();
+    let (len, mut stream) = media.read_range(ID, f.identity.clone(), Some((K - 2, 2 * K + 1))).await.unwrap();
+    let mut read = Vec::new();
+    while let Some(piece) = stream.next().await {
+        read.extend_from_slice(&piece.unwrap());
+    }
+    assert_eq!((len, read.as_slice()), (small.len() as u64, &small[K as usize - 2..2 * K as usize + 2]));
+    assert_eq!(media.plaintext_len(ID, f.identity.clone()).await.unwrap(), small.len() as u64);
+
+    let large = data(4 * K as usize + 1);
+    let ingested = media
+        .ingest_or_seal(ID2, &recipient, futures_util::stream::iter(chunks(&large, 1000)), u64::MAX, |len| len <= 4 * K)
+        .await
+        .unwrap();
+    assert!(ingested.sealed.is_none() && media.path_of(ID2).unwrap().exists(), "larger than accepted: a file");
+    assert!(matches!(f.media.read_range(ID, f.identity.clone(), None).await, Err(MediaError::NotFound)), "without the store: not found");
+}
