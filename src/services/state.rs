@@ -88,6 +88,8 @@ pub struct AppState {
     pub data_use: Arc<DataUseTable>,
     /// The OpenID Connect providers and the sign-ins under way.
     pub oidc: Arc<Oidc>,
+    /// Wakes the notification sender when the outbox gains a row.
+    pub notices: Arc<tokio::sync::Notify>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -152,6 +154,7 @@ impl AppState {
             metrics,
             data_use: Arc::new(DataUseTable::new(&config.data_use)),
             oidc: Arc::new(Oidc::new(&config.oidc)?),
+            notices: Arc::default(),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,

@@ -60,6 +60,9 @@ macro_rules! for_each_table {
         $m!(PREFERENCES);
         $m!(OIDC_IDENTITIES);
         $m!(OIDC_SESSIONS);
+        $m!(NOTICES);
+        $m!(NOTICE_QUEUE);
+        $m!(NOTIFY_SETTINGS);
     }};
 }
 
