@@ -150,6 +150,7 @@ admin-models-allow = allow
 admin-models-deny = deny
 admin-issued-invitation = Invitation for { $email } as { $role }
 admin-issued-reset = Password reset for { $email }
+admin-link-emailed = An e-mail with the link is on its way to { $email }; you can also pass the link on yourself.
 flash-admin-role = { $email } is now { $role }.
 flash-admin-disabled = { $email } is disabled and signed out.
 flash-admin-enabled = { $email } is enabled.

@@ -150,6 +150,7 @@ admin-models-allow = 許可
 admin-models-deny = 拒否
 admin-issued-invitation = { $email } への招待（{ $role }）
 admin-issued-reset = { $email } のパスワード再設定
+admin-link-emailed = リンクを記載したメールを { $email } に送信しています。リンクを直接渡すこともできます。
 flash-admin-role = { $email } の役割を { $role } にしました。
 flash-admin-disabled = { $email } を無効にし、ログアウトさせました。
 flash-admin-enabled = { $email } を有効にしました。

@@ -150,6 +150,7 @@ admin-models-allow = 允许
 admin-models-deny = 拒绝
 admin-issued-invitation = { $email } 的邀请（{ $role }）
 admin-issued-reset = { $email } 的密码重设
+admin-link-emailed = 含有该链接的邮件正在发送至 { $email }；您也可以自行转交该链接。
 flash-admin-role = { $email } 现在是 { $role }。
 flash-admin-disabled = { $email } 已停用并退出登录。
 flash-admin-enabled = { $email } 已启用。

@@ -88,8 +88,8 @@ pub struct AppState {
     pub data_use: Arc<DataUseTable>,
     /// The OpenID Connect providers and the sign-ins under way.
     pub oidc: Arc<Oidc>,
-    /// Wakes the notification sender when the outbox gains a row.
-    pub notices: Arc<tokio::sync::Notify>,
+    /// The notification sender's wake-up and the "forgot password" limits.
+    pub notices: Arc<crate::services::notify::Notices>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }

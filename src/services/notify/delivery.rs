@@ -59,7 +59,7 @@ async fn run(state: AppState, ctx: Context) -> WorkerResult {
         ctx.idle();
         let wait = next.map_or(IDLE, |at| Duration::from_millis(u64::try_from(at.millis() - now.millis()).unwrap_or(0)).min(IDLE));
         tokio::select! {
-            _ = state.notices.notified() => {}
+            _ = state.notices.wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = ctx.stopped() => break,
         }

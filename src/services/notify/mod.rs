@@ -13,11 +13,15 @@ pub mod render;
 pub mod settings;
 
 use crate::config::ChatEvent;
+use crate::domain::auth::{LinkPurpose, OneTimeLink};
 use crate::domain::generation::GenState;
 use crate::domain::ids::{GenerationId, UserId};
 use crate::domain::notify::{Message, Outgoing, Recipient};
 use crate::domain::time::Timestamp;
-use crate::domain::user::{Email, Role};
+use crate::domain::user::{Email, Role, User};
+use crate::domain::audit::ClientInfo;
+use crate::services::identity::{links, throttle::Throttle};
+use crate::services::privacy::audit::Context;
 use crate::services::state::AppState;
 use crate::services::{ServiceError, ServiceResult};
 use crate::store;
@@ -41,6 +45,23 @@ pub enum Notice {
     JobEnded { generation: GenerationId },
 }
 
+/// The notifications' shared parts: the sender's wake-up and the "forgot password" limits.
+pub struct Notices {
+    wake: tokio::sync::Notify,
+    forgot: Throttle,
+}
+
+/// "Forgot password" requests per address asked for, per hour.
+const FORGOT_PER_EMAIL: u32 = 3;
+/// "Forgot password" requests per client address, per hour.
+const FORGOT_PER_CLIENT: u32 = 10;
+
+impl Default for Notices {
+    fn default() -> Self {
+        Notices { wake: tokio::sync::Notify::new(), forgot: Throttle::new(FORGOT_PER_EMAIL, FORGOT_PER_CLIENT) }
+    }
+}
+
 /// Queues `notice` for delivery in the background; returns at once. A failure to queue is
 /// logged, never passed on.
 pub fn send(state: &AppState, notice: Notice) {
@@ -60,7 +81,7 @@ pub async fn queue(state: &AppState, notice: Notice) -> ServiceResult<usize> {
     let count = rows.len();
     if count > 0 {
         state.store.write(move |tx| rows.iter().try_for_each(|row| store::notices::enqueue(tx, row))).await?;
-        state.notices.notify_one();
+        state.notices.wake.notify_one();
     }
     Ok(count)
 }
@@ -165,4 +186,62 @@ async fn approvers(state: &AppState) -> ServiceResult<Vec<UserId>> {
 
 fn seal(state: &AppState, link: &str) -> ServiceResult<Vec<u8>> {
     sealed::seal(state.keyring.master(), link).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// E-mails an invitation's link to the invited address when e-mail is set up; answers the
+/// address it goes to (`None`: no e-mail, the admin passes the link on).
+pub async fn email_invitation(state: &AppState, link: &OneTimeLink, secret: &str) -> ServiceResult<Option<String>> {
+    let LinkPurpose::Invitation { email, .. } = &link.purpose else { return Ok(None) };
+    if !email_enabled(state) {
+        return Ok(None);
+    }
+    let url = state.urls().absolute(&state.urls().invite(secret));
+    queue(state, Notice::Invitation { email: email.clone(), url, expires_at: link.expires_at }).await?;
+    Ok(Some(email.to_string()))
+}
+
+/// E-mails a password-reset link to the account's address when e-mail is set up; answers
+/// the address it goes to.
+pub async fn email_reset(state: &AppState, user: &User, link: &OneTimeLink, secret: &str) -> ServiceResult<Option<String>> {
+    if !email_enabled(state) || user.disabled {
+        return Ok(None);
+    }
+    let url = state.urls().absolute(&state.urls().reset(secret));
+    queue(state, Notice::PasswordReset { user: user.id, url, expires_at: link.expires_at }).await?;
+    Ok(Some(user.email.to_string()))
+}
+
+/// "Forgot password": e-mails a reset link when `email` belongs to an enabled account that
+/// may sign in with a password. Answers the same whether or not it does (the work happens in
+/// the background); refuses more than a few requests per address and per client an hour.
+pub fn forgot_password(state: &AppState, client: &ClientInfo, email: &str) -> ServiceResult<()> {
+    let email = email.trim().to_lowercase();
+    let reservation = state
+        .notices
+        .forgot
+        .reserve(&email, client.address.as_deref(), std::time::Instant::now())
+        .map_err(|refusal| ServiceError::Throttled { retry_after: refusal.retry_after })?;
+    reservation.failed();
+    let Ok(email) = Email::parse(&email) else { return Ok(()) };
+    if !email_enabled(state) || !state.config.auth.password_allowed(email.as_str()) {
+        return Ok(());
+    }
+    let (state, client) = (state.clone(), client.clone());
+    tokio::spawn(async move {
+        let found = state.store.read({
+            let email = email.clone();
+            move |tx| store::users::find_by_email(tx, &email)
+        });
+        let sent = async {
+            let Some(user) = found.await?.filter(|u| !u.disabled) else { return Ok::<_, ServiceError>(()) };
+            let ctx = Context::anonymous(Some(user.email.to_string()), client);
+            let (link, secret) = links::issue_reset(&state, &ctx, &user).await?;
+            email_reset(&state, &user, &link, &secret).await?;
+            Ok(())
+        };
+        if let Err(e) = sent.await {
+            tracing::warn!(error = %e, "a reset link asked for by e-mail could not be sent");
+        }
+    });
+    Ok(())
 }
