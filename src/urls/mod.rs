@@ -208,6 +208,10 @@ impl Urls {
         Route::Invite.with(&[&secret])
     }
 
+    pub fn forgot_password(&self) -> &'static str {
+        Route::ForgotPassword.pattern()
+    }
+
     pub fn reset(&self, secret: &str) -> String {
         Route::Reset.with(&[&secret])
     }

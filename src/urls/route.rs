@@ -19,6 +19,8 @@ pub enum Route {
     Invite,
     /// A password-reset link.
     Reset,
+    /// "Forgot password": asks for a reset link by e-mail.
+    ForgotPassword,
     /// Starts a single sign-on with a provider.
     OidcStart,
     /// Where a provider sends the browser back (the redirect URI to register).
@@ -160,6 +162,7 @@ impl Route {
             Route::Setup => "/setup/{secret}",
             Route::Invite => "/invite/{secret}",
             Route::Reset => "/reset/{secret}",
+            Route::ForgotPassword => "/forgot-password",
             Route::OidcStart => "/auth/oidc/{name}",
             Route::OidcCallback => "/auth/oidc/{name}/callback",
             Route::AdminSso => "/admin/sso",

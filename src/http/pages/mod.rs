@@ -13,6 +13,7 @@ pub mod admin_sso;
 pub mod admin_users;
 pub mod admin_workers;
 pub mod api_docs;
+pub mod forgot_password;
 pub mod generate;
 pub mod generation;
 pub mod generation_actions;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::Setup.pattern()).get(onboarding::setup_show).post(onboarding::setup_submit));
     cfg.service(resource(Route::Invite.pattern()).get(onboarding::invite_show).post(onboarding::invite_submit));
     cfg.service(resource(Route::Reset.pattern()).get(onboarding::reset_show).post(onboarding::reset_submit));
+    cfg.service(resource(Route::ForgotPassword.pattern()).get(forgot_password::show).post(forgot_password::submit));
     cfg.service(resource(Route::Account.pattern()).get(account::show));
     cfg.service(resource(Route::AccountProfile.pattern()).post(account::update_profile));
     cfg.service(resource(Route::AccountPassword.pattern()).post(account::change_password));

@@ -26,6 +26,8 @@ struct LoginPage {
     providers: Vec<(String, String)>,
     /// Password sign-in is off (the form stays, folded away, for break-glass admins).
     sso_only: bool,
+    /// A reset link can be asked for by e-mail (`[smtp]` is set up).
+    forgot_available: bool,
 }
 
 /// The sign-in buttons of the configured providers, each returning to `next`.
@@ -70,6 +72,7 @@ pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult 
         email: String::new(),
         providers: provider_buttons(&state, &next),
         sso_only: state.config.auth.sso_only,
+        forgot_available: crate::services::notify::email_enabled(&state),
         next,
         error: None,
         setup_pending: setup_pending(&req).await?,
@@ -100,6 +103,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
                 email: form.email.trim().chars().take(MAX_EMAIL_LEN).collect(),
                 providers: provider_buttons(&state, &next),
                 sso_only: state.config.auth.sso_only,
+                forgot_available: crate::services::notify::email_enabled(&state),
                 next,
                 error: Some(error_text(&lang::tr(&req), &error)),
                 setup_pending: false,
