@@ -80,6 +80,10 @@ impl Urls {
         Route::AccountDataUse.pattern()
     }
 
+    pub fn account_notifications(&self) -> &'static str {
+        Route::AccountNotifications.pattern()
+    }
+
     pub fn account_language(&self) -> &'static str {
         Route::AccountLanguage.pattern()
     }

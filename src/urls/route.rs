@@ -39,6 +39,8 @@ pub enum Route {
     AccountPictureDelete,
     /// The person's data-use preference.
     AccountDataUse,
+    /// What the person is e-mailed about.
+    AccountNotifications,
     /// The language of the person's pages.
     AccountLanguage,
     /// Erases all of the person's content.
@@ -172,6 +174,7 @@ impl Route {
             Route::AccountPicture => "/account/picture",
             Route::AccountPictureDelete => "/account/picture/delete",
             Route::AccountDataUse => "/account/data-use",
+            Route::AccountNotifications => "/account/notifications",
             Route::AccountLanguage => "/account/language",
             Route::AccountEraseContent => "/account/erase-content",
             Route::AccountDelete => "/account/delete",

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_export;
 pub mod account_language;
+pub mod account_notifications;
 pub mod admin_audit;
 pub mod admin_catalog;
 pub mod admin_connections;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::AccountPicture.pattern()).post(account::set_picture));
     cfg.service(resource(Route::AccountPictureDelete.pattern()).post(account::remove_picture));
     cfg.service(resource(Route::AccountDataUse.pattern()).post(account::set_data_use));
+    cfg.service(resource(Route::AccountNotifications.pattern()).post(account_notifications::set));
     cfg.service(resource(Route::AccountLanguage.pattern()).post(account_language::set));
     cfg.service(resource(Route::AccountEraseContent.pattern()).post(account::erase_content));
     cfg.service(resource(Route::AccountDelete.pattern()).post(account::delete_account));
