@@ -28,6 +28,7 @@ mod lineage;
 mod metrics;
 mod migration;
 mod models;
+mod notify;
 mod oidc;
 mod openai_compat;
 mod polling;
