@@ -1,5 +1,5 @@
 //! A real SMTP server on loopback: `tests/smtp/server.py` (Python's aiosmtpd, installed by
-//! `.ci/run` under `target/aiosmtpd`) with STARTTLS required, a self-signed certificate made
+//! `.ci/run` under `target/aiosmtpd`) with STARTTLS required, a certificate from a private CA made
 //! here with the openssl tool, and AUTH required. Received messages are read back as files.
 
 use std::io::{BufRead, BufReader};
@@ -53,17 +53,8 @@ impl SmtpServer {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        let made = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if !made.is_ok_and(|s| s.success()) {
-            eprintln!("SKIPPED: the openssl tool could not make a test certificate");
+        if !make_certificates(dir.path()) {
+            eprintln!("SKIPPED: the openssl tool could not make the test certificates");
             return None;
         }
         let inbox = dir.path().join("inbox");
@@ -96,7 +87,7 @@ impl SmtpServer {
             username: Some(SMTP_USER.into()),
             password: Some(Secret::new(SMTP_PASSWORD)),
             from: "Studio <studio@example.com>".into(),
-            ca_file: Some(self.dir.path().join("cert.pem")),
+            ca_file: Some(self.dir.path().join("ca.pem")),
             timeout: Duration::from_secs(10),
             retry_base: Duration::from_millis(100),
             max_attempts: 3,
@@ -130,6 +121,23 @@ impl Drop for SmtpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A private CA (`ca.pem`) and the server's certificate for localhost signed by it
+/// (`cert.pem`, `key.pem`), made with the openssl tool in `dir`.
+fn make_certificates(dir: &Path) -> bool {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let extensions = dir.join("server.ext");
+    std::fs::write(&extensions, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+        .expect("extensions file");
+    let steps: [Vec<&str>; 3] = [
+        [&["req", "-x509"][..], &ec, &["-days", "1", "-subj", "/CN=reelvault test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat(),
+        [&["req"][..], &ec, &["-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "server.csr"]].concat(),
+        vec!["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "server.ext", "-out", "cert.pem"],
+    ];
+    steps.iter().all(|args| {
+        Command::new("openssl").args(args).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    })
 }
 
 fn read_message(meta_path: &Path) -> Received {
