@@ -60,6 +60,14 @@ impl Urls {
         Route::Privacy.pattern()
     }
 
+    pub fn usage(&self) -> &'static str {
+        Route::Usage.pattern()
+    }
+
+    pub fn usage_csv(&self) -> &'static str {
+        Route::UsageCsv.pattern()
+    }
+
     pub fn account(&self) -> &'static str {
         Route::Account.pattern()
     }

@@ -27,6 +27,10 @@ pub enum Route {
     OidcCallback,
     /// Single sign-on providers (admins).
     AdminSso,
+    /// Where the credits went (everyone's for admins, one's own for members).
+    Usage,
+    /// The Usage page's rows as CSV.
+    UsageCsv,
     /// The person's account page.
     Account,
     /// Where the profile form posts.
@@ -168,6 +172,8 @@ impl Route {
             Route::OidcStart => "/auth/oidc/{name}",
             Route::OidcCallback => "/auth/oidc/{name}/callback",
             Route::AdminSso => "/admin/sso",
+            Route::Usage => "/usage",
+            Route::UsageCsv => "/usage.csv",
             Route::Account => "/account",
             Route::AccountProfile => "/account/profile",
             Route::AccountPassword => "/account/password",

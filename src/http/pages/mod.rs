@@ -28,6 +28,7 @@ pub mod privacy;
 pub mod sessions;
 pub mod signin;
 pub mod tokens;
+pub mod usage;
 pub mod webhooks;
 
 use actix_web::web;
@@ -48,6 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::Invite.pattern()).get(onboarding::invite_show).post(onboarding::invite_submit));
     cfg.service(resource(Route::Reset.pattern()).get(onboarding::reset_show).post(onboarding::reset_submit));
     cfg.service(resource(Route::ForgotPassword.pattern()).get(forgot_password::show).post(forgot_password::submit));
+    cfg.service(resource(Route::Usage.pattern()).get(usage::show));
+    cfg.service(resource(Route::UsageCsv.pattern()).get(usage::export_csv));
     cfg.service(resource(Route::Account.pattern()).get(account::show));
     cfg.service(resource(Route::AccountProfile.pattern()).post(account::update_profile));
     cfg.service(resource(Route::AccountPassword.pattern()).post(account::change_password));
