@@ -1,4 +1,4 @@
-# E-mails and chat posts the instance sends: invitations, password resets, approvals, allowances, jobs that ended, sign-ins from a new device.
+# E-mails and chat posts the instance sends: invitations, password resets, approvals, allowances, jobs that ended.
 
 mail-invitation-subject = You are invited to the studio
 mail-invitation-body = You are invited to the studio at { $site }. Choose a name and a password with the link below; it works once, until { $expires }.
@@ -6,8 +6,6 @@ mail-reset-subject = Set a new password
 mail-reset-body = A new password was asked for your account at { $site }. Choose one with the link below; it works once, until { $expires }. Using it signs you out everywhere. If you did not ask for it, ignore this e-mail: your password stays as it is.
 mail-allowance-subject = Your credits were renewed
 mail-allowance-body = { $granted } credits of your allowance were added to your balance.
-mail-new-device-subject = A sign-in from a new device
-mail-new-device-body = Your account was signed in at { $at } from a device not seen lately ({ $device }, address { $address }). If it was not you, sign that session out and change your password.
 mail-approval-asked-subject = { $name } asks for your approval: { $model }, { $cost } credits
 mail-approval-asked-body = { $name } asked for a job on { $model } that costs { $cost } credits. It waits for an approver's answer:
 mail-approval-approved-subject = Your job on { $model } was approved

@@ -1,4 +1,4 @@
-# E-mails and chat posts the instance sends: invitations, password resets, approvals, allowances, jobs that ended, sign-ins from a new device.
+# E-mails and chat posts the instance sends: invitations, password resets, approvals, allowances, jobs that ended.
 
 mail-invitation-subject = スタジオへの招待
 mail-invitation-body = { $site } のスタジオに招待されました。下のリンクから名前とパスワードを設定してください。リンクは一度だけ、{ $expires } まで使えます。
@@ -6,8 +6,6 @@ mail-reset-subject = 新しいパスワードの設定
 mail-reset-body = { $site } のあなたのアカウントで新しいパスワードが求められました。下のリンクから設定してください。リンクは一度だけ、{ $expires } まで使えます。使うとすべての場所からサインアウトされます。心当たりがなければ、このメールは無視してください。パスワードは変わりません。
 mail-allowance-subject = クレジットが更新されました
 mail-allowance-body = 割り当ての { $granted } クレジットが残高に追加されました。
-mail-new-device-subject = 新しいデバイスからのサインイン
-mail-new-device-body = { $at } に、最近使われていないデバイス（{ $device }、アドレス { $address }）からあなたのアカウントにサインインがありました。心当たりがなければ、そのセッションをサインアウトしてパスワードを変更してください。
 mail-approval-asked-subject = { $name } さんが承認を求めています：{ $model }、{ $cost } クレジット
 mail-approval-asked-body = { $name } さんが { $model } で { $cost } クレジットのジョブを依頼しました。承認者の返答を待っています：
 mail-approval-approved-subject = { $model } のジョブが承認されました

@@ -1,4 +1,4 @@
-# E-mails and chat posts the instance sends: invitations, password resets, approvals, allowances, jobs that ended, sign-ins from a new device.
+# E-mails and chat posts the instance sends: invitations, password resets, approvals, allowances, jobs that ended.
 
 mail-invitation-subject = 工作室邀请
 mail-invitation-body = 您受邀加入 { $site } 的工作室。请通过下面的链接设置姓名和密码；链接只能使用一次，有效期至 { $expires }。
@@ -6,8 +6,6 @@ mail-reset-subject = 设置新密码
 mail-reset-body = 有人为您在 { $site } 的账户申请了新密码。请通过下面的链接设置；链接只能使用一次，有效期至 { $expires }。使用后您将在所有设备上退出登录。如果不是您本人申请，请忽略此邮件，您的密码不会改变。
 mail-allowance-subject = 您的额度已续期
 mail-allowance-body = 您的额度中的 { $granted } 积分已加入余额。
-mail-new-device-subject = 来自新设备的登录
-mail-new-device-body = 您的账户于 { $at } 从一台近期未使用过的设备（{ $device }，地址 { $address }）登录。如果不是您本人，请退出该会话并修改密码。
 mail-approval-asked-subject = { $name } 请求您审批：{ $model }，{ $cost } 积分
 mail-approval-asked-body = { $name } 提交了一个 { $model } 任务，费用为 { $cost } 积分，正在等待审批人答复：
 mail-approval-approved-subject = 您的 { $model } 任务已获批准

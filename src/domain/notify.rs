@@ -35,8 +35,6 @@ pub enum Message {
     JobFinished { generation: GenerationId },
     /// A job failed (for the team's chat).
     JobFailed { generation: GenerationId },
-    /// Someone signed in to the account from a device not seen lately.
-    NewDeviceSignIn { user_agent: String, address: Option<String>, at: Timestamp },
 }
 
 impl Message {
@@ -50,7 +48,6 @@ impl Message {
             Message::AllowanceRenewed { .. } => "allowance_renewed",
             Message::JobFinished { .. } => "job_finished",
             Message::JobFailed { .. } => "job_failed",
-            Message::NewDeviceSignIn { .. } => "new_device_sign_in",
         }
     }
 }
@@ -82,8 +79,6 @@ impl Outgoing {
 pub struct NotifySettings {
     /// E-mail me when a job that took longer than this many minutes ends.
     pub long_job_minutes: Option<u32>,
-    /// E-mail me when my account is signed in from a new device.
-    pub new_device_sign_in: bool,
 }
 
 /// The most minutes the long-job setting takes (a day).
@@ -102,10 +97,10 @@ mod tests {
 
     #[test]
     fn a_job_is_long_enough_from_the_set_minutes_and_never_when_off() {
-        let on = NotifySettings { long_job_minutes: Some(2), ..NotifySettings::default() };
+        let on = NotifySettings { long_job_minutes: Some(2) };
         assert!(!on.wants_job(119_999));
         assert!(on.wants_job(120_000));
-        let zero = NotifySettings { long_job_minutes: Some(0), ..NotifySettings::default() };
+        let zero = NotifySettings { long_job_minutes: Some(0) };
         assert!(zero.wants_job(0));
         assert!(!NotifySettings::default().wants_job(i64::MAX));
     }

@@ -74,5 +74,6 @@ mod systemd;
 mod tokens;
 mod typed_edge;
 mod uploads;
+mod usage;
 mod webhooks;
 mod workers;

@@ -65,18 +65,6 @@ pub async fn render(state: &AppState, tr: Tr, message: &Message) -> ServiceResul
             vec![tr.t_args("mail-allowance-body", &[("granted", Arg::Number(*granted))])],
             Some(urls.absolute(urls.account())),
         ),
-        Message::NewDeviceSignIn { user_agent, address, at } => plain(
-            "mail-new-device-subject",
-            vec![tr.t_args(
-                "mail-new-device-body",
-                &[
-                    ("at", Arg::from(tr.datetime(*at))),
-                    ("device", Arg::from(user_agent)),
-                    ("address", Arg::from(address.clone().unwrap_or_else(|| "-".into()))),
-                ],
-            )],
-            Some(urls.absolute(urls.sessions())),
-        ),
         Message::ApprovalAsked { generation, requester } => {
             let Some((g, who)) = generation_and_person(state, *generation, Some(*requester)).await? else { return Ok(None) };
             let args = job_args(&g, &who);

@@ -27,9 +27,8 @@ pub async fn set(state: &AppState, ctx: &Context, person: &User, settings: Notif
             if store::notices::settings(tx, id)? != settings {
                 store::notices::put_settings(tx, id, &settings)?;
                 let shown = format!(
-                    "e-mail when a job longer than N minutes ends: {}, e-mail at a sign-in from a new device: {}",
-                    settings.long_job_minutes.map_or_else(|| "off".to_string(), |m| m.to_string()),
-                    if settings.new_device_sign_in { "on" } else { "off" }
+                    "e-mail when a job longer than N minutes ends: {}",
+                    settings.long_job_minutes.map_or_else(|| "off".to_string(), |m| format!("{m} minutes"))
                 );
                 audit::record(tx, &ctx, AuditAction::ProfileChanged, Some(email), Some(shown))?;
             }
