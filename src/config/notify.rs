@@ -130,7 +130,8 @@ fn is_loopback_host(host: &str) -> bool {
 /// `[smtp]`: `None` when the section is absent (no e-mail is sent).
 pub(super) fn validate_smtp(raw: Option<RawSmtp>) -> Result<Option<SmtpConfig>, ConfigError> {
     let Some(raw) = raw else { return Ok(None) };
-    let host = raw.host.map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).ok_or_else(|| ConfigError("smtp.host must be set".into()))?;
+    let host =
+        raw.host.map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).ok_or_else(|| ConfigError("smtp.host must be set".into()))?;
     let security = raw.security.unwrap_or(SmtpSecurity::Starttls);
     if security == SmtpSecurity::None && !is_loopback_host(&host) {
         return Err(ConfigError(format!(
@@ -150,8 +151,9 @@ pub(super) fn validate_smtp(raw: Option<RawSmtp>) -> Result<Option<SmtpConfig>, 
         _ => {}
     }
     let from = raw.from.map(|f| f.trim().to_string()).ok_or_else(|| ConfigError("smtp.from must be set (the sender's address)".into()))?;
-    lettre::message::Mailbox::from_str(&from)
-        .map_err(|_| ConfigError(format!("smtp.from = {from:?}: expected an address like \"studio@example.com\" or \"Studio <studio@example.com>\"")))?;
+    lettre::message::Mailbox::from_str(&from).map_err(|_| {
+        ConfigError(format!("smtp.from = {from:?}: expected an address like \"studio@example.com\" or \"Studio <studio@example.com>\""))
+    })?;
     if let Some(path) = &raw.ca_file {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("smtp.ca_file {}: {e}", path.display())))?;
         if !text.contains("-----BEGIN CERTIFICATE-----") {
@@ -235,7 +237,8 @@ mod tests {
     fn a_username_needs_exactly_one_password_source() {
         let err = smtp("host = \"h\"\nfrom = \"a@example.com\"\nusername = \"u\"").unwrap_err();
         assert!(err.0.contains("smtp.password"), "{err}");
-        let err = smtp("host = \"h\"\nfrom = \"a@example.com\"\nusername = \"u\"\npassword = \"p\"\npassword_file = \"/nonexistent\"").unwrap_err();
+        let err = smtp("host = \"h\"\nfrom = \"a@example.com\"\nusername = \"u\"\npassword = \"p\"\npassword_file = \"/nonexistent\"")
+            .unwrap_err();
         assert!(err.0.contains("not both"), "{err}");
         let err = smtp("host = \"h\"\nfrom = \"a@example.com\"\npassword = \"p\"").unwrap_err();
         assert!(err.0.contains("without smtp.username"), "{err}");
@@ -251,8 +254,7 @@ mod tests {
 
     #[test]
     fn chat_webhooks_take_every_event_by_default_and_refuse_a_bad_url() {
-        let raw: Vec<RawChatWebhook> =
-            vec![toml::from_str("name = \"team\"\nurl = \"https://hooks.example.com/x\"").unwrap()];
+        let raw: Vec<RawChatWebhook> = vec![toml::from_str("name = \"team\"\nurl = \"https://hooks.example.com/x\"").unwrap()];
         let hooks = validate_chat_webhooks(raw).unwrap();
         assert_eq!(hooks[0].events, ChatEvent::ALL.to_vec());
         assert_eq!(hooks[0].format, ChatFormat::Slack);

@@ -50,7 +50,8 @@ async fn an_invitation_is_emailed_with_a_link_that_creates_the_account() {
 
     // the API says where it went too
     let token = admin.post_form("/account/tokens", &[("name", "t"), ("expires", "30")]).await.text_of("#new-token");
-    let created = api_post(&app.url, "/api/v1/admin/users", &token, serde_json::json!({"email": "api@example.com", "role": "member"})).await;
+    let created =
+        api_post(&app.url, "/api/v1/admin/users", &token, serde_json::json!({"email": "api@example.com", "role": "member"})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.json()["emailed_to"], "api@example.com");
     smtp.wait_for("api@example.com", 1).await;
@@ -127,7 +128,8 @@ async fn a_long_job_is_emailed_to_whoever_asked_and_to_nobody_else() {
     assert!(mail.text.contains("> a red kite"), "{}", mail.text);
     assert!(mail.link_to(&app.url).is_some_and(|l| l.ends_with(id)), "{}", mail.text);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let to_member: Vec<_> = smtp.messages().into_iter().filter(|m| m.to.contains(&MEMBER.to_string()) && m.subject.contains("job")).collect();
+    let to_member: Vec<_> =
+        smtp.messages().into_iter().filter(|m| m.to.contains(&MEMBER.to_string()) && m.subject.contains("job")).collect();
     assert!(to_member.is_empty(), "the member did not ask: {to_member:?}");
 }
 
@@ -157,7 +159,10 @@ async fn a_server_that_is_down_is_retried_then_given_up_without_failing_the_requ
     assert_eq!(page.status, 200, "the invitation is made whatever the mail server does: {}", page.body);
     assert!(!page.text_of("#issued-link").is_empty(), "and its link is shown to pass on");
     let metrics = || async { reqwest::get(format!("{}/metrics", app.url)).await.unwrap().text().await.unwrap() };
-    eventually("the e-mail is given up", async || metrics().await.contains("reelvault_notifications_total{channel=\"email\",outcome=\"failed\"} 1")).await;
+    eventually("the e-mail is given up", async || {
+        metrics().await.contains("reelvault_notifications_total{channel=\"email\",outcome=\"failed\"} 1")
+    })
+    .await;
     assert!(!metrics().await.contains("outcome=\"sent\""));
 }
 

@@ -136,7 +136,9 @@ async fn the_page_shows_the_chart_and_the_tables() {
     assert!(b.wait_for("return document.querySelectorAll('#usage-chart rect.bar').length === 30", 10).await, "the chart is drawn");
     let fits = b.js("const s = document.getElementById('usage-chart').getBoundingClientRect(); return s.width > 200 && s.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth;").await;
     assert_eq!(fits, serde_json::Value::Bool(true), "the chart fits a phone's width without scrolling the page sideways");
-    let tallest = b.js("return Math.max(...[...document.querySelectorAll('#usage-chart rect.bar')].map(r => r.getBoundingClientRect().height));").await;
+    let tallest = b
+        .js("return Math.max(...[...document.querySelectorAll('#usage-chart rect.bar')].map(r => r.getBoundingClientRect().height));")
+        .await;
     assert!(tallest.as_f64().unwrap_or(0.0) > 10.0, "today's bar is visible: {tallest}");
     b.quit().await;
 }

@@ -42,7 +42,9 @@ fn day(parameter: &str, text: &str) -> Result<Option<time::Date>, AppError> {
         return Ok(None);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, &format).map(Some).map_err(|_| AppError::bad_parameter(parameter, format!("{parameter} must be a day like 2026-01-31.")))
+    time::Date::parse(text, &format)
+        .map(Some)
+        .map_err(|_| AppError::bad_parameter(parameter, format!("{parameter} must be a day like 2026-01-31.")))
 }
 
 impl UsageParams {
@@ -64,7 +66,8 @@ impl UsageParams {
 
     /// The CSV group asked for.
     pub fn group(&self) -> Result<Group, AppError> {
-        Group::parse(given(&self.group)).ok_or_else(|| AppError::bad_parameter("group", "group must be day, model, provider, person or failure."))
+        Group::parse(given(&self.group))
+            .ok_or_else(|| AppError::bad_parameter("group", "group must be day, model, provider, person or failure."))
     }
 
     /// Whether CSV is asked for.
@@ -159,7 +162,9 @@ pub struct UsageView {
 impl UsageView {
     fn new(u: &Usage) -> UsageView {
         let spent = |rows: &[usage::Spent]| {
-            rows.iter().map(|r| SpentView { key: r.key.clone(), label: r.label.clone(), generations: r.generations, credits: r.credits }).collect()
+            rows.iter()
+                .map(|r| SpentView { key: r.key.clone(), label: r.label.clone(), generations: r.generations, credits: r.credits })
+                .collect()
         };
         UsageView {
             from: u.range.from.to_string(),
@@ -176,11 +181,20 @@ impl UsageView {
             by_model: spent(&u.by_model),
             by_provider: spent(&u.by_provider),
             by_person: spent(&u.by_person),
-            failures: u.failures.iter().map(|f| FailureView { provider: f.provider.clone(), reason: f.reason.clone(), count: f.count }).collect(),
+            failures: u
+                .failures
+                .iter()
+                .map(|f| FailureView { provider: f.provider.clone(), reason: f.reason.clone(), count: f.count })
+                .collect(),
             estimates: u
                 .estimates
                 .iter()
-                .map(|e| EstimateView { model: e.model.clone(), generations: e.generations, estimate_credits: e.estimate_credits, reported_cents: e.reported_cents })
+                .map(|e| EstimateView {
+                    model: e.model.clone(),
+                    generations: e.generations,
+                    estimate_credits: e.estimate_credits,
+                    reported_cents: e.reported_cents,
+                })
                 .collect(),
         }
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::account_export::ExportPanel;
 use super::account_language::{self, LanguageOption, ZoneField};
 use super::layout::Layout;
+use crate::domain::notify::NotifySettings;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
@@ -17,7 +18,6 @@ use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
 use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, notify, privacy::erasure};
-use crate::domain::notify::NotifySettings;
 
 #[derive(Template)]
 #[template(path = "account/account.html")]

@@ -23,7 +23,9 @@ pub async fn set(req: HttpRequest, who: SignedIn, form: web::Form<NotificationsF
     let mut settings = notify::settings::get(&state, &who.user).await?;
     settings.long_job_minutes = match form.long_job.as_deref() {
         Some("on") => Some(form.minutes.trim().parse::<u32>().map_err(|_| {
-            crate::services::ServiceError::from(crate::domain::user::InvalidInput("the minutes of a long job must be a whole number from 0 to 1440"))
+            crate::services::ServiceError::from(crate::domain::user::InvalidInput(
+                "the minutes of a long job must be a whole number from 0 to 1440",
+            ))
         })?),
         _ => None,
     };

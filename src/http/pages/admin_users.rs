@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::lang;
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, identity::accounts, notify, identity::links, privacy::restriction, team::credits};
+use crate::services::{ServiceError, identity::accounts, identity::links, notify, privacy::restriction, team::credits};
 
 /// A one-time link just made, shown to the admin this once.
 struct IssuedLink {

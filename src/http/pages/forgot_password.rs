@@ -35,8 +35,13 @@ pub struct ForgotForm {
 
 pub async fn show(req: HttpRequest) -> PageResult {
     let state = state(&req)?;
-    let page =
-        ForgotPage { layout: Layout::new(&req, None), email: String::new(), sent: false, available: notify::email_enabled(&state), error: None };
+    let page = ForgotPage {
+        layout: Layout::new(&req, None),
+        email: String::new(),
+        sent: false,
+        available: notify::email_enabled(&state),
+        error: None,
+    };
     render(&req, StatusCode::OK, &page)
 }
 
@@ -49,7 +54,13 @@ pub async fn submit(req: HttpRequest, form: web::Form<ForgotForm>) -> PageResult
         Ok(()) => render(&req, StatusCode::OK, &ForgotPage { layout: Layout::new(&req, None), email, sent: true, available, error: None }),
         Err(e @ ServiceError::Throttled { .. }) => {
             let error = AppError::from(e);
-            let page = ForgotPage { layout: Layout::new(&req, None), email, sent: false, available, error: Some(error_text(&lang::tr(&req), &error)) };
+            let page = ForgotPage {
+                layout: Layout::new(&req, None),
+                email,
+                sent: false,
+                available,
+                error: Some(error_text(&lang::tr(&req), &error)),
+            };
             let mut response = render(&req, error.status, &page)?;
             if let Some(wait) = error.retry_after
                 && let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use super::chat;
 use super::email::Mailer;
 use super::render::{self, Rendered};
-use super::chat;
 use crate::domain::ids::NoticeId;
 use crate::domain::notify::{Outgoing, Recipient};
 use crate::domain::preferences::Lang;

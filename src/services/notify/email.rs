@@ -21,9 +21,8 @@ impl Mailer {
     /// Builds the transport from `[smtp]` (the config checked the values at start).
     pub fn new(config: &SmtpConfig) -> Result<Mailer, String> {
         let from = Mailbox::from_str(&config.from).map_err(|e| format!("smtp.from: {e}"))?;
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
-            .port(config.port)
-            .timeout(Some(config.timeout));
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone()).port(config.port).timeout(Some(config.timeout));
         if config.security != SmtpSecurity::None {
             let mut tls = TlsParameters::builder(config.host.clone());
             if let Some(path) = &config.ca_file {

@@ -13,13 +13,13 @@ pub mod render;
 pub mod settings;
 
 use crate::config::ChatEvent;
+use crate::domain::audit::ClientInfo;
 use crate::domain::auth::{LinkPurpose, OneTimeLink};
 use crate::domain::generation::GenState;
 use crate::domain::ids::{GenerationId, UserId};
 use crate::domain::notify::{Message, Outgoing, Recipient};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Email, Role, User};
-use crate::domain::audit::ClientInfo;
 use crate::services::identity::{links, throttle::Throttle};
 use crate::services::privacy::audit::Context;
 use crate::services::state::AppState;

@@ -204,7 +204,8 @@ fn summarise(range: DayRange, scope: Scope, generations: &[Generation], names: &
         rows.sort_by(|a, b| b.credits.cmp(&a.credits).then_with(|| a.key.cmp(&b.key)));
         rows
     };
-    let mut failures: Vec<Failures> = failures.into_iter().map(|((provider, reason), count)| Failures { provider, reason, count }).collect();
+    let mut failures: Vec<Failures> =
+        failures.into_iter().map(|((provider, reason), count)| Failures { provider, reason, count }).collect();
     failures.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| (&a.provider, &a.reason).cmp(&(&b.provider, &b.reason))));
     Usage {
         range,

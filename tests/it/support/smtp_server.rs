@@ -73,7 +73,11 @@ impl SmtpServer {
         let mut stdout = BufReader::new(child.stdout.take().expect("server stdout"));
         stdout.read_line(&mut line).expect("server output");
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("the SMTP server did not start: {line:?}"));
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP server did not start: {line:?}"));
         Some(SmtpServer { child, port, dir })
     }
 
@@ -97,8 +101,12 @@ impl SmtpServer {
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Received> {
         let inbox = self.dir.path().join("inbox");
-        let mut names: Vec<PathBuf> =
-            std::fs::read_dir(&inbox).expect("inbox").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&inbox)
+            .expect("inbox")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
         names.sort();
         names.iter().map(|meta| read_message(meta)).collect()
     }
@@ -133,7 +141,23 @@ fn make_certificates(dir: &Path) -> bool {
     let steps: [Vec<&str>; 3] = [
         [&["req", "-x509"][..], &ec, &["-days", "1", "-subj", "/CN=reelvault test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat(),
         [&["req"][..], &ec, &["-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "server.csr"]].concat(),
-        vec!["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "server.ext", "-out", "cert.pem"],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "cert.pem",
+        ],
     ];
     steps.iter().all(|args| {
         Command::new("openssl").args(args).current_dir(dir).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
