@@ -56,7 +56,7 @@ impl UsageParams {
         DayRange::new(from, to, zone).map_err(|message| AppError::bad_parameter("from", message))
     }
 
-    /// The person asked for (404 for a malformed id).
+    /// The person asked for (400 for a malformed id).
     pub fn person(&self) -> Result<Option<UserId>, AppError> {
         match given(&self.person) {
             "" => Ok(None),
@@ -211,6 +211,7 @@ impl UsageView {
     ))]
 pub async fn show(req: HttpRequest, caller: ApiCaller, query: web::Query<UsageParams>) -> ApiResult {
     let params = query.into_inner();
+    params.group()?;
     if params.csv()? {
         return Ok(csv_download(&req, &caller.user, &params).await?);
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::render::Rendered;
 use crate::config::{ChatFormat, ChatWebhookConfig};
-use crate::providers::http::{OutboundClient, OutboundPolicy};
+use crate::providers::http::{OutboundClient, OutboundError, OutboundPolicy};
 
 /// How long one post may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,15 +40,26 @@ pub fn body(format: ChatFormat, event: &str, rendered: &Rendered) -> serde_json:
 pub async fn post(hook: &ChatWebhookConfig, body: &serde_json::Value) -> Result<(), String> {
     let policy = OutboundPolicy { allow_private_network: hook.allow_private_network, timeout: TIMEOUT, connect_timeout: TIMEOUT };
     let client = OutboundClient::without_redirects(policy).map_err(|e| format!("cannot build the chat client: {e}"))?;
-    let request = client.post(&hook.url).map_err(|e| crate::services::team::webhooks::refusal_message(&e))?;
+    let request = client.post(&hook.url).map_err(|e| refusal(hook, &e))?;
     let response = request
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| crate::services::team::webhooks::refusal_message(&e))?;
+        .map_err(|e| refusal(hook, &e))?;
     let status = response.status();
     if status.is_success() { Ok(()) } else { Err(format!("the chat webhook answered {}", status.as_u16())) }
+}
+
+/// Why a post could not be made, naming the chat webhook's own setting for private addresses.
+fn refusal(hook: &ChatWebhookConfig, e: &OutboundError) -> String {
+    match e {
+        OutboundError::Forbidden { host } => format!(
+            "refusing to post to {host}: it is not a public address (allow_private_network = true in [[chat_webhook]] {:?} allows it)",
+            hook.name
+        ),
+        other => crate::services::team::webhooks::refusal_message(other),
+    }
 }
 
 #[cfg(test)]
