@@ -1,7 +1,7 @@
 //! "Forgot password": a form that asks for a reset link by e-mail. It answers the same
 //! whether or not the address has an account, and is rate limited.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::state;
 use crate::http::client::client_info;
 use crate::http::lang;
-use crate::http::responses::{PageResult, error_text, render};
+use crate::http::responses::{PageResult, error_text, render, render_refusal};
 use crate::services::{ServiceError, notify};
 
 #[derive(Template)]
@@ -61,13 +61,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<ForgotForm>) -> PageResult
                 available,
                 error: Some(error_text(&lang::tr(&req), &error)),
             };
-            let mut response = render(&req, error.status, &page)?;
-            if let Some(wait) = error.retry_after
-                && let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(response)
+            render_refusal(&req, &error, &page)
         }
         Err(other) => Err(other.into()),
     }

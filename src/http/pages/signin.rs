@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
 use crate::http::lang;
-use crate::http::responses::{FlashKind, PageResult, error_text, expired, ok, redirect, redirect_with, render, safe_next};
+use crate::http::responses::{FlashKind, PageResult, error_text, expired, ok, redirect, redirect_with, render_refusal, safe_next};
 use crate::services::{ServiceError, identity::accounts, identity::secrets, identity::sessions};
 
 #[derive(Template)]
@@ -108,13 +108,7 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
                 error: Some(error_text(&lang::tr(&req), &error)),
                 setup_pending: false,
             };
-            let mut response = render(&req, error.status, &page)?;
-            if let Some(wait) = error.retry_after
-                && let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(response)
+            render_refusal(&req, &error, &page)
         }
         Err(other) => Err(other.into()),
     }

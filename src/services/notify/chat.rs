@@ -41,12 +41,7 @@ pub async fn post(hook: &ChatWebhookConfig, body: &serde_json::Value) -> Result<
     let policy = OutboundPolicy { allow_private_network: hook.allow_private_network, timeout: TIMEOUT, connect_timeout: TIMEOUT };
     let client = OutboundClient::without_redirects(policy).map_err(|e| format!("cannot build the chat client: {e}"))?;
     let request = client.post(&hook.url).map_err(|e| refusal(hook, &e))?;
-    let response = request
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| refusal(hook, &e))?;
+    let response = request.header("content-type", "application/json").body(body.to_string()).send().await.map_err(|e| refusal(hook, &e))?;
     let status = response.status();
     if status.is_success() { Ok(()) } else { Err(format!("the chat webhook answered {}", status.as_u16())) }
 }
