@@ -84,21 +84,17 @@ enum Outcome {
 
 async fn try_attempt(state: &AppState, mailer: Option<&Mailer>, id: NoticeId) -> Result<(), ServiceError> {
     let Some(notice) = state.store.read(move |tx| store::notices::get(tx, id)).await? else { return Ok(()) };
-    let channel = match notice.recipient {
-        Recipient::Chat(_) => "chat",
-        _ => "email",
-    };
+    let email = !matches!(notice.recipient, Recipient::Chat(_));
+    let channel = if email { "email" } else { "chat" };
     let outcome = match deliver(state, mailer, &notice).await {
         Ok(outcome) => outcome,
         Err(e) => Outcome::Failed(e.to_string()),
     };
-    let max_attempts = match channel {
-        "chat" => state.config.webhooks.max_attempts,
-        _ => state.config.smtp.as_ref().map_or(1, |s| s.max_attempts),
-    };
-    let retry_base = match channel {
-        "chat" => state.config.webhooks.retry_base,
-        _ => state.config.smtp.as_ref().map_or(Duration::from_secs(30), |s| s.retry_base),
+    // e-mail follows [smtp]; chat posts retry as webhook deliveries do ([webhooks])
+    let (max_attempts, retry_base) = match (&state.config.smtp, email) {
+        (Some(smtp), true) => (smtp.max_attempts, smtp.retry_base),
+        (None, true) => (1, Duration::from_secs(30)),
+        (_, false) => (state.config.webhooks.max_attempts, state.config.webhooks.retry_base),
     };
     let event = notice.message.event();
     let mut next = notice.clone();
