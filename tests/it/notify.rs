@@ -4,13 +4,15 @@
 //! when asked for, retries then giving up on a server that is down, a chat post when a job
 //! fails, and a plain-text server off this machine refused at start.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use fake_upstream::{FakeUpstream, Reply};
 use reelvault::config::{ChatEvent, ChatFormat, ChatWebhookConfig, Config, Overrides, SmtpSecurity};
+use reelvault::services::notify::{self, Notice};
 
 use crate::support::smtp_server::SmtpServer;
-use crate::support::{ADMIN_EMAIL, Browser, TestApp, admin_with_credits, api_post, eventually, generate, wait_terminal};
+use crate::support::{ADMIN_EMAIL, Browser, TestApp, admin_with_credits, api_get, api_post, eventually, generate, wait_terminal};
 
 const MEMBER: &str = "member@example.com";
 const MEMBER_PASSWORD: &str = "member password 1";
@@ -219,4 +221,36 @@ fn plain_smtp_to_another_machine_is_refused_at_start() {
     let overrides = Overrides { config: Some(file), listen: None, data_dir: Some(dir.path().join("data")) };
     let err = Config::load_from(&overrides, Vec::new()).unwrap_err();
     assert!(err.to_string().contains("smtp.security = \"none\""), "{err}");
+}
+
+#[tokio::test]
+async fn approvals_are_emailed_to_the_admins_and_the_answer_to_the_requester_in_their_language() {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let app = TestApp::start_with(with_smtp(&smtp)).await;
+    let (admin, _admin_token) = admin_with_credits(&app, 10).await;
+    let (member, member_token) = member_with_credits(&app, &admin).await;
+    assert_eq!(member.post_form("/account/language", &[("language", "ja"), ("time_zone", "Asia/Tokyo")]).await.status, 303);
+    let job = generate(&app.url, &member_token, serde_json::json!({"model": "demo-image", "prompt": "a paper crane"})).await.json();
+    let id: reelvault::domain::ids::GenerationId = job["id"].as_str().unwrap().parse().unwrap();
+    wait_terminal(&app.url, &member_token, &id.to_string()).await;
+    let member_id = reelvault::domain::ids::UserId::from_str(
+        &api_get(&app.url, "/api/v1/me", Some(&member_token)).await.json()["id"].as_str().unwrap().to_string(),
+    )
+    .unwrap();
+
+    // what the approvals part calls once the request and the answer are stored
+    let state = &app.running.state;
+    notify::send(state, Notice::ApprovalAsked { generation: id, requester: member_id });
+    notify::send(state, Notice::ApprovalAnswered { generation: id, requester: member_id, approved: false, note: Some("too dear".into()) });
+
+    let asked = smtp.wait_for(ADMIN_EMAIL, 1).await.into_iter().find(|m| m.subject.contains("approval")).expect("the approver is asked");
+    assert!(asked.subject.contains("Member asks for your approval: Demo image, 1 credits"), "{}", asked.subject);
+    assert!(
+        asked.text.contains("> a paper crane") && asked.link_to(&app.url).is_some_and(|l| l.ends_with(&id.to_string())),
+        "{}",
+        asked.text
+    );
+    let answered = smtp.wait_for(MEMBER, 2).await.into_iter().find(|m| m.text.contains("too dear")).expect("the requester is told");
+    assert!(answered.text.contains("承認されませんでした"), "in the member's language: {}", answered.text);
+    assert!(answered.text.contains("承認者のメモ：too dear"), "{}", answered.text);
 }
