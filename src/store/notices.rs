@@ -80,3 +80,15 @@ pub fn remove_all_for_user(tx: &WriteTransaction, person: UserId) -> Result<(), 
     }
     Ok(())
 }
+
+/// Up to `limit` notifications waiting in the outbox, the next due first.
+pub fn waiting(tx: &impl Tx, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+    let (ids, _) = due(tx, Timestamp(i64::MAX), limit)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(notice) = get(tx, id)? {
+            out.push(notice);
+        }
+    }
+    Ok(out)
+}

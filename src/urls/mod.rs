@@ -170,6 +170,10 @@ impl Urls {
         Route::AdminRetentionRun.pattern()
     }
 
+    pub fn admin_notifications(&self) -> &'static str {
+        Route::AdminNotifications.pattern()
+    }
+
     pub fn admin_workers(&self) -> &'static str {
         Route::AdminWorkers.pattern()
     }

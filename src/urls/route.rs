@@ -99,6 +99,8 @@ pub enum Route {
     AdminRetentionRun,
     /// Background work: each worker, its state and its last error.
     AdminWorkers,
+    /// How e-mail and chat notifications go out, and what waits (admins).
+    AdminNotifications,
     /// Estimates against what providers reported, per model.
     AdminReconciliation,
     /// The same as CSV (per model, or per generation).
@@ -208,6 +210,7 @@ impl Route {
             Route::AdminRetention => "/admin/retention",
             Route::AdminRetentionRun => "/admin/retention/run",
             Route::AdminWorkers => "/admin/workers",
+            Route::AdminNotifications => "/admin/notifications",
             Route::AdminReconciliation => "/admin/reconciliation",
             Route::AdminReconciliationCsv => "/admin/reconciliation.csv",
             Route::AdminConnections => "/admin/connections",

@@ -166,6 +166,9 @@ async fn a_server_that_is_down_is_retried_then_given_up_without_failing_the_requ
     })
     .await;
     assert!(!metrics().await.contains("outcome=\"sent\""));
+    let settings = admin.get("/admin/notifications").await;
+    assert!(settings.text_of("#notify-email").contains(&format!("127.0.0.1:{port}")), "{}", settings.text_of("#notify-email"));
+    assert_eq!(settings.count("#notify-waiting table"), 0, "nothing waits once it is given up");
 }
 
 #[tokio::test]
@@ -194,7 +197,11 @@ async fn a_failed_job_is_posted_to_the_team_chat_in_the_slack_format() {
         c.connection.push(videos);
     })
     .await;
-    let (_admin, token) = admin_with_credits(&app, 100).await;
+    let (admin, token) = admin_with_credits(&app, 100).await;
+    let settings = admin.get("/admin/notifications").await;
+    assert_eq!(settings.status, 200, "{}", settings.body);
+    assert_eq!(settings.count("tr[data-chat='team']"), 1, "the admins see the chat webhook");
+    assert!(!settings.body.contains("/hooks/team"), "but not its URL's path, which often holds a token");
     let ok = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "fine"})).await.json();
     wait_terminal(&app.url, &token, ok["id"].as_str().unwrap()).await;
     let failed = generate(&app.url, &token, serde_json::json!({"model": "sora-2", "prompt": "refused", "params": {"duration": 4}})).await;

@@ -8,6 +8,7 @@ pub mod admin_audit;
 pub mod admin_catalog;
 pub mod admin_connections;
 pub mod admin_models;
+pub mod admin_notifications;
 pub mod admin_reconciliation;
 pub mod admin_retention;
 pub mod admin_sso;
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(Route::AdminRetention.pattern()).get(admin_retention::show));
     cfg.service(resource(Route::AdminRetentionRun.pattern()).post(admin_retention::run_now));
     cfg.service(resource(Route::AdminWorkers.pattern()).get(admin_workers::show));
+    cfg.service(resource(Route::AdminNotifications.pattern()).get(admin_notifications::show));
     cfg.service(resource(Route::AdminReconciliation.pattern()).get(admin_reconciliation::show));
     cfg.service(resource(Route::AdminReconciliationCsv.pattern()).get(admin_reconciliation::export_csv));
     cfg.service(resource(Route::AdminConnections.pattern()).get(admin_connections::show).post(admin_connections::add));

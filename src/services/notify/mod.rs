@@ -9,6 +9,7 @@ pub mod chat;
 pub mod delivery;
 pub mod email;
 pub mod job_ends;
+pub mod overview;
 pub mod render;
 pub mod settings;
 
