@@ -66,8 +66,12 @@ impl Default for Notices {
 /// Queues `notice` for delivery in the background; returns at once. A failure to queue is
 /// logged, never passed on.
 pub fn send(state: &AppState, notice: Notice) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(event = notice_name(&notice), "a notification was sent from outside the runtime and is not queued");
+        return;
+    };
     let state = state.clone();
-    tokio::spawn(async move {
+    runtime.spawn(async move {
         let event = notice_name(&notice);
         if let Err(e) = queue(&state, notice).await {
             tracing::warn!(error = %e, event, "a notification could not be queued");
