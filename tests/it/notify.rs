@@ -240,10 +240,8 @@ async fn approvals_are_emailed_to_the_admins_and_the_answer_to_the_requester_in_
     let job = generate(&app.url, &member_token, serde_json::json!({"model": "demo-image", "prompt": "a paper crane"})).await.json();
     let id: reelvault::domain::ids::GenerationId = job["id"].as_str().unwrap().parse().unwrap();
     wait_terminal(&app.url, &member_token, &id.to_string()).await;
-    let member_id = reelvault::domain::ids::UserId::from_str(
-        &api_get(&app.url, "/api/v1/me", Some(&member_token)).await.json()["id"].as_str().unwrap().to_string(),
-    )
-    .unwrap();
+    let me = api_get(&app.url, "/api/v1/me", Some(&member_token)).await.json();
+    let member_id = reelvault::domain::ids::UserId::from_str(me["id"].as_str().unwrap()).unwrap();
 
     // what the approvals part calls once the request and the answer are stored
     let state = &app.running.state;
