@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "urls",
             "own_thread",
             "turns",
+            "i18n",
             "config",
             "domain",
         ],

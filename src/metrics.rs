@@ -30,6 +30,7 @@ pub struct Metrics {
     routes: Mutex<BTreeMap<String, RouteStats>>,
     provider_errors: Mutex<BTreeMap<String, u64>>,
     retention_deletions: AtomicU64,
+    notifications: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -68,6 +69,12 @@ impl Metrics {
         self.retention_deletions.fetch_add(files, Ordering::Relaxed);
     }
 
+    /// Counts a notification that left (`sent`) or was given up (`failed`), by channel
+    /// (`email`, `chat`).
+    pub fn notification(&self, channel: &'static str, outcome: &'static str) {
+        *self.notifications.lock().unwrap_or_else(|p| p.into_inner()).entry((channel, outcome)).or_default() += 1;
+    }
+
     /// Writes the counters in the text format.
     pub fn render_counters(&self, out: &mut String) {
         header(out, "reelvault_http_requests_total", "counter", "HTTP requests answered, by route pattern and status class");
@@ -96,6 +103,10 @@ impl Metrics {
         }
         header(out, "reelvault_retention_deletions_total", "counter", "Files deleted by retention sweeps");
         let _ = writeln!(out, "reelvault_retention_deletions_total {}", self.retention_deletions.load(Ordering::Relaxed));
+        header(out, "reelvault_notifications_total", "counter", "Notifications sent or given up after their last attempt, by channel");
+        for ((channel, outcome), n) in self.notifications.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "reelvault_notifications_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {n}");
+        }
     }
 }
 

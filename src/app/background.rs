@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::http::slow_heads;
 use crate::services::state::AppState;
-use crate::services::{privacy::deletion, privacy::erasure, privacy::export, team::webhook_delivery};
+use crate::services::{notify, privacy::deletion, privacy::erasure, privacy::export, team::webhook_delivery};
 use crate::store::SETTLE_EVERY;
 use crate::workers::{Worker, WorkerResult};
 use crate::{admin_socket, memory, scheduler, systemd};
@@ -103,6 +103,8 @@ pub fn start(state: &AppState) {
     // after the indexer: it stops before it, so the indexer takes the engine's last changes
     state.engine.run_under(&state.workers);
     webhook_delivery::start(state);
+    notify::delivery::start(state);
+    notify::job_ends::start(state);
     erasure::start(state);
     scheduler::start(state);
     let resuming = state.clone();

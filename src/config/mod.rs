@@ -20,6 +20,8 @@ pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, key_pa
 use connections::{RawConnection, validate_connections};
 mod limits;
 pub use limits::LimitsConfig;
+mod notify;
+pub use notify::{ChatEvent, ChatFormat, ChatWebhookConfig, SmtpConfig, SmtpSecurity};
 mod oidc;
 pub use oidc::{AuthConfig, DEFAULT_SCOPES, OidcConfig};
 mod values;
@@ -100,6 +102,10 @@ pub struct Config {
     pub oidc: Vec<OidcConfig>,
     /// Whether password sign-in is on.
     pub auth: AuthConfig,
+    /// The SMTP server e-mail goes through; `None`: no e-mail is sent.
+    pub smtp: Option<SmtpConfig>,
+    /// The team's chat webhooks (approvals, failures).
+    pub chat_webhook: Vec<ChatWebhookConfig>,
     /// Admins' corrections and additions to the catalog's data-use table, by provider kind.
     pub data_use: Vec<DataUseOverride>,
     /// Catalog entries: changes to models and new models on existing provider kinds, over the
@@ -214,6 +220,8 @@ struct Raw {
     oidc: Option<Vec<oidc::RawOidc>>,
     #[serde(default)]
     auth: oidc::RawAuth,
+    smtp: Option<notify::RawSmtp>,
+    chat_webhook: Option<Vec<notify::RawChatWebhook>>,
     data_use: Option<Vec<DataUseOverride>>,
     model: Option<Vec<ModelEntry>>,
 }
@@ -377,6 +385,8 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     };
     let oidc = oidc::validate_oidc(raw.oidc.unwrap_or_default())?;
     let auth = oidc::validate_auth(raw.auth, &oidc)?;
+    let smtp = notify::validate_smtp(raw.smtp)?;
+    let chat_webhook = notify::validate_chat_webhooks(raw.chat_webhook.unwrap_or_default())?;
     let data_use = validate_data_use(raw.data_use.unwrap_or_default())?;
     let model = validate_models(raw.model.unwrap_or_default())?;
     Ok(Config {
@@ -400,6 +410,8 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         connection,
         oidc,
         auth,
+        smtp,
+        chat_webhook,
         data_use,
         model,
         source: None,

@@ -88,6 +88,10 @@ ulid_id!(
     /// A one-time link: setup, invitation or password reset.
     LinkId
 );
+ulid_id!(
+    /// A notification in the outbox (an e-mail or a chat post waiting to go out).
+    NoticeId
+);
 
 #[cfg(test)]
 mod tests {

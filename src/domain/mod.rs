@@ -11,6 +11,7 @@ pub mod generation;
 pub mod ids;
 pub mod media_type;
 pub mod model_policy;
+pub mod notify;
 pub mod preferences;
 pub mod privacy;
 pub mod retention;

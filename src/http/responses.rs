@@ -242,6 +242,18 @@ pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> Pa
     Ok(response.body(body))
 }
 
+/// Renders a page that shows a refusal `error`, with its status and, when it has one, its
+/// `Retry-After` (a throttled sign-in or request).
+pub fn render_refusal(req: &HttpRequest, error: &AppError, page: &impl Template) -> PageResult {
+    let mut response = render(req, error.status, page)?;
+    if let Some(wait) = error.retry_after
+        && let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Ok(response)
+}
+
 /// 200 with a page.
 pub fn ok(req: &HttpRequest, page: &impl Template) -> PageResult {
     render(req, StatusCode::OK, page)

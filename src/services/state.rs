@@ -88,6 +88,8 @@ pub struct AppState {
     pub data_use: Arc<DataUseTable>,
     /// The OpenID Connect providers and the sign-ins under way.
     pub oidc: Arc<Oidc>,
+    /// The notification sender's wake-up and the "forgot password" limits.
+    pub notices: Arc<crate::services::notify::Notices>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -154,6 +156,7 @@ impl AppState {
             metrics,
             data_use: Arc::new(DataUseTable::new(&config.data_use)),
             oidc: Arc::new(Oidc::new(&config.oidc)?),
+            notices: Arc::default(),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,

@@ -61,6 +61,9 @@ macro_rules! for_each_table {
         $m!(OIDC_IDENTITIES);
         $m!(OIDC_SESSIONS);
         $m!(SEALED_MEDIA);
+        $m!(NOTICES);
+        $m!(NOTICE_QUEUE);
+        $m!(NOTIFY_SETTINGS);
     }};
 }
 

@@ -73,6 +73,8 @@ stored! {
     crate::domain::webhook::Delivery => "reelvault::WebhookDelivery@1",
     crate::domain::preferences::Preferences => "reelvault::Preferences@1",
     crate::domain::auth::OidcSession => "reelvault::OidcSession@1",
+    crate::domain::notify::Outgoing => "reelvault::Notification@1",
+    crate::domain::notify::NotifySettings => "reelvault::NotifySettings@1",
 }
 
 #[cfg(test)]

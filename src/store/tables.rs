@@ -128,3 +128,13 @@ pub const OIDC_SESSIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::ne
 /// AssetId key -> the asset's age file, whole: small outputs kept with their records instead
 /// of a file each (see `sealed_media`). Removed with the asset record.
 pub const SEALED_MEDIA: TableDefinition<u128, &[u8]> = TableDefinition::new("sealed_media-1");
+
+/// NoticeId -> codec `Notification`: e-mails and chat posts waiting to go out (the outbox);
+/// removed once sent or given up.
+pub const NOTICES: TableDefinition<u128, &[u8]> = TableDefinition::new("notices-1");
+
+/// (due ms, NoticeId) -> (): the outbox by when each notification's next attempt is due.
+pub const NOTICE_QUEUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("notice_queue-1");
+
+/// UserId -> codec `NotifySettings`: what a person asked to be e-mailed about; no row: nothing.
+pub const NOTIFY_SETTINGS: TableDefinition<u128, &[u8]> = TableDefinition::new("notify_settings-1");

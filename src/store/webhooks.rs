@@ -128,14 +128,6 @@ pub fn deliveries(tx: &impl Tx, hook: WebhookId, limit: usize) -> Result<Vec<Del
 /// Up to `limit` deliveries due at `now`, earliest first, and when the next one after them
 /// is due.
 pub fn due(tx: &impl Tx, now: Timestamp, limit: usize) -> Result<(Vec<DeliveryId>, Option<Timestamp>), StoreError> {
-    let queue = tx.table(WEBHOOK_QUEUE)?;
-    let mut out = Vec::new();
-    for row in queue.iter()? {
-        let (at, id) = row?.0.value();
-        if at > now.millis() || out.len() >= limit {
-            return Ok((out, Some(Timestamp(at))));
-        }
-        out.push(DeliveryId::from_key(id));
-    }
-    Ok((out, None))
+    let (keys, next) = super::due_queue::due(tx, WEBHOOK_QUEUE, now, limit)?;
+    Ok((keys.into_iter().map(DeliveryId::from_key).collect(), next))
 }

@@ -60,6 +60,14 @@ impl Urls {
         Route::Privacy.pattern()
     }
 
+    pub fn usage(&self) -> &'static str {
+        Route::Usage.pattern()
+    }
+
+    pub fn usage_csv(&self) -> &'static str {
+        Route::UsageCsv.pattern()
+    }
+
     pub fn account(&self) -> &'static str {
         Route::Account.pattern()
     }
@@ -78,6 +86,10 @@ impl Urls {
 
     pub fn account_data_use(&self) -> &'static str {
         Route::AccountDataUse.pattern()
+    }
+
+    pub fn account_notifications(&self) -> &'static str {
+        Route::AccountNotifications.pattern()
     }
 
     pub fn account_language(&self) -> &'static str {
@@ -158,6 +170,10 @@ impl Urls {
         Route::AdminRetentionRun.pattern()
     }
 
+    pub fn admin_notifications(&self) -> &'static str {
+        Route::AdminNotifications.pattern()
+    }
+
     pub fn admin_workers(&self) -> &'static str {
         Route::AdminWorkers.pattern()
     }
@@ -206,6 +222,10 @@ impl Urls {
 
     pub fn invite(&self, secret: &str) -> String {
         Route::Invite.with(&[&secret])
+    }
+
+    pub fn forgot_password(&self) -> &'static str {
+        Route::ForgotPassword.pattern()
     }
 
     pub fn reset(&self, secret: &str) -> String {

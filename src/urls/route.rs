@@ -19,12 +19,18 @@ pub enum Route {
     Invite,
     /// A password-reset link.
     Reset,
+    /// "Forgot password": asks for a reset link by e-mail.
+    ForgotPassword,
     /// Starts a single sign-on with a provider.
     OidcStart,
     /// Where a provider sends the browser back (the redirect URI to register).
     OidcCallback,
     /// Single sign-on providers (admins).
     AdminSso,
+    /// Where the credits went (everyone's for admins, one's own for members).
+    Usage,
+    /// The Usage page's rows as CSV.
+    UsageCsv,
     /// The person's account page.
     Account,
     /// Where the profile form posts.
@@ -37,6 +43,8 @@ pub enum Route {
     AccountPictureDelete,
     /// The person's data-use preference.
     AccountDataUse,
+    /// What the person is e-mailed about.
+    AccountNotifications,
     /// The language of the person's pages.
     AccountLanguage,
     /// Erases all of the person's content.
@@ -91,6 +99,8 @@ pub enum Route {
     AdminRetentionRun,
     /// Background work: each worker, its state and its last error.
     AdminWorkers,
+    /// How e-mail and chat notifications go out, and what waits (admins).
+    AdminNotifications,
     /// Estimates against what providers reported, per model.
     AdminReconciliation,
     /// The same as CSV (per model, or per generation).
@@ -160,15 +170,19 @@ impl Route {
             Route::Setup => "/setup/{secret}",
             Route::Invite => "/invite/{secret}",
             Route::Reset => "/reset/{secret}",
+            Route::ForgotPassword => "/forgot-password",
             Route::OidcStart => "/auth/oidc/{name}",
             Route::OidcCallback => "/auth/oidc/{name}/callback",
             Route::AdminSso => "/admin/sso",
+            Route::Usage => "/usage",
+            Route::UsageCsv => "/usage.csv",
             Route::Account => "/account",
             Route::AccountProfile => "/account/profile",
             Route::AccountPassword => "/account/password",
             Route::AccountPicture => "/account/picture",
             Route::AccountPictureDelete => "/account/picture/delete",
             Route::AccountDataUse => "/account/data-use",
+            Route::AccountNotifications => "/account/notifications",
             Route::AccountLanguage => "/account/language",
             Route::AccountEraseContent => "/account/erase-content",
             Route::AccountDelete => "/account/delete",
@@ -196,6 +210,7 @@ impl Route {
             Route::AdminRetention => "/admin/retention",
             Route::AdminRetentionRun => "/admin/retention/run",
             Route::AdminWorkers => "/admin/workers",
+            Route::AdminNotifications => "/admin/notifications",
             Route::AdminReconciliation => "/admin/reconciliation",
             Route::AdminReconciliationCsv => "/admin/reconciliation.csv",
             Route::AdminConnections => "/admin/connections",

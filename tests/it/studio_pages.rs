@@ -87,6 +87,8 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
         ("admin-retention", "/admin/retention".into()),
         ("admin-audit", "/admin/audit".into()),
         ("admin-workers", "/admin/workers".into()),
+        ("admin-notifications", "/admin/notifications".into()),
+        ("usage", "/usage".into()),
         ("not-found", "/no/such/page".into()),
     ];
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

@@ -14,7 +14,7 @@ use crate::domain::user::{Role, User};
 use crate::error::AppError;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::services::{identity::accounts, identity::links, privacy::restriction, team::credits};
+use crate::services::{identity::accounts, identity::links, notify, privacy::restriction, team::credits};
 
 /// An account as admins see it.
 #[derive(Serialize, ToSchema)]
@@ -91,6 +91,8 @@ pub struct LinkView {
     url: String,
     /// RFC 3339, UTC.
     expires_at: String,
+    /// The address the link was e-mailed to (when `[smtp]` is set up), else null.
+    emailed_to: Option<String>,
 }
 
 /// Invites someone: a one-time link with which they choose a name and password.
@@ -105,7 +107,8 @@ pub async fn invite(req: HttpRequest, admin: ApiAdmin, body: web::Json<InviteBod
     let state = state(&req)?;
     let role: Role = body.role.parse().map_err(crate::services::ServiceError::from)?;
     let (link, secret) = links::invite(&state, &admin.0.ctx(), &body.email, role).await?;
-    let view = LinkView { url: state.urls().absolute(&state.urls().invite(&secret)), expires_at: link.expires_at.rfc3339() };
+    let emailed_to = notify::email_invitation(&state, &link, &secret).await?;
+    let view = LinkView { url: state.urls().absolute(&state.urls().invite(&secret)), expires_at: link.expires_at.rfc3339(), emailed_to };
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -165,7 +168,8 @@ pub async fn reset_link(req: HttpRequest, admin: ApiAdmin, id: web::Path<UserId>
     let state = state(&req)?;
     let user = accounts::get(&state, id.into_inner()).await?;
     let (link, secret) = links::issue_reset(&state, &admin.0.ctx(), &user).await?;
-    let view = LinkView { url: state.urls().absolute(&state.urls().reset(&secret)), expires_at: link.expires_at.rfc3339() };
+    let emailed_to = notify::email_reset(&state, &user, &link, &secret).await?;
+    let view = LinkView { url: state.urls().absolute(&state.urls().reset(&secret)), expires_at: link.expires_at.rfc3339(), emailed_to };
     Ok(HttpResponse::Created().json(view))
 }
 

@@ -14,6 +14,7 @@ pub mod me;
 pub mod models;
 pub mod openapi;
 pub mod search;
+pub mod usage;
 pub mod views;
 pub mod webhooks;
 
@@ -66,6 +67,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::POST, "/generations/{id}/unkeep", generations::unkeep),
         op(M::POST, "/generations/{id}/share", generations::share),
         op(M::POST, "/generations/{id}/unshare", generations::unshare),
+        op(M::GET, "/usage", usage::show),
         op(M::GET, "/webhooks", webhooks::list),
         op(M::POST, "/webhooks", webhooks::create),
         op(M::DELETE, "/webhooks/{id}", webhooks::delete),

@@ -13,7 +13,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, webhooks};
+use super::{
+    account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, usage, webhooks,
+};
 
 /// The one error body of every API: a stable code, a message for people and particulars.
 #[derive(Serialize, ToSchema)]
@@ -45,6 +47,7 @@ pub struct ErrorBody {
         models::list, catalog::show,
         generations::upload, search::list, generations::create, generations::show, generations::descendants, generations::delete,
         generations::cancel, generations::keep, generations::unkeep, generations::share, generations::unshare,
+        usage::show,
         webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
         admin_users::list, admin_users::invite, admin_users::update, admin_users::reset_link,
         admin_users::grant_credits, admin_users::set_generation_hold,

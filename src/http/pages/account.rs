@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::account_export::ExportPanel;
 use super::account_language::{self, LanguageOption, ZoneField};
 use super::layout::Layout;
+use crate::domain::notify::NotifySettings;
 use crate::domain::user::{InvalidInput, User};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
@@ -16,7 +17,7 @@ use crate::http::lang;
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
-use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, privacy::erasure};
+use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, notify, privacy::erasure};
 
 #[derive(Template)]
 #[template(path = "account/account.html")]
@@ -31,6 +32,8 @@ struct AccountPage {
     export: ExportPanel,
     languages: Vec<LanguageOption>,
     zone: ZoneField,
+    /// The person's notification settings, when e-mail is set up.
+    notifications: Option<NotifySettings>,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -42,8 +45,12 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     let chosen = preferences::get(state, &user).await?;
     let languages = account_language::options(chosen.language, &layout.tr);
     let zone = ZoneField::new(req, chosen.time_zone);
+    let notifications = match notify::email_enabled(state) {
+        true => Some(notify::settings::get(state, &user).await?),
+        false => None,
+    };
     let error = error.map(|e| crate::http::responses::error_text(&layout.tr, &e));
-    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone };
+    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone, notifications };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),

@@ -14,13 +14,15 @@ use crate::error::AppError;
 use crate::http::auth::{Admin, state};
 use crate::http::lang;
 use crate::http::responses::{FlashKind, PageResult, redirect_with, render};
-use crate::services::{ServiceError, identity::accounts, identity::links, privacy::restriction, team::credits};
+use crate::services::{ServiceError, identity::accounts, identity::links, notify, privacy::restriction, team::credits};
 
 /// A one-time link just made, shown to the admin this once.
 struct IssuedLink {
     what: String,
     url: String,
     expires_at: Timestamp,
+    /// The address the link was e-mailed to, when e-mail is set up.
+    emailed_to: Option<String>,
 }
 
 #[derive(Template)]
@@ -75,7 +77,9 @@ pub async fn invite(req: HttpRequest, admin: Admin, form: web::Form<InviteForm>)
     };
     match links::invite(&state, &admin.0.ctx(), &form.email, role).await {
         Ok((link, secret)) => {
+            let emailed_to = notify::email_invitation(&state, &link, &secret).await?;
             let issued = IssuedLink {
+                emailed_to,
                 what: lang::tr(&req).t_args(
                     "admin-issued-invitation",
                     &[("email", form.email.trim().to_lowercase().into()), ("role", lang::tr(&req).role_name(role.as_str()).into())],
@@ -146,7 +150,9 @@ pub async fn issue_reset(req: HttpRequest, admin: Admin, id: web::Path<UserId>) 
     let state = state(&req)?;
     let user = accounts::get(&state, id.into_inner()).await?;
     let (link, secret) = links::issue_reset(&state, &admin.0.ctx(), &user).await?;
+    let emailed_to = notify::email_reset(&state, &user, &link, &secret).await?;
     let issued = IssuedLink {
+        emailed_to,
         what: lang::tr(&req).t_args("admin-issued-reset", &[("email", user.email.to_string().into())]),
         url: state.urls().absolute(&state.urls().reset(&secret)),
         expires_at: link.expires_at,

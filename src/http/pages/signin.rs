@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::{SignedIn, session_cookie, session_cookie_name, session_secret, state};
 use crate::http::client::client_info;
 use crate::http::lang;
-use crate::http::responses::{FlashKind, PageResult, error_text, expired, ok, redirect, redirect_with, render, safe_next};
+use crate::http::responses::{FlashKind, PageResult, error_text, expired, ok, redirect, redirect_with, render_refusal, safe_next};
 use crate::services::{ServiceError, identity::accounts, identity::secrets, identity::sessions};
 
 #[derive(Template)]
@@ -26,6 +26,8 @@ struct LoginPage {
     providers: Vec<(String, String)>,
     /// Password sign-in is off (the form stays, folded away, for break-glass admins).
     sso_only: bool,
+    /// A reset link can be asked for by e-mail (`[smtp]` is set up).
+    forgot_available: bool,
 }
 
 /// The sign-in buttons of the configured providers, each returning to `next`.
@@ -70,6 +72,7 @@ pub async fn show(req: HttpRequest, query: web::Query<NextQuery>) -> PageResult 
         email: String::new(),
         providers: provider_buttons(&state, &next),
         sso_only: state.config.auth.sso_only,
+        forgot_available: crate::services::notify::email_enabled(&state),
         next,
         error: None,
         setup_pending: setup_pending(&req).await?,
@@ -100,17 +103,12 @@ pub async fn submit(req: HttpRequest, form: web::Form<LoginForm>) -> PageResult 
                 email: form.email.trim().chars().take(MAX_EMAIL_LEN).collect(),
                 providers: provider_buttons(&state, &next),
                 sso_only: state.config.auth.sso_only,
+                forgot_available: crate::services::notify::email_enabled(&state),
                 next,
                 error: Some(error_text(&lang::tr(&req), &error)),
                 setup_pending: false,
             };
-            let mut response = render(&req, error.status, &page)?;
-            if let Some(wait) = error.retry_after
-                && let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(response)
+            render_refusal(&req, &error, &page)
         }
         Err(other) => Err(other.into()),
     }

@@ -312,6 +312,7 @@ async fn delete_files(state: &AppState, person: &User, until: Option<Timestamp>)
 fn forget_account(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()> {
     store::user_keys::destroy(tx, user)?;
     store::preferences::remove(tx, user)?;
+    store::notices::remove_all_for_user(tx, user)?;
     store::oidc::unlink_user(tx, user)?;
     forget_access(tx, user)?;
     if let Some(u) = store::users::get(tx, user)? {

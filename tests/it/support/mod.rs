@@ -6,6 +6,7 @@ pub mod fake_openai;
 pub mod oidc_provider;
 pub mod process;
 pub mod provider_rig;
+pub mod smtp_server;
 pub mod webdriver;
 
 use std::net::TcpListener;

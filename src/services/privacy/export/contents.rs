@@ -31,6 +31,7 @@ pub struct Contents {
     uploads: Vec<Asset>,
     avatar: Option<Asset>,
     preferences: Preferences,
+    notifications: crate::domain::notify::NotifySettings,
     /// The single sign-on identities (issuer, subject) linked to the account.
     identities: Vec<(String, String)>,
 }
@@ -58,6 +59,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     };
     Ok(Some(Contents {
         preferences: store::preferences::get(tx, owner)?,
+        notifications: store::notices::settings(tx, owner)?,
         identities: store::oidc::identities_of(tx, owner)?,
         balance: store::credits::balance(tx, owner)?,
         ledger: store::credits::entries_for_user(tx, owner)?,
@@ -145,6 +147,7 @@ fn profile(c: &Contents, avatar: Option<String>, now: Timestamp) -> serde_json::
         "avatar": avatar,
         "credits": { "available": c.balance.available, "held": c.balance.held },
         "preferences": { "language": c.preferences.language.map(|l| l.code()), "time_zone": c.preferences.time_zone },
+        "notifications": { "long_job_minutes": c.notifications.long_job_minutes },
         "single_sign_on": c.identities.iter().map(|(issuer, subject)| json!({ "issuer": issuer, "subject": subject })).collect::<Vec<_>>(),
     })
 }
