@@ -14,6 +14,7 @@ pub mod model_policy;
 pub mod preferences;
 pub mod privacy;
 pub mod retention;
+pub mod spending;
 pub mod standard_webhooks;
 pub mod time;
 pub mod user;

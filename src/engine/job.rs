@@ -76,7 +76,8 @@ pub(super) async fn run(
         return;
     };
     tracing::debug!(generation = %id, state = %g.state, ?start, "job started");
-    if g.state.is_terminal() {
+    // a job waiting for an approver is started again when it is approved
+    if g.state.is_terminal() || g.state == GenState::AwaitingApproval {
         return;
     }
     let Some(connection) = engine.parts.registry.current().connection(&g.connection) else {
@@ -217,7 +218,8 @@ async fn drive(
                 let change = |assets| Change::Succeeded { assets };
                 return succeed(engine, connection, (id, g.upstream.as_ref()), assets, change, ending).await;
             }
-            GenState::Succeeded | GenState::Failed | GenState::Cancelled => return Stop::Done,
+            // ended, or waiting for an approver (its approval queues it and starts a new job)
+            GenState::Succeeded | GenState::Failed | GenState::Cancelled | GenState::AwaitingApproval => return Stop::Done,
         };
     }
 }
