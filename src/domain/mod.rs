@@ -3,6 +3,7 @@
 pub mod asset;
 pub mod audit;
 pub mod auth;
+pub mod approval;
 pub mod catalog;
 pub mod connection;
 pub mod credits;

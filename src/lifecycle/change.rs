@@ -3,7 +3,9 @@
 //! on failure or cancellation), its search-outbox row, its webhook deliveries and its audit.
 
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::approval::Approval;
 use crate::domain::audit::AuditEvent;
+use crate::domain::spending::SpendCheck;
 use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
@@ -16,6 +18,9 @@ use super::LifecycleError;
 /// A change the engine (or a cancel) makes to a generation.
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// An approver said yes: the job waiting for approval is queued for the engine, its
+    /// deadline counted again from now.
+    Approved,
     Submitting,
     Running {
         handle: UpstreamHandle,
@@ -59,6 +64,7 @@ impl Change {
     /// The state this change moves a generation to (none for a cancel request).
     fn target(&self) -> Option<GenState> {
         Some(match self {
+            Change::Approved => GenState::Queued,
             Change::Submitting => GenState::Submitting,
             Change::Running { .. } => GenState::Running,
             Change::Fetching { .. } => GenState::Fetching,
@@ -70,13 +76,29 @@ impl Change {
     }
 }
 
+/// What a new generation is checked against, and what is written with it, besides its hold.
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    /// The owner's daily limits: refused when the hold would exceed one.
+    pub limits: Option<SpendCheck>,
+    /// For a generation stored AwaitingApproval: its request, and the request's audit.
+    pub approval: Option<(Approval, AuditEvent)>,
+}
+
+/// An approval request as answered, and the answer's audit, written with the change.
+#[derive(Debug, Clone)]
+pub struct Answering {
+    pub approval: Approval,
+    pub audit: AuditEvent,
+}
+
 /// What one write of the lifecycle asks for.
 #[derive(Debug, Clone)]
 pub(super) enum Op {
     /// A new, queued generation: its credits are held and its creation audited.
-    Create { generation: Box<Generation>, audit: Box<AuditEvent> },
-    /// A change of an existing generation.
-    Apply { id: GenerationId, change: Change },
+    Create { generation: Box<Generation>, audit: Box<AuditEvent>, admission: Box<Admission> },
+    /// A change of an existing generation (with the approval answer it records, if any).
+    Apply { id: GenerationId, change: Change, answering: Option<Box<Answering>> },
 }
 
 /// What a write did: the generation as stored, and whether webhook deliveries were queued.
@@ -90,12 +112,12 @@ pub(super) struct Applied {
 /// transaction as it found it and the others of its batch can still commit.
 pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp) -> Result<Applied, LifecycleError> {
     match op {
-        Op::Create { generation, audit } => create(tx, *generation, &audit),
-        Op::Apply { id, change } => apply(tx, id, change, now),
+        Op::Create { generation, audit, admission } => create(tx, *generation, &audit, *admission),
+        Op::Apply { id, change, answering } => apply(tx, id, change, answering.map(|a| *a), now),
     }
 }
 
-fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent) -> Result<Applied, LifecycleError> {
+fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent, admission: Admission) -> Result<Applied, LifecycleError> {
     for r in &g.references {
         let asset = store::assets::get(tx, r.upload)?;
         // an upload, or one of the owner's outputs (a source video to extend, edit or
@@ -104,18 +126,51 @@ fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent) -> Res
             return Err(LifecycleError::UploadNotFound);
         }
     }
+    if let Some(limits) = &admission.limits {
+        check_limits(tx, &g, limits)?;
+    }
     let balance = store::credits::balance(tx, g.owner)?;
     let (available, held) = balance.hold(g.cost).map_err(LifecycleError::Credits)?;
     store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
     store::generations::put(tx, &g)?;
     store::audit::append(tx, audit)?;
+    if let Some((approval, asked)) = &admission.approval {
+        store::spending::put_approval(tx, approval)?;
+        store::audit::append(tx, asked)?;
+    }
     Ok(Applied { generation: g, webhooks_queued: false })
 }
 
-fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Timestamp) -> Result<Applied, LifecycleError> {
+/// Refuses a new generation whose cost would take its owner past a daily limit: what they
+/// committed today (held or settled, not released) plus this cost, in all and on its model.
+fn check_limits(tx: &redb::WriteTransaction, g: &Generation, limits: &SpendCheck) -> Result<(), LifecycleError> {
+    let committed = store::spending::committed_since(tx, g.owner, limits.day_start)?;
+    let spent: u64 = committed.values().sum();
+    let mut on_model = 0;
+    if limits.model_daily.is_some() {
+        let ids: Vec<GenerationId> = committed.keys().copied().collect();
+        for (found, cost) in store::generations::get_many(tx, &ids)?.into_iter().zip(committed.values()) {
+            if found.is_some_and(|f| f.model == g.model) {
+                on_model += cost;
+            }
+        }
+    }
+    limits.check(&g.model, g.cost, spent, on_model).map_err(LifecycleError::Limit)
+}
+
+fn apply(
+    tx: &redb::WriteTransaction,
+    id: GenerationId,
+    change: Change,
+    answering: Option<Answering>,
+    now: Timestamp,
+) -> Result<Applied, LifecycleError> {
     let mut g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
     if g.state.is_terminal() {
         return Err(LifecycleError::AlreadyFinished);
+    }
+    if answering.is_some() && g.state != GenState::AwaitingApproval {
+        return Err(LifecycleError::Transition { from: g.state, to: change.target().unwrap_or(g.state) });
     }
     if let Some(next) = change.target()
         && next != g.state
@@ -133,9 +188,18 @@ fn apply(tx: &redb::WriteTransaction, id: GenerationId, change: Change, now: Tim
     if let Some((kind, available, held)) = ledger {
         store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
     }
+    if let Some(answering) = &answering {
+        store::spending::put_approval(tx, &answering.approval)?;
+        store::audit::append(tx, &answering.audit)?;
+    }
     g.updated_at = now;
     let mut outputs: Vec<Asset> = Vec::new();
     match change {
+        Change::Approved => {
+            // the job's time starts now: its deadline is as long from here as it was at submit
+            g.state = GenState::Queued;
+            g.deadline_at = Timestamp(now.millis() + (g.deadline_at.millis() - g.created_at.millis()).max(0));
+        }
         Change::Submitting => {
             g.state = GenState::Submitting;
             g.submitted_at = Some(now);

@@ -13,7 +13,7 @@ mod group_commit;
 
 use tokio::sync::broadcast;
 
-pub use change::Change;
+pub use change::{Admission, Answering, Change};
 pub use events::GenEvent;
 
 use crate::domain::asset::Asset;
@@ -21,6 +21,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::credits::CreditError;
 use crate::domain::generation::{GenState, Generation};
 use crate::domain::ids::{AssetId, GenerationId};
+use crate::domain::spending::LimitBroken;
 use crate::domain::time::Timestamp;
 use crate::store::{self, Commit, Store, StoreError};
 use change::Op;
@@ -41,6 +42,9 @@ pub enum LifecycleError {
     Transition { from: GenState, to: GenState },
     #[error("{0}")]
     Credits(CreditError),
+    /// The submit would break a daily spend limit (checked where its credits are held).
+    #[error("a daily spend limit of {} credits would be exceeded", .0.limit)]
+    Limit(LimitBroken),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -62,14 +66,29 @@ impl Lifecycle {
     /// Stores a new queued generation, holding its credits and recording `audit`, after
     /// checking that each reference is one of the owner's uploads.
     pub async fn create(&self, generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
-        self.write(Op::Create { generation: Box::new(generation), audit: Box::new(audit) }).await
+        self.create_admitted(generation, audit, Admission::default()).await
+    }
+
+    /// [`Lifecycle::create`] checked against the owner's spend limits in the transaction that
+    /// holds its credits (so two submits at once cannot both pass a limit), and, for a job
+    /// stored AwaitingApproval, written with its approval request and that request's audit.
+    pub async fn create_admitted(&self, generation: Generation, audit: AuditEvent, admission: Admission) -> Result<Generation, LifecycleError> {
+        self.write(Op::Create { generation: Box::new(generation), audit: Box::new(audit), admission: Box::new(admission) }).await
     }
 
     /// Applies one change, with the ledger entry it implies: settle on success, release on
     /// failure or cancellation. Changes to a generation that already ended are refused, so
     /// nothing is charged or released twice.
     pub async fn apply(&self, id: GenerationId, change: Change) -> Result<Generation, LifecycleError> {
-        self.write(Op::Apply { id, change }).await
+        self.write(Op::Apply { id, change, answering: None }).await
+    }
+
+    /// Answers the approval request of a generation waiting for one: [`Change::Approved`]
+    /// queues it, [`Change::Failed`] ends it (declined or expired) and releases its hold; the
+    /// answered request and its audit are written in the same transaction. Refused unless the
+    /// generation is still AwaitingApproval, so a request is answered once.
+    pub async fn answer(&self, id: GenerationId, change: Change, answering: Answering) -> Result<Generation, LifecycleError> {
+        self.write(Op::Apply { id, change, answering: Some(Box::new(answering)) }).await
     }
 
     /// [`Lifecycle::create`] of a job whose caller holds its request open until the job ends
@@ -83,7 +102,8 @@ impl Lifecycle {
     pub async fn create_awaited(&self, mut generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
         generation.state = GenState::Submitting;
         generation.submitted_at = Some(generation.created_at);
-        self.write_provisional(Op::Create { generation: Box::new(generation), audit: Box::new(audit) }).await
+        let admission = Box::new(Admission::default());
+        self.write_provisional(Op::Create { generation: Box::new(generation), audit: Box::new(audit), admission }).await
     }
 
     async fn write(&self, op: Op) -> Result<Generation, LifecycleError> {

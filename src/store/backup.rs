@@ -60,6 +60,9 @@ macro_rules! for_each_table {
         $m!(PREFERENCES);
         $m!(OIDC_IDENTITIES);
         $m!(OIDC_SESSIONS);
+        $m!(SPENDING_SETTINGS);
+        $m!(ALLOWANCE_GRANTS);
+        $m!(APPROVALS);
     }};
 }
 

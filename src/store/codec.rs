@@ -73,6 +73,9 @@ stored! {
     crate::domain::webhook::Delivery => "reelvault::WebhookDelivery@1",
     crate::domain::preferences::Preferences => "reelvault::Preferences@1",
     crate::domain::auth::OidcSession => "reelvault::OidcSession@1",
+    crate::domain::spending::SpendingSettings => "reelvault::SpendingSettings@1",
+    crate::domain::approval::Approval => "reelvault::Approval@1",
+    crate::domain::approval::AllowanceGrant => "reelvault::AllowanceGrant@1",
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 14;
+pub const CURRENT: u32 = 15;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 14] = [
+const STEPS: [Step; 15] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -37,6 +37,7 @@ const STEPS: [Step; 14] = [
     (12, "create the index of generations made from an earlier output", step_12_generations_by_source),
     (13, "create the table of people's preferences (the language of their pages)", step_13_preferences),
     (14, "create the OpenID Connect tables (linked identities, the ID tokens of sessions)", step_14_oidc),
+    (15, "create the spending tables (settings, monthly allowance grants, approval requests)", step_15_spending),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -205,6 +206,14 @@ fn step_13_preferences(tx: &WriteTransaction) -> Result<(), StoreError> {
 fn step_14_oidc(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(OIDC_IDENTITIES)?;
     tx.open_table(OIDC_SESSIONS)?;
+    Ok(())
+}
+
+/// Allowances, spend limits and approvals: their settings, the grants made, the requests.
+fn step_15_spending(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(SPENDING_SETTINGS)?;
+    tx.open_table(ALLOWANCE_GRANTS)?;
+    tx.open_table(APPROVALS)?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod oidc;
 pub mod preferences;
 pub mod retention_runs;
 pub mod sessions;
+pub mod spending;
 mod settler;
 pub mod tables;
 pub mod tokens;

@@ -124,3 +124,14 @@ pub const OIDC_IDENTITIES: TableDefinition<(&str, &str), u128> = TableDefinition
 /// Session hash -> codec `OidcSession`: the provider and ID token of a session started with
 /// OpenID Connect (for the provider's sign-out); removed with its session.
 pub const OIDC_SESSIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("oidc_sessions-1");
+
+/// "settings" -> codec `SpendingSettings`: allowances, spend limits and approval rules.
+pub const SPENDING_SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("spending_settings-1");
+
+/// (UserId, month as yyyymm) -> codec `AllowanceGrant`: the monthly allowance granted to a
+/// person, written with its ledger entry, so a month is never granted twice.
+pub const ALLOWANCE_GRANTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("allowance_grants-1");
+
+/// GenerationId -> codec `Approval`: the approval request of a job priced above its
+/// requester's threshold, and its answer.
+pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");

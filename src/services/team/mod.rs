@@ -13,5 +13,6 @@ pub mod health;
 pub mod jobs;
 pub mod model_policy;
 pub mod reconciliation;
+pub mod spending;
 pub mod webhook_delivery;
 pub mod webhooks;
