@@ -129,6 +129,7 @@ impl From<ServiceError> for AppError {
                 }))
             }
             ServiceError::NotApprover => AppError::forbidden("approval.not_approver", message),
+            ServiceError::OwnApproval => AppError::forbidden("approval.own_request", message),
             ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
             ServiceError::LegalHold(id) => AppError::new(StatusCode::CONFLICT, "generation.legal_hold", message)

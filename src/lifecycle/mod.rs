@@ -99,10 +99,11 @@ impl Lifecycle {
     /// before then leaves no trace of a job nobody was told of and nothing held, or finds it
     /// Submitting, which a restart ends as an interrupted submit, releasing its hold; a sync
     /// answer thus costs one durable transaction from accepted to succeeded.
-    pub async fn create_awaited(&self, mut generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
+    /// Checked against `admission`'s limits as [`Lifecycle::create_admitted`] is.
+    pub async fn create_awaited(&self, mut generation: Generation, audit: AuditEvent, admission: Admission) -> Result<Generation, LifecycleError> {
         generation.state = GenState::Submitting;
         generation.submitted_at = Some(generation.created_at);
-        let admission = Box::new(Admission::default());
+        let admission = Box::new(admission);
         self.write_provisional(Op::Create { generation: Box::new(generation), audit: Box::new(audit), admission }).await
     }
 

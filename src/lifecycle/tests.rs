@@ -189,7 +189,7 @@ async fn an_awaited_job_is_seen_at_once_and_written_durably_once_with_its_end() 
     let mut events = lifecycle.subscribe();
     let before = lifecycle.commits();
     let g = queued(owner, 6);
-    let submitting = lifecycle.create_awaited(g.clone(), created(&g)).await.unwrap();
+    let submitting = lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
     assert_eq!(balance(&store, owner).await, (14, 6), "the hold is there at once, for every later write to see");
     assert_eq!(submitting.state, GenState::Submitting, "no queue anyone sees: stored on its way to the provider");
     assert_eq!(lifecycle.commits(), before, "nothing durable yet: nobody has been told of the job");

@@ -57,6 +57,9 @@ pub enum ServiceError {
     /// A submit would take the person past a daily spend limit (see `team::spending`).
     #[error("{}", crate::services::team::spending::limit_message(.0, crate::domain::time::Timestamp::now()))]
     SpendLimit(crate::domain::spending::LimitBroken),
+    /// A member who is an approver asked to answer their own request.
+    #[error("you cannot answer your own approval request; another approver (or an admin) must")]
+    OwnApproval,
     /// Only admins and the people they named may answer approval requests.
     #[error("only approvers may answer approval requests; ask an admin")]
     NotApprover,
