@@ -79,3 +79,6 @@ state-fetching = fetching
 state-succeeded = succeeded
 state-failed = failed
 state-cancelled = cancelled
+state-awaiting-approval = awaiting approval
+nav-admin-spending = Allowances and limits
+nav-approvals = Approvals

@@ -76,3 +76,6 @@ state-fetching = 取得中
 state-succeeded = 完了
 state-failed = 失敗
 state-cancelled = キャンセル済み
+state-awaiting-approval = 承認待ち
+nav-admin-spending = 割り当てと上限
+nav-approvals = 承認

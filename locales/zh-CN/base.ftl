@@ -76,3 +76,6 @@ state-fetching = 获取中
 state-succeeded = 已完成
 state-failed = 失败
 state-cancelled = 已取消
+state-awaiting-approval = 等待审批
+nav-admin-spending = 额度与限额
+nav-approvals = 审批

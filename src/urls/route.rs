@@ -91,6 +91,12 @@ pub enum Route {
     AdminRetentionRun,
     /// Background work: each worker, its state and its last error.
     AdminWorkers,
+    /// Allowances, spend limits and approval rules (admins).
+    AdminSpending,
+    /// The approvals queue (approvers).
+    Approvals,
+    /// Where an approver's answer to one request posts.
+    ApprovalAnswer,
     /// Estimates against what providers reported, per model.
     AdminReconciliation,
     /// The same as CSV (per model, or per generation).
@@ -196,6 +202,9 @@ impl Route {
             Route::AdminRetention => "/admin/retention",
             Route::AdminRetentionRun => "/admin/retention/run",
             Route::AdminWorkers => "/admin/workers",
+            Route::AdminSpending => "/admin/spending",
+            Route::Approvals => "/approvals",
+            Route::ApprovalAnswer => "/approvals/{id}/answer",
             Route::AdminReconciliation => "/admin/reconciliation",
             Route::AdminReconciliationCsv => "/admin/reconciliation.csv",
             Route::AdminConnections => "/admin/connections",

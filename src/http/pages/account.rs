@@ -16,6 +16,8 @@ use crate::http::lang;
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
+use crate::services::studio::approvals;
+use crate::services::team::spending::{self, Standing};
 use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, privacy::erasure};
 
 #[derive(Template)]
@@ -31,6 +33,10 @@ struct AccountPage {
     export: ExportPanel,
     languages: Vec<LanguageOption>,
     zone: ZoneField,
+    /// This month's allowance and today's spend against the daily limits.
+    standing: Standing,
+    /// The person may answer approval requests.
+    approver: bool,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -43,7 +49,9 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
     let languages = account_language::options(chosen.language, &layout.tr);
     let zone = ZoneField::new(req, chosen.time_zone);
     let error = error.map(|e| crate::http::responses::error_text(&layout.tr, &e));
-    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone };
+    let standing = spending::standing(state, &user, crate::domain::time::Timestamp::now()).await?;
+    let approver = approvals::is_approver(state, &user).await?;
+    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone, standing, approver };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),
