@@ -24,6 +24,15 @@ impl Verdict {
             Verdict::Expired => "expired",
         }
     }
+
+    /// The catalogue key of its words for people.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approval-approved",
+            Verdict::Declined => "approval-declined",
+            Verdict::Expired => "approval-expired",
+        }
+    }
 }
 
 /// An approver's answer, or the expiry.

@@ -167,3 +167,42 @@ async fn settings_are_for_admins_and_bad_ones_are_refused() {
     let audit = api_get(&app.url, "/api/v1/admin/audit?action=spending.settings_changed", Some(&token)).await.json();
     assert_eq!(audit["events"].as_array().map(Vec::len), Some(1), "{audit}");
 }
+
+#[tokio::test]
+async fn the_account_page_shows_this_months_allowance_and_todays_spend() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 0).await;
+    let settings = spending_with(|s| {
+        s["allowance"]["admin"] = json!({"monthly": 1000, "rollover_cap": 0});
+        s["daily_limit"]["admin"] = json!(500);
+    });
+    assert_eq!(put_spending(&app, &token, settings).await.status, 200);
+    spending::renew(&app.running.state, Timestamp::now()).await.unwrap();
+    assert_eq!(generate(&app.url, &token, image()).await.status, 201);
+
+    let page = admin.get("/account").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let line = page.text_of("#allowance-line");
+    assert!(line.contains("999 of 1,000 left") && line.contains("renews on"), "{line}");
+    assert!(page.text_of("#daily-line").contains("1 of 500 credits spent"), "{}", page.text_of("#daily-line"));
+
+    use crate::support::webdriver::{self, Browser as Chromium};
+    if !webdriver::available() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium and chromium-driver (.ci/run does)");
+        return;
+    }
+    let b = Chromium::start().await;
+    assert!(b.sign_in_as_admin(&app.url).await, "signed in");
+    b.set_window(390, 844).await;
+    b.go(&format!("{}/account", app.url)).await;
+    let shown = b
+        .wait_for(
+            "var l=document.getElementById('allowance-line'); return !!l && l.textContent.includes('of 1,000 left') && l.getBoundingClientRect().right <= window.innerWidth",
+            10,
+        )
+        .await;
+    if !shown {
+        b.screenshot("account-allowance").await;
+    }
+    b.quit().await;
+    assert!(shown, "the allowance line shows, within a phone's width");
+}

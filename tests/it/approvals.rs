@@ -118,3 +118,55 @@ async fn a_named_approver_answers_others_but_not_their_own_and_a_restart_keeps_t
     assert_eq!(cancelled.json()["state"], "cancelled", "{}", cancelled.body);
     assert_eq!(credits(&app.url, &member_token).await, (5, 0));
 }
+
+#[tokio::test]
+async fn the_queue_page_shows_waiting_jobs_to_approvers_and_answers_them() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    let (member, member_token, _) = member_with_credits(&app, &admin, &token, "page@example.com", 5).await;
+    assert_eq!(put_spending(&app, &token, members_need_approval()).await.status, 200);
+    let id = generate(&app.url, &member_token, image()).await.json()["id"].as_str().unwrap().to_string();
+
+    assert_eq!(member.get("/approvals").await.status, 403, "the requester is not an approver");
+    let page = admin.get("/approvals").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.text_of(&format!("#approval-{id} .prompt")).contains("a lantern festival"), "{}", page.body);
+    assert!(page.text_of(&format!("#approval-{id} .requester")).contains("page@example.com"));
+    let csrf = admin.csrf_token().await;
+    let answered = admin.post_form(&format!("/approvals/{id}/answer"), &[("csrf_token", &csrf), ("verdict", "decline"), ("note", "not this week")]).await;
+    assert_eq!(answered.status, 303, "{}", answered.body);
+    assert_eq!(admin.get("/approvals").await.count("#approvals-empty"), 1);
+    let shown = member.get(&format!("/generations/{id}")).await;
+    assert!(shown.text_of("#approval").contains("not this week"), "{}", shown.body);
+}
+
+#[tokio::test]
+async fn in_chromium_an_approver_approves_with_a_note_from_the_queue() {
+    use crate::support::webdriver::{self, Browser as Chromium};
+    if !webdriver::available() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium and chromium-driver (.ci/run does)");
+        eprintln!("skipping the browser test: chromium and chromium-driver are not installed");
+        return;
+    }
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    let (_member, member_token, _) = member_with_credits(&app, &admin, &token, "chrome@example.com", 5).await;
+    assert_eq!(put_spending(&app, &token, members_need_approval()).await.status, 200);
+    let id = generate(&app.url, &member_token, image()).await.json()["id"].as_str().unwrap().to_string();
+
+    let b = Chromium::start().await;
+    assert!(b.sign_in_as_admin(&app.url).await, "signed in");
+    b.go(&format!("{}/approvals", app.url)).await;
+    assert!(b.wait_for(&format!("return !!document.getElementById('note-{id}')"), 10).await, "the request is in the queue");
+    b.js(&format!(
+        "document.getElementById('note-{id}').value='approved for the campaign'; document.querySelector('#approval-{id} button[value=approve]').click();"
+    ))
+    .await;
+    let done = b.wait_for("var f=document.querySelector('.flash-ok'); return !!f && !!document.getElementById('approvals-empty')", 10).await;
+    if !done {
+        b.screenshot("approvals-approve").await;
+    }
+    b.quit().await;
+    assert!(done, "the queue is empty after approving");
+    let g = wait_terminal(&app.url, &member_token, &id).await;
+    assert_eq!(g["state"], "succeeded", "{g}");
+    assert_eq!(g["approval"]["note"], "approved for the campaign");
+}

@@ -98,6 +98,8 @@ struct ShowPage<'a> {
     lineage: Lineage,
     /// The models the owner may use on its output (Extend, Edit, Enhance).
     operations: Vec<Offered>,
+    /// Its approval request, when its price needed one.
+    approval: Option<crate::domain::approval::Approval>,
 }
 
 /// The alternative text of a generation's image outputs: its prompt's start.
@@ -138,6 +140,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
             crate::domain::time::Timestamp::now(),
         ),
         is_admin: who.user.role == crate::domain::user::Role::Admin,
+        approval: crate::services::studio::approvals::of_generation(&state, g.id).await?,
         references,
         is_owner: g.owner == who.user.id,
         csrf: layout.csrf.clone(),
