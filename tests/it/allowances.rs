@@ -170,7 +170,7 @@ async fn settings_are_for_admins_and_bad_ones_are_refused() {
 
 #[tokio::test]
 async fn the_account_page_shows_this_months_allowance_and_todays_spend() {
-    let (app, admin, token) = app_with_credits(Duration::ZERO, 0).await;
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 1).await;
     let settings = spending_with(|s| {
         s["allowance"]["admin"] = json!({"monthly": 1000, "rollover_cap": 0});
         s["daily_limit"]["admin"] = json!(500);
