@@ -170,3 +170,21 @@ async fn in_chromium_an_approver_approves_with_a_note_from_the_queue() {
     assert_eq!(g["state"], "succeeded", "{g}");
     assert_eq!(g["approval"]["note"], "approved for the campaign");
 }
+
+#[tokio::test]
+async fn an_openai_image_call_above_the_threshold_is_answered_at_once_and_its_job_waits() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    let (_member, member_token, _) = member_with_credits(&app, &admin, &token, "sync@example.com", 5).await;
+    assert_eq!(put_spending(&app, &token, members_need_approval()).await.status, 200);
+    let request = crate::support::client()
+        .post(format!("{}/v1/images/generations", app.url))
+        .bearer_auth(&member_token)
+        .json(&json!({"model": "demo-image", "prompt": "a kite"}));
+    let answered = crate::support::Browser::read(request.send().await.unwrap()).await;
+    assert_eq!(answered.status, 403, "{}", answered.body);
+    let error = &answered.json()["error"];
+    assert_eq!(error["code"], "approval_required", "{error}");
+    let queue = api_get(&app.url, "/api/v1/approvals", Some(&token)).await.json();
+    assert_eq!(queue["data"][0]["generation"]["prompt"], "a kite", "the job waits in the queue: {queue}");
+    assert_eq!(credits(&app.url, &member_token).await, (4, 1));
+}
