@@ -1,9 +1,9 @@
 //! Pure types and rules of the product: no actix, redb, tantivy or reqwest in here.
 
+pub mod approval;
 pub mod asset;
 pub mod audit;
 pub mod auth;
-pub mod approval;
 pub mod catalog;
 pub mod connection;
 pub mod credits;

@@ -119,7 +119,9 @@ impl SpendingSettings {
         }
         let allowances = [self.allowance.admin, self.allowance.member].into_iter().flatten().chain(self.person_allowance.values().copied());
         let mut amounts: Vec<u64> = allowances.flat_map(|a| [a.monthly, a.rollover_cap]).collect();
-        amounts.extend([self.daily_limit.admin, self.daily_limit.member, self.approval_above.admin, self.approval_above.member].into_iter().flatten());
+        amounts.extend(
+            [self.daily_limit.admin, self.daily_limit.member, self.approval_above.admin, self.approval_above.member].into_iter().flatten(),
+        );
         amounts.extend(self.person_daily_limit.values().chain(self.model_daily_limit.values()).chain(self.model_approval_above.values()));
         if amounts.iter().any(|&a| a > MAX_AMOUNT) {
             return Err(SettingsError::OutOfRange);

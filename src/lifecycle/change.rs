@@ -2,13 +2,13 @@
 //! its state with the ledger entry it implies (hold on creation, settle on success, release
 //! on failure or cancellation), its search-outbox row, its webhook deliveries and its audit.
 
-use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::approval::Approval;
+use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditEvent;
-use crate::domain::spending::SpendCheck;
 use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
+use crate::domain::spending::SpendCheck;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::{Delivery, EventType};
 use crate::store::{self, StoreError};

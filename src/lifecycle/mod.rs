@@ -72,7 +72,12 @@ impl Lifecycle {
     /// [`Lifecycle::create`] checked against the owner's spend limits in the transaction that
     /// holds its credits (so two submits at once cannot both pass a limit), and, for a job
     /// stored AwaitingApproval, written with its approval request and that request's audit.
-    pub async fn create_admitted(&self, generation: Generation, audit: AuditEvent, admission: Admission) -> Result<Generation, LifecycleError> {
+    pub async fn create_admitted(
+        &self,
+        generation: Generation,
+        audit: AuditEvent,
+        admission: Admission,
+    ) -> Result<Generation, LifecycleError> {
         self.write(Op::Create { generation: Box::new(generation), audit: Box::new(audit), admission: Box::new(admission) }).await
     }
 
@@ -100,7 +105,12 @@ impl Lifecycle {
     /// Submitting, which a restart ends as an interrupted submit, releasing its hold; a sync
     /// answer thus costs one durable transaction from accepted to succeeded.
     /// Checked against `admission`'s limits as [`Lifecycle::create_admitted`] is.
-    pub async fn create_awaited(&self, mut generation: Generation, audit: AuditEvent, admission: Admission) -> Result<Generation, LifecycleError> {
+    pub async fn create_awaited(
+        &self,
+        mut generation: Generation,
+        audit: AuditEvent,
+        admission: Admission,
+    ) -> Result<Generation, LifecycleError> {
         generation.state = GenState::Submitting;
         generation.submitted_at = Some(generation.created_at);
         let admission = Box::new(admission);

@@ -14,8 +14,8 @@ use crate::domain::time::Timestamp;
 use crate::services::privacy::audit;
 use crate::services::state::AppState;
 use crate::services::studio::approvals;
-use crate::services::team::{discovery, spending};
 use crate::services::team::jobs::{Consumer, Job, Queue};
+use crate::services::team::{discovery, spending};
 use crate::services::{privacy::export, privacy::retention};
 use crate::workers::{Context, Worker, WorkerResult};
 

@@ -36,7 +36,13 @@ pub fn spending_with(edit: impl FnOnce(&mut Value)) -> Value {
 }
 
 /// A member invited by `admin`, granted `credits`: their browser, API token and user id.
-pub async fn member_with_credits(app: &TestApp, admin: &Browser, admin_token: &str, email: &str, credits: i64) -> (Browser, String, String) {
+pub async fn member_with_credits(
+    app: &TestApp,
+    admin: &Browser,
+    admin_token: &str,
+    email: &str,
+    credits: i64,
+) -> (Browser, String, String) {
     let member = app.invite_member(admin, email, "member password 1").await;
     let token = member.post_form("/account/tokens", &[("name", "m"), ("expires", "30")]).await.text_of("#new-token");
     let id = api_get(&app.url, "/api/v1/me", Some(&token)).await.json()["id"].as_str().unwrap().to_string();

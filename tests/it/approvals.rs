@@ -68,7 +68,8 @@ async fn declining_and_expiry_release_the_hold() {
     assert_eq!(put_spending(&app, &token, members_need_approval()).await.status, 200);
 
     let declined_id = generate(&app.url, &member_token, image()).await.json()["id"].as_str().unwrap().to_string();
-    let declined = api_post(&app.url, &format!("/api/v1/approvals/{declined_id}/decline"), &token, json!({"note": "too pricey today"})).await;
+    let declined =
+        api_post(&app.url, &format!("/api/v1/approvals/{declined_id}/decline"), &token, json!({"note": "too pricey today"})).await;
     assert_eq!(declined.status, 200, "{}", declined.body);
     let g = api_get(&app.url, &format!("/api/v1/generations/{declined_id}"), Some(&member_token)).await.json();
     assert_eq!(g["state"], "failed", "{g}");
@@ -132,7 +133,9 @@ async fn the_queue_page_shows_waiting_jobs_to_approvers_and_answers_them() {
     assert!(page.text_of(&format!("#approval-{id} .prompt")).contains("a lantern festival"), "{}", page.body);
     assert!(page.text_of(&format!("#approval-{id} .requester")).contains("page@example.com"));
     let csrf = admin.csrf_token().await;
-    let answered = admin.post_form(&format!("/approvals/{id}/answer"), &[("csrf_token", &csrf), ("verdict", "decline"), ("note", "not this week")]).await;
+    let answered = admin
+        .post_form(&format!("/approvals/{id}/answer"), &[("csrf_token", &csrf), ("verdict", "decline"), ("note", "not this week")])
+        .await;
     assert_eq!(answered.status, 303, "{}", answered.body);
     assert_eq!(admin.get("/approvals").await.count("#approvals-empty"), 1);
     let shown = member.get(&format!("/generations/{id}")).await;
@@ -160,7 +163,8 @@ async fn in_chromium_an_approver_approves_with_a_note_from_the_queue() {
         "document.getElementById('note-{id}').value='approved for the campaign'; document.querySelector('#approval-{id} button[value=approve]').click();"
     ))
     .await;
-    let done = b.wait_for("var f=document.querySelector('.flash-ok'); return !!f && !!document.getElementById('approvals-empty')", 10).await;
+    let done =
+        b.wait_for("var f=document.querySelector('.flash-ok'); return !!f && !!document.getElementById('approvals-empty')", 10).await;
     if !done {
         b.screenshot("approvals-approve").await;
     }

@@ -87,7 +87,8 @@ const ROLES: [&str; 3] = ["first_frame", "last_frame", "reference"];
 pub(super) async fn view(state: &AppState, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
     let outputs = media::assets(state, g.outputs.clone()).await?;
     let approval = crate::services::studio::approvals::of_generation(state, g.id).await?;
-    let view = GenerationView { approval: approval.as_ref().map(super::views::ApprovalView::new), ..GenerationView::new(state, g, &outputs) };
+    let view =
+        GenerationView { approval: approval.as_ref().map(super::views::ApprovalView::new), ..GenerationView::new(state, g, &outputs) };
     serde_json::to_value(view).map_err(|_| AppError::internal())
 }
 

@@ -13,7 +13,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, spending, webhooks};
+use super::{
+    account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, spending, webhooks,
+};
 
 /// The one error body of every API: a stable code, a message for people and particulars.
 #[derive(Serialize, ToSchema)]

@@ -192,7 +192,11 @@ pub async fn list(req: HttpRequest, caller: ApiCaller) -> ApiResult {
         .iter()
         .map(|p| PendingView {
             generation: GenerationView::new(&state, &p.generation, &[]),
-            requester: p.requester.as_ref().map(|u| RequesterView { id: u.id.to_string(), email: u.email.to_string(), name: u.name.clone() }),
+            requester: p.requester.as_ref().map(|u| RequesterView {
+                id: u.id.to_string(),
+                email: u.email.to_string(),
+                name: u.name.clone(),
+            }),
             approval: ApprovalView::new(&p.approval),
         })
         .collect();

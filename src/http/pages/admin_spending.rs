@@ -101,7 +101,11 @@ impl SpendingForm {
     /// The settings the form asks for, or what is wrong with it.
     fn to_settings(&self, people: &[User]) -> Result<SpendingSettings, String> {
         let person = |email: &str| {
-            people.iter().find(|u| u.email.as_str().eq_ignore_ascii_case(email.trim())).map(|u| u.id).ok_or_else(|| format!("nobody has the e-mail {:?}", email.trim()))
+            people
+                .iter()
+                .find(|u| u.email.as_str().eq_ignore_ascii_case(email.trim()))
+                .map(|u| u.id)
+                .ok_or_else(|| format!("nobody has the e-mail {:?}", email.trim()))
         };
         let allowance = |monthly: &str, cap: &str| -> Result<Option<Allowance>, String> {
             Ok(amount(monthly)?.map(|monthly| Allowance { monthly, rollover_cap: amount(cap).ok().flatten().unwrap_or(0) }))
@@ -156,7 +160,11 @@ fn amount(text: &str) -> Result<Option<u64>, String> {
 fn pairs(text: &str) -> Result<Vec<(String, String)>, String> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).ok_or_else(|| format!("{:?}: write it as name = amount", l.trim())))
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| format!("{:?}: write it as name = amount", l.trim()))
+        })
         .collect()
 }
 

@@ -98,16 +98,35 @@ pub async fn of_generation(state: &AppState, id: GenerationId) -> ServiceResult<
 }
 
 /// Approves a waiting job: it is queued and the engine starts it.
-pub async fn approve(state: &AppState, ctx: &Context, approver: &User, id: GenerationId, note: Option<String>) -> ServiceResult<Generation> {
+pub async fn approve(
+    state: &AppState,
+    ctx: &Context,
+    approver: &User,
+    id: GenerationId,
+    note: Option<String>,
+) -> ServiceResult<Generation> {
     answer(state, ctx, approver, id, Verdict::Approved, note).await
 }
 
 /// Declines a waiting job: it fails with the note and its hold is released.
-pub async fn decline(state: &AppState, ctx: &Context, approver: &User, id: GenerationId, note: Option<String>) -> ServiceResult<Generation> {
+pub async fn decline(
+    state: &AppState,
+    ctx: &Context,
+    approver: &User,
+    id: GenerationId,
+    note: Option<String>,
+) -> ServiceResult<Generation> {
     answer(state, ctx, approver, id, Verdict::Declined, note).await
 }
 
-async fn answer(state: &AppState, ctx: &Context, approver: &User, id: GenerationId, verdict: Verdict, note: Option<String>) -> ServiceResult<Generation> {
+async fn answer(
+    state: &AppState,
+    ctx: &Context,
+    approver: &User,
+    id: GenerationId,
+    verdict: Verdict,
+    note: Option<String>,
+) -> ServiceResult<Generation> {
     ensure_approver(state, approver).await?;
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
@@ -129,8 +148,10 @@ async fn answer(state: &AppState, ctx: &Context, approver: &User, id: Generation
     }
     let now = Timestamp::now();
     let by_email = approver.email.to_string();
-    let answered =
-        Approval { answer: Some(Answer { verdict, at: now, by: Some(approver.id), by_email: Some(by_email.clone()), note: note.clone() }), ..approval };
+    let answered = Approval {
+        answer: Some(Answer { verdict, at: now, by: Some(approver.id), by_email: Some(by_email.clone()), note: note.clone() }),
+        ..approval
+    };
     let (action, change) = match verdict {
         Verdict::Approved => (AuditAction::ApprovalApproved, Change::Approved),
         _ => {
@@ -178,7 +199,8 @@ pub async fn expire(state: &AppState, now: Timestamp) -> ServiceResult<usize> {
         .await?;
     let mut expired = 0;
     for (g, approval) in due {
-        let answered = Approval { answer: Some(Answer { verdict: Verdict::Expired, at: now, by: None, by_email: None, note: None }), ..approval };
+        let answered =
+            Approval { answer: Some(Answer { verdict: Verdict::Expired, at: now, by: None, by_email: None, note: None }), ..approval };
         let reason = Reason::new("approval.expired", "Nobody answered the approval request in time; the credits were released.");
         let detail = format!("{} credits, asked {}", g.cost, answered.asked_at.human());
         let audit = audit::event(&Context::system(), AuditAction::ApprovalExpired, Some(g.id.to_string()), Some(detail));

@@ -16,7 +16,7 @@ use crate::store;
 
 /// The settings as stored (the defaults until an admin saves some).
 pub async fn settings(state: &AppState) -> ServiceResult<SpendingSettings> {
-    Ok(state.store.read(|tx| store::spending::settings(tx)).await?)
+    Ok(state.store.read(store::spending::settings).await?)
 }
 
 /// Replaces the settings (admins only), after checking every rule and that each person they
@@ -50,7 +50,8 @@ pub async fn save_settings(state: &AppState, ctx: &Context, admin: &User, settin
 /// The settings in a line, for the audit trail.
 fn summary(s: &SpendingSettings) -> String {
     let amount = |a: Option<u64>| a.map_or_else(|| "none".to_string(), |a| a.to_string());
-    let allowance = |a: Option<crate::domain::spending::Allowance>| a.map_or_else(|| "none".into(), |a| format!("{}+{}", a.monthly, a.rollover_cap));
+    let allowance =
+        |a: Option<crate::domain::spending::Allowance>| a.map_or_else(|| "none".into(), |a| format!("{}+{}", a.monthly, a.rollover_cap));
     format!(
         "zone {}; allowance admin {} member {} ({} personal); daily limit admin {} member {} ({} personal, {} models); approval above admin {} member {} ({} models); {} approvers; expiry {} h",
         s.zone,
@@ -113,7 +114,8 @@ pub async fn renew(state: &AppState, now: Timestamp) -> ServiceResult<Vec<Renewe
                     available_after,
                 };
                 store::spending::put_grant(tx, user.id, &record)?;
-                let detail = format!("{granted:+} credits, allowance {} for {label} (rollover cap {})", allowance.monthly, allowance.rollover_cap);
+                let detail =
+                    format!("{granted:+} credits, allowance {} for {label} (rollover cap {})", allowance.monthly, allowance.rollover_cap);
                 audit::record(tx, &Context::system(), AuditAction::AllowanceGranted, Some(user.email.to_string()), Some(detail))?;
                 renewed.push(Renewed { user: user.id, month: month.key, granted });
             }
@@ -219,7 +221,12 @@ pub async fn standing(state: &AppState, user: &User, now: Timestamp) -> ServiceR
                 let ids: Vec<_> = committed.keys().copied().collect();
                 let found = store::generations::get_many(tx, &ids)?;
                 for (model, &limit) in &settings.model_daily_limit {
-                    let spent = found.iter().zip(committed.values()).filter(|(g, _)| g.as_ref().is_some_and(|g| &g.model == model)).map(|(_, c)| c).sum();
+                    let spent = found
+                        .iter()
+                        .zip(committed.values())
+                        .filter(|(g, _)| g.as_ref().is_some_and(|g| &g.model == model))
+                        .map(|(_, c)| c)
+                        .sum();
                     models.push((model.clone(), DayStanding { limit, spent, resets_at: day.end }));
                 }
             }
