@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::generations::view;
 use super::openapi::ErrorBody;
 use super::views::{ApprovalView, GenerationView};
+use crate::domain::approval::Verdict;
 use crate::domain::ids::GenerationId;
 use crate::domain::spending::SpendingSettings;
 use crate::domain::time::Timestamp;
@@ -223,10 +224,7 @@ pub struct AnswerBody {
         (status = 422, description = "The note is too long (`invalid_input`)", body = ErrorBody),
     ))]
 pub async fn approve(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>, body: Option<web::Json<AnswerBody>>) -> ApiResult {
-    let state = state(&req)?;
-    let note = body.map(|b| b.into_inner()).unwrap_or_default().note;
-    let g = approvals::approve(&state, &caller.ctx(), &caller.user, id.into_inner(), note).await?;
-    Ok(HttpResponse::Ok().json(view(&state, &g).await?))
+    answer(req, caller, id.into_inner(), body, Verdict::Approved).await
 }
 
 /// Declines a waiting job with an optional note: it fails and its hold is released.
@@ -240,8 +238,13 @@ pub async fn approve(req: HttpRequest, caller: ApiCaller, id: web::Path<Generati
         (status = 422, description = "The note is too long (`invalid_input`)", body = ErrorBody),
     ))]
 pub async fn decline(req: HttpRequest, caller: ApiCaller, id: web::Path<GenerationId>, body: Option<web::Json<AnswerBody>>) -> ApiResult {
+    answer(req, caller, id.into_inner(), body, Verdict::Declined).await
+}
+
+/// Records the caller's answer; the generation as it is then.
+async fn answer(req: HttpRequest, caller: ApiCaller, id: GenerationId, body: Option<web::Json<AnswerBody>>, verdict: Verdict) -> ApiResult {
     let state = state(&req)?;
     let note = body.map(|b| b.into_inner()).unwrap_or_default().note;
-    let g = approvals::decline(&state, &caller.ctx(), &caller.user, id.into_inner(), note).await?;
+    let g = approvals::answer(&state, &caller.ctx(), &caller.user, id, verdict, note).await?;
     Ok(HttpResponse::Ok().json(view(&state, &g).await?))
 }

@@ -7,12 +7,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::layout::Layout;
+use crate::domain::approval::Verdict;
 use crate::domain::ids::GenerationId;
 use crate::domain::time::Timestamp;
 use crate::http::auth::{SignedIn, state};
 use crate::http::lang;
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with};
-use crate::services::studio::{approvals, media};
+use crate::services::studio::approvals;
 
 /// A waiting job as the queue shows it.
 struct Row {
@@ -46,14 +47,7 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     let mut rows = Vec::with_capacity(waiting.len());
     for p in waiting {
         let g = &p.generation;
-        let uploads = media::assets(&state, g.references.iter().map(|r| r.upload).collect()).await?;
-        let references = g
-            .references
-            .iter()
-            .filter_map(|r| {
-                uploads.iter().find(|a| a.id == r.upload).map(|a| (tr.reference_role(r.role), media::signed_path(&state, a), a.shown_as()))
-            })
-            .collect();
+        let references = super::generation::reference_cards(&state, &tr, g).await?;
         rows.push(Row {
             id: g.id,
             prompt: g.prompt.clone(),
@@ -83,12 +77,12 @@ pub async fn answer(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>
     let form = form.into_inner();
     let note = Some(form.note).filter(|n| !n.trim().is_empty());
     let tr = lang::tr(&req);
-    let (result, done) = match form.verdict.as_str() {
-        "approve" => (approvals::approve(&state, &who.ctx(), &who.user, id.into_inner(), note).await, "flash-approval-approved"),
-        "decline" => (approvals::decline(&state, &who.ctx(), &who.user, id.into_inner(), note).await, "flash-approval-declined"),
+    let (verdict, done) = match form.verdict.as_str() {
+        "approve" => (Verdict::Approved, "flash-approval-approved"),
+        "decline" => (Verdict::Declined, "flash-approval-declined"),
         _ => return Err(crate::error::AppError::bad_request("`verdict` must be approve or decline.").into()),
     };
-    match result {
+    match approvals::answer(&state, &who.ctx(), &who.user, id.into_inner(), verdict, note).await {
         Ok(_) => Ok(redirect_with(state.urls().approvals(), FlashKind::Success, &tr.t(done))),
         Err(e) => {
             let e = crate::error::AppError::from(e);

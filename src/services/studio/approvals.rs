@@ -97,29 +97,10 @@ pub async fn of_generation(state: &AppState, id: GenerationId) -> ServiceResult<
     Ok(state.store.read(move |tx| store::spending::approval(tx, id)).await?)
 }
 
-/// Approves a waiting job: it is queued and the engine starts it.
-pub async fn approve(
-    state: &AppState,
-    ctx: &Context,
-    approver: &User,
-    id: GenerationId,
-    note: Option<String>,
-) -> ServiceResult<Generation> {
-    answer(state, ctx, approver, id, Verdict::Approved, note).await
-}
-
-/// Declines a waiting job: it fails with the note and its hold is released.
-pub async fn decline(
-    state: &AppState,
-    ctx: &Context,
-    approver: &User,
-    id: GenerationId,
-    note: Option<String>,
-) -> ServiceResult<Generation> {
-    answer(state, ctx, approver, id, Verdict::Declined, note).await
-}
-
-async fn answer(
+/// Answers a waiting job with `verdict` and an optional note for its requester: approved, it
+/// is queued and the engine starts it; declined, it fails with the note and its hold is
+/// released. An expiry is not an approver's answer (see [`expire`]).
+pub async fn answer(
     state: &AppState,
     ctx: &Context,
     approver: &User,
@@ -128,6 +109,9 @@ async fn answer(
     note: Option<String>,
 ) -> ServiceResult<Generation> {
     ensure_approver(state, approver).await?;
+    if verdict == Verdict::Expired {
+        return Err(ServiceError::InvalidMessage("answer with approve or decline".into()));
+    }
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(ServiceError::InvalidMessage(format!("the note is longer than {MAX_NOTE_CHARS} characters")));
