@@ -212,3 +212,46 @@ async fn the_account_page_shows_this_months_allowance_and_todays_spend() {
     b.quit().await;
     assert!(shown, "the allowance line shows, within a phone's width");
 }
+
+#[tokio::test]
+async fn admins_set_the_rules_on_their_page_with_people_by_email_and_models_by_id() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    let (member, _member_token, member_id) = member_with_credits(&app, &admin, &token, "lee@example.com", 0).await;
+    assert_eq!(member.get("/admin/spending").await.status, 403);
+    let page = admin.get("/admin/spending").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = admin.csrf_token().await;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("zone", "Europe/Berlin"),
+        ("allowance_member", "1,000"),
+        ("rollover_member", "250"),
+        ("daily_member", "400"),
+        ("approval_member", "150"),
+        ("expiry_hours", "48"),
+        ("approvers", "LEE@example.com"),
+        ("person_allowances", "lee@example.com = 3000 / 0"),
+        ("model_limits", "demo-video = 300"),
+        ("model_approvals", "demo-video = 100"),
+    ];
+    let saved = admin.post_form("/admin/spending", &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let s = api_get(&app.url, "/api/v1/admin/spending", Some(&token)).await.json();
+    assert_eq!(s["zone"], "Europe/Berlin");
+    assert_eq!(s["allowance"]["member"], json!({"monthly": 1000, "rollover_cap": 250}));
+    assert_eq!(s["person_allowance"][&member_id], json!({"monthly": 3000, "rollover_cap": 0}), "{s}");
+    assert_eq!(s["approvers"], json!([member_id]));
+    assert_eq!((s["daily_limit"]["member"].as_u64(), s["approval_above"]["member"].as_u64()), (Some(400), Some(150)));
+    assert_eq!(s["model_daily_limit"]["demo-video"], 300);
+    assert_eq!(s["approval_expiry_hours"], 48);
+    // the page shows them back, people by e-mail
+    let shown = admin.get("/admin/spending").await;
+    assert_eq!(shown.attr_of("#allowance_member", "value").as_deref(), Some("1000"));
+    assert!(shown.text_of("#person_allowances").contains("lee@example.com = 3000 / 0"), "{}", shown.body);
+    // a line that names nobody is refused, and nothing changes
+    let bad = admin.post_form("/admin/spending", &[("csrf_token", csrf.as_str()), ("approvers", "ghost@example.com")]).await;
+    assert_eq!(bad.status, 303);
+    assert_eq!(api_get(&app.url, "/api/v1/admin/spending", Some(&token)).await.json()["zone"], "Europe/Berlin");
+    // the named approver sees the link to the queue on their account page
+    assert_eq!(member.get("/account").await.count("#approvals-link"), 1);
+}
