@@ -190,6 +190,11 @@ async fn the_account_page_shows_this_months_allowance_and_todays_spend() {
     let line = page.text_of("#allowance-line");
     assert!(line.contains("999 of 1,000 left") && line.contains("renews on"), "{line}");
     assert!(page.text_of("#daily-line").contains("1 of 500 credits spent"), "{}", page.text_of("#daily-line"));
+    let studio = admin.get("/generate").await.text_of("#generate-allowance");
+    assert!(
+        studio.contains("999 of 1,000 left") && studio.contains("1 of 500 credits spent"),
+        "the studio says it beside the balance: {studio}"
+    );
 
     use crate::support::webdriver::{self, Browser as Chromium};
     if !webdriver::available() {
