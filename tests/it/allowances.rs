@@ -260,3 +260,23 @@ async fn admins_set_the_rules_on_their_page_with_people_by_email_and_models_by_i
     // the named approver sees the link to the queue on their account page
     assert_eq!(member.get("/account").await.count("#approvals-link"), 1);
 }
+
+#[tokio::test]
+async fn the_command_line_shows_the_rules_and_renews_once_a_month() {
+    use crate::support::process::run;
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    let (_member, member_token, _) = member_with_credits(&app, &admin, &token, "cli@example.com", 0).await;
+    let saved = put_spending(&app, &token, spending_with(|s| s["allowance"]["member"] = json!({"monthly": 70, "rollover_cap": 0}))).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let d = app.data_dir();
+    let d = d.to_str().unwrap();
+    let (code, out, err) = run(&["credits", "spending", "--data-dir", d], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["allowance"]["member"]["monthly"], 70, "{out}");
+    let (code, out, err) = run(&["credits", "renew", "--at", "2027-03-01T00:00:00Z", "--data-dir", d], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("1 people renewed") && out.contains("70 credits"), "{out}");
+    let (_, again, _) = run(&["credits", "renew", "--at", "2027-03-09T00:00:00Z", "--data-dir", d], None).await;
+    assert!(again.starts_with("0 people renewed"), "{again}");
+    assert_eq!(credits(&app.url, &member_token).await, (70, 0));
+}
