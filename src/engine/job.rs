@@ -71,10 +71,16 @@ pub(super) async fn run(
     mut ending: Ending,
     mut cancel: watch::Receiver<bool>,
 ) {
-    let Ok(Some(g)) = engine.parts.store.read_now(|tx| store::generations::get(tx, id)) else {
+    // an awaited job is in memory until its first change writes it
+    let found = match engine.parts.lifecycle.awaited(id) {
+        Some(g) => Ok(Some(g)),
+        None => engine.parts.store.read_now(|tx| store::generations::get(tx, id)),
+    };
+    let Ok(Some(g)) = found else {
         tracing::warn!(generation = %id, "a job was started for an unknown generation");
         return;
     };
+    let _forget = ForgetAwaited(&engine.parts.lifecycle, id);
     tracing::debug!(generation = %id, state = %g.state, ?start, "job started");
     // a job waiting for an approver is started again when it is approved
     if g.state.is_terminal() || g.state == GenState::AwaitingApproval {
@@ -99,6 +105,16 @@ pub(super) async fn run(
         }
     };
     finish(&engine, id, stop, &mut ending).await;
+}
+
+/// Forgets an awaited job still in memory when its run ends, however it ends: one whose
+/// every write was refused leaves no trace and gives its reservation back.
+struct ForgetAwaited<'a>(&'a crate::lifecycle::Lifecycle, GenerationId);
+
+impl Drop for ForgetAwaited<'_> {
+    fn drop(&mut self) {
+        self.0.forget_awaited(self.1);
+    }
 }
 
 /// Records how a job ended (failure or cancellation), releasing its hold, and tells a

@@ -5,7 +5,7 @@
 use crate::domain::approval::Approval;
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::AuditEvent;
-use crate::domain::credits::{CreditError, EntryKind};
+use crate::domain::credits::{Balance, CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
 use crate::domain::spending::SpendCheck;
@@ -14,6 +14,7 @@ use crate::domain::webhook::{Delivery, EventType};
 use crate::store::{self, StoreError};
 
 use super::LifecycleError;
+use super::awaited::{Awaited, Pending};
 
 /// A change the engine (or a cancel) makes to a generation.
 #[derive(Debug, Clone)]
@@ -99,6 +100,9 @@ pub(super) enum Op {
     Create { generation: Box<Generation>, audit: Box<AuditEvent>, admission: Box<Admission> },
     /// A change of an existing generation (with the approval answer it records, if any).
     Apply { id: GenerationId, change: Change, answering: Option<Box<Answering>> },
+    /// The first change of an awaited job that is not in the store yet (see `awaited`): it
+    /// is written with its hold and its creation's audit, in its changed state.
+    CreateChanged { pending: Box<Pending>, change: Change },
 }
 
 /// What a write did: the generation as stored, and whether webhook deliveries were queued.
@@ -109,15 +113,36 @@ pub(super) struct Applied {
 
 /// Writes `op` in `tx`. Every refusal (unknown or finished generation, missing upload, not
 /// enough credits) is found before anything is written, so a refused op leaves the
-/// transaction as it found it and the others of its batch can still commit.
-pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp) -> Result<Applied, LifecycleError> {
+/// transaction as it found it and the others of its batch can still commit. Credits
+/// reserved by awaited jobs not yet written (`awaited`) are not available to a new hold.
+pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp, awaited: &Awaited) -> Result<Applied, LifecycleError> {
     match op {
-        Op::Create { generation, audit, admission } => create(tx, *generation, &audit, *admission),
-        Op::Apply { id, change, answering } => apply(tx, id, change, answering.map(|a| *a), now),
+        Op::Create { generation, audit, admission } => create(tx, *generation, &audit, awaited, *admission),
+        Op::Apply { id, change, answering } => {
+            let g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
+            apply(tx, g, change, now, None, answering.map(|a| *a))
+        }
+        Op::CreateChanged { pending, change } => {
+            let Pending { generation, audit } = *pending;
+            // its owner may have been erased meanwhile: then nothing of the job is kept
+            if store::users::get(tx, generation.owner)?.is_none() {
+                return Err(LifecycleError::NotFound);
+            }
+            apply(tx, generation, change, now, Some(&audit), None)
+        }
     }
 }
 
-fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent, admission: Admission) -> Result<Applied, LifecycleError> {
+/// Checks that a new generation may be created: each reference is one of its owner's
+/// uploads or outputs, and the owner's available credits, less what their awaited jobs
+/// reserve, cover its cost, and its cost stays within the owner's daily `limits`. Answers the
+/// ledger deltas of its hold.
+pub(super) fn check_create(
+    tx: &redb::WriteTransaction,
+    g: &Generation,
+    awaited: &Awaited,
+    limits: Option<&SpendCheck>,
+) -> Result<(i64, i64), LifecycleError> {
     for r in &g.references {
         let asset = store::assets::get(tx, r.upload)?;
         // an upload, or one of the owner's outputs (a source video to extend, edit or
@@ -126,27 +151,22 @@ fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent, admiss
             return Err(LifecycleError::UploadNotFound);
         }
     }
-    if let Some(limits) = &admission.limits {
-        check_limits(tx, &g, limits)?;
+    if let Some(limits) = limits {
+        check_limits(tx, g, limits, awaited)?;
     }
     let balance = store::credits::balance(tx, g.owner)?;
-    let (available, held) = balance.hold(g.cost).map_err(LifecycleError::Credits)?;
-    store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
-    store::generations::put(tx, &g)?;
-    store::audit::append(tx, audit)?;
-    if let Some((approval, asked)) = &admission.approval {
-        store::spending::put_approval(tx, approval)?;
-        store::audit::append(tx, asked)?;
-    }
-    Ok(Applied { generation: g, webhooks_queued: false })
+    let reserved = i64::try_from(awaited.reserved_by(g.owner)).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
+    let spendable = Balance { available: balance.available.saturating_sub(reserved), ..balance };
+    spendable.hold(g.cost).map_err(LifecycleError::Credits)
 }
 
 /// Refuses a new generation whose cost would take its owner past a daily limit: what they
-/// committed today (held or settled, not released) plus this cost, in all and on its model.
-fn check_limits(tx: &redb::WriteTransaction, g: &Generation, limits: &SpendCheck) -> Result<(), LifecycleError> {
+/// committed today (held or settled, not released, and what their awaited jobs reserve)
+/// plus this cost, in all and on its model.
+fn check_limits(tx: &redb::WriteTransaction, g: &Generation, limits: &SpendCheck, awaited: &Awaited) -> Result<(), LifecycleError> {
     let committed = store::spending::committed_since(tx, g.owner, limits.day_start)?;
-    let spent: u64 = committed.values().sum();
-    let mut on_model = 0;
+    let spent = committed.values().sum::<u64>() + awaited.reserved_by(g.owner);
+    let mut on_model = awaited.reserved_on(g.owner, &g.model);
     if limits.model_daily.is_some() {
         let ids: Vec<GenerationId> = committed.keys().copied().collect();
         for (found, cost) in store::generations::get_many(tx, &ids)?.into_iter().zip(committed.values()) {
@@ -158,14 +178,35 @@ fn check_limits(tx: &redb::WriteTransaction, g: &Generation, limits: &SpendCheck
     limits.check(&g.model, g.cost, spent, on_model).map_err(LifecycleError::Limit)
 }
 
+fn create(
+    tx: &redb::WriteTransaction,
+    g: Generation,
+    audit: &AuditEvent,
+    awaited: &Awaited,
+    admission: Admission,
+) -> Result<Applied, LifecycleError> {
+    let (available, held) = check_create(tx, &g, awaited, admission.limits.as_ref())?;
+    store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    store::generations::put(tx, &g)?;
+    store::audit::append(tx, audit)?;
+    if let Some((approval, asked)) = &admission.approval {
+        store::spending::put_approval(tx, approval)?;
+        store::audit::append(tx, asked)?;
+    }
+    Ok(Applied { generation: g, webhooks_queued: false })
+}
+
+/// Applies `change` to `g` and stores it. With `created`, `g` is not in the store yet: its
+/// hold is written first and `created` is its creation's audit. With `answering`, `g` must be
+/// waiting for approval, and the answered request is written with the change.
 fn apply(
     tx: &redb::WriteTransaction,
-    id: GenerationId,
+    mut g: Generation,
     change: Change,
-    answering: Option<Answering>,
     now: Timestamp,
+    created: Option<&AuditEvent>,
+    answering: Option<Answering>,
 ) -> Result<Applied, LifecycleError> {
-    let mut g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
     if g.state.is_terminal() {
         return Err(LifecycleError::AlreadyFinished);
     }
@@ -179,7 +220,12 @@ fn apply(
         return Err(LifecycleError::Transition { from: g.state, to: next });
     }
     let cost = i64::try_from(g.cost).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
-    // the ledger entry comes before any write: it is the last step that can be refused
+    // the ledger entries come before any write: they are the last steps that can be refused
+    // (a settle or release after a hold it follows cannot be)
+    if created.is_some() {
+        let (available, held) = store::credits::balance(tx, g.owner)?.hold(g.cost).map_err(LifecycleError::Credits)?;
+        store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    }
     let ledger = match &change {
         Change::Succeeded { .. } | Change::Answered { .. } => Some((EntryKind::Settle, 0, -cost)),
         Change::Failed(_) | Change::Cancelled => Some((EntryKind::Release, cost, -cost)),
@@ -187,6 +233,9 @@ fn apply(
     };
     if let Some((kind, available, held)) = ledger {
         store::credits::post(tx, g.owner, kind, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
+    }
+    if let Some(audit) = created {
+        store::audit::append(tx, audit)?;
     }
     if let Some(answering) = &answering {
         store::spending::put_approval(tx, &answering.approval)?;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{broadcast, oneshot};
 
+use super::awaited::Awaited;
 use super::change::{self, Applied, Op};
 use super::{GenEvent, LifecycleError};
 use crate::domain::time::Timestamp;
@@ -31,6 +32,8 @@ pub(super) struct Queue {
     leading: bool,
     /// Durable transactions committed (for the figures and the tests).
     commits: u64,
+    /// Awaited jobs not in the store yet, whose reservations holds count.
+    awaited: Arc<Awaited>,
 }
 
 /// Hands out the shared queue and resets it if a leader ends abnormally.
@@ -38,6 +41,10 @@ pub(super) struct Queue {
 pub(super) struct GroupCommit(Arc<Mutex<Queue>>);
 
 impl GroupCommit {
+    pub(super) fn new(awaited: Arc<Awaited>) -> GroupCommit {
+        GroupCommit(Arc::new(Mutex::new(Queue { awaited, ..Queue::default() })))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -100,11 +107,12 @@ impl Leader {
             return false;
         }
         let (store, events, queue) = (self.store.clone(), self.events.clone(), self.queue.clone());
+        let awaited = queue.lock().awaited.clone();
         // a panicking batch drops its senders: its writers see an error
         let _ = tokio::task::spawn_blocking(move || {
-            let (results, commits) = commit(&store, batch);
+            let (results, commits) = commit(&store, batch, &awaited);
             queue.lock().commits += commits;
-            answer(&store, &events, results);
+            answer(&store, &events, &awaited, results);
         })
         .await;
         true
@@ -150,9 +158,11 @@ impl Leader {
 
 /// Tells the indexer and the webhook worker of what a batch wrote, publishes each change and
 /// answers each writer.
-fn answer(store: &Store, events: &broadcast::Sender<GenEvent>, results: Answers) {
+fn answer(store: &Store, events: &broadcast::Sender<GenEvent>, awaited: &Awaited, results: Answers) {
     for (applied, _) in &results {
         if let Ok(applied) = applied {
+            // an awaited job written by this batch is in the store now, its hold with it
+            awaited.remove(applied.generation.id);
             announce(store, events, applied);
         }
     }
@@ -163,7 +173,7 @@ fn answer(store: &Store, events: &broadcast::Sender<GenEvent>, results: Answers)
 
 /// After a committed write: wakes the indexer (every write adds an outbox row) and the webhook
 /// worker when it queued deliveries, and publishes the change. Wakes are cheap and coalesce.
-pub(super) fn announce(store: &Store, events: &broadcast::Sender<GenEvent>, applied: &Applied) {
+fn announce(store: &Store, events: &broadcast::Sender<GenEvent>, applied: &Applied) {
     store.outbox_written();
     if applied.webhooks_queued {
         store.webhooks_queued();
@@ -174,14 +184,14 @@ pub(super) fn announce(store: &Store, events: &broadcast::Sender<GenEvent>, appl
 /// Writes a batch in one durable transaction. Refused ops leave nothing behind, so the others
 /// commit; if the transaction itself fails, each op is tried again alone, so one write's
 /// trouble is never another's. Returns each op's result and how many commits it took.
-fn commit(store: &Store, batch: Vec<(Op, Reply)>) -> (Answers, u64) {
+fn commit(store: &Store, batch: Vec<(Op, Reply)>, awaited: &Awaited) -> (Answers, u64) {
     let now = Timestamp::now();
     let (ops, replies): (Vec<Op>, Vec<Reply>) = batch.into_iter().unzip();
     if ops.len() > 1 {
         let together = store.write_now(Commit::Durable, |tx| {
             let mut results = Vec::with_capacity(ops.len());
             for op in ops.iter().cloned() {
-                match change::write(tx, op, now) {
+                match change::write(tx, op, now, awaited) {
                     // part of this op may be written: abort, and try each op alone below
                     Err(LifecycleError::Store(e)) => return Err(e),
                     result => results.push(result),
@@ -197,7 +207,7 @@ fn commit(store: &Store, batch: Vec<(Op, Reply)>) -> (Answers, u64) {
     let results = ops
         .into_iter()
         .map(|op| {
-            let result = store.write_now(Commit::Durable, |tx| change::write(tx, op, now));
+            let result = store.write_now(Commit::Durable, |tx| change::write(tx, op, now, awaited));
             commits += u64::from(result.is_ok());
             result
         })

@@ -7,9 +7,12 @@
 //! Below both the engine (which drives jobs) and the services (which create and cancel them):
 //! it knows the store and the domain, nothing above.
 
+mod awaited;
 mod change;
 pub mod events;
 mod group_commit;
+
+use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
@@ -20,10 +23,11 @@ use crate::domain::asset::Asset;
 use crate::domain::audit::AuditEvent;
 use crate::domain::credits::CreditError;
 use crate::domain::generation::{GenState, Generation};
-use crate::domain::ids::{AssetId, GenerationId};
+use crate::domain::ids::{AssetId, GenerationId, UserId};
 use crate::domain::spending::LimitBroken;
 use crate::domain::time::Timestamp;
 use crate::store::{self, Commit, Store, StoreError};
+use awaited::{Awaited, Pending};
 use change::Op;
 use group_commit::GroupCommit;
 
@@ -55,12 +59,14 @@ pub struct Lifecycle {
     store: Store,
     group: GroupCommit,
     events: broadcast::Sender<GenEvent>,
+    awaited: Arc<Awaited>,
 }
 
 impl Lifecycle {
     pub fn new(store: Store) -> Lifecycle {
         let (events, _) = broadcast::channel(1024);
-        Lifecycle { store, group: GroupCommit::default(), events }
+        let awaited = Arc::new(Awaited::default());
+        Lifecycle { store, group: GroupCommit::new(awaited.clone()), events, awaited }
     }
 
     /// Stores a new queued generation, holding its credits and recording `audit`, after
@@ -83,9 +89,13 @@ impl Lifecycle {
 
     /// Applies one change, with the ledger entry it implies: settle on success, release on
     /// failure or cancellation. Changes to a generation that already ended are refused, so
-    /// nothing is charged or released twice.
+    /// nothing is charged or released twice. The first change of an awaited job writes it
+    /// (see [`Lifecycle::create_awaited`]).
     pub async fn apply(&self, id: GenerationId, change: Change) -> Result<Generation, LifecycleError> {
-        self.write(Op::Apply { id, change, answering: None }).await
+        match self.awaited.get(id) {
+            Some(pending) => self.write(Op::CreateChanged { pending: Box::new(pending), change }).await,
+            None => self.write(Op::Apply { id, change, answering: None }).await,
+        }
     }
 
     /// Answers the approval request of a generation waiting for one: [`Change::Approved`]
@@ -97,14 +107,14 @@ impl Lifecycle {
     }
 
     /// [`Lifecycle::create`] of a job whose caller holds its request open until the job ends
-    /// and learns of it only then (OpenAI's synchronous image calls): stored Submitting at once
-    /// (nobody sees it wait in a queue, so it needs no write of its own to leave one), visible
-    /// at once (its hold counts against every later write), on disk with the job's end, a
-    /// durable write of its own (or the settler's next round, within about a second). A crash
-    /// before then leaves no trace of a job nobody was told of and nothing held, or finds it
-    /// Submitting, which a restart ends as an interrupted submit, releasing its hold; a sync
-    /// answer thus costs one durable transaction from accepted to succeeded.
-    /// Checked against `admission`'s limits as [`Lifecycle::create_admitted`] is.
+    /// and learns of it only then (OpenAI's synchronous image calls). Its references and
+    /// credits are checked as for any job, and its cost is reserved in memory at once (every
+    /// later hold counts it), but it is written with its first change, in one durable
+    /// transaction with its hold: for a synchronous answer, its success. Nobody has been told
+    /// of it before then, so a crash in between leaves no trace of it and holds nothing, as
+    /// for a request that never arrived. It is answered Submitting: no queue anyone sees.
+    /// Checked against `admission`'s limits as [`Lifecycle::create_admitted`] is (an awaited job
+    /// never waits for approval: the caller stores one that needs it with `create_admitted`).
     pub async fn create_awaited(
         &self,
         mut generation: Generation,
@@ -113,20 +123,40 @@ impl Lifecycle {
     ) -> Result<Generation, LifecycleError> {
         generation.state = GenState::Submitting;
         generation.submitted_at = Some(generation.created_at);
-        let admission = Box::new(admission);
-        self.write_provisional(Op::Create { generation: Box::new(generation), audit: Box::new(audit), admission }).await
+        let awaited = self.awaited.clone();
+        self.store
+            .decide(move |tx| {
+                change::check_create(tx, &generation, &awaited, admission.limits.as_ref())?;
+                awaited.insert(Pending { generation: generation.clone(), audit });
+                Ok(generation)
+            })
+            .await
+    }
+
+    /// An awaited job that is not in the store yet (see [`Lifecycle::create_awaited`]).
+    pub fn awaited(&self, id: GenerationId) -> Option<Generation> {
+        self.awaited.get(id).map(|p| p.generation)
+    }
+
+    /// Whether `id` is an awaited job still only in memory (it is unfinished).
+    pub fn is_awaited(&self, id: GenerationId) -> bool {
+        self.awaited.contains(id)
+    }
+
+    /// Forgets an awaited job that ended without being written (its first write was
+    /// refused): nothing of it is kept, and its reservation is given back.
+    pub fn forget_awaited(&self, id: GenerationId) {
+        self.awaited.remove(id);
+    }
+
+    /// Credits `owner`'s awaited jobs reserve: not available to anything else meanwhile.
+    /// Read it inside a write transaction, where no reservation can be added.
+    pub fn reserved_by(&self, owner: UserId) -> u64 {
+        self.awaited.reserved_by(owner)
     }
 
     async fn write(&self, op: Op) -> Result<Generation, LifecycleError> {
         Ok(self.group.write(&self.store, &self.events, op).await?.generation)
-    }
-
-    /// Writes `op` in a transaction of its own that is not flushed by itself (see
-    /// [`Commit::Advisory`]), then announces it as a group commit does.
-    async fn write_provisional(&self, op: Op) -> Result<Generation, LifecycleError> {
-        let applied = self.store.write_with(Commit::Advisory, move |tx| change::write(tx, op, Timestamp::now())).await?;
-        group_commit::announce(&self.store, &self.events, &applied);
-        Ok(applied.generation)
     }
 
     /// Records the latest progress of many running jobs in one advisory transaction (progress

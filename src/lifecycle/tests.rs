@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use super::*;
 use crate::domain::audit::{Actor, AuditAction, ClientInfo};
-use crate::domain::credits::EntryKind;
+use crate::domain::credits::{CreditError, EntryKind};
 use crate::domain::generation::{ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::{AuditId, UserId};
+use crate::domain::user::{Role, User};
 
 fn queued(owner: UserId, cost: u64) -> Generation {
     let json = serde_json::json!({
@@ -37,7 +38,15 @@ async fn studio(credits: i64) -> (tempfile::TempDir, Lifecycle, Store, UserId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let owner = UserId::generate();
-    store.write(move |tx| store::credits::post(tx, owner, EntryKind::Grant, None, credits, 0, None).map(|r| r.unwrap())).await.unwrap();
+    store
+        .write(move |tx| {
+            let email = crate::domain::user::Email::parse("owner@example.com").unwrap();
+            let person = User { id: owner, ..User::new(email, "Owner".into(), Role::Member, String::new()) };
+            store::users::put(tx, &person)?;
+            store::credits::post(tx, owner, EntryKind::Grant, None, credits, 0, None).map(|r| r.unwrap())
+        })
+        .await
+        .unwrap();
     (dir, Lifecycle::new(store.clone()), store, owner)
 }
 
@@ -184,20 +193,74 @@ async fn writers_arriving_while_the_lead_changes_hands_are_never_dropped() {
 }
 
 #[tokio::test]
-async fn an_awaited_job_is_seen_at_once_and_written_durably_once_with_its_end() {
+async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once_with_its_end() {
     let (_dir, lifecycle, store, owner) = studio(20).await;
     let mut events = lifecycle.subscribe();
     let before = lifecycle.commits();
     let g = queued(owner, 6);
     let submitting = lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
-    assert_eq!(balance(&store, owner).await, (14, 6), "the hold is there at once, for every later write to see");
-    assert_eq!(submitting.state, GenState::Submitting, "no queue anyone sees: stored on its way to the provider");
-    assert_eq!(lifecycle.commits(), before, "nothing durable yet: nobody has been told of the job");
+    assert_eq!(submitting.state, GenState::Submitting, "no queue anyone sees: on its way to the provider");
+    assert_eq!(lifecycle.commits(), before, "nothing written yet: nobody has been told of the job");
+    assert!(stored(&store, g.id).await.is_none());
+    assert_eq!(lifecycle.reserved_by(owner), 6);
+    let greedy = queued(owner, 15);
+    let refused = lifecycle.create(greedy.clone(), created(&greedy)).await;
+    assert!(
+        matches!(refused, Err(LifecycleError::Credits(CreditError::Insufficient { needed: 15, available: 14 }))),
+        "the reservation counts against every later hold: {refused:?}"
+    );
+    let second = queued(owner, 15);
+    let refused = lifecycle.create_awaited(second.clone(), created(&second), Default::default()).await;
+    assert!(matches!(refused, Err(LifecycleError::Credits(_))), "and against another awaited job");
+
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
     let done = lifecycle.apply(g.id, Change::Answered { handle, usage: None, assets: Vec::new() }).await.unwrap();
     assert_eq!(done.state, GenState::Succeeded);
     assert_eq!(lifecycle.commits() - before, 1, "one durable transaction from accepted to succeeded");
     assert_eq!(balance(&store, owner).await, (14, 0));
+    assert_eq!(lifecycle.reserved_by(owner), 0, "the hold is in the store now, and the reservation gone");
+    assert_eq!(stored(&store, g.id).await.map(|g| g.state), Some(GenState::Succeeded));
+    let ledger = store.read(move |tx| store::credits::entries_for_user(tx, owner)).await.unwrap();
+    let kinds: Vec<EntryKind> = ledger.iter().filter(|e| e.generation == Some(g.id)).map(|e| e.kind).collect();
+    assert_eq!(kinds, [EntryKind::Hold, EntryKind::Settle], "the same ledger as any job's");
+    let audited = store
+        .read(|tx| {
+            let mut all = Vec::new();
+            store::audit::each(tx, |e| all.push(e))?;
+            Ok::<_, StoreError>(all)
+        })
+        .await
+        .unwrap();
+    assert!(audited.iter().any(|e| e.action == AuditAction::GenerationCreated && e.target == Some(g.id.to_string())));
     let states: Vec<GenState> = std::iter::from_fn(|| events.try_recv().ok()).map(|e| e.state).collect();
-    assert_eq!(states, [GenState::Submitting, GenState::Succeeded], "each change is published");
+    assert_eq!(states, [GenState::Succeeded], "published once written");
+    let again = lifecycle.apply(g.id, Change::Failed(Reason::new("late", "Late."))).await;
+    assert!(matches!(again, Err(LifecycleError::AlreadyFinished)), "an ended job moves no credits twice");
+}
+
+#[tokio::test]
+async fn an_awaited_job_that_fails_is_written_with_its_hold_given_back_and_one_of_an_erased_owner_is_not_written() {
+    let (_dir, lifecycle, store, owner) = studio(20).await;
+    let g = queued(owner, 6);
+    lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
+    let failed = lifecycle.apply(g.id, Change::Failed(Reason::new("upstream", "It broke."))).await.unwrap();
+    assert_eq!(failed.state, GenState::Failed);
+    assert_eq!(balance(&store, owner).await, (20, 0));
+    assert_eq!(lifecycle.reserved_by(owner), 0);
+
+    let stranger = UserId::generate();
+    store.write(move |tx| store::credits::post(tx, stranger, EntryKind::Grant, None, 10, 0, None).map(|r| r.unwrap())).await.unwrap();
+    let orphan = queued(stranger, 3);
+    lifecycle.create_awaited(orphan.clone(), created(&orphan), Default::default()).await.unwrap();
+    let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
+    let refused = lifecycle.apply(orphan.id, Change::Answered { handle, usage: None, assets: Vec::new() }).await;
+    assert!(matches!(refused, Err(LifecycleError::NotFound)), "its owner is gone (erased meanwhile): {refused:?}");
+    assert!(stored(&store, orphan.id).await.is_none());
+    assert_eq!(balance(&store, stranger).await, (10, 0), "nothing held or spent");
+    lifecycle.forget_awaited(orphan.id);
+    assert_eq!(lifecycle.reserved_by(stranger), 0);
+}
+
+async fn stored(store: &Store, id: GenerationId) -> Option<Generation> {
+    store.read(move |tx| store::generations::get(tx, id)).await.unwrap()
 }

@@ -240,6 +240,26 @@ impl Store {
         tokio::task::spawn_blocking(move || store.write_now(commit, f)).await.map_err(|_| E::from(StoreError::TaskFailed))?
     }
 
+    /// Runs `f` in a write transaction that is then abandoned, on the blocking pool: `f` sees
+    /// the latest state while no other write can begin, and nothing is written. For a
+    /// decision that later writes must respect (kept outside the store, like a reservation
+    /// in memory) without the cost of a commit.
+    pub async fn decide<T, E>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(StoreError::from)?;
+            let decided = f(&tx);
+            tx.abort().map_err(StoreError::from)?;
+            decided
+        })
+        .await
+        .map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+
     /// [`Store::write_with`] on this thread, for callers already off the async executor.
     pub fn write_now<T, E: From<StoreError>>(&self, commit: Commit, f: impl FnOnce(&WriteTransaction) -> Result<T, E>) -> Result<T, E> {
         let value = match commit {

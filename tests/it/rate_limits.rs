@@ -105,3 +105,57 @@ async fn a_token_made_with_its_own_limits_keeps_them_across_a_restart() {
     assert_eq!(third.json()["details"]["limit"], 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_synchronous_image_call_holds_its_place_and_its_credits_until_it_answers() {
+    let app = TestApp::start_with(|c| {
+        c.api.concurrent_jobs = 1;
+        c.connection[0].delay = Duration::from_secs(4);
+    })
+    .await;
+    let (admin, token) = admin_with_credits(&app, 1000).await;
+    let image = serde_json::json!({"model": "demo-image", "prompt": "a red kite"});
+    let (before, _) = credits(&app.url, &token).await;
+    assert_eq!(sync_image(&app.url, &token, image.clone()).await.0, 200);
+    let (after, _) = credits(&app.url, &token).await;
+    let price = before - after;
+    assert!(price > 0);
+    // leave the person one image (and a half, where that is a credit)
+    let me = api_get(&app.url, "/api/v1/me", Some(&token)).await.json();
+    let keep = price + price / 2;
+    let taken = crate::support::api_post(
+        &app.url,
+        &format!("/api/v1/admin/users/{}/credits", me["id"].as_str().unwrap()),
+        &token,
+        serde_json::json!({"amount": keep - after}),
+    )
+    .await;
+    assert!(taken.status < 400, "{}", taken.body);
+    assert_eq!(credits(&app.url, &token).await, (keep, 0));
+
+    let first = {
+        let (url, token, image) = (app.url.clone(), token.clone(), image.clone());
+        tokio::spawn(async move { sync_image(&url, &token, image).await })
+    };
+    // the first call is with the provider for four seconds
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let same_token = sync_image(&app.url, &token, image.clone()).await;
+    assert_eq!(same_token.0, 429, "the running call has the token's only place: {}", same_token.1);
+    let other = admin.post_form("/account/tokens", &[("name", "second script"), ("expires", "30")]).await.text_of("#new-token");
+    let other_token = sync_image(&app.url, &other, image.clone()).await;
+    // OpenAI's clients know a lack of credits as 429 insufficient_quota
+    assert_eq!(other_token.0, 429, "{}", other_token.1);
+    assert!(other_token.1.contains("insufficient_quota"), "the running call's credits are spoken for: {}", other_token.1);
+
+    let (status, body) = first.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(credits(&app.url, &token).await, (keep - price, 0), "charged once, nothing left held");
+    app.stop().await;
+}
+
+/// `POST /v1/images/generations`: its status and body.
+async fn sync_image(base: &str, token: &str, body: serde_json::Value) -> (u16, String) {
+    let response =
+        crate::support::client().post(format!("{base}/v1/images/generations")).bearer_auth(token).json(&body).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}

@@ -180,11 +180,16 @@ pub async fn reserve_job(state: &AppState, token: &ApiToken) -> ServiceResult<Jo
     let finished = if tracked.is_empty() {
         Vec::new()
     } else {
+        // an awaited job is in memory until its first change: unfinished, though not stored
+        let lifecycle = state.lifecycle.clone();
         state
             .store
             .read(move |tx| {
                 let mut finished = Vec::new();
                 for id in tracked {
+                    if lifecycle.is_awaited(id) {
+                        continue;
+                    }
                     if store::generations::get(tx, id)?.is_none_or(|g| g.state.is_terminal()) {
                         finished.push(id);
                     }

@@ -17,10 +17,16 @@ pub async fn grant(state: &AppState, ctx: &Context, user: UserId, amount: i64, n
         return Err(ServiceError::Credits(CreditError::OutOfRange));
     }
     let ctx = ctx.clone();
+    let lifecycle = state.lifecycle.clone();
     state
         .store
         .write(move |tx| {
             let owner = store::users::get(tx, user)?.ok_or(ServiceError::NotFound("user"))?;
+            // credits that jobs in flight have reserved cannot be taken away
+            let reserved = i64::try_from(lifecycle.reserved_by(user)).unwrap_or(i64::MAX);
+            if amount < 0 && store::credits::balance(tx, user)?.available.saturating_add(amount) < reserved {
+                return Err(ServiceError::Credits(CreditError::NegativeBalance));
+            }
             let balance = store::credits::post(tx, user, EntryKind::Grant, None, amount, 0, note)?.map_err(ServiceError::Credits)?;
             audit::record(tx, &ctx, AuditAction::CreditsGranted, Some(owner.email.to_string()), Some(format!("{amount:+} credits")))?;
             Ok(balance)
