@@ -70,6 +70,8 @@ pub fn committed_since(tx: &impl Tx, user: UserId, since: Timestamp) -> Result<B
     // ledger ids are time-ordered: the first id of the window's first millisecond
     let first = ulid::Ulid::from_parts(u64::try_from(since.millis()).unwrap_or(0), 0).0;
     let mut held = BTreeMap::new();
+    // a hold and its release written in the same millisecond may sort either way
+    let mut released = std::collections::HashSet::new();
     for row in index.range((key, first)..=(key, u128::MAX))? {
         let (k, _) = row?;
         let Some(entry) = decode_opt::<LedgerEntry>(ledger.get(k.value().1)?)? else { continue };
@@ -79,10 +81,11 @@ pub fn committed_since(tx: &impl Tx, user: UserId, since: Timestamp) -> Result<B
                 held.insert(generation, entry.held_delta.unsigned_abs());
             }
             EntryKind::Release => {
-                held.remove(&generation);
+                released.insert(generation);
             }
             _ => {}
         }
     }
+    held.retain(|generation, _| !released.contains(generation));
     Ok(held)
 }
