@@ -123,6 +123,14 @@ enum CreditsCommand {
         #[arg(long, allow_hyphen_values = true)]
         amount: i64,
     },
+    /// Show the allowances, spend limits and approval rules (JSON)
+    Spending,
+    /// Grant this month's allowances now to whoever has not had theirs (never twice a month)
+    Renew {
+        /// Renew as of this time (RFC 3339); for tests and rehearsals on a copy
+        #[arg(long, value_name = "TIME", hide = true)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,6 +221,8 @@ pub fn main() -> ExitCode {
             Command::Init => init(config).await,
             Command::Check => check(config).await,
             Command::Credits(CreditsCommand::Grant { email, amount }) => manage(config, AdminCommand::CreditsGrant { email, amount }).await,
+            Command::Credits(CreditsCommand::Spending) => manage(config, AdminCommand::SpendingShow).await,
+            Command::Credits(CreditsCommand::Renew { at }) => manage(config, AdminCommand::AllowancesRenew { at: parse_at(at)? }).await,
             Command::User(cmd) => manage(config, user_command(cmd)?).await,
             Command::Token(TokenCommand::Create { email, name, expires, requests_per_minute, concurrent_jobs }) => {
                 manage(config, AdminCommand::TokenCreate { email, name, expires, requests_per_minute, concurrent_jobs }).await

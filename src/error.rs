@@ -119,6 +119,17 @@ impl From<ServiceError> for AppError {
                 AppError::new(StatusCode::PAYMENT_REQUIRED, "credits.insufficient", message)
             }
             ServiceError::Credits(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "credits.invalid", message),
+            ServiceError::SpendLimit(broken) => {
+                let code = if broken.model.is_some() { "credits.model_daily_limit" } else { "credits.daily_limit" };
+                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_details(serde_json::json!({
+                    "limit": broken.limit,
+                    "spent": broken.spent,
+                    "model": broken.model,
+                    "resets_at": broken.resets_at.rfc3339(),
+                }))
+            }
+            ServiceError::NotApprover => AppError::forbidden("approval.not_approver", message),
+            ServiceError::OwnApproval => AppError::forbidden("approval.own_request", message),
             ServiceError::TooLarge(_) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload.too_large", message),
             ServiceError::AlreadyFinished => AppError::new(StatusCode::CONFLICT, "generation.finished", message),
             ServiceError::LegalHold(id) => AppError::new(StatusCode::CONFLICT, "generation.legal_hold", message)

@@ -199,3 +199,27 @@ admin-notify-event = Event
 admin-notify-to = To
 admin-notify-attempts = Attempts
 admin-notify-next = Next attempt
+spending-intro = Monthly allowances are granted by the scheduler at the start of each month; daily limits and approval thresholds apply at submit. Leave a field empty for "none". Months and days are counted in the zone below.
+spending-allowances = Monthly allowances
+spending-allowances-help = Credits granted on the 1st. Unused credits carry over up to the rollover cap: after the renewal a person has at most the allowance plus the cap (never less than they had).
+spending-allowance-member = Members: credits a month
+spending-rollover-member = Members: rollover cap
+spending-allowance-admin = Admins: credits a month
+spending-rollover-admin = Admins: rollover cap
+spending-person-allowances = Per person, replacing their role's (one a line: e-mail = credits / rollover cap)
+spending-limits = Daily spend limits
+spending-limits-help = Credits held or spent in a day (released holds do not count); a submit over a limit is refused with when it resets.
+spending-daily-member = Members: credits a day
+spending-daily-admin = Admins: credits a day
+spending-person-limits = Per person, replacing their role's (one a line: e-mail = credits)
+spending-model-limits = Per model, for each person (one a line: model id = credits)
+spending-approvals = Approvals
+spending-approvals-help = A job costing more than the threshold waits for an approver with its credits held; where a role and a model both have one, the lower applies. Admins are always approvers.
+spending-approval-member = Members: approval above (credits)
+spending-approval-admin = Admins: approval above (credits)
+spending-model-approvals = Per model (one a line: model id = credits)
+spending-approvers = Other approvers (one e-mail a line)
+spending-expiry = Hours before an unanswered request expires
+spending-zone = Time zone of months and days
+spending-save = Save
+flash-spending-saved = The allowances, limits and approval rules are saved.

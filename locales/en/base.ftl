@@ -105,3 +105,6 @@ usage-estimate = Estimate (credits)
 usage-reported = Reported (cents)
 usage-none = Nothing in this range.
 usage-csv = Download as CSV
+state-awaiting-approval = awaiting approval
+nav-admin-spending = Allowances and limits
+nav-approvals = Approvals

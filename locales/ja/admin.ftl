@@ -199,3 +199,27 @@ admin-notify-event = イベント
 admin-notify-to = 宛先
 admin-notify-attempts = 試行回数
 admin-notify-next = 次の試行
+spending-intro = 毎月の割り当てはスケジューラーが月初に付与します。1日の上限と承認しきい値は送信時に適用されます。「なし」の場合は空欄にしてください。月と日は下のタイムゾーンで数えます。
+spending-allowances = 毎月の割り当て
+spending-allowances-help = 毎月1日に付与されるクレジットです。未使用分は繰り越し上限まで持ち越されます。更新後の残高は最大で割り当て+上限になります(それまでの残高より減ることはありません)。
+spending-allowance-member = メンバー: 月あたりのクレジット
+spending-rollover-member = メンバー: 繰り越し上限
+spending-allowance-admin = 管理者: 月あたりのクレジット
+spending-rollover-admin = 管理者: 繰り越し上限
+spending-person-allowances = 個人ごと(ロールの設定に優先。1行に1件: メールアドレス = クレジット / 繰り越し上限)
+spending-limits = 1日の利用上限
+spending-limits-help = 1日に確保または消費したクレジット(戻された分は数えません)。上限を超える送信は、リセット時刻とともに拒否されます。
+spending-daily-member = メンバー: 1日あたりのクレジット
+spending-daily-admin = 管理者: 1日あたりのクレジット
+spending-person-limits = 個人ごと(ロールの設定に優先。1行に1件: メールアドレス = クレジット)
+spending-model-limits = モデルごと、1人あたり(1行に1件: モデルID = クレジット)
+spending-approvals = 承認
+spending-approvals-help = しきい値を超える価格のジョブは、クレジットを確保したまま承認者を待ちます。ロールとモデルの両方に設定がある場合は低い方が適用されます。管理者は常に承認者です。
+spending-approval-member = メンバー: 承認が必要な価格(クレジット超)
+spending-approval-admin = 管理者: 承認が必要な価格(クレジット超)
+spending-model-approvals = モデルごと(1行に1件: モデルID = クレジット)
+spending-approvers = その他の承認者(1行に1つのメールアドレス)
+spending-expiry = 未回答の依頼が期限切れになるまでの時間(時間)
+spending-zone = 月と日を数えるタイムゾーン
+spending-save = 保存
+flash-spending-saved = 割り当て、上限、承認ルールを保存しました。

@@ -102,3 +102,6 @@ usage-estimate = 見積もり（クレジット）
 usage-reported = 報告額（セント）
 usage-none = この期間にはありません。
 usage-csv = CSV でダウンロード
+state-awaiting-approval = 承認待ち
+nav-admin-spending = 割り当てと上限
+nav-approvals = 承認

@@ -199,3 +199,27 @@ admin-notify-event = 事件
 admin-notify-to = 收件人
 admin-notify-attempts = 尝试次数
 admin-notify-next = 下次尝试
+spending-intro = 每月额度由调度器在每月初发放；每日限额和审批阈值在提交时生效。留空表示“无”。月和日按下方时区计算。
+spending-allowances = 每月额度
+spending-allowances-help = 每月1日发放的积分。未用完的积分可结转，最多到结转上限：续期后余额最多为额度加上限（不会少于续期前的余额）。
+spending-allowance-member = 成员：每月积分
+spending-rollover-member = 成员：结转上限
+spending-allowance-admin = 管理员：每月积分
+spending-rollover-admin = 管理员：结转上限
+spending-person-allowances = 按人设置，优先于角色设置（每行一条：邮箱 = 积分 / 结转上限）
+spending-limits = 每日消费限额
+spending-limits-help = 一天内冻结或花费的积分（已释放的不计）；超过限额的提交会被拒绝，并告知重置时间。
+spending-daily-member = 成员：每日积分
+spending-daily-admin = 管理员：每日积分
+spending-person-limits = 按人设置，优先于角色设置（每行一条：邮箱 = 积分）
+spending-model-limits = 按模型，每人（每行一条：模型 ID = 积分）
+spending-approvals = 审批
+spending-approvals-help = 价格超过阈值的任务会冻结积分并等待审批人；角色和模型都设置时取较低者。管理员始终是审批人。
+spending-approval-member = 成员：超过此价格需审批（积分）
+spending-approval-admin = 管理员：超过此价格需审批（积分）
+spending-model-approvals = 按模型（每行一条：模型 ID = 积分）
+spending-approvers = 其他审批人（每行一个邮箱）
+spending-expiry = 无人答复的申请过期前的小时数
+spending-zone = 计算月和日的时区
+spending-save = 保存
+flash-spending-saved = 额度、限额和审批规则已保存。

@@ -102,3 +102,6 @@ usage-estimate = 估算（积分）
 usage-reported = 报告（美分）
 usage-none = 此期间没有数据。
 usage-csv = 下载 CSV
+state-awaiting-approval = 等待审批
+nav-admin-spending = 额度与限额
+nav-approvals = 审批

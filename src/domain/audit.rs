@@ -77,10 +77,22 @@ pub enum AuditAction {
     ModelEdited,
     /// An admin moved what named a retiring model to its successor.
     ModelRemapped,
+    /// An admin changed the allowances, spend limits or approval rules.
+    SpendingSettingsChanged,
+    /// The monthly renewal granted a person their allowance (amount in the detail).
+    AllowanceGranted,
+    /// A job priced above its requester's threshold was stored waiting for an approver.
+    ApprovalAsked,
+    /// An approver approved a job (their note in the detail).
+    ApprovalApproved,
+    /// An approver declined a job, releasing its hold (their note in the detail).
+    ApprovalDeclined,
+    /// Nobody answered an approval request in time: it expired and its hold was released.
+    ApprovalExpired,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 45] = [
+    pub const ALL: [AuditAction; 51] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -126,6 +138,12 @@ impl AuditAction {
         AuditAction::CatalogDiscovered,
         AuditAction::ModelEdited,
         AuditAction::ModelRemapped,
+        AuditAction::SpendingSettingsChanged,
+        AuditAction::AllowanceGranted,
+        AuditAction::ApprovalAsked,
+        AuditAction::ApprovalApproved,
+        AuditAction::ApprovalDeclined,
+        AuditAction::ApprovalExpired,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -176,6 +194,12 @@ impl AuditAction {
             AuditAction::CatalogDiscovered => "catalog.discovered",
             AuditAction::ModelEdited => "model.edited",
             AuditAction::ModelRemapped => "model.remapped",
+            AuditAction::SpendingSettingsChanged => "spending.settings_changed",
+            AuditAction::AllowanceGranted => "credits.allowance_granted",
+            AuditAction::ApprovalAsked => "approval.asked",
+            AuditAction::ApprovalApproved => "approval.approved",
+            AuditAction::ApprovalDeclined => "approval.declined",
+            AuditAction::ApprovalExpired => "approval.expired",
         }
     }
 

@@ -1,6 +1,8 @@
 //! A generation: one prompt sent to one model, and its journey through the state machine
 //! Queued -> Submitting -> Running -> Fetching -> Succeeded, or Failed / Cancelled (an answer
 //! whose outputs came in it, held in memory, goes from Submitting to Succeeded in one step).
+//! A job priced above its requester's approval threshold starts in AwaitingApproval instead
+//! and becomes Queued when approved (Failed when declined or expired).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,10 +24,13 @@ pub enum GenState {
     Succeeded,
     Failed,
     Cancelled,
+    /// Priced above the requester's approval threshold: its credits are held and it waits
+    /// for an approver (appended last: stored records name states by position).
+    AwaitingApproval,
 }
 
 impl GenState {
-    pub const ALL: [GenState; 7] = [
+    pub const ALL: [GenState; 8] = [
         GenState::Queued,
         GenState::Submitting,
         GenState::Running,
@@ -33,6 +38,7 @@ impl GenState {
         GenState::Succeeded,
         GenState::Failed,
         GenState::Cancelled,
+        GenState::AwaitingApproval,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +50,7 @@ impl GenState {
             GenState::Succeeded => "succeeded",
             GenState::Failed => "failed",
             GenState::Cancelled => "cancelled",
+            GenState::AwaitingApproval => "awaiting_approval",
         }
     }
 
@@ -53,7 +60,7 @@ impl GenState {
 
     /// Whether a person may still cancel it.
     pub fn is_cancellable(self) -> bool {
-        matches!(self, GenState::Queued | GenState::Submitting | GenState::Running)
+        matches!(self, GenState::Queued | GenState::Submitting | GenState::Running | GenState::AwaitingApproval)
     }
 
     /// The allowed transitions; everything else is a bug the store refuses to write.
@@ -62,6 +69,7 @@ impl GenState {
         matches!(
             (self, next),
             (Queued, Submitting | Failed | Cancelled)
+                | (AwaitingApproval, Queued | Failed | Cancelled)
                 | (Submitting, Running | Fetching | Succeeded | Failed | Cancelled)
                 | (Running, Running | Fetching | Failed | Cancelled)
                 | (Fetching, Succeeded | Failed)
@@ -230,5 +238,8 @@ mod tests {
         assert!(!Fetching.can_become(Cancelled), "custody finishes once started");
         assert!(!Queued.can_become(Succeeded));
         assert!(Submitting.can_become(Succeeded), "a synchronous answer, already in custody");
+        assert!(AwaitingApproval.can_become(Queued), "approved");
+        assert!(AwaitingApproval.can_become(Failed), "declined or expired");
+        assert!(!AwaitingApproval.can_become(Submitting), "the engine never starts a job waiting for approval");
     }
 }

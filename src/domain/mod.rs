@@ -1,5 +1,6 @@
 //! Pure types and rules of the product: no actix, redb, tantivy or reqwest in here.
 
+pub mod approval;
 pub mod asset;
 pub mod audit;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod notify;
 pub mod preferences;
 pub mod privacy;
 pub mod retention;
+pub mod spending;
 pub mod standard_webhooks;
 pub mod time;
 pub mod user;

@@ -82,7 +82,8 @@ pub(super) async fn run(
     };
     let _forget = ForgetAwaited(&engine.parts.lifecycle, id);
     tracing::debug!(generation = %id, state = %g.state, ?start, "job started");
-    if g.state.is_terminal() {
+    // a job waiting for an approver is started again when it is approved
+    if g.state.is_terminal() || g.state == GenState::AwaitingApproval {
         return;
     }
     let Some(connection) = engine.parts.registry.current().connection(&g.connection) else {
@@ -233,7 +234,8 @@ async fn drive(
                 let change = |taken: custody::Taken| Change::Succeeded { assets: taken.assets, sealed: taken.sealed };
                 return succeed(engine, connection, (id, g.upstream.as_ref()), taken, change, ending).await;
             }
-            GenState::Succeeded | GenState::Failed | GenState::Cancelled => return Stop::Done,
+            // ended, or waiting for an approver (its approval queues it and starts a new job)
+            GenState::Succeeded | GenState::Failed | GenState::Cancelled | GenState::AwaitingApproval => return Stop::Done,
         };
     }
 }

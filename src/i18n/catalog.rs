@@ -216,6 +216,7 @@ impl Tr {
             "succeeded" => "state-succeeded",
             "failed" => "state-failed",
             "cancelled" => "state-cancelled",
+            "awaiting_approval" => "state-awaiting-approval",
             other => return other.to_string(),
         };
         self.t(key)

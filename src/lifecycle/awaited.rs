@@ -54,4 +54,9 @@ impl Awaited {
     pub(super) fn reserved_by(&self, owner: UserId) -> u64 {
         self.lock().values().filter(|p| p.generation.owner == owner).map(|p| p.generation.cost).sum()
     }
+
+    /// Credits reserved by `owner`'s jobs of `model` that are not in the store yet.
+    pub(super) fn reserved_on(&self, owner: UserId, model: &str) -> u64 {
+        self.lock().values().filter(|p| p.generation.owner == owner && p.generation.model == model).map(|p| p.generation.cost).sum()
+    }
 }

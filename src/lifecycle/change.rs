@@ -2,11 +2,13 @@
 //! its state with the ledger entry it implies (hold on creation, settle on success, release
 //! on failure or cancellation), its search-outbox row, its webhook deliveries and its audit.
 
+use crate::domain::approval::Approval;
 use crate::domain::asset::{Asset, AssetKind, SealedMedia};
 use crate::domain::audit::AuditEvent;
 use crate::domain::credits::{Balance, CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
 use crate::domain::ids::GenerationId;
+use crate::domain::spending::SpendCheck;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::{Delivery, EventType};
 use crate::store::{self, StoreError};
@@ -17,6 +19,9 @@ use super::awaited::{Awaited, Pending};
 /// A change the engine (or a cancel) makes to a generation.
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// An approver said yes: the job waiting for approval is queued for the engine, its
+    /// deadline counted again from now.
+    Approved,
     Submitting,
     Running {
         handle: UpstreamHandle,
@@ -63,6 +68,7 @@ impl Change {
     /// The state this change moves a generation to (none for a cancel request).
     fn target(&self) -> Option<GenState> {
         Some(match self {
+            Change::Approved => GenState::Queued,
             Change::Submitting => GenState::Submitting,
             Change::Running { .. } => GenState::Running,
             Change::Fetching { .. } => GenState::Fetching,
@@ -74,13 +80,29 @@ impl Change {
     }
 }
 
+/// What a new generation is checked against, and what is written with it, besides its hold.
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    /// The owner's daily limits: refused when the hold would exceed one.
+    pub limits: Option<SpendCheck>,
+    /// For a generation stored AwaitingApproval: its request, and the request's audit.
+    pub approval: Option<(Approval, AuditEvent)>,
+}
+
+/// An approval request as answered, and the answer's audit, written with the change.
+#[derive(Debug, Clone)]
+pub struct Answering {
+    pub approval: Approval,
+    pub audit: AuditEvent,
+}
+
 /// What one write of the lifecycle asks for.
 #[derive(Debug, Clone)]
 pub(super) enum Op {
     /// A new, queued generation: its credits are held and its creation audited.
-    Create { generation: Box<Generation>, audit: Box<AuditEvent> },
-    /// A change of an existing generation.
-    Apply { id: GenerationId, change: Change },
+    Create { generation: Box<Generation>, audit: Box<AuditEvent>, admission: Box<Admission> },
+    /// A change of an existing generation (with the approval answer it records, if any).
+    Apply { id: GenerationId, change: Change, answering: Option<Box<Answering>> },
     /// The first change of an awaited job that is not in the store yet (see `awaited`): it
     /// is written with its hold and its creation's audit, in its changed state.
     CreateChanged { pending: Box<Pending>, change: Change },
@@ -98,10 +120,10 @@ pub(super) struct Applied {
 /// reserved by awaited jobs not yet written (`awaited`) are not available to a new hold.
 pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp, awaited: &Awaited) -> Result<Applied, LifecycleError> {
     match op {
-        Op::Create { generation, audit } => create(tx, *generation, &audit, awaited),
-        Op::Apply { id, change } => {
+        Op::Create { generation, audit, admission } => create(tx, *generation, &audit, awaited, *admission),
+        Op::Apply { id, change, answering } => {
             let g = store::generations::get(tx, id)?.ok_or(LifecycleError::NotFound)?;
-            apply(tx, g, change, now, None)
+            apply(tx, g, change, now, None, answering.map(|a| *a))
         }
         Op::CreateChanged { pending, change } => {
             let Pending { generation, audit } = *pending;
@@ -109,15 +131,21 @@ pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp, awaited
             if store::users::get(tx, generation.owner)?.is_none() {
                 return Err(LifecycleError::NotFound);
             }
-            apply(tx, generation, change, now, Some(&audit))
+            apply(tx, generation, change, now, Some(&audit), None)
         }
     }
 }
 
 /// Checks that a new generation may be created: each reference is one of its owner's
 /// uploads or outputs, and the owner's available credits, less what their awaited jobs
-/// reserve, cover its cost. Answers the ledger deltas of its hold.
-pub(super) fn check_create(tx: &redb::WriteTransaction, g: &Generation, awaited: &Awaited) -> Result<(i64, i64), LifecycleError> {
+/// reserve, cover its cost, and its cost stays within the owner's daily `limits`. Answers the
+/// ledger deltas of its hold.
+pub(super) fn check_create(
+    tx: &redb::WriteTransaction,
+    g: &Generation,
+    awaited: &Awaited,
+    limits: Option<&SpendCheck>,
+) -> Result<(i64, i64), LifecycleError> {
     for r in &g.references {
         let asset = store::assets::get(tx, r.upload)?;
         // an upload, or one of the owner's outputs (a source video to extend, edit or
@@ -126,31 +154,67 @@ pub(super) fn check_create(tx: &redb::WriteTransaction, g: &Generation, awaited:
             return Err(LifecycleError::UploadNotFound);
         }
     }
+    if let Some(limits) = limits {
+        check_limits(tx, g, limits, awaited)?;
+    }
     let balance = store::credits::balance(tx, g.owner)?;
     let reserved = i64::try_from(awaited.reserved_by(g.owner)).map_err(|_| LifecycleError::Credits(CreditError::OutOfRange))?;
     let spendable = Balance { available: balance.available.saturating_sub(reserved), ..balance };
     spendable.hold(g.cost).map_err(LifecycleError::Credits)
 }
 
-fn create(tx: &redb::WriteTransaction, g: Generation, audit: &AuditEvent, awaited: &Awaited) -> Result<Applied, LifecycleError> {
-    let (available, held) = check_create(tx, &g, awaited)?;
+/// Refuses a new generation whose cost would take its owner past a daily limit: what they
+/// committed today (held or settled, not released, and what their awaited jobs reserve)
+/// plus this cost, in all and on its model.
+fn check_limits(tx: &redb::WriteTransaction, g: &Generation, limits: &SpendCheck, awaited: &Awaited) -> Result<(), LifecycleError> {
+    let committed = store::spending::committed_since(tx, g.owner, limits.day_start)?;
+    let spent = committed.values().sum::<u64>() + awaited.reserved_by(g.owner);
+    let mut on_model = awaited.reserved_on(g.owner, &g.model);
+    if limits.model_daily.is_some() {
+        let ids: Vec<GenerationId> = committed.keys().copied().collect();
+        for (found, cost) in store::generations::get_many(tx, &ids)?.into_iter().zip(committed.values()) {
+            if found.is_some_and(|f| f.model == g.model) {
+                on_model += cost;
+            }
+        }
+    }
+    limits.check(&g.model, g.cost, spent, on_model).map_err(LifecycleError::Limit)
+}
+
+fn create(
+    tx: &redb::WriteTransaction,
+    g: Generation,
+    audit: &AuditEvent,
+    awaited: &Awaited,
+    admission: Admission,
+) -> Result<Applied, LifecycleError> {
+    let (available, held) = check_create(tx, &g, awaited, admission.limits.as_ref())?;
     store::credits::post(tx, g.owner, EntryKind::Hold, Some(g.id), available, held, None)?.map_err(LifecycleError::Credits)?;
     store::generations::put(tx, &g)?;
     store::audit::append(tx, audit)?;
+    if let Some((approval, asked)) = &admission.approval {
+        store::spending::put_approval(tx, approval)?;
+        store::audit::append(tx, asked)?;
+    }
     Ok(Applied { generation: g, webhooks_queued: false })
 }
 
 /// Applies `change` to `g` and stores it. With `created`, `g` is not in the store yet: its
-/// hold is written first and `created` is its creation's audit.
+/// hold is written first and `created` is its creation's audit. With `answering`, `g` must be
+/// waiting for approval, and the answered request is written with the change.
 fn apply(
     tx: &redb::WriteTransaction,
     mut g: Generation,
     change: Change,
     now: Timestamp,
     created: Option<&AuditEvent>,
+    answering: Option<Answering>,
 ) -> Result<Applied, LifecycleError> {
     if g.state.is_terminal() {
         return Err(LifecycleError::AlreadyFinished);
+    }
+    if answering.is_some() && g.state != GenState::AwaitingApproval {
+        return Err(LifecycleError::Transition { from: g.state, to: change.target().unwrap_or(g.state) });
     }
     if let Some(next) = change.target()
         && next != g.state
@@ -176,9 +240,18 @@ fn apply(
     if let Some(audit) = created {
         store::audit::append(tx, audit)?;
     }
+    if let Some(answering) = &answering {
+        store::spending::put_approval(tx, &answering.approval)?;
+        store::audit::append(tx, &answering.audit)?;
+    }
     g.updated_at = now;
     let mut outputs: Vec<Asset> = Vec::new();
     match change {
+        Change::Approved => {
+            // the job's time starts now: its deadline is as long from here as it was at submit
+            g.state = GenState::Queued;
+            g.deadline_at = Timestamp(now.millis() + (g.deadline_at.millis() - g.created_at.millis()).max(0));
+        }
         Change::Submitting => {
             g.state = GenState::Submitting;
             g.submitted_at = Some(now);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-pub use change::Change;
+pub use change::{Admission, Answering, Change};
 pub use events::GenEvent;
 
 use crate::domain::asset::Asset;
@@ -24,6 +24,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::credits::CreditError;
 use crate::domain::generation::{GenState, Generation};
 use crate::domain::ids::{AssetId, GenerationId, UserId};
+use crate::domain::spending::LimitBroken;
 use crate::domain::time::Timestamp;
 use crate::store::{self, Commit, Store, StoreError};
 use awaited::{Awaited, Pending};
@@ -45,6 +46,9 @@ pub enum LifecycleError {
     Transition { from: GenState, to: GenState },
     #[error("{0}")]
     Credits(CreditError),
+    /// The submit would break a daily spend limit (checked where its credits are held).
+    #[error("a daily spend limit of {} credits would be exceeded", .0.limit)]
+    Limit(LimitBroken),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -68,7 +72,19 @@ impl Lifecycle {
     /// Stores a new queued generation, holding its credits and recording `audit`, after
     /// checking that each reference is one of the owner's uploads.
     pub async fn create(&self, generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
-        self.write(Op::Create { generation: Box::new(generation), audit: Box::new(audit) }).await
+        self.create_admitted(generation, audit, Admission::default()).await
+    }
+
+    /// [`Lifecycle::create`] checked against the owner's spend limits in the transaction that
+    /// holds its credits (so two submits at once cannot both pass a limit), and, for a job
+    /// stored AwaitingApproval, written with its approval request and that request's audit.
+    pub async fn create_admitted(
+        &self,
+        generation: Generation,
+        audit: AuditEvent,
+        admission: Admission,
+    ) -> Result<Generation, LifecycleError> {
+        self.write(Op::Create { generation: Box::new(generation), audit: Box::new(audit), admission: Box::new(admission) }).await
     }
 
     /// Applies one change, with the ledger entry it implies: settle on success, release on
@@ -78,8 +94,16 @@ impl Lifecycle {
     pub async fn apply(&self, id: GenerationId, change: Change) -> Result<Generation, LifecycleError> {
         match self.awaited.get(id) {
             Some(pending) => self.write(Op::CreateChanged { pending: Box::new(pending), change }).await,
-            None => self.write(Op::Apply { id, change }).await,
+            None => self.write(Op::Apply { id, change, answering: None }).await,
         }
+    }
+
+    /// Answers the approval request of a generation waiting for one: [`Change::Approved`]
+    /// queues it, [`Change::Failed`] ends it (declined or expired) and releases its hold; the
+    /// answered request and its audit are written in the same transaction. Refused unless the
+    /// generation is still AwaitingApproval, so a request is answered once.
+    pub async fn answer(&self, id: GenerationId, change: Change, answering: Answering) -> Result<Generation, LifecycleError> {
+        self.write(Op::Apply { id, change, answering: Some(Box::new(answering)) }).await
     }
 
     /// [`Lifecycle::create`] of a job whose caller holds its request open until the job ends
@@ -89,13 +113,20 @@ impl Lifecycle {
     /// transaction with its hold: for a synchronous answer, its success. Nobody has been told
     /// of it before then, so a crash in between leaves no trace of it and holds nothing, as
     /// for a request that never arrived. It is answered Submitting: no queue anyone sees.
-    pub async fn create_awaited(&self, mut generation: Generation, audit: AuditEvent) -> Result<Generation, LifecycleError> {
+    /// Checked against `admission`'s limits as [`Lifecycle::create_admitted`] is (an awaited job
+    /// never waits for approval: the caller stores one that needs it with `create_admitted`).
+    pub async fn create_awaited(
+        &self,
+        mut generation: Generation,
+        audit: AuditEvent,
+        admission: Admission,
+    ) -> Result<Generation, LifecycleError> {
         generation.state = GenState::Submitting;
         generation.submitted_at = Some(generation.created_at);
         let awaited = self.awaited.clone();
         self.store
             .decide(move |tx| {
-                change::check_create(tx, &generation, &awaited)?;
+                change::check_create(tx, &generation, &awaited, admission.limits.as_ref())?;
                 awaited.insert(Pending { generation: generation.clone(), audit });
                 Ok(generation)
             })

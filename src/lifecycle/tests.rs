@@ -198,7 +198,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
     let mut events = lifecycle.subscribe();
     let before = lifecycle.commits();
     let g = queued(owner, 6);
-    let submitting = lifecycle.create_awaited(g.clone(), created(&g)).await.unwrap();
+    let submitting = lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
     assert_eq!(submitting.state, GenState::Submitting, "no queue anyone sees: on its way to the provider");
     assert_eq!(lifecycle.commits(), before, "nothing written yet: nobody has been told of the job");
     assert!(stored(&store, g.id).await.is_none());
@@ -210,7 +210,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
         "the reservation counts against every later hold: {refused:?}"
     );
     let second = queued(owner, 15);
-    let refused = lifecycle.create_awaited(second.clone(), created(&second)).await;
+    let refused = lifecycle.create_awaited(second.clone(), created(&second), Default::default()).await;
     assert!(matches!(refused, Err(LifecycleError::Credits(_))), "and against another awaited job");
 
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
@@ -221,8 +221,10 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
     assert_eq!(lifecycle.reserved_by(owner), 0, "the hold is in the store now, and the reservation gone");
     assert_eq!(stored(&store, g.id).await.map(|g| g.state), Some(GenState::Succeeded));
     let ledger = store.read(move |tx| store::credits::entries_for_user(tx, owner)).await.unwrap();
-    let kinds: Vec<EntryKind> = ledger.iter().filter(|e| e.generation == Some(g.id)).map(|e| e.kind).collect();
-    assert_eq!(kinds, [EntryKind::Hold, EntryKind::Settle], "the same ledger as any job's");
+    // (ledger ids written within one millisecond sort in no particular order)
+    let mut kinds: Vec<&str> = ledger.iter().filter(|e| e.generation == Some(g.id)).map(|e| e.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["hold", "settle"], "the same ledger as any job's");
     let audited = store
         .read(|tx| {
             let mut all = Vec::new();
@@ -242,7 +244,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
 async fn an_awaited_job_that_fails_is_written_with_its_hold_given_back_and_one_of_an_erased_owner_is_not_written() {
     let (_dir, lifecycle, store, owner) = studio(20).await;
     let g = queued(owner, 6);
-    lifecycle.create_awaited(g.clone(), created(&g)).await.unwrap();
+    lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
     let failed = lifecycle.apply(g.id, Change::Failed(Reason::new("upstream", "It broke."))).await.unwrap();
     assert_eq!(failed.state, GenState::Failed);
     assert_eq!(balance(&store, owner).await, (20, 0));
@@ -251,7 +253,7 @@ async fn an_awaited_job_that_fails_is_written_with_its_hold_given_back_and_one_o
     let stranger = UserId::generate();
     store.write(move |tx| store::credits::post(tx, stranger, EntryKind::Grant, None, 10, 0, None).map(|r| r.unwrap())).await.unwrap();
     let orphan = queued(stranger, 3);
-    lifecycle.create_awaited(orphan.clone(), created(&orphan)).await.unwrap();
+    lifecycle.create_awaited(orphan.clone(), created(&orphan), Default::default()).await.unwrap();
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
     let refused = lifecycle.apply(orphan.id, Change::Answered { handle, usage: None, assets: Vec::new(), sealed: Vec::new() }).await;
     assert!(matches!(refused, Err(LifecycleError::NotFound)), "its owner is gone (erased meanwhile): {refused:?}");

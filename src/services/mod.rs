@@ -54,6 +54,15 @@ pub enum ServiceError {
     ModelDisabled { model: String, reason: String },
     #[error("{0}")]
     Credits(#[from] crate::domain::credits::CreditError),
+    /// A submit would take the person past a daily spend limit (see `team::spending`).
+    #[error("{}", crate::services::team::spending::limit_message(.0, crate::domain::time::Timestamp::now()))]
+    SpendLimit(crate::domain::spending::LimitBroken),
+    /// A member who is an approver asked to answer their own request.
+    #[error("you cannot answer your own approval request; another approver (or an admin) must")]
+    OwnApproval,
+    /// Only admins and the people they named may answer approval requests.
+    #[error("only approvers may answer approval requests; ask an admin")]
+    NotApprover,
     #[error("this generation has already ended")]
     AlreadyFinished,
     /// An admin's legal hold (on the generation or on its owner) forbids deleting it.
@@ -84,6 +93,7 @@ impl From<crate::lifecycle::LifecycleError> for ServiceError {
             LifecycleError::UploadNotFound => ServiceError::NotFound("upload"),
             LifecycleError::Transition { .. } => ServiceError::Conflict("this generation cannot make that change now"),
             LifecycleError::Credits(e) => ServiceError::Credits(e),
+            LifecycleError::Limit(broken) => ServiceError::SpendLimit(broken),
             LifecycleError::Store(e) => ServiceError::Store(e),
         }
     }

@@ -64,6 +64,9 @@ macro_rules! for_each_table {
         $m!(NOTICES);
         $m!(NOTICE_QUEUE);
         $m!(NOTIFY_SETTINGS);
+        $m!(SPENDING_SETTINGS);
+        $m!(ALLOWANCE_GRANTS);
+        $m!(APPROVALS);
     }};
 }
 

@@ -75,6 +75,9 @@ stored! {
     crate::domain::auth::OidcSession => "reelvault::OidcSession@1",
     crate::domain::notify::Outgoing => "reelvault::Notification@1",
     crate::domain::notify::NotifySettings => "reelvault::NotifySettings@1",
+    crate::domain::spending::SpendingSettings => "reelvault::SpendingSettings@1",
+    crate::domain::approval::Approval => "reelvault::Approval@1",
+    crate::domain::approval::AllowanceGrant => "reelvault::AllowanceGrant@1",
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 16;
+pub const CURRENT: u32 = 17;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 16] = [
+const STEPS: [Step; 17] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -39,6 +39,7 @@ const STEPS: [Step; 16] = [
     (14, "create the OpenID Connect tables (linked identities, the ID tokens of sessions)", step_14_oidc),
     (15, "create the table of small media kept with their records", step_15_sealed_media),
     (16, "create the notification tables (the outbox of e-mails and chat posts, people's notification settings)", step_16_notifications),
+    (17, "create the spending tables (settings, monthly allowance grants, approval requests)", step_17_spending),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -219,6 +220,14 @@ fn step_16_notifications(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(NOTICES)?;
     tx.open_table(NOTICE_QUEUE)?;
     tx.open_table(NOTIFY_SETTINGS)?;
+    Ok(())
+}
+
+/// Allowances, spend limits and approvals: their settings, the grants made, the requests.
+fn step_17_spending(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(SPENDING_SETTINGS)?;
+    tx.open_table(ALLOWANCE_GRANTS)?;
+    tx.open_table(APPROVALS)?;
     Ok(())
 }
 

@@ -138,3 +138,13 @@ pub const NOTICE_QUEUE: TableDefinition<(i64, u128), ()> = TableDefinition::new(
 
 /// UserId -> codec `NotifySettings`: what a person asked to be e-mailed about; no row: nothing.
 pub const NOTIFY_SETTINGS: TableDefinition<u128, &[u8]> = TableDefinition::new("notify_settings-1");
+/// "settings" -> codec `SpendingSettings`: allowances, spend limits and approval rules.
+pub const SPENDING_SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("spending_settings-1");
+
+/// (UserId, month as yyyymm) -> codec `AllowanceGrant`: the monthly allowance granted to a
+/// person, written with its ledger entry, so a month is never granted twice.
+pub const ALLOWANCE_GRANTS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("allowance_grants-1");
+
+/// GenerationId -> codec `Approval`: the approval request of a job priced above its
+/// requester's threshold, and its answer.
+pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");

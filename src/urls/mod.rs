@@ -174,6 +174,18 @@ impl Urls {
         Route::AdminNotifications.pattern()
     }
 
+    pub fn admin_spending(&self) -> &'static str {
+        Route::AdminSpending.pattern()
+    }
+
+    pub fn approvals(&self) -> &'static str {
+        Route::Approvals.pattern()
+    }
+
+    pub fn approval_answer(&self, id: impl std::fmt::Display) -> String {
+        Route::ApprovalAnswer.with(&[&id])
+    }
+
     pub fn admin_workers(&self) -> &'static str {
         Route::AdminWorkers.pattern()
     }

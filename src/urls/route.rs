@@ -101,6 +101,12 @@ pub enum Route {
     AdminWorkers,
     /// How e-mail and chat notifications go out, and what waits (admins).
     AdminNotifications,
+    /// Allowances, spend limits and approval rules (admins).
+    AdminSpending,
+    /// The approvals queue (approvers).
+    Approvals,
+    /// Where an approver's answer to one request posts.
+    ApprovalAnswer,
     /// Estimates against what providers reported, per model.
     AdminReconciliation,
     /// The same as CSV (per model, or per generation).
@@ -211,6 +217,9 @@ impl Route {
             Route::AdminRetentionRun => "/admin/retention/run",
             Route::AdminWorkers => "/admin/workers",
             Route::AdminNotifications => "/admin/notifications",
+            Route::AdminSpending => "/admin/spending",
+            Route::Approvals => "/approvals",
+            Route::ApprovalAnswer => "/approvals/{id}/answer",
             Route::AdminReconciliation => "/admin/reconciliation",
             Route::AdminReconciliationCsv => "/admin/reconciliation.csv",
             Route::AdminConnections => "/admin/connections",

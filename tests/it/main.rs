@@ -5,7 +5,9 @@ mod support;
 
 mod abuse;
 mod admin;
+mod allowances;
 mod api_v1;
+mod approvals;
 mod assets;
 mod audit;
 mod backup;

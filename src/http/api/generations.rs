@@ -83,9 +83,13 @@ const FORM_FIELDS: [&str; 5] = ["model", "prompt", "negative_prompt", "params", 
 /// The file parts, by reference role.
 const ROLES: [&str; 3] = ["first_frame", "last_frame", "reference"];
 
-async fn view(state: &AppState, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
+/// One generation as the API shows it, with its approval request when it had one.
+pub(super) async fn view(state: &AppState, g: &crate::domain::generation::Generation) -> Result<serde_json::Value, AppError> {
     let outputs = media::assets(state, g.outputs.clone()).await?;
-    serde_json::to_value(GenerationView::new(state, g, &outputs)).map_err(|_| AppError::internal())
+    let approval = crate::services::studio::approvals::of_generation(state, g.id).await?;
+    let view =
+        GenerationView { approval: approval.as_ref().map(super::views::ApprovalView::new), ..GenerationView::new(state, g, &outputs) };
+    serde_json::to_value(view).map_err(|_| AppError::internal())
 }
 
 /// The form of a new generation: parameters by name, and a file per reference role.

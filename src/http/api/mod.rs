@@ -14,6 +14,7 @@ pub mod me;
 pub mod models;
 pub mod openapi;
 pub mod search;
+pub mod spending;
 pub mod usage;
 pub mod views;
 pub mod webhooks;
@@ -46,6 +47,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         op(M::GET, "/openapi.json", openapi::document),
         op(M::GET, "/me", me::show),
+        op(M::GET, "/me/allowance", spending::standing),
         op(M::GET, "/account", account::show),
         op(M::PATCH, "/account", account::update),
         op(M::DELETE, "/account", account::delete),
@@ -68,6 +70,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::POST, "/generations/{id}/share", generations::share),
         op(M::POST, "/generations/{id}/unshare", generations::unshare),
         op(M::GET, "/usage", usage::show),
+        op(M::GET, "/approvals", spending::list),
+        op(M::POST, "/approvals/{id}/approve", spending::approve),
+        op(M::POST, "/approvals/{id}/decline", spending::decline),
         op(M::GET, "/webhooks", webhooks::list),
         op(M::POST, "/webhooks", webhooks::create),
         op(M::DELETE, "/webhooks/{id}", webhooks::delete),
@@ -101,6 +106,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/admin/reconciliation", admin_instance::reconciliation),
         op(M::GET, "/admin/reconciliation.csv", admin_instance::reconciliation_csv),
         op(M::GET, "/admin/workers", admin_workers::list),
+        op(M::GET, "/admin/spending", spending::settings),
+        op(M::PUT, "/admin/spending", spending::save_settings),
     ]
 }
 

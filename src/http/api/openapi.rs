@@ -14,7 +14,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, usage, webhooks,
+    account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, spending, usage,
+    webhooks,
 };
 
 /// The one error body of every API: a stable code, a message for people and particulars.
@@ -40,7 +41,7 @@ pub struct ErrorBody {
     ),
     paths(
         document,
-        me::show,
+        me::show, spending::standing,
         account::show, account::update, account::delete, account::erase_content,
         export::show, export::start,
         credits::balance, credits::ledger,
@@ -60,6 +61,8 @@ pub struct ErrorBody {
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
         admin_instance::reconciliation, admin_instance::reconciliation_csv,
         admin_workers::list,
+        spending::list, spending::approve, spending::decline,
+        spending::settings, spending::save_settings,
     ),
     components(schemas(ErrorBody)),
     tags(
@@ -68,6 +71,7 @@ pub struct ErrorBody {
         (name = "uploads", description = "Reference images"),
         (name = "models", description = "The model catalog as the caller sees it"),
         (name = "credits", description = "Balance and ledger"),
+        (name = "approvals", description = "Jobs priced above their requester's threshold, waiting for an approver"),
         (name = "webhooks", description = "Signed completion events sent to the caller's URLs, and their delivery log"),
         (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit, reconciliation"),
         (name = "meta", description = "This document"),

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::approval::Approval;
 use crate::domain::asset::Asset;
 use crate::domain::generation::Generation;
 use crate::services::state::AppState;
@@ -42,7 +43,7 @@ pub struct GenerationView<'a> {
     pub kind: &'static str,
     /// The connection that runs it.
     pub connection: &'a str,
-    /// `queued`, `submitting`, `running`, `fetching`, `succeeded`, `failed` or `cancelled`.
+    /// `awaiting_approval`, `queued`, `submitting`, `running`, `fetching`, `succeeded`, `failed` or `cancelled`.
     #[schema(value_type = String)]
     pub state: &'static str,
     /// Why it failed or was cancelled.
@@ -72,6 +73,43 @@ pub struct GenerationView<'a> {
     /// The earlier generation whose output this one extends, edits or enhances (its
     /// descendants: `GET /api/v1/generations/{id}/descendants`).
     pub source: Option<String>,
+    /// Its approval request, when its price needed one (shown by the single-generation routes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalView>,
+}
+
+/// An approval request and its answer.
+#[derive(Serialize, ToSchema)]
+pub struct ApprovalView {
+    /// RFC 3339, UTC.
+    pub asked_at: String,
+    /// When it expires unanswered.
+    pub expires_at: String,
+    /// The price it was above.
+    pub threshold: u64,
+    /// `null` while waiting, then `approved`, `declined` or `expired`.
+    #[schema(value_type = Option<String>)]
+    pub verdict: Option<&'static str>,
+    pub answered_at: Option<String>,
+    /// The approver's e-mail.
+    pub answered_by: Option<String>,
+    /// The approver's note.
+    pub note: Option<String>,
+}
+
+impl ApprovalView {
+    pub fn new(a: &Approval) -> Self {
+        let answer = a.answer.as_ref();
+        ApprovalView {
+            asked_at: a.asked_at.rfc3339(),
+            expires_at: a.expires_at.rfc3339(),
+            threshold: a.threshold,
+            verdict: answer.map(|x| x.verdict.as_str()),
+            answered_at: answer.map(|x| x.at.rfc3339()),
+            answered_by: answer.and_then(|x| x.by_email.clone()),
+            note: answer.and_then(|x| x.note.clone()),
+        }
+    }
 }
 
 /// The catalog's entry for the model when the generation was submitted.
@@ -116,6 +154,7 @@ impl<'a> GenerationView<'a> {
                 price: &w.price,
             }),
             source: g.source.map(|s| s.to_string()),
+            approval: None,
             outputs: outputs
                 .iter()
                 .map(|a| OutputView {

@@ -59,6 +59,17 @@ impl OpenAiError {
         self
     }
 
+    /// A synchronous call whose job waits for an approver: answered at once (403
+    /// `approval_required`) rather than held open for as long as the approval takes; the job
+    /// stays in the approvals queue and appears in the library when it runs.
+    pub fn awaiting_approval(g: &Generation) -> Self {
+        let message = format!(
+            "Generation {} costs {} credits, above your approval threshold: it waits for an approver and will appear in the library when it runs.",
+            g.id, g.cost
+        );
+        Self::new(StatusCode::FORBIDDEN, "invalid_request_error", message).code("approval_required")
+    }
+
     /// Why a generation that ended without output did so: content-policy and input refusals
     /// are the caller's (400), a cancellation is a conflict (409), everything else the
     /// provider's or ours (502, or 504 for a deadline). The message names the generation.

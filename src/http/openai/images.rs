@@ -90,6 +90,9 @@ pub async fn edit(req: HttpRequest, caller: TokenCaller, payload: web::Payload) 
 /// Waits for the generation to end and answers OpenAI's `ImagesResponse`, or the reason it
 /// failed in OpenAI's error shape.
 async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Format) -> OpenAiResult {
+    if g.state == GenState::AwaitingApproval {
+        return Err(OpenAiError::awaiting_approval(&g));
+    }
     let left = u64::try_from(g.deadline_at.millis() - Timestamp::now().millis()).unwrap_or(0);
     let generations::Finished { generation: g, mut fresh } =
         generations::wait_awaited(state, &caller.user, g.id, Duration::from_millis(left) + GRACE).await?;

@@ -30,7 +30,7 @@ const CANCEL_WAIT: Duration = Duration::from_secs(15);
 /// OpenAI's status words for a generation's state.
 fn status(state: GenState) -> &'static str {
     match state {
-        GenState::Queued => "queued",
+        GenState::Queued | GenState::AwaitingApproval => "queued",
         GenState::Submitting | GenState::Running | GenState::Fetching => "in_progress",
         GenState::Succeeded => "completed",
         GenState::Failed | GenState::Cancelled => "failed",

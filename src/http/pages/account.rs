@@ -17,6 +17,8 @@ use crate::http::lang;
 use crate::http::multipart::{self, Expected, Fields};
 use crate::http::responses::{FlashKind, PageResult, ok, redirect_with, render};
 use crate::services::state::AppState;
+use crate::services::studio::approvals;
+use crate::services::team::spending::{self, Standing};
 use crate::services::{ServiceError, identity::accounts, identity::preferences, identity::profile, notify, privacy::erasure};
 
 #[derive(Template)]
@@ -34,6 +36,10 @@ struct AccountPage {
     zone: ZoneField,
     /// The person's notification settings, when e-mail is set up.
     notifications: Option<NotifySettings>,
+    /// This month's allowance and today's spend against the daily limits.
+    standing: Standing,
+    /// The person may answer approval requests.
+    approver: bool,
 }
 
 async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<AppError>) -> PageResult {
@@ -50,7 +56,9 @@ async fn page(req: &HttpRequest, state: &AppState, user: User, error: Option<App
         false => None,
     };
     let error = error.map(|e| crate::http::responses::error_text(&layout.tr, &e));
-    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone, notifications };
+    let standing = spending::standing(state, &user, crate::domain::time::Timestamp::now()).await?;
+    let approver = approvals::is_approver(state, &user).await?;
+    let page = AccountPage { layout, user, picture, erasing, error, export, languages, zone, notifications, standing, approver };
     match status {
         Some(status) => render(req, status, &page),
         None => ok(req, &page),

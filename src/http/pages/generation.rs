@@ -98,6 +98,23 @@ struct ShowPage<'a> {
     lineage: Lineage,
     /// The models the owner may use on its output (Extend, Edit, Enhance).
     operations: Vec<Offered>,
+    /// Its approval request, when its price needed one.
+    approval: Option<crate::domain::approval::Approval>,
+}
+
+/// (role label, signed link, shown as) of each of a generation's references that still exists.
+pub(super) async fn reference_cards(
+    state: &crate::services::state::AppState,
+    tr: &Tr,
+    g: &Generation,
+) -> Result<Vec<(String, String, &'static str)>, crate::services::ServiceError> {
+    let uploads = media::assets(state, g.references.iter().map(|r| r.upload).collect()).await?;
+    Ok(g.references
+        .iter()
+        .filter_map(|r| {
+            uploads.iter().find(|a| a.id == r.upload).map(|a| (tr.reference_role(r.role), media::signed_path(state, a), a.shown_as()))
+        })
+        .collect())
 }
 
 /// The alternative text of a generation's image outputs: its prompt's start.
@@ -115,14 +132,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
         (Some(a), Some(b)) => tr.duration_ms(b.millis() - a.millis()),
         _ => String::new(),
     };
-    let uploads = media::assets(&state, g.references.iter().map(|r| r.upload).collect()).await?;
-    let references = g
-        .references
-        .iter()
-        .filter_map(|r| {
-            uploads.iter().find(|a| a.id == r.upload).map(|a| (tr.reference_role(r.role), media::signed_path(&state, a), a.shown_as()))
-        })
-        .collect();
+    let references = reference_cards(&state, &tr, &g).await?;
     let layout = Layout::new(&req, Some(&who.user));
     let lineage = lineage::lineage(&state, &who.user, &g).await?;
     let operations = lineage::operations_on(&state, &who.user, &g).await?;
@@ -138,6 +148,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
             crate::domain::time::Timestamp::now(),
         ),
         is_admin: who.user.role == crate::domain::user::Role::Admin,
+        approval: crate::services::studio::approvals::of_generation(&state, g.id).await?,
         references,
         is_owner: g.owner == who.user.id,
         csrf: layout.csrf.clone(),

@@ -15,7 +15,8 @@ use crate::domain::user::User;
 use crate::lifecycle::Change;
 use crate::services::privacy::audit::{self, Context};
 use crate::services::state::AppState;
-use crate::services::studio::{lineage, models};
+use crate::services::studio::{approvals, lineage, models};
+use crate::services::team::spending;
 use crate::services::{ServiceError, ServiceResult};
 use crate::store;
 
@@ -38,7 +39,8 @@ pub struct NewGeneration {
 }
 
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
-/// upstream until the engine picks it up. Models the person may not use (no connection,
+/// upstream until the engine picks it up. A submit past a daily spend limit is refused; one
+/// priced above the person's approval threshold waits in AwaitingApproval (see `approvals`). Models the person may not use (no connection,
 /// or an admin's policy) are refused with the reason; the price is the effective one.
 /// The submission is audited (`generation.created`) in the same transaction as the hold.
 pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
@@ -114,12 +116,20 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     };
     let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
     let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
+    let mut generation = generation;
+    let admission = approvals::admit(&spending::settings(state).await?, ctx, user, &mut generation);
+    if admission.approval.is_some() {
+        // stored waiting (an awaited caller is answered at once rather than held open)
+        let generation = state.lifecycle.create_admitted(generation, audit, admission).await?;
+        approvals::announce(state, &generation);
+        return Ok(generation);
+    }
     if request.awaited {
-        let generation = state.lifecycle.create_awaited(generation, audit).await?;
+        let generation = state.lifecycle.create_awaited(generation, audit, admission).await?;
         state.engine.start_awaited(generation.id);
         return Ok(generation);
     }
-    let generation = state.lifecycle.create(generation, audit).await?;
+    let generation = state.lifecycle.create_admitted(generation, audit, admission).await?;
     state.engine.start(generation.id);
     Ok(generation)
 }
@@ -332,7 +342,7 @@ pub async fn cancel(state: &AppState, user: &User, id: GenerationId) -> ServiceR
     if !current.state.is_cancellable() {
         return Err(ServiceError::Conflict("this generation can no longer be cancelled"));
     }
-    if current.state == GenState::Queued {
+    if matches!(current.state, GenState::Queued | GenState::AwaitingApproval) {
         // a job that started meanwhile is Submitting, which may also end as Cancelled; the
         // engine then cancels upstream when its own write is refused
         let g = state.lifecycle.apply(id, Change::Cancelled).await?;

@@ -1,5 +1,6 @@
 //! Making and finding work: generations, the models one may use, uploads, media links, the library and search.
 
+pub mod approvals;
 pub mod callbacks;
 pub mod generations;
 pub mod library;

@@ -54,6 +54,12 @@ pub enum AdminCommand {
         email: String,
         amount: i64,
     },
+    /// The allowances, spend limits and approval rules, as `GET /api/v1/admin/spending`.
+    SpendingShow,
+    /// Grants this month's allowances now (as of `at`, ms; default now); idempotent.
+    AllowancesRenew {
+        at: Option<i64>,
+    },
     VerifyLedger,
     Backup {
         dir: PathBuf,
@@ -153,6 +159,15 @@ pub async fn execute(state: &AppState, command: AdminCommand, progress: &Progres
             let user = accounts::find_by_email(state, &email).await?;
             let balance = credits::grant(state, &ctx, user.id, amount, Some("command line".into())).await?;
             Ok(format!("{} now has {} credits available ({} held)\n", user.email, balance.available, balance.held))
+        }
+        AdminCommand::SpendingShow => {
+            let settings = super::spending::settings(state).await?;
+            Ok(format!("{}\n", serde_json::to_string_pretty(&settings).map_err(|e| ServiceError::Internal(e.to_string()))?))
+        }
+        AdminCommand::AllowancesRenew { at } => {
+            let renewed = super::spending::renew(state, at.map_or_else(Timestamp::now, Timestamp)).await?;
+            let granted: u64 = renewed.iter().map(|r| r.granted).sum();
+            Ok(format!("{} people renewed for their month, {granted} credits granted in all\n", renewed.len()))
         }
         AdminCommand::Backup { dir } => {
             let manifest = backup::create(state, dir.clone()).await?;

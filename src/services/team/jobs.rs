@@ -19,6 +19,10 @@ pub enum Job {
     /// A refresh of the models connections' APIs list (capability discovery); the string
     /// names what asked for it.
     Discover(&'static str),
+    /// Granting this month's allowances to whoever has not had theirs (idempotent).
+    RenewAllowances,
+    /// Expiring the approval requests nobody answered in time, releasing their holds.
+    ExpireApprovals,
 }
 
 /// The queues of the app state; cheap to clone.

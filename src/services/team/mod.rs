@@ -13,6 +13,7 @@ pub mod health;
 pub mod jobs;
 pub mod model_policy;
 pub mod reconciliation;
+pub mod spending;
 pub mod usage;
 pub mod webhook_delivery;
 pub mod webhooks;

@@ -56,6 +56,8 @@ struct NewPage {
     inputs: Vec<InputSpec>,
     price: u64,
     balance: Balance,
+    /// This month's allowance and today's spend against the daily limits, beside the balance.
+    standing: crate::services::team::spending::Standing,
     error: Option<String>,
     /// Reference images carried over from an earlier generation ("use these settings again").
     reuse: Vec<Reused>,
@@ -237,6 +239,7 @@ async fn page(
     let tr = crate::http::lang::tr(req);
     let models = picked.usable.iter().map(|o| Choice::of(o, today, &tr)).collect();
     let balance = credits::balance(&state, who.user.id).await?;
+    let standing = crate::services::team::spending::standing(&state, &who.user, crate::domain::time::Timestamp::now()).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
     let source = source_preview(&state, &who.user, &model, source).await?;
     let recent = recent::recent_uploads(&state, &who.user, &model, &tr).await?;
@@ -252,6 +255,7 @@ async fn page(
         prompt,
         negative_prompt,
         balance,
+        standing,
         error: error.or(picked.notice),
         reuse,
         recent,

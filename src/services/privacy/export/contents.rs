@@ -1,5 +1,6 @@
 //! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
-//! `ledger.json`, `uploads.json`, and `media/<file>` with a `media/<file>.json` sidecar for
+//! `ledger.json`, `uploads.json`, `spending.json` (monthly allowance grants and the approval
+//! requests of the person's jobs), and `media/<file>` with a `media/<file>.json` sidecar for
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
 //! the person's records; writes nothing of anyone else's.
 
@@ -8,6 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
+use crate::domain::approval::{AllowanceGrant, Approval};
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::credits::{Balance, LedgerEntry};
 use crate::domain::generation::Generation;
@@ -34,6 +36,10 @@ pub struct Contents {
     notifications: crate::domain::notify::NotifySettings,
     /// The single sign-on identities (issuer, subject) linked to the account.
     identities: Vec<(String, String)>,
+    /// Monthly allowances granted, oldest first.
+    grants: Vec<AllowanceGrant>,
+    /// The approval requests of the person's jobs, oldest first.
+    approvals: Vec<Approval>,
 }
 
 /// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
@@ -57,7 +63,11 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
         Some(id) => store::assets::get(tx, id)?.filter(|a| a.owner == owner),
         None => None,
     };
+    let ids: Vec<_> = generations.iter().map(|(g, _)| g.id).collect();
+    let approvals = store::spending::approvals(tx, &ids)?.into_iter().flatten().collect();
     Ok(Some(Contents {
+        grants: store::spending::grants_of(tx, owner)?,
+        approvals,
         preferences: store::preferences::get(tx, owner)?,
         notifications: store::notices::settings(tx, owner)?,
         identities: store::oidc::identities_of(tx, owner)?,
@@ -119,11 +129,40 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json_array("generations.json", generations)?;
     zip.json_array("ledger.json", c.ledger.iter().map(ledger_record))?;
     zip.json_array("uploads.json", uploads)?;
+    zip.json("spending.json", &spending_record(c))?;
     for entry in &entries {
         zip.asset(&entry.name, entry.asset)?;
         zip.json(&format!("{}.json", entry.name), &sidecar(entry))?;
     }
     Ok(())
+}
+
+/// The person's allowance grants and the approval requests of their jobs (approvers by
+/// e-mail, as the requester saw them).
+fn spending_record(c: &Contents) -> serde_json::Value {
+    let grants: Vec<_> = c
+        .grants
+        .iter()
+        .map(|g| json!({"month": format!("{}-{:02}", g.month / 100, g.month % 100), "at": g.at.rfc3339(), "monthly": g.monthly, "rollover_cap": g.rollover_cap, "granted": g.granted, "available_after": g.available_after}))
+        .collect();
+    let approvals: Vec<_> = c
+        .approvals
+        .iter()
+        .map(|a| {
+            let answer = a.answer.as_ref();
+            json!({
+                "generation": a.generation.to_string(),
+                "asked_at": a.asked_at.rfc3339(),
+                "expires_at": a.expires_at.rfc3339(),
+                "threshold": a.threshold,
+                "verdict": answer.map(|x| x.verdict.as_str()),
+                "answered_at": answer.map(|x| x.at.rfc3339()),
+                "answered_by": answer.and_then(|x| x.by_email.clone()),
+                "note": answer.and_then(|x| x.note.clone()),
+            })
+        })
+        .collect();
+    json!({"allowance_grants": grants, "approvals": approvals})
 }
 
 /// The account as the person sees it (never the password hash).
