@@ -2,17 +2,16 @@
 //! (aiosmtpd, STARTTLS and AUTH required) and an HTTP receiver for chat webhooks.
 //! Invitations and password resets by e-mail with working links, the long-job e-mail only
 //! when asked for, retries then giving up on a server that is down, a chat post when a job
-//! fails, and a plain-text server off this machine refused at start.
+//! fails, an approval asked by e-mail and in the chat and its answer told to the requester in
+//! their language, and a plain-text server off this machine refused at start.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use fake_upstream::{FakeUpstream, Reply};
 use reelvault::config::{ChatEvent, ChatFormat, ChatWebhookConfig, Config, Overrides, SmtpSecurity};
-use reelvault::services::notify::{self, Notice};
 
 use crate::support::smtp_server::SmtpServer;
-use crate::support::{ADMIN_EMAIL, Browser, TestApp, admin_with_credits, api_get, api_post, eventually, generate, wait_terminal};
+use crate::support::{ADMIN_EMAIL, Browser, TestApp, admin_with_credits, api_post, eventually, generate, wait_terminal};
 
 const MEMBER: &str = "member@example.com";
 const MEMBER_PASSWORD: &str = "member password 1";
@@ -231,31 +230,46 @@ fn plain_smtp_to_another_machine_is_refused_at_start() {
 }
 
 #[tokio::test]
-async fn approvals_are_emailed_to_the_admins_and_the_answer_to_the_requester_in_their_language() {
+async fn an_approval_is_asked_by_email_and_in_the_team_chat_and_the_answer_reaches_the_requester_in_their_language() {
     let Some(smtp) = SmtpServer::start() else { return };
-    let app = TestApp::start_with(with_smtp(&smtp)).await;
-    let (admin, _admin_token) = admin_with_credits(&app, 10).await;
+    let chat = FakeUpstream::start(|_| Reply::status(200)).await;
+    let chat_url = chat.at("/hooks/approvals");
+    let app = TestApp::start_with(|c| {
+        with_smtp(&smtp)(c);
+        c.chat_webhook = vec![ChatWebhookConfig {
+            name: "approvals".into(),
+            url: chat_url,
+            format: ChatFormat::Json,
+            events: vec![ChatEvent::ApprovalAsked, ChatEvent::ApprovalAnswered],
+            allow_private_network: true,
+        }];
+    })
+    .await;
+    let (admin, admin_token) = admin_with_credits(&app, 10).await;
     let (member, member_token) = member_with_credits(&app, &admin).await;
     assert_eq!(member.post_form("/account/language", &[("language", "ja"), ("time_zone", "Asia/Tokyo")]).await.status, 303);
+    let members_need_approval = crate::allowances::spending_with(|s| s["approval_above"]["member"] = serde_json::json!(0));
+    assert_eq!(crate::allowances::put_spending(&app, &admin_token, members_need_approval).await.status, 200);
+
+    // a member's job above the threshold waits: the admins are asked by e-mail, the team in its chat
     let job = generate(&app.url, &member_token, serde_json::json!({"model": "demo-image", "prompt": "a paper crane"})).await.json();
-    let id: reelvault::domain::ids::GenerationId = job["id"].as_str().unwrap().parse().unwrap();
-    wait_terminal(&app.url, &member_token, &id.to_string()).await;
-    let me = api_get(&app.url, "/api/v1/me", Some(&member_token)).await.json();
-    let member_id = reelvault::domain::ids::UserId::from_str(me["id"].as_str().unwrap()).unwrap();
-
-    // what the approvals part calls once the request and the answer are stored
-    let state = &app.running.state;
-    notify::send(state, Notice::ApprovalAsked { generation: id, requester: member_id });
-    notify::send(state, Notice::ApprovalAnswered { generation: id, requester: member_id, approved: false, note: Some("too dear".into()) });
-
+    assert_eq!(job["state"], "awaiting_approval", "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
     let asked = smtp.wait_for(ADMIN_EMAIL, 1).await.into_iter().find(|m| m.subject.contains("approval")).expect("the approver is asked");
     assert!(asked.subject.contains("Member asks for your approval: Demo image, 1 credits"), "{}", asked.subject);
-    assert!(
-        asked.text.contains("> a paper crane") && asked.link_to(&app.url).is_some_and(|l| l.ends_with(&id.to_string())),
-        "{}",
-        asked.text
-    );
+    assert!(asked.text.contains("> a paper crane") && asked.link_to(&app.url).is_some_and(|l| l.ends_with(&id)), "{}", asked.text);
+    assert!(chat.wait_until(Duration::from_secs(20), |r| !r.is_empty()).await, "the team's chat is asked too");
+    let post = chat.requests()[0].json();
+    assert_eq!((post["event"].as_str(), post["generation"].as_str()), (Some("approval_asked"), Some(id.as_str())), "{post}");
+
+    // the admin declines with a note: the requester reads it in Japanese, and the chat hears the answer
+    let declined =
+        api_post(&app.url, &format!("/api/v1/approvals/{id}/decline"), &admin_token, serde_json::json!({"note": "too dear"})).await;
+    assert_eq!(declined.status, 200, "{}", declined.body);
     let answered = smtp.wait_for(MEMBER, 2).await.into_iter().find(|m| m.text.contains("too dear")).expect("the requester is told");
     assert!(answered.text.contains("承認されませんでした"), "in the member's language: {}", answered.text);
     assert!(answered.text.contains("承認者のメモ：too dear"), "{}", answered.text);
+    assert!(chat.wait_until(Duration::from_secs(20), |r| r.len() >= 2).await, "the answer is posted");
+    assert_eq!(chat.requests()[1].json()["event"], "approval_answered");
+    assert_eq!(wait_terminal(&app.url, &member_token, &id).await["state"], "failed", "declined: its hold is released");
 }

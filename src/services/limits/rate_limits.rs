@@ -180,23 +180,21 @@ pub async fn reserve_job(state: &AppState, token: &ApiToken) -> ServiceResult<Jo
     let finished = if tracked.is_empty() {
         Vec::new()
     } else {
-        // an awaited job is in memory until its first change: unfinished, though not stored
-        let lifecycle = state.lifecycle.clone();
-        state
-            .store
-            .read(move |tx| {
-                let mut finished = Vec::new();
-                for id in tracked {
-                    if lifecycle.is_awaited(id) {
-                        continue;
-                    }
-                    if store::generations::get(tx, id)?.is_none_or(|g| g.state.is_terminal()) {
-                        finished.push(id);
-                    }
+        // a few rows (at most the token's limit), read on the calling thread: cheaper than a
+        // trip to the blocking pool. An awaited job is in memory until its first change:
+        // unfinished, though not stored.
+        state.store.read_now(|tx| {
+            let mut finished = Vec::new();
+            for id in tracked {
+                if state.lifecycle.is_awaited(id) {
+                    continue;
                 }
-                Ok::<_, ServiceError>(finished)
-            })
-            .await?
+                if store::generations::get(tx, id)?.is_none_or(|g| g.state.is_terminal()) {
+                    finished.push(id);
+                }
+            }
+            Ok::<_, ServiceError>(finished)
+        })?
     };
     state.rate_limits.reserve(token, &finished)
 }

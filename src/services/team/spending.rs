@@ -14,9 +14,11 @@ use crate::services::state::AppState;
 use crate::services::{ServiceError, ServiceResult};
 use crate::store;
 
-/// The settings as stored (the defaults until an admin saves some).
+/// The settings as stored (the defaults until an admin saves some): one small row, read on
+/// the calling thread, since every submit asks and a trip to the blocking pool would cost
+/// more than the read.
 pub async fn settings(state: &AppState) -> ServiceResult<SpendingSettings> {
-    Ok(state.store.read(store::spending::settings).await?)
+    Ok(state.store.read_now(store::spending::settings)?)
 }
 
 /// Replaces the settings (admins only), after checking every rule and that each person they
