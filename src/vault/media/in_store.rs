@@ -34,7 +34,7 @@ impl Opener {
     }
 }
 
-/// Seals `batch` (the whole content) into an age file in memory (blocking).
+/// Seals `batch` (the whole content) into an age file in memory.
 pub(super) fn seal_whole(recipient: &age::x25519::Recipient, hasher: Sha256, batch: Vec<Bytes>) -> Result<Ingested, MediaError> {
     let len: usize = batch.iter().map(Bytes::len).sum();
     let mut writer = SealingWriter::new(Vec::with_capacity(len + 512), recipient)?;

@@ -136,7 +136,8 @@ impl MediaDir {
     /// [`Self::ingest`], except that content that arrived before anything had to be written
     /// and that `seal` accepts (asked with its length once it has ended) is sealed in memory
     /// and answered in [`Ingested::sealed`] instead of written to a file: the caller keeps it
-    /// in the store with its record (`store::sealed_media`), in the same transaction.
+    /// in the store with its record (`store::sealed_media`), in the same transaction. Sealing
+    /// runs on the calling task (one X25519 and a few chunks): accept small content only.
     pub async fn ingest_or_seal<S, E>(
         &self,
         id: &str,
@@ -183,7 +184,8 @@ impl MediaDir {
             }
         };
         match failure {
-            None if slot.is_unopened() && seal(received) => blocking(move || seal_whole(&sealing_key, hasher, batch)).await?,
+            // small by the caller's word: sealed on this task, no trip to the blocking pool
+            None if slot.is_unopened() && seal(received) => seal_whole(&sealing_key, hasher, batch),
             None => slot.commit(hasher, batch, final_path).await,
             Some(failure) => {
                 // Dropping the sink closes and removes the temp file.
