@@ -92,6 +92,26 @@ ulid_id!(
     /// A notification in the outbox (an e-mail or a chat post waiting to go out).
     NoticeId
 );
+ulid_id!(
+    /// A board: a shared, ordered collection of generations with members.
+    BoardId
+);
+ulid_id!(
+    /// A preset: a model, parameters and a prompt template with placeholders.
+    PresetId
+);
+ulid_id!(
+    /// A cast member: a named set of reference images (a character, a product, a style).
+    CastId
+);
+ulid_id!(
+    /// A read-only share link to a generation or a board.
+    ShareId
+);
+ulid_id!(
+    /// A batch of generations started from one manifest.
+    BatchId
+);
 
 #[cfg(test)]
 mod tests {
