@@ -89,10 +89,18 @@ pub enum AuditAction {
     ApprovalDeclined,
     /// Nobody answered an approval request in time: it expired and its hold was released.
     ApprovalExpired,
+    /// A person made a share link (its target in the detail).
+    ShareCreated,
+    /// A share link was revoked by its maker or an admin.
+    ShareRevoked,
+    /// Someone opened a share link's page (the truncated address in the client).
+    ShareViewed,
+    /// An admin turned share links on or off for the whole instance.
+    SharingSwitched,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 55] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -144,6 +152,10 @@ impl AuditAction {
         AuditAction::ApprovalApproved,
         AuditAction::ApprovalDeclined,
         AuditAction::ApprovalExpired,
+        AuditAction::ShareCreated,
+        AuditAction::ShareRevoked,
+        AuditAction::ShareViewed,
+        AuditAction::SharingSwitched,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -200,6 +212,10 @@ impl AuditAction {
             AuditAction::ApprovalApproved => "approval.approved",
             AuditAction::ApprovalDeclined => "approval.declined",
             AuditAction::ApprovalExpired => "approval.expired",
+            AuditAction::ShareCreated => "share.created",
+            AuditAction::ShareRevoked => "share.revoked",
+            AuditAction::ShareViewed => "share.viewed",
+            AuditAction::SharingSwitched => "share.switched",
         }
     }
 

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod preferences;
 pub mod privacy;
 pub mod retention;
+pub mod share;
 pub mod spending;
 pub mod standard_webhooks;
 pub mod time;

@@ -67,6 +67,10 @@ macro_rules! for_each_table {
         $m!(SPENDING_SETTINGS);
         $m!(ALLOWANCE_GRANTS);
         $m!(APPROVALS);
+        $m!(SHARE_LINKS);
+        $m!(SHARE_LINKS_BY_HASH);
+        $m!(SHARE_LINKS_BY_MAKER);
+        $m!(SHARING_SETTINGS);
     }};
 }
 

@@ -27,6 +27,7 @@ pub mod retention_runs;
 pub mod sealed_media;
 pub mod sessions;
 mod settler;
+pub mod shares;
 pub mod spending;
 pub mod tables;
 pub mod tokens;

@@ -148,3 +148,15 @@ pub const ALLOWANCE_GRANTS: TableDefinition<(u128, u32), &[u8]> = TableDefinitio
 /// GenerationId -> codec `Approval`: the approval request of a job priced above its
 /// requester's threshold, and its answer.
 pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");
+
+/// Share links by id.
+pub const SHARE_LINKS: TableDefinition<u128, &[u8]> = TableDefinition::new("share_links-1");
+
+/// A share link's id by the SHA-256 of the secret in its URL.
+pub const SHARE_LINKS_BY_HASH: TableDefinition<&[u8; 32], u128> = TableDefinition::new("share_links_by_hash-1");
+
+/// (maker, link) for "my links".
+pub const SHARE_LINKS_BY_MAKER: TableDefinition<(u128, u128), ()> = TableDefinition::new("share_links_by_maker-1");
+
+/// The instance's sharing switch, under the key `settings`.
+pub const SHARING_SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("sharing_settings-1");
