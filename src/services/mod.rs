@@ -78,6 +78,9 @@ pub enum ServiceError {
     RateLimited { limit: limits::rate_limits::Limit, allowed: u32, retry_after: Duration },
     #[error("too many {what} at once; try again in {} seconds", retry_after.as_secs().max(1))]
     Busy { what: &'static str, retry_after: Duration },
+    /// An admin turned share links off for the instance.
+    #[error("share links are turned off on this server; ask an admin")]
+    SharingOff,
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -90,6 +90,8 @@ pub struct AppState {
     pub oidc: Arc<Oidc>,
     /// The notification sender's wake-up and the "forgot password" limits.
     pub notices: Arc<crate::services::notify::Notices>,
+    /// The limits on share-link views and password attempts.
+    pub share_limits: Arc<crate::services::studio::shares::view::ShareLimits>,
     urls: Arc<Urls>,
     ready: Arc<AtomicBool>,
 }
@@ -157,6 +159,7 @@ impl AppState {
             data_use: Arc::new(DataUseTable::new(&config.data_use)),
             oidc: Arc::new(Oidc::new(&config.oidc)?),
             notices: Arc::default(),
+            share_limits: Arc::default(),
             urls: Arc::new(Urls::new(&origin)),
             config: Arc::new(config),
             store,

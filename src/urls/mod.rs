@@ -182,6 +182,23 @@ impl Urls {
         Route::Approvals.pattern()
     }
 
+    /// The shared page behind a share link's secret.
+    pub fn shared(&self, secret: &str) -> String {
+        Route::Shared.with(&[&secret])
+    }
+
+    pub fn share_links(&self) -> &'static str {
+        Route::ShareLinks.pattern()
+    }
+
+    pub fn share_link_revoke(&self, id: impl std::fmt::Display) -> String {
+        Route::ShareLinkRevoke.with(&[&id])
+    }
+
+    pub fn admin_sharing(&self) -> &'static str {
+        Route::AdminSharing.pattern()
+    }
+
     pub fn approval_answer(&self, id: impl std::fmt::Display) -> String {
         Route::ApprovalAnswer.with(&[&id])
     }

@@ -105,6 +105,14 @@ pub enum Route {
     AdminSpending,
     /// The approvals queue (approvers).
     Approvals,
+    /// A shared page for people without an account (GET), and its password form (POST).
+    Shared,
+    /// A person's share links (GET), and where a new one is made (POST).
+    ShareLinks,
+    /// Revokes one share link (its maker or an admin).
+    ShareLinkRevoke,
+    /// Every share link and the instance switch (admins).
+    AdminSharing,
     /// Where an approver's answer to one request posts.
     ApprovalAnswer,
     /// Estimates against what providers reported, per model.
@@ -219,6 +227,10 @@ impl Route {
             Route::AdminNotifications => "/admin/notifications",
             Route::AdminSpending => "/admin/spending",
             Route::Approvals => "/approvals",
+            Route::Shared => "/s/{secret}",
+            Route::ShareLinks => "/share-links",
+            Route::ShareLinkRevoke => "/share-links/{id}/revoke",
+            Route::AdminSharing => "/admin/sharing",
             Route::ApprovalAnswer => "/approvals/{id}/answer",
             Route::AdminReconciliation => "/admin/reconciliation",
             Route::AdminReconciliationCsv => "/admin/reconciliation.csv",

@@ -17,6 +17,7 @@ pub mod search;
 pub mod spending;
 pub mod usage;
 pub mod views;
+pub mod shares;
 pub mod webhooks;
 
 use actix_web::http::Method;
@@ -73,6 +74,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/approvals", spending::list),
         op(M::POST, "/approvals/{id}/approve", spending::approve),
         op(M::POST, "/approvals/{id}/decline", spending::decline),
+        op(M::GET, "/share-links", shares::list),
+        op(M::POST, "/share-links", shares::create),
+        op(M::GET, "/share-links/{id}", shares::show),
+        op(M::DELETE, "/share-links/{id}", shares::revoke),
         op(M::GET, "/webhooks", webhooks::list),
         op(M::POST, "/webhooks", webhooks::create),
         op(M::DELETE, "/webhooks/{id}", webhooks::delete),
@@ -108,6 +113,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/admin/workers", admin_workers::list),
         op(M::GET, "/admin/spending", spending::settings),
         op(M::PUT, "/admin/spending", spending::save_settings),
+        op(M::GET, "/admin/sharing", shares::sharing),
+        op(M::PUT, "/admin/sharing", shares::set_sharing),
     ]
 }
 

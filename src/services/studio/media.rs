@@ -38,6 +38,9 @@ pub enum LinkUse {
     /// pointer rests on its card. Not recorded, as posters are not; opening the item (the
     /// lightbox, its page) uses an ordinary link, which is.
     Thumbnail,
+    /// Issued by a share link's page: works only while that link does (checked at each
+    /// fetch), saves the file only if the sharer allowed it; not recorded (the page's view is).
+    Shared,
 }
 
 /// The query flag of a thumbnail link.
@@ -49,6 +52,8 @@ fn signed_subject(id: AssetId, link: LinkUse) -> String {
     match link {
         LinkUse::File => id.to_string(),
         LinkUse::Thumbnail => format!("{id}#thumbnail"),
+        // a share link's subject names the link too: see `shares::view::signed_subject`
+        LinkUse::Shared => format!("{id}#share"),
     }
 }
 
@@ -86,16 +91,42 @@ pub enum MediaAccessError {
 /// issued for.
 pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(Asset, age::x25519::Identity, LinkUse), MediaAccessError> {
     let signed = SignedQuery::parse(query).map_err(|_| MediaAccessError::Invalid)?;
-    let link = if query.split('&').any(|p| p == THUMBNAIL_FLAG) { LinkUse::Thumbnail } else { LinkUse::File };
+    let share = shared_through(query)?;
+    let link = match share {
+        Some(_) => LinkUse::Shared,
+        None if query.split('&').any(|p| p == THUMBNAIL_FLAG) => LinkUse::Thumbnail,
+        None => LinkUse::File,
+    };
     let asset =
         state.store.read(move |tx| store::assets::get(tx, id)).await.map_err(ServiceError::from)?.ok_or(MediaAccessError::Invalid)?;
     let now = Timestamp::now().millis() / 1000;
-    state.signer.verify(&signed_subject(asset.id, link), &asset.owner.to_string(), &signed, now).map_err(|e| match e {
+    let subject = match share {
+        Some(share) => crate::services::studio::shares::view::signed_subject(asset.id, share),
+        None => signed_subject(asset.id, link),
+    };
+    state.signer.verify(&subject, &asset.owner.to_string(), &signed, now).map_err(|e| match e {
         SignatureError::Expired => MediaAccessError::Expired,
         _ => MediaAccessError::Invalid,
     })?;
+    if let Some(share) = share {
+        let download = query.split('&').any(|p| p == "download=1");
+        crate::services::studio::shares::view::check_media_use(state, share, download)?;
+    }
     let identity = identity_of(state, &asset).await?;
     Ok((asset, identity, link))
+}
+
+/// The share link a media link was issued through (`share=<id>`), if any; a malformed or
+/// repeated one is refused.
+fn shared_through(query: &str) -> Result<Option<crate::domain::ids::ShareId>, MediaAccessError> {
+    let mut found = None;
+    for value in query.split('&').filter_map(|p| p.strip_prefix("share=")) {
+        if found.is_some() {
+            return Err(MediaAccessError::Invalid);
+        }
+        found = Some(value.parse().map_err(|_| MediaAccessError::Invalid)?);
+    }
+    Ok(found)
 }
 
 /// The key that decrypts an asset, for handing it to its owner without a signed link (the

@@ -8,4 +8,5 @@ pub mod lineage;
 pub mod media;
 pub mod models;
 pub mod search;
+pub mod shares;
 pub mod uploads;
