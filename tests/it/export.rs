@@ -61,6 +61,18 @@ fn json_of(files: &BTreeMap<String, Vec<u8>>, name: &str) -> serde_json::Value {
     serde_json::from_slice(files.get(name).unwrap_or_else(|| panic!("no {name} in the export"))).unwrap()
 }
 
+/// Asks for the token owner's export, waits for it and returns its entries by name (for other
+/// areas' tests of what an export holds).
+pub async fn exported(app: &TestApp, token: &str) -> BTreeMap<String, Vec<u8>> {
+    let asked = api_post(&app.url, EXPORT, token, serde_json::json!({})).await;
+    assert!([200, 202].contains(&asked.status), "{}", asked.body);
+    let status = wait_export(&app.url, token).await;
+    assert_eq!(status["state"], "ready", "{status}");
+    let (code, _, zip) = fetch(status["url"].as_str().unwrap()).await;
+    assert_eq!(code, 200);
+    entries(&zip)
+}
+
 /// A member with an API token.
 async fn member_with_token(app: &TestApp, admin: &Browser) -> (Browser, String) {
     let tess = app.invite_member(admin, "tess@example.com", "tess password 1").await;

@@ -66,6 +66,7 @@ mod search;
 mod search_index;
 mod sessions;
 mod setup;
+mod share_links;
 mod sign_in;
 mod sound;
 mod studio_generate;

@@ -63,9 +63,18 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
     let image = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a lighthouse at dusk"})).await.json();
     let image = image["id"].as_str().unwrap().to_string();
     wait_terminal(&app.url, &token, &image).await;
+    let shared = crate::support::api_post(
+        &app.url,
+        "/api/v1/share-links",
+        &token,
+        serde_json::json!({"generation_id": image, "show_prompt": true, "allow_download": true}),
+    )
+    .await
+    .json();
+    let shared = shared["url"].as_str().unwrap().strip_prefix(&app.url).unwrap().to_string();
     let b = Chromium::start().await;
     // signed out first
-    let mut pages: Vec<(&str, String)> = vec![("sign-in", "/login".into())];
+    let mut pages: Vec<(&str, String)> = vec![("sign-in", "/login".into()), ("shared", shared)];
     let signed_in: Vec<(&str, String)> = vec![
         ("home", "/".into()),
         ("generate", "/generate".into()),
@@ -89,6 +98,8 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
         ("admin-workers", "/admin/workers".into()),
         ("admin-notifications", "/admin/notifications".into()),
         ("usage", "/usage".into()),
+        ("share-links", "/share-links".into()),
+        ("admin-sharing", "/admin/sharing".into()),
         ("not-found", "/no/such/page".into()),
     ];
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

@@ -14,10 +14,10 @@ pub mod me;
 pub mod models;
 pub mod openapi;
 pub mod search;
+pub mod shares;
 pub mod spending;
 pub mod usage;
 pub mod views;
-pub mod shares;
 pub mod webhooks;
 
 use actix_web::http::Method;

@@ -13,6 +13,7 @@ use crate::domain::time::Timestamp;
 use crate::error::AppError;
 use crate::http::auth::{ApiCaller, state};
 use crate::http::responses::ApiResult;
+use crate::services::ServiceError;
 use crate::services::studio::shares;
 
 /// A share link as its maker (or an admin) sees it.
@@ -100,11 +101,13 @@ pub struct NewShareLinkBody {
 }
 
 fn target_of(body: &NewShareLinkBody) -> Result<ShareTarget, AppError> {
-    let bad = |field: &str| AppError::bad_parameter(field, format!("`{field}` is not a valid id."));
+    let bad = |message: String| AppError::from(ServiceError::InvalidMessage(message));
     match (&body.generation_id, &body.board_id) {
-        (Some(g), None) => g.parse::<GenerationId>().map(ShareTarget::Generation).map_err(|_| bad("generation_id")),
-        (None, Some(b)) => b.parse::<BoardId>().map(ShareTarget::Board).map_err(|_| bad("board_id")),
-        _ => Err(AppError::bad_parameter("generation_id", "Give exactly one of `generation_id` and `board_id`.")),
+        (Some(g), None) => {
+            g.parse::<GenerationId>().map(ShareTarget::Generation).map_err(|_| bad("`generation_id` is not a valid id.".into()))
+        }
+        (None, Some(b)) => b.parse::<BoardId>().map(ShareTarget::Board).map_err(|_| bad("`board_id` is not a valid id.".into())),
+        _ => Err(bad("Give exactly one of `generation_id` and `board_id`.".into())),
     }
 }
 
@@ -187,5 +190,6 @@ pub async fn set_sharing(req: HttpRequest, caller: ApiCaller, body: web::Json<Sh
     let state = state(&req)?;
     let settings = shares::set_enabled(&state, &caller.ctx(), &caller.user, body.enabled).await?;
     let links = shares::all(&state, &caller.user).await?;
-    Ok(HttpResponse::Ok().json(SharingView { enabled: settings.enabled, links: links.iter().map(|l| ShareLinkView::new(l, None)).collect() }))
+    Ok(HttpResponse::Ok()
+        .json(SharingView { enabled: settings.enabled, links: links.iter().map(|l| ShareLinkView::new(l, None)).collect() }))
 }

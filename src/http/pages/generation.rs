@@ -100,6 +100,8 @@ struct ShowPage<'a> {
     operations: Vec<Offered>,
     /// Its approval request, when its price needed one.
     approval: Option<crate::domain::approval::Approval>,
+    /// Its owner may make a share link to it (it succeeded, and sharing is on).
+    can_share_link: bool,
 }
 
 /// (role label, signed link, shown as) of each of a generation's references that still exists.
@@ -149,6 +151,9 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
         ),
         is_admin: who.user.role == crate::domain::user::Role::Admin,
         approval: crate::services::studio::approvals::of_generation(&state, g.id).await?,
+        can_share_link: g.owner == who.user.id
+            && g.state == crate::domain::generation::GenState::Succeeded
+            && crate::services::studio::shares::settings(&state)?.enabled,
         references,
         is_owner: g.owner == who.user.id,
         csrf: layout.csrf.clone(),

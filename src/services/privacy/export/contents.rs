@@ -1,6 +1,7 @@
 //! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
 //! `ledger.json`, `uploads.json`, `spending.json` (monthly allowance grants and the approval
-//! requests of the person's jobs), and `media/<file>` with a `media/<file>.json` sidecar for
+//! requests of the person's jobs), `share_links.json` (the links they made, without their
+//! secrets, which are not kept), and `media/<file>` with a `media/<file>.json` sidecar for
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
 //! the person's records; writes nothing of anyone else's.
 
@@ -40,6 +41,8 @@ pub struct Contents {
     grants: Vec<AllowanceGrant>,
     /// The approval requests of the person's jobs, oldest first.
     approvals: Vec<Approval>,
+    /// The share links the person made, newest first.
+    share_links: Vec<crate::domain::share::ShareLink>,
 }
 
 /// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
@@ -68,6 +71,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     Ok(Some(Contents {
         grants: store::spending::grants_of(tx, owner)?,
         approvals,
+        share_links: store::shares::made_by(tx, owner)?,
         preferences: store::preferences::get(tx, owner)?,
         notifications: store::notices::settings(tx, owner)?,
         identities: store::oidc::identities_of(tx, owner)?,
@@ -130,11 +134,32 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json_array("ledger.json", c.ledger.iter().map(ledger_record))?;
     zip.json_array("uploads.json", uploads)?;
     zip.json("spending.json", &spending_record(c))?;
+    zip.json_array("share_links.json", c.share_links.iter().map(share_link_record))?;
     for entry in &entries {
         zip.asset(&entry.name, entry.asset)?;
         zip.json(&format!("{}.json", entry.name), &sidecar(entry))?;
     }
     Ok(())
+}
+
+/// A share link as the export lists it: what it shows and how, never its password's hash.
+fn share_link_record(l: &crate::domain::share::ShareLink) -> serde_json::Value {
+    let (kind, id) = match l.target {
+        crate::domain::share::ShareTarget::Generation(id) => ("generation", id.to_string()),
+        crate::domain::share::ShareTarget::Board(id) => ("board", id.to_string()),
+    };
+    json!({
+        "id": l.id.to_string(),
+        "target_kind": kind,
+        "target_id": id,
+        "created_at": l.created_at.rfc3339(),
+        "expires_at": l.expires_at.rfc3339(),
+        "revoked_at": l.revoked_at.map(|t| t.rfc3339()),
+        "has_password": l.has_password(),
+        "allow_download": l.allow_download,
+        "show_prompt": l.show_prompt,
+        "views": l.views,
+    })
 }
 
 /// The person's allowance grants and the approval requests of their jobs (approvers by

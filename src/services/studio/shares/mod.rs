@@ -64,7 +64,9 @@ async fn check_shareable(state: &AppState, user: &User, target: ShareTarget) -> 
             let g = state.store.read_now(|tx| store::generations::get(tx, id))?;
             let g = g.filter(|g| g.owner == user.id && g.deleted_at.is_none()).ok_or(ServiceError::NotFound("generation"))?;
             if g.state != GenState::Succeeded || g.outputs.is_empty() {
-                return Err(ServiceError::InvalidMessage("Only a generation that succeeded can be shared: there is nothing to show yet.".into()));
+                return Err(ServiceError::InvalidMessage(
+                    "Only a generation that succeeded can be shared: there is nothing to show yet.".into(),
+                ));
             }
             Ok(())
         }
@@ -146,9 +148,8 @@ pub async fn revoke(state: &AppState, ctx: &Context, user: &User, id: ShareId) -
     state
         .store
         .write(move |tx| {
-            let mut link = store::shares::get(tx, id)?
-                .filter(|l| l.created_by == by || admin)
-                .ok_or(ServiceError::NotFound("share link"))?;
+            let mut link =
+                store::shares::get(tx, id)?.filter(|l| l.created_by == by || admin).ok_or(ServiceError::NotFound("share link"))?;
             if link.revoked_at.is_none() {
                 link.revoked_at = Some(Timestamp::now());
                 link.revoked_by = Some(by);

@@ -112,17 +112,29 @@ fn find_live(state: &AppState, secret: &str) -> Result<ShareLink, ShareRefusal> 
         return Err(ShareRefusal::Unknown);
     }
     let hash = secrets::hash(secret);
-    let (link, settings) = state.store.read_now(|tx| Ok::<_, crate::store::StoreError>((store::shares::find_by_hash(tx, &hash)?, store::shares::settings(tx)?)))?;
-    let link = link.ok_or(ShareRefusal::Unknown)?;
+    let link = state.store.read_now(|tx| store::shares::find_by_hash(tx, &hash))?.ok_or(ShareRefusal::Unknown)?;
+    check_usable(state, &link)?;
+    Ok(link)
+}
+
+/// Whether a link may be used now: not revoked or expired, its maker's account active (a
+/// link lives with it: disabled or restricted by an admin, the link stops), sharing on.
+fn check_usable(state: &AppState, link: &ShareLink) -> Result<(), ShareRefusal> {
     match link.liveness(Timestamp::now()) {
         Liveness::Revoked => return Err(ShareRefusal::Revoked),
         Liveness::Expired => return Err(ShareRefusal::Expired),
         Liveness::Live => {}
     }
+    let maker = link.created_by;
+    let (maker, settings) =
+        state.store.read_now(|tx| Ok::<_, crate::store::StoreError>((store::users::get(tx, maker)?, store::shares::settings(tx)?)))?;
+    if !maker.is_some_and(|m| !m.disabled && !m.frozen) {
+        return Err(ShareRefusal::Revoked);
+    }
     if !settings.enabled {
         return Err(ShareRefusal::Disabled);
     }
-    Ok(link)
+    Ok(())
 }
 
 /// The subject a browser's unlock cookie is signed for.
@@ -205,7 +217,8 @@ async fn generations(state: &AppState, target: ShareTarget) -> ServiceResult<Vec
         ShareTarget::Generation(id) => vec![id],
         ShareTarget::Board(board) => board_items(state, board).await?,
     };
-    let found = state.store.read(move |tx| ids.into_iter().map(|id| store::generations::get(tx, id)).collect::<Result<Vec<_>, _>>()).await?;
+    let found =
+        state.store.read(move |tx| ids.into_iter().map(|id| store::generations::get(tx, id)).collect::<Result<Vec<_>, _>>()).await?;
     Ok(found.into_iter().flatten().filter(|g| g.deleted_at.is_none() && g.state == GenState::Succeeded).collect())
 }
 
@@ -244,16 +257,13 @@ fn signed_path(state: &AppState, share: ShareId, asset: &Asset, expires: Timesta
 /// Checks, at each media fetch through a share link, that the link still works (not revoked,
 /// not expired, sharing on) and allows what is asked (`download`).
 pub(crate) fn check_media_use(state: &AppState, share: ShareId, download: bool) -> Result<(), media::MediaAccessError> {
-    let found = state
-        .store
-        .read_now(|tx| Ok::<_, crate::store::StoreError>((store::shares::get(tx, share)?, store::shares::settings(tx)?)))
-        .map_err(ServiceError::from)?;
-    match found {
-        (Some(link), settings) if settings.enabled && link.liveness(Timestamp::now()) == Liveness::Live => {
-            if download && !link.allow_download { Err(media::MediaAccessError::Invalid) } else { Ok(()) }
-        }
-        (Some(_), _) => Err(media::MediaAccessError::Expired),
-        (None, _) => Err(media::MediaAccessError::Invalid),
+    let link =
+        state.store.read_now(|tx| store::shares::get(tx, share)).map_err(ServiceError::from)?.ok_or(media::MediaAccessError::Invalid)?;
+    match check_usable(state, &link) {
+        Ok(()) if download && !link.allow_download => Err(media::MediaAccessError::Invalid),
+        Ok(()) => Ok(()),
+        Err(ShareRefusal::Service(detail)) => Err(ServiceError::Internal(detail).into()),
+        Err(_) => Err(media::MediaAccessError::Expired),
     }
 }
 
