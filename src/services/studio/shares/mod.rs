@@ -43,7 +43,7 @@ pub async fn set_enabled(state: &AppState, ctx: &Context, admin: &User, enabled:
         return Err(ServiceError::AdminOnly);
     }
     let ctx = ctx.clone();
-    Ok(state
+    state
         .store
         .write(move |tx| {
             let settings = SharingSettings { enabled };
@@ -54,7 +54,7 @@ pub async fn set_enabled(state: &AppState, ctx: &Context, admin: &User, enabled:
             }
             Ok::<_, ServiceError>(settings)
         })
-        .await?)
+        .await
 }
 
 /// Checks that `user` may share `target`: their own finished generation, or a board they edit.
