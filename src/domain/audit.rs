@@ -89,10 +89,20 @@ pub enum AuditAction {
     ApprovalDeclined,
     /// Nobody answered an approval request in time: it expired and its hold was released.
     ApprovalExpired,
+    /// A person created a board (its name in the detail).
+    BoardCreated,
+    /// An editor deleted a board (its generations stay).
+    BoardDeleted,
+    /// An editor made someone a member of a board (the member and role in the detail).
+    BoardMemberAdded,
+    /// An editor changed a member's role on a board (the member and role in the detail).
+    BoardMemberChanged,
+    /// A member left a board or an editor removed them (the member in the detail).
+    BoardMemberRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 56] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -144,6 +154,11 @@ impl AuditAction {
         AuditAction::ApprovalApproved,
         AuditAction::ApprovalDeclined,
         AuditAction::ApprovalExpired,
+        AuditAction::BoardCreated,
+        AuditAction::BoardDeleted,
+        AuditAction::BoardMemberAdded,
+        AuditAction::BoardMemberChanged,
+        AuditAction::BoardMemberRemoved,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -200,6 +215,11 @@ impl AuditAction {
             AuditAction::ApprovalApproved => "approval.approved",
             AuditAction::ApprovalDeclined => "approval.declined",
             AuditAction::ApprovalExpired => "approval.expired",
+            AuditAction::BoardCreated => "board.created",
+            AuditAction::BoardDeleted => "board.deleted",
+            AuditAction::BoardMemberAdded => "board.member_added",
+            AuditAction::BoardMemberChanged => "board.member_changed",
+            AuditAction::BoardMemberRemoved => "board.member_removed",
         }
     }
 
