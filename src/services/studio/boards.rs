@@ -6,7 +6,7 @@ mod items;
 mod members;
 
 pub use items::{ItemView, add_items, item, remove_item, reorder, set_note};
-pub use members::{Member, add_member, leave_or_remove, members, set_role};
+pub use members::{Member, add_member, forget_person, leave_or_remove, members, set_role};
 
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::board::{self, Board, BoardRole, BoardRuleBroken};
@@ -98,6 +98,14 @@ pub async fn list(state: &AppState, user: &User) -> ServiceResult<Vec<Summary>> 
     Ok(out)
 }
 
+/// The boards `user` edits, as (id, name) pairs by name: where "add to board" may add.
+pub async fn editable(state: &AppState, user: &User) -> ServiceResult<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> =
+        list(state, user).await?.into_iter().filter(|s| s.role.can_edit()).map(|s| (s.board.id.to_string(), s.board.name)).collect();
+    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    Ok(out)
+}
+
 /// One board as a member sees it: the record, their role, the members and the items in order.
 #[derive(Debug, Clone)]
 pub struct BoardView {
@@ -170,4 +178,44 @@ fn touch(tx: &redb::WriteTransaction, id: BoardId) -> ServiceResult<Board> {
     b.updated_at = Timestamp::now();
     store::boards::put(tx, &b)?;
     Ok(b)
+}
+
+/// The generations of a board `user` is a member of, in the board's order, for its ZIP
+/// (outputs and a sidecar each, as the library's archive writes them).
+pub async fn archive_selection(state: &AppState, user: &User, id: BoardId) -> ServiceResult<Vec<crate::domain::generation::Generation>> {
+    let view = get(state, user, id).await?;
+    Ok(view.items.into_iter().map(|i| i.generation).collect())
+}
+
+/// The boards `person` is a member of, as their data export records them: each board with
+/// their role and its items' generation ids, positions and notes (in order).
+pub fn export_records(tx: &impl Tx, person: crate::domain::ids::UserId) -> Result<Vec<serde_json::Value>, store::StoreError> {
+    let mut out = Vec::new();
+    for (id, role) in store::boards::boards_of(tx, person)? {
+        let Some(b) = store::boards::get(tx, id)? else { continue };
+        let items: Vec<serde_json::Value> = store::boards::items(tx, id)?
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "generation": i.generation.to_string(),
+                    "position": i.position,
+                    "note": i.note,
+                    "added_at": i.added_at.rfc3339(),
+                    "added_by_you": i.added_by == person,
+                })
+            })
+            .collect();
+        out.push(serde_json::json!({
+            "id": b.id.to_string(),
+            "name": b.name,
+            "description": b.description,
+            "kept": b.kept,
+            "role": role.as_str(),
+            "owner": b.owner == person,
+            "created_at": b.created_at.rfc3339(),
+            "updated_at": b.updated_at.rfc3339(),
+            "items": items,
+        }));
+    }
+    Ok(out)
 }

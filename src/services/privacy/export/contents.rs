@@ -1,6 +1,7 @@
 //! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
 //! `ledger.json`, `uploads.json`, `spending.json` (monthly allowance grants and the approval
-//! requests of the person's jobs), and `media/<file>` with a `media/<file>.json` sidecar for
+//! requests of the person's jobs), `boards.json` (the boards they own or are a member of, with
+//! their items' ids and notes), and `media/<file>` with a `media/<file>.json` sidecar for
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
 //! the person's records; writes nothing of anyone else's.
 
@@ -40,6 +41,8 @@ pub struct Contents {
     grants: Vec<AllowanceGrant>,
     /// The approval requests of the person's jobs, oldest first.
     approvals: Vec<Approval>,
+    /// The boards the person is a member of, as `boards.json` records them.
+    boards: Vec<serde_json::Value>,
 }
 
 /// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
@@ -66,6 +69,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     let ids: Vec<_> = generations.iter().map(|(g, _)| g.id).collect();
     let approvals = store::spending::approvals(tx, &ids)?.into_iter().flatten().collect();
     Ok(Some(Contents {
+        boards: crate::services::studio::boards::export_records(tx, owner)?,
         grants: store::spending::grants_of(tx, owner)?,
         approvals,
         preferences: store::preferences::get(tx, owner)?,
@@ -130,6 +134,7 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json_array("ledger.json", c.ledger.iter().map(ledger_record))?;
     zip.json_array("uploads.json", uploads)?;
     zip.json("spending.json", &spending_record(c))?;
+    zip.json_array("boards.json", c.boards.iter())?;
     for entry in &entries {
         zip.asset(&entry.name, entry.asset)?;
         zip.json(&format!("{}.json", entry.name), &sidecar(entry))?;

@@ -1,6 +1,7 @@
 //! A board's items: adding what the editor may see, taking items off, ordering and notes.
 //! Items whose generation was deleted are not shown (and are taken off when it is erased).
 
+use crate::domain::asset::Asset;
 use crate::domain::board::{self, BoardItem, BoardRuleBroken, MAX_ITEMS};
 use crate::domain::generation::Generation;
 use crate::domain::ids::{BoardId, GenerationId, UserId};
@@ -17,6 +18,18 @@ use super::{editor_in, role_in, touch};
 pub struct ItemView {
     pub item: BoardItem,
     pub generation: Generation,
+    /// The generation's outputs, in order.
+    pub outputs: Vec<Asset>,
+    /// The prompt as an HTML-escaped snippet, for cards.
+    pub snippet: String,
+}
+
+impl ItemView {
+    fn new(tx: &impl Tx, item: BoardItem, generation: Generation) -> ServiceResult<ItemView> {
+        let outputs = store::assets::get_many(tx, &generation.outputs)?;
+        let snippet = crate::search::highlight::highlight(&generation.prompt, &Default::default());
+        Ok(ItemView { item, generation, outputs, snippet })
+    }
 }
 
 /// The board's items whose generation still exists, in order.
@@ -24,11 +37,12 @@ pub(super) fn items_in(tx: &impl Tx, board: BoardId) -> ServiceResult<Vec<ItemVi
     let items = store::boards::items(tx, board)?;
     let ids: Vec<GenerationId> = items.iter().map(|i| i.generation).collect();
     let generations = store::generations::get_many(tx, &ids)?;
-    Ok(items
+    items
         .into_iter()
         .zip(generations)
-        .filter_map(|(item, g)| g.filter(|g| g.deleted_at.is_none()).map(|generation| ItemView { item, generation }))
-        .collect())
+        .filter_map(|(item, g)| g.filter(|g| g.deleted_at.is_none()).map(|generation| (item, generation)))
+        .map(|(item, generation)| ItemView::new(tx, item, generation))
+        .collect()
 }
 
 /// Whether `user` may put `g` on a board: their own, a shared one, or one on a board of theirs.
@@ -148,6 +162,6 @@ pub async fn item(state: &AppState, user: &User, board: BoardId, generation: Gen
         let item = store::boards::item(tx, board, generation)?.ok_or(ServiceError::NotFound("generation"))?;
         let generation =
             store::generations::get(tx, generation)?.filter(|g| g.deleted_at.is_none()).ok_or(ServiceError::NotFound("generation"))?;
-        Ok(ItemView { item, generation })
+        ItemView::new(tx, item, generation)
     })
 }

@@ -159,17 +159,10 @@ pub async fn leave_or_remove(state: &AppState, ctx: &Context, user: &User, board
 }
 
 /// Takes an erased person off every board (inside the erasure's transaction): their
-/// memberships end and the items they own go; a board left without an editor passes to its
+/// memberships end (their generations left the boards when they were removed); a board left without an editor passes to its
 /// remaining member with the oldest account (made editor and owner), and one left without members
 /// is deleted.
-pub fn forget_person(
-    tx: &redb::WriteTransaction,
-    person: UserId,
-    their_generations: &[crate::domain::ids::GenerationId],
-) -> ServiceResult<()> {
-    for generation in their_generations {
-        store::boards::remove_generation(tx, *generation)?;
-    }
+pub fn forget_person(tx: &redb::WriteTransaction, person: UserId) -> ServiceResult<()> {
     for (board, _) in store::boards::boards_of(tx, person)? {
         store::boards::remove_member(tx, board, person)?;
         let left = store::boards::members(tx, board)?;
