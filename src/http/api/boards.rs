@@ -388,7 +388,7 @@ pub async fn remove_item(req: HttpRequest, caller: ApiCaller, path: web::Path<(B
 #[utoipa::path(get, operation_id = "boards_zip", path = "/api/v1/boards/{id}/zip", tag = "boards",
     params(("id" = String, Path, description = "The board's id")),
     responses(
-        (status = 200, description = "The archive", content_type = "application/zip"),
+        (status = 200, description = "The archive (ZIP, streamed)", content_type = "application/zip", body = String),
         (status = 404, description = "Not a board of the caller's", body = ErrorBody),
         (status = 503, description = "Too many archives being written at once (`busy`)", body = ErrorBody),
     ))]
