@@ -238,3 +238,73 @@ async fn boards_a_kept_board_protects_its_items_from_retention() {
     assert_eq!(api_get(&app.url, &format!("/api/v1/generations/{on_loose}"), Some(&token)).await.status, 404);
     assert!(item_ids(&api_get(&app.url, &format!("/api/v1/boards/{loose}"), Some(&token)).await.json()).is_empty());
 }
+
+#[tokio::test]
+async fn boards_in_the_browser_create_add_from_the_library_reorder_by_keyboard_note_and_lightbox() {
+    use crate::support::webdriver::{self, Browser as Chromium};
+    if !webdriver::available() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium and chromium-driver (.ci/run does)");
+        eprintln!("skipping the boards browser test: chromium and chromium-driver are not installed");
+        return;
+    }
+    let (app, _admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let first = make_image(&app, &token, "a red door").await;
+    let second = make_image(&app, &token, "a blue door").await;
+    let b = Chromium::start().await;
+    assert!(b.sign_in_as_admin(&app.url).await, "signed in");
+
+    // create a board from the Boards page (reached from the top navigation)
+    b.go(&format!("{}/", app.url)).await;
+    b.click("header nav a[href='/boards']").await;
+    assert!(b.wait_for("return location.pathname === '/boards'", 10).await);
+    b.js("document.getElementById('board-name').value = 'Doors';").await;
+    b.click("#create-board").await;
+    assert!(b.wait_for("return /^\\/boards\\/[0-9A-Z]{26}$/.test(location.pathname)", 10).await, "the new board opens");
+    let path = b.js("return location.pathname").await.as_str().unwrap().to_string();
+    assert_eq!(b.js("return document.getElementById('board-name').textContent").await, "Doors");
+
+    // add both generations from the library's selection
+    b.go(&format!("{}/library", app.url)).await;
+    b.js("document.querySelectorAll('#cards input[name=id]').forEach(function (box) { box.checked = true; });").await;
+    b.click("#bulk-board-add").await;
+    assert!(b.wait_for(&format!("return location.pathname === '{path}' && document.querySelectorAll('#cards li.tile').length === 2"), 10).await);
+    let order = "Array.prototype.map.call(document.querySelectorAll('#cards li.tile'), function (t) { return t.getAttribute('data-id'); }).join(',')";
+    let before = b.js(&format!("return {order}")).await.as_str().unwrap().to_string();
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    let mut shown: Vec<String> = before.split(',').map(String::from).collect();
+    shown.sort();
+    assert_eq!(shown, both, "both generations are on the board");
+
+    // move the first card down with the keyboard: focus its ↓ button and press Enter
+    b.js("document.querySelector('#cards li.tile .move-down').focus();").await;
+    b.press("\u{E007}").await;
+    let swapped = before.split(',').rev().collect::<Vec<_>>().join(",");
+    assert!(b.wait_for(&format!("return {order} === '{swapped}'"), 10).await, "the order changed");
+    let board_id = path.trim_start_matches("/boards/");
+    let stored = api_get(&app.url, &format!("/api/v1/boards/{board_id}"), Some(&token)).await.json();
+    assert_eq!(item_ids(&stored).join(","), swapped, "the order persists");
+
+    // a note on the first card
+    b.js("var d = document.querySelector('#cards li.tile .item-note'); d.open = true; d.querySelector('textarea').value = 'use this one';").await;
+    b.click("#cards li.tile .save-note").await;
+    assert!(b.wait_for("var n = document.querySelector('#cards li.tile .note'); return !!n && n.textContent === 'use this one'", 10).await);
+
+    // the lightbox opens on a card and closes with Escape
+    b.click("#cards li.tile .thumb[data-media]").await;
+    assert!(b.wait_for("return document.getElementById('lightbox').open && !!document.querySelector('#lightbox-media img')", 10).await);
+    b.press(Chromium::ESCAPE).await;
+    assert!(b.wait_for("return !document.getElementById('lightbox').open", 10).await);
+
+    // no serious accessibility problem on the board and the list
+    if let Some(axe) = crate::studio_pages::axe_script() {
+        for page in [path.clone(), "/boards".to_string()] {
+            b.go(&format!("{}{page}", app.url)).await;
+            b.wait_for("return document.readyState === 'complete'", 10).await;
+            let found = crate::studio_pages::violations(&b, &axe).await;
+            assert!(found.is_empty(), "{page}: {found:?}");
+        }
+    }
+    b.quit().await;
+    app.stop().await;
+}

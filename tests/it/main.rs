@@ -72,7 +72,7 @@ mod sound;
 mod studio_generate;
 mod studio_home;
 mod studio_library;
-mod studio_pages;
+pub mod studio_pages;
 mod systemd;
 mod tokens;
 mod typed_edge;
