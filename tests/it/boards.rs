@@ -308,3 +308,36 @@ async fn boards_in_the_browser_create_add_from_the_library_reorder_by_keyboard_n
     b.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn boards_an_erased_editor_leaves_their_boards_and_the_oldest_member_takes_over() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let (_, tess) = member_with_token(&app, &admin, TESS).await;
+    let (_, uma) = member_with_token(&app, &admin, "uma@example.com").await;
+    let image = make_image(&app, &token, "a shared sketch").await;
+    // Tess's board with Ada and Uma as viewers; Ada's board with Tess as a viewer
+    let theirs = new_board(&app, &tess, "Tess's").await;
+    for person in [ADMIN_EMAIL, "uma@example.com"] {
+        let added = api_post(&app.url, &format!("/api/v1/boards/{theirs}/members"), &tess, json!({"person": person})).await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    let ours = new_board(&app, &token, "Ada's").await;
+    api_post(&app.url, &format!("/api/v1/boards/{ours}/items"), &token, json!({"items": [image]})).await;
+    api_post(&app.url, &format!("/api/v1/boards/{ours}/members"), &token, json!({"person": TESS})).await;
+
+    let tess_id = user(&app, TESS).id;
+    let gone = send(&app, reqwest::Method::DELETE, "/api/v1/account", &tess, Some(json!({"password": "member password 1"}))).await;
+    assert_eq!(gone.status, 202, "{}", gone.body);
+    crate::support::eventually("the erasure finishes", async || {
+        app.running.state.store.read(move |tx| reelvault::store::erasures::get(tx, tess_id)).await.unwrap().is_none()
+    })
+    .await;
+
+    let passed = api_get(&app.url, &format!("/api/v1/boards/{theirs}"), Some(&token)).await.json();
+    assert_eq!(passed["role"], "editor", "the oldest remaining member (Ada) edits it now: {passed}");
+    assert_eq!(passed["members"].as_array().unwrap().len(), 2);
+    assert_eq!(api_get(&app.url, &format!("/api/v1/boards/{theirs}"), Some(&uma)).await.json()["role"], "viewer");
+    let kept = api_get(&app.url, &format!("/api/v1/boards/{ours}"), Some(&token)).await.json();
+    assert_eq!(kept["members"].as_array().unwrap().len(), 1, "Tess's membership ended");
+    assert_eq!(item_ids(&kept), vec![image]);
+}

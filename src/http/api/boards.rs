@@ -390,7 +390,8 @@ pub async fn remove_item(req: HttpRequest, caller: ApiCaller, path: web::Path<(B
     responses(
         (status = 200, description = "The archive (ZIP, streamed)", content_type = "application/zip", body = String),
         (status = 404, description = "Not a board of the caller's", body = ErrorBody),
-        (status = 503, description = "Too many archives being written at once (`busy`)", body = ErrorBody),
+        (status = 429, description = "The caller already has as many archives being written as they may", body = ErrorBody),
+        (status = 503, description = "The instance is writing as many archives as it may at once", body = ErrorBody),
     ))]
 pub async fn zip(req: HttpRequest, caller: ApiCaller, id: web::Path<BoardId>) -> ApiResult {
     let state = state(&req)?;

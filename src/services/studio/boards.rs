@@ -102,7 +102,7 @@ pub async fn list(state: &AppState, user: &User) -> ServiceResult<Vec<Summary>> 
 pub async fn editable(state: &AppState, user: &User) -> ServiceResult<Vec<(String, String)>> {
     let mut out: Vec<(String, String)> =
         list(state, user).await?.into_iter().filter(|s| s.role.can_edit()).map(|s| (s.board.id.to_string(), s.board.name)).collect();
-    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    out.sort_by_key(|(_, name)| name.to_lowercase());
     Ok(out)
 }
 

@@ -81,12 +81,11 @@ pub async fn add_items(state: &AppState, user: &User, board: BoardId, items: Vec
             if current.len() + fresh.len() > MAX_ITEMS {
                 return Err(BoardRuleBroken::on("items", format!("a board holds at most {MAX_ITEMS} items")).into());
             }
-            let mut next = current.last().map_or(0, |i| i.position + 1);
+            let next = current.last().map_or(0, |i| i.position + 1);
             let now = Timestamp::now();
-            for generation in fresh {
-                let item = BoardItem { generation, position: next, note: String::new(), added_by: who, added_at: now };
+            for (position, generation) in (next..).zip(fresh) {
+                let item = BoardItem { generation, position, note: String::new(), added_by: who, added_at: now };
                 store::boards::put_item(tx, board, &item)?;
-                next += 1;
             }
             touch(tx, board)?;
             Ok(())
