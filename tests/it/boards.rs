@@ -128,7 +128,8 @@ async fn boards_api_members_see_items_through_the_board_only_while_members() {
     assert_eq!(long.status, 422, "{}", long.body);
     let empty = api_post(&app.url, "/api/v1/boards", &token, json!({"name": " "})).await;
     assert_eq!(empty.status, 422);
-    let long_note = send(&app, reqwest::Method::PATCH, &format!("{path}/items/{image}"), &token, Some(json!({"note": "n".repeat(1001)}))).await;
+    let long_note =
+        send(&app, reqwest::Method::PATCH, &format!("{path}/items/{image}"), &token, Some(json!({"note": "n".repeat(1001)}))).await;
     assert_eq!(long_note.status, 422);
     assert_eq!(api_get(&app.url, "/api/v1/boards/not-an-id", Some(&token)).await.status, 404);
 
@@ -184,7 +185,8 @@ async fn boards_api_generate_into_a_board_and_download_it_as_a_zip() {
     let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
     let (_, tess) = member_with_token(&app, &admin, TESS).await;
     let board = new_board(&app, &token, "Launch").await;
-    let made = crate::support::generate(&app.url, &token, json!({"model": "demo-image", "prompt": "a launch poster", "board": board})).await;
+    let made =
+        crate::support::generate(&app.url, &token, json!({"model": "demo-image", "prompt": "a launch poster", "board": board})).await;
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.json()["id"].as_str().unwrap().to_string();
     crate::support::wait_terminal(&app.url, &token, &id).await;
@@ -267,7 +269,9 @@ async fn boards_in_the_browser_create_add_from_the_library_reorder_by_keyboard_n
     b.go(&format!("{}/library", app.url)).await;
     b.js("document.querySelectorAll('#cards input[name=id]').forEach(function (box) { box.checked = true; });").await;
     b.click("#bulk-board-add").await;
-    assert!(b.wait_for(&format!("return location.pathname === '{path}' && document.querySelectorAll('#cards li.tile').length === 2"), 10).await);
+    assert!(
+        b.wait_for(&format!("return location.pathname === '{path}' && document.querySelectorAll('#cards li.tile').length === 2"), 10).await
+    );
     let order = "Array.prototype.map.call(document.querySelectorAll('#cards li.tile'), function (t) { return t.getAttribute('data-id'); }).join(',')";
     let before = b.js(&format!("return {order}")).await.as_str().unwrap().to_string();
     let mut both = vec![first.clone(), second.clone()];
@@ -286,7 +290,8 @@ async fn boards_in_the_browser_create_add_from_the_library_reorder_by_keyboard_n
     assert_eq!(item_ids(&stored).join(","), swapped, "the order persists");
 
     // a note on the first card
-    b.js("var d = document.querySelector('#cards li.tile .item-note'); d.open = true; d.querySelector('textarea').value = 'use this one';").await;
+    b.js("var d = document.querySelector('#cards li.tile .item-note'); d.open = true; d.querySelector('textarea').value = 'use this one';")
+        .await;
     b.click("#cards li.tile .save-note").await;
     assert!(b.wait_for("var n = document.querySelector('#cards li.tile .note'); return !!n && n.textContent === 'use this one'", 10).await);
 

@@ -30,11 +30,11 @@ pub struct BoardSummary {
     updated_at: String,
     /// How many items the board holds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    items: Option<usize>,
+    item_count: Option<usize>,
 }
 
 impl BoardSummary {
-    fn new(b: &Board, role: BoardRole, items: Option<usize>) -> BoardSummary {
+    fn new(b: &Board, role: BoardRole, item_count: Option<usize>) -> BoardSummary {
         BoardSummary {
             id: b.id.to_string(),
             name: b.name.clone(),
@@ -44,7 +44,7 @@ impl BoardSummary {
             owner: b.owner.to_string(),
             created_at: b.created_at.rfc3339(),
             updated_at: b.updated_at.rfc3339(),
-            items,
+            item_count,
         }
     }
 }
