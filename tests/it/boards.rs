@@ -346,3 +346,68 @@ async fn boards_an_erased_editor_leaves_their_boards_and_the_oldest_member_takes
     assert_eq!(kept["members"].as_array().unwrap().len(), 1, "Tess's membership ended");
     assert_eq!(item_ids(&kept), vec![image]);
 }
+
+#[tokio::test]
+async fn boards_pages_work_as_plain_forms_for_editors_viewers_and_strangers() {
+    let (app, admin, token) = app_with_credits(Duration::from_millis(10), 100).await;
+    let (tess, _) = member_with_token(&app, &admin, TESS).await;
+    let (uma, _) = member_with_token(&app, &admin, "uma@example.com").await;
+    let image = make_image(&app, &token, "a paper boat").await;
+
+    // create (a refused name stays on the form), then add a generation from its page
+    let refused = admin.post_form("/boards", &[("name", "  ")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.count("#board-error"), 1);
+    let made = admin.post_form("/boards", &[("name", "Boats"), ("description", "harbour shots")]).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let path = made.location().unwrap().to_string();
+    let board = path.trim_start_matches("/boards/").to_string();
+    let generation = admin.get(&format!("/generations/{image}")).await;
+    assert_eq!(generation.attr_of("#add-to-board option", "value"), Some(board.clone()));
+    let added = admin.post_form("/boards/add", &[("board", &board), ("id", &image)]).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = admin.get(&path).await;
+    assert_eq!(page.count("#cards li.tile"), 1);
+    assert_eq!(page.text_of("#board-name"), "Boats");
+
+    // generate into this board: the form carries the board, and the new generation lands on it
+    let form = admin.get(&format!("/generate?model=demo-image&board={board}")).await;
+    assert_eq!(form.attr_of("input[name=board]", "value"), Some(board.clone()));
+    assert!(form.text_of("#board-target").contains("Boats"));
+    let action = form.attr_of("#generate-form", "action").unwrap();
+    let submit = reqwest::multipart::Form::new().text("model", "demo-image").text("prompt", "a second boat").text("board", board.clone());
+    let done = admin.post_multipart(&action, submit, &[("origin", app.url.as_str())]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), Some(path.as_str()));
+    assert_eq!(admin.get(&path).await.count("#cards li.tile"), 2);
+
+    // a viewer sees the items and no editing form; a stranger gets "not found"
+    let member = admin.post_form(&format!("{path}/members"), &[("person", TESS), ("role", "viewer")]).await;
+    assert_eq!(member.status, 303, "{}", member.body);
+    let unknown = admin.post_form(&format!("{path}/members"), &[("person", "Nobody At All")]).await;
+    assert_eq!(unknown.status, 303, "a refusal comes back to the board as a message");
+    let seen = tess.get(&path).await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.count("#cards li.tile"), 2);
+    assert_eq!(seen.count("#edit-board") + seen.count(".item-move") + seen.count("#generate-into"), 0);
+    let item = seen.attr_of("#cards li.tile .thumb", "href").unwrap();
+    assert_eq!(tess.get(&item).await.status, 200, "the item's page, through the board");
+    assert_eq!(tess.post_form(&format!("{path}/edit"), &[("name", "Taken")]).await.status, 403);
+    assert_eq!(uma.get(&path).await.status, 404);
+    assert_eq!(uma.get(&item).await.status, 404);
+
+    // the keyboard's move buttons change the order; the viewer leaves
+    let first = page.attr_of("#cards li.tile", "data-id").unwrap();
+    let moved = admin.post_form(&format!("{path}/items/{first}"), &[("action", "down")]).await;
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    assert_eq!(admin.get(&path).await.attr_all("#cards li.tile", "data-id").last(), Some(&first));
+    let tess_id = user(&app, TESS).id;
+    let left = tess.post_form(&format!("{path}/members/{tess_id}"), &[("action", "remove")]).await;
+    assert_eq!(left.status, 303, "{}", left.body);
+    assert_eq!(tess.get(&path).await.status, 404);
+
+    // deleting the board keeps the generations
+    assert_eq!(admin.post_form(&format!("{path}/delete"), &[]).await.status, 303);
+    assert_eq!(admin.get(&path).await.status, 404);
+    assert_eq!(admin.get(&format!("/generations/{image}")).await.status, 200);
+}
