@@ -58,6 +58,15 @@ async fn boards_service_roles_items_and_creation() {
     let own = boards::create(state, &tess, "Mine".into(), String::new()).await.unwrap();
     boards::add_items(state, &tess, own.id, vec![first]).await.expect("seen through the shared board");
     assert!(boards::add_items(state, &tess, own.id, vec![GenerationId::generate()]).await.is_err());
+
+    // the data export records each board of the person's with its items' ids and notes
+    boards::set_note(state, &ada, board.id, second, "close-up".into()).await.unwrap();
+    let exported = state.store.read_now(|tx| boards::export_records(tx, tess.id)).unwrap();
+    assert_eq!(exported.len(), 2);
+    let shared = exported.iter().find(|b| b["id"] == board.id.to_string()).unwrap();
+    assert_eq!((shared["role"].as_str(), shared["owner"].as_bool()), (Some("viewer"), Some(false)));
+    assert_eq!(shared["items"][1]["generation"], second.to_string());
+    assert_eq!(shared["items"][1]["note"], "close-up");
 }
 
 /// A request with the bearer token and a JSON body (PATCH, PUT, DELETE).
