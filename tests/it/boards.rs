@@ -298,6 +298,19 @@ async fn boards_in_the_browser_create_add_from_the_library_reorder_by_keyboard_n
     let stored = api_get(&app.url, &format!("/api/v1/boards/{board_id}"), Some(&token)).await.json();
     assert_eq!(item_ids(&stored).join(","), swapped, "the order persists");
 
+    // drag the last card onto the first: the order is saved at once (as the page's script posts it)
+    b.js("var t = document.querySelectorAll('#cards li.tile'); var dt = new DataTransfer(); \
+          var ev = function (el, type) { el.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true})); }; \
+          ev(t[1], 'dragstart'); ev(t[0], 'dragover'); ev(t[0], 'drop'); ev(t[1], 'dragend');")
+        .await;
+    assert!(b.wait_for(&format!("return {order} === '{before}'"), 10).await, "the card moved back");
+    crate::support::eventually("the dragged order is stored", async || {
+        item_ids(&api_get(&app.url, &format!("/api/v1/boards/{board_id}"), Some(&token)).await.json()).join(",") == before
+    })
+    .await;
+    b.go(&format!("{}{path}", app.url)).await;
+    assert!(b.wait_for(&format!("return {order} === '{before}'"), 10).await, "the order persists across a reload");
+
     // a note on the first card
     b.js("var d = document.querySelector('#cards li.tile .item-note'); d.open = true; d.querySelector('textarea').value = 'use this one';")
         .await;
