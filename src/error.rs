@@ -109,6 +109,7 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound(_) => AppError::new(StatusCode::NOT_FOUND, "not_found", message),
             ServiceError::LinkInvalid => AppError::new(StatusCode::NOT_FOUND, "link.invalid", message),
             ServiceError::AdminOnly => AppError::forbidden("auth.admin_only", message),
+            ServiceError::NotEditor => AppError::forbidden("board.not_editor", message),
             ServiceError::SharingOff => AppError::forbidden("share.disabled", message),
             ServiceError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::InvalidMessage(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),

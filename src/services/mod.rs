@@ -41,6 +41,9 @@ pub enum ServiceError {
     LinkInvalid,
     #[error("only admins may do this")]
     AdminOnly,
+    /// A board's viewer asked for what only its editors may do.
+    #[error("only the board's editors may do this")]
+    NotEditor,
     #[error("{0}")]
     Conflict(&'static str),
     #[error("{0}")]

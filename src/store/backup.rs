@@ -67,6 +67,11 @@ macro_rules! for_each_table {
         $m!(SPENDING_SETTINGS);
         $m!(ALLOWANCE_GRANTS);
         $m!(APPROVALS);
+        $m!(BOARDS);
+        $m!(BOARD_MEMBERS);
+        $m!(BOARDS_BY_MEMBER);
+        $m!(BOARD_ITEMS);
+        $m!(BOARDS_BY_GENERATION);
         $m!(SHARE_LINKS);
         $m!(SHARE_LINKS_BY_HASH);
         $m!(SHARE_LINKS_BY_MAKER);

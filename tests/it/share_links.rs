@@ -303,3 +303,41 @@ async fn in_chromium_the_owner_makes_a_link_and_a_visitor_opens_it() {
     assert!(url.starts_with(&app.url) && url.contains("/s/"), "{url}");
     assert!(shown, "the visitor sees the image and the prompt");
 }
+
+#[tokio::test]
+async fn a_board_link_shows_its_items_in_order_while_its_maker_edits_the_board() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 10).await;
+    let (_member, member_token, member_id) = member_with_credits(&app, &admin, &token, "vic@example.com", 5).await;
+    let first = succeeded_image(&app, &token, "storyboard shot one").await;
+    let second = succeeded_image(&app, &token, "storyboard shot two").await;
+    let board = api_post(&app.url, "/api/v1/boards", &token, json!({"name": "Client storyboard"})).await.json();
+    let path = format!("/api/v1/boards/{}", board["id"].as_str().unwrap());
+    let items = api_post(&app.url, &format!("{path}/items"), &token, json!({"items": [second, first]})).await;
+    assert!(items.status < 300, "{}", items.body);
+    let added = api_post(&app.url, &format!("{path}/members"), &token, json!({"person": "vic@example.com", "role": "viewer"})).await;
+    assert!(added.status < 300, "{}", added.body);
+
+    let viewer_link = share(&app, &member_token, json!({"board_id": board["id"]})).await;
+    assert_eq!((viewer_link.status, viewer_link.json()["code"].as_str()), (403, Some("board.not_editor")), "{}", viewer_link.body);
+    let link = share(&app, &token, json!({"board_id": board["id"], "show_prompt": true})).await.json();
+    assert_eq!(link["target_kind"], "board", "{link}");
+    let page = Browser::new(&app.url).get(&path_of(&app, &link)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.count(".shared-item"), 2, "both items");
+    let two = page.body.find("storyboard shot two").unwrap();
+    let one = page.body.find("storyboard shot one").unwrap();
+    assert!(two < one, "in the board's order");
+    assert!(!page.body.contains("Client storyboard"), "only outputs and prompts, not the board's name");
+
+    // an editor who makes a link and then loses the right: the link shows nothing more
+    let promote = client().patch(format!("{}{path}/members/{member_id}", app.url)).bearer_auth(&token).json(&json!({"role": "editor"}));
+    let promoted = Browser::read(promote.send().await.unwrap()).await;
+    assert!(promoted.status < 300, "{}", promoted.body);
+    let theirs = share(&app, &member_token, json!({"board_id": board["id"]})).await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    let remove = client().delete(format!("{}{path}/members/{member_id}", app.url)).bearer_auth(&token);
+    assert_eq!(Browser::read(remove.send().await.unwrap()).await.status, 204);
+    let after = Browser::new(&app.url).get(&path_of(&app, &theirs.json())).await;
+    assert_eq!(after.count(".shared-item"), 0, "{}", after.body);
+    assert_eq!(after.count("#share-empty"), 1);
+}

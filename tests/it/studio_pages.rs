@@ -10,14 +10,14 @@ use crate::support::webdriver::{self, Browser as Chromium};
 use crate::support::{app_with_credits, generate, wait_terminal};
 
 /// axe-core as `.ci/run` installs it from the npm registry (used by the tests only).
-fn axe_script() -> Option<String> {
+pub fn axe_script() -> Option<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe-core/package/axe.min.js");
     std::fs::read_to_string(path).ok()
 }
 
 /// Runs axe-core on the page: its serious and critical WCAG 2 A/AA violations, each with the
 /// first elements it names.
-async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
+pub async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
     b.js(axe).await;
     let found = b
         .js_async(
@@ -63,6 +63,9 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
     let image = generate(&app.url, &token, serde_json::json!({"model": "demo-image", "prompt": "a lighthouse at dusk"})).await.json();
     let image = image["id"].as_str().unwrap().to_string();
     wait_terminal(&app.url, &token, &image).await;
+    let board = crate::support::api_post(&app.url, "/api/v1/boards", &token, serde_json::json!({"name": "Lighthouses"})).await.json();
+    let board = board["id"].as_str().unwrap().to_string();
+    crate::support::api_post(&app.url, &format!("/api/v1/boards/{board}/items"), &token, serde_json::json!({"items": [image]})).await;
     let shared = crate::support::api_post(
         &app.url,
         "/api/v1/share-links",
@@ -80,6 +83,9 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
         ("generate", "/generate".into()),
         ("generation", format!("/generations/{image}")),
         ("library", "/library".into()),
+        ("boards", "/boards".into()),
+        ("board", format!("/boards/{board}")),
+        ("board-item", format!("/boards/{board}/items/{image}")),
         ("models", "/models".into()),
         ("model", "/models/demo-video".into()),
         ("account", "/account".into()),

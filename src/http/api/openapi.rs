@@ -14,8 +14,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    account, admin_instance, admin_users, admin_workers, catalog, credits, export, generations, me, models, search, shares, spending,
-    usage, webhooks,
+    account, admin_instance, admin_users, admin_workers, boards, catalog, credits, export, generations, me, models, search, shares,
+    spending, usage, webhooks,
 };
 
 /// The one error body of every API: a stable code, a message for people and particulars.
@@ -49,6 +49,9 @@ pub struct ErrorBody {
         generations::upload, search::list, generations::create, generations::show, generations::descendants, generations::delete,
         generations::cancel, generations::keep, generations::unkeep, generations::share, generations::unshare,
         usage::show,
+        boards::list, boards::create, boards::show, boards::update, boards::delete,
+        boards::members, boards::add_member, boards::set_role, boards::remove_member,
+        boards::add_items, boards::note, boards::remove_item, boards::order, boards::zip,
         shares::list, shares::create, shares::show, shares::revoke, shares::sharing, shares::set_sharing,
         webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
         admin_users::list, admin_users::invite, admin_users::update, admin_users::reset_link,
@@ -73,6 +76,7 @@ pub struct ErrorBody {
         (name = "models", description = "The model catalog as the caller sees it"),
         (name = "credits", description = "Balance and ledger"),
         (name = "approvals", description = "Jobs priced above their requester's threshold, waiting for an approver"),
+        (name = "boards", description = "Shared, ordered collections of generations: members, items, notes, ZIP"),
         (name = "sharing", description = "Read-only links to a generation or a board for people without an account"),
         (name = "webhooks", description = "Signed completion events sent to the caller's URLs, and their delivery log"),
         (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit, reconciliation"),

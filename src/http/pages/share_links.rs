@@ -50,7 +50,7 @@ struct LinksPage {
 fn row(state: &crate::services::state::AppState, link: &ShareLink) -> Row {
     let (target_key, target_href) = match link.target {
         ShareTarget::Generation(id) => ("share-target-generation", state.urls().generation(id)),
-        ShareTarget::Board(id) => ("share-target-board", format!("/boards/{id}")),
+        ShareTarget::Board(id) => ("share-target-board", state.urls().board(id)),
     };
     let (state_name, state_key) = match link.liveness(Timestamp::now()) {
         Liveness::Live => ("live", "share-state-live"),

@@ -1,5 +1,7 @@
 //! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
 //! `ledger.json`, `uploads.json`, `spending.json` (monthly allowance grants and the approval
+//! requests of the person's jobs), `boards.json` (the boards they own or are a member of, with
+//! their items' ids and notes), and `media/<file>` with a `media/<file>.json` sidecar for
 //! requests of the person's jobs), `share_links.json` (the links they made, without their
 //! secrets, which are not kept), and `media/<file>` with a `media/<file>.json` sidecar for
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
@@ -41,6 +43,8 @@ pub struct Contents {
     grants: Vec<AllowanceGrant>,
     /// The approval requests of the person's jobs, oldest first.
     approvals: Vec<Approval>,
+    /// The boards the person is a member of, as `boards.json` records them.
+    boards: Vec<serde_json::Value>,
     /// The share links the person made, newest first.
     share_links: Vec<crate::domain::share::ShareLink>,
 }
@@ -69,6 +73,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     let ids: Vec<_> = generations.iter().map(|(g, _)| g.id).collect();
     let approvals = store::spending::approvals(tx, &ids)?.into_iter().flatten().collect();
     Ok(Some(Contents {
+        boards: crate::services::studio::boards::export_records(tx, owner)?,
         grants: store::spending::grants_of(tx, owner)?,
         approvals,
         share_links: store::shares::made_by(tx, owner)?,
@@ -134,6 +139,7 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json_array("ledger.json", c.ledger.iter().map(ledger_record))?;
     zip.json_array("uploads.json", uploads)?;
     zip.json("spending.json", &spending_record(c))?;
+    zip.json_array("boards.json", c.boards.iter())?;
     zip.json_array("share_links.json", c.share_links.iter().map(share_link_record))?;
     for entry in &entries {
         zip.asset(&entry.name, entry.asset)?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::domain::asset::Asset;
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::generation::{GenState, Generation};
-use crate::domain::ids::{AssetId, BoardId, ShareId};
+use crate::domain::ids::{AssetId, BoardId, GenerationId, ShareId, UserId};
 use crate::domain::retention::truncate_address;
 use crate::domain::share::{Liveness, ShareLink, ShareTarget};
 use crate::domain::time::Timestamp;
@@ -212,10 +212,10 @@ async fn record_view(state: &AppState, link: &ShareLink, network: Option<String>
 }
 
 /// The generations a link shows: its generation, or its board's items, finished ones only.
-async fn generations(state: &AppState, target: ShareTarget) -> ServiceResult<Vec<Generation>> {
-    let ids = match target {
+async fn generations(state: &AppState, link: &ShareLink) -> ServiceResult<Vec<Generation>> {
+    let ids = match link.target {
         ShareTarget::Generation(id) => vec![id],
-        ShareTarget::Board(board) => board_items(state, board).await?,
+        ShareTarget::Board(board) => board_items(state, board, link.created_by).await?,
     };
     let found =
         state.store.read(move |tx| ids.into_iter().map(|id| store::generations::get(tx, id)).collect::<Result<Vec<_>, _>>()).await?;
@@ -225,7 +225,7 @@ async fn generations(state: &AppState, target: ShareTarget) -> ServiceResult<Vec
 async fn items(state: &AppState, link: &ShareLink) -> ServiceResult<Vec<SharedItem>> {
     let expires = Timestamp::now().plus(media::URL_TTL).min(link.expires_at);
     let mut items = Vec::new();
-    for g in generations(state, link.target).await? {
+    for g in generations(state, link).await? {
         let outputs = media::assets(state, g.outputs.clone()).await?;
         let posters = media::assets(state, outputs.iter().filter_map(|a| a.poster).collect()).await?;
         let files = outputs
@@ -267,14 +267,21 @@ pub(crate) fn check_media_use(state: &AppState, share: ShareId, download: bool) 
     }
 }
 
-/// The ids of a board's items, in order (for a board's share link).
-async fn board_items(state: &AppState, board: BoardId) -> ServiceResult<Vec<crate::domain::ids::GenerationId>> {
-    let _ = (state, board);
-    Err(ServiceError::NotFound("board"))
+/// The ids of a board's items, in order, for a link `maker` made: none once the maker no
+/// longer edits the board (a link made by an editor lives with their right to share it).
+async fn board_items(state: &AppState, board: BoardId, maker: UserId) -> ServiceResult<Vec<GenerationId>> {
+    state
+        .store
+        .read(move |tx| {
+            if !store::boards::role(tx, board, maker)?.is_some_and(|r| r.can_edit()) {
+                return Ok(Vec::new());
+            }
+            Ok::<_, ServiceError>(store::boards::items(tx, board)?.into_iter().map(|i| i.generation).collect())
+        })
+        .await
 }
 
-/// Checks that `user` may share `board` (its editors).
+/// Checks that `user` may share `board`: its editors (a viewer gets 403, a stranger 404).
 pub(super) async fn board_role_for_sharing(state: &AppState, user: &User, board: BoardId) -> ServiceResult<()> {
-    let _ = (state, user, board);
-    Err(ServiceError::NotFound("board"))
+    if crate::services::studio::boards::role(state, user, board).await?.can_edit() { Ok(()) } else { Err(ServiceError::NotEditor) }
 }
