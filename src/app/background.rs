@@ -105,6 +105,7 @@ pub fn start(state: &AppState) {
     webhook_delivery::start(state);
     notify::delivery::start(state);
     notify::job_ends::start(state);
+    crate::services::studio::batches::runner::start(state);
     erasure::start(state);
     scheduler::start(state);
     let resuming = state.clone();

@@ -107,10 +107,16 @@ pub enum AuditAction {
     ShareViewed,
     /// An admin turned share links on or off for the whole instance.
     SharingSwitched,
+    /// A person started a batch (its budget and parallelism in the detail).
+    BatchStarted,
+    /// A person stopped a running batch; rows in flight finish.
+    BatchStopped,
+    /// A person resumed a stopped batch.
+    BatchResumed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 60] = [
+    pub const ALL: [AuditAction; 63] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -171,6 +177,9 @@ impl AuditAction {
         AuditAction::ShareRevoked,
         AuditAction::ShareViewed,
         AuditAction::SharingSwitched,
+        AuditAction::BatchStarted,
+        AuditAction::BatchStopped,
+        AuditAction::BatchResumed,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -236,6 +245,9 @@ impl AuditAction {
             AuditAction::ShareRevoked => "share.revoked",
             AuditAction::ShareViewed => "share.viewed",
             AuditAction::SharingSwitched => "share.switched",
+            AuditAction::BatchStarted => "batch.started",
+            AuditAction::BatchStopped => "batch.stopped",
+            AuditAction::BatchResumed => "batch.resumed",
         }
     }
 

@@ -4,6 +4,7 @@ pub mod approval;
 pub mod asset;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod board;
 pub mod catalog;
 pub mod connection;

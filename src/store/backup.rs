@@ -76,6 +76,9 @@ macro_rules! for_each_table {
         $m!(SHARE_LINKS_BY_HASH);
         $m!(SHARE_LINKS_BY_MAKER);
         $m!(SHARING_SETTINGS);
+        $m!(BATCHES);
+        $m!(BATCHES_BY_OWNER);
+        $m!(ACTIVE_BATCHES);
     }};
 }
 

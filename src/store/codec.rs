@@ -82,6 +82,7 @@ stored! {
     crate::domain::board::BoardItem => "reelvault::BoardItem@1",
     crate::domain::share::ShareLink => "reelvault::ShareLink@1",
     crate::domain::share::SharingSettings => "reelvault::SharingSettings@1",
+    crate::domain::batch::Batch => "reelvault::Batch@1",
 }
 
 #[cfg(test)]

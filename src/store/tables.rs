@@ -174,3 +174,12 @@ pub const SHARE_LINKS_BY_MAKER: TableDefinition<(u128, u128), ()> = TableDefinit
 
 /// The instance's sharing switch, under the key `settings`.
 pub const SHARING_SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("sharing_settings-1");
+
+/// Batches by id, each with its rows.
+pub const BATCHES: TableDefinition<u128, &[u8]> = TableDefinition::new("batches-1");
+
+/// (owner, batch) for "my batches".
+pub const BATCHES_BY_OWNER: TableDefinition<(u128, u128), ()> = TableDefinition::new("batches_by_owner-1");
+
+/// Batches the runner keeps going: running ones, and stopped ones with rows in flight.
+pub const ACTIVE_BATCHES: TableDefinition<u128, ()> = TableDefinition::new("active_batches-1");

@@ -328,6 +328,7 @@ fn forget_access(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()>
     store::tokens::remove_all_for_user(tx, user)?;
     store::webhooks::remove_all_for_user(tx, user)?;
     store::shares::remove_made_by(tx, user)?;
+    store::batches::remove_for_owner(tx, user)?;
     store::sessions::remove_all_for_user(tx, user)?;
     for mut policy in store::model_policies::list(tx)? {
         if policy.people.remove(&user).is_some() {

@@ -62,6 +62,33 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
 }
 
 async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+    let awaited = request.awaited;
+    let generation = prepare(state, user, request).await?;
+    let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
+    let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
+    let mut generation = generation;
+    let admission = approvals::admit(&spending::settings(state).await?, ctx, user, &mut generation);
+    if admission.approval.is_some() {
+        // stored waiting (an awaited caller is answered at once rather than held open)
+        let generation = state.lifecycle.create_admitted(generation, audit, admission).await?;
+        approvals::announce(state, &generation);
+        return Ok(generation);
+    }
+    if awaited {
+        let generation = state.lifecycle.create_awaited(generation, audit, admission).await?;
+        state.engine.start_awaited(generation.id);
+        return Ok(generation);
+    }
+    let generation = state.lifecycle.create_admitted(generation, audit, admission).await?;
+    state.engine.start(generation.id);
+    Ok(generation)
+}
+
+/// The generation `request` makes, validated and priced exactly as [`submit`] does it (the
+/// person's account, the model and their right to use it, prompt, parameters, references,
+/// source) but neither stored nor held: what a batch's dry run shows. Its `cost` is the price
+/// a submit would hold now; the board, approvals and spend limits are checked by `submit`.
+pub async fn prepare(state: &AppState, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
     crate::services::privacy::restriction::ensure_not_frozen(user)?;
     let offer = models::offer(state, user, &request.model).await?;
     offer.check()?;
@@ -100,7 +127,7 @@ async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request:
     let cost = offer.price.of(&params);
     let made_with = snapshot(state, model, &offer.price);
     let now = Timestamp::now();
-    let generation = Generation {
+    Ok(Generation {
         id: GenerationId::generate(),
         owner: user.id,
         model: model.id.to_string(),
@@ -131,25 +158,7 @@ async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request:
         made_with: Some(made_with),
         reported: None,
         source: source.map(|s| s.generation),
-    };
-    let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
-    let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
-    let mut generation = generation;
-    let admission = approvals::admit(&spending::settings(state).await?, ctx, user, &mut generation);
-    if admission.approval.is_some() {
-        // stored waiting (an awaited caller is answered at once rather than held open)
-        let generation = state.lifecycle.create_admitted(generation, audit, admission).await?;
-        approvals::announce(state, &generation);
-        return Ok(generation);
-    }
-    if request.awaited {
-        let generation = state.lifecycle.create_awaited(generation, audit, admission).await?;
-        state.engine.start_awaited(generation.id);
-        return Ok(generation);
-    }
-    let generation = state.lifecycle.create_admitted(generation, audit, admission).await?;
-    state.engine.start(generation.id);
-    Ok(generation)
+    })
 }
 
 /// Checks a submit's references against the model's inputs (roles, counts, file types,

@@ -3,7 +3,8 @@
 //! requests of the person's jobs), `boards.json` (the boards they own or are a member of, with
 //! their items' ids and notes), and `media/<file>` with a `media/<file>.json` sidecar for
 //! requests of the person's jobs), `share_links.json` (the links they made, without their
-//! secrets, which are not kept), and `media/<file>` with a `media/<file>.json` sidecar for
+//! secrets, which are not kept), `batches.json` (their batches, each row with
+//! its request, price, state and generation), and `media/<file>` with a `media/<file>.json` sidecar for
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
 //! the person's records; writes nothing of anyone else's.
 
@@ -47,6 +48,8 @@ pub struct Contents {
     boards: Vec<serde_json::Value>,
     /// The share links the person made, newest first.
     share_links: Vec<crate::domain::share::ShareLink>,
+    /// The person's batches with their rows, as `batches.json` records them.
+    batches: Vec<serde_json::Value>,
 }
 
 /// Reads everything of `owner`'s that an export holds; `None` when the account is gone.
@@ -77,6 +80,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
         grants: store::spending::grants_of(tx, owner)?,
         approvals,
         share_links: store::shares::made_by(tx, owner)?,
+        batches: crate::services::studio::batches::export_records(tx, owner)?,
         preferences: store::preferences::get(tx, owner)?,
         notifications: store::notices::settings(tx, owner)?,
         identities: store::oidc::identities_of(tx, owner)?,
@@ -141,6 +145,7 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json("spending.json", &spending_record(c))?;
     zip.json_array("boards.json", c.boards.iter())?;
     zip.json_array("share_links.json", c.share_links.iter().map(share_link_record))?;
+    zip.json_array("batches.json", c.batches.iter())?;
     for entry in &entries {
         zip.asset(&entry.name, entry.asset)?;
         zip.json(&format!("{}.json", entry.name), &sidecar(entry))?;
