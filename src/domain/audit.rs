@@ -89,10 +89,18 @@ pub enum AuditAction {
     ApprovalDeclined,
     /// Nobody answered an approval request in time: it expired and its hold was released.
     ApprovalExpired,
+    /// A person saved a preset (its name and owner in the detail).
+    PresetCreated,
+    /// A person deleted a preset.
+    PresetDeleted,
+    /// A person created a cast member (its name and image count in the detail).
+    CastCreated,
+    /// A person deleted a cast member.
+    CastDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 55] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -144,6 +152,10 @@ impl AuditAction {
         AuditAction::ApprovalApproved,
         AuditAction::ApprovalDeclined,
         AuditAction::ApprovalExpired,
+        AuditAction::PresetCreated,
+        AuditAction::PresetDeleted,
+        AuditAction::CastCreated,
+        AuditAction::CastDeleted,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -200,6 +212,10 @@ impl AuditAction {
             AuditAction::ApprovalApproved => "approval.approved",
             AuditAction::ApprovalDeclined => "approval.declined",
             AuditAction::ApprovalExpired => "approval.expired",
+            AuditAction::PresetCreated => "preset.created",
+            AuditAction::PresetDeleted => "preset.deleted",
+            AuditAction::CastCreated => "cast.created",
+            AuditAction::CastDeleted => "cast.deleted",
         }
     }
 

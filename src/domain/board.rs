@@ -31,8 +31,10 @@ impl BoardRole {
 
 /// Who owns a preset or a cast member: one person, or a board (then its editors change it and its
 /// members use it).
+/// Externally tagged (`{"person": "<id>"}`): the store's encoding (postcard) cannot read
+/// adjacently or internally tagged enums.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Owner {
     /// A person's own.
     Person(UserId),
@@ -55,7 +57,6 @@ mod tests {
     fn an_owner_reads_as_kind_and_id() {
         let board = BoardId::generate();
         let json = serde_json::to_value(Owner::Board(board)).unwrap();
-        assert_eq!(json["kind"], "board");
-        assert_eq!(json["id"], board.to_string());
+        assert_eq!(json["board"], board.to_string());
     }
 }

@@ -41,8 +41,14 @@ pub enum ServiceError {
     LinkInvalid,
     #[error("only admins may do this")]
     AdminOnly,
+    /// The caller may see the thing but not do this with it (a board's viewer changing it).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(&'static str),
+    /// Something another record still uses cannot be deleted; the message names the users.
+    #[error("{0}")]
+    InUse(String),
     #[error("{0}")]
     InvalidMessage(String),
     #[error("there is no model called {0:?}")]

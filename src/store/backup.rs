@@ -67,6 +67,12 @@ macro_rules! for_each_table {
         $m!(SPENDING_SETTINGS);
         $m!(ALLOWANCE_GRANTS);
         $m!(APPROVALS);
+        $m!(PRESETS);
+        $m!(PRESETS_BY_OWNER);
+        $m!(CAST);
+        $m!(CAST_BY_OWNER);
+        $m!(CAST_USES);
+        $m!(REFERENCE_HOLDS);
     }};
 }
 

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 17;
+pub const CURRENT: u32 = 18;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 17] = [
+const STEPS: [Step; 18] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -40,6 +40,7 @@ const STEPS: [Step; 17] = [
     (15, "create the table of small media kept with their records", step_15_sealed_media),
     (16, "create the notification tables (the outbox of e-mails and chat posts, people's notification settings)", step_16_notifications),
     (17, "create the spending tables (settings, monthly allowance grants, approval requests)", step_17_spending),
+    (18, "create the preset and cast tables (with the uploads they keep)", step_18_presets_and_cast),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -228,6 +229,18 @@ fn step_17_spending(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(SPENDING_SETTINGS)?;
     tx.open_table(ALLOWANCE_GRANTS)?;
     tx.open_table(APPROVALS)?;
+    Ok(())
+}
+
+/// Presets and the cast, each by owner, which presets use which cast member, and the uploads
+/// they keep from retention.
+fn step_18_presets_and_cast(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(PRESETS)?;
+    tx.open_table(PRESETS_BY_OWNER)?;
+    tx.open_table(CAST)?;
+    tx.open_table(CAST_BY_OWNER)?;
+    tx.open_table(CAST_USES)?;
+    tx.open_table(REFERENCE_HOLDS)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod audit;
 pub mod backup;
+pub mod cast;
 pub mod catalog_layers;
 pub mod codec;
 pub mod connections;
@@ -23,6 +24,7 @@ pub mod model_policies;
 pub mod notices;
 pub mod oidc;
 pub mod preferences;
+pub mod presets;
 pub mod retention_runs;
 pub mod sealed_media;
 pub mod sessions;

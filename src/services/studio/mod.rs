@@ -2,10 +2,13 @@
 
 pub mod approvals;
 pub mod callbacks;
+pub mod cast;
 pub mod generations;
 pub mod library;
 pub mod lineage;
 pub mod media;
 pub mod models;
+pub mod ownership;
+pub mod presets;
 pub mod search;
 pub mod uploads;
