@@ -49,6 +49,19 @@ pub fn remove(tx: &WriteTransaction, member: &CastMember) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Removes every cast member of `owner` (a person's content erasure, after their presets);
+/// returns how many.
+pub fn remove_all_for(tx: &WriteTransaction, owner: Owner) -> Result<usize, StoreError> {
+    let members = list_for_owner(tx, owner)?;
+    for member in &members {
+        for preset in used_by(tx, member.id)? {
+            remove_use(tx, member.id, preset)?;
+        }
+        remove(tx, member)?;
+    }
+    Ok(members.len())
+}
+
 /// The cast of `owner`, oldest first.
 pub fn list_for_owner(tx: &impl Tx, owner: Owner) -> Result<Vec<CastMember>, StoreError> {
     let (kind, key) = owner_key(owner);

@@ -70,3 +70,12 @@ pub fn list_for_owner(tx: &impl Tx, owner: Owner) -> Result<Vec<Preset>, StoreEr
 pub fn boards(tx: &impl Tx) -> Result<Vec<BoardId>, StoreError> {
     super::cast::boards_in(&tx.table(PRESETS_BY_OWNER)?)
 }
+
+/// Removes every preset of `owner` (a person's content erasure); returns how many.
+pub fn remove_all_for(tx: &WriteTransaction, owner: Owner) -> Result<usize, StoreError> {
+    let presets = list_for_owner(tx, owner)?;
+    for preset in &presets {
+        remove(tx, preset)?;
+    }
+    Ok(presets.len())
+}

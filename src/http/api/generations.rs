@@ -52,6 +52,11 @@ pub struct CreateBody {
     /// enhances an earlier output (its `operation` in `GET /api/v1/models`): its video is the
     /// model's `source_video` input, and the new generation links back to it.
     source: Option<String>,
+    /// Cast member ids (`GET /api/v1/cast`): their images become the model's reference images
+    /// (or its first frame) and their voice its reference audio; a model that takes no
+    /// reference images refuses them (422).
+    #[serde(default)]
+    cast: Vec<String>,
 }
 
 /// A new generation as `multipart/form-data` (documentation of the form's parts).
@@ -174,7 +179,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             // the JSON extractor's refusal (400, 413 or 415) already carries the API's error body
             Err(e) => return Ok(e.error_response()),
         };
-        NewGeneration {
+        let mut request = NewGeneration {
             model: body.model,
             prompt: body.prompt,
             negative_prompt: body.negative_prompt,
@@ -182,7 +187,9 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             references: body.references.iter().map(|r| crate::http::references::parse(&r.role, &r.upload)).collect::<Result<_, _>>()?,
             source: parse_source(body.source.as_deref())?,
             awaited: false,
-        }
+        };
+        crate::services::studio::cast::apply(&state, &caller.user, &mut request, &super::presets::cast_ids(&body.cast)?).await?;
+        request
     };
     let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;
     let location = format!("{}/generations/{}", super::PREFIX, g.id);
