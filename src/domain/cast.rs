@@ -69,7 +69,7 @@ pub fn check_image_count(count: usize) -> Result<(), InputError> {
 
 /// The sentence a model that takes no reference images answers a picked cast member with.
 pub fn takes_no_references(model: &ModelSpec) -> String {
-    format!("{} takes no reference images; remove the cast member", model.id)
+    format!("{} ({}) takes no reference images; remove the cast member", model.label, model.id)
 }
 
 /// Turns picked `members` into references of `model`, after the references already `given`:
@@ -103,7 +103,7 @@ pub fn references(
         out.extend(firsts.chain(rest).take(room).map(|id| (ReferenceRole::Reference, *id)));
     } else if model.takes(ReferenceRole::FirstFrame) {
         if members.len() > 1 {
-            return Err(InputError::on("cast", format!("{} takes one image, as its first frame: pick one cast member", model.id)));
+            return Err(InputError::on("cast", format!("{} takes one image, as its first frame: pick one cast member", model.label)));
         }
         if already(ReferenceRole::FirstFrame) > 0 {
             return Err(InputError::on("cast", "a first frame is already given: remove it or the cast member"));
@@ -187,7 +187,7 @@ mod tests {
     fn a_model_without_reference_images_refuses_by_name() {
         let model = model_with(&[]);
         let e = references(&model, &[member(1, false)], &[]).unwrap_err();
-        assert_eq!(e.message, "demo-image takes no reference images; remove the cast member");
+        assert_eq!(e.message, format!("{} (demo-image) takes no reference images; remove the cast member", model.label));
         assert!(!takes_cast(&model));
         assert!(references(&model, &[], &[]).unwrap().is_empty());
     }

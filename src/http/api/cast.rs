@@ -32,7 +32,7 @@ pub struct CastFile {
 #[derive(Serialize, ToSchema)]
 pub struct CastView {
     id: String,
-    /// `{"kind": "person" | "board", "id": …}`.
+    /// `{"person": "<id>"}` or `{"board": "<id>"}`.
     #[schema(value_type = Object)]
     owner: Owner,
     name: String,
@@ -79,7 +79,7 @@ pub struct CastList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CastBody {
-    /// Only on create: `{"kind": "board", "id": …}` for a board the caller edits; the caller when absent.
+    /// Only on create: `{"board": "<board id>"}` for a board the caller edits; the caller when absent.
     #[schema(value_type = Option<Object>)]
     owner: Option<Owner>,
     #[schema(example = "Captain Mira")]

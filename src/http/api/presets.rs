@@ -47,7 +47,7 @@ pub struct ModelStanding {
 #[derive(Serialize, ToSchema)]
 pub struct PresetView {
     id: String,
-    /// `{"kind": "person" | "board", "id": …}`.
+    /// `{"person": "<id>"}` or `{"board": "<id>"}`.
     #[schema(value_type = Object)]
     owner: Owner,
     name: String,
@@ -104,7 +104,7 @@ pub struct PresetList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PresetBody {
-    /// Only on create: `{"kind": "board", "id": …}` for a board the caller edits; the caller when absent.
+    /// Only on create: `{"board": "<board id>"}` for a board the caller edits; the caller when absent.
     #[schema(value_type = Option<Object>)]
     owner: Option<Owner>,
     name: Option<String>,

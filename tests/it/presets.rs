@@ -1,0 +1,158 @@
+//! Presets over the API: templates with placeholders checked on save, generating from a preset
+//! by filling every placeholder (the prompt the demo provider got), a preset on a retired
+//! model that names the successor and moves to it, and presets in the export and the audit.
+
+use std::time::Duration;
+
+use reelvault::domain::audit::AuditAction;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Browser, Page, TestApp, api_get, api_post, app_with_credits, client, wait_terminal};
+
+const PRESETS: &str = "/api/v1/presets";
+
+/// A request with the bearer token and an optional JSON body.
+pub async fn send(base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> Page {
+    let mut request = client().request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Browser::read(request.send().await.expect("request")).await
+}
+
+/// A calendar day `offset` days from today, as the catalog writes it.
+fn day(offset: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+async fn audited(app: &TestApp, action: AuditAction) -> usize {
+    let filter = reelvault::services::privacy::audit::AuditFilter { action: Some(action), ..Default::default() };
+    reelvault::services::privacy::audit::list(&app.running.state, filter, 50).await.unwrap().0.len()
+}
+
+#[tokio::test]
+async fn templates_are_checked_on_save_and_generating_fills_every_placeholder() {
+    let (app, _admin, token) = app_with_credits(Duration::ZERO, 100).await;
+    let base = &app.url;
+    let preset =
+        |template: &str| json!({"name": "Animals", "model": "demo-image", "prompt_template": template, "params": {"aspect_ratio": "1:1"}});
+
+    // unbalanced templates and bad models or parameters are refused, saying why
+    for (template, says) in
+        [("A {animal", "never closed"), ("A } b", "closes no placeholder"), ("A {} b", "no name"), ("{two words}", "letters")]
+    {
+        let refused = api_post(base, PRESETS, &token, preset(template)).await;
+        assert_eq!(refused.status, 422, "{template}: {}", refused.body);
+        assert_eq!(refused.json()["details"]["parameter"], "prompt_template", "{}", refused.body);
+        assert!(refused.json()["message"].as_str().unwrap().contains(says), "{}", refused.body);
+    }
+    let unknown = api_post(base, PRESETS, &token, json!({"name": "x", "model": "no-such-model", "prompt_template": "a"})).await;
+    assert_eq!((unknown.status, unknown.json()["code"].as_str()), (422, Some("generation.unknown_model")), "{}", unknown.body);
+    let bad_param = json!({"name": "x", "model": "demo-image", "prompt_template": "a", "params": {"aspect_ratio": "7:3"}});
+    assert_eq!(api_post(base, PRESETS, &token, bad_param).await.status, 422);
+    let nameless = json!({"name": " ", "model": "demo-image", "prompt_template": "a"});
+    assert_eq!(api_post(base, PRESETS, &token, nameless).await.json()["details"]["parameter"], "name");
+
+    let created = api_post(base, PRESETS, &token, preset("A {animal} in the {place}, {{studio}} light, {animal} again")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let saved = created.json();
+    assert_eq!(saved["placeholders"], json!(["animal", "place"]));
+    assert_eq!(saved["can_change"], true);
+    assert!(saved["owner"]["person"].is_string(), "{saved}");
+    let id = saved["id"].as_str().unwrap().to_string();
+    let generate = format!("{PRESETS}/{id}/generate");
+
+    // a placeholder left out (or blank) is refused by name, before anything is held
+    let missing = api_post(base, &generate, &token, json!({"values": {"animal": "fox"}})).await;
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    assert_eq!(missing.json()["details"]["parameter"], "values.place");
+    assert!(missing.json()["message"].as_str().unwrap().contains("{place}"), "{}", missing.body);
+    let blank = api_post(base, &generate, &token, json!({"values": {"animal": "fox", "place": "  "}})).await;
+    assert_eq!(blank.json()["details"]["parameter"], "values.place");
+    let long = "x".repeat(1_001);
+    assert_eq!(api_post(base, &generate, &token, json!({"values": {"animal": long, "place": "a"}})).await.status, 422);
+
+    let made = api_post(base, &generate, &token, json!({"values": {"animal": "fox", "place": "snowy forest"}})).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let done = wait_terminal(base, &token, made.json()["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["prompt"], "A fox in the snowy forest, {studio} light, fox again");
+    assert_eq!((done["model"].as_str(), done["params"]["aspect_ratio"].as_str()), (Some("demo-image"), Some("1:1")));
+
+    // listed, changed, deleted; created and deleted are audited
+    let listed = api_get(base, PRESETS, Some(&token)).await.json();
+    assert_eq!(listed["presets"].as_array().unwrap().len(), 1);
+    let renamed = send(base, Method::PATCH, &format!("{PRESETS}/{id}"), &token, Some(json!({"name": "Creatures"}))).await;
+    assert_eq!((renamed.status, renamed.json()["name"].as_str()), (200, Some("Creatures")), "{}", renamed.body);
+    let broken = send(base, Method::PATCH, &format!("{PRESETS}/{id}"), &token, Some(json!({"prompt_template": "a {b"}))).await;
+    assert_eq!(broken.status, 422);
+    assert_eq!(api_get(base, &format!("{PRESETS}/{id}"), Some(&token)).await.json()["prompt_template"], saved["prompt_template"]);
+    assert_eq!(send(base, Method::DELETE, &format!("{PRESETS}/{id}"), &token, None).await.status, 204);
+    assert_eq!(api_get(base, &format!("{PRESETS}/{id}"), Some(&token)).await.status, 404);
+    assert_eq!((audited(&app, AuditAction::PresetCreated).await, audited(&app, AuditAction::PresetDeleted).await), (1, 1));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_preset_on_a_retired_model_shows_the_warning_and_moves_to_the_successor() {
+    let (app, _admin, token) = app_with_credits(Duration::ZERO, 100).await;
+    let base = &app.url;
+    let body = json!({"name": "Waves", "model": "demo-video", "prompt_template": "waves at {time}",
+        "params": {"duration": 2, "aspect_ratio": "16:9"}});
+    let created = api_post(base, PRESETS, &token, body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(created.json()["model_standing"]["retired"], Value::Null);
+
+    let gone = json!({"shutdown_on": day(-1), "successor": "demo-image"});
+    let edited = send(base, Method::PUT, "/api/v1/admin/models/demo-video/catalog", &token, Some(gone)).await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let shown = api_get(base, &format!("{PRESETS}/{id}"), Some(&token)).await.json();
+    let retired = shown["model_standing"]["retired"].as_str().expect("the retirement is shown").to_string();
+    assert!(retired.contains("demo-image"), "{retired}");
+    assert_eq!(shown["model_standing"]["successor"], "demo-image");
+
+    let refused = api_post(base, &format!("{PRESETS}/{id}/generate"), &token, json!({"values": {"time": "dusk"}})).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.json()["message"].as_str().unwrap().contains("demo-image"), "{}", refused.body);
+
+    // one call moves it: parameters the successor does not take are dropped
+    let moved = api_post(base, &format!("{PRESETS}/{id}/use-successor"), &token, json!({})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let moved = moved.json();
+    assert_eq!(moved["model"], "demo-image");
+    assert_eq!(moved["params"], json!({"aspect_ratio": "16:9"}));
+    assert_eq!(moved["model_standing"]["retired"], Value::Null);
+    let made = api_post(base, &format!("{PRESETS}/{id}/generate"), &token, json!({"values": {"time": "dusk"}})).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let done = wait_terminal(base, &token, made.json()["id"].as_str().unwrap()).await;
+    assert_eq!((done["state"].as_str(), done["prompt"].as_str()), (Some("succeeded"), Some("waves at dusk")));
+    // a preset on a live model has no successor to move to
+    let again = api_post(base, &format!("{PRESETS}/{id}/use-successor"), &token, json!({})).await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_persons_preset_is_not_found_and_the_export_holds_ones_own() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 100).await;
+    let base = &app.url;
+    let body = json!({"name": "Mine", "model": "demo-image", "prompt_template": "a {thing}", "params": {"seed": 7}});
+    let id = api_post(base, PRESETS, &token, body).await.json()["id"].as_str().unwrap().to_string();
+    let (_tess, tess_token) = crate::export::member_with_token(&app, &admin).await;
+    assert_eq!(api_get(base, &format!("{PRESETS}/{id}"), Some(&tess_token)).await.status, 404);
+    assert_eq!(api_post(base, &format!("{PRESETS}/{id}/generate"), &tess_token, json!({"values": {"thing": "x"}})).await.status, 404);
+    assert_eq!(send(base, Method::DELETE, &format!("{PRESETS}/{id}"), &tess_token, None).await.status, 404);
+    assert!(api_get(base, PRESETS, Some(&tess_token)).await.json()["presets"].as_array().unwrap().is_empty());
+
+    assert_eq!(api_post(base, "/api/v1/account/export", &token, json!({})).await.status, 202);
+    let status = crate::export::wait_export(base, &token).await;
+    let (_, _, zip) = crate::export::fetch(status["url"].as_str().unwrap()).await;
+    let presets = crate::export::json_of(&crate::export::entries(&zip), "presets.json");
+    assert_eq!(presets[0]["name"], "Mine");
+    assert_eq!(presets[0]["prompt_template"], "a {thing}");
+    assert_eq!(presets[0]["params"], json!({"seed": 7}));
+    app.stop().await;
+}
