@@ -109,7 +109,7 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound(_) => AppError::new(StatusCode::NOT_FOUND, "not_found", message),
             ServiceError::LinkInvalid => AppError::new(StatusCode::NOT_FOUND, "link.invalid", message),
             ServiceError::AdminOnly => AppError::forbidden("auth.admin_only", message),
-            ServiceError::Forbidden(_) => AppError::forbidden("forbidden", message),
+            ServiceError::NotEditor => AppError::forbidden("board.not_editor", message),
             ServiceError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::InUse(_) => AppError::new(StatusCode::CONFLICT, "in_use", message),
             ServiceError::InvalidMessage(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),

@@ -89,6 +89,16 @@ pub enum AuditAction {
     ApprovalDeclined,
     /// Nobody answered an approval request in time: it expired and its hold was released.
     ApprovalExpired,
+    /// A person created a board (its name in the detail).
+    BoardCreated,
+    /// An editor deleted a board (its generations stay).
+    BoardDeleted,
+    /// An editor made someone a member of a board (the member and role in the detail).
+    BoardMemberAdded,
+    /// An editor changed a member's role on a board (the member and role in the detail).
+    BoardMemberChanged,
+    /// A member left a board or an editor removed them (the member in the detail).
+    BoardMemberRemoved,
     /// A person saved a preset (its name and owner in the detail).
     PresetCreated,
     /// A person deleted a preset.
@@ -100,7 +110,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 60] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -152,6 +162,11 @@ impl AuditAction {
         AuditAction::ApprovalApproved,
         AuditAction::ApprovalDeclined,
         AuditAction::ApprovalExpired,
+        AuditAction::BoardCreated,
+        AuditAction::BoardDeleted,
+        AuditAction::BoardMemberAdded,
+        AuditAction::BoardMemberChanged,
+        AuditAction::BoardMemberRemoved,
         AuditAction::PresetCreated,
         AuditAction::PresetDeleted,
         AuditAction::CastCreated,
@@ -212,6 +227,11 @@ impl AuditAction {
             AuditAction::ApprovalApproved => "approval.approved",
             AuditAction::ApprovalDeclined => "approval.declined",
             AuditAction::ApprovalExpired => "approval.expired",
+            AuditAction::BoardCreated => "board.created",
+            AuditAction::BoardDeleted => "board.deleted",
+            AuditAction::BoardMemberAdded => "board.member_added",
+            AuditAction::BoardMemberChanged => "board.member_changed",
+            AuditAction::BoardMemberRemoved => "board.member_removed",
             AuditAction::PresetCreated => "preset.created",
             AuditAction::PresetDeleted => "preset.deleted",
             AuditAction::CastCreated => "cast.created",

@@ -41,9 +41,9 @@ pub enum ServiceError {
     LinkInvalid,
     #[error("only admins may do this")]
     AdminOnly,
-    /// The caller may see the thing but not do this with it (a board's viewer changing it).
-    #[error("{0}")]
-    Forbidden(String),
+    /// A board's viewer asked for what only its editors may do.
+    #[error("only the board's editors may do this")]
+    NotEditor,
     #[error("{0}")]
     Conflict(&'static str),
     /// Something another record still uses cannot be deleted; the message names the users.

@@ -67,6 +67,11 @@ macro_rules! for_each_table {
         $m!(SPENDING_SETTINGS);
         $m!(ALLOWANCE_GRANTS);
         $m!(APPROVALS);
+        $m!(BOARDS);
+        $m!(BOARD_MEMBERS);
+        $m!(BOARDS_BY_MEMBER);
+        $m!(BOARD_ITEMS);
+        $m!(BOARDS_BY_GENERATION);
         $m!(PRESETS);
         $m!(PRESETS_BY_OWNER);
         $m!(CAST);

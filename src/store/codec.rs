@@ -78,6 +78,8 @@ stored! {
     crate::domain::spending::SpendingSettings => "reelvault::SpendingSettings@1",
     crate::domain::approval::Approval => "reelvault::Approval@1",
     crate::domain::approval::AllowanceGrant => "reelvault::AllowanceGrant@1",
+    crate::domain::board::Board => "reelvault::Board@1",
+    crate::domain::board::BoardItem => "reelvault::BoardItem@1",
     crate::domain::preset::Preset => "reelvault::Preset@1",
     crate::domain::cast::CastMember => "reelvault::CastMember@1",
 }

@@ -66,8 +66,8 @@ pub fn put_progress(tx: &WriteTransaction, generation: &Generation) -> Result<()
     Ok(())
 }
 
-/// Removes a generation's record and index rows, and writes an outbox row so the search
-/// index drops it too.
+/// Removes a generation's record and index rows (taking it off every board), and writes an
+/// outbox row so the search index drops it too.
 pub fn remove(tx: &WriteTransaction, generation: &Generation) -> Result<(), StoreError> {
     let key = generation.id.to_key();
     tx.open_table(GENERATIONS)?.remove(key)?;
@@ -78,6 +78,7 @@ pub fn remove(tx: &WriteTransaction, generation: &Generation) -> Result<(), Stor
     tx.open_table(GENERATIONS_ACTIVE)?.remove(key)?;
     tx.open_table(PENDING_DELETIONS)?.remove(key)?;
     super::expiry::unindex_generation(tx, generation)?;
+    super::boards::remove_generation(tx, generation.id)?;
     let mut outbox = tx.open_table(SEARCH_OUTBOX)?;
     let next = outbox.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
     outbox.insert(next, key)?;

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 18;
+pub const CURRENT: u32 = 19;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 18] = [
+const STEPS: [Step; 19] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -40,7 +40,8 @@ const STEPS: [Step; 18] = [
     (15, "create the table of small media kept with their records", step_15_sealed_media),
     (16, "create the notification tables (the outbox of e-mails and chat posts, people's notification settings)", step_16_notifications),
     (17, "create the spending tables (settings, monthly allowance grants, approval requests)", step_17_spending),
-    (18, "create the preset and cast tables (with the uploads they keep)", step_18_presets_and_cast),
+    (18, "create the board tables (boards, members, items and their indexes)", step_18_boards),
+    (19, "create the preset and cast tables (with the uploads they keep)", step_19_presets_and_cast),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -232,9 +233,19 @@ fn step_17_spending(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Boards: the boards, their members and items, and the indexes by person and by generation.
+fn step_18_boards(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(BOARDS)?;
+    tx.open_table(BOARD_MEMBERS)?;
+    tx.open_table(BOARDS_BY_MEMBER)?;
+    tx.open_table(BOARD_ITEMS)?;
+    tx.open_table(BOARDS_BY_GENERATION)?;
+    Ok(())
+}
+
 /// Presets and the cast, each by owner, which presets use which cast member, and the uploads
 /// they keep from retention.
-fn step_18_presets_and_cast(tx: &WriteTransaction) -> Result<(), StoreError> {
+fn step_19_presets_and_cast(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(PRESETS)?;
     tx.open_table(PRESETS_BY_OWNER)?;
     tx.open_table(CAST)?;

@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod audit;
 pub mod backup;
+pub mod boards;
 pub mod cast;
 pub mod catalog_layers;
 pub mod codec;

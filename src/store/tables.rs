@@ -149,6 +149,20 @@ pub const ALLOWANCE_GRANTS: TableDefinition<(u128, u32), &[u8]> = TableDefinitio
 /// requester's threshold, and its answer.
 pub const APPROVALS: TableDefinition<u128, &[u8]> = TableDefinition::new("approvals-1");
 
+/// BoardId -> codec `Board`: teams' shared collections of generations.
+pub const BOARDS: TableDefinition<u128, &[u8]> = TableDefinition::new("boards-1");
+
+/// (BoardId, UserId) -> role (0: viewer, 1: editor): a board's members.
+pub const BOARD_MEMBERS: TableDefinition<(u128, u128), u8> = TableDefinition::new("board_members-1");
+
+/// (UserId, BoardId) -> role: the boards a person is a member of; written with `board_members-1`.
+pub const BOARDS_BY_MEMBER: TableDefinition<(u128, u128), u8> = TableDefinition::new("boards_by_member-1");
+
+/// (BoardId, GenerationId) -> codec `BoardItem`: a board's items, with their position and note.
+pub const BOARD_ITEMS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("board_items-1");
+
+/// (GenerationId, BoardId) -> (): the boards a generation is on; written with `board_items-1`.
+pub const BOARDS_BY_GENERATION: TableDefinition<(u128, u128), ()> = TableDefinition::new("boards_by_generation-1");
 /// PresetId -> codec `Preset`.
 pub const PRESETS: TableDefinition<u128, &[u8]> = TableDefinition::new("presets-1");
 

@@ -8,7 +8,7 @@ mod route;
 
 pub use route::Route;
 
-use crate::domain::ids::{GenerationId, SessionId, TokenId, UserId, WebhookId};
+use crate::domain::ids::{BoardId, GenerationId, SessionId, TokenId, UserId, WebhookId};
 
 /// Builds paths and absolute links for this instance.
 #[derive(Debug, Clone)]
@@ -221,6 +221,46 @@ impl Urls {
 
     pub fn library(&self) -> &'static str {
         Route::Library.pattern()
+    }
+
+    pub fn boards(&self) -> &'static str {
+        Route::Boards.pattern()
+    }
+
+    pub fn boards_add(&self) -> &'static str {
+        Route::BoardsAdd.pattern()
+    }
+
+    pub fn board(&self, id: impl Borrow<BoardId>) -> String {
+        Route::Board.with(&[id.borrow()])
+    }
+
+    pub fn board_edit(&self, id: impl Borrow<BoardId>) -> String {
+        Route::BoardEdit.with(&[id.borrow()])
+    }
+
+    pub fn board_delete(&self, id: impl Borrow<BoardId>) -> String {
+        Route::BoardDelete.with(&[id.borrow()])
+    }
+
+    pub fn board_members(&self, id: impl Borrow<BoardId>) -> String {
+        Route::BoardMembers.with(&[id.borrow()])
+    }
+
+    pub fn board_member(&self, id: impl Borrow<BoardId>, user: impl Borrow<UserId>) -> String {
+        Route::BoardMember.with(&[id.borrow(), user.borrow()])
+    }
+
+    pub fn board_item(&self, id: impl Borrow<BoardId>, generation: impl Borrow<GenerationId>) -> String {
+        Route::BoardItem.with(&[id.borrow(), generation.borrow()])
+    }
+
+    pub fn board_order(&self, id: impl Borrow<BoardId>) -> String {
+        Route::BoardOrder.with(&[id.borrow()])
+    }
+
+    pub fn board_zip(&self, id: impl Borrow<BoardId>) -> String {
+        Route::BoardZip.with(&[id.borrow()])
     }
 
     /// The bulk form of the library (keep, unkeep, delete or zip the selection).

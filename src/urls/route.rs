@@ -153,6 +153,26 @@ pub enum Route {
     Library,
     /// The library's bulk form.
     LibraryBulk,
+    /// The person's boards, and where a new one is created.
+    Boards,
+    /// Adds the chosen generations to a chosen board (library selection, generation page).
+    BoardsAdd,
+    /// One board's page.
+    Board,
+    /// Saves a board's name, description and "kept" switch.
+    BoardEdit,
+    /// Deletes a board (not its generations).
+    BoardDelete,
+    /// Adds a member to a board.
+    BoardMembers,
+    /// Changes or ends one membership.
+    BoardMember,
+    /// One item of a board: its page, and where it is moved, annotated or removed.
+    BoardItem,
+    /// Saves a board's order (drag and drop).
+    BoardOrder,
+    /// A board's items as a ZIP.
+    BoardZip,
     /// One generation's page.
     Generation,
     /// Cancels a generation.
@@ -243,6 +263,16 @@ impl Route {
             Route::Generations => "/generations",
             Route::Library => "/library",
             Route::LibraryBulk => "/library/bulk",
+            Route::Boards => "/boards",
+            Route::BoardsAdd => "/boards/add",
+            Route::Board => "/boards/{id}",
+            Route::BoardEdit => "/boards/{id}/edit",
+            Route::BoardDelete => "/boards/{id}/delete",
+            Route::BoardMembers => "/boards/{id}/members",
+            Route::BoardMember => "/boards/{id}/members/{user}",
+            Route::BoardItem => "/boards/{id}/items/{generation}",
+            Route::BoardOrder => "/boards/{id}/order",
+            Route::BoardZip => "/boards/{id}/zip",
             Route::Generation => "/generations/{id}",
             Route::GenerationCancel => "/generations/{id}/cancel",
             Route::GenerationEvents => "/generations/{id}/events",

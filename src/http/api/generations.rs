@@ -52,6 +52,8 @@ pub struct CreateBody {
     /// enhances an earlier output (its `operation` in `GET /api/v1/models`): its video is the
     /// model's `source_video` input, and the new generation links back to it.
     source: Option<String>,
+    /// The id of a board the caller edits: the new generation is added to it.
+    board: Option<String>,
     /// Cast member ids (`GET /api/v1/cast`): their images become the model's reference images
     /// (or its first frame) and their voice its reference audio; a model that takes no
     /// reference images refuses them (422).
@@ -81,10 +83,12 @@ pub struct CreateForm {
     reference: Option<Vec<u8>>,
     /// The id of an earlier generation to extend, edit or enhance (as in the JSON body).
     source: Option<String>,
+    /// The id of a board the caller edits (as in the JSON body).
+    board: Option<String>,
 }
 
 /// The multipart parts that are not parameters.
-const FORM_FIELDS: [&str; 5] = ["model", "prompt", "negative_prompt", "params", "source"];
+const FORM_FIELDS: [&str; 6] = ["model", "prompt", "negative_prompt", "params", "source", "board"];
 /// The file parts, by reference role.
 const ROLES: [&str; 3] = ["first_frame", "last_frame", "reference"];
 
@@ -127,12 +131,13 @@ async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -
     let prompt = text(&mut fields, "prompt").unwrap_or_default();
     let negative_prompt = text(&mut fields, "negative_prompt");
     let source = parse_source(text(&mut fields, "source").as_deref())?;
+    let board = parse_board(text(&mut fields, "board").as_deref())?;
     for (name, value) in fields {
         if !FORM_FIELDS.contains(&name.as_str()) {
             params.insert(name, serde_json::Value::String(value));
         }
     }
-    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source, awaited: false })
+    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source, awaited: false, board })
 }
 
 /// A `source` generation id, when one is given (an empty one is none).
@@ -140,6 +145,14 @@ fn parse_source(text: Option<&str>) -> Result<Option<GenerationId>, AppError> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(id) => id.parse().map(Some).map_err(|_| AppError::bad_parameter("source", format!("{id:?} is not a generation id."))),
+    }
+}
+
+/// A `board` id, when one is given (an empty one is none).
+pub(crate) fn parse_board(text: Option<&str>) -> Result<Option<crate::domain::ids::BoardId>, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(id) => id.parse().map(Some).map_err(|_| AppError::bad_parameter("board", format!("{id:?} is not a board id."))),
     }
 }
 
@@ -187,6 +200,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             references: body.references.iter().map(|r| crate::http::references::parse(&r.role, &r.upload)).collect::<Result<_, _>>()?,
             source: parse_source(body.source.as_deref())?,
             awaited: false,
+            board: parse_board(body.board.as_deref())?,
         };
         crate::services::studio::cast::apply(&state, &caller.user, &mut request, &super::presets::cast_ids(&body.cast)?).await?;
         request

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin_instance;
 pub mod admin_users;
 pub mod admin_workers;
+pub mod boards;
 pub mod cast;
 pub mod catalog;
 pub mod credits;
@@ -71,6 +72,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::POST, "/generations/{id}/unkeep", generations::unkeep),
         op(M::POST, "/generations/{id}/share", generations::share),
         op(M::POST, "/generations/{id}/unshare", generations::unshare),
+        op(M::GET, "/boards", boards::list),
+        op(M::POST, "/boards", boards::create),
+        op(M::GET, "/boards/{id}", boards::show),
+        op(M::PATCH, "/boards/{id}", boards::update),
+        op(M::DELETE, "/boards/{id}", boards::delete),
+        op(M::GET, "/boards/{id}/members", boards::members),
+        op(M::POST, "/boards/{id}/members", boards::add_member),
+        op(M::PATCH, "/boards/{id}/members/{user}", boards::set_role),
+        op(M::DELETE, "/boards/{id}/members/{user}", boards::remove_member),
+        op(M::POST, "/boards/{id}/items", boards::add_items),
+        op(M::PATCH, "/boards/{id}/items/{generation}", boards::note),
+        op(M::DELETE, "/boards/{id}/items/{generation}", boards::remove_item),
+        op(M::PUT, "/boards/{id}/order", boards::order),
+        op(M::GET, "/boards/{id}/zip", boards::zip),
         op(M::GET, "/presets", presets::list),
         op(M::POST, "/presets", presets::create),
         op(M::GET, "/presets/{id}", presets::show),

@@ -14,7 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    account, admin_instance, admin_users, admin_workers, cast, catalog, credits, export, generations, me, models, presets, search,
+    account, admin_instance, admin_users, admin_workers, boards, cast, catalog, credits, export, generations, me, models, presets, search,
     spending, usage, webhooks,
 };
 
@@ -51,6 +51,9 @@ pub struct ErrorBody {
         presets::list, presets::create, presets::show, presets::update, presets::delete, presets::generate, presets::use_successor,
         cast::list, cast::create, cast::show, cast::update, cast::delete, cast::add_image,
         usage::show,
+        boards::list, boards::create, boards::show, boards::update, boards::delete,
+        boards::members, boards::add_member, boards::set_role, boards::remove_member,
+        boards::add_items, boards::note, boards::remove_item, boards::order, boards::zip,
         webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
         admin_users::list, admin_users::invite, admin_users::update, admin_users::reset_link,
         admin_users::grant_credits, admin_users::set_generation_hold,
@@ -76,6 +79,7 @@ pub struct ErrorBody {
         (name = "models", description = "The model catalog as the caller sees it"),
         (name = "credits", description = "Balance and ledger"),
         (name = "approvals", description = "Jobs priced above their requester's threshold, waiting for an approver"),
+        (name = "boards", description = "Shared, ordered collections of generations: members, items, notes, ZIP"),
         (name = "webhooks", description = "Signed completion events sent to the caller's URLs, and their delivery log"),
         (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit, reconciliation"),
         (name = "meta", description = "This document"),

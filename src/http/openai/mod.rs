@@ -167,6 +167,7 @@ pub async fn submit(
         params,
         references,
         source: None,
+        board: None,
         // the image calls answer with the finished images; a video is answered at once
         awaited: endpoint != Endpoint::Videos,
     };

@@ -64,7 +64,11 @@ fn video(state: &AppState, viewer: &User, g: &Generation, pixels: Option<(u32, u
         GenState::Succeeded => 100,
         _ => g.progress.unwrap_or(0),
     };
-    let expires_at = if viewer.legal_hold { None } else { retention::expires_at(&state.config.retention, g).map(unix) };
+    let expires_at = if viewer.legal_hold || retention::kept_by_board(state, g.id) {
+        None
+    } else {
+        retention::expires_at(&state.config.retention, g).map(unix)
+    };
     json!({
         "id": g.id.to_string(),
         "object": "video",

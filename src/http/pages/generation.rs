@@ -100,6 +100,8 @@ struct ShowPage<'a> {
     operations: Vec<Offered>,
     /// Its approval request, when its price needed one.
     approval: Option<crate::domain::approval::Approval>,
+    /// The boards the viewer edits, for "add to board": (id, name).
+    boards: Vec<(String, String)>,
 }
 
 /// (role label, signed link, shown as) of each of a generation's references that still exists.
@@ -141,13 +143,9 @@ pub async fn show(req: HttpRequest, who: SignedIn, id: web::Path<GenerationId>) 
         lineage,
         operations,
         urls: state.urls().clone(),
-        expires_in_days: crate::services::privacy::retention::days_left(
-            &state.config.retention,
-            &who.user,
-            &g,
-            crate::domain::time::Timestamp::now(),
-        ),
+        expires_in_days: crate::services::privacy::retention::days_left(&state, &who.user, &g, crate::domain::time::Timestamp::now()),
         is_admin: who.user.role == crate::domain::user::Role::Admin,
+        boards: crate::services::studio::boards::editable(&state, &who.user).await?,
         approval: crate::services::studio::approvals::of_generation(&state, g.id).await?,
         references,
         is_owner: g.owner == who.user.id,

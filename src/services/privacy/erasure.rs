@@ -330,8 +330,10 @@ fn forget_account(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()
     Ok(())
 }
 
-/// Everything a person acts with or through: tokens, webhooks, sessions, model overrides.
+/// Everything a person acts with or through: tokens, webhooks, sessions, model overrides,
+/// board memberships.
 fn forget_access(tx: &redb::WriteTransaction, user: UserId) -> ServiceResult<()> {
+    crate::services::studio::boards::forget_person(tx, user)?;
     store::tokens::remove_all_for_user(tx, user)?;
     store::webhooks::remove_all_for_user(tx, user)?;
     store::sessions::remove_all_for_user(tx, user)?;

@@ -69,13 +69,26 @@ pub fn expires_at(config: &RetentionConfig, g: &Generation) -> Option<Timestamp>
     (!period.is_zero() && !g.kept && !g.legal_hold).then(|| Timestamp(anchor).plus(period))
 }
 
+/// Whether `g` is on at least one kept board: retention spares it, whatever its class says.
+/// A store that cannot be read counts as kept (nothing is promised to expire).
+pub fn kept_by_board(state: &AppState, id: GenerationId) -> bool {
+    state.store.read_now(|tx| store::boards::on_kept_board(tx, id)).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the boards of a generation");
+        true
+    })
+}
+
 /// Whole days until retention deletes `g`, as its owner `viewer` is told (`None` when it
-/// will not: kept, on hold, kept forever, or not theirs).
-pub fn days_left(config: &RetentionConfig, viewer: &User, g: &Generation, now: Timestamp) -> Option<i64> {
+/// will not: kept, on a kept board, on hold, kept forever, or not theirs).
+pub fn days_left(state: &AppState, viewer: &User, g: &Generation, now: Timestamp) -> Option<i64> {
     if g.owner != viewer.id || viewer.legal_hold {
         return None;
     }
-    let left = expires_at(config, g)?.millis() - now.millis();
+    let expires = expires_at(&state.config.retention, g)?;
+    if kept_by_board(state, g.id) {
+        return None;
+    }
+    let left = expires.millis() - now.millis();
     Some((left.max(0) + DAY_MS - 1) / DAY_MS)
 }
 
@@ -98,7 +111,9 @@ pub async fn expiring_soon(state: &AppState, user: &User, now: Timestamp) -> Ser
             let mut count = 0;
             for key in store::expiry::started_between(tx, Class::Output, from, until)? {
                 let g = store::generations::get(tx, GenerationId::from_key(key))?;
-                if g.is_some_and(|g| g.owner == owner && !g.kept && !g.legal_hold && g.deleted_at.is_none()) {
+                if g.is_some_and(|g| g.owner == owner && !g.kept && !g.legal_hold && g.deleted_at.is_none())
+                    && !store::boards::on_kept_board(tx, GenerationId::from_key(key))?
+                {
                     count += 1;
                 }
             }
@@ -142,7 +157,12 @@ fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<V
                 }
                 Class::Output | Class::Failed => {
                     let Some(g) = store::generations::get(tx, GenerationId::from_key(key))? else { continue };
-                    if g.kept || g.legal_hold || g.deleted_at.is_some() || owners.held(tx, g.owner)? {
+                    if g.kept
+                        || g.legal_hold
+                        || g.deleted_at.is_some()
+                        || owners.held(tx, g.owner)?
+                        || store::boards::on_kept_board(tx, g.id)?
+                    {
                         continue;
                     }
                     let since = g.finished_at.unwrap_or(g.created_at);

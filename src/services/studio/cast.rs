@@ -78,7 +78,7 @@ pub async fn create(state: &AppState, ctx: &Context, user: &User, input: CastInp
 pub async fn update(state: &AppState, user: &User, id: CastId, input: CastInput) -> ServiceResult<CastMember> {
     let current = get(state, user, id).await?;
     if !current.access.can_change() {
-        return Err(ServiceError::Forbidden("only the board's editors may change its cast".into()));
+        return Err(ServiceError::NotEditor);
     }
     let old = current.member;
     let mut member = old.clone();
@@ -109,7 +109,7 @@ pub async fn update(state: &AppState, user: &User, id: CastId, input: CastInput)
 pub async fn add_image(state: &AppState, user: &User, id: CastId, bytes: Vec<u8>) -> ServiceResult<CastMember> {
     let current = get(state, user, id).await?;
     if !current.access.can_change() {
-        return Err(ServiceError::Forbidden("only the board's editors may change its cast".into()));
+        return Err(ServiceError::NotEditor);
     }
     cast::check_image_count(current.member.images.len() + 1)?;
     let asset = uploads::upload(state, user, bytes).await?;
@@ -126,7 +126,7 @@ pub async fn add_image(state: &AppState, user: &User, id: CastId, bytes: Vec<u8>
 pub async fn delete(state: &AppState, ctx: &Context, user: &User, id: CastId) -> ServiceResult<()> {
     let current = get(state, user, id).await?;
     if !current.access.can_change() {
-        return Err(ServiceError::Forbidden("only the board's editors may delete its cast".into()));
+        return Err(ServiceError::NotEditor);
     }
     let ctx = ctx.clone();
     state

@@ -36,6 +36,8 @@ pub struct NewGeneration {
     /// then (OpenAI's synchronous image calls): it is stored with
     /// [`crate::lifecycle::Lifecycle::create_awaited`], durable with its end.
     pub awaited: bool,
+    /// A board the person edits: the new generation is added to it once submitted.
+    pub board: Option<crate::domain::ids::BoardId>,
 }
 
 /// Validates, prices and queues a generation, holding its credits; nothing is sent
@@ -43,7 +45,23 @@ pub struct NewGeneration {
 /// priced above the person's approval threshold waits in AwaitingApproval (see `approvals`). Models the person may not use (no connection,
 /// or an admin's policy) are refused with the reason; the price is the effective one.
 /// The submission is audited (`generation.created`) in the same transaction as the hold.
+/// With a `board`, the person must edit it (checked before anything is held) and the new
+/// generation is added to it.
 pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
+    let board = request.board;
+    if let Some(board) = board
+        && !crate::services::studio::boards::role(state, user, board).await?.can_edit()
+    {
+        return Err(ServiceError::NotEditor);
+    }
+    let generation = submit_unboarded(state, ctx, user, request).await?;
+    if let Some(board) = board {
+        crate::services::studio::boards::add_items(state, user, board, vec![generation.id]).await?;
+    }
+    Ok(generation)
+}
+
+async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
     crate::services::privacy::restriction::ensure_not_frozen(user)?;
     let offer = models::offer(state, user, &request.model).await?;
     offer.check()?;

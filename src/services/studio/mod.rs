@@ -1,6 +1,7 @@
 //! Making and finding work: generations, the models one may use, uploads, media links, the library and search.
 
 pub mod approvals;
+pub mod boards;
 pub mod callbacks;
 pub mod cast;
 pub mod generations;

@@ -40,15 +40,10 @@ pub async fn access(state: &AppState, user: &User, owner: Owner, what: &'static 
 /// The caller's access to things of `owner`, which must allow changing them: a board's viewer
 /// is refused with 403 naming what they may not change.
 pub async fn ensure_can_change(state: &AppState, user: &User, owner: Owner, what: &'static str) -> ServiceResult<()> {
-    if access(state, user, owner, what).await?.can_change() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(format!("only the board's editors may change its {what}s")))
-    }
+    if access(state, user, owner, what).await?.can_change() { Ok(()) } else { Err(ServiceError::NotEditor) }
 }
 
-/// The caller's role on `board`.
+/// The caller's role on `board` (`NotFound` when they are not a member).
 async fn board_role(state: &AppState, user: &User, board: BoardId) -> ServiceResult<BoardRole> {
-    let _ = (state, user, board);
-    Err(ServiceError::NotFound("board"))
+    crate::services::studio::boards::role(state, user, board).await
 }

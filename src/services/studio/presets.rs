@@ -173,7 +173,7 @@ pub async fn get(state: &AppState, user: &User, id: PresetId) -> ServiceResult<V
 async fn changeable(state: &AppState, user: &User, id: PresetId) -> ServiceResult<Preset> {
     let current = get(state, user, id).await?;
     if !current.access.can_change() {
-        return Err(ServiceError::Forbidden("only the board's editors may change its presets; its members may generate from them".into()));
+        return Err(ServiceError::NotEditor);
     }
     Ok(current.preset)
 }

@@ -127,7 +127,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
                 String::new(),
                 values,
                 Vec::new(),
-                None,
+                (None, None),
                 Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &e)),
                 e.status,
             )

@@ -65,6 +65,26 @@ struct NewPage {
     recent: Vec<recent::RecentUpload>,
     /// The earlier output the model extends, edits or enhances, when the form works on one.
     source: Option<SourcePreview>,
+    /// The board the new generation goes to, when the form was opened from one the person edits.
+    board: Option<BoardTarget>,
+}
+
+/// The board a generation is made for ("generate into this board").
+pub struct BoardTarget {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+}
+
+/// The board `text` names, when `user` edits it (otherwise the form carries none).
+async fn board_target(
+    state: &crate::services::state::AppState,
+    user: &crate::domain::user::User,
+    text: Option<&String>,
+) -> Option<BoardTarget> {
+    let id = text?.trim().parse().ok()?;
+    let view = crate::services::studio::boards::get(state, user, id).await.ok().filter(|v| v.role.can_edit())?;
+    Some(BoardTarget { id: id.to_string(), name: view.board.name, href: state.urls().board(id) })
 }
 
 impl NewPage {
@@ -230,7 +250,7 @@ async fn page(
     negative_prompt: String,
     values: BTreeMap<String, String>,
     reuse: Vec<Reused>,
-    source: Option<&String>,
+    (source, board): (Option<&String>, Option<&String>),
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
@@ -242,6 +262,7 @@ async fn page(
     let standing = crate::services::team::spending::standing(&state, &who.user, crate::domain::time::Timestamp::now()).await?;
     let Offer { spec: model, price: effective, .. } = picked.chosen;
     let source = source_preview(&state, &who.user, &model, source).await?;
+    let board = board_target(&state, &who.user, board).await;
     let recent = recent::recent_uploads(&state, &who.user, &model, &tr).await?;
     let layout = Layout::new(req, Some(&who.user));
     let fields = fields(&model, &values, &layout.tr);
@@ -260,6 +281,7 @@ async fn page(
         reuse,
         recent,
         source,
+        board,
     };
     render(req, status, &page)
 }
@@ -279,8 +301,8 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
         prompt = g.prompt;
     }
     let negative = query.get("negative_prompt").cloned().unwrap_or_default();
-    let source = query.get("source");
-    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, source, None, StatusCode::OK).await
+    let carried = (query.get("source"), query.get("board"));
+    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, carried, None, StatusCode::OK).await
 }
 
 /// The price line, recomputed as the form changes (htmx).
@@ -357,6 +379,10 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             references,
             source,
             awaited: false,
+            board: match fields.get("board").map(|b| b.trim()).filter(|b| !b.is_empty()) {
+                Some(id) => Some(id.parse().map_err(|_| ServiceError::NotFound("board"))?),
+                None => None,
+            },
         };
         generations::submit(&state, &who.ctx(), &who.user, request).await
     }
@@ -364,7 +390,11 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
     let script = result::from_script(&req);
     match result {
         Ok(g) if script => Ok(result::cards_answer(&state, &who.user, result::cards(&req, &state, &[g])).await),
-        Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
+        Ok(g) => match fields.get("board").and_then(|b| b.trim().parse::<crate::domain::ids::BoardId>().ok()) {
+            // made for a board: back to the board, where it now is
+            Some(board) => Ok(redirect(&state.urls().board(board))),
+            None => Ok(redirect(&state.urls().generation(g.id))),
+        },
         Err(e) if shown_on_form(&e) => {
             let error = AppError::from(e);
             if script {
@@ -373,7 +403,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             let values = values.into_iter().collect();
             let picked = pick(&state, &who.user, Some(&requested), &crate::http::lang::tr(&req)).await?;
             let reuse = reused(&state, &who.user, reuse_fields(&fields)).await?;
-            let source = fields.get("source");
+            let carried = (fields.get("source"), fields.get("board"));
             page(
                 &req,
                 &who,
@@ -382,7 +412,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
                 negative,
                 values,
                 reuse,
-                source,
+                carried,
                 Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
                 error.status,
             )

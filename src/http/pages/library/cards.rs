@@ -76,7 +76,7 @@ pub async fn cards(state: &AppState, viewer: &User, items: Vec<SearchItem>, tr: 
                 preview: first.filter(|a| a.is_video()).map(|a| media::signed_thumbnail_path(state, a)),
                 is_video: first.is_some_and(Asset::is_video),
                 has_sound: i.outputs.iter().any(|a| a.has_sound),
-                expires_in_days: crate::services::privacy::retention::days_left(&state.config.retention, viewer, g, now),
+                expires_in_days: crate::services::privacy::retention::days_left(state, viewer, g, now),
             }
         })
         .collect())

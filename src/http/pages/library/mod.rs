@@ -64,6 +64,8 @@ struct LibraryPage {
     more: Option<String>,
     /// How many of the viewer's outputs retention deletes within a week (the banner).
     expiring: u64,
+    /// The boards the viewer edits, for "add to board": (id, name).
+    boards: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -147,12 +149,14 @@ pub async fn show(req: HttpRequest, who: SignedIn) -> PageResult {
     })
     .collect();
     let expiring = crate::services::privacy::retention::expiring_soon(&state, &who.user, now).await?;
+    let boards = crate::services::studio::boards::editable(&state, &who.user).await?;
     let layout = Layout::new(&req, Some(&who.user));
     ok(
         &req,
         &LibraryPage {
             tr,
             expiring,
+            boards,
             layout,
             q: value("q"),
             from: value("from"),

@@ -1,6 +1,7 @@
 //! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
 //! `ledger.json`, `uploads.json`, `spending.json` (monthly allowance grants and the approval
-//! requests of the person's jobs), `presets.json` and `cast.json` (their own, with the files
+//! requests of the person's jobs), `boards.json` (the boards they own or are a member of, with
+//! their items' ids and notes), `presets.json` and `cast.json` (their own, with the files
 //! they use named as in the archive), and `media/<file>` with a `media/<file>.json` sidecar for
 //! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
 //! the person's records; writes nothing of anyone else's.
@@ -44,6 +45,8 @@ pub struct Contents {
     grants: Vec<AllowanceGrant>,
     /// The approval requests of the person's jobs, oldest first.
     approvals: Vec<Approval>,
+    /// The boards the person is a member of, as `boards.json` records them.
+    boards: Vec<serde_json::Value>,
     /// The person's own presets and cast members, oldest first.
     presets: Vec<Preset>,
     cast: Vec<CastMember>,
@@ -73,6 +76,7 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     let ids: Vec<_> = generations.iter().map(|(g, _)| g.id).collect();
     let approvals = store::spending::approvals(tx, &ids)?.into_iter().flatten().collect();
     Ok(Some(Contents {
+        boards: crate::services::studio::boards::export_records(tx, owner)?,
         presets: store::presets::list_for_owner(tx, Owner::Person(owner))?,
         cast: store::cast::list_for_owner(tx, Owner::Person(owner))?,
         grants: store::spending::grants_of(tx, owner)?,
@@ -139,6 +143,7 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json_array("ledger.json", c.ledger.iter().map(ledger_record))?;
     zip.json_array("uploads.json", uploads)?;
     zip.json("spending.json", &spending_record(c))?;
+    zip.json_array("boards.json", c.boards.iter())?;
     let archived = |id: &AssetId| entries.iter().find(|e| e.asset.id == *id).map(|e| e.name.clone());
     zip.json_array("presets.json", c.presets.iter().map(|p| preset_record(p, &archived)))?;
     zip.json_array("cast.json", c.cast.iter().map(|m| cast_record(m, &archived)))?;
