@@ -156,3 +156,60 @@ async fn another_persons_preset_is_not_found_and_the_export_holds_ones_own() {
     assert_eq!(presets[0]["params"], json!({"seed": 7}));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_boards_preset_and_cast_are_used_by_its_viewers_and_changed_only_by_its_editors() {
+    let (app, admin, token) = app_with_credits(Duration::ZERO, 100).await;
+    let base = &app.url;
+    let (_tess, tess) = crate::export::member_with_token(&app, &admin).await;
+    let tess_id = api_get(base, "/api/v1/me", Some(&tess)).await.json()["id"].as_str().unwrap().to_string();
+    let granted = api_post(base, &format!("/api/v1/admin/users/{tess_id}/credits"), &token, json!({"amount": 20})).await;
+    assert!(granted.status < 300, "{}", granted.body);
+    let board = api_post(base, "/api/v1/boards", &token, json!({"name": "Client A", "description": ""})).await;
+    assert_eq!(board.status, 201, "{}", board.body);
+    let board = board.json()["id"].as_str().unwrap().to_string();
+    let owner = json!({"board": board});
+    let joined =
+        api_post(base, &format!("/api/v1/boards/{board}/members"), &token, json!({"person": "tess@example.com", "role": "viewer"})).await;
+    assert_eq!(joined.status, 201, "{}", joined.body);
+
+    // an editor makes the board's cast member and preset; a board's preset takes only the board's cast
+    let (mine, _) = crate::cast::member(base, &token, "Mine", &[(20, 20)]).await;
+    let image =
+        crate::uploads::upload_id(base, &token, crate::support::provider_rig::image_bytes(image::ImageFormat::Png, 40, 30, 3), "m.png")
+            .await;
+    let member = api_post(base, "/api/v1/cast", &token, json!({"owner": owner, "name": "Mascot", "images": [image]})).await;
+    assert_eq!(member.status, 201, "{}", member.body);
+    let mascot = member.json()["id"].as_str().unwrap().to_string();
+    let body = |cast: &str| json!({"owner": owner, "name": "Mascot shots", "model": "demo-image", "prompt_template": "the mascot {doing}", "cast": [cast]});
+    let refused = api_post(base, PRESETS, &token, body(&mine)).await;
+    assert_eq!((refused.status, refused.json()["details"]["parameter"].as_str()), (422, Some("cast")), "{}", refused.body);
+    let created = api_post(base, PRESETS, &token, body(&mascot)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+
+    // the viewer sees and uses them, and may not change them
+    let listed = api_get(base, PRESETS, Some(&tess)).await.json();
+    assert_eq!(listed["presets"][0]["id"], id.as_str());
+    assert_eq!(listed["presets"][0]["can_change"], false);
+    assert_eq!(api_get(base, "/api/v1/cast", Some(&tess)).await.json()["cast"][0]["can_change"], false);
+    let edit = send(base, Method::PATCH, &format!("{PRESETS}/{id}"), &tess, Some(json!({"name": "Mine now"}))).await;
+    assert_eq!((edit.status, edit.json()["code"].as_str()), (403, Some("board.not_editor")), "{}", edit.body);
+    assert_eq!(send(base, Method::DELETE, &format!("{PRESETS}/{id}"), &tess, None).await.status, 403);
+    assert_eq!(send(base, Method::DELETE, &format!("/api/v1/cast/{mascot}"), &tess, None).await.status, 403);
+    let theirs = json!({"owner": owner, "name": "x", "model": "demo-image", "prompt_template": "a"});
+    assert_eq!(api_post(base, PRESETS, &tess, theirs).await.status, 403);
+    let made = api_post(base, &format!("{PRESETS}/{id}/generate"), &tess, json!({"values": {"doing": "waving"}})).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let done = wait_terminal(base, &tess, made.json()["id"].as_str().unwrap()).await;
+    assert_eq!((done["state"].as_str(), done["prompt"].as_str()), (Some("succeeded"), Some("the mascot waving")), "{done}");
+    let reference = done["references"][0]["upload"].as_str().unwrap();
+    assert_ne!(reference, image, "the viewer's generation takes a copy of the editor's image as their own");
+
+    // someone outside the board finds nothing
+    let uma = app.invite_member(&admin, "uma@example.com", "uma password 1").await;
+    let uma = uma.post_form("/account/tokens", &[("name", "tests"), ("expires", "30")]).await.text_of("#new-token");
+    assert_eq!(api_get(base, &format!("{PRESETS}/{id}"), Some(&uma)).await.status, 404);
+    assert_eq!(api_get(base, &format!("/api/v1/cast/{mascot}"), Some(&uma)).await.status, 404);
+    app.stop().await;
+}
