@@ -10,14 +10,14 @@ use crate::support::webdriver::{self, Browser as Chromium};
 use crate::support::{app_with_credits, generate, wait_terminal};
 
 /// axe-core as `.ci/run` installs it from the npm registry (used by the tests only).
-fn axe_script() -> Option<String> {
+pub(crate) fn axe_script() -> Option<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe-core/package/axe.min.js");
     std::fs::read_to_string(path).ok()
 }
 
 /// Runs axe-core on the page: its serious and critical WCAG 2 A/AA violations, each with the
 /// first elements it names.
-async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
+pub(crate) async fn violations(b: &Chromium, axe: &str) -> Vec<String> {
     b.js(axe).await;
     let found = b
         .js_async(
