@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(ids, vec![a.images[0], b.images[0], a.images[1]]);
         assert!(refs.iter().all(|(r, _)| *r == ReferenceRole::Reference));
         let given = [(ReferenceRole::Reference, AssetId::generate()); 2];
-        assert_eq!(references(&model, &[a.clone()], &given).unwrap().len(), 1);
+        assert_eq!(references(&model, std::slice::from_ref(&a), &given).unwrap().len(), 1);
         let full = [(ReferenceRole::Reference, AssetId::generate()); 3];
         assert_eq!(references(&model, &[a], &full).unwrap_err().field, "cast");
     }

@@ -11,7 +11,7 @@ use reelvault::services::privacy::retention;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::presets::send;
+use crate::catalog::send;
 use crate::support::provider_rig::{image_bytes, provider};
 use crate::support::{TestApp, api_get, api_post, app_with_credits, wait_terminal};
 use crate::uploads::upload_id;

@@ -8,24 +8,10 @@ use reelvault::domain::audit::AuditAction;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Browser, Page, TestApp, api_get, api_post, app_with_credits, client, wait_terminal};
+use crate::catalog::{day, send};
+use crate::support::{TestApp, api_get, api_post, app_with_credits, wait_terminal};
 
 const PRESETS: &str = "/api/v1/presets";
-
-/// A request with the bearer token and an optional JSON body.
-pub async fn send(base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> Page {
-    let mut request = client().request(method, format!("{base}{path}")).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    Browser::read(request.send().await.expect("request")).await
-}
-
-/// A calendar day `offset` days from today, as the catalog writes it.
-fn day(offset: i64) -> String {
-    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
 
 async fn audited(app: &TestApp, action: AuditAction) -> usize {
     let filter = reelvault::services::privacy::audit::AuditFilter { action: Some(action), ..Default::default() };

@@ -144,37 +144,42 @@ fn shown_on_form(e: &ServiceError) -> bool {
 
 pub async fn create(req: HttpRequest, who: SignedIn, payload: Multipart) -> PageResult {
     let state = state(&req)?;
-    let outcome = match read(&state, &who, payload).await? {
-        Ok(form) => {
-            let owner = match form.owner.trim() {
-                "" => Ok(None),
-                id => id.parse().map(|b| Some(Owner::Board(b))).map_err(|_| ServiceError::NotFound("board")),
-            };
-            match owner {
-                Ok(owner) => {
-                    let input = CastInput {
-                        owner,
-                        name: Some(form.name),
-                        description: Some(form.description),
-                        images: Some(form.images),
-                        voice: Some(form.voice),
-                    };
-                    cast::create(&state, &who.ctx(), &who.user, input).await
-                }
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    };
+    let form = read(&state, &who, payload).await?;
+    let outcome = async {
+        let form = form?;
+        let owner = match form.owner.trim() {
+            "" => None,
+            id => Some(Owner::Board(id.parse().map_err(|_| ServiceError::NotFound("board"))?)),
+        };
+        let input = CastInput {
+            owner,
+            name: Some(form.name),
+            description: Some(form.description),
+            images: Some(form.images),
+            voice: Some(form.voice),
+        };
+        cast::create(&state, &who.ctx(), &who.user, input).await
+    }
+    .await;
     match outcome {
-        Ok(_) => Ok(redirect_with(state.urls().cast(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-cast-saved"))),
+        Ok(_) => Ok(saved(&req, &state)),
         Err(e) if shown_on_form(&e) => {
-            let error = AppError::from(e);
-            let text = error_text(&crate::http::lang::tr(&req), &error);
-            list_page(&req, &who, Some(text), error.status).await
+            let (text, status) = form_refusal(&req, e);
+            list_page(&req, &who, Some(text), status).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Back to the cast list, saying the member was saved.
+fn saved(req: &HttpRequest, state: &AppState) -> actix_web::HttpResponse {
+    redirect_with(state.urls().cast(), FlashKind::Success, &crate::http::lang::tr(req).t("flash-cast-saved"))
+}
+
+/// The words and status of a refusal a form shows beside itself.
+pub(super) fn form_refusal(req: &HttpRequest, e: ServiceError) -> (String, StatusCode) {
+    let error = AppError::from(e);
+    (error_text(&crate::http::lang::tr(req), &error), error.status)
 }
 
 async fn edit_page(req: &HttpRequest, who: &SignedIn, id: CastId, error: Option<String>, status: StatusCode) -> PageResult {
@@ -195,28 +200,21 @@ pub async fn edit(req: HttpRequest, who: SignedIn, id: web::Path<CastId>) -> Pag
 pub async fn save(req: HttpRequest, who: SignedIn, id: web::Path<CastId>, payload: Multipart) -> PageResult {
     let state = state(&req)?;
     let id = id.into_inner();
-    let outcome = match read(&state, &who, payload).await? {
-        Ok(form) => {
-            let current = cast::get(&state, &who.user, id).await?.member;
-            let mut images = current.images.clone();
-            images.extend(form.images);
-            let input = CastInput {
-                owner: None,
-                name: Some(form.name),
-                description: Some(form.description),
-                images: Some(images),
-                voice: form.voice.map(Some),
-            };
-            cast::update(&state, &who.user, id, input).await
-        }
-        Err(e) => Err(e),
-    };
+    let form = read(&state, &who, payload).await?;
+    let outcome = async {
+        let form = form?;
+        let mut images = cast::get(&state, &who.user, id).await?.member.images;
+        images.extend(form.images);
+        let voice = form.voice.map(Some);
+        let input = CastInput { owner: None, name: Some(form.name), description: Some(form.description), images: Some(images), voice };
+        cast::update(&state, &who.user, id, input).await
+    }
+    .await;
     match outcome {
-        Ok(_) => Ok(redirect_with(state.urls().cast(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-cast-saved"))),
+        Ok(_) => Ok(saved(&req, &state)),
         Err(e) if shown_on_form(&e) => {
-            let error = AppError::from(e);
-            let text = error_text(&crate::http::lang::tr(&req), &error);
-            edit_page(&req, &who, id, Some(text), error.status).await
+            let (text, status) = form_refusal(&req, e);
+            edit_page(&req, &who, id, Some(text), status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -226,10 +224,7 @@ pub async fn delete(req: HttpRequest, who: SignedIn, id: web::Path<CastId>) -> P
     let state = state(&req)?;
     match cast::delete(&state, &who.ctx(), &who.user, id.into_inner()).await {
         Ok(()) => Ok(redirect_with(state.urls().cast(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-cast-deleted"))),
-        Err(e @ ServiceError::InUse(_)) => {
-            let error = AppError::from(e);
-            Ok(redirect_with(state.urls().cast(), FlashKind::Error, &error_text(&crate::http::lang::tr(&req), &error)))
-        }
+        Err(e @ ServiceError::InUse(_)) => Ok(redirect_with(state.urls().cast(), FlashKind::Error, &form_refusal(&req, e).0)),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 
+use super::cast::form_refusal;
 use super::layout::Layout;
 use crate::domain::board::Owner;
 use crate::domain::ids::{GenerationId, PresetId};
@@ -210,14 +211,18 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<Form>) -> P
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => Ok(redirect_with(state.urls().presets(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-preset-saved"))),
+        Ok(_) => Ok(saved(&req, &state)),
         Err(e) if on_form(&e) => {
-            let error = AppError::from(e);
-            let text = error_text(&crate::http::lang::tr(&req), &error);
-            list_page(&req, &who, form.values(), Some(text), error.status).await
+            let (text, status) = form_refusal(&req, e);
+            list_page(&req, &who, form.values(), Some(text), status).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Back to the presets list, saying the preset was saved.
+fn saved(req: &HttpRequest, state: &AppState) -> actix_web::HttpResponse {
+    redirect_with(state.urls().presets(), FlashKind::Success, &crate::http::lang::tr(req).t("flash-preset-saved"))
 }
 
 fn values_of(v: &Visible) -> Values {
@@ -258,7 +263,7 @@ pub async fn save(req: HttpRequest, who: SignedIn, id: web::Path<PresetId>, form
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => Ok(redirect_with(state.urls().presets(), FlashKind::Success, &crate::http::lang::tr(&req).t("flash-preset-saved"))),
+        Ok(_) => Ok(saved(&req, &state)),
         Err(e) if on_form(&e) => {
             let error = AppError::from(e);
             let text = error_text(&crate::http::lang::tr(&req), &error);
@@ -303,8 +308,7 @@ pub async fn generate(req: HttpRequest, who: SignedIn, id: web::Path<PresetId>, 
     match outcome {
         Ok(g) => Ok(redirect(&state.urls().generation(g.id))),
         Err(e) if on_form(&e) || matches!(e, ServiceError::Credits(_) | ServiceError::SpendLimit(_)) => {
-            let error = AppError::from(e);
-            let text = error_text(&crate::http::lang::tr(&req), &error);
+            let (text, _) = form_refusal(&req, e);
             let mut back = format!("{}?preset={id}", state.urls().generate());
             for (name, value) in &values {
                 back.push_str(&format!("&value_{name}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()));
