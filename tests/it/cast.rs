@@ -82,10 +82,28 @@ async fn cast_members_become_references_by_what_each_model_takes() {
     assert_eq!(refused.json()["message"], "Plain demo (demo-plain) takes no reference images; remove the cast member.");
     assert_eq!(refused.json()["details"]["parameter"], "cast");
 
+    // a voice clip is an audio upload; a model taking reference audio gets it
+    let voice = upload_id(base, &token, crate::sound::wav_with_info(1), "voice.wav").await;
+    let not_audio = json!({"name": "Cleo", "images": [images[1]], "voice": images[0]});
+    assert_eq!(api_post(base, CAST, &token, not_audio).await.json()["details"]["parameter"], "voice");
+    let cleo = api_post(base, CAST, &token, json!({"name": "Cleo", "images": [images[1]], "voice": voice})).await;
+    assert_eq!(cleo.status, 201, "{}", cleo.body);
+    assert_eq!(cleo.json()["voice"]["content_type"], "audio/wav");
+    let cleo = cleo.json()["id"].as_str().unwrap().to_string();
+    let talking = json!({"id": "demo-voice", "like": "demo-image", "label": "Voice demo",
+        "inputs": [{"role": "reference", "max": 2}, {"role": "reference_audio"}]});
+    assert_eq!(api_post(base, "/api/v1/admin/models", &token, talking).await.status, 201);
+    let spoken = api_post(base, "/api/v1/generations", &token, json!({"model": "demo-voice", "prompt": "hello", "cast": [cleo]})).await;
+    assert_eq!(spoken.status, 201, "{}", spoken.body);
+    assert_eq!(
+        references(&spoken.json()),
+        vec![("reference".to_string(), images[1].clone()), ("reference_audio".to_string(), voice.clone())]
+    );
+
     // changed and listed; another person sees none of it
     let renamed = send(base, Method::PATCH, &format!("{CAST}/{ann}"), &token, Some(json!({"name": "Ann B."}))).await;
     assert_eq!((renamed.status, renamed.json()["name"].as_str()), (200, Some("Ann B.")), "{}", renamed.body);
-    assert_eq!(api_get(base, CAST, Some(&token)).await.json()["cast"].as_array().unwrap().len(), 2);
+    assert_eq!(api_get(base, CAST, Some(&token)).await.json()["cast"].as_array().unwrap().len(), 3);
     let added = crate::support::api_multipart(
         base,
         &format!("{CAST}/{bob}/images"),
