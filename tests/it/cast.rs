@@ -178,3 +178,23 @@ async fn retention_keeps_a_members_images_and_a_member_a_preset_uses_is_not_dele
     assert_eq!(reelvault::services::privacy::audit::list(state, filter, 10).await.unwrap().0.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_ones_content_deletes_ones_presets_and_cast_and_their_files() {
+    let (app, _admin, token) = app_with_credits(Duration::ZERO, 20).await;
+    let base = &app.url;
+    let (ann, images) = member(base, &token, "Ann", &[(40, 30)]).await;
+    let preset = json!({"name": "Ann shots", "model": "demo-image", "prompt_template": "Ann {doing}", "cast": [ann]});
+    assert_eq!(api_post(base, "/api/v1/presets", &token, preset).await.status, 201);
+    let file = app.running.state.media.path_of(&images[0]).unwrap();
+    let body = json!({"password": crate::support::ADMIN_PASSWORD});
+    let erased = send(base, Method::DELETE, "/api/v1/account/content", &token, Some(body)).await;
+    assert!(erased.status < 300, "{}", erased.body);
+    crate::support::eventually("the presets and cast are gone", async || {
+        api_get(base, "/api/v1/presets", Some(&token)).await.json()["presets"].as_array().is_some_and(Vec::is_empty)
+            && api_get(base, CAST, Some(&token)).await.json()["cast"].as_array().is_some_and(Vec::is_empty)
+            && !file.exists()
+    })
+    .await;
+    app.stop().await;
+}
