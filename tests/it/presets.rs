@@ -197,5 +197,16 @@ async fn a_boards_preset_and_cast_are_used_by_its_viewers_and_changed_only_by_it
     let uma = uma.post_form("/account/tokens", &[("name", "tests"), ("expires", "30")]).await.text_of("#new-token");
     assert_eq!(api_get(base, &format!("{PRESETS}/{id}"), Some(&uma)).await.status, 404);
     assert_eq!(api_get(base, &format!("/api/v1/cast/{mascot}"), Some(&uma)).await.status, 404);
+
+    // a deleted board's preset and cast go at the next sweep, and their files follow the upload class
+    let state = &app.running.state;
+    let later = reelvault::domain::time::Timestamp::now().plus(Duration::from_secs(31 * 86_400));
+    let file = state.media.path_of(&image).unwrap();
+    reelvault::services::privacy::retention::run(state, "test", later).await.unwrap();
+    assert!(file.exists(), "kept while the board's cast member exists");
+    assert_eq!(send(base, Method::DELETE, &format!("/api/v1/boards/{board}"), &token, None).await.status, 204);
+    reelvault::services::privacy::retention::run(state, "test", later).await.unwrap();
+    assert!(!file.exists(), "the deleted board's cast member no longer keeps its image");
+    assert_eq!(api_get(base, &format!("{PRESETS}/{id}"), Some(&token)).await.status, 404);
     app.stop().await;
 }

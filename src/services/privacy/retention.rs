@@ -266,6 +266,8 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
     deletion::resume(state).await?;
     // an erasure that gave up waiting for a job (it finishes at the next start) is retried here too
     erasure::resume(state).await?;
+    // a deleted board's presets and cast hold nothing any more
+    crate::services::studio::cast::forget_deleted_boards(state).await?;
     let config = state.config.retention.clone();
     let items = state.store.read(move |tx| due_items(tx, &config, now)).await?;
     let ctx = Context::system();

@@ -176,6 +176,29 @@ pub async fn list(state: &AppState, user: &User) -> ServiceResult<Vec<Visible>> 
     Ok(out)
 }
 
+/// Removes the presets and cast of boards that no longer exist (a deleted board's), so the
+/// uploads they held follow the upload class again; returns how many went. Run by each
+/// retention sweep.
+pub async fn forget_deleted_boards(state: &AppState) -> ServiceResult<usize> {
+    state
+        .store
+        .write(|tx| {
+            let mut boards = store::presets::boards(tx)?;
+            boards.extend(store::cast::boards(tx)?);
+            boards.sort();
+            boards.dedup();
+            let mut removed = 0;
+            for board in boards {
+                if store::boards::get(tx, board)?.is_none() {
+                    removed += store::presets::remove_all_for(tx, Owner::Board(board))?;
+                    removed += store::cast::remove_all_for(tx, Owner::Board(board))?;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+}
+
 /// The picked members, in the order picked, each one the caller may use (else 404).
 pub async fn picked(state: &AppState, user: &User, ids: &[CastId]) -> ServiceResult<Vec<CastMember>> {
     if ids.len() > cast::MAX_PICKED {
