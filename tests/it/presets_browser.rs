@@ -34,12 +34,13 @@ async fn a_preset_is_saved_and_generated_from_and_a_cast_member_is_picked_in_the
     assert!(b.sign_in_as_admin(&base).await, "signed in");
     let mut problems = Vec::new();
 
-    // save a preset with a placeholder on the presets page
+    // save a preset with a placeholder and a cast member on the presets page
     b.go(&format!("{base}/presets")).await;
     b.js("document.getElementById('preset-name').value = 'Animals'; \
           document.getElementById('preset-model').value = 'demo-image'; \
           document.getElementById('preset-template').value = 'A {animal} at dawn';")
         .await;
+    b.click(&format!("#preset-form input[name='cast_{mira}']")).await;
     b.click("#preset-form button[type=submit]").await;
     assert!(b.wait_for("return !!document.querySelector('#presets tr[data-preset]')", 10).await, "the preset is listed");
     problems.extend(violations(&b, &axe).await.into_iter().map(|v| format!("presets: {v}")));
@@ -55,7 +56,13 @@ async fn a_preset_is_saved_and_generated_from_and_a_cast_member_is_picked_in_the
     let me: reelvault::domain::ids::UserId =
         api_get(&base, "/api/v1/me", Some(&token)).await.json()["id"].as_str().unwrap().parse().unwrap();
     let latest = || async { generations::list(&app.running.state, me, None, 1).await.unwrap().into_iter().next() };
-    assert_eq!(latest().await.map(|g| g.prompt).as_deref(), Some("A fox at dawn"));
+    let made = latest().await.expect("a generation");
+    assert_eq!(made.prompt, "A fox at dawn");
+    assert_eq!(
+        made.references.iter().map(|r| r.upload.to_string()).collect::<Vec<_>>(),
+        vec![images[0].clone()],
+        "the preset's cast member"
+    );
 
     // pick the cast member on the generate page: its image is the reference
     b.go(&format!("{base}/generate?model=demo-image")).await;

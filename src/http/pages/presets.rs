@@ -11,14 +11,14 @@ use askama::Template;
 use super::cast::form_refusal;
 use super::layout::Layout;
 use crate::domain::board::Owner;
-use crate::domain::ids::{GenerationId, PresetId};
+use crate::domain::ids::{CastId, GenerationId, PresetId};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
-use crate::http::responses::{FlashKind, PageResult, error_text, redirect, redirect_with, render};
+use crate::http::responses::{FlashKind, PageResult, redirect, redirect_with, render};
 use crate::services::ServiceError;
 use crate::services::state::AppState;
 use crate::services::studio::presets::{self, PresetInput, Visible};
-use crate::services::studio::{boards, generations, models};
+use crate::services::studio::{boards, cast, generations, models};
 
 /// One preset as the list shows it.
 pub struct Row {
@@ -45,6 +45,15 @@ pub struct Values {
     pub params: String,
     /// `""` (mine) or a board id.
     pub owner: String,
+    /// The cast members picked.
+    pub cast: Vec<CastId>,
+}
+
+impl Values {
+    /// Whether cast member `id` is picked.
+    fn has_cast(&self, id: &CastId) -> bool {
+        self.cast.contains(id)
+    }
 }
 
 #[derive(Template)]
@@ -57,6 +66,8 @@ struct ListPage {
     models: Vec<(String, String)>,
     /// The boards the person edits: (id, name).
     boards: Vec<(String, String)>,
+    /// The cast members a preset may use: (id, name).
+    cast: Vec<(CastId, String)>,
     error: Option<String>,
 }
 
@@ -67,6 +78,7 @@ struct EditPage {
     id: PresetId,
     values: Values,
     models: Vec<(String, String)>,
+    cast: Vec<(CastId, String)>,
     error: Option<String>,
 }
 
@@ -99,6 +111,11 @@ async fn rows(state: &AppState, who: &SignedIn, mine: &str) -> Result<Vec<Row>, 
         .collect())
 }
 
+/// The cast members the person may pick for a preset: (id, name).
+async fn cast_choices(state: &AppState, who: &SignedIn) -> Result<Vec<(CastId, String)>, AppError> {
+    Ok(cast::list(state, &who.user).await?.into_iter().map(|v| (v.member.id, v.member.name)).collect())
+}
+
 async fn usable_models(state: &AppState, who: &SignedIn) -> Result<Vec<(String, String)>, AppError> {
     Ok(models::usable(state, &who.user).await?.into_iter().map(|o| (o.spec.id.clone(), o.spec.label.clone())).collect())
 }
@@ -112,6 +129,7 @@ async fn list_page(req: &HttpRequest, who: &SignedIn, values: Values, error: Opt
         values,
         models: usable_models(&state, who).await?,
         boards: boards::editable(&state, &who.user).await?,
+        cast: cast_choices(&state, who).await?,
         error,
         layout,
     };
@@ -138,21 +156,31 @@ pub async fn list(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
     list_page(&req, &who, values, None, StatusCode::OK).await
 }
 
-/// The save and edit form's fields.
-#[derive(serde::Deserialize)]
+/// The save and edit form's fields (`cast_<id>` for each cast member picked).
 pub struct Form {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     model: String,
-    #[serde(default)]
     prompt_template: String,
-    #[serde(default)]
     negative_prompt: String,
-    #[serde(default)]
     params: String,
-    #[serde(default)]
     owner: String,
+    cast: Vec<CastId>,
+}
+
+impl From<BTreeMap<String, String>> for Form {
+    fn from(mut fields: BTreeMap<String, String>) -> Form {
+        let cast = fields.keys().filter_map(|k| k.strip_prefix("cast_")?.parse().ok()).collect();
+        let mut take = |name: &str| fields.remove(name).unwrap_or_default();
+        Form {
+            name: take("name"),
+            model: take("model"),
+            prompt_template: take("prompt_template"),
+            negative_prompt: take("negative_prompt"),
+            params: take("params"),
+            owner: take("owner"),
+            cast,
+        }
+    }
 }
 
 impl Form {
@@ -164,6 +192,7 @@ impl Form {
             negative_prompt: self.negative_prompt.clone(),
             params: self.params.clone(),
             owner: self.owner.clone(),
+            cast: self.cast.clone(),
         }
     }
 
@@ -186,7 +215,7 @@ impl Form {
             prompt_template: Some(self.prompt_template.clone()),
             negative_prompt: Some(Some(self.negative_prompt.clone())),
             references: None,
-            cast: None,
+            cast: Some(self.cast.clone()),
         })
     }
 }
@@ -204,8 +233,9 @@ fn on_form(e: &ServiceError) -> bool {
     )
 }
 
-pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<Form>) -> PageResult {
+pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
+    let form = Form::from(form.into_inner());
     let outcome = match form.input() {
         Ok(input) => presets::create(&state, &who.ctx(), &who.user, input).await,
         Err(e) => Err(e),
@@ -235,6 +265,7 @@ fn values_of(v: &Visible) -> Values {
         negative_prompt: p.negative_prompt.clone().unwrap_or_default(),
         params: if params.is_empty() { String::new() } else { serde_json::Value::Object(params).to_string() },
         owner: String::new(),
+        cast: p.cast.clone(),
     }
 }
 
@@ -250,13 +281,15 @@ pub async fn edit(req: HttpRequest, who: SignedIn, id: web::Path<PresetId>) -> P
         id,
         values: values_of(&visible),
         models: usable_models(&state, &who).await?,
+        cast: cast_choices(&state, &who).await?,
         error: None,
     };
     render(&req, StatusCode::OK, &page)
 }
 
-pub async fn save(req: HttpRequest, who: SignedIn, id: web::Path<PresetId>, form: web::Form<Form>) -> PageResult {
+pub async fn save(req: HttpRequest, who: SignedIn, id: web::Path<PresetId>, form: web::Form<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
+    let form = Form::from(form.into_inner());
     let id = id.into_inner();
     let outcome = match form.input() {
         Ok(input) => presets::update(&state, &who.user, id, PresetInput { owner: None, ..input }).await,
@@ -265,16 +298,16 @@ pub async fn save(req: HttpRequest, who: SignedIn, id: web::Path<PresetId>, form
     match outcome {
         Ok(_) => Ok(saved(&req, &state)),
         Err(e) if on_form(&e) => {
-            let error = AppError::from(e);
-            let text = error_text(&crate::http::lang::tr(&req), &error);
+            let (text, status) = form_refusal(&req, e);
             let page = EditPage {
                 layout: Layout::new(&req, Some(&who.user)),
                 id,
                 values: form.values(),
                 models: usable_models(&state, &who).await?,
+                cast: cast_choices(&state, &who).await?,
                 error: Some(text),
             };
-            render(&req, error.status, &page)
+            render(&req, status, &page)
         }
         Err(e) => Err(e.into()),
     }
