@@ -71,6 +71,8 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
         ("generate", "/generate".into()),
         ("generation", format!("/generations/{image}")),
         ("library", "/library".into()),
+        ("presets", "/presets".into()),
+        ("cast", "/cast".into()),
         ("models", "/models".into()),
         ("model", "/models/demo-video".into()),
         ("account", "/account".into()),
