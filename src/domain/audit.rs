@@ -107,10 +107,18 @@ pub enum AuditAction {
     ShareViewed,
     /// An admin turned share links on or off for the whole instance.
     SharingSwitched,
+    /// A person saved a preset (its name and owner in the detail).
+    PresetCreated,
+    /// A person deleted a preset.
+    PresetDeleted,
+    /// A person created a cast member (its name and image count in the detail).
+    CastCreated,
+    /// A person deleted a cast member.
+    CastDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 60] = [
+    pub const ALL: [AuditAction; 64] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -171,6 +179,10 @@ impl AuditAction {
         AuditAction::ShareRevoked,
         AuditAction::ShareViewed,
         AuditAction::SharingSwitched,
+        AuditAction::PresetCreated,
+        AuditAction::PresetDeleted,
+        AuditAction::CastCreated,
+        AuditAction::CastDeleted,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -236,6 +248,10 @@ impl AuditAction {
             AuditAction::ShareRevoked => "share.revoked",
             AuditAction::ShareViewed => "share.viewed",
             AuditAction::SharingSwitched => "share.switched",
+            AuditAction::PresetCreated => "preset.created",
+            AuditAction::PresetDeleted => "preset.deleted",
+            AuditAction::CastCreated => "cast.created",
+            AuditAction::CastDeleted => "cast.deleted",
         }
     }
 

@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 19;
+pub const CURRENT: u32 = 20;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 19] = [
+const STEPS: [Step; 20] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -42,6 +42,7 @@ const STEPS: [Step; 19] = [
     (17, "create the spending tables (settings, monthly allowance grants, approval requests)", step_17_spending),
     (18, "create the board tables (boards, members, items and their indexes)", step_18_boards),
     (19, "create the share link tables (links, their index by secret and by maker, the instance switch)", step_19_share_links),
+    (20, "create the preset and cast tables (with the uploads they keep)", step_20_presets_and_cast),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -249,6 +250,18 @@ fn step_19_share_links(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(SHARE_LINKS_BY_HASH)?;
     tx.open_table(SHARE_LINKS_BY_MAKER)?;
     tx.open_table(SHARING_SETTINGS)?;
+    Ok(())
+}
+
+/// Presets and the cast, each by owner, which presets use which cast member, and the uploads
+/// they keep from retention.
+fn step_20_presets_and_cast(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(PRESETS)?;
+    tx.open_table(PRESETS_BY_OWNER)?;
+    tx.open_table(CAST)?;
+    tx.open_table(CAST_BY_OWNER)?;
+    tx.open_table(CAST_USES)?;
+    tx.open_table(REFERENCE_HOLDS)?;
     Ok(())
 }
 
