@@ -112,6 +112,7 @@ impl From<ServiceError> for AppError {
             ServiceError::NotEditor => AppError::forbidden("board.not_editor", message),
             ServiceError::SharingOff => AppError::forbidden("share.disabled", message),
             ServiceError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::InUse(_) => AppError::new(StatusCode::CONFLICT, "in_use", message),
             ServiceError::InvalidMessage(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),
             ServiceError::UnknownModel(_) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "generation.unknown_model", message),
             ServiceError::ModelRule(e) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)

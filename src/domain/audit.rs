@@ -107,6 +107,14 @@ pub enum AuditAction {
     ShareViewed,
     /// An admin turned share links on or off for the whole instance.
     SharingSwitched,
+    /// A person saved a preset (its name and owner in the detail).
+    PresetCreated,
+    /// A person deleted a preset.
+    PresetDeleted,
+    /// A person created a cast member (its name and image count in the detail).
+    CastCreated,
+    /// A person deleted a cast member.
+    CastDeleted,
     /// A person started a batch (its budget and parallelism in the detail).
     BatchStarted,
     /// A person stopped a running batch; rows in flight finish.
@@ -116,7 +124,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 63] = [
+    pub const ALL: [AuditAction; 67] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -177,6 +185,10 @@ impl AuditAction {
         AuditAction::ShareRevoked,
         AuditAction::ShareViewed,
         AuditAction::SharingSwitched,
+        AuditAction::PresetCreated,
+        AuditAction::PresetDeleted,
+        AuditAction::CastCreated,
+        AuditAction::CastDeleted,
         AuditAction::BatchStarted,
         AuditAction::BatchStopped,
         AuditAction::BatchResumed,
@@ -245,6 +257,10 @@ impl AuditAction {
             AuditAction::ShareRevoked => "share.revoked",
             AuditAction::ShareViewed => "share.viewed",
             AuditAction::SharingSwitched => "share.switched",
+            AuditAction::PresetCreated => "preset.created",
+            AuditAction::PresetDeleted => "preset.deleted",
+            AuditAction::CastCreated => "cast.created",
+            AuditAction::CastDeleted => "cast.deleted",
             AuditAction::BatchStarted => "batch.started",
             AuditAction::BatchStopped => "batch.stopped",
             AuditAction::BatchResumed => "batch.resumed",

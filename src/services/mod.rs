@@ -46,6 +46,9 @@ pub enum ServiceError {
     NotEditor,
     #[error("{0}")]
     Conflict(&'static str),
+    /// Something another record still uses cannot be deleted; the message names the users.
+    #[error("{0}")]
+    InUse(String),
     #[error("{0}")]
     InvalidMessage(String),
     #[error("there is no model called {0:?}")]

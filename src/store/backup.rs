@@ -76,6 +76,12 @@ macro_rules! for_each_table {
         $m!(SHARE_LINKS_BY_HASH);
         $m!(SHARE_LINKS_BY_MAKER);
         $m!(SHARING_SETTINGS);
+        $m!(PRESETS);
+        $m!(PRESETS_BY_OWNER);
+        $m!(CAST);
+        $m!(CAST_BY_OWNER);
+        $m!(CAST_USES);
+        $m!(REFERENCE_HOLDS);
         $m!(BATCHES);
         $m!(BATCHES_BY_OWNER);
         $m!(ACTIVE_BATCHES);

@@ -82,6 +82,8 @@ stored! {
     crate::domain::board::BoardItem => "reelvault::BoardItem@1",
     crate::domain::share::ShareLink => "reelvault::ShareLink@1",
     crate::domain::share::SharingSettings => "reelvault::SharingSettings@1",
+    crate::domain::preset::Preset => "reelvault::Preset@1",
+    crate::domain::cast::CastMember => "reelvault::CastMember@1",
     crate::domain::batch::Batch => "reelvault::Batch@1",
 }
 

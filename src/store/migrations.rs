@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 20;
+pub const CURRENT: u32 = 21;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 20] = [
+const STEPS: [Step; 21] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -42,7 +42,8 @@ const STEPS: [Step; 20] = [
     (17, "create the spending tables (settings, monthly allowance grants, approval requests)", step_17_spending),
     (18, "create the board tables (boards, members, items and their indexes)", step_18_boards),
     (19, "create the share link tables (links, their index by secret and by maker, the instance switch)", step_19_share_links),
-    (20, "create the batch tables (batches with their rows, by owner, the active ones)", step_20_batches),
+    (20, "create the preset and cast tables (with the uploads they keep)", step_20_presets_and_cast),
+    (21, "create the batch tables (batches with their rows, by owner, the active ones)", step_21_batches),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -253,8 +254,20 @@ fn step_19_share_links(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Presets and the cast, each by owner, which presets use which cast member, and the uploads
+/// they keep from retention.
+fn step_20_presets_and_cast(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(PRESETS)?;
+    tx.open_table(PRESETS_BY_OWNER)?;
+    tx.open_table(CAST)?;
+    tx.open_table(CAST_BY_OWNER)?;
+    tx.open_table(CAST_USES)?;
+    tx.open_table(REFERENCE_HOLDS)?;
+    Ok(())
+}
+
 /// Batches of generations from a manifest.
-fn step_20_batches(tx: &WriteTransaction) -> Result<(), StoreError> {
+fn step_21_batches(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(BATCHES)?;
     tx.open_table(BATCHES_BY_OWNER)?;
     tx.open_table(ACTIVE_BATCHES)?;

@@ -174,6 +174,26 @@ pub const SHARE_LINKS_BY_MAKER: TableDefinition<(u128, u128), ()> = TableDefinit
 
 /// The instance's sharing switch, under the key `settings`.
 pub const SHARING_SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("sharing_settings-1");
+/// PresetId -> codec `Preset`.
+pub const PRESETS: TableDefinition<u128, &[u8]> = TableDefinition::new("presets-1");
+
+/// (owner kind: 0 person, 1 board; UserId or BoardId; PresetId) -> (): the presets of a
+/// person or of a board, oldest first.
+pub const PRESETS_BY_OWNER: TableDefinition<(u8, u128, u128), ()> = TableDefinition::new("presets_by_owner-1");
+
+/// CastId -> codec `CastMember`.
+pub const CAST: TableDefinition<u128, &[u8]> = TableDefinition::new("cast-1");
+
+/// (owner kind: 0 person, 1 board; UserId or BoardId; CastId) -> (): the cast of a person or
+/// of a board, oldest first.
+pub const CAST_BY_OWNER: TableDefinition<(u8, u128, u128), ()> = TableDefinition::new("cast_by_owner-1");
+
+/// (CastId, PresetId) -> (): the presets that use a cast member (a member in use is not deleted).
+pub const CAST_USES: TableDefinition<(u128, u128), ()> = TableDefinition::new("cast_uses-1");
+
+/// (AssetId, CastId or PresetId) -> (): the uploads a cast member or a preset holds; retention
+/// keeps an upload while any row names it.
+pub const REFERENCE_HOLDS: TableDefinition<(u128, u128), ()> = TableDefinition::new("reference_holds-1");
 
 /// Batches by id, each with its rows.
 pub const BATCHES: TableDefinition<u128, &[u8]> = TableDefinition::new("batches-1");

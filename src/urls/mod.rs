@@ -8,7 +8,7 @@ mod route;
 
 pub use route::Route;
 
-use crate::domain::ids::{BoardId, GenerationId, SessionId, TokenId, UserId, WebhookId};
+use crate::domain::ids::{BoardId, CastId, GenerationId, PresetId, SessionId, TokenId, UserId, WebhookId};
 
 /// Builds paths and absolute links for this instance.
 #[derive(Debug, Clone)]
@@ -238,6 +238,38 @@ impl Urls {
 
     pub fn library(&self) -> &'static str {
         Route::Library.pattern()
+    }
+
+    pub fn presets(&self) -> &'static str {
+        Route::Presets.pattern()
+    }
+
+    pub fn preset(&self, id: impl Borrow<PresetId>) -> String {
+        Route::Preset.with(&[id.borrow()])
+    }
+
+    pub fn preset_delete(&self, id: impl Borrow<PresetId>) -> String {
+        Route::PresetDelete.with(&[id.borrow()])
+    }
+
+    pub fn preset_generate(&self, id: impl Borrow<PresetId>) -> String {
+        Route::PresetGenerate.with(&[id.borrow()])
+    }
+
+    pub fn preset_successor(&self, id: impl Borrow<PresetId>) -> String {
+        Route::PresetSuccessor.with(&[id.borrow()])
+    }
+
+    pub fn cast(&self) -> &'static str {
+        Route::Cast.pattern()
+    }
+
+    pub fn cast_member(&self, id: impl Borrow<CastId>) -> String {
+        Route::CastMember.with(&[id.borrow()])
+    }
+
+    pub fn cast_delete(&self, id: impl Borrow<CastId>) -> String {
+        Route::CastDelete.with(&[id.borrow()])
     }
 
     pub fn boards(&self) -> &'static str {

@@ -181,6 +181,22 @@ pub enum Route {
     BoardOrder,
     /// A board's items as a ZIP.
     BoardZip,
+    /// The person's presets and their boards': the list, and where a new one is saved.
+    Presets,
+    /// One preset: its edit form, and where the edit is saved.
+    Preset,
+    /// Deletes a preset.
+    PresetDelete,
+    /// Generates from a preset with its placeholders filled.
+    PresetGenerate,
+    /// Moves a preset on a retired model to the successor.
+    PresetSuccessor,
+    /// The person's cast and their boards': the list, and where a new member is created.
+    Cast,
+    /// One cast member: its edit form, and where the edit is saved.
+    CastMember,
+    /// Deletes a cast member.
+    CastDelete,
     /// One generation's page.
     Generation,
     /// Cancels a generation.
@@ -285,6 +301,14 @@ impl Route {
             Route::BoardItem => "/boards/{id}/items/{generation}",
             Route::BoardOrder => "/boards/{id}/order",
             Route::BoardZip => "/boards/{id}/zip",
+            Route::Presets => "/presets",
+            Route::Preset => "/presets/{id}",
+            Route::PresetDelete => "/presets/{id}/delete",
+            Route::PresetGenerate => "/presets/{id}/generate",
+            Route::PresetSuccessor => "/presets/{id}/successor",
+            Route::Cast => "/cast",
+            Route::CastMember => "/cast/{id}",
+            Route::CastDelete => "/cast/{id}/delete",
             Route::Generation => "/generations/{id}",
             Route::GenerationCancel => "/generations/{id}/cancel",
             Route::GenerationEvents => "/generations/{id}/events",

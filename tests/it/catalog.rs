@@ -10,7 +10,7 @@ use crate::support::provider_rig::image_bytes;
 use crate::support::{Browser, Page, TestApp, api_get, app_with_credits, client, credits, generate, wait_terminal};
 use crate::uploads::upload_id;
 
-async fn send(base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> Page {
+pub(crate) async fn send(base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> Page {
     let mut request = client().request(method, format!("{base}{path}")).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
@@ -18,7 +18,7 @@ async fn send(base: &str, method: Method, path: &str, token: &str, body: Option<
     Browser::read(request.send().await.expect("request")).await
 }
 
-fn day(offset: i64) -> String {
+pub(crate) fn day(offset: i64) -> String {
     let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }

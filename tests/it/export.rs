@@ -25,7 +25,7 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 /// Polls the export status until it is ready or failed (at most 60 s).
-async fn wait_export(base: &str, token: &str) -> serde_json::Value {
+pub(crate) async fn wait_export(base: &str, token: &str) -> serde_json::Value {
     for _ in 0..600 {
         let status = api_get(base, EXPORT, Some(token)).await;
         assert_eq!(status.status, 200, "{}", status.body);
@@ -38,14 +38,14 @@ async fn wait_export(base: &str, token: &str) -> serde_json::Value {
     panic!("the export did not finish");
 }
 
-async fn fetch(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn fetch(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let response = reqwest::Client::builder().no_proxy().build().unwrap().get(url).send().await.unwrap();
     let (status, headers) = (response.status().as_u16(), response.headers().clone());
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
 /// Every entry of a ZIP, by name.
-fn entries(zip: &[u8]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn entries(zip: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a valid ZIP");
     let mut out = BTreeMap::new();
     for i in 0..archive.len() {
@@ -57,7 +57,7 @@ fn entries(zip: &[u8]) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-fn json_of(files: &BTreeMap<String, Vec<u8>>, name: &str) -> serde_json::Value {
+pub(crate) fn json_of(files: &BTreeMap<String, Vec<u8>>, name: &str) -> serde_json::Value {
     serde_json::from_slice(files.get(name).unwrap_or_else(|| panic!("no {name} in the export"))).unwrap()
 }
 
@@ -74,7 +74,7 @@ pub async fn exported(app: &TestApp, token: &str) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// A member with an API token.
-async fn member_with_token(app: &TestApp, admin: &Browser) -> (Browser, String) {
+pub(crate) async fn member_with_token(app: &TestApp, admin: &Browser) -> (Browser, String) {
     let tess = app.invite_member(admin, "tess@example.com", "tess password 1").await;
     let token = tess.post_form("/account/tokens", &[("name", "tests"), ("expires", "30")]).await.text_of("#new-token");
     (tess, token)

@@ -19,7 +19,7 @@ fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
 }
 
 /// A mono 8 kHz 8-bit WAV of `seconds` with an INFO list naming its artist and place.
-fn wav_with_info(seconds: u32) -> Vec<u8> {
+pub(crate) fn wav_with_info(seconds: u32) -> Vec<u8> {
     let fmt = [
         &1u16.to_le_bytes()[..],
         &1u16.to_le_bytes(),

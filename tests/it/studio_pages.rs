@@ -86,6 +86,8 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
         ("boards", "/boards".into()),
         ("board", format!("/boards/{board}")),
         ("board-item", format!("/boards/{board}/items/{image}")),
+        ("presets", "/presets".into()),
+        ("cast", "/cast".into()),
         ("models", "/models".into()),
         ("model", "/models/demo-video".into()),
         ("account", "/account".into()),

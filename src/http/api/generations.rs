@@ -54,6 +54,11 @@ pub struct CreateBody {
     source: Option<String>,
     /// The id of a board the caller edits: the new generation is added to it.
     board: Option<String>,
+    /// Cast member ids (`GET /api/v1/cast`): their images become the model's reference images
+    /// (or its first frame) and their voice its reference audio; a model that takes no
+    /// reference images refuses them (422).
+    #[serde(default)]
+    cast: Vec<String>,
 }
 
 /// A new generation as `multipart/form-data` (documentation of the form's parts).
@@ -187,7 +192,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             // the JSON extractor's refusal (400, 413 or 415) already carries the API's error body
             Err(e) => return Ok(e.error_response()),
         };
-        NewGeneration {
+        let mut request = NewGeneration {
             model: body.model,
             prompt: body.prompt,
             negative_prompt: body.negative_prompt,
@@ -196,7 +201,9 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             source: parse_source(body.source.as_deref())?,
             awaited: false,
             board: parse_board(body.board.as_deref())?,
-        }
+        };
+        crate::services::studio::cast::apply(&state, &caller.user, &mut request, &super::presets::cast_ids(&body.cast)?).await?;
+        request
     };
     let g = slot.submit(&state, &caller.ctx(), &caller.user, request).await?;
     let location = format!("{}/generations/{}", super::PREFIX, g.id);

@@ -7,6 +7,7 @@ pub mod admin_instance;
 pub mod admin_users;
 pub mod admin_workers;
 pub mod boards;
+pub mod cast;
 pub mod catalog;
 pub mod credits;
 pub mod export;
@@ -14,6 +15,7 @@ pub mod generations;
 pub mod me;
 pub mod models;
 pub mod openapi;
+pub mod presets;
 pub mod search;
 pub mod shares;
 pub mod spending;
@@ -85,6 +87,19 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::DELETE, "/boards/{id}/items/{generation}", boards::remove_item),
         op(M::PUT, "/boards/{id}/order", boards::order),
         op(M::GET, "/boards/{id}/zip", boards::zip),
+        op(M::GET, "/presets", presets::list),
+        op(M::POST, "/presets", presets::create),
+        op(M::GET, "/presets/{id}", presets::show),
+        op(M::PATCH, "/presets/{id}", presets::update),
+        op(M::DELETE, "/presets/{id}", presets::delete),
+        op(M::POST, "/presets/{id}/generate", presets::generate),
+        op(M::POST, "/presets/{id}/use-successor", presets::use_successor),
+        op(M::GET, "/cast", cast::list),
+        op(M::POST, "/cast", cast::create),
+        op(M::GET, "/cast/{id}", cast::show),
+        op(M::PATCH, "/cast/{id}", cast::update),
+        op(M::DELETE, "/cast/{id}", cast::delete),
+        op(M::POST, "/cast/{id}/images", cast::add_image),
         op(M::GET, "/usage", usage::show),
         op(M::GET, "/approvals", spending::list),
         op(M::POST, "/approvals/{id}/approve", spending::approve),

@@ -14,8 +14,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    account, admin_instance, admin_users, admin_workers, boards, catalog, credits, export, generations, me, models, search, shares,
-    spending, usage, webhooks,
+    account, admin_instance, admin_users, admin_workers, boards, cast, catalog, credits, export, generations, me, models, presets, search,
+    shares, spending, usage, webhooks,
 };
 
 /// The one error body of every API: a stable code, a message for people and particulars.
@@ -48,6 +48,8 @@ pub struct ErrorBody {
         models::list, catalog::show,
         generations::upload, search::list, generations::create, generations::show, generations::descendants, generations::delete,
         generations::cancel, generations::keep, generations::unkeep, generations::share, generations::unshare,
+        presets::list, presets::create, presets::show, presets::update, presets::delete, presets::generate, presets::use_successor,
+        cast::list, cast::create, cast::show, cast::update, cast::delete, cast::add_image,
         usage::show,
         boards::list, boards::create, boards::show, boards::update, boards::delete,
         boards::members, boards::add_member, boards::set_role, boards::remove_member,
@@ -73,6 +75,8 @@ pub struct ErrorBody {
         (name = "account", description = "The caller: profile, data export, deletion"),
         (name = "generations", description = "Generating, listing, searching and managing images and videos"),
         (name = "uploads", description = "Reference images"),
+        (name = "presets", description = "Saved models, parameters and prompt templates with placeholders; generating from them"),
+        (name = "cast", description = "Named sets of reference images (and a voice clip) that become a model's references"),
         (name = "models", description = "The model catalog as the caller sees it"),
         (name = "credits", description = "Balance and ledger"),
         (name = "approvals", description = "Jobs priced above their requester's threshold, waiting for an approver"),

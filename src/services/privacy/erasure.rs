@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::domain::asset::AssetKind;
 use crate::domain::audit::AuditAction;
+use crate::domain::board::Owner;
 use crate::domain::ids::{AssetId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{InvalidInput, Role, User};
@@ -271,7 +272,7 @@ async fn delete_generations(state: &AppState, user: UserId, until: Option<Timest
     }
 }
 
-/// Removes the person's data export, uploads, profile picture and other files (made up to
+/// Removes the person's data export, presets, cast, uploads, profile picture and other files (made up to
 /// `until`, when given): record first, then the file (a crash between leaves an orphan file
 /// that the GC removes). Under a legal hold of the person, only the export goes; uploads a
 /// held generation was made from stay with it.
@@ -281,6 +282,14 @@ async fn delete_files(state: &AppState, person: &User, until: Option<Timestamp>)
     if person.legal_hold {
         return Ok(());
     }
+    // their presets and cast go first, so nothing holds their uploads any more
+    state
+        .store
+        .write(move |tx| {
+            store::presets::remove_all_for(tx, Owner::Person(user))?;
+            store::cast::remove_all_for(tx, Owner::Person(user)).map_err(ServiceError::from)
+        })
+        .await?;
     let owned: Vec<AssetId> = state
         .store
         .read(move |tx| {

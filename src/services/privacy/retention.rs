@@ -145,7 +145,12 @@ fn due_items(tx: &impl Tx, config: &RetentionConfig, now: Timestamp) -> Result<V
                 Class::Upload => {
                     let Some(a) = store::assets::get(tx, AssetId::from_key(key))? else { continue };
                     let in_use = active.iter().any(|g| g.references.iter().any(|r| r.upload == a.id));
-                    if in_use || owners.held(tx, a.owner)? || store::generations::held_one_uses(tx, a.owner, a.id, a.created_at)? {
+                    // a cast member's or a preset's file is kept while they exist
+                    if in_use
+                        || store::cast::is_held(tx, a.id)?
+                        || owners.held(tx, a.owner)?
+                        || store::generations::held_one_uses(tx, a.owner, a.id, a.created_at)?
+                    {
                         continue;
                     }
                     PlanItem { class: class.as_str(), id: a.id.to_string(), owner: a.owner.to_string(), since: a.created_at }
@@ -261,6 +266,8 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
     deletion::resume(state).await?;
     // an erasure that gave up waiting for a job (it finishes at the next start) is retried here too
     erasure::resume(state).await?;
+    // a deleted board's presets and cast hold nothing any more
+    crate::services::studio::cast::forget_deleted_boards(state).await?;
     let config = state.config.retention.clone();
     let items = state.store.read(move |tx| due_items(tx, &config, now)).await?;
     let ctx = Context::system();
@@ -358,10 +365,12 @@ async fn sweep(state: &AppState, now: Timestamp, counts: &mut Counts) -> Service
 }
 
 /// Removes an expired upload's record unless its owner, or a generation made from it, was put
-/// on legal hold since the plan was read; returns whether it removed one.
+/// on legal hold, or a cast member or preset took it, since the plan was read; returns whether
+/// it removed one.
 fn remove_upload_unless_held(tx: &redb::WriteTransaction, id: AssetId) -> ServiceResult<bool> {
     let Some(upload) = store::assets::get(tx, id)? else { return Ok(false) };
     if deletion::HeldOwners::default().held(tx, upload.owner)?
+        || store::cast::is_held(tx, id)?
         || store::generations::held_one_uses(tx, upload.owner, id, upload.created_at)?
     {
         return Ok(false);

@@ -95,6 +95,18 @@ async fn store_audio_or_video(state: &AppState, user: &User, bytes: Vec<u8>) -> 
     Ok(asset)
 }
 
+/// A copy of a teammate's reference upload as `user`'s own (encrypted to their key, with its
+/// own retention clock), stored: what a generation from a board's preset or cast member
+/// sends, since a generation takes only its owner's files.
+pub async fn copy_for(state: &AppState, user: &User, original: &Asset) -> ServiceResult<Asset> {
+    let bytes = crate::services::studio::media::read_all(state, original).await?;
+    let mut asset = encrypt(state, user, bytes, AssetKind::Upload, &original.content_type).await?;
+    (asset.width, asset.height, asset.has_sound) = (original.width, original.height, original.has_sound);
+    let stored = asset.clone();
+    state.store.write(move |tx| store::assets::put(tx, &stored)).await?;
+    Ok(asset)
+}
+
 /// Encrypts cleaned bytes of `user`'s into the vault as a new asset record (not yet stored).
 async fn encrypt(state: &AppState, user: &User, bytes: Vec<u8>, kind: AssetKind, content_type: &str) -> ServiceResult<Asset> {
     let recipient = state.keyring.recipient_or_create(&state.store, user.id).await.map_err(|e| ServiceError::Internal(e.to_string()))?;

@@ -128,6 +128,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
                 values,
                 Vec::new(),
                 (None, None),
+                &BTreeMap::new(),
                 Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &e)),
                 e.status,
             )

@@ -3,6 +3,7 @@
 //! page as they progress, and one prompt can go to several models at once ([`compare`]).
 
 pub mod compare;
+mod library_picks;
 mod picker;
 mod recent;
 mod result;
@@ -67,6 +68,8 @@ struct NewPage {
     source: Option<SourcePreview>,
     /// The board the new generation goes to, when the form was opened from one the person edits.
     board: Option<BoardTarget>,
+    /// The cast and preset pickers.
+    picks: library_picks::Picks,
 }
 
 /// The board a generation is made for ("generate into this board").
@@ -251,6 +254,7 @@ async fn page(
     values: BTreeMap<String, String>,
     reuse: Vec<Reused>,
     (source, board): (Option<&String>, Option<&String>),
+    asked: &BTreeMap<String, String>,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
@@ -266,7 +270,9 @@ async fn page(
     let recent = recent::recent_uploads(&state, &who.user, &model, &tr).await?;
     let layout = Layout::new(req, Some(&who.user));
     let fields = fields(&model, &values, &layout.tr);
+    let picks = library_picks::picks(&state, &who.user, &model, asked, &layout.tr).await?;
     let page = NewPage {
+        picks,
         layout,
         models,
         fields,
@@ -302,7 +308,7 @@ pub async fn show(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
     }
     let negative = query.get("negative_prompt").cloned().unwrap_or_default();
     let carried = (query.get("source"), query.get("board"));
-    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, carried, None, StatusCode::OK).await
+    page(&req, &who, picked, prompt, negative, param_values(&query), reuse, carried, &query, None, StatusCode::OK).await
 }
 
 /// The price line, recomputed as the form changes (htmx).
@@ -371,7 +377,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             Some(id) => Some(id.parse().map_err(|_| ServiceError::from(InputError::on("source", "source must be a generation id")))?),
             None => None,
         };
-        let request = NewGeneration {
+        let mut request = NewGeneration {
             model: requested.clone(),
             prompt: prompt.clone(),
             negative_prompt: Some(negative.clone()),
@@ -384,6 +390,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
                 None => None,
             },
         };
+        crate::services::studio::cast::apply(&state, &who.user, &mut request, &library_picks::picked_cast(&fields)).await?;
         generations::submit(&state, &who.ctx(), &who.user, request).await
     }
     .await;
@@ -413,6 +420,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
                 values,
                 reuse,
                 carried,
+                &fields,
                 Some(crate::http::responses::error_text(&crate::http::lang::tr(&req), &error)),
                 error.status,
             )

@@ -1,12 +1,12 @@
 //! What an export archive holds and how it is laid out: `profile.json`, `generations.json`,
 //! `ledger.json`, `uploads.json`, `spending.json` (monthly allowance grants and the approval
 //! requests of the person's jobs), `boards.json` (the boards they own or are a member of, with
-//! their items' ids and notes), and `media/<file>` with a `media/<file>.json` sidecar for
-//! requests of the person's jobs), `share_links.json` (the links they made, without their
-//! secrets, which are not kept), `batches.json` (their batches, each row with
-//! its request, price, state and generation), and `media/<file>` with a `media/<file>.json` sidecar for
-//! every output, reference upload and avatar, decrypted. Reads one consistent snapshot of
-//! the person's records; writes nothing of anyone else's.
+//! their items' ids and notes), `share_links.json` (the links they made, without their secrets,
+//! which are not kept), `presets.json` and `cast.json` (their own, with the files they use named
+//! as in the archive), `batches.json` (their batches, each row with its request, price, state
+//! and generation), and `media/<file>` with a `media/<file>.json` sidecar for every output,
+//! reference upload and avatar, decrypted. Reads one consistent snapshot of the person's
+//! records; writes nothing of anyone else's.
 
 use crate::domain::preferences::Preferences;
 use std::collections::HashSet;
@@ -15,9 +15,12 @@ use serde_json::json;
 
 use crate::domain::approval::{AllowanceGrant, Approval};
 use crate::domain::asset::{Asset, AssetKind};
+use crate::domain::board::Owner;
+use crate::domain::cast::CastMember;
 use crate::domain::credits::{Balance, LedgerEntry};
 use crate::domain::generation::Generation;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{AssetId, UserId};
+use crate::domain::preset::Preset;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::services::privacy::archive::{ZipSink, file_record, generation_record};
@@ -48,6 +51,9 @@ pub struct Contents {
     boards: Vec<serde_json::Value>,
     /// The share links the person made, newest first.
     share_links: Vec<crate::domain::share::ShareLink>,
+    /// The person's own presets and cast members, oldest first.
+    presets: Vec<Preset>,
+    cast: Vec<CastMember>,
     /// The person's batches with their rows, as `batches.json` records them.
     batches: Vec<serde_json::Value>,
 }
@@ -77,6 +83,8 @@ pub fn gather(tx: &impl Tx, owner: UserId) -> Result<Option<Contents>, StoreErro
     let approvals = store::spending::approvals(tx, &ids)?.into_iter().flatten().collect();
     Ok(Some(Contents {
         boards: crate::services::studio::boards::export_records(tx, owner)?,
+        presets: store::presets::list_for_owner(tx, Owner::Person(owner))?,
+        cast: store::cast::list_for_owner(tx, Owner::Person(owner))?,
         grants: store::spending::grants_of(tx, owner)?,
         approvals,
         share_links: store::shares::made_by(tx, owner)?,
@@ -145,6 +153,9 @@ pub fn write(zip: &mut ZipSink<'_>, c: &Contents, now: Timestamp) -> Result<(), 
     zip.json("spending.json", &spending_record(c))?;
     zip.json_array("boards.json", c.boards.iter())?;
     zip.json_array("share_links.json", c.share_links.iter().map(share_link_record))?;
+    let archived = |id: &AssetId| entries.iter().find(|e| e.asset.id == *id).map(|e| e.name.clone());
+    zip.json_array("presets.json", c.presets.iter().map(|p| preset_record(p, &archived)))?;
+    zip.json_array("cast.json", c.cast.iter().map(|m| cast_record(m, &archived)))?;
     zip.json_array("batches.json", c.batches.iter())?;
     for entry in &entries {
         zip.asset(&entry.name, entry.asset)?;
@@ -170,6 +181,36 @@ fn share_link_record(l: &crate::domain::share::ShareLink) -> serde_json::Value {
         "allow_download": l.allow_download,
         "show_prompt": l.show_prompt,
         "views": l.views,
+    })
+}
+
+/// One preset as the export shows it; its uploads by their names in the archive.
+fn preset_record(p: &Preset, archived: &impl Fn(&AssetId) -> Option<String>) -> serde_json::Value {
+    let params: serde_json::Map<String, serde_json::Value> = p.params.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    json!({
+        "id": p.id.to_string(),
+        "name": p.name,
+        "model": p.model,
+        "params": params,
+        "prompt_template": p.prompt_template,
+        "negative_prompt": p.negative_prompt,
+        "references": p.references.iter().map(|r| json!({"role": r.role.as_str(), "file": archived(&r.upload)})).collect::<Vec<_>>(),
+        "cast": p.cast.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "created_at": p.created_at.rfc3339(),
+        "updated_at": p.updated_at.rfc3339(),
+    })
+}
+
+/// One cast member as the export shows it; its images and voice by their names in the archive.
+fn cast_record(m: &CastMember, archived: &impl Fn(&AssetId) -> Option<String>) -> serde_json::Value {
+    json!({
+        "id": m.id.to_string(),
+        "name": m.name,
+        "description": m.description,
+        "images": m.images.iter().map(archived).collect::<Vec<_>>(),
+        "voice": m.voice.as_ref().and_then(archived),
+        "created_at": m.created_at.rfc3339(),
+        "updated_at": m.updated_at.rfc3339(),
     })
 }
 
