@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin_instance;
 pub mod admin_users;
 pub mod admin_workers;
+pub mod batches;
 pub mod boards;
 pub mod cast;
 pub mod catalog;
@@ -100,6 +101,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::PATCH, "/cast/{id}", cast::update),
         op(M::DELETE, "/cast/{id}", cast::delete),
         op(M::POST, "/cast/{id}/images", cast::add_image),
+        op(M::GET, "/batches", batches::list),
+        op(M::POST, "/batches", batches::create),
+        op(M::GET, "/batches/{id}", batches::show),
+        op(M::DELETE, "/batches/{id}", batches::delete),
+        op(M::POST, "/batches/{id}/start", batches::start),
+        op(M::POST, "/batches/{id}/stop", batches::stop),
+        op(M::POST, "/batches/{id}/resume", batches::resume),
         op(M::GET, "/usage", usage::show),
         op(M::GET, "/approvals", spending::list),
         op(M::POST, "/approvals/{id}/approve", spending::approve),

@@ -14,8 +14,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    account, admin_instance, admin_users, admin_workers, boards, cast, catalog, credits, export, generations, me, models, presets, search,
-    shares, spending, usage, webhooks,
+    account, admin_instance, admin_users, admin_workers, batches, boards, cast, catalog, credits, export, generations, me, models, presets,
+    search, shares, spending, usage, webhooks,
 };
 
 /// The one error body of every API: a stable code, a message for people and particulars.
@@ -55,6 +55,7 @@ pub struct ErrorBody {
         boards::members, boards::add_member, boards::set_role, boards::remove_member,
         boards::add_items, boards::note, boards::remove_item, boards::order, boards::zip,
         shares::list, shares::create, shares::show, shares::revoke, shares::sharing, shares::set_sharing,
+        batches::list, batches::create, batches::show, batches::start, batches::stop, batches::resume, batches::delete,
         webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries,
         admin_users::list, admin_users::invite, admin_users::update, admin_users::reset_link,
         admin_users::grant_credits, admin_users::set_generation_hold,
@@ -81,6 +82,7 @@ pub struct ErrorBody {
         (name = "credits", description = "Balance and ledger"),
         (name = "approvals", description = "Jobs priced above their requester's threshold, waiting for an approver"),
         (name = "boards", description = "Shared, ordered collections of generations: members, items, notes, ZIP"),
+        (name = "batches", description = "Many generations from one CSV or JSON manifest: dry run, budget, progress per row, stop and resume"),
         (name = "sharing", description = "Read-only links to a generation or a board for people without an account"),
         (name = "webhooks", description = "Signed completion events sent to the caller's URLs, and their delivery log"),
         (name = "admin", description = "Admins only: people, credits, connections, model policy, retention, audit, reconciliation"),

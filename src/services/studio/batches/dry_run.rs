@@ -88,7 +88,9 @@ async fn resolve(state: &AppState, user: &User, row: ManifestRow, zip: &mut ZipF
         };
         let upload = match zip.upload(state, user, name).await {
             Some(result) => result?,
-            None => name.parse::<AssetId>().map_err(|_| format!("missing reference file {name:?}: it is neither in the ZIP nor an upload id"))?,
+            None => name
+                .parse::<AssetId>()
+                .map_err(|_| format!("missing reference file {name:?}: it is neither in the ZIP nor an upload id"))?,
         };
         request.references.push((role, upload));
     }
@@ -122,12 +124,7 @@ fn default_role(state: &AppState, model: &str) -> ReferenceRole {
 }
 
 /// The request a preset row makes, its placeholders filled.
-async fn from_preset(
-    state: &AppState,
-    user: &User,
-    id: PresetId,
-    values: &BTreeMap<String, String>,
-) -> ServiceResult<NewGeneration> {
+async fn from_preset(state: &AppState, user: &User, id: PresetId, values: &BTreeMap<String, String>) -> ServiceResult<NewGeneration> {
     crate::services::studio::presets::prepare(state, user, id, values).await
 }
 
@@ -137,7 +134,11 @@ pub fn to_request(row: &RowRequest) -> NewGeneration {
         model: row.model.clone(),
         prompt: row.prompt.clone(),
         negative_prompt: row.negative_prompt.clone(),
-        params: row.params.iter().map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.clone())))).collect(),
+        params: row
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.clone()))))
+            .collect(),
         references: row.references.clone(),
         ..NewGeneration::default()
     }

@@ -52,8 +52,7 @@ fn invalid(message: String) -> ServiceError {
 }
 
 fn parse_json(text: &str) -> ServiceResult<Vec<ManifestRow>> {
-    let items: Vec<Value> =
-        serde_json::from_str(text).map_err(|e| invalid(format!("the manifest is not a JSON array of objects: {e}")))?;
+    let items: Vec<Value> = serde_json::from_str(text).map_err(|e| invalid(format!("the manifest is not a JSON array of objects: {e}")))?;
     if items.len() > MAX_ROWS {
         return Err(invalid(format!("the manifest has {} rows; a batch takes at most {MAX_ROWS}", items.len())));
     }

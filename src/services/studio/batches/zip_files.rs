@@ -41,7 +41,10 @@ pub fn read(bytes: Vec<u8>, max_file: u64) -> ServiceResult<BTreeMap<String, Vec
             return Err(invalid(format!("holds {raw_name:?}, larger than {max_file} bytes")));
         }
         let mut data = Vec::new();
-        let read = (&mut entry).take(max_file + 1).read_to_end(&mut data).map_err(|e| invalid(format!("holds {raw_name:?}, which cannot be unpacked: {e}")))?;
+        let read = (&mut entry)
+            .take(max_file + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| invalid(format!("holds {raw_name:?}, which cannot be unpacked: {e}")))?;
         if read as u64 > max_file {
             return Err(invalid(format!("holds {raw_name:?}, larger than {max_file} bytes")));
         }
