@@ -8,7 +8,7 @@ mod route;
 
 pub use route::Route;
 
-use crate::domain::ids::{BoardId, CastId, GenerationId, PresetId, SessionId, TokenId, UserId, WebhookId};
+use crate::domain::ids::{BatchId, BoardId, CastId, GenerationId, PresetId, SessionId, TokenId, UserId, WebhookId};
 
 /// Builds paths and absolute links for this instance.
 #[derive(Debug, Clone)]
@@ -258,6 +258,34 @@ impl Urls {
 
     pub fn preset_successor(&self, id: impl Borrow<PresetId>) -> String {
         Route::PresetSuccessor.with(&[id.borrow()])
+    }
+
+    pub fn batches(&self) -> &'static str {
+        Route::Batches.pattern()
+    }
+
+    pub fn batch(&self, id: impl Borrow<BatchId>) -> String {
+        Route::Batch.with(&[id.borrow()])
+    }
+
+    pub fn batch_progress(&self, id: impl Borrow<BatchId>) -> String {
+        Route::BatchProgress.with(&[id.borrow()])
+    }
+
+    pub fn batch_start(&self, id: impl Borrow<BatchId>) -> String {
+        Route::BatchStart.with(&[id.borrow()])
+    }
+
+    pub fn batch_stop(&self, id: impl Borrow<BatchId>) -> String {
+        Route::BatchStop.with(&[id.borrow()])
+    }
+
+    pub fn batch_resume(&self, id: impl Borrow<BatchId>) -> String {
+        Route::BatchResume.with(&[id.borrow()])
+    }
+
+    pub fn batch_delete(&self, id: impl Borrow<BatchId>) -> String {
+        Route::BatchDelete.with(&[id.borrow()])
     }
 
     pub fn cast(&self) -> &'static str {

@@ -191,6 +191,20 @@ pub enum Route {
     PresetGenerate,
     /// Moves a preset on a retired model to the successor.
     PresetSuccessor,
+    /// The person's batches: the list and the upload form, and where a manifest is sent.
+    Batches,
+    /// One batch: its dry run, then its progress.
+    Batch,
+    /// A batch's rows and state, for the page's polling.
+    BatchProgress,
+    /// Starts a batch.
+    BatchStart,
+    /// Stops a batch.
+    BatchStop,
+    /// Resumes a batch.
+    BatchResume,
+    /// Deletes a batch.
+    BatchDelete,
     /// The person's cast and their boards': the list, and where a new member is created.
     Cast,
     /// One cast member: its edit form, and where the edit is saved.
@@ -306,6 +320,13 @@ impl Route {
             Route::PresetDelete => "/presets/{id}/delete",
             Route::PresetGenerate => "/presets/{id}/generate",
             Route::PresetSuccessor => "/presets/{id}/successor",
+            Route::Batches => "/batches",
+            Route::Batch => "/batches/{id}",
+            Route::BatchProgress => "/batches/{id}/progress",
+            Route::BatchStart => "/batches/{id}/start",
+            Route::BatchStop => "/batches/{id}/stop",
+            Route::BatchResume => "/batches/{id}/resume",
+            Route::BatchDelete => "/batches/{id}/delete",
             Route::Cast => "/cast",
             Route::CastMember => "/cast/{id}",
             Route::CastDelete => "/cast/{id}/delete",
