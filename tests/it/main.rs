@@ -12,6 +12,7 @@ mod assets;
 mod audit;
 mod backup;
 mod bad_input;
+mod batches;
 mod binary;
 mod boards;
 mod browser;
