@@ -132,7 +132,9 @@ async fn a_csv_dry_run_prices_every_valid_row_and_says_why_the_others_are_invali
     assert!(listed["batches"][0].get("rows").is_none());
 
     // malformed manifests, ZIPs and fields are refused whole, saying why
-    for bad in ["", "model,colour\nx,y\n", "[{\"model\": ", "model,prompt\ndemo-image,\"never closed\n"] {
+    let empty = upload(base, &token, "", None, &[]).await;
+    assert_eq!(empty.status, 400, "an empty file part is no manifest: {}", empty.body);
+    for bad in ["\n\n", "model,colour\nx,y\n", "[{\"model\": ", "model,prompt\ndemo-image,\"never closed\n"] {
         let refused = upload(base, &token, bad, None, &[]).await;
         assert_eq!(refused.status, 422, "{bad:?}: {}", refused.body);
     }
@@ -143,14 +145,16 @@ async fn a_csv_dry_run_prices_every_valid_row_and_says_why_the_others_are_invali
     assert!(not_zip.json()["message"].as_str().unwrap().contains("references ZIP"), "{}", not_zip.body);
     let escaping = upload(base, &token, "model,prompt\ndemo-image,x\n", Some(zip_of(&[("../up.png", png(1))])), &[]).await;
     assert_eq!(escaping.status, 422, "{}", escaping.body);
-    let bomb = zip_of(&[("big.png", vec![0u8; 30 * 1024 * 1024])]);
+    // a few kilobytes that unpack to more than a ZIP may hold
+    let zeros = vec![0u8; 40 * 1024 * 1024];
+    let bomb = zip_of(&[("a.png", zeros.clone()), ("b.png", zeros)]);
     let bombed = upload(base, &token, "model,prompt\ndemo-image,x\n", Some(bomb), &[]).await;
     assert_eq!(bombed.status, 422, "{}", bombed.body);
     assert_eq!(upload(base, &token, "model,prompt\ndemo-image,x\n", None, &[("parallel", "9")]).await.status, 422);
-    assert_eq!(upload(base, &token, "model,prompt\ndemo-image,x\n", None, &[("budget", "-1")]).await.status, 422);
+    assert_eq!(upload(base, &token, "model,prompt\ndemo-image,x\n", None, &[("budget", "-1")]).await.status, 400);
     assert_eq!(upload(base, &token, "model,prompt\ndemo-image,x\n", None, &[("name", " ")]).await.status, 422);
     let no_manifest = api_multipart(base, BATCHES, &token, Form::new().text("name", "x")).await;
-    assert_eq!(no_manifest.status, 422, "{}", no_manifest.body);
+    assert_eq!(no_manifest.status, 400, "{}", no_manifest.body);
     assert_eq!(api_get(base, BATCHES, Some(&token)).await.json()["batches"].as_array().unwrap().len(), 1, "nothing refused was kept");
 
     // another person's batch is not found, whatever they try
