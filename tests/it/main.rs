@@ -13,6 +13,7 @@ mod audit;
 mod backup;
 mod bad_input;
 mod batches;
+mod batches_browser;
 mod binary;
 mod boards;
 mod browser;
