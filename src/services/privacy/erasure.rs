@@ -272,7 +272,7 @@ async fn delete_generations(state: &AppState, user: UserId, until: Option<Timest
     }
 }
 
-/// Removes the person's data export, presets, cast, uploads, profile picture and other files (made up to
+/// Removes the person's data export, presets, cast, batches, uploads, profile picture and other files (made up to
 /// `until`, when given): record first, then the file (a crash between leaves an orphan file
 /// that the GC removes). Under a legal hold of the person, only the export goes; uploads a
 /// held generation was made from stay with it.
@@ -287,6 +287,7 @@ async fn delete_files(state: &AppState, person: &User, until: Option<Timestamp>)
         .store
         .write(move |tx| {
             store::presets::remove_all_for(tx, Owner::Person(user))?;
+            store::batches::remove_for_owner(tx, user)?;
             store::cast::remove_all_for(tx, Owner::Person(user)).map_err(ServiceError::from)
         })
         .await?;
