@@ -174,7 +174,13 @@ async fn a_csv_dry_run_prices_every_valid_row_and_says_why_the_others_are_invali
 async fn a_json_manifest_fills_a_preset_and_sends_the_zips_references_by_role() {
     let (app, _admin, token) = app(Duration::ZERO, 100).await;
     let base = &app.url;
-    let preset = api_post(base, "/api/v1/presets", &token, json!({"name": "Animals", "model": "demo-image", "prompt_template": "A {animal} at dawn"})).await;
+    let preset = api_post(
+        base,
+        "/api/v1/presets",
+        &token,
+        json!({"name": "Animals", "model": "demo-image", "prompt_template": "A {animal} at dawn"}),
+    )
+    .await;
     assert_eq!(preset.status, 201, "{}", preset.body);
     let preset = preset.json()["id"].as_str().unwrap().to_string();
     let manifest = json!([
@@ -214,6 +220,10 @@ async fn a_json_manifest_fills_a_preset_and_sends_the_zips_references_by_role() 
     assert_eq!(video_refs[0].1, image_refs[0].1);
     assert_ne!(video_refs[1].1, image_refs[0].1);
     // the export lists the batch with its rows
+    let exported = crate::export::json_of(&crate::export::exported(&app, &token).await, "batches.json");
+    assert_eq!(exported[0]["id"], id, "{exported}");
+    assert_eq!(exported[0]["rows"][0]["prompt"], "A fox at dawn");
+    assert_eq!(exported[0]["rows"][1]["generation"], done["rows"][1]["generation_id"]);
     let filter = reelvault::services::privacy::audit::AuditFilter { action: Some(AuditAction::BatchStarted), ..Default::default() };
     assert_eq!(reelvault::services::privacy::audit::list(&app.running.state, filter, 10).await.unwrap().0.len(), 1);
     app.stop().await;
@@ -234,15 +244,20 @@ async fn one_row_at_a_time_onto_the_board_until_the_budget_then_resumed_with_mor
     assert_eq!(started.json()["state"], "running");
     assert_eq!(post(base, &format!("{BATCHES}/{id}/start"), &token).await.status, 409, "started once");
     let mut most = 0;
-    let stopped = follow(base, &token, &id, |b| most = most.max(b["in_flight"].as_u64().unwrap()), |b| {
-        b["state"] == "stopped" && b["in_flight"] == 0
-    })
+    let stopped = follow(
+        base,
+        &token,
+        &id,
+        |b| most = most.max(b["in_flight"].as_u64().unwrap()),
+        |b| b["state"] == "stopped" && b["in_flight"] == 0,
+    )
     .await;
     assert_eq!(most, 1, "never more than one row in flight");
     assert_eq!(stopped["stop_reason"], "budget");
     assert_eq!(states(&stopped), ["succeeded", "succeeded", "pending"]);
     assert_eq!(stopped["committed"], 2);
-    let gens: Vec<String> = stopped["rows"].as_array().unwrap()[..2].iter().map(|r| r["generation_id"].as_str().unwrap().to_string()).collect();
+    let gens: Vec<String> =
+        stopped["rows"].as_array().unwrap()[..2].iter().map(|r| r["generation_id"].as_str().unwrap().to_string()).collect();
     assert_eq!(board_items(base, &token, &board).await, gens, "the results are on the board, in order");
     // resumed with a budget that fits the last row
     let resumed = api_post(base, &format!("{BATCHES}/{id}/resume"), &token, json!({"budget": 3})).await;

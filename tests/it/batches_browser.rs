@@ -38,7 +38,10 @@ async fn a_csv_is_uploaded_priced_started_and_its_results_land_on_the_board_in_t
     ))
     .await;
     b.click("#batch-upload").await;
-    assert!(b.wait_for("return location.pathname.startsWith('/batches/') && !!document.getElementById('batch-rows')", 10).await, "the dry run");
+    assert!(
+        b.wait_for("return location.pathname.startsWith('/batches/') && !!document.getElementById('batch-rows')", 10).await,
+        "the dry run"
+    );
     let dry = b
         .js("return [document.querySelectorAll('#batch-rows tr[data-state=pending]').length, \
                      document.querySelector('#batch-rows tr[data-state=invalid]').textContent, \
@@ -64,7 +67,10 @@ async fn a_csv_is_uploaded_priced_started_and_its_results_land_on_the_board_in_t
 
     // the board holds the results
     b.click("#batch-board-link").await;
-    assert!(b.wait_for("return location.pathname.startsWith('/boards/') && document.querySelectorAll('#cards li.tile').length === 2", 10).await, "the board");
+    assert!(
+        b.wait_for("return location.pathname.startsWith('/boards/') && document.querySelectorAll('#cards li.tile').length === 2", 10).await,
+        "the board"
+    );
     b.go(&format!("{base}/batches")).await;
     assert!(b.wait_for("return document.querySelectorAll('#batches li[data-batch]').length === 1", 10).await, "listed");
     b.quit().await;

@@ -75,6 +75,11 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
     .await
     .json();
     let shared = shared["url"].as_str().unwrap().strip_prefix(&app.url).unwrap().to_string();
+    let manifest =
+        reqwest::multipart::Part::bytes(b"model,prompt\ndemo-image,a lighthouse\nno-such-model,a boat\n".to_vec()).file_name("m.csv");
+    let batch_form = reqwest::multipart::Form::new().text("name", "Lighthouses").part("manifest", manifest);
+    let batch = crate::support::api_multipart(&app.url, "/api/v1/batches", &token, batch_form).await.json();
+    let batch = batch["id"].as_str().unwrap().to_string();
     let b = Chromium::start().await;
     // signed out first
     let mut pages: Vec<(&str, String)> = vec![("sign-in", "/login".into()), ("shared", shared)];
@@ -88,6 +93,8 @@ async fn every_page_passes_axe_core_and_is_photographed_at_1280_and_390_px_light
         ("board-item", format!("/boards/{board}/items/{image}")),
         ("presets", "/presets".into()),
         ("cast", "/cast".into()),
+        ("batches", "/batches".into()),
+        ("batch", format!("/batches/{batch}")),
         ("models", "/models".into()),
         ("model", "/models/demo-video".into()),
         ("account", "/account".into()),
