@@ -25,8 +25,14 @@ batch-row-submitted = Running
 batch-row-succeeded = Succeeded
 batch-row-failed = Failed
 batch-total-label = Total of valid rows
-batch-total = total { $credits } credits
-batch-credits = { $credits } credits
+batch-total = { $credits ->
+    [one] total { $credits } credit
+   *[other] total { $credits } credits
+}
+batch-credits = { $credits ->
+    [one] { $credits } credit
+   *[other] { $credits } credits
+}
 batch-rows-label = Rows
 batch-rows-summary = { $valid } valid, { $invalid } invalid
 batch-done-label = Done
