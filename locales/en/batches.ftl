@@ -19,6 +19,7 @@ batch-state-finished = Finished
 batch-stopped-asked = stopped on request; rows in flight finish
 batch-stopped-budget = the next row does not fit in the budget
 batch-stopped-credits = a submit was refused: too few credits or a spend limit
+batch-stopped-board = the board is gone, or you no longer edit it
 batch-row-invalid = Invalid
 batch-row-pending = Waiting
 batch-row-submitted = Running

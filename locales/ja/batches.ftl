@@ -19,6 +19,7 @@ batch-state-finished = 完了
 batch-stopped-asked = 依頼により停止しました。実行中の行は最後まで処理されます
 batch-stopped-budget = 次の行が予算に収まりません
 batch-stopped-credits = 送信が拒否されました: クレジット不足または利用上限です
+batch-stopped-board = ボードが削除されたか、編集権限がなくなりました
 batch-row-invalid = 無効
 batch-row-pending = 待機中
 batch-row-submitted = 実行中

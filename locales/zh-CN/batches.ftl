@@ -19,6 +19,7 @@ batch-state-finished = 已完成
 batch-stopped-asked = 应要求停止；正在运行的行会完成
 batch-stopped-budget = 下一行超出预算
 batch-stopped-credits = 提交被拒绝：额度不足或超出消费上限
+batch-stopped-board = 看板已删除，或你已不能编辑它
 batch-row-invalid = 无效
 batch-row-pending = 等待中
 batch-row-submitted = 运行中

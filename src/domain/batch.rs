@@ -58,6 +58,8 @@ pub enum StopReason {
     Budget,
     /// A submit was refused for want of credits or past a spend limit.
     Credits,
+    /// The board is gone, or its owner no longer edits it.
+    Board,
 }
 
 impl StopReason {
@@ -67,6 +69,7 @@ impl StopReason {
             StopReason::Asked => "asked",
             StopReason::Budget => "budget",
             StopReason::Credits => "credits",
+            StopReason::Board => "board",
         }
     }
 }

@@ -318,3 +318,20 @@ async fn too_few_credits_stop_the_batch_with_the_reason() {
     assert!(stopped["rows"][1]["error"].as_str().unwrap().contains("credit"), "{}", stopped["rows"][1]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_whose_board_was_deleted_stops_with_the_reason() {
+    let (app, _admin, token) = app(Duration::ZERO, 10).await;
+    let base = &app.url;
+    let made = upload(base, &token, "model,prompt\ndemo-image,one\n", None, &[]).await.json();
+    let id = made["id"].as_str().unwrap().to_string();
+    let board = made["board_id"].as_str().unwrap();
+    let gone = client().delete(format!("{base}/api/v1/boards/{board}")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(gone.status(), 204);
+    assert_eq!(post(base, &format!("{BATCHES}/{id}/start"), &token).await.status, 200);
+    let stopped = follow(base, &token, &id, |_| {}, |b| b["state"] == "stopped").await;
+    assert_eq!(stopped["stop_reason"], "board");
+    assert_eq!(states(&stopped), ["pending"]);
+    assert_eq!(crate::support::credits(base, &token).await, (10, 0), "nothing was held");
+    app.stop().await;
+}

@@ -70,7 +70,7 @@ pub struct BatchView {
     /// `draft`, `running`, `stopped` or `finished`.
     #[schema(value_type = String)]
     state: &'static str,
-    /// Why it stopped: `asked`, `budget` or `credits`.
+    /// Why it stopped: `asked`, `budget`, `credits` or `board`.
     #[schema(value_type = Option<String>)]
     stop_reason: Option<&'static str>,
     /// The most credits the submitted rows' prices may add up to; `null`: no cap.

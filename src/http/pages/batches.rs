@@ -69,6 +69,7 @@ impl BatchCard {
                 StopReason::Asked => "batch-stopped-asked",
                 StopReason::Budget => "batch-stopped-budget",
                 StopReason::Credits => "batch-stopped-credits",
+                StopReason::Board => "batch-stopped-board",
             })
         });
         let rows = b

@@ -128,6 +128,24 @@ pub async fn advance(state: &AppState, id: BatchId) -> ServiceResult<()> {
         .await
 }
 
+/// Stores these rows of a batch as they are now (its other rows and its state as stored).
+async fn record(state: &AppState, id: BatchId, rows: Vec<(usize, BatchRow)>) -> ServiceResult<()> {
+    state
+        .store
+        .write(move |tx| {
+            if let Some(mut batch) = store::batches::get(tx, id)? {
+                for (index, row) in rows {
+                    if let Some(slot) = batch.rows.get_mut(index) {
+                        *slot = row;
+                    }
+                }
+                store::batches::put(tx, &batch)?;
+            }
+            Ok::<_, ServiceError>(())
+        })
+        .await
+}
+
 /// A started batch whose every row ended is finished.
 fn finish_if_done(batch: &mut Batch) {
     if matches!(batch.state, BatchState::Running | BatchState::Stopped) && batch.all_over() {
@@ -190,11 +208,21 @@ async fn submit_next(
                 in_flight += 1;
                 committed += row.price;
                 changed.push((i, next));
+                // recorded at once (with the ends seen before it), so a crash before the round's
+                // end does not submit it again
+                if let Err(e) = record(state, batch.id, changed.clone()).await {
+                    tracing::warn!(error = %e, batch = %batch.id, "a submitted row could not be recorded yet");
+                }
             }
             Err(e @ (ServiceError::Credits(_) | ServiceError::SpendLimit(_) | ServiceError::AccountFrozen)) => {
                 next.error = Some(e.to_string());
                 changed.push((i, next));
                 return Some(StopReason::Credits);
+            }
+            Err(e @ (ServiceError::NotFound("board") | ServiceError::NotEditor)) => {
+                next.error = Some(e.to_string());
+                changed.push((i, next));
+                return Some(StopReason::Board);
             }
             // busy for now: the next round tries again
             Err(ServiceError::RateLimited { .. } | ServiceError::Busy { .. } | ServiceError::Store(_) | ServiceError::Internal(_)) => {
