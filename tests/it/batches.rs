@@ -243,6 +243,8 @@ async fn one_row_at_a_time_onto_the_board_until_the_budget_then_resumed_with_mor
     assert_eq!(started.status, 200, "{}", started.body);
     assert_eq!(started.json()["state"], "running");
     assert_eq!(post(base, &format!("{BATCHES}/{id}/start"), &token).await.status, 409, "started once");
+    let delete_running = client().delete(format!("{base}{BATCHES}/{id}")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(delete_running.status(), 409, "a running batch is not deleted");
     let mut most = 0;
     let stopped = follow(
         base,
@@ -282,13 +284,14 @@ async fn a_stopped_batch_submits_nothing_new_and_a_restart_in_the_middle_carries
     let stopped = post(&base, &format!("{BATCHES}/{id}/stop"), &token).await;
     assert_eq!(stopped.status, 200, "{}", stopped.body);
     assert_eq!((stopped.json()["state"].as_str(), stopped.json()["stop_reason"].as_str()), (Some("stopped"), Some("asked")));
-    let delete_running = client().delete(format!("{base}{BATCHES}/{id}")).bearer_auth(&token).send().await.unwrap();
     let settled = follow(&base, &token, &id, |_| {}, |b| b["in_flight"] == 0).await;
-    assert!(delete_running.status() == 409 || settled["counts"]["succeeded"] == 1);
     assert_eq!(settled["state"], "stopped");
-    assert_eq!(settled["counts"]["succeeded"], 1, "the row in flight finished; nothing new was submitted");
-    assert_eq!(settled["counts"]["pending"], 3);
-    assert_eq!(batch(&base, &token, &id).await["counts"]["pending"], 3);
+    // the row in flight when it stopped finished (on a slow machine, one more may have been
+    // submitted before the stop arrived); nothing new was submitted after
+    let ran = settled["counts"]["succeeded"].as_u64().unwrap();
+    assert!((1..=2).contains(&ran), "{settled}");
+    assert_eq!(settled["counts"]["pending"].as_u64(), Some(4 - ran));
+    assert_eq!(batch(&base, &token, &id).await["counts"]["pending"].as_u64(), Some(4 - ran));
 
     // resumed, then the server restarts while rows run: it carries on and finishes
     assert_eq!(post(&base, &format!("{BATCHES}/{id}/resume"), &token).await.status, 200);
