@@ -258,7 +258,12 @@ mod tests {
         assert_eq!(reference_tag("Bartholomew the Great").as_deref(), Some("Bartholomew_the"), "16 at most, no trailing _");
         let mut maya = member(3, true);
         maya.name = "Bartholomew the Great".into();
-        let refs: Vec<_> = maya.images.iter().map(|&i| (ReferenceRole::Reference, i)).chain([(ReferenceRole::ReferenceAudio, maya.voice.unwrap())]).collect();
+        let refs: Vec<_> = maya
+            .images
+            .iter()
+            .map(|&i| (ReferenceRole::Reference, i))
+            .chain([(ReferenceRole::ReferenceAudio, maya.voice.unwrap())])
+            .collect();
         let tags = tags(&[maya], &refs);
         assert_eq!(tags[0].as_deref(), Some("Bartholomew_the"));
         assert_eq!(tags[1].as_deref(), Some("Bartholomew_th_2"));

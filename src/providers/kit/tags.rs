@@ -35,7 +35,12 @@ mod tests {
     use crate::domain::catalog::ReferenceRole;
 
     fn tagged(tag: Option<&str>) -> ReferenceFile {
-        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Default::default(), tag: tag.map(String::from) }
+        ReferenceFile {
+            role: ReferenceRole::Reference,
+            content_type: "image/png".into(),
+            bytes: Default::default(),
+            tag: tag.map(String::from),
+        }
     }
 
     #[test]

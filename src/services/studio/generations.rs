@@ -96,11 +96,8 @@ async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request:
         None => None,
     };
     check_references(state, user, model, &request.references, source.as_ref()).await?;
-    let mut references: Vec<Reference> = request
-        .references
-        .iter()
-        .map(|&(role, upload)| Reference { role, upload, tag: request.tags.get(&upload).cloned() })
-        .collect();
+    let mut references: Vec<Reference> =
+        request.references.iter().map(|&(role, upload)| Reference { role, upload, tag: request.tags.get(&upload).cloned() }).collect();
     if let Some(source) = &source {
         references.insert(0, Reference { role: ReferenceRole::SourceVideo, upload: source.video.id, tag: None });
     }
