@@ -119,6 +119,53 @@ pub fn references(
     Ok(out)
 }
 
+/// The longest tag (Runway's limit, the strictest of the providers that take tags).
+pub const MAX_TAG_CHARS: usize = 16;
+/// The shortest tag.
+pub const MIN_TAG_CHARS: usize = 3;
+
+/// The tag a provider knows a cast member's reference by, from its name: ASCII letters, digits
+/// and `_` (spaces and dashes become `_`), starting with a letter, 3 to 16 characters (a short
+/// name is padded with `_`); `None` when no letter is left ("Ōkami 狼" keeps "kami").
+pub fn reference_tag(name: &str) -> Option<String> {
+    let cleaned: String = name
+        .trim()
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_ascii_alphanumeric() || c == '_' => Some(c),
+            ' ' | '-' => Some('_'),
+            _ => None,
+        })
+        .skip_while(|c| !c.is_ascii_alphabetic())
+        .take(MAX_TAG_CHARS)
+        .collect();
+    let cleaned = cleaned.trim_end_matches('_').to_string();
+    if cleaned.is_empty() {
+        return None;
+    }
+    Some(format!("{cleaned:_<MIN_TAG_CHARS$}"))
+}
+
+/// The tag of each reference a cast brought (in the order of `references`): a member's first
+/// image is called by its tag (`Maya`), its later images `Maya_2`, `Maya_3` …, its voice
+/// `Maya_voice`; `None` for a file no member holds or a name without a usable tag.
+pub fn tags(members: &[CastMember], references: &[(ReferenceRole, AssetId)]) -> Vec<Option<String>> {
+    references
+        .iter()
+        .map(|(_, id)| {
+            let member = members.iter().find(|m| m.images.contains(id) || m.voice == Some(*id))?;
+            let tag = reference_tag(&member.name)?;
+            let suffix = match member.images.iter().position(|i| i == id) {
+                Some(0) => return Some(tag),
+                Some(n) => format!("_{}", n + 1),
+                None => "_voice".to_string(),
+            };
+            let room = MAX_TAG_CHARS - suffix.len();
+            Some(format!("{}{suffix}", tag.chars().take(room).collect::<String>()))
+        })
+        .collect()
+}
+
 /// Whether `model` can take cast members at all (reference images or a first frame).
 pub fn takes_cast(model: &ModelSpec) -> bool {
     model.takes(ReferenceRole::Reference) || model.takes(ReferenceRole::FirstFrame)
@@ -199,5 +246,29 @@ mod tests {
         assert!(check_image_count(0).is_err());
         assert!(check_image_count(MAX_IMAGES + 1).is_err());
         assert!(check_image_count(1).is_ok());
+    }
+
+    #[test]
+    fn tags_are_safe_for_every_provider_and_name_each_file() {
+        assert_eq!(reference_tag("Maya").as_deref(), Some("Maya"));
+        assert_eq!(reference_tag("  red sneaker-2 ").as_deref(), Some("red_sneaker_2"));
+        assert_eq!(reference_tag("42 Jo").as_deref(), Some("Jo_"), "starts with a letter, at least 3 characters");
+        assert_eq!(reference_tag("Ōkami 狼").as_deref(), Some("kami"));
+        assert_eq!(reference_tag("狼"), None);
+        assert_eq!(reference_tag("Bartholomew the Great").as_deref(), Some("Bartholomew_the"), "16 at most, no trailing _");
+        let mut maya = member(3, true);
+        maya.name = "Bartholomew the Great".into();
+        let refs: Vec<_> = maya
+            .images
+            .iter()
+            .map(|&i| (ReferenceRole::Reference, i))
+            .chain([(ReferenceRole::ReferenceAudio, maya.voice.unwrap())])
+            .collect();
+        let tags = tags(&[maya], &refs);
+        assert_eq!(tags[0].as_deref(), Some("Bartholomew_the"));
+        assert_eq!(tags[1].as_deref(), Some("Bartholomew_th_2"));
+        assert_eq!(tags[3].as_deref(), Some("Bartholome_voice"));
+        assert!(tags.iter().flatten().all(|t| (MIN_TAG_CHARS..=MAX_TAG_CHARS).contains(&t.len())), "{tags:?}");
+        assert_eq!(super::tags(&[member(1, false)], &[(ReferenceRole::Reference, AssetId::generate())]), vec![None], "not a cast file");
     }
 }

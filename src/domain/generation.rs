@@ -101,6 +101,9 @@ impl Reason {
 pub struct Reference {
     pub role: ReferenceRole,
     pub upload: AssetId,
+    /// The name a prompt may call it by (`@Maya`), for providers that take tagged references:
+    /// a cast member's name (see [`crate::domain::cast::reference_tag`]).
+    pub tag: Option<String>,
 }
 
 /// What a poll needs to find the upstream job again (job id, polling URLs, …).

@@ -405,7 +405,7 @@ async fn provider_job(engine: &Engine, g: &Generation) -> Result<ProviderJob, Re
         let bytes = custody::read_all(engine, &asset)
             .await
             .map_err(|e| Reason::new("reference_missing", format!("A reference file could not be read: {e}")))?;
-        references.push(ReferenceFile { role: r.role, content_type: asset.content_type.clone(), bytes });
+        references.push(ReferenceFile { role: r.role, content_type: asset.content_type.clone(), bytes, tag: r.tag.clone() });
     }
     let registry = engine.parts.registry.current();
     let spec = registry.model(&g.model);

@@ -55,6 +55,8 @@ pub struct ReferenceFile {
     pub role: ReferenceRole,
     pub content_type: String,
     pub bytes: Bytes,
+    /// The name a prompt may call it by (`@Maya`: a cast member's), when it has one.
+    pub tag: Option<String>,
 }
 
 /// Everything an adapter needs to start one job, and nothing more.

@@ -91,7 +91,8 @@ impl Runway {
                 .iter()
                 .filter(|r| r.role == ReferenceRole::Reference)
                 .enumerate()
-                .map(|(n, r)| json!({ "uri": data_uri(r), "tag": format!("ref{}", n + 1) }))
+                // a cast member's tag, which the prompt names as `@tag`; else by position
+                .map(|(n, r)| json!({ "uri": data_uri(r), "tag": r.tag.clone().unwrap_or_else(|| format!("ref{}", n + 1)) }))
                 .collect();
             if !references.is_empty() {
                 body["referenceImages"] = Value::Array(references);

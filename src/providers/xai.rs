@@ -197,7 +197,12 @@ impl Xai {
             body["generate_audio"] = json!(audio == "on");
         }
         let first = job.references.iter().find(|r| r.role == ReferenceRole::FirstFrame);
-        let references: Vec<Value> = job.references.iter().filter(|r| r.role == ReferenceRole::Reference).map(inline_url).collect();
+        let tagged: Vec<&ReferenceFile> = job.references.iter().filter(|r| r.role == ReferenceRole::Reference).collect();
+        // the prompt names reference images `<IMAGE_0>`…: a cast member's `@tag` becomes its number
+        if tagged.iter().any(|r| r.tag.is_some()) {
+            body["prompt"] = json!(kit::tags::numbered(&job.prompt, &tagged, |i| format!("<IMAGE_{i}>")));
+        }
+        let references: Vec<Value> = tagged.iter().copied().map(inline_url).collect();
         if first.is_some() && !references.is_empty() {
             return Err(ProviderError::InvalidInput(format!("{} takes either a start frame or reference images, not both", job.model)));
         }

@@ -175,7 +175,7 @@ mod tests {
             params: [("seed".to_string(), ParamValue::Int(3))].into(),
             prompt_template: "a {x}".into(),
             negative_prompt: None,
-            references: vec![Reference { role: ReferenceRole::Reference, upload }],
+            references: vec![Reference { role: ReferenceRole::Reference, upload, tag: None }],
             cast: vec![member.id],
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),

@@ -34,7 +34,7 @@ async fn rig(moderated: bool) -> ProviderRig {
                 return Reply::bytes(200, "video/mp4", MP4);
             }
             match r.route().as_str() {
-                "POST /v1/text_to_video" => Reply::json(200, json!({"id": TASK})),
+                "POST /v1/text_to_video" | "POST /v1/text_to_image" => Reply::json(200, json!({"id": TASK})),
                 "GET /v1/tasks/0b1e6f3c-it" => {
                     let answer = match (polls.fetch_add(1, Ordering::SeqCst), moderated) {
                         (0, _) => json!({"id": TASK, "status": "RUNNING", "progress": 0.5}),
@@ -68,5 +68,23 @@ async fn a_moderated_task_fails_as_content_policy_and_releases_the_hold() {
     let rig = rig(true).await;
     let body = json!({"model": "runway-gen4.5", "prompt": "something Runway refuses", "params": {"duration": 10}});
     rig.fails_showing(body, "provider.content_policy", &["content policy", "did not pass moderation"]).await;
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_cast_member_reaches_runway_under_its_name_which_the_prompt_uses() {
+    let rig = rig(false).await;
+    let (maya, _) = crate::cast::member(&rig.app.url, &rig.token, "Maya", &[(40, 40)]).await;
+    let body = json!({"model": "runway-gen4-image", "prompt": "@Maya at a night market", "cast": [maya]});
+    let made = crate::support::generate(&rig.app.url, &rig.token, body).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.json()["references"][0]["tag"], "Maya", "{}", made.body);
+    crate::support::eventually("Runway is asked for the image", async || !rig.fake.requests_to("POST /v1/text_to_image").is_empty()).await;
+    let sent = rig.fake.requests_to("POST /v1/text_to_image")[0].json();
+    assert_eq!(sent["promptText"], "@Maya at a night market");
+    let references = sent["referenceImages"].as_array().unwrap();
+    assert_eq!(references.len(), 1, "{sent}");
+    assert_eq!(references[0]["tag"], "Maya");
+    assert!(references[0]["uri"].as_str().unwrap().starts_with("data:image/"), "{sent}");
     rig.stop().await;
 }

@@ -32,6 +32,8 @@ pub struct ReferenceView {
     #[schema(value_type = String)]
     pub role: &'static str,
     pub upload: String,
+    /// The name a prompt may call it by (`@Maya`): a cast member's tag; `null` for other files.
+    pub tag: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -140,7 +142,11 @@ impl<'a> GenerationView<'a> {
             prompt: &g.prompt,
             negative_prompt: g.negative_prompt.as_deref(),
             params: g.params.iter().map(|(k, v)| (k.as_str(), v.to_json())).collect(),
-            references: g.references.iter().map(|r| ReferenceView { role: r.role.as_str(), upload: r.upload.to_string() }).collect(),
+            references: g
+                .references
+                .iter()
+                .map(|r| ReferenceView { role: r.role.as_str(), upload: r.upload.to_string(), tag: r.tag.clone() })
+                .collect(),
             created_at: g.created_at.rfc3339(),
             submitted_at: g.submitted_at.map(|t| t.rfc3339()),
             finished_at: g.finished_at.map(|t| t.rfc3339()),

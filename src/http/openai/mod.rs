@@ -168,6 +168,7 @@ pub async fn submit(
         references,
         source: None,
         board: None,
+        tags: Default::default(),
         // the image calls answer with the finished images; a video is answered at once
         awaited: endpoint != Endpoint::Videos,
     };

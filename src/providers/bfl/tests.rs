@@ -125,8 +125,12 @@ async fn kontext_sends_the_reference_as_raw_base64_input_image_and_the_webhook()
     config.secret_key = Some(Secret::new("whsec"));
     let provider = Bfl::new(&config).unwrap();
     let mut job = job("flux-kontext-pro", "21:9");
-    job.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"PNGDATA") }];
+    job.references = vec![ReferenceFile {
+        role: ReferenceRole::Reference,
+        content_type: "image/png".into(),
+        bytes: Bytes::from_static(b"PNGDATA"),
+        tag: None,
+    }];
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/bfl/s3cret").unwrap());
     let submitted = provider.submit(&job).await.unwrap();
     assert_eq!(

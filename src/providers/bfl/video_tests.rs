@@ -162,7 +162,12 @@ async fn settle(provider: &Bfl, handle: &UpstreamHandle) -> UpstreamStatus {
 }
 
 fn source_video() -> ReferenceFile {
-    ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: bytes::Bytes::from_static(b"MP4") }
+    ReferenceFile {
+        role: ReferenceRole::SourceVideo,
+        content_type: "video/mp4".into(),
+        bytes: bytes::Bytes::from_static(b"MP4"),
+        tag: None,
+    }
 }
 
 #[tokio::test]

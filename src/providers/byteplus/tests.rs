@@ -91,7 +91,12 @@ async fn a_video_task_is_submitted_polled_and_fetched_without_the_key() {
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/bp/s").unwrap());
     job.references = vec![
         testing::reference(ReferenceRole::FirstFrame, b"first"),
-        ReferenceFile { role: ReferenceRole::ReferenceAudio, content_type: "audio/mpeg".into(), bytes: Bytes::from_static(b"song") },
+        ReferenceFile {
+            role: ReferenceRole::ReferenceAudio,
+            content_type: "audio/mpeg".into(),
+            bytes: Bytes::from_static(b"song"),
+            tag: None,
+        },
     ];
     let submitted = byteplus.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "cgt-20261206-abc");
@@ -150,7 +155,8 @@ async fn a_lone_first_frame_goes_without_a_role_and_frames_with_theirs() {
 #[tokio::test]
 async fn a_video_to_edit_or_extend_goes_as_seedances_reference_video() {
     let fake = FakeUpstream::start(|_| Reply::json(200, json!({"id": "cgt-2"}))).await;
-    let source = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"clip") };
+    let source =
+        ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"clip"), tag: None };
     let job = testing::job(MediaKind::Video, "seedance-2.0-edit")
         .upstream("dreamina-seedance-2-0-260128")
         .operation(crate::domain::catalog::Operation::Edit)

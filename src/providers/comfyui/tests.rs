@@ -89,8 +89,12 @@ async fn a_reference_is_uploaded_first_and_named_in_the_image_placeholder() {
     })
     .await;
     let mut job = job("make it snow");
-    job.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"\x89PNG") }];
+    job.references = vec![ReferenceFile {
+        role: ReferenceRole::Reference,
+        content_type: "image/png".into(),
+        bytes: Bytes::from_static(b"\x89PNG"),
+        tag: None,
+    }];
     adapter(&fake, true).submit(&job).await.unwrap();
     let requests = fake.requests();
     assert_eq!(requests.iter().map(Request::route).collect::<Vec<_>>(), ["POST /upload/image", "POST /prompt"]);
@@ -112,8 +116,12 @@ async fn a_missing_workflow_or_a_reference_mismatch_is_refused_before_any_reques
     assert!(matches!(bare.submit(&job("x")).await, Err(ProviderError::InvalidInput(m)) if m.contains("workflow_file")));
     assert!(matches!(adapter(&fake, true).submit(&job("x")).await, Err(ProviderError::InvalidInput(m)) if m.contains("needs a reference")));
     let mut with_reference = job("x");
-    with_reference.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"png") }];
+    with_reference.references = vec![ReferenceFile {
+        role: ReferenceRole::Reference,
+        content_type: "image/png".into(),
+        bytes: Bytes::from_static(b"png"),
+        tag: None,
+    }];
     assert!(
         matches!(adapter(&fake, false).submit(&with_reference).await, Err(ProviderError::InvalidInput(m)) if m.contains("no reference"))
     );

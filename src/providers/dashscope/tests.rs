@@ -76,6 +76,7 @@ async fn a_video_is_submitted_polled_and_downloaded_without_the_key() {
         role: ReferenceRole::DrivingAudio,
         content_type: "audio/mpeg".into(),
         bytes: Bytes::from_static(b"la"),
+        tag: None,
     });
     let submitted = dashscope.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "t1");
@@ -118,7 +119,8 @@ async fn an_edit_sends_the_video_to_edit_and_references_go_in_order() {
             .unwrap_or_else(|| Reply::json(200, json!({"output": {"task_id": "t2", "task_status": "PENDING"}})))
     })
     .await;
-    let video = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"v") };
+    let video =
+        ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(b"v"), tag: None };
     let job = testing::job(MediaKind::Video, "wan2.7-videoedit")
         .params(&[("audio_setting", ParamValue::Text("origin".into()))])
         .references(vec![video.clone(), testing::reference(ReferenceRole::Reference, b"i")])

@@ -64,8 +64,12 @@ async fn a_submit_posts_the_input_with_the_key_lifecycle_and_webhook_and_keeps_t
     .await;
     let mut job =
         job(ULTRA, &[("aspect_ratio", ParamValue::Text("21:9".into())), ("count", ParamValue::Int(2)), ("seed", ParamValue::Int(9))]);
-    job.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"ref") }];
+    job.references = vec![ReferenceFile {
+        role: ReferenceRole::Reference,
+        content_type: "image/png".into(),
+        bytes: Bytes::from_static(b"ref"),
+        tag: None,
+    }];
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/fal/s3cret").unwrap());
     let submitted = adapter(&fake).submit(&job).await.unwrap();
     assert!(matches!(submitted.status, UpstreamStatus::Pending { .. }));
@@ -98,8 +102,13 @@ async fn a_first_frame_moves_text_to_video_to_image_to_video_with_string_duratio
     let mut image = job(KLING, &params);
     image.negative_prompt = Some("blur".into());
     image.references = vec![
-        ReferenceFile { role: ReferenceRole::FirstFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceFile { role: ReferenceRole::LastFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"last") },
+        ReferenceFile {
+            role: ReferenceRole::FirstFrame,
+            content_type: "image/jpeg".into(),
+            bytes: Bytes::from_static(b"first"),
+            tag: None,
+        },
+        ReferenceFile { role: ReferenceRole::LastFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"last"), tag: None },
     ];
     assert_eq!(fal.submit(&image).await.unwrap().handle.id, "i2v");
     let requests = fake.requests();

@@ -14,6 +14,7 @@
 //! - [`StatusWords`] (`poll`): a provider's job-status words → pending, succeeded or failed;
 //!   [`StatusWords::status`] turns a word into the job's status, [`outputs_or_missing`] a
 //!   finished job's outputs.
+//! - `tags`: a prompt's `@tag` mentions of tagged references, for providers that number them.
 //! - [`key_works`]: what a key test says about the account's credit balance.
 //! - `testing` (tests only): builders for jobs, connections and references, and the scenarios
 //!   every adapter test runs (`assert_submit_errors`, `assert_submit_times_out`,
@@ -47,6 +48,7 @@ mod download;
 mod errors;
 mod media;
 mod poll;
+pub mod tags;
 #[cfg(test)]
 pub mod testing;
 

@@ -93,15 +93,15 @@ impl JobBuilder {
 
 /// A PNG reference image of `role` holding `bytes`.
 pub fn reference(role: ReferenceRole, bytes: &'static [u8]) -> ReferenceFile {
-    ReferenceFile { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes) }
+    ReferenceFile { role, content_type: "image/png".into(), bytes: Bytes::from_static(bytes), tag: None }
 }
 
 /// A first frame (PNG, `first`) and a last frame (JPEG, `last`): the references of a video
 /// that runs from one image to another.
 pub fn first_and_last_frames() -> Vec<ReferenceFile> {
     vec![
-        ReferenceFile { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first") },
-        ReferenceFile { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last") },
+        ReferenceFile { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"first"), tag: None },
+        ReferenceFile { role: ReferenceRole::LastFrame, content_type: "image/jpeg".into(), bytes: Bytes::from_static(b"last"), tag: None },
     ]
 }
 

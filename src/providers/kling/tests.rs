@@ -179,8 +179,12 @@ async fn images_are_generated_with_n_and_a_reference() {
     let kling = adapter(&fake);
     let mut job = job(MediaKind::Image, "kling-v2", &[("aspect_ratio", ParamValue::Text("3:2".into())), ("count", ParamValue::Int(2))]);
     job.output_count = 2;
-    job.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"style") }];
+    job.references = vec![ReferenceFile {
+        role: ReferenceRole::Reference,
+        content_type: "image/png".into(),
+        bytes: Bytes::from_static(b"style"),
+        tag: None,
+    }];
     let submitted = kling.submit(&job).await.unwrap();
     assert_eq!(
         fake.requests_to("POST /v1/images/generations")[0].json(),

@@ -73,8 +73,12 @@ async fn a_video_is_submitted_polled_fetched_and_deleted() {
     let mut job = video_job();
     job.callback_url = Some(url::Url::parse("https://studio.example/hooks/luma/s").unwrap());
     // references are never sent (Luma takes public URLs only)
-    job.references =
-        vec![ReferenceFile { role: ReferenceRole::FirstFrame, content_type: "image/png".into(), bytes: Bytes::from_static(b"x") }];
+    job.references = vec![ReferenceFile {
+        role: ReferenceRole::FirstFrame,
+        content_type: "image/png".into(),
+        bytes: Bytes::from_static(b"x"),
+        tag: None,
+    }];
     let submitted = luma.submit(&job).await.unwrap();
     assert_eq!(submitted.handle.id, "g-1");
     assert!(matches!(submitted.status, UpstreamStatus::Pending { .. }));

@@ -105,8 +105,8 @@ async fn an_image_carries_its_references_as_image_ref() {
     let agents = adapter(&fake);
     let mut job = job(MediaKind::Image, "uni-1", &[("aspect_ratio", ParamValue::Text("3:2".into()))]);
     job.references = vec![
-        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/webp".into(), bytes: Bytes::from_static(b"style") },
-        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"hero") },
+        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/webp".into(), bytes: Bytes::from_static(b"style"), tag: None },
+        ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(b"hero"), tag: None },
     ];
     let submitted = agents.submit(&job).await.unwrap();
     assert_eq!(

@@ -104,6 +104,7 @@ async fn a_reference_makes_it_a_multipart_edit_with_image_parts() {
         role: ReferenceRole::Reference,
         content_type: "image/jpeg".into(),
         bytes: Bytes::from_static(b"\xff\xd8jpeg"),
+        tag: None,
     }];
     let submitted = provider.submit(&job).await.unwrap();
     assert!(matches!(submitted.status, UpstreamStatus::Succeeded { ref outputs, .. } if outputs.len() == 1));

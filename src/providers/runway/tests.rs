@@ -136,6 +136,16 @@ async fn text_to_video_and_text_to_image_requests_are_exact() {
     );
     let UpstreamStatus::Succeeded { outputs, .. } = runway.poll(&submitted.handle).await.unwrap() else { panic!("done") };
     assert_eq!(outputs, vec![OutputRef::new("https://cdn.example/a.png", None)]);
+
+    // a cast member's reference goes under its tag, which the prompt names as `@Maya`
+    let mut maya = testing::reference(ReferenceRole::Reference, b"maya");
+    maya.tag = Some("Maya".into());
+    let mut tagged = job(MediaKind::Image, "gen4_image", &params, vec![maya, testing::reference(ReferenceRole::Reference, b"hat")]);
+    tagged.prompt = "@Maya wearing @ref2".into();
+    runway.submit(&tagged).await.unwrap();
+    let sent = fake.requests_to("POST /v1/text_to_image")[1].json();
+    assert_eq!(sent["referenceImages"], json!([{"uri": data(b"maya"), "tag": "Maya"}, {"uri": data(b"hat"), "tag": "ref2"}]));
+    assert_eq!(sent["promptText"], "@Maya wearing @ref2", "Runway reads the tags itself");
     fake.stop().await;
 }
 

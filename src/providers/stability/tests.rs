@@ -99,7 +99,7 @@ async fn sd3_with_a_reference_is_image_to_image_with_an_image_part_and_strength(
     let provider = adapter(&fake, Duration::from_secs(2));
     let mut job = job("sd3.5-large");
     job.references =
-        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(PNG) }];
+        vec![ReferenceFile { role: ReferenceRole::Reference, content_type: "image/png".into(), bytes: Bytes::from_static(PNG), tag: None }];
     provider.submit(&job).await.unwrap();
     let sent = &fake.requests()[0];
     assert_eq!(sent.route(), "POST /v2beta/stable-image/generate/sd3");

@@ -108,6 +108,23 @@ async fn reference_images_go_inline_and_do_not_mix_with_a_start_frame() {
 }
 
 #[tokio::test]
+async fn a_cast_members_tag_in_the_prompt_becomes_its_image_number() {
+    let fake = FakeUpstream::start(|_| Reply::json(200, json!({"request_id": "r3"}))).await;
+    let xai = adapter(&fake);
+    let mut job = video_job();
+    let mut hero = reference(ReferenceRole::Reference, b"hero");
+    hero.tag = Some("Maya".into());
+    let mut shoe = reference(ReferenceRole::Reference, b"shoe");
+    shoe.tag = Some("red_shoe".into());
+    job.references = vec![reference(ReferenceRole::Reference, b"set"), hero, shoe];
+    job.prompt = "@Maya ties the @red_shoe on the set".into();
+    xai.submit(&job).await.unwrap();
+    let body = fake.requests()[0].json();
+    assert_eq!(body["prompt"], "<IMAGE_1> ties the <IMAGE_2> on the set");
+    assert_eq!(body["reference_images"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
 async fn images_are_generated_at_once_and_fetched_keyless() {
     let fake = FakeUpstream::start(|r| match r.route().as_str() {
         "POST /v1/images/generations" => Reply::json(
@@ -221,7 +238,7 @@ async fn every_form_of_the_base_url_reaches_the_api() {
 
 /// A job that works on an earlier video with `operation`.
 fn source_job(operation: Operation, params: &[(&str, ParamValue)], video: Vec<u8>) -> ProviderJob {
-    let source = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: video.into() };
+    let source = ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: video.into(), tag: None };
     testing::job(MediaKind::Video, "grok-imagine-video")
         .prompt("make it night")
         .params(params)

@@ -224,7 +224,14 @@ pub async fn apply(state: &AppState, user: &User, request: &mut NewGeneration, i
     let members = picked(state, user, ids).await?;
     let model = state.registry().model(&request.model).cloned().ok_or_else(|| ServiceError::UnknownModel(request.model.clone()))?;
     let references = cast::references(&model, &members, &request.references)?;
+    let tags = cast::tags(&members, &references);
     let owned = own_copies(state, user, references).await?;
+    // a copy takes the place of its original: the same order, so the same tag
+    for ((_, upload), tag) in owned.iter().zip(tags) {
+        if let Some(tag) = tag {
+            request.tags.insert(*upload, tag);
+        }
+    }
     request.references.extend(owned);
     Ok(())
 }

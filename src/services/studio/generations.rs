@@ -36,6 +36,9 @@ pub struct NewGeneration {
     /// then (OpenAI's synchronous image calls): it is stored with
     /// [`crate::lifecycle::Lifecycle::create_awaited`], durable with its end.
     pub awaited: bool,
+    /// The names a prompt may call references by (`@Maya`), by upload: the cast members'
+    /// names, for providers that take tagged references.
+    pub tags: BTreeMap<AssetId, String>,
     /// A board the person edits: the new generation is added to it once submitted.
     pub board: Option<crate::domain::ids::BoardId>,
 }
@@ -120,9 +123,10 @@ pub async fn prepare(state: &AppState, user: &User, request: NewGeneration) -> S
         None => None,
     };
     check_references(state, user, model, &request.references, source.as_ref()).await?;
-    let mut references: Vec<Reference> = request.references.iter().map(|&(role, upload)| Reference { role, upload }).collect();
+    let mut references: Vec<Reference> =
+        request.references.iter().map(|&(role, upload)| Reference { role, upload, tag: request.tags.get(&upload).cloned() }).collect();
     if let Some(source) = &source {
-        references.insert(0, Reference { role: ReferenceRole::SourceVideo, upload: source.video.id });
+        references.insert(0, Reference { role: ReferenceRole::SourceVideo, upload: source.video.id, tag: None });
     }
     let cost = offer.price.of(&params);
     let made_with = snapshot(state, model, &offer.price);

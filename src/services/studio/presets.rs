@@ -280,7 +280,7 @@ async fn apply_input(state: &AppState, user: &User, mut preset: Preset, input: P
     }
     let had: Vec<AssetId> = preset.references.iter().map(|r| r.upload).collect();
     if let Some(references) = input.references {
-        preset.references = references.into_iter().map(|(role, upload)| Reference { role, upload }).collect();
+        preset.references = references.into_iter().map(|(role, upload)| Reference { role, upload, tag: None }).collect();
     }
     if let Some(ids) = input.cast {
         preset.cast = Vec::new();

@@ -25,7 +25,7 @@ fn omni_job(references: Vec<ReferenceFile>) -> ProviderJob {
 }
 
 fn source_video() -> ReferenceFile {
-    ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(MP4) }
+    ReferenceFile { role: ReferenceRole::SourceVideo, content_type: "video/mp4".into(), bytes: Bytes::from_static(MP4), tag: None }
 }
 
 /// An Interactions fake: create answers `queued`, then each poll answers the next of `polls`

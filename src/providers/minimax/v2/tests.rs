@@ -25,7 +25,7 @@ fn job() -> ProviderJob {
 }
 
 fn file(role: ReferenceRole, content_type: &str, bytes: &'static [u8]) -> ReferenceFile {
-    ReferenceFile { role, content_type: content_type.into(), bytes: Bytes::from_static(bytes) }
+    ReferenceFile { role, content_type: content_type.into(), bytes: Bytes::from_static(bytes), tag: None }
 }
 
 fn ok(mut value: Value) -> Reply {

@@ -1,4 +1,4 @@
-//! Earlier layouts of generation records, `Generation@1` to `@4`.
+//! Earlier layouts of generation records, `Generation@1` to `@5`.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,15 +10,29 @@ use crate::store::StoreError;
 use crate::store::codec::{Stored, upgrade_from};
 
 impl Stored for Generation {
-    const TYPE_NAME: &'static str = "reelvault::Generation@5";
+    const TYPE_NAME: &'static str = "reelvault::Generation@6";
     fn upgrade(name: &str, payload: &[u8]) -> Option<Result<Self, StoreError>> {
         match name {
             "reelvault::Generation@1" => Some(upgrade_from::<GenerationV1, Generation>(name, payload)),
             "reelvault::Generation@2" => Some(upgrade_from::<GenerationV2, Generation>(name, payload)),
             "reelvault::Generation@3" => Some(upgrade_from::<GenerationV3, Generation>(name, payload)),
             "reelvault::Generation@4" => Some(upgrade_from::<GenerationV4, Generation>(name, payload)),
+            "reelvault::Generation@5" => Some(upgrade_from::<GenerationV5, Generation>(name, payload)),
             _ => None,
         }
+    }
+}
+
+/// A reference as `reelvault::Generation@1` to `@5` stored it: no tag.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ReferenceV1 {
+    pub(crate) role: crate::domain::catalog::ReferenceRole,
+    pub(crate) upload: AssetId,
+}
+
+impl From<ReferenceV1> for Reference {
+    fn from(v: ReferenceV1) -> Reference {
+        Reference { role: v.role, upload: v.upload, tag: None }
     }
 }
 
@@ -46,7 +60,7 @@ pub(crate) struct GenerationV1 {
     prompt: String,
     negative_prompt: Option<String>,
     params: Params,
-    references: Vec<Reference>,
+    references: Vec<ReferenceV1>,
     state: GenState,
     reason: Option<Reason>,
     progress: Option<u8>,
@@ -113,7 +127,7 @@ pub(crate) struct GenerationV2 {
     prompt: String,
     negative_prompt: Option<String>,
     params: Params,
-    references: Vec<Reference>,
+    references: Vec<ReferenceV1>,
     state: GenState,
     reason: Option<Reason>,
     progress: Option<u8>,
@@ -179,7 +193,7 @@ pub(crate) struct GenerationV3 {
     prompt: String,
     negative_prompt: Option<String>,
     params: Params,
-    references: Vec<Reference>,
+    references: Vec<ReferenceV1>,
     state: GenState,
     reason: Option<Reason>,
     progress: Option<u8>,
@@ -253,7 +267,7 @@ pub(crate) struct GenerationV4 {
     prompt: String,
     negative_prompt: Option<String>,
     params: Params,
-    references: Vec<Reference>,
+    references: Vec<ReferenceV1>,
     state: GenState,
     reason: Option<Reason>,
     progress: Option<u8>,
@@ -282,9 +296,9 @@ impl From<GenerationV3> for Generation {
     }
 }
 
-impl From<GenerationV4> for Generation {
-    fn from(v: GenerationV4) -> Generation {
-        Generation {
+impl From<GenerationV4> for GenerationV5 {
+    fn from(v: GenerationV4) -> GenerationV5 {
+        GenerationV5 {
             id: v.id,
             owner: v.owner,
             model: v.model,
@@ -319,102 +333,83 @@ impl From<GenerationV4> for Generation {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
+/// `reelvault::Generation@5`: references without the tag a prompt may name them by.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct GenerationV5 {
+    id: GenerationId,
+    owner: UserId,
+    model: String,
+    kind: MediaKind,
+    connection: String,
+    prompt: String,
+    negative_prompt: Option<String>,
+    params: Params,
+    references: Vec<ReferenceV1>,
+    state: GenState,
+    reason: Option<Reason>,
+    progress: Option<u8>,
+    cost: u64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    submitted_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    deadline_at: Timestamp,
+    upstream: Option<UpstreamHandle>,
+    pending_outputs: Vec<OutputRef>,
+    outputs: Vec<AssetId>,
+    cancel_requested: bool,
+    kept: bool,
+    shared: bool,
+    legal_hold: bool,
+    upstream_deleted_at: Option<Timestamp>,
+    deleted_at: Option<Timestamp>,
+    made_with: Option<ModelSnapshot>,
+    reported: Option<ProviderUsage>,
+    source: Option<GenerationId>,
+}
 
-    use super::*;
-    use crate::store::codec;
-    use crate::store::legacy::tests::written_as;
-
-    #[test]
-    fn generations_of_the_first_layout_read_with_the_new_fields_off() {
-        let now = Timestamp::now();
-        let old = GenerationV1 {
-            id: GenerationId::generate(),
-            owner: UserId::generate(),
-            model: "demo-image".into(),
-            kind: MediaKind::Image,
-            connection: "demo".into(),
-            prompt: "a kite".into(),
-            negative_prompt: None,
-            params: BTreeMap::new(),
-            references: Vec::new(),
-            state: GenState::Succeeded,
-            reason: None,
-            progress: Some(100),
-            cost: 3,
-            created_at: now,
-            updated_at: now,
-            submitted_at: Some(now),
-            finished_at: Some(now),
-            deadline_at: now,
-            upstream: None,
-            pending_outputs: vec![OutputRefV1 { location: "demo:0".into(), content_type: Some("image/png".into()) }],
-            outputs: vec![AssetId::generate()],
-            cancel_requested: false,
-        };
-        let g: Generation = codec::decode(&written_as("reelvault::Generation@1", &old)).unwrap();
-        assert_eq!((g.id, g.prompt.as_str(), g.cost, g.state, g.outputs.len()), (old.id, "a kite", 3, GenState::Succeeded, 1));
-        assert!(!g.kept && !g.shared && !g.legal_hold && g.deleted_at.is_none() && g.upstream_deleted_at.is_none());
-        assert_eq!(g.pending_outputs, vec![OutputRef::new("demo:0", Some("image/png".into()))]);
-        let again: Generation = codec::decode(&codec::encode(&g).unwrap()).unwrap();
-        assert_eq!(again.id, g.id, "rewritten in the current layout");
-    }
-
-    #[test]
-    fn generations_of_the_second_layout_read_with_outputs_without_a_thumbnail() {
-        let now = Timestamp::now();
-        let handle = UpstreamHandle { id: "video_1".into(), data: BTreeMap::from([("k".to_string(), "v".to_string())]) };
-        let old = GenerationV2 {
-            id: GenerationId::generate(),
-            owner: UserId::generate(),
-            model: "sora-2".into(),
-            kind: MediaKind::Video,
-            connection: "openai".into(),
-            prompt: "a red kite".into(),
-            negative_prompt: Some("rain".into()),
-            params: BTreeMap::new(),
-            references: Vec::new(),
-            state: GenState::Fetching,
-            reason: None,
-            progress: Some(100),
-            cost: 40,
-            created_at: now,
-            updated_at: now,
-            submitted_at: Some(now),
-            finished_at: None,
-            deadline_at: now,
-            upstream: Some(handle.clone()),
-            pending_outputs: vec![
-                OutputRefV1 { location: "videos/video_1/content".into(), content_type: Some("video/mp4".into()) },
-                OutputRefV1 { location: "videos/video_1/other".into(), content_type: None },
-            ],
-            outputs: Vec::new(),
-            cancel_requested: true,
-            kept: true,
-            shared: true,
-            legal_hold: true,
-            upstream_deleted_at: Some(now),
-            deleted_at: None,
-        };
-        let bytes = written_as("reelvault::Generation@2", &old);
-        let g: Generation = codec::decode(&bytes).unwrap();
-        assert_eq!((g.id, g.owner, g.model.as_str(), g.state, g.cost), (old.id, old.owner, "sora-2", GenState::Fetching, 40));
-        assert_eq!(g.upstream, Some(handle), "the fields after the outputs are read in their places");
-        assert_eq!(
-            g.pending_outputs,
-            vec![OutputRef::new("videos/video_1/content", Some("video/mp4".into())), OutputRef::new("videos/video_1/other", None)]
-        );
-        assert!(g.pending_outputs.iter().all(|o| o.thumbnail.is_none()));
-        assert!(g.cancel_requested && g.kept && g.shared && g.legal_hold);
-        assert_eq!((g.upstream_deleted_at, g.deleted_at), (Some(now), None));
-        // the current layout is a different one: the old bytes are not misread as it
-        assert!(codec::decode::<Generation>(&written_as(<Generation as Stored>::TYPE_NAME, &old)).is_err());
-        let mut g = g;
-        g.pending_outputs[0].thumbnail = Some("videos/video_1/content?variant=thumbnail".into());
-        let again: Generation = codec::decode(&codec::encode(&g).unwrap()).unwrap();
-        assert_eq!(again.pending_outputs, g.pending_outputs, "rewritten in the current layout, thumbnail and all");
-        assert!(codec::encode(&g).unwrap()[1..].starts_with(b"reelvault::Generation@5"));
+impl From<GenerationV4> for Generation {
+    fn from(v: GenerationV4) -> Generation {
+        GenerationV5::from(v).into()
     }
 }
+
+impl From<GenerationV5> for Generation {
+    fn from(v: GenerationV5) -> Generation {
+        Generation {
+            id: v.id,
+            owner: v.owner,
+            model: v.model,
+            kind: v.kind,
+            connection: v.connection,
+            prompt: v.prompt,
+            negative_prompt: v.negative_prompt,
+            params: v.params,
+            references: v.references.into_iter().map(Reference::from).collect(),
+            state: v.state,
+            reason: v.reason,
+            progress: v.progress,
+            cost: v.cost,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            submitted_at: v.submitted_at,
+            finished_at: v.finished_at,
+            deadline_at: v.deadline_at,
+            upstream: v.upstream,
+            pending_outputs: v.pending_outputs,
+            outputs: v.outputs,
+            cancel_requested: v.cancel_requested,
+            kept: v.kept,
+            shared: v.shared,
+            legal_hold: v.legal_hold,
+            upstream_deleted_at: v.upstream_deleted_at,
+            deleted_at: v.deleted_at,
+            made_with: v.made_with,
+            reported: v.reported,
+            source: v.source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
