@@ -118,6 +118,8 @@ pub struct RowRequest {
     /// Parameters as JSON text (the store's encoding keeps no free-form JSON values).
     pub params: BTreeMap<String, String>,
     pub references: Vec<(ReferenceRole, AssetId)>,
+    /// The tags of references from cast members (see `NewGeneration::tags`).
+    pub tags: BTreeMap<AssetId, String>,
 }
 
 /// One row of a manifest.

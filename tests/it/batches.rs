@@ -183,23 +183,27 @@ async fn a_json_manifest_fills_a_preset_and_sends_the_zips_references_by_role() 
     .await;
     assert_eq!(preset.status, 201, "{}", preset.body);
     let preset = preset.json()["id"].as_str().unwrap().to_string();
+    let (mira, images) = crate::cast::member(base, &token, "Mira", &[(30, 20)]).await;
+    let cast_preset = json!({"name": "Mira", "model": "demo-image", "prompt_template": "Mira {doing}", "cast": [mira]});
+    let cast_preset = api_post(base, "/api/v1/presets", &token, cast_preset).await.json()["id"].as_str().unwrap().to_string();
     let manifest = json!([
         {"preset": preset, "values": {"animal": "fox"}, "references": ["cat.png"]},
         {"model": "demo-video", "prompt": "a walk", "params": {"duration": 2}, "references": ["first_frame:cat.png", "last_frame:shots/dog.png"]},
         {"preset": preset, "values": {}},
+        {"preset": cast_preset, "values": {"doing": "waving"}},
     ]);
     let zip = zip_of(&[("cat.png", png(1)), ("shots/dog.png", png(2))]);
     let made = upload(base, &token, &manifest.to_string(), Some(zip), &[("parallel", "2")]).await;
     assert_eq!(made.status, 201, "{}", made.body);
     let b = made.json();
-    assert_eq!(states(&b), ["pending", "pending", "invalid"]);
+    assert_eq!(states(&b), ["pending", "pending", "invalid", "pending"]);
     assert!(b["rows"][2]["error"].as_str().unwrap().contains("animal"), "{}", b["rows"][2]);
     assert_eq!(b["rows"][0]["prompt"], "A fox at dawn");
     let id = b["id"].as_str().unwrap();
     let started = post(base, &format!("{BATCHES}/{id}/start"), &token).await;
     assert_eq!(started.status, 200, "{}", started.body);
     let done = follow(base, &token, id, |_| {}, |b| b["state"] == "finished").await;
-    assert_eq!(states(&done), ["succeeded", "succeeded", "invalid"]);
+    assert_eq!(states(&done), ["succeeded", "succeeded", "invalid", "succeeded"]);
     let generation = |i: usize| format!("/api/v1/generations/{}", done["rows"][i]["generation_id"].as_str().unwrap());
     let image = api_get(base, &generation(0), Some(&token)).await.json();
     let video = api_get(base, &generation(1), Some(&token)).await.json();
@@ -219,6 +223,11 @@ async fn a_json_manifest_fills_a_preset_and_sends_the_zips_references_by_role() 
     // cat.png was stored once, as one upload both rows use
     assert_eq!(video_refs[0].1, image_refs[0].1);
     assert_ne!(video_refs[1].1, image_refs[0].1);
+    // a preset's cast member reaches the model as its reference, with its tag
+    let waving = api_get(base, &generation(3), Some(&token)).await.json();
+    assert_eq!(waving["prompt"], "Mira waving");
+    assert_eq!(waving["references"][0]["upload"].as_str(), Some(images[0].as_str()), "{waving}");
+    assert!(waving["references"][0]["tag"].is_string(), "{waving}");
     // the export lists the batch with its rows
     let exported = crate::export::json_of(&crate::export::exported(&app, &token).await, "batches.json");
     assert_eq!(exported[0]["id"], id, "{exported}");

@@ -102,6 +102,7 @@ async fn resolve(state: &AppState, user: &User, row: ManifestRow, zip: &mut ZipF
         negative_prompt: request.negative_prompt,
         params,
         references: request.references,
+        tags: request.tags,
     };
     Ok((stored, prepared.cost))
 }
@@ -140,6 +141,7 @@ pub fn to_request(row: &RowRequest) -> NewGeneration {
             .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.clone()))))
             .collect(),
         references: row.references.clone(),
+        tags: row.tags.clone(),
         ..NewGeneration::default()
     }
 }
