@@ -347,3 +347,31 @@ async fn a_batch_whose_board_was_deleted_stops_with_the_reason() {
     assert_eq!(crate::support::credits(base, &token).await, (10, 0), "nothing was held");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_pages_forms_start_with_a_budget_and_resume_without_a_cap() {
+    let (app, admin, token) = app(Duration::ZERO, 10).await;
+    let base = &app.url;
+    let id =
+        upload(base, &token, "model,prompt\ndemo-image,one\ndemo-image,two\n", None, &[]).await.json()["id"].as_str().unwrap().to_string();
+    let page = admin.get(&format!("/batches/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.count("#batch-rows tr[data-state=pending]"), 2);
+    let started = admin.post_form(&format!("/batches/{id}/start"), &[("budget", "1"), ("parallel", "1")]).await;
+    assert_eq!(started.status, 303, "{}", started.body);
+    let stopped = follow(base, &token, &id, |_| {}, |b| b["state"] == "stopped" && b["in_flight"] == 0).await;
+    assert_eq!((stopped["stop_reason"].as_str(), stopped["budget"].as_u64()), (Some("budget"), Some(1)));
+    let bad = admin.post_form(&format!("/batches/{id}/resume"), &[("budget", "lots"), ("parallel", "1")]).await;
+    assert_eq!(bad.status, 303, "refused back onto the page: {}", bad.body);
+    assert_eq!(batch(base, &token, &id).await["state"], "stopped");
+    let resumed = admin.post_form(&format!("/batches/{id}/resume"), &[("budget", ""), ("parallel", "2")]).await;
+    assert_eq!(resumed.status, 303, "{}", resumed.body);
+    let done = follow(base, &token, &id, |_| {}, |b| b["state"] == "finished").await;
+    assert_eq!((done["budget"].clone(), done["parallel"].as_u64()), (Value::Null, Some(2)));
+    let list = admin.get("/batches").await;
+    assert_eq!(list.count("#batches li[data-batch]"), 1);
+    let deleted = admin.post_form(&format!("/batches/{id}/delete"), &[]).await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(admin.get(&format!("/batches/{id}")).await.status, 404);
+    app.stop().await;
+}

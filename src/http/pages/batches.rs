@@ -185,11 +185,11 @@ pub async fn progress(req: HttpRequest, who: SignedIn, id: web::Path<BatchId>) -
     render(&req, StatusCode::OK, &ProgressPanel { layout, batch })
 }
 
-/// The budget and parallel fields of the start and resume forms (empty: no cap, or unchanged).
-fn limits(fields: &BTreeMap<String, String>, empty_budget_clears: bool) -> Result<Limits, ServiceError> {
+/// The budget and parallel fields of the start and resume forms (both filled with the batch's
+/// own; an empty budget is no cap, an empty parallel unchanged).
+fn limits(fields: &BTreeMap<String, String>) -> Result<Limits, ServiceError> {
     let budget = match fields.get("budget").map(|b| b.trim()).unwrap_or_default() {
-        "" if empty_budget_clears => Some(None),
-        "" => None,
+        "" => Some(None),
         text => {
             Some(Some(text.parse().map_err(|_| ServiceError::InvalidMessage("the budget is a whole number of credits, 0 or more".into()))?))
         }
@@ -215,7 +215,7 @@ fn back(req: &HttpRequest, id: BatchId, outcome: Result<&str, ServiceError>) -> 
 pub async fn start(req: HttpRequest, who: SignedIn, id: web::Path<BatchId>, form: web::Form<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
     let id = id.into_inner();
-    let outcome = match limits(&form, true) {
+    let outcome = match limits(&form) {
         Ok(limits) => batches::start(&state, &who.ctx(), &who.user, id, limits).await.map(|_| "flash-batch-started"),
         Err(e) => Err(e),
     };
@@ -232,7 +232,7 @@ pub async fn stop(req: HttpRequest, who: SignedIn, id: web::Path<BatchId>) -> Pa
 pub async fn resume(req: HttpRequest, who: SignedIn, id: web::Path<BatchId>, form: web::Form<BTreeMap<String, String>>) -> PageResult {
     let state = state(&req)?;
     let id = id.into_inner();
-    let outcome = match limits(&form, false) {
+    let outcome = match limits(&form) {
         Ok(limits) => batches::resume(&state, &who.ctx(), &who.user, id, limits).await.map(|_| "flash-batch-resumed"),
         Err(e) => Err(e),
     };
