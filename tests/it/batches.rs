@@ -375,3 +375,31 @@ async fn the_pages_forms_start_with_a_budget_and_resume_without_a_cap() {
     assert_eq!(admin.get(&format!("/batches/{id}")).await.status, 404);
     app.stop().await;
 }
+
+/// What makes a batch row run at most once across a crash: its generation id is recorded before
+/// the submit, and a submit repeated under that id returns the first generation, holding nothing
+/// more.
+#[tokio::test]
+async fn a_submit_repeated_under_the_same_id_makes_one_generation_and_one_hold() {
+    use reelvault::domain::ids::GenerationId;
+    use reelvault::services::privacy::audit::Context;
+    use reelvault::services::studio::generations::{self, NewGeneration};
+
+    let app = TestApp::start().await;
+    let (_admin, token) = admin_with_credits(&app, 10).await;
+    let state = &app.running.state;
+    let email = reelvault::domain::user::Email::parse(crate::support::ADMIN_EMAIL).unwrap();
+    let ada = state.store.read_now(|tx| reelvault::store::users::find_by_email(tx, &email)).unwrap().unwrap();
+    let ctx = Context::user(ada.id, ada.email.as_str(), Default::default());
+    let id = GenerationId::generate();
+    let request = || NewGeneration { model: "demo-image".into(), prompt: "one lantern".into(), id: Some(id), ..NewGeneration::default() };
+    let first = generations::submit(state, &ctx, &ada, request()).await.unwrap();
+    let again = generations::submit(state, &ctx, &ada, request()).await.unwrap();
+    assert_eq!((first.id, again.id), (id, id));
+    let owner = ada.id;
+    let stored = state.store.read_now(|tx| reelvault::store::generations::list_for_owner(tx, owner, None, 10)).unwrap();
+    assert_eq!(stored.len(), 1, "one generation");
+    let ledger = api_get(&app.url, "/api/v1/credits/ledger", Some(&token)).await.json();
+    let holds = ledger["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "hold").count();
+    assert_eq!(holds, 1, "{ledger}");
+}

@@ -137,7 +137,7 @@ async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -
             params.insert(name, serde_json::Value::String(value));
         }
     }
-    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source, awaited: false, board, tags: BTreeMap::new() })
+    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source, awaited: false, board, tags: BTreeMap::new(), id: None })
 }
 
 /// A `source` generation id, when one is given (an empty one is none).
@@ -202,6 +202,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             awaited: false,
             board: parse_board(body.board.as_deref())?,
             tags: BTreeMap::new(),
+            id: None,
         };
         crate::services::studio::cast::apply(&state, &caller.user, &mut request, &super::presets::cast_ids(&body.cast)?).await?;
         request

@@ -169,6 +169,7 @@ pub async fn submit(
         source: None,
         board: None,
         tags: Default::default(),
+        id: None,
         // the image calls answer with the finished images; a video is answered at once
         awaited: endpoint != Endpoint::Videos,
     };

@@ -39,6 +39,10 @@ pub struct NewGeneration {
     /// The names a prompt may call references by (`@Maya`), by upload: the cast members'
     /// names, for providers that take tagged references.
     pub tags: BTreeMap<AssetId, String>,
+    /// The id to store it under, chosen (and recorded) by a caller that must submit at most
+    /// once across crashes (a batch's row): a submit under an id that exists returns that
+    /// generation. A new id when none.
+    pub id: Option<GenerationId>,
     /// A board the person edits: the new generation is added to it once submitted.
     pub board: Option<crate::domain::ids::BoardId>,
 }
@@ -57,7 +61,14 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
     {
         return Err(ServiceError::NotEditor);
     }
-    let generation = submit_unboarded(state, ctx, user, request).await?;
+    let earlier = match request.id {
+        Some(id) => state.store.read(move |tx| store::generations::get(tx, id)).await?.filter(|g| g.owner == user.id),
+        None => None,
+    };
+    let generation = match earlier {
+        Some(generation) => generation,
+        None => submit_unboarded(state, ctx, user, request).await?,
+    };
     if let Some(board) = board {
         crate::services::studio::boards::add_items(state, user, board, vec![generation.id]).await?;
     }
@@ -132,7 +143,7 @@ pub async fn prepare(state: &AppState, user: &User, request: NewGeneration) -> S
     let made_with = snapshot(state, model, &offer.price);
     let now = Timestamp::now();
     Ok(Generation {
-        id: GenerationId::generate(),
+        id: request.id.unwrap_or_else(GenerationId::generate),
         owner: user.id,
         model: model.id.to_string(),
         kind: model.kind,

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, broadcast};
 use crate::domain::audit::AuditAction;
 use crate::domain::batch::{Batch, BatchRow, BatchState, RowState, StopReason};
 use crate::domain::generation::GenState;
-use crate::domain::ids::BatchId;
+use crate::domain::ids::{BatchId, GenerationId};
 use crate::domain::time::Timestamp;
 use crate::lifecycle::GenEvent;
 use crate::services::privacy::audit::{self, Context};
@@ -199,7 +199,22 @@ async fn submit_next(
             return Some(StopReason::Budget);
         }
         let mut next = row.clone();
-        let new = generations::NewGeneration { board: Some(batch.board), ..super::to_request(request) };
+        // the row's generation id is recorded before its submit, which a crash in between then
+        // repeats under the same id: a row is submitted at most once
+        let id = match row.generation {
+            Some(id) => id,
+            None => {
+                let id = GenerationId::generate();
+                next.generation = Some(id);
+                let mut recorded = changed.clone();
+                recorded.push((i, next.clone()));
+                if record(state, batch.id, recorded).await.is_err() {
+                    return None;
+                }
+                id
+            }
+        };
+        let new = generations::NewGeneration { board: Some(batch.board), id: Some(id), ..super::to_request(request) };
         match generations::submit(state, &ctx, user, new).await {
             Ok(g) => {
                 next.state = RowState::Submitted;
@@ -215,11 +230,13 @@ async fn submit_next(
                 }
             }
             Err(e @ (ServiceError::Credits(_) | ServiceError::SpendLimit(_) | ServiceError::AccountFrozen)) => {
+                next.generation = None;
                 next.error = Some(e.to_string());
                 changed.push((i, next));
                 return Some(StopReason::Credits);
             }
             Err(e @ (ServiceError::NotFound("board") | ServiceError::NotEditor)) => {
+                next.generation = None;
                 next.error = Some(e.to_string());
                 changed.push((i, next));
                 return Some(StopReason::Board);
@@ -230,6 +247,7 @@ async fn submit_next(
             }
             Err(e) => {
                 next.state = RowState::Failed;
+                next.generation = None;
                 next.error = Some(e.to_string());
                 changed.push((i, next));
             }
