@@ -77,7 +77,7 @@ pub fn generation_record(g: &Generation, provider: &str, files: Vec<serde_json::
         "finished_at": g.finished_at.map(|t| t.rfc3339()),
         "kept": g.kept,
         "shared": g.shared,
-        "references": g.references.iter().map(|r| serde_json::json!({ "role": r.role.as_str(), "upload": r.upload.to_string() })).collect::<Vec<_>>(),
+        "references": g.references.iter().map(|r| serde_json::json!({ "role": r.role.as_str(), "upload": r.upload.to_string(), "tag": r.tag })).collect::<Vec<_>>(),
         "files": files,
     })
 }
