@@ -8,6 +8,7 @@ presets-template = Prompt template
 presets-template-hint = Write {"{"}name{"}"} for a placeholder (letters, digits and _); {"{{"} and {"}}"} are literal braces.
 presets-params = Parameters (JSON)
 presets-params-hint = For example {"{"}"aspect_ratio": "16:9"{"}"}; those left out take the model's defaults.
+presets-references = Reference images it keeps (untick to leave one out)
 presets-owner = Owner
 presets-none = No presets yet.
 presets-add = Save a new preset

@@ -8,6 +8,7 @@ presets-template = プロンプトテンプレート
 presets-template-hint = プレースホルダーは {"{"}name{"}"} と書きます(英数字と _)。{"{{"} と {"}}"} は波かっこそのものです。
 presets-params = パラメーター(JSON)
 presets-params-hint = 例: {"{"}"aspect_ratio": "16:9"{"}"}。省略したものはモデルの既定値になります。
+presets-references = 保持する参照画像（外すものはチェックを外してください）
 presets-owner = 所有者
 presets-none = プリセットはまだありません。
 presets-add = 新しいプリセットを保存

@@ -8,6 +8,7 @@ presets-template = 提示词模板
 presets-template-hint = 用 {"{"}name{"}"} 表示占位符(字母、数字和 _);{"{{"} 和 {"}}"} 表示字面的花括号。
 presets-params = 参数(JSON)
 presets-params-hint = 例如 {"{"}"aspect_ratio": "16:9"{"}"};未填写的参数使用模型默认值。
+presets-references = 保留的参考图片（取消勾选即可移除）
 presets-owner = 所有者
 presets-none = 还没有预设。
 presets-add = 保存新预设

@@ -11,7 +11,8 @@ use askama::Template;
 use super::cast::form_refusal;
 use super::layout::Layout;
 use crate::domain::board::Owner;
-use crate::domain::ids::{CastId, GenerationId, PresetId};
+use crate::domain::catalog::ReferenceRole;
+use crate::domain::ids::{AssetId, CastId, GenerationId, PresetId};
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::responses::{FlashKind, PageResult, redirect, redirect_with, render};
@@ -47,6 +48,9 @@ pub struct Values {
     pub owner: String,
     /// The cast members picked.
     pub cast: Vec<CastId>,
+    /// The reference uploads it keeps, by role (from the generation it was saved from, or the
+    /// preset's own), each a checkbox on the form.
+    pub references: Vec<(ReferenceRole, AssetId)>,
 }
 
 impl Values {
@@ -145,11 +149,18 @@ pub async fn list(req: HttpRequest, who: SignedIn, query: web::Query<BTreeMap<St
         let g = generations::visible(&state, &who.user, from).await?;
         let params: serde_json::Map<String, serde_json::Value> =
             g.params.iter().filter(|(k, _)| k.as_str() != "seed").map(|(k, v)| (k.clone(), v.to_json())).collect();
+        // a teammate's files stay theirs: only one's own generation brings its references
+        let references = if g.owner == who.user.id {
+            g.references.iter().filter(|r| r.role != ReferenceRole::SourceVideo).map(|r| (r.role, r.upload)).collect()
+        } else {
+            Vec::new()
+        };
         values = Values {
             model: g.model.clone(),
             prompt_template: g.prompt.replace('{', "{{").replace('}', "}}"),
             negative_prompt: g.negative_prompt.clone().unwrap_or_default(),
             params: serde_json::Value::Object(params).to_string(),
+            references,
             ..Values::default()
         };
     }
@@ -165,11 +176,17 @@ pub struct Form {
     params: String,
     owner: String,
     cast: Vec<CastId>,
+    /// `reference_<upload>` = its role, for each reference kept.
+    references: Vec<(ReferenceRole, AssetId)>,
 }
 
 impl From<BTreeMap<String, String>> for Form {
     fn from(mut fields: BTreeMap<String, String>) -> Form {
         let cast = fields.keys().filter_map(|k| k.strip_prefix("cast_")?.parse().ok()).collect();
+        let references = fields
+            .iter()
+            .filter_map(|(k, role)| crate::http::references::parse(role, k.strip_prefix("reference_")?).ok())
+            .collect();
         let mut take = |name: &str| fields.remove(name).unwrap_or_default();
         Form {
             name: take("name"),
@@ -179,6 +196,7 @@ impl From<BTreeMap<String, String>> for Form {
             params: take("params"),
             owner: take("owner"),
             cast,
+            references,
         }
     }
 }
@@ -193,6 +211,7 @@ impl Form {
             params: self.params.clone(),
             owner: self.owner.clone(),
             cast: self.cast.clone(),
+            references: self.references.clone(),
         }
     }
 
@@ -214,7 +233,7 @@ impl Form {
             params: Some(params),
             prompt_template: Some(self.prompt_template.clone()),
             negative_prompt: Some(Some(self.negative_prompt.clone())),
-            references: None,
+            references: Some(self.references.clone()),
             cast: Some(self.cast.clone()),
         })
     }
@@ -266,6 +285,7 @@ fn values_of(v: &Visible) -> Values {
         params: if params.is_empty() { String::new() } else { serde_json::Value::Object(params).to_string() },
         owner: String::new(),
         cast: p.cast.clone(),
+        references: p.references.iter().map(|r| (r.role, r.upload)).collect(),
     }
 }
 
