@@ -212,13 +212,11 @@ async fn a_boards_preset_and_cast_are_used_by_its_viewers_and_changed_only_by_it
 }
 
 #[tokio::test]
-async fn saving_a_generation_as_a_preset_keeps_the_reference_images_one_leaves_ticked() {
+async fn saving_a_generation_as_a_preset_keeps_its_reference_image_if_left_ticked() {
     let (app, admin, token) = app_with_credits(Duration::ZERO, 100).await;
-    let png = |seed| crate::support::provider_rig::image_bytes(image::ImageFormat::Png, 32, 32, seed);
-    let kept = crate::uploads::upload_id(&app.url, &token, png(1), "kept.png").await;
-    let dropped = crate::uploads::upload_id(&app.url, &token, png(2), "dropped.png").await;
-    let body = json!({"model": "demo-image", "prompt": "a teapot", "references": [
-        {"role": "reference", "upload": kept}, {"role": "reference", "upload": dropped}]});
+    let png = crate::support::provider_rig::image_bytes(image::ImageFormat::Png, 32, 32, 1);
+    let kept = crate::uploads::upload_id(&app.url, &token, png, "kept.png").await;
+    let body = json!({"model": "demo-image", "prompt": "a teapot", "references": [{"role": "reference", "upload": kept}]});
     let made = crate::support::generate(&app.url, &token, body).await;
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.json()["id"].as_str().unwrap().to_string();
@@ -226,21 +224,20 @@ async fn saving_a_generation_as_a_preset_keeps_the_reference_images_one_leaves_t
 
     let form = admin.get(&format!("/presets?from={id}")).await;
     assert_eq!(form.status, 200);
-    assert_eq!(form.count("#preset-references input[type=checkbox][checked]"), 2, "both references offered, ticked");
-    let saved = admin
-        .post_form(
-            "/presets",
-            &[
-                ("name", "Teapots"),
-                ("model", "demo-image"),
-                ("prompt_template", "a {thing}"),
-                ("params", ""),
-                (&format!("reference_{kept}"), "reference"),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status, 303, "{}", saved.body);
+    let field = format!("reference_{kept}");
+    assert_eq!(form.attr_of("#preset-references input[type=checkbox][checked]", "name"), Some(field.clone()), "offered, ticked");
+    let save = |name: &'static str, ticked: bool| {
+        let mut fields = vec![("name", name), ("model", "demo-image"), ("prompt_template", "a {thing}"), ("params", "")];
+        if ticked {
+            fields.push((field.as_str(), "reference"));
+        }
+        let admin = &admin;
+        async move { admin.post_form("/presets", &fields).await }
+    };
+    assert_eq!(save("With the reference", true).await.status, 303);
+    assert_eq!(save("Without it", false).await.status, 303);
     let presets = api_get(&app.url, PRESETS, Some(&token)).await.json();
-    let preset = &presets["presets"][0];
-    assert_eq!(preset["references"], json!([{"role": "reference", "upload": kept}]), "{presets}");
+    let by_name = |name: &str| presets["presets"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["references"].clone();
+    assert_eq!(by_name("With the reference"), json!([{"role": "reference", "upload": kept}]), "{presets}");
+    assert_eq!(by_name("Without it"), json!([]), "{presets}");
 }

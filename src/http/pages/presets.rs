@@ -183,10 +183,8 @@ pub struct Form {
 impl From<BTreeMap<String, String>> for Form {
     fn from(mut fields: BTreeMap<String, String>) -> Form {
         let cast = fields.keys().filter_map(|k| k.strip_prefix("cast_")?.parse().ok()).collect();
-        let references = fields
-            .iter()
-            .filter_map(|(k, role)| crate::http::references::parse(role, k.strip_prefix("reference_")?).ok())
-            .collect();
+        let references =
+            fields.iter().filter_map(|(k, role)| crate::http::references::parse(role, k.strip_prefix("reference_")?).ok()).collect();
         let mut take = |name: &str| fields.remove(name).unwrap_or_default();
         Form {
             name: take("name"),
