@@ -198,6 +198,11 @@ async fn submit_next(
         if batch.budget.is_some_and(|budget| committed + row.price > budget) {
             return Some(StopReason::Budget);
         }
+        // a stop (or a deletion) since this round began ends it before the next submit
+        let id = batch.id;
+        if !matches!(state.store.read_now(|tx| store::batches::get(tx, id)), Ok(Some(b)) if b.state == BatchState::Running) {
+            return None;
+        }
         let mut next = row.clone();
         // the row's generation id is recorded before its submit, which a crash in between then
         // repeats under the same id: a row is submitted at most once
