@@ -239,7 +239,7 @@ async fn a_json_manifest_fills_a_preset_and_sends_the_zips_references_by_role() 
 }
 
 #[tokio::test]
-async fn one_row_at_a_time_onto_the_board_until_the_budget_then_resumed_with_more() {
+async fn one_row_at_a_time_onto_the_board_until_the_budget_then_resumed_without_a_cap() {
     let (app, _admin, token) = app(Duration::from_millis(600), 100).await;
     let base = &app.url;
     let csv = "model,prompt\ndemo-image,one\ndemo-image,two\ndemo-image,three\n";
@@ -270,9 +270,10 @@ async fn one_row_at_a_time_onto_the_board_until_the_budget_then_resumed_with_mor
     let gens: Vec<String> =
         stopped["rows"].as_array().unwrap()[..2].iter().map(|r| r["generation_id"].as_str().unwrap().to_string()).collect();
     assert_eq!(board_items(base, &token, &board).await, gens, "the results are on the board, in order");
-    // resumed with a budget that fits the last row
-    let resumed = api_post(base, &format!("{BATCHES}/{id}/resume"), &token, json!({"budget": 3})).await;
+    // resumed without a cap (`null` removes it; an absent budget would keep it)
+    let resumed = api_post(base, &format!("{BATCHES}/{id}/resume"), &token, json!({"budget": null})).await;
     assert_eq!(resumed.status, 200, "{}", resumed.body);
+    assert!(resumed.json()["budget"].is_null(), "{}", resumed.body);
     let done = follow(base, &token, &id, |_| {}, |b| b["state"] == "finished").await;
     assert_eq!(states(&done), ["succeeded", "succeeded", "succeeded"]);
     assert_eq!(board_items(base, &token, &board).await.len(), 3);

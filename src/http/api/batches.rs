@@ -150,16 +150,23 @@ pub struct BatchForm {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsBody {
-    /// A new cap, in credits (absent: unchanged).
-    budget: Option<u64>,
+    /// A new cap, in credits; `null` removes the cap (absent: unchanged).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    budget: Option<Option<u64>>,
     /// Rows in flight at once, 1 to 8 (absent: unchanged).
     parallel: Option<u8>,
 }
 
 impl From<LimitsBody> for Limits {
     fn from(b: LimitsBody) -> Limits {
-        Limits { budget: b.budget.map(Some), parallel: b.parallel }
+        Limits { budget: b.budget, parallel: b.parallel }
     }
+}
+
+/// A field that is present, `null` included (`Some(None)`); an absent one stays `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 const FORM: Expected =
