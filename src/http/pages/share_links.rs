@@ -11,7 +11,6 @@ use super::layout::Layout;
 use crate::domain::ids::{BoardId, GenerationId, ShareId};
 use crate::domain::share::{Liveness, ShareLink, ShareRequest, ShareTarget};
 use crate::domain::time::Timestamp;
-use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::http::auth::{SignedIn, state};
 use crate::http::lang;
@@ -150,17 +149,18 @@ pub async fn create(req: HttpRequest, who: SignedIn, form: web::Form<NewLinkForm
     }
 }
 
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    /// `admin` when revoked from the admins' page (back there after), else the person's list.
+    #[serde(default)]
+    back: String,
+}
+
 /// `POST /share-links/{id}/revoke`: its maker or an admin.
-pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<ShareId>) -> PageResult {
+pub async fn revoke(req: HttpRequest, who: SignedIn, id: web::Path<ShareId>, form: web::Form<RevokeForm>) -> PageResult {
     let state = state(&req)?;
     let tr = lang::tr(&req);
-    let back = if who.user.role == Role::Admin
-        && req.headers().get("referer").and_then(|r| r.to_str().ok()).is_some_and(|r| r.contains(state.urls().admin_sharing()))
-    {
-        state.urls().admin_sharing()
-    } else {
-        state.urls().share_links()
-    };
+    let back = if form.back == "admin" { state.urls().admin_sharing() } else { state.urls().share_links() };
     match shares::revoke(&state, &who.ctx(), &who.user, id.into_inner()).await {
         Ok(_) => Ok(redirect_with(back, FlashKind::Success, &tr.t("share-revoked"))),
         Err(e) => Ok(redirect_with(back, FlashKind::Error, &error_text(&tr, &AppError::from(e)))),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::domain::asset::{Asset, AssetKind};
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::generation::Generation;
-use crate::domain::ids::AssetId;
+use crate::domain::ids::{AssetId, ShareId};
 use crate::domain::time::Timestamp;
 use crate::services::privacy::audit::{self, Context};
 use crate::services::state::AppState;
@@ -40,21 +40,29 @@ pub enum LinkUse {
     Thumbnail,
     /// Issued by a share link's page: works only while that link does (checked at each
     /// fetch), saves the file only if the sharer allowed it; not recorded (the page's view is).
-    Shared,
+    Shared(ShareId),
 }
 
 /// The query flag of a thumbnail link.
 const THUMBNAIL_FLAG: &str = "thumb=1";
 
 /// What a link's signature covers besides the person: the asset, and for a thumbnail link that
-/// it is one (so an ordinary link cannot be made a thumbnail link by adding the flag).
+/// it is one (so an ordinary link cannot be made a thumbnail link by adding the flag), for a
+/// shared one the share link it was issued through.
 fn signed_subject(id: AssetId, link: LinkUse) -> String {
     match link {
         LinkUse::File => id.to_string(),
         LinkUse::Thumbnail => format!("{id}#thumbnail"),
-        // a share link's subject names the link too: see `shares::view::signed_subject`
-        LinkUse::Shared => format!("{id}#share"),
+        LinkUse::Shared(share) => format!("{id}#share:{share}"),
     }
+}
+
+/// A media link issued through share link `share` (`/media/<id>?share=<link>&…`), working until
+/// `expires`; with `download`, one that saves the file.
+pub fn signed_shared_path(state: &AppState, share: ShareId, asset: &Asset, expires: Timestamp, download: bool) -> String {
+    let query = state.signer.sign(&signed_subject(asset.id, LinkUse::Shared(share)), &asset.owner.to_string(), expires.millis() / 1000);
+    let save = if download { "&download=1" } else { "" };
+    format!("/media/{}?share={share}&{query}{save}", asset.id)
 }
 
 /// What a grid shows for an output: its poster, else an image itself through a thumbnail link;
@@ -93,18 +101,14 @@ pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(As
     let signed = SignedQuery::parse(query).map_err(|_| MediaAccessError::Invalid)?;
     let share = shared_through(query)?;
     let link = match share {
-        Some(_) => LinkUse::Shared,
+        Some(share) => LinkUse::Shared(share),
         None if query.split('&').any(|p| p == THUMBNAIL_FLAG) => LinkUse::Thumbnail,
         None => LinkUse::File,
     };
     let asset =
         state.store.read(move |tx| store::assets::get(tx, id)).await.map_err(ServiceError::from)?.ok_or(MediaAccessError::Invalid)?;
     let now = Timestamp::now().millis() / 1000;
-    let subject = match share {
-        Some(share) => crate::services::studio::shares::view::signed_subject(asset.id, share),
-        None => signed_subject(asset.id, link),
-    };
-    state.signer.verify(&subject, &asset.owner.to_string(), &signed, now).map_err(|e| match e {
+    state.signer.verify(&signed_subject(asset.id, link), &asset.owner.to_string(), &signed, now).map_err(|e| match e {
         SignatureError::Expired => MediaAccessError::Expired,
         _ => MediaAccessError::Invalid,
     })?;
@@ -118,7 +122,7 @@ pub async fn authorize(state: &AppState, id: AssetId, query: &str) -> Result<(As
 
 /// The share link a media link was issued through (`share=<id>`), if any; a malformed or
 /// repeated one is refused.
-fn shared_through(query: &str) -> Result<Option<crate::domain::ids::ShareId>, MediaAccessError> {
+fn shared_through(query: &str) -> Result<Option<ShareId>, MediaAccessError> {
     let mut found = None;
     for value in query.split('&').filter_map(|p| p.strip_prefix("share=")) {
         if found.is_some() {

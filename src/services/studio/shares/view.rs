@@ -4,10 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::domain::asset::Asset;
 use crate::domain::audit::{AuditAction, ClientInfo};
 use crate::domain::generation::{GenState, Generation};
-use crate::domain::ids::{AssetId, BoardId, GenerationId, ShareId, UserId};
+use crate::domain::ids::{BoardId, GenerationId, ShareId, UserId};
 use crate::domain::retention::truncate_address;
 use crate::domain::share::{Liveness, ShareLink, ShareTarget};
 use crate::domain::time::Timestamp;
@@ -231,27 +230,18 @@ async fn items(state: &AppState, link: &ShareLink) -> ServiceResult<Vec<SharedIt
         let files = outputs
             .iter()
             .map(|a| SharedFile {
-                view: signed_path(state, link.id, a, expires, false),
-                download: link.allow_download.then(|| signed_path(state, link.id, a, expires, true)),
-                poster: a.poster.and_then(|p| posters.iter().find(|x| x.id == p)).map(|p| signed_path(state, link.id, p, expires, false)),
+                view: media::signed_shared_path(state, link.id, a, expires, false),
+                download: link.allow_download.then(|| media::signed_shared_path(state, link.id, a, expires, true)),
+                poster: a
+                    .poster
+                    .and_then(|p| posters.iter().find(|x| x.id == p))
+                    .map(|p| media::signed_shared_path(state, link.id, p, expires, false)),
                 shown_as: a.shown_as(),
             })
             .collect();
         items.push(SharedItem { prompt: link.show_prompt.then(|| g.prompt.clone()), files });
     }
     Ok(items)
-}
-
-/// What a shared media link's signature covers: the asset and the link it was issued for.
-pub(crate) fn signed_subject(asset: AssetId, share: ShareId) -> String {
-    format!("{asset}#share:{share}")
-}
-
-/// A media link issued through a share link (`/media/<id>?share=<link>&…`).
-fn signed_path(state: &AppState, share: ShareId, asset: &Asset, expires: Timestamp, download: bool) -> String {
-    let query = state.signer.sign(&signed_subject(asset.id, share), &asset.owner.to_string(), expires.millis() / 1000);
-    let save = if download { "&download=1" } else { "" };
-    format!("/media/{}?share={share}&{query}{save}", asset.id)
 }
 
 /// Checks, at each media fetch through a share link, that the link still works (not revoked,
