@@ -118,10 +118,10 @@ pub async fn offer(state: &AppState, user: &User, id: &str) -> ServiceResult<Off
     let registry = state.registry();
     let spec = registry.model(id).ok_or_else(|| ServiceError::UnknownModel(id.to_string()))?;
     let owned = spec.id.to_string();
-    let (policy, instance_forbids_training) = state
-        .store
-        .read(move |tx| Ok::<_, StoreError>((store::model_policies::get(tx, &owned)?, store::meta::forbid_training(tx)?)))
-        .await?;
+    // two point reads of small tables, served from the store's cache: on this thread, as a
+    // trip to the blocking pool would cost more than the reads (this runs on every submit)
+    let (policy, instance_forbids_training) =
+        state.store.read_now(|tx| Ok::<_, StoreError>((store::model_policies::get(tx, &owned)?, store::meta::forbid_training(tx)?)))?;
     let policies = Policies {
         by_model: policy.into_iter().map(|p| (p.model.clone(), p)).collect(),
         data_use: state.data_use.clone(),
