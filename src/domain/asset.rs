@@ -52,6 +52,21 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// How a fetch of it reads in the audit log: what it is, of which generation, its type,
+    /// and whether it was saved as a file (`attachment`) or viewed.
+    pub fn download_detail(&self, attachment: bool) -> String {
+        let what = match self.kind {
+            AssetKind::Upload => "reference upload",
+            AssetKind::Output => "output",
+            AssetKind::Poster => "poster",
+            AssetKind::Avatar => "profile picture",
+            AssetKind::Export => "data export",
+        };
+        let of = self.generation.map(|g| format!(" of generation {g}")).unwrap_or_default();
+        let how = if attachment { "saved as a file" } else { "viewed" };
+        format!("{what}{of} ({}, {how})", self.content_type)
+    }
+
     /// The file-name extension for its content type.
     pub fn extension(&self) -> &'static str {
         super::media_type::extension(&self.content_type)

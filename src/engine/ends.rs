@@ -20,6 +20,9 @@ pub const FRESH_MAX: u64 = 32 * 1024 * 1024;
 pub struct JobEnd {
     pub generation: Generation,
     pub fresh: Vec<(AssetId, Bytes)>,
+    /// Whether the write that recorded the end also recorded handing the outputs to the
+    /// caller (see [`crate::lifecycle::Lifecycle::create_awaited`]).
+    pub handed_over: bool,
 }
 
 /// The ends of awaited jobs that their callers have not claimed yet.
@@ -56,11 +59,13 @@ pub(super) struct Ending {
     to: Option<oneshot::Sender<JobEnd>>,
     /// Output bytes kept by custody, by asset.
     pub(super) fresh: Vec<(AssetId, Bytes)>,
+    /// Whether the recorded end also recorded handing the outputs to the caller.
+    pub(super) handed_over: bool,
 }
 
 impl Ending {
     pub(super) fn new(to: Option<oneshot::Sender<JobEnd>>) -> Ending {
-        Ending { to, fresh: Vec::new() }
+        Ending { to, fresh: Vec::new(), handed_over: false }
     }
 
     /// Whether a caller waits (so custody keeps the outputs' bytes for it).
@@ -71,7 +76,7 @@ impl Ending {
     /// Hands the recorded end to the caller, once.
     pub(super) fn send(&mut self, generation: Generation) {
         if let Some(to) = self.to.take() {
-            let _ = to.send(JobEnd { generation, fresh: std::mem::take(&mut self.fresh) });
+            let _ = to.send(JobEnd { generation, fresh: std::mem::take(&mut self.fresh), handed_over: self.handed_over });
         }
     }
 }

@@ -261,6 +261,8 @@ async fn answered(
     };
     let answer = handle.clone();
     let change = |taken: custody::Taken| Change::Answered { handle: answer, usage, assets: taken.assets, sealed: taken.sealed };
+    // only this job's own write changes it: when the answer is recorded, so is the hand-over
+    ending.handed_over = engine.parts.lifecycle.records_hand_over(g.id);
     succeed(engine, connection, (g.id, Some(&handle)), taken, change, ending).await
 }
 

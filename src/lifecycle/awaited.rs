@@ -18,6 +18,9 @@ use crate::domain::ids::{GenerationId, UserId};
 pub(super) struct Pending {
     pub generation: Generation,
     pub audit: AuditEvent,
+    /// When the caller is answered with the outputs' bytes: the audit of that hand-over, less
+    /// its target and detail, written once per output with a synchronous answer.
+    pub hand_over: Option<AuditEvent>,
 }
 
 /// The awaited jobs of this process that are not in the store yet.
@@ -43,6 +46,12 @@ impl Awaited {
 
     pub(super) fn contains(&self, id: GenerationId) -> bool {
         self.lock().contains_key(&id)
+    }
+
+    /// Whether the job of `id` is not in the store yet and its first write, if a synchronous
+    /// answer, records the hand-over of its outputs.
+    pub(super) fn hands_over(&self, id: GenerationId) -> bool {
+        self.lock().get(&id).is_some_and(|p| p.hand_over.is_some())
     }
 
     /// Forgets the job of `id`: it is in the store now, or it ended without a trace.

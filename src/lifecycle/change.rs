@@ -7,7 +7,7 @@ use crate::domain::asset::{Asset, AssetKind, SealedMedia};
 use crate::domain::audit::AuditEvent;
 use crate::domain::credits::{Balance, CreditError, EntryKind};
 use crate::domain::generation::{GenState, Generation, OutputRef, ProviderUsage, Reason, UpstreamHandle};
-use crate::domain::ids::GenerationId;
+use crate::domain::ids::{AuditId, GenerationId};
 use crate::domain::spending::SpendCheck;
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::{Delivery, EventType};
@@ -126,14 +126,36 @@ pub(super) fn write(tx: &redb::WriteTransaction, op: Op, now: Timestamp, awaited
             apply(tx, g, change, now, None, answering.map(|a| *a))
         }
         Op::CreateChanged { pending, change } => {
-            let Pending { generation, audit } = *pending;
+            let Pending { generation, audit, hand_over } = *pending;
             // its owner may have been erased meanwhile: then nothing of the job is kept
             if store::users::get(tx, generation.owner)?.is_none() {
                 return Err(LifecycleError::NotFound);
             }
-            apply(tx, generation, change, now, Some(&audit), None)
+            let hand_over = hand_over.filter(|_| matches!(change, Change::Answered { .. }));
+            let applied = apply(tx, generation, change, now, Some(&audit), None)?;
+            if let Some(template) = hand_over {
+                record_hand_over(tx, &applied.generation, &template, now)?;
+            }
+            Ok(applied)
         }
     }
+}
+
+/// Records that the caller of the synchronous answer `g` was handed its outputs: `template`
+/// once per output, as a fetch of it saved as a file.
+fn record_hand_over(tx: &redb::WriteTransaction, g: &Generation, template: &AuditEvent, now: Timestamp) -> Result<(), StoreError> {
+    for id in &g.outputs {
+        let Some(asset) = store::assets::get(tx, *id)? else { continue };
+        let event = AuditEvent {
+            id: AuditId::generate(),
+            at: now,
+            target: Some(asset.id.to_string()),
+            detail: Some(asset.download_detail(true)),
+            ..template.clone()
+        };
+        store::audit::append(tx, &event)?;
+    }
+    Ok(())
 }
 
 /// Checks that a new generation may be created: each reference is one of its owner's

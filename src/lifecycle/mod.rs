@@ -115,11 +115,17 @@ impl Lifecycle {
     /// for a request that never arrived. It is answered Submitting: no queue anyone sees.
     /// Checked against `admission`'s limits as [`Lifecycle::create_admitted`] is (an awaited job
     /// never waits for approval: the caller stores one that needs it with `create_admitted`).
+    ///
+    /// With `hand_over` (the caller is answered with the outputs' bytes), a synchronous answer's
+    /// write also records that hand-over: `hand_over` once per output, with the output as its
+    /// target and what it is as its detail ([`Asset::download_detail`]), so the caller needs
+    /// no write of its own before the bytes go out.
     pub async fn create_awaited(
         &self,
         mut generation: Generation,
         audit: AuditEvent,
         admission: Admission,
+        hand_over: Option<AuditEvent>,
     ) -> Result<Generation, LifecycleError> {
         generation.state = GenState::Submitting;
         generation.submitted_at = Some(generation.created_at);
@@ -127,7 +133,7 @@ impl Lifecycle {
         self.store
             .decide(move |tx| {
                 change::check_create(tx, &generation, &awaited, admission.limits.as_ref())?;
-                awaited.insert(Pending { generation: generation.clone(), audit });
+                awaited.insert(Pending { generation: generation.clone(), audit, hand_over });
                 Ok(generation)
             })
             .await
@@ -136,6 +142,13 @@ impl Lifecycle {
     /// An awaited job that is not in the store yet (see [`Lifecycle::create_awaited`]).
     pub fn awaited(&self, id: GenerationId) -> Option<Generation> {
         self.awaited.get(id).map(|p| p.generation)
+    }
+
+    /// Whether the first write of the awaited job `id`, if its synchronous answer, records the
+    /// hand-over of its outputs to the caller (see [`Lifecycle::create_awaited`]). Only the
+    /// job's own writes change this.
+    pub fn records_hand_over(&self, id: GenerationId) -> bool {
+        self.awaited.hands_over(id)
     }
 
     /// Whether `id` is an awaited job still only in memory (it is unfinished).

@@ -198,7 +198,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
     let mut events = lifecycle.subscribe();
     let before = lifecycle.commits();
     let g = queued(owner, 6);
-    let submitting = lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
+    let submitting = lifecycle.create_awaited(g.clone(), created(&g), Default::default(), None).await.unwrap();
     assert_eq!(submitting.state, GenState::Submitting, "no queue anyone sees: on its way to the provider");
     assert_eq!(lifecycle.commits(), before, "nothing written yet: nobody has been told of the job");
     assert!(stored(&store, g.id).await.is_none());
@@ -210,7 +210,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
         "the reservation counts against every later hold: {refused:?}"
     );
     let second = queued(owner, 15);
-    let refused = lifecycle.create_awaited(second.clone(), created(&second), Default::default()).await;
+    let refused = lifecycle.create_awaited(second.clone(), created(&second), Default::default(), None).await;
     assert!(matches!(refused, Err(LifecycleError::Credits(_))), "and against another awaited job");
 
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
@@ -244,7 +244,7 @@ async fn an_awaited_job_reserves_its_credits_at_once_and_is_written_durably_once
 async fn an_awaited_job_that_fails_is_written_with_its_hold_given_back_and_one_of_an_erased_owner_is_not_written() {
     let (_dir, lifecycle, store, owner) = studio(20).await;
     let g = queued(owner, 6);
-    lifecycle.create_awaited(g.clone(), created(&g), Default::default()).await.unwrap();
+    lifecycle.create_awaited(g.clone(), created(&g), Default::default(), None).await.unwrap();
     let failed = lifecycle.apply(g.id, Change::Failed(Reason::new("upstream", "It broke."))).await.unwrap();
     assert_eq!(failed.state, GenState::Failed);
     assert_eq!(balance(&store, owner).await, (20, 0));
@@ -253,7 +253,7 @@ async fn an_awaited_job_that_fails_is_written_with_its_hold_given_back_and_one_o
     let stranger = UserId::generate();
     store.write(move |tx| store::credits::post(tx, stranger, EntryKind::Grant, None, 10, 0, None).map(|r| r.unwrap())).await.unwrap();
     let orphan = queued(stranger, 3);
-    lifecycle.create_awaited(orphan.clone(), created(&orphan), Default::default()).await.unwrap();
+    lifecycle.create_awaited(orphan.clone(), created(&orphan), Default::default(), None).await.unwrap();
     let handle = UpstreamHandle { id: "sync".into(), data: Default::default() };
     let refused = lifecycle.apply(orphan.id, Change::Answered { handle, usage: None, assets: Vec::new(), sealed: Vec::new() }).await;
     assert!(matches!(refused, Err(LifecycleError::NotFound)), "its owner is gone (erased meanwhile): {refused:?}");

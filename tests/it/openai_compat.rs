@@ -397,10 +397,20 @@ async fn a_provider_model_answers_like_openai_and_its_refusals_keep_their_reason
         (sent["size"].clone(), sent["quality"].clone(), sent["model"].clone()),
         (json!("1536x1024"), json!("low"), json!("gpt-image-2"))
     );
+    // handing the image over inline is a download like any other: audited once, as saved
+    let library = wait_total(&app.url, token, "kind=image", 1).await;
+    let output = library["items"][0]["outputs"][0]["id"].as_str().unwrap().to_string();
+    let log = rig.admin.get("/admin/audit?action=media.downloaded").await;
+    assert_eq!(log.count("tbody tr"), 1, "one download for the one output: {}", log.body);
+    assert!(log.body.contains(&output) && log.body.contains("saved as a file"), "{}", log.body);
 
     let refused = v1_post(app, "/images/generations", token, json!({"model": "gpt-image-2", "prompt": "refuse this"})).await;
     let e = assert_error(&refused, 400, "invalid_request_error", None, Some("moderation_blocked"));
     assert!(e["message"].as_str().unwrap().contains("safety system"), "{e}");
     rig.assert_settled(6).await;
+    let url_answer = json!({"model": "gpt-image-2", "prompt": "a kite", "response_format": "url"});
+    assert_eq!(v1_post(app, "/images/generations", token, url_answer).await.status, 200);
+    let log = rig.admin.get("/admin/audit?action=media.downloaded").await;
+    assert_eq!(log.count("tbody tr"), 1, "a link handed out is not a download until fetched: {}", log.body);
     rig.stop().await;
 }

@@ -137,7 +137,19 @@ async fn from_form(state: &AppState, user: &User, mut form: multipart::Reader) -
             params.insert(name, serde_json::Value::String(value));
         }
     }
-    Ok(NewGeneration { model, prompt, negative_prompt, params, references, source, awaited: false, board, tags: BTreeMap::new(), id: None })
+    Ok(NewGeneration {
+        model,
+        prompt,
+        negative_prompt,
+        params,
+        references,
+        source,
+        awaited: false,
+        hands_over_outputs: false,
+        board,
+        tags: BTreeMap::new(),
+        id: None,
+    })
 }
 
 /// A `source` generation id, when one is given (an empty one is none).
@@ -203,6 +215,7 @@ pub async fn create(req: HttpRequest, caller: ApiCaller, payload: web::Payload) 
             board: parse_board(body.board.as_deref())?,
             tags: BTreeMap::new(),
             id: None,
+            hands_over_outputs: false,
         };
         crate::services::studio::cast::apply(&state, &caller.user, &mut request, &super::presets::cast_ids(&body.cast)?).await?;
         request

@@ -56,7 +56,7 @@ pub async fn generate(req: HttpRequest, caller: TokenCaller, payload: web::Paylo
     let format = format(&body)?;
     let spec = model_for(&state, &caller, &body, MediaKind::Image).await?;
     let slot = caller.job_slot(&state).await?;
-    let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageGenerations), &body, Vec::new()).await?;
+    let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageGenerations, format == Format::B64Json), &body, Vec::new()).await?;
     respond(&state, &caller, g, format).await
 }
 
@@ -83,7 +83,7 @@ pub async fn edit(req: HttpRequest, caller: TokenCaller, payload: web::Payload) 
     let slot = caller.job_slot(&state).await?;
     let asset = upload(&state, &caller, image, "image").await?;
     let references = vec![(role, asset.id)];
-    let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageEdits), &body, references).await?;
+    let g = submit(&state, &caller, slot, (&spec, Endpoint::ImageEdits, format == Format::B64Json), &body, references).await?;
     respond(&state, &caller, g, format).await
 }
 
@@ -94,7 +94,7 @@ async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Fo
         return Err(OpenAiError::awaiting_approval(&g));
     }
     let left = u64::try_from(g.deadline_at.millis() - Timestamp::now().millis()).unwrap_or(0);
-    let generations::Finished { generation: g, mut fresh } =
+    let generations::Finished { generation: g, mut fresh, handed_over } =
         generations::wait_awaited(state, &caller.user, g.id, Duration::from_millis(left) + GRACE).await?;
     match g.state {
         GenState::Succeeded => {}
@@ -122,7 +122,13 @@ async fn respond(state: &AppState, caller: &ApiCaller, g: Generation, format: Fo
                         None => media::read_all(state, asset).await.map(bytes::Bytes::from),
                     }
                 };
-                let (bytes, recorded) = tokio::join!(read, media::record_download(state, asset, caller.client.clone(), true));
+                let record = async {
+                    if handed_over {
+                        return Ok(()); // written with the success already
+                    }
+                    media::record_download(state, asset, caller.client.clone(), true).await
+                };
+                let (bytes, recorded) = tokio::join!(read, record);
                 recorded?;
                 json!({ "b64_json": STANDARD.encode(bytes?) })
             }

@@ -149,12 +149,13 @@ pub async fn model_for(state: &AppState, caller: &ApiCaller, body: &Body, kind: 
 
 /// Submits a translated request as an ordinary generation (audited, charged to the token's
 /// owner, in their library) through the token's `slot` ([`ApiCaller::job_slot`], taken before
-/// any upload is stored). `references` are (role, upload) pairs.
+/// any upload is stored). `references` are (role, upload) pairs. With `inline`, the answer
+/// carries the outputs' bytes, and handing them over is audited with the job's success.
 pub async fn submit(
     state: &AppState,
     caller: &ApiCaller,
     slot: JobSlot,
-    (spec, endpoint): (&ModelSpec, Endpoint),
+    (spec, endpoint, inline): (&ModelSpec, Endpoint, bool),
     body: &Body,
     references: Vec<(ReferenceRole, AssetId)>,
 ) -> Result<Generation, OpenAiError> {
@@ -172,6 +173,7 @@ pub async fn submit(
         id: None,
         // the image calls answer with the finished images; a video is answered at once
         awaited: endpoint != Endpoint::Videos,
+        hands_over_outputs: inline && endpoint != Endpoint::Videos,
     };
     Ok(slot.submit(state, &caller.ctx(), &caller.user, request).await?)
 }

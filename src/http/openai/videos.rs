@@ -178,7 +178,7 @@ pub async fn create(req: HttpRequest, caller: TokenCaller, payload: web::Payload
         Some(upload) => vec![(reference_role(&spec)?, upload)],
         None => Vec::new(),
     };
-    let g = submit(&state, &caller, slot, (&spec, Endpoint::Videos), &body, references).await?;
+    let g = submit(&state, &caller, slot, (&spec, Endpoint::Videos, false), &body, references).await?;
     video_response(&state, &caller.user, &g).await
 }
 

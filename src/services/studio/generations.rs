@@ -36,6 +36,10 @@ pub struct NewGeneration {
     /// then (OpenAI's synchronous image calls): it is stored with
     /// [`crate::lifecycle::Lifecycle::create_awaited`], durable with its end.
     pub awaited: bool,
+    /// With `awaited`: the caller is answered with the outputs' bytes (OpenAI's `b64_json`),
+    /// so handing them over is audited (`media.downloaded`, saved as a file) in the same write
+    /// as a synchronous success; see [`Finished::handed_over`].
+    pub hands_over_outputs: bool,
     /// The names a prompt may call references by (`@Maya`), by upload: the cast members'
     /// names, for providers that take tagged references.
     pub tags: BTreeMap<AssetId, String>,
@@ -76,7 +80,7 @@ pub async fn submit(state: &AppState, ctx: &Context, user: &User, request: NewGe
 }
 
 async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request: NewGeneration) -> ServiceResult<Generation> {
-    let awaited = request.awaited;
+    let (awaited, hands_over) = (request.awaited, request.hands_over_outputs);
     let generation = prepare(state, user, request).await?;
     let detail = format!("model {}, {} credits, connection {}", generation.model, generation.cost, generation.connection);
     let audit = audit::event(ctx, AuditAction::GenerationCreated, Some(generation.id.to_string()), Some(detail));
@@ -89,7 +93,11 @@ async fn submit_unboarded(state: &AppState, ctx: &Context, user: &User, request:
         return Ok(generation);
     }
     if awaited {
-        let generation = state.lifecycle.create_awaited(generation, audit, admission).await?;
+        let hand_over = hands_over.then(|| {
+            let owner = Context::user(user.id, user.email.as_str(), ctx.client.clone());
+            audit::event(&owner, AuditAction::MediaDownloaded, None, None)
+        });
+        let generation = state.lifecycle.create_awaited(generation, audit, admission, hand_over).await?;
         state.engine.start_awaited(generation.id);
         return Ok(generation);
     }
@@ -332,6 +340,9 @@ pub async fn page(
 pub struct Finished {
     pub generation: Generation,
     pub fresh: std::collections::HashMap<AssetId, bytes::Bytes>,
+    /// Whether handing the outputs to the caller is already audited (asked for with
+    /// [`NewGeneration::hands_over_outputs`], recorded with the success).
+    pub handed_over: bool,
 }
 
 /// [`wait_until_finished`] for a generation `user` submitted with `awaited`: its end comes
@@ -342,14 +353,14 @@ pub async fn wait_awaited(state: &AppState, user: &User, id: GenerationId, limit
     if let Some(end) = state.engine.claim_end(id) {
         match tokio::time::timeout_at(until, end).await {
             Ok(Ok(end)) if end.generation.owner == user.id => {
-                return Ok(Finished { generation: end.generation, fresh: end.fresh.into_iter().collect() });
+                return Ok(Finished { generation: end.generation, fresh: end.fresh.into_iter().collect(), handed_over: end.handed_over });
             }
             // the job ended without telling (it was already over), or not yet: read the store
             Ok(_) | Err(_) => {}
         }
     }
     let left = until.saturating_duration_since(tokio::time::Instant::now());
-    Ok(Finished { generation: wait_until_finished(state, user, id, left).await?, fresh: Default::default() })
+    Ok(Finished { generation: wait_until_finished(state, user, id, left).await?, fresh: Default::default(), handed_over: false })
 }
 
 /// Waits until one of `user`'s generations has ended, or `limit` has passed; returns it as

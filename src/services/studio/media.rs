@@ -157,18 +157,9 @@ pub async fn record_download(state: &AppState, asset: &Asset, client: ClientInfo
         return Ok(());
     }
     let (owner, id) = (asset.owner, asset.id);
-    let what = match asset.kind {
-        AssetKind::Upload => "reference upload".to_string(),
-        AssetKind::Output => "output".to_string(),
-        AssetKind::Poster => "poster".to_string(),
-        AssetKind::Avatar => "profile picture".to_string(),
-        AssetKind::Export => "data export".to_string(),
-    };
     // a person's own export has its own action, so exports are easy to find in the log
     let action = if asset.kind == AssetKind::Export { AuditAction::ExportDownloaded } else { AuditAction::MediaDownloaded };
-    let of = asset.generation.map(|g| format!(" of generation {g}")).unwrap_or_default();
-    let how = if attachment { "saved as a file" } else { "viewed" };
-    let detail = format!("{what}{of} ({}, {how})", asset.content_type);
+    let detail = asset.download_detail(attachment);
     // durable within a second (the settler), not before the bytes go out: an fsync per
     // fetch would cost more than the fetch of a small image
     state

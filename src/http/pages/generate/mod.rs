@@ -387,6 +387,7 @@ pub async fn submit(req: HttpRequest, who: SignedIn, payload: Multipart) -> Page
             awaited: false,
             tags: Default::default(),
             id: None,
+            hands_over_outputs: false,
             board: match fields.get("board").map(|b| b.trim()).filter(|b| !b.is_empty()) {
                 Some(id) => Some(id.parse().map_err(|_| ServiceError::NotFound("board"))?),
                 None => None,
