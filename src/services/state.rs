@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::Config;
+use crate::config::{Config, MediaBackendConfig};
 use crate::domain::auth::SessionPolicy;
 use crate::domain::catalog::data_use::DataUseTable;
 use crate::engine::callbacks::Callbacks;
@@ -24,7 +24,7 @@ use crate::store::{Store, StoreError};
 use crate::urls::Urls;
 use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
-use crate::vault::media::MediaDir;
+use crate::vault::media::{MediaDir, MediaError};
 use crate::vault::signed_url::UrlSigner;
 use crate::workers::Supervisor;
 
@@ -41,11 +41,48 @@ pub enum OpenError {
     Connection(#[from] ConnectionError),
     #[error("media directory {path}: {source}")]
     Media { path: String, source: std::io::Error },
+    #[error("media store: {0}")]
+    MediaStore(String),
     #[error("the model catalog: {0}")]
     Catalog(crate::domain::catalog::CatalogError),
     #[error("single sign-on: {0}")]
     Oidc(#[from] crate::providers::http::OutboundError),
 }
+
+/// The media directory on the backend `[media]` names. An object store is reached through a
+/// client bound by the outbound policy (its endpoint checked here, every address it resolves
+/// to by the client) with a short connect timeout, and a read timeout so a stalled answer ends.
+fn open_media(config: &Config, root: &Path) -> Result<MediaDir, OpenError> {
+    let local_error = |source| OpenError::Media { path: root.display().to_string(), source };
+    match &config.media {
+        MediaBackendConfig::Local => MediaDir::open(root).map_err(local_error),
+        MediaBackendConfig::S3(s3) => {
+            let allow = s3.allow_private_network;
+            crate::providers::http::check_destination(&s3.endpoint, allow)
+                .map_err(|e| OpenError::MediaStore(format!("media.endpoint {}: {e}", s3.endpoint)))?;
+            crate::providers::http::install_crypto_provider();
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .dns_resolver(Arc::new(crate::providers::http::GuardedResolver::new(allow)))
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(MEDIA_CONNECT_TIMEOUT)
+                .read_timeout(MEDIA_READ_TIMEOUT)
+                .pool_max_idle_per_host(32)
+                .user_agent(concat!("reelvault/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| OpenError::MediaStore(format!("cannot build its HTTP client: {e}")))?;
+            MediaDir::open_s3(root, s3.clone(), client).map_err(|e| match e {
+                MediaError::Io(source) => local_error(source),
+                other => OpenError::MediaStore(other.to_string()),
+            })
+        }
+    }
+}
+
+/// How long connecting to the media store may take.
+const MEDIA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the media store may leave a request without an answer or a body without a byte.
+const MEDIA_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Keys derived from the master key, one per purpose.
 pub struct Keys {
@@ -110,9 +147,7 @@ impl AppState {
         let (master, master_key_created) = MasterKey::load_or_create(&config.master_key_file)?;
         let store = Store::open(&config.data_dir)?;
         let media_root = config.data_dir.join("media");
-        let media = MediaDir::open(&media_root)
-            .map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?
-            .with_sealed(store.clone());
+        let media = open_media(&config, &media_root)?.with_sealed(store.clone());
         media.sweep_tmp();
         let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
         let connections = crate::services::team::connections::all_configs(&config.connection, &stored, &master);

@@ -193,11 +193,17 @@ fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// Where an age file's bytes are read from: a file, or the whole file in memory (small
-/// media kept in the store).
+/// Random access to an age file stored elsewhere (an object store), of a known length.
+pub trait RemoteSource: Read + Seek + Send {
+    fn len(&self) -> io::Result<u64>;
+}
+
+/// Where an age file's bytes are read from: a file, the whole file in memory (small media
+/// kept in the store), or a remote object read by ranges.
 enum Source {
     Disk(File),
     Memory(io::Cursor<Vec<u8>>),
+    Remote(Box<dyn RemoteSource>),
 }
 
 impl Source {
@@ -205,6 +211,7 @@ impl Source {
         match self {
             Source::Disk(file) => Ok(file.metadata()?.len()),
             Source::Memory(bytes) => Ok(bytes.get_ref().len() as u64),
+            Source::Remote(remote) => remote.len(),
         }
     }
 }
@@ -214,6 +221,7 @@ impl Read for Source {
         match self {
             Source::Disk(file) => file.read(buf),
             Source::Memory(bytes) => bytes.read(buf),
+            Source::Remote(remote) => remote.read(buf),
         }
     }
 }
@@ -223,6 +231,7 @@ impl Seek for Source {
         match self {
             Source::Disk(file) => file.seek(to),
             Source::Memory(bytes) => bytes.seek(to),
+            Source::Remote(remote) => remote.seek(to),
         }
     }
 }
@@ -236,6 +245,11 @@ impl OpenFile {
     /// [`OpenFile::open`] of a whole age file held in memory.
     pub fn open_bytes(file: Vec<u8>, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
         Self::open_source(Source::Memory(io::Cursor::new(file)), identity)
+    }
+
+    /// [`OpenFile::open`] of an age file read through `remote`.
+    pub fn open_remote(remote: Box<dyn RemoteSource>, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
+        Self::open_source(Source::Remote(remote), identity)
     }
 
     fn open_source(mut file: Source, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {

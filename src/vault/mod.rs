@@ -21,9 +21,9 @@ pub async fn read_whole(
     keyring: &keyring::KeyRing,
     store: &crate::store::Store,
     asset: &crate::domain::asset::Asset,
-) -> Result<Bytes, String> {
-    let identity = keyring.identity(store, asset.owner).await.map_err(|e| e.to_string())?;
-    let (_, stream) = media.read_range(&asset.id.to_string(), identity, None).await.map_err(|e| e.to_string())?;
-    let chunks: Vec<Bytes> = stream.try_collect().await.map_err(|e: std::io::Error| e.to_string())?;
+) -> Result<Bytes, media::MediaError> {
+    let identity = keyring.identity(store, asset.owner).await.map_err(|e| media::MediaError::Io(std::io::Error::other(e.to_string())))?;
+    let (_, stream) = media.read_range(&asset.id.to_string(), identity, None).await?;
+    let chunks: Vec<Bytes> = stream.try_collect().await.map_err(media::MediaError::from_read)?;
     Ok(chunks.concat().into())
 }

@@ -143,7 +143,10 @@ pub async fn identity_of(state: &AppState, asset: &Asset) -> Result<age::x25519:
 pub async fn read_all(state: &AppState, asset: &Asset) -> ServiceResult<Vec<u8>> {
     let bytes = crate::vault::read_whole(&state.media, &state.keyring, &state.store, asset)
         .await
-        .map_err(|e| ServiceError::Internal(format!("reading media: {e}")))?;
+        .map_err(|e| match e {
+            MediaError::Unavailable(reason) => ServiceError::MediaUnavailable(reason),
+            other => ServiceError::Internal(format!("reading media: {other}")),
+        })?;
     Ok(bytes.to_vec())
 }
 
@@ -200,6 +203,7 @@ pub async fn length(state: &AppState, asset: &Asset, identity: age::x25519::Iden
 fn media_error(e: MediaError) -> MediaAccessError {
     match e {
         MediaError::RangeNotSatisfiable { len } => MediaAccessError::Range { len },
+        MediaError::Unavailable(reason) => MediaAccessError::Service(ServiceError::MediaUnavailable(reason)),
         other => MediaAccessError::Service(ServiceError::Internal(format!("reading media: {other}"))),
     }
 }
