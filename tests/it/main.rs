@@ -26,6 +26,7 @@ mod crash;
 mod csrf_and_headers;
 mod deletion;
 mod export;
+mod garage_harness;
 mod generations;
 mod install;
 mod languages;
