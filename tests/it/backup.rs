@@ -313,7 +313,7 @@ async fn a_backup_of_media_on_s3_copies_them_or_names_their_bucket_and_restores_
     assert_eq!(manifest["media_in_place"]["prefix"], "live/");
     assert_eq!(manifest["media"].as_array().unwrap().len(), 0);
     assert!(!in_place.join("media").exists(), "no media copied");
-    app.stop().await;
+    let _app_dir = app.stop().await; // holds the master key
 
     // restored to the local disk
     let on_disk = root.path().join("on-disk");
@@ -348,9 +348,14 @@ async fn a_backup_of_media_on_s3_copies_them_or_names_their_bucket_and_restores_
     copy.stop().await;
 
     // a backup that left its media in place restores onto them, and not onto the local disk
-    let (code, _, err) = run(&["restore", in_place.to_str().unwrap(), "--data-dir", root.path().join("nope").to_str().unwrap()], None).await;
+    let nope = root.path().join("nope");
+    let (code, _, err) = run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap(), "--media-to", "local"], None).await;
     assert_ne!(code, 0);
     assert!(err.contains("restore with --media-to s3"), "{err}");
+    let (code, _, err) = run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap()], None).await;
+    assert_ne!(code, 0, "onto the bucket by default, whose settings the config lacks");
+    assert!(err.contains("no S3 settings under [media]"), "{err}");
+    assert!(!nope.exists(), "nothing was written");
     let config_dir = root.path().join("config-live");
     std::fs::create_dir(&config_dir).unwrap();
     let config = garage.write_config(&config_dir, "live/", &key_line);

@@ -182,7 +182,7 @@ async fn media_move_to_s3_and_back_while_serving_resuming_an_interrupted_run() {
     }
     assert_eq!(local_files(&data), Vec::<String>::new(), "the old copies are removed after the switch");
     let out = cli_ok(&["check", "--data-dir", &d]).await;
-    assert!(out.contains("media backend in force: s3 (recorded by `reelvault media migrate`)"), "{out}");
+    assert!(out.contains("media backend in force: s3 (recorded in the store by `reelvault media migrate`"), "{out}");
     assert!(out.contains("0 only on the other backend, 0 missing") && !out.contains("has not finished"), "{out}");
     // new outputs go to the bucket at once
     let after = make_video(&app.url, &token, "after the switch").await;
@@ -207,7 +207,7 @@ async fn media_move_to_s3_and_back_while_serving_resuming_an_interrupted_run() {
     let before = app.url.clone();
     let app = app.restart_with(|c| c.media = garage.media_config(PREFIX)).await;
     let out = cli_ok(&["check", "--data-dir", &d]).await;
-    assert!(out.contains("media backend in force: local (recorded by"), "{out}");
+    assert!(out.contains("media backend in force: local (recorded in the store"), "{out}");
     for o in &mut outputs {
         o.url = o.url.replace(&before, &app.url);
     }

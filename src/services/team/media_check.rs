@@ -50,7 +50,7 @@ impl MediaCheck {
     /// The report, one fact a line.
     pub fn describe(&self) -> String {
         let backend = self.backend.map_or("local", MediaBackend::name);
-        let why = if self.recorded { "recorded by `reelvault media migrate`" } else { "from the config" };
+        let why = if self.recorded { "recorded in the store by `reelvault media migrate` or a restore" } else { "from the config" };
         let mut out = format!("media backend in force: {backend} ({why})\n");
         let _ = writeln!(
             out,
