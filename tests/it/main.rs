@@ -30,6 +30,7 @@ mod garage_harness;
 mod generations;
 mod install;
 mod languages;
+mod media_s3;
 pub mod library;
 mod lineage;
 mod metrics;

@@ -47,7 +47,7 @@ use cache::BlockCache;
 use files::{create_private_dir, sync_dir, temp_name};
 use in_store::{Location, Opener, seal_whole};
 use sink::{Out, Sink, Slot};
-pub use stats::{BackendStats, LATENCY_BUCKETS, OpFigures};
+pub use stats::{BackendStats, OpFigures};
 use stream::Cursor;
 pub use stream::MediaStream;
 use upload::ObjectUpload;
