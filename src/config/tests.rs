@@ -239,9 +239,18 @@ fn media_is_local_by_default_and_s3_is_validated_with_its_secret_redacted() {
     for (bad, says) in [
         ("[media]\nbackend = \"ftp\"\n", "media.backend"),
         ("[media]\nbackend = \"s3\"\nbucket = \"b\"\n", "media.endpoint"),
-        ("[media]\nbackend = \"s3\"\nendpoint = \"ftp://x\"\nbucket = \"bkt\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n", "http or https"),
-        ("[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"Bad_Bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n", "media.bucket"),
-        ("[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"bkt\"\nprefix = \"no-slash\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n", "media.prefix"),
+        (
+            "[media]\nbackend = \"s3\"\nendpoint = \"ftp://x\"\nbucket = \"bkt\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n",
+            "http or https",
+        ),
+        (
+            "[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"Bad_Bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n",
+            "media.bucket",
+        ),
+        (
+            "[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"bkt\"\nprefix = \"no-slash\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n",
+            "media.prefix",
+        ),
         ("[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"bkt\"\naccess_key_id = \"a\"\n", "secret_access_key"),
         ("[media]\nendpoint = \"http://x\"\n", "need backend"),
         ("[media]\nbakend = \"s3\"\n", "bakend"),

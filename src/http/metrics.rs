@@ -110,7 +110,12 @@ fn render_media_backend(out: &mut String, state: &AppState) {
         let _ = writeln!(out, "{name}_sum{{operation=\"{}\"}} {}", f.op, f.seconds);
         let _ = writeln!(out, "{name}_count{{operation=\"{}\"}} {}", f.op, f.count);
     }
-    header(out, "reelvault_media_backend_errors_total", "counter", "Calls to the media object store that failed or timed out, by operation");
+    header(
+        out,
+        "reelvault_media_backend_errors_total",
+        "counter",
+        "Calls to the media object store that failed or timed out, by operation",
+    );
     for f in &figures {
         let _ = writeln!(out, "reelvault_media_backend_errors_total{{operation=\"{}\"}} {}", f.op, f.errors);
     }

@@ -43,7 +43,8 @@ async fn fake_videos(stall: Arc<AtomicBool>) -> FakeUpstream {
     let next = AtomicU64::new(1);
     FakeUpstream::start(move |r| {
         let route = r.route();
-        let completed = |id: &str| Reply::json(200, serde_json::json!({"id": id, "object": "video", "status": "completed", "progress": 100}));
+        let completed =
+            |id: &str| Reply::json(200, serde_json::json!({"id": id, "object": "video", "status": "completed", "progress": 100}));
         if route == "POST /v1/videos" {
             completed(&format!("video_{}", next.fetch_add(1, Ordering::SeqCst)))
         } else if route.starts_with("GET /v1/videos/") && route.ends_with("/content") {
@@ -149,7 +150,8 @@ async fn generation_ranges_and_deletion(app: &TestApp, token: &str, kept: &Kept<
     assert_eq!(whole.bytes().await.unwrap(), expected, "the whole download is the video");
     let last = VIDEO_LEN - 1;
     // a byte, spans across age chunks and store blocks, the tail, a suffix
-    let ranges = [(0, 0), (65_530, 65_540), (1_048_000, 3_200_000), (VIDEO_LEN - 70_000, last), (17 * 1024 * 1024, 17 * 1024 * 1024 + 1023)];
+    let ranges =
+        [(0, 0), (65_530, 65_540), (1_048_000, 3_200_000), (VIDEO_LEN - 70_000, last), (17 * 1024 * 1024, 17 * 1024 * 1024 + 1023)];
     for (start, end) in ranges {
         let response = get_range(link, &format!("bytes={start}-{end}")).await;
         assert_eq!(response.status(), 206, "bytes={start}-{end}");

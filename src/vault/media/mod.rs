@@ -349,12 +349,9 @@ impl MediaDir {
         let path = self.path_of(id)?;
         let location = match &self.backend {
             Backend::Local => Location::File(path),
-            Backend::S3(object) => Location::Object {
-                s3: object.s3.clone(),
-                cache: object.cache.clone(),
-                runtime: Handle::current(),
-                id: id.to_string(),
-            },
+            Backend::S3(object) => {
+                Location::Object { s3: object.s3.clone(), cache: object.cache.clone(), runtime: Handle::current(), id: id.to_string() }
+            }
         };
         let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());
         Ok(Opener { location, sealed })

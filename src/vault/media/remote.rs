@@ -162,7 +162,7 @@ impl Seek for RemoteFile {
 }
 
 impl RemoteSource for RemoteFile {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.size)
     }
 }
