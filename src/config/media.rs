@@ -14,6 +14,7 @@ pub const DEFAULT_MEDIA_CACHE: u64 = 64 * 1024 * 1024;
 /// Where media files are kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "backend", rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant)] // one value per process, read at start-up
 pub enum MediaBackendConfig {
     /// `DATA/media/<shard>/<id>.age` on the local disk.
     #[default]
@@ -101,16 +102,13 @@ fn validate_s3(raw: RawMedia) -> Result<S3Config, ConfigError> {
         return Err(ConfigError(format!("media.endpoint = {endpoint_text:?}: expected a base URL, without query or credentials")));
     }
     let bucket = required("bucket", raw.bucket)?;
-    let bucket_ok = (3..=63).contains(&bucket.len())
-        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let bucket_ok =
+        (3..=63).contains(&bucket.len()) && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
     if !bucket_ok {
-        return Err(ConfigError(format!(
-            "media.bucket = {bucket:?}: a bucket name is 3 to 63 lower-case letters, digits, '-' or '.'"
-        )));
+        return Err(ConfigError(format!("media.bucket = {bucket:?}: a bucket name is 3 to 63 lower-case letters, digits, '-' or '.'")));
     }
     let prefix = raw.prefix.unwrap_or_default().trim().trim_start_matches('/').to_string();
-    let prefix_ok =
-        prefix.is_empty() || (prefix.ends_with('/') && !prefix.contains("//") && prefix.bytes().all(|b| b.is_ascii_graphic()));
+    let prefix_ok = prefix.is_empty() || (prefix.ends_with('/') && !prefix.contains("//") && prefix.bytes().all(|b| b.is_ascii_graphic()));
     if !prefix_ok {
         return Err(ConfigError(format!(
             "media.prefix = {prefix:?}: expected empty or a path that ends with '/' (like \"reelvault/\"), without spaces or \"//\""

@@ -195,7 +195,8 @@ fn invalid(message: &'static str) -> io::Error {
 
 /// Random access to an age file stored elsewhere (an object store), of a known length.
 pub trait RemoteSource: Read + Seek + Send {
-    fn len(&self) -> io::Result<u64>;
+    /// The whole file's length in bytes.
+    fn size(&self) -> io::Result<u64>;
 }
 
 /// Where an age file's bytes are read from: a file, the whole file in memory (small media
@@ -211,7 +212,7 @@ impl Source {
         match self {
             Source::Disk(file) => Ok(file.metadata()?.len()),
             Source::Memory(bytes) => Ok(bytes.get_ref().len() as u64),
-            Source::Remote(remote) => remote.len(),
+            Source::Remote(remote) => remote.size(),
         }
     }
 }

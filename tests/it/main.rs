@@ -33,6 +33,7 @@ mod languages;
 pub mod library;
 mod lineage;
 mod media_ops;
+mod media_s3;
 mod metrics;
 mod migration;
 mod models;

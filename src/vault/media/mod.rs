@@ -47,7 +47,7 @@ use cache::BlockCache;
 use files::{create_private_dir, sync_dir, temp_name};
 use in_store::{Location, Opener, seal_whole};
 use sink::{Out, Sink, Slot};
-pub use stats::{BackendStats, LATENCY_BUCKETS, OpFigures};
+pub use stats::{BackendStats, OpFigures};
 use stream::Cursor;
 pub use stream::MediaStream;
 use upload::ObjectUpload;
@@ -349,12 +349,9 @@ impl MediaDir {
         let path = self.path_of(id)?;
         let location = match &self.backend {
             Backend::Local => Location::File(path),
-            Backend::S3(object) => Location::Object {
-                s3: object.s3.clone(),
-                cache: object.cache.clone(),
-                runtime: Handle::current(),
-                id: id.to_string(),
-            },
+            Backend::S3(object) => {
+                Location::Object { s3: object.s3.clone(), cache: object.cache.clone(), runtime: Handle::current(), id: id.to_string() }
+            }
         };
         let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());
         Ok(Opener { location, sealed })

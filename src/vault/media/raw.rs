@@ -73,7 +73,11 @@ impl MediaDir {
     /// replacing any there, and answers its length and SHA-256. Durable when it returns: the
     /// file fsynced and renamed, the object's upload completed and its size checked. On
     /// failure nothing is left behind.
-    pub async fn raw_write(&self, id: &str, mut body: impl Stream<Item = io::Result<Bytes>> + Send + Unpin) -> Result<RawWritten, MediaError> {
+    pub async fn raw_write(
+        &self,
+        id: &str,
+        mut body: impl Stream<Item = io::Result<Bytes>> + Send + Unpin,
+    ) -> Result<RawWritten, MediaError> {
         let final_path = self.path_of(id)?;
         match &self.backend {
             Backend::S3(object) => {

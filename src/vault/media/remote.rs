@@ -18,6 +18,9 @@ use crate::vault::age_file::RemoteSource;
 
 /// Blocks fetched ahead of a sequential read.
 const READ_AHEAD: u64 = 4;
+/// Blocks read one after another before the read counts as sequential: a range of a mebibyte
+/// or two spans two or three blocks and wants nothing ahead.
+const SEQUENTIAL_AFTER: u32 = 3;
 
 /// One object, open for reading.
 pub(super) struct RemoteFile {
@@ -27,8 +30,9 @@ pub(super) struct RemoteFile {
     id: String,
     size: u64,
     pos: u64,
-    /// The block read last, to tell a sequential read.
+    /// The block read last, and how many blocks before it were read in order.
     last_block: Option<u64>,
+    run: u32,
     /// Blocks being fetched ahead, in order.
     ahead: VecDeque<(u64, JoinHandle<Result<Bytes, MediaError>>)>,
     /// The block being read, kept while it is consumed piece by piece.
@@ -55,6 +59,7 @@ impl RemoteFile {
             size,
             pos: 0,
             last_block: None,
+            run: 0,
             ahead: VecDeque::new(),
             current: Some((0, first)),
         })
@@ -77,8 +82,10 @@ impl RemoteFile {
         {
             return Ok(bytes.clone());
         }
-        let sequential = self.last_block.is_some_and(|last| last + 1 == block);
+        let next_in_order = self.last_block.is_some_and(|last| last + 1 == block);
+        self.run = if next_in_order { self.run + 1 } else { 0 };
         self.last_block = Some(block);
+        let sequential = self.run >= SEQUENTIAL_AFTER;
         while self.ahead.front().is_some_and(|(index, _)| *index < block) {
             if let Some((_, skipped)) = self.ahead.pop_front() {
                 skipped.abort();
@@ -91,7 +98,7 @@ impl RemoteFile {
             bytes
         } else {
             let (bytes, _) = self.runtime.block_on(self.s3.get_range(&self.id, block_range(block, self.size)))?;
-            if !sequential {
+            if !next_in_order {
                 // a random read: a later range of this object may want it again
                 self.cache.insert(&self.id, block, bytes.clone(), self.size);
             }
@@ -155,7 +162,7 @@ impl Seek for RemoteFile {
 }
 
 impl RemoteSource for RemoteFile {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.size)
     }
 }

@@ -18,7 +18,7 @@ use crate::vault::age_file::SealingWriter;
 /// Where the sealed bytes go.
 pub(super) enum Out {
     File { file: File, temp: TempFile, final_path: PathBuf },
-    Object(BlockingUpload),
+    Object(Box<BlockingUpload>),
 }
 
 impl Out {
@@ -29,7 +29,7 @@ impl Out {
     }
 
     pub(super) fn object(upload: ObjectUpload) -> Out {
-        Out::Object(BlockingUpload(upload))
+        Out::Object(Box::new(BlockingUpload(upload)))
     }
 
     /// Makes what was written durable and visible under its name (blocking): the file is

@@ -61,8 +61,8 @@ pub struct OpFigures {
     pub count: u64,
     pub errors: u64,
     pub seconds: f64,
-    /// Cumulative counts per [`LATENCY_BUCKETS`] bound.
-    pub buckets: Vec<u64>,
+    /// (upper bound in seconds, calls that took at most that long), per [`LATENCY_BUCKETS`].
+    pub buckets: Vec<(f64, u64)>,
 }
 
 /// The backend's figures since start-up.
@@ -112,9 +112,10 @@ impl BackendStats {
                 let buckets = c
                     .buckets
                     .iter()
-                    .map(|b| {
+                    .zip(LATENCY_BUCKETS)
+                    .map(|(b, bound)| {
                         running += b.load(Ordering::Relaxed);
-                        running
+                        (bound, running)
                     })
                     .collect();
                 OpFigures {
@@ -157,8 +158,8 @@ mod tests {
         stats.record(Op::Get, Duration::from_millis(30), Some("boom"));
         let get = stats.figures().into_iter().find(|f| f.op == "get").unwrap();
         assert_eq!((get.count, get.errors), (2, 1));
-        assert_eq!(get.buckets[0], 1);
-        assert_eq!(*get.buckets.last().unwrap(), 2);
+        assert_eq!(get.buckets[0], (0.005, 1));
+        assert_eq!(get.buckets.last().unwrap().1, 2);
         assert_eq!(stats.errors(), 1);
         assert_eq!(stats.last_error().unwrap().1, "boom");
         assert!(stats.recent_latency().is_some());

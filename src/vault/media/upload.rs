@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use super::MediaError;
 use super::backend::RawWritten;
 use super::s3::S3Media;
-use super::MediaError;
 use crate::store::{Store, media_uploads};
 
 /// Bytes per part (S3 wants at least 5 MiB in every part but the last).
