@@ -1,11 +1,12 @@
 //! Keys and encrypted media: the instance master key, per-user keys wrapped to it, the
-//! encrypted media files, signed media URLs, and the cleaning of uploaded images, audio and video.
+//! encrypted media files (on the backend in force), signed media URLs, and the cleaning of uploaded images, audio and video.
 
 pub mod age_file;
 pub mod av;
 pub mod keyring;
 pub mod master_key;
 pub mod media;
+pub mod media_in_force;
 pub mod sealed;
 pub mod signed_url;
 pub mod uploads;
@@ -17,7 +18,7 @@ use futures_util::TryStreamExt;
 /// A stored file decrypted whole with its owner's key (reference images, inline image
 /// answers: a few MiB at most).
 pub async fn read_whole(
-    media: &media::MediaDir,
+    media: &media_in_force::MediaInForce,
     keyring: &keyring::KeyRing,
     store: &crate::store::Store,
     asset: &crate::domain::asset::Asset,

@@ -32,6 +32,7 @@ mod install;
 mod languages;
 pub mod library;
 mod lineage;
+mod media_ops;
 mod media_s3;
 mod metrics;
 mod migration;

@@ -207,6 +207,27 @@ impl Garage {
         )
     }
 
+    /// The `[media]` settings of [`Self::media_toml`] as a config value (for an app started
+    /// in this process).
+    pub fn media_config(&self, prefix: &str) -> reelvault::config::MediaBackendConfig {
+        reelvault::config::MediaBackendConfig::S3(reelvault::config::S3Config {
+            endpoint: self.endpoint.parse().expect("endpoint URL"),
+            region: self.region.clone(),
+            bucket: self.bucket.clone(),
+            prefix: prefix.to_string(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: reelvault::config::Secret::new(self.secret_access_key.clone()),
+            path_style: true,
+            allow_private_network: true,
+            cache: reelvault::config::DEFAULT_MEDIA_CACHE,
+        })
+    }
+
+    /// The object key of asset `id` under `prefix`, as the S3 backend names it.
+    pub fn key_of(prefix: &str, id: &str) -> String {
+        format!("{prefix}{}/{id}.age", id[id.len() - 2..].to_ascii_lowercase())
+    }
+
     /// Writes a reelvault config file in `dir` holding [`Self::media_toml`] plus `extra`
     /// (other sections); returns its path.
     pub fn write_config(&self, dir: &Path, prefix: &str, extra: &str) -> PathBuf {

@@ -34,6 +34,7 @@ impl S3Answer {
 
 impl S3Client {
     pub fn new(endpoint: &str, region: &str, bucket: &str, access_key_id: &str, secret_access_key: &str) -> S3Client {
+        reelvault::providers::http::install_crypto_provider();
         S3Client {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region: region.to_string(),
