@@ -483,9 +483,8 @@ async fn reindex(config: Config) -> Result<(), String> {
 /// Restores a backup into the (empty) data directory; never through a running service.
 async fn restore(config: Config, dir: PathBuf, media_to: Option<String>) -> Result<(), String> {
     let manifest_text = std::fs::read(dir.join(backup::MANIFEST_FILE)).ok();
-    let in_place = manifest_text
-        .and_then(|text| serde_json::from_slice::<backup::Manifest>(&text).ok())
-        .is_some_and(|m| m.media_in_place.is_some());
+    let in_place =
+        manifest_text.and_then(|text| serde_json::from_slice::<backup::Manifest>(&text).ok()).is_some_and(|m| m.media_in_place.is_some());
     let media_to = match media_to {
         Some(text) => text.parse::<MediaBackend>()?,
         None if in_place => MediaBackend::S3,

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::{Config, MediaBackendConfig};
 use crate::domain::auth::SessionPolicy;
 use crate::domain::catalog::data_use::DataUseTable;
+use crate::domain::media_backend::MediaBackend;
 use crate::engine::callbacks::Callbacks;
 use crate::engine::{Engine, Parts};
 use crate::lifecycle::Lifecycle;
@@ -22,7 +23,6 @@ use crate::services::limits::rate_limits::RateLimits;
 use crate::services::team::jobs::Jobs;
 use crate::store::{Store, StoreError};
 use crate::urls::Urls;
-use crate::domain::media_backend::MediaBackend;
 use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
 use crate::vault::media::{MediaDir, MediaError};
@@ -55,7 +55,8 @@ pub enum OpenError {
 /// when `[media]` has its settings. In force: the backend `reelvault media migrate` recorded in
 /// the store, else the one `[media] backend` names.
 fn open_media(config: &Config, store: &Store, root: &Path) -> Result<MediaInForce, OpenError> {
-    let local = MediaDir::open(root).map_err(|source| OpenError::Media { path: root.display().to_string(), source })?.with_sealed(store.clone());
+    let local =
+        MediaDir::open(root).map_err(|source| OpenError::Media { path: root.display().to_string(), source })?.with_sealed(store.clone());
     local.sweep_tmp();
     let s3 = match &config.media {
         MediaBackendConfig::Local => None,

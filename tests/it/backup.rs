@@ -279,8 +279,7 @@ async fn a_backup_of_media_on_s3_copies_them_or_names_their_bucket_and_restores_
     let app = TestApp::start_with(|c| c.media = garage.media_config("live/")).await;
     let (_admin, token) = crate::support::admin_with_credits(&app, 100).await;
     let created =
-        generate(&app.url, &token, serde_json::json!({"model": "demo-video", "prompt": "a kite at dusk", "params": {"duration": 2}}))
-            .await;
+        generate(&app.url, &token, serde_json::json!({"model": "demo-video", "prompt": "a kite at dusk", "params": {"duration": 2}})).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_string();
     assert_eq!(wait_terminal(&app.url, &token, &id).await["state"], "succeeded");
@@ -332,7 +331,16 @@ async fn a_backup_of_media_on_s3_copies_them_or_names_their_bucket_and_restores_
     let config = garage.write_config(&config_dir, "restored/", &key_line);
     let in_bucket = root.path().join("in-bucket");
     let out = cli(
-        &["restore", copied.to_str().unwrap(), "--data-dir", in_bucket.to_str().unwrap(), "--media-to", "s3", "--config", config.to_str().unwrap()],
+        &[
+            "restore",
+            copied.to_str().unwrap(),
+            "--data-dir",
+            in_bucket.to_str().unwrap(),
+            "--media-to",
+            "s3",
+            "--config",
+            config.to_str().unwrap(),
+        ],
         None,
     )
     .await;
@@ -349,7 +357,8 @@ async fn a_backup_of_media_on_s3_copies_them_or_names_their_bucket_and_restores_
 
     // a backup that left its media in place restores onto them, and not onto the local disk
     let nope = root.path().join("nope");
-    let (code, _, err) = run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap(), "--media-to", "local"], None).await;
+    let (code, _, err) =
+        run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap(), "--media-to", "local"], None).await;
     assert_ne!(code, 0);
     assert!(err.contains("restore with --media-to s3"), "{err}");
     let (code, _, err) = run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap()], None).await;

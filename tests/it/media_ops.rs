@@ -161,7 +161,10 @@ async fn media_move_to_s3_and_back_while_serving_resuming_an_interrupted_run() {
     assert_eq!(garage.keys(PREFIX).await.len(), 2, "two objects copied");
     assert_byte_exact(&outputs, "after the interrupted run").await;
     let out = cli_ok(&["check", "--data-dir", &d]).await;
-    assert!(out.contains("media backend in force: local") && out.contains("a migration to s3 has not finished (2 objects copied)"), "{out}");
+    assert!(
+        out.contains("media backend in force: local") && out.contains("a migration to s3 has not finished (2 objects copied)"),
+        "{out}"
+    );
     // stored on the local disk, the backend still in force
     outputs.extend(make_video(&app.url, &token, "between the runs").await);
 

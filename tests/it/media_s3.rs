@@ -196,7 +196,8 @@ async fn on_s3_a_big_output_is_an_age_object_under_an_id_only_key_read_by_range_
     let metrics = api_get(&app.url, "/metrics", Some(&token)).await;
     assert_eq!(metrics.status, 200);
     assert!(metrics.body.contains("reelvault_media_backend_info{backend=\"s3\"} 1"), "{}", metrics.body);
-    let parts = metrics.body.lines().find(|l| l.starts_with("reelvault_media_backend_request_duration_seconds_count{operation=\"put_part\"}"));
+    let parts =
+        metrics.body.lines().find(|l| l.starts_with("reelvault_media_backend_request_duration_seconds_count{operation=\"put_part\"}"));
     assert!(parts.is_some_and(|l| !l.ends_with(" 0")), "parts were uploaded: {parts:?}");
     assert!(metrics.body.contains("reelvault_media_backend_errors_total{operation=\"get\"} 0"), "{}", metrics.body);
     let page = admin.get("/admin/workers").await;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::auth::TokenLimits;
+use crate::domain::media_backend::MediaBackend;
 use crate::domain::time::Timestamp;
 use crate::domain::user::Role;
 use crate::services::privacy::audit::Context;
@@ -15,7 +16,6 @@ use crate::services::{
     ServiceError, ServiceResult, identity::accounts, identity::links, identity::tokens, privacy::retention, studio::search, team::backup,
     team::catalog, team::credits, team::media_check, team::media_migrate,
 };
-use crate::domain::media_backend::MediaBackend;
 
 /// One management request; the wire form of the admin socket is this, as JSON.
 #[derive(Debug, Clone, Serialize, Deserialize)]

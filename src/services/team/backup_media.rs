@@ -107,7 +107,8 @@ pub async fn upload_from_backup(backup: &Path, manifest: &Manifest, target: &Med
     let mut stored = 0;
     for entry in &manifest.media {
         let path = backup.join(plain_relative(&entry.file.path)?);
-        let file = tokio::fs::File::open(&path).await.map_err(|source| BackupError::Io { what: "cannot read", path: path.clone(), source })?;
+        let file =
+            tokio::fs::File::open(&path).await.map_err(|source| BackupError::Io { what: "cannot read", path: path.clone(), source })?;
         let written = target.raw_write(&entry.id, Box::pin(pieces_of(file))).await?;
         if written.bytes != entry.file.bytes || written.sha256 != entry.file.sha256 {
             let _ = target.delete(&entry.id).await;

@@ -143,7 +143,11 @@ impl S3Client {
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}",
             self.access_key_id
         );
-        let url = if canonical_query.is_empty() { format!("{}{path}", self.endpoint) } else { format!("{}{path}?{canonical_query}", self.endpoint) };
+        let url = if canonical_query.is_empty() {
+            format!("{}{path}", self.endpoint)
+        } else {
+            format!("{}{path}?{canonical_query}", self.endpoint)
+        };
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let response = self
             .http
