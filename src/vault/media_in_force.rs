@@ -278,6 +278,11 @@ impl MediaInForce {
     pub fn backend_name(&self) -> &'static str {
         self.kind().name()
     }
+
+    /// The figures of the object store's calls, when there is an S3 backend (in force or not).
+    pub fn backend_stats(&self) -> Option<Arc<super::media::BackendStats>> {
+        self.backend(MediaBackend::S3).and_then(|s3| s3.backend_stats())
+    }
 }
 
 #[cfg(test)]

@@ -181,7 +181,7 @@ async fn on_s3_a_big_output_is_an_age_object_under_an_id_only_key_read_by_range_
         c.media = media;
     })
     .await;
-    let (_admin, token) = admin_with_credits(&app, 200).await;
+    let (admin, token) = admin_with_credits(&app, 200).await;
     let kept = Kept::Bucket { garage: &garage, prefix: "media/" };
 
     // while the output is stored: one object, named by its id only
@@ -191,7 +191,18 @@ async fn on_s3_a_big_output_is_an_age_object_under_an_id_only_key_read_by_range_
     assert_eq!(keys, vec![Kept::key("media/", &asset)], "one object, under the prefix, named by the asset id");
     assert!(garage.multipart_uploads("").await.is_empty(), "the upload was completed");
     generation_ranges_and_deletion(&app, &token, &kept).await;
-    assert_eq!(app.running.state.media.backend_name(), "s3");
+
+    // the backend's calls in /metrics and on the Background work page
+    let metrics = api_get(&app.url, "/metrics", Some(&token)).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.body.contains("reelvault_media_backend_info{backend=\"s3\"} 1"), "{}", metrics.body);
+    let parts =
+        metrics.body.lines().find(|l| l.starts_with("reelvault_media_backend_request_duration_seconds_count{operation=\"put_part\"}"));
+    assert!(parts.is_some_and(|l| !l.ends_with(" 0")), "parts were uploaded: {parts:?}");
+    assert!(metrics.body.contains("reelvault_media_backend_errors_total{operation=\"get\"} 0"), "{}", metrics.body);
+    let page = admin.get("/admin/workers").await;
+    assert_eq!(page.attr_of(".media-backend", "data-backend").as_deref(), Some("s3"), "{}", page.body);
+    assert!(page.text_of(".media-backend").contains("S3-compatible object store"), "{}", page.body);
     app.stop().await;
 }
 
@@ -311,4 +322,43 @@ async fn a_stopped_store_fails_custody_with_a_clear_reason_refunds_and_media_ans
     let back = crate::support::client().get(&link).send().await.unwrap();
     assert_eq!(back.status(), 200, "served again once the store is back");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_gc_aborts_abandoned_uploads_and_removes_orphan_objects_and_a_wrong_key_stops_the_start() {
+    use reelvault::services::team::gc;
+    use reelvault::store::media_uploads::{self, MediaUpload};
+    let Some(garage) = garage() else { return };
+    let media = s3_media(&garage, "media/");
+    let app = TestApp::start_with(|c| c.media = media.clone()).await;
+    let state = app.running.state.clone();
+    let orphan = reelvault::domain::ids::AssetId::generate().to_string();
+    let orphan_key = Kept::key("media/", &orphan);
+    garage.s3().put(&orphan_key, AGE_INTRO.to_vec()).await;
+    let stray_key = "media/zz/not-an-asset.age";
+    garage.s3().put(stray_key, b"left alone".to_vec()).await;
+    let abandoned_key = Kept::key("media/", &reelvault::domain::ids::AssetId::generate().to_string());
+    let upload = garage.s3().start_multipart(&abandoned_key).await;
+    let record = MediaUpload { key: abandoned_key.clone(), started_ms: 1 };
+    let recorded = upload.clone();
+    state.store.write(move |tx| media_uploads::put(tx, &recorded, &record)).await.unwrap();
+
+    let now = std::time::SystemTime::now();
+    assert_eq!(gc::collect(&state, now).await.unwrap(), 0, "a fresh object is spared");
+    assert!(garage.multipart_uploads("media/").await.is_empty(), "an upload recorded before this start is aborted");
+    assert!(state.store.read(media_uploads::list).await.unwrap().is_empty(), "and its record removed");
+    assert_eq!(gc::collect(&state, now + gc::GRACE * 2).await.unwrap(), 1, "the orphan, once older than the grace");
+    assert_eq!(garage.object(&orphan_key).await, None);
+    assert!(garage.object(stray_key).await.is_some(), "a key the vault does not write is left alone");
+    app.stop().await;
+
+    // a key the store refuses: the start stops with a message that says so
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    let MediaBackendConfig::S3(mut wrong) = media else { unreachable!() };
+    wrong.secret_access_key = Secret::new("not the secret");
+    config.media = MediaBackendConfig::S3(wrong);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused = reelvault::app::build(config, listener).await.err().expect("the start is refused");
+    assert!(refused.to_string().contains("media store"), "{refused}");
 }

@@ -33,6 +33,7 @@ pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
     let state = state(&req)?;
     let (workers, bounded) = (state.workers.status(), state.workers.bounded().status());
     let stats = state.media.backend_stats();
+    let stats = stats.as_deref();
     let media = MediaBackendLine {
         backend: state.media.backend_name(),
         latency_ms: stats.and_then(|s| s.recent_latency()).map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0)),

@@ -175,10 +175,10 @@ impl MediaDir {
     }
 
     /// The figures of the object store's calls; `None` on the local backend.
-    pub fn backend_stats(&self) -> Option<&BackendStats> {
+    pub fn backend_stats(&self) -> Option<Arc<BackendStats>> {
         match &self.backend {
             Backend::Local => None,
-            Backend::S3(object) => Some(object.s3.stats()),
+            Backend::S3(object) => Some(object.s3.stats().clone()),
         }
     }
 
