@@ -111,12 +111,6 @@ impl MediaInForce {
         self.s3.get_or_init(|| s3).clone()
     }
 
-    /// The figures of the object store's calls, when there is an S3 backend (in force, or
-    /// still read from after a migration).
-    pub fn backend_stats(&self) -> Option<&crate::vault::media::BackendStats> {
-        self.s3.get().and_then(MediaDir::backend_stats)
-    }
-
     /// Puts `kind` in force: every write from now on goes there.
     pub fn switch_to(&self, kind: MediaBackend) -> Result<(), MediaError> {
         if self.backend(kind).is_none() {
