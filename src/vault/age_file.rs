@@ -46,6 +46,15 @@ const WRITE_BUFFER: usize = 16 * SEALED_CHUNK;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// File offsets that hold the sealed chunks of plaintext `start..end` in any file this module
+/// opens (its header being at most [`MAX_HEADER`] bytes before the payload nonce): for fetching
+/// them ahead of opening the file.
+pub fn sealed_span(start: u64, end: u64) -> std::ops::Range<u64> {
+    let sealed = SEALED_CHUNK as u64;
+    let (first, last) = (start / CHUNK as u64, end.max(start + 1).saturating_sub(1) / CHUNK as u64);
+    first * sealed..(last + 1) * sealed + (MAX_HEADER + PAYLOAD_NONCE) as u64
+}
+
 /// The STREAM nonce of chunk `counter`.
 fn chunk_nonce(counter: u64, last: bool) -> Nonce {
     let mut nonce = [0u8; 12];

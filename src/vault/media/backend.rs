@@ -17,12 +17,14 @@ pub(super) enum Backend {
     S3(Arc<ObjectBackend>),
 }
 
-/// An object store, the block cache of its reads, and when this process opened it (uploads
-/// recorded before that are no longer running).
+/// An object store, the block cache of its reads, the runtime its calls run on (the one it
+/// was opened on) and when this process opened it (uploads recorded before that are no longer
+/// running).
 #[derive(Debug)]
 pub(super) struct ObjectBackend {
     pub(super) s3: Arc<S3Media>,
     pub(super) cache: Arc<BlockCache>,
+    pub(super) runtime: tokio::runtime::Handle,
     pub(super) opened: SystemTime,
 }
 

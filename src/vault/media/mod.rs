@@ -160,12 +160,15 @@ impl MediaDir {
     /// Opens `root` (for its `tmp/`) with media kept in the bucket `config` names, reached
     /// through `client` (which the caller has bounded: connect timeout, outbound policy). No
     /// request is made: see [`Self::check_reachable`].
+    ///
+    /// Must be called within the runtime the store's calls should run on (the main one).
     pub fn open_s3(root: &Path, config: S3Config, client: reqwest::Client) -> Result<MediaDir, MediaError> {
+        let runtime = Handle::try_current().map_err(|_| MediaError::Unavailable("the media store is opened outside a runtime".into()))?;
         let mut dir = MediaDir::open(root)?;
         let stats = Arc::new(BackendStats::default());
-        let s3 = Arc::new(s3::S3Media::new(&config, client, stats)?);
+        let s3 = Arc::new(s3::S3Media::new(&config, client, runtime.clone(), stats)?);
         let cache = Arc::new(BlockCache::new(config.cache));
-        dir.backend = Backend::S3(Arc::new(ObjectBackend { s3, cache, opened: SystemTime::now() }));
+        dir.backend = Backend::S3(Arc::new(ObjectBackend { s3, cache, runtime, opened: SystemTime::now() }));
         Ok(dir)
     }
 
@@ -300,7 +303,7 @@ impl MediaDir {
             }
             Backend::S3(object) => {
                 object.cache.forget(id);
-                let upload = ObjectUpload::new(object.s3.clone(), self.sealed.clone(), Handle::current(), id);
+                let upload = ObjectUpload::new(object.s3.clone(), self.sealed.clone(), object.runtime.clone(), id);
                 Box::new(move || Ok(Out::object(upload)))
             }
         })
@@ -323,6 +326,8 @@ impl MediaDir {
         range: Option<(u64, u64)>,
     ) -> Result<(u64, MediaStream), MediaError> {
         let opener = self.opener(id)?;
+        let (start, last) = range.unwrap_or((0, READ_PIECE - 1));
+        self.warm(id, start, last).await?;
         let runtime = Handle::current();
         let (len, cursor) = blocking(move || -> Result<_, MediaError> {
             let file = opener.open(&identity)?;
@@ -341,7 +346,22 @@ impl MediaDir {
     /// The plaintext length of the file of `id` (authenticated: the last chunk is checked).
     pub async fn plaintext_len(&self, id: &str, identity: age::x25519::Identity) -> Result<u64, MediaError> {
         let opener = self.opener(id)?;
+        self.warm(id, 0, 0).await?;
         blocking(move || Ok(opener.open(&identity)?.len())).await?
+    }
+
+    /// On an object store, fetches what opening the object of `id` and reading plaintext
+    /// `start..=last` begin with (see [`remote::warm`]), unless the store keeps the media with
+    /// its record. Nothing to do on the local disk.
+    async fn warm(&self, id: &str, start: u64, last: u64) -> Result<(), MediaError> {
+        let Backend::S3(object) = &self.backend else { return Ok(()) };
+        if let (Some(store), Ok(asset)) = (&self.sealed, id.parse::<AssetId>()) {
+            let kept = store.read_now(|tx| crate::store::sealed_media::contains(tx, asset)).map_err(|e| io::Error::other(e.to_string()))?;
+            if kept {
+                return Ok(());
+            }
+        }
+        remote::warm(&object.s3, &object.cache, id, start, last).await
     }
 
     /// What opens the media of `id`: its file or object, else what the store keeps of it.
@@ -350,7 +370,7 @@ impl MediaDir {
         let location = match &self.backend {
             Backend::Local => Location::File(path),
             Backend::S3(object) => {
-                Location::Object { s3: object.s3.clone(), cache: object.cache.clone(), runtime: Handle::current(), id: id.to_string() }
+                Location::Object { s3: object.s3.clone(), cache: object.cache.clone(), runtime: object.runtime.clone(), id: id.to_string() }
             }
         };
         let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());

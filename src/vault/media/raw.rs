@@ -10,7 +10,6 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::runtime::Handle;
 
 use super::backend::{Backend, RawWritten};
 use super::files::temp_name;
@@ -82,7 +81,7 @@ impl MediaDir {
         match &self.backend {
             Backend::S3(object) => {
                 object.cache.forget(id);
-                let mut upload = ObjectUpload::new(object.s3.clone(), self.sealed.clone(), Handle::current(), id);
+                let mut upload = ObjectUpload::new(object.s3.clone(), self.sealed.clone(), object.runtime.clone(), id);
                 while let Some(piece) = body.next().await {
                     upload.push(&piece.map_err(|e| MediaError::Source(e.to_string()))?).await?;
                 }

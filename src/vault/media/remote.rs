@@ -2,6 +2,10 @@
 //! from the shared [`BlockCache`] when they are there; a sequential read (a full download)
 //! fetches the next few blocks while the current one is decrypted. Blocking: it runs on the
 //! blocking pool with the age work and waits for the runtime's answers there.
+//!
+//! Before a read is opened, [`warm`] fetches what it will need first — the header's block,
+//! the last block and the blocks of the range's start — together, on the async side, into the
+//! cache: a range costs one round trip to the store, not one per block in turn.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -14,13 +18,42 @@ use tokio::task::JoinHandle;
 use super::MediaError;
 use super::cache::{BLOCK, BlockCache, block_range};
 use super::s3::S3Media;
-use crate::vault::age_file::RemoteSource;
+use crate::vault::age_file::{RemoteSource, sealed_span};
 
 /// Blocks fetched ahead of a sequential read.
 const READ_AHEAD: u64 = 4;
 /// Blocks read one after another before the read counts as sequential: a range of a mebibyte
 /// or two spans two or three blocks and wants nothing ahead.
 const SEQUENTIAL_AFTER: u32 = 3;
+
+/// Fetches into `cache`, concurrently, the blocks of the object of `id` that opening it and
+/// reading plaintext `start..=last` begin with: the first block (the header; its answer tells
+/// the object's size), the last block (the last chunk, which opening authenticates) and up to
+/// [`READ_AHEAD`] blocks where the range's chunks lie. No object is `NotFound`.
+pub(super) async fn warm(s3: &S3Media, cache: &BlockCache, id: &str, start: u64, last: u64) -> Result<(), MediaError> {
+    let size = match cache.get(id, 0) {
+        Some((_, size)) => size,
+        None => {
+            let (bytes, size) = s3.get_range(id, 0..BLOCK).await?;
+            cache.insert(id, 0, bytes, size);
+            size
+        }
+    };
+    let blocks = size.div_ceil(BLOCK);
+    let span = sealed_span(start, last.saturating_add(1));
+    let first = span.start / BLOCK;
+    let until = (span.end.div_ceil(BLOCK)).min(first + READ_AHEAD).min(blocks);
+    let mut wanted: Vec<u64> = (first..until).chain(blocks.checked_sub(1)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted.retain(|block| cache.get(id, *block).is_none());
+    let fetches = wanted.into_iter().map(|block| async move {
+        let (bytes, _) = s3.get_range(id, block_range(block, size)).await?;
+        cache.insert(id, block, bytes, size);
+        Ok::<_, MediaError>(())
+    });
+    futures_util::future::try_join_all(fetches).await.map(drop)
+}
 
 /// One object, open for reading.
 pub(super) struct RemoteFile {

@@ -3,8 +3,10 @@
 //! [`MediaError`]s (`NotFound`, or `Unavailable` with the store's reason).
 //!
 //! Requests go through the `reqwest::Client` the application hands in (guarded by the outbound
-//! policy); object_store signs them. Its own retries are kept short, so that an unreachable
-//! store fails a call in seconds rather than minutes.
+//! policy); object_store signs them. They run on the runtime the backend was opened on (the
+//! main, multi-threaded one), whichever thread asks: an HTTP worker's single-threaded runtime,
+//! busy writing responses, would otherwise carry the store's connections too. Its own retries
+//! are kept short, so that an unreachable store fails a call in seconds rather than minutes.
 
 use std::future::Future;
 use std::ops::Range;
@@ -15,7 +17,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::client::{HttpClient, HttpConnector};
+use object_store::client::{HttpClient, HttpConnector, SpawnService};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
@@ -30,13 +32,16 @@ pub(super) const SMALL_CALL: Duration = Duration::from_secs(30);
 /// Bound on a call that uploads a part or a whole object.
 pub(super) const UPLOAD_CALL: Duration = Duration::from_secs(300);
 
-/// Hands object_store the application's own client.
+/// Hands object_store the application's own client, its requests run on `runtime`.
 #[derive(Debug)]
-struct OwnClient(reqwest::Client);
+struct OwnClient {
+    client: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
 
 impl HttpConnector for OwnClient {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
-        Ok(HttpClient::new(self.0.clone()))
+        Ok(HttpClient::new(SpawnService::new(self.client.clone(), self.runtime.clone())))
     }
 }
 
@@ -50,7 +55,12 @@ pub struct S3Media {
 
 impl S3Media {
     /// A client of the bucket `config` names; no request is made.
-    pub(super) fn new(config: &S3Config, client: reqwest::Client, stats: Arc<BackendStats>) -> Result<S3Media, MediaError> {
+    pub(super) fn new(
+        config: &S3Config,
+        client: reqwest::Client,
+        runtime: tokio::runtime::Handle,
+        stats: Arc<BackendStats>,
+    ) -> Result<S3Media, MediaError> {
         let endpoint = config.endpoint.as_str().trim_end_matches('/').to_string();
         let retry = RetryConfig {
             backoff: BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), base: 2.0 },
@@ -66,7 +76,7 @@ impl S3Media {
             .with_virtual_hosted_style_request(!config.path_style)
             .with_allow_http(config.endpoint.scheme() == "http")
             .with_retry(retry)
-            .with_http_connector(OwnClient(client))
+            .with_http_connector(OwnClient { client, runtime })
             .build()
             .map_err(|e| MediaError::Unavailable(format!("media store settings: {e}")))?;
         Ok(S3Media { store, prefix: config.prefix.clone(), stats })
