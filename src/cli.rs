@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::admin_socket;
 use crate::app;
 use crate::config::{Config, Overrides};
+use crate::domain::media_backend::MediaBackend;
 use crate::services::state::AppState;
 use crate::services::team::admin::{self, AdminCommand, AdminReply};
 use crate::services::team::backup::{self, MASTER_KEY_NOTE};
@@ -47,7 +48,9 @@ enum Command {
     },
     /// Create the data directory, master key and store, print the setup link, and exit
     Init,
-    /// Validate the configuration and print the effective settings (secrets redacted)
+    /// Validate the configuration and print the effective settings (secrets redacted); with a
+    /// store, verify the credit ledger and that every asset record has its media object (exit
+    /// status 1 when one is missing), and list orphan objects
     Check,
     /// Manage people
     #[command(subcommand)]
@@ -62,21 +65,46 @@ enum Command {
     #[command(subcommand)]
     Retention(RetentionCommand),
     /// Write a consistent backup (store and media, not the master key) into a new or empty
-    /// directory; works while the service runs
+    /// directory; works while the service runs. Media are copied from their backend (local
+    /// disk or S3)
     Backup {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// Media on S3: leave them in their bucket and only name it in the manifest
+        #[arg(long)]
+        media_in_place: bool,
     },
     /// Restore a backup into an empty data directory (--data-dir or the config's data_dir)
     Restore {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// Where the restored media go: local (the default for copied media) or s3 (the
+        /// [media] S3 settings of the config; the default for media left in place)
+        #[arg(long, value_name = "s3|local")]
+        media_to: Option<String>,
     },
     /// Rebuild the search index from the store, printing progress; works while the service runs
     Reindex,
     /// The model catalog: check a catalog file, install one, or print the catalog in force
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Media storage: move the media to another backend
+    #[command(subcommand)]
+    Media(MediaCommand),
+}
+
+#[derive(Subcommand)]
+enum MediaCommand {
+    /// Move every media object to another backend, verified by hash and resumable, then switch
+    /// to it (through the running service when there is one); old copies are removed after
+    /// the switch. Migrating to s3 needs the [media] S3 settings in the config file
+    Migrate {
+        #[arg(long, value_name = "s3|local")]
+        to: String,
+        /// Stop after copying this many objects, as an interruption would (for rehearsals)
+        #[arg(long, value_name = "N", hide = true)]
+        stop_after: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,10 +256,11 @@ pub fn main() -> ExitCode {
                 manage(config, AdminCommand::TokenCreate { email, name, expires, requests_per_minute, concurrent_jobs }).await
             }
             Command::Retention(cmd) => manage(config, retention_command(cmd)?).await,
-            Command::Backup { dir } => backup(config, dir).await,
-            Command::Restore { dir } => restore(config, dir).await,
+            Command::Backup { dir, media_in_place } => backup(config, dir, media_in_place).await,
+            Command::Restore { dir, media_to } => restore(config, dir, media_to).await,
             Command::Reindex => reindex(config).await,
             Command::Catalog(cmd) => catalog(config, cmd).await,
+            Command::Media(MediaCommand::Migrate { to, stop_after }) => media_migrate(config, to, stop_after).await,
         }
     });
     match result {
@@ -373,9 +402,26 @@ async fn check(config: Config) -> Result<(), String> {
     print!("{}", config.redacted_toml());
     if config.data_dir.join(crate::store::STORE_FILE).exists() {
         print!("# ");
-        manage(config, AdminCommand::VerifyLedger).await?;
+        manage(config.clone(), AdminCommand::VerifyLedger).await?;
+        manage(config, AdminCommand::MediaCheck).await?;
     }
     Ok(())
+}
+
+/// Moves the media to another backend through the running service, or on the store when it
+/// is stopped.
+async fn media_migrate(config: Config, to: String, stop_after: Option<u64>) -> Result<(), String> {
+    if !config.data_dir.join(crate::store::STORE_FILE).exists() {
+        return Err(format!("there is no store in {} whose media to move", config.data_dir.display()));
+    }
+    let to_backend: MediaBackend = to.parse()?;
+    if to_backend == MediaBackend::S3 && !matches!(config.media, crate::config::MediaBackendConfig::S3(_)) {
+        return Err(format!(
+            "migrating to s3 needs the S3 settings under [media] in {} (backend = \"s3\", endpoint, bucket, access_key_id, secret_access_key …; see the README)",
+            config.source.as_ref().map_or("the config file".to_string(), |p| p.display().to_string())
+        ));
+    }
+    manage(config, AdminCommand::MediaMigrate { to, stop_after }).await
 }
 
 /// Runs a management command through the running instance, or directly on the store.
@@ -418,12 +464,12 @@ async fn run_direct(config: Config, command: AdminCommand) -> Result<AdminReply,
 }
 
 /// Backs up through the running service, or straight from the store when it is stopped.
-async fn backup(config: Config, dir: PathBuf) -> Result<(), String> {
+async fn backup(config: Config, dir: PathBuf, media_in_place: bool) -> Result<(), String> {
     let dir = std::path::absolute(&dir).map_err(|e| format!("backup directory {}: {e}", dir.display()))?;
     if !config.data_dir.join(crate::store::STORE_FILE).exists() {
         return Err(format!("there is no store in {} to back up", config.data_dir.display()));
     }
-    manage(config, AdminCommand::Backup { dir }).await
+    manage(config, AdminCommand::Backup { dir, media_in_place }).await
 }
 
 /// Rebuilds the search index through the running service, or on the store when it is stopped.
@@ -435,19 +481,47 @@ async fn reindex(config: Config) -> Result<(), String> {
 }
 
 /// Restores a backup into the (empty) data directory; never through a running service.
-async fn restore(config: Config, dir: PathBuf) -> Result<(), String> {
+async fn restore(config: Config, dir: PathBuf, media_to: Option<String>) -> Result<(), String> {
+    let manifest_text = std::fs::read(dir.join(backup::MANIFEST_FILE)).ok();
+    let in_place =
+        manifest_text.and_then(|text| serde_json::from_slice::<backup::Manifest>(&text).ok()).is_some_and(|m| m.media_in_place.is_some());
+    let media_to = match media_to {
+        Some(text) => text.parse::<MediaBackend>()?,
+        None if in_place => MediaBackend::S3,
+        None => MediaBackend::Local,
+    };
+    if media_to == MediaBackend::S3 && !matches!(config.media, crate::config::MediaBackendConfig::S3(_)) {
+        return Err(format!("restoring media to s3: {}", crate::services::state::missing_s3_settings(&config)));
+    }
     let data_dir = config.data_dir.clone();
     let from = dir.clone();
-    let manifest = tokio::task::spawn_blocking(move || backup::restore(&from, &data_dir))
+    let manifest = tokio::task::spawn_blocking(move || backup::restore(&from, &data_dir, media_to))
         .await
         .map_err(|e| format!("restore stopped: {e}"))?
         .map_err(|e| e.to_string())?;
+    if let Err(e) = crate::services::team::backup_media::finish_restore(&config, &dir, &manifest, media_to).await {
+        clear_dir(&config.data_dir);
+        return Err(format!(
+            "{e} (nothing was restored; objects already stored in the bucket are removed by the GC once an instance runs on it)"
+        ));
+    }
     println!("restored the backup of {} from {} into {}", manifest.created_at, dir.display(), config.data_dir.display());
     print!("{}", manifest.summary());
+    println!("media restored to {media_to}{}", if media_to == MediaBackend::S3 { " (the [media] S3 settings of the config)" } else { "" });
     println!(
         "Start reelvault with the master key of the instance this backup came from (master_key_file, now {}).",
         config.master_key_file.display()
     );
     println!("{MASTER_KEY_NOTE}");
     Ok(())
+}
+
+/// Empties a data directory a failed restore wrote into (it was empty before).
+fn clear_dir(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        }
+    }
 }

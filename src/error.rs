@@ -140,6 +140,13 @@ impl From<ServiceError> for AppError {
             ServiceError::Busy { retry_after, .. } => {
                 AppError { retry_after: Some(retry_after), ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message) }
             }
+            ServiceError::MediaUnavailable(reason) => {
+                tracing::warn!(%reason, "media store unreachable");
+                AppError {
+                    retry_after: Some(Duration::from_secs(5)),
+                    ..AppError::new(StatusCode::SERVICE_UNAVAILABLE, "media.unavailable", message)
+                }
+            }
             ServiceError::Store(s) => s.into(),
             ServiceError::Search(s) => s.into(),
             ServiceError::Internal(detail) => {

@@ -223,3 +223,11 @@ spending-expiry = Hours before an unanswered request expires
 spending-zone = Time zone of months and days
 spending-save = Save
 flash-spending-saved = The allowances, limits and approval rules are saved.
+admin-media-backend = Media storage
+admin-media-backend-local = Media files are kept on this server's disk.
+admin-media-backend-s3 = Media files are kept in an S3-compatible object store.
+admin-media-latency = Recent latency of a call: { $ms } ms.
+admin-media-errors = { $count ->
+    [one] One call failed since the start.
+   *[other] { $count } calls failed since the start.
+}

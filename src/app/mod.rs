@@ -33,6 +33,8 @@ pub enum StartError {
     Setup(#[from] ServiceError),
     #[error("recording the privacy settings: {0}")]
     PrivacySettings(ServiceError),
+    #[error("the media store (media.endpoint, media.bucket and the key in [media]): {0}")]
+    MediaStore(String),
 }
 
 /// A running instance.
@@ -56,6 +58,11 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let opened = AppState::open(config)?;
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let state = opened.state.with_origin(&format!("http://{addr}"));
+    // a wrong endpoint, bucket or key is said now, not at the first generation
+    state.media.check_reachable().await.map_err(|e| StartError::MediaStore(e.to_string()))?;
+    if let Err(e) = crate::services::team::gc::abort_uploads(&state, std::time::SystemTime::now()).await {
+        tracing::warn!(error = %e, "cannot abort the media uploads a stop interrupted; the GC will retry");
+    }
     let setup_secret = links::issue_setup_secret(&state).await?;
     // a change of retention, providers or contact since the last start dates the privacy notice
     privacy_notice::refresh(&state, &Context::system()).await.map_err(StartError::PrivacySettings)?;

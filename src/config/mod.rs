@@ -20,6 +20,8 @@ pub use connections::{CONNECTION_KINDS, ConnectionConfig, canonical_kind, key_pa
 use connections::{RawConnection, validate_connections};
 mod limits;
 pub use limits::LimitsConfig;
+mod media;
+pub use media::{DEFAULT_MEDIA_CACHE, MediaBackendConfig, S3Config};
 mod notify;
 pub use notify::{ChatEvent, ChatFormat, ChatWebhookConfig, SmtpConfig, SmtpSecurity};
 mod oidc;
@@ -91,6 +93,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
     pub search: SearchConfig,
+    /// Where media files live: the local disk or an S3-compatible object store.
+    pub media: MediaBackendConfig,
     /// Who may read `/metrics` without signing in.
     pub metrics: MetricsConfig,
     /// Limits per personal API token.
@@ -210,6 +214,8 @@ struct Raw {
     limits: RawLimits,
     #[serde(default)]
     search: RawSearch,
+    #[serde(default)]
+    media: media::RawMedia,
     #[serde(default)]
     metrics: RawMetrics,
     #[serde(default)]
@@ -376,6 +382,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     if search.commit_interval.is_zero() || search.commit_docs == 0 {
         return Err(ConfigError("search.commit_interval and search.commit_docs must be more than 0".into()));
     }
+    let media = media::validate_media(raw.media)?;
     let metrics = MetricsConfig { allow: ip_addresses("metrics.allow", raw.metrics.allow)? };
     let api = api::validate_api(raw.api)?;
     let webhooks = api::validate_webhooks(raw.webhooks)?;
@@ -404,6 +411,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         schedule,
         limits,
         search,
+        media,
         metrics,
         api,
         webhooks,

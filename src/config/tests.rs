@@ -214,3 +214,48 @@ fn a_base_url_is_http_or_https_without_a_query_or_fragment() {
         assert!(err.contains("connection \"x\": base_url") && err.contains(message), "{url}: {err}");
     }
 }
+
+#[test]
+fn media_is_local_by_default_and_s3_is_validated_with_its_secret_redacted() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.media, MediaBackendConfig::Local);
+    assert!(c.redacted_toml().contains("backend = \"local\""), "{}", c.redacted_toml());
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("s3.secret");
+    std::fs::write(&secret, "from-file\n").unwrap();
+    let file = format!(
+        "[media]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:3900\"\nregion = \"garage\"\nbucket = \"reelvault\"\n\
+         prefix = \"media/\"\naccess_key_id = \"GK1\"\nsecret_access_key_file = {:?}\nallow_private_network = true\n",
+        secret.display().to_string()
+    );
+    let c = load(Some(&file), &[], Overrides::default()).unwrap();
+    let MediaBackendConfig::S3(s3) = &c.media else { panic!("s3 expected") };
+    assert_eq!((s3.bucket.as_str(), s3.prefix.as_str(), s3.secret_access_key.expose()), ("reelvault", "media/", "from-file"));
+    assert!(s3.path_style && s3.allow_private_network && s3.cache == DEFAULT_MEDIA_CACHE);
+    let shown = c.redacted_toml();
+    assert!(shown.contains("backend = \"s3\"") && !shown.contains("from-file"), "{shown}");
+
+    for (bad, says) in [
+        ("[media]\nbackend = \"ftp\"\n", "media.backend"),
+        ("[media]\nbackend = \"s3\"\nbucket = \"b\"\n", "media.endpoint"),
+        (
+            "[media]\nbackend = \"s3\"\nendpoint = \"ftp://x\"\nbucket = \"bkt\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n",
+            "http or https",
+        ),
+        (
+            "[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"Bad_Bucket\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n",
+            "media.bucket",
+        ),
+        (
+            "[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"bkt\"\nprefix = \"no-slash\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n",
+            "media.prefix",
+        ),
+        ("[media]\nbackend = \"s3\"\nendpoint = \"http://x\"\nbucket = \"bkt\"\naccess_key_id = \"a\"\n", "secret_access_key"),
+        ("[media]\nendpoint = \"http://x\"\n", "need backend"),
+        ("[media]\nbakend = \"s3\"\n", "bakend"),
+    ] {
+        let e = load(Some(bad), &[], Overrides::default()).unwrap_err();
+        assert!(e.0.contains(says), "{bad}: {e}");
+    }
+}

@@ -121,10 +121,12 @@ pub enum AuditAction {
     BatchStopped,
     /// A person resumed a stopped batch.
     BatchResumed,
+    /// `reelvault media migrate` put another media backend in force (from and to in the detail).
+    MediaBackendSwitched,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 67] = [
+    pub const ALL: [AuditAction; 68] = [
         AuditAction::SetupCompleted,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -192,6 +194,7 @@ impl AuditAction {
         AuditAction::BatchStarted,
         AuditAction::BatchStopped,
         AuditAction::BatchResumed,
+        AuditAction::MediaBackendSwitched,
     ];
 
     /// The stable dotted name shown on pages and accepted by filters.
@@ -264,6 +267,7 @@ impl AuditAction {
             AuditAction::BatchStarted => "batch.started",
             AuditAction::BatchStopped => "batch.stopped",
             AuditAction::BatchResumed => "batch.resumed",
+            AuditAction::MediaBackendSwitched => "media.backend_switched",
         }
     }
 

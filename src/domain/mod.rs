@@ -13,6 +13,7 @@ pub mod credits;
 pub mod export;
 pub mod generation;
 pub mod ids;
+pub mod media_backend;
 pub mod media_type;
 pub mod model_policy;
 pub mod notify;

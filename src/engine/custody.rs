@@ -221,5 +221,5 @@ fn stored_type(seen: &Mutex<Seen>, claimed: Option<&str>) -> String {
 
 /// Reads a stored file whole (references: an image, audio or a short video).
 pub async fn read_all(engine: &Engine, asset: &Asset) -> Result<Bytes, String> {
-    crate::vault::read_whole(&engine.parts.media, &engine.parts.keyring, &engine.parts.store, asset).await
+    crate::vault::read_whole(&engine.parts.media, &engine.parts.keyring, &engine.parts.store, asset).await.map_err(|e| e.to_string())
 }

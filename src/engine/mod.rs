@@ -25,7 +25,7 @@ use crate::metrics::Metrics;
 use crate::providers::registry::SharedRegistry;
 use crate::store::{self, Store};
 use crate::vault::keyring::KeyRing;
-use crate::vault::media::MediaDir;
+use crate::vault::media_in_force::MediaInForce;
 use crate::workers::{Context, Supervisor, Worker, WorkerResult};
 use callbacks::Callbacks;
 
@@ -35,7 +35,7 @@ pub struct Parts {
     pub lifecycle: Lifecycle,
     pub store: Store,
     pub registry: SharedRegistry,
-    pub media: Arc<MediaDir>,
+    pub media: Arc<MediaInForce>,
     pub keyring: Arc<KeyRing>,
     pub metrics: Arc<Metrics>,
     pub callbacks: Callbacks,

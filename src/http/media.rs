@@ -68,6 +68,9 @@ pub fn refuse(req: &HttpRequest, e: MediaAccessError) -> HttpResponse {
                 .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
                 .finish();
         }
+        MediaAccessError::Service(crate::services::ServiceError::MediaUnavailable(reason)) => {
+            AppError::from(crate::services::ServiceError::MediaUnavailable(reason.clone()))
+        }
         MediaAccessError::Service(s) => AppError::from(crate::services::ServiceError::Internal(s.to_string())),
     };
     error_for_path(req.path(), &error)

@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text for an admin (API token or session), or for a scraper at an
 //! address listed in `metrics.allow`; nobody else. The counters of `crate::metrics`, then the
 //! gauges read now: jobs, credits and stored media (from the store, through services) and the
-//! background workers.
+//! background workers, and the media backend's calls (an object store's latency and errors).
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -89,7 +89,36 @@ async fn render(state: &AppState) -> Result<String, ServiceError> {
     }
     render_workers(&mut out, &state.workers.status());
     render_bounded(&mut out, &state.workers.bounded().status());
+    render_media_backend(&mut out, state);
     Ok(out)
+}
+
+/// The media backend in use and, on an object store, its calls: a latency histogram and the
+/// errors, by operation.
+fn render_media_backend(out: &mut String, state: &AppState) {
+    header(out, "reelvault_media_backend_info", "gauge", "Where media are kept: local or s3");
+    let _ = writeln!(out, "reelvault_media_backend_info{{backend=\"{}\"}} 1", state.media.backend_name());
+    let Some(stats) = state.media.backend_stats() else { return };
+    let figures = stats.figures();
+    let name = "reelvault_media_backend_request_duration_seconds";
+    header(out, name, "histogram", "Calls to the media object store, by operation");
+    for f in &figures {
+        for (bound, count) in &f.buckets {
+            let _ = writeln!(out, "{name}_bucket{{operation=\"{}\",le=\"{bound}\"}} {count}", f.op);
+        }
+        let _ = writeln!(out, "{name}_bucket{{operation=\"{}\",le=\"+Inf\"}} {}", f.op, f.count);
+        let _ = writeln!(out, "{name}_sum{{operation=\"{}\"}} {}", f.op, f.seconds);
+        let _ = writeln!(out, "{name}_count{{operation=\"{}\"}} {}", f.op, f.count);
+    }
+    header(
+        out,
+        "reelvault_media_backend_errors_total",
+        "counter",
+        "Calls to the media object store that failed or timed out, by operation",
+    );
+    for f in &figures {
+        let _ = writeln!(out, "reelvault_media_backend_errors_total{{operation=\"{}\"}} {}", f.op, f.errors);
+    }
 }
 
 /// Bounded work (archives, exports, backups): how many run now and how many have finished.

@@ -4,9 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::Config;
+use crate::config::{Config, MediaBackendConfig};
 use crate::domain::auth::SessionPolicy;
 use crate::domain::catalog::data_use::DataUseTable;
+use crate::domain::media_backend::MediaBackend;
 use crate::engine::callbacks::Callbacks;
 use crate::engine::{Engine, Parts};
 use crate::lifecycle::Lifecycle;
@@ -24,7 +25,8 @@ use crate::store::{Store, StoreError};
 use crate::urls::Urls;
 use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
-use crate::vault::media::MediaDir;
+use crate::vault::media::{MediaDir, MediaError};
+use crate::vault::media_in_force::MediaInForce;
 use crate::vault::signed_url::UrlSigner;
 use crate::workers::Supervisor;
 
@@ -41,11 +43,101 @@ pub enum OpenError {
     Connection(#[from] ConnectionError),
     #[error("media directory {path}: {source}")]
     Media { path: String, source: std::io::Error },
+    #[error("media store: {0}")]
+    MediaStore(String),
     #[error("the model catalog: {0}")]
     Catalog(crate::domain::catalog::CatalogError),
     #[error("single sign-on: {0}")]
     Oidc(#[from] crate::providers::http::OutboundError),
 }
+
+/// The media backends and the one in force. The local directory always opens; the S3 bucket
+/// when `[media]` has its settings. In force: the backend `reelvault media migrate` recorded in
+/// the store, else the one `[media] backend` names.
+fn open_media(config: &Config, store: &Store, root: &Path) -> Result<MediaInForce, OpenError> {
+    let local =
+        MediaDir::open(root).map_err(|source| OpenError::Media { path: root.display().to_string(), source })?.with_sealed(store.clone());
+    local.sweep_tmp();
+    let s3 = match &config.media {
+        MediaBackendConfig::Local => None,
+        MediaBackendConfig::S3(s3) => Some(open_s3_dir(root, s3)?.with_sealed(store.clone())),
+    };
+    let configured = match &config.media {
+        MediaBackendConfig::Local => MediaBackend::Local,
+        MediaBackendConfig::S3(_) => MediaBackend::S3,
+    };
+    let recorded = store.read_now(crate::store::meta::media_backend)?;
+    if recorded == Some(MediaBackend::S3) && s3.is_none() {
+        return Err(OpenError::MediaStore(
+            "the store records that the media are on s3 (moved there by `reelvault media migrate`), but the config has no \
+             [media] S3 settings: add them (see the README), or move the media back with the settings in place"
+                .into(),
+        ));
+    }
+    let in_force = recorded.unwrap_or(configured);
+    if recorded.is_some_and(|r| r != configured) {
+        tracing::warn!(in_force = %in_force, config = configured.name(), "the media backend recorded by `reelvault media migrate` wins over [media] backend in the config; set it to match");
+    }
+    MediaInForce::new(local, s3, in_force).map_err(|e| OpenError::MediaStore(e.to_string()))
+}
+
+/// The S3 bucket of `s3`. It is reached through a client bound by the outbound policy (its
+/// endpoint checked here, every address it resolves to by the client) with a short connect
+/// timeout, and a read timeout so a stalled answer ends.
+fn open_s3_dir(root: &Path, s3: &crate::config::S3Config) -> Result<MediaDir, OpenError> {
+    let local_error = |source| OpenError::Media { path: root.display().to_string(), source };
+    let allow = s3.allow_private_network;
+    crate::providers::http::check_destination(&s3.endpoint, allow)
+        .map_err(|e| OpenError::MediaStore(format!("media.endpoint {}: {e}", s3.endpoint)))?;
+    crate::providers::http::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(Arc::new(crate::providers::http::GuardedResolver::new(allow)))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(MEDIA_CONNECT_TIMEOUT)
+        .read_timeout(MEDIA_READ_TIMEOUT)
+        .pool_max_idle_per_host(32)
+        .user_agent(concat!("reelvault/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| OpenError::MediaStore(format!("cannot build its HTTP client: {e}")))?;
+    MediaDir::open_s3(root, s3.clone(), client).map_err(|e| match e {
+        MediaError::Io(source) => local_error(source),
+        other => OpenError::MediaStore(other.to_string()),
+    })
+}
+
+/// The S3 bucket of the config's `[media]` settings, for a restore into `config.data_dir`
+/// (its store recording uploads).
+pub fn open_s3(config: &Config, store: Store) -> Result<MediaDir, String> {
+    match &config.media {
+        MediaBackendConfig::S3(s3) => Ok(open_s3_dir(&config.data_dir.join("media"), s3).map_err(|e| e.to_string())?.with_sealed(store)),
+        MediaBackendConfig::Local => Err(missing_s3_settings(config)),
+    }
+}
+
+/// The S3 bucket of the `[media]` settings in the config file, read again: a running service
+/// may have been started before they were added (for `reelvault media migrate --to s3`).
+pub fn open_s3_from_config_file(config: &Config, store: Store) -> Result<MediaDir, String> {
+    let Some(source) = &config.source else {
+        return Err("the service was started without a config file: put the [media] S3 settings in one and start it with --config".into());
+    };
+    let overrides = crate::config::Overrides { config: Some(source.clone()), listen: None, data_dir: Some(config.data_dir.clone()) };
+    let fresh = Config::load(&overrides).map_err(|e| format!("{}: {e}", source.display()))?;
+    open_s3(&fresh, store)
+}
+
+/// What to do when S3 is asked for and `[media]` has no S3 settings.
+pub fn missing_s3_settings(config: &Config) -> String {
+    format!(
+        "there are no S3 settings under [media] in {} (backend = \"s3\", endpoint, bucket, access_key_id, secret_access_key …; see the README)",
+        config.source.as_ref().map_or("the config file".to_string(), |p| p.display().to_string())
+    )
+}
+
+/// How long connecting to the media store may take.
+const MEDIA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the media store may leave a request without an answer or a body without a byte.
+const MEDIA_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Keys derived from the master key, one per purpose.
 pub struct Keys {
@@ -80,7 +172,7 @@ pub struct AppState {
     /// Work queued for the workers: scheduled jobs and erasures.
     pub jobs: Jobs,
     pub search: Search,
-    pub media: Arc<MediaDir>,
+    pub media: Arc<MediaInForce>,
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<UrlSigner>,
     pub metrics: Arc<Metrics>,
@@ -110,10 +202,7 @@ impl AppState {
         let (master, master_key_created) = MasterKey::load_or_create(&config.master_key_file)?;
         let store = Store::open(&config.data_dir)?;
         let media_root = config.data_dir.join("media");
-        let media = MediaDir::open(&media_root)
-            .map_err(|source| OpenError::Media { path: media_root.display().to_string(), source })?
-            .with_sealed(store.clone());
-        media.sweep_tmp();
+        let media = open_media(&config, &store, &media_root)?;
         let stored = store.read_now(crate::store::connections::list).map_err(ConnectionError::stored)?;
         let connections = crate::services::team::connections::all_configs(&config.connection, &stored, &master);
         let catalog = crate::services::team::catalog::load_now(&store, &config).map_err(OpenError::Catalog)?;

@@ -85,6 +85,7 @@ macro_rules! for_each_table {
         $m!(BATCHES);
         $m!(BATCHES_BY_OWNER);
         $m!(ACTIVE_BATCHES);
+        $m!(MEDIA_UPLOADS);
     }};
 }
 

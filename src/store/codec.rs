@@ -85,6 +85,7 @@ stored! {
     crate::domain::preset::Preset => "reelvault::Preset@1",
     crate::domain::cast::CastMember => "reelvault::CastMember@1",
     crate::domain::batch::Batch => "reelvault::Batch@1",
+    crate::domain::media_backend::MediaMigration => "reelvault::MediaMigration@1",
 }
 
 #[cfg(test)]

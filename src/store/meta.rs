@@ -5,6 +5,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::tables::META;
 use super::{StoreError, Tx, codec, decode_opt};
+use crate::domain::media_backend::{MediaBackend, MediaMigration};
 use crate::domain::privacy::SettingsSeen;
 
 const SETUP_COMPLETE: &str = "setup_complete";
@@ -14,6 +15,11 @@ const SETUP_TOKEN_HASH: &str = "setup_token_hash";
 const FORBID_TRAINING: &str = "forbid_training";
 const PRIVACY_SETTINGS: &str = "privacy_settings";
 const SET_UP: &str = "studio_set_up";
+/// The media backend put in force by `reelvault media migrate` ("local" or "s3"); absent
+/// until a migration switched: the config's `[media] backend` decides.
+const MEDIA_BACKEND: &str = "media_backend";
+/// A media migration under way (a `MediaMigration`), removed when it has finished.
+const MEDIA_MIGRATION: &str = "media_migration";
 
 pub fn setup_complete(tx: &impl Tx) -> Result<bool, StoreError> {
     Ok(tx.table(META)?.get(SETUP_COMPLETE)?.is_some())
@@ -70,5 +76,43 @@ pub fn studio_set_up(tx: &impl Tx) -> Result<bool, StoreError> {
 
 pub fn set_studio_set_up(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(META)?.insert(SET_UP, [1u8].as_slice())?;
+    Ok(())
+}
+
+/// The media backend a migration put in force, if one ever did.
+pub fn media_backend(tx: &impl Tx) -> Result<Option<MediaBackend>, StoreError> {
+    let t = tx.table(META)?;
+    let value = t.get(MEDIA_BACKEND)?;
+    match value {
+        None => Ok(None),
+        Some(v) => std::str::from_utf8(v.value())
+            .ok()
+            .and_then(|name| name.parse().ok())
+            .map(Some)
+            .ok_or_else(|| StoreError::Codec("meta media_backend is neither \"local\" nor \"s3\"".into())),
+    }
+}
+
+pub fn set_media_backend(tx: &WriteTransaction, backend: MediaBackend) -> Result<(), StoreError> {
+    tx.open_table(META)?.insert(MEDIA_BACKEND, backend.name().as_bytes())?;
+    Ok(())
+}
+
+/// The media migration under way, if any.
+pub fn media_migration(tx: &impl Tx) -> Result<Option<MediaMigration>, StoreError> {
+    decode_opt(tx.table(META)?.get(MEDIA_MIGRATION)?)
+}
+
+/// Records how far the media migration got (`None`: it finished).
+pub fn set_media_migration(tx: &WriteTransaction, migration: Option<&MediaMigration>) -> Result<(), StoreError> {
+    let mut t = tx.open_table(META)?;
+    match migration {
+        Some(m) => {
+            t.insert(MEDIA_MIGRATION, codec::encode(m)?.as_slice())?;
+        }
+        None => {
+            t.remove(MEDIA_MIGRATION)?;
+        }
+    }
     Ok(())
 }

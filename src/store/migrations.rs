@@ -11,7 +11,7 @@ use super::{StoreError, codec, write_now};
 use crate::domain::user::{Email, User};
 
 /// The schema this build writes.
-pub const CURRENT: u32 = 21;
+pub const CURRENT: u32 = 22;
 
 const SCHEMA_VERSION: &str = "schema_version";
 
@@ -22,7 +22,7 @@ const USERS_BY_EMAIL_V1: TableDefinition<&str, u128> = TableDefinition::new("use
 /// One migration step: the version it reaches, what it does, and the code.
 type Step = (u32, &'static str, fn(&WriteTransaction) -> Result<(), StoreError>);
 
-const STEPS: [Step; 21] = [
+const STEPS: [Step; 22] = [
     (1, "create the initial tables", step_1_initial_tables),
     (2, "make emails case-insensitive", step_2_normalise_emails),
     (3, "create the generation, media and credit tables", step_3_generation_tables),
@@ -44,6 +44,7 @@ const STEPS: [Step; 21] = [
     (19, "create the share link tables (links, their index by secret and by maker, the instance switch)", step_19_share_links),
     (20, "create the preset and cast tables (with the uploads they keep)", step_20_presets_and_cast),
     (21, "create the batch tables (batches with their rows, by owner, the active ones)", step_21_batches),
+    (22, "create the table of media uploads to an object store under way", step_22_media_uploads),
 ];
 
 /// The schema version stored in `db` (0 for a new file).
@@ -271,6 +272,11 @@ fn step_21_batches(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(BATCHES)?;
     tx.open_table(BATCHES_BY_OWNER)?;
     tx.open_table(ACTIVE_BATCHES)?;
+    Ok(())
+}
+
+fn step_22_media_uploads(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(MEDIA_UPLOADS)?;
     Ok(())
 }
 

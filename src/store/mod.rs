@@ -20,6 +20,7 @@ pub mod exports;
 pub mod generations;
 pub mod legacy;
 pub mod links;
+pub mod media_uploads;
 pub mod meta;
 pub mod migrations;
 pub mod model_policies;

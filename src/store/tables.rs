@@ -203,3 +203,8 @@ pub const BATCHES_BY_OWNER: TableDefinition<(u128, u128), ()> = TableDefinition:
 
 /// Batches the runner keeps going: running ones, and stopped ones with rows in flight.
 pub const ACTIVE_BATCHES: TableDefinition<u128, ()> = TableDefinition::new("active_batches-1");
+
+/// Multipart upload id -> codec `MediaUpload` (the object key, when it began): uploads of media
+/// to an object store under way. Written before the first part, removed once completed or
+/// aborted; what a crash leaves is aborted by the media GC.
+pub const MEDIA_UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("media_uploads-1");

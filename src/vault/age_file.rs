@@ -46,6 +46,15 @@ const WRITE_BUFFER: usize = 16 * SEALED_CHUNK;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// File offsets that hold the sealed chunks of plaintext `start..end` in any file this module
+/// opens (its header being at most [`MAX_HEADER`] bytes before the payload nonce): for fetching
+/// them ahead of opening the file.
+pub fn sealed_span(start: u64, end: u64) -> std::ops::Range<u64> {
+    let sealed = SEALED_CHUNK as u64;
+    let (first, last) = (start / CHUNK as u64, end.max(start + 1).saturating_sub(1) / CHUNK as u64);
+    first * sealed..(last + 1) * sealed + (MAX_HEADER + PAYLOAD_NONCE) as u64
+}
+
 /// The STREAM nonce of chunk `counter`.
 fn chunk_nonce(counter: u64, last: bool) -> Nonce {
     let mut nonce = [0u8; 12];
@@ -193,11 +202,18 @@ fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// Where an age file's bytes are read from: a file, or the whole file in memory (small
-/// media kept in the store).
+/// Random access to an age file stored elsewhere (an object store), of a known length.
+pub trait RemoteSource: Read + Seek + Send {
+    /// The whole file's length in bytes.
+    fn size(&self) -> io::Result<u64>;
+}
+
+/// Where an age file's bytes are read from: a file, the whole file in memory (small media
+/// kept in the store), or a remote object read by ranges.
 enum Source {
     Disk(File),
     Memory(io::Cursor<Vec<u8>>),
+    Remote(Box<dyn RemoteSource>),
 }
 
 impl Source {
@@ -205,6 +221,7 @@ impl Source {
         match self {
             Source::Disk(file) => Ok(file.metadata()?.len()),
             Source::Memory(bytes) => Ok(bytes.get_ref().len() as u64),
+            Source::Remote(remote) => remote.size(),
         }
     }
 }
@@ -214,6 +231,7 @@ impl Read for Source {
         match self {
             Source::Disk(file) => file.read(buf),
             Source::Memory(bytes) => bytes.read(buf),
+            Source::Remote(remote) => remote.read(buf),
         }
     }
 }
@@ -223,6 +241,7 @@ impl Seek for Source {
         match self {
             Source::Disk(file) => file.seek(to),
             Source::Memory(bytes) => bytes.seek(to),
+            Source::Remote(remote) => remote.seek(to),
         }
     }
 }
@@ -236,6 +255,11 @@ impl OpenFile {
     /// [`OpenFile::open`] of a whole age file held in memory.
     pub fn open_bytes(file: Vec<u8>, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
         Self::open_source(Source::Memory(io::Cursor::new(file)), identity)
+    }
+
+    /// [`OpenFile::open`] of an age file read through `remote`.
+    pub fn open_remote(remote: Box<dyn RemoteSource>, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
+        Self::open_source(Source::Remote(remote), identity)
     }
 
     fn open_source(mut file: Source, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {

@@ -1,5 +1,7 @@
 //! `reelvault backup` while the service runs, `reelvault restore` into an empty data
-//! directory, and a restored instance that serves every record and media file as before.
+//! directory, and a restored instance that serves every record and media file as before; with
+//! media on a real Garage, copied into the backup or left in their bucket, restored to either
+//! backend.
 
 use std::path::Path;
 use std::time::Duration;
@@ -269,4 +271,111 @@ async fn backups_and_restores_write_files_0600_and_folders_0700_even_under_a_lax
     lax_umask(&format!("restore {} --data-dir {}", given.display(), restored.display())).await;
     assert_private(&restored);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_backup_of_media_on_s3_copies_them_or_names_their_bucket_and_restores_to_either_backend() {
+    let Some(garage) = crate::support::garage::Garage::start() else { return };
+    let app = TestApp::start_with(|c| c.media = garage.media_config("live/")).await;
+    let (_admin, token) = crate::support::admin_with_credits(&app, 100).await;
+    let created =
+        generate(&app.url, &token, serde_json::json!({"model": "demo-video", "prompt": "a kite at dusk", "params": {"duration": 2}})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(wait_terminal(&app.url, &token, &id).await["state"], "succeeded");
+    let expected = download_hashes(&app.url, &token, &id).await;
+    let data = app.data_dir();
+    let d = data.to_str().unwrap();
+    let master_key = data.with_file_name("data.key");
+    let root = tempfile::tempdir().unwrap();
+    let key_line = format!("master_key_file = {:?}\n", master_key.to_str().unwrap());
+
+    // the media copied out of the bucket into the backup
+    let copied = root.path().join("copied");
+    let out = cli(&["backup", copied.to_str().unwrap(), "--data-dir", d], None).await;
+    assert!(out.contains("media files from s3"), "{out}");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["media_backend"], "s3");
+    let media = manifest["media"].as_array().unwrap();
+    assert!(!media.is_empty(), "{manifest}");
+    for m in media {
+        let file = std::fs::read(copied.join(m["path"].as_str().unwrap())).unwrap();
+        assert!(file.starts_with(b"age-encryption.org/v1"), "media stay encrypted in the backup");
+        assert_eq!(hex::encode(Sha256::digest(&file)), m["sha256"].as_str().unwrap());
+    }
+    // or left in their bucket, which the manifest names
+    let in_place = root.path().join("in-place");
+    let out = cli(&["backup", in_place.to_str().unwrap(), "--data-dir", d, "--media-in-place"], None).await;
+    assert!(out.contains("left in place on s3"), "{out}");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(in_place.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["media_in_place"]["bucket"], garage.bucket.as_str());
+    assert_eq!(manifest["media_in_place"]["prefix"], "live/");
+    assert_eq!(manifest["media"].as_array().unwrap().len(), 0);
+    assert!(!in_place.join("media").exists(), "no media copied");
+    let _app_dir = app.stop().await; // holds the master key
+
+    // restored to the local disk
+    let on_disk = root.path().join("on-disk");
+    cli(&["restore", copied.to_str().unwrap(), "--data-dir", on_disk.to_str().unwrap()], None).await;
+    let copy = TestApp::start_with(|c| {
+        c.data_dir = on_disk.clone();
+        c.master_key_file = master_key.clone();
+    })
+    .await;
+    assert_eq!(download_hashes(&copy.url, &token, &id).await, expected, "restored to the local disk");
+    copy.stop().await;
+
+    // restored into the bucket under another prefix
+    let config_dir = root.path().join("config-restored");
+    std::fs::create_dir(&config_dir).unwrap();
+    let config = garage.write_config(&config_dir, "restored/", &key_line);
+    let in_bucket = root.path().join("in-bucket");
+    let out = cli(
+        &[
+            "restore",
+            copied.to_str().unwrap(),
+            "--data-dir",
+            in_bucket.to_str().unwrap(),
+            "--media-to",
+            "s3",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        None,
+    )
+    .await;
+    assert!(out.contains("media restored to s3"), "{out}");
+    assert_eq!(garage.keys("restored/").await.len(), media.len(), "every media file is an object again");
+    let copy = TestApp::start_with(|c| {
+        c.data_dir = in_bucket.clone();
+        c.master_key_file = master_key.clone();
+        c.media = garage.media_config("restored/");
+    })
+    .await;
+    assert_eq!(download_hashes(&copy.url, &token, &id).await, expected, "restored into the bucket");
+    copy.stop().await;
+
+    // a backup that left its media in place restores onto them, and not onto the local disk
+    let nope = root.path().join("nope");
+    let (code, _, err) =
+        run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap(), "--media-to", "local"], None).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("restore with --media-to s3"), "{err}");
+    let (code, _, err) = run(&["restore", in_place.to_str().unwrap(), "--data-dir", nope.to_str().unwrap()], None).await;
+    assert_ne!(code, 0, "onto the bucket by default, whose settings the config lacks");
+    assert!(err.contains("no S3 settings under [media]"), "{err}");
+    assert!(!nope.exists(), "nothing was written");
+    let config_dir = root.path().join("config-live");
+    std::fs::create_dir(&config_dir).unwrap();
+    let config = garage.write_config(&config_dir, "live/", &key_line);
+    let onto = root.path().join("onto-bucket");
+    cli(&["restore", in_place.to_str().unwrap(), "--data-dir", onto.to_str().unwrap(), "--config", config.to_str().unwrap()], None).await;
+    let copy = TestApp::start_with(|c| {
+        c.data_dir = onto.clone();
+        c.master_key_file = master_key.clone();
+        c.media = garage.media_config("live/");
+    })
+    .await;
+    assert_eq!(download_hashes(&copy.url, &token, &id).await, expected, "restored onto the media left in place");
+    copy.stop().await;
 }

@@ -141,9 +141,10 @@ pub async fn identity_of(state: &AppState, asset: &Asset) -> Result<age::x25519:
 
 /// A stored file, decrypted whole (an output image, to hand back inline).
 pub async fn read_all(state: &AppState, asset: &Asset) -> ServiceResult<Vec<u8>> {
-    let bytes = crate::vault::read_whole(&state.media, &state.keyring, &state.store, asset)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("reading media: {e}")))?;
+    let bytes = crate::vault::read_whole(&state.media, &state.keyring, &state.store, asset).await.map_err(|e| match e {
+        MediaError::Unavailable(reason) => ServiceError::MediaUnavailable(reason),
+        other => ServiceError::Internal(format!("reading media: {other}")),
+    })?;
     Ok(bytes.to_vec())
 }
 
@@ -191,6 +192,7 @@ pub async fn length(state: &AppState, asset: &Asset, identity: age::x25519::Iden
 fn media_error(e: MediaError) -> MediaAccessError {
     match e {
         MediaError::RangeNotSatisfiable { len } => MediaAccessError::Range { len },
+        MediaError::Unavailable(reason) => MediaAccessError::Service(ServiceError::MediaUnavailable(reason)),
         other => MediaAccessError::Service(ServiceError::Internal(format!("reading media: {other}"))),
     }
 }

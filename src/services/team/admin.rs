@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::auth::TokenLimits;
+use crate::domain::media_backend::MediaBackend;
 use crate::domain::time::Timestamp;
 use crate::domain::user::Role;
 use crate::services::privacy::audit::Context;
 use crate::services::state::AppState;
 use crate::services::{
     ServiceError, ServiceResult, identity::accounts, identity::links, identity::tokens, privacy::retention, studio::search, team::backup,
-    team::catalog, team::credits,
+    team::catalog, team::credits, team::media_check, team::media_migrate,
 };
 
 /// One management request; the wire form of the admin socket is this, as JSON.
@@ -63,6 +64,9 @@ pub enum AdminCommand {
     VerifyLedger,
     Backup {
         dir: PathBuf,
+        /// Leave media on S3 in their bucket (the manifest names it) instead of copying them.
+        #[serde(default)]
+        media_in_place: bool,
     },
     /// What the next retention sweep would remove, as of `at` (ms; default now).
     RetentionPlan {
@@ -80,6 +84,15 @@ pub enum AdminCommand {
     },
     /// The catalog in force, as one catalog file.
     CatalogExport,
+    /// Checks that every asset record has its media object, and lists orphans.
+    MediaCheck,
+    /// Moves the media to another backend ("local" or "s3"), then switches to it;
+    /// `stop_after`: stop after that many objects copied (a rehearsed interruption).
+    MediaMigrate {
+        to: String,
+        #[serde(default)]
+        stop_after: Option<u64>,
+    },
 }
 
 /// A reply line: progress while a long command runs, then its result (text for the
@@ -169,8 +182,8 @@ pub async fn execute(state: &AppState, command: AdminCommand, progress: &Progres
             let granted: u64 = renewed.iter().map(|r| r.granted).sum();
             Ok(format!("{} people renewed for their month, {granted} credits granted in all\n", renewed.len()))
         }
-        AdminCommand::Backup { dir } => {
-            let manifest = backup::create(state, dir.clone()).await?;
+        AdminCommand::Backup { dir, media_in_place } => {
+            let manifest = backup::create(state, dir.clone(), media_in_place).await?;
             Ok(format!("backup written to {}\n{}{}\n", dir.display(), manifest.summary(), backup::MASTER_KEY_NOTE))
         }
         AdminCommand::RetentionPlan { at } => {
@@ -195,6 +208,19 @@ pub async fn execute(state: &AppState, command: AdminCommand, progress: &Progres
             Ok(format!("{source}: installed {count} models; the catalog in force has {} models\n", state.registry().catalog().len()))
         }
         AdminCommand::CatalogExport => Ok(catalog::export(state)),
+        AdminCommand::MediaCheck => {
+            let report = media_check::run(state).await?;
+            if report.complete() {
+                Ok(report.describe())
+            } else {
+                Err(ServiceError::InvalidMessage(format!("{}some asset records have no media object", report.describe())))
+            }
+        }
+        AdminCommand::MediaMigrate { to, stop_after } => {
+            let to: MediaBackend = to.parse().map_err(ServiceError::InvalidMessage)?;
+            let done = media_migrate::run(state, to, stop_after, progress).await?;
+            Ok(done.describe(state.config.source.as_deref()))
+        }
         AdminCommand::VerifyLedger => {
             let problems = credits::verify_ledger(&state.store).await?;
             if problems.is_empty() {

@@ -1,8 +1,10 @@
 //! `reelvault backup DIR` and `reelvault restore DIR`: a consistent snapshot of the store (one
 //! read transaction, copied table by table into a fresh redb file), the media files its
-//! assets reference (immutable once written), and `manifest.json` with counts and the SHA-256
-//! of every file. The master key is never part of a backup. Backups and restores write files
-//! 0600 and folders 0700.
+//! assets reference (immutable once written; copied from the local disk or the S3 bucket, see
+//! `backup_media`), and `manifest.json` with counts, the SHA-256 of every file and where the
+//! media lived. With `--media-in-place` (media on S3 only) the objects stay in their bucket
+//! and the manifest names it. A restore puts the media on either backend. The master key is
+//! never part of a backup. Backups and restores write files 0600 and folders 0700.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -13,10 +15,13 @@ use redb::ReadTransaction;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::media_backend::MediaBackend;
 use crate::domain::time::Timestamp;
 use crate::services::state::AppState;
 use crate::store::{self, STORE_FILE, StoreError, backup::Snapshot, migrations};
 use crate::vault::media::{MediaDir, MediaError};
+
+use super::backup_media;
 
 /// The manifest's file name; written last, so its presence marks a complete backup.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -57,6 +62,21 @@ pub struct Manifest {
     pub media: Vec<MediaEntry>,
     /// Assets whose file was already gone when the backup ran.
     pub missing_media: Vec<String>,
+    /// Where the media lived: "local" or "s3" (absent in backups made before S3: local).
+    #[serde(default)]
+    pub media_backend: Option<MediaBackend>,
+    /// The bucket the media were left in (`--media-in-place`); `media` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_in_place: Option<MediaInPlace>,
+}
+
+/// Media a backup left in their S3 bucket: where, and which objects.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaInPlace {
+    pub endpoint: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,13 +102,22 @@ impl Manifest {
     /// One line per figure people check after a backup or restore.
     pub fn summary(&self) -> String {
         let figures: Vec<String> = store::backup::headline_counts(&self.tables).iter().map(|(what, n)| format!("{n} {what}")).collect();
-        let mut out = format!(
-            "schema {}, {}\n{} media files, {} (encrypted)\n",
-            self.schema_version,
-            figures.join(", "),
-            self.media.len(),
-            bytesize::ByteSize::b(self.media_bytes()).display().iec(),
-        );
+        let mut out = format!("schema {}, {}\n", self.schema_version, figures.join(", "));
+        let backend = self.media_backend.unwrap_or(MediaBackend::Local);
+        match &self.media_in_place {
+            Some(place) => out.push_str(&format!(
+                "{} media objects left in place on {backend}: bucket {} at {}, prefix {:?}\n",
+                place.ids.len(),
+                place.bucket,
+                place.endpoint,
+                place.prefix
+            )),
+            None => out.push_str(&format!(
+                "{} media files from {backend}, {} (encrypted)\n",
+                self.media.len(),
+                bytesize::ByteSize::b(self.media_bytes()).display().iec(),
+            )),
+        }
         if !self.missing_media.is_empty() {
             out.push_str(&format!(
                 "warning: {} media files were already deleted: {}\n",
@@ -101,21 +130,60 @@ impl Manifest {
 }
 
 /// Writes a backup of the running (or stopped) instance into `dir`, which must be new or
-/// empty. Runs on a thread of its own inside one read transaction: writers go on meanwhile.
-pub async fn create(state: &AppState, dir: PathBuf) -> Result<Manifest, BackupError> {
-    let media = state.media.clone();
-    let data_dir = state.config.data_dir.clone();
+/// empty. The store is copied on a thread of its own inside one read transaction (writers go
+/// on meanwhile); then the media its assets name are copied from their backend, or, with
+/// `media_in_place` (media on S3 only), named in the manifest and left in their bucket.
+pub async fn create(state: &AppState, dir: PathBuf, media_in_place: bool) -> Result<Manifest, BackupError> {
+    let backend = state.media.kind();
+    let place = match (&state.config.media, media_in_place) {
+        (_, false) => None,
+        (crate::config::MediaBackendConfig::S3(s3), true) if backend == MediaBackend::S3 => {
+            Some((s3.endpoint.to_string(), s3.bucket.clone(), s3.prefix.clone()))
+        }
+        _ => return Err(BackupError::Refused("--media-in-place is for media on S3: media on the local disk are always copied".into())),
+    };
     let store = state.store.clone();
     let running = state.workers.bounded().begin("backup");
-    crate::own_thread::run("backup", move || {
-        let _running = running;
-        store.read_now(|tx| write_backup(tx, &media, &data_dir, &dir))
-    })
-    .await
-    .unwrap_or_else(|| Err(BackupError::Refused("the backup stopped unexpectedly; see the service's log".into())))
+    let snapshot_dir = dir.clone();
+    let (store_entry, schema, tables, ids) = crate::own_thread::run("backup", move || store.read_now(|tx| write_store(tx, &snapshot_dir)))
+        .await
+        .unwrap_or_else(|| Err(BackupError::Refused("the backup stopped unexpectedly; see the service's log".into())))?;
+    let (entries, missing, in_place) = match place {
+        Some((endpoint, bucket, prefix)) => (Vec::new(), Vec::new(), Some(MediaInPlace { endpoint, bucket, prefix, ids })),
+        None => {
+            let (entries, missing) = backup_media::copy_into_backup(&state.media, &state.config.data_dir, &dir, ids).await?;
+            (entries, missing, None)
+        }
+    };
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        created_at: Timestamp::now().rfc3339(),
+        reelvault_version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: schema,
+        master_key_included: false,
+        store: store_entry,
+        tables: tables.into_iter().collect(),
+        media: entries,
+        missing_media: missing,
+        media_backend: Some(backend),
+        media_in_place: in_place,
+    };
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Refused(format!("cannot write the manifest: {e}")))?;
+    let done_dir = dir.clone();
+    tokio::task::spawn_blocking(move || write_synced(&manifest_path, &text).and_then(|()| sync_dir(&done_dir)))
+        .await
+        .map_err(|e| BackupError::Refused(format!("backup task failed: {e}")))??;
+    drop(running);
+    tracing::info!(dir = %dir.display(), media = manifest.media.len(), "backup written");
+    Ok(manifest)
 }
 
-fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {
+/// The store snapshot and its entry, with the ids of the assets whose media are objects
+/// (small media kept in the store are in its snapshot already).
+type StoreCopy = (FileEntry, u32, Vec<(String, u64)>, Vec<String>);
+
+fn write_store(tx: &ReadTransaction, dir: &Path) -> Result<StoreCopy, BackupError> {
     if !dir.is_absolute() {
         return Err(BackupError::Refused(format!("the backup directory must be an absolute path, not {}", dir.display())));
     }
@@ -124,9 +192,6 @@ fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &P
     let Snapshot { schema, tables } = store::backup::snapshot(tx, &store_path)?;
     sync_file(&store_path)?;
     let (bytes, sha256) = hash_file(&store_path)?;
-    let store = FileEntry { path: STORE_FILE.into(), bytes, sha256 };
-
-    // small media kept in the store are in its snapshot already
     let mut ids = Vec::new();
     store::assets::each(tx, |asset| {
         if !store::sealed_media::contains(tx, asset.id)? {
@@ -134,49 +199,16 @@ fn write_backup(tx: &ReadTransaction, media: &MediaDir, data_dir: &Path, dir: &P
         }
         Ok(())
     })?;
-    let mut entries = Vec::with_capacity(ids.len());
-    let mut missing = Vec::new();
-    for id in ids {
-        let source = media.path_of(&id)?;
-        // media/<shard>/<id>.age, the same place under the backup and the data directory
-        let relative = source
-            .strip_prefix(data_dir)
-            .map_err(|_| BackupError::Refused(format!("media file {} is outside the data directory", source.display())))?
-            .to_path_buf();
-        let dest = dir.join(&relative);
-        match copy_hashed(&source, &dest) {
-            Ok((bytes, sha256)) => entries.push(MediaEntry { id, file: FileEntry { path: relative.display().to_string(), bytes, sha256 } }),
-            Err(BackupError::Io { source: e, .. }) if e.kind() == io::ErrorKind::NotFound && !source.exists() => {
-                tracing::warn!(asset = %id, "backup: the media file is gone (deleted after the snapshot)");
-                missing.push(id);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        created_at: Timestamp::now().rfc3339(),
-        reelvault_version: env!("CARGO_PKG_VERSION").into(),
-        schema_version: schema,
-        master_key_included: false,
-        store,
-        tables: tables.into_iter().collect(),
-        media: entries,
-        missing_media: missing,
-    };
-    let manifest_path = dir.join(MANIFEST_FILE);
-    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Refused(format!("cannot write the manifest: {e}")))?;
-    write_synced(&manifest_path, &text)?;
-    sync_dir(dir)?;
-    tracing::info!(dir = %dir.display(), media = manifest.media.len(), "backup written");
-    Ok(manifest)
+    Ok((FileEntry { path: STORE_FILE.into(), bytes, sha256 }, schema, tables.into_iter().collect(), ids))
 }
 
-/// Restores the backup in `backup` into `data_dir`, which must not exist or be empty.
-/// Every file is checked against the manifest before anything is written, and again as
-/// it is copied. When run as root into a directory someone else owns (the service's user),
+/// Restores the backup in `backup` into `data_dir`, which must not exist or be empty, with
+/// its media for `media_to`: local files are copied here; for S3 they are only checked here
+/// and [`backup_media::upload_from_backup`] stores them (media left in place stay in their
+/// bucket). Every file is checked against the manifest before anything is written, and again
+/// as it is copied. When run as root into a directory someone else owns (the service's user),
 /// the restored files are given to that owner.
-pub fn restore(backup: &Path, data_dir: &Path) -> Result<Manifest, BackupError> {
+pub fn restore(backup: &Path, data_dir: &Path, media_to: MediaBackend) -> Result<Manifest, BackupError> {
     let manifest_path = backup.join(MANIFEST_FILE);
     let text = fs::read(&manifest_path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => BackupError::Refused(format!(
@@ -193,6 +225,13 @@ pub fn restore(backup: &Path, data_dir: &Path) -> Result<Manifest, BackupError> 
     if manifest.schema_version > migrations::CURRENT {
         return Err(StoreError::TooNew { found: manifest.schema_version, supported: migrations::CURRENT }.into());
     }
+    if let (Some(place), MediaBackend::Local) = (&manifest.media_in_place, media_to) {
+        return Err(BackupError::Refused(format!(
+            "this backup left its media in bucket {} at {}: restore with --media-to s3 and [media] settings for that bucket, \
+             then `reelvault media migrate --to local` if they should come to this disk",
+            place.bucket, place.endpoint
+        )));
+    }
     if manifest.store.path != STORE_FILE {
         return Err(BackupError::Refused(format!("the manifest names the store {:?}, expected {STORE_FILE}", manifest.store.path)));
     }
@@ -208,6 +247,7 @@ pub fn restore(backup: &Path, data_dir: &Path) -> Result<Manifest, BackupError> 
 
     prepare_empty_dir(data_dir, "restore into")?;
     // the directory was empty: on failure, everything in it is ours to remove
+    let plan = if media_to == MediaBackend::Local { plan } else { Vec::new() };
     if let Err(e) = copy_into(backup, data_dir, &manifest, plan) {
         if let Ok(entries) = fs::read_dir(data_dir) {
             for entry in entries.flatten() {
@@ -254,7 +294,7 @@ fn copy_into(backup: &Path, data_dir: &Path, manifest: &Manifest, plan: Vec<(Pat
 }
 
 /// A manifest path made only of plain names (no `..`, no root): never outside the backup.
-fn plain_relative(text: &str) -> Result<PathBuf, BackupError> {
+pub(super) fn plain_relative(text: &str) -> Result<PathBuf, BackupError> {
     let path = PathBuf::from(text);
     if text.is_empty() || !path.components().all(|c| matches!(c, std::path::Component::Normal(_))) {
         return Err(BackupError::Refused(format!("the manifest names an unsafe path {text:?}")));

@@ -1,5 +1,8 @@
-//! Encrypted media files on the local filesystem: one age stream per asset at
-//! `ROOT/<shard>/<id>.age`, written through `ROOT/tmp/` + fsync + rename, read back by range.
+//! Encrypted media files: one age stream per asset, on the local disk at
+//! `ROOT/<shard>/<id>.age` (written through `ROOT/tmp/` + fsync + rename) or in an
+//! S3-compatible object store at `{prefix}<shard>/<id>.age` (a multipart upload while it is
+//! encrypted, completed and checked before an ingest answers), read back by range. The
+//! object store only ever holds these age files, under keys that name asset ids only.
 //! A small output may instead be sealed in memory and handed back, to be kept in the store with
 //! its record ([`MediaDir::ingest_or_seal`], `store::sealed_media`); reads find it there.
 //!
@@ -12,27 +15,42 @@
 //! pool while the next batch arrives.
 
 use std::convert::Infallible;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
-use tokio::task::JoinHandle;
 
-use super::age_file::{self, SealingWriter};
+use super::age_file;
 use crate::domain::ids::AssetId;
 use crate::store::Store;
 
+mod backend;
+mod cache;
 mod files;
 mod in_store;
+mod raw;
+mod remote;
+mod s3;
+mod sink;
+mod stats;
 mod stream;
-use files::{create_private_dir, create_private_file, sync_dir, temp_name};
-use in_store::{Opener, seal_whole};
+mod upload;
+use backend::{Backend, ObjectBackend};
+pub use backend::{MediaBackendConfig, RawWritten, S3Config};
+use cache::BlockCache;
+use files::{create_private_dir, sync_dir, temp_name};
+use in_store::{Location, Opener, seal_whole};
+use sink::{Out, Sink, Slot};
+pub use stats::{BackendStats, OpFigures};
 use stream::Cursor;
 pub use stream::MediaStream;
+use upload::ObjectUpload;
 
 /// age's plaintext chunk size; reads are cut on these boundaries.
 const AGE_CHUNK: u64 = age_file::CHUNK as u64;
@@ -69,6 +87,40 @@ pub enum MediaError {
     Decrypt(#[from] age::DecryptError),
     #[error("media storage: {0}")]
     Io(#[from] io::Error),
+    /// The object store cannot be reached, answered with an error or did not answer in time.
+    #[error("media store unreachable: {0}")]
+    Unavailable(String),
+}
+
+/// The media error an I/O error carries (one raised inside a reader or writer), else the I/O
+/// error itself.
+fn media_error(e: io::Error) -> MediaError {
+    if e.get_ref().is_some_and(|inner| inner.is::<MediaError>()) {
+        if let Some(inner) = e.into_inner() {
+            return match inner.downcast::<MediaError>() {
+                Ok(media) => *media,
+                Err(other) => MediaError::Io(io::Error::other(other)),
+            };
+        }
+        return MediaError::Io(io::Error::other("media error"));
+    }
+    MediaError::Io(e)
+}
+
+impl MediaError {
+    /// The error of a failed read of a [`MediaStream`] (which carries a media error as an I/O
+    /// error when the store failed).
+    pub fn from_read(e: io::Error) -> MediaError {
+        media_error(e)
+    }
+}
+
+/// A decryption error, or the media error behind a failed read while decrypting.
+fn decrypt_error(e: age::DecryptError) -> MediaError {
+    match e {
+        age::DecryptError::Io(io) => media_error(io),
+        other => MediaError::Decrypt(other),
+    }
 }
 
 /// What an ingest stored: the plaintext's length and SHA-256 (lowercase hex), and, for one
@@ -80,26 +132,67 @@ pub struct Ingested {
     pub sealed: Option<Vec<u8>>,
 }
 
-/// The media root directory, and the store where small media are kept with their records.
+/// The media root directory (its files, or the object store that holds them instead), and
+/// the store where small media are kept with their records.
 #[derive(Clone)]
 pub struct MediaDir {
     root: PathBuf,
     tmp: PathBuf,
     sealed: Option<Store>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for MediaDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaDir").field("root", &self.root).finish()
+        f.debug_struct("MediaDir").field("root", &self.root).field("backend", &self.backend.name()).finish()
     }
 }
 
 impl MediaDir {
-    /// Opens `root`, creating it and `root/tmp` (mode 0700) when missing.
+    /// Opens `root`, creating it and `root/tmp` (mode 0700) when missing: media files are kept
+    /// there.
     pub fn open(root: &Path) -> io::Result<MediaDir> {
         let tmp = root.join("tmp");
         create_private_dir(&tmp)?;
-        Ok(MediaDir { root: root.to_path_buf(), tmp, sealed: None })
+        Ok(MediaDir { root: root.to_path_buf(), tmp, sealed: None, backend: Backend::Local })
+    }
+
+    /// Opens `root` (for its `tmp/`) with media kept in the bucket `config` names, reached
+    /// through `client` (which the caller has bounded: connect timeout, outbound policy). No
+    /// request is made: see [`Self::check_reachable`].
+    ///
+    /// Must be called within the runtime the store's calls should run on (the main one).
+    pub fn open_s3(root: &Path, config: S3Config, client: reqwest::Client) -> Result<MediaDir, MediaError> {
+        let runtime = Handle::try_current().map_err(|_| MediaError::Unavailable("the media store is opened outside a runtime".into()))?;
+        let mut dir = MediaDir::open(root)?;
+        let stats = Arc::new(BackendStats::default());
+        let s3 = Arc::new(s3::S3Media::new(&config, client, runtime.clone(), stats)?);
+        let cache = Arc::new(BlockCache::new(config.cache));
+        dir.backend = Backend::S3(Arc::new(ObjectBackend { s3, cache, runtime, opened: SystemTime::now() }));
+        Ok(dir)
+    }
+
+    /// `"local"` or `"s3"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The figures of the object store's calls; `None` on the local backend.
+    pub fn backend_stats(&self) -> Option<Arc<BackendStats>> {
+        match &self.backend {
+            Backend::Local => None,
+            Backend::S3(object) => Some(object.s3.stats().clone()),
+        }
+    }
+
+    /// Makes one small call to the object store (a listing of at most one page would be
+    /// more; this asks for an object that never exists): an unreachable store, a missing
+    /// bucket or refused credentials are an error. Always `Ok` on the local backend.
+    pub async fn check_reachable(&self) -> Result<(), MediaError> {
+        match &self.backend {
+            Backend::Local => Ok(()),
+            Backend::S3(object) => object.s3.probe().await,
+        }
     }
 
     /// Reads media that has no file from `store` (kept there with its record).
@@ -113,11 +206,16 @@ impl MediaDir {
     /// timestamp, "01" until 2039, so they would put every file in one directory; its last
     /// two are random.)
     pub fn path_of(&self, id: &str) -> Result<PathBuf, MediaError> {
+        let id = Self::checked(id)?;
+        Ok(self.root.join(shard_of(id)).join(format!("{id}.age")))
+    }
+
+    /// Checks that `id` is one the vault writes (26 ASCII letters or digits).
+    fn checked(id: &str) -> Result<&str, MediaError> {
         if id.len() != ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(MediaError::InvalidId);
         }
-        let shard = id[ID_LEN - 2..].to_ascii_lowercase();
-        Ok(self.root.join(shard).join(format!("{id}.age")))
+        Ok(id)
     }
 
     /// Encrypts `body` to `recipient` into the file of `id` (replacing any file already
@@ -150,13 +248,12 @@ impl MediaDir {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let final_path = self.path_of(id)?;
-        let tmp_path = self.tmp.join(temp_name(id));
+        let open_out = self.out_for(id)?;
         let recipient = recipient.clone();
         let sealing_key = recipient.clone();
         // the file is created with the first batch that must be written, so an output that
         // arrives whole (an answer held in memory) costs one trip to the blocking pool
-        let create = move || Sink::create(tmp_path, &recipient);
+        let create = move || Sink::create(open_out()?, &recipient);
 
         // One batch is encrypted and written on the blocking pool while the next one arrives.
         let mut slot = Slot::Unopened(Box::new(create));
@@ -186,13 +283,30 @@ impl MediaDir {
         match failure {
             // small by the caller's word: sealed on this task, no trip to the blocking pool
             None if slot.is_unopened() && seal(received) => seal_whole(&sealing_key, hasher, batch),
-            None => slot.commit(hasher, batch, final_path).await,
+            None => slot.commit(hasher, batch).await,
             Some(failure) => {
                 // Dropping the sink closes and removes the temp file.
                 let _ = slot.discard().await;
                 Err(failure)
             }
         }
+    }
+
+    /// What opens the output of `id` (on the blocking pool): a temp file to be renamed to its
+    /// path, or an upload of its object.
+    fn out_for(&self, id: &str) -> Result<Box<dyn FnOnce() -> Result<Out, MediaError> + Send>, MediaError> {
+        let final_path = self.path_of(id)?;
+        Ok(match &self.backend {
+            Backend::Local => {
+                let tmp_path = self.tmp.join(temp_name(id));
+                Box::new(move || Out::file(tmp_path, final_path))
+            }
+            Backend::S3(object) => {
+                object.cache.forget(id);
+                let upload = ObjectUpload::new(object.s3.clone(), self.sealed.clone(), object.runtime.clone(), id);
+                Box::new(move || Ok(Out::object(upload)))
+            }
+        })
     }
 
     /// [`Self::ingest`] of bytes already in memory, with no size limit.
@@ -212,6 +326,8 @@ impl MediaDir {
         range: Option<(u64, u64)>,
     ) -> Result<(u64, MediaStream), MediaError> {
         let opener = self.opener(id)?;
+        let (start, last) = range.unwrap_or((0, READ_PIECE - 1));
+        self.warm(id, start, last).await?;
         let runtime = Handle::current();
         let (len, cursor) = blocking(move || -> Result<_, MediaError> {
             let file = opener.open(&identity)?;
@@ -230,19 +346,44 @@ impl MediaDir {
     /// The plaintext length of the file of `id` (authenticated: the last chunk is checked).
     pub async fn plaintext_len(&self, id: &str, identity: age::x25519::Identity) -> Result<u64, MediaError> {
         let opener = self.opener(id)?;
+        self.warm(id, 0, 0).await?;
         blocking(move || Ok(opener.open(&identity)?.len())).await?
     }
 
-    /// What opens the media of `id`: its file, else what the store keeps of it.
-    fn opener(&self, id: &str) -> Result<Opener, MediaError> {
-        let path = self.path_of(id)?;
-        let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());
-        Ok(Opener { path, sealed })
+    /// On an object store, fetches what opening the object of `id` and reading plaintext
+    /// `start..=last` begin with (see [`remote::warm`]), unless the store keeps the media with
+    /// its record. Nothing to do on the local disk.
+    async fn warm(&self, id: &str, start: u64, last: u64) -> Result<(), MediaError> {
+        let Backend::S3(object) = &self.backend else { return Ok(()) };
+        if let (Some(store), Ok(asset)) = (&self.sealed, id.parse::<AssetId>()) {
+            let kept = store.read_now(|tx| crate::store::sealed_media::contains(tx, asset)).map_err(|e| io::Error::other(e.to_string()))?;
+            if kept {
+                return Ok(());
+            }
+        }
+        remote::warm(&object.s3, &object.cache, id, start, last).await
     }
 
-    /// Removes the file of `id`; `false` when there was none.
+    /// What opens the media of `id`: its file or object, else what the store keeps of it.
+    fn opener(&self, id: &str) -> Result<Opener, MediaError> {
+        let path = self.path_of(id)?;
+        let location = match &self.backend {
+            Backend::Local => Location::File(path),
+            Backend::S3(object) => {
+                Location::Object { s3: object.s3.clone(), cache: object.cache.clone(), runtime: object.runtime.clone(), id: id.to_string() }
+            }
+        };
+        let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());
+        Ok(Opener { location, sealed })
+    }
+
+    /// Removes the file or object of `id`; `false` when there was none.
     pub async fn delete(&self, id: &str) -> Result<bool, MediaError> {
         let path = self.path_of(id)?;
+        if let Backend::S3(object) = &self.backend {
+            object.cache.forget(id);
+            return object.s3.delete(id).await;
+        }
         blocking(move || match fs::remove_file(&path) {
             Ok(()) => {
                 if let Some(dir) = path.parent() {
@@ -257,8 +398,8 @@ impl MediaDir {
     }
 
     /// Every stored file as (id, last modified), from the shard directories; names that are
-    /// not `<id>.age` are left out. Synchronous: call it on the blocking pool.
-    pub fn stored_files(&self) -> Vec<(String, std::time::SystemTime)> {
+    /// not `<id>.age` are left out. Blocking.
+    fn local_files(&self) -> Vec<(String, SystemTime)> {
         let mut out = Vec::new();
         let Ok(shards) = fs::read_dir(&self.root) else { return out };
         for shard in shards.flatten() {
@@ -272,7 +413,7 @@ impl MediaDir {
                 let Some(id) = name.strip_suffix(".age") else { continue };
                 let path_ok = self.path_of(id).is_ok_and(|p| p == file.path());
                 if let (true, Ok(meta)) = (path_ok, file.metadata()) {
-                    out.push((id.to_string(), meta.modified().unwrap_or(std::time::SystemTime::now())));
+                    out.push((id.to_string(), meta.modified().unwrap_or(SystemTime::now())));
                 }
             }
         }
@@ -305,63 +446,6 @@ impl MediaDir {
     }
 }
 
-/// A file being written in `ROOT/tmp`, removed on drop unless committed.
-struct Sink {
-    writer: SealingWriter<File>,
-    bytes: u64,
-    temp: TempFile,
-}
-
-impl Sink {
-    fn create(path: PathBuf, recipient: &age::x25519::Recipient) -> Result<Sink, MediaError> {
-        let file = create_private_file(&path)?;
-        let temp = TempFile(Some(path));
-        let writer = SealingWriter::new(file, recipient)?;
-        Ok(Sink { writer, bytes: 0, temp })
-    }
-}
-
-impl Sink {
-    /// Encrypts `batch` (blocking). On error the sink is dropped, which removes the temp
-    /// file.
-    fn write(mut self, batch: Vec<Bytes>) -> io::Result<Sink> {
-        for piece in &batch {
-            self.writer.write_all(piece)?;
-            self.bytes += piece.len() as u64;
-        }
-        self.writer.flush()?;
-        Ok(self)
-    }
-
-    /// Writes the last `batch`, ends the age stream (`finish` writes the last chunk), fsyncs
-    /// the file, renames it to `final_path` and fsyncs its directory (blocking).
-    fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
-        let Sink { writer, bytes, mut temp } = self.write(batch)?;
-        let file = writer.finish()?;
-        // the data and what reading it back needs (its size, its blocks): no timestamps
-        file.sync_data()?;
-        drop(file);
-        let dir = final_path.parent().ok_or_else(|| io::Error::other("media path has no directory"))?;
-        if !dir.is_dir() {
-            create_private_dir(dir)?;
-            if let Some(root) = dir.parent() {
-                sync_dir(root)?;
-            }
-        }
-        let tmp_path = temp.0.take().ok_or_else(|| io::Error::other("no temp file"))?;
-        if let Err(e) = fs::rename(&tmp_path, &final_path) {
-            let _ = fs::remove_file(&tmp_path);
-            return Err(e.into());
-        }
-        if let Err(e) = sync_dir(dir) {
-            // Not known to be durable: report failure and leave nothing half-kept.
-            let _ = fs::remove_file(&final_path);
-            return Err(e.into());
-        }
-        Ok(Ingested { bytes, sha256: hex::encode(hasher.finalize()), sealed: None })
-    }
-}
-
 /// Feeds a piece that just arrived to the running hash, yielding between slices of a large
 /// one so the executor is never held for long.
 async fn hash_arrived(hasher: &mut Sha256, piece: &[u8]) {
@@ -374,81 +458,9 @@ async fn hash_arrived(hasher: &mut Sha256, piece: &[u8]) {
     }
 }
 
-/// Opens the temp file a sink writes to.
-type OpenSink = Box<dyn FnOnce() -> Result<Sink, MediaError> + Send>;
-
-/// The sink: not opened yet, or inside the blocking task that is writing a batch.
-enum Slot {
-    Unopened(OpenSink),
-    Busy(JoinHandle<Result<Sink, MediaError>>),
-}
-
-impl Slot {
-    /// Whether nothing was written yet (no file opened).
-    fn is_unopened(&self) -> bool {
-        matches!(self, Slot::Unopened(_))
-    }
-
-    /// Whether the sink can take a batch without waiting for the last one.
-    fn is_free(&self) -> bool {
-        match self {
-            Slot::Unopened(_) => true,
-            Slot::Busy(write) => write.is_finished(),
-        }
-    }
-
-    /// Starts writing `batch` on the blocking pool (opening the file first if need be), once
-    /// the last batch is written.
-    async fn write(self, batch: Vec<Bytes>) -> Result<Slot, MediaError> {
-        Ok(match self {
-            Slot::Unopened(open) => Slot::Busy(tokio::task::spawn_blocking(move || Ok(open()?.write(batch)?))),
-            busy => {
-                let sink = busy.ready().await?;
-                Slot::Busy(tokio::task::spawn_blocking(move || Ok(sink.write(batch)?)))
-            }
-        })
-    }
-
-    /// Writes the last `batch` and commits the file to `final_path` (see [`Sink::commit`]), in
-    /// one trip to the blocking pool when nothing was written yet.
-    async fn commit(self, hasher: Sha256, batch: Vec<Bytes>, final_path: PathBuf) -> Result<Ingested, MediaError> {
-        let sink = match self {
-            Slot::Unopened(open) => return blocking(move || open()?.commit(hasher, batch, final_path)).await?,
-            busy => busy.ready().await?,
-        };
-        blocking(move || sink.commit(hasher, batch, final_path)).await?
-    }
-
-    /// Gives up: the temp file, if one was opened, is closed and removed.
-    async fn discard(self) -> Result<(), MediaError> {
-        match self {
-            Slot::Unopened(_) => Ok(()),
-            busy => {
-                let sink = busy.ready().await?;
-                Ok(blocking(move || drop(sink)).await?)
-            }
-        }
-    }
-
-    /// The sink once the last batch is written. A failed write has dropped the sink (and its
-    /// file).
-    async fn ready(self) -> Result<Sink, MediaError> {
-        match self {
-            Slot::Unopened(open) => blocking(open).await?,
-            Slot::Busy(write) => write.await.map_err(|e| io::Error::other(format!("media task failed: {e}")))?,
-        }
-    }
-}
-
-/// A temp file path, removed on drop while still set.
-struct TempFile(Option<PathBuf>);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
+/// The shard directory (or key part) of `id`: its last two characters, lower-cased.
+fn shard_of(id: &str) -> String {
+    id[id.len().saturating_sub(2)..].to_ascii_lowercase()
 }
 
 /// Runs `f` on the blocking pool; a panic there becomes an I/O error.

@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod fake_openai;
+pub mod garage;
 pub mod oidc_provider;
 pub mod process;
 pub mod provider_rig;
+pub mod s3_client;
 pub mod smtp_server;
 pub mod webdriver;
 

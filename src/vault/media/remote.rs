@@ -1,0 +1,201 @@
+//! An object in the store read as a seekable file, by ranged GETs of whole blocks: blocks come
+//! from the shared [`BlockCache`] when they are there; a sequential read (a full download)
+//! fetches the next few blocks while the current one is decrypted. Blocking: it runs on the
+//! blocking pool with the age work and waits for the runtime's answers there.
+//!
+//! Before a read is opened, [`warm`] fetches what it will need first — the header's block,
+//! the last block and the blocks of the range's start — together, on the async side, into the
+//! cache: a range costs one round trip to the store, not one per block in turn.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+use super::MediaError;
+use super::cache::{BLOCK, BlockCache, block_range};
+use super::s3::S3Media;
+use crate::vault::age_file::{RemoteSource, sealed_span};
+
+/// Blocks fetched ahead of a sequential read.
+const READ_AHEAD: u64 = 4;
+/// Blocks read one after another before the read counts as sequential: a range of a mebibyte
+/// or two spans two or three blocks and wants nothing ahead.
+const SEQUENTIAL_AFTER: u32 = 3;
+
+/// Fetches into `cache`, concurrently, the blocks of the object of `id` that opening it and
+/// reading plaintext `start..=last` begin with: the first block (the header; its answer tells
+/// the object's size), the last block (the last chunk, which opening authenticates) and up to
+/// [`READ_AHEAD`] blocks where the range's chunks lie. No object is `NotFound`.
+pub(super) async fn warm(s3: &S3Media, cache: &BlockCache, id: &str, start: u64, last: u64) -> Result<(), MediaError> {
+    let size = match cache.get(id, 0) {
+        Some((_, size)) => size,
+        None => {
+            let (bytes, size) = s3.get_range(id, 0..BLOCK).await?;
+            cache.insert(id, 0, bytes, size);
+            size
+        }
+    };
+    let blocks = size.div_ceil(BLOCK);
+    let span = sealed_span(start, last.saturating_add(1));
+    let first = span.start / BLOCK;
+    let until = (span.end.div_ceil(BLOCK)).min(first + READ_AHEAD).min(blocks);
+    let mut wanted: Vec<u64> = (first..until).chain(blocks.checked_sub(1)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted.retain(|block| cache.get(id, *block).is_none());
+    let fetches = wanted.into_iter().map(|block| async move {
+        let (bytes, _) = s3.get_range(id, block_range(block, size)).await?;
+        cache.insert(id, block, bytes, size);
+        Ok::<_, MediaError>(())
+    });
+    futures_util::future::try_join_all(fetches).await.map(drop)
+}
+
+/// One object, open for reading.
+pub(super) struct RemoteFile {
+    s3: Arc<S3Media>,
+    cache: Arc<BlockCache>,
+    runtime: Handle,
+    id: String,
+    size: u64,
+    pos: u64,
+    /// The block read last, and how many blocks before it were read in order.
+    last_block: Option<u64>,
+    run: u32,
+    /// Blocks being fetched ahead, in order.
+    ahead: VecDeque<(u64, JoinHandle<Result<Bytes, MediaError>>)>,
+    /// The block being read, kept while it is consumed piece by piece.
+    current: Option<(u64, Bytes)>,
+}
+
+impl RemoteFile {
+    /// Opens the object of `id`: its first block tells its size (one GET, none when cached).
+    /// Blocking. No object is `NotFound`.
+    pub(super) fn open(s3: Arc<S3Media>, cache: Arc<BlockCache>, runtime: Handle, id: &str) -> Result<RemoteFile, MediaError> {
+        let (first, size) = match cache.get(id, 0) {
+            Some(hit) => hit,
+            None => {
+                let (bytes, size) = runtime.block_on(s3.get_range(id, 0..BLOCK))?;
+                cache.insert(id, 0, bytes.clone(), size);
+                (bytes, size)
+            }
+        };
+        Ok(RemoteFile {
+            s3,
+            cache,
+            runtime,
+            id: id.to_string(),
+            size,
+            pos: 0,
+            last_block: None,
+            run: 0,
+            ahead: VecDeque::new(),
+            current: Some((0, first)),
+        })
+    }
+
+    fn blocks(&self) -> u64 {
+        self.size.div_ceil(BLOCK)
+    }
+
+    /// Starts fetching `block` on the runtime.
+    fn fetch_later(&self, block: u64) -> JoinHandle<Result<Bytes, MediaError>> {
+        let (s3, id, range) = (self.s3.clone(), self.id.clone(), block_range(block, self.size));
+        self.runtime.spawn(async move { s3.get_range(&id, range).await.map(|(bytes, _)| bytes) })
+    }
+
+    /// The bytes of `block`: from the block being read, the cache, the read-ahead, or a GET.
+    fn block(&mut self, block: u64) -> Result<Bytes, MediaError> {
+        if let Some((index, bytes)) = &self.current
+            && *index == block
+        {
+            return Ok(bytes.clone());
+        }
+        let next_in_order = self.last_block.is_some_and(|last| last + 1 == block);
+        self.run = if next_in_order { self.run + 1 } else { 0 };
+        self.last_block = Some(block);
+        let sequential = self.run >= SEQUENTIAL_AFTER;
+        while self.ahead.front().is_some_and(|(index, _)| *index < block) {
+            if let Some((_, skipped)) = self.ahead.pop_front() {
+                skipped.abort();
+            }
+        }
+        let fetching = if self.ahead.front().is_some_and(|(index, _)| *index == block) { self.ahead.pop_front() } else { None };
+        let bytes = if let Some((_, fetching)) = fetching {
+            self.runtime.block_on(fetching).map_err(|e| MediaError::Unavailable(format!("a read of the store failed: {e}")))??
+        } else if let Some((bytes, _)) = self.cache.get(&self.id, block) {
+            bytes
+        } else {
+            let (bytes, _) = self.runtime.block_on(self.s3.get_range(&self.id, block_range(block, self.size)))?;
+            if !next_in_order {
+                // a random read: a later range of this object may want it again
+                self.cache.insert(&self.id, block, bytes.clone(), self.size);
+            }
+            bytes
+        };
+        if sequential {
+            let next = self.ahead.back().map_or(block + 1, |(index, _)| index + 1);
+            for ahead in next..(block + 1 + READ_AHEAD).min(self.blocks()) {
+                let handle = self.fetch_later(ahead);
+                self.ahead.push_back((ahead, handle));
+            }
+        } else {
+            self.drop_read_ahead();
+        }
+        self.current = Some((block, bytes.clone()));
+        Ok(bytes)
+    }
+
+    fn drop_read_ahead(&mut self) {
+        for (_, fetching) in self.ahead.drain(..) {
+            fetching.abort();
+        }
+    }
+}
+
+impl Drop for RemoteFile {
+    fn drop(&mut self) {
+        self.drop_read_ahead();
+    }
+}
+
+impl Read for RemoteFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let block = self.pos / BLOCK;
+        let bytes = self.block(block).map_err(io::Error::other)?;
+        let offset = (self.pos - block * BLOCK) as usize;
+        let available = bytes.len().saturating_sub(offset);
+        if available == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the object is shorter than it said"));
+        }
+        let n = available.min(buf.len());
+        buf[..n].copy_from_slice(&bytes[offset..offset + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for RemoteFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(at) => Some(at),
+            SeekFrom::End(delta) => self.size.checked_add_signed(delta),
+            SeekFrom::Current(delta) => self.pos.checked_add_signed(delta),
+        };
+        self.pos = target.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
+impl RemoteSource for RemoteFile {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.size)
+    }
+}
