@@ -502,4 +502,27 @@ mod tests {
         assert!(out.status.success(), "age -d: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.stdout, input);
     }
+
+    #[test]
+    fn sealed_span_holds_every_chunk_a_plaintext_range_needs() {
+        let identity = age::x25519::Identity::generate();
+        let len = 20 * CHUNK + 17;
+        let sealed = seal(&data(len), &identity.to_public(), 10_000);
+        let payload = (len + 21 * TAG) as u64;
+        let payload_start = sealed.len() as u64 - payload;
+        for (start, end) in [
+            (0, 1),
+            (0, len as u64),
+            (CHUNK as u64 - 1, CHUNK as u64 + 1),
+            (5 * CHUNK as u64, 9 * CHUNK as u64 + 3),
+            (len as u64 - 1, len as u64),
+        ] {
+            let span = sealed_span(start, end);
+            let first = start / CHUNK as u64;
+            let last = (end - 1) / CHUNK as u64;
+            let needed_start = payload_start + first * SEALED_CHUNK as u64;
+            let needed_end = (payload_start + (last + 1) * SEALED_CHUNK as u64).min(sealed.len() as u64);
+            assert!(span.start <= needed_start && needed_end <= span.end, "{start}..{end}: {span:?} misses {needed_start}..{needed_end}");
+        }
+    }
 }

@@ -1,17 +1,18 @@
 //! An object in the store read as a seekable file, by ranged GETs of whole blocks: blocks come
 //! from the shared [`BlockCache`] when they are there; a sequential read (a full download)
-//! fetches the next few blocks while the current one is decrypted. Blocking: it runs on the
+//! switches to one streaming GET of the rest of the object, which arrives while the bytes
+//! before it are decrypted (at most [`STREAM_QUEUE`] pieces ahead). Blocking: it runs on the
 //! blocking pool with the age work and waits for the runtime's answers there.
 //!
 //! Before a read is opened, [`warm`] fetches what it will need first — the header's block,
 //! the last block and the blocks of the range's start — together, on the async side, into the
 //! cache: a range costs one round trip to the store, not one per block in turn.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
@@ -20,8 +21,10 @@ use super::cache::{BLOCK, BlockCache, block_range};
 use super::s3::S3Media;
 use crate::vault::age_file::{RemoteSource, sealed_span};
 
-/// Blocks fetched ahead of a sequential read.
+/// Blocks [`warm`] fetches where a range starts.
 const READ_AHEAD: u64 = 4;
+/// Pieces of a streaming GET (tens of KiB each) received ahead of the reader, at most.
+const STREAM_QUEUE: usize = 256;
 /// Blocks read one after another before the read counts as sequential: a range of a mebibyte
 /// or two spans two or three blocks and wants nothing ahead.
 const SEQUENTIAL_AFTER: u32 = 3;
@@ -66,10 +69,63 @@ pub(super) struct RemoteFile {
     /// The block read last, and how many blocks before it were read in order.
     last_block: Option<u64>,
     run: u32,
-    /// Blocks being fetched ahead, in order.
-    ahead: VecDeque<(u64, JoinHandle<Result<Bytes, MediaError>>)>,
     /// The block being read, kept while it is consumed piece by piece.
     current: Option<(u64, Bytes)>,
+    /// The rest of the object, streaming in, once the read is sequential.
+    stream: Option<Streaming>,
+}
+
+/// One GET of the object from `offset` to its end, received on the runtime into a bounded
+/// queue; dropped (and the GET with it) when the reader seeks elsewhere or is done.
+struct Streaming {
+    /// The object offset of `pending`'s first byte.
+    offset: u64,
+    pending: Bytes,
+    queue: tokio::sync::mpsc::Receiver<Result<Bytes, MediaError>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Streaming {
+    fn start(s3: Arc<S3Media>, runtime: &Handle, id: String, offset: u64, size: u64) -> Streaming {
+        let (sender, queue) = tokio::sync::mpsc::channel(STREAM_QUEUE);
+        let task = runtime.spawn(async move {
+            let mut body = match s3.get_stream_range(&id, offset..size).await {
+                Ok(body) => body,
+                Err(e) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+            };
+            while let Some(piece) = body.next().await {
+                let failed = piece.is_err();
+                if sender.send(piece.map_err(|e| MediaError::Unavailable(e.to_string()))).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Streaming { offset, pending: Bytes::new(), queue, task }
+    }
+
+    /// Copies the next bytes into `buf` (blocking until some arrive).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pending.is_empty() {
+            match self.queue.blocking_recv() {
+                Some(Ok(piece)) => self.pending = piece,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+                None => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the object ended early")),
+            }
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending.split_to(n));
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 impl RemoteFile {
@@ -93,22 +149,13 @@ impl RemoteFile {
             pos: 0,
             last_block: None,
             run: 0,
-            ahead: VecDeque::new(),
             current: Some((0, first)),
+            stream: None,
         })
     }
 
-    fn blocks(&self) -> u64 {
-        self.size.div_ceil(BLOCK)
-    }
-
-    /// Starts fetching `block` on the runtime.
-    fn fetch_later(&self, block: u64) -> JoinHandle<Result<Bytes, MediaError>> {
-        let (s3, id, range) = (self.s3.clone(), self.id.clone(), block_range(block, self.size));
-        self.runtime.spawn(async move { s3.get_range(&id, range).await.map(|(bytes, _)| bytes) })
-    }
-
-    /// The bytes of `block`: from the block being read, the cache, the read-ahead, or a GET.
+    /// The bytes of `block`: from the block being read, the cache, or a GET. A read that has
+    /// gone through [`SEQUENTIAL_AFTER`] blocks in order streams the rest from the next block.
     fn block(&mut self, block: u64) -> Result<Bytes, MediaError> {
         if let Some((index, bytes)) = &self.current
             && *index == block
@@ -118,48 +165,23 @@ impl RemoteFile {
         let next_in_order = self.last_block.is_some_and(|last| last + 1 == block);
         self.run = if next_in_order { self.run + 1 } else { 0 };
         self.last_block = Some(block);
-        let sequential = self.run >= SEQUENTIAL_AFTER;
-        while self.ahead.front().is_some_and(|(index, _)| *index < block) {
-            if let Some((_, skipped)) = self.ahead.pop_front() {
-                skipped.abort();
+        let bytes = match self.cache.get(&self.id, block) {
+            Some((bytes, _)) => bytes,
+            None => {
+                let (bytes, _) = self.runtime.block_on(self.s3.get_range(&self.id, block_range(block, self.size)))?;
+                if !next_in_order {
+                    // a random read: a later range of this object may want it again
+                    self.cache.insert(&self.id, block, bytes.clone(), self.size);
+                }
+                bytes
             }
-        }
-        let fetching = if self.ahead.front().is_some_and(|(index, _)| *index == block) { self.ahead.pop_front() } else { None };
-        let bytes = if let Some((_, fetching)) = fetching {
-            self.runtime.block_on(fetching).map_err(|e| MediaError::Unavailable(format!("a read of the store failed: {e}")))??
-        } else if let Some((bytes, _)) = self.cache.get(&self.id, block) {
-            bytes
-        } else {
-            let (bytes, _) = self.runtime.block_on(self.s3.get_range(&self.id, block_range(block, self.size)))?;
-            if !next_in_order {
-                // a random read: a later range of this object may want it again
-                self.cache.insert(&self.id, block, bytes.clone(), self.size);
-            }
-            bytes
         };
-        if sequential {
-            let next = self.ahead.back().map_or(block + 1, |(index, _)| index + 1);
-            for ahead in next..(block + 1 + READ_AHEAD).min(self.blocks()) {
-                let handle = self.fetch_later(ahead);
-                self.ahead.push_back((ahead, handle));
-            }
-        } else {
-            self.drop_read_ahead();
+        let next = (block + 1) * BLOCK;
+        if self.run >= SEQUENTIAL_AFTER && next < self.size && self.stream.is_none() {
+            self.stream = Some(Streaming::start(self.s3.clone(), &self.runtime, self.id.clone(), next, self.size));
         }
         self.current = Some((block, bytes.clone()));
         Ok(bytes)
-    }
-
-    fn drop_read_ahead(&mut self) {
-        for (_, fetching) in self.ahead.drain(..) {
-            fetching.abort();
-        }
-    }
-}
-
-impl Drop for RemoteFile {
-    fn drop(&mut self) {
-        self.drop_read_ahead();
     }
 }
 
@@ -167,6 +189,16 @@ impl Read for RemoteFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.size || buf.is_empty() {
             return Ok(0);
+        }
+        let in_current = self.current.as_ref().is_some_and(|(index, _)| *index == self.pos / BLOCK);
+        if !in_current && let Some(stream) = &mut self.stream {
+            if stream.offset == self.pos {
+                let n = stream.read(buf)?;
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            // a seek away from the stream: back to blocks
+            self.stream = None;
         }
         let block = self.pos / BLOCK;
         let bytes = self.block(block).map_err(io::Error::other)?;
