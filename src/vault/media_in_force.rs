@@ -5,7 +5,7 @@
 //! S3 backend exists when configured (or once a migration to it opened it).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -18,7 +18,8 @@ use crate::domain::media_backend::MediaBackend;
 /// The media of the instance: both backends and which one is in force.
 pub struct MediaInForce {
     local: MediaDir,
-    s3: RwLock<Option<MediaDir>>,
+    /// Set once: at start from the config, or by a migration to S3 that opened it.
+    s3: OnceLock<MediaDir>,
     s3_in_force: AtomicBool,
     /// Ingests under way, per backend (`[local, s3]`): a migration waits for those to the
     /// backend it leaves before its last pass.
@@ -68,9 +69,13 @@ impl MediaInForce {
         if in_force == MediaBackend::S3 && s3.is_none() {
             return Err(MediaError::Unavailable("media are on S3 but no [media] S3 settings are configured".into()));
         }
+        let slot = OnceLock::new();
+        if let Some(s3) = s3 {
+            let _ = slot.set(s3);
+        }
         Ok(MediaInForce {
             local,
-            s3: RwLock::new(s3),
+            s3: slot,
             s3_in_force: AtomicBool::new(in_force == MediaBackend::S3),
             writing: Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]),
             migrating: Arc::new(AtomicBool::new(false)),
@@ -86,7 +91,7 @@ impl MediaInForce {
     pub fn backend(&self, kind: MediaBackend) -> Option<MediaDir> {
         match kind {
             MediaBackend::Local => Some(self.local.clone()),
-            MediaBackend::S3 => self.s3.read().ok().and_then(|s3| s3.clone()),
+            MediaBackend::S3 => self.s3.get().cloned(),
         }
     }
 
@@ -100,11 +105,10 @@ impl MediaInForce {
         self.backend(self.kind().other())
     }
 
-    /// Makes `s3` the S3 backend (a migration to S3 opened it from the config file).
-    pub fn set_s3(&self, s3: MediaDir) {
-        if let Ok(mut slot) = self.s3.write() {
-            *slot = Some(s3);
-        }
+    /// Makes `s3` the S3 backend (a migration to S3 opened it from the config file) when
+    /// there is none yet; answers the S3 backend in force after the call.
+    pub fn set_s3(&self, s3: MediaDir) -> MediaDir {
+        self.s3.get_or_init(|| s3).clone()
     }
 
     /// Puts `kind` in force: every write from now on goes there.

@@ -1,8 +1,8 @@
 //! Operating the media storage: `reelvault check` finds every record's object and names the
 //! missing ones and the orphans (on the local disk and on a real Garage, with the service
 //! running and stopped), and `reelvault media migrate` moves the media to S3 and back while
-//! the service runs and makes new generations, resuming an interrupted run, with every media
-//! URL answering the same bytes throughout.
+//! the service runs and makes new generations (and with it stopped), resuming an interrupted
+//! run, with every media URL answering the same bytes throughout.
 
 use std::path::Path;
 
@@ -229,4 +229,37 @@ async fn migrating_to_s3_without_its_settings_says_what_to_add() {
     assert_ne!(code, 0);
     assert!(err.contains("expected \"local\" or \"s3\""), "{err}");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn media_move_to_s3_with_the_service_stopped() {
+    const PREFIX: &str = "cold/";
+    let Some(garage) = Garage::start() else { return };
+    let app = TestApp::start().await;
+    let (_admin, token) = admin_with_credits(&app, 100).await;
+    let mut outputs = make_video(&app.url, &token, "stored on the disk").await;
+    let data = app.data_dir();
+    let dir = app.stop().await;
+
+    // the config now names s3; the media are still on the disk
+    let config = garage.write_config(dir.path(), PREFIX, "");
+    let (d, f) = (data.to_str().unwrap().to_string(), config.to_str().unwrap().to_string());
+    let out = cli_ok(&["media", "migrate", "--to", "s3", "--data-dir", &d, "--config", &f]).await;
+    assert!(out.contains("media are now on s3") && !out.contains(" 0 objects copied"), "{out}");
+    assert!(local_files(&data).is_empty(), "{:?}", local_files(&data));
+    assert!(garage.object(&Garage::key_of(PREFIX, &outputs[0].id)).await.is_some());
+
+    let app = TestApp::start_with(|c| {
+        c.data_dir = data.clone();
+        c.master_key_file = data.with_file_name("data.key");
+        c.media = garage.media_config(PREFIX);
+    })
+    .await;
+    let before = outputs[0].url.split("/media/").next().unwrap().to_string();
+    for o in &mut outputs {
+        o.url = o.url.replace(&before, &app.url);
+    }
+    assert_byte_exact(&outputs, "served from the bucket").await;
+    app.stop().await;
+    drop(dir);
 }

@@ -210,8 +210,7 @@ pub async fn run(state: &AppState, to: MediaBackend, stop_after: Option<u64>, pr
 fn open_target(state: &AppState, to: MediaBackend) -> ServiceResult<MediaDir> {
     let media = crate::services::state::open_s3_from_config_file(&state.config, state.store.clone())
         .map_err(|e| ServiceError::InvalidMessage(format!("cannot open the {to} media backend: {e}")))?;
-    state.media.set_s3(media.clone());
-    Ok(media)
+    Ok(state.media.set_s3(media))
 }
 
 /// Waits (bounded) until no output is being stored on `from` any more.
