@@ -47,7 +47,7 @@ const WRITE_BUFFER: usize = 16 * SEALED_CHUNK;
 type HmacSha256 = Hmac<Sha256>;
 
 /// File offsets that hold the sealed chunks of plaintext `start..end` in any file this module
-/// opens (its header being at most [`MAX_HEADER`] bytes before the payload nonce): for fetching
+/// opens (its header being at most `MAX_HEADER` (16 KiB) before the payload nonce): for fetching
 /// them ahead of opening the file.
 pub fn sealed_span(start: u64, end: u64) -> std::ops::Range<u64> {
     let sealed = SEALED_CHUNK as u64;

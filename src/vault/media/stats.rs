@@ -61,7 +61,7 @@ pub struct OpFigures {
     pub count: u64,
     pub errors: u64,
     pub seconds: f64,
-    /// (upper bound in seconds, calls that took at most that long), per [`LATENCY_BUCKETS`].
+    /// (upper bound in seconds, calls that took at most that long), per `LATENCY_BUCKETS`.
     pub buckets: Vec<(f64, u64)>,
 }
 
