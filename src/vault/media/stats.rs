@@ -102,7 +102,7 @@ impl BackendStats {
         }
     }
 
-    /// Every operation's figures, in [`Op::ALL`] order.
+    /// Every operation's figures, in `Op::ALL` order.
     pub fn figures(&self) -> Vec<OpFigures> {
         Op::ALL
             .iter()
