@@ -87,8 +87,9 @@ pub enum ServiceError {
     /// An admin turned share links off for the instance.
     #[error("share links are turned off on this server; ask an admin")]
     SharingOff,
-    /// The object store that holds media cannot be reached or answered with an error.
-    #[error("The media store is unreachable, so this media cannot be shown now; try again shortly. ({0})")]
+    /// The object store that holds media cannot be reached or answered with an error. The
+    /// reason is logged, not shown: it names the store's address and the object.
+    #[error("The media store is unreachable, so this media cannot be shown now; try again shortly.")]
     MediaUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),

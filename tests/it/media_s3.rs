@@ -317,6 +317,7 @@ async fn a_stopped_store_fails_custody_with_a_clear_reason_refunds_and_media_ans
     assert_eq!(response.status(), 503, "media say the store is unreachable");
     let body = response.text().await.unwrap();
     assert!(body.contains("media store is unreachable"), "{body}");
+    assert!(!body.contains(".age") && !body.contains(&garage.endpoint), "neither the store's address nor the object is shown: {body}");
 
     garage.restart();
     let back = crate::support::client().get(&link).send().await.unwrap();
