@@ -19,6 +19,7 @@ use crate::domain::media_type;
 use crate::domain::time::Timestamp;
 use crate::providers::registry::Connection;
 use crate::vault::av::scan::SoundScan;
+use crate::vault::media::MediaError;
 
 /// An output this small (bytes), unless a video (whose poster frame is taken from its file),
 /// is sealed in memory and kept in the store with its record, in the transaction that records
@@ -71,10 +72,16 @@ pub async fn take(engine: &Engine, connection: &Connection, g: &Generation, endi
             // a video's poster frame is taken from its file during custody: only others are sealed
             let small = |len: u64| len <= SEAL_UP_TO && !is_video(&seen_at_end);
             let ingest = engine.parts.media.ingest_or_seal(&name, &recipient, Box::pin(body), cap, small);
-            tokio::time::timeout(FETCH_TIMEOUT, ingest)
-                .await
-                .map_err(|_| failed("Downloading the output took too long."))?
-                .map_err(|e| failed(format!("Storing the output failed: {e}")))
+            tokio::time::timeout(FETCH_TIMEOUT, ingest).await.map_err(|_| failed("Downloading the output took too long."))?.map_err(|e| {
+                match e {
+                    // the store's answer names its address and the object: the log has it
+                    MediaError::Unavailable(reason) => {
+                        tracing::warn!(%reason, generation = %g.id, "storing an output: media store unreachable");
+                        failed("Storing the output failed: media store unreachable (the server's log has its answer).")
+                    }
+                    other => failed(format!("Storing the output failed: {other}")),
+                }
+            })
         }
         .await;
         match result {

@@ -311,6 +311,7 @@ async fn a_stopped_store_fails_custody_with_a_clear_reason_refunds_and_media_ans
     assert_eq!(failed["state"], "failed", "{failed}");
     let reason = failed.to_string();
     assert!(reason.contains("media store unreachable"), "the reason says why: {failed}");
+    assert!(!reason.contains(&garage.endpoint), "without the store's address: {failed}");
     assert_eq!(credits(&app.url, &token).await, (available, 0), "refunded, no hold left");
 
     let response = crate::support::client().get(&link).send().await.unwrap();
