@@ -35,6 +35,19 @@ pub fn remove(tx: &WriteTransaction, id: AssetId) -> Result<bool, StoreError> {
     Ok(tx.open_table(ASSETS)?.remove(id.to_key())?.is_some())
 }
 
+/// The ids of every asset whose media is an object of its own (a file or an object in a
+/// bucket), not sealed in the store with its record, in id order (backups, migration).
+pub fn ids_with_own_media(tx: &impl Tx) -> Result<Vec<String>, StoreError> {
+    let mut ids = Vec::new();
+    each(tx, |asset| {
+        if !super::sealed_media::contains(tx, asset.id)? {
+            ids.push(asset.id.to_string());
+        }
+        Ok(())
+    })?;
+    Ok(ids)
+}
+
 /// Calls `f` with every asset record, in id order (backups, metrics).
 pub fn each(tx: &impl Tx, mut f: impl FnMut(Asset) -> Result<(), StoreError>) -> Result<(), StoreError> {
     for row in tx.table(ASSETS)?.iter()? {

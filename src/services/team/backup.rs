@@ -192,13 +192,7 @@ fn write_store(tx: &ReadTransaction, dir: &Path) -> Result<StoreCopy, BackupErro
     let Snapshot { schema, tables } = store::backup::snapshot(tx, &store_path)?;
     sync_file(&store_path)?;
     let (bytes, sha256) = hash_file(&store_path)?;
-    let mut ids = Vec::new();
-    store::assets::each(tx, |asset| {
-        if !store::sealed_media::contains(tx, asset.id)? {
-            ids.push(asset.id.to_string());
-        }
-        Ok(())
-    })?;
+    let ids = store::assets::ids_with_own_media(tx)?;
     Ok((FileEntry { path: STORE_FILE.into(), bytes, sha256 }, schema, tables.into_iter().collect(), ids))
 }
 

@@ -103,16 +103,7 @@ pub async fn run(state: &AppState, to: MediaBackend, stop_after: Option<u64>, pr
 
     let (ids, recorded) = state
         .store
-        .read(move |tx| {
-            let mut ids = Vec::new();
-            store::assets::each(tx, |asset| {
-                if !store::sealed_media::contains(tx, asset.id)? {
-                    ids.push(asset.id.to_string());
-                }
-                Ok(())
-            })?;
-            Ok::<_, ServiceError>((ids, store::meta::media_migration(tx)?))
-        })
+        .read(move |tx| Ok::<_, ServiceError>((store::assets::ids_with_own_media(tx)?, store::meta::media_migration(tx)?)))
         .await?;
     let mut record = match recorded {
         Some(m) if m.to == to => {
