@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod lifecycle;
 pub mod memory;
 pub mod metrics;
+pub mod blocking;
 pub mod own_thread;
 pub mod providers;
 pub mod scheduler;

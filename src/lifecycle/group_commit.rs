@@ -3,10 +3,12 @@
 //! only once its write is durable.
 //!
 //! No task runs while nothing is written: the first writer to find the queue idle leads. It
-//! commits what waits (its own write among it) on the blocking pool, as a lone write would, and
-//! if others queued meanwhile hands the lead to a short-lived task that commits batch after
-//! batch until the queue is empty. Each batch answers its writers from its own thread, and a
-//! leader that is dropped (a closed request) hands the lead on, so no writer is ever stranded.
+//! commits what waits (its own write among it) right where it runs, holding its runtime worker
+//! for the commit ([`crate::blocking::run_holding_worker`]: one commit at a time, the other
+//! workers go on), and if others queued meanwhile hands the lead to a short-lived task that
+//! commits batch after batch until the queue is empty. Each batch answers all its writers
+//! before its leader goes on, and a leader that is dropped (a closed request) hands the lead
+//! on, so no writer is ever stranded.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -95,8 +97,8 @@ impl Drop for Leader {
 
 impl Leader {
     /// Commits one batch of what waits (up to [`MAX_BATCH`]): `false` when nothing waited.
-    /// The batch answers its writers from its own thread, so they learn their results even if
-    /// this future is dropped meanwhile.
+    /// The batch answers its writers as soon as it is durable (off a multi-thread runtime it
+    /// runs on the blocking pool, and answers even if this future is dropped meanwhile).
     async fn commit_waiting(&self) -> bool {
         let batch = {
             let mut queue = self.queue.lock();
@@ -109,7 +111,7 @@ impl Leader {
         let (store, events, queue) = (self.store.clone(), self.events.clone(), self.queue.clone());
         let awaited = queue.lock().awaited.clone();
         // a panicking batch drops its senders: its writers see an error
-        let _ = tokio::task::spawn_blocking(move || {
+        let _ = crate::blocking::run_holding_worker(move || {
             let (results, commits) = commit(&store, batch, &awaited);
             queue.lock().commits += commits;
             answer(&store, &events, &awaited, results);

@@ -43,7 +43,7 @@ pub mod webhooks;
 pub use settler::{SETTLE_EVERY, Settler};
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, Table, TableDefinition, Value, WriteTransaction};
@@ -127,6 +127,9 @@ pub struct Store {
     unsettled: Arc<AtomicBool>,
     /// Commits made through this handle's clones: see [`Store::commits`].
     commits: Arc<AtomicU64>,
+    /// Held by every write transaction from its start to its end (redb allows one at a time):
+    /// [`Store::decide`] tries it to learn, without waiting, whether the store is free.
+    writing: Arc<Mutex<()>>,
 }
 
 impl Store {
@@ -152,6 +155,7 @@ impl Store {
             webhooks: Arc::default(),
             unsettled: Arc::new(AtomicBool::new(true)),
             commits: Arc::default(),
+            writing: Arc::default(),
         })
     }
 
@@ -202,7 +206,7 @@ impl Store {
     /// The settler's handle on this store (see the `settler` module): it holds no handle that keeps the
     /// store open.
     pub fn settler(&self) -> Settler {
-        Settler::new(Arc::downgrade(&self.db), self.unsettled.clone())
+        Settler::new(Arc::downgrade(&self.db), self.unsettled.clone(), self.writing.clone())
     }
 
     /// Runs `f` in a read transaction on this thread: at start-up, on the blocking pool, and for
@@ -229,7 +233,7 @@ impl Store {
         .map_err(|_| E::from(StoreError::TaskFailed))?
     }
 
-    /// Runs `f` in a write transaction on the blocking pool; commits when it returns `Ok`,
+    /// Runs `f` in a write transaction off the executor ([`crate::blocking::run`]); commits when it returns `Ok`,
     /// discards everything it wrote when it returns `Err`.
     pub async fn write<T, E>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
@@ -246,31 +250,29 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_now(commit, f)).await.map_err(|_| E::from(StoreError::TaskFailed))?
+        crate::blocking::run(move || store.write_now(commit, f)).await.ok_or_else(|| E::from(StoreError::TaskFailed))?
     }
 
-    /// Runs `f` in a write transaction that is then abandoned, on the blocking pool: `f` sees
-    /// the latest state while no other write can begin, and nothing is written. For a
-    /// decision that later writes must respect (kept outside the store, like a reservation
-    /// in memory) without the cost of a commit.
+    /// Runs `f` in a write transaction that is then abandoned: `f` sees the latest state while
+    /// no other write can begin, and nothing is written. For a decision that later writes must
+    /// respect (kept outside the store, like a reservation in memory) without the cost of a
+    /// commit. When no write holds the store, `f` (a few reads) runs here at once, as a
+    /// [`Store::read_now`] does; otherwise it waits for the store off the executor.
     pub async fn decide<T, E>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let tx = db.begin_write().map_err(StoreError::from)?;
-            let decided = f(&tx);
-            tx.abort().map_err(StoreError::from)?;
-            decided
-        })
-        .await
-        .map_err(|_| E::from(StoreError::TaskFailed))?
+        if let Some(free) = try_lock(&self.writing) {
+            return decide_now(&self.db, &free, f);
+        }
+        let (db, writing) = (self.db.clone(), self.writing.clone());
+        crate::blocking::run(move || decide_now(&db, &lock(&writing), f)).await.ok_or_else(|| E::from(StoreError::TaskFailed))?
     }
 
     /// [`Store::write_with`] on this thread, for callers already off the async executor.
     pub fn write_now<T, E: From<StoreError>>(&self, commit: Commit, f: impl FnOnce(&WriteTransaction) -> Result<T, E>) -> Result<T, E> {
+        let writing = lock(&self.writing);
         let value = match commit {
             Commit::Durable => write_now(&self.db, f)?,
             Commit::Advisory => {
@@ -281,6 +283,7 @@ impl Store {
                 value
             }
         };
+        drop(writing);
         self.commits.fetch_add(1, Ordering::AcqRel);
         self.unsettled.store(true, Ordering::Release);
         Ok(value)
@@ -312,6 +315,29 @@ pub(crate) fn write_now<T, E: From<StoreError>>(db: &redb::Database, f: impl FnO
     let value = f(&tx)?;
     tx.commit().map_err(StoreError::from)?;
     Ok(value)
+}
+
+/// The write lock of [`Store::writing`], waiting for it (a poisoned lock guards nothing: redb
+/// aborted the transaction of the thread that panicked).
+pub(crate) fn lock(writing: &Mutex<()>) -> MutexGuard<'_, ()> {
+    writing.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The write lock when it is free now.
+fn try_lock(writing: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
+    match writing.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// [`Store::decide`] with the write lock held.
+fn decide_now<T, E: From<StoreError>>(db: &redb::Database, _writing: &MutexGuard<'_, ()>, f: impl FnOnce(&WriteTransaction) -> Result<T, E>) -> Result<T, E> {
+    let tx = db.begin_write().map_err(StoreError::from)?;
+    let decided = f(&tx);
+    tx.abort().map_err(StoreError::from)?;
+    decided
 }
 
 /// Decodes an optional stored value.

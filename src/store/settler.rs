@@ -9,7 +9,7 @@
 //! never held up by it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use super::StoreError;
@@ -22,11 +22,13 @@ pub const SETTLE_EVERY: Duration = Duration::from_secs(1);
 pub struct Settler {
     db: Weak<redb::Database>,
     unsettled: Arc<AtomicBool>,
+    /// The store's write lock (see `Store::writing`).
+    writing: Arc<Mutex<()>>,
 }
 
 impl Settler {
-    pub(super) fn new(db: Weak<redb::Database>, unsettled: Arc<AtomicBool>) -> Settler {
-        Settler { db, unsettled }
+    pub(super) fn new(db: Weak<redb::Database>, unsettled: Arc<AtomicBool>, writing: Arc<Mutex<()>>) -> Settler {
+        Settler { db, unsettled, writing }
     }
 
     /// One round: when something was committed since the last round, one empty durable commit.
@@ -38,8 +40,8 @@ impl Settler {
         if !self.unsettled.swap(false, Ordering::AcqRel) {
             return Ok(true);
         }
-        let db = self.db.clone();
-        match tokio::task::spawn_blocking(move || db.upgrade().map(|db| settle(&db))).await {
+        let (db, writing) = (self.db.clone(), self.writing.clone());
+        match tokio::task::spawn_blocking(move || db.upgrade().map(|db| settle(&db, &writing))).await {
             Ok(Some(settled)) => settled.map(|()| true),
             Ok(None) => Ok(false),
             Err(_) => Err(StoreError::TaskFailed),
@@ -48,7 +50,8 @@ impl Settler {
 }
 
 /// One empty durable commit.
-fn settle(db: &redb::Database) -> Result<(), StoreError> {
+fn settle(db: &redb::Database, writing: &Mutex<()>) -> Result<(), StoreError> {
+    let _writing = super::lock(writing);
     db.begin_write().map_err(StoreError::from)?.commit().map_err(StoreError::from)
 }
 
