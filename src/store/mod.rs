@@ -1,7 +1,9 @@
 //! The redb store: the only module that knows table names and key bytes.
 //!
 //! Services call [`Store::read`] and [`Store::write`] with a closure that runs the
-//! repository functions of the sub-modules inside one transaction, on the blocking pool.
+//! repository functions of the sub-modules inside one transaction, off the async executor
+//! (the blocking pool for reads; writes in their runtime worker's place, see
+//! [`crate::blocking`]). One write transaction runs at a time, under [`Store`]'s write lock.
 
 pub mod assets;
 pub mod audit;
