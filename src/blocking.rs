@@ -31,11 +31,7 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 /// millisecond per synchronous image in thread switches (measured with `benches/peers`);
 /// one commit at a time leaves the other workers free.
 pub async fn run_holding_worker<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    if on_multi_thread_worker() {
-        catch_unwind(AssertUnwindSafe(work)).ok()
-    } else {
-        tokio::task::spawn_blocking(work).await.ok()
-    }
+    if on_multi_thread_worker() { catch_unwind(AssertUnwindSafe(work)).ok() } else { tokio::task::spawn_blocking(work).await.ok() }
 }
 
 #[cfg(test)]

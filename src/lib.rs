@@ -5,6 +5,7 @@
 
 pub mod admin_socket;
 pub mod app;
+pub mod blocking;
 pub mod cli;
 pub mod config;
 pub mod domain;
@@ -15,7 +16,6 @@ pub mod i18n;
 pub mod lifecycle;
 pub mod memory;
 pub mod metrics;
-pub mod blocking;
 pub mod own_thread;
 pub mod providers;
 pub mod scheduler;

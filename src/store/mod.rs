@@ -45,8 +45,8 @@ pub mod webhooks;
 pub use settler::{SETTLE_EVERY, Settler};
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, Table, TableDefinition, Value, WriteTransaction};
 
@@ -335,7 +335,11 @@ fn try_lock(writing: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
 }
 
 /// [`Store::decide`] with the write lock held.
-fn decide_now<T, E: From<StoreError>>(db: &redb::Database, _writing: &MutexGuard<'_, ()>, f: impl FnOnce(&WriteTransaction) -> Result<T, E>) -> Result<T, E> {
+fn decide_now<T, E: From<StoreError>>(
+    db: &redb::Database,
+    _writing: &MutexGuard<'_, ()>,
+    f: impl FnOnce(&WriteTransaction) -> Result<T, E>,
+) -> Result<T, E> {
     let tx = db.begin_write().map_err(StoreError::from)?;
     let decided = f(&tx);
     tx.abort().map_err(StoreError::from)?;
