@@ -27,9 +27,9 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 /// [`run`] for the one piece of blocking work that is never done twice at a time (the group
 /// commit's durable transaction): on a worker of a multi-thread runtime it runs right there,
 /// holding the worker, whose other tasks the other workers take meanwhile. Handing the
-/// worker's place to another thread for each commit, as [`run`] does, cost a tenth of a
-/// millisecond per synchronous image in thread switches (measured with `benches/peers`);
-/// one commit at a time leaves the other workers free.
+/// worker's place to another thread for each commit, as [`run`] does, cost about 0.2 ms per
+/// synchronous image in thread switches (measured with `benches/peers`); one commit at a time
+/// leaves the other workers free.
 pub async fn run_holding_worker<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     if on_multi_thread_worker() { catch_unwind(AssertUnwindSafe(work)).ok() } else { tokio::task::spawn_blocking(work).await.ok() }
 }

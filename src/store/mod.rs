@@ -266,7 +266,9 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         if let Some(free) = try_lock(&self.writing) {
-            return decide_now(&self.db, &free, f);
+            // a panic stays a failed decision here too, as on another thread
+            let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide_now(&self.db, &free, f)));
+            return decided.unwrap_or_else(|_| Err(E::from(StoreError::TaskFailed)));
         }
         let (db, writing) = (self.db.clone(), self.writing.clone());
         crate::blocking::run(move || decide_now(&db, &lock(&writing), f)).await.ok_or_else(|| E::from(StoreError::TaskFailed))?
