@@ -10,8 +10,12 @@ pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        Self(millis)
+        Self::from_system(SystemTime::now())
+    }
+
+    /// `at`, to the millisecond (a time before 1970 is the epoch).
+    pub fn from_system(at: SystemTime) -> Self {
+        Self(at.duration_since(UNIX_EPOCH).map(|d| d.as_millis().min(i64::MAX as u128) as i64).unwrap_or(0))
     }
 
     pub fn millis(self) -> i64 {

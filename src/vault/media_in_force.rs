@@ -277,6 +277,19 @@ impl MediaInForce {
     pub fn backend_stats(&self) -> Option<Arc<super::media::BackendStats>> {
         self.backend(MediaBackend::S3).and_then(|s3| s3.backend_stats())
     }
+
+    /// The backend in force and the object store's recent latency and errors (as the Background
+    /// work page and `/api/v1/admin/media` show them).
+    pub fn backend_health(&self) -> super::media::BackendHealth {
+        let stats = self.backend_stats();
+        let stats = stats.as_deref();
+        super::media::BackendHealth {
+            backend: self.backend_name(),
+            recent_latency: stats.and_then(|s| s.recent_latency()),
+            errors: stats.map_or(0, |s| s.errors()),
+            last_error: stats.and_then(|s| s.last_error()),
+        }
+    }
 }
 
 #[cfg(test)]

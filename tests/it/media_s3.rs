@@ -203,6 +203,13 @@ async fn on_s3_a_big_output_is_an_age_object_under_an_id_only_key_read_by_range_
     let page = admin.get("/admin/workers").await;
     assert_eq!(page.attr_of(".media-backend", "data-backend").as_deref(), Some("s3"), "{}", page.body);
     assert!(page.text_of(".media-backend").contains("S3-compatible object store"), "{}", page.body);
+    let answer = api_get(&app.url, "/api/v1/admin/media", Some(&token)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let media = answer.json();
+    assert_eq!(media["backend"], "s3", "the API names the backend the page names: {media}");
+    assert!(media["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0), "a latency after the generation: {media}");
+    assert_eq!(media["errors"], 0, "{media}");
+    assert!(media["last_error"].is_null(), "{media}");
     app.stop().await;
 }
 
@@ -317,6 +324,9 @@ async fn a_stopped_store_fails_custody_with_a_clear_reason_refunds_and_media_ans
     assert!(reason.contains("media store unreachable"), "the reason says why: {failed}");
     assert!(!reason.contains(&garage.endpoint), "without the store's address: {failed}");
     assert_eq!(credits(&app.url, &token).await, (available, 0), "refunded, no hold left");
+    let media = api_get(&app.url, "/api/v1/admin/media", Some(&token)).await.json();
+    assert!(media["errors"].as_u64().is_some_and(|n| n > 0), "the failed calls are counted: {media}");
+    assert!(media["last_error"].is_string() && media["last_error_at"].is_string(), "with the last one's reason and time: {media}");
 
     let response = crate::support::client().get(&link).send().await.unwrap();
     assert_eq!(response.status(), 503, "media say the store is unreachable");

@@ -1,5 +1,6 @@
 //! Background work: the admin page "Background work", `GET /api/v1/admin/workers` and the
-//! per-worker gauges of `/metrics` show every worker; only admins see them; a stop joins them.
+//! per-worker gauges of `/metrics` show every worker, and `GET /api/v1/admin/media` the media
+//! backend line of the page; only admins see them; a stop joins them.
 
 use reelvault::workers::Health;
 
@@ -70,6 +71,22 @@ async fn an_admin_sees_every_worker_on_the_page_and_in_the_api() {
 }
 
 #[tokio::test]
+async fn an_admin_reads_the_media_backend_line_of_the_page_in_the_api() {
+    let (app, admin) = TestApp::with_admin().await;
+    let token = admin.post_form("/account/tokens", &[("name", "ops"), ("expires", "30")]).await.text_of("#new-token");
+    let answer = api_get(&app.url, "/api/v1/admin/media", Some(&token)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let media = answer.json();
+    assert_eq!(media["backend"], "local", "{media}");
+    assert_eq!(media["errors"], 0, "{media}");
+    assert!(media["latency_ms"].is_null() && media["last_error"].is_null() && media["last_error_at"].is_null(), "{media}");
+    let page = admin.get("/admin/workers").await;
+    assert_eq!(page.attr_of(".media-backend", "data-backend").as_deref(), Some("local"), "the page names the same backend: {}", page.body);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_member_sees_no_workers() {
     let (app, admin) = TestApp::with_admin().await;
     let member = app.invite_member(&admin, "m@example.com", "member password 1").await;
@@ -79,6 +96,9 @@ async fn a_member_sees_no_workers() {
     assert_eq!(refused.json()["code"], "auth.admin_only");
     assert_eq!(member.get("/admin/workers").await.status, 403);
     assert_eq!(api_get(&app.url, "/api/v1/admin/workers", None).await.status, 401);
+    let media = api_get(&app.url, "/api/v1/admin/media", Some(&token)).await;
+    assert_eq!((media.status, media.json()["code"].as_str()), (403, Some("auth.admin_only")), "{}", media.body);
+    assert_eq!(api_get(&app.url, "/api/v1/admin/media", None).await.status, 401);
     let signed_out = app.browser().get("/admin/workers").await;
     assert!(signed_out.status == 303 || signed_out.status == 302, "to the sign-in page: {}", signed_out.status);
     app.stop().await;

@@ -149,6 +149,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         op(M::GET, "/admin/reconciliation", admin_instance::reconciliation),
         op(M::GET, "/admin/reconciliation.csv", admin_instance::reconciliation_csv),
         op(M::GET, "/admin/workers", admin_workers::list),
+        op(M::GET, "/admin/media", admin_workers::media),
         op(M::GET, "/admin/spending", spending::settings),
         op(M::PUT, "/admin/spending", spending::save_settings),
         op(M::GET, "/admin/sharing", shares::sharing),

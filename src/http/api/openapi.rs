@@ -67,7 +67,7 @@ pub struct ErrorBody {
         admin_instance::data_use, admin_instance::set_data_use,
         admin_instance::retention, admin_instance::run_retention, admin_instance::audit,
         admin_instance::reconciliation, admin_instance::reconciliation_csv,
-        admin_workers::list,
+        admin_workers::list, admin_workers::media,
         spending::list, spending::approve, spending::decline,
         spending::settings, spending::save_settings,
     ),

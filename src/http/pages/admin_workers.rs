@@ -1,6 +1,6 @@
 //! The "Background work" page for admins: every background worker, its state, when it last
 //! ran and why it last failed (`/api/v1/admin/workers` answers the same), and where media are
-//! kept, with an object store's recent latency and errors.
+//! kept, with an object store's recent latency and errors (`/api/v1/admin/media`).
 
 use actix_web::HttpRequest;
 use askama::Template;
@@ -32,13 +32,12 @@ struct MediaBackendLine {
 pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
     let state = state(&req)?;
     let (workers, bounded) = (state.workers.status(), state.workers.bounded().status());
-    let stats = state.media.backend_stats();
-    let stats = stats.as_deref();
+    let health = state.media.backend_health();
     let media = MediaBackendLine {
-        backend: state.media.backend_name(),
-        latency_ms: stats.and_then(|s| s.recent_latency()).map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
-        errors: stats.map_or(0, |s| s.errors()),
-        last_error: stats.and_then(|s| s.last_error()).map(|(_, message)| message),
+        backend: health.backend,
+        latency_ms: health.recent_latency.map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
+        errors: health.errors,
+        last_error: health.last_error.map(|(_, message)| message),
     };
     ok(&req, &WorkersPage { layout: Layout::new(&req, Some(&admin.0.user)), workers, bounded, media })
 }

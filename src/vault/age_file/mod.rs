@@ -49,12 +49,19 @@ const WRITE_BUFFER: usize = 16 * SEALED_CHUNK;
 type HmacSha256 = Hmac<Sha256>;
 
 /// File offsets that hold the sealed chunks of plaintext `start..end` in any file this module
-/// opens (its header being at most `MAX_HEADER` (16 KiB) before the payload nonce): for fetching
-/// them ahead of opening the file.
-pub fn sealed_span(start: u64, end: u64) -> std::ops::Range<u64> {
+/// opens, for fetching them ahead of opening the file: exact when `head` (the file's first
+/// bytes, as far as known) holds the whole header, else wide enough for any header up to
+/// `MAX_HEADER` (16 KiB).
+pub fn sealed_span(head: &[u8], start: u64, end: u64) -> std::ops::Range<u64> {
     let sealed = SEALED_CHUNK as u64;
     let (first, last) = (start / CHUNK as u64, end.max(start + 1).saturating_sub(1) / CHUNK as u64);
-    first * sealed..(last + 1) * sealed + (MAX_HEADER + PAYLOAD_NONCE) as u64
+    match parse_header(head) {
+        Some((header_len, ..)) => {
+            let payload_start = (header_len + PAYLOAD_NONCE) as u64;
+            payload_start + first * sealed..payload_start + (last + 1) * sealed
+        }
+        None => first * sealed..(last + 1) * sealed + (MAX_HEADER + PAYLOAD_NONCE) as u64,
+    }
 }
 
 /// The STREAM nonce of chunk `counter`.
@@ -324,21 +331,26 @@ impl OpenFile {
         let from = self.payload_start + first * SEALED_CHUNK as u64;
         let file_end = self.payload_start + self.len + self.chunks * TAG as u64;
         let to = (from + count * SEALED_CHUNK as u64).min(file_end);
-        let mut buf = vec![0u8; (to - from) as usize];
+        let want = (to - from) as usize;
+        let mut buf = Vec::with_capacity(want);
         self.file.seek(SeekFrom::Start(from))?;
-        self.file.read_exact(&mut buf)?;
+        // into spare capacity: the buffer is not zeroed first
+        (&mut self.file).take(want as u64).read_to_end(&mut buf)?;
+        if buf.len() < want {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file is shorter than its chunks"));
+        }
         let mut plain_end = 0;
         for (i, sealed_start) in (0..buf.len()).step_by(SEALED_CHUNK).enumerate() {
             let index = first + i as u64;
             let sealed_end = (sealed_start + SEALED_CHUNK).min(buf.len());
             let nonce = chunk_nonce(index, index + 1 == self.chunks);
+            // opened where the plaintext goes, right after the chunks before it: one pass, no
+            // separate move
             let plain = self
                 .key
-                .open_in_place(nonce, Aad::empty(), &mut buf[sealed_start..sealed_end])
+                .open_within(nonce, Aad::empty(), &mut buf[plain_end..sealed_end], sealed_start - plain_end..)
                 .map_err(|_| invalid("a chunk of the file failed authentication"))?;
-            let n = plain.len();
-            buf.copy_within(sealed_start..sealed_start + n, plain_end);
-            plain_end += n;
+            plain_end += plain.len();
         }
         buf.truncate(plain_end);
         Ok(buf)

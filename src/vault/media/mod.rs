@@ -47,7 +47,7 @@ use cache::BlockCache;
 use files::{create_private_dir, sync_dir, temp_name};
 use in_store::{Location, Opener, seal_whole};
 use sink::{Out, Sink, Slot};
-pub use stats::{BackendStats, OpFigures};
+pub use stats::{BackendHealth, BackendStats, OpFigures};
 use stream::Cursor;
 pub use stream::MediaStream;
 use upload::ObjectUpload;
@@ -62,9 +62,14 @@ const WRITE_BATCH: usize = 1024 * 1024;
 const MAX_AHEAD: usize = 4 * WRITE_BATCH;
 /// The most bytes hashed on the async executor between two yields.
 const HASH_SLICE: usize = 64 * 1024;
-/// Most plaintext decrypted by one blocking task while reading (a whole number of age
-/// chunks: few hand-offs between threads per byte; a stream holds at most two pieces).
-const READ_PIECE: u64 = 16 * AGE_CHUNK;
+/// Most plaintext decrypted by one blocking task while reading (a whole number of
+/// [`OUT_PIECE`]s: few hand-offs between threads per byte; a stream holds at most two of these).
+const READ_PIECE: u64 = 5 * OUT_PIECE;
+/// Plaintext per buffer a read hands on: three age chunks, so that each buffer (and the
+/// ciphertext it is opened in) stays under the allocator's threshold for pages of its own
+/// (256 KiB, see `main.rs`) and its memory is reused instead of mapped, faulted in, zeroed and
+/// unmapped again for every piece.
+const OUT_PIECE: u64 = 3 * AGE_CHUNK;
 /// Length of a ULID string.
 const ID_LEN: usize = 26;
 

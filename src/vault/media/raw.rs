@@ -82,10 +82,14 @@ impl MediaDir {
             Backend::S3(object) => {
                 object.cache.forget(id);
                 let mut upload = ObjectUpload::new(object.s3.clone(), self.sealed.clone(), object.runtime.clone(), id);
+                let mut hasher = Sha256::new();
                 while let Some(piece) = body.next().await {
-                    upload.push(&piece.map_err(|e| MediaError::Source(e.to_string()))?).await?;
+                    let piece = piece.map_err(|e| MediaError::Source(e.to_string()))?;
+                    hasher.update(&piece);
+                    upload.push(&piece).await?;
                 }
-                upload.finish().await
+                let bytes = upload.finish().await?;
+                Ok(RawWritten { bytes, sha256: hex::encode(hasher.finalize()) })
             }
             Backend::Local => {
                 let tmp_path = self.tmp.join(temp_name(id));

@@ -23,8 +23,10 @@ use crate::vault::age_file::{RemoteSource, sealed_span};
 
 /// Blocks [`warm`] fetches where a range starts.
 const READ_AHEAD: u64 = 4;
-/// Pieces of a streaming GET (tens of KiB each) received ahead of the reader, at most.
-const STREAM_QUEUE: usize = 256;
+/// Pieces of a streaming GET received ahead of the reader, at most: each is at most hyper's
+/// read buffer (about 400 KiB), so a download holds at most about 13 MiB of ciphertext it has
+/// not read yet (on loopback, pieces are mostly far smaller).
+const STREAM_QUEUE: usize = 32;
 /// Blocks read one after another before the read counts as sequential: a range of a mebibyte
 /// or two spans two or three blocks and wants nothing ahead.
 const SEQUENTIAL_AFTER: u32 = 3;
@@ -34,16 +36,16 @@ const SEQUENTIAL_AFTER: u32 = 3;
 /// the object's size), the last block (the last chunk, which opening authenticates) and up to
 /// [`READ_AHEAD`] blocks where the range's chunks lie. No object is `NotFound`.
 pub(super) async fn warm(s3: &S3Media, cache: &BlockCache, id: &str, start: u64, last: u64) -> Result<(), MediaError> {
-    let size = match cache.get(id, 0) {
-        Some((_, size)) => size,
+    let (head, size) = match cache.get(id, 0) {
+        Some(hit) => hit,
         None => {
             let (bytes, size) = s3.get_range(id, 0..BLOCK).await?;
-            cache.insert(id, 0, bytes, size);
-            size
+            cache.insert(id, 0, bytes.clone(), size);
+            (bytes, size)
         }
     };
     let blocks = size.div_ceil(BLOCK);
-    let span = sealed_span(start, last.saturating_add(1));
+    let span = sealed_span(&head, start, last.saturating_add(1));
     let first = span.start / BLOCK;
     let until = (span.end.div_ceil(BLOCK)).min(first + READ_AHEAD).min(blocks);
     let mut wanted: Vec<u64> = (first..until).chain(blocks.checked_sub(1)).collect();

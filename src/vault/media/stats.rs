@@ -65,6 +65,19 @@ pub struct OpFigures {
     pub buckets: Vec<(f64, u64)>,
 }
 
+/// The media backend in a line, as the Background work page and `/api/v1/admin/media` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendHealth {
+    /// `"local"` or `"s3"`.
+    pub backend: &'static str,
+    /// Recent latency of a call to the object store; `None` on the local disk or before the first.
+    pub recent_latency: Option<Duration>,
+    /// Failed calls to the object store since start-up (none on the local disk).
+    pub errors: u64,
+    /// The last failure: when, and the store's reason.
+    pub last_error: Option<(SystemTime, String)>,
+}
+
 /// The backend's figures since start-up.
 #[derive(Default)]
 pub struct BackendStats {

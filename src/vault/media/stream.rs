@@ -1,6 +1,7 @@
-//! Reading back: a file's decrypted bytes as a stream of pieces, each decrypted on the
-//! blocking pool while the consumer takes the one before.
+//! Reading back: a file's decrypted bytes as a stream of buffers, decrypted a piece at a time
+//! on the blocking pool while the consumer takes the piece before.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -11,26 +12,29 @@ use futures_util::Stream;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::READ_PIECE;
+use super::{OUT_PIECE, READ_PIECE};
 use crate::vault::age_file::OpenFile;
 
-/// Decrypted bytes of one file, produced a piece (up to 1 MiB, whole chunks) at a time on
-/// the blocking pool, with one piece decrypted ahead of the consumer.
+/// Decrypted bytes of one file, produced a piece (up to [`READ_PIECE`], whole chunks) at a time
+/// on the blocking pool, with one piece decrypted ahead of the consumer; each piece comes as
+/// buffers of up to [`OUT_PIECE`].
 pub struct MediaStream {
     runtime: Handle,
+    /// Buffers of the piece decrypted last, not taken yet.
+    ready: VecDeque<Bytes>,
     next: Option<JoinHandle<Piece>>,
 }
 
 impl std::fmt::Debug for MediaStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaStream").field("done", &self.next.is_none()).finish()
+        f.debug_struct("MediaStream").field("done", &(self.next.is_none() && self.ready.is_empty())).finish()
     }
 }
 
 impl MediaStream {
     pub(super) fn start(runtime: Handle, cursor: Cursor) -> MediaStream {
         let next = (cursor.pos < cursor.end).then(|| runtime.spawn_blocking(move || cursor.read_piece()));
-        MediaStream { runtime, next }
+        MediaStream { runtime, ready: VecDeque::new(), next }
     }
 }
 
@@ -38,17 +42,26 @@ impl Stream for MediaStream {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(buffer) = self.ready.pop_front() {
+            return Poll::Ready(Some(Ok(buffer)));
+        }
         let Some(task) = self.next.as_mut() else {
             return Poll::Ready(None);
         };
         let piece = ready!(Pin::new(task).poll(cx));
         self.next = None;
         match piece {
-            Ok(Piece { bytes, rest }) => {
+            Ok(Piece { buffers, rest }) => {
                 if let Some(cursor) = rest {
                     self.next = Some(self.runtime.spawn_blocking(move || cursor.read_piece()));
                 }
-                Poll::Ready(Some(bytes))
+                match buffers {
+                    Ok(buffers) => {
+                        self.ready = buffers;
+                        Poll::Ready(self.ready.pop_front().map(Ok))
+                    }
+                    Err(e) => Poll::Ready(Some(Err(e))),
+                }
             }
             Err(e) => Poll::Ready(Some(Err(io::Error::other(e.to_string())))),
         }
@@ -62,24 +75,27 @@ pub(super) struct Cursor {
     pub(super) end: u64,
 }
 
-/// One decrypted piece and the cursor for the rest (`None` when done or failed).
+/// One decrypted piece, as buffers, and the cursor for the rest (`None` when done or failed).
 struct Piece {
-    bytes: io::Result<Bytes>,
+    buffers: io::Result<VecDeque<Bytes>>,
     rest: Option<Cursor>,
 }
 
 impl Cursor {
-    /// Reads up to the next piece boundary (so later pieces are whole age chunks).
+    /// Reads up to the next piece boundary (so later pieces are whole age chunks), a buffer
+    /// per [`OUT_PIECE`].
     fn read_piece(mut self) -> Piece {
-        let to_boundary = READ_PIECE - self.pos % READ_PIECE;
-        let until = self.pos + to_boundary.min(self.end - self.pos);
-        match self.file.read(self.pos, until) {
-            Ok(bytes) => {
-                self.pos = until;
-                let rest = (self.pos < self.end).then_some(self);
-                Piece { bytes: Ok(bytes), rest }
+        let until = (self.pos - self.pos % READ_PIECE + READ_PIECE).min(self.end);
+        let mut buffers = VecDeque::new();
+        while self.pos < until {
+            let to = (self.pos - self.pos % OUT_PIECE + OUT_PIECE).min(until);
+            match self.file.read(self.pos, to) {
+                Ok(bytes) => buffers.push_back(bytes),
+                Err(e) => return Piece { buffers: Err(e), rest: None },
             }
-            Err(e) => Piece { bytes: Err(e), rest: None },
+            self.pos = to;
         }
+        let rest = (self.pos < self.end).then_some(self);
+        Piece { buffers: Ok(buffers), rest }
     }
 }

@@ -44,7 +44,7 @@ impl Fixture {
         let mut out = Vec::new();
         while let Some(piece) = stream.next().await {
             let piece = piece?;
-            assert!(piece.len() as u64 <= READ_PIECE && !piece.is_empty());
+            assert!(piece.len() as u64 <= OUT_PIECE && !piece.is_empty());
             out.extend_from_slice(&piece);
         }
         Ok((len, out))

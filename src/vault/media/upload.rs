@@ -1,27 +1,30 @@
 //! One object written to the store as it is produced: parts of [`PART`] bytes go up as a
-//! multipart upload while the next part fills (at most two parts in memory); an object that
-//! fits in one part goes up in a single PUT. The upload is recorded in the store
+//! multipart upload, up to [`PARTS_IN_FLIGHT`] at once, while the next part fills (so an upload
+//! holds at most `(PARTS_IN_FLIGHT + 1) × PART` = 32 MiB); an object that fits in one part goes
+//! up in a single PUT. The upload is recorded in the store
 //! (`store::media_uploads`) before its first part and the record removed once it is completed
 //! or aborted; an upload given up (an error, or dropped unfinished) is aborted in the
 //! background. Finishing checks the object's size in the store before it answers.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use object_store::multipart::PartId;
-use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::MediaError;
-use super::backend::RawWritten;
 use super::s3::S3Media;
 use crate::store::{Store, media_uploads};
 
 /// Bytes per part (S3 wants at least 5 MiB in every part but the last).
 pub const PART: usize = 8 * 1024 * 1024;
+/// Parts uploading at once: the store takes one while the next ones go up and the encryption
+/// goes on; a part that fills while this many are in flight waits for the oldest.
+pub const PARTS_IN_FLIGHT: usize = 3;
 
 /// An object being written.
 pub(super) struct ObjectUpload {
@@ -31,10 +34,11 @@ pub(super) struct ObjectUpload {
     id: String,
     filling: Vec<u8>,
     upload: Option<String>,
+    /// The parts the store has taken, in order.
     parts: Vec<PartId>,
-    in_flight: Option<JoinHandle<Result<PartId, MediaError>>>,
+    /// The parts going up, oldest first (each numbered after `parts` and the ones before it).
+    in_flight: VecDeque<JoinHandle<Result<PartId, MediaError>>>,
     written: u64,
-    hasher: Sha256,
     /// The object is in the store (not verified yet).
     stored: bool,
     /// Stored and verified: nothing to clean up.
@@ -51,9 +55,8 @@ impl ObjectUpload {
             filling: Vec::new(),
             upload: None,
             parts: Vec::new(),
-            in_flight: None,
+            in_flight: VecDeque::new(),
             written: 0,
-            hasher: Sha256::new(),
             stored: false,
             done: false,
         }
@@ -62,7 +65,6 @@ impl ObjectUpload {
     /// Takes `data`, sending each part as it fills.
     pub(super) async fn push(&mut self, mut data: &[u8]) -> Result<(), MediaError> {
         self.written += data.len() as u64;
-        self.hasher.update(data);
         while !data.is_empty() {
             if self.filling.capacity() == 0 {
                 self.filling.reserve_exact(PART);
@@ -77,8 +79,9 @@ impl ObjectUpload {
         Ok(())
     }
 
-    /// Starts the upload (and records it) if need be, waits for the part in flight, then
-    /// sends the part filled so far in the background.
+    /// Starts the upload (and records it) if need be, takes the parts that are done (waiting
+    /// for the oldest while [`PARTS_IN_FLIGHT`] are going up), then sends the part filled so far
+    /// in the background. A failed part is an error (dropping the upload then aborts it).
     async fn send_part(&mut self) -> Result<(), MediaError> {
         let upload = match &self.upload {
             Some(upload) => upload.clone(),
@@ -89,12 +92,20 @@ impl ObjectUpload {
                 upload
             }
         };
-        if let Some(previous) = self.in_flight.take() {
-            self.parts.push(joined(previous.await)?);
+        while self.in_flight.len() >= PARTS_IN_FLIGHT || self.in_flight.front().is_some_and(JoinHandle::is_finished) {
+            self.take_oldest().await?;
         }
         let part = Bytes::from(std::mem::take(&mut self.filling));
-        let (s3, id, index) = (self.s3.clone(), self.id.clone(), self.parts.len());
-        self.in_flight = Some(self.runtime.spawn(async move { s3.put_part(&id, &upload, index, vec![part]).await }));
+        let (s3, id, index) = (self.s3.clone(), self.id.clone(), self.parts.len() + self.in_flight.len());
+        self.in_flight.push_back(self.runtime.spawn(async move { s3.put_part(&id, &upload, index, vec![part]).await }));
+        Ok(())
+    }
+
+    /// Waits for the oldest part in flight and keeps its id.
+    async fn take_oldest(&mut self) -> Result<(), MediaError> {
+        if let Some(oldest) = self.in_flight.pop_front() {
+            self.parts.push(joined(oldest.await)?);
+        }
         Ok(())
     }
 
@@ -109,16 +120,17 @@ impl ObjectUpload {
             .map_err(|e| MediaError::Io(io::Error::other(format!("recording a media upload: {e}"))))
     }
 
-    /// Sends what is left, completes the upload and checks the object's size in the store.
-    pub(super) async fn finish(mut self) -> Result<RawWritten, MediaError> {
+    /// Sends what is left, completes the upload and checks the object's size in the store;
+    /// answers the object's length.
+    pub(super) async fn finish(mut self) -> Result<u64, MediaError> {
         match self.upload.clone() {
             None => self.s3.put(&self.id, vec![Bytes::from(std::mem::take(&mut self.filling))]).await?,
             Some(upload) => {
                 if !self.filling.is_empty() {
                     self.send_part().await?;
                 }
-                if let Some(last) = self.in_flight.take() {
-                    self.parts.push(joined(last.await)?);
+                while !self.in_flight.is_empty() {
+                    self.take_oldest().await?;
                 }
                 self.s3.complete_upload(&self.id, &upload, std::mem::take(&mut self.parts)).await?;
             }
@@ -137,21 +149,21 @@ impl ObjectUpload {
         if let Some(upload) = &self.upload {
             forget_record(self.store.as_ref(), upload).await;
         }
-        Ok(RawWritten { bytes: self.written, sha256: hex::encode(self.hasher.clone().finalize()) })
+        Ok(self.written)
     }
 }
 
 impl Drop for ObjectUpload {
-    /// An upload given up: the part in flight is waited for, then the upload aborted (or the
+    /// An upload given up: the parts in flight are waited for, then the upload aborted (or the
     /// object that failed its check removed) and the record removed, in the background.
     fn drop(&mut self) {
         if self.done || (self.upload.is_none() && !self.stored) {
             return;
         }
         let (s3, store, id, stored) = (self.s3.clone(), self.store.clone(), self.id.clone(), self.stored);
-        let (upload, in_flight) = (self.upload.take(), self.in_flight.take());
+        let (upload, in_flight) = (self.upload.take(), std::mem::take(&mut self.in_flight));
         self.runtime.spawn(async move {
-            if let Some(part) = in_flight {
+            for part in in_flight {
                 let _ = part.await;
             }
             let cleaned = match (&upload, stored) {
@@ -185,7 +197,7 @@ fn joined(part: Result<Result<PartId, MediaError>, tokio::task::JoinError>) -> R
 pub(super) struct BlockingUpload(pub(super) ObjectUpload);
 
 impl BlockingUpload {
-    pub(super) fn finish(self) -> Result<RawWritten, MediaError> {
+    pub(super) fn finish(self) -> Result<u64, MediaError> {
         let runtime = self.0.runtime.clone();
         runtime.block_on(self.0.finish())
     }
