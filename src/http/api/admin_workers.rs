@@ -10,7 +10,6 @@ use super::openapi::ErrorBody;
 use crate::domain::time::Timestamp;
 use crate::http::auth::{ApiAdmin, state};
 use crate::http::responses::ApiResult;
-use crate::vault::media::BackendHealth;
 use crate::workers::WorkerStatus;
 
 /// One background worker.
@@ -69,24 +68,19 @@ pub struct MediaBackendView {
     last_error_at: Option<String>,
 }
 
-impl From<BackendHealth> for MediaBackendView {
-    fn from(h: BackendHealth) -> Self {
-        let (last_error_at, last_error) = h.last_error.map(|(at, reason)| (Timestamp::from_system(at).rfc3339(), reason)).unzip();
-        MediaBackendView {
-            backend: h.backend,
-            latency_ms: h.recent_latency.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0),
-            errors: h.errors,
-            last_error,
-            last_error_at,
-        }
-    }
-}
-
 /// The media backend: the line of the Background work page that names it.
 #[utoipa::path(get, operation_id = "admin_media_backend", path = "/api/v1/admin/media", tag = "admin",
     responses((status = 200, body = MediaBackendView), (status = 403, description = "Not an admin (`auth.admin_only`)", body = ErrorBody)))]
 pub async fn media(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
-    let view = MediaBackendView::from(state.media.backend_health());
+    let health = state.media.backend_health();
+    let (last_error_at, last_error) = health.last_error.map(|(at, reason)| (Timestamp::from_system(at).rfc3339(), reason)).unzip();
+    let view = MediaBackendView {
+        backend: health.backend,
+        latency_ms: health.recent_latency.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0),
+        errors: health.errors,
+        last_error,
+        last_error_at,
+    };
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(view))
 }
