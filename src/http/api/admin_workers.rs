@@ -74,13 +74,8 @@ pub struct MediaBackendView {
 pub async fn media(req: HttpRequest, _admin: ApiAdmin) -> ApiResult {
     let state = state(&req)?;
     let health = state.media.backend_health();
+    let latency_ms = health.latency_ms();
     let (last_error_at, last_error) = health.last_error.map(|(at, reason)| (Timestamp::from_system(at).rfc3339(), reason)).unzip();
-    let view = MediaBackendView {
-        backend: health.backend,
-        latency_ms: health.recent_latency.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0),
-        errors: health.errors,
-        last_error,
-        last_error_at,
-    };
+    let view = MediaBackendView { backend: health.backend, latency_ms, errors: health.errors, last_error, last_error_at };
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(view))
 }

@@ -35,7 +35,7 @@ pub async fn show(req: HttpRequest, admin: Admin) -> PageResult {
     let health = state.media.backend_health();
     let media = MediaBackendLine {
         backend: health.backend,
-        latency_ms: health.recent_latency.map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
+        latency_ms: health.latency_ms().map(|ms| format!("{ms:.1}")),
         errors: health.errors,
         last_error: health.last_error.map(|(_, message)| message),
     };

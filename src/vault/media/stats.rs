@@ -78,6 +78,13 @@ pub struct BackendHealth {
     pub last_error: Option<(SystemTime, String)>,
 }
 
+impl BackendHealth {
+    /// The recent latency in milliseconds, to a tenth.
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.recent_latency.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0)
+    }
+}
+
 /// The backend's figures since start-up.
 #[derive(Default)]
 pub struct BackendStats {
