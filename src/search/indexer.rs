@@ -7,6 +7,10 @@
 //! the end with the last applied sequence as the payload, and trims the outbox behind it. A step
 //! that fails ends the body with its error; the supervisor starts it again (reopening the index)
 //! after a backoff.
+//!
+//! The writer is made for the first rows after a quiet spell and let go by the next step that
+//! finds the outbox empty (at most `POLL` after the last work): an idle appliance keeps none
+//! of its threads and its queue of 2.5 MB.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +49,9 @@ struct Indexer {
     store: Store,
     provider: Arc<ProviderOf>,
     settings: SearchConfig,
-    live: Option<(Arc<Live>, IndexWriter)>,
+    live: Option<Arc<Live>>,
+    /// The writer, while there is work (see the module doc).
+    writer: Option<IndexWriter>,
     /// The last outbox sequence given to the writer (committed or not).
     applied: u64,
     /// Documents changed since the last commit.
@@ -67,7 +73,7 @@ pub(super) async fn run(
     let mut commands = commands.lock().await;
     let signal = store.outbox_signal();
     let paths = shared.paths.clone();
-    let mut ix = Indexer { shared, paths, store, provider, settings, live: None, applied: 0, pending: 0, due: None };
+    let mut ix = Indexer { shared, paths, store, provider, settings, live: None, writer: None, applied: 0, pending: 0, due: None };
     loop {
         let wait = match (&ix.live, ix.due) {
             (None, _) => Duration::ZERO,
@@ -134,6 +140,7 @@ impl Indexer {
         if self.live.is_none() {
             self.open()?;
         }
+        let applied_before = self.applied;
         loop {
             let applied = self.applied;
             let (rows, generations) = self.store.read_now(|tx| {
@@ -154,7 +161,11 @@ impl Indexer {
                 Ok::<_, SearchError>((rows, generations))
             })?;
             let Some(&(last, _)) = rows.last() else { break };
-            let (live, writer) = self.live.as_ref().ok_or(SearchError::Unavailable(Status::Opening))?;
+            let live = self.live.as_ref().ok_or(SearchError::Unavailable(Status::Opening))?;
+            let writer = match &mut self.writer {
+                Some(writer) => writer,
+                none => none.insert(live.writer()?),
+            };
             for (id, g) in &generations {
                 writer.delete_term(live.fields.id_term(*id));
                 if let Some((g, sound)) = g.as_ref().filter(|(g, _)| g.deleted_at.is_none()) {
@@ -169,14 +180,26 @@ impl Indexer {
         }
         if self.pending > 0 {
             self.commit()?;
+        } else if self.applied == applied_before {
+            self.release_writer();
         }
         Ok(())
+    }
+
+    /// Lets the writer go once its merges are done (its threads end and its memory is freed).
+    fn release_writer(&mut self) {
+        if let Some(writer) = self.writer.take()
+            && let Err(e) = writer.wait_merging_threads()
+        {
+            tracing::warn!(error = %e, "search indexer: a merge failed; the next commit merges again");
+        }
     }
 
     /// Commits what the writer holds at the applied sequence, shows it to searches, and
     /// trims the outbox behind it.
     fn commit(&mut self) -> Result<(), SearchError> {
-        let (live, writer) = self.live.as_mut().ok_or(SearchError::Unavailable(Status::Opening))?;
+        let live = self.live.as_ref().ok_or(SearchError::Unavailable(Status::Opening))?;
+        let writer = self.writer.as_mut().ok_or(SearchError::Unavailable(Status::Opening))?;
         CommitPoint::new(self.applied).commit(writer)?;
         live.reload()?;
         self.shared.committed(self.applied);
@@ -195,7 +218,8 @@ impl Indexer {
             Ok((live, point)) if store_last - point.seq <= REPLAY_LIMIT => {
                 let backlog = store_last - point.seq;
                 tracing::info!(from = point.seq, rows = backlog, "search index opened; replaying the outbox");
-                self.install(live, point)
+                self.install(live, point);
+                Ok(())
             }
             Ok((_, point)) => {
                 tracing::warn!(rows = store_last - point.seq, "search index: the outbox backlog is long; rebuilding from the store");
@@ -217,6 +241,7 @@ impl Indexer {
 
     fn rebuild(&mut self, report: &mut dyn FnMut(Progress)) -> Result<Progress, SearchError> {
         // the old writer holds the live directory's lock; uncommitted work is in the snapshot
+        self.writer = None;
         self.live = None;
         self.pending = 0;
         let serving = self.shared.is_serving();
@@ -242,19 +267,17 @@ impl Indexer {
             "search index rebuilt"
         );
         let progress = rebuilt.progress;
-        self.install(rebuilt.live, rebuilt.point)?;
+        self.install(rebuilt.live, rebuilt.point);
         Ok(progress)
     }
 
     /// Makes `live` the index searches read and this task writes, from `point` on.
-    fn install(&mut self, live: Live, point: CommitPoint) -> Result<(), SearchError> {
-        let writer = live.writer()?;
+    fn install(&mut self, live: Live, point: CommitPoint) {
         let live = Arc::new(live);
         self.shared.publish(live.clone(), point.seq);
-        self.live = Some((live, writer));
+        self.live = Some(live);
         self.applied = point.seq;
         self.pending = 0;
-        Ok(())
     }
 
     /// Applies and commits what the outbox holds, then releases the writer (shutdown).
@@ -264,6 +287,7 @@ impl Indexer {
         {
             tracing::warn!(error = %e, "search indexer: the last commit failed; the outbox will be replayed at the next start");
         }
+        self.release_writer();
         self.live = None;
     }
 }

@@ -185,3 +185,48 @@ async fn a_graceful_stop_commits_what_the_indexer_holds() {
     wait_total(&app.url, &token, "q=willow", 3).await;
     app.stop().await;
 }
+
+/// The search writer's threads in the process `pid` (tantivy names them).
+#[cfg(target_os = "linux")]
+fn writer_threads(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| name.starts_with("thrd-tantivy") || name.starts_with("merge_thread") || name == "segment_updater")
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_idle_indexer_lets_its_writer_go_and_takes_it_again_for_new_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap().to_string();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[search]\ncommit_interval = \"100ms\"\n\n[[connection]]\nname = \"demo\"\nkind = \"demo\"\ndelay = \"0\"\n")
+        .unwrap();
+    let c = config.to_str().unwrap().to_string();
+    let token = cli_admin_token("idle@example.com", "idle password 12", 100, &["--data-dir", &d, "--config", &c]).await;
+    let mut served = Served::start(&data, &["--config", &c]);
+    let url = served.url();
+    let pid = served.child.id();
+    wait_total(&url, &token, "q=tundra", 0).await;
+
+    for (n, prompt) in ["tundra at noon", "tundra at dusk"].into_iter().enumerate() {
+        let created = generate(&url, &token, serde_json::json!({"model": "demo-image", "prompt": prompt})).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        wait_terminal(&url, &token, created.json()["id"].as_str().unwrap()).await;
+        wait_total(&url, &token, "q=tundra", n as u64 + 1).await;
+        // once the outbox has stayed empty for a while, the writer and its threads are gone
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !writer_threads(pid).is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the idle indexer still runs {:?}", writer_threads(pid));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(search(&url, &token, "q=dusk").await["total"], 1, "the writer taken again indexed the new work");
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(), Some(0));
+}
