@@ -52,10 +52,14 @@ impl Server {
     /// server never blocks on a full pipe), stderr inherited. `RUST_LOG` is removed so the
     /// configured default (`info`) applies unless `extra_env` sets something.
     pub fn spawn(data_dir: &Path, stdout_path: &Path, extra_env: &[(&str, &str)]) -> Server {
-        let bin = server_binary();
+        Server::spawn_binary(&server_binary(), data_dir, stdout_path, extra_env)
+    }
+
+    /// [`Server::spawn`] of the binary at `bin`.
+    pub fn spawn_binary(bin: &Path, data_dir: &Path, stdout_path: &Path, extra_env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let stdout = File::create(stdout_path).expect("create stdout file");
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
