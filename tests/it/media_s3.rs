@@ -158,6 +158,10 @@ async fn generation_ranges_and_deletion(app: &TestApp, token: &str, kept: &Kept<
         assert_eq!(response.headers()["content-range"], format!("bytes {start}-{end}/{VIDEO_LEN}").as_str());
         assert_eq!(response.bytes().await.unwrap(), &expected[start..=end], "bytes={start}-{end}");
     }
+    // from the middle to the end, as a player seeking asks: read ahead through every window
+    let rest = get_range(link, "bytes=3000000-").await;
+    assert_eq!(rest.status(), 206);
+    assert_eq!(rest.bytes().await.unwrap(), &expected[3_000_000..], "bytes=3000000-");
     let suffix = get_range(link, "bytes=-500").await;
     assert_eq!(suffix.status(), 206);
     assert_eq!(suffix.bytes().await.unwrap(), &expected[VIDEO_LEN - 500..]);

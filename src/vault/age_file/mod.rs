@@ -27,7 +27,7 @@ pub const CHUNK: usize = 64 * 1024;
 /// The authentication tag after each chunk.
 const TAG: usize = 16;
 /// A whole chunk as stored.
-const SEALED_CHUNK: usize = CHUNK + TAG;
+pub const SEALED_CHUNK: usize = CHUNK + TAG;
 /// The random nonce between the header and the payload.
 const PAYLOAD_NONCE: usize = 16;
 /// The first line of every age v1 file.
@@ -47,22 +47,6 @@ const MAX_HEADER: usize = 16 * 1024;
 const WRITE_BUFFER: usize = 16 * SEALED_CHUNK;
 
 type HmacSha256 = Hmac<Sha256>;
-
-/// File offsets that hold the sealed chunks of plaintext `start..end` in any file this module
-/// opens, for fetching them ahead of opening the file: exact when `head` (the file's first
-/// bytes, as far as known) holds the whole header, else wide enough for any header up to
-/// `MAX_HEADER` (16 KiB).
-pub fn sealed_span(head: &[u8], start: u64, end: u64) -> std::ops::Range<u64> {
-    let sealed = SEALED_CHUNK as u64;
-    let (first, last) = (start / CHUNK as u64, end.max(start + 1).saturating_sub(1) / CHUNK as u64);
-    match parse_header(head) {
-        Some((header_len, ..)) => {
-            let payload_start = (header_len + PAYLOAD_NONCE) as u64;
-            payload_start + first * sealed..payload_start + (last + 1) * sealed
-        }
-        None => first * sealed..(last + 1) * sealed + (MAX_HEADER + PAYLOAD_NONCE) as u64,
-    }
-}
 
 /// The STREAM nonce of chunk `counter`.
 fn chunk_nonce(counter: u64, last: bool) -> Nonce {
@@ -195,32 +179,95 @@ impl<W: Write> Write for SealingWriter<W> {
     }
 }
 
-/// An age file opened for reading: its key, where its payload starts and its plaintext
-/// length (authenticated: the last chunk has been opened).
-pub struct OpenFile {
-    file: Source,
+/// What an age file's header gives its reader: the payload key, where the payload starts,
+/// how many chunks it has and the plaintext length. The length is authenticated only once the
+/// last chunk has been opened (a file cut short at a chunk boundary fails there).
+pub struct Payload {
     key: LessSafeKey,
     payload_start: u64,
     chunks: u64,
     len: u64,
 }
 
+impl Payload {
+    /// Checks the header in `head` (the file's first bytes: the whole header and the payload
+    /// nonce) of a file of `file_len` bytes with `identity`.
+    pub fn from_header(head: &[u8], file_len: u64, identity: &dyn age::Identity) -> Result<Payload, DecryptError> {
+        let (header_len, stanzas, mac) = complete_header(head).ok_or(DecryptError::InvalidHeader)?;
+        let file_key = identity.unwrap_stanzas(&stanzas).ok_or(DecryptError::NoMatchingKeys)??;
+        let mut check = header_mac(&file_key);
+        check.update(&head[..header_len - MAC_BASE64 - 2]);
+        check.verify_slice(&mac).map_err(|_| DecryptError::InvalidMac)?;
+        let nonce = &head[header_len..header_len + PAYLOAD_NONCE];
+        let key = payload_key(&file_key, nonce);
+        let payload_start = (header_len + PAYLOAD_NONCE) as u64;
+        let payload = file_len.checked_sub(payload_start).filter(|&p| p >= TAG as u64).ok_or(DecryptError::DecryptionFailed)?;
+        let chunks = payload.div_ceil(SEALED_CHUNK as u64);
+        let last_sealed = payload - (chunks - 1) * SEALED_CHUNK as u64;
+        if last_sealed < TAG as u64 || (chunks > 1 && last_sealed == TAG as u64) {
+            return Err(DecryptError::DecryptionFailed);
+        }
+        Ok(Payload { key, payload_start, chunks, len: payload - chunks * TAG as u64 })
+    }
+
+    /// The plaintext length.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the plaintext is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The number of chunks (at least one: an empty file has one empty chunk).
+    pub fn chunks(&self) -> u64 {
+        self.chunks
+    }
+
+    /// The file offsets of the sealed chunks that hold plaintext `start..end` (the chunk of
+    /// `start` when the range is empty), cut at the file's end.
+    pub fn sealed_span(&self, start: u64, end: u64) -> std::ops::Range<u64> {
+        let (first, last) = (start / CHUNK as u64, (end.max(start + 1) - 1) / CHUNK as u64);
+        self.sealed_chunks(first, last + 1 - first)
+    }
+
+    /// The file offsets of `count` sealed chunks from chunk `first`, cut at the file's end.
+    pub fn sealed_chunks(&self, first: u64, count: u64) -> std::ops::Range<u64> {
+        let file_end = self.payload_start + self.len + self.chunks * TAG as u64;
+        let from = (self.payload_start + first * SEALED_CHUNK as u64).min(file_end);
+        from..(from + count * SEALED_CHUNK as u64).min(file_end)
+    }
+
+    /// Opens chunk `index`, sealed in `buf[sealed_from..]` (exactly: the whole chunk with its
+    /// tag), so that its plaintext starts at `buf[0]`; returns the plaintext's length. A chunk
+    /// that fails authentication is an `InvalidData` error.
+    pub fn open_chunk(&self, index: u64, buf: &mut [u8], sealed_from: usize) -> io::Result<usize> {
+        let nonce = chunk_nonce(index, index + 1 == self.chunks);
+        let plain = self
+            .key
+            .open_within(nonce, Aad::empty(), buf, sealed_from..)
+            .map_err(|_| invalid("a chunk of the file failed authentication"))?;
+        Ok(plain.len())
+    }
+}
+
+/// An age file opened for reading: its [`Payload`], its length authenticated (the last chunk
+/// has been opened).
+pub struct OpenFile {
+    file: Source,
+    payload: Payload,
+}
+
 fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// Random access to an age file stored elsewhere (an object store), of a known length.
-pub trait RemoteSource: Read + Seek + Send {
-    /// The whole file's length in bytes.
-    fn size(&self) -> io::Result<u64>;
-}
-
-/// Where an age file's bytes are read from: a file, the whole file in memory (small media
-/// kept in the store), or a remote object read by ranges.
+/// Where an age file's bytes are read from: a file, or the whole file in memory (small media
+/// kept in the store).
 enum Source {
     Disk(File),
     Memory(io::Cursor<Vec<u8>>),
-    Remote(Box<dyn RemoteSource>),
 }
 
 impl Source {
@@ -228,7 +275,6 @@ impl Source {
         match self {
             Source::Disk(file) => Ok(file.metadata()?.len()),
             Source::Memory(bytes) => Ok(bytes.get_ref().len() as u64),
-            Source::Remote(remote) => remote.size(),
         }
     }
 }
@@ -238,7 +284,6 @@ impl Read for Source {
         match self {
             Source::Disk(file) => file.read(buf),
             Source::Memory(bytes) => bytes.read(buf),
-            Source::Remote(remote) => remote.read(buf),
         }
     }
 }
@@ -248,7 +293,6 @@ impl Seek for Source {
         match self {
             Source::Disk(file) => file.seek(to),
             Source::Memory(bytes) => bytes.seek(to),
-            Source::Remote(remote) => remote.seek(to),
         }
     }
 }
@@ -264,37 +308,16 @@ impl OpenFile {
         Self::open_source(Source::Memory(io::Cursor::new(file)), identity)
     }
 
-    /// [`OpenFile::open`] of an age file read through `remote`.
-    pub fn open_remote(remote: Box<dyn RemoteSource>, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
-        Self::open_source(Source::Remote(remote), identity)
-    }
-
     fn open_source(mut file: Source, identity: &dyn age::Identity) -> Result<OpenFile, DecryptError> {
         let file_len = file.len()?;
         let mut head = Vec::new();
         (&mut file).take(FIRST_READ as u64).read_to_end(&mut head)?;
-        let complete = |head: &[u8]| parse_header(head).filter(|(len, ..)| head.len() >= len + PAYLOAD_NONCE);
-        let mut parsed = complete(&head);
-        if parsed.is_none() && head.len() == FIRST_READ {
+        if complete_header(&head).is_none() && head.len() == FIRST_READ {
             (&mut file).take((MAX_HEADER - FIRST_READ) as u64).read_to_end(&mut head)?;
-            parsed = complete(&head);
         }
-        let (header_len, stanzas, mac) = parsed.ok_or(DecryptError::InvalidHeader)?;
-        let file_key = identity.unwrap_stanzas(&stanzas).ok_or(DecryptError::NoMatchingKeys)??;
-        let mut check = header_mac(&file_key);
-        check.update(&head[..header_len - MAC_BASE64 - 2]);
-        check.verify_slice(&mac).map_err(|_| DecryptError::InvalidMac)?;
-        let nonce = &head[header_len..header_len + PAYLOAD_NONCE];
-        let key = payload_key(&file_key, nonce);
-        let payload_start = (header_len + PAYLOAD_NONCE) as u64;
-        let payload = file_len.checked_sub(payload_start).filter(|&p| p >= TAG as u64).ok_or(DecryptError::DecryptionFailed)?;
-        let chunks = payload.div_ceil(SEALED_CHUNK as u64);
-        let last_sealed = payload - (chunks - 1) * SEALED_CHUNK as u64;
-        if last_sealed < TAG as u64 || (chunks > 1 && last_sealed == TAG as u64) {
-            return Err(DecryptError::DecryptionFailed);
-        }
-        let len = payload - chunks * TAG as u64;
-        let mut opened = OpenFile { file, key, payload_start, chunks, len };
+        let payload = Payload::from_header(&head, file_len, identity)?;
+        let mut opened = OpenFile { file, payload };
+        let len = opened.len();
         if len > 0 {
             opened.read(len - 1, len)?; // authenticates the length
         } else {
@@ -305,18 +328,18 @@ impl OpenFile {
 
     /// The plaintext length.
     pub fn len(&self) -> u64 {
-        self.len
+        self.payload.len
     }
 
     /// Whether the plaintext is empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.payload.len == 0
     }
 
     /// Plaintext bytes `start..end` (within the length), opening only the chunks that hold
     /// them. A chunk that fails authentication is an `InvalidData` error.
     pub fn read(&mut self, start: u64, end: u64) -> io::Result<bytes::Bytes> {
-        if start >= end || end > self.len {
+        if start >= end || end > self.payload.len {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "range outside the content"));
         }
         let first = start / CHUNK as u64;
@@ -328,12 +351,10 @@ impl OpenFile {
 
     /// The plaintext of `count` chunks from chunk `first`, one after another.
     fn read_chunks(&mut self, first: u64, count: u64) -> io::Result<Vec<u8>> {
-        let from = self.payload_start + first * SEALED_CHUNK as u64;
-        let file_end = self.payload_start + self.len + self.chunks * TAG as u64;
-        let to = (from + count * SEALED_CHUNK as u64).min(file_end);
-        let want = (to - from) as usize;
+        let span = self.payload.sealed_chunks(first, count);
+        let want = (span.end - span.start) as usize;
         let mut buf = Vec::with_capacity(want);
-        self.file.seek(SeekFrom::Start(from))?;
+        self.file.seek(SeekFrom::Start(span.start))?;
         // into spare capacity: the buffer is not zeroed first
         (&mut self.file).take(want as u64).read_to_end(&mut buf)?;
         if buf.len() < want {
@@ -341,20 +362,19 @@ impl OpenFile {
         }
         let mut plain_end = 0;
         for (i, sealed_start) in (0..buf.len()).step_by(SEALED_CHUNK).enumerate() {
-            let index = first + i as u64;
             let sealed_end = (sealed_start + SEALED_CHUNK).min(buf.len());
-            let nonce = chunk_nonce(index, index + 1 == self.chunks);
             // opened where the plaintext goes, right after the chunks before it: one pass, no
             // separate move
-            let plain = self
-                .key
-                .open_within(nonce, Aad::empty(), &mut buf[plain_end..sealed_end], sealed_start - plain_end..)
-                .map_err(|_| invalid("a chunk of the file failed authentication"))?;
-            plain_end += plain.len();
+            plain_end += self.payload.open_chunk(first + i as u64, &mut buf[plain_end..sealed_end], sealed_start - plain_end)?;
         }
         buf.truncate(plain_end);
         Ok(buf)
     }
+}
+
+/// [`parse_header`] of a `head` that holds the whole header and the payload nonce after it.
+fn complete_header(head: &[u8]) -> Option<(usize, Vec<Stanza>, Vec<u8>)> {
+    parse_header(head).filter(|(len, ..)| head.len() >= len + PAYLOAD_NONCE)
 }
 
 /// Splits an age v1 header: its length (through the MAC line's newline), its stanzas and

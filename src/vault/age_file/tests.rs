@@ -135,12 +135,14 @@ fn the_age_tool_opens_what_is_sealed_here() {
 }
 
 #[test]
-fn sealed_span_holds_every_chunk_a_plaintext_range_needs() {
+fn a_payload_names_the_chunks_a_plaintext_range_needs_and_opens_them_in_place() {
     let identity = age::x25519::Identity::generate();
     let len = 20 * CHUNK + 17;
-    let sealed = seal(&data(len), &identity.to_public(), 10_000);
-    let payload = (len + 21 * TAG) as u64;
-    let payload_start = sealed.len() as u64 - payload;
+    let input = data(len);
+    let sealed = seal(&input, &identity.to_public(), 10_000);
+    let payload = Payload::from_header(&sealed[..1024], sealed.len() as u64, &identity).unwrap();
+    assert_eq!((payload.len(), payload.chunks()), (len as u64, 21));
+    let payload_start = sealed.len() as u64 - (len + 21 * TAG) as u64;
     for (start, end) in [
         (0, 1),
         (0, len as u64),
@@ -152,13 +154,22 @@ fn sealed_span_holds_every_chunk_a_plaintext_range_needs() {
         let last = (end - 1) / CHUNK as u64;
         let needed_start = payload_start + first * SEALED_CHUNK as u64;
         let needed_end = (payload_start + (last + 1) * SEALED_CHUNK as u64).min(sealed.len() as u64);
-        let unknown = sealed_span(&[], start, end);
-        assert!(
-            unknown.start <= needed_start && needed_end <= unknown.end,
-            "{start}..{end}: {unknown:?} misses {needed_start}..{needed_end}"
-        );
-        // with the header at hand, just the chunks (the last one may be short)
-        let exact = sealed_span(&sealed[..1024], start, end);
-        assert_eq!((exact.start, exact.end.min(sealed.len() as u64)), (needed_start, needed_end), "{start}..{end}");
+        let span = payload.sealed_span(start, end);
+        assert_eq!((span.start, span.end), (needed_start, needed_end), "{start}..{end}: just the chunks (the last one may be short)");
+        let mut buf = sealed[span.start as usize..span.end as usize].to_vec();
+        let (mut plain_end, mut index) = (0, first);
+        for sealed_start in (0..buf.len()).step_by(SEALED_CHUNK) {
+            let sealed_end = (sealed_start + SEALED_CHUNK).min(buf.len());
+            plain_end += payload.open_chunk(index, &mut buf[plain_end..sealed_end], sealed_start - plain_end).unwrap();
+            index += 1;
+        }
+        let skip = (start - first * CHUNK as u64) as usize;
+        assert_eq!(&buf[skip..skip + (end - start) as usize], &input[start as usize..end as usize], "{start}..{end}");
     }
+    let mut tampered = sealed[payload_start as usize..payload_start as usize + SEALED_CHUNK].to_vec();
+    tampered[7] ^= 1;
+    assert_eq!(payload.open_chunk(0, &mut tampered, 0).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    let other = age::x25519::Identity::generate();
+    assert!(matches!(Payload::from_header(&sealed[..1024], sealed.len() as u64, &other), Err(DecryptError::NoMatchingKeys)));
+    assert!(matches!(Payload::from_header(&sealed[..100], sealed.len() as u64, &identity), Err(DecryptError::InvalidHeader)));
 }

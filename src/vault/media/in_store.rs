@@ -1,53 +1,35 @@
 //! Small media kept in the store with their records: sealing one in memory, and opening an
-//! asset's media from its file or object or, when it has none, from the store.
+//! asset's media from its file or, when it has none, from the store.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use tokio::runtime::Handle;
 
-use super::cache::BlockCache;
-use super::remote::RemoteFile;
-use super::s3::S3Media;
 use super::{Ingested, MediaError, decrypt_error};
 use crate::domain::ids::AssetId;
 use crate::store::{Store, sealed_media};
 use crate::vault::age_file::{OpenFile, SealingWriter};
 
-/// Where an asset's media would be if it has a file or object of its own.
-pub(super) enum Location {
-    File(PathBuf),
-    Object { s3: Arc<S3Media>, cache: Arc<BlockCache>, runtime: Handle, id: String },
-}
-
-/// Where one asset's media is read from (blocking).
+/// Where one asset's media is read from (blocking): its file when it may have one, else what
+/// the store keeps.
 pub(super) struct Opener {
-    pub(super) location: Location,
+    pub(super) file: Option<PathBuf>,
     pub(super) sealed: Option<(Store, AssetId)>,
 }
 
 impl Opener {
-    /// Opens the file or object, or what the store keeps when there is none. On an object
-    /// store the store is asked first: a small output never had an object, and the store
-    /// answers in microseconds where the object store takes a round trip.
+    /// Opens the file, or what the store keeps when there is none.
     pub(super) fn open(self, identity: &age::x25519::Identity) -> Result<OpenFile, MediaError> {
-        match self.location {
-            Location::File(path) => match File::open(&path) {
-                Ok(file) => OpenFile::open(file, identity).map_err(decrypt_error),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => open_kept(self.sealed.as_ref(), identity)?.ok_or(MediaError::NotFound),
-                Err(e) => Err(MediaError::Io(e)),
-            },
-            Location::Object { s3, cache, runtime, id } => {
-                if let Some(kept) = open_kept(self.sealed.as_ref(), identity)? {
-                    return Ok(kept);
-                }
-                let remote = RemoteFile::open(s3, cache, runtime, &id)?;
-                OpenFile::open_remote(Box::new(remote), identity).map_err(decrypt_error)
-            }
+        let Some(path) = self.file else {
+            return open_kept(self.sealed.as_ref(), identity)?.ok_or(MediaError::NotFound);
+        };
+        match File::open(&path) {
+            Ok(file) => OpenFile::open(file, identity).map_err(decrypt_error),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => open_kept(self.sealed.as_ref(), identity)?.ok_or(MediaError::NotFound),
+            Err(e) => Err(MediaError::Io(e)),
         }
     }
 }

@@ -30,13 +30,16 @@ use super::age_file;
 use crate::domain::ids::AssetId;
 use crate::store::Store;
 
+mod ahead;
 mod backend;
 mod cache;
+mod decrypting;
 mod files;
 mod in_store;
 mod raw;
 mod remote;
 mod s3;
+mod s3_client;
 mod sink;
 mod stats;
 mod stream;
@@ -45,7 +48,8 @@ use backend::{Backend, ObjectBackend};
 pub use backend::{MediaBackendConfig, RawWritten, S3Config};
 use cache::BlockCache;
 use files::{create_private_dir, sync_dir, temp_name};
-use in_store::{Location, Opener, seal_whole};
+use in_store::{Opener, seal_whole};
+use remote::RemoteObject;
 use sink::{Out, Sink, Slot};
 pub use stats::{BackendHealth, BackendStats, OpFigures};
 use stream::Cursor;
@@ -62,7 +66,7 @@ const WRITE_BATCH: usize = 1024 * 1024;
 const MAX_AHEAD: usize = 4 * WRITE_BATCH;
 /// The most bytes hashed on the async executor between two yields.
 const HASH_SLICE: usize = 64 * 1024;
-/// Most plaintext decrypted by one blocking task while reading (a whole number of
+/// Most plaintext decrypted by one blocking task while reading a file (a whole number of
 /// [`OUT_PIECE`]s: few hand-offs between threads per byte; a stream holds at most two of these).
 const READ_PIECE: u64 = 5 * OUT_PIECE;
 /// Plaintext per buffer a read hands on: three age chunks, so that each buffer (and the
@@ -322,64 +326,61 @@ impl MediaDir {
 
     /// Opens the file of `id` and returns the plaintext's total length and a stream of
     /// bytes `start..=end` (inclusive, as in HTTP Range), or of everything when `range` is
-    /// `None`. Only the age chunks that hold the range are decrypted. A range that does not
-    /// lie inside the content is `RangeNotSatisfiable`.
+    /// `None`. Only the age chunks that hold the range are decrypted (and, on an object store,
+    /// fetched). A range that does not lie inside the content is `RangeNotSatisfiable`.
     pub async fn read_range(
         &self,
         id: &str,
         identity: age::x25519::Identity,
         range: Option<(u64, u64)>,
     ) -> Result<(u64, MediaStream), MediaError> {
+        if let Some(object) = self.object_of(id)? {
+            let opened = RemoteObject::open(&object.s3, &object.cache, id, &identity).await?;
+            let (start, end) = bounds(range, opened.len())?;
+            return Ok((opened.len(), MediaStream::remote(opened.read(start, end))));
+        }
         let opener = self.opener(id)?;
-        let (start, last) = range.unwrap_or((0, READ_PIECE - 1));
-        self.warm(id, start, last).await?;
         let runtime = Handle::current();
         let (len, cursor) = blocking(move || -> Result<_, MediaError> {
             let file = opener.open(&identity)?;
-            let len = file.len();
-            let (start, end) = match range {
-                None => (0, len),
-                Some((start, last)) if start <= last && last < len => (start, last + 1),
-                Some(_) => return Err(MediaError::RangeNotSatisfiable { len }),
-            };
-            Ok((len, Cursor { file, pos: start, end }))
+            let (start, end) = bounds(range, file.len())?;
+            Ok((file.len(), Cursor { file, pos: start, end }))
         })
         .await??;
-        Ok((len, MediaStream::start(runtime, cursor)))
+        Ok((len, MediaStream::on_blocking_pool(runtime, cursor)))
     }
 
     /// The plaintext length of the file of `id` (authenticated: the last chunk is checked).
     pub async fn plaintext_len(&self, id: &str, identity: age::x25519::Identity) -> Result<u64, MediaError> {
+        if let Some(object) = self.object_of(id)? {
+            return Ok(RemoteObject::open(&object.s3, &object.cache, id, &identity).await?.len());
+        }
         let opener = self.opener(id)?;
-        self.warm(id, 0, 0).await?;
         blocking(move || Ok(opener.open(&identity)?.len())).await?
     }
 
-    /// On an object store, fetches what opening the object of `id` and reading plaintext
-    /// `start..=last` begin with (see [`remote::warm`]), unless the store keeps the media with
-    /// its record. Nothing to do on the local disk.
-    async fn warm(&self, id: &str, start: u64, last: u64) -> Result<(), MediaError> {
-        let Backend::S3(object) = &self.backend else { return Ok(()) };
+    /// The object store that holds the media of `id`; `None` on the local disk, or when the
+    /// store keeps the media with its record (asked first: a small output never had an object,
+    /// and the store answers in microseconds where the object store takes a round trip).
+    fn object_of(&self, id: &str) -> Result<Option<&ObjectBackend>, MediaError> {
+        let id = Self::checked(id)?;
+        let Backend::S3(object) = &self.backend else { return Ok(None) };
         if let (Some(store), Ok(asset)) = (&self.sealed, id.parse::<AssetId>()) {
             let kept = store.read_now(|tx| crate::store::sealed_media::contains(tx, asset)).map_err(|e| io::Error::other(e.to_string()))?;
             if kept {
-                return Ok(());
+                return Ok(None);
             }
         }
-        remote::warm(&object.s3, &object.cache, id, start, last).await
+        Ok(Some(object))
     }
 
-    /// What opens the media of `id`: its file or object, else what the store keeps of it.
+    /// What opens the media of `id` on the blocking pool: its file, else what the store keeps
+    /// of it (on an object store, only the latter: see [`Self::object_of`]).
     fn opener(&self, id: &str) -> Result<Opener, MediaError> {
         let path = self.path_of(id)?;
-        let location = match &self.backend {
-            Backend::Local => Location::File(path),
-            Backend::S3(object) => {
-                Location::Object { s3: object.s3.clone(), cache: object.cache.clone(), runtime: object.runtime.clone(), id: id.to_string() }
-            }
-        };
+        let file = matches!(self.backend, Backend::Local).then_some(path);
         let sealed = self.sealed.clone().zip(id.parse::<AssetId>().ok());
-        Ok(Opener { location, sealed })
+        Ok(Opener { file, sealed })
     }
 
     /// Removes the file or object of `id`; `false` when there was none.
@@ -451,6 +452,17 @@ impl MediaDir {
     }
 }
 
+/// The plaintext bounds `start..end` of `range` (inclusive, as in HTTP Range; everything when
+/// `None`) in content of `len` bytes; a range that does not lie inside it is
+/// `RangeNotSatisfiable`.
+fn bounds(range: Option<(u64, u64)>, len: u64) -> Result<(u64, u64), MediaError> {
+    match range {
+        None => Ok((0, len)),
+        Some((start, last)) if start <= last && last < len => Ok((start, last + 1)),
+        Some(_) => Err(MediaError::RangeNotSatisfiable { len }),
+    }
+}
+
 /// Feeds a piece that just arrived to the running hash, yielding between slices of a large
 /// one so the executor is never held for long.
 async fn hash_arrived(hasher: &mut Sha256, piece: &[u8]) {
@@ -477,6 +489,9 @@ where
     tokio::task::spawn_blocking(f).await.map_err(|e| io::Error::other(format!("media task failed: {e}")))
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod reading_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -3,10 +3,8 @@
 //! [`MediaError`]s (`NotFound`, or `Unavailable` with the store's reason).
 //!
 //! Requests go through the `reqwest::Client` the application hands in (guarded by the outbound
-//! policy); object_store signs them. They run on the runtime the backend was opened on (the
-//! main, multi-threaded one), whichever thread asks: an HTTP worker's single-threaded runtime,
-//! busy writing responses, would otherwise carry the store's connections too. Its own retries
-//! are kept short, so that an unreachable store fails a call in seconds rather than minutes.
+//! policy), made as [`super::s3_client`] says; object_store signs them. Its own retries are
+//! kept short, so that an unreachable store fails a call in seconds rather than minutes.
 
 use std::future::Future;
 use std::ops::Range;
@@ -17,11 +15,11 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::client::{HttpClient, HttpConnector, SpawnService};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{BackoffConfig, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
+use super::s3_client::OwnClient;
 use super::stats::{BackendStats, Op};
 use super::{ID_LEN, MediaError, shard_of};
 use crate::config::S3Config;
@@ -31,19 +29,6 @@ use crate::config::S3Config;
 pub(super) const SMALL_CALL: Duration = Duration::from_secs(30);
 /// Bound on a call that uploads a part or a whole object.
 pub(super) const UPLOAD_CALL: Duration = Duration::from_secs(300);
-
-/// Hands object_store the application's own client, its requests run on `runtime`.
-#[derive(Debug)]
-struct OwnClient {
-    client: reqwest::Client,
-    runtime: tokio::runtime::Handle,
-}
-
-impl HttpConnector for OwnClient {
-    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
-        Ok(HttpClient::new(SpawnService::new(self.client.clone(), self.runtime.clone())))
-    }
-}
 
 /// One bucket (and key prefix) of an S3-compatible store.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
-//! Reading back: a file's decrypted bytes as a stream of buffers, decrypted a piece at a time
-//! on the blocking pool while the consumer takes the piece before.
+//! Reading back: a file's decrypted bytes as a stream of buffers. A file on the disk (or kept
+//! in the store) is decrypted a piece at a time on the blocking pool while the consumer takes
+//! the piece before; an object is decrypted as its chunks arrive ([`super::remote`]).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -12,33 +13,69 @@ use futures_util::Stream;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+use super::remote::RemoteRead;
 use super::{OUT_PIECE, READ_PIECE};
 use crate::vault::age_file::OpenFile;
+
+/// Decrypted bytes of one file or object, as buffers of up to [`OUT_PIECE`].
+pub struct MediaStream {
+    inner: Inner,
+}
+
+enum Inner {
+    OnBlockingPool(OnBlockingPool),
+    Remote(Box<RemoteRead>),
+}
+
+impl MediaStream {
+    pub(super) fn on_blocking_pool(runtime: Handle, cursor: Cursor) -> MediaStream {
+        MediaStream { inner: Inner::OnBlockingPool(OnBlockingPool::start(runtime, cursor)) }
+    }
+
+    pub(super) fn remote(read: RemoteRead) -> MediaStream {
+        MediaStream { inner: Inner::Remote(Box::new(read)) }
+    }
+}
+
+impl std::fmt::Debug for MediaStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match &self.inner {
+            Inner::OnBlockingPool(_) => "file",
+            Inner::Remote(_) => "object",
+        };
+        f.debug_struct("MediaStream").field("source", &source).finish_non_exhaustive()
+    }
+}
+
+impl Stream for MediaStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match &mut self.get_mut().inner {
+            Inner::OnBlockingPool(pieces) => Pin::new(pieces).poll_next(cx),
+            Inner::Remote(read) => Pin::new(read.as_mut()).poll_next(cx),
+        }
+    }
+}
 
 /// Decrypted bytes of one file, produced a piece (up to [`READ_PIECE`], whole chunks) at a time
 /// on the blocking pool, with one piece decrypted ahead of the consumer; each piece comes as
 /// buffers of up to [`OUT_PIECE`].
-pub struct MediaStream {
+struct OnBlockingPool {
     runtime: Handle,
     /// Buffers of the piece decrypted last, not taken yet.
     ready: VecDeque<Bytes>,
     next: Option<JoinHandle<Piece>>,
 }
 
-impl std::fmt::Debug for MediaStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaStream").field("done", &(self.next.is_none() && self.ready.is_empty())).finish()
-    }
-}
-
-impl MediaStream {
-    pub(super) fn start(runtime: Handle, cursor: Cursor) -> MediaStream {
+impl OnBlockingPool {
+    fn start(runtime: Handle, cursor: Cursor) -> OnBlockingPool {
         let next = (cursor.pos < cursor.end).then(|| runtime.spawn_blocking(move || cursor.read_piece()));
-        MediaStream { runtime, ready: VecDeque::new(), next }
+        OnBlockingPool { runtime, ready: VecDeque::new(), next }
     }
 }
 
-impl Stream for MediaStream {
+impl Stream for OnBlockingPool {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
