@@ -1,8 +1,8 @@
 //! The ciphertext of a span of an object, in order, as pieces: the blocks the cache holds come
 //! from it, the rest from ranged GETs of at most [`WINDOW`] bytes, up to [`AHEAD`] of them
-//! requested ahead of the one being read. A GET's answer arrives whole once it is requested
-//! (the store's calls run on the main runtime and read their bodies to the end), so a read
-//! holds at most `AHEAD + 1` windows, however slowly it is read.
+//! requested ahead of the one being read. Each GET's body is read only as far as a short
+//! queue ahead of its reader (see `s3_client`), so a read holds less than `AHEAD + 1`
+//! windows, however slowly it is read.
 
 use std::collections::VecDeque;
 use std::io;
