@@ -73,26 +73,30 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let open_files = server_limits::raise_open_file_limit();
     let connections = Arc::new(slow_heads::Connections::default());
     background::start_slow_heads_sweeper(&state, Arc::downgrade(&connections));
-    let server = HttpServer::new(move || http::application(for_workers.clone()))
-        .workers(workers)
-        .on_connect(move |io, data| {
-            drop_stalled_readers(io, stalled_reader);
-            connections.on_connect(io, data);
-        })
-        // slow or idle clients are let go, and connections never exhaust the open-file limit
-        .client_request_timeout(server_limits::REQUEST_HEAD_TIMEOUT)
-        .keep_alive(server_limits::KEEP_ALIVE)
-        .client_disconnect_timeout(server_limits::DISCONNECT_TIMEOUT)
-        .max_connections(server_limits::connections_per_worker(open_files, workers))
-        // store reads are short: a few blocking threads per worker suffice
-        .worker_max_blocking_threads(4)
-        // no Nagle: the last small segment of a response must not wait for a delayed ACK
-        .tcp_nodelay(true)
-        .disable_signals()
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-        .listen(listener)
-        .map_err(StartError::Listen)?
-        .run();
+    let server = HttpServer::new(move || {
+        // called on each worker's thread as it starts: media it serves from the store is read there
+        crate::vault::media::serve_store_reads_here();
+        http::application(for_workers.clone())
+    })
+    .workers(workers)
+    .on_connect(move |io, data| {
+        drop_stalled_readers(io, stalled_reader);
+        connections.on_connect(io, data);
+    })
+    // slow or idle clients are let go, and connections never exhaust the open-file limit
+    .client_request_timeout(server_limits::REQUEST_HEAD_TIMEOUT)
+    .keep_alive(server_limits::KEEP_ALIVE)
+    .client_disconnect_timeout(server_limits::DISCONNECT_TIMEOUT)
+    .max_connections(server_limits::connections_per_worker(open_files, workers))
+    // store reads are short: a few blocking threads per worker suffice
+    .worker_max_blocking_threads(4)
+    // no Nagle: the last small segment of a response must not wait for a delayed ACK
+    .tcp_nodelay(true)
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    .listen(listener)
+    .map_err(StartError::Listen)?
+    .run();
     let handle = server.handle();
     let server = tokio::spawn(server);
     state.set_ready(true);

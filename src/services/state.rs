@@ -25,7 +25,7 @@ use crate::store::{Store, StoreError};
 use crate::urls::Urls;
 use crate::vault::keyring::KeyRing;
 use crate::vault::master_key::{MasterKey, MasterKeyError};
-use crate::vault::media::{MediaDir, MediaError};
+use crate::vault::media::{MakeClient, MediaDir, MediaError};
 use crate::vault::media_in_force::MediaInForce;
 use crate::vault::signed_url::UrlSigner;
 use crate::workers::Supervisor;
@@ -90,17 +90,21 @@ fn open_s3_dir(root: &Path, s3: &crate::config::S3Config) -> Result<MediaDir, Op
     crate::providers::http::check_destination(&s3.endpoint, allow)
         .map_err(|e| OpenError::MediaStore(format!("media.endpoint {}: {e}", s3.endpoint)))?;
     crate::providers::http::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .dns_resolver(Arc::new(crate::providers::http::GuardedResolver::new(allow)))
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(MEDIA_CONNECT_TIMEOUT)
-        .read_timeout(MEDIA_READ_TIMEOUT)
-        .pool_max_idle_per_host(32)
-        .user_agent(concat!("reelvault/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| OpenError::MediaStore(format!("cannot build its HTTP client: {e}")))?;
-    MediaDir::open_s3(root, s3.clone(), client).map_err(|e| match e {
+    let build = move || {
+        reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(crate::providers::http::GuardedResolver::new(allow)))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(MEDIA_CONNECT_TIMEOUT)
+            .read_timeout(MEDIA_READ_TIMEOUT)
+            .pool_max_idle_per_host(32)
+            .user_agent(concat!("reelvault/", env!("CARGO_PKG_VERSION")))
+            .build()
+    };
+    let first = build().map_err(|e| OpenError::MediaStore(format!("cannot build its HTTP client: {e}")))?;
+    // each HTTP worker gets a client of its own (the same settings, built once already)
+    let make_client: MakeClient = Arc::new(move || build().unwrap_or_else(|_| first.clone()));
+    MediaDir::open_s3(root, s3.clone(), make_client).map_err(|e| match e {
         MediaError::Io(source) => local_error(source),
         other => OpenError::MediaStore(other.to_string()),
     })

@@ -50,6 +50,7 @@ use cache::BlockCache;
 use files::{create_private_dir, sync_dir, temp_name};
 use in_store::{Opener, seal_whole};
 use remote::RemoteObject;
+pub use s3_client::{MakeClient, serve_store_reads_here};
 use sink::{Out, Sink, Slot};
 pub use stats::{BackendHealth, BackendStats, OpFigures};
 use stream::Cursor;
@@ -167,15 +168,15 @@ impl MediaDir {
     }
 
     /// Opens `root` (for its `tmp/`) with media kept in the bucket `config` names, reached
-    /// through `client` (which the caller has bounded: connect timeout, outbound policy). No
-    /// request is made: see [`Self::check_reachable`].
+    /// through clients `make_client` builds (which the caller has bounded: connect timeout,
+    /// outbound policy). No request is made: see [`Self::check_reachable`].
     ///
     /// Must be called within the runtime the store's calls should run on (the main one).
-    pub fn open_s3(root: &Path, config: S3Config, client: reqwest::Client) -> Result<MediaDir, MediaError> {
+    pub fn open_s3(root: &Path, config: S3Config, make_client: MakeClient) -> Result<MediaDir, MediaError> {
         let runtime = Handle::try_current().map_err(|_| MediaError::Unavailable("the media store is opened outside a runtime".into()))?;
         let mut dir = MediaDir::open(root)?;
         let stats = Arc::new(BackendStats::default());
-        let s3 = Arc::new(s3::S3Media::new(&config, client, runtime.clone(), stats)?);
+        let s3 = Arc::new(s3::S3Media::new(&config, make_client, runtime.clone(), stats)?);
         let cache = Arc::new(BlockCache::new(config.cache));
         dir.backend = Backend::S3(Arc::new(ObjectBackend { s3, cache, runtime, opened: SystemTime::now() }));
         Ok(dir)

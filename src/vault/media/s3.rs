@@ -19,7 +19,7 @@ use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
-use super::s3_client::OwnClient;
+use super::s3_client::{MakeClient, OwnClient};
 use super::stats::{BackendStats, Op};
 use super::{ID_LEN, MediaError, shard_of};
 use crate::config::S3Config;
@@ -42,7 +42,7 @@ impl S3Media {
     /// A client of the bucket `config` names; no request is made.
     pub(super) fn new(
         config: &S3Config,
-        client: reqwest::Client,
+        make_client: MakeClient,
         runtime: tokio::runtime::Handle,
         stats: Arc<BackendStats>,
     ) -> Result<S3Media, MediaError> {
@@ -64,7 +64,7 @@ impl S3Media {
             // the payload is an age file: its MACs authenticate every byte on reading, so the
             // signature need not cover it (which would cost a SHA-256 pass over every upload)
             .with_unsigned_payload(true)
-            .with_http_connector(OwnClient { client, runtime })
+            .with_http_connector(OwnClient { make_client, runtime })
             .build()
             .map_err(|e| MediaError::Unavailable(format!("media store settings: {e}")))?;
         Ok(S3Media { store, prefix: config.prefix.clone(), stats })

@@ -1,12 +1,18 @@
-//! How the object store's HTTP calls are made: with the application's own client, on the
-//! runtime the backend was opened on (the main, multi-threaded one), whichever thread asks (an
-//! HTTP worker's single-threaded runtime, busy writing responses, would otherwise carry the
-//! store's connections too). A response's body comes back through a bounded queue, so a call
-//! stops reading when its reader does, in pieces copied out of the connection's read buffer,
-//! so the connection reuses that buffer for its next read (a piece still held elsewhere would
-//! make it take a fresh one, with pages of its own, for every read).
+//! How the object store's HTTP calls are made, with clients the application builds (bound by
+//! its outbound policy):
+//! - On an HTTP worker (see [`serve_store_reads_here`]), with a client of that worker's own:
+//!   its connections live on the worker, so a GET's body goes from the store's socket to the
+//!   reader's with no other thread involved, read only as fast as the worker sends it on.
+//! - Anywhere else, on the runtime the backend was opened on (the main, multi-threaded one). A
+//!   response's body comes back through a bounded queue, so a call stops reading when its
+//!   reader does, in pieces copied out of the connection's read buffer, so the connection
+//!   reuses that buffer for its next read (a piece still held elsewhere would make it take a
+//!   fresh one, with pages of its own, for every read).
 
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -23,23 +29,78 @@ const PIECE: usize = 64 * 1024;
 /// Pieces of one body received ahead of its reader, at most.
 const QUEUE: usize = 16;
 
-/// Hands object_store the application's own client, its calls made on `runtime`.
-#[derive(Debug)]
+/// Builds a client of the store (each call a new one, with connections of its own).
+pub type MakeClient = Arc<dyn Fn() -> reqwest::Client + Send + Sync>;
+
+thread_local! {
+    /// Whether this thread is an HTTP worker's, whose store calls are made on it.
+    static ON_HTTP_WORKER: Cell<bool> = const { Cell::new(false) };
+    /// This thread's clients, by the number of the store they reach.
+    static WORKER_CLIENTS: RefCell<Vec<(usize, reqwest::Client)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks the calling thread as an HTTP worker's: its runtime runs as long as the server does,
+/// and the store's calls made on it (reads of media it serves) run on it, with clients of its
+/// own. Called on each worker's thread as it starts.
+pub fn serve_store_reads_here() {
+    ON_HTTP_WORKER.set(true);
+}
+
+/// Numbers the stores opened, to tell their clients apart on a worker.
+static STORES: AtomicUsize = AtomicUsize::new(0);
+
+/// Hands object_store the application's clients, its calls made on the worker that asks or on
+/// `runtime`.
 pub(super) struct OwnClient {
-    pub(super) client: reqwest::Client,
+    pub(super) make_client: MakeClient,
     pub(super) runtime: Handle,
+}
+
+impl std::fmt::Debug for OwnClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnClient").finish_non_exhaustive()
+    }
 }
 
 impl HttpConnector for OwnClient {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
-        Ok(HttpClient::new(OnRuntime { client: self.client.clone(), runtime: self.runtime.clone() }))
+        Ok(HttpClient::new(OnRuntime {
+            store: STORES.fetch_add(1, Ordering::Relaxed),
+            client: (self.make_client)(),
+            make_client: self.make_client.clone(),
+            runtime: self.runtime.clone(),
+        }))
     }
 }
 
-#[derive(Debug)]
 struct OnRuntime {
+    store: usize,
     client: reqwest::Client,
+    make_client: MakeClient,
     runtime: Handle,
+}
+
+impl std::fmt::Debug for OnRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnRuntime").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl OnRuntime {
+    /// This HTTP worker's client of the store; `None` on any other thread.
+    fn worker_client(&self) -> Option<reqwest::Client> {
+        if !ON_HTTP_WORKER.get() {
+            return None;
+        }
+        Some(WORKER_CLIENTS.with_borrow_mut(|clients| match clients.iter().find(|(store, _)| *store == self.store) {
+            Some((_, client)) => client.clone(),
+            None => {
+                let client = (self.make_client)();
+                clients.push((self.store, client.clone()));
+                client
+            }
+        }))
+    }
 }
 
 type Piece = Result<Frame<Bytes>, HttpError>;
@@ -47,6 +108,9 @@ type Piece = Result<Frame<Bytes>, HttpError>;
 #[async_trait::async_trait]
 impl HttpService for OnRuntime {
     async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        if let Some(client) = self.worker_client() {
+            return HttpService::call(&client, req).await;
+        }
         let client = self.client.clone();
         let (head_sender, head) = oneshot::channel();
         let (sender, queue) = mpsc::channel::<Piece>(QUEUE);
