@@ -36,7 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lifecycle", &["store", "blocking", "config", "domain"]),
     ("search", &["store", "workers", "turns", "config", "domain"]),
     ("providers", &["config", "domain"]),
-    ("vault", &["store", "config", "domain"]),
+    ("vault", &["store", "worker_thread", "config", "domain"]),
     ("store", &["blocking", "config", "domain"]),
     ("config", &["domain"]),
     ("systemd", &["config", "domain"]),
@@ -48,6 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("turns", &[]),
     ("own_thread", &[]),
     ("blocking", &[]),
+    ("worker_thread", &[]),
     ("memory", &[]),
     ("domain", &[]),
 ];

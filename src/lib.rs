@@ -27,6 +27,7 @@ pub mod telemetry;
 pub mod turns;
 pub mod urls;
 pub mod vault;
+pub mod worker_thread;
 pub mod workers;
 
 #[cfg(test)]

@@ -74,8 +74,8 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let connections = Arc::new(slow_heads::Connections::default());
     background::start_slow_heads_sweeper(&state, Arc::downgrade(&connections));
     let server = HttpServer::new(move || {
-        // called on each worker's thread as it starts: media it serves from the store is read there
-        crate::vault::media::serve_store_reads_here();
+        // called on each worker's thread as it starts: what its requests start runs there
+        crate::worker_thread::mark_http_worker();
         http::application(for_workers.clone())
     })
     .workers(workers)

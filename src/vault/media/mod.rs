@@ -50,7 +50,7 @@ use cache::BlockCache;
 use files::{create_private_dir, sync_dir, temp_name};
 use in_store::{Opener, seal_whole};
 use remote::RemoteObject;
-pub use s3_client::{MakeClient, serve_store_reads_here};
+pub use s3_client::MakeClient;
 use sink::{Out, Sink, Slot};
 pub use stats::{BackendHealth, BackendStats, OpFigures};
 use stream::Cursor;

@@ -1,6 +1,6 @@
 //! How the object store's HTTP calls are made, with clients the application builds (bound by
 //! its outbound policy):
-//! - On an HTTP worker (see [`serve_store_reads_here`]), with a client of that worker's own:
+//! - On an HTTP worker (see [`crate::worker_thread`]), with a client of that worker's own:
 //!   its connections live on the worker, so a GET's body goes from the store's socket to the
 //!   reader's with no other thread involved, read only as fast as the worker sends it on.
 //! - Anywhere else, on the runtime the backend was opened on (the main, multi-threaded one). A
@@ -9,10 +9,8 @@
 //!   reuses that buffer for its next read (a piece still held elsewhere would make it take a
 //!   fresh one, with pages of its own, for every read).
 
-use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -32,23 +30,6 @@ const QUEUE: usize = 16;
 /// Builds a client of the store (each call a new one, with connections of its own).
 pub type MakeClient = Arc<dyn Fn() -> reqwest::Client + Send + Sync>;
 
-thread_local! {
-    /// Whether this thread is an HTTP worker's, whose store calls are made on it.
-    static ON_HTTP_WORKER: Cell<bool> = const { Cell::new(false) };
-    /// This thread's clients, by the number of the store they reach.
-    static WORKER_CLIENTS: RefCell<Vec<(usize, reqwest::Client)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Marks the calling thread as an HTTP worker's: its runtime runs as long as the server does,
-/// and the store's calls made on it (reads of media it serves) run on it, with clients of its
-/// own. Called on each worker's thread as it starts.
-pub fn serve_store_reads_here() {
-    ON_HTTP_WORKER.set(true);
-}
-
-/// Numbers the stores opened, to tell their clients apart on a worker.
-static STORES: AtomicUsize = AtomicUsize::new(0);
-
 /// Hands object_store the application's clients, its calls made on the worker that asks or on
 /// `runtime`.
 pub(super) struct OwnClient {
@@ -65,7 +46,7 @@ impl std::fmt::Debug for OwnClient {
 impl HttpConnector for OwnClient {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
         Ok(HttpClient::new(OnRuntime {
-            store: STORES.fetch_add(1, Ordering::Relaxed),
+            store: crate::worker_thread::client_number(),
             client: (self.make_client)(),
             make_client: self.make_client.clone(),
             runtime: self.runtime.clone(),
@@ -89,17 +70,7 @@ impl std::fmt::Debug for OnRuntime {
 impl OnRuntime {
     /// This HTTP worker's client of the store; `None` on any other thread.
     fn worker_client(&self) -> Option<reqwest::Client> {
-        if !ON_HTTP_WORKER.get() {
-            return None;
-        }
-        Some(WORKER_CLIENTS.with_borrow_mut(|clients| match clients.iter().find(|(store, _)| *store == self.store) {
-            Some((_, client)) => client.clone(),
-            None => {
-                let client = (self.make_client)();
-                clients.push((self.store, client.clone()));
-                client
-            }
-        }))
+        crate::worker_thread::client_here(self.store, || Some((self.make_client)()))
     }
 }
 
