@@ -74,7 +74,8 @@ pub async fn build(config: Config, listener: TcpListener) -> Result<Running, Sta
     let connections = Arc::new(slow_heads::Connections::default());
     background::start_slow_heads_sweeper(&state, Arc::downgrade(&connections));
     let server = HttpServer::new(move || {
-        // called on each worker's thread as it starts: what its requests start runs there
+        // called on each worker's thread as it starts: its reads of media from an object store
+        // go through connections of its own (see worker_thread)
         crate::worker_thread::mark_http_worker();
         http::application(for_workers.clone())
     })
