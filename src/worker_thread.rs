@@ -32,7 +32,9 @@ pub fn client_number() -> usize {
 }
 
 /// On an HTTP worker, this thread's own copy of shared client `number` (built by `make` the
-/// first time): its connections' tasks run on this thread. `None` on any other thread.
+/// first time): its connections' tasks run on this thread. `None` on any other thread. A worker
+/// keeps its copies as long as it runs: one per shared client it has used (the media store's,
+/// and another after a migration opens a new one).
 pub fn client_here(number: usize, make: impl FnOnce() -> Option<reqwest::Client>) -> Option<reqwest::Client> {
     if !on_http_worker() {
         return None;
