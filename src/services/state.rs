@@ -101,11 +101,10 @@ fn open_s3_dir(root: &Path, s3: &crate::config::S3Config) -> Result<MediaDir, Op
             .user_agent(concat!("reelvault/", env!("CARGO_PKG_VERSION")))
             .build()
     };
-    let first = build().map_err(|e| OpenError::MediaStore(format!("cannot build its HTTP client: {e}")))?;
-    // the store's calls get clients of these settings: one for the main runtime and one for
-    // each HTTP worker (should a later build fail, that one shares this first client)
-    let make_client: MakeClient = Arc::new(move || build().unwrap_or_else(|_| first.clone()));
-    MediaDir::open_s3(root, s3.clone(), make_client).map_err(|e| match e {
+    let client = build().map_err(|e| OpenError::MediaStore(format!("cannot build its HTTP client: {e}")))?;
+    // each HTTP worker gets a client of the same settings (should its build fail, it uses this one)
+    let make_client: MakeClient = Arc::new(move || build().ok());
+    MediaDir::open_s3(root, s3.clone(), client, make_client).map_err(|e| match e {
         MediaError::Io(source) => local_error(source),
         other => OpenError::MediaStore(other.to_string()),
     })

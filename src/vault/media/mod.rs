@@ -168,15 +168,16 @@ impl MediaDir {
     }
 
     /// Opens `root` (for its `tmp/`) with media kept in the bucket `config` names, reached
-    /// through clients `make_client` builds (which the caller has bounded: connect timeout,
-    /// outbound policy). No request is made: see [`Self::check_reachable`].
+    /// through `client`, and on each HTTP worker through a client `make_client` builds (both
+    /// bounded by the caller: connect timeout, outbound policy). No request is made: see
+    /// [`Self::check_reachable`].
     ///
     /// Must be called within the runtime the store's calls should run on (the main one).
-    pub fn open_s3(root: &Path, config: S3Config, make_client: MakeClient) -> Result<MediaDir, MediaError> {
+    pub fn open_s3(root: &Path, config: S3Config, client: reqwest::Client, make_client: MakeClient) -> Result<MediaDir, MediaError> {
         let runtime = Handle::try_current().map_err(|_| MediaError::Unavailable("the media store is opened outside a runtime".into()))?;
         let mut dir = MediaDir::open(root)?;
         let stats = Arc::new(BackendStats::default());
-        let s3 = Arc::new(s3::S3Media::new(&config, make_client, runtime.clone(), stats)?);
+        let s3 = Arc::new(s3::S3Media::new(&config, client, make_client, runtime.clone(), stats)?);
         let cache = Arc::new(BlockCache::new(config.cache));
         dir.backend = Backend::S3(Arc::new(ObjectBackend { s3, cache, runtime, opened: SystemTime::now() }));
         Ok(dir)

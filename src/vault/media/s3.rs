@@ -42,6 +42,7 @@ impl S3Media {
     /// A client of the bucket `config` names; no request is made.
     pub(super) fn new(
         config: &S3Config,
+        client: reqwest::Client,
         make_client: MakeClient,
         runtime: tokio::runtime::Handle,
         stats: Arc<BackendStats>,
@@ -64,7 +65,7 @@ impl S3Media {
             // the payload is an age file: its MACs authenticate every byte on reading, so the
             // signature need not cover it (which would cost a SHA-256 pass over every upload)
             .with_unsigned_payload(true)
-            .with_http_connector(OwnClient { make_client, runtime })
+            .with_http_connector(OwnClient { client, make_client, runtime })
             .build()
             .map_err(|e| MediaError::Unavailable(format!("media store settings: {e}")))?;
         Ok(S3Media { store, prefix: config.prefix.clone(), stats })

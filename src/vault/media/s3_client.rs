@@ -27,12 +27,14 @@ const PIECE: usize = 64 * 1024;
 /// Pieces of one body received ahead of its reader, at most.
 const QUEUE: usize = 16;
 
-/// Builds a client of the store (each call a new one, with connections of its own).
-pub type MakeClient = Arc<dyn Fn() -> reqwest::Client + Send + Sync>;
+/// Builds another client of the store, with connections of its own (`None` if it cannot).
+pub type MakeClient = Arc<dyn Fn() -> Option<reqwest::Client> + Send + Sync>;
 
 /// Hands object_store the application's clients, its calls made on the worker that asks or on
 /// `runtime`.
 pub(super) struct OwnClient {
+    /// The client of the calls made on `runtime` (and of a worker whose own cannot be built).
+    pub(super) client: reqwest::Client,
     pub(super) make_client: MakeClient,
     pub(super) runtime: Handle,
 }
@@ -47,7 +49,7 @@ impl HttpConnector for OwnClient {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
         Ok(HttpClient::new(OnRuntime {
             store: crate::worker_thread::client_number(),
-            client: (self.make_client)(),
+            client: self.client.clone(),
             make_client: self.make_client.clone(),
             runtime: self.runtime.clone(),
         }))
@@ -70,7 +72,7 @@ impl std::fmt::Debug for OnRuntime {
 impl OnRuntime {
     /// This HTTP worker's client of the store; `None` on any other thread.
     fn worker_client(&self) -> Option<reqwest::Client> {
-        crate::worker_thread::client_here(self.store, || Some((self.make_client)()))
+        crate::worker_thread::client_here(self.store, || (self.make_client)())
     }
 }
 
