@@ -182,8 +182,9 @@ class Garage:
             f'access_key_id = "{self.key_id}"\nsecret_access_key = "{self.secret}"\npath_style = true\nallow_private_network = true\n'
         )
 
-    def signed_get(self, key: str) -> http.client.HTTPResponse:
-        """A plain SigV4 GET of `key` (the standard library as the S3 client)."""
+    def signed_get(self, key: str, port: int = 0) -> http.client.HTTPResponse:
+        """A plain SigV4 GET of `key` (the standard library as the S3 client), to Garage or
+        through a relay on `port` (the request names and signs Garage's own host either way)."""
         now = datetime.now(timezone.utc)
         amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         host = f"127.0.0.1:{self.s3_port}"
@@ -196,8 +197,8 @@ class Garage:
             k = hmac.new(k, part.encode(), hashlib.sha256).digest()
         signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
         auth = f"AWS4-HMAC-SHA256 Credential={self.key_id}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}"
-        conn = http.client.HTTPConnection("127.0.0.1", self.s3_port, timeout=120)
-        conn.request("GET", path, headers={"x-amz-date": amz, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "authorization": auth})
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.s3_port, timeout=120)
+        conn.request("GET", path, headers={"host": host, "x-amz-date": amz, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "authorization": auth})
         return conn.getresponse()
 
 
@@ -299,6 +300,22 @@ def ranges(url: str, length: int, count: int) -> list:
     return out
 
 
+def plain_get(garage, key: str, port: int = 0) -> tuple:
+    """(median seconds, bytes) of FULL_RUNS plain GETs of `key`, read to the end as reelvault's
+    are; straight from Garage, or through the relay on `port`."""
+    runs = []
+    for _ in range(FULL_RUNS):
+        started = time.monotonic()
+        response = garage.signed_get(key, port)
+        total = 0
+        while chunk := response.read(PIECE):
+            total += len(chunk)
+        if response.status != 200:
+            raise RuntimeError(f"plain GET answered {response.status}")
+        runs.append(time.monotonic() - started)
+    return statistics.median(runs), total
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -309,6 +326,7 @@ def main():
     ap.add_argument("--rv-bin", required=True)
     ap.add_argument("--garage", required=True)
     ap.add_argument("--aws", default="")
+    ap.add_argument("--relay", default="", help="the compiled relay.rs (the ceiling row), or none")
     ap.add_argument("--work", required=True)
     ap.add_argument("--pids-file", required=True)
     args = ap.parse_args()
@@ -353,18 +371,13 @@ def run(args, procs):
 
     asset = results["s3"]["output"]["id"]
     key = f"{PREFIX}{asset[-2:].lower()}/{asset}.age"
-    plain = []
-    for _ in range(FULL_RUNS):
-        started = time.monotonic()
-        response = garage.signed_get(key)
-        total = 0
-        while chunk := response.read(PIECE):
-            total += len(chunk)
-        if response.status != 200:
-            raise RuntimeError(f"plain GET answered {response.status}")
-        plain.append(time.monotonic() - started)
-        object_size = total
-    plain_py = statistics.median(plain)
+    plain_py, object_size = plain_get(garage, key)
+    relayed = None
+    if args.relay:
+        port = free_port()
+        relay = procs.start([args.relay, str(port), str(garage.s3_port)], os.path.join(args.work, "relay.log"))
+        wait_port(port, "relay", relay, os.path.join(args.work, "relay.log"))
+        relayed, _ = plain_get(garage, key, port)
     aws = None
     if args.aws:
         env = dict(os.environ, AWS_ACCESS_KEY_ID=garage.key_id, AWS_SECRET_ACCESS_KEY=garage.secret, AWS_DEFAULT_REGION="garage",
@@ -390,6 +403,9 @@ def run(args, procs):
     ]
     if aws is not None:
         rows.append(("plain S3 download: aws s3 cp (awscli)", f"{aws:.2f} s", f"{object_size / PIECE / aws:.0f} MiB/s", "incl. its start-up"))
+    if relayed is not None:
+        rows.append(("plain S3 GET through a bare TCP relay (relay.rs)", f"{relayed:.2f} s", f"{object_size / PIECE / relayed:.0f} MiB/s",
+                     f"{best_plain / relayed:.2f} of the plain download: the ceiling of a gateway on this machine"))
     for name in ("s3", "local"):
         r = results[name]["ranges"]
         goal = "goal p99 <= 20 ms" if name == "s3" else ""
