@@ -419,7 +419,7 @@ def fmt_table(results, litellm_version):
          "keep"),
         ("idle RSS / start to healthy",
          lambda m: "",
-         lambda r, m: f"{r['idle']:.0f} MB / {r['start']:.2f} s",
+         lambda r, m: f"{r['idle']:.1f} MB / {r['start']:.2f} s",
          "keep"),
     ]
 
