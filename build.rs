@@ -45,8 +45,9 @@ fn glibc_version() -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.split('.').next()?.parse().ok()?))
 }
 
-/// Whether an empty program links with `link_args` for this target, with the same compiler,
-/// flags and linker the build uses (a linker that does not know an option fails the probe).
+/// Whether an empty program links with `link_args` for this target, with the build's compiler,
+/// its flags (`RUSTFLAGS` and the config's `rustflags`) and a linker set in
+/// `CARGO_TARGET_<TRIPLE>_LINKER` (a linker that does not know an option fails the probe).
 fn links_with(link_args: &[String]) -> bool {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let out_dir = PathBuf::from(var("OUT_DIR"));
