@@ -22,7 +22,7 @@ pub fn mark_http_worker() {
 }
 
 /// Whether the caller runs on an HTTP worker's thread.
-pub fn on_http_worker() -> bool {
+fn on_http_worker() -> bool {
     ON_HTTP_WORKER.get()
 }
 
